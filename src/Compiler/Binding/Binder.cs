@@ -1,0 +1,803 @@
+using System.Globalization;
+using System.Text;
+using Antlr4.Runtime;
+using Antlr4.Runtime.Tree;
+using Hlvm.Compiler.Diagnostics;
+using Hlvm.Compiler.Syntax;
+using Hlvm.Runtime.Bytecode;
+using static Hlvm.Compiler.Syntax.HlParser;
+
+namespace Hlvm.Compiler.Binding;
+
+/// <summary>
+/// Resolves names and checks types over the parse tree, producing the bound tree. It reports every error it
+/// finds and keeps going: an expression that fails to bind gets the error type, and operations on the error type
+/// report nothing more, so one mistake gives one message.
+/// </summary>
+public sealed class Binder
+{
+    private readonly SourceText _source;
+    private readonly DiagnosticBag _diagnostics;
+    private readonly Dictionary<string, FunctionSymbol> _functions = [];
+    private readonly List<Dictionary<string, LocalSymbol>> _scopes = [];
+    private FunctionSymbol? _function;
+    private int _loopDepth;
+
+    /// <summary>Functions the language provides without an import; they compile to natives.</summary>
+    private static readonly HashSet<string> Builtins = ["print", "println"];
+
+    private Binder(SourceText source, DiagnosticBag diagnostics)
+    {
+        _source = source;
+        _diagnostics = diagnostics;
+    }
+
+    /// <summary>Binds a whole program; the result is meaningful only when no error was reported.</summary>
+    public static List<BoundFunction> BindProgram(ProgramContext program, SourceText source, DiagnosticBag diagnostics)
+    {
+        var binder = new Binder(source, diagnostics);
+        return binder.Bind(program);
+    }
+
+    // -------------------------------------------------------------------------------------------- reporting
+
+    private void Error(IToken token, string message, int length = 0) =>
+        _diagnostics.Add(new Diagnostic(Severity.Error, _source, token.Line, token.Column + 1, message,
+            length > 0 ? length : Math.Max(1, token.Text?.Length ?? 1)));
+
+    private void Error(ParserRuleContext ctx, string message)
+    {
+        int length = ctx.Stop != null && ctx.Stop.Line == ctx.Start.Line ? ctx.Stop.StopIndex - ctx.Start.StartIndex + 1 : ctx.Start.Text.Length;
+        Error(ctx.Start, message, length);
+    }
+
+    private static int LineOf(ParserRuleContext ctx) => ctx.Start.Line;
+
+    /// <summary>The expression as a bare name, or null.</summary>
+    private static NameExprContext? AsName(ExprContext e) => (e as PrimaryExprContext)?.primary() as NameExprContext;
+
+    // -------------------------------------------------------------------------------------------- declarations
+
+    private List<BoundFunction> Bind(ProgramContext program)
+    {
+        foreach (var import in program.importDecl())
+            Error(import, "modules and imports are not supported yet; a program is one file");
+        var decls = program.topDecl().Select(d => d.functionDecl()).ToList();
+        foreach (var decl in decls) Declare(decl);
+        if (!_functions.TryGetValue("main", out var main))
+        {
+            _diagnostics.Add(new Diagnostic(Severity.Error, _source, 1, 1, "the program has no 'main' function; add `fn main() { ... }`"));
+        }
+        else
+        {
+            var decl = decls.First(d => d.name.Text == "main");
+            bool okParams = main.Parameters.Length == 0 || (main.Parameters.Length == 1 && main.Parameters[0] == VmType.ArrayOf(VmType.String));
+            bool okReturn = main.Return == VmType.Void || main.Return == VmType.Int;
+            if (!okParams || !okReturn)
+                Error(decl.name, "'main' must be declared as `fn main()` or `fn main(args: [string])`, optionally returning int");
+        }
+        var result = new List<BoundFunction>();
+        foreach (var decl in decls)
+        {
+            if (_functions.TryGetValue(decl.name.Text, out var symbol) && symbol.Index == result.Count)
+                result.Add(BindFunction(decl, symbol));
+        }
+        return result;
+    }
+
+    private void Declare(FunctionDeclContext decl)
+    {
+        string name = decl.name.Text;
+        if (decl.PUB() != null) Error(decl.PUB().Symbol, "'pub' has no meaning without modules, which are not supported yet");
+        if (Builtins.Contains(name)) { Error(decl.name, $"'{name}' is a built-in function and cannot be redefined"); return; }
+        if (_functions.ContainsKey(name)) { Error(decl.name, $"function '{name}' is already defined"); return; }
+        var ps = decl.paramList()?.param() ?? [];
+        var types = ps.Select(p => BindType(p.type())).ToArray();
+        var names = ps.Select(p => p.ID().GetText()).ToArray();
+        for (int i = 0; i < names.Length; i++)
+        {
+            if (Array.IndexOf(names, names[i]) != i) Error(ps[i].ID().Symbol, $"parameter '{names[i]}' is declared twice");
+        }
+        var ret = decl.returnType is null ? VmType.Void : BindType(decl.returnType);
+        _functions[name] = new FunctionSymbol(name, types, names, ret, _functions.Count);
+    }
+
+    private BoundFunction BindFunction(FunctionDeclContext decl, FunctionSymbol symbol)
+    {
+        _function = symbol;
+        _scopes.Clear();
+        _scopes.Add([]);
+        for (int i = 0; i < symbol.Parameters.Length; i++)
+        {
+            var local = NewLocal(symbol.ParameterNames[i], symbol.Parameters[i], mutable: false);
+            _scopes[0].TryAdd(local.Name, local);
+        }
+        var body = BindBlock(decl.block());
+        if (symbol.Return != VmType.Void && !symbol.Return.IsError() && !AlwaysReturns(body))
+            Error(decl.block().Stop, $"function '{symbol.Name}' must return {symbol.Return}, but its end can be reached without a return");
+        _function = null;
+        return new BoundFunction(symbol, body, LineOf(decl));
+    }
+
+    private LocalSymbol NewLocal(string name, VmType type, bool mutable)
+    {
+        var local = new LocalSymbol(name, type, mutable, _function!.Locals.Count);
+        _function.Locals.Add(local);
+        return local;
+    }
+
+    private LocalSymbol Declare(IToken nameToken, VmType type, bool mutable)
+    {
+        string name = nameToken.Text;
+        var local = NewLocal(name, type, mutable);
+        if (!_scopes[^1].TryAdd(name, local)) Error(nameToken, $"'{name}' is already declared in this scope");
+        return local;
+    }
+
+    private LocalSymbol? Lookup(string name)
+    {
+        for (int i = _scopes.Count - 1; i >= 0; i--)
+        {
+            if (_scopes[i].TryGetValue(name, out var local)) return local;
+        }
+        return null;
+    }
+
+    /// <summary>True when no path through the statement reaches its end: the rule the verifier will enforce.</summary>
+    private static bool AlwaysReturns(BoundStmt stmt) => stmt switch
+    {
+        BoundReturn => true,
+        BoundBlock b => b.Statements.Any(AlwaysReturns),
+        BoundIf i => i.Else is not null && AlwaysReturns(i.Then) && AlwaysReturns(i.Else),
+        BoundWhile w => IsTrue(w.Condition) && !ContainsBreak(w.Body),
+        _ => false,
+    };
+
+    internal static bool IsTrue(BoundExpr e) => e is BoundConst { Type.Kind: TypeKind.Bool, Bits: 1 };
+
+    private static bool ContainsBreak(BoundStmt stmt) => stmt switch
+    {
+        BoundBreak => true,
+        BoundBlock b => b.Statements.Any(ContainsBreak),
+        BoundIf i => ContainsBreak(i.Then) || (i.Else is not null && ContainsBreak(i.Else)),
+        _ => false, // a break inside a nested loop belongs to that loop
+    };
+
+    // -------------------------------------------------------------------------------------------- types
+
+    private VmType BindType(TypeContext ctx, int depth = 0)
+    {
+        switch (ctx)
+        {
+            case NamedTypeContext named:
+                switch (named.name.Text)
+                {
+                    case "int": return VmType.Int;
+                    case "float": return VmType.Float;
+                    case "bool": return VmType.Bool;
+                    case "string": return VmType.String;
+                    default:
+                        Error(named.name, $"unknown type '{named.name.Text}'{Suggest(named.name.Text, ["int", "float", "bool", "string"])}");
+                        return Types.Error;
+                }
+            case ArrayTypeContext array:
+                if (depth >= VmType.MaxDepth)
+                {
+                    Error(array, $"array types may nest at most {VmType.MaxDepth} deep");
+                    return Types.Error;
+                }
+                var element = BindType(array.type(), depth + 1);
+                return element.IsError() ? Types.Error : VmType.ArrayOf(element);
+            default:
+                return Types.Error;
+        }
+    }
+
+    // -------------------------------------------------------------------------------------------- statements
+
+    private BoundBlock BindBlock(BlockContext block)
+    {
+        _scopes.Add([]);
+        var statements = block.statement().Select(BindStatement).ToArray();
+        _scopes.RemoveAt(_scopes.Count - 1);
+        return new BoundBlock(LineOf(block), statements);
+    }
+
+    private BoundStmt BindStatement(StatementContext ctx)
+    {
+        int line = LineOf(ctx);
+        switch (ctx)
+        {
+            case LetStmtContext let:
+                {
+                    VmType? declared = let.type() is { } t ? BindType(t) : null;
+                    var value = BindValue(let.expr(), declared);
+                    if (declared is not null) value = Check(value, declared, let.expr(), "the variable's declared type is");
+                    var type = declared ?? value.Type;
+                    var local = Declare(let.ID().Symbol, type, let.Start.Type == HlLexer.VAR);
+                    return new BoundStore(line, local, value);
+                }
+            case IfStmtContext ifs:
+                {
+                    var cond = BindCondition(ifs.expr(), "if");
+                    var then = BindBlock(ifs.block(0));
+                    BoundStmt? otherwise = null;
+                    if (ifs.elseBlock is not null) otherwise = BindBlock(ifs.elseBlock);
+                    else if (ifs.ifTail is IfStmtContext or BlockStmtContext) otherwise = BindStatement(ifs.ifTail);
+                    else if (ifs.ifTail is not null) Error(ifs.ifTail, "expected 'if' or '{' after 'else'");
+                    return new BoundIf(line, cond, then, otherwise);
+                }
+            case WhileStmtContext w:
+                {
+                    var cond = BindCondition(w.expr(), "while");
+                    _loopDepth++;
+                    var body = BindBlock(w.block());
+                    _loopDepth--;
+                    return new BoundWhile(line, cond, body);
+                }
+            case ForStmtContext f: return BindFor(f);
+            case BreakStmtContext b:
+                if (_loopDepth == 0) Error(b, "'break' outside of a loop");
+                return new BoundBreak(line);
+            case ContinueStmtContext c:
+                if (_loopDepth == 0) Error(c, "'continue' outside of a loop");
+                return new BoundContinue(line);
+            case ReturnStmtContext r: return BindReturn(r);
+            case BlockStmtContext b: return BindBlock(b.block());
+            case AssignStmtContext a: return BindAssign(a);
+            case ExprStmtContext e: return BindExprStatement(e.expr());
+            default:
+                Error(ctx, "unsupported statement");
+                return new BoundBlock(line, []);
+        }
+    }
+
+    private BoundStmt BindFor(ForStmtContext f)
+    {
+        int line = LineOf(f);
+        var source = BindValue(f.expr(0), null);
+        _scopes.Add([]);
+        BoundStmt result;
+        if (f.rangeEnd is not null)
+        {
+            source = Check(source, VmType.Int, f.expr(0), "a range's start must be");
+            var end = Check(BindValue(f.rangeEnd, VmType.Int), VmType.Int, f.rangeEnd, "a range's end must be");
+            var endLocal = NewLocal("$end", VmType.Int, mutable: false);
+            var variable = Declare(f.ID().Symbol, VmType.Int, mutable: false);
+            result = new BoundForRange(line, variable, endLocal, source, end, BindLoopBody(f.block()));
+        }
+        else
+        {
+            var elementType = Types.Error;
+            if (source.Type.Kind == TypeKind.Array) elementType = source.Type.Element!;
+            else if (!source.Type.IsError())
+                Error(f.expr(0), $"'for ... in' needs an array or a range `a..b`, but this is {source.Type}");
+            var arrayLocal = NewLocal("$array", source.Type.IsError() ? VmType.ArrayOf(VmType.Int) : source.Type, mutable: false);
+            var indexLocal = NewLocal("$index", VmType.Int, mutable: true);
+            var variable = Declare(f.ID().Symbol, elementType, mutable: false);
+            result = new BoundForEach(line, variable, arrayLocal, indexLocal, source, BindLoopBody(f.block()));
+        }
+        _scopes.RemoveAt(_scopes.Count - 1);
+        return result;
+    }
+
+    private BoundBlock BindLoopBody(BlockContext block)
+    {
+        _loopDepth++;
+        var body = BindBlock(block);
+        _loopDepth--;
+        return body;
+    }
+
+    private BoundStmt BindReturn(ReturnStmtContext r)
+    {
+        var fn = _function!;
+        if (r.expr() is null)
+        {
+            if (fn.Return != VmType.Void && !fn.Return.IsError())
+                Error(r, $"'{fn.Name}' must return {fn.Return}; this return has no value");
+            return new BoundReturn(LineOf(r), null);
+        }
+        if (fn.Return == VmType.Void)
+        {
+            Error(r.expr(), $"'{fn.Name}' returns nothing, so its return cannot have a value; declare `-> type` to return one");
+            return new BoundReturn(LineOf(r), null);
+        }
+        var value = Check(BindValue(r.expr(), fn.Return), fn.Return, r.expr(), $"'{fn.Name}' returns");
+        return new BoundReturn(LineOf(r), value);
+    }
+
+    private BoundStmt BindAssign(AssignStmtContext a)
+    {
+        int line = LineOf(a);
+        string op = a.op.Text;
+        var target = a.target;
+        if (AsName(target) is { } name)
+        {
+            var local = Lookup(name.GetText());
+            if (local is null)
+            {
+                Error(name, UndefinedName(name.GetText()));
+                BindValue(a.value, null);
+                return new BoundBlock(line, []);
+            }
+            if (!local.Mutable && !local.Name.StartsWith('$'))
+                Error(name, $"cannot assign to '{local.Name}': it is declared with 'let'; declare it with 'var' to change it");
+            var value = BindValue(a.value, local.Type);
+            if (op != "=") value = BindBinary(op[..^1], new BoundLocal(line, local), value, a, a.value);
+            return new BoundStore(line, local, Check(value, local.Type, a.value, $"'{local.Name}' has type"));
+        }
+        if (target is IndexExprContext index)
+        {
+            var array = BindValue(index.expr(0), null);
+            var idx = Check(BindValue(index.expr(1), VmType.Int), VmType.Int, index.expr(1), "an index must be");
+            var elementType = ElementType(array, index.expr(0));
+            var value = BindValue(a.value, elementType);
+            if (op != "=")
+            {
+                // a[i] op= v evaluates a and i once: keep them in hidden locals.
+                var arrayTemp = NewLocal("$a", array.Type.IsError() ? VmType.ArrayOf(VmType.Int) : array.Type, false);
+                var indexTemp = NewLocal("$i", VmType.Int, false);
+                var current = new BoundIndex(line, elementType, new BoundLocal(line, arrayTemp), new BoundLocal(line, indexTemp));
+                var combined = Check(BindBinary(op[..^1], current, value, a, a.value), elementType, a.value, "the element type is");
+                return new BoundBlock(line,
+                [
+                    new BoundStore(line, arrayTemp, array),
+                    new BoundStore(line, indexTemp, idx),
+                    new BoundIndexStore(line, new BoundLocal(line, arrayTemp), new BoundLocal(line, indexTemp), combined),
+                ]);
+            }
+            return new BoundIndexStore(line, array, idx, Check(value, elementType, a.value, "the element type is"));
+        }
+        Error(target, "cannot assign to this expression; only variables and array elements can be assigned");
+        BindValue(a.value, null);
+        return new BoundBlock(line, []);
+    }
+
+    private BoundStmt BindExprStatement(ExprContext e)
+    {
+        int line = LineOf(e);
+        if (e is MethodCallExprContext m && m.ID().GetText() == "push")
+        {
+            var array = BindValue(m.expr(), null);
+            var args = m.argList()?.expr() ?? [];
+            var elementType = ElementType(array, m.expr());
+            if (args.Length != 1)
+            {
+                Error(m.ID().Symbol, $"'push' takes 1 argument but {args.Length} were given");
+                return new BoundBlock(line, []);
+            }
+            var value = Check(BindValue(args[0], elementType), elementType, args[0], "the array's elements are");
+            return new BoundPush(line, array, value);
+        }
+        if (e is not (CallExprContext or MethodCallExprContext))
+        {
+            var bound = BindExpr(e, null);
+            if (!bound.Type.IsError()) Error(e, "this expression's value is unused; only calls can stand alone as statements");
+            return new BoundExprStmt(line, bound);
+        }
+        return new BoundExprStmt(line, BindExpr(e, null));
+    }
+
+    private BoundExpr BindCondition(ExprContext ctx, string keyword) =>
+        Check(BindValue(ctx, VmType.Bool), VmType.Bool, ctx, $"the condition of '{keyword}' must be");
+
+    private VmType ElementType(BoundExpr array, ExprContext ctx)
+    {
+        if (array.Type.Kind == TypeKind.Array) return array.Type.Element!;
+        if (!array.Type.IsError()) Error(ctx, $"this is {array.Type}, not an array");
+        return Types.Error;
+    }
+
+    /// <summary>Reports a type mismatch unless the expression has <paramref name="expected"/> (or an error) type.</summary>
+    private BoundExpr Check(BoundExpr value, VmType expected, ParserRuleContext ctx, string what)
+    {
+        if (value.Type.IsError() || expected.IsError() || value.Type == expected) return value;
+        string hint = (value.Type.Kind, expected.Kind) switch
+        {
+            (TypeKind.Int, TypeKind.Float) => "; convert with `as float`",
+            (TypeKind.Float, TypeKind.Int) => "; convert with `as int` (truncates)",
+            (_, TypeKind.String) => "; make a string with interpolation, e.g. \"{x}\"",
+            _ => "",
+        };
+        Error(ctx, $"type mismatch: {what} {expected}, but this is {value.Type}{hint}");
+        return new BoundError(value.Line);
+    }
+
+    // -------------------------------------------------------------------------------------------- expressions
+
+    /// <summary>Binds an expression that must produce a value (not a call of a void function).</summary>
+    private BoundExpr BindValue(ExprContext ctx, VmType? expected)
+    {
+        var e = BindExpr(ctx, expected);
+        if (e.Type == VmType.Void)
+        {
+            Error(ctx, "this call returns nothing, so it has no value to use");
+            return new BoundError(e.Line);
+        }
+        return e;
+    }
+
+    private BoundExpr BindExpr(ExprContext ctx, VmType? expected)
+    {
+        int line = LineOf(ctx);
+        switch (ctx)
+        {
+            case PrimaryExprContext p: return BindPrimary(p.primary(), expected);
+            case UnaryExprContext u: return BindUnary(u);
+            case BinaryExprContext b:
+                {
+                    string op = b.op.Text;
+                    if (op is "&&" or "||")
+                    {
+                        var l = Check(BindValue(b.expr(0), VmType.Bool), VmType.Bool, b.expr(0), $"the operands of '{op}' must be");
+                        var r = Check(BindValue(b.expr(1), VmType.Bool), VmType.Bool, b.expr(1), $"the operands of '{op}' must be");
+                        return new BoundLogical(line, op == "&&", l, r);
+                    }
+                    var left = BindValue(b.expr(0), null);
+                    var right = BindValue(b.expr(1), left.Type.IsError() ? null : left.Type);
+                    return BindBinary(op, left, right, b, b);
+                }
+            case CastExprContext c:
+                {
+                    var value = BindValue(c.expr(), null);
+                    var target = BindType(c.type());
+                    if (value.Type.IsError() || target.IsError()) return new BoundError(line);
+                    if (value.Type == target) return value;
+                    if (value.Type == VmType.Int && target == VmType.Float) return new BoundOp(line, VmType.Float, Opcode.IToF, value, null);
+                    if (value.Type == VmType.Float && target == VmType.Int) return new BoundOp(line, VmType.Int, Opcode.FToI, value, null);
+                    Error(c, $"cannot convert {value.Type} to {target} with 'as'; 'as' converts between int and float");
+                    return new BoundError(line);
+                }
+            case CallExprContext call: return BindCall(call);
+            case MethodCallExprContext m: return BindMethodCall(m);
+            case MemberExprContext member:
+                {
+                    var target = BindValue(member.expr(), null);
+                    if (!target.Type.IsError())
+                    {
+                        string hint = target.Type.Kind == TypeKind.Array && member.ID().GetText() == "len" ? "; did you mean `len()`?" : "";
+                        Error(member.ID().Symbol, $"{target.Type} has no field '{member.ID().GetText()}'{hint}");
+                    }
+                    return new BoundError(line);
+                }
+            case IndexExprContext index:
+                {
+                    var array = BindValue(index.expr(0), null);
+                    var idx = Check(BindValue(index.expr(1), VmType.Int), VmType.Int, index.expr(1), "an index must be");
+                    if (array.Type == VmType.String)
+                    {
+                        Error(index, "indexing a string is not supported yet");
+                        return new BoundError(line);
+                    }
+                    var elementType = ElementType(array, index.expr(0));
+                    return elementType.IsError() ? new BoundError(line) : new BoundIndex(line, elementType, array, idx);
+                }
+            default:
+                Error(ctx, "unsupported expression");
+                return new BoundError(line);
+        }
+    }
+
+    private BoundExpr BindUnary(UnaryExprContext u)
+    {
+        int line = LineOf(u);
+        string op = u.op.Text;
+        // The one int literal that only exists negated.
+        if (op == "-" && (u.expr() as PrimaryExprContext)?.primary() is IntLitContext lit && lit.GetText().Replace("_", "") == "9223372036854775808")
+            return new BoundConst(line, VmType.Int, long.MinValue);
+        var operand = BindValue(u.expr(), null);
+        if (operand.Type.IsError()) return new BoundError(line);
+        Opcode? code = (op, operand.Type.Kind) switch
+        {
+            ("-", TypeKind.Int) => Opcode.INeg,
+            ("-", TypeKind.Float) => Opcode.FNeg,
+            ("!", TypeKind.Bool) => Opcode.BNot,
+            ("~", TypeKind.Int) => Opcode.INot,
+            _ => null,
+        };
+        if (code is null)
+        {
+            Error(u.op, $"operator '{op}' cannot be applied to {operand.Type}");
+            return new BoundError(line);
+        }
+        return new BoundOp(line, operand.Type, code.Value, operand, null);
+    }
+
+    private BoundExpr BindBinary(string op, BoundExpr left, BoundExpr right, ParserRuleContext ctx, ParserRuleContext at)
+    {
+        int line = left.Line;
+        if (left.Type.IsError() || right.Type.IsError()) return new BoundError(line);
+        VmType l = left.Type, r = right.Type;
+        (Opcode code, VmType type)? resolved = null;
+        if (l == r)
+        {
+            resolved = (op, l.Kind) switch
+            {
+                ("+", TypeKind.Int) => (Opcode.IAdd, l),
+                ("-", TypeKind.Int) => (Opcode.ISub, l),
+                ("*", TypeKind.Int) => (Opcode.IMul, l),
+                ("/", TypeKind.Int) => (Opcode.IDiv, l),
+                ("%", TypeKind.Int) => (Opcode.IRem, l),
+                ("&", TypeKind.Int) => (Opcode.IAnd, l),
+                ("|", TypeKind.Int) => (Opcode.IOr, l),
+                ("^", TypeKind.Int) => (Opcode.IXor, l),
+                ("<<", TypeKind.Int) => (Opcode.IShl, l),
+                (">>", TypeKind.Int) => (Opcode.IShr, l),
+                ("+", TypeKind.Float) => (Opcode.FAdd, l),
+                ("-", TypeKind.Float) => (Opcode.FSub, l),
+                ("*", TypeKind.Float) => (Opcode.FMul, l),
+                ("/", TypeKind.Float) => (Opcode.FDiv, l),
+                ("%", TypeKind.Float) => (Opcode.FRem, l),
+                ("+", TypeKind.String) => (Opcode.SConcat, l),
+                ("==", TypeKind.Int) => (Opcode.IEq, VmType.Bool),
+                ("!=", TypeKind.Int) => (Opcode.INe, VmType.Bool),
+                ("<", TypeKind.Int) => (Opcode.ILt, VmType.Bool),
+                ("<=", TypeKind.Int) => (Opcode.ILe, VmType.Bool),
+                (">", TypeKind.Int) => (Opcode.IGt, VmType.Bool),
+                (">=", TypeKind.Int) => (Opcode.IGe, VmType.Bool),
+                ("==", TypeKind.Float) => (Opcode.FEq, VmType.Bool),
+                ("!=", TypeKind.Float) => (Opcode.FNe, VmType.Bool),
+                ("<", TypeKind.Float) => (Opcode.FLt, VmType.Bool),
+                ("<=", TypeKind.Float) => (Opcode.FLe, VmType.Bool),
+                (">", TypeKind.Float) => (Opcode.FGt, VmType.Bool),
+                (">=", TypeKind.Float) => (Opcode.FGe, VmType.Bool),
+                ("==", TypeKind.Bool) => (Opcode.BEq, VmType.Bool),
+                ("!=", TypeKind.Bool) => (Opcode.BNe, VmType.Bool),
+                ("==", TypeKind.String) => (Opcode.SEq, VmType.Bool),
+                ("!=", TypeKind.String) => (Opcode.SNe, VmType.Bool),
+                _ => null,
+            };
+        }
+        if (resolved is null)
+        {
+            string hint = (l.Kind, r.Kind) switch
+            {
+                (TypeKind.Int, TypeKind.Float) or (TypeKind.Float, TypeKind.Int) => "; convert one side with `as float` or `as int`",
+                (TypeKind.String, _) or (_, TypeKind.String) when op == "+" => "; build strings with interpolation, e.g. \"{a}{b}\"",
+                _ => "",
+            };
+            var token = ctx is BinaryExprContext b ? b.op : ctx is AssignStmtContext a ? a.op : ctx.Start;
+            Error(token, $"operator '{op}' cannot be applied to {l} and {r}{hint}");
+            return new BoundError(line);
+        }
+        return new BoundOp(line, resolved.Value.type, resolved.Value.code, left, right);
+    }
+
+    private BoundExpr BindCall(CallExprContext call)
+    {
+        int line = LineOf(call);
+        var args = call.argList()?.expr() ?? [];
+        if (AsName(call.expr()) is not { } nameCtx)
+        {
+            Error(call.expr(), "only named functions can be called");
+            foreach (var a in args) BindValue(a, null);
+            return new BoundError(line);
+        }
+        string name = nameCtx.GetText();
+        if (Builtins.Contains(name)) return BindPrint(call, name, args);
+        if (!_functions.TryGetValue(name, out var fn))
+        {
+            Error(nameCtx, Lookup(name) is { } local ? $"'{name}' is a variable of type {local.Type}, not a function" : UndefinedName(name, function: true));
+            foreach (var a in args) BindValue(a, null);
+            return new BoundError(line);
+        }
+        if (args.Length != fn.Parameters.Length)
+        {
+            Error(nameCtx, $"'{name}' takes {Plural(fn.Parameters.Length, "argument")} but {args.Length} {(args.Length == 1 ? "was" : "were")} given");
+            foreach (var a in args) BindValue(a, null);
+            return new BoundError(line);
+        }
+        var bound = new BoundExpr[args.Length];
+        for (int i = 0; i < args.Length; i++)
+            bound[i] = Check(BindValue(args[i], fn.Parameters[i]), fn.Parameters[i], args[i], $"parameter '{fn.ParameterNames[i]}' of '{name}' is");
+        if (bound.Any(b => b.Type.IsError()) || fn.Return.IsError() || fn.Parameters.Any(p => p.IsError())) return new BoundError(line);
+        return new BoundCall(line, fn, bound);
+    }
+
+    private BoundExpr BindPrint(CallExprContext call, string name, ExprContext[] args)
+    {
+        int line = LineOf(call);
+        if (args.Length > 1 || (args.Length == 0 && name == "print"))
+        {
+            Error(call, $"'{name}' takes {(name == "print" ? "1 argument" : "0 or 1 arguments")} but {args.Length} were given");
+            foreach (var a in args) BindValue(a, null);
+            return new BoundError(line);
+        }
+        BoundExpr text = args.Length == 0 ? new BoundString(line, "") : ToStr(BindValue(args[0], null));
+        if (text.Type.IsError()) return new BoundError(line);
+        return new BoundNativeCall(line, name, [VmType.String], VmType.Void, [text]);
+    }
+
+    private BoundExpr BindMethodCall(MethodCallExprContext m)
+    {
+        int line = LineOf(m);
+        var target = BindValue(m.expr(), null);
+        string name = m.ID().GetText();
+        var args = m.argList()?.expr() ?? [];
+        if (target.Type.IsError())
+        {
+            foreach (var a in args) BindValue(a, null);
+            return new BoundError(line);
+        }
+        if (target.Type.Kind == TypeKind.Array && name == "len")
+        {
+            if (args.Length != 0) Error(m.ID().Symbol, $"'len' takes no arguments but {args.Length} were given");
+            return new BoundOp(line, VmType.Int, Opcode.ALen, target, null);
+        }
+        if (target.Type.Kind == TypeKind.Array && name == "push")
+        {
+            Error(m, "'push' returns nothing; call it as a statement of its own");
+            return new BoundError(line);
+        }
+        string known = target.Type.Kind == TypeKind.Array ? "; arrays have len() and push(value)" : "";
+        Error(m.ID().Symbol, $"{target.Type} has no method '{name}'{known}");
+        foreach (var a in args) BindValue(a, null);
+        return new BoundError(line);
+    }
+
+    /// <summary>Converts any value to its string form, as print and interpolation show it.</summary>
+    private static BoundExpr ToStr(BoundExpr e) => e.Type.Kind switch
+    {
+        TypeKind.String => e,
+        TypeKind.Int => new BoundOp(e.Line, VmType.String, Opcode.IToS, e, null),
+        TypeKind.Float => new BoundOp(e.Line, VmType.String, Opcode.FToS, e, null),
+        TypeKind.Bool => new BoundOp(e.Line, VmType.String, Opcode.BToS, e, null),
+        TypeKind.Array => new BoundOp(e.Line, VmType.String, Opcode.AToS, e, null),
+        _ => new BoundError(e.Line),
+    };
+
+    private BoundExpr BindPrimary(PrimaryContext ctx, VmType? expected)
+    {
+        int line = LineOf(ctx);
+        switch (ctx)
+        {
+            case IntLitContext i: return BindInt(i.INT().Symbol);
+            case FloatLitContext f:
+                {
+                    double value = double.Parse(f.GetText().Replace("_", ""), NumberStyles.Float, CultureInfo.InvariantCulture);
+                    if (double.IsInfinity(value)) Error(f, $"float literal {f.GetText()} is too large for a float");
+                    return new BoundConst(line, VmType.Float, BitConverter.DoubleToInt64Bits(value));
+                }
+            case BoolLitContext b: return new BoundConst(line, VmType.Bool, b.TRUE() != null ? 1 : 0);
+            case StringLitExprContext s: return BindString(s.stringLit());
+            case NameExprContext n:
+                {
+                    string name = n.GetText();
+                    if (Lookup(name) is { } local) return new BoundLocal(line, local);
+                    Error(n, _functions.ContainsKey(name) || Builtins.Contains(name)
+                        ? $"'{name}' is a function; call it with ( )"
+                        : UndefinedName(name));
+                    return new BoundError(line);
+                }
+            case ParenExprContext p: return BindExpr(p.expr(), expected);
+            case ArrayLitContext a:
+                {
+                    var elems = a.expr();
+                    VmType? elementType = expected?.Kind == TypeKind.Array ? expected.Element : null;
+                    if (elems.Length == 0)
+                    {
+                        if (elementType is null)
+                        {
+                            Error(a, "cannot tell the type of an empty array; give it one, as in `let xs: [int] = []`");
+                            return new BoundError(line);
+                        }
+                        return new BoundArrayLiteral(line, VmType.ArrayOf(elementType), []);
+                    }
+                    if (elems.Length > ModuleFormat.MaxStackLimit - 16)
+                    {
+                        Error(a, $"an array literal may have at most {ModuleFormat.MaxStackLimit - 16} elements; build larger arrays with push");
+                        return new BoundError(line);
+                    }
+                    var bound = new BoundExpr[elems.Length];
+                    bound[0] = BindValue(elems[0], elementType);
+                    elementType ??= bound[0].Type;
+                    if (elementType.IsError()) return new BoundError(line);
+                    bound[0] = Check(bound[0], elementType, elems[0], "the array's elements are");
+                    for (int i = 1; i < elems.Length; i++)
+                        bound[i] = Check(BindValue(elems[i], elementType), elementType, elems[i], "the array's elements are");
+                    if (bound.Any(e => e.Type.IsError())) return new BoundError(line);
+                    if (VmType.ArrayOf(elementType).Depth() > VmType.MaxDepth)
+                    {
+                        Error(a, $"array types may nest at most {VmType.MaxDepth} deep");
+                        return new BoundError(line);
+                    }
+                    return new BoundArrayLiteral(line, VmType.ArrayOf(elementType), bound);
+                }
+            default:
+                Error(ctx, "unsupported expression");
+                return new BoundError(line);
+        }
+    }
+
+    private BoundExpr BindInt(IToken token)
+    {
+        string text = token.Text.Replace("_", "");
+        bool ok;
+        long value;
+        if (text.StartsWith("0x", StringComparison.Ordinal))
+            ok = ulong.TryParse(text[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong u) & ((value = (long)u) == value);
+        else if (text.StartsWith("0b", StringComparison.Ordinal))
+        {
+            ok = text.Length - 2 <= 64;
+            value = ok ? (long)Convert.ToUInt64(text[2..], 2) : 0;
+        }
+        else ok = long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+        if (!ok) Error(token, $"integer literal {token.Text} does not fit in 64 bits");
+        return new BoundConst(token.Line, VmType.Int, value);
+    }
+
+    private BoundExpr BindString(StringLitContext s)
+    {
+        int line = LineOf(s);
+        var parts = new List<BoundExpr>();
+        var text = new StringBuilder();
+        foreach (var part in s.stringPart())
+        {
+            switch (part)
+            {
+                case TextPartContext t: text.Append(t.GetText()); break;
+                case EscapePartContext e:
+                    {
+                        string esc = e.GetText();
+                        char? c = esc[1] switch
+                        {
+                            'n' => '\n', 't' => '\t', 'r' => '\r', '0' => '\0', '\\' => '\\', '"' => '"', '{' => '{', '}' => '}',
+                            _ => null,
+                        };
+                        if (c is null) Error(e.Start, $"unknown escape sequence '{esc}'; the escapes are \\n \\t \\r \\0 \\\\ \\\" \\{{ \\}}");
+                        else text.Append(c.Value);
+                        break;
+                    }
+                case InterpPartContext i:
+                    {
+                        if (text.Length > 0) parts.Add(new BoundString(line, text.ToString()));
+                        text.Clear();
+                        parts.Add(ToStr(BindValue(i.expr(), null)));
+                        break;
+                    }
+            }
+        }
+        if (text.Length > 0 || parts.Count == 0) parts.Add(new BoundString(line, text.ToString()));
+        if (parts.Any(p => p.Type.IsError())) return new BoundError(line);
+        return parts.Count == 1 ? parts[0] : new BoundConcat(line, [.. parts]);
+    }
+
+    // -------------------------------------------------------------------------------------------- suggestions
+
+    private string UndefinedName(string name, bool function = false)
+    {
+        var candidates = function
+            ? _functions.Keys.Concat(Builtins)
+            : _scopes.SelectMany(s => s.Keys).Where(k => !k.StartsWith('$')).Concat(_functions.Keys);
+        return $"undefined {(function ? "function" : "name")} '{name}'{Suggest(name, candidates)}";
+    }
+
+    private static string Suggest(string name, IEnumerable<string> candidates)
+    {
+        var best = candidates.Distinct()
+            .Select(c => (c, d: EditDistance(name, c)))
+            .Where(x => x.d <= Math.Max(1, name.Length / 3))
+            .OrderBy(x => x.d).ThenBy(x => x.c, StringComparer.Ordinal)
+            .FirstOrDefault();
+        return best.c is null ? "" : $"; did you mean '{best.c}'?";
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+        return d[a.Length, b.Length];
+    }
+
+    private static string Plural(int n, string word) => n == 1 ? $"1 {word}" : $"{n} {word}s";
+}
+
+internal static class VmTypeExtensions
+{
+    public static int Depth(this VmType t) => t.Kind == TypeKind.Array ? 1 + t.Element!.Depth() : 0;
+}

@@ -1,0 +1,61 @@
+using System.Text;
+
+namespace Hlvm.Compiler.Diagnostics;
+
+public enum Severity { Error, Warning }
+
+/// <summary>A source file: its name as shown in messages and its text split into lines.</summary>
+public sealed class SourceText(string path, string text)
+{
+    public string Path { get; } = path;
+    public string Text { get; } = text;
+    private readonly string[] _lines = text.Split('\n');
+
+    /// <summary>Line <paramref name="line"/> (1-based) without its line break, or "" past the end.</summary>
+    public string Line(int line) => line >= 1 && line <= _lines.Length ? _lines[line - 1].TrimEnd('\r') : "";
+}
+
+/// <summary>One message about the source, with a 1-based line and column.</summary>
+public sealed record Diagnostic(Severity Severity, SourceText Source, int Line, int Column, string Message, int Length = 1)
+{
+    /// <summary>
+    /// The message as the compiler prints it: <c>file:line:col: error: message</c>, then the source line and a
+    /// caret under the column (rustc's and clang's layout).
+    /// </summary>
+    public string Format()
+    {
+        var sb = new StringBuilder();
+        sb.Append($"{Source.Path}:{Line}:{Column}: {(Severity == Severity.Error ? "error" : "warning")}: {Message}");
+        string line = Source.Line(Line);
+        if (line.Length > 0)
+        {
+            sb.Append('\n').Append("  ").Append(line.Replace('\t', ' '));
+            int col = Math.Clamp(Column - 1, 0, line.Length);
+            int len = Math.Clamp(Length, 1, Math.Max(1, line.Length - col));
+            sb.Append('\n').Append("  ").Append(' ', col).Append('^', len);
+        }
+        return sb.ToString();
+    }
+
+    public override string ToString() => $"{Source.Path}:{Line}:{Column}: {(Severity == Severity.Error ? "error" : "warning")}: {Message}";
+}
+
+/// <summary>The diagnostics of one compilation, in the order they were found.</summary>
+public sealed class DiagnosticBag
+{
+    private readonly List<Diagnostic> _items = [];
+
+    /// <summary>Past this many errors the compiler stops reporting: later ones are mostly echoes.</summary>
+    public const int MaxErrors = 100;
+
+    public IReadOnlyList<Diagnostic> Items => _items;
+
+    public bool HasErrors => _items.Any(d => d.Severity == Severity.Error);
+
+    public void Add(Diagnostic d)
+    {
+        if (_items.Count(x => x.Severity == Severity.Error) >= MaxErrors) return;
+        if (_items.Any(x => x.Line == d.Line && x.Column == d.Column && x.Message == d.Message)) return;
+        _items.Add(d);
+    }
+}

@@ -1,0 +1,99 @@
+using System.Buffers.Binary;
+using Hlvm.Runtime.Bytecode;
+
+namespace Hlvm.Compiler.Emit;
+
+/// <summary>A position in code that jumps can target before it is known.</summary>
+public sealed class Label
+{
+    internal int Offset = -1;
+    internal int Depth = -1;
+    internal readonly List<int> Fixups = [];
+}
+
+/// <summary>
+/// Writes one function's code: encodes instructions from the opcode table, keeps the operand stack depth and its
+/// high-water mark as it goes (each opcode's stack effect comes from the same table), patches forward jumps and
+/// records the line table.
+/// </summary>
+public sealed class CodeBuilder
+{
+    private readonly MemoryStream _code = new();
+    private readonly List<LineEntry> _lines = [];
+    private int _depth;
+
+    public int MaxStack { get; private set; }
+
+    public int Offset => (int)_code.Position;
+
+    /// <summary>Notes that the code emitted from here on comes from <paramref name="line"/>.</summary>
+    public void MarkLine(int line)
+    {
+        if (line <= 0) return;
+        if (_lines.Count > 0 && _lines[^1].Line == line) return;
+        if (_lines.Count > 0 && _lines[^1].Offset == Offset) _lines[^1] = new LineEntry(Offset, line);
+        else _lines.Add(new LineEntry(Offset, line));
+    }
+
+    /// <summary>Emits an instruction whose stack effect is fixed in the opcode table.</summary>
+    public void Emit(Opcode op, params long[] operands)
+    {
+        var info = OpcodeInfo.All[(int)op];
+        if (info.Pops < 0 || info.Pushes < 0) throw new InvalidOperationException($"{info.Name} needs an explicit stack effect");
+        Emit(op, info.Pops, info.Pushes, operands);
+    }
+
+    /// <summary>Emits an instruction with the given stack effect (calls, array literals).</summary>
+    public void Emit(Opcode op, int pops, int pushes, params long[] operands)
+    {
+        var info = OpcodeInfo.All[(int)op];
+        if (operands.Length != info.Operands.Length) throw new ArgumentException($"{info.Name} takes {info.Operands.Length} operands");
+        _code.WriteByte((byte)op);
+        Span<byte> buffer = stackalloc byte[8];
+        for (int i = 0; i < operands.Length; i++)
+        {
+            int width = OpcodeInfo.Width(info.Operands[i]);
+            switch (width)
+            {
+                case 2: BinaryPrimitives.WriteUInt16LittleEndian(buffer, checked((ushort)operands[i])); break;
+                case 4: BinaryPrimitives.WriteUInt32LittleEndian(buffer, checked((uint)operands[i])); break;
+                default: BinaryPrimitives.WriteInt64LittleEndian(buffer, operands[i]); break;
+            }
+            _code.Write(buffer[..width]);
+        }
+        _depth -= pops;
+        if (_depth < 0) throw new InvalidOperationException($"emitter bug: stack underflow at {info.Name}");
+        _depth += pushes;
+        MaxStack = Math.Max(MaxStack, _depth);
+    }
+
+    /// <summary>Emits a jump (jmp, jmpif, jmpifnot) to a label, bound now or later.</summary>
+    public void Jump(Opcode op, Label target)
+    {
+        Emit(op, 0L);
+        int operandAt = Offset - 4;
+        target.Depth = _depth;
+        if (target.Offset >= 0) Patch(operandAt, target.Offset);
+        else target.Fixups.Add(operandAt);
+    }
+
+    /// <summary>Binds a label here. Code after an unconditional jump takes the stack depth jumps bring to the label.</summary>
+    public void Mark(Label label)
+    {
+        label.Offset = Offset;
+        if (label.Depth >= 0) _depth = label.Depth;
+        label.Depth = _depth;
+        foreach (int at in label.Fixups) Patch(at, label.Offset);
+        label.Fixups.Clear();
+    }
+
+    private void Patch(int at, int target)
+    {
+        var buffer = _code.GetBuffer();
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at), (uint)target);
+    }
+
+    public byte[] ToArray() => _code.ToArray();
+
+    public LineEntry[] Lines => [.. _lines];
+}

@@ -1,0 +1,290 @@
+using Hlvm.Compiler.Binding;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Natives;
+
+namespace Hlvm.Compiler.Emit;
+
+/// <summary>Turns a bound program (free of errors) into a module.</summary>
+public sealed class Emitter
+{
+    private readonly Module _module = new();
+    private readonly Dictionary<string, int> _strings = [];
+    private readonly Dictionary<VmType, int> _types = [];
+    private readonly Dictionary<string, int> _natives = [];
+    private readonly Stack<(Label breakTo, Label continueTo)> _loops = new();
+    private CodeBuilder _code = new();
+
+    public static Module Emit(string name, string sourceFile, IReadOnlyList<BoundFunction> functions)
+    {
+        var e = new Emitter();
+        e._module.Name = name;
+        e._module.SourceFile = sourceFile;
+        foreach (var f in functions) e._module.Functions.Add(e.EmitFunction(f));
+        e._module.EntryFunction = functions.FirstOrDefault(f => f.Symbol.Name == "main")?.Symbol.Index ?? -1;
+        return e._module;
+    }
+
+    private FunctionDef EmitFunction(BoundFunction f)
+    {
+        _code = new CodeBuilder();
+        _code.MarkLine(f.Line);
+        EmitStatement(f.Body);
+        if (f.Symbol.Return == VmType.Void) _code.Emit(Opcode.RetVoid);
+        if (f.Symbol.Locals.Count > ModuleFormat.MaxLocals)
+            throw new CompileLimitException($"function '{f.Symbol.Name}' needs {f.Symbol.Locals.Count} local slots (at most {ModuleFormat.MaxLocals})");
+        return new FunctionDef
+        {
+            Name = f.Symbol.Name,
+            Params = f.Symbol.Parameters,
+            Return = f.Symbol.Return,
+            Locals = f.Symbol.Locals.Select(l => l.Type).ToArray(),
+            MaxStack = _code.MaxStack,
+            Code = _code.ToArray(),
+            Lines = _code.Lines,
+        };
+    }
+
+    // -------------------------------------------------------------------------------------------- statements
+
+    private void EmitStatement(BoundStmt s)
+    {
+        _code.MarkLine(s.Line);
+        switch (s)
+        {
+            case BoundBlock b:
+                foreach (var inner in b.Statements) EmitStatement(inner);
+                break;
+            case BoundExprStmt e:
+                EmitExpr(e.Expr);
+                if (e.Expr.Type != VmType.Void) _code.Emit(Opcode.Pop);
+                break;
+            case BoundStore st:
+                EmitExpr(st.Value);
+                _code.Emit(Opcode.Store, st.Local.Slot);
+                break;
+            case BoundIndexStore ist:
+                EmitExpr(ist.Array);
+                EmitExpr(ist.Index);
+                EmitExpr(ist.Value);
+                _code.Emit(Opcode.AStore);
+                break;
+            case BoundPush p:
+                EmitExpr(p.Array);
+                EmitExpr(p.Value);
+                _code.Emit(Opcode.APush);
+                break;
+            case BoundIf i:
+                {
+                    var otherwise = new Label();
+                    var end = new Label();
+                    EmitExpr(i.Condition);
+                    _code.Jump(Opcode.JmpIfNot, otherwise);
+                    EmitStatement(i.Then);
+                    if (i.Else is not null) _code.Jump(Opcode.Jmp, end);
+                    _code.Mark(otherwise);
+                    if (i.Else is not null) EmitStatement(i.Else);
+                    _code.Mark(end);
+                    break;
+                }
+            case BoundWhile w:
+                {
+                    var top = new Label();
+                    var end = new Label();
+                    _code.Mark(top);
+                    if (!Binder.IsTrue(w.Condition))
+                    {
+                        EmitExpr(w.Condition);
+                        _code.Jump(Opcode.JmpIfNot, end);
+                    }
+                    EmitLoopBody(w.Body, end, top);
+                    _code.Jump(Opcode.Jmp, top);
+                    _code.Mark(end);
+                    break;
+                }
+            case BoundForRange f:
+                {
+                    EmitExpr(f.From);
+                    _code.Emit(Opcode.Store, f.Variable.Slot);
+                    EmitExpr(f.To);
+                    _code.Emit(Opcode.Store, f.End.Slot);
+                    EmitCountedLoop(f.Variable.Slot, () =>
+                    {
+                        _code.Emit(Opcode.Load, f.End.Slot);
+                    }, () => { }, f.Body);
+                    break;
+                }
+            case BoundForEach f:
+                {
+                    EmitExpr(f.Source);
+                    _code.Emit(Opcode.Store, f.Array.Slot);
+                    _code.Emit(Opcode.IConst, 0);
+                    _code.Emit(Opcode.Store, f.Index.Slot);
+                    EmitCountedLoop(f.Index.Slot, () =>
+                    {
+                        _code.Emit(Opcode.Load, f.Array.Slot);
+                        _code.Emit(Opcode.ALen);
+                    }, () =>
+                    {
+                        _code.Emit(Opcode.Load, f.Array.Slot);
+                        _code.Emit(Opcode.Load, f.Index.Slot);
+                        _code.Emit(Opcode.ALoad);
+                        _code.Emit(Opcode.Store, f.Variable.Slot);
+                    }, f.Body);
+                    break;
+                }
+            case BoundBreak:
+                _code.Jump(Opcode.Jmp, _loops.Peek().breakTo);
+                break;
+            case BoundContinue:
+                _code.Jump(Opcode.Jmp, _loops.Peek().continueTo);
+                break;
+            case BoundReturn r:
+                if (r.Value is null) _code.Emit(Opcode.RetVoid);
+                else
+                {
+                    EmitExpr(r.Value);
+                    _code.Emit(Opcode.Ret);
+                }
+                break;
+            default:
+                throw new InvalidOperationException($"cannot emit {s.GetType().Name}");
+        }
+    }
+
+    /// <summary>
+    /// <c>while counter &lt; limit { prologue; body; counter += 1 }</c>, where <paramref name="limit"/> pushes the
+    /// bound; <c>continue</c> goes to the increment.
+    /// </summary>
+    private void EmitCountedLoop(int counter, Action limit, Action prologue, BoundStmt body)
+    {
+        var top = new Label();
+        var next = new Label();
+        var end = new Label();
+        _code.Mark(top);
+        _code.Emit(Opcode.Load, counter);
+        limit();
+        _code.Emit(Opcode.ILt);
+        _code.Jump(Opcode.JmpIfNot, end);
+        prologue();
+        EmitLoopBody(body, end, next);
+        _code.Mark(next);
+        _code.Emit(Opcode.Load, counter);
+        _code.Emit(Opcode.IConst, 1);
+        _code.Emit(Opcode.IAdd);
+        _code.Emit(Opcode.Store, counter);
+        _code.Jump(Opcode.Jmp, top);
+        _code.Mark(end);
+    }
+
+    private void EmitLoopBody(BoundStmt body, Label breakTo, Label continueTo)
+    {
+        _loops.Push((breakTo, continueTo));
+        EmitStatement(body);
+        _loops.Pop();
+    }
+
+    // -------------------------------------------------------------------------------------------- expressions
+
+    private void EmitExpr(BoundExpr e)
+    {
+        switch (e)
+        {
+            case BoundConst c:
+                _code.Emit(c.Type.Kind switch
+                {
+                    TypeKind.Int => Opcode.IConst,
+                    TypeKind.Float => Opcode.FConst,
+                    _ => Opcode.BConst,
+                }, c.Bits);
+                break;
+            case BoundString s:
+                _code.Emit(Opcode.SConst, StringIndex(s.Value));
+                break;
+            case BoundLocal l:
+                _code.Emit(Opcode.Load, l.Local.Slot);
+                break;
+            case BoundOp op:
+                EmitExpr(op.Left);
+                if (op.Right is not null) EmitExpr(op.Right);
+                _code.Emit(op.Op);
+                break;
+            case BoundLogical lg:
+                {
+                    var shortCircuit = new Label();
+                    var end = new Label();
+                    EmitExpr(lg.Left);
+                    _code.Jump(lg.IsAnd ? Opcode.JmpIfNot : Opcode.JmpIf, shortCircuit);
+                    EmitExpr(lg.Right);
+                    _code.Jump(Opcode.Jmp, end);
+                    _code.Mark(shortCircuit);
+                    _code.Emit(Opcode.BConst, lg.IsAnd ? 0 : 1);
+                    _code.Mark(end);
+                    break;
+                }
+            case BoundCall call:
+                foreach (var a in call.Args) EmitExpr(a);
+                _code.Emit(Opcode.Call, call.Args.Length, call.Type == VmType.Void ? 0 : 1, call.Function.Index);
+                break;
+            case BoundNativeCall nc:
+                foreach (var a in nc.Args) EmitExpr(a);
+                _code.Emit(Opcode.CallNative, nc.Args.Length, nc.Return == VmType.Void ? 0 : 1, NativeIndex(nc));
+                break;
+            case BoundIndex ix:
+                EmitExpr(ix.Array);
+                EmitExpr(ix.Index);
+                _code.Emit(Opcode.ALoad);
+                break;
+            case BoundArrayLiteral a:
+                foreach (var el in a.Elements) EmitExpr(el);
+                _code.Emit(Opcode.NewArray, a.Elements.Length, 1, TypeIndex(a.Type), a.Elements.Length);
+                break;
+            case BoundConcat cc:
+                EmitExpr(cc.Parts[0]);
+                foreach (var part in cc.Parts.Skip(1))
+                {
+                    EmitExpr(part);
+                    _code.Emit(Opcode.SConcat);
+                }
+                break;
+            default:
+                throw new InvalidOperationException($"cannot emit {e.GetType().Name}");
+        }
+    }
+
+    private int StringIndex(string s)
+    {
+        if (!_strings.TryGetValue(s, out int i))
+        {
+            i = _module.Strings.Count;
+            _module.Strings.Add(s);
+            _strings[s] = i;
+        }
+        return i;
+    }
+
+    private int TypeIndex(VmType t)
+    {
+        if (!_types.TryGetValue(t, out int i))
+        {
+            i = _module.Types.Count;
+            _module.Types.Add(t);
+            _types[t] = i;
+        }
+        return i;
+    }
+
+    private int NativeIndex(BoundNativeCall call)
+    {
+        if (!_natives.TryGetValue(call.Native, out int i))
+        {
+            var def = NativeTable.Find(call.Native) ?? throw new InvalidOperationException($"no native '{call.Native}'");
+            i = _module.Natives.Count;
+            _module.Natives.Add(new NativeImport(def.Name, def.Params, def.Return));
+            _natives[call.Native] = i;
+        }
+        return i;
+    }
+}
+
+/// <summary>A program exceeds one of the bytecode's limits (locals per function).</summary>
+public sealed class CompileLimitException(string message) : Exception(message);

@@ -1,0 +1,88 @@
+// The lexer of the Hlvm language; see HlParser.g4 for the grammar as a whole.
+lexer grammar HlLexer;
+
+@members {
+    /// <summary>An unbalanced '}' must not pop an empty mode stack (ANTLR would throw); it stays in the
+    /// default mode and the parser reports the stray brace.</summary>
+    public override int PopMode() => ModeStack.Count > 0 ? base.PopMode() : DEFAULT_MODE;
+}
+
+// '{' pushes the default mode and '}' pops it, so that the '}' closing an interpolation returns to STRING.
+LBRACE        : '{' -> pushMode(DEFAULT_MODE) ;
+RBRACE        : '}' -> popMode ;
+IMPORT        : 'import' ;
+AS            : 'as' ;
+PUB           : 'pub' ;
+FN            : 'fn' ;
+LET           : 'let' ;
+VAR           : 'var' ;
+IF            : 'if' ;
+ELSE          : 'else' ;
+WHILE         : 'while' ;
+FOR           : 'for' ;
+IN            : 'in' ;
+BREAK         : 'break' ;
+CONTINUE      : 'continue' ;
+RETURN        : 'return' ;
+TRUE          : 'true' ;
+FALSE         : 'false' ;
+SHL_ASSIGN    : '<<=' ;
+SHR_ASSIGN    : '>>=' ;
+ARROW         : '->' ;
+DOTDOT        : '..' ;
+ADD_ASSIGN    : '+=' ;
+SUB_ASSIGN    : '-=' ;
+MUL_ASSIGN    : '*=' ;
+DIV_ASSIGN    : '/=' ;
+MOD_ASSIGN    : '%=' ;
+AND_ASSIGN    : '&=' ;
+OR_ASSIGN     : '|=' ;
+XOR_ASSIGN    : '^=' ;
+EQ            : '==' ;
+NE            : '!=' ;
+LE            : '<=' ;
+GE            : '>=' ;
+SHL           : '<<' ;
+SHR           : '>>' ;
+ANDAND        : '&&' ;
+OROR          : '||' ;
+DOT           : '.' ;
+LPAREN        : '(' ;
+RPAREN        : ')' ;
+LBRACK        : '[' ;
+RBRACK        : ']' ;
+COMMA         : ',' ;
+COLON         : ':' ;
+SEMI          : ';' ;
+LT            : '<' ;
+GT            : '>' ;
+ASSIGN        : '=' ;
+PLUS          : '+' ;
+MINUS         : '-' ;
+STAR          : '*' ;
+SLASH         : '/' ;
+PERCENT       : '%' ;
+BANG          : '!' ;
+TILDE         : '~' ;
+AMP           : '&' ;
+CARET         : '^' ;
+PIPE          : '|' ;
+ID            : [a-zA-Z_] [a-zA-Z_0-9]* ;
+FLOAT         : DIGITS '.' DIGITS EXPONENT? | DIGITS EXPONENT ;
+INT           : DIGITS | '0x' [0-9a-fA-F] [0-9a-fA-F_]* | '0b' [01] [01_]* ;
+fragment DIGITS   : [0-9] [0-9_]* ;
+fragment EXPONENT : [eE] [+-]? [0-9]+ ;
+STR_START     : '"' -> pushMode(STRING) ;
+LINE_COMMENT  : '//' ~[\r\n]* -> channel(HIDDEN) ;
+BLOCK_COMMENT : '/*' .*? '*/' -> channel(HIDDEN) ;
+WS            : [ \t\r\n]+ -> channel(HIDDEN) ;
+// Any other character is an error token the parser reports, never a lexer exception.
+BAD_CHAR      : . ;
+
+mode STRING;
+STR_END       : '"' -> popMode ;
+STR_TEXT      : ~["\\{\r\n]+ ;
+STR_ESCAPE    : '\\' . ;
+INTERP_START  : '{' -> pushMode(DEFAULT_MODE) ;
+// A line break before the closing quote: the literal is unterminated.
+STR_NEWLINE   : [\r\n] -> popMode ;

@@ -1,0 +1,76 @@
+// The grammar of the Hlvm language (the lexer is HlLexer.g4). The C# lexer and parser in Generated/ are made by
+// scripts/gen-parser.sh (antlr-ng, targeting Antlr4.Runtime.Standard 4.13.1); a test regenerates them and
+// fails when the committed files differ.
+//
+// Statements are not separated by semicolons: the grammar needs no separator because no statement can run
+// into the next one, except that a line starting with '(' or '[' continues the expression of the line before
+// it (as in JavaScript without semicolons). A ';' may be written anywhere a statement ends.
+//
+// String literals are lexed in a mode of their own so that interpolations ("x = {x}") can hold any
+// expression, including string literals and braces: '{' in a string pushes the default mode and the
+// matching '}' pops it.
+parser grammar HlParser;
+
+options { tokenVocab = HlLexer; }
+
+program       : importDecl* topDecl* EOF ;
+importDecl    : IMPORT qualifiedName (AS ID)? SEMI? ;
+qualifiedName : ID (DOT ID)* ;
+topDecl       : functionDecl ;
+functionDecl  : PUB? FN name=ID LPAREN paramList? RPAREN (ARROW returnType=type)? block ;
+paramList     : param (COMMA param)* COMMA? ;
+param         : ID COLON type ;
+
+type          : name=ID                                   # namedType
+              | LBRACK type RBRACK                              # arrayType
+              ;
+
+block         : LBRACE statement* RBRACE ;
+
+statement     : (LET | VAR) ID (COLON type)? ASSIGN expr SEMI?          # letStmt
+              | IF expr block (ELSE (ifTail=statement | elseBlock=block))?  # ifStmt
+              | WHILE expr block                                   # whileStmt
+              | FOR ID IN expr (DOTDOT rangeEnd=expr)? block       # forStmt
+              | BREAK SEMI?                                         # breakStmt
+              | CONTINUE SEMI?                                      # continueStmt
+              | RETURN expr? SEMI?                                  # returnStmt
+              | block                                                # blockStmt
+              | target=expr op=(ASSIGN | ADD_ASSIGN | SUB_ASSIGN | MUL_ASSIGN | DIV_ASSIGN | MOD_ASSIGN | AND_ASSIGN | OR_ASSIGN | XOR_ASSIGN | SHL_ASSIGN | SHR_ASSIGN) value=expr SEMI?  # assignStmt
+              | expr SEMI?                                            # exprStmt
+              ;
+
+expr          : primary                                              # primaryExpr
+              | expr DOT ID LPAREN argList? RPAREN                         # methodCallExpr
+              | expr DOT ID                                          # memberExpr
+              | expr LPAREN argList? RPAREN                                # callExpr
+              | expr LBRACK expr RBRACK                                    # indexExpr
+              | op=(MINUS | BANG | TILDE) expr                            # unaryExpr
+              | expr AS type                                       # castExpr
+              | expr op=(STAR | SLASH | PERCENT) expr                       # binaryExpr
+              | expr op=(PLUS | MINUS) expr                             # binaryExpr
+              | expr op=(SHL | SHR) expr                           # binaryExpr
+              | expr op=AMP expr                                     # binaryExpr
+              | expr op=CARET expr                                     # binaryExpr
+              | expr op=PIPE expr                                     # binaryExpr
+              | expr op=(EQ | NE | LT | LE | GT | GE) expr # binaryExpr
+              | expr op=ANDAND expr                                    # binaryExpr
+              | expr op=OROR expr                                    # binaryExpr
+              ;
+
+argList       : expr (COMMA expr)* COMMA? ;
+
+primary       : INT                                                  # intLit
+              | FLOAT                                                # floatLit
+              | (TRUE | FALSE)                                   # boolLit
+              | stringLit                                            # stringLitExpr
+              | ID                                                   # nameExpr
+              | LPAREN expr RPAREN                                         # parenExpr
+              | LBRACK (expr (COMMA expr)* COMMA?)? RBRACK                     # arrayLit
+              ;
+
+stringLit     : STR_START stringPart* STR_END ;
+stringPart    : STR_TEXT                                             # textPart
+              | STR_ESCAPE                                           # escapePart
+              | INTERP_START expr RBRACE                                # interpPart
+              ;
+

@@ -1,0 +1,261 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Hlvm.Runtime.Bytecode;
+
+/// <summary>
+/// The binary module format (<c>.hlc</c>). All integers are little-endian; "uleb" is an unsigned LEB128 of at
+/// most 32 bits; a string is a uleb byte length followed by UTF-8; a type is a kind byte, followed for an array
+/// by its element type. The layout:
+/// <code>
+///   magic "HLVM"  u16 version  u16 flags(0)
+///   string name   string sourceFile
+///   uleb n  string × n                           string constants
+///   uleb n  type × n                             type table
+///   uleb n  (string name, uleb p, type × p, type ret) × n          native imports
+///   uleb n  function × n
+///   uleb entry + 1 (0 = none)
+///   function: string name, uleb p, type × p, type ret, uleb extraLocals, type × extraLocals,
+///             uleb maxStack, uleb codeLength, code bytes, uleb lines, (uleb offsetDelta, uleb line) × lines
+/// </code>
+/// Nothing may follow the entry field.
+/// </summary>
+public static class ModuleFormat
+{
+    public static ReadOnlySpan<byte> Magic => "HLVM"u8;
+    public const ushort Version = 1;
+
+    /// <summary>Bounds that keep a hostile file from asking for absurd amounts of memory.</summary>
+    public const int MaxCodeLength = 1 << 24, MaxLocals = ushort.MaxValue + 1, MaxStackLimit = 1 << 16;
+
+    public static byte[] Write(Module module)
+    {
+        var w = new Writer();
+        w.Bytes(Magic);
+        w.U16(Version);
+        w.U16(0);
+        w.Str(module.Name);
+        w.Str(module.SourceFile);
+        w.Uleb(module.Strings.Count);
+        foreach (var s in module.Strings) w.Str(s);
+        w.Uleb(module.Types.Count);
+        foreach (var t in module.Types) w.Type(t);
+        w.Uleb(module.Natives.Count);
+        foreach (var n in module.Natives)
+        {
+            w.Str(n.Name);
+            w.Uleb(n.Params.Length);
+            foreach (var p in n.Params) w.Type(p);
+            w.Type(n.Return);
+        }
+        w.Uleb(module.Functions.Count);
+        foreach (var f in module.Functions)
+        {
+            w.Str(f.Name);
+            w.Uleb(f.Params.Length);
+            foreach (var p in f.Params) w.Type(p);
+            w.Type(f.Return);
+            w.Uleb(f.Locals.Length - f.Params.Length);
+            foreach (var l in f.Locals.Skip(f.Params.Length)) w.Type(l);
+            w.Uleb(f.MaxStack);
+            w.Uleb(f.Code.Length);
+            w.Bytes(f.Code);
+            w.Uleb(f.Lines.Length);
+            int prev = 0;
+            foreach (var line in f.Lines)
+            {
+                w.Uleb(line.Offset - prev);
+                w.Uleb(line.Line);
+                prev = line.Offset;
+            }
+        }
+        w.Uleb(module.EntryFunction + 1);
+        return w.ToArray();
+    }
+
+    /// <summary>Reads a module, or throws <see cref="ModuleFormatException"/> saying what is wrong and where.</summary>
+    public static Module Read(ReadOnlySpan<byte> data)
+    {
+        var r = new Reader(data);
+        if (data.Length < 8 || !data[..4].SequenceEqual(Magic))
+            throw new ModuleFormatException(0, "not an Hlvm module (bad magic; expected \"HLVM\")");
+        r.Skip(4);
+        ushort version = r.U16();
+        if (version != Version)
+            throw new ModuleFormatException(4, $"unsupported module format version {version} (this runtime reads version {Version})");
+        ushort flags = r.U16();
+        if (flags != 0) throw new ModuleFormatException(6, $"unknown module flags 0x{flags:x4}");
+        var m = new Module { Name = r.Str("module name"), SourceFile = r.Str("source file name") };
+        int n = r.Count("string constants", 1);
+        for (int i = 0; i < n; i++) m.Strings.Add(r.Str("string constant"));
+        n = r.Count("types", 1);
+        for (int i = 0; i < n; i++) m.Types.Add(r.Type());
+        n = r.Count("native imports", 3);
+        var nativeNames = new HashSet<string>();
+        for (int i = 0; i < n; i++)
+        {
+            int at = r.Position;
+            string name = r.Str("native name");
+            if (!nativeNames.Add(name)) throw new ModuleFormatException(at, $"duplicate native import '{name}'");
+            var ps = new VmType[r.Count("native parameters", 1)];
+            for (int j = 0; j < ps.Length; j++) ps[j] = r.Type();
+            m.Natives.Add(new NativeImport(name, ps, r.Type()));
+        }
+        n = r.Count("functions", 6);
+        var names = new HashSet<string>();
+        for (int i = 0; i < n; i++)
+        {
+            int at = r.Position;
+            var f = new FunctionDef { Name = r.Str("function name") };
+            if (!names.Add(f.Name)) throw new ModuleFormatException(at, $"duplicate function '{f.Name}'");
+            f.Params = new VmType[r.Count("parameters", 1)];
+            for (int j = 0; j < f.Params.Length; j++) f.Params[j] = r.Type();
+            f.Return = r.Type();
+            int extra = r.Count("locals", 1);
+            if (f.Params.Length + extra > MaxLocals)
+                throw new ModuleFormatException(r.Position, $"function '{f.Name}' has {f.Params.Length + extra} locals (at most {MaxLocals})");
+            f.Locals = new VmType[f.Params.Length + extra];
+            f.Params.CopyTo(f.Locals, 0);
+            for (int j = 0; j < extra; j++) f.Locals[f.Params.Length + j] = r.Type();
+            foreach (var l in f.Locals)
+                if (l.Kind == TypeKind.Void) throw new ModuleFormatException(r.Position, $"function '{f.Name}' has a local or parameter of type void");
+            f.MaxStack = r.Uleb("max stack");
+            if (f.MaxStack > MaxStackLimit)
+                throw new ModuleFormatException(r.Position, $"function '{f.Name}' declares max stack {f.MaxStack} (at most {MaxStackLimit})");
+            int codeLength = r.Count("code bytes", 1);
+            if (codeLength > MaxCodeLength)
+                throw new ModuleFormatException(r.Position, $"function '{f.Name}' has {codeLength} bytes of code (at most {MaxCodeLength})");
+            f.Code = r.Bytes(codeLength).ToArray();
+            var lines = new LineEntry[r.Count("line entries", 2)];
+            int offset = 0;
+            for (int j = 0; j < lines.Length; j++)
+            {
+                offset += r.Uleb("line offset");
+                if (offset > codeLength) throw new ModuleFormatException(r.Position, $"line table of '{f.Name}' points past its code");
+                lines[j] = new LineEntry(offset, r.Uleb("line number"));
+            }
+            f.Lines = lines;
+            m.Functions.Add(f);
+        }
+        int entry = r.Uleb("entry function") - 1;
+        if (entry < -1 || entry >= m.Functions.Count)
+            throw new ModuleFormatException(r.Position, $"entry function index {entry} is out of range ({m.Functions.Count} functions)");
+        m.EntryFunction = entry;
+        if (r.Position != data.Length)
+            throw new ModuleFormatException(r.Position, $"{data.Length - r.Position} unexpected bytes after the end of the module");
+        return m;
+    }
+
+    private sealed class Writer
+    {
+        private readonly MemoryStream _out = new();
+        public void Bytes(ReadOnlySpan<byte> b) => _out.Write(b);
+        public void U16(ushort v) { Span<byte> b = stackalloc byte[2]; BinaryPrimitives.WriteUInt16LittleEndian(b, v); _out.Write(b); }
+        public void Uleb(int value)
+        {
+            uint v = checked((uint)value);
+            do
+            {
+                byte b = (byte)(v & 0x7f);
+                v >>= 7;
+                _out.WriteByte(v != 0 ? (byte)(b | 0x80) : b);
+            } while (v != 0);
+        }
+        public void Str(string s) { var b = Encoding.UTF8.GetBytes(s); Uleb(b.Length); Bytes(b); }
+        public void Type(VmType t)
+        {
+            _out.WriteByte((byte)t.Kind);
+            if (t.Kind == TypeKind.Array) Type(t.Element!);
+        }
+        public byte[] ToArray() => _out.ToArray();
+    }
+
+    private ref struct Reader(ReadOnlySpan<byte> data)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+        private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+        public int Position { get; private set; }
+
+        private readonly int Remaining => _data.Length - Position;
+
+        public void Skip(int n) => Position += n;
+
+        public ReadOnlySpan<byte> Bytes(int n)
+        {
+            if (n > Remaining) throw new ModuleFormatException(Position, $"truncated: needs {n} bytes, {Remaining} remain");
+            var s = _data.Slice(Position, n);
+            Position += n;
+            return s;
+        }
+
+        public ushort U16() => BinaryPrimitives.ReadUInt16LittleEndian(Bytes(2));
+
+        public int Uleb(string what)
+        {
+            int start = Position;
+            uint result = 0;
+            for (int shift = 0; ; shift += 7)
+            {
+                if (Remaining == 0) throw new ModuleFormatException(start, $"truncated while reading {what}");
+                byte b = _data[Position++];
+                if (shift == 28 && (b & 0x70) != 0) throw new ModuleFormatException(start, $"{what} does not fit in 32 bits");
+                result |= (uint)(b & 0x7f) << shift;
+                if ((b & 0x80) == 0) break;
+                if (shift == 28) throw new ModuleFormatException(start, $"{what} does not fit in 32 bits");
+            }
+            if (result > int.MaxValue) throw new ModuleFormatException(start, $"{what} {result} is too large");
+            return (int)result;
+        }
+
+        /// <summary>A count of items that each take at least <paramref name="minBytes"/>; absurd counts fail here,
+        /// before anything is allocated for them.</summary>
+        public int Count(string what, int minBytes)
+        {
+            int start = Position;
+            int n = Uleb(what);
+            if ((long)n * minBytes > Remaining)
+                throw new ModuleFormatException(start, $"{n} {what} cannot fit in the {Remaining} bytes that remain");
+            return n;
+        }
+
+        public string Str(string what)
+        {
+            int start = Position;
+            int n = Count(what, 1);
+            try { return StrictUtf8.GetString(Bytes(n)); }
+            catch (DecoderFallbackException) { throw new ModuleFormatException(start, $"{what} is not valid UTF-8"); }
+        }
+
+        public VmType Type(int depth = 0)
+        {
+            int start = Position;
+            if (depth > VmType.MaxDepth) throw new ModuleFormatException(start, $"type nested deeper than {VmType.MaxDepth}");
+            byte k = Bytes(1)[0];
+            return (TypeKind)k switch
+            {
+                TypeKind.Void => VmType.Void,
+                TypeKind.Int => VmType.Int,
+                TypeKind.Float => VmType.Float,
+                TypeKind.Bool => VmType.Bool,
+                TypeKind.String => VmType.String,
+                TypeKind.Array => ArrayType(depth, start),
+                _ => throw new ModuleFormatException(start, $"unknown type kind {k}"),
+            };
+        }
+
+        private VmType ArrayType(int depth, int start)
+        {
+            var e = Type(depth + 1);
+            if (e.Kind == TypeKind.Void) throw new ModuleFormatException(start, "array of void");
+            return VmType.ArrayOf(e);
+        }
+    }
+}
+
+/// <summary>A module file that is malformed: not a module, truncated, or inconsistent.</summary>
+public sealed class ModuleFormatException(int offset, string reason)
+    : Exception($"malformed module at byte {offset}: {reason}")
+{
+    public int Offset { get; } = offset;
+    public string Reason { get; } = reason;
+}

@@ -1,0 +1,175 @@
+namespace Hlvm.Runtime.Bytecode;
+
+// ============================================================================================================
+// The instruction set, defined once.
+//
+// Hlvm bytecode is a typed stack machine. Each function has numbered local slots (parameters first) and an
+// operand stack; every slot holds one 8-byte value: an int, a float (IEEE bits), a bool (0 or 1) or a heap
+// reference (0 is null). An instruction is one opcode byte followed by its operands, whose widths are fixed by
+// the operand kinds below:
+//
+//   +--------+-----------+-----------+
+//   | opcode | operand 1 | operand 2 |      Local: u16   Int64/Float64: 8 bytes LE   everything else: u32 LE
+//   +--------+-----------+-----------+      Target: byte offset of an instruction in the same function
+//
+// The table in OpcodeInfo.All is the single source of truth: the emitter's stack tracking, the reader's
+// decoder, the disassembler and the verifier read it, and a test fails when an opcode lacks an interpreter case
+// or a verifier rule. The notation in the docs: S[-1] is the top of the stack, L[a] a local, K[a] a constant.
+// ============================================================================================================
+
+/// <summary>The opcodes. Their numeric values are part of the module format.</summary>
+public enum Opcode : byte
+{
+    Nop, IConst, FConst, BConst, SConst, Load, Store, Pop, Dup,
+    IAdd, ISub, IMul, IDiv, IRem, INeg, IAnd, IOr, IXor, IShl, IShr, INot,
+    FAdd, FSub, FMul, FDiv, FRem, FNeg,
+    IEq, INe, ILt, ILe, IGt, IGe,
+    FEq, FNe, FLt, FLe, FGt, FGe,
+    BEq, BNe, BNot, SEq, SNe,
+    SConcat, IToS, FToS, BToS, AToS, IToF, FToI,
+    Jmp, JmpIf, JmpIfNot,
+    Call, CallNative, Ret, RetVoid,
+    NewArray, ALoad, AStore, ALen, APush,
+}
+
+/// <summary>How an operand is encoded and what it refers to.</summary>
+public enum OperandKind : byte
+{
+    /// <summary>u16 index of a local slot.</summary>
+    Local,
+    /// <summary>8-byte signed integer.</summary>
+    Int64,
+    /// <summary>8-byte IEEE double.</summary>
+    Float64,
+    /// <summary>u32: 0 or 1.</summary>
+    Bool,
+    /// <summary>u32 index into the module's string constants.</summary>
+    String,
+    /// <summary>u32 byte offset of the target instruction within the function's code.</summary>
+    Target,
+    /// <summary>u32 index into the module's functions.</summary>
+    Function,
+    /// <summary>u32 index into the module's native imports.</summary>
+    Native,
+    /// <summary>u32 index into the module's type table.</summary>
+    Type,
+    /// <summary>u32 count of values.</summary>
+    Count,
+}
+
+/// <summary>One row of the instruction table.</summary>
+/// <param name="Pops">values popped, or -1 when the operands decide (calls, array literals)</param>
+/// <param name="Pushes">values pushed, or -1 when the operands decide</param>
+/// <param name="GcPoint">true when the instruction may allocate or call, so the collector may run during it</param>
+public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, int Pops, int Pushes, bool GcPoint, string Doc)
+{
+    private static readonly OperandKind[] None = [];
+
+    private static OpcodeInfo I(Opcode op, int pops, int pushes, string doc, params OperandKind[] operands) =>
+        new(op, op.ToString().ToLowerInvariant(), operands.Length == 0 ? None : operands, pops, pushes, false, doc);
+
+    private static OpcodeInfo G(Opcode op, int pops, int pushes, string doc, params OperandKind[] operands) =>
+        I(op, pops, pushes, doc, operands) with { GcPoint = true };
+
+    /// <summary>Every opcode, indexed by its numeric value.</summary>
+    public static readonly OpcodeInfo[] All =
+    [
+        I(Opcode.Nop, 0, 0, "nothing"),
+        I(Opcode.IConst, 0, 1, "push int a", OperandKind.Int64),
+        I(Opcode.FConst, 0, 1, "push float a", OperandKind.Float64),
+        I(Opcode.BConst, 0, 1, "push bool a", OperandKind.Bool),
+        I(Opcode.SConst, 0, 1, "push string K[a] (allocated once, when the module loads)", OperandKind.String),
+        I(Opcode.Load, 0, 1, "push L[a]; L[a] must have been written on every path", OperandKind.Local),
+        I(Opcode.Store, 1, 0, "L[a] := pop; the value must have the local's declared type", OperandKind.Local),
+        I(Opcode.Pop, 1, 0, "drop S[-1]"),
+        I(Opcode.Dup, 1, 2, "push S[-1] again"),
+
+        I(Opcode.IAdd, 2, 1, "int: S[-2] + S[-1], wrapping"),
+        I(Opcode.ISub, 2, 1, "int: S[-2] - S[-1], wrapping"),
+        I(Opcode.IMul, 2, 1, "int: S[-2] * S[-1], wrapping"),
+        I(Opcode.IDiv, 2, 1, "int: S[-2] / S[-1] rounded toward zero; DivisionByZeroError when S[-1] = 0"),
+        I(Opcode.IRem, 2, 1, "int: S[-2] % S[-1] with the sign of S[-2]; DivisionByZeroError when S[-1] = 0"),
+        I(Opcode.INeg, 1, 1, "int: -S[-1], wrapping"),
+        I(Opcode.IAnd, 2, 1, "int: S[-2] & S[-1]"),
+        I(Opcode.IOr, 2, 1, "int: S[-2] | S[-1]"),
+        I(Opcode.IXor, 2, 1, "int: S[-2] ^ S[-1]"),
+        I(Opcode.IShl, 2, 1, "int: S[-2] << (S[-1] & 63)"),
+        I(Opcode.IShr, 2, 1, "int: S[-2] >> (S[-1] & 63), arithmetic"),
+        I(Opcode.INot, 1, 1, "int: ~S[-1]"),
+
+        I(Opcode.FAdd, 2, 1, "float: S[-2] + S[-1]"),
+        I(Opcode.FSub, 2, 1, "float: S[-2] - S[-1]"),
+        I(Opcode.FMul, 2, 1, "float: S[-2] * S[-1]"),
+        I(Opcode.FDiv, 2, 1, "float: S[-2] / S[-1] (IEEE: x/0 is an infinity or NaN)"),
+        I(Opcode.FRem, 2, 1, "float: IEEE remainder with the sign of S[-2], as C's fmod"),
+        I(Opcode.FNeg, 1, 1, "float: -S[-1]"),
+
+        I(Opcode.IEq, 2, 1, "bool: int S[-2] == S[-1]"),
+        I(Opcode.INe, 2, 1, "bool: int S[-2] != S[-1]"),
+        I(Opcode.ILt, 2, 1, "bool: int S[-2] < S[-1]"),
+        I(Opcode.ILe, 2, 1, "bool: int S[-2] <= S[-1]"),
+        I(Opcode.IGt, 2, 1, "bool: int S[-2] > S[-1]"),
+        I(Opcode.IGe, 2, 1, "bool: int S[-2] >= S[-1]"),
+        I(Opcode.FEq, 2, 1, "bool: float S[-2] == S[-1] (NaN is unequal to everything)"),
+        I(Opcode.FNe, 2, 1, "bool: float S[-2] != S[-1]"),
+        I(Opcode.FLt, 2, 1, "bool: float S[-2] < S[-1]"),
+        I(Opcode.FLe, 2, 1, "bool: float S[-2] <= S[-1]"),
+        I(Opcode.FGt, 2, 1, "bool: float S[-2] > S[-1]"),
+        I(Opcode.FGe, 2, 1, "bool: float S[-2] >= S[-1]"),
+        I(Opcode.BEq, 2, 1, "bool: bool S[-2] == S[-1]"),
+        I(Opcode.BNe, 2, 1, "bool: bool S[-2] != S[-1]"),
+        I(Opcode.BNot, 1, 1, "bool: !S[-1]"),
+        I(Opcode.SEq, 2, 1, "bool: string S[-2] and S[-1] hold the same characters"),
+        I(Opcode.SNe, 2, 1, "bool: string S[-2] and S[-1] differ"),
+
+        G(Opcode.SConcat, 2, 1, "string: S[-2] followed by S[-1]"),
+        G(Opcode.IToS, 1, 1, "string: decimal form of int S[-1]"),
+        G(Opcode.FToS, 1, 1, "string: shortest round-trip form of float S[-1], always with a '.' or exponent"),
+        G(Opcode.BToS, 1, 1, "string: \"true\" or \"false\""),
+        G(Opcode.AToS, 1, 1, "string: \"[e1, e2, ...]\" for array S[-1], elements formatted as by the ops above"),
+        I(Opcode.IToF, 1, 1, "float: int S[-1] converted (rounded to nearest)"),
+        I(Opcode.FToI, 1, 1, "int: float S[-1] truncated toward zero, saturating; NaN gives 0"),
+
+        I(Opcode.Jmp, 0, 0, "pc := a", OperandKind.Target),
+        I(Opcode.JmpIf, 1, 0, "if pop (bool) then pc := a", OperandKind.Target),
+        I(Opcode.JmpIfNot, 1, 0, "if not pop (bool) then pc := a", OperandKind.Target),
+
+        G(Opcode.Call, -1, -1, "call function a: pop its arguments (last on top), push its result unless void", OperandKind.Function),
+        G(Opcode.CallNative, -1, -1, "call native import a, like call", OperandKind.Native),
+        I(Opcode.Ret, 1, 0, "return pop to the caller; the value must have the function's return type"),
+        I(Opcode.RetVoid, 0, 0, "return from a void function"),
+
+        G(Opcode.NewArray, -1, 1, "pop b elements (first pushed first) into a new array of type T[a]", OperandKind.Type, OperandKind.Count),
+        I(Opcode.ALoad, 2, 1, "push array S[-2] element S[-1]; IndexError when out of range"),
+        I(Opcode.AStore, 3, 0, "array S[-3] element S[-2] := S[-1]; IndexError when out of range"),
+        I(Opcode.ALen, 1, 1, "int: length of array S[-1]"),
+        G(Opcode.APush, 2, 0, "append S[-1] to array S[-2], growing its storage"),
+    ];
+
+    /// <summary>The bytes an operand of this kind takes in the encoding.</summary>
+    public static int Width(OperandKind kind) => kind switch
+    {
+        OperandKind.Local => 2,
+        OperandKind.Int64 or OperandKind.Float64 => 8,
+        _ => 4,
+    };
+
+    /// <summary>Encoded size of an instruction with this opcode, opcode byte included.</summary>
+    public int Size => 1 + Operands.Sum(Width);
+
+    private static readonly Dictionary<string, OpcodeInfo> ByNameTable = All.ToDictionary(i => i.Name);
+
+    /// <summary>Looks an opcode up by its mnemonic (the disassembler's spelling).</summary>
+    public static OpcodeInfo? ByName(string name) => ByNameTable.GetValueOrDefault(name);
+
+    /// <summary>The row for an opcode byte, or null when the byte is no opcode.</summary>
+    public static OpcodeInfo? Of(byte op) => op < All.Length ? All[op] : null;
+
+    static OpcodeInfo()
+    {
+        for (int i = 0; i < All.Length; i++)
+        {
+            if ((int)All[i].Op != i) throw new InvalidOperationException($"opcode table out of order at {All[i].Op}");
+        }
+    }
+}

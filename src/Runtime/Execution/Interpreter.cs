@@ -1,0 +1,450 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Memory;
+
+namespace Hlvm.Runtime.Execution;
+
+// ============================================================================================================
+// The interpreter.
+//
+// It runs verified, pre-decoded instructions (Instr) in one loop. A call in the program pushes a Frame and
+// continues the loop; it is never a C# call, so the program's recursion depth is bounded only by MaxFrames and
+// exceeding it is a StackOverflowError, not a crash of the host.
+//
+// All values live in one array of 8-byte slots. A frame owns the slots from its base: first its locals (the
+// parameters are the caller's arguments, left where the caller pushed them), then its operand stack. Floats are
+// stored as their IEEE bits, bools as 0 or 1, references as heap addresses.
+//
+// The interpreter is a root source for the collector. A collection can happen only at an instruction the
+// verifier marked as a GC point; before running one, the loop saves the stack top and the frame's pc, so that
+// VisitRoots sees every frame exactly: a frame's references are its reference-typed locals and the operand
+// entries the stack map of its current instruction marks. Operands of an allocating instruction stay on the
+// stack until the allocation is done, so the collector keeps them alive and updates them.
+// ============================================================================================================
+
+/// <summary>Settings of one run.</summary>
+public sealed record InterpreterOptions
+{
+    /// <summary>Most nested calls; one more is a StackOverflowError.</summary>
+    public int MaxFrames { get; init; } = DefaultMaxFrames;
+
+    public const int DefaultMaxFrames = 100_000;
+
+    /// <summary>Most instructions to execute, or null for no limit.</summary>
+    public long? Fuel { get; init; }
+}
+
+public sealed class Interpreter : IRootSource
+{
+    private struct Frame
+    {
+        public LoadedFunction Fn;
+        public int Pc;   // index of the instruction running (for callers: the call)
+        public int Bp;   // first slot of the frame
+    }
+
+    private readonly LoadedModule _module;
+    private readonly InterpreterOptions _options;
+    private long[] _stack = new long[1024];
+    private int _sp;
+    private Frame[] _frames = new Frame[64];
+    private int _fp;
+
+    public Interpreter(LoadedModule module, Heap heap, TextWriter output, InterpreterOptions? options = null)
+    {
+        _module = module;
+        Heap = heap;
+        Out = output;
+        _options = options ?? new InterpreterOptions();
+        heap.AddRoots(this);
+    }
+
+    public Heap Heap { get; }
+
+    public TextWriter Out { get; }
+
+    /// <summary>Instructions executed so far.</summary>
+    public long InstructionsExecuted { get; private set; }
+
+    /// <summary>
+    /// Runs <paramref name="fn"/> with <paramref name="args"/> (already of its parameter types) to completion and
+    /// returns its result (0 for a void function).
+    /// </summary>
+    /// <exception cref="VmError">an uncaught runtime error, with the program's stack trace</exception>
+    public long Run(LoadedFunction fn, params long[] args)
+    {
+        if (args.Length != fn.ParamCount) throw new ArgumentException($"{fn.Name} takes {fn.ParamCount} arguments, not {args.Length}");
+        if (_fp != 0) throw new InvalidOperationException("the interpreter is already running");
+        EnsureStack(fn.FrameSize);
+        args.CopyTo(_stack, 0);
+        Array.Clear(_stack, fn.ParamCount, fn.LocalCount - fn.ParamCount);
+        _sp = fn.LocalCount;
+        _frames[0] = new Frame { Fn = fn, Pc = 0, Bp = 0 };
+        _fp = 1;
+        try
+        {
+            return Execute();
+        }
+        finally
+        {
+            _fp = 0;
+            _sp = 0;
+        }
+    }
+
+    private void EnsureStack(int slots)
+    {
+        if (slots <= _stack.Length) return;
+        Array.Resize(ref _stack, Math.Max(slots, _stack.Length * 2));
+    }
+
+    private static double D(long bits) => BitConverter.Int64BitsToDouble(bits);
+
+    private static long L(double value) => BitConverter.DoubleToInt64Bits(value);
+
+    private long Execute()
+    {
+        long fuel = _options.Fuel ?? long.MaxValue;
+        long fuelStart = fuel;
+        var functions = _module.Functions;
+        var strings = _module.StringRefs;
+        var heap = Heap;
+        var stack = _stack;
+        ref Frame frame = ref _frames[_fp - 1];
+        var fn = frame.Fn;
+        var code = fn.Code;
+        int bp = frame.Bp;
+        int sp = _sp;
+        int pc = 0;
+        try
+        {
+            while (true)
+            {
+                if (--fuel < 0) throw FuelExhausted(fuelStart);
+                ref readonly Instr ins = ref code[pc++];
+                switch (ins.Op)
+                {
+                    case Opcode.Nop: break;
+                    case Opcode.IConst:
+                    case Opcode.FConst:
+                    case Opcode.BConst:
+                        stack[sp++] = ins.B;
+                        break;
+                    case Opcode.SConst: stack[sp++] = strings[ins.A]; break;
+                    case Opcode.Load: stack[sp++] = stack[bp + ins.A]; break;
+                    case Opcode.Store: stack[bp + ins.A] = stack[--sp]; break;
+                    case Opcode.Pop: sp--; break;
+                    case Opcode.Dup: stack[sp] = stack[sp - 1]; sp++; break;
+
+                    case Opcode.IAdd: sp--; stack[sp - 1] += stack[sp]; break;
+                    case Opcode.ISub: sp--; stack[sp - 1] -= stack[sp]; break;
+                    case Opcode.IMul: sp--; stack[sp - 1] *= stack[sp]; break;
+                    case Opcode.IDiv:
+                        {
+                            long b = stack[--sp];
+                            if (b == 0) throw new VmError(ErrorClasses.DivisionByZero, "integer division by zero");
+                            stack[sp - 1] = b == -1 ? -stack[sp - 1] : stack[sp - 1] / b;
+                            break;
+                        }
+                    case Opcode.IRem:
+                        {
+                            long b = stack[--sp];
+                            if (b == 0) throw new VmError(ErrorClasses.DivisionByZero, "integer remainder by zero");
+                            stack[sp - 1] = b == -1 ? 0 : stack[sp - 1] % b;
+                            break;
+                        }
+                    case Opcode.INeg: stack[sp - 1] = -stack[sp - 1]; break;
+                    case Opcode.IAnd: sp--; stack[sp - 1] &= stack[sp]; break;
+                    case Opcode.IOr: sp--; stack[sp - 1] |= stack[sp]; break;
+                    case Opcode.IXor: sp--; stack[sp - 1] ^= stack[sp]; break;
+                    case Opcode.IShl: sp--; stack[sp - 1] <<= (int)(stack[sp] & 63); break;
+                    case Opcode.IShr: sp--; stack[sp - 1] >>= (int)(stack[sp] & 63); break;
+                    case Opcode.INot: stack[sp - 1] = ~stack[sp - 1]; break;
+
+                    case Opcode.FAdd: sp--; stack[sp - 1] = L(D(stack[sp - 1]) + D(stack[sp])); break;
+                    case Opcode.FSub: sp--; stack[sp - 1] = L(D(stack[sp - 1]) - D(stack[sp])); break;
+                    case Opcode.FMul: sp--; stack[sp - 1] = L(D(stack[sp - 1]) * D(stack[sp])); break;
+                    case Opcode.FDiv: sp--; stack[sp - 1] = L(D(stack[sp - 1]) / D(stack[sp])); break;
+                    case Opcode.FRem: sp--; stack[sp - 1] = L(D(stack[sp - 1]) % D(stack[sp])); break;
+                    case Opcode.FNeg: stack[sp - 1] = L(-D(stack[sp - 1])); break;
+
+                    case Opcode.IEq: sp--; stack[sp - 1] = stack[sp - 1] == stack[sp] ? 1 : 0; break;
+                    case Opcode.INe: sp--; stack[sp - 1] = stack[sp - 1] != stack[sp] ? 1 : 0; break;
+                    case Opcode.ILt: sp--; stack[sp - 1] = stack[sp - 1] < stack[sp] ? 1 : 0; break;
+                    case Opcode.ILe: sp--; stack[sp - 1] = stack[sp - 1] <= stack[sp] ? 1 : 0; break;
+                    case Opcode.IGt: sp--; stack[sp - 1] = stack[sp - 1] > stack[sp] ? 1 : 0; break;
+                    case Opcode.IGe: sp--; stack[sp - 1] = stack[sp - 1] >= stack[sp] ? 1 : 0; break;
+                    case Opcode.FEq: sp--; stack[sp - 1] = D(stack[sp - 1]) == D(stack[sp]) ? 1 : 0; break;
+                    case Opcode.FNe: sp--; stack[sp - 1] = D(stack[sp - 1]) != D(stack[sp]) ? 1 : 0; break;
+                    case Opcode.FLt: sp--; stack[sp - 1] = D(stack[sp - 1]) < D(stack[sp]) ? 1 : 0; break;
+                    case Opcode.FLe: sp--; stack[sp - 1] = D(stack[sp - 1]) <= D(stack[sp]) ? 1 : 0; break;
+                    case Opcode.FGt: sp--; stack[sp - 1] = D(stack[sp - 1]) > D(stack[sp]) ? 1 : 0; break;
+                    case Opcode.FGe: sp--; stack[sp - 1] = D(stack[sp - 1]) >= D(stack[sp]) ? 1 : 0; break;
+                    case Opcode.BEq: sp--; stack[sp - 1] = stack[sp - 1] == stack[sp] ? 1 : 0; break;
+                    case Opcode.BNe: sp--; stack[sp - 1] = stack[sp - 1] != stack[sp] ? 1 : 0; break;
+                    case Opcode.BNot: stack[sp - 1] ^= 1; break;
+                    case Opcode.SEq:
+                        sp--;
+                        stack[sp - 1] = heap.StringChars((int)stack[sp - 1]).SequenceEqual(heap.StringChars((int)stack[sp])) ? 1 : 0;
+                        break;
+                    case Opcode.SNe:
+                        sp--;
+                        stack[sp - 1] = heap.StringChars((int)stack[sp - 1]).SequenceEqual(heap.StringChars((int)stack[sp])) ? 0 : 1;
+                        break;
+
+                    case Opcode.SConcat:
+                        {
+                            _sp = sp;
+                            frame.Pc = pc - 1;
+                            long length = (long)heap.StringLength((int)stack[sp - 2]) + heap.StringLength((int)stack[sp - 1]);
+                            if (length > int.MaxValue)
+                                throw new VmError(ErrorClasses.OutOfMemory, $"string of {length} characters is too long");
+                            heap.Reserve(Heap.StringWords(length));
+                            int r = heap.NewString((int)length);
+                            var a = heap.StringChars((int)stack[sp - 2]);
+                            a.CopyTo(heap.StringChars(r));
+                            heap.StringChars((int)stack[sp - 1]).CopyTo(heap.StringChars(r)[a.Length..]);
+                            stack[sp - 2] = r;
+                            sp--;
+                            break;
+                        }
+                    case Opcode.IToS:
+                    case Opcode.FToS:
+                    case Opcode.BToS:
+                    case Opcode.AToS:
+                        {
+                            _sp = sp;
+                            frame.Pc = pc - 1;
+                            string text = ins.Op switch
+                            {
+                                Opcode.IToS => stack[sp - 1].ToString(CultureInfo.InvariantCulture),
+                                Opcode.FToS => FormatFloat(D(stack[sp - 1])),
+                                Opcode.BToS => stack[sp - 1] != 0 ? "true" : "false",
+                                _ => FormatArray((int)stack[sp - 1]),
+                            };
+                            stack[sp - 1] = heap.NewString(text);
+                            break;
+                        }
+                    case Opcode.IToF: stack[sp - 1] = L(stack[sp - 1]); break;
+                    case Opcode.FToI: stack[sp - 1] = (long)D(stack[sp - 1]); break;
+
+                    case Opcode.Jmp: pc = ins.A; break;
+                    case Opcode.JmpIf: if (stack[--sp] != 0) pc = ins.A; break;
+                    case Opcode.JmpIfNot: if (stack[--sp] == 0) pc = ins.A; break;
+
+                    case Opcode.Call:
+                        {
+                            var callee = functions[ins.A];
+                            frame.Pc = pc - 1;
+                            if (_fp >= _options.MaxFrames)
+                            {
+                                _sp = sp;
+                                throw new VmError(ErrorClasses.StackOverflow, $"stack overflow: more than {_options.MaxFrames} nested calls (--max-stack)");
+                            }
+                            int newBp = sp - callee.ParamCount;
+                            if (newBp + callee.FrameSize > stack.Length)
+                            {
+                                EnsureStack(newBp + callee.FrameSize);
+                                stack = _stack;
+                            }
+                            Array.Clear(stack, sp, callee.LocalCount - callee.ParamCount);
+                            if (_fp == _frames.Length) Array.Resize(ref _frames, _frames.Length * 2);
+                            frame = ref _frames[_fp++];
+                            frame.Fn = callee;
+                            frame.Bp = newBp;
+                            frame.Pc = 0;
+                            fn = callee;
+                            code = callee.Code;
+                            bp = newBp;
+                            sp = newBp + callee.LocalCount;
+                            pc = 0;
+                            break;
+                        }
+                    case Opcode.CallNative:
+                        {
+                            var native = _module.Natives[ins.A];
+                            int argc = native.Params.Length;
+                            _sp = sp;
+                            frame.Pc = pc - 1;
+                            long result = native.Fn(this, stack.AsSpan(sp - argc, argc));
+                            sp -= argc;
+                            if (native.Return.Kind != TypeKind.Void) stack[sp++] = result;
+                            break;
+                        }
+                    case Opcode.Ret:
+                    case Opcode.RetVoid:
+                        {
+                            long result = ins.Op == Opcode.Ret ? stack[sp - 1] : 0;
+                            if (--_fp == 0) return result;
+                            sp = bp;
+                            if (ins.Op == Opcode.Ret) stack[sp++] = result;
+                            frame = ref _frames[_fp - 1];
+                            fn = frame.Fn;
+                            code = fn.Code;
+                            bp = frame.Bp;
+                            pc = frame.Pc + 1;
+                            break;
+                        }
+
+                    case Opcode.NewArray:
+                        {
+                            _sp = sp;
+                            frame.Pc = pc - 1;
+                            int count = (int)ins.B;
+                            heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
+                            var type = _module.Def.Types[ins.A];
+                            int r = heap.NewArray(type.Element!.Kind, count, Math.Max(count, 4));
+                            stack.AsSpan(sp - count, count).CopyTo(heap.ArrayElements(r));
+                            sp -= count;
+                            stack[sp++] = r;
+                            break;
+                        }
+                    case Opcode.ALoad:
+                        {
+                            long index = stack[--sp];
+                            int r = (int)stack[sp - 1];
+                            int length = heap.ArrayLength(r);
+                            if ((ulong)index >= (ulong)length) throw IndexOutOfRange(index, length);
+                            stack[sp - 1] = heap.ArrayGet(r, (int)index);
+                            break;
+                        }
+                    case Opcode.AStore:
+                        {
+                            sp -= 3;
+                            int r = (int)stack[sp];
+                            long index = stack[sp + 1];
+                            int length = heap.ArrayLength(r);
+                            if ((ulong)index >= (ulong)length) throw IndexOutOfRange(index, length);
+                            heap.ArraySet(r, (int)index, stack[sp + 2]);
+                            break;
+                        }
+                    case Opcode.ALen: stack[sp - 1] = heap.ArrayLength((int)stack[sp - 1]); break;
+                    case Opcode.APush:
+                        {
+                            int r = (int)stack[sp - 2];
+                            int length = heap.ArrayLength(r);
+                            int capacity = heap.ArrayCapacity(r);
+                            if (length < capacity)
+                            {
+                                heap.AppendInPlace(r, stack[sp - 1]);
+                            }
+                            else
+                            {
+                                if (length == int.MaxValue - 64)
+                                    throw new VmError(ErrorClasses.OutOfMemory, $"array of {length} elements cannot grow");
+                                _sp = sp;
+                                frame.Pc = pc - 1;
+                                int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, capacity * 2L));
+                                heap.Reserve(Heap.DataWords(newCapacity));
+                                heap.GrowAndAppend((int)stack[sp - 2], newCapacity, stack[sp - 1]);
+                            }
+                            sp -= 2;
+                            break;
+                        }
+                    default:
+                        throw new InvalidOperationException($"no interpreter case for opcode {ins.Op}");
+                }
+            }
+        }
+        catch (VmError error)
+        {
+            frame.Pc = pc - 1;
+            _sp = sp;
+            error.StackTrace = CaptureTrace();
+            throw;
+        }
+        finally
+        {
+            InstructionsExecuted += fuelStart - Math.Max(fuel, 0);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static VmError IndexOutOfRange(long index, int length) =>
+        new(ErrorClasses.Index, $"index {index} is out of range for an array of length {length}");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private LimitExceededError FuelExhausted(long fuel) =>
+        new("fuel", $"fuel exhausted: the program ran {fuel} instructions (--fuel {_options.Fuel})");
+
+    /// <summary>Frames innermost first; very deep stacks keep their two ends.</summary>
+    private List<string> CaptureTrace()
+    {
+        const int Head = 30, Tail = 10;
+        var trace = new List<string>();
+        for (int k = _fp - 1; k >= 0; k--)
+        {
+            int fromTop = _fp - 1 - k;
+            if (fromTop == Head && _fp > Head + Tail + 1)
+            {
+                trace.Add($"... {_fp - Head - Tail} more frames ...");
+                k = Tail;
+                continue;
+            }
+            var f = _frames[k];
+            trace.Add($"{f.Fn.Name} ({_module.Def.SourceFile}:{f.Fn.LineOf(f.Pc)})");
+        }
+        return trace;
+    }
+
+    /// <summary>Formats a float in its shortest round-trip form, always recognisable as a float.</summary>
+    public static string FormatFloat(double value)
+    {
+        if (double.IsNaN(value)) return "nan";
+        if (double.IsInfinity(value)) return value > 0 ? "inf" : "-inf";
+        string s = value.ToString("R", CultureInfo.InvariantCulture);
+        if (s.Contains('E')) return s.Replace("E", "e");
+        return s.Contains('.') ? s : s + ".0";
+    }
+
+    private string FormatArray(int r)
+    {
+        var sb = new StringBuilder();
+        AppendArray(sb, r, 0);
+        return sb.ToString();
+    }
+
+    private void AppendArray(StringBuilder sb, int r, int depth)
+    {
+        var kind = Heap.ArrayElementKind(r);
+        int n = Heap.ArrayLength(r);
+        sb.Append('[');
+        for (int i = 0; i < n; i++)
+        {
+            if (i > 0) sb.Append(", ");
+            long v = Heap.ArrayGet(r, i);
+            switch (kind)
+            {
+                case TypeKind.Int: sb.Append(v.ToString(CultureInfo.InvariantCulture)); break;
+                case TypeKind.Float: sb.Append(FormatFloat(D(v))); break;
+                case TypeKind.Bool: sb.Append(v != 0 ? "true" : "false"); break;
+                case TypeKind.String: sb.Append('"').Append(Heap.StringChars((int)v)).Append('"'); break;
+                default: AppendArray(sb, (int)v, depth + 1); break;
+            }
+        }
+        sb.Append(']');
+    }
+
+    void IRootSource.VisitRoots(Heap heap)
+    {
+        for (int k = 0; k < _fp; k++)
+        {
+            ref Frame f = ref _frames[k];
+            var fn = f.Fn;
+            for (int i = 0; i < fn.LocalCount; i++)
+            {
+                if (fn.LocalIsRef[i]) heap.Relocate(ref _stack[f.Bp + i]);
+            }
+            int operandBase = f.Bp + fn.LocalCount;
+            int end = k + 1 < _fp ? _frames[k + 1].Bp : _sp;
+            if (end <= operandBase) continue;
+            var map = fn.StackMaps[f.Pc] ?? throw new InvalidOperationException($"no stack map in {fn.Name} at instruction {f.Pc}");
+            for (int j = 0; j < end - operandBase; j++)
+            {
+                if (map[j]) heap.Relocate(ref _stack[operandBase + j]);
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Memory;
+using Hlvm.Runtime.Natives;
+
+namespace Hlvm.Runtime.Execution;
+
+/// <summary>
+/// One pre-decoded instruction. Operands are resolved at load time: <see cref="A"/> is a local slot, a string
+/// constant, a function, a native, an instruction index (branches) or an element kind (newarray);
+/// <see cref="B"/> is a constant's bits or an element count.
+/// </summary>
+public struct Instr
+{
+    public Opcode Op;
+    public int A;
+    public long B;
+}
+
+/// <summary>A verified function, ready to run.</summary>
+public sealed class LoadedFunction
+{
+    public required FunctionDef Def { get; init; }
+    public required int Index { get; init; }
+    public required Instr[] Code { get; init; }
+
+    /// <summary>Byte offset in <see cref="FunctionDef.Code"/> of each instruction, for line numbers and errors.</summary>
+    public required int[] Offsets { get; init; }
+
+    public required bool[] LocalIsRef { get; init; }
+
+    /// <summary>
+    /// For each instruction that may collect (calls, allocations), which operand-stack entries hold references
+    /// before it runs, bottom first; null elsewhere. Computed by the verifier: the collector's stack maps.
+    /// </summary>
+    public required bool[]?[] StackMaps { get; init; }
+
+    public int ParamCount => Def.Params.Length;
+    public int LocalCount => Def.Locals.Length;
+
+    /// <summary>Slots a frame of this function needs: its locals and its deepest operand stack.</summary>
+    public int FrameSize => Def.Locals.Length + Def.MaxStack;
+
+    public string Name => Def.Name;
+
+    public int LineOf(int pc) => pc >= 0 && pc < Offsets.Length ? Def.LineAt(Offsets[pc]) : 0;
+}
+
+/// <summary>A verified module: its functions decoded, its natives bound, its string constants on the heap.</summary>
+public sealed class LoadedModule : IRootSource
+{
+    internal LoadedModule(Module def, LoadedFunction[] functions, NativeDef[] natives)
+    {
+        Def = def;
+        Functions = functions;
+        Natives = natives;
+    }
+
+    public Module Def { get; }
+    public LoadedFunction[] Functions { get; }
+    public NativeDef[] Natives { get; }
+
+    /// <summary>Heap references of the string constants: roots, since constants live as long as the module.</summary>
+    internal long[] StringRefs { get; private set; } = [];
+
+    public LoadedFunction? Entry => Def.EntryFunction >= 0 ? Functions[Def.EntryFunction] : null;
+
+    /// <summary>Allocates the string constants on <paramref name="heap"/> and makes them roots of it.</summary>
+    internal void Attach(Heap heap)
+    {
+        StringRefs = new long[Def.Strings.Count];
+        heap.AddRoots(this);
+        for (int i = 0; i < StringRefs.Length; i++) StringRefs[i] = heap.NewString(Def.Strings[i]);
+    }
+
+    void IRootSource.VisitRoots(Heap heap)
+    {
+        for (int i = 0; i < StringRefs.Length; i++) heap.Relocate(ref StringRefs[i]);
+    }
+}

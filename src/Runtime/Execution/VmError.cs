@@ -1,0 +1,38 @@
+namespace Hlvm.Runtime.Execution;
+
+/// <summary>
+/// A runtime error raised by the program or the VM on its behalf (index out of range, division by zero, stack
+/// overflow, heap exhausted). <see cref="ErrorClass"/> is the language-level class name; the interpreter fills
+/// <see cref="StackTrace"/> with the program's frames, innermost first, as it unwinds.
+/// </summary>
+public class VmError(string errorClass, string message) : Exception(message)
+{
+    public string ErrorClass { get; } = errorClass;
+
+    /// <summary>The program's frames when the error was raised, innermost first: <c>function (file:line)</c>.</summary>
+    public new IReadOnlyList<string> StackTrace { get; internal set; } = [];
+
+    /// <summary>The error as the CLI prints it: class, message, then one frame per line.</summary>
+    public string Format()
+    {
+        var lines = new List<string> { $"{ErrorClass}: {Message}" };
+        lines.AddRange(StackTrace.Select(f => "  at " + f));
+        return string.Join('\n', lines);
+    }
+}
+
+/// <summary>A resource limit was reached (fuel). Not an error of the program, and not catchable by it.</summary>
+public sealed class LimitExceededError(string limit, string message) : VmError("LimitExceeded", message)
+{
+    /// <summary>The limit's name as its flag spells it, e.g. <c>fuel</c>.</summary>
+    public string Limit { get; } = limit;
+}
+
+/// <summary>Names of the error classes the VM raises.</summary>
+public static class ErrorClasses
+{
+    public const string Index = "IndexError";
+    public const string DivisionByZero = "DivisionByZeroError";
+    public const string StackOverflow = "StackOverflowError";
+    public const string OutOfMemory = "OutOfMemoryError";
+}

@@ -1,0 +1,336 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Execution;
+
+namespace Hlvm.Runtime.Memory;
+
+// ============================================================================================================
+// The VM's heap.
+//
+// Every string and array a program creates lives here, in one array of 8-byte words that the VM owns, and is
+// reclaimed by this file's collector, never by .NET's. A reference is the index of an object's first word;
+// index 0 is never an object, so 0 is null. Each object starts with a header word:
+//
+//   bits 0-7   kind    String | Array | Data (8-byte scalars) | RefData (references) | Forwarded (during GC)
+//   bits 8-15  aux     for Array: the TypeKind of its elements
+//   bits 32-63 length  String: UTF-16 code units; Data/RefData: capacity in words; Forwarded: the new address
+//
+//   String   [header][chars, four per word ...]
+//   Array    [header][length][ref to Data or RefData backing store]      (growable: push replaces the store)
+//
+// The collector is a semispace copying collector (Cheney): it copies everything reachable from the roots into
+// the other space, leaving a forwarding header behind, then scans the copies breadth-first. It is precise: the
+// roots are exactly the reference slots that root sources report (the interpreter's frames, using the stack
+// maps the verifier computed, and the modules' string constants); compiled frames will be one more source.
+//
+// Invariants: after a collection every reference in the heap or in a root points at the start of a live object
+// below Top; objects are only ever allocated by bumping Top, so the heap is a gap-free sequence of objects.
+// The limit (--max-heap) bounds the bytes of live objects: when a collection leaves less room than a request
+// needs, allocation fails with OutOfMemoryError. Allocation is the only place a collection happens, and any
+// reference held in a C# local across an allocation is stale afterwards: callers re-read it from a root.
+// ============================================================================================================
+
+/// <summary>Something that holds references into the heap and reports them when the collector runs.</summary>
+public interface IRootSource
+{
+    /// <summary>Calls <see cref="Heap.Relocate"/> on every reference slot it holds.</summary>
+    void VisitRoots(Heap heap);
+}
+
+/// <summary>Settings of a heap.</summary>
+public sealed record HeapOptions
+{
+    /// <summary>Most bytes of live objects; allocation beyond it is an OutOfMemoryError.</summary>
+    public long MaxBytes { get; init; } = 1L << 30;
+
+    /// <summary>Collect at every allocation (a debug switch that shakes out missing roots).</summary>
+    public bool Stress { get; init; }
+
+    /// <summary>Check the heap's invariants after every collection.</summary>
+    public bool Verify { get; init; }
+
+    /// <summary>Receives one line per collection when set.</summary>
+    public Action<string>? Log { get; init; }
+}
+
+public sealed class Heap
+{
+    public const byte KindString = 1, KindArray = 2, KindData = 3, KindRefData = 4, KindForwarded = 0xFF;
+    private const int InitialWords = 1 << 18;      // 2 MiB
+    private const int MaxObjectWords = int.MaxValue - 64;
+
+    private readonly HeapOptions _options;
+    private readonly long _maxWords;
+    private readonly List<IRootSource> _roots = [];
+    private long[] _space;
+    private long[]? _spare;
+    private int _top = 1;
+
+    // Collection state: the to-space and its bump pointer.
+    private long[] _to = [];
+    private int _free;
+
+    public Heap(HeapOptions? options = null)
+    {
+        _options = options ?? new HeapOptions();
+        _maxWords = Math.Max(16, _options.MaxBytes / 8);
+        _space = new long[(int)Math.Min(InitialWords, _maxWords + 1)];
+    }
+
+    /// <summary>Bytes currently in use by objects, live or not yet collected.</summary>
+    public long UsedBytes => (_top - 1) * 8L;
+
+    /// <summary>Bytes ever allocated.</summary>
+    public long AllocatedBytes { get; private set; }
+
+    public int Collections { get; private set; }
+
+    /// <summary>The largest number of bytes found live by a collection.</summary>
+    public long PeakLiveBytes { get; private set; }
+
+    public long MaxBytes => _options.MaxBytes;
+
+    public void AddRoots(IRootSource source) => _roots.Add(source);
+
+    public void RemoveRoots(IRootSource source) => _roots.Remove(source);
+
+    // -------------------------------------------------------------------------------------------- allocation
+
+    public static int StringWords(long length) => 1 + (int)Math.Min(MaxObjectWords, (length + 3) / 4);
+
+    public const int ArrayWords = 3;
+
+    public static int DataWords(long capacity) => 1 + (int)Math.Min(MaxObjectWords, capacity);
+
+    /// <summary>
+    /// Makes room for <paramref name="words"/> words of new objects, collecting if needed. This is the only
+    /// method that may collect; the New* methods that follow it must not ask for more than it reserved.
+    /// </summary>
+    public void Reserve(long words)
+    {
+        if (words > _maxWords || words > MaxObjectWords)
+            throw OutOfMemory(words, $"a single allocation of {words * 8} bytes exceeds the heap limit of {Format(_options.MaxBytes)}");
+        if (_options.Stress || _top + words > _space.Length) Collect(words);
+    }
+
+    private int Bump(int words)
+    {
+        int r = _top;
+        Debug.Assert(r + words <= _space.Length, "allocation without Reserve");
+        if (r + words > _space.Length) throw new InvalidOperationException("heap allocation without a reservation");
+        _top += words;
+        AllocatedBytes += words * 8L;
+        Array.Clear(_space, r, words);
+        return r;
+    }
+
+    private static long Header(byte kind, int aux, long length) => kind | ((long)aux << 8) | (length << 32);
+
+    /// <summary>A new string of <paramref name="length"/> code units, all zero. Needs <see cref="StringWords"/> reserved.</summary>
+    public int NewString(int length)
+    {
+        int r = Bump(StringWords(length));
+        _space[r] = Header(KindString, 0, length);
+        return r;
+    }
+
+    /// <summary>A new string holding <paramref name="text"/>, which must not live in this heap. Reserves its own room.</summary>
+    public int NewString(ReadOnlySpan<char> text)
+    {
+        Reserve(StringWords(text.Length));
+        int r = NewString(text.Length);
+        text.CopyTo(StringChars(r));
+        return r;
+    }
+
+    /// <summary>
+    /// A new array of <paramref name="length"/> zeroed elements with room for <paramref name="capacity"/>. Needs
+    /// <see cref="ArrayWords"/> + <see cref="DataWords"/>(capacity) reserved.
+    /// </summary>
+    public int NewArray(TypeKind element, int length, int capacity)
+    {
+        int data = NewData(element, capacity);
+        int r = Bump(ArrayWords);
+        _space[r] = Header(KindArray, (int)element, 0);
+        _space[r + 1] = length;
+        _space[r + 2] = data;
+        return r;
+    }
+
+    private int NewData(TypeKind element, int capacity)
+    {
+        int r = Bump(DataWords(capacity));
+        bool refs = element is TypeKind.String or TypeKind.Array;
+        _space[r] = Header(refs ? KindRefData : KindData, 0, capacity);
+        return r;
+    }
+
+    // -------------------------------------------------------------------------------------------- access
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte KindOf(long header) => (byte)header;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int LengthOf(long header) => (int)((ulong)header >> 32);
+
+    public int StringLength(int r) => LengthOf(_space[r]);
+
+    /// <summary>The characters of a string. The span is valid until the next allocation.</summary>
+    public Span<char> StringChars(int r)
+    {
+        int length = LengthOf(_space[r]);
+        return MemoryMarshal.Cast<long, char>(_space.AsSpan(r + 1, (length + 3) / 4))[..length];
+    }
+
+    public string GetString(int r) => new(StringChars(r));
+
+    public int ArrayLength(int r) => (int)_space[r + 1];
+
+    public TypeKind ArrayElementKind(int r) => (TypeKind)(byte)(_space[r] >> 8);
+
+    public int ArrayCapacity(int r) => LengthOf(_space[(int)_space[r + 2]]);
+
+    /// <summary>The array's elements (its length, not its capacity). Valid until the next allocation.</summary>
+    public Span<long> ArrayElements(int r) => _space.AsSpan((int)_space[r + 2] + 1, (int)_space[r + 1]);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long ArrayGet(int r, int index) => _space[(int)_space[r + 2] + 1 + index];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void ArraySet(int r, int index, long value) => _space[(int)_space[r + 2] + 1 + index] = value;
+
+    /// <summary>
+    /// Appends to an array whose capacity is full: gives it a new store of <paramref name="capacity"/> words with
+    /// the old elements and <paramref name="value"/>. Needs <see cref="DataWords"/>(capacity) reserved.
+    /// </summary>
+    public void GrowAndAppend(int r, int capacity, long value)
+    {
+        int length = ArrayLength(r);
+        int data = NewData(ArrayElementKind(r), capacity);
+        Array.Copy(_space, (int)_space[r + 2] + 1, _space, data + 1, length);
+        _space[r + 2] = data;
+        _space[data + 1 + length] = value;
+        _space[r + 1] = length + 1;
+    }
+
+    /// <summary>Appends to an array that has room (length &lt; capacity). Never allocates.</summary>
+    public void AppendInPlace(int r, long value)
+    {
+        int length = (int)_space[r + 1];
+        _space[(int)_space[r + 2] + 1 + length] = value;
+        _space[r + 1] = length + 1;
+    }
+
+    // -------------------------------------------------------------------------------------------- collection
+
+    /// <summary>Runs a full collection now, as if <paramref name="requestWords"/> were about to be allocated.</summary>
+    public void Collect(long requestWords = 0)
+    {
+        long start = Stopwatch.GetTimestamp();
+        long before = UsedBytes;
+        _to = _spare is { } spare && spare.Length >= _top ? spare : new long[_space.Length];
+        _free = 1;
+        foreach (var source in _roots) source.VisitRoots(this);
+        for (int scan = 1; scan < _free;)
+        {
+            long h = _to[scan];
+            switch (KindOf(h))
+            {
+                case KindString:
+                    scan += StringWords(LengthOf(h));
+                    break;
+                case KindArray:
+                    _to[scan + 2] = Evacuate(_to[scan + 2]);
+                    scan += ArrayWords;
+                    break;
+                case KindData:
+                    scan += DataWords(LengthOf(h));
+                    break;
+                case KindRefData:
+                    int n = LengthOf(h);
+                    for (int i = 1; i <= n; i++) _to[scan + i] = Evacuate(_to[scan + i]);
+                    scan += 1 + n;
+                    break;
+                default:
+                    throw new InvalidOperationException($"heap corrupted: bad header 0x{h:x16} at word {scan} during collection");
+            }
+        }
+        _spare = _space;
+        _space = _to;
+        _to = [];
+        _top = _free;
+        Collections++;
+        long live = UsedBytes;
+        PeakLiveBytes = Math.Max(PeakLiveBytes, live);
+
+        long needed = _top + requestWords;
+        if (needed - 1 > _maxWords)
+        {
+            Log(start, before, "full");
+            throw OutOfMemory(requestWords, $"heap limit of {Format(_options.MaxBytes)} exceeded: {Format(live)} live after a full collection, {Format(requestWords * 8)} requested");
+        }
+        // Keep at least as much free room as there is live data, so collections stay proportional to allocation.
+        long target = Math.Min(Math.Max(needed * 2, InitialWords), _maxWords + 1);
+        target = Math.Max(target, needed);
+        if (target > _space.Length)
+        {
+            var bigger = new long[target];
+            Array.Copy(_space, bigger, _top);
+            _space = bigger;
+            _spare = null;
+        }
+        Log(start, before, "full");
+        if (_options.Verify) HeapVerifier.Check(this, _space, _top, _roots);
+    }
+
+    /// <summary>Called by root sources on each reference slot: moves the object it refers to and updates the slot.</summary>
+    public void Relocate(ref long slot)
+    {
+        if (RootCheck is { } check) check.Check(slot);
+        else slot = Evacuate(slot);
+    }
+
+    /// <summary>Set while the heap verifier walks the roots: <see cref="Relocate"/> then checks instead of moving.</summary>
+    internal HeapVerifier.RootChecker? RootCheck { get; set; }
+
+    private long Evacuate(long reference)
+    {
+        int r = (int)reference;
+        if (r == 0) return 0;
+        long h = _space[r];
+        if (KindOf(h) == KindForwarded) return LengthOf(h);
+        int size = SizeOf(h);
+        int to = _free;
+        Array.Copy(_space, r, _to, to, size);
+        _free += size;
+        _space[r] = KindForwarded | ((long)to << 32);
+        return to;
+    }
+
+    internal static int SizeOf(long header) => KindOf(header) switch
+    {
+        KindString => StringWords(LengthOf(header)),
+        KindArray => ArrayWords,
+        KindData or KindRefData => DataWords(LengthOf(header)),
+        _ => throw new InvalidOperationException($"heap corrupted: bad header 0x{header:x16}"),
+    };
+
+    private void Log(long start, long before, string kind)
+    {
+        if (_options.Log is not { } log) return;
+        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        log($"[gc] #{Collections} {kind} pause={ms:F3}ms before={before} after={UsedBytes} heap={(_space.Length - 1) * 8L} allocated={AllocatedBytes}");
+    }
+
+    private VmError OutOfMemory(long requestWords, string message) => new(ErrorClasses.OutOfMemory, message);
+
+    internal static string Format(long bytes) => bytes switch
+    {
+        >= 1L << 30 when bytes % (1L << 30) == 0 => $"{bytes >> 30} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1 << 20):0.#} MiB",
+        >= 1L << 10 => $"{bytes / 1024.0:0.#} KiB",
+        _ => $"{bytes} bytes",
+    };
+}

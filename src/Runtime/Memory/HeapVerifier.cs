@@ -1,0 +1,71 @@
+using System.Collections;
+
+namespace Hlvm.Runtime.Memory;
+
+/// <summary>
+/// Checks the heap's invariants (a debug switch, <c>--verify-heap</c>): the objects tile the used words exactly,
+/// every header is well formed, and every reference in an object or a root points at the start of an object of
+/// a kind that may be there. A failure is a bug in the VM, reported as <see cref="HeapCorruptionException"/>.
+/// </summary>
+internal static class HeapVerifier
+{
+    public static void Check(Heap heap, long[] space, int top, IEnumerable<IRootSource> roots)
+    {
+        var starts = new BitArray(top);
+        for (int at = 1; at < top;)
+        {
+            long h = space[at];
+            byte kind = Heap.KindOf(h);
+            if (kind is not (Heap.KindString or Heap.KindArray or Heap.KindData or Heap.KindRefData))
+                throw new HeapCorruptionException($"word {at}: header 0x{h:x16} has no valid kind");
+            starts[at] = true;
+            int size = Heap.SizeOf(h);
+            if (at + size > top) throw new HeapCorruptionException($"object at word {at} ({size} words) runs past the top ({top})");
+            at += size;
+        }
+        for (int at = 1; at < top; at += Heap.SizeOf(space[at]))
+        {
+            long h = space[at];
+            switch (Heap.KindOf(h))
+            {
+                case Heap.KindArray:
+                    int data = (int)space[at + 2];
+                    if (data <= 0 || data >= top || !starts[data] || Heap.KindOf(space[data]) is not (Heap.KindData or Heap.KindRefData))
+                        throw new HeapCorruptionException($"array at word {at} has a bad backing store reference {data}");
+                    if (space[at + 1] < 0 || space[at + 1] > Heap.LengthOf(space[data]))
+                        throw new HeapCorruptionException($"array at word {at} has length {space[at + 1]} beyond its capacity");
+                    break;
+                case Heap.KindRefData:
+                    for (int i = 1; i <= Heap.LengthOf(h); i++) CheckRef(space, starts, top, space[at + i], $"element {i - 1} of store at word {at}");
+                    break;
+            }
+        }
+        heap.RootCheck = new RootChecker(space, starts, top);
+        try
+        {
+            foreach (var source in roots) source.VisitRoots(heap);
+        }
+        finally
+        {
+            heap.RootCheck = null;
+        }
+    }
+
+    private static void CheckRef(long[] space, BitArray starts, int top, long r, string where)
+    {
+        if (r == 0) return;
+        if (r < 0 || r >= top || !starts[(int)r])
+            throw new HeapCorruptionException($"{where} refers to word {r}, which is not the start of an object");
+        if (Heap.KindOf(space[r]) is not (Heap.KindString or Heap.KindArray))
+            throw new HeapCorruptionException($"{where} refers to an internal store at word {r}");
+    }
+
+    /// <summary>Receives root slots in place of the collector and checks each.</summary>
+    internal sealed class RootChecker(long[] space, BitArray starts, int top)
+    {
+        public void Check(long r) => CheckRef(space, starts, top, r, "a root");
+    }
+}
+
+/// <summary>The heap's invariants do not hold: a bug in the VM, never the program's fault.</summary>
+public sealed class HeapCorruptionException(string message) : Exception("heap corrupted: " + message);

@@ -1,0 +1,39 @@
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Execution;
+
+namespace Hlvm.Runtime.Natives;
+
+/// <summary>
+/// A host function. Its arguments arrive as a span over the caller's operand stack; a native that allocates
+/// must re-read any reference argument afterwards, since the collector may have moved it (the span itself stays
+/// valid: the collector updates stack slots in place).
+/// </summary>
+public delegate long NativeFn(Interpreter vm, ReadOnlySpan<long> args);
+
+/// <summary>One entry of the native table: what a module may import and how the host implements it.</summary>
+/// <param name="Permission">the permission the call needs, or null when it needs none</param>
+public sealed record NativeDef(string Name, VmType[] Params, VmType Return, string? Permission, string Doc, NativeFn Fn)
+{
+    /// <summary>True when a module's import of this native declares exactly its signature.</summary>
+    public bool Matches(NativeImport import) =>
+        import.Name == Name && import.Return == Return && import.Params.SequenceEqual(Params);
+}
+
+/// <summary>
+/// Every host function a module can call, declared in one place. Every call from a program to the host passes
+/// through <see cref="Interpreter"/>'s <c>callnative</c>, which finds its target here.
+/// </summary>
+public static class NativeTable
+{
+    public static readonly NativeDef[] All =
+    [
+        new("print", [VmType.String], VmType.Void, null, "writes a string to standard output",
+            (vm, args) => { vm.Out.Write(vm.Heap.StringChars((int)args[0])); return 0; }),
+        new("println", [VmType.String], VmType.Void, null, "writes a string and a line break to standard output",
+            (vm, args) => { vm.Out.Write(vm.Heap.StringChars((int)args[0])); vm.Out.Write('\n'); return 0; }),
+    ];
+
+    private static readonly Dictionary<string, NativeDef> ByName = All.ToDictionary(n => n.Name);
+
+    public static NativeDef? Find(string name) => ByName.GetValueOrDefault(name);
+}

@@ -1,0 +1,86 @@
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Execution;
+using Hlvm.Runtime.Memory;
+using Hlvm.Runtime.Verification;
+
+namespace Hlvm.Runtime;
+
+/// <summary>Everything that configures a virtual machine.</summary>
+public sealed record VmOptions
+{
+    public HeapOptions Heap { get; init; } = new();
+    public InterpreterOptions Interpreter { get; init; } = new();
+    public TextWriter Out { get; init; } = Console.Out;
+}
+
+/// <summary>
+/// The embedding API: one virtual machine with its own heap. Load modules (each is verified), then run one.
+/// <code>
+///   var vm = new Vm(new VmOptions { Heap = new HeapOptions { MaxBytes = 64 &lt;&lt; 20 } });
+///   var module = vm.Load(File.ReadAllBytes("app.hlc"));
+///   int code = vm.RunMain(module, []);
+/// </code>
+/// </summary>
+public sealed class Vm(VmOptions? options = null)
+{
+    public VmOptions Options { get; } = options ?? new VmOptions();
+
+    public Heap Heap { get; } = new((options ?? new VmOptions()).Heap);
+
+    /// <summary>Reads and verifies a module file's bytes.</summary>
+    /// <exception cref="ModuleFormatException">the bytes are not a well-formed module</exception>
+    /// <exception cref="VerifyException">the module is well formed but unsafe</exception>
+    public LoadedModule Load(ReadOnlySpan<byte> bytes) => Load(ModuleFormat.Read(bytes));
+
+    /// <summary>Verifies a module and makes it ready to run on this VM's heap.</summary>
+    public LoadedModule Load(Module module)
+    {
+        var loaded = Verifier.Verify(module);
+        loaded.Attach(Heap);
+        return loaded;
+    }
+
+    /// <summary>
+    /// Runs the module's entry function with the program's arguments and returns its result: the value of an
+    /// <c>int</c>-returning main, otherwise 0.
+    /// </summary>
+    /// <exception cref="VmError">an uncaught runtime error or an exceeded limit</exception>
+    public long RunMain(LoadedModule module, IReadOnlyList<string> args)
+    {
+        var entry = module.Entry ?? throw new InvalidOperationException($"module '{module.Def.Name}' has no main function");
+        var interpreter = new Interpreter(module, Heap, Options.Out, Options.Interpreter);
+        try
+        {
+            if (entry.ParamCount == 0) return interpreter.Run(entry);
+            var argv = new ArgumentRoots(args.Count);
+            Heap.AddRoots(argv);
+            try
+            {
+                for (int i = 0; i < args.Count; i++) argv.Slots[i] = Heap.NewString(args[i]);
+                Heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(args.Count, 4)));
+                int array = Heap.NewArray(TypeKind.String, args.Count, Math.Max(args.Count, 4));
+                argv.Slots.AsSpan().CopyTo(Heap.ArrayElements(array));
+                return interpreter.Run(entry, array);
+            }
+            finally
+            {
+                Heap.RemoveRoots(argv);
+            }
+        }
+        finally
+        {
+            Heap.RemoveRoots(interpreter);
+        }
+    }
+
+    /// <summary>Keeps the argument strings alive while the argument array is built.</summary>
+    private sealed class ArgumentRoots(int count) : IRootSource
+    {
+        public readonly long[] Slots = new long[count];
+
+        public void VisitRoots(Heap heap)
+        {
+            for (int i = 0; i < Slots.Length; i++) heap.Relocate(ref Slots[i]);
+        }
+    }
+}
