@@ -1,0 +1,31 @@
+namespace Hlvm.Cli;
+
+/// <summary>The exit codes of <c>hlvm</c> (after BSD's sysexits.h), documented in <c>--help</c> and the README.</summary>
+public static class ExitCodes
+{
+    /// <summary>Success; for <c>run</c>, or the value <c>main</c> returned.</summary>
+    public const int Ok = 0;
+    /// <summary>The command line is wrong.</summary>
+    public const int Usage = 64;
+    /// <summary>The program does not compile, or the module is malformed or fails verification.</summary>
+    public const int DataError = 65;
+    /// <summary>An input file does not exist or cannot be read.</summary>
+    public const int NoInput = 66;
+    /// <summary>The program ended with an uncaught runtime error (or the VM failed).</summary>
+    public const int RuntimeError = 70;
+    /// <summary>An output file cannot be written.</summary>
+    public const int CantCreate = 73;
+    /// <summary>The program ran out of a resource limit it was given (<c>--fuel</c>).</summary>
+    public const int LimitExceeded = 75;
+
+    public const string Help = """
+        Exit codes:
+          0   success (for run: or the int that main returned)
+          64  bad usage of the command line
+          65  compile error, or a malformed or unverifiable module
+          66  input file not found or unreadable
+          70  uncaught runtime error (IndexError, StackOverflowError, OutOfMemoryError, ...)
+          73  output file cannot be written
+          75  a resource limit was exceeded (--fuel)
+        """;
+}

@@ -1,0 +1,295 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Text;
+using Hlvm.Compiler;
+using Hlvm.Compiler.Diagnostics;
+using Hlvm.Runtime;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Execution;
+using Hlvm.Runtime.Memory;
+using Hlvm.Runtime.Verification;
+
+namespace Hlvm.Cli;
+
+/// <summary>The <c>hlvm</c> command: run, build, check and disassemble programs.</summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
+        using var stderr = new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false)) { AutoFlush = true };
+        int code = Run(args, stdout, stderr);
+        stdout.Flush();
+        return code;
+    }
+
+    /// <summary>Runs the command line with the given output streams and returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var cli = new CommandLine(stdout, stderr);
+        var parse = cli.Root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors) stderr.WriteLine($"hlvm: {error.Message}");
+            stderr.WriteLine("Run 'hlvm --help' for usage.");
+            return ExitCodes.Usage;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            stdout.Flush();
+            stderr.WriteLine($"hlvm: internal error: {e}");
+            return ExitCodes.RuntimeError;
+        }
+    }
+
+    private sealed class CommandLine
+    {
+        private readonly TextWriter _out;
+        private readonly TextWriter _err;
+        public RootCommand Root { get; }
+
+        private readonly Argument<string> _file = new("file") { Description = "a program (.hl) or a compiled module (.hlc)" };
+        private readonly Argument<string[]> _programArgs = new("args") { Description = "arguments passed to the program's main (put them after --)", Arity = ArgumentArity.ZeroOrMore };
+        private readonly Option<string> _engine = new("--engine") { Description = "the execution engine: interp", DefaultValueFactory = _ => "interp" };
+        private readonly Option<int> _maxStack = new("--max-stack") { Description = $"most nested calls before a StackOverflowError (default {InterpreterOptions.DefaultMaxFrames})", DefaultValueFactory = _ => InterpreterOptions.DefaultMaxFrames };
+        private readonly Option<long> _maxHeap = new("--max-heap") { Description = "most bytes of live objects on the heap, with k/m/g suffixes (default 1g)", DefaultValueFactory = _ => 1L << 30, CustomParser = ParseSize };
+        private readonly Option<long?> _fuel = new("--fuel") { Description = "most instructions to execute before stopping (exit code 75)" };
+        private readonly Option<bool> _gcStress = new("--gc-stress") { Description = "collect garbage at every allocation (debugging)" };
+        private readonly Option<bool> _gcLog = new("--gc-log") { Description = "print a line per garbage collection to stderr" };
+        private readonly Option<bool> _verifyHeap = new("--verify-heap") { Description = "check the heap's invariants after every collection (debugging)" };
+        private readonly Option<string?> _output = new("--output", "-o") { Description = "the module file to write (default: the source name with .hlc)" };
+
+        public CommandLine(TextWriter stdout, TextWriter stderr)
+        {
+            _out = stdout;
+            _err = stderr;
+            _engine.AcceptOnlyFromAmong("interp");
+            _maxStack.Validators.Add(r =>
+            {
+                if (r.GetValueOrDefault<int>() < 1) r.AddError("--max-stack must be at least 1");
+            });
+            _fuel.Validators.Add(r =>
+            {
+                if (r.GetValueOrDefault<long?>() is < 0) r.AddError("--fuel must not be negative");
+            });
+
+            var run = new Command("run", "Compile (if needed), verify and run a program")
+            {
+                _file, _programArgs, _engine, _maxStack, _maxHeap, _fuel, _gcStress, _gcLog, _verifyHeap,
+            };
+            run.SetAction(Run);
+            var build = new Command("build", "Compile a program to a module file") { _file, _output };
+            build.SetAction(Build);
+            var check = new Command("check", "Compile a program and report its errors without running it") { _file };
+            check.SetAction(p => Check(p.GetValue(_file)!));
+            var disasm = new Command("disasm", "Print a program's or module's bytecode") { _file };
+            disasm.SetAction(p => Disasm(p.GetValue(_file)!));
+            Root = new RootCommand($"""
+                Hlvm: a virtual machine for a small statically typed language.
+
+                  hlvm run hello.hl            compile and run a program
+                  hlvm build hello.hl -o h.hlc compile to a module file
+                  hlvm run h.hlc               verify and run a module
+
+                {ExitCodes.Help}
+                """)
+            {
+                run, build, check, disasm,
+            };
+        }
+
+        private static long ParseSize(ArgumentResult result)
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (SizeParser.TryParse(text, out long bytes)) return bytes;
+            result.AddError($"'{text}' is not a size: write a positive number of bytes, optionally with k, m or g (e.g. 64m)");
+            return 0;
+        }
+
+        // ---------------------------------------------------------------------------------------- inputs
+
+        /// <summary>Reads an input file, or reports why not (exit 66).</summary>
+        private byte[]? ReadInput(string path)
+        {
+            try
+            {
+                if (Directory.Exists(path))
+                {
+                    _err.WriteLine($"hlvm: cannot read '{path}': it is a directory");
+                    return null;
+                }
+                return File.ReadAllBytes(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                string why = e switch
+                {
+                    FileNotFoundException or DirectoryNotFoundException => "no such file",
+                    UnauthorizedAccessException => "permission denied",
+                    _ => e.Message,
+                };
+                _err.WriteLine($"hlvm: cannot read '{path}': {why}");
+                return null;
+            }
+        }
+
+        private static bool IsModule(byte[] bytes) => bytes.AsSpan().StartsWith(ModuleFormat.Magic);
+
+        /// <summary>Compiles source bytes, printing diagnostics; null when there were errors.</summary>
+        private Module? CompileSource(string path, byte[] bytes)
+        {
+            string text = new UTF8Encoding(false, false).GetString(bytes);
+            if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
+            var result = Compilation.Compile(path, text);
+            foreach (var d in result.Diagnostics) _err.WriteLine(d.Format());
+            int errors = result.Diagnostics.Count(d => d.Severity == Severity.Error);
+            if (errors > 0) _err.WriteLine($"{errors} error{(errors == 1 ? "" : "s")}");
+            return result.Module;
+        }
+
+        /// <summary>A module from a source or module file; null (with the exit code set) when there is none.</summary>
+        private Module? LoadModule(string path, out int exitCode)
+        {
+            exitCode = ExitCodes.Ok;
+            var bytes = ReadInput(path);
+            if (bytes is null)
+            {
+                exitCode = ExitCodes.NoInput;
+                return null;
+            }
+            if (IsModule(bytes))
+            {
+                try
+                {
+                    return ModuleFormat.Read(bytes);
+                }
+                catch (ModuleFormatException e)
+                {
+                    _err.WriteLine($"hlvm: {path}: {e.Message}");
+                    exitCode = ExitCodes.DataError;
+                    return null;
+                }
+            }
+            var module = CompileSource(path, bytes);
+            if (module is null) exitCode = ExitCodes.DataError;
+            return module;
+        }
+
+        // ---------------------------------------------------------------------------------------- commands
+
+        private int Run(ParseResult p)
+        {
+            string path = p.GetValue(_file)!;
+            var module = LoadModule(path, out int exitCode);
+            if (module is null) return exitCode;
+            var options = new VmOptions
+            {
+                Out = _out,
+                Heap = new HeapOptions
+                {
+                    MaxBytes = p.GetValue(_maxHeap),
+                    Stress = p.GetValue(_gcStress),
+                    Verify = p.GetValue(_verifyHeap),
+                    Log = p.GetValue(_gcLog) ? line => { _out.Flush(); _err.WriteLine(line); } : null,
+                },
+                Interpreter = new InterpreterOptions { MaxFrames = p.GetValue(_maxStack), Fuel = p.GetValue(_fuel) },
+            };
+            var vm = new Vm(options);
+            LoadedModule loaded;
+            try
+            {
+                loaded = vm.Load(module);
+            }
+            catch (VerifyException e)
+            {
+                _err.WriteLine($"hlvm: {path}: {e.Message}");
+                return ExitCodes.DataError;
+            }
+            if (loaded.Entry is null)
+            {
+                _err.WriteLine($"hlvm: {path}: the module has no entry function (main)");
+                return ExitCodes.DataError;
+            }
+            try
+            {
+                long result = vm.RunMain(loaded, p.GetValue(_programArgs) ?? []);
+                _out.Flush();
+                return (int)(result & 0xFF);
+            }
+            catch (LimitExceededError e)
+            {
+                _out.Flush();
+                _err.WriteLine($"hlvm: limit exceeded: {e.Message}");
+                foreach (var frame in e.StackTrace) _err.WriteLine("  at " + frame);
+                return ExitCodes.LimitExceeded;
+            }
+            catch (VmError e)
+            {
+                _out.Flush();
+                _err.WriteLine(e.Format());
+                return ExitCodes.RuntimeError;
+            }
+        }
+
+        private int Build(ParseResult p)
+        {
+            string path = p.GetValue(_file)!;
+            var bytes = ReadInput(path);
+            if (bytes is null) return ExitCodes.NoInput;
+            if (IsModule(bytes))
+            {
+                _err.WriteLine($"hlvm: '{path}' is already a compiled module");
+                return ExitCodes.Usage;
+            }
+            var module = CompileSource(path, bytes);
+            if (module is null) return ExitCodes.DataError;
+            string output = p.GetValue(_output) ?? Path.ChangeExtension(path, ".hlc");
+            // Write beside the target and rename, so that a failed write never leaves a partial module behind.
+            string temp = output + ".tmp-" + Environment.ProcessId;
+            try
+            {
+                File.WriteAllBytes(temp, ModuleFormat.Write(module));
+                File.Move(temp, output, overwrite: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                try { File.Delete(temp); } catch (Exception) { /* nothing was written */ }
+                _err.WriteLine($"hlvm: cannot write '{output}': {e.Message}");
+                return ExitCodes.CantCreate;
+            }
+            return ExitCodes.Ok;
+        }
+
+        private int Check(string path)
+        {
+            var bytes = ReadInput(path);
+            if (bytes is null) return ExitCodes.NoInput;
+            if (IsModule(bytes))
+            {
+                try
+                {
+                    Verifier.Verify(ModuleFormat.Read(bytes));
+                    return ExitCodes.Ok;
+                }
+                catch (Exception e) when (e is ModuleFormatException or VerifyException)
+                {
+                    _err.WriteLine($"hlvm: {path}: {e.Message}");
+                    return ExitCodes.DataError;
+                }
+            }
+            return CompileSource(path, bytes) is null ? ExitCodes.DataError : ExitCodes.Ok;
+        }
+
+        private int Disasm(string path)
+        {
+            var module = LoadModule(path, out int exitCode);
+            if (module is null) return exitCode;
+            _out.Write(Disassembler.Disassemble(module));
+            return ExitCodes.Ok;
+        }
+    }
+}
