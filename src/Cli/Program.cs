@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Text;
 using Hlvm.Compiler;
@@ -100,6 +101,20 @@ public static class Program
             {
                 run, build, check, disasm,
             };
+            // The default prints the entry assembly's version, which is the host's when hlvm is embedded.
+            foreach (var version in Root.Options.OfType<VersionOption>()) version.Action = new PrintVersion();
+        }
+
+        private sealed class PrintVersion : SynchronousCommandLineAction
+        {
+            public override int Invoke(ParseResult parseResult)
+            {
+                string version = typeof(Program).Assembly
+                    .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                    .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
+                parseResult.InvocationConfiguration.Output.WriteLine($"{version.Split('+')[0]}");
+                return ExitCodes.Ok;
+            }
         }
 
         private static long ParseSize(ArgumentResult result)

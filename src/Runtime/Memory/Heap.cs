@@ -282,8 +282,11 @@ public sealed class Heap
             _spare = null;
         }
         Log(start, before, "full");
-        if (_options.Verify) HeapVerifier.Check(this, _space, _top, _roots);
+        if (_options.Verify) VerifyNow();
     }
+
+    /// <summary>Checks the heap's invariants now (what <see cref="HeapOptions.Verify"/> does after each collection).</summary>
+    internal void VerifyNow() => HeapVerifier.Check(this, _space, _top, _roots);
 
     /// <summary>Called by root sources on each reference slot: moves the object it refers to and updates the slot.</summary>
     public void Relocate(ref long slot)

@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using Hlvm.Runtime.Bytecode;
+
+namespace Hlvm.Tests;
+
+/// <summary>The command line: each command, each exit code, and bad input of every kind.</summary>
+public sealed class CliTests
+{
+    private static readonly string Hello = Path.Combine(TestSupport.Root, "examples", "hello.hl");
+
+    [Fact]
+    public void RunPrintsTheProgramsOutput()
+    {
+        var r = TestSupport.Hlvm("run", Hello);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("Hello, world!\n", r.Stdout);
+        Assert.Equal("", r.Stderr);
+    }
+
+    [Fact]
+    public void HelpListsCommandsAndExitCodes()
+    {
+        var r = TestSupport.Hlvm("--help");
+        Assert.Equal(0, r.ExitCode);
+        foreach (var word in new[] { "run", "build", "check", "disasm", "64", "65", "66", "70", "75" }) Assert.Contains(word, r.Stdout);
+        var run = TestSupport.Hlvm("run", "--help");
+        foreach (var flag in new[] { "--engine", "--max-stack", "--max-heap", "--fuel", "--gc-stress", "--gc-log" }) Assert.Contains(flag, run.Stdout);
+    }
+
+    [Fact]
+    public void VersionPrintsTheVersion()
+    {
+        var r = TestSupport.Hlvm("--version");
+        Assert.Equal(0, r.ExitCode);
+        Assert.StartsWith("0.1.0", r.Stdout);
+    }
+
+    [Theory]
+    [InlineData("frobnicate")]
+    [InlineData("run")]
+    [InlineData("run", "--max-heap", "lots", "x.hl")]
+    [InlineData("run", "--max-heap", "-5m", "x.hl")]
+    [InlineData("run", "--max-stack", "0", "x.hl")]
+    [InlineData("run", "--engine", "warp", "x.hl")]
+    [InlineData("run", "--fuel", "-1", "x.hl")]
+    public void BadUsageExits64(params string[] args)
+    {
+        var r = TestSupport.Hlvm(args);
+        Assert.Equal(64, r.ExitCode);
+        Assert.StartsWith("hlvm: ", r.Stderr);
+        Assert.Contains("hlvm --help", r.Stderr);
+    }
+
+    [Fact]
+    public void MissingInputExits66()
+    {
+        var r = TestSupport.Hlvm("run", "no/such/file.hl");
+        Assert.Equal(66, r.ExitCode);
+        Assert.Equal("hlvm: cannot read 'no/such/file.hl': no such file\n", r.Stderr);
+        using var dir = new TestSupport.TempDir();
+        Assert.Equal(66, TestSupport.Hlvm("run", dir.Path).ExitCode);
+    }
+
+    [Fact]
+    public void CompileErrorsExit65WithLocations()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("bad.hl", "fn main() {\n    let x: int = 1.5\n    let y = nope\n}\n");
+        var r = TestSupport.Hlvm("run", file);
+        Assert.Equal(65, r.ExitCode);
+        Assert.Contains($"{file}:2:18: error: type mismatch: the variable's declared type is int, but this is float", r.Stderr);
+        Assert.Contains($"{file}:3:13: error: undefined name 'nope'", r.Stderr);
+        Assert.Contains("2 errors", r.Stderr);
+        Assert.Equal(65, TestSupport.Hlvm("check", file).ExitCode);
+        Assert.Equal(0, TestSupport.Hlvm("check", Hello).ExitCode);
+    }
+
+    [Fact]
+    public void BuildWritesAModuleThatRunsAndDisassembles()
+    {
+        using var dir = new TestSupport.TempDir();
+        string output = Path.Combine(dir.Path, "hello.hlc");
+        var b = TestSupport.Hlvm("build", Hello, "-o", output);
+        Assert.Equal(0, b.ExitCode);
+        Assert.Equal("HLVM"u8.ToArray(), File.ReadAllBytes(output)[..4]);
+        Assert.Equal("Hello, world!\n", TestSupport.Hlvm("run", output).Stdout);
+        var d = TestSupport.Hlvm("disasm", output);
+        Assert.Equal(0, d.ExitCode);
+        Assert.Contains("fn main() -> void   ; entry", d.Stdout);
+        Assert.Matches(@"0000\s+3\s+sconst 0\s+; ""Hello, world!""", d.Stdout);
+        Assert.Contains("callnative 0", d.Stdout);
+        Assert.Equal(["hello.hlc"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void BuildIntoAMissingDirectoryFailsAndLeavesNothing()
+    {
+        using var dir = new TestSupport.TempDir();
+        string output = Path.Combine(dir.Path, "missing", "hello.hlc");
+        var r = TestSupport.Hlvm("build", Hello, "-o", output);
+        Assert.Equal(73, r.ExitCode);
+        Assert.Contains("cannot write", r.Stderr);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+
+    [Fact]
+    public void BuildOfABadProgramWritesNothing()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("bad.hl", "fn main() { oops }\n");
+        Assert.Equal(65, TestSupport.Hlvm("build", file).ExitCode);
+        Assert.Equal(["bad.hl"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void MalformedModuleExits65()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("broken.hlc");
+        File.WriteAllBytes(file, [.. "HLVM"u8, 1, 0, 0, 0, 5]);
+        var r = TestSupport.Hlvm("run", file);
+        Assert.Equal(65, r.ExitCode);
+        Assert.Contains("malformed module at byte", r.Stderr);
+    }
+
+    [Fact]
+    public void UnverifiableModuleExits65AndNamesFunctionAndOffset()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("evil.hlc");
+        File.WriteAllBytes(file, ModuleFormat.Write(Asm.Module(Asm.Code(Opcode.IConst, 1, Opcode.FConst, 2.0, Opcode.IAdd, Opcode.Ret))));
+        var r = TestSupport.Hlvm("run", file);
+        Assert.Equal(65, r.ExitCode);
+        Assert.Contains("verify error in test: function 'main' at offset 18: iadd expects int on the stack but found float", r.Stderr);
+    }
+
+    [Fact]
+    public void MainsResultIsTheExitCode()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("three.hl", "fn main() -> int { return 3 }\n");
+        Assert.Equal(3, TestSupport.Hlvm("run", file).ExitCode);
+    }
+
+    [Fact]
+    public void ProgramArgumentsReachMain()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("args.hl", "fn main(args: [string]) -> int {\n    println(args)\n    return args.len()\n}\n");
+        var r = TestSupport.Hlvm("run", file, "--", "a", "--b", "c d");
+        Assert.Equal(3, r.ExitCode);
+        Assert.Equal("[\"a\", \"--b\", \"c d\"]\n", r.Stdout);
+    }
+
+    [Fact]
+    public void RuntimeErrorExits70WithAStackTrace()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("boom.hl", "fn get(xs: [int], i: int) -> int {\n    return xs[i]\n}\n\nfn main() {\n    println(get([1, 2, 3], 10))\n}\n");
+        var r = TestSupport.Hlvm("run", file);
+        Assert.Equal(70, r.ExitCode);
+        Assert.Equal("IndexError: index 10 is out of range for an array of length 3\n  at get (boom.hl:2)\n  at main (boom.hl:6)\n", r.Stderr);
+    }
+
+    [Fact]
+    public void InfiniteRecursionIsAStackOverflowErrorNotACrash()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("deep.hl", "fn down(n: int) -> int {\n    return down(n + 1) + 1\n}\n\nfn main() {\n    println(down(0))\n}\n");
+        var r = TestSupport.Hlvm("run", file);
+        Assert.Equal(70, r.ExitCode);
+        var lines = r.Stderr.Split('\n');
+        Assert.Equal("StackOverflowError: stack overflow: more than 100000 nested calls (--max-stack)", lines[0]);
+        Assert.Equal("  at down (deep.hl:2)", lines[1]);
+        Assert.Contains(lines, l => l.Contains("more frames"));
+        Assert.Equal("  at main (deep.hl:6)", lines[^2]);
+        var small = TestSupport.Hlvm("run", "--max-stack", "50", file);
+        Assert.StartsWith("StackOverflowError: stack overflow: more than 50 nested calls", small.Stderr);
+    }
+
+    [Fact]
+    public void FuelExhaustionHasItsOwnExitCode()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("spin.hl", "fn main() {\n    var i = 0\n    while true { i += 1 }\n}\n");
+        var r = TestSupport.Hlvm("run", "--fuel", "1000", file);
+        Assert.Equal(75, r.ExitCode);
+        Assert.StartsWith("hlvm: limit exceeded: fuel exhausted: the program ran 1000 instructions (--fuel 1000)", r.Stderr);
+        Assert.Contains("at main (spin.hl:3)", r.Stderr);
+    }
+
+    [Fact]
+    public void GcLogWritesCollectionsToStderr()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("alloc.hl", "fn main() {\n    var s = \"\"\n    for i in 0..200000 { s = \"{i}\" + \"x\" }\n    println(s)\n}\n");
+        var r = TestSupport.Hlvm("run", "--gc-log", "--max-heap", "1m", file);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("199999x\n", r.Stdout);
+        Assert.Matches(@"\[gc\] #1 full pause=[\d.]+ms before=\d+ after=\d+", r.Stderr);
+    }
+
+    /// <summary>The real executable, as the README runs it: output is flushed and the exit code is the process's.</summary>
+    [Fact]
+    public void TheExecutableRunsAsAProcess()
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "hlvm.dll");
+        var psi = new ProcessStartInfo("dotnet", [dll, "run", Hello]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.Equal(0, p.ExitCode);
+        Assert.Equal("Hello, world!\n", output);
+    }
+}

@@ -1,0 +1,120 @@
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Execution;
+using Hlvm.Runtime.Memory;
+
+namespace Hlvm.Tests;
+
+/// <summary>The collector keeps what is reachable from roots, moves it intact, frees the rest, and enforces the limit.</summary>
+public sealed class HeapTests
+{
+    /// <summary>A root source holding a fixed set of slots.</summary>
+    private sealed class Roots(int n) : IRootSource
+    {
+        public readonly long[] Slots = new long[n];
+
+        public void VisitRoots(Heap heap)
+        {
+            for (int i = 0; i < Slots.Length; i++) heap.Relocate(ref Slots[i]);
+        }
+    }
+
+    [Fact]
+    public void CollectionKeepsReachableObjectsIntactAndFreesTheRest()
+    {
+        var heap = new Heap(new HeapOptions { Verify = true });
+        var roots = new Roots(2);
+        heap.AddRoots(roots);
+        for (int i = 0; i < 1000; i++) heap.NewString("garbage " + i);
+        roots.Slots[0] = heap.NewString("kept");
+        heap.Reserve(Heap.ArrayWords + Heap.DataWords(4));
+        roots.Slots[1] = heap.NewArray(TypeKind.String, 0, 4);
+        for (int i = 0; i < 10; i++)
+        {
+            int s = heap.NewString($"element {i}");
+            heap.Reserve(Heap.DataWords(64));
+            int array = (int)roots.Slots[1];
+            if (heap.ArrayLength(array) < heap.ArrayCapacity(array)) heap.AppendInPlace(array, s);
+            else heap.GrowAndAppend(array, 64, s);
+        }
+        long before = heap.UsedBytes;
+        heap.Collect();
+        Assert.True(heap.UsedBytes < before / 4, $"{heap.UsedBytes} bytes used after collecting, {before} before");
+        Assert.Equal("kept", heap.GetString((int)roots.Slots[0]));
+        int arr = (int)roots.Slots[1];
+        Assert.Equal(10, heap.ArrayLength(arr));
+        for (int i = 0; i < 10; i++) Assert.Equal($"element {i}", heap.GetString((int)heap.ArrayGet(arr, i)));
+        roots.Slots[0] = 0;
+        roots.Slots[1] = 0;
+        heap.Collect();
+        Assert.Equal(0, heap.UsedBytes);
+    }
+
+    [Fact]
+    public void ObjectsMoveDuringCollection()
+    {
+        var heap = new Heap();
+        var roots = new Roots(1);
+        heap.AddRoots(roots);
+        heap.NewString("first, and garbage");
+        roots.Slots[0] = heap.NewString("second");
+        long before = roots.Slots[0];
+        heap.Collect();
+        Assert.NotEqual(before, roots.Slots[0]);
+        Assert.Equal("second", heap.GetString((int)roots.Slots[0]));
+    }
+
+    [Fact]
+    public void LiveDataPastTheLimitIsOutOfMemory()
+    {
+        var heap = new Heap(new HeapOptions { MaxBytes = 1 << 20 });
+        var roots = new Roots(100);
+        heap.AddRoots(roots);
+        var e = Assert.Throws<VmError>(() =>
+        {
+            for (int i = 0; i < roots.Slots.Length; i++) roots.Slots[i] = heap.NewString(new string('x', 64 * 1024));
+        });
+        Assert.Equal(ErrorClasses.OutOfMemory, e.ErrorClass);
+        Assert.Contains("heap limit of 1 MiB exceeded", e.Message);
+    }
+
+    [Fact]
+    public void GarbageNeverCountsAgainstTheLimit()
+    {
+        var heap = new Heap(new HeapOptions { MaxBytes = 1 << 20 });
+        for (int i = 0; i < 10_000; i++) heap.NewString(new string('x', 16 * 1024));
+        Assert.True(heap.AllocatedBytes > 300L << 20);
+        Assert.True(heap.Collections > 0);
+    }
+
+    [Fact]
+    public void ASingleAllocationLargerThanTheLimitFailsAtOnce()
+    {
+        var heap = new Heap(new HeapOptions { MaxBytes = 1 << 20 });
+        var e = Assert.Throws<VmError>(() => heap.Reserve(1 << 20));
+        Assert.Equal(ErrorClasses.OutOfMemory, e.ErrorClass);
+    }
+
+    [Fact]
+    public void GcLogPrintsOneLinePerCollection()
+    {
+        var lines = new List<string>();
+        var heap = new Heap(new HeapOptions { Log = lines.Add });
+        heap.Collect();
+        heap.Collect();
+        Assert.Equal(2, lines.Count);
+        Assert.Matches(@"^\[gc\] #1 full pause=\d+\.\d{3}ms before=\d+ after=\d+ heap=\d+ allocated=\d+$", lines[0]);
+    }
+
+    [Fact]
+    public void HeapVerifierDetectsADanglingRoot()
+    {
+        var heap = new Heap(new HeapOptions { Verify = true });
+        var roots = new Roots(1);
+        heap.AddRoots(roots);
+        roots.Slots[0] = heap.NewString("abc");
+        heap.Collect();
+        heap.VerifyNow();
+        roots.Slots[0] += 1; // now points into the middle of the string
+        Assert.Contains("not the start of an object", Assert.Throws<HeapCorruptionException>(heap.VerifyNow).Message);
+    }
+}

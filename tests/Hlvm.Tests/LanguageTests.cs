@@ -1,0 +1,101 @@
+using System.Text.RegularExpressions;
+
+namespace Hlvm.Tests;
+
+/// <summary>
+/// Runs every program under <c>tests/lang</c> and checks it against the expectations written in its comments:
+/// <list type="bullet">
+/// <item><c>// expect: TEXT</c> — the next line of standard output</item>
+/// <item><c>// expect runtime error: Class: message</c> — the first line of standard error; exit code 70</item>
+/// <item><c>// error: TEXT</c> — a compile error on this line whose message contains TEXT; exit code 65</item>
+/// <item><c>// exit: N</c> — the exit code; <c>// flags: ...</c> — flags for <c>hlvm run</c>;
+///   <c>// args: ...</c> — the program's arguments; <c>// stderr: TEXT</c> — standard error contains TEXT</item>
+/// </list>
+/// With HLVM_GC_STRESS=1 every program also runs with --gc-stress and --verify-heap.
+/// </summary>
+public sealed partial class LanguageTests
+{
+    private static readonly string LangDir = Path.Combine(TestSupport.Root, "tests", "lang");
+
+    /// <summary>Tests that can't run under GC stress, each with its reason.</summary>
+    private static readonly Dictionary<string, string> SkipUnderStress = new()
+    {
+        ["limit/alloc_10gib.hl"] = "allocates 10 GiB; a collection per allocation would take hours, and the normal pass covers it",
+        ["limit/heap_48mib_fits.hl"] = "collecting 48 MiB of live data at each of its allocations takes minutes; the normal pass covers it",
+        ["limit/heap_80mib_oom.hl"] = "as heap_48mib_fits",
+    };
+
+    public static TheoryData<string> Cases()
+    {
+        var data = new TheoryData<string>();
+        foreach (var file in Directory.EnumerateFiles(LangDir, "*.hl", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            data.Add(Path.GetRelativePath(LangDir, file).Replace('\\', '/'));
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Program(string name)
+    {
+        if (TestSupport.GcStress && SkipUnderStress.ContainsKey(name)) return;
+        string path = Path.Combine(LangDir, name);
+        var lines = File.ReadAllLines(path);
+        var expectedOut = new List<string>();
+        var expectedErrors = new List<(int line, string text)>();
+        var expectedStderr = new List<string>();
+        string? runtimeError = null;
+        int? exit = null;
+        var flags = new List<string>();
+        var args = new List<string>();
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var m = Expectation().Match(lines[i]);
+            if (!m.Success) continue;
+            string value = m.Groups["value"].Value;
+            switch (m.Groups["kind"].Value)
+            {
+                case "expect": expectedOut.Add(value); break;
+                case "expect runtime error": runtimeError = value; break;
+                case "error": expectedErrors.Add((i + 1, value)); break;
+                case "exit": exit = int.Parse(value); break;
+                case "flags": flags.AddRange(value.Split(' ', StringSplitOptions.RemoveEmptyEntries)); break;
+                case "args": args.AddRange(value.Split(' ', StringSplitOptions.RemoveEmptyEntries)); break;
+                case "stderr": expectedStderr.Add(value); break;
+            }
+        }
+        Assert.True(expectedOut.Count + expectedErrors.Count + expectedStderr.Count > 0 || runtimeError is not null || exit is not null,
+            $"{name} states no expectation");
+
+        var command = new List<string> { "run" };
+        if (TestSupport.GcStress) command.AddRange(["--gc-stress", "--verify-heap"]);
+        command.AddRange(flags);
+        command.Add(path);
+        if (args.Count > 0) command.Add("--");
+        command.AddRange(args);
+        var result = TestSupport.Hlvm([.. command]);
+
+        int expectedExit = exit ?? (expectedErrors.Count > 0 ? 65 : runtimeError is not null ? 70 : 0);
+        Assert.True(expectedExit == result.ExitCode, $"exit code {result.ExitCode}, expected {expectedExit}\nstderr:\n{result.Stderr}");
+
+        var actualOut = result.Stdout.Split('\n').ToList();
+        if (actualOut.Count > 0 && actualOut[^1] == "") actualOut.RemoveAt(actualOut.Count - 1);
+        Assert.Equal(expectedOut, actualOut);
+
+        if (runtimeError is not null) Assert.Equal(runtimeError, result.Stderr.Split('\n')[0]);
+        foreach (var (line, text) in expectedErrors)
+        {
+            bool found = result.Stderr.Split('\n').Any(l =>
+                l.StartsWith($"{path}:{line}:", StringComparison.Ordinal) && l.Contains(": error: ", StringComparison.Ordinal) && l.Contains(text, StringComparison.Ordinal));
+            Assert.True(found, $"no error containing \"{text}\" on line {line}; stderr:\n{result.Stderr}");
+        }
+        if (expectedErrors.Count > 0)
+        {
+            int reported = result.Stderr.Split('\n').Count(l => l.StartsWith(path + ":", StringComparison.Ordinal) && l.Contains(": error: ", StringComparison.Ordinal));
+            Assert.True(reported == expectedErrors.Count, $"{reported} errors reported, {expectedErrors.Count} expected; stderr:\n{result.Stderr}");
+        }
+        foreach (var text in expectedStderr) Assert.Contains(text, result.Stderr);
+    }
+
+    [GeneratedRegex(@"//\s*(?<kind>expect runtime error|expect|error|exit|flags|args|stderr):\s?(?<value>.*?)\s*$")]
+    private static partial Regex Expectation();
+}

@@ -1,0 +1,105 @@
+using Hlvm.Compiler;
+using Hlvm.Runtime.Bytecode;
+
+namespace Hlvm.Tests;
+
+public sealed class ModuleFormatTests
+{
+    private static byte[] Sample()
+    {
+        var result = Compilation.Compile("fib.hl", File.ReadAllText(Path.Combine(TestSupport.Root, "examples", "fib.hl")));
+        return ModuleFormat.Write(result.Module!);
+    }
+
+    [Fact]
+    public void WriteReadWriteIsByteIdentical()
+    {
+        var bytes = Sample();
+        Assert.Equal(bytes, ModuleFormat.Write(ModuleFormat.Read(bytes)));
+    }
+
+    [Fact]
+    public void StartsWithMagicAndVersion()
+    {
+        var bytes = Sample();
+        Assert.Equal("HLVM"u8.ToArray(), bytes[..4]);
+        Assert.Equal(ModuleFormat.Version, BitConverter.ToUInt16(bytes, 4));
+    }
+
+    [Fact]
+    public void EveryTruncationIsAFormatError()
+    {
+        var bytes = Sample();
+        for (int n = 0; n < bytes.Length; n++)
+        {
+            var e = Assert.Throws<ModuleFormatException>(() => ModuleFormat.Read(bytes.AsSpan(0, n)));
+            Assert.InRange(e.Offset, 0, Math.Max(0, n));
+        }
+    }
+
+    [Fact]
+    public void RejectsBadMagic()
+    {
+        var bytes = Sample();
+        bytes[0] = (byte)'X';
+        Assert.Contains("bad magic", Assert.Throws<ModuleFormatException>(() => ModuleFormat.Read(bytes)).Message);
+    }
+
+    [Fact]
+    public void RejectsUnknownVersion()
+    {
+        var bytes = Sample();
+        bytes[4] = 99;
+        Assert.Contains("unsupported module format version 99", Assert.Throws<ModuleFormatException>(() => ModuleFormat.Read(bytes)).Message);
+    }
+
+    [Fact]
+    public void RejectsTrailingBytes()
+    {
+        var bytes = Sample().Append((byte)0).ToArray();
+        Assert.Contains("unexpected bytes after the end", Assert.Throws<ModuleFormatException>(() => ModuleFormat.Read(bytes)).Message);
+    }
+
+    [Fact]
+    public void RejectsAbsurdCountsBeforeAllocating()
+    {
+        // header, empty name and source, then a string count of 2^31-1 with nothing after it
+        byte[] bytes = [.. "HLVM"u8, 1, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x07];
+        var e = Assert.Throws<ModuleFormatException>(() => ModuleFormat.Read(bytes));
+        Assert.Contains("cannot fit", e.Message);
+    }
+
+    [Fact]
+    public void RejectsInvalidUtf8()
+    {
+        byte[] bytes = [.. "HLVM"u8, 1, 0, 0, 0, 2, 0xC3, 0x28, 0];
+        Assert.Contains("not valid UTF-8", Assert.Throws<ModuleFormatException>(() => ModuleFormat.Read(bytes)).Message);
+    }
+
+    [Fact]
+    public void RejectsDuplicateFunctions()
+    {
+        var m = Asm.Module(Asm.Code(Opcode.IConst, 0, Opcode.Ret));
+        m.Functions.Add(m.Functions[0]);
+        Assert.Contains("duplicate function 'main'", Assert.Throws<ModuleFormatException>(() => ModuleFormat.Read(ModuleFormat.Write(m))).Message);
+    }
+
+    [Fact]
+    public void RandomByteFlipsNeverEscapeAsOtherExceptions()
+    {
+        var bytes = Sample();
+        var random = new Random(1234);
+        for (int i = 0; i < 3000; i++)
+        {
+            var copy = (byte[])bytes.Clone();
+            for (int k = random.Next(1, 4); k > 0; k--) copy[random.Next(copy.Length)] ^= (byte)(1 << random.Next(8));
+            try
+            {
+                var module = ModuleFormat.Read(copy);
+                Hlvm.Runtime.Verification.Verifier.Verify(module);
+            }
+            catch (ModuleFormatException) { }
+            catch (Hlvm.Runtime.Verification.VerifyException) { }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using Hlvm.Runtime;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Execution;
+using static Hlvm.Runtime.Bytecode.Opcode;
+
+namespace Hlvm.Tests;
+
+/// <summary>
+/// Every opcode in the table has a sample here that the verifier accepts and the interpreter runs to a known
+/// result; a new opcode without a sample, a verifier rule or an interpreter case fails this test.
+/// </summary>
+public sealed class OpcodeTests
+{
+    private static long Fb(double d) => BitConverter.DoubleToInt64Bits(d);
+
+    private sealed record Sample(object[] Code, VmType Return, long Expected, VmType[]? Locals = null);
+
+    private static readonly VmType IntArray = VmType.ArrayOf(VmType.Int);
+
+    private static readonly Dictionary<Opcode, Sample> Samples = new()
+    {
+        [Nop] = new([Nop, IConst, 7, Ret], VmType.Int, 7),
+        [IConst] = new([IConst, -5, Ret], VmType.Int, -5),
+        [FConst] = new([FConst, 2.5, Ret], VmType.Float, Fb(2.5)),
+        [BConst] = new([BConst, 1, Ret], VmType.Bool, 1),
+        [SConst] = new([SConst, 0, SConst, 0, SEq, Ret], VmType.Bool, 1),
+        [Load] = new([IConst, 3, Store, 0, Load, 0, Ret], VmType.Int, 3, [VmType.Int]),
+        [Store] = new([IConst, 4, Store, 0, Load, 0, Ret], VmType.Int, 4, [VmType.Int]),
+        [Pop] = new([IConst, 1, IConst, 2, Pop, Ret], VmType.Int, 1),
+        [Dup] = new([IConst, 6, Dup, IMul, Ret], VmType.Int, 36),
+        [IAdd] = new([IConst, long.MaxValue, IConst, 1, IAdd, Ret], VmType.Int, long.MinValue),
+        [ISub] = new([IConst, 2, IConst, 5, ISub, Ret], VmType.Int, -3),
+        [IMul] = new([IConst, -4, IConst, 5, IMul, Ret], VmType.Int, -20),
+        [IDiv] = new([IConst, -7, IConst, 2, IDiv, Ret], VmType.Int, -3),
+        [IRem] = new([IConst, -7, IConst, 2, IRem, Ret], VmType.Int, -1),
+        [INeg] = new([IConst, 9, INeg, Ret], VmType.Int, -9),
+        [IAnd] = new([IConst, 12, IConst, 10, IAnd, Ret], VmType.Int, 8),
+        [IOr] = new([IConst, 12, IConst, 10, IOr, Ret], VmType.Int, 14),
+        [IXor] = new([IConst, 12, IConst, 10, IXor, Ret], VmType.Int, 6),
+        [IShl] = new([IConst, 1, IConst, 65, IShl, Ret], VmType.Int, 2),
+        [IShr] = new([IConst, -16, IConst, 2, IShr, Ret], VmType.Int, -4),
+        [INot] = new([IConst, 0, INot, Ret], VmType.Int, -1),
+        [FAdd] = new([FConst, 0.5, FConst, 0.25, FAdd, Ret], VmType.Float, Fb(0.75)),
+        [FSub] = new([FConst, 0.5, FConst, 0.25, FSub, Ret], VmType.Float, Fb(0.25)),
+        [FMul] = new([FConst, 1.5, FConst, 4.0, FMul, Ret], VmType.Float, Fb(6.0)),
+        [FDiv] = new([FConst, 1.0, FConst, 4.0, FDiv, Ret], VmType.Float, Fb(0.25)),
+        [FRem] = new([FConst, -7.5, FConst, 2.0, FRem, Ret], VmType.Float, Fb(-1.5)),
+        [FNeg] = new([FConst, 2.0, FNeg, Ret], VmType.Float, Fb(-2.0)),
+        [IEq] = new([IConst, 3, IConst, 3, IEq, Ret], VmType.Bool, 1),
+        [INe] = new([IConst, 3, IConst, 3, INe, Ret], VmType.Bool, 0),
+        [ILt] = new([IConst, 2, IConst, 3, ILt, Ret], VmType.Bool, 1),
+        [ILe] = new([IConst, 3, IConst, 3, ILe, Ret], VmType.Bool, 1),
+        [IGt] = new([IConst, 2, IConst, 3, IGt, Ret], VmType.Bool, 0),
+        [IGe] = new([IConst, 2, IConst, 3, IGe, Ret], VmType.Bool, 0),
+        [FEq] = new([FConst, double.NaN, FConst, double.NaN, FEq, Ret], VmType.Bool, 0),
+        [FNe] = new([FConst, double.NaN, FConst, double.NaN, FNe, Ret], VmType.Bool, 1),
+        [FLt] = new([FConst, 1.0, FConst, 2.0, FLt, Ret], VmType.Bool, 1),
+        [FLe] = new([FConst, 2.0, FConst, 2.0, FLe, Ret], VmType.Bool, 1),
+        [FGt] = new([FConst, 1.0, FConst, 2.0, FGt, Ret], VmType.Bool, 0),
+        [FGe] = new([FConst, 3.0, FConst, 2.0, FGe, Ret], VmType.Bool, 1),
+        [BEq] = new([BConst, 1, BConst, 0, BEq, Ret], VmType.Bool, 0),
+        [BNe] = new([BConst, 1, BConst, 0, BNe, Ret], VmType.Bool, 1),
+        [BNot] = new([BConst, 0, BNot, Ret], VmType.Bool, 1),
+        [SEq] = new([SConst, 0, SConst, 0, SConcat, SConst, 0, SEq, Ret], VmType.Bool, 0),
+        [SNe] = new([SConst, 0, SConst, 0, SNe, Ret], VmType.Bool, 0),
+        [SConcat] = new([SConst, 0, SConst, 0, SConcat, Store, 0, Load, 0, SConst, 0, SConst, 0, SConcat, SEq, Ret], VmType.Bool, 1, [VmType.String]),
+        [IToS] = new([IConst, -42, IToS, Call, 1, Ret], VmType.Int, 3),
+        [FToS] = new([FConst, 1.0, FToS, Call, 1, Ret], VmType.Int, 3),
+        [BToS] = new([BConst, 0, BToS, Call, 1, Ret], VmType.Int, 5),
+        [AToS] = new([IConst, 1, IConst, 2, NewArray, 0, 2, AToS, Call, 1, Ret], VmType.Int, 6),
+        [IToF] = new([IConst, 3, IToF, Ret], VmType.Float, Fb(3.0)),
+        [FToI] = new([FConst, -2.9, FToI, Ret], VmType.Int, -2),
+        [Jmp] = new([Jmp, 15, IConst, 1, Ret, IConst, 2, Ret], VmType.Int, 2),
+        [JmpIf] = new([BConst, 1, JmpIf, 20, IConst, 1, Ret, IConst, 2, Ret], VmType.Int, 2),
+        [JmpIfNot] = new([BConst, 1, JmpIfNot, 20, IConst, 1, Ret, IConst, 2, Ret], VmType.Int, 1),
+        [Call] = new([IConst, 41, IToS, Call, 1, Ret], VmType.Int, 2),
+        [CallNative] = new([SConst, 0, CallNative, 0, IConst, 0, Ret], VmType.Int, 0),
+        [Ret] = new([IConst, 1, Ret], VmType.Int, 1),
+        [RetVoid] = new([RetVoid], VmType.Void, 0),
+        [NewArray] = new([IConst, 5, IConst, 6, NewArray, 0, 2, IConst, 1, ALoad, Ret], VmType.Int, 6),
+        [ALoad] = new([IConst, 5, NewArray, 0, 1, IConst, 0, ALoad, Ret], VmType.Int, 5),
+        [AStore] = new([NewArray, 0, 0, Store, 0, Load, 0, IConst, 9, APush, Load, 0, IConst, 0, IConst, 4, AStore, Load, 0, IConst, 0, ALoad, Ret], VmType.Int, 4, [IntArray]),
+        [ALen] = new([IConst, 5, IConst, 6, NewArray, 0, 2, ALen, Ret], VmType.Int, 2),
+        [APush] = new([NewArray, 0, 0, Store, 0, Load, 0, IConst, 1, APush, Load, 0, IConst, 2, APush, Load, 0, IConst, 3, APush,
+            Load, 0, IConst, 4, APush, Load, 0, IConst, 5, APush, Load, 0, ALen, Ret], VmType.Int, 5, [IntArray]),
+    };
+
+    /// <summary>Builds the sample's module: main, plus a helper that returns a string's length via its printed form.</summary>
+    private static Module Build(Sample s)
+    {
+        var m = Asm.Module(Asm.Code(s.Code), s.Return, s.Locals ?? []);
+        m.EntryFunction = -1;
+        // strlen(s: string) -> int, through a test-only native: the samples of the to-string opcodes check lengths.
+        m.Functions.Add(new FunctionDef
+        {
+            Name = "strlen",
+            Params = [VmType.String],
+            Return = VmType.Int,
+            Locals = [VmType.String],
+            MaxStack = 2,
+            Code = Asm.Code(Load, 0, CallNative, 1, Ret),
+            Lines = [],
+        });
+        m.Natives.Add(new NativeImport("test_strlen", [VmType.String], VmType.Int));
+        return m;
+    }
+
+    private static readonly Runtime.Natives.NativeDef[] Natives =
+    [
+        .. Runtime.Natives.NativeTable.All,
+        new("test_strlen", [VmType.String], VmType.Int, null, "length of a string (tests only)", (vm, args) => vm.Heap.StringLength((int)args[0])),
+    ];
+
+    public static TheoryData<Opcode> AllOpcodes()
+    {
+        var data = new TheoryData<Opcode>();
+        foreach (var info in OpcodeInfo.All) data.Add(info.Op);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(AllOpcodes))]
+    public void EveryOpcodeIsVerifiedAndInterpreted(Opcode op)
+    {
+        Assert.True(Samples.TryGetValue(op, out var sample), $"opcode {op} has no sample in OpcodeTests");
+        var code = Asm.Code(sample.Code);
+        Assert.Contains((byte)op, code);
+        var module = Build(sample);
+        var loaded = Runtime.Verification.Verifier.Verify(module, Natives);
+        var heap = new Runtime.Memory.Heap(new Runtime.Memory.HeapOptions { Stress = true, Verify = true });
+        loaded.Attach(heap);
+        var output = new StringWriter();
+        long result = new Interpreter(loaded, heap, output).Run(loaded.Functions[0]);
+        Assert.Equal(sample.Expected, result);
+        if (op == CallNative) Assert.Equal("hello\n", output.ToString());
+    }
+
+    [Fact]
+    public void TableIsIndexedByOpcodeAndNamesAreUnique()
+    {
+        for (int i = 0; i < OpcodeInfo.All.Length; i++) Assert.Equal(i, (int)OpcodeInfo.All[i].Op);
+        Assert.Equal(OpcodeInfo.All.Length, OpcodeInfo.All.Select(o => o.Name).Distinct().Count());
+        Assert.Equal(Enum.GetValues<Opcode>().Length, OpcodeInfo.All.Length);
+        Assert.All(OpcodeInfo.All, o => Assert.False(string.IsNullOrWhiteSpace(o.Doc)));
+    }
+
+    [Fact]
+    public void FloatFormatting()
+    {
+        Assert.Equal("1.0", Interpreter.FormatFloat(1.0));
+        Assert.Equal("0.1", Interpreter.FormatFloat(0.1));
+        Assert.Equal("-0.0", Interpreter.FormatFloat(-0.0));
+        Assert.Equal("1e+21", Interpreter.FormatFloat(1e21));
+        Assert.Equal("nan", Interpreter.FormatFloat(double.NaN));
+        Assert.Equal("-inf", Interpreter.FormatFloat(double.NegativeInfinity));
+        Assert.Equal(0.1 + 0.2, double.Parse(Interpreter.FormatFloat(0.1 + 0.2), System.Globalization.CultureInfo.InvariantCulture));
+    }
+}

@@ -1,0 +1,51 @@
+using Hlvm.Cli;
+
+namespace Hlvm.Tests;
+
+/// <summary>Paths of the repository and a way to run the <c>hlvm</c> command in-process.</summary>
+public static class TestSupport
+{
+    /// <summary>The repository's root: the directory holding Hlvm.sln.</summary>
+    public static string Root { get; } = FindRoot();
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Hlvm.sln"))) return dir.FullName;
+        }
+        throw new InvalidOperationException("cannot find the repository root (Hlvm.sln) above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>True when the suite runs under GC stress (CI's second pass): every run collects at every allocation.</summary>
+    public static bool GcStress => Environment.GetEnvironmentVariable("HLVM_GC_STRESS") == "1";
+
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    /// <summary>Runs <c>hlvm</c> with <paramref name="args"/> in this process.</summary>
+    public static Result Hlvm(params string[] args)
+    {
+        var stdout = new StringWriter { NewLine = "\n" };
+        var stderr = new StringWriter { NewLine = "\n" };
+        int code = Program.Run(args, stdout, stderr);
+        return new Result(code, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>A fresh directory under the system's temp directory, deleted when disposed.</summary>
+    public sealed class TempDir : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("hlvm-test-").FullName;
+
+        public string File(string name, string? content = null)
+        {
+            string p = System.IO.Path.Combine(Path, name);
+            if (content is not null) System.IO.File.WriteAllText(p, content);
+            return p;
+        }
+
+        public void Dispose()
+        {
+            try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
+        }
+    }
+}
