@@ -769,7 +769,7 @@ public sealed class Binder
     {
         var candidates = function
             ? _functions.Keys.Concat(Builtins)
-            : _scopes.SelectMany(s => s.Keys).Where(k => !k.StartsWith('$')).Concat(_functions.Keys);
+            : _scopes.SelectMany(s => s.Keys).Where(k => !k.StartsWith('$')).Concat(_functions.Keys).Concat(Builtins);
         return $"undefined {(function ? "function" : "name")} '{name}'{Suggest(name, candidates)}";
     }
 

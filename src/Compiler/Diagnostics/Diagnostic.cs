@@ -29,7 +29,8 @@ public sealed record Diagnostic(Severity Severity, SourceText Source, int Line, 
         string line = Source.Line(Line);
         if (line.Length > 0)
         {
-            sb.Append('\n').Append("  ").Append(line.Replace('\t', ' '));
+            // Control characters would garble the terminal; each is shown as one space so the caret still lines up.
+            sb.Append('\n').Append("  ").Append(string.Concat(line.Select(c => char.IsControl(c) ? ' ' : c)));
             int col = Math.Clamp(Column - 1, 0, line.Length);
             int len = Math.Clamp(Length, 1, Math.Max(1, line.Length - col));
             sb.Append('\n').Append("  ").Append(' ', col).Append('^', len);

@@ -25,7 +25,7 @@ public static class SyntaxParser
     public static string Describe(IToken token) => token.Type switch
     {
         TokenConstants.EOF => "end of file",
-        HlLexer.STR_NEWLINE => "a line break inside a string literal (missing closing \")",
+        HlLexer.STR_NEWLINE => "end of line inside a string literal",
         HlLexer.BAD_CHAR => $"character '{token.Text}'",
         HlLexer.ID => $"name '{token.Text}'",
         HlLexer.INT or HlLexer.FLOAT => $"number {token.Text}",
@@ -52,24 +52,38 @@ public static class SyntaxParser
         {
             var parser = (Parser)recognizer;
             string message;
-            if (offendingSymbol.Type == HlLexer.STR_NEWLINE || offendingSymbol.Type == HlLexer.BAD_CHAR)
+            if (offendingSymbol.Type == HlLexer.STR_NEWLINE)
+            {
+                message = "unterminated string literal: the line ends before the closing '\"'";
+            }
+            else if (offendingSymbol.Type == HlLexer.BAD_CHAR)
             {
                 message = $"unexpected {Describe(offendingSymbol)}";
             }
             else
             {
                 IntervalSet expected;
-                try { expected = parser.GetExpectedTokens(); }
+                try { expected = e?.GetExpectedTokens() ?? parser.GetExpectedTokens(); }
                 catch (Exception) { expected = new IntervalSet(); }
                 var names = expected.ToList().Select(t => DescribeType(parser.Vocabulary, t)).Distinct().ToList();
                 message = msg.StartsWith("missing ", StringComparison.Ordinal) && names.Count > 0
                     ? $"expected {Join(names)} before {Describe(offendingSymbol)}"
                     : names.Count is > 0 and <= 8
                         ? $"unexpected {Describe(offendingSymbol)}; expected {Join(names)}"
-                        : $"unexpected {Describe(offendingSymbol)}";
+                        : $"unexpected {Describe(offendingSymbol)}{MissingCloser(expected)}";
             }
             int length = offendingSymbol.Type == TokenConstants.EOF ? 1 : Math.Max(1, offendingSymbol.Text?.Length ?? 1);
             diagnostics.Add(new Diagnostic(Severity.Error, source, line, charPositionInLine + 1, message, length));
+        }
+
+        /// <summary>When many tokens could come next, a missing closing bracket is the likeliest mistake.</summary>
+        private static string MissingCloser(IntervalSet expected)
+        {
+            foreach (var (type, text) in new[] { (HlLexer.RPAREN, ")"), (HlLexer.RBRACK, "]"), (HlLexer.RBRACE, "}") })
+            {
+                if (expected.Contains(type)) return $"; is a '{text}' missing?";
+            }
+            return "";
         }
 
         private static string Join(List<string> names) =>
