@@ -62,6 +62,7 @@ public static class Program
         private readonly Option<bool> _gcStress = new("--gc-stress") { Description = "collect garbage at every allocation (debugging)" };
         private readonly Option<bool> _gcLog = new("--gc-log") { Description = "print a line per garbage collection to stderr" };
         private readonly Option<bool> _verifyHeap = new("--verify-heap") { Description = "check the heap's invariants after every collection (debugging)" };
+        private readonly Option<bool> _checked = new("--checked") { Description = "check before every instruction that the stack holds the types the verifier promised (debugging; slow)" };
         private readonly Option<string?> _output = new("--output", "-o") { Description = "the module file to write (default: the source name with .hlc)" };
 
         public CommandLine(TextWriter stdout, TextWriter stderr)
@@ -80,7 +81,7 @@ public static class Program
 
             var run = new Command("run", "Compile (if needed), verify and run a program")
             {
-                _file, _programArgs, _engine, _maxStack, _maxHeap, _fuel, _gcStress, _gcLog, _verifyHeap,
+                _file, _programArgs, _engine, _maxStack, _maxHeap, _fuel, _gcStress, _gcLog, _verifyHeap, _checked,
             };
             run.SetAction(Run);
             var build = new Command("build", "Compile a program to a module file") { _file, _output };
@@ -209,9 +210,10 @@ public static class Program
                     MaxBytes = p.GetValue(_maxHeap),
                     Stress = p.GetValue(_gcStress),
                     Verify = p.GetValue(_verifyHeap),
+                    TrackObjects = p.GetValue(_checked),
                     Log = p.GetValue(_gcLog) ? line => { _out.Flush(); _err.WriteLine(line); } : null,
                 },
-                Interpreter = new InterpreterOptions { MaxFrames = p.GetValue(_maxStack), Fuel = p.GetValue(_fuel) },
+                Interpreter = new InterpreterOptions { MaxFrames = p.GetValue(_maxStack), Fuel = p.GetValue(_fuel), Checked = p.GetValue(_checked) },
             };
             var vm = new Vm(options);
             LoadedModule loaded;

@@ -11,7 +11,7 @@ namespace Hlvm.Tests;
 /// <item><c>// exit: N</c> — the exit code; <c>// flags: ...</c> — flags for <c>hlvm run</c>;
 ///   <c>// args: ...</c> — the program's arguments; <c>// stderr: TEXT</c> — standard error contains TEXT</item>
 /// </list>
-/// With HLVM_GC_STRESS=1 every program also runs with --gc-stress and --verify-heap.
+/// With HLVM_GC_STRESS=1 every program also runs with --gc-stress, --verify-heap and --checked.
 /// </summary>
 public sealed partial class LanguageTests
 {
@@ -67,7 +67,7 @@ public sealed partial class LanguageTests
             $"{name} states no expectation");
 
         var command = new List<string> { "run" };
-        if (TestSupport.GcStress) command.AddRange(["--gc-stress", "--verify-heap"]);
+        if (TestSupport.GcStress) command.AddRange(["--gc-stress", "--verify-heap", "--checked"]);
         command.AddRange(flags);
         command.Add(path);
         if (args.Count > 0) command.Add("--");

@@ -24,6 +24,12 @@ public sealed class CodeBuilder
 
     public int MaxStack { get; private set; }
 
+    /// <summary>
+    /// False after an unconditional jump or a return until a label that some jump targets is bound: code emitted
+    /// then could never run, so the emitter leaves it out (and no jump in it can point past the end).
+    /// </summary>
+    public bool Reachable { get; private set; } = true;
+
     public int Offset => (int)_code.Position;
 
     /// <summary>Notes that the code emitted from here on comes from <paramref name="line"/>.</summary>
@@ -65,11 +71,13 @@ public sealed class CodeBuilder
         if (_depth < 0) throw new InvalidOperationException($"emitter bug: stack underflow at {info.Name}");
         _depth += pushes;
         MaxStack = Math.Max(MaxStack, _depth);
+        if (op is Opcode.Jmp or Opcode.Ret or Opcode.RetVoid) Reachable = false;
     }
 
     /// <summary>Emits a jump (jmp, jmpif, jmpifnot) to a label, bound now or later.</summary>
     public void Jump(Opcode op, Label target)
     {
+        if (!Reachable) return;
         Emit(op, 0L);
         int operandAt = Offset - 4;
         target.Depth = _depth;
@@ -80,6 +88,7 @@ public sealed class CodeBuilder
     /// <summary>Binds a label here. Code after an unconditional jump takes the stack depth jumps bring to the label.</summary>
     public void Mark(Label label)
     {
+        if (label.Fixups.Count > 0) Reachable = true;
         label.Offset = Offset;
         if (label.Depth >= 0) _depth = label.Depth;
         label.Depth = _depth;

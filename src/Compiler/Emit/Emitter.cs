@@ -29,7 +29,12 @@ public sealed class Emitter
         _code = new CodeBuilder();
         _code.MarkLine(f.Line);
         EmitStatement(f.Body);
-        if (f.Symbol.Return == VmType.Void) _code.Emit(Opcode.RetVoid);
+        if (_code.Reachable)
+        {
+            if (f.Symbol.Return != VmType.Void)
+                throw new InvalidOperationException($"emitter bug: the end of '{f.Symbol.Name}' is reachable but it must return {f.Symbol.Return}");
+            _code.Emit(Opcode.RetVoid);
+        }
         if (f.Symbol.Locals.Count > ModuleFormat.MaxLocals)
             throw new CompileLimitException($"function '{f.Symbol.Name}' needs {f.Symbol.Locals.Count} local slots (at most {ModuleFormat.MaxLocals})");
         return new FunctionDef
@@ -48,6 +53,7 @@ public sealed class Emitter
 
     private void EmitStatement(BoundStmt s)
     {
+        if (!_code.Reachable) return; // after a return, break or continue: dead code, checked but not emitted
         _code.MarkLine(s.Line);
         switch (s)
         {

@@ -34,7 +34,18 @@ public sealed record InterpreterOptions
 
     /// <summary>Most instructions to execute, or null for no limit.</summary>
     public long? Fuel { get; init; }
+
+    /// <summary>
+    /// Checked mode (a debug switch): before every instruction, check that the running program's stack has the
+    /// height and the types the verifier promised, and that every reference in it and in the frame's locals is a
+    /// live object of the right kind. A verifier hole then shows up as a <see cref="CheckedModeException"/>
+    /// instead of silent corruption. Needs a heap created with <see cref="HeapOptions.TrackObjects"/>.
+    /// </summary>
+    public bool Checked { get; init; }
 }
+
+/// <summary>Checked mode found the program's state differing from what the verifier promised: a VM bug.</summary>
+public sealed class CheckedModeException(string message) : Exception(message);
 
 public sealed class Interpreter : IRootSource
 {
@@ -85,7 +96,7 @@ public sealed class Interpreter : IRootSource
         _fp = 1;
         try
         {
-            return Execute();
+            return _options.Checked ? Execute<CheckedMode>() : Execute<FastMode>();
         }
         finally
         {
@@ -104,7 +115,12 @@ public sealed class Interpreter : IRootSource
 
     private static long L(double value) => BitConverter.DoubleToInt64Bits(value);
 
-    private long Execute()
+    // The interpreter loop is generic over its mode so that the JIT compiles the checks out of the fast one.
+    private interface IMode;
+    private struct FastMode : IMode;
+    private struct CheckedMode : IMode;
+
+    private long Execute<TMode>() where TMode : struct, IMode
     {
         long fuel = _options.Fuel ?? long.MaxValue;
         long fuelStart = fuel;
@@ -123,6 +139,7 @@ public sealed class Interpreter : IRootSource
             while (true)
             {
                 if (--fuel < 0) throw FuelExhausted(fuelStart);
+                if (typeof(TMode) == typeof(CheckedMode)) CheckState(fn, pc, bp, sp);
                 ref readonly Instr ins = ref code[pc++];
                 switch (ins.Op)
                 {
@@ -360,6 +377,36 @@ public sealed class Interpreter : IRootSource
             InstructionsExecuted += fuelStart - Math.Max(fuel, 0);
         }
     }
+
+    /// <summary>Checked mode: compares the state before instruction <paramref name="pc"/> with the verifier's.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CheckState(LoadedFunction fn, int pc, int bp, int sp)
+    {
+        string Where() => $"checked mode: in {fn.Name} at instruction {pc} ({fn.Code[pc].Op}, offset {fn.Offsets[pc]})";
+        var types = fn.StackTypes[pc] ?? throw new CheckedModeException($"{Where()}: the verifier found this instruction unreachable");
+        int operandBase = bp + fn.LocalCount;
+        if (sp - operandBase != types.Length)
+            throw new CheckedModeException($"{Where()}: the stack holds {sp - operandBase} values, the verifier expected {types.Length}");
+        for (int i = 0; i < types.Length; i++)
+        {
+            if (!ValueFits(types[i], _stack[operandBase + i], nullable: false))
+                throw new CheckedModeException($"{Where()}: stack entry {i} is 0x{_stack[operandBase + i]:x}, not a valid {types[i]}");
+        }
+        for (int i = 0; i < fn.LocalCount; i++)
+        {
+            // A local not yet written is zero; the verifier proved it is not read before it is written.
+            if (!ValueFits(fn.Def.Locals[i], _stack[bp + i], nullable: true))
+                throw new CheckedModeException($"{Where()}: local {i} is 0x{_stack[bp + i]:x}, not a valid {fn.Def.Locals[i]}");
+        }
+    }
+
+    private bool ValueFits(VmType type, long value, bool nullable) => type.Kind switch
+    {
+        TypeKind.Bool => value is 0 or 1,
+        TypeKind.String => (nullable && value == 0) || Heap.IsObject(value, TypeKind.String),
+        TypeKind.Array => (nullable && value == 0) || Heap.IsObject(value, TypeKind.Array, type.Element!.Kind),
+        _ => true,
+    };
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static VmError IndexOutOfRange(long index, int length) =>

@@ -34,6 +34,12 @@ public sealed class LoadedFunction
     /// </summary>
     public required bool[]?[] StackMaps { get; init; }
 
+    /// <summary>
+    /// The verifier's operand-stack types before each instruction, bottom first; null for unreachable ones.
+    /// Checked mode compares the running program against them.
+    /// </summary>
+    public required VmType[]?[] StackTypes { get; init; }
+
     public int ParamCount => Def.Params.Length;
     public int LocalCount => Def.Locals.Length;
 

@@ -53,6 +53,10 @@ public sealed record HeapOptions
 
     /// <summary>Receives one line per collection when set.</summary>
     public Action<string>? Log { get; init; }
+
+    /// <summary>Remember where every object starts, so that <see cref="Heap.IsObject"/> can check references
+    /// (checked mode; it costs a bit per heap word).</summary>
+    public bool TrackObjects { get; init; }
 }
 
 public sealed class Heap
@@ -72,11 +76,15 @@ public sealed class Heap
     private long[] _to = [];
     private int _free;
 
+    // With TrackObjects: bit i is set when an object starts at word i.
+    private System.Collections.BitArray? _starts;
+
     public Heap(HeapOptions? options = null)
     {
         _options = options ?? new HeapOptions();
         _maxWords = Math.Max(16, _options.MaxBytes / 8);
         _space = new long[(int)Math.Min(InitialWords, _maxWords + 1)];
+        if (_options.TrackObjects) _starts = new System.Collections.BitArray(_space.Length);
     }
 
     /// <summary>Bytes currently in use by objects, live or not yet collected.</summary>
@@ -123,6 +131,7 @@ public sealed class Heap
         _top += words;
         AllocatedBytes += words * 8L;
         Array.Clear(_space, r, words);
+        _starts?.Set(r, true);
         return r;
     }
 
@@ -261,6 +270,7 @@ public sealed class Heap
         _space = _to;
         _to = [];
         _top = _free;
+        if (_starts is not null) TrackStarts();
         Collections++;
         long live = UsedBytes;
         PeakLiveBytes = Math.Max(PeakLiveBytes, live);
@@ -280,9 +290,33 @@ public sealed class Heap
             Array.Copy(_space, bigger, _top);
             _space = bigger;
             _spare = null;
+            if (_starts is not null) _starts.Length = _space.Length;
         }
         Log(start, before, "full");
         if (_options.Verify) VerifyNow();
+    }
+
+    private void TrackStarts()
+    {
+        _starts = new System.Collections.BitArray(_space.Length);
+        for (int at = 1; at < _top; at += SizeOf(_space[at])) _starts[at] = true;
+    }
+
+    /// <summary>
+    /// With <see cref="HeapOptions.TrackObjects"/>: true when <paramref name="reference"/> is the start of a live
+    /// string (for <see cref="TypeKind.String"/>) or of an array whose elements have the given kind.
+    /// </summary>
+    public bool IsObject(long reference, TypeKind kind, TypeKind element = TypeKind.Void)
+    {
+        if (_starts is null) throw new InvalidOperationException("the heap does not track objects");
+        if (reference <= 0 || reference >= _top || !_starts[(int)reference]) return false;
+        long h = _space[reference];
+        return kind switch
+        {
+            TypeKind.String => KindOf(h) == KindString,
+            TypeKind.Array => KindOf(h) == KindArray && ArrayElementKind((int)reference) == element,
+            _ => false,
+        };
     }
 
     /// <summary>Checks the heap's invariants now (what <see cref="HeapOptions.Verify"/> does after each collection).</summary>

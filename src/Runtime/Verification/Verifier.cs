@@ -79,6 +79,7 @@ public static class Verifier
                 Offsets = [.. _offsets],
                 LocalIsRef = _f.Locals.Select(t => t.IsReference).ToArray(),
                 StackMaps = maps,
+                StackTypes = states.Select(st => st?.Stack).ToArray(),
             };
         }
 

@@ -1,0 +1,334 @@
+using System.Diagnostics;
+using System.Text;
+using Antlr4.Runtime;
+using Hlvm.Compiler;
+using Hlvm.Compiler.Syntax;
+using Hlvm.Runtime;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Execution;
+using Hlvm.Runtime.Memory;
+using Hlvm.Runtime.Verification;
+
+namespace Hlvm.Fuzz;
+
+public sealed class FuzzOptions
+{
+    public string Target { get; set; } = "modules";
+    public int Seed { get; set; } = 1;
+    public long Count { get; set; } = 10_000;
+    public string OutDir { get; set; } = "fuzz-crashes";
+}
+
+/// <summary>What a campaign saw: how many inputs ended which way, and how many crashed.</summary>
+public sealed class FuzzStats
+{
+    public long Inputs;
+    public long Crashes;
+    public readonly Dictionary<string, long> Outcomes = [];
+
+    public void Count(string outcome) => Outcomes[outcome] = Outcomes.GetValueOrDefault(outcome) + 1;
+}
+
+/// <summary>The seed inputs: every program of the tests and examples, and its compiled module.</summary>
+public static class Corpus
+{
+    public static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Hlvm.sln"))) return dir.FullName;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Hlvm.sln"))) return dir.FullName;
+        throw new InvalidOperationException("run hlvm-fuzz inside the repository");
+    }
+
+    public static List<(string name, string text)> Sources(string root) =>
+        new[] { "tests/lang", "examples" }
+            .SelectMany(d => Directory.EnumerateFiles(Path.Combine(root, d), "*.hl", SearchOption.AllDirectories))
+            .Order(StringComparer.Ordinal)
+            .Select(f => (Path.GetRelativePath(root, f), File.ReadAllText(f)))
+            .ToList();
+
+    public static List<byte[]> Modules(string root) =>
+        Sources(root)
+            .Select(s => Compilation.Compile(s.name, s.text).Module)
+            .Where(m => m is not null)
+            .Select(m => ModuleFormat.Write(m!))
+            .ToList();
+}
+
+/// <summary>Runs one input with every limit small, and sorts the way it ended into allowed outcomes and crashes.</summary>
+public abstract class Fuzzer(FuzzOptions options)
+{
+    protected readonly Random Random = new(options.Seed);
+    protected readonly FuzzStats Stats = new();
+    private const int SlowMilliseconds = 5_000;
+
+    protected abstract (byte[] input, string extension) Next();
+    protected abstract string Execute(byte[] input);
+
+    public FuzzStats Run()
+    {
+        for (long i = 0; i < options.Count; i++)
+        {
+            var (input, extension) = Next();
+            Stats.Inputs++;
+            var watch = Stopwatch.StartNew();
+            string outcome;
+            try
+            {
+                outcome = Execute(input);
+            }
+            catch (Exception e)
+            {
+                outcome = "CRASH " + e.GetType().Name;
+                Save(input, extension, e.ToString());
+            }
+            if (watch.ElapsedMilliseconds > SlowMilliseconds)
+            {
+                outcome = "SLOW";
+                Save(input, extension, $"took {watch.ElapsedMilliseconds} ms");
+            }
+            Stats.Count(outcome);
+        }
+        return Stats;
+    }
+
+    private void Save(byte[] input, string extension, string why)
+    {
+        Stats.Crashes++;
+        Directory.CreateDirectory(options.OutDir);
+        string name = Path.Combine(options.OutDir, $"crash-{options.Target}-{options.Seed}-{Stats.Inputs}");
+        File.WriteAllBytes(name + extension, input);
+        File.WriteAllText(name + ".txt", why);
+        Console.Error.WriteLine($"crash at input {Stats.Inputs}: {why.Split('\n')[0]}");
+    }
+
+    /// <summary>Loads, verifies and, when it verifies, runs a module under small limits in checked mode.</summary>
+    protected static string RunModule(Module module)
+    {
+        try
+        {
+            var vm = new Vm(new VmOptions
+            {
+                Out = TextWriter.Null,
+                Heap = new HeapOptions { MaxBytes = 8 << 20, TrackObjects = true },
+                Interpreter = new InterpreterOptions { Fuel = 50_000, MaxFrames = 500, Checked = true },
+            });
+            LoadedModule loaded;
+            try { loaded = vm.Load(module); }
+            catch (VerifyException) { return "invalid"; }
+            if (loaded.Entry is null) return "valid, no entry";
+            vm.RunMain(loaded, ["fuzz"]);
+            return "ran to completion";
+        }
+        catch (LimitExceededError) { return "ran out of fuel"; }
+        catch (VmError e) { return "runtime error " + e.ErrorClass; }
+    }
+}
+
+/// <summary>Mutates compiled modules: bytes blindly, and fields with knowledge of the format.</summary>
+public sealed class ModuleFuzzer(FuzzOptions options, List<byte[]> corpus) : Fuzzer(options)
+{
+    protected override (byte[], string) Next()
+    {
+        var seed = corpus[Random.Next(corpus.Count)];
+        return (Random.Next(6) switch
+        {
+            0 => FlipBits(seed),
+            1 => InsertOrDelete(seed),
+            2 => seed[..Random.Next(seed.Length)],
+            3 => Splice(seed, corpus[Random.Next(corpus.Count)]),
+            _ => Structured(seed),
+        }, ".hlc");
+    }
+
+    protected override string Execute(byte[] input)
+    {
+        Module module;
+        try { module = ModuleFormat.Read(input); }
+        catch (ModuleFormatException) { return "malformed"; }
+        return RunModule(module);
+    }
+
+    private byte[] FlipBits(byte[] seed)
+    {
+        var b = (byte[])seed.Clone();
+        for (int n = Random.Next(1, 5); n > 0; n--) b[Random.Next(b.Length)] ^= (byte)(1 << Random.Next(8));
+        return b;
+    }
+
+    private byte[] InsertOrDelete(byte[] seed)
+    {
+        var b = seed.ToList();
+        for (int n = Random.Next(1, 4); n > 0 && b.Count > 1; n--)
+        {
+            int at = Random.Next(b.Count);
+            if (Random.Next(2) == 0) b.RemoveAt(at);
+            else b.Insert(at, (byte)Random.Next(256));
+        }
+        return [.. b];
+    }
+
+    private byte[] Splice(byte[] a, byte[] b)
+    {
+        int cut = Random.Next(a.Length);
+        int from = Random.Next(b.Length);
+        return [.. a.AsSpan(0, cut), .. b.AsSpan(from)];
+    }
+
+    /// <summary>Parses the module and changes one thing a compiler would never get wrong, then writes it back.</summary>
+    private byte[] Structured(byte[] seed)
+    {
+        var m = ModuleFormat.Read(seed);
+        if (m.Functions.Count == 0) return seed;
+        var f = m.Functions[Random.Next(m.Functions.Count)];
+        VmType[] types = [VmType.Int, VmType.Float, VmType.Bool, VmType.String, VmType.ArrayOf(VmType.Int), VmType.ArrayOf(VmType.String)];
+        VmType AnyType() => types[Random.Next(types.Length)];
+        switch (Random.Next(8))
+        {
+            case 0 when f.Locals.Length > 0:
+                f.Locals[Random.Next(f.Locals.Length)] = AnyType();
+                break;
+            case 1:
+                f.MaxStack = Math.Max(0, f.MaxStack + Random.Next(-2, 2));
+                break;
+            case 2:
+                f.Return = Random.Next(3) == 0 ? VmType.Void : AnyType();
+                break;
+            case 3 when m.Types.Count > 0:
+                m.Types[Random.Next(m.Types.Count)] = AnyType();
+                break;
+            case 4 when f.Params.Length > 0:
+                {
+                    int i = Random.Next(f.Params.Length);
+                    f.Params[i] = AnyType();
+                    f.Locals[i] = f.Params[i];
+                    break;
+                }
+            default:
+                f.Code = MutateCode(f.Code);
+                break;
+        }
+        return ModuleFormat.Write(m);
+    }
+
+    /// <summary>Replaces, inserts, deletes or swaps whole instructions, keeping operands of the right widths.</summary>
+    private byte[] MutateCode(byte[] code)
+    {
+        var instructions = new List<byte[]>();
+        for (int pc = 0; pc < code.Length;)
+        {
+            var info = OpcodeInfo.Of(code[pc]);
+            int size = info is null ? 1 : Math.Min(info.Size, code.Length - pc);
+            instructions.Add(code[pc..(pc + size)]);
+            pc += size;
+        }
+        int at = instructions.Count == 0 ? 0 : Random.Next(instructions.Count);
+        switch (Random.Next(4))
+        {
+            case 0 when instructions.Count > 0:
+                instructions[at] = RandomInstruction(instructions);
+                break;
+            case 1:
+                instructions.Insert(at, RandomInstruction(instructions));
+                break;
+            case 2 when instructions.Count > 1:
+                instructions.RemoveAt(at);
+                break;
+            default:
+                if (instructions.Count > 1)
+                {
+                    int other = Random.Next(instructions.Count);
+                    (instructions[at], instructions[other]) = (instructions[other], instructions[at]);
+                }
+                break;
+        }
+        return [.. instructions.SelectMany(i => i)];
+    }
+
+    private byte[] RandomInstruction(List<byte[]> existing)
+    {
+        var info = OpcodeInfo.All[Random.Next(OpcodeInfo.All.Length)];
+        var bytes = new byte[info.Size];
+        bytes[0] = (byte)info.Op;
+        int p = 1;
+        foreach (var kind in info.Operands)
+        {
+            int width = OpcodeInfo.Width(kind);
+            // Small operands are the interesting ones: they hit real locals, constants and instruction starts.
+            long value = kind == OperandKind.Target
+                ? existing.Take(Random.Next(existing.Count + 1)).Sum(i => i.Length)
+                : Random.Next(4) == 0 ? Random.NextInt64() : Random.Next(4);
+            for (int k = 0; k < width; k++) bytes[p + k] = (byte)(value >> (8 * k));
+            p += width;
+        }
+        return bytes;
+    }
+}
+
+/// <summary>Mutates programs at the token level and compiles them; what compiles must verify, and is run.</summary>
+public sealed class SourceFuzzer : Fuzzer
+{
+    private readonly List<List<string>> _programs;
+    private readonly List<string> _vocabulary;
+
+    public SourceFuzzer(FuzzOptions options, List<(string name, string text)> corpus) : base(options)
+    {
+        _programs = corpus.Select(s => Tokens(s.text)).ToList();
+        _vocabulary = _programs.SelectMany(p => p).Distinct().Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The program's tokens, with the whitespace and comments before each kept attached to it.</summary>
+    private static List<string> Tokens(string text)
+    {
+        var lexer = new HlLexer(new AntlrInputStream(text));
+        lexer.RemoveErrorListeners();
+        var tokens = new List<string>();
+        int last = 0;
+        for (var t = lexer.NextToken(); t.Type != TokenConstants.EOF; t = lexer.NextToken())
+        {
+            if (t.Channel != TokenConstants.DefaultChannel) continue;
+            tokens.Add(text[last..(t.StopIndex + 1)]);
+            last = t.StopIndex + 1;
+        }
+        tokens.Add(text[last..]);
+        return tokens;
+    }
+
+    protected override (byte[], string) Next()
+    {
+        var tokens = new List<string>(_programs[Random.Next(_programs.Count)]);
+        for (int n = Random.Next(1, 4); n > 0 && tokens.Count > 1; n--)
+        {
+            int at = Random.Next(tokens.Count);
+            string any = " " + _vocabulary[Random.Next(_vocabulary.Count)].Trim();
+            switch (Random.Next(5))
+            {
+                case 0: tokens.RemoveAt(at); break;
+                case 1: tokens.Insert(at, tokens[at]); break;
+                case 2: tokens[at] = any; break;
+                case 3: tokens.Insert(at, any); break;
+                default:
+                    int other = Random.Next(tokens.Count);
+                    (tokens[at], tokens[other]) = (tokens[other], tokens[at]);
+                    break;
+            }
+        }
+        return (Encoding.UTF8.GetBytes(string.Concat(tokens)), ".hl");
+    }
+
+    protected override string Execute(byte[] input)
+    {
+        var result = Compilation.Compile("fuzz.hl", Encoding.UTF8.GetString(input));
+        if (result.Module is null)
+        {
+            if (result.Diagnostics.Count == 0) throw new InvalidOperationException("compilation failed without a diagnostic");
+            foreach (var d in result.Diagnostics) _ = d.Format();
+            return "compile error";
+        }
+        var module = ModuleFormat.Read(ModuleFormat.Write(result.Module));
+        try { Verifier.Verify(module); }
+        catch (VerifyException e) { throw new InvalidOperationException("the compiler emitted a module the verifier rejects: " + e.Message, e); }
+        return "compiled, " + RunModule(module);
+    }
+}
