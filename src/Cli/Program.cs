@@ -3,6 +3,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Text;
 using Hlvm.Compiler;
+using Hlvm.Compiler.Assembly;
 using Hlvm.Compiler.Diagnostics;
 using Hlvm.Runtime;
 using Hlvm.Runtime.Bytecode;
@@ -12,7 +13,7 @@ using Hlvm.Runtime.Verification;
 
 namespace Hlvm.Cli;
 
-/// <summary>The <c>hlvm</c> command: run, build, check and disassemble programs.</summary>
+/// <summary>The <c>hlvm</c> command: run, build, check, disassemble and assemble programs.</summary>
 public static class Program
 {
     public static int Main(string[] args)
@@ -90,17 +91,24 @@ public static class Program
             check.SetAction(p => Check(p.GetValue(_file)!));
             var disasm = new Command("disasm", "Print a program's or module's bytecode") { _file };
             disasm.SetAction(p => Disasm(p.GetValue(_file)!));
+            var asm = new Command("asm", "Assemble a module's text form (.hlasm, as disasm prints it) to a module file, without verifying it")
+            {
+                _file, _output,
+            };
+            asm.SetAction(Asm);
             Root = new RootCommand($"""
                 Hlvm: a virtual machine for a small statically typed language.
 
                   hlvm run hello.hl            compile and run a program
                   hlvm build hello.hl -o h.hlc compile to a module file
                   hlvm run h.hlc               verify and run a module
+                  hlvm disasm h.hlc > h.hlasm  print a module as text
+                  hlvm asm h.hlasm -o h.hlc    assemble the text back into a module
 
                 {ExitCodes.Help}
                 """)
             {
-                run, build, check, disasm,
+                run, build, check, disasm, asm,
             };
             // The default prints the entry assembly's version, which is the host's when hlvm is embedded.
             foreach (var version in Root.Options.OfType<VersionOption>()) version.Action = new PrintVersion();
@@ -264,8 +272,31 @@ public static class Program
             }
             var module = CompileSource(path, bytes);
             if (module is null) return ExitCodes.DataError;
-            string output = p.GetValue(_output) ?? Path.ChangeExtension(path, ".hlc");
-            // Write beside the target and rename, so that a failed write never leaves a partial module behind.
+            return WriteModule(p.GetValue(_output) ?? Path.ChangeExtension(path, ".hlc"), module);
+        }
+
+        private int Asm(ParseResult p)
+        {
+            string path = p.GetValue(_file)!;
+            var bytes = ReadInput(path);
+            if (bytes is null) return ExitCodes.NoInput;
+            string text = new UTF8Encoding(false, false).GetString(bytes);
+            if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
+            var result = Assembler.Assemble(path, text);
+            foreach (var d in result.Diagnostics) _err.WriteLine(d.Format());
+            if (result.Module is null)
+            {
+                int errors = result.Diagnostics.Count(d => d.Severity == Severity.Error);
+                _err.WriteLine($"{errors} error{(errors == 1 ? "" : "s")}");
+                return ExitCodes.DataError;
+            }
+            return WriteModule(p.GetValue(_output) ?? Path.ChangeExtension(path, ".hlc"), result.Module);
+        }
+
+        /// <summary>Writes a module file beside its target and renames it into place, so that a failed write never
+        /// leaves a partial module behind.</summary>
+        private int WriteModule(string output, Module module)
+        {
             string temp = output + ".tmp-" + Environment.ProcessId;
             try
             {

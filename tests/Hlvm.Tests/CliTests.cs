@@ -86,9 +86,10 @@ public sealed class CliTests
         Assert.Equal("Hello, world!\n", TestSupport.Hlvm("run", output).Stdout);
         var d = TestSupport.Hlvm("disasm", output);
         Assert.Equal(0, d.ExitCode);
-        Assert.Contains("fn main() -> void   ; entry", d.Stdout);
-        Assert.Matches(@"0000\s+3\s+sconst 0\s+; ""Hello, world!""", d.Stdout);
-        Assert.Contains("callnative 0", d.Stdout);
+        Assert.Contains(".entry main\n", d.Stdout);
+        Assert.Contains(".fn main() -> void", d.Stdout);
+        Assert.Matches(@"\.line 3\n\s+sconst 0\s+; 0000  ""Hello, world!""", d.Stdout);
+        Assert.Contains("callnative println", d.Stdout);
         Assert.Equal(["hello.hlc"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
     }
 

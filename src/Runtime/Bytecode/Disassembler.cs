@@ -4,102 +4,297 @@ using System.Text;
 
 namespace Hlvm.Runtime.Bytecode;
 
-/// <summary>
-/// Prints a module readably: its constants, natives and types, then each function with one instruction per
-/// line — byte offset, source line ('|' when unchanged), mnemonic, operands, and a comment resolving each
-/// operand to what it names. It decodes defensively, so it can show modules the verifier rejects.
-/// </summary>
+// ============================================================================================================
+// The disassembler: a module in its text form (.hlasm), which the assembler (Hlvm.Compiler.Assembly) reads back.
+//
+// The text form says everything the module format says, and nothing more: assembling the disassembly of any
+// module that ModuleFormat.Read accepts gives a module that ModuleFormat.Write turns into the same bytes. So it
+// also shows what the verifier would reject, exactly as it is. A file looks like this:
+//
+//   .module "hello"                  module name, source file name, entry function (by name, or by index)
+//   .source "hello.hl"
+//   .entry main
+//   .string "Hello, world!"          ; #0     string constants, types and native imports, in pool order
+//   .native println(string) -> void  ; #0
+//   .fn main() -> void               ; #0     a function: name, parameter types, return type
+//       .locals int, string          ; ...    locals after the parameters
+//       .maxstack 1
+//       .line 3                      ; a line-table entry at the next instruction
+//   L0000:                           ; a label: offset 0 is a branch target
+//       sconst 0                     ; 0000  "Hello, world!"
+//       callnative println           ; 0005
+//       retvoid                      ; 0010
+//   .end
+//
+// One instruction per line, its mnemonic from OpcodeInfo.All and its operands separated by spaces; the comment
+// after ';' gives the byte offset and what the operands name. Branch targets are labels (L + offset) where they
+// are the start of an instruction, and plain byte offsets otherwise; calls name their function or native when
+// the name is unique. Bytes that do not decode as an instruction, and an instruction that a line-table entry
+// falls inside, are written as `.bytes` (hex), so that any code round-trips.
+// ============================================================================================================
+
+/// <summary>Prints a module in the text form the assembler reads (see the essay above).</summary>
 public static class Disassembler
 {
+    /// <summary>The column where the comments of directives and instructions start.</summary>
+    private const int CommentColumn = 40;
+
     public static string Disassemble(Module m)
     {
         var sb = new StringBuilder();
-        sb.Append($"module {m.Name} (source {m.SourceFile}, format version {ModuleFormat.Version})\n");
-        if (m.Strings.Count > 0)
+        sb.Append($"; Hlvm module (format version {ModuleFormat.Version})\n");
+        sb.Append($".module {Quote(m.Name)}\n");
+        sb.Append($".source {Quote(m.SourceFile)}\n");
+        if (m.EntryFunction >= 0) sb.Append($".entry {Reference(m.Functions.Select(f => f.Name).ToList(), m.EntryFunction)}\n");
+        if (m.Strings.Count > 0) sb.Append('\n');
+        for (int i = 0; i < m.Strings.Count; i++) Line(sb, $".string {Quote(m.Strings[i])}", $"#{i}");
+        if (m.Types.Count > 0) sb.Append('\n');
+        for (int i = 0; i < m.Types.Count; i++) Line(sb, $".type {m.Types[i]}", $"#{i}");
+        if (m.Natives.Count > 0) sb.Append('\n');
+        for (int i = 0; i < m.Natives.Count; i++)
         {
-            sb.Append("strings:\n");
-            for (int i = 0; i < m.Strings.Count; i++) sb.Append($"  {i,4}  {Quote(m.Strings[i])}\n");
+            var n = m.Natives[i];
+            Line(sb, $".native {Name(n.Name)}({string.Join(", ", n.Params.AsEnumerable())}) -> {n.Return}", $"#{i}");
         }
-        if (m.Types.Count > 0)
-        {
-            sb.Append("types:\n");
-            for (int i = 0; i < m.Types.Count; i++) sb.Append($"  {i,4}  {m.Types[i]}\n");
-        }
-        if (m.Natives.Count > 0)
-        {
-            sb.Append("natives:\n");
-            for (int i = 0; i < m.Natives.Count; i++)
-                sb.Append($"  {i,4}  {m.Natives[i].Name}({string.Join(", ", m.Natives[i].Params.AsEnumerable())}) -> {m.Natives[i].Return}\n");
-        }
+        var functionNames = m.Functions.Select(f => f.Name).ToList();
+        var nativeNames = m.Natives.Select(n => n.Name).ToList();
         for (int i = 0; i < m.Functions.Count; i++)
         {
             sb.Append('\n');
-            Function(sb, m, m.Functions[i], i == m.EntryFunction);
+            new FunctionPrinter(sb, m, m.Functions[i], functionNames, nativeNames).Print(i);
         }
         return sb.ToString();
     }
 
-    private static void Function(StringBuilder sb, Module m, FunctionDef f, bool entry)
+    // ---------------------------------------------------------------------------------------- spelling
+
+    /// <summary>True when <paramref name="s"/> is written bare as a name or label: ASCII letters, digits and '_',
+    /// not starting with a digit. Any other name is written as a quoted string.</summary>
+    public static bool IsIdentifier(string s)
     {
-        sb.Append($"fn {f.Name}({string.Join(", ", f.Params.AsEnumerable())}) -> {f.Return}{(entry ? "   ; entry" : "")}\n");
-        sb.Append($"  ; locals: {string.Join(", ", f.Locals.Select((t, i) => $"{i}:{t}"))}{(f.Locals.Length == 0 ? "none" : "")}; max stack {f.MaxStack}; {f.Code.Length} bytes\n");
-        int lastLine = -1;
-        var code = f.Code;
-        for (int pc = 0; pc < code.Length;)
-        {
-            int line = f.LineAt(pc);
-            string lineText = line == lastLine ? "   |" : $"{line,4}";
-            lastLine = line;
-            var info = OpcodeInfo.Of(code[pc]);
-            if (info is null || pc + info.Size > code.Length)
-            {
-                sb.Append($"  {pc:D4} {lineText}  <bad bytes: {Convert.ToHexString(code, pc, Math.Min(8, code.Length - pc))}>\n");
-                return;
-            }
-            var operands = new List<string>();
-            var notes = new List<string>();
-            int p = pc + 1;
-            foreach (var kind in info.Operands)
-            {
-                long v = OpcodeInfo.Width(kind) switch
-                {
-                    2 => BinaryPrimitives.ReadUInt16LittleEndian(code.AsSpan(p)),
-                    4 => BinaryPrimitives.ReadUInt32LittleEndian(code.AsSpan(p)),
-                    _ => BinaryPrimitives.ReadInt64LittleEndian(code.AsSpan(p)),
-                };
-                p += OpcodeInfo.Width(kind);
-                operands.Add(kind == OperandKind.Float64
-                    ? BitConverter.Int64BitsToDouble(v).ToString("R", CultureInfo.InvariantCulture)
-                    : v.ToString(CultureInfo.InvariantCulture));
-                string? note = kind switch
-                {
-                    OperandKind.String when v < m.Strings.Count => Quote(m.Strings[(int)v], 40),
-                    OperandKind.Function when v < m.Functions.Count => m.Functions[(int)v].Name,
-                    OperandKind.Native when v < m.Natives.Count => m.Natives[(int)v].Name,
-                    OperandKind.Type when v < m.Types.Count => m.Types[(int)v].ToString(),
-                    OperandKind.Local when v < f.Locals.Length => f.Locals[(int)v].ToString(),
-                    _ => null,
-                };
-                if (note is not null) notes.Add(note);
-            }
-            string text = $"{info.Name} {string.Join(' ', operands)}".TrimEnd();
-            sb.Append($"  {pc:D4} {lineText}  {text,-24}{(notes.Count > 0 ? "; " + string.Join(", ", notes) : "")}".TrimEnd()).Append('\n');
-            pc = p;
-        }
+        if (s.Length == 0 || char.IsAsciiDigit(s[0])) return false;
+        foreach (char c in s)
+            if (!char.IsAsciiLetterOrDigit(c) && c != '_') return false;
+        return true;
     }
 
-    private static string Quote(string s, int max = int.MaxValue)
+    /// <summary>A function or native name as the text form writes it: bare when it is an identifier, else quoted.</summary>
+    public static string Name(string name) => IsIdentifier(name) ? name : Quote(name);
+
+    /// <summary>
+    /// A string literal: between double quotes, with <c>\\</c>, <c>\"</c>, <c>\n</c>, <c>\t</c>, <c>\r</c>, and
+    /// <c>\u{X}</c> (hex) for other control and format characters and for unpaired surrogates, so that the text
+    /// shows every character of the string and nothing invisible.
+    /// </summary>
+    public static string Quote(string s, int max = int.MaxValue)
     {
         var sb = new StringBuilder("\"");
-        foreach (char c in s.Length > max ? s[..max] : s)
+        int end = Math.Min(s.Length, max);
+        for (int i = 0; i < end; i++)
         {
-            sb.Append(c switch
+            char c = s[i];
+            if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
             {
-                '\n' => "\\n", '\t' => "\\t", '\r' => "\\r", '"' => "\\\"", '\\' => "\\\\",
-                < ' ' => $"\\u{{{(int)c:x}}}",
-                _ => c.ToString(),
-            });
+                sb.Append(c).Append(s[++i]);
+                continue;
+            }
+            switch (c)
+            {
+                case '\\': sb.Append("\\\\"); break;
+                case '"': sb.Append("\\\""); break;
+                case '\n': sb.Append("\\n"); break;
+                case '\t': sb.Append("\\t"); break;
+                case '\r': sb.Append("\\r"); break;
+                default:
+                    var category = char.GetUnicodeCategory(c);
+                    if (category is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.Surrogate
+                        or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+                        sb.Append($"\\u{{{(int)c:x}}}");
+                    else sb.Append(c);
+                    break;
+            }
         }
-        return sb.Append(s.Length > max ? "\"..." : "\"").ToString();
+        return sb.Append(s.Length > end ? "\"..." : "\"").ToString();
+    }
+
+    /// <summary>The bits of the NaN that .NET produces (0/0 and double.NaN), written <c>nan</c>.</summary>
+    public static readonly long CanonicalNaNBits = BitConverter.DoubleToInt64Bits(double.NaN);
+
+    /// <summary>
+    /// A float operand: the shortest decimal that reads back to the same double (with ".0" when it would look like
+    /// an int), <c>inf</c>, <c>-inf</c>, <c>nan</c>, or for any other NaN <c>nan(0x...)</c> with its exact bits.
+    /// </summary>
+    public static string Float(long bits)
+    {
+        double d = BitConverter.Int64BitsToDouble(bits);
+        if (double.IsNaN(d)) return bits == CanonicalNaNBits ? "nan" : $"nan(0x{bits:x16})";
+        if (double.IsInfinity(d)) return d > 0 ? "inf" : "-inf";
+        string s = d.ToString("R", CultureInfo.InvariantCulture);
+        return s.All(c => c == '-' || char.IsAsciiDigit(c)) ? s + ".0" : s;
+    }
+
+    /// <summary>The label the disassembler gives a branch target at byte offset <paramref name="offset"/>.</summary>
+    public static string Label(int offset) => $"L{offset:D4}";
+
+    /// <summary>A reference to function or native <paramref name="index"/>: its name when that is unique, else the index.</summary>
+    private static string Reference(List<string> names, long index)
+    {
+        if (index < 0 || index >= names.Count) return index.ToString(CultureInfo.InvariantCulture);
+        string name = names[(int)index];
+        return names.Count(n => n == name) == 1 ? Name(name) : index.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static void Line(StringBuilder sb, string text, string comment)
+    {
+        sb.Append(text);
+        if (comment.Length > 0) sb.Append(' ', Math.Max(2, CommentColumn - text.Length)).Append("; ").Append(comment);
+        sb.Append('\n');
+    }
+
+    // ---------------------------------------------------------------------------------------- functions
+
+    private sealed class FunctionPrinter(StringBuilder sb, Module m, FunctionDef f, List<string> functionNames, List<string> nativeNames)
+    {
+        private readonly byte[] _code = f.Code;
+        private int _nextLine; // index of the first line-table entry not yet printed
+
+        /// <summary>A stretch of code: a decoded instruction (Info set), or bytes that do not decode.</summary>
+        private readonly record struct Item(int Start, int End, OpcodeInfo? Info);
+
+        public void Print(int index)
+        {
+            Line(sb, $".fn {Name(f.Name)}({string.Join(", ", f.Params.AsEnumerable())}) -> {f.Return}", $"#{index}");
+            if (f.Locals.Length > f.Params.Length)
+            {
+                string slots = f.Locals.Length - f.Params.Length == 1
+                    ? $"slot {f.Params.Length}"
+                    : $"slots {f.Params.Length}..{f.Locals.Length - 1}";
+                Line(sb, $"    .locals {string.Join(", ", f.Locals.Skip(f.Params.Length))}", slots);
+            }
+            sb.Append($"    .maxstack {f.MaxStack}\n");
+
+            var items = Decode();
+            var starts = items.Where(it => it.Info is not null).Select(it => it.Start).ToHashSet();
+            var targets = new HashSet<int>();
+            foreach (var it in items)
+            {
+                if (it.Info is null) continue;
+                int p = it.Start + 1;
+                foreach (var kind in it.Info.Operands)
+                {
+                    if (kind == OperandKind.Target && Read(kind, p) is var t && t <= int.MaxValue && starts.Contains((int)t)) targets.Add((int)t);
+                    p += OpcodeInfo.Width(kind);
+                }
+            }
+
+            for (int i = 0; i < items.Count; i++)
+            {
+                var it = items[i];
+                if (targets.Contains(it.Start)) sb.Append($"{Label(it.Start)}:\n");
+                LinesAt(it.Start);
+                if (it.Info is not null && !LineInside(it.Start, it.End))
+                {
+                    Instruction(it, starts);
+                    continue;
+                }
+                // Undecodable bytes run on to the next instruction; an instruction split by a line entry stays alone.
+                int end = it.End;
+                if (it.Info is null)
+                {
+                    while (i + 1 < items.Count && items[i + 1].Info is null) end = items[++i].End;
+                }
+                Bytes(it.Start, end, it.Info is null ? "" : $"{it.Info.Name}, split by a line-table entry");
+            }
+            LinesAt(int.MaxValue);
+            sb.Append(".end\n");
+        }
+
+        private List<Item> Decode()
+        {
+            var items = new List<Item>();
+            for (int pc = 0; pc < _code.Length;)
+            {
+                var info = OpcodeInfo.Of(_code[pc]);
+                if (info is null) items.Add(new Item(pc, ++pc, null));
+                else if (pc + info.Size > _code.Length)
+                {
+                    items.Add(new Item(pc, _code.Length, null));
+                    pc = _code.Length;
+                }
+                else
+                {
+                    items.Add(new Item(pc, pc + info.Size, info));
+                    pc += info.Size;
+                }
+            }
+            return items;
+        }
+
+        /// <summary>Prints the line-table entries at offsets up to <paramref name="offset"/>.</summary>
+        private void LinesAt(int offset)
+        {
+            for (; _nextLine < f.Lines.Length && f.Lines[_nextLine].Offset <= offset; _nextLine++)
+                sb.Append($"    .line {f.Lines[_nextLine].Line}\n");
+        }
+
+        private bool LineInside(int start, int end) =>
+            _nextLine < f.Lines.Length && f.Lines[_nextLine].Offset > start && f.Lines[_nextLine].Offset < end;
+
+        /// <summary>Prints bytes as <c>.bytes</c> lines of at most 16, with the line entries that fall among them.</summary>
+        private void Bytes(int start, int end, string note)
+        {
+            for (int pc = start; pc < end;)
+            {
+                LinesAt(pc);
+                int stop = Math.Min(end, pc + 16);
+                if (_nextLine < f.Lines.Length && f.Lines[_nextLine].Offset > pc) stop = Math.Min(stop, f.Lines[_nextLine].Offset);
+                string hex = string.Join(' ', _code[pc..stop].Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+                Line(sb, $"    .bytes {hex}", $"{pc:D4}{(pc == start && note.Length > 0 ? "  " + note : "")}");
+                pc = stop;
+            }
+        }
+
+        private long Read(OperandKind kind, int p) => OpcodeInfo.Width(kind) switch
+        {
+            2 => BinaryPrimitives.ReadUInt16LittleEndian(_code.AsSpan(p)),
+            4 => BinaryPrimitives.ReadUInt32LittleEndian(_code.AsSpan(p)),
+            _ => BinaryPrimitives.ReadInt64LittleEndian(_code.AsSpan(p)),
+        };
+
+        private void Instruction(Item it, HashSet<int> starts)
+        {
+            var text = new StringBuilder("    ").Append(it.Info!.Name);
+            var notes = new List<string>();
+            int p = it.Start + 1;
+            foreach (var kind in it.Info.Operands)
+            {
+                long v = Read(kind, p);
+                p += OpcodeInfo.Width(kind);
+                string s = v.ToString(CultureInfo.InvariantCulture);
+                string? note = null;
+                switch (kind)
+                {
+                    case OperandKind.Float64: s = Float(v); break;
+                    case OperandKind.Bool: s = v switch { 0 => "false", 1 => "true", _ => s }; break;
+                    case OperandKind.Target:
+                        if (v <= int.MaxValue && starts.Contains((int)v)) s = Label((int)v);
+                        break;
+                    case OperandKind.Function:
+                        s = Reference(functionNames, v);
+                        if (v < functionNames.Count && s != Name(functionNames[(int)v])) note = Name(functionNames[(int)v]);
+                        break;
+                    case OperandKind.Native:
+                        s = Reference(nativeNames, v);
+                        if (v < nativeNames.Count && s != Name(nativeNames[(int)v])) note = Name(nativeNames[(int)v]);
+                        break;
+                    case OperandKind.String when v < m.Strings.Count: note = Quote(m.Strings[(int)v], 40); break;
+                    case OperandKind.Type when v < m.Types.Count: note = m.Types[(int)v].ToString(); break;
+                    case OperandKind.Local when v < f.Locals.Length: note = f.Locals[(int)v].ToString(); break;
+                }
+                text.Append(' ').Append(s);
+                if (note is not null) notes.Add(note);
+            }
+            Line(sb, text.ToString(), $"{it.Start:D4}{(notes.Count > 0 ? "  " + string.Join(", ", notes) : "")}");
+        }
     }
 }
