@@ -15,14 +15,35 @@ public sealed record CompileResult(Module? Module, IReadOnlyList<Diagnostic> Dia
 /// <summary>The compiler's entry point: parse, bind and type-check, emit.</summary>
 public static class Compilation
 {
+    /// <summary>
+    /// The compiler's passes recurse over the syntax tree. They run on a thread of their own with this much stack,
+    /// and the nesting limits of <see cref="SyntaxParser"/> and the binder keep any input within it.
+    /// </summary>
+    private const int StackBytes = 256 << 20;
+
     /// <summary>Compiles the program in <paramref name="text"/>; <paramref name="path"/> names it in messages.</summary>
     public static CompileResult Compile(string path, string text)
+    {
+        CompileResult? result = null;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try { result = CompileHere(path, text); }
+            catch (Exception e) { failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e); }
+        }, StackBytes) { Name = "hlvm compiler" };
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+        return result!;
+    }
+
+    private static CompileResult CompileHere(string path, string text)
     {
         var source = new SourceText(path, text);
         var diagnostics = new DiagnosticBag();
         var tree = SyntaxParser.Parse(source, diagnostics);
         // A tree with syntax errors is incomplete; binding it would only add confusing follow-on errors.
-        if (diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items);
+        if (tree is null || diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items);
         var functions = Binder.BindProgram(tree, source, diagnostics);
         if (diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items);
         string fileName = Path.GetFileName(path);

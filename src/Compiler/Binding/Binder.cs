@@ -220,7 +220,7 @@ public sealed class Binder
             case IfStmtContext ifs:
                 {
                     var cond = BindCondition(ifs.expr(), "if");
-                    var then = BindBlock(ifs.block(0));
+                    var then = BindBody(ifs.body(), "if");
                     BoundStmt? otherwise = null;
                     if (ifs.elseBlock is not null) otherwise = BindBlock(ifs.elseBlock);
                     else if (ifs.ifTail is IfStmtContext or BlockStmtContext) otherwise = BindStatement(ifs.ifTail);
@@ -231,7 +231,7 @@ public sealed class Binder
                 {
                     var cond = BindCondition(w.expr(), "while");
                     _loopDepth++;
-                    var body = BindBlock(w.block());
+                    var body = BindBody(w.body(), "while");
                     _loopDepth--;
                     return new BoundWhile(line, cond, body);
                 }
@@ -252,6 +252,17 @@ public sealed class Binder
         }
     }
 
+    /// <summary>The body of an if, while or for: a block, or (an error) a statement without braces.</summary>
+    private BoundBlock BindBody(BodyContext body, string keyword)
+    {
+        if (body.block() is { } block) return BindBlock(block);
+        Error(body.Start, $"expected '{{' before {SyntaxParser.Describe(body.Start)}: the body of '{keyword}' is a block in braces, as in `{keyword} ... {{ ... }}`");
+        _scopes.Add([]);
+        var statement = BindStatement(body.statement());
+        _scopes.RemoveAt(_scopes.Count - 1);
+        return new BoundBlock(LineOf(body), [statement]);
+    }
+
     private BoundStmt BindFor(ForStmtContext f)
     {
         int line = LineOf(f);
@@ -264,7 +275,7 @@ public sealed class Binder
             var end = Check(BindValue(f.rangeEnd, VmType.Int), VmType.Int, f.rangeEnd, "a range's end must be");
             var endLocal = NewLocal("$end", VmType.Int, mutable: false);
             var variable = Declare(f.ID().Symbol, VmType.Int, mutable: false);
-            result = new BoundForRange(line, variable, endLocal, source, end, BindLoopBody(f.block()));
+            result = new BoundForRange(line, variable, endLocal, source, end, BindLoopBody(f.body()));
         }
         else
         {
@@ -275,16 +286,16 @@ public sealed class Binder
             var arrayLocal = NewLocal("$array", source.Type.IsError() ? VmType.ArrayOf(VmType.Int) : source.Type, mutable: false);
             var indexLocal = NewLocal("$index", VmType.Int, mutable: true);
             var variable = Declare(f.ID().Symbol, elementType, mutable: false);
-            result = new BoundForEach(line, variable, arrayLocal, indexLocal, source, BindLoopBody(f.block()));
+            result = new BoundForEach(line, variable, arrayLocal, indexLocal, source, BindLoopBody(f.body()));
         }
         _scopes.RemoveAt(_scopes.Count - 1);
         return result;
     }
 
-    private BoundBlock BindLoopBody(BlockContext block)
+    private BoundBlock BindLoopBody(BodyContext block)
     {
         _loopDepth++;
-        var body = BindBlock(block);
+        var body = BindBody(block, "for");
         _loopDepth--;
         return body;
     }
@@ -418,7 +429,31 @@ public sealed class Binder
         return e;
     }
 
+    /// <summary>Deepest expression tree the binder accepts (a long chain like 1 + 1 + ... nests one level per operator).</summary>
+    public const int MaxExpressionDepth = 10_000;
+
+    private int _exprDepth;
+
     private BoundExpr BindExpr(ExprContext ctx, VmType? expected)
+    {
+        if (_exprDepth >= MaxExpressionDepth)
+        {
+            if (_exprDepth == MaxExpressionDepth) Error(ctx.Start, $"this expression nests more than {MaxExpressionDepth} operations deep; split it into several statements");
+            _exprDepth++;
+            return new BoundError(LineOf(ctx));
+        }
+        _exprDepth++;
+        try
+        {
+            return BindExprUnchecked(ctx, expected);
+        }
+        finally
+        {
+            _exprDepth--;
+        }
+    }
+
+    private BoundExpr BindExprUnchecked(ExprContext ctx, VmType? expected)
     {
         int line = LineOf(ctx);
         switch (ctx)
@@ -677,6 +712,7 @@ public sealed class Binder
                     VmType? elementType = expected?.Kind == TypeKind.Array ? expected.Element : null;
                     if (elems.Length == 0)
                     {
+                        if (expected is not null && expected.IsError()) return new BoundError(line); // already reported
                         if (elementType is null)
                         {
                             Error(a, "cannot tell the type of an empty array; give it one, as in `let xs: [int] = []`");
@@ -753,7 +789,12 @@ public sealed class Binder
                     {
                         if (text.Length > 0) parts.Add(new BoundString(line, text.ToString()));
                         text.Clear();
-                        parts.Add(ToStr(BindValue(i.expr(), null)));
+                        if (i.expr() is null)
+                        {
+                            Error(i.RBRACE().Symbol, "unexpected '}': an interpolation needs an expression between its braces (write \\{ for a brace)");
+                            parts.Add(new BoundError(line));
+                        }
+                        else parts.Add(ToStr(BindValue(i.expr(), null)));
                         break;
                     }
             }

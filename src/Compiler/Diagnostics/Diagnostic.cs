@@ -29,10 +29,23 @@ public sealed record Diagnostic(Severity Severity, SourceText Source, int Line, 
         string line = Source.Line(Line);
         if (line.Length > 0)
         {
-            // Control characters would garble the terminal; each is shown as one space so the caret still lines up.
-            sb.Append('\n').Append("  ").Append(string.Concat(line.Select(c => char.IsControl(c) ? ' ' : c)));
             int col = Math.Clamp(Column - 1, 0, line.Length);
             int len = Math.Clamp(Length, 1, Math.Max(1, line.Length - col));
+            // A very long line is shown as a window around the column, so the caret stays on screen.
+            const int Window = 60;
+            string prefix = "";
+            if (line.Length > 2 * Window + 20)
+            {
+                int start = Math.Max(0, col - Window);
+                int end = Math.Min(line.Length, col + Window);
+                prefix = start > 0 ? "..." : "";
+                line = prefix + line[start..end] + (end < line.Length ? "..." : "");
+                col = col - start + prefix.Length;
+                len = Math.Min(len, end - (col - prefix.Length + start) + 1);
+                len = Math.Clamp(len, 1, Math.Max(1, line.Length - col));
+            }
+            // Control characters would garble the terminal; each is shown as one space so the caret still lines up.
+            sb.Append('\n').Append("  ").Append(string.Concat(line.Select(c => char.IsControl(c) ? ' ' : c)));
             sb.Append('\n').Append("  ").Append(' ', col).Append('^', len);
         }
         return sb.ToString();

@@ -5,6 +5,28 @@ lexer grammar HlLexer;
     /// <summary>An unbalanced '}' must not pop an empty mode stack (ANTLR would throw); it stays in the
     /// default mode and the parser reports the stray brace.</summary>
     public override int PopMode() => ModeStack.Count > 0 ? base.PopMode() : DEFAULT_MODE;
+
+    /// <summary>
+    /// A line break inside an interpolation means its '}' is missing (strings are one line): the break becomes
+    /// an UNCLOSED_INTERP token and the lexer leaves the string, so that the next line lexes normally.
+    /// </summary>
+    private void OnLineBreak()
+    {
+        if (!ModeStack.Contains(STRING))
+        {
+            Channel = Hidden;
+            return;
+        }
+        Type = UNCLOSED_INTERP;
+        LeaveStrings();
+    }
+
+    /// <summary>Pops modes until the lexer is outside every string literal (and so back in the default mode).</summary>
+    private void LeaveStrings()
+    {
+        while (ModeStack.Contains(STRING)) base.PopMode();
+        if (CurrentMode == STRING) PopMode();
+    }
 }
 
 // '{' pushes the default mode and '}' pops it, so that the '}' closing an interpolation returns to STRING.
@@ -75,7 +97,10 @@ fragment EXPONENT : [eE] [+-]? [0-9]+ ;
 STR_START     : '"' -> pushMode(STRING) ;
 LINE_COMMENT  : '//' ~[\r\n]* -> channel(HIDDEN) ;
 BLOCK_COMMENT : '/*' .*? '*/' -> channel(HIDDEN) ;
-WS            : [ \t\r\n]+ -> channel(HIDDEN) ;
+UNCLOSED_COMMENT : '/*' ( ~[*] | '*'+ ~[*/] )* '*'* EOF ;
+WS            : [ \t]+ -> channel(HIDDEN) ;
+NEWLINE       : ('\r'? '\n' | '\r') { OnLineBreak(); } ;
+UNCLOSED_INTERP : '\u0000' '\u0000' '\u0000' ;  // never matched: the type OnLineBreak gives a line break in an interpolation
 // Any other character is an error token the parser reports, never a lexer exception.
 BAD_CHAR      : . ;
 
@@ -85,4 +110,4 @@ STR_TEXT      : ~["\\{\r\n]+ ;
 STR_ESCAPE    : '\\' . ;
 INTERP_START  : '{' -> pushMode(DEFAULT_MODE) ;
 // A line break before the closing quote: the literal is unterminated.
-STR_NEWLINE   : [\r\n] -> popMode ;
+STR_NEWLINE   : [\r\n] { LeaveStrings(); } ;

@@ -13,6 +13,11 @@ parser grammar HlParser;
 
 options { tokenVocab = HlLexer; }
 
+@members {
+    /// <summary>True when the next token is on the line of the token just matched.</summary>
+    private bool SameLine() => TokenStream.LT(1).Line == TokenStream.LT(-1).Line;
+}
+
 program       : importDecl* topDecl* EOF ;
 importDecl    : IMPORT qualifiedName (AS ID)? SEMI? ;
 qualifiedName : ID (DOT ID)* ;
@@ -25,18 +30,24 @@ type          : name=ID                                   # namedType
               | LBRACK type RBRACK                              # arrayType
               ;
 
-block         : LBRACE statement* RBRACE ;
+// A ';' may end any statement; stray ones are empty statements.
+block         : LBRACE (statement | SEMI)* RBRACE ;
 
-statement     : (LET | VAR) ID (COLON type)? ASSIGN expr SEMI?          # letStmt
-              | IF expr block (ELSE (ifTail=statement | elseBlock=block))?  # ifStmt
-              | WHILE expr block                                   # whileStmt
-              | FOR ID IN expr (DOTDOT rangeEnd=expr)? block       # forStmt
-              | BREAK SEMI?                                         # breakStmt
-              | CONTINUE SEMI?                                      # continueStmt
-              | RETURN expr? SEMI?                                  # returnStmt
-              | block                                                # blockStmt
-              | target=expr op=(ASSIGN | ADD_ASSIGN | SUB_ASSIGN | MUL_ASSIGN | DIV_ASSIGN | MOD_ASSIGN | AND_ASSIGN | OR_ASSIGN | XOR_ASSIGN | SHL_ASSIGN | SHR_ASSIGN) value=expr SEMI?  # assignStmt
-              | expr SEMI?                                            # exprStmt
+// The body of an if, while or for must be a block. A body without braces parses (as `body`) so that the binder
+// can say exactly that, instead of the parser's recovery producing a cascade of errors.
+body          : block | statement ;
+
+statement     : (LET | VAR) ID (COLON type)? ASSIGN expr                # letStmt
+              | IF expr body (ELSE (ifTail=statement | elseBlock=block))?  # ifStmt
+              | WHILE expr body                                    # whileStmt
+              | FOR ID IN expr (DOTDOT rangeEnd=expr)? body        # forStmt
+              | BREAK                                              # breakStmt
+              | CONTINUE                                           # continueStmt
+              // `return` takes a value only from its own line: `return` then a call on the next line is two statements.
+              | RETURN ({SameLine()}? expr)?                       # returnStmt
+              | block                                              # blockStmt
+              | target=expr op=(ASSIGN | ADD_ASSIGN | SUB_ASSIGN | MUL_ASSIGN | DIV_ASSIGN | MOD_ASSIGN | AND_ASSIGN | OR_ASSIGN | XOR_ASSIGN | SHL_ASSIGN | SHR_ASSIGN) value=expr  # assignStmt
+              | expr                                               # exprStmt
               ;
 
 expr          : primary                                              # primaryExpr
@@ -71,6 +82,6 @@ primary       : INT                                                  # intLit
 stringLit     : STR_START stringPart* STR_END ;
 stringPart    : STR_TEXT                                             # textPart
               | STR_ESCAPE                                           # escapePart
-              | INTERP_START expr RBRACE                                # interpPart
+              | INTERP_START expr? RBRACE                               # interpPart
               ;
 

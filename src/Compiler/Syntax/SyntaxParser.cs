@@ -10,15 +10,46 @@ namespace Hlvm.Compiler.Syntax;
 /// </summary>
 public static class SyntaxParser
 {
-    public static HlParser.ProgramContext Parse(SourceText source, DiagnosticBag diagnostics)
+    /// <summary>Deepest nesting of brackets, braces and prefix operators the parser accepts.</summary>
+    public const int MaxNesting = 1000;
+
+    /// <summary>Parses a file; null when its nesting is too deep to parse (the error is reported).</summary>
+    public static HlParser.ProgramContext? Parse(SourceText source, DiagnosticBag diagnostics)
     {
         var lexer = new HlLexer(new AntlrInputStream(source.Text));
         lexer.RemoveErrorListeners();
         var tokens = new CommonTokenStream(lexer);
+        tokens.Fill();
+        if (TooDeep(tokens, source, diagnostics)) return null;
         var parser = new HlParser(tokens);
         parser.RemoveErrorListeners();
         parser.AddErrorListener(new Listener(source, diagnostics));
         return parser.program();
+    }
+
+    /// <summary>
+    /// The parser recurses once per level of nesting; rather than let a pathological file exhaust the stack, reject
+    /// nesting beyond <see cref="MaxNesting"/> before parsing.
+    /// </summary>
+    private static bool TooDeep(CommonTokenStream tokens, SourceText source, DiagnosticBag diagnostics)
+    {
+        int depth = 0, prefix = 0;
+        foreach (var t in tokens.GetTokens())
+        {
+            switch (t.Type)
+            {
+                case HlLexer.LPAREN or HlLexer.LBRACK or HlLexer.LBRACE or HlLexer.INTERP_START or HlLexer.STR_START: depth++; break;
+                case HlLexer.RPAREN or HlLexer.RBRACK or HlLexer.RBRACE or HlLexer.STR_END: depth = Math.Max(0, depth - 1); break;
+            }
+            prefix = t.Type is HlLexer.MINUS or HlLexer.BANG or HlLexer.TILDE ? prefix + 1 : t.Channel == TokenConstants.DefaultChannel ? 0 : prefix;
+            if (depth > MaxNesting || prefix > MaxNesting)
+            {
+                diagnostics.Add(new Diagnostic(Severity.Error, source, t.Line, t.Column + 1,
+                    $"the program nests more than {MaxNesting} levels deep here; split the expression or the block"));
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>How a token is named in messages.</summary>
@@ -29,7 +60,8 @@ public static class SyntaxParser
         HlLexer.BAD_CHAR => $"character '{token.Text}'",
         HlLexer.ID => $"name '{token.Text}'",
         HlLexer.INT or HlLexer.FLOAT => $"number {token.Text}",
-        HlLexer.STR_START => "a string literal",
+        HlLexer.STR_START => "string literal",
+        HlLexer.NEWLINE or HlLexer.UNCLOSED_INTERP => "end of line",
         _ => $"'{token.Text}'",
     };
 
@@ -42,19 +74,35 @@ public static class SyntaxParser
         HlLexer.STR_START => "a string",
         HlLexer.STR_END => "'\"'",
         HlLexer.STR_TEXT or HlLexer.STR_ESCAPE or HlLexer.INTERP_START => "string text",
+        HlLexer.LBRACE => "'{'",
+        HlLexer.RBRACE => "'}'",
         _ => vocabulary.GetLiteralName(type) ?? vocabulary.GetDisplayName(type),
     };
 
     private sealed class Listener(SourceText source, DiagnosticBag diagnostics) : IAntlrErrorListener<IToken>
     {
+        private int _lastLine;
+
         public void SyntaxError(TextWriter output, IRecognizer recognizer, IToken offendingSymbol, int line,
             int charPositionInLine, string msg, RecognitionException e)
         {
             var parser = (Parser)recognizer;
             string message;
-            if (offendingSymbol.Type == HlLexer.STR_NEWLINE)
+            if (offendingSymbol.Type == HlLexer.UNCLOSED_INTERP)
+            {
+                message = "unclosed interpolation: expected '}' before the end of the line";
+            }
+            else if (offendingSymbol.Type == HlLexer.UNCLOSED_COMMENT)
+            {
+                message = "unterminated comment: '/*' has no matching '*/'";
+            }
+            else if (offendingSymbol.Type == HlLexer.STR_NEWLINE)
             {
                 message = "unterminated string literal: the line ends before the closing '\"'";
+            }
+            else if (InOpenInterpolation(parser, offendingSymbol))
+            {
+                message = $"unclosed interpolation: expected '}}' before {Describe(offendingSymbol)}";
             }
             else if (offendingSymbol.Type == HlLexer.BAD_CHAR)
             {
@@ -72,16 +120,41 @@ public static class SyntaxParser
                         ? $"unexpected {Describe(offendingSymbol)}; expected {Join(names)}"
                         : $"unexpected {Describe(offendingSymbol)}{MissingCloser(expected)}";
             }
+            // One syntax error per line: the parser's recovery from the first often finds more that are only echoes.
+            if (line == _lastLine) return;
+            _lastLine = line;
             int length = offendingSymbol.Type == TokenConstants.EOF ? 1 : Math.Max(1, offendingSymbol.Text?.Length ?? 1);
             diagnostics.Add(new Diagnostic(Severity.Error, source, line, charPositionInLine + 1, message, length));
         }
 
-        /// <summary>When many tokens could come next, a missing closing bracket is the likeliest mistake.</summary>
+        /// <summary>
+        /// True when the token comes after a '{' that opened an interpolation on its line and has not been closed:
+        /// then the likeliest mistake is the missing '}', whatever the parser was predicting.
+        /// </summary>
+        private static bool InOpenInterpolation(Parser parser, IToken offending)
+        {
+            if (parser.InputStream is not ITokenStream tokens) return false;
+            var open = new Stack<bool>(); // true: an interpolation's brace
+            int first = offending.TokenIndex;
+            while (first > 0 && tokens.Get(first - 1).Line == offending.Line) first--;
+            for (int i = first; i < offending.TokenIndex; i++)
+            {
+                switch (tokens.Get(i).Type)
+                {
+                    case HlLexer.INTERP_START: open.Push(true); break;
+                    case HlLexer.LBRACE: open.Push(false); break;
+                    case HlLexer.RBRACE: if (open.Count > 0) open.Pop(); break;
+                }
+            }
+            return open.Count > 0 && open.Peek() && offending.Type != HlLexer.RBRACE;
+        }
+
+        /// <summary>When many tokens could come next, a missing closing bracket is the likeliest mistake: name it.</summary>
         private static string MissingCloser(IntervalSet expected)
         {
             foreach (var (type, text) in new[] { (HlLexer.RPAREN, ")"), (HlLexer.RBRACK, "]"), (HlLexer.RBRACE, "}") })
             {
-                if (expected.Contains(type)) return $"; is a '{text}' missing?";
+                if (expected.Contains(type)) return $"; expected '{text}'";
             }
             return "";
         }

@@ -27,7 +27,7 @@ namespace Hlvm.Runtime.Execution;
 /// <summary>Settings of one run.</summary>
 public sealed record InterpreterOptions
 {
-    /// <summary>Most nested calls; one more is a StackOverflowError.</summary>
+    /// <summary>Most calls nested inside the entry function's frame; one more is a StackOverflowError.</summary>
     public int MaxFrames { get; init; } = DefaultMaxFrames;
 
     public const int DefaultMaxFrames = 100_000;
@@ -255,7 +255,7 @@ public sealed class Interpreter : IRootSource
                         {
                             var callee = functions[ins.A];
                             frame.Pc = pc - 1;
-                            if (_fp >= _options.MaxFrames)
+                            if (_fp > _options.MaxFrames)
                             {
                                 _sp = sp;
                                 throw new VmError(ErrorClasses.StackOverflow, $"stack overflow: more than {_options.MaxFrames} nested calls (--max-stack)");
@@ -426,7 +426,7 @@ public sealed class Interpreter : IRootSource
             int fromTop = _fp - 1 - k;
             if (fromTop == Head && _fp > Head + Tail + 1)
             {
-                trace.Add($"... {_fp - Head - Tail} more frames ...");
+                trace.Add($"... {_fp - Head - Tail} more frames");
                 k = Tail;
                 continue;
             }
@@ -467,11 +467,31 @@ public sealed class Interpreter : IRootSource
                 case TypeKind.Int: sb.Append(v.ToString(CultureInfo.InvariantCulture)); break;
                 case TypeKind.Float: sb.Append(FormatFloat(D(v))); break;
                 case TypeKind.Bool: sb.Append(v != 0 ? "true" : "false"); break;
-                case TypeKind.String: sb.Append('"').Append(Heap.StringChars((int)v)).Append('"'); break;
+                case TypeKind.String: AppendQuoted(sb, Heap.StringChars((int)v)); break;
                 default: AppendArray(sb, (int)v, depth + 1); break;
             }
         }
         sb.Append(']');
+    }
+
+    /// <summary>A string element of a printed array: in quotes, with quotes, backslashes and control characters escaped.</summary>
+    private static void AppendQuoted(StringBuilder sb, ReadOnlySpan<char> s)
+    {
+        sb.Append('"');
+        foreach (char c in s)
+        {
+            switch (c)
+            {
+                case '"': sb.Append("\\\""); break;
+                case '\\': sb.Append("\\\\"); break;
+                case '\n': sb.Append("\\n"); break;
+                case '\t': sb.Append("\\t"); break;
+                case '\r': sb.Append("\\r"); break;
+                case < ' ': sb.Append($"\\u{{{(int)c:x}}}"); break;
+                default: sb.Append(c); break;
+            }
+        }
+        sb.Append('"');
     }
 
     void IRootSource.VisitRoots(Heap heap)

@@ -16,7 +16,7 @@ public class VmError(string errorClass, string message) : Exception(message)
     public string Format()
     {
         var lines = new List<string> { $"{ErrorClass}: {Message}" };
-        lines.AddRange(StackTrace.Select(f => "  at " + f));
+        lines.AddRange(StackTrace.Select(f => f.StartsWith("...", StringComparison.Ordinal) ? "  " + f : "  at " + f));
         return string.Join('\n', lines);
     }
 }

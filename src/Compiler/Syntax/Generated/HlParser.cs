@@ -43,18 +43,18 @@ public partial class HlParser : Parser {
 		OROR=38, DOT=39, LPAREN=40, RPAREN=41, LBRACK=42, RBRACK=43, COMMA=44, 
 		COLON=45, SEMI=46, LT=47, GT=48, ASSIGN=49, PLUS=50, MINUS=51, STAR=52, 
 		SLASH=53, PERCENT=54, BANG=55, TILDE=56, AMP=57, CARET=58, PIPE=59, ID=60, 
-		FLOAT=61, INT=62, STR_START=63, LINE_COMMENT=64, BLOCK_COMMENT=65, WS=66, 
-		BAD_CHAR=67, STR_END=68, STR_TEXT=69, STR_ESCAPE=70, INTERP_START=71, 
-		STR_NEWLINE=72;
+		FLOAT=61, INT=62, STR_START=63, LINE_COMMENT=64, BLOCK_COMMENT=65, UNCLOSED_COMMENT=66, 
+		WS=67, NEWLINE=68, UNCLOSED_INTERP=69, BAD_CHAR=70, STR_END=71, STR_TEXT=72, 
+		STR_ESCAPE=73, INTERP_START=74, STR_NEWLINE=75;
 	public const int
 		RULE_program = 0, RULE_importDecl = 1, RULE_qualifiedName = 2, RULE_topDecl = 3, 
 		RULE_functionDecl = 4, RULE_paramList = 5, RULE_param = 6, RULE_type = 7, 
-		RULE_block = 8, RULE_statement = 9, RULE_expr = 10, RULE_argList = 11, 
-		RULE_primary = 12, RULE_stringLit = 13, RULE_stringPart = 14;
+		RULE_block = 8, RULE_body = 9, RULE_statement = 10, RULE_expr = 11, RULE_argList = 12, 
+		RULE_primary = 13, RULE_stringLit = 14, RULE_stringPart = 15;
 	public static readonly string[] ruleNames = {
 		"program", "importDecl", "qualifiedName", "topDecl", "functionDecl", "paramList", 
-		"param", "type", "block", "statement", "expr", "argList", "primary", "stringLit", 
-		"stringPart"
+		"param", "type", "block", "body", "statement", "expr", "argList", "primary", 
+		"stringLit", "stringPart"
 	};
 
 	private static readonly string[] _LiteralNames = {
@@ -75,8 +75,8 @@ public partial class HlParser : Parser {
 		"RPAREN", "LBRACK", "RBRACK", "COMMA", "COLON", "SEMI", "LT", "GT", "ASSIGN", 
 		"PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "BANG", "TILDE", "AMP", "CARET", 
 		"PIPE", "ID", "FLOAT", "INT", "STR_START", "LINE_COMMENT", "BLOCK_COMMENT", 
-		"WS", "BAD_CHAR", "STR_END", "STR_TEXT", "STR_ESCAPE", "INTERP_START", 
-		"STR_NEWLINE"
+		"UNCLOSED_COMMENT", "WS", "NEWLINE", "UNCLOSED_INTERP", "BAD_CHAR", "STR_END", 
+		"STR_TEXT", "STR_ESCAPE", "INTERP_START", "STR_NEWLINE"
 	};
 	public static readonly IVocabulary DefaultVocabulary = new Vocabulary(_LiteralNames, _SymbolicNames);
 
@@ -101,6 +101,10 @@ public partial class HlParser : Parser {
 			decisionToDFA[i] = new DFA(_ATN.GetDecisionState(i), i);
 		}
 	}
+
+
+	    /// <summary>True when the next token is on the line of the token just matched.</summary>
+	    private bool SameLine() => TokenStream.LT(1).Line == TokenStream.LT(-1).Line;
 
 		public HlParser(ITokenStream input) : this(input, Console.Out, Console.Error) { }
 
@@ -145,35 +149,35 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 33;
+			State = 35;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==IMPORT) {
 				{
 				{
-				State = 30;
+				State = 32;
 				importDecl();
 				}
 				}
-				State = 35;
+				State = 37;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 39;
+			State = 41;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==PUB || _la==FN) {
 				{
 				{
-				State = 36;
+				State = 38;
 				topDecl();
 				}
 				}
-				State = 41;
+				State = 43;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 42;
+			State = 44;
 			Match(Eof);
 			}
 		}
@@ -217,28 +221,28 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 44;
+			State = 46;
 			Match(IMPORT);
-			State = 45;
+			State = 47;
 			qualifiedName();
-			State = 48;
+			State = 50;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==AS) {
 				{
-				State = 46;
+				State = 48;
 				Match(AS);
-				State = 47;
+				State = 49;
 				Match(ID);
 				}
 			}
 
-			State = 51;
+			State = 53;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==SEMI) {
 				{
-				State = 50;
+				State = 52;
 				Match(SEMI);
 				}
 			}
@@ -286,21 +290,21 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 53;
+			State = 55;
 			Match(ID);
-			State = 58;
+			State = 60;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==DOT) {
 				{
 				{
-				State = 54;
+				State = 56;
 				Match(DOT);
-				State = 55;
+				State = 57;
 				Match(ID);
 				}
 				}
-				State = 60;
+				State = 62;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
@@ -341,7 +345,7 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 61;
+			State = 63;
 			functionDecl();
 			}
 		}
@@ -395,47 +399,47 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 64;
+			State = 66;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==PUB) {
 				{
-				State = 63;
+				State = 65;
 				Match(PUB);
 				}
 			}
 
-			State = 66;
-			Match(FN);
-			State = 67;
-			_localctx.name = Match(ID);
 			State = 68;
-			Match(LPAREN);
+			Match(FN);
+			State = 69;
+			_localctx.name = Match(ID);
 			State = 70;
+			Match(LPAREN);
+			State = 72;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ID) {
 				{
-				State = 69;
+				State = 71;
 				paramList();
 				}
 			}
 
-			State = 72;
+			State = 74;
 			Match(RPAREN);
-			State = 75;
+			State = 77;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ARROW) {
 				{
-				State = 73;
+				State = 75;
 				Match(ARROW);
-				State = 74;
+				State = 76;
 				_localctx.returnType = type();
 				}
 			}
 
-			State = 77;
+			State = 79;
 			block();
 			}
 		}
@@ -483,32 +487,32 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 79;
+			State = 81;
 			param();
-			State = 84;
+			State = 86;
 			ErrorHandler.Sync(this);
 			_alt = Interpreter.AdaptivePredict(TokenStream,8,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 80;
+					State = 82;
 					Match(COMMA);
-					State = 81;
+					State = 83;
 					param();
 					}
 					} 
 				}
-				State = 86;
+				State = 88;
 				ErrorHandler.Sync(this);
 				_alt = Interpreter.AdaptivePredict(TokenStream,8,Context);
 			}
-			State = 88;
+			State = 90;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 87;
+				State = 89;
 				Match(COMMA);
 				}
 			}
@@ -552,11 +556,11 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 90;
-			Match(ID);
-			State = 91;
-			Match(COLON);
 			State = 92;
+			Match(ID);
+			State = 93;
+			Match(COLON);
+			State = 94;
 			type();
 			}
 		}
@@ -614,14 +618,14 @@ public partial class HlParser : Parser {
 		TypeContext _localctx = new TypeContext(Context, State);
 		EnterRule(_localctx, 14, RULE_type);
 		try {
-			State = 99;
+			State = 101;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case ID:
 				_localctx = new NamedTypeContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 94;
+				State = 96;
 				((NamedTypeContext)_localctx).name = Match(ID);
 				}
 				break;
@@ -629,11 +633,11 @@ public partial class HlParser : Parser {
 				_localctx = new ArrayTypeContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 95;
-				Match(LBRACK);
-				State = 96;
-				type();
 				State = 97;
+				Match(LBRACK);
+				State = 98;
+				type();
+				State = 99;
 				Match(RBRACK);
 				}
 				break;
@@ -661,6 +665,10 @@ public partial class HlParser : Parser {
 		[System.Diagnostics.DebuggerNonUserCode] public StatementContext statement(int i) {
 			return GetRuleContext<StatementContext>(i);
 		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode[] SEMI() { return GetTokens(HlParser.SEMI); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode SEMI(int i) {
+			return GetToken(HlParser.SEMI, i);
+		}
 		public BlockContext(ParserRuleContext parent, int invokingState)
 			: base(parent, invokingState)
 		{
@@ -682,24 +690,112 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 101;
+			State = 103;
 			Match(LBRACE);
-			State = 105;
+			State = 108;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
-			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & -1042577816177615998L) != 0)) {
+			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & -1042507447433438334L) != 0)) {
 				{
-				{
-				State = 102;
-				statement();
+				State = 106;
+				ErrorHandler.Sync(this);
+				switch (TokenStream.LA(1)) {
+				case LBRACE:
+				case LET:
+				case VAR:
+				case IF:
+				case WHILE:
+				case FOR:
+				case BREAK:
+				case CONTINUE:
+				case RETURN:
+				case TRUE:
+				case FALSE:
+				case LPAREN:
+				case LBRACK:
+				case MINUS:
+				case BANG:
+				case TILDE:
+				case ID:
+				case FLOAT:
+				case INT:
+				case STR_START:
+					{
+					State = 104;
+					statement();
+					}
+					break;
+				case SEMI:
+					{
+					State = 105;
+					Match(SEMI);
+					}
+					break;
+				default:
+					throw new NoViableAltException(this);
 				}
 				}
-				State = 107;
+				State = 110;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 108;
+			State = 111;
 			Match(RBRACE);
+			}
+		}
+		catch (RecognitionException re) {
+			_localctx.exception = re;
+			ErrorHandler.ReportError(this, re);
+			ErrorHandler.Recover(this, re);
+		}
+		finally {
+			ExitRule();
+		}
+		return _localctx;
+	}
+
+	public partial class BodyContext : ParserRuleContext {
+		[System.Diagnostics.DebuggerNonUserCode] public BlockContext block() {
+			return GetRuleContext<BlockContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public StatementContext statement() {
+			return GetRuleContext<StatementContext>(0);
+		}
+		public BodyContext(ParserRuleContext parent, int invokingState)
+			: base(parent, invokingState)
+		{
+		}
+		public override int RuleIndex { get { return RULE_body; } }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitBody(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+
+	[RuleVersion(0)]
+	public BodyContext body() {
+		BodyContext _localctx = new BodyContext(Context, State);
+		EnterRule(_localctx, 18, RULE_body);
+		try {
+			State = 115;
+			ErrorHandler.Sync(this);
+			switch ( Interpreter.AdaptivePredict(TokenStream,13,Context) ) {
+			case 1:
+				EnterOuterAlt(_localctx, 1);
+				{
+				State = 113;
+				block();
+				}
+				break;
+			case 2:
+				EnterOuterAlt(_localctx, 2);
+				{
+				State = 114;
+				statement();
+				}
+				break;
 			}
 		}
 		catch (RecognitionException re) {
@@ -737,7 +833,6 @@ public partial class HlParser : Parser {
 		[System.Diagnostics.DebuggerNonUserCode] public TypeContext type() {
 			return GetRuleContext<TypeContext>(0);
 		}
-		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode SEMI() { return GetToken(HlParser.SEMI, 0); }
 		public LetStmtContext(StatementContext context) { CopyFrom(context); }
 		[System.Diagnostics.DebuggerNonUserCode]
 		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
@@ -753,15 +848,15 @@ public partial class HlParser : Parser {
 		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
 			return GetRuleContext<ExprContext>(0);
 		}
-		[System.Diagnostics.DebuggerNonUserCode] public BlockContext[] block() {
-			return GetRuleContexts<BlockContext>();
-		}
-		[System.Diagnostics.DebuggerNonUserCode] public BlockContext block(int i) {
-			return GetRuleContext<BlockContext>(i);
+		[System.Diagnostics.DebuggerNonUserCode] public BodyContext body() {
+			return GetRuleContext<BodyContext>(0);
 		}
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ELSE() { return GetToken(HlParser.ELSE, 0); }
 		[System.Diagnostics.DebuggerNonUserCode] public StatementContext statement() {
 			return GetRuleContext<StatementContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public BlockContext block() {
+			return GetRuleContext<BlockContext>(0);
 		}
 		public IfStmtContext(StatementContext context) { CopyFrom(context); }
 		[System.Diagnostics.DebuggerNonUserCode]
@@ -776,8 +871,8 @@ public partial class HlParser : Parser {
 		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
 			return GetRuleContext<ExprContext>(0);
 		}
-		[System.Diagnostics.DebuggerNonUserCode] public BlockContext block() {
-			return GetRuleContext<BlockContext>(0);
+		[System.Diagnostics.DebuggerNonUserCode] public BodyContext body() {
+			return GetRuleContext<BodyContext>(0);
 		}
 		public WhileStmtContext(StatementContext context) { CopyFrom(context); }
 		[System.Diagnostics.DebuggerNonUserCode]
@@ -798,8 +893,8 @@ public partial class HlParser : Parser {
 		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr(int i) {
 			return GetRuleContext<ExprContext>(i);
 		}
-		[System.Diagnostics.DebuggerNonUserCode] public BlockContext block() {
-			return GetRuleContext<BlockContext>(0);
+		[System.Diagnostics.DebuggerNonUserCode] public BodyContext body() {
+			return GetRuleContext<BodyContext>(0);
 		}
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode DOTDOT() { return GetToken(HlParser.DOTDOT, 0); }
 		public ForStmtContext(StatementContext context) { CopyFrom(context); }
@@ -812,7 +907,6 @@ public partial class HlParser : Parser {
 	}
 	public partial class BreakStmtContext : StatementContext {
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode BREAK() { return GetToken(HlParser.BREAK, 0); }
-		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode SEMI() { return GetToken(HlParser.SEMI, 0); }
 		public BreakStmtContext(StatementContext context) { CopyFrom(context); }
 		[System.Diagnostics.DebuggerNonUserCode]
 		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
@@ -823,7 +917,6 @@ public partial class HlParser : Parser {
 	}
 	public partial class ContinueStmtContext : StatementContext {
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode CONTINUE() { return GetToken(HlParser.CONTINUE, 0); }
-		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode SEMI() { return GetToken(HlParser.SEMI, 0); }
 		public ContinueStmtContext(StatementContext context) { CopyFrom(context); }
 		[System.Diagnostics.DebuggerNonUserCode]
 		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
@@ -837,7 +930,6 @@ public partial class HlParser : Parser {
 		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
 			return GetRuleContext<ExprContext>(0);
 		}
-		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode SEMI() { return GetToken(HlParser.SEMI, 0); }
 		public ReturnStmtContext(StatementContext context) { CopyFrom(context); }
 		[System.Diagnostics.DebuggerNonUserCode]
 		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
@@ -879,7 +971,6 @@ public partial class HlParser : Parser {
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode XOR_ASSIGN() { return GetToken(HlParser.XOR_ASSIGN, 0); }
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode SHL_ASSIGN() { return GetToken(HlParser.SHL_ASSIGN, 0); }
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode SHR_ASSIGN() { return GetToken(HlParser.SHR_ASSIGN, 0); }
-		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode SEMI() { return GetToken(HlParser.SEMI, 0); }
 		public AssignStmtContext(StatementContext context) { CopyFrom(context); }
 		[System.Diagnostics.DebuggerNonUserCode]
 		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
@@ -892,7 +983,6 @@ public partial class HlParser : Parser {
 		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
 			return GetRuleContext<ExprContext>(0);
 		}
-		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode SEMI() { return GetToken(HlParser.SEMI, 0); }
 		public ExprStmtContext(StatementContext context) { CopyFrom(context); }
 		[System.Diagnostics.DebuggerNonUserCode]
 		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
@@ -905,17 +995,17 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StatementContext statement() {
 		StatementContext _localctx = new StatementContext(Context, State);
-		EnterRule(_localctx, 18, RULE_statement);
+		EnterRule(_localctx, 20, RULE_statement);
 		int _la;
 		try {
-			State = 171;
+			State = 162;
 			ErrorHandler.Sync(this);
-			switch ( Interpreter.AdaptivePredict(TokenStream,23,Context) ) {
+			switch ( Interpreter.AdaptivePredict(TokenStream,19,Context) ) {
 			case 1:
 				_localctx = new LetStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 110;
+				State = 117;
 				_la = TokenStream.LA(1);
 				if ( !(_la==LET || _la==VAR) ) {
 				ErrorHandler.RecoverInline(this);
@@ -924,183 +1014,145 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 111;
+				State = 118;
 				Match(ID);
-				State = 114;
+				State = 121;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==COLON) {
 					{
-					State = 112;
+					State = 119;
 					Match(COLON);
-					State = 113;
+					State = 120;
 					type();
 					}
 				}
 
-				State = 116;
+				State = 123;
 				Match(ASSIGN);
-				State = 117;
+				State = 124;
 				expr(0);
-				State = 119;
-				ErrorHandler.Sync(this);
-				_la = TokenStream.LA(1);
-				if (_la==SEMI) {
-					{
-					State = 118;
-					Match(SEMI);
-					}
-				}
-
 				}
 				break;
 			case 2:
 				_localctx = new IfStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 121;
+				State = 125;
 				Match(IF);
-				State = 122;
+				State = 126;
 				expr(0);
-				State = 123;
-				block();
-				State = 129;
+				State = 127;
+				body();
+				State = 133;
 				ErrorHandler.Sync(this);
-				_la = TokenStream.LA(1);
-				if (_la==ELSE) {
+				switch ( Interpreter.AdaptivePredict(TokenStream,16,Context) ) {
+				case 1:
 					{
-					State = 124;
+					State = 128;
 					Match(ELSE);
-					State = 127;
+					State = 131;
 					ErrorHandler.Sync(this);
-					switch ( Interpreter.AdaptivePredict(TokenStream,14,Context) ) {
+					switch ( Interpreter.AdaptivePredict(TokenStream,15,Context) ) {
 					case 1:
 						{
-						State = 125;
+						State = 129;
 						((IfStmtContext)_localctx).ifTail = statement();
 						}
 						break;
 					case 2:
 						{
-						State = 126;
+						State = 130;
 						((IfStmtContext)_localctx).elseBlock = block();
 						}
 						break;
 					}
 					}
+					break;
 				}
-
 				}
 				break;
 			case 3:
 				_localctx = new WhileStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 131;
+				State = 135;
 				Match(WHILE);
-				State = 132;
+				State = 136;
 				expr(0);
-				State = 133;
-				block();
+				State = 137;
+				body();
 				}
 				break;
 			case 4:
 				_localctx = new ForStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 135;
+				State = 139;
 				Match(FOR);
-				State = 136;
+				State = 140;
 				Match(ID);
-				State = 137;
-				Match(IN);
-				State = 138;
-				expr(0);
 				State = 141;
+				Match(IN);
+				State = 142;
+				expr(0);
+				State = 145;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==DOTDOT) {
 					{
-					State = 139;
+					State = 143;
 					Match(DOTDOT);
-					State = 140;
+					State = 144;
 					((ForStmtContext)_localctx).rangeEnd = expr(0);
 					}
 				}
 
-				State = 143;
-				block();
+				State = 147;
+				body();
 				}
 				break;
 			case 5:
 				_localctx = new BreakStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 145;
+				State = 149;
 				Match(BREAK);
-				State = 147;
-				ErrorHandler.Sync(this);
-				_la = TokenStream.LA(1);
-				if (_la==SEMI) {
-					{
-					State = 146;
-					Match(SEMI);
-					}
-				}
-
 				}
 				break;
 			case 6:
 				_localctx = new ContinueStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 149;
+				State = 150;
 				Match(CONTINUE);
-				State = 151;
-				ErrorHandler.Sync(this);
-				_la = TokenStream.LA(1);
-				if (_la==SEMI) {
-					{
-					State = 150;
-					Match(SEMI);
-					}
-				}
-
 				}
 				break;
 			case 7:
 				_localctx = new ReturnStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 153;
+				State = 151;
 				Match(RETURN);
-				State = 155;
+				State = 154;
 				ErrorHandler.Sync(this);
-				switch ( Interpreter.AdaptivePredict(TokenStream,19,Context) ) {
+				switch ( Interpreter.AdaptivePredict(TokenStream,18,Context) ) {
 				case 1:
 					{
-					State = 154;
+					State = 152;
+					if (!(SameLine())) throw new FailedPredicateException(this, "SameLine()");
+					State = 153;
 					expr(0);
 					}
 					break;
 				}
-				State = 158;
-				ErrorHandler.Sync(this);
-				_la = TokenStream.LA(1);
-				if (_la==SEMI) {
-					{
-					State = 157;
-					Match(SEMI);
-					}
-				}
-
 				}
 				break;
 			case 8:
 				_localctx = new BlockStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 8);
 				{
-				State = 160;
+				State = 156;
 				block();
 				}
 				break;
@@ -1108,9 +1160,9 @@ public partial class HlParser : Parser {
 				_localctx = new AssignStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 9);
 				{
-				State = 161;
+				State = 157;
 				((AssignStmtContext)_localctx).target = expr(0);
-				State = 162;
+				State = 158;
 				((AssignStmtContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
 				if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 562952094089216L) != 0)) ) {
@@ -1120,36 +1172,16 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 163;
+				State = 159;
 				((AssignStmtContext)_localctx).value = expr(0);
-				State = 165;
-				ErrorHandler.Sync(this);
-				_la = TokenStream.LA(1);
-				if (_la==SEMI) {
-					{
-					State = 164;
-					Match(SEMI);
-					}
-				}
-
 				}
 				break;
 			case 10:
 				_localctx = new ExprStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 10);
 				{
-				State = 167;
+				State = 161;
 				expr(0);
-				State = 169;
-				ErrorHandler.Sync(this);
-				_la = TokenStream.LA(1);
-				if (_la==SEMI) {
-					{
-					State = 168;
-					Match(SEMI);
-					}
-				}
-
 				}
 				break;
 			}
@@ -1333,14 +1365,14 @@ public partial class HlParser : Parser {
 		int _parentState = State;
 		ExprContext _localctx = new ExprContext(Context, _parentState);
 		ExprContext _prevctx = _localctx;
-		int _startState = 20;
-		EnterRecursionRule(_localctx, 20, RULE_expr, _p);
+		int _startState = 22;
+		EnterRecursionRule(_localctx, 22, RULE_expr, _p);
 		int _la;
 		try {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 177;
+			State = 168;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case TRUE:
@@ -1356,7 +1388,7 @@ public partial class HlParser : Parser {
 				Context = _localctx;
 				_prevctx = _localctx;
 
-				State = 174;
+				State = 165;
 				primary();
 				}
 				break;
@@ -1367,7 +1399,7 @@ public partial class HlParser : Parser {
 				_localctx = new UnaryExprContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 175;
+				State = 166;
 				((UnaryExprContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
 				if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 110338190870577152L) != 0)) ) {
@@ -1377,7 +1409,7 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 176;
+				State = 167;
 				expr(11);
 				}
 				break;
@@ -1385,25 +1417,25 @@ public partial class HlParser : Parser {
 				throw new NoViableAltException(this);
 			}
 			Context.Stop = TokenStream.LT(-1);
-			State = 233;
+			State = 224;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,28,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,24,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					if ( ParseListeners!=null )
 						TriggerExitRuleEvent();
 					_prevctx = _localctx;
 					{
-					State = 231;
+					State = 222;
 					ErrorHandler.Sync(this);
-					switch ( Interpreter.AdaptivePredict(TokenStream,27,Context) ) {
+					switch ( Interpreter.AdaptivePredict(TokenStream,23,Context) ) {
 					case 1:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 179;
+						State = 170;
 						if (!(Precpred(Context, 9))) throw new FailedPredicateException(this, "Precpred(Context, 9)");
-						State = 180;
+						State = 171;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 31525197391593472L) != 0)) ) {
@@ -1413,7 +1445,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 181;
+						State = 172;
 						expr(10);
 						}
 						break;
@@ -1421,9 +1453,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 182;
+						State = 173;
 						if (!(Precpred(Context, 8))) throw new FailedPredicateException(this, "Precpred(Context, 8)");
-						State = 183;
+						State = 174;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==PLUS || _la==MINUS) ) {
@@ -1433,7 +1465,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 184;
+						State = 175;
 						expr(9);
 						}
 						break;
@@ -1441,9 +1473,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 185;
+						State = 176;
 						if (!(Precpred(Context, 7))) throw new FailedPredicateException(this, "Precpred(Context, 7)");
-						State = 186;
+						State = 177;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==SHL || _la==SHR) ) {
@@ -1453,7 +1485,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 187;
+						State = 178;
 						expr(8);
 						}
 						break;
@@ -1461,11 +1493,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 188;
+						State = 179;
 						if (!(Precpred(Context, 6))) throw new FailedPredicateException(this, "Precpred(Context, 6)");
-						State = 189;
+						State = 180;
 						((BinaryExprContext)_localctx).op = Match(AMP);
-						State = 190;
+						State = 181;
 						expr(7);
 						}
 						break;
@@ -1473,11 +1505,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 191;
+						State = 182;
 						if (!(Precpred(Context, 5))) throw new FailedPredicateException(this, "Precpred(Context, 5)");
-						State = 192;
+						State = 183;
 						((BinaryExprContext)_localctx).op = Match(CARET);
-						State = 193;
+						State = 184;
 						expr(6);
 						}
 						break;
@@ -1485,11 +1517,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 194;
+						State = 185;
 						if (!(Precpred(Context, 4))) throw new FailedPredicateException(this, "Precpred(Context, 4)");
-						State = 195;
+						State = 186;
 						((BinaryExprContext)_localctx).op = Match(PIPE);
-						State = 196;
+						State = 187;
 						expr(5);
 						}
 						break;
@@ -1497,9 +1529,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 197;
+						State = 188;
 						if (!(Precpred(Context, 3))) throw new FailedPredicateException(this, "Precpred(Context, 3)");
-						State = 198;
+						State = 189;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 422244677320704L) != 0)) ) {
@@ -1509,7 +1541,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 199;
+						State = 190;
 						expr(4);
 						}
 						break;
@@ -1517,11 +1549,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 200;
+						State = 191;
 						if (!(Precpred(Context, 2))) throw new FailedPredicateException(this, "Precpred(Context, 2)");
-						State = 201;
+						State = 192;
 						((BinaryExprContext)_localctx).op = Match(ANDAND);
-						State = 202;
+						State = 193;
 						expr(3);
 						}
 						break;
@@ -1529,11 +1561,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 203;
+						State = 194;
 						if (!(Precpred(Context, 1))) throw new FailedPredicateException(this, "Precpred(Context, 1)");
-						State = 204;
+						State = 195;
 						((BinaryExprContext)_localctx).op = Match(OROR);
-						State = 205;
+						State = 196;
 						expr(2);
 						}
 						break;
@@ -1541,12 +1573,46 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new MethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 206;
+						State = 197;
 						if (!(Precpred(Context, 15))) throw new FailedPredicateException(this, "Precpred(Context, 15)");
-						State = 207;
+						State = 198;
 						Match(DOT);
-						State = 208;
+						State = 199;
 						Match(ID);
+						State = 200;
+						Match(LPAREN);
+						State = 202;
+						ErrorHandler.Sync(this);
+						_la = TokenStream.LA(1);
+						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & -1042577816177737728L) != 0)) {
+							{
+							State = 201;
+							argList();
+							}
+						}
+
+						State = 204;
+						Match(RPAREN);
+						}
+						break;
+					case 11:
+						{
+						_localctx = new MemberExprContext(new ExprContext(_parentctx, _parentState));
+						PushNewRecursionContext(_localctx, _startState, RULE_expr);
+						State = 205;
+						if (!(Precpred(Context, 14))) throw new FailedPredicateException(this, "Precpred(Context, 14)");
+						State = 206;
+						Match(DOT);
+						State = 207;
+						Match(ID);
+						}
+						break;
+					case 12:
+						{
+						_localctx = new CallExprContext(new ExprContext(_parentctx, _parentState));
+						PushNewRecursionContext(_localctx, _startState, RULE_expr);
+						State = 208;
+						if (!(Precpred(Context, 13))) throw new FailedPredicateException(this, "Precpred(Context, 13)");
 						State = 209;
 						Match(LPAREN);
 						State = 211;
@@ -1563,51 +1629,17 @@ public partial class HlParser : Parser {
 						Match(RPAREN);
 						}
 						break;
-					case 11:
-						{
-						_localctx = new MemberExprContext(new ExprContext(_parentctx, _parentState));
-						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 214;
-						if (!(Precpred(Context, 14))) throw new FailedPredicateException(this, "Precpred(Context, 14)");
-						State = 215;
-						Match(DOT);
-						State = 216;
-						Match(ID);
-						}
-						break;
-					case 12:
-						{
-						_localctx = new CallExprContext(new ExprContext(_parentctx, _parentState));
-						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 217;
-						if (!(Precpred(Context, 13))) throw new FailedPredicateException(this, "Precpred(Context, 13)");
-						State = 218;
-						Match(LPAREN);
-						State = 220;
-						ErrorHandler.Sync(this);
-						_la = TokenStream.LA(1);
-						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & -1042577816177737728L) != 0)) {
-							{
-							State = 219;
-							argList();
-							}
-						}
-
-						State = 222;
-						Match(RPAREN);
-						}
-						break;
 					case 13:
 						{
 						_localctx = new IndexExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 223;
+						State = 214;
 						if (!(Precpred(Context, 12))) throw new FailedPredicateException(this, "Precpred(Context, 12)");
-						State = 224;
+						State = 215;
 						Match(LBRACK);
-						State = 225;
+						State = 216;
 						expr(0);
-						State = 226;
+						State = 217;
 						Match(RBRACK);
 						}
 						break;
@@ -1615,20 +1647,20 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CastExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 228;
+						State = 219;
 						if (!(Precpred(Context, 10))) throw new FailedPredicateException(this, "Precpred(Context, 10)");
-						State = 229;
+						State = 220;
 						Match(AS);
-						State = 230;
+						State = 221;
 						type();
 						}
 						break;
 					}
 					} 
 				}
-				State = 235;
+				State = 226;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,28,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,24,Context);
 			}
 			}
 		}
@@ -1670,38 +1702,38 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public ArgListContext argList() {
 		ArgListContext _localctx = new ArgListContext(Context, State);
-		EnterRule(_localctx, 22, RULE_argList);
+		EnterRule(_localctx, 24, RULE_argList);
 		int _la;
 		try {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 236;
+			State = 227;
 			expr(0);
-			State = 241;
+			State = 232;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,29,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,25,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 237;
+					State = 228;
 					Match(COMMA);
-					State = 238;
+					State = 229;
 					expr(0);
 					}
 					} 
 				}
-				State = 243;
+				State = 234;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,29,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,25,Context);
 			}
-			State = 245;
+			State = 236;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 244;
+				State = 235;
 				Match(COMMA);
 				}
 			}
@@ -1823,18 +1855,18 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public PrimaryContext primary() {
 		PrimaryContext _localctx = new PrimaryContext(Context, State);
-		EnterRule(_localctx, 24, RULE_primary);
+		EnterRule(_localctx, 26, RULE_primary);
 		int _la;
 		try {
 			int _alt;
-			State = 271;
+			State = 262;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case INT:
 				_localctx = new IntLitContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 247;
+				State = 238;
 				Match(INT);
 				}
 				break;
@@ -1842,7 +1874,7 @@ public partial class HlParser : Parser {
 				_localctx = new FloatLitContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 248;
+				State = 239;
 				Match(FLOAT);
 				}
 				break;
@@ -1851,7 +1883,7 @@ public partial class HlParser : Parser {
 				_localctx = new BoolLitContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 249;
+				State = 240;
 				_la = TokenStream.LA(1);
 				if ( !(_la==TRUE || _la==FALSE) ) {
 				ErrorHandler.RecoverInline(this);
@@ -1866,7 +1898,7 @@ public partial class HlParser : Parser {
 				_localctx = new StringLitExprContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 250;
+				State = 241;
 				stringLit();
 				}
 				break;
@@ -1874,7 +1906,7 @@ public partial class HlParser : Parser {
 				_localctx = new NameExprContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 251;
+				State = 242;
 				Match(ID);
 				}
 				break;
@@ -1882,11 +1914,11 @@ public partial class HlParser : Parser {
 				_localctx = new ParenExprContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 252;
+				State = 243;
 				Match(LPAREN);
-				State = 253;
+				State = 244;
 				expr(0);
-				State = 254;
+				State = 245;
 				Match(RPAREN);
 				}
 				break;
@@ -1894,39 +1926,39 @@ public partial class HlParser : Parser {
 				_localctx = new ArrayLitContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 256;
+				State = 247;
 				Match(LBRACK);
-				State = 268;
+				State = 259;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & -1042577816177737728L) != 0)) {
 					{
-					State = 257;
+					State = 248;
 					expr(0);
-					State = 262;
+					State = 253;
 					ErrorHandler.Sync(this);
-					_alt = Interpreter.AdaptivePredict(TokenStream,31,Context);
+					_alt = Interpreter.AdaptivePredict(TokenStream,27,Context);
 					while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 						if ( _alt==1 ) {
 							{
 							{
-							State = 258;
+							State = 249;
 							Match(COMMA);
-							State = 259;
+							State = 250;
 							expr(0);
 							}
 							} 
 						}
-						State = 264;
+						State = 255;
 						ErrorHandler.Sync(this);
-						_alt = Interpreter.AdaptivePredict(TokenStream,31,Context);
+						_alt = Interpreter.AdaptivePredict(TokenStream,27,Context);
 					}
-					State = 266;
+					State = 257;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 					if (_la==COMMA) {
 						{
-						State = 265;
+						State = 256;
 						Match(COMMA);
 						}
 					}
@@ -1934,7 +1966,7 @@ public partial class HlParser : Parser {
 					}
 				}
 
-				State = 270;
+				State = 261;
 				Match(RBRACK);
 				}
 				break;
@@ -1978,28 +2010,28 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StringLitContext stringLit() {
 		StringLitContext _localctx = new StringLitContext(Context, State);
-		EnterRule(_localctx, 26, RULE_stringLit);
+		EnterRule(_localctx, 28, RULE_stringLit);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 273;
+			State = 264;
 			Match(STR_START);
-			State = 277;
+			State = 268;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
-			while (((((_la - 69)) & ~0x3f) == 0 && ((1L << (_la - 69)) & 7L) != 0)) {
+			while (((((_la - 72)) & ~0x3f) == 0 && ((1L << (_la - 72)) & 7L) != 0)) {
 				{
 				{
-				State = 274;
+				State = 265;
 				stringPart();
 				}
 				}
-				State = 279;
+				State = 270;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 280;
+			State = 271;
 			Match(STR_END);
 			}
 		}
@@ -2048,10 +2080,10 @@ public partial class HlParser : Parser {
 	}
 	public partial class InterpPartContext : StringPartContext {
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode INTERP_START() { return GetToken(HlParser.INTERP_START, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RBRACE() { return GetToken(HlParser.RBRACE, 0); }
 		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
 			return GetRuleContext<ExprContext>(0);
 		}
-		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RBRACE() { return GetToken(HlParser.RBRACE, 0); }
 		public InterpPartContext(StringPartContext context) { CopyFrom(context); }
 		[System.Diagnostics.DebuggerNonUserCode]
 		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
@@ -2064,16 +2096,17 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StringPartContext stringPart() {
 		StringPartContext _localctx = new StringPartContext(Context, State);
-		EnterRule(_localctx, 28, RULE_stringPart);
+		EnterRule(_localctx, 30, RULE_stringPart);
+		int _la;
 		try {
-			State = 288;
+			State = 280;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case STR_TEXT:
 				_localctx = new TextPartContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 282;
+				State = 273;
 				Match(STR_TEXT);
 				}
 				break;
@@ -2081,7 +2114,7 @@ public partial class HlParser : Parser {
 				_localctx = new EscapePartContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 283;
+				State = 274;
 				Match(STR_ESCAPE);
 				}
 				break;
@@ -2089,11 +2122,19 @@ public partial class HlParser : Parser {
 				_localctx = new InterpPartContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 284;
+				State = 275;
 				Match(INTERP_START);
-				State = 285;
-				expr(0);
-				State = 286;
+				State = 277;
+				ErrorHandler.Sync(this);
+				_la = TokenStream.LA(1);
+				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & -1042577816177737728L) != 0)) {
+					{
+					State = 276;
+					expr(0);
+					}
+				}
+
+				State = 279;
 				Match(RBRACE);
 				}
 				break;
@@ -2114,132 +2155,137 @@ public partial class HlParser : Parser {
 
 	public override bool Sempred(RuleContext _localctx, int ruleIndex, int predIndex) {
 		switch (ruleIndex) {
-		case 10: return expr_sempred((ExprContext)_localctx, predIndex);
+		case 10: return statement_sempred((StatementContext)_localctx, predIndex);
+		case 11: return expr_sempred((ExprContext)_localctx, predIndex);
+		}
+		return true;
+	}
+	private bool statement_sempred(StatementContext _localctx, int predIndex) {
+		switch (predIndex) {
+		case 0: return SameLine();
 		}
 		return true;
 	}
 	private bool expr_sempred(ExprContext _localctx, int predIndex) {
 		switch (predIndex) {
-		case 0: return Precpred(Context, 9);
-		case 1: return Precpred(Context, 8);
-		case 2: return Precpred(Context, 7);
-		case 3: return Precpred(Context, 6);
-		case 4: return Precpred(Context, 5);
-		case 5: return Precpred(Context, 4);
-		case 6: return Precpred(Context, 3);
-		case 7: return Precpred(Context, 2);
-		case 8: return Precpred(Context, 1);
-		case 9: return Precpred(Context, 15);
-		case 10: return Precpred(Context, 14);
-		case 11: return Precpred(Context, 13);
-		case 12: return Precpred(Context, 12);
-		case 13: return Precpred(Context, 10);
+		case 1: return Precpred(Context, 9);
+		case 2: return Precpred(Context, 8);
+		case 3: return Precpred(Context, 7);
+		case 4: return Precpred(Context, 6);
+		case 5: return Precpred(Context, 5);
+		case 6: return Precpred(Context, 4);
+		case 7: return Precpred(Context, 3);
+		case 8: return Precpred(Context, 2);
+		case 9: return Precpred(Context, 1);
+		case 10: return Precpred(Context, 15);
+		case 11: return Precpred(Context, 14);
+		case 12: return Precpred(Context, 13);
+		case 13: return Precpred(Context, 12);
+		case 14: return Precpred(Context, 10);
 		}
 		return true;
 	}
 
 	private static int[] _serializedATN = {
-		4,1,72,291,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
+		4,1,75,283,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
 		7,7,2,8,7,8,2,9,7,9,2,10,7,10,2,11,7,11,2,12,7,12,2,13,7,13,2,14,7,14,
-		1,0,5,0,32,8,0,10,0,12,0,35,9,0,1,0,5,0,38,8,0,10,0,12,0,41,9,0,1,0,1,
-		0,1,1,1,1,1,1,1,1,3,1,49,8,1,1,1,3,1,52,8,1,1,2,1,2,1,2,5,2,57,8,2,10,
-		2,12,2,60,9,2,1,3,1,3,1,4,3,4,65,8,4,1,4,1,4,1,4,1,4,3,4,71,8,4,1,4,1,
-		4,1,4,3,4,76,8,4,1,4,1,4,1,5,1,5,1,5,5,5,83,8,5,10,5,12,5,86,9,5,1,5,3,
-		5,89,8,5,1,6,1,6,1,6,1,6,1,7,1,7,1,7,1,7,1,7,3,7,100,8,7,1,8,1,8,5,8,104,
-		8,8,10,8,12,8,107,9,8,1,8,1,8,1,9,1,9,1,9,1,9,3,9,115,8,9,1,9,1,9,1,9,
-		3,9,120,8,9,1,9,1,9,1,9,1,9,1,9,1,9,3,9,128,8,9,3,9,130,8,9,1,9,1,9,1,
-		9,1,9,1,9,1,9,1,9,1,9,1,9,1,9,3,9,142,8,9,1,9,1,9,1,9,1,9,3,9,148,8,9,
-		1,9,1,9,3,9,152,8,9,1,9,1,9,3,9,156,8,9,1,9,3,9,159,8,9,1,9,1,9,1,9,1,
-		9,1,9,3,9,166,8,9,1,9,1,9,3,9,170,8,9,3,9,172,8,9,1,10,1,10,1,10,1,10,
-		3,10,178,8,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,
-		10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,
-		10,1,10,1,10,1,10,1,10,1,10,1,10,3,10,212,8,10,1,10,1,10,1,10,1,10,1,10,
-		1,10,1,10,3,10,221,8,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,5,
-		10,232,8,10,10,10,12,10,235,9,10,1,11,1,11,1,11,5,11,240,8,11,10,11,12,
-		11,243,9,11,1,11,3,11,246,8,11,1,12,1,12,1,12,1,12,1,12,1,12,1,12,1,12,
-		1,12,1,12,1,12,1,12,1,12,5,12,261,8,12,10,12,12,12,264,9,12,1,12,3,12,
-		267,8,12,3,12,269,8,12,1,12,3,12,272,8,12,1,13,1,13,5,13,276,8,13,10,13,
-		12,13,279,9,13,1,13,1,13,1,14,1,14,1,14,1,14,1,14,1,14,3,14,289,8,14,1,
-		14,0,1,20,15,0,2,4,6,8,10,12,14,16,18,20,22,24,26,28,0,8,1,0,7,8,3,0,19,
-		20,23,30,49,49,2,0,51,51,55,56,1,0,52,54,1,0,50,51,1,0,35,36,2,0,31,34,
-		47,48,1,0,17,18,338,0,33,1,0,0,0,2,44,1,0,0,0,4,53,1,0,0,0,6,61,1,0,0,
-		0,8,64,1,0,0,0,10,79,1,0,0,0,12,90,1,0,0,0,14,99,1,0,0,0,16,101,1,0,0,
-		0,18,171,1,0,0,0,20,177,1,0,0,0,22,236,1,0,0,0,24,271,1,0,0,0,26,273,1,
-		0,0,0,28,288,1,0,0,0,30,32,3,2,1,0,31,30,1,0,0,0,32,35,1,0,0,0,33,31,1,
-		0,0,0,33,34,1,0,0,0,34,39,1,0,0,0,35,33,1,0,0,0,36,38,3,6,3,0,37,36,1,
-		0,0,0,38,41,1,0,0,0,39,37,1,0,0,0,39,40,1,0,0,0,40,42,1,0,0,0,41,39,1,
-		0,0,0,42,43,5,0,0,1,43,1,1,0,0,0,44,45,5,3,0,0,45,48,3,4,2,0,46,47,5,4,
-		0,0,47,49,5,60,0,0,48,46,1,0,0,0,48,49,1,0,0,0,49,51,1,0,0,0,50,52,5,46,
-		0,0,51,50,1,0,0,0,51,52,1,0,0,0,52,3,1,0,0,0,53,58,5,60,0,0,54,55,5,39,
-		0,0,55,57,5,60,0,0,56,54,1,0,0,0,57,60,1,0,0,0,58,56,1,0,0,0,58,59,1,0,
-		0,0,59,5,1,0,0,0,60,58,1,0,0,0,61,62,3,8,4,0,62,7,1,0,0,0,63,65,5,5,0,
-		0,64,63,1,0,0,0,64,65,1,0,0,0,65,66,1,0,0,0,66,67,5,6,0,0,67,68,5,60,0,
-		0,68,70,5,40,0,0,69,71,3,10,5,0,70,69,1,0,0,0,70,71,1,0,0,0,71,72,1,0,
-		0,0,72,75,5,41,0,0,73,74,5,21,0,0,74,76,3,14,7,0,75,73,1,0,0,0,75,76,1,
-		0,0,0,76,77,1,0,0,0,77,78,3,16,8,0,78,9,1,0,0,0,79,84,3,12,6,0,80,81,5,
-		44,0,0,81,83,3,12,6,0,82,80,1,0,0,0,83,86,1,0,0,0,84,82,1,0,0,0,84,85,
-		1,0,0,0,85,88,1,0,0,0,86,84,1,0,0,0,87,89,5,44,0,0,88,87,1,0,0,0,88,89,
-		1,0,0,0,89,11,1,0,0,0,90,91,5,60,0,0,91,92,5,45,0,0,92,93,3,14,7,0,93,
-		13,1,0,0,0,94,100,5,60,0,0,95,96,5,42,0,0,96,97,3,14,7,0,97,98,5,43,0,
-		0,98,100,1,0,0,0,99,94,1,0,0,0,99,95,1,0,0,0,100,15,1,0,0,0,101,105,5,
-		1,0,0,102,104,3,18,9,0,103,102,1,0,0,0,104,107,1,0,0,0,105,103,1,0,0,0,
-		105,106,1,0,0,0,106,108,1,0,0,0,107,105,1,0,0,0,108,109,5,2,0,0,109,17,
-		1,0,0,0,110,111,7,0,0,0,111,114,5,60,0,0,112,113,5,45,0,0,113,115,3,14,
-		7,0,114,112,1,0,0,0,114,115,1,0,0,0,115,116,1,0,0,0,116,117,5,49,0,0,117,
-		119,3,20,10,0,118,120,5,46,0,0,119,118,1,0,0,0,119,120,1,0,0,0,120,172,
-		1,0,0,0,121,122,5,9,0,0,122,123,3,20,10,0,123,129,3,16,8,0,124,127,5,10,
-		0,0,125,128,3,18,9,0,126,128,3,16,8,0,127,125,1,0,0,0,127,126,1,0,0,0,
-		128,130,1,0,0,0,129,124,1,0,0,0,129,130,1,0,0,0,130,172,1,0,0,0,131,132,
-		5,11,0,0,132,133,3,20,10,0,133,134,3,16,8,0,134,172,1,0,0,0,135,136,5,
-		12,0,0,136,137,5,60,0,0,137,138,5,13,0,0,138,141,3,20,10,0,139,140,5,22,
-		0,0,140,142,3,20,10,0,141,139,1,0,0,0,141,142,1,0,0,0,142,143,1,0,0,0,
-		143,144,3,16,8,0,144,172,1,0,0,0,145,147,5,14,0,0,146,148,5,46,0,0,147,
-		146,1,0,0,0,147,148,1,0,0,0,148,172,1,0,0,0,149,151,5,15,0,0,150,152,5,
-		46,0,0,151,150,1,0,0,0,151,152,1,0,0,0,152,172,1,0,0,0,153,155,5,16,0,
-		0,154,156,3,20,10,0,155,154,1,0,0,0,155,156,1,0,0,0,156,158,1,0,0,0,157,
-		159,5,46,0,0,158,157,1,0,0,0,158,159,1,0,0,0,159,172,1,0,0,0,160,172,3,
-		16,8,0,161,162,3,20,10,0,162,163,7,1,0,0,163,165,3,20,10,0,164,166,5,46,
-		0,0,165,164,1,0,0,0,165,166,1,0,0,0,166,172,1,0,0,0,167,169,3,20,10,0,
-		168,170,5,46,0,0,169,168,1,0,0,0,169,170,1,0,0,0,170,172,1,0,0,0,171,110,
-		1,0,0,0,171,121,1,0,0,0,171,131,1,0,0,0,171,135,1,0,0,0,171,145,1,0,0,
-		0,171,149,1,0,0,0,171,153,1,0,0,0,171,160,1,0,0,0,171,161,1,0,0,0,171,
-		167,1,0,0,0,172,19,1,0,0,0,173,174,6,10,-1,0,174,178,3,24,12,0,175,176,
-		7,2,0,0,176,178,3,20,10,11,177,173,1,0,0,0,177,175,1,0,0,0,178,233,1,0,
-		0,0,179,180,10,9,0,0,180,181,7,3,0,0,181,232,3,20,10,10,182,183,10,8,0,
-		0,183,184,7,4,0,0,184,232,3,20,10,9,185,186,10,7,0,0,186,187,7,5,0,0,187,
-		232,3,20,10,8,188,189,10,6,0,0,189,190,5,57,0,0,190,232,3,20,10,7,191,
-		192,10,5,0,0,192,193,5,58,0,0,193,232,3,20,10,6,194,195,10,4,0,0,195,196,
-		5,59,0,0,196,232,3,20,10,5,197,198,10,3,0,0,198,199,7,6,0,0,199,232,3,
-		20,10,4,200,201,10,2,0,0,201,202,5,37,0,0,202,232,3,20,10,3,203,204,10,
-		1,0,0,204,205,5,38,0,0,205,232,3,20,10,2,206,207,10,15,0,0,207,208,5,39,
-		0,0,208,209,5,60,0,0,209,211,5,40,0,0,210,212,3,22,11,0,211,210,1,0,0,
-		0,211,212,1,0,0,0,212,213,1,0,0,0,213,232,5,41,0,0,214,215,10,14,0,0,215,
-		216,5,39,0,0,216,232,5,60,0,0,217,218,10,13,0,0,218,220,5,40,0,0,219,221,
-		3,22,11,0,220,219,1,0,0,0,220,221,1,0,0,0,221,222,1,0,0,0,222,232,5,41,
-		0,0,223,224,10,12,0,0,224,225,5,42,0,0,225,226,3,20,10,0,226,227,5,43,
-		0,0,227,232,1,0,0,0,228,229,10,10,0,0,229,230,5,4,0,0,230,232,3,14,7,0,
-		231,179,1,0,0,0,231,182,1,0,0,0,231,185,1,0,0,0,231,188,1,0,0,0,231,191,
-		1,0,0,0,231,194,1,0,0,0,231,197,1,0,0,0,231,200,1,0,0,0,231,203,1,0,0,
-		0,231,206,1,0,0,0,231,214,1,0,0,0,231,217,1,0,0,0,231,223,1,0,0,0,231,
-		228,1,0,0,0,232,235,1,0,0,0,233,231,1,0,0,0,233,234,1,0,0,0,234,21,1,0,
-		0,0,235,233,1,0,0,0,236,241,3,20,10,0,237,238,5,44,0,0,238,240,3,20,10,
-		0,239,237,1,0,0,0,240,243,1,0,0,0,241,239,1,0,0,0,241,242,1,0,0,0,242,
-		245,1,0,0,0,243,241,1,0,0,0,244,246,5,44,0,0,245,244,1,0,0,0,245,246,1,
-		0,0,0,246,23,1,0,0,0,247,272,5,62,0,0,248,272,5,61,0,0,249,272,7,7,0,0,
-		250,272,3,26,13,0,251,272,5,60,0,0,252,253,5,40,0,0,253,254,3,20,10,0,
-		254,255,5,41,0,0,255,272,1,0,0,0,256,268,5,42,0,0,257,262,3,20,10,0,258,
-		259,5,44,0,0,259,261,3,20,10,0,260,258,1,0,0,0,261,264,1,0,0,0,262,260,
-		1,0,0,0,262,263,1,0,0,0,263,266,1,0,0,0,264,262,1,0,0,0,265,267,5,44,0,
-		0,266,265,1,0,0,0,266,267,1,0,0,0,267,269,1,0,0,0,268,257,1,0,0,0,268,
-		269,1,0,0,0,269,270,1,0,0,0,270,272,5,43,0,0,271,247,1,0,0,0,271,248,1,
-		0,0,0,271,249,1,0,0,0,271,250,1,0,0,0,271,251,1,0,0,0,271,252,1,0,0,0,
-		271,256,1,0,0,0,272,25,1,0,0,0,273,277,5,63,0,0,274,276,3,28,14,0,275,
-		274,1,0,0,0,276,279,1,0,0,0,277,275,1,0,0,0,277,278,1,0,0,0,278,280,1,
-		0,0,0,279,277,1,0,0,0,280,281,5,68,0,0,281,27,1,0,0,0,282,289,5,69,0,0,
-		283,289,5,70,0,0,284,285,5,71,0,0,285,286,3,20,10,0,286,287,5,2,0,0,287,
-		289,1,0,0,0,288,282,1,0,0,0,288,283,1,0,0,0,288,284,1,0,0,0,289,29,1,0,
-		0,0,37,33,39,48,51,58,64,70,75,84,88,99,105,114,119,127,129,141,147,151,
-		155,158,165,169,171,177,211,220,231,233,241,245,262,266,268,271,277,288
+		2,15,7,15,1,0,5,0,34,8,0,10,0,12,0,37,9,0,1,0,5,0,40,8,0,10,0,12,0,43,
+		9,0,1,0,1,0,1,1,1,1,1,1,1,1,3,1,51,8,1,1,1,3,1,54,8,1,1,2,1,2,1,2,5,2,
+		59,8,2,10,2,12,2,62,9,2,1,3,1,3,1,4,3,4,67,8,4,1,4,1,4,1,4,1,4,3,4,73,
+		8,4,1,4,1,4,1,4,3,4,78,8,4,1,4,1,4,1,5,1,5,1,5,5,5,85,8,5,10,5,12,5,88,
+		9,5,1,5,3,5,91,8,5,1,6,1,6,1,6,1,6,1,7,1,7,1,7,1,7,1,7,3,7,102,8,7,1,8,
+		1,8,1,8,5,8,107,8,8,10,8,12,8,110,9,8,1,8,1,8,1,9,1,9,3,9,116,8,9,1,10,
+		1,10,1,10,1,10,3,10,122,8,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,3,
+		10,132,8,10,3,10,134,8,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,
+		1,10,3,10,146,8,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,3,10,155,8,10,1,
+		10,1,10,1,10,1,10,1,10,1,10,3,10,163,8,10,1,11,1,11,1,11,1,11,3,11,169,
+		8,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,
+		1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,
+		1,11,1,11,1,11,1,11,1,11,3,11,203,8,11,1,11,1,11,1,11,1,11,1,11,1,11,1,
+		11,3,11,212,8,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,5,11,223,
+		8,11,10,11,12,11,226,9,11,1,12,1,12,1,12,5,12,231,8,12,10,12,12,12,234,
+		9,12,1,12,3,12,237,8,12,1,13,1,13,1,13,1,13,1,13,1,13,1,13,1,13,1,13,1,
+		13,1,13,1,13,1,13,5,13,252,8,13,10,13,12,13,255,9,13,1,13,3,13,258,8,13,
+		3,13,260,8,13,1,13,3,13,263,8,13,1,14,1,14,5,14,267,8,14,10,14,12,14,270,
+		9,14,1,14,1,14,1,15,1,15,1,15,1,15,3,15,278,8,15,1,15,3,15,281,8,15,1,
+		15,0,1,22,16,0,2,4,6,8,10,12,14,16,18,20,22,24,26,28,30,0,8,1,0,7,8,3,
+		0,19,20,23,30,49,49,2,0,51,51,55,56,1,0,52,54,1,0,50,51,1,0,35,36,2,0,
+		31,34,47,48,1,0,17,18,326,0,35,1,0,0,0,2,46,1,0,0,0,4,55,1,0,0,0,6,63,
+		1,0,0,0,8,66,1,0,0,0,10,81,1,0,0,0,12,92,1,0,0,0,14,101,1,0,0,0,16,103,
+		1,0,0,0,18,115,1,0,0,0,20,162,1,0,0,0,22,168,1,0,0,0,24,227,1,0,0,0,26,
+		262,1,0,0,0,28,264,1,0,0,0,30,280,1,0,0,0,32,34,3,2,1,0,33,32,1,0,0,0,
+		34,37,1,0,0,0,35,33,1,0,0,0,35,36,1,0,0,0,36,41,1,0,0,0,37,35,1,0,0,0,
+		38,40,3,6,3,0,39,38,1,0,0,0,40,43,1,0,0,0,41,39,1,0,0,0,41,42,1,0,0,0,
+		42,44,1,0,0,0,43,41,1,0,0,0,44,45,5,0,0,1,45,1,1,0,0,0,46,47,5,3,0,0,47,
+		50,3,4,2,0,48,49,5,4,0,0,49,51,5,60,0,0,50,48,1,0,0,0,50,51,1,0,0,0,51,
+		53,1,0,0,0,52,54,5,46,0,0,53,52,1,0,0,0,53,54,1,0,0,0,54,3,1,0,0,0,55,
+		60,5,60,0,0,56,57,5,39,0,0,57,59,5,60,0,0,58,56,1,0,0,0,59,62,1,0,0,0,
+		60,58,1,0,0,0,60,61,1,0,0,0,61,5,1,0,0,0,62,60,1,0,0,0,63,64,3,8,4,0,64,
+		7,1,0,0,0,65,67,5,5,0,0,66,65,1,0,0,0,66,67,1,0,0,0,67,68,1,0,0,0,68,69,
+		5,6,0,0,69,70,5,60,0,0,70,72,5,40,0,0,71,73,3,10,5,0,72,71,1,0,0,0,72,
+		73,1,0,0,0,73,74,1,0,0,0,74,77,5,41,0,0,75,76,5,21,0,0,76,78,3,14,7,0,
+		77,75,1,0,0,0,77,78,1,0,0,0,78,79,1,0,0,0,79,80,3,16,8,0,80,9,1,0,0,0,
+		81,86,3,12,6,0,82,83,5,44,0,0,83,85,3,12,6,0,84,82,1,0,0,0,85,88,1,0,0,
+		0,86,84,1,0,0,0,86,87,1,0,0,0,87,90,1,0,0,0,88,86,1,0,0,0,89,91,5,44,0,
+		0,90,89,1,0,0,0,90,91,1,0,0,0,91,11,1,0,0,0,92,93,5,60,0,0,93,94,5,45,
+		0,0,94,95,3,14,7,0,95,13,1,0,0,0,96,102,5,60,0,0,97,98,5,42,0,0,98,99,
+		3,14,7,0,99,100,5,43,0,0,100,102,1,0,0,0,101,96,1,0,0,0,101,97,1,0,0,0,
+		102,15,1,0,0,0,103,108,5,1,0,0,104,107,3,20,10,0,105,107,5,46,0,0,106,
+		104,1,0,0,0,106,105,1,0,0,0,107,110,1,0,0,0,108,106,1,0,0,0,108,109,1,
+		0,0,0,109,111,1,0,0,0,110,108,1,0,0,0,111,112,5,2,0,0,112,17,1,0,0,0,113,
+		116,3,16,8,0,114,116,3,20,10,0,115,113,1,0,0,0,115,114,1,0,0,0,116,19,
+		1,0,0,0,117,118,7,0,0,0,118,121,5,60,0,0,119,120,5,45,0,0,120,122,3,14,
+		7,0,121,119,1,0,0,0,121,122,1,0,0,0,122,123,1,0,0,0,123,124,5,49,0,0,124,
+		163,3,22,11,0,125,126,5,9,0,0,126,127,3,22,11,0,127,133,3,18,9,0,128,131,
+		5,10,0,0,129,132,3,20,10,0,130,132,3,16,8,0,131,129,1,0,0,0,131,130,1,
+		0,0,0,132,134,1,0,0,0,133,128,1,0,0,0,133,134,1,0,0,0,134,163,1,0,0,0,
+		135,136,5,11,0,0,136,137,3,22,11,0,137,138,3,18,9,0,138,163,1,0,0,0,139,
+		140,5,12,0,0,140,141,5,60,0,0,141,142,5,13,0,0,142,145,3,22,11,0,143,144,
+		5,22,0,0,144,146,3,22,11,0,145,143,1,0,0,0,145,146,1,0,0,0,146,147,1,0,
+		0,0,147,148,3,18,9,0,148,163,1,0,0,0,149,163,5,14,0,0,150,163,5,15,0,0,
+		151,154,5,16,0,0,152,153,4,10,0,0,153,155,3,22,11,0,154,152,1,0,0,0,154,
+		155,1,0,0,0,155,163,1,0,0,0,156,163,3,16,8,0,157,158,3,22,11,0,158,159,
+		7,1,0,0,159,160,3,22,11,0,160,163,1,0,0,0,161,163,3,22,11,0,162,117,1,
+		0,0,0,162,125,1,0,0,0,162,135,1,0,0,0,162,139,1,0,0,0,162,149,1,0,0,0,
+		162,150,1,0,0,0,162,151,1,0,0,0,162,156,1,0,0,0,162,157,1,0,0,0,162,161,
+		1,0,0,0,163,21,1,0,0,0,164,165,6,11,-1,0,165,169,3,26,13,0,166,167,7,2,
+		0,0,167,169,3,22,11,11,168,164,1,0,0,0,168,166,1,0,0,0,169,224,1,0,0,0,
+		170,171,10,9,0,0,171,172,7,3,0,0,172,223,3,22,11,10,173,174,10,8,0,0,174,
+		175,7,4,0,0,175,223,3,22,11,9,176,177,10,7,0,0,177,178,7,5,0,0,178,223,
+		3,22,11,8,179,180,10,6,0,0,180,181,5,57,0,0,181,223,3,22,11,7,182,183,
+		10,5,0,0,183,184,5,58,0,0,184,223,3,22,11,6,185,186,10,4,0,0,186,187,5,
+		59,0,0,187,223,3,22,11,5,188,189,10,3,0,0,189,190,7,6,0,0,190,223,3,22,
+		11,4,191,192,10,2,0,0,192,193,5,37,0,0,193,223,3,22,11,3,194,195,10,1,
+		0,0,195,196,5,38,0,0,196,223,3,22,11,2,197,198,10,15,0,0,198,199,5,39,
+		0,0,199,200,5,60,0,0,200,202,5,40,0,0,201,203,3,24,12,0,202,201,1,0,0,
+		0,202,203,1,0,0,0,203,204,1,0,0,0,204,223,5,41,0,0,205,206,10,14,0,0,206,
+		207,5,39,0,0,207,223,5,60,0,0,208,209,10,13,0,0,209,211,5,40,0,0,210,212,
+		3,24,12,0,211,210,1,0,0,0,211,212,1,0,0,0,212,213,1,0,0,0,213,223,5,41,
+		0,0,214,215,10,12,0,0,215,216,5,42,0,0,216,217,3,22,11,0,217,218,5,43,
+		0,0,218,223,1,0,0,0,219,220,10,10,0,0,220,221,5,4,0,0,221,223,3,14,7,0,
+		222,170,1,0,0,0,222,173,1,0,0,0,222,176,1,0,0,0,222,179,1,0,0,0,222,182,
+		1,0,0,0,222,185,1,0,0,0,222,188,1,0,0,0,222,191,1,0,0,0,222,194,1,0,0,
+		0,222,197,1,0,0,0,222,205,1,0,0,0,222,208,1,0,0,0,222,214,1,0,0,0,222,
+		219,1,0,0,0,223,226,1,0,0,0,224,222,1,0,0,0,224,225,1,0,0,0,225,23,1,0,
+		0,0,226,224,1,0,0,0,227,232,3,22,11,0,228,229,5,44,0,0,229,231,3,22,11,
+		0,230,228,1,0,0,0,231,234,1,0,0,0,232,230,1,0,0,0,232,233,1,0,0,0,233,
+		236,1,0,0,0,234,232,1,0,0,0,235,237,5,44,0,0,236,235,1,0,0,0,236,237,1,
+		0,0,0,237,25,1,0,0,0,238,263,5,62,0,0,239,263,5,61,0,0,240,263,7,7,0,0,
+		241,263,3,28,14,0,242,263,5,60,0,0,243,244,5,40,0,0,244,245,3,22,11,0,
+		245,246,5,41,0,0,246,263,1,0,0,0,247,259,5,42,0,0,248,253,3,22,11,0,249,
+		250,5,44,0,0,250,252,3,22,11,0,251,249,1,0,0,0,252,255,1,0,0,0,253,251,
+		1,0,0,0,253,254,1,0,0,0,254,257,1,0,0,0,255,253,1,0,0,0,256,258,5,44,0,
+		0,257,256,1,0,0,0,257,258,1,0,0,0,258,260,1,0,0,0,259,248,1,0,0,0,259,
+		260,1,0,0,0,260,261,1,0,0,0,261,263,5,43,0,0,262,238,1,0,0,0,262,239,1,
+		0,0,0,262,240,1,0,0,0,262,241,1,0,0,0,262,242,1,0,0,0,262,243,1,0,0,0,
+		262,247,1,0,0,0,263,27,1,0,0,0,264,268,5,63,0,0,265,267,3,30,15,0,266,
+		265,1,0,0,0,267,270,1,0,0,0,268,266,1,0,0,0,268,269,1,0,0,0,269,271,1,
+		0,0,0,270,268,1,0,0,0,271,272,5,71,0,0,272,29,1,0,0,0,273,281,5,72,0,0,
+		274,281,5,73,0,0,275,277,5,74,0,0,276,278,3,22,11,0,277,276,1,0,0,0,277,
+		278,1,0,0,0,278,279,1,0,0,0,279,281,5,2,0,0,280,273,1,0,0,0,280,274,1,
+		0,0,0,280,275,1,0,0,0,281,31,1,0,0,0,34,35,41,50,53,60,66,72,77,86,90,
+		101,106,108,115,121,131,133,145,154,162,168,202,211,222,224,232,236,253,
+		257,259,262,268,277,280
 	};
 
 	public static readonly ATN _ATN =

@@ -93,6 +93,12 @@ public interface IHlParserVisitor<Result> : IParseTreeVisitor<Result> {
 	/// <return>The visitor result.</return>
 	Result VisitBlock([NotNull] HlParser.BlockContext context);
 	/// <summary>
+	/// Visit a parse tree produced by <see cref="HlParser.body"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitBody([NotNull] HlParser.BodyContext context);
+	/// <summary>
 	/// Visit a parse tree produced by the <c>letStmt</c>
 	/// labeled alternative in <see cref="HlParser.statement"/>.
 	/// </summary>
