@@ -824,6 +824,7 @@ public sealed class Binder
         return best.c is null ? "" : $"; did you mean '{best.c}'?";
     }
 
+    /// <summary>Edits (insert, delete, replace, swap two neighbours) that turn one name into the other.</summary>
     private static int EditDistance(string a, string b)
     {
         var d = new int[a.Length + 1, b.Length + 1];
@@ -831,7 +832,10 @@ public sealed class Binder
         for (int j = 0; j <= b.Length; j++) d[0, j] = j;
         for (int i = 1; i <= a.Length; i++)
             for (int j = 1; j <= b.Length; j++)
+            {
                 d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
         return d[a.Length, b.Length];
     }
 
