@@ -365,7 +365,7 @@ public sealed class AssemblerTests
         string sample = Disassembler.Disassemble(Odd()) + Disassembler.Disassemble(
             Compilation.Compile("fib.hl", File.ReadAllText(Path.Combine(TestSupport.Root, "examples", "fib.hl"))).Module!);
         const string alphabet = " \t\n\r.;:,\"\\()[]{}-+0123456789abcdefxuLnt_\u00e9\ud83d\ude00\0";
-        for (int n = 0; n < 3000; n++)
+        for (int n = 0; n < 1000; n++)
         {
             var chars = sample.ToCharArray();
             for (int k = rng.Next(1, 12); k > 0; k--) chars[rng.Next(chars.Length)] = alphabet[rng.Next(alphabet.Length)];
@@ -373,7 +373,7 @@ public sealed class AssemblerTests
             Assert.True(r.Success || r.Diagnostics.Count > 0);
             if (r.Module is { } m) ModuleFormat.Write(m);
         }
-        for (int n = 0; n < 2000; n++)
+        for (int n = 0; n < 1000; n++)
         {
             var chars = new char[rng.Next(0, 80)];
             for (int k = 0; k < chars.Length; k++) chars[k] = rng.Next(4) == 0 ? (char)rng.Next(0x10000) : alphabet[rng.Next(alphabet.Length)];
