@@ -44,12 +44,12 @@ public static class Compilation
         var tree = SyntaxParser.Parse(source, diagnostics);
         // A tree with syntax errors is incomplete; binding it would only add confusing follow-on errors.
         if (tree is null || diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items);
-        var functions = Binder.BindProgram(tree, source, diagnostics);
+        var program = Binder.BindProgram(tree, source, diagnostics);
         if (diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items);
         string fileName = Path.GetFileName(path);
         try
         {
-            var module = Emitter.Emit(Path.GetFileNameWithoutExtension(fileName), fileName, functions);
+            var module = Emitter.Emit(Path.GetFileNameWithoutExtension(fileName), fileName, program);
             return new CompileResult(module, diagnostics.Items);
         }
         catch (CompileLimitException e)

@@ -338,7 +338,7 @@ public sealed class AssemblerTests
     [InlineData(".fn f() -> void\n    .bytes\n.end", "2:11: error: expected hex bytes, found the end of the line")]
     [InlineData(".fn f() -> void\n    nop\n.fn g() -> void\n.end", "3:1: error: '.fn' inside function f (line 1): end the function with .end first")]
     [InlineData(".fn f() -> void\n    nop", "1:1: error: function f has no .end")]
-    [InlineData(".end", "1:1: error: '.end' without a function to end")]
+    [InlineData(".end", "1:1: error: '.end' without a function or class to end")]
     [InlineData("3 + 4", "1:1: error: expected a directive, a label or an instruction, found '3'")]
     [InlineData(".fn f() -> void\n    iconst 1 \"x\n.end", "2:14: error: the string is not closed")]
     [InlineData(".fn f() -> void\n    iconst\u00a01\n.end", "2:11: error: expected a space or the end of the line, found character U+00A0")]

@@ -24,13 +24,15 @@ public sealed class CheckedModeTests
     {
         var honest = Verifier.Verify(m);
         var f = honest.Functions[0];
-        var types = (VmType[]?[])f.StackTypes.Clone();
-        types[pc] = lie;
+        var types = (TypeStack?[])f.StackTypes.Clone();
+        TypeStack? lie2 = null;
+        foreach (var t in lie) lie2 = new TypeStack(t, lie2);
+        types[pc] = lie2;
         var lying = new LoadedFunction
         {
-            Def = f.Def, Index = f.Index, Code = f.Code, Offsets = f.Offsets, LocalIsRef = f.LocalIsRef, StackMaps = f.StackMaps, StackTypes = types,
+            Def = f.Def, Index = f.Index, Code = f.Code, Offsets = f.Offsets, LocalIsRef = f.LocalIsRef, Reachable = f.Reachable, StackTypes = types,
         };
-        return new LoadedModule(honest.Def, [lying], honest.Natives);
+        return new LoadedModule(honest.Def, [lying], honest.Natives, honest.Classes);
     }
 
     private static readonly Module Sample = Asm.Module(Asm.Code(IConst, 40, IConst, 2, IAdd, Ret));

@@ -16,6 +16,7 @@ public sealed class OpcodeTests
     private sealed record Sample(object[] Code, VmType Return, long Expected, VmType[]? Locals = null);
 
     private static readonly VmType IntArray = VmType.ArrayOf(VmType.Int);
+    private static readonly VmType Point = VmType.ObjectOf(0);
 
     private static readonly Dictionary<Opcode, Sample> Samples = new()
     {
@@ -83,6 +84,19 @@ public sealed class OpcodeTests
         [ALen] = new([IConst, 5, IConst, 6, NewArray, 0, 2, ALen, Ret], VmType.Int, 2),
         [APush] = new([NewArray, 0, 0, Store, 0, Load, 0, IConst, 1, APush, Load, 0, IConst, 2, APush, Load, 0, IConst, 3, APush,
             Load, 0, IConst, 4, APush, Load, 0, IConst, 5, APush, Load, 0, ALen, Ret], VmType.Int, 5, [IntArray]),
+        [AConstNull] = new([AConstNull, JmpIfNull, 16, IConst, 1, Ret, IConst, 2, Ret], VmType.Int, 2),
+        [RefEq] = new([NewObject, 0, Dup, RefEq, Ret], VmType.Bool, 1),
+        [RefNe] = new([NewObject, 0, NewObject, 0, RefNe, Ret], VmType.Bool, 1),
+        [JmpIfNull] = new([AConstNull, JmpIfNull, 16, IConst, 1, Ret, IConst, 2, Ret], VmType.Int, 2),
+        [JmpIfNotNull] = new([NewObject, 0, JmpIfNotNull, 20, IConst, 1, Ret, IConst, 2, Ret], VmType.Int, 2),
+        [NewObject] = new([NewObject, 0, GetField, 0, 0, Ret], VmType.Int, 0),
+        [GetField] = new([NewObject, 0, Store, 0, Load, 0, IConst, 7, SetField, 0, 0, Load, 0, GetField, 0, 0, Ret], VmType.Int, 7, [Point]),
+        [SetField] = new([NewObject, 0, Store, 0, Load, 0, IConst, 7, SetField, 0, 0, Load, 0, GetField, 0, 0, Ret], VmType.Int, 7, [Point]),
+        [CallVirt] = new([NewObject, 2, CallVirt, 0, 0, Ret], VmType.Int, 3),
+        [CallIface] = new([NewObject, 0, Store, 0, Load, 0, IConst, 5, SetField, 0, 0, Load, 0, CallIface, 1, 0, Ret], VmType.Int, 5, [Point]),
+        [InstanceOf] = new([NewObject, 2, InstanceOf, 0, Ret], VmType.Bool, 1),
+        [NonNull] = new([NewObject, 0, NonNull, GetField, 0, 0, Ret], VmType.Int, 0),
+        [CheckCast] = new([NewObject, 2, CheckCast, 0, CheckCast, 2, CallVirt, 0, 0, Ret], VmType.Int, 3),
     };
 
     /// <summary>Builds the sample's module: main, plus a helper that returns a string's length via its printed form.</summary>
@@ -102,6 +116,20 @@ public sealed class OpcodeTests
             Lines = [],
         });
         m.Natives.Add(new NativeImport("test_strlen", [VmType.String], VmType.Int));
+        // class Point : Getter { x: int, s: string?, fn get() -> int { return x } }
+        // interface Getter { fn get() -> int }
+        // class Point3 : Point { override fn get() -> int { return 3 } }
+        m.Functions.Add(new FunctionDef { Name = "Point.get", Params = [Point], Return = VmType.Int, Locals = [Point], MaxStack = 1, Code = Asm.Code(Load, 0, GetField, 0, 0, Ret) });
+        m.Functions.Add(new FunctionDef { Name = "Point3.get", Params = [VmType.ObjectOf(2)], Return = VmType.Int, Locals = [VmType.ObjectOf(2)], MaxStack = 1, Code = Asm.Code(IConst, 3, Ret) });
+        var point = new ClassDef { Name = "Point", Interfaces = [1] };
+        point.Fields.Add(new FieldDef("x", VmType.Int));
+        point.Fields.Add(new FieldDef("s", VmType.String.AsNullable()));
+        point.Methods.Add(new MethodDef("get", 2));
+        var getter = new ClassDef { Name = "Getter", IsInterface = true };
+        getter.Signatures.Add(new InterfaceMethod("get", [], VmType.Int));
+        var point3 = new ClassDef { Name = "Point3", Super = 0 };
+        point3.Methods.Add(new MethodDef("get", 3));
+        m.Classes.AddRange([point, getter, point3]);
         return m;
     }
 

@@ -119,7 +119,8 @@ public sealed class VerifierTests
         // "hello" + "hello": at sconcat both operands are references
         var m = Asm.Module(Asm.Code(IConst, 1, SConst, 0, SConst, 0, SConcat, Pop, Ret));
         var f = Verifier.Verify(m).Functions[0];
-        Assert.Equal([false, true, true], f.StackMaps[3]!);
-        Assert.Null(f.StackMaps[0]);
+        Assert.Equal([false, true, true], TypeStack.ToArray(f.StackTypes[3]).Select(t => t.IsReference));
+        Assert.Null(f.StackTypes[0]);
+        Assert.True(f.Reachable[0]);
     }
 }

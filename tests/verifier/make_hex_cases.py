@@ -43,6 +43,7 @@ BASE = [
     (h(s('m')), 'module name "m"', 'module name'),
     (h(s('m.hl')), 'source file "m.hl"', 'source file name'),
     ('01 ' + h(s('hi')), '1 string constant: "hi"', 'string constants'),
+    ('00', 'no classes', 'classes'),
     ('01 05 01', '1 type: [int]', 'types'),
     ('01 ' + h(s('println')) + ' 01 04 00', '1 native: println(string) -> void', 'native imports'),
     ('01', '1 function', 'function count'),
@@ -86,7 +87,8 @@ TRUNCATED = {
     'flags': 'truncated while reading module name',
     'module name': 'truncated while reading source file name',
     'source file name': 'truncated while reading string constants',
-    'string constants': 'truncated while reading types',
+    'string constants': 'truncated while reading classes',
+    'classes': 'truncated while reading types',
     'types': 'truncated while reading native imports',
     'native imports': 'truncated while reading functions',
     'function count': '1 functions cannot fit in the 0 bytes that remain',
@@ -169,9 +171,9 @@ case(M+'uleb_unfinished.hex', 'malformed truncated while reading entry function'
      'The file ends inside a uleb: its last byte has the continuation bit.', BASE[:-1] + [('81', 'entry, continued...', None)])
 
 # ---- types
-case(M+'unknown_type_kind.hex', 'malformed unknown type kind 6', 'format.type-kind',
-     'Type kind 6 does not exist (0..5 do).', replace('types', '01 06', '1 type: kind 6'))
-case(M+'unknown_type_kind_255.hex', 'malformed unknown type kind 255', 'format.type-kind',
+case(M+'unknown_type_kind.hex', 'malformed unknown type kind 8', 'format.type-kind',
+     'Type kind 8 does not exist (0..6 do; 7, the null type, is never encoded).', replace('types', '01 08', '1 type: kind 8'))
+case(M+'unknown_type_kind_255.hex', 'malformed unknown type kind 127', 'format.type-kind',
      'Type kind 255, as a parameter.', replace('parameters', '01 ff', '1 parameter of kind 255'))
 case(M+'unknown_element_kind.hex', 'malformed unknown type kind 9', 'format.type-kind',
      'An array whose element kind is unknown.', replace('types', '01 05 05 09', '1 type: [[kind 9]]'))
@@ -226,7 +228,7 @@ V = 'valid/'
 case(V+'locals_at_limit.hex', 'valid', ['format.locals-limit', 'decode.local'],
      'A function with 65536 locals, the limit; it writes and reads the last one, local 65535.',
      [f for f in BASE if f[2] in ('magic', 'version', 'flags')] + [
-      ('00', 'module name ""', None), ('00', 'source ""', None), ('00', 'no strings', None), ('00', 'no types', None), ('00', 'no natives', None),
+      ('00', 'module name ""', None), ('00', 'source ""', None), ('00', 'no strings', None), ('00', 'no classes', None), ('00', 'no types', None), ('00', 'no natives', None),
       ('01', '1 function', None), (h(s('main')), '  name "main"', None), ('00', '  no parameters', None), ('01', '  returns int', None),
       ('80 80 04 01*65536', '  65536 locals, all int', None), ('01', '  max stack 1', None), ('10', '  16 bytes of code:', None),
       ('01 07 00 00 00 00 00 00 00', '    iconst 7', None), ('06 ff ff', '    store 65535', None), ('05 ff ff', '    load 65535', None), ('38', '    ret', None),
@@ -234,7 +236,7 @@ case(V+'locals_at_limit.hex', 'valid', ['format.locals-limit', 'decode.local'],
 case(V+'newarray_of_65536_elements.hex', 'valid', ['decode.count', 'stack.overflow', 'format.max-stack-limit'],
      'An array literal of 65536 elements, the most newarray takes: the stack reaches 65536, the largest\nmax stack the format allows, and newarray pops them all.',
      [f for f in BASE if f[2] in ('magic', 'version', 'flags')] + [
-      ('00', 'module name ""', None), ('00', 'source ""', None), ('00', 'no strings', None), ('01 05 01', '1 type: [int]', None), ('00', 'no natives', None),
+      ('00', 'module name ""', None), ('00', 'source ""', None), ('00', 'no strings', None), ('00', 'no classes', None), ('01 05 01', '1 type: [int]', None), ('00', 'no natives', None),
       ('01', '1 function', None), (h(s('main')), '  name "main"', None), ('00', '  no parameters', None), ('01', '  returns int', None),
       ('00', '  no locals', None), ('80 80 04', '  max stack 65536', None), (h(uleb(9 + 65535 + 9 + 2)), f'  {9 + 65535 + 9 + 2} bytes of code:', None),
       ('01 03 00 00 00 00 00 00 00', '    iconst 3', None), ('08*65535', '    dup, 65535 times', None),

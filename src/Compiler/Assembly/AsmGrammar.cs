@@ -18,7 +18,10 @@ namespace Hlvm.Compiler.Assembly;
 //               | IDENT ':'                          a label
 //               | IDENT operand*                     an instruction (the mnemonic is checked later, against
 //                                                    OpcodeInfo.All, and so are its operands)
-//   type       := 'void' | 'int' | 'float' | 'bool' | 'string' | '[' type ']'
+//               | ('.class' | '.interface') name | '.super' operand | '.implements' operand+ | '.field' name type
+//               | '.method' name operand | '.sig' name '(' types? ')' '->' type
+//   type       := ('void' | 'int' | 'float' | 'bool' | 'string' | CLASS | '#' digits | '[' type ']') '?'?
+//                 (CLASS: the name of a class declared anywhere in the file; #N: class number N)
 //   name       := IDENT | STRING
 //   operand    := STRING | word                      word: any run of characters but spaces, ';' and '"'
 //
@@ -121,8 +124,20 @@ internal static class AsmGrammar
 
     // ---------------------------------------------------------------------------------------- types
 
+    /// <summary>
+    /// The classes of the file being assembled, by name, for class types; set by the assembler around its parse
+    /// (the grammar is static, and a class may be used before its .class line).
+    /// </summary>
+    [ThreadStatic] internal static IReadOnlyDictionary<string, int>? Classes;
+
     private static readonly Parser<VmType> BasicType = i =>
     {
+        if (!i.AtEnd && i.Current == '#')
+        {
+            var digits = Parse.Digit.AtLeastOnce().Text()(i.Advance());
+            if (!digits.WasSuccessful || !int.TryParse(digits.Value, out int n)) return Expected<VmType>(i.Advance(), "a class number");
+            return Result.Success(VmType.ObjectOf(n), digits.Remainder);
+        }
         var r = Identifier(i);
         if (!r.WasSuccessful) return Expected<VmType>(i, "a type");
         VmType? t = r.Value switch
@@ -132,12 +147,20 @@ internal static class AsmGrammar
             "float" => VmType.Float,
             "bool" => VmType.Bool,
             "string" => VmType.String,
-            _ => null,
+            _ => Classes is not null && Classes.TryGetValue(r.Value, out int c) ? VmType.ObjectOf(c) : null,
         };
         return t is null
-            ? Fail<VmType>(i, $"unknown type '{r.Value}' (the types are void, int, float, bool, string and [T])")
+            ? Fail<VmType>(i, $"unknown type '{r.Value}' (the types are void, int, float, bool, string, [T], T? and the classes of the file)")
             : Result.Success(t, r.Remainder);
     };
+
+    /// <summary>A type followed by an optional '?'.</summary>
+    private static IResult<VmType> MaybeNullable(VmType t, IInput i)
+    {
+        var after = Space(i).Remainder;
+        if (after.AtEnd || after.Current != '?') return Result.Success(t, i);
+        return t.IsReference && !t.Nullable ? Result.Success(t.AsNullable(), after.Advance()) : Fail<VmType>(after, $"{t} cannot be nullable");
+    }
 
     /// <summary>A type. Array brackets are counted rather than parsed recursively, so no input nests deeply.</summary>
     private static readonly Parser<VmType> Type = start =>
@@ -152,14 +175,19 @@ internal static class AsmGrammar
         if (depth > MaxTypeDepth) return Fail<VmType>(start, $"array types nest {depth} deep here, more than {MaxTypeDepth}");
         var basic = BasicType(i);
         if (!basic.WasSuccessful) return basic;
-        var type = basic.Value;
-        i = basic.Remainder;
+        var nullable = MaybeNullable(basic.Value, basic.Remainder);
+        if (!nullable.WasSuccessful) return nullable;
+        var type = nullable.Value;
+        i = nullable.Remainder;
         for (int k = 0; k < depth; k++)
         {
             i = Space(i).Remainder;
             if (i.AtEnd || i.Current != ']') return Expected<VmType>(i, "']'");
             i = i.Advance();
-            type = VmType.ArrayOf(type);
+            var outer = MaybeNullable(VmType.ArrayOf(type), i);
+            if (!outer.WasSuccessful) return outer;
+            type = outer.Value;
+            i = outer.Remainder;
         }
         return Result.Success(type, i);
     };
@@ -230,7 +258,8 @@ internal static class AsmGrammar
     };
 
     private static readonly string[] DirectiveNames =
-        ["module", "source", "entry", "string", "type", "native", "fn", "locals", "maxstack", "line", "bytes", "end"];
+        ["module", "source", "entry", "string", "type", "native", "fn", "locals", "maxstack", "line", "bytes", "end",
+         "class", "interface", "super", "implements", "field", "method", "sig"];
 
     private static Parser<Statement> DirectiveBody(int col, string name) => name switch
     {
@@ -243,6 +272,10 @@ internal static class AsmGrammar
         "maxstack" or "line" =>
             from _ in Space from value in WordToken.Named("a number") select (Statement)new NumberDirective(col, name, value),
         "bytes" => from bytes in HexBytes select (Statement)new BytesDirective(col, bytes),
+        "class" or "interface" => from _ in Space from n in NameToken select (Statement)new ClassDirective(col, name == "interface", n),
+        "super" or "implements" or "method" => from operands in Operands select (Statement)new ClassMemberDirective(col, name, operands),
+        "field" => from _ in Space from n in NameToken from _1 in Space from t in Type select (Statement)new FieldDirective(col, n, t),
+        "sig" => from sig in Signature(col, false) select (Statement)new SigDirective(col, (SignatureDirective)sig),
         _ => Parse.Return((Statement)new EndDirective(col)),
     };
 

@@ -37,6 +37,18 @@ internal sealed record NumberDirective(int Column, string Directive, Token Value
 /// <summary><c>.bytes XX ...</c>: raw code bytes.</summary>
 internal sealed record BytesDirective(int Column, byte[] Bytes) : Statement(Column);
 
+/// <summary><c>.class NAME</c> or <c>.interface NAME</c>: starts a class, ended by <c>.end</c>.</summary>
+internal sealed record ClassDirective(int Column, bool IsInterface, Token Name) : Statement(Column);
+
+/// <summary><c>.super C</c>, <c>.implements C ...</c>, <c>.method NAME FUNCTION</c>: class references by name or index.</summary>
+internal sealed record ClassMemberDirective(int Column, string Directive, Token[] Operands) : Statement(Column);
+
+/// <summary><c>.field NAME T</c>.</summary>
+internal sealed record FieldDirective(int Column, Token Name, VmType Type) : Statement(Column);
+
+/// <summary><c>.sig NAME(T, ...) -> T</c>: a method an interface requires.</summary>
+internal sealed record SigDirective(int Column, SignatureDirective Signature) : Statement(Column);
+
 /// <summary><c>.end</c>: the end of a function.</summary>
 internal sealed record EndDirective(int Column) : Statement(Column);
 

@@ -64,17 +64,41 @@ public static class Assembler
         private int? _moduleLine, _sourceLine, _entryLine;
         private Token? _entry;
         private FunctionBuilder? _fn;
+        private (ClassDef Def, int Line)? _class;
+        private readonly Dictionary<string, int> _classIndexes = [];
+        private readonly List<(ClassDef Class, int Method, Token Function, int Line)> _methodUses = [];
 
         public AssembleResult Assemble()
         {
-            string[] lines = source.Text.Split('\n');
-            for (int i = 0; i < lines.Length; i++)
+            string[] lines = source.Text.Split('\n').Select(l => l.EndsWith('\r') ? l[..^1] : l).ToArray();
+            // Classes may be used (in types) before their .class line: collect their names first.
+            int classCount = 0;
+            foreach (var text in lines)
             {
-                _line = i + 1;
-                string text = lines[i].EndsWith('\r') ? lines[i][..^1] : lines[i];
-                var r = AsmGrammar.Line(text);
-                if (!r.WasSuccessful) Error(r.Remainder.Column, AsmGrammar.Describe(r));
-                else if (r.Value is { } statement) Handle(statement);
+                if (!text.TrimStart().StartsWith(".class", StringComparison.Ordinal) && !text.TrimStart().StartsWith(".interface", StringComparison.Ordinal)) continue;
+                if (AsmGrammar.Line(text) is { WasSuccessful: true, Value: ClassDirective c }) _classIndexes.TryAdd(c.Name.Text, classCount++);
+            }
+            var previous = AsmGrammar.Classes;
+            AsmGrammar.Classes = _classIndexes;
+            try
+            {
+                for (int i = 0; i < lines.Length; i++)
+                {
+                    _line = i + 1;
+                    var r = AsmGrammar.Line(lines[i]);
+                    if (!r.WasSuccessful) Error(r.Remainder.Column, AsmGrammar.Describe(r));
+                    else if (r.Value is { } statement) Handle(statement);
+                }
+            }
+            finally
+            {
+                AsmGrammar.Classes = previous;
+            }
+            if (_class is { } open)
+            {
+                _line = open.Line;
+                Error(1, $"class {Disassembler.Name(open.Def.Name)} has no .end");
+                _class = null;
             }
             if (_fn is not null)
             {
@@ -161,21 +185,97 @@ public static class Assembler
                     if (Body(d, "an instruction") is { } withCode) Instruction(withCode, d);
                     break;
                 case EndDirective d:
-                    if (_fn is null) Error(d.Column, "'.end' without a function to end", 4);
+                    if (_class is not null) _class = null;
+                    else if (_fn is null) Error(d.Column, "'.end' without a function or class to end", 4);
                     else EndFunction();
                     break;
+                case ClassDirective d:
+                    TopLevel(d);
+                    var cls = new ClassDef { Name = d.Name.Text, IsInterface = d.IsInterface };
+                    _module.Classes.Add(cls);
+                    _class = (cls, _line);
+                    break;
+                case FieldDirective d:
+                    if (InClass(d, ".field") is { } withField) withField.Fields.Add(new FieldDef(d.Name.Text, d.Type));
+                    break;
+                case SigDirective d:
+                    if (InClass(d, ".sig") is { } withSig) withSig.Signatures.Add(new InterfaceMethod(d.Signature.Name.Text, d.Signature.Params, d.Signature.Return));
+                    break;
+                case ClassMemberDirective d:
+                    ClassMember(d);
+                    break;
             }
+        }
+
+        /// <summary>The class a member directive belongs to, or null after an error.</summary>
+        private ClassDef? InClass(Statement d, string what)
+        {
+            if (_class is { } c) return c.Def;
+            Error(d.Column, $"'{what}' outside a class (start one with .class or .interface)", what.Length);
+            return null;
+        }
+
+        private void ClassMember(ClassMemberDirective d)
+        {
+            if (InClass(d, "." + d.Directive) is not { } c) return;
+            int expected = d.Directive switch { "super" => 1, "method" => 2, _ => -1 };
+            if (expected > 0 && d.Operands.Length != expected || d.Operands.Length == 0)
+            {
+                Error(d.Column, d.Directive switch
+                {
+                    "super" => "'.super' takes one class",
+                    "method" => "'.method' takes a method name and a function",
+                    _ => "'.implements' takes one or more interfaces",
+                }, d.Directive.Length + 1);
+                return;
+            }
+            switch (d.Directive)
+            {
+                case "super":
+                    if (ClassOperand(d.Operands[0]) is { } super) c.Super = (int)super;
+                    break;
+                case "implements":
+                    var list = new List<int>();
+                    foreach (var t in d.Operands)
+                        if (ClassOperand(t) is { } i) list.Add((int)i);
+                    c.Interfaces = [.. list];
+                    break;
+                default:
+                    var fn = d.Operands[1];
+                    c.Methods.Add(new MethodDef(d.Operands[0].Text, 0));
+                    if (fn.Quoted || Disassembler.IsIdentifier(fn.Text)) _methodUses.Add((c, c.Methods.Count - 1, fn, _line));
+                    else if (Unsigned(fn, int.MaxValue, "a function name or index") is { } index) c.Methods[^1] = c.Methods[^1] with { Function = (int)index };
+                    break;
+            }
+        }
+
+        /// <summary>A class operand: the name of a class of the file, or an index.</summary>
+        private long? ClassOperand(Token token)
+        {
+            if (token.Quoted || Disassembler.IsIdentifier(token.Text))
+            {
+                if (_classIndexes.TryGetValue(token.Text, out int index)) return index;
+                Error(token, $"no class named {Disassembler.Name(token.Text)}");
+                return null;
+            }
+            return Unsigned(token, uint.MaxValue, "a class name or index");
         }
 
         /// <summary>A directive that stands outside functions; inside one, it is an error and ends the function.</summary>
         private void TopLevel(Statement d)
         {
+            if (_class is { } open)
+            {
+                Error(d.Column, $"class {Disassembler.Name(open.Def.Name)} (line {open.Line}) is not ended: end it with .end first");
+                _class = null;
+            }
             if (_fn is null) return;
             string what = d switch
             {
                 TextDirective t => "." + t.Directive,
                 EntryDirective => ".entry",
                 TypeDirective => ".type",
+                ClassDirective c => c.IsInterface ? ".interface" : ".class",
                 SignatureDirective { IsFunction: true } => ".fn",
                 _ => ".native",
             };
@@ -324,6 +424,9 @@ public static class Assembler
             OperandKind.Native => "a native name or index",
             OperandKind.Type => "a type table index",
             OperandKind.Count => "a count",
+            OperandKind.Class => "a class name or index",
+            OperandKind.Field => "a field index",
+            OperandKind.Method => "a method index",
             _ => kind.ToString(),
         };
 
@@ -348,6 +451,8 @@ public static class Assembler
                     return token.Text == "true" ? 1 : 0;
                 case OperandKind.Local:
                     return Unsigned(token, ushort.MaxValue, Describe(kind));
+                case OperandKind.Class:
+                    return ClassOperand(token);
                 default:
                     return Unsigned(token, uint.MaxValue, Describe(kind));
             }
@@ -450,6 +555,11 @@ public static class Assembler
                 if (Resolve(use.Name, function) is { } index)
                     BinaryPrimitives.WriteUInt32LittleEndian(use.In.Code.AsSpan(use.At), (uint)index);
             }
+            foreach (var (cls, method, fn, line) in _methodUses)
+            {
+                _line = line;
+                if (Resolve(fn, function: true) is { } index) cls.Methods[method] = cls.Methods[method] with { Function = index };
+            }
             if (_entry is { } entry && _entryLine is { } entryLine)
             {
                 _line = entryLine;
@@ -503,6 +613,12 @@ public static class Assembler
                     Opcode.Call when Operand(0) < _module.Functions.Count => Effect(_module.Functions[(int)Operand(0)].Params, _module.Functions[(int)Operand(0)].Return),
                     Opcode.CallNative when Operand(0) < _module.Natives.Count => Effect(_module.Natives[(int)Operand(0)].Params, _module.Natives[(int)Operand(0)].Return),
                     Opcode.NewArray => (Operand(1), 1),
+                    Opcode.CallVirt when Operand(0) < _module.Classes.Count && _module.MethodTable((int)Operand(0)) is var slots
+                        && Operand(1) < slots.Count && slots[(int)Operand(1)].Function < _module.Functions.Count
+                        => Effect(_module.Functions[slots[(int)Operand(1)].Function].Params, _module.Functions[slots[(int)Operand(1)].Function].Return),
+                    Opcode.CallIface when Operand(0) < _module.Classes.Count && Operand(1) < _module.Classes[(int)Operand(0)].Signatures.Count
+                        && _module.Classes[(int)Operand(0)].Signatures[(int)Operand(1)] is var sig
+                        => (sig.Params.Length + 1, sig.Return == VmType.Void ? 0 : 1),
                     _ => (Math.Max(0, info.Pops), Math.Max(0, info.Pushes)),
                 };
                 int after = (int)Math.Min(int.MaxValue, Math.Max(0, height[pc] - pops) + pushes);
@@ -511,7 +627,7 @@ public static class Assembler
                 {
                     Opcode.Ret or Opcode.RetVoid => [],
                     Opcode.Jmp => [Operand(0)],
-                    Opcode.JmpIf or Opcode.JmpIfNot => [pc + info.Size, Operand(0)],
+                    Opcode.JmpIf or Opcode.JmpIfNot or Opcode.JmpIfNull or Opcode.JmpIfNotNull => [pc + info.Size, Operand(0)],
                     _ => [pc + info.Size],
                 };
                 foreach (long target in next)

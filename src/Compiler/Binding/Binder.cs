@@ -14,7 +14,7 @@ namespace Hlvm.Compiler.Binding;
 /// finds and keeps going: an expression that fails to bind gets the error type, and operations on the error type
 /// report nothing more, so one mistake gives one message.
 /// </summary>
-public sealed class Binder
+public sealed partial class Binder
 {
     private readonly SourceText _source;
     private readonly DiagnosticBag _diagnostics;
@@ -33,7 +33,7 @@ public sealed class Binder
     }
 
     /// <summary>Binds a whole program; the result is meaningful only when no error was reported.</summary>
-    public static List<BoundFunction> BindProgram(ProgramContext program, SourceText source, DiagnosticBag diagnostics)
+    public static BoundProgram BindProgram(ProgramContext program, SourceText source, DiagnosticBag diagnostics)
     {
         var binder = new Binder(source, diagnostics);
         return binder.Bind(program);
@@ -58,64 +58,101 @@ public sealed class Binder
 
     // -------------------------------------------------------------------------------------------- declarations
 
-    private List<BoundFunction> Bind(ProgramContext program)
+    private BoundProgram Bind(ProgramContext program)
     {
         foreach (var import in program.importDecl())
             Error(import, "modules and imports are not supported yet; a program is one file");
-        var decls = program.topDecl().Select(d => d.functionDecl()).ToList();
-        foreach (var decl in decls) Declare(decl);
+        var decls = program.topDecl();
+        foreach (var d in decls)
+        {
+            if (d.classDecl() is { } c) DeclareClass(c.name, c.PUB(), isInterface: false, c);
+            if (d.interfaceDecl() is { } i) DeclareClass(i.name, i.PUB(), isInterface: true, i);
+        }
+        var functionDecls = decls.Select(d => d.functionDecl()).Where(f => f is not null).ToList();
+        var bodies = new List<(FunctionSymbol symbol, Func<BoundFunction> bind)>();
+        foreach (var decl in functionDecls)
+        {
+            if (DeclareFunction(decl) is { } symbol) bodies.Add((symbol, () => BindFunction(decl, symbol, null)));
+        }
+        foreach (var c in _classList) ResolveClass(c, bodies);
+        CheckMain(functionDecls);
+        var result = bodies.Select(b => b.bind()).OrderBy(f => f.Symbol.Index).ToList();
+        return new BoundProgram(result, _classList);
+    }
+
+    private void CheckMain(List<FunctionDeclContext> decls)
+    {
         if (!_functions.TryGetValue("main", out var main))
         {
             _diagnostics.Add(new Diagnostic(Severity.Error, _source, 1, 1, "the program has no 'main' function; add `fn main() { ... }`"));
+            return;
         }
-        else
-        {
-            var decl = decls.First(d => d.name.Text == "main");
-            bool okParams = main.Parameters.Length == 0 || (main.Parameters.Length == 1 && main.Parameters[0] == VmType.ArrayOf(VmType.String));
-            bool okReturn = main.Return == VmType.Void || main.Return == VmType.Int;
-            if (!okParams || !okReturn)
-                Error(decl.name, "'main' must be declared as `fn main()` or `fn main(args: [string])`, optionally returning int");
-        }
-        var result = new List<BoundFunction>();
-        foreach (var decl in decls)
-        {
-            if (_functions.TryGetValue(decl.name.Text, out var symbol) && symbol.Index == result.Count)
-                result.Add(BindFunction(decl, symbol));
-        }
-        return result;
+        var decl = decls.First(d => d.name.Text == "main");
+        bool okParams = main.Parameters.Length == 0 || (main.Parameters.Length == 1 && main.Parameters[0] == VmType.ArrayOf(VmType.String));
+        bool okReturn = main.Return == VmType.Void || main.Return == VmType.Int;
+        if (!okParams || !okReturn)
+            Error(decl.name, "'main' must be declared as `fn main()` or `fn main(args: [string])`, optionally returning int");
     }
 
-    private void Declare(FunctionDeclContext decl)
+    /// <summary>Every function of the program in index order: top-level functions, constructors and methods.</summary>
+    private readonly List<FunctionSymbol> _allFunctions = [];
+
+    private FunctionSymbol NewFunction(string name, VmType[] parameters, string[] names, VmType ret)
     {
-        string name = decl.name.Text;
-        if (decl.PUB() != null) Error(decl.PUB().Symbol, "'pub' has no meaning without modules, which are not supported yet");
-        if (Builtins.Contains(name)) { Error(decl.name, $"'{name}' is a built-in function and cannot be redefined"); return; }
-        if (_functions.ContainsKey(name)) { Error(decl.name, $"function '{name}' is already defined"); return; }
-        var ps = decl.paramList()?.param() ?? [];
+        var f = new FunctionSymbol(name, parameters, names, ret, _allFunctions.Count);
+        _allFunctions.Add(f);
+        return f;
+    }
+
+    /// <summary>The parameters of a declaration, bound, with duplicates reported.</summary>
+    private (VmType[] types, string[] names) BindParams(ParamListContext? list)
+    {
+        var ps = list?.param() ?? [];
         var types = ps.Select(p => BindType(p.type())).ToArray();
         var names = ps.Select(p => p.ID().GetText()).ToArray();
         for (int i = 0; i < names.Length; i++)
         {
             if (Array.IndexOf(names, names[i]) != i) Error(ps[i].ID().Symbol, $"parameter '{names[i]}' is declared twice");
+            if (names[i] == "self") Error(ps[i].ID().Symbol, "'self' is the receiver of a method and cannot name a parameter");
         }
-        var ret = decl.returnType is null ? VmType.Void : BindType(decl.returnType);
-        _functions[name] = new FunctionSymbol(name, types, names, ret, _functions.Count);
+        return (types, names);
     }
 
-    private BoundFunction BindFunction(FunctionDeclContext decl, FunctionSymbol symbol)
+    private FunctionSymbol? DeclareFunction(FunctionDeclContext decl)
+    {
+        string name = decl.name.Text;
+        if (decl.PUB() != null) Error(decl.PUB().Symbol, "'pub' has no meaning without modules, which are not supported yet");
+        if (Builtins.Contains(name)) { Error(decl.name, $"'{name}' is a built-in function and cannot be redefined"); return null; }
+        if (_functions.ContainsKey(name)) { Error(decl.name, $"function '{name}' is already defined"); return null; }
+        if (_classes.ContainsKey(name)) { Error(decl.name, $"'{name}' is already the name of a class"); return null; }
+        var (types, names) = BindParams(decl.paramList());
+        var ret = decl.returnType is null ? VmType.Void : BindType(decl.returnType);
+        var symbol = NewFunction(name, types, names, ret);
+        _functions[name] = symbol;
+        return symbol;
+    }
+
+    /// <summary>Binds the body of a function, a method (<paramref name="owner"/> set) or a constructor.</summary>
+    private BoundFunction BindFunction(ParserRuleContext decl, FunctionSymbol symbol, ClassSymbol? owner, BlockContext? block = null, Func<BoundStmt[]>? prologue = null)
     {
         _function = symbol;
+        _class = owner;
         _scopes.Clear();
         _scopes.Add([]);
+        _narrowed.Clear();
         for (int i = 0; i < symbol.Parameters.Length; i++)
         {
             var local = NewLocal(symbol.ParameterNames[i], symbol.Parameters[i], mutable: false);
             _scopes[0].TryAdd(local.Name, local);
         }
-        var body = BindBlock(decl.block());
+        block ??= ((FunctionDeclContext)decl).block();
+        var before = prologue?.Invoke() ?? [];
+        var body = BindBlock(block);
+        if (before.Length > 0) body = body with { Statements = [.. before, .. body.Statements] };
         if (symbol.Return != VmType.Void && !symbol.Return.IsError() && !AlwaysReturns(body))
-            Error(decl.block().Stop, $"function '{symbol.Name}' must return {symbol.Return}, but its end can be reached without a return");
+            Error(block.Stop, $"function '{symbol.Name}' must return {N(symbol.Return)}, but its end can be reached without a return");
         _function = null;
+        _class = null;
         return new BoundFunction(symbol, body, LineOf(decl));
     }
 
@@ -177,8 +214,21 @@ public sealed class Binder
                     case "bool": return VmType.Bool;
                     case "string": return VmType.String;
                     default:
-                        Error(named.name, $"unknown type '{named.name.Text}'{Suggest(named.name.Text, ["int", "float", "bool", "string"])}");
+                        if (_classes.TryGetValue(named.name.Text, out var cls)) return cls.Type;
+                        Error(named.name, $"unknown type '{named.name.Text}'{Suggest(named.name.Text, ["int", "float", "bool", "string", .. _classes.Keys])}");
                         return Types.Error;
+                }
+            case NullableTypeContext nullable:
+                {
+                    var inner = BindType(nullable.type(), depth + 1);
+                    if (inner.IsError()) return inner;
+                    if (!inner.IsReference)
+                    {
+                        Error(nullable, $"{N(inner)} cannot be nullable: only strings, arrays and objects can be null");
+                        return Types.Error;
+                    }
+                    if (inner.Nullable) Error(nullable.QUESTION().Symbol, "the type is already nullable");
+                    return inner.AsNullable();
                 }
             case ArrayTypeContext array:
                 if (depth >= VmType.MaxDepth)
@@ -198,9 +248,33 @@ public sealed class Binder
     private BoundBlock BindBlock(BlockContext block)
     {
         _scopes.Add([]);
-        var statements = block.statement().Select(BindStatement).ToArray();
+        var statements = new List<BoundStmt>();
+        BindStatements(block.statement(), 0, statements);
         _scopes.RemoveAt(_scopes.Count - 1);
-        return new BoundBlock(LineOf(block), statements);
+        return new BoundBlock(LineOf(block), [.. statements]);
+    }
+
+    /// <summary>
+    /// Binds statements from <paramref name="start"/> on. After `if x == null { return }` (a branch that always
+    /// leaves), x is not null in the statements that follow, unless they assign it.
+    /// </summary>
+    private void BindStatements(StatementContext[] statements, int start, List<BoundStmt> into)
+    {
+        for (int k = start; k < statements.Length; k++)
+        {
+            var bound = BindStatement(statements[k]);
+            into.Add(bound);
+            if (bound is BoundIf { Else: null } guard && AlwaysExits(guard.Then) && NonNullWhenFalse(guard.Condition).Any())
+            {
+                int next = k + 1;
+                WithNarrowed(NonNullWhenFalse(guard.Condition), statements.Skip(next), () =>
+                {
+                    BindStatements(statements, next, into);
+                    return 0;
+                });
+                return;
+            }
+        }
     }
 
     private BoundStmt BindStatement(StatementContext ctx)
@@ -220,10 +294,11 @@ public sealed class Binder
             case IfStmtContext ifs:
                 {
                     var cond = BindCondition(ifs.expr(), "if");
-                    var then = BindBody(ifs.body(), "if");
+                    var then = WithNarrowed(NonNullWhenTrue(cond), [ifs.body()], () => BindBody(ifs.body(), "if"));
                     BoundStmt? otherwise = null;
-                    if (ifs.elseBlock is not null) otherwise = BindBlock(ifs.elseBlock);
-                    else if (ifs.ifTail is IfStmtContext or BlockStmtContext) otherwise = BindStatement(ifs.ifTail);
+                    var whenFalse = NonNullWhenFalse(cond);
+                    if (ifs.elseBlock is not null) otherwise = WithNarrowed(whenFalse, [ifs.elseBlock], () => BindBlock(ifs.elseBlock));
+                    else if (ifs.ifTail is IfStmtContext or BlockStmtContext) otherwise = WithNarrowed(whenFalse, [ifs.ifTail], () => BindStatement(ifs.ifTail));
                     else if (ifs.ifTail is not null) Error(ifs.ifTail, "expected 'if' or '{' after 'else'");
                     return new BoundIf(line, cond, then, otherwise);
                 }
@@ -280,9 +355,11 @@ public sealed class Binder
         else
         {
             var elementType = Types.Error;
-            if (source.Type.Kind == TypeKind.Array) elementType = source.Type.Element!;
+            if (source.Type.Kind == TypeKind.Array && source.Type.Nullable)
+                Error(f.expr(0), $"cannot loop over this array: the value may be null ({N(source.Type)}); check it with `if x != null` first");
+            else if (source.Type.Kind == TypeKind.Array) elementType = source.Type.Element!;
             else if (!source.Type.IsError())
-                Error(f.expr(0), $"'for ... in' needs an array or a range `a..b`, but this is {source.Type}");
+                Error(f.expr(0), $"'for ... in' needs an array or a range `a..b`, but this is {N(source.Type)}");
             var arrayLocal = NewLocal("$array", source.Type.IsError() ? VmType.ArrayOf(VmType.Int) : source.Type, mutable: false);
             var indexLocal = NewLocal("$index", VmType.Int, mutable: true);
             var variable = Declare(f.ID().Symbol, elementType, mutable: false);
@@ -306,7 +383,7 @@ public sealed class Binder
         if (r.expr() is null)
         {
             if (fn.Return != VmType.Void && !fn.Return.IsError())
-                Error(r, $"'{fn.Name}' must return {fn.Return}; this return has no value");
+                Error(r, $"'{fn.Name}' must return {N(fn.Return)}; this return has no value");
             return new BoundReturn(LineOf(r), null);
         }
         if (fn.Return == VmType.Void)
@@ -326,6 +403,8 @@ public sealed class Binder
         if (AsName(target) is { } name)
         {
             var local = Lookup(name.GetText());
+            if (local is null && FieldOfSelf(name.GetText()) is { } selfField)
+                return BindFieldAssign(a, SelfExpr(line), selfField, name.Start);
             if (local is null)
             {
                 Error(name, UndefinedName(name.GetText()));
@@ -360,18 +439,49 @@ public sealed class Binder
             }
             return new BoundIndexStore(line, array, idx, Check(value, elementType, a.value, "the element type is"));
         }
-        Error(target, "cannot assign to this expression; only variables and array elements can be assigned");
+        if (target is MemberExprContext member)
+        {
+            var obj = BindValue(member.expr(), null);
+            if (obj.Type.IsError())
+            {
+                BindValue(a.value, null);
+                return new BoundBlock(line, []);
+            }
+            if (FieldOf(obj, member.ID().Symbol) is { } field) return BindFieldAssign(a, obj, field, member.ID().Symbol);
+            BindValue(a.value, null);
+            return new BoundBlock(line, []);
+        }
+        Error(target, "cannot assign to this expression; only variables, fields and array elements can be assigned");
         BindValue(a.value, null);
         return new BoundBlock(line, []);
+    }
+
+    private BoundStmt BindFieldAssign(AssignStmtContext a, BoundExpr target, FieldSymbol field, IToken at)
+    {
+        int line = LineOf(a);
+        bool selfInInit = _inInit && _class == field.Owner && target is BoundLocal { Local.Name: "self" };
+        if (!field.Mutable && !selfInInit)
+            Error(at, $"cannot assign to field '{field.Name}': it is declared with 'let', so only the init of '{field.Owner.Name}' can set it");
+        var cls = _classList[target.Type.ClassIndex];
+        var value = BindValue(a.value, field.Type);
+        string op = a.op.Text;
+        if (op == "=") return new BoundSetField(line, target, cls, field.Index, Check(value, field.Type, a.value, $"field '{field.Name}' has type"));
+        // obj.f op= v evaluates obj once.
+        var temp = NewLocal("$obj", target.Type, false);
+        var current = new BoundGetField(line, field.Type, new BoundLocal(line, temp), cls, field.Index);
+        var combined = Check(BindBinary(op[..^1], current, value, a, a.value), field.Type, a.value, $"field '{field.Name}' has type");
+        return new BoundBlock(line, [new BoundStore(line, temp, target), new BoundSetField(line, new BoundLocal(line, temp), cls, field.Index, combined)]);
     }
 
     private BoundStmt BindExprStatement(ExprContext e)
     {
         int line = LineOf(e);
-        if (e is MethodCallExprContext m && m.ID().GetText() == "push")
+        if (e is MethodCallExprContext m && m.ID().GetText() == "push" && !(m.expr() is PrimaryExprContext sp && sp.primary() is SuperExprContext))
         {
             var array = BindValue(m.expr(), null);
             var args = m.argList()?.expr() ?? [];
+            // `push` is the array built-in only on arrays: on an object it is the object's own method.
+            if (array.Type.Kind == TypeKind.Object) return new BoundExprStmt(line, BindMethodCallOn(array, m));
             var elementType = ElementType(array, m.expr());
             if (args.Length != 1)
             {
@@ -381,7 +491,7 @@ public sealed class Binder
             var value = Check(BindValue(args[0], elementType), elementType, args[0], "the array's elements are");
             return new BoundPush(line, array, value);
         }
-        if (e is not (CallExprContext or MethodCallExprContext))
+        if (e is not (CallExprContext or MethodCallExprContext or SafeMethodCallExprContext))
         {
             var bound = BindExpr(e, null);
             if (!bound.Type.IsError()) Error(e, "this expression's value is unused; only calls can stand alone as statements");
@@ -395,23 +505,30 @@ public sealed class Binder
 
     private VmType ElementType(BoundExpr array, ExprContext ctx)
     {
+        if (array.Type.Kind == TypeKind.Array && array.Type.Nullable)
+        {
+            Error(ctx, $"cannot use the elements of this array: the value may be null ({N(array.Type)}); check it with `if x != null` first");
+            return Types.Error;
+        }
         if (array.Type.Kind == TypeKind.Array) return array.Type.Element!;
-        if (!array.Type.IsError()) Error(ctx, $"this is {array.Type}, not an array");
+        if (!array.Type.IsError()) Error(ctx, $"this is {N(array.Type)}, not an array");
         return Types.Error;
     }
 
     /// <summary>Reports a type mismatch unless the expression has <paramref name="expected"/> (or an error) type.</summary>
     private BoundExpr Check(BoundExpr value, VmType expected, ParserRuleContext ctx, string what)
     {
-        if (value.Type.IsError() || expected.IsError() || value.Type == expected) return value;
+        if (value.Type.IsError() || expected.IsError() || IsAssignable(value.Type, expected)) return value;
         string hint = (value.Type.Kind, expected.Kind) switch
         {
             (TypeKind.Int, TypeKind.Float) => "; convert with `as float`",
             (TypeKind.Float, TypeKind.Int) => "; convert with `as int` (truncates)",
+            (TypeKind.Null, _) => $"; only a nullable type ({N(expected.AsNullable())}) can hold null",
+            _ when value.Type.Nullable && IsAssignable(value.Type.AsNonNullable(), expected) => "; it may be null: check it with `if x != null` or give a default with `??`",
             (_, TypeKind.String) => "; make a string with interpolation, e.g. \"{x}\"",
             _ => "",
         };
-        Error(ctx, $"type mismatch: {what} {expected}, but this is {value.Type}{hint}");
+        Error(ctx, $"type mismatch: {what} {N(expected)}, but this is {N(value.Type)}{hint}");
         return new BoundError(value.Line);
     }
 
@@ -466,7 +583,9 @@ public sealed class Binder
                     if (op is "&&" or "||")
                     {
                         var l = Check(BindValue(b.expr(0), VmType.Bool), VmType.Bool, b.expr(0), $"the operands of '{op}' must be");
-                        var r = Check(BindValue(b.expr(1), VmType.Bool), VmType.Bool, b.expr(1), $"the operands of '{op}' must be");
+                        // The right side runs only when the left was true (&&) or false (||): what that proves holds there.
+                        var proven = op == "&&" ? NonNullWhenTrue(l) : NonNullWhenFalse(l);
+                        var r = WithNarrowed(proven, [b.expr(1)], () => Check(BindValue(b.expr(1), VmType.Bool), VmType.Bool, b.expr(1), $"the operands of '{op}' must be"));
                         return new BoundLogical(line, op == "&&", l, r);
                     }
                     var left = BindValue(b.expr(0), null);
@@ -481,21 +600,26 @@ public sealed class Binder
                     if (value.Type == target) return value;
                     if (value.Type == VmType.Int && target == VmType.Float) return new BoundOp(line, VmType.Float, Opcode.IToF, value, null);
                     if (value.Type == VmType.Float && target == VmType.Int) return new BoundOp(line, VmType.Int, Opcode.FToI, value, null);
-                    Error(c, $"cannot convert {value.Type} to {target} with 'as'; 'as' converts between int and float");
+                    if (target.Kind == TypeKind.Object) return BindClassCast(value, target, c);
+                    Error(c, $"cannot convert {N(value.Type)} to {N(target)} with 'as'; 'as' converts between int and float, and between related classes");
                     return new BoundError(line);
                 }
             case CallExprContext call: return BindCall(call);
             case MethodCallExprContext m: return BindMethodCall(m);
             case MemberExprContext member:
                 {
-                    var target = BindValue(member.expr(), null);
-                    if (!target.Type.IsError())
+                    if (member.expr() is PrimaryExprContext { } sp && sp.primary() is SuperExprContext)
                     {
-                        string hint = target.Type.Kind == TypeKind.Array && member.ID().GetText() == "len" ? "; did you mean `len()`?" : "";
-                        Error(member.ID().Symbol, $"{target.Type} has no field '{member.ID().GetText()}'{hint}");
+                        Error(member.ID().Symbol, "fields are inherited: write `self.name` rather than `super.name`");
+                        return new BoundError(line);
                     }
-                    return new BoundError(line);
+                    var target = BindValue(member.expr(), null);
+                    var field = FieldOf(target, member.ID().Symbol);
+                    return field is null ? new BoundError(line) : new BoundGetField(line, field.Type, target, _classList[target.Type.ClassIndex], field.Index);
                 }
+            case SafeMemberExprContext sm: return BindSafe(sm.expr(), sm.ID().Symbol, null, line);
+            case SafeMethodCallExprContext sc: return BindSafe(sc.expr(), sc.ID().Symbol, sc.argList()?.expr() ?? [], line);
+            case CoalesceExprContext co: return BindCoalesce(co, expected);
             case IndexExprContext index:
                 {
                     var array = BindValue(index.expr(0), null);
@@ -533,7 +657,7 @@ public sealed class Binder
         };
         if (code is null)
         {
-            Error(u.op, $"operator '{op}' cannot be applied to {operand.Type}");
+            Error(u.op, $"operator '{op}' cannot be applied to {N(operand.Type)}");
             return new BoundError(line);
         }
         return new BoundOp(line, operand.Type, code.Value, operand, null);
@@ -545,6 +669,32 @@ public sealed class Binder
         if (left.Type.IsError() || right.Type.IsError()) return new BoundError(line);
         VmType l = left.Type, r = right.Type;
         (Opcode code, VmType type)? resolved = null;
+        // References other than strings compare by identity; a string compares by content, except with null.
+        if (op is "==" or "!=" && l.IsReference && r.IsReference)
+        {
+            bool withNull = l.Kind == TypeKind.Null || r.Kind == TypeKind.Null;
+            bool related = withNull || IsAssignable(l, r.AsNullable()) || IsAssignable(r, l.AsNullable())
+                || (l.Kind == TypeKind.Object && r.Kind == TypeKind.Object);
+            if (!related)
+            {
+                Error(ctx is BinaryExprContext be ? be.op : ctx.Start, $"operator '{op}' cannot compare {N(l)} and {N(r)}");
+                return new BoundError(line);
+            }
+            if (withNull && (l.Kind == TypeKind.Null ? r : l) is { Nullable: false, Kind: not TypeKind.Null } never)
+            {
+                Error(ctx is BinaryExprContext be2 ? be2.op : ctx.Start, $"{N(never)} is never null, so this comparison is always {(op == "==" ? "false" : "true")}");
+                return new BoundError(line);
+            }
+            if (!withNull && l.Kind == TypeKind.String)
+            {
+                if (l.Nullable || r.Nullable)
+                {
+                    Error(ctx is BinaryExprContext be3 ? be3.op : ctx.Start, $"compare strings that may be null with null first: `s != null && s {op} t`");
+                    return new BoundError(line);
+                }
+            }
+            else return new BoundOp(line, VmType.Bool, op == "==" ? Opcode.RefEq : Opcode.RefNe, left, right);
+        }
         if (l == r)
         {
             resolved = (op, l.Kind) switch
@@ -593,7 +743,7 @@ public sealed class Binder
                 _ => "",
             };
             var token = ctx is BinaryExprContext b ? b.op : ctx is AssignStmtContext a ? a.op : ctx.Start;
-            Error(token, $"operator '{op}' cannot be applied to {l} and {r}{hint}");
+            Error(token, $"operator '{op}' cannot be applied to {N(l)} and {N(r)}{hint}");
             return new BoundError(line);
         }
         return new BoundOp(line, resolved.Value.type, resolved.Value.code, left, right);
@@ -603,6 +753,7 @@ public sealed class Binder
     {
         int line = LineOf(call);
         var args = call.argList()?.expr() ?? [];
+        if (call.expr() is PrimaryExprContext sp && sp.primary() is SuperExprContext) return BindSuperCall(sp.Start, null, args, line);
         if (AsName(call.expr()) is not { } nameCtx)
         {
             Error(call.expr(), "only named functions can be called");
@@ -610,23 +761,24 @@ public sealed class Binder
             return new BoundError(line);
         }
         string name = nameCtx.GetText();
+        if (Lookup(name) is { } local)
+        {
+            Error(nameCtx, $"'{name}' is a variable of type {N(local.Type)}, not a function");
+            foreach (var a in args) BindValue(a, null);
+            return new BoundError(line);
+        }
         if (Builtins.Contains(name)) return BindPrint(call, name, args);
+        // Inside a method, a bare call of one of the class's methods calls it on self.
+        if (InMethod && _class!.VTable.Any(m => m.Name == name)) return BindMethodOn(SelfExpr(line), nameCtx.Start, args, line);
+        if (_classes.TryGetValue(name, out var cls)) return BindNew(cls, nameCtx.Start, args, line);
         if (!_functions.TryGetValue(name, out var fn))
         {
-            Error(nameCtx, Lookup(name) is { } local ? $"'{name}' is a variable of type {local.Type}, not a function" : UndefinedName(name, function: true));
+            Error(nameCtx, UndefinedName(name, function: true));
             foreach (var a in args) BindValue(a, null);
             return new BoundError(line);
         }
-        if (args.Length != fn.Parameters.Length)
-        {
-            Error(nameCtx, $"'{name}' takes {Plural(fn.Parameters.Length, "argument")} but {args.Length} {(args.Length == 1 ? "was" : "were")} given");
-            foreach (var a in args) BindValue(a, null);
-            return new BoundError(line);
-        }
-        var bound = new BoundExpr[args.Length];
-        for (int i = 0; i < args.Length; i++)
-            bound[i] = Check(BindValue(args[i], fn.Parameters[i]), fn.Parameters[i], args[i], $"parameter '{fn.ParameterNames[i]}' of '{name}' is");
-        if (bound.Any(b => b.Type.IsError()) || fn.Return.IsError() || fn.Parameters.Any(p => p.IsError())) return new BoundError(line);
+        var bound = BindArgs($"'{name}'", nameCtx.Start, fn.Parameters, fn.ParameterNames, args);
+        if (bound is null || fn.Return.IsError()) return new BoundError(line);
         return new BoundCall(line, fn, bound);
     }
 
@@ -639,7 +791,7 @@ public sealed class Binder
             foreach (var a in args) BindValue(a, null);
             return new BoundError(line);
         }
-        BoundExpr text = args.Length == 0 ? new BoundString(line, "") : ToStr(BindValue(args[0], null));
+        BoundExpr text = args.Length == 0 ? new BoundString(line, "") : ToStr(BindValue(args[0], null), args[0]);
         if (text.Type.IsError()) return new BoundError(line);
         return new BoundNativeCall(line, name, [VmType.String], VmType.Void, [text]);
     }
@@ -647,7 +799,16 @@ public sealed class Binder
     private BoundExpr BindMethodCall(MethodCallExprContext m)
     {
         int line = LineOf(m);
-        var target = BindValue(m.expr(), null);
+        string name = m.ID().GetText();
+        var args = m.argList()?.expr() ?? [];
+        if (m.expr() is PrimaryExprContext sp && sp.primary() is SuperExprContext) return BindSuperCall(m.ID().Symbol, name, args, line);
+        return BindMethodCallOn(BindValue(m.expr(), null), m);
+    }
+
+    /// <summary>A method call on a target already bound.</summary>
+    private BoundExpr BindMethodCallOn(BoundExpr target, MethodCallExprContext m)
+    {
+        int line = LineOf(m);
         string name = m.ID().GetText();
         var args = m.argList()?.expr() ?? [];
         if (target.Type.IsError())
@@ -655,6 +816,12 @@ public sealed class Binder
             foreach (var a in args) BindValue(a, null);
             return new BoundError(line);
         }
+        if (!RequireNonNull(target, m.ID().Symbol, $"call '{name}'"))
+        {
+            foreach (var a in args) BindValue(a, null);
+            return new BoundError(line);
+        }
+        if (target.Type.Kind == TypeKind.Object) return BindMethodOn(target, m.ID().Symbol, args, line);
         if (target.Type.Kind == TypeKind.Array && name == "len")
         {
             if (args.Length != 0) Error(m.ID().Symbol, $"'len' takes no arguments but {args.Length} were given");
@@ -666,21 +833,54 @@ public sealed class Binder
             return new BoundError(line);
         }
         string known = target.Type.Kind == TypeKind.Array ? "; arrays have len() and push(value)" : "";
-        Error(m.ID().Symbol, $"{target.Type} has no method '{name}'{known}");
+        Error(m.ID().Symbol, $"{N(target.Type)} has no method '{name}'{known}");
         foreach (var a in args) BindValue(a, null);
         return new BoundError(line);
     }
 
-    /// <summary>Converts any value to its string form, as print and interpolation show it.</summary>
-    private static BoundExpr ToStr(BoundExpr e) => e.Type.Kind switch
+    /// <summary>
+    /// Converts any value to its string form, as print and interpolation show it: an object by its
+    /// <c>toString()</c> method, a null as "null".
+    /// </summary>
+    private BoundExpr ToStr(BoundExpr e, ParserRuleContext at)
     {
-        TypeKind.String => e,
-        TypeKind.Int => new BoundOp(e.Line, VmType.String, Opcode.IToS, e, null),
-        TypeKind.Float => new BoundOp(e.Line, VmType.String, Opcode.FToS, e, null),
-        TypeKind.Bool => new BoundOp(e.Line, VmType.String, Opcode.BToS, e, null),
-        TypeKind.Array => new BoundOp(e.Line, VmType.String, Opcode.AToS, e, null),
-        _ => new BoundError(e.Line),
-    };
+        if (e.Type.Kind == TypeKind.Null) return new BoundString(e.Line, "null");
+        if (e.Type.Nullable)
+        {
+            var inner = ToStr(new BoundStackValue(e.Line, e.Type.AsNonNullable()), at);
+            return inner.Type.IsError() ? inner : new BoundIfNotNull(e.Line, VmType.String, e, inner, new BoundString(e.Line, "null"));
+        }
+        switch (e.Type.Kind)
+        {
+            case TypeKind.String: return e;
+            case TypeKind.Int: return new BoundOp(e.Line, VmType.String, Opcode.IToS, e, null);
+            case TypeKind.Float: return new BoundOp(e.Line, VmType.String, Opcode.FToS, e, null);
+            case TypeKind.Bool: return new BoundOp(e.Line, VmType.String, Opcode.BToS, e, null);
+            case TypeKind.Array:
+                if (e.Type.Element!.Kind == TypeKind.Object || e.Type.Element.Nullable)
+                {
+                    Error(at, $"cannot show {N(e.Type)} as text; print its elements one by one");
+                    return new BoundError(e.Line);
+                }
+                return new BoundOp(e.Line, VmType.String, Opcode.AToS, e, null);
+            case TypeKind.Object:
+                {
+                    var cls = _classList[e.Type.ClassIndex];
+                    int slot = cls.IsInterface ? cls.Signatures.FindIndex(s => s.Name == "toString") : cls.VTable.FindIndex(m => m.Name == "toString");
+                    bool fits = slot >= 0 && (cls.IsInterface
+                        ? cls.Signatures[slot].Params.Length == 0 && cls.Signatures[slot].Return == VmType.String
+                        : cls.VTable[slot].Function.Parameters.Length == 1 && cls.VTable[slot].Function.Return == VmType.String);
+                    if (!fits)
+                    {
+                        Error(at, $"cannot show a {cls.Name} as text: give it a method `fn toString() -> string`");
+                        return new BoundError(e.Line);
+                    }
+                    return new BoundCallMethod(e.Line, VmType.String, e, cls, slot, []);
+                }
+            default:
+                return new BoundError(e.Line);
+        }
+    }
 
     private BoundExpr BindPrimary(PrimaryContext ctx, VmType? expected)
     {
@@ -696,13 +896,26 @@ public sealed class Binder
                 }
             case BoolLitContext b: return new BoundConst(line, VmType.Bool, b.TRUE() != null ? 1 : 0);
             case StringLitExprContext s: return BindString(s.stringLit());
+            case NullLitContext: return new BoundNull(line);
+            case SelfExprContext self:
+                if (!InMethod)
+                {
+                    Error(self, "'self' is only meaningful in the methods and init of a class");
+                    return new BoundError(line);
+                }
+                return SelfExpr(line);
+            case SuperExprContext sup:
+                Error(sup, "'super' must be followed by `(...)` (in an init) or `.method(...)`");
+                return new BoundError(line);
             case NameExprContext n:
                 {
                     string name = n.GetText();
-                    if (Lookup(name) is { } local) return new BoundLocal(line, local);
+                    if (Lookup(name) is { } local)
+                        return _narrowed.ContainsKey(local) ? new BoundNonNull(line, local.Type.AsNonNullable(), new BoundLocal(line, local)) : new BoundLocal(line, local);
+                    if (FieldOfSelf(name) is { } field) return new BoundGetField(line, field.Type, SelfExpr(line), _class!, field.Index);
                     Error(n, _functions.ContainsKey(name) || Builtins.Contains(name)
                         ? $"'{name}' is a function; call it with ( )"
-                        : UndefinedName(name));
+                        : _classes.ContainsKey(name) ? $"'{name}' is a class; create one with `{name}(...)`" : UndefinedName(name));
                     return new BoundError(line);
                 }
             case ParenExprContext p: return BindExpr(p.expr(), expected);
@@ -794,7 +1007,7 @@ public sealed class Binder
                             Error(i.RBRACE().Symbol, "unexpected '}': an interpolation needs an expression between its braces (write \\{ for a brace)");
                             parts.Add(new BoundError(line));
                         }
-                        else parts.Add(ToStr(BindValue(i.expr(), null)));
+                        else parts.Add(ToStr(BindValue(i.expr(), null), i.expr()));
                         break;
                     }
             }

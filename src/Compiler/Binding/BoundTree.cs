@@ -23,6 +23,49 @@ public sealed class LocalSymbol(string name, VmType type, bool mutable, int slot
     public int Slot { get; } = slot;
 }
 
+/// <summary>A class or an interface of the program, with its layout as the VM will compute it.</summary>
+public sealed class ClassSymbol(string name, int index, bool isInterface)
+{
+    public string Name { get; } = name;
+    public int Index { get; } = index;
+    public bool IsInterface { get; } = isInterface;
+    public ClassSymbol? Super { get; set; }
+    public List<ClassSymbol> Interfaces { get; } = [];
+
+    /// <summary>Every field, inherited ones first; a field's index in this list is its index in the layout.</summary>
+    public List<FieldSymbol> Fields { get; } = [];
+
+    /// <summary>Every method slot, inherited ones first (an override takes its slot).</summary>
+    public List<MethodSymbol> VTable { get; } = [];
+
+    /// <summary>The methods this class declares (new ones and overrides).</summary>
+    public List<MethodSymbol> OwnMethods { get; } = [];
+
+    /// <summary>An interface's methods: signatures only.</summary>
+    public List<(string Name, VmType[] Params, string[] ParamNames, VmType Return)> Signatures { get; } = [];
+
+    public FunctionSymbol? Constructor { get; set; }
+
+    /// <summary>True once fields, methods and the constructor are declared.</summary>
+    public bool Resolved { get; set; }
+
+    public VmType Type => VmType.ObjectOf(Index);
+
+    /// <summary>True when this class is <paramref name="other"/>, derives from it, or implements it.</summary>
+    public bool IsA(ClassSymbol other)
+    {
+        for (var c = this; c is not null; c = c.Super)
+        {
+            if (c == other || c.Interfaces.Contains(other)) return true;
+        }
+        return false;
+    }
+}
+
+public sealed record FieldSymbol(string Name, VmType Type, int Index, bool Mutable, ClassSymbol Owner, bool HasInitializer);
+
+public sealed record MethodSymbol(string Name, FunctionSymbol Function, int Slot, ClassSymbol Owner);
+
 /// <summary>A function of the program.</summary>
 public sealed class FunctionSymbol(string name, VmType[] parameters, string[] parameterNames, VmType returnType, int index)
 {
@@ -65,6 +108,32 @@ public sealed record BoundConcat(int Line, BoundExpr[] Parts) : BoundExpr(Line, 
 
 public sealed record BoundError(int Line) : BoundExpr(Line, Types.Error);
 
+public sealed record BoundNull(int Line) : BoundExpr(Line, VmType.Null);
+
+/// <summary><c>Name(args)</c>: a new instance, initialized by the class's constructor.</summary>
+public sealed record BoundNew(int Line, ClassSymbol Class, BoundExpr[] Args) : BoundExpr(Line, Class.Type);
+
+public sealed record BoundGetField(int Line, VmType Type, BoundExpr Target, ClassSymbol Class, int Field) : BoundExpr(Line, Type);
+
+/// <summary>A call chosen by the receiver's class: through the method table, or an interface's.</summary>
+public sealed record BoundCallMethod(int Line, VmType Type, BoundExpr Receiver, ClassSymbol Class, int Slot, BoundExpr[] Args) : BoundExpr(Line, Type);
+
+/// <summary>A value of a nullable type known not to be null here (the VM checks it).</summary>
+public sealed record BoundNonNull(int Line, VmType Type, BoundExpr Operand) : BoundExpr(Line, Type);
+
+/// <summary>A downcast (or upcast) to a class or interface, checked at run time.</summary>
+public sealed record BoundCast(int Line, VmType Type, BoundExpr Operand, ClassSymbol Class) : BoundExpr(Line, Type);
+
+/// <summary>The value on top of the stack, inside <see cref="BoundIfNotNull"/>'s <c>Access</c>.</summary>
+public sealed record BoundStackValue(int Line, VmType Type) : BoundExpr(Line, Type);
+
+/// <summary>
+/// Evaluates <paramref name="Target"/>; when it is not null, <paramref name="Access"/> with it (as a
+/// <see cref="BoundStackValue"/>); otherwise <paramref name="Fallback"/>, or null, or nothing when the type is void.
+/// <c>a?.b</c>, <c>a ?? b</c> and the printing of nullable values are all this.
+/// </summary>
+public sealed record BoundIfNotNull(int Line, VmType Type, BoundExpr Target, BoundExpr Access, BoundExpr? Fallback) : BoundExpr(Line, Type);
+
 // ------------------------------------------------------------------------------------------------ statements
 
 public abstract record BoundStmt(int Line) : BoundNode(Line);
@@ -75,6 +144,8 @@ public sealed record BoundExprStmt(int Line, BoundExpr Expr) : BoundStmt(Line);
 
 /// <summary>Writes a local: a <c>let</c>/<c>var</c> initializer or an assignment.</summary>
 public sealed record BoundStore(int Line, LocalSymbol Local, BoundExpr Value) : BoundStmt(Line);
+
+public sealed record BoundSetField(int Line, BoundExpr Target, ClassSymbol Class, int Field, BoundExpr Value) : BoundStmt(Line);
 
 public sealed record BoundIndexStore(int Line, BoundExpr Array, BoundExpr Index, BoundExpr Value) : BoundStmt(Line);
 
@@ -97,3 +168,6 @@ public sealed record BoundContinue(int Line) : BoundStmt(Line);
 public sealed record BoundReturn(int Line, BoundExpr? Value) : BoundStmt(Line);
 
 public sealed record BoundFunction(FunctionSymbol Symbol, BoundBlock Body, int Line);
+
+/// <summary>The bound program: its functions (in index order) and its classes (in index order).</summary>
+public sealed record BoundProgram(List<BoundFunction> Functions, List<ClassSymbol> Classes);

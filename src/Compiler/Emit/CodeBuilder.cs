@@ -46,11 +46,11 @@ public sealed class CodeBuilder
     {
         var info = OpcodeInfo.All[(int)op];
         if (info.Pops < 0 || info.Pushes < 0) throw new InvalidOperationException($"{info.Name} needs an explicit stack effect");
-        Emit(op, info.Pops, info.Pushes, operands);
+        EmitWithEffect(op, info.Pops, info.Pushes, operands);
     }
 
     /// <summary>Emits an instruction with the given stack effect (calls, array literals).</summary>
-    public void Emit(Opcode op, int pops, int pushes, params long[] operands)
+    public void EmitWithEffect(Opcode op, int pops, int pushes, params long[] operands)
     {
         var info = OpcodeInfo.All[(int)op];
         if (operands.Length != info.Operands.Length) throw new ArgumentException($"{info.Name} takes {info.Operands.Length} operands");

@@ -14,14 +14,35 @@ public sealed class Emitter
     private readonly Stack<(Label breakTo, Label continueTo)> _loops = new();
     private CodeBuilder _code = new();
 
-    public static Module Emit(string name, string sourceFile, IReadOnlyList<BoundFunction> functions)
+    public static Module Emit(string name, string sourceFile, BoundProgram program)
     {
         var e = new Emitter();
         e._module.Name = name;
         e._module.SourceFile = sourceFile;
-        foreach (var f in functions) e._module.Functions.Add(e.EmitFunction(f));
-        e._module.EntryFunction = functions.FirstOrDefault(f => f.Symbol.Name == "main")?.Symbol.Index ?? -1;
+        foreach (var c in program.Classes) e._module.Classes.Add(ClassDefOf(c));
+        for (int i = 0; i < program.Functions.Count; i++)
+        {
+            var f = program.Functions[i];
+            if (f.Symbol.Index != i) throw new InvalidOperationException($"emitter bug: function {f.Symbol.Name} has index {f.Symbol.Index}, expected {i}");
+            e._module.Functions.Add(e.EmitFunction(f));
+        }
+        e._module.EntryFunction = program.Functions.FirstOrDefault(f => f.Symbol.Name == "main")?.Symbol.Index ?? -1;
         return e._module;
+    }
+
+    private static ClassDef ClassDefOf(ClassSymbol c)
+    {
+        var def = new ClassDef
+        {
+            Name = c.Name,
+            IsInterface = c.IsInterface,
+            Super = c.Super?.Index ?? -1,
+            Interfaces = c.Interfaces.Select(i => i.Index).ToArray(),
+        };
+        def.Fields.AddRange(c.Fields.Where(f => f.Owner == c).Select(f => new FieldDef(f.Name, f.Type)));
+        def.Methods.AddRange(c.OwnMethods.Select(m => new MethodDef(m.Name, m.Function.Index)));
+        def.Signatures.AddRange(c.Signatures.Select(s => new InterfaceMethod(s.Name, s.Params, s.Return)));
+        return def;
     }
 
     private FunctionDef EmitFunction(BoundFunction f)
@@ -67,6 +88,11 @@ public sealed class Emitter
             case BoundStore st:
                 EmitExpr(st.Value);
                 _code.Emit(Opcode.Store, st.Local.Slot);
+                break;
+            case BoundSetField sf:
+                EmitExpr(sf.Target);
+                EmitExpr(sf.Value);
+                _code.Emit(Opcode.SetField, sf.Class.Index, sf.Field);
                 break;
             case BoundIndexStore ist:
                 EmitExpr(ist.Array);
@@ -229,11 +255,11 @@ public sealed class Emitter
                 }
             case BoundCall call:
                 foreach (var a in call.Args) EmitExpr(a);
-                _code.Emit(Opcode.Call, call.Args.Length, call.Type == VmType.Void ? 0 : 1, call.Function.Index);
+                _code.EmitWithEffect(Opcode.Call, call.Args.Length, call.Type == VmType.Void ? 0 : 1, call.Function.Index);
                 break;
             case BoundNativeCall nc:
                 foreach (var a in nc.Args) EmitExpr(a);
-                _code.Emit(Opcode.CallNative, nc.Args.Length, nc.Return == VmType.Void ? 0 : 1, NativeIndex(nc));
+                _code.EmitWithEffect(Opcode.CallNative, nc.Args.Length, nc.Return == VmType.Void ? 0 : 1, NativeIndex(nc));
                 break;
             case BoundIndex ix:
                 EmitExpr(ix.Array);
@@ -242,8 +268,54 @@ public sealed class Emitter
                 break;
             case BoundArrayLiteral a:
                 foreach (var el in a.Elements) EmitExpr(el);
-                _code.Emit(Opcode.NewArray, a.Elements.Length, 1, TypeIndex(a.Type), a.Elements.Length);
+                _code.EmitWithEffect(Opcode.NewArray, a.Elements.Length, 1, TypeIndex(a.Type), a.Elements.Length);
                 break;
+            case BoundNull:
+                _code.Emit(Opcode.AConstNull);
+                break;
+            case BoundNew n:
+                _code.Emit(Opcode.NewObject, n.Class.Index);
+                _code.Emit(Opcode.Dup);
+                foreach (var a in n.Args) EmitExpr(a);
+                _code.EmitWithEffect(Opcode.Call, 1 + n.Args.Length, 0, n.Class.Constructor!.Index);
+                break;
+            case BoundGetField gf:
+                EmitExpr(gf.Target);
+                _code.Emit(Opcode.GetField, gf.Class.Index, gf.Field);
+                break;
+            case BoundCallMethod cm:
+                EmitExpr(cm.Receiver);
+                foreach (var a in cm.Args) EmitExpr(a);
+                _code.EmitWithEffect(cm.Class.IsInterface ? Opcode.CallIface : Opcode.CallVirt, 1 + cm.Args.Length, cm.Type == VmType.Void ? 0 : 1, cm.Class.Index, cm.Slot);
+                break;
+            case BoundNonNull nn:
+                EmitExpr(nn.Operand);
+                _code.Emit(Opcode.NonNull);
+                break;
+            case BoundCast cast:
+                EmitExpr(cast.Operand);
+                _code.Emit(Opcode.CheckCast, cast.Class.Index);
+                if (cast.Operand.Type.Nullable && !cast.Type.Nullable) _code.Emit(Opcode.NonNull);
+                break;
+            case BoundStackValue:
+                break; // already on the stack: see BoundIfNotNull
+            case BoundIfNotNull inn:
+                {
+                    var isNull = new Label();
+                    var end = new Label();
+                    EmitExpr(inn.Target);
+                    _code.Emit(Opcode.Dup);
+                    _code.Jump(Opcode.JmpIfNull, isNull);
+                    _code.Emit(Opcode.NonNull);
+                    EmitExpr(inn.Access);
+                    _code.Jump(Opcode.Jmp, end);
+                    _code.Mark(isNull);
+                    _code.Emit(Opcode.Pop);
+                    if (inn.Fallback is not null) EmitExpr(inn.Fallback);
+                    else if (inn.Type != VmType.Void) _code.Emit(Opcode.AConstNull);
+                    _code.Mark(end);
+                    break;
+                }
             case BoundConcat cc:
                 EmitExpr(cc.Parts[0]);
                 foreach (var part in cc.Parts.Skip(1))

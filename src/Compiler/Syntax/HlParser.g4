@@ -21,13 +21,23 @@ options { tokenVocab = HlLexer; }
 program       : importDecl* topDecl* EOF ;
 importDecl    : IMPORT qualifiedName (AS ID)? SEMI? ;
 qualifiedName : ID (DOT ID)* ;
-topDecl       : functionDecl ;
+topDecl       : functionDecl | classDecl | interfaceDecl ;
+
+// class Name : Base, Interface { fields, init, methods }: at most one base class, any number of interfaces.
+classDecl     : PUB? CLASS name=ID (COLON supers+=ID (COMMA supers+=ID)*)? LBRACE classMember* RBRACE ;
+classMember   : fieldDecl | initDecl | methodDecl | SEMI ;
+fieldDecl     : (LET | VAR)? name=ID COLON type (ASSIGN expr)? ;
+initDecl      : INIT LPAREN paramList? RPAREN block ;
+methodDecl    : OVERRIDE? functionDecl ;
+interfaceDecl : PUB? INTERFACE name=ID LBRACE (signature | SEMI)* RBRACE ;
+signature     : FN name=ID LPAREN paramList? RPAREN (ARROW returnType=type)? ;
 functionDecl  : PUB? FN name=ID LPAREN paramList? RPAREN (ARROW returnType=type)? block ;
 paramList     : param (COMMA param)* COMMA? ;
 param         : ID COLON type ;
 
 type          : name=ID                                   # namedType
               | LBRACK type RBRACK                              # arrayType
+              | type QUESTION                                   # nullableType
               ;
 
 // A ';' may end any statement; stray ones are empty statements.
@@ -53,6 +63,8 @@ statement     : (LET | VAR) ID (COLON type)? ASSIGN expr                # letStm
 expr          : primary                                              # primaryExpr
               | expr DOT ID LPAREN argList? RPAREN                         # methodCallExpr
               | expr DOT ID                                          # memberExpr
+              | expr QDOT ID LPAREN argList? RPAREN                  # safeMethodCallExpr
+              | expr QDOT ID                                         # safeMemberExpr
               | expr LPAREN argList? RPAREN                                # callExpr
               | expr LBRACK expr RBRACK                                    # indexExpr
               | op=(MINUS | BANG | TILDE) expr                            # unaryExpr
@@ -66,11 +78,15 @@ expr          : primary                                              # primaryEx
               | expr op=(EQ | NE | LT | LE | GT | GE) expr # binaryExpr
               | expr op=ANDAND expr                                    # binaryExpr
               | expr op=OROR expr                                    # binaryExpr
+              | <assoc=right> expr op=QQ expr                        # coalesceExpr
               ;
 
 argList       : expr (COMMA expr)* COMMA? ;
 
 primary       : INT                                                  # intLit
+              | NULL                                                 # nullLit
+              | SELF                                                 # selfExpr
+              | SUPER                                                # superExpr
               | FLOAT                                                # floatLit
               | (TRUE | FALSE)                                   # boolLit
               | stringLit                                            # stringLitExpr

@@ -49,14 +49,26 @@ public static class Disassembler
         if (m.Strings.Count > 0) sb.Append('\n');
         for (int i = 0; i < m.Strings.Count; i++) Line(sb, $".string {Quote(m.Strings[i])}", $"#{i}");
         if (m.Types.Count > 0) sb.Append('\n');
-        for (int i = 0; i < m.Types.Count; i++) Line(sb, $".type {m.Types[i]}", $"#{i}");
+        for (int i = 0; i < m.Types.Count; i++) Line(sb, $".type {Type(m, m.Types[i])}", $"#{i}");
         if (m.Natives.Count > 0) sb.Append('\n');
         for (int i = 0; i < m.Natives.Count; i++)
         {
             var n = m.Natives[i];
-            Line(sb, $".native {Name(n.Name)}({string.Join(", ", n.Params.AsEnumerable())}) -> {n.Return}", $"#{i}");
+            Line(sb, $".native {Name(n.Name)}({Types(m, n.Params)}) -> {Type(m, n.Return)}", $"#{i}");
         }
         var functionNames = m.Functions.Select(f => f.Name).ToList();
+        for (int i = 0; i < m.Classes.Count; i++)
+        {
+            var c = m.Classes[i];
+            sb.Append('\n');
+            Line(sb, $".{(c.IsInterface ? "interface" : "class")} {Name(c.Name)}", $"#{i}");
+            if (c.Super >= 0) sb.Append($"    .super {ClassRef(m, c.Super)}\n");
+            if (c.Interfaces.Length > 0) sb.Append($"    .implements {string.Join(' ', c.Interfaces.Select(x => ClassRef(m, x)))}\n");
+            foreach (var f in c.Fields) sb.Append($"    .field {Name(f.Name)} {Type(m, f.Type)}\n");
+            foreach (var meth in c.Methods) sb.Append($"    .method {Name(meth.Name)} {Reference(functionNames, meth.Function)}\n");
+            foreach (var sig in c.Signatures) sb.Append($"    .sig {Name(sig.Name)}({Types(m, sig.Params)}) -> {Type(m, sig.Return)}\n");
+            sb.Append(".end\n");
+        }
         var nativeNames = m.Natives.Select(n => n.Name).ToList();
         for (int i = 0; i < m.Functions.Count; i++)
         {
@@ -76,6 +88,30 @@ public static class Disassembler
         foreach (char c in s)
             if (!char.IsAsciiLetterOrDigit(c) && c != '_') return false;
         return true;
+    }
+
+    /// <summary>
+    /// A type as the text form writes it: the built-in names, <c>[T]</c>, a class by its name (or <c>#N</c> when its
+    /// name is not a unique identifier), and <c>?</c> after a nullable type.
+    /// </summary>
+    public static string Type(Module m, VmType t) => t.Kind switch
+    {
+        TypeKind.Array => $"[{Type(m, t.Element!)}]" + (t.Nullable ? "?" : ""),
+        TypeKind.Object => ClassRef(m, t.ClassIndex, typeSyntax: true) + (t.Nullable ? "?" : ""),
+        _ => t.ToString(),
+    };
+
+    private static string Types(Module m, IEnumerable<VmType> ts) => string.Join(", ", ts.Select(t => Type(m, t)));
+
+    /// <summary>A class by name when that is a unique identifier, else by index (<c>#N</c> in a type).</summary>
+    public static string ClassRef(Module m, int index, bool typeSyntax = false)
+    {
+        if (index >= 0 && index < m.Classes.Count)
+        {
+            string name = m.Classes[index].Name;
+            if (IsIdentifier(name) && name is not ("void" or "int" or "float" or "bool" or "string") && m.Classes.Count(c => c.Name == name) == 1) return name;
+        }
+        return typeSyntax ? $"#{index}" : index.ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>A function or native name as the text form writes it: bare when it is an identifier, else quoted.</summary>
@@ -163,13 +199,13 @@ public static class Disassembler
 
         public void Print(int index)
         {
-            Line(sb, $".fn {Name(f.Name)}({string.Join(", ", f.Params.AsEnumerable())}) -> {f.Return}", $"#{index}");
+            Line(sb, $".fn {Name(f.Name)}({Types(m, f.Params)}) -> {Type(m, f.Return)}", $"#{index}");
             if (f.Locals.Length > f.Params.Length)
             {
                 string slots = f.Locals.Length - f.Params.Length == 1
                     ? $"slot {f.Params.Length}"
                     : $"slots {f.Params.Length}..{f.Locals.Length - 1}";
-                Line(sb, $"    .locals {string.Join(", ", f.Locals.Skip(f.Params.Length))}", slots);
+                Line(sb, $"    .locals {Types(m, f.Locals.Skip(f.Params.Length))}", slots);
             }
             sb.Append($"    .maxstack {f.MaxStack}\n");
 
@@ -261,8 +297,22 @@ public static class Disassembler
             _ => BinaryPrimitives.ReadInt64LittleEndian(_code.AsSpan(p)),
         };
 
+        private int _class = -1; // the class operand of the instruction being printed
+
+        /// <summary>The name of field <paramref name="index"/> in the layout of a class (inherited fields first).</summary>
+        private string? FieldName(int c, long index) => m.FieldLayout(c) is var fields && index < fields.Count ? fields[(int)index].Name : null;
+
+        /// <summary>The name of method slot <paramref name="index"/> of a class, or of an interface's signature.</summary>
+        private string? MethodName(int c, long index)
+        {
+            if (m.Classes[c].IsInterface) return index < m.Classes[c].Signatures.Count ? m.Classes[c].Signatures[(int)index].Name : null;
+            var slots = m.MethodTable(c);
+            return index < slots.Count ? slots[(int)index].Name : null;
+        }
+
         private void Instruction(Item it, HashSet<int> starts)
         {
+            _class = -1;
             var text = new StringBuilder("    ").Append(it.Info!.Name);
             var notes = new List<string>();
             int p = it.Start + 1;
@@ -288,8 +338,14 @@ public static class Disassembler
                         if (v < nativeNames.Count && s != Name(nativeNames[(int)v])) note = Name(nativeNames[(int)v]);
                         break;
                     case OperandKind.String when v < m.Strings.Count: note = Quote(m.Strings[(int)v], 40); break;
-                    case OperandKind.Type when v < m.Types.Count: note = m.Types[(int)v].ToString(); break;
-                    case OperandKind.Local when v < f.Locals.Length: note = f.Locals[(int)v].ToString(); break;
+                    case OperandKind.Type when v < m.Types.Count: note = Type(m, m.Types[(int)v]); break;
+                    case OperandKind.Local when v < f.Locals.Length: note = Type(m, f.Locals[(int)v]); break;
+                    case OperandKind.Class:
+                        if (v < m.Classes.Count) s = ClassRef(m, (int)v);
+                        _class = v < m.Classes.Count ? (int)v : -1;
+                        break;
+                    case OperandKind.Field when _class >= 0: note = FieldName(_class, v); break;
+                    case OperandKind.Method when _class >= 0: note = MethodName(_class, v); break;
                 }
                 text.Append(' ').Append(s);
                 if (note is not null) notes.Add(note);

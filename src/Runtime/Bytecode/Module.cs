@@ -23,9 +23,76 @@ public sealed class Module
 
     public List<FunctionDef> Functions { get; } = [];
 
+    /// <summary>Classes and interfaces, referenced by <see cref="VmType.ClassIndex"/> and class operands.</summary>
+    public List<ClassDef> Classes { get; } = [];
+
+    /// <summary>The chain of a class and its superclasses, root first (a cycle or a bad index ends it).</summary>
+    private List<ClassDef> Chain(int c)
+    {
+        var chain = new List<ClassDef>();
+        for (int k = c; k >= 0 && k < Classes.Count && chain.Count <= Classes.Count; k = Classes[k].Super) chain.Insert(0, Classes[k]);
+        return chain;
+    }
+
+    /// <summary>The fields of class <paramref name="c"/> in layout order: inherited ones first.</summary>
+    public List<FieldDef> FieldLayout(int c) => Chain(c).SelectMany(x => x.Fields).ToList();
+
+    /// <summary>
+    /// The method slots of class <paramref name="c"/>: inherited slots first, an override in the slot it overrides
+    /// (what the verifier builds, without its checks; for tools that read unverified modules).
+    /// </summary>
+    public List<MethodDef> MethodTable(int c)
+    {
+        var slots = new List<MethodDef>();
+        foreach (var m in Chain(c).SelectMany(x => x.Methods))
+        {
+            int i = slots.FindIndex(x => x.Name == m.Name);
+            if (i >= 0) slots[i] = m;
+            else slots.Add(m);
+        }
+        return slots;
+    }
+
+    /// <summary>A type as source code spells it, with this module's class names.</summary>
+    public string TypeName(VmType t) => t.Format(i => i >= 0 && i < Classes.Count ? Classes[i].Name : $"class#{i}");
+
     /// <summary>Index of the function to run, or -1 for a module without an entry point.</summary>
     public int EntryFunction { get; set; } = -1;
 }
+
+/// <summary>
+/// A class or an interface. A class's instances hold its superclass's fields, then its own; its methods are
+/// functions whose first parameter is the receiver. A method with the name of an inherited one overrides it
+/// (same parameters and return type). An interface lists method signatures, receiver not included.
+/// </summary>
+public sealed class ClassDef
+{
+    public string Name { get; set; } = "";
+    public bool IsInterface { get; set; }
+
+    /// <summary>Index of the superclass, or -1.</summary>
+    public int Super { get; set; } = -1;
+
+    /// <summary>Indexes of the interfaces the class declares it implements.</summary>
+    public int[] Interfaces { get; set; } = [];
+
+    /// <summary>The class's own fields, after its superclass's.</summary>
+    public List<FieldDef> Fields { get; } = [];
+
+    /// <summary>A class's own methods (new ones and overrides).</summary>
+    public List<MethodDef> Methods { get; } = [];
+
+    /// <summary>An interface's method signatures.</summary>
+    public List<InterfaceMethod> Signatures { get; } = [];
+}
+
+public sealed record FieldDef(string Name, VmType Type);
+
+/// <summary>A method of a class: its name and the function that implements it.</summary>
+public sealed record MethodDef(string Name, int Function);
+
+/// <summary>A method an interface requires: its name, parameters after the receiver, and return type.</summary>
+public sealed record InterfaceMethod(string Name, VmType[] Params, VmType Return);
 
 /// <summary>A host function as a module declares it.</summary>
 public sealed record NativeImport(string Name, VmType[] Params, VmType Return);

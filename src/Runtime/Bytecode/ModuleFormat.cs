@@ -5,16 +5,20 @@ namespace Hlvm.Runtime.Bytecode;
 
 /// <summary>
 /// The binary module format (<c>.hlc</c>). All integers are little-endian; "uleb" is an unsigned LEB128 of at
-/// most 32 bits; a string is a uleb byte length followed by UTF-8; a type is a kind byte, followed for an array
-/// by its element type. The layout:
+/// most 32 bits; a string is a uleb byte length followed by UTF-8; a type is a kind byte (bit 7 set: nullable),
+/// followed for an array by its element type and for an object by a uleb class index. The layout:
 /// <code>
 ///   magic "HLVM"  u16 version  u16 flags(0)
 ///   string name   string sourceFile
 ///   uleb n  string × n                           string constants
+///   uleb n  class × n                            classes and interfaces
 ///   uleb n  type × n                             type table
 ///   uleb n  (string name, uleb p, type × p, type ret) × n          native imports
 ///   uleb n  function × n
 ///   uleb entry + 1 (0 = none)
+///   class:    string name, u8 flags (1: interface), uleb super + 1, uleb i, uleb × i (interfaces),
+///             uleb f, (string name, type) × f, uleb m, (string name, uleb function) × m,
+///             uleb s, (string name, uleb p, type × p, type ret) × s
 ///   function: string name, uleb p, type × p, type ret, uleb extraLocals, type × extraLocals,
 ///             uleb maxStack, uleb codeLength, code bytes, uleb lines, (uleb offsetDelta, uleb line) × lines
 /// </code>
@@ -38,6 +42,35 @@ public static class ModuleFormat
         w.Str(module.SourceFile);
         w.Uleb(module.Strings.Count);
         foreach (var s in module.Strings) w.Str(s);
+        w.Uleb(module.Classes.Count);
+        foreach (var c in module.Classes)
+        {
+            w.Str(c.Name);
+            w.Byte(c.IsInterface ? (byte)1 : (byte)0);
+            w.Uleb(c.Super + 1);
+            w.Uleb(c.Interfaces.Length);
+            foreach (int i in c.Interfaces) w.Uleb(i);
+            w.Uleb(c.Fields.Count);
+            foreach (var f in c.Fields)
+            {
+                w.Str(f.Name);
+                w.Type(f.Type);
+            }
+            w.Uleb(c.Methods.Count);
+            foreach (var m in c.Methods)
+            {
+                w.Str(m.Name);
+                w.Uleb(m.Function);
+            }
+            w.Uleb(c.Signatures.Count);
+            foreach (var sig in c.Signatures)
+            {
+                w.Str(sig.Name);
+                w.Uleb(sig.Params.Length);
+                foreach (var p in sig.Params) w.Type(p);
+                w.Type(sig.Return);
+            }
+        }
         w.Uleb(module.Types.Count);
         foreach (var t in module.Types) w.Type(t);
         w.Uleb(module.Natives.Count);
@@ -77,8 +110,9 @@ public static class ModuleFormat
     public static Module Read(ReadOnlySpan<byte> data)
     {
         var r = new Reader(data);
-        if (data.Length < 8 || !data[..4].SequenceEqual(Magic))
+        if (data.Length < Magic.Length || !data[..Magic.Length].SequenceEqual(Magic))
             throw new ModuleFormatException(0, "not an Hlvm module (bad magic; expected \"HLVM\")");
+        if (data.Length < 8) throw new ModuleFormatException(data.Length, $"truncated: the header needs 8 bytes, the file has {data.Length}");
         r.Skip(4);
         ushort version = r.U16();
         if (version != Version)
@@ -88,6 +122,34 @@ public static class ModuleFormat
         var m = new Module { Name = r.Str("module name"), SourceFile = r.Str("source file name") };
         int n = r.Count("string constants", 1);
         for (int i = 0; i < n; i++) m.Strings.Add(r.Str("string constant"));
+        n = r.Count("classes", 6);
+        r.ClassCount = n;
+        var classNames = new HashSet<string>();
+        for (int i = 0; i < n; i++)
+        {
+            int at = r.Position;
+            var c = new ClassDef { Name = r.Str("class name") };
+            if (!classNames.Add(c.Name)) throw new ModuleFormatException(at, $"duplicate class '{c.Name}'");
+            byte classFlags = r.Bytes(1)[0];
+            if (classFlags > 1) throw new ModuleFormatException(r.Position - 1, $"unknown class flags 0x{classFlags:x2}");
+            c.IsInterface = classFlags == 1;
+            c.Super = r.Index("superclass", n + 1) - 1;
+            c.Interfaces = new int[r.Count("interfaces", 1)];
+            for (int j = 0; j < c.Interfaces.Length; j++) c.Interfaces[j] = r.Index("interface", n);
+            int fields = r.Count("fields", 2);
+            for (int j = 0; j < fields; j++) c.Fields.Add(new FieldDef(r.Str("field name"), r.Type()));
+            int methods = r.Count("methods", 2);
+            for (int j = 0; j < methods; j++) c.Methods.Add(new MethodDef(r.Str("method name"), r.Uleb("method function")));
+            int signatures = r.Count("interface methods", 3);
+            for (int j = 0; j < signatures; j++)
+            {
+                string name = r.Str("interface method name");
+                var ps = new VmType[r.Count("interface method parameters", 1)];
+                for (int k = 0; k < ps.Length; k++) ps[k] = r.Type();
+                c.Signatures.Add(new InterfaceMethod(name, ps, r.Type()));
+            }
+            m.Classes.Add(c);
+        }
         n = r.Count("types", 1);
         for (int i = 0; i < n; i++) m.Types.Add(r.Type());
         n = r.Count("native imports", 3);
@@ -127,12 +189,12 @@ public static class ModuleFormat
                 throw new ModuleFormatException(r.Position, $"function '{f.Name}' has {codeLength} bytes of code (at most {MaxCodeLength})");
             f.Code = r.Bytes(codeLength).ToArray();
             var lines = new LineEntry[r.Count("line entries", 2)];
-            int offset = 0;
+            long offset = 0;
             for (int j = 0; j < lines.Length; j++)
             {
                 offset += r.Uleb("line offset");
                 if (offset > codeLength) throw new ModuleFormatException(r.Position, $"line table of '{f.Name}' points past its code");
-                lines[j] = new LineEntry(offset, r.Uleb("line number"));
+                lines[j] = new LineEntry((int)offset, r.Uleb("line number"));
             }
             f.Lines = lines;
             m.Functions.Add(f);
@@ -162,10 +224,14 @@ public static class ModuleFormat
             } while (v != 0);
         }
         public void Str(string s) { var b = Encoding.UTF8.GetBytes(s); Uleb(b.Length); Bytes(b); }
+        public void Byte(byte b) => _out.WriteByte(b);
+
         public void Type(VmType t)
         {
-            _out.WriteByte((byte)t.Kind);
+            if (t.Kind == TypeKind.Null) throw new ArgumentException("the null type has no encoding");
+            _out.WriteByte((byte)((byte)t.Kind | (t.Nullable ? 0x80 : 0)));
             if (t.Kind == TypeKind.Array) Type(t.Element!);
+            if (t.Kind == TypeKind.Object) Uleb(t.ClassIndex);
         }
         public byte[] ToArray() => _out.ToArray();
     }
@@ -175,6 +241,18 @@ public static class ModuleFormat
         private readonly ReadOnlySpan<byte> _data = data;
         private static readonly UTF8Encoding StrictUtf8 = new(false, true);
         public int Position { get; private set; }
+
+        /// <summary>Classes in the module: object types must name one of them.</summary>
+        public int ClassCount { get; set; }
+
+        /// <summary>A uleb that must be below <paramref name="limit"/>.</summary>
+        public int Index(string what, int limit)
+        {
+            int start = Position;
+            int v = Uleb(what);
+            if (v >= limit) throw new ModuleFormatException(start, $"{what} index {v} is out of range ({limit} allowed)");
+            return v;
+        }
 
         private readonly int Remaining => _data.Length - Position;
 
@@ -230,8 +308,10 @@ public static class ModuleFormat
         {
             int start = Position;
             if (depth > VmType.MaxDepth) throw new ModuleFormatException(start, $"type nested deeper than {VmType.MaxDepth}");
-            byte k = Bytes(1)[0];
-            return (TypeKind)k switch
+            byte b = Bytes(1)[0];
+            bool nullable = (b & 0x80) != 0;
+            byte k = (byte)(b & 0x7f);
+            var t = (TypeKind)k switch
             {
                 TypeKind.Void => VmType.Void,
                 TypeKind.Int => VmType.Int,
@@ -239,8 +319,12 @@ public static class ModuleFormat
                 TypeKind.Bool => VmType.Bool,
                 TypeKind.String => VmType.String,
                 TypeKind.Array => ArrayType(depth, start),
+                TypeKind.Object => VmType.ObjectOf(Index("class", ClassCount)),
                 _ => throw new ModuleFormatException(start, $"unknown type kind {k}"),
             };
+            if (!nullable) return t;
+            if (!t.IsReference) throw new ModuleFormatException(start, $"type {t} cannot be nullable");
+            return t.AsNullable();
         }
 
         private VmType ArrayType(int depth, int start)

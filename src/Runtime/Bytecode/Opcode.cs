@@ -30,6 +30,8 @@ public enum Opcode : byte
     Jmp, JmpIf, JmpIfNot,
     Call, CallNative, Ret, RetVoid,
     NewArray, ALoad, AStore, ALen, APush,
+    AConstNull, RefEq, RefNe, JmpIfNull, JmpIfNotNull,
+    NewObject, GetField, SetField, CallVirt, CallIface, InstanceOf, CheckCast, NonNull,
 }
 
 /// <summary>How an operand is encoded and what it refers to.</summary>
@@ -55,6 +57,13 @@ public enum OperandKind : byte
     Type,
     /// <summary>u32 count of values.</summary>
     Count,
+    /// <summary>u32 index into the module's classes (and interfaces).</summary>
+    Class,
+    /// <summary>u32 index of a field in the class's layout: its superclass's fields first, then its own.</summary>
+    Field,
+    /// <summary>u32 index of a method: a slot of the class's method table (inherited methods first), or of an
+    /// interface's signatures.</summary>
+    Method,
 }
 
 /// <summary>One row of the instruction table.</summary>
@@ -144,6 +153,20 @@ public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, 
         I(Opcode.AStore, 3, 0, "array S[-3] element S[-2] := S[-1]; IndexError when out of range"),
         I(Opcode.ALen, 1, 1, "int: length of array S[-1]"),
         G(Opcode.APush, 2, 0, "append S[-1] to array S[-2], growing its storage"),
+
+        I(Opcode.AConstNull, 0, 1, "push null"),
+        I(Opcode.RefEq, 2, 1, "bool: references S[-2] and S[-1] are the same object (or both null)"),
+        I(Opcode.RefNe, 2, 1, "bool: references S[-2] and S[-1] differ"),
+        I(Opcode.JmpIfNull, 1, 0, "if pop (a reference) is null then pc := a", OperandKind.Target),
+        I(Opcode.JmpIfNotNull, 1, 0, "if pop (a reference) is not null then pc := a", OperandKind.Target),
+        G(Opcode.NewObject, 0, 1, "push a new instance of class a, every field zero, false or null", OperandKind.Class),
+        I(Opcode.GetField, 1, 1, "push field b of object S[-1] (of class a or a subclass); NullError when null", OperandKind.Class, OperandKind.Field),
+        I(Opcode.SetField, 2, 0, "field b of object S[-2] := S[-1]; NullError when null", OperandKind.Class, OperandKind.Field),
+        G(Opcode.CallVirt, -1, -1, "call method slot b of class a on the receiver below the arguments, chosen by the receiver's class", OperandKind.Class, OperandKind.Method),
+        G(Opcode.CallIface, -1, -1, "call method b of interface a on the receiver below the arguments, as its class implements it", OperandKind.Class, OperandKind.Method),
+        I(Opcode.InstanceOf, 1, 1, "bool: S[-1] is not null and its class is a or derives from or implements a", OperandKind.Class),
+        I(Opcode.CheckCast, 1, 1, "S[-1] unchanged if null or an instance of a; otherwise CastError", OperandKind.Class),
+        I(Opcode.NonNull, 1, 1, "S[-1] unchanged, now of its non-nullable type; NullError when it is null"),
     ];
 
     /// <summary>The bytes an operand of this kind takes in the encoding.</summary>

@@ -9,37 +9,56 @@ public enum TypeKind : byte
     Bool = 3,
     String = 4,
     Array = 5,
+    /// <summary>An instance of a class, or of any class implementing an interface.</summary>
+    Object = 6,
+    /// <summary>The type of the <c>null</c> constant; assignable to every nullable type. Never encoded.</summary>
+    Null = 7,
 }
 
 /// <summary>
 /// A type as bytecode sees it: a primitive (<c>int</c>, <c>float</c>, <c>bool</c>), a reference to a heap
-/// object (<c>string</c>, <c>[T]</c>), or <c>void</c> for functions that return nothing. Every value occupies
-/// one 8-byte slot; references are heap addresses. Types compare structurally.
+/// object (<c>string</c>, <c>[T]</c>, an instance of class number <see cref="ClassIndex"/>), or <c>void</c> for
+/// functions that return nothing. A reference type may be <see cref="Nullable"/>. Every value occupies one
+/// 8-byte slot; references are heap addresses and 0 is null. Types compare structurally.
 /// </summary>
-public sealed record VmType(TypeKind Kind, VmType? Element = null)
+public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassIndex = -1, bool Nullable = false)
 {
     public static readonly VmType Void = new(TypeKind.Void);
     public static readonly VmType Int = new(TypeKind.Int);
     public static readonly VmType Float = new(TypeKind.Float);
     public static readonly VmType Bool = new(TypeKind.Bool);
     public static readonly VmType String = new(TypeKind.String);
+    public static readonly VmType Null = new(TypeKind.Null, Nullable: true);
 
     /// <summary>Array nesting deeper than this is rejected by the reader and the compiler.</summary>
     public const int MaxDepth = 32;
 
     public static VmType ArrayOf(VmType element) => new(TypeKind.Array, element);
 
-    /// <summary>True when values of this type are heap references the collector must trace.</summary>
-    public bool IsReference => Kind is TypeKind.String or TypeKind.Array;
+    public static VmType ObjectOf(int classIndex) => new(TypeKind.Object, ClassIndex: classIndex);
 
-    public override string ToString() => Kind switch
+    /// <summary>This type, or its nullable form (reference types only).</summary>
+    public VmType AsNullable() => IsReference && !Nullable ? this with { Nullable = true } : this;
+
+    /// <summary>This type without its '?'.</summary>
+    public VmType AsNonNullable() => Nullable && Kind != TypeKind.Null ? this with { Nullable = false } : this;
+
+    /// <summary>True when values of this type are heap references the collector must trace.</summary>
+    public bool IsReference => Kind is TypeKind.String or TypeKind.Array or TypeKind.Object or TypeKind.Null;
+
+    public override string ToString() => Format(i => $"class#{i}");
+
+    /// <summary>The type as source code spells it, with class names from <paramref name="className"/>.</summary>
+    public string Format(Func<int, string> className) => Kind switch
     {
         TypeKind.Void => "void",
         TypeKind.Int => "int",
         TypeKind.Float => "float",
         TypeKind.Bool => "bool",
-        TypeKind.String => "string",
-        TypeKind.Array => $"[{Element}]",
+        TypeKind.Null => "null",
+        TypeKind.String => "string" + (Nullable ? "?" : ""),
+        TypeKind.Array => $"[{Element!.Format(className)}]" + (Nullable ? "?" : ""),
+        TypeKind.Object => className(ClassIndex) + (Nullable ? "?" : ""),
         _ => $"?{(byte)Kind}",
     };
 }

@@ -105,10 +105,15 @@ public sealed class Interpreter : IRootSource
         }
     }
 
+    /// <summary>Most value slots of all frames together (128 MiB): frames with many locals reach it before --max-stack.</summary>
+    public const int MaxSlots = 1 << 24;
+
     private void EnsureStack(int slots)
     {
         if (slots <= _stack.Length) return;
-        Array.Resize(ref _stack, Math.Max(slots, _stack.Length * 2));
+        if (slots > MaxSlots)
+            throw new VmError(ErrorClasses.StackOverflow, $"stack overflow: the frames need more than {MaxSlots} value slots");
+        Array.Resize(ref _stack, (int)Math.Min(MaxSlots, Math.Max(slots, _stack.Length * 2L)));
     }
 
     private static double D(long bits) => BitConverter.Int64BitsToDouble(bits);
@@ -134,6 +139,7 @@ public sealed class Interpreter : IRootSource
         int bp = frame.Bp;
         int sp = _sp;
         int pc = 0;
+        LoadedFunction callee;
         try
         {
             while (true)
@@ -252,31 +258,67 @@ public sealed class Interpreter : IRootSource
                     case Opcode.JmpIfNot: if (stack[--sp] == 0) pc = ins.A; break;
 
                     case Opcode.Call:
+                        callee = functions[ins.A];
+                        goto PushFrame;
+                    case Opcode.CallVirt:
                         {
-                            var callee = functions[ins.A];
+                            int argc = _module.Def.Functions[_module.Classes[ins.A].VTable[ins.B]].Params.Length;
+                            int receiver = (int)stack[sp - argc];
+                            if (receiver == 0) throw NullDereference($"call method '{_module.Classes[ins.A].VTableNames[ins.B]}'");
+                            callee = heap.ClassOf(receiver).VTableFunctions[ins.B];
+                            goto PushFrame;
+                        }
+                    case Opcode.CallIface:
+                        {
+                            var sig = _module.Classes[ins.A].Def.Signatures[(int)ins.B];
+                            int receiver = (int)stack[sp - 1 - sig.Params.Length];
+                            if (receiver == 0) throw NullDereference($"call method '{sig.Name}'");
+                            callee = heap.ClassOf(receiver).ITableFunctions[ins.A][ins.B];
+                            goto PushFrame;
+                        }
+                    case Opcode.AConstNull: stack[sp++] = 0; break;
+                    case Opcode.RefEq: sp--; stack[sp - 1] = stack[sp - 1] == stack[sp] ? 1 : 0; break;
+                    case Opcode.RefNe: sp--; stack[sp - 1] = stack[sp - 1] != stack[sp] ? 1 : 0; break;
+                    case Opcode.JmpIfNull: if (stack[--sp] == 0) pc = ins.A; break;
+                    case Opcode.JmpIfNotNull: if (stack[--sp] != 0) pc = ins.A; break;
+                    case Opcode.NewObject:
+                        {
+                            _sp = sp;
                             frame.Pc = pc - 1;
-                            if (_fp > _options.MaxFrames)
-                            {
-                                _sp = sp;
-                                throw new VmError(ErrorClasses.StackOverflow, $"stack overflow: more than {_options.MaxFrames} nested calls (--max-stack)");
-                            }
-                            int newBp = sp - callee.ParamCount;
-                            if (newBp + callee.FrameSize > stack.Length)
-                            {
-                                EnsureStack(newBp + callee.FrameSize);
-                                stack = _stack;
-                            }
-                            Array.Clear(stack, sp, callee.LocalCount - callee.ParamCount);
-                            if (_fp == _frames.Length) Array.Resize(ref _frames, _frames.Length * 2);
-                            frame = ref _frames[_fp++];
-                            frame.Fn = callee;
-                            frame.Bp = newBp;
-                            frame.Pc = 0;
-                            fn = callee;
-                            code = callee.Code;
-                            bp = newBp;
-                            sp = newBp + callee.LocalCount;
-                            pc = 0;
+                            var c = _module.Classes[ins.A];
+                            heap.Reserve(Heap.ObjectWords(c.Fields.Length));
+                            stack[sp++] = heap.NewObject(c);
+                            break;
+                        }
+                    case Opcode.GetField:
+                        {
+                            int r = (int)stack[sp - 1];
+                            if (r == 0) throw NullDereference($"read field '{_module.Classes[ins.A].Fields[ins.B].Name}'");
+                            stack[sp - 1] = heap.GetField(r, (int)ins.B);
+                            break;
+                        }
+                    case Opcode.SetField:
+                        {
+                            sp -= 2;
+                            int r = (int)stack[sp];
+                            if (r == 0) throw NullDereference($"write field '{_module.Classes[ins.A].Fields[ins.B].Name}'");
+                            heap.SetField(r, (int)ins.B, stack[sp + 1]);
+                            break;
+                        }
+                    case Opcode.NonNull:
+                        if (stack[sp - 1] == 0) throw NullDereference("use the value");
+                        break;
+                    case Opcode.InstanceOf:
+                        {
+                            int r = (int)stack[sp - 1];
+                            stack[sp - 1] = r != 0 && heap.ClassOf(r).Ancestors.Contains(ins.A) ? 1 : 0;
+                            break;
+                        }
+                    case Opcode.CheckCast:
+                        {
+                            int r = (int)stack[sp - 1];
+                            if (r != 0 && !heap.ClassOf(r).Ancestors.Contains(ins.A))
+                                throw new VmError(ErrorClasses.Cast, $"a {heap.ClassOf(r).Name} is not a {_module.Classes[ins.A].Name}");
                             break;
                         }
                     case Opcode.CallNative:
@@ -322,6 +364,7 @@ public sealed class Interpreter : IRootSource
                         {
                             long index = stack[--sp];
                             int r = (int)stack[sp - 1];
+                            if (r == 0) throw NullDereference("index an array");
                             int length = heap.ArrayLength(r);
                             if ((ulong)index >= (ulong)length) throw IndexOutOfRange(index, length);
                             stack[sp - 1] = heap.ArrayGet(r, (int)index);
@@ -331,16 +374,21 @@ public sealed class Interpreter : IRootSource
                         {
                             sp -= 3;
                             int r = (int)stack[sp];
+                            if (r == 0) throw NullDereference("index an array");
                             long index = stack[sp + 1];
                             int length = heap.ArrayLength(r);
                             if ((ulong)index >= (ulong)length) throw IndexOutOfRange(index, length);
                             heap.ArraySet(r, (int)index, stack[sp + 2]);
                             break;
                         }
-                    case Opcode.ALen: stack[sp - 1] = heap.ArrayLength((int)stack[sp - 1]); break;
+                    case Opcode.ALen:
+                        if (stack[sp - 1] == 0) throw NullDereference("take the length of an array");
+                        stack[sp - 1] = heap.ArrayLength((int)stack[sp - 1]);
+                        break;
                     case Opcode.APush:
                         {
                             int r = (int)stack[sp - 2];
+                            if (r == 0) throw NullDereference("push onto an array");
                             int length = heap.ArrayLength(r);
                             int capacity = heap.ArrayCapacity(r);
                             if (length < capacity)
@@ -363,6 +411,36 @@ public sealed class Interpreter : IRootSource
                     default:
                         throw new InvalidOperationException($"no interpreter case for opcode {ins.Op}");
                 }
+                continue;
+
+            // Calls of every kind end here with the callee chosen: push its frame and continue in it.
+            PushFrame:
+                {
+                    frame.Pc = pc - 1;
+                    if (_fp > _options.MaxFrames)
+                    {
+                        _sp = sp;
+                        throw new VmError(ErrorClasses.StackOverflow, $"stack overflow: more than {_options.MaxFrames} nested calls (--max-stack)");
+                    }
+                    int newBp = sp - callee.ParamCount;
+                    if (newBp + callee.FrameSize > stack.Length)
+                    {
+                        EnsureStack(newBp + callee.FrameSize);
+                        stack = _stack;
+                    }
+                    Array.Clear(stack, sp, callee.LocalCount - callee.ParamCount);
+                    if (_fp == _frames.Length) Array.Resize(ref _frames, _frames.Length * 2);
+                    frame = ref _frames[_fp++];
+                    frame.Fn = callee;
+                    frame.Bp = newBp;
+                    frame.Pc = 0;
+                    fn = callee;
+                    code = callee.Code;
+                    bp = newBp;
+                    sp = newBp + callee.LocalCount;
+                    pc = 0;
+                    continue;
+                }
             }
         }
         catch (VmError error)
@@ -383,30 +461,44 @@ public sealed class Interpreter : IRootSource
     private void CheckState(LoadedFunction fn, int pc, int bp, int sp)
     {
         string Where() => $"checked mode: in {fn.Name} at instruction {pc} ({fn.Code[pc].Op}, offset {fn.Offsets[pc]})";
-        var types = fn.StackTypes[pc] ?? throw new CheckedModeException($"{Where()}: the verifier found this instruction unreachable");
+        if (!fn.Reachable[pc]) throw new CheckedModeException($"{Where()}: the verifier found this instruction unreachable");
+        var types = fn.StackTypes[pc];
         int operandBase = bp + fn.LocalCount;
-        if (sp - operandBase != types.Length)
-            throw new CheckedModeException($"{Where()}: the stack holds {sp - operandBase} values, the verifier expected {types.Length}");
-        for (int i = 0; i < types.Length; i++)
+        int depth = Verification.TypeStack.DepthOf(types);
+        if (sp - operandBase != depth)
+            throw new CheckedModeException($"{Where()}: the stack holds {sp - operandBase} values, the verifier expected {depth}");
+        // An instruction changes only the top of the stack: entries further down were checked when they were pushed
+        // (and the collector, which moves them, is checked by --verify-heap), so the top 32 are enough.
+        for (var (n, k) = (types, 0); n is not null && k < 32; n = n.Below, k++)
         {
-            if (!ValueFits(types[i], _stack[operandBase + i], nullable: false))
-                throw new CheckedModeException($"{Where()}: stack entry {i} is 0x{_stack[operandBase + i]:x}, not a valid {types[i]}");
+            int i = n.Depth - 1;
+            if (!ValueFits(n.Top, _stack[operandBase + i]))
+                throw new CheckedModeException($"{Where()}: stack entry {i} is 0x{_stack[operandBase + i]:x}, not a valid {_module.Def.TypeName(n.Top)}");
         }
         for (int i = 0; i < fn.LocalCount; i++)
         {
             // A local not yet written is zero; the verifier proved it is not read before it is written.
-            if (!ValueFits(fn.Def.Locals[i], _stack[bp + i], nullable: true))
-                throw new CheckedModeException($"{Where()}: local {i} is 0x{_stack[bp + i]:x}, not a valid {fn.Def.Locals[i]}");
+            if (!ValueFits(fn.Def.Locals[i], _stack[bp + i]))
+                throw new CheckedModeException($"{Where()}: local {i} is 0x{_stack[bp + i]:x}, not a valid {_module.Def.TypeName(fn.Def.Locals[i])}");
         }
     }
 
-    private bool ValueFits(VmType type, long value, bool nullable) => type.Kind switch
+    /// <summary>
+    /// True when a slot's value can be of the type. Null (0) fits every reference type: bytecode may leave a field
+    /// of a non-nullable type unwritten, and every dereference checks for null at run time.
+    /// </summary>
+    private bool ValueFits(VmType type, long value) => type.Kind switch
     {
         TypeKind.Bool => value is 0 or 1,
-        TypeKind.String => (nullable && value == 0) || Heap.IsObject(value, TypeKind.String),
-        TypeKind.Array => (nullable && value == 0) || Heap.IsObject(value, TypeKind.Array, type.Element!.Kind),
+        TypeKind.Null => value == 0,
+        TypeKind.String => value == 0 || Heap.IsObject(value, TypeKind.String),
+        TypeKind.Array => value == 0 || Heap.IsObject(value, TypeKind.Array, type.Element!.Kind),
+        TypeKind.Object => value == 0 || Heap.IsObject(value, TypeKind.Object, classIndex: type.ClassIndex),
         _ => true,
     };
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static VmError NullDereference(string what) => new(ErrorClasses.Null, $"cannot {what}: the value is null");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static VmError IndexOutOfRange(long index, int length) =>
@@ -507,10 +599,12 @@ public sealed class Interpreter : IRootSource
             int operandBase = f.Bp + fn.LocalCount;
             int end = k + 1 < _fp ? _frames[k + 1].Bp : _sp;
             if (end <= operandBase) continue;
-            var map = fn.StackMaps[f.Pc] ?? throw new InvalidOperationException($"no stack map in {fn.Name} at instruction {f.Pc}");
-            for (int j = 0; j < end - operandBase; j++)
+            // The stack map: the verifier's types before this instruction, top first. A caller's entries above `end`
+            // are its call's arguments, which are the callee's locals now.
+            for (var n = fn.StackTypes[f.Pc]; n is not null; n = n.Below)
             {
-                if (map[j]) heap.Relocate(ref _stack[operandBase + j]);
+                int j = n.Depth - 1;
+                if (j < end - operandBase && n.Top.IsReference) heap.Relocate(ref _stack[operandBase + j]);
             }
         }
     }

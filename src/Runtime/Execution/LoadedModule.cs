@@ -28,17 +28,14 @@ public sealed class LoadedFunction
 
     public required bool[] LocalIsRef { get; init; }
 
-    /// <summary>
-    /// For each instruction that may collect (calls, allocations), which operand-stack entries hold references
-    /// before it runs, bottom first; null elsewhere. Computed by the verifier: the collector's stack maps.
-    /// </summary>
-    public required bool[]?[] StackMaps { get; init; }
+    /// <summary>Whether each instruction can run at all (the verifier found a path to it).</summary>
+    public required bool[] Reachable { get; init; }
 
     /// <summary>
-    /// The verifier's operand-stack types before each instruction, bottom first; null for unreachable ones.
-    /// Checked mode compares the running program against them.
+    /// The verifier's operand-stack types before each instruction (null: the stack is empty). The collector reads
+    /// them as stack maps (which entries are references) and checked mode compares the running program with them.
     /// </summary>
-    public required VmType[]?[] StackTypes { get; init; }
+    public required Verification.TypeStack?[] StackTypes { get; init; }
 
     public int ParamCount => Def.Params.Length;
     public int LocalCount => Def.Locals.Length;
@@ -54,12 +51,15 @@ public sealed class LoadedFunction
 /// <summary>A verified module: its functions decoded, its natives bound, its string constants on the heap.</summary>
 public sealed class LoadedModule : IRootSource
 {
-    internal LoadedModule(Module def, LoadedFunction[] functions, NativeDef[] natives)
+    internal LoadedModule(Module def, LoadedFunction[] functions, NativeDef[] natives, RuntimeClass[] classes)
     {
         Def = def;
         Functions = functions;
         Natives = natives;
+        Classes = classes;
     }
+
+    public RuntimeClass[] Classes { get; }
 
     public Module Def { get; }
     public LoadedFunction[] Functions { get; }
@@ -74,6 +74,7 @@ public sealed class LoadedModule : IRootSource
     internal void Attach(Heap heap)
     {
         StringRefs = new long[Def.Strings.Count];
+        foreach (var c in Classes) c.HeapId = heap.RegisterClass(c);
         heap.AddRoots(this);
         for (int i = 0; i < StringRefs.Length; i++) StringRefs[i] = heap.NewString(Def.Strings[i]);
     }

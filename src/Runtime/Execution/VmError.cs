@@ -35,4 +35,6 @@ public static class ErrorClasses
     public const string DivisionByZero = "DivisionByZeroError";
     public const string StackOverflow = "StackOverflowError";
     public const string OutOfMemory = "OutOfMemoryError";
+    public const string Null = "NullError";
+    public const string Cast = "CastError";
 }

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Hlvm.Runtime.Bytecode;
 using Hlvm.Runtime.Execution;
+// RuntimeClass lives with the interpreter; the heap reads only its reference map.
 
 namespace Hlvm.Runtime.Memory;
 
@@ -19,6 +20,7 @@ namespace Hlvm.Runtime.Memory;
 //
 //   String   [header][chars, four per word ...]
 //   Array    [header][length][ref to Data or RefData backing store]      (growable: push replaces the store)
+//   Object   [header][fields ...]            aux (bits 8-31) is the class's heap id, length the field count
 //
 // The collector is a semispace copying collector (Cheney): it copies everything reachable from the roots into
 // the other space, leaving a forwarding header behind, then scans the copies breadth-first. It is precise: the
@@ -61,7 +63,39 @@ public sealed record HeapOptions
 
 public sealed class Heap
 {
-    public const byte KindString = 1, KindArray = 2, KindData = 3, KindRefData = 4, KindForwarded = 0xFF;
+    public const byte KindString = 1, KindArray = 2, KindData = 3, KindRefData = 4, KindObject = 5, KindForwarded = 0xFF;
+
+    /// <summary>Classes of the objects on this heap, by heap id: the collector reads which fields are references.</summary>
+    private readonly List<RuntimeClass> _classes = [];
+
+    /// <summary>Gives a class an id for its instances' headers.</summary>
+    public int RegisterClass(RuntimeClass c)
+    {
+        if (_classes.Count >= 1 << 24) throw new InvalidOperationException("too many classes on one heap");
+        _classes.Add(c);
+        return _classes.Count - 1;
+    }
+
+    /// <summary>The class of an object.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public RuntimeClass ClassOf(int r) => _classes[(int)((_space[r] >> 8) & 0xFFFFFF)];
+
+    public static int ObjectWords(int fields) => 1 + fields;
+
+    /// <summary>A new object of class <paramref name="c"/>, every field zero. Needs <see cref="ObjectWords"/> reserved.</summary>
+    public int NewObject(RuntimeClass c)
+    {
+        int n = c.Fields.Length;
+        int r = Bump(ObjectWords(n));
+        _space[r] = KindObject | ((long)c.HeapId << 8) | ((long)n << 32);
+        return r;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long GetField(int r, int field) => _space[r + 1 + field];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void SetField(int r, int field, long value) => _space[r + 1 + field] = value;
     private const int InitialWords = 1 << 18;      // 2 MiB
     private const int MaxObjectWords = int.MaxValue - 64;
 
@@ -171,7 +205,7 @@ public sealed class Heap
     private int NewData(TypeKind element, int capacity)
     {
         int r = Bump(DataWords(capacity));
-        bool refs = element is TypeKind.String or TypeKind.Array;
+        bool refs = element is TypeKind.String or TypeKind.Array or TypeKind.Object;
         _space[r] = Header(refs ? KindRefData : KindData, 0, capacity);
         return r;
     }
@@ -262,6 +296,14 @@ public sealed class Heap
                     for (int i = 1; i <= n; i++) _to[scan + i] = Evacuate(_to[scan + i]);
                     scan += 1 + n;
                     break;
+                case KindObject:
+                    {
+                        var refs = _classes[(int)((h >> 8) & 0xFFFFFF)].RefFields;
+                        for (int i = 0; i < refs.Length; i++)
+                            if (refs[i]) _to[scan + 1 + i] = Evacuate(_to[scan + 1 + i]);
+                        scan += 1 + refs.Length;
+                        break;
+                    }
                 default:
                     throw new InvalidOperationException($"heap corrupted: bad header 0x{h:x16} at word {scan} during collection");
             }
@@ -306,7 +348,7 @@ public sealed class Heap
     /// With <see cref="HeapOptions.TrackObjects"/>: true when <paramref name="reference"/> is the start of a live
     /// string (for <see cref="TypeKind.String"/>) or of an array whose elements have the given kind.
     /// </summary>
-    public bool IsObject(long reference, TypeKind kind, TypeKind element = TypeKind.Void)
+    public bool IsObject(long reference, TypeKind kind, TypeKind element = TypeKind.Void, int classIndex = -1)
     {
         if (_starts is null) throw new InvalidOperationException("the heap does not track objects");
         if (reference <= 0 || reference >= _top || !_starts[(int)reference]) return false;
@@ -315,6 +357,7 @@ public sealed class Heap
         {
             TypeKind.String => KindOf(h) == KindString,
             TypeKind.Array => KindOf(h) == KindArray && ArrayElementKind((int)reference) == element,
+            TypeKind.Object => KindOf(h) == KindObject && ClassOf((int)reference).Ancestors.Contains(classIndex),
             _ => false,
         };
     }
@@ -351,6 +394,7 @@ public sealed class Heap
         KindString => StringWords(LengthOf(header)),
         KindArray => ArrayWords,
         KindData or KindRefData => DataWords(LengthOf(header)),
+        KindObject => ObjectWords(LengthOf(header)),
         _ => throw new InvalidOperationException($"heap corrupted: bad header 0x{header:x16}"),
     };
 

@@ -16,7 +16,7 @@ internal static class HeapVerifier
         {
             long h = space[at];
             byte kind = Heap.KindOf(h);
-            if (kind is not (Heap.KindString or Heap.KindArray or Heap.KindData or Heap.KindRefData))
+            if (kind is not (Heap.KindString or Heap.KindArray or Heap.KindData or Heap.KindRefData or Heap.KindObject))
                 throw new HeapCorruptionException($"word {at}: header 0x{h:x16} has no valid kind");
             starts[at] = true;
             int size = Heap.SizeOf(h);
@@ -38,6 +38,14 @@ internal static class HeapVerifier
                 case Heap.KindRefData:
                     for (int i = 1; i <= Heap.LengthOf(h); i++) CheckRef(space, starts, top, space[at + i], $"element {i - 1} of store at word {at}");
                     break;
+                case Heap.KindObject:
+                    {
+                        var refs = heap.ClassOf(at).RefFields;
+                        if (refs.Length != Heap.LengthOf(h)) throw new HeapCorruptionException($"object at word {at} has {Heap.LengthOf(h)} fields, its class {refs.Length}");
+                        for (int i = 0; i < refs.Length; i++)
+                            if (refs[i]) CheckRef(space, starts, top, space[at + 1 + i], $"field {i} of object at word {at}");
+                        break;
+                    }
             }
         }
         heap.RootCheck = new RootChecker(space, starts, top);
@@ -56,7 +64,7 @@ internal static class HeapVerifier
         if (r == 0) return;
         if (r < 0 || r >= top || !starts[(int)r])
             throw new HeapCorruptionException($"{where} refers to word {r}, which is not the start of an object");
-        if (Heap.KindOf(space[r]) is not (Heap.KindString or Heap.KindArray))
+        if (Heap.KindOf(space[r]) is not (Heap.KindString or Heap.KindArray or Heap.KindObject))
             throw new HeapCorruptionException($"{where} refers to an internal store at word {r}");
     }
 

@@ -45,13 +45,20 @@ public static class Verifier
             if (!okParams || !okReturn)
                 throw new VerifyException(moduleName, entry.Name, -1, "the entry function must take no parameters or one [string], and return nothing or int");
         }
+        var classes = ClassTable.Build(module, moduleName);
         var functions = new LoadedFunction[module.Functions.Count];
-        for (int i = 0; i < functions.Length; i++) functions[i] = new FunctionVerifier(module, moduleName, i).Run();
-        return new LoadedModule(module, functions, bound);
+        for (int i = 0; i < functions.Length; i++) functions[i] = new FunctionVerifier(module, moduleName, i, classes).Run();
+        foreach (var c in classes)
+        {
+            c.VTableFunctions = c.VTable.Select(f => functions[f]).ToArray();
+            c.ITableFunctions = c.ITables.ToDictionary(kv => kv.Key, kv => kv.Value.Select(f => functions[f]).ToArray());
+        }
+        return new LoadedModule(module, functions, bound, classes);
     }
 
-    private sealed class FunctionVerifier(Module module, string moduleName, int index)
+    private sealed class FunctionVerifier(Module module, string moduleName, int index, RuntimeClass[] classes)
     {
+        private readonly TypeRules _types = new(module, classes);
         private readonly FunctionDef _f = module.Functions[index];
         private readonly List<Instr> _code = [];
         private readonly List<int> _offsets = [];
@@ -65,12 +72,6 @@ public static class Verifier
             if (_f.Code.Length == 0) throw Fail("the function has no code");
             Decode();
             var states = Analyze();
-            var maps = new bool[]?[_code.Count];
-            for (int i = 0; i < _code.Count; i++)
-            {
-                if (OpcodeInfo.All[(int)_code[i].Op].GcPoint && states[i] is { } s)
-                    maps[i] = s.Stack.Select(t => t.IsReference).ToArray();
-            }
             return new LoadedFunction
             {
                 Def = _f,
@@ -78,7 +79,7 @@ public static class Verifier
                 Code = [.. _code],
                 Offsets = [.. _offsets],
                 LocalIsRef = _f.Locals.Select(t => t.IsReference).ToArray(),
-                StackMaps = maps,
+                Reachable = states.Select(st => st is not null).ToArray(),
                 StackTypes = states.Select(st => st?.Stack).ToArray(),
             };
         }
@@ -88,7 +89,7 @@ public static class Verifier
         private void Decode()
         {
             var code = _f.Code;
-            var targets = new List<(int index, int target)>();
+            var targets = new List<(int index, long target)>();
             var offsetToIndex = new Dictionary<int, int>();
             for (int pc = 0; pc < code.Length;)
             {
@@ -108,9 +109,9 @@ public static class Verifier
                     };
                     p += OpcodeInfo.Width(kind);
                     CheckOperand(info, kind, value);
-                    if (kind is OperandKind.Int64 or OperandKind.Float64 or OperandKind.Bool or OperandKind.Count) ins.B = value;
+                    if (kind is OperandKind.Int64 or OperandKind.Float64 or OperandKind.Bool or OperandKind.Count or OperandKind.Field or OperandKind.Method) ins.B = value;
                     else ins.A = (int)value;
-                    if (kind == OperandKind.Target) targets.Add((_code.Count, (int)value));
+                    if (kind == OperandKind.Target) targets.Add((_code.Count, value));
                 }
                 offsetToIndex[pc] = _code.Count;
                 _code.Add(ins);
@@ -120,7 +121,7 @@ public static class Verifier
             foreach (var (i, target) in targets)
             {
                 _at = _offsets[i];
-                if (!offsetToIndex.TryGetValue(target, out int ti))
+                if (target >= code.Length || !offsetToIndex.TryGetValue((int)target, out int ti))
                     throw Fail(target >= code.Length
                         ? $"branch target {target} is outside the function (code is {code.Length} bytes)"
                         : $"branch target {target} is in the middle of an instruction");
@@ -139,29 +140,31 @@ public static class Verifier
                 OperandKind.Function => (module.Functions.Count, "function"),
                 OperandKind.Native => (module.Natives.Count, "native import"),
                 OperandKind.Type => (module.Types.Count, "type"),
+                OperandKind.Class => (module.Classes.Count, "class"),
                 OperandKind.Bool => (2, "bool constant"),
                 OperandKind.Count => (ModuleFormat.MaxStackLimit + 1, "element count"),
                 _ => (-1, ""),
             };
             if (count >= 0 && (ulong)value >= (ulong)count)
-                throw Fail($"{info.Name}: {what} {value} is out of range (0..{count - 1})");
+                throw Fail(count == 0
+                    ? $"{info.Name}: {what} {value} does not exist (the module has none)"
+                    : $"{info.Name}: {what} {value} is out of range (0..{count - 1})");
         }
 
         // ---------------------------------------------------------------------------------------- data flow
 
-        /// <summary>The abstract state before an instruction.</summary>
-        private sealed class State(VmType[] stack, bool[] written)
+        /// <summary>The abstract state before an instruction: operand types and the locals written on every path.</summary>
+        private sealed class State(TypeStack? stack, System.Collections.Immutable.ImmutableHashSet<int> written)
         {
-            public VmType[] Stack = stack;
-            public bool[] Written = written;
+            public TypeStack? Stack = stack;
+            public System.Collections.Immutable.ImmutableHashSet<int> Written = written;
         }
 
         private State?[] Analyze()
         {
             var states = new State?[_code.Count];
-            var written = new bool[_f.Locals.Length];
-            for (int i = 0; i < _f.Params.Length; i++) written[i] = true;
-            states[0] = new State([], written);
+            var written = System.Collections.Immutable.ImmutableHashSet<int>.Empty.Union(Enumerable.Range(0, _f.Params.Length));
+            states[0] = new State(null, written);
             var work = new Stack<int>();
             work.Push(0);
             while (work.Count > 0)
@@ -169,70 +172,132 @@ public static class Verifier
                 int i = work.Pop();
                 var ins = _code[i];
                 _at = _offsets[i];
-                var stack = new List<VmType>(states[i]!.Stack);
-                var locals = (bool[])states[i]!.Written.Clone();
+                var stack = new Stk(states[i]!.Stack);
+                var locals = new Locals(states[i]!.Written);
                 var next = Step(i, ins, stack, locals);
                 if (stack.Count > _f.MaxStack)
                     throw Fail($"the operand stack grows to {stack.Count}, past the declared max stack of {_f.MaxStack}");
                 foreach (int target in next)
                 {
                     if (target >= _code.Count) throw Fail("execution falls off the end of the code");
-                    if (Merge(states, target, stack, locals)) work.Push(target);
+                    if (Merge(states, target, stack.Top, locals.Written)) work.Push(target);
                 }
             }
             return states;
         }
 
-        private bool Merge(State?[] states, int target, List<VmType> stack, bool[] written)
+        /// <summary>The working copy of a stack while one instruction is checked.</summary>
+        private sealed class Stk(TypeStack? top)
+        {
+            public TypeStack? Top = top;
+            public int Count => TypeStack.DepthOf(Top);
+            public void Add(VmType t) => Top = new TypeStack(t, Top);
+
+            /// <summary>The entry at <paramref name="index"/> counted from the bottom (cheap near the top).</summary>
+            public VmType this[int index]
+            {
+                get
+                {
+                    var n = Top;
+                    while (n!.Depth - 1 != index) n = n.Below;
+                    return n.Top;
+                }
+            }
+
+            public VmType PopTop()
+            {
+                var t = Top!.Top;
+                Top = Top.Below;
+                return t;
+            }
+        }
+
+        /// <summary>The locals written, while one instruction is checked.</summary>
+        private sealed class Locals(System.Collections.Immutable.ImmutableHashSet<int> written)
+        {
+            public System.Collections.Immutable.ImmutableHashSet<int> Written = written;
+            public bool this[int local]
+            {
+                get => Written.Contains(local);
+                set => Written = value ? Written.Add(local) : Written.Remove(local);
+            }
+        }
+
+        private bool Merge(State?[] states, int target, TypeStack? stack, System.Collections.Immutable.ImmutableHashSet<int> written)
         {
             if (states[target] is not { } old)
             {
-                states[target] = new State([.. stack], (bool[])written.Clone());
+                states[target] = new State(stack, written);
                 return true;
             }
-            if (old.Stack.Length != stack.Count)
-                throw Fail($"stack height {stack.Count} disagrees with height {old.Stack.Length} where paths join at offset {_offsets[target]}");
-            for (int k = 0; k < stack.Count; k++)
-            {
-                if (old.Stack[k] != stack[k])
-                    throw Fail($"stack entry {k} is {stack[k]} on one path and {old.Stack[k]} on another where they join at offset {_offsets[target]}");
-            }
+            int depth = TypeStack.DepthOf(stack);
+            if (TypeStack.DepthOf(old.Stack) != depth)
+                throw Fail($"stack height {depth} disagrees with height {TypeStack.DepthOf(old.Stack)} where paths join at offset {_offsets[target]}");
             bool changed = false;
-            for (int k = 0; k < written.Length; k++)
+            // Entries shared by both paths (the same list node) agree below that point, so the walk stops there.
+            var joined = new List<VmType>();
+            TypeStack? a = stack, b = old.Stack;
+            for (; a != b; a = a!.Below, b = b!.Below)
             {
-                if (old.Written[k] && !written[k])
-                {
-                    old.Written[k] = false;
-                    changed = true;
-                }
+                var j = _types.Join(b!.Top, a!.Top)
+                    ?? throw Fail($"stack entry {a.Depth - 1} is {T(a.Top)} on one path and {T(b.Top)} on another where they join at offset {_offsets[target]}");
+                if (j != b.Top) changed = true;
+                joined.Add(j);
+            }
+            if (changed)
+            {
+                var rebuilt = a;
+                for (int k = joined.Count - 1; k >= 0; k--) rebuilt = new TypeStack(joined[k], rebuilt);
+                old.Stack = rebuilt;
+            }
+            if (!written.IsSupersetOf(old.Written))
+            {
+                old.Written = old.Written.Intersect(written);
+                changed = true;
             }
             return changed;
         }
 
-        private VmType Pop(List<VmType> stack, string name)
+        private VmType Pop(Stk stack, string name)
         {
             if (stack.Count == 0) throw Fail($"{name} needs a value but the stack is empty");
-            var t = stack[^1];
-            stack.RemoveAt(stack.Count - 1);
+            return stack.PopTop();
+        }
+
+        private string T(VmType t) => module.TypeName(t);
+
+        private VmType Pop(Stk stack, string name, VmType expected)
+        {
+            var t = Pop(stack, name);
+            if (!_types.IsAssignable(t, expected)) throw Fail($"{name} expects {T(expected)} on the stack but found {T(t)}");
             return t;
         }
 
-        private VmType Pop(List<VmType> stack, string name, VmType expected)
+        private VmType PopArray(Stk stack, string name)
         {
             var t = Pop(stack, name);
-            if (t != expected) throw Fail($"{name} expects {expected} on the stack but found {t}");
+            if (t.Kind != TypeKind.Array || t.Nullable) throw Fail($"{name} expects an array on the stack but found {T(t)}");
             return t;
         }
 
-        private VmType PopArray(List<VmType> stack, string name)
+        private VmType PopReference(Stk stack, string name)
         {
             var t = Pop(stack, name);
-            if (t.Kind != TypeKind.Array) throw Fail($"{name} expects an array on the stack but found {t}");
+            if (!t.IsReference) throw Fail($"{name} expects a reference on the stack but found {T(t)}");
             return t;
+        }
+
+        /// <summary>The class operand of the instruction, which must be a class (or, when allowed, an interface).</summary>
+        private RuntimeClass Class(int index, string name, bool interfaceOk, bool classOk = true)
+        {
+            var c = classes[index];
+            if (c.IsInterface && !interfaceOk) throw Fail($"{name}: '{c.Name}' is an interface, not a class");
+            if (!c.IsInterface && !classOk) throw Fail($"{name}: '{c.Name}' is a class, not an interface");
+            return c;
         }
 
         /// <summary>Applies one instruction to the state; returns the instructions that may run next.</summary>
-        private int[] Step(int i, Instr ins, List<VmType> s, bool[] written)
+        private int[] Step(int i, Instr ins, Stk s, Locals written)
         {
             int[] fallThrough = [i + 1];
             string name = OpcodeInfo.All[(int)ins.Op].Name;
@@ -332,7 +397,7 @@ public static class Verifier
                         var value = Pop(s, name);
                         Pop(s, name, VmType.Int);
                         var array = PopArray(s, name);
-                        if (value != array.Element) throw Fail($"astore of {value} into {array}");
+                        if (!_types.IsAssignable(value, array.Element!)) throw Fail($"astore of {T(value)} into {T(array)}");
                         break;
                     }
                 case Opcode.ALen:
@@ -343,7 +408,68 @@ public static class Verifier
                     {
                         var value = Pop(s, name);
                         var array = PopArray(s, name);
-                        if (value != array.Element) throw Fail($"apush of {value} onto {array}");
+                        if (!_types.IsAssignable(value, array.Element!)) throw Fail($"apush of {T(value)} onto {T(array)}");
+                        break;
+                    }
+                case Opcode.AConstNull: s.Add(VmType.Null); break;
+                case Opcode.RefEq or Opcode.RefNe:
+                    PopReference(s, name);
+                    PopReference(s, name);
+                    s.Add(VmType.Bool);
+                    break;
+                case Opcode.JmpIfNull or Opcode.JmpIfNotNull:
+                    PopReference(s, name);
+                    return [i + 1, ins.A];
+                case Opcode.NewObject:
+                    Class(ins.A, name, interfaceOk: false);
+                    s.Add(VmType.ObjectOf(ins.A));
+                    break;
+                case Opcode.GetField or Opcode.SetField:
+                    {
+                        var c = Class(ins.A, name, interfaceOk: false);
+                        if (ins.B >= c.Fields.Length) throw Fail($"{name}: class '{c.Name}' has {c.Fields.Length} fields, not {ins.B + 1}");
+                        var field = c.Fields[ins.B];
+                        if (ins.Op == Opcode.SetField) Pop(s, $"{name} of '{c.Name}.{field.Name}'", field.Type);
+                        Pop(s, name, VmType.ObjectOf(ins.A));
+                        if (ins.Op == Opcode.GetField) s.Add(field.Type);
+                        break;
+                    }
+                case Opcode.CallVirt:
+                    {
+                        var c = Class(ins.A, name, interfaceOk: false);
+                        if (ins.B >= c.VTable.Length) throw Fail($"{name}: class '{c.Name}' has {c.VTable.Length} methods, not {ins.B + 1}");
+                        var callee = module.Functions[c.VTable[ins.B]];
+                        Args(s, $"call of method '{c.Name}.{c.VTableNames[ins.B]}'", [VmType.ObjectOf(ins.A), .. callee.Params.Skip(1)]);
+                        if (callee.Return != VmType.Void) s.Add(callee.Return);
+                        break;
+                    }
+                case Opcode.CallIface:
+                    {
+                        var c = Class(ins.A, name, interfaceOk: true, classOk: false);
+                        if (ins.B >= c.Def.Signatures.Count) throw Fail($"{name}: interface '{c.Name}' has {c.Def.Signatures.Count} methods, not {ins.B + 1}");
+                        var sig = c.Def.Signatures[(int)ins.B];
+                        Args(s, $"call of method '{c.Name}.{sig.Name}'", [VmType.ObjectOf(ins.A), .. sig.Params]);
+                        if (sig.Return != VmType.Void) s.Add(sig.Return);
+                        break;
+                    }
+                case Opcode.InstanceOf:
+                    Class(ins.A, name, interfaceOk: true);
+                    PopReference(s, name);
+                    s.Add(VmType.Bool);
+                    break;
+                case Opcode.NonNull:
+                    {
+                        var t = PopReference(s, name);
+                        // nonnull of the null type always fails: nothing after it runs on this path.
+                        if (t.Kind == TypeKind.Null) return [];
+                        s.Add(t.AsNonNullable());
+                        break;
+                    }
+                case Opcode.CheckCast:
+                    {
+                        Class(ins.A, name, interfaceOk: true);
+                        var t = PopReference(s, name);
+                        s.Add(VmType.ObjectOf(ins.A) with { Nullable = t.Nullable });
                         break;
                     }
                 default:
@@ -352,29 +478,32 @@ public static class Verifier
             return fallThrough;
         }
 
-        private void Unary(List<VmType> s, string name, VmType operand, VmType result)
+        private void Unary(Stk s, string name, VmType operand, VmType result)
         {
             Pop(s, name, operand);
             s.Add(result);
         }
 
-        private void Binary(List<VmType> s, string name, VmType operand, VmType result)
+        private void Binary(Stk s, string name, VmType operand, VmType result)
         {
             Pop(s, name, operand);
             Pop(s, name, operand);
             s.Add(result);
         }
 
-        private void Args(List<VmType> s, string what, VmType[] parameters)
+        private void Args(Stk s, string what, VmType[] parameters)
         {
             if (s.Count < parameters.Length)
                 throw Fail($"{what} needs {parameters.Length} arguments but the stack holds {s.Count}");
-            for (int k = 0; k < parameters.Length; k++)
+            // The last argument is on top: walk down once, then report the first argument that does not fit.
+            var args = new VmType[parameters.Length];
+            var n = s.Top;
+            for (int k = parameters.Length - 1; k >= 0; k--, n = n.Below) args[k] = n!.Top;
+            for (int k = 0; k < args.Length; k++)
             {
-                var actual = s[s.Count - parameters.Length + k];
-                if (actual != parameters[k]) throw Fail($"{what}: argument {k + 1} is {actual}, expected {parameters[k]}");
+                if (!_types.IsAssignable(args[k], parameters[k])) throw Fail($"{what}: argument {k + 1} is {T(args[k])}, expected {T(parameters[k])}");
             }
-            s.RemoveRange(s.Count - parameters.Length, parameters.Length);
+            s.Top = n;
         }
     }
 }

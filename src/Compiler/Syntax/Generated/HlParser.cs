@@ -37,46 +37,53 @@ public partial class HlParser : Parser {
 	public const int
 		LBRACE=1, RBRACE=2, IMPORT=3, AS=4, PUB=5, FN=6, LET=7, VAR=8, IF=9, ELSE=10, 
 		WHILE=11, FOR=12, IN=13, BREAK=14, CONTINUE=15, RETURN=16, TRUE=17, FALSE=18, 
-		SHL_ASSIGN=19, SHR_ASSIGN=20, ARROW=21, DOTDOT=22, ADD_ASSIGN=23, SUB_ASSIGN=24, 
-		MUL_ASSIGN=25, DIV_ASSIGN=26, MOD_ASSIGN=27, AND_ASSIGN=28, OR_ASSIGN=29, 
-		XOR_ASSIGN=30, EQ=31, NE=32, LE=33, GE=34, SHL=35, SHR=36, ANDAND=37, 
-		OROR=38, DOT=39, LPAREN=40, RPAREN=41, LBRACK=42, RBRACK=43, COMMA=44, 
-		COLON=45, SEMI=46, LT=47, GT=48, ASSIGN=49, PLUS=50, MINUS=51, STAR=52, 
-		SLASH=53, PERCENT=54, BANG=55, TILDE=56, AMP=57, CARET=58, PIPE=59, ID=60, 
-		FLOAT=61, INT=62, STR_START=63, LINE_COMMENT=64, BLOCK_COMMENT=65, UNCLOSED_COMMENT=66, 
-		WS=67, NEWLINE=68, UNCLOSED_INTERP=69, BAD_CHAR=70, STR_END=71, STR_TEXT=72, 
-		STR_ESCAPE=73, INTERP_START=74, STR_NEWLINE=75;
+		NULL=19, CLASS=20, INTERFACE=21, INIT=22, SELF=23, SUPER=24, OVERRIDE=25, 
+		SHL_ASSIGN=26, SHR_ASSIGN=27, ARROW=28, QQ=29, QDOT=30, DOTDOT=31, ADD_ASSIGN=32, 
+		SUB_ASSIGN=33, MUL_ASSIGN=34, DIV_ASSIGN=35, MOD_ASSIGN=36, AND_ASSIGN=37, 
+		OR_ASSIGN=38, XOR_ASSIGN=39, EQ=40, NE=41, LE=42, GE=43, SHL=44, SHR=45, 
+		ANDAND=46, OROR=47, DOT=48, QUESTION=49, LPAREN=50, RPAREN=51, LBRACK=52, 
+		RBRACK=53, COMMA=54, COLON=55, SEMI=56, LT=57, GT=58, ASSIGN=59, PLUS=60, 
+		MINUS=61, STAR=62, SLASH=63, PERCENT=64, BANG=65, TILDE=66, AMP=67, CARET=68, 
+		PIPE=69, ID=70, FLOAT=71, INT=72, STR_START=73, LINE_COMMENT=74, BLOCK_COMMENT=75, 
+		UNCLOSED_COMMENT=76, WS=77, NEWLINE=78, UNCLOSED_INTERP=79, BAD_CHAR=80, 
+		STR_END=81, STR_TEXT=82, STR_ESCAPE=83, INTERP_START=84, STR_NEWLINE=85;
 	public const int
 		RULE_program = 0, RULE_importDecl = 1, RULE_qualifiedName = 2, RULE_topDecl = 3, 
-		RULE_functionDecl = 4, RULE_paramList = 5, RULE_param = 6, RULE_type = 7, 
-		RULE_block = 8, RULE_body = 9, RULE_statement = 10, RULE_expr = 11, RULE_argList = 12, 
-		RULE_primary = 13, RULE_stringLit = 14, RULE_stringPart = 15;
+		RULE_classDecl = 4, RULE_classMember = 5, RULE_fieldDecl = 6, RULE_initDecl = 7, 
+		RULE_methodDecl = 8, RULE_interfaceDecl = 9, RULE_signature = 10, RULE_functionDecl = 11, 
+		RULE_paramList = 12, RULE_param = 13, RULE_type = 14, RULE_block = 15, 
+		RULE_body = 16, RULE_statement = 17, RULE_expr = 18, RULE_argList = 19, 
+		RULE_primary = 20, RULE_stringLit = 21, RULE_stringPart = 22;
 	public static readonly string[] ruleNames = {
-		"program", "importDecl", "qualifiedName", "topDecl", "functionDecl", "paramList", 
-		"param", "type", "block", "body", "statement", "expr", "argList", "primary", 
-		"stringLit", "stringPart"
+		"program", "importDecl", "qualifiedName", "topDecl", "classDecl", "classMember", 
+		"fieldDecl", "initDecl", "methodDecl", "interfaceDecl", "signature", "functionDecl", 
+		"paramList", "param", "type", "block", "body", "statement", "expr", "argList", 
+		"primary", "stringLit", "stringPart"
 	};
 
 	private static readonly string[] _LiteralNames = {
 		null, null, "'}'", "'import'", "'as'", "'pub'", "'fn'", "'let'", "'var'", 
 		"'if'", "'else'", "'while'", "'for'", "'in'", "'break'", "'continue'", 
-		"'return'", "'true'", "'false'", "'<<='", "'>>='", "'->'", "'..'", "'+='", 
-		"'-='", "'*='", "'/='", "'%='", "'&='", "'|='", "'^='", "'=='", "'!='", 
-		"'<='", "'>='", "'<<'", "'>>'", "'&&'", "'||'", "'.'", "'('", "')'", "'['", 
-		"']'", "','", "':'", "';'", "'<'", "'>'", "'='", "'+'", "'-'", "'*'", 
-		"'/'", "'%'", "'!'", "'~'", "'&'", "'^'", "'|'"
+		"'return'", "'true'", "'false'", "'null'", "'class'", "'interface'", "'init'", 
+		"'self'", "'super'", "'override'", "'<<='", "'>>='", "'->'", "'??'", "'?.'", 
+		"'..'", "'+='", "'-='", "'*='", "'/='", "'%='", "'&='", "'|='", "'^='", 
+		"'=='", "'!='", "'<='", "'>='", "'<<'", "'>>'", "'&&'", "'||'", "'.'", 
+		"'?'", "'('", "')'", "'['", "']'", "','", "':'", "';'", "'<'", "'>'", 
+		"'='", "'+'", "'-'", "'*'", "'/'", "'%'", "'!'", "'~'", "'&'", "'^'", 
+		"'|'"
 	};
 	private static readonly string[] _SymbolicNames = {
 		null, "LBRACE", "RBRACE", "IMPORT", "AS", "PUB", "FN", "LET", "VAR", "IF", 
 		"ELSE", "WHILE", "FOR", "IN", "BREAK", "CONTINUE", "RETURN", "TRUE", "FALSE", 
-		"SHL_ASSIGN", "SHR_ASSIGN", "ARROW", "DOTDOT", "ADD_ASSIGN", "SUB_ASSIGN", 
+		"NULL", "CLASS", "INTERFACE", "INIT", "SELF", "SUPER", "OVERRIDE", "SHL_ASSIGN", 
+		"SHR_ASSIGN", "ARROW", "QQ", "QDOT", "DOTDOT", "ADD_ASSIGN", "SUB_ASSIGN", 
 		"MUL_ASSIGN", "DIV_ASSIGN", "MOD_ASSIGN", "AND_ASSIGN", "OR_ASSIGN", "XOR_ASSIGN", 
-		"EQ", "NE", "LE", "GE", "SHL", "SHR", "ANDAND", "OROR", "DOT", "LPAREN", 
-		"RPAREN", "LBRACK", "RBRACK", "COMMA", "COLON", "SEMI", "LT", "GT", "ASSIGN", 
-		"PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "BANG", "TILDE", "AMP", "CARET", 
-		"PIPE", "ID", "FLOAT", "INT", "STR_START", "LINE_COMMENT", "BLOCK_COMMENT", 
-		"UNCLOSED_COMMENT", "WS", "NEWLINE", "UNCLOSED_INTERP", "BAD_CHAR", "STR_END", 
-		"STR_TEXT", "STR_ESCAPE", "INTERP_START", "STR_NEWLINE"
+		"EQ", "NE", "LE", "GE", "SHL", "SHR", "ANDAND", "OROR", "DOT", "QUESTION", 
+		"LPAREN", "RPAREN", "LBRACK", "RBRACK", "COMMA", "COLON", "SEMI", "LT", 
+		"GT", "ASSIGN", "PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "BANG", "TILDE", 
+		"AMP", "CARET", "PIPE", "ID", "FLOAT", "INT", "STR_START", "LINE_COMMENT", 
+		"BLOCK_COMMENT", "UNCLOSED_COMMENT", "WS", "NEWLINE", "UNCLOSED_INTERP", 
+		"BAD_CHAR", "STR_END", "STR_TEXT", "STR_ESCAPE", "INTERP_START", "STR_NEWLINE"
 	};
 	public static readonly IVocabulary DefaultVocabulary = new Vocabulary(_LiteralNames, _SymbolicNames);
 
@@ -149,35 +156,35 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 35;
+			State = 49;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==IMPORT) {
 				{
 				{
-				State = 32;
+				State = 46;
 				importDecl();
 				}
 				}
-				State = 37;
+				State = 51;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 41;
+			State = 55;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
-			while (_la==PUB || _la==FN) {
+			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 3145824L) != 0)) {
 				{
 				{
-				State = 38;
+				State = 52;
 				topDecl();
 				}
 				}
-				State = 43;
+				State = 57;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 44;
+			State = 58;
 			Match(Eof);
 			}
 		}
@@ -221,28 +228,28 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 46;
+			State = 60;
 			Match(IMPORT);
-			State = 47;
+			State = 61;
 			qualifiedName();
-			State = 50;
+			State = 64;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==AS) {
 				{
-				State = 48;
+				State = 62;
 				Match(AS);
-				State = 49;
+				State = 63;
 				Match(ID);
 				}
 			}
 
-			State = 53;
+			State = 67;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==SEMI) {
 				{
-				State = 52;
+				State = 66;
 				Match(SEMI);
 				}
 			}
@@ -290,21 +297,21 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 55;
+			State = 69;
 			Match(ID);
-			State = 60;
+			State = 74;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==DOT) {
 				{
 				{
-				State = 56;
+				State = 70;
 				Match(DOT);
-				State = 57;
+				State = 71;
 				Match(ID);
 				}
 				}
-				State = 62;
+				State = 76;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
@@ -325,6 +332,12 @@ public partial class HlParser : Parser {
 		[System.Diagnostics.DebuggerNonUserCode] public FunctionDeclContext functionDecl() {
 			return GetRuleContext<FunctionDeclContext>(0);
 		}
+		[System.Diagnostics.DebuggerNonUserCode] public ClassDeclContext classDecl() {
+			return GetRuleContext<ClassDeclContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public InterfaceDeclContext interfaceDecl() {
+			return GetRuleContext<InterfaceDeclContext>(0);
+		}
 		public TopDeclContext(ParserRuleContext parent, int invokingState)
 			: base(parent, invokingState)
 		{
@@ -343,10 +356,598 @@ public partial class HlParser : Parser {
 		TopDeclContext _localctx = new TopDeclContext(Context, State);
 		EnterRule(_localctx, 6, RULE_topDecl);
 		try {
+			State = 80;
+			ErrorHandler.Sync(this);
+			switch ( Interpreter.AdaptivePredict(TokenStream,5,Context) ) {
+			case 1:
+				EnterOuterAlt(_localctx, 1);
+				{
+				State = 77;
+				functionDecl();
+				}
+				break;
+			case 2:
+				EnterOuterAlt(_localctx, 2);
+				{
+				State = 78;
+				classDecl();
+				}
+				break;
+			case 3:
+				EnterOuterAlt(_localctx, 3);
+				{
+				State = 79;
+				interfaceDecl();
+				}
+				break;
+			}
+		}
+		catch (RecognitionException re) {
+			_localctx.exception = re;
+			ErrorHandler.ReportError(this, re);
+			ErrorHandler.Recover(this, re);
+		}
+		finally {
+			ExitRule();
+		}
+		return _localctx;
+	}
+
+	public partial class ClassDeclContext : ParserRuleContext {
+		public IToken name;
+		public IToken _ID;
+		public IList<IToken> _supers = new List<IToken>();
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode CLASS() { return GetToken(HlParser.CLASS, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode LBRACE() { return GetToken(HlParser.LBRACE, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RBRACE() { return GetToken(HlParser.RBRACE, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode[] ID() { return GetTokens(HlParser.ID); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ID(int i) {
+			return GetToken(HlParser.ID, i);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode PUB() { return GetToken(HlParser.PUB, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode COLON() { return GetToken(HlParser.COLON, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ClassMemberContext[] classMember() {
+			return GetRuleContexts<ClassMemberContext>();
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ClassMemberContext classMember(int i) {
+			return GetRuleContext<ClassMemberContext>(i);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode[] COMMA() { return GetTokens(HlParser.COMMA); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode COMMA(int i) {
+			return GetToken(HlParser.COMMA, i);
+		}
+		public ClassDeclContext(ParserRuleContext parent, int invokingState)
+			: base(parent, invokingState)
+		{
+		}
+		public override int RuleIndex { get { return RULE_classDecl; } }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitClassDecl(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+
+	[RuleVersion(0)]
+	public ClassDeclContext classDecl() {
+		ClassDeclContext _localctx = new ClassDeclContext(Context, State);
+		EnterRule(_localctx, 8, RULE_classDecl);
+		int _la;
+		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 63;
+			State = 83;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			if (_la==PUB) {
+				{
+				State = 82;
+				Match(PUB);
+				}
+			}
+
+			State = 85;
+			Match(CLASS);
+			State = 86;
+			_localctx.name = Match(ID);
+			State = 96;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			if (_la==COLON) {
+				{
+				State = 87;
+				Match(COLON);
+				State = 88;
+				_localctx._ID = Match(ID);
+				_localctx._supers.Add(_localctx._ID);
+				State = 93;
+				ErrorHandler.Sync(this);
+				_la = TokenStream.LA(1);
+				while (_la==COMMA) {
+					{
+					{
+					State = 89;
+					Match(COMMA);
+					State = 90;
+					_localctx._ID = Match(ID);
+					_localctx._supers.Add(_localctx._ID);
+					}
+					}
+					State = 95;
+					ErrorHandler.Sync(this);
+					_la = TokenStream.LA(1);
+				}
+				}
+			}
+
+			State = 98;
+			Match(LBRACE);
+			State = 102;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 72057594075677152L) != 0) || _la==ID) {
+				{
+				{
+				State = 99;
+				classMember();
+				}
+				}
+				State = 104;
+				ErrorHandler.Sync(this);
+				_la = TokenStream.LA(1);
+			}
+			State = 105;
+			Match(RBRACE);
+			}
+		}
+		catch (RecognitionException re) {
+			_localctx.exception = re;
+			ErrorHandler.ReportError(this, re);
+			ErrorHandler.Recover(this, re);
+		}
+		finally {
+			ExitRule();
+		}
+		return _localctx;
+	}
+
+	public partial class ClassMemberContext : ParserRuleContext {
+		[System.Diagnostics.DebuggerNonUserCode] public FieldDeclContext fieldDecl() {
+			return GetRuleContext<FieldDeclContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public InitDeclContext initDecl() {
+			return GetRuleContext<InitDeclContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public MethodDeclContext methodDecl() {
+			return GetRuleContext<MethodDeclContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode SEMI() { return GetToken(HlParser.SEMI, 0); }
+		public ClassMemberContext(ParserRuleContext parent, int invokingState)
+			: base(parent, invokingState)
+		{
+		}
+		public override int RuleIndex { get { return RULE_classMember; } }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitClassMember(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+
+	[RuleVersion(0)]
+	public ClassMemberContext classMember() {
+		ClassMemberContext _localctx = new ClassMemberContext(Context, State);
+		EnterRule(_localctx, 10, RULE_classMember);
+		try {
+			State = 111;
+			ErrorHandler.Sync(this);
+			switch (TokenStream.LA(1)) {
+			case LET:
+			case VAR:
+			case ID:
+				EnterOuterAlt(_localctx, 1);
+				{
+				State = 107;
+				fieldDecl();
+				}
+				break;
+			case INIT:
+				EnterOuterAlt(_localctx, 2);
+				{
+				State = 108;
+				initDecl();
+				}
+				break;
+			case PUB:
+			case FN:
+			case OVERRIDE:
+				EnterOuterAlt(_localctx, 3);
+				{
+				State = 109;
+				methodDecl();
+				}
+				break;
+			case SEMI:
+				EnterOuterAlt(_localctx, 4);
+				{
+				State = 110;
+				Match(SEMI);
+				}
+				break;
+			default:
+				throw new NoViableAltException(this);
+			}
+		}
+		catch (RecognitionException re) {
+			_localctx.exception = re;
+			ErrorHandler.ReportError(this, re);
+			ErrorHandler.Recover(this, re);
+		}
+		finally {
+			ExitRule();
+		}
+		return _localctx;
+	}
+
+	public partial class FieldDeclContext : ParserRuleContext {
+		public IToken name;
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode COLON() { return GetToken(HlParser.COLON, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public TypeContext type() {
+			return GetRuleContext<TypeContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ID() { return GetToken(HlParser.ID, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ASSIGN() { return GetToken(HlParser.ASSIGN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
+			return GetRuleContext<ExprContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode LET() { return GetToken(HlParser.LET, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode VAR() { return GetToken(HlParser.VAR, 0); }
+		public FieldDeclContext(ParserRuleContext parent, int invokingState)
+			: base(parent, invokingState)
+		{
+		}
+		public override int RuleIndex { get { return RULE_fieldDecl; } }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitFieldDecl(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+
+	[RuleVersion(0)]
+	public FieldDeclContext fieldDecl() {
+		FieldDeclContext _localctx = new FieldDeclContext(Context, State);
+		EnterRule(_localctx, 12, RULE_fieldDecl);
+		int _la;
+		try {
+			EnterOuterAlt(_localctx, 1);
+			{
+			State = 114;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			if (_la==LET || _la==VAR) {
+				{
+				State = 113;
+				_la = TokenStream.LA(1);
+				if ( !(_la==LET || _la==VAR) ) {
+				ErrorHandler.RecoverInline(this);
+				}
+				else {
+					ErrorHandler.ReportMatch(this);
+				    Consume();
+				}
+				}
+			}
+
+			State = 116;
+			_localctx.name = Match(ID);
+			State = 117;
+			Match(COLON);
+			State = 118;
+			type(0);
+			State = 121;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			if (_la==ASSIGN) {
+				{
+				State = 119;
+				Match(ASSIGN);
+				State = 120;
+				expr(0);
+				}
+			}
+
+			}
+		}
+		catch (RecognitionException re) {
+			_localctx.exception = re;
+			ErrorHandler.ReportError(this, re);
+			ErrorHandler.Recover(this, re);
+		}
+		finally {
+			ExitRule();
+		}
+		return _localctx;
+	}
+
+	public partial class InitDeclContext : ParserRuleContext {
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode INIT() { return GetToken(HlParser.INIT, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode LPAREN() { return GetToken(HlParser.LPAREN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RPAREN() { return GetToken(HlParser.RPAREN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public BlockContext block() {
+			return GetRuleContext<BlockContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ParamListContext paramList() {
+			return GetRuleContext<ParamListContext>(0);
+		}
+		public InitDeclContext(ParserRuleContext parent, int invokingState)
+			: base(parent, invokingState)
+		{
+		}
+		public override int RuleIndex { get { return RULE_initDecl; } }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitInitDecl(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+
+	[RuleVersion(0)]
+	public InitDeclContext initDecl() {
+		InitDeclContext _localctx = new InitDeclContext(Context, State);
+		EnterRule(_localctx, 14, RULE_initDecl);
+		int _la;
+		try {
+			EnterOuterAlt(_localctx, 1);
+			{
+			State = 123;
+			Match(INIT);
+			State = 124;
+			Match(LPAREN);
+			State = 126;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			if (_la==ID) {
+				{
+				State = 125;
+				paramList();
+				}
+			}
+
+			State = 128;
+			Match(RPAREN);
+			State = 129;
+			block();
+			}
+		}
+		catch (RecognitionException re) {
+			_localctx.exception = re;
+			ErrorHandler.ReportError(this, re);
+			ErrorHandler.Recover(this, re);
+		}
+		finally {
+			ExitRule();
+		}
+		return _localctx;
+	}
+
+	public partial class MethodDeclContext : ParserRuleContext {
+		[System.Diagnostics.DebuggerNonUserCode] public FunctionDeclContext functionDecl() {
+			return GetRuleContext<FunctionDeclContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode OVERRIDE() { return GetToken(HlParser.OVERRIDE, 0); }
+		public MethodDeclContext(ParserRuleContext parent, int invokingState)
+			: base(parent, invokingState)
+		{
+		}
+		public override int RuleIndex { get { return RULE_methodDecl; } }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitMethodDecl(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+
+	[RuleVersion(0)]
+	public MethodDeclContext methodDecl() {
+		MethodDeclContext _localctx = new MethodDeclContext(Context, State);
+		EnterRule(_localctx, 16, RULE_methodDecl);
+		int _la;
+		try {
+			EnterOuterAlt(_localctx, 1);
+			{
+			State = 132;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			if (_la==OVERRIDE) {
+				{
+				State = 131;
+				Match(OVERRIDE);
+				}
+			}
+
+			State = 134;
 			functionDecl();
+			}
+		}
+		catch (RecognitionException re) {
+			_localctx.exception = re;
+			ErrorHandler.ReportError(this, re);
+			ErrorHandler.Recover(this, re);
+		}
+		finally {
+			ExitRule();
+		}
+		return _localctx;
+	}
+
+	public partial class InterfaceDeclContext : ParserRuleContext {
+		public IToken name;
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode INTERFACE() { return GetToken(HlParser.INTERFACE, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode LBRACE() { return GetToken(HlParser.LBRACE, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RBRACE() { return GetToken(HlParser.RBRACE, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ID() { return GetToken(HlParser.ID, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode PUB() { return GetToken(HlParser.PUB, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public SignatureContext[] signature() {
+			return GetRuleContexts<SignatureContext>();
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public SignatureContext signature(int i) {
+			return GetRuleContext<SignatureContext>(i);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode[] SEMI() { return GetTokens(HlParser.SEMI); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode SEMI(int i) {
+			return GetToken(HlParser.SEMI, i);
+		}
+		public InterfaceDeclContext(ParserRuleContext parent, int invokingState)
+			: base(parent, invokingState)
+		{
+		}
+		public override int RuleIndex { get { return RULE_interfaceDecl; } }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitInterfaceDecl(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+
+	[RuleVersion(0)]
+	public InterfaceDeclContext interfaceDecl() {
+		InterfaceDeclContext _localctx = new InterfaceDeclContext(Context, State);
+		EnterRule(_localctx, 18, RULE_interfaceDecl);
+		int _la;
+		try {
+			EnterOuterAlt(_localctx, 1);
+			{
+			State = 137;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			if (_la==PUB) {
+				{
+				State = 136;
+				Match(PUB);
+				}
+			}
+
+			State = 139;
+			Match(INTERFACE);
+			State = 140;
+			_localctx.name = Match(ID);
+			State = 141;
+			Match(LBRACE);
+			State = 146;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			while (_la==FN || _la==SEMI) {
+				{
+				State = 144;
+				ErrorHandler.Sync(this);
+				switch (TokenStream.LA(1)) {
+				case FN:
+					{
+					State = 142;
+					signature();
+					}
+					break;
+				case SEMI:
+					{
+					State = 143;
+					Match(SEMI);
+					}
+					break;
+				default:
+					throw new NoViableAltException(this);
+				}
+				}
+				State = 148;
+				ErrorHandler.Sync(this);
+				_la = TokenStream.LA(1);
+			}
+			State = 149;
+			Match(RBRACE);
+			}
+		}
+		catch (RecognitionException re) {
+			_localctx.exception = re;
+			ErrorHandler.ReportError(this, re);
+			ErrorHandler.Recover(this, re);
+		}
+		finally {
+			ExitRule();
+		}
+		return _localctx;
+	}
+
+	public partial class SignatureContext : ParserRuleContext {
+		public IToken name;
+		public TypeContext returnType;
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode FN() { return GetToken(HlParser.FN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode LPAREN() { return GetToken(HlParser.LPAREN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RPAREN() { return GetToken(HlParser.RPAREN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ID() { return GetToken(HlParser.ID, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ParamListContext paramList() {
+			return GetRuleContext<ParamListContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ARROW() { return GetToken(HlParser.ARROW, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public TypeContext type() {
+			return GetRuleContext<TypeContext>(0);
+		}
+		public SignatureContext(ParserRuleContext parent, int invokingState)
+			: base(parent, invokingState)
+		{
+		}
+		public override int RuleIndex { get { return RULE_signature; } }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitSignature(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+
+	[RuleVersion(0)]
+	public SignatureContext signature() {
+		SignatureContext _localctx = new SignatureContext(Context, State);
+		EnterRule(_localctx, 20, RULE_signature);
+		int _la;
+		try {
+			EnterOuterAlt(_localctx, 1);
+			{
+			State = 151;
+			Match(FN);
+			State = 152;
+			_localctx.name = Match(ID);
+			State = 153;
+			Match(LPAREN);
+			State = 155;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			if (_la==ID) {
+				{
+				State = 154;
+				paramList();
+				}
+			}
+
+			State = 157;
+			Match(RPAREN);
+			State = 160;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			if (_la==ARROW) {
+				{
+				State = 158;
+				Match(ARROW);
+				State = 159;
+				_localctx.returnType = type(0);
+				}
+			}
+
 			}
 		}
 		catch (RecognitionException re) {
@@ -394,52 +995,52 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public FunctionDeclContext functionDecl() {
 		FunctionDeclContext _localctx = new FunctionDeclContext(Context, State);
-		EnterRule(_localctx, 8, RULE_functionDecl);
+		EnterRule(_localctx, 22, RULE_functionDecl);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 66;
+			State = 163;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==PUB) {
 				{
-				State = 65;
+				State = 162;
 				Match(PUB);
 				}
 			}
 
-			State = 68;
+			State = 165;
 			Match(FN);
-			State = 69;
+			State = 166;
 			_localctx.name = Match(ID);
-			State = 70;
+			State = 167;
 			Match(LPAREN);
-			State = 72;
+			State = 169;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ID) {
 				{
-				State = 71;
+				State = 168;
 				paramList();
 				}
 			}
 
-			State = 74;
+			State = 171;
 			Match(RPAREN);
-			State = 77;
+			State = 174;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ARROW) {
 				{
-				State = 75;
+				State = 172;
 				Match(ARROW);
-				State = 76;
-				_localctx.returnType = type();
+				State = 173;
+				_localctx.returnType = type(0);
 				}
 			}
 
-			State = 79;
+			State = 176;
 			block();
 			}
 		}
@@ -481,38 +1082,38 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public ParamListContext paramList() {
 		ParamListContext _localctx = new ParamListContext(Context, State);
-		EnterRule(_localctx, 10, RULE_paramList);
+		EnterRule(_localctx, 24, RULE_paramList);
 		int _la;
 		try {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 81;
+			State = 178;
 			param();
-			State = 86;
+			State = 183;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,8,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,23,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 82;
+					State = 179;
 					Match(COMMA);
-					State = 83;
+					State = 180;
 					param();
 					}
 					} 
 				}
-				State = 88;
+				State = 185;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,8,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,23,Context);
 			}
-			State = 90;
+			State = 187;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 89;
+				State = 186;
 				Match(COMMA);
 				}
 			}
@@ -552,16 +1153,16 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public ParamContext param() {
 		ParamContext _localctx = new ParamContext(Context, State);
-		EnterRule(_localctx, 12, RULE_param);
+		EnterRule(_localctx, 26, RULE_param);
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 92;
+			State = 189;
 			Match(ID);
-			State = 93;
+			State = 190;
 			Match(COLON);
-			State = 94;
-			type();
+			State = 191;
+			type(0);
 			}
 		}
 		catch (RecognitionException re) {
@@ -612,37 +1213,89 @@ public partial class HlParser : Parser {
 			else return visitor.VisitChildren(this);
 		}
 	}
+	public partial class NullableTypeContext : TypeContext {
+		[System.Diagnostics.DebuggerNonUserCode] public TypeContext type() {
+			return GetRuleContext<TypeContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode QUESTION() { return GetToken(HlParser.QUESTION, 0); }
+		public NullableTypeContext(TypeContext context) { CopyFrom(context); }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitNullableType(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
 
 	[RuleVersion(0)]
 	public TypeContext type() {
-		TypeContext _localctx = new TypeContext(Context, State);
-		EnterRule(_localctx, 14, RULE_type);
+		return type(0);
+	}
+
+	private TypeContext type(int _p) {
+		ParserRuleContext _parentctx = Context;
+		int _parentState = State;
+		TypeContext _localctx = new TypeContext(Context, _parentState);
+		TypeContext _prevctx = _localctx;
+		int _startState = 28;
+		EnterRecursionRule(_localctx, 28, RULE_type, _p);
 		try {
-			State = 101;
+			int _alt;
+			EnterOuterAlt(_localctx, 1);
+			{
+			State = 199;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case ID:
-				_localctx = new NamedTypeContext(_localctx);
-				EnterOuterAlt(_localctx, 1);
 				{
-				State = 96;
+				_localctx = new NamedTypeContext(_localctx);
+				Context = _localctx;
+				_prevctx = _localctx;
+
+				State = 194;
 				((NamedTypeContext)_localctx).name = Match(ID);
 				}
 				break;
 			case LBRACK:
-				_localctx = new ArrayTypeContext(_localctx);
-				EnterOuterAlt(_localctx, 2);
 				{
-				State = 97;
+				_localctx = new ArrayTypeContext(_localctx);
+				Context = _localctx;
+				_prevctx = _localctx;
+				State = 195;
 				Match(LBRACK);
-				State = 98;
-				type();
-				State = 99;
+				State = 196;
+				type(0);
+				State = 197;
 				Match(RBRACK);
 				}
 				break;
 			default:
 				throw new NoViableAltException(this);
+			}
+			Context.Stop = TokenStream.LT(-1);
+			State = 205;
+			ErrorHandler.Sync(this);
+			_alt = Interpreter.AdaptivePredict(TokenStream,26,Context);
+			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
+				if ( _alt==1 ) {
+					if ( ParseListeners!=null )
+						TriggerExitRuleEvent();
+					_prevctx = _localctx;
+					{
+					{
+					_localctx = new NullableTypeContext(new TypeContext(_parentctx, _parentState));
+					PushNewRecursionContext(_localctx, _startState, RULE_type);
+					State = 201;
+					if (!(Precpred(Context, 1))) throw new FailedPredicateException(this, "Precpred(Context, 1)");
+					State = 202;
+					Match(QUESTION);
+					}
+					} 
+				}
+				State = 207;
+				ErrorHandler.Sync(this);
+				_alt = Interpreter.AdaptivePredict(TokenStream,26,Context);
+			}
 			}
 		}
 		catch (RecognitionException re) {
@@ -651,7 +1304,7 @@ public partial class HlParser : Parser {
 			ErrorHandler.Recover(this, re);
 		}
 		finally {
-			ExitRule();
+			UnrollRecursionContexts(_parentctx);
 		}
 		return _localctx;
 	}
@@ -685,19 +1338,19 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public BlockContext block() {
 		BlockContext _localctx = new BlockContext(Context, State);
-		EnterRule(_localctx, 16, RULE_block);
+		EnterRule(_localctx, 30, RULE_block);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 103;
+			State = 208;
 			Match(LBRACE);
-			State = 108;
+			State = 213;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
-			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & -1042507447433438334L) != 0)) {
+			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 2383530102812040066L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 483L) != 0)) {
 				{
-				State = 106;
+				State = 211;
 				ErrorHandler.Sync(this);
 				switch (TokenStream.LA(1)) {
 				case LBRACE:
@@ -711,6 +1364,9 @@ public partial class HlParser : Parser {
 				case RETURN:
 				case TRUE:
 				case FALSE:
+				case NULL:
+				case SELF:
+				case SUPER:
 				case LPAREN:
 				case LBRACK:
 				case MINUS:
@@ -721,13 +1377,13 @@ public partial class HlParser : Parser {
 				case INT:
 				case STR_START:
 					{
-					State = 104;
+					State = 209;
 					statement();
 					}
 					break;
 				case SEMI:
 					{
-					State = 105;
+					State = 210;
 					Match(SEMI);
 					}
 					break;
@@ -735,11 +1391,11 @@ public partial class HlParser : Parser {
 					throw new NoViableAltException(this);
 				}
 				}
-				State = 110;
+				State = 215;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 111;
+			State = 216;
 			Match(RBRACE);
 			}
 		}
@@ -777,22 +1433,22 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public BodyContext body() {
 		BodyContext _localctx = new BodyContext(Context, State);
-		EnterRule(_localctx, 18, RULE_body);
+		EnterRule(_localctx, 32, RULE_body);
 		try {
-			State = 115;
+			State = 220;
 			ErrorHandler.Sync(this);
-			switch ( Interpreter.AdaptivePredict(TokenStream,13,Context) ) {
+			switch ( Interpreter.AdaptivePredict(TokenStream,29,Context) ) {
 			case 1:
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 113;
+				State = 218;
 				block();
 				}
 				break;
 			case 2:
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 114;
+				State = 219;
 				statement();
 				}
 				break;
@@ -995,17 +1651,17 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StatementContext statement() {
 		StatementContext _localctx = new StatementContext(Context, State);
-		EnterRule(_localctx, 20, RULE_statement);
+		EnterRule(_localctx, 34, RULE_statement);
 		int _la;
 		try {
-			State = 162;
+			State = 267;
 			ErrorHandler.Sync(this);
-			switch ( Interpreter.AdaptivePredict(TokenStream,19,Context) ) {
+			switch ( Interpreter.AdaptivePredict(TokenStream,35,Context) ) {
 			case 1:
 				_localctx = new LetStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 117;
+				State = 222;
 				_la = TokenStream.LA(1);
 				if ( !(_la==LET || _la==VAR) ) {
 				ErrorHandler.RecoverInline(this);
@@ -1014,23 +1670,23 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 118;
+				State = 223;
 				Match(ID);
-				State = 121;
+				State = 226;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==COLON) {
 					{
-					State = 119;
+					State = 224;
 					Match(COLON);
-					State = 120;
-					type();
+					State = 225;
+					type(0);
 					}
 				}
 
-				State = 123;
+				State = 228;
 				Match(ASSIGN);
-				State = 124;
+				State = 229;
 				expr(0);
 				}
 				break;
@@ -1038,31 +1694,31 @@ public partial class HlParser : Parser {
 				_localctx = new IfStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 125;
+				State = 230;
 				Match(IF);
-				State = 126;
+				State = 231;
 				expr(0);
-				State = 127;
+				State = 232;
 				body();
-				State = 133;
+				State = 238;
 				ErrorHandler.Sync(this);
-				switch ( Interpreter.AdaptivePredict(TokenStream,16,Context) ) {
+				switch ( Interpreter.AdaptivePredict(TokenStream,32,Context) ) {
 				case 1:
 					{
-					State = 128;
+					State = 233;
 					Match(ELSE);
-					State = 131;
+					State = 236;
 					ErrorHandler.Sync(this);
-					switch ( Interpreter.AdaptivePredict(TokenStream,15,Context) ) {
+					switch ( Interpreter.AdaptivePredict(TokenStream,31,Context) ) {
 					case 1:
 						{
-						State = 129;
+						State = 234;
 						((IfStmtContext)_localctx).ifTail = statement();
 						}
 						break;
 					case 2:
 						{
-						State = 130;
+						State = 235;
 						((IfStmtContext)_localctx).elseBlock = block();
 						}
 						break;
@@ -1076,11 +1732,11 @@ public partial class HlParser : Parser {
 				_localctx = new WhileStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 135;
+				State = 240;
 				Match(WHILE);
-				State = 136;
+				State = 241;
 				expr(0);
-				State = 137;
+				State = 242;
 				body();
 				}
 				break;
@@ -1088,27 +1744,27 @@ public partial class HlParser : Parser {
 				_localctx = new ForStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 139;
+				State = 244;
 				Match(FOR);
-				State = 140;
+				State = 245;
 				Match(ID);
-				State = 141;
+				State = 246;
 				Match(IN);
-				State = 142;
+				State = 247;
 				expr(0);
-				State = 145;
+				State = 250;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==DOTDOT) {
 					{
-					State = 143;
+					State = 248;
 					Match(DOTDOT);
-					State = 144;
+					State = 249;
 					((ForStmtContext)_localctx).rangeEnd = expr(0);
 					}
 				}
 
-				State = 147;
+				State = 252;
 				body();
 				}
 				break;
@@ -1116,7 +1772,7 @@ public partial class HlParser : Parser {
 				_localctx = new BreakStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 149;
+				State = 254;
 				Match(BREAK);
 				}
 				break;
@@ -1124,7 +1780,7 @@ public partial class HlParser : Parser {
 				_localctx = new ContinueStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 150;
+				State = 255;
 				Match(CONTINUE);
 				}
 				break;
@@ -1132,16 +1788,16 @@ public partial class HlParser : Parser {
 				_localctx = new ReturnStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 151;
+				State = 256;
 				Match(RETURN);
-				State = 154;
+				State = 259;
 				ErrorHandler.Sync(this);
-				switch ( Interpreter.AdaptivePredict(TokenStream,18,Context) ) {
+				switch ( Interpreter.AdaptivePredict(TokenStream,34,Context) ) {
 				case 1:
 					{
-					State = 152;
+					State = 257;
 					if (!(SameLine())) throw new FailedPredicateException(this, "SameLine()");
-					State = 153;
+					State = 258;
 					expr(0);
 					}
 					break;
@@ -1152,7 +1808,7 @@ public partial class HlParser : Parser {
 				_localctx = new BlockStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 8);
 				{
-				State = 156;
+				State = 261;
 				block();
 				}
 				break;
@@ -1160,19 +1816,19 @@ public partial class HlParser : Parser {
 				_localctx = new AssignStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 9);
 				{
-				State = 157;
+				State = 262;
 				((AssignStmtContext)_localctx).target = expr(0);
-				State = 158;
+				State = 263;
 				((AssignStmtContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
-				if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 562952094089216L) != 0)) ) {
+				if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 576461847721410560L) != 0)) ) {
 					((AssignStmtContext)_localctx).op = ErrorHandler.RecoverInline(this);
 				}
 				else {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 159;
+				State = 264;
 				((AssignStmtContext)_localctx).value = expr(0);
 				}
 				break;
@@ -1180,7 +1836,7 @@ public partial class HlParser : Parser {
 				_localctx = new ExprStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 10);
 				{
-				State = 161;
+				State = 266;
 				expr(0);
 				}
 				break;
@@ -1271,6 +1927,23 @@ public partial class HlParser : Parser {
 			else return visitor.VisitChildren(this);
 		}
 	}
+	public partial class CoalesceExprContext : ExprContext {
+		public IToken op;
+		[System.Diagnostics.DebuggerNonUserCode] public ExprContext[] expr() {
+			return GetRuleContexts<ExprContext>();
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr(int i) {
+			return GetRuleContext<ExprContext>(i);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode QQ() { return GetToken(HlParser.QQ, 0); }
+		public CoalesceExprContext(ExprContext context) { CopyFrom(context); }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitCoalesceExpr(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
 	public partial class MethodCallExprContext : ExprContext {
 		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
 			return GetRuleContext<ExprContext>(0);
@@ -1301,6 +1974,39 @@ public partial class HlParser : Parser {
 		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
 			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
 			if (typedVisitor != null) return typedVisitor.VisitMemberExpr(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+	public partial class SafeMethodCallExprContext : ExprContext {
+		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
+			return GetRuleContext<ExprContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode QDOT() { return GetToken(HlParser.QDOT, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ID() { return GetToken(HlParser.ID, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode LPAREN() { return GetToken(HlParser.LPAREN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RPAREN() { return GetToken(HlParser.RPAREN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ArgListContext argList() {
+			return GetRuleContext<ArgListContext>(0);
+		}
+		public SafeMethodCallExprContext(ExprContext context) { CopyFrom(context); }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitSafeMethodCallExpr(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+	public partial class SafeMemberExprContext : ExprContext {
+		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
+			return GetRuleContext<ExprContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode QDOT() { return GetToken(HlParser.QDOT, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ID() { return GetToken(HlParser.ID, 0); }
+		public SafeMemberExprContext(ExprContext context) { CopyFrom(context); }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitSafeMemberExpr(this);
 			else return visitor.VisitChildren(this);
 		}
 	}
@@ -1365,18 +2071,21 @@ public partial class HlParser : Parser {
 		int _parentState = State;
 		ExprContext _localctx = new ExprContext(Context, _parentState);
 		ExprContext _prevctx = _localctx;
-		int _startState = 22;
-		EnterRecursionRule(_localctx, 22, RULE_expr, _p);
+		int _startState = 36;
+		EnterRecursionRule(_localctx, 36, RULE_expr, _p);
 		int _la;
 		try {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 168;
+			State = 273;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case TRUE:
 			case FALSE:
+			case NULL:
+			case SELF:
+			case SUPER:
 			case LPAREN:
 			case LBRACK:
 			case ID:
@@ -1388,7 +2097,7 @@ public partial class HlParser : Parser {
 				Context = _localctx;
 				_prevctx = _localctx;
 
-				State = 165;
+				State = 270;
 				primary();
 				}
 				break;
@@ -1399,63 +2108,63 @@ public partial class HlParser : Parser {
 				_localctx = new UnaryExprContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 166;
+				State = 271;
 				((UnaryExprContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
-				if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 110338190870577152L) != 0)) ) {
+				if ( !(((((_la - 61)) & ~0x3f) == 0 && ((1L << (_la - 61)) & 49L) != 0)) ) {
 					((UnaryExprContext)_localctx).op = ErrorHandler.RecoverInline(this);
 				}
 				else {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 167;
-				expr(11);
+				State = 272;
+				expr(12);
 				}
 				break;
 			default:
 				throw new NoViableAltException(this);
 			}
 			Context.Stop = TokenStream.LT(-1);
-			State = 224;
+			State = 343;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,24,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,41,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					if ( ParseListeners!=null )
 						TriggerExitRuleEvent();
 					_prevctx = _localctx;
 					{
-					State = 222;
+					State = 341;
 					ErrorHandler.Sync(this);
-					switch ( Interpreter.AdaptivePredict(TokenStream,23,Context) ) {
+					switch ( Interpreter.AdaptivePredict(TokenStream,40,Context) ) {
 					case 1:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 170;
-						if (!(Precpred(Context, 9))) throw new FailedPredicateException(this, "Precpred(Context, 9)");
-						State = 171;
+						State = 275;
+						if (!(Precpred(Context, 10))) throw new FailedPredicateException(this, "Precpred(Context, 10)");
+						State = 276;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
-						if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 31525197391593472L) != 0)) ) {
+						if ( !(((((_la - 62)) & ~0x3f) == 0 && ((1L << (_la - 62)) & 7L) != 0)) ) {
 							((BinaryExprContext)_localctx).op = ErrorHandler.RecoverInline(this);
 						}
 						else {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 172;
-						expr(10);
+						State = 277;
+						expr(11);
 						}
 						break;
 					case 2:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 173;
-						if (!(Precpred(Context, 8))) throw new FailedPredicateException(this, "Precpred(Context, 8)");
-						State = 174;
+						State = 278;
+						if (!(Precpred(Context, 9))) throw new FailedPredicateException(this, "Precpred(Context, 9)");
+						State = 279;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==PLUS || _la==MINUS) ) {
@@ -1465,17 +2174,17 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 175;
-						expr(9);
+						State = 280;
+						expr(10);
 						}
 						break;
 					case 3:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 176;
-						if (!(Precpred(Context, 7))) throw new FailedPredicateException(this, "Precpred(Context, 7)");
-						State = 177;
+						State = 281;
+						if (!(Precpred(Context, 8))) throw new FailedPredicateException(this, "Precpred(Context, 8)");
+						State = 282;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==SHL || _la==SHR) ) {
@@ -1485,182 +2194,232 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 178;
-						expr(8);
+						State = 283;
+						expr(9);
 						}
 						break;
 					case 4:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 179;
-						if (!(Precpred(Context, 6))) throw new FailedPredicateException(this, "Precpred(Context, 6)");
-						State = 180;
+						State = 284;
+						if (!(Precpred(Context, 7))) throw new FailedPredicateException(this, "Precpred(Context, 7)");
+						State = 285;
 						((BinaryExprContext)_localctx).op = Match(AMP);
-						State = 181;
-						expr(7);
+						State = 286;
+						expr(8);
 						}
 						break;
 					case 5:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 182;
-						if (!(Precpred(Context, 5))) throw new FailedPredicateException(this, "Precpred(Context, 5)");
-						State = 183;
+						State = 287;
+						if (!(Precpred(Context, 6))) throw new FailedPredicateException(this, "Precpred(Context, 6)");
+						State = 288;
 						((BinaryExprContext)_localctx).op = Match(CARET);
-						State = 184;
-						expr(6);
+						State = 289;
+						expr(7);
 						}
 						break;
 					case 6:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 185;
-						if (!(Precpred(Context, 4))) throw new FailedPredicateException(this, "Precpred(Context, 4)");
-						State = 186;
+						State = 290;
+						if (!(Precpred(Context, 5))) throw new FailedPredicateException(this, "Precpred(Context, 5)");
+						State = 291;
 						((BinaryExprContext)_localctx).op = Match(PIPE);
-						State = 187;
-						expr(5);
+						State = 292;
+						expr(6);
 						}
 						break;
 					case 7:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 188;
-						if (!(Precpred(Context, 3))) throw new FailedPredicateException(this, "Precpred(Context, 3)");
-						State = 189;
+						State = 293;
+						if (!(Precpred(Context, 4))) throw new FailedPredicateException(this, "Precpred(Context, 4)");
+						State = 294;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
-						if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 422244677320704L) != 0)) ) {
+						if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 432362056901984256L) != 0)) ) {
 							((BinaryExprContext)_localctx).op = ErrorHandler.RecoverInline(this);
 						}
 						else {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 190;
-						expr(4);
+						State = 295;
+						expr(5);
 						}
 						break;
 					case 8:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 191;
-						if (!(Precpred(Context, 2))) throw new FailedPredicateException(this, "Precpred(Context, 2)");
-						State = 192;
+						State = 296;
+						if (!(Precpred(Context, 3))) throw new FailedPredicateException(this, "Precpred(Context, 3)");
+						State = 297;
 						((BinaryExprContext)_localctx).op = Match(ANDAND);
-						State = 193;
-						expr(3);
+						State = 298;
+						expr(4);
 						}
 						break;
 					case 9:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 194;
-						if (!(Precpred(Context, 1))) throw new FailedPredicateException(this, "Precpred(Context, 1)");
-						State = 195;
+						State = 299;
+						if (!(Precpred(Context, 2))) throw new FailedPredicateException(this, "Precpred(Context, 2)");
+						State = 300;
 						((BinaryExprContext)_localctx).op = Match(OROR);
-						State = 196;
-						expr(2);
+						State = 301;
+						expr(3);
 						}
 						break;
 					case 10:
 						{
-						_localctx = new MethodCallExprContext(new ExprContext(_parentctx, _parentState));
+						_localctx = new CoalesceExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 197;
-						if (!(Precpred(Context, 15))) throw new FailedPredicateException(this, "Precpred(Context, 15)");
-						State = 198;
-						Match(DOT);
-						State = 199;
-						Match(ID);
-						State = 200;
-						Match(LPAREN);
-						State = 202;
-						ErrorHandler.Sync(this);
-						_la = TokenStream.LA(1);
-						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & -1042577816177737728L) != 0)) {
-							{
-							State = 201;
-							argList();
-							}
-						}
-
-						State = 204;
-						Match(RPAREN);
+						State = 302;
+						if (!(Precpred(Context, 1))) throw new FailedPredicateException(this, "Precpred(Context, 1)");
+						State = 303;
+						((CoalesceExprContext)_localctx).op = Match(QQ);
+						State = 304;
+						expr(1);
 						}
 						break;
 					case 11:
 						{
-						_localctx = new MemberExprContext(new ExprContext(_parentctx, _parentState));
+						_localctx = new MethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 205;
-						if (!(Precpred(Context, 14))) throw new FailedPredicateException(this, "Precpred(Context, 14)");
-						State = 206;
+						State = 305;
+						if (!(Precpred(Context, 18))) throw new FailedPredicateException(this, "Precpred(Context, 18)");
+						State = 306;
 						Match(DOT);
-						State = 207;
+						State = 307;
 						Match(ID);
-						}
-						break;
-					case 12:
-						{
-						_localctx = new CallExprContext(new ExprContext(_parentctx, _parentState));
-						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 208;
-						if (!(Precpred(Context, 13))) throw new FailedPredicateException(this, "Precpred(Context, 13)");
-						State = 209;
+						State = 308;
 						Match(LPAREN);
-						State = 211;
+						State = 310;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
-						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & -1042577816177737728L) != 0)) {
+						if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 135970048886964423L) != 0)) {
 							{
-							State = 210;
+							State = 309;
 							argList();
 							}
 						}
 
-						State = 213;
+						State = 312;
 						Match(RPAREN);
+						}
+						break;
+					case 12:
+						{
+						_localctx = new MemberExprContext(new ExprContext(_parentctx, _parentState));
+						PushNewRecursionContext(_localctx, _startState, RULE_expr);
+						State = 313;
+						if (!(Precpred(Context, 17))) throw new FailedPredicateException(this, "Precpred(Context, 17)");
+						State = 314;
+						Match(DOT);
+						State = 315;
+						Match(ID);
 						}
 						break;
 					case 13:
 						{
-						_localctx = new IndexExprContext(new ExprContext(_parentctx, _parentState));
+						_localctx = new SafeMethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 214;
-						if (!(Precpred(Context, 12))) throw new FailedPredicateException(this, "Precpred(Context, 12)");
-						State = 215;
-						Match(LBRACK);
-						State = 216;
-						expr(0);
-						State = 217;
-						Match(RBRACK);
+						State = 316;
+						if (!(Precpred(Context, 16))) throw new FailedPredicateException(this, "Precpred(Context, 16)");
+						State = 317;
+						Match(QDOT);
+						State = 318;
+						Match(ID);
+						State = 319;
+						Match(LPAREN);
+						State = 321;
+						ErrorHandler.Sync(this);
+						_la = TokenStream.LA(1);
+						if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 135970048886964423L) != 0)) {
+							{
+							State = 320;
+							argList();
+							}
+						}
+
+						State = 323;
+						Match(RPAREN);
 						}
 						break;
 					case 14:
 						{
+						_localctx = new SafeMemberExprContext(new ExprContext(_parentctx, _parentState));
+						PushNewRecursionContext(_localctx, _startState, RULE_expr);
+						State = 324;
+						if (!(Precpred(Context, 15))) throw new FailedPredicateException(this, "Precpred(Context, 15)");
+						State = 325;
+						Match(QDOT);
+						State = 326;
+						Match(ID);
+						}
+						break;
+					case 15:
+						{
+						_localctx = new CallExprContext(new ExprContext(_parentctx, _parentState));
+						PushNewRecursionContext(_localctx, _startState, RULE_expr);
+						State = 327;
+						if (!(Precpred(Context, 14))) throw new FailedPredicateException(this, "Precpred(Context, 14)");
+						State = 328;
+						Match(LPAREN);
+						State = 330;
+						ErrorHandler.Sync(this);
+						_la = TokenStream.LA(1);
+						if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 135970048886964423L) != 0)) {
+							{
+							State = 329;
+							argList();
+							}
+						}
+
+						State = 332;
+						Match(RPAREN);
+						}
+						break;
+					case 16:
+						{
+						_localctx = new IndexExprContext(new ExprContext(_parentctx, _parentState));
+						PushNewRecursionContext(_localctx, _startState, RULE_expr);
+						State = 333;
+						if (!(Precpred(Context, 13))) throw new FailedPredicateException(this, "Precpred(Context, 13)");
+						State = 334;
+						Match(LBRACK);
+						State = 335;
+						expr(0);
+						State = 336;
+						Match(RBRACK);
+						}
+						break;
+					case 17:
+						{
 						_localctx = new CastExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 219;
-						if (!(Precpred(Context, 10))) throw new FailedPredicateException(this, "Precpred(Context, 10)");
-						State = 220;
+						State = 338;
+						if (!(Precpred(Context, 11))) throw new FailedPredicateException(this, "Precpred(Context, 11)");
+						State = 339;
 						Match(AS);
-						State = 221;
-						type();
+						State = 340;
+						type(0);
 						}
 						break;
 					}
 					} 
 				}
-				State = 226;
+				State = 345;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,24,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,41,Context);
 			}
 			}
 		}
@@ -1702,38 +2461,38 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public ArgListContext argList() {
 		ArgListContext _localctx = new ArgListContext(Context, State);
-		EnterRule(_localctx, 24, RULE_argList);
+		EnterRule(_localctx, 38, RULE_argList);
 		int _la;
 		try {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 227;
+			State = 346;
 			expr(0);
-			State = 232;
+			State = 351;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,25,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,42,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 228;
+					State = 347;
 					Match(COMMA);
-					State = 229;
+					State = 348;
 					expr(0);
 					}
 					} 
 				}
-				State = 234;
+				State = 353;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,25,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,42,Context);
 			}
-			State = 236;
+			State = 355;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 235;
+				State = 354;
 				Match(COMMA);
 				}
 			}
@@ -1770,6 +2529,36 @@ public partial class HlParser : Parser {
 		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
 			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
 			if (typedVisitor != null) return typedVisitor.VisitIntLit(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+	public partial class NullLitContext : PrimaryContext {
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode NULL() { return GetToken(HlParser.NULL, 0); }
+		public NullLitContext(PrimaryContext context) { CopyFrom(context); }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitNullLit(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+	public partial class SelfExprContext : PrimaryContext {
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode SELF() { return GetToken(HlParser.SELF, 0); }
+		public SelfExprContext(PrimaryContext context) { CopyFrom(context); }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitSelfExpr(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+	public partial class SuperExprContext : PrimaryContext {
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode SUPER() { return GetToken(HlParser.SUPER, 0); }
+		public SuperExprContext(PrimaryContext context) { CopyFrom(context); }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitSuperExpr(this);
 			else return visitor.VisitChildren(this);
 		}
 	}
@@ -1855,35 +2644,59 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public PrimaryContext primary() {
 		PrimaryContext _localctx = new PrimaryContext(Context, State);
-		EnterRule(_localctx, 26, RULE_primary);
+		EnterRule(_localctx, 40, RULE_primary);
 		int _la;
 		try {
 			int _alt;
-			State = 262;
+			State = 384;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case INT:
 				_localctx = new IntLitContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 238;
+				State = 357;
 				Match(INT);
+				}
+				break;
+			case NULL:
+				_localctx = new NullLitContext(_localctx);
+				EnterOuterAlt(_localctx, 2);
+				{
+				State = 358;
+				Match(NULL);
+				}
+				break;
+			case SELF:
+				_localctx = new SelfExprContext(_localctx);
+				EnterOuterAlt(_localctx, 3);
+				{
+				State = 359;
+				Match(SELF);
+				}
+				break;
+			case SUPER:
+				_localctx = new SuperExprContext(_localctx);
+				EnterOuterAlt(_localctx, 4);
+				{
+				State = 360;
+				Match(SUPER);
 				}
 				break;
 			case FLOAT:
 				_localctx = new FloatLitContext(_localctx);
-				EnterOuterAlt(_localctx, 2);
+				EnterOuterAlt(_localctx, 5);
 				{
-				State = 239;
+				State = 361;
 				Match(FLOAT);
 				}
 				break;
 			case TRUE:
 			case FALSE:
 				_localctx = new BoolLitContext(_localctx);
-				EnterOuterAlt(_localctx, 3);
+				EnterOuterAlt(_localctx, 6);
 				{
-				State = 240;
+				State = 362;
 				_la = TokenStream.LA(1);
 				if ( !(_la==TRUE || _la==FALSE) ) {
 				ErrorHandler.RecoverInline(this);
@@ -1896,69 +2709,69 @@ public partial class HlParser : Parser {
 				break;
 			case STR_START:
 				_localctx = new StringLitExprContext(_localctx);
-				EnterOuterAlt(_localctx, 4);
+				EnterOuterAlt(_localctx, 7);
 				{
-				State = 241;
+				State = 363;
 				stringLit();
 				}
 				break;
 			case ID:
 				_localctx = new NameExprContext(_localctx);
-				EnterOuterAlt(_localctx, 5);
+				EnterOuterAlt(_localctx, 8);
 				{
-				State = 242;
+				State = 364;
 				Match(ID);
 				}
 				break;
 			case LPAREN:
 				_localctx = new ParenExprContext(_localctx);
-				EnterOuterAlt(_localctx, 6);
+				EnterOuterAlt(_localctx, 9);
 				{
-				State = 243;
+				State = 365;
 				Match(LPAREN);
-				State = 244;
+				State = 366;
 				expr(0);
-				State = 245;
+				State = 367;
 				Match(RPAREN);
 				}
 				break;
 			case LBRACK:
 				_localctx = new ArrayLitContext(_localctx);
-				EnterOuterAlt(_localctx, 7);
+				EnterOuterAlt(_localctx, 10);
 				{
-				State = 247;
+				State = 369;
 				Match(LBRACK);
-				State = 259;
+				State = 381;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
-				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & -1042577816177737728L) != 0)) {
+				if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 135970048886964423L) != 0)) {
 					{
-					State = 248;
+					State = 370;
 					expr(0);
-					State = 253;
+					State = 375;
 					ErrorHandler.Sync(this);
-					_alt = Interpreter.AdaptivePredict(TokenStream,27,Context);
+					_alt = Interpreter.AdaptivePredict(TokenStream,44,Context);
 					while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 						if ( _alt==1 ) {
 							{
 							{
-							State = 249;
+							State = 371;
 							Match(COMMA);
-							State = 250;
+							State = 372;
 							expr(0);
 							}
 							} 
 						}
-						State = 255;
+						State = 377;
 						ErrorHandler.Sync(this);
-						_alt = Interpreter.AdaptivePredict(TokenStream,27,Context);
+						_alt = Interpreter.AdaptivePredict(TokenStream,44,Context);
 					}
-					State = 257;
+					State = 379;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 					if (_la==COMMA) {
 						{
-						State = 256;
+						State = 378;
 						Match(COMMA);
 						}
 					}
@@ -1966,7 +2779,7 @@ public partial class HlParser : Parser {
 					}
 				}
 
-				State = 261;
+				State = 383;
 				Match(RBRACK);
 				}
 				break;
@@ -2010,28 +2823,28 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StringLitContext stringLit() {
 		StringLitContext _localctx = new StringLitContext(Context, State);
-		EnterRule(_localctx, 28, RULE_stringLit);
+		EnterRule(_localctx, 42, RULE_stringLit);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 264;
+			State = 386;
 			Match(STR_START);
-			State = 268;
+			State = 390;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
-			while (((((_la - 72)) & ~0x3f) == 0 && ((1L << (_la - 72)) & 7L) != 0)) {
+			while (((((_la - 82)) & ~0x3f) == 0 && ((1L << (_la - 82)) & 7L) != 0)) {
 				{
 				{
-				State = 265;
+				State = 387;
 				stringPart();
 				}
 				}
-				State = 270;
+				State = 392;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 271;
+			State = 393;
 			Match(STR_END);
 			}
 		}
@@ -2096,17 +2909,17 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StringPartContext stringPart() {
 		StringPartContext _localctx = new StringPartContext(Context, State);
-		EnterRule(_localctx, 30, RULE_stringPart);
+		EnterRule(_localctx, 44, RULE_stringPart);
 		int _la;
 		try {
-			State = 280;
+			State = 402;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case STR_TEXT:
 				_localctx = new TextPartContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 273;
+				State = 395;
 				Match(STR_TEXT);
 				}
 				break;
@@ -2114,7 +2927,7 @@ public partial class HlParser : Parser {
 				_localctx = new EscapePartContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 274;
+				State = 396;
 				Match(STR_ESCAPE);
 				}
 				break;
@@ -2122,19 +2935,19 @@ public partial class HlParser : Parser {
 				_localctx = new InterpPartContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 275;
+				State = 397;
 				Match(INTERP_START);
-				State = 277;
+				State = 399;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
-				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & -1042577816177737728L) != 0)) {
+				if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 135970048886964423L) != 0)) {
 					{
-					State = 276;
+					State = 398;
 					expr(0);
 					}
 				}
 
-				State = 279;
+				State = 401;
 				Match(RBRACE);
 				}
 				break;
@@ -2155,137 +2968,191 @@ public partial class HlParser : Parser {
 
 	public override bool Sempred(RuleContext _localctx, int ruleIndex, int predIndex) {
 		switch (ruleIndex) {
-		case 10: return statement_sempred((StatementContext)_localctx, predIndex);
-		case 11: return expr_sempred((ExprContext)_localctx, predIndex);
+		case 14: return type_sempred((TypeContext)_localctx, predIndex);
+		case 17: return statement_sempred((StatementContext)_localctx, predIndex);
+		case 18: return expr_sempred((ExprContext)_localctx, predIndex);
+		}
+		return true;
+	}
+	private bool type_sempred(TypeContext _localctx, int predIndex) {
+		switch (predIndex) {
+		case 0: return Precpred(Context, 1);
 		}
 		return true;
 	}
 	private bool statement_sempred(StatementContext _localctx, int predIndex) {
 		switch (predIndex) {
-		case 0: return SameLine();
+		case 1: return SameLine();
 		}
 		return true;
 	}
 	private bool expr_sempred(ExprContext _localctx, int predIndex) {
 		switch (predIndex) {
-		case 1: return Precpred(Context, 9);
-		case 2: return Precpred(Context, 8);
-		case 3: return Precpred(Context, 7);
-		case 4: return Precpred(Context, 6);
-		case 5: return Precpred(Context, 5);
-		case 6: return Precpred(Context, 4);
-		case 7: return Precpred(Context, 3);
-		case 8: return Precpred(Context, 2);
-		case 9: return Precpred(Context, 1);
-		case 10: return Precpred(Context, 15);
-		case 11: return Precpred(Context, 14);
-		case 12: return Precpred(Context, 13);
-		case 13: return Precpred(Context, 12);
-		case 14: return Precpred(Context, 10);
+		case 2: return Precpred(Context, 10);
+		case 3: return Precpred(Context, 9);
+		case 4: return Precpred(Context, 8);
+		case 5: return Precpred(Context, 7);
+		case 6: return Precpred(Context, 6);
+		case 7: return Precpred(Context, 5);
+		case 8: return Precpred(Context, 4);
+		case 9: return Precpred(Context, 3);
+		case 10: return Precpred(Context, 2);
+		case 11: return Precpred(Context, 1);
+		case 12: return Precpred(Context, 18);
+		case 13: return Precpred(Context, 17);
+		case 14: return Precpred(Context, 16);
+		case 15: return Precpred(Context, 15);
+		case 16: return Precpred(Context, 14);
+		case 17: return Precpred(Context, 13);
+		case 18: return Precpred(Context, 11);
 		}
 		return true;
 	}
 
 	private static int[] _serializedATN = {
-		4,1,75,283,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
+		4,1,85,405,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
 		7,7,2,8,7,8,2,9,7,9,2,10,7,10,2,11,7,11,2,12,7,12,2,13,7,13,2,14,7,14,
-		2,15,7,15,1,0,5,0,34,8,0,10,0,12,0,37,9,0,1,0,5,0,40,8,0,10,0,12,0,43,
-		9,0,1,0,1,0,1,1,1,1,1,1,1,1,3,1,51,8,1,1,1,3,1,54,8,1,1,2,1,2,1,2,5,2,
-		59,8,2,10,2,12,2,62,9,2,1,3,1,3,1,4,3,4,67,8,4,1,4,1,4,1,4,1,4,3,4,73,
-		8,4,1,4,1,4,1,4,3,4,78,8,4,1,4,1,4,1,5,1,5,1,5,5,5,85,8,5,10,5,12,5,88,
-		9,5,1,5,3,5,91,8,5,1,6,1,6,1,6,1,6,1,7,1,7,1,7,1,7,1,7,3,7,102,8,7,1,8,
-		1,8,1,8,5,8,107,8,8,10,8,12,8,110,9,8,1,8,1,8,1,9,1,9,3,9,116,8,9,1,10,
-		1,10,1,10,1,10,3,10,122,8,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,3,
-		10,132,8,10,3,10,134,8,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,
-		1,10,3,10,146,8,10,1,10,1,10,1,10,1,10,1,10,1,10,1,10,3,10,155,8,10,1,
-		10,1,10,1,10,1,10,1,10,1,10,3,10,163,8,10,1,11,1,11,1,11,1,11,3,11,169,
-		8,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,
-		1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,
-		1,11,1,11,1,11,1,11,1,11,3,11,203,8,11,1,11,1,11,1,11,1,11,1,11,1,11,1,
-		11,3,11,212,8,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,1,11,5,11,223,
-		8,11,10,11,12,11,226,9,11,1,12,1,12,1,12,5,12,231,8,12,10,12,12,12,234,
-		9,12,1,12,3,12,237,8,12,1,13,1,13,1,13,1,13,1,13,1,13,1,13,1,13,1,13,1,
-		13,1,13,1,13,1,13,5,13,252,8,13,10,13,12,13,255,9,13,1,13,3,13,258,8,13,
-		3,13,260,8,13,1,13,3,13,263,8,13,1,14,1,14,5,14,267,8,14,10,14,12,14,270,
-		9,14,1,14,1,14,1,15,1,15,1,15,1,15,3,15,278,8,15,1,15,3,15,281,8,15,1,
-		15,0,1,22,16,0,2,4,6,8,10,12,14,16,18,20,22,24,26,28,30,0,8,1,0,7,8,3,
-		0,19,20,23,30,49,49,2,0,51,51,55,56,1,0,52,54,1,0,50,51,1,0,35,36,2,0,
-		31,34,47,48,1,0,17,18,326,0,35,1,0,0,0,2,46,1,0,0,0,4,55,1,0,0,0,6,63,
-		1,0,0,0,8,66,1,0,0,0,10,81,1,0,0,0,12,92,1,0,0,0,14,101,1,0,0,0,16,103,
-		1,0,0,0,18,115,1,0,0,0,20,162,1,0,0,0,22,168,1,0,0,0,24,227,1,0,0,0,26,
-		262,1,0,0,0,28,264,1,0,0,0,30,280,1,0,0,0,32,34,3,2,1,0,33,32,1,0,0,0,
-		34,37,1,0,0,0,35,33,1,0,0,0,35,36,1,0,0,0,36,41,1,0,0,0,37,35,1,0,0,0,
-		38,40,3,6,3,0,39,38,1,0,0,0,40,43,1,0,0,0,41,39,1,0,0,0,41,42,1,0,0,0,
-		42,44,1,0,0,0,43,41,1,0,0,0,44,45,5,0,0,1,45,1,1,0,0,0,46,47,5,3,0,0,47,
-		50,3,4,2,0,48,49,5,4,0,0,49,51,5,60,0,0,50,48,1,0,0,0,50,51,1,0,0,0,51,
-		53,1,0,0,0,52,54,5,46,0,0,53,52,1,0,0,0,53,54,1,0,0,0,54,3,1,0,0,0,55,
-		60,5,60,0,0,56,57,5,39,0,0,57,59,5,60,0,0,58,56,1,0,0,0,59,62,1,0,0,0,
-		60,58,1,0,0,0,60,61,1,0,0,0,61,5,1,0,0,0,62,60,1,0,0,0,63,64,3,8,4,0,64,
-		7,1,0,0,0,65,67,5,5,0,0,66,65,1,0,0,0,66,67,1,0,0,0,67,68,1,0,0,0,68,69,
-		5,6,0,0,69,70,5,60,0,0,70,72,5,40,0,0,71,73,3,10,5,0,72,71,1,0,0,0,72,
-		73,1,0,0,0,73,74,1,0,0,0,74,77,5,41,0,0,75,76,5,21,0,0,76,78,3,14,7,0,
-		77,75,1,0,0,0,77,78,1,0,0,0,78,79,1,0,0,0,79,80,3,16,8,0,80,9,1,0,0,0,
-		81,86,3,12,6,0,82,83,5,44,0,0,83,85,3,12,6,0,84,82,1,0,0,0,85,88,1,0,0,
-		0,86,84,1,0,0,0,86,87,1,0,0,0,87,90,1,0,0,0,88,86,1,0,0,0,89,91,5,44,0,
-		0,90,89,1,0,0,0,90,91,1,0,0,0,91,11,1,0,0,0,92,93,5,60,0,0,93,94,5,45,
-		0,0,94,95,3,14,7,0,95,13,1,0,0,0,96,102,5,60,0,0,97,98,5,42,0,0,98,99,
-		3,14,7,0,99,100,5,43,0,0,100,102,1,0,0,0,101,96,1,0,0,0,101,97,1,0,0,0,
-		102,15,1,0,0,0,103,108,5,1,0,0,104,107,3,20,10,0,105,107,5,46,0,0,106,
-		104,1,0,0,0,106,105,1,0,0,0,107,110,1,0,0,0,108,106,1,0,0,0,108,109,1,
-		0,0,0,109,111,1,0,0,0,110,108,1,0,0,0,111,112,5,2,0,0,112,17,1,0,0,0,113,
-		116,3,16,8,0,114,116,3,20,10,0,115,113,1,0,0,0,115,114,1,0,0,0,116,19,
-		1,0,0,0,117,118,7,0,0,0,118,121,5,60,0,0,119,120,5,45,0,0,120,122,3,14,
-		7,0,121,119,1,0,0,0,121,122,1,0,0,0,122,123,1,0,0,0,123,124,5,49,0,0,124,
-		163,3,22,11,0,125,126,5,9,0,0,126,127,3,22,11,0,127,133,3,18,9,0,128,131,
-		5,10,0,0,129,132,3,20,10,0,130,132,3,16,8,0,131,129,1,0,0,0,131,130,1,
-		0,0,0,132,134,1,0,0,0,133,128,1,0,0,0,133,134,1,0,0,0,134,163,1,0,0,0,
-		135,136,5,11,0,0,136,137,3,22,11,0,137,138,3,18,9,0,138,163,1,0,0,0,139,
-		140,5,12,0,0,140,141,5,60,0,0,141,142,5,13,0,0,142,145,3,22,11,0,143,144,
-		5,22,0,0,144,146,3,22,11,0,145,143,1,0,0,0,145,146,1,0,0,0,146,147,1,0,
-		0,0,147,148,3,18,9,0,148,163,1,0,0,0,149,163,5,14,0,0,150,163,5,15,0,0,
-		151,154,5,16,0,0,152,153,4,10,0,0,153,155,3,22,11,0,154,152,1,0,0,0,154,
-		155,1,0,0,0,155,163,1,0,0,0,156,163,3,16,8,0,157,158,3,22,11,0,158,159,
-		7,1,0,0,159,160,3,22,11,0,160,163,1,0,0,0,161,163,3,22,11,0,162,117,1,
-		0,0,0,162,125,1,0,0,0,162,135,1,0,0,0,162,139,1,0,0,0,162,149,1,0,0,0,
-		162,150,1,0,0,0,162,151,1,0,0,0,162,156,1,0,0,0,162,157,1,0,0,0,162,161,
-		1,0,0,0,163,21,1,0,0,0,164,165,6,11,-1,0,165,169,3,26,13,0,166,167,7,2,
-		0,0,167,169,3,22,11,11,168,164,1,0,0,0,168,166,1,0,0,0,169,224,1,0,0,0,
-		170,171,10,9,0,0,171,172,7,3,0,0,172,223,3,22,11,10,173,174,10,8,0,0,174,
-		175,7,4,0,0,175,223,3,22,11,9,176,177,10,7,0,0,177,178,7,5,0,0,178,223,
-		3,22,11,8,179,180,10,6,0,0,180,181,5,57,0,0,181,223,3,22,11,7,182,183,
-		10,5,0,0,183,184,5,58,0,0,184,223,3,22,11,6,185,186,10,4,0,0,186,187,5,
-		59,0,0,187,223,3,22,11,5,188,189,10,3,0,0,189,190,7,6,0,0,190,223,3,22,
-		11,4,191,192,10,2,0,0,192,193,5,37,0,0,193,223,3,22,11,3,194,195,10,1,
-		0,0,195,196,5,38,0,0,196,223,3,22,11,2,197,198,10,15,0,0,198,199,5,39,
-		0,0,199,200,5,60,0,0,200,202,5,40,0,0,201,203,3,24,12,0,202,201,1,0,0,
-		0,202,203,1,0,0,0,203,204,1,0,0,0,204,223,5,41,0,0,205,206,10,14,0,0,206,
-		207,5,39,0,0,207,223,5,60,0,0,208,209,10,13,0,0,209,211,5,40,0,0,210,212,
-		3,24,12,0,211,210,1,0,0,0,211,212,1,0,0,0,212,213,1,0,0,0,213,223,5,41,
-		0,0,214,215,10,12,0,0,215,216,5,42,0,0,216,217,3,22,11,0,217,218,5,43,
-		0,0,218,223,1,0,0,0,219,220,10,10,0,0,220,221,5,4,0,0,221,223,3,14,7,0,
-		222,170,1,0,0,0,222,173,1,0,0,0,222,176,1,0,0,0,222,179,1,0,0,0,222,182,
-		1,0,0,0,222,185,1,0,0,0,222,188,1,0,0,0,222,191,1,0,0,0,222,194,1,0,0,
-		0,222,197,1,0,0,0,222,205,1,0,0,0,222,208,1,0,0,0,222,214,1,0,0,0,222,
-		219,1,0,0,0,223,226,1,0,0,0,224,222,1,0,0,0,224,225,1,0,0,0,225,23,1,0,
-		0,0,226,224,1,0,0,0,227,232,3,22,11,0,228,229,5,44,0,0,229,231,3,22,11,
-		0,230,228,1,0,0,0,231,234,1,0,0,0,232,230,1,0,0,0,232,233,1,0,0,0,233,
-		236,1,0,0,0,234,232,1,0,0,0,235,237,5,44,0,0,236,235,1,0,0,0,236,237,1,
-		0,0,0,237,25,1,0,0,0,238,263,5,62,0,0,239,263,5,61,0,0,240,263,7,7,0,0,
-		241,263,3,28,14,0,242,263,5,60,0,0,243,244,5,40,0,0,244,245,3,22,11,0,
-		245,246,5,41,0,0,246,263,1,0,0,0,247,259,5,42,0,0,248,253,3,22,11,0,249,
-		250,5,44,0,0,250,252,3,22,11,0,251,249,1,0,0,0,252,255,1,0,0,0,253,251,
-		1,0,0,0,253,254,1,0,0,0,254,257,1,0,0,0,255,253,1,0,0,0,256,258,5,44,0,
-		0,257,256,1,0,0,0,257,258,1,0,0,0,258,260,1,0,0,0,259,248,1,0,0,0,259,
-		260,1,0,0,0,260,261,1,0,0,0,261,263,5,43,0,0,262,238,1,0,0,0,262,239,1,
-		0,0,0,262,240,1,0,0,0,262,241,1,0,0,0,262,242,1,0,0,0,262,243,1,0,0,0,
-		262,247,1,0,0,0,263,27,1,0,0,0,264,268,5,63,0,0,265,267,3,30,15,0,266,
-		265,1,0,0,0,267,270,1,0,0,0,268,266,1,0,0,0,268,269,1,0,0,0,269,271,1,
-		0,0,0,270,268,1,0,0,0,271,272,5,71,0,0,272,29,1,0,0,0,273,281,5,72,0,0,
-		274,281,5,73,0,0,275,277,5,74,0,0,276,278,3,22,11,0,277,276,1,0,0,0,277,
-		278,1,0,0,0,278,279,1,0,0,0,279,281,5,2,0,0,280,273,1,0,0,0,280,274,1,
-		0,0,0,280,275,1,0,0,0,281,31,1,0,0,0,34,35,41,50,53,60,66,72,77,86,90,
-		101,106,108,115,121,131,133,145,154,162,168,202,211,222,224,232,236,253,
-		257,259,262,268,277,280
+		2,15,7,15,2,16,7,16,2,17,7,17,2,18,7,18,2,19,7,19,2,20,7,20,2,21,7,21,
+		2,22,7,22,1,0,5,0,48,8,0,10,0,12,0,51,9,0,1,0,5,0,54,8,0,10,0,12,0,57,
+		9,0,1,0,1,0,1,1,1,1,1,1,1,1,3,1,65,8,1,1,1,3,1,68,8,1,1,2,1,2,1,2,5,2,
+		73,8,2,10,2,12,2,76,9,2,1,3,1,3,1,3,3,3,81,8,3,1,4,3,4,84,8,4,1,4,1,4,
+		1,4,1,4,1,4,1,4,5,4,92,8,4,10,4,12,4,95,9,4,3,4,97,8,4,1,4,1,4,5,4,101,
+		8,4,10,4,12,4,104,9,4,1,4,1,4,1,5,1,5,1,5,1,5,3,5,112,8,5,1,6,3,6,115,
+		8,6,1,6,1,6,1,6,1,6,1,6,3,6,122,8,6,1,7,1,7,1,7,3,7,127,8,7,1,7,1,7,1,
+		7,1,8,3,8,133,8,8,1,8,1,8,1,9,3,9,138,8,9,1,9,1,9,1,9,1,9,1,9,5,9,145,
+		8,9,10,9,12,9,148,9,9,1,9,1,9,1,10,1,10,1,10,1,10,3,10,156,8,10,1,10,1,
+		10,1,10,3,10,161,8,10,1,11,3,11,164,8,11,1,11,1,11,1,11,1,11,3,11,170,
+		8,11,1,11,1,11,1,11,3,11,175,8,11,1,11,1,11,1,12,1,12,1,12,5,12,182,8,
+		12,10,12,12,12,185,9,12,1,12,3,12,188,8,12,1,13,1,13,1,13,1,13,1,14,1,
+		14,1,14,1,14,1,14,1,14,3,14,200,8,14,1,14,1,14,5,14,204,8,14,10,14,12,
+		14,207,9,14,1,15,1,15,1,15,5,15,212,8,15,10,15,12,15,215,9,15,1,15,1,15,
+		1,16,1,16,3,16,221,8,16,1,17,1,17,1,17,1,17,3,17,227,8,17,1,17,1,17,1,
+		17,1,17,1,17,1,17,1,17,1,17,3,17,237,8,17,3,17,239,8,17,1,17,1,17,1,17,
+		1,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,251,8,17,1,17,1,17,1,17,1,17,1,
+		17,1,17,1,17,3,17,260,8,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,268,8,17,
+		1,18,1,18,1,18,1,18,3,18,274,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,
+		18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,
+		18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,
+		18,311,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,18,322,8,18,
+		1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,18,331,8,18,1,18,1,18,1,18,1,18,1,
+		18,1,18,1,18,1,18,1,18,5,18,342,8,18,10,18,12,18,345,9,18,1,19,1,19,1,
+		19,5,19,350,8,19,10,19,12,19,353,9,19,1,19,3,19,356,8,19,1,20,1,20,1,20,
+		1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,5,20,
+		374,8,20,10,20,12,20,377,9,20,1,20,3,20,380,8,20,3,20,382,8,20,1,20,3,
+		20,385,8,20,1,21,1,21,5,21,389,8,21,10,21,12,21,392,9,21,1,21,1,21,1,22,
+		1,22,1,22,1,22,3,22,400,8,22,1,22,3,22,403,8,22,1,22,0,2,28,36,23,0,2,
+		4,6,8,10,12,14,16,18,20,22,24,26,28,30,32,34,36,38,40,42,44,0,8,1,0,7,
+		8,3,0,26,27,32,39,59,59,2,0,61,61,65,66,1,0,62,64,1,0,60,61,1,0,44,45,
+		2,0,40,43,57,58,1,0,17,18,467,0,49,1,0,0,0,2,60,1,0,0,0,4,69,1,0,0,0,6,
+		80,1,0,0,0,8,83,1,0,0,0,10,111,1,0,0,0,12,114,1,0,0,0,14,123,1,0,0,0,16,
+		132,1,0,0,0,18,137,1,0,0,0,20,151,1,0,0,0,22,163,1,0,0,0,24,178,1,0,0,
+		0,26,189,1,0,0,0,28,199,1,0,0,0,30,208,1,0,0,0,32,220,1,0,0,0,34,267,1,
+		0,0,0,36,273,1,0,0,0,38,346,1,0,0,0,40,384,1,0,0,0,42,386,1,0,0,0,44,402,
+		1,0,0,0,46,48,3,2,1,0,47,46,1,0,0,0,48,51,1,0,0,0,49,47,1,0,0,0,49,50,
+		1,0,0,0,50,55,1,0,0,0,51,49,1,0,0,0,52,54,3,6,3,0,53,52,1,0,0,0,54,57,
+		1,0,0,0,55,53,1,0,0,0,55,56,1,0,0,0,56,58,1,0,0,0,57,55,1,0,0,0,58,59,
+		5,0,0,1,59,1,1,0,0,0,60,61,5,3,0,0,61,64,3,4,2,0,62,63,5,4,0,0,63,65,5,
+		70,0,0,64,62,1,0,0,0,64,65,1,0,0,0,65,67,1,0,0,0,66,68,5,56,0,0,67,66,
+		1,0,0,0,67,68,1,0,0,0,68,3,1,0,0,0,69,74,5,70,0,0,70,71,5,48,0,0,71,73,
+		5,70,0,0,72,70,1,0,0,0,73,76,1,0,0,0,74,72,1,0,0,0,74,75,1,0,0,0,75,5,
+		1,0,0,0,76,74,1,0,0,0,77,81,3,22,11,0,78,81,3,8,4,0,79,81,3,18,9,0,80,
+		77,1,0,0,0,80,78,1,0,0,0,80,79,1,0,0,0,81,7,1,0,0,0,82,84,5,5,0,0,83,82,
+		1,0,0,0,83,84,1,0,0,0,84,85,1,0,0,0,85,86,5,20,0,0,86,96,5,70,0,0,87,88,
+		5,55,0,0,88,93,5,70,0,0,89,90,5,54,0,0,90,92,5,70,0,0,91,89,1,0,0,0,92,
+		95,1,0,0,0,93,91,1,0,0,0,93,94,1,0,0,0,94,97,1,0,0,0,95,93,1,0,0,0,96,
+		87,1,0,0,0,96,97,1,0,0,0,97,98,1,0,0,0,98,102,5,1,0,0,99,101,3,10,5,0,
+		100,99,1,0,0,0,101,104,1,0,0,0,102,100,1,0,0,0,102,103,1,0,0,0,103,105,
+		1,0,0,0,104,102,1,0,0,0,105,106,5,2,0,0,106,9,1,0,0,0,107,112,3,12,6,0,
+		108,112,3,14,7,0,109,112,3,16,8,0,110,112,5,56,0,0,111,107,1,0,0,0,111,
+		108,1,0,0,0,111,109,1,0,0,0,111,110,1,0,0,0,112,11,1,0,0,0,113,115,7,0,
+		0,0,114,113,1,0,0,0,114,115,1,0,0,0,115,116,1,0,0,0,116,117,5,70,0,0,117,
+		118,5,55,0,0,118,121,3,28,14,0,119,120,5,59,0,0,120,122,3,36,18,0,121,
+		119,1,0,0,0,121,122,1,0,0,0,122,13,1,0,0,0,123,124,5,22,0,0,124,126,5,
+		50,0,0,125,127,3,24,12,0,126,125,1,0,0,0,126,127,1,0,0,0,127,128,1,0,0,
+		0,128,129,5,51,0,0,129,130,3,30,15,0,130,15,1,0,0,0,131,133,5,25,0,0,132,
+		131,1,0,0,0,132,133,1,0,0,0,133,134,1,0,0,0,134,135,3,22,11,0,135,17,1,
+		0,0,0,136,138,5,5,0,0,137,136,1,0,0,0,137,138,1,0,0,0,138,139,1,0,0,0,
+		139,140,5,21,0,0,140,141,5,70,0,0,141,146,5,1,0,0,142,145,3,20,10,0,143,
+		145,5,56,0,0,144,142,1,0,0,0,144,143,1,0,0,0,145,148,1,0,0,0,146,144,1,
+		0,0,0,146,147,1,0,0,0,147,149,1,0,0,0,148,146,1,0,0,0,149,150,5,2,0,0,
+		150,19,1,0,0,0,151,152,5,6,0,0,152,153,5,70,0,0,153,155,5,50,0,0,154,156,
+		3,24,12,0,155,154,1,0,0,0,155,156,1,0,0,0,156,157,1,0,0,0,157,160,5,51,
+		0,0,158,159,5,28,0,0,159,161,3,28,14,0,160,158,1,0,0,0,160,161,1,0,0,0,
+		161,21,1,0,0,0,162,164,5,5,0,0,163,162,1,0,0,0,163,164,1,0,0,0,164,165,
+		1,0,0,0,165,166,5,6,0,0,166,167,5,70,0,0,167,169,5,50,0,0,168,170,3,24,
+		12,0,169,168,1,0,0,0,169,170,1,0,0,0,170,171,1,0,0,0,171,174,5,51,0,0,
+		172,173,5,28,0,0,173,175,3,28,14,0,174,172,1,0,0,0,174,175,1,0,0,0,175,
+		176,1,0,0,0,176,177,3,30,15,0,177,23,1,0,0,0,178,183,3,26,13,0,179,180,
+		5,54,0,0,180,182,3,26,13,0,181,179,1,0,0,0,182,185,1,0,0,0,183,181,1,0,
+		0,0,183,184,1,0,0,0,184,187,1,0,0,0,185,183,1,0,0,0,186,188,5,54,0,0,187,
+		186,1,0,0,0,187,188,1,0,0,0,188,25,1,0,0,0,189,190,5,70,0,0,190,191,5,
+		55,0,0,191,192,3,28,14,0,192,27,1,0,0,0,193,194,6,14,-1,0,194,200,5,70,
+		0,0,195,196,5,52,0,0,196,197,3,28,14,0,197,198,5,53,0,0,198,200,1,0,0,
+		0,199,193,1,0,0,0,199,195,1,0,0,0,200,205,1,0,0,0,201,202,10,1,0,0,202,
+		204,5,49,0,0,203,201,1,0,0,0,204,207,1,0,0,0,205,203,1,0,0,0,205,206,1,
+		0,0,0,206,29,1,0,0,0,207,205,1,0,0,0,208,213,5,1,0,0,209,212,3,34,17,0,
+		210,212,5,56,0,0,211,209,1,0,0,0,211,210,1,0,0,0,212,215,1,0,0,0,213,211,
+		1,0,0,0,213,214,1,0,0,0,214,216,1,0,0,0,215,213,1,0,0,0,216,217,5,2,0,
+		0,217,31,1,0,0,0,218,221,3,30,15,0,219,221,3,34,17,0,220,218,1,0,0,0,220,
+		219,1,0,0,0,221,33,1,0,0,0,222,223,7,0,0,0,223,226,5,70,0,0,224,225,5,
+		55,0,0,225,227,3,28,14,0,226,224,1,0,0,0,226,227,1,0,0,0,227,228,1,0,0,
+		0,228,229,5,59,0,0,229,268,3,36,18,0,230,231,5,9,0,0,231,232,3,36,18,0,
+		232,238,3,32,16,0,233,236,5,10,0,0,234,237,3,34,17,0,235,237,3,30,15,0,
+		236,234,1,0,0,0,236,235,1,0,0,0,237,239,1,0,0,0,238,233,1,0,0,0,238,239,
+		1,0,0,0,239,268,1,0,0,0,240,241,5,11,0,0,241,242,3,36,18,0,242,243,3,32,
+		16,0,243,268,1,0,0,0,244,245,5,12,0,0,245,246,5,70,0,0,246,247,5,13,0,
+		0,247,250,3,36,18,0,248,249,5,31,0,0,249,251,3,36,18,0,250,248,1,0,0,0,
+		250,251,1,0,0,0,251,252,1,0,0,0,252,253,3,32,16,0,253,268,1,0,0,0,254,
+		268,5,14,0,0,255,268,5,15,0,0,256,259,5,16,0,0,257,258,4,17,1,0,258,260,
+		3,36,18,0,259,257,1,0,0,0,259,260,1,0,0,0,260,268,1,0,0,0,261,268,3,30,
+		15,0,262,263,3,36,18,0,263,264,7,1,0,0,264,265,3,36,18,0,265,268,1,0,0,
+		0,266,268,3,36,18,0,267,222,1,0,0,0,267,230,1,0,0,0,267,240,1,0,0,0,267,
+		244,1,0,0,0,267,254,1,0,0,0,267,255,1,0,0,0,267,256,1,0,0,0,267,261,1,
+		0,0,0,267,262,1,0,0,0,267,266,1,0,0,0,268,35,1,0,0,0,269,270,6,18,-1,0,
+		270,274,3,40,20,0,271,272,7,2,0,0,272,274,3,36,18,12,273,269,1,0,0,0,273,
+		271,1,0,0,0,274,343,1,0,0,0,275,276,10,10,0,0,276,277,7,3,0,0,277,342,
+		3,36,18,11,278,279,10,9,0,0,279,280,7,4,0,0,280,342,3,36,18,10,281,282,
+		10,8,0,0,282,283,7,5,0,0,283,342,3,36,18,9,284,285,10,7,0,0,285,286,5,
+		67,0,0,286,342,3,36,18,8,287,288,10,6,0,0,288,289,5,68,0,0,289,342,3,36,
+		18,7,290,291,10,5,0,0,291,292,5,69,0,0,292,342,3,36,18,6,293,294,10,4,
+		0,0,294,295,7,6,0,0,295,342,3,36,18,5,296,297,10,3,0,0,297,298,5,46,0,
+		0,298,342,3,36,18,4,299,300,10,2,0,0,300,301,5,47,0,0,301,342,3,36,18,
+		3,302,303,10,1,0,0,303,304,5,29,0,0,304,342,3,36,18,1,305,306,10,18,0,
+		0,306,307,5,48,0,0,307,308,5,70,0,0,308,310,5,50,0,0,309,311,3,38,19,0,
+		310,309,1,0,0,0,310,311,1,0,0,0,311,312,1,0,0,0,312,342,5,51,0,0,313,314,
+		10,17,0,0,314,315,5,48,0,0,315,342,5,70,0,0,316,317,10,16,0,0,317,318,
+		5,30,0,0,318,319,5,70,0,0,319,321,5,50,0,0,320,322,3,38,19,0,321,320,1,
+		0,0,0,321,322,1,0,0,0,322,323,1,0,0,0,323,342,5,51,0,0,324,325,10,15,0,
+		0,325,326,5,30,0,0,326,342,5,70,0,0,327,328,10,14,0,0,328,330,5,50,0,0,
+		329,331,3,38,19,0,330,329,1,0,0,0,330,331,1,0,0,0,331,332,1,0,0,0,332,
+		342,5,51,0,0,333,334,10,13,0,0,334,335,5,52,0,0,335,336,3,36,18,0,336,
+		337,5,53,0,0,337,342,1,0,0,0,338,339,10,11,0,0,339,340,5,4,0,0,340,342,
+		3,28,14,0,341,275,1,0,0,0,341,278,1,0,0,0,341,281,1,0,0,0,341,284,1,0,
+		0,0,341,287,1,0,0,0,341,290,1,0,0,0,341,293,1,0,0,0,341,296,1,0,0,0,341,
+		299,1,0,0,0,341,302,1,0,0,0,341,305,1,0,0,0,341,313,1,0,0,0,341,316,1,
+		0,0,0,341,324,1,0,0,0,341,327,1,0,0,0,341,333,1,0,0,0,341,338,1,0,0,0,
+		342,345,1,0,0,0,343,341,1,0,0,0,343,344,1,0,0,0,344,37,1,0,0,0,345,343,
+		1,0,0,0,346,351,3,36,18,0,347,348,5,54,0,0,348,350,3,36,18,0,349,347,1,
+		0,0,0,350,353,1,0,0,0,351,349,1,0,0,0,351,352,1,0,0,0,352,355,1,0,0,0,
+		353,351,1,0,0,0,354,356,5,54,0,0,355,354,1,0,0,0,355,356,1,0,0,0,356,39,
+		1,0,0,0,357,385,5,72,0,0,358,385,5,19,0,0,359,385,5,23,0,0,360,385,5,24,
+		0,0,361,385,5,71,0,0,362,385,7,7,0,0,363,385,3,42,21,0,364,385,5,70,0,
+		0,365,366,5,50,0,0,366,367,3,36,18,0,367,368,5,51,0,0,368,385,1,0,0,0,
+		369,381,5,52,0,0,370,375,3,36,18,0,371,372,5,54,0,0,372,374,3,36,18,0,
+		373,371,1,0,0,0,374,377,1,0,0,0,375,373,1,0,0,0,375,376,1,0,0,0,376,379,
+		1,0,0,0,377,375,1,0,0,0,378,380,5,54,0,0,379,378,1,0,0,0,379,380,1,0,0,
+		0,380,382,1,0,0,0,381,370,1,0,0,0,381,382,1,0,0,0,382,383,1,0,0,0,383,
+		385,5,53,0,0,384,357,1,0,0,0,384,358,1,0,0,0,384,359,1,0,0,0,384,360,1,
+		0,0,0,384,361,1,0,0,0,384,362,1,0,0,0,384,363,1,0,0,0,384,364,1,0,0,0,
+		384,365,1,0,0,0,384,369,1,0,0,0,385,41,1,0,0,0,386,390,5,73,0,0,387,389,
+		3,44,22,0,388,387,1,0,0,0,389,392,1,0,0,0,390,388,1,0,0,0,390,391,1,0,
+		0,0,391,393,1,0,0,0,392,390,1,0,0,0,393,394,5,81,0,0,394,43,1,0,0,0,395,
+		403,5,82,0,0,396,403,5,83,0,0,397,399,5,84,0,0,398,400,3,36,18,0,399,398,
+		1,0,0,0,399,400,1,0,0,0,400,401,1,0,0,0,401,403,5,2,0,0,402,395,1,0,0,
+		0,402,396,1,0,0,0,402,397,1,0,0,0,403,45,1,0,0,0,51,49,55,64,67,74,80,
+		83,93,96,102,111,114,121,126,132,137,144,146,155,160,163,169,174,183,187,
+		199,205,211,213,220,226,236,238,250,259,267,273,310,321,330,341,343,351,
+		355,375,379,381,384,390,399,402
 	};
 
 	public static readonly ATN _ATN =

@@ -55,6 +55,48 @@ public interface IHlParserVisitor<Result> : IParseTreeVisitor<Result> {
 	/// <return>The visitor result.</return>
 	Result VisitTopDecl([NotNull] HlParser.TopDeclContext context);
 	/// <summary>
+	/// Visit a parse tree produced by <see cref="HlParser.classDecl"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitClassDecl([NotNull] HlParser.ClassDeclContext context);
+	/// <summary>
+	/// Visit a parse tree produced by <see cref="HlParser.classMember"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitClassMember([NotNull] HlParser.ClassMemberContext context);
+	/// <summary>
+	/// Visit a parse tree produced by <see cref="HlParser.fieldDecl"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitFieldDecl([NotNull] HlParser.FieldDeclContext context);
+	/// <summary>
+	/// Visit a parse tree produced by <see cref="HlParser.initDecl"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitInitDecl([NotNull] HlParser.InitDeclContext context);
+	/// <summary>
+	/// Visit a parse tree produced by <see cref="HlParser.methodDecl"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitMethodDecl([NotNull] HlParser.MethodDeclContext context);
+	/// <summary>
+	/// Visit a parse tree produced by <see cref="HlParser.interfaceDecl"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitInterfaceDecl([NotNull] HlParser.InterfaceDeclContext context);
+	/// <summary>
+	/// Visit a parse tree produced by <see cref="HlParser.signature"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitSignature([NotNull] HlParser.SignatureContext context);
+	/// <summary>
 	/// Visit a parse tree produced by <see cref="HlParser.functionDecl"/>.
 	/// </summary>
 	/// <param name="context">The parse tree.</param>
@@ -86,6 +128,13 @@ public interface IHlParserVisitor<Result> : IParseTreeVisitor<Result> {
 	/// <param name="context">The parse tree.</param>
 	/// <return>The visitor result.</return>
 	Result VisitArrayType([NotNull] HlParser.ArrayTypeContext context);
+	/// <summary>
+	/// Visit a parse tree produced by the <c>nullableType</c>
+	/// labeled alternative in <see cref="HlParser.type"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitNullableType([NotNull] HlParser.NullableTypeContext context);
 	/// <summary>
 	/// Visit a parse tree produced by <see cref="HlParser.block"/>.
 	/// </summary>
@@ -190,6 +239,13 @@ public interface IHlParserVisitor<Result> : IParseTreeVisitor<Result> {
 	/// <return>The visitor result.</return>
 	Result VisitBinaryExpr([NotNull] HlParser.BinaryExprContext context);
 	/// <summary>
+	/// Visit a parse tree produced by the <c>coalesceExpr</c>
+	/// labeled alternative in <see cref="HlParser.expr"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitCoalesceExpr([NotNull] HlParser.CoalesceExprContext context);
+	/// <summary>
 	/// Visit a parse tree produced by the <c>methodCallExpr</c>
 	/// labeled alternative in <see cref="HlParser.expr"/>.
 	/// </summary>
@@ -203,6 +259,20 @@ public interface IHlParserVisitor<Result> : IParseTreeVisitor<Result> {
 	/// <param name="context">The parse tree.</param>
 	/// <return>The visitor result.</return>
 	Result VisitMemberExpr([NotNull] HlParser.MemberExprContext context);
+	/// <summary>
+	/// Visit a parse tree produced by the <c>safeMethodCallExpr</c>
+	/// labeled alternative in <see cref="HlParser.expr"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitSafeMethodCallExpr([NotNull] HlParser.SafeMethodCallExprContext context);
+	/// <summary>
+	/// Visit a parse tree produced by the <c>safeMemberExpr</c>
+	/// labeled alternative in <see cref="HlParser.expr"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitSafeMemberExpr([NotNull] HlParser.SafeMemberExprContext context);
 	/// <summary>
 	/// Visit a parse tree produced by the <c>callExpr</c>
 	/// labeled alternative in <see cref="HlParser.expr"/>.
@@ -237,6 +307,27 @@ public interface IHlParserVisitor<Result> : IParseTreeVisitor<Result> {
 	/// <param name="context">The parse tree.</param>
 	/// <return>The visitor result.</return>
 	Result VisitIntLit([NotNull] HlParser.IntLitContext context);
+	/// <summary>
+	/// Visit a parse tree produced by the <c>nullLit</c>
+	/// labeled alternative in <see cref="HlParser.primary"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitNullLit([NotNull] HlParser.NullLitContext context);
+	/// <summary>
+	/// Visit a parse tree produced by the <c>selfExpr</c>
+	/// labeled alternative in <see cref="HlParser.primary"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitSelfExpr([NotNull] HlParser.SelfExprContext context);
+	/// <summary>
+	/// Visit a parse tree produced by the <c>superExpr</c>
+	/// labeled alternative in <see cref="HlParser.primary"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitSuperExpr([NotNull] HlParser.SuperExprContext context);
 	/// <summary>
 	/// Visit a parse tree produced by the <c>floatLit</c>
 	/// labeled alternative in <see cref="HlParser.primary"/>.

@@ -1,0 +1,606 @@
+using Antlr4.Runtime;
+using Antlr4.Runtime.Tree;
+using Hlvm.Compiler.Diagnostics;
+using Hlvm.Runtime.Bytecode;
+using static Hlvm.Compiler.Syntax.HlParser;
+
+namespace Hlvm.Compiler.Binding;
+
+// Classes, interfaces and nullable types: declaring classes, laying them out as the VM will (fields of the
+// superclass first, method slots inherited then new), checking overrides and interface implementations, and the
+// type relation (subclass to superclass, class to interface, T and null to T?).
+public sealed partial class Binder
+{
+    private readonly Dictionary<string, ClassSymbol> _classes = [];
+    private readonly List<ClassSymbol> _classList = [];
+    private readonly Dictionary<ClassSymbol, ParserRuleContext> _classDecls = [];
+    private readonly HashSet<ClassSymbol> _resolving = [];
+    private readonly HashSet<ClassSymbol> _brokenHierarchy = [];
+
+    /// <summary>The class whose method or constructor is being bound, or null.</summary>
+    private ClassSymbol? _class;
+
+    /// <summary>True while binding a constructor: the only place a `let` field may be assigned.</summary>
+    private bool _inInit;
+
+    /// <summary>Locals known not to be null at this point (flow-sensitive narrowing), with a nesting count.</summary>
+    private readonly Dictionary<LocalSymbol, int> _narrowed = [];
+
+    /// <summary>A type as the program spells it.</summary>
+    private string N(VmType t) => t.IsError() ? "<error>" : t.Format(i => i >= 0 && i < _classList.Count ? _classList[i].Name : "?");
+
+    private void DeclareClass(IToken name, ITerminalNode? pub, bool isInterface, ParserRuleContext decl)
+    {
+        if (pub is not null) Error(pub.Symbol, "'pub' has no meaning without modules, which are not supported yet");
+        string n = name.Text;
+        if (_classes.ContainsKey(n)) { Error(name, $"'{n}' is already defined"); return; }
+        if (n is "int" or "float" or "bool" or "string" || Builtins.Contains(n)) { Error(name, $"'{n}' is a built-in name"); return; }
+        var c = new ClassSymbol(n, _classList.Count, isInterface);
+        _classes[n] = c;
+        _classList.Add(c);
+        _classDecls[c] = decl;
+    }
+
+    /// <summary>Lays out a class (after its superclass) and queues the binding of its constructor and methods.</summary>
+    private void ResolveClass(ClassSymbol c, List<(FunctionSymbol symbol, Func<BoundFunction> bind)> bodies)
+    {
+        if (c.Resolved || !_resolving.Add(c)) return;
+        if (_classDecls[c] is InterfaceDeclContext iface)
+        {
+            foreach (var sig in iface.signature())
+            {
+                var (types, names) = BindParams(sig.paramList());
+                var ret = sig.returnType is null ? VmType.Void : BindType(sig.returnType);
+                if (c.Signatures.Any(s => s.Name == sig.name.Text)) Error(sig.name, $"interface '{c.Name}' already has a method '{sig.name.Text}'");
+                else c.Signatures.Add((sig.name.Text, types, names, ret));
+            }
+            c.Resolved = true;
+            return;
+        }
+        var decl = (ClassDeclContext)_classDecls[c];
+        foreach (var superName in decl._supers)
+        {
+            if (!_classes.TryGetValue(superName.Text, out var super))
+            {
+                Error(superName, $"unknown class or interface '{superName.Text}'{Suggest(superName.Text, _classes.Keys)}");
+                continue;
+            }
+            if (super.IsInterface)
+            {
+                if (c.Interfaces.Contains(super)) Error(superName, $"'{super.Name}' is listed twice");
+                else c.Interfaces.Add(super);
+            }
+            else if (c.Super is not null) Error(superName, $"'{c.Name}' already extends '{c.Super.Name}'; a class has at most one superclass");
+            else if (superName != decl._supers[0]) Error(superName, $"the superclass must come first: `class {c.Name} : {super.Name}, ...`");
+            else if (_resolving.Contains(super))
+            {
+                // A cycle: report it once, at the class where it was entered, and let every class in it be free of
+                // the errors its missing superclass would cause.
+                if (_brokenHierarchy.Add(super)) Error(((ClassDeclContext)_classDecls[super]).name, $"class '{super.Name}' inherits from itself");
+                _brokenHierarchy.UnionWith(_resolving);
+            }
+            else
+            {
+                ResolveClass(super, bodies);
+                if (!_brokenHierarchy.Contains(c)) c.Super = super;
+            }
+        }
+        _resolving.Remove(c);
+        if (c.Super is { } parent)
+        {
+            c.Fields.AddRange(parent.Fields);
+            c.VTable.AddRange(parent.VTable);
+        }
+
+        // Fields.
+        var members = decl.classMember();
+        foreach (var f in members.Select(m => m.fieldDecl()).Where(f => f is not null))
+        {
+            string name = f.name.Text;
+            if (c.Fields.Any(x => x.Name == name))
+            {
+                Error(f.name, c.Fields.First(x => x.Name == name).Owner == c ? $"field '{name}' is declared twice" : $"field '{name}' is already inherited from '{c.Fields.First(x => x.Name == name).Owner.Name}'");
+                continue;
+            }
+            c.Fields.Add(new FieldSymbol(name, BindType(f.type()), c.Fields.Count, f.LET() is null, c, f.expr() is not null));
+        }
+
+        // Methods: a slot each, or the inherited slot they override.
+        foreach (var m in members.Select(m => m.methodDecl()).Where(m => m is not null))
+        {
+            var fd = m.functionDecl();
+            string name = fd.name.Text;
+            if (fd.PUB() != null) Error(fd.PUB().Symbol, "'pub' has no meaning without modules, which are not supported yet");
+            if (c.OwnMethods.Any(x => x.Name == name)) { Error(fd.name, $"method '{name}' is declared twice"); continue; }
+            if (c.Fields.Any(x => x.Name == name)) { Error(fd.name, $"'{name}' is already a field of '{c.Name}'"); continue; }
+            var (types, names) = BindParams(fd.paramList());
+            var ret = fd.returnType is null ? VmType.Void : BindType(fd.returnType);
+            var fn = NewFunction($"{c.Name}.{name}", [c.Type, .. types], ["self", .. names], ret);
+            int slot = c.VTable.FindIndex(x => x.Name == name);
+            if (slot >= 0)
+            {
+                var old = c.VTable[slot].Function;
+                if (m.OVERRIDE() is null)
+                    Error(fd.name, $"'{name}' overrides the method inherited from '{c.VTable[slot].Owner.Name}'; write `override fn {name}`");
+                else if (!old.Parameters.Skip(1).SequenceEqual(types) || old.Return != ret)
+                    Error(fd.name, $"'{name}' must keep the signature of the method it overrides: ({string.Join(", ", old.Parameters.Skip(1).Select(N))}) -> {N(old.Return)}");
+            }
+            else if (m.OVERRIDE() is not null && !_brokenHierarchy.Contains(c))
+            {
+                Error(m.OVERRIDE().Symbol, $"'{name}' overrides nothing: no superclass of '{c.Name}' has a method '{name}'");
+            }
+            var method = new MethodSymbol(name, fn, slot >= 0 ? slot : c.VTable.Count, c);
+            if (slot >= 0) c.VTable[slot] = method;
+            else c.VTable.Add(method);
+            c.OwnMethods.Add(method);
+            bodies.Add((fn, () => BindFunction(fd, fn, c)));
+        }
+
+        // Interfaces: every signature needs a method of exactly that signature.
+        foreach (var i in AllInterfaces(c))
+        {
+            foreach (var sig in i.Signatures)
+            {
+                var m = c.VTable.FirstOrDefault(x => x.Name == sig.Name);
+                if (m is null)
+                    Error(decl.name, $"class '{c.Name}' does not implement method '{sig.Name}' of interface '{i.Name}'");
+                else if (!m.Function.Parameters.Skip(1).SequenceEqual(sig.Params) || m.Function.Return != sig.Return)
+                    Error(decl.name, $"method '{sig.Name}' of class '{c.Name}' does not have the signature interface '{i.Name}' requires: ({string.Join(", ", sig.Params.Select(N))}) -> {N(sig.Return)}");
+            }
+        }
+
+        DeclareConstructor(c, decl, bodies);
+        c.Resolved = true;
+    }
+
+    /// <summary>The interfaces a class implements, its own and its superclasses'.</summary>
+    private static IEnumerable<ClassSymbol> AllInterfaces(ClassSymbol c)
+    {
+        var seen = new HashSet<ClassSymbol>();
+        for (var k = c; k is not null; k = k.Super)
+            foreach (var i in k.Interfaces)
+                if (seen.Add(i)) yield return i;
+    }
+
+    /// <summary>
+    /// Every class has a constructor: its <c>init</c>, or an implicit one taking, in order, the fields without an
+    /// initializer (inherited ones first when the superclass's constructor is implicit too).
+    /// </summary>
+    private void DeclareConstructor(ClassSymbol c, ClassDeclContext decl, List<(FunctionSymbol symbol, Func<BoundFunction> bind)> bodies)
+    {
+        var inits = decl.classMember().Select(m => m.initDecl()).Where(i => i is not null).ToList();
+        foreach (var extra in inits.Skip(1)) Error(extra.INIT().Symbol, $"class '{c.Name}' already has an init");
+        var superCtor = c.Super?.Constructor;
+        var own = c.Fields.Where(f => f.Owner == c).ToList();
+        if (inits.Count > 0)
+        {
+            var init = inits[0];
+            var (types, names) = BindParams(init.paramList());
+            var fn = NewFunction($"{c.Name}.init", [c.Type, .. types], ["self", .. names], VmType.Void);
+            c.Constructor = fn;
+            bodies.Add((fn, () => BindConstructor(c, fn, init, own)));
+            return;
+        }
+        if (superCtor is not null && superCtor.Parameters.Length > 1 && !_implicitConstructors.Contains(superCtor))
+        {
+            Error(decl.name, $"class '{c.Name}' needs an init that calls `super(...)`: the init of '{c.Super!.Name}' takes arguments");
+        }
+        var inherited = superCtor is not null && _implicitConstructors.Contains(superCtor) ? superCtor.Parameters.Skip(1).ToArray() : [];
+        var inheritedNames = superCtor is not null && _implicitConstructors.Contains(superCtor) ? superCtor.ParameterNames.Skip(1).ToArray() : [];
+        var assigned = own.Where(f => !f.HasInitializer).ToList();
+        var ctor = NewFunction($"{c.Name}.init", [c.Type, .. inherited, .. assigned.Select(f => f.Type)],
+            ["self", .. inheritedNames, .. assigned.Select(f => f.Name)], VmType.Void);
+        c.Constructor = ctor;
+        _implicitConstructors.Add(ctor);
+        bodies.Add((ctor, () => BindImplicitConstructor(c, ctor, decl, inherited.Length, assigned)));
+    }
+
+    private readonly HashSet<FunctionSymbol> _implicitConstructors = [];
+
+    private BoundFunction BindImplicitConstructor(ClassSymbol c, FunctionSymbol ctor, ClassDeclContext decl, int inherited, List<FieldSymbol> assigned)
+    {
+        _function = ctor;
+        _class = c;
+        _scopes.Clear();
+        _scopes.Add([]);
+        var locals = ctor.Parameters.Select((t, i) => NewLocal(ctor.ParameterNames[i], t, mutable: false)).ToList();
+        int line = LineOf(decl);
+        var self = new BoundLocal(line, locals[0]);
+        var statements = new List<BoundStmt>();
+        if (c.Super?.Constructor is { } superCtor)
+            statements.Add(new BoundExprStmt(line, new BoundCall(line, superCtor, [self, .. locals.Skip(1).Take(inherited).Select(l => (BoundExpr)new BoundLocal(line, l))])));
+        statements.AddRange(FieldInitializers(c, decl, self));
+        for (int i = 0; i < assigned.Count; i++)
+            statements.Add(new BoundSetField(line, self, c, assigned[i].Index, new BoundLocal(line, locals[1 + inherited + i])));
+        _function = null;
+        _class = null;
+        return new BoundFunction(ctor, new BoundBlock(line, [.. statements]), line);
+    }
+
+    /// <summary>Assignments of the fields declared with `= value`, which every constructor runs first.</summary>
+    private List<BoundStmt> FieldInitializers(ClassSymbol c, ClassDeclContext decl, BoundExpr self)
+    {
+        var result = new List<BoundStmt>();
+        foreach (var f in decl.classMember().Select(m => m.fieldDecl()).Where(f => f?.expr() is not null))
+        {
+            var field = c.Fields.FirstOrDefault(x => x.Name == f.name.Text && x.Owner == c);
+            if (field is null) continue;
+            var value = Check(BindValue(f.expr(), field.Type), field.Type, f.expr(), $"field '{field.Name}' has type");
+            result.Add(new BoundSetField(LineOf(f), self, c, field.Index, value));
+        }
+        return result;
+    }
+
+    private BoundFunction BindConstructor(ClassSymbol c, FunctionSymbol ctor, InitDeclContext init, List<FieldSymbol> own)
+    {
+        var decl = (ClassDeclContext)_classDecls[c];
+        var statements = init.block().statement();
+        bool callsSuper = statements.Length > 0 && statements[0] is ExprStmtContext { } first && IsSuperCall(first.expr());
+        _inInit = true;
+        var bound = BindFunction(init, ctor, c, init.block(), () =>
+        {
+            var self = new BoundLocal(LineOf(init), _function!.Locals[0]);
+            var pre = new List<BoundStmt>();
+            if (!callsSuper && c.Super?.Constructor is { } superCtor)
+            {
+                if (superCtor.Parameters.Length > 1)
+                    Error(init.INIT().Symbol, $"init must begin with `super(...)`: the init of '{c.Super.Name}' takes ({string.Join(", ", superCtor.Parameters.Skip(1).Select(N))})");
+                else pre.Add(new BoundExprStmt(LineOf(init), new BoundCall(LineOf(init), superCtor, [self])));
+            }
+            pre.AddRange(FieldInitializers(c, decl, self));
+            return [.. pre];
+        });
+        _inInit = false;
+        // Every field of a non-nullable reference type must be given a value: by its initializer, or by a
+        // statement of the init's own block (not one inside a branch).
+        var assignedHere = statements.OfType<AssignStmtContext>().Select(a => AssignedField(a.target)).Where(n => n is not null).ToHashSet();
+        foreach (var f in own.Where(f => f.Type.IsReference && !f.Type.Nullable && !f.HasInitializer && !f.Type.IsError()))
+        {
+            if (!assignedHere.Contains(f.Name))
+                Error(init.INIT().Symbol, $"init must give field '{f.Name}' ({N(f.Type)}) a value: assign it in the init's block, or declare it with a default (`{f.Name}: {N(f.Type)} = ...`) or as nullable");
+        }
+        return bound;
+    }
+
+    /// <summary>The field an assignment target names (`f` or `self.f`), or null.</summary>
+    private static string? AssignedField(ExprContext target) => target switch
+    {
+        PrimaryExprContext p when p.primary() is NameExprContext n => n.GetText(),
+        MemberExprContext m when m.expr() is PrimaryExprContext p && p.primary() is SelfExprContext => m.ID().GetText(),
+        _ => null,
+    };
+
+    private static bool IsSuperCall(ExprContext e) =>
+        e is CallExprContext call && call.expr() is PrimaryExprContext p && p.primary() is SuperExprContext;
+
+    // -------------------------------------------------------------------------------------------- types
+
+    /// <summary>True when a value of type <paramref name="from"/> may be used where <paramref name="to"/> is expected.</summary>
+    private bool IsAssignable(VmType from, VmType to)
+    {
+        if (from == to) return true;
+        if (!from.IsReference || !to.IsReference) return false;
+        if (from.Kind == TypeKind.Null) return to.Nullable;
+        if (from.Nullable && !to.Nullable) return false;
+        if (from.Kind != to.Kind) return false;
+        return from.Kind switch
+        {
+            TypeKind.String => true,
+            TypeKind.Array => from.Element == to.Element,
+            TypeKind.Object => _classList[from.ClassIndex].IsA(_classList[to.ClassIndex]),
+            _ => false,
+        };
+    }
+
+    /// <summary>The type both branches of `a ?? b` or an `if` can be seen as, or null.</summary>
+    private VmType? CommonType(VmType a, VmType b)
+    {
+        if (IsAssignable(a, b)) return b;
+        if (IsAssignable(b, a)) return a;
+        if (a.Kind == TypeKind.Null && b.IsReference) return b.AsNullable();
+        if (b.Kind == TypeKind.Null && a.IsReference) return a.AsNullable();
+        if (a.Kind == TypeKind.Object && b.Kind == TypeKind.Object)
+        {
+            for (var c = _classList[a.ClassIndex]; c is not null; c = c.Super)
+                if (_classList[b.ClassIndex].IsA(c)) return c.Type with { Nullable = a.Nullable || b.Nullable };
+        }
+        return null;
+    }
+}
+
+// Member access, method calls, constructors, null handling.
+public sealed partial class Binder
+{
+    /// <summary>The receiver inside a method or constructor.</summary>
+    private BoundExpr SelfExpr(int line) => new BoundLocal(line, _function!.Locals[0]);
+
+    private bool InMethod => _class is not null && _function is { Parameters.Length: > 0 } f && f.ParameterNames[0] == "self";
+
+    /// <summary>A field of the class whose method is being bound, reachable by its bare name.</summary>
+    private FieldSymbol? FieldOfSelf(string name) => InMethod ? _class!.Fields.FirstOrDefault(f => f.Name == name) : null;
+
+    /// <summary>The field <paramref name="name"/> of an object expression, or null after reporting why not.</summary>
+    private FieldSymbol? FieldOf(BoundExpr obj, IToken name)
+    {
+        if (obj.Type.IsError()) return null;
+        if (!RequireNonNull(obj, name, $"read '{name.Text}'")) return null;
+        if (obj.Type.Kind != TypeKind.Object)
+        {
+            string hint = obj.Type.Kind == TypeKind.Array && name.Text == "len" ? "; did you mean `len()`?" : "";
+            Error(name, $"{N(obj.Type)} has no field '{name.Text}'{hint}");
+            return null;
+        }
+        var cls = _classList[obj.Type.ClassIndex];
+        var field = cls.Fields.FirstOrDefault(f => f.Name == name.Text);
+        if (field is null)
+        {
+            string what = cls.VTable.Any(m => m.Name == name.Text) ? $"; '{name.Text}' is a method: call it with ( )" : Suggest(name.Text, cls.Fields.Select(f => f.Name));
+            Error(name, $"{(cls.IsInterface ? "interface" : "class")} '{cls.Name}' has no field '{name.Text}'{what}");
+        }
+        return field;
+    }
+
+    /// <summary>Reports a use of a maybe-null value where null would fail; true when the value is not nullable.</summary>
+    private bool RequireNonNull(BoundExpr e, IToken at, string what)
+    {
+        if (!e.Type.Nullable) return true;
+        Error(at, $"cannot {what}: the value may be null ({N(e.Type)}); use `?.`, or check it with `if x != null` first");
+        return false;
+    }
+
+    /// <summary><c>receiver.name(args)</c> on an object: a virtual or interface call.</summary>
+    private BoundExpr BindMethodOn(BoundExpr receiver, IToken name, ExprContext[] args, int line)
+    {
+        var cls = _classList[receiver.Type.ClassIndex];
+        VmType[] parameters;
+        string[] names;
+        VmType ret;
+        int slot;
+        if (cls.IsInterface)
+        {
+            slot = cls.Signatures.FindIndex(s => s.Name == name.Text);
+            if (slot < 0) return NoMethod(cls, name, args);
+            (_, parameters, names, ret) = cls.Signatures[slot];
+        }
+        else
+        {
+            slot = cls.VTable.FindIndex(m => m.Name == name.Text);
+            if (slot < 0) return NoMethod(cls, name, args);
+            var fn = cls.VTable[slot].Function;
+            parameters = fn.Parameters[1..];
+            names = fn.ParameterNames[1..];
+            ret = fn.Return;
+        }
+        var bound = BindArgs($"'{cls.Name}.{name.Text}'", name, parameters, names, args);
+        if (bound is null) return new BoundError(line);
+        return new BoundCallMethod(line, ret, receiver, cls, slot, bound);
+    }
+
+    private BoundExpr NoMethod(ClassSymbol cls, IToken name, ExprContext[] args)
+    {
+        string hint = cls.Fields.Any(f => f.Name == name.Text)
+            ? $"; '{name.Text}' is a field"
+            : Suggest(name.Text, cls.IsInterface ? cls.Signatures.Select(s => s.Name) : cls.VTable.Select(m => m.Name));
+        Error(name, $"{(cls.IsInterface ? "interface" : "class")} '{cls.Name}' has no method '{name.Text}'{hint}");
+        foreach (var a in args) BindValue(a, null);
+        return new BoundError(name.Line);
+    }
+
+    /// <summary>Binds call arguments against parameters; null (after reporting) when they do not match.</summary>
+    private BoundExpr[]? BindArgs(string callee, IToken at, VmType[] parameters, string[] names, ExprContext[] args)
+    {
+        if (args.Length != parameters.Length)
+        {
+            Error(at, $"{callee} takes {Plural(parameters.Length, "argument")} but {args.Length} {(args.Length == 1 ? "was" : "were")} given");
+            foreach (var a in args) BindValue(a, null);
+            return null;
+        }
+        var bound = new BoundExpr[args.Length];
+        for (int i = 0; i < args.Length; i++)
+            bound[i] = Check(BindValue(args[i], parameters[i]), parameters[i], args[i], $"parameter '{names[i]}' of {callee} is");
+        if (bound.Any(b => b.Type.IsError()) || parameters.Any(p => p.IsError())) return null;
+        return bound;
+    }
+
+    /// <summary><c>Name(args)</c>: a new instance.</summary>
+    private BoundExpr BindNew(ClassSymbol cls, IToken at, ExprContext[] args, int line)
+    {
+        if (cls.IsInterface)
+        {
+            Error(at, $"'{cls.Name}' is an interface: only classes can be created");
+            foreach (var a in args) BindValue(a, null);
+            return new BoundError(line);
+        }
+        var ctor = cls.Constructor;
+        if (ctor is null) return new BoundError(line);
+        var bound = BindArgs($"'{cls.Name}'", at, ctor.Parameters[1..], ctor.ParameterNames[1..], args);
+        return bound is null ? new BoundError(line) : new BoundNew(line, cls, bound);
+    }
+
+    /// <summary><c>super(args)</c> in an init, or <c>super.m(args)</c> in a method: direct calls of the superclass's code.</summary>
+    private BoundExpr BindSuperCall(IToken at, string? method, ExprContext[] args, int line)
+    {
+        var super = _class?.Super;
+        if (!InMethod || super is null)
+        {
+            Error(at, _class is null ? "'super' is only meaningful in the methods of a class" : $"class '{_class.Name}' has no superclass");
+            foreach (var a in args) BindValue(a, null);
+            return new BoundError(line);
+        }
+        FunctionSymbol fn;
+        if (method is null)
+        {
+            if (!_inInit)
+            {
+                Error(at, "`super(...)` calls the superclass's init, and only an init may do that");
+                return new BoundError(line);
+            }
+            fn = super.Constructor!;
+        }
+        else
+        {
+            var m = super.VTable.FirstOrDefault(x => x.Name == method);
+            if (m is null) return NoMethod(super, at, args);
+            fn = m.Function;
+        }
+        var bound = BindArgs(method is null ? $"the init of '{super.Name}'" : $"'{super.Name}.{method}'", at, fn.Parameters[1..], fn.ParameterNames[1..], args);
+        return bound is null ? new BoundError(line) : new BoundCall(line, fn, [SelfExpr(line), .. bound]);
+    }
+
+    /// <summary><c>target?.access</c>: the access runs only when the target is not null; the result is nullable.</summary>
+    private BoundExpr BindSafe(ExprContext targetCtx, IToken name, ExprContext[]? callArgs, int line, ExprContext? fallback = null)
+    {
+        var target = BindValue(targetCtx, null);
+        if (target.Type.IsError()) return new BoundError(line);
+        if (!target.Type.Nullable || target.Type.Kind == TypeKind.Null)
+        {
+            Error(name, target.Type.Kind == TypeKind.Null
+                ? "'?.' on null: the result would always be null"
+                : $"'?.' needs a value that may be null, but this is {N(target.Type)}, which never is; use '.'");
+            return new BoundError(line);
+        }
+        var value = new BoundStackValue(line, target.Type.AsNonNullable());
+        BoundExpr access;
+        if (callArgs is null)
+        {
+            var field = value.Type.Kind == TypeKind.Object ? FieldOf(value, name) : null;
+            if (field is null)
+            {
+                if (value.Type.Kind != TypeKind.Object) Error(name, $"{N(value.Type)} has no field '{name.Text}'");
+                return new BoundError(line);
+            }
+            access = new BoundGetField(line, field.Type, value, _classList[value.Type.ClassIndex], field.Index);
+        }
+        else if (value.Type.Kind == TypeKind.Object) access = BindMethodOn(value, name, callArgs, line);
+        else if (value.Type.Kind == TypeKind.Array && name.Text == "len" && callArgs.Length == 0) access = new BoundOp(line, VmType.Int, Opcode.ALen, value, null);
+        else
+        {
+            Error(name, $"{N(value.Type)} has no method '{name.Text}' that '?.' can call");
+            return new BoundError(line);
+        }
+        if (access.Type.IsError()) return access;
+        if (fallback is not null)
+        {
+            // a?.b ?? c: the fallback stands in for null, so b may be of any type.
+            var other = BindValue(fallback, access.Type.AsNonNullable());
+            if (other.Type.IsError()) return other;
+            var common = CommonType(access.Type, other.Type);
+            if (common is null || access.Type == VmType.Void)
+            {
+                Error(fallback, $"type mismatch: '?.' gives {N(access.Type)}, but the value after '??' is {N(other.Type)}");
+                return new BoundError(line);
+            }
+            return new BoundIfNotNull(line, common, target, access, other);
+        }
+        if (access.Type != VmType.Void && !access.Type.IsReference)
+        {
+            Error(name, $"'?.' gives null when the value is null, but '{name.Text}' is {N(access.Type)}, which cannot be null; check for null with `if` instead");
+            return new BoundError(line);
+        }
+        var type = access.Type == VmType.Void ? VmType.Void : access.Type.AsNullable();
+        return new BoundIfNotNull(line, type, target, access, null);
+    }
+
+    /// <summary><c>a ?? b</c>: a unless it is null, else b.</summary>
+    private BoundExpr BindCoalesce(CoalesceExprContext c, VmType? expected)
+    {
+        int line = LineOf(c);
+        if (c.expr(0) is SafeMemberExprContext sm) return BindSafe(sm.expr(), sm.ID().Symbol, null, line, c.expr(1));
+        if (c.expr(0) is SafeMethodCallExprContext sc) return BindSafe(sc.expr(), sc.ID().Symbol, sc.argList()?.expr() ?? [], line, c.expr(1));
+        var left = BindValue(c.expr(0), expected?.AsNullable());
+        if (left.Type.IsError()) { BindValue(c.expr(1), null); return new BoundError(line); }
+        if (!left.Type.Nullable || left.Type.Kind == TypeKind.Null)
+        {
+            Error(c.op, $"the left side of '??' is {N(left.Type)}, which is never null");
+            BindValue(c.expr(1), null);
+            return new BoundError(line);
+        }
+        var nonNull = left.Type.AsNonNullable();
+        var right = BindValue(c.expr(1), nonNull);
+        if (right.Type.IsError()) return new BoundError(line);
+        var type = CommonType(nonNull, right.Type);
+        if (type is null)
+        {
+            Error(c.expr(1), $"type mismatch: the left side of '??' is {N(nonNull)}, but this is {N(right.Type)}");
+            return new BoundError(line);
+        }
+        return new BoundIfNotNull(line, type, left, new BoundStackValue(line, nonNull), right);
+    }
+
+    /// <summary><c>e as T</c> between classes: an upcast, or a downcast the VM checks (CastError).</summary>
+    private BoundExpr BindClassCast(BoundExpr value, VmType target, CastExprContext c)
+    {
+        int line = LineOf(c);
+        bool related = value.Type.Kind == TypeKind.Null
+            || (value.Type.Kind == TypeKind.Object && target.Kind == TypeKind.Object
+                && (IsAssignable(value.Type.AsNonNullable(), target.AsNonNullable()) || IsAssignable(target.AsNonNullable(), value.Type.AsNonNullable())
+                    || _classList[target.ClassIndex].IsInterface || _classList[value.Type.ClassIndex].IsInterface));
+        if (!related)
+        {
+            Error(c, $"cannot convert {N(value.Type)} to {N(target)} with 'as'");
+            return new BoundError(line);
+        }
+        // `x as T` with x null fails (NullError); `x as T?` lets null through.
+        return new BoundCast(line, target, value, _classList[target.ClassIndex]);
+    }
+
+    // -------------------------------------------------------------------------------------------- narrowing
+
+    /// <summary>Locals a condition proves not null when it is true: <c>x != null</c>, joined by <c>&amp;&amp;</c>.</summary>
+    private static IEnumerable<LocalSymbol> NonNullWhenTrue(BoundExpr cond) => cond switch
+    {
+        BoundOp { Op: Opcode.RefNe, Left: var l, Right: { } r } => NullTest(l, r),
+        BoundLogical { IsAnd: true } and => NonNullWhenTrue(and.Left).Concat(NonNullWhenTrue(and.Right)),
+        _ => [],
+    };
+
+    /// <summary>Locals a condition proves not null when it is false: <c>x == null</c>, joined by <c>||</c>.</summary>
+    private static IEnumerable<LocalSymbol> NonNullWhenFalse(BoundExpr cond) => cond switch
+    {
+        BoundOp { Op: Opcode.RefEq, Left: var l, Right: { } r } => NullTest(l, r),
+        BoundLogical { IsAnd: false } or => NonNullWhenFalse(or.Left).Concat(NonNullWhenFalse(or.Right)),
+        _ => [],
+    };
+
+    private static IEnumerable<LocalSymbol> NullTest(BoundExpr l, BoundExpr r)
+    {
+        if (l is BoundLocal a && r is BoundNull && a.Local.Type.Nullable) yield return a.Local;
+        if (r is BoundLocal b && l is BoundNull && b.Local.Type.Nullable) yield return b.Local;
+    }
+
+    /// <summary>Narrows locals while <paramref name="bind"/> runs, except those the region may assign.</summary>
+    private T WithNarrowed<T>(IEnumerable<LocalSymbol> locals, IEnumerable<IParseTree> region, Func<T> bind)
+    {
+        var added = locals.Where(l => !region.Any(t => AssignsTo(t, l.Name))).Distinct().ToList();
+        foreach (var l in added) _narrowed[l] = _narrowed.GetValueOrDefault(l) + 1;
+        try
+        {
+            return bind();
+        }
+        finally
+        {
+            foreach (var l in added)
+            {
+                if (--_narrowed[l] == 0) _narrowed.Remove(l);
+            }
+        }
+    }
+
+    /// <summary>True when the syntax tree contains an assignment to the name.</summary>
+    private static bool AssignsTo(IParseTree tree, string name)
+    {
+        if (tree is AssignStmtContext a && AsName(a.target)?.GetText() == name) return true;
+        for (int i = 0; i < tree.ChildCount; i++)
+            if (AssignsTo(tree.GetChild(i), name)) return true;
+        return false;
+    }
+
+    /// <summary>True when no path through the statement reaches its end (return, break, continue).</summary>
+    private static bool AlwaysExits(BoundStmt stmt) => stmt switch
+    {
+        BoundReturn or BoundBreak or BoundContinue => true,
+        BoundBlock b => b.Statements.Any(AlwaysExits),
+        BoundIf i => i.Else is not null && AlwaysExits(i.Then) && AlwaysExits(i.Else),
+        _ => false,
+    };
+}

@@ -1,0 +1,39 @@
+using Hlvm.Runtime.Bytecode;
+
+namespace Hlvm.Runtime.Execution;
+
+/// <summary>
+/// A class or interface of a loaded module, with everything the interpreter and the collector need at run time:
+/// the full field layout (inherited fields first), which fields hold references, the method table (inherited
+/// slots first, overrides in place), the implementation of each interface method, and the set of classes and
+/// interfaces its instances belong to. Built and checked by the verifier.
+/// </summary>
+public sealed class RuntimeClass
+{
+    public required int Index { get; init; }
+    public required ClassDef Def { get; init; }
+    public RuntimeClass? Super { get; init; }
+    public string Name => Def.Name;
+    public bool IsInterface => Def.IsInterface;
+
+    public required FieldDef[] Fields { get; init; }
+    public required bool[] RefFields { get; init; }
+
+    /// <summary>Function index per method slot, and each slot's name.</summary>
+    public required int[] VTable { get; init; }
+    public required string[] VTableNames { get; init; }
+
+    /// <summary>Interface index → function index of the implementation of each of its signatures.</summary>
+    public required Dictionary<int, int[]> ITables { get; init; }
+
+    /// <summary>This class, its superclasses and every interface they implement.</summary>
+    public required HashSet<int> Ancestors { get; init; }
+
+    /// <summary>The methods, resolved to loaded functions once the module is loaded.</summary>
+    internal LoadedFunction[] VTableFunctions { get; set; } = [];
+
+    internal Dictionary<int, LoadedFunction[]> ITableFunctions { get; set; } = [];
+
+    /// <summary>The id the heap gives this class's instances, set when the module is attached to a heap.</summary>
+    internal int HeapId { get; set; } = -1;
+}

@@ -1,0 +1,167 @@
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Execution;
+
+namespace Hlvm.Runtime.Verification;
+
+/// <summary>
+/// Checks a module's classes and interfaces and lays them out: superclass chains end (no cycles) and name
+/// classes, interface lists name interfaces, methods name functions whose receiver is the class, an override
+/// keeps the overridden method's parameters and return type, and every class implements every method of every
+/// interface it (or a superclass) declares.
+/// </summary>
+internal static class ClassTable
+{
+    public static RuntimeClass[] Build(Module module, string moduleName)
+    {
+        var defs = module.Classes;
+        var built = new RuntimeClass?[defs.Count];
+        var visiting = new bool[defs.Count];
+
+        VerifyException Fail(int c, string reason) => new(moduleName, $"<class {defs[c].Name}>", -1, reason);
+
+        RuntimeClass BuildOne(int c)
+        {
+            if (built[c] is { } done) return done;
+            if (visiting[c]) throw Fail(c, "the class inherits from itself");
+            visiting[c] = true;
+            var def = defs[c];
+            RuntimeClass? super = null;
+            if (def.Super >= 0)
+            {
+                if (def.IsInterface) throw Fail(c, "an interface cannot have a superclass");
+                if (defs[def.Super].IsInterface) throw Fail(c, $"its superclass '{defs[def.Super].Name}' is an interface");
+                super = BuildOne(def.Super);
+            }
+            if (def.IsInterface && (def.Fields.Count > 0 || def.Methods.Count > 0 || def.Interfaces.Length > 0))
+                throw Fail(c, "an interface has only method signatures");
+            if (!def.IsInterface && def.Signatures.Count > 0) throw Fail(c, "a class has no interface signatures");
+
+            var fields = (super?.Fields ?? []).Concat(def.Fields).ToArray();
+            var names = new HashSet<string>();
+            foreach (var f in fields)
+            {
+                if (!names.Add(f.Name)) throw Fail(c, $"field '{f.Name}' is declared twice (or hides an inherited field)");
+                if (f.Type.Kind == TypeKind.Void) throw Fail(c, $"field '{f.Name}' has type void");
+            }
+
+            var vtable = new List<int>(super?.VTable ?? []);
+            var vnames = new List<string>(super?.VTableNames ?? []);
+            var own = new HashSet<string>();
+            foreach (var m in def.Methods)
+            {
+                if (!own.Add(m.Name)) throw Fail(c, $"method '{m.Name}' is declared twice");
+                if (m.Function < 0 || m.Function >= module.Functions.Count) throw Fail(c, $"method '{m.Name}' names function {m.Function}, which does not exist");
+                var fn = module.Functions[m.Function];
+                if (fn.Params.Length == 0 || fn.Params[0] != VmType.ObjectOf(c))
+                    throw Fail(c, $"method '{m.Name}' is function '{fn.Name}', whose first parameter is not a {def.Name}");
+                int slot = vnames.IndexOf(m.Name);
+                if (slot >= 0)
+                {
+                    var old = module.Functions[vtable[slot]];
+                    if (!old.Params.Skip(1).SequenceEqual(fn.Params.Skip(1)) || old.Return != fn.Return)
+                        throw Fail(c, $"method '{m.Name}' overrides '{old.Name}' with a different signature");
+                    vtable[slot] = m.Function;
+                }
+                else
+                {
+                    vtable.Add(m.Function);
+                    vnames.Add(m.Name);
+                }
+            }
+
+            var ancestors = new HashSet<int> { c };
+            if (super is not null) ancestors.UnionWith(super.Ancestors);
+            var itables = new Dictionary<int, int[]>(super?.ITables ?? []);
+            foreach (int i in def.Interfaces)
+            {
+                if (!defs[i].IsInterface) throw Fail(c, $"'{defs[i].Name}' is a class, not an interface");
+                ancestors.Add(i);
+            }
+            if (!def.IsInterface)
+            {
+                // Every interface of the class, its own or inherited, maps to the current method table, so that an
+                // override in this class also serves the interface.
+                foreach (int i in ancestors.Where(a => defs[a].IsInterface).Order())
+                {
+                    itables[i] = defs[i].Signatures.Select(sig =>
+                    {
+                        int slot = vnames.IndexOf(sig.Name);
+                        if (slot < 0) throw Fail(c, $"it does not implement method '{sig.Name}' of interface '{defs[i].Name}'");
+                        var fn = module.Functions[vtable[slot]];
+                        if (!fn.Params.Skip(1).SequenceEqual(sig.Params) || fn.Return != sig.Return)
+                            throw Fail(c, $"its method '{sig.Name}' does not have the signature interface '{defs[i].Name}' requires");
+                        return vtable[slot];
+                    }).ToArray();
+                }
+            }
+            else
+            {
+                var sigNames = new HashSet<string>();
+                foreach (var sig in def.Signatures)
+                {
+                    if (!sigNames.Add(sig.Name)) throw Fail(c, $"interface method '{sig.Name}' is declared twice");
+                    if (sig.Params.Any(p => p.Kind == TypeKind.Void)) throw Fail(c, $"interface method '{sig.Name}' has a void parameter");
+                }
+            }
+
+            var rc = new RuntimeClass
+            {
+                Index = c,
+                Def = def,
+                Super = super,
+                Fields = fields,
+                RefFields = fields.Select(f => f.Type.IsReference).ToArray(),
+                VTable = [.. vtable],
+                VTableNames = [.. vnames],
+                ITables = itables,
+                Ancestors = ancestors,
+            };
+            visiting[c] = false;
+            built[c] = rc;
+            return rc;
+        }
+
+        for (int c = 0; c < defs.Count; c++) BuildOne(c);
+        return built.Select(b => b!).ToArray();
+    }
+}
+
+/// <summary>Assignability and joins of types, given a module's classes.</summary>
+internal sealed class TypeRules(Module module, RuntimeClass[] classes)
+{
+    /// <summary>True when a value of type <paramref name="from"/> may be used where <paramref name="to"/> is expected.</summary>
+    public bool IsAssignable(VmType from, VmType to)
+    {
+        if (from == to) return true;
+        if (!from.IsReference || !to.IsReference) return false;
+        if (from.Kind == TypeKind.Null) return to.Nullable;
+        if (from.Nullable && !to.Nullable) return false;
+        if (from.Kind != to.Kind) return false;
+        return from.Kind switch
+        {
+            TypeKind.String => true,
+            TypeKind.Array => from.Element == to.Element,
+            TypeKind.Object => classes[from.ClassIndex].Ancestors.Contains(to.ClassIndex),
+            _ => false,
+        };
+    }
+
+    /// <summary>The most precise type both may be used as, or null when there is none (the paths disagree).</summary>
+    public VmType? Join(VmType a, VmType b)
+    {
+        if (a == b) return a;
+        if (IsAssignable(a, b)) return b;
+        if (IsAssignable(b, a)) return a;
+        if (!a.IsReference || !b.IsReference) return null;
+        if (a.Kind == TypeKind.Null) return b.AsNullable();
+        if (b.Kind == TypeKind.Null) return a.AsNullable();
+        bool nullable = a.Nullable || b.Nullable;
+        if (a.Kind != b.Kind || a.Kind != TypeKind.Object) return IsAssignable(a.AsNullable(), b.AsNullable()) ? b.AsNullable() : null;
+        // The nearest superclass of a that b also is; failing that, the first interface of a that b implements.
+        for (var c = classes[a.ClassIndex]; c is not null; c = c.Super)
+            if (classes[b.ClassIndex].Ancestors.Contains(c.Index)) return VmType.ObjectOf(c.Index) with { Nullable = nullable };
+        foreach (int i in classes[a.ClassIndex].Ancestors.Order())
+            if (module.Classes[i].IsInterface && classes[b.ClassIndex].Ancestors.Contains(i)) return VmType.ObjectOf(i) with { Nullable = nullable };
+        return null;
+    }
+}
