@@ -37,6 +37,19 @@ public static class Compilation
         return result!;
     }
 
+    /// <summary>The prelude (stdlib/prelude.hl, built into the compiler): the classes every program has.</summary>
+    private static Syntax.HlParser.ProgramContext Prelude()
+    {
+        using var stream = typeof(Compilation).Assembly.GetManifestResourceStream("prelude.hl")
+            ?? throw new InvalidOperationException("the compiler was built without its prelude");
+        string text = new StreamReader(stream).ReadToEnd();
+        var diagnostics = new DiagnosticBag();
+        var tree = SyntaxParser.Parse(new SourceText("prelude.hl", text), diagnostics);
+        if (tree is null || diagnostics.HasErrors)
+            throw new InvalidOperationException("the prelude does not parse: " + string.Join("; ", diagnostics.Items));
+        return tree;
+    }
+
     private static CompileResult CompileHere(string path, string text)
     {
         var source = new SourceText(path, text);
@@ -44,7 +57,7 @@ public static class Compilation
         var tree = SyntaxParser.Parse(source, diagnostics);
         // A tree with syntax errors is incomplete; binding it would only add confusing follow-on errors.
         if (tree is null || diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items);
-        var program = Binder.BindProgram(tree, source, diagnostics);
+        var program = Binder.BindProgram(Prelude(), tree, source, diagnostics);
         if (diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items);
         string fileName = Path.GetFileName(path);
         try

@@ -23,6 +23,7 @@ public sealed partial class LanguageTests
         ["limit/alloc_10gib.hl"] = "allocates 10 GiB; a collection per allocation would take hours, and the normal pass covers it",
         ["limit/heap_48mib_fits.hl"] = "collecting 48 MiB of live data at each of its allocations takes minutes; the normal pass covers it",
         ["limit/heap_80mib_oom.hl"] = "as heap_48mib_fits",
+        ["classes/gc_tree.hl"] = "copies a live tree of 100,000 objects at each of its allocations (hours); classes/gc_graph.hl covers object tracing under stress",
     };
 
     public static TheoryData<string> Cases()

@@ -13,7 +13,7 @@ public sealed class OpcodeTests
 {
     private static long Fb(double d) => BitConverter.DoubleToInt64Bits(d);
 
-    private sealed record Sample(object[] Code, VmType Return, long Expected, VmType[]? Locals = null);
+    private sealed record Sample(object[] Code, VmType Return, long Expected, VmType[]? Locals = null, ExceptionHandler[]? Handlers = null);
 
     private static readonly VmType IntArray = VmType.ArrayOf(VmType.Int);
     private static readonly VmType Point = VmType.ObjectOf(0);
@@ -95,6 +95,7 @@ public sealed class OpcodeTests
         [CallVirt] = new([NewObject, 2, CallVirt, 0, 0, Ret], VmType.Int, 3),
         [CallIface] = new([NewObject, 0, Store, 0, Load, 0, IConst, 5, SetField, 0, 0, Load, 0, CallIface, 1, 0, Ret], VmType.Int, 5, [Point]),
         [InstanceOf] = new([NewObject, 2, InstanceOf, 0, Ret], VmType.Bool, 1),
+        [Throw] = new([NewObject, 0, Throw, Pop, IConst, 9, Ret], VmType.Int, 9, Handlers: [new ExceptionHandler(0, 6, 6, 0)]),
         [NonNull] = new([NewObject, 0, NonNull, GetField, 0, 0, Ret], VmType.Int, 0),
         [CheckCast] = new([NewObject, 2, CheckCast, 0, CheckCast, 2, CallVirt, 0, 0, Ret], VmType.Int, 3),
     };
@@ -103,6 +104,7 @@ public sealed class OpcodeTests
     private static Module Build(Sample s)
     {
         var m = Asm.Module(Asm.Code(s.Code), s.Return, s.Locals ?? []);
+        m.Functions[0].Handlers = s.Handlers ?? [];
         m.EntryFunction = -1;
         // strlen(s: string) -> int, through a test-only native: the samples of the to-string opcodes check lengths.
         m.Functions.Add(new FunctionDef

@@ -57,6 +57,7 @@ BASE = [
     ('37 00 00 00 00', '    callnative 0', None),
     ('39', '    retvoid', 'code'),
     ('01 00 01', '  1 line entry: offset 0, line 1', 'line table'),
+    ('00', '  no exception handlers', 'exception handlers'),
     ('01', 'entry: function 0', 'entry'),
 ]
 
@@ -99,7 +100,8 @@ TRUNCATED = {
     'max stack': 'truncated while reading code bytes',
     'code length': '11 code bytes cannot fit in the 0 bytes that remain',
     'code': 'truncated while reading line entries',
-    'line table': 'truncated while reading entry function',
+    'line table': 'truncated while reading exception handlers',
+    'exception handlers': 'truncated while reading entry function',
 }
 for i, field in enumerate(BASE[:-1]):
     after = field[2]
@@ -232,7 +234,7 @@ case(V+'locals_at_limit.hex', 'valid', ['format.locals-limit', 'decode.local'],
       ('01', '1 function', None), (h(s('main')), '  name "main"', None), ('00', '  no parameters', None), ('01', '  returns int', None),
       ('80 80 04 01*65536', '  65536 locals, all int', None), ('01', '  max stack 1', None), ('10', '  16 bytes of code:', None),
       ('01 07 00 00 00 00 00 00 00', '    iconst 7', None), ('06 ff ff', '    store 65535', None), ('05 ff ff', '    load 65535', None), ('38', '    ret', None),
-      ('00', '  no line entries', None), ('01', 'entry: function 0', None)], extra=['; expect-result: 7'])
+      ('00', '  no line entries', None), ('00', '  no exception handlers', None), ('01', 'entry: function 0', None)], extra=['; expect-result: 7'])
 case(V+'newarray_of_65536_elements.hex', 'valid', ['decode.count', 'stack.overflow', 'format.max-stack-limit'],
      'An array literal of 65536 elements, the most newarray takes: the stack reaches 65536, the largest\nmax stack the format allows, and newarray pops them all.',
      [f for f in BASE if f[2] in ('magic', 'version', 'flags')] + [
@@ -241,7 +243,7 @@ case(V+'newarray_of_65536_elements.hex', 'valid', ['decode.count', 'stack.overfl
       ('00', '  no locals', None), ('80 80 04', '  max stack 65536', None), (h(uleb(9 + 65535 + 9 + 2)), f'  {9 + 65535 + 9 + 2} bytes of code:', None),
       ('01 03 00 00 00 00 00 00 00', '    iconst 3', None), ('08*65535', '    dup, 65535 times', None),
       ('3a 00 00 00 00 00 00 01 00', '    newarray 0 65536', None), ('3d', '    alen', None), ('38', '    ret', None),
-      ('00', '  no line entries', None), ('01', 'entry: function 0', None)], extra=['; expect-result: 65536'])
+      ('00', '  no line entries', None), ('00', '  no exception handlers', None), ('01', 'entry: function 0', None)], extra=['; expect-result: 65536'])
 
 for path, text in cases.items():
     full = os.path.join(root, path)

@@ -20,6 +20,7 @@ namespace Hlvm.Compiler.Assembly;
 //                                                    OpcodeInfo.All, and so are its operands)
 //               | ('.class' | '.interface') name | '.super' operand | '.implements' operand+ | '.field' name type
 //               | '.method' name operand | '.sig' name '(' types? ')' '->' type
+//               | '.handler' target target target class      (an exception-table entry: start, end, handler, class)
 //   type       := ('void' | 'int' | 'float' | 'bool' | 'string' | CLASS | '#' digits | '[' type ']') '?'?
 //                 (CLASS: the name of a class declared anywhere in the file; #N: class number N)
 //   name       := IDENT | STRING
@@ -259,7 +260,7 @@ internal static class AsmGrammar
 
     private static readonly string[] DirectiveNames =
         ["module", "source", "entry", "string", "type", "native", "fn", "locals", "maxstack", "line", "bytes", "end",
-         "class", "interface", "super", "implements", "field", "method", "sig"];
+         "class", "interface", "super", "implements", "field", "method", "sig", "handler"];
 
     private static Parser<Statement> DirectiveBody(int col, string name) => name switch
     {
@@ -273,7 +274,7 @@ internal static class AsmGrammar
             from _ in Space from value in WordToken.Named("a number") select (Statement)new NumberDirective(col, name, value),
         "bytes" => from bytes in HexBytes select (Statement)new BytesDirective(col, bytes),
         "class" or "interface" => from _ in Space from n in NameToken select (Statement)new ClassDirective(col, name == "interface", n),
-        "super" or "implements" or "method" => from operands in Operands select (Statement)new ClassMemberDirective(col, name, operands),
+        "super" or "implements" or "method" or "handler" => from operands in Operands select (Statement)new ClassMemberDirective(col, name, operands),
         "field" => from _ in Space from n in NameToken from _1 in Space from t in Type select (Statement)new FieldDirective(col, n, t),
         "sig" => from sig in Signature(col, false) select (Statement)new SigDirective(col, (SignatureDirective)sig),
         _ => Parse.Return((Statement)new EndDirective(col)),

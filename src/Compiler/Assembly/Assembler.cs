@@ -45,6 +45,7 @@ public static class Assembler
         public Dictionary<string, int> Labels { get; } = [];
         public Dictionary<string, int> LabelLines { get; } = [];
         public List<(int At, Token Label, int Line)> LabelUses { get; } = [];
+        public List<(Token[] Operands, int Class, int Line)> Handlers { get; } = [];
         public int? LocalsLine { get; set; }
         public int? MaxStackLine { get; set; }
         public int? MaxStack { get; set; }
@@ -201,6 +202,9 @@ public static class Assembler
                 case SigDirective d:
                     if (InClass(d, ".sig") is { } withSig) withSig.Signatures.Add(new InterfaceMethod(d.Signature.Name.Text, d.Signature.Params, d.Signature.Return));
                     break;
+                case ClassMemberDirective { Directive: "handler" } d:
+                    Handler(d);
+                    break;
                 case ClassMemberDirective d:
                     ClassMember(d);
                     break;
@@ -247,6 +251,22 @@ public static class Assembler
                     else if (Unsigned(fn, int.MaxValue, "a function name or index") is { } index) c.Methods[^1] = c.Methods[^1] with { Function = (int)index };
                     break;
             }
+        }
+
+        /// <summary><c>.handler START END HANDLER CLASS</c>: targets are labels or byte offsets, patched at .end.</summary>
+        private void Handler(ClassMemberDirective d)
+        {
+            if (_fn is null)
+            {
+                Error(d.Column, "'.handler' outside a function (start one with .fn)", 8);
+                return;
+            }
+            if (d.Operands.Length != 4)
+            {
+                Error(d.Column, "'.handler' takes a start, an end and a handler (labels or offsets), and a class", 8);
+                return;
+            }
+            if (ClassOperand(d.Operands[3]) is { } cls) _fn.Handlers.Add((d.Operands[..3], (int)cls, _line));
         }
 
         /// <summary>A class operand: the name of a class of the file, or an index.</summary>
@@ -345,6 +365,30 @@ public static class Assembler
                     Error(label, $"no label '{label.Text}' in function {Disassembler.Name(f.Name)}");
                 }
             }
+            var handlers = new List<ExceptionHandler>();
+            foreach (var (operands, cls, line) in fn.Handlers)
+            {
+                _line = line;
+                var at = new int[3];
+                bool ok = true;
+                for (int k = 0; k < 3; k++)
+                {
+                    var t = operands[k];
+                    if (!t.Quoted && Disassembler.IsIdentifier(t.Text))
+                    {
+                        if (fn.Labels.TryGetValue(t.Text, out int offset)) at[k] = offset;
+                        else
+                        {
+                            Error(t, $"no label '{t.Text}' in function {Disassembler.Name(f.Name)}");
+                            ok = false;
+                        }
+                    }
+                    else if (Unsigned(t, int.MaxValue, "a label or a byte offset") is { } offset) at[k] = (int)offset;
+                    else ok = false;
+                }
+                if (ok) handlers.Add(new ExceptionHandler(at[0], at[1], at[2], cls));
+            }
+            f.Handlers = [.. handlers];
             if (fn.MaxStack is { } max) f.MaxStack = max;
             else _autoMaxStack.Add(f);
         }

@@ -236,6 +236,8 @@ public sealed partial class Binder
         var decl = (ClassDeclContext)_classDecls[c];
         var statements = init.block().statement();
         bool callsSuper = statements.Length > 0 && statements[0] is ExprStmtContext { } first && IsSuperCall(first.expr());
+        foreach (var later in statements.Skip(1).OfType<ExprStmtContext>().Where(s => IsSuperCall(s.expr())))
+            Error(later, "`super(...)` must be the first statement of the init");
         _inInit = true;
         var bound = BindFunction(init, ctor, c, init.block(), () =>
         {
@@ -249,7 +251,7 @@ public sealed partial class Binder
             }
             pre.AddRange(FieldInitializers(c, decl, self));
             return [.. pre];
-        });
+        }, prologueAt: callsSuper ? 1 : 0); // the superclass's part is built first, then this class's defaults
         _inInit = false;
         // Every field of a non-nullable reference type must be given a value: by its initializer, or by a
         // statement of the init's own block (not one inside a branch).
@@ -598,8 +600,9 @@ public sealed partial class Binder
     /// <summary>True when no path through the statement reaches its end (return, break, continue).</summary>
     private static bool AlwaysExits(BoundStmt stmt) => stmt switch
     {
-        BoundReturn or BoundBreak or BoundContinue => true,
+        BoundReturn or BoundBreak or BoundContinue or BoundThrow => true,
         BoundBlock b => b.Statements.Any(AlwaysExits),
+        BoundTry t => AlwaysExits(t.Body) && t.Catches.All(c => AlwaysExits(c.Body)),
         BoundIf i => i.Else is not null && AlwaysExits(i.Then) && AlwaysExits(i.Else),
         _ => false,
     };

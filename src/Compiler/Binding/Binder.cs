@@ -33,10 +33,10 @@ public sealed partial class Binder
     }
 
     /// <summary>Binds a whole program; the result is meaningful only when no error was reported.</summary>
-    public static BoundProgram BindProgram(ProgramContext program, SourceText source, DiagnosticBag diagnostics)
+    public static BoundProgram BindProgram(ProgramContext prelude, ProgramContext program, SourceText source, DiagnosticBag diagnostics)
     {
         var binder = new Binder(source, diagnostics);
-        return binder.Bind(program);
+        return binder.Bind(prelude, program);
     }
 
     // -------------------------------------------------------------------------------------------- reporting
@@ -58,12 +58,13 @@ public sealed partial class Binder
 
     // -------------------------------------------------------------------------------------------- declarations
 
-    private BoundProgram Bind(ProgramContext program)
+    private BoundProgram Bind(ProgramContext prelude, ProgramContext program)
     {
         foreach (var import in program.importDecl())
             Error(import, "modules and imports are not supported yet; a program is one file");
         var decls = program.topDecl();
-        foreach (var d in decls)
+        // The prelude's classes (Error and its subclasses) come first, so every program numbers them alike.
+        foreach (var d in prelude.topDecl().Concat(decls))
         {
             if (d.classDecl() is { } c) DeclareClass(c.name, c.PUB(), isInterface: false, c);
             if (d.interfaceDecl() is { } i) DeclareClass(i.name, i.PUB(), isInterface: true, i);
@@ -133,7 +134,7 @@ public sealed partial class Binder
     }
 
     /// <summary>Binds the body of a function, a method (<paramref name="owner"/> set) or a constructor.</summary>
-    private BoundFunction BindFunction(ParserRuleContext decl, FunctionSymbol symbol, ClassSymbol? owner, BlockContext? block = null, Func<BoundStmt[]>? prologue = null)
+    private BoundFunction BindFunction(ParserRuleContext decl, FunctionSymbol symbol, ClassSymbol? owner, BlockContext? block = null, Func<BoundStmt[]>? prologue = null, int prologueAt = 0)
     {
         _function = symbol;
         _class = owner;
@@ -148,7 +149,7 @@ public sealed partial class Binder
         block ??= ((FunctionDeclContext)decl).block();
         var before = prologue?.Invoke() ?? [];
         var body = BindBlock(block);
-        if (before.Length > 0) body = body with { Statements = [.. before, .. body.Statements] };
+        if (before.Length > 0) body = body with { Statements = [.. body.Statements.Take(prologueAt), .. before, .. body.Statements.Skip(prologueAt)] };
         if (symbol.Return != VmType.Void && !symbol.Return.IsError() && !AlwaysReturns(body))
             Error(block.Stop, $"function '{symbol.Name}' must return {N(symbol.Return)}, but its end can be reached without a return");
         _function = null;
@@ -183,8 +184,9 @@ public sealed partial class Binder
     /// <summary>True when no path through the statement reaches its end: the rule the verifier will enforce.</summary>
     private static bool AlwaysReturns(BoundStmt stmt) => stmt switch
     {
-        BoundReturn => true,
+        BoundReturn or BoundThrow => true,
         BoundBlock b => b.Statements.Any(AlwaysReturns),
+        BoundTry t => AlwaysReturns(t.Body) && t.Catches.All(c => AlwaysReturns(c.Body)),
         BoundIf i => i.Else is not null && AlwaysReturns(i.Then) && AlwaysReturns(i.Else),
         BoundWhile w => IsTrue(w.Condition) && !ContainsBreak(w.Body),
         _ => false,
@@ -197,6 +199,7 @@ public sealed partial class Binder
         BoundBreak => true,
         BoundBlock b => b.Statements.Any(ContainsBreak),
         BoundIf i => ContainsBreak(i.Then) || (i.Else is not null && ContainsBreak(i.Else)),
+        BoundTry t => ContainsBreak(t.Body) || t.Catches.Any(c => ContainsBreak(c.Body)) || (t.Finally is not null && ContainsBreak(t.Finally)),
         _ => false, // a break inside a nested loop belongs to that loop
     };
 
@@ -313,11 +316,24 @@ public sealed partial class Binder
             case ForStmtContext f: return BindFor(f);
             case BreakStmtContext b:
                 if (_loopDepth == 0) Error(b, "'break' outside of a loop");
+                else if (_finallyLoopDepth.Count > 0 && _finallyLoopDepth.Peek() == _loopDepth) Error(b, "'break' cannot leave a finally block");
                 return new BoundBreak(line);
             case ContinueStmtContext c:
                 if (_loopDepth == 0) Error(c, "'continue' outside of a loop");
+                else if (_finallyLoopDepth.Count > 0 && _finallyLoopDepth.Peek() == _loopDepth) Error(c, "'continue' cannot leave a finally block");
                 return new BoundContinue(line);
-            case ReturnStmtContext r: return BindReturn(r);
+            case ReturnStmtContext r:
+                if (_finallyDepth > 0) Error(r, "a finally block cannot return: it runs while the program is already leaving the try");
+                return BindReturn(r);
+            case TryStmtContext t: return BindTry(t);
+            case ThrowStmtContext th:
+                {
+                    var value = BindValue(th.expr(), null);
+                    var error = _classes["Error"].Type;
+                    if (!value.Type.IsError() && !IsAssignable(value.Type, error))
+                        Error(th.expr(), $"only errors can be thrown: this is {N(value.Type)}, which does not derive from Error");
+                    return new BoundThrow(line, value);
+                }
             case BlockStmtContext b: return BindBlock(b.block());
             case AssignStmtContext a: return BindAssign(a);
             case ExprStmtContext e: return BindExprStatement(e.expr());
@@ -336,6 +352,46 @@ public sealed partial class Binder
         var statement = BindStatement(body.statement());
         _scopes.RemoveAt(_scopes.Count - 1);
         return new BoundBlock(LineOf(body), [statement]);
+    }
+
+    private int _finallyDepth;
+
+    /// <summary>The loop depth at each enclosing finally block: a break or continue there would leave it.</summary>
+    private readonly Stack<int> _finallyLoopDepth = new();
+
+    private BoundStmt BindTry(TryStmtContext t)
+    {
+        int line = LineOf(t);
+        var body = BindBlock(t.block(0));
+        var errorClass = _classes["Error"];
+        var catches = new List<BoundCatch>();
+        foreach (var c in t.catchClause())
+        {
+            var type = c.type() is { } tc ? BindType(tc) : errorClass.Type;
+            var cls = errorClass;
+            if (!type.IsError())
+            {
+                if (type.Kind != TypeKind.Object || type.Nullable || !_classList[type.ClassIndex].IsA(errorClass) || _classList[type.ClassIndex].IsInterface)
+                    Error(c.type()!, $"only errors can be caught: {N(type)} does not derive from Error");
+                else cls = _classList[type.ClassIndex];
+            }
+            _scopes.Add([]);
+            var variable = Declare(c.ID().Symbol, cls.Type, mutable: false);
+            var handler = BindBlock(c.block());
+            _scopes.RemoveAt(_scopes.Count - 1);
+            catches.Add(new BoundCatch(variable, cls, handler));
+        }
+        BoundBlock? fin = null;
+        if (t.finallyBlock is { } fb)
+        {
+            _finallyDepth++;
+            _finallyLoopDepth.Push(_loopDepth);
+            fin = BindBlock(fb);
+            _finallyLoopDepth.Pop();
+            _finallyDepth--;
+        }
+        if (catches.Count == 0 && fin is null) Error(t.TRY().Symbol, "a try needs at least one catch or a finally");
+        return new BoundTry(line, body, [.. catches], fin);
     }
 
     private BoundStmt BindFor(ForStmtContext f)

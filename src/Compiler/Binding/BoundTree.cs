@@ -163,6 +163,13 @@ public sealed record BoundForEach(int Line, LocalSymbol Variable, LocalSymbol Ar
 
 public sealed record BoundBreak(int Line) : BoundStmt(Line);
 
+/// <summary>One <c>catch v: Class { ... }</c> of a try.</summary>
+public sealed record BoundCatch(LocalSymbol Variable, ClassSymbol Class, BoundBlock Body);
+
+public sealed record BoundTry(int Line, BoundBlock Body, BoundCatch[] Catches, BoundBlock? Finally) : BoundStmt(Line);
+
+public sealed record BoundThrow(int Line, BoundExpr Value) : BoundStmt(Line);
+
 public sealed record BoundContinue(int Line) : BoundStmt(Line);
 
 public sealed record BoundReturn(int Line, BoundExpr? Value) : BoundStmt(Line);

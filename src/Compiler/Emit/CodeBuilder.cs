@@ -102,6 +102,29 @@ public sealed class CodeBuilder
         BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at), (uint)target);
     }
 
+    /// <summary>
+    /// Binds a label at the start of an exception handler: reachable (the VM jumps here when an error is caught),
+    /// with only the error on the stack.
+    /// </summary>
+    public void MarkHandler(Label label)
+    {
+        label.Offset = Offset;
+        label.Depth = 1;
+        _depth = 1;
+        MaxStack = Math.Max(MaxStack, 1);
+        Reachable = true;
+    }
+
+    private readonly List<ExceptionHandler> _handlers = [];
+
+    /// <summary>Adds an exception-table entry; entries are searched in the order they are added.</summary>
+    public void AddHandler(int start, int end, int handler, int classIndex)
+    {
+        if (end > start) _handlers.Add(new ExceptionHandler(start, end, handler, classIndex));
+    }
+
+    public ExceptionHandler[] Handlers => [.. _handlers];
+
     public byte[] ToArray() => _code.ToArray();
 
     public LineEntry[] Lines => [.. _lines];

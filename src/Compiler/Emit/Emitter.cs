@@ -11,8 +11,24 @@ public sealed class Emitter
     private readonly Dictionary<string, int> _strings = [];
     private readonly Dictionary<VmType, int> _types = [];
     private readonly Dictionary<string, int> _natives = [];
-    private readonly Stack<(Label breakTo, Label continueTo)> _loops = new();
+    private readonly Stack<(Label breakTo, Label continueTo, int tryDepth)> _loops = new();
     private CodeBuilder _code = new();
+    private FunctionSymbol _function = null!;
+
+    /// <summary>
+    /// A try being emitted. Its protected code is a list of segments, because code that leaves the try (the copy of
+    /// a finally block run by a return, break or continue) must not be protected by it.
+    /// </summary>
+    private sealed class TryContext(BoundTry t)
+    {
+        public BoundTry Try { get; } = t;
+        public List<(int Start, int End)> Body { get; } = [];
+        public List<(int Start, int End)> CatchCode { get; } = [];
+        public bool InCatch { get; set; }
+        public int? OpenAt { get; set; }
+    }
+
+    private readonly List<TryContext> _tries = [];
 
     public static Module Emit(string name, string sourceFile, BoundProgram program)
     {
@@ -20,6 +36,7 @@ public sealed class Emitter
         e._module.Name = name;
         e._module.SourceFile = sourceFile;
         foreach (var c in program.Classes) e._module.Classes.Add(ClassDefOf(c));
+        e._errorClass = program.Classes.FindIndex(c => c.Name == "Error");
         for (int i = 0; i < program.Functions.Count; i++)
         {
             var f = program.Functions[i];
@@ -48,6 +65,7 @@ public sealed class Emitter
     private FunctionDef EmitFunction(BoundFunction f)
     {
         _code = new CodeBuilder();
+        _function = f.Symbol;
         _code.MarkLine(f.Line);
         EmitStatement(f.Body);
         if (_code.Reachable)
@@ -67,6 +85,7 @@ public sealed class Emitter
             MaxStack = _code.MaxStack,
             Code = _code.ToArray(),
             Lines = _code.Lines,
+            Handlers = _code.Handlers,
         };
     }
 
@@ -165,18 +184,37 @@ public sealed class Emitter
                     break;
                 }
             case BoundBreak:
-                _code.Jump(Opcode.Jmp, _loops.Peek().breakTo);
+                LeaveTries(_loops.Peek().tryDepth, () => _code.Jump(Opcode.Jmp, _loops.Peek().breakTo));
                 break;
             case BoundContinue:
-                _code.Jump(Opcode.Jmp, _loops.Peek().continueTo);
+                LeaveTries(_loops.Peek().tryDepth, () => _code.Jump(Opcode.Jmp, _loops.Peek().continueTo));
                 break;
             case BoundReturn r:
-                if (r.Value is null) _code.Emit(Opcode.RetVoid);
-                else
+                if (r.Value is null) LeaveTries(0, () => _code.Emit(Opcode.RetVoid));
+                else if (!_tries.Any(t => t.Try.Finally is not null))
                 {
                     EmitExpr(r.Value);
                     _code.Emit(Opcode.Ret);
                 }
+                else
+                {
+                    // The value is computed inside the try; the finally blocks run after it, before the return.
+                    EmitExpr(r.Value);
+                    var temp = Temp(r.Value.Type);
+                    _code.Emit(Opcode.Store, temp);
+                    LeaveTries(0, () =>
+                    {
+                        _code.Emit(Opcode.Load, temp);
+                        _code.Emit(Opcode.Ret);
+                    });
+                }
+                break;
+            case BoundTry t:
+                EmitTry(t);
+                break;
+            case BoundThrow th:
+                EmitExpr(th.Value);
+                _code.Emit(Opcode.Throw);
                 break;
             default:
                 throw new InvalidOperationException($"cannot emit {s.GetType().Name}");
@@ -210,10 +248,108 @@ public sealed class Emitter
 
     private void EmitLoopBody(BoundStmt body, Label breakTo, Label continueTo)
     {
-        _loops.Push((breakTo, continueTo));
+        _loops.Push((breakTo, continueTo, _tries.Count));
         EmitStatement(body);
         _loops.Pop();
     }
+
+    // -------------------------------------------------------------------------------------------- try
+
+    /// <summary>A hidden local of the function being emitted.</summary>
+    private int Temp(VmType type)
+    {
+        var local = new LocalSymbol("$t", type, true, _function.Locals.Count);
+        _function.Locals.Add(local);
+        return local.Slot;
+    }
+
+    private void Pause(TryContext t)
+    {
+        if (t.OpenAt is not { } start) return;
+        (t.InCatch ? t.CatchCode : t.Body).Add((start, _code.Offset));
+        t.OpenAt = null;
+    }
+
+    private void Resume(TryContext t) => t.OpenAt = _code.Offset;
+
+    /// <summary>
+    /// Leaves the tries nested deeper than <paramref name="depth"/> (a return leaves them all, a break those inside
+    /// its loop): runs their finally blocks, innermost first, each outside the protection of the tries it leaves,
+    /// then <paramref name="exit"/>.
+    /// </summary>
+    private void LeaveTries(int depth, Action exit)
+    {
+        var left = _tries.Skip(depth).Reverse().ToList();
+        foreach (var t in left)
+        {
+            Pause(t);
+            if (t.Try.Finally is { } fin) EmitStatement(fin);
+        }
+        exit();
+        foreach (var t in left) Resume(t);
+    }
+
+    private void EmitTry(BoundTry t)
+    {
+        var ctx = new TryContext(t);
+        _tries.Add(ctx);
+        var end = new Label();
+        Resume(ctx);
+        EmitStatement(t.Body);
+        Pause(ctx);
+        _tries.RemoveAt(_tries.Count - 1);
+        if (_code.Reachable)
+        {
+            if (t.Finally is not null) EmitStatement(t.Finally);
+            _code.Jump(Opcode.Jmp, end);
+        }
+        foreach (var c in t.Catches)
+        {
+            var handler = new Label();
+            _code.MarkHandler(handler);
+            foreach (var (start, stop) in ctx.Body) _code.AddHandler(start, stop, handler.Offset, c.Class.Index);
+            _code.Emit(Opcode.Store, c.Variable.Slot);
+            if (t.Finally is not null)
+            {
+                // A catch block is protected by the finally (its catch-all below), not by the catches.
+                ctx.InCatch = true;
+                _tries.Add(ctx);
+                Resume(ctx);
+                EmitStatement(c.Body);
+                Pause(ctx);
+                _tries.RemoveAt(_tries.Count - 1);
+                if (_code.Reachable) EmitStatement(t.Finally);
+            }
+            else EmitStatement(c.Body);
+            if (_code.Reachable) _code.Jump(Opcode.Jmp, end);
+        }
+        if (t.Finally is { } fin)
+        {
+            // Any error raised in the try or a catch runs the finally block, then goes on.
+            var handler = new Label();
+            _code.MarkHandler(handler);
+            int errorClass = t.Catches.Length > 0 ? RootClass(t.Catches[0].Class) : _errorClass;
+            foreach (var (start, stop) in ctx.Body.Concat(ctx.CatchCode)) _code.AddHandler(start, stop, handler.Offset, errorClass);
+            int temp = Temp(VmType.ObjectOf(errorClass));
+            _code.Emit(Opcode.Store, temp);
+            EmitStatement(fin);
+            if (_code.Reachable)
+            {
+                _code.Emit(Opcode.Load, temp);
+                _code.Emit(Opcode.Throw);
+            }
+        }
+        _code.Mark(end);
+    }
+
+    private static int RootClass(ClassSymbol c)
+    {
+        while (c.Super is not null) c = c.Super;
+        return c.Index;
+    }
+
+    /// <summary>The index of the prelude's Error class, the root of everything a program can throw.</summary>
+    private int _errorClass;
 
     // -------------------------------------------------------------------------------------------- expressions
 

@@ -55,6 +55,8 @@ statement     : (LET | VAR) ID (COLON type)? ASSIGN expr                # letStm
               | CONTINUE                                           # continueStmt
               // `return` takes a value only from its own line: `return` then a call on the next line is two statements.
               | RETURN ({SameLine()}? expr)?                       # returnStmt
+              | TRY block catchClause* (FINALLY finallyBlock=block)?  # tryStmt
+              | THROW expr                                         # throwStmt
               | block                                              # blockStmt
               | target=expr op=(ASSIGN | ADD_ASSIGN | SUB_ASSIGN | MUL_ASSIGN | DIV_ASSIGN | MOD_ASSIGN | AND_ASSIGN | OR_ASSIGN | XOR_ASSIGN | SHL_ASSIGN | SHR_ASSIGN) value=expr  # assignStmt
               | expr                                               # exprStmt
@@ -80,6 +82,8 @@ expr          : primary                                              # primaryEx
               | expr op=OROR expr                                    # binaryExpr
               | <assoc=right> expr op=QQ expr                        # coalesceExpr
               ;
+
+catchClause   : CATCH ID (COLON type)? block ;
 
 argList       : expr (COMMA expr)* COMMA? ;
 

@@ -212,6 +212,14 @@ public static class Disassembler
             var items = Decode();
             var starts = items.Where(it => it.Info is not null).Select(it => it.Start).ToHashSet();
             var targets = new HashSet<int>();
+            // The exception table, with labels where its offsets are instruction starts (or the end of the code).
+            string At(int offset) => starts.Contains(offset) || offset == _code.Length ? Label(offset) : offset.ToString(CultureInfo.InvariantCulture);
+            foreach (var h in f.Handlers)
+            {
+                foreach (int offset in new[] { h.Start, h.End, h.Handler })
+                    if (starts.Contains(offset) || offset == _code.Length) targets.Add(offset);
+                sb.Append($"    .handler {At(h.Start)} {At(h.End)} {At(h.Handler)} {ClassRef(m, h.Class)}\n");
+            }
             foreach (var it in items)
             {
                 if (it.Info is null) continue;
@@ -242,6 +250,7 @@ public static class Disassembler
                 Bytes(it.Start, end, it.Info is null ? "" : $"{it.Info.Name}, split by a line-table entry");
             }
             LinesAt(int.MaxValue);
+            if (targets.Contains(_code.Length)) sb.Append($"{Label(_code.Length)}:\n");
             sb.Append(".end\n");
         }
 

@@ -97,6 +97,9 @@ public sealed record InterfaceMethod(string Name, VmType[] Params, VmType Return
 /// <summary>A host function as a module declares it.</summary>
 public sealed record NativeImport(string Name, VmType[] Params, VmType Return);
 
+/// <summary>One entry of a function's exception table (byte offsets).</summary>
+public readonly record struct ExceptionHandler(int Start, int End, int Handler, int Class);
+
 /// <summary>One entry of a function's line table: code from <paramref name="Offset"/> on came from <paramref name="Line"/>.</summary>
 public readonly record struct LineEntry(int Offset, int Line);
 
@@ -117,6 +120,13 @@ public sealed class FunctionDef
 
     /// <summary>Line table, ordered by offset.</summary>
     public LineEntry[] Lines { get; set; } = [];
+
+    /// <summary>
+    /// The exception table, searched in order: an error of class <see cref="ExceptionHandler.Class"/> (or a subclass)
+    /// raised by an instruction at an offset in [Start, End) transfers control to Handler with the stack holding only
+    /// the error.
+    /// </summary>
+    public ExceptionHandler[] Handlers { get; set; } = [];
 
     /// <summary>The source line of the instruction at a byte offset, or 0 when unknown.</summary>
     public int LineAt(int offset)

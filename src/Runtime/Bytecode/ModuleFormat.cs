@@ -20,7 +20,8 @@ namespace Hlvm.Runtime.Bytecode;
 ///             uleb f, (string name, type) × f, uleb m, (string name, uleb function) × m,
 ///             uleb s, (string name, uleb p, type × p, type ret) × s
 ///   function: string name, uleb p, type × p, type ret, uleb extraLocals, type × extraLocals,
-///             uleb maxStack, uleb codeLength, code bytes, uleb lines, (uleb offsetDelta, uleb line) × lines
+///             uleb maxStack, uleb codeLength, code bytes, uleb lines, (uleb offsetDelta, uleb line) × lines,
+///             uleb handlers, (uleb start, uleb end, uleb handler, uleb class) × handlers
 /// </code>
 /// Nothing may follow the entry field.
 /// </summary>
@@ -100,6 +101,14 @@ public static class ModuleFormat
                 w.Uleb(line.Offset - prev);
                 w.Uleb(line.Line);
                 prev = line.Offset;
+            }
+            w.Uleb(f.Handlers.Length);
+            foreach (var h in f.Handlers)
+            {
+                w.Uleb(h.Start);
+                w.Uleb(h.End);
+                w.Uleb(h.Handler);
+                w.Uleb(h.Class);
             }
         }
         w.Uleb(module.EntryFunction + 1);
@@ -197,6 +206,16 @@ public static class ModuleFormat
                 lines[j] = new LineEntry((int)offset, r.Uleb("line number"));
             }
             f.Lines = lines;
+            var handlers = new ExceptionHandler[r.Count("exception handlers", 4)];
+            for (int j = 0; j < handlers.Length; j++)
+            {
+                int hat = r.Position;
+                var h = new ExceptionHandler(r.Uleb("handler start"), r.Uleb("handler end"), r.Uleb("handler offset"), r.Index("handler class", m.Classes.Count));
+                if (h.Start >= h.End || h.End > codeLength || h.Handler >= codeLength)
+                    throw new ModuleFormatException(hat, $"exception handler {j} of '{f.Name}' covers [{h.Start}, {h.End}) and starts at {h.Handler}, which does not fit its {codeLength} bytes of code");
+                handlers[j] = h;
+            }
+            f.Handlers = handlers;
             m.Functions.Add(f);
         }
         int entry = r.Uleb("entry function") - 1;

@@ -31,7 +31,7 @@ public enum Opcode : byte
     Call, CallNative, Ret, RetVoid,
     NewArray, ALoad, AStore, ALen, APush,
     AConstNull, RefEq, RefNe, JmpIfNull, JmpIfNotNull,
-    NewObject, GetField, SetField, CallVirt, CallIface, InstanceOf, CheckCast, NonNull,
+    NewObject, GetField, SetField, CallVirt, CallIface, InstanceOf, CheckCast, NonNull, Throw,
 }
 
 /// <summary>How an operand is encoded and what it refers to.</summary>
@@ -167,6 +167,7 @@ public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, 
         I(Opcode.InstanceOf, 1, 1, "bool: S[-1] is not null and its class is a or derives from or implements a", OperandKind.Class),
         I(Opcode.CheckCast, 1, 1, "S[-1] unchanged if null or an instance of a; otherwise CastError", OperandKind.Class),
         I(Opcode.NonNull, 1, 1, "S[-1] unchanged, now of its non-nullable type; NullError when it is null"),
+        G(Opcode.Throw, 1, 0, "raise object S[-1] as an error: the first handler of the exception table that covers the instruction and matches its class runs, in this frame or a caller's; NullError when it is null"),
     ];
 
     /// <summary>The bytes an operand of this kind takes in the encoding.</summary>

@@ -142,6 +142,10 @@ public sealed class Interpreter : IRootSource
         LoadedFunction callee;
         try
         {
+          while (true) // after an error is caught by a handler, execution resumes here, in the handler's frame
+          {
+            try
+            {
             while (true)
             {
                 if (--fuel < 0) throw FuelExhausted(fuelStart);
@@ -308,6 +312,10 @@ public sealed class Interpreter : IRootSource
                     case Opcode.NonNull:
                         if (stack[sp - 1] == 0) throw NullDereference("use the value");
                         break;
+                    case Opcode.Throw:
+                        if (stack[sp - 1] == 0) throw NullDereference("throw the error");
+                        _pending = stack[--sp];
+                        throw new ThrownError();
                     case Opcode.InstanceOf:
                         {
                             int r = (int)stack[sp - 1];
@@ -442,8 +450,30 @@ public sealed class Interpreter : IRootSource
                     continue;
                 }
             }
+            }
+            catch (VmError error) when (error is not LimitExceededError)
+            {
+                frame.Pc = pc - 1;
+                _sp = sp;
+                var trace = CaptureTrace();
+                if (!Raise(error))
+                {
+                    var uncaught = error is ThrownError ? UncaughtThrow() : error;
+                    uncaught.StackTrace = trace;
+                    throw uncaught;
+                }
+                // A handler took the error: continue in its frame, at the handler, with the error on the stack.
+                frame = ref _frames[_fp - 1];
+                fn = frame.Fn;
+                code = fn.Code;
+                bp = frame.Bp;
+                pc = frame.Pc;
+                sp = _sp;
+                stack = _stack;
+            }
+          }
         }
-        catch (VmError error)
+        catch (VmError error) when (error.StackTrace.Count == 0)
         {
             frame.Pc = pc - 1;
             _sp = sp;
@@ -453,7 +483,62 @@ public sealed class Interpreter : IRootSource
         finally
         {
             InstructionsExecuted += fuelStart - Math.Max(fuel, 0);
+            _pending = 0;
         }
+    }
+
+    // ------------------------------------------------------------------------------------------------ errors
+
+    /// <summary>The error being raised: a heap reference, kept here so that the collector sees and moves it.</summary>
+    private long _pending;
+
+    /// <summary>A `throw` of the object in <see cref="_pending"/>.</summary>
+    private sealed class ThrownError() : VmError("Error", "thrown");
+
+    /// <summary>
+    /// Raises an error in the program: a runtime fault becomes an instance of the module's class of that name (an
+    /// IndexError, ...), then the frames are searched, innermost first, for a handler that covers the current
+    /// instruction and catches its class. False when there is none (or the module has no class for the fault).
+    /// </summary>
+    private bool Raise(VmError error)
+    {
+        // The operands of the faulting instruction are dead: clear them, so the collector needs no map for them.
+        _sp = _frames[_fp - 1].Bp + _frames[_fp - 1].Fn.LocalCount;
+        if (error is not ThrownError)
+        {
+            if (_module.ErrorClass(error.ErrorClass) is not { } cls) return false;
+            _pending = Heap.NewString(error.Message);
+            Heap.Reserve(Heap.ObjectWords(cls.Class.Fields.Length));
+            int obj = Heap.NewObject(cls.Class);
+            Heap.SetField(obj, cls.MessageField, _pending);
+            _pending = obj;
+        }
+        var errorClass = Heap.ClassOf((int)_pending);
+        for (; _fp > 0; _fp--)
+        {
+            ref Frame f = ref _frames[_fp - 1];
+            foreach (var (start, end, handler, cls) in f.Fn.Handlers)
+            {
+                if (f.Pc < start || f.Pc >= end || !errorClass.Ancestors.Contains(cls)) continue;
+                _sp = f.Bp + f.Fn.LocalCount;
+                EnsureStack(_sp + 1);
+                _stack[_sp++] = _pending;
+                f.Pc = handler;
+                _pending = 0;
+                return true;
+            }
+        }
+        _fp = 1; // keep the entry frame for the trace's sake; Run resets it
+        return false;
+    }
+
+    /// <summary>An error the program threw and nothing caught, as the host sees it: its class and message.</summary>
+    private VmError UncaughtThrow()
+    {
+        var cls = Heap.ClassOf((int)_pending);
+        int message = Array.FindIndex(cls.Fields, f => f.Name == "message" && f.Type.Kind == TypeKind.String);
+        long text = message >= 0 ? Heap.GetField((int)_pending, message) : 0;
+        return new VmError(cls.Name, text == 0 ? "" : Heap.GetString((int)text));
     }
 
     /// <summary>Checked mode: compares the state before instruction <paramref name="pc"/> with the verifier's.</summary>
@@ -588,6 +673,7 @@ public sealed class Interpreter : IRootSource
 
     void IRootSource.VisitRoots(Heap heap)
     {
+        heap.Relocate(ref _pending);
         for (int k = 0; k < _fp; k++)
         {
             ref Frame f = ref _frames[k];

@@ -37,6 +37,9 @@ public sealed class LoadedFunction
     /// </summary>
     public required Verification.TypeStack?[] StackTypes { get; init; }
 
+    /// <summary>The exception table with instruction indexes: [Start, End) is protected, Handler is where it goes.</summary>
+    public required (int Start, int End, int Handler, int Class)[] Handlers { get; init; }
+
     public int ParamCount => Def.Params.Length;
     public int LocalCount => Def.Locals.Length;
 
@@ -60,6 +63,21 @@ public sealed class LoadedModule : IRootSource
     }
 
     public RuntimeClass[] Classes { get; }
+
+    /// <summary>
+    /// The class the VM instantiates for a runtime fault of the given name (IndexError, ...), with the index of its
+    /// string field <c>message</c>: a class of that name with such a field, or null (then the fault can't be caught).
+    /// </summary>
+    internal (RuntimeClass Class, int MessageField)? ErrorClass(string name)
+    {
+        foreach (var c in Classes)
+        {
+            if (c.Name != name || c.IsInterface) continue;
+            int field = Array.FindIndex(c.Fields, f => f.Name == "message" && f.Type.Kind == TypeKind.String);
+            if (field >= 0) return (c, field);
+        }
+        return null;
+    }
 
     public Module Def { get; }
     public LoadedFunction[] Functions { get; }

@@ -61,6 +61,7 @@ public static class Verifier
         private readonly TypeRules _types = new(module, classes);
         private readonly FunctionDef _f = module.Functions[index];
         private readonly List<Instr> _code = [];
+        private (int Start, int End, int Handler, int Class)[] _handlers = [];
         private readonly List<int> _offsets = [];
         private int _at; // offset of the instruction being checked, for errors
 
@@ -80,6 +81,7 @@ public static class Verifier
                 Offsets = [.. _offsets],
                 LocalIsRef = _f.Locals.Select(t => t.IsReference).ToArray(),
                 Reachable = states.Select(st => st is not null).ToArray(),
+                Handlers = _handlers,
                 StackTypes = states.Select(st => st?.Stack).ToArray(),
             };
         }
@@ -117,6 +119,18 @@ public static class Verifier
                 _code.Add(ins);
                 _offsets.Add(pc);
                 pc = p;
+            }
+            _handlers = new (int, int, int, int)[_f.Handlers.Length];
+            for (int h = 0; h < _f.Handlers.Length; h++)
+            {
+                var eh = _f.Handlers[h];
+                _at = -1;
+                int End(int offset) => offset == code.Length ? _code.Count : offsetToIndex.TryGetValue(offset, out int x) ? x : -1;
+                int start = End(eh.Start), end = End(eh.End);
+                if (start < 0 || end < 0 || !offsetToIndex.TryGetValue(eh.Handler, out int handler))
+                    throw Fail($"exception handler {h} ([{eh.Start}, {eh.End}) -> {eh.Handler}) does not start and end at instructions");
+                if (classes[eh.Class].IsInterface) throw Fail($"exception handler {h} catches '{classes[eh.Class].Name}', an interface");
+                _handlers[h] = (start, end, handler, eh.Class);
             }
             foreach (var (i, target) in targets)
             {
@@ -172,6 +186,11 @@ public static class Verifier
                 int i = work.Pop();
                 var ins = _code[i];
                 _at = _offsets[i];
+                // An error raised here goes to every handler that covers this instruction, with the stack cleared.
+                foreach (var (start, end, handler, cls) in _handlers)
+                {
+                    if (i >= start && i < end && Merge(states, handler, new TypeStack(VmType.ObjectOf(cls), null), states[i]!.Written)) work.Push(handler);
+                }
                 var stack = new Stk(states[i]!.Stack);
                 var locals = new Locals(states[i]!.Written);
                 var next = Step(i, ins, stack, locals);
@@ -457,6 +476,12 @@ public static class Verifier
                     PopReference(s, name);
                     s.Add(VmType.Bool);
                     break;
+                case Opcode.Throw:
+                    {
+                        var t = PopReference(s, name);
+                        if (t.Kind is not (TypeKind.Object or TypeKind.Null)) throw Fail($"throw expects an object on the stack but found {T(t)}");
+                        return [];
+                    }
                 case Opcode.NonNull:
                     {
                         var t = PopReference(s, name);

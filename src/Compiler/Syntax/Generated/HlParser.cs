@@ -38,52 +38,54 @@ public partial class HlParser : Parser {
 		LBRACE=1, RBRACE=2, IMPORT=3, AS=4, PUB=5, FN=6, LET=7, VAR=8, IF=9, ELSE=10, 
 		WHILE=11, FOR=12, IN=13, BREAK=14, CONTINUE=15, RETURN=16, TRUE=17, FALSE=18, 
 		NULL=19, CLASS=20, INTERFACE=21, INIT=22, SELF=23, SUPER=24, OVERRIDE=25, 
-		SHL_ASSIGN=26, SHR_ASSIGN=27, ARROW=28, QQ=29, QDOT=30, DOTDOT=31, ADD_ASSIGN=32, 
-		SUB_ASSIGN=33, MUL_ASSIGN=34, DIV_ASSIGN=35, MOD_ASSIGN=36, AND_ASSIGN=37, 
-		OR_ASSIGN=38, XOR_ASSIGN=39, EQ=40, NE=41, LE=42, GE=43, SHL=44, SHR=45, 
-		ANDAND=46, OROR=47, DOT=48, QUESTION=49, LPAREN=50, RPAREN=51, LBRACK=52, 
-		RBRACK=53, COMMA=54, COLON=55, SEMI=56, LT=57, GT=58, ASSIGN=59, PLUS=60, 
-		MINUS=61, STAR=62, SLASH=63, PERCENT=64, BANG=65, TILDE=66, AMP=67, CARET=68, 
-		PIPE=69, ID=70, FLOAT=71, INT=72, STR_START=73, LINE_COMMENT=74, BLOCK_COMMENT=75, 
-		UNCLOSED_COMMENT=76, WS=77, NEWLINE=78, UNCLOSED_INTERP=79, BAD_CHAR=80, 
-		STR_END=81, STR_TEXT=82, STR_ESCAPE=83, INTERP_START=84, STR_NEWLINE=85;
+		TRY=26, CATCH=27, FINALLY=28, THROW=29, SHL_ASSIGN=30, SHR_ASSIGN=31, 
+		ARROW=32, QQ=33, QDOT=34, DOTDOT=35, ADD_ASSIGN=36, SUB_ASSIGN=37, MUL_ASSIGN=38, 
+		DIV_ASSIGN=39, MOD_ASSIGN=40, AND_ASSIGN=41, OR_ASSIGN=42, XOR_ASSIGN=43, 
+		EQ=44, NE=45, LE=46, GE=47, SHL=48, SHR=49, ANDAND=50, OROR=51, DOT=52, 
+		QUESTION=53, LPAREN=54, RPAREN=55, LBRACK=56, RBRACK=57, COMMA=58, COLON=59, 
+		SEMI=60, LT=61, GT=62, ASSIGN=63, PLUS=64, MINUS=65, STAR=66, SLASH=67, 
+		PERCENT=68, BANG=69, TILDE=70, AMP=71, CARET=72, PIPE=73, ID=74, FLOAT=75, 
+		INT=76, STR_START=77, LINE_COMMENT=78, BLOCK_COMMENT=79, UNCLOSED_COMMENT=80, 
+		WS=81, NEWLINE=82, UNCLOSED_INTERP=83, BAD_CHAR=84, STR_END=85, STR_TEXT=86, 
+		STR_ESCAPE=87, INTERP_START=88, STR_NEWLINE=89;
 	public const int
 		RULE_program = 0, RULE_importDecl = 1, RULE_qualifiedName = 2, RULE_topDecl = 3, 
 		RULE_classDecl = 4, RULE_classMember = 5, RULE_fieldDecl = 6, RULE_initDecl = 7, 
 		RULE_methodDecl = 8, RULE_interfaceDecl = 9, RULE_signature = 10, RULE_functionDecl = 11, 
 		RULE_paramList = 12, RULE_param = 13, RULE_type = 14, RULE_block = 15, 
-		RULE_body = 16, RULE_statement = 17, RULE_expr = 18, RULE_argList = 19, 
-		RULE_primary = 20, RULE_stringLit = 21, RULE_stringPart = 22;
+		RULE_body = 16, RULE_statement = 17, RULE_expr = 18, RULE_catchClause = 19, 
+		RULE_argList = 20, RULE_primary = 21, RULE_stringLit = 22, RULE_stringPart = 23;
 	public static readonly string[] ruleNames = {
 		"program", "importDecl", "qualifiedName", "topDecl", "classDecl", "classMember", 
 		"fieldDecl", "initDecl", "methodDecl", "interfaceDecl", "signature", "functionDecl", 
-		"paramList", "param", "type", "block", "body", "statement", "expr", "argList", 
-		"primary", "stringLit", "stringPart"
+		"paramList", "param", "type", "block", "body", "statement", "expr", "catchClause", 
+		"argList", "primary", "stringLit", "stringPart"
 	};
 
 	private static readonly string[] _LiteralNames = {
 		null, null, "'}'", "'import'", "'as'", "'pub'", "'fn'", "'let'", "'var'", 
 		"'if'", "'else'", "'while'", "'for'", "'in'", "'break'", "'continue'", 
 		"'return'", "'true'", "'false'", "'null'", "'class'", "'interface'", "'init'", 
-		"'self'", "'super'", "'override'", "'<<='", "'>>='", "'->'", "'??'", "'?.'", 
-		"'..'", "'+='", "'-='", "'*='", "'/='", "'%='", "'&='", "'|='", "'^='", 
-		"'=='", "'!='", "'<='", "'>='", "'<<'", "'>>'", "'&&'", "'||'", "'.'", 
-		"'?'", "'('", "')'", "'['", "']'", "','", "':'", "';'", "'<'", "'>'", 
-		"'='", "'+'", "'-'", "'*'", "'/'", "'%'", "'!'", "'~'", "'&'", "'^'", 
-		"'|'"
+		"'self'", "'super'", "'override'", "'try'", "'catch'", "'finally'", "'throw'", 
+		"'<<='", "'>>='", "'->'", "'??'", "'?.'", "'..'", "'+='", "'-='", "'*='", 
+		"'/='", "'%='", "'&='", "'|='", "'^='", "'=='", "'!='", "'<='", "'>='", 
+		"'<<'", "'>>'", "'&&'", "'||'", "'.'", "'?'", "'('", "')'", "'['", "']'", 
+		"','", "':'", "';'", "'<'", "'>'", "'='", "'+'", "'-'", "'*'", "'/'", 
+		"'%'", "'!'", "'~'", "'&'", "'^'", "'|'"
 	};
 	private static readonly string[] _SymbolicNames = {
 		null, "LBRACE", "RBRACE", "IMPORT", "AS", "PUB", "FN", "LET", "VAR", "IF", 
 		"ELSE", "WHILE", "FOR", "IN", "BREAK", "CONTINUE", "RETURN", "TRUE", "FALSE", 
-		"NULL", "CLASS", "INTERFACE", "INIT", "SELF", "SUPER", "OVERRIDE", "SHL_ASSIGN", 
-		"SHR_ASSIGN", "ARROW", "QQ", "QDOT", "DOTDOT", "ADD_ASSIGN", "SUB_ASSIGN", 
-		"MUL_ASSIGN", "DIV_ASSIGN", "MOD_ASSIGN", "AND_ASSIGN", "OR_ASSIGN", "XOR_ASSIGN", 
-		"EQ", "NE", "LE", "GE", "SHL", "SHR", "ANDAND", "OROR", "DOT", "QUESTION", 
-		"LPAREN", "RPAREN", "LBRACK", "RBRACK", "COMMA", "COLON", "SEMI", "LT", 
-		"GT", "ASSIGN", "PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "BANG", "TILDE", 
-		"AMP", "CARET", "PIPE", "ID", "FLOAT", "INT", "STR_START", "LINE_COMMENT", 
-		"BLOCK_COMMENT", "UNCLOSED_COMMENT", "WS", "NEWLINE", "UNCLOSED_INTERP", 
-		"BAD_CHAR", "STR_END", "STR_TEXT", "STR_ESCAPE", "INTERP_START", "STR_NEWLINE"
+		"NULL", "CLASS", "INTERFACE", "INIT", "SELF", "SUPER", "OVERRIDE", "TRY", 
+		"CATCH", "FINALLY", "THROW", "SHL_ASSIGN", "SHR_ASSIGN", "ARROW", "QQ", 
+		"QDOT", "DOTDOT", "ADD_ASSIGN", "SUB_ASSIGN", "MUL_ASSIGN", "DIV_ASSIGN", 
+		"MOD_ASSIGN", "AND_ASSIGN", "OR_ASSIGN", "XOR_ASSIGN", "EQ", "NE", "LE", 
+		"GE", "SHL", "SHR", "ANDAND", "OROR", "DOT", "QUESTION", "LPAREN", "RPAREN", 
+		"LBRACK", "RBRACK", "COMMA", "COLON", "SEMI", "LT", "GT", "ASSIGN", "PLUS", 
+		"MINUS", "STAR", "SLASH", "PERCENT", "BANG", "TILDE", "AMP", "CARET", 
+		"PIPE", "ID", "FLOAT", "INT", "STR_START", "LINE_COMMENT", "BLOCK_COMMENT", 
+		"UNCLOSED_COMMENT", "WS", "NEWLINE", "UNCLOSED_INTERP", "BAD_CHAR", "STR_END", 
+		"STR_TEXT", "STR_ESCAPE", "INTERP_START", "STR_NEWLINE"
 	};
 	public static readonly IVocabulary DefaultVocabulary = new Vocabulary(_LiteralNames, _SymbolicNames);
 
@@ -156,35 +158,35 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 49;
+			State = 51;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==IMPORT) {
 				{
 				{
-				State = 46;
+				State = 48;
 				importDecl();
 				}
 				}
-				State = 51;
+				State = 53;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 55;
+			State = 57;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 3145824L) != 0)) {
 				{
 				{
-				State = 52;
+				State = 54;
 				topDecl();
 				}
 				}
-				State = 57;
+				State = 59;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 58;
+			State = 60;
 			Match(Eof);
 			}
 		}
@@ -228,28 +230,28 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 60;
+			State = 62;
 			Match(IMPORT);
-			State = 61;
+			State = 63;
 			qualifiedName();
-			State = 64;
+			State = 66;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==AS) {
 				{
-				State = 62;
+				State = 64;
 				Match(AS);
-				State = 63;
+				State = 65;
 				Match(ID);
 				}
 			}
 
-			State = 67;
+			State = 69;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==SEMI) {
 				{
-				State = 66;
+				State = 68;
 				Match(SEMI);
 				}
 			}
@@ -297,21 +299,21 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 69;
+			State = 71;
 			Match(ID);
-			State = 74;
+			State = 76;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==DOT) {
 				{
 				{
-				State = 70;
+				State = 72;
 				Match(DOT);
-				State = 71;
+				State = 73;
 				Match(ID);
 				}
 				}
-				State = 76;
+				State = 78;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
@@ -356,27 +358,27 @@ public partial class HlParser : Parser {
 		TopDeclContext _localctx = new TopDeclContext(Context, State);
 		EnterRule(_localctx, 6, RULE_topDecl);
 		try {
-			State = 80;
+			State = 82;
 			ErrorHandler.Sync(this);
 			switch ( Interpreter.AdaptivePredict(TokenStream,5,Context) ) {
 			case 1:
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 77;
+				State = 79;
 				functionDecl();
 				}
 				break;
 			case 2:
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 78;
+				State = 80;
 				classDecl();
 				}
 				break;
 			case 3:
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 79;
+				State = 81;
 				interfaceDecl();
 				}
 				break;
@@ -437,67 +439,67 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 83;
+			State = 85;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==PUB) {
 				{
-				State = 82;
+				State = 84;
 				Match(PUB);
 				}
 			}
 
-			State = 85;
+			State = 87;
 			Match(CLASS);
-			State = 86;
+			State = 88;
 			_localctx.name = Match(ID);
-			State = 96;
+			State = 98;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COLON) {
 				{
-				State = 87;
+				State = 89;
 				Match(COLON);
-				State = 88;
+				State = 90;
 				_localctx._ID = Match(ID);
 				_localctx._supers.Add(_localctx._ID);
-				State = 93;
+				State = 95;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				while (_la==COMMA) {
 					{
 					{
-					State = 89;
+					State = 91;
 					Match(COMMA);
-					State = 90;
+					State = 92;
 					_localctx._ID = Match(ID);
 					_localctx._supers.Add(_localctx._ID);
 					}
 					}
-					State = 95;
+					State = 97;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 				}
 				}
 			}
 
-			State = 98;
+			State = 100;
 			Match(LBRACE);
-			State = 102;
+			State = 104;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
-			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 72057594075677152L) != 0) || _la==ID) {
+			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 1152921504644596192L) != 0) || _la==ID) {
 				{
 				{
-				State = 99;
+				State = 101;
 				classMember();
 				}
 				}
-				State = 104;
+				State = 106;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 105;
+			State = 107;
 			Match(RBRACE);
 			}
 		}
@@ -541,7 +543,7 @@ public partial class HlParser : Parser {
 		ClassMemberContext _localctx = new ClassMemberContext(Context, State);
 		EnterRule(_localctx, 10, RULE_classMember);
 		try {
-			State = 111;
+			State = 113;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case LET:
@@ -549,14 +551,14 @@ public partial class HlParser : Parser {
 			case ID:
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 107;
+				State = 109;
 				fieldDecl();
 				}
 				break;
 			case INIT:
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 108;
+				State = 110;
 				initDecl();
 				}
 				break;
@@ -565,14 +567,14 @@ public partial class HlParser : Parser {
 			case OVERRIDE:
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 109;
+				State = 111;
 				methodDecl();
 				}
 				break;
 			case SEMI:
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 110;
+				State = 112;
 				Match(SEMI);
 				}
 				break;
@@ -625,12 +627,12 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 114;
+			State = 116;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==LET || _la==VAR) {
 				{
-				State = 113;
+				State = 115;
 				_la = TokenStream.LA(1);
 				if ( !(_la==LET || _la==VAR) ) {
 				ErrorHandler.RecoverInline(this);
@@ -642,20 +644,20 @@ public partial class HlParser : Parser {
 				}
 			}
 
-			State = 116;
-			_localctx.name = Match(ID);
-			State = 117;
-			Match(COLON);
 			State = 118;
+			_localctx.name = Match(ID);
+			State = 119;
+			Match(COLON);
+			State = 120;
 			type(0);
-			State = 121;
+			State = 123;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ASSIGN) {
 				{
-				State = 119;
+				State = 121;
 				Match(ASSIGN);
-				State = 120;
+				State = 122;
 				expr(0);
 				}
 			}
@@ -704,23 +706,23 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 123;
+			State = 125;
 			Match(INIT);
-			State = 124;
-			Match(LPAREN);
 			State = 126;
+			Match(LPAREN);
+			State = 128;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ID) {
 				{
-				State = 125;
+				State = 127;
 				paramList();
 				}
 			}
 
-			State = 128;
+			State = 130;
 			Match(RPAREN);
-			State = 129;
+			State = 131;
 			block();
 			}
 		}
@@ -761,17 +763,17 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 132;
+			State = 134;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==OVERRIDE) {
 				{
-				State = 131;
+				State = 133;
 				Match(OVERRIDE);
 				}
 			}
 
-			State = 134;
+			State = 136;
 			functionDecl();
 			}
 		}
@@ -824,39 +826,39 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 137;
+			State = 139;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==PUB) {
 				{
-				State = 136;
+				State = 138;
 				Match(PUB);
 				}
 			}
 
-			State = 139;
-			Match(INTERFACE);
-			State = 140;
-			_localctx.name = Match(ID);
 			State = 141;
+			Match(INTERFACE);
+			State = 142;
+			_localctx.name = Match(ID);
+			State = 143;
 			Match(LBRACE);
-			State = 146;
+			State = 148;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==FN || _la==SEMI) {
 				{
-				State = 144;
+				State = 146;
 				ErrorHandler.Sync(this);
 				switch (TokenStream.LA(1)) {
 				case FN:
 					{
-					State = 142;
+					State = 144;
 					signature();
 					}
 					break;
 				case SEMI:
 					{
-					State = 143;
+					State = 145;
 					Match(SEMI);
 					}
 					break;
@@ -864,11 +866,11 @@ public partial class HlParser : Parser {
 					throw new NoViableAltException(this);
 				}
 				}
-				State = 148;
+				State = 150;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 149;
+			State = 151;
 			Match(RBRACE);
 			}
 		}
@@ -918,32 +920,32 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 151;
-			Match(FN);
-			State = 152;
-			_localctx.name = Match(ID);
 			State = 153;
-			Match(LPAREN);
+			Match(FN);
+			State = 154;
+			_localctx.name = Match(ID);
 			State = 155;
+			Match(LPAREN);
+			State = 157;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ID) {
 				{
-				State = 154;
+				State = 156;
 				paramList();
 				}
 			}
 
-			State = 157;
+			State = 159;
 			Match(RPAREN);
-			State = 160;
+			State = 162;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ARROW) {
 				{
-				State = 158;
+				State = 160;
 				Match(ARROW);
-				State = 159;
+				State = 161;
 				_localctx.returnType = type(0);
 				}
 			}
@@ -1000,47 +1002,47 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 163;
+			State = 165;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==PUB) {
 				{
-				State = 162;
+				State = 164;
 				Match(PUB);
 				}
 			}
 
-			State = 165;
-			Match(FN);
-			State = 166;
-			_localctx.name = Match(ID);
 			State = 167;
-			Match(LPAREN);
+			Match(FN);
+			State = 168;
+			_localctx.name = Match(ID);
 			State = 169;
+			Match(LPAREN);
+			State = 171;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ID) {
 				{
-				State = 168;
+				State = 170;
 				paramList();
 				}
 			}
 
-			State = 171;
+			State = 173;
 			Match(RPAREN);
-			State = 174;
+			State = 176;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ARROW) {
 				{
-				State = 172;
+				State = 174;
 				Match(ARROW);
-				State = 173;
+				State = 175;
 				_localctx.returnType = type(0);
 				}
 			}
 
-			State = 176;
+			State = 178;
 			block();
 			}
 		}
@@ -1088,32 +1090,32 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 178;
+			State = 180;
 			param();
-			State = 183;
+			State = 185;
 			ErrorHandler.Sync(this);
 			_alt = Interpreter.AdaptivePredict(TokenStream,23,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 179;
+					State = 181;
 					Match(COMMA);
-					State = 180;
+					State = 182;
 					param();
 					}
 					} 
 				}
-				State = 185;
+				State = 187;
 				ErrorHandler.Sync(this);
 				_alt = Interpreter.AdaptivePredict(TokenStream,23,Context);
 			}
-			State = 187;
+			State = 189;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 186;
+				State = 188;
 				Match(COMMA);
 				}
 			}
@@ -1157,11 +1159,11 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 189;
-			Match(ID);
-			State = 190;
-			Match(COLON);
 			State = 191;
+			Match(ID);
+			State = 192;
+			Match(COLON);
+			State = 193;
 			type(0);
 			}
 		}
@@ -1243,7 +1245,7 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 199;
+			State = 201;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case ID:
@@ -1252,7 +1254,7 @@ public partial class HlParser : Parser {
 				Context = _localctx;
 				_prevctx = _localctx;
 
-				State = 194;
+				State = 196;
 				((NamedTypeContext)_localctx).name = Match(ID);
 				}
 				break;
@@ -1261,11 +1263,11 @@ public partial class HlParser : Parser {
 				_localctx = new ArrayTypeContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 195;
-				Match(LBRACK);
-				State = 196;
-				type(0);
 				State = 197;
+				Match(LBRACK);
+				State = 198;
+				type(0);
+				State = 199;
 				Match(RBRACK);
 				}
 				break;
@@ -1273,7 +1275,7 @@ public partial class HlParser : Parser {
 				throw new NoViableAltException(this);
 			}
 			Context.Stop = TokenStream.LT(-1);
-			State = 205;
+			State = 207;
 			ErrorHandler.Sync(this);
 			_alt = Interpreter.AdaptivePredict(TokenStream,26,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
@@ -1285,14 +1287,14 @@ public partial class HlParser : Parser {
 					{
 					_localctx = new NullableTypeContext(new TypeContext(_parentctx, _parentState));
 					PushNewRecursionContext(_localctx, _startState, RULE_type);
-					State = 201;
+					State = 203;
 					if (!(Precpred(Context, 1))) throw new FailedPredicateException(this, "Precpred(Context, 1)");
-					State = 202;
+					State = 204;
 					Match(QUESTION);
 					}
 					} 
 				}
-				State = 207;
+				State = 209;
 				ErrorHandler.Sync(this);
 				_alt = Interpreter.AdaptivePredict(TokenStream,26,Context);
 			}
@@ -1343,14 +1345,14 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 208;
+			State = 210;
 			Match(LBRACE);
-			State = 213;
+			State = 215;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
-			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 2383530102812040066L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 483L) != 0)) {
+			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 1242993497784441730L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
 				{
-				State = 211;
+				State = 213;
 				ErrorHandler.Sync(this);
 				switch (TokenStream.LA(1)) {
 				case LBRACE:
@@ -1367,6 +1369,8 @@ public partial class HlParser : Parser {
 				case NULL:
 				case SELF:
 				case SUPER:
+				case TRY:
+				case THROW:
 				case LPAREN:
 				case LBRACK:
 				case MINUS:
@@ -1377,13 +1381,13 @@ public partial class HlParser : Parser {
 				case INT:
 				case STR_START:
 					{
-					State = 209;
+					State = 211;
 					statement();
 					}
 					break;
 				case SEMI:
 					{
-					State = 210;
+					State = 212;
 					Match(SEMI);
 					}
 					break;
@@ -1391,11 +1395,11 @@ public partial class HlParser : Parser {
 					throw new NoViableAltException(this);
 				}
 				}
-				State = 215;
+				State = 217;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 216;
+			State = 218;
 			Match(RBRACE);
 			}
 		}
@@ -1435,20 +1439,20 @@ public partial class HlParser : Parser {
 		BodyContext _localctx = new BodyContext(Context, State);
 		EnterRule(_localctx, 32, RULE_body);
 		try {
-			State = 220;
+			State = 222;
 			ErrorHandler.Sync(this);
 			switch ( Interpreter.AdaptivePredict(TokenStream,29,Context) ) {
 			case 1:
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 218;
+				State = 220;
 				block();
 				}
 				break;
 			case 2:
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 219;
+				State = 221;
 				statement();
 				}
 				break;
@@ -1594,6 +1598,43 @@ public partial class HlParser : Parser {
 			else return visitor.VisitChildren(this);
 		}
 	}
+	public partial class TryStmtContext : StatementContext {
+		public BlockContext finallyBlock;
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode TRY() { return GetToken(HlParser.TRY, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public BlockContext[] block() {
+			return GetRuleContexts<BlockContext>();
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public BlockContext block(int i) {
+			return GetRuleContext<BlockContext>(i);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public CatchClauseContext[] catchClause() {
+			return GetRuleContexts<CatchClauseContext>();
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public CatchClauseContext catchClause(int i) {
+			return GetRuleContext<CatchClauseContext>(i);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode FINALLY() { return GetToken(HlParser.FINALLY, 0); }
+		public TryStmtContext(StatementContext context) { CopyFrom(context); }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitTryStmt(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+	public partial class ThrowStmtContext : StatementContext {
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode THROW() { return GetToken(HlParser.THROW, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
+			return GetRuleContext<ExprContext>(0);
+		}
+		public ThrowStmtContext(StatementContext context) { CopyFrom(context); }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitThrowStmt(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
 	public partial class BlockStmtContext : StatementContext {
 		[System.Diagnostics.DebuggerNonUserCode] public BlockContext block() {
 			return GetRuleContext<BlockContext>(0);
@@ -1654,14 +1695,14 @@ public partial class HlParser : Parser {
 		EnterRule(_localctx, 34, RULE_statement);
 		int _la;
 		try {
-			State = 267;
+			State = 283;
 			ErrorHandler.Sync(this);
-			switch ( Interpreter.AdaptivePredict(TokenStream,35,Context) ) {
+			switch ( Interpreter.AdaptivePredict(TokenStream,37,Context) ) {
 			case 1:
 				_localctx = new LetStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 222;
+				State = 224;
 				_la = TokenStream.LA(1);
 				if ( !(_la==LET || _la==VAR) ) {
 				ErrorHandler.RecoverInline(this);
@@ -1670,23 +1711,23 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 223;
+				State = 225;
 				Match(ID);
-				State = 226;
+				State = 228;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==COLON) {
 					{
-					State = 224;
+					State = 226;
 					Match(COLON);
-					State = 225;
+					State = 227;
 					type(0);
 					}
 				}
 
-				State = 228;
+				State = 230;
 				Match(ASSIGN);
-				State = 229;
+				State = 231;
 				expr(0);
 				}
 				break;
@@ -1694,31 +1735,31 @@ public partial class HlParser : Parser {
 				_localctx = new IfStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 230;
-				Match(IF);
-				State = 231;
-				expr(0);
 				State = 232;
+				Match(IF);
+				State = 233;
+				expr(0);
+				State = 234;
 				body();
-				State = 238;
+				State = 240;
 				ErrorHandler.Sync(this);
 				switch ( Interpreter.AdaptivePredict(TokenStream,32,Context) ) {
 				case 1:
 					{
-					State = 233;
+					State = 235;
 					Match(ELSE);
-					State = 236;
+					State = 238;
 					ErrorHandler.Sync(this);
 					switch ( Interpreter.AdaptivePredict(TokenStream,31,Context) ) {
 					case 1:
 						{
-						State = 234;
+						State = 236;
 						((IfStmtContext)_localctx).ifTail = statement();
 						}
 						break;
 					case 2:
 						{
-						State = 235;
+						State = 237;
 						((IfStmtContext)_localctx).elseBlock = block();
 						}
 						break;
@@ -1732,11 +1773,11 @@ public partial class HlParser : Parser {
 				_localctx = new WhileStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 240;
-				Match(WHILE);
-				State = 241;
-				expr(0);
 				State = 242;
+				Match(WHILE);
+				State = 243;
+				expr(0);
+				State = 244;
 				body();
 				}
 				break;
@@ -1744,27 +1785,27 @@ public partial class HlParser : Parser {
 				_localctx = new ForStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 244;
-				Match(FOR);
-				State = 245;
-				Match(ID);
 				State = 246;
-				Match(IN);
+				Match(FOR);
 				State = 247;
+				Match(ID);
+				State = 248;
+				Match(IN);
+				State = 249;
 				expr(0);
-				State = 250;
+				State = 252;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==DOTDOT) {
 					{
-					State = 248;
+					State = 250;
 					Match(DOTDOT);
-					State = 249;
+					State = 251;
 					((ForStmtContext)_localctx).rangeEnd = expr(0);
 					}
 				}
 
-				State = 252;
+				State = 254;
 				body();
 				}
 				break;
@@ -1772,7 +1813,7 @@ public partial class HlParser : Parser {
 				_localctx = new BreakStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 254;
+				State = 256;
 				Match(BREAK);
 				}
 				break;
@@ -1780,7 +1821,7 @@ public partial class HlParser : Parser {
 				_localctx = new ContinueStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 255;
+				State = 257;
 				Match(CONTINUE);
 				}
 				break;
@@ -1788,16 +1829,16 @@ public partial class HlParser : Parser {
 				_localctx = new ReturnStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 256;
+				State = 258;
 				Match(RETURN);
-				State = 259;
+				State = 261;
 				ErrorHandler.Sync(this);
 				switch ( Interpreter.AdaptivePredict(TokenStream,34,Context) ) {
 				case 1:
 					{
-					State = 257;
+					State = 259;
 					if (!(SameLine())) throw new FailedPredicateException(this, "SameLine()");
-					State = 258;
+					State = 260;
 					expr(0);
 					}
 					break;
@@ -1805,38 +1846,84 @@ public partial class HlParser : Parser {
 				}
 				break;
 			case 8:
-				_localctx = new BlockStmtContext(_localctx);
+				_localctx = new TryStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 8);
 				{
-				State = 261;
+				State = 263;
+				Match(TRY);
+				State = 264;
 				block();
+				State = 268;
+				ErrorHandler.Sync(this);
+				_la = TokenStream.LA(1);
+				while (_la==CATCH) {
+					{
+					{
+					State = 265;
+					catchClause();
+					}
+					}
+					State = 270;
+					ErrorHandler.Sync(this);
+					_la = TokenStream.LA(1);
+				}
+				State = 273;
+				ErrorHandler.Sync(this);
+				_la = TokenStream.LA(1);
+				if (_la==FINALLY) {
+					{
+					State = 271;
+					Match(FINALLY);
+					State = 272;
+					((TryStmtContext)_localctx).finallyBlock = block();
+					}
+				}
+
 				}
 				break;
 			case 9:
-				_localctx = new AssignStmtContext(_localctx);
+				_localctx = new ThrowStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 9);
 				{
-				State = 262;
+				State = 275;
+				Match(THROW);
+				State = 276;
+				expr(0);
+				}
+				break;
+			case 10:
+				_localctx = new BlockStmtContext(_localctx);
+				EnterOuterAlt(_localctx, 10);
+				{
+				State = 277;
+				block();
+				}
+				break;
+			case 11:
+				_localctx = new AssignStmtContext(_localctx);
+				EnterOuterAlt(_localctx, 11);
+				{
+				State = 278;
 				((AssignStmtContext)_localctx).target = expr(0);
-				State = 263;
+				State = 279;
 				((AssignStmtContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
-				if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 576461847721410560L) != 0)) ) {
+				if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & -9223354510166982656L) != 0)) ) {
 					((AssignStmtContext)_localctx).op = ErrorHandler.RecoverInline(this);
 				}
 				else {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 264;
+				State = 280;
 				((AssignStmtContext)_localctx).value = expr(0);
 				}
 				break;
-			case 10:
+			case 12:
 				_localctx = new ExprStmtContext(_localctx);
-				EnterOuterAlt(_localctx, 10);
+				EnterOuterAlt(_localctx, 12);
 				{
-				State = 266;
+				State = 282;
 				expr(0);
 				}
 				break;
@@ -2078,7 +2165,7 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 273;
+			State = 289;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case TRUE:
@@ -2097,7 +2184,7 @@ public partial class HlParser : Parser {
 				Context = _localctx;
 				_prevctx = _localctx;
 
-				State = 270;
+				State = 286;
 				primary();
 				}
 				break;
@@ -2108,17 +2195,17 @@ public partial class HlParser : Parser {
 				_localctx = new UnaryExprContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 271;
+				State = 287;
 				((UnaryExprContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
-				if ( !(((((_la - 61)) & ~0x3f) == 0 && ((1L << (_la - 61)) & 49L) != 0)) ) {
+				if ( !(((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 49L) != 0)) ) {
 					((UnaryExprContext)_localctx).op = ErrorHandler.RecoverInline(this);
 				}
 				else {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 272;
+				State = 288;
 				expr(12);
 				}
 				break;
@@ -2126,35 +2213,35 @@ public partial class HlParser : Parser {
 				throw new NoViableAltException(this);
 			}
 			Context.Stop = TokenStream.LT(-1);
-			State = 343;
+			State = 359;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,41,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,43,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					if ( ParseListeners!=null )
 						TriggerExitRuleEvent();
 					_prevctx = _localctx;
 					{
-					State = 341;
+					State = 357;
 					ErrorHandler.Sync(this);
-					switch ( Interpreter.AdaptivePredict(TokenStream,40,Context) ) {
+					switch ( Interpreter.AdaptivePredict(TokenStream,42,Context) ) {
 					case 1:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 275;
+						State = 291;
 						if (!(Precpred(Context, 10))) throw new FailedPredicateException(this, "Precpred(Context, 10)");
-						State = 276;
+						State = 292;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
-						if ( !(((((_la - 62)) & ~0x3f) == 0 && ((1L << (_la - 62)) & 7L) != 0)) ) {
+						if ( !(((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7L) != 0)) ) {
 							((BinaryExprContext)_localctx).op = ErrorHandler.RecoverInline(this);
 						}
 						else {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 277;
+						State = 293;
 						expr(11);
 						}
 						break;
@@ -2162,9 +2249,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 278;
+						State = 294;
 						if (!(Precpred(Context, 9))) throw new FailedPredicateException(this, "Precpred(Context, 9)");
-						State = 279;
+						State = 295;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==PLUS || _la==MINUS) ) {
@@ -2174,7 +2261,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 280;
+						State = 296;
 						expr(10);
 						}
 						break;
@@ -2182,9 +2269,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 281;
+						State = 297;
 						if (!(Precpred(Context, 8))) throw new FailedPredicateException(this, "Precpred(Context, 8)");
-						State = 282;
+						State = 298;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==SHL || _la==SHR) ) {
@@ -2194,7 +2281,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 283;
+						State = 299;
 						expr(9);
 						}
 						break;
@@ -2202,11 +2289,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 284;
+						State = 300;
 						if (!(Precpred(Context, 7))) throw new FailedPredicateException(this, "Precpred(Context, 7)");
-						State = 285;
+						State = 301;
 						((BinaryExprContext)_localctx).op = Match(AMP);
-						State = 286;
+						State = 302;
 						expr(8);
 						}
 						break;
@@ -2214,11 +2301,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 287;
+						State = 303;
 						if (!(Precpred(Context, 6))) throw new FailedPredicateException(this, "Precpred(Context, 6)");
-						State = 288;
+						State = 304;
 						((BinaryExprContext)_localctx).op = Match(CARET);
-						State = 289;
+						State = 305;
 						expr(7);
 						}
 						break;
@@ -2226,11 +2313,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 290;
+						State = 306;
 						if (!(Precpred(Context, 5))) throw new FailedPredicateException(this, "Precpred(Context, 5)");
-						State = 291;
+						State = 307;
 						((BinaryExprContext)_localctx).op = Match(PIPE);
-						State = 292;
+						State = 308;
 						expr(6);
 						}
 						break;
@@ -2238,19 +2325,19 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 293;
+						State = 309;
 						if (!(Precpred(Context, 4))) throw new FailedPredicateException(this, "Precpred(Context, 4)");
-						State = 294;
+						State = 310;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
-						if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 432362056901984256L) != 0)) ) {
+						if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 6917792910431748096L) != 0)) ) {
 							((BinaryExprContext)_localctx).op = ErrorHandler.RecoverInline(this);
 						}
 						else {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 295;
+						State = 311;
 						expr(5);
 						}
 						break;
@@ -2258,11 +2345,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 296;
+						State = 312;
 						if (!(Precpred(Context, 3))) throw new FailedPredicateException(this, "Precpred(Context, 3)");
-						State = 297;
+						State = 313;
 						((BinaryExprContext)_localctx).op = Match(ANDAND);
-						State = 298;
+						State = 314;
 						expr(4);
 						}
 						break;
@@ -2270,11 +2357,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 299;
+						State = 315;
 						if (!(Precpred(Context, 2))) throw new FailedPredicateException(this, "Precpred(Context, 2)");
-						State = 300;
+						State = 316;
 						((BinaryExprContext)_localctx).op = Match(OROR);
-						State = 301;
+						State = 317;
 						expr(3);
 						}
 						break;
@@ -2282,11 +2369,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CoalesceExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 302;
+						State = 318;
 						if (!(Precpred(Context, 1))) throw new FailedPredicateException(this, "Precpred(Context, 1)");
-						State = 303;
+						State = 319;
 						((CoalesceExprContext)_localctx).op = Match(QQ);
-						State = 304;
+						State = 320;
 						expr(1);
 						}
 						break;
@@ -2294,25 +2381,25 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new MethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 305;
+						State = 321;
 						if (!(Precpred(Context, 18))) throw new FailedPredicateException(this, "Precpred(Context, 18)");
-						State = 306;
+						State = 322;
 						Match(DOT);
-						State = 307;
+						State = 323;
 						Match(ID);
-						State = 308;
+						State = 324;
 						Match(LPAREN);
-						State = 310;
+						State = 326;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
-						if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 135970048886964423L) != 0)) {
+						if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 2175520782191427783L) != 0)) {
 							{
-							State = 309;
+							State = 325;
 							argList();
 							}
 						}
 
-						State = 312;
+						State = 328;
 						Match(RPAREN);
 						}
 						break;
@@ -2320,11 +2407,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new MemberExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 313;
+						State = 329;
 						if (!(Precpred(Context, 17))) throw new FailedPredicateException(this, "Precpred(Context, 17)");
-						State = 314;
+						State = 330;
 						Match(DOT);
-						State = 315;
+						State = 331;
 						Match(ID);
 						}
 						break;
@@ -2332,25 +2419,25 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new SafeMethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 316;
+						State = 332;
 						if (!(Precpred(Context, 16))) throw new FailedPredicateException(this, "Precpred(Context, 16)");
-						State = 317;
+						State = 333;
 						Match(QDOT);
-						State = 318;
+						State = 334;
 						Match(ID);
-						State = 319;
+						State = 335;
 						Match(LPAREN);
-						State = 321;
+						State = 337;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
-						if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 135970048886964423L) != 0)) {
+						if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 2175520782191427783L) != 0)) {
 							{
-							State = 320;
+							State = 336;
 							argList();
 							}
 						}
 
-						State = 323;
+						State = 339;
 						Match(RPAREN);
 						}
 						break;
@@ -2358,11 +2445,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new SafeMemberExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 324;
+						State = 340;
 						if (!(Precpred(Context, 15))) throw new FailedPredicateException(this, "Precpred(Context, 15)");
-						State = 325;
+						State = 341;
 						Match(QDOT);
-						State = 326;
+						State = 342;
 						Match(ID);
 						}
 						break;
@@ -2370,21 +2457,21 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 327;
+						State = 343;
 						if (!(Precpred(Context, 14))) throw new FailedPredicateException(this, "Precpred(Context, 14)");
-						State = 328;
+						State = 344;
 						Match(LPAREN);
-						State = 330;
+						State = 346;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
-						if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 135970048886964423L) != 0)) {
+						if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 2175520782191427783L) != 0)) {
 							{
-							State = 329;
+							State = 345;
 							argList();
 							}
 						}
 
-						State = 332;
+						State = 348;
 						Match(RPAREN);
 						}
 						break;
@@ -2392,13 +2479,13 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new IndexExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 333;
+						State = 349;
 						if (!(Precpred(Context, 13))) throw new FailedPredicateException(this, "Precpred(Context, 13)");
-						State = 334;
+						State = 350;
 						Match(LBRACK);
-						State = 335;
+						State = 351;
 						expr(0);
-						State = 336;
+						State = 352;
 						Match(RBRACK);
 						}
 						break;
@@ -2406,20 +2493,20 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CastExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 338;
+						State = 354;
 						if (!(Precpred(Context, 11))) throw new FailedPredicateException(this, "Precpred(Context, 11)");
-						State = 339;
+						State = 355;
 						Match(AS);
-						State = 340;
+						State = 356;
 						type(0);
 						}
 						break;
 					}
 					} 
 				}
-				State = 345;
+				State = 361;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,41,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,43,Context);
 			}
 			}
 		}
@@ -2430,6 +2517,68 @@ public partial class HlParser : Parser {
 		}
 		finally {
 			UnrollRecursionContexts(_parentctx);
+		}
+		return _localctx;
+	}
+
+	public partial class CatchClauseContext : ParserRuleContext {
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode CATCH() { return GetToken(HlParser.CATCH, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ID() { return GetToken(HlParser.ID, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public BlockContext block() {
+			return GetRuleContext<BlockContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode COLON() { return GetToken(HlParser.COLON, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public TypeContext type() {
+			return GetRuleContext<TypeContext>(0);
+		}
+		public CatchClauseContext(ParserRuleContext parent, int invokingState)
+			: base(parent, invokingState)
+		{
+		}
+		public override int RuleIndex { get { return RULE_catchClause; } }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitCatchClause(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+
+	[RuleVersion(0)]
+	public CatchClauseContext catchClause() {
+		CatchClauseContext _localctx = new CatchClauseContext(Context, State);
+		EnterRule(_localctx, 38, RULE_catchClause);
+		int _la;
+		try {
+			EnterOuterAlt(_localctx, 1);
+			{
+			State = 362;
+			Match(CATCH);
+			State = 363;
+			Match(ID);
+			State = 366;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			if (_la==COLON) {
+				{
+				State = 364;
+				Match(COLON);
+				State = 365;
+				type(0);
+				}
+			}
+
+			State = 368;
+			block();
+			}
+		}
+		catch (RecognitionException re) {
+			_localctx.exception = re;
+			ErrorHandler.ReportError(this, re);
+			ErrorHandler.Recover(this, re);
+		}
+		finally {
+			ExitRule();
 		}
 		return _localctx;
 	}
@@ -2461,38 +2610,38 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public ArgListContext argList() {
 		ArgListContext _localctx = new ArgListContext(Context, State);
-		EnterRule(_localctx, 38, RULE_argList);
+		EnterRule(_localctx, 40, RULE_argList);
 		int _la;
 		try {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 346;
+			State = 370;
 			expr(0);
-			State = 351;
+			State = 375;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,42,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,45,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 347;
+					State = 371;
 					Match(COMMA);
-					State = 348;
+					State = 372;
 					expr(0);
 					}
 					} 
 				}
-				State = 353;
+				State = 377;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,42,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,45,Context);
 			}
-			State = 355;
+			State = 379;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 354;
+				State = 378;
 				Match(COMMA);
 				}
 			}
@@ -2644,18 +2793,18 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public PrimaryContext primary() {
 		PrimaryContext _localctx = new PrimaryContext(Context, State);
-		EnterRule(_localctx, 40, RULE_primary);
+		EnterRule(_localctx, 42, RULE_primary);
 		int _la;
 		try {
 			int _alt;
-			State = 384;
+			State = 408;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case INT:
 				_localctx = new IntLitContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 357;
+				State = 381;
 				Match(INT);
 				}
 				break;
@@ -2663,7 +2812,7 @@ public partial class HlParser : Parser {
 				_localctx = new NullLitContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 358;
+				State = 382;
 				Match(NULL);
 				}
 				break;
@@ -2671,7 +2820,7 @@ public partial class HlParser : Parser {
 				_localctx = new SelfExprContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 359;
+				State = 383;
 				Match(SELF);
 				}
 				break;
@@ -2679,7 +2828,7 @@ public partial class HlParser : Parser {
 				_localctx = new SuperExprContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 360;
+				State = 384;
 				Match(SUPER);
 				}
 				break;
@@ -2687,7 +2836,7 @@ public partial class HlParser : Parser {
 				_localctx = new FloatLitContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 361;
+				State = 385;
 				Match(FLOAT);
 				}
 				break;
@@ -2696,7 +2845,7 @@ public partial class HlParser : Parser {
 				_localctx = new BoolLitContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 362;
+				State = 386;
 				_la = TokenStream.LA(1);
 				if ( !(_la==TRUE || _la==FALSE) ) {
 				ErrorHandler.RecoverInline(this);
@@ -2711,7 +2860,7 @@ public partial class HlParser : Parser {
 				_localctx = new StringLitExprContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 363;
+				State = 387;
 				stringLit();
 				}
 				break;
@@ -2719,7 +2868,7 @@ public partial class HlParser : Parser {
 				_localctx = new NameExprContext(_localctx);
 				EnterOuterAlt(_localctx, 8);
 				{
-				State = 364;
+				State = 388;
 				Match(ID);
 				}
 				break;
@@ -2727,11 +2876,11 @@ public partial class HlParser : Parser {
 				_localctx = new ParenExprContext(_localctx);
 				EnterOuterAlt(_localctx, 9);
 				{
-				State = 365;
+				State = 389;
 				Match(LPAREN);
-				State = 366;
+				State = 390;
 				expr(0);
-				State = 367;
+				State = 391;
 				Match(RPAREN);
 				}
 				break;
@@ -2739,39 +2888,39 @@ public partial class HlParser : Parser {
 				_localctx = new ArrayLitContext(_localctx);
 				EnterOuterAlt(_localctx, 10);
 				{
-				State = 369;
+				State = 393;
 				Match(LBRACK);
-				State = 381;
+				State = 405;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
-				if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 135970048886964423L) != 0)) {
+				if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 2175520782191427783L) != 0)) {
 					{
-					State = 370;
+					State = 394;
 					expr(0);
-					State = 375;
+					State = 399;
 					ErrorHandler.Sync(this);
-					_alt = Interpreter.AdaptivePredict(TokenStream,44,Context);
+					_alt = Interpreter.AdaptivePredict(TokenStream,47,Context);
 					while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 						if ( _alt==1 ) {
 							{
 							{
-							State = 371;
+							State = 395;
 							Match(COMMA);
-							State = 372;
+							State = 396;
 							expr(0);
 							}
 							} 
 						}
-						State = 377;
+						State = 401;
 						ErrorHandler.Sync(this);
-						_alt = Interpreter.AdaptivePredict(TokenStream,44,Context);
+						_alt = Interpreter.AdaptivePredict(TokenStream,47,Context);
 					}
-					State = 379;
+					State = 403;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 					if (_la==COMMA) {
 						{
-						State = 378;
+						State = 402;
 						Match(COMMA);
 						}
 					}
@@ -2779,7 +2928,7 @@ public partial class HlParser : Parser {
 					}
 				}
 
-				State = 383;
+				State = 407;
 				Match(RBRACK);
 				}
 				break;
@@ -2823,28 +2972,28 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StringLitContext stringLit() {
 		StringLitContext _localctx = new StringLitContext(Context, State);
-		EnterRule(_localctx, 42, RULE_stringLit);
+		EnterRule(_localctx, 44, RULE_stringLit);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 386;
+			State = 410;
 			Match(STR_START);
-			State = 390;
+			State = 414;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
-			while (((((_la - 82)) & ~0x3f) == 0 && ((1L << (_la - 82)) & 7L) != 0)) {
+			while (((((_la - 86)) & ~0x3f) == 0 && ((1L << (_la - 86)) & 7L) != 0)) {
 				{
 				{
-				State = 387;
+				State = 411;
 				stringPart();
 				}
 				}
-				State = 392;
+				State = 416;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 393;
+			State = 417;
 			Match(STR_END);
 			}
 		}
@@ -2909,17 +3058,17 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StringPartContext stringPart() {
 		StringPartContext _localctx = new StringPartContext(Context, State);
-		EnterRule(_localctx, 44, RULE_stringPart);
+		EnterRule(_localctx, 46, RULE_stringPart);
 		int _la;
 		try {
-			State = 402;
+			State = 426;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case STR_TEXT:
 				_localctx = new TextPartContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 395;
+				State = 419;
 				Match(STR_TEXT);
 				}
 				break;
@@ -2927,7 +3076,7 @@ public partial class HlParser : Parser {
 				_localctx = new EscapePartContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 396;
+				State = 420;
 				Match(STR_ESCAPE);
 				}
 				break;
@@ -2935,19 +3084,19 @@ public partial class HlParser : Parser {
 				_localctx = new InterpPartContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 397;
+				State = 421;
 				Match(INTERP_START);
-				State = 399;
+				State = 423;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
-				if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 135970048886964423L) != 0)) {
+				if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 2175520782191427783L) != 0)) {
 					{
-					State = 398;
+					State = 422;
 					expr(0);
 					}
 				}
 
-				State = 401;
+				State = 425;
 				Match(RBRACE);
 				}
 				break;
@@ -3010,149 +3159,157 @@ public partial class HlParser : Parser {
 	}
 
 	private static int[] _serializedATN = {
-		4,1,85,405,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
+		4,1,89,429,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
 		7,7,2,8,7,8,2,9,7,9,2,10,7,10,2,11,7,11,2,12,7,12,2,13,7,13,2,14,7,14,
 		2,15,7,15,2,16,7,16,2,17,7,17,2,18,7,18,2,19,7,19,2,20,7,20,2,21,7,21,
-		2,22,7,22,1,0,5,0,48,8,0,10,0,12,0,51,9,0,1,0,5,0,54,8,0,10,0,12,0,57,
-		9,0,1,0,1,0,1,1,1,1,1,1,1,1,3,1,65,8,1,1,1,3,1,68,8,1,1,2,1,2,1,2,5,2,
-		73,8,2,10,2,12,2,76,9,2,1,3,1,3,1,3,3,3,81,8,3,1,4,3,4,84,8,4,1,4,1,4,
-		1,4,1,4,1,4,1,4,5,4,92,8,4,10,4,12,4,95,9,4,3,4,97,8,4,1,4,1,4,5,4,101,
-		8,4,10,4,12,4,104,9,4,1,4,1,4,1,5,1,5,1,5,1,5,3,5,112,8,5,1,6,3,6,115,
-		8,6,1,6,1,6,1,6,1,6,1,6,3,6,122,8,6,1,7,1,7,1,7,3,7,127,8,7,1,7,1,7,1,
-		7,1,8,3,8,133,8,8,1,8,1,8,1,9,3,9,138,8,9,1,9,1,9,1,9,1,9,1,9,5,9,145,
-		8,9,10,9,12,9,148,9,9,1,9,1,9,1,10,1,10,1,10,1,10,3,10,156,8,10,1,10,1,
-		10,1,10,3,10,161,8,10,1,11,3,11,164,8,11,1,11,1,11,1,11,1,11,3,11,170,
-		8,11,1,11,1,11,1,11,3,11,175,8,11,1,11,1,11,1,12,1,12,1,12,5,12,182,8,
-		12,10,12,12,12,185,9,12,1,12,3,12,188,8,12,1,13,1,13,1,13,1,13,1,14,1,
-		14,1,14,1,14,1,14,1,14,3,14,200,8,14,1,14,1,14,5,14,204,8,14,10,14,12,
-		14,207,9,14,1,15,1,15,1,15,5,15,212,8,15,10,15,12,15,215,9,15,1,15,1,15,
-		1,16,1,16,3,16,221,8,16,1,17,1,17,1,17,1,17,3,17,227,8,17,1,17,1,17,1,
-		17,1,17,1,17,1,17,1,17,1,17,3,17,237,8,17,3,17,239,8,17,1,17,1,17,1,17,
-		1,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,251,8,17,1,17,1,17,1,17,1,17,1,
-		17,1,17,1,17,3,17,260,8,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,268,8,17,
-		1,18,1,18,1,18,1,18,3,18,274,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,
+		2,22,7,22,2,23,7,23,1,0,5,0,50,8,0,10,0,12,0,53,9,0,1,0,5,0,56,8,0,10,
+		0,12,0,59,9,0,1,0,1,0,1,1,1,1,1,1,1,1,3,1,67,8,1,1,1,3,1,70,8,1,1,2,1,
+		2,1,2,5,2,75,8,2,10,2,12,2,78,9,2,1,3,1,3,1,3,3,3,83,8,3,1,4,3,4,86,8,
+		4,1,4,1,4,1,4,1,4,1,4,1,4,5,4,94,8,4,10,4,12,4,97,9,4,3,4,99,8,4,1,4,1,
+		4,5,4,103,8,4,10,4,12,4,106,9,4,1,4,1,4,1,5,1,5,1,5,1,5,3,5,114,8,5,1,
+		6,3,6,117,8,6,1,6,1,6,1,6,1,6,1,6,3,6,124,8,6,1,7,1,7,1,7,3,7,129,8,7,
+		1,7,1,7,1,7,1,8,3,8,135,8,8,1,8,1,8,1,9,3,9,140,8,9,1,9,1,9,1,9,1,9,1,
+		9,5,9,147,8,9,10,9,12,9,150,9,9,1,9,1,9,1,10,1,10,1,10,1,10,3,10,158,8,
+		10,1,10,1,10,1,10,3,10,163,8,10,1,11,3,11,166,8,11,1,11,1,11,1,11,1,11,
+		3,11,172,8,11,1,11,1,11,1,11,3,11,177,8,11,1,11,1,11,1,12,1,12,1,12,5,
+		12,184,8,12,10,12,12,12,187,9,12,1,12,3,12,190,8,12,1,13,1,13,1,13,1,13,
+		1,14,1,14,1,14,1,14,1,14,1,14,3,14,202,8,14,1,14,1,14,5,14,206,8,14,10,
+		14,12,14,209,9,14,1,15,1,15,1,15,5,15,214,8,15,10,15,12,15,217,9,15,1,
+		15,1,15,1,16,1,16,3,16,223,8,16,1,17,1,17,1,17,1,17,3,17,229,8,17,1,17,
+		1,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,239,8,17,3,17,241,8,17,1,17,1,
+		17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,253,8,17,1,17,1,17,1,17,
+		1,17,1,17,1,17,1,17,3,17,262,8,17,1,17,1,17,1,17,5,17,267,8,17,10,17,12,
+		17,270,9,17,1,17,1,17,3,17,274,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,
+		1,17,3,17,284,8,17,1,18,1,18,1,18,1,18,3,18,290,8,18,1,18,1,18,1,18,1,
 		18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,
-		18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,
-		18,311,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,18,322,8,18,
-		1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,18,331,8,18,1,18,1,18,1,18,1,18,1,
-		18,1,18,1,18,1,18,1,18,5,18,342,8,18,10,18,12,18,345,9,18,1,19,1,19,1,
-		19,5,19,350,8,19,10,19,12,19,353,9,19,1,19,3,19,356,8,19,1,20,1,20,1,20,
-		1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,5,20,
-		374,8,20,10,20,12,20,377,9,20,1,20,3,20,380,8,20,3,20,382,8,20,1,20,3,
-		20,385,8,20,1,21,1,21,5,21,389,8,21,10,21,12,21,392,9,21,1,21,1,21,1,22,
-		1,22,1,22,1,22,3,22,400,8,22,1,22,3,22,403,8,22,1,22,0,2,28,36,23,0,2,
-		4,6,8,10,12,14,16,18,20,22,24,26,28,30,32,34,36,38,40,42,44,0,8,1,0,7,
-		8,3,0,26,27,32,39,59,59,2,0,61,61,65,66,1,0,62,64,1,0,60,61,1,0,44,45,
-		2,0,40,43,57,58,1,0,17,18,467,0,49,1,0,0,0,2,60,1,0,0,0,4,69,1,0,0,0,6,
-		80,1,0,0,0,8,83,1,0,0,0,10,111,1,0,0,0,12,114,1,0,0,0,14,123,1,0,0,0,16,
-		132,1,0,0,0,18,137,1,0,0,0,20,151,1,0,0,0,22,163,1,0,0,0,24,178,1,0,0,
-		0,26,189,1,0,0,0,28,199,1,0,0,0,30,208,1,0,0,0,32,220,1,0,0,0,34,267,1,
-		0,0,0,36,273,1,0,0,0,38,346,1,0,0,0,40,384,1,0,0,0,42,386,1,0,0,0,44,402,
-		1,0,0,0,46,48,3,2,1,0,47,46,1,0,0,0,48,51,1,0,0,0,49,47,1,0,0,0,49,50,
-		1,0,0,0,50,55,1,0,0,0,51,49,1,0,0,0,52,54,3,6,3,0,53,52,1,0,0,0,54,57,
-		1,0,0,0,55,53,1,0,0,0,55,56,1,0,0,0,56,58,1,0,0,0,57,55,1,0,0,0,58,59,
-		5,0,0,1,59,1,1,0,0,0,60,61,5,3,0,0,61,64,3,4,2,0,62,63,5,4,0,0,63,65,5,
-		70,0,0,64,62,1,0,0,0,64,65,1,0,0,0,65,67,1,0,0,0,66,68,5,56,0,0,67,66,
-		1,0,0,0,67,68,1,0,0,0,68,3,1,0,0,0,69,74,5,70,0,0,70,71,5,48,0,0,71,73,
-		5,70,0,0,72,70,1,0,0,0,73,76,1,0,0,0,74,72,1,0,0,0,74,75,1,0,0,0,75,5,
-		1,0,0,0,76,74,1,0,0,0,77,81,3,22,11,0,78,81,3,8,4,0,79,81,3,18,9,0,80,
-		77,1,0,0,0,80,78,1,0,0,0,80,79,1,0,0,0,81,7,1,0,0,0,82,84,5,5,0,0,83,82,
-		1,0,0,0,83,84,1,0,0,0,84,85,1,0,0,0,85,86,5,20,0,0,86,96,5,70,0,0,87,88,
-		5,55,0,0,88,93,5,70,0,0,89,90,5,54,0,0,90,92,5,70,0,0,91,89,1,0,0,0,92,
-		95,1,0,0,0,93,91,1,0,0,0,93,94,1,0,0,0,94,97,1,0,0,0,95,93,1,0,0,0,96,
-		87,1,0,0,0,96,97,1,0,0,0,97,98,1,0,0,0,98,102,5,1,0,0,99,101,3,10,5,0,
-		100,99,1,0,0,0,101,104,1,0,0,0,102,100,1,0,0,0,102,103,1,0,0,0,103,105,
-		1,0,0,0,104,102,1,0,0,0,105,106,5,2,0,0,106,9,1,0,0,0,107,112,3,12,6,0,
-		108,112,3,14,7,0,109,112,3,16,8,0,110,112,5,56,0,0,111,107,1,0,0,0,111,
-		108,1,0,0,0,111,109,1,0,0,0,111,110,1,0,0,0,112,11,1,0,0,0,113,115,7,0,
-		0,0,114,113,1,0,0,0,114,115,1,0,0,0,115,116,1,0,0,0,116,117,5,70,0,0,117,
-		118,5,55,0,0,118,121,3,28,14,0,119,120,5,59,0,0,120,122,3,36,18,0,121,
-		119,1,0,0,0,121,122,1,0,0,0,122,13,1,0,0,0,123,124,5,22,0,0,124,126,5,
-		50,0,0,125,127,3,24,12,0,126,125,1,0,0,0,126,127,1,0,0,0,127,128,1,0,0,
-		0,128,129,5,51,0,0,129,130,3,30,15,0,130,15,1,0,0,0,131,133,5,25,0,0,132,
-		131,1,0,0,0,132,133,1,0,0,0,133,134,1,0,0,0,134,135,3,22,11,0,135,17,1,
-		0,0,0,136,138,5,5,0,0,137,136,1,0,0,0,137,138,1,0,0,0,138,139,1,0,0,0,
-		139,140,5,21,0,0,140,141,5,70,0,0,141,146,5,1,0,0,142,145,3,20,10,0,143,
-		145,5,56,0,0,144,142,1,0,0,0,144,143,1,0,0,0,145,148,1,0,0,0,146,144,1,
-		0,0,0,146,147,1,0,0,0,147,149,1,0,0,0,148,146,1,0,0,0,149,150,5,2,0,0,
-		150,19,1,0,0,0,151,152,5,6,0,0,152,153,5,70,0,0,153,155,5,50,0,0,154,156,
-		3,24,12,0,155,154,1,0,0,0,155,156,1,0,0,0,156,157,1,0,0,0,157,160,5,51,
-		0,0,158,159,5,28,0,0,159,161,3,28,14,0,160,158,1,0,0,0,160,161,1,0,0,0,
-		161,21,1,0,0,0,162,164,5,5,0,0,163,162,1,0,0,0,163,164,1,0,0,0,164,165,
-		1,0,0,0,165,166,5,6,0,0,166,167,5,70,0,0,167,169,5,50,0,0,168,170,3,24,
-		12,0,169,168,1,0,0,0,169,170,1,0,0,0,170,171,1,0,0,0,171,174,5,51,0,0,
-		172,173,5,28,0,0,173,175,3,28,14,0,174,172,1,0,0,0,174,175,1,0,0,0,175,
-		176,1,0,0,0,176,177,3,30,15,0,177,23,1,0,0,0,178,183,3,26,13,0,179,180,
-		5,54,0,0,180,182,3,26,13,0,181,179,1,0,0,0,182,185,1,0,0,0,183,181,1,0,
-		0,0,183,184,1,0,0,0,184,187,1,0,0,0,185,183,1,0,0,0,186,188,5,54,0,0,187,
-		186,1,0,0,0,187,188,1,0,0,0,188,25,1,0,0,0,189,190,5,70,0,0,190,191,5,
-		55,0,0,191,192,3,28,14,0,192,27,1,0,0,0,193,194,6,14,-1,0,194,200,5,70,
-		0,0,195,196,5,52,0,0,196,197,3,28,14,0,197,198,5,53,0,0,198,200,1,0,0,
-		0,199,193,1,0,0,0,199,195,1,0,0,0,200,205,1,0,0,0,201,202,10,1,0,0,202,
-		204,5,49,0,0,203,201,1,0,0,0,204,207,1,0,0,0,205,203,1,0,0,0,205,206,1,
-		0,0,0,206,29,1,0,0,0,207,205,1,0,0,0,208,213,5,1,0,0,209,212,3,34,17,0,
-		210,212,5,56,0,0,211,209,1,0,0,0,211,210,1,0,0,0,212,215,1,0,0,0,213,211,
-		1,0,0,0,213,214,1,0,0,0,214,216,1,0,0,0,215,213,1,0,0,0,216,217,5,2,0,
-		0,217,31,1,0,0,0,218,221,3,30,15,0,219,221,3,34,17,0,220,218,1,0,0,0,220,
-		219,1,0,0,0,221,33,1,0,0,0,222,223,7,0,0,0,223,226,5,70,0,0,224,225,5,
-		55,0,0,225,227,3,28,14,0,226,224,1,0,0,0,226,227,1,0,0,0,227,228,1,0,0,
-		0,228,229,5,59,0,0,229,268,3,36,18,0,230,231,5,9,0,0,231,232,3,36,18,0,
-		232,238,3,32,16,0,233,236,5,10,0,0,234,237,3,34,17,0,235,237,3,30,15,0,
-		236,234,1,0,0,0,236,235,1,0,0,0,237,239,1,0,0,0,238,233,1,0,0,0,238,239,
-		1,0,0,0,239,268,1,0,0,0,240,241,5,11,0,0,241,242,3,36,18,0,242,243,3,32,
-		16,0,243,268,1,0,0,0,244,245,5,12,0,0,245,246,5,70,0,0,246,247,5,13,0,
-		0,247,250,3,36,18,0,248,249,5,31,0,0,249,251,3,36,18,0,250,248,1,0,0,0,
-		250,251,1,0,0,0,251,252,1,0,0,0,252,253,3,32,16,0,253,268,1,0,0,0,254,
-		268,5,14,0,0,255,268,5,15,0,0,256,259,5,16,0,0,257,258,4,17,1,0,258,260,
-		3,36,18,0,259,257,1,0,0,0,259,260,1,0,0,0,260,268,1,0,0,0,261,268,3,30,
-		15,0,262,263,3,36,18,0,263,264,7,1,0,0,264,265,3,36,18,0,265,268,1,0,0,
-		0,266,268,3,36,18,0,267,222,1,0,0,0,267,230,1,0,0,0,267,240,1,0,0,0,267,
-		244,1,0,0,0,267,254,1,0,0,0,267,255,1,0,0,0,267,256,1,0,0,0,267,261,1,
-		0,0,0,267,262,1,0,0,0,267,266,1,0,0,0,268,35,1,0,0,0,269,270,6,18,-1,0,
-		270,274,3,40,20,0,271,272,7,2,0,0,272,274,3,36,18,12,273,269,1,0,0,0,273,
-		271,1,0,0,0,274,343,1,0,0,0,275,276,10,10,0,0,276,277,7,3,0,0,277,342,
-		3,36,18,11,278,279,10,9,0,0,279,280,7,4,0,0,280,342,3,36,18,10,281,282,
-		10,8,0,0,282,283,7,5,0,0,283,342,3,36,18,9,284,285,10,7,0,0,285,286,5,
-		67,0,0,286,342,3,36,18,8,287,288,10,6,0,0,288,289,5,68,0,0,289,342,3,36,
-		18,7,290,291,10,5,0,0,291,292,5,69,0,0,292,342,3,36,18,6,293,294,10,4,
-		0,0,294,295,7,6,0,0,295,342,3,36,18,5,296,297,10,3,0,0,297,298,5,46,0,
-		0,298,342,3,36,18,4,299,300,10,2,0,0,300,301,5,47,0,0,301,342,3,36,18,
-		3,302,303,10,1,0,0,303,304,5,29,0,0,304,342,3,36,18,1,305,306,10,18,0,
-		0,306,307,5,48,0,0,307,308,5,70,0,0,308,310,5,50,0,0,309,311,3,38,19,0,
-		310,309,1,0,0,0,310,311,1,0,0,0,311,312,1,0,0,0,312,342,5,51,0,0,313,314,
-		10,17,0,0,314,315,5,48,0,0,315,342,5,70,0,0,316,317,10,16,0,0,317,318,
-		5,30,0,0,318,319,5,70,0,0,319,321,5,50,0,0,320,322,3,38,19,0,321,320,1,
-		0,0,0,321,322,1,0,0,0,322,323,1,0,0,0,323,342,5,51,0,0,324,325,10,15,0,
-		0,325,326,5,30,0,0,326,342,5,70,0,0,327,328,10,14,0,0,328,330,5,50,0,0,
-		329,331,3,38,19,0,330,329,1,0,0,0,330,331,1,0,0,0,331,332,1,0,0,0,332,
-		342,5,51,0,0,333,334,10,13,0,0,334,335,5,52,0,0,335,336,3,36,18,0,336,
-		337,5,53,0,0,337,342,1,0,0,0,338,339,10,11,0,0,339,340,5,4,0,0,340,342,
-		3,28,14,0,341,275,1,0,0,0,341,278,1,0,0,0,341,281,1,0,0,0,341,284,1,0,
-		0,0,341,287,1,0,0,0,341,290,1,0,0,0,341,293,1,0,0,0,341,296,1,0,0,0,341,
-		299,1,0,0,0,341,302,1,0,0,0,341,305,1,0,0,0,341,313,1,0,0,0,341,316,1,
-		0,0,0,341,324,1,0,0,0,341,327,1,0,0,0,341,333,1,0,0,0,341,338,1,0,0,0,
-		342,345,1,0,0,0,343,341,1,0,0,0,343,344,1,0,0,0,344,37,1,0,0,0,345,343,
-		1,0,0,0,346,351,3,36,18,0,347,348,5,54,0,0,348,350,3,36,18,0,349,347,1,
-		0,0,0,350,353,1,0,0,0,351,349,1,0,0,0,351,352,1,0,0,0,352,355,1,0,0,0,
-		353,351,1,0,0,0,354,356,5,54,0,0,355,354,1,0,0,0,355,356,1,0,0,0,356,39,
-		1,0,0,0,357,385,5,72,0,0,358,385,5,19,0,0,359,385,5,23,0,0,360,385,5,24,
-		0,0,361,385,5,71,0,0,362,385,7,7,0,0,363,385,3,42,21,0,364,385,5,70,0,
-		0,365,366,5,50,0,0,366,367,3,36,18,0,367,368,5,51,0,0,368,385,1,0,0,0,
-		369,381,5,52,0,0,370,375,3,36,18,0,371,372,5,54,0,0,372,374,3,36,18,0,
-		373,371,1,0,0,0,374,377,1,0,0,0,375,373,1,0,0,0,375,376,1,0,0,0,376,379,
-		1,0,0,0,377,375,1,0,0,0,378,380,5,54,0,0,379,378,1,0,0,0,379,380,1,0,0,
-		0,380,382,1,0,0,0,381,370,1,0,0,0,381,382,1,0,0,0,382,383,1,0,0,0,383,
-		385,5,53,0,0,384,357,1,0,0,0,384,358,1,0,0,0,384,359,1,0,0,0,384,360,1,
-		0,0,0,384,361,1,0,0,0,384,362,1,0,0,0,384,363,1,0,0,0,384,364,1,0,0,0,
-		384,365,1,0,0,0,384,369,1,0,0,0,385,41,1,0,0,0,386,390,5,73,0,0,387,389,
-		3,44,22,0,388,387,1,0,0,0,389,392,1,0,0,0,390,388,1,0,0,0,390,391,1,0,
-		0,0,391,393,1,0,0,0,392,390,1,0,0,0,393,394,5,81,0,0,394,43,1,0,0,0,395,
-		403,5,82,0,0,396,403,5,83,0,0,397,399,5,84,0,0,398,400,3,36,18,0,399,398,
-		1,0,0,0,399,400,1,0,0,0,400,401,1,0,0,0,401,403,5,2,0,0,402,395,1,0,0,
-		0,402,396,1,0,0,0,402,397,1,0,0,0,403,45,1,0,0,0,51,49,55,64,67,74,80,
-		83,93,96,102,111,114,121,126,132,137,144,146,155,160,163,169,174,183,187,
-		199,205,211,213,220,226,236,238,250,259,267,273,310,321,330,341,343,351,
-		355,375,379,381,384,390,399,402
+		18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,
+		18,1,18,1,18,1,18,3,18,327,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,
+		1,18,3,18,338,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,18,347,8,18,1,
+		18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,5,18,358,8,18,10,18,12,18,361,
+		9,18,1,19,1,19,1,19,1,19,3,19,367,8,19,1,19,1,19,1,20,1,20,1,20,5,20,374,
+		8,20,10,20,12,20,377,9,20,1,20,3,20,380,8,20,1,21,1,21,1,21,1,21,1,21,
+		1,21,1,21,1,21,1,21,1,21,1,21,1,21,1,21,1,21,1,21,1,21,5,21,398,8,21,10,
+		21,12,21,401,9,21,1,21,3,21,404,8,21,3,21,406,8,21,1,21,3,21,409,8,21,
+		1,22,1,22,5,22,413,8,22,10,22,12,22,416,9,22,1,22,1,22,1,23,1,23,1,23,
+		1,23,3,23,424,8,23,1,23,3,23,427,8,23,1,23,0,2,28,36,24,0,2,4,6,8,10,12,
+		14,16,18,20,22,24,26,28,30,32,34,36,38,40,42,44,46,0,8,1,0,7,8,3,0,30,
+		31,36,43,63,63,2,0,65,65,69,70,1,0,66,68,1,0,64,65,1,0,48,49,2,0,44,47,
+		61,62,1,0,17,18,495,0,51,1,0,0,0,2,62,1,0,0,0,4,71,1,0,0,0,6,82,1,0,0,
+		0,8,85,1,0,0,0,10,113,1,0,0,0,12,116,1,0,0,0,14,125,1,0,0,0,16,134,1,0,
+		0,0,18,139,1,0,0,0,20,153,1,0,0,0,22,165,1,0,0,0,24,180,1,0,0,0,26,191,
+		1,0,0,0,28,201,1,0,0,0,30,210,1,0,0,0,32,222,1,0,0,0,34,283,1,0,0,0,36,
+		289,1,0,0,0,38,362,1,0,0,0,40,370,1,0,0,0,42,408,1,0,0,0,44,410,1,0,0,
+		0,46,426,1,0,0,0,48,50,3,2,1,0,49,48,1,0,0,0,50,53,1,0,0,0,51,49,1,0,0,
+		0,51,52,1,0,0,0,52,57,1,0,0,0,53,51,1,0,0,0,54,56,3,6,3,0,55,54,1,0,0,
+		0,56,59,1,0,0,0,57,55,1,0,0,0,57,58,1,0,0,0,58,60,1,0,0,0,59,57,1,0,0,
+		0,60,61,5,0,0,1,61,1,1,0,0,0,62,63,5,3,0,0,63,66,3,4,2,0,64,65,5,4,0,0,
+		65,67,5,74,0,0,66,64,1,0,0,0,66,67,1,0,0,0,67,69,1,0,0,0,68,70,5,60,0,
+		0,69,68,1,0,0,0,69,70,1,0,0,0,70,3,1,0,0,0,71,76,5,74,0,0,72,73,5,52,0,
+		0,73,75,5,74,0,0,74,72,1,0,0,0,75,78,1,0,0,0,76,74,1,0,0,0,76,77,1,0,0,
+		0,77,5,1,0,0,0,78,76,1,0,0,0,79,83,3,22,11,0,80,83,3,8,4,0,81,83,3,18,
+		9,0,82,79,1,0,0,0,82,80,1,0,0,0,82,81,1,0,0,0,83,7,1,0,0,0,84,86,5,5,0,
+		0,85,84,1,0,0,0,85,86,1,0,0,0,86,87,1,0,0,0,87,88,5,20,0,0,88,98,5,74,
+		0,0,89,90,5,59,0,0,90,95,5,74,0,0,91,92,5,58,0,0,92,94,5,74,0,0,93,91,
+		1,0,0,0,94,97,1,0,0,0,95,93,1,0,0,0,95,96,1,0,0,0,96,99,1,0,0,0,97,95,
+		1,0,0,0,98,89,1,0,0,0,98,99,1,0,0,0,99,100,1,0,0,0,100,104,5,1,0,0,101,
+		103,3,10,5,0,102,101,1,0,0,0,103,106,1,0,0,0,104,102,1,0,0,0,104,105,1,
+		0,0,0,105,107,1,0,0,0,106,104,1,0,0,0,107,108,5,2,0,0,108,9,1,0,0,0,109,
+		114,3,12,6,0,110,114,3,14,7,0,111,114,3,16,8,0,112,114,5,60,0,0,113,109,
+		1,0,0,0,113,110,1,0,0,0,113,111,1,0,0,0,113,112,1,0,0,0,114,11,1,0,0,0,
+		115,117,7,0,0,0,116,115,1,0,0,0,116,117,1,0,0,0,117,118,1,0,0,0,118,119,
+		5,74,0,0,119,120,5,59,0,0,120,123,3,28,14,0,121,122,5,63,0,0,122,124,3,
+		36,18,0,123,121,1,0,0,0,123,124,1,0,0,0,124,13,1,0,0,0,125,126,5,22,0,
+		0,126,128,5,54,0,0,127,129,3,24,12,0,128,127,1,0,0,0,128,129,1,0,0,0,129,
+		130,1,0,0,0,130,131,5,55,0,0,131,132,3,30,15,0,132,15,1,0,0,0,133,135,
+		5,25,0,0,134,133,1,0,0,0,134,135,1,0,0,0,135,136,1,0,0,0,136,137,3,22,
+		11,0,137,17,1,0,0,0,138,140,5,5,0,0,139,138,1,0,0,0,139,140,1,0,0,0,140,
+		141,1,0,0,0,141,142,5,21,0,0,142,143,5,74,0,0,143,148,5,1,0,0,144,147,
+		3,20,10,0,145,147,5,60,0,0,146,144,1,0,0,0,146,145,1,0,0,0,147,150,1,0,
+		0,0,148,146,1,0,0,0,148,149,1,0,0,0,149,151,1,0,0,0,150,148,1,0,0,0,151,
+		152,5,2,0,0,152,19,1,0,0,0,153,154,5,6,0,0,154,155,5,74,0,0,155,157,5,
+		54,0,0,156,158,3,24,12,0,157,156,1,0,0,0,157,158,1,0,0,0,158,159,1,0,0,
+		0,159,162,5,55,0,0,160,161,5,32,0,0,161,163,3,28,14,0,162,160,1,0,0,0,
+		162,163,1,0,0,0,163,21,1,0,0,0,164,166,5,5,0,0,165,164,1,0,0,0,165,166,
+		1,0,0,0,166,167,1,0,0,0,167,168,5,6,0,0,168,169,5,74,0,0,169,171,5,54,
+		0,0,170,172,3,24,12,0,171,170,1,0,0,0,171,172,1,0,0,0,172,173,1,0,0,0,
+		173,176,5,55,0,0,174,175,5,32,0,0,175,177,3,28,14,0,176,174,1,0,0,0,176,
+		177,1,0,0,0,177,178,1,0,0,0,178,179,3,30,15,0,179,23,1,0,0,0,180,185,3,
+		26,13,0,181,182,5,58,0,0,182,184,3,26,13,0,183,181,1,0,0,0,184,187,1,0,
+		0,0,185,183,1,0,0,0,185,186,1,0,0,0,186,189,1,0,0,0,187,185,1,0,0,0,188,
+		190,5,58,0,0,189,188,1,0,0,0,189,190,1,0,0,0,190,25,1,0,0,0,191,192,5,
+		74,0,0,192,193,5,59,0,0,193,194,3,28,14,0,194,27,1,0,0,0,195,196,6,14,
+		-1,0,196,202,5,74,0,0,197,198,5,56,0,0,198,199,3,28,14,0,199,200,5,57,
+		0,0,200,202,1,0,0,0,201,195,1,0,0,0,201,197,1,0,0,0,202,207,1,0,0,0,203,
+		204,10,1,0,0,204,206,5,53,0,0,205,203,1,0,0,0,206,209,1,0,0,0,207,205,
+		1,0,0,0,207,208,1,0,0,0,208,29,1,0,0,0,209,207,1,0,0,0,210,215,5,1,0,0,
+		211,214,3,34,17,0,212,214,5,60,0,0,213,211,1,0,0,0,213,212,1,0,0,0,214,
+		217,1,0,0,0,215,213,1,0,0,0,215,216,1,0,0,0,216,218,1,0,0,0,217,215,1,
+		0,0,0,218,219,5,2,0,0,219,31,1,0,0,0,220,223,3,30,15,0,221,223,3,34,17,
+		0,222,220,1,0,0,0,222,221,1,0,0,0,223,33,1,0,0,0,224,225,7,0,0,0,225,228,
+		5,74,0,0,226,227,5,59,0,0,227,229,3,28,14,0,228,226,1,0,0,0,228,229,1,
+		0,0,0,229,230,1,0,0,0,230,231,5,63,0,0,231,284,3,36,18,0,232,233,5,9,0,
+		0,233,234,3,36,18,0,234,240,3,32,16,0,235,238,5,10,0,0,236,239,3,34,17,
+		0,237,239,3,30,15,0,238,236,1,0,0,0,238,237,1,0,0,0,239,241,1,0,0,0,240,
+		235,1,0,0,0,240,241,1,0,0,0,241,284,1,0,0,0,242,243,5,11,0,0,243,244,3,
+		36,18,0,244,245,3,32,16,0,245,284,1,0,0,0,246,247,5,12,0,0,247,248,5,74,
+		0,0,248,249,5,13,0,0,249,252,3,36,18,0,250,251,5,35,0,0,251,253,3,36,18,
+		0,252,250,1,0,0,0,252,253,1,0,0,0,253,254,1,0,0,0,254,255,3,32,16,0,255,
+		284,1,0,0,0,256,284,5,14,0,0,257,284,5,15,0,0,258,261,5,16,0,0,259,260,
+		4,17,1,0,260,262,3,36,18,0,261,259,1,0,0,0,261,262,1,0,0,0,262,284,1,0,
+		0,0,263,264,5,26,0,0,264,268,3,30,15,0,265,267,3,38,19,0,266,265,1,0,0,
+		0,267,270,1,0,0,0,268,266,1,0,0,0,268,269,1,0,0,0,269,273,1,0,0,0,270,
+		268,1,0,0,0,271,272,5,28,0,0,272,274,3,30,15,0,273,271,1,0,0,0,273,274,
+		1,0,0,0,274,284,1,0,0,0,275,276,5,29,0,0,276,284,3,36,18,0,277,284,3,30,
+		15,0,278,279,3,36,18,0,279,280,7,1,0,0,280,281,3,36,18,0,281,284,1,0,0,
+		0,282,284,3,36,18,0,283,224,1,0,0,0,283,232,1,0,0,0,283,242,1,0,0,0,283,
+		246,1,0,0,0,283,256,1,0,0,0,283,257,1,0,0,0,283,258,1,0,0,0,283,263,1,
+		0,0,0,283,275,1,0,0,0,283,277,1,0,0,0,283,278,1,0,0,0,283,282,1,0,0,0,
+		284,35,1,0,0,0,285,286,6,18,-1,0,286,290,3,42,21,0,287,288,7,2,0,0,288,
+		290,3,36,18,12,289,285,1,0,0,0,289,287,1,0,0,0,290,359,1,0,0,0,291,292,
+		10,10,0,0,292,293,7,3,0,0,293,358,3,36,18,11,294,295,10,9,0,0,295,296,
+		7,4,0,0,296,358,3,36,18,10,297,298,10,8,0,0,298,299,7,5,0,0,299,358,3,
+		36,18,9,300,301,10,7,0,0,301,302,5,71,0,0,302,358,3,36,18,8,303,304,10,
+		6,0,0,304,305,5,72,0,0,305,358,3,36,18,7,306,307,10,5,0,0,307,308,5,73,
+		0,0,308,358,3,36,18,6,309,310,10,4,0,0,310,311,7,6,0,0,311,358,3,36,18,
+		5,312,313,10,3,0,0,313,314,5,50,0,0,314,358,3,36,18,4,315,316,10,2,0,0,
+		316,317,5,51,0,0,317,358,3,36,18,3,318,319,10,1,0,0,319,320,5,33,0,0,320,
+		358,3,36,18,1,321,322,10,18,0,0,322,323,5,52,0,0,323,324,5,74,0,0,324,
+		326,5,54,0,0,325,327,3,40,20,0,326,325,1,0,0,0,326,327,1,0,0,0,327,328,
+		1,0,0,0,328,358,5,55,0,0,329,330,10,17,0,0,330,331,5,52,0,0,331,358,5,
+		74,0,0,332,333,10,16,0,0,333,334,5,34,0,0,334,335,5,74,0,0,335,337,5,54,
+		0,0,336,338,3,40,20,0,337,336,1,0,0,0,337,338,1,0,0,0,338,339,1,0,0,0,
+		339,358,5,55,0,0,340,341,10,15,0,0,341,342,5,34,0,0,342,358,5,74,0,0,343,
+		344,10,14,0,0,344,346,5,54,0,0,345,347,3,40,20,0,346,345,1,0,0,0,346,347,
+		1,0,0,0,347,348,1,0,0,0,348,358,5,55,0,0,349,350,10,13,0,0,350,351,5,56,
+		0,0,351,352,3,36,18,0,352,353,5,57,0,0,353,358,1,0,0,0,354,355,10,11,0,
+		0,355,356,5,4,0,0,356,358,3,28,14,0,357,291,1,0,0,0,357,294,1,0,0,0,357,
+		297,1,0,0,0,357,300,1,0,0,0,357,303,1,0,0,0,357,306,1,0,0,0,357,309,1,
+		0,0,0,357,312,1,0,0,0,357,315,1,0,0,0,357,318,1,0,0,0,357,321,1,0,0,0,
+		357,329,1,0,0,0,357,332,1,0,0,0,357,340,1,0,0,0,357,343,1,0,0,0,357,349,
+		1,0,0,0,357,354,1,0,0,0,358,361,1,0,0,0,359,357,1,0,0,0,359,360,1,0,0,
+		0,360,37,1,0,0,0,361,359,1,0,0,0,362,363,5,27,0,0,363,366,5,74,0,0,364,
+		365,5,59,0,0,365,367,3,28,14,0,366,364,1,0,0,0,366,367,1,0,0,0,367,368,
+		1,0,0,0,368,369,3,30,15,0,369,39,1,0,0,0,370,375,3,36,18,0,371,372,5,58,
+		0,0,372,374,3,36,18,0,373,371,1,0,0,0,374,377,1,0,0,0,375,373,1,0,0,0,
+		375,376,1,0,0,0,376,379,1,0,0,0,377,375,1,0,0,0,378,380,5,58,0,0,379,378,
+		1,0,0,0,379,380,1,0,0,0,380,41,1,0,0,0,381,409,5,76,0,0,382,409,5,19,0,
+		0,383,409,5,23,0,0,384,409,5,24,0,0,385,409,5,75,0,0,386,409,7,7,0,0,387,
+		409,3,44,22,0,388,409,5,74,0,0,389,390,5,54,0,0,390,391,3,36,18,0,391,
+		392,5,55,0,0,392,409,1,0,0,0,393,405,5,56,0,0,394,399,3,36,18,0,395,396,
+		5,58,0,0,396,398,3,36,18,0,397,395,1,0,0,0,398,401,1,0,0,0,399,397,1,0,
+		0,0,399,400,1,0,0,0,400,403,1,0,0,0,401,399,1,0,0,0,402,404,5,58,0,0,403,
+		402,1,0,0,0,403,404,1,0,0,0,404,406,1,0,0,0,405,394,1,0,0,0,405,406,1,
+		0,0,0,406,407,1,0,0,0,407,409,5,57,0,0,408,381,1,0,0,0,408,382,1,0,0,0,
+		408,383,1,0,0,0,408,384,1,0,0,0,408,385,1,0,0,0,408,386,1,0,0,0,408,387,
+		1,0,0,0,408,388,1,0,0,0,408,389,1,0,0,0,408,393,1,0,0,0,409,43,1,0,0,0,
+		410,414,5,77,0,0,411,413,3,46,23,0,412,411,1,0,0,0,413,416,1,0,0,0,414,
+		412,1,0,0,0,414,415,1,0,0,0,415,417,1,0,0,0,416,414,1,0,0,0,417,418,5,
+		85,0,0,418,45,1,0,0,0,419,427,5,86,0,0,420,427,5,87,0,0,421,423,5,88,0,
+		0,422,424,3,36,18,0,423,422,1,0,0,0,423,424,1,0,0,0,424,425,1,0,0,0,425,
+		427,5,2,0,0,426,419,1,0,0,0,426,420,1,0,0,0,426,421,1,0,0,0,427,47,1,0,
+		0,0,54,51,57,66,69,76,82,85,95,98,104,113,116,123,128,134,139,146,148,
+		157,162,165,171,176,185,189,201,207,213,215,222,228,238,240,252,261,268,
+		273,283,289,326,337,346,357,359,366,375,379,399,403,405,408,414,423,426
 	};
 
 	public static readonly ATN _ATN =

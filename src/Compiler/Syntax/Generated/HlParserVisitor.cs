@@ -197,6 +197,20 @@ public interface IHlParserVisitor<Result> : IParseTreeVisitor<Result> {
 	/// <return>The visitor result.</return>
 	Result VisitReturnStmt([NotNull] HlParser.ReturnStmtContext context);
 	/// <summary>
+	/// Visit a parse tree produced by the <c>tryStmt</c>
+	/// labeled alternative in <see cref="HlParser.statement"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitTryStmt([NotNull] HlParser.TryStmtContext context);
+	/// <summary>
+	/// Visit a parse tree produced by the <c>throwStmt</c>
+	/// labeled alternative in <see cref="HlParser.statement"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitThrowStmt([NotNull] HlParser.ThrowStmtContext context);
+	/// <summary>
 	/// Visit a parse tree produced by the <c>blockStmt</c>
 	/// labeled alternative in <see cref="HlParser.statement"/>.
 	/// </summary>
@@ -294,6 +308,12 @@ public interface IHlParserVisitor<Result> : IParseTreeVisitor<Result> {
 	/// <param name="context">The parse tree.</param>
 	/// <return>The visitor result.</return>
 	Result VisitCastExpr([NotNull] HlParser.CastExprContext context);
+	/// <summary>
+	/// Visit a parse tree produced by <see cref="HlParser.catchClause"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitCatchClause([NotNull] HlParser.CatchClauseContext context);
 	/// <summary>
 	/// Visit a parse tree produced by <see cref="HlParser.argList"/>.
 	/// </summary>
