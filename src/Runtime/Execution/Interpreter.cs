@@ -626,17 +626,37 @@ public sealed class Interpreter : IRootSource
     private string FormatArray(int r)
     {
         var sb = new StringBuilder();
-        AppendArray(sb, r, 0);
+        // The text becomes a string on the heap, so it can't be longer than the heap holds; sharing makes the text
+        // of nested arrays grow much faster than the arrays, so the limit is checked as it grows.
+        long budget = Math.Min(int.MaxValue / 2, Heap.MaxBytes / 2);
+        AppendArray(sb, r, 0, budget);
         return sb.ToString();
     }
 
-    private void AppendArray(StringBuilder sb, int r, int depth)
+    /// <summary>
+    /// Appends an array's text. Elements are formatted by the kind the array records; a null shows as <c>null</c>,
+    /// an object as <c>&lt;Class&gt;</c>, and nesting deeper than the type system allows (only hand-written
+    /// bytecode can reach it) as <c>[...]</c>.
+    /// </summary>
+    private void AppendArray(StringBuilder sb, int r, int depth, long budget)
     {
+        if (r == 0)
+        {
+            sb.Append("null");
+            return;
+        }
+        if (depth > VmType.MaxDepth)
+        {
+            sb.Append("[...]");
+            return;
+        }
         var kind = Heap.ArrayElementKind(r);
         int n = Heap.ArrayLength(r);
         sb.Append('[');
         for (int i = 0; i < n; i++)
         {
+            if (sb.Length > budget)
+                throw new VmError(ErrorClasses.OutOfMemory, $"the text of the array would take more than {budget} characters, more than the heap can hold");
             if (i > 0) sb.Append(", ");
             long v = Heap.ArrayGet(r, i);
             switch (kind)
@@ -644,8 +664,10 @@ public sealed class Interpreter : IRootSource
                 case TypeKind.Int: sb.Append(v.ToString(CultureInfo.InvariantCulture)); break;
                 case TypeKind.Float: sb.Append(FormatFloat(D(v))); break;
                 case TypeKind.Bool: sb.Append(v != 0 ? "true" : "false"); break;
+                case TypeKind.String when v == 0: sb.Append("null"); break;
                 case TypeKind.String: AppendQuoted(sb, Heap.StringChars((int)v)); break;
-                default: AppendArray(sb, (int)v, depth + 1); break;
+                case TypeKind.Object: sb.Append(v == 0 ? "null" : $"<{Heap.ClassOf((int)v).Name}>"); break;
+                default: AppendArray(sb, (int)v, depth + 1, budget); break;
             }
         }
         sb.Append(']');
