@@ -71,7 +71,7 @@ public sealed class CodeBuilder
         if (_depth < 0) throw new InvalidOperationException($"emitter bug: stack underflow at {info.Name}");
         _depth += pushes;
         MaxStack = Math.Max(MaxStack, _depth);
-        if (op is Opcode.Jmp or Opcode.Ret or Opcode.RetVoid) Reachable = false;
+        if (op is Opcode.Jmp or Opcode.Ret or Opcode.RetVoid or Opcode.Throw) Reachable = false;
     }
 
     /// <summary>Emits a jump (jmp, jmpif, jmpifnot) to a label, bound now or later.</summary>
