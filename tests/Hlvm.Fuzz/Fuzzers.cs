@@ -24,6 +24,8 @@ public sealed class FuzzStats
 {
     public long Inputs;
     public long Crashes;
+    public long SlowestMilliseconds;
+    public long SlowestInput;
     public readonly Dictionary<string, long> Outcomes = [];
 
     public void Count(string outcome) => Outcomes[outcome] = Outcomes.GetValueOrDefault(outcome) + 1;
@@ -61,7 +63,8 @@ public abstract class Fuzzer(FuzzOptions options)
 {
     protected readonly Random Random = new(options.Seed);
     protected readonly FuzzStats Stats = new();
-    private const int SlowMilliseconds = 5_000;
+    /// <summary>An input that runs this long counts as a hang (every run is bounded by fuel, so none should).</summary>
+    private const int HangMilliseconds = 60_000;
 
     protected abstract (byte[] input, string extension) Next();
     protected abstract string Execute(byte[] input);
@@ -83,10 +86,15 @@ public abstract class Fuzzer(FuzzOptions options)
                 outcome = "CRASH " + e.GetType().Name;
                 Save(input, extension, e.ToString());
             }
-            if (watch.ElapsedMilliseconds > SlowMilliseconds)
+            if (watch.ElapsedMilliseconds > HangMilliseconds)
             {
-                outcome = "SLOW";
+                outcome = "HANG";
                 Save(input, extension, $"took {watch.ElapsedMilliseconds} ms");
+            }
+            if (watch.ElapsedMilliseconds > Stats.SlowestMilliseconds)
+            {
+                Stats.SlowestMilliseconds = watch.ElapsedMilliseconds;
+                Stats.SlowestInput = Stats.Inputs;
             }
             Stats.Count(outcome);
         }

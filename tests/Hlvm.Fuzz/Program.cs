@@ -43,6 +43,7 @@ var stats = options.Target == "modules"
     : new SourceFuzzer(options, Corpus.Sources(root)).Run();
 double seconds = stopwatch.Elapsed.TotalSeconds;
 Console.WriteLine($"{options.Target}: {stats.Inputs} inputs in {seconds:F1} s ({stats.Inputs / seconds:F0}/s), seed {options.Seed}");
+Console.WriteLine($"  slowest input: #{stats.SlowestInput}, {stats.SlowestMilliseconds} ms");
 foreach (var (outcome, count) in stats.Outcomes.OrderByDescending(kv => kv.Value))
     Console.WriteLine($"  {outcome,-28} {count,10}");
 if (stats.Crashes > 0)
