@@ -39,6 +39,7 @@ public static class Asm
         m.Strings.Add("hello");
         m.Types.Add(VmType.ArrayOf(VmType.Int));
         m.Types.Add(VmType.ArrayOf(VmType.String));
+        m.Types.Add(VmType.MapOf(VmType.Int, VmType.Int));
         m.Natives.Add(new NativeImport("println", [VmType.String], VmType.Void));
         m.Functions.Add(new FunctionDef
         {

@@ -173,8 +173,8 @@ case(M+'uleb_unfinished.hex', 'malformed truncated while reading entry function'
      'The file ends inside a uleb: its last byte has the continuation bit.', BASE[:-1] + [('81', 'entry, continued...', None)])
 
 # ---- types
-case(M+'unknown_type_kind.hex', 'malformed unknown type kind 8', 'format.type-kind',
-     'Type kind 8 does not exist (0..6 do; 7, the null type, is never encoded).', replace('types', '01 08', '1 type: kind 8'))
+case(M+'unknown_type_kind.hex', 'malformed unknown type kind 10', 'format.type-kind',
+     'Type kind 10 does not exist (0..6 and 8 do; 7, the null type, is never encoded).', replace('types', '01 0a', '1 type: kind 10'))
 case(M+'unknown_type_kind_255.hex', 'malformed unknown type kind 127', 'format.type-kind',
      'Type kind 255, as a parameter.', replace('parameters', '01 ff', '1 parameter of kind 255'))
 case(M+'unknown_element_kind.hex', 'malformed unknown type kind 9', 'format.type-kind',

@@ -133,6 +133,14 @@ internal static class AsmGrammar
 
     private static readonly Parser<VmType> BasicType = i =>
     {
+        if (!i.AtEnd && i.Current == '{')
+        {
+            // {K: V}: a map type; the nesting is bounded so that no line can exhaust the stack.
+            if (_mapDepth >= MaxTypeDepth) return Fail<VmType>(i, $"map types nest more than {MaxTypeDepth} deep here");
+            _mapDepth++;
+            try { return MapType(i); }
+            finally { _mapDepth--; }
+        }
         if (!i.AtEnd && i.Current == '#')
         {
             var digits = Parse.Digit.AtLeastOnce().Text()(i.Advance());
@@ -164,7 +172,25 @@ internal static class AsmGrammar
     }
 
     /// <summary>A type. Array brackets are counted rather than parsed recursively, so no input nests deeply.</summary>
-    private static readonly Parser<VmType> Type = start =>
+    private static readonly Parser<VmType> Type = TypeOf;
+
+    [ThreadStatic] private static int _mapDepth;
+
+    private static IResult<VmType> MapType(IInput i)
+    {
+        var key = Type(Space(i.Advance()).Remainder);
+        if (!key.WasSuccessful) return key;
+        var colon = Space(key.Remainder).Remainder;
+        if (colon.AtEnd || colon.Current != ':') return Expected<VmType>(colon, "':'");
+        var value = Type(Space(colon.Advance()).Remainder);
+        if (!value.WasSuccessful) return value;
+        var close = Space(value.Remainder).Remainder;
+        if (close.AtEnd || close.Current != '}') return Expected<VmType>(close, "'}'");
+        if (!VmType.IsMapKey(key.Value)) return Fail<VmType>(i, $"a map cannot be keyed by {key.Value}");
+        return Result.Success(VmType.MapOf(key.Value, value.Value), close.Advance());
+    }
+
+    private static IResult<VmType> TypeOf(IInput start)
     {
         var i = start;
         int depth = 0;
@@ -191,7 +217,7 @@ internal static class AsmGrammar
             i = outer.Remainder;
         }
         return Result.Success(type, i);
-    };
+    }
 
     /// <summary>One or more types separated by commas.</summary>
     private static readonly Parser<VmType[]> Types =

@@ -290,6 +290,7 @@ public sealed partial class Binder
             TypeKind.String => true,
             TypeKind.Array => from.Element == to.Element,
             TypeKind.Object => _classList[from.ClassIndex].IsA(_classList[to.ClassIndex]),
+            TypeKind.Map => from.Key == to.Key && from.Element == to.Element,
             _ => false,
         };
     }

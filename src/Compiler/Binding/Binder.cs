@@ -221,6 +221,18 @@ public sealed partial class Binder
                         Error(named.name, $"unknown type '{named.name.Text}'{Suggest(named.name.Text, ["int", "float", "bool", "string", .. _classes.Keys])}");
                         return Types.Error;
                 }
+            case MapTypeContext map:
+                {
+                    var key = BindType(map.key, depth + 1);
+                    var value = BindType(map.value, depth + 1);
+                    if (key.IsError() || value.IsError()) return Types.Error;
+                    if (!VmType.IsMapKey(key))
+                    {
+                        Error(map.key, $"a map cannot be keyed by {N(key)}: keys are int, bool or string");
+                        return Types.Error;
+                    }
+                    return VmType.MapOf(key, value);
+                }
             case NullableTypeContext nullable:
                 {
                     var inner = BindType(nullable.type(), depth + 1);
@@ -410,12 +422,14 @@ public sealed partial class Binder
         }
         else
         {
+            if (source.Type.Kind == TypeKind.Map && !source.Type.Nullable)
+                source = new BoundOp(source.Line, VmType.ArrayOf(source.Type.Key!), Opcode.MapKeys, source, null); // over its keys
             var elementType = Types.Error;
-            if (source.Type.Kind == TypeKind.Array && source.Type.Nullable)
-                Error(f.expr(0), $"cannot loop over this array: the value may be null ({N(source.Type)}); check it with `if x != null` first");
+            if (source.Type.Kind is TypeKind.Array or TypeKind.Map && source.Type.Nullable)
+                Error(f.expr(0), $"cannot loop over this: the value may be null ({N(source.Type)}); check it with `if x != null` first");
             else if (source.Type.Kind == TypeKind.Array) elementType = source.Type.Element!;
             else if (!source.Type.IsError())
-                Error(f.expr(0), $"'for ... in' needs an array or a range `a..b`, but this is {N(source.Type)}");
+                Error(f.expr(0), $"'for ... in' needs an array, a map or a range `a..b`, but this is {N(source.Type)}");
             var arrayLocal = NewLocal("$array", source.Type.IsError() ? VmType.ArrayOf(VmType.Int) : source.Type, mutable: false);
             var indexLocal = NewLocal("$index", VmType.Int, mutable: true);
             var variable = Declare(f.ID().Symbol, elementType, mutable: false);
@@ -476,6 +490,7 @@ public sealed partial class Binder
         if (target is IndexExprContext index)
         {
             var array = BindValue(index.expr(0), null);
+            if (array.Type.Kind == TypeKind.Map) return BindMapAssign(a, array, index);
             var idx = Check(BindValue(index.expr(1), VmType.Int), VmType.Int, index.expr(1), "an index must be");
             var elementType = ElementType(array, index.expr(0));
             var value = BindValue(a.value, elementType);
@@ -679,6 +694,7 @@ public sealed partial class Binder
             case IndexExprContext index:
                 {
                     var array = BindValue(index.expr(0), null);
+                    if (array.Type.Kind == TypeKind.Map) return BindMapGet(array, index);
                     var idx = Check(BindValue(index.expr(1), VmType.Int), VmType.Int, index.expr(1), "an index must be");
                     if (array.Type == VmType.String)
                     {
@@ -878,6 +894,7 @@ public sealed partial class Binder
             return new BoundError(line);
         }
         if (target.Type.Kind == TypeKind.Object) return BindMethodOn(target, m.ID().Symbol, args, line);
+        if (target.Type.Kind == TypeKind.Map) return BindMapMethod(target, m, args);
         if (target.Type.Kind == TypeKind.Array && name == "len")
         {
             if (args.Length != 0) Error(m.ID().Symbol, $"'len' takes no arguments but {args.Length} were given");
@@ -919,6 +936,8 @@ public sealed partial class Binder
                     return new BoundError(e.Line);
                 }
                 return new BoundOp(e.Line, VmType.String, Opcode.AToS, e, null);
+            case TypeKind.Map:
+                return new BoundOp(e.Line, VmType.String, Opcode.MToS, e, null);
             case TypeKind.Object:
                 {
                     var cls = _classList[e.Type.ClassIndex];
@@ -975,6 +994,7 @@ public sealed partial class Binder
                     return new BoundError(line);
                 }
             case ParenExprContext p: return BindExpr(p.expr(), expected);
+            case MapLitContext ml: return BindMapLiteral(ml, expected);
             case ArrayLitContext a:
                 {
                     var elems = a.expr();

@@ -101,6 +101,11 @@ public sealed record BoundNativeCall(int Line, string Native, VmType[] Params, V
 
 public sealed record BoundIndex(int Line, VmType Type, BoundExpr Array, BoundExpr Index) : BoundExpr(Line, Type);
 
+public sealed record BoundMapLiteral(int Line, VmType Type, (BoundExpr Key, BoundExpr Value)[] Entries) : BoundExpr(Line, Type);
+
+/// <summary><c>m.get(k, d)</c> (or <c>m.get(k)</c> with a null default): the value of k, or the default.</summary>
+public sealed record BoundMapGetOr(int Line, VmType Type, BoundExpr Map, BoundExpr Key, BoundExpr Default) : BoundExpr(Line, Type);
+
 public sealed record BoundArrayLiteral(int Line, VmType Type, BoundExpr[] Elements) : BoundExpr(Line, Type);
 
 /// <summary>String interpolation: the parts, each already a string, joined in order.</summary>
@@ -148,6 +153,8 @@ public sealed record BoundStore(int Line, LocalSymbol Local, BoundExpr Value) : 
 public sealed record BoundSetField(int Line, BoundExpr Target, ClassSymbol Class, int Field, BoundExpr Value) : BoundStmt(Line);
 
 public sealed record BoundIndexStore(int Line, BoundExpr Array, BoundExpr Index, BoundExpr Value) : BoundStmt(Line);
+
+public sealed record BoundMapSet(int Line, BoundExpr Map, BoundExpr Key, BoundExpr Value) : BoundStmt(Line);
 
 public sealed record BoundPush(int Line, BoundExpr Array, BoundExpr Value) : BoundStmt(Line);
 

@@ -119,6 +119,12 @@ public sealed class Emitter
                 EmitExpr(ist.Value);
                 _code.Emit(Opcode.AStore);
                 break;
+            case BoundMapSet ms:
+                EmitExpr(ms.Map);
+                EmitExpr(ms.Key);
+                EmitExpr(ms.Value);
+                _code.Emit(Opcode.MapSet);
+                break;
             case BoundPush p:
                 EmitExpr(p.Array);
                 EmitExpr(p.Value);
@@ -452,6 +458,20 @@ public sealed class Emitter
                     _code.Mark(end);
                     break;
                 }
+            case BoundMapLiteral ml:
+                foreach (var (k, v) in ml.Entries)
+                {
+                    EmitExpr(k);
+                    EmitExpr(v);
+                }
+                _code.EmitWithEffect(Opcode.NewMap, 2 * ml.Entries.Length, 1, TypeIndex(ml.Type), ml.Entries.Length);
+                break;
+            case BoundMapGetOr g:
+                EmitExpr(g.Map);
+                EmitExpr(g.Key);
+                EmitExpr(g.Default);
+                _code.Emit(Opcode.MapGetOr);
+                break;
             case BoundConcat cc:
                 EmitExpr(cc.Parts[0]);
                 foreach (var part in cc.Parts.Skip(1))

@@ -38,6 +38,7 @@ param         : ID COLON type ;
 type          : name=ID                                   # namedType
               | LBRACK type RBRACK                              # arrayType
               | type QUESTION                                   # nullableType
+              | LBRACE key=type COLON value=type RBRACE         # mapType
               ;
 
 // A ';' may end any statement; stray ones are empty statements.
@@ -83,6 +84,8 @@ expr          : primary                                              # primaryEx
               | <assoc=right> expr op=QQ expr                        # coalesceExpr
               ;
 
+mapEntry      : key=expr COLON value=expr ;
+
 catchClause   : CATCH ID (COLON type)? block ;
 
 argList       : expr (COMMA expr)* COMMA? ;
@@ -97,6 +100,7 @@ primary       : INT                                                  # intLit
               | ID                                                   # nameExpr
               | LPAREN expr RPAREN                                         # parenExpr
               | LBRACK (expr (COMMA expr)* COMMA?)? RBRACK                     # arrayLit
+              | LBRACE (mapEntry (COMMA mapEntry)* COMMA?)? RBRACE             # mapLit
               ;
 
 stringLit     : STR_START stringPart* STR_END ;

@@ -98,6 +98,7 @@ public static class Disassembler
     {
         TypeKind.Array => $"[{Type(m, t.Element!)}]" + (t.Nullable ? "?" : ""),
         TypeKind.Object => ClassRef(m, t.ClassIndex, typeSyntax: true) + (t.Nullable ? "?" : ""),
+        TypeKind.Map => $"{{{Type(m, t.Key!)}: {Type(m, t.Element!)}}}" + (t.Nullable ? "?" : ""),
         _ => t.ToString(),
     };
 

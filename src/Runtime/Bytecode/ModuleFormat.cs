@@ -251,6 +251,11 @@ public static class ModuleFormat
             _out.WriteByte((byte)((byte)t.Kind | (t.Nullable ? 0x80 : 0)));
             if (t.Kind == TypeKind.Array) Type(t.Element!);
             if (t.Kind == TypeKind.Object) Uleb(t.ClassIndex);
+            if (t.Kind == TypeKind.Map)
+            {
+                Type(t.Key!);
+                Type(t.Element!);
+            }
         }
         public byte[] ToArray() => _out.ToArray();
     }
@@ -339,11 +344,21 @@ public static class ModuleFormat
                 TypeKind.String => VmType.String,
                 TypeKind.Array => ArrayType(depth, start),
                 TypeKind.Object => VmType.ObjectOf(Index("class", ClassCount)),
+                TypeKind.Map => MapType(depth, start),
                 _ => throw new ModuleFormatException(start, $"unknown type kind {k}"),
             };
             if (!nullable) return t;
             if (!t.IsReference) throw new ModuleFormatException(start, $"type {t} cannot be nullable");
             return t.AsNullable();
+        }
+
+        private VmType MapType(int depth, int start)
+        {
+            var key = Type(depth + 1);
+            if (!VmType.IsMapKey(key)) throw new ModuleFormatException(start, $"a map cannot be keyed by {key} (keys are int, bool or string)");
+            var value = Type(depth + 1);
+            if (value.Kind == TypeKind.Void) throw new ModuleFormatException(start, "map of void");
+            return VmType.MapOf(key, value);
         }
 
         private VmType ArrayType(int depth, int start)

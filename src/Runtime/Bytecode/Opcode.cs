@@ -32,6 +32,7 @@ public enum Opcode : byte
     NewArray, ALoad, AStore, ALen, APush,
     AConstNull, RefEq, RefNe, JmpIfNull, JmpIfNotNull,
     NewObject, GetField, SetField, CallVirt, CallIface, InstanceOf, CheckCast, NonNull, Throw,
+    NewMap, MapGet, MapGetOr, MapSet, MapHas, MapRemove, MapLen, MapKeys, MapValues, MToS,
 }
 
 /// <summary>How an operand is encoded and what it refers to.</summary>
@@ -168,6 +169,16 @@ public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, 
         I(Opcode.CheckCast, 1, 1, "S[-1] unchanged if null or an instance of a; otherwise CastError", OperandKind.Class),
         I(Opcode.NonNull, 1, 1, "S[-1] unchanged, now of its non-nullable type; NullError when it is null"),
         G(Opcode.Throw, 1, 0, "raise object S[-1] as an error: the first handler of the exception table that covers the instruction and matches its class runs, in this frame or a caller's; NullError when it is null"),
+        G(Opcode.NewMap, -1, 1, "pop b key-value pairs (first pushed first; a repeated key keeps its last value) into a new map of type T[a]", OperandKind.Type, OperandKind.Count),
+        I(Opcode.MapGet, 2, 1, "push the value of key S[-1] in map S[-2]; KeyError when it has none"),
+        I(Opcode.MapGetOr, 3, 1, "push the value of key S[-2] in map S[-3], or S[-1] when it has none (a null default makes the result nullable)"),
+        G(Opcode.MapSet, 3, 0, "map S[-3] key S[-2] := S[-1], adding the key at the end of the order if it is new"),
+        I(Opcode.MapHas, 2, 1, "bool: map S[-2] holds key S[-1]"),
+        I(Opcode.MapRemove, 2, 1, "bool: remove key S[-1] from map S[-2]; false when it was not there"),
+        I(Opcode.MapLen, 1, 1, "int: the number of keys in map S[-1]"),
+        G(Opcode.MapKeys, 1, 1, "a new array of the keys of map S[-1], in insertion order"),
+        G(Opcode.MapValues, 1, 1, "a new array of the values of map S[-1], in the order of their keys"),
+        G(Opcode.MToS, 1, 1, "string: \"{k1: v1, ...}\" for map S[-1], formatted as atos formats elements"),
     ];
 
     /// <summary>The bytes an operand of this kind takes in the encoding.</summary>

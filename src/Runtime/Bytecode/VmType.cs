@@ -13,6 +13,8 @@ public enum TypeKind : byte
     Object = 6,
     /// <summary>The type of the <c>null</c> constant; assignable to every nullable type. Never encoded.</summary>
     Null = 7,
+    /// <summary>A map from keys (int, bool or string) to values, iterated in insertion order.</summary>
+    Map = 8,
 }
 
 /// <summary>
@@ -21,7 +23,7 @@ public enum TypeKind : byte
 /// functions that return nothing. A reference type may be <see cref="Nullable"/>. Every value occupies one
 /// 8-byte slot; references are heap addresses and 0 is null. Types compare structurally.
 /// </summary>
-public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassIndex = -1, bool Nullable = false)
+public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassIndex = -1, bool Nullable = false, VmType? Key = null)
 {
     public static readonly VmType Void = new(TypeKind.Void);
     public static readonly VmType Int = new(TypeKind.Int);
@@ -37,6 +39,12 @@ public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassInde
 
     public static VmType ObjectOf(int classIndex) => new(TypeKind.Object, ClassIndex: classIndex);
 
+    /// <summary>A map type; <paramref name="key"/> must be int, bool or string (see <see cref="IsMapKey"/>).</summary>
+    public static VmType MapOf(VmType key, VmType value) => new(TypeKind.Map, value, Key: key);
+
+    /// <summary>True for the types a map can be keyed by: they have a value equality and a hash.</summary>
+    public static bool IsMapKey(VmType t) => t == Int || t == Bool || t == String;
+
     /// <summary>This type, or its nullable form (reference types only).</summary>
     public VmType AsNullable() => IsReference && !Nullable ? this with { Nullable = true } : this;
 
@@ -44,7 +52,7 @@ public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassInde
     public VmType AsNonNullable() => Nullable && Kind != TypeKind.Null ? this with { Nullable = false } : this;
 
     /// <summary>True when values of this type are heap references the collector must trace.</summary>
-    public bool IsReference => Kind is TypeKind.String or TypeKind.Array or TypeKind.Object or TypeKind.Null;
+    public bool IsReference => Kind is TypeKind.String or TypeKind.Array or TypeKind.Object or TypeKind.Null or TypeKind.Map;
 
     public override string ToString() => Format(i => $"class#{i}");
 
@@ -59,6 +67,7 @@ public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassInde
         TypeKind.String => "string" + (Nullable ? "?" : ""),
         TypeKind.Array => $"[{Element!.Format(className)}]" + (Nullable ? "?" : ""),
         TypeKind.Object => className(ClassIndex) + (Nullable ? "?" : ""),
+        TypeKind.Map => $"{{{Key!.Format(className)}: {Element!.Format(className)}}}" + (Nullable ? "?" : ""),
         _ => $"?{(byte)Kind}",
     };
 }

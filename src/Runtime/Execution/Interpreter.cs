@@ -312,6 +312,107 @@ public sealed class Interpreter : IRootSource
                     case Opcode.NonNull:
                         if (stack[sp - 1] == 0) throw NullDereference("use the value");
                         break;
+                    case Opcode.NewMap:
+                        {
+                            _sp = sp;
+                            frame.Pc = pc - 1;
+                            int pairs = (int)ins.B;
+                            var type = _module.Def.Types[ins.A];
+                            heap.Reserve(Heap.MapWords + Heap.MapStoreWords(pairs));
+                            int m = heap.NewMap(type.Key!.Kind, type.Element!.Kind, pairs);
+                            for (int k = sp - 2 * pairs; k < sp; k += 2)
+                            {
+                                int e = heap.MapFind(m, stack[k]);
+                                if (e >= 0) heap.MapSetValueAt(m, e, stack[k + 1]);
+                                else heap.MapAppend(m, stack[k], stack[k + 1]);
+                            }
+                            sp -= 2 * pairs;
+                            stack[sp++] = m;
+                            break;
+                        }
+                    case Opcode.MapGet:
+                        {
+                            int m = (int)stack[sp - 2];
+                            if (m == 0) throw NullDereference("read a map");
+                            int e = heap.MapFind(m, stack[sp - 1]);
+                            if (e < 0) throw MissingKey(heap, m, stack[sp - 1]);
+                            stack[sp - 2] = heap.MapValueAt(m, e);
+                            sp--;
+                            break;
+                        }
+                    case Opcode.MapGetOr:
+                        {
+                            int m = (int)stack[sp - 3];
+                            if (m == 0) throw NullDereference("read a map");
+                            int e = heap.MapFind(m, stack[sp - 2]);
+                            stack[sp - 3] = e >= 0 ? heap.MapValueAt(m, e) : stack[sp - 1];
+                            sp -= 2;
+                            break;
+                        }
+                    case Opcode.MapSet:
+                        {
+                            int m = (int)stack[sp - 3];
+                            if (m == 0) throw NullDereference("write a map");
+                            int e = heap.MapFind(m, stack[sp - 2]);
+                            if (e >= 0) heap.MapSetValueAt(m, e, stack[sp - 1]);
+                            else
+                            {
+                                if (!heap.MapHasRoom(m))
+                                {
+                                    _sp = sp;
+                                    frame.Pc = pc - 1;
+                                    int capacity = heap.MapGrownCapacity(m);
+                                    heap.Reserve(Heap.MapStoreWords(capacity));
+                                    m = (int)stack[sp - 3];
+                                    heap.MapGrow(m, capacity);
+                                }
+                                heap.MapAppend(m, stack[sp - 2], stack[sp - 1]);
+                            }
+                            sp -= 3;
+                            break;
+                        }
+                    case Opcode.MapHas:
+                        {
+                            int m = (int)stack[sp - 2];
+                            if (m == 0) throw NullDereference("read a map");
+                            stack[sp - 2] = heap.MapFind(m, stack[sp - 1]) >= 0 ? 1 : 0;
+                            sp--;
+                            break;
+                        }
+                    case Opcode.MapRemove:
+                        {
+                            int m = (int)stack[sp - 2];
+                            if (m == 0) throw NullDereference("write a map");
+                            stack[sp - 2] = heap.MapRemove(m, stack[sp - 1]) ? 1 : 0;
+                            sp--;
+                            break;
+                        }
+                    case Opcode.MapLen:
+                        if (stack[sp - 1] == 0) throw NullDereference("take the length of a map");
+                        stack[sp - 1] = heap.MapCount((int)stack[sp - 1]);
+                        break;
+                    case Opcode.MapKeys:
+                    case Opcode.MapValues:
+                        {
+                            if (stack[sp - 1] == 0) throw NullDereference("read a map");
+                            _sp = sp;
+                            frame.Pc = pc - 1;
+                            int count = heap.MapCount((int)stack[sp - 1]);
+                            heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
+                            int m = (int)stack[sp - 1];
+                            bool values = ins.Op == Opcode.MapValues;
+                            int r = heap.NewArray(values ? heap.MapValueKind(m) : heap.MapKeyKind(m), count, Math.Max(count, 4));
+                            heap.MapCopy(m, values, heap.ArrayElements(r));
+                            stack[sp - 1] = r;
+                            break;
+                        }
+                    case Opcode.MToS:
+                        {
+                            _sp = sp;
+                            frame.Pc = pc - 1;
+                            stack[sp - 1] = heap.NewString(FormatMap((int)stack[sp - 1]));
+                            break;
+                        }
                     case Opcode.Throw:
                         if (stack[sp - 1] == 0) throw NullDereference("throw the error");
                         _pending = stack[--sp];
@@ -456,7 +557,7 @@ public sealed class Interpreter : IRootSource
                 frame.Pc = pc - 1;
                 _sp = sp;
                 var trace = CaptureTrace();
-                if (!Raise(error))
+                if (!Raise(error, ref trace))
                 {
                     var uncaught = error is ThrownError ? UncaughtThrow() : error;
                     uncaught.StackTrace = trace;
@@ -500,20 +601,26 @@ public sealed class Interpreter : IRootSource
     /// IndexError, ...), then the frames are searched, innermost first, for a handler that covers the current
     /// instruction and catches its class. False when there is none (or the module has no class for the fault).
     /// </summary>
-    private bool Raise(VmError error)
+    private bool Raise(VmError error, ref List<string> trace)
     {
         // The operands of the faulting instruction are dead: clear them, so the collector needs no map for them.
         _sp = _frames[_fp - 1].Bp + _frames[_fp - 1].Fn.LocalCount;
         if (error is not ThrownError)
         {
             if (_module.ErrorClass(error.ErrorClass) is not { } cls) return false;
-            _pending = Heap.NewString(error.Message);
-            Heap.Reserve(Heap.ObjectWords(cls.Class.Fields.Length));
-            int obj = Heap.NewObject(cls.Class);
-            Heap.SetField(obj, cls.MessageField, _pending);
-            _pending = obj;
+            // The heap may be full (that may be the error): the error object may use the heap's emergency room.
+            Heap.InEmergency(() =>
+            {
+                _pending = Heap.NewString(error.Message);
+                Heap.Reserve(Heap.ObjectWords(cls.Class.Fields.Length));
+                int obj = Heap.NewObject(cls.Class);
+                Heap.SetField(obj, cls.MessageField, _pending);
+                _pending = obj;
+                return 0;
+            });
         }
         var errorClass = Heap.ClassOf((int)_pending);
+        trace = KeepTrace(errorClass, trace);
         for (; _fp > 0; _fp--)
         {
             ref Frame f = ref _frames[_fp - 1];
@@ -530,6 +637,25 @@ public sealed class Interpreter : IRootSource
         }
         _fp = 1; // keep the entry frame for the trace's sake; Run resets it
         return false;
+    }
+
+    // The traces of errors raised recently, by id; an error object records its id in its `traceId` field (the
+    // prelude's Error has one), so that an error thrown again keeps the trace of where it was first raised.
+    private const int KeptTraces = 1024;
+    private readonly Dictionary<long, List<string>> _traces = [];
+    private long _nextTraceId = 1;
+
+    private List<string> KeepTrace(RuntimeClass errorClass, List<string> trace)
+    {
+        int field = Array.FindIndex(errorClass.Fields, f => f.Name == "traceId" && f.Type.Kind == TypeKind.Int);
+        if (field < 0) return trace;
+        long id = Heap.GetField((int)_pending, field);
+        if (id != 0 && _traces.TryGetValue(id, out var first)) return first;
+        id = _nextTraceId++;
+        Heap.SetField((int)_pending, field, id);
+        _traces[id] = trace;
+        _traces.Remove(id - KeptTraces);
+        return trace;
     }
 
     /// <summary>An error the program threw and nothing caught, as the host sees it: its class and message.</summary>
@@ -579,6 +705,7 @@ public sealed class Interpreter : IRootSource
         TypeKind.String => value == 0 || Heap.IsObject(value, TypeKind.String),
         TypeKind.Array => value == 0 || Heap.IsObject(value, TypeKind.Array, type.Element!.Kind),
         TypeKind.Object => value == 0 || Heap.IsObject(value, TypeKind.Object, classIndex: type.ClassIndex),
+        TypeKind.Map => value == 0 || Heap.IsObject(value, TypeKind.Map),
         _ => true,
     };
 
@@ -659,18 +786,57 @@ public sealed class Interpreter : IRootSource
                 throw new VmError(ErrorClasses.OutOfMemory, $"the text of the array would take more than {budget} characters, more than the heap can hold");
             if (i > 0) sb.Append(", ");
             long v = Heap.ArrayGet(r, i);
-            switch (kind)
-            {
-                case TypeKind.Int: sb.Append(v.ToString(CultureInfo.InvariantCulture)); break;
-                case TypeKind.Float: sb.Append(FormatFloat(D(v))); break;
-                case TypeKind.Bool: sb.Append(v != 0 ? "true" : "false"); break;
-                case TypeKind.String when v == 0: sb.Append("null"); break;
-                case TypeKind.String: AppendQuoted(sb, Heap.StringChars((int)v)); break;
-                case TypeKind.Object: sb.Append(v == 0 ? "null" : $"<{Heap.ClassOf((int)v).Name}>"); break;
-                default: AppendArray(sb, (int)v, depth + 1, budget); break;
-            }
+            if (kind == TypeKind.Array) AppendArray(sb, (int)v, depth + 1, budget);
+            else AppendValue(Heap, sb, kind, v);
         }
         sb.Append(']');
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static VmError MissingKey(Heap heap, int map, long key)
+    {
+        var sb = new StringBuilder();
+        AppendValue(heap, sb, heap.MapKeyKind(map), key);
+        return new VmError(ErrorClasses.Key, $"the map has no key {sb}");
+    }
+
+    private string FormatMap(int m)
+    {
+        if (m == 0) return "null";
+        long budget = Math.Min(int.MaxValue / 2, Heap.MaxBytes / 2);
+        int n = Heap.MapCount(m);
+        var keys = new long[n];
+        var values = new long[n];
+        Heap.MapCopy(m, false, keys);
+        Heap.MapCopy(m, true, values);
+        var sb = new StringBuilder("{");
+        for (int i = 0; i < n; i++)
+        {
+            if (sb.Length > budget)
+                throw new VmError(ErrorClasses.OutOfMemory, $"the text of the map would take more than {budget} characters, more than the heap can hold");
+            if (i > 0) sb.Append(", ");
+            AppendValue(Heap, sb, Heap.MapKeyKind(m), keys[i]);
+            sb.Append(": ");
+            if (Heap.MapValueKind(m) == TypeKind.Array) AppendArray(sb, (int)values[i], 1, budget);
+            else AppendValue(Heap, sb, Heap.MapValueKind(m), values[i]);
+        }
+        return sb.Append('}').ToString();
+    }
+
+    /// <summary>A scalar, string or object element as printed arrays and maps show it.</summary>
+    private static void AppendValue(Heap heap, StringBuilder sb, TypeKind kind, long v)
+    {
+        switch (kind)
+        {
+            case TypeKind.Int: sb.Append(v.ToString(CultureInfo.InvariantCulture)); break;
+            case TypeKind.Float: sb.Append(FormatFloat(D(v))); break;
+            case TypeKind.Bool: sb.Append(v != 0 ? "true" : "false"); break;
+            case TypeKind.String when v == 0: sb.Append("null"); break;
+            case TypeKind.String: AppendQuoted(sb, heap.StringChars((int)v)); break;
+            case TypeKind.Object: sb.Append(v == 0 ? "null" : $"<{heap.ClassOf((int)v).Name}>"); break;
+            case TypeKind.Map: sb.Append(v == 0 ? "null" : $"<map of {heap.MapCount((int)v)}>"); break;
+            default: sb.Append('?'); break;
+        }
     }
 
     /// <summary>A string element of a printed array: in quotes, with quotes, backslashes and control characters escaped.</summary>

@@ -37,4 +37,5 @@ public static class ErrorClasses
     public const string OutOfMemory = "OutOfMemoryError";
     public const string Null = "NullError";
     public const string Cast = "CastError";
+    public const string Key = "KeyError";
 }

@@ -21,6 +21,11 @@ namespace Hlvm.Runtime.Memory;
 //   String   [header][chars, four per word ...]
 //   Array    [header][length][ref to Data or RefData backing store]      (growable: push replaces the store)
 //   Object   [header][fields ...]            aux (bits 8-31) is the class's heap id, length the field count
+//   Map      [header][count][used][ref to MapEntries][ref to Data index]   aux: key kind | value kind << 8
+//   MapEntries [header][(hash, key, value) × capacity]   aux: 1 = keys are references, 2 = values are
+//            Entries are in insertion order; a removed one keeps its place with hash -1 until the map grows.
+//            The index is an open-addressing table (a power of two, at least twice the entries) of entry
+//            numbers + 1, probed linearly; 0 is an empty slot.
 //
 // The collector is a semispace copying collector (Cheney): it copies everything reachable from the roots into
 // the other space, leaving a forwarding header behind, then scans the copies breadth-first. It is precise: the
@@ -61,9 +66,9 @@ public sealed record HeapOptions
     public bool TrackObjects { get; init; }
 }
 
-public sealed class Heap
+public sealed partial class Heap
 {
-    public const byte KindString = 1, KindArray = 2, KindData = 3, KindRefData = 4, KindObject = 5, KindForwarded = 0xFF;
+    public const byte KindString = 1, KindArray = 2, KindData = 3, KindRefData = 4, KindObject = 5, KindMap = 6, KindMapEntries = 7, KindForwarded = 0xFF;
 
     /// <summary>Classes of the objects on this heap, by heap id: the collector reads which fields are references.</summary>
     private readonly List<RuntimeClass> _classes = [];
@@ -136,6 +141,26 @@ public sealed class Heap
 
     public void AddRoots(IRootSource source) => _roots.Add(source);
 
+    /// <summary>Room past the limit, in words, while <see cref="InEmergency"/> runs.</summary>
+    private long _emergencyWords;
+
+    /// <summary>
+    /// Runs an allocation that may go slightly past the limit (32 KiB): the VM uses it to make the error object of
+    /// an OutOfMemoryError, which must be possible exactly when the heap is full.
+    /// </summary>
+    public T InEmergency<T>(Func<T> allocate)
+    {
+        _emergencyWords = 4096;
+        try
+        {
+            return allocate();
+        }
+        finally
+        {
+            _emergencyWords = 0;
+        }
+    }
+
     public void RemoveRoots(IRootSource source) => _roots.Remove(source);
 
     // -------------------------------------------------------------------------------------------- allocation
@@ -152,7 +177,7 @@ public sealed class Heap
     /// </summary>
     public void Reserve(long words)
     {
-        if (words > _maxWords || words > MaxObjectWords)
+        if (words > _maxWords + _emergencyWords || words > MaxObjectWords)
             throw OutOfMemory(words, $"a single allocation of {words * 8} bytes exceeds the heap limit of {Format(_options.MaxBytes)}");
         if (_options.Stress || _top + words > _space.Length) Collect(words);
     }
@@ -304,6 +329,23 @@ public sealed class Heap
                         scan += 1 + refs.Length;
                         break;
                     }
+                case KindMap:
+                    _to[scan + 3] = Evacuate(_to[scan + 3]);
+                    _to[scan + 4] = Evacuate(_to[scan + 4]);
+                    scan += MapWords;
+                    break;
+                case KindMapEntries:
+                    {
+                        int words = LengthOf(h);
+                        bool keys = (h & 0x100) != 0, values = (h & 0x200) != 0;
+                        for (int i = 0; i < words; i += 3)
+                        {
+                            if (keys) _to[scan + 2 + i] = Evacuate(_to[scan + 2 + i]);
+                            if (values) _to[scan + 3 + i] = Evacuate(_to[scan + 3 + i]);
+                        }
+                        scan += 1 + words;
+                        break;
+                    }
                 default:
                     throw new InvalidOperationException($"heap corrupted: bad header 0x{h:x16} at word {scan} during collection");
             }
@@ -318,13 +360,13 @@ public sealed class Heap
         PeakLiveBytes = Math.Max(PeakLiveBytes, live);
 
         long needed = _top + requestWords;
-        if (needed - 1 > _maxWords)
+        if (needed - 1 > _maxWords + _emergencyWords)
         {
             Log(start, before, "full");
             throw OutOfMemory(requestWords, $"heap limit of {Format(_options.MaxBytes)} exceeded: {Format(live)} live after a full collection, {Format(requestWords * 8)} requested");
         }
         // Keep at least as much free room as there is live data, so collections stay proportional to allocation.
-        long target = Math.Min(Math.Max(needed * 2, InitialWords), _maxWords + 1);
+        long target = Math.Min(Math.Max(needed * 2, InitialWords), _maxWords + _emergencyWords + 1);
         target = Math.Max(target, needed);
         if (target > _space.Length)
         {
@@ -358,6 +400,7 @@ public sealed class Heap
             TypeKind.String => KindOf(h) == KindString,
             TypeKind.Array => KindOf(h) == KindArray && ArrayElementKind((int)reference) == element,
             TypeKind.Object => KindOf(h) == KindObject && ClassOf((int)reference).Ancestors.Contains(classIndex),
+            TypeKind.Map => KindOf(h) == KindMap,
             _ => false,
         };
     }
@@ -395,6 +438,8 @@ public sealed class Heap
         KindArray => ArrayWords,
         KindData or KindRefData => DataWords(LengthOf(header)),
         KindObject => ObjectWords(LengthOf(header)),
+        KindMap => MapWords,
+        KindMapEntries => 1 + LengthOf(header),
         _ => throw new InvalidOperationException($"heap corrupted: bad header 0x{header:x16}"),
     };
 

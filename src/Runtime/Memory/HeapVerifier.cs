@@ -16,7 +16,7 @@ internal static class HeapVerifier
         {
             long h = space[at];
             byte kind = Heap.KindOf(h);
-            if (kind is not (Heap.KindString or Heap.KindArray or Heap.KindData or Heap.KindRefData or Heap.KindObject))
+            if (kind is not (Heap.KindString or Heap.KindArray or Heap.KindData or Heap.KindRefData or Heap.KindObject or Heap.KindMap or Heap.KindMapEntries))
                 throw new HeapCorruptionException($"word {at}: header 0x{h:x16} has no valid kind");
             starts[at] = true;
             int size = Heap.SizeOf(h);
@@ -38,6 +38,27 @@ internal static class HeapVerifier
                 case Heap.KindRefData:
                     for (int i = 1; i <= Heap.LengthOf(h); i++) CheckRef(space, starts, top, space[at + i], $"element {i - 1} of store at word {at}");
                     break;
+                case Heap.KindMap:
+                    {
+                        long entries = space[at + 3], index = space[at + 4];
+                        if (entries <= 0 || entries >= top || !starts[(int)entries] || Heap.KindOf(space[entries]) != Heap.KindMapEntries)
+                            throw new HeapCorruptionException($"map at word {at} has a bad entry store {entries}");
+                        if (index <= 0 || index >= top || !starts[(int)index] || Heap.KindOf(space[index]) != Heap.KindData)
+                            throw new HeapCorruptionException($"map at word {at} has a bad index {index}");
+                        if (space[at + 1] < 0 || space[at + 1] > space[at + 2] || space[at + 2] > Heap.LengthOf(space[entries]) / 3)
+                            throw new HeapCorruptionException($"map at word {at} counts {space[at + 1]} live of {space[at + 2]} used entries");
+                        break;
+                    }
+                case Heap.KindMapEntries:
+                    {
+                        bool keys = (h & 0x100) != 0, values = (h & 0x200) != 0;
+                        for (int i = 0; i < Heap.LengthOf(h); i += 3)
+                        {
+                            if (keys) CheckRef(space, starts, top, space[at + 2 + i], $"key {i / 3} of map entries at word {at}");
+                            if (values) CheckRef(space, starts, top, space[at + 3 + i], $"value {i / 3} of map entries at word {at}");
+                        }
+                        break;
+                    }
                 case Heap.KindObject:
                     {
                         var refs = heap.ClassOf(at).RefFields;
@@ -64,7 +85,7 @@ internal static class HeapVerifier
         if (r == 0) return;
         if (r < 0 || r >= top || !starts[(int)r])
             throw new HeapCorruptionException($"{where} refers to word {r}, which is not the start of an object");
-        if (Heap.KindOf(space[r]) is not (Heap.KindString or Heap.KindArray or Heap.KindObject))
+        if (Heap.KindOf(space[r]) is not (Heap.KindString or Heap.KindArray or Heap.KindObject or Heap.KindMap))
             throw new HeapCorruptionException($"{where} refers to an internal store at word {r}");
     }
 

@@ -142,6 +142,7 @@ internal sealed class TypeRules(Module module, RuntimeClass[] classes)
             TypeKind.String => true,
             TypeKind.Array => from.Element == to.Element,
             TypeKind.Object => classes[from.ClassIndex].Ancestors.Contains(to.ClassIndex),
+            TypeKind.Map => from.Key == to.Key && from.Element == to.Element,
             _ => false,
         };
     }

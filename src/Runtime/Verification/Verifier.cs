@@ -299,6 +299,13 @@ public static class Verifier
             return t;
         }
 
+        private VmType PopMap(Stk stack, string name)
+        {
+            var t = Pop(stack, name);
+            if (t.Kind != TypeKind.Map || t.Nullable) throw Fail($"{name} expects a map on the stack but found {T(t)}");
+            return t;
+        }
+
         private VmType PopReference(Stk stack, string name)
         {
             var t = Pop(stack, name);
@@ -475,6 +482,57 @@ public static class Verifier
                     Class(ins.A, name, interfaceOk: true);
                     PopReference(s, name);
                     s.Add(VmType.Bool);
+                    break;
+                case Opcode.NewMap:
+                    {
+                        var type = module.Types[ins.A];
+                        if (type.Kind != TypeKind.Map) throw Fail($"newmap: type {ins.A} is {T(type)}, not a map type");
+                        var pairs = new VmType[ins.B * 2];
+                        for (int k = 0; k < pairs.Length; k++) pairs[k] = k % 2 == 0 ? type.Key! : type.Element!;
+                        Args(s, "newmap", pairs);
+                        s.Add(type);
+                        break;
+                    }
+                case Opcode.MapGet or Opcode.MapGetOr or Opcode.MapHas or Opcode.MapRemove:
+                    {
+                        VmType? fallback = ins.Op == Opcode.MapGetOr ? Pop(s, name) : null;
+                        var key = Pop(s, name);
+                        var map = PopMap(s, name);
+                        if (!_types.IsAssignable(key, map.Key!)) throw Fail($"{name} of a {T(key)} key in {T(map)}");
+                        // A default of null makes the result nullable: `m.get(k)` for reference values.
+                        var result = ins.Op switch
+                        {
+                            Opcode.MapGet => map.Element!,
+                            Opcode.MapGetOr => _types.IsAssignable(fallback!, map.Element!) ? map.Element!
+                                : fallback!.Kind == TypeKind.Null && map.Element!.IsReference ? map.Element.AsNullable()
+                                : throw Fail($"{name} with a default of {T(fallback)} for {T(map)}"),
+                            _ => VmType.Bool,
+                        };
+                        s.Add(result);
+                        break;
+                    }
+                case Opcode.MapSet:
+                    {
+                        var value = Pop(s, name);
+                        var key = Pop(s, name);
+                        var map = PopMap(s, name);
+                        if (!_types.IsAssignable(key, map.Key!)) throw Fail($"mapset of a {T(key)} key in {T(map)}");
+                        if (!_types.IsAssignable(value, map.Element!)) throw Fail($"mapset of a {T(value)} value in {T(map)}");
+                        break;
+                    }
+                case Opcode.MapLen:
+                    PopMap(s, name);
+                    s.Add(VmType.Int);
+                    break;
+                case Opcode.MapKeys:
+                    s.Add(VmType.ArrayOf(PopMap(s, name).Key!));
+                    break;
+                case Opcode.MapValues:
+                    s.Add(VmType.ArrayOf(PopMap(s, name).Element!));
+                    break;
+                case Opcode.MToS:
+                    PopMap(s, name);
+                    s.Add(VmType.String);
                     break;
                 case Opcode.Throw:
                     {

@@ -53,13 +53,14 @@ public partial class HlParser : Parser {
 		RULE_classDecl = 4, RULE_classMember = 5, RULE_fieldDecl = 6, RULE_initDecl = 7, 
 		RULE_methodDecl = 8, RULE_interfaceDecl = 9, RULE_signature = 10, RULE_functionDecl = 11, 
 		RULE_paramList = 12, RULE_param = 13, RULE_type = 14, RULE_block = 15, 
-		RULE_body = 16, RULE_statement = 17, RULE_expr = 18, RULE_catchClause = 19, 
-		RULE_argList = 20, RULE_primary = 21, RULE_stringLit = 22, RULE_stringPart = 23;
+		RULE_body = 16, RULE_statement = 17, RULE_expr = 18, RULE_mapEntry = 19, 
+		RULE_catchClause = 20, RULE_argList = 21, RULE_primary = 22, RULE_stringLit = 23, 
+		RULE_stringPart = 24;
 	public static readonly string[] ruleNames = {
 		"program", "importDecl", "qualifiedName", "topDecl", "classDecl", "classMember", 
 		"fieldDecl", "initDecl", "methodDecl", "interfaceDecl", "signature", "functionDecl", 
-		"paramList", "param", "type", "block", "body", "statement", "expr", "catchClause", 
-		"argList", "primary", "stringLit", "stringPart"
+		"paramList", "param", "type", "block", "body", "statement", "expr", "mapEntry", 
+		"catchClause", "argList", "primary", "stringLit", "stringPart"
 	};
 
 	private static readonly string[] _LiteralNames = {
@@ -158,35 +159,35 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 51;
+			State = 53;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==IMPORT) {
 				{
 				{
-				State = 48;
+				State = 50;
 				importDecl();
 				}
 				}
-				State = 53;
+				State = 55;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 57;
+			State = 59;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 3145824L) != 0)) {
 				{
 				{
-				State = 54;
+				State = 56;
 				topDecl();
 				}
 				}
-				State = 59;
+				State = 61;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 60;
+			State = 62;
 			Match(Eof);
 			}
 		}
@@ -230,28 +231,28 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 62;
+			State = 64;
 			Match(IMPORT);
-			State = 63;
+			State = 65;
 			qualifiedName();
-			State = 66;
+			State = 68;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==AS) {
 				{
-				State = 64;
+				State = 66;
 				Match(AS);
-				State = 65;
+				State = 67;
 				Match(ID);
 				}
 			}
 
-			State = 69;
+			State = 71;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==SEMI) {
 				{
-				State = 68;
+				State = 70;
 				Match(SEMI);
 				}
 			}
@@ -299,21 +300,21 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 71;
+			State = 73;
 			Match(ID);
-			State = 76;
+			State = 78;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==DOT) {
 				{
 				{
-				State = 72;
+				State = 74;
 				Match(DOT);
-				State = 73;
+				State = 75;
 				Match(ID);
 				}
 				}
-				State = 78;
+				State = 80;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
@@ -358,27 +359,27 @@ public partial class HlParser : Parser {
 		TopDeclContext _localctx = new TopDeclContext(Context, State);
 		EnterRule(_localctx, 6, RULE_topDecl);
 		try {
-			State = 82;
+			State = 84;
 			ErrorHandler.Sync(this);
 			switch ( Interpreter.AdaptivePredict(TokenStream,5,Context) ) {
 			case 1:
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 79;
+				State = 81;
 				functionDecl();
 				}
 				break;
 			case 2:
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 80;
+				State = 82;
 				classDecl();
 				}
 				break;
 			case 3:
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 81;
+				State = 83;
 				interfaceDecl();
 				}
 				break;
@@ -439,67 +440,67 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 85;
+			State = 87;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==PUB) {
 				{
-				State = 84;
+				State = 86;
 				Match(PUB);
 				}
 			}
 
-			State = 87;
+			State = 89;
 			Match(CLASS);
-			State = 88;
+			State = 90;
 			_localctx.name = Match(ID);
-			State = 98;
+			State = 100;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COLON) {
 				{
-				State = 89;
+				State = 91;
 				Match(COLON);
-				State = 90;
+				State = 92;
 				_localctx._ID = Match(ID);
 				_localctx._supers.Add(_localctx._ID);
-				State = 95;
+				State = 97;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				while (_la==COMMA) {
 					{
 					{
-					State = 91;
+					State = 93;
 					Match(COMMA);
-					State = 92;
+					State = 94;
 					_localctx._ID = Match(ID);
 					_localctx._supers.Add(_localctx._ID);
 					}
 					}
-					State = 97;
+					State = 99;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 				}
 				}
 			}
 
-			State = 100;
+			State = 102;
 			Match(LBRACE);
-			State = 104;
+			State = 106;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 1152921504644596192L) != 0) || _la==ID) {
 				{
 				{
-				State = 101;
+				State = 103;
 				classMember();
 				}
 				}
-				State = 106;
+				State = 108;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 107;
+			State = 109;
 			Match(RBRACE);
 			}
 		}
@@ -543,7 +544,7 @@ public partial class HlParser : Parser {
 		ClassMemberContext _localctx = new ClassMemberContext(Context, State);
 		EnterRule(_localctx, 10, RULE_classMember);
 		try {
-			State = 113;
+			State = 115;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case LET:
@@ -551,14 +552,14 @@ public partial class HlParser : Parser {
 			case ID:
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 109;
+				State = 111;
 				fieldDecl();
 				}
 				break;
 			case INIT:
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 110;
+				State = 112;
 				initDecl();
 				}
 				break;
@@ -567,14 +568,14 @@ public partial class HlParser : Parser {
 			case OVERRIDE:
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 111;
+				State = 113;
 				methodDecl();
 				}
 				break;
 			case SEMI:
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 112;
+				State = 114;
 				Match(SEMI);
 				}
 				break;
@@ -627,12 +628,12 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 116;
+			State = 118;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==LET || _la==VAR) {
 				{
-				State = 115;
+				State = 117;
 				_la = TokenStream.LA(1);
 				if ( !(_la==LET || _la==VAR) ) {
 				ErrorHandler.RecoverInline(this);
@@ -644,20 +645,20 @@ public partial class HlParser : Parser {
 				}
 			}
 
-			State = 118;
-			_localctx.name = Match(ID);
-			State = 119;
-			Match(COLON);
 			State = 120;
+			_localctx.name = Match(ID);
+			State = 121;
+			Match(COLON);
+			State = 122;
 			type(0);
-			State = 123;
+			State = 125;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ASSIGN) {
 				{
-				State = 121;
+				State = 123;
 				Match(ASSIGN);
-				State = 122;
+				State = 124;
 				expr(0);
 				}
 			}
@@ -706,23 +707,23 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 125;
+			State = 127;
 			Match(INIT);
-			State = 126;
-			Match(LPAREN);
 			State = 128;
+			Match(LPAREN);
+			State = 130;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ID) {
 				{
-				State = 127;
+				State = 129;
 				paramList();
 				}
 			}
 
-			State = 130;
+			State = 132;
 			Match(RPAREN);
-			State = 131;
+			State = 133;
 			block();
 			}
 		}
@@ -763,17 +764,17 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 134;
+			State = 136;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==OVERRIDE) {
 				{
-				State = 133;
+				State = 135;
 				Match(OVERRIDE);
 				}
 			}
 
-			State = 136;
+			State = 138;
 			functionDecl();
 			}
 		}
@@ -826,39 +827,39 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 139;
+			State = 141;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==PUB) {
 				{
-				State = 138;
+				State = 140;
 				Match(PUB);
 				}
 			}
 
-			State = 141;
-			Match(INTERFACE);
-			State = 142;
-			_localctx.name = Match(ID);
 			State = 143;
+			Match(INTERFACE);
+			State = 144;
+			_localctx.name = Match(ID);
+			State = 145;
 			Match(LBRACE);
-			State = 148;
+			State = 150;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==FN || _la==SEMI) {
 				{
-				State = 146;
+				State = 148;
 				ErrorHandler.Sync(this);
 				switch (TokenStream.LA(1)) {
 				case FN:
 					{
-					State = 144;
+					State = 146;
 					signature();
 					}
 					break;
 				case SEMI:
 					{
-					State = 145;
+					State = 147;
 					Match(SEMI);
 					}
 					break;
@@ -866,11 +867,11 @@ public partial class HlParser : Parser {
 					throw new NoViableAltException(this);
 				}
 				}
-				State = 150;
+				State = 152;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 151;
+			State = 153;
 			Match(RBRACE);
 			}
 		}
@@ -920,32 +921,32 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 153;
-			Match(FN);
-			State = 154;
-			_localctx.name = Match(ID);
 			State = 155;
-			Match(LPAREN);
+			Match(FN);
+			State = 156;
+			_localctx.name = Match(ID);
 			State = 157;
+			Match(LPAREN);
+			State = 159;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ID) {
 				{
-				State = 156;
+				State = 158;
 				paramList();
 				}
 			}
 
-			State = 159;
+			State = 161;
 			Match(RPAREN);
-			State = 162;
+			State = 164;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ARROW) {
 				{
-				State = 160;
+				State = 162;
 				Match(ARROW);
-				State = 161;
+				State = 163;
 				_localctx.returnType = type(0);
 				}
 			}
@@ -1002,47 +1003,47 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 165;
+			State = 167;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==PUB) {
 				{
-				State = 164;
+				State = 166;
 				Match(PUB);
 				}
 			}
 
-			State = 167;
-			Match(FN);
-			State = 168;
-			_localctx.name = Match(ID);
 			State = 169;
-			Match(LPAREN);
+			Match(FN);
+			State = 170;
+			_localctx.name = Match(ID);
 			State = 171;
+			Match(LPAREN);
+			State = 173;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ID) {
 				{
-				State = 170;
+				State = 172;
 				paramList();
 				}
 			}
 
-			State = 173;
+			State = 175;
 			Match(RPAREN);
-			State = 176;
+			State = 178;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ARROW) {
 				{
-				State = 174;
+				State = 176;
 				Match(ARROW);
-				State = 175;
+				State = 177;
 				_localctx.returnType = type(0);
 				}
 			}
 
-			State = 178;
+			State = 180;
 			block();
 			}
 		}
@@ -1090,32 +1091,32 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 180;
+			State = 182;
 			param();
-			State = 185;
+			State = 187;
 			ErrorHandler.Sync(this);
 			_alt = Interpreter.AdaptivePredict(TokenStream,23,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 181;
+					State = 183;
 					Match(COMMA);
-					State = 182;
+					State = 184;
 					param();
 					}
 					} 
 				}
-				State = 187;
+				State = 189;
 				ErrorHandler.Sync(this);
 				_alt = Interpreter.AdaptivePredict(TokenStream,23,Context);
 			}
-			State = 189;
+			State = 191;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 188;
+				State = 190;
 				Match(COMMA);
 				}
 			}
@@ -1159,11 +1160,11 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 191;
-			Match(ID);
-			State = 192;
-			Match(COLON);
 			State = 193;
+			Match(ID);
+			State = 194;
+			Match(COLON);
+			State = 195;
 			type(0);
 			}
 		}
@@ -1215,6 +1216,26 @@ public partial class HlParser : Parser {
 			else return visitor.VisitChildren(this);
 		}
 	}
+	public partial class MapTypeContext : TypeContext {
+		public TypeContext key;
+		public TypeContext value;
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode LBRACE() { return GetToken(HlParser.LBRACE, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode COLON() { return GetToken(HlParser.COLON, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RBRACE() { return GetToken(HlParser.RBRACE, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public TypeContext[] type() {
+			return GetRuleContexts<TypeContext>();
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public TypeContext type(int i) {
+			return GetRuleContext<TypeContext>(i);
+		}
+		public MapTypeContext(TypeContext context) { CopyFrom(context); }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitMapType(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
 	public partial class NullableTypeContext : TypeContext {
 		[System.Diagnostics.DebuggerNonUserCode] public TypeContext type() {
 			return GetRuleContext<TypeContext>(0);
@@ -1245,7 +1266,7 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 201;
+			State = 209;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case ID:
@@ -1254,7 +1275,7 @@ public partial class HlParser : Parser {
 				Context = _localctx;
 				_prevctx = _localctx;
 
-				State = 196;
+				State = 198;
 				((NamedTypeContext)_localctx).name = Match(ID);
 				}
 				break;
@@ -1263,19 +1284,36 @@ public partial class HlParser : Parser {
 				_localctx = new ArrayTypeContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 197;
-				Match(LBRACK);
-				State = 198;
-				type(0);
 				State = 199;
+				Match(LBRACK);
+				State = 200;
+				type(0);
+				State = 201;
 				Match(RBRACK);
+				}
+				break;
+			case LBRACE:
+				{
+				_localctx = new MapTypeContext(_localctx);
+				Context = _localctx;
+				_prevctx = _localctx;
+				State = 203;
+				Match(LBRACE);
+				State = 204;
+				((MapTypeContext)_localctx).key = type(0);
+				State = 205;
+				Match(COLON);
+				State = 206;
+				((MapTypeContext)_localctx).value = type(0);
+				State = 207;
+				Match(RBRACE);
 				}
 				break;
 			default:
 				throw new NoViableAltException(this);
 			}
 			Context.Stop = TokenStream.LT(-1);
-			State = 207;
+			State = 215;
 			ErrorHandler.Sync(this);
 			_alt = Interpreter.AdaptivePredict(TokenStream,26,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
@@ -1287,14 +1325,14 @@ public partial class HlParser : Parser {
 					{
 					_localctx = new NullableTypeContext(new TypeContext(_parentctx, _parentState));
 					PushNewRecursionContext(_localctx, _startState, RULE_type);
-					State = 203;
-					if (!(Precpred(Context, 1))) throw new FailedPredicateException(this, "Precpred(Context, 1)");
-					State = 204;
+					State = 211;
+					if (!(Precpred(Context, 2))) throw new FailedPredicateException(this, "Precpred(Context, 2)");
+					State = 212;
 					Match(QUESTION);
 					}
 					} 
 				}
-				State = 209;
+				State = 217;
 				ErrorHandler.Sync(this);
 				_alt = Interpreter.AdaptivePredict(TokenStream,26,Context);
 			}
@@ -1345,14 +1383,14 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 210;
+			State = 218;
 			Match(LBRACE);
-			State = 215;
+			State = 223;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 1242993497784441730L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
 				{
-				State = 213;
+				State = 221;
 				ErrorHandler.Sync(this);
 				switch (TokenStream.LA(1)) {
 				case LBRACE:
@@ -1381,13 +1419,13 @@ public partial class HlParser : Parser {
 				case INT:
 				case STR_START:
 					{
-					State = 211;
+					State = 219;
 					statement();
 					}
 					break;
 				case SEMI:
 					{
-					State = 212;
+					State = 220;
 					Match(SEMI);
 					}
 					break;
@@ -1395,11 +1433,11 @@ public partial class HlParser : Parser {
 					throw new NoViableAltException(this);
 				}
 				}
-				State = 217;
+				State = 225;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 218;
+			State = 226;
 			Match(RBRACE);
 			}
 		}
@@ -1439,20 +1477,20 @@ public partial class HlParser : Parser {
 		BodyContext _localctx = new BodyContext(Context, State);
 		EnterRule(_localctx, 32, RULE_body);
 		try {
-			State = 222;
+			State = 230;
 			ErrorHandler.Sync(this);
 			switch ( Interpreter.AdaptivePredict(TokenStream,29,Context) ) {
 			case 1:
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 220;
+				State = 228;
 				block();
 				}
 				break;
 			case 2:
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 221;
+				State = 229;
 				statement();
 				}
 				break;
@@ -1695,14 +1733,14 @@ public partial class HlParser : Parser {
 		EnterRule(_localctx, 34, RULE_statement);
 		int _la;
 		try {
-			State = 283;
+			State = 291;
 			ErrorHandler.Sync(this);
 			switch ( Interpreter.AdaptivePredict(TokenStream,37,Context) ) {
 			case 1:
 				_localctx = new LetStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 224;
+				State = 232;
 				_la = TokenStream.LA(1);
 				if ( !(_la==LET || _la==VAR) ) {
 				ErrorHandler.RecoverInline(this);
@@ -1711,23 +1749,23 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 225;
+				State = 233;
 				Match(ID);
-				State = 228;
+				State = 236;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==COLON) {
 					{
-					State = 226;
+					State = 234;
 					Match(COLON);
-					State = 227;
+					State = 235;
 					type(0);
 					}
 				}
 
-				State = 230;
+				State = 238;
 				Match(ASSIGN);
-				State = 231;
+				State = 239;
 				expr(0);
 				}
 				break;
@@ -1735,31 +1773,31 @@ public partial class HlParser : Parser {
 				_localctx = new IfStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 232;
-				Match(IF);
-				State = 233;
-				expr(0);
-				State = 234;
-				body();
 				State = 240;
+				Match(IF);
+				State = 241;
+				expr(0);
+				State = 242;
+				body();
+				State = 248;
 				ErrorHandler.Sync(this);
 				switch ( Interpreter.AdaptivePredict(TokenStream,32,Context) ) {
 				case 1:
 					{
-					State = 235;
+					State = 243;
 					Match(ELSE);
-					State = 238;
+					State = 246;
 					ErrorHandler.Sync(this);
 					switch ( Interpreter.AdaptivePredict(TokenStream,31,Context) ) {
 					case 1:
 						{
-						State = 236;
+						State = 244;
 						((IfStmtContext)_localctx).ifTail = statement();
 						}
 						break;
 					case 2:
 						{
-						State = 237;
+						State = 245;
 						((IfStmtContext)_localctx).elseBlock = block();
 						}
 						break;
@@ -1773,11 +1811,11 @@ public partial class HlParser : Parser {
 				_localctx = new WhileStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 242;
+				State = 250;
 				Match(WHILE);
-				State = 243;
+				State = 251;
 				expr(0);
-				State = 244;
+				State = 252;
 				body();
 				}
 				break;
@@ -1785,27 +1823,27 @@ public partial class HlParser : Parser {
 				_localctx = new ForStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 246;
+				State = 254;
 				Match(FOR);
-				State = 247;
+				State = 255;
 				Match(ID);
-				State = 248;
+				State = 256;
 				Match(IN);
-				State = 249;
+				State = 257;
 				expr(0);
-				State = 252;
+				State = 260;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==DOTDOT) {
 					{
-					State = 250;
+					State = 258;
 					Match(DOTDOT);
-					State = 251;
+					State = 259;
 					((ForStmtContext)_localctx).rangeEnd = expr(0);
 					}
 				}
 
-				State = 254;
+				State = 262;
 				body();
 				}
 				break;
@@ -1813,7 +1851,7 @@ public partial class HlParser : Parser {
 				_localctx = new BreakStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 256;
+				State = 264;
 				Match(BREAK);
 				}
 				break;
@@ -1821,7 +1859,7 @@ public partial class HlParser : Parser {
 				_localctx = new ContinueStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 257;
+				State = 265;
 				Match(CONTINUE);
 				}
 				break;
@@ -1829,16 +1867,16 @@ public partial class HlParser : Parser {
 				_localctx = new ReturnStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 258;
+				State = 266;
 				Match(RETURN);
-				State = 261;
+				State = 269;
 				ErrorHandler.Sync(this);
 				switch ( Interpreter.AdaptivePredict(TokenStream,34,Context) ) {
 				case 1:
 					{
-					State = 259;
+					State = 267;
 					if (!(SameLine())) throw new FailedPredicateException(this, "SameLine()");
-					State = 260;
+					State = 268;
 					expr(0);
 					}
 					break;
@@ -1849,32 +1887,32 @@ public partial class HlParser : Parser {
 				_localctx = new TryStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 8);
 				{
-				State = 263;
+				State = 271;
 				Match(TRY);
-				State = 264;
+				State = 272;
 				block();
-				State = 268;
+				State = 276;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				while (_la==CATCH) {
 					{
 					{
-					State = 265;
+					State = 273;
 					catchClause();
 					}
 					}
-					State = 270;
+					State = 278;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 				}
-				State = 273;
+				State = 281;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==FINALLY) {
 					{
-					State = 271;
+					State = 279;
 					Match(FINALLY);
-					State = 272;
+					State = 280;
 					((TryStmtContext)_localctx).finallyBlock = block();
 					}
 				}
@@ -1885,9 +1923,9 @@ public partial class HlParser : Parser {
 				_localctx = new ThrowStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 9);
 				{
-				State = 275;
+				State = 283;
 				Match(THROW);
-				State = 276;
+				State = 284;
 				expr(0);
 				}
 				break;
@@ -1895,7 +1933,7 @@ public partial class HlParser : Parser {
 				_localctx = new BlockStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 10);
 				{
-				State = 277;
+				State = 285;
 				block();
 				}
 				break;
@@ -1903,9 +1941,9 @@ public partial class HlParser : Parser {
 				_localctx = new AssignStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 11);
 				{
-				State = 278;
+				State = 286;
 				((AssignStmtContext)_localctx).target = expr(0);
-				State = 279;
+				State = 287;
 				((AssignStmtContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
 				if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & -9223354510166982656L) != 0)) ) {
@@ -1915,7 +1953,7 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 280;
+				State = 288;
 				((AssignStmtContext)_localctx).value = expr(0);
 				}
 				break;
@@ -1923,7 +1961,7 @@ public partial class HlParser : Parser {
 				_localctx = new ExprStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 12);
 				{
-				State = 282;
+				State = 290;
 				expr(0);
 				}
 				break;
@@ -2165,9 +2203,10 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 289;
+			State = 297;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
+			case LBRACE:
 			case TRUE:
 			case FALSE:
 			case NULL:
@@ -2184,7 +2223,7 @@ public partial class HlParser : Parser {
 				Context = _localctx;
 				_prevctx = _localctx;
 
-				State = 286;
+				State = 294;
 				primary();
 				}
 				break;
@@ -2195,7 +2234,7 @@ public partial class HlParser : Parser {
 				_localctx = new UnaryExprContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 287;
+				State = 295;
 				((UnaryExprContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
 				if ( !(((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 49L) != 0)) ) {
@@ -2205,7 +2244,7 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 288;
+				State = 296;
 				expr(12);
 				}
 				break;
@@ -2213,7 +2252,7 @@ public partial class HlParser : Parser {
 				throw new NoViableAltException(this);
 			}
 			Context.Stop = TokenStream.LT(-1);
-			State = 359;
+			State = 367;
 			ErrorHandler.Sync(this);
 			_alt = Interpreter.AdaptivePredict(TokenStream,43,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
@@ -2222,16 +2261,16 @@ public partial class HlParser : Parser {
 						TriggerExitRuleEvent();
 					_prevctx = _localctx;
 					{
-					State = 357;
+					State = 365;
 					ErrorHandler.Sync(this);
 					switch ( Interpreter.AdaptivePredict(TokenStream,42,Context) ) {
 					case 1:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 291;
+						State = 299;
 						if (!(Precpred(Context, 10))) throw new FailedPredicateException(this, "Precpred(Context, 10)");
-						State = 292;
+						State = 300;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7L) != 0)) ) {
@@ -2241,7 +2280,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 293;
+						State = 301;
 						expr(11);
 						}
 						break;
@@ -2249,9 +2288,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 294;
+						State = 302;
 						if (!(Precpred(Context, 9))) throw new FailedPredicateException(this, "Precpred(Context, 9)");
-						State = 295;
+						State = 303;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==PLUS || _la==MINUS) ) {
@@ -2261,7 +2300,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 296;
+						State = 304;
 						expr(10);
 						}
 						break;
@@ -2269,9 +2308,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 297;
+						State = 305;
 						if (!(Precpred(Context, 8))) throw new FailedPredicateException(this, "Precpred(Context, 8)");
-						State = 298;
+						State = 306;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==SHL || _la==SHR) ) {
@@ -2281,7 +2320,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 299;
+						State = 307;
 						expr(9);
 						}
 						break;
@@ -2289,11 +2328,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 300;
+						State = 308;
 						if (!(Precpred(Context, 7))) throw new FailedPredicateException(this, "Precpred(Context, 7)");
-						State = 301;
+						State = 309;
 						((BinaryExprContext)_localctx).op = Match(AMP);
-						State = 302;
+						State = 310;
 						expr(8);
 						}
 						break;
@@ -2301,11 +2340,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 303;
+						State = 311;
 						if (!(Precpred(Context, 6))) throw new FailedPredicateException(this, "Precpred(Context, 6)");
-						State = 304;
+						State = 312;
 						((BinaryExprContext)_localctx).op = Match(CARET);
-						State = 305;
+						State = 313;
 						expr(7);
 						}
 						break;
@@ -2313,11 +2352,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 306;
+						State = 314;
 						if (!(Precpred(Context, 5))) throw new FailedPredicateException(this, "Precpred(Context, 5)");
-						State = 307;
+						State = 315;
 						((BinaryExprContext)_localctx).op = Match(PIPE);
-						State = 308;
+						State = 316;
 						expr(6);
 						}
 						break;
@@ -2325,9 +2364,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 309;
+						State = 317;
 						if (!(Precpred(Context, 4))) throw new FailedPredicateException(this, "Precpred(Context, 4)");
-						State = 310;
+						State = 318;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 6917792910431748096L) != 0)) ) {
@@ -2337,7 +2376,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 311;
+						State = 319;
 						expr(5);
 						}
 						break;
@@ -2345,11 +2384,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 312;
+						State = 320;
 						if (!(Precpred(Context, 3))) throw new FailedPredicateException(this, "Precpred(Context, 3)");
-						State = 313;
+						State = 321;
 						((BinaryExprContext)_localctx).op = Match(ANDAND);
-						State = 314;
+						State = 322;
 						expr(4);
 						}
 						break;
@@ -2357,11 +2396,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 315;
+						State = 323;
 						if (!(Precpred(Context, 2))) throw new FailedPredicateException(this, "Precpred(Context, 2)");
-						State = 316;
+						State = 324;
 						((BinaryExprContext)_localctx).op = Match(OROR);
-						State = 317;
+						State = 325;
 						expr(3);
 						}
 						break;
@@ -2369,11 +2408,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CoalesceExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 318;
+						State = 326;
 						if (!(Precpred(Context, 1))) throw new FailedPredicateException(this, "Precpred(Context, 1)");
-						State = 319;
+						State = 327;
 						((CoalesceExprContext)_localctx).op = Match(QQ);
-						State = 320;
+						State = 328;
 						expr(1);
 						}
 						break;
@@ -2381,25 +2420,25 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new MethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 321;
+						State = 329;
 						if (!(Precpred(Context, 18))) throw new FailedPredicateException(this, "Precpred(Context, 18)");
-						State = 322;
+						State = 330;
 						Match(DOT);
-						State = 323;
+						State = 331;
 						Match(ID);
-						State = 324;
+						State = 332;
 						Match(LPAREN);
-						State = 326;
+						State = 334;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
-						if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 2175520782191427783L) != 0)) {
+						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 90071992573493250L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
 							{
-							State = 325;
+							State = 333;
 							argList();
 							}
 						}
 
-						State = 328;
+						State = 336;
 						Match(RPAREN);
 						}
 						break;
@@ -2407,11 +2446,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new MemberExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 329;
+						State = 337;
 						if (!(Precpred(Context, 17))) throw new FailedPredicateException(this, "Precpred(Context, 17)");
-						State = 330;
+						State = 338;
 						Match(DOT);
-						State = 331;
+						State = 339;
 						Match(ID);
 						}
 						break;
@@ -2419,25 +2458,25 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new SafeMethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 332;
+						State = 340;
 						if (!(Precpred(Context, 16))) throw new FailedPredicateException(this, "Precpred(Context, 16)");
-						State = 333;
+						State = 341;
 						Match(QDOT);
-						State = 334;
+						State = 342;
 						Match(ID);
-						State = 335;
+						State = 343;
 						Match(LPAREN);
-						State = 337;
+						State = 345;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
-						if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 2175520782191427783L) != 0)) {
+						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 90071992573493250L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
 							{
-							State = 336;
+							State = 344;
 							argList();
 							}
 						}
 
-						State = 339;
+						State = 347;
 						Match(RPAREN);
 						}
 						break;
@@ -2445,11 +2484,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new SafeMemberExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 340;
+						State = 348;
 						if (!(Precpred(Context, 15))) throw new FailedPredicateException(this, "Precpred(Context, 15)");
-						State = 341;
+						State = 349;
 						Match(QDOT);
-						State = 342;
+						State = 350;
 						Match(ID);
 						}
 						break;
@@ -2457,21 +2496,21 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 343;
+						State = 351;
 						if (!(Precpred(Context, 14))) throw new FailedPredicateException(this, "Precpred(Context, 14)");
-						State = 344;
+						State = 352;
 						Match(LPAREN);
-						State = 346;
+						State = 354;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
-						if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 2175520782191427783L) != 0)) {
+						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 90071992573493250L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
 							{
-							State = 345;
+							State = 353;
 							argList();
 							}
 						}
 
-						State = 348;
+						State = 356;
 						Match(RPAREN);
 						}
 						break;
@@ -2479,13 +2518,13 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new IndexExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 349;
+						State = 357;
 						if (!(Precpred(Context, 13))) throw new FailedPredicateException(this, "Precpred(Context, 13)");
-						State = 350;
+						State = 358;
 						Match(LBRACK);
-						State = 351;
+						State = 359;
 						expr(0);
-						State = 352;
+						State = 360;
 						Match(RBRACK);
 						}
 						break;
@@ -2493,18 +2532,18 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CastExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 354;
+						State = 362;
 						if (!(Precpred(Context, 11))) throw new FailedPredicateException(this, "Precpred(Context, 11)");
-						State = 355;
+						State = 363;
 						Match(AS);
-						State = 356;
+						State = 364;
 						type(0);
 						}
 						break;
 					}
 					} 
 				}
-				State = 361;
+				State = 369;
 				ErrorHandler.Sync(this);
 				_alt = Interpreter.AdaptivePredict(TokenStream,43,Context);
 			}
@@ -2517,6 +2556,55 @@ public partial class HlParser : Parser {
 		}
 		finally {
 			UnrollRecursionContexts(_parentctx);
+		}
+		return _localctx;
+	}
+
+	public partial class MapEntryContext : ParserRuleContext {
+		public ExprContext key;
+		public ExprContext value;
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode COLON() { return GetToken(HlParser.COLON, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ExprContext[] expr() {
+			return GetRuleContexts<ExprContext>();
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr(int i) {
+			return GetRuleContext<ExprContext>(i);
+		}
+		public MapEntryContext(ParserRuleContext parent, int invokingState)
+			: base(parent, invokingState)
+		{
+		}
+		public override int RuleIndex { get { return RULE_mapEntry; } }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitMapEntry(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+
+	[RuleVersion(0)]
+	public MapEntryContext mapEntry() {
+		MapEntryContext _localctx = new MapEntryContext(Context, State);
+		EnterRule(_localctx, 38, RULE_mapEntry);
+		try {
+			EnterOuterAlt(_localctx, 1);
+			{
+			State = 370;
+			_localctx.key = expr(0);
+			State = 371;
+			Match(COLON);
+			State = 372;
+			_localctx.value = expr(0);
+			}
+		}
+		catch (RecognitionException re) {
+			_localctx.exception = re;
+			ErrorHandler.ReportError(this, re);
+			ErrorHandler.Recover(this, re);
+		}
+		finally {
+			ExitRule();
 		}
 		return _localctx;
 	}
@@ -2547,28 +2635,28 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public CatchClauseContext catchClause() {
 		CatchClauseContext _localctx = new CatchClauseContext(Context, State);
-		EnterRule(_localctx, 38, RULE_catchClause);
+		EnterRule(_localctx, 40, RULE_catchClause);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 362;
+			State = 374;
 			Match(CATCH);
-			State = 363;
+			State = 375;
 			Match(ID);
-			State = 366;
+			State = 378;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COLON) {
 				{
-				State = 364;
+				State = 376;
 				Match(COLON);
-				State = 365;
+				State = 377;
 				type(0);
 				}
 			}
 
-			State = 368;
+			State = 380;
 			block();
 			}
 		}
@@ -2610,38 +2698,38 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public ArgListContext argList() {
 		ArgListContext _localctx = new ArgListContext(Context, State);
-		EnterRule(_localctx, 40, RULE_argList);
+		EnterRule(_localctx, 42, RULE_argList);
 		int _la;
 		try {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 370;
+			State = 382;
 			expr(0);
-			State = 375;
+			State = 387;
 			ErrorHandler.Sync(this);
 			_alt = Interpreter.AdaptivePredict(TokenStream,45,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 371;
+					State = 383;
 					Match(COMMA);
-					State = 372;
+					State = 384;
 					expr(0);
 					}
 					} 
 				}
-				State = 377;
+				State = 389;
 				ErrorHandler.Sync(this);
 				_alt = Interpreter.AdaptivePredict(TokenStream,45,Context);
 			}
-			State = 379;
+			State = 391;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 378;
+				State = 390;
 				Match(COMMA);
 				}
 			}
@@ -2789,22 +2877,43 @@ public partial class HlParser : Parser {
 			else return visitor.VisitChildren(this);
 		}
 	}
+	public partial class MapLitContext : PrimaryContext {
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode LBRACE() { return GetToken(HlParser.LBRACE, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RBRACE() { return GetToken(HlParser.RBRACE, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public MapEntryContext[] mapEntry() {
+			return GetRuleContexts<MapEntryContext>();
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public MapEntryContext mapEntry(int i) {
+			return GetRuleContext<MapEntryContext>(i);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode[] COMMA() { return GetTokens(HlParser.COMMA); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode COMMA(int i) {
+			return GetToken(HlParser.COMMA, i);
+		}
+		public MapLitContext(PrimaryContext context) { CopyFrom(context); }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitMapLit(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
 
 	[RuleVersion(0)]
 	public PrimaryContext primary() {
 		PrimaryContext _localctx = new PrimaryContext(Context, State);
-		EnterRule(_localctx, 42, RULE_primary);
+		EnterRule(_localctx, 44, RULE_primary);
 		int _la;
 		try {
 			int _alt;
-			State = 408;
+			State = 435;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case INT:
 				_localctx = new IntLitContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 381;
+				State = 393;
 				Match(INT);
 				}
 				break;
@@ -2812,7 +2921,7 @@ public partial class HlParser : Parser {
 				_localctx = new NullLitContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 382;
+				State = 394;
 				Match(NULL);
 				}
 				break;
@@ -2820,7 +2929,7 @@ public partial class HlParser : Parser {
 				_localctx = new SelfExprContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 383;
+				State = 395;
 				Match(SELF);
 				}
 				break;
@@ -2828,7 +2937,7 @@ public partial class HlParser : Parser {
 				_localctx = new SuperExprContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 384;
+				State = 396;
 				Match(SUPER);
 				}
 				break;
@@ -2836,7 +2945,7 @@ public partial class HlParser : Parser {
 				_localctx = new FloatLitContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 385;
+				State = 397;
 				Match(FLOAT);
 				}
 				break;
@@ -2845,7 +2954,7 @@ public partial class HlParser : Parser {
 				_localctx = new BoolLitContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 386;
+				State = 398;
 				_la = TokenStream.LA(1);
 				if ( !(_la==TRUE || _la==FALSE) ) {
 				ErrorHandler.RecoverInline(this);
@@ -2860,7 +2969,7 @@ public partial class HlParser : Parser {
 				_localctx = new StringLitExprContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 387;
+				State = 399;
 				stringLit();
 				}
 				break;
@@ -2868,7 +2977,7 @@ public partial class HlParser : Parser {
 				_localctx = new NameExprContext(_localctx);
 				EnterOuterAlt(_localctx, 8);
 				{
-				State = 388;
+				State = 400;
 				Match(ID);
 				}
 				break;
@@ -2876,11 +2985,11 @@ public partial class HlParser : Parser {
 				_localctx = new ParenExprContext(_localctx);
 				EnterOuterAlt(_localctx, 9);
 				{
-				State = 389;
+				State = 401;
 				Match(LPAREN);
-				State = 390;
+				State = 402;
 				expr(0);
-				State = 391;
+				State = 403;
 				Match(RPAREN);
 				}
 				break;
@@ -2888,39 +2997,39 @@ public partial class HlParser : Parser {
 				_localctx = new ArrayLitContext(_localctx);
 				EnterOuterAlt(_localctx, 10);
 				{
-				State = 393;
-				Match(LBRACK);
 				State = 405;
+				Match(LBRACK);
+				State = 417;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
-				if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 2175520782191427783L) != 0)) {
+				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 90071992573493250L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
 					{
-					State = 394;
+					State = 406;
 					expr(0);
-					State = 399;
+					State = 411;
 					ErrorHandler.Sync(this);
 					_alt = Interpreter.AdaptivePredict(TokenStream,47,Context);
 					while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 						if ( _alt==1 ) {
 							{
 							{
-							State = 395;
+							State = 407;
 							Match(COMMA);
-							State = 396;
+							State = 408;
 							expr(0);
 							}
 							} 
 						}
-						State = 401;
+						State = 413;
 						ErrorHandler.Sync(this);
 						_alt = Interpreter.AdaptivePredict(TokenStream,47,Context);
 					}
-					State = 403;
+					State = 415;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 					if (_la==COMMA) {
 						{
-						State = 402;
+						State = 414;
 						Match(COMMA);
 						}
 					}
@@ -2928,8 +3037,56 @@ public partial class HlParser : Parser {
 					}
 				}
 
-				State = 407;
+				State = 419;
 				Match(RBRACK);
+				}
+				break;
+			case LBRACE:
+				_localctx = new MapLitContext(_localctx);
+				EnterOuterAlt(_localctx, 11);
+				{
+				State = 420;
+				Match(LBRACE);
+				State = 432;
+				ErrorHandler.Sync(this);
+				_la = TokenStream.LA(1);
+				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 90071992573493250L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
+					{
+					State = 421;
+					mapEntry();
+					State = 426;
+					ErrorHandler.Sync(this);
+					_alt = Interpreter.AdaptivePredict(TokenStream,50,Context);
+					while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
+						if ( _alt==1 ) {
+							{
+							{
+							State = 422;
+							Match(COMMA);
+							State = 423;
+							mapEntry();
+							}
+							} 
+						}
+						State = 428;
+						ErrorHandler.Sync(this);
+						_alt = Interpreter.AdaptivePredict(TokenStream,50,Context);
+					}
+					State = 430;
+					ErrorHandler.Sync(this);
+					_la = TokenStream.LA(1);
+					if (_la==COMMA) {
+						{
+						State = 429;
+						Match(COMMA);
+						}
+					}
+
+					}
+				}
+
+				State = 434;
+				Match(RBRACE);
 				}
 				break;
 			default:
@@ -2972,28 +3129,28 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StringLitContext stringLit() {
 		StringLitContext _localctx = new StringLitContext(Context, State);
-		EnterRule(_localctx, 44, RULE_stringLit);
+		EnterRule(_localctx, 46, RULE_stringLit);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 410;
+			State = 437;
 			Match(STR_START);
-			State = 414;
+			State = 441;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (((((_la - 86)) & ~0x3f) == 0 && ((1L << (_la - 86)) & 7L) != 0)) {
 				{
 				{
-				State = 411;
+				State = 438;
 				stringPart();
 				}
 				}
-				State = 416;
+				State = 443;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 417;
+			State = 444;
 			Match(STR_END);
 			}
 		}
@@ -3058,17 +3215,17 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StringPartContext stringPart() {
 		StringPartContext _localctx = new StringPartContext(Context, State);
-		EnterRule(_localctx, 46, RULE_stringPart);
+		EnterRule(_localctx, 48, RULE_stringPart);
 		int _la;
 		try {
-			State = 426;
+			State = 453;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case STR_TEXT:
 				_localctx = new TextPartContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 419;
+				State = 446;
 				Match(STR_TEXT);
 				}
 				break;
@@ -3076,7 +3233,7 @@ public partial class HlParser : Parser {
 				_localctx = new EscapePartContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 420;
+				State = 447;
 				Match(STR_ESCAPE);
 				}
 				break;
@@ -3084,19 +3241,19 @@ public partial class HlParser : Parser {
 				_localctx = new InterpPartContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 421;
+				State = 448;
 				Match(INTERP_START);
-				State = 423;
+				State = 450;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
-				if (((((_la - 17)) & ~0x3f) == 0 && ((1L << (_la - 17)) & 2175520782191427783L) != 0)) {
+				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 90071992573493250L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
 					{
-					State = 422;
+					State = 449;
 					expr(0);
 					}
 				}
 
-				State = 425;
+				State = 452;
 				Match(RBRACE);
 				}
 				break;
@@ -3125,7 +3282,7 @@ public partial class HlParser : Parser {
 	}
 	private bool type_sempred(TypeContext _localctx, int predIndex) {
 		switch (predIndex) {
-		case 0: return Precpred(Context, 1);
+		case 0: return Precpred(Context, 2);
 		}
 		return true;
 	}
@@ -3159,157 +3316,167 @@ public partial class HlParser : Parser {
 	}
 
 	private static int[] _serializedATN = {
-		4,1,89,429,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
+		4,1,89,456,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
 		7,7,2,8,7,8,2,9,7,9,2,10,7,10,2,11,7,11,2,12,7,12,2,13,7,13,2,14,7,14,
 		2,15,7,15,2,16,7,16,2,17,7,17,2,18,7,18,2,19,7,19,2,20,7,20,2,21,7,21,
-		2,22,7,22,2,23,7,23,1,0,5,0,50,8,0,10,0,12,0,53,9,0,1,0,5,0,56,8,0,10,
-		0,12,0,59,9,0,1,0,1,0,1,1,1,1,1,1,1,1,3,1,67,8,1,1,1,3,1,70,8,1,1,2,1,
-		2,1,2,5,2,75,8,2,10,2,12,2,78,9,2,1,3,1,3,1,3,3,3,83,8,3,1,4,3,4,86,8,
-		4,1,4,1,4,1,4,1,4,1,4,1,4,5,4,94,8,4,10,4,12,4,97,9,4,3,4,99,8,4,1,4,1,
-		4,5,4,103,8,4,10,4,12,4,106,9,4,1,4,1,4,1,5,1,5,1,5,1,5,3,5,114,8,5,1,
-		6,3,6,117,8,6,1,6,1,6,1,6,1,6,1,6,3,6,124,8,6,1,7,1,7,1,7,3,7,129,8,7,
-		1,7,1,7,1,7,1,8,3,8,135,8,8,1,8,1,8,1,9,3,9,140,8,9,1,9,1,9,1,9,1,9,1,
-		9,5,9,147,8,9,10,9,12,9,150,9,9,1,9,1,9,1,10,1,10,1,10,1,10,3,10,158,8,
-		10,1,10,1,10,1,10,3,10,163,8,10,1,11,3,11,166,8,11,1,11,1,11,1,11,1,11,
-		3,11,172,8,11,1,11,1,11,1,11,3,11,177,8,11,1,11,1,11,1,12,1,12,1,12,5,
-		12,184,8,12,10,12,12,12,187,9,12,1,12,3,12,190,8,12,1,13,1,13,1,13,1,13,
-		1,14,1,14,1,14,1,14,1,14,1,14,3,14,202,8,14,1,14,1,14,5,14,206,8,14,10,
-		14,12,14,209,9,14,1,15,1,15,1,15,5,15,214,8,15,10,15,12,15,217,9,15,1,
-		15,1,15,1,16,1,16,3,16,223,8,16,1,17,1,17,1,17,1,17,3,17,229,8,17,1,17,
-		1,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,239,8,17,3,17,241,8,17,1,17,1,
-		17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,253,8,17,1,17,1,17,1,17,
-		1,17,1,17,1,17,1,17,3,17,262,8,17,1,17,1,17,1,17,5,17,267,8,17,10,17,12,
-		17,270,9,17,1,17,1,17,3,17,274,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,
-		1,17,3,17,284,8,17,1,18,1,18,1,18,1,18,3,18,290,8,18,1,18,1,18,1,18,1,
-		18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,
-		18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,
-		18,1,18,1,18,1,18,3,18,327,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,
-		1,18,3,18,338,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,18,347,8,18,1,
-		18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,5,18,358,8,18,10,18,12,18,361,
-		9,18,1,19,1,19,1,19,1,19,3,19,367,8,19,1,19,1,19,1,20,1,20,1,20,5,20,374,
-		8,20,10,20,12,20,377,9,20,1,20,3,20,380,8,20,1,21,1,21,1,21,1,21,1,21,
-		1,21,1,21,1,21,1,21,1,21,1,21,1,21,1,21,1,21,1,21,1,21,5,21,398,8,21,10,
-		21,12,21,401,9,21,1,21,3,21,404,8,21,3,21,406,8,21,1,21,3,21,409,8,21,
-		1,22,1,22,5,22,413,8,22,10,22,12,22,416,9,22,1,22,1,22,1,23,1,23,1,23,
-		1,23,3,23,424,8,23,1,23,3,23,427,8,23,1,23,0,2,28,36,24,0,2,4,6,8,10,12,
-		14,16,18,20,22,24,26,28,30,32,34,36,38,40,42,44,46,0,8,1,0,7,8,3,0,30,
-		31,36,43,63,63,2,0,65,65,69,70,1,0,66,68,1,0,64,65,1,0,48,49,2,0,44,47,
-		61,62,1,0,17,18,495,0,51,1,0,0,0,2,62,1,0,0,0,4,71,1,0,0,0,6,82,1,0,0,
-		0,8,85,1,0,0,0,10,113,1,0,0,0,12,116,1,0,0,0,14,125,1,0,0,0,16,134,1,0,
-		0,0,18,139,1,0,0,0,20,153,1,0,0,0,22,165,1,0,0,0,24,180,1,0,0,0,26,191,
-		1,0,0,0,28,201,1,0,0,0,30,210,1,0,0,0,32,222,1,0,0,0,34,283,1,0,0,0,36,
-		289,1,0,0,0,38,362,1,0,0,0,40,370,1,0,0,0,42,408,1,0,0,0,44,410,1,0,0,
-		0,46,426,1,0,0,0,48,50,3,2,1,0,49,48,1,0,0,0,50,53,1,0,0,0,51,49,1,0,0,
-		0,51,52,1,0,0,0,52,57,1,0,0,0,53,51,1,0,0,0,54,56,3,6,3,0,55,54,1,0,0,
-		0,56,59,1,0,0,0,57,55,1,0,0,0,57,58,1,0,0,0,58,60,1,0,0,0,59,57,1,0,0,
-		0,60,61,5,0,0,1,61,1,1,0,0,0,62,63,5,3,0,0,63,66,3,4,2,0,64,65,5,4,0,0,
-		65,67,5,74,0,0,66,64,1,0,0,0,66,67,1,0,0,0,67,69,1,0,0,0,68,70,5,60,0,
-		0,69,68,1,0,0,0,69,70,1,0,0,0,70,3,1,0,0,0,71,76,5,74,0,0,72,73,5,52,0,
-		0,73,75,5,74,0,0,74,72,1,0,0,0,75,78,1,0,0,0,76,74,1,0,0,0,76,77,1,0,0,
-		0,77,5,1,0,0,0,78,76,1,0,0,0,79,83,3,22,11,0,80,83,3,8,4,0,81,83,3,18,
-		9,0,82,79,1,0,0,0,82,80,1,0,0,0,82,81,1,0,0,0,83,7,1,0,0,0,84,86,5,5,0,
-		0,85,84,1,0,0,0,85,86,1,0,0,0,86,87,1,0,0,0,87,88,5,20,0,0,88,98,5,74,
-		0,0,89,90,5,59,0,0,90,95,5,74,0,0,91,92,5,58,0,0,92,94,5,74,0,0,93,91,
-		1,0,0,0,94,97,1,0,0,0,95,93,1,0,0,0,95,96,1,0,0,0,96,99,1,0,0,0,97,95,
-		1,0,0,0,98,89,1,0,0,0,98,99,1,0,0,0,99,100,1,0,0,0,100,104,5,1,0,0,101,
-		103,3,10,5,0,102,101,1,0,0,0,103,106,1,0,0,0,104,102,1,0,0,0,104,105,1,
-		0,0,0,105,107,1,0,0,0,106,104,1,0,0,0,107,108,5,2,0,0,108,9,1,0,0,0,109,
-		114,3,12,6,0,110,114,3,14,7,0,111,114,3,16,8,0,112,114,5,60,0,0,113,109,
-		1,0,0,0,113,110,1,0,0,0,113,111,1,0,0,0,113,112,1,0,0,0,114,11,1,0,0,0,
-		115,117,7,0,0,0,116,115,1,0,0,0,116,117,1,0,0,0,117,118,1,0,0,0,118,119,
-		5,74,0,0,119,120,5,59,0,0,120,123,3,28,14,0,121,122,5,63,0,0,122,124,3,
-		36,18,0,123,121,1,0,0,0,123,124,1,0,0,0,124,13,1,0,0,0,125,126,5,22,0,
-		0,126,128,5,54,0,0,127,129,3,24,12,0,128,127,1,0,0,0,128,129,1,0,0,0,129,
-		130,1,0,0,0,130,131,5,55,0,0,131,132,3,30,15,0,132,15,1,0,0,0,133,135,
-		5,25,0,0,134,133,1,0,0,0,134,135,1,0,0,0,135,136,1,0,0,0,136,137,3,22,
-		11,0,137,17,1,0,0,0,138,140,5,5,0,0,139,138,1,0,0,0,139,140,1,0,0,0,140,
-		141,1,0,0,0,141,142,5,21,0,0,142,143,5,74,0,0,143,148,5,1,0,0,144,147,
-		3,20,10,0,145,147,5,60,0,0,146,144,1,0,0,0,146,145,1,0,0,0,147,150,1,0,
-		0,0,148,146,1,0,0,0,148,149,1,0,0,0,149,151,1,0,0,0,150,148,1,0,0,0,151,
-		152,5,2,0,0,152,19,1,0,0,0,153,154,5,6,0,0,154,155,5,74,0,0,155,157,5,
-		54,0,0,156,158,3,24,12,0,157,156,1,0,0,0,157,158,1,0,0,0,158,159,1,0,0,
-		0,159,162,5,55,0,0,160,161,5,32,0,0,161,163,3,28,14,0,162,160,1,0,0,0,
-		162,163,1,0,0,0,163,21,1,0,0,0,164,166,5,5,0,0,165,164,1,0,0,0,165,166,
-		1,0,0,0,166,167,1,0,0,0,167,168,5,6,0,0,168,169,5,74,0,0,169,171,5,54,
-		0,0,170,172,3,24,12,0,171,170,1,0,0,0,171,172,1,0,0,0,172,173,1,0,0,0,
-		173,176,5,55,0,0,174,175,5,32,0,0,175,177,3,28,14,0,176,174,1,0,0,0,176,
-		177,1,0,0,0,177,178,1,0,0,0,178,179,3,30,15,0,179,23,1,0,0,0,180,185,3,
-		26,13,0,181,182,5,58,0,0,182,184,3,26,13,0,183,181,1,0,0,0,184,187,1,0,
-		0,0,185,183,1,0,0,0,185,186,1,0,0,0,186,189,1,0,0,0,187,185,1,0,0,0,188,
-		190,5,58,0,0,189,188,1,0,0,0,189,190,1,0,0,0,190,25,1,0,0,0,191,192,5,
-		74,0,0,192,193,5,59,0,0,193,194,3,28,14,0,194,27,1,0,0,0,195,196,6,14,
-		-1,0,196,202,5,74,0,0,197,198,5,56,0,0,198,199,3,28,14,0,199,200,5,57,
-		0,0,200,202,1,0,0,0,201,195,1,0,0,0,201,197,1,0,0,0,202,207,1,0,0,0,203,
-		204,10,1,0,0,204,206,5,53,0,0,205,203,1,0,0,0,206,209,1,0,0,0,207,205,
-		1,0,0,0,207,208,1,0,0,0,208,29,1,0,0,0,209,207,1,0,0,0,210,215,5,1,0,0,
-		211,214,3,34,17,0,212,214,5,60,0,0,213,211,1,0,0,0,213,212,1,0,0,0,214,
-		217,1,0,0,0,215,213,1,0,0,0,215,216,1,0,0,0,216,218,1,0,0,0,217,215,1,
-		0,0,0,218,219,5,2,0,0,219,31,1,0,0,0,220,223,3,30,15,0,221,223,3,34,17,
-		0,222,220,1,0,0,0,222,221,1,0,0,0,223,33,1,0,0,0,224,225,7,0,0,0,225,228,
-		5,74,0,0,226,227,5,59,0,0,227,229,3,28,14,0,228,226,1,0,0,0,228,229,1,
-		0,0,0,229,230,1,0,0,0,230,231,5,63,0,0,231,284,3,36,18,0,232,233,5,9,0,
-		0,233,234,3,36,18,0,234,240,3,32,16,0,235,238,5,10,0,0,236,239,3,34,17,
-		0,237,239,3,30,15,0,238,236,1,0,0,0,238,237,1,0,0,0,239,241,1,0,0,0,240,
-		235,1,0,0,0,240,241,1,0,0,0,241,284,1,0,0,0,242,243,5,11,0,0,243,244,3,
-		36,18,0,244,245,3,32,16,0,245,284,1,0,0,0,246,247,5,12,0,0,247,248,5,74,
-		0,0,248,249,5,13,0,0,249,252,3,36,18,0,250,251,5,35,0,0,251,253,3,36,18,
-		0,252,250,1,0,0,0,252,253,1,0,0,0,253,254,1,0,0,0,254,255,3,32,16,0,255,
-		284,1,0,0,0,256,284,5,14,0,0,257,284,5,15,0,0,258,261,5,16,0,0,259,260,
-		4,17,1,0,260,262,3,36,18,0,261,259,1,0,0,0,261,262,1,0,0,0,262,284,1,0,
-		0,0,263,264,5,26,0,0,264,268,3,30,15,0,265,267,3,38,19,0,266,265,1,0,0,
-		0,267,270,1,0,0,0,268,266,1,0,0,0,268,269,1,0,0,0,269,273,1,0,0,0,270,
-		268,1,0,0,0,271,272,5,28,0,0,272,274,3,30,15,0,273,271,1,0,0,0,273,274,
-		1,0,0,0,274,284,1,0,0,0,275,276,5,29,0,0,276,284,3,36,18,0,277,284,3,30,
-		15,0,278,279,3,36,18,0,279,280,7,1,0,0,280,281,3,36,18,0,281,284,1,0,0,
-		0,282,284,3,36,18,0,283,224,1,0,0,0,283,232,1,0,0,0,283,242,1,0,0,0,283,
-		246,1,0,0,0,283,256,1,0,0,0,283,257,1,0,0,0,283,258,1,0,0,0,283,263,1,
-		0,0,0,283,275,1,0,0,0,283,277,1,0,0,0,283,278,1,0,0,0,283,282,1,0,0,0,
-		284,35,1,0,0,0,285,286,6,18,-1,0,286,290,3,42,21,0,287,288,7,2,0,0,288,
-		290,3,36,18,12,289,285,1,0,0,0,289,287,1,0,0,0,290,359,1,0,0,0,291,292,
-		10,10,0,0,292,293,7,3,0,0,293,358,3,36,18,11,294,295,10,9,0,0,295,296,
-		7,4,0,0,296,358,3,36,18,10,297,298,10,8,0,0,298,299,7,5,0,0,299,358,3,
-		36,18,9,300,301,10,7,0,0,301,302,5,71,0,0,302,358,3,36,18,8,303,304,10,
-		6,0,0,304,305,5,72,0,0,305,358,3,36,18,7,306,307,10,5,0,0,307,308,5,73,
-		0,0,308,358,3,36,18,6,309,310,10,4,0,0,310,311,7,6,0,0,311,358,3,36,18,
-		5,312,313,10,3,0,0,313,314,5,50,0,0,314,358,3,36,18,4,315,316,10,2,0,0,
-		316,317,5,51,0,0,317,358,3,36,18,3,318,319,10,1,0,0,319,320,5,33,0,0,320,
-		358,3,36,18,1,321,322,10,18,0,0,322,323,5,52,0,0,323,324,5,74,0,0,324,
-		326,5,54,0,0,325,327,3,40,20,0,326,325,1,0,0,0,326,327,1,0,0,0,327,328,
-		1,0,0,0,328,358,5,55,0,0,329,330,10,17,0,0,330,331,5,52,0,0,331,358,5,
-		74,0,0,332,333,10,16,0,0,333,334,5,34,0,0,334,335,5,74,0,0,335,337,5,54,
-		0,0,336,338,3,40,20,0,337,336,1,0,0,0,337,338,1,0,0,0,338,339,1,0,0,0,
-		339,358,5,55,0,0,340,341,10,15,0,0,341,342,5,34,0,0,342,358,5,74,0,0,343,
-		344,10,14,0,0,344,346,5,54,0,0,345,347,3,40,20,0,346,345,1,0,0,0,346,347,
-		1,0,0,0,347,348,1,0,0,0,348,358,5,55,0,0,349,350,10,13,0,0,350,351,5,56,
-		0,0,351,352,3,36,18,0,352,353,5,57,0,0,353,358,1,0,0,0,354,355,10,11,0,
-		0,355,356,5,4,0,0,356,358,3,28,14,0,357,291,1,0,0,0,357,294,1,0,0,0,357,
-		297,1,0,0,0,357,300,1,0,0,0,357,303,1,0,0,0,357,306,1,0,0,0,357,309,1,
-		0,0,0,357,312,1,0,0,0,357,315,1,0,0,0,357,318,1,0,0,0,357,321,1,0,0,0,
-		357,329,1,0,0,0,357,332,1,0,0,0,357,340,1,0,0,0,357,343,1,0,0,0,357,349,
-		1,0,0,0,357,354,1,0,0,0,358,361,1,0,0,0,359,357,1,0,0,0,359,360,1,0,0,
-		0,360,37,1,0,0,0,361,359,1,0,0,0,362,363,5,27,0,0,363,366,5,74,0,0,364,
-		365,5,59,0,0,365,367,3,28,14,0,366,364,1,0,0,0,366,367,1,0,0,0,367,368,
-		1,0,0,0,368,369,3,30,15,0,369,39,1,0,0,0,370,375,3,36,18,0,371,372,5,58,
-		0,0,372,374,3,36,18,0,373,371,1,0,0,0,374,377,1,0,0,0,375,373,1,0,0,0,
-		375,376,1,0,0,0,376,379,1,0,0,0,377,375,1,0,0,0,378,380,5,58,0,0,379,378,
-		1,0,0,0,379,380,1,0,0,0,380,41,1,0,0,0,381,409,5,76,0,0,382,409,5,19,0,
-		0,383,409,5,23,0,0,384,409,5,24,0,0,385,409,5,75,0,0,386,409,7,7,0,0,387,
-		409,3,44,22,0,388,409,5,74,0,0,389,390,5,54,0,0,390,391,3,36,18,0,391,
-		392,5,55,0,0,392,409,1,0,0,0,393,405,5,56,0,0,394,399,3,36,18,0,395,396,
-		5,58,0,0,396,398,3,36,18,0,397,395,1,0,0,0,398,401,1,0,0,0,399,397,1,0,
-		0,0,399,400,1,0,0,0,400,403,1,0,0,0,401,399,1,0,0,0,402,404,5,58,0,0,403,
-		402,1,0,0,0,403,404,1,0,0,0,404,406,1,0,0,0,405,394,1,0,0,0,405,406,1,
-		0,0,0,406,407,1,0,0,0,407,409,5,57,0,0,408,381,1,0,0,0,408,382,1,0,0,0,
-		408,383,1,0,0,0,408,384,1,0,0,0,408,385,1,0,0,0,408,386,1,0,0,0,408,387,
-		1,0,0,0,408,388,1,0,0,0,408,389,1,0,0,0,408,393,1,0,0,0,409,43,1,0,0,0,
-		410,414,5,77,0,0,411,413,3,46,23,0,412,411,1,0,0,0,413,416,1,0,0,0,414,
-		412,1,0,0,0,414,415,1,0,0,0,415,417,1,0,0,0,416,414,1,0,0,0,417,418,5,
-		85,0,0,418,45,1,0,0,0,419,427,5,86,0,0,420,427,5,87,0,0,421,423,5,88,0,
-		0,422,424,3,36,18,0,423,422,1,0,0,0,423,424,1,0,0,0,424,425,1,0,0,0,425,
-		427,5,2,0,0,426,419,1,0,0,0,426,420,1,0,0,0,426,421,1,0,0,0,427,47,1,0,
-		0,0,54,51,57,66,69,76,82,85,95,98,104,113,116,123,128,134,139,146,148,
-		157,162,165,171,176,185,189,201,207,213,215,222,228,238,240,252,261,268,
-		273,283,289,326,337,346,357,359,366,375,379,399,403,405,408,414,423,426
+		2,22,7,22,2,23,7,23,2,24,7,24,1,0,5,0,52,8,0,10,0,12,0,55,9,0,1,0,5,0,
+		58,8,0,10,0,12,0,61,9,0,1,0,1,0,1,1,1,1,1,1,1,1,3,1,69,8,1,1,1,3,1,72,
+		8,1,1,2,1,2,1,2,5,2,77,8,2,10,2,12,2,80,9,2,1,3,1,3,1,3,3,3,85,8,3,1,4,
+		3,4,88,8,4,1,4,1,4,1,4,1,4,1,4,1,4,5,4,96,8,4,10,4,12,4,99,9,4,3,4,101,
+		8,4,1,4,1,4,5,4,105,8,4,10,4,12,4,108,9,4,1,4,1,4,1,5,1,5,1,5,1,5,3,5,
+		116,8,5,1,6,3,6,119,8,6,1,6,1,6,1,6,1,6,1,6,3,6,126,8,6,1,7,1,7,1,7,3,
+		7,131,8,7,1,7,1,7,1,7,1,8,3,8,137,8,8,1,8,1,8,1,9,3,9,142,8,9,1,9,1,9,
+		1,9,1,9,1,9,5,9,149,8,9,10,9,12,9,152,9,9,1,9,1,9,1,10,1,10,1,10,1,10,
+		3,10,160,8,10,1,10,1,10,1,10,3,10,165,8,10,1,11,3,11,168,8,11,1,11,1,11,
+		1,11,1,11,3,11,174,8,11,1,11,1,11,1,11,3,11,179,8,11,1,11,1,11,1,12,1,
+		12,1,12,5,12,186,8,12,10,12,12,12,189,9,12,1,12,3,12,192,8,12,1,13,1,13,
+		1,13,1,13,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,
+		3,14,210,8,14,1,14,1,14,5,14,214,8,14,10,14,12,14,217,9,14,1,15,1,15,1,
+		15,5,15,222,8,15,10,15,12,15,225,9,15,1,15,1,15,1,16,1,16,3,16,231,8,16,
+		1,17,1,17,1,17,1,17,3,17,237,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,1,
+		17,3,17,247,8,17,3,17,249,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,
+		1,17,1,17,3,17,261,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,270,8,
+		17,1,17,1,17,1,17,5,17,275,8,17,10,17,12,17,278,9,17,1,17,1,17,3,17,282,
+		8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,292,8,17,1,18,1,18,1,
+		18,1,18,3,18,298,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,
+		1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,
+		1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,18,335,8,18,1,
+		18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,18,346,8,18,1,18,1,18,1,18,
+		1,18,1,18,1,18,1,18,3,18,355,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,
+		18,1,18,5,18,366,8,18,10,18,12,18,369,9,18,1,19,1,19,1,19,1,19,1,20,1,
+		20,1,20,1,20,3,20,379,8,20,1,20,1,20,1,21,1,21,1,21,5,21,386,8,21,10,21,
+		12,21,389,9,21,1,21,3,21,392,8,21,1,22,1,22,1,22,1,22,1,22,1,22,1,22,1,
+		22,1,22,1,22,1,22,1,22,1,22,1,22,1,22,1,22,5,22,410,8,22,10,22,12,22,413,
+		9,22,1,22,3,22,416,8,22,3,22,418,8,22,1,22,1,22,1,22,1,22,1,22,5,22,425,
+		8,22,10,22,12,22,428,9,22,1,22,3,22,431,8,22,3,22,433,8,22,1,22,3,22,436,
+		8,22,1,23,1,23,5,23,440,8,23,10,23,12,23,443,9,23,1,23,1,23,1,24,1,24,
+		1,24,1,24,3,24,451,8,24,1,24,3,24,454,8,24,1,24,0,2,28,36,25,0,2,4,6,8,
+		10,12,14,16,18,20,22,24,26,28,30,32,34,36,38,40,42,44,46,48,0,8,1,0,7,
+		8,3,0,30,31,36,43,63,63,2,0,65,65,69,70,1,0,66,68,1,0,64,65,1,0,48,49,
+		2,0,44,47,61,62,1,0,17,18,526,0,53,1,0,0,0,2,64,1,0,0,0,4,73,1,0,0,0,6,
+		84,1,0,0,0,8,87,1,0,0,0,10,115,1,0,0,0,12,118,1,0,0,0,14,127,1,0,0,0,16,
+		136,1,0,0,0,18,141,1,0,0,0,20,155,1,0,0,0,22,167,1,0,0,0,24,182,1,0,0,
+		0,26,193,1,0,0,0,28,209,1,0,0,0,30,218,1,0,0,0,32,230,1,0,0,0,34,291,1,
+		0,0,0,36,297,1,0,0,0,38,370,1,0,0,0,40,374,1,0,0,0,42,382,1,0,0,0,44,435,
+		1,0,0,0,46,437,1,0,0,0,48,453,1,0,0,0,50,52,3,2,1,0,51,50,1,0,0,0,52,55,
+		1,0,0,0,53,51,1,0,0,0,53,54,1,0,0,0,54,59,1,0,0,0,55,53,1,0,0,0,56,58,
+		3,6,3,0,57,56,1,0,0,0,58,61,1,0,0,0,59,57,1,0,0,0,59,60,1,0,0,0,60,62,
+		1,0,0,0,61,59,1,0,0,0,62,63,5,0,0,1,63,1,1,0,0,0,64,65,5,3,0,0,65,68,3,
+		4,2,0,66,67,5,4,0,0,67,69,5,74,0,0,68,66,1,0,0,0,68,69,1,0,0,0,69,71,1,
+		0,0,0,70,72,5,60,0,0,71,70,1,0,0,0,71,72,1,0,0,0,72,3,1,0,0,0,73,78,5,
+		74,0,0,74,75,5,52,0,0,75,77,5,74,0,0,76,74,1,0,0,0,77,80,1,0,0,0,78,76,
+		1,0,0,0,78,79,1,0,0,0,79,5,1,0,0,0,80,78,1,0,0,0,81,85,3,22,11,0,82,85,
+		3,8,4,0,83,85,3,18,9,0,84,81,1,0,0,0,84,82,1,0,0,0,84,83,1,0,0,0,85,7,
+		1,0,0,0,86,88,5,5,0,0,87,86,1,0,0,0,87,88,1,0,0,0,88,89,1,0,0,0,89,90,
+		5,20,0,0,90,100,5,74,0,0,91,92,5,59,0,0,92,97,5,74,0,0,93,94,5,58,0,0,
+		94,96,5,74,0,0,95,93,1,0,0,0,96,99,1,0,0,0,97,95,1,0,0,0,97,98,1,0,0,0,
+		98,101,1,0,0,0,99,97,1,0,0,0,100,91,1,0,0,0,100,101,1,0,0,0,101,102,1,
+		0,0,0,102,106,5,1,0,0,103,105,3,10,5,0,104,103,1,0,0,0,105,108,1,0,0,0,
+		106,104,1,0,0,0,106,107,1,0,0,0,107,109,1,0,0,0,108,106,1,0,0,0,109,110,
+		5,2,0,0,110,9,1,0,0,0,111,116,3,12,6,0,112,116,3,14,7,0,113,116,3,16,8,
+		0,114,116,5,60,0,0,115,111,1,0,0,0,115,112,1,0,0,0,115,113,1,0,0,0,115,
+		114,1,0,0,0,116,11,1,0,0,0,117,119,7,0,0,0,118,117,1,0,0,0,118,119,1,0,
+		0,0,119,120,1,0,0,0,120,121,5,74,0,0,121,122,5,59,0,0,122,125,3,28,14,
+		0,123,124,5,63,0,0,124,126,3,36,18,0,125,123,1,0,0,0,125,126,1,0,0,0,126,
+		13,1,0,0,0,127,128,5,22,0,0,128,130,5,54,0,0,129,131,3,24,12,0,130,129,
+		1,0,0,0,130,131,1,0,0,0,131,132,1,0,0,0,132,133,5,55,0,0,133,134,3,30,
+		15,0,134,15,1,0,0,0,135,137,5,25,0,0,136,135,1,0,0,0,136,137,1,0,0,0,137,
+		138,1,0,0,0,138,139,3,22,11,0,139,17,1,0,0,0,140,142,5,5,0,0,141,140,1,
+		0,0,0,141,142,1,0,0,0,142,143,1,0,0,0,143,144,5,21,0,0,144,145,5,74,0,
+		0,145,150,5,1,0,0,146,149,3,20,10,0,147,149,5,60,0,0,148,146,1,0,0,0,148,
+		147,1,0,0,0,149,152,1,0,0,0,150,148,1,0,0,0,150,151,1,0,0,0,151,153,1,
+		0,0,0,152,150,1,0,0,0,153,154,5,2,0,0,154,19,1,0,0,0,155,156,5,6,0,0,156,
+		157,5,74,0,0,157,159,5,54,0,0,158,160,3,24,12,0,159,158,1,0,0,0,159,160,
+		1,0,0,0,160,161,1,0,0,0,161,164,5,55,0,0,162,163,5,32,0,0,163,165,3,28,
+		14,0,164,162,1,0,0,0,164,165,1,0,0,0,165,21,1,0,0,0,166,168,5,5,0,0,167,
+		166,1,0,0,0,167,168,1,0,0,0,168,169,1,0,0,0,169,170,5,6,0,0,170,171,5,
+		74,0,0,171,173,5,54,0,0,172,174,3,24,12,0,173,172,1,0,0,0,173,174,1,0,
+		0,0,174,175,1,0,0,0,175,178,5,55,0,0,176,177,5,32,0,0,177,179,3,28,14,
+		0,178,176,1,0,0,0,178,179,1,0,0,0,179,180,1,0,0,0,180,181,3,30,15,0,181,
+		23,1,0,0,0,182,187,3,26,13,0,183,184,5,58,0,0,184,186,3,26,13,0,185,183,
+		1,0,0,0,186,189,1,0,0,0,187,185,1,0,0,0,187,188,1,0,0,0,188,191,1,0,0,
+		0,189,187,1,0,0,0,190,192,5,58,0,0,191,190,1,0,0,0,191,192,1,0,0,0,192,
+		25,1,0,0,0,193,194,5,74,0,0,194,195,5,59,0,0,195,196,3,28,14,0,196,27,
+		1,0,0,0,197,198,6,14,-1,0,198,210,5,74,0,0,199,200,5,56,0,0,200,201,3,
+		28,14,0,201,202,5,57,0,0,202,210,1,0,0,0,203,204,5,1,0,0,204,205,3,28,
+		14,0,205,206,5,59,0,0,206,207,3,28,14,0,207,208,5,2,0,0,208,210,1,0,0,
+		0,209,197,1,0,0,0,209,199,1,0,0,0,209,203,1,0,0,0,210,215,1,0,0,0,211,
+		212,10,2,0,0,212,214,5,53,0,0,213,211,1,0,0,0,214,217,1,0,0,0,215,213,
+		1,0,0,0,215,216,1,0,0,0,216,29,1,0,0,0,217,215,1,0,0,0,218,223,5,1,0,0,
+		219,222,3,34,17,0,220,222,5,60,0,0,221,219,1,0,0,0,221,220,1,0,0,0,222,
+		225,1,0,0,0,223,221,1,0,0,0,223,224,1,0,0,0,224,226,1,0,0,0,225,223,1,
+		0,0,0,226,227,5,2,0,0,227,31,1,0,0,0,228,231,3,30,15,0,229,231,3,34,17,
+		0,230,228,1,0,0,0,230,229,1,0,0,0,231,33,1,0,0,0,232,233,7,0,0,0,233,236,
+		5,74,0,0,234,235,5,59,0,0,235,237,3,28,14,0,236,234,1,0,0,0,236,237,1,
+		0,0,0,237,238,1,0,0,0,238,239,5,63,0,0,239,292,3,36,18,0,240,241,5,9,0,
+		0,241,242,3,36,18,0,242,248,3,32,16,0,243,246,5,10,0,0,244,247,3,34,17,
+		0,245,247,3,30,15,0,246,244,1,0,0,0,246,245,1,0,0,0,247,249,1,0,0,0,248,
+		243,1,0,0,0,248,249,1,0,0,0,249,292,1,0,0,0,250,251,5,11,0,0,251,252,3,
+		36,18,0,252,253,3,32,16,0,253,292,1,0,0,0,254,255,5,12,0,0,255,256,5,74,
+		0,0,256,257,5,13,0,0,257,260,3,36,18,0,258,259,5,35,0,0,259,261,3,36,18,
+		0,260,258,1,0,0,0,260,261,1,0,0,0,261,262,1,0,0,0,262,263,3,32,16,0,263,
+		292,1,0,0,0,264,292,5,14,0,0,265,292,5,15,0,0,266,269,5,16,0,0,267,268,
+		4,17,1,0,268,270,3,36,18,0,269,267,1,0,0,0,269,270,1,0,0,0,270,292,1,0,
+		0,0,271,272,5,26,0,0,272,276,3,30,15,0,273,275,3,40,20,0,274,273,1,0,0,
+		0,275,278,1,0,0,0,276,274,1,0,0,0,276,277,1,0,0,0,277,281,1,0,0,0,278,
+		276,1,0,0,0,279,280,5,28,0,0,280,282,3,30,15,0,281,279,1,0,0,0,281,282,
+		1,0,0,0,282,292,1,0,0,0,283,284,5,29,0,0,284,292,3,36,18,0,285,292,3,30,
+		15,0,286,287,3,36,18,0,287,288,7,1,0,0,288,289,3,36,18,0,289,292,1,0,0,
+		0,290,292,3,36,18,0,291,232,1,0,0,0,291,240,1,0,0,0,291,250,1,0,0,0,291,
+		254,1,0,0,0,291,264,1,0,0,0,291,265,1,0,0,0,291,266,1,0,0,0,291,271,1,
+		0,0,0,291,283,1,0,0,0,291,285,1,0,0,0,291,286,1,0,0,0,291,290,1,0,0,0,
+		292,35,1,0,0,0,293,294,6,18,-1,0,294,298,3,44,22,0,295,296,7,2,0,0,296,
+		298,3,36,18,12,297,293,1,0,0,0,297,295,1,0,0,0,298,367,1,0,0,0,299,300,
+		10,10,0,0,300,301,7,3,0,0,301,366,3,36,18,11,302,303,10,9,0,0,303,304,
+		7,4,0,0,304,366,3,36,18,10,305,306,10,8,0,0,306,307,7,5,0,0,307,366,3,
+		36,18,9,308,309,10,7,0,0,309,310,5,71,0,0,310,366,3,36,18,8,311,312,10,
+		6,0,0,312,313,5,72,0,0,313,366,3,36,18,7,314,315,10,5,0,0,315,316,5,73,
+		0,0,316,366,3,36,18,6,317,318,10,4,0,0,318,319,7,6,0,0,319,366,3,36,18,
+		5,320,321,10,3,0,0,321,322,5,50,0,0,322,366,3,36,18,4,323,324,10,2,0,0,
+		324,325,5,51,0,0,325,366,3,36,18,3,326,327,10,1,0,0,327,328,5,33,0,0,328,
+		366,3,36,18,1,329,330,10,18,0,0,330,331,5,52,0,0,331,332,5,74,0,0,332,
+		334,5,54,0,0,333,335,3,42,21,0,334,333,1,0,0,0,334,335,1,0,0,0,335,336,
+		1,0,0,0,336,366,5,55,0,0,337,338,10,17,0,0,338,339,5,52,0,0,339,366,5,
+		74,0,0,340,341,10,16,0,0,341,342,5,34,0,0,342,343,5,74,0,0,343,345,5,54,
+		0,0,344,346,3,42,21,0,345,344,1,0,0,0,345,346,1,0,0,0,346,347,1,0,0,0,
+		347,366,5,55,0,0,348,349,10,15,0,0,349,350,5,34,0,0,350,366,5,74,0,0,351,
+		352,10,14,0,0,352,354,5,54,0,0,353,355,3,42,21,0,354,353,1,0,0,0,354,355,
+		1,0,0,0,355,356,1,0,0,0,356,366,5,55,0,0,357,358,10,13,0,0,358,359,5,56,
+		0,0,359,360,3,36,18,0,360,361,5,57,0,0,361,366,1,0,0,0,362,363,10,11,0,
+		0,363,364,5,4,0,0,364,366,3,28,14,0,365,299,1,0,0,0,365,302,1,0,0,0,365,
+		305,1,0,0,0,365,308,1,0,0,0,365,311,1,0,0,0,365,314,1,0,0,0,365,317,1,
+		0,0,0,365,320,1,0,0,0,365,323,1,0,0,0,365,326,1,0,0,0,365,329,1,0,0,0,
+		365,337,1,0,0,0,365,340,1,0,0,0,365,348,1,0,0,0,365,351,1,0,0,0,365,357,
+		1,0,0,0,365,362,1,0,0,0,366,369,1,0,0,0,367,365,1,0,0,0,367,368,1,0,0,
+		0,368,37,1,0,0,0,369,367,1,0,0,0,370,371,3,36,18,0,371,372,5,59,0,0,372,
+		373,3,36,18,0,373,39,1,0,0,0,374,375,5,27,0,0,375,378,5,74,0,0,376,377,
+		5,59,0,0,377,379,3,28,14,0,378,376,1,0,0,0,378,379,1,0,0,0,379,380,1,0,
+		0,0,380,381,3,30,15,0,381,41,1,0,0,0,382,387,3,36,18,0,383,384,5,58,0,
+		0,384,386,3,36,18,0,385,383,1,0,0,0,386,389,1,0,0,0,387,385,1,0,0,0,387,
+		388,1,0,0,0,388,391,1,0,0,0,389,387,1,0,0,0,390,392,5,58,0,0,391,390,1,
+		0,0,0,391,392,1,0,0,0,392,43,1,0,0,0,393,436,5,76,0,0,394,436,5,19,0,0,
+		395,436,5,23,0,0,396,436,5,24,0,0,397,436,5,75,0,0,398,436,7,7,0,0,399,
+		436,3,46,23,0,400,436,5,74,0,0,401,402,5,54,0,0,402,403,3,36,18,0,403,
+		404,5,55,0,0,404,436,1,0,0,0,405,417,5,56,0,0,406,411,3,36,18,0,407,408,
+		5,58,0,0,408,410,3,36,18,0,409,407,1,0,0,0,410,413,1,0,0,0,411,409,1,0,
+		0,0,411,412,1,0,0,0,412,415,1,0,0,0,413,411,1,0,0,0,414,416,5,58,0,0,415,
+		414,1,0,0,0,415,416,1,0,0,0,416,418,1,0,0,0,417,406,1,0,0,0,417,418,1,
+		0,0,0,418,419,1,0,0,0,419,436,5,57,0,0,420,432,5,1,0,0,421,426,3,38,19,
+		0,422,423,5,58,0,0,423,425,3,38,19,0,424,422,1,0,0,0,425,428,1,0,0,0,426,
+		424,1,0,0,0,426,427,1,0,0,0,427,430,1,0,0,0,428,426,1,0,0,0,429,431,5,
+		58,0,0,430,429,1,0,0,0,430,431,1,0,0,0,431,433,1,0,0,0,432,421,1,0,0,0,
+		432,433,1,0,0,0,433,434,1,0,0,0,434,436,5,2,0,0,435,393,1,0,0,0,435,394,
+		1,0,0,0,435,395,1,0,0,0,435,396,1,0,0,0,435,397,1,0,0,0,435,398,1,0,0,
+		0,435,399,1,0,0,0,435,400,1,0,0,0,435,401,1,0,0,0,435,405,1,0,0,0,435,
+		420,1,0,0,0,436,45,1,0,0,0,437,441,5,77,0,0,438,440,3,48,24,0,439,438,
+		1,0,0,0,440,443,1,0,0,0,441,439,1,0,0,0,441,442,1,0,0,0,442,444,1,0,0,
+		0,443,441,1,0,0,0,444,445,5,85,0,0,445,47,1,0,0,0,446,454,5,86,0,0,447,
+		454,5,87,0,0,448,450,5,88,0,0,449,451,3,36,18,0,450,449,1,0,0,0,450,451,
+		1,0,0,0,451,452,1,0,0,0,452,454,5,2,0,0,453,446,1,0,0,0,453,447,1,0,0,
+		0,453,448,1,0,0,0,454,49,1,0,0,0,57,53,59,68,71,78,84,87,97,100,106,115,
+		118,125,130,136,141,148,150,159,164,167,173,178,187,191,209,215,221,223,
+		230,236,246,248,260,269,276,281,291,297,334,345,354,365,367,378,387,391,
+		411,415,417,426,430,432,435,441,450,453
 	};
 
 	public static readonly ATN _ATN =

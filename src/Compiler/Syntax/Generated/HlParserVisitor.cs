@@ -129,6 +129,13 @@ public interface IHlParserVisitor<Result> : IParseTreeVisitor<Result> {
 	/// <return>The visitor result.</return>
 	Result VisitArrayType([NotNull] HlParser.ArrayTypeContext context);
 	/// <summary>
+	/// Visit a parse tree produced by the <c>mapType</c>
+	/// labeled alternative in <see cref="HlParser.type"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitMapType([NotNull] HlParser.MapTypeContext context);
+	/// <summary>
 	/// Visit a parse tree produced by the <c>nullableType</c>
 	/// labeled alternative in <see cref="HlParser.type"/>.
 	/// </summary>
@@ -309,6 +316,12 @@ public interface IHlParserVisitor<Result> : IParseTreeVisitor<Result> {
 	/// <return>The visitor result.</return>
 	Result VisitCastExpr([NotNull] HlParser.CastExprContext context);
 	/// <summary>
+	/// Visit a parse tree produced by <see cref="HlParser.mapEntry"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitMapEntry([NotNull] HlParser.MapEntryContext context);
+	/// <summary>
 	/// Visit a parse tree produced by <see cref="HlParser.catchClause"/>.
 	/// </summary>
 	/// <param name="context">The parse tree.</param>
@@ -390,6 +403,13 @@ public interface IHlParserVisitor<Result> : IParseTreeVisitor<Result> {
 	/// <param name="context">The parse tree.</param>
 	/// <return>The visitor result.</return>
 	Result VisitArrayLit([NotNull] HlParser.ArrayLitContext context);
+	/// <summary>
+	/// Visit a parse tree produced by the <c>mapLit</c>
+	/// labeled alternative in <see cref="HlParser.primary"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitMapLit([NotNull] HlParser.MapLitContext context);
 	/// <summary>
 	/// Visit a parse tree produced by <see cref="HlParser.stringLit"/>.
 	/// </summary>

@@ -1,0 +1,161 @@
+using System.Runtime.CompilerServices;
+using Hlvm.Runtime.Bytecode;
+
+namespace Hlvm.Runtime.Memory;
+
+// Maps on the VM's heap: an insertion-ordered hash table (see the layout in Heap.cs). Like every allocation,
+// growing a map happens only after Reserve, and the callers re-read their references after it.
+public sealed partial class Heap
+{
+    public const int MapWords = 5;
+    private const int MinMapCapacity = 8;
+
+    private static int IndexSlots(int capacity) => (int)Math.Min(1 << 30, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(MinMapCapacity, capacity) * 2));
+
+    /// <summary>Words a map with room for <paramref name="capacity"/> entries takes, its stores included.</summary>
+    public static long MapStoreWords(long capacity)
+    {
+        capacity = Math.Max(MinMapCapacity, capacity);
+        if (capacity > (1 << 28)) return long.MaxValue / 2;
+        return 1 + 3 * capacity + DataWords(IndexSlots((int)capacity));
+    }
+
+    /// <summary>A new empty map. Needs <see cref="MapWords"/> + <see cref="MapStoreWords"/>(capacity) reserved.</summary>
+    public int NewMap(TypeKind key, TypeKind value, int capacity)
+    {
+        capacity = Math.Max(MinMapCapacity, capacity);
+        int r = Bump(MapWords);
+        _space[r] = KindMap | ((long)key << 8) | ((long)value << 16);
+        NewMapStores(r, capacity);
+        return r;
+    }
+
+    private void NewMapStores(int map, int capacity)
+    {
+        var key = MapKeyKind(map);
+        var value = MapValueKind(map);
+        long flags = (IsRef(key) ? 0x100 : 0) | (IsRef(value) ? 0x200 : 0);
+        int entries = Bump(1 + 3 * capacity);
+        _space[entries] = KindMapEntries | flags | ((long)(3 * capacity) << 32);
+        int index = NewData(TypeKind.Int, IndexSlots(capacity));
+        _space[map + 3] = entries;
+        _space[map + 4] = index;
+    }
+
+    private static bool IsRef(TypeKind k) => k is TypeKind.String or TypeKind.Array or TypeKind.Object or TypeKind.Map;
+
+    public TypeKind MapKeyKind(int map) => (TypeKind)(byte)(_space[map] >> 8);
+
+    public TypeKind MapValueKind(int map) => (TypeKind)(byte)(_space[map] >> 16);
+
+    public int MapCount(int map) => (int)_space[map + 1];
+
+    private int MapUsed(int map) => (int)_space[map + 2];
+
+    private int MapCapacity(int map) => LengthOf(_space[(int)_space[map + 3]]) / 3;
+
+    /// <summary>The hash of a key: never negative (-1 marks a removed entry).</summary>
+    private long Hash(TypeKind kind, long key)
+    {
+        ulong h;
+        if (kind == TypeKind.String)
+        {
+            h = 14695981039346656037UL;
+            foreach (char c in StringChars((int)key)) h = (h ^ c) * 1099511628211UL;
+        }
+        else h = (ulong)key * 0x9E3779B97F4A7C15UL;
+        return (long)(h >> 2);
+    }
+
+    private bool KeysEqual(TypeKind kind, long a, long b) =>
+        a == b || (kind == TypeKind.String && a != 0 && b != 0 && StringChars((int)a).SequenceEqual(StringChars((int)b)));
+
+    /// <summary>The entry number of <paramref name="key"/>, or -1 when the map does not hold it.</summary>
+    public int MapFind(int map, long key)
+    {
+        var kind = MapKeyKind(map);
+        long hash = Hash(kind, key);
+        int entries = (int)_space[map + 3], index = (int)_space[map + 4];
+        int mask = LengthOf(_space[index]) - 1;
+        for (int slot = (int)(hash & mask); ; slot = (slot + 1) & mask)
+        {
+            long e = _space[index + 1 + slot];
+            if (e == 0) return -1;
+            int at = entries + 1 + 3 * (int)(e - 1);
+            if (_space[at] == hash && KeysEqual(kind, _space[at + 1], key)) return (int)(e - 1);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long MapValueAt(int map, int entry) => _space[(int)_space[map + 3] + 1 + 3 * entry + 2];
+
+    public void MapSetValueAt(int map, int entry, long value) => _space[(int)_space[map + 3] + 1 + 3 * entry + 2] = value;
+
+    /// <summary>True when an entry can be added without growing the map's stores.</summary>
+    public bool MapHasRoom(int map) => MapUsed(map) < MapCapacity(map);
+
+    /// <summary>The capacity the map grows to when it is full: room for twice its live entries.</summary>
+    public int MapGrownCapacity(int map) => (int)Math.Min(1 << 28, Math.Max(MinMapCapacity, MapCount(map) * 2L + 1));
+
+    /// <summary>
+    /// Gives the map new stores with room for <paramref name="capacity"/> entries, keeping the live entries in
+    /// order (removed ones are dropped). Needs <see cref="MapStoreWords"/>(capacity) reserved.
+    /// </summary>
+    public void MapGrow(int map, int capacity)
+    {
+        int oldEntries = (int)_space[map + 3];
+        int used = MapUsed(map);
+        NewMapStores(map, capacity);
+        _space[map + 1] = 0;
+        _space[map + 2] = 0;
+        for (int i = 0; i < used; i++)
+        {
+            int at = oldEntries + 1 + 3 * i;
+            if (_space[at] >= 0) Insert(map, _space[at], _space[at + 1], _space[at + 2]);
+        }
+    }
+
+    /// <summary>Adds an entry for a key the map does not hold; the map must have room.</summary>
+    public void MapAppend(int map, long key, long value) => Insert(map, Hash(MapKeyKind(map), key), key, value);
+
+    private void Insert(int map, long hash, long key, long value)
+    {
+        int entries = (int)_space[map + 3], index = (int)_space[map + 4];
+        int e = MapUsed(map);
+        int at = entries + 1 + 3 * e;
+        _space[at] = hash;
+        _space[at + 1] = key;
+        _space[at + 2] = value;
+        int mask = LengthOf(_space[index]) - 1;
+        int slot = (int)(hash & mask);
+        while (_space[index + 1 + slot] != 0) slot = (slot + 1) & mask;
+        _space[index + 1 + slot] = e + 1;
+        _space[map + 1] = MapCount(map) + 1;
+        _space[map + 2] = e + 1;
+    }
+
+    /// <summary>Removes a key; false when the map did not hold it. The entry stays, marked removed, until the map grows.</summary>
+    public bool MapRemove(int map, long key)
+    {
+        int e = MapFind(map, key);
+        if (e < 0) return false;
+        int at = (int)_space[map + 3] + 1 + 3 * e;
+        _space[at] = -1;
+        _space[at + 1] = 0;
+        _space[at + 2] = 0;
+        _space[map + 1] = MapCount(map) - 1;
+        return true;
+    }
+
+    /// <summary>The live entries' keys (or values) in insertion order, into a span of <see cref="MapCount"/> slots.</summary>
+    public void MapCopy(int map, bool values, Span<long> into)
+    {
+        int entries = (int)_space[map + 3];
+        int used = MapUsed(map), k = 0;
+        for (int i = 0; i < used; i++)
+        {
+            int at = entries + 1 + 3 * i;
+            if (_space[at] >= 0) into[k++] = _space[at + (values ? 2 : 1)];
+        }
+    }
+}
