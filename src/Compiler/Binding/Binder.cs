@@ -5,6 +5,7 @@ using Antlr4.Runtime.Tree;
 using Hlvm.Compiler.Diagnostics;
 using Hlvm.Compiler.Syntax;
 using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Natives;
 using static Hlvm.Compiler.Syntax.HlParser;
 
 namespace Hlvm.Compiler.Binding;
@@ -698,8 +699,9 @@ public sealed partial class Binder
                     var idx = Check(BindValue(index.expr(1), VmType.Int), VmType.Int, index.expr(1), "an index must be");
                     if (array.Type == VmType.String)
                     {
-                        Error(index, "indexing a string is not supported yet");
-                        return new BoundError(line);
+                        // s[i]: the character at i, as a string of one character
+                        var at = NativeTable.Find("string.at")!;
+                        return idx.Type.IsError() ? new BoundError(line) : new BoundNativeCall(line, at.Name, at.Params, at.Return, [array, idx]);
                     }
                     var elementType = ElementType(array, index.expr(0));
                     return elementType.IsError() ? new BoundError(line) : new BoundIndex(line, elementType, array, idx);
@@ -877,6 +879,19 @@ public sealed partial class Binder
         return BindMethodCallOn(BindValue(m.expr(), null), m);
     }
 
+    private static readonly string[] StringMethods =
+        NativeTable.All.Where(n => n.Name.StartsWith("string.", StringComparison.Ordinal)).Select(n => n.Name["string.".Length..]).ToArray();
+
+    /// <summary>A method implemented by a native that takes the target as its first argument.</summary>
+    private BoundExpr BindNativeMethod(NativeDef def, BoundExpr target, MethodCallExprContext m, ExprContext[] args)
+    {
+        int line = LineOf(m);
+        var parameters = def.Params[1..];
+        var bound = BindArgs($"'{m.ID().GetText()}'", m.ID().Symbol, parameters, parameters.Select((_, i) => $"#{i + 1}").ToArray(), args);
+        if (bound is null) return new BoundError(line);
+        return new BoundNativeCall(line, def.Name, def.Params, def.Return, [target, .. bound]);
+    }
+
     /// <summary>A method call on a target already bound.</summary>
     private BoundExpr BindMethodCallOn(BoundExpr target, MethodCallExprContext m)
     {
@@ -895,6 +910,20 @@ public sealed partial class Binder
         }
         if (target.Type.Kind == TypeKind.Object) return BindMethodOn(target, m.ID().Symbol, args, line);
         if (target.Type.Kind == TypeKind.Map) return BindMapMethod(target, m, args);
+        string? native = target.Type.Kind switch
+        {
+            TypeKind.String => "string." + name,
+            TypeKind.Float => "float." + name,
+            TypeKind.Array when target.Type.Element == VmType.String && name == "join" => "array.join",
+            _ => null,
+        };
+        if (native is not null && NativeTable.Find(native) is { } def) return BindNativeMethod(def, target, m, args);
+        if (target.Type.Kind == TypeKind.String)
+        {
+            Error(m.ID().Symbol, $"string has no method '{name}'{Suggest(name, StringMethods)}; strings have {string.Join(", ", StringMethods)}");
+            foreach (var a in args) BindValue(a, null);
+            return new BoundError(line);
+        }
         if (target.Type.Kind == TypeKind.Array && name == "len")
         {
             if (args.Length != 0) Error(m.ID().Symbol, $"'len' takes no arguments but {args.Length} were given");

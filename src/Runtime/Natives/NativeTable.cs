@@ -31,6 +31,7 @@ public static class NativeTable
             (vm, args) => { vm.Out.Write(vm.Heap.StringChars((int)args[0])); return 0; }),
         new("println", [VmType.String], VmType.Void, null, "writes a string and a line break to standard output",
             (vm, args) => { vm.Out.Write(vm.Heap.StringChars((int)args[0])); vm.Out.Write('\n'); return 0; }),
+        .. StringNatives.All,
     ];
 
     private static readonly Dictionary<string, NativeDef> ByName = All.ToDictionary(n => n.Name);

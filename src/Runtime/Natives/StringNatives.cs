@@ -1,0 +1,123 @@
+using System.Globalization;
+using System.Text;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Execution;
+using Hlvm.Runtime.Memory;
+
+namespace Hlvm.Runtime.Natives;
+
+/// <summary>
+/// The methods of strings (<c>s.len()</c>, <c>s.split(",")</c>, ...), of <c>[string]</c> (<c>join</c>) and of
+/// floats (<c>format</c>), as natives: the compiler turns <c>s.m(args)</c> into a call of <c>string.m(s, args)</c>.
+/// Strings are UTF-16; lengths and indexes count UTF-16 code units. A result too large for the heap is an
+/// OutOfMemoryError before anything is built.
+/// </summary>
+internal static class StringNatives
+{
+    private static readonly VmType S = VmType.String, I = VmType.Int, B = VmType.Bool, F = VmType.Float;
+
+    private static string Str(Interpreter vm, long r) => r == 0 ? throw Null() : vm.Heap.GetString((int)r);
+
+    private static VmError Null() => new(ErrorClasses.Null, "cannot use the string: the value is null");
+
+    private static long NewString(Interpreter vm, string s)
+    {
+        if ((long)s.Length * 2 > vm.Heap.MaxBytes) throw new VmError(ErrorClasses.OutOfMemory, $"a string of {s.Length} characters exceeds the heap limit");
+        return vm.Heap.NewString(s);
+    }
+
+    private static VmError Index(string what) => new(ErrorClasses.Index, what);
+
+    public static readonly NativeDef[] All =
+    [
+        new("string.len", [S], I, null, "the number of UTF-16 code units", (vm, a) => a[0] == 0 ? throw Null() : vm.Heap.StringLength((int)a[0])),
+        new("string.at", [S, I], S, null, "the character at an index, as a string; IndexError outside the string", (vm, a) =>
+        {
+            var s = Str(vm, a[0]);
+            if ((ulong)a[1] >= (ulong)s.Length) throw Index($"index {a[1]} is out of range for a string of length {s.Length}");
+            return NewString(vm, s[(int)a[1]].ToString());
+        }),
+        new("string.substring", [S, I, I], S, null, "the characters from start up to (not including) end", (vm, a) =>
+        {
+            var s = Str(vm, a[0]);
+            long start = a[1], end = a[2];
+            if (start < 0 || end > s.Length || start > end)
+                throw Index($"substring({start}, {end}) is out of range for a string of length {s.Length}");
+            return NewString(vm, s[(int)start..(int)end]);
+        }),
+        new("string.indexOf", [S, S], I, null, "the first index of a substring, or -1", (vm, a) => Str(vm, a[0]).IndexOf(Str(vm, a[1]), StringComparison.Ordinal)),
+        new("string.contains", [S, S], B, null, "whether a substring occurs", (vm, a) => Str(vm, a[0]).Contains(Str(vm, a[1]), StringComparison.Ordinal) ? 1 : 0),
+        new("string.startsWith", [S, S], B, null, "whether the string starts with a prefix", (vm, a) => Str(vm, a[0]).StartsWith(Str(vm, a[1]), StringComparison.Ordinal) ? 1 : 0),
+        new("string.endsWith", [S, S], B, null, "whether the string ends with a suffix", (vm, a) => Str(vm, a[0]).EndsWith(Str(vm, a[1]), StringComparison.Ordinal) ? 1 : 0),
+        new("string.trim", [S], S, null, "without leading and trailing white space", (vm, a) => NewString(vm, Str(vm, a[0]).Trim())),
+        new("string.upper", [S], S, null, "in upper case (invariant culture)", (vm, a) => NewString(vm, Str(vm, a[0]).ToUpperInvariant())),
+        new("string.lower", [S], S, null, "in lower case (invariant culture)", (vm, a) => NewString(vm, Str(vm, a[0]).ToLowerInvariant())),
+        new("string.replace", [S, S, S], S, null, "every occurrence of a substring replaced; an empty one is an error", (vm, a) =>
+        {
+            string s = Str(vm, a[0]), from = Str(vm, a[1]), to = Str(vm, a[2]);
+            if (from.Length == 0) throw new VmError("ValueError", "replace of an empty string");
+            long count = s.Length == 0 ? 0 : (s.Length - s.Replace(from, "", StringComparison.Ordinal).Length) / from.Length;
+            if (s.Length + count * (to.Length - (long)from.Length) > vm.Heap.MaxBytes / 2)
+                throw new VmError(ErrorClasses.OutOfMemory, "the replaced string would exceed the heap limit");
+            return NewString(vm, s.Replace(from, to, StringComparison.Ordinal));
+        }),
+        new("string.repeat", [S, I], S, null, "the string n times", (vm, a) =>
+        {
+            var s = Str(vm, a[0]);
+            if (a[1] < 0) throw new VmError("ValueError", $"repeat({a[1]}): the count is negative");
+            if (a[1] * (double)s.Length > vm.Heap.MaxBytes / 2.0) throw new VmError(ErrorClasses.OutOfMemory, $"a string of {s.Length} characters repeated {a[1]} times exceeds the heap limit");
+            return NewString(vm, new StringBuilder(s.Length * (int)a[1]).Insert(0, s, (int)a[1]).ToString());
+        }),
+        new("string.split", [S, S], VmType.ArrayOf(S), null, "the parts between separators; an empty separator splits into characters", (vm, a) =>
+        {
+            string s = Str(vm, a[0]), sep = Str(vm, a[1]);
+            string[] parts = sep.Length == 0 ? s.Select(c => c.ToString()).ToArray() : s.Split(sep);
+            return NewStringArray(vm.Heap, parts);
+        }),
+        new("string.toInt", [S], I, null, "the decimal integer the string holds; ValueError otherwise", (vm, a) =>
+        {
+            var s = Str(vm, a[0]);
+            return long.TryParse(s.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v)
+                ? v : throw new VmError("ValueError", $"not an integer: \"{Shorten(s)}\"");
+        }),
+        new("string.toFloat", [S], F, null, "the number the string holds; ValueError otherwise", (vm, a) =>
+        {
+            var s = Str(vm, a[0]);
+            return double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+                ? BitConverter.DoubleToInt64Bits(v) : throw new VmError("ValueError", $"not a number: \"{Shorten(s)}\"");
+        }),
+        new("array.join", [VmType.ArrayOf(S), S], S, null, "the strings of the array with a separator between them", (vm, a) =>
+        {
+            if (a[0] == 0) throw Null();
+            var items = vm.Heap.ArrayElements((int)a[0]).ToArray();
+            string sep = Str(vm, a[1]);
+            long length = (long)sep.Length * Math.Max(0, items.Length - 1);
+            foreach (long r in items) length += r == 0 ? 4 : vm.Heap.StringLength((int)r);
+            if (length * 2 > vm.Heap.MaxBytes) throw new VmError(ErrorClasses.OutOfMemory, $"joining {items.Length} strings would exceed the heap limit");
+            return NewString(vm, string.Join(sep, items.Select(r => r == 0 ? "null" : vm.Heap.GetString((int)r))));
+        }),
+        new("float.format", [F, I], S, null, "the float with a fixed number of decimals (0 to 20), rounded to the nearest (a tie to even, as printf)", (vm, a) =>
+        {
+            if (a[1] < 0 || a[1] > 20) throw new VmError("ValueError", $"format({a[1]}): decimals must be 0 to 20");
+            return NewString(vm, BitConverter.Int64BitsToDouble(a[0]).ToString("F" + a[1], CultureInfo.InvariantCulture));
+        }),
+    ];
+
+    private static string Shorten(string s) => s.Length > 40 ? s[..40] + "..." : s;
+
+    /// <summary>A new [string] of the parts; one reservation for all of it, so nothing moves while it is built.</summary>
+    private static long NewStringArray(Heap heap, string[] parts)
+    {
+        long words = Heap.ArrayWords + Heap.DataWords(Math.Max(parts.Length, 4));
+        foreach (var p in parts) words += Heap.StringWords(p.Length);
+        heap.Reserve(words);
+        int array = heap.NewArray(TypeKind.String, parts.Length, Math.Max(parts.Length, 4));
+        for (int i = 0; i < parts.Length; i++)
+        {
+            int s = heap.NewString(parts[i].Length);
+            parts[i].AsSpan().CopyTo(heap.StringChars(s));
+            heap.ArraySet(array, i, s);
+        }
+        return array;
+    }
+}
