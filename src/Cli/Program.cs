@@ -26,9 +26,9 @@ public static class Program
     }
 
     /// <summary>Runs the command line with the given output streams and returns the exit code.</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TextReader? stdin = null)
     {
-        var cli = new CommandLine(stdout, stderr);
+        var cli = new CommandLine(stdout, stderr, stdin ?? Console.In);
         var parse = cli.Root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -45,6 +45,24 @@ public static class Program
             stdout.Flush();
             stderr.WriteLine($"hlvm: internal error: {e}");
             return ExitCodes.RuntimeError;
+        }
+    }
+
+    /// <summary>Writes to one writer after flushing another, so that output to the two keeps its order.</summary>
+    private sealed class FlushingWriter(TextWriter first, TextWriter target) : TextWriter
+    {
+        public override System.Text.Encoding Encoding => target.Encoding;
+
+        public override void Write(char value)
+        {
+            first.Flush();
+            target.Write(value);
+        }
+
+        public override void Write(ReadOnlySpan<char> buffer)
+        {
+            first.Flush();
+            target.Write(buffer);
         }
     }
 
@@ -66,10 +84,13 @@ public static class Program
         private readonly Option<bool> _checked = new("--checked") { Description = "check before every instruction that the stack holds the types the verifier promised (debugging; slow)" };
         private readonly Option<string?> _output = new("--output", "-o") { Description = "the module file to write (default: the source name with .hlc)" };
 
-        public CommandLine(TextWriter stdout, TextWriter stderr)
+        private readonly TextReader _in;
+
+        public CommandLine(TextWriter stdout, TextWriter stderr, TextReader stdin)
         {
             _out = stdout;
             _err = stderr;
+            _in = stdin;
             _engine.AcceptOnlyFromAmong("interp");
             _maxStack.Validators.Add(r =>
             {
@@ -213,6 +234,9 @@ public static class Program
             var options = new VmOptions
             {
                 Out = _out,
+                In = _in,
+                // The program's stderr comes after what it printed to stdout before it.
+                Error = new FlushingWriter(_out, _err),
                 Heap = new HeapOptions
                 {
                     MaxBytes = p.GetValue(_maxHeap),

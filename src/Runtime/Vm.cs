@@ -11,6 +11,8 @@ public sealed record VmOptions
     public HeapOptions Heap { get; init; } = new();
     public InterpreterOptions Interpreter { get; init; } = new();
     public TextWriter Out { get; init; } = Console.Out;
+    public TextWriter Error { get; init; } = Console.Error;
+    public TextReader In { get; init; } = Console.In;
 }
 
 /// <summary>
@@ -48,7 +50,7 @@ public sealed class Vm(VmOptions? options = null)
     public long RunMain(LoadedModule module, IReadOnlyList<string> args)
     {
         var entry = module.Entry ?? throw new InvalidOperationException($"module '{module.Def.Name}' has no main function");
-        var interpreter = new Interpreter(module, Heap, Options.Out, Options.Interpreter);
+        var interpreter = new Interpreter(module, Heap, Options.Out, Options.Interpreter) { In = Options.In, Error = Options.Error };
         try
         {
             if (entry.ParamCount == 0) return interpreter.Run(entry);

@@ -9,7 +9,8 @@ namespace Hlvm.Tests;
 /// <item><c>// expect runtime error: Class: message</c> — the first line of standard error; exit code 70</item>
 /// <item><c>// error: TEXT</c> — a compile error on this line whose message contains TEXT; exit code 65</item>
 /// <item><c>// exit: N</c> — the exit code; <c>// flags: ...</c> — flags for <c>hlvm run</c>;
-///   <c>// args: ...</c> — the program's arguments; <c>// stderr: TEXT</c> — standard error contains TEXT</item>
+///   <c>// args: ...</c> — the program's arguments; <c>// stderr: TEXT</c> — standard error contains TEXT;
+///   <c>// stdin: TEXT</c> — a line of standard input</item>
 /// </list>
 /// With HLVM_GC_STRESS=1 every program also runs with --gc-stress, --verify-heap and --checked.
 /// </summary>
@@ -48,6 +49,7 @@ public sealed partial class LanguageTests
         int? exit = null;
         var flags = new List<string>();
         var args = new List<string>();
+        var stdin = new System.Text.StringBuilder();
         for (int i = 0; i < lines.Length; i++)
         {
             var m = Expectation().Match(lines[i]);
@@ -62,6 +64,7 @@ public sealed partial class LanguageTests
                 case "flags": flags.AddRange(value.Split(' ', StringSplitOptions.RemoveEmptyEntries)); break;
                 case "args": args.AddRange(value.Split(' ', StringSplitOptions.RemoveEmptyEntries)); break;
                 case "stderr": expectedStderr.Add(value); break;
+                case "stdin": stdin.Append(value).Append('\n'); break;
             }
         }
         Assert.True(expectedOut.Count + expectedErrors.Count + expectedStderr.Count > 0 || runtimeError is not null || exit is not null,
@@ -73,7 +76,7 @@ public sealed partial class LanguageTests
         command.Add(path);
         if (args.Count > 0) command.Add("--");
         command.AddRange(args);
-        var result = TestSupport.Hlvm([.. command]);
+        var result = TestSupport.HlvmWithInput(stdin.ToString(), [.. command]);
 
         int expectedExit = exit ?? (expectedErrors.Count > 0 ? 65 : runtimeError is not null ? 70 : 0);
         Assert.True(expectedExit == result.ExitCode, $"exit code {result.ExitCode}, expected {expectedExit}\nstderr:\n{result.Stderr}");
@@ -97,6 +100,6 @@ public sealed partial class LanguageTests
         foreach (var text in expectedStderr) Assert.Contains(text, result.Stderr);
     }
 
-    [GeneratedRegex(@"//\s*(?<kind>expect runtime error|expect|error|exit|flags|args|stderr):\s?(?<value>.*?)\s*$")]
+    [GeneratedRegex(@"//\s*(?<kind>expect runtime error|expect|error|exit|flags|args|stderr|stdin):\s?(?<value>.*?)\s*$")]
     private static partial Regex Expectation();
 }

@@ -23,11 +23,14 @@ public static class TestSupport
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
     /// <summary>Runs <c>hlvm</c> with <paramref name="args"/> in this process.</summary>
-    public static Result Hlvm(params string[] args)
+    public static Result Hlvm(params string[] args) => HlvmWithInput("", args);
+
+    /// <summary>Runs <c>hlvm</c> with <paramref name="stdin"/> as its standard input.</summary>
+    public static Result HlvmWithInput(string stdin, params string[] args)
     {
         var stdout = new StringWriter { NewLine = "\n" };
         var stderr = new StringWriter { NewLine = "\n" };
-        int code = Program.Run(args, stdout, stderr);
+        int code = Program.Run(args, stdout, stderr, new StringReader(stdin));
         return new Result(code, stdout.ToString(), stderr.ToString());
     }
 

@@ -25,7 +25,7 @@ public sealed partial class Binder
     private int _loopDepth;
 
     /// <summary>Functions the language provides without an import; they compile to natives.</summary>
-    private static readonly HashSet<string> Builtins = ["print", "println"];
+    private static readonly HashSet<string> Builtins = ["print", "println", "eprint", "eprintln", "readLine", "readAll"];
 
     private Binder(SourceText source, DiagnosticBag diagnostics)
     {
@@ -859,9 +859,21 @@ public sealed partial class Binder
     private BoundExpr BindPrint(CallExprContext call, string name, ExprContext[] args)
     {
         int line = LineOf(call);
-        if (args.Length > 1 || (args.Length == 0 && name == "print"))
+        if (name is "readLine" or "readAll")
         {
-            Error(call, $"'{name}' takes {(name == "print" ? "1 argument" : "0 or 1 arguments")} but {args.Length} were given");
+            var def = NativeTable.Find(name)!;
+            if (args.Length != 0)
+            {
+                Error(call, $"'{name}' takes no arguments but {args.Length} {(args.Length == 1 ? "was" : "were")} given");
+                foreach (var a in args) BindValue(a, null);
+                return new BoundError(line);
+            }
+            return new BoundNativeCall(line, name, def.Params, def.Return, []);
+        }
+        bool plain = name is "print" or "eprint";
+        if (args.Length > 1 || (args.Length == 0 && plain))
+        {
+            Error(call, $"'{name}' takes {(plain ? "1 argument" : "0 or 1 arguments")} but {args.Length} were given");
             foreach (var a in args) BindValue(a, null);
             return new BoundError(line);
         }

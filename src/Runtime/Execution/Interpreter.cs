@@ -76,6 +76,12 @@ public sealed class Interpreter : IRootSource
 
     public TextWriter Out { get; }
 
+    /// <summary>Where the program's standard input comes from (the host's, unless the embedder says otherwise).</summary>
+    public TextReader In { get; init; } = TextReader.Null;
+
+    /// <summary>Where the program's standard error goes.</summary>
+    public TextWriter Error { get; init; } = TextWriter.Null;
+
     /// <summary>Instructions executed so far.</summary>
     public long InstructionsExecuted { get; private set; }
 

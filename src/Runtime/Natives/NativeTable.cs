@@ -31,6 +31,25 @@ public static class NativeTable
             (vm, args) => { vm.Out.Write(vm.Heap.StringChars((int)args[0])); return 0; }),
         new("println", [VmType.String], VmType.Void, null, "writes a string and a line break to standard output",
             (vm, args) => { vm.Out.Write(vm.Heap.StringChars((int)args[0])); vm.Out.Write('\n'); return 0; }),
+        new("eprint", [VmType.String], VmType.Void, null, "writes a string to standard error",
+            (vm, args) => { vm.Error.Write(vm.Heap.StringChars((int)args[0])); return 0; }),
+        new("eprintln", [VmType.String], VmType.Void, null, "writes a string and a line break to standard error",
+            (vm, args) => { vm.Error.Write(vm.Heap.StringChars((int)args[0])); vm.Error.Write('\n'); return 0; }),
+        new("readLine", [], VmType.String.AsNullable(), null, "the next line of standard input without its line break, or null at its end",
+            (vm, args) => vm.In.ReadLine() is { } line ? vm.Heap.NewString(line) : 0),
+        new("readAll", [], VmType.String, null, "the rest of standard input",
+            (vm, args) =>
+            {
+                var text = new System.Text.StringBuilder();
+                var buffer = new char[8192];
+                for (int n; (n = vm.In.Read(buffer, 0, buffer.Length)) > 0;)
+                {
+                    text.Append(buffer, 0, n);
+                    if (text.Length * 2L > vm.Heap.MaxBytes)
+                        throw new VmError(ErrorClasses.OutOfMemory, "standard input is larger than the heap limit");
+                }
+                return vm.Heap.NewString(text.ToString());
+            }),
         .. StringNatives.All,
     ];
 
