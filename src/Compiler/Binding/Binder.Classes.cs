@@ -278,22 +278,8 @@ public sealed partial class Binder
     // -------------------------------------------------------------------------------------------- types
 
     /// <summary>True when a value of type <paramref name="from"/> may be used where <paramref name="to"/> is expected.</summary>
-    private bool IsAssignable(VmType from, VmType to)
-    {
-        if (from == to) return true;
-        if (!from.IsReference || !to.IsReference) return false;
-        if (from.Kind == TypeKind.Null) return to.Nullable;
-        if (from.Nullable && !to.Nullable) return false;
-        if (from.Kind != to.Kind) return false;
-        return from.Kind switch
-        {
-            TypeKind.String => true,
-            TypeKind.Array => from.Element == to.Element,
-            TypeKind.Object => _classList[from.ClassIndex].IsA(_classList[to.ClassIndex]),
-            TypeKind.Map => from.Key == to.Key && from.Element == to.Element,
-            _ => false,
-        };
-    }
+    private bool IsAssignable(VmType from, VmType to) =>
+        VmType.IsAssignable(from, to, (a, b) => _classList[a].IsA(_classList[b]));
 
     /// <summary>The type both branches of `a ?? b` or an `if` can be seen as, or null.</summary>
     private VmType? CommonType(VmType a, VmType b)

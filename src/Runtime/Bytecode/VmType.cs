@@ -51,6 +51,30 @@ public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassInde
     /// <summary>This type without its '?'.</summary>
     public VmType AsNonNullable() => Nullable && Kind != TypeKind.Null ? this with { Nullable = false } : this;
 
+    /// <summary>
+    /// The subtyping rule shared by the compiler and the verifier: a value of type <paramref name="from"/> may be
+    /// used where <paramref name="to"/> is expected when the types are equal, when <paramref name="from"/> is null
+    /// and <paramref name="to"/> nullable, or when both are references of one kind, <paramref name="to"/> is
+    /// nullable if <paramref name="from"/> is, and: any two strings; arrays and maps of equal element types
+    /// (they are invariant); classes where <paramref name="isA"/>(from's class, to's class) says so.
+    /// </summary>
+    public static bool IsAssignable(VmType from, VmType to, Func<int, int, bool> isA)
+    {
+        if (from == to) return true;
+        if (!from.IsReference || !to.IsReference) return false;
+        if (from.Kind == TypeKind.Null) return to.Nullable;
+        if (from.Nullable && !to.Nullable) return false;
+        if (from.Kind != to.Kind) return false;
+        return from.Kind switch
+        {
+            TypeKind.String => true,
+            TypeKind.Array => from.Element == to.Element,
+            TypeKind.Object => isA(from.ClassIndex, to.ClassIndex),
+            TypeKind.Map => from.Key == to.Key && from.Element == to.Element,
+            _ => false,
+        };
+    }
+
     /// <summary>True when values of this type are heap references the collector must trace.</summary>
     public bool IsReference => Kind is TypeKind.String or TypeKind.Array or TypeKind.Object or TypeKind.Null or TypeKind.Map;
 

@@ -838,31 +838,11 @@ public sealed class Interpreter : IRootSource
             case TypeKind.Float: sb.Append(FormatFloat(D(v))); break;
             case TypeKind.Bool: sb.Append(v != 0 ? "true" : "false"); break;
             case TypeKind.String when v == 0: sb.Append("null"); break;
-            case TypeKind.String: AppendQuoted(sb, heap.StringChars((int)v)); break;
+            case TypeKind.String: sb.Append(Disassembler.Quote(heap.GetString((int)v))); break; // as a literal, escaped
             case TypeKind.Object: sb.Append(v == 0 ? "null" : $"<{heap.ClassOf((int)v).Name}>"); break;
             case TypeKind.Map: sb.Append(v == 0 ? "null" : $"<map of {heap.MapCount((int)v)}>"); break;
             default: sb.Append('?'); break;
         }
-    }
-
-    /// <summary>A string element of a printed array: in quotes, with quotes, backslashes and control characters escaped.</summary>
-    private static void AppendQuoted(StringBuilder sb, ReadOnlySpan<char> s)
-    {
-        sb.Append('"');
-        foreach (char c in s)
-        {
-            switch (c)
-            {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\t': sb.Append("\\t"); break;
-                case '\r': sb.Append("\\r"); break;
-                case < ' ': sb.Append($"\\u{{{(int)c:x}}}"); break;
-                default: sb.Append(c); break;
-            }
-        }
-        sb.Append('"');
     }
 
     void IRootSource.VisitRoots(Heap heap)

@@ -130,22 +130,8 @@ internal static class ClassTable
 internal sealed class TypeRules(Module module, RuntimeClass[] classes)
 {
     /// <summary>True when a value of type <paramref name="from"/> may be used where <paramref name="to"/> is expected.</summary>
-    public bool IsAssignable(VmType from, VmType to)
-    {
-        if (from == to) return true;
-        if (!from.IsReference || !to.IsReference) return false;
-        if (from.Kind == TypeKind.Null) return to.Nullable;
-        if (from.Nullable && !to.Nullable) return false;
-        if (from.Kind != to.Kind) return false;
-        return from.Kind switch
-        {
-            TypeKind.String => true,
-            TypeKind.Array => from.Element == to.Element,
-            TypeKind.Object => classes[from.ClassIndex].Ancestors.Contains(to.ClassIndex),
-            TypeKind.Map => from.Key == to.Key && from.Element == to.Element,
-            _ => false,
-        };
-    }
+    public bool IsAssignable(VmType from, VmType to) =>
+        VmType.IsAssignable(from, to, (a, b) => classes[a].Ancestors.Contains(b));
 
     /// <summary>The most precise type both may be used as, or null when there is none (the paths disagree).</summary>
     public VmType? Join(VmType a, VmType b)
