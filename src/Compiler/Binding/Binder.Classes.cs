@@ -17,6 +17,9 @@ public sealed partial class Binder
     private readonly HashSet<ClassSymbol> _resolving = [];
     private readonly HashSet<ClassSymbol> _brokenHierarchy = [];
 
+    /// <summary>The hidden field of Error where the VM records an error's trace (see <c>Interpreter.KeepTrace</c>).</summary>
+    public const string TraceField = "$trace";
+
     /// <summary>The class whose method or constructor is being bound, or null.</summary>
     private ClassSymbol? _class;
 
@@ -104,6 +107,12 @@ public sealed partial class Binder
             }
             c.Fields.Add(new FieldSymbol(name, BindType(f.type()), c.Fields.Count, f.LET() is null, c, f.expr() is not null));
         }
+
+        // The prelude's Error (always class 0) has one more field, which no program can name: the id of the stack
+        // trace the VM keeps for the error, so that an error caught and thrown again (as a finally block does)
+        // still reports where it was first raised.
+        if (c.Index == 0 && c.Name == "Error" && c.Super is null)
+            c.Fields.Add(new FieldSymbol(TraceField, VmType.Int, c.Fields.Count, true, c, HasInitializer: true));
 
         // Methods: a slot each, or the inherited slot they override.
         foreach (var m in members.Select(m => m.methodDecl()).Where(m => m is not null))
@@ -461,6 +470,8 @@ public sealed partial class Binder
             access = new BoundGetField(line, field.Type, value, _classList[value.Type.ClassIndex], field.Index);
         }
         else if (value.Type.Kind == TypeKind.Object) access = BindMethodOn(value, name, callArgs, line);
+        else if (value.Type.Kind == TypeKind.Map) access = BindMapMethod(value, name, callArgs, line);
+        else if (NativeMethod(value.Type, name.Text) is { } native) access = BindNativeMethod(native, value, name, callArgs, line);
         else if (value.Type.Kind == TypeKind.Array && name.Text == "len" && callArgs.Length == 0) access = new BoundOp(line, VmType.Int, Opcode.ALen, value, null);
         else
         {
@@ -589,7 +600,7 @@ public sealed partial class Binder
     {
         BoundReturn or BoundBreak or BoundContinue or BoundThrow => true,
         BoundBlock b => b.Statements.Any(AlwaysExits),
-        BoundTry t => AlwaysExits(t.Body) && t.Catches.All(c => AlwaysExits(c.Body)),
+        BoundTry t => (AlwaysExits(t.Body) && t.Catches.All(c => AlwaysExits(c.Body))) || (t.Finally is not null && AlwaysExits(t.Finally)),
         BoundIf i => i.Else is not null && AlwaysExits(i.Then) && AlwaysExits(i.Else),
         _ => false,
     };

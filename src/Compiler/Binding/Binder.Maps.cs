@@ -1,3 +1,4 @@
+using Antlr4.Runtime;
 using Hlvm.Runtime.Bytecode;
 using static Hlvm.Compiler.Syntax.HlParser;
 
@@ -85,22 +86,21 @@ public sealed partial class Binder
 
     private static readonly string MapMethods = "len(), has(k), get(k, default), get(k) (for object, string and array values), set(k, v), remove(k), keys() and values()";
 
-    private BoundExpr BindMapMethod(BoundExpr map, MethodCallExprContext m, ExprContext[] args)
+    private BoundExpr BindMapMethod(BoundExpr map, IToken nameToken, ExprContext[] args, int line)
     {
-        int line = LineOf(m);
-        string name = m.ID().GetText();
+        string name = nameToken.Text;
         var keyType = map.Type.Key!;
         var valueType = map.Type.Element!;
         int expected = name switch { "len" or "keys" or "values" => 0, "has" or "remove" => 1, "set" => 2, "get" => args.Length is 1 or 2 ? args.Length : 2, _ => -1 };
         if (expected < 0)
         {
-            Error(m.ID().Symbol, $"{N(map.Type)} has no method '{name}'; maps have {MapMethods}");
+            Error(nameToken, $"{N(map.Type)} has no method '{name}'; maps have {MapMethods}");
             foreach (var a in args) BindValue(a, null);
             return new BoundError(line);
         }
         if (args.Length != expected)
         {
-            Error(m.ID().Symbol, $"'{name}' takes {(expected == 1 ? "1 argument" : $"{expected} arguments")} but {args.Length} {(args.Length == 1 ? "was" : "were")} given");
+            Error(nameToken, $"'{name}' takes {(expected == 1 ? "1 argument" : $"{expected} arguments")} but {args.Length} {(args.Length == 1 ? "was" : "were")} given");
             foreach (var a in args) BindValue(a, null);
             return new BoundError(line);
         }
@@ -114,7 +114,7 @@ public sealed partial class Binder
             case "has": return Valid(new BoundOp(line, VmType.Bool, Opcode.MapHas, map, Key()));
             case "remove": return Valid(new BoundOp(line, VmType.Bool, Opcode.MapRemove, map, Key()));
             case "set":
-                Error(m.ID().Symbol, "write `m[k] = v` to set a key");
+                Error(nameToken, "write `m[k] = v` to set a key");
                 return new BoundError(line);
             default:
                 if (args.Length == 2)
@@ -124,7 +124,7 @@ public sealed partial class Binder
                 }
                 if (!valueType.IsReference)
                 {
-                    Error(m.ID().Symbol, $"the values are {N(valueType)}, which can't be null: use `get(k, default)`, or `m[k]` (a KeyError when k is missing)");
+                    Error(nameToken, $"the values are {N(valueType)}, which can't be null: use `get(k, default)`, or `m[k]` (a KeyError when k is missing)");
                     BindValue(args[0], null);
                     return new BoundError(line);
                 }

@@ -187,7 +187,8 @@ public sealed partial class Binder
     {
         BoundReturn or BoundThrow => true,
         BoundBlock b => b.Statements.Any(AlwaysReturns),
-        BoundTry t => AlwaysReturns(t.Body) && t.Catches.All(c => AlwaysReturns(c.Body)),
+        // A finally that always throws ends every path through the try (it can't return: that is an error).
+        BoundTry t => (AlwaysReturns(t.Body) && t.Catches.All(c => AlwaysReturns(c.Body))) || (t.Finally is not null && AlwaysReturns(t.Finally)),
         BoundIf i => i.Else is not null && AlwaysReturns(i.Then) && AlwaysReturns(i.Else),
         BoundWhile w => IsTrue(w.Condition) && !ContainsBreak(w.Body),
         _ => false,
@@ -344,7 +345,9 @@ public sealed partial class Binder
                     var value = BindValue(th.expr(), null);
                     var error = _classes["Error"].Type;
                     if (!value.Type.IsError() && !IsAssignable(value.Type, error))
-                        Error(th.expr(), $"only errors can be thrown: this is {N(value.Type)}, which does not derive from Error");
+                        Error(th.expr(), IsAssignable(value.Type.AsNonNullable(), error)
+                            ? $"this error may be null ({N(value.Type)}); check it with `if e != null` first"
+                            : $"only errors can be thrown: this is {N(value.Type)}, which does not derive from Error");
                     return new BoundThrow(line, value);
                 }
             case BlockStmtContext b: return BindBlock(b.block());
@@ -384,7 +387,11 @@ public sealed partial class Binder
             var cls = errorClass;
             if (!type.IsError())
             {
-                if (type.Kind != TypeKind.Object || type.Nullable || !_classList[type.ClassIndex].IsA(errorClass) || _classList[type.ClassIndex].IsInterface)
+                if (type.Kind == TypeKind.Object && _classList[type.ClassIndex].IsInterface)
+                    Error(c.type()!, $"'{N(type)}' is an interface: a catch names a class that derives from Error");
+                else if (type.Kind == TypeKind.Object && type.Nullable && _classList[type.ClassIndex].IsA(errorClass))
+                    Error(c.type()!, $"a caught error is never null: write `catch e: {N(type.AsNonNullable())}`");
+                else if (type.Kind != TypeKind.Object || type.Nullable || !_classList[type.ClassIndex].IsA(errorClass))
                     Error(c.type()!, $"only errors can be caught: {N(type)} does not derive from Error");
                 else cls = _classList[type.ClassIndex];
             }
@@ -894,12 +901,20 @@ public sealed partial class Binder
     private static readonly string[] StringMethods =
         NativeTable.All.Where(n => n.Name.StartsWith("string.", StringComparison.Ordinal)).Select(n => n.Name["string.".Length..]).ToArray();
 
-    /// <summary>A method implemented by a native that takes the target as its first argument.</summary>
-    private BoundExpr BindNativeMethod(NativeDef def, BoundExpr target, MethodCallExprContext m, ExprContext[] args)
+    /// <summary>The native implementing method <paramref name="name"/> of a type, or null.</summary>
+    private static NativeDef? NativeMethod(VmType type, string name) => NativeTable.Find(type.Kind switch
     {
-        int line = LineOf(m);
+        TypeKind.String => "string." + name,
+        TypeKind.Float => "float." + name,
+        TypeKind.Array when type.Element == VmType.String && name == "join" => "array.join",
+        _ => "",
+    });
+
+    /// <summary>A method implemented by a native that takes the target as its first argument.</summary>
+    private BoundExpr BindNativeMethod(NativeDef def, BoundExpr target, IToken nameToken, ExprContext[] args, int line)
+    {
         var parameters = def.Params[1..];
-        var bound = BindArgs($"'{m.ID().GetText()}'", m.ID().Symbol, parameters, parameters.Select((_, i) => $"#{i + 1}").ToArray(), args);
+        var bound = BindArgs($"'{nameToken.Text}'", nameToken, parameters, parameters.Select((_, i) => $"#{i + 1}").ToArray(), args);
         if (bound is null) return new BoundError(line);
         return new BoundNativeCall(line, def.Name, def.Params, def.Return, [target, .. bound]);
     }
@@ -921,15 +936,8 @@ public sealed partial class Binder
             return new BoundError(line);
         }
         if (target.Type.Kind == TypeKind.Object) return BindMethodOn(target, m.ID().Symbol, args, line);
-        if (target.Type.Kind == TypeKind.Map) return BindMapMethod(target, m, args);
-        string? native = target.Type.Kind switch
-        {
-            TypeKind.String => "string." + name,
-            TypeKind.Float => "float." + name,
-            TypeKind.Array when target.Type.Element == VmType.String && name == "join" => "array.join",
-            _ => null,
-        };
-        if (native is not null && NativeTable.Find(native) is { } def) return BindNativeMethod(def, target, m, args);
+        if (target.Type.Kind == TypeKind.Map) return BindMapMethod(target, m.ID().Symbol, args, line);
+        if (NativeMethod(target.Type, name) is { } def) return BindNativeMethod(def, target, m.ID().Symbol, args, line);
         if (target.Type.Kind == TypeKind.String)
         {
             Error(m.ID().Symbol, $"string has no method '{name}'{Suggest(name, StringMethods)}; strings have {string.Join(", ", StringMethods)}");

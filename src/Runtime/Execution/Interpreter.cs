@@ -645,15 +645,16 @@ public sealed class Interpreter : IRootSource
         return false;
     }
 
-    // The traces of errors raised recently, by id; an error object records its id in its `traceId` field (the
-    // prelude's Error has one), so that an error thrown again keeps the trace of where it was first raised.
+    // The traces of errors raised recently, by id; an error object records its id in its `$trace` field (the
+    // compiler gives the prelude's Error one, which programs can't name), so that an error thrown again keeps the
+    // trace of where it was first raised, as a Java exception keeps the trace of where it was made.
     private const int KeptTraces = 1024;
     private readonly Dictionary<long, List<string>> _traces = [];
     private long _nextTraceId = 1;
 
     private List<string> KeepTrace(RuntimeClass errorClass, List<string> trace)
     {
-        int field = Array.FindIndex(errorClass.Fields, f => f.Name == "traceId" && f.Type.Kind == TypeKind.Int);
+        int field = Array.FindIndex(errorClass.Fields, f => f.Name == "$trace" && f.Type.Kind == TypeKind.Int);
         if (field < 0) return trace;
         long id = Heap.GetField((int)_pending, field);
         if (id != 0 && _traces.TryGetValue(id, out var first)) return first;

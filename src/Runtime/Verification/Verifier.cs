@@ -299,6 +299,14 @@ public static class Verifier
             return t;
         }
 
+        /// <summary>An instance of a class (or null): strings, arrays and maps are references but not objects.</summary>
+        private VmType PopObject(Stk stack, string name)
+        {
+            var t = Pop(stack, name);
+            if (t.Kind is not (TypeKind.Object or TypeKind.Null)) throw Fail($"{name} expects an object on the stack but found {T(t)}");
+            return t;
+        }
+
         private VmType PopMap(Stk stack, string name)
         {
             var t = Pop(stack, name);
@@ -480,7 +488,7 @@ public static class Verifier
                     }
                 case Opcode.InstanceOf:
                     Class(ins.A, name, interfaceOk: true);
-                    PopReference(s, name);
+                    PopObject(s, name);
                     s.Add(VmType.Bool);
                     break;
                 case Opcode.NewMap:
@@ -536,8 +544,7 @@ public static class Verifier
                     break;
                 case Opcode.Throw:
                     {
-                        var t = PopReference(s, name);
-                        if (t.Kind is not (TypeKind.Object or TypeKind.Null)) throw Fail($"throw expects an object on the stack but found {T(t)}");
+                        PopObject(s, name);
                         return [];
                     }
                 case Opcode.NonNull:
@@ -551,7 +558,7 @@ public static class Verifier
                 case Opcode.CheckCast:
                     {
                         Class(ins.A, name, interfaceOk: true);
-                        var t = PopReference(s, name);
+                        var t = PopObject(s, name);
                         s.Add(VmType.ObjectOf(ins.A) with { Nullable = t.Nullable });
                         break;
                     }
