@@ -84,7 +84,7 @@ public sealed partial class Binder
         ]);
     }
 
-    private static readonly string MapMethods = "len(), has(k), get(k, default), get(k) (for object, string and array values), set(k, v), remove(k), keys() and values()";
+    private static readonly string MapMethods = "len(), has(k), get(k, default), get(k) (for string, array, object and map values), remove(k), keys() and values(); write m[k] = v to set a key";
 
     private BoundExpr BindMapMethod(BoundExpr map, IToken nameToken, ExprContext[] args, int line)
     {
