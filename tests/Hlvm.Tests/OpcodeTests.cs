@@ -106,11 +106,17 @@ public sealed class OpcodeTests
         [MapKeys] = new([IConst, 3, IConst, 30, IConst, 4, IConst, 40, NewMap, 2, 2, MapKeys, IConst, 1, ALoad, Ret], VmType.Int, 4),
         [MapValues] = new([IConst, 3, IConst, 30, IConst, 4, IConst, 40, NewMap, 2, 2, MapValues, IConst, 1, ALoad, Ret], VmType.Int, 40),
         [MToS] = new([IConst, 3, IConst, 30, NewMap, 2, 1, MToS, Call, 1, Ret], VmType.Int, 7),
+        [APop] = new([IConst, 5, IConst, 6, NewArray, 0, 2, APop, Ret], VmType.Int, 6),
+        [AInsert] = new([IConst, 5, NewArray, 0, 1, Store, 0, Load, 0, IConst, 0, IConst, 4, AInsert, Load, 0, IConst, 0, ALoad, Ret], VmType.Int, 4, [IntArray]),
+        [ARemoveAt] = new([IConst, 5, IConst, 6, NewArray, 0, 2, IConst, 0, ARemoveAt, Ret], VmType.Int, 5),
+        [ASlice] = new([IConst, 5, IConst, 6, IConst, 7, NewArray, 0, 3, IConst, 1, IConst, 3, ASlice, ALen, Ret], VmType.Int, 2),
+        [AIndexOf] = new([IConst, 5, IConst, 6, NewArray, 0, 2, IConst, 6, AIndexOf, Ret], VmType.Int, 1),
+        [AReverse] = new([IConst, 5, IConst, 6, NewArray, 0, 2, Store, 0, Load, 0, AReverse, Load, 0, IConst, 0, ALoad, Ret], VmType.Int, 6, [IntArray]),
         [NonNull] = new([NewObject, 0, NonNull, GetField, 0, 0, Ret], VmType.Int, 0),
         [CheckCast] = new([NewObject, 2, CheckCast, 0, CheckCast, 2, CallVirt, 0, 0, Ret], VmType.Int, 3),
     };
 
-    /// <summary>Builds the sample's module: main, plus a helper that returns a string's length via its printed form.</summary>
+    /// <summary>Builds the sample's module: main; strlen(s), which gives a string's length through a test native; and the methods of the sample classes.</summary>
     private static Module Build(Sample s)
     {
         var m = Asm.Module(Asm.Code(s.Code), s.Return, s.Locals ?? []);

@@ -919,6 +919,31 @@ public sealed partial class Binder
         return new BoundNativeCall(line, def.Name, def.Params, def.Return, [target, .. bound]);
     }
 
+    private const string ArrayMethods = "len(), push(v), pop(), insert(i, v), remove(i), slice(from, to), contains(v), indexOf(v) and reverse()";
+
+    /// <summary>The methods of arrays other than len and push; null when the name is none of them.</summary>
+    private BoundExpr? BindArrayMethod(BoundExpr array, IToken nameToken, ExprContext[] args, int line)
+    {
+        var element = array.Type.Element!;
+        (Opcode op, VmType[] parameters, VmType result)? shape = nameToken.Text switch
+        {
+            "pop" => (Opcode.APop, [], element),
+            "insert" => (Opcode.AInsert, [VmType.Int, element], VmType.Void),
+            "remove" => (Opcode.ARemoveAt, [VmType.Int], element),
+            "slice" => (Opcode.ASlice, [VmType.Int, VmType.Int], array.Type),
+            "indexOf" or "contains" => (Opcode.AIndexOf, [element], VmType.Int),
+            "reverse" => (Opcode.AReverse, [], VmType.Void),
+            _ => null,
+        };
+        if (shape is not { } s) return null;
+        string[] names = nameToken.Text switch { "insert" => ["index", "value"], "remove" => ["index"], "slice" => ["from", "to"], _ => ["value"] };
+        var bound = BindArgs($"'{nameToken.Text}'", nameToken, s.parameters, names, args);
+        if (bound is null) return new BoundError(line);
+        BoundExpr call = new BoundOpN(line, s.result, s.op, [array, .. bound]);
+        // contains(v) is indexOf(v) >= 0
+        return nameToken.Text == "contains" ? new BoundOp(line, VmType.Bool, Opcode.IGe, call, new BoundConst(line, VmType.Int, 0)) : call;
+    }
+
     /// <summary>A method call on a target already bound.</summary>
     private BoundExpr BindMethodCallOn(BoundExpr target, MethodCallExprContext m)
     {
@@ -954,7 +979,8 @@ public sealed partial class Binder
             Error(m, "'push' returns nothing; call it as a statement of its own");
             return new BoundError(line);
         }
-        string known = target.Type.Kind == TypeKind.Array ? "; arrays have len() and push(value)" : "";
+        if (target.Type.Kind == TypeKind.Array && BindArrayMethod(target, m.ID().Symbol, args, line) is { } arrayCall) return arrayCall;
+        string known = target.Type.Kind == TypeKind.Array ? $"; arrays have {ArrayMethods}" : "";
         Error(m.ID().Symbol, $"{N(target.Type)} has no method '{name}'{known}");
         foreach (var a in args) BindValue(a, null);
         return new BoundError(line);

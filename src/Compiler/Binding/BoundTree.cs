@@ -92,6 +92,9 @@ public sealed record BoundLocal(int Line, LocalSymbol Local) : BoundExpr(Line, L
 /// <summary>An operator implemented by one opcode: unary when <paramref name="Right"/> is null.</summary>
 public sealed record BoundOp(int Line, VmType Type, Opcode Op, BoundExpr Left, BoundExpr? Right) : BoundExpr(Line, Type);
 
+/// <summary>An operation implemented by one opcode, with any number of operands pushed in order.</summary>
+public sealed record BoundOpN(int Line, VmType Type, Opcode Op, BoundExpr[] Operands) : BoundExpr(Line, Type);
+
 /// <summary><c>&amp;&amp;</c> or <c>||</c>: the right side runs only when needed.</summary>
 public sealed record BoundLogical(int Line, bool IsAnd, BoundExpr Left, BoundExpr Right) : BoundExpr(Line, VmType.Bool);
 

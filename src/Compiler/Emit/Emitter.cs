@@ -382,6 +382,10 @@ public sealed class Emitter
                 if (op.Right is not null) EmitExpr(op.Right);
                 _code.Emit(op.Op);
                 break;
+            case BoundOpN opn:
+                foreach (var operand in opn.Operands) EmitExpr(operand);
+                _code.Emit(opn.Op);
+                break;
             case BoundLogical lg:
                 {
                     var shortCircuit = new Label();

@@ -33,6 +33,7 @@ public enum Opcode : byte
     AConstNull, RefEq, RefNe, JmpIfNull, JmpIfNotNull,
     NewObject, GetField, SetField, CallVirt, CallIface, InstanceOf, CheckCast, NonNull, Throw,
     NewMap, MapGet, MapGetOr, MapSet, MapHas, MapRemove, MapLen, MapKeys, MapValues, MToS,
+    APop, AInsert, ARemoveAt, ASlice, AIndexOf, AReverse,
 }
 
 /// <summary>How an operand is encoded and what it refers to.</summary>
@@ -179,6 +180,12 @@ public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, 
         G(Opcode.MapKeys, 1, 1, "a new array of the keys of map S[-1], in insertion order"),
         G(Opcode.MapValues, 1, 1, "a new array of the values of map S[-1], in the order of their keys"),
         G(Opcode.MToS, 1, 1, "string: \"{k1: v1, ...}\" for map S[-1], formatted as atos formats elements"),
+        I(Opcode.APop, 1, 1, "remove and push the last element of array S[-1]; IndexError when it is empty"),
+        G(Opcode.AInsert, 3, 0, "insert S[-1] into array S[-3] at index S[-2] (0..length), moving the rest up; IndexError outside"),
+        I(Opcode.ARemoveAt, 2, 1, "remove and push element S[-1] of array S[-2], moving the rest down; IndexError outside"),
+        G(Opcode.ASlice, 3, 1, "a new array of the elements of array S[-3] from index S[-2] up to (not including) S[-1]; IndexError outside"),
+        I(Opcode.AIndexOf, 2, 1, "int: the first index of S[-1] in array S[-2], or -1 (strings by content, floats by ==, references by identity)"),
+        I(Opcode.AReverse, 1, 0, "reverse array S[-1] in place"),
     ];
 
     /// <summary>The bytes an operand of this kind takes in the encoding.</summary>

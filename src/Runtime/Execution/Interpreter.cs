@@ -500,6 +500,84 @@ public sealed class Interpreter : IRootSource
                         if (stack[sp - 1] == 0) throw NullDereference("take the length of an array");
                         stack[sp - 1] = heap.ArrayLength((int)stack[sp - 1]);
                         break;
+                    case Opcode.APop:
+                        {
+                            int r = (int)stack[sp - 1];
+                            if (r == 0) throw NullDereference("pop from an array");
+                            int length = heap.ArrayLength(r);
+                            if (length == 0) throw new VmError(ErrorClasses.Index, "pop from an empty array");
+                            stack[sp - 1] = heap.ArrayGet(r, length - 1);
+                            heap.SetArrayLength(r, length - 1);
+                            break;
+                        }
+                    case Opcode.ARemoveAt:
+                        {
+                            long index = stack[--sp];
+                            int r = (int)stack[sp - 1];
+                            if (r == 0) throw NullDereference("remove from an array");
+                            int length = heap.ArrayLength(r);
+                            if ((ulong)index >= (ulong)length) throw IndexOutOfRange(index, length);
+                            var elements = heap.ArrayElements(r);
+                            stack[sp - 1] = elements[(int)index];
+                            elements[((int)index + 1)..].CopyTo(elements[(int)index..]);
+                            heap.SetArrayLength(r, length - 1);
+                            break;
+                        }
+                    case Opcode.AInsert:
+                        {
+                            int r = (int)stack[sp - 3];
+                            if (r == 0) throw NullDereference("insert into an array");
+                            int length = heap.ArrayLength(r);
+                            long index = stack[sp - 2];
+                            if ((ulong)index > (ulong)length) throw new VmError(ErrorClasses.Index, $"insert at index {index} is out of range for an array of length {length} (0..{length})");
+                            if (length == heap.ArrayCapacity(r))
+                            {
+                                if (length >= int.MaxValue - 64) throw new VmError(ErrorClasses.OutOfMemory, $"array of {length} elements cannot grow");
+                                _sp = sp;
+                                frame.Pc = pc - 1;
+                                int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, length * 2L));
+                                heap.Reserve(Heap.DataWords(newCapacity));
+                                r = (int)stack[sp - 3];
+                                heap.GrowAndAppend(r, newCapacity, 0);
+                            }
+                            else heap.AppendInPlace(r, 0);
+                            var elements = heap.ArrayElements(r);
+                            elements[(int)index..length].CopyTo(elements[((int)index + 1)..]);
+                            elements[(int)index] = stack[sp - 1];
+                            sp -= 3;
+                            break;
+                        }
+                    case Opcode.ASlice:
+                        {
+                            int r = (int)stack[sp - 3];
+                            if (r == 0) throw NullDereference("slice an array");
+                            int length = heap.ArrayLength(r);
+                            long from = stack[sp - 2], to = stack[sp - 1];
+                            if (from < 0 || to > length || from > to)
+                                throw new VmError(ErrorClasses.Index, $"slice({from}, {to}) is out of range for an array of length {length}");
+                            _sp = sp;
+                            frame.Pc = pc - 1;
+                            int count = (int)(to - from);
+                            heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
+                            r = (int)stack[sp - 3];
+                            int slice = heap.NewArray(heap.ArrayElementKind(r), count, Math.Max(count, 4));
+                            heap.ArrayElements(r).Slice((int)from, count).CopyTo(heap.ArrayElements(slice));
+                            sp -= 2;
+                            stack[sp - 1] = slice;
+                            break;
+                        }
+                    case Opcode.AIndexOf:
+                        {
+                            int r = (int)stack[sp - 2];
+                            if (r == 0) throw NullDereference("search an array");
+                            stack[sp - 2] = IndexOf(heap, r, stack[sp - 1]);
+                            sp--;
+                            break;
+                        }
+                    case Opcode.AReverse:
+                        if (stack[sp - 1] == 0) throw NullDereference("reverse an array");
+                        heap.ArrayElements((int)stack[--sp]).Reverse();
+                        break;
                     case Opcode.APush:
                         {
                             int r = (int)stack[sp - 2];
@@ -797,6 +875,25 @@ public sealed class Interpreter : IRootSource
             else AppendValue(Heap, sb, kind, v);
         }
         sb.Append(']');
+    }
+
+    /// <summary>The first index of a value in an array: strings by content, floats by ==, the rest by their bits.</summary>
+    private static long IndexOf(Heap heap, int array, long value)
+    {
+        var kind = heap.ArrayElementKind(array);
+        var elements = heap.ArrayElements(array);
+        for (int i = 0; i < elements.Length; i++)
+        {
+            long e = elements[i];
+            bool equal = kind switch
+            {
+                TypeKind.Float => D(e) == D(value),
+                TypeKind.String => e == value || (e != 0 && value != 0 && heap.StringChars((int)e).SequenceEqual(heap.StringChars((int)value))),
+                _ => e == value,
+            };
+            if (equal) return i;
+        }
+        return -1;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -283,6 +283,14 @@ public sealed partial class Heap
         _space[r + 1] = length + 1;
     }
 
+    /// <summary>Sets an array's length (at most its capacity; elements past it are cleared). Never allocates.</summary>
+    public void SetArrayLength(int r, int length)
+    {
+        int old = (int)_space[r + 1];
+        if (length < old) Array.Clear(_space, (int)_space[r + 2] + 1 + length, old - length);
+        _space[r + 1] = length;
+    }
+
     /// <summary>Appends to an array that has room (length &lt; capacity). Never allocates.</summary>
     public void AppendInPlace(int r, long value)
     {

@@ -438,6 +438,41 @@ public static class Verifier
                     PopArray(s, name);
                     s.Add(VmType.Int);
                     break;
+                case Opcode.APop:
+                    s.Add(PopArray(s, name).Element!);
+                    break;
+                case Opcode.AInsert:
+                    {
+                        var value = Pop(s, name);
+                        Pop(s, name, VmType.Int);
+                        var array = PopArray(s, name);
+                        if (!_types.IsAssignable(value, array.Element!)) throw Fail($"ainsert of {T(value)} into {T(array)}");
+                        break;
+                    }
+                case Opcode.ARemoveAt:
+                    {
+                        Pop(s, name, VmType.Int);
+                        s.Add(PopArray(s, name).Element!);
+                        break;
+                    }
+                case Opcode.ASlice:
+                    {
+                        Pop(s, name, VmType.Int);
+                        Pop(s, name, VmType.Int);
+                        s.Add(PopArray(s, name).AsNonNullable());
+                        break;
+                    }
+                case Opcode.AIndexOf:
+                    {
+                        var value = Pop(s, name);
+                        var array = PopArray(s, name);
+                        if (!_types.IsAssignable(value, array.Element!)) throw Fail($"aindexof of {T(value)} in {T(array)}");
+                        s.Add(VmType.Int);
+                        break;
+                    }
+                case Opcode.AReverse:
+                    PopArray(s, name);
+                    break;
                 case Opcode.APush:
                     {
                         var value = Pop(s, name);
