@@ -304,15 +304,6 @@ public sealed partial class ConformanceTests
     }
 
     [Fact]
-    public void BytecodeReferenceHasTheGeneratedTableOfCases()
-    {
-        string path = Path.Combine(TestSupport.Root, "docs", "bytecode.md");
-        string text = File.ReadAllText(path);
-        int begin = text.IndexOf(Begin, StringComparison.Ordinal);
-        int end = text.IndexOf(End, StringComparison.Ordinal);
-        Assert.True(begin >= 0 && end > begin, "docs/bytecode.md lacks the verifier-cases table markers");
-        string expected = text[..(begin + Begin.Length)] + "\n" + Table() + text[end..];
-        if (Environment.GetEnvironmentVariable("UPDATE_DOCS") == "1") File.WriteAllText(path, expected);
-        else Assert.True(expected == text, "docs/bytecode.md's table of verifier cases is out of date; run UPDATE_DOCS=1 dotnet test --filter ConformanceTests");
-    }
+    public void BytecodeReferenceHasTheGeneratedTableOfCases() =>
+        TestSupport.AssertGeneratedSection(Path.Combine("docs", "bytecode.md"), Begin, End, Table(), "table of verifier cases", "ConformanceTests");
 }

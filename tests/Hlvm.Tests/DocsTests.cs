@@ -27,15 +27,6 @@ public sealed class DocsTests
     }
 
     [Fact]
-    public void BytecodeReferenceHasTheGeneratedOpcodeTable()
-    {
-        string path = Path.Combine(TestSupport.Root, "docs", "bytecode.md");
-        string text = File.ReadAllText(path);
-        int begin = text.IndexOf(Begin, StringComparison.Ordinal);
-        int end = text.IndexOf(End, StringComparison.Ordinal);
-        Assert.True(begin >= 0 && end > begin, "docs/bytecode.md lacks the opcode table markers");
-        string expected = text[..(begin + Begin.Length)] + "\n" + Table() + text[end..];
-        if (Environment.GetEnvironmentVariable("UPDATE_DOCS") == "1") File.WriteAllText(path, expected);
-        else Assert.True(expected == text, "docs/bytecode.md's opcode table is out of date; run UPDATE_DOCS=1 dotnet test --filter DocsTests");
-    }
+    public void BytecodeReferenceHasTheGeneratedOpcodeTable() =>
+        TestSupport.AssertGeneratedSection(Path.Combine("docs", "bytecode.md"), Begin, End, Table(), "opcode table", "DocsTests");
 }

@@ -34,6 +34,22 @@ public static class TestSupport
         return new Result(code, stdout.ToString(), stderr.ToString());
     }
 
+    /// <summary>
+    /// Checks that the text between the markers <paramref name="begin"/> and <paramref name="end"/> of a doc is
+    /// <paramref name="generated"/>; with UPDATE_DOCS=1 it writes it there instead.
+    /// </summary>
+    public static void AssertGeneratedSection(string doc, string begin, string end, string generated, string what, string filter)
+    {
+        string path = System.IO.Path.Combine(Root, doc);
+        string text = System.IO.File.ReadAllText(path);
+        int b = text.IndexOf(begin, StringComparison.Ordinal);
+        int e = text.IndexOf(end, StringComparison.Ordinal);
+        Assert.True(b >= 0 && e > b, $"{doc} lacks the markers of {what}");
+        string expected = text[..(b + begin.Length)] + "\n" + generated + text[e..];
+        if (Environment.GetEnvironmentVariable("UPDATE_DOCS") == "1") System.IO.File.WriteAllText(path, expected);
+        else Assert.True(expected == text, $"{doc}'s {what} is out of date; run UPDATE_DOCS=1 dotnet test --filter {filter}");
+    }
+
     /// <summary>A fresh directory under the system's temp directory, deleted when disposed.</summary>
     public sealed class TempDir : IDisposable
     {
