@@ -17,8 +17,6 @@ public sealed partial class Binder
     private readonly HashSet<ClassSymbol> _resolving = [];
     private readonly HashSet<ClassSymbol> _brokenHierarchy = [];
 
-    /// <summary>The hidden field of Error where the VM records an error's trace (see <c>Interpreter.KeepTrace</c>).</summary>
-    public const string TraceField = "$trace";
 
     /// <summary>The class whose method or constructor is being bound, or null.</summary>
     private ClassSymbol? _class;
@@ -112,7 +110,7 @@ public sealed partial class Binder
         // trace the VM keeps for the error, so that an error caught and thrown again (as a finally block does)
         // still reports where it was first raised.
         if (c.Index == 0 && c.Name == "Error" && c.Super is null)
-            c.Fields.Add(new FieldSymbol(TraceField, VmType.Int, c.Fields.Count, true, c, HasInitializer: true));
+            c.Fields.Add(new FieldSymbol(Runtime.Execution.RuntimeClass.TraceFieldName, VmType.Int, c.Fields.Count, true, c, HasInitializer: true));
 
         // Methods: a slot each, or the inherited slot they override.
         foreach (var m in members.Select(m => m.methodDecl()).Where(m => m is not null))

@@ -76,7 +76,10 @@ public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassInde
     }
 
     /// <summary>True when values of this type are heap references the collector must trace.</summary>
-    public bool IsReference => Kind is TypeKind.String or TypeKind.Array or TypeKind.Object or TypeKind.Null or TypeKind.Map;
+    public bool IsReference => IsReferenceKind(Kind);
+
+    /// <summary>True for the kinds whose values are heap references (the heap's stores ask this of element kinds).</summary>
+    public static bool IsReferenceKind(TypeKind kind) => kind is TypeKind.String or TypeKind.Array or TypeKind.Object or TypeKind.Null or TypeKind.Map;
 
     public override string ToString() => Format(i => $"class#{i}");
 

@@ -732,7 +732,7 @@ public sealed class Interpreter : IRootSource
 
     private List<string> KeepTrace(RuntimeClass errorClass, List<string> trace)
     {
-        int field = Array.FindIndex(errorClass.Fields, f => f.Name == "$trace" && f.Type.Kind == TypeKind.Int);
+        int field = errorClass.TraceField;
         if (field < 0) return trace;
         long id = Heap.GetField((int)_pending, field);
         if (id != 0 && _traces.TryGetValue(id, out var first)) return first;
@@ -747,7 +747,7 @@ public sealed class Interpreter : IRootSource
     private VmError UncaughtThrow()
     {
         var cls = Heap.ClassOf((int)_pending);
-        int message = Array.FindIndex(cls.Fields, f => f.Name == "message" && f.Type.Kind == TypeKind.String);
+        int message = cls.MessageField;
         long text = message >= 0 ? Heap.GetField((int)_pending, message) : 0;
         return new VmError(cls.Name, text == 0 ? "" : Heap.GetString((int)text));
     }

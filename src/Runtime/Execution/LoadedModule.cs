@@ -73,8 +73,7 @@ public sealed class LoadedModule : IRootSource
         foreach (var c in Classes)
         {
             if (c.Name != name || c.IsInterface) continue;
-            int field = Array.FindIndex(c.Fields, f => f.Name == "message" && f.Type.Kind == TypeKind.String);
-            if (field >= 0) return (c, field);
+            if (c.MessageField >= 0) return (c, c.MessageField);
         }
         return null;
     }

@@ -34,6 +34,15 @@ public sealed class RuntimeClass
 
     internal Dictionary<int, LoadedFunction[]> ITableFunctions { get; set; } = [];
 
+    /// <summary>The name of the field where the VM records an error's trace id; programs can't name it.</summary>
+    public const string TraceFieldName = "$trace";
+
+    /// <summary>Index of the string field <c>message</c> an error class has (what an uncaught error prints), or -1.</summary>
+    public required int MessageField { get; init; }
+
+    /// <summary>Index of the int field <see cref="TraceFieldName"/> (the prelude's Error and its subclasses), or -1.</summary>
+    public required int TraceField { get; init; }
+
     /// <summary>The id the heap gives this class's instances, set when the module is attached to a heap.</summary>
     internal int HeapId { get; set; } = -1;
 }

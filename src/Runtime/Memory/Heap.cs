@@ -230,7 +230,7 @@ public sealed partial class Heap
     private int NewData(TypeKind element, int capacity)
     {
         int r = Bump(DataWords(capacity));
-        bool refs = IsRef(element);
+        bool refs = VmType.IsReferenceKind(element);
         _space[r] = Header(refs ? KindRefData : KindData, 0, capacity);
         return r;
     }

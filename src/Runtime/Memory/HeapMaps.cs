@@ -34,7 +34,7 @@ public sealed partial class Heap
     {
         var key = MapKeyKind(map);
         var value = MapValueKind(map);
-        long flags = (IsRef(key) ? 0x100 : 0) | (IsRef(value) ? 0x200 : 0);
+        long flags = (VmType.IsReferenceKind(key) ? 0x100 : 0) | (VmType.IsReferenceKind(value) ? 0x200 : 0);
         int entries = Bump(1 + 3 * capacity);
         _space[entries] = KindMapEntries | flags | ((long)(3 * capacity) << 32);
         int index = NewData(TypeKind.Int, IndexSlots(capacity));
@@ -42,7 +42,6 @@ public sealed partial class Heap
         _space[map + 4] = index;
     }
 
-    private static bool IsRef(TypeKind k) => k is TypeKind.String or TypeKind.Array or TypeKind.Object or TypeKind.Map;
 
     public TypeKind MapKeyKind(int map) => (TypeKind)(byte)(_space[map] >> 8);
 
