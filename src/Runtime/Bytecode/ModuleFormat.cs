@@ -64,24 +64,12 @@ public static class ModuleFormat
                 w.Uleb(m.Function);
             }
             w.Uleb(c.Signatures.Count);
-            foreach (var sig in c.Signatures)
-            {
-                w.Str(sig.Name);
-                w.Uleb(sig.Params.Length);
-                foreach (var p in sig.Params) w.Type(p);
-                w.Type(sig.Return);
-            }
+            foreach (var sig in c.Signatures) w.Signature(sig.Name, sig.Params, sig.Return);
         }
         w.Uleb(module.Types.Count);
         foreach (var t in module.Types) w.Type(t);
         w.Uleb(module.Natives.Count);
-        foreach (var n in module.Natives)
-        {
-            w.Str(n.Name);
-            w.Uleb(n.Params.Length);
-            foreach (var p in n.Params) w.Type(p);
-            w.Type(n.Return);
-        }
+        foreach (var n in module.Natives) w.Signature(n.Name, n.Params, n.Return);
         w.Uleb(module.Functions.Count);
         foreach (var f in module.Functions)
         {
@@ -244,6 +232,15 @@ public static class ModuleFormat
         }
         public void Str(string s) { var b = Encoding.UTF8.GetBytes(s); Uleb(b.Length); Bytes(b); }
         public void Byte(byte b) => _out.WriteByte(b);
+
+        /// <summary>A name, then a count of parameter types and the types, then the return type.</summary>
+        public void Signature(string name, VmType[] parameters, VmType ret)
+        {
+            Str(name);
+            Uleb(parameters.Length);
+            foreach (var p in parameters) Type(p);
+            Type(ret);
+        }
 
         public void Type(VmType t)
         {
