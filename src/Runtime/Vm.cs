@@ -44,13 +44,13 @@ public sealed class Vm(VmOptions? options = null)
 
     /// <summary>
     /// Runs the module's entry function with the program's arguments and returns its result: the value of an
-    /// <c>int</c>-returning main, otherwise 0.
+    /// <c>int</c>-returning main, otherwise 0; or the code the program gave <c>env.exit</c>.
     /// </summary>
     /// <exception cref="VmError">an uncaught runtime error or an exceeded limit</exception>
     public long RunMain(LoadedModule module, IReadOnlyList<string> args)
     {
         var entry = module.Entry ?? throw new InvalidOperationException($"module '{module.Def.Name}' has no main function");
-        var interpreter = new Interpreter(module, Heap, Options.Out, Options.Interpreter) { In = Options.In, Error = Options.Error };
+        var interpreter = new Interpreter(module, Heap, Options.Out, Options.Interpreter) { In = Options.In, Error = Options.Error, Args = args };
         try
         {
             if (entry.ParamCount == 0) return interpreter.Run(entry);
@@ -68,6 +68,10 @@ public sealed class Vm(VmOptions? options = null)
             {
                 Heap.RemoveRoots(argv);
             }
+        }
+        catch (ProgramExit exit)
+        {
+            return exit.Code;
         }
         finally
         {

@@ -82,6 +82,9 @@ public sealed class Interpreter : IRootSource
     /// <summary>Where the program's standard error goes.</summary>
     public TextWriter Error { get; init; } = TextWriter.Null;
 
+    /// <summary>The program's arguments, as main(args) receives them (for <c>env.args</c>).</summary>
+    public IReadOnlyList<string> Args { get; init; } = [];
+
     /// <summary>Instructions executed so far.</summary>
     public long InstructionsExecuted { get; private set; }
 

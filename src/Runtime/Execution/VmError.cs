@@ -38,4 +38,6 @@ public static class ErrorClasses
     public const string Null = "NullError";
     public const string Cast = "CastError";
     public const string Key = "KeyError";
+    public const string Value = "ValueError";
+    public const string IO = "IOError";
 }

@@ -51,6 +51,10 @@ public static class NativeTable
                 return vm.Heap.NewString(text.ToString());
             }),
         .. StringNatives.All,
+        .. MathNatives.All,
+        .. TimeNatives.All,
+        .. FsNatives.All,
+        .. EnvNatives.All,
     ];
 
     private static readonly Dictionary<string, NativeDef> ByName = All.ToDictionary(n => n.Name);

@@ -16,11 +16,11 @@ internal static class StringNatives
 {
     private static readonly VmType S = VmType.String, I = VmType.Int, B = VmType.Bool, F = VmType.Float;
 
-    private static string Str(Interpreter vm, long r) => r == 0 ? throw Null() : vm.Heap.GetString((int)r);
+    internal static string Str(Interpreter vm, long r) => r == 0 ? throw Null() : vm.Heap.GetString((int)r);
 
     private static VmError Null() => new(ErrorClasses.Null, "cannot use the string: the value is null");
 
-    private static long NewString(Interpreter vm, string s)
+    internal static long NewString(Interpreter vm, string s)
     {
         if ((long)s.Length * 2 > vm.Heap.MaxBytes) throw new VmError(ErrorClasses.OutOfMemory, $"a string of {s.Length} characters exceeds the heap limit");
         return vm.Heap.NewString(s);
@@ -106,7 +106,7 @@ internal static class StringNatives
     private static string Shorten(string s) => s.Length > 40 ? s[..40] + "..." : s;
 
     /// <summary>A new [string] of the parts; one reservation for all of it, so nothing moves while it is built.</summary>
-    private static long NewStringArray(Heap heap, string[] parts)
+    internal static long NewStringArray(Heap heap, string[] parts)
     {
         long words = Heap.ArrayWords + Heap.DataWords(Math.Max(parts.Length, 4));
         foreach (var p in parts) words += Heap.StringWords(p.Length);
