@@ -58,7 +58,8 @@ public static class Compilation
         // A tree with syntax errors is incomplete; binding it would only add confusing follow-on errors.
         if (tree is null || diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items);
         var program = Binder.BindProgram(Prelude(), tree, source, diagnostics);
-        if (diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items);
+        // Warnings wait until the errors are fixed: next to an error they are mostly its echoes.
+        if (diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items.Where(d => d.Severity == Severity.Error).ToList());
         string fileName = Path.GetFileName(path);
         try
         {

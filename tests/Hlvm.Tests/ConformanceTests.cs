@@ -90,6 +90,8 @@ public sealed partial class ConformanceTests
         ("load.unwritten", "load reads only a local written on every path to it"),
         ("store.type", "store writes a value of the local's declared type"),
         ("call.arguments", "call and callnative find the callee's parameter types on the stack, and push its result"),
+        ("closure.make", "closure takes an environment of its function's first parameter type (a reference); funcref and closure push a value of the function's type"),
+        ("closure.call", "callclosure names a non-nullable function type and finds a value of it below arguments of its parameter types"),
         ("ret.type", "ret returns a value of the function's return type"),
         ("ret.void", "ret only in a function that returns a value, retvoid only in one that returns nothing"),
         ("newarray.type", "newarray's type is an array type"),

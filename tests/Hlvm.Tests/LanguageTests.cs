@@ -8,6 +8,8 @@ namespace Hlvm.Tests;
 /// <item><c>// expect: TEXT</c> — the next line of standard output</item>
 /// <item><c>// expect runtime error: Class: message</c> — the first line of standard error; exit code 70</item>
 /// <item><c>// error: TEXT</c> — a compile error on this line whose message contains TEXT; exit code 65</item>
+/// <item><c>// warning: TEXT</c> — a compile warning on this line whose message contains TEXT; a program that
+///   compiles must have exactly the warnings it states</item>
 /// <item><c>// exit: N</c> — the exit code; <c>// flags: ...</c> — flags for <c>hlvm run</c>;
 ///   <c>// args: ...</c> — the program's arguments; <c>// stderr: TEXT</c> — standard error contains TEXT;
 ///   <c>// stdin: TEXT</c> — a line of standard input</item>
@@ -44,6 +46,7 @@ public sealed partial class LanguageTests
         var lines = File.ReadAllLines(path);
         var expectedOut = new List<string>();
         var expectedErrors = new List<(int line, string text)>();
+        var expectedWarnings = new List<(int line, string text)>();
         var expectedStderr = new List<string>();
         string? runtimeError = null;
         int? exit = null;
@@ -60,6 +63,7 @@ public sealed partial class LanguageTests
                 case "expect": expectedOut.Add(value); break;
                 case "expect runtime error": runtimeError = value; break;
                 case "error": expectedErrors.Add((i + 1, value)); break;
+                case "warning": expectedWarnings.Add((i + 1, value)); break;
                 case "exit": exit = int.Parse(value); break;
                 case "flags": flags.AddRange(value.Split(' ', StringSplitOptions.RemoveEmptyEntries)); break;
                 case "args": args.AddRange(value.Split(' ', StringSplitOptions.RemoveEmptyEntries)); break;
@@ -67,7 +71,7 @@ public sealed partial class LanguageTests
                 case "stdin": stdin.Append(value).Append('\n'); break;
             }
         }
-        Assert.True(expectedOut.Count + expectedErrors.Count + expectedStderr.Count > 0 || runtimeError is not null || exit is not null,
+        Assert.True(expectedOut.Count + expectedErrors.Count + expectedWarnings.Count + expectedStderr.Count > 0 || runtimeError is not null || exit is not null,
             $"{name} states no expectation");
 
         var command = new List<string> { "run" };
@@ -86,20 +90,25 @@ public sealed partial class LanguageTests
         Assert.Equal(expectedOut, actualOut);
 
         if (runtimeError is not null) Assert.Equal(runtimeError, result.Stderr.Split('\n')[0]);
-        foreach (var (line, text) in expectedErrors)
-        {
-            bool found = result.Stderr.Split('\n').Any(l =>
-                l.StartsWith($"{path}:{line}:", StringComparison.Ordinal) && l.Contains(": error: ", StringComparison.Ordinal) && l.Contains(text, StringComparison.Ordinal));
-            Assert.True(found, $"no error containing \"{text}\" on line {line}; stderr:\n{result.Stderr}");
-        }
-        if (expectedErrors.Count > 0)
-        {
-            int reported = result.Stderr.Split('\n').Count(l => l.StartsWith(path + ":", StringComparison.Ordinal) && l.Contains(": error: ", StringComparison.Ordinal));
-            Assert.True(reported == expectedErrors.Count, $"{reported} errors reported, {expectedErrors.Count} expected; stderr:\n{result.Stderr}");
-        }
+        CheckDiagnostics(result.Stderr, path, "error", expectedErrors);
+        // Warnings are shown only for programs without errors; then they must be exactly the expected ones.
+        if (expectedErrors.Count == 0) CheckDiagnostics(result.Stderr, path, "warning", expectedWarnings);
         foreach (var text in expectedStderr) Assert.Contains(text, result.Stderr);
     }
 
-    [GeneratedRegex(@"//\s*(?<kind>expect runtime error|expect|error|exit|flags|args|stderr|stdin):\s?(?<value>.*?)\s*$")]
+    private static void CheckDiagnostics(string stderr, string path, string severity, List<(int line, string text)> expected)
+    {
+        var lines = stderr.Split('\n');
+        foreach (var (line, text) in expected)
+        {
+            bool found = lines.Any(l =>
+                l.StartsWith($"{path}:{line}:", StringComparison.Ordinal) && l.Contains($": {severity}: ", StringComparison.Ordinal) && l.Contains(text, StringComparison.Ordinal));
+            Assert.True(found, $"no {severity} containing \"{text}\" on line {line}; stderr:\n{stderr}");
+        }
+        int reported = lines.Count(l => l.StartsWith(path + ":", StringComparison.Ordinal) && l.Contains($": {severity}: ", StringComparison.Ordinal));
+        Assert.True(reported == expected.Count, $"{reported} {severity}s reported, {expected.Count} expected; stderr:\n{stderr}");
+    }
+
+    [GeneratedRegex(@"//\s*(?<kind>expect runtime error|expect|error|warning|exit|flags|args|stderr|stdin):\s?(?<value>.*?)\s*$")]
     private static partial Regex Expectation();
 }

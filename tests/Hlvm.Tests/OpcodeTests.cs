@@ -114,6 +114,11 @@ public sealed class OpcodeTests
         [AReverse] = new([IConst, 5, IConst, 6, NewArray, 0, 2, Store, 0, Load, 0, AReverse, Load, 0, IConst, 0, ALoad, Ret], VmType.Int, 6, [IntArray]),
         [NonNull] = new([NewObject, 0, NonNull, GetField, 0, 0, Ret], VmType.Int, 0),
         [CheckCast] = new([NewObject, 2, CheckCast, 0, CheckCast, 2, CallVirt, 0, 0, Ret], VmType.Int, 3),
+        // strlen as a function value (no environment), called with "hello".
+        [FuncRef] = new([FuncRef, 1, SConst, 0, CallClosure, 4, Ret], VmType.Int, 5),
+        // Point.get closed over a Point whose x is 42: the environment is the method's receiver.
+        [Closure] = new([NewObject, 0, Dup, IConst, 42, SetField, 0, 0, Closure, 2, CallClosure, 3, Ret], VmType.Int, 42),
+        [CallClosure] = new([NewObject, 2, Closure, 3, CallClosure, 3, FuncRef, 1, SConst, 0, CallClosure, 4, IAdd, Ret], VmType.Int, 8),
     };
 
     /// <summary>Builds the sample's module: main; strlen(s), which gives a string's length through a test native; and the methods of the sample classes.</summary>
@@ -122,6 +127,8 @@ public sealed class OpcodeTests
         var m = Asm.Module(Asm.Code(s.Code), s.Return, s.Locals ?? []);
         m.Functions[0].Handlers = s.Handlers ?? [];
         m.EntryFunction = -1;
+        m.Types.Add(VmType.FuncOf([], VmType.Int));            // type 3
+        m.Types.Add(VmType.FuncOf([VmType.String], VmType.Int)); // type 4
         // strlen(s: string) -> int, through a test-only native: the samples of the to-string opcodes check lengths.
         m.Functions.Add(new FunctionDef
         {

@@ -177,8 +177,8 @@ case(M+'unknown_type_kind.hex', 'malformed unknown type kind 10', 'format.type-k
      'Type kind 10 does not exist (0..6 and 8 do; 7, the null type, is never encoded).', replace('types', '01 0a', '1 type: kind 10'))
 case(M+'unknown_type_kind_255.hex', 'malformed unknown type kind 127', 'format.type-kind',
      'Type kind 255, as a parameter.', replace('parameters', '01 ff', '1 parameter of kind 255'))
-case(M+'unknown_element_kind.hex', 'malformed unknown type kind 9', 'format.type-kind',
-     'An array whose element kind is unknown.', replace('types', '01 05 05 09', '1 type: [[kind 9]]'))
+case(M+'unknown_element_kind.hex', 'malformed unknown type kind 10', 'format.type-kind',
+     'An array whose element kind is unknown.', replace('types', '01 05 05 0a', '1 type: [[kind 10]]'))
 case(M+'array_of_void_in_native.hex', 'malformed array of void', 'format.array-of-void',
      'A native returning [void].', replace('native imports', '01 ' + h(s('println')) + ' 01 04 05 00', '1 native: println(string) -> [void]'))
 case(M+'array_nesting_40.hex', 'malformed type nested deeper than 32', 'format.type-depth',

@@ -21,7 +21,8 @@ namespace Hlvm.Compiler.Assembly;
 //               | ('.class' | '.interface') name | '.super' operand | '.implements' operand+ | '.field' name type
 //               | '.method' name operand | '.sig' name '(' types? ')' '->' type
 //               | '.handler' target target target class      (an exception-table entry: start, end, handler, class)
-//   type       := ('void' | 'int' | 'float' | 'bool' | 'string' | CLASS | '#' digits | '[' type ']') '?'?
+//   type       := ('void' | 'int' | 'float' | 'bool' | 'string' | CLASS | '#' digits | '[' type ']' | '{' type ':' type '}'
+//               | 'fn' '(' types? ')' ('->' type)? | '(' type ')') '?'?
 //                 (CLASS: the name of a class declared anywhere in the file; #N: class number N)
 //   name       := IDENT | STRING
 //   operand    := STRING | word                      word: any run of characters but spaces, ';' and '"'
@@ -141,6 +142,21 @@ internal static class AsmGrammar
             try { return MapType(i); }
             finally { _mapDepth--; }
         }
+        if (!i.AtEnd && i.Current == '(')
+        {
+            // (T): parentheses make a function type nullable: (fn(int) -> int)?
+            if (_mapDepth >= MaxTypeDepth) return Fail<VmType>(i, $"types nest more than {MaxTypeDepth} deep here");
+            _mapDepth++;
+            try
+            {
+                var inner = TypeOf(Space(i.Advance()).Remainder);
+                if (!inner.WasSuccessful) return inner;
+                var close = Space(inner.Remainder).Remainder;
+                if (close.AtEnd || close.Current != ')') return Expected<VmType>(close, "')'");
+                return Result.Success(inner.Value, close.Advance());
+            }
+            finally { _mapDepth--; }
+        }
         if (!i.AtEnd && i.Current == '#')
         {
             var digits = Parse.Digit.AtLeastOnce().Text()(i.Advance());
@@ -149,6 +165,13 @@ internal static class AsmGrammar
         }
         var r = Identifier(i);
         if (!r.WasSuccessful) return Expected<VmType>(i, "a type");
+        if (r.Value == "fn")
+        {
+            if (_mapDepth >= MaxTypeDepth) return Fail<VmType>(i, $"types nest more than {MaxTypeDepth} deep here");
+            _mapDepth++;
+            try { return FuncType(r.Remainder); }
+            finally { _mapDepth--; }
+        }
         VmType? t = r.Value switch
         {
             "void" => VmType.Void,
@@ -188,6 +211,35 @@ internal static class AsmGrammar
         if (close.AtEnd || close.Current != '}') return Expected<VmType>(close, "'}'");
         if (!VmType.IsMapKey(key.Value)) return Fail<VmType>(i, $"a map cannot be keyed by {key.Value}");
         return Result.Success(VmType.MapOf(key.Value, value.Value), close.Advance());
+    }
+
+    /// <summary>fn(T, ...) -> R, or fn(T, ...) for a function type returning nothing; the input is after 'fn'.</summary>
+    private static IResult<VmType> FuncType(IInput i)
+    {
+        i = Space(i).Remainder;
+        if (i.AtEnd || i.Current != '(') return Expected<VmType>(i, "'('");
+        i = Space(i.Advance()).Remainder;
+        var ps = new List<VmType>();
+        while (i.AtEnd || i.Current != ')')
+        {
+            if (ps.Count > 0)
+            {
+                if (i.AtEnd || i.Current != ',') return Expected<VmType>(i, "',' or ')'");
+                i = Space(i.Advance()).Remainder;
+            }
+            var p = Type(i);
+            if (!p.WasSuccessful) return p;
+            if (p.Value == VmType.Void) return Fail<VmType>(i, "a function type cannot take void");
+            ps.Add(p.Value);
+            i = Space(p.Remainder).Remainder;
+        }
+        var afterClose = i.Advance();
+        var arrow = Space(afterClose).Remainder;
+        if (arrow.AtEnd || arrow.Current != '-' || arrow.Advance().AtEnd || arrow.Advance().Current != '>')
+            return Result.Success(VmType.FuncOf([.. ps], VmType.Void), afterClose);
+        var ret = Type(Space(arrow.Advance().Advance()).Remainder);
+        if (!ret.WasSuccessful) return ret;
+        return Result.Success(VmType.FuncOf([.. ps], ret.Value), ret.Remainder);
     }
 
     private static IResult<VmType> TypeOf(IInput start)

@@ -25,7 +25,7 @@ public sealed partial class Binder
     private bool _inInit;
 
     /// <summary>Locals known not to be null at this point (flow-sensitive narrowing), with a nesting count.</summary>
-    private readonly Dictionary<LocalSymbol, int> _narrowed = [];
+    private Dictionary<LocalSymbol, int> _narrowed = [];
 
     /// <summary>A type as the program spells it.</summary>
     private string N(VmType t) => t.IsError() ? "<error>" : t.Format(i => i >= 0 && i < _classList.Count ? _classList[i].Name : "?");
@@ -211,6 +211,7 @@ public sealed partial class Binder
         _scopes.Clear();
         _scopes.Add([]);
         var locals = ctor.Parameters.Select((t, i) => NewLocal(ctor.ParameterNames[i], t, mutable: false)).ToList();
+        _self = locals[0];
         int line = LineOf(decl);
         var self = new BoundLocal(line, locals[0]);
         var statements = new List<BoundStmt>();
@@ -221,6 +222,7 @@ public sealed partial class Binder
             statements.Add(new BoundSetField(line, self, c, assigned[i].Index, new BoundLocal(line, locals[1 + inherited + i])));
         _function = null;
         _class = null;
+        _self = null;
         return new BoundFunction(ctor, new BoundBlock(line, [.. statements]), line);
     }
 
@@ -308,9 +310,9 @@ public sealed partial class Binder
 public sealed partial class Binder
 {
     /// <summary>The receiver inside a method or constructor.</summary>
-    private BoundExpr SelfExpr(int line) => new BoundLocal(line, _function!.Locals[0]);
+    private BoundExpr SelfExpr(int line) => ReadVariable(_self!, line);
 
-    private bool InMethod => _class is not null && _function is { Parameters.Length: > 0 } f && f.ParameterNames[0] == "self";
+    private bool InMethod => _self is not null;
 
     /// <summary>A field of the class whose method is being bound, reachable by its bare name.</summary>
     private FieldSymbol? FieldOfSelf(string name) => InMethod ? _class!.Fields.FirstOrDefault(f => f.Name == name) : null;
@@ -340,7 +342,8 @@ public sealed partial class Binder
     private bool RequireNonNull(BoundExpr e, IToken at, string what)
     {
         if (!e.Type.Nullable) return true;
-        Error(at, $"cannot {what}: the value may be null ({N(e.Type)}); use `?.`, or check it with `if x != null` first");
+        string advice = e.Type.Kind == TypeKind.Func ? "check it with `if f != null` first" : "use `?.`, or check it with `if x != null` first";
+        Error(at, $"cannot {what}: the value may be null ({N(e.Type)}); {advice}");
         return false;
     }
 
@@ -361,6 +364,12 @@ public sealed partial class Binder
         else
         {
             slot = cls.VTable.FindIndex(m => m.Name == name.Text);
+            // obj.f(x) where f is a field holding a function value calls that value.
+            if (slot < 0 && cls.Fields.FirstOrDefault(f => f.Name == name.Text) is { Type.Kind: TypeKind.Func } field)
+            {
+                var value = new BoundGetField(line, field.Type, receiver, cls, field.Index);
+                return RequireNonNull(value, name, $"call '{name.Text}'") ? BindClosureCall(value, name, $"'{name.Text}'", args, line) : new BoundError(line);
+            }
             if (slot < 0) return NoMethod(cls, name, args);
             var fn = cls.VTable[slot].Function;
             parameters = fn.Parameters[1..];
@@ -393,7 +402,8 @@ public sealed partial class Binder
         }
         var bound = new BoundExpr[args.Length];
         for (int i = 0; i < args.Length; i++)
-            bound[i] = Check(BindValue(args[i], parameters[i]), parameters[i], args[i], $"parameter '{names[i]}' of {callee} is");
+            bound[i] = Check(BindValue(args[i], parameters[i]), parameters[i], args[i],
+                names[i].StartsWith('#') ? $"argument {names[i][1..]} of {callee} must be" : $"parameter '{names[i]}' of {callee} is");
         if (bound.Any(b => b.Type.IsError()) || parameters.Any(p => p.IsError())) return null;
         return bound;
     }

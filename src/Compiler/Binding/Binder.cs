@@ -20,7 +20,7 @@ public sealed partial class Binder
     private readonly SourceText _source;
     private readonly DiagnosticBag _diagnostics;
     private readonly Dictionary<string, FunctionSymbol> _functions = [];
-    private readonly List<Dictionary<string, LocalSymbol>> _scopes = [];
+    private List<Dictionary<string, LocalSymbol>> _scopes = [];
     private FunctionSymbol? _function;
     private int _loopDepth;
 
@@ -78,7 +78,9 @@ public sealed partial class Binder
         }
         foreach (var c in _classList) ResolveClass(c, bodies);
         CheckMain(functionDecls);
-        var result = bodies.Select(b => b.bind()).OrderBy(f => f.Symbol.Index).ToList();
+        var result = bodies.Select(b => b.bind()).ToList();
+        result.AddRange(_lambdas); // bound along with the functions that contain them
+        result.Sort((a, b) => a.Symbol.Index.CompareTo(b.Symbol.Index));
         return new BoundProgram(result, _classList);
     }
 
@@ -147,6 +149,7 @@ public sealed partial class Binder
             var local = NewLocal(symbol.ParameterNames[i], symbol.Parameters[i], mutable: false);
             _scopes[0].TryAdd(local.Name, local);
         }
+        _self = owner is not null && symbol.ParameterNames is ["self", ..] ? symbol.Locals[0] : null;
         block ??= ((FunctionDeclContext)decl).block();
         var before = prologue?.Invoke() ?? [];
         var body = BindBlock(block);
@@ -155,12 +158,13 @@ public sealed partial class Binder
             Error(block.Stop, $"function '{symbol.Name}' must return {N(symbol.Return)}, but its end can be reached without a return");
         _function = null;
         _class = null;
+        _self = null;
         return new BoundFunction(symbol, body, LineOf(decl));
     }
 
     private LocalSymbol NewLocal(string name, VmType type, bool mutable)
     {
-        var local = new LocalSymbol(name, type, mutable, _function!.Locals.Count);
+        var local = new LocalSymbol(name, type, mutable, _function!.Locals.Count, _function);
         _function.Locals.Add(local);
         return local;
     }
@@ -171,15 +175,6 @@ public sealed partial class Binder
         var local = NewLocal(name, type, mutable);
         if (!_scopes[^1].TryAdd(name, local)) Error(nameToken, $"'{name}' is already declared in this scope");
         return local;
-    }
-
-    private LocalSymbol? Lookup(string name)
-    {
-        for (int i = _scopes.Count - 1; i >= 0; i--)
-        {
-            if (_scopes[i].TryGetValue(name, out var local)) return local;
-        }
-        return null;
     }
 
     /// <summary>True when no path through the statement reaches its end: the rule the verifier will enforce.</summary>
@@ -247,6 +242,20 @@ public sealed partial class Binder
                     if (inner.Nullable) Error(nullable.QUESTION().Symbol, "the type is already nullable");
                     return inner.AsNullable();
                 }
+            case ParenTypeContext paren: return BindType(paren.type(), depth);
+            case FuncTypeContext fn:
+                {
+                    if (depth >= VmType.MaxDepth)
+                    {
+                        Error(fn, $"types may nest at most {VmType.MaxDepth} deep");
+                        return Types.Error;
+                    }
+                    var types = fn.type();
+                    var ps = (fn.returnType is null ? types : types[..^1]).Select(t => BindType(t, depth + 1)).ToArray();
+                    var ret = fn.returnType is null ? VmType.Void : BindType(fn.returnType, depth + 1);
+                    if (ps.Length > VmType.MaxParams) Error(fn, $"a function type may have at most {VmType.MaxParams} parameters");
+                    return ps.Any(p => p.IsError()) || ret.IsError() || ps.Length > VmType.MaxParams ? Types.Error : VmType.FuncOf(ps, ret);
+                }
             case ArrayTypeContext array:
                 if (depth >= VmType.MaxDepth)
                 {
@@ -267,6 +276,7 @@ public sealed partial class Binder
         _scopes.Add([]);
         var statements = new List<BoundStmt>();
         BindStatements(block.statement(), 0, statements);
+        CheckUnused(_scopes[^1]);
         _scopes.RemoveAt(_scopes.Count - 1);
         return new BoundBlock(LineOf(block), [.. statements]);
     }
@@ -306,7 +316,8 @@ public sealed partial class Binder
                     if (declared is not null) value = Check(value, declared, let.expr(), "the variable's declared type is");
                     var type = declared ?? value.Type;
                     var local = Declare(let.ID().Symbol, type, let.Start.Type == HlLexer.VAR);
-                    return new BoundStore(line, local, value);
+                    _unusedCandidates[local] = let.ID().Symbol;
+                    return new BoundStore(line, local, value, Declares: true);
                 }
             case IfStmtContext ifs:
                 {
@@ -373,7 +384,7 @@ public sealed partial class Binder
     private int _finallyDepth;
 
     /// <summary>The loop depth at each enclosing finally block: a break or continue there would leave it.</summary>
-    private readonly Stack<int> _finallyLoopDepth = new();
+    private Stack<int> _finallyLoopDepth = new();
 
     private BoundStmt BindTry(TryStmtContext t)
     {
@@ -489,11 +500,15 @@ public sealed partial class Binder
                 BindValue(a.value, null);
                 return new BoundBlock(line, []);
             }
-            if (!local.Mutable && !local.Name.StartsWith('$'))
+            if (!local.Mutable)
+            {
                 Error(name, $"cannot assign to '{local.Name}': it is declared with 'let'; declare it with 'var' to change it");
+                BindValue(a.value, local.Type);
+                return new BoundBlock(line, []);
+            }
             var value = BindValue(a.value, local.Type);
-            if (op != "=") value = BindBinary(op[..^1], new BoundLocal(line, local), value, a, a.value);
-            return new BoundStore(line, local, Check(value, local.Type, a.value, $"'{local.Name}' has type"));
+            if (op != "=") value = BindBinary(op[..^1], ReadVariable(local, line), value, a, a.value);
+            return WriteVariable(local, Check(value, local.Type, a.value, $"'{local.Name}' has type"), line);
         }
         if (target is IndexExprContext index)
         {
@@ -837,14 +852,19 @@ public sealed partial class Binder
         if (call.expr() is PrimaryExprContext sp && sp.primary() is SuperExprContext) return BindSuperCall(sp.Start, null, args, line);
         if (AsName(call.expr()) is not { } nameCtx)
         {
-            Error(call.expr(), "only named functions can be called");
+            var callee = BindValue(call.expr(), null);
+            if (callee.Type.Kind == TypeKind.Func && RequireNonNull(callee, call.expr().Start, "call it")) return BindClosureCall(callee, call.expr().Start, "the function value", args, line);
+            if (!callee.Type.IsError() && callee.Type.Kind != TypeKind.Func) Error(call.expr(), $"a value of type {N(callee.Type)} cannot be called");
             foreach (var a in args) BindValue(a, null);
             return new BoundError(line);
         }
         string name = nameCtx.GetText();
         if (Lookup(name) is { } local)
         {
-            Error(nameCtx, $"'{name}' is a variable of type {N(local.Type)}, not a function");
+            var value = ReadVariable(local, line);
+            if (_narrowed.ContainsKey(local)) value = new BoundNonNull(line, local.Type.AsNonNullable(), value);
+            if (local.Type.Kind == TypeKind.Func && RequireNonNull(value, nameCtx.Start, $"call '{name}'")) return BindClosureCall(value, nameCtx.Start, $"'{name}'", args, line);
+            if (local.Type.Kind != TypeKind.Func && !local.Type.IsError()) Error(nameCtx, $"'{name}' is a variable of type {N(local.Type)}, not a function");
             foreach (var a in args) BindValue(a, null);
             return new BoundError(line);
         }
@@ -852,6 +872,11 @@ public sealed partial class Binder
         // Inside a method, a bare call of one of the class's methods calls it on self.
         if (InMethod && _class!.VTable.Any(m => m.Name == name)) return BindMethodOn(SelfExpr(line), nameCtx.Start, args, line);
         if (_classes.TryGetValue(name, out var cls)) return BindNew(cls, nameCtx.Start, args, line);
+        if (FieldOfSelf(name) is { Type.Kind: TypeKind.Func } fnField)
+        {
+            var value = new BoundGetField(line, fnField.Type, SelfExpr(line), _class!, fnField.Index);
+            return RequireNonNull(value, nameCtx.Start, $"call '{name}'") ? BindClosureCall(value, nameCtx.Start, $"'{name}'", args, line) : new BoundError(line);
+        }
         if (!_functions.TryGetValue(name, out var fn))
         {
             Error(nameCtx, UndefinedName(name, function: true));
@@ -1027,6 +1052,11 @@ public sealed partial class Binder
                     }
                     return new BoundCallMethod(e.Line, VmType.String, e, cls, slot, []);
                 }
+            case TypeKind.Func:
+                Error(at, e is BoundLambda { IsLambda: false } f
+                    ? $"'{f.Function.Name}' is a function; call it with ( )"
+                    : $"cannot show a function value ({N(e.Type)}) as text");
+                return new BoundError(e.Line);
             default:
                 return new BoundError(e.Line);
         }
@@ -1061,14 +1091,20 @@ public sealed partial class Binder
                 {
                     string name = n.GetText();
                     if (Lookup(name) is { } local)
-                        return _narrowed.ContainsKey(local) ? new BoundNonNull(line, local.Type.AsNonNullable(), new BoundLocal(line, local)) : new BoundLocal(line, local);
+                    {
+                        var value = ReadVariable(local, line);
+                        return _narrowed.ContainsKey(local) ? new BoundNonNull(line, local.Type.AsNonNullable(), value) : value;
+                    }
                     if (FieldOfSelf(name) is { } field) return new BoundGetField(line, field.Type, SelfExpr(line), _class!, field.Index);
-                    Error(n, _functions.ContainsKey(name) || Builtins.Contains(name)
-                        ? $"'{name}' is a function; call it with ( )"
+                    if (_functions.TryGetValue(name, out var fn))
+                        return new BoundLambda(line, VmType.FuncOf(fn.Parameters, fn.Return), fn, IsLambda: false, []);
+                    Error(n, Builtins.Contains(name)
+                        ? $"'{name}' is a built-in function; call it with ( ), or wrap it: `fn(s: string) => {name}(s)`"
                         : _classes.ContainsKey(name) ? $"'{name}' is a class; create one with `{name}(...)`" : UndefinedName(name));
                     return new BoundError(line);
                 }
             case ParenExprContext p: return BindExpr(p.expr(), expected);
+            case LambdaExprContext lambda: return BindLambda(lambda, expected);
             case MapLitContext ml: return BindMapLiteral(ml, expected);
             case ArrayLitContext a:
                 {

@@ -11,16 +11,37 @@ public static class Types
     /// <summary>Given to expressions that failed to bind, so that one error does not cascade into many.</summary>
     public static readonly VmType Error = new((TypeKind)0xFF);
 
-    public static bool IsError(this VmType t) => (int)t.Kind == 0xFF || (t.Element?.IsError() ?? false);
+    public static bool IsError(this VmType t) =>
+        (int)t.Kind == 0xFF || (t.Element?.IsError() ?? false) || (t.Params?.Any(p => p.IsError()) ?? false);
 }
 
 /// <summary>A local variable or parameter, with the slot the emitter gives it.</summary>
-public sealed class LocalSymbol(string name, VmType type, bool mutable, int slot)
+public sealed class LocalSymbol(string name, VmType type, bool mutable, int slot, FunctionSymbol owner)
 {
     public string Name { get; } = name;
-    public VmType Type { get; } = type;
+
+    /// <summary>The variable's type. Only a lambda's environment parameter has its type set late, when the first
+    /// variable is captured (or at the end of the lambda, when none is).</summary>
+    public VmType Type { get; set; } = type;
+
     public bool Mutable { get; } = mutable;
     public int Slot { get; } = slot;
+
+    /// <summary>The function whose frame holds the variable.</summary>
+    public FunctionSymbol Owner { get; } = owner;
+
+    /// <summary>
+    /// Set when a lambda captures this variable and it is mutable: the slot then holds a cell (an object of this
+    /// class with one field, the value), shared by the function and every closure that captured it. Immutable
+    /// variables are captured by copying their value.
+    /// </summary>
+    public ClassSymbol? Cell { get; set; }
+
+    /// <summary>True once the variable is read (a variable never read gets a warning).</summary>
+    public bool Used { get; set; }
+
+    /// <summary>The type of the slot: the cell's when there is one.</summary>
+    public VmType SlotType => Cell?.Type ?? Type;
 }
 
 /// <summary>A class or an interface of the program, with its layout as the VM will compute it.</summary>
@@ -72,9 +93,17 @@ public sealed class FunctionSymbol(string name, VmType[] parameters, string[] pa
     public string Name { get; } = name;
     public VmType[] Parameters { get; } = parameters;
     public string[] ParameterNames { get; } = parameterNames;
-    public VmType Return { get; } = returnType;
+    /// <summary>The return type; a lambda with an expression body gets it once the body is bound.</summary>
+    public VmType Return { get; set; } = returnType;
     public int Index { get; } = index;
     public List<LocalSymbol> Locals { get; } = [];
+
+    /// <summary>For a lambda: the class of its environment (the captured variables), once it captures one.</summary>
+    public ClassSymbol? Env { get; set; }
+
+    /// <summary>For a lambda: the variables of enclosing functions it captured, in the order of its environment's
+    /// fields.</summary>
+    public List<LocalSymbol> Captures { get; } = [];
 }
 
 public abstract record BoundNode(int Line);
@@ -88,6 +117,19 @@ public sealed record BoundConst(int Line, VmType Type, long Bits) : BoundExpr(Li
 public sealed record BoundString(int Line, string Value) : BoundExpr(Line, VmType.String);
 
 public sealed record BoundLocal(int Line, LocalSymbol Local) : BoundExpr(Line, Local.Type);
+
+/// <summary>The raw contents of a local's slot: the cell itself for a captured mutable variable.</summary>
+public sealed record BoundSlot(int Line, LocalSymbol Local) : BoundExpr(Line, Local.SlotType);
+
+/// <summary>
+/// A function value: a reference to <paramref name="Function"/>, which is a top-level function (no environment)
+/// or a lambda, whose environment is a new object of its <see cref="FunctionSymbol.Env"/> class holding
+/// <paramref name="Captured"/> (or null when it captures nothing).
+/// </summary>
+public sealed record BoundLambda(int Line, VmType Type, FunctionSymbol Function, bool IsLambda, BoundExpr[] Captured) : BoundExpr(Line, Type);
+
+/// <summary>A call of a function value of type <paramref name="FuncType"/>.</summary>
+public sealed record BoundCallClosure(int Line, VmType Type, VmType FuncType, BoundExpr Callee, BoundExpr[] Args) : BoundExpr(Line, Type);
 
 /// <summary>An operator implemented by one opcode: unary when <paramref name="Right"/> is null.</summary>
 public sealed record BoundOp(int Line, VmType Type, Opcode Op, BoundExpr Left, BoundExpr? Right) : BoundExpr(Line, Type);
@@ -151,7 +193,7 @@ public sealed record BoundBlock(int Line, BoundStmt[] Statements) : BoundStmt(Li
 public sealed record BoundExprStmt(int Line, BoundExpr Expr) : BoundStmt(Line);
 
 /// <summary>Writes a local: a <c>let</c>/<c>var</c> initializer or an assignment.</summary>
-public sealed record BoundStore(int Line, LocalSymbol Local, BoundExpr Value) : BoundStmt(Line);
+public sealed record BoundStore(int Line, LocalSymbol Local, BoundExpr Value, bool Declares = false) : BoundStmt(Line);
 
 public sealed record BoundSetField(int Line, BoundExpr Target, ClassSymbol Class, int Field, BoundExpr Value) : BoundStmt(Line);
 

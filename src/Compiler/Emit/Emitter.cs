@@ -81,7 +81,7 @@ public sealed class Emitter
             Name = f.Symbol.Name,
             Params = f.Symbol.Parameters,
             Return = f.Symbol.Return,
-            Locals = f.Symbol.Locals.Select(l => l.Type).ToArray(),
+            Locals = f.Symbol.Locals.Select(l => l.SlotType).ToArray(),
             MaxStack = _code.MaxStack,
             Code = _code.ToArray(),
             Lines = _code.Lines,
@@ -103,6 +103,18 @@ public sealed class Emitter
             case BoundExprStmt e:
                 EmitExpr(e.Expr);
                 if (e.Expr.Type != VmType.Void) _code.Emit(Opcode.Pop);
+                break;
+            case BoundStore { Local.Cell: { } cell } st:
+                // A captured mutable variable: its declaration makes a new cell (one per execution, so each
+                // iteration of a loop has its own); every store goes into the cell.
+                if (st.Declares)
+                {
+                    _code.Emit(Opcode.NewObject, cell.Index);
+                    _code.Emit(Opcode.Store, st.Local.Slot);
+                }
+                _code.Emit(Opcode.Load, st.Local.Slot);
+                EmitExpr(st.Value);
+                _code.Emit(Opcode.SetField, cell.Index, 0);
                 break;
             case BoundStore st:
                 EmitExpr(st.Value);
@@ -264,7 +276,7 @@ public sealed class Emitter
     /// <summary>A hidden local of the function being emitted.</summary>
     private int Temp(VmType type)
     {
-        var local = new LocalSymbol("$t", type, true, _function.Locals.Count);
+        var local = new LocalSymbol("$t", type, true, _function.Locals.Count, _function);
         _function.Locals.Add(local);
         return local.Slot;
     }
@@ -376,6 +388,32 @@ public sealed class Emitter
                 break;
             case BoundLocal l:
                 _code.Emit(Opcode.Load, l.Local.Slot);
+                if (l.Local.Cell is { } cellOf) _code.Emit(Opcode.GetField, cellOf.Index, 0);
+                break;
+            case BoundSlot slot:
+                _code.Emit(Opcode.Load, slot.Local.Slot);
+                break;
+            case BoundLambda { IsLambda: false } fref:
+                _code.Emit(Opcode.FuncRef, fref.Function.Index);
+                break;
+            case BoundLambda lambda:
+                if (lambda.Function.Env is { } env)
+                {
+                    _code.Emit(Opcode.NewObject, env.Index);
+                    for (int k = 0; k < lambda.Captured.Length; k++)
+                    {
+                        _code.Emit(Opcode.Dup);
+                        EmitExpr(lambda.Captured[k]);
+                        _code.Emit(Opcode.SetField, env.Index, k);
+                    }
+                }
+                else _code.Emit(Opcode.AConstNull);
+                _code.Emit(Opcode.Closure, lambda.Function.Index);
+                break;
+            case BoundCallClosure cc:
+                EmitExpr(cc.Callee);
+                foreach (var a in cc.Args) EmitExpr(a);
+                _code.EmitWithEffect(Opcode.CallClosure, cc.Args.Length + 1, cc.Type == VmType.Void ? 0 : 1, TypeIndex(cc.FuncType));
                 break;
             case BoundOp op:
                 EmitExpr(op.Left);

@@ -62,6 +62,7 @@ THROW         : 'throw' ;
 SHL_ASSIGN    : '<<=' ;
 SHR_ASSIGN    : '>>=' ;
 ARROW         : '->' ;
+FAT_ARROW     : '=>' ;
 QQ            : '??' ;
 QDOT          : '?.' ;
 DOTDOT        : '..' ;

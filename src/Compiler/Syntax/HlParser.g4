@@ -39,6 +39,9 @@ type          : name=ID                                   # namedType
               | LBRACK type RBRACK                              # arrayType
               | type QUESTION                                   # nullableType
               | LBRACE key=type COLON value=type RBRACE         # mapType
+              // fn(int, string) -> bool; without '->' the function returns nothing. (fn() -> int)? is nullable.
+              | FN LPAREN (type (COMMA type)*)? RPAREN (ARROW returnType=type)?  # funcType
+              | LPAREN type RPAREN                              # parenType
               ;
 
 // A ';' may end any statement; stray ones are empty statements.
@@ -101,7 +104,13 @@ primary       : INT                                                  # intLit
               | LPAREN expr RPAREN                                         # parenExpr
               | LBRACK (expr (COMMA expr)* COMMA?)? RBRACK                     # arrayLit
               | LBRACE (mapEntry (COMMA mapEntry)* COMMA?)? RBRACE             # mapLit
+              // A function value: fn(x: int) -> int { return x + 1 } or fn(x: int) => x + 1. Parameter types may be
+              // left out where the context gives them (an argument of a function type, a typed variable).
+              | FN LPAREN lambdaParams? RPAREN (ARROW returnType=type)? (block | FAT_ARROW expr)  # lambdaExpr
               ;
+
+lambdaParams  : lambdaParam (COMMA lambdaParam)* COMMA? ;
+lambdaParam   : ID (COLON type)? ;
 
 stringLit     : STR_START stringPart* STR_END ;
 stringPart    : STR_TEXT                                             # textPart

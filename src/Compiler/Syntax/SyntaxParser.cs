@@ -79,9 +79,21 @@ public static class SyntaxParser
         _ => vocabulary.GetLiteralName(type) ?? vocabulary.GetDisplayName(type),
     };
 
+    /// <summary>The token before <paramref name="token"/> on the default channel, or null.</summary>
+    private static IToken? PreviousToken(ITokenStream tokens, IToken token)
+    {
+        for (int i = token.TokenIndex - 1; i >= 0; i--)
+        {
+            var t = tokens.Get(i);
+            if (t.Channel == TokenConstants.DefaultChannel) return t;
+        }
+        return null;
+    }
+
     private sealed class Listener(SourceText source, DiagnosticBag diagnostics) : IAntlrErrorListener<IToken>
     {
         private int _lastLine;
+        private bool _reportedMissingBrace;
 
         public void SyntaxError(TextWriter output, IRecognizer recognizer, IToken offendingSymbol, int line,
             int charPositionInLine, string msg, RecognitionException e)
@@ -108,6 +120,14 @@ public static class SyntaxParser
             {
                 message = $"unexpected {Describe(offendingSymbol)}";
             }
+            else if (offendingSymbol.Type == HlLexer.ID && PreviousToken(parser.TokenStream, offendingSymbol) is { Type: HlLexer.FN } fn)
+            {
+                // `fn name` where a statement is expected: a function declared inside another, most often because
+                // the '}' that ends the function before it is missing.
+                message = "unexpected 'fn': functions cannot be declared inside a function; is a '}' missing before it?";
+                (line, charPositionInLine) = (fn.Line, fn.Column);
+                _reportedMissingBrace = true;
+            }
             else
             {
                 IntervalSet expected;
@@ -122,6 +142,8 @@ public static class SyntaxParser
             }
             // One syntax error per line: the parser's recovery from the first often finds more that are only echoes.
             if (line == _lastLine) return;
+            // The missing '}' already reported shows again at the end of the file.
+            if (_reportedMissingBrace && offendingSymbol.Type == TokenConstants.EOF) return;
             _lastLine = line;
             int length = offendingSymbol.Type == TokenConstants.EOF ? 1 : Math.Max(1, offendingSymbol.Text?.Length ?? 1);
             diagnostics.Add(new Diagnostic(Severity.Error, source, line, charPositionInLine + 1, message, length));

@@ -253,6 +253,12 @@ public static class ModuleFormat
                 Type(t.Key!);
                 Type(t.Element!);
             }
+            if (t.Kind == TypeKind.Func)
+            {
+                Uleb(t.Params!.Length);
+                foreach (var p in t.Params) Type(p);
+                Type(t.Element!);
+            }
         }
         public byte[] ToArray() => _out.ToArray();
     }
@@ -342,6 +348,7 @@ public static class ModuleFormat
                 TypeKind.Array => ArrayType(depth, start),
                 TypeKind.Object => VmType.ObjectOf(Index("class", ClassCount)),
                 TypeKind.Map => MapType(depth, start),
+                TypeKind.Func => FuncType(depth, start),
                 _ => throw new ModuleFormatException(start, $"unknown type kind {k}"),
             };
             if (!nullable) return t;
@@ -356,6 +363,19 @@ public static class ModuleFormat
             var value = Type(depth + 1);
             if (value.Kind == TypeKind.Void) throw new ModuleFormatException(start, "map of void");
             return VmType.MapOf(key, value);
+        }
+
+        private VmType FuncType(int depth, int start)
+        {
+            int n = Count("function type parameter", 1);
+            if (n > VmType.MaxParams) throw new ModuleFormatException(start, $"function type with {n} parameters (at most {VmType.MaxParams})");
+            var ps = new VmType[n];
+            for (int i = 0; i < n; i++)
+            {
+                ps[i] = Type(depth + 1);
+                if (ps[i].Kind == TypeKind.Void) throw new ModuleFormatException(start, "function type with a void parameter");
+            }
+            return VmType.FuncOf(ps, Type(depth + 1));
         }
 
         private VmType ArrayType(int depth, int start)

@@ -15,6 +15,9 @@ public enum TypeKind : byte
     Null = 7,
     /// <summary>A map from keys (int, bool or string) to values, iterated in insertion order.</summary>
     Map = 8,
+    /// <summary>A function value (a closure): parameter types in <see cref="VmType.Params"/>, the return type in
+    /// <see cref="VmType.Element"/>.</summary>
+    Func = 9,
 }
 
 /// <summary>
@@ -23,8 +26,31 @@ public enum TypeKind : byte
 /// functions that return nothing. A reference type may be <see cref="Nullable"/>. Every value occupies one
 /// 8-byte slot; references are heap addresses and 0 is null. Types compare structurally.
 /// </summary>
-public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassIndex = -1, bool Nullable = false, VmType? Key = null)
+public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassIndex = -1, bool Nullable = false, VmType? Key = null, VmType[]? Params = null)
 {
+    /// <summary>Function types have at most this many parameters (as functions do).</summary>
+    public const int MaxParams = 255;
+
+    public bool Equals(VmType? other) =>
+        other is not null && Kind == other.Kind && ClassIndex == other.ClassIndex && Nullable == other.Nullable
+        && Equals(Element, other.Element) && Equals(Key, other.Key)
+        && (Params is null ? other.Params is null : other.Params is not null && Params.AsSpan().SequenceEqual(other.Params));
+
+    public override int GetHashCode()
+    {
+        var h = new HashCode();
+        h.Add(Kind);
+        h.Add(ClassIndex);
+        h.Add(Nullable);
+        h.Add(Element);
+        h.Add(Key);
+        foreach (var p in Params ?? []) h.Add(p);
+        return h.ToHashCode();
+    }
+
+    /// <summary>The type of a function value taking <paramref name="parameters"/> and returning <paramref name="ret"/>.</summary>
+    public static VmType FuncOf(VmType[] parameters, VmType ret) => new(TypeKind.Func, ret, Params: parameters);
+
     public static readonly VmType Void = new(TypeKind.Void);
     public static readonly VmType Int = new(TypeKind.Int);
     public static readonly VmType Float = new(TypeKind.Float);
@@ -56,7 +82,7 @@ public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassInde
     /// used where <paramref name="to"/> is expected when the types are equal, when <paramref name="from"/> is null
     /// and <paramref name="to"/> nullable, or when both are references of one kind, <paramref name="to"/> is
     /// nullable if <paramref name="from"/> is, and: any two strings; arrays and maps of equal element types
-    /// (they are invariant); classes where <paramref name="isA"/>(from's class, to's class) says so.
+    /// (they are invariant); function types of equal parameter and return types; classes where <paramref name="isA"/>(from's class, to's class) says so.
     /// </summary>
     public static bool IsAssignable(VmType from, VmType to, Func<int, int, bool> isA)
     {
@@ -71,6 +97,7 @@ public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassInde
             TypeKind.Array => from.Element == to.Element,
             TypeKind.Object => isA(from.ClassIndex, to.ClassIndex),
             TypeKind.Map => from.Key == to.Key && from.Element == to.Element,
+            TypeKind.Func => from.Element == to.Element && from.Params!.AsSpan().SequenceEqual(to.Params),
             _ => false,
         };
     }
@@ -79,7 +106,7 @@ public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassInde
     public bool IsReference => IsReferenceKind(Kind);
 
     /// <summary>True for the kinds whose values are heap references (the heap's stores ask this of element kinds).</summary>
-    public static bool IsReferenceKind(TypeKind kind) => kind is TypeKind.String or TypeKind.Array or TypeKind.Object or TypeKind.Null or TypeKind.Map;
+    public static bool IsReferenceKind(TypeKind kind) => kind is TypeKind.String or TypeKind.Array or TypeKind.Object or TypeKind.Null or TypeKind.Map or TypeKind.Func;
 
     public override string ToString() => Format(i => $"class#{i}");
 
@@ -95,6 +122,14 @@ public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassInde
         TypeKind.Array => $"[{Element!.Format(className)}]" + (Nullable ? "?" : ""),
         TypeKind.Object => className(ClassIndex) + (Nullable ? "?" : ""),
         TypeKind.Map => $"{{{Key!.Format(className)}: {Element!.Format(className)}}}" + (Nullable ? "?" : ""),
+        TypeKind.Func => FormatFunc(className),
         _ => $"?{(byte)Kind}",
     };
+
+    private string FormatFunc(Func<int, string> className)
+    {
+        string ret = Element == Void ? "" : " -> " + Element!.Format(className);
+        string text = $"fn({string.Join(", ", Params!.Select(p => p.Format(className)))}){ret}";
+        return Nullable ? $"({text})?" : text;
+    }
 }

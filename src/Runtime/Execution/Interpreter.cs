@@ -289,6 +289,32 @@ public sealed class Interpreter : IRootSource
                             callee = heap.ClassOf(receiver).ITableFunctions[ins.A][ins.B];
                             goto PushFrame;
                         }
+                    case Opcode.CallClosure:
+                        {
+                            int argc = (int)ins.B;
+                            int at = sp - argc - 1;
+                            int closure = (int)stack[at];
+                            if (closure == 0) throw NullDereference("call a function value");
+                            callee = heap.ClosureTarget(closure);
+                            // The closure's slot becomes the environment argument, or the arguments move down over it.
+                            if (callee.ParamCount > argc) stack[at] = heap.ClosureEnv(closure);
+                            else
+                            {
+                                Array.Copy(stack, at + 1, stack, at, argc);
+                                sp--;
+                            }
+                            goto PushFrame;
+                        }
+                    case Opcode.FuncRef:
+                    case Opcode.Closure:
+                        {
+                            _sp = sp;
+                            frame.Pc = pc - 1;
+                            heap.Reserve(Heap.ClosureWords);
+                            if (ins.Op == Opcode.FuncRef) stack[sp++] = heap.NewClosure(_module.FunctionBase + ins.A, 0);
+                            else stack[sp - 1] = heap.NewClosure(_module.FunctionBase + ins.A, stack[sp - 1]);
+                            break;
+                        }
                     case Opcode.AConstNull: stack[sp++] = 0; break;
                     case Opcode.RefEq: sp--; stack[sp - 1] = stack[sp - 1] == stack[sp] ? 1 : 0; break;
                     case Opcode.RefNe: sp--; stack[sp - 1] = stack[sp - 1] != stack[sp] ? 1 : 0; break;
@@ -794,6 +820,7 @@ public sealed class Interpreter : IRootSource
         TypeKind.Array => value == 0 || Heap.IsObject(value, TypeKind.Array, type.Element!.Kind),
         TypeKind.Object => value == 0 || Heap.IsObject(value, TypeKind.Object, classIndex: type.ClassIndex),
         TypeKind.Map => value == 0 || Heap.IsObject(value, TypeKind.Map),
+        TypeKind.Func => value == 0 || (Heap.IsObject(value, TypeKind.Func) && ClosureFits((int)value, type)),
         _ => true,
     };
 
@@ -944,6 +971,14 @@ public sealed class Interpreter : IRootSource
             case TypeKind.Map: sb.Append(v == 0 ? "null" : $"<map of {heap.MapCount((int)v)}>"); break;
             default: sb.Append('?'); break;
         }
+    }
+
+    /// <summary>True when a closure's function takes the type's parameters (after its environment, if any).</summary>
+    private bool ClosureFits(int closure, VmType type)
+    {
+        var def = Heap.ClosureTarget(closure).Def;
+        var ps = def.Params.AsSpan(def.Params.Length - type.Params!.Length);
+        return ps.SequenceEqual(type.Params) && def.Return == type.Element && (def.Params.Length == ps.Length) == (Heap.ClosureEnv(closure) == 0);
     }
 
     void IRootSource.VisitRoots(Heap heap)

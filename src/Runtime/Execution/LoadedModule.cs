@@ -82,6 +82,9 @@ public sealed class LoadedModule : IRootSource
     public LoadedFunction[] Functions { get; }
     public NativeDef[] Natives { get; }
 
+    /// <summary>The heap id of function 0 (closures name their function by heap id).</summary>
+    internal int FunctionBase { get; private set; }
+
     /// <summary>Heap references of the string constants: roots, since constants live as long as the module.</summary>
     internal long[] StringRefs { get; private set; } = [];
 
@@ -92,6 +95,7 @@ public sealed class LoadedModule : IRootSource
     {
         StringRefs = new long[Def.Strings.Count];
         foreach (var c in Classes) c.HeapId = heap.RegisterClass(c);
+        FunctionBase = heap.RegisterFunctions(Functions);
         heap.AddRoots(this);
         for (int i = 0; i < StringRefs.Length; i++) StringRefs[i] = heap.NewString(Def.Strings[i]);
     }

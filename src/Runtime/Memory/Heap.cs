@@ -26,6 +26,7 @@ namespace Hlvm.Runtime.Memory;
 //            Entries are in insertion order; a removed one keeps its place with hash -1 until the map grows.
 //            The index is an open-addressing table (a power of two, at least twice the entries) of entry
 //            numbers + 1, probed linearly; 0 is an empty slot.
+//   Closure  [header][ref to its environment, or null]              length: the index of its function
 //
 // The collector is a semispace copying collector (Cheney): it copies everything reachable from the roots into
 // the other space, leaving a forwarding header behind, then scans the copies breadth-first. It is precise: the
@@ -68,7 +69,7 @@ public sealed record HeapOptions
 
 public sealed partial class Heap
 {
-    public const byte KindString = 1, KindArray = 2, KindData = 3, KindRefData = 4, KindObject = 5, KindMap = 6, KindMapEntries = 7, KindForwarded = 0xFF;
+    public const byte KindString = 1, KindArray = 2, KindData = 3, KindRefData = 4, KindObject = 5, KindMap = 6, KindMapEntries = 7, KindClosure = 8, KindForwarded = 0xFF;
 
     /// <summary>Classes of the objects on this heap, by heap id: the collector reads which fields are references.</summary>
     private readonly List<RuntimeClass> _classes = [];
@@ -80,6 +81,24 @@ public sealed partial class Heap
         _classes.Add(c);
         return _classes.Count - 1;
     }
+
+    /// <summary>Functions that closures on this heap may call, by heap id (a closure's header holds the id).</summary>
+    private readonly List<LoadedFunction> _functions = [];
+
+    /// <summary>Gives a module's functions consecutive heap ids; returns the first.</summary>
+    public int RegisterFunctions(IReadOnlyList<LoadedFunction> functions)
+    {
+        if (_functions.Count + (long)functions.Count >= int.MaxValue) throw new InvalidOperationException("too many functions on one heap");
+        int first = _functions.Count;
+        _functions.AddRange(functions);
+        return first;
+    }
+
+    public int FunctionCount => _functions.Count;
+
+    /// <summary>The function a closure calls.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public LoadedFunction ClosureTarget(int r) => _functions[LengthOf(_space[r])];
 
     /// <summary>The class of an object.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -95,6 +114,21 @@ public sealed partial class Heap
         _space[r] = KindObject | ((long)c.HeapId << 8) | ((long)n << 32);
         return r;
     }
+
+    public const int ClosureWords = 2;
+
+    /// <summary>A new function value calling the function of heap id <paramref name="function"/> with <paramref name="env"/> (0 for
+    /// none) as its first argument. Needs <see cref="ClosureWords"/> reserved.</summary>
+    public int NewClosure(int function, long env)
+    {
+        int r = Bump(ClosureWords);
+        _space[r] = Header(KindClosure, 0, function);
+        _space[r + 1] = env;
+        return r;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long ClosureEnv(int r) => _space[r + 1];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long GetField(int r, int field) => _space[r + 1 + field];
@@ -342,6 +376,10 @@ public sealed partial class Heap
                     _to[scan + 4] = Evacuate(_to[scan + 4]);
                     scan += MapWords;
                     break;
+                case KindClosure:
+                    _to[scan + 1] = Evacuate(_to[scan + 1]);
+                    scan += ClosureWords;
+                    break;
                 case KindMapEntries:
                     {
                         int words = LengthOf(h);
@@ -409,6 +447,7 @@ public sealed partial class Heap
             TypeKind.Array => KindOf(h) == KindArray && ArrayElementKind((int)reference) == element,
             TypeKind.Object => KindOf(h) == KindObject && ClassOf((int)reference).Ancestors.Contains(classIndex),
             TypeKind.Map => KindOf(h) == KindMap,
+            TypeKind.Func => KindOf(h) == KindClosure,
             _ => false,
         };
     }
@@ -448,6 +487,7 @@ public sealed partial class Heap
         KindObject => ObjectWords(LengthOf(header)),
         KindMap => MapWords,
         KindMapEntries => 1 + LengthOf(header),
+        KindClosure => ClosureWords,
         _ => throw new InvalidOperationException($"heap corrupted: bad header 0x{header:x16}"),
     };
 

@@ -16,7 +16,7 @@ internal static class HeapVerifier
         {
             long h = space[at];
             byte kind = Heap.KindOf(h);
-            if (kind is not (Heap.KindString or Heap.KindArray or Heap.KindData or Heap.KindRefData or Heap.KindObject or Heap.KindMap or Heap.KindMapEntries))
+            if (kind is not (Heap.KindString or Heap.KindArray or Heap.KindData or Heap.KindRefData or Heap.KindObject or Heap.KindMap or Heap.KindMapEntries or Heap.KindClosure))
                 throw new HeapCorruptionException($"word {at}: header 0x{h:x16} has no valid kind");
             starts[at] = true;
             int size = Heap.SizeOf(h);
@@ -59,6 +59,10 @@ internal static class HeapVerifier
                         }
                         break;
                     }
+                case Heap.KindClosure:
+                    if (Heap.LengthOf(h) >= heap.FunctionCount) throw new HeapCorruptionException($"closure at word {at} calls function {Heap.LengthOf(h)}, which does not exist");
+                    CheckRef(space, starts, top, space[at + 1], $"environment of closure at word {at}");
+                    break;
                 case Heap.KindObject:
                     {
                         var refs = heap.ClassOf(at).RefFields;
@@ -85,7 +89,7 @@ internal static class HeapVerifier
         if (r == 0) return;
         if (r < 0 || r >= top || !starts[(int)r])
             throw new HeapCorruptionException($"{where} refers to word {r}, which is not the start of an object");
-        if (Heap.KindOf(space[r]) is not (Heap.KindString or Heap.KindArray or Heap.KindObject or Heap.KindMap))
+        if (Heap.KindOf(space[r]) is not (Heap.KindString or Heap.KindArray or Heap.KindObject or Heap.KindMap or Heap.KindClosure))
             throw new HeapCorruptionException($"{where} refers to an internal store at word {r}");
     }
 

@@ -395,6 +395,33 @@ public static class Verifier
                         if (callee.Return != VmType.Void) s.Add(callee.Return);
                         break;
                     }
+                case Opcode.FuncRef:
+                    {
+                        var f = module.Functions[ins.A];
+                        s.Add(VmType.FuncOf(f.Params, f.Return));
+                        break;
+                    }
+                case Opcode.Closure:
+                    {
+                        var f = module.Functions[ins.A];
+                        if (f.Params.Length == 0 || !f.Params[0].IsReference)
+                            throw Fail($"{name}: function '{f.Name}' takes no environment (its first parameter must be a reference)");
+                        Pop(s, $"{name} of '{f.Name}'", f.Params[0]);
+                        s.Add(VmType.FuncOf(f.Params[1..], f.Return));
+                        break;
+                    }
+                case Opcode.CallClosure:
+                    {
+                        var type = module.Types[ins.A];
+                        if (type.Kind != TypeKind.Func || type.Nullable) throw Fail($"{name}: type {ins.A} is {T(type)}, not a function type");
+                        Args(s, $"call of a {T(type)}", type.Params!);
+                        Pop(s, name, type.AsNullable());
+                        if (type.Element != VmType.Void) s.Add(type.Element!);
+                        var decoded = _code[i];
+                        decoded.B = type.Params!.Length;
+                        _code[i] = decoded;
+                        break;
+                    }
                 case Opcode.CallNative:
                     {
                         var callee = module.Natives[ins.A];

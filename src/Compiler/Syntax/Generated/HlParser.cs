@@ -39,28 +39,29 @@ public partial class HlParser : Parser {
 		WHILE=11, FOR=12, IN=13, BREAK=14, CONTINUE=15, RETURN=16, TRUE=17, FALSE=18, 
 		NULL=19, CLASS=20, INTERFACE=21, INIT=22, SELF=23, SUPER=24, OVERRIDE=25, 
 		TRY=26, CATCH=27, FINALLY=28, THROW=29, SHL_ASSIGN=30, SHR_ASSIGN=31, 
-		ARROW=32, QQ=33, QDOT=34, DOTDOT=35, ADD_ASSIGN=36, SUB_ASSIGN=37, MUL_ASSIGN=38, 
-		DIV_ASSIGN=39, MOD_ASSIGN=40, AND_ASSIGN=41, OR_ASSIGN=42, XOR_ASSIGN=43, 
-		EQ=44, NE=45, LE=46, GE=47, SHL=48, SHR=49, ANDAND=50, OROR=51, DOT=52, 
-		QUESTION=53, LPAREN=54, RPAREN=55, LBRACK=56, RBRACK=57, COMMA=58, COLON=59, 
-		SEMI=60, LT=61, GT=62, ASSIGN=63, PLUS=64, MINUS=65, STAR=66, SLASH=67, 
-		PERCENT=68, BANG=69, TILDE=70, AMP=71, CARET=72, PIPE=73, ID=74, FLOAT=75, 
-		INT=76, STR_START=77, LINE_COMMENT=78, BLOCK_COMMENT=79, UNCLOSED_COMMENT=80, 
-		WS=81, NEWLINE=82, UNCLOSED_INTERP=83, BAD_CHAR=84, STR_END=85, STR_TEXT=86, 
-		STR_ESCAPE=87, INTERP_START=88, STR_NEWLINE=89;
+		ARROW=32, FAT_ARROW=33, QQ=34, QDOT=35, DOTDOT=36, ADD_ASSIGN=37, SUB_ASSIGN=38, 
+		MUL_ASSIGN=39, DIV_ASSIGN=40, MOD_ASSIGN=41, AND_ASSIGN=42, OR_ASSIGN=43, 
+		XOR_ASSIGN=44, EQ=45, NE=46, LE=47, GE=48, SHL=49, SHR=50, ANDAND=51, 
+		OROR=52, DOT=53, QUESTION=54, LPAREN=55, RPAREN=56, LBRACK=57, RBRACK=58, 
+		COMMA=59, COLON=60, SEMI=61, LT=62, GT=63, ASSIGN=64, PLUS=65, MINUS=66, 
+		STAR=67, SLASH=68, PERCENT=69, BANG=70, TILDE=71, AMP=72, CARET=73, PIPE=74, 
+		ID=75, FLOAT=76, INT=77, STR_START=78, LINE_COMMENT=79, BLOCK_COMMENT=80, 
+		UNCLOSED_COMMENT=81, WS=82, NEWLINE=83, UNCLOSED_INTERP=84, BAD_CHAR=85, 
+		STR_END=86, STR_TEXT=87, STR_ESCAPE=88, INTERP_START=89, STR_NEWLINE=90;
 	public const int
 		RULE_program = 0, RULE_importDecl = 1, RULE_qualifiedName = 2, RULE_topDecl = 3, 
 		RULE_classDecl = 4, RULE_classMember = 5, RULE_fieldDecl = 6, RULE_initDecl = 7, 
 		RULE_methodDecl = 8, RULE_interfaceDecl = 9, RULE_signature = 10, RULE_functionDecl = 11, 
 		RULE_paramList = 12, RULE_param = 13, RULE_type = 14, RULE_block = 15, 
 		RULE_body = 16, RULE_statement = 17, RULE_expr = 18, RULE_mapEntry = 19, 
-		RULE_catchClause = 20, RULE_argList = 21, RULE_primary = 22, RULE_stringLit = 23, 
-		RULE_stringPart = 24;
+		RULE_catchClause = 20, RULE_argList = 21, RULE_primary = 22, RULE_lambdaParams = 23, 
+		RULE_lambdaParam = 24, RULE_stringLit = 25, RULE_stringPart = 26;
 	public static readonly string[] ruleNames = {
 		"program", "importDecl", "qualifiedName", "topDecl", "classDecl", "classMember", 
 		"fieldDecl", "initDecl", "methodDecl", "interfaceDecl", "signature", "functionDecl", 
 		"paramList", "param", "type", "block", "body", "statement", "expr", "mapEntry", 
-		"catchClause", "argList", "primary", "stringLit", "stringPart"
+		"catchClause", "argList", "primary", "lambdaParams", "lambdaParam", "stringLit", 
+		"stringPart"
 	};
 
 	private static readonly string[] _LiteralNames = {
@@ -68,18 +69,18 @@ public partial class HlParser : Parser {
 		"'if'", "'else'", "'while'", "'for'", "'in'", "'break'", "'continue'", 
 		"'return'", "'true'", "'false'", "'null'", "'class'", "'interface'", "'init'", 
 		"'self'", "'super'", "'override'", "'try'", "'catch'", "'finally'", "'throw'", 
-		"'<<='", "'>>='", "'->'", "'??'", "'?.'", "'..'", "'+='", "'-='", "'*='", 
-		"'/='", "'%='", "'&='", "'|='", "'^='", "'=='", "'!='", "'<='", "'>='", 
-		"'<<'", "'>>'", "'&&'", "'||'", "'.'", "'?'", "'('", "')'", "'['", "']'", 
-		"','", "':'", "';'", "'<'", "'>'", "'='", "'+'", "'-'", "'*'", "'/'", 
-		"'%'", "'!'", "'~'", "'&'", "'^'", "'|'"
+		"'<<='", "'>>='", "'->'", "'=>'", "'??'", "'?.'", "'..'", "'+='", "'-='", 
+		"'*='", "'/='", "'%='", "'&='", "'|='", "'^='", "'=='", "'!='", "'<='", 
+		"'>='", "'<<'", "'>>'", "'&&'", "'||'", "'.'", "'?'", "'('", "')'", "'['", 
+		"']'", "','", "':'", "';'", "'<'", "'>'", "'='", "'+'", "'-'", "'*'", 
+		"'/'", "'%'", "'!'", "'~'", "'&'", "'^'", "'|'"
 	};
 	private static readonly string[] _SymbolicNames = {
 		null, "LBRACE", "RBRACE", "IMPORT", "AS", "PUB", "FN", "LET", "VAR", "IF", 
 		"ELSE", "WHILE", "FOR", "IN", "BREAK", "CONTINUE", "RETURN", "TRUE", "FALSE", 
 		"NULL", "CLASS", "INTERFACE", "INIT", "SELF", "SUPER", "OVERRIDE", "TRY", 
-		"CATCH", "FINALLY", "THROW", "SHL_ASSIGN", "SHR_ASSIGN", "ARROW", "QQ", 
-		"QDOT", "DOTDOT", "ADD_ASSIGN", "SUB_ASSIGN", "MUL_ASSIGN", "DIV_ASSIGN", 
+		"CATCH", "FINALLY", "THROW", "SHL_ASSIGN", "SHR_ASSIGN", "ARROW", "FAT_ARROW", 
+		"QQ", "QDOT", "DOTDOT", "ADD_ASSIGN", "SUB_ASSIGN", "MUL_ASSIGN", "DIV_ASSIGN", 
 		"MOD_ASSIGN", "AND_ASSIGN", "OR_ASSIGN", "XOR_ASSIGN", "EQ", "NE", "LE", 
 		"GE", "SHL", "SHR", "ANDAND", "OROR", "DOT", "QUESTION", "LPAREN", "RPAREN", 
 		"LBRACK", "RBRACK", "COMMA", "COLON", "SEMI", "LT", "GT", "ASSIGN", "PLUS", 
@@ -159,35 +160,35 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 53;
+			State = 57;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==IMPORT) {
 				{
 				{
-				State = 50;
+				State = 54;
 				importDecl();
 				}
 				}
-				State = 55;
+				State = 59;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 59;
+			State = 63;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 3145824L) != 0)) {
 				{
 				{
-				State = 56;
+				State = 60;
 				topDecl();
 				}
 				}
-				State = 61;
+				State = 65;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 62;
+			State = 66;
 			Match(Eof);
 			}
 		}
@@ -231,28 +232,28 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 64;
-			Match(IMPORT);
-			State = 65;
-			qualifiedName();
 			State = 68;
+			Match(IMPORT);
+			State = 69;
+			qualifiedName();
+			State = 72;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==AS) {
 				{
-				State = 66;
+				State = 70;
 				Match(AS);
-				State = 67;
+				State = 71;
 				Match(ID);
 				}
 			}
 
-			State = 71;
+			State = 75;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==SEMI) {
 				{
-				State = 70;
+				State = 74;
 				Match(SEMI);
 				}
 			}
@@ -300,21 +301,21 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 73;
+			State = 77;
 			Match(ID);
-			State = 78;
+			State = 82;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==DOT) {
 				{
 				{
-				State = 74;
+				State = 78;
 				Match(DOT);
-				State = 75;
+				State = 79;
 				Match(ID);
 				}
 				}
-				State = 80;
+				State = 84;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
@@ -359,27 +360,27 @@ public partial class HlParser : Parser {
 		TopDeclContext _localctx = new TopDeclContext(Context, State);
 		EnterRule(_localctx, 6, RULE_topDecl);
 		try {
-			State = 84;
+			State = 88;
 			ErrorHandler.Sync(this);
 			switch ( Interpreter.AdaptivePredict(TokenStream,5,Context) ) {
 			case 1:
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 81;
+				State = 85;
 				functionDecl();
 				}
 				break;
 			case 2:
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 82;
+				State = 86;
 				classDecl();
 				}
 				break;
 			case 3:
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 83;
+				State = 87;
 				interfaceDecl();
 				}
 				break;
@@ -440,67 +441,67 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 87;
+			State = 91;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==PUB) {
 				{
-				State = 86;
+				State = 90;
 				Match(PUB);
 				}
 			}
 
-			State = 89;
+			State = 93;
 			Match(CLASS);
-			State = 90;
+			State = 94;
 			_localctx.name = Match(ID);
-			State = 100;
+			State = 104;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COLON) {
 				{
-				State = 91;
+				State = 95;
 				Match(COLON);
-				State = 92;
+				State = 96;
 				_localctx._ID = Match(ID);
 				_localctx._supers.Add(_localctx._ID);
-				State = 97;
+				State = 101;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				while (_la==COMMA) {
 					{
 					{
-					State = 93;
+					State = 97;
 					Match(COMMA);
-					State = 94;
+					State = 98;
 					_localctx._ID = Match(ID);
 					_localctx._supers.Add(_localctx._ID);
 					}
 					}
-					State = 99;
+					State = 103;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 				}
 				}
 			}
 
-			State = 102;
-			Match(LBRACE);
 			State = 106;
+			Match(LBRACE);
+			State = 110;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
-			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 1152921504644596192L) != 0) || _la==ID) {
+			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 2305843009251443168L) != 0) || _la==ID) {
 				{
 				{
-				State = 103;
+				State = 107;
 				classMember();
 				}
 				}
-				State = 108;
+				State = 112;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 109;
+			State = 113;
 			Match(RBRACE);
 			}
 		}
@@ -544,7 +545,7 @@ public partial class HlParser : Parser {
 		ClassMemberContext _localctx = new ClassMemberContext(Context, State);
 		EnterRule(_localctx, 10, RULE_classMember);
 		try {
-			State = 115;
+			State = 119;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case LET:
@@ -552,14 +553,14 @@ public partial class HlParser : Parser {
 			case ID:
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 111;
+				State = 115;
 				fieldDecl();
 				}
 				break;
 			case INIT:
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 112;
+				State = 116;
 				initDecl();
 				}
 				break;
@@ -568,14 +569,14 @@ public partial class HlParser : Parser {
 			case OVERRIDE:
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 113;
+				State = 117;
 				methodDecl();
 				}
 				break;
 			case SEMI:
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 114;
+				State = 118;
 				Match(SEMI);
 				}
 				break;
@@ -628,12 +629,12 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 118;
+			State = 122;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==LET || _la==VAR) {
 				{
-				State = 117;
+				State = 121;
 				_la = TokenStream.LA(1);
 				if ( !(_la==LET || _la==VAR) ) {
 				ErrorHandler.RecoverInline(this);
@@ -645,20 +646,20 @@ public partial class HlParser : Parser {
 				}
 			}
 
-			State = 120;
+			State = 124;
 			_localctx.name = Match(ID);
-			State = 121;
-			Match(COLON);
-			State = 122;
-			type(0);
 			State = 125;
+			Match(COLON);
+			State = 126;
+			type(0);
+			State = 129;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ASSIGN) {
 				{
-				State = 123;
+				State = 127;
 				Match(ASSIGN);
-				State = 124;
+				State = 128;
 				expr(0);
 				}
 			}
@@ -707,23 +708,23 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 127;
+			State = 131;
 			Match(INIT);
-			State = 128;
+			State = 132;
 			Match(LPAREN);
-			State = 130;
+			State = 134;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ID) {
 				{
-				State = 129;
+				State = 133;
 				paramList();
 				}
 			}
 
-			State = 132;
+			State = 136;
 			Match(RPAREN);
-			State = 133;
+			State = 137;
 			block();
 			}
 		}
@@ -764,17 +765,17 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 136;
+			State = 140;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==OVERRIDE) {
 				{
-				State = 135;
+				State = 139;
 				Match(OVERRIDE);
 				}
 			}
 
-			State = 138;
+			State = 142;
 			functionDecl();
 			}
 		}
@@ -827,39 +828,39 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 141;
+			State = 145;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==PUB) {
 				{
-				State = 140;
+				State = 144;
 				Match(PUB);
 				}
 			}
 
-			State = 143;
+			State = 147;
 			Match(INTERFACE);
-			State = 144;
+			State = 148;
 			_localctx.name = Match(ID);
-			State = 145;
+			State = 149;
 			Match(LBRACE);
-			State = 150;
+			State = 154;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==FN || _la==SEMI) {
 				{
-				State = 148;
+				State = 152;
 				ErrorHandler.Sync(this);
 				switch (TokenStream.LA(1)) {
 				case FN:
 					{
-					State = 146;
+					State = 150;
 					signature();
 					}
 					break;
 				case SEMI:
 					{
-					State = 147;
+					State = 151;
 					Match(SEMI);
 					}
 					break;
@@ -867,11 +868,11 @@ public partial class HlParser : Parser {
 					throw new NoViableAltException(this);
 				}
 				}
-				State = 152;
+				State = 156;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 153;
+			State = 157;
 			Match(RBRACE);
 			}
 		}
@@ -921,32 +922,32 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 155;
-			Match(FN);
-			State = 156;
-			_localctx.name = Match(ID);
-			State = 157;
-			Match(LPAREN);
 			State = 159;
+			Match(FN);
+			State = 160;
+			_localctx.name = Match(ID);
+			State = 161;
+			Match(LPAREN);
+			State = 163;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ID) {
 				{
-				State = 158;
+				State = 162;
 				paramList();
 				}
 			}
 
-			State = 161;
+			State = 165;
 			Match(RPAREN);
-			State = 164;
+			State = 168;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ARROW) {
 				{
-				State = 162;
+				State = 166;
 				Match(ARROW);
-				State = 163;
+				State = 167;
 				_localctx.returnType = type(0);
 				}
 			}
@@ -1003,47 +1004,47 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 167;
+			State = 171;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==PUB) {
 				{
-				State = 166;
+				State = 170;
 				Match(PUB);
 				}
 			}
 
-			State = 169;
-			Match(FN);
-			State = 170;
-			_localctx.name = Match(ID);
-			State = 171;
-			Match(LPAREN);
 			State = 173;
+			Match(FN);
+			State = 174;
+			_localctx.name = Match(ID);
+			State = 175;
+			Match(LPAREN);
+			State = 177;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ID) {
 				{
-				State = 172;
+				State = 176;
 				paramList();
 				}
 			}
 
-			State = 175;
+			State = 179;
 			Match(RPAREN);
-			State = 178;
+			State = 182;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ARROW) {
 				{
-				State = 176;
+				State = 180;
 				Match(ARROW);
-				State = 177;
+				State = 181;
 				_localctx.returnType = type(0);
 				}
 			}
 
-			State = 180;
+			State = 184;
 			block();
 			}
 		}
@@ -1091,32 +1092,32 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 182;
+			State = 186;
 			param();
-			State = 187;
+			State = 191;
 			ErrorHandler.Sync(this);
 			_alt = Interpreter.AdaptivePredict(TokenStream,23,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 183;
+					State = 187;
 					Match(COMMA);
-					State = 184;
+					State = 188;
 					param();
 					}
 					} 
 				}
-				State = 189;
+				State = 193;
 				ErrorHandler.Sync(this);
 				_alt = Interpreter.AdaptivePredict(TokenStream,23,Context);
 			}
-			State = 191;
+			State = 195;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 190;
+				State = 194;
 				Match(COMMA);
 				}
 			}
@@ -1160,11 +1161,11 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 193;
+			State = 197;
 			Match(ID);
-			State = 194;
+			State = 198;
 			Match(COLON);
-			State = 195;
+			State = 199;
 			type(0);
 			}
 		}
@@ -1236,6 +1237,44 @@ public partial class HlParser : Parser {
 			else return visitor.VisitChildren(this);
 		}
 	}
+	public partial class FuncTypeContext : TypeContext {
+		public TypeContext returnType;
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode FN() { return GetToken(HlParser.FN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode LPAREN() { return GetToken(HlParser.LPAREN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RPAREN() { return GetToken(HlParser.RPAREN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public TypeContext[] type() {
+			return GetRuleContexts<TypeContext>();
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public TypeContext type(int i) {
+			return GetRuleContext<TypeContext>(i);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ARROW() { return GetToken(HlParser.ARROW, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode[] COMMA() { return GetTokens(HlParser.COMMA); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode COMMA(int i) {
+			return GetToken(HlParser.COMMA, i);
+		}
+		public FuncTypeContext(TypeContext context) { CopyFrom(context); }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitFuncType(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+	public partial class ParenTypeContext : TypeContext {
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode LPAREN() { return GetToken(HlParser.LPAREN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public TypeContext type() {
+			return GetRuleContext<TypeContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RPAREN() { return GetToken(HlParser.RPAREN, 0); }
+		public ParenTypeContext(TypeContext context) { CopyFrom(context); }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitParenType(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
 	public partial class NullableTypeContext : TypeContext {
 		[System.Diagnostics.DebuggerNonUserCode] public TypeContext type() {
 			return GetRuleContext<TypeContext>(0);
@@ -1262,11 +1301,12 @@ public partial class HlParser : Parser {
 		TypeContext _prevctx = _localctx;
 		int _startState = 28;
 		EnterRecursionRule(_localctx, 28, RULE_type, _p);
+		int _la;
 		try {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 209;
+			State = 234;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case ID:
@@ -1275,7 +1315,7 @@ public partial class HlParser : Parser {
 				Context = _localctx;
 				_prevctx = _localctx;
 
-				State = 198;
+				State = 202;
 				((NamedTypeContext)_localctx).name = Match(ID);
 				}
 				break;
@@ -1284,11 +1324,11 @@ public partial class HlParser : Parser {
 				_localctx = new ArrayTypeContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 199;
+				State = 203;
 				Match(LBRACK);
-				State = 200;
+				State = 204;
 				type(0);
-				State = 201;
+				State = 205;
 				Match(RBRACK);
 				}
 				break;
@@ -1297,25 +1337,89 @@ public partial class HlParser : Parser {
 				_localctx = new MapTypeContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 203;
-				Match(LBRACE);
-				State = 204;
-				((MapTypeContext)_localctx).key = type(0);
-				State = 205;
-				Match(COLON);
-				State = 206;
-				((MapTypeContext)_localctx).value = type(0);
 				State = 207;
+				Match(LBRACE);
+				State = 208;
+				((MapTypeContext)_localctx).key = type(0);
+				State = 209;
+				Match(COLON);
+				State = 210;
+				((MapTypeContext)_localctx).value = type(0);
+				State = 211;
 				Match(RBRACE);
+				}
+				break;
+			case FN:
+				{
+				_localctx = new FuncTypeContext(_localctx);
+				Context = _localctx;
+				_prevctx = _localctx;
+				State = 213;
+				Match(FN);
+				State = 214;
+				Match(LPAREN);
+				State = 223;
+				ErrorHandler.Sync(this);
+				_la = TokenStream.LA(1);
+				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985094819906L) != 0) || _la==ID) {
+					{
+					State = 215;
+					type(0);
+					State = 220;
+					ErrorHandler.Sync(this);
+					_la = TokenStream.LA(1);
+					while (_la==COMMA) {
+						{
+						{
+						State = 216;
+						Match(COMMA);
+						State = 217;
+						type(0);
+						}
+						}
+						State = 222;
+						ErrorHandler.Sync(this);
+						_la = TokenStream.LA(1);
+					}
+					}
+				}
+
+				State = 225;
+				Match(RPAREN);
+				State = 228;
+				ErrorHandler.Sync(this);
+				switch ( Interpreter.AdaptivePredict(TokenStream,27,Context) ) {
+				case 1:
+					{
+					State = 226;
+					Match(ARROW);
+					State = 227;
+					((FuncTypeContext)_localctx).returnType = type(0);
+					}
+					break;
+				}
+				}
+				break;
+			case LPAREN:
+				{
+				_localctx = new ParenTypeContext(_localctx);
+				Context = _localctx;
+				_prevctx = _localctx;
+				State = 230;
+				Match(LPAREN);
+				State = 231;
+				type(0);
+				State = 232;
+				Match(RPAREN);
 				}
 				break;
 			default:
 				throw new NoViableAltException(this);
 			}
 			Context.Stop = TokenStream.LT(-1);
-			State = 215;
+			State = 240;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,26,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,29,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					if ( ParseListeners!=null )
@@ -1325,16 +1429,16 @@ public partial class HlParser : Parser {
 					{
 					_localctx = new NullableTypeContext(new TypeContext(_parentctx, _parentState));
 					PushNewRecursionContext(_localctx, _startState, RULE_type);
-					State = 211;
-					if (!(Precpred(Context, 2))) throw new FailedPredicateException(this, "Precpred(Context, 2)");
-					State = 212;
+					State = 236;
+					if (!(Precpred(Context, 4))) throw new FailedPredicateException(this, "Precpred(Context, 4)");
+					State = 237;
 					Match(QUESTION);
 					}
 					} 
 				}
-				State = 217;
+				State = 242;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,26,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,29,Context);
 			}
 			}
 		}
@@ -1383,17 +1487,18 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 218;
+			State = 243;
 			Match(LBRACE);
-			State = 223;
+			State = 248;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
-			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 1242993497784441730L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
+			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 2485986994938698690L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 				{
-				State = 221;
+				State = 246;
 				ErrorHandler.Sync(this);
 				switch (TokenStream.LA(1)) {
 				case LBRACE:
+				case FN:
 				case LET:
 				case VAR:
 				case IF:
@@ -1419,13 +1524,13 @@ public partial class HlParser : Parser {
 				case INT:
 				case STR_START:
 					{
-					State = 219;
+					State = 244;
 					statement();
 					}
 					break;
 				case SEMI:
 					{
-					State = 220;
+					State = 245;
 					Match(SEMI);
 					}
 					break;
@@ -1433,11 +1538,11 @@ public partial class HlParser : Parser {
 					throw new NoViableAltException(this);
 				}
 				}
-				State = 225;
+				State = 250;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 226;
+			State = 251;
 			Match(RBRACE);
 			}
 		}
@@ -1477,20 +1582,20 @@ public partial class HlParser : Parser {
 		BodyContext _localctx = new BodyContext(Context, State);
 		EnterRule(_localctx, 32, RULE_body);
 		try {
-			State = 230;
+			State = 255;
 			ErrorHandler.Sync(this);
-			switch ( Interpreter.AdaptivePredict(TokenStream,29,Context) ) {
+			switch ( Interpreter.AdaptivePredict(TokenStream,32,Context) ) {
 			case 1:
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 228;
+				State = 253;
 				block();
 				}
 				break;
 			case 2:
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 229;
+				State = 254;
 				statement();
 				}
 				break;
@@ -1733,14 +1838,14 @@ public partial class HlParser : Parser {
 		EnterRule(_localctx, 34, RULE_statement);
 		int _la;
 		try {
-			State = 291;
+			State = 316;
 			ErrorHandler.Sync(this);
-			switch ( Interpreter.AdaptivePredict(TokenStream,37,Context) ) {
+			switch ( Interpreter.AdaptivePredict(TokenStream,40,Context) ) {
 			case 1:
 				_localctx = new LetStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 232;
+				State = 257;
 				_la = TokenStream.LA(1);
 				if ( !(_la==LET || _la==VAR) ) {
 				ErrorHandler.RecoverInline(this);
@@ -1749,23 +1854,23 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 233;
+				State = 258;
 				Match(ID);
-				State = 236;
+				State = 261;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==COLON) {
 					{
-					State = 234;
+					State = 259;
 					Match(COLON);
-					State = 235;
+					State = 260;
 					type(0);
 					}
 				}
 
-				State = 238;
+				State = 263;
 				Match(ASSIGN);
-				State = 239;
+				State = 264;
 				expr(0);
 				}
 				break;
@@ -1773,31 +1878,31 @@ public partial class HlParser : Parser {
 				_localctx = new IfStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 240;
+				State = 265;
 				Match(IF);
-				State = 241;
+				State = 266;
 				expr(0);
-				State = 242;
+				State = 267;
 				body();
-				State = 248;
+				State = 273;
 				ErrorHandler.Sync(this);
-				switch ( Interpreter.AdaptivePredict(TokenStream,32,Context) ) {
+				switch ( Interpreter.AdaptivePredict(TokenStream,35,Context) ) {
 				case 1:
 					{
-					State = 243;
+					State = 268;
 					Match(ELSE);
-					State = 246;
+					State = 271;
 					ErrorHandler.Sync(this);
-					switch ( Interpreter.AdaptivePredict(TokenStream,31,Context) ) {
+					switch ( Interpreter.AdaptivePredict(TokenStream,34,Context) ) {
 					case 1:
 						{
-						State = 244;
+						State = 269;
 						((IfStmtContext)_localctx).ifTail = statement();
 						}
 						break;
 					case 2:
 						{
-						State = 245;
+						State = 270;
 						((IfStmtContext)_localctx).elseBlock = block();
 						}
 						break;
@@ -1811,11 +1916,11 @@ public partial class HlParser : Parser {
 				_localctx = new WhileStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 250;
+				State = 275;
 				Match(WHILE);
-				State = 251;
+				State = 276;
 				expr(0);
-				State = 252;
+				State = 277;
 				body();
 				}
 				break;
@@ -1823,27 +1928,27 @@ public partial class HlParser : Parser {
 				_localctx = new ForStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 254;
+				State = 279;
 				Match(FOR);
-				State = 255;
+				State = 280;
 				Match(ID);
-				State = 256;
+				State = 281;
 				Match(IN);
-				State = 257;
+				State = 282;
 				expr(0);
-				State = 260;
+				State = 285;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==DOTDOT) {
 					{
-					State = 258;
+					State = 283;
 					Match(DOTDOT);
-					State = 259;
+					State = 284;
 					((ForStmtContext)_localctx).rangeEnd = expr(0);
 					}
 				}
 
-				State = 262;
+				State = 287;
 				body();
 				}
 				break;
@@ -1851,7 +1956,7 @@ public partial class HlParser : Parser {
 				_localctx = new BreakStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 264;
+				State = 289;
 				Match(BREAK);
 				}
 				break;
@@ -1859,7 +1964,7 @@ public partial class HlParser : Parser {
 				_localctx = new ContinueStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 265;
+				State = 290;
 				Match(CONTINUE);
 				}
 				break;
@@ -1867,16 +1972,16 @@ public partial class HlParser : Parser {
 				_localctx = new ReturnStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 266;
+				State = 291;
 				Match(RETURN);
-				State = 269;
+				State = 294;
 				ErrorHandler.Sync(this);
-				switch ( Interpreter.AdaptivePredict(TokenStream,34,Context) ) {
+				switch ( Interpreter.AdaptivePredict(TokenStream,37,Context) ) {
 				case 1:
 					{
-					State = 267;
+					State = 292;
 					if (!(SameLine())) throw new FailedPredicateException(this, "SameLine()");
-					State = 268;
+					State = 293;
 					expr(0);
 					}
 					break;
@@ -1887,32 +1992,32 @@ public partial class HlParser : Parser {
 				_localctx = new TryStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 8);
 				{
-				State = 271;
+				State = 296;
 				Match(TRY);
-				State = 272;
+				State = 297;
 				block();
-				State = 276;
+				State = 301;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				while (_la==CATCH) {
 					{
 					{
-					State = 273;
+					State = 298;
 					catchClause();
 					}
 					}
-					State = 278;
+					State = 303;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 				}
-				State = 281;
+				State = 306;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==FINALLY) {
 					{
-					State = 279;
+					State = 304;
 					Match(FINALLY);
-					State = 280;
+					State = 305;
 					((TryStmtContext)_localctx).finallyBlock = block();
 					}
 				}
@@ -1923,9 +2028,9 @@ public partial class HlParser : Parser {
 				_localctx = new ThrowStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 9);
 				{
-				State = 283;
+				State = 308;
 				Match(THROW);
-				State = 284;
+				State = 309;
 				expr(0);
 				}
 				break;
@@ -1933,7 +2038,7 @@ public partial class HlParser : Parser {
 				_localctx = new BlockStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 10);
 				{
-				State = 285;
+				State = 310;
 				block();
 				}
 				break;
@@ -1941,19 +2046,19 @@ public partial class HlParser : Parser {
 				_localctx = new AssignStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 11);
 				{
-				State = 286;
+				State = 311;
 				((AssignStmtContext)_localctx).target = expr(0);
-				State = 287;
+				State = 312;
 				((AssignStmtContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
-				if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & -9223354510166982656L) != 0)) ) {
+				if ( !(((((_la - 30)) & ~0x3f) == 0 && ((1L << (_la - 30)) & 17179901827L) != 0)) ) {
 					((AssignStmtContext)_localctx).op = ErrorHandler.RecoverInline(this);
 				}
 				else {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 288;
+				State = 313;
 				((AssignStmtContext)_localctx).value = expr(0);
 				}
 				break;
@@ -1961,7 +2066,7 @@ public partial class HlParser : Parser {
 				_localctx = new ExprStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 12);
 				{
-				State = 290;
+				State = 315;
 				expr(0);
 				}
 				break;
@@ -2203,10 +2308,11 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 297;
+			State = 322;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case LBRACE:
+			case FN:
 			case TRUE:
 			case FALSE:
 			case NULL:
@@ -2223,7 +2329,7 @@ public partial class HlParser : Parser {
 				Context = _localctx;
 				_prevctx = _localctx;
 
-				State = 294;
+				State = 319;
 				primary();
 				}
 				break;
@@ -2234,17 +2340,17 @@ public partial class HlParser : Parser {
 				_localctx = new UnaryExprContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 295;
+				State = 320;
 				((UnaryExprContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
-				if ( !(((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 49L) != 0)) ) {
+				if ( !(((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 49L) != 0)) ) {
 					((UnaryExprContext)_localctx).op = ErrorHandler.RecoverInline(this);
 				}
 				else {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 296;
+				State = 321;
 				expr(12);
 				}
 				break;
@@ -2252,35 +2358,35 @@ public partial class HlParser : Parser {
 				throw new NoViableAltException(this);
 			}
 			Context.Stop = TokenStream.LT(-1);
-			State = 367;
+			State = 392;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,43,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,46,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					if ( ParseListeners!=null )
 						TriggerExitRuleEvent();
 					_prevctx = _localctx;
 					{
-					State = 365;
+					State = 390;
 					ErrorHandler.Sync(this);
-					switch ( Interpreter.AdaptivePredict(TokenStream,42,Context) ) {
+					switch ( Interpreter.AdaptivePredict(TokenStream,45,Context) ) {
 					case 1:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 299;
+						State = 324;
 						if (!(Precpred(Context, 10))) throw new FailedPredicateException(this, "Precpred(Context, 10)");
-						State = 300;
+						State = 325;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
-						if ( !(((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7L) != 0)) ) {
+						if ( !(((((_la - 67)) & ~0x3f) == 0 && ((1L << (_la - 67)) & 7L) != 0)) ) {
 							((BinaryExprContext)_localctx).op = ErrorHandler.RecoverInline(this);
 						}
 						else {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 301;
+						State = 326;
 						expr(11);
 						}
 						break;
@@ -2288,9 +2394,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 302;
+						State = 327;
 						if (!(Precpred(Context, 9))) throw new FailedPredicateException(this, "Precpred(Context, 9)");
-						State = 303;
+						State = 328;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==PLUS || _la==MINUS) ) {
@@ -2300,7 +2406,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 304;
+						State = 329;
 						expr(10);
 						}
 						break;
@@ -2308,9 +2414,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 305;
+						State = 330;
 						if (!(Precpred(Context, 8))) throw new FailedPredicateException(this, "Precpred(Context, 8)");
-						State = 306;
+						State = 331;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==SHL || _la==SHR) ) {
@@ -2320,7 +2426,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 307;
+						State = 332;
 						expr(9);
 						}
 						break;
@@ -2328,11 +2434,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 308;
+						State = 333;
 						if (!(Precpred(Context, 7))) throw new FailedPredicateException(this, "Precpred(Context, 7)");
-						State = 309;
+						State = 334;
 						((BinaryExprContext)_localctx).op = Match(AMP);
-						State = 310;
+						State = 335;
 						expr(8);
 						}
 						break;
@@ -2340,11 +2446,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 311;
+						State = 336;
 						if (!(Precpred(Context, 6))) throw new FailedPredicateException(this, "Precpred(Context, 6)");
-						State = 312;
+						State = 337;
 						((BinaryExprContext)_localctx).op = Match(CARET);
-						State = 313;
+						State = 338;
 						expr(7);
 						}
 						break;
@@ -2352,11 +2458,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 314;
+						State = 339;
 						if (!(Precpred(Context, 5))) throw new FailedPredicateException(this, "Precpred(Context, 5)");
-						State = 315;
+						State = 340;
 						((BinaryExprContext)_localctx).op = Match(PIPE);
-						State = 316;
+						State = 341;
 						expr(6);
 						}
 						break;
@@ -2364,19 +2470,19 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 317;
+						State = 342;
 						if (!(Precpred(Context, 4))) throw new FailedPredicateException(this, "Precpred(Context, 4)");
-						State = 318;
+						State = 343;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
-						if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & 6917792910431748096L) != 0)) ) {
+						if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & -4611158252846055424L) != 0)) ) {
 							((BinaryExprContext)_localctx).op = ErrorHandler.RecoverInline(this);
 						}
 						else {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 319;
+						State = 344;
 						expr(5);
 						}
 						break;
@@ -2384,11 +2490,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 320;
+						State = 345;
 						if (!(Precpred(Context, 3))) throw new FailedPredicateException(this, "Precpred(Context, 3)");
-						State = 321;
+						State = 346;
 						((BinaryExprContext)_localctx).op = Match(ANDAND);
-						State = 322;
+						State = 347;
 						expr(4);
 						}
 						break;
@@ -2396,11 +2502,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 323;
+						State = 348;
 						if (!(Precpred(Context, 2))) throw new FailedPredicateException(this, "Precpred(Context, 2)");
-						State = 324;
+						State = 349;
 						((BinaryExprContext)_localctx).op = Match(OROR);
-						State = 325;
+						State = 350;
 						expr(3);
 						}
 						break;
@@ -2408,11 +2514,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CoalesceExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 326;
+						State = 351;
 						if (!(Precpred(Context, 1))) throw new FailedPredicateException(this, "Precpred(Context, 1)");
-						State = 327;
+						State = 352;
 						((CoalesceExprContext)_localctx).op = Match(QQ);
-						State = 328;
+						State = 353;
 						expr(1);
 						}
 						break;
@@ -2420,25 +2526,25 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new MethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 329;
+						State = 354;
 						if (!(Precpred(Context, 18))) throw new FailedPredicateException(this, "Precpred(Context, 18)");
-						State = 330;
+						State = 355;
 						Match(DOT);
-						State = 331;
+						State = 356;
 						Match(ID);
-						State = 332;
+						State = 357;
 						Match(LPAREN);
-						State = 334;
+						State = 359;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
-						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 90071992573493250L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
+						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 							{
-							State = 333;
+							State = 358;
 							argList();
 							}
 						}
 
-						State = 336;
+						State = 361;
 						Match(RPAREN);
 						}
 						break;
@@ -2446,11 +2552,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new MemberExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 337;
+						State = 362;
 						if (!(Precpred(Context, 17))) throw new FailedPredicateException(this, "Precpred(Context, 17)");
-						State = 338;
+						State = 363;
 						Match(DOT);
-						State = 339;
+						State = 364;
 						Match(ID);
 						}
 						break;
@@ -2458,25 +2564,25 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new SafeMethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 340;
+						State = 365;
 						if (!(Precpred(Context, 16))) throw new FailedPredicateException(this, "Precpred(Context, 16)");
-						State = 341;
+						State = 366;
 						Match(QDOT);
-						State = 342;
+						State = 367;
 						Match(ID);
-						State = 343;
+						State = 368;
 						Match(LPAREN);
-						State = 345;
+						State = 370;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
-						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 90071992573493250L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
+						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 							{
-							State = 344;
+							State = 369;
 							argList();
 							}
 						}
 
-						State = 347;
+						State = 372;
 						Match(RPAREN);
 						}
 						break;
@@ -2484,11 +2590,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new SafeMemberExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 348;
+						State = 373;
 						if (!(Precpred(Context, 15))) throw new FailedPredicateException(this, "Precpred(Context, 15)");
-						State = 349;
+						State = 374;
 						Match(QDOT);
-						State = 350;
+						State = 375;
 						Match(ID);
 						}
 						break;
@@ -2496,21 +2602,21 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 351;
+						State = 376;
 						if (!(Precpred(Context, 14))) throw new FailedPredicateException(this, "Precpred(Context, 14)");
-						State = 352;
+						State = 377;
 						Match(LPAREN);
-						State = 354;
+						State = 379;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
-						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 90071992573493250L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
+						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 							{
-							State = 353;
+							State = 378;
 							argList();
 							}
 						}
 
-						State = 356;
+						State = 381;
 						Match(RPAREN);
 						}
 						break;
@@ -2518,13 +2624,13 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new IndexExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 357;
+						State = 382;
 						if (!(Precpred(Context, 13))) throw new FailedPredicateException(this, "Precpred(Context, 13)");
-						State = 358;
+						State = 383;
 						Match(LBRACK);
-						State = 359;
+						State = 384;
 						expr(0);
-						State = 360;
+						State = 385;
 						Match(RBRACK);
 						}
 						break;
@@ -2532,20 +2638,20 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CastExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 362;
+						State = 387;
 						if (!(Precpred(Context, 11))) throw new FailedPredicateException(this, "Precpred(Context, 11)");
-						State = 363;
+						State = 388;
 						Match(AS);
-						State = 364;
+						State = 389;
 						type(0);
 						}
 						break;
 					}
 					} 
 				}
-				State = 369;
+				State = 394;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,43,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,46,Context);
 			}
 			}
 		}
@@ -2590,11 +2696,11 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 370;
+			State = 395;
 			_localctx.key = expr(0);
-			State = 371;
+			State = 396;
 			Match(COLON);
-			State = 372;
+			State = 397;
 			_localctx.value = expr(0);
 			}
 		}
@@ -2640,23 +2746,23 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 374;
+			State = 399;
 			Match(CATCH);
-			State = 375;
+			State = 400;
 			Match(ID);
-			State = 378;
+			State = 403;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COLON) {
 				{
-				State = 376;
+				State = 401;
 				Match(COLON);
-				State = 377;
+				State = 402;
 				type(0);
 				}
 			}
 
-			State = 380;
+			State = 405;
 			block();
 			}
 		}
@@ -2704,32 +2810,32 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 382;
+			State = 407;
 			expr(0);
-			State = 387;
+			State = 412;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,45,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,48,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 383;
+					State = 408;
 					Match(COMMA);
-					State = 384;
+					State = 409;
 					expr(0);
 					}
 					} 
 				}
-				State = 389;
+				State = 414;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,45,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,48,Context);
 			}
-			State = 391;
+			State = 416;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 390;
+				State = 415;
 				Match(COMMA);
 				}
 			}
@@ -2898,6 +3004,33 @@ public partial class HlParser : Parser {
 			else return visitor.VisitChildren(this);
 		}
 	}
+	public partial class LambdaExprContext : PrimaryContext {
+		public TypeContext returnType;
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode FN() { return GetToken(HlParser.FN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode LPAREN() { return GetToken(HlParser.LPAREN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RPAREN() { return GetToken(HlParser.RPAREN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public BlockContext block() {
+			return GetRuleContext<BlockContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode FAT_ARROW() { return GetToken(HlParser.FAT_ARROW, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
+			return GetRuleContext<ExprContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public LambdaParamsContext lambdaParams() {
+			return GetRuleContext<LambdaParamsContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ARROW() { return GetToken(HlParser.ARROW, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public TypeContext type() {
+			return GetRuleContext<TypeContext>(0);
+		}
+		public LambdaExprContext(PrimaryContext context) { CopyFrom(context); }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitLambdaExpr(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
 
 	[RuleVersion(0)]
 	public PrimaryContext primary() {
@@ -2906,14 +3039,14 @@ public partial class HlParser : Parser {
 		int _la;
 		try {
 			int _alt;
-			State = 435;
+			State = 475;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case INT:
 				_localctx = new IntLitContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 393;
+				State = 418;
 				Match(INT);
 				}
 				break;
@@ -2921,7 +3054,7 @@ public partial class HlParser : Parser {
 				_localctx = new NullLitContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 394;
+				State = 419;
 				Match(NULL);
 				}
 				break;
@@ -2929,7 +3062,7 @@ public partial class HlParser : Parser {
 				_localctx = new SelfExprContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 395;
+				State = 420;
 				Match(SELF);
 				}
 				break;
@@ -2937,7 +3070,7 @@ public partial class HlParser : Parser {
 				_localctx = new SuperExprContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 396;
+				State = 421;
 				Match(SUPER);
 				}
 				break;
@@ -2945,7 +3078,7 @@ public partial class HlParser : Parser {
 				_localctx = new FloatLitContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 397;
+				State = 422;
 				Match(FLOAT);
 				}
 				break;
@@ -2954,7 +3087,7 @@ public partial class HlParser : Parser {
 				_localctx = new BoolLitContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 398;
+				State = 423;
 				_la = TokenStream.LA(1);
 				if ( !(_la==TRUE || _la==FALSE) ) {
 				ErrorHandler.RecoverInline(this);
@@ -2969,7 +3102,7 @@ public partial class HlParser : Parser {
 				_localctx = new StringLitExprContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 399;
+				State = 424;
 				stringLit();
 				}
 				break;
@@ -2977,7 +3110,7 @@ public partial class HlParser : Parser {
 				_localctx = new NameExprContext(_localctx);
 				EnterOuterAlt(_localctx, 8);
 				{
-				State = 400;
+				State = 425;
 				Match(ID);
 				}
 				break;
@@ -2985,11 +3118,11 @@ public partial class HlParser : Parser {
 				_localctx = new ParenExprContext(_localctx);
 				EnterOuterAlt(_localctx, 9);
 				{
-				State = 401;
+				State = 426;
 				Match(LPAREN);
-				State = 402;
+				State = 427;
 				expr(0);
-				State = 403;
+				State = 428;
 				Match(RPAREN);
 				}
 				break;
@@ -2997,39 +3130,39 @@ public partial class HlParser : Parser {
 				_localctx = new ArrayLitContext(_localctx);
 				EnterOuterAlt(_localctx, 10);
 				{
-				State = 405;
+				State = 430;
 				Match(LBRACK);
-				State = 417;
+				State = 442;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
-				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 90071992573493250L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
+				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 					{
-					State = 406;
+					State = 431;
 					expr(0);
-					State = 411;
+					State = 436;
 					ErrorHandler.Sync(this);
-					_alt = Interpreter.AdaptivePredict(TokenStream,47,Context);
+					_alt = Interpreter.AdaptivePredict(TokenStream,50,Context);
 					while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 						if ( _alt==1 ) {
 							{
 							{
-							State = 407;
+							State = 432;
 							Match(COMMA);
-							State = 408;
+							State = 433;
 							expr(0);
 							}
 							} 
 						}
-						State = 413;
+						State = 438;
 						ErrorHandler.Sync(this);
-						_alt = Interpreter.AdaptivePredict(TokenStream,47,Context);
+						_alt = Interpreter.AdaptivePredict(TokenStream,50,Context);
 					}
-					State = 415;
+					State = 440;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 					if (_la==COMMA) {
 						{
-						State = 414;
+						State = 439;
 						Match(COMMA);
 						}
 					}
@@ -3037,7 +3170,7 @@ public partial class HlParser : Parser {
 					}
 				}
 
-				State = 419;
+				State = 444;
 				Match(RBRACK);
 				}
 				break;
@@ -3045,39 +3178,39 @@ public partial class HlParser : Parser {
 				_localctx = new MapLitContext(_localctx);
 				EnterOuterAlt(_localctx, 11);
 				{
-				State = 420;
+				State = 445;
 				Match(LBRACE);
-				State = 432;
+				State = 457;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
-				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 90071992573493250L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
+				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 					{
-					State = 421;
+					State = 446;
 					mapEntry();
-					State = 426;
+					State = 451;
 					ErrorHandler.Sync(this);
-					_alt = Interpreter.AdaptivePredict(TokenStream,50,Context);
+					_alt = Interpreter.AdaptivePredict(TokenStream,53,Context);
 					while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 						if ( _alt==1 ) {
 							{
 							{
-							State = 422;
+							State = 447;
 							Match(COMMA);
-							State = 423;
+							State = 448;
 							mapEntry();
 							}
 							} 
 						}
-						State = 428;
+						State = 453;
 						ErrorHandler.Sync(this);
-						_alt = Interpreter.AdaptivePredict(TokenStream,50,Context);
+						_alt = Interpreter.AdaptivePredict(TokenStream,53,Context);
 					}
-					State = 430;
+					State = 455;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 					if (_la==COMMA) {
 						{
-						State = 429;
+						State = 454;
 						Match(COMMA);
 						}
 					}
@@ -3085,12 +3218,196 @@ public partial class HlParser : Parser {
 					}
 				}
 
-				State = 434;
+				State = 459;
 				Match(RBRACE);
+				}
+				break;
+			case FN:
+				_localctx = new LambdaExprContext(_localctx);
+				EnterOuterAlt(_localctx, 12);
+				{
+				State = 460;
+				Match(FN);
+				State = 461;
+				Match(LPAREN);
+				State = 463;
+				ErrorHandler.Sync(this);
+				_la = TokenStream.LA(1);
+				if (_la==ID) {
+					{
+					State = 462;
+					lambdaParams();
+					}
+				}
+
+				State = 465;
+				Match(RPAREN);
+				State = 468;
+				ErrorHandler.Sync(this);
+				_la = TokenStream.LA(1);
+				if (_la==ARROW) {
+					{
+					State = 466;
+					Match(ARROW);
+					State = 467;
+					((LambdaExprContext)_localctx).returnType = type(0);
+					}
+				}
+
+				State = 473;
+				ErrorHandler.Sync(this);
+				switch (TokenStream.LA(1)) {
+				case LBRACE:
+					{
+					State = 470;
+					block();
+					}
+					break;
+				case FAT_ARROW:
+					{
+					State = 471;
+					Match(FAT_ARROW);
+					State = 472;
+					expr(0);
+					}
+					break;
+				default:
+					throw new NoViableAltException(this);
+				}
 				}
 				break;
 			default:
 				throw new NoViableAltException(this);
+			}
+		}
+		catch (RecognitionException re) {
+			_localctx.exception = re;
+			ErrorHandler.ReportError(this, re);
+			ErrorHandler.Recover(this, re);
+		}
+		finally {
+			ExitRule();
+		}
+		return _localctx;
+	}
+
+	public partial class LambdaParamsContext : ParserRuleContext {
+		[System.Diagnostics.DebuggerNonUserCode] public LambdaParamContext[] lambdaParam() {
+			return GetRuleContexts<LambdaParamContext>();
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public LambdaParamContext lambdaParam(int i) {
+			return GetRuleContext<LambdaParamContext>(i);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode[] COMMA() { return GetTokens(HlParser.COMMA); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode COMMA(int i) {
+			return GetToken(HlParser.COMMA, i);
+		}
+		public LambdaParamsContext(ParserRuleContext parent, int invokingState)
+			: base(parent, invokingState)
+		{
+		}
+		public override int RuleIndex { get { return RULE_lambdaParams; } }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitLambdaParams(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+
+	[RuleVersion(0)]
+	public LambdaParamsContext lambdaParams() {
+		LambdaParamsContext _localctx = new LambdaParamsContext(Context, State);
+		EnterRule(_localctx, 46, RULE_lambdaParams);
+		int _la;
+		try {
+			int _alt;
+			EnterOuterAlt(_localctx, 1);
+			{
+			State = 477;
+			lambdaParam();
+			State = 482;
+			ErrorHandler.Sync(this);
+			_alt = Interpreter.AdaptivePredict(TokenStream,60,Context);
+			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
+				if ( _alt==1 ) {
+					{
+					{
+					State = 478;
+					Match(COMMA);
+					State = 479;
+					lambdaParam();
+					}
+					} 
+				}
+				State = 484;
+				ErrorHandler.Sync(this);
+				_alt = Interpreter.AdaptivePredict(TokenStream,60,Context);
+			}
+			State = 486;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			if (_la==COMMA) {
+				{
+				State = 485;
+				Match(COMMA);
+				}
+			}
+
+			}
+		}
+		catch (RecognitionException re) {
+			_localctx.exception = re;
+			ErrorHandler.ReportError(this, re);
+			ErrorHandler.Recover(this, re);
+		}
+		finally {
+			ExitRule();
+		}
+		return _localctx;
+	}
+
+	public partial class LambdaParamContext : ParserRuleContext {
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ID() { return GetToken(HlParser.ID, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode COLON() { return GetToken(HlParser.COLON, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public TypeContext type() {
+			return GetRuleContext<TypeContext>(0);
+		}
+		public LambdaParamContext(ParserRuleContext parent, int invokingState)
+			: base(parent, invokingState)
+		{
+		}
+		public override int RuleIndex { get { return RULE_lambdaParam; } }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitLambdaParam(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+
+	[RuleVersion(0)]
+	public LambdaParamContext lambdaParam() {
+		LambdaParamContext _localctx = new LambdaParamContext(Context, State);
+		EnterRule(_localctx, 48, RULE_lambdaParam);
+		int _la;
+		try {
+			EnterOuterAlt(_localctx, 1);
+			{
+			State = 488;
+			Match(ID);
+			State = 491;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			if (_la==COLON) {
+				{
+				State = 489;
+				Match(COLON);
+				State = 490;
+				type(0);
+				}
+			}
+
 			}
 		}
 		catch (RecognitionException re) {
@@ -3129,28 +3446,28 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StringLitContext stringLit() {
 		StringLitContext _localctx = new StringLitContext(Context, State);
-		EnterRule(_localctx, 46, RULE_stringLit);
+		EnterRule(_localctx, 50, RULE_stringLit);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 437;
+			State = 493;
 			Match(STR_START);
-			State = 441;
+			State = 497;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
-			while (((((_la - 86)) & ~0x3f) == 0 && ((1L << (_la - 86)) & 7L) != 0)) {
+			while (((((_la - 87)) & ~0x3f) == 0 && ((1L << (_la - 87)) & 7L) != 0)) {
 				{
 				{
-				State = 438;
+				State = 494;
 				stringPart();
 				}
 				}
-				State = 443;
+				State = 499;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 444;
+			State = 500;
 			Match(STR_END);
 			}
 		}
@@ -3215,17 +3532,17 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StringPartContext stringPart() {
 		StringPartContext _localctx = new StringPartContext(Context, State);
-		EnterRule(_localctx, 48, RULE_stringPart);
+		EnterRule(_localctx, 52, RULE_stringPart);
 		int _la;
 		try {
-			State = 453;
+			State = 509;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case STR_TEXT:
 				_localctx = new TextPartContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 446;
+				State = 502;
 				Match(STR_TEXT);
 				}
 				break;
@@ -3233,7 +3550,7 @@ public partial class HlParser : Parser {
 				_localctx = new EscapePartContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 447;
+				State = 503;
 				Match(STR_ESCAPE);
 				}
 				break;
@@ -3241,19 +3558,19 @@ public partial class HlParser : Parser {
 				_localctx = new InterpPartContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 448;
+				State = 504;
 				Match(INTERP_START);
-				State = 450;
+				State = 506;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
-				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 90071992573493250L) != 0) || ((((_la - 65)) & ~0x3f) == 0 && ((1L << (_la - 65)) & 7729L) != 0)) {
+				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 					{
-					State = 449;
+					State = 505;
 					expr(0);
 					}
 				}
 
-				State = 452;
+				State = 508;
 				Match(RBRACE);
 				}
 				break;
@@ -3282,7 +3599,7 @@ public partial class HlParser : Parser {
 	}
 	private bool type_sempred(TypeContext _localctx, int predIndex) {
 		switch (predIndex) {
-		case 0: return Precpred(Context, 2);
+		case 0: return Precpred(Context, 4);
 		}
 		return true;
 	}
@@ -3316,167 +3633,188 @@ public partial class HlParser : Parser {
 	}
 
 	private static int[] _serializedATN = {
-		4,1,89,456,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
+		4,1,90,512,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
 		7,7,2,8,7,8,2,9,7,9,2,10,7,10,2,11,7,11,2,12,7,12,2,13,7,13,2,14,7,14,
 		2,15,7,15,2,16,7,16,2,17,7,17,2,18,7,18,2,19,7,19,2,20,7,20,2,21,7,21,
-		2,22,7,22,2,23,7,23,2,24,7,24,1,0,5,0,52,8,0,10,0,12,0,55,9,0,1,0,5,0,
-		58,8,0,10,0,12,0,61,9,0,1,0,1,0,1,1,1,1,1,1,1,1,3,1,69,8,1,1,1,3,1,72,
-		8,1,1,2,1,2,1,2,5,2,77,8,2,10,2,12,2,80,9,2,1,3,1,3,1,3,3,3,85,8,3,1,4,
-		3,4,88,8,4,1,4,1,4,1,4,1,4,1,4,1,4,5,4,96,8,4,10,4,12,4,99,9,4,3,4,101,
-		8,4,1,4,1,4,5,4,105,8,4,10,4,12,4,108,9,4,1,4,1,4,1,5,1,5,1,5,1,5,3,5,
-		116,8,5,1,6,3,6,119,8,6,1,6,1,6,1,6,1,6,1,6,3,6,126,8,6,1,7,1,7,1,7,3,
-		7,131,8,7,1,7,1,7,1,7,1,8,3,8,137,8,8,1,8,1,8,1,9,3,9,142,8,9,1,9,1,9,
-		1,9,1,9,1,9,5,9,149,8,9,10,9,12,9,152,9,9,1,9,1,9,1,10,1,10,1,10,1,10,
-		3,10,160,8,10,1,10,1,10,1,10,3,10,165,8,10,1,11,3,11,168,8,11,1,11,1,11,
-		1,11,1,11,3,11,174,8,11,1,11,1,11,1,11,3,11,179,8,11,1,11,1,11,1,12,1,
-		12,1,12,5,12,186,8,12,10,12,12,12,189,9,12,1,12,3,12,192,8,12,1,13,1,13,
-		1,13,1,13,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,
-		3,14,210,8,14,1,14,1,14,5,14,214,8,14,10,14,12,14,217,9,14,1,15,1,15,1,
-		15,5,15,222,8,15,10,15,12,15,225,9,15,1,15,1,15,1,16,1,16,3,16,231,8,16,
-		1,17,1,17,1,17,1,17,3,17,237,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,1,
-		17,3,17,247,8,17,3,17,249,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,
-		1,17,1,17,3,17,261,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,270,8,
-		17,1,17,1,17,1,17,5,17,275,8,17,10,17,12,17,278,9,17,1,17,1,17,3,17,282,
-		8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,292,8,17,1,18,1,18,1,
-		18,1,18,3,18,298,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,
+		2,22,7,22,2,23,7,23,2,24,7,24,2,25,7,25,2,26,7,26,1,0,5,0,56,8,0,10,0,
+		12,0,59,9,0,1,0,5,0,62,8,0,10,0,12,0,65,9,0,1,0,1,0,1,1,1,1,1,1,1,1,3,
+		1,73,8,1,1,1,3,1,76,8,1,1,2,1,2,1,2,5,2,81,8,2,10,2,12,2,84,9,2,1,3,1,
+		3,1,3,3,3,89,8,3,1,4,3,4,92,8,4,1,4,1,4,1,4,1,4,1,4,1,4,5,4,100,8,4,10,
+		4,12,4,103,9,4,3,4,105,8,4,1,4,1,4,5,4,109,8,4,10,4,12,4,112,9,4,1,4,1,
+		4,1,5,1,5,1,5,1,5,3,5,120,8,5,1,6,3,6,123,8,6,1,6,1,6,1,6,1,6,1,6,3,6,
+		130,8,6,1,7,1,7,1,7,3,7,135,8,7,1,7,1,7,1,7,1,8,3,8,141,8,8,1,8,1,8,1,
+		9,3,9,146,8,9,1,9,1,9,1,9,1,9,1,9,5,9,153,8,9,10,9,12,9,156,9,9,1,9,1,
+		9,1,10,1,10,1,10,1,10,3,10,164,8,10,1,10,1,10,1,10,3,10,169,8,10,1,11,
+		3,11,172,8,11,1,11,1,11,1,11,1,11,3,11,178,8,11,1,11,1,11,1,11,3,11,183,
+		8,11,1,11,1,11,1,12,1,12,1,12,5,12,190,8,12,10,12,12,12,193,9,12,1,12,
+		3,12,196,8,12,1,13,1,13,1,13,1,13,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,
+		14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,5,14,219,8,14,10,14,12,
+		14,222,9,14,3,14,224,8,14,1,14,1,14,1,14,3,14,229,8,14,1,14,1,14,1,14,
+		1,14,3,14,235,8,14,1,14,1,14,5,14,239,8,14,10,14,12,14,242,9,14,1,15,1,
+		15,1,15,5,15,247,8,15,10,15,12,15,250,9,15,1,15,1,15,1,16,1,16,3,16,256,
+		8,16,1,17,1,17,1,17,1,17,3,17,262,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,
+		17,1,17,3,17,272,8,17,3,17,274,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,
+		1,17,1,17,1,17,3,17,286,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,295,
+		8,17,1,17,1,17,1,17,5,17,300,8,17,10,17,12,17,303,9,17,1,17,1,17,3,17,
+		307,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,317,8,17,1,18,1,
+		18,1,18,1,18,3,18,323,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,
 		1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,
-		1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,18,335,8,18,1,
-		18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,18,346,8,18,1,18,1,18,1,18,
-		1,18,1,18,1,18,1,18,3,18,355,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,
-		18,1,18,5,18,366,8,18,10,18,12,18,369,9,18,1,19,1,19,1,19,1,19,1,20,1,
-		20,1,20,1,20,3,20,379,8,20,1,20,1,20,1,21,1,21,1,21,5,21,386,8,21,10,21,
-		12,21,389,9,21,1,21,3,21,392,8,21,1,22,1,22,1,22,1,22,1,22,1,22,1,22,1,
-		22,1,22,1,22,1,22,1,22,1,22,1,22,1,22,1,22,5,22,410,8,22,10,22,12,22,413,
-		9,22,1,22,3,22,416,8,22,3,22,418,8,22,1,22,1,22,1,22,1,22,1,22,5,22,425,
-		8,22,10,22,12,22,428,9,22,1,22,3,22,431,8,22,3,22,433,8,22,1,22,3,22,436,
-		8,22,1,23,1,23,5,23,440,8,23,10,23,12,23,443,9,23,1,23,1,23,1,24,1,24,
-		1,24,1,24,3,24,451,8,24,1,24,3,24,454,8,24,1,24,0,2,28,36,25,0,2,4,6,8,
-		10,12,14,16,18,20,22,24,26,28,30,32,34,36,38,40,42,44,46,48,0,8,1,0,7,
-		8,3,0,30,31,36,43,63,63,2,0,65,65,69,70,1,0,66,68,1,0,64,65,1,0,48,49,
-		2,0,44,47,61,62,1,0,17,18,526,0,53,1,0,0,0,2,64,1,0,0,0,4,73,1,0,0,0,6,
-		84,1,0,0,0,8,87,1,0,0,0,10,115,1,0,0,0,12,118,1,0,0,0,14,127,1,0,0,0,16,
-		136,1,0,0,0,18,141,1,0,0,0,20,155,1,0,0,0,22,167,1,0,0,0,24,182,1,0,0,
-		0,26,193,1,0,0,0,28,209,1,0,0,0,30,218,1,0,0,0,32,230,1,0,0,0,34,291,1,
-		0,0,0,36,297,1,0,0,0,38,370,1,0,0,0,40,374,1,0,0,0,42,382,1,0,0,0,44,435,
-		1,0,0,0,46,437,1,0,0,0,48,453,1,0,0,0,50,52,3,2,1,0,51,50,1,0,0,0,52,55,
-		1,0,0,0,53,51,1,0,0,0,53,54,1,0,0,0,54,59,1,0,0,0,55,53,1,0,0,0,56,58,
-		3,6,3,0,57,56,1,0,0,0,58,61,1,0,0,0,59,57,1,0,0,0,59,60,1,0,0,0,60,62,
-		1,0,0,0,61,59,1,0,0,0,62,63,5,0,0,1,63,1,1,0,0,0,64,65,5,3,0,0,65,68,3,
-		4,2,0,66,67,5,4,0,0,67,69,5,74,0,0,68,66,1,0,0,0,68,69,1,0,0,0,69,71,1,
-		0,0,0,70,72,5,60,0,0,71,70,1,0,0,0,71,72,1,0,0,0,72,3,1,0,0,0,73,78,5,
-		74,0,0,74,75,5,52,0,0,75,77,5,74,0,0,76,74,1,0,0,0,77,80,1,0,0,0,78,76,
-		1,0,0,0,78,79,1,0,0,0,79,5,1,0,0,0,80,78,1,0,0,0,81,85,3,22,11,0,82,85,
-		3,8,4,0,83,85,3,18,9,0,84,81,1,0,0,0,84,82,1,0,0,0,84,83,1,0,0,0,85,7,
-		1,0,0,0,86,88,5,5,0,0,87,86,1,0,0,0,87,88,1,0,0,0,88,89,1,0,0,0,89,90,
-		5,20,0,0,90,100,5,74,0,0,91,92,5,59,0,0,92,97,5,74,0,0,93,94,5,58,0,0,
-		94,96,5,74,0,0,95,93,1,0,0,0,96,99,1,0,0,0,97,95,1,0,0,0,97,98,1,0,0,0,
-		98,101,1,0,0,0,99,97,1,0,0,0,100,91,1,0,0,0,100,101,1,0,0,0,101,102,1,
-		0,0,0,102,106,5,1,0,0,103,105,3,10,5,0,104,103,1,0,0,0,105,108,1,0,0,0,
-		106,104,1,0,0,0,106,107,1,0,0,0,107,109,1,0,0,0,108,106,1,0,0,0,109,110,
-		5,2,0,0,110,9,1,0,0,0,111,116,3,12,6,0,112,116,3,14,7,0,113,116,3,16,8,
-		0,114,116,5,60,0,0,115,111,1,0,0,0,115,112,1,0,0,0,115,113,1,0,0,0,115,
-		114,1,0,0,0,116,11,1,0,0,0,117,119,7,0,0,0,118,117,1,0,0,0,118,119,1,0,
-		0,0,119,120,1,0,0,0,120,121,5,74,0,0,121,122,5,59,0,0,122,125,3,28,14,
-		0,123,124,5,63,0,0,124,126,3,36,18,0,125,123,1,0,0,0,125,126,1,0,0,0,126,
-		13,1,0,0,0,127,128,5,22,0,0,128,130,5,54,0,0,129,131,3,24,12,0,130,129,
-		1,0,0,0,130,131,1,0,0,0,131,132,1,0,0,0,132,133,5,55,0,0,133,134,3,30,
-		15,0,134,15,1,0,0,0,135,137,5,25,0,0,136,135,1,0,0,0,136,137,1,0,0,0,137,
-		138,1,0,0,0,138,139,3,22,11,0,139,17,1,0,0,0,140,142,5,5,0,0,141,140,1,
-		0,0,0,141,142,1,0,0,0,142,143,1,0,0,0,143,144,5,21,0,0,144,145,5,74,0,
-		0,145,150,5,1,0,0,146,149,3,20,10,0,147,149,5,60,0,0,148,146,1,0,0,0,148,
-		147,1,0,0,0,149,152,1,0,0,0,150,148,1,0,0,0,150,151,1,0,0,0,151,153,1,
-		0,0,0,152,150,1,0,0,0,153,154,5,2,0,0,154,19,1,0,0,0,155,156,5,6,0,0,156,
-		157,5,74,0,0,157,159,5,54,0,0,158,160,3,24,12,0,159,158,1,0,0,0,159,160,
-		1,0,0,0,160,161,1,0,0,0,161,164,5,55,0,0,162,163,5,32,0,0,163,165,3,28,
-		14,0,164,162,1,0,0,0,164,165,1,0,0,0,165,21,1,0,0,0,166,168,5,5,0,0,167,
-		166,1,0,0,0,167,168,1,0,0,0,168,169,1,0,0,0,169,170,5,6,0,0,170,171,5,
-		74,0,0,171,173,5,54,0,0,172,174,3,24,12,0,173,172,1,0,0,0,173,174,1,0,
-		0,0,174,175,1,0,0,0,175,178,5,55,0,0,176,177,5,32,0,0,177,179,3,28,14,
-		0,178,176,1,0,0,0,178,179,1,0,0,0,179,180,1,0,0,0,180,181,3,30,15,0,181,
-		23,1,0,0,0,182,187,3,26,13,0,183,184,5,58,0,0,184,186,3,26,13,0,185,183,
-		1,0,0,0,186,189,1,0,0,0,187,185,1,0,0,0,187,188,1,0,0,0,188,191,1,0,0,
-		0,189,187,1,0,0,0,190,192,5,58,0,0,191,190,1,0,0,0,191,192,1,0,0,0,192,
-		25,1,0,0,0,193,194,5,74,0,0,194,195,5,59,0,0,195,196,3,28,14,0,196,27,
-		1,0,0,0,197,198,6,14,-1,0,198,210,5,74,0,0,199,200,5,56,0,0,200,201,3,
-		28,14,0,201,202,5,57,0,0,202,210,1,0,0,0,203,204,5,1,0,0,204,205,3,28,
-		14,0,205,206,5,59,0,0,206,207,3,28,14,0,207,208,5,2,0,0,208,210,1,0,0,
-		0,209,197,1,0,0,0,209,199,1,0,0,0,209,203,1,0,0,0,210,215,1,0,0,0,211,
-		212,10,2,0,0,212,214,5,53,0,0,213,211,1,0,0,0,214,217,1,0,0,0,215,213,
-		1,0,0,0,215,216,1,0,0,0,216,29,1,0,0,0,217,215,1,0,0,0,218,223,5,1,0,0,
-		219,222,3,34,17,0,220,222,5,60,0,0,221,219,1,0,0,0,221,220,1,0,0,0,222,
-		225,1,0,0,0,223,221,1,0,0,0,223,224,1,0,0,0,224,226,1,0,0,0,225,223,1,
-		0,0,0,226,227,5,2,0,0,227,31,1,0,0,0,228,231,3,30,15,0,229,231,3,34,17,
-		0,230,228,1,0,0,0,230,229,1,0,0,0,231,33,1,0,0,0,232,233,7,0,0,0,233,236,
-		5,74,0,0,234,235,5,59,0,0,235,237,3,28,14,0,236,234,1,0,0,0,236,237,1,
-		0,0,0,237,238,1,0,0,0,238,239,5,63,0,0,239,292,3,36,18,0,240,241,5,9,0,
-		0,241,242,3,36,18,0,242,248,3,32,16,0,243,246,5,10,0,0,244,247,3,34,17,
-		0,245,247,3,30,15,0,246,244,1,0,0,0,246,245,1,0,0,0,247,249,1,0,0,0,248,
-		243,1,0,0,0,248,249,1,0,0,0,249,292,1,0,0,0,250,251,5,11,0,0,251,252,3,
-		36,18,0,252,253,3,32,16,0,253,292,1,0,0,0,254,255,5,12,0,0,255,256,5,74,
-		0,0,256,257,5,13,0,0,257,260,3,36,18,0,258,259,5,35,0,0,259,261,3,36,18,
-		0,260,258,1,0,0,0,260,261,1,0,0,0,261,262,1,0,0,0,262,263,3,32,16,0,263,
-		292,1,0,0,0,264,292,5,14,0,0,265,292,5,15,0,0,266,269,5,16,0,0,267,268,
-		4,17,1,0,268,270,3,36,18,0,269,267,1,0,0,0,269,270,1,0,0,0,270,292,1,0,
-		0,0,271,272,5,26,0,0,272,276,3,30,15,0,273,275,3,40,20,0,274,273,1,0,0,
-		0,275,278,1,0,0,0,276,274,1,0,0,0,276,277,1,0,0,0,277,281,1,0,0,0,278,
-		276,1,0,0,0,279,280,5,28,0,0,280,282,3,30,15,0,281,279,1,0,0,0,281,282,
-		1,0,0,0,282,292,1,0,0,0,283,284,5,29,0,0,284,292,3,36,18,0,285,292,3,30,
-		15,0,286,287,3,36,18,0,287,288,7,1,0,0,288,289,3,36,18,0,289,292,1,0,0,
-		0,290,292,3,36,18,0,291,232,1,0,0,0,291,240,1,0,0,0,291,250,1,0,0,0,291,
-		254,1,0,0,0,291,264,1,0,0,0,291,265,1,0,0,0,291,266,1,0,0,0,291,271,1,
-		0,0,0,291,283,1,0,0,0,291,285,1,0,0,0,291,286,1,0,0,0,291,290,1,0,0,0,
-		292,35,1,0,0,0,293,294,6,18,-1,0,294,298,3,44,22,0,295,296,7,2,0,0,296,
-		298,3,36,18,12,297,293,1,0,0,0,297,295,1,0,0,0,298,367,1,0,0,0,299,300,
-		10,10,0,0,300,301,7,3,0,0,301,366,3,36,18,11,302,303,10,9,0,0,303,304,
-		7,4,0,0,304,366,3,36,18,10,305,306,10,8,0,0,306,307,7,5,0,0,307,366,3,
-		36,18,9,308,309,10,7,0,0,309,310,5,71,0,0,310,366,3,36,18,8,311,312,10,
-		6,0,0,312,313,5,72,0,0,313,366,3,36,18,7,314,315,10,5,0,0,315,316,5,73,
-		0,0,316,366,3,36,18,6,317,318,10,4,0,0,318,319,7,6,0,0,319,366,3,36,18,
-		5,320,321,10,3,0,0,321,322,5,50,0,0,322,366,3,36,18,4,323,324,10,2,0,0,
-		324,325,5,51,0,0,325,366,3,36,18,3,326,327,10,1,0,0,327,328,5,33,0,0,328,
-		366,3,36,18,1,329,330,10,18,0,0,330,331,5,52,0,0,331,332,5,74,0,0,332,
-		334,5,54,0,0,333,335,3,42,21,0,334,333,1,0,0,0,334,335,1,0,0,0,335,336,
-		1,0,0,0,336,366,5,55,0,0,337,338,10,17,0,0,338,339,5,52,0,0,339,366,5,
-		74,0,0,340,341,10,16,0,0,341,342,5,34,0,0,342,343,5,74,0,0,343,345,5,54,
-		0,0,344,346,3,42,21,0,345,344,1,0,0,0,345,346,1,0,0,0,346,347,1,0,0,0,
-		347,366,5,55,0,0,348,349,10,15,0,0,349,350,5,34,0,0,350,366,5,74,0,0,351,
-		352,10,14,0,0,352,354,5,54,0,0,353,355,3,42,21,0,354,353,1,0,0,0,354,355,
-		1,0,0,0,355,356,1,0,0,0,356,366,5,55,0,0,357,358,10,13,0,0,358,359,5,56,
-		0,0,359,360,3,36,18,0,360,361,5,57,0,0,361,366,1,0,0,0,362,363,10,11,0,
-		0,363,364,5,4,0,0,364,366,3,28,14,0,365,299,1,0,0,0,365,302,1,0,0,0,365,
-		305,1,0,0,0,365,308,1,0,0,0,365,311,1,0,0,0,365,314,1,0,0,0,365,317,1,
-		0,0,0,365,320,1,0,0,0,365,323,1,0,0,0,365,326,1,0,0,0,365,329,1,0,0,0,
-		365,337,1,0,0,0,365,340,1,0,0,0,365,348,1,0,0,0,365,351,1,0,0,0,365,357,
-		1,0,0,0,365,362,1,0,0,0,366,369,1,0,0,0,367,365,1,0,0,0,367,368,1,0,0,
-		0,368,37,1,0,0,0,369,367,1,0,0,0,370,371,3,36,18,0,371,372,5,59,0,0,372,
-		373,3,36,18,0,373,39,1,0,0,0,374,375,5,27,0,0,375,378,5,74,0,0,376,377,
-		5,59,0,0,377,379,3,28,14,0,378,376,1,0,0,0,378,379,1,0,0,0,379,380,1,0,
-		0,0,380,381,3,30,15,0,381,41,1,0,0,0,382,387,3,36,18,0,383,384,5,58,0,
-		0,384,386,3,36,18,0,385,383,1,0,0,0,386,389,1,0,0,0,387,385,1,0,0,0,387,
-		388,1,0,0,0,388,391,1,0,0,0,389,387,1,0,0,0,390,392,5,58,0,0,391,390,1,
-		0,0,0,391,392,1,0,0,0,392,43,1,0,0,0,393,436,5,76,0,0,394,436,5,19,0,0,
-		395,436,5,23,0,0,396,436,5,24,0,0,397,436,5,75,0,0,398,436,7,7,0,0,399,
-		436,3,46,23,0,400,436,5,74,0,0,401,402,5,54,0,0,402,403,3,36,18,0,403,
-		404,5,55,0,0,404,436,1,0,0,0,405,417,5,56,0,0,406,411,3,36,18,0,407,408,
-		5,58,0,0,408,410,3,36,18,0,409,407,1,0,0,0,410,413,1,0,0,0,411,409,1,0,
-		0,0,411,412,1,0,0,0,412,415,1,0,0,0,413,411,1,0,0,0,414,416,5,58,0,0,415,
-		414,1,0,0,0,415,416,1,0,0,0,416,418,1,0,0,0,417,406,1,0,0,0,417,418,1,
-		0,0,0,418,419,1,0,0,0,419,436,5,57,0,0,420,432,5,1,0,0,421,426,3,38,19,
-		0,422,423,5,58,0,0,423,425,3,38,19,0,424,422,1,0,0,0,425,428,1,0,0,0,426,
-		424,1,0,0,0,426,427,1,0,0,0,427,430,1,0,0,0,428,426,1,0,0,0,429,431,5,
-		58,0,0,430,429,1,0,0,0,430,431,1,0,0,0,431,433,1,0,0,0,432,421,1,0,0,0,
-		432,433,1,0,0,0,433,434,1,0,0,0,434,436,5,2,0,0,435,393,1,0,0,0,435,394,
-		1,0,0,0,435,395,1,0,0,0,435,396,1,0,0,0,435,397,1,0,0,0,435,398,1,0,0,
-		0,435,399,1,0,0,0,435,400,1,0,0,0,435,401,1,0,0,0,435,405,1,0,0,0,435,
-		420,1,0,0,0,436,45,1,0,0,0,437,441,5,77,0,0,438,440,3,48,24,0,439,438,
-		1,0,0,0,440,443,1,0,0,0,441,439,1,0,0,0,441,442,1,0,0,0,442,444,1,0,0,
-		0,443,441,1,0,0,0,444,445,5,85,0,0,445,47,1,0,0,0,446,454,5,86,0,0,447,
-		454,5,87,0,0,448,450,5,88,0,0,449,451,3,36,18,0,450,449,1,0,0,0,450,451,
-		1,0,0,0,451,452,1,0,0,0,452,454,5,2,0,0,453,446,1,0,0,0,453,447,1,0,0,
-		0,453,448,1,0,0,0,454,49,1,0,0,0,57,53,59,68,71,78,84,87,97,100,106,115,
-		118,125,130,136,141,148,150,159,164,167,173,178,187,191,209,215,221,223,
-		230,236,246,248,260,269,276,281,291,297,334,345,354,365,367,378,387,391,
-		411,415,417,426,430,432,435,441,450,453
+		1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,18,360,8,
+		18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,18,371,8,18,1,18,1,18,
+		1,18,1,18,1,18,1,18,1,18,3,18,380,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,
+		18,1,18,1,18,5,18,391,8,18,10,18,12,18,394,9,18,1,19,1,19,1,19,1,19,1,
+		20,1,20,1,20,1,20,3,20,404,8,20,1,20,1,20,1,21,1,21,1,21,5,21,411,8,21,
+		10,21,12,21,414,9,21,1,21,3,21,417,8,21,1,22,1,22,1,22,1,22,1,22,1,22,
+		1,22,1,22,1,22,1,22,1,22,1,22,1,22,1,22,1,22,1,22,5,22,435,8,22,10,22,
+		12,22,438,9,22,1,22,3,22,441,8,22,3,22,443,8,22,1,22,1,22,1,22,1,22,1,
+		22,5,22,450,8,22,10,22,12,22,453,9,22,1,22,3,22,456,8,22,3,22,458,8,22,
+		1,22,1,22,1,22,1,22,3,22,464,8,22,1,22,1,22,1,22,3,22,469,8,22,1,22,1,
+		22,1,22,3,22,474,8,22,3,22,476,8,22,1,23,1,23,1,23,5,23,481,8,23,10,23,
+		12,23,484,9,23,1,23,3,23,487,8,23,1,24,1,24,1,24,3,24,492,8,24,1,25,1,
+		25,5,25,496,8,25,10,25,12,25,499,9,25,1,25,1,25,1,26,1,26,1,26,1,26,3,
+		26,507,8,26,1,26,3,26,510,8,26,1,26,0,2,28,36,27,0,2,4,6,8,10,12,14,16,
+		18,20,22,24,26,28,30,32,34,36,38,40,42,44,46,48,50,52,0,8,1,0,7,8,3,0,
+		30,31,37,44,64,64,2,0,66,66,70,71,1,0,67,69,1,0,65,66,1,0,49,50,2,0,45,
+		48,62,63,1,0,17,18,592,0,57,1,0,0,0,2,68,1,0,0,0,4,77,1,0,0,0,6,88,1,0,
+		0,0,8,91,1,0,0,0,10,119,1,0,0,0,12,122,1,0,0,0,14,131,1,0,0,0,16,140,1,
+		0,0,0,18,145,1,0,0,0,20,159,1,0,0,0,22,171,1,0,0,0,24,186,1,0,0,0,26,197,
+		1,0,0,0,28,234,1,0,0,0,30,243,1,0,0,0,32,255,1,0,0,0,34,316,1,0,0,0,36,
+		322,1,0,0,0,38,395,1,0,0,0,40,399,1,0,0,0,42,407,1,0,0,0,44,475,1,0,0,
+		0,46,477,1,0,0,0,48,488,1,0,0,0,50,493,1,0,0,0,52,509,1,0,0,0,54,56,3,
+		2,1,0,55,54,1,0,0,0,56,59,1,0,0,0,57,55,1,0,0,0,57,58,1,0,0,0,58,63,1,
+		0,0,0,59,57,1,0,0,0,60,62,3,6,3,0,61,60,1,0,0,0,62,65,1,0,0,0,63,61,1,
+		0,0,0,63,64,1,0,0,0,64,66,1,0,0,0,65,63,1,0,0,0,66,67,5,0,0,1,67,1,1,0,
+		0,0,68,69,5,3,0,0,69,72,3,4,2,0,70,71,5,4,0,0,71,73,5,75,0,0,72,70,1,0,
+		0,0,72,73,1,0,0,0,73,75,1,0,0,0,74,76,5,61,0,0,75,74,1,0,0,0,75,76,1,0,
+		0,0,76,3,1,0,0,0,77,82,5,75,0,0,78,79,5,53,0,0,79,81,5,75,0,0,80,78,1,
+		0,0,0,81,84,1,0,0,0,82,80,1,0,0,0,82,83,1,0,0,0,83,5,1,0,0,0,84,82,1,0,
+		0,0,85,89,3,22,11,0,86,89,3,8,4,0,87,89,3,18,9,0,88,85,1,0,0,0,88,86,1,
+		0,0,0,88,87,1,0,0,0,89,7,1,0,0,0,90,92,5,5,0,0,91,90,1,0,0,0,91,92,1,0,
+		0,0,92,93,1,0,0,0,93,94,5,20,0,0,94,104,5,75,0,0,95,96,5,60,0,0,96,101,
+		5,75,0,0,97,98,5,59,0,0,98,100,5,75,0,0,99,97,1,0,0,0,100,103,1,0,0,0,
+		101,99,1,0,0,0,101,102,1,0,0,0,102,105,1,0,0,0,103,101,1,0,0,0,104,95,
+		1,0,0,0,104,105,1,0,0,0,105,106,1,0,0,0,106,110,5,1,0,0,107,109,3,10,5,
+		0,108,107,1,0,0,0,109,112,1,0,0,0,110,108,1,0,0,0,110,111,1,0,0,0,111,
+		113,1,0,0,0,112,110,1,0,0,0,113,114,5,2,0,0,114,9,1,0,0,0,115,120,3,12,
+		6,0,116,120,3,14,7,0,117,120,3,16,8,0,118,120,5,61,0,0,119,115,1,0,0,0,
+		119,116,1,0,0,0,119,117,1,0,0,0,119,118,1,0,0,0,120,11,1,0,0,0,121,123,
+		7,0,0,0,122,121,1,0,0,0,122,123,1,0,0,0,123,124,1,0,0,0,124,125,5,75,0,
+		0,125,126,5,60,0,0,126,129,3,28,14,0,127,128,5,64,0,0,128,130,3,36,18,
+		0,129,127,1,0,0,0,129,130,1,0,0,0,130,13,1,0,0,0,131,132,5,22,0,0,132,
+		134,5,55,0,0,133,135,3,24,12,0,134,133,1,0,0,0,134,135,1,0,0,0,135,136,
+		1,0,0,0,136,137,5,56,0,0,137,138,3,30,15,0,138,15,1,0,0,0,139,141,5,25,
+		0,0,140,139,1,0,0,0,140,141,1,0,0,0,141,142,1,0,0,0,142,143,3,22,11,0,
+		143,17,1,0,0,0,144,146,5,5,0,0,145,144,1,0,0,0,145,146,1,0,0,0,146,147,
+		1,0,0,0,147,148,5,21,0,0,148,149,5,75,0,0,149,154,5,1,0,0,150,153,3,20,
+		10,0,151,153,5,61,0,0,152,150,1,0,0,0,152,151,1,0,0,0,153,156,1,0,0,0,
+		154,152,1,0,0,0,154,155,1,0,0,0,155,157,1,0,0,0,156,154,1,0,0,0,157,158,
+		5,2,0,0,158,19,1,0,0,0,159,160,5,6,0,0,160,161,5,75,0,0,161,163,5,55,0,
+		0,162,164,3,24,12,0,163,162,1,0,0,0,163,164,1,0,0,0,164,165,1,0,0,0,165,
+		168,5,56,0,0,166,167,5,32,0,0,167,169,3,28,14,0,168,166,1,0,0,0,168,169,
+		1,0,0,0,169,21,1,0,0,0,170,172,5,5,0,0,171,170,1,0,0,0,171,172,1,0,0,0,
+		172,173,1,0,0,0,173,174,5,6,0,0,174,175,5,75,0,0,175,177,5,55,0,0,176,
+		178,3,24,12,0,177,176,1,0,0,0,177,178,1,0,0,0,178,179,1,0,0,0,179,182,
+		5,56,0,0,180,181,5,32,0,0,181,183,3,28,14,0,182,180,1,0,0,0,182,183,1,
+		0,0,0,183,184,1,0,0,0,184,185,3,30,15,0,185,23,1,0,0,0,186,191,3,26,13,
+		0,187,188,5,59,0,0,188,190,3,26,13,0,189,187,1,0,0,0,190,193,1,0,0,0,191,
+		189,1,0,0,0,191,192,1,0,0,0,192,195,1,0,0,0,193,191,1,0,0,0,194,196,5,
+		59,0,0,195,194,1,0,0,0,195,196,1,0,0,0,196,25,1,0,0,0,197,198,5,75,0,0,
+		198,199,5,60,0,0,199,200,3,28,14,0,200,27,1,0,0,0,201,202,6,14,-1,0,202,
+		235,5,75,0,0,203,204,5,57,0,0,204,205,3,28,14,0,205,206,5,58,0,0,206,235,
+		1,0,0,0,207,208,5,1,0,0,208,209,3,28,14,0,209,210,5,60,0,0,210,211,3,28,
+		14,0,211,212,5,2,0,0,212,235,1,0,0,0,213,214,5,6,0,0,214,223,5,55,0,0,
+		215,220,3,28,14,0,216,217,5,59,0,0,217,219,3,28,14,0,218,216,1,0,0,0,219,
+		222,1,0,0,0,220,218,1,0,0,0,220,221,1,0,0,0,221,224,1,0,0,0,222,220,1,
+		0,0,0,223,215,1,0,0,0,223,224,1,0,0,0,224,225,1,0,0,0,225,228,5,56,0,0,
+		226,227,5,32,0,0,227,229,3,28,14,0,228,226,1,0,0,0,228,229,1,0,0,0,229,
+		235,1,0,0,0,230,231,5,55,0,0,231,232,3,28,14,0,232,233,5,56,0,0,233,235,
+		1,0,0,0,234,201,1,0,0,0,234,203,1,0,0,0,234,207,1,0,0,0,234,213,1,0,0,
+		0,234,230,1,0,0,0,235,240,1,0,0,0,236,237,10,4,0,0,237,239,5,54,0,0,238,
+		236,1,0,0,0,239,242,1,0,0,0,240,238,1,0,0,0,240,241,1,0,0,0,241,29,1,0,
+		0,0,242,240,1,0,0,0,243,248,5,1,0,0,244,247,3,34,17,0,245,247,5,61,0,0,
+		246,244,1,0,0,0,246,245,1,0,0,0,247,250,1,0,0,0,248,246,1,0,0,0,248,249,
+		1,0,0,0,249,251,1,0,0,0,250,248,1,0,0,0,251,252,5,2,0,0,252,31,1,0,0,0,
+		253,256,3,30,15,0,254,256,3,34,17,0,255,253,1,0,0,0,255,254,1,0,0,0,256,
+		33,1,0,0,0,257,258,7,0,0,0,258,261,5,75,0,0,259,260,5,60,0,0,260,262,3,
+		28,14,0,261,259,1,0,0,0,261,262,1,0,0,0,262,263,1,0,0,0,263,264,5,64,0,
+		0,264,317,3,36,18,0,265,266,5,9,0,0,266,267,3,36,18,0,267,273,3,32,16,
+		0,268,271,5,10,0,0,269,272,3,34,17,0,270,272,3,30,15,0,271,269,1,0,0,0,
+		271,270,1,0,0,0,272,274,1,0,0,0,273,268,1,0,0,0,273,274,1,0,0,0,274,317,
+		1,0,0,0,275,276,5,11,0,0,276,277,3,36,18,0,277,278,3,32,16,0,278,317,1,
+		0,0,0,279,280,5,12,0,0,280,281,5,75,0,0,281,282,5,13,0,0,282,285,3,36,
+		18,0,283,284,5,36,0,0,284,286,3,36,18,0,285,283,1,0,0,0,285,286,1,0,0,
+		0,286,287,1,0,0,0,287,288,3,32,16,0,288,317,1,0,0,0,289,317,5,14,0,0,290,
+		317,5,15,0,0,291,294,5,16,0,0,292,293,4,17,1,0,293,295,3,36,18,0,294,292,
+		1,0,0,0,294,295,1,0,0,0,295,317,1,0,0,0,296,297,5,26,0,0,297,301,3,30,
+		15,0,298,300,3,40,20,0,299,298,1,0,0,0,300,303,1,0,0,0,301,299,1,0,0,0,
+		301,302,1,0,0,0,302,306,1,0,0,0,303,301,1,0,0,0,304,305,5,28,0,0,305,307,
+		3,30,15,0,306,304,1,0,0,0,306,307,1,0,0,0,307,317,1,0,0,0,308,309,5,29,
+		0,0,309,317,3,36,18,0,310,317,3,30,15,0,311,312,3,36,18,0,312,313,7,1,
+		0,0,313,314,3,36,18,0,314,317,1,0,0,0,315,317,3,36,18,0,316,257,1,0,0,
+		0,316,265,1,0,0,0,316,275,1,0,0,0,316,279,1,0,0,0,316,289,1,0,0,0,316,
+		290,1,0,0,0,316,291,1,0,0,0,316,296,1,0,0,0,316,308,1,0,0,0,316,310,1,
+		0,0,0,316,311,1,0,0,0,316,315,1,0,0,0,317,35,1,0,0,0,318,319,6,18,-1,0,
+		319,323,3,44,22,0,320,321,7,2,0,0,321,323,3,36,18,12,322,318,1,0,0,0,322,
+		320,1,0,0,0,323,392,1,0,0,0,324,325,10,10,0,0,325,326,7,3,0,0,326,391,
+		3,36,18,11,327,328,10,9,0,0,328,329,7,4,0,0,329,391,3,36,18,10,330,331,
+		10,8,0,0,331,332,7,5,0,0,332,391,3,36,18,9,333,334,10,7,0,0,334,335,5,
+		72,0,0,335,391,3,36,18,8,336,337,10,6,0,0,337,338,5,73,0,0,338,391,3,36,
+		18,7,339,340,10,5,0,0,340,341,5,74,0,0,341,391,3,36,18,6,342,343,10,4,
+		0,0,343,344,7,6,0,0,344,391,3,36,18,5,345,346,10,3,0,0,346,347,5,51,0,
+		0,347,391,3,36,18,4,348,349,10,2,0,0,349,350,5,52,0,0,350,391,3,36,18,
+		3,351,352,10,1,0,0,352,353,5,34,0,0,353,391,3,36,18,1,354,355,10,18,0,
+		0,355,356,5,53,0,0,356,357,5,75,0,0,357,359,5,55,0,0,358,360,3,42,21,0,
+		359,358,1,0,0,0,359,360,1,0,0,0,360,361,1,0,0,0,361,391,5,56,0,0,362,363,
+		10,17,0,0,363,364,5,53,0,0,364,391,5,75,0,0,365,366,10,16,0,0,366,367,
+		5,35,0,0,367,368,5,75,0,0,368,370,5,55,0,0,369,371,3,42,21,0,370,369,1,
+		0,0,0,370,371,1,0,0,0,371,372,1,0,0,0,372,391,5,56,0,0,373,374,10,15,0,
+		0,374,375,5,35,0,0,375,391,5,75,0,0,376,377,10,14,0,0,377,379,5,55,0,0,
+		378,380,3,42,21,0,379,378,1,0,0,0,379,380,1,0,0,0,380,381,1,0,0,0,381,
+		391,5,56,0,0,382,383,10,13,0,0,383,384,5,57,0,0,384,385,3,36,18,0,385,
+		386,5,58,0,0,386,391,1,0,0,0,387,388,10,11,0,0,388,389,5,4,0,0,389,391,
+		3,28,14,0,390,324,1,0,0,0,390,327,1,0,0,0,390,330,1,0,0,0,390,333,1,0,
+		0,0,390,336,1,0,0,0,390,339,1,0,0,0,390,342,1,0,0,0,390,345,1,0,0,0,390,
+		348,1,0,0,0,390,351,1,0,0,0,390,354,1,0,0,0,390,362,1,0,0,0,390,365,1,
+		0,0,0,390,373,1,0,0,0,390,376,1,0,0,0,390,382,1,0,0,0,390,387,1,0,0,0,
+		391,394,1,0,0,0,392,390,1,0,0,0,392,393,1,0,0,0,393,37,1,0,0,0,394,392,
+		1,0,0,0,395,396,3,36,18,0,396,397,5,60,0,0,397,398,3,36,18,0,398,39,1,
+		0,0,0,399,400,5,27,0,0,400,403,5,75,0,0,401,402,5,60,0,0,402,404,3,28,
+		14,0,403,401,1,0,0,0,403,404,1,0,0,0,404,405,1,0,0,0,405,406,3,30,15,0,
+		406,41,1,0,0,0,407,412,3,36,18,0,408,409,5,59,0,0,409,411,3,36,18,0,410,
+		408,1,0,0,0,411,414,1,0,0,0,412,410,1,0,0,0,412,413,1,0,0,0,413,416,1,
+		0,0,0,414,412,1,0,0,0,415,417,5,59,0,0,416,415,1,0,0,0,416,417,1,0,0,0,
+		417,43,1,0,0,0,418,476,5,77,0,0,419,476,5,19,0,0,420,476,5,23,0,0,421,
+		476,5,24,0,0,422,476,5,76,0,0,423,476,7,7,0,0,424,476,3,50,25,0,425,476,
+		5,75,0,0,426,427,5,55,0,0,427,428,3,36,18,0,428,429,5,56,0,0,429,476,1,
+		0,0,0,430,442,5,57,0,0,431,436,3,36,18,0,432,433,5,59,0,0,433,435,3,36,
+		18,0,434,432,1,0,0,0,435,438,1,0,0,0,436,434,1,0,0,0,436,437,1,0,0,0,437,
+		440,1,0,0,0,438,436,1,0,0,0,439,441,5,59,0,0,440,439,1,0,0,0,440,441,1,
+		0,0,0,441,443,1,0,0,0,442,431,1,0,0,0,442,443,1,0,0,0,443,444,1,0,0,0,
+		444,476,5,58,0,0,445,457,5,1,0,0,446,451,3,38,19,0,447,448,5,59,0,0,448,
+		450,3,38,19,0,449,447,1,0,0,0,450,453,1,0,0,0,451,449,1,0,0,0,451,452,
+		1,0,0,0,452,455,1,0,0,0,453,451,1,0,0,0,454,456,5,59,0,0,455,454,1,0,0,
+		0,455,456,1,0,0,0,456,458,1,0,0,0,457,446,1,0,0,0,457,458,1,0,0,0,458,
+		459,1,0,0,0,459,476,5,2,0,0,460,461,5,6,0,0,461,463,5,55,0,0,462,464,3,
+		46,23,0,463,462,1,0,0,0,463,464,1,0,0,0,464,465,1,0,0,0,465,468,5,56,0,
+		0,466,467,5,32,0,0,467,469,3,28,14,0,468,466,1,0,0,0,468,469,1,0,0,0,469,
+		473,1,0,0,0,470,474,3,30,15,0,471,472,5,33,0,0,472,474,3,36,18,0,473,470,
+		1,0,0,0,473,471,1,0,0,0,474,476,1,0,0,0,475,418,1,0,0,0,475,419,1,0,0,
+		0,475,420,1,0,0,0,475,421,1,0,0,0,475,422,1,0,0,0,475,423,1,0,0,0,475,
+		424,1,0,0,0,475,425,1,0,0,0,475,426,1,0,0,0,475,430,1,0,0,0,475,445,1,
+		0,0,0,475,460,1,0,0,0,476,45,1,0,0,0,477,482,3,48,24,0,478,479,5,59,0,
+		0,479,481,3,48,24,0,480,478,1,0,0,0,481,484,1,0,0,0,482,480,1,0,0,0,482,
+		483,1,0,0,0,483,486,1,0,0,0,484,482,1,0,0,0,485,487,5,59,0,0,486,485,1,
+		0,0,0,486,487,1,0,0,0,487,47,1,0,0,0,488,491,5,75,0,0,489,490,5,60,0,0,
+		490,492,3,28,14,0,491,489,1,0,0,0,491,492,1,0,0,0,492,49,1,0,0,0,493,497,
+		5,78,0,0,494,496,3,52,26,0,495,494,1,0,0,0,496,499,1,0,0,0,497,495,1,0,
+		0,0,497,498,1,0,0,0,498,500,1,0,0,0,499,497,1,0,0,0,500,501,5,86,0,0,501,
+		51,1,0,0,0,502,510,5,87,0,0,503,510,5,88,0,0,504,506,5,89,0,0,505,507,
+		3,36,18,0,506,505,1,0,0,0,506,507,1,0,0,0,507,508,1,0,0,0,508,510,5,2,
+		0,0,509,502,1,0,0,0,509,503,1,0,0,0,509,504,1,0,0,0,510,53,1,0,0,0,66,
+		57,63,72,75,82,88,91,101,104,110,119,122,129,134,140,145,152,154,163,168,
+		171,177,182,191,195,220,223,228,234,240,246,248,255,261,271,273,285,294,
+		301,306,316,322,359,370,379,390,392,403,412,416,436,440,442,451,455,457,
+		463,468,473,475,482,486,491,497,506,509
 	};
 
 	public static readonly ATN _ATN =

@@ -136,6 +136,20 @@ public interface IHlParserVisitor<Result> : IParseTreeVisitor<Result> {
 	/// <return>The visitor result.</return>
 	Result VisitMapType([NotNull] HlParser.MapTypeContext context);
 	/// <summary>
+	/// Visit a parse tree produced by the <c>funcType</c>
+	/// labeled alternative in <see cref="HlParser.type"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitFuncType([NotNull] HlParser.FuncTypeContext context);
+	/// <summary>
+	/// Visit a parse tree produced by the <c>parenType</c>
+	/// labeled alternative in <see cref="HlParser.type"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitParenType([NotNull] HlParser.ParenTypeContext context);
+	/// <summary>
 	/// Visit a parse tree produced by the <c>nullableType</c>
 	/// labeled alternative in <see cref="HlParser.type"/>.
 	/// </summary>
@@ -410,6 +424,25 @@ public interface IHlParserVisitor<Result> : IParseTreeVisitor<Result> {
 	/// <param name="context">The parse tree.</param>
 	/// <return>The visitor result.</return>
 	Result VisitMapLit([NotNull] HlParser.MapLitContext context);
+	/// <summary>
+	/// Visit a parse tree produced by the <c>lambdaExpr</c>
+	/// labeled alternative in <see cref="HlParser.primary"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitLambdaExpr([NotNull] HlParser.LambdaExprContext context);
+	/// <summary>
+	/// Visit a parse tree produced by <see cref="HlParser.lambdaParams"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitLambdaParams([NotNull] HlParser.LambdaParamsContext context);
+	/// <summary>
+	/// Visit a parse tree produced by <see cref="HlParser.lambdaParam"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitLambdaParam([NotNull] HlParser.LambdaParamContext context);
 	/// <summary>
 	/// Visit a parse tree produced by <see cref="HlParser.stringLit"/>.
 	/// </summary>
