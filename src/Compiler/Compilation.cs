@@ -21,14 +21,19 @@ public static class Compilation
     /// </summary>
     private const int StackBytes = 256 << 20;
 
-    /// <summary>Compiles the program in <paramref name="text"/>; <paramref name="path"/> names it in messages.</summary>
-    public static CompileResult Compile(string path, string text)
+    /// <summary>
+    /// Compiles the program in <paramref name="text"/>; <paramref name="path"/> names it in messages. The modules
+    /// it imports are read with <paramref name="readModule"/>, given a path relative to the program's directory
+    /// (<c>app/util.hl</c> for <c>import app.util</c>), which returns null when there is no such file; by default
+    /// they are read from the file system beside <paramref name="path"/>.
+    /// </summary>
+    public static CompileResult Compile(string path, string text, Func<string, string?>? readModule = null)
     {
         CompileResult? result = null;
         System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
         var thread = new Thread(() =>
         {
-            try { result = CompileHere(path, text); }
+            try { result = CompileHere(path, text, readModule ?? BesideProgram(path)); }
             catch (Exception e) { failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e); }
         }, StackBytes) { Name = "hlvm compiler" };
         thread.Start();
@@ -37,27 +42,96 @@ public static class Compilation
         return result!;
     }
 
-    /// <summary>The prelude (stdlib/prelude.hl, built into the compiler): the classes every program has.</summary>
-    private static Syntax.HlParser.ProgramContext Prelude()
+    /// <summary>Reads modules from the directory of the program at <paramref name="path"/>.</summary>
+    private static Func<string, string?> BesideProgram(string path)
     {
-        using var stream = typeof(Compilation).Assembly.GetManifestResourceStream("prelude.hl")
-            ?? throw new InvalidOperationException("the compiler was built without its prelude");
-        string text = new StreamReader(stream).ReadToEnd();
-        var diagnostics = new DiagnosticBag();
-        var tree = SyntaxParser.Parse(new SourceText("prelude.hl", text), diagnostics);
-        if (tree is null || diagnostics.HasErrors)
-            throw new InvalidOperationException("the prelude does not parse: " + string.Join("; ", diagnostics.Items));
-        return tree;
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        return relative =>
+        {
+            string file = Path.Combine(dir, relative);
+            try { return File.Exists(file) ? File.ReadAllText(file) : null; }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        };
     }
 
-    private static CompileResult CompileHere(string path, string text)
+    /// <summary>The text of a file built into the compiler (the prelude, the std modules), or null.</summary>
+    private static string? Builtin(string name)
+    {
+        using var stream = typeof(Compilation).Assembly.GetManifestResourceStream(name);
+        return stream is null ? null : new StreamReader(stream).ReadToEnd();
+    }
+
+    /// <summary>The prelude (stdlib/prelude.hl, built into the compiler): the classes every program has.</summary>
+    private static SourceModule Prelude()
+    {
+        string text = Builtin("prelude.hl") ?? throw new InvalidOperationException("the compiler was built without its prelude");
+        var diagnostics = new DiagnosticBag();
+        var source = new SourceText("prelude.hl", text);
+        var tree = SyntaxParser.Parse(source, diagnostics);
+        if (tree is null || diagnostics.HasErrors)
+            throw new InvalidOperationException("the prelude does not parse: " + string.Join("; ", diagnostics.Items));
+        return new SourceModule("", source, tree, "prelude.hl");
+    }
+
+    /// <summary>Most modules one program may import, directly or not.</summary>
+    public const int MaxModules = 1000;
+
+    /// <summary>
+    /// Parses the program and, following its imports, every module it uses. A module that cannot be found or
+    /// does not parse is reported at the import that names it (syntax errors in its own file).
+    /// </summary>
+    private static List<SourceModule> LoadModules(SourceText root, DiagnosticBag diagnostics, Func<string, string?> readModule)
+    {
+        var modules = new List<SourceModule>();
+        var tree = SyntaxParser.Parse(root, diagnostics);
+        if (tree is null) return modules;
+        modules.Add(new SourceModule("", root, tree, Path.GetFileName(root.Path)));
+        string rootDir = Path.GetDirectoryName(root.Path) ?? "";
+        var seen = new HashSet<string>();
+        for (int k = 0; k < modules.Count; k++)
+        {
+            var importer = modules[k];
+            foreach (var import in importer.Tree.importDecl())
+            {
+                string name = import.qualifiedName().GetText();
+                if (!seen.Add(name)) continue;
+                bool std = name.StartsWith("std.", StringComparison.Ordinal);
+                string file = std ? name[4..].Replace('.', '/') + ".hl" : name.Replace('.', '/') + ".hl";
+                string? text = std ? Builtin("std/" + file) : name == "std" ? null : readModule(file);
+                var at = import.qualifiedName().Start;
+                if (text is null)
+                {
+                    string why = std ? $"the standard library has no module '{name}' (it has {string.Join(", ", StdModules())})"
+                        : $"cannot find module '{name}': there is no file {file} in the program's directory";
+                    diagnostics.Add(new Diagnostic(Severity.Error, importer.Source, at.Line, at.Column + 1, why, name.Length));
+                    continue;
+                }
+                if (modules.Count >= MaxModules)
+                {
+                    diagnostics.Add(new Diagnostic(Severity.Error, importer.Source, at.Line, at.Column + 1, $"a program may use at most {MaxModules} modules", name.Length));
+                    return modules;
+                }
+                // Messages name the file as the program's path does; stack traces relative to the program's directory.
+                var source = new SourceText(std ? "std/" + file : Path.Combine(rootDir, file), text);
+                if (SyntaxParser.Parse(source, diagnostics) is { } moduleTree) modules.Add(new SourceModule(name, source, moduleTree, std ? "std/" + file : file));
+            }
+        }
+        return modules;
+    }
+
+    /// <summary>The names of the std modules built into the compiler.</summary>
+    private static IEnumerable<string> StdModules() =>
+        typeof(Compilation).Assembly.GetManifestResourceNames().Where(n => n.StartsWith("std/", StringComparison.Ordinal))
+            .Select(n => "std." + Path.GetFileNameWithoutExtension(n)).Order(StringComparer.Ordinal);
+
+    private static CompileResult CompileHere(string path, string text, Func<string, string?> readModule)
     {
         var source = new SourceText(path, text);
         var diagnostics = new DiagnosticBag();
-        var tree = SyntaxParser.Parse(source, diagnostics);
+        var modules = LoadModules(source, diagnostics, readModule);
         // A tree with syntax errors is incomplete; binding it would only add confusing follow-on errors.
-        if (tree is null || diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items);
-        var program = Binder.BindProgram(Prelude(), tree, source, diagnostics);
+        if (modules.Count == 0 || diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items);
+        var program = Binder.BindProgram(Prelude(), modules, diagnostics);
         // Warnings wait until the errors are fixed: next to an error they are mostly its echoes.
         if (diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items.Where(d => d.Severity == Severity.Error).ToList());
         string fileName = Path.GetFileName(path);

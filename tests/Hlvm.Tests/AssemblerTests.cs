@@ -48,7 +48,7 @@ public sealed class AssemblerTests
     [MemberData(nameof(Programs))]
     public void EveryCompiledProgramRoundTrips(string file)
     {
-        var result = Compilation.Compile(file, File.ReadAllText(Path.Combine(TestSupport.Root, file)));
+        var result = Compilation.Compile(Path.Combine(TestSupport.Root, file), File.ReadAllText(Path.Combine(TestSupport.Root, file)));
         if (result.Module is null) return; // a test of compile errors: there is no module
         AssertRoundTrip(result.Module);
     }

@@ -125,8 +125,11 @@ case(M+'version_0.hex', 'malformed unsupported module format version 0', 'format
      replace('version', '00 00', 'version 0'))
 case(M+'version_big_endian.hex', 'malformed unsupported module format version 256', 'format.version', 'Version 1 written big-endian reads as 256.',
      replace('version', '00 01', 'version 1, big-endian'))
-case(M+'flags_set.hex', 'malformed unknown module flags 0x0001', 'format.flags', 'A module flag this runtime does not know.',
-     replace('flags', '01 00', 'flags 1'))
+case(M+'flags_set.hex', 'malformed unknown module flags 0x0002', 'format.flags', 'A module flag this runtime does not know.',
+     replace('flags', '02 00', 'flags 2'))
+case(M+'function_sources_missing.hex', 'malformed truncated', 'format.flags',
+     'Flag 1 announces a table of function sources after the entry, but the file ends there.',
+     replace('flags', '01 00', 'flags 1: function sources follow'))
 case(M+'flags_high_bit.hex', 'malformed unknown module flags 0x8000', 'format.flags', 'The highest flag bit.',
      replace('flags', '00 80', 'flags 0x8000'))
 case(M+'trailing_byte.hex', 'malformed 1 unexpected bytes after the end of the module', 'format.trailing',

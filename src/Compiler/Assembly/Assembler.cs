@@ -48,6 +48,7 @@ public static class Assembler
         public List<(Token[] Operands, int Class, int Line)> Handlers { get; } = [];
         public int? LocalsLine { get; set; }
         public int? MaxStackLine { get; set; }
+        public int? SourceLine { get; set; }
         public int? MaxStack { get; set; }
         public bool CodeStarted { get; set; }
     }
@@ -125,6 +126,14 @@ public static class Assembler
         {
             switch (statement)
             {
+                case TextDirective { Directive: "source" } d when _fn is not null:
+                    // Inside a function: the file it comes from, when not the module's.
+                    if (Header(d, "source", _fn.SourceLine) is { } withSource)
+                    {
+                        withSource.SourceLine = _line;
+                        withSource.Def.SourceFile = d.Value.Text;
+                    }
+                    break;
                 case TextDirective d:
                     TopLevel(d);
                     if (d.Directive == "string") _module.Strings.Add(d.Value.Text);

@@ -11,7 +11,6 @@ namespace Hlvm.Compiler.Binding;
 // type relation (subclass to superclass, class to interface, T and null to T?).
 public sealed partial class Binder
 {
-    private readonly Dictionary<string, ClassSymbol> _classes = [];
     private readonly List<ClassSymbol> _classList = [];
     private readonly Dictionary<ClassSymbol, ParserRuleContext> _classDecls = [];
     private readonly HashSet<ClassSymbol> _resolving = [];
@@ -32,18 +31,30 @@ public sealed partial class Binder
 
     private void DeclareClass(IToken name, ITerminalNode? pub, bool isInterface, ParserRuleContext decl)
     {
-        if (pub is not null) Error(pub.Symbol, "'pub' has no meaning without modules, which are not supported yet");
         string n = name.Text;
+        if (pub is not null) _unit.Public.Add(n);
         if (_classes.ContainsKey(n)) { Error(name, $"'{n}' is already defined"); return; }
         if (n is "int" or "float" or "bool" or "string" || Builtins.Contains(n)) { Error(name, $"'{n}' is a built-in name"); return; }
-        var c = new ClassSymbol(n, _classList.Count, isInterface);
+        var c = new ClassSymbol(_unit.Prefix + n, _classList.Count, isInterface);
         _classes[n] = c;
+        _classUnit[c] = _unit;
         _classList.Add(c);
         _classDecls[c] = decl;
     }
 
     /// <summary>Lays out a class (after its superclass) and queues the binding of its constructor and methods.</summary>
     private void ResolveClass(ClassSymbol c, List<(FunctionSymbol symbol, Func<BoundFunction> bind)> bodies)
+    {
+        if (c.Resolved || !_classUnit.TryGetValue(c, out var unit)) return; // hidden classes are made resolved
+        var outer = _unit;
+        int first = bodies.Count;
+        Switch(unit);
+        ResolveClassHere(c, bodies);
+        for (int i = first; i < bodies.Count; i++) bodies[i] = (bodies[i].symbol, InUnit(unit, bodies[i].bind));
+        Switch(outer);
+    }
+
+    private void ResolveClassHere(ClassSymbol c, List<(FunctionSymbol symbol, Func<BoundFunction> bind)> bodies)
     {
         if (c.Resolved || !_resolving.Add(c)) return;
         if (_classDecls[c] is InterfaceDeclContext iface)
@@ -61,11 +72,7 @@ public sealed partial class Binder
         var decl = (ClassDeclContext)_classDecls[c];
         foreach (var superName in decl._supers)
         {
-            if (!_classes.TryGetValue(superName.Text, out var super))
-            {
-                Error(superName, $"unknown class or interface '{superName.Text}'{Suggest(superName.Text, _classes.Keys)}");
-                continue;
-            }
+            if (ClassNamed(superName, "class or interface") is not { } super) continue;
             if (super.IsInterface)
             {
                 if (c.Interfaces.Contains(super)) Error(superName, $"'{super.Name}' is listed twice");

@@ -17,9 +17,8 @@ namespace Hlvm.Compiler.Binding;
 /// </summary>
 public sealed partial class Binder
 {
-    private readonly SourceText _source;
+    private SourceText _source = null!;
     private readonly DiagnosticBag _diagnostics;
-    private readonly Dictionary<string, FunctionSymbol> _functions = [];
     private List<Dictionary<string, LocalSymbol>> _scopes = [];
     private FunctionSymbol? _function;
     private int _loopDepth;
@@ -27,17 +26,19 @@ public sealed partial class Binder
     /// <summary>Functions the language provides without an import; they compile to natives.</summary>
     private static readonly HashSet<string> Builtins = ["print", "println", "eprint", "eprintln", "readLine", "readAll"];
 
-    private Binder(SourceText source, DiagnosticBag diagnostics)
+    private Binder(DiagnosticBag diagnostics)
     {
-        _source = source;
         _diagnostics = diagnostics;
     }
 
-    /// <summary>Binds a whole program; the result is meaningful only when no error was reported.</summary>
-    public static BoundProgram BindProgram(ProgramContext prelude, ProgramContext program, SourceText source, DiagnosticBag diagnostics)
+    /// <summary>
+    /// Binds a whole program: its root module (the first of <paramref name="modules"/>, whose main runs) and the
+    /// modules it imports. The result is meaningful only when no error was reported.
+    /// </summary>
+    public static BoundProgram BindProgram(SourceModule prelude, IReadOnlyList<SourceModule> modules, DiagnosticBag diagnostics)
     {
-        var binder = new Binder(source, diagnostics);
-        return binder.Bind(prelude, program);
+        var binder = new Binder(diagnostics);
+        return binder.Bind(prelude, modules);
     }
 
     // -------------------------------------------------------------------------------------------- reporting
@@ -59,30 +60,60 @@ public sealed partial class Binder
 
     // -------------------------------------------------------------------------------------------- declarations
 
-    private BoundProgram Bind(ProgramContext prelude, ProgramContext program)
+    private BoundProgram Bind(SourceModule prelude, IReadOnlyList<SourceModule> modules)
     {
-        foreach (var import in program.importDecl())
-            Error(import, "modules and imports are not supported yet; a program is one file");
-        var decls = program.topDecl();
-        // The prelude's classes (Error and its subclasses) come first, so every program numbers them alike.
-        foreach (var d in prelude.topDecl().Concat(decls))
+        var preludeUnit = new Unit(prelude);
+        var units = modules.Select(m => new Unit(m)).ToList();
+        _root = units[0];
+        // The prelude's classes (Error and its subclasses) come first, so every program numbers them alike; every
+        // module sees them.
+        DeclareClasses(preludeUnit);
+        foreach (var unit in units)
         {
-            if (d.classDecl() is { } c) DeclareClass(c.name, c.PUB(), isInterface: false, c);
-            if (d.interfaceDecl() is { } i) DeclareClass(i.name, i.PUB(), isInterface: true, i);
+            foreach (var (name, c) in preludeUnit.Classes) unit.Classes[name] = c;
+            DeclareClasses(unit);
         }
-        var functionDecls = decls.Select(d => d.functionDecl()).Where(f => f is not null).ToList();
         var bodies = new List<(FunctionSymbol symbol, Func<BoundFunction> bind)>();
-        foreach (var decl in functionDecls)
+        foreach (var unit in units)
         {
-            if (DeclareFunction(decl) is { } symbol) bodies.Add((symbol, () => BindFunction(decl, symbol, null)));
+            Switch(unit);
+            foreach (var decl in unit.Module.Tree.topDecl().Select(d => d.functionDecl()).Where(f => f is not null))
+            {
+                if (DeclareFunction(decl) is { } symbol) bodies.Add((symbol, InUnit(unit, () => BindFunction(decl, symbol, null))));
+            }
         }
-        foreach (var c in _classList) ResolveClass(c, bodies);
-        CheckMain(functionDecls);
+        BindImports(units);
+        // Constants after imports: a constant's type may name an imported class.
+        foreach (var unit in units)
+        {
+            Switch(unit);
+            foreach (var decl in unit.Module.Tree.topDecl().Select(d => d.constDecl()).Where(c => c is not null)) DeclareConstant(decl);
+        }
+        foreach (var c in _classList.ToList()) ResolveClass(c, bodies);
+        Switch(units[0]);
+        CheckMain(units[0].Module.Tree.topDecl().Select(d => d.functionDecl()).Where(f => f is not null).ToList());
         var result = bodies.Select(b => b.bind()).ToList();
         result.AddRange(_lambdas); // bound along with the functions that contain them
         result.Sort((a, b) => a.Symbol.Index.CompareTo(b.Symbol.Index));
         return new BoundProgram(result, _classList);
     }
+
+    private void DeclareClasses(Unit unit)
+    {
+        Switch(unit);
+        foreach (var d in unit.Module.Tree.topDecl())
+        {
+            if (d.classDecl() is { } c) DeclareClass(c.name, c.PUB(), isInterface: false, c);
+            if (d.interfaceDecl() is { } i) DeclareClass(i.name, i.PUB(), isInterface: true, i);
+        }
+    }
+
+    /// <summary>A binding step that runs in <paramref name="unit"/>'s names, whatever the current module is then.</summary>
+    private Func<T> InUnit<T>(Unit unit, Func<T> step) => () =>
+    {
+        Switch(unit);
+        return step();
+    };
 
     private void CheckMain(List<FunctionDeclContext> decls)
     {
@@ -103,7 +134,7 @@ public sealed partial class Binder
 
     private FunctionSymbol NewFunction(string name, VmType[] parameters, string[] names, VmType ret)
     {
-        var f = new FunctionSymbol(name, parameters, names, ret, _allFunctions.Count);
+        var f = new FunctionSymbol(name, parameters, names, ret, _allFunctions.Count) { SourceFile = _unit == _root ? null : _unit.Module.File };
         _allFunctions.Add(f);
         return f;
     }
@@ -125,14 +156,15 @@ public sealed partial class Binder
     private FunctionSymbol? DeclareFunction(FunctionDeclContext decl)
     {
         string name = decl.name.Text;
-        if (decl.PUB() != null) Error(decl.PUB().Symbol, "'pub' has no meaning without modules, which are not supported yet");
+        if (decl.PUB() != null) _unit.Public.Add(name);
         if (Builtins.Contains(name)) { Error(decl.name, $"'{name}' is a built-in function and cannot be redefined"); return null; }
         if (_functions.ContainsKey(name)) { Error(decl.name, $"function '{name}' is already defined"); return null; }
         if (_classes.ContainsKey(name)) { Error(decl.name, $"'{name}' is already the name of a class"); return null; }
         var (types, names) = BindParams(decl.paramList());
         var ret = decl.returnType is null ? VmType.Void : BindType(decl.returnType);
-        var symbol = NewFunction(name, types, names, ret);
+        var symbol = NewFunction(_unit.Prefix + name, types, names, ret);
         _functions[name] = symbol;
+        _functionUnit[symbol] = _unit;
         return symbol;
     }
 
@@ -207,16 +239,14 @@ public sealed partial class Binder
         switch (ctx)
         {
             case NamedTypeContext named:
-                switch (named.name.Text)
+                switch (named.typeName().module is null ? named.typeName().name.Text : null)
                 {
                     case "int": return VmType.Int;
                     case "float": return VmType.Float;
                     case "bool": return VmType.Bool;
                     case "string": return VmType.String;
                     default:
-                        if (_classes.TryGetValue(named.name.Text, out var cls)) return cls.Type;
-                        Error(named.name, $"unknown type '{named.name.Text}'{Suggest(named.name.Text, ["int", "float", "bool", "string", .. _classes.Keys])}");
-                        return Types.Error;
+                        return ClassNamed(named.typeName())?.Type ?? Types.Error;
                 }
             case MapTypeContext map:
                 {
@@ -707,6 +737,7 @@ public sealed partial class Binder
                         Error(member.ID().Symbol, "fields are inherited: write `self.name` rather than `super.name`");
                         return new BoundError(line);
                     }
+                    if (ImportedModule(member.expr()) is { } module) return BindModuleMember(module, member.ID().Symbol, line);
                     var target = BindValue(member.expr(), null);
                     var field = FieldOf(target, member.ID().Symbol);
                     return field is null ? new BoundError(line) : new BoundGetField(line, field.Type, target, _classList[target.Type.ClassIndex], field.Index);
@@ -888,7 +919,7 @@ public sealed partial class Binder
         return new BoundCall(line, fn, bound);
     }
 
-    private BoundExpr BindPrint(CallExprContext call, string name, ExprContext[] args)
+    private BoundExpr BindPrint(ParserRuleContext call, string name, ExprContext[] args)
     {
         int line = LineOf(call);
         if (name is "readLine" or "readAll")
@@ -920,6 +951,7 @@ public sealed partial class Binder
         string name = m.ID().GetText();
         var args = m.argList()?.expr() ?? [];
         if (m.expr() is PrimaryExprContext sp && sp.primary() is SuperExprContext) return BindSuperCall(m.ID().Symbol, name, args, line);
+        if (ImportedModule(m.expr()) is { } module) return BindModuleCall(module, m);
         return BindMethodCallOn(BindValue(m.expr(), null), m);
     }
 
@@ -1098,6 +1130,12 @@ public sealed partial class Binder
                     if (FieldOfSelf(name) is { } field) return new BoundGetField(line, field.Type, SelfExpr(line), _class!, field.Index);
                     if (_functions.TryGetValue(name, out var fn))
                         return new BoundLambda(line, VmType.FuncOf(fn.Parameters, fn.Return), fn, IsLambda: false, []);
+                    if (_unit.Constants.TryGetValue(name, out var constant)) return constant with { Line = line };
+                    if (_unit.Imports.TryGetValue(name, out var imported))
+                    {
+                        Error(n, $"'{name}' is a module; use its members, as in `{name}.name`");
+                        return new BoundError(line);
+                    }
                     Error(n, Builtins.Contains(name)
                         ? $"'{name}' is a built-in function; call it with ( ), or wrap it: `fn(s: string) => {name}(s)`"
                         : _classes.ContainsKey(name) ? $"'{name}' is a class; create one with `{name}(...)`" : UndefinedName(name));

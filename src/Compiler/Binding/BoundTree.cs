@@ -98,6 +98,9 @@ public sealed class FunctionSymbol(string name, VmType[] parameters, string[] pa
     public int Index { get; } = index;
     public List<LocalSymbol> Locals { get; } = [];
 
+    /// <summary>The file the function comes from, when it is not the program's root file.</summary>
+    public string? SourceFile { get; init; }
+
     /// <summary>For a lambda: the class of its environment (the captured variables), once it captures one.</summary>
     public ClassSymbol? Env { get; set; }
 

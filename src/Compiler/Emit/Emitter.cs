@@ -79,6 +79,7 @@ public sealed class Emitter
         return new FunctionDef
         {
             Name = f.Symbol.Name,
+            SourceFile = f.Symbol.SourceFile,
             Params = f.Symbol.Parameters,
             Return = f.Symbol.Return,
             Locals = f.Symbol.Locals.Select(l => l.SlotType).ToArray(),

@@ -21,10 +21,16 @@ options { tokenVocab = HlLexer; }
 program       : importDecl* topDecl* EOF ;
 importDecl    : IMPORT qualifiedName (AS ID)? SEMI? ;
 qualifiedName : ID (DOT ID)* ;
-topDecl       : functionDecl | classDecl | interfaceDecl ;
+topDecl       : functionDecl | classDecl | interfaceDecl | constDecl ;
+
+// A constant of the module: `pub let PI = 3.14159`. Its value is a literal (a negated number included).
+constDecl     : PUB? LET name=ID (COLON type)? ASSIGN expr ;
+
+// A class or interface name, qualified by an imported module's name when it comes from one: `shapes.Circle`.
+typeName      : (module=ID DOT)? name=ID ;
 
 // class Name : Base, Interface { fields, init, methods }: at most one base class, any number of interfaces.
-classDecl     : PUB? CLASS name=ID (COLON supers+=ID (COMMA supers+=ID)*)? LBRACE classMember* RBRACE ;
+classDecl     : PUB? CLASS name=ID (COLON supers+=typeName (COMMA supers+=typeName)*)? LBRACE classMember* RBRACE ;
 classMember   : fieldDecl | initDecl | methodDecl | SEMI ;
 fieldDecl     : (LET | VAR)? name=ID COLON type (ASSIGN expr)? ;
 initDecl      : INIT LPAREN paramList? RPAREN block ;
@@ -35,7 +41,7 @@ functionDecl  : PUB? FN name=ID LPAREN paramList? RPAREN (ARROW returnType=type)
 paramList     : param (COMMA param)* COMMA? ;
 param         : ID COLON type ;
 
-type          : name=ID                                   # namedType
+type          : typeName                                  # namedType
               | LBRACK type RBRACK                              # arrayType
               | type QUESTION                                   # nullableType
               | LBRACE key=type COLON value=type RBRACE         # mapType

@@ -94,13 +94,7 @@ public static class Disassembler
     /// A type as the text form writes it: the built-in names, <c>[T]</c>, a class by its name (or <c>#N</c> when its
     /// name is not a unique identifier), and <c>?</c> after a nullable type.
     /// </summary>
-    public static string Type(Module m, VmType t) => t.Kind switch
-    {
-        TypeKind.Array => $"[{Type(m, t.Element!)}]" + (t.Nullable ? "?" : ""),
-        TypeKind.Object => ClassRef(m, t.ClassIndex, typeSyntax: true) + (t.Nullable ? "?" : ""),
-        TypeKind.Map => $"{{{Type(m, t.Key!)}: {Type(m, t.Element!)}}}" + (t.Nullable ? "?" : ""),
-        _ => t.ToString(),
-    };
+    public static string Type(Module m, VmType t) => t.Format(i => ClassRef(m, i, typeSyntax: true));
 
     private static string Types(Module m, IEnumerable<VmType> ts) => string.Join(", ", ts.Select(t => Type(m, t)));
 
@@ -209,6 +203,7 @@ public static class Disassembler
                 Line(sb, $"    .locals {Types(m, f.Locals.Skip(f.Params.Length))}", slots);
             }
             sb.Append($"    .maxstack {f.MaxStack}\n");
+            if (f.SourceFile is not null) sb.Append($"    .source {Quote(f.SourceFile)}\n");
 
             var items = Decode();
             var starts = items.Where(it => it.Info is not null).Select(it => it.Start).ToHashSet();

@@ -107,6 +107,11 @@ public readonly record struct LineEntry(int Offset, int Line);
 public sealed class FunctionDef
 {
     public string Name { get; set; } = "";
+
+    /// <summary>The source file the function comes from when it is not the module's own (a module linked from
+    /// several files); null for the module's file.</summary>
+    public string? SourceFile { get; set; }
+
     public VmType[] Params { get; set; } = [];
     public VmType Return { get; set; } = VmType.Void;
 

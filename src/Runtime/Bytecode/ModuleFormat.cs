@@ -8,7 +8,7 @@ namespace Hlvm.Runtime.Bytecode;
 /// most 32 bits; a string is a uleb byte length followed by UTF-8; a type is a kind byte (bit 7 set: nullable),
 /// followed for an array by its element type and for an object by a uleb class index. The layout:
 /// <code>
-///   magic "HLVM"  u16 version  u16 flags(0)
+///   magic "HLVM"  u16 version  u16 flags (bit 0: a table of function sources follows the entry)
 ///   string name   string sourceFile
 ///   uleb n  string × n                           string constants
 ///   uleb n  class × n                            classes and interfaces
@@ -23,7 +23,9 @@ namespace Hlvm.Runtime.Bytecode;
 ///             uleb maxStack, uleb codeLength, code bytes, uleb lines, (uleb offsetDelta, uleb line) × lines,
 ///             uleb handlers, (uleb start, uleb end, uleb handler, uleb class) × handlers
 /// </code>
-/// Nothing may follow the entry field.
+///   with flag bit 0: uleb n, (uleb function, string sourceFile) × n, function indexes increasing: the source
+///   file of each function that comes from another file than the module's
+/// Nothing else may follow.
 /// </summary>
 public static class ModuleFormat
 {
@@ -36,9 +38,10 @@ public static class ModuleFormat
     public static byte[] Write(Module module)
     {
         var w = new Writer();
+        var sources = module.Functions.Select((f, i) => (f.SourceFile, i)).Where(x => x.SourceFile is not null).ToList();
         w.Bytes(Magic);
         w.U16(Version);
-        w.U16(0);
+        w.U16(sources.Count > 0 ? (ushort)1 : (ushort)0);
         w.Str(module.Name);
         w.Str(module.SourceFile);
         w.Uleb(module.Strings.Count);
@@ -100,6 +103,15 @@ public static class ModuleFormat
             }
         }
         w.Uleb(module.EntryFunction + 1);
+        if (sources.Count > 0)
+        {
+            w.Uleb(sources.Count);
+            foreach (var (file, i) in sources)
+            {
+                w.Uleb(i);
+                w.Str(file!);
+            }
+        }
         return w.ToArray();
     }
 
@@ -115,7 +127,7 @@ public static class ModuleFormat
         if (version != Version)
             throw new ModuleFormatException(4, $"unsupported module format version {version} (this runtime reads version {Version})");
         ushort flags = r.U16();
-        if (flags != 0) throw new ModuleFormatException(6, $"unknown module flags 0x{flags:x4}");
+        if ((flags & ~1) != 0) throw new ModuleFormatException(6, $"unknown module flags 0x{flags:x4}");
         var m = new Module { Name = r.Str("module name"), SourceFile = r.Str("source file name") };
         int n = r.Count("string constants", 1);
         for (int i = 0; i < n; i++) m.Strings.Add(r.Str("string constant"));
@@ -210,6 +222,21 @@ public static class ModuleFormat
         if (entry < -1 || entry >= m.Functions.Count)
             throw new ModuleFormatException(r.Position, $"entry function index {entry} is out of range ({m.Functions.Count} functions)");
         m.EntryFunction = entry;
+        if ((flags & 1) != 0)
+        {
+            int sources = r.Count("function sources", 2);
+            if (sources == 0) throw new ModuleFormatException(r.Position, "the module flags announce a table of function sources, but it is empty");
+            int last = -1;
+            for (int i = 0; i < sources; i++)
+            {
+                int at = r.Position;
+                int fn = r.Uleb("function of a source");
+                if (fn <= last || fn >= m.Functions.Count)
+                    throw new ModuleFormatException(at, $"function source {i} names function {fn}: indexes must increase and be below {m.Functions.Count}");
+                m.Functions[fn].SourceFile = r.Str("function source file");
+                last = fn;
+            }
+        }
         if (r.Position != data.Length)
             throw new ModuleFormatException(r.Position, $"{data.Length - r.Position} unexpected bytes after the end of the module");
         return m;

@@ -850,7 +850,7 @@ public sealed class Interpreter : IRootSource
                 continue;
             }
             var f = _frames[k];
-            trace.Add($"{f.Fn.Name} ({_module.Def.SourceFile}:{f.Fn.LineOf(f.Pc)})");
+            trace.Add($"{f.Fn.Name} ({f.Fn.Def.SourceFile ?? _module.Def.SourceFile}:{f.Fn.LineOf(f.Pc)})");
         }
         return trace;
     }

@@ -50,18 +50,19 @@ public partial class HlParser : Parser {
 		STR_END=86, STR_TEXT=87, STR_ESCAPE=88, INTERP_START=89, STR_NEWLINE=90;
 	public const int
 		RULE_program = 0, RULE_importDecl = 1, RULE_qualifiedName = 2, RULE_topDecl = 3, 
-		RULE_classDecl = 4, RULE_classMember = 5, RULE_fieldDecl = 6, RULE_initDecl = 7, 
-		RULE_methodDecl = 8, RULE_interfaceDecl = 9, RULE_signature = 10, RULE_functionDecl = 11, 
-		RULE_paramList = 12, RULE_param = 13, RULE_type = 14, RULE_block = 15, 
-		RULE_body = 16, RULE_statement = 17, RULE_expr = 18, RULE_mapEntry = 19, 
-		RULE_catchClause = 20, RULE_argList = 21, RULE_primary = 22, RULE_lambdaParams = 23, 
-		RULE_lambdaParam = 24, RULE_stringLit = 25, RULE_stringPart = 26;
+		RULE_constDecl = 4, RULE_typeName = 5, RULE_classDecl = 6, RULE_classMember = 7, 
+		RULE_fieldDecl = 8, RULE_initDecl = 9, RULE_methodDecl = 10, RULE_interfaceDecl = 11, 
+		RULE_signature = 12, RULE_functionDecl = 13, RULE_paramList = 14, RULE_param = 15, 
+		RULE_type = 16, RULE_block = 17, RULE_body = 18, RULE_statement = 19, 
+		RULE_expr = 20, RULE_mapEntry = 21, RULE_catchClause = 22, RULE_argList = 23, 
+		RULE_primary = 24, RULE_lambdaParams = 25, RULE_lambdaParam = 26, RULE_stringLit = 27, 
+		RULE_stringPart = 28;
 	public static readonly string[] ruleNames = {
-		"program", "importDecl", "qualifiedName", "topDecl", "classDecl", "classMember", 
-		"fieldDecl", "initDecl", "methodDecl", "interfaceDecl", "signature", "functionDecl", 
-		"paramList", "param", "type", "block", "body", "statement", "expr", "mapEntry", 
-		"catchClause", "argList", "primary", "lambdaParams", "lambdaParam", "stringLit", 
-		"stringPart"
+		"program", "importDecl", "qualifiedName", "topDecl", "constDecl", "typeName", 
+		"classDecl", "classMember", "fieldDecl", "initDecl", "methodDecl", "interfaceDecl", 
+		"signature", "functionDecl", "paramList", "param", "type", "block", "body", 
+		"statement", "expr", "mapEntry", "catchClause", "argList", "primary", 
+		"lambdaParams", "lambdaParam", "stringLit", "stringPart"
 	};
 
 	private static readonly string[] _LiteralNames = {
@@ -160,35 +161,35 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 57;
+			State = 61;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==IMPORT) {
 				{
 				{
-				State = 54;
+				State = 58;
 				importDecl();
 				}
 				}
-				State = 59;
+				State = 63;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 63;
+			State = 67;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
-			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 3145824L) != 0)) {
+			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 3145952L) != 0)) {
 				{
 				{
-				State = 60;
+				State = 64;
 				topDecl();
 				}
 				}
-				State = 65;
+				State = 69;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 66;
+			State = 70;
 			Match(Eof);
 			}
 		}
@@ -232,28 +233,28 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 68;
-			Match(IMPORT);
-			State = 69;
-			qualifiedName();
 			State = 72;
+			Match(IMPORT);
+			State = 73;
+			qualifiedName();
+			State = 76;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==AS) {
 				{
-				State = 70;
+				State = 74;
 				Match(AS);
-				State = 71;
+				State = 75;
 				Match(ID);
 				}
 			}
 
-			State = 75;
+			State = 79;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==SEMI) {
 				{
-				State = 74;
+				State = 78;
 				Match(SEMI);
 				}
 			}
@@ -301,21 +302,21 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 77;
+			State = 81;
 			Match(ID);
-			State = 82;
+			State = 86;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==DOT) {
 				{
 				{
-				State = 78;
+				State = 82;
 				Match(DOT);
-				State = 79;
+				State = 83;
 				Match(ID);
 				}
 				}
-				State = 84;
+				State = 88;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
@@ -342,6 +343,9 @@ public partial class HlParser : Parser {
 		[System.Diagnostics.DebuggerNonUserCode] public InterfaceDeclContext interfaceDecl() {
 			return GetRuleContext<InterfaceDeclContext>(0);
 		}
+		[System.Diagnostics.DebuggerNonUserCode] public ConstDeclContext constDecl() {
+			return GetRuleContext<ConstDeclContext>(0);
+		}
 		public TopDeclContext(ParserRuleContext parent, int invokingState)
 			: base(parent, invokingState)
 		{
@@ -360,28 +364,35 @@ public partial class HlParser : Parser {
 		TopDeclContext _localctx = new TopDeclContext(Context, State);
 		EnterRule(_localctx, 6, RULE_topDecl);
 		try {
-			State = 88;
+			State = 93;
 			ErrorHandler.Sync(this);
 			switch ( Interpreter.AdaptivePredict(TokenStream,5,Context) ) {
 			case 1:
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 85;
+				State = 89;
 				functionDecl();
 				}
 				break;
 			case 2:
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 86;
+				State = 90;
 				classDecl();
 				}
 				break;
 			case 3:
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 87;
+				State = 91;
 				interfaceDecl();
+				}
+				break;
+			case 4:
+				EnterOuterAlt(_localctx, 4);
+				{
+				State = 92;
+				constDecl();
 				}
 				break;
 			}
@@ -397,17 +408,146 @@ public partial class HlParser : Parser {
 		return _localctx;
 	}
 
-	public partial class ClassDeclContext : ParserRuleContext {
+	public partial class ConstDeclContext : ParserRuleContext {
 		public IToken name;
-		public IToken _ID;
-		public IList<IToken> _supers = new List<IToken>();
-		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode CLASS() { return GetToken(HlParser.CLASS, 0); }
-		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode LBRACE() { return GetToken(HlParser.LBRACE, 0); }
-		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RBRACE() { return GetToken(HlParser.RBRACE, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode LET() { return GetToken(HlParser.LET, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ASSIGN() { return GetToken(HlParser.ASSIGN, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
+			return GetRuleContext<ExprContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ID() { return GetToken(HlParser.ID, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode PUB() { return GetToken(HlParser.PUB, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode COLON() { return GetToken(HlParser.COLON, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public TypeContext type() {
+			return GetRuleContext<TypeContext>(0);
+		}
+		public ConstDeclContext(ParserRuleContext parent, int invokingState)
+			: base(parent, invokingState)
+		{
+		}
+		public override int RuleIndex { get { return RULE_constDecl; } }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitConstDecl(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+
+	[RuleVersion(0)]
+	public ConstDeclContext constDecl() {
+		ConstDeclContext _localctx = new ConstDeclContext(Context, State);
+		EnterRule(_localctx, 8, RULE_constDecl);
+		int _la;
+		try {
+			EnterOuterAlt(_localctx, 1);
+			{
+			State = 96;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			if (_la==PUB) {
+				{
+				State = 95;
+				Match(PUB);
+				}
+			}
+
+			State = 98;
+			Match(LET);
+			State = 99;
+			_localctx.name = Match(ID);
+			State = 102;
+			ErrorHandler.Sync(this);
+			_la = TokenStream.LA(1);
+			if (_la==COLON) {
+				{
+				State = 100;
+				Match(COLON);
+				State = 101;
+				type(0);
+				}
+			}
+
+			State = 104;
+			Match(ASSIGN);
+			State = 105;
+			expr(0);
+			}
+		}
+		catch (RecognitionException re) {
+			_localctx.exception = re;
+			ErrorHandler.ReportError(this, re);
+			ErrorHandler.Recover(this, re);
+		}
+		finally {
+			ExitRule();
+		}
+		return _localctx;
+	}
+
+	public partial class TypeNameContext : ParserRuleContext {
+		public IToken module;
+		public IToken name;
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode[] ID() { return GetTokens(HlParser.ID); }
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ID(int i) {
 			return GetToken(HlParser.ID, i);
 		}
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode DOT() { return GetToken(HlParser.DOT, 0); }
+		public TypeNameContext(ParserRuleContext parent, int invokingState)
+			: base(parent, invokingState)
+		{
+		}
+		public override int RuleIndex { get { return RULE_typeName; } }
+		[System.Diagnostics.DebuggerNonUserCode]
+		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
+			IHlParserVisitor<TResult> typedVisitor = visitor as IHlParserVisitor<TResult>;
+			if (typedVisitor != null) return typedVisitor.VisitTypeName(this);
+			else return visitor.VisitChildren(this);
+		}
+	}
+
+	[RuleVersion(0)]
+	public TypeNameContext typeName() {
+		TypeNameContext _localctx = new TypeNameContext(Context, State);
+		EnterRule(_localctx, 10, RULE_typeName);
+		try {
+			EnterOuterAlt(_localctx, 1);
+			{
+			State = 109;
+			ErrorHandler.Sync(this);
+			switch ( Interpreter.AdaptivePredict(TokenStream,8,Context) ) {
+			case 1:
+				{
+				State = 107;
+				_localctx.module = Match(ID);
+				State = 108;
+				Match(DOT);
+				}
+				break;
+			}
+			State = 111;
+			_localctx.name = Match(ID);
+			}
+		}
+		catch (RecognitionException re) {
+			_localctx.exception = re;
+			ErrorHandler.ReportError(this, re);
+			ErrorHandler.Recover(this, re);
+		}
+		finally {
+			ExitRule();
+		}
+		return _localctx;
+	}
+
+	public partial class ClassDeclContext : ParserRuleContext {
+		public IToken name;
+		public TypeNameContext _typeName;
+		public IList<TypeNameContext> _supers = new List<TypeNameContext>();
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode CLASS() { return GetToken(HlParser.CLASS, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode LBRACE() { return GetToken(HlParser.LBRACE, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RBRACE() { return GetToken(HlParser.RBRACE, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ID() { return GetToken(HlParser.ID, 0); }
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode PUB() { return GetToken(HlParser.PUB, 0); }
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode COLON() { return GetToken(HlParser.COLON, 0); }
 		[System.Diagnostics.DebuggerNonUserCode] public ClassMemberContext[] classMember() {
@@ -415,6 +555,12 @@ public partial class HlParser : Parser {
 		}
 		[System.Diagnostics.DebuggerNonUserCode] public ClassMemberContext classMember(int i) {
 			return GetRuleContext<ClassMemberContext>(i);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public TypeNameContext[] typeName() {
+			return GetRuleContexts<TypeNameContext>();
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public TypeNameContext typeName(int i) {
+			return GetRuleContext<TypeNameContext>(i);
 		}
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode[] COMMA() { return GetTokens(HlParser.COMMA); }
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode COMMA(int i) {
@@ -436,72 +582,72 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public ClassDeclContext classDecl() {
 		ClassDeclContext _localctx = new ClassDeclContext(Context, State);
-		EnterRule(_localctx, 8, RULE_classDecl);
+		EnterRule(_localctx, 12, RULE_classDecl);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 91;
+			State = 114;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==PUB) {
 				{
-				State = 90;
+				State = 113;
 				Match(PUB);
 				}
 			}
 
-			State = 93;
+			State = 116;
 			Match(CLASS);
-			State = 94;
+			State = 117;
 			_localctx.name = Match(ID);
-			State = 104;
+			State = 127;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COLON) {
 				{
-				State = 95;
+				State = 118;
 				Match(COLON);
-				State = 96;
-				_localctx._ID = Match(ID);
-				_localctx._supers.Add(_localctx._ID);
-				State = 101;
+				State = 119;
+				_localctx._typeName = typeName();
+				_localctx._supers.Add(_localctx._typeName);
+				State = 124;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				while (_la==COMMA) {
 					{
 					{
-					State = 97;
+					State = 120;
 					Match(COMMA);
-					State = 98;
-					_localctx._ID = Match(ID);
-					_localctx._supers.Add(_localctx._ID);
+					State = 121;
+					_localctx._typeName = typeName();
+					_localctx._supers.Add(_localctx._typeName);
 					}
 					}
-					State = 103;
+					State = 126;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 				}
 				}
 			}
 
-			State = 106;
+			State = 129;
 			Match(LBRACE);
-			State = 110;
+			State = 133;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 2305843009251443168L) != 0) || _la==ID) {
 				{
 				{
-				State = 107;
+				State = 130;
 				classMember();
 				}
 				}
-				State = 112;
+				State = 135;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 113;
+			State = 136;
 			Match(RBRACE);
 			}
 		}
@@ -543,9 +689,9 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public ClassMemberContext classMember() {
 		ClassMemberContext _localctx = new ClassMemberContext(Context, State);
-		EnterRule(_localctx, 10, RULE_classMember);
+		EnterRule(_localctx, 14, RULE_classMember);
 		try {
-			State = 119;
+			State = 142;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case LET:
@@ -553,14 +699,14 @@ public partial class HlParser : Parser {
 			case ID:
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 115;
+				State = 138;
 				fieldDecl();
 				}
 				break;
 			case INIT:
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 116;
+				State = 139;
 				initDecl();
 				}
 				break;
@@ -569,14 +715,14 @@ public partial class HlParser : Parser {
 			case OVERRIDE:
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 117;
+				State = 140;
 				methodDecl();
 				}
 				break;
 			case SEMI:
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 118;
+				State = 141;
 				Match(SEMI);
 				}
 				break;
@@ -624,17 +770,17 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public FieldDeclContext fieldDecl() {
 		FieldDeclContext _localctx = new FieldDeclContext(Context, State);
-		EnterRule(_localctx, 12, RULE_fieldDecl);
+		EnterRule(_localctx, 16, RULE_fieldDecl);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 122;
+			State = 145;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==LET || _la==VAR) {
 				{
-				State = 121;
+				State = 144;
 				_la = TokenStream.LA(1);
 				if ( !(_la==LET || _la==VAR) ) {
 				ErrorHandler.RecoverInline(this);
@@ -646,20 +792,20 @@ public partial class HlParser : Parser {
 				}
 			}
 
-			State = 124;
+			State = 147;
 			_localctx.name = Match(ID);
-			State = 125;
+			State = 148;
 			Match(COLON);
-			State = 126;
+			State = 149;
 			type(0);
-			State = 129;
+			State = 152;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ASSIGN) {
 				{
-				State = 127;
+				State = 150;
 				Match(ASSIGN);
-				State = 128;
+				State = 151;
 				expr(0);
 				}
 			}
@@ -703,28 +849,28 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public InitDeclContext initDecl() {
 		InitDeclContext _localctx = new InitDeclContext(Context, State);
-		EnterRule(_localctx, 14, RULE_initDecl);
+		EnterRule(_localctx, 18, RULE_initDecl);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 131;
+			State = 154;
 			Match(INIT);
-			State = 132;
+			State = 155;
 			Match(LPAREN);
-			State = 134;
+			State = 157;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ID) {
 				{
-				State = 133;
+				State = 156;
 				paramList();
 				}
 			}
 
-			State = 136;
+			State = 159;
 			Match(RPAREN);
-			State = 137;
+			State = 160;
 			block();
 			}
 		}
@@ -760,22 +906,22 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public MethodDeclContext methodDecl() {
 		MethodDeclContext _localctx = new MethodDeclContext(Context, State);
-		EnterRule(_localctx, 16, RULE_methodDecl);
+		EnterRule(_localctx, 20, RULE_methodDecl);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 140;
+			State = 163;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==OVERRIDE) {
 				{
-				State = 139;
+				State = 162;
 				Match(OVERRIDE);
 				}
 			}
 
-			State = 142;
+			State = 165;
 			functionDecl();
 			}
 		}
@@ -823,44 +969,44 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public InterfaceDeclContext interfaceDecl() {
 		InterfaceDeclContext _localctx = new InterfaceDeclContext(Context, State);
-		EnterRule(_localctx, 18, RULE_interfaceDecl);
+		EnterRule(_localctx, 22, RULE_interfaceDecl);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 145;
+			State = 168;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==PUB) {
 				{
-				State = 144;
+				State = 167;
 				Match(PUB);
 				}
 			}
 
-			State = 147;
+			State = 170;
 			Match(INTERFACE);
-			State = 148;
+			State = 171;
 			_localctx.name = Match(ID);
-			State = 149;
+			State = 172;
 			Match(LBRACE);
-			State = 154;
+			State = 177;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (_la==FN || _la==SEMI) {
 				{
-				State = 152;
+				State = 175;
 				ErrorHandler.Sync(this);
 				switch (TokenStream.LA(1)) {
 				case FN:
 					{
-					State = 150;
+					State = 173;
 					signature();
 					}
 					break;
 				case SEMI:
 					{
-					State = 151;
+					State = 174;
 					Match(SEMI);
 					}
 					break;
@@ -868,11 +1014,11 @@ public partial class HlParser : Parser {
 					throw new NoViableAltException(this);
 				}
 				}
-				State = 156;
+				State = 179;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 157;
+			State = 180;
 			Match(RBRACE);
 			}
 		}
@@ -917,37 +1063,37 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public SignatureContext signature() {
 		SignatureContext _localctx = new SignatureContext(Context, State);
-		EnterRule(_localctx, 20, RULE_signature);
+		EnterRule(_localctx, 24, RULE_signature);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 159;
+			State = 182;
 			Match(FN);
-			State = 160;
+			State = 183;
 			_localctx.name = Match(ID);
-			State = 161;
+			State = 184;
 			Match(LPAREN);
-			State = 163;
+			State = 186;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ID) {
 				{
-				State = 162;
+				State = 185;
 				paramList();
 				}
 			}
 
-			State = 165;
+			State = 188;
 			Match(RPAREN);
-			State = 168;
+			State = 191;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ARROW) {
 				{
-				State = 166;
+				State = 189;
 				Match(ARROW);
-				State = 167;
+				State = 190;
 				_localctx.returnType = type(0);
 				}
 			}
@@ -999,52 +1145,52 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public FunctionDeclContext functionDecl() {
 		FunctionDeclContext _localctx = new FunctionDeclContext(Context, State);
-		EnterRule(_localctx, 22, RULE_functionDecl);
+		EnterRule(_localctx, 26, RULE_functionDecl);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 171;
+			State = 194;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==PUB) {
 				{
-				State = 170;
+				State = 193;
 				Match(PUB);
 				}
 			}
 
-			State = 173;
+			State = 196;
 			Match(FN);
-			State = 174;
+			State = 197;
 			_localctx.name = Match(ID);
-			State = 175;
+			State = 198;
 			Match(LPAREN);
-			State = 177;
+			State = 200;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ID) {
 				{
-				State = 176;
+				State = 199;
 				paramList();
 				}
 			}
 
-			State = 179;
+			State = 202;
 			Match(RPAREN);
-			State = 182;
+			State = 205;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==ARROW) {
 				{
-				State = 180;
+				State = 203;
 				Match(ARROW);
-				State = 181;
+				State = 204;
 				_localctx.returnType = type(0);
 				}
 			}
 
-			State = 184;
+			State = 207;
 			block();
 			}
 		}
@@ -1086,38 +1232,38 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public ParamListContext paramList() {
 		ParamListContext _localctx = new ParamListContext(Context, State);
-		EnterRule(_localctx, 24, RULE_paramList);
+		EnterRule(_localctx, 28, RULE_paramList);
 		int _la;
 		try {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 186;
+			State = 209;
 			param();
-			State = 191;
+			State = 214;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,23,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,26,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 187;
+					State = 210;
 					Match(COMMA);
-					State = 188;
+					State = 211;
 					param();
 					}
 					} 
 				}
-				State = 193;
+				State = 216;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,23,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,26,Context);
 			}
-			State = 195;
+			State = 218;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 194;
+				State = 217;
 				Match(COMMA);
 				}
 			}
@@ -1157,15 +1303,15 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public ParamContext param() {
 		ParamContext _localctx = new ParamContext(Context, State);
-		EnterRule(_localctx, 26, RULE_param);
+		EnterRule(_localctx, 30, RULE_param);
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 197;
+			State = 220;
 			Match(ID);
-			State = 198;
+			State = 221;
 			Match(COLON);
-			State = 199;
+			State = 222;
 			type(0);
 			}
 		}
@@ -1193,8 +1339,9 @@ public partial class HlParser : Parser {
 		}
 	}
 	public partial class NamedTypeContext : TypeContext {
-		public IToken name;
-		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ID() { return GetToken(HlParser.ID, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public TypeNameContext typeName() {
+			return GetRuleContext<TypeNameContext>(0);
+		}
 		public NamedTypeContext(TypeContext context) { CopyFrom(context); }
 		[System.Diagnostics.DebuggerNonUserCode]
 		public override TResult Accept<TResult>(IParseTreeVisitor<TResult> visitor) {
@@ -1299,14 +1446,14 @@ public partial class HlParser : Parser {
 		int _parentState = State;
 		TypeContext _localctx = new TypeContext(Context, _parentState);
 		TypeContext _prevctx = _localctx;
-		int _startState = 28;
-		EnterRecursionRule(_localctx, 28, RULE_type, _p);
+		int _startState = 32;
+		EnterRecursionRule(_localctx, 32, RULE_type, _p);
 		int _la;
 		try {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 234;
+			State = 257;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case ID:
@@ -1315,8 +1462,8 @@ public partial class HlParser : Parser {
 				Context = _localctx;
 				_prevctx = _localctx;
 
-				State = 202;
-				((NamedTypeContext)_localctx).name = Match(ID);
+				State = 225;
+				typeName();
 				}
 				break;
 			case LBRACK:
@@ -1324,11 +1471,11 @@ public partial class HlParser : Parser {
 				_localctx = new ArrayTypeContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 203;
+				State = 226;
 				Match(LBRACK);
-				State = 204;
+				State = 227;
 				type(0);
-				State = 205;
+				State = 228;
 				Match(RBRACK);
 				}
 				break;
@@ -1337,15 +1484,15 @@ public partial class HlParser : Parser {
 				_localctx = new MapTypeContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 207;
+				State = 230;
 				Match(LBRACE);
-				State = 208;
+				State = 231;
 				((MapTypeContext)_localctx).key = type(0);
-				State = 209;
+				State = 232;
 				Match(COLON);
-				State = 210;
+				State = 233;
 				((MapTypeContext)_localctx).value = type(0);
-				State = 211;
+				State = 234;
 				Match(RBRACE);
 				}
 				break;
@@ -1354,46 +1501,46 @@ public partial class HlParser : Parser {
 				_localctx = new FuncTypeContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 213;
+				State = 236;
 				Match(FN);
-				State = 214;
+				State = 237;
 				Match(LPAREN);
-				State = 223;
+				State = 246;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985094819906L) != 0) || _la==ID) {
 					{
-					State = 215;
+					State = 238;
 					type(0);
-					State = 220;
+					State = 243;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 					while (_la==COMMA) {
 						{
 						{
-						State = 216;
+						State = 239;
 						Match(COMMA);
-						State = 217;
+						State = 240;
 						type(0);
 						}
 						}
-						State = 222;
+						State = 245;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
 					}
 					}
 				}
 
-				State = 225;
+				State = 248;
 				Match(RPAREN);
-				State = 228;
+				State = 251;
 				ErrorHandler.Sync(this);
-				switch ( Interpreter.AdaptivePredict(TokenStream,27,Context) ) {
+				switch ( Interpreter.AdaptivePredict(TokenStream,30,Context) ) {
 				case 1:
 					{
-					State = 226;
+					State = 249;
 					Match(ARROW);
-					State = 227;
+					State = 250;
 					((FuncTypeContext)_localctx).returnType = type(0);
 					}
 					break;
@@ -1405,11 +1552,11 @@ public partial class HlParser : Parser {
 				_localctx = new ParenTypeContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 230;
+				State = 253;
 				Match(LPAREN);
-				State = 231;
+				State = 254;
 				type(0);
-				State = 232;
+				State = 255;
 				Match(RPAREN);
 				}
 				break;
@@ -1417,9 +1564,9 @@ public partial class HlParser : Parser {
 				throw new NoViableAltException(this);
 			}
 			Context.Stop = TokenStream.LT(-1);
-			State = 240;
+			State = 263;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,29,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,32,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					if ( ParseListeners!=null )
@@ -1429,16 +1576,16 @@ public partial class HlParser : Parser {
 					{
 					_localctx = new NullableTypeContext(new TypeContext(_parentctx, _parentState));
 					PushNewRecursionContext(_localctx, _startState, RULE_type);
-					State = 236;
+					State = 259;
 					if (!(Precpred(Context, 4))) throw new FailedPredicateException(this, "Precpred(Context, 4)");
-					State = 237;
+					State = 260;
 					Match(QUESTION);
 					}
 					} 
 				}
-				State = 242;
+				State = 265;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,29,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,32,Context);
 			}
 			}
 		}
@@ -1482,19 +1629,19 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public BlockContext block() {
 		BlockContext _localctx = new BlockContext(Context, State);
-		EnterRule(_localctx, 30, RULE_block);
+		EnterRule(_localctx, 34, RULE_block);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 243;
+			State = 266;
 			Match(LBRACE);
-			State = 248;
+			State = 271;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while ((((_la) & ~0x3f) == 0 && ((1L << _la) & 2485986994938698690L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 				{
-				State = 246;
+				State = 269;
 				ErrorHandler.Sync(this);
 				switch (TokenStream.LA(1)) {
 				case LBRACE:
@@ -1524,13 +1671,13 @@ public partial class HlParser : Parser {
 				case INT:
 				case STR_START:
 					{
-					State = 244;
+					State = 267;
 					statement();
 					}
 					break;
 				case SEMI:
 					{
-					State = 245;
+					State = 268;
 					Match(SEMI);
 					}
 					break;
@@ -1538,11 +1685,11 @@ public partial class HlParser : Parser {
 					throw new NoViableAltException(this);
 				}
 				}
-				State = 250;
+				State = 273;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 251;
+			State = 274;
 			Match(RBRACE);
 			}
 		}
@@ -1580,22 +1727,22 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public BodyContext body() {
 		BodyContext _localctx = new BodyContext(Context, State);
-		EnterRule(_localctx, 32, RULE_body);
+		EnterRule(_localctx, 36, RULE_body);
 		try {
-			State = 255;
+			State = 278;
 			ErrorHandler.Sync(this);
-			switch ( Interpreter.AdaptivePredict(TokenStream,32,Context) ) {
+			switch ( Interpreter.AdaptivePredict(TokenStream,35,Context) ) {
 			case 1:
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 253;
+				State = 276;
 				block();
 				}
 				break;
 			case 2:
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 254;
+				State = 277;
 				statement();
 				}
 				break;
@@ -1835,17 +1982,17 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StatementContext statement() {
 		StatementContext _localctx = new StatementContext(Context, State);
-		EnterRule(_localctx, 34, RULE_statement);
+		EnterRule(_localctx, 38, RULE_statement);
 		int _la;
 		try {
-			State = 316;
+			State = 339;
 			ErrorHandler.Sync(this);
-			switch ( Interpreter.AdaptivePredict(TokenStream,40,Context) ) {
+			switch ( Interpreter.AdaptivePredict(TokenStream,43,Context) ) {
 			case 1:
 				_localctx = new LetStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 257;
+				State = 280;
 				_la = TokenStream.LA(1);
 				if ( !(_la==LET || _la==VAR) ) {
 				ErrorHandler.RecoverInline(this);
@@ -1854,23 +2001,23 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 258;
+				State = 281;
 				Match(ID);
-				State = 261;
+				State = 284;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==COLON) {
 					{
-					State = 259;
+					State = 282;
 					Match(COLON);
-					State = 260;
+					State = 283;
 					type(0);
 					}
 				}
 
-				State = 263;
+				State = 286;
 				Match(ASSIGN);
-				State = 264;
+				State = 287;
 				expr(0);
 				}
 				break;
@@ -1878,31 +2025,31 @@ public partial class HlParser : Parser {
 				_localctx = new IfStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 265;
+				State = 288;
 				Match(IF);
-				State = 266;
+				State = 289;
 				expr(0);
-				State = 267;
+				State = 290;
 				body();
-				State = 273;
+				State = 296;
 				ErrorHandler.Sync(this);
-				switch ( Interpreter.AdaptivePredict(TokenStream,35,Context) ) {
+				switch ( Interpreter.AdaptivePredict(TokenStream,38,Context) ) {
 				case 1:
 					{
-					State = 268;
+					State = 291;
 					Match(ELSE);
-					State = 271;
+					State = 294;
 					ErrorHandler.Sync(this);
-					switch ( Interpreter.AdaptivePredict(TokenStream,34,Context) ) {
+					switch ( Interpreter.AdaptivePredict(TokenStream,37,Context) ) {
 					case 1:
 						{
-						State = 269;
+						State = 292;
 						((IfStmtContext)_localctx).ifTail = statement();
 						}
 						break;
 					case 2:
 						{
-						State = 270;
+						State = 293;
 						((IfStmtContext)_localctx).elseBlock = block();
 						}
 						break;
@@ -1916,11 +2063,11 @@ public partial class HlParser : Parser {
 				_localctx = new WhileStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 275;
+				State = 298;
 				Match(WHILE);
-				State = 276;
+				State = 299;
 				expr(0);
-				State = 277;
+				State = 300;
 				body();
 				}
 				break;
@@ -1928,27 +2075,27 @@ public partial class HlParser : Parser {
 				_localctx = new ForStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 279;
+				State = 302;
 				Match(FOR);
-				State = 280;
+				State = 303;
 				Match(ID);
-				State = 281;
+				State = 304;
 				Match(IN);
-				State = 282;
+				State = 305;
 				expr(0);
-				State = 285;
+				State = 308;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==DOTDOT) {
 					{
-					State = 283;
+					State = 306;
 					Match(DOTDOT);
-					State = 284;
+					State = 307;
 					((ForStmtContext)_localctx).rangeEnd = expr(0);
 					}
 				}
 
-				State = 287;
+				State = 310;
 				body();
 				}
 				break;
@@ -1956,7 +2103,7 @@ public partial class HlParser : Parser {
 				_localctx = new BreakStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 289;
+				State = 312;
 				Match(BREAK);
 				}
 				break;
@@ -1964,7 +2111,7 @@ public partial class HlParser : Parser {
 				_localctx = new ContinueStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 290;
+				State = 313;
 				Match(CONTINUE);
 				}
 				break;
@@ -1972,16 +2119,16 @@ public partial class HlParser : Parser {
 				_localctx = new ReturnStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 291;
+				State = 314;
 				Match(RETURN);
-				State = 294;
+				State = 317;
 				ErrorHandler.Sync(this);
-				switch ( Interpreter.AdaptivePredict(TokenStream,37,Context) ) {
+				switch ( Interpreter.AdaptivePredict(TokenStream,40,Context) ) {
 				case 1:
 					{
-					State = 292;
+					State = 315;
 					if (!(SameLine())) throw new FailedPredicateException(this, "SameLine()");
-					State = 293;
+					State = 316;
 					expr(0);
 					}
 					break;
@@ -1992,32 +2139,32 @@ public partial class HlParser : Parser {
 				_localctx = new TryStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 8);
 				{
-				State = 296;
+				State = 319;
 				Match(TRY);
-				State = 297;
+				State = 320;
 				block();
-				State = 301;
+				State = 324;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				while (_la==CATCH) {
 					{
 					{
-					State = 298;
+					State = 321;
 					catchClause();
 					}
 					}
-					State = 303;
+					State = 326;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 				}
-				State = 306;
+				State = 329;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==FINALLY) {
 					{
-					State = 304;
+					State = 327;
 					Match(FINALLY);
-					State = 305;
+					State = 328;
 					((TryStmtContext)_localctx).finallyBlock = block();
 					}
 				}
@@ -2028,9 +2175,9 @@ public partial class HlParser : Parser {
 				_localctx = new ThrowStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 9);
 				{
-				State = 308;
+				State = 331;
 				Match(THROW);
-				State = 309;
+				State = 332;
 				expr(0);
 				}
 				break;
@@ -2038,7 +2185,7 @@ public partial class HlParser : Parser {
 				_localctx = new BlockStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 10);
 				{
-				State = 310;
+				State = 333;
 				block();
 				}
 				break;
@@ -2046,9 +2193,9 @@ public partial class HlParser : Parser {
 				_localctx = new AssignStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 11);
 				{
-				State = 311;
+				State = 334;
 				((AssignStmtContext)_localctx).target = expr(0);
-				State = 312;
+				State = 335;
 				((AssignStmtContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
 				if ( !(((((_la - 30)) & ~0x3f) == 0 && ((1L << (_la - 30)) & 17179901827L) != 0)) ) {
@@ -2058,7 +2205,7 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 313;
+				State = 336;
 				((AssignStmtContext)_localctx).value = expr(0);
 				}
 				break;
@@ -2066,7 +2213,7 @@ public partial class HlParser : Parser {
 				_localctx = new ExprStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 12);
 				{
-				State = 315;
+				State = 338;
 				expr(0);
 				}
 				break;
@@ -2301,14 +2448,14 @@ public partial class HlParser : Parser {
 		int _parentState = State;
 		ExprContext _localctx = new ExprContext(Context, _parentState);
 		ExprContext _prevctx = _localctx;
-		int _startState = 36;
-		EnterRecursionRule(_localctx, 36, RULE_expr, _p);
+		int _startState = 40;
+		EnterRecursionRule(_localctx, 40, RULE_expr, _p);
 		int _la;
 		try {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 322;
+			State = 345;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case LBRACE:
@@ -2329,7 +2476,7 @@ public partial class HlParser : Parser {
 				Context = _localctx;
 				_prevctx = _localctx;
 
-				State = 319;
+				State = 342;
 				primary();
 				}
 				break;
@@ -2340,7 +2487,7 @@ public partial class HlParser : Parser {
 				_localctx = new UnaryExprContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 320;
+				State = 343;
 				((UnaryExprContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
 				if ( !(((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 49L) != 0)) ) {
@@ -2350,7 +2497,7 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 321;
+				State = 344;
 				expr(12);
 				}
 				break;
@@ -2358,25 +2505,25 @@ public partial class HlParser : Parser {
 				throw new NoViableAltException(this);
 			}
 			Context.Stop = TokenStream.LT(-1);
-			State = 392;
+			State = 415;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,46,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,49,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					if ( ParseListeners!=null )
 						TriggerExitRuleEvent();
 					_prevctx = _localctx;
 					{
-					State = 390;
+					State = 413;
 					ErrorHandler.Sync(this);
-					switch ( Interpreter.AdaptivePredict(TokenStream,45,Context) ) {
+					switch ( Interpreter.AdaptivePredict(TokenStream,48,Context) ) {
 					case 1:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 324;
+						State = 347;
 						if (!(Precpred(Context, 10))) throw new FailedPredicateException(this, "Precpred(Context, 10)");
-						State = 325;
+						State = 348;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(((((_la - 67)) & ~0x3f) == 0 && ((1L << (_la - 67)) & 7L) != 0)) ) {
@@ -2386,7 +2533,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 326;
+						State = 349;
 						expr(11);
 						}
 						break;
@@ -2394,9 +2541,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 327;
+						State = 350;
 						if (!(Precpred(Context, 9))) throw new FailedPredicateException(this, "Precpred(Context, 9)");
-						State = 328;
+						State = 351;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==PLUS || _la==MINUS) ) {
@@ -2406,7 +2553,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 329;
+						State = 352;
 						expr(10);
 						}
 						break;
@@ -2414,9 +2561,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 330;
+						State = 353;
 						if (!(Precpred(Context, 8))) throw new FailedPredicateException(this, "Precpred(Context, 8)");
-						State = 331;
+						State = 354;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==SHL || _la==SHR) ) {
@@ -2426,7 +2573,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 332;
+						State = 355;
 						expr(9);
 						}
 						break;
@@ -2434,11 +2581,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 333;
+						State = 356;
 						if (!(Precpred(Context, 7))) throw new FailedPredicateException(this, "Precpred(Context, 7)");
-						State = 334;
+						State = 357;
 						((BinaryExprContext)_localctx).op = Match(AMP);
-						State = 335;
+						State = 358;
 						expr(8);
 						}
 						break;
@@ -2446,11 +2593,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 336;
+						State = 359;
 						if (!(Precpred(Context, 6))) throw new FailedPredicateException(this, "Precpred(Context, 6)");
-						State = 337;
+						State = 360;
 						((BinaryExprContext)_localctx).op = Match(CARET);
-						State = 338;
+						State = 361;
 						expr(7);
 						}
 						break;
@@ -2458,11 +2605,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 339;
+						State = 362;
 						if (!(Precpred(Context, 5))) throw new FailedPredicateException(this, "Precpred(Context, 5)");
-						State = 340;
+						State = 363;
 						((BinaryExprContext)_localctx).op = Match(PIPE);
-						State = 341;
+						State = 364;
 						expr(6);
 						}
 						break;
@@ -2470,9 +2617,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 342;
+						State = 365;
 						if (!(Precpred(Context, 4))) throw new FailedPredicateException(this, "Precpred(Context, 4)");
-						State = 343;
+						State = 366;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & -4611158252846055424L) != 0)) ) {
@@ -2482,7 +2629,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 344;
+						State = 367;
 						expr(5);
 						}
 						break;
@@ -2490,11 +2637,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 345;
+						State = 368;
 						if (!(Precpred(Context, 3))) throw new FailedPredicateException(this, "Precpred(Context, 3)");
-						State = 346;
+						State = 369;
 						((BinaryExprContext)_localctx).op = Match(ANDAND);
-						State = 347;
+						State = 370;
 						expr(4);
 						}
 						break;
@@ -2502,11 +2649,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 348;
+						State = 371;
 						if (!(Precpred(Context, 2))) throw new FailedPredicateException(this, "Precpred(Context, 2)");
-						State = 349;
+						State = 372;
 						((BinaryExprContext)_localctx).op = Match(OROR);
-						State = 350;
+						State = 373;
 						expr(3);
 						}
 						break;
@@ -2514,11 +2661,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CoalesceExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 351;
+						State = 374;
 						if (!(Precpred(Context, 1))) throw new FailedPredicateException(this, "Precpred(Context, 1)");
-						State = 352;
+						State = 375;
 						((CoalesceExprContext)_localctx).op = Match(QQ);
-						State = 353;
+						State = 376;
 						expr(1);
 						}
 						break;
@@ -2526,25 +2673,25 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new MethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 354;
+						State = 377;
 						if (!(Precpred(Context, 18))) throw new FailedPredicateException(this, "Precpred(Context, 18)");
-						State = 355;
+						State = 378;
 						Match(DOT);
-						State = 356;
+						State = 379;
 						Match(ID);
-						State = 357;
+						State = 380;
 						Match(LPAREN);
-						State = 359;
+						State = 382;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
 						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 							{
-							State = 358;
+							State = 381;
 							argList();
 							}
 						}
 
-						State = 361;
+						State = 384;
 						Match(RPAREN);
 						}
 						break;
@@ -2552,11 +2699,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new MemberExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 362;
+						State = 385;
 						if (!(Precpred(Context, 17))) throw new FailedPredicateException(this, "Precpred(Context, 17)");
-						State = 363;
+						State = 386;
 						Match(DOT);
-						State = 364;
+						State = 387;
 						Match(ID);
 						}
 						break;
@@ -2564,25 +2711,25 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new SafeMethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 365;
+						State = 388;
 						if (!(Precpred(Context, 16))) throw new FailedPredicateException(this, "Precpred(Context, 16)");
-						State = 366;
+						State = 389;
 						Match(QDOT);
-						State = 367;
+						State = 390;
 						Match(ID);
-						State = 368;
+						State = 391;
 						Match(LPAREN);
-						State = 370;
+						State = 393;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
 						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 							{
-							State = 369;
+							State = 392;
 							argList();
 							}
 						}
 
-						State = 372;
+						State = 395;
 						Match(RPAREN);
 						}
 						break;
@@ -2590,11 +2737,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new SafeMemberExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 373;
+						State = 396;
 						if (!(Precpred(Context, 15))) throw new FailedPredicateException(this, "Precpred(Context, 15)");
-						State = 374;
+						State = 397;
 						Match(QDOT);
-						State = 375;
+						State = 398;
 						Match(ID);
 						}
 						break;
@@ -2602,21 +2749,21 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 376;
+						State = 399;
 						if (!(Precpred(Context, 14))) throw new FailedPredicateException(this, "Precpred(Context, 14)");
-						State = 377;
+						State = 400;
 						Match(LPAREN);
-						State = 379;
+						State = 402;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
 						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 							{
-							State = 378;
+							State = 401;
 							argList();
 							}
 						}
 
-						State = 381;
+						State = 404;
 						Match(RPAREN);
 						}
 						break;
@@ -2624,13 +2771,13 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new IndexExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 382;
+						State = 405;
 						if (!(Precpred(Context, 13))) throw new FailedPredicateException(this, "Precpred(Context, 13)");
-						State = 383;
+						State = 406;
 						Match(LBRACK);
-						State = 384;
+						State = 407;
 						expr(0);
-						State = 385;
+						State = 408;
 						Match(RBRACK);
 						}
 						break;
@@ -2638,20 +2785,20 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CastExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 387;
+						State = 410;
 						if (!(Precpred(Context, 11))) throw new FailedPredicateException(this, "Precpred(Context, 11)");
-						State = 388;
+						State = 411;
 						Match(AS);
-						State = 389;
+						State = 412;
 						type(0);
 						}
 						break;
 					}
 					} 
 				}
-				State = 394;
+				State = 417;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,46,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,49,Context);
 			}
 			}
 		}
@@ -2692,15 +2839,15 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public MapEntryContext mapEntry() {
 		MapEntryContext _localctx = new MapEntryContext(Context, State);
-		EnterRule(_localctx, 38, RULE_mapEntry);
+		EnterRule(_localctx, 42, RULE_mapEntry);
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 395;
+			State = 418;
 			_localctx.key = expr(0);
-			State = 396;
+			State = 419;
 			Match(COLON);
-			State = 397;
+			State = 420;
 			_localctx.value = expr(0);
 			}
 		}
@@ -2741,28 +2888,28 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public CatchClauseContext catchClause() {
 		CatchClauseContext _localctx = new CatchClauseContext(Context, State);
-		EnterRule(_localctx, 40, RULE_catchClause);
+		EnterRule(_localctx, 44, RULE_catchClause);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 399;
+			State = 422;
 			Match(CATCH);
-			State = 400;
+			State = 423;
 			Match(ID);
-			State = 403;
+			State = 426;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COLON) {
 				{
-				State = 401;
+				State = 424;
 				Match(COLON);
-				State = 402;
+				State = 425;
 				type(0);
 				}
 			}
 
-			State = 405;
+			State = 428;
 			block();
 			}
 		}
@@ -2804,38 +2951,38 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public ArgListContext argList() {
 		ArgListContext _localctx = new ArgListContext(Context, State);
-		EnterRule(_localctx, 42, RULE_argList);
+		EnterRule(_localctx, 46, RULE_argList);
 		int _la;
 		try {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 407;
+			State = 430;
 			expr(0);
-			State = 412;
+			State = 435;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,48,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,51,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 408;
+					State = 431;
 					Match(COMMA);
-					State = 409;
+					State = 432;
 					expr(0);
 					}
 					} 
 				}
-				State = 414;
+				State = 437;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,48,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,51,Context);
 			}
-			State = 416;
+			State = 439;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 415;
+				State = 438;
 				Match(COMMA);
 				}
 			}
@@ -3035,18 +3182,18 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public PrimaryContext primary() {
 		PrimaryContext _localctx = new PrimaryContext(Context, State);
-		EnterRule(_localctx, 44, RULE_primary);
+		EnterRule(_localctx, 48, RULE_primary);
 		int _la;
 		try {
 			int _alt;
-			State = 475;
+			State = 498;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case INT:
 				_localctx = new IntLitContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 418;
+				State = 441;
 				Match(INT);
 				}
 				break;
@@ -3054,7 +3201,7 @@ public partial class HlParser : Parser {
 				_localctx = new NullLitContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 419;
+				State = 442;
 				Match(NULL);
 				}
 				break;
@@ -3062,7 +3209,7 @@ public partial class HlParser : Parser {
 				_localctx = new SelfExprContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 420;
+				State = 443;
 				Match(SELF);
 				}
 				break;
@@ -3070,7 +3217,7 @@ public partial class HlParser : Parser {
 				_localctx = new SuperExprContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 421;
+				State = 444;
 				Match(SUPER);
 				}
 				break;
@@ -3078,7 +3225,7 @@ public partial class HlParser : Parser {
 				_localctx = new FloatLitContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 422;
+				State = 445;
 				Match(FLOAT);
 				}
 				break;
@@ -3087,7 +3234,7 @@ public partial class HlParser : Parser {
 				_localctx = new BoolLitContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 423;
+				State = 446;
 				_la = TokenStream.LA(1);
 				if ( !(_la==TRUE || _la==FALSE) ) {
 				ErrorHandler.RecoverInline(this);
@@ -3102,7 +3249,7 @@ public partial class HlParser : Parser {
 				_localctx = new StringLitExprContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 424;
+				State = 447;
 				stringLit();
 				}
 				break;
@@ -3110,7 +3257,7 @@ public partial class HlParser : Parser {
 				_localctx = new NameExprContext(_localctx);
 				EnterOuterAlt(_localctx, 8);
 				{
-				State = 425;
+				State = 448;
 				Match(ID);
 				}
 				break;
@@ -3118,11 +3265,11 @@ public partial class HlParser : Parser {
 				_localctx = new ParenExprContext(_localctx);
 				EnterOuterAlt(_localctx, 9);
 				{
-				State = 426;
+				State = 449;
 				Match(LPAREN);
-				State = 427;
+				State = 450;
 				expr(0);
-				State = 428;
+				State = 451;
 				Match(RPAREN);
 				}
 				break;
@@ -3130,39 +3277,39 @@ public partial class HlParser : Parser {
 				_localctx = new ArrayLitContext(_localctx);
 				EnterOuterAlt(_localctx, 10);
 				{
-				State = 430;
+				State = 453;
 				Match(LBRACK);
-				State = 442;
+				State = 465;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 					{
-					State = 431;
+					State = 454;
 					expr(0);
-					State = 436;
+					State = 459;
 					ErrorHandler.Sync(this);
-					_alt = Interpreter.AdaptivePredict(TokenStream,50,Context);
+					_alt = Interpreter.AdaptivePredict(TokenStream,53,Context);
 					while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 						if ( _alt==1 ) {
 							{
 							{
-							State = 432;
+							State = 455;
 							Match(COMMA);
-							State = 433;
+							State = 456;
 							expr(0);
 							}
 							} 
 						}
-						State = 438;
+						State = 461;
 						ErrorHandler.Sync(this);
-						_alt = Interpreter.AdaptivePredict(TokenStream,50,Context);
+						_alt = Interpreter.AdaptivePredict(TokenStream,53,Context);
 					}
-					State = 440;
+					State = 463;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 					if (_la==COMMA) {
 						{
-						State = 439;
+						State = 462;
 						Match(COMMA);
 						}
 					}
@@ -3170,7 +3317,7 @@ public partial class HlParser : Parser {
 					}
 				}
 
-				State = 444;
+				State = 467;
 				Match(RBRACK);
 				}
 				break;
@@ -3178,39 +3325,39 @@ public partial class HlParser : Parser {
 				_localctx = new MapLitContext(_localctx);
 				EnterOuterAlt(_localctx, 11);
 				{
-				State = 445;
+				State = 468;
 				Match(LBRACE);
-				State = 457;
+				State = 480;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 					{
-					State = 446;
+					State = 469;
 					mapEntry();
-					State = 451;
+					State = 474;
 					ErrorHandler.Sync(this);
-					_alt = Interpreter.AdaptivePredict(TokenStream,53,Context);
+					_alt = Interpreter.AdaptivePredict(TokenStream,56,Context);
 					while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 						if ( _alt==1 ) {
 							{
 							{
-							State = 447;
+							State = 470;
 							Match(COMMA);
-							State = 448;
+							State = 471;
 							mapEntry();
 							}
 							} 
 						}
-						State = 453;
+						State = 476;
 						ErrorHandler.Sync(this);
-						_alt = Interpreter.AdaptivePredict(TokenStream,53,Context);
+						_alt = Interpreter.AdaptivePredict(TokenStream,56,Context);
 					}
-					State = 455;
+					State = 478;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 					if (_la==COMMA) {
 						{
-						State = 454;
+						State = 477;
 						Match(COMMA);
 						}
 					}
@@ -3218,7 +3365,7 @@ public partial class HlParser : Parser {
 					}
 				}
 
-				State = 459;
+				State = 482;
 				Match(RBRACE);
 				}
 				break;
@@ -3226,48 +3373,48 @@ public partial class HlParser : Parser {
 				_localctx = new LambdaExprContext(_localctx);
 				EnterOuterAlt(_localctx, 12);
 				{
-				State = 460;
+				State = 483;
 				Match(FN);
-				State = 461;
+				State = 484;
 				Match(LPAREN);
-				State = 463;
+				State = 486;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==ID) {
 					{
-					State = 462;
+					State = 485;
 					lambdaParams();
 					}
 				}
 
-				State = 465;
+				State = 488;
 				Match(RPAREN);
-				State = 468;
+				State = 491;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==ARROW) {
 					{
-					State = 466;
+					State = 489;
 					Match(ARROW);
-					State = 467;
+					State = 490;
 					((LambdaExprContext)_localctx).returnType = type(0);
 					}
 				}
 
-				State = 473;
+				State = 496;
 				ErrorHandler.Sync(this);
 				switch (TokenStream.LA(1)) {
 				case LBRACE:
 					{
-					State = 470;
+					State = 493;
 					block();
 					}
 					break;
 				case FAT_ARROW:
 					{
-					State = 471;
+					State = 494;
 					Match(FAT_ARROW);
-					State = 472;
+					State = 495;
 					expr(0);
 					}
 					break;
@@ -3318,38 +3465,38 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public LambdaParamsContext lambdaParams() {
 		LambdaParamsContext _localctx = new LambdaParamsContext(Context, State);
-		EnterRule(_localctx, 46, RULE_lambdaParams);
+		EnterRule(_localctx, 50, RULE_lambdaParams);
 		int _la;
 		try {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 477;
+			State = 500;
 			lambdaParam();
-			State = 482;
+			State = 505;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,60,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,63,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 478;
+					State = 501;
 					Match(COMMA);
-					State = 479;
+					State = 502;
 					lambdaParam();
 					}
 					} 
 				}
-				State = 484;
+				State = 507;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,60,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,63,Context);
 			}
-			State = 486;
+			State = 509;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 485;
+				State = 508;
 				Match(COMMA);
 				}
 			}
@@ -3389,21 +3536,21 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public LambdaParamContext lambdaParam() {
 		LambdaParamContext _localctx = new LambdaParamContext(Context, State);
-		EnterRule(_localctx, 48, RULE_lambdaParam);
+		EnterRule(_localctx, 52, RULE_lambdaParam);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 488;
+			State = 511;
 			Match(ID);
-			State = 491;
+			State = 514;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COLON) {
 				{
-				State = 489;
+				State = 512;
 				Match(COLON);
-				State = 490;
+				State = 513;
 				type(0);
 				}
 			}
@@ -3446,28 +3593,28 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StringLitContext stringLit() {
 		StringLitContext _localctx = new StringLitContext(Context, State);
-		EnterRule(_localctx, 50, RULE_stringLit);
+		EnterRule(_localctx, 54, RULE_stringLit);
 		int _la;
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 493;
+			State = 516;
 			Match(STR_START);
-			State = 497;
+			State = 520;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (((((_la - 87)) & ~0x3f) == 0 && ((1L << (_la - 87)) & 7L) != 0)) {
 				{
 				{
-				State = 494;
+				State = 517;
 				stringPart();
 				}
 				}
-				State = 499;
+				State = 522;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 500;
+			State = 523;
 			Match(STR_END);
 			}
 		}
@@ -3532,17 +3679,17 @@ public partial class HlParser : Parser {
 	[RuleVersion(0)]
 	public StringPartContext stringPart() {
 		StringPartContext _localctx = new StringPartContext(Context, State);
-		EnterRule(_localctx, 52, RULE_stringPart);
+		EnterRule(_localctx, 56, RULE_stringPart);
 		int _la;
 		try {
-			State = 509;
+			State = 532;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case STR_TEXT:
 				_localctx = new TextPartContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 502;
+				State = 525;
 				Match(STR_TEXT);
 				}
 				break;
@@ -3550,7 +3697,7 @@ public partial class HlParser : Parser {
 				_localctx = new EscapePartContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 503;
+				State = 526;
 				Match(STR_ESCAPE);
 				}
 				break;
@@ -3558,19 +3705,19 @@ public partial class HlParser : Parser {
 				_localctx = new InterpPartContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 504;
+				State = 527;
 				Match(INTERP_START);
-				State = 506;
+				State = 529;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 					{
-					State = 505;
+					State = 528;
 					expr(0);
 					}
 				}
 
-				State = 508;
+				State = 531;
 				Match(RBRACE);
 				}
 				break;
@@ -3591,9 +3738,9 @@ public partial class HlParser : Parser {
 
 	public override bool Sempred(RuleContext _localctx, int ruleIndex, int predIndex) {
 		switch (ruleIndex) {
-		case 14: return type_sempred((TypeContext)_localctx, predIndex);
-		case 17: return statement_sempred((StatementContext)_localctx, predIndex);
-		case 18: return expr_sempred((ExprContext)_localctx, predIndex);
+		case 16: return type_sempred((TypeContext)_localctx, predIndex);
+		case 19: return statement_sempred((StatementContext)_localctx, predIndex);
+		case 20: return expr_sempred((ExprContext)_localctx, predIndex);
 		}
 		return true;
 	}
@@ -3633,188 +3780,196 @@ public partial class HlParser : Parser {
 	}
 
 	private static int[] _serializedATN = {
-		4,1,90,512,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
+		4,1,90,535,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
 		7,7,2,8,7,8,2,9,7,9,2,10,7,10,2,11,7,11,2,12,7,12,2,13,7,13,2,14,7,14,
 		2,15,7,15,2,16,7,16,2,17,7,17,2,18,7,18,2,19,7,19,2,20,7,20,2,21,7,21,
-		2,22,7,22,2,23,7,23,2,24,7,24,2,25,7,25,2,26,7,26,1,0,5,0,56,8,0,10,0,
-		12,0,59,9,0,1,0,5,0,62,8,0,10,0,12,0,65,9,0,1,0,1,0,1,1,1,1,1,1,1,1,3,
-		1,73,8,1,1,1,3,1,76,8,1,1,2,1,2,1,2,5,2,81,8,2,10,2,12,2,84,9,2,1,3,1,
-		3,1,3,3,3,89,8,3,1,4,3,4,92,8,4,1,4,1,4,1,4,1,4,1,4,1,4,5,4,100,8,4,10,
-		4,12,4,103,9,4,3,4,105,8,4,1,4,1,4,5,4,109,8,4,10,4,12,4,112,9,4,1,4,1,
-		4,1,5,1,5,1,5,1,5,3,5,120,8,5,1,6,3,6,123,8,6,1,6,1,6,1,6,1,6,1,6,3,6,
-		130,8,6,1,7,1,7,1,7,3,7,135,8,7,1,7,1,7,1,7,1,8,3,8,141,8,8,1,8,1,8,1,
-		9,3,9,146,8,9,1,9,1,9,1,9,1,9,1,9,5,9,153,8,9,10,9,12,9,156,9,9,1,9,1,
-		9,1,10,1,10,1,10,1,10,3,10,164,8,10,1,10,1,10,1,10,3,10,169,8,10,1,11,
-		3,11,172,8,11,1,11,1,11,1,11,1,11,3,11,178,8,11,1,11,1,11,1,11,3,11,183,
-		8,11,1,11,1,11,1,12,1,12,1,12,5,12,190,8,12,10,12,12,12,193,9,12,1,12,
-		3,12,196,8,12,1,13,1,13,1,13,1,13,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,
-		14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,1,14,5,14,219,8,14,10,14,12,
-		14,222,9,14,3,14,224,8,14,1,14,1,14,1,14,3,14,229,8,14,1,14,1,14,1,14,
-		1,14,3,14,235,8,14,1,14,1,14,5,14,239,8,14,10,14,12,14,242,9,14,1,15,1,
-		15,1,15,5,15,247,8,15,10,15,12,15,250,9,15,1,15,1,15,1,16,1,16,3,16,256,
-		8,16,1,17,1,17,1,17,1,17,3,17,262,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,
-		17,1,17,3,17,272,8,17,3,17,274,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,
-		1,17,1,17,1,17,3,17,286,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,295,
-		8,17,1,17,1,17,1,17,5,17,300,8,17,10,17,12,17,303,9,17,1,17,1,17,3,17,
-		307,8,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,1,17,3,17,317,8,17,1,18,1,
-		18,1,18,1,18,3,18,323,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,
-		1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,
-		1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,18,360,8,
-		18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,1,18,3,18,371,8,18,1,18,1,18,
-		1,18,1,18,1,18,1,18,1,18,3,18,380,8,18,1,18,1,18,1,18,1,18,1,18,1,18,1,
-		18,1,18,1,18,5,18,391,8,18,10,18,12,18,394,9,18,1,19,1,19,1,19,1,19,1,
-		20,1,20,1,20,1,20,3,20,404,8,20,1,20,1,20,1,21,1,21,1,21,5,21,411,8,21,
-		10,21,12,21,414,9,21,1,21,3,21,417,8,21,1,22,1,22,1,22,1,22,1,22,1,22,
-		1,22,1,22,1,22,1,22,1,22,1,22,1,22,1,22,1,22,1,22,5,22,435,8,22,10,22,
-		12,22,438,9,22,1,22,3,22,441,8,22,3,22,443,8,22,1,22,1,22,1,22,1,22,1,
-		22,5,22,450,8,22,10,22,12,22,453,9,22,1,22,3,22,456,8,22,3,22,458,8,22,
-		1,22,1,22,1,22,1,22,3,22,464,8,22,1,22,1,22,1,22,3,22,469,8,22,1,22,1,
-		22,1,22,3,22,474,8,22,3,22,476,8,22,1,23,1,23,1,23,5,23,481,8,23,10,23,
-		12,23,484,9,23,1,23,3,23,487,8,23,1,24,1,24,1,24,3,24,492,8,24,1,25,1,
-		25,5,25,496,8,25,10,25,12,25,499,9,25,1,25,1,25,1,26,1,26,1,26,1,26,3,
-		26,507,8,26,1,26,3,26,510,8,26,1,26,0,2,28,36,27,0,2,4,6,8,10,12,14,16,
-		18,20,22,24,26,28,30,32,34,36,38,40,42,44,46,48,50,52,0,8,1,0,7,8,3,0,
-		30,31,37,44,64,64,2,0,66,66,70,71,1,0,67,69,1,0,65,66,1,0,49,50,2,0,45,
-		48,62,63,1,0,17,18,592,0,57,1,0,0,0,2,68,1,0,0,0,4,77,1,0,0,0,6,88,1,0,
-		0,0,8,91,1,0,0,0,10,119,1,0,0,0,12,122,1,0,0,0,14,131,1,0,0,0,16,140,1,
-		0,0,0,18,145,1,0,0,0,20,159,1,0,0,0,22,171,1,0,0,0,24,186,1,0,0,0,26,197,
-		1,0,0,0,28,234,1,0,0,0,30,243,1,0,0,0,32,255,1,0,0,0,34,316,1,0,0,0,36,
-		322,1,0,0,0,38,395,1,0,0,0,40,399,1,0,0,0,42,407,1,0,0,0,44,475,1,0,0,
-		0,46,477,1,0,0,0,48,488,1,0,0,0,50,493,1,0,0,0,52,509,1,0,0,0,54,56,3,
-		2,1,0,55,54,1,0,0,0,56,59,1,0,0,0,57,55,1,0,0,0,57,58,1,0,0,0,58,63,1,
-		0,0,0,59,57,1,0,0,0,60,62,3,6,3,0,61,60,1,0,0,0,62,65,1,0,0,0,63,61,1,
-		0,0,0,63,64,1,0,0,0,64,66,1,0,0,0,65,63,1,0,0,0,66,67,5,0,0,1,67,1,1,0,
-		0,0,68,69,5,3,0,0,69,72,3,4,2,0,70,71,5,4,0,0,71,73,5,75,0,0,72,70,1,0,
-		0,0,72,73,1,0,0,0,73,75,1,0,0,0,74,76,5,61,0,0,75,74,1,0,0,0,75,76,1,0,
-		0,0,76,3,1,0,0,0,77,82,5,75,0,0,78,79,5,53,0,0,79,81,5,75,0,0,80,78,1,
-		0,0,0,81,84,1,0,0,0,82,80,1,0,0,0,82,83,1,0,0,0,83,5,1,0,0,0,84,82,1,0,
-		0,0,85,89,3,22,11,0,86,89,3,8,4,0,87,89,3,18,9,0,88,85,1,0,0,0,88,86,1,
-		0,0,0,88,87,1,0,0,0,89,7,1,0,0,0,90,92,5,5,0,0,91,90,1,0,0,0,91,92,1,0,
-		0,0,92,93,1,0,0,0,93,94,5,20,0,0,94,104,5,75,0,0,95,96,5,60,0,0,96,101,
-		5,75,0,0,97,98,5,59,0,0,98,100,5,75,0,0,99,97,1,0,0,0,100,103,1,0,0,0,
-		101,99,1,0,0,0,101,102,1,0,0,0,102,105,1,0,0,0,103,101,1,0,0,0,104,95,
-		1,0,0,0,104,105,1,0,0,0,105,106,1,0,0,0,106,110,5,1,0,0,107,109,3,10,5,
-		0,108,107,1,0,0,0,109,112,1,0,0,0,110,108,1,0,0,0,110,111,1,0,0,0,111,
-		113,1,0,0,0,112,110,1,0,0,0,113,114,5,2,0,0,114,9,1,0,0,0,115,120,3,12,
-		6,0,116,120,3,14,7,0,117,120,3,16,8,0,118,120,5,61,0,0,119,115,1,0,0,0,
-		119,116,1,0,0,0,119,117,1,0,0,0,119,118,1,0,0,0,120,11,1,0,0,0,121,123,
-		7,0,0,0,122,121,1,0,0,0,122,123,1,0,0,0,123,124,1,0,0,0,124,125,5,75,0,
-		0,125,126,5,60,0,0,126,129,3,28,14,0,127,128,5,64,0,0,128,130,3,36,18,
-		0,129,127,1,0,0,0,129,130,1,0,0,0,130,13,1,0,0,0,131,132,5,22,0,0,132,
-		134,5,55,0,0,133,135,3,24,12,0,134,133,1,0,0,0,134,135,1,0,0,0,135,136,
-		1,0,0,0,136,137,5,56,0,0,137,138,3,30,15,0,138,15,1,0,0,0,139,141,5,25,
-		0,0,140,139,1,0,0,0,140,141,1,0,0,0,141,142,1,0,0,0,142,143,3,22,11,0,
-		143,17,1,0,0,0,144,146,5,5,0,0,145,144,1,0,0,0,145,146,1,0,0,0,146,147,
-		1,0,0,0,147,148,5,21,0,0,148,149,5,75,0,0,149,154,5,1,0,0,150,153,3,20,
-		10,0,151,153,5,61,0,0,152,150,1,0,0,0,152,151,1,0,0,0,153,156,1,0,0,0,
-		154,152,1,0,0,0,154,155,1,0,0,0,155,157,1,0,0,0,156,154,1,0,0,0,157,158,
-		5,2,0,0,158,19,1,0,0,0,159,160,5,6,0,0,160,161,5,75,0,0,161,163,5,55,0,
-		0,162,164,3,24,12,0,163,162,1,0,0,0,163,164,1,0,0,0,164,165,1,0,0,0,165,
-		168,5,56,0,0,166,167,5,32,0,0,167,169,3,28,14,0,168,166,1,0,0,0,168,169,
-		1,0,0,0,169,21,1,0,0,0,170,172,5,5,0,0,171,170,1,0,0,0,171,172,1,0,0,0,
-		172,173,1,0,0,0,173,174,5,6,0,0,174,175,5,75,0,0,175,177,5,55,0,0,176,
-		178,3,24,12,0,177,176,1,0,0,0,177,178,1,0,0,0,178,179,1,0,0,0,179,182,
-		5,56,0,0,180,181,5,32,0,0,181,183,3,28,14,0,182,180,1,0,0,0,182,183,1,
-		0,0,0,183,184,1,0,0,0,184,185,3,30,15,0,185,23,1,0,0,0,186,191,3,26,13,
-		0,187,188,5,59,0,0,188,190,3,26,13,0,189,187,1,0,0,0,190,193,1,0,0,0,191,
-		189,1,0,0,0,191,192,1,0,0,0,192,195,1,0,0,0,193,191,1,0,0,0,194,196,5,
-		59,0,0,195,194,1,0,0,0,195,196,1,0,0,0,196,25,1,0,0,0,197,198,5,75,0,0,
-		198,199,5,60,0,0,199,200,3,28,14,0,200,27,1,0,0,0,201,202,6,14,-1,0,202,
-		235,5,75,0,0,203,204,5,57,0,0,204,205,3,28,14,0,205,206,5,58,0,0,206,235,
-		1,0,0,0,207,208,5,1,0,0,208,209,3,28,14,0,209,210,5,60,0,0,210,211,3,28,
-		14,0,211,212,5,2,0,0,212,235,1,0,0,0,213,214,5,6,0,0,214,223,5,55,0,0,
-		215,220,3,28,14,0,216,217,5,59,0,0,217,219,3,28,14,0,218,216,1,0,0,0,219,
-		222,1,0,0,0,220,218,1,0,0,0,220,221,1,0,0,0,221,224,1,0,0,0,222,220,1,
-		0,0,0,223,215,1,0,0,0,223,224,1,0,0,0,224,225,1,0,0,0,225,228,5,56,0,0,
-		226,227,5,32,0,0,227,229,3,28,14,0,228,226,1,0,0,0,228,229,1,0,0,0,229,
-		235,1,0,0,0,230,231,5,55,0,0,231,232,3,28,14,0,232,233,5,56,0,0,233,235,
-		1,0,0,0,234,201,1,0,0,0,234,203,1,0,0,0,234,207,1,0,0,0,234,213,1,0,0,
-		0,234,230,1,0,0,0,235,240,1,0,0,0,236,237,10,4,0,0,237,239,5,54,0,0,238,
-		236,1,0,0,0,239,242,1,0,0,0,240,238,1,0,0,0,240,241,1,0,0,0,241,29,1,0,
-		0,0,242,240,1,0,0,0,243,248,5,1,0,0,244,247,3,34,17,0,245,247,5,61,0,0,
-		246,244,1,0,0,0,246,245,1,0,0,0,247,250,1,0,0,0,248,246,1,0,0,0,248,249,
-		1,0,0,0,249,251,1,0,0,0,250,248,1,0,0,0,251,252,5,2,0,0,252,31,1,0,0,0,
-		253,256,3,30,15,0,254,256,3,34,17,0,255,253,1,0,0,0,255,254,1,0,0,0,256,
-		33,1,0,0,0,257,258,7,0,0,0,258,261,5,75,0,0,259,260,5,60,0,0,260,262,3,
-		28,14,0,261,259,1,0,0,0,261,262,1,0,0,0,262,263,1,0,0,0,263,264,5,64,0,
-		0,264,317,3,36,18,0,265,266,5,9,0,0,266,267,3,36,18,0,267,273,3,32,16,
-		0,268,271,5,10,0,0,269,272,3,34,17,0,270,272,3,30,15,0,271,269,1,0,0,0,
-		271,270,1,0,0,0,272,274,1,0,0,0,273,268,1,0,0,0,273,274,1,0,0,0,274,317,
-		1,0,0,0,275,276,5,11,0,0,276,277,3,36,18,0,277,278,3,32,16,0,278,317,1,
-		0,0,0,279,280,5,12,0,0,280,281,5,75,0,0,281,282,5,13,0,0,282,285,3,36,
-		18,0,283,284,5,36,0,0,284,286,3,36,18,0,285,283,1,0,0,0,285,286,1,0,0,
-		0,286,287,1,0,0,0,287,288,3,32,16,0,288,317,1,0,0,0,289,317,5,14,0,0,290,
-		317,5,15,0,0,291,294,5,16,0,0,292,293,4,17,1,0,293,295,3,36,18,0,294,292,
-		1,0,0,0,294,295,1,0,0,0,295,317,1,0,0,0,296,297,5,26,0,0,297,301,3,30,
-		15,0,298,300,3,40,20,0,299,298,1,0,0,0,300,303,1,0,0,0,301,299,1,0,0,0,
-		301,302,1,0,0,0,302,306,1,0,0,0,303,301,1,0,0,0,304,305,5,28,0,0,305,307,
-		3,30,15,0,306,304,1,0,0,0,306,307,1,0,0,0,307,317,1,0,0,0,308,309,5,29,
-		0,0,309,317,3,36,18,0,310,317,3,30,15,0,311,312,3,36,18,0,312,313,7,1,
-		0,0,313,314,3,36,18,0,314,317,1,0,0,0,315,317,3,36,18,0,316,257,1,0,0,
-		0,316,265,1,0,0,0,316,275,1,0,0,0,316,279,1,0,0,0,316,289,1,0,0,0,316,
-		290,1,0,0,0,316,291,1,0,0,0,316,296,1,0,0,0,316,308,1,0,0,0,316,310,1,
-		0,0,0,316,311,1,0,0,0,316,315,1,0,0,0,317,35,1,0,0,0,318,319,6,18,-1,0,
-		319,323,3,44,22,0,320,321,7,2,0,0,321,323,3,36,18,12,322,318,1,0,0,0,322,
-		320,1,0,0,0,323,392,1,0,0,0,324,325,10,10,0,0,325,326,7,3,0,0,326,391,
-		3,36,18,11,327,328,10,9,0,0,328,329,7,4,0,0,329,391,3,36,18,10,330,331,
-		10,8,0,0,331,332,7,5,0,0,332,391,3,36,18,9,333,334,10,7,0,0,334,335,5,
-		72,0,0,335,391,3,36,18,8,336,337,10,6,0,0,337,338,5,73,0,0,338,391,3,36,
-		18,7,339,340,10,5,0,0,340,341,5,74,0,0,341,391,3,36,18,6,342,343,10,4,
-		0,0,343,344,7,6,0,0,344,391,3,36,18,5,345,346,10,3,0,0,346,347,5,51,0,
-		0,347,391,3,36,18,4,348,349,10,2,0,0,349,350,5,52,0,0,350,391,3,36,18,
-		3,351,352,10,1,0,0,352,353,5,34,0,0,353,391,3,36,18,1,354,355,10,18,0,
-		0,355,356,5,53,0,0,356,357,5,75,0,0,357,359,5,55,0,0,358,360,3,42,21,0,
-		359,358,1,0,0,0,359,360,1,0,0,0,360,361,1,0,0,0,361,391,5,56,0,0,362,363,
-		10,17,0,0,363,364,5,53,0,0,364,391,5,75,0,0,365,366,10,16,0,0,366,367,
-		5,35,0,0,367,368,5,75,0,0,368,370,5,55,0,0,369,371,3,42,21,0,370,369,1,
-		0,0,0,370,371,1,0,0,0,371,372,1,0,0,0,372,391,5,56,0,0,373,374,10,15,0,
-		0,374,375,5,35,0,0,375,391,5,75,0,0,376,377,10,14,0,0,377,379,5,55,0,0,
-		378,380,3,42,21,0,379,378,1,0,0,0,379,380,1,0,0,0,380,381,1,0,0,0,381,
-		391,5,56,0,0,382,383,10,13,0,0,383,384,5,57,0,0,384,385,3,36,18,0,385,
-		386,5,58,0,0,386,391,1,0,0,0,387,388,10,11,0,0,388,389,5,4,0,0,389,391,
-		3,28,14,0,390,324,1,0,0,0,390,327,1,0,0,0,390,330,1,0,0,0,390,333,1,0,
-		0,0,390,336,1,0,0,0,390,339,1,0,0,0,390,342,1,0,0,0,390,345,1,0,0,0,390,
-		348,1,0,0,0,390,351,1,0,0,0,390,354,1,0,0,0,390,362,1,0,0,0,390,365,1,
-		0,0,0,390,373,1,0,0,0,390,376,1,0,0,0,390,382,1,0,0,0,390,387,1,0,0,0,
-		391,394,1,0,0,0,392,390,1,0,0,0,392,393,1,0,0,0,393,37,1,0,0,0,394,392,
-		1,0,0,0,395,396,3,36,18,0,396,397,5,60,0,0,397,398,3,36,18,0,398,39,1,
-		0,0,0,399,400,5,27,0,0,400,403,5,75,0,0,401,402,5,60,0,0,402,404,3,28,
-		14,0,403,401,1,0,0,0,403,404,1,0,0,0,404,405,1,0,0,0,405,406,3,30,15,0,
-		406,41,1,0,0,0,407,412,3,36,18,0,408,409,5,59,0,0,409,411,3,36,18,0,410,
-		408,1,0,0,0,411,414,1,0,0,0,412,410,1,0,0,0,412,413,1,0,0,0,413,416,1,
-		0,0,0,414,412,1,0,0,0,415,417,5,59,0,0,416,415,1,0,0,0,416,417,1,0,0,0,
-		417,43,1,0,0,0,418,476,5,77,0,0,419,476,5,19,0,0,420,476,5,23,0,0,421,
-		476,5,24,0,0,422,476,5,76,0,0,423,476,7,7,0,0,424,476,3,50,25,0,425,476,
-		5,75,0,0,426,427,5,55,0,0,427,428,3,36,18,0,428,429,5,56,0,0,429,476,1,
-		0,0,0,430,442,5,57,0,0,431,436,3,36,18,0,432,433,5,59,0,0,433,435,3,36,
-		18,0,434,432,1,0,0,0,435,438,1,0,0,0,436,434,1,0,0,0,436,437,1,0,0,0,437,
-		440,1,0,0,0,438,436,1,0,0,0,439,441,5,59,0,0,440,439,1,0,0,0,440,441,1,
-		0,0,0,441,443,1,0,0,0,442,431,1,0,0,0,442,443,1,0,0,0,443,444,1,0,0,0,
-		444,476,5,58,0,0,445,457,5,1,0,0,446,451,3,38,19,0,447,448,5,59,0,0,448,
-		450,3,38,19,0,449,447,1,0,0,0,450,453,1,0,0,0,451,449,1,0,0,0,451,452,
-		1,0,0,0,452,455,1,0,0,0,453,451,1,0,0,0,454,456,5,59,0,0,455,454,1,0,0,
-		0,455,456,1,0,0,0,456,458,1,0,0,0,457,446,1,0,0,0,457,458,1,0,0,0,458,
-		459,1,0,0,0,459,476,5,2,0,0,460,461,5,6,0,0,461,463,5,55,0,0,462,464,3,
-		46,23,0,463,462,1,0,0,0,463,464,1,0,0,0,464,465,1,0,0,0,465,468,5,56,0,
-		0,466,467,5,32,0,0,467,469,3,28,14,0,468,466,1,0,0,0,468,469,1,0,0,0,469,
-		473,1,0,0,0,470,474,3,30,15,0,471,472,5,33,0,0,472,474,3,36,18,0,473,470,
-		1,0,0,0,473,471,1,0,0,0,474,476,1,0,0,0,475,418,1,0,0,0,475,419,1,0,0,
-		0,475,420,1,0,0,0,475,421,1,0,0,0,475,422,1,0,0,0,475,423,1,0,0,0,475,
-		424,1,0,0,0,475,425,1,0,0,0,475,426,1,0,0,0,475,430,1,0,0,0,475,445,1,
-		0,0,0,475,460,1,0,0,0,476,45,1,0,0,0,477,482,3,48,24,0,478,479,5,59,0,
-		0,479,481,3,48,24,0,480,478,1,0,0,0,481,484,1,0,0,0,482,480,1,0,0,0,482,
-		483,1,0,0,0,483,486,1,0,0,0,484,482,1,0,0,0,485,487,5,59,0,0,486,485,1,
-		0,0,0,486,487,1,0,0,0,487,47,1,0,0,0,488,491,5,75,0,0,489,490,5,60,0,0,
-		490,492,3,28,14,0,491,489,1,0,0,0,491,492,1,0,0,0,492,49,1,0,0,0,493,497,
-		5,78,0,0,494,496,3,52,26,0,495,494,1,0,0,0,496,499,1,0,0,0,497,495,1,0,
-		0,0,497,498,1,0,0,0,498,500,1,0,0,0,499,497,1,0,0,0,500,501,5,86,0,0,501,
-		51,1,0,0,0,502,510,5,87,0,0,503,510,5,88,0,0,504,506,5,89,0,0,505,507,
-		3,36,18,0,506,505,1,0,0,0,506,507,1,0,0,0,507,508,1,0,0,0,508,510,5,2,
-		0,0,509,502,1,0,0,0,509,503,1,0,0,0,509,504,1,0,0,0,510,53,1,0,0,0,66,
-		57,63,72,75,82,88,91,101,104,110,119,122,129,134,140,145,152,154,163,168,
-		171,177,182,191,195,220,223,228,234,240,246,248,255,261,271,273,285,294,
-		301,306,316,322,359,370,379,390,392,403,412,416,436,440,442,451,455,457,
-		463,468,473,475,482,486,491,497,506,509
+		2,22,7,22,2,23,7,23,2,24,7,24,2,25,7,25,2,26,7,26,2,27,7,27,2,28,7,28,
+		1,0,5,0,60,8,0,10,0,12,0,63,9,0,1,0,5,0,66,8,0,10,0,12,0,69,9,0,1,0,1,
+		0,1,1,1,1,1,1,1,1,3,1,77,8,1,1,1,3,1,80,8,1,1,2,1,2,1,2,5,2,85,8,2,10,
+		2,12,2,88,9,2,1,3,1,3,1,3,1,3,3,3,94,8,3,1,4,3,4,97,8,4,1,4,1,4,1,4,1,
+		4,3,4,103,8,4,1,4,1,4,1,4,1,5,1,5,3,5,110,8,5,1,5,1,5,1,6,3,6,115,8,6,
+		1,6,1,6,1,6,1,6,1,6,1,6,5,6,123,8,6,10,6,12,6,126,9,6,3,6,128,8,6,1,6,
+		1,6,5,6,132,8,6,10,6,12,6,135,9,6,1,6,1,6,1,7,1,7,1,7,1,7,3,7,143,8,7,
+		1,8,3,8,146,8,8,1,8,1,8,1,8,1,8,1,8,3,8,153,8,8,1,9,1,9,1,9,3,9,158,8,
+		9,1,9,1,9,1,9,1,10,3,10,164,8,10,1,10,1,10,1,11,3,11,169,8,11,1,11,1,11,
+		1,11,1,11,1,11,5,11,176,8,11,10,11,12,11,179,9,11,1,11,1,11,1,12,1,12,
+		1,12,1,12,3,12,187,8,12,1,12,1,12,1,12,3,12,192,8,12,1,13,3,13,195,8,13,
+		1,13,1,13,1,13,1,13,3,13,201,8,13,1,13,1,13,1,13,3,13,206,8,13,1,13,1,
+		13,1,14,1,14,1,14,5,14,213,8,14,10,14,12,14,216,9,14,1,14,3,14,219,8,14,
+		1,15,1,15,1,15,1,15,1,16,1,16,1,16,1,16,1,16,1,16,1,16,1,16,1,16,1,16,
+		1,16,1,16,1,16,1,16,1,16,1,16,1,16,5,16,242,8,16,10,16,12,16,245,9,16,
+		3,16,247,8,16,1,16,1,16,1,16,3,16,252,8,16,1,16,1,16,1,16,1,16,3,16,258,
+		8,16,1,16,1,16,5,16,262,8,16,10,16,12,16,265,9,16,1,17,1,17,1,17,5,17,
+		270,8,17,10,17,12,17,273,9,17,1,17,1,17,1,18,1,18,3,18,279,8,18,1,19,1,
+		19,1,19,1,19,3,19,285,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,3,19,
+		295,8,19,3,19,297,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,
+		19,3,19,309,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,3,19,318,8,19,1,19,
+		1,19,1,19,5,19,323,8,19,10,19,12,19,326,9,19,1,19,1,19,3,19,330,8,19,1,
+		19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,3,19,340,8,19,1,20,1,20,1,20,1,20,
+		3,20,346,8,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,
+		20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,
+		20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,3,20,383,8,20,1,20,1,20,
+		1,20,1,20,1,20,1,20,1,20,1,20,1,20,3,20,394,8,20,1,20,1,20,1,20,1,20,1,
+		20,1,20,1,20,3,20,403,8,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,
+		5,20,414,8,20,10,20,12,20,417,9,20,1,21,1,21,1,21,1,21,1,22,1,22,1,22,
+		1,22,3,22,427,8,22,1,22,1,22,1,23,1,23,1,23,5,23,434,8,23,10,23,12,23,
+		437,9,23,1,23,3,23,440,8,23,1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,
+		24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,5,24,458,8,24,10,24,12,24,461,9,
+		24,1,24,3,24,464,8,24,3,24,466,8,24,1,24,1,24,1,24,1,24,1,24,5,24,473,
+		8,24,10,24,12,24,476,9,24,1,24,3,24,479,8,24,3,24,481,8,24,1,24,1,24,1,
+		24,1,24,3,24,487,8,24,1,24,1,24,1,24,3,24,492,8,24,1,24,1,24,1,24,3,24,
+		497,8,24,3,24,499,8,24,1,25,1,25,1,25,5,25,504,8,25,10,25,12,25,507,9,
+		25,1,25,3,25,510,8,25,1,26,1,26,1,26,3,26,515,8,26,1,27,1,27,5,27,519,
+		8,27,10,27,12,27,522,9,27,1,27,1,27,1,28,1,28,1,28,1,28,3,28,530,8,28,
+		1,28,3,28,533,8,28,1,28,0,2,32,40,29,0,2,4,6,8,10,12,14,16,18,20,22,24,
+		26,28,30,32,34,36,38,40,42,44,46,48,50,52,54,56,0,8,1,0,7,8,3,0,30,31,
+		37,44,64,64,2,0,66,66,70,71,1,0,67,69,1,0,65,66,1,0,49,50,2,0,45,48,62,
+		63,1,0,17,18,617,0,61,1,0,0,0,2,72,1,0,0,0,4,81,1,0,0,0,6,93,1,0,0,0,8,
+		96,1,0,0,0,10,109,1,0,0,0,12,114,1,0,0,0,14,142,1,0,0,0,16,145,1,0,0,0,
+		18,154,1,0,0,0,20,163,1,0,0,0,22,168,1,0,0,0,24,182,1,0,0,0,26,194,1,0,
+		0,0,28,209,1,0,0,0,30,220,1,0,0,0,32,257,1,0,0,0,34,266,1,0,0,0,36,278,
+		1,0,0,0,38,339,1,0,0,0,40,345,1,0,0,0,42,418,1,0,0,0,44,422,1,0,0,0,46,
+		430,1,0,0,0,48,498,1,0,0,0,50,500,1,0,0,0,52,511,1,0,0,0,54,516,1,0,0,
+		0,56,532,1,0,0,0,58,60,3,2,1,0,59,58,1,0,0,0,60,63,1,0,0,0,61,59,1,0,0,
+		0,61,62,1,0,0,0,62,67,1,0,0,0,63,61,1,0,0,0,64,66,3,6,3,0,65,64,1,0,0,
+		0,66,69,1,0,0,0,67,65,1,0,0,0,67,68,1,0,0,0,68,70,1,0,0,0,69,67,1,0,0,
+		0,70,71,5,0,0,1,71,1,1,0,0,0,72,73,5,3,0,0,73,76,3,4,2,0,74,75,5,4,0,0,
+		75,77,5,75,0,0,76,74,1,0,0,0,76,77,1,0,0,0,77,79,1,0,0,0,78,80,5,61,0,
+		0,79,78,1,0,0,0,79,80,1,0,0,0,80,3,1,0,0,0,81,86,5,75,0,0,82,83,5,53,0,
+		0,83,85,5,75,0,0,84,82,1,0,0,0,85,88,1,0,0,0,86,84,1,0,0,0,86,87,1,0,0,
+		0,87,5,1,0,0,0,88,86,1,0,0,0,89,94,3,26,13,0,90,94,3,12,6,0,91,94,3,22,
+		11,0,92,94,3,8,4,0,93,89,1,0,0,0,93,90,1,0,0,0,93,91,1,0,0,0,93,92,1,0,
+		0,0,94,7,1,0,0,0,95,97,5,5,0,0,96,95,1,0,0,0,96,97,1,0,0,0,97,98,1,0,0,
+		0,98,99,5,7,0,0,99,102,5,75,0,0,100,101,5,60,0,0,101,103,3,32,16,0,102,
+		100,1,0,0,0,102,103,1,0,0,0,103,104,1,0,0,0,104,105,5,64,0,0,105,106,3,
+		40,20,0,106,9,1,0,0,0,107,108,5,75,0,0,108,110,5,53,0,0,109,107,1,0,0,
+		0,109,110,1,0,0,0,110,111,1,0,0,0,111,112,5,75,0,0,112,11,1,0,0,0,113,
+		115,5,5,0,0,114,113,1,0,0,0,114,115,1,0,0,0,115,116,1,0,0,0,116,117,5,
+		20,0,0,117,127,5,75,0,0,118,119,5,60,0,0,119,124,3,10,5,0,120,121,5,59,
+		0,0,121,123,3,10,5,0,122,120,1,0,0,0,123,126,1,0,0,0,124,122,1,0,0,0,124,
+		125,1,0,0,0,125,128,1,0,0,0,126,124,1,0,0,0,127,118,1,0,0,0,127,128,1,
+		0,0,0,128,129,1,0,0,0,129,133,5,1,0,0,130,132,3,14,7,0,131,130,1,0,0,0,
+		132,135,1,0,0,0,133,131,1,0,0,0,133,134,1,0,0,0,134,136,1,0,0,0,135,133,
+		1,0,0,0,136,137,5,2,0,0,137,13,1,0,0,0,138,143,3,16,8,0,139,143,3,18,9,
+		0,140,143,3,20,10,0,141,143,5,61,0,0,142,138,1,0,0,0,142,139,1,0,0,0,142,
+		140,1,0,0,0,142,141,1,0,0,0,143,15,1,0,0,0,144,146,7,0,0,0,145,144,1,0,
+		0,0,145,146,1,0,0,0,146,147,1,0,0,0,147,148,5,75,0,0,148,149,5,60,0,0,
+		149,152,3,32,16,0,150,151,5,64,0,0,151,153,3,40,20,0,152,150,1,0,0,0,152,
+		153,1,0,0,0,153,17,1,0,0,0,154,155,5,22,0,0,155,157,5,55,0,0,156,158,3,
+		28,14,0,157,156,1,0,0,0,157,158,1,0,0,0,158,159,1,0,0,0,159,160,5,56,0,
+		0,160,161,3,34,17,0,161,19,1,0,0,0,162,164,5,25,0,0,163,162,1,0,0,0,163,
+		164,1,0,0,0,164,165,1,0,0,0,165,166,3,26,13,0,166,21,1,0,0,0,167,169,5,
+		5,0,0,168,167,1,0,0,0,168,169,1,0,0,0,169,170,1,0,0,0,170,171,5,21,0,0,
+		171,172,5,75,0,0,172,177,5,1,0,0,173,176,3,24,12,0,174,176,5,61,0,0,175,
+		173,1,0,0,0,175,174,1,0,0,0,176,179,1,0,0,0,177,175,1,0,0,0,177,178,1,
+		0,0,0,178,180,1,0,0,0,179,177,1,0,0,0,180,181,5,2,0,0,181,23,1,0,0,0,182,
+		183,5,6,0,0,183,184,5,75,0,0,184,186,5,55,0,0,185,187,3,28,14,0,186,185,
+		1,0,0,0,186,187,1,0,0,0,187,188,1,0,0,0,188,191,5,56,0,0,189,190,5,32,
+		0,0,190,192,3,32,16,0,191,189,1,0,0,0,191,192,1,0,0,0,192,25,1,0,0,0,193,
+		195,5,5,0,0,194,193,1,0,0,0,194,195,1,0,0,0,195,196,1,0,0,0,196,197,5,
+		6,0,0,197,198,5,75,0,0,198,200,5,55,0,0,199,201,3,28,14,0,200,199,1,0,
+		0,0,200,201,1,0,0,0,201,202,1,0,0,0,202,205,5,56,0,0,203,204,5,32,0,0,
+		204,206,3,32,16,0,205,203,1,0,0,0,205,206,1,0,0,0,206,207,1,0,0,0,207,
+		208,3,34,17,0,208,27,1,0,0,0,209,214,3,30,15,0,210,211,5,59,0,0,211,213,
+		3,30,15,0,212,210,1,0,0,0,213,216,1,0,0,0,214,212,1,0,0,0,214,215,1,0,
+		0,0,215,218,1,0,0,0,216,214,1,0,0,0,217,219,5,59,0,0,218,217,1,0,0,0,218,
+		219,1,0,0,0,219,29,1,0,0,0,220,221,5,75,0,0,221,222,5,60,0,0,222,223,3,
+		32,16,0,223,31,1,0,0,0,224,225,6,16,-1,0,225,258,3,10,5,0,226,227,5,57,
+		0,0,227,228,3,32,16,0,228,229,5,58,0,0,229,258,1,0,0,0,230,231,5,1,0,0,
+		231,232,3,32,16,0,232,233,5,60,0,0,233,234,3,32,16,0,234,235,5,2,0,0,235,
+		258,1,0,0,0,236,237,5,6,0,0,237,246,5,55,0,0,238,243,3,32,16,0,239,240,
+		5,59,0,0,240,242,3,32,16,0,241,239,1,0,0,0,242,245,1,0,0,0,243,241,1,0,
+		0,0,243,244,1,0,0,0,244,247,1,0,0,0,245,243,1,0,0,0,246,238,1,0,0,0,246,
+		247,1,0,0,0,247,248,1,0,0,0,248,251,5,56,0,0,249,250,5,32,0,0,250,252,
+		3,32,16,0,251,249,1,0,0,0,251,252,1,0,0,0,252,258,1,0,0,0,253,254,5,55,
+		0,0,254,255,3,32,16,0,255,256,5,56,0,0,256,258,1,0,0,0,257,224,1,0,0,0,
+		257,226,1,0,0,0,257,230,1,0,0,0,257,236,1,0,0,0,257,253,1,0,0,0,258,263,
+		1,0,0,0,259,260,10,4,0,0,260,262,5,54,0,0,261,259,1,0,0,0,262,265,1,0,
+		0,0,263,261,1,0,0,0,263,264,1,0,0,0,264,33,1,0,0,0,265,263,1,0,0,0,266,
+		271,5,1,0,0,267,270,3,38,19,0,268,270,5,61,0,0,269,267,1,0,0,0,269,268,
+		1,0,0,0,270,273,1,0,0,0,271,269,1,0,0,0,271,272,1,0,0,0,272,274,1,0,0,
+		0,273,271,1,0,0,0,274,275,5,2,0,0,275,35,1,0,0,0,276,279,3,34,17,0,277,
+		279,3,38,19,0,278,276,1,0,0,0,278,277,1,0,0,0,279,37,1,0,0,0,280,281,7,
+		0,0,0,281,284,5,75,0,0,282,283,5,60,0,0,283,285,3,32,16,0,284,282,1,0,
+		0,0,284,285,1,0,0,0,285,286,1,0,0,0,286,287,5,64,0,0,287,340,3,40,20,0,
+		288,289,5,9,0,0,289,290,3,40,20,0,290,296,3,36,18,0,291,294,5,10,0,0,292,
+		295,3,38,19,0,293,295,3,34,17,0,294,292,1,0,0,0,294,293,1,0,0,0,295,297,
+		1,0,0,0,296,291,1,0,0,0,296,297,1,0,0,0,297,340,1,0,0,0,298,299,5,11,0,
+		0,299,300,3,40,20,0,300,301,3,36,18,0,301,340,1,0,0,0,302,303,5,12,0,0,
+		303,304,5,75,0,0,304,305,5,13,0,0,305,308,3,40,20,0,306,307,5,36,0,0,307,
+		309,3,40,20,0,308,306,1,0,0,0,308,309,1,0,0,0,309,310,1,0,0,0,310,311,
+		3,36,18,0,311,340,1,0,0,0,312,340,5,14,0,0,313,340,5,15,0,0,314,317,5,
+		16,0,0,315,316,4,19,1,0,316,318,3,40,20,0,317,315,1,0,0,0,317,318,1,0,
+		0,0,318,340,1,0,0,0,319,320,5,26,0,0,320,324,3,34,17,0,321,323,3,44,22,
+		0,322,321,1,0,0,0,323,326,1,0,0,0,324,322,1,0,0,0,324,325,1,0,0,0,325,
+		329,1,0,0,0,326,324,1,0,0,0,327,328,5,28,0,0,328,330,3,34,17,0,329,327,
+		1,0,0,0,329,330,1,0,0,0,330,340,1,0,0,0,331,332,5,29,0,0,332,340,3,40,
+		20,0,333,340,3,34,17,0,334,335,3,40,20,0,335,336,7,1,0,0,336,337,3,40,
+		20,0,337,340,1,0,0,0,338,340,3,40,20,0,339,280,1,0,0,0,339,288,1,0,0,0,
+		339,298,1,0,0,0,339,302,1,0,0,0,339,312,1,0,0,0,339,313,1,0,0,0,339,314,
+		1,0,0,0,339,319,1,0,0,0,339,331,1,0,0,0,339,333,1,0,0,0,339,334,1,0,0,
+		0,339,338,1,0,0,0,340,39,1,0,0,0,341,342,6,20,-1,0,342,346,3,48,24,0,343,
+		344,7,2,0,0,344,346,3,40,20,12,345,341,1,0,0,0,345,343,1,0,0,0,346,415,
+		1,0,0,0,347,348,10,10,0,0,348,349,7,3,0,0,349,414,3,40,20,11,350,351,10,
+		9,0,0,351,352,7,4,0,0,352,414,3,40,20,10,353,354,10,8,0,0,354,355,7,5,
+		0,0,355,414,3,40,20,9,356,357,10,7,0,0,357,358,5,72,0,0,358,414,3,40,20,
+		8,359,360,10,6,0,0,360,361,5,73,0,0,361,414,3,40,20,7,362,363,10,5,0,0,
+		363,364,5,74,0,0,364,414,3,40,20,6,365,366,10,4,0,0,366,367,7,6,0,0,367,
+		414,3,40,20,5,368,369,10,3,0,0,369,370,5,51,0,0,370,414,3,40,20,4,371,
+		372,10,2,0,0,372,373,5,52,0,0,373,414,3,40,20,3,374,375,10,1,0,0,375,376,
+		5,34,0,0,376,414,3,40,20,1,377,378,10,18,0,0,378,379,5,53,0,0,379,380,
+		5,75,0,0,380,382,5,55,0,0,381,383,3,46,23,0,382,381,1,0,0,0,382,383,1,
+		0,0,0,383,384,1,0,0,0,384,414,5,56,0,0,385,386,10,17,0,0,386,387,5,53,
+		0,0,387,414,5,75,0,0,388,389,10,16,0,0,389,390,5,35,0,0,390,391,5,75,0,
+		0,391,393,5,55,0,0,392,394,3,46,23,0,393,392,1,0,0,0,393,394,1,0,0,0,394,
+		395,1,0,0,0,395,414,5,56,0,0,396,397,10,15,0,0,397,398,5,35,0,0,398,414,
+		5,75,0,0,399,400,10,14,0,0,400,402,5,55,0,0,401,403,3,46,23,0,402,401,
+		1,0,0,0,402,403,1,0,0,0,403,404,1,0,0,0,404,414,5,56,0,0,405,406,10,13,
+		0,0,406,407,5,57,0,0,407,408,3,40,20,0,408,409,5,58,0,0,409,414,1,0,0,
+		0,410,411,10,11,0,0,411,412,5,4,0,0,412,414,3,32,16,0,413,347,1,0,0,0,
+		413,350,1,0,0,0,413,353,1,0,0,0,413,356,1,0,0,0,413,359,1,0,0,0,413,362,
+		1,0,0,0,413,365,1,0,0,0,413,368,1,0,0,0,413,371,1,0,0,0,413,374,1,0,0,
+		0,413,377,1,0,0,0,413,385,1,0,0,0,413,388,1,0,0,0,413,396,1,0,0,0,413,
+		399,1,0,0,0,413,405,1,0,0,0,413,410,1,0,0,0,414,417,1,0,0,0,415,413,1,
+		0,0,0,415,416,1,0,0,0,416,41,1,0,0,0,417,415,1,0,0,0,418,419,3,40,20,0,
+		419,420,5,60,0,0,420,421,3,40,20,0,421,43,1,0,0,0,422,423,5,27,0,0,423,
+		426,5,75,0,0,424,425,5,60,0,0,425,427,3,32,16,0,426,424,1,0,0,0,426,427,
+		1,0,0,0,427,428,1,0,0,0,428,429,3,34,17,0,429,45,1,0,0,0,430,435,3,40,
+		20,0,431,432,5,59,0,0,432,434,3,40,20,0,433,431,1,0,0,0,434,437,1,0,0,
+		0,435,433,1,0,0,0,435,436,1,0,0,0,436,439,1,0,0,0,437,435,1,0,0,0,438,
+		440,5,59,0,0,439,438,1,0,0,0,439,440,1,0,0,0,440,47,1,0,0,0,441,499,5,
+		77,0,0,442,499,5,19,0,0,443,499,5,23,0,0,444,499,5,24,0,0,445,499,5,76,
+		0,0,446,499,7,7,0,0,447,499,3,54,27,0,448,499,5,75,0,0,449,450,5,55,0,
+		0,450,451,3,40,20,0,451,452,5,56,0,0,452,499,1,0,0,0,453,465,5,57,0,0,
+		454,459,3,40,20,0,455,456,5,59,0,0,456,458,3,40,20,0,457,455,1,0,0,0,458,
+		461,1,0,0,0,459,457,1,0,0,0,459,460,1,0,0,0,460,463,1,0,0,0,461,459,1,
+		0,0,0,462,464,5,59,0,0,463,462,1,0,0,0,463,464,1,0,0,0,464,466,1,0,0,0,
+		465,454,1,0,0,0,465,466,1,0,0,0,466,467,1,0,0,0,467,499,5,58,0,0,468,480,
+		5,1,0,0,469,474,3,42,21,0,470,471,5,59,0,0,471,473,3,42,21,0,472,470,1,
+		0,0,0,473,476,1,0,0,0,474,472,1,0,0,0,474,475,1,0,0,0,475,478,1,0,0,0,
+		476,474,1,0,0,0,477,479,5,59,0,0,478,477,1,0,0,0,478,479,1,0,0,0,479,481,
+		1,0,0,0,480,469,1,0,0,0,480,481,1,0,0,0,481,482,1,0,0,0,482,499,5,2,0,
+		0,483,484,5,6,0,0,484,486,5,55,0,0,485,487,3,50,25,0,486,485,1,0,0,0,486,
+		487,1,0,0,0,487,488,1,0,0,0,488,491,5,56,0,0,489,490,5,32,0,0,490,492,
+		3,32,16,0,491,489,1,0,0,0,491,492,1,0,0,0,492,496,1,0,0,0,493,497,3,34,
+		17,0,494,495,5,33,0,0,495,497,3,40,20,0,496,493,1,0,0,0,496,494,1,0,0,
+		0,497,499,1,0,0,0,498,441,1,0,0,0,498,442,1,0,0,0,498,443,1,0,0,0,498,
+		444,1,0,0,0,498,445,1,0,0,0,498,446,1,0,0,0,498,447,1,0,0,0,498,448,1,
+		0,0,0,498,449,1,0,0,0,498,453,1,0,0,0,498,468,1,0,0,0,498,483,1,0,0,0,
+		499,49,1,0,0,0,500,505,3,52,26,0,501,502,5,59,0,0,502,504,3,52,26,0,503,
+		501,1,0,0,0,504,507,1,0,0,0,505,503,1,0,0,0,505,506,1,0,0,0,506,509,1,
+		0,0,0,507,505,1,0,0,0,508,510,5,59,0,0,509,508,1,0,0,0,509,510,1,0,0,0,
+		510,51,1,0,0,0,511,514,5,75,0,0,512,513,5,60,0,0,513,515,3,32,16,0,514,
+		512,1,0,0,0,514,515,1,0,0,0,515,53,1,0,0,0,516,520,5,78,0,0,517,519,3,
+		56,28,0,518,517,1,0,0,0,519,522,1,0,0,0,520,518,1,0,0,0,520,521,1,0,0,
+		0,521,523,1,0,0,0,522,520,1,0,0,0,523,524,5,86,0,0,524,55,1,0,0,0,525,
+		533,5,87,0,0,526,533,5,88,0,0,527,529,5,89,0,0,528,530,3,40,20,0,529,528,
+		1,0,0,0,529,530,1,0,0,0,530,531,1,0,0,0,531,533,5,2,0,0,532,525,1,0,0,
+		0,532,526,1,0,0,0,532,527,1,0,0,0,533,57,1,0,0,0,69,61,67,76,79,86,93,
+		96,102,109,114,124,127,133,142,145,152,157,163,168,175,177,186,191,194,
+		200,205,214,218,243,246,251,257,263,269,271,278,284,294,296,308,317,324,
+		329,339,345,382,393,402,413,415,426,435,439,459,463,465,474,478,480,486,
+		491,496,498,505,509,514,520,529,532
 	};
 
 	public static readonly ATN _ATN =

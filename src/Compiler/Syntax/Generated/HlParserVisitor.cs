@@ -55,6 +55,18 @@ public interface IHlParserVisitor<Result> : IParseTreeVisitor<Result> {
 	/// <return>The visitor result.</return>
 	Result VisitTopDecl([NotNull] HlParser.TopDeclContext context);
 	/// <summary>
+	/// Visit a parse tree produced by <see cref="HlParser.constDecl"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitConstDecl([NotNull] HlParser.ConstDeclContext context);
+	/// <summary>
+	/// Visit a parse tree produced by <see cref="HlParser.typeName"/>.
+	/// </summary>
+	/// <param name="context">The parse tree.</param>
+	/// <return>The visitor result.</return>
+	Result VisitTypeName([NotNull] HlParser.TypeNameContext context);
+	/// <summary>
 	/// Visit a parse tree produced by <see cref="HlParser.classDecl"/>.
 	/// </summary>
 	/// <param name="context">The parse tree.</param>
