@@ -61,16 +61,19 @@ public static class Compilation
         return stream is null ? null : new StreamReader(stream).ReadToEnd();
     }
 
-    /// <summary>The prelude (stdlib/prelude.hl, built into the compiler): the classes every program has.</summary>
-    private static SourceModule Prelude()
+    /// <summary>
+    /// A file of the library built into the compiler that every program has: the prelude (stdlib/prelude.hl, the
+    /// classes every program sees) and the array methods' templates (stdlib/array.hl).
+    /// </summary>
+    private static SourceModule BuiltinModule(string file)
     {
-        string text = Builtin("prelude.hl") ?? throw new InvalidOperationException("the compiler was built without its prelude");
+        string text = Builtin(file) ?? throw new InvalidOperationException($"the compiler was built without stdlib/{file}");
         var diagnostics = new DiagnosticBag();
-        var source = new SourceText("prelude.hl", text);
+        var source = new SourceText(file, text);
         var tree = SyntaxParser.Parse(source, diagnostics);
         if (tree is null || diagnostics.HasErrors)
-            throw new InvalidOperationException("the prelude does not parse: " + string.Join("; ", diagnostics.Items));
-        return new SourceModule("", source, tree, "prelude.hl");
+            throw new InvalidOperationException($"stdlib/{file} does not parse: " + string.Join("; ", diagnostics.Items));
+        return new SourceModule("", source, tree, file);
     }
 
     /// <summary>Most modules one program may import, directly or not.</summary>
@@ -131,7 +134,7 @@ public static class Compilation
         var modules = LoadModules(source, diagnostics, readModule);
         // A tree with syntax errors is incomplete; binding it would only add confusing follow-on errors.
         if (modules.Count == 0 || diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items);
-        var program = Binder.BindProgram(Prelude(), modules, diagnostics);
+        var program = Binder.BindProgram(BuiltinModule("prelude.hl"), BuiltinModule("array.hl"), modules, diagnostics);
         // Warnings wait until the errors are fixed: next to an error they are mostly its echoes.
         if (diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items.Where(d => d.Severity == Severity.Error).ToList());
         string fileName = Path.GetFileName(path);

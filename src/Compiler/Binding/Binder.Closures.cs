@@ -141,7 +141,9 @@ public sealed partial class Binder
         }
         VmType? declaredReturn = ctx.returnType is { } rt ? BindType(rt) : null;
         // A block body returns nothing unless '->' (or the context) says what; an expression body returns its value.
-        VmType? ret = declaredReturn ?? (ctx.block() is not null ? expectedFn?.Element ?? VmType.Void : expectedFn?.Element);
+        // A context that leaves the return type open (map's function) passes Infer.
+        var expectedReturn = expectedFn?.Element == Infer ? null : expectedFn?.Element;
+        VmType? ret = declaredReturn ?? (ctx.block() is not null ? expectedReturn ?? VmType.Void : expectedReturn);
 
         var outerName = _function!.Name;
         var symbol = NewFunction($"{outerName}$lambda{++_lambdaCount}", [Types.Error, .. types], ["$env", .. names], ret ?? Types.Error);
@@ -149,7 +151,7 @@ public sealed partial class Binder
         var env = NewLocal("$env", Types.Error, mutable: false);
         for (int i = 0; i < types.Length; i++)
         {
-            var local = NewLocal(names[i], types[i], mutable: false);
+            var local = NewLocal(names[i], types[i], mutable: false, VariableRole.Parameter);
             local.Used = true; // a lambda's parameters are dictated by its type; an unused one is no mistake
             _scopes[0].TryAdd(names[i], local);
         }
@@ -162,7 +164,8 @@ public sealed partial class Binder
         }
         else
         {
-            var value = BindValue(ctx.expr(), ret);
+            // An expression body of a function returning nothing may be a call returning nothing.
+            var value = ret is null || ret == VmType.Void ? BindExpr(ctx.expr(), ret) : BindValue(ctx.expr(), ret);
             if (ret is null)
             {
                 ret = value.Type.Kind == TypeKind.Null ? Types.Error : value.Type;

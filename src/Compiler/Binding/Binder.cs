@@ -35,10 +35,11 @@ public sealed partial class Binder
     /// Binds a whole program: its root module (the first of <paramref name="modules"/>, whose main runs) and the
     /// modules it imports. The result is meaningful only when no error was reported.
     /// </summary>
-    public static BoundProgram BindProgram(SourceModule prelude, IReadOnlyList<SourceModule> modules, DiagnosticBag diagnostics)
+    /// <param name="templates">the array methods written in the language (stdlib/array.hl)</param>
+    public static BoundProgram BindProgram(SourceModule prelude, SourceModule templates, IReadOnlyList<SourceModule> modules, DiagnosticBag diagnostics)
     {
         var binder = new Binder(diagnostics);
-        return binder.Bind(prelude, modules);
+        return binder.Bind(prelude, templates, modules);
     }
 
     // -------------------------------------------------------------------------------------------- reporting
@@ -60,14 +61,16 @@ public sealed partial class Binder
 
     // -------------------------------------------------------------------------------------------- declarations
 
-    private BoundProgram Bind(SourceModule prelude, IReadOnlyList<SourceModule> modules)
+    private BoundProgram Bind(SourceModule prelude, SourceModule templates, IReadOnlyList<SourceModule> modules)
     {
         var preludeUnit = new Unit(prelude);
+        _templates = new Unit(templates);
         var units = modules.Select(m => new Unit(m)).ToList();
         _root = units[0];
         // The prelude's classes (Error and its subclasses) come first, so every program numbers them alike; every
         // module sees them.
         DeclareClasses(preludeUnit);
+        foreach (var (name, c) in preludeUnit.Classes) _templates.Classes[name] = c;
         foreach (var unit in units)
         {
             foreach (var (name, c) in preludeUnit.Classes) unit.Classes[name] = c;
@@ -93,6 +96,7 @@ public sealed partial class Binder
         Switch(units[0]);
         CheckMain(units[0].Module.Tree.topDecl().Select(d => d.functionDecl()).Where(f => f is not null).ToList());
         var result = bodies.Select(b => b.bind()).ToList();
+        BindInstances(result);
         result.AddRange(_lambdas); // bound along with the functions that contain them
         result.Sort((a, b) => a.Symbol.Index.CompareTo(b.Symbol.Index));
         return new BoundProgram(result, _classList);
@@ -178,7 +182,7 @@ public sealed partial class Binder
         _narrowed.Clear();
         for (int i = 0; i < symbol.Parameters.Length; i++)
         {
-            var local = NewLocal(symbol.ParameterNames[i], symbol.Parameters[i], mutable: false);
+            var local = NewLocal(symbol.ParameterNames[i], symbol.Parameters[i], mutable: false, VariableRole.Parameter);
             _scopes[0].TryAdd(local.Name, local);
         }
         _self = owner is not null && symbol.ParameterNames is ["self", ..] ? symbol.Locals[0] : null;
@@ -194,17 +198,17 @@ public sealed partial class Binder
         return new BoundFunction(symbol, body, LineOf(decl));
     }
 
-    private LocalSymbol NewLocal(string name, VmType type, bool mutable)
+    private LocalSymbol NewLocal(string name, VmType type, bool mutable, VariableRole role = VariableRole.Hidden)
     {
-        var local = new LocalSymbol(name, type, mutable, _function!.Locals.Count, _function);
+        var local = new LocalSymbol(name, type, mutable, _function!.Locals.Count, _function) { Role = role };
         _function.Locals.Add(local);
         return local;
     }
 
-    private LocalSymbol Declare(IToken nameToken, VmType type, bool mutable)
+    private LocalSymbol Declare(IToken nameToken, VmType type, bool mutable, VariableRole role)
     {
         string name = nameToken.Text;
-        var local = NewLocal(name, type, mutable);
+        var local = NewLocal(name, type, mutable, role);
         if (!_scopes[^1].TryAdd(name, local)) Error(nameToken, $"'{name}' is already declared in this scope");
         return local;
     }
@@ -238,6 +242,9 @@ public sealed partial class Binder
     {
         switch (ctx)
         {
+            case NamedTypeContext named when _typeArguments is not null && named.typeName().module is null
+                && _typeArguments.TryGetValue(named.typeName().name.Text, out var argument):
+                return argument;
             case NamedTypeContext named:
                 switch (named.typeName().module is null ? named.typeName().name.Text : null)
                 {
@@ -345,7 +352,7 @@ public sealed partial class Binder
                     var value = BindValue(let.expr(), declared);
                     if (declared is not null) value = Check(value, declared, let.expr(), "the variable's declared type is");
                     var type = declared ?? value.Type;
-                    var local = Declare(let.ID().Symbol, type, let.Start.Type == HlLexer.VAR);
+                    var local = Declare(let.ID().Symbol, type, let.Start.Type == HlLexer.VAR, VariableRole.Let);
                     _unusedCandidates[local] = let.ID().Symbol;
                     return new BoundStore(line, local, value, Declares: true);
                 }
@@ -437,7 +444,7 @@ public sealed partial class Binder
                 else cls = _classList[type.ClassIndex];
             }
             _scopes.Add([]);
-            var variable = Declare(c.ID().Symbol, cls.Type, mutable: false);
+            var variable = Declare(c.ID().Symbol, cls.Type, mutable: false, VariableRole.CaughtError);
             var handler = BindBlock(c.block());
             _scopes.RemoveAt(_scopes.Count - 1);
             catches.Add(new BoundCatch(variable, cls, handler));
@@ -466,7 +473,7 @@ public sealed partial class Binder
             source = Check(source, VmType.Int, f.expr(0), "a range's start must be");
             var end = Check(BindValue(f.rangeEnd, VmType.Int), VmType.Int, f.rangeEnd, "a range's end must be");
             var endLocal = NewLocal("$end", VmType.Int, mutable: false);
-            var variable = Declare(f.ID().Symbol, VmType.Int, mutable: false);
+            var variable = Declare(f.ID().Symbol, VmType.Int, mutable: false, VariableRole.LoopVariable);
             result = new BoundForRange(line, variable, endLocal, source, end, BindLoopBody(f.body()));
         }
         else
@@ -481,7 +488,7 @@ public sealed partial class Binder
                 Error(f.expr(0), $"'for ... in' needs an array, a map or a range `a..b`, but this is {N(source.Type)}");
             var arrayLocal = NewLocal("$array", source.Type.IsError() ? VmType.ArrayOf(VmType.Int) : source.Type, mutable: false);
             var indexLocal = NewLocal("$index", VmType.Int, mutable: true);
-            var variable = Declare(f.ID().Symbol, elementType, mutable: false);
+            var variable = Declare(f.ID().Symbol, elementType, mutable: false, VariableRole.LoopVariable);
             result = new BoundForEach(line, variable, arrayLocal, indexLocal, source, BindLoopBody(f.body()));
         }
         _scopes.RemoveAt(_scopes.Count - 1);
@@ -532,7 +539,9 @@ public sealed partial class Binder
             }
             if (!local.Mutable)
             {
-                Error(name, $"cannot assign to '{local.Name}': it is declared with 'let'; declare it with 'var' to change it");
+                Error(name, local.Role == VariableRole.Let
+                    ? $"cannot assign to '{local.Name}': it is declared with 'let'; declare it with 'var' to change it"
+                    : $"cannot assign to {local.Role.Describe()} '{local.Name}'; copy it into a `var` to change it");
                 BindValue(a.value, local.Type);
                 return new BoundBlock(line, []);
             }
@@ -807,6 +816,12 @@ public sealed partial class Binder
                 Error(ctx is BinaryExprContext be ? be.op : ctx.Start, $"operator '{op}' cannot compare {N(l)} and {N(r)}");
                 return new BoundError(line);
             }
+            if (!withNull && l.Kind == TypeKind.Func)
+            {
+                // Each use of a named function makes a new value, so identity would say `f == f` is false.
+                Error(ctx is BinaryExprContext bf ? bf.op : ctx.Start, $"function values cannot be compared; only whether one is null (`f {op} null`)");
+                return new BoundError(line);
+            }
             if (withNull && (l.Kind == TypeKind.Null ? r : l) is { Nullable: false, Kind: not TypeKind.Null } never)
             {
                 Error(ctx is BinaryExprContext be2 ? be2.op : ctx.Start, $"{N(never)} is never null, so this comparison is always {(op == "==" ? "false" : "true")}");
@@ -976,7 +991,7 @@ public sealed partial class Binder
         return new BoundNativeCall(line, def.Name, def.Params, def.Return, [target, .. bound]);
     }
 
-    private const string ArrayMethods = "len(), push(v), pop(), insert(i, v), remove(i), slice(from, to), contains(v), indexOf(v) and reverse()";
+    private const string ArrayMethods = "len(), push(v), pop(), insert(i, v), remove(i), slice(from, to), contains(v), indexOf(v), reverse(), sort(), sort(cmp), map(f), filter(f), reduce(initial, f) and repeat(n)";
 
     /// <summary>The methods of arrays other than len and push; null when the name is none of them.</summary>
     private BoundExpr? BindArrayMethod(BoundExpr array, IToken nameToken, ExprContext[] args, int line)
@@ -1037,6 +1052,7 @@ public sealed partial class Binder
             return new BoundError(line);
         }
         if (target.Type.Kind == TypeKind.Array && BindArrayMethod(target, m.ID().Symbol, args, line) is { } arrayCall) return arrayCall;
+        if (target.Type.Kind == TypeKind.Array && BindTemplateMethod(target, m.ID().Symbol, args, line) is { } templateCall) return templateCall;
         string known = target.Type.Kind == TypeKind.Array ? $"; arrays have {ArrayMethods}" : "";
         Error(m.ID().Symbol, $"{N(target.Type)} has no method '{name}'{known}");
         foreach (var a in args) BindValue(a, null);
@@ -1128,6 +1144,11 @@ public sealed partial class Binder
                         return _narrowed.ContainsKey(local) ? new BoundNonNull(line, local.Type.AsNonNullable(), value) : value;
                     }
                     if (FieldOfSelf(name) is { } field) return new BoundGetField(line, field.Type, SelfExpr(line), _class!, field.Index);
+                    if (InMethod && _class!.VTable.Any(m => m.Name == name))
+                    {
+                        Error(n, $"'{name}' is a method: call it with ( ), or wrap the call in a function value, as in `fn(x: int) => {name}(x)`");
+                        return new BoundError(line);
+                    }
                     if (_functions.TryGetValue(name, out var fn))
                         return new BoundLambda(line, VmType.FuncOf(fn.Parameters, fn.Return), fn, IsLambda: false, []);
                     if (_unit.Constants.TryGetValue(name, out var constant)) return constant with { Line = line };

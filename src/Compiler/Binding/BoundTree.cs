@@ -15,6 +15,20 @@ public static class Types
         (int)t.Kind == 0xFF || (t.Element?.IsError() ?? false) || (t.Params?.Any(p => p.IsError()) ?? false);
 }
 
+/// <summary>What declared a variable, for messages about assigning it.</summary>
+public enum VariableRole { Let, Parameter, LoopVariable, CaughtError, Hidden }
+
+public static class VariableRoles
+{
+    public static string Describe(this VariableRole role) => role switch
+    {
+        VariableRole.Parameter => "the parameter",
+        VariableRole.LoopVariable => "the loop variable",
+        VariableRole.CaughtError => "the caught error",
+        _ => "the variable",
+    };
+}
+
 /// <summary>A local variable or parameter, with the slot the emitter gives it.</summary>
 public sealed class LocalSymbol(string name, VmType type, bool mutable, int slot, FunctionSymbol owner)
 {
@@ -26,6 +40,9 @@ public sealed class LocalSymbol(string name, VmType type, bool mutable, int slot
 
     public bool Mutable { get; } = mutable;
     public int Slot { get; } = slot;
+
+    /// <summary>What declared it (immutable variables other than `let` ones are described by their role).</summary>
+    public VariableRole Role { get; init; }
 
     /// <summary>The function whose frame holds the variable.</summary>
     public FunctionSymbol Owner { get; } = owner;

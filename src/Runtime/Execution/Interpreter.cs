@@ -973,12 +973,15 @@ public sealed class Interpreter : IRootSource
         }
     }
 
-    /// <summary>True when a closure's function takes the type's parameters (after its environment, if any).</summary>
+    /// <summary>True when a closure's function takes the type's parameters (after its environment, if any) and
+    /// returns its return type.</summary>
     private bool ClosureFits(int closure, VmType type)
     {
         var def = Heap.ClosureTarget(closure).Def;
         var ps = def.Params.AsSpan(def.Params.Length - type.Params!.Length);
-        return ps.SequenceEqual(type.Params) && def.Return == type.Element && (def.Params.Length == ps.Length) == (Heap.ClosureEnv(closure) == 0);
+        // A function without an environment parameter is called without one (funcref); one with may have a null one.
+        bool envFits = def.Params.Length > ps.Length || Heap.ClosureEnv(closure) == 0;
+        return ps.SequenceEqual(type.Params) && def.Return == type.Element && envFits;
     }
 
     void IRootSource.VisitRoots(Heap heap)

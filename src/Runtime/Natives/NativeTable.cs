@@ -51,6 +51,7 @@ public static class NativeTable
                 return vm.Heap.NewString(text.ToString());
             }),
         .. StringNatives.All,
+        .. ArrayNatives.All,
         .. MathNatives.All,
         .. TimeNatives.All,
         .. FsNatives.All,

@@ -1,0 +1,33 @@
+using System.Runtime.InteropServices;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Execution;
+
+namespace Hlvm.Runtime.Natives;
+
+/// <summary>
+/// <c>xs.sort()</c> for the arrays whose elements have a natural order: ints, floats and strings, sorted in place.
+/// (A sort with a comparator is written in the language: stdlib/array.hl.) None of them allocates, so the array's
+/// storage stays where it is while it is sorted.
+/// </summary>
+internal static class ArrayNatives
+{
+    private static Span<long> Elements(Interpreter vm, long array) =>
+        array == 0 ? throw new VmError(ErrorClasses.Null, "cannot sort the array: the value is null") : vm.Heap.ArrayElements((int)array);
+
+    public static readonly NativeDef[] All =
+    [
+        new("array.sortInt", [VmType.ArrayOf(VmType.Int)], VmType.Void, null, "sorts an [int] in place, ascending",
+            (vm, a) => { Elements(vm, a[0]).Sort(); return 0; }),
+        new("array.sortFloat", [VmType.ArrayOf(VmType.Float)], VmType.Void, null,
+            "sorts a [float] in place, ascending, NaN first; -0.0 and 0.0 are equal and may come in either order",
+            (vm, a) => { MemoryMarshal.Cast<long, double>(Elements(vm, a[0])).Sort(); return 0; }),
+        new("array.sortString", [VmType.ArrayOf(VmType.String)], VmType.Void, null,
+            "sorts a [string] in place by UTF-16 code units (ordinal order: \"B\" before \"a\")",
+            (vm, a) =>
+            {
+                var heap = vm.Heap;
+                Elements(vm, a[0]).Sort((x, y) => heap.StringChars((int)x).SequenceCompareTo(heap.StringChars((int)y)));
+                return 0;
+            }),
+    ];
+}
