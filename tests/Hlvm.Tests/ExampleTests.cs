@@ -1,6 +1,9 @@
 namespace Hlvm.Tests;
 
-/// <summary>Every program in <c>examples/</c> runs and prints exactly its <c>examples/expected/NAME.out</c>.</summary>
+/// <summary>
+/// Every program in <c>examples/</c> runs and prints exactly its <c>examples/expected/NAME.out</c>. A program that
+/// takes arguments has them in <c>examples/NAME.args</c>, one per line, as paths relative to <c>examples/</c>.
+/// </summary>
 public sealed class ExampleTests
 {
     private static readonly string Dir = Path.Combine(TestSupport.Root, "examples");
@@ -18,8 +21,10 @@ public sealed class ExampleTests
     {
         string expectedFile = Path.Combine(Dir, "expected", Path.ChangeExtension(name, ".out"));
         Assert.True(File.Exists(expectedFile), $"{name} has no expected output file");
+        string argsFile = Path.Combine(Dir, Path.ChangeExtension(name, ".args"));
+        var args = File.Exists(argsFile) ? File.ReadAllLines(argsFile).Where(l => l.Length > 0).Select(a => Path.Combine(Dir, a)).ToArray() : [];
         string[] flags = TestSupport.GcStress ? ["run", "--gc-stress", Path.Combine(Dir, name)] : ["run", Path.Combine(Dir, name)];
-        var result = TestSupport.Hlvm(flags);
+        var result = TestSupport.Hlvm([.. flags, .. args.Length > 0 ? ["--", .. args] : Array.Empty<string>()]);
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Equal(File.ReadAllText(expectedFile), result.Stdout);
     }

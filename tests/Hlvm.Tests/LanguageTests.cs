@@ -11,7 +11,7 @@ namespace Hlvm.Tests;
 /// <item><c>// warning: TEXT</c> — a compile warning on this line whose message contains TEXT; a program that
 ///   compiles must have exactly the warnings it states</item>
 /// <item><c>// exit: N</c> — the exit code; <c>// flags: ...</c> — flags for <c>hlvm run</c>;
-///   <c>// args: ...</c> — the program's arguments; <c>// stderr: TEXT</c> — standard error contains TEXT;
+///   <c>// args: ...</c> — the program's arguments (<c>$TMP</c> stands for a new empty directory, removed after); <c>// stderr: TEXT</c> — standard error contains TEXT;
 ///   <c>// stdin: TEXT</c> — a line of standard input</item>
 /// </list>
 /// Files under a <c>lib/</c> directory are modules the programs beside it import, not programs of their own.
@@ -84,8 +84,17 @@ public sealed partial class LanguageTests
         command.AddRange(flags);
         command.Add(path);
         if (args.Count > 0) command.Add("--");
-        command.AddRange(args);
-        var result = TestSupport.HlvmWithInput(stdin.ToString(), [.. command]);
+        var temp = args.Contains("$TMP") ? Directory.CreateTempSubdirectory("hlvm-lang-") : null;
+        command.AddRange(args.Select(a => a == "$TMP" ? temp!.FullName : a));
+        TestSupport.Result result;
+        try
+        {
+            result = TestSupport.HlvmWithInput(stdin.ToString(), [.. command]);
+        }
+        finally
+        {
+            temp?.Delete(recursive: true);
+        }
 
         int expectedExit = exit ?? (expectedErrors.Count > 0 ? 65 : runtimeError is not null ? 70 : 0);
         Assert.True(expectedExit == result.ExitCode, $"exit code {result.ExitCode}, expected {expectedExit}\nstderr:\n{result.Stderr}");

@@ -86,6 +86,11 @@ internal static class StringNatives
             return double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
                 ? BitConverter.DoubleToInt64Bits(v) : throw new VmError("ValueError", $"not a number: \"{Shorten(s)}\"");
         }),
+        new("string.compare", [S, S], I, null, "-1, 0 or 1 as the string sorts before, with or after the other, comparing UTF-16 code units (ordinal: \"B\" before \"a\")", (vm, a) =>
+        {
+            if (a[0] == 0 || a[1] == 0) throw Null();
+            return Math.Sign(vm.Heap.StringChars((int)a[0]).SequenceCompareTo(vm.Heap.StringChars((int)a[1])));
+        }),
         new("array.join", [VmType.ArrayOf(S), S], S, null, "the strings of the array with a separator between them", (vm, a) =>
         {
             if (a[0] == 0) throw Null();
