@@ -13,6 +13,10 @@ public sealed record VmOptions
     public TextWriter Out { get; init; } = Console.Out;
     public TextWriter Error { get; init; } = Console.Error;
     public TextReader In { get; init; } = Console.In;
+
+    /// <summary>The host functions modules may import: the whole native table unless the host narrows it (a module
+    /// importing one that is not here fails verification).</summary>
+    public IReadOnlyList<Natives.NativeDef> Natives { get; init; } = Hlvm.Runtime.Natives.NativeTable.All;
 }
 
 /// <summary>
@@ -37,7 +41,7 @@ public sealed class Vm(VmOptions? options = null)
     /// <summary>Verifies a module and makes it ready to run on this VM's heap.</summary>
     public LoadedModule Load(Module module)
     {
-        var loaded = Verifier.Verify(module);
+        var loaded = Verifier.Verify(module, Options.Natives);
         loaded.Attach(Heap);
         return loaded;
     }

@@ -125,6 +125,8 @@ public abstract class Fuzzer(FuzzOptions options)
                 Out = TextWriter.Null,
                 Heap = new HeapOptions { MaxBytes = 8 << 20, TrackObjects = true },
                 Interpreter = new InterpreterOptions { Fuel = 50_000, MaxFrames = 500, Checked = true },
+                // Mutated programs must not touch the machine: no natives that need a permission (files, environment).
+                Natives = Runtime.Natives.NativeTable.All.Where(n => n.Permission is null).ToArray(),
             });
             LoadedModule loaded;
             try { loaded = vm.Load(module); }
