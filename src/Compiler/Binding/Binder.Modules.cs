@@ -56,7 +56,8 @@ public sealed partial class Binder
         _source = unit.Module.Source;
     }
 
-    /// <summary>Binds the imports of every module: each name must not clash with the module's own names.</summary>
+    /// <summary>Binds the imports of every module (before its functions and constants are declared, which then must
+    /// not take an import's name).</summary>
     private void BindImports(List<Unit> units)
     {
         var byName = units.Where(u => u.Module.Name.Length > 0).ToDictionary(u => u.Module.Name);
@@ -72,8 +73,8 @@ public sealed partial class Binder
                 string alias = aliasToken.Text;
                 if (target == unit) Error(import.qualifiedName(), $"module '{name}' imports itself");
                 else if (unit.Imports.ContainsKey(alias)) Error(aliasToken, $"'{alias}' already names an imported module; import this one `as` another name");
-                else if (unit.Functions.ContainsKey(alias) || unit.Classes.ContainsKey(alias) || unit.Constants.ContainsKey(alias) || Builtins.Contains(alias))
-                    Error(aliasToken, $"the import's name '{alias}' is already the name of a function, class or constant here; import it `as` another name");
+                else if (unit.Classes.ContainsKey(alias) || Builtins.Contains(alias))
+                    Error(aliasToken, $"the import's name '{alias}' is already the name of a class here; import it `as` another name");
                 else unit.Imports[alias] = target;
             }
         }
@@ -84,7 +85,7 @@ public sealed partial class Binder
     {
         string name = decl.name.Text;
         if (decl.PUB() != null) _unit.Public.Add(name);
-        if (_functions.ContainsKey(name) || _classes.ContainsKey(name) || _unit.Constants.ContainsKey(name) || Builtins.Contains(name))
+        if (_functions.ContainsKey(name) || _classes.ContainsKey(name) || _unit.Constants.ContainsKey(name) || _unit.Imports.ContainsKey(name) || Builtins.Contains(name))
         {
             Error(decl.name, $"'{name}' is already defined");
             return;

@@ -76,6 +76,8 @@ public sealed partial class Binder
             foreach (var (name, c) in preludeUnit.Classes) unit.Classes[name] = c;
             DeclareClasses(unit);
         }
+        // Imports before functions and constants: their signatures and types may name an imported class.
+        BindImports(units);
         var bodies = new List<(FunctionSymbol symbol, Func<BoundFunction> bind)>();
         foreach (var unit in units)
         {
@@ -85,8 +87,6 @@ public sealed partial class Binder
                 if (DeclareFunction(decl) is { } symbol) bodies.Add((symbol, InUnit(unit, () => BindFunction(decl, symbol, null))));
             }
         }
-        BindImports(units);
-        // Constants after imports: a constant's type may name an imported class.
         foreach (var unit in units)
         {
             Switch(unit);
@@ -163,6 +163,7 @@ public sealed partial class Binder
         if (decl.PUB() != null) _unit.Public.Add(name);
         if (Builtins.Contains(name)) { Error(decl.name, $"'{name}' is a built-in function and cannot be redefined"); return null; }
         if (_functions.ContainsKey(name)) { Error(decl.name, $"function '{name}' is already defined"); return null; }
+        if (_unit.Imports.ContainsKey(name)) { Error(decl.name, $"'{name}' is already the name of an imported module"); return null; }
         if (_classes.ContainsKey(name)) { Error(decl.name, $"'{name}' is already the name of a class"); return null; }
         var (types, names) = BindParams(decl.paramList());
         var ret = decl.returnType is null ? VmType.Void : BindType(decl.returnType);

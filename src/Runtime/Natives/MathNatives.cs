@@ -25,8 +25,7 @@ internal static class MathNatives
         new("math." + name, [F, F], F, null, doc, (vm, a) => Bits(f(D(a[0]), D(a[1]))));
 
     /// <summary>A float as the language prints it, for messages.</summary>
-    private static string Show(double x) => double.IsInfinity(x) ? (x > 0 ? "inf" : "-inf")
-        : x.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+    private static string Show(double x) => Interpreter.FormatFloat(x);
 
     /// <summary>
     /// <see cref="Math.Cbrt"/> can be an ulp or two off, even for a perfect cube (3.0000000000000004 for 27 on
@@ -80,7 +79,7 @@ internal static class MathNatives
         F1("ceil", Math.Ceiling, "the smallest whole float not below x"),
         F1("round", x => Math.Round(x, MidpointRounding.AwayFromZero), "the nearest whole float; a half rounds away from zero (2.5 -> 3.0, -2.5 -> -3.0)"),
         F1("trunc", Math.Truncate, "x without its fraction: the whole float toward zero"),
-        F1("abs", Math.Abs, "the absolute value of a float (for ints, abs of std.math)"),
+        F1("fabs", Math.Abs, "the absolute value of a float (abs is the int one, as fmin and fmax are the float min and max)"),
         F2("hypot", double.Hypot, "sqrt(x*x + y*y) without overflow or underflow in between"),
         F2("fmin", Math.Min, "the smaller of two floats; NaN if either is NaN, and -0.0 is below 0.0"),
         F2("fmax", Math.Max, "the larger of two floats; NaN if either is NaN, and 0.0 is above -0.0"),
