@@ -18,6 +18,9 @@ internal static class StringNatives
 
     internal static string Str(Interpreter vm, long r) => r == 0 ? throw Null() : vm.Heap.GetString((int)r);
 
+    /// <summary>A string's characters in place, without a copy: valid until the next allocation.</summary>
+    private static ReadOnlySpan<char> Chars(Interpreter vm, long r) => r == 0 ? throw Null() : vm.Heap.StringChars((int)r);
+
     private static VmError Null() => new(ErrorClasses.Null, "cannot use the string: the value is null");
 
     internal static long NewString(Interpreter vm, string s)
@@ -33,22 +36,27 @@ internal static class StringNatives
         new("string.len", [S], I, null, "the number of UTF-16 code units", (vm, a) => a[0] == 0 ? throw Null() : vm.Heap.StringLength((int)a[0])),
         new("string.at", [S, I], S, null, "the character at an index, as a string; IndexError outside the string", (vm, a) =>
         {
-            var s = Str(vm, a[0]);
+            var s = Chars(vm, a[0]);
             if ((ulong)a[1] >= (ulong)s.Length) throw Index($"index {a[1]} is out of range for a string of length {s.Length}");
-            return NewString(vm, s[(int)a[1]].ToString());
+            char c = s[(int)a[1]];
+            return vm.Heap.NewString(new ReadOnlySpan<char>(in c));
         }),
         new("string.substring", [S, I, I], S, null, "the characters from start up to (not including) end", (vm, a) =>
         {
-            var s = Str(vm, a[0]);
+            int length = Chars(vm, a[0]).Length;
             long start = a[1], end = a[2];
-            if (start < 0 || end > s.Length || start > end)
-                throw Index($"substring({start}, {end}) is out of range for a string of length {s.Length}");
-            return NewString(vm, s[(int)start..(int)end]);
+            if (start < 0 || end > length || start > end)
+                throw Index($"substring({start}, {end}) is out of range for a string of length {length}");
+            // Allocate first, then copy: the collector may move the source, and updates a[0] when it does.
+            vm.Heap.Reserve(Heap.StringWords(end - start));
+            int r = vm.Heap.NewString((int)(end - start));
+            Chars(vm, a[0])[(int)start..(int)end].CopyTo(vm.Heap.StringChars(r));
+            return r;
         }),
-        new("string.indexOf", [S, S], I, null, "the first index of a substring, or -1", (vm, a) => Str(vm, a[0]).IndexOf(Str(vm, a[1]), StringComparison.Ordinal)),
-        new("string.contains", [S, S], B, null, "whether a substring occurs", (vm, a) => Str(vm, a[0]).Contains(Str(vm, a[1]), StringComparison.Ordinal) ? 1 : 0),
-        new("string.startsWith", [S, S], B, null, "whether the string starts with a prefix", (vm, a) => Str(vm, a[0]).StartsWith(Str(vm, a[1]), StringComparison.Ordinal) ? 1 : 0),
-        new("string.endsWith", [S, S], B, null, "whether the string ends with a suffix", (vm, a) => Str(vm, a[0]).EndsWith(Str(vm, a[1]), StringComparison.Ordinal) ? 1 : 0),
+        new("string.indexOf", [S, S], I, null, "the first index of a substring, or -1", (vm, a) => Chars(vm, a[0]).IndexOf(Chars(vm, a[1]), StringComparison.Ordinal)),
+        new("string.contains", [S, S], B, null, "whether a substring occurs", (vm, a) => Chars(vm, a[0]).IndexOf(Chars(vm, a[1]), StringComparison.Ordinal) >= 0 ? 1 : 0),
+        new("string.startsWith", [S, S], B, null, "whether the string starts with a prefix", (vm, a) => Chars(vm, a[0]).StartsWith(Chars(vm, a[1]), StringComparison.Ordinal) ? 1 : 0),
+        new("string.endsWith", [S, S], B, null, "whether the string ends with a suffix", (vm, a) => Chars(vm, a[0]).EndsWith(Chars(vm, a[1]), StringComparison.Ordinal) ? 1 : 0),
         new("string.trim", [S], S, null, "without leading and trailing white space", (vm, a) => NewString(vm, Str(vm, a[0]).Trim())),
         new("string.upper", [S], S, null, "in upper case (invariant culture)", (vm, a) => NewString(vm, Str(vm, a[0]).ToUpperInvariant())),
         new("string.lower", [S], S, null, "in lower case (invariant culture)", (vm, a) => NewString(vm, Str(vm, a[0]).ToLowerInvariant())),
@@ -76,15 +84,13 @@ internal static class StringNatives
         }),
         new("string.toInt", [S], I, null, "the decimal integer the string holds; ValueError otherwise", (vm, a) =>
         {
-            var s = Str(vm, a[0]);
-            return long.TryParse(s.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v)
-                ? v : throw new VmError("ValueError", $"not an integer: \"{Shorten(s)}\"");
+            return long.TryParse(Chars(vm, a[0]).Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v)
+                ? v : throw new VmError("ValueError", $"not an integer: \"{Shorten(Str(vm, a[0]))}\"");
         }),
         new("string.toFloat", [S], F, null, "the number the string holds; ValueError otherwise", (vm, a) =>
         {
-            var s = Str(vm, a[0]);
-            return double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
-                ? BitConverter.DoubleToInt64Bits(v) : throw new VmError("ValueError", $"not a number: \"{Shorten(s)}\"");
+            return double.TryParse(Chars(vm, a[0]).Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+                ? BitConverter.DoubleToInt64Bits(v) : throw new VmError("ValueError", $"not a number: \"{Shorten(Str(vm, a[0]))}\"");
         }),
         new("string.compare", [S, S], I, null, "-1, 0 or 1 as the string sorts before, with or after the other, comparing UTF-16 code units (ordinal: \"B\" before \"a\")", (vm, a) =>
         {

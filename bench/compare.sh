@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Times `hlvm run` on each benchmark program beside the peer runtimes that are installed (Lua 5.4, LuaJIT,
+# CPython, Node, Java, C#), checks that every runtime prints the expected line, and prints a markdown table of the
+# times (hyperfine means) with hlvm's ratio to Lua 5.4 and to CPython, and the geometric means.
+#
+#   bench/compare.sh                 every program of bench/programs (the peers' seven and our own)
+#   bench/compare.sh fib nbody       some of them
+#   RUNS=5 bench/compare.sh          more runs per measurement (default 3)
+#
+# Needs hyperfine (apt-get install hyperfine lua5.4 luajit). The peers' programs are in ../shared/peers.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+peers=${PEERS:-$root/../shared/peers}
+runs=${RUNS:-3}
+command -v hyperfine >/dev/null || { echo "compare.sh needs hyperfine (apt-get install hyperfine)" >&2; exit 2; }
+[ -d "$peers" ] || { echo "compare.sh: no peer programs at $peers (set PEERS)" >&2; exit 2; }
+
+dotnet build -c Release -v q -nologo "$root/src/Cli" >/dev/null
+hlvm="dotnet $root/src/Cli/bin/Release/net10.0/hlvm.dll"
+if command -v dotnet >/dev/null && [ ! -f "$peers/csharp/out/PeerBench.dll" ]; then
+  (cd "$peers/csharp" && dotnet build -c Release -o out >/dev/null)
+fi
+if command -v javac >/dev/null && [ ! -f "$peers/java/out/Bench.class" ]; then
+  (cd "$peers/java" && javac -d out Bench.java)
+fi
+
+# The expected line of each peer program (../shared/peers/README.md); our own programs state theirs in a
+# comment `// full size prints: LINE` (or are checked only against themselves when they have none).
+declare -A expected=(
+  [fib]="9227465" [loop]="381271744" [sieve]="348513" [binarytrees]="14985902"
+  [nbody]="-0.169075164 -0.169086185" [mandelbrot]="1017200" [mapcount]="1000003 20"
+)
+
+if [ $# -gt 0 ]; then names=("$@"); else
+  names=(); for f in "$root"/bench/programs/*.hl; do names+=("$(basename "$f" .hl)"); done
+fi
+
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+for name in "${names[@]}"; do
+  prog="$root/bench/programs/$name.hl"
+  [ -f "$prog" ] || { echo "no program $prog" >&2; exit 2; }
+  cmds=(-n hlvm "$hlvm run $prog")
+  if [ -n "${expected[$name]:-}" ]; then
+    command -v lua5.4 >/dev/null && cmds+=(-n lua5.4 "lua5.4 $peers/bench.lua $name")
+    command -v luajit >/dev/null && cmds+=(-n luajit "luajit $peers/bench.lua $name")
+    command -v python3 >/dev/null && cmds+=(-n cpython "python3 $peers/bench.py $name")
+    command -v node >/dev/null && cmds+=(-n node "node $peers/bench.js $name")
+    [ -f "$peers/java/out/Bench.class" ] && cmds+=(-n java "java -cp $peers/java/out Bench $name")
+    [ -f "$peers/csharp/out/PeerBench.dll" ] && cmds+=(-n csharp "dotnet $peers/csharp/out/PeerBench.dll $name")
+  else
+    expected[$name]=$(sed -n 's|^// full size prints: ||p' "$prog" | head -1)
+  fi
+  # Every runtime must print the expected line before it is timed.
+  for ((k = 0; k < ${#cmds[@]}; k += 3)); do
+    runtime=${cmds[k+1]}; cmd=${cmds[k+2]}
+    out=$($cmd 2>&1 | tail -1)
+    if [ -n "${expected[$name]}" ] && [ "$out" != "${expected[$name]}" ]; then
+      echo "$name: $runtime printed '$out', expected '${expected[$name]}'" >&2; exit 1
+    fi
+  done
+  echo "timing $name ..." >&2
+  hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/$name.json" "${cmds[@]}" >/dev/null 2>&1
+done
+
+python3 - "$work" "${names[@]}" <<'PY'
+import json, math, sys, os
+work, names = sys.argv[1], sys.argv[2:]
+cols = ["hlvm", "lua5.4", "luajit", "cpython", "node", "java", "csharp"]
+times = {}
+for n in names:
+    data = json.load(open(os.path.join(work, n + ".json")))
+    times[n] = {r["command"]: r["mean"] for r in data["results"]}
+present = [c for c in cols if any(c in times[n] for n in names)]
+print("| program | " + " | ".join(present) + " | hlvm / lua5.4 | hlvm / cpython |")
+print("| --- |" + " ---: |" * (len(present) + 2))
+ratios = {"lua5.4": [], "cpython": []}
+for n in names:
+    t = times[n]
+    row = [f"{t[c]:.2f} s" if c in t else "" for c in present]
+    rl = t["hlvm"] / t["lua5.4"] if "lua5.4" in t else None
+    rp = t["hlvm"] / t["cpython"] if "cpython" in t else None
+    if rl: ratios["lua5.4"].append(rl)
+    if rp: ratios["cpython"].append(rp)
+    print(f"| {n} | " + " | ".join(row) + f" | {f'{rl:.2f}' if rl else ''} | {f'{rp:.2f}' if rp else ''} |")
+geo = lambda xs: math.exp(sum(map(math.log, xs)) / len(xs)) if xs else None
+gl, gp = geo(ratios["lua5.4"]), geo(ratios["cpython"])
+print(f"| geometric mean (peer programs) | " + " | ".join("" for _ in present) + f" | {f'{gl:.2f}' if gl else ''} | {f'{gp:.2f}' if gp else ''} |")
+PY
