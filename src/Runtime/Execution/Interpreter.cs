@@ -85,9 +85,6 @@ public sealed class Interpreter : IRootSource
     /// <summary>The program's arguments, as main(args) receives them (for <c>env.args</c>).</summary>
     public IReadOnlyList<string> Args { get; init; } = [];
 
-    /// <summary>Instructions executed so far.</summary>
-    public long InstructionsExecuted { get; private set; }
-
     /// <summary>
     /// Runs <paramref name="fn"/> with <paramref name="args"/> (already of its parameter types) to completion and
     /// returns its result (0 for a void function).
@@ -105,7 +102,7 @@ public sealed class Interpreter : IRootSource
         _fp = 1;
         try
         {
-            return _options.Checked ? Execute<CheckedMode>() : Execute<FastMode>();
+            return _options.Checked ? Execute<CheckedMode>() : _options.Fuel is not null ? Execute<MeteredMode>() : Execute<FastMode>();
         }
         finally
         {
@@ -131,13 +128,69 @@ public sealed class Interpreter : IRootSource
 
     // The interpreter loop is generic over its mode so that the JIT compiles the checks out of the fast one.
     private interface IMode;
-    private struct FastMode : IMode;
-    private struct CheckedMode : IMode;
+    private struct FastMode : IMode;      // no fuel limit: nothing is counted
+    private struct MeteredMode : IMode;   // --fuel: every instruction is counted
+    private struct CheckedMode : IMode;   // counted, and the state checked before every instruction
 
     private long Execute<TMode>() where TMode : struct, IMode
     {
-        long fuel = _options.Fuel ?? long.MaxValue;
-        long fuelStart = fuel;
+        _fuel = _options.Fuel ?? long.MaxValue;
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    return Loop<TMode>();
+                }
+                catch (VmError error) when (error is not LimitExceededError)
+                {
+                    // Loop recorded the faulting instruction in its frame and the stack's height in _sp.
+                    var trace = CaptureTrace();
+                    if (!Raise(error, ref trace))
+                    {
+                        var uncaught = error is ThrownError ? UncaughtThrow() : error;
+                        uncaught.StackTrace = trace;
+                        throw uncaught;
+                    }
+                    // A handler took the error: Loop continues in its frame, at the handler, with the error on the stack.
+                }
+            }
+        }
+        catch (VmError error) when (error.StackTrace.Count == 0)
+        {
+            error.StackTrace = CaptureTrace();
+            throw;
+        }
+        finally
+        {
+            _pending = 0;
+        }
+    }
+
+    /// <summary>Fuel left when a limit is set (metered and checked modes); the fast mode does not count.</summary>
+    private long _fuel;
+
+    /// <summary>
+    /// Records where an error is raised, for the handler search and the trace: the instruction running (pc has
+    /// moved past it) and the stack's height. Every throw in <see cref="Loop{TMode}"/> goes through it, since the
+    /// loop's locals are its own (no handler in it, so that the JIT keeps them in registers).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private VmError Fault(ref Frame frame, int pc, int sp, VmError error)
+    {
+        frame.Pc = pc - 1;
+        _sp = sp;
+        return error;
+    }
+
+    /// <summary>
+    /// The dispatch loop. It starts in the top frame at its recorded instruction (0 for a new call, a handler's
+    /// start after an error was caught) and runs until the entry function returns or an error escapes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private long Loop<TMode>() where TMode : struct, IMode
+    {
         var functions = _module.Functions;
         var strings = _module.StringRefs;
         var heap = Heap;
@@ -147,17 +200,11 @@ public sealed class Interpreter : IRootSource
         var code = fn.Code;
         int bp = frame.Bp;
         int sp = _sp;
-        int pc = 0;
+        int pc = frame.Pc;
         LoadedFunction callee;
-        try
-        {
-          while (true) // after an error is caught by a handler, execution resumes here, in the handler's frame
-          {
-            try
-            {
             while (true)
             {
-                if (--fuel < 0) throw FuelExhausted(fuelStart);
+                if (typeof(TMode) != typeof(FastMode) && --_fuel < 0) throw Fault(ref frame, pc + 1, sp, FuelExhausted());
                 if (typeof(TMode) == typeof(CheckedMode)) CheckState(fn, pc, bp, sp);
                 ref readonly Instr ins = ref code[pc++];
                 switch (ins.Op)
@@ -180,14 +227,14 @@ public sealed class Interpreter : IRootSource
                     case Opcode.IDiv:
                         {
                             long b = stack[--sp];
-                            if (b == 0) throw new VmError(ErrorClasses.DivisionByZero, "integer division by zero");
+                            if (b == 0) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.DivisionByZero, "integer division by zero"));
                             stack[sp - 1] = b == -1 ? -stack[sp - 1] : stack[sp - 1] / b;
                             break;
                         }
                     case Opcode.IRem:
                         {
                             long b = stack[--sp];
-                            if (b == 0) throw new VmError(ErrorClasses.DivisionByZero, "integer remainder by zero");
+                            if (b == 0) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.DivisionByZero, "integer remainder by zero"));
                             stack[sp - 1] = b == -1 ? 0 : stack[sp - 1] % b;
                             break;
                         }
@@ -236,7 +283,7 @@ public sealed class Interpreter : IRootSource
                             frame.Pc = pc - 1;
                             long length = (long)heap.StringLength((int)stack[sp - 2]) + heap.StringLength((int)stack[sp - 1]);
                             if (length > int.MaxValue)
-                                throw new VmError(ErrorClasses.OutOfMemory, $"string of {length} characters is too long");
+                                throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.OutOfMemory, $"string of {length} characters is too long"));
                             heap.Reserve(Heap.StringWords(length));
                             int r = heap.NewString((int)length);
                             var a = heap.StringChars((int)stack[sp - 2]);
@@ -277,7 +324,7 @@ public sealed class Interpreter : IRootSource
                         {
                             int argc = _module.Def.Functions[_module.Classes[ins.A].VTable[ins.B]].Params.Length;
                             int receiver = (int)stack[sp - argc];
-                            if (receiver == 0) throw NullDereference($"call method '{_module.Classes[ins.A].VTableNames[ins.B]}'");
+                            if (receiver == 0) throw Fault(ref frame, pc, sp, NullDereference($"call method '{_module.Classes[ins.A].VTableNames[ins.B]}'"));
                             callee = heap.ClassOf(receiver).VTableFunctions[ins.B];
                             goto PushFrame;
                         }
@@ -285,7 +332,7 @@ public sealed class Interpreter : IRootSource
                         {
                             var sig = _module.Classes[ins.A].Def.Signatures[(int)ins.B];
                             int receiver = (int)stack[sp - 1 - sig.Params.Length];
-                            if (receiver == 0) throw NullDereference($"call method '{sig.Name}'");
+                            if (receiver == 0) throw Fault(ref frame, pc, sp, NullDereference($"call method '{sig.Name}'"));
                             callee = heap.ClassOf(receiver).ITableFunctions[ins.A][ins.B];
                             goto PushFrame;
                         }
@@ -294,7 +341,7 @@ public sealed class Interpreter : IRootSource
                             int argc = (int)ins.B;
                             int at = sp - argc - 1;
                             int closure = (int)stack[at];
-                            if (closure == 0) throw NullDereference("call a function value");
+                            if (closure == 0) throw Fault(ref frame, pc, sp, NullDereference("call a function value"));
                             callee = heap.ClosureTarget(closure);
                             // The closure's slot becomes the environment argument, or the arguments move down over it.
                             if (callee.ParamCount > argc) stack[at] = heap.ClosureEnv(closure);
@@ -332,7 +379,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.GetField:
                         {
                             int r = (int)stack[sp - 1];
-                            if (r == 0) throw NullDereference($"read field '{_module.Classes[ins.A].Fields[ins.B].Name}'");
+                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference($"read field '{_module.Classes[ins.A].Fields[ins.B].Name}'"));
                             stack[sp - 1] = heap.GetField(r, (int)ins.B);
                             break;
                         }
@@ -340,12 +387,12 @@ public sealed class Interpreter : IRootSource
                         {
                             sp -= 2;
                             int r = (int)stack[sp];
-                            if (r == 0) throw NullDereference($"write field '{_module.Classes[ins.A].Fields[ins.B].Name}'");
+                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference($"write field '{_module.Classes[ins.A].Fields[ins.B].Name}'"));
                             heap.SetField(r, (int)ins.B, stack[sp + 1]);
                             break;
                         }
                     case Opcode.NonNull:
-                        if (stack[sp - 1] == 0) throw NullDereference("use the value");
+                        if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("use the value"));
                         break;
                     case Opcode.NewMap:
                         {
@@ -368,9 +415,9 @@ public sealed class Interpreter : IRootSource
                     case Opcode.MapGet:
                         {
                             int m = (int)stack[sp - 2];
-                            if (m == 0) throw NullDereference("read a map");
+                            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
                             int e = heap.MapFind(m, stack[sp - 1]);
-                            if (e < 0) throw MissingKey(heap, m, stack[sp - 1]);
+                            if (e < 0) throw Fault(ref frame, pc, sp, MissingKey(heap, m, stack[sp - 1]));
                             stack[sp - 2] = heap.MapValueAt(m, e);
                             sp--;
                             break;
@@ -378,7 +425,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.MapGetOr:
                         {
                             int m = (int)stack[sp - 3];
-                            if (m == 0) throw NullDereference("read a map");
+                            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
                             int e = heap.MapFind(m, stack[sp - 2]);
                             stack[sp - 3] = e >= 0 ? heap.MapValueAt(m, e) : stack[sp - 1];
                             sp -= 2;
@@ -387,7 +434,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.MapSet:
                         {
                             int m = (int)stack[sp - 3];
-                            if (m == 0) throw NullDereference("write a map");
+                            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
                             int e = heap.MapFind(m, stack[sp - 2]);
                             if (e >= 0) heap.MapSetValueAt(m, e, stack[sp - 1]);
                             else
@@ -409,7 +456,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.MapHas:
                         {
                             int m = (int)stack[sp - 2];
-                            if (m == 0) throw NullDereference("read a map");
+                            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
                             stack[sp - 2] = heap.MapFind(m, stack[sp - 1]) >= 0 ? 1 : 0;
                             sp--;
                             break;
@@ -417,19 +464,19 @@ public sealed class Interpreter : IRootSource
                     case Opcode.MapRemove:
                         {
                             int m = (int)stack[sp - 2];
-                            if (m == 0) throw NullDereference("write a map");
+                            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
                             stack[sp - 2] = heap.MapRemove(m, stack[sp - 1]) ? 1 : 0;
                             sp--;
                             break;
                         }
                     case Opcode.MapLen:
-                        if (stack[sp - 1] == 0) throw NullDereference("take the length of a map");
+                        if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("take the length of a map"));
                         stack[sp - 1] = heap.MapCount((int)stack[sp - 1]);
                         break;
                     case Opcode.MapKeys:
                     case Opcode.MapValues:
                         {
-                            if (stack[sp - 1] == 0) throw NullDereference("read a map");
+                            if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
                             _sp = sp;
                             frame.Pc = pc - 1;
                             int count = heap.MapCount((int)stack[sp - 1]);
@@ -449,9 +496,9 @@ public sealed class Interpreter : IRootSource
                             break;
                         }
                     case Opcode.Throw:
-                        if (stack[sp - 1] == 0) throw NullDereference("throw the error");
+                        if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("throw the error"));
                         _pending = stack[--sp];
-                        throw new ThrownError();
+                        throw Fault(ref frame, pc, sp, new ThrownError());
                     case Opcode.InstanceOf:
                         {
                             int r = (int)stack[sp - 1];
@@ -462,7 +509,7 @@ public sealed class Interpreter : IRootSource
                         {
                             int r = (int)stack[sp - 1];
                             if (r != 0 && !heap.ClassOf(r).Ancestors.Contains(ins.A))
-                                throw new VmError(ErrorClasses.Cast, $"a {heap.ClassOf(r).Name} is not a {_module.Classes[ins.A].Name}");
+                                throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Cast, $"a {heap.ClassOf(r).Name} is not a {_module.Classes[ins.A].Name}"));
                             break;
                         }
                     case Opcode.CallNative:
@@ -508,9 +555,9 @@ public sealed class Interpreter : IRootSource
                         {
                             long index = stack[--sp];
                             int r = (int)stack[sp - 1];
-                            if (r == 0) throw NullDereference("index an array");
+                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("index an array"));
                             int length = heap.ArrayLength(r);
-                            if ((ulong)index >= (ulong)length) throw IndexOutOfRange(index, length);
+                            if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc, sp, IndexOutOfRange(index, length));
                             stack[sp - 1] = heap.ArrayGet(r, (int)index);
                             break;
                         }
@@ -518,23 +565,23 @@ public sealed class Interpreter : IRootSource
                         {
                             sp -= 3;
                             int r = (int)stack[sp];
-                            if (r == 0) throw NullDereference("index an array");
+                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("index an array"));
                             long index = stack[sp + 1];
                             int length = heap.ArrayLength(r);
-                            if ((ulong)index >= (ulong)length) throw IndexOutOfRange(index, length);
+                            if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc, sp, IndexOutOfRange(index, length));
                             heap.ArraySet(r, (int)index, stack[sp + 2]);
                             break;
                         }
                     case Opcode.ALen:
-                        if (stack[sp - 1] == 0) throw NullDereference("take the length of an array");
+                        if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("take the length of an array"));
                         stack[sp - 1] = heap.ArrayLength((int)stack[sp - 1]);
                         break;
                     case Opcode.APop:
                         {
                             int r = (int)stack[sp - 1];
-                            if (r == 0) throw NullDereference("pop from an array");
+                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("pop from an array"));
                             int length = heap.ArrayLength(r);
-                            if (length == 0) throw new VmError(ErrorClasses.Index, "pop from an empty array");
+                            if (length == 0) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Index, "pop from an empty array"));
                             stack[sp - 1] = heap.ArrayGet(r, length - 1);
                             heap.SetArrayLength(r, length - 1);
                             break;
@@ -543,9 +590,9 @@ public sealed class Interpreter : IRootSource
                         {
                             long index = stack[--sp];
                             int r = (int)stack[sp - 1];
-                            if (r == 0) throw NullDereference("remove from an array");
+                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("remove from an array"));
                             int length = heap.ArrayLength(r);
-                            if ((ulong)index >= (ulong)length) throw IndexOutOfRange(index, length);
+                            if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc, sp, IndexOutOfRange(index, length));
                             var elements = heap.ArrayElements(r);
                             stack[sp - 1] = elements[(int)index];
                             elements[((int)index + 1)..].CopyTo(elements[(int)index..]);
@@ -555,13 +602,13 @@ public sealed class Interpreter : IRootSource
                     case Opcode.AInsert:
                         {
                             int r = (int)stack[sp - 3];
-                            if (r == 0) throw NullDereference("insert into an array");
+                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("insert into an array"));
                             int length = heap.ArrayLength(r);
                             long index = stack[sp - 2];
-                            if ((ulong)index > (ulong)length) throw new VmError(ErrorClasses.Index, $"insert at index {index} is out of range for an array of length {length} (0..{length})");
+                            if ((ulong)index > (ulong)length) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Index, $"insert at index {index} is out of range for an array of length {length} (0..{length})"));
                             if (length == heap.ArrayCapacity(r))
                             {
-                                if (length >= int.MaxValue - 64) throw new VmError(ErrorClasses.OutOfMemory, $"array of {length} elements cannot grow");
+                                if (length >= int.MaxValue - 64) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.OutOfMemory, $"array of {length} elements cannot grow"));
                                 _sp = sp;
                                 frame.Pc = pc - 1;
                                 int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, length * 2L));
@@ -579,11 +626,11 @@ public sealed class Interpreter : IRootSource
                     case Opcode.ASlice:
                         {
                             int r = (int)stack[sp - 3];
-                            if (r == 0) throw NullDereference("slice an array");
+                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("slice an array"));
                             int length = heap.ArrayLength(r);
                             long from = stack[sp - 2], to = stack[sp - 1];
                             if (from < 0 || to > length || from > to)
-                                throw new VmError(ErrorClasses.Index, $"slice({from}, {to}) is out of range for an array of length {length}");
+                                throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Index, $"slice({from}, {to}) is out of range for an array of length {length}"));
                             _sp = sp;
                             frame.Pc = pc - 1;
                             int count = (int)(to - from);
@@ -598,19 +645,19 @@ public sealed class Interpreter : IRootSource
                     case Opcode.AIndexOf:
                         {
                             int r = (int)stack[sp - 2];
-                            if (r == 0) throw NullDereference("search an array");
+                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("search an array"));
                             stack[sp - 2] = IndexOf(heap, r, stack[sp - 1]);
                             sp--;
                             break;
                         }
                     case Opcode.AReverse:
-                        if (stack[sp - 1] == 0) throw NullDereference("reverse an array");
+                        if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("reverse an array"));
                         heap.ArrayElements((int)stack[--sp]).Reverse();
                         break;
                     case Opcode.APush:
                         {
                             int r = (int)stack[sp - 2];
-                            if (r == 0) throw NullDereference("push onto an array");
+                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("push onto an array"));
                             int length = heap.ArrayLength(r);
                             int capacity = heap.ArrayCapacity(r);
                             if (length < capacity)
@@ -620,7 +667,7 @@ public sealed class Interpreter : IRootSource
                             else
                             {
                                 if (length == int.MaxValue - 64)
-                                    throw new VmError(ErrorClasses.OutOfMemory, $"array of {length} elements cannot grow");
+                                    throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.OutOfMemory, $"array of {length} elements cannot grow"));
                                 _sp = sp;
                                 frame.Pc = pc - 1;
                                 int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, capacity * 2L));
@@ -641,12 +688,12 @@ public sealed class Interpreter : IRootSource
                     frame.Pc = pc - 1;
                     if (_fp > _options.MaxFrames)
                     {
-                        _sp = sp;
-                        throw new VmError(ErrorClasses.StackOverflow, $"stack overflow: more than {_options.MaxFrames} nested calls (--max-stack)");
+                        throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.StackOverflow, $"stack overflow: more than {_options.MaxFrames} nested calls (--max-stack)"));
                     }
                     int newBp = sp - callee.ParamCount;
                     if (newBp + callee.FrameSize > stack.Length)
                     {
+                        _sp = sp;
                         EnsureStack(newBp + callee.FrameSize);
                         stack = _stack;
                     }
@@ -664,41 +711,6 @@ public sealed class Interpreter : IRootSource
                     continue;
                 }
             }
-            }
-            catch (VmError error) when (error is not LimitExceededError)
-            {
-                frame.Pc = pc - 1;
-                _sp = sp;
-                var trace = CaptureTrace();
-                if (!Raise(error, ref trace))
-                {
-                    var uncaught = error is ThrownError ? UncaughtThrow() : error;
-                    uncaught.StackTrace = trace;
-                    throw uncaught;
-                }
-                // A handler took the error: continue in its frame, at the handler, with the error on the stack.
-                frame = ref _frames[_fp - 1];
-                fn = frame.Fn;
-                code = fn.Code;
-                bp = frame.Bp;
-                pc = frame.Pc;
-                sp = _sp;
-                stack = _stack;
-            }
-          }
-        }
-        catch (VmError error) when (error.StackTrace.Count == 0)
-        {
-            frame.Pc = pc - 1;
-            _sp = sp;
-            error.StackTrace = CaptureTrace();
-            throw;
-        }
-        finally
-        {
-            InstructionsExecuted += fuelStart - Math.Max(fuel, 0);
-            _pending = 0;
-        }
     }
 
     // ------------------------------------------------------------------------------------------------ errors
@@ -832,8 +844,8 @@ public sealed class Interpreter : IRootSource
         new(ErrorClasses.Index, $"index {index} is out of range for an array of length {length}");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private LimitExceededError FuelExhausted(long fuel) =>
-        new("fuel", $"fuel exhausted: the program ran {fuel} instructions (--fuel {_options.Fuel})");
+    private LimitExceededError FuelExhausted() =>
+        new("fuel", $"fuel exhausted: the program ran {_options.Fuel} instructions (--fuel {_options.Fuel})");
 
     /// <summary>Frames innermost first; very deep stacks keep their two ends.</summary>
     private List<string> CaptureTrace()
