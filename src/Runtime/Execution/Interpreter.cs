@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using Hlvm.Runtime.Bytecode;
 using Hlvm.Runtime.Memory;
@@ -201,95 +202,99 @@ public sealed class Interpreter : IRootSource
         int bp = frame.Bp;
         int sp = _sp;
         int pc = frame.Pc;
+        // Verified code stays inside its code array and its frame's slots (the stack is grown before a call needs
+        // more), so the loop indexes them without bounds checks.
+        ref Instr c0 = ref MemoryMarshal.GetArrayDataReference(code);
+        ref long s0 = ref MemoryMarshal.GetArrayDataReference(stack);
         LoadedFunction callee;
             while (true)
             {
                 if (typeof(TMode) != typeof(FastMode) && --_fuel < 0) throw Fault(ref frame, pc + 1, sp, FuelExhausted());
                 if (typeof(TMode) == typeof(CheckedMode)) CheckState(fn, pc, bp, sp);
-                ref readonly Instr ins = ref code[pc++];
+                ref readonly Instr ins = ref Unsafe.Add(ref c0, pc++);
                 switch (ins.Op)
                 {
                     case Opcode.Nop: break;
                     case Opcode.IConst:
                     case Opcode.FConst:
                     case Opcode.BConst:
-                        stack[sp++] = ins.B;
+                        Unsafe.Add(ref s0, sp++) = ins.B;
                         break;
-                    case Opcode.SConst: stack[sp++] = strings[ins.A]; break;
-                    case Opcode.Load: stack[sp++] = stack[bp + ins.A]; break;
-                    case Opcode.Store: stack[bp + ins.A] = stack[--sp]; break;
+                    case Opcode.SConst: Unsafe.Add(ref s0, sp++) = strings[ins.A]; break;
+                    case Opcode.Load: Unsafe.Add(ref s0, sp++) = Unsafe.Add(ref s0, bp + ins.A); break;
+                    case Opcode.Store: Unsafe.Add(ref s0, bp + ins.A) = Unsafe.Add(ref s0, --sp); break;
                     case Opcode.Pop: sp--; break;
-                    case Opcode.Dup: stack[sp] = stack[sp - 1]; sp++; break;
+                    case Opcode.Dup: Unsafe.Add(ref s0, sp) = Unsafe.Add(ref s0, sp - 1); sp++; break;
 
-                    case Opcode.IAdd: sp--; stack[sp - 1] += stack[sp]; break;
-                    case Opcode.ISub: sp--; stack[sp - 1] -= stack[sp]; break;
-                    case Opcode.IMul: sp--; stack[sp - 1] *= stack[sp]; break;
+                    case Opcode.IAdd: sp--; Unsafe.Add(ref s0, sp - 1) += Unsafe.Add(ref s0, sp); break;
+                    case Opcode.ISub: sp--; Unsafe.Add(ref s0, sp - 1) -= Unsafe.Add(ref s0, sp); break;
+                    case Opcode.IMul: sp--; Unsafe.Add(ref s0, sp - 1) *= Unsafe.Add(ref s0, sp); break;
                     case Opcode.IDiv:
                         {
-                            long b = stack[--sp];
+                            long b = Unsafe.Add(ref s0, --sp);
                             if (b == 0) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.DivisionByZero, "integer division by zero"));
-                            stack[sp - 1] = b == -1 ? -stack[sp - 1] : stack[sp - 1] / b;
+                            Unsafe.Add(ref s0, sp - 1) = b == -1 ? -Unsafe.Add(ref s0, sp - 1) : Unsafe.Add(ref s0, sp - 1) / b;
                             break;
                         }
                     case Opcode.IRem:
                         {
-                            long b = stack[--sp];
+                            long b = Unsafe.Add(ref s0, --sp);
                             if (b == 0) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.DivisionByZero, "integer remainder by zero"));
-                            stack[sp - 1] = b == -1 ? 0 : stack[sp - 1] % b;
+                            Unsafe.Add(ref s0, sp - 1) = b == -1 ? 0 : Unsafe.Add(ref s0, sp - 1) % b;
                             break;
                         }
-                    case Opcode.INeg: stack[sp - 1] = -stack[sp - 1]; break;
-                    case Opcode.IAnd: sp--; stack[sp - 1] &= stack[sp]; break;
-                    case Opcode.IOr: sp--; stack[sp - 1] |= stack[sp]; break;
-                    case Opcode.IXor: sp--; stack[sp - 1] ^= stack[sp]; break;
-                    case Opcode.IShl: sp--; stack[sp - 1] <<= (int)(stack[sp] & 63); break;
-                    case Opcode.IShr: sp--; stack[sp - 1] >>= (int)(stack[sp] & 63); break;
-                    case Opcode.INot: stack[sp - 1] = ~stack[sp - 1]; break;
+                    case Opcode.INeg: Unsafe.Add(ref s0, sp - 1) = -Unsafe.Add(ref s0, sp - 1); break;
+                    case Opcode.IAnd: sp--; Unsafe.Add(ref s0, sp - 1) &= Unsafe.Add(ref s0, sp); break;
+                    case Opcode.IOr: sp--; Unsafe.Add(ref s0, sp - 1) |= Unsafe.Add(ref s0, sp); break;
+                    case Opcode.IXor: sp--; Unsafe.Add(ref s0, sp - 1) ^= Unsafe.Add(ref s0, sp); break;
+                    case Opcode.IShl: sp--; Unsafe.Add(ref s0, sp - 1) <<= (int)(Unsafe.Add(ref s0, sp) & 63); break;
+                    case Opcode.IShr: sp--; Unsafe.Add(ref s0, sp - 1) >>= (int)(Unsafe.Add(ref s0, sp) & 63); break;
+                    case Opcode.INot: Unsafe.Add(ref s0, sp - 1) = ~Unsafe.Add(ref s0, sp - 1); break;
 
-                    case Opcode.FAdd: sp--; stack[sp - 1] = L(D(stack[sp - 1]) + D(stack[sp])); break;
-                    case Opcode.FSub: sp--; stack[sp - 1] = L(D(stack[sp - 1]) - D(stack[sp])); break;
-                    case Opcode.FMul: sp--; stack[sp - 1] = L(D(stack[sp - 1]) * D(stack[sp])); break;
-                    case Opcode.FDiv: sp--; stack[sp - 1] = L(D(stack[sp - 1]) / D(stack[sp])); break;
-                    case Opcode.FRem: sp--; stack[sp - 1] = L(D(stack[sp - 1]) % D(stack[sp])); break;
-                    case Opcode.FNeg: stack[sp - 1] = L(-D(stack[sp - 1])); break;
+                    case Opcode.FAdd: sp--; Unsafe.Add(ref s0, sp - 1) = L(D(Unsafe.Add(ref s0, sp - 1)) + D(Unsafe.Add(ref s0, sp))); break;
+                    case Opcode.FSub: sp--; Unsafe.Add(ref s0, sp - 1) = L(D(Unsafe.Add(ref s0, sp - 1)) - D(Unsafe.Add(ref s0, sp))); break;
+                    case Opcode.FMul: sp--; Unsafe.Add(ref s0, sp - 1) = L(D(Unsafe.Add(ref s0, sp - 1)) * D(Unsafe.Add(ref s0, sp))); break;
+                    case Opcode.FDiv: sp--; Unsafe.Add(ref s0, sp - 1) = L(D(Unsafe.Add(ref s0, sp - 1)) / D(Unsafe.Add(ref s0, sp))); break;
+                    case Opcode.FRem: sp--; Unsafe.Add(ref s0, sp - 1) = L(D(Unsafe.Add(ref s0, sp - 1)) % D(Unsafe.Add(ref s0, sp))); break;
+                    case Opcode.FNeg: Unsafe.Add(ref s0, sp - 1) = L(-D(Unsafe.Add(ref s0, sp - 1))); break;
 
-                    case Opcode.IEq: sp--; stack[sp - 1] = stack[sp - 1] == stack[sp] ? 1 : 0; break;
-                    case Opcode.INe: sp--; stack[sp - 1] = stack[sp - 1] != stack[sp] ? 1 : 0; break;
-                    case Opcode.ILt: sp--; stack[sp - 1] = stack[sp - 1] < stack[sp] ? 1 : 0; break;
-                    case Opcode.ILe: sp--; stack[sp - 1] = stack[sp - 1] <= stack[sp] ? 1 : 0; break;
-                    case Opcode.IGt: sp--; stack[sp - 1] = stack[sp - 1] > stack[sp] ? 1 : 0; break;
-                    case Opcode.IGe: sp--; stack[sp - 1] = stack[sp - 1] >= stack[sp] ? 1 : 0; break;
-                    case Opcode.FEq: sp--; stack[sp - 1] = D(stack[sp - 1]) == D(stack[sp]) ? 1 : 0; break;
-                    case Opcode.FNe: sp--; stack[sp - 1] = D(stack[sp - 1]) != D(stack[sp]) ? 1 : 0; break;
-                    case Opcode.FLt: sp--; stack[sp - 1] = D(stack[sp - 1]) < D(stack[sp]) ? 1 : 0; break;
-                    case Opcode.FLe: sp--; stack[sp - 1] = D(stack[sp - 1]) <= D(stack[sp]) ? 1 : 0; break;
-                    case Opcode.FGt: sp--; stack[sp - 1] = D(stack[sp - 1]) > D(stack[sp]) ? 1 : 0; break;
-                    case Opcode.FGe: sp--; stack[sp - 1] = D(stack[sp - 1]) >= D(stack[sp]) ? 1 : 0; break;
-                    case Opcode.BEq: sp--; stack[sp - 1] = stack[sp - 1] == stack[sp] ? 1 : 0; break;
-                    case Opcode.BNe: sp--; stack[sp - 1] = stack[sp - 1] != stack[sp] ? 1 : 0; break;
-                    case Opcode.BNot: stack[sp - 1] ^= 1; break;
+                    case Opcode.IEq: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) == Unsafe.Add(ref s0, sp) ? 1 : 0; break;
+                    case Opcode.INe: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) != Unsafe.Add(ref s0, sp) ? 1 : 0; break;
+                    case Opcode.ILt: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) < Unsafe.Add(ref s0, sp) ? 1 : 0; break;
+                    case Opcode.ILe: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) <= Unsafe.Add(ref s0, sp) ? 1 : 0; break;
+                    case Opcode.IGt: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) > Unsafe.Add(ref s0, sp) ? 1 : 0; break;
+                    case Opcode.IGe: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) >= Unsafe.Add(ref s0, sp) ? 1 : 0; break;
+                    case Opcode.FEq: sp--; Unsafe.Add(ref s0, sp - 1) = D(Unsafe.Add(ref s0, sp - 1)) == D(Unsafe.Add(ref s0, sp)) ? 1 : 0; break;
+                    case Opcode.FNe: sp--; Unsafe.Add(ref s0, sp - 1) = D(Unsafe.Add(ref s0, sp - 1)) != D(Unsafe.Add(ref s0, sp)) ? 1 : 0; break;
+                    case Opcode.FLt: sp--; Unsafe.Add(ref s0, sp - 1) = D(Unsafe.Add(ref s0, sp - 1)) < D(Unsafe.Add(ref s0, sp)) ? 1 : 0; break;
+                    case Opcode.FLe: sp--; Unsafe.Add(ref s0, sp - 1) = D(Unsafe.Add(ref s0, sp - 1)) <= D(Unsafe.Add(ref s0, sp)) ? 1 : 0; break;
+                    case Opcode.FGt: sp--; Unsafe.Add(ref s0, sp - 1) = D(Unsafe.Add(ref s0, sp - 1)) > D(Unsafe.Add(ref s0, sp)) ? 1 : 0; break;
+                    case Opcode.FGe: sp--; Unsafe.Add(ref s0, sp - 1) = D(Unsafe.Add(ref s0, sp - 1)) >= D(Unsafe.Add(ref s0, sp)) ? 1 : 0; break;
+                    case Opcode.BEq: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) == Unsafe.Add(ref s0, sp) ? 1 : 0; break;
+                    case Opcode.BNe: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) != Unsafe.Add(ref s0, sp) ? 1 : 0; break;
+                    case Opcode.BNot: Unsafe.Add(ref s0, sp - 1) ^= 1; break;
                     case Opcode.SEq:
                         sp--;
-                        stack[sp - 1] = heap.StringChars((int)stack[sp - 1]).SequenceEqual(heap.StringChars((int)stack[sp])) ? 1 : 0;
+                        Unsafe.Add(ref s0, sp - 1) = heap.StringChars((int)Unsafe.Add(ref s0, sp - 1)).SequenceEqual(heap.StringChars((int)Unsafe.Add(ref s0, sp))) ? 1 : 0;
                         break;
                     case Opcode.SNe:
                         sp--;
-                        stack[sp - 1] = heap.StringChars((int)stack[sp - 1]).SequenceEqual(heap.StringChars((int)stack[sp])) ? 0 : 1;
+                        Unsafe.Add(ref s0, sp - 1) = heap.StringChars((int)Unsafe.Add(ref s0, sp - 1)).SequenceEqual(heap.StringChars((int)Unsafe.Add(ref s0, sp))) ? 0 : 1;
                         break;
 
                     case Opcode.SConcat:
                         {
                             _sp = sp;
                             frame.Pc = pc - 1;
-                            long length = (long)heap.StringLength((int)stack[sp - 2]) + heap.StringLength((int)stack[sp - 1]);
+                            long length = (long)heap.StringLength((int)Unsafe.Add(ref s0, sp - 2)) + heap.StringLength((int)Unsafe.Add(ref s0, sp - 1));
                             if (length > int.MaxValue)
                                 throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.OutOfMemory, $"string of {length} characters is too long"));
                             heap.Reserve(Heap.StringWords(length));
                             int r = heap.NewString((int)length);
-                            var a = heap.StringChars((int)stack[sp - 2]);
+                            var a = heap.StringChars((int)Unsafe.Add(ref s0, sp - 2));
                             a.CopyTo(heap.StringChars(r));
-                            heap.StringChars((int)stack[sp - 1]).CopyTo(heap.StringChars(r)[a.Length..]);
-                            stack[sp - 2] = r;
+                            heap.StringChars((int)Unsafe.Add(ref s0, sp - 1)).CopyTo(heap.StringChars(r)[a.Length..]);
+                            Unsafe.Add(ref s0, sp - 2) = r;
                             sp--;
                             break;
                         }
@@ -302,20 +307,20 @@ public sealed class Interpreter : IRootSource
                             frame.Pc = pc - 1;
                             string text = ins.Op switch
                             {
-                                Opcode.IToS => stack[sp - 1].ToString(CultureInfo.InvariantCulture),
-                                Opcode.FToS => FormatFloat(D(stack[sp - 1])),
-                                Opcode.BToS => stack[sp - 1] != 0 ? "true" : "false",
-                                _ => FormatArray((int)stack[sp - 1]),
+                                Opcode.IToS => Unsafe.Add(ref s0, sp - 1).ToString(CultureInfo.InvariantCulture),
+                                Opcode.FToS => FormatFloat(D(Unsafe.Add(ref s0, sp - 1))),
+                                Opcode.BToS => Unsafe.Add(ref s0, sp - 1) != 0 ? "true" : "false",
+                                _ => FormatArray((int)Unsafe.Add(ref s0, sp - 1)),
                             };
-                            stack[sp - 1] = heap.NewString(text);
+                            Unsafe.Add(ref s0, sp - 1) = heap.NewString(text);
                             break;
                         }
-                    case Opcode.IToF: stack[sp - 1] = L(stack[sp - 1]); break;
-                    case Opcode.FToI: stack[sp - 1] = (long)D(stack[sp - 1]); break;
+                    case Opcode.IToF: Unsafe.Add(ref s0, sp - 1) = L(Unsafe.Add(ref s0, sp - 1)); break;
+                    case Opcode.FToI: Unsafe.Add(ref s0, sp - 1) = (long)D(Unsafe.Add(ref s0, sp - 1)); break;
 
                     case Opcode.Jmp: pc = ins.A; break;
-                    case Opcode.JmpIf: if (stack[--sp] != 0) pc = ins.A; break;
-                    case Opcode.JmpIfNot: if (stack[--sp] == 0) pc = ins.A; break;
+                    case Opcode.JmpIf: if (Unsafe.Add(ref s0, --sp) != 0) pc = ins.A; break;
+                    case Opcode.JmpIfNot: if (Unsafe.Add(ref s0, --sp) == 0) pc = ins.A; break;
 
                     case Opcode.Call:
                         callee = functions[ins.A];
@@ -323,7 +328,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.CallVirt:
                         {
                             int argc = _module.Def.Functions[_module.Classes[ins.A].VTable[ins.B]].Params.Length;
-                            int receiver = (int)stack[sp - argc];
+                            int receiver = (int)Unsafe.Add(ref s0, sp - argc);
                             if (receiver == 0) throw Fault(ref frame, pc, sp, NullDereference($"call method '{_module.Classes[ins.A].VTableNames[ins.B]}'"));
                             callee = heap.ClassOf(receiver).VTableFunctions[ins.B];
                             goto PushFrame;
@@ -331,7 +336,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.CallIface:
                         {
                             var sig = _module.Classes[ins.A].Def.Signatures[(int)ins.B];
-                            int receiver = (int)stack[sp - 1 - sig.Params.Length];
+                            int receiver = (int)Unsafe.Add(ref s0, sp - 1 - sig.Params.Length);
                             if (receiver == 0) throw Fault(ref frame, pc, sp, NullDereference($"call method '{sig.Name}'"));
                             callee = heap.ClassOf(receiver).ITableFunctions[ins.A][ins.B];
                             goto PushFrame;
@@ -340,11 +345,11 @@ public sealed class Interpreter : IRootSource
                         {
                             int argc = (int)ins.B;
                             int at = sp - argc - 1;
-                            int closure = (int)stack[at];
+                            int closure = (int)Unsafe.Add(ref s0, at);
                             if (closure == 0) throw Fault(ref frame, pc, sp, NullDereference("call a function value"));
                             callee = heap.ClosureTarget(closure);
                             // The closure's slot becomes the environment argument, or the arguments move down over it.
-                            if (callee.ParamCount > argc) stack[at] = heap.ClosureEnv(closure);
+                            if (callee.ParamCount > argc) Unsafe.Add(ref s0, at) = heap.ClosureEnv(closure);
                             else
                             {
                                 Array.Copy(stack, at + 1, stack, at, argc);
@@ -358,41 +363,41 @@ public sealed class Interpreter : IRootSource
                             _sp = sp;
                             frame.Pc = pc - 1;
                             heap.Reserve(Heap.ClosureWords);
-                            if (ins.Op == Opcode.FuncRef) stack[sp++] = heap.NewClosure(_module.FunctionBase + ins.A, 0);
-                            else stack[sp - 1] = heap.NewClosure(_module.FunctionBase + ins.A, stack[sp - 1]);
+                            if (ins.Op == Opcode.FuncRef) Unsafe.Add(ref s0, sp++) = heap.NewClosure(_module.FunctionBase + ins.A, 0);
+                            else Unsafe.Add(ref s0, sp - 1) = heap.NewClosure(_module.FunctionBase + ins.A, Unsafe.Add(ref s0, sp - 1));
                             break;
                         }
-                    case Opcode.AConstNull: stack[sp++] = 0; break;
-                    case Opcode.RefEq: sp--; stack[sp - 1] = stack[sp - 1] == stack[sp] ? 1 : 0; break;
-                    case Opcode.RefNe: sp--; stack[sp - 1] = stack[sp - 1] != stack[sp] ? 1 : 0; break;
-                    case Opcode.JmpIfNull: if (stack[--sp] == 0) pc = ins.A; break;
-                    case Opcode.JmpIfNotNull: if (stack[--sp] != 0) pc = ins.A; break;
+                    case Opcode.AConstNull: Unsafe.Add(ref s0, sp++) = 0; break;
+                    case Opcode.RefEq: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) == Unsafe.Add(ref s0, sp) ? 1 : 0; break;
+                    case Opcode.RefNe: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) != Unsafe.Add(ref s0, sp) ? 1 : 0; break;
+                    case Opcode.JmpIfNull: if (Unsafe.Add(ref s0, --sp) == 0) pc = ins.A; break;
+                    case Opcode.JmpIfNotNull: if (Unsafe.Add(ref s0, --sp) != 0) pc = ins.A; break;
                     case Opcode.NewObject:
                         {
                             _sp = sp;
                             frame.Pc = pc - 1;
                             var c = _module.Classes[ins.A];
                             heap.Reserve(Heap.ObjectWords(c.Fields.Length));
-                            stack[sp++] = heap.NewObject(c);
+                            Unsafe.Add(ref s0, sp++) = heap.NewObject(c);
                             break;
                         }
                     case Opcode.GetField:
                         {
-                            int r = (int)stack[sp - 1];
+                            int r = (int)Unsafe.Add(ref s0, sp - 1);
                             if (r == 0) throw Fault(ref frame, pc, sp, NullDereference($"read field '{_module.Classes[ins.A].Fields[ins.B].Name}'"));
-                            stack[sp - 1] = heap.GetField(r, (int)ins.B);
+                            Unsafe.Add(ref s0, sp - 1) = heap.GetField(r, (int)ins.B);
                             break;
                         }
                     case Opcode.SetField:
                         {
                             sp -= 2;
-                            int r = (int)stack[sp];
+                            int r = (int)Unsafe.Add(ref s0, sp);
                             if (r == 0) throw Fault(ref frame, pc, sp, NullDereference($"write field '{_module.Classes[ins.A].Fields[ins.B].Name}'"));
-                            heap.SetField(r, (int)ins.B, stack[sp + 1]);
+                            heap.SetField(r, (int)ins.B, Unsafe.Add(ref s0, sp + 1));
                             break;
                         }
                     case Opcode.NonNull:
-                        if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("use the value"));
+                        if (Unsafe.Add(ref s0, sp - 1) == 0) throw Fault(ref frame, pc, sp, NullDereference("use the value"));
                         break;
                     case Opcode.NewMap:
                         {
@@ -404,39 +409,39 @@ public sealed class Interpreter : IRootSource
                             int m = heap.NewMap(type.Key!.Kind, type.Element!.Kind, pairs);
                             for (int k = sp - 2 * pairs; k < sp; k += 2)
                             {
-                                int e = heap.MapFind(m, stack[k]);
-                                if (e >= 0) heap.MapSetValueAt(m, e, stack[k + 1]);
-                                else heap.MapAppend(m, stack[k], stack[k + 1]);
+                                int e = heap.MapFind(m, Unsafe.Add(ref s0, k));
+                                if (e >= 0) heap.MapSetValueAt(m, e, Unsafe.Add(ref s0, k + 1));
+                                else heap.MapAppend(m, Unsafe.Add(ref s0, k), Unsafe.Add(ref s0, k + 1));
                             }
                             sp -= 2 * pairs;
-                            stack[sp++] = m;
+                            Unsafe.Add(ref s0, sp++) = m;
                             break;
                         }
                     case Opcode.MapGet:
                         {
-                            int m = (int)stack[sp - 2];
+                            int m = (int)Unsafe.Add(ref s0, sp - 2);
                             if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
-                            int e = heap.MapFind(m, stack[sp - 1]);
-                            if (e < 0) throw Fault(ref frame, pc, sp, MissingKey(heap, m, stack[sp - 1]));
-                            stack[sp - 2] = heap.MapValueAt(m, e);
+                            int e = heap.MapFind(m, Unsafe.Add(ref s0, sp - 1));
+                            if (e < 0) throw Fault(ref frame, pc, sp, MissingKey(heap, m, Unsafe.Add(ref s0, sp - 1)));
+                            Unsafe.Add(ref s0, sp - 2) = heap.MapValueAt(m, e);
                             sp--;
                             break;
                         }
                     case Opcode.MapGetOr:
                         {
-                            int m = (int)stack[sp - 3];
+                            int m = (int)Unsafe.Add(ref s0, sp - 3);
                             if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
-                            int e = heap.MapFind(m, stack[sp - 2]);
-                            stack[sp - 3] = e >= 0 ? heap.MapValueAt(m, e) : stack[sp - 1];
+                            int e = heap.MapFind(m, Unsafe.Add(ref s0, sp - 2));
+                            Unsafe.Add(ref s0, sp - 3) = e >= 0 ? heap.MapValueAt(m, e) : Unsafe.Add(ref s0, sp - 1);
                             sp -= 2;
                             break;
                         }
                     case Opcode.MapSet:
                         {
-                            int m = (int)stack[sp - 3];
+                            int m = (int)Unsafe.Add(ref s0, sp - 3);
                             if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
-                            int e = heap.MapFind(m, stack[sp - 2]);
-                            if (e >= 0) heap.MapSetValueAt(m, e, stack[sp - 1]);
+                            int e = heap.MapFind(m, Unsafe.Add(ref s0, sp - 2));
+                            if (e >= 0) heap.MapSetValueAt(m, e, Unsafe.Add(ref s0, sp - 1));
                             else
                             {
                                 if (!heap.MapHasRoom(m))
@@ -445,69 +450,69 @@ public sealed class Interpreter : IRootSource
                                     frame.Pc = pc - 1;
                                     int capacity = heap.MapGrownCapacity(m);
                                     heap.Reserve(Heap.MapStoreWords(capacity));
-                                    m = (int)stack[sp - 3];
+                                    m = (int)Unsafe.Add(ref s0, sp - 3);
                                     heap.MapGrow(m, capacity);
                                 }
-                                heap.MapAppend(m, stack[sp - 2], stack[sp - 1]);
+                                heap.MapAppend(m, Unsafe.Add(ref s0, sp - 2), Unsafe.Add(ref s0, sp - 1));
                             }
                             sp -= 3;
                             break;
                         }
                     case Opcode.MapHas:
                         {
-                            int m = (int)stack[sp - 2];
+                            int m = (int)Unsafe.Add(ref s0, sp - 2);
                             if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
-                            stack[sp - 2] = heap.MapFind(m, stack[sp - 1]) >= 0 ? 1 : 0;
+                            Unsafe.Add(ref s0, sp - 2) = heap.MapFind(m, Unsafe.Add(ref s0, sp - 1)) >= 0 ? 1 : 0;
                             sp--;
                             break;
                         }
                     case Opcode.MapRemove:
                         {
-                            int m = (int)stack[sp - 2];
+                            int m = (int)Unsafe.Add(ref s0, sp - 2);
                             if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
-                            stack[sp - 2] = heap.MapRemove(m, stack[sp - 1]) ? 1 : 0;
+                            Unsafe.Add(ref s0, sp - 2) = heap.MapRemove(m, Unsafe.Add(ref s0, sp - 1)) ? 1 : 0;
                             sp--;
                             break;
                         }
                     case Opcode.MapLen:
-                        if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("take the length of a map"));
-                        stack[sp - 1] = heap.MapCount((int)stack[sp - 1]);
+                        if (Unsafe.Add(ref s0, sp - 1) == 0) throw Fault(ref frame, pc, sp, NullDereference("take the length of a map"));
+                        Unsafe.Add(ref s0, sp - 1) = heap.MapCount((int)Unsafe.Add(ref s0, sp - 1));
                         break;
                     case Opcode.MapKeys:
                     case Opcode.MapValues:
                         {
-                            if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
+                            if (Unsafe.Add(ref s0, sp - 1) == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
                             _sp = sp;
                             frame.Pc = pc - 1;
-                            int count = heap.MapCount((int)stack[sp - 1]);
+                            int count = heap.MapCount((int)Unsafe.Add(ref s0, sp - 1));
                             heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
-                            int m = (int)stack[sp - 1];
+                            int m = (int)Unsafe.Add(ref s0, sp - 1);
                             bool values = ins.Op == Opcode.MapValues;
                             int r = heap.NewArray(values ? heap.MapValueKind(m) : heap.MapKeyKind(m), count, Math.Max(count, 4));
                             heap.MapCopy(m, values, heap.ArrayElements(r));
-                            stack[sp - 1] = r;
+                            Unsafe.Add(ref s0, sp - 1) = r;
                             break;
                         }
                     case Opcode.MToS:
                         {
                             _sp = sp;
                             frame.Pc = pc - 1;
-                            stack[sp - 1] = heap.NewString(FormatMap((int)stack[sp - 1]));
+                            Unsafe.Add(ref s0, sp - 1) = heap.NewString(FormatMap((int)Unsafe.Add(ref s0, sp - 1)));
                             break;
                         }
                     case Opcode.Throw:
-                        if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("throw the error"));
-                        _pending = stack[--sp];
+                        if (Unsafe.Add(ref s0, sp - 1) == 0) throw Fault(ref frame, pc, sp, NullDereference("throw the error"));
+                        _pending = Unsafe.Add(ref s0, --sp);
                         throw Fault(ref frame, pc, sp, new ThrownError());
                     case Opcode.InstanceOf:
                         {
-                            int r = (int)stack[sp - 1];
-                            stack[sp - 1] = r != 0 && heap.ClassOf(r).Ancestors.Contains(ins.A) ? 1 : 0;
+                            int r = (int)Unsafe.Add(ref s0, sp - 1);
+                            Unsafe.Add(ref s0, sp - 1) = r != 0 && heap.ClassOf(r).Ancestors.Contains(ins.A) ? 1 : 0;
                             break;
                         }
                     case Opcode.CheckCast:
                         {
-                            int r = (int)stack[sp - 1];
+                            int r = (int)Unsafe.Add(ref s0, sp - 1);
                             if (r != 0 && !heap.ClassOf(r).Ancestors.Contains(ins.A))
                                 throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Cast, $"a {heap.ClassOf(r).Name} is not a {_module.Classes[ins.A].Name}"));
                             break;
@@ -520,19 +525,20 @@ public sealed class Interpreter : IRootSource
                             frame.Pc = pc - 1;
                             long result = native.Fn(this, stack.AsSpan(sp - argc, argc));
                             sp -= argc;
-                            if (native.Return.Kind != TypeKind.Void) stack[sp++] = result;
+                            if (native.Return.Kind != TypeKind.Void) Unsafe.Add(ref s0, sp++) = result;
                             break;
                         }
                     case Opcode.Ret:
                     case Opcode.RetVoid:
                         {
-                            long result = ins.Op == Opcode.Ret ? stack[sp - 1] : 0;
+                            long result = ins.Op == Opcode.Ret ? Unsafe.Add(ref s0, sp - 1) : 0;
                             if (--_fp == 0) return result;
                             sp = bp;
-                            if (ins.Op == Opcode.Ret) stack[sp++] = result;
+                            if (ins.Op == Opcode.Ret) Unsafe.Add(ref s0, sp++) = result;
                             frame = ref _frames[_fp - 1];
                             fn = frame.Fn;
                             code = fn.Code;
+                            c0 = ref MemoryMarshal.GetArrayDataReference(code);
                             bp = frame.Bp;
                             pc = frame.Pc + 1;
                             break;
@@ -548,63 +554,63 @@ public sealed class Interpreter : IRootSource
                             int r = heap.NewArray(type.Element!.Kind, count, Math.Max(count, 4));
                             stack.AsSpan(sp - count, count).CopyTo(heap.ArrayElements(r));
                             sp -= count;
-                            stack[sp++] = r;
+                            Unsafe.Add(ref s0, sp++) = r;
                             break;
                         }
                     case Opcode.ALoad:
                         {
-                            long index = stack[--sp];
-                            int r = (int)stack[sp - 1];
+                            long index = Unsafe.Add(ref s0, --sp);
+                            int r = (int)Unsafe.Add(ref s0, sp - 1);
                             if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("index an array"));
                             int length = heap.ArrayLength(r);
                             if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc, sp, IndexOutOfRange(index, length));
-                            stack[sp - 1] = heap.ArrayGet(r, (int)index);
+                            Unsafe.Add(ref s0, sp - 1) = heap.ArrayGet(r, (int)index);
                             break;
                         }
                     case Opcode.AStore:
                         {
                             sp -= 3;
-                            int r = (int)stack[sp];
+                            int r = (int)Unsafe.Add(ref s0, sp);
                             if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("index an array"));
-                            long index = stack[sp + 1];
+                            long index = Unsafe.Add(ref s0, sp + 1);
                             int length = heap.ArrayLength(r);
                             if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc, sp, IndexOutOfRange(index, length));
-                            heap.ArraySet(r, (int)index, stack[sp + 2]);
+                            heap.ArraySet(r, (int)index, Unsafe.Add(ref s0, sp + 2));
                             break;
                         }
                     case Opcode.ALen:
-                        if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("take the length of an array"));
-                        stack[sp - 1] = heap.ArrayLength((int)stack[sp - 1]);
+                        if (Unsafe.Add(ref s0, sp - 1) == 0) throw Fault(ref frame, pc, sp, NullDereference("take the length of an array"));
+                        Unsafe.Add(ref s0, sp - 1) = heap.ArrayLength((int)Unsafe.Add(ref s0, sp - 1));
                         break;
                     case Opcode.APop:
                         {
-                            int r = (int)stack[sp - 1];
+                            int r = (int)Unsafe.Add(ref s0, sp - 1);
                             if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("pop from an array"));
                             int length = heap.ArrayLength(r);
                             if (length == 0) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Index, "pop from an empty array"));
-                            stack[sp - 1] = heap.ArrayGet(r, length - 1);
+                            Unsafe.Add(ref s0, sp - 1) = heap.ArrayGet(r, length - 1);
                             heap.SetArrayLength(r, length - 1);
                             break;
                         }
                     case Opcode.ARemoveAt:
                         {
-                            long index = stack[--sp];
-                            int r = (int)stack[sp - 1];
+                            long index = Unsafe.Add(ref s0, --sp);
+                            int r = (int)Unsafe.Add(ref s0, sp - 1);
                             if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("remove from an array"));
                             int length = heap.ArrayLength(r);
                             if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc, sp, IndexOutOfRange(index, length));
                             var elements = heap.ArrayElements(r);
-                            stack[sp - 1] = elements[(int)index];
+                            Unsafe.Add(ref s0, sp - 1) = elements[(int)index];
                             elements[((int)index + 1)..].CopyTo(elements[(int)index..]);
                             heap.SetArrayLength(r, length - 1);
                             break;
                         }
                     case Opcode.AInsert:
                         {
-                            int r = (int)stack[sp - 3];
+                            int r = (int)Unsafe.Add(ref s0, sp - 3);
                             if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("insert into an array"));
                             int length = heap.ArrayLength(r);
-                            long index = stack[sp - 2];
+                            long index = Unsafe.Add(ref s0, sp - 2);
                             if ((ulong)index > (ulong)length) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Index, $"insert at index {index} is out of range for an array of length {length} (0..{length})"));
                             if (length == heap.ArrayCapacity(r))
                             {
@@ -613,56 +619,56 @@ public sealed class Interpreter : IRootSource
                                 frame.Pc = pc - 1;
                                 int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, length * 2L));
                                 heap.Reserve(Heap.DataWords(newCapacity));
-                                r = (int)stack[sp - 3];
+                                r = (int)Unsafe.Add(ref s0, sp - 3);
                                 heap.GrowAndAppend(r, newCapacity, 0);
                             }
                             else heap.AppendInPlace(r, 0);
                             var elements = heap.ArrayElements(r);
                             elements[(int)index..length].CopyTo(elements[((int)index + 1)..]);
-                            elements[(int)index] = stack[sp - 1];
+                            elements[(int)index] = Unsafe.Add(ref s0, sp - 1);
                             sp -= 3;
                             break;
                         }
                     case Opcode.ASlice:
                         {
-                            int r = (int)stack[sp - 3];
+                            int r = (int)Unsafe.Add(ref s0, sp - 3);
                             if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("slice an array"));
                             int length = heap.ArrayLength(r);
-                            long from = stack[sp - 2], to = stack[sp - 1];
+                            long from = Unsafe.Add(ref s0, sp - 2), to = Unsafe.Add(ref s0, sp - 1);
                             if (from < 0 || to > length || from > to)
                                 throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Index, $"slice({from}, {to}) is out of range for an array of length {length}"));
                             _sp = sp;
                             frame.Pc = pc - 1;
                             int count = (int)(to - from);
                             heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
-                            r = (int)stack[sp - 3];
+                            r = (int)Unsafe.Add(ref s0, sp - 3);
                             int slice = heap.NewArray(heap.ArrayElementKind(r), count, Math.Max(count, 4));
                             heap.ArrayElements(r).Slice((int)from, count).CopyTo(heap.ArrayElements(slice));
                             sp -= 2;
-                            stack[sp - 1] = slice;
+                            Unsafe.Add(ref s0, sp - 1) = slice;
                             break;
                         }
                     case Opcode.AIndexOf:
                         {
-                            int r = (int)stack[sp - 2];
+                            int r = (int)Unsafe.Add(ref s0, sp - 2);
                             if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("search an array"));
-                            stack[sp - 2] = IndexOf(heap, r, stack[sp - 1]);
+                            Unsafe.Add(ref s0, sp - 2) = IndexOf(heap, r, Unsafe.Add(ref s0, sp - 1));
                             sp--;
                             break;
                         }
                     case Opcode.AReverse:
-                        if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("reverse an array"));
-                        heap.ArrayElements((int)stack[--sp]).Reverse();
+                        if (Unsafe.Add(ref s0, sp - 1) == 0) throw Fault(ref frame, pc, sp, NullDereference("reverse an array"));
+                        heap.ArrayElements((int)Unsafe.Add(ref s0, --sp)).Reverse();
                         break;
                     case Opcode.APush:
                         {
-                            int r = (int)stack[sp - 2];
+                            int r = (int)Unsafe.Add(ref s0, sp - 2);
                             if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("push onto an array"));
                             int length = heap.ArrayLength(r);
                             int capacity = heap.ArrayCapacity(r);
                             if (length < capacity)
                             {
-                                heap.AppendInPlace(r, stack[sp - 1]);
+                                heap.AppendInPlace(r, Unsafe.Add(ref s0, sp - 1));
                             }
                             else
                             {
@@ -672,7 +678,7 @@ public sealed class Interpreter : IRootSource
                                 frame.Pc = pc - 1;
                                 int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, capacity * 2L));
                                 heap.Reserve(Heap.DataWords(newCapacity));
-                                heap.GrowAndAppend((int)stack[sp - 2], newCapacity, stack[sp - 1]);
+                                heap.GrowAndAppend((int)Unsafe.Add(ref s0, sp - 2), newCapacity, Unsafe.Add(ref s0, sp - 1));
                             }
                             sp -= 2;
                             break;
@@ -696,6 +702,7 @@ public sealed class Interpreter : IRootSource
                         _sp = sp;
                         EnsureStack(newBp + callee.FrameSize);
                         stack = _stack;
+                        s0 = ref MemoryMarshal.GetArrayDataReference(stack);
                     }
                     Array.Clear(stack, sp, callee.LocalCount - callee.ParamCount);
                     if (_fp == _frames.Length) Array.Resize(ref _frames, _frames.Length * 2);
@@ -705,6 +712,7 @@ public sealed class Interpreter : IRootSource
                     frame.Pc = 0;
                     fn = callee;
                     code = callee.Code;
+                    c0 = ref MemoryMarshal.GetArrayDataReference(code);
                     bp = newBp;
                     sp = newBp + callee.LocalCount;
                     pc = 0;
