@@ -85,10 +85,14 @@ public sealed class CodeBuilder
         else target.Fixups.Add(operandAt);
     }
 
-    /// <summary>Binds a label here. Code after an unconditional jump takes the stack depth jumps bring to the label.</summary>
-    public void Mark(Label label)
+    /// <summary>
+    /// Binds a label here. Code after an unconditional jump takes the stack depth jumps bring to the label.
+    /// <paramref name="targetedLater"/>: a jump emitted later goes back to it (the top of a loop whose test is at
+    /// its bottom), so the code here is reachable although no jump has come yet.
+    /// </summary>
+    public void Mark(Label label, bool targetedLater = false)
     {
-        if (label.Fixups.Count > 0) Reachable = true;
+        if (label.Fixups.Count > 0 || targetedLater) Reachable = true;
         label.Offset = Offset;
         if (label.Depth >= 0) _depth = label.Depth;
         label.Depth = _depth;

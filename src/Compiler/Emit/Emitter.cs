@@ -147,8 +147,7 @@ public sealed class Emitter
                 {
                     var otherwise = new Label();
                     var end = new Label();
-                    EmitExpr(i.Condition);
-                    _code.Jump(Opcode.JmpIfNot, otherwise);
+                    EmitBranch(i.Condition, otherwise, whenTrue: false);
                     EmitStatement(i.Then);
                     if (i.Else is not null) _code.Jump(Opcode.Jmp, end);
                     _code.Mark(otherwise);
@@ -159,15 +158,24 @@ public sealed class Emitter
             case BoundWhile w:
                 {
                     var top = new Label();
+                    var test = new Label();
                     var end = new Label();
-                    _code.Mark(top);
-                    if (!Binder.IsTrue(w.Condition))
+                    if (Binder.IsTrue(w.Condition))
                     {
-                        EmitExpr(w.Condition);
-                        _code.Jump(Opcode.JmpIfNot, end);
+                        _code.Mark(top);
+                        EmitLoopBody(w.Body, end, top);
+                        _code.Jump(Opcode.Jmp, top);
                     }
-                    EmitLoopBody(w.Body, end, top);
-                    _code.Jump(Opcode.Jmp, top);
+                    else
+                    {
+                        // The test at the bottom: one jump per iteration instead of two.
+                        _code.Jump(Opcode.Jmp, test);
+                        _code.Mark(top, targetedLater: true);
+                        EmitLoopBody(w.Body, end, test);
+                        _code.Mark(test);
+                        _code.MarkLine(w.Line);
+                        EmitBranch(w.Condition, top, whenTrue: true);
+                    }
                     _code.Mark(end);
                     break;
                 }
@@ -177,7 +185,7 @@ public sealed class Emitter
                     _code.Emit(Opcode.Store, f.Variable.Slot);
                     EmitExpr(f.To);
                     _code.Emit(Opcode.Store, f.End.Slot);
-                    EmitCountedLoop(f.Variable.Slot, () =>
+                    EmitCountedLoop(f.Line, f.Variable.Slot, () =>
                     {
                         _code.Emit(Opcode.Load, f.End.Slot);
                     }, () => { }, f.Body);
@@ -189,7 +197,7 @@ public sealed class Emitter
                     _code.Emit(Opcode.Store, f.Array.Slot);
                     _code.Emit(Opcode.IConst, 0);
                     _code.Emit(Opcode.Store, f.Index.Slot);
-                    EmitCountedLoop(f.Index.Slot, () =>
+                    EmitCountedLoop(f.Line, f.Index.Slot, () =>
                     {
                         _code.Emit(Opcode.Load, f.Array.Slot);
                         _code.Emit(Opcode.ALen);
@@ -244,16 +252,15 @@ public sealed class Emitter
     /// <c>while counter &lt; limit { prologue; body; counter += 1 }</c>, where <paramref name="limit"/> pushes the
     /// bound; <c>continue</c> goes to the increment.
     /// </summary>
-    private void EmitCountedLoop(int counter, Action limit, Action prologue, BoundStmt body)
+    private void EmitCountedLoop(int line, int counter, Action limit, Action prologue, BoundStmt body)
     {
         var top = new Label();
         var next = new Label();
+        var test = new Label();
         var end = new Label();
-        _code.Mark(top);
-        _code.Emit(Opcode.Load, counter);
-        limit();
-        _code.Emit(Opcode.ILt);
-        _code.Jump(Opcode.JmpIfNot, end);
+        // The test at the bottom: one jump per iteration instead of two.
+        _code.Jump(Opcode.Jmp, test);
+        _code.Mark(top, targetedLater: true);
         prologue();
         EmitLoopBody(body, end, next);
         _code.Mark(next);
@@ -261,8 +268,49 @@ public sealed class Emitter
         _code.Emit(Opcode.IConst, 1);
         _code.Emit(Opcode.IAdd);
         _code.Emit(Opcode.Store, counter);
-        _code.Jump(Opcode.Jmp, top);
+        _code.Mark(test);
+        _code.MarkLine(line);
+        _code.Emit(Opcode.Load, counter);
+        limit();
+        _code.Emit(Opcode.ILt);
+        _code.Jump(Opcode.JmpIf, top);
         _code.Mark(end);
+    }
+
+    /// <summary>
+    /// Jumps to <paramref name="target"/> when <paramref name="condition"/> is <paramref name="whenTrue"/>, falling
+    /// through otherwise. `&&`, `||` and `!` become jumps rather than bool values, so a condition such as
+    /// <c>i &lt; n &amp;&amp; ok</c> costs one test and one jump per operand.
+    /// </summary>
+    private void EmitBranch(BoundExpr condition, Label target, bool whenTrue)
+    {
+        switch (condition)
+        {
+            case BoundConst { Type.Kind: TypeKind.Bool } c:
+                if ((c.Bits != 0) == whenTrue) _code.Jump(Opcode.Jmp, target);
+                break;
+            case BoundOp { Op: Opcode.BNot, Right: null } not:
+                EmitBranch(not.Left, target, !whenTrue);
+                break;
+            case BoundLogical lg when lg.IsAnd != whenTrue:
+                // a && b is false when either is; a || b is true when either is.
+                EmitBranch(lg.Left, target, whenTrue);
+                EmitBranch(lg.Right, target, whenTrue);
+                break;
+            case BoundLogical lg:
+                {
+                    // a && b is true when both are; a || b is false when both are.
+                    var skip = new Label();
+                    EmitBranch(lg.Left, skip, !whenTrue);
+                    EmitBranch(lg.Right, target, whenTrue);
+                    _code.Mark(skip);
+                    break;
+                }
+            default:
+                EmitExpr(condition);
+                _code.Jump(whenTrue ? Opcode.JmpIf : Opcode.JmpIfNot, target);
+                break;
+        }
     }
 
     private void EmitLoopBody(BoundStmt body, Label breakTo, Label continueTo)
