@@ -185,6 +185,11 @@ public sealed class Interpreter : IRootSource
         return error;
     }
 
+    /// <summary>The code the loop runs: fused in the fast mode, instruction by instruction when it counts or checks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Instr[] CodeOf<TMode>(LoadedFunction fn) where TMode : struct, IMode =>
+        typeof(TMode) == typeof(FastMode) ? fn.Fused : fn.Code;
+
     /// <summary>
     /// The dispatch loop. It starts in the top frame at its recorded instruction (0 for a new call, a handler's
     /// start after an error was caught) and runs until the entry function returns or an error escapes.
@@ -198,7 +203,7 @@ public sealed class Interpreter : IRootSource
         var stack = _stack;
         ref Frame frame = ref _frames[_fp - 1];
         var fn = frame.Fn;
-        var code = fn.Code;
+        var code = CodeOf<TMode>(fn);
         int bp = frame.Bp;
         int sp = _sp;
         int pc = frame.Pc;
@@ -537,7 +542,7 @@ public sealed class Interpreter : IRootSource
                             if (ins.Op == Opcode.Ret) Unsafe.Add(ref s0, sp++) = result;
                             frame = ref _frames[_fp - 1];
                             fn = frame.Fn;
-                            code = fn.Code;
+                            code = CodeOf<TMode>(fn);
                             c0 = ref MemoryMarshal.GetArrayDataReference(code);
                             bp = frame.Bp;
                             pc = frame.Pc + 1;
@@ -683,6 +688,49 @@ public sealed class Interpreter : IRootSource
                             sp -= 2;
                             break;
                         }
+                    // Fused sequences (fast mode only; see Superinstructions).
+                    case Fused.LLBin:
+                        Unsafe.Add(ref s0, sp++) = Superinstructions.Binary((Opcode)ins.Sub, Unsafe.Add(ref s0, bp + ins.C), Unsafe.Add(ref s0, bp + ins.A));
+                        pc += 2;
+                        break;
+                    case Fused.LCBin:
+                        Unsafe.Add(ref s0, sp++) = Superinstructions.Binary((Opcode)ins.Sub, Unsafe.Add(ref s0, bp + ins.C), ins.B);
+                        pc += 2;
+                        break;
+                    case Fused.LBin:
+                        Unsafe.Add(ref s0, sp - 1) = Superinstructions.Binary((Opcode)ins.Sub, Unsafe.Add(ref s0, sp - 1), Unsafe.Add(ref s0, bp + ins.C));
+                        pc += 1;
+                        break;
+                    case Fused.CBin:
+                        Unsafe.Add(ref s0, sp - 1) = Superinstructions.Binary((Opcode)ins.Sub, Unsafe.Add(ref s0, sp - 1), ins.B);
+                        pc += 1;
+                        break;
+                    case Fused.LLCmpJump:
+                        if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, bp + ins.C), Unsafe.Add(ref s0, bp + (int)ins.B)) == (ins.Sub >= Fused.JumpIfTrue)) pc = ins.A;
+                        else pc += 3;
+                        break;
+                    case Fused.LCCmpJump:
+                        if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, bp + ins.C), ins.B) == (ins.Sub >= Fused.JumpIfTrue)) pc = ins.A;
+                        else pc += 3;
+                        break;
+                    case Fused.CmpJump:
+                        sp -= 2;
+                        if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, sp), Unsafe.Add(ref s0, sp + 1)) == (ins.Sub >= Fused.JumpIfTrue)) pc = ins.A;
+                        else pc += 1;
+                        break;
+                    case Fused.IncLocal:
+                        Unsafe.Add(ref s0, bp + ins.C) += ins.B;
+                        pc += 3;
+                        break;
+                    case Fused.LoadGetField:
+                        {
+                            int r = (int)Unsafe.Add(ref s0, bp + ins.C);
+                            // The getfield faults, one instruction after the fused one.
+                            if (r == 0) throw Fault(ref frame, pc + 1, sp, NullDereference($"read field '{_module.Classes[ins.A].Fields[ins.B].Name}'"));
+                            Unsafe.Add(ref s0, sp++) = heap.GetField(r, (int)ins.B);
+                            pc += 1;
+                            break;
+                        }
                     default:
                         throw new InvalidOperationException($"no interpreter case for opcode {ins.Op}");
                 }
@@ -711,7 +759,7 @@ public sealed class Interpreter : IRootSource
                     frame.Bp = newBp;
                     frame.Pc = 0;
                     fn = callee;
-                    code = callee.Code;
+                    code = CodeOf<TMode>(callee);
                     c0 = ref MemoryMarshal.GetArrayDataReference(code);
                     bp = newBp;
                     sp = newBp + callee.LocalCount;

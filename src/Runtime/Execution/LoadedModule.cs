@@ -12,6 +12,13 @@ namespace Hlvm.Runtime.Execution;
 public struct Instr
 {
     public Opcode Op;
+
+    /// <summary>Fused instructions only: the operator they apply (see <see cref="Superinstructions"/>).</summary>
+    public byte Sub;
+
+    /// <summary>Fused instructions only: a local slot.</summary>
+    public ushort C;
+
     public int A;
     public long B;
 }
@@ -22,6 +29,11 @@ public sealed class LoadedFunction
     public required FunctionDef Def { get; init; }
     public required int Index { get; init; }
     public required Instr[] Code { get; init; }
+
+    /// <summary>The code with common sequences fused (<see cref="Superinstructions"/>), for the fast mode.</summary>
+    public Instr[] Fused => _fused ??= Superinstructions.Fuse(Code, Handlers, Reachable);
+
+    private Instr[]? _fused;
 
     /// <summary>Byte offset in <see cref="FunctionDef.Code"/> of each instruction, for line numbers and errors.</summary>
     public required int[] Offsets { get; init; }

@@ -1,0 +1,184 @@
+using System.Runtime.CompilerServices;
+using Hlvm.Runtime.Bytecode;
+
+namespace Hlvm.Runtime.Execution;
+
+// ============================================================================================================
+// Superinstructions: the interpreter's fast mode runs a copy of each function's code in which common sequences
+// of a stack machine are fused into one instruction, so that one dispatch does the work of two to four:
+//
+//   load a; load b; OP            push L[a] OP L[b]                     (OP: an int or float binary operator,
+//   load a; const k; OP           push L[a] OP k                         a comparison, or a division by a
+//   load a; OP                    S[-1] := S[-1] OP L[a]                 nonzero constant)
+//   const k; OP                   S[-1] := S[-1] OP k
+//   load a; load b; CMP; jmpif    if L[a] CMP L[b] (or not) goto t       (jmpifnot likewise)
+//   load a; const k; CMP; jmpif   if L[a] CMP k (or not) goto t
+//   CMP; jmpif                    pop two; if they compare (or not) goto t
+//   load a; iconst k; iadd; store a     L[a] += k
+//   load a; getfield C f          push L[a].f
+//
+// The fused instruction replaces the first of its sequence; the others stay where they were, so every index
+// (branch targets, exception ranges, line numbers, stack maps) means what it did, and the fused one skips them.
+// A sequence is fused only when nothing but its first instruction is a branch target or an exception boundary,
+// and only from instructions that can't allocate: the collector never runs inside one. The metered and checked
+// modes (--fuel, --checked) run the original code, instruction by instruction.
+// ============================================================================================================
+
+/// <summary>The interpreter's internal opcodes for fused sequences, numbered after the bytecode's.</summary>
+internal static class Fused
+{
+    public const Opcode LLBin = (Opcode)0xC0, LCBin = (Opcode)0xC1, LBin = (Opcode)0xC2, CBin = (Opcode)0xC3;
+    public const Opcode LLCmpJump = (Opcode)0xC4, LCCmpJump = (Opcode)0xC5, CmpJump = (Opcode)0xC6;
+    public const Opcode IncLocal = (Opcode)0xC7, LoadGetField = (Opcode)0xC8;
+
+    /// <summary>Set in <see cref="Instr.Sub"/> of a compare-and-jump that jumps when the comparison is true.</summary>
+    public const byte JumpIfTrue = 0x80;
+}
+
+internal static class Superinstructions
+{
+    /// <summary>The fused copy of a verified function's code.</summary>
+    public static Instr[] Fuse(Instr[] code, (int Start, int End, int Handler, int Class)[] handlers, bool[] reachable)
+    {
+        var boundary = new bool[code.Length + 1];
+        foreach (var ins in code)
+        {
+            if (ins.Op is Opcode.Jmp or Opcode.JmpIf or Opcode.JmpIfNot or Opcode.JmpIfNull or Opcode.JmpIfNotNull) boundary[ins.A] = true;
+        }
+        foreach (var (start, end, handler, _) in handlers)
+        {
+            boundary[start] = boundary[end] = boundary[handler] = true;
+        }
+        var fused = (Instr[])code.Clone();
+        for (int i = 0; i < code.Length; i++)
+        {
+            if (!reachable[i]) continue;
+            // The instructions after the first, up to n of them, are entered only from the first.
+            bool Alone(int n)
+            {
+                if (i + n >= code.Length) return false;
+                for (int k = 1; k <= n; k++)
+                    if (boundary[i + k] || !reachable[i + k]) return false;
+                return true;
+            }
+            var a = code[i];
+            Instr Next(int k) => code[i + k];
+            int length = 0;
+            Instr f = default;
+            if (a.Op == Opcode.Load && Alone(3) && Next(1).Op == Opcode.Load && IsCompare(Next(2).Op) && IsCondJump(Next(3).Op))
+            {
+                f = new Instr { Op = Fused.LLCmpJump, Sub = Sense(Next(2).Op, Next(3).Op), C = (ushort)a.A, B = Next(1).A, A = Next(3).A };
+                length = 4;
+            }
+            else if (a.Op == Opcode.Load && Alone(3) && IsConst(Next(1).Op) && IsCompare(Next(2).Op) && IsCondJump(Next(3).Op))
+            {
+                f = new Instr { Op = Fused.LCCmpJump, Sub = Sense(Next(2).Op, Next(3).Op), C = (ushort)a.A, B = Next(1).B, A = Next(3).A };
+                length = 4;
+            }
+            else if (a.Op == Opcode.Load && Alone(3) && Next(1).Op == Opcode.IConst && Next(2).Op == Opcode.IAdd
+                     && Next(3).Op == Opcode.Store && Next(3).A == a.A)
+            {
+                f = new Instr { Op = Fused.IncLocal, C = (ushort)a.A, B = Next(1).B };
+                length = 4;
+            }
+            else if (a.Op == Opcode.Load && Alone(2) && Next(1).Op == Opcode.Load && IsBinary(Next(2).Op, null))
+            {
+                f = new Instr { Op = Fused.LLBin, Sub = (byte)Next(2).Op, C = (ushort)a.A, A = Next(1).A };
+                length = 3;
+            }
+            else if (a.Op == Opcode.Load && Alone(2) && IsConst(Next(1).Op) && IsBinary(Next(2).Op, Next(1).B))
+            {
+                f = new Instr { Op = Fused.LCBin, Sub = (byte)Next(2).Op, C = (ushort)a.A, B = Next(1).B };
+                length = 3;
+            }
+            else if (IsCompare(a.Op) && Alone(1) && IsCondJump(Next(1).Op))
+            {
+                f = new Instr { Op = Fused.CmpJump, Sub = Sense(a.Op, Next(1).Op), A = Next(1).A };
+                length = 2;
+            }
+            else if (a.Op == Opcode.Load && Alone(1) && Next(1).Op == Opcode.GetField)
+            {
+                f = new Instr { Op = Fused.LoadGetField, C = (ushort)a.A, A = Next(1).A, B = Next(1).B };
+                length = 2;
+            }
+            else if (a.Op == Opcode.Load && Alone(1) && IsBinary(Next(1).Op, null))
+            {
+                f = new Instr { Op = Fused.LBin, Sub = (byte)Next(1).Op, C = (ushort)a.A };
+                length = 2;
+            }
+            else if (IsConst(a.Op) && Alone(1) && IsBinary(Next(1).Op, a.B))
+            {
+                f = new Instr { Op = Fused.CBin, Sub = (byte)Next(1).Op, B = a.B };
+                length = 2;
+            }
+            if (length == 0) continue;
+            fused[i] = f;
+            i += length - 1;
+        }
+        return fused;
+    }
+
+    private static bool IsConst(Opcode op) => op is Opcode.IConst or Opcode.FConst or Opcode.BConst;
+
+    private static bool IsCondJump(Opcode op) => op is Opcode.JmpIf or Opcode.JmpIfNot;
+
+    private static bool IsCompare(Opcode op) => op is >= Opcode.IEq and <= Opcode.FGe or Opcode.BEq or Opcode.BNe or Opcode.RefEq or Opcode.RefNe;
+
+    private static byte Sense(Opcode compare, Opcode jump) => (byte)((byte)compare | (jump == Opcode.JmpIf ? Fused.JumpIfTrue : 0));
+
+    /// <summary>
+    /// The binary operators a fused instruction computes with <see cref="Binary"/>: those that can't fail, and a
+    /// division or remainder by a constant (<paramref name="constant"/>) other than zero.
+    /// </summary>
+    private static bool IsBinary(Opcode op, long? constant) => op switch
+    {
+        Opcode.IAdd or Opcode.ISub or Opcode.IMul or Opcode.IAnd or Opcode.IOr or Opcode.IXor or Opcode.IShl or Opcode.IShr => true,
+        Opcode.FAdd or Opcode.FSub or Opcode.FMul or Opcode.FDiv or Opcode.FRem => true,
+        Opcode.IDiv or Opcode.IRem => constant is { } k && k != 0,
+        _ => IsCompare(op),
+    };
+
+    private static double D(long bits) => BitConverter.Int64BitsToDouble(bits);
+
+    private static long L(double value) => BitConverter.DoubleToInt64Bits(value);
+
+    /// <summary>x OP y for a fusable operator (the opcodes' semantics, <see cref="OpcodeInfo.All"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long Binary(Opcode op, long x, long y) => op switch
+    {
+        Opcode.IAdd => x + y,
+        Opcode.ISub => x - y,
+        Opcode.IMul => x * y,
+        Opcode.IDiv => y == -1 ? -x : x / y,
+        Opcode.IRem => y == -1 ? 0 : x % y,
+        Opcode.IAnd => x & y,
+        Opcode.IOr => x | y,
+        Opcode.IXor => x ^ y,
+        Opcode.IShl => x << (int)(y & 63),
+        Opcode.IShr => x >> (int)(y & 63),
+        Opcode.FAdd => L(D(x) + D(y)),
+        Opcode.FSub => L(D(x) - D(y)),
+        Opcode.FMul => L(D(x) * D(y)),
+        Opcode.FDiv => L(D(x) / D(y)),
+        Opcode.FRem => L(D(x) % D(y)),
+        _ => Compare(op, x, y) ? 1 : 0,
+    };
+
+    /// <summary>x CMP y for a comparison opcode (ints, floats, bools and references).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Compare(Opcode op, long x, long y) => op switch
+    {
+        Opcode.IEq or Opcode.BEq or Opcode.RefEq => x == y,
+        Opcode.INe or Opcode.BNe or Opcode.RefNe => x != y,
+        Opcode.ILt => x < y,
+        Opcode.ILe => x <= y,
+        Opcode.IGt => x > y,
+        Opcode.IGe => x >= y,
+        Opcode.FEq => D(x) == D(y),
+        Opcode.FNe => D(x) != D(y),
+        Opcode.FLt => D(x) < D(y),
+        Opcode.FLe => D(x) <= D(y),
+        Opcode.FGt => D(x) > D(y),
+        _ => D(x) >= D(y),
+    };
+}
