@@ -731,6 +731,69 @@ public sealed class Interpreter : IRootSource
                             pc += 1;
                             break;
                         }
+                    case Fused.LLBinStore:
+                        Unsafe.Add(ref s0, bp + (int)ins.B) = Superinstructions.Binary((Opcode)ins.Sub, Unsafe.Add(ref s0, bp + ins.C), Unsafe.Add(ref s0, bp + ins.A));
+                        pc += 3;
+                        break;
+                    case Fused.LCBinStore:
+                        Unsafe.Add(ref s0, bp + ins.A) = Superinstructions.Binary((Opcode)ins.Sub, Unsafe.Add(ref s0, bp + ins.C), ins.B);
+                        pc += 3;
+                        break;
+                    case Fused.LBinStore:
+                        Unsafe.Add(ref s0, bp + ins.A) = Superinstructions.Binary((Opcode)ins.Sub, Unsafe.Add(ref s0, --sp), Unsafe.Add(ref s0, bp + ins.C));
+                        pc += 2;
+                        break;
+                    case Fused.CBinStore:
+                        Unsafe.Add(ref s0, bp + ins.A) = Superinstructions.Binary((Opcode)ins.Sub, Unsafe.Add(ref s0, --sp), ins.B);
+                        pc += 2;
+                        break;
+                    case Fused.FieldFieldBin:
+                        {
+                            int x = (int)Unsafe.Add(ref s0, bp + ins.C);
+                            int y = (int)Unsafe.Add(ref s0, bp + (ushort)ins.B);
+                            if (x == 0) throw Fault(ref frame, pc + 1, sp, FieldNullError(fn, pc));
+                            if (y == 0) throw Fault(ref frame, pc + 3, sp, FieldNullError(fn, pc + 2));
+                            Unsafe.Add(ref s0, sp++) = Superinstructions.Binary((Opcode)ins.Sub, heap.GetField(x, ins.A), heap.GetField(y, (int)(ins.B >> 32)));
+                            pc += 4;
+                            break;
+                        }
+                    case Fused.ALoadLL:
+                        {
+                            int r = (int)Unsafe.Add(ref s0, bp + ins.C);
+                            long index = Unsafe.Add(ref s0, bp + ins.A);
+                            if (r == 0) throw Fault(ref frame, pc + 2, sp, NullDereference("index an array"));
+                            int length = heap.ArrayLength(r);
+                            if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc + 2, sp, IndexOutOfRange(index, length));
+                            Unsafe.Add(ref s0, sp++) = heap.ArrayGet(r, (int)index);
+                            pc += 2;
+                            break;
+                        }
+                    case Fused.AStoreLLC:
+                    case Fused.AStoreLLL:
+                        {
+                            int r = (int)Unsafe.Add(ref s0, bp + ins.C);
+                            long index = Unsafe.Add(ref s0, bp + ins.A);
+                            if (r == 0) throw Fault(ref frame, pc + 3, sp, NullDereference("index an array"));
+                            int length = heap.ArrayLength(r);
+                            if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc + 3, sp, IndexOutOfRange(index, length));
+                            heap.ArraySet(r, (int)index, ins.Op == Fused.AStoreLLC ? ins.B : Unsafe.Add(ref s0, bp + (int)ins.B));
+                            pc += 3;
+                            break;
+                        }
+                    case Fused.LoadLoad:
+                        Unsafe.Add(ref s0, sp) = Unsafe.Add(ref s0, bp + ins.C);
+                        Unsafe.Add(ref s0, sp + 1) = Unsafe.Add(ref s0, bp + ins.A);
+                        sp += 2;
+                        pc += 1;
+                        break;
+                    case Fused.Move:
+                        Unsafe.Add(ref s0, bp + ins.A) = Unsafe.Add(ref s0, bp + ins.C);
+                        pc += 1;
+                        break;
+                    case Fused.StoreConst:
+                        Unsafe.Add(ref s0, bp + ins.A) = ins.B;
+                        pc += 1;
+                        break;
                     default:
                         throw new InvalidOperationException($"no interpreter case for opcode {ins.Op}");
                 }
@@ -894,6 +957,11 @@ public sealed class Interpreter : IRootSource
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static VmError NullDereference(string what) => new(ErrorClasses.Null, $"cannot {what}: the value is null");
+
+    /// <summary>The NullError of the getfield at <paramref name="index"/> of a function's code (for fused reads).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private VmError FieldNullError(LoadedFunction fn, int index) =>
+        NullDereference($"read field '{_module.Classes[fn.Code[index].A].Fields[fn.Code[index].B].Name}'");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static VmError IndexOutOfRange(long index, int length) =>

@@ -16,6 +16,13 @@ namespace Hlvm.Runtime.Execution;
 //   CMP; jmpif                    pop two; if they compare (or not) goto t
 //   load a; iconst k; iadd; store a     L[a] += k
 //   load a; getfield C f          push L[a].f
+//   load a; getfield C f; load b; getfield D g; OP     push L[a].f OP L[b].g
+//   load a; load b; aload         push L[a][L[b]]
+//   load a; load b; const k; astore     L[a][L[b]] := k   (or a local's value: load c)
+//   load a; load b                push L[a], L[b]
+//   load a; store b               L[b] := L[a]
+//   const k; store a              L[a] := k
+// and a store after the binary forms puts the result in a local instead of on the stack: L[d] := L[a] OP L[b].
 //
 // The fused instruction replaces the first of its sequence; the others stay where they were, so every index
 // (branch targets, exception ranges, line numbers, stack maps) means what it did, and the fused one skips them.
@@ -30,6 +37,9 @@ internal static class Fused
     public const Opcode LLBin = (Opcode)0xC0, LCBin = (Opcode)0xC1, LBin = (Opcode)0xC2, CBin = (Opcode)0xC3;
     public const Opcode LLCmpJump = (Opcode)0xC4, LCCmpJump = (Opcode)0xC5, CmpJump = (Opcode)0xC6;
     public const Opcode IncLocal = (Opcode)0xC7, LoadGetField = (Opcode)0xC8;
+    public const Opcode LLBinStore = (Opcode)0xC9, LCBinStore = (Opcode)0xCA, LBinStore = (Opcode)0xCB, CBinStore = (Opcode)0xCC;
+    public const Opcode FieldFieldBin = (Opcode)0xCD, ALoadLL = (Opcode)0xCE, AStoreLLC = (Opcode)0xCF, AStoreLLL = (Opcode)0xD0;
+    public const Opcode LoadLoad = (Opcode)0xD1, Move = (Opcode)0xD2, StoreConst = (Opcode)0xD3;
 
     /// <summary>Set in <see cref="Instr.Sub"/> of a compare-and-jump that jumps when the comparison is true.</summary>
     public const byte JumpIfTrue = 0x80;
@@ -63,9 +73,10 @@ internal static class Superinstructions
             }
             var a = code[i];
             Instr Next(int k) => code[i + k];
+            bool Is(int k, Opcode op) => Next(k).Op == op;
             int length = 0;
             Instr f = default;
-            if (a.Op == Opcode.Load && Alone(3) && Next(1).Op == Opcode.Load && IsCompare(Next(2).Op) && IsCondJump(Next(3).Op))
+            if (a.Op == Opcode.Load && Alone(3) && Is(1, Opcode.Load) && IsCompare(Next(2).Op) && IsCondJump(Next(3).Op))
             {
                 f = new Instr { Op = Fused.LLCmpJump, Sub = Sense(Next(2).Op, Next(3).Op), C = (ushort)a.A, B = Next(1).A, A = Next(3).A };
                 length = 4;
@@ -75,20 +86,42 @@ internal static class Superinstructions
                 f = new Instr { Op = Fused.LCCmpJump, Sub = Sense(Next(2).Op, Next(3).Op), C = (ushort)a.A, B = Next(1).B, A = Next(3).A };
                 length = 4;
             }
-            else if (a.Op == Opcode.Load && Alone(3) && Next(1).Op == Opcode.IConst && Next(2).Op == Opcode.IAdd
-                     && Next(3).Op == Opcode.Store && Next(3).A == a.A)
+            else if (a.Op == Opcode.Load && Alone(3) && Is(1, Opcode.IConst) && Is(2, Opcode.IAdd) && Is(3, Opcode.Store) && Next(3).A == a.A)
             {
                 f = new Instr { Op = Fused.IncLocal, C = (ushort)a.A, B = Next(1).B };
                 length = 4;
             }
-            else if (a.Op == Opcode.Load && Alone(2) && Next(1).Op == Opcode.Load && IsBinary(Next(2).Op, null))
+            else if (a.Op == Opcode.Load && Alone(4) && Is(1, Opcode.GetField) && Is(2, Opcode.Load) && Is(3, Opcode.GetField) && IsBinary(Next(4).Op, null))
             {
-                f = new Instr { Op = Fused.LLBin, Sub = (byte)Next(2).Op, C = (ushort)a.A, A = Next(1).A };
-                length = 3;
+                // B packs the second local (low 16 bits) and its field (high 32 bits).
+                f = new Instr { Op = Fused.FieldFieldBin, Sub = (byte)Next(4).Op, C = (ushort)a.A, A = (int)Next(1).B, B = (uint)Next(2).A | (Next(3).B << 32) };
+                length = 5;
+            }
+            else if (a.Op == Opcode.Load && Alone(3) && Is(1, Opcode.Load) && IsConst(Next(2).Op) && Is(3, Opcode.AStore))
+            {
+                f = new Instr { Op = Fused.AStoreLLC, C = (ushort)a.A, A = Next(1).A, B = Next(2).B };
+                length = 4;
+            }
+            else if (a.Op == Opcode.Load && Alone(3) && Is(1, Opcode.Load) && Is(2, Opcode.Load) && Is(3, Opcode.AStore))
+            {
+                f = new Instr { Op = Fused.AStoreLLL, C = (ushort)a.A, A = Next(1).A, B = Next(2).A };
+                length = 4;
+            }
+            else if (a.Op == Opcode.Load && Alone(2) && Is(1, Opcode.Load) && IsBinary(Next(2).Op, null))
+            {
+                bool store = Alone(3) && Is(3, Opcode.Store);
+                f = new Instr { Op = store ? Fused.LLBinStore : Fused.LLBin, Sub = (byte)Next(2).Op, C = (ushort)a.A, A = Next(1).A, B = store ? Next(3).A : 0 };
+                length = store ? 4 : 3;
             }
             else if (a.Op == Opcode.Load && Alone(2) && IsConst(Next(1).Op) && IsBinary(Next(2).Op, Next(1).B))
             {
-                f = new Instr { Op = Fused.LCBin, Sub = (byte)Next(2).Op, C = (ushort)a.A, B = Next(1).B };
+                bool store = Alone(3) && Is(3, Opcode.Store);
+                f = new Instr { Op = store ? Fused.LCBinStore : Fused.LCBin, Sub = (byte)Next(2).Op, C = (ushort)a.A, B = Next(1).B, A = store ? Next(3).A : 0 };
+                length = store ? 4 : 3;
+            }
+            else if (a.Op == Opcode.Load && Alone(2) && Is(1, Opcode.Load) && Is(2, Opcode.ALoad))
+            {
+                f = new Instr { Op = Fused.ALoadLL, C = (ushort)a.A, A = Next(1).A };
                 length = 3;
             }
             else if (IsCompare(a.Op) && Alone(1) && IsCondJump(Next(1).Op))
@@ -96,19 +129,36 @@ internal static class Superinstructions
                 f = new Instr { Op = Fused.CmpJump, Sub = Sense(a.Op, Next(1).Op), A = Next(1).A };
                 length = 2;
             }
-            else if (a.Op == Opcode.Load && Alone(1) && Next(1).Op == Opcode.GetField)
+            else if (a.Op == Opcode.Load && Alone(1) && Is(1, Opcode.GetField))
             {
                 f = new Instr { Op = Fused.LoadGetField, C = (ushort)a.A, A = Next(1).A, B = Next(1).B };
                 length = 2;
             }
             else if (a.Op == Opcode.Load && Alone(1) && IsBinary(Next(1).Op, null))
             {
-                f = new Instr { Op = Fused.LBin, Sub = (byte)Next(1).Op, C = (ushort)a.A };
-                length = 2;
+                bool store = Alone(2) && Is(2, Opcode.Store);
+                f = new Instr { Op = store ? Fused.LBinStore : Fused.LBin, Sub = (byte)Next(1).Op, C = (ushort)a.A, A = store ? Next(2).A : 0 };
+                length = store ? 3 : 2;
             }
             else if (IsConst(a.Op) && Alone(1) && IsBinary(Next(1).Op, a.B))
             {
-                f = new Instr { Op = Fused.CBin, Sub = (byte)Next(1).Op, B = a.B };
+                bool store = Alone(2) && Is(2, Opcode.Store);
+                f = new Instr { Op = store ? Fused.CBinStore : Fused.CBin, Sub = (byte)Next(1).Op, B = a.B, A = store ? Next(2).A : 0 };
+                length = store ? 3 : 2;
+            }
+            else if (a.Op == Opcode.Load && Alone(1) && Is(1, Opcode.Store))
+            {
+                f = new Instr { Op = Fused.Move, C = (ushort)a.A, A = Next(1).A };
+                length = 2;
+            }
+            else if (IsConst(a.Op) && Alone(1) && Is(1, Opcode.Store))
+            {
+                f = new Instr { Op = Fused.StoreConst, B = a.B, A = Next(1).A };
+                length = 2;
+            }
+            else if (a.Op == Opcode.Load && Alone(1) && Is(1, Opcode.Load))
+            {
+                f = new Instr { Op = Fused.LoadLoad, C = (ushort)a.A, A = Next(1).A };
                 length = 2;
             }
             if (length == 0) continue;
