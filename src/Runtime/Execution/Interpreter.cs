@@ -201,6 +201,7 @@ public sealed class Interpreter : IRootSource
         var strings = _module.StringRefs;
         var heap = Heap;
         var stack = _stack;
+        int maxFrames = _options.MaxFrames;
         ref Frame frame = ref _frames[_fp - 1];
         var fn = frame.Fn;
         var code = CodeOf<TMode>(fn);
@@ -803,7 +804,8 @@ public sealed class Interpreter : IRootSource
             PushFrame:
                 {
                     frame.Pc = pc - 1;
-                    if (_fp > _options.MaxFrames)
+                    int fp = _fp;
+                    if (fp > maxFrames)
                     {
                         throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.StackOverflow, $"stack overflow: more than {_options.MaxFrames} nested calls (--max-stack)"));
                     }
@@ -815,9 +817,11 @@ public sealed class Interpreter : IRootSource
                         stack = _stack;
                         s0 = ref MemoryMarshal.GetArrayDataReference(stack);
                     }
-                    Array.Clear(stack, sp, callee.LocalCount - callee.ParamCount);
-                    if (_fp == _frames.Length) Array.Resize(ref _frames, _frames.Length * 2);
-                    frame = ref _frames[_fp++];
+                    // Locals past the parameters start zero (null for references): the collector reads them.
+                    for (int k = sp, end = newBp + callee.LocalCount; k < end; k++) Unsafe.Add(ref s0, k) = 0;
+                    if (fp == _frames.Length) Array.Resize(ref _frames, _frames.Length * 2);
+                    frame = ref _frames[fp];
+                    _fp = fp + 1;
                     frame.Fn = callee;
                     frame.Bp = newBp;
                     frame.Pc = 0;

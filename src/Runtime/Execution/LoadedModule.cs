@@ -26,7 +26,19 @@ public struct Instr
 /// <summary>A verified function, ready to run.</summary>
 public sealed class LoadedFunction
 {
-    public required FunctionDef Def { get; init; }
+    public required FunctionDef Def
+    {
+        get => _def;
+        init
+        {
+            _def = value;
+            ParamCount = value.Params.Length;
+            LocalCount = value.Locals.Length;
+            FrameSize = value.Locals.Length + value.MaxStack;
+        }
+    }
+
+    private readonly FunctionDef _def = null!;
     public required int Index { get; init; }
     public required Instr[] Code { get; init; }
 
@@ -52,11 +64,12 @@ public sealed class LoadedFunction
     /// <summary>The exception table with instruction indexes: [Start, End) is protected, Handler is where it goes.</summary>
     public required (int Start, int End, int Handler, int Class)[] Handlers { get; init; }
 
-    public int ParamCount => Def.Params.Length;
-    public int LocalCount => Def.Locals.Length;
+    // Read at every call, so kept at hand rather than computed from Def.
+    public int ParamCount { get; private init; }
+    public int LocalCount { get; private init; }
 
     /// <summary>Slots a frame of this function needs: its locals and its deepest operand stack.</summary>
-    public int FrameSize => Def.Locals.Length + Def.MaxStack;
+    public int FrameSize { get; private init; }
 
     public string Name => Def.Name;
 
