@@ -732,6 +732,146 @@ public sealed class Interpreter : IRootSource
                             pc += 1;
                             break;
                         }
+                    case Fused.LLBinIAdd:
+                        Unsafe.Add(ref s0, sp++) = Unsafe.Add(ref s0, bp + ins.C) + Unsafe.Add(ref s0, bp + ins.A);
+                        pc += 2;
+                        break;
+                    case Fused.LLBinISub:
+                        Unsafe.Add(ref s0, sp++) = Unsafe.Add(ref s0, bp + ins.C) - Unsafe.Add(ref s0, bp + ins.A);
+                        pc += 2;
+                        break;
+                    case Fused.LLBinIMul:
+                        Unsafe.Add(ref s0, sp++) = Unsafe.Add(ref s0, bp + ins.C) * Unsafe.Add(ref s0, bp + ins.A);
+                        pc += 2;
+                        break;
+                    case Fused.LLBinFAdd:
+                        Unsafe.Add(ref s0, sp++) = L(D(Unsafe.Add(ref s0, bp + ins.C)) + D(Unsafe.Add(ref s0, bp + ins.A)));
+                        pc += 2;
+                        break;
+                    case Fused.LLBinFSub:
+                        Unsafe.Add(ref s0, sp++) = L(D(Unsafe.Add(ref s0, bp + ins.C)) - D(Unsafe.Add(ref s0, bp + ins.A)));
+                        pc += 2;
+                        break;
+                    case Fused.LLBinFMul:
+                        Unsafe.Add(ref s0, sp++) = L(D(Unsafe.Add(ref s0, bp + ins.C)) * D(Unsafe.Add(ref s0, bp + ins.A)));
+                        pc += 2;
+                        break;
+                    case Fused.LLBinFDiv:
+                        Unsafe.Add(ref s0, sp++) = L(D(Unsafe.Add(ref s0, bp + ins.C)) / D(Unsafe.Add(ref s0, bp + ins.A)));
+                        pc += 2;
+                        break;
+                    case Fused.LCBinIAdd:
+                        Unsafe.Add(ref s0, sp++) = Unsafe.Add(ref s0, bp + ins.C) + ins.B;
+                        pc += 2;
+                        break;
+                    case Fused.LCBinISub:
+                        Unsafe.Add(ref s0, sp++) = Unsafe.Add(ref s0, bp + ins.C) - ins.B;
+                        pc += 2;
+                        break;
+                    case Fused.LCBinIMul:
+                        Unsafe.Add(ref s0, sp++) = Unsafe.Add(ref s0, bp + ins.C) * ins.B;
+                        pc += 2;
+                        break;
+                    case Fused.LCBinFAdd:
+                        Unsafe.Add(ref s0, sp++) = L(D(Unsafe.Add(ref s0, bp + ins.C)) + D(ins.B));
+                        pc += 2;
+                        break;
+                    case Fused.LCBinFSub:
+                        Unsafe.Add(ref s0, sp++) = L(D(Unsafe.Add(ref s0, bp + ins.C)) - D(ins.B));
+                        pc += 2;
+                        break;
+                    case Fused.LCBinFMul:
+                        Unsafe.Add(ref s0, sp++) = L(D(Unsafe.Add(ref s0, bp + ins.C)) * D(ins.B));
+                        pc += 2;
+                        break;
+                    case Fused.LCBinFDiv:
+                        Unsafe.Add(ref s0, sp++) = L(D(Unsafe.Add(ref s0, bp + ins.C)) / D(ins.B));
+                        pc += 2;
+                        break;
+                    case Fused.LBinIAdd:
+                        Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) + Unsafe.Add(ref s0, bp + ins.C);
+                        pc += 1;
+                        break;
+                    case Fused.LBinISub:
+                        Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) - Unsafe.Add(ref s0, bp + ins.C);
+                        pc += 1;
+                        break;
+                    case Fused.LBinIMul:
+                        Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) * Unsafe.Add(ref s0, bp + ins.C);
+                        pc += 1;
+                        break;
+                    case Fused.LBinFAdd:
+                        Unsafe.Add(ref s0, sp - 1) = L(D(Unsafe.Add(ref s0, sp - 1)) + D(Unsafe.Add(ref s0, bp + ins.C)));
+                        pc += 1;
+                        break;
+                    case Fused.LBinFSub:
+                        Unsafe.Add(ref s0, sp - 1) = L(D(Unsafe.Add(ref s0, sp - 1)) - D(Unsafe.Add(ref s0, bp + ins.C)));
+                        pc += 1;
+                        break;
+                    case Fused.LBinFMul:
+                        Unsafe.Add(ref s0, sp - 1) = L(D(Unsafe.Add(ref s0, sp - 1)) * D(Unsafe.Add(ref s0, bp + ins.C)));
+                        pc += 1;
+                        break;
+                    case Fused.LBinFDiv:
+                        Unsafe.Add(ref s0, sp - 1) = L(D(Unsafe.Add(ref s0, sp - 1)) / D(Unsafe.Add(ref s0, bp + ins.C)));
+                        pc += 1;
+                        break;
+                    case Fused.LLBinStoreIAdd:
+                        Unsafe.Add(ref s0, bp + (int)ins.B) = Unsafe.Add(ref s0, bp + ins.C) + Unsafe.Add(ref s0, bp + ins.A);
+                        pc += 3;
+                        break;
+                    case Fused.LLBinStoreISub:
+                        Unsafe.Add(ref s0, bp + (int)ins.B) = Unsafe.Add(ref s0, bp + ins.C) - Unsafe.Add(ref s0, bp + ins.A);
+                        pc += 3;
+                        break;
+                    case Fused.LLBinStoreIMul:
+                        Unsafe.Add(ref s0, bp + (int)ins.B) = Unsafe.Add(ref s0, bp + ins.C) * Unsafe.Add(ref s0, bp + ins.A);
+                        pc += 3;
+                        break;
+                    case Fused.LLBinStoreFAdd:
+                        Unsafe.Add(ref s0, bp + (int)ins.B) = L(D(Unsafe.Add(ref s0, bp + ins.C)) + D(Unsafe.Add(ref s0, bp + ins.A)));
+                        pc += 3;
+                        break;
+                    case Fused.LLBinStoreFSub:
+                        Unsafe.Add(ref s0, bp + (int)ins.B) = L(D(Unsafe.Add(ref s0, bp + ins.C)) - D(Unsafe.Add(ref s0, bp + ins.A)));
+                        pc += 3;
+                        break;
+                    case Fused.LLBinStoreFMul:
+                        Unsafe.Add(ref s0, bp + (int)ins.B) = L(D(Unsafe.Add(ref s0, bp + ins.C)) * D(Unsafe.Add(ref s0, bp + ins.A)));
+                        pc += 3;
+                        break;
+                    case Fused.LLBinStoreFDiv:
+                        Unsafe.Add(ref s0, bp + (int)ins.B) = L(D(Unsafe.Add(ref s0, bp + ins.C)) / D(Unsafe.Add(ref s0, bp + ins.A)));
+                        pc += 3;
+                        break;
+                    case Fused.LCBinStoreIAdd:
+                        Unsafe.Add(ref s0, bp + ins.A) = Unsafe.Add(ref s0, bp + ins.C) + ins.B;
+                        pc += 3;
+                        break;
+                    case Fused.LCBinStoreISub:
+                        Unsafe.Add(ref s0, bp + ins.A) = Unsafe.Add(ref s0, bp + ins.C) - ins.B;
+                        pc += 3;
+                        break;
+                    case Fused.LCBinStoreIMul:
+                        Unsafe.Add(ref s0, bp + ins.A) = Unsafe.Add(ref s0, bp + ins.C) * ins.B;
+                        pc += 3;
+                        break;
+                    case Fused.LCBinStoreFAdd:
+                        Unsafe.Add(ref s0, bp + ins.A) = L(D(Unsafe.Add(ref s0, bp + ins.C)) + D(ins.B));
+                        pc += 3;
+                        break;
+                    case Fused.LCBinStoreFSub:
+                        Unsafe.Add(ref s0, bp + ins.A) = L(D(Unsafe.Add(ref s0, bp + ins.C)) - D(ins.B));
+                        pc += 3;
+                        break;
+                    case Fused.LCBinStoreFMul:
+                        Unsafe.Add(ref s0, bp + ins.A) = L(D(Unsafe.Add(ref s0, bp + ins.C)) * D(ins.B));
+                        pc += 3;
+                        break;
+                    case Fused.LCBinStoreFDiv:
+                        Unsafe.Add(ref s0, bp + ins.A) = L(D(Unsafe.Add(ref s0, bp + ins.C)) / D(ins.B));
+                        pc += 3;
+                        break;
                     case Fused.LLBinStore:
                         Unsafe.Add(ref s0, bp + (int)ins.B) = Superinstructions.Binary((Opcode)ins.Sub, Unsafe.Add(ref s0, bp + ins.C), Unsafe.Add(ref s0, bp + ins.A));
                         pc += 3;
