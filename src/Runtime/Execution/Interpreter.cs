@@ -123,8 +123,10 @@ public sealed class Interpreter : IRootSource
         Array.Resize(ref _stack, (int)Math.Min(MaxSlots, Math.Max(slots, _stack.Length * 2L)));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double D(long bits) => BitConverter.Int64BitsToDouble(bits);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long L(double value) => BitConverter.DoubleToInt64Bits(value);
 
     // The interpreter loop is generic over its mode so that the JIT compiles the checks out of the fast one.
@@ -294,7 +296,7 @@ public sealed class Interpreter : IRootSource
                             frame.Pc = pc - 1;
                             long length = (long)heap.StringLength((int)Unsafe.Add(ref s0, sp - 2)) + heap.StringLength((int)Unsafe.Add(ref s0, sp - 1));
                             if (length > int.MaxValue)
-                                throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.OutOfMemory, $"string of {length} characters is too long"));
+                                throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "string of {0} characters is too long", length));
                             heap.Reserve(Heap.StringWords(length));
                             int r = heap.NewString((int)length);
                             var a = heap.StringChars((int)Unsafe.Add(ref s0, sp - 2));
@@ -335,7 +337,7 @@ public sealed class Interpreter : IRootSource
                         {
                             int argc = _module.Def.Functions[_module.Classes[ins.A].VTable[ins.B]].Params.Length;
                             int receiver = (int)Unsafe.Add(ref s0, sp - argc);
-                            if (receiver == 0) throw Fault(ref frame, pc, sp, NullDereference($"call method '{_module.Classes[ins.A].VTableNames[ins.B]}'"));
+                            if (receiver == 0) throw Fault(ref frame, pc, sp, MethodNullError(ins.A, (int)ins.B));
                             callee = heap.ClassOf(receiver).VTableFunctions[ins.B];
                             goto PushFrame;
                         }
@@ -343,7 +345,7 @@ public sealed class Interpreter : IRootSource
                         {
                             var sig = _module.Classes[ins.A].Def.Signatures[(int)ins.B];
                             int receiver = (int)Unsafe.Add(ref s0, sp - 1 - sig.Params.Length);
-                            if (receiver == 0) throw Fault(ref frame, pc, sp, NullDereference($"call method '{sig.Name}'"));
+                            if (receiver == 0) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Null, "cannot call method '{0}': the value is null", sig.Name));
                             callee = heap.ClassOf(receiver).ITableFunctions[ins.A][ins.B];
                             goto PushFrame;
                         }
@@ -390,7 +392,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.GetField:
                         {
                             int r = (int)Unsafe.Add(ref s0, sp - 1);
-                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference($"read field '{_module.Classes[ins.A].Fields[ins.B].Name}'"));
+                            if (r == 0) throw Fault(ref frame, pc, sp, FieldNullError(ins.A, ins.B, write: false));
                             Unsafe.Add(ref s0, sp - 1) = heap.GetField(r, (int)ins.B);
                             break;
                         }
@@ -398,7 +400,7 @@ public sealed class Interpreter : IRootSource
                         {
                             sp -= 2;
                             int r = (int)Unsafe.Add(ref s0, sp);
-                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference($"write field '{_module.Classes[ins.A].Fields[ins.B].Name}'"));
+                            if (r == 0) throw Fault(ref frame, pc, sp, FieldNullError(ins.A, ins.B, write: true));
                             heap.SetField(r, (int)ins.B, Unsafe.Add(ref s0, sp + 1));
                             break;
                         }
@@ -520,7 +522,7 @@ public sealed class Interpreter : IRootSource
                         {
                             int r = (int)Unsafe.Add(ref s0, sp - 1);
                             if (r != 0 && !heap.ClassOf(r).Ancestors.Contains(ins.A))
-                                throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Cast, $"a {heap.ClassOf(r).Name} is not a {_module.Classes[ins.A].Name}"));
+                                throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Cast, "a {0} is not a {1}", heap.ClassOf(r).Name, _module.Classes[ins.A].Name));
                             break;
                         }
                     case Opcode.CallNative:
@@ -617,10 +619,10 @@ public sealed class Interpreter : IRootSource
                             if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("insert into an array"));
                             int length = heap.ArrayLength(r);
                             long index = Unsafe.Add(ref s0, sp - 2);
-                            if ((ulong)index > (ulong)length) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Index, $"insert at index {index} is out of range for an array of length {length} (0..{length})"));
+                            if ((ulong)index > (ulong)length) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Index, "insert at index {0} is out of range for an array of length {1} (0..{1})", index, length));
                             if (length == heap.ArrayCapacity(r))
                             {
-                                if (length >= int.MaxValue - 64) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.OutOfMemory, $"array of {length} elements cannot grow"));
+                                if (length >= int.MaxValue - 64) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "array of {0} elements cannot grow", length));
                                 _sp = sp;
                                 frame.Pc = pc - 1;
                                 int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, length * 2L));
@@ -642,7 +644,7 @@ public sealed class Interpreter : IRootSource
                             int length = heap.ArrayLength(r);
                             long from = Unsafe.Add(ref s0, sp - 2), to = Unsafe.Add(ref s0, sp - 1);
                             if (from < 0 || to > length || from > to)
-                                throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Index, $"slice({from}, {to}) is out of range for an array of length {length}"));
+                                throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Index, "slice({0}, {1}) is out of range for an array of length {2}", from, to, length));
                             _sp = sp;
                             frame.Pc = pc - 1;
                             int count = (int)(to - from);
@@ -679,7 +681,7 @@ public sealed class Interpreter : IRootSource
                             else
                             {
                                 if (length == int.MaxValue - 64)
-                                    throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.OutOfMemory, $"array of {length} elements cannot grow"));
+                                    throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "array of {0} elements cannot grow", length));
                                 _sp = sp;
                                 frame.Pc = pc - 1;
                                 int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, capacity * 2L));
@@ -727,7 +729,7 @@ public sealed class Interpreter : IRootSource
                         {
                             int r = (int)Unsafe.Add(ref s0, bp + ins.C);
                             // The getfield faults, one instruction after the fused one.
-                            if (r == 0) throw Fault(ref frame, pc + 1, sp, NullDereference($"read field '{_module.Classes[ins.A].Fields[ins.B].Name}'"));
+                            if (r == 0) throw Fault(ref frame, pc + 1, sp, FieldNullError(ins.A, ins.B, write: false));
                             Unsafe.Add(ref s0, sp++) = heap.GetField(r, (int)ins.B);
                             pc += 1;
                             break;
@@ -947,7 +949,7 @@ public sealed class Interpreter : IRootSource
                     int fp = _fp;
                     if (fp > maxFrames)
                     {
-                        throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.StackOverflow, $"stack overflow: more than {_options.MaxFrames} nested calls (--max-stack)"));
+                        throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.StackOverflow, "stack overflow: more than {0} nested calls (--max-stack)", _options.MaxFrames));
                     }
                     int newBp = sp - callee.ParamCount;
                     if (newBp + callee.FrameSize > stack.Length)
@@ -1104,8 +1106,21 @@ public sealed class Interpreter : IRootSource
 
     /// <summary>The NullError of the getfield at <paramref name="index"/> of a function's code (for fused reads).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private VmError FieldNullError(LoadedFunction fn, int index) =>
-        NullDereference($"read field '{_module.Classes[fn.Code[index].A].Fields[fn.Code[index].B].Name}'");
+    private VmError FieldNullError(LoadedFunction fn, int index) => FieldNullError(fn.Code[index].A, fn.Code[index].B, write: false);
+
+    // The errors' messages are made out of line: the dispatch loop stays small enough for the JIT to inline its
+    // helpers and keep its state in registers.
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private VmError FieldNullError(int cls, long field, bool write) =>
+        NullDereference($"{(write ? "write" : "read")} field '{_module.Classes[cls].Fields[field].Name}'");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private VmError MethodNullError(int cls, int slot) => NullDereference($"call method '{_module.Classes[cls].VTableNames[slot]}'");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static VmError ErrorWith(string errorClass, string format, params object[] args) =>
+        new(errorClass, string.Format(CultureInfo.InvariantCulture, format, args));
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static VmError IndexOutOfRange(long index, int length) =>

@@ -42,10 +42,9 @@ public sealed class LoadedFunction
     public required int Index { get; init; }
     public required Instr[] Code { get; init; }
 
-    /// <summary>The code with common sequences fused (<see cref="Superinstructions"/>), for the fast mode.</summary>
-    public Instr[] Fused => _fused ??= Superinstructions.Fuse(Code, Handlers, Reachable);
-
-    private Instr[]? _fused;
+    /// <summary>The code with common sequences fused (<see cref="Superinstructions"/>), for the fast mode; set by
+    /// the verifier once the function is complete.</summary>
+    public Instr[] Fused = [];
 
     /// <summary>Byte offset in <see cref="FunctionDef.Code"/> of each instruction, for line numbers and errors.</summary>
     public required int[] Offsets { get; init; }
@@ -64,12 +63,12 @@ public sealed class LoadedFunction
     /// <summary>The exception table with instruction indexes: [Start, End) is protected, Handler is where it goes.</summary>
     public required (int Start, int End, int Handler, int Class)[] Handlers { get; init; }
 
-    // Read at every call, so kept at hand rather than computed from Def.
-    public int ParamCount { get; private init; }
-    public int LocalCount { get; private init; }
+    // Read at every call: fields, so that the dispatch loop reads them without a call.
+    public readonly int ParamCount;
+    public readonly int LocalCount;
 
     /// <summary>Slots a frame of this function needs: its locals and its deepest operand stack.</summary>
-    public int FrameSize { get; private init; }
+    public readonly int FrameSize;
 
     public string Name => Def.Name;
 

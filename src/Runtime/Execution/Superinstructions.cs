@@ -85,10 +85,10 @@ internal static class Fused
     public const byte JumpIfTrue = 0x80;
 }
 
-internal static class Superinstructions
+public static class Superinstructions
 {
     /// <summary>The fused copy of a verified function's code.</summary>
-    public static Instr[] Fuse(Instr[] code, (int Start, int End, int Handler, int Class)[] handlers, bool[] reachable)
+    internal static Instr[] Fuse(Instr[] code, (int Start, int End, int Handler, int Class)[] handlers, bool[] reachable)
     {
         var boundary = new bool[code.Length + 1];
         foreach (var ins in code)
@@ -230,8 +230,10 @@ internal static class Superinstructions
         _ => IsCompare(op),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double D(long bits) => BitConverter.Int64BitsToDouble(bits);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long L(double value) => BitConverter.DoubleToInt64Bits(value);
 
     /// <summary>x OP y for a fusable operator (the opcodes' semantics, <see cref="OpcodeInfo.All"/>).</summary>

@@ -277,9 +277,11 @@ public sealed partial class Heap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int LengthOf(long header) => (int)((ulong)header >> 32);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int StringLength(int r) => LengthOf(_space[r]);
 
     /// <summary>The characters of a string. The span is valid until the next allocation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<char> StringChars(int r)
     {
         int length = LengthOf(_space[r]);
@@ -288,13 +290,16 @@ public sealed partial class Heap
 
     public string GetString(int r) => new(StringChars(r));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int ArrayLength(int r) => (int)_space[r + 1];
 
     public TypeKind ArrayElementKind(int r) => (TypeKind)(byte)(_space[r] >> 8);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int ArrayCapacity(int r) => LengthOf(_space[(int)_space[r + 2]]);
 
     /// <summary>The array's elements (its length, not its capacity). Valid until the next allocation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<long> ArrayElements(int r) => _space.AsSpan((int)_space[r + 2] + 1, (int)_space[r + 1]);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -326,6 +331,7 @@ public sealed partial class Heap
     }
 
     /// <summary>Appends to an array that has room (length &lt; capacity). Never allocates.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void AppendInPlace(int r, long value)
     {
         int length = (int)_space[r + 1];

@@ -73,7 +73,7 @@ public static class Verifier
             if (_f.Code.Length == 0) throw Fail("the function has no code");
             Decode();
             var states = Analyze();
-            return new LoadedFunction
+            var loaded = new LoadedFunction
             {
                 Def = _f,
                 Index = index,
@@ -84,6 +84,8 @@ public static class Verifier
                 Handlers = _handlers,
                 StackTypes = states.Select(st => st?.Stack).ToArray(),
             };
+            loaded.Fused = Superinstructions.Fuse(loaded.Code, loaded.Handlers, loaded.Reachable);
+            return loaded;
         }
 
         // ---------------------------------------------------------------------------------------- decoding
