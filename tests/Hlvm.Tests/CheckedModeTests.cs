@@ -30,7 +30,7 @@ public sealed class CheckedModeTests
         types[pc] = lie2;
         var lying = new LoadedFunction
         {
-            Def = f.Def, Index = f.Index, Code = f.Code, Offsets = f.Offsets, LocalIsRef = f.LocalIsRef, Reachable = f.Reachable, StackTypes = types, Handlers = f.Handlers,
+            Def = f.Def, Index = f.Index, Code = f.Code, Fused = f.Fused, Offsets = f.Offsets, LocalIsRef = f.LocalIsRef, Reachable = f.Reachable, StackTypes = types, Handlers = f.Handlers,
         };
         return new LoadedModule(honest.Def, [lying], honest.Natives, honest.Classes);
     }

@@ -281,48 +281,13 @@ public sealed class Interpreter : IRootSource
                     case Opcode.BEq: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) == Unsafe.Add(ref s0, sp) ? 1 : 0; break;
                     case Opcode.BNe: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) != Unsafe.Add(ref s0, sp) ? 1 : 0; break;
                     case Opcode.BNot: Unsafe.Add(ref s0, sp - 1) ^= 1; break;
-                    case Opcode.SEq:
-                        sp--;
-                        Unsafe.Add(ref s0, sp - 1) = heap.StringChars((int)Unsafe.Add(ref s0, sp - 1)).SequenceEqual(heap.StringChars((int)Unsafe.Add(ref s0, sp))) ? 1 : 0;
-                        break;
-                    case Opcode.SNe:
-                        sp--;
-                        Unsafe.Add(ref s0, sp - 1) = heap.StringChars((int)Unsafe.Add(ref s0, sp - 1)).SequenceEqual(heap.StringChars((int)Unsafe.Add(ref s0, sp))) ? 0 : 1;
-                        break;
-
-                    case Opcode.SConcat:
-                        {
-                            _sp = sp;
-                            frame.Pc = pc - 1;
-                            long length = (long)heap.StringLength((int)Unsafe.Add(ref s0, sp - 2)) + heap.StringLength((int)Unsafe.Add(ref s0, sp - 1));
-                            if (length > int.MaxValue)
-                                throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "string of {0} characters is too long", length));
-                            heap.Reserve(Heap.StringWords(length));
-                            int r = heap.NewString((int)length);
-                            var a = heap.StringChars((int)Unsafe.Add(ref s0, sp - 2));
-                            a.CopyTo(heap.StringChars(r));
-                            heap.StringChars((int)Unsafe.Add(ref s0, sp - 1)).CopyTo(heap.StringChars(r)[a.Length..]);
-                            Unsafe.Add(ref s0, sp - 2) = r;
-                            sp--;
-                            break;
-                        }
+                    case Opcode.SEq: sp = OpSEq(ref frame, pc, sp, in ins); break;
+                    case Opcode.SNe: sp = OpSNe(ref frame, pc, sp, in ins); break;
+                    case Opcode.SConcat: sp = OpSConcat(ref frame, pc, sp, in ins); break;
                     case Opcode.IToS:
                     case Opcode.FToS:
                     case Opcode.BToS:
-                    case Opcode.AToS:
-                        {
-                            _sp = sp;
-                            frame.Pc = pc - 1;
-                            string text = ins.Op switch
-                            {
-                                Opcode.IToS => Unsafe.Add(ref s0, sp - 1).ToString(CultureInfo.InvariantCulture),
-                                Opcode.FToS => FormatFloat(D(Unsafe.Add(ref s0, sp - 1))),
-                                Opcode.BToS => Unsafe.Add(ref s0, sp - 1) != 0 ? "true" : "false",
-                                _ => FormatArray((int)Unsafe.Add(ref s0, sp - 1)),
-                            };
-                            Unsafe.Add(ref s0, sp - 1) = heap.NewString(text);
-                            break;
-                        }
+                    case Opcode.AToS: sp = OpIToSOrFToSOrBToSOrAToS(ref frame, pc, sp, in ins); break;
                     case Opcode.IToF: Unsafe.Add(ref s0, sp - 1) = L(Unsafe.Add(ref s0, sp - 1)); break;
                     case Opcode.FToI: Unsafe.Add(ref s0, sp - 1) = (long)D(Unsafe.Add(ref s0, sp - 1)); break;
 
@@ -366,15 +331,7 @@ public sealed class Interpreter : IRootSource
                             goto PushFrame;
                         }
                     case Opcode.FuncRef:
-                    case Opcode.Closure:
-                        {
-                            _sp = sp;
-                            frame.Pc = pc - 1;
-                            heap.Reserve(Heap.ClosureWords);
-                            if (ins.Op == Opcode.FuncRef) Unsafe.Add(ref s0, sp++) = heap.NewClosure(_module.FunctionBase + ins.A, 0);
-                            else Unsafe.Add(ref s0, sp - 1) = heap.NewClosure(_module.FunctionBase + ins.A, Unsafe.Add(ref s0, sp - 1));
-                            break;
-                        }
+                    case Opcode.Closure: sp = OpFuncRefOrClosure(ref frame, pc, sp, in ins); break;
                     case Opcode.AConstNull: Unsafe.Add(ref s0, sp++) = 0; break;
                     case Opcode.RefEq: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) == Unsafe.Add(ref s0, sp) ? 1 : 0; break;
                     case Opcode.RefNe: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) != Unsafe.Add(ref s0, sp) ? 1 : 0; break;
@@ -407,135 +364,23 @@ public sealed class Interpreter : IRootSource
                     case Opcode.NonNull:
                         if (Unsafe.Add(ref s0, sp - 1) == 0) throw Fault(ref frame, pc, sp, NullDereference("use the value"));
                         break;
-                    case Opcode.NewMap:
-                        {
-                            _sp = sp;
-                            frame.Pc = pc - 1;
-                            int pairs = (int)ins.B;
-                            var type = _module.Def.Types[ins.A];
-                            heap.Reserve(Heap.MapWords + Heap.MapStoreWords(pairs));
-                            int m = heap.NewMap(type.Key!.Kind, type.Element!.Kind, pairs);
-                            for (int k = sp - 2 * pairs; k < sp; k += 2)
-                            {
-                                int e = heap.MapFind(m, Unsafe.Add(ref s0, k));
-                                if (e >= 0) heap.MapSetValueAt(m, e, Unsafe.Add(ref s0, k + 1));
-                                else heap.MapAppend(m, Unsafe.Add(ref s0, k), Unsafe.Add(ref s0, k + 1));
-                            }
-                            sp -= 2 * pairs;
-                            Unsafe.Add(ref s0, sp++) = m;
-                            break;
-                        }
-                    case Opcode.MapGet:
-                        {
-                            int m = (int)Unsafe.Add(ref s0, sp - 2);
-                            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
-                            int e = heap.MapFind(m, Unsafe.Add(ref s0, sp - 1));
-                            if (e < 0) throw Fault(ref frame, pc, sp, MissingKey(heap, m, Unsafe.Add(ref s0, sp - 1)));
-                            Unsafe.Add(ref s0, sp - 2) = heap.MapValueAt(m, e);
-                            sp--;
-                            break;
-                        }
-                    case Opcode.MapGetOr:
-                        {
-                            int m = (int)Unsafe.Add(ref s0, sp - 3);
-                            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
-                            int e = heap.MapFind(m, Unsafe.Add(ref s0, sp - 2));
-                            Unsafe.Add(ref s0, sp - 3) = e >= 0 ? heap.MapValueAt(m, e) : Unsafe.Add(ref s0, sp - 1);
-                            sp -= 2;
-                            break;
-                        }
-                    case Opcode.MapSet:
-                        {
-                            int m = (int)Unsafe.Add(ref s0, sp - 3);
-                            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
-                            int e = heap.MapFind(m, Unsafe.Add(ref s0, sp - 2));
-                            if (e >= 0) heap.MapSetValueAt(m, e, Unsafe.Add(ref s0, sp - 1));
-                            else
-                            {
-                                if (!heap.MapHasRoom(m))
-                                {
-                                    _sp = sp;
-                                    frame.Pc = pc - 1;
-                                    int capacity = heap.MapGrownCapacity(m);
-                                    heap.Reserve(Heap.MapStoreWords(capacity));
-                                    m = (int)Unsafe.Add(ref s0, sp - 3);
-                                    heap.MapGrow(m, capacity);
-                                }
-                                heap.MapAppend(m, Unsafe.Add(ref s0, sp - 2), Unsafe.Add(ref s0, sp - 1));
-                            }
-                            sp -= 3;
-                            break;
-                        }
-                    case Opcode.MapHas:
-                        {
-                            int m = (int)Unsafe.Add(ref s0, sp - 2);
-                            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
-                            Unsafe.Add(ref s0, sp - 2) = heap.MapFind(m, Unsafe.Add(ref s0, sp - 1)) >= 0 ? 1 : 0;
-                            sp--;
-                            break;
-                        }
-                    case Opcode.MapRemove:
-                        {
-                            int m = (int)Unsafe.Add(ref s0, sp - 2);
-                            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
-                            Unsafe.Add(ref s0, sp - 2) = heap.MapRemove(m, Unsafe.Add(ref s0, sp - 1)) ? 1 : 0;
-                            sp--;
-                            break;
-                        }
-                    case Opcode.MapLen:
-                        if (Unsafe.Add(ref s0, sp - 1) == 0) throw Fault(ref frame, pc, sp, NullDereference("take the length of a map"));
-                        Unsafe.Add(ref s0, sp - 1) = heap.MapCount((int)Unsafe.Add(ref s0, sp - 1));
-                        break;
+                    case Opcode.NewMap: sp = OpNewMap(ref frame, pc, sp, in ins); break;
+                    case Opcode.MapGet: sp = OpMapGet(ref frame, pc, sp, in ins); break;
+                    case Opcode.MapGetOr: sp = OpMapGetOr(ref frame, pc, sp, in ins); break;
+                    case Opcode.MapSet: sp = OpMapSet(ref frame, pc, sp, in ins); break;
+                    case Opcode.MapHas: sp = OpMapHas(ref frame, pc, sp, in ins); break;
+                    case Opcode.MapRemove: sp = OpMapRemove(ref frame, pc, sp, in ins); break;
+                    case Opcode.MapLen: sp = OpMapLen(ref frame, pc, sp, in ins); break;
                     case Opcode.MapKeys:
-                    case Opcode.MapValues:
-                        {
-                            if (Unsafe.Add(ref s0, sp - 1) == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
-                            _sp = sp;
-                            frame.Pc = pc - 1;
-                            int count = heap.MapCount((int)Unsafe.Add(ref s0, sp - 1));
-                            heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
-                            int m = (int)Unsafe.Add(ref s0, sp - 1);
-                            bool values = ins.Op == Opcode.MapValues;
-                            int r = heap.NewArray(values ? heap.MapValueKind(m) : heap.MapKeyKind(m), count, Math.Max(count, 4));
-                            heap.MapCopy(m, values, heap.ArrayElements(r));
-                            Unsafe.Add(ref s0, sp - 1) = r;
-                            break;
-                        }
-                    case Opcode.MToS:
-                        {
-                            _sp = sp;
-                            frame.Pc = pc - 1;
-                            Unsafe.Add(ref s0, sp - 1) = heap.NewString(FormatMap((int)Unsafe.Add(ref s0, sp - 1)));
-                            break;
-                        }
+                    case Opcode.MapValues: sp = OpMapKeysOrMapValues(ref frame, pc, sp, in ins); break;
+                    case Opcode.MToS: sp = OpMToS(ref frame, pc, sp, in ins); break;
                     case Opcode.Throw:
                         if (Unsafe.Add(ref s0, sp - 1) == 0) throw Fault(ref frame, pc, sp, NullDereference("throw the error"));
                         _pending = Unsafe.Add(ref s0, --sp);
                         throw Fault(ref frame, pc, sp, new ThrownError());
-                    case Opcode.InstanceOf:
-                        {
-                            int r = (int)Unsafe.Add(ref s0, sp - 1);
-                            Unsafe.Add(ref s0, sp - 1) = r != 0 && heap.ClassOf(r).Ancestors.Contains(ins.A) ? 1 : 0;
-                            break;
-                        }
-                    case Opcode.CheckCast:
-                        {
-                            int r = (int)Unsafe.Add(ref s0, sp - 1);
-                            if (r != 0 && !heap.ClassOf(r).Ancestors.Contains(ins.A))
-                                throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Cast, "a {0} is not a {1}", heap.ClassOf(r).Name, _module.Classes[ins.A].Name));
-                            break;
-                        }
-                    case Opcode.CallNative:
-                        {
-                            var native = _module.Natives[ins.A];
-                            int argc = native.Params.Length;
-                            _sp = sp;
-                            frame.Pc = pc - 1;
-                            long result = native.Fn(this, stack.AsSpan(sp - argc, argc));
-                            sp -= argc;
-                            if (native.Return.Kind != TypeKind.Void) Unsafe.Add(ref s0, sp++) = result;
-                            break;
-                        }
+                    case Opcode.InstanceOf: sp = OpInstanceOf(ref frame, pc, sp, in ins); break;
+                    case Opcode.CheckCast: sp = OpCheckCast(ref frame, pc, sp, in ins); break;
+                    case Opcode.CallNative: sp = OpCallNative(ref frame, pc, sp, in ins); break;
                     case Opcode.Ret:
                     case Opcode.RetVoid:
                         {
@@ -552,19 +397,7 @@ public sealed class Interpreter : IRootSource
                             break;
                         }
 
-                    case Opcode.NewArray:
-                        {
-                            _sp = sp;
-                            frame.Pc = pc - 1;
-                            int count = (int)ins.B;
-                            heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
-                            var type = _module.Def.Types[ins.A];
-                            int r = heap.NewArray(type.Element!.Kind, count, Math.Max(count, 4));
-                            stack.AsSpan(sp - count, count).CopyTo(heap.ArrayElements(r));
-                            sp -= count;
-                            Unsafe.Add(ref s0, sp++) = r;
-                            break;
-                        }
+                    case Opcode.NewArray: sp = OpNewArray(ref frame, pc, sp, in ins); break;
                     case Opcode.ALoad:
                         {
                             long index = Unsafe.Add(ref s0, --sp);
@@ -590,107 +423,13 @@ public sealed class Interpreter : IRootSource
                         if (Unsafe.Add(ref s0, sp - 1) == 0) throw Fault(ref frame, pc, sp, NullDereference("take the length of an array"));
                         Unsafe.Add(ref s0, sp - 1) = heap.ArrayLength((int)Unsafe.Add(ref s0, sp - 1));
                         break;
-                    case Opcode.APop:
-                        {
-                            int r = (int)Unsafe.Add(ref s0, sp - 1);
-                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("pop from an array"));
-                            int length = heap.ArrayLength(r);
-                            if (length == 0) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Index, "pop from an empty array"));
-                            Unsafe.Add(ref s0, sp - 1) = heap.ArrayGet(r, length - 1);
-                            heap.SetArrayLength(r, length - 1);
-                            break;
-                        }
-                    case Opcode.ARemoveAt:
-                        {
-                            long index = Unsafe.Add(ref s0, --sp);
-                            int r = (int)Unsafe.Add(ref s0, sp - 1);
-                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("remove from an array"));
-                            int length = heap.ArrayLength(r);
-                            if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc, sp, IndexOutOfRange(index, length));
-                            var elements = heap.ArrayElements(r);
-                            Unsafe.Add(ref s0, sp - 1) = elements[(int)index];
-                            elements[((int)index + 1)..].CopyTo(elements[(int)index..]);
-                            heap.SetArrayLength(r, length - 1);
-                            break;
-                        }
-                    case Opcode.AInsert:
-                        {
-                            int r = (int)Unsafe.Add(ref s0, sp - 3);
-                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("insert into an array"));
-                            int length = heap.ArrayLength(r);
-                            long index = Unsafe.Add(ref s0, sp - 2);
-                            if ((ulong)index > (ulong)length) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Index, "insert at index {0} is out of range for an array of length {1} (0..{1})", index, length));
-                            if (length == heap.ArrayCapacity(r))
-                            {
-                                if (length >= int.MaxValue - 64) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "array of {0} elements cannot grow", length));
-                                _sp = sp;
-                                frame.Pc = pc - 1;
-                                int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, length * 2L));
-                                heap.Reserve(Heap.DataWords(newCapacity));
-                                r = (int)Unsafe.Add(ref s0, sp - 3);
-                                heap.GrowAndAppend(r, newCapacity, 0);
-                            }
-                            else heap.AppendInPlace(r, 0);
-                            var elements = heap.ArrayElements(r);
-                            elements[(int)index..length].CopyTo(elements[((int)index + 1)..]);
-                            elements[(int)index] = Unsafe.Add(ref s0, sp - 1);
-                            sp -= 3;
-                            break;
-                        }
-                    case Opcode.ASlice:
-                        {
-                            int r = (int)Unsafe.Add(ref s0, sp - 3);
-                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("slice an array"));
-                            int length = heap.ArrayLength(r);
-                            long from = Unsafe.Add(ref s0, sp - 2), to = Unsafe.Add(ref s0, sp - 1);
-                            if (from < 0 || to > length || from > to)
-                                throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Index, "slice({0}, {1}) is out of range for an array of length {2}", from, to, length));
-                            _sp = sp;
-                            frame.Pc = pc - 1;
-                            int count = (int)(to - from);
-                            heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
-                            r = (int)Unsafe.Add(ref s0, sp - 3);
-                            int slice = heap.NewArray(heap.ArrayElementKind(r), count, Math.Max(count, 4));
-                            heap.ArrayElements(r).Slice((int)from, count).CopyTo(heap.ArrayElements(slice));
-                            sp -= 2;
-                            Unsafe.Add(ref s0, sp - 1) = slice;
-                            break;
-                        }
-                    case Opcode.AIndexOf:
-                        {
-                            int r = (int)Unsafe.Add(ref s0, sp - 2);
-                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("search an array"));
-                            Unsafe.Add(ref s0, sp - 2) = IndexOf(heap, r, Unsafe.Add(ref s0, sp - 1));
-                            sp--;
-                            break;
-                        }
-                    case Opcode.AReverse:
-                        if (Unsafe.Add(ref s0, sp - 1) == 0) throw Fault(ref frame, pc, sp, NullDereference("reverse an array"));
-                        heap.ArrayElements((int)Unsafe.Add(ref s0, --sp)).Reverse();
-                        break;
-                    case Opcode.APush:
-                        {
-                            int r = (int)Unsafe.Add(ref s0, sp - 2);
-                            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("push onto an array"));
-                            int length = heap.ArrayLength(r);
-                            int capacity = heap.ArrayCapacity(r);
-                            if (length < capacity)
-                            {
-                                heap.AppendInPlace(r, Unsafe.Add(ref s0, sp - 1));
-                            }
-                            else
-                            {
-                                if (length == int.MaxValue - 64)
-                                    throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "array of {0} elements cannot grow", length));
-                                _sp = sp;
-                                frame.Pc = pc - 1;
-                                int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, capacity * 2L));
-                                heap.Reserve(Heap.DataWords(newCapacity));
-                                heap.GrowAndAppend((int)Unsafe.Add(ref s0, sp - 2), newCapacity, Unsafe.Add(ref s0, sp - 1));
-                            }
-                            sp -= 2;
-                            break;
-                        }
+                    case Opcode.APop: sp = OpAPop(ref frame, pc, sp, in ins); break;
+                    case Opcode.ARemoveAt: sp = OpARemoveAt(ref frame, pc, sp, in ins); break;
+                    case Opcode.AInsert: sp = OpAInsert(ref frame, pc, sp, in ins); break;
+                    case Opcode.ASlice: sp = OpASlice(ref frame, pc, sp, in ins); break;
+                    case Opcode.AIndexOf: sp = OpAIndexOf(ref frame, pc, sp, in ins); break;
+                    case Opcode.AReverse: sp = OpAReverse(ref frame, pc, sp, in ins); break;
+                    case Opcode.APush: sp = OpAPush(ref frame, pc, sp, in ins); break;
                     // Fused sequences (fast mode only; see Superinstructions).
                     case Fused.LLBin:
                         Unsafe.Add(ref s0, sp++) = Superinstructions.Binary((Opcode)ins.Sub, Unsafe.Add(ref s0, bp + ins.C), Unsafe.Add(ref s0, bp + ins.A));
@@ -976,6 +715,444 @@ public sealed class Interpreter : IRootSource
                     continue;
                 }
             }
+    }
+
+    // The instructions the dispatch loop leaves to methods of their own: allocating, formatting, maps and the
+    // rarer array operations. Each takes the stack's height and returns it; a fault goes through Fault as in the loop.
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpSEq(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        sp--;
+        stack[sp - 1] = heap.StringChars((int)stack[sp - 1]).SequenceEqual(heap.StringChars((int)stack[sp])) ? 1 : 0;
+        return sp;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpSNe(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        sp--;
+        stack[sp - 1] = heap.StringChars((int)stack[sp - 1]).SequenceEqual(heap.StringChars((int)stack[sp])) ? 0 : 1;
+        return sp;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpSConcat(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            _sp = sp;
+            frame.Pc = pc - 1;
+            long length = (long)heap.StringLength((int)stack[sp - 2]) + heap.StringLength((int)stack[sp - 1]);
+            if (length > int.MaxValue)
+                throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "string of {0} characters is too long", length));
+            heap.Reserve(Heap.StringWords(length));
+            int r = heap.NewString((int)length);
+            var a = heap.StringChars((int)stack[sp - 2]);
+            a.CopyTo(heap.StringChars(r));
+            heap.StringChars((int)stack[sp - 1]).CopyTo(heap.StringChars(r)[a.Length..]);
+            stack[sp - 2] = r;
+            sp--;
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpIToSOrFToSOrBToSOrAToS(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            _sp = sp;
+            frame.Pc = pc - 1;
+            string text = ins.Op switch
+            {
+                Opcode.IToS => stack[sp - 1].ToString(CultureInfo.InvariantCulture),
+                Opcode.FToS => FormatFloat(D(stack[sp - 1])),
+                Opcode.BToS => stack[sp - 1] != 0 ? "true" : "false",
+                _ => FormatArray((int)stack[sp - 1]),
+            };
+            stack[sp - 1] = heap.NewString(text);
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpFuncRefOrClosure(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            _sp = sp;
+            frame.Pc = pc - 1;
+            heap.Reserve(Heap.ClosureWords);
+            if (ins.Op == Opcode.FuncRef) stack[sp++] = heap.NewClosure(_module.FunctionBase + ins.A, 0);
+            else stack[sp - 1] = heap.NewClosure(_module.FunctionBase + ins.A, stack[sp - 1]);
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpNewMap(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            _sp = sp;
+            frame.Pc = pc - 1;
+            int pairs = (int)ins.B;
+            var type = _module.Def.Types[ins.A];
+            heap.Reserve(Heap.MapWords + Heap.MapStoreWords(pairs));
+            int m = heap.NewMap(type.Key!.Kind, type.Element!.Kind, pairs);
+            for (int k = sp - 2 * pairs; k < sp; k += 2)
+            {
+                int e = heap.MapFind(m, stack[k]);
+                if (e >= 0) heap.MapSetValueAt(m, e, stack[k + 1]);
+                else heap.MapAppend(m, stack[k], stack[k + 1]);
+            }
+            sp -= 2 * pairs;
+            stack[sp++] = m;
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpMapGet(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            int m = (int)stack[sp - 2];
+            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
+            int e = heap.MapFind(m, stack[sp - 1]);
+            if (e < 0) throw Fault(ref frame, pc, sp, MissingKey(heap, m, stack[sp - 1]));
+            stack[sp - 2] = heap.MapValueAt(m, e);
+            sp--;
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpMapGetOr(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            int m = (int)stack[sp - 3];
+            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
+            int e = heap.MapFind(m, stack[sp - 2]);
+            stack[sp - 3] = e >= 0 ? heap.MapValueAt(m, e) : stack[sp - 1];
+            sp -= 2;
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpMapSet(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            int m = (int)stack[sp - 3];
+            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
+            int e = heap.MapFind(m, stack[sp - 2]);
+            if (e >= 0) heap.MapSetValueAt(m, e, stack[sp - 1]);
+            else
+            {
+                if (!heap.MapHasRoom(m))
+                {
+                    _sp = sp;
+                    frame.Pc = pc - 1;
+                    int capacity = heap.MapGrownCapacity(m);
+                    heap.Reserve(Heap.MapStoreWords(capacity));
+                    m = (int)stack[sp - 3];
+                    heap.MapGrow(m, capacity);
+                }
+                heap.MapAppend(m, stack[sp - 2], stack[sp - 1]);
+            }
+            sp -= 3;
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpMapHas(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            int m = (int)stack[sp - 2];
+            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
+            stack[sp - 2] = heap.MapFind(m, stack[sp - 1]) >= 0 ? 1 : 0;
+            sp--;
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpMapRemove(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            int m = (int)stack[sp - 2];
+            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
+            stack[sp - 2] = heap.MapRemove(m, stack[sp - 1]) ? 1 : 0;
+            sp--;
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpMapLen(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("take the length of a map"));
+        stack[sp - 1] = heap.MapCount((int)stack[sp - 1]);
+        return sp;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpMapKeysOrMapValues(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
+            _sp = sp;
+            frame.Pc = pc - 1;
+            int count = heap.MapCount((int)stack[sp - 1]);
+            heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
+            int m = (int)stack[sp - 1];
+            bool values = ins.Op == Opcode.MapValues;
+            int r = heap.NewArray(values ? heap.MapValueKind(m) : heap.MapKeyKind(m), count, Math.Max(count, 4));
+            heap.MapCopy(m, values, heap.ArrayElements(r));
+            stack[sp - 1] = r;
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpMToS(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            _sp = sp;
+            frame.Pc = pc - 1;
+            stack[sp - 1] = heap.NewString(FormatMap((int)stack[sp - 1]));
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpInstanceOf(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            int r = (int)stack[sp - 1];
+            stack[sp - 1] = r != 0 && heap.ClassOf(r).Ancestors.Contains(ins.A) ? 1 : 0;
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpCheckCast(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            int r = (int)stack[sp - 1];
+            if (r != 0 && !heap.ClassOf(r).Ancestors.Contains(ins.A))
+                throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Cast, "a {0} is not a {1}", heap.ClassOf(r).Name, _module.Classes[ins.A].Name));
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpCallNative(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            var native = _module.Natives[ins.A];
+            int argc = native.Params.Length;
+            _sp = sp;
+            frame.Pc = pc - 1;
+            long result = native.Fn(this, stack.AsSpan(sp - argc, argc));
+            sp -= argc;
+            if (native.Return.Kind != TypeKind.Void) stack[sp++] = result;
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpNewArray(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            _sp = sp;
+            frame.Pc = pc - 1;
+            int count = (int)ins.B;
+            heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
+            var type = _module.Def.Types[ins.A];
+            int r = heap.NewArray(type.Element!.Kind, count, Math.Max(count, 4));
+            stack.AsSpan(sp - count, count).CopyTo(heap.ArrayElements(r));
+            sp -= count;
+            stack[sp++] = r;
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpAPop(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            int r = (int)stack[sp - 1];
+            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("pop from an array"));
+            int length = heap.ArrayLength(r);
+            if (length == 0) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Index, "pop from an empty array"));
+            stack[sp - 1] = heap.ArrayGet(r, length - 1);
+            heap.SetArrayLength(r, length - 1);
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpARemoveAt(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            long index = stack[--sp];
+            int r = (int)stack[sp - 1];
+            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("remove from an array"));
+            int length = heap.ArrayLength(r);
+            if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc, sp, IndexOutOfRange(index, length));
+            var elements = heap.ArrayElements(r);
+            stack[sp - 1] = elements[(int)index];
+            elements[((int)index + 1)..].CopyTo(elements[(int)index..]);
+            heap.SetArrayLength(r, length - 1);
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpAInsert(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            int r = (int)stack[sp - 3];
+            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("insert into an array"));
+            int length = heap.ArrayLength(r);
+            long index = stack[sp - 2];
+            if ((ulong)index > (ulong)length) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Index, "insert at index {0} is out of range for an array of length {1} (0..{1})", index, length));
+            if (length == heap.ArrayCapacity(r))
+            {
+                if (length >= int.MaxValue - 64) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "array of {0} elements cannot grow", length));
+                _sp = sp;
+                frame.Pc = pc - 1;
+                int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, length * 2L));
+                heap.Reserve(Heap.DataWords(newCapacity));
+                r = (int)stack[sp - 3];
+                heap.GrowAndAppend(r, newCapacity, 0);
+            }
+            else heap.AppendInPlace(r, 0);
+            var elements = heap.ArrayElements(r);
+            elements[(int)index..length].CopyTo(elements[((int)index + 1)..]);
+            elements[(int)index] = stack[sp - 1];
+            sp -= 3;
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpASlice(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            int r = (int)stack[sp - 3];
+            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("slice an array"));
+            int length = heap.ArrayLength(r);
+            long from = stack[sp - 2], to = stack[sp - 1];
+            if (from < 0 || to > length || from > to)
+                throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Index, "slice({0}, {1}) is out of range for an array of length {2}", from, to, length));
+            _sp = sp;
+            frame.Pc = pc - 1;
+            int count = (int)(to - from);
+            heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
+            r = (int)stack[sp - 3];
+            int slice = heap.NewArray(heap.ArrayElementKind(r), count, Math.Max(count, 4));
+            heap.ArrayElements(r).Slice((int)from, count).CopyTo(heap.ArrayElements(slice));
+            sp -= 2;
+            stack[sp - 1] = slice;
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpAIndexOf(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            int r = (int)stack[sp - 2];
+            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("search an array"));
+            stack[sp - 2] = IndexOf(heap, r, stack[sp - 1]);
+            sp--;
+            return sp;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpAReverse(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("reverse an array"));
+        heap.ArrayElements((int)stack[--sp]).Reverse();
+        return sp;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpAPush(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        {
+            int r = (int)stack[sp - 2];
+            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("push onto an array"));
+            int length = heap.ArrayLength(r);
+            int capacity = heap.ArrayCapacity(r);
+            if (length < capacity)
+            {
+                heap.AppendInPlace(r, stack[sp - 1]);
+            }
+            else
+            {
+                if (length == int.MaxValue - 64)
+                    throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "array of {0} elements cannot grow", length));
+                _sp = sp;
+                frame.Pc = pc - 1;
+                int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, capacity * 2L));
+                heap.Reserve(Heap.DataWords(newCapacity));
+                heap.GrowAndAppend((int)stack[sp - 2], newCapacity, stack[sp - 1]);
+            }
+            sp -= 2;
+            return sp;
+        }
     }
 
     // ------------------------------------------------------------------------------------------------ errors

@@ -42,9 +42,9 @@ public sealed class LoadedFunction
     public required int Index { get; init; }
     public required Instr[] Code { get; init; }
 
-    /// <summary>The code with common sequences fused (<see cref="Superinstructions"/>), for the fast mode; set by
-    /// the verifier once the function is complete.</summary>
-    public Instr[] Fused = [];
+    /// <summary>The code with common sequences fused (<see cref="Superinstructions"/>), for the fast mode: as long
+    /// as <see cref="Code"/>, indexed alike. A field, so that the dispatch loop reads it without a call.</summary>
+    public required Instr[] Fused;
 
     /// <summary>Byte offset in <see cref="FunctionDef.Code"/> of each instruction, for line numbers and errors.</summary>
     public required int[] Offsets { get; init; }

@@ -73,19 +73,20 @@ public static class Verifier
             if (_f.Code.Length == 0) throw Fail("the function has no code");
             Decode();
             var states = Analyze();
-            var loaded = new LoadedFunction
+            Instr[] code = [.. _code];
+            var reachable = states.Select(st => st is not null).ToArray();
+            return new LoadedFunction
             {
                 Def = _f,
                 Index = index,
-                Code = [.. _code],
+                Code = code,
+                Fused = Superinstructions.Fuse(code, _handlers, reachable),
                 Offsets = [.. _offsets],
                 LocalIsRef = _f.Locals.Select(t => t.IsReference).ToArray(),
-                Reachable = states.Select(st => st is not null).ToArray(),
+                Reachable = reachable,
                 Handlers = _handlers,
                 StackTypes = states.Select(st => st?.Stack).ToArray(),
             };
-            loaded.Fused = Superinstructions.Fuse(loaded.Code, loaded.Handlers, loaded.Reachable);
-            return loaded;
         }
 
         // ---------------------------------------------------------------------------------------- decoding
