@@ -118,6 +118,7 @@ public sealed class OpcodeTests
         [FuncRef] = new([FuncRef, 1, SConst, 0, CallClosure, 4, Ret], VmType.Int, 5),
         // Point.get closed over a Point whose x is 42: the environment is the method's receiver.
         [Closure] = new([NewObject, 0, Dup, IConst, 42, SetField, 0, 0, Closure, 2, CallClosure, 3, Ret], VmType.Int, 42),
+        [ARepeat] = new([IConst, 5, IConst, 6, NewArray, 0, 2, IConst, 3, ARepeat, Dup, ALen, Store, 0, IConst, 5, ALoad, Load, 0, IMul, Ret], VmType.Int, 36, [VmType.Int]),
         [CallClosure] = new([NewObject, 2, Closure, 3, CallClosure, 3, FuncRef, 1, SConst, 0, CallClosure, 4, IAdd, Ret], VmType.Int, 8),
     };
 

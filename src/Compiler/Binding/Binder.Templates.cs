@@ -4,8 +4,8 @@ using static Hlvm.Compiler.Syntax.HlParser;
 
 namespace Hlvm.Compiler.Binding;
 
-// The array methods written in the language (stdlib/array.hl): sort with a comparator, map, filter, reduce,
-// repeat. Each is a template over the type names T (the element type) and U (what a function makes); a use
+// The array methods written in the language (stdlib/array.hl): sort with a comparator, map, filter and reduce.
+// Each is a template over the type names T (the element type) and U (what a function makes); a use
 // instantiates it for its types: the function is declared with the types substituted and its body is bound once
 // every other body has been, like any function's.
 public sealed partial class Binder
@@ -56,7 +56,7 @@ public sealed partial class Binder
         while (_pendingInstances.Count > 0) into.Add(_pendingInstances.Dequeue()());
     }
 
-    /// <summary>The array methods that take functions, and repeat; null when the name is none of them.</summary>
+    /// <summary>The array methods that take functions; null when the name is none of them.</summary>
     private BoundExpr? BindTemplateMethod(BoundExpr array, IToken nameToken, ExprContext[] args, int line)
     {
         var t = array.Type.Element!;
@@ -77,8 +77,6 @@ public sealed partial class Binder
                 return CallInstance(Instance("sortBy", ("T", t)), array, nameToken, args, ["comparator"], line);
             case "filter":
                 return CallInstance(Instance("filter", ("T", t)), array, nameToken, args, ["keep"], line);
-            case "repeat":
-                return CallInstance(Instance("repeat", ("T", t)), array, nameToken, args, ["count"], line);
             case "map":
                 {
                     if (args.Length != 1) return CountError(nameToken, 1, args, line);

@@ -1006,10 +1006,11 @@ public sealed partial class Binder
             "slice" => (Opcode.ASlice, [VmType.Int, VmType.Int], array.Type),
             "indexOf" or "contains" => (Opcode.AIndexOf, [element], VmType.Int),
             "reverse" => (Opcode.AReverse, [], VmType.Void),
+            "repeat" => (Opcode.ARepeat, [VmType.Int], array.Type.AsNonNullable()),
             _ => null,
         };
         if (shape is not { } s) return null;
-        string[] names = nameToken.Text switch { "insert" => ["index", "value"], "remove" => ["index"], "slice" => ["from", "to"], _ => ["value"] };
+        string[] names = nameToken.Text switch { "insert" => ["index", "value"], "remove" => ["index"], "slice" => ["from", "to"], "repeat" => ["count"], _ => ["value"] };
         var bound = BindArgs($"'{nameToken.Text}'", nameToken, s.parameters, names, args);
         if (bound is null) return new BoundError(line);
         BoundExpr call = new BoundOpN(line, s.result, s.op, [array, .. bound]);

@@ -34,7 +34,7 @@ public enum Opcode : byte
     NewObject, GetField, SetField, CallVirt, CallIface, InstanceOf, CheckCast, NonNull, Throw,
     NewMap, MapGet, MapGetOr, MapSet, MapHas, MapRemove, MapLen, MapKeys, MapValues, MToS,
     APop, AInsert, ARemoveAt, ASlice, AIndexOf, AReverse,
-    FuncRef, Closure, CallClosure,
+    FuncRef, Closure, CallClosure, ARepeat,
 }
 
 /// <summary>How an operand is encoded and what it refers to.</summary>
@@ -190,6 +190,7 @@ public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, 
         G(Opcode.FuncRef, 0, 1, "push a function value (a closure without environment) calling function a, of type fn(a's parameters) -> a's return", OperandKind.Function),
         G(Opcode.Closure, 1, 1, "pop an environment of a's first parameter type and push a closure calling a with it, of type fn(a's other parameters) -> a's return", OperandKind.Function),
         G(Opcode.CallClosure, -1, -1, "call the function value below the arguments, of function type T[a]: pop the arguments and the closure, push the result unless void; NullError when it is null", OperandKind.Type),
+        G(Opcode.ARepeat, 2, 1, "a new array of the elements of array S[-2], S[-1] times over; ValueError when S[-1] is negative, OutOfMemoryError when it is too large"),
     ];
 
     /// <summary>The bytes an operand of this kind takes in the encoding.</summary>

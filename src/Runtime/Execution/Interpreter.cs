@@ -427,6 +427,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.ARemoveAt: sp = OpARemoveAt(ref frame, pc, sp, in ins); break;
                     case Opcode.AInsert: sp = OpAInsert(ref frame, pc, sp, in ins); break;
                     case Opcode.ASlice: sp = OpASlice(ref frame, pc, sp, in ins); break;
+                    case Opcode.ARepeat: sp = OpARepeat(ref frame, pc, sp); break;
                     case Opcode.AIndexOf: sp = OpAIndexOf(ref frame, pc, sp, in ins); break;
                     case Opcode.AReverse: sp = OpAReverse(ref frame, pc, sp, in ins); break;
                     case Opcode.APush: sp = OpAPush(ref frame, pc, sp, in ins); break;
@@ -1100,6 +1101,30 @@ public sealed class Interpreter : IRootSource
             stack[sp - 1] = slice;
             return sp;
         }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int OpARepeat(ref Frame frame, int pc, int sp)
+    {
+        var heap = Heap;
+        var stack = _stack;
+        int r = (int)stack[sp - 2];
+        long times = stack[sp - 1];
+        if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("repeat an array"));
+        if (times < 0) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Value, "repeat: the count {0} is negative", times));
+        long count = heap.ArrayLength(r) * times;
+        if (count > int.MaxValue - 64 || count * 8 > heap.MaxBytes)
+            throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "repeat: {0} elements exceed the heap limit", count));
+        _sp = sp;
+        frame.Pc = pc - 1;
+        heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
+        r = (int)stack[sp - 2];
+        int result = heap.NewArray(heap.ArrayElementKind(r), (int)count, (int)Math.Max(count, 4));
+        var from = heap.ArrayElements(r);
+        var to = heap.ArrayElements(result);
+        for (int k = 0; k + from.Length <= to.Length && from.Length > 0; k += from.Length) from.CopyTo(to[k..]);
+        stack[sp - 2] = result;
+        return sp - 1;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

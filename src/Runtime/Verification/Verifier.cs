@@ -492,6 +492,10 @@ public static class Verifier
                         s.Add(PopArray(s, name).AsNonNullable());
                         break;
                     }
+                case Opcode.ARepeat:
+                    Pop(s, name, VmType.Int);
+                    s.Add(PopArray(s, name).AsNonNullable());
+                    break;
                 case Opcode.AIndexOf:
                     {
                         var value = Pop(s, name);
