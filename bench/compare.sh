@@ -15,8 +15,10 @@ runs=${RUNS:-3}
 command -v hyperfine >/dev/null || { echo "compare.sh needs hyperfine (apt-get install hyperfine)" >&2; exit 2; }
 [ -d "$peers" ] || { echo "compare.sh: no peer programs at $peers (set PEERS)" >&2; exit 2; }
 
-dotnet build -c Release -v q -nologo "$root/src/Cli" >/dev/null
-hlvm="dotnet $root/src/Cli/bin/Release/net10.0/hlvm.dll"
+# hlvm as it is deployed: a Release build compiled ahead of time (ReadyToRun), so that start-up is not JIT time.
+dotnet publish "$root/src/Cli" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+  -o "$root/bench/.hlvm" -v q -nologo >/dev/null
+hlvm="dotnet $root/bench/.hlvm/hlvm.dll"
 if command -v dotnet >/dev/null && [ ! -f "$peers/csharp/out/PeerBench.dll" ]; then
   (cd "$peers/csharp" && dotnet build -c Release -o out >/dev/null)
 fi

@@ -196,7 +196,6 @@ public sealed class Interpreter : IRootSource
     /// The dispatch loop. It starts in the top frame at its recorded instruction (0 for a new call, a handler's
     /// start after an error was caught) and runs until the entry function returns or an error escapes.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long Loop<TMode>() where TMode : struct, IMode
     {
         var functions = _module.Functions;
