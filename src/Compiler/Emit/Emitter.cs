@@ -292,6 +292,14 @@ public sealed class Emitter
             case BoundOp { Op: Opcode.BNot, Right: null } not:
                 EmitBranch(not.Left, target, !whenTrue);
                 break;
+            case BoundOp { Op: Opcode.RefEq or Opcode.RefNe, Right: { } right } cmp when cmp.Left is BoundNull || right is BoundNull:
+                {
+                    // x == null: one test of x rather than pushing null and comparing.
+                    EmitExpr(cmp.Left is BoundNull ? right : cmp.Left);
+                    bool jumpIfNull = (cmp.Op == Opcode.RefEq) == whenTrue;
+                    _code.Jump(jumpIfNull ? Opcode.JmpIfNull : Opcode.JmpIfNotNull, target);
+                    break;
+                }
             case BoundLogical lg when lg.IsAnd != whenTrue:
                 // a && b is false when either is; a || b is true when either is.
                 EmitBranch(lg.Left, target, whenTrue);

@@ -668,6 +668,15 @@ public sealed class Interpreter : IRootSource
                         sp += 2;
                         pc += 1;
                         break;
+                    case Fused.LoadNonNull:
+                        {
+                            long v = Unsafe.Add(ref s0, bp + ins.C);
+                            // The nonnull faults, one instruction after the fused one.
+                            if (v == 0) throw Fault(ref frame, pc + 1, sp, NullDereference("use the value"));
+                            Unsafe.Add(ref s0, sp++) = v;
+                            pc += 1;
+                            break;
+                        }
                     case Fused.Move:
                         Unsafe.Add(ref s0, bp + ins.A) = Unsafe.Add(ref s0, bp + ins.C);
                         pc += 1;

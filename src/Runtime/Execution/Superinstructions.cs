@@ -22,6 +22,7 @@ namespace Hlvm.Runtime.Execution;
 //   load a; load b                push L[a], L[b]
 //   load a; store b               L[b] := L[a]
 //   const k; store a              L[a] := k
+//   load a; nonnull               push L[a], NullError when it is null
 // and a store after the binary forms puts the result in a local instead of on the stack: L[d] := L[a] OP L[b].
 //
 // The fused instruction replaces the first of its sequence; the others stay where they were, so every index
@@ -39,7 +40,7 @@ internal static class Fused
     public const Opcode IncLocal = (Opcode)0xC7, LoadGetField = (Opcode)0xC8;
     public const Opcode LLBinStore = (Opcode)0xC9, LCBinStore = (Opcode)0xCA, LBinStore = (Opcode)0xCB, CBinStore = (Opcode)0xCC;
     public const Opcode FieldFieldBin = (Opcode)0xCD, ALoadLL = (Opcode)0xCE, AStoreLLC = (Opcode)0xCF, AStoreLLL = (Opcode)0xD0;
-    public const Opcode LoadLoad = (Opcode)0xD1, Move = (Opcode)0xD2, StoreConst = (Opcode)0xD3;
+    public const Opcode LoadLoad = (Opcode)0xD1, Move = (Opcode)0xD2, StoreConst = (Opcode)0xD3, LoadNonNull = (Opcode)0xD4;
 
     // The commonest operators of the binary forms get opcodes of their own (one dispatch instead of two):
     // 0xD8 + form * 7 + operator.
@@ -194,6 +195,11 @@ public static class Superinstructions
             else if (IsConst(a.Op) && Alone(1) && Is(1, Opcode.Store))
             {
                 f = new Instr { Op = Fused.StoreConst, B = a.B, A = Next(1).A };
+                length = 2;
+            }
+            else if (a.Op == Opcode.Load && Alone(1) && Is(1, Opcode.NonNull))
+            {
+                f = new Instr { Op = Fused.LoadNonNull, C = (ushort)a.A };
                 length = 2;
             }
             else if (a.Op == Opcode.Load && Alone(1) && Is(1, Opcode.Load))
