@@ -123,6 +123,8 @@ public abstract class Fuzzer(FuzzOptions options)
             var vm = new Vm(new VmOptions
             {
                 Out = TextWriter.Null,
+                Error = TextWriter.Null,
+                In = TextReader.Null,
                 Heap = new HeapOptions { MaxBytes = 8 << 20, TrackObjects = true },
                 Interpreter = new InterpreterOptions { Fuel = 50_000, MaxFrames = 500, Checked = true },
                 // Mutated programs must not touch the machine: no natives that need a permission (files, environment).
