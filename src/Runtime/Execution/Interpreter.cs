@@ -280,8 +280,8 @@ public sealed class Interpreter : IRootSource
                     case Opcode.BEq: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) == Unsafe.Add(ref s0, sp) ? 1 : 0; break;
                     case Opcode.BNe: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) != Unsafe.Add(ref s0, sp) ? 1 : 0; break;
                     case Opcode.BNot: Unsafe.Add(ref s0, sp - 1) ^= 1; break;
-                    case Opcode.SEq: sp = OpSEq(ref frame, pc, sp, in ins); break;
-                    case Opcode.SNe: sp = OpSNe(ref frame, pc, sp, in ins); break;
+                    case Opcode.SEq: sp = OpStringEquals(sp, equal: true); break;
+                    case Opcode.SNe: sp = OpStringEquals(sp, equal: false); break;
                     case Opcode.SConcat: sp = OpSConcat(ref frame, pc, sp, in ins); break;
                     case Opcode.IToS:
                     case Opcode.FToS:
@@ -729,23 +729,15 @@ public sealed class Interpreter : IRootSource
     // The instructions the dispatch loop leaves to methods of their own: allocating, formatting, maps and the
     // rarer array operations. Each takes the stack's height and returns it; a fault goes through Fault as in the loop.
 
+    /// <summary>seq and sne: whether two strings hold the same characters.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpSEq(ref Frame frame, int pc, int sp, in Instr ins)
+    private int OpStringEquals(int sp, bool equal)
     {
         var heap = Heap;
         var stack = _stack;
         sp--;
-        stack[sp - 1] = heap.StringChars((int)stack[sp - 1]).SequenceEqual(heap.StringChars((int)stack[sp])) ? 1 : 0;
-        return sp;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpSNe(ref Frame frame, int pc, int sp, in Instr ins)
-    {
-        var heap = Heap;
-        var stack = _stack;
-        sp--;
-        stack[sp - 1] = heap.StringChars((int)stack[sp - 1]).SequenceEqual(heap.StringChars((int)stack[sp])) ? 0 : 1;
+        bool same = heap.StringChars((int)stack[sp - 1]).SequenceEqual(heap.StringChars((int)stack[sp]));
+        stack[sp - 1] = same == equal ? 1 : 0;
         return sp;
     }
 
