@@ -136,26 +136,13 @@ internal static class AsmGrammar
     {
         if (!i.AtEnd && i.Current == '{')
         {
-            // {K: V}: a map type; the nesting is bounded so that no line can exhaust the stack.
-            if (_mapDepth >= MaxTypeDepth) return Fail<VmType>(i, $"map types nest more than {MaxTypeDepth} deep here");
-            _mapDepth++;
-            try { return MapType(i); }
-            finally { _mapDepth--; }
+            // {K: V}: a map type.
+            return Nested(i, "map types", MapType);
         }
         if (!i.AtEnd && i.Current == '(')
         {
             // (T): parentheses make a function type nullable: (fn(int) -> int)?
-            if (_mapDepth >= MaxTypeDepth) return Fail<VmType>(i, $"types nest more than {MaxTypeDepth} deep here");
-            _mapDepth++;
-            try
-            {
-                var inner = TypeOf(Space(i.Advance()).Remainder);
-                if (!inner.WasSuccessful) return inner;
-                var close = Space(inner.Remainder).Remainder;
-                if (close.AtEnd || close.Current != ')') return Expected<VmType>(close, "')'");
-                return Result.Success(inner.Value, close.Advance());
-            }
-            finally { _mapDepth--; }
+            return Nested(i, "types", ParenType);
         }
         if (!i.AtEnd && i.Current == '#')
         {
@@ -165,13 +152,7 @@ internal static class AsmGrammar
         }
         var r = Identifier(i);
         if (!r.WasSuccessful) return Expected<VmType>(i, "a type");
-        if (r.Value == "fn")
-        {
-            if (_mapDepth >= MaxTypeDepth) return Fail<VmType>(i, $"types nest more than {MaxTypeDepth} deep here");
-            _mapDepth++;
-            try { return FuncType(r.Remainder); }
-            finally { _mapDepth--; }
-        }
+        if (r.Value == "fn") return Nested(i, "types", _ => FuncType(r.Remainder));
         VmType? t = r.Value switch
         {
             "void" => VmType.Void,
@@ -197,7 +178,27 @@ internal static class AsmGrammar
     /// <summary>A type. Array brackets are counted rather than parsed recursively, so no input nests deeply.</summary>
     private static readonly Parser<VmType> Type = TypeOf;
 
-    [ThreadStatic] private static int _mapDepth;
+    /// <summary>How deep the types being parsed nest (maps, parentheses, function types).</summary>
+    [ThreadStatic] private static int _typeDepth;
+
+    /// <summary>Parses a type that contains types, bounding the nesting so that no line can exhaust the stack.</summary>
+    private static IResult<VmType> Nested(IInput i, string what, Func<IInput, IResult<VmType>> parse)
+    {
+        if (_typeDepth >= MaxTypeDepth) return Fail<VmType>(i, $"{what} nest more than {MaxTypeDepth} deep here");
+        _typeDepth++;
+        try { return parse(i); }
+        finally { _typeDepth--; }
+    }
+
+    /// <summary>(T), at the '('.</summary>
+    private static IResult<VmType> ParenType(IInput i)
+    {
+        var inner = TypeOf(Space(i.Advance()).Remainder);
+        if (!inner.WasSuccessful) return inner;
+        var close = Space(inner.Remainder).Remainder;
+        if (close.AtEnd || close.Current != ')') return Expected<VmType>(close, "')'");
+        return Result.Success(inner.Value, close.Advance());
+    }
 
     private static IResult<VmType> MapType(IInput i)
     {
