@@ -182,9 +182,19 @@ public sealed class Interpreter : IRootSource
     [MethodImpl(MethodImplOptions.NoInlining)]
     private VmError Fault(ref Frame frame, int pc, int sp, VmError error)
     {
+        AtInstruction(ref frame, pc, sp);
+        return error;
+    }
+
+    /// <summary>
+    /// Records the instruction running (pc has moved past it) and the stack's height where the collector, an error
+    /// or a native looks for them: before anything that may allocate, call out or raise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AtInstruction(ref Frame frame, int pc, int sp)
+    {
         frame.Pc = pc - 1;
         _sp = sp;
-        return error;
     }
 
     /// <summary>The code the loop runs: fused in the fast mode, instruction by instruction when it counts or checks.</summary>
@@ -338,8 +348,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.JmpIfNotNull: if (Unsafe.Add(ref s0, --sp) != 0) pc = ins.A; break;
                     case Opcode.NewObject:
                         {
-                            _sp = sp;
-                            frame.Pc = pc - 1;
+                            AtInstruction(ref frame, pc, sp);
                             var c = _module.Classes[ins.A];
                             heap.Reserve(Heap.ObjectWords(c.Fields.Length));
                             Unsafe.Add(ref s0, sp++) = heap.NewObject(c);
@@ -746,21 +755,18 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            _sp = sp;
-            frame.Pc = pc - 1;
-            long length = (long)heap.StringLength((int)stack[sp - 2]) + heap.StringLength((int)stack[sp - 1]);
-            if (length > int.MaxValue)
-                throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "string of {0} characters is too long", length));
-            heap.Reserve(Heap.StringWords(length));
-            int r = heap.NewString((int)length);
-            var a = heap.StringChars((int)stack[sp - 2]);
-            a.CopyTo(heap.StringChars(r));
-            heap.StringChars((int)stack[sp - 1]).CopyTo(heap.StringChars(r)[a.Length..]);
-            stack[sp - 2] = r;
-            sp--;
-            return sp;
-        }
+        AtInstruction(ref frame, pc, sp);
+        long length = (long)heap.StringLength((int)stack[sp - 2]) + heap.StringLength((int)stack[sp - 1]);
+        if (length > int.MaxValue)
+            throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "string of {0} characters is too long", length));
+        heap.Reserve(Heap.StringWords(length));
+        int r = heap.NewString((int)length);
+        var a = heap.StringChars((int)stack[sp - 2]);
+        a.CopyTo(heap.StringChars(r));
+        heap.StringChars((int)stack[sp - 1]).CopyTo(heap.StringChars(r)[a.Length..]);
+        stack[sp - 2] = r;
+        sp--;
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -768,19 +774,16 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
+        AtInstruction(ref frame, pc, sp);
+        string text = ins.Op switch
         {
-            _sp = sp;
-            frame.Pc = pc - 1;
-            string text = ins.Op switch
-            {
-                Opcode.IToS => stack[sp - 1].ToString(CultureInfo.InvariantCulture),
-                Opcode.FToS => FormatFloat(D(stack[sp - 1])),
-                Opcode.BToS => stack[sp - 1] != 0 ? "true" : "false",
-                _ => FormatArray((int)stack[sp - 1]),
-            };
-            stack[sp - 1] = heap.NewString(text);
-            return sp;
-        }
+            Opcode.IToS => stack[sp - 1].ToString(CultureInfo.InvariantCulture),
+            Opcode.FToS => FormatFloat(D(stack[sp - 1])),
+            Opcode.BToS => stack[sp - 1] != 0 ? "true" : "false",
+            _ => FormatArray((int)stack[sp - 1]),
+        };
+        stack[sp - 1] = heap.NewString(text);
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -788,14 +791,11 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            _sp = sp;
-            frame.Pc = pc - 1;
-            heap.Reserve(Heap.ClosureWords);
-            if (ins.Op == Opcode.FuncRef) stack[sp++] = heap.NewClosure(_module.FunctionBase + ins.A, 0);
-            else stack[sp - 1] = heap.NewClosure(_module.FunctionBase + ins.A, stack[sp - 1]);
-            return sp;
-        }
+        AtInstruction(ref frame, pc, sp);
+        heap.Reserve(Heap.ClosureWords);
+        if (ins.Op == Opcode.FuncRef) stack[sp++] = heap.NewClosure(_module.FunctionBase + ins.A, 0);
+        else stack[sp - 1] = heap.NewClosure(_module.FunctionBase + ins.A, stack[sp - 1]);
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -803,23 +803,20 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
+        AtInstruction(ref frame, pc, sp);
+        int pairs = (int)ins.B;
+        var type = _module.Def.Types[ins.A];
+        heap.Reserve(Heap.MapWords + Heap.MapStoreWords(pairs));
+        int m = heap.NewMap(type.Key!.Kind, type.Element!.Kind, pairs);
+        for (int k = sp - 2 * pairs; k < sp; k += 2)
         {
-            _sp = sp;
-            frame.Pc = pc - 1;
-            int pairs = (int)ins.B;
-            var type = _module.Def.Types[ins.A];
-            heap.Reserve(Heap.MapWords + Heap.MapStoreWords(pairs));
-            int m = heap.NewMap(type.Key!.Kind, type.Element!.Kind, pairs);
-            for (int k = sp - 2 * pairs; k < sp; k += 2)
-            {
-                int e = heap.MapFind(m, stack[k]);
-                if (e >= 0) heap.MapSetValueAt(m, e, stack[k + 1]);
-                else heap.MapAppend(m, stack[k], stack[k + 1]);
-            }
-            sp -= 2 * pairs;
-            stack[sp++] = m;
-            return sp;
+            int e = heap.MapFind(m, stack[k]);
+            if (e >= 0) heap.MapSetValueAt(m, e, stack[k + 1]);
+            else heap.MapAppend(m, stack[k], stack[k + 1]);
         }
+        sp -= 2 * pairs;
+        stack[sp++] = m;
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -827,15 +824,13 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            int m = (int)stack[sp - 2];
-            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
-            int e = heap.MapFind(m, stack[sp - 1]);
-            if (e < 0) throw Fault(ref frame, pc, sp, MissingKey(heap, m, stack[sp - 1]));
-            stack[sp - 2] = heap.MapValueAt(m, e);
-            sp--;
-            return sp;
-        }
+        int m = (int)stack[sp - 2];
+        if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
+        int e = heap.MapFind(m, stack[sp - 1]);
+        if (e < 0) throw Fault(ref frame, pc, sp, MissingKey(heap, m, stack[sp - 1]));
+        stack[sp - 2] = heap.MapValueAt(m, e);
+        sp--;
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -843,14 +838,12 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            int m = (int)stack[sp - 3];
-            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
-            int e = heap.MapFind(m, stack[sp - 2]);
-            stack[sp - 3] = e >= 0 ? heap.MapValueAt(m, e) : stack[sp - 1];
-            sp -= 2;
-            return sp;
-        }
+        int m = (int)stack[sp - 3];
+        if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
+        int e = heap.MapFind(m, stack[sp - 2]);
+        stack[sp - 3] = e >= 0 ? heap.MapValueAt(m, e) : stack[sp - 1];
+        sp -= 2;
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -858,27 +851,24 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
+        int m = (int)stack[sp - 3];
+        if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
+        int e = heap.MapFind(m, stack[sp - 2]);
+        if (e >= 0) heap.MapSetValueAt(m, e, stack[sp - 1]);
+        else
         {
-            int m = (int)stack[sp - 3];
-            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
-            int e = heap.MapFind(m, stack[sp - 2]);
-            if (e >= 0) heap.MapSetValueAt(m, e, stack[sp - 1]);
-            else
+            if (!heap.MapHasRoom(m))
             {
-                if (!heap.MapHasRoom(m))
-                {
-                    _sp = sp;
-                    frame.Pc = pc - 1;
-                    int capacity = heap.MapGrownCapacity(m);
-                    heap.Reserve(Heap.MapStoreWords(capacity));
-                    m = (int)stack[sp - 3];
-                    heap.MapGrow(m, capacity);
-                }
-                heap.MapAppend(m, stack[sp - 2], stack[sp - 1]);
+                AtInstruction(ref frame, pc, sp);
+                int capacity = heap.MapGrownCapacity(m);
+                heap.Reserve(Heap.MapStoreWords(capacity));
+                m = (int)stack[sp - 3];
+                heap.MapGrow(m, capacity);
             }
-            sp -= 3;
-            return sp;
+            heap.MapAppend(m, stack[sp - 2], stack[sp - 1]);
         }
+        sp -= 3;
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -886,13 +876,11 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            int m = (int)stack[sp - 2];
-            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
-            stack[sp - 2] = heap.MapFind(m, stack[sp - 1]) >= 0 ? 1 : 0;
-            sp--;
-            return sp;
-        }
+        int m = (int)stack[sp - 2];
+        if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
+        stack[sp - 2] = heap.MapFind(m, stack[sp - 1]) >= 0 ? 1 : 0;
+        sp--;
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -900,13 +888,11 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            int m = (int)stack[sp - 2];
-            if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
-            stack[sp - 2] = heap.MapRemove(m, stack[sp - 1]) ? 1 : 0;
-            sp--;
-            return sp;
-        }
+        int m = (int)stack[sp - 2];
+        if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
+        stack[sp - 2] = heap.MapRemove(m, stack[sp - 1]) ? 1 : 0;
+        sp--;
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -924,19 +910,16 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
-            _sp = sp;
-            frame.Pc = pc - 1;
-            int count = heap.MapCount((int)stack[sp - 1]);
-            heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
-            int m = (int)stack[sp - 1];
-            bool values = ins.Op == Opcode.MapValues;
-            int r = heap.NewArray(values ? heap.MapValueKind(m) : heap.MapKeyKind(m), count, Math.Max(count, 4));
-            heap.MapCopy(m, values, heap.ArrayElements(r));
-            stack[sp - 1] = r;
-            return sp;
-        }
+        if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
+        AtInstruction(ref frame, pc, sp);
+        int count = heap.MapCount((int)stack[sp - 1]);
+        heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
+        int m = (int)stack[sp - 1];
+        bool values = ins.Op == Opcode.MapValues;
+        int r = heap.NewArray(values ? heap.MapValueKind(m) : heap.MapKeyKind(m), count, Math.Max(count, 4));
+        heap.MapCopy(m, values, heap.ArrayElements(r));
+        stack[sp - 1] = r;
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -944,12 +927,9 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            _sp = sp;
-            frame.Pc = pc - 1;
-            stack[sp - 1] = heap.NewString(FormatMap((int)stack[sp - 1]));
-            return sp;
-        }
+        AtInstruction(ref frame, pc, sp);
+        stack[sp - 1] = heap.NewString(FormatMap((int)stack[sp - 1]));
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -957,11 +937,9 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            int r = (int)stack[sp - 1];
-            stack[sp - 1] = r != 0 && heap.ClassOf(r).Ancestors.Contains(ins.A) ? 1 : 0;
-            return sp;
-        }
+        int r = (int)stack[sp - 1];
+        stack[sp - 1] = r != 0 && heap.ClassOf(r).Ancestors.Contains(ins.A) ? 1 : 0;
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -969,12 +947,10 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            int r = (int)stack[sp - 1];
-            if (r != 0 && !heap.ClassOf(r).Ancestors.Contains(ins.A))
-                throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Cast, "a {0} is not a {1}", heap.ClassOf(r).Name, _module.Classes[ins.A].Name));
-            return sp;
-        }
+        int r = (int)stack[sp - 1];
+        if (r != 0 && !heap.ClassOf(r).Ancestors.Contains(ins.A))
+            throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Cast, "a {0} is not a {1}", heap.ClassOf(r).Name, _module.Classes[ins.A].Name));
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -982,16 +958,13 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            var native = _module.Natives[ins.A];
-            int argc = native.Params.Length;
-            _sp = sp;
-            frame.Pc = pc - 1;
-            long result = native.Fn(this, stack.AsSpan(sp - argc, argc));
-            sp -= argc;
-            if (native.Return.Kind != TypeKind.Void) stack[sp++] = result;
-            return sp;
-        }
+        var native = _module.Natives[ins.A];
+        int argc = native.Params.Length;
+        AtInstruction(ref frame, pc, sp);
+        long result = native.Fn(this, stack.AsSpan(sp - argc, argc));
+        sp -= argc;
+        if (native.Return.Kind != TypeKind.Void) stack[sp++] = result;
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -999,18 +972,15 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            _sp = sp;
-            frame.Pc = pc - 1;
-            int count = (int)ins.B;
-            heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
-            var type = _module.Def.Types[ins.A];
-            int r = heap.NewArray(type.Element!.Kind, count, Math.Max(count, 4));
-            stack.AsSpan(sp - count, count).CopyTo(heap.ArrayElements(r));
-            sp -= count;
-            stack[sp++] = r;
-            return sp;
-        }
+        AtInstruction(ref frame, pc, sp);
+        int count = (int)ins.B;
+        heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
+        var type = _module.Def.Types[ins.A];
+        int r = heap.NewArray(type.Element!.Kind, count, Math.Max(count, 4));
+        stack.AsSpan(sp - count, count).CopyTo(heap.ArrayElements(r));
+        sp -= count;
+        stack[sp++] = r;
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -1018,15 +988,13 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            int r = (int)stack[sp - 1];
-            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("pop from an array"));
-            int length = heap.ArrayLength(r);
-            if (length == 0) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Index, "pop from an empty array"));
-            stack[sp - 1] = heap.ArrayGet(r, length - 1);
-            heap.SetArrayLength(r, length - 1);
-            return sp;
-        }
+        int r = (int)stack[sp - 1];
+        if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("pop from an array"));
+        int length = heap.ArrayLength(r);
+        if (length == 0) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Index, "pop from an empty array"));
+        stack[sp - 1] = heap.ArrayGet(r, length - 1);
+        heap.SetArrayLength(r, length - 1);
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -1034,18 +1002,16 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            long index = stack[--sp];
-            int r = (int)stack[sp - 1];
-            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("remove from an array"));
-            int length = heap.ArrayLength(r);
-            if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc, sp, IndexOutOfRange(index, length));
-            var elements = heap.ArrayElements(r);
-            stack[sp - 1] = elements[(int)index];
-            elements[((int)index + 1)..].CopyTo(elements[(int)index..]);
-            heap.SetArrayLength(r, length - 1);
-            return sp;
-        }
+        long index = stack[--sp];
+        int r = (int)stack[sp - 1];
+        if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("remove from an array"));
+        int length = heap.ArrayLength(r);
+        if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc, sp, IndexOutOfRange(index, length));
+        var elements = heap.ArrayElements(r);
+        stack[sp - 1] = elements[(int)index];
+        elements[((int)index + 1)..].CopyTo(elements[(int)index..]);
+        heap.SetArrayLength(r, length - 1);
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -1053,29 +1019,26 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
+        int r = (int)stack[sp - 3];
+        if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("insert into an array"));
+        int length = heap.ArrayLength(r);
+        long index = stack[sp - 2];
+        if ((ulong)index > (ulong)length) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Index, "insert at index {0} is out of range for an array of length {1} (0..{1})", index, length));
+        if (length == heap.ArrayCapacity(r))
         {
-            int r = (int)stack[sp - 3];
-            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("insert into an array"));
-            int length = heap.ArrayLength(r);
-            long index = stack[sp - 2];
-            if ((ulong)index > (ulong)length) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Index, "insert at index {0} is out of range for an array of length {1} (0..{1})", index, length));
-            if (length == heap.ArrayCapacity(r))
-            {
-                if (length >= int.MaxValue - 64) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "array of {0} elements cannot grow", length));
-                _sp = sp;
-                frame.Pc = pc - 1;
-                int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, length * 2L));
-                heap.Reserve(Heap.DataWords(newCapacity));
-                r = (int)stack[sp - 3];
-                heap.GrowAndAppend(r, newCapacity, 0);
-            }
-            else heap.AppendInPlace(r, 0);
-            var elements = heap.ArrayElements(r);
-            elements[(int)index..length].CopyTo(elements[((int)index + 1)..]);
-            elements[(int)index] = stack[sp - 1];
-            sp -= 3;
-            return sp;
+            if (length >= int.MaxValue - 64) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "array of {0} elements cannot grow", length));
+            AtInstruction(ref frame, pc, sp);
+            int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, length * 2L));
+            heap.Reserve(Heap.DataWords(newCapacity));
+            r = (int)stack[sp - 3];
+            heap.GrowAndAppend(r, newCapacity, 0);
         }
+        else heap.AppendInPlace(r, 0);
+        var elements = heap.ArrayElements(r);
+        elements[(int)index..length].CopyTo(elements[((int)index + 1)..]);
+        elements[(int)index] = stack[sp - 1];
+        sp -= 3;
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -1083,24 +1046,21 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            int r = (int)stack[sp - 3];
-            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("slice an array"));
-            int length = heap.ArrayLength(r);
-            long from = stack[sp - 2], to = stack[sp - 1];
-            if (from < 0 || to > length || from > to)
-                throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Index, "slice({0}, {1}) is out of range for an array of length {2}", from, to, length));
-            _sp = sp;
-            frame.Pc = pc - 1;
-            int count = (int)(to - from);
-            heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
-            r = (int)stack[sp - 3];
-            int slice = heap.NewArray(heap.ArrayElementKind(r), count, Math.Max(count, 4));
-            heap.ArrayElements(r).Slice((int)from, count).CopyTo(heap.ArrayElements(slice));
-            sp -= 2;
-            stack[sp - 1] = slice;
-            return sp;
-        }
+        int r = (int)stack[sp - 3];
+        if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("slice an array"));
+        int length = heap.ArrayLength(r);
+        long from = stack[sp - 2], to = stack[sp - 1];
+        if (from < 0 || to > length || from > to)
+            throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Index, "slice({0}, {1}) is out of range for an array of length {2}", from, to, length));
+        AtInstruction(ref frame, pc, sp);
+        int count = (int)(to - from);
+        heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
+        r = (int)stack[sp - 3];
+        int slice = heap.NewArray(heap.ArrayElementKind(r), count, Math.Max(count, 4));
+        heap.ArrayElements(r).Slice((int)from, count).CopyTo(heap.ArrayElements(slice));
+        sp -= 2;
+        stack[sp - 1] = slice;
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -1115,8 +1075,7 @@ public sealed class Interpreter : IRootSource
         long count = heap.ArrayLength(r) * times;
         if (count > int.MaxValue - 64 || count * 8 > heap.MaxBytes)
             throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "repeat: {0} elements exceed the heap limit", count));
-        _sp = sp;
-        frame.Pc = pc - 1;
+        AtInstruction(ref frame, pc, sp);
         heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
         r = (int)stack[sp - 2];
         int result = heap.NewArray(heap.ArrayElementKind(r), (int)count, (int)Math.Max(count, 4));
@@ -1132,13 +1091,11 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
-        {
-            int r = (int)stack[sp - 2];
-            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("search an array"));
-            stack[sp - 2] = IndexOf(heap, r, stack[sp - 1]);
-            sp--;
-            return sp;
-        }
+        int r = (int)stack[sp - 2];
+        if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("search an array"));
+        stack[sp - 2] = IndexOf(heap, r, stack[sp - 1]);
+        sp--;
+        return sp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -1156,28 +1113,25 @@ public sealed class Interpreter : IRootSource
     {
         var heap = Heap;
         var stack = _stack;
+        int r = (int)stack[sp - 2];
+        if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("push onto an array"));
+        int length = heap.ArrayLength(r);
+        int capacity = heap.ArrayCapacity(r);
+        if (length < capacity)
         {
-            int r = (int)stack[sp - 2];
-            if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("push onto an array"));
-            int length = heap.ArrayLength(r);
-            int capacity = heap.ArrayCapacity(r);
-            if (length < capacity)
-            {
-                heap.AppendInPlace(r, stack[sp - 1]);
-            }
-            else
-            {
-                if (length == int.MaxValue - 64)
-                    throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "array of {0} elements cannot grow", length));
-                _sp = sp;
-                frame.Pc = pc - 1;
-                int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, capacity * 2L));
-                heap.Reserve(Heap.DataWords(newCapacity));
-                heap.GrowAndAppend((int)stack[sp - 2], newCapacity, stack[sp - 1]);
-            }
-            sp -= 2;
-            return sp;
+            heap.AppendInPlace(r, stack[sp - 1]);
         }
+        else
+        {
+            if (length == int.MaxValue - 64)
+                throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "array of {0} elements cannot grow", length));
+            AtInstruction(ref frame, pc, sp);
+            int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, capacity * 2L));
+            heap.Reserve(Heap.DataWords(newCapacity));
+            heap.GrowAndAppend((int)stack[sp - 2], newCapacity, stack[sp - 1]);
+        }
+        sp -= 2;
+        return sp;
     }
 
     // ------------------------------------------------------------------------------------------------ errors
