@@ -65,6 +65,10 @@ public static class Compilation
     /// A file of the library built into the compiler that every program has: the prelude (stdlib/prelude.hl, the
     /// classes every program sees) and the array methods' templates (stdlib/array.hl).
     /// </summary>
+    private static readonly Lazy<SourceModule> Prelude = new(() => BuiltinModule("prelude.hl"));
+    private static readonly Lazy<SourceModule> ArrayTemplates = new(() => BuiltinModule("array.hl"));
+
+    // Parsed once per process: the binder only reads the trees.
     private static SourceModule BuiltinModule(string file)
     {
         string text = Builtin(file) ?? throw new InvalidOperationException($"the compiler was built without stdlib/{file}");
@@ -134,7 +138,7 @@ public static class Compilation
         var modules = LoadModules(source, diagnostics, readModule);
         // A tree with syntax errors is incomplete; binding it would only add confusing follow-on errors.
         if (modules.Count == 0 || diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items);
-        var program = Binder.BindProgram(BuiltinModule("prelude.hl"), BuiltinModule("array.hl"), modules, diagnostics);
+        var program = Binder.BindProgram(Prelude.Value, ArrayTemplates.Value, modules, diagnostics);
         // Warnings wait until the errors are fixed: next to an error they are mostly its echoes.
         if (diagnostics.HasErrors) return new CompileResult(null, diagnostics.Items.Where(d => d.Severity == Severity.Error).ToList());
         string fileName = Path.GetFileName(path);

@@ -398,13 +398,19 @@ public sealed partial class Binder
         return new BoundError(name.Line);
     }
 
+    /// <summary>Reports a call with the wrong number of arguments (still binding them, for their own errors).</summary>
+    private void CountError(IToken at, string callee, int expected, ExprContext[] args)
+    {
+        Error(at, $"{callee} takes {Plural(expected, "argument")} but {args.Length} {(args.Length == 1 ? "was" : "were")} given");
+        foreach (var a in args) BindValue(a, null);
+    }
+
     /// <summary>Binds call arguments against parameters; null (after reporting) when they do not match.</summary>
     private BoundExpr[]? BindArgs(string callee, IToken at, VmType[] parameters, string[] names, ExprContext[] args)
     {
         if (args.Length != parameters.Length)
         {
-            Error(at, $"{callee} takes {Plural(parameters.Length, "argument")} but {args.Length} {(args.Length == 1 ? "was" : "were")} given");
-            foreach (var a in args) BindValue(a, null);
+            CountError(at, callee, parameters.Length, args);
             return null;
         }
         var bound = new BoundExpr[args.Length];

@@ -79,7 +79,11 @@ public sealed partial class Binder
                 return CallInstance(Instance("filter", ("T", t)), array, nameToken, args, ["keep"], line);
             case "map":
                 {
-                    if (args.Length != 1) return CountError(nameToken, 1, args, line);
+                    if (args.Length != 1)
+                    {
+                        CountError(nameToken, $"'{name}'", 1, args);
+                        return new BoundError(line);
+                    }
                     // The function's parameter is the element type; what it returns decides the new array's type.
                     var f = BindValue(args[0], VmType.FuncOf([t], Infer));
                     if (f.Type.IsError()) return new BoundError(line);
@@ -95,7 +99,11 @@ public sealed partial class Binder
                 }
             case "reduce":
                 {
-                    if (args.Length != 2) return CountError(nameToken, 2, args, line);
+                    if (args.Length != 2)
+                    {
+                        CountError(nameToken, $"'{name}'", 2, args);
+                        return new BoundError(line);
+                    }
                     var initial = BindValue(args[0], null);
                     // Without the initial value's type the function can't be checked (its parameters may need it).
                     if (initial.Type.IsError()) return new BoundError(line);
@@ -118,12 +126,5 @@ public sealed partial class Binder
     {
         var bound = BindArgs($"'{nameToken.Text}'", nameToken, instance.Parameters[1..], names, args);
         return bound is null ? new BoundError(line) : new BoundCall(line, instance, [array, .. bound]);
-    }
-
-    private BoundExpr CountError(IToken nameToken, int expected, ExprContext[] args, int line)
-    {
-        Error(nameToken, $"'{nameToken.Text}' takes {Plural(expected, "argument")} but {args.Length} {(args.Length == 1 ? "was" : "were")} given");
-        foreach (var a in args) BindValue(a, null);
-        return new BoundError(line);
     }
 }
