@@ -15,8 +15,10 @@ public static class ExitCodes
     public const int RuntimeError = 70;
     /// <summary>An output file cannot be written.</summary>
     public const int CantCreate = 73;
-    /// <summary>The program ran out of a resource limit it was given (<c>--fuel</c>).</summary>
+    /// <summary>The program breached a resource limit (<c>--fuel</c>, <c>--timeout</c>, <c>--max-heap</c>, ...).</summary>
     public const int LimitExceeded = 75;
+    /// <summary>The program ended with an uncaught <c>PermissionError</c>: the sandbox refused it something.</summary>
+    public const int NoPermission = 77;
 
     public const string Help = """
         Exit codes:
@@ -26,6 +28,9 @@ public static class ExitCodes
           66  input file not found or unreadable
           70  uncaught runtime error (IndexError, StackOverflowError, OutOfMemoryError, ...)
           73  output file cannot be written
-          75  a resource limit was exceeded (--fuel)
+          75  a resource limit was breached: --fuel, --timeout, --max-heap, --max-stack,
+              --max-output, --max-open-files (the message names it)
+          77  uncaught PermissionError: the program used a file, variable or host it
+              was not granted (the message names the flag that grants it)
         """;
 }

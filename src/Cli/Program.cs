@@ -10,6 +10,7 @@ using Hlvm.Runtime.Bytecode;
 using Hlvm.Runtime.Execution;
 using Hlvm.Runtime.Memory;
 using Hlvm.Runtime.Verification;
+using Hlvm.Sandbox;
 
 namespace Hlvm.Cli;
 
@@ -18,6 +19,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        EndProcessOnStuckTimeout = true;
         using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
         using var stderr = new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false)) { AutoFlush = true };
         int code = Run(args, stdout, stderr);
@@ -25,11 +27,17 @@ public static class Program
         return code;
     }
 
+    /// <summary>
+    /// Whether a program that does not stop within a grace period after its <c>--timeout</c> (stuck in a write
+    /// to a pipe nobody reads, say) ends the whole process: for the command, never for a host running it in-process.
+    /// </summary>
+    private static bool EndProcessOnStuckTimeout;
+
     /// <summary>Runs the command line with the given output streams and returns the exit code.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TextReader? stdin = null)
     {
         var cli = new CommandLine(stdout, stderr, stdin ?? Console.In);
-        var parse = cli.Root.Parse(args);
+        var parse = cli.Root.Parse(CommandLine.MarkBareGrants(args));
         if (parse.Errors.Count > 0)
         {
             foreach (var error in parse.Errors) stderr.WriteLine($"hlvm: {error.Message}");
@@ -83,6 +91,37 @@ public static class Program
         private readonly Option<bool> _verifyHeap = new("--verify-heap") { Description = "check the heap's invariants after every collection (debugging)" };
         private readonly Option<bool> _checked = new("--checked") { Description = "check before every instruction that the stack holds the types the verifier promised (debugging; slow)" };
         private readonly Option<string?> _output = new("--output", "-o") { Description = "the module file to write (default: the source name with .hlc)" };
+        private readonly Option<TimeSpan?> _timeout = new("--timeout") { Description = "most wall time the program may run, waiting included: 500ms, 10s, 2m, 1h (a bare number is seconds)", CustomParser = ParseDuration };
+        private readonly Option<long?> _maxOutput = new("--max-output") { Description = "most bytes the program may write to stdout and stderr together, with k/m/g suffixes", CustomParser = ParseOptionalSize };
+        private readonly Option<int> _maxOpenFiles = new("--max-open-files") { Description = $"most connections and listeners open at once (default {OpenFilesLimit.Default})", DefaultValueFactory = _ => OpenFilesLimit.Default };
+        private readonly Option<string?> _audit = new("--audit") { Description = "append one JSON line per permission check (time, native, permission, target, allowed) to FILE" };
+        private readonly Option<bool> _allowEscapes = new("--allow-escapes") { Description = "let the program's control characters (terminal escape sequences) through unchanged" };
+        private readonly Dictionary<string, (Option<string[]> Allow, Option<string[]> Deny)> _grants = Permissions.Kinds.ToDictionary(k => k, k => (
+            new Option<string[]>($"--allow-{k}") { Description = GrantHelp(k, "grant"), Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false },
+            new Option<string[]>($"--deny-{k}") { Description = GrantHelp(k, "deny"), Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false }));
+
+        /// <summary>What a bare <c>--allow-read</c> (or <c>--deny-read</c>, ...) becomes before parsing: the
+        /// option with a value no target can have, meaning every target. A bare flag could otherwise take the
+        /// next word (the program's file) as its value.</summary>
+        private const string Everything = "\0all";
+
+        private static string GrantHelp(string kind, string verb) => (kind, verb) switch
+        {
+            ("read", "grant") => "let the program read PATH and what is under it (repeatable; bare: every path)",
+            ("write", "grant") => "let the program write PATH and what is under it (repeatable; bare: every path)",
+            ("net", "grant") => "let the program connect to or listen on HOST or HOST:PORT (repeatable; bare: any)",
+            ("env", "grant") => "let the program read the environment variable NAME (repeatable; bare: all)",
+            _ => $"refuse {kind} access to the target even where a grant covers it (repeatable; bare: all)",
+        };
+
+        /// <summary>Rewrites bare grant and denial flags (before any <c>--</c>) into their every-target form.</summary>
+        public static string[] MarkBareGrants(string[] args)
+        {
+            var result = (string[])args.Clone();
+            for (int i = 0; i < result.Length && result[i] != "--"; i++)
+                if (Permissions.Kinds.Any(k => result[i] == $"--allow-{k}" || result[i] == $"--deny-{k}")) result[i] += "=" + Everything;
+            return result;
+        }
 
         private readonly TextReader _in;
 
@@ -103,8 +142,18 @@ public static class Program
 
             var run = new Command("run", "Compile (if needed), verify and run a program")
             {
-                _file, _programArgs, _engine, _maxStack, _maxHeap, _fuel, _gcStress, _gcLog, _verifyHeap, _checked,
+                _file, _programArgs, _engine, _maxStack, _maxHeap, _fuel, _timeout, _maxOutput, _maxOpenFiles, _audit, _allowEscapes,
+                _gcStress, _gcLog, _verifyHeap, _checked,
             };
+            foreach (var (allow, deny) in _grants.Values)
+            {
+                run.Options.Add(allow);
+                run.Options.Add(deny);
+            }
+            _maxOpenFiles.Validators.Add(r =>
+            {
+                if (r.GetValueOrDefault<int>() < 0) r.AddError("--max-open-files must not be negative");
+            });
             run.SetAction(Run);
             var build = new Command("build", "Compile a program to a module file") { _file, _output };
             build.SetAction(Build);
@@ -145,6 +194,21 @@ public static class Program
                 parseResult.InvocationConfiguration.Output.WriteLine($"{version.Split('+')[0]}");
                 return ExitCodes.Ok;
             }
+        }
+
+        private static long? ParseOptionalSize(ArgumentResult result) => ParseSize(result);
+
+        private static TimeSpan? ParseDuration(ArgumentResult result)
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            var m = System.Text.RegularExpressions.Regex.Match(text, @"^(\d+(?:\.\d+)?)(ms|s|m|h)?$");
+            if (m.Success && double.TryParse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture, out double n))
+            {
+                double ms = n * m.Groups[2].Value switch { "ms" => 1, "m" => 60_000, "h" => 3_600_000, _ => 1000 };
+                if (ms is > 0 and <= int.MaxValue) return TimeSpan.FromMilliseconds(ms);
+            }
+            result.AddError($"'{text}' is not a duration: write a positive number with ms, s, m or h (e.g. 500ms, 10s; at most 24 days)");
+            return null;
         }
 
         private static long ParseSize(ArgumentResult result)
@@ -231,58 +295,137 @@ public static class Program
             string path = p.GetValue(_file)!;
             var module = LoadModule(path, out int exitCode);
             if (module is null) return exitCode;
-            var options = new VmOptions
+            var permissions = new Permissions();
+            try
             {
-                Out = _out,
-                In = _in,
-                // The program's stderr comes after what it printed to stdout before it.
-                Error = new FlushingWriter(_out, _err),
-                Heap = new HeapOptions
+                foreach (var (kind, (allow, deny)) in _grants)
                 {
-                    MaxBytes = p.GetValue(_maxHeap),
-                    Stress = p.GetValue(_gcStress),
-                    Verify = p.GetValue(_verifyHeap),
-                    TrackObjects = p.GetValue(_checked),
-                    Log = p.GetValue(_gcLog) ? line => { _out.Flush(); _err.WriteLine(line); } : null,
-                },
-                Interpreter = new InterpreterOptions { MaxFrames = p.GetValue(_maxStack), Fuel = p.GetValue(_fuel), Checked = p.GetValue(_checked) },
-            };
-            var vm = new Vm(options);
-            LoadedModule loaded;
+                    foreach (var target in p.GetValue(allow) ?? []) permissions.Allow(kind, target == Everything ? null : target);
+                    foreach (var target in p.GetValue(deny) ?? []) permissions.Deny(kind, target == Everything ? null : target);
+                }
+            }
+            catch (ArgumentException e)
+            {
+                _err.WriteLine($"hlvm: {e.Message}");
+                return ExitCodes.Usage;
+            }
+            var limits = new List<Limit> { new HeapLimit(p.GetValue(_maxHeap)), new StackLimit(p.GetValue(_maxStack)), new OpenFilesLimit(p.GetValue(_maxOpenFiles)) };
+            if (p.GetValue(_fuel) is { } fuel) limits.Add(new FuelLimit(fuel));
+            if (p.GetValue(_timeout) is { } timeout) limits.Add(new TimeLimit(timeout));
+            if (p.GetValue(_maxOutput) is { } maxOutput) limits.Add(new OutputLimit(maxOutput));
+            bool allowEscapes = p.GetValue(_allowEscapes);
+            StreamWriter? auditFile = null;
             try
             {
-                loaded = vm.Load(module);
+                if (p.GetValue(_audit) is { } auditPath)
+                {
+                    try
+                    {
+                        auditFile = new StreamWriter(new FileStream(auditPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+                    {
+                        _err.WriteLine($"hlvm: cannot write the audit log '{auditPath}': {e.Message}");
+                        return ExitCodes.CantCreate;
+                    }
+                }
+                Isolate isolate;
+                try
+                {
+                    isolate = new Isolate(new IsolateOptions
+                    {
+                        AppDirectory = Path.GetDirectoryName(Path.GetFullPath(path))!,
+                        Permissions = permissions,
+                        Limits = limits,
+                        Out = _out,
+                        In = _in,
+                        // The program's stderr comes after what it printed to stdout before it.
+                        Error = new FlushingWriter(_out, _err),
+                        Audit = auditFile is null ? null : new AuditLog(auditFile),
+                        AllowEscapes = allowEscapes,
+                        Heap = new HeapOptions
+                        {
+                            Stress = p.GetValue(_gcStress),
+                            Verify = p.GetValue(_verifyHeap),
+                            TrackObjects = p.GetValue(_checked),
+                            Log = p.GetValue(_gcLog) ? line => { _out.Flush(); _err.WriteLine(line); } : null,
+                        },
+                        Interpreter = new InterpreterOptions { Checked = p.GetValue(_checked) },
+                    });
+                }
+                catch (ArgumentException e)
+                {
+                    _err.WriteLine($"hlvm: {e.Message}");
+                    return ExitCodes.Usage;
+                }
+                using (isolate)
+                {
+                    LoadedModule loaded;
+                    try
+                    {
+                        loaded = isolate.Load(module);
+                    }
+                    catch (VerifyException e)
+                    {
+                        _err.WriteLine($"hlvm: {path}: {e.Message}");
+                        return ExitCodes.DataError;
+                    }
+                    if (loaded.Entry is null)
+                    {
+                        _err.WriteLine($"hlvm: {path}: the module has no entry function (main)");
+                        return ExitCodes.DataError;
+                    }
+                    using var stuck = EndProcessOnStuckTimeout && p.GetValue(_timeout) is { } t ? new Timer(_ => EndStuck(t), null, t + StuckGrace, Timeout.InfiniteTimeSpan) : null;
+                    return RunIsolate(isolate, loaded, p.GetValue(_programArgs) ?? [], allowEscapes);
+                }
             }
-            catch (VerifyException e)
+            finally
             {
-                _err.WriteLine($"hlvm: {path}: {e.Message}");
-                return ExitCodes.DataError;
+                auditFile?.Dispose();
             }
-            if (loaded.Entry is null)
-            {
-                _err.WriteLine($"hlvm: {path}: the module has no entry function (main)");
-                return ExitCodes.DataError;
-            }
+        }
+
+        /// <summary>How long after its timeout a program that has not stopped ends the process.</summary>
+        private static readonly TimeSpan StuckGrace = TimeSpan.FromSeconds(2);
+
+        private void EndStuck(TimeSpan timeout)
+        {
             try
             {
-                long result = vm.RunMain(loaded, p.GetValue(_programArgs) ?? []);
+                _err.WriteLine($"hlvm: limit exceeded (timeout): the app ran longer than {timeout} and did not stop within {StuckGrace.TotalSeconds:0}s more; ending the process");
+                _err.Flush();
+            }
+            finally
+            {
+                Environment.Exit(ExitCodes.LimitExceeded);
+            }
+        }
+
+        private int RunIsolate(Isolate isolate, LoadedModule loaded, IReadOnlyList<string> args, bool allowEscapes)
+        {
+            try
+            {
+                long result = isolate.Run(loaded, args);
                 _out.Flush();
                 return (int)(result & 0xFF);
             }
             catch (LimitExceededError e)
             {
                 _out.Flush();
-                _err.WriteLine($"hlvm: limit exceeded: {e.Message}");
-                foreach (var frame in e.StackTrace) _err.WriteLine("  at " + frame);
+                _err.WriteLine(Visible($"hlvm: limit exceeded: {e.Message}", allowEscapes));
+                foreach (var line in e.FormatTrace()) _err.WriteLine(Visible(line, allowEscapes));
                 return ExitCodes.LimitExceeded;
             }
             catch (VmError e)
             {
                 _out.Flush();
-                _err.WriteLine(e.Format());
-                return ExitCodes.RuntimeError;
+                _err.WriteLine(Visible(e.Format(), allowEscapes));
+                return e.ErrorClass == ErrorClasses.Permission ? ExitCodes.NoPermission : ExitCodes.RuntimeError;
             }
         }
+
+        /// <summary>An error's text as the terminal should see it: its message may hold the program's strings.</summary>
+        private static string Visible(string text, bool allowEscapes) => allowEscapes ? text : ControlCharacters.MakeVisible(text);
 
         private int Build(ParseResult p)
         {

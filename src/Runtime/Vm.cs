@@ -17,6 +17,13 @@ public sealed record VmOptions
     /// <summary>The host functions modules may import: the whole native table unless the host narrows it (a module
     /// importing one that is not here fails verification).</summary>
     public IReadOnlyList<Natives.NativeDef> Natives { get; init; } = Hlvm.Runtime.Natives.NativeTable.All;
+
+    /// <summary>Files, environment and network, and who may reach them: by default nothing that needs a permission
+    /// (<see cref="Host.HostAccess"/>; the sandbox gives a program what its user granted).</summary>
+    public Host.IHost Host { get; init; } = Hlvm.Runtime.Host.HostAccess.None;
+
+    /// <summary>Cancelled to stop the program while it is blocked in a host call (see <see cref="Vm.Interrupt"/>).</summary>
+    public CancellationToken Cancellation { get; init; }
 }
 
 /// <summary>
@@ -54,7 +61,12 @@ public sealed class Vm(VmOptions? options = null)
     public long RunMain(LoadedModule module, IReadOnlyList<string> args)
     {
         var entry = module.Entry ?? throw new InvalidOperationException($"module '{module.Def.Name}' has no main function");
-        var interpreter = new Interpreter(module, Heap, Options.Out, Options.Interpreter) { In = Options.In, Error = Options.Error, Args = args };
+        var interpreter = new Interpreter(module, Heap, Options.Out, Options.Interpreter)
+        {
+            In = Options.In, Error = Options.Error, Args = args, Host = Options.Host, Cancellation = Options.Cancellation,
+        };
+        _running = interpreter;
+        if (_interrupt is { } early) interpreter.Interrupt(early);
         try
         {
             if (entry.ParamCount == 0) return interpreter.Run(entry);
@@ -79,8 +91,23 @@ public sealed class Vm(VmOptions? options = null)
         }
         finally
         {
+            _running = null;
             Heap.RemoveRoots(interpreter);
         }
+    }
+
+    private volatile Interpreter? _running;
+    private volatile LimitExceededError? _interrupt;
+
+    /// <summary>
+    /// Stops the program this VM runs (or will run), from any thread, with <paramref name="reason"/>: it ends with
+    /// that error at its next instruction when <see cref="InterpreterOptions.Interruptible"/> is set, and at once
+    /// when it is blocked in a host call and <see cref="VmOptions.Cancellation"/> is cancelled too.
+    /// </summary>
+    public void Interrupt(LimitExceededError reason)
+    {
+        _interrupt ??= reason;
+        _running?.Interrupt(reason);
     }
 
     /// <summary>Keeps the argument strings alive while the argument array is built.</summary>

@@ -169,14 +169,14 @@ public sealed class CliTests
         using var dir = new TestSupport.TempDir();
         string file = dir.File("deep.hl", "fn down(n: int) -> int {\n    return down(n + 1) + 1\n}\n\nfn main() {\n    println(down(0))\n}\n");
         var r = TestSupport.Hlvm("run", file);
-        Assert.Equal(70, r.ExitCode);
+        Assert.Equal(75, r.ExitCode);
         var lines = r.Stderr.Split('\n');
-        Assert.Equal("StackOverflowError: stack overflow: more than 100000 nested calls (--max-stack)", lines[0]);
+        Assert.Equal("hlvm: limit exceeded: StackOverflowError: stack overflow: more than 100000 nested calls (--max-stack)", lines[0]);
         Assert.Equal("  at down (deep.hl:2)", lines[1]);
         Assert.Contains(lines, l => l.Contains("more frames"));
         Assert.Equal("  at main (deep.hl:6)", lines[^2]);
         var small = TestSupport.Hlvm("run", "--max-stack", "50", file);
-        Assert.StartsWith("StackOverflowError: stack overflow: more than 50 nested calls", small.Stderr);
+        Assert.StartsWith("hlvm: limit exceeded: StackOverflowError: stack overflow: more than 50 nested calls", small.Stderr);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Hlvm.Compiler;
 using Hlvm.Runtime;
+using Hlvm.Runtime.Execution;
 using Hlvm.Runtime.Verification;
 
 namespace Hlvm.Tests;
@@ -23,8 +24,18 @@ public sealed class EmbeddingTests
         Assert.Contains("unknown native 'fs.exists'", e.Message);
 
         var output = new StringWriter();
-        var full = new Vm(new VmOptions { Out = output });
+        var full = new Vm(new VmOptions { Out = output, Host = Runtime.Host.HostAccess.FullTrust() });
         full.RunMain(full.Load(module), []);
         Assert.Equal("true\n", output.ToString());
+    }
+
+    [Fact]
+    public void AVmDeniesEveryPermissionUnlessItsHostGrantsIt()
+    {
+        var module = Compile("import std.fs\nfn main() { println(fs.exists(\"/\")) }");
+        var vm = new Vm(new VmOptions { Out = new StringWriter() });
+        var e = Assert.Throws<VmError>(() => vm.RunMain(vm.Load(module), []));
+        Assert.Equal("PermissionError", e.ErrorClass);
+        Assert.Equal("read access to \"/\" is not granted (run with --allow-read=/ to allow it)", e.Message);
     }
 }

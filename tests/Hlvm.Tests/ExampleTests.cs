@@ -2,7 +2,8 @@ namespace Hlvm.Tests;
 
 /// <summary>
 /// Every program in <c>examples/</c> runs and prints exactly its <c>examples/expected/NAME.out</c>. A program that
-/// takes arguments has them in <c>examples/NAME.args</c>, one per line, as paths relative to <c>examples/</c>.
+/// takes arguments has them in <c>examples/NAME.args</c>, one per line, as paths relative to <c>examples/</c> or, for
+/// the program's own files as the sandbox shows them, absolute ones under <c>/app</c>.
 /// </summary>
 public sealed class ExampleTests
 {

@@ -67,6 +67,7 @@ public sealed partial class LanguageTests
             {
                 case "expect": expectedOut.Add(value); break;
                 case "expect runtime error": runtimeError = value; break;
+                case "expect limit": runtimeError = "hlvm: limit exceeded: " + value; exit ??= 75; break;
                 case "error": expectedErrors.Add((i + 1, value)); break;
                 case "warning": expectedWarnings.Add((i + 1, value)); break;
                 case "exit": exit = int.Parse(value); break;
@@ -84,7 +85,8 @@ public sealed partial class LanguageTests
         command.AddRange(flags);
         command.Add(path);
         if (args.Count > 0) command.Add("--");
-        var temp = args.Contains("$TMP") ? Directory.CreateTempSubdirectory("hlvm-lang-") : null;
+        var temp = args.Contains("$TMP") || flags.Any(f => f.Contains("$TMP")) ? Directory.CreateTempSubdirectory("hlvm-lang-") : null;
+        for (int i = 0; i < command.Count; i++) command[i] = command[i].Replace("$TMP", temp?.FullName);
         command.AddRange(args.Select(a => a == "$TMP" ? temp!.FullName : a));
         TestSupport.Result result;
         try
@@ -123,6 +125,6 @@ public sealed partial class LanguageTests
         Assert.True(reported == expected.Count, $"{reported} {severity}s reported, {expected.Count} expected; stderr:\n{stderr}");
     }
 
-    [GeneratedRegex(@"//\s*(?<kind>expect runtime error|expect|error|warning|exit|flags|args|stderr|stdin):\s?(?<value>.*?)\s*$")]
+    [GeneratedRegex(@"//\s*(?<kind>expect runtime error|expect limit|expect|error|warning|exit|flags|args|stderr|stdin):\s?(?<value>.*?)\s*$")]
     private static partial Regex Expectation();
 }

@@ -17,6 +17,22 @@ public static class TestSupport
         throw new InvalidOperationException("cannot find the repository root (Hlvm.sln) above " + AppContext.BaseDirectory);
     }
 
+    /// <summary>
+    /// The apps the tests run keep their private files (<c>/data</c>) in a directory of the test run's own,
+    /// removed when it ends, never in the user's data directory.
+    /// </summary>
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void UsePrivateAppStorage()
+    {
+        string storage = Directory.CreateTempSubdirectory("hlvm-apps-").FullName;
+        Environment.SetEnvironmentVariable("HLVM_DATA_HOME", storage);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(storage, recursive: true); }
+            catch (IOException) { /* a file still open: the temp directory's cleaner takes it */ }
+        };
+    }
+
     /// <summary>True when the suite runs under GC stress (CI's second pass): every run collects at every allocation.</summary>
     public static bool GcStress => Environment.GetEnvironmentVariable("HLVM_GC_STRESS") == "1";
 

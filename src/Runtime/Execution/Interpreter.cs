@@ -37,6 +37,12 @@ public sealed record InterpreterOptions
     public long? Fuel { get; init; }
 
     /// <summary>
+    /// Whether <see cref="Interpreter.Interrupt"/> can stop the program (a wall-time limit, a host cancelling an
+    /// isolate). The program then runs counted, as with <see cref="Fuel"/>: the check rides on the count.
+    /// </summary>
+    public bool Interruptible { get; init; }
+
+    /// <summary>
     /// Checked mode (a debug switch): before every instruction, check that the running program's stack has the
     /// height and the types the verifier promised, and that every reference in it and in the frame's locals is a
     /// live object of the right kind. A verifier hole then shows up as a <see cref="CheckedModeException"/>
@@ -86,6 +92,21 @@ public sealed class Interpreter : IRootSource
     /// <summary>The program's arguments, as main(args) receives them (for <c>env.args</c>).</summary>
     public IReadOnlyList<string> Args { get; init; } = [];
 
+    /// <summary>Files, environment and network, and who may reach them: nothing unless the embedder says otherwise.</summary>
+    public Host.IHost Host { get; init; } = Hlvm.Runtime.Host.HostAccess.None;
+
+    /// <summary>Cancelled when the program must stop while it may be blocked in a native (reading input, a socket).</summary>
+    public CancellationToken Cancellation { get; init; }
+
+    /// <summary>
+    /// Stops the running program, from any thread, with <paramref name="reason"/> (the first reason given wins):
+    /// at its next instruction when it runs interruptible (<see cref="InterpreterOptions.Interruptible"/>) or
+    /// counted, at once when it is blocked in a native that honours <see cref="Cancellation"/>.
+    /// </summary>
+    public void Interrupt(LimitExceededError reason) => Interlocked.CompareExchange(ref _interrupt, reason, null);
+
+    private LimitExceededError? _interrupt;
+
     /// <summary>
     /// Runs <paramref name="fn"/> with <paramref name="args"/> (already of its parameter types) to completion and
     /// returns its result (0 for a void function).
@@ -103,7 +124,9 @@ public sealed class Interpreter : IRootSource
         _fp = 1;
         try
         {
-            return _options.Checked ? Execute<CheckedMode>() : _options.Fuel is not null ? Execute<MeteredMode>() : Execute<FastMode>();
+            return _options.Checked ? Execute<CheckedMode>()
+                : _options.Fuel is not null || _options.Interruptible ? Execute<MeteredMode>()
+                : Execute<FastMode>();
         }
         finally
         {
@@ -137,7 +160,8 @@ public sealed class Interpreter : IRootSource
 
     private long Execute<TMode>() where TMode : struct, IMode
     {
-        _fuel = _options.Fuel ?? long.MaxValue;
+        _reserve = _options.Fuel ?? long.MaxValue;
+        _fuel = 0;
         try
         {
             while (true)
@@ -171,8 +195,41 @@ public sealed class Interpreter : IRootSource
         }
     }
 
-    /// <summary>Fuel left when a limit is set (metered and checked modes); the fast mode does not count.</summary>
+    /// <summary>
+    /// Fuel left in the current slice (metered and checked modes; the fast mode does not count). The budget is
+    /// handed out in slices of <see cref="FuelSlice"/> so that the end of each slice is where an interrupt is
+    /// noticed, at no cost to the instructions in between; <see cref="_reserve"/> is the rest of the budget.
+    /// </summary>
     private long _fuel;
+    private long _reserve;
+    private const long FuelSlice = 1 << 16;
+
+    /// <summary>
+    /// The current slice ran out (<see cref="_fuel"/> went below zero by <paramref name="owed"/> units): stop for
+    /// an interrupt, stop when the budget is spent, or take the next slice and pay what is owed from it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Refuel()
+    {
+        if (Volatile.Read(ref _interrupt) is { } reason) throw reason;
+        long owed = -_fuel;
+        if (_reserve < owed) throw FuelExhausted();
+        long slice = Math.Min(FuelSlice, _reserve);
+        if (slice < owed) slice = owed;
+        _reserve -= slice;
+        _fuel = slice - owed;
+    }
+
+    /// <summary>
+    /// A native's work, in instructions' worth (one per element it sorts, copies or joins): counted against the
+    /// fuel like instructions, so that a program can't escape its budget through one big native call, and the
+    /// place where a long native notices an interrupt.
+    /// </summary>
+    public void Charge(long units)
+    {
+        _fuel -= units;
+        if (_fuel < 0 && (_options.Fuel is not null || _options.Interruptible || _options.Checked)) Refuel();
+    }
 
     /// <summary>
     /// Records where an error is raised, for the handler search and the trace: the instruction running (pc has
@@ -226,7 +283,11 @@ public sealed class Interpreter : IRootSource
         LoadedFunction callee;
             while (true)
             {
-                if (typeof(TMode) != typeof(FastMode) && --_fuel < 0) throw Fault(ref frame, pc + 1, sp, FuelExhausted());
+                if (typeof(TMode) != typeof(FastMode) && --_fuel < 0)
+                {
+                    AtInstruction(ref frame, pc + 1, sp);
+                    Refuel();
+                }
                 if (typeof(TMode) == typeof(CheckedMode)) CheckState(fn, pc, bp, sp);
                 ref readonly Instr ins = ref Unsafe.Add(ref c0, pc++);
                 switch (ins.Op)
@@ -961,7 +1022,17 @@ public sealed class Interpreter : IRootSource
         var native = _module.Natives[ins.A];
         int argc = native.Params.Length;
         AtInstruction(ref frame, pc, sp);
-        long result = native.Fn(this, stack.AsSpan(sp - argc, argc));
+        var args = stack.AsSpan(sp - argc, argc);
+        if (native.Permission is not null) Host.Authorize(native, native.TargetOf(this, args));
+        long result;
+        try
+        {
+            result = native.Fn(this, args);
+        }
+        catch (OperationCanceledException) when (Volatile.Read(ref _interrupt) is { } reason)
+        {
+            throw reason;
+        }
         sp -= argc;
         if (native.Return.Kind != TypeKind.Void) stack[sp++] = result;
         return sp;

@@ -13,18 +13,20 @@ public class VmError(string errorClass, string message) : Exception(message)
     public new IReadOnlyList<string> StackTrace { get; internal set; } = [];
 
     /// <summary>The error as the CLI prints it: class, message, then one frame per line.</summary>
-    public string Format()
-    {
-        var lines = new List<string> { $"{ErrorClass}: {Message}" };
-        lines.AddRange(StackTrace.Select(f => f.StartsWith("...", StringComparison.Ordinal) ? "  " + f : "  at " + f));
-        return string.Join('\n', lines);
-    }
+    public string Format() => string.Join('\n', [$"{ErrorClass}: {Message}", .. FormatTrace()]);
+
+    /// <summary>The stack trace as printed: one indented line per frame.</summary>
+    public IEnumerable<string> FormatTrace() =>
+        StackTrace.Select(f => f.StartsWith("...", StringComparison.Ordinal) ? "  " + f : "  at " + f);
 }
 
-/// <summary>A resource limit was reached (fuel). Not an error of the program, and not catchable by it.</summary>
+/// <summary>
+/// A resource limit was reached (fuel, wall time, output, open files) or the host stopped the program. Not an
+/// error of the program, and not catchable by it: the program ends.
+/// </summary>
 public sealed class LimitExceededError(string limit, string message) : VmError("LimitExceeded", message)
 {
-    /// <summary>The limit's name as its flag spells it, e.g. <c>fuel</c>.</summary>
+    /// <summary>The limit's name as its flag spells it without dashes, e.g. <c>fuel</c>, <c>timeout</c>, <c>max-output</c>.</summary>
     public string Limit { get; } = limit;
 }
 
@@ -40,4 +42,5 @@ public static class ErrorClasses
     public const string Key = "KeyError";
     public const string Value = "ValueError";
     public const string IO = "IOError";
+    public const string Permission = "PermissionError";
 }

@@ -28,7 +28,7 @@ internal static class EnvNatives
             {
                 string name = StringNatives.Str(vm, a[0]);
                 if (name.Length == 0 || name.Contains('=') || name.Contains('\0')) return 0;
-                return Environment.GetEnvironmentVariable(name) is { } value ? StringNatives.NewString(vm, value) : 0;
+                return vm.Host.GetEnvironmentVariable(name) is { } value ? StringNatives.NewString(vm, value) : 0;
             }),
         new("env.exit", [I], V, null, "ends the program at once with an exit code 0 to 125 (126 and up mean other things to shells): no finally runs; ValueError for another code",
             (vm, a) => a[0] is >= 0 and <= MaxExitCode

@@ -10,6 +10,9 @@ namespace Hlvm.Runtime.Natives;
 /// </summary>
 public delegate long NativeFn(Interpreter vm, ReadOnlySpan<long> args);
 
+/// <summary>What a call of a native that needs a permission acts on, for the host's decision and its audit log.</summary>
+public delegate string NativeTarget(Interpreter vm, ReadOnlySpan<long> args);
+
 /// <summary>One entry of the native table: what a module may import and how the host implements it.</summary>
 /// <param name="Permission">the permission the call needs, or null when it needs none</param>
 public sealed record NativeDef(string Name, VmType[] Params, VmType Return, string? Permission, string Doc, NativeFn Fn)
@@ -17,6 +20,12 @@ public sealed record NativeDef(string Name, VmType[] Params, VmType Return, stri
     /// <summary>True when a module's import of this native declares exactly its signature.</summary>
     public bool Matches(NativeImport import) =>
         import.Name == Name && import.Return == Return && import.Params.SequenceEqual(Params);
+
+    /// <summary>What the call acts on (by default its first argument, a string: a path, a variable's name).</summary>
+    public NativeTarget? Target { get; init; }
+
+    public string TargetOf(Interpreter vm, ReadOnlySpan<long> args) =>
+        Target is not null ? Target(vm, args) : args.Length > 0 && args[0] != 0 ? vm.Heap.StringChars((int)args[0]).ToString() : "";
 }
 
 /// <summary>
@@ -36,13 +45,13 @@ public static class NativeTable
         new("eprintln", [VmType.String], VmType.Void, null, "writes a string and a line break to standard error",
             (vm, args) => { vm.Error.Write(vm.Heap.StringChars((int)args[0])); vm.Error.Write('\n'); return 0; }),
         new("readLine", [], VmType.String.AsNullable(), null, "the next line of standard input without its line break, or null at its end",
-            (vm, args) => vm.In.ReadLine() is { } line ? vm.Heap.NewString(line) : 0),
+            (vm, args) => Blocking(vm, () => vm.In.ReadLine()) is { } line ? vm.Heap.NewString(line) : 0),
         new("readAll", [], VmType.String, null, "the rest of standard input",
             (vm, args) =>
             {
                 var text = new System.Text.StringBuilder();
                 var buffer = new char[8192];
-                for (int n; (n = vm.In.Read(buffer, 0, buffer.Length)) > 0;)
+                for (int n; (n = Blocking(vm, () => vm.In.Read(buffer, 0, buffer.Length))) > 0;)
                 {
                     text.Append(buffer, 0, n);
                     if (text.Length * 2L > vm.Heap.MaxBytes)
@@ -56,7 +65,15 @@ public static class NativeTable
         .. TimeNatives.All,
         .. FsNatives.All,
         .. EnvNatives.All,
+        .. NetNatives.All,
     ];
+
+    /// <summary>
+    /// Runs a read that may block (standard input) so that an interrupt of the program ends the wait: on a thread
+    /// of its own when the run can be interrupted, the read itself left to finish on its own.
+    /// </summary>
+    internal static T Blocking<T>(Interpreter vm, Func<T> read) =>
+        vm.Cancellation.CanBeCanceled ? Task.Run(read).WaitAsync(vm.Cancellation).GetAwaiter().GetResult() : read();
 
     private static readonly Dictionary<string, NativeDef> ByName = All.ToDictionary(n => n.Name);
 

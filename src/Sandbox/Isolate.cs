@@ -1,0 +1,174 @@
+using System.Security.Cryptography;
+using System.Text;
+using Hlvm.Runtime;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Execution;
+using Hlvm.Runtime.Memory;
+
+namespace Hlvm.Sandbox;
+
+/// <summary>Everything that configures an isolate: whose app it is, what it may reach, what it may use.</summary>
+public sealed record IsolateOptions
+{
+    /// <summary>The app's own files, shown read-only at <c>/app</c>.</summary>
+    public required string AppDirectory { get; init; }
+
+    /// <summary>The app's private storage (<c>/data</c> and its copies of written <c>/app</c> files); by
+    /// default a directory per app under the user's data directory (<see cref="AppStorage"/>).</summary>
+    public string? StorageDirectory { get; init; }
+
+    /// <summary>What relative paths are relative to (by default the host's current directory).</summary>
+    public string? WorkingDirectory { get; init; }
+
+    public Permissions Permissions { get; init; } = new();
+
+    public IReadOnlyList<Limit> Limits { get; init; } = [];
+
+    public TextWriter Out { get; init; } = TextWriter.Null;
+    public TextWriter Error { get; init; } = TextWriter.Null;
+    public TextReader In { get; init; } = TextReader.Null;
+
+    /// <summary>Where each checked call is recorded, or null.</summary>
+    public AuditLog? Audit { get; init; }
+
+    /// <summary>Let control characters (terminal escape sequences) through to the output unchanged.</summary>
+    public bool AllowEscapes { get; init; }
+
+    /// <summary>Debugging settings of the heap and the interpreter (GC stress, checked mode); the limits override theirs.</summary>
+    public HeapOptions Heap { get; init; } = new();
+    public InterpreterOptions Interpreter { get; init; } = new();
+}
+
+/// <summary>
+/// A sandboxed app in a process that may hold many: its own heap, permissions, file view, sockets and limits.
+/// Isolates share nothing mutable, so a host runs them side by side on as many threads as it likes; one
+/// isolate's breach or crash is an exception on its own thread only. An isolate runs one program once and is
+/// disposed when the run ends (sockets closed, heap dropped), whether it finished or was stopped.
+/// <code>
+///   using var isolate = new Isolate(new IsolateOptions
+///   {
+///       AppDirectory = "myapp", Out = Console.Out,
+///       Permissions = new Permissions().Allow("read", "/srv/shared"),
+///       Limits = [new HeapLimit(64 &lt;&lt; 20), new TimeLimit(TimeSpan.FromSeconds(5))],
+///   });
+///   long code = isolate.Run(isolate.Load(module), args);   // LimitExceededError on a breach
+/// </code>
+/// </summary>
+public sealed class Isolate : IDisposable
+{
+    private readonly Vm _vm;
+    private readonly SandboxHost _host;
+    private readonly CancellationTokenSource _cancel = new();
+    private readonly TimeLimit? _timeLimit;
+    private readonly HeapLimit? _heapLimit;
+    private readonly StackLimit? _stackLimit;
+    private int _state; // 0 new, 1 running, 2 done
+
+    /// <exception cref="ArgumentException">a grant that can't be given (a hidden directory)</exception>
+    public Isolate(IsolateOptions options)
+    {
+        var settings = new IsolateSettings { Heap = options.Heap, Interpreter = options.Interpreter };
+        foreach (var limit in options.Limits) limit.Apply(settings);
+        _timeLimit = options.Limits.OfType<TimeLimit>().LastOrDefault();
+        _heapLimit = options.Limits.OfType<HeapLimit>().LastOrDefault();
+        _stackLimit = options.Limits.OfType<StackLimit>().LastOrDefault();
+        var budget = new OutputBudget(settings.MaxOutput);
+        var audit = options.Audit;
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("the sandbox's file system needs Linux 5.6 or later (openat2)");
+        var files = new VirtualFileSystem(options.AppDirectory, options.StorageDirectory ?? AppStorage.DirectoryFor(options.AppDirectory),
+            options.Permissions, options.WorkingDirectory)
+        {
+            OnDenied = (permission, target, why) => audit?.Record("fs", permission, target, allowed: false, why),
+        };
+        _host = new SandboxHost(options.Permissions, files, settings.MaxOpenFiles, audit, options.WorkingDirectory);
+        _vm = new Vm(new VmOptions
+        {
+            Heap = settings.Heap,
+            // An isolate can always be stopped (its time limit, its host): it runs counted, which is what makes
+            // the stop land at the next instruction.
+            Interpreter = settings.Interpreter with { Interruptible = true },
+            Out = new GuardedWriter(options.Out, budget, options.AllowEscapes),
+            Error = new GuardedWriter(options.Error, budget, options.AllowEscapes),
+            In = options.In,
+            Host = _host,
+            Cancellation = _cancel.Token,
+        });
+    }
+
+    /// <summary>Reads and verifies a module for this isolate.</summary>
+    public LoadedModule Load(ReadOnlySpan<byte> bytes) => _vm.Load(bytes);
+
+    /// <summary>Verifies a module for this isolate.</summary>
+    public LoadedModule Load(Module module) => _vm.Load(module);
+
+    /// <summary>
+    /// Runs the module's main on the calling thread and returns what <see cref="Vm.RunMain"/> does; then the
+    /// isolate is disposed.
+    /// </summary>
+    /// <exception cref="LimitExceededError">a limit was breached (uncaught heap exhaustion and stack overflow
+    /// count as breaches of <c>max-heap</c> and <c>max-stack</c>), or <see cref="Stop"/> was called</exception>
+    /// <exception cref="VmError">the program ended with another uncaught error</exception>
+    public long Run(LoadedModule module, IReadOnlyList<string> args)
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) throw new InvalidOperationException("an isolate runs one program once");
+        using var timer = _timeLimit is { } t ? new Timer(_ => Stop(t.Breach()), null, t.Duration, Timeout.InfiniteTimeSpan) : null;
+        try
+        {
+            return _vm.RunMain(module, args);
+        }
+        catch (VmError e) when (e is not LimitExceededError && e.ErrorClass is ErrorClasses.OutOfMemory or ErrorClasses.StackOverflow)
+        {
+            bool heap = e.ErrorClass == ErrorClasses.OutOfMemory;
+            string flag = heap ? "max-heap" : "max-stack";
+            string value = heap ? Size(_heapLimit?.Bytes ?? _vm.Heap.MaxBytes) : $"{_stackLimit?.Frames ?? InterpreterOptions.DefaultMaxFrames}";
+            string message = e.Message.Contains($"--{flag}", StringComparison.Ordinal) ? e.Message : $"{e.Message} (--{flag} {value})";
+            throw new LimitExceededError(flag, $"{e.ErrorClass}: {message}") { StackTrace = e.StackTrace };
+        }
+        finally
+        {
+            Dispose();
+        }
+    }
+
+    /// <summary>Stops the running program, from any thread: it ends with <paramref name="reason"/> at its next
+    /// instruction, or at once if it waits in a host call.</summary>
+    public void Stop(LimitExceededError reason)
+    {
+        _vm.Interrupt(reason);
+        try { _cancel.Cancel(); }
+        catch (ObjectDisposedException) { /* the run is over */ }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _state, 2) == 2) return;
+        _host.Dispose();
+        _cancel.Dispose();
+    }
+
+    private static string Size(long bytes) =>
+        bytes % (1 << 30) == 0 ? $"{bytes >> 30}g" : bytes % (1 << 20) == 0 ? $"{bytes >> 20}m" : bytes % 1024 == 0 ? $"{bytes >> 10}k" : $"{bytes}";
+}
+
+/// <summary>Where apps keep their private files: one directory per app under the user's data directory.</summary>
+public static class AppStorage
+{
+    /// <summary>
+    /// <c>$HLVM_DATA_HOME</c>, else <c>$XDG_DATA_HOME/hlvm</c>, else <c>~/.local/share/hlvm</c>: the root of
+    /// every app's storage.
+    /// </summary>
+    public static string Root =>
+        Environment.GetEnvironmentVariable("HLVM_DATA_HOME") is { Length: > 0 } own ? own
+        : Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } xdg ? Path.Combine(xdg, "hlvm")
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "hlvm");
+
+    /// <summary>The storage of the app in a directory: <c>apps/NAME-HASH</c>, the hash that of its full path,
+    /// so that two apps with the same name never share.</summary>
+    public static string DirectoryFor(string appDirectory)
+    {
+        string full = Path.GetFullPath(appDirectory).TrimEnd('/');
+        string name = Path.GetFileName(full) is { Length: > 0 } n ? n : "root";
+        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(full)))[..12];
+        return Path.Combine(Root, "apps", $"{name}-{hash}");
+    }
+}

@@ -1,0 +1,156 @@
+using System.Text;
+using Hlvm.Runtime.Execution;
+using Hlvm.Runtime.Memory;
+
+namespace Hlvm.Sandbox;
+
+/// <summary>
+/// One resource limit of an isolate. Each is a small class that knows its flag, puts itself into the VM's
+/// settings, and words its own breach; a breach ends the app (<see cref="LimitExceededError"/>, exit code 75 from
+/// the command line, an exception to an embedding host).
+/// </summary>
+public abstract record Limit
+{
+    /// <summary>The flag that sets it, without dashes: <c>max-heap</c>.</summary>
+    public abstract string Flag { get; }
+
+    internal abstract void Apply(IsolateSettings settings);
+}
+
+/// <summary>Live bytes on the VM's heap (<c>--max-heap</c>): beyond it, after a full collection, an
+/// allocation is an <c>OutOfMemoryError</c>, which the program may catch; uncaught, it ends the app as a breach.</summary>
+public sealed record HeapLimit(long Bytes) : Limit
+{
+    public override string Flag => "max-heap";
+    internal override void Apply(IsolateSettings s) => s.Heap = s.Heap with { MaxBytes = Bytes };
+}
+
+/// <summary>Instructions executed (<c>--fuel</c>), the same count in every engine; natives that do bulk work
+/// (sorting, joining, copying) are charged one instruction per element.</summary>
+public sealed record FuelLimit(long Instructions) : Limit
+{
+    public override string Flag => "fuel";
+    internal override void Apply(IsolateSettings s) => s.Interpreter = s.Interpreter with { Fuel = Instructions };
+}
+
+/// <summary>Nested calls (<c>--max-stack</c>): one more is a <c>StackOverflowError</c>, which the program may
+/// catch; uncaught, it ends the app as a breach.</summary>
+public sealed record StackLimit(int Frames) : Limit
+{
+    public override string Flag => "max-stack";
+    internal override void Apply(IsolateSettings s) => s.Interpreter = s.Interpreter with { MaxFrames = Frames };
+}
+
+/// <summary>Wall time (<c>--timeout</c>), enforced while the app computes (it runs interruptible) and while it
+/// waits in a host call (input, the network): the wait is cancelled.</summary>
+public sealed record TimeLimit(TimeSpan Duration) : Limit
+{
+    public override string Flag => "timeout";
+    internal override void Apply(IsolateSettings s) => s.Timeout = Duration;
+
+    internal LimitExceededError Breach() => new(Flag, $"the app ran longer than {Format(Duration)} (--timeout {Format(Duration)})");
+
+    internal static string Format(TimeSpan t) =>
+        t.TotalMilliseconds < 1000 ? $"{t.TotalMilliseconds:0.###}ms" : t.TotalSeconds < 120 ? $"{t.TotalSeconds:0.###}s" : $"{t.TotalMinutes:0.###}m";
+}
+
+/// <summary>Bytes written to standard output and standard error together (<c>--max-output</c>), counted as UTF-8.</summary>
+public sealed record OutputLimit(long Bytes) : Limit
+{
+    public override string Flag => "max-output";
+    internal override void Apply(IsolateSettings s) => s.MaxOutput = Bytes;
+}
+
+/// <summary>Connections and listeners open at once (<c>--max-open-files</c>). (The file natives open a file
+/// only for the length of one call.)</summary>
+public sealed record OpenFilesLimit(int Count) : Limit
+{
+    /// <summary>The limit when none is given.</summary>
+    public const int Default = 64;
+
+    public override string Flag => "max-open-files";
+    internal override void Apply(IsolateSettings s) => s.MaxOpenFiles = Count;
+}
+
+/// <summary>The settings the limits write into, starting from the defaults.</summary>
+internal sealed class IsolateSettings
+{
+    public HeapOptions Heap = new();
+    public InterpreterOptions Interpreter = new();
+    public TimeSpan? Timeout;
+    public long? MaxOutput;
+    public int MaxOpenFiles = OpenFilesLimit.Default;
+}
+
+/// <summary>
+/// What an isolate's program writes passes through here: the budget of <see cref="OutputLimit"/>, shared by its
+/// standard output and error, and, unless the host allows them, control characters made visible (an escape
+/// sequence could otherwise move the cursor, rewrite what the terminal showed, or set its title): each C0
+/// control but tab and line breaks becomes its Unicode picture (ESC is ␛), DEL ␡, and each C1 control U+FFFD.
+/// </summary>
+internal sealed class GuardedWriter(TextWriter target, OutputBudget budget, bool keepControls) : TextWriter
+{
+    public override Encoding Encoding => target.Encoding;
+
+    public override void Write(char value) => Write([value]);
+
+    public override void Write(ReadOnlySpan<char> buffer)
+    {
+        budget.Spend(Encoding.UTF8.GetByteCount(buffer));
+        if (keepControls || !buffer.ContainsAnyInRange('\0', '\x1f') && !buffer.ContainsAnyInRange('\x7f', '\x9f'))
+        {
+            target.Write(buffer);
+            return;
+        }
+        Span<char> safe = buffer.Length <= 1024 ? stackalloc char[buffer.Length] : new char[buffer.Length];
+        ControlCharacters.MakeVisible(buffer, safe);
+        target.Write(safe);
+    }
+
+    public override void Write(string? value) => Write(value.AsSpan());
+
+    public override void Write(char[] buffer, int index, int count) => Write(buffer.AsSpan(index, count));
+
+    public override void Flush() => target.Flush();
+}
+
+/// <summary>The output bytes an isolate may still write.</summary>
+internal sealed class OutputBudget(long? max)
+{
+    private long _written;
+
+    public void Spend(long bytes)
+    {
+        if (max is not { } limit) return;
+        if (Interlocked.Add(ref _written, bytes) > limit)
+            throw new LimitExceededError("max-output", $"the app wrote more than {limit} bytes of output (--max-output {limit})");
+    }
+}
+
+/// <summary>Control characters made harmless for a terminal (see <see cref="GuardedWriter"/>).</summary>
+public static class ControlCharacters
+{
+    /// <summary>Copies text, each control character but tab and line breaks replaced by a visible one.</summary>
+    public static void MakeVisible(ReadOnlySpan<char> text, Span<char> safe)
+    {
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            safe[i] = c switch
+            {
+                '\t' or '\n' or '\r' => c,
+                < ' ' => (char)(0x2400 + c),
+                '\x7f' => '\u2421',
+                >= '\x80' and <= '\x9f' => '\uFFFD',
+                _ => c,
+            };
+        }
+    }
+
+    public static string MakeVisible(string text)
+    {
+        var safe = new char[text.Length];
+        MakeVisible(text, safe);
+        return new string(safe);
+    }
+}

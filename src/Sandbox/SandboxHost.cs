@@ -1,0 +1,59 @@
+using Hlvm.Runtime.Host;
+using Hlvm.Runtime.Natives;
+
+namespace Hlvm.Sandbox;
+
+/// <summary>
+/// The host a sandboxed program gets: it authorizes each call that needs a permission against the user's
+/// grants and denials (and writes it to the audit log), and gives the program a virtual file system, the
+/// environment variables it was granted, and sockets to the hosts it was granted.
+/// </summary>
+public sealed class SandboxHost : IHost, IDisposable
+{
+    private readonly Permissions _permissions;
+    private readonly AuditLog? _audit;
+    private readonly string _cwd;
+
+    public SandboxHost(Permissions permissions, VirtualFileSystem files, int maxOpenFiles, AuditLog? audit = null, string? workingDirectory = null)
+    {
+        _permissions = permissions;
+        _audit = audit;
+        _cwd = VirtualPath.Normalize(workingDirectory ?? Environment.CurrentDirectory, "/");
+        Files = files;
+        Sockets = new SocketTable(maxOpenFiles);
+    }
+
+    public IFileSystem Files { get; }
+
+    public SocketTable Sockets { get; }
+
+    public void Authorize(NativeDef native, string target)
+    {
+        string permission = native.Permission!;
+        string? why = Decide(permission, target);
+        _audit?.Record(native.Name, permission, target, why is null, why);
+        if (why is not null)
+            throw why.Length > 0 ? HostAccess.Denied(permission, target, why)
+                : HostAccess.Denied(permission, target, grantable: permission is "read" or "write" ? VirtualPath.Normalize(target, _cwd) : null);
+    }
+
+    /// <summary>Null when the call may go ahead; otherwise why not ("" for simply not granted).</summary>
+    private string? Decide(string permission, string target)
+    {
+        if (permission is "read" or "write")
+        {
+            if (target.Contains('\0')) return "the path contains a NUL character";
+            string path = VirtualPath.Normalize(target, _cwd);
+            if (VirtualPath.IsHidden(path)) return "/proc, /dev and /sys are not visible to a program";
+            if (_permissions.IsDenied(permission, path)) return $"a --deny-{permission} rule covers {path}";
+            // The app's own files and its data are always its to read and write (a write to /app makes a copy).
+            return VirtualPath.IsVirtual(path) || _permissions.IsGranted(permission, path) ? null : "";
+        }
+        if (_permissions.IsDenied(permission, target)) return $"a --deny-{permission} rule covers it";
+        return _permissions.IsGranted(permission, target) ? null : "";
+    }
+
+    public string? GetEnvironmentVariable(string name) => Environment.GetEnvironmentVariable(name);
+
+    public void Dispose() => Sockets.Dispose();
+}

@@ -1,0 +1,407 @@
+using Hlvm.Runtime.Execution;
+using Hlvm.Runtime.Host;
+using Microsoft.Win32.SafeHandles;
+using static Hlvm.Sandbox.LinuxFiles;
+
+namespace Hlvm.Sandbox;
+
+/// <summary>
+/// The files a sandboxed program sees. Its root holds:
+/// <list type="bullet">
+/// <item><c>/app</c>: the app's own files (its directory), read-only. The first write to one makes a private copy
+/// in the app's data directory, which the app sees at the same path from then on (copy-on-write); the original
+/// is never modified.</item>
+/// <item><c>/data</c>: the app's private, writable directory, kept between runs in the user's data directory.</item>
+/// <item>each host path the user granted, under its own name (<c>--allow-read=/home/u/notes</c> shows
+/// <c>/home/u/notes</c>), and with a bare grant the host's whole tree, except <c>/proc</c>, <c>/dev</c> and
+/// <c>/sys</c>, which are never there.</item>
+/// </list>
+/// A relative path is taken from the host's working directory (so a granted path can be named as the user wrote
+/// it); <c>/app</c> and <c>/data</c> are always named absolutely.
+///
+/// Every path is resolved inside the root of the tree it names, by the kernel (<see cref="LinuxFiles"/>):
+/// <c>..</c>, absolute symbolic links and relative ones that climb out fail, even for a moment, and the file that
+/// was resolved is the file that is used. After each open, the file's real path is checked once more against
+/// the hidden directories and the user's denials, which catches a link inside a granted tree to a denied part of it.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class VirtualFileSystem : IFileSystem
+{
+    private enum Kind { App, Data, Host }
+
+    private sealed record Mount(string Virtual, string HostPath, Kind Kind)
+    {
+        public readonly string[] Parts = [.. VirtualPath.Components(Virtual)];
+    }
+
+    private readonly List<Mount> _mounts;
+    private readonly string _overlay;
+    private readonly Permissions _permissions;
+    private readonly string _cwd;
+
+    /// <summary>Told of every refusal made after the permission check (a file's real path is denied or hidden).</summary>
+    internal Action<string, string, string>? OnDenied { get; init; }
+
+    /// <param name="appDirectory">the host directory shown read-only at <c>/app</c></param>
+    /// <param name="storageDirectory">the app's private host directory: <c>/data</c> and the copies of written
+    /// <c>/app</c> files live in it (created when first needed)</param>
+    /// <param name="permissions">the grants, whose paths become visible, and the denials</param>
+    /// <param name="workingDirectory">what relative paths are relative to (the host's current directory)</param>
+    public VirtualFileSystem(string appDirectory, string storageDirectory, Permissions permissions, string? workingDirectory = null)
+    {
+        _permissions = permissions;
+        _cwd = VirtualPath.Normalize(workingDirectory ?? Environment.CurrentDirectory, "/");
+        _overlay = Path.Combine(storageDirectory, "app");
+        _mounts =
+        [
+            new(VirtualPath.App, Path.GetFullPath(appDirectory), Kind.App),
+            new(VirtualPath.Data, Path.Combine(storageDirectory, "data"), Kind.Data),
+        ];
+        foreach (var kind in (string[])["read", "write"])
+        {
+            if (permissions.GrantsAll(kind) && !_mounts.Any(m => m.Virtual == "/")) _mounts.Add(new("/", "/", Kind.Host));
+            foreach (var granted in permissions.GrantedPaths(kind).Where(p => !VirtualPath.IsVirtual(p)))
+            {
+                if (VirtualPath.IsHidden(granted)) throw new ArgumentException($"'{granted}' can't be granted: /proc, /dev and /sys are never visible to a program");
+                if (_mounts.All(m => m.Virtual != granted)) _mounts.Add(new(granted, granted, Kind.Host));
+            }
+        }
+        _mounts.Sort((a, b) => b.Parts.Length.CompareTo(a.Parts.Length));
+    }
+
+    // -------------------------------------------------------------------------------------------- operations
+
+    public Stream OpenRead(string path)
+    {
+        var (mount, rel) = Resolve("read", path);
+        var file = mount.Kind == Kind.App ? TryOpenCopy("read", path, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY) : null;
+        file ??= OpenIn("read", path, mount, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        try
+        {
+            var status = Stat(file);
+            if (status.IsDirectory) throw FileErrors.Fail("read", path, "it is a directory");
+            if (!status.IsRegular) throw FileErrors.Fail("read", path, "it is not a regular file");
+            return new FileStream(file, FileAccess.Read, 1);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    public void WriteAtomic(string path, ReadOnlySpan<byte> bytes)
+    {
+        var (mount, rel) = Resolve("write", path);
+        using var parent = OpenParent("write", path, mount, rel, out string name);
+        UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        try
+        {
+            using var existing = LinuxFiles.Open(parent, name, O_PATH | O_NOFOLLOW);
+            var status = Stat(existing);
+            if (status.IsDirectory) throw FileErrors.Fail("write", path, "it is a directory");
+            if (status.IsRegular) mode = status.Permissions;
+        }
+        catch (Errno e) when (e.Code == ENOENT) { /* a new file */ }
+        catch (Errno e)
+        {
+            throw Map(e, "write", path, mount);
+        }
+        ReplaceIn(parent, name, bytes, mode, "write", path, mount);
+    }
+
+    public void Append(string path, ReadOnlySpan<byte> bytes)
+    {
+        var (mount, rel) = Resolve("write", path);
+        if (mount.Kind == Kind.App) CopyOnWrite(path, mount, rel);
+        using var file = OpenIn("append to", path, mount.Kind == Kind.App ? CopyMount : mount, rel, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY, 0b110_100_100);
+        var status = Stat(file);
+        if (!status.IsRegular) throw FileErrors.Fail("append to", path, status.IsDirectory ? "it is a directory" : "it is not a regular file");
+        // A hard link is a second name for a file that may live anywhere; appending through it would change that file.
+        if (status.Links > 1) throw HostAccess.Denied("write", path, "the file has other hard links, which may lead outside");
+        using var stream = new FileStream(file, FileAccess.Write, 1);
+        var data = bytes.ToArray();
+        FileErrors.Guard("append to", path, () => { stream.Write(data); return 0; });
+    }
+
+    public bool Exists(string path)
+    {
+        var (mount, rel) = Resolve("read", path);
+        if (mount.Kind == Kind.App && TryOpenCopy("read", path, rel, O_PATH) is { } copy)
+        {
+            copy.Dispose();
+            return true;
+        }
+        try
+        {
+            OpenIn("read", path, mount, rel, O_PATH).Dispose();
+            return true;
+        }
+        catch (VmError e) when (e.ErrorClass == ErrorClasses.IO)
+        {
+            return false;
+        }
+    }
+
+    public string[] List(string path)
+    {
+        var (mount, rel) = Resolve("read", path);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        VmError? missing = null;
+        try
+        {
+            using var dir = OpenIn("list", path, mount, rel, O_RDONLY | O_DIRECTORY);
+            names.UnionWith(LinuxFiles.List(dir));
+        }
+        catch (VmError e) when (mount.Kind == Kind.App && e.ErrorClass == ErrorClasses.IO)
+        {
+            missing = e;
+        }
+        if (mount.Kind == Kind.App && TryOpenCopy("list", path, rel, O_RDONLY | O_DIRECTORY) is { } copies)
+        {
+            using (copies) names.UnionWith(LinuxFiles.List(copies).Where(n => !n.EndsWith(".tmp", StringComparison.Ordinal) || !n.StartsWith('.')));
+            missing = null;
+        }
+        if (missing is not null) throw missing;
+        return [.. names];
+    }
+
+    public void Remove(string path)
+    {
+        var (mount, rel) = Resolve("write", path);
+        if (mount.Kind == Kind.App) throw FileErrors.Fail("remove", path, "/app is read-only (the app's own files); its private files are in /data");
+        using var parent = OpenParent("remove", path, mount, rel, out string name);
+        try
+        {
+            using var target = LinuxFiles.Open(parent, name, O_PATH | O_NOFOLLOW);
+            LinuxFiles.Unlink(parent, name, directory: Stat(target).IsDirectory);
+        }
+        catch (Errno e)
+        {
+            throw Map(e, "remove", path, mount);
+        }
+    }
+
+    // -------------------------------------------------------------------------------------------- resolution
+
+    /// <summary>
+    /// The tree a path names and the path's components inside it (<c>..</c> kept: the kernel resolves them,
+    /// beneath the tree's root). The tree is the deepest whose name the path starts with, before any <c>..</c>.
+    /// </summary>
+    private (Mount, string[]) Resolve(string what, string path)
+    {
+        if (path.Length == 0) throw FileErrors.Fail(what, path, "not a valid path");
+        if (path.Contains('\0')) throw FileErrors.Fail(what, path.Replace("\0", "\\0"), "not a valid path");
+        string[] parts = [.. VirtualPath.Components(path.StartsWith('/') ? path : _cwd + "/" + path)];
+        int head = Array.IndexOf(parts, "..");
+        if (head < 0) head = parts.Length;
+        foreach (var mount in _mounts)
+        {
+            if (mount.Parts.Length > head || !mount.Parts.AsSpan().SequenceEqual(parts.AsSpan(0, mount.Parts.Length))) continue;
+            string[] rel = parts[mount.Parts.Length..];
+            if (mount.Kind == Kind.App)
+            {
+                // Inside /app the copies and the originals must name the same file: resolve .. as text, never above /app.
+                var inside = new List<string>();
+                foreach (var part in rel)
+                {
+                    if (part != "..") inside.Add(part);
+                    else if (inside.Count > 0) inside.RemoveAt(inside.Count - 1);
+                    else throw Denied(what, path, "it leads outside /app");
+                }
+                rel = [.. inside];
+            }
+            if (mount.Virtual == "/" && VirtualPath.IsHidden("/" + string.Join('/', parts)))
+                throw Denied(what, path, "/proc, /dev and /sys are not visible to a program");
+            return (mount, rel);
+        }
+        throw Denied(what, path, "it is outside what the program may see");
+    }
+
+    /// <summary>The tree that holds the private copies of written <c>/app</c> files.</summary>
+    private Mount CopyMount => new(VirtualPath.App, _overlay, Kind.Data);
+
+    /// <summary>Opens a path inside a tree and checks where it really is.</summary>
+    private SafeFileHandle OpenIn(string what, string path, Mount mount, string[] rel, int flags, int mode = 0)
+    {
+        try
+        {
+            if (mount.Kind == Kind.Data) EnsureDirectory(mount.HostPath);
+            using var root = LinuxFiles.Open(null, mount.HostPath, O_PATH | O_DIRECTORY);
+            var file = LinuxFiles.Open(root, string.Join('/', rel), flags, mode);
+            try
+            {
+                CheckReal(what, path, mount, root, file);
+                return file;
+            }
+            catch
+            {
+                file.Dispose();
+                throw;
+            }
+        }
+        catch (Errno e)
+        {
+            throw Map(e, what, path, mount);
+        }
+    }
+
+    /// <summary>The directory that holds the path's last component, opened inside its tree, and that component.</summary>
+    private SafeFileHandle OpenParent(string what, string path, Mount mount, string[] rel, out string name)
+    {
+        if (rel.Length == 0 || rel[^1] == "..") throw FileErrors.Fail(what, path, "it is a directory");
+        name = rel[^1];
+        if (mount.Kind == Kind.App)
+        {
+            // The copy's directory: the app must have the directory (or an earlier write made it).
+            var dirs = rel[..^1];
+            if (TryOpenCopy(what, path, dirs, O_PATH | O_DIRECTORY) is { } made) made.Dispose();
+            else OpenIn(what, path, mount, dirs, O_PATH | O_DIRECTORY).Dispose();
+            MakeCopyDirectories(what, path, dirs);
+            mount = CopyMount;
+        }
+        var parent = OpenIn(what, path, mount, rel[..^1], O_PATH | O_DIRECTORY);
+        string target = RealPath(parent).TrimEnd('/') + "/" + name;
+        if (_permissions.IsDenied("write", target))
+        {
+            parent.Dispose();
+            throw Denied(what, path, $"{target} is denied");
+        }
+        return parent;
+    }
+
+    /// <summary>
+    /// After an open: the file must be beneath its tree's root (the kernel promised it), outside the hidden
+    /// directories, and not denied under its real name or under the name it has in the program's view.
+    /// </summary>
+    private void CheckReal(string what, string path, Mount mount, SafeFileHandle root, SafeFileHandle file)
+    {
+        string real = RealPath(file), rootReal = RealPath(root);
+        if (!VirtualPath.IsUnder(real, rootReal)) throw Denied(what, path, $"it leads outside {mount.Virtual}");
+        if (VirtualPath.IsHidden(real)) throw Denied(what, path, "/proc, /dev and /sys are not visible to a program");
+        string permission = what is "read" or "list" ? "read" : "write";
+        string seen = mount.Kind == Kind.Host ? real : (mount.Virtual + real[rootReal.Length..]).TrimEnd('/');
+        if (_permissions.IsDenied(permission, real) || _permissions.IsDenied(permission, seen)) throw Denied(what, path, $"{seen} is denied");
+    }
+
+    // -------------------------------------------------------------------------------------------- copy-on-write
+
+    /// <summary>The private copy of an <c>/app</c> path, when a write made one; null when there is none.</summary>
+    private SafeFileHandle? TryOpenCopy(string what, string path, string[] rel, int flags)
+    {
+        if (!Directory.Exists(_overlay)) return null;
+        try
+        {
+            return OpenIn(what, path, CopyMount, rel, flags);
+        }
+        catch (VmError e) when (e.ErrorClass == ErrorClasses.IO)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Makes the directories of a copy's path inside the copies' tree, one component at a time.</summary>
+    private void MakeCopyDirectories(string what, string path, string[] dirs)
+    {
+        EnsureDirectory(_overlay);
+        for (int i = 0; i < dirs.Length; i++)
+        {
+            using var parent = OpenIn(what, path, CopyMount, dirs[..i], O_PATH | O_DIRECTORY);
+            try
+            {
+                LinuxFiles.MakeDirectory(parent, dirs[i], 0b111_000_000);
+            }
+            catch (Errno e) when (e.Code == EEXIST) { }
+            catch (Errno e)
+            {
+                throw Map(e, what, path, CopyMount);
+            }
+        }
+    }
+
+    /// <summary>Before an append to an <c>/app</c> file: copy the original into the copies' tree, once.</summary>
+    private void CopyOnWrite(string path, Mount mount, string[] rel)
+    {
+        if (TryOpenCopy("append to", path, rel, O_PATH) is { } copy)
+        {
+            copy.Dispose();
+            return;
+        }
+        byte[] original;
+        try
+        {
+            using var stream = OpenRead(path);
+            using var buffer = new MemoryStream();
+            stream.CopyTo(buffer);
+            original = buffer.ToArray();
+        }
+        catch (VmError e) when (e.ErrorClass == ErrorClasses.IO)
+        {
+            original = []; // a new file
+        }
+        WriteAtomic(path, original);
+    }
+
+    // -------------------------------------------------------------------------------------------- helpers
+
+    /// <summary>Writes a new file beside the target and renames it over the target, both inside one open directory.</summary>
+    private static void ReplaceIn(SafeFileHandle parent, string name, ReadOnlySpan<byte> bytes, UnixFileMode mode, string what, string path, Mount mount)
+    {
+        string temp = $".{name}.{Guid.NewGuid():N}.tmp";
+        bool renamed = false;
+        try
+        {
+            using (var file = LinuxFiles.Open(parent, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, (int)mode))
+            using (var stream = new FileStream(file, FileAccess.Write, 1))
+            {
+                var data = bytes.ToArray();
+                FileErrors.Guard(what, path, () => { stream.Write(data); stream.Flush(flushToDisk: true); return 0; });
+            }
+            LinuxFiles.Rename(parent, temp, name);
+            renamed = true;
+        }
+        catch (Errno e)
+        {
+            throw Map(e, what, path, mount);
+        }
+        finally
+        {
+            if (!renamed)
+            {
+                try { LinuxFiles.Unlink(parent, temp, directory: false); }
+                catch (Errno) { /* the write failed already; report that */ }
+            }
+        }
+    }
+
+    private static void EnsureDirectory(string path)
+    {
+        if (Directory.Exists(path)) return;
+        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    private VmError Denied(string what, string path, string why)
+    {
+        string permission = what is "read" or "list" ? "read" : "write";
+        OnDenied?.Invoke(permission, path, why);
+        return HostAccess.Denied(permission, path, why);
+    }
+
+    private static VmError Map(Errno e, string what, string path, Mount mount) => e.Code switch
+    {
+        EXDEV => HostAccess.Denied(what is "read" or "list" ? "read" : "write", path, $"it leads outside {mount.Virtual}"),
+        ENOENT => FileErrors.Fail(what, path, "no such file or directory"),
+        ENOTDIR => FileErrors.Fail(what, path, "a component of the path is not a directory"),
+        EACCES or EPERM => FileErrors.Fail(what, path, "permission denied"),
+        EISDIR => FileErrors.Fail(what, path, "it is a directory"),
+        ENOTEMPTY => FileErrors.Fail(what, path, "the directory is not empty"),
+        ENAMETOOLONG => FileErrors.Fail(what, path, "the path is too long"),
+        ELOOP => FileErrors.Fail(what, path, "too many levels of symbolic links"),
+        ENOSPC or EDQUOT => FileErrors.Fail(what, path, "no space left"),
+        EROFS => FileErrors.Fail(what, path, "read-only file system"),
+        EEXIST => FileErrors.Fail(what, path, "it exists already"),
+        EMFILE => FileErrors.Fail(what, path, "too many open files"),
+        ENOSYS => FileErrors.Fail(what, path, "the kernel has no openat2 (Linux 5.6 or later is needed)"),
+        _ => FileErrors.Fail(what, path, $"error {e.Code}"),
+    };
+}
