@@ -7,11 +7,12 @@ namespace Hlvm.Tests;
 /// <list type="bullet">
 /// <item><c>// expect: TEXT</c> — the next line of standard output</item>
 /// <item><c>// expect runtime error: Class: message</c> — the first line of standard error; exit code 70</item>
+/// <item><c>// expect limit: message</c> — a breached limit: standard error starts <c>hlvm: limit exceeded: message</c>; exit code 75</item>
 /// <item><c>// error: TEXT</c> — a compile error on this line whose message contains TEXT; exit code 65</item>
 /// <item><c>// warning: TEXT</c> — a compile warning on this line whose message contains TEXT; a program that
 ///   compiles must have exactly the warnings it states</item>
 /// <item><c>// exit: N</c> — the exit code; <c>// flags: ...</c> — flags for <c>hlvm run</c>;
-///   <c>// args: ...</c> — the program's arguments (<c>$TMP</c> stands for a new empty directory, removed after); <c>// stderr: TEXT</c> — standard error contains TEXT;
+///   <c>// args: ...</c> — the program's arguments (<c>$TMP</c>, here or in the flags, stands for a new empty directory, removed after); <c>// stderr: TEXT</c> — standard error contains TEXT;
 ///   <c>// stdin: TEXT</c> — a line of standard input</item>
 /// </list>
 /// Files under a <c>lib/</c> directory are modules the programs beside it import, not programs of their own.

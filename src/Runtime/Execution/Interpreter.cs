@@ -1147,6 +1147,7 @@ public sealed class Interpreter : IRootSource
         if (count > int.MaxValue - 64 || count * 8 > heap.MaxBytes)
             throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "repeat: {0} elements exceed the heap limit", count));
         AtInstruction(ref frame, pc, sp);
+        Charge(count);
         heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
         r = (int)stack[sp - 2];
         int result = heap.NewArray(heap.ArrayElementKind(r), (int)count, (int)Math.Max(count, 4));

@@ -11,8 +11,15 @@ namespace Hlvm.Runtime.Natives;
 /// </summary>
 internal static class ArrayNatives
 {
-    private static Span<long> Elements(Interpreter vm, long array) =>
-        array == 0 ? throw new VmError(ErrorClasses.Null, "cannot sort the array: the value is null") : vm.Heap.ArrayElements((int)array);
+    /// <summary>The array's elements, after charging the run for sorting them: one instruction per comparison
+    /// a sort may make, n log2 n.</summary>
+    private static Span<long> Elements(Interpreter vm, long array)
+    {
+        if (array == 0) throw new VmError(ErrorClasses.Null, "cannot sort the array: the value is null");
+        int n = vm.Heap.ArrayLength((int)array);
+        vm.Charge((long)n * Math.Max(1, 64 - long.LeadingZeroCount(n)));
+        return vm.Heap.ArrayElements((int)array);
+    }
 
     public static readonly NativeDef[] All =
     [

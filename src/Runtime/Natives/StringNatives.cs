@@ -74,11 +74,13 @@ internal static class StringNatives
             var s = Str(vm, a[0]);
             if (a[1] < 0) throw new VmError("ValueError", $"repeat({a[1]}): the count is negative");
             if (a[1] * (double)s.Length > vm.Heap.MaxBytes / 2.0) throw new VmError(ErrorClasses.OutOfMemory, $"a string of {s.Length} characters repeated {a[1]} times exceeds the heap limit");
+            vm.Charge(a[1]);
             return NewString(vm, new StringBuilder(s.Length * (int)a[1]).Insert(0, s, (int)a[1]).ToString());
         }),
         new("string.split", [S, S], VmType.ArrayOf(S), null, "the parts between separators; an empty separator splits into characters", (vm, a) =>
         {
             string s = Str(vm, a[0]), sep = Str(vm, a[1]);
+            vm.Charge(s.Length);
             string[] parts = sep.Length == 0 ? s.Select(c => c.ToString()).ToArray() : s.Split(sep);
             return NewStringArray(vm.Heap, parts);
         }),
@@ -105,6 +107,7 @@ internal static class StringNatives
             long length = (long)sep.Length * Math.Max(0, items.Length - 1);
             foreach (long r in items) length += r == 0 ? 4 : vm.Heap.StringLength((int)r);
             if (length * 2 > vm.Heap.MaxBytes) throw new VmError(ErrorClasses.OutOfMemory, $"joining {items.Length} strings would exceed the heap limit");
+            vm.Charge(items.Length);
             return NewString(vm, string.Join(sep, items.Select(r => r == 0 ? "null" : vm.Heap.GetString((int)r))));
         }),
         new("float.format", [F, I], S, null, "the float with a fixed number of decimals (0 to 20), rounded to the nearest (a tie to even, as printf)", (vm, a) =>
