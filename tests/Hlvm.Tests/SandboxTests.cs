@@ -1,0 +1,327 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Hlvm.Compiler;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Execution;
+using Hlvm.Sandbox;
+
+namespace Hlvm.Tests;
+
+/// <summary>The sandbox through its embedding API: isolates, permissions, the audit log, storage, the network.</summary>
+public sealed class SandboxTests
+{
+    private static Module Compile(string source)
+    {
+        var result = Compilation.Compile("app.hl", source);
+        Assert.True(result.Module is not null, string.Join("\n", result.Diagnostics.Select(d => d.Format())));
+        return result.Module!;
+    }
+
+    private static IsolateOptions Options(TestSupport.TempDir dir, TextWriter output) => new()
+    {
+        AppDirectory = Directory.CreateDirectory(Path.Combine(dir.Path, "app")).FullName,
+        StorageDirectory = Path.Combine(dir.Path, "storage"),
+        Out = output,
+    };
+
+    /// <summary>Runs a program in a new isolate; its result and output.</summary>
+    private static (long Result, string Output) Run(string source, Func<IsolateOptions, IsolateOptions>? configure = null, TestSupport.TempDir? dir = null)
+    {
+        using var own = dir is null ? new TestSupport.TempDir() : null;
+        var output = new StringWriter { NewLine = "\n" };
+        var options = Options(dir ?? own!, output);
+        using var isolate = new Isolate(configure?.Invoke(options) ?? options);
+        long result = isolate.Run(isolate.Load(Compile(source)), []);
+        return (result, output.ToString());
+    }
+
+    // ------------------------------------------------------------------------------------------------ isolates
+
+    private const string Good = """
+        fn fib(n: int) -> int {
+            if n < 2 { return n }
+            return fib(n - 1) + fib(n - 2)
+        }
+
+        fn main(args: [string]) {
+            var words: [string] = []
+            for i in 0..200 { words.push("w{i % 7}") }
+            println("isolate {args[0]}: fib {fib(18)}, {words.len()} words")
+        }
+        """;
+
+    private const string HeapHog = "fn main(args: [string]) {\n    var keep: [[int]] = []\n    while true { keep.push([0].repeat(50000)) }\n}";
+    private const string Spinner = "fn main(args: [string]) {\n    var i = 0\n    while true { i += 1 }\n}";
+    private const string Recurser = "fn down(n: int) -> int { return down(n + 1) + 1 }\n\nfn main(args: [string]) {\n    println(down(0))\n}";
+    private const string Flooder = "fn main(args: [string]) {\n    while true { println(\"flood flood flood flood\") }\n}";
+
+    [Fact]
+    public void FiftyIsolatesRunSideBySideAndOnlyTheOnesThatBreachALimitAreStopped()
+    {
+        using var dir = new TestSupport.TempDir();
+        var programs = new Dictionary<string, Module>
+        {
+            ["good"] = Compile(Good), ["heap"] = Compile(HeapHog), ["loop"] = Compile(Spinner), ["stack"] = Compile(Recurser), ["flood"] = Compile(Flooder),
+        };
+        string Kind(int i) => i switch { 7 => "heap", 19 => "loop", 28 => "stack", 41 => "flood", _ => "good" };
+        var outputs = new StringWriter[50];
+        var outcomes = new object?[50];
+        var threads = Enumerable.Range(0, 50).Select(i => new Thread(() =>
+        {
+            outputs[i] = new StringWriter { NewLine = "\n" };
+            try
+            {
+                using var isolate = new Isolate(Options(dir, outputs[i]) with
+                {
+                    StorageDirectory = Path.Combine(dir.Path, $"storage{i}"),
+                    Limits = [new HeapLimit(16 << 20), new StackLimit(5000), new TimeLimit(TimeSpan.FromSeconds(1)), new OutputLimit(256 << 10)],
+                });
+                outcomes[i] = isolate.Run(isolate.Load(programs[Kind(i)]), [$"{i}"]);
+            }
+            catch (Exception e)
+            {
+                outcomes[i] = e;
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        for (int i = 0; i < 50; i++)
+        {
+            switch (Kind(i))
+            {
+                case "good":
+                    Assert.Equal(0L, outcomes[i]);
+                    Assert.Equal($"isolate {i}: fib 2584, 200 words\n", outputs[i].ToString());
+                    break;
+                case var kind:
+                    var e = Assert.IsType<LimitExceededError>(outcomes[i]);
+                    Assert.Equal(kind switch { "heap" => "max-heap", "loop" => "timeout", "stack" => "max-stack", _ => "max-output" }, e.Limit);
+                    break;
+            }
+        }
+        Assert.True(outputs[41].ToString().Length <= 256 << 10);
+    }
+
+    [Fact]
+    public void AHostCanStopARunningIsolate()
+    {
+        using var dir = new TestSupport.TempDir();
+        using var isolate = new Isolate(Options(dir, TextWriter.Null));
+        var module = isolate.Load(Compile(Spinner));
+        var stopper = new Timer(_ => isolate.Stop(new LimitExceededError("stopped", "the host stopped the app")), null, 200, Timeout.Infinite);
+        var e = Assert.Throws<LimitExceededError>(() => isolate.Run(module, []));
+        stopper.Dispose();
+        Assert.Equal("stopped", e.Limit);
+        Assert.Throws<InvalidOperationException>(() => isolate.Run(module, []));
+    }
+
+    [Fact]
+    public void ATimeLimitEndsAWaitForInputThatNeverComes()
+    {
+        using var dir = new TestSupport.TempDir();
+        using var input = new NeverReader();
+        var clock = Stopwatch.StartNew();
+        var e = Assert.Throws<LimitExceededError>(() => Run("fn main() {\n    println(readLine() ?? \"none\")\n}",
+            o => o with { In = input, Limits = [new TimeLimit(TimeSpan.FromMilliseconds(300))] }, dir));
+        Assert.Equal("timeout", e.Limit);
+        Assert.Equal("the app ran longer than 300ms (--timeout 300ms)", e.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the wait was not ended");
+    }
+
+    /// <summary>Standard input that never comes: a read waits until the reader is disposed.</summary>
+    private sealed class NeverReader : TextReader
+    {
+        private readonly ManualResetEventSlim _closed = new();
+
+        public override string? ReadLine()
+        {
+            _closed.Wait();
+            return null;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            _closed.Set();
+            base.Dispose(disposing);
+        }
+    }
+
+    [Fact]
+    public void FuelIsTheSameCountWhetherOrNotTheRunIsInterruptible()
+    {
+        const string program = "fn main() {\n    var i = 0\n    while i < 1000000 { i += 1 }\n}";
+        long Exhausts(long fuel)
+        {
+            try
+            {
+                Run(program, o => o with { Limits = [new FuelLimit(fuel)] });
+                return 0;
+            }
+            catch (LimitExceededError e) when (e.Limit == "fuel")
+            {
+                return 1;
+            }
+        }
+        // Find the exact count by bisection, then check it against the interpreter without the sandbox.
+        long low = 1, high = 100_000_000;
+        while (low < high)
+        {
+            long mid = (low + high) / 2;
+            if (Exhausts(mid) == 1) low = mid + 1;
+            else high = mid;
+        }
+        var vm = new Hlvm.Runtime.Vm(new Hlvm.Runtime.VmOptions { Interpreter = new InterpreterOptions { Fuel = low } });
+        vm.RunMain(vm.Load(Compile(program)), []);
+        var short1 = new Hlvm.Runtime.Vm(new Hlvm.Runtime.VmOptions { Interpreter = new InterpreterOptions { Fuel = low - 1 } });
+        Assert.Throws<LimitExceededError>(() => short1.RunMain(short1.Load(Compile(program)), []));
+    }
+
+    // ------------------------------------------------------------------------------------------------ permissions
+
+    [Fact]
+    public void PermissionsDenyByDefaultAndADenialWinsOverAGrant()
+    {
+        var p = new Permissions();
+        Assert.False(p.IsAllowed("read", "/home/u/notes"));
+        p.Allow("read", "/home/u").Deny("read", "/home/u/.ssh");
+        Assert.True(p.IsAllowed("read", "/home/u/notes/a.txt"));
+        Assert.True(p.IsAllowed("read", "/home/u"));
+        Assert.False(p.IsAllowed("read", "/home/user"));           // a prefix of a name is not the name
+        Assert.False(p.IsAllowed("read", "/home/u/.ssh/id_rsa"));
+        Assert.False(p.IsAllowed("read", "/home/u/.SSH/id_rsa"));  // nor is a case variant of a denied one let through
+        Assert.False(p.IsAllowed("write", "/home/u/notes"));
+        p.Allow("write");
+        Assert.True(p.IsAllowed("write", "/anything"));
+        p.Deny("write");
+        Assert.False(p.IsAllowed("write", "/anything"));
+    }
+
+    [Fact]
+    public void NetworkGrantsMatchHostAndPort()
+    {
+        var p = new Permissions().Allow("net", "127.0.0.1:8080").Allow("net", "example.com").Allow("net", "[::1]:9000");
+        Assert.True(p.IsAllowed("net", "127.0.0.1:8080"));
+        Assert.False(p.IsAllowed("net", "127.0.0.1:8081"));
+        Assert.True(p.IsAllowed("net", "EXAMPLE.com:443"));
+        Assert.True(p.IsAllowed("net", "[::1]:9000"));
+        Assert.False(p.IsAllowed("net", "[::1]:9001"));
+        Assert.Throws<ArgumentException>(() => p.Allow("net", "host:port"));
+        Assert.Throws<ArgumentException>(() => p.Allow("net", "host:70000"));
+        Assert.Throws<ArgumentException>(() => p.Allow("disk", "x"));
+    }
+
+    [Fact]
+    public void EveryCheckedCallIsAuditedAsAJsonLine()
+    {
+        using var dir = new TestSupport.TempDir();
+        var log = new StringWriter();
+        Run("""
+            import std.fs
+            import std.env
+
+            fn main() {
+                fs.writeText("/data/a.txt", "a")
+                try {
+                    env.get("HOME")
+                } catch e: PermissionError {
+                }
+            }
+            """, o => o with { Audit = new AuditLog(log) }, dir);
+        var lines = log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(2, lines.Count);
+        Assert.Equal("fs.writeText", lines[0].GetProperty("native").GetString());
+        Assert.Equal("write", lines[0].GetProperty("permission").GetString());
+        Assert.Equal("/data/a.txt", lines[0].GetProperty("target").GetString());
+        Assert.True(lines[0].GetProperty("allowed").GetBoolean());
+        Assert.Equal("env.get", lines[1].GetProperty("native").GetString());
+        Assert.Equal("HOME", lines[1].GetProperty("target").GetString());
+        Assert.False(lines[1].GetProperty("allowed").GetBoolean());
+        Assert.True(DateTime.TryParse(lines[1].GetProperty("time").GetString(), out _));
+    }
+
+    // ------------------------------------------------------------------------------------------------ files
+
+    [Fact]
+    public void DataPersistsBetweenRunsAndWritesToAppMakeAPrivateCopy()
+    {
+        using var dir = new TestSupport.TempDir();
+        string appFile = Path.Combine(dir.Path, "app", "config.txt");
+        Directory.CreateDirectory(Path.GetDirectoryName(appFile)!);
+        File.WriteAllText(appFile, "original");
+        const string program = """
+            import std.fs
+
+            fn main() {
+                var runs = 0
+                if fs.exists("/data/runs") {
+                    runs = fs.readText("/data/runs").toInt()
+                }
+                fs.writeText("/data/runs", "{runs + 1}")
+                println("{runs} {fs.readText("/app/config.txt")}")
+                fs.writeText("/app/config.txt", "changed by run {runs}")
+            }
+            """;
+        Assert.Equal("0 original\n", Run(program, dir: dir).Output);
+        Assert.Equal("1 changed by run 0\n", Run(program, dir: dir).Output);
+        Assert.Equal("original", File.ReadAllText(appFile));
+        Assert.Equal("2", File.ReadAllText(Path.Combine(dir.Path, "storage", "data", "runs")));
+        Assert.Equal("changed by run 1", File.ReadAllText(Path.Combine(dir.Path, "storage", "app", "config.txt")));
+    }
+
+    [Fact]
+    public void AGrantedDirectoryIsSeenUnderItsOwnName()
+    {
+        using var dir = new TestSupport.TempDir();
+        string shared = Directory.CreateDirectory(Path.Combine(dir.Path, "shared")).FullName;
+        File.WriteAllText(Path.Combine(shared, "in.txt"), "from the host");
+        var (_, output) = Run($$"""
+            import std.fs
+
+            fn main() {
+                println(fs.readText("{{shared}}/in.txt"))
+                fs.writeText("{{shared}}/out.txt", "from the app")
+                println(fs.listDir("{{shared}}"))
+            }
+            """, o => o with { Permissions = new Permissions().Allow("read", shared).Allow("write", shared) }, dir);
+        Assert.Equal("from the host\n[\"in.txt\", \"out.txt\"]\n", output);
+        Assert.Equal("from the app", File.ReadAllText(Path.Combine(shared, "out.txt")));
+    }
+
+    // ------------------------------------------------------------------------------------------------ network
+
+    [Fact]
+    public async Task AGrantedConnectionReachesItsHostAndNoOther()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var received = Task.Run(async () =>
+        {
+            using var client = await listener.AcceptTcpClientAsync();
+            using var reader = new StreamReader(client.GetStream());
+            string? line = await reader.ReadLineAsync();
+            await client.GetStream().WriteAsync("pong\n"u8.ToArray());
+            return line;
+        });
+        var (_, output) = Run($$"""
+            import std.net
+
+            fn main() {
+                let c = net.connect("127.0.0.1", {{port}})
+                net.write(c, "ping\n")
+                println(net.read(c, 100) ?? "closed")
+                net.close(c)
+                try {
+                    net.connect("127.0.0.1", {{port}} + 1)
+                } catch e: PermissionError {
+                    println(e.message)
+                }
+            }
+            """, o => o with { Permissions = new Permissions().Allow("net", $"127.0.0.1:{port}") });
+        Assert.Equal("ping", await received);
+        Assert.Equal($"pong\n\nnet access to \"127.0.0.1:{port + 1}\" is not granted (run with --allow-net=127.0.0.1:{port + 1} to allow it)\n", output);
+    }
+}
