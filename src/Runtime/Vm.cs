@@ -101,8 +101,8 @@ public sealed class Vm(VmOptions? options = null)
 
     /// <summary>
     /// Stops the program this VM runs (or will run), from any thread, with <paramref name="reason"/>: it ends with
-    /// that error at its next instruction when <see cref="InterpreterOptions.Interruptible"/> is set, and at once
-    /// when it is blocked in a host call and <see cref="VmOptions.Cancellation"/> is cancelled too.
+    /// that error at its next backward branch or call, and at once when it is blocked in a host call and
+    /// <see cref="VmOptions.Cancellation"/> is cancelled too.
     /// </summary>
     public void Interrupt(LimitExceededError reason)
     {

@@ -84,9 +84,7 @@ public sealed class Isolate : IDisposable
         _vm = new Vm(new VmOptions
         {
             Heap = settings.Heap,
-            // An isolate can always be stopped (its time limit, its host): it runs counted, which is what makes
-            // the stop land at the next instruction.
-            Interpreter = settings.Interpreter with { Interruptible = true },
+            Interpreter = settings.Interpreter,
             Out = new GuardedWriter(options.Out, budget, options.AllowEscapes),
             Error = new GuardedWriter(options.Error, budget, options.AllowEscapes),
             In = options.In,

@@ -41,8 +41,8 @@ public sealed record StackLimit(int Frames) : Limit
     internal override void Apply(IsolateSettings s) => s.Interpreter = s.Interpreter with { MaxFrames = Frames };
 }
 
-/// <summary>Wall time (<c>--timeout</c>), enforced while the app computes (it runs interruptible) and while it
-/// waits in a host call (input, the network): the wait is cancelled.</summary>
+/// <summary>Wall time (<c>--timeout</c>), enforced while the app computes (the interpreter stops at its next
+/// backward branch or call) and while it waits in a host call (input, the network): the wait is cancelled.</summary>
 public sealed record TimeLimit(TimeSpan Duration) : Limit
 {
     public override string Flag => "timeout";

@@ -150,7 +150,7 @@ public sealed class SandboxTests
     }
 
     [Fact]
-    public void FuelIsTheSameCountWhetherOrNotTheRunIsInterruptible()
+    public void FuelCountsTheSameInAnIsolateAsInABareVm()
     {
         const string program = "fn main() {\n    var i = 0\n    while i < 1000000 { i += 1 }\n}";
         long Exhausts(long fuel)

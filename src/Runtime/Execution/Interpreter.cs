@@ -37,12 +37,6 @@ public sealed record InterpreterOptions
     public long? Fuel { get; init; }
 
     /// <summary>
-    /// Whether <see cref="Interpreter.Interrupt"/> can stop the program (a wall-time limit, a host cancelling an
-    /// isolate). The program then runs counted, as with <see cref="Fuel"/>: the check rides on the count.
-    /// </summary>
-    public bool Interruptible { get; init; }
-
-    /// <summary>
     /// Checked mode (a debug switch): before every instruction, check that the running program's stack has the
     /// height and the types the verifier promised, and that every reference in it and in the frame's locals is a
     /// live object of the right kind. A verifier hole then shows up as a <see cref="CheckedModeException"/>
@@ -100,12 +94,28 @@ public sealed class Interpreter : IRootSource
 
     /// <summary>
     /// Stops the running program, from any thread, with <paramref name="reason"/> (the first reason given wins):
-    /// at its next instruction when it runs interruptible (<see cref="InterpreterOptions.Interruptible"/>) or
-    /// counted, at once when it is blocked in a native that honours <see cref="Cancellation"/>.
+    /// at its next backward branch or call (its next slice of fuel when it runs counted), and at once when it is
+    /// blocked in a native that honours <see cref="Cancellation"/>.
     /// </summary>
-    public void Interrupt(LimitExceededError reason) => Interlocked.CompareExchange(ref _interrupt, reason, null);
+    public void Interrupt(LimitExceededError reason)
+    {
+        Interlocked.CompareExchange(ref _interrupt, reason, null);
+        Volatile.Write(ref _stopRequested, true);
+    }
 
     private LimitExceededError? _interrupt;
+
+    /// <summary>Set with <see cref="_interrupt"/>: what the fast mode polls at backward branches and calls.</summary>
+    private bool _stopRequested;
+
+    /// <summary>
+    /// Whether a branch from the instruction before <paramref name="pc"/> to <paramref name="target"/> must stop
+    /// the program instead: in the fast mode, when it goes backward (every loop takes one per iteration) and a
+    /// stop was requested. The counting modes notice a stop where their fuel slice ends.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool StopAt<TMode>(int target, int pc) where TMode : struct, IMode =>
+        typeof(TMode) == typeof(FastMode) && target < pc && Volatile.Read(ref _stopRequested);
 
     /// <summary>
     /// Runs <paramref name="fn"/> with <paramref name="args"/> (already of its parameter types) to completion and
@@ -125,7 +135,7 @@ public sealed class Interpreter : IRootSource
         try
         {
             return _options.Checked ? Execute<CheckedMode>()
-                : _options.Fuel is not null || _options.Interruptible ? Execute<MeteredMode>()
+                : _options.Fuel is not null ? Execute<MeteredMode>()
                 : Execute<FastMode>();
         }
         finally
@@ -228,7 +238,7 @@ public sealed class Interpreter : IRootSource
     public void Charge(long units)
     {
         _fuel -= units;
-        if (_fuel < 0 && (_options.Fuel is not null || _options.Interruptible || _options.Checked)) Refuel();
+        if (_fuel < 0 && (_options.Fuel is not null || _options.Checked)) Refuel();
     }
 
     /// <summary>
@@ -361,9 +371,24 @@ public sealed class Interpreter : IRootSource
                     case Opcode.IToF: Unsafe.Add(ref s0, sp - 1) = L(Unsafe.Add(ref s0, sp - 1)); break;
                     case Opcode.FToI: Unsafe.Add(ref s0, sp - 1) = (long)D(Unsafe.Add(ref s0, sp - 1)); break;
 
-                    case Opcode.Jmp: pc = ins.A; break;
-                    case Opcode.JmpIf: if (Unsafe.Add(ref s0, --sp) != 0) pc = ins.A; break;
-                    case Opcode.JmpIfNot: if (Unsafe.Add(ref s0, --sp) == 0) pc = ins.A; break;
+                    case Opcode.Jmp:
+                        if (StopAt<TMode>(ins.A, pc)) goto Stop;
+                        pc = ins.A;
+                        break;
+                    case Opcode.JmpIf:
+                        if (Unsafe.Add(ref s0, --sp) != 0)
+                        {
+                            if (StopAt<TMode>(ins.A, pc)) goto Stop;
+                            pc = ins.A;
+                        }
+                        break;
+                    case Opcode.JmpIfNot:
+                        if (Unsafe.Add(ref s0, --sp) == 0)
+                        {
+                            if (StopAt<TMode>(ins.A, pc)) goto Stop;
+                            pc = ins.A;
+                        }
+                        break;
 
                     case Opcode.Call:
                         callee = functions[ins.A];
@@ -405,8 +430,20 @@ public sealed class Interpreter : IRootSource
                     case Opcode.AConstNull: Unsafe.Add(ref s0, sp++) = 0; break;
                     case Opcode.RefEq: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) == Unsafe.Add(ref s0, sp) ? 1 : 0; break;
                     case Opcode.RefNe: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) != Unsafe.Add(ref s0, sp) ? 1 : 0; break;
-                    case Opcode.JmpIfNull: if (Unsafe.Add(ref s0, --sp) == 0) pc = ins.A; break;
-                    case Opcode.JmpIfNotNull: if (Unsafe.Add(ref s0, --sp) != 0) pc = ins.A; break;
+                    case Opcode.JmpIfNull:
+                        if (Unsafe.Add(ref s0, --sp) == 0)
+                        {
+                            if (StopAt<TMode>(ins.A, pc)) goto Stop;
+                            pc = ins.A;
+                        }
+                        break;
+                    case Opcode.JmpIfNotNull:
+                        if (Unsafe.Add(ref s0, --sp) != 0)
+                        {
+                            if (StopAt<TMode>(ins.A, pc)) goto Stop;
+                            pc = ins.A;
+                        }
+                        break;
                     case Opcode.NewObject:
                         {
                             AtInstruction(ref frame, pc, sp);
@@ -518,16 +555,28 @@ public sealed class Interpreter : IRootSource
                         pc += 1;
                         break;
                     case Fused.LLCmpJump:
-                        if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, bp + ins.C), Unsafe.Add(ref s0, bp + (int)ins.B)) == (ins.Sub >= Fused.JumpIfTrue)) pc = ins.A;
+                        if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, bp + ins.C), Unsafe.Add(ref s0, bp + (int)ins.B)) == (ins.Sub >= Fused.JumpIfTrue))
+                        {
+                            if (StopAt<TMode>(ins.A, pc)) goto Stop;
+                            pc = ins.A;
+                        }
                         else pc += 3;
                         break;
                     case Fused.LCCmpJump:
-                        if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, bp + ins.C), ins.B) == (ins.Sub >= Fused.JumpIfTrue)) pc = ins.A;
+                        if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, bp + ins.C), ins.B) == (ins.Sub >= Fused.JumpIfTrue))
+                        {
+                            if (StopAt<TMode>(ins.A, pc)) goto Stop;
+                            pc = ins.A;
+                        }
                         else pc += 3;
                         break;
                     case Fused.CmpJump:
                         sp -= 2;
-                        if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, sp), Unsafe.Add(ref s0, sp + 1)) == (ins.Sub >= Fused.JumpIfTrue)) pc = ins.A;
+                        if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, sp), Unsafe.Add(ref s0, sp + 1)) == (ins.Sub >= Fused.JumpIfTrue))
+                        {
+                            if (StopAt<TMode>(ins.A, pc)) goto Stop;
+                            pc = ins.A;
+                        }
                         else pc += 1;
                         break;
                     case Fused.IncLocal:
@@ -760,10 +809,16 @@ public sealed class Interpreter : IRootSource
                 }
                 continue;
 
+            // A stop was requested (Interrupt) at a backward branch or a call: the fast mode's only checks.
+            Stop:
+                AtInstruction(ref frame, pc, sp);
+                throw Volatile.Read(ref _interrupt)!;
+
             // Calls of every kind end here with the callee chosen: push its frame and continue in it.
             PushFrame:
                 {
                     frame.Pc = pc - 1;
+                    if (typeof(TMode) == typeof(FastMode) && Volatile.Read(ref _stopRequested)) goto Stop;
                     int fp = _fp;
                     if (fp > maxFrames)
                     {
