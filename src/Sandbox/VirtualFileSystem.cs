@@ -29,7 +29,8 @@ public sealed class VirtualFileSystem : IFileSystem
 {
     private enum Kind { App, Data, Host }
 
-    private sealed record Mount(string Virtual, string HostPath, Kind Kind)
+    /// <param name="File">for a granted file (not a directory): its name, in the directory <paramref name="HostPath"/></param>
+    private sealed record Mount(string Virtual, string HostPath, Kind Kind, string? File = null)
     {
         public readonly string[] Parts = [.. VirtualPath.Components(Virtual)];
     }
@@ -63,7 +64,10 @@ public sealed class VirtualFileSystem : IFileSystem
             foreach (var granted in permissions.GrantedPaths(kind).Where(p => !VirtualPath.IsVirtual(p)))
             {
                 if (VirtualPath.IsHidden(granted)) throw new ArgumentException($"'{granted}' can't be granted: /proc, /dev and /sys are never visible to a program");
-                if (_mounts.All(m => m.Virtual != granted)) _mounts.Add(new(granted, granted, Kind.Host));
+                if (_mounts.Any(m => m.Virtual == granted)) continue;
+                // A granted file (or a path that is not a directory yet) is that one name in its directory.
+                _mounts.Add(Directory.Exists(granted) || granted == "/" ? new(granted, granted, Kind.Host)
+                    : new(granted, Path.GetDirectoryName(granted)!, Kind.Host, Path.GetFileName(granted)));
             }
         }
         _mounts.Sort((a, b) => b.Parts.Length.CompareTo(a.Parts.Length));
@@ -199,6 +203,11 @@ public sealed class VirtualFileSystem : IFileSystem
         {
             if (mount.Parts.Length > head || !mount.Parts.AsSpan().SequenceEqual(parts.AsSpan(0, mount.Parts.Length))) continue;
             string[] rel = parts[mount.Parts.Length..];
+            if (mount.File is not null)
+            {
+                if (rel.Length > 0) throw FileErrors.Fail(what, path, "a component of the path is not a directory");
+                rel = [mount.File];
+            }
             if (mount.Kind == Kind.App)
             {
                 // Inside /app the copies and the originals must name the same file: resolve .. as text, never above /app.
