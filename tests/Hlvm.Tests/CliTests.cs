@@ -213,4 +213,55 @@ public sealed class CliTests
         Assert.Equal(0, p.ExitCode);
         Assert.Equal("Hello, world!\n", output);
     }
+
+    [Fact]
+    public void ABareGrantGrantsEverythingWithoutTakingTheProgramsFileAsItsTarget()
+    {
+        using var dir = new TestSupport.TempDir();
+        string data = dir.File("data.txt", "host data");
+        string file = dir.File("read.hl", "import std.fs\n\nfn main(args: [string]) {\n    println(fs.readText(args[0]))\n}\n");
+        var denied = TestSupport.Hlvm("run", file, "--", data);
+        Assert.Equal(77, denied.ExitCode);
+        Assert.StartsWith($"PermissionError: read access to \"{data}\" is not granted (run with --allow-read={data} to allow it)", denied.Stderr);
+        var r = TestSupport.Hlvm("run", "--allow-read", file, "--", data);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("host data\n", r.Stdout);
+        var narrowed = TestSupport.Hlvm("run", "--allow-read", $"--deny-read={dir.Path}", file, "--", data);
+        Assert.Equal(77, narrowed.ExitCode);
+        Assert.Contains("is denied: a --deny-read rule covers", narrowed.Stderr);
+    }
+
+    [Fact]
+    public void AuditWritesOneJsonLinePerCheckedCall()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("env.hl", "import std.env\n\nfn main() {\n    println(env.get(\"HLVM_AUDIT_TEST\") ?? \"unset\")\n}\n");
+        string log = Path.Combine(dir.Path, "audit.jsonl");
+        var r = TestSupport.Hlvm("run", "--allow-env=HLVM_AUDIT_TEST", "--audit", log, file);
+        Assert.Equal(0, r.ExitCode);
+        var line = System.Text.Json.JsonDocument.Parse(File.ReadAllLines(log).Single()).RootElement;
+        Assert.Equal("env.get", line.GetProperty("native").GetString());
+        Assert.Equal("env", line.GetProperty("permission").GetString());
+        Assert.Equal("HLVM_AUDIT_TEST", line.GetProperty("target").GetString());
+        Assert.True(line.GetProperty("allowed").GetBoolean());
+        var unwritable = TestSupport.Hlvm("run", "--audit", Path.Combine(dir.Path, "no", "such", "dir", "audit.jsonl"), file);
+        Assert.Equal(73, unwritable.ExitCode);
+        Assert.StartsWith("hlvm: cannot write the audit log", unwritable.Stderr);
+    }
+
+    [Theory]
+    [InlineData("--timeout", "soon", "'soon' is not a duration")]
+    [InlineData("--timeout", "0s", "'0s' is not a duration")]
+    [InlineData("--max-output", "lots", "'lots' is not a size")]
+    [InlineData("--max-open-files", "-1", "--max-open-files must not be negative")]
+    [InlineData("--allow-net=host:port", null, "'host:port' is not a host or host:port")]
+    [InlineData("--allow-read=/proc/self", null, "'/proc/self' can't be granted")]
+    public void BadSandboxFlagsAreUsageErrors(string flag, string? value, string message)
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("ok.hl", "fn main() {\n}\n");
+        var r = value is null ? TestSupport.Hlvm("run", flag, file) : TestSupport.Hlvm("run", flag, value, file);
+        Assert.Equal(64, r.ExitCode);
+        Assert.Contains(message, r.Stderr);
+    }
 }
