@@ -92,12 +92,21 @@ internal sealed class GuardedWriter(TextWriter target, OutputBudget budget, bool
 {
     public override Encoding Encoding => target.Encoding;
 
-    public override void Write(char value) => Write([value]);
+    public override void Write(char value)
+    {
+        if (!keepControls && ControlCharacters.Search.Contains(value))
+        {
+            Write([value]);
+            return;
+        }
+        budget.Spend(value < 0x80 ? 1 : value < 0x800 ? 2 : 3);
+        target.Write(value);
+    }
 
     public override void Write(ReadOnlySpan<char> buffer)
     {
-        budget.Spend(Encoding.UTF8.GetByteCount(buffer));
-        if (keepControls || !buffer.ContainsAnyInRange('\0', '\x1f') && !buffer.ContainsAnyInRange('\x7f', '\x9f'))
+        budget.Spend(buffer);
+        if (keepControls || !buffer.ContainsAny(ControlCharacters.Search))
         {
             target.Write(buffer);
             return;
@@ -119,6 +128,11 @@ internal sealed class OutputBudget(long? max)
 {
     private long _written;
 
+    public void Spend(ReadOnlySpan<char> text)
+    {
+        if (max is not null) Spend(Encoding.UTF8.GetByteCount(text));
+    }
+
     public void Spend(long bytes)
     {
         if (max is not { } limit) return;
@@ -130,6 +144,10 @@ internal sealed class OutputBudget(long? max)
 /// <summary>Control characters made harmless for a terminal (see <see cref="GuardedWriter"/>).</summary>
 public static class ControlCharacters
 {
+    /// <summary>The characters <see cref="MakeVisible(ReadOnlySpan{char}, Span{char})"/> replaces.</summary>
+    internal static readonly System.Buffers.SearchValues<char> Search = System.Buffers.SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Where(c => c is not ('\t' or '\n' or '\r')).Select(c => (char)c), .. Enumerable.Range(0x7f, 0x21).Select(c => (char)c)]);
+
     /// <summary>Copies text, each control character but tab and line breaks replaced by a visible one.</summary>
     public static void MakeVisible(ReadOnlySpan<char> text, Span<char> safe)
     {
