@@ -254,7 +254,8 @@ public static class Program
             string text = new UTF8Encoding(false, false).GetString(bytes);
             if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
             var result = Compilation.Compile(path, text);
-            foreach (var d in result.Diagnostics) _err.WriteLine(d.Format());
+            // A diagnostic quotes the source, which may hold control characters: show them, don't send them.
+            foreach (var d in result.Diagnostics) _err.WriteLine(ControlCharacters.MakeVisible(d.Format()));
             int errors = result.Diagnostics.Count(d => d.Severity == Severity.Error);
             if (errors > 0) _err.WriteLine($"{errors} error{(errors == 1 ? "" : "s")}");
             return result.Module;

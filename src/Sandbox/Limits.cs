@@ -105,14 +105,15 @@ internal sealed class GuardedWriter(TextWriter target, OutputBudget budget, bool
 
     public override void Write(ReadOnlySpan<char> buffer)
     {
-        budget.Spend(buffer);
         if (keepControls || !buffer.ContainsAny(ControlCharacters.Search))
         {
+            budget.Spend(buffer);
             target.Write(buffer);
             return;
         }
         Span<char> safe = buffer.Length <= 1024 ? stackalloc char[buffer.Length] : new char[buffer.Length];
         ControlCharacters.MakeVisible(buffer, safe);
+        budget.Spend(safe); // what reaches the terminal, each picture three bytes
         target.Write(safe);
     }
 

@@ -137,6 +137,28 @@ internal static partial class LinuxFiles
         return System.Text.Encoding.UTF8.GetString(buffer, (int)n);
     }
 
+    /// <summary>
+    /// A host path with every symbolic link in it resolved, as far as it exists (the rest appended as written),
+    /// or null when not even its root can be opened.
+    /// </summary>
+    public static string? RealPathOf(string path)
+    {
+        string rest = "";
+        for (string? at = path; at is not null; at = Path.GetDirectoryName(at))
+        {
+            try
+            {
+                using var file = Open(null, at, O_PATH);
+                return Path.Join(RealPath(file), rest).TrimEnd('/') is { Length: > 0 } real ? real : "/";
+            }
+            catch (Errno)
+            {
+                rest = Path.Join(Path.GetFileName(at), rest);
+            }
+        }
+        return null;
+    }
+
     /// <summary>The directory's entries (not . or ..), read through the open directory itself.</summary>
     public static string[] List(SafeFileHandle dir) =>
         Directory.EnumerateFileSystemEntries($"/proc/self/fd/{dir.DangerousGetHandle()}").Select(p => Path.GetFileName(p)).ToArray();

@@ -39,7 +39,16 @@ public sealed class Permissions
     {
         var rules = RulesOf(kind);
         if (target is null) rules.DenyAll = true;
-        else rules.Deny.Add(Normalize(kind, target));
+        else
+        {
+            string denied = Normalize(kind, target);
+            rules.Deny.Add(denied);
+            // A path denied through a symbolic link is denied where the link leads too: the file system checks
+            // the real names of the files a program opens.
+            if (kind is "read" or "write" && !VirtualPath.IsVirtual(denied) && OperatingSystem.IsLinux()
+                && LinuxFiles.RealPathOf(denied) is { } real && real != denied)
+                rules.Deny.Add(real);
+        }
         return this;
     }
 
@@ -62,6 +71,9 @@ public sealed class Permissions
 
     /// <summary>The granted paths of a kind (read or write), as the virtual file system mounts them.</summary>
     public IEnumerable<string> GrantedPaths(string kind) => RulesOf(kind).Allow;
+
+    /// <summary>Whether an address a host name resolved to may be used: not when a denial covers it.</summary>
+    public bool PermitsAddress(System.Net.IPAddress address, int port) => !IsDenied("net", NetTarget.Format(address.ToString(), port));
 
     /// <summary>Whether the whole kind is granted (a bare <c>--allow-read</c>).</summary>
     public bool GrantsAll(string kind) => RulesOf(kind).AllowAll;
@@ -90,8 +102,8 @@ public sealed class Permissions
             case "read" or "write":
                 return VirtualPath.IsVirtual(target) ? VirtualPath.Normalize(target, "/") : Path.GetFullPath(target).TrimEnd('/') is { Length: > 0 } full ? full : "/";
             case "net":
-                if (!NetTarget.TryParse(target, out _, out _)) throw new ArgumentException($"'{target}' is not a host or host:port");
-                return target;
+                if (!NetTarget.TryParse(target, out string host, out int? port)) throw new ArgumentException($"'{target}' is not a host or host:port");
+                return NetTarget.Format(host, port);
             default:
                 if (target.Contains('=')) throw new ArgumentException($"'{target}' is not a variable name");
                 return target;
@@ -107,7 +119,7 @@ public sealed class Permissions
                 return rule == "/" || target == rule || target.StartsWith(rule + "/", StringComparison.Ordinal);
             case "net":
                 if (!NetTarget.TryParse(rule, out var ruleHost, out var rulePort) || !NetTarget.TryParse(target, out var host, out var port)) return false;
-                return string.Equals(ruleHost, host, StringComparison.OrdinalIgnoreCase) && (rulePort is null || rulePort == port);
+                return ruleHost == host && (rulePort is null || rulePort == port);
             default:
                 return loose ? string.Equals(Fold(rule), Fold(target), StringComparison.Ordinal) : rule == target;
         }
@@ -121,10 +133,31 @@ public sealed class Permissions
     }
 }
 
-/// <summary>A network target: <c>host</c>, <c>host:port</c>, or <c>[v6-address]:port</c>.</summary>
+/// <summary>
+/// A network target: <c>host</c>, <c>host:port</c>, or <c>[v6-address]:port</c>. The host comes out in one
+/// spelling: names in lower case, addresses as <see cref="System.Net.IPAddress"/> writes them (<c>127.1</c> is
+/// <c>127.0.0.1</c>), so that a rule and a target that mean the same host compare equal.
+/// </summary>
 internal static class NetTarget
 {
+    public static string Format(string host, int? port)
+    {
+        host = Canonical(host);
+        string shown = host.Contains(':') ? $"[{host}]" : host;
+        return port is null ? shown : $"{shown}:{port}";
+    }
+
+    private static string Canonical(string host) =>
+        System.Net.IPAddress.TryParse(host, out var ip) ? ip.ToString() : host.ToLowerInvariant();
+
     public static bool TryParse(string text, out string host, out int? port)
+    {
+        bool ok = TryParseSpelled(text, out host, out port);
+        host = Canonical(host);
+        return ok;
+    }
+
+    private static bool TryParseSpelled(string text, out string host, out int? port)
     {
         host = text;
         port = null;

@@ -20,7 +20,7 @@ public sealed class SandboxHost : IHost, IDisposable
         _audit = audit;
         _cwd = VirtualPath.Normalize(workingDirectory ?? Environment.CurrentDirectory, "/");
         Files = files;
-        Sockets = new SocketTable(maxOpenFiles);
+        Sockets = new SocketTable(maxOpenFiles, permissions.PermitsAddress);
     }
 
     public IFileSystem Files { get; }

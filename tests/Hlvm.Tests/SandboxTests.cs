@@ -119,6 +119,35 @@ public sealed class SandboxTests
     }
 
     [Fact]
+    public void ATimeLimitStopsALoopMadeOfAHandlerThatCatchesItsOwnThrow()
+    {
+        // No backward branch and no call: the handler's own throw takes the program back to the handler.
+        var assembled = Compiler.Assembly.Assembler.Assemble("loop.hlasm", """
+            .class E
+            .end
+            .fn main() -> void
+                .maxstack 1
+                .handler L0 L2 L1 E
+            L0:
+                newobject E
+                throw
+            L1:
+                pop
+                newobject E
+                throw
+            L2:
+                retvoid
+            .end
+            .entry main
+            """);
+        Assert.True(assembled.Success, string.Join("\n", assembled.Diagnostics.Select(d => d.Format())));
+        using var dir = new TestSupport.TempDir();
+        using var isolate = new Isolate(Options(dir, TextWriter.Null) with { Limits = [new TimeLimit(TimeSpan.FromMilliseconds(200))] });
+        var e = Assert.Throws<LimitExceededError>(() => isolate.Run(isolate.Load(assembled.Module!), []));
+        Assert.Equal("timeout", e.Limit);
+    }
+
+    [Fact]
     public void ATimeLimitEndsAWaitForInputThatNeverComes()
     {
         using var dir = new TestSupport.TempDir();

@@ -191,6 +191,8 @@ public sealed class Interpreter : IRootSource
                         throw uncaught;
                     }
                     // A handler took the error: Loop continues in its frame, at the handler, with the error on the stack.
+                    // A handler is a jump the loop does not see, and it may lead back to the throw: look for a stop here.
+                    if (Volatile.Read(ref _stopRequested)) throw Volatile.Read(ref _interrupt)!;
                 }
             }
         }
@@ -1198,7 +1200,10 @@ public sealed class Interpreter : IRootSource
         long times = stack[sp - 1];
         if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("repeat an array"));
         if (times < 0) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Value, "repeat: the count {0} is negative", times));
-        long count = heap.ArrayLength(r) * times;
+        int length = heap.ArrayLength(r);
+        if (length != 0 && times > long.MaxValue / length)
+            throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "repeat: {0} elements {1} times exceed the heap limit", length, times));
+        long count = length * times;
         if (count > int.MaxValue - 64 || count * 8 > heap.MaxBytes)
             throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "repeat: {0} elements exceed the heap limit", count));
         AtInstruction(ref frame, pc, sp);

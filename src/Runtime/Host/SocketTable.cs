@@ -9,9 +9,11 @@ namespace Hlvm.Runtime.Host;
 /// A program's TCP connections and listeners, by handle (small positive ints, as file descriptors are). It holds
 /// at most <c>maxOpen</c> at once (<c>--max-open-files</c>); every blocking operation honours the run's
 /// cancellation, so an interrupted program never stays blocked on the network. Disposing it closes them all.
-/// Which hosts may be reached is decided before, by <see cref="IHost.Authorize"/>.
+/// Which hosts may be reached is decided before, by <see cref="IHost.Authorize"/>, by the name the program gave;
+/// <c>permits</c>, when given, then vets each address the name resolves to, and only those it permits are used
+/// (so a name can't lead to an address that was denied, even if it resolves differently the second time).
 /// </summary>
-public sealed class SocketTable(int maxOpen) : IDisposable
+public sealed class SocketTable(int maxOpen, Func<IPAddress, int, bool>? permits = null) : IDisposable
 {
     private readonly Dictionary<int, Entry> _open = [];
     private int _next = 1;
@@ -31,8 +33,10 @@ public sealed class SocketTable(int maxOpen) : IDisposable
     public int Connect(string host, int port, CancellationToken cancel)
     {
         Reserve($"connect to {host}:{port}");
+        var addresses = Addresses(host, port, cancel, $"connect to {host}:{port}");
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        Guard($"connect to {host}:{port}", () => { socket.ConnectAsync(host, port, cancel).AsTask().GetAwaiter().GetResult(); return 0; }, socket);
+        if (addresses.Any(a => a.AddressFamily == AddressFamily.InterNetworkV6)) socket.DualMode = true;
+        Guard($"connect to {host}:{port}", () => { socket.ConnectAsync(addresses, port, cancel).AsTask().GetAwaiter().GetResult(); return 0; }, socket);
         return Add(socket);
     }
 
@@ -40,11 +44,9 @@ public sealed class SocketTable(int maxOpen) : IDisposable
     {
         Reserve($"listen on {host}:{port}");
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        var address = Addresses(host, port, cancel, $"listen on {host}:{port}")[0];
         Guard($"listen on {host}:{port}", () =>
         {
-            var address = IPAddress.TryParse(host, out var ip) ? ip
-                : Dns.GetHostAddressesAsync(host, cancel).GetAwaiter().GetResult().FirstOrDefault()
-                  ?? throw new SocketException((int)SocketError.HostNotFound);
             if (address.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = true;
             socket.Bind(new IPEndPoint(address, port));
             socket.Listen(16);
@@ -115,6 +117,17 @@ public sealed class SocketTable(int maxOpen) : IDisposable
                 throw maxOpen == 0
                     ? new VmError(ErrorClasses.Permission, $"cannot {what}: the program may not use the network")
                     : new LimitExceededError("max-open-files", $"cannot {what}: {maxOpen} files and connections are open already (--max-open-files {maxOpen})");
+    }
+
+    /// <summary>The addresses a host name stands for that may be used (all of them without a vetting function).</summary>
+    private IPAddress[] Addresses(string host, int port, CancellationToken cancel, string what)
+    {
+        var all = IPAddress.TryParse(host.Trim('[', ']'), out var ip) ? [ip]
+            : Guard(what, () => Dns.GetHostAddressesAsync(host, cancel).GetAwaiter().GetResult(), null);
+        if (all.Length == 0) throw new VmError(ErrorClasses.IO, $"cannot {what}: no such host");
+        var usable = permits is null ? all : all.Where(a => permits(a, port)).ToArray();
+        return usable.Length > 0 ? usable
+            : throw new VmError(ErrorClasses.Permission, $"net access to \"{host}:{port}\" is denied: it leads to {string.Join(", ", all.Select(a => a.ToString()))}, which a --deny-net rule covers");
     }
 
     private int Add(Socket socket)

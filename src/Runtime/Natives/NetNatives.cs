@@ -13,7 +13,12 @@ internal static class NetNatives
 {
     private static readonly VmType S = VmType.String, I = VmType.Int, V = VmType.Void;
 
-    private static string HostPort(Interpreter vm, ReadOnlySpan<long> a) => $"{StringNatives.Str(vm, a[0])}:{a[1]}";
+    /// <summary><c>host:port</c>, with an IPv6 address in brackets (<c>[::1]:80</c>).</summary>
+    private static string HostPort(Interpreter vm, ReadOnlySpan<long> a)
+    {
+        string host = StringNatives.Str(vm, a[0]);
+        return host.Contains(':') && !host.StartsWith('[') ? $"[{host}]:{a[1]}" : $"{host}:{a[1]}";
+    }
 
     private static int Port(long port) =>
         port is >= 0 and <= 65535 ? (int)port : throw new VmError(ErrorClasses.Value, $"{port} is not a port: a port is 0 to 65535");

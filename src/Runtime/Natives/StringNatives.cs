@@ -73,13 +73,19 @@ internal static class StringNatives
         {
             var s = Str(vm, a[0]);
             if (a[1] < 0) throw new VmError("ValueError", $"repeat({a[1]}): the count is negative");
-            if (a[1] * (double)s.Length > vm.Heap.MaxBytes / 2.0) throw new VmError(ErrorClasses.OutOfMemory, $"a string of {s.Length} characters repeated {a[1]} times exceeds the heap limit");
+            if (a[1] * (double)s.Length > Math.Min(vm.Heap.MaxBytes / 2.0, int.MaxValue - 64)) throw new VmError(ErrorClasses.OutOfMemory, $"a string of {s.Length} characters repeated {a[1]} times exceeds the heap limit");
+            if (s.Length == 0) return NewString(vm, "");
             vm.Charge(a[1]);
             return NewString(vm, new StringBuilder(s.Length * (int)a[1]).Insert(0, s, (int)a[1]).ToString());
         }),
         new("string.split", [S, S], VmType.ArrayOf(S), null, "the parts between separators; an empty separator splits into characters", (vm, a) =>
         {
             string s = Str(vm, a[0]), sep = Str(vm, a[1]);
+            // The parts are host strings before they are copied to the heap: check that they can fit first (each
+            // takes a header word and its characters, rounded up to a word).
+            long count = sep.Length == 0 ? s.Length : s.AsSpan().Count(sep) + 1;
+            if (count * 16 + s.Length * 2L > vm.Heap.MaxBytes)
+                throw new VmError(ErrorClasses.OutOfMemory, $"splitting a string of {s.Length} characters into {count} parts would exceed the heap limit");
             vm.Charge(s.Length);
             string[] parts = sep.Length == 0 ? s.Select(c => c.ToString()).ToArray() : s.Split(sep);
             return NewStringArray(vm.Heap, parts);
