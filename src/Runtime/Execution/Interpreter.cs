@@ -377,7 +377,9 @@ public sealed class Interpreter : IRootSource
                         if (StopAt<TMode>(ins.A, pc)) goto Stop;
                         pc = ins.A;
                         break;
+                    // A bool is 0 or 1 and null is 0: jumping on true and on non-null are one test, as are false and null.
                     case Opcode.JmpIf:
+                    case Opcode.JmpIfNotNull:
                         if (Unsafe.Add(ref s0, --sp) != 0)
                         {
                             if (StopAt<TMode>(ins.A, pc)) goto Stop;
@@ -385,6 +387,7 @@ public sealed class Interpreter : IRootSource
                         }
                         break;
                     case Opcode.JmpIfNot:
+                    case Opcode.JmpIfNull:
                         if (Unsafe.Add(ref s0, --sp) == 0)
                         {
                             if (StopAt<TMode>(ins.A, pc)) goto Stop;
@@ -432,20 +435,6 @@ public sealed class Interpreter : IRootSource
                     case Opcode.AConstNull: Unsafe.Add(ref s0, sp++) = 0; break;
                     case Opcode.RefEq: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) == Unsafe.Add(ref s0, sp) ? 1 : 0; break;
                     case Opcode.RefNe: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) != Unsafe.Add(ref s0, sp) ? 1 : 0; break;
-                    case Opcode.JmpIfNull:
-                        if (Unsafe.Add(ref s0, --sp) == 0)
-                        {
-                            if (StopAt<TMode>(ins.A, pc)) goto Stop;
-                            pc = ins.A;
-                        }
-                        break;
-                    case Opcode.JmpIfNotNull:
-                        if (Unsafe.Add(ref s0, --sp) != 0)
-                        {
-                            if (StopAt<TMode>(ins.A, pc)) goto Stop;
-                            pc = ins.A;
-                        }
-                        break;
                     case Opcode.NewObject:
                         {
                             AtInstruction(ref frame, pc, sp);
