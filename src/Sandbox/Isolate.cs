@@ -10,11 +10,15 @@ namespace Hlvm.Sandbox;
 /// <summary>Everything that configures an isolate: whose app it is, what it may reach, what it may use.</summary>
 public sealed record IsolateOptions
 {
-    /// <summary>The app's own files, shown read-only at <c>/app</c>.</summary>
-    public required string AppDirectory { get; init; }
+    /// <summary>The app's own files, shown read-only at <c>/app</c>: a directory of the host's...</summary>
+    public string? AppDirectory { get; init; }
+
+    /// <summary>... or files that are not in a directory (a bundle's resources, <see cref="Bundles.BundleAppFiles"/>).</summary>
+    public IAppFiles? AppFiles { get; init; }
 
     /// <summary>The app's private storage (<c>/data</c> and its copies of written <c>/app</c> files); by
-    /// default a directory per app under the user's data directory (<see cref="AppStorage"/>).</summary>
+    /// default a directory per app directory under the user's data directory (<see cref="AppStorage"/>).
+    /// Required with <see cref="AppFiles"/>.</summary>
     public string? StorageDirectory { get; init; }
 
     /// <summary>What relative paths are relative to (by default the host's current directory).</summary>
@@ -75,8 +79,10 @@ public sealed class Isolate : IDisposable
         var budget = new OutputBudget(settings.MaxOutput);
         var audit = options.Audit;
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("the sandbox's file system needs Linux 5.6 or later (openat2)");
-        var files = new VirtualFileSystem(options.AppDirectory, options.StorageDirectory ?? AppStorage.DirectoryFor(options.AppDirectory),
-            options.Permissions, options.WorkingDirectory)
+        if ((options.AppDirectory is null) == (options.AppFiles is null)) throw new ArgumentException("an isolate needs either an app directory or app files");
+        string storage = options.StorageDirectory ?? (options.AppDirectory is { } dir ? AppStorage.DirectoryFor(dir)
+            : throw new ArgumentException("an isolate whose files are not a directory needs a storage directory"));
+        var files = new VirtualFileSystem(options.AppDirectory ?? "/nonexistent", storage, options.Permissions, options.WorkingDirectory, options.AppFiles)
         {
             OnDenied = (permission, target, why) => audit?.Record("fs", permission, target, allowed: false, why),
         };

@@ -39,6 +39,7 @@ public sealed class VirtualFileSystem : IFileSystem
     private readonly string _overlay;
     private readonly Permissions _permissions;
     private readonly string _cwd;
+    private readonly IAppFiles? _appFiles;
 
     /// <summary>Told of every refusal made after the permission check (a file's real path is denied or hidden).</summary>
     internal Action<string, string, string>? OnDenied { get; init; }
@@ -48,8 +49,10 @@ public sealed class VirtualFileSystem : IFileSystem
     /// <c>/app</c> files live in it (created when first needed)</param>
     /// <param name="permissions">the grants, whose paths become visible, and the denials</param>
     /// <param name="workingDirectory">what relative paths are relative to (the host's current directory)</param>
-    public VirtualFileSystem(string appDirectory, string storageDirectory, Permissions permissions, string? workingDirectory = null)
+    /// <param name="appFiles">the app's files when they are not a directory (a bundle's); then <paramref name="appDirectory"/> is not used</param>
+    public VirtualFileSystem(string appDirectory, string storageDirectory, Permissions permissions, string? workingDirectory = null, IAppFiles? appFiles = null)
     {
+        _appFiles = appFiles;
         _permissions = permissions;
         _cwd = VirtualPath.Normalize(workingDirectory ?? Environment.CurrentDirectory, "/");
         _overlay = Path.Combine(storageDirectory, "app");
@@ -79,6 +82,9 @@ public sealed class VirtualFileSystem : IFileSystem
     {
         var (mount, rel) = Resolve("read", path);
         var file = mount.Kind == Kind.App ? TryOpenCopy("read", path, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY) : null;
+        if (file is null && mount.Kind == Kind.App && _appFiles is not null)
+            return new MemoryStream(_appFiles.Read(rel, path)
+                ?? throw FileErrors.Fail("read", path, _appFiles.IsDirectory(rel) ? "it is a directory" : "no such file or directory"), writable: false);
         file ??= OpenIn("read", path, mount, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
         try
         {
@@ -136,6 +142,7 @@ public sealed class VirtualFileSystem : IFileSystem
             copy.Dispose();
             return true;
         }
+        if (mount.Kind == Kind.App && _appFiles is not null) return _appFiles.Exists(rel);
         try
         {
             OpenIn("read", path, mount, rel, O_PATH).Dispose();
@@ -154,8 +161,13 @@ public sealed class VirtualFileSystem : IFileSystem
         VmError? missing = null;
         try
         {
-            using var dir = OpenIn("list", path, mount, rel, O_RDONLY | O_DIRECTORY);
-            names.UnionWith(LinuxFiles.List(dir));
+            if (mount.Kind == Kind.App && _appFiles is not null)
+                names.UnionWith(_appFiles.List(rel) ?? throw FileErrors.Fail("list", path, _appFiles.Exists(rel) ? "it is not a directory" : "no such file or directory"));
+            else
+            {
+                using var dir = OpenIn("list", path, mount, rel, O_RDONLY | O_DIRECTORY);
+                names.UnionWith(LinuxFiles.List(dir));
+            }
         }
         catch (VmError e) when (mount.Kind == Kind.App && e.ErrorClass == ErrorClasses.IO)
         {
@@ -265,6 +277,10 @@ public sealed class VirtualFileSystem : IFileSystem
             // The copy's directory: the app must have the directory (or an earlier write made it).
             var dirs = rel[..^1];
             if (TryOpenCopy(what, path, dirs, O_PATH | O_DIRECTORY) is { } made) made.Dispose();
+            else if (_appFiles is not null)
+            {
+                if (!_appFiles.IsDirectory(dirs)) throw FileErrors.Fail(what, path, "no such file or directory");
+            }
             else OpenIn(what, path, mount, dirs, O_PATH | O_DIRECTORY).Dispose();
             MakeCopyDirectories(what, path, dirs);
             mount = CopyMount;

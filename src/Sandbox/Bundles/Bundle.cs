@@ -1,0 +1,180 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+
+namespace Hlvm.Sandbox.Bundles;
+
+/// <summary>Which signers a user trusts, and whether unsigned bundles may run.</summary>
+public sealed record TrustPolicy(IReadOnlyList<byte[]> TrustedKeys, bool AllowUnsigned = false)
+{
+    /// <summary>The trusted-keys file: <c>$HLVM_CONFIG_HOME/trusted-keys</c>, else under <c>$XDG_CONFIG_HOME/hlvm</c>
+    /// or <c>~/.config/hlvm</c>; one public key (<c>ed25519:BASE64</c>) per line, <c>#</c> starts a comment.</summary>
+    public static string DefaultKeysFile =>
+        Path.Combine(Environment.GetEnvironmentVariable("HLVM_CONFIG_HOME") is { Length: > 0 } own ? own
+            : Environment.GetEnvironmentVariable("XDG_CONFIG_HOME") is { Length: > 0 } xdg ? Path.Combine(xdg, "hlvm")
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config", "hlvm"), "trusted-keys");
+
+    /// <summary>The keys of a trusted-keys file (none when there is no file).</summary>
+    /// <exception cref="FormatException">a line is not a public key (the message names the line)</exception>
+    public static List<byte[]> ReadKeysFile(string path)
+    {
+        var keys = new List<byte[]>();
+        if (!File.Exists(path)) return keys;
+        var lines = File.ReadAllLines(path);
+        for (int i = 0; i < lines.Length; i++)
+        {
+            string line = lines[i].Split('#')[0].Trim();
+            if (line.Length == 0) continue;
+            try
+            {
+                keys.Add(Signing.ParsePublicKey(line));
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"{path}:{i + 1}: {e.Message}");
+            }
+        }
+        return keys;
+    }
+}
+
+/// <summary>
+/// An opened bundle: its front read and checked (format, signature, trust, runtime version) before anything
+/// else, its entries read on demand. Each entry is read from the cache when it is there, otherwise fetched
+/// (its stored bytes only), decompressed up to its declared size and no further, checked against its SHA-256,
+/// and only then stored in the cache and used.
+/// </summary>
+public sealed class Bundle : IDisposable
+{
+    private readonly IBundleSource? _source;
+    private readonly ContentCache _cache;
+
+    public BundleFront Front { get; }
+
+    /// <summary>Whether the front came from the cache because the source could not be read.</summary>
+    public bool Offline { get; }
+
+    /// <summary>The app's identity for its private storage and the cache's records: its name and its signer's key.</summary>
+    public string AppId { get; }
+
+    public static readonly Version RuntimeVersion = new(0, 1, 0);
+
+    private Bundle(IBundleSource? source, ContentCache cache, BundleFront front, bool offline)
+    {
+        _source = source;
+        _cache = cache;
+        Front = front;
+        Offline = offline;
+        string signer = front.PublicKey is null ? "unsigned" : Convert.ToHexStringLower(SHA256.HashData(front.PublicKey))[..12];
+        AppId = $"{front.Manifest.Name}-{signer}";
+    }
+
+    /// <summary>Opens a bundle at a path or an <c>http://</c>/<c>https://</c> URL.</summary>
+    /// <exception cref="BundleException">it can't be read, is malformed, or is not trusted</exception>
+    public static Bundle Open(string location, ContentCache cache, TrustPolicy trust, TimeSpan? networkTimeout = null)
+    {
+        bool remote = Uri.TryCreate(location, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
+        IBundleSource? source = null;
+        try
+        {
+            source = remote ? new HttpBundleSource(uri!, networkTimeout) : new FileBundleSource(location);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BundleException($"cannot read '{location}': {(e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e.Message)}");
+        }
+        string key = source.Location;
+        byte[] frontBytes;
+        bool offline = false;
+        try
+        {
+            var header = source.Read(0, BundleFront.HeaderSize);
+            long length = BundleFront.FrontLength(header);
+            frontBytes = [.. header, .. source.Read(BundleFront.HeaderSize, checked((int)(length - BundleFront.HeaderSize)))];
+        }
+        catch (BundleException) when (remote && cache.TryGetFront(key) is { } cached)
+        {
+            // The server is away: run from what an earlier run verified and cached (checked again below).
+            frontBytes = cached;
+            offline = true;
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+        try
+        {
+            var front = BundleFront.Read(frontBytes);
+            Check(front, trust);
+            if (!offline) cache.PutFront(key, frontBytes);
+            return new Bundle(source, cache, front, offline);
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+    }
+
+    private static void Check(BundleFront front, TrustPolicy trust)
+    {
+        if (front.PublicKey is null)
+        {
+            if (!trust.AllowUnsigned) throw new BundleException("the bundle is not signed; run it with --allow-unsigned only if you trust where it came from");
+        }
+        else
+        {
+            if (!Signing.Verify(front)) throw new BundleException("the bundle's signature does not match its contents: it was modified after it was signed");
+            if (!trust.TrustedKeys.Any(k => k.AsSpan().SequenceEqual(front.PublicKey)))
+                throw new BundleException($"the bundle is signed by {Signing.FormatPublicKey(front.PublicKey)}, a key you do not trust (add it with --trust or to {TrustPolicy.DefaultKeysFile})");
+        }
+        if (!Version.TryParse(front.Manifest.MinRuntime, out var needed)) throw new BundleException($"the manifest's minRuntime '{front.Manifest.MinRuntime}' is not a version");
+        if (needed > RuntimeVersion) throw new BundleException($"the app needs hlvm {needed} or later; this is {RuntimeVersion}");
+    }
+
+    /// <summary>An entry's contents, verified.</summary>
+    /// <exception cref="BundleException">it can't be fetched, or what was fetched is not what the table of contents promised</exception>
+    public byte[] Read(BundleEntry entry)
+    {
+        if (_cache.TryGet(entry.Hash) is { } cached) return cached;
+        if (_source is null || Offline) throw new BundleException($"entry '{entry.Name}' is not in the cache and the bundle's source can't be reached");
+        if (entry.StoredSize > int.MaxValue - 64 || entry.Size > int.MaxValue - 64) throw new BundleException($"entry '{entry.Name}' is too large to read ({entry.Size} bytes)");
+        var stored = _source.Read(Front.DataOffset + entry.Offset, (int)entry.StoredSize);
+        var contents = entry.Compression == Compression.None ? stored : Decompress(entry, stored);
+        if (!SHA256.HashData(contents).AsSpan().SequenceEqual(entry.Hash))
+            throw new BundleException($"entry '{entry.Name}' does not match its SHA-256 {entry.HashHex}: the bundle was modified or damaged");
+        _cache.Put(entry.Hash, contents);
+        return contents;
+    }
+
+    /// <summary>Bytes read from the bundle's source so far (the front and the entries not found in the cache).</summary>
+    public long BytesFetched => _source?.BytesRead ?? 0;
+
+    /// <summary>Inflates at most the declared size: a stream that would give more (a decompression bomb) or less is rejected.</summary>
+    private static byte[] Decompress(BundleEntry entry, byte[] stored)
+    {
+        var contents = new byte[entry.Size];
+        try
+        {
+            using var brotli = new BrotliStream(new MemoryStream(stored), CompressionMode.Decompress);
+            int done = 0;
+            while (done < contents.Length)
+            {
+                int n = brotli.Read(contents, done, contents.Length - done);
+                if (n == 0) throw new BundleException($"entry '{entry.Name}' decompresses to {done} bytes, not the {entry.Size} it declares");
+                done += n;
+            }
+            if (brotli.ReadByte() >= 0) throw new BundleException($"entry '{entry.Name}' decompresses to more than the {entry.Size} bytes it declares");
+        }
+        catch (InvalidDataException)
+        {
+            throw new BundleException($"entry '{entry.Name}' is not valid Brotli data: the bundle was modified or damaged");
+        }
+        return contents;
+    }
+
+    /// <summary>The entry module.</summary>
+    public BundleEntry EntryModule => Front.Entries.First(e => e.Name == Front.Manifest.Entry && e.Kind == EntryKind.Module);
+
+    public void Dispose() => _source?.Dispose();
+}

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Http.Headers;
+
+namespace Hlvm.Sandbox.Bundles;
+
+/// <summary>Where a bundle's bytes come from: a file, or a URL read with HTTP range requests.</summary>
+public interface IBundleSource : IDisposable
+{
+    /// <summary>What names the bundle for the user and for the cache of fronts (a full path or a URL).</summary>
+    string Location { get; }
+
+    /// <summary>Exactly <paramref name="length"/> bytes from <paramref name="offset"/>.</summary>
+    /// <exception cref="BundleException">fewer are there, or the server sent others</exception>
+    byte[] Read(long offset, int length);
+
+    /// <summary>Bytes read from the source so far.</summary>
+    long BytesRead { get; }
+}
+
+public sealed class FileBundleSource(string path) : IBundleSource
+{
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _file = File.OpenHandle(path);
+    private long _read;
+
+    public string Location { get; } = Path.GetFullPath(path);
+
+    public long BytesRead => Interlocked.Read(ref _read);
+
+    public byte[] Read(long offset, int length)
+    {
+        var buffer = new byte[length];
+        int done = 0;
+        while (done < length)
+        {
+            int n = RandomAccess.Read(_file, buffer.AsSpan(done), offset + done);
+            if (n == 0) throw new BundleException($"the bundle is truncated: {length} bytes needed at offset {offset}, the file ends at {offset + done}");
+            done += n;
+        }
+        Interlocked.Add(ref _read, length);
+        return buffer;
+    }
+
+    public void Dispose() => _file.Dispose();
+}
+
+/// <summary>
+/// A bundle on any HTTP server that answers range requests (<c>Range: bytes=a-b</c>, 206 Partial Content): each
+/// read is one request, checked to be the range asked for. A request that does not finish in
+/// <see cref="Timeout"/> fails, so a stalled server can't hang the run.
+/// </summary>
+public sealed class HttpBundleSource : IBundleSource
+{
+    private readonly HttpClient _client;
+    private readonly Uri _uri;
+    private long _read;
+
+    public HttpBundleSource(Uri uri, TimeSpan? timeout = null)
+    {
+        _uri = uri;
+        _client = new HttpClient { Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+        _client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("hlvm", "0.1"));
+    }
+
+    public string Location => _uri.ToString();
+
+    public long BytesRead => Interlocked.Read(ref _read);
+
+    public byte[] Read(long offset, int length)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _uri);
+        request.Headers.Range = new RangeHeaderValue(offset, offset + length - 1);
+        try
+        {
+            using var response = _client.Send(request, HttpCompletionOption.ResponseHeadersRead);
+            if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+                throw new BundleException($"{_uri}: the bundle is truncated: the server has no bytes {offset}-{offset + length - 1}");
+            if (response.StatusCode != HttpStatusCode.PartialContent)
+                throw new BundleException(response.IsSuccessStatusCode
+                    ? $"{_uri}: the server answered a range request with {(int)response.StatusCode} {response.ReasonPhrase}, not 206 Partial Content: it must support range requests"
+                    : $"{_uri}: the server answered {(int)response.StatusCode} {response.ReasonPhrase}");
+            var range = response.Content.Headers.ContentRange;
+            if (range is null || range.From != offset || range.To != offset + length - 1)
+                throw new BundleException($"{_uri}: asked for bytes {offset}-{offset + length - 1}, the server sent {range?.ToString() ?? "no Content-Range"}");
+            using var body = response.Content.ReadAsStream();
+            var buffer = new byte[length];
+            int done = 0;
+            while (done < length)
+            {
+                int n = body.Read(buffer, done, length - done);
+                if (n == 0) throw new BundleException($"{_uri}: the connection ended after {done} of the {length} bytes at offset {offset}");
+                done += n;
+            }
+            if (body.ReadByte() >= 0) throw new BundleException($"{_uri}: the server sent more than the {length} bytes asked for at offset {offset}");
+            Interlocked.Add(ref _read, length);
+            return buffer;
+        }
+        catch (HttpRequestException e)
+        {
+            throw new BundleException($"{_uri}: {e.Message}");
+        }
+        catch (TaskCanceledException)
+        {
+            throw new BundleException($"{_uri}: no answer within {_client.Timeout.TotalSeconds:0} s (bytes {offset}-{offset + length - 1})");
+        }
+        catch (IOException e)
+        {
+            throw new BundleException($"{_uri}: the connection failed: {e.Message}");
+        }
+    }
+
+    public void Dispose() => _client.Dispose();
+}
