@@ -11,6 +11,7 @@ using Hlvm.Runtime.Execution;
 using Hlvm.Runtime.Memory;
 using Hlvm.Runtime.Verification;
 using Hlvm.Sandbox;
+using Hlvm.Sandbox.Bundles;
 
 namespace Hlvm.Cli;
 
@@ -95,6 +96,12 @@ public static class Program
         private readonly Option<long?> _maxOutput = new("--max-output") { Description = "most bytes the program may write to stdout and stderr together, with k/m/g suffixes", CustomParser = ParseOptionalSize };
         private readonly Option<int> _maxOpenFiles = new("--max-open-files") { Description = $"most connections and listeners open at once (default {OpenFilesLimit.Default})", DefaultValueFactory = _ => OpenFilesLimit.Default };
         private readonly Option<string?> _audit = new("--audit") { Description = "append one JSON line per permission check (time, native, permission, target, allowed) to FILE" };
+        private readonly Option<string[]> _trust = new("--trust") { Description = "trust bundles signed by this public key (ed25519:BASE64, or a file holding it); repeatable", AllowMultipleArgumentsPerToken = false };
+        private readonly Option<bool> _allowUnsigned = new("--allow-unsigned") { Description = "run a bundle that is not signed" };
+        private readonly Option<string?> _key = new("--key") { Description = "sign the bundle with the private key in this file (from hlvm keygen)" };
+        private readonly Option<int> _port = new("--port") { Description = "the port to listen on (127.0.0.1)", DefaultValueFactory = _ => 8080 };
+        private readonly Argument<string> _directory = new("dir") { Description = "the directory" };
+        private readonly Argument<string> _app = new("app") { Description = "the app's name, as its manifest gives it" };
         private readonly Option<bool> _allowEscapes = new("--allow-escapes") { Description = "let the program's control characters (terminal escape sequences) through unchanged" };
         private readonly Dictionary<string, (Option<string[]> Allow, Option<string[]> Deny)> _grants = Permissions.Kinds.ToDictionary(k => k, k => (
             new Option<string[]>($"--allow-{k}") { Description = GrantHelp(k, "grant"), Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false },
@@ -143,7 +150,7 @@ public static class Program
             var run = new Command("run", "Compile (if needed), verify and run a program")
             {
                 _file, _programArgs, _engine, _maxStack, _maxHeap, _fuel, _timeout, _maxOutput, _maxOpenFiles, _audit, _allowEscapes,
-                _gcStress, _gcLog, _verifyHeap, _checked,
+                _gcStress, _gcLog, _verifyHeap, _checked, _trust, _allowUnsigned,
             };
             foreach (var (allow, deny) in _grants.Values)
             {
@@ -166,6 +173,21 @@ public static class Program
                 _file, _output,
             };
             asm.SetAction(Asm);
+            var keygen = new Command("keygen", "Make a key pair for signing bundles: NAME.key (private) and NAME.pub") { _output };
+            keygen.SetAction(p => Keygen(p.GetValue(_output) ?? "hlvm"));
+            var pack = new Command("pack", "Pack an app directory (with its hlvm.toml) into one bundle file") { _directory, _output, _key };
+            pack.SetAction(Pack);
+            var serve = new Command("serve", "Serve a directory's files over HTTP with range requests, for development") { _directory, _port };
+            serve.SetAction(p => Serve(p.GetValue(_directory)!, p.GetValue(_port)));
+            var cacheList = new Command("list", "List the cached entries and the apps that use them");
+            cacheList.SetAction(_ => CacheList());
+            var cacheClear = new Command("clear", "Remove every cached entry");
+            cacheClear.SetAction(_ => CacheClear());
+            var cacheVerify = new Command("verify", "Rehash every cached entry and remove those that do not match");
+            cacheVerify.SetAction(_ => CacheVerify());
+            var cache = new Command("cache", "The cache of bundle entries shared by all apps") { cacheList, cacheClear, cacheVerify };
+            var rm = new Command("rm", "Remove an app's private data and the cached entries no other app uses") { _app };
+            rm.SetAction(p => Remove(p.GetValue(_app)!));
             Root = new RootCommand($"""
                 Hlvm: a virtual machine for a small statically typed language.
 
@@ -174,11 +196,14 @@ public static class Program
                   hlvm run h.hlc               verify and run a module
                   hlvm disasm h.hlc > h.hlasm  print a module as text
                   hlvm asm h.hlasm -o h.hlc    assemble the text back into a module
+                  hlvm keygen -o me            make a signing key pair (me.key, me.pub)
+                  hlvm pack app/ -o app.hlb --key me.key
+                  hlvm run app.hlb --trust me.pub        (or http://host/app.hlb)
 
                 {ExitCodes.Help}
                 """)
             {
-                run, build, check, disasm, asm,
+                run, build, check, disasm, asm, keygen, pack, serve, cache, rm,
             };
             // The default prints the entry assembly's version, which is the host's when hlvm is embedded.
             foreach (var version in Root.Options.OfType<VersionOption>()) version.Action = new PrintVersion();
@@ -294,8 +319,16 @@ public static class Program
         private int Run(ParseResult p)
         {
             string path = p.GetValue(_file)!;
+            if (IsBundle(path)) return RunBundle(p, path);
             var module = LoadModule(path, out int exitCode);
             if (module is null) return exitCode;
+            return RunSandboxed(p, path, module, o => o with { AppDirectory = Path.GetDirectoryName(Path.GetFullPath(path))! });
+        }
+
+        /// <summary>Runs a module in an isolate with the command line's grants and limits; <paramref name="app"/>
+        /// says where the app's files are.</summary>
+        private int RunSandboxed(ParseResult p, string path, Module module, Func<IsolateOptions, IsolateOptions> app)
+        {
             var permissions = new Permissions();
             try
             {
@@ -333,9 +366,8 @@ public static class Program
                 Isolate isolate;
                 try
                 {
-                    isolate = new Isolate(new IsolateOptions
+                    isolate = new Isolate(app(new IsolateOptions
                     {
-                        AppDirectory = Path.GetDirectoryName(Path.GetFullPath(path))!,
                         Permissions = permissions,
                         Limits = limits,
                         Out = _out,
@@ -352,7 +384,7 @@ public static class Program
                             Log = p.GetValue(_gcLog) ? line => { _out.Flush(); _err.WriteLine(line); } : null,
                         },
                         Interpreter = new InterpreterOptions { Checked = p.GetValue(_checked) },
-                    });
+                    }));
                 }
                 catch (ArgumentException e)
                 {
@@ -427,6 +459,207 @@ public static class Program
 
         /// <summary>An error's text as the terminal should see it: its message may hold the program's strings.</summary>
         private static string Visible(string text, bool allowEscapes) => allowEscapes ? text : ControlCharacters.MakeVisible(text);
+
+        // ---------------------------------------------------------------------------------------- bundles
+
+        private static bool IsBundle(string path) =>
+            path.StartsWith("http://", StringComparison.Ordinal) || path.StartsWith("https://", StringComparison.Ordinal)
+            || path.EndsWith(".hlb", StringComparison.Ordinal);
+
+        private int RunBundle(ParseResult p, string location)
+        {
+            var trusted = new List<byte[]>();
+            try
+            {
+                trusted.AddRange(TrustPolicy.ReadKeysFile(TrustPolicy.DefaultKeysFile));
+                foreach (var key in p.GetValue(_trust) ?? []) trusted.Add(Signing.ParsePublicKey(File.Exists(key) ? File.ReadAllText(key) : key));
+            }
+            catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
+            {
+                _err.WriteLine($"hlvm: {e.Message}");
+                return ExitCodes.Usage;
+            }
+            var cache = new ContentCache(ContentCache.DefaultRoot);
+            Bundle bundle;
+            try
+            {
+                bundle = Bundle.Open(location, cache, new TrustPolicy(trusted, p.GetValue(_allowUnsigned)));
+            }
+            catch (BundleException e)
+            {
+                _err.WriteLine($"hlvm: {location}: {e.Message}");
+                return ExitCodes.DataError;
+            }
+            using (bundle)
+            {
+                var manifest = bundle.Front.Manifest;
+                if (bundle.Offline) _err.WriteLine($"hlvm: {location} can't be reached; running {manifest.Name} {manifest.Version} from the cache");
+                if (manifest.Permissions.Count > 0)
+                {
+                    var flags = manifest.Permissions.Select(x => Packer.TryParsePermission(x, out var kind, out var target) ? target is null ? $"--allow-{kind}" : $"--allow-{kind}={target}" : x);
+                    _err.WriteLine($"hlvm: {manifest.Name} {manifest.Version} asks for {string.Join(" ", flags)}; it gets what this command line grants");
+                }
+                Module module;
+                try
+                {
+                    module = ModuleFormat.Read(bundle.Read(bundle.EntryModule));
+                }
+                catch (Exception e) when (e is BundleException or ModuleFormatException)
+                {
+                    _err.WriteLine($"hlvm: {location}: {e.Message}");
+                    return ExitCodes.DataError;
+                }
+                cache.RecordApp(bundle.AppId, bundle.Front.Entries.Select(e => e.HashHex));
+                return RunSandboxed(p, location, module, o => o with { AppFiles = new BundleAppFiles(bundle), StorageDirectory = AppStorage.DirectoryForId(bundle.AppId) });
+            }
+        }
+
+        private int Keygen(string name)
+        {
+            var (privateKey, publicKey) = Signing.CreateKeyPair();
+            string keyFile = name + ".key", pubFile = name + ".pub";
+            if (File.Exists(keyFile))
+            {
+                _err.WriteLine($"hlvm: '{keyFile}' exists already; choose another name with -o");
+                return ExitCodes.CantCreate;
+            }
+            try
+            {
+                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+                if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                using (var stream = new FileStream(keyFile, options))
+                using (var writer = new StreamWriter(stream)) writer.WriteLine(privateKey);
+                File.WriteAllText(pubFile, publicKey + "\n");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _err.WriteLine($"hlvm: cannot write the key pair: {e.Message}");
+                return ExitCodes.CantCreate;
+            }
+            _out.WriteLine($"{keyFile}: the private key (keep it to yourself)");
+            _out.WriteLine($"{pubFile}: the public key, {publicKey}");
+            return ExitCodes.Ok;
+        }
+
+        private int Pack(ParseResult p)
+        {
+            string dir = p.GetValue(_directory)!;
+            if (!Directory.Exists(dir))
+            {
+                _err.WriteLine($"hlvm: '{dir}' is not a directory");
+                return ExitCodes.NoInput;
+            }
+            string output = p.GetValue(_output) ?? Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/')) + ".hlb";
+            string? key = null;
+            if (p.GetValue(_key) is { } keyFile)
+            {
+                try
+                {
+                    key = File.ReadAllText(keyFile);
+                    Signing.Signer(key);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+                {
+                    _err.WriteLine($"hlvm: {keyFile}: {(e is FileNotFoundException ? "no such file" : e.Message)}");
+                    return e is FormatException ? ExitCodes.DataError : ExitCodes.NoInput;
+                }
+            }
+            try
+            {
+                var front = Packer.Pack(dir, output, source =>
+                {
+                    var module = LoadModule(source, out _) ?? throw new BundleException($"{source} does not compile");
+                    return ModuleFormat.Write(module);
+                }, key, line => _err.WriteLine($"hlvm: {line}"));
+                long size = new FileInfo(output).Length;
+                _out.WriteLine($"{output}: {front.Manifest.Name} {front.Manifest.Version}, {front.Entries.Count} entries, {size} bytes, {(key is null ? "unsigned" : "signed")}");
+                return ExitCodes.Ok;
+            }
+            catch (BundleException e)
+            {
+                _err.WriteLine($"hlvm: {e.Message}");
+                return ExitCodes.DataError;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _err.WriteLine($"hlvm: cannot write '{output}': {e.Message}");
+                return ExitCodes.CantCreate;
+            }
+        }
+
+        private int Serve(string dir, int port)
+        {
+            if (!Directory.Exists(dir))
+            {
+                _err.WriteLine($"hlvm: '{dir}' is not a directory");
+                return ExitCodes.NoInput;
+            }
+            try
+            {
+                using var server = new DevServer(dir, port, line => _err.WriteLine(line));
+                _out.WriteLine($"serving {Path.GetFullPath(dir)} at {server.Url} (Ctrl-C stops)");
+                _out.Flush();
+                using var stop = new ManualResetEventSlim();
+                Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Set(); };
+                stop.Wait();
+                return ExitCodes.Ok;
+            }
+            catch (System.Net.HttpListenerException e)
+            {
+                _err.WriteLine($"hlvm: cannot listen on port {port}: {e.Message}");
+                return ExitCodes.CantCreate;
+            }
+        }
+
+        private int CacheList()
+        {
+            var cache = new ContentCache(ContentCache.DefaultRoot);
+            var entries = cache.Entries().ToList();
+            _out.WriteLine($"{cache.Root}: {entries.Count} entries, {entries.Sum(e => e.Size)} bytes");
+            foreach (var (app, hashes) in cache.Apps().OrderBy(a => a.Key, StringComparer.Ordinal))
+                _out.WriteLine($"  {app}: {hashes.Length} entries");
+            return ExitCodes.Ok;
+        }
+
+        private int CacheClear()
+        {
+            var cache = new ContentCache(ContentCache.DefaultRoot);
+            cache.Clear();
+            _out.WriteLine($"{cache.Root}: cleared");
+            return ExitCodes.Ok;
+        }
+
+        private int CacheVerify()
+        {
+            var cache = new ContentCache(ContentCache.DefaultRoot);
+            var bad = cache.Verify();
+            foreach (var hash in bad) _out.WriteLine($"removed {hash}: its contents no longer match");
+            _out.WriteLine($"{cache.Root}: {cache.Entries().Count()} entries verified, {bad.Count} removed");
+            return bad.Count == 0 ? ExitCodes.Ok : ExitCodes.DataError;
+        }
+
+        private int Remove(string name)
+        {
+            var cache = new ContentCache(ContentCache.DefaultRoot);
+            var ids = cache.Apps().Keys.Where(id => id.StartsWith(name + "-", StringComparison.Ordinal) && id[(name.Length + 1)..].All(char.IsAsciiLetterOrDigit)).ToList();
+            string storageRoot = Path.Combine(AppStorage.Root, "apps");
+            if (Directory.Exists(storageRoot))
+                ids = ids.Union(Directory.EnumerateDirectories(storageRoot).Select(Path.GetFileName).OfType<string>()
+                    .Where(id => id.StartsWith(name + "-", StringComparison.Ordinal) && id[(name.Length + 1)..] is "unsigned" or { Length: 12 } && id[(name.Length + 1)..].All(char.IsAsciiLetterOrDigit))).ToList();
+            if (ids.Count == 0)
+            {
+                _err.WriteLine($"hlvm: no app named '{name}' has run here");
+                return ExitCodes.NoInput;
+            }
+            foreach (var id in ids)
+            {
+                int removed = cache.RemoveApp(id);
+                string storage = AppStorage.DirectoryForId(id);
+                if (Directory.Exists(storage)) Directory.Delete(storage, recursive: true);
+                _out.WriteLine($"removed {id}: its data and {removed} cached entries");
+            }
+            return ExitCodes.Ok;
+        }
 
         private int Build(ParseResult p)
         {

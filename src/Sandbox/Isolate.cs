@@ -166,6 +166,9 @@ public static class AppStorage
         : Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } xdg ? Path.Combine(xdg, "hlvm")
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "hlvm");
 
+    /// <summary>The storage of an app known by an id (a bundle's: its name and its signer).</summary>
+    public static string DirectoryForId(string id) => Path.Combine(Root, "apps", id);
+
     /// <summary>The storage of the app in a directory: <c>apps/NAME-HASH</c>, the hash that of its full path,
     /// so that two apps with the same name never share.</summary>
     public static string DirectoryFor(string appDirectory)

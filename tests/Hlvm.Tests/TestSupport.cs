@@ -18,14 +18,16 @@ public static class TestSupport
     }
 
     /// <summary>
-    /// The apps the tests run keep their private files (<c>/data</c>) in a directory of the test run's own,
-    /// removed when it ends, never in the user's data directory.
+    /// The apps the tests run keep their private files (<c>/data</c>), the bundle cache and the trusted keys in a
+    /// directory of the test run's own, removed when it ends, never in the user's directories.
     /// </summary>
     [System.Runtime.CompilerServices.ModuleInitializer]
     internal static void UsePrivateAppStorage()
     {
         string storage = Directory.CreateTempSubdirectory("hlvm-apps-").FullName;
-        Environment.SetEnvironmentVariable("HLVM_DATA_HOME", storage);
+        Environment.SetEnvironmentVariable("HLVM_DATA_HOME", Path.Combine(storage, "data"));
+        Environment.SetEnvironmentVariable("HLVM_CACHE_HOME", Path.Combine(storage, "cache"));
+        Environment.SetEnvironmentVariable("HLVM_CONFIG_HOME", Path.Combine(storage, "config"));
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             try { Directory.Delete(storage, recursive: true); }

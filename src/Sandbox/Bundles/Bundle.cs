@@ -64,9 +64,13 @@ public sealed class Bundle : IDisposable
         _cache = cache;
         Front = front;
         Offline = offline;
-        string signer = front.PublicKey is null ? "unsigned" : Convert.ToHexStringLower(SHA256.HashData(front.PublicKey))[..12];
-        AppId = $"{front.Manifest.Name}-{signer}";
+        AppId = AppIdOf(front);
     }
+
+    /// <summary><c>NAME-SIGNER</c>: the manifest's name and the first 12 hex digits of the SHA-256 of the signer's
+    /// key (<c>unsigned</c> for none), so that two publishers' apps of one name never share data.</summary>
+    public static string AppIdOf(BundleFront front) =>
+        $"{front.Manifest.Name}-{(front.PublicKey is null ? "unsigned" : Convert.ToHexStringLower(SHA256.HashData(front.PublicKey))[..12])}";
 
     /// <summary>Opens a bundle at a path or an <c>http://</c>/<c>https://</c> URL.</summary>
     /// <exception cref="BundleException">it can't be read, is malformed, or is not trusted</exception>

@@ -105,8 +105,26 @@ public sealed class ContentCache(string root)
         var others = apps.Where(a => a.Key != appId).SelectMany(a => a.Value).ToHashSet(StringComparer.Ordinal);
         int removed = 0;
         foreach (var hash in mine.Where(h => !others.Contains(h)))
-            if (TryDelete(EntryPath(hash))) removed++;
+        {
+            string path = EntryPath(hash);
+            if (TryDelete(path)) removed++;
+            TryDeleteEmpty(Path.GetDirectoryName(path)!);
+        }
         TryDelete(Path.Combine(Root, "apps", appId));
+        // The fronts of its bundles (kept to run offline) go too.
+        string fronts = Path.Combine(Root, "fronts");
+        if (Directory.Exists(fronts))
+            foreach (var file in Directory.EnumerateFiles(fronts))
+            {
+                try
+                {
+                    if (Bundle.AppIdOf(BundleFront.Read(File.ReadAllBytes(file))) == appId) TryDelete(file);
+                }
+                catch (BundleException)
+                {
+                    TryDelete(file); // a damaged front is of no use to anyone
+                }
+            }
         return removed;
     }
 
@@ -132,6 +150,15 @@ public sealed class ContentCache(string root)
         {
             TryDelete(temp);
         }
+    }
+
+    private static void TryDeleteEmpty(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory) && !Directory.EnumerateFileSystemEntries(directory).Any()) Directory.Delete(directory);
+        }
+        catch (IOException) { /* another process just stored an entry there */ }
     }
 
     private static bool TryDelete(string path)

@@ -1,0 +1,116 @@
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace Hlvm.Sandbox.Bundles;
+
+/// <summary>
+/// <c>hlvm serve DIR --port N</c>: a small HTTP server of a directory's files for development, with range
+/// requests (<c>Range: bytes=a-b</c>, <c>a-</c> or <c>-n</c>; 206 with <c>Content-Range</c>, 416 outside the
+/// file). It serves regular files under the directory only (no listings, no <c>..</c>, no links out).
+/// </summary>
+public sealed partial class DevServer : IDisposable
+{
+    private readonly HttpListener _listener = new();
+    private readonly string _root;
+    private readonly Task _loop;
+
+    /// <summary>Bytes of file contents sent so far.</summary>
+    public long BytesSent => Interlocked.Read(ref _sent);
+    private long _sent;
+
+    /// <summary>The base URL, <c>http://127.0.0.1:PORT/</c>.</summary>
+    public string Url { get; }
+
+    /// <exception cref="HttpListenerException">the port can't be listened on</exception>
+    public DevServer(string root, int port, Action<string>? log = null)
+    {
+        _root = Path.GetFullPath(root);
+        Url = $"http://127.0.0.1:{port}/";
+        _listener.Prefixes.Add(Url);
+        _listener.Start();
+        _loop = Task.Run(async () =>
+        {
+            while (_listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+                _ = Task.Run(() => Serve(context, log));
+            }
+        });
+    }
+
+    private void Serve(HttpListenerContext context, Action<string>? log)
+    {
+        var response = context.Response;
+        try
+        {
+            string relative = Uri.UnescapeDataString(context.Request.Url!.AbsolutePath).TrimStart('/');
+            string path = Path.GetFullPath(Path.Combine(_root, relative));
+            var info = new FileInfo(path);
+            if (context.Request.HttpMethod is not ("GET" or "HEAD")) { response.StatusCode = 405; return; }
+            if (!path.StartsWith(_root + "/", StringComparison.Ordinal) || !info.Exists || info.LinkTarget is not null) { response.StatusCode = 404; return; }
+            long length = info.Length, from = 0, to = length - 1;
+            response.Headers["Accept-Ranges"] = "bytes";
+            if (context.Request.Headers["Range"] is { } range)
+            {
+                var m = RangeHeader().Match(range);
+                if (!m.Success) { response.StatusCode = 416; return; }
+                if (m.Groups[1].Value.Length == 0) from = Math.Max(0, length - long.Parse(m.Groups[2].Value));
+                else
+                {
+                    from = long.Parse(m.Groups[1].Value);
+                    if (m.Groups[2].Value.Length > 0) to = Math.Min(to, long.Parse(m.Groups[2].Value));
+                }
+                if (from >= length || from > to)
+                {
+                    response.StatusCode = 416;
+                    response.Headers["Content-Range"] = $"bytes */{length}";
+                    return;
+                }
+                response.StatusCode = 206;
+                response.Headers["Content-Range"] = $"bytes {from}-{to}/{length}";
+            }
+            response.ContentLength64 = to - from + 1;
+            log?.Invoke($"{context.Request.HttpMethod} /{relative} {response.StatusCode} bytes {from}-{to}");
+            if (context.Request.HttpMethod == "HEAD") return;
+            using var file = File.OpenRead(path);
+            file.Position = from;
+            var buffer = new byte[1 << 16];
+            for (long left = to - from + 1; left > 0;)
+            {
+                int n = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                if (n == 0) break;
+                response.OutputStream.Write(buffer, 0, n);
+                Interlocked.Add(ref _sent, n);
+                left -= n;
+            }
+        }
+        catch (Exception e) when (e is IOException or HttpListenerException or UnauthorizedAccessException)
+        {
+            log?.Invoke($"error: {e.Message}");
+        }
+        finally
+        {
+            try { response.Close(); }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { }
+        }
+    }
+
+    [GeneratedRegex(@"^bytes=(\d*)-(\d*)$")]
+    private static partial Regex RangeHeader();
+
+    public void Dispose()
+    {
+        _listener.Stop();
+        _listener.Close();
+        try { _loop.Wait(TimeSpan.FromSeconds(5)); }
+        catch (AggregateException) { }
+    }
+}

@@ -1,0 +1,153 @@
+using System.IO.Compression;
+using Tomlyn;
+using Tomlyn.Model;
+
+namespace Hlvm.Sandbox.Bundles;
+
+/// <summary>
+/// <c>hlvm pack</c>: an app directory to one bundle file. The directory holds its manifest, <c>hlvm.toml</c>:
+/// <code>
+///   name = "myapp"                     # letters, digits, '-', '_', '.'
+///   version = "1.0.0"
+///   entry = "main.hl"                  # the program; its modules are linked into one
+///   permissions = ["net:127.0.0.1:8080", "read:/srv/shared"]   # optional: what it will ask the user for
+///   startup = ["data/splash.txt"]      # optional: resources read at start, stored first
+///   min-runtime = "0.1.0"              # optional
+/// </code>
+/// Every other file in the directory except sources (<c>.hl</c>), hidden files and <c>hlvm.toml</c> becomes a
+/// resource, seen at <c>/app/PATH</c>. The compiled module comes first, then the startup resources, then the
+/// rest by name, so that a reader streaming the bundle meets what starts the app first.
+/// </summary>
+public static class Packer
+{
+    public const string ManifestFile = "hlvm.toml";
+
+    /// <summary>What the app directory's manifest says.</summary>
+    public sealed record AppManifest(string Name, string Version, string Entry, IReadOnlyList<string> Permissions, IReadOnlyList<string> Startup, string MinRuntime);
+
+    /// <exception cref="BundleException">no manifest, or a manifest that is wrong (the message says where)</exception>
+    public static AppManifest ReadManifest(string directory)
+    {
+        string path = Path.Combine(directory, ManifestFile);
+        if (!File.Exists(path)) throw new BundleException($"{path}: no such file: an app directory needs a manifest (name, version, entry)");
+        TomlTable table;
+        try
+        {
+            table = TomlSerializer.Deserialize<TomlTable>(File.ReadAllText(path)) ?? throw new BundleException($"{path}: empty manifest");
+        }
+        catch (TomlException e)
+        {
+            throw new BundleException($"{path}: {e.Message}");
+        }
+        string Text(string key, string? fallback = null) =>
+            table.TryGetValue(key, out var v) ? v as string ?? throw new BundleException($"{path}: '{key}' must be a string")
+            : fallback ?? throw new BundleException($"{path}: '{key}' is missing");
+        IReadOnlyList<string> List(string key) =>
+            !table.TryGetValue(key, out var v) ? []
+            : v is TomlArray a && a.All(x => x is string) ? a.Cast<string>().ToList()
+            : throw new BundleException($"{path}: '{key}' must be a list of strings");
+        foreach (var key in table.Keys)
+            if (key is not ("name" or "version" or "entry" or "permissions" or "startup" or "min-runtime"))
+                throw new BundleException($"{path}: unknown key '{key}' (the keys are name, version, entry, permissions, startup, min-runtime)");
+        var manifest = new AppManifest(Text("name"), Text("version"), Text("entry"), List("permissions"), List("startup"), Text("min-runtime", "0.1.0"));
+        if (manifest.Name.Length == 0 || manifest.Name.Length > 64 || !manifest.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || manifest.Name.StartsWith('.'))
+            throw new BundleException($"{path}: the name '{manifest.Name}' must be 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'");
+        if (!Version.TryParse(manifest.MinRuntime, out _)) throw new BundleException($"{path}: min-runtime '{manifest.MinRuntime}' is not a version");
+        foreach (var permission in manifest.Permissions)
+            if (!TryParsePermission(permission, out _, out _)) throw new BundleException($"{path}: permission '{permission}' should be KIND or KIND:TARGET, KIND one of {string.Join(", ", Permissions.Kinds)}");
+        return manifest;
+    }
+
+    /// <summary>A requested permission, <c>net:127.0.0.1:8080</c> or <c>env</c>: its kind and target (null for all).</summary>
+    public static bool TryParsePermission(string text, out string kind, out string? target)
+    {
+        int colon = text.IndexOf(':');
+        kind = colon < 0 ? text : text[..colon];
+        target = colon < 0 ? null : text[(colon + 1)..];
+        return Permissions.Kinds.Contains(kind) && target is not "";
+    }
+
+    /// <summary>Packs an app directory into a bundle file, written atomically.</summary>
+    /// <param name="compile">the module bytes of the entry source file (the caller's compiler); throws <see cref="BundleException"/> on errors</param>
+    /// <param name="privateKey">the signer's private key text, or null for an unsigned bundle</param>
+    /// <param name="progress">told of progress on large apps</param>
+    /// <returns>the front of the bundle written</returns>
+    public static BundleFront Pack(string directory, string output, Func<string, byte[]> compile, string? privateKey, Action<string>? progress = null)
+    {
+        var manifest = ReadManifest(directory);
+        string entryPath = Path.Combine(directory, manifest.Entry);
+        if (!File.Exists(entryPath)) throw new BundleException($"{Path.Combine(directory, ManifestFile)}: the entry '{manifest.Entry}' does not exist");
+        var signer = privateKey is null ? null : Signing.Signer(privateKey);
+        string moduleName = Path.ChangeExtension(manifest.Entry, ".hlc").Replace('\\', '/');
+
+        var files = Resources(directory).ToList();
+        var startup = manifest.Startup.ToHashSet(StringComparer.Ordinal);
+        foreach (var name in startup.Where(n => !files.Contains(n)))
+            throw new BundleException($"{Path.Combine(directory, ManifestFile)}: the startup resource '{name}' is not a file of the app");
+        var ordered = files.Where(startup.Contains).Concat(files.Where(f => !startup.Contains(f)));
+
+        var contents = new List<(string Name, EntryKind Kind, byte[] Data)> { (moduleName, EntryKind.Module, compile(entryPath)) };
+        contents.AddRange(ordered.Select(f => (f, EntryKind.Resource, File.ReadAllBytes(Path.Combine(directory, f)))));
+        long total = contents.Sum(c => (long)c.Data.Length), done = 0;
+        int lastReported = 0;
+
+        var entries = new List<BundleEntry>();
+        var stored = new List<byte[]>();
+        long offset = 0;
+        foreach (var (name, kind, data) in contents)
+        {
+            if (BundleFront.CheckName(name) is { } why) throw new BundleException($"the file name '{name}' {why}; rename it");
+            var compressed = Compress(data);
+            bool useIt = compressed.Length < data.Length;
+            var bytes = useIt ? compressed : data;
+            entries.Add(new BundleEntry(name, kind, useIt ? Compression.Brotli : Compression.None, offset, bytes.Length, data.Length, BundleFront.Hash(data)));
+            stored.Add(bytes);
+            offset += bytes.Length;
+            done += data.Length;
+            int percent = total == 0 ? 100 : (int)(done * 100 / total);
+            if (total > 8 << 20 && percent / 10 > lastReported / 10)
+            {
+                lastReported = percent;
+                progress?.Invoke($"packed {done >> 20} of {total >> 20} MiB ({percent}%)");
+            }
+        }
+        var front = BundleFront.Write(new BundleManifest
+        {
+            Name = manifest.Name, Version = manifest.Version, Entry = moduleName, Permissions = manifest.Permissions, MinRuntime = manifest.MinRuntime,
+        }, entries, signer);
+
+        string temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output))!, $".{Path.GetFileName(output)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                file.Write(front);
+                foreach (var bytes in stored) file.Write(bytes);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, output, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+        return BundleFront.Read(front);
+    }
+
+    /// <summary>The app's resources: its files but sources, hidden files and the manifest, as sorted relative paths.</summary>
+    private static IEnumerable<string> Resources(string directory)
+    {
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.Hidden | FileAttributes.ReparsePoint };
+        return Directory.EnumerateFiles(directory, "*", options)
+            .Select(f => Path.GetRelativePath(directory, f).Replace('\\', '/'))
+            .Where(f => !f.EndsWith(".hl", StringComparison.Ordinal) && f != ManifestFile && !f.Split('/').Any(p => p.StartsWith('.')))
+            .Order(StringComparer.Ordinal);
+    }
+
+    private static byte[] Compress(byte[] data)
+    {
+        using var output = new MemoryStream();
+        using (var brotli = new BrotliStream(output, CompressionLevel.Optimal, leaveOpen: true)) brotli.Write(data);
+        return output.ToArray();
+    }
+}
