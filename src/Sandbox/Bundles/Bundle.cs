@@ -170,7 +170,7 @@ public sealed class Bundle : IDisposable
             }
             if (brotli.ReadByte() >= 0) throw new BundleException($"entry '{entry.Name}' decompresses to more than the {entry.Size} bytes it declares");
         }
-        catch (InvalidDataException)
+        catch (Exception e) when (e is InvalidDataException or InvalidOperationException)
         {
             throw new BundleException($"entry '{entry.Name}' is not valid Brotli data: the bundle was modified or damaged");
         }

@@ -1,0 +1,300 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Hlvm.Sandbox.Bundles;
+
+namespace Hlvm.Tests;
+
+/// <summary>Bundles as their users meet them: packed, signed, run from a file and over HTTP, cached, removed;
+/// and hostile ones, which must never run a modified byte and never leave a bad entry in the cache.</summary>
+public sealed class BundleTests
+{
+    private const string Program = """
+        import std.fs
+
+        fn main(args: [string]) {
+            println("started")
+            println(fs.readText("/app/data/greeting.txt"))
+            if args.len() > 0 {
+                println(fs.readText("/app/" + args[0]).len())
+            }
+        }
+        """;
+
+    /// <summary>An app directory with a program, a small resource read at start and a large one it reads only when asked; packed and signed.</summary>
+    private sealed class App : IDisposable
+    {
+        public readonly TestSupport.TempDir Dir = new();
+        public readonly string Bundle, PublicKey, PrivateKey;
+
+        public App(int bigBytes = 1 << 20, bool sign = true)
+        {
+            Directory.CreateDirectory(Path.Combine(Dir.Path, "app", "data"));
+            File.WriteAllText(Path.Combine(Dir.Path, "app", "main.hl"), Program);
+            File.WriteAllText(Path.Combine(Dir.Path, "app", "data", "greeting.txt"), "hello from a resource");
+            var random = new Random(7);
+            var big = new byte[bigBytes];
+            for (int i = 0; i < big.Length; i++) big[i] = (byte)('a' + random.Next(26));
+            File.WriteAllBytes(Path.Combine(Dir.Path, "app", "data", "big.bin"), big);
+            File.WriteAllText(Path.Combine(Dir.Path, "app", "hlvm.toml"), "name = \"testapp\"\nversion = \"1.2.3\"\nentry = \"main.hl\"\nstartup = [\"data/greeting.txt\"]\n");
+            (PrivateKey, PublicKey) = Signing.CreateKeyPair();
+            File.WriteAllText(Path.Combine(Dir.Path, "me.key"), PrivateKey);
+            Bundle = Path.Combine(Dir.Path, "app.hlb");
+            string[] key = sign ? ["--key", Path.Combine(Dir.Path, "me.key")] : [];
+            var r = TestSupport.Hlvm(["pack", Path.Combine(Dir.Path, "app"), "-o", Bundle, .. key]);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+        }
+
+        public TestSupport.Result Run(string location, params string[] extra) =>
+            TestSupport.Hlvm(["run", location, "--trust", PublicKey, .. extra]);
+
+        public void Dispose() => Dir.Dispose();
+    }
+
+    private static void AssertCacheIsSound()
+    {
+        var cache = new ContentCache(ContentCache.DefaultRoot);
+        Assert.Empty(cache.Verify());
+    }
+
+    [Fact]
+    public void APackedSignedBundleRunsOnlyWhenItsSignerIsTrusted()
+    {
+        using var app = new App();
+        var r = app.Run(app.Bundle);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal("started\nhello from a resource\n", r.Stdout);
+
+        var untrusted = TestSupport.Hlvm("run", app.Bundle);
+        Assert.Equal(65, untrusted.ExitCode);
+        Assert.Contains($"the bundle is signed by {app.PublicKey}, a key you do not trust", untrusted.Stderr);
+        Assert.Equal("", untrusted.Stdout);
+
+        var other = Signing.CreateKeyPair().PublicKey;
+        Assert.Equal(65, TestSupport.Hlvm("run", app.Bundle, "--trust", other).ExitCode);
+    }
+
+    [Fact]
+    public void AnUnsignedBundleRunsOnlyWithAllowUnsigned()
+    {
+        using var app = new App(sign: false);
+        var r = TestSupport.Hlvm("run", app.Bundle);
+        Assert.Equal(65, r.ExitCode);
+        Assert.Contains("the bundle is not signed; run it with --allow-unsigned", r.Stderr);
+        var allowed = TestSupport.Hlvm("run", app.Bundle, "--allow-unsigned");
+        Assert.True(allowed.ExitCode == 0, allowed.Stderr);
+        Assert.StartsWith("started\n", allowed.Stdout);
+    }
+
+    [Fact]
+    public void OverHttpOnlyTheEntriesTheAppReadsAreFetched()
+    {
+        using var app = new App(bigBytes: 4 << 20);
+        using var server = new DevServer(app.Dir.Path, FreePort());
+        long size = new FileInfo(app.Bundle).Length;
+        var r = app.Run(server.Url + "app.hlb");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal("started\nhello from a resource\n", r.Stdout);
+        Assert.True(server.BytesSent < size / 20, $"{server.BytesSent} of {size} bytes fetched");
+
+        // Reading the large resource fetches it, once: the second read comes from the cache.
+        var reads = app.Run(server.Url + "app.hlb", "--", "data/big.bin");
+        Assert.Equal($"started\nhello from a resource\n{4 << 20}\n", reads.Stdout.Replace("\r", ""));
+        long afterFirst = server.BytesSent;
+        Assert.True(afterFirst > size / 2);
+        app.Run(server.Url + "app.hlb", "--", "data/big.bin");
+        Assert.True(server.BytesSent - afterFirst < size / 20);
+        AssertCacheIsSound();
+    }
+
+    [Fact]
+    public void ASecondRunWorksWithoutTheServerAndRmLeavesNoTrace()
+    {
+        using var app = new App();
+        string url;
+        using (var server = new DevServer(app.Dir.Path, FreePort()))
+        {
+            url = server.Url + "app.hlb";
+            Assert.Equal(0, app.Run(url).ExitCode);
+        }
+        var offline = app.Run(url);
+        Assert.True(offline.ExitCode == 0, offline.Stderr);
+        Assert.Contains("can't be reached; running testapp 1.2.3 from the cache", offline.Stderr);
+
+        var cache = new ContentCache(ContentCache.DefaultRoot);
+        var mine = cache.Apps()[Bundle.AppIdOf(BundleFront.Read(File.ReadAllBytes(app.Bundle)))];
+        var rm = TestSupport.Hlvm("rm", "testapp");
+        Assert.True(rm.ExitCode == 0, rm.Stderr);
+        Assert.DoesNotContain(cache.Apps().Keys, k => k.StartsWith("testapp-", StringComparison.Ordinal));
+        Assert.DoesNotContain(cache.Entries(), e => mine.Contains(e.Hash));
+        Assert.Equal(65, app.Run(url).ExitCode); // nothing left to run from
+    }
+
+    // ------------------------------------------------------------------------------------------------ hostile
+
+    [Fact]
+    public void ATruncatedBundleNeverRuns()
+    {
+        using var app = new App(bigBytes: 4096);
+        byte[] whole = File.ReadAllBytes(app.Bundle);
+        var front = BundleFront.Read(whole);
+        var cuts = new SortedSet<long> { 0, 1, 8, 63, 64, front.DataOffset - 1, front.DataOffset, whole.Length - 1 };
+        foreach (var e in front.Entries) { cuts.Add(front.DataOffset + e.Offset); cuts.Add(front.DataOffset + e.Offset + e.StoredSize - 1); }
+        var random = new Random(11);
+        for (int i = 0; i < 8; i++) cuts.Add(random.NextInt64(whole.Length));
+        string cut = Path.Combine(app.Dir.Path, "cut.hlb");
+        foreach (long at in cuts.Where(c => c < whole.Length))
+        {
+            File.WriteAllBytes(cut, whole[..(int)at]);
+            var r = app.Run(cut, "--", "data/big.bin");
+            Assert.True(r.ExitCode is 65 or 70, $"cut at {at}: exit {r.ExitCode}\n{r.Stderr}");
+            Assert.Contains("truncated", r.Stderr);
+            // What ran (if the front and the module were whole) saw no byte of the missing part.
+            Assert.DoesNotContain("4096", r.Stdout);
+        }
+        AssertCacheIsSound();
+    }
+
+    [Fact]
+    public void AFlippedByteAnywhereIsCaughtBeforeItIsUsed()
+    {
+        using var app = new App(bigBytes: 4096);
+        byte[] whole = File.ReadAllBytes(app.Bundle);
+        var front = BundleFront.Read(whole);
+        var random = new Random(5);
+        var places = new List<long> { 0, 9, 12, 30, 64, 70, front.DataOffset - 1, front.DataOffset - 40, front.DataOffset + 3 };
+        for (int i = 0; i < 40; i++) places.Add(random.NextInt64(whole.Length));
+        string flipped = Path.Combine(app.Dir.Path, "flipped.hlb");
+        foreach (long at in places)
+        {
+            // A new cache for each, so that the entries come from the modified file.
+            Environment.SetEnvironmentVariable("HLVM_CACHE_HOME", Path.Combine(app.Dir.Path, $"cache{at}"));
+            try
+            {
+                var bytes = (byte[])whole.Clone();
+                bytes[at] ^= (byte)(1 << random.Next(8));
+                File.WriteAllBytes(flipped, bytes);
+                var r = app.Run(flipped, "--", "data/big.bin");
+                Assert.True(r.ExitCode != 0, $"flip at {at} ran: {r.Stdout}");
+                if (at < front.DataOffset) Assert.Equal("", r.Stdout);  // the front: nothing runs
+                else
+                {
+                    // An entry: the module never runs modified, and a resource never reaches the program modified.
+                    Assert.True(r.Stdout is "" or "started\n" or "started\nhello from a resource\n", $"flip at {at}: {r.Stdout}");
+                    Assert.Contains($"entry '", r.Stderr);
+                }
+                AssertCacheIsSound();
+            }
+            finally
+            {
+                Environment.SetEnvironmentVariable("HLVM_CACHE_HOME", null);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("../escape.txt", "has a '..' component")]
+    [InlineData("/etc/passwd", "is absolute")]
+    [InlineData("data\\win.txt", "contains a backslash")]
+    [InlineData("a//b", "has an empty component")]
+    public void AnEntryNameThatCouldLeaveTheAppIsRejected(string name, string why)
+    {
+        using var dir = new TestSupport.TempDir();
+        var (privateKey, publicKey) = Signing.CreateKeyPair();
+        byte[] data = "x"u8.ToArray();
+        var entries = new List<BundleEntry>
+        {
+            new("main.hlc", EntryKind.Module, Compression.None, 0, 1, 1, BundleFront.Hash(data)),
+            new(name, EntryKind.Resource, Compression.None, 1, 1, 1, BundleFront.Hash(data)),
+        };
+        var front = BundleFront.Write(new BundleManifest { Name = "evil", Version = "1", Entry = "main.hlc" }, entries, Signing.Signer(privateKey));
+        string path = dir.File("evil.hlb");
+        File.WriteAllBytes(path, [.. front, .. data, .. data]);
+        var r = TestSupport.Hlvm("run", path, "--trust", publicKey);
+        Assert.Equal(65, r.ExitCode);
+        Assert.Contains(why, r.Stderr);
+    }
+
+    [Fact]
+    public void DeclaredSizesThatLieAndDecompressionBombsAreRejected()
+    {
+        using var dir = new TestSupport.TempDir();
+        var (privateKey, publicKey) = Signing.CreateKeyPair();
+        // A module entry that decompresses to 64 MiB of zeros while declaring 10 bytes.
+        var bomb = new MemoryStream();
+        using (var brotli = new System.IO.Compression.BrotliStream(bomb, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true))
+            brotli.Write(new byte[64 << 20]);
+        byte[] stored = bomb.ToArray();
+        var entries = new List<BundleEntry> { new("main.hlc", EntryKind.Module, Compression.Brotli, 0, stored.Length, 10, new byte[32]) };
+        var front = BundleFront.Write(new BundleManifest { Name = "bomb", Version = "1", Entry = "main.hlc" }, entries, Signing.Signer(privateKey));
+        string path = dir.File("bomb.hlb");
+        File.WriteAllBytes(path, [.. front, .. stored]);
+        var r = TestSupport.Hlvm("run", path, "--trust", publicKey);
+        Assert.Equal(65, r.ExitCode);
+        Assert.Contains("decompresses to more than the 10 bytes it declares", r.Stderr);
+
+        // A table of contents whose sizes run past the end of the file.
+        var lying = new List<BundleEntry> { new("main.hlc", EntryKind.Module, Compression.None, 0, 1000, 1000, new byte[32]) };
+        var front2 = BundleFront.Write(new BundleManifest { Name = "liar", Version = "1", Entry = "main.hlc" }, lying, Signing.Signer(privateKey));
+        File.WriteAllBytes(path, [.. front2, .. new byte[10]]);
+        var r2 = TestSupport.Hlvm("run", path, "--trust", publicKey);
+        Assert.Equal(65, r2.ExitCode);
+        Assert.Contains("truncated", r2.Stderr);
+        AssertCacheIsSound();
+    }
+
+    [Fact]
+    public async Task AServerThatSendsTheWrongRangeOrStallsIsRejectedInTime()
+    {
+        using var app = new App(bigBytes: 1024);
+        byte[] whole = File.ReadAllBytes(app.Bundle);
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var stop = new CancellationTokenSource();
+        int requests = 0;
+        var serving = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                TcpClient client;
+                try { client = await listener.AcceptTcpClientAsync(stop.Token); }
+                catch (OperationCanceledException) { return; }
+                int n = Interlocked.Increment(ref requests);
+                _ = Task.Run(async () =>
+                {
+                    using (client)
+                    {
+                        var stream = client.GetStream();
+                        var reader = new StreamReader(stream, Encoding.ASCII);
+                        while (await reader.ReadLineAsync() is { Length: > 0 }) { }
+                        if (n > 1) { await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }); return; } // stall
+                        // The first request gets bytes from elsewhere in the file than it asked for.
+                        var body = whole.AsSpan(100, 64).ToArray();
+                        var head = $"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 100-163/{whole.Length}\r\nContent-Length: 64\r\nConnection: close\r\n\r\n";
+                        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+                        await stream.WriteAsync(body);
+                    }
+                });
+            }
+        });
+        string url = $"http://127.0.0.1:{port}/app.hlb";
+        var wrong = app.Run(url);
+        Assert.Equal(65, wrong.ExitCode);
+        Assert.Contains("asked for bytes 0-63, the server sent bytes 100-163", wrong.Stderr);
+
+        var source = new HttpBundleSource(new Uri(url), TimeSpan.FromSeconds(1));
+        var e = Assert.Throws<BundleException>(() => source.Read(0, 64));
+        Assert.Contains("no answer within 1 s", e.Message);
+        await stop.CancelAsync();
+        await serving;
+        AssertCacheIsSound();
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+}
