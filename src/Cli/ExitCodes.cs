@@ -7,7 +7,8 @@ public static class ExitCodes
     public const int Ok = 0;
     /// <summary>The command line is wrong.</summary>
     public const int Usage = 64;
-    /// <summary>The program does not compile, or the module is malformed or fails verification.</summary>
+    /// <summary>The program does not compile, the module is malformed or fails verification, or a bundle is
+    /// malformed, truncated, tampered with, unsigned or not trusted.</summary>
     public const int DataError = 65;
     /// <summary>An input file does not exist or cannot be read.</summary>
     public const int NoInput = 66;
@@ -24,7 +25,8 @@ public static class ExitCodes
         Exit codes:
           0   success (for run: or the int that main returned)
           64  bad usage of the command line
-          65  compile error, or a malformed or unverifiable module
+          65  compile error, a malformed or unverifiable module, or a bundle that is
+              malformed, tampered with, unsigned or signed by an untrusted key
           66  input file not found or unreadable
           70  uncaught runtime error (IndexError, StackOverflowError, OutOfMemoryError, ...)
           73  output file cannot be written
