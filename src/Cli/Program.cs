@@ -327,7 +327,7 @@ public static class Program
 
         /// <summary>Runs a module in an isolate with the command line's grants and limits; <paramref name="app"/>
         /// says where the app's files are.</summary>
-        private int RunSandboxed(ParseResult p, string path, Module module, Func<IsolateOptions, IsolateOptions> app)
+        private int RunSandboxed(ParseResult p, string path, Module module, Func<IsolateOptions, IsolateOptions> app, IReadOnlyList<string>? requested = null)
         {
             var permissions = new Permissions();
             try
@@ -337,6 +337,7 @@ public static class Program
                     foreach (var target in p.GetValue(allow) ?? []) permissions.Allow(kind, target == Everything ? null : target);
                     foreach (var target in p.GetValue(deny) ?? []) permissions.Deny(kind, target == Everything ? null : target);
                 }
+                if (requested is not null) Ask(permissions, requested);
             }
             catch (ArgumentException e)
             {
@@ -497,7 +498,7 @@ public static class Program
                 if (manifest.Permissions.Count > 0)
                 {
                     var flags = manifest.Permissions.Select(x => Packer.TryParsePermission(x, out var kind, out var target) ? target is null ? $"--allow-{kind}" : $"--allow-{kind}={target}" : x);
-                    _err.WriteLine($"hlvm: {manifest.Name} {manifest.Version} asks for {string.Join(" ", flags)}; it gets what this command line grants");
+                    _err.WriteLine($"hlvm: {manifest.Name} {manifest.Version} asks for {string.Join(" ", flags)}; it gets what this command line grants{(Interactive ? " and what you grant now" : "")}");
                 }
                 Module module;
                 try
@@ -510,9 +511,32 @@ public static class Program
                     return ExitCodes.DataError;
                 }
                 cache.RecordApp(bundle.AppId, bundle.Front.Entries.Select(e => e.HashHex));
-                return RunSandboxed(p, location, module, o => o with { AppFiles = new BundleAppFiles(bundle), StorageDirectory = AppStorage.DirectoryForId(bundle.AppId) });
+                return RunSandboxed(p, location, module, o => o with { AppFiles = new BundleAppFiles(bundle), StorageDirectory = AppStorage.DirectoryForId(bundle.AppId) },
+                    manifest.Permissions);
             }
         }
+
+        /// <summary>
+        /// Asks, on a terminal only, for each permission a bundle requests that the command line did not grant;
+        /// a "y" grants it for this run. Without a terminal nothing is asked and nothing more is granted.
+        /// </summary>
+        private void Ask(Permissions permissions, IReadOnlyList<string> requested)
+        {
+            if (!Interactive) return;
+            foreach (var request in requested)
+            {
+                if (!Packer.TryParsePermission(request, out var kind, out var target)) continue;
+                string probe = target ?? "*";
+                if (kind is "read" or "write") probe = Path.GetFullPath(target ?? "/");
+                if (permissions.IsAllowed(kind, probe)) continue;
+                _err.Write($"hlvm: grant {(target is null ? $"--allow-{kind}" : $"--allow-{kind}={target}")} for this run? [y/N] ");
+                _err.Flush();
+                if (_in.ReadLine()?.Trim() is "y" or "Y" or "yes") permissions.Allow(kind, target);
+            }
+        }
+
+        /// <summary>Whether hlvm talks to a person: standard input and standard error are a terminal.</summary>
+        private static bool Interactive => EndProcessOnStuckTimeout && !Console.IsInputRedirected && !Console.IsErrorRedirected;
 
         private int Keygen(string name)
         {

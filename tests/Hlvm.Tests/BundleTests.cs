@@ -7,8 +7,15 @@ namespace Hlvm.Tests;
 
 /// <summary>Bundles as their users meet them: packed, signed, run from a file and over HTTP, cached, removed;
 /// and hostile ones, which must never run a modified byte and never leave a bad entry in the cache.</summary>
+/// Tests that point <c>HLVM_CACHE_HOME</c> elsewhere for a while restore it; the classes that use the cache are in
+/// one collection, so that none runs while another has it pointed away.
+[Collection(BundleCache)]
 public sealed class BundleTests
 {
+    public const string BundleCache = "bundle cache";
+
+    private static readonly string SharedCache = ContentCache.DefaultRoot;
+
     private const string Program = """
         import std.fs
 
@@ -130,6 +137,51 @@ public sealed class BundleTests
         Assert.Equal(65, app.Run(url).ExitCode); // nothing left to run from
     }
 
+    [Fact]
+    public async Task TwoRunsAtOnceShareTheCacheSafely()
+    {
+        using var app = new App(bigBytes: 2 << 20);
+        using var server = new DevServer(app.Dir.Path, FreePort());
+        string url = server.Url + "app.hlb";
+        var runs = Enumerable.Range(0, 4).Select(_ => Task.Run(() => app.Run(url, "--", "data/big.bin"))).ToArray();
+        foreach (var r in await Task.WhenAll(runs))
+        {
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.Equal($"started\nhello from a resource\n{2 << 20}\n", r.Stdout);
+        }
+        AssertCacheIsSound();
+        Assert.Empty(Directory.EnumerateFiles(ContentCache.DefaultRoot, ".*.tmp", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void CacheVerifyRemovesADamagedEntryAndTheNextRunFetchesItAgain()
+    {
+        using var app = new App(bigBytes: 1024);
+        Environment.SetEnvironmentVariable("HLVM_CACHE_HOME", Path.Combine(app.Dir.Path, "cache"));
+        try
+        {
+            Assert.Equal(0, app.Run(app.Bundle).ExitCode);
+            var list = TestSupport.Hlvm("cache", "list");
+            Assert.Contains("2 entries", list.Stdout); // the module and the startup resource; not the unread one
+            var cache = new ContentCache(ContentCache.DefaultRoot);
+            var (hash, _) = cache.Entries().First();
+            string file = Directory.EnumerateFiles(ContentCache.DefaultRoot, hash, SearchOption.AllDirectories).Single();
+            File.WriteAllText(file, "damaged");
+            var verify = TestSupport.Hlvm("cache", "verify");
+            Assert.Equal(65, verify.ExitCode);
+            Assert.Contains($"removed {hash}: its contents no longer match", verify.Stdout);
+            var again = app.Run(app.Bundle);
+            Assert.True(again.ExitCode == 0, again.Stderr);
+            Assert.Equal(0, TestSupport.Hlvm("cache", "verify").ExitCode);
+            Assert.Equal(0, TestSupport.Hlvm("cache", "clear").ExitCode);
+            Assert.Empty(new ContentCache(ContentCache.DefaultRoot).Entries());
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("HLVM_CACHE_HOME", SharedCache);
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------ hostile
 
     [Fact]
@@ -187,7 +239,7 @@ public sealed class BundleTests
             }
             finally
             {
-                Environment.SetEnvironmentVariable("HLVM_CACHE_HOME", null);
+                Environment.SetEnvironmentVariable("HLVM_CACHE_HOME", SharedCache);
             }
         }
     }
