@@ -8,6 +8,7 @@ using Hlvm.Runtime.Bytecode;
 using Hlvm.Runtime.Execution;
 using Hlvm.Runtime.Memory;
 using Hlvm.Runtime.Verification;
+using Hlvm.Sandbox.Bundles;
 
 namespace Hlvm.Fuzz;
 
@@ -49,6 +50,33 @@ public static class Corpus
             .Order(StringComparer.Ordinal)
             .Select(f => (Path.GetRelativePath(root, f), File.ReadAllText(f)))
             .ToList();
+
+    /// <summary>The examples as bundles: each with its directory's other files as resources, signed with
+    /// <see cref="BundleFuzzer.Key"/>, and one unsigned.</summary>
+    public static List<byte[]> Bundles(string root)
+    {
+        var bundles = new List<byte[]>();
+        var work = Directory.CreateTempSubdirectory("hlvm-fuzz-bundles-");
+        try
+        {
+            foreach (var (name, text) in Sources(root).Where(s => s.name.StartsWith("examples/", StringComparison.Ordinal)))
+            {
+                string app = Directory.CreateDirectory(Path.Combine(work.FullName, Path.GetFileNameWithoutExtension(name))).FullName;
+                File.WriteAllText(Path.Combine(app, "main.hl"), text);
+                File.WriteAllText(Path.Combine(app, "data.txt"), string.Concat(Enumerable.Repeat(name + "\n", 50)));
+                File.WriteAllText(Path.Combine(app, "hlvm.toml"), $"name = \"{Path.GetFileNameWithoutExtension(name)}\"\nversion = \"1.0\"\nentry = \"main.hl\"\npermissions = [\"read:/tmp\"]\n");
+                string output = Path.Combine(work.FullName, Path.GetFileNameWithoutExtension(name) + ".hlb");
+                Func<string, byte[]> compile = path => ModuleFormat.Write(Compilation.Compile(name, File.ReadAllText(path)).Module!);
+                Packer.Pack(app, output, compile, bundles.Count == 0 ? null : BundleFuzzer.Key.PrivateKey);
+                bundles.Add(File.ReadAllBytes(output));
+            }
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+        return bundles;
+    }
 
     public static List<byte[]> Modules(string root) =>
         Sources(root)
@@ -346,5 +374,76 @@ public sealed class SourceFuzzer : Fuzzer
         try { Verifier.Verify(module); }
         catch (VerifyException e) { throw new InvalidOperationException("the compiler emitted a module the verifier rejects: " + e.Message, e); }
         return "compiled, " + RunModule(module);
+    }
+}
+
+/// <summary>
+/// Mutates bundles (signed with a key the fuzzer trusts, and one unsigned): bit flips anywhere, truncations,
+/// insertions and deletions, and header fields set to edge values, then re-signed half of the time so that the
+/// reader's checks past the signature are reached too. Each input is opened, every entry read, and the entry
+/// module, when it reads, run as the module fuzzer runs one. A rejection must be a BundleException.
+/// </summary>
+public sealed class BundleFuzzer(FuzzOptions options, List<byte[]> corpus) : Fuzzer(options)
+{
+    public static readonly (string PrivateKey, string PublicKey) Key = Signing.CreateKeyPair();
+
+    private static readonly TrustPolicy Trust = new([Signing.ParsePublicKey(Key.PublicKey)], AllowUnsigned: true);
+
+    private readonly ContentCache _cache = new(Directory.CreateTempSubdirectory("hlvm-fuzz-cache-").FullName);
+
+    protected override (byte[], string) Next()
+    {
+        var bundle = (byte[])corpus[Random.Next(corpus.Count)].Clone();
+        switch (Random.Next(4))
+        {
+            case 0:
+                for (int n = Random.Next(1, 4); n > 0; n--) bundle[Random.Next(bundle.Length)] ^= (byte)(1 << Random.Next(8));
+                break;
+            case 1:
+                bundle = bundle[..Random.Next(bundle.Length)];
+                break;
+            case 2:
+                int at = Random.Next(bundle.Length);
+                bundle = Random.Next(2) == 0 ? [.. bundle[..at], (byte)Random.Next(256), .. bundle[at..]] : [.. bundle[..at], .. bundle[Math.Min(bundle.Length, at + 1 + Random.Next(8))..]];
+                break;
+            default:
+                int field = Random.Next(9) * 4 + 8;
+                long value = Random.Next(5) switch { 0 => 0, 1 => -1, 2 => int.MaxValue, 3 => Random.Next(1 << 16), _ => 1L << Random.Next(40) };
+                BitConverter.GetBytes(value).AsSpan(0, Math.Min(8, bundle.Length - field)).CopyTo(bundle.AsSpan(field));
+                break;
+        }
+        if (Random.Next(2) == 0) Resign(bundle);
+        return (bundle, ".hlb");
+    }
+
+    /// <summary>Signs the mutated front again when it still parses far enough to say where its signature is.</summary>
+    private static void Resign(byte[] bundle)
+    {
+        if (bundle.Length < BundleFront.HeaderSize || (bundle[10] & 1) == 0) return;
+        uint manifest = BitConverter.ToUInt32(bundle, 12), toc = BitConverter.ToUInt32(bundle, 16);
+        long signed = BundleFront.HeaderSize + (long)manifest + toc;
+        if (signed + BundleFront.SignatureBlockSize > bundle.Length) return;
+        var (key, signature) = Signing.Signer(Key.PrivateKey)(bundle[..(int)signed]);
+        key.CopyTo(bundle, signed);
+        signature.CopyTo(bundle, signed + BundleFront.PublicKeySize);
+    }
+
+    protected override string Execute(byte[] input)
+    {
+        try
+        {
+            using var bundle = Bundle.Open(new MemoryBundleSource(input), _cache, Trust);
+            foreach (var entry in bundle.Front.Entries) bundle.Read(entry);
+            Module module;
+            try { module = ModuleFormat.Read(bundle.Read(bundle.EntryModule)); }
+            catch (ModuleFormatException) { return "opened, module malformed"; }
+            return "opened, " + RunModule(module);
+        }
+        catch (BundleException e)
+        {
+            // Grouped by the kind of rejection: the message's first words, numbers and names left out.
+            string kind = System.Text.RegularExpressions.Regex.Replace(e.Message, @"\d+|'[^'\s]*'|""[^""]*""", "_");
+            return "rejected: " + string.Join(' ', kind.Split(' ').Take(5));
+        }
     }
 }

@@ -2,16 +2,17 @@ using System.Diagnostics;
 using Hlvm.Fuzz;
 
 // hlvm-fuzz: deterministic, seeded fuzzing of the module loader, verifier and interpreter (modules) and of the
-// compiler (sources). See docs/fuzzing.md.
+// compiler (sources), and of the bundle reader (bundles). See docs/fuzzing.md.
 //
 //   dotnet run --project tests/Hlvm.Fuzz -c Release -- modules --seed 1 --count 20000
 //   dotnet run --project tests/Hlvm.Fuzz -c Release -- sources --seed 1 --count 5000
+//   dotnet run --project tests/Hlvm.Fuzz -c Release -- bundles --seed 1 --count 5000
 //
 // Exit codes: 0 nothing found, 1 a crash was found (saved under --out), 64 bad usage.
 
-if (args.Length == 0 || args[0] is not ("modules" or "sources"))
+if (args.Length == 0 || args[0] is not ("modules" or "sources" or "bundles"))
 {
-    Console.Error.WriteLine("usage: hlvm-fuzz modules|sources [--seed N] [--count N] [--out DIR] [--corpus DIR...]");
+    Console.Error.WriteLine("usage: hlvm-fuzz modules|sources|bundles [--seed N] [--count N] [--out DIR]");
     return 64;
 }
 var options = new FuzzOptions { Target = args[0] };
@@ -38,9 +39,12 @@ for (int i = 1; i < args.Length; i++)
 
 var root = Corpus.FindRoot();
 var stopwatch = Stopwatch.StartNew();
-var stats = options.Target == "modules"
-    ? new ModuleFuzzer(options, Corpus.Modules(root)).Run()
-    : new SourceFuzzer(options, Corpus.Sources(root)).Run();
+var stats = options.Target switch
+{
+    "modules" => new ModuleFuzzer(options, Corpus.Modules(root)).Run(),
+    "sources" => new SourceFuzzer(options, Corpus.Sources(root)).Run(),
+    _ => new BundleFuzzer(options, Corpus.Bundles(root)).Run(),
+};
 double seconds = stopwatch.Elapsed.TotalSeconds;
 Console.WriteLine($"{options.Target}: {stats.Inputs} inputs in {seconds:F1} s ({stats.Inputs / seconds:F0}/s), seed {options.Seed}");
 Console.WriteLine($"  slowest input: #{stats.SlowestInput}, {stats.SlowestMilliseconds} ms");

@@ -120,6 +120,17 @@ public sealed class Bundle : IDisposable
         }
     }
 
+    /// <summary>Opens a bundle from a source the caller made (no offline fallback).</summary>
+    /// <exception cref="BundleException">it is malformed or not trusted</exception>
+    public static Bundle Open(IBundleSource source, ContentCache cache, TrustPolicy trust)
+    {
+        var header = source.Read(0, BundleFront.HeaderSize);
+        long length = BundleFront.FrontLength(header);
+        var front = BundleFront.Read([.. header, .. source.Read(BundleFront.HeaderSize, checked((int)(length - BundleFront.HeaderSize)))]);
+        Check(front, trust);
+        return new Bundle(source, cache, front, offline: false);
+    }
+
     private static void Check(BundleFront front, TrustPolicy trust)
     {
         if (front.PublicKey is null)

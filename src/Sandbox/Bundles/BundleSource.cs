@@ -17,6 +17,26 @@ public interface IBundleSource : IDisposable
     long BytesRead { get; }
 }
 
+/// <summary>A bundle already in memory.</summary>
+public sealed class MemoryBundleSource(byte[] bytes, string location = "memory") : IBundleSource
+{
+    private long _read;
+
+    public string Location => location;
+
+    public long BytesRead => Interlocked.Read(ref _read);
+
+    public byte[] Read(long offset, int length)
+    {
+        if (offset < 0 || length < 0 || offset + length > bytes.Length)
+            throw new BundleException($"the bundle is truncated: {length} bytes needed at offset {offset}, it has {bytes.Length}");
+        Interlocked.Add(ref _read, length);
+        return bytes.AsSpan((int)offset, length).ToArray();
+    }
+
+    public void Dispose() { }
+}
+
 public sealed class FileBundleSource(string path) : IBundleSource
 {
     private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _file = File.OpenHandle(path);
