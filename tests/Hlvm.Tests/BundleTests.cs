@@ -39,6 +39,7 @@ public sealed class BundleTests
             Directory.CreateDirectory(Path.Combine(Dir.Path, "app", "data"));
             File.WriteAllText(Path.Combine(Dir.Path, "app", "main.hl"), Program);
             File.WriteAllText(Path.Combine(Dir.Path, "app", "data", "greeting.txt"), "hello from a resource");
+            File.WriteAllText(Path.Combine(Dir.Path, "app", "data", "empty.txt"), "");
             var random = new Random(7);
             var big = new byte[bigBytes];
             for (int i = 0; i < big.Length; i++) big[i] = (byte)('a' + random.Next(26));
@@ -111,6 +112,7 @@ public sealed class BundleTests
         Assert.True(afterFirst > size / 2);
         app.Run(server.Url + "app.hlb", "--", "data/big.bin");
         Assert.True(server.BytesSent - afterFirst < size / 20);
+        Assert.EndsWith("\n0\n", app.Run(server.Url + "app.hlb", "--", "data/empty.txt").Stdout); // an empty entry needs no request
         AssertCacheIsSound();
     }
 
@@ -127,6 +129,15 @@ public sealed class BundleTests
         var offline = app.Run(url);
         Assert.True(offline.ExitCode == 0, offline.Stderr);
         Assert.Contains("can't be reached; running testapp 1.2.3 from the cache", offline.Stderr);
+
+        // A server that answers, but not with the bundle, is an error, not a reason to run the cached copy.
+        using (var empty = new TestSupport.TempDir())
+        using (var other = new DevServer(empty.Path, new Uri(url).Port))
+        {
+            var gone = app.Run(url);
+            Assert.Equal(65, gone.ExitCode);
+            Assert.Contains("the server answered 404", gone.Stderr);
+        }
 
         var cache = new ContentCache(ContentCache.DefaultRoot);
         var mine = cache.Apps()[Bundle.AppIdOf(BundleFront.Read(File.ReadAllBytes(app.Bundle)))];
@@ -292,6 +303,26 @@ public sealed class BundleTests
         var r2 = TestSupport.Hlvm("run", path, "--trust", publicKey);
         Assert.Equal(65, r2.ExitCode);
         Assert.Contains("truncated", r2.Stderr);
+
+        // Stored sizes so large that offset plus size wraps around.
+        var wrapping = new List<BundleEntry>
+        {
+            new("main.hlc", EntryKind.Module, Compression.None, 0, 1, 1, new byte[32]),
+            new("a", EntryKind.Resource, Compression.None, 1, long.MaxValue, long.MaxValue, new byte[32]),
+        };
+        var front3 = BundleFront.Write(new BundleManifest { Name = "wrap", Version = "1", Entry = "main.hlc" }, wrapping, Signing.Signer(privateKey));
+        File.WriteAllBytes(path, [.. front3, 0]);
+        var r3 = TestSupport.Hlvm("run", path, "--trust", publicKey);
+        Assert.Equal(65, r3.ExitCode);
+        Assert.Contains(": at offset ", r3.Stderr); // a format error, naming where
+
+        // The same with a header whose total size is made consistent again: the table of contents' own check.
+        var bytes = (byte[])front3.Clone();
+        BitConverter.GetBytes(BitConverter.ToInt64(bytes, 24) + 1).CopyTo(bytes, 32);
+        File.WriteAllBytes(path, [.. bytes, 0]);
+        var r4 = TestSupport.Hlvm("run", path, "--trust", publicKey, "--allow-unsigned");
+        Assert.Equal(65, r4.ExitCode);
+        Assert.Contains("(entry 1)", r4.Stderr);
         AssertCacheIsSound();
     }
 
@@ -320,6 +351,13 @@ public sealed class BundleTests
                         var stream = client.GetStream();
                         var reader = new StreamReader(stream, Encoding.ASCII);
                         while (await reader.ReadLineAsync() is { Length: > 0 }) { }
+                        if (n == 2)
+                        {
+                            // Headers and part of the body, then nothing.
+                            var part = $"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-63/{whole.Length}\r\nContent-Length: 64\r\n\r\n";
+                            await stream.WriteAsync(Encoding.ASCII.GetBytes(part));
+                            await stream.WriteAsync(whole.AsMemory(0, 10));
+                        }
                         if (n > 1) { await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }); return; } // stall
                         // The first request gets bytes from elsewhere in the file than it asked for.
                         var body = whole.AsSpan(100, 64).ToArray();
@@ -335,12 +373,41 @@ public sealed class BundleTests
         Assert.Equal(65, wrong.ExitCode);
         Assert.Contains("asked for bytes 0-63, the server sent bytes 100-163", wrong.Stderr);
 
-        var source = new HttpBundleSource(new Uri(url), TimeSpan.FromSeconds(1));
-        var e = Assert.Throws<BundleException>(() => source.Read(0, 64));
-        Assert.Contains("no answer within 1 s", e.Message);
+        using var source = new HttpBundleSource(new Uri(url), TimeSpan.FromSeconds(1));
+        var halfway = Assert.Throws<BundleException>(() => source.Read(0, 64));
+        Assert.Contains("no answer within 1 s", halfway.Message);
+        var silent = Assert.Throws<BundleException>(() => source.Read(0, 64));
+        Assert.Contains("no answer within 1 s", silent.Message);
         await stop.CancelAsync();
         await serving;
         AssertCacheIsSound();
+    }
+
+    [Fact]
+    public async Task TheDevelopmentServerAnswersRangesAndServesNothingOutsideItsDirectory()
+    {
+        using var dir = new TestSupport.TempDir();
+        using var outside = new TestSupport.TempDir();
+        File.WriteAllText(Path.Combine(outside.Path, "secret.txt"), "outside");
+        File.WriteAllText(Path.Combine(dir.Path, "file.txt"), "0123456789");
+        File.CreateSymbolicLink(Path.Combine(dir.Path, "out"), outside.Path);
+        File.CreateSymbolicLink(Path.Combine(dir.Path, "alias.txt"), "file.txt");
+        using var server = new DevServer(dir.Path, FreePort());
+        using var client = new HttpClient();
+        async Task<(HttpStatusCode, string)> Get(string path, string? range = null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, server.Url + path);
+            if (range is not null) request.Headers.TryAddWithoutValidation("Range", range);
+            using var response = await client.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+        Assert.Equal((HttpStatusCode.PartialContent, "2345"), await Get("file.txt", "bytes=2-5"));
+        Assert.Equal((HttpStatusCode.PartialContent, "789"), await Get("file.txt", "bytes=-3"));
+        Assert.Equal((HttpStatusCode.OK, "0123456789"), await Get("file.txt"));
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await Get("file.txt", "bytes=20-30")).Item1);
+        Assert.Equal((HttpStatusCode.OK, "0123456789"), await Get("alias.txt"));
+        Assert.Equal(HttpStatusCode.NotFound, (await Get("out/secret.txt")).Item1);
+        Assert.Equal(HttpStatusCode.NotFound, (await Get("..%2F" + Path.GetFileName(outside.Path) + "/secret.txt")).Item1);
     }
 
     private static int FreePort()

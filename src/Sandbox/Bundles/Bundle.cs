@@ -95,7 +95,7 @@ public sealed class Bundle : IDisposable
             long length = BundleFront.FrontLength(header);
             frontBytes = [.. header, .. source.Read(BundleFront.HeaderSize, checked((int)(length - BundleFront.HeaderSize)))];
         }
-        catch (BundleException) when (remote && cache.TryGetFront(key) is { } cached)
+        catch (BundleException e) when (e.Unreachable && cache.TryGetFront(key) is { } cached)
         {
             // The server is away: run from what an earlier run verified and cached (checked again below).
             frontBytes = cached;
@@ -154,7 +154,7 @@ public sealed class Bundle : IDisposable
         if (_cache.TryGet(entry.Hash) is { } cached) return cached;
         if (_source is null || Offline) throw new BundleException($"entry '{entry.Name}' is not in the cache and the bundle's source can't be reached");
         if (entry.StoredSize > int.MaxValue - 64 || entry.Size > int.MaxValue - 64) throw new BundleException($"entry '{entry.Name}' is too large to read ({entry.Size} bytes)");
-        var stored = _source.Read(Front.DataOffset + entry.Offset, (int)entry.StoredSize);
+        var stored = entry.StoredSize == 0 ? [] : _source.Read(Front.DataOffset + entry.Offset, (int)entry.StoredSize);
         var contents = entry.Compression == Compression.None ? stored : Decompress(entry, stored);
         if (!SHA256.HashData(contents).AsSpan().SequenceEqual(entry.Hash))
             throw new BundleException($"entry '{entry.Name}' does not match its SHA-256 {entry.HashHex}: the bundle was modified or damaged");

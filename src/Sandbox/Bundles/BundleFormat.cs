@@ -6,7 +6,12 @@ using System.Text.Json;
 namespace Hlvm.Sandbox.Bundles;
 
 /// <summary>A bundle that is malformed, truncated, tampered with or signed by a key not trusted.</summary>
-public sealed class BundleException(string message) : Exception(message);
+public sealed class BundleException(string message, bool unreachable = false) : Exception(message)
+{
+    /// <summary>The bundle's source could not be reached at all (no connection, no answer in time): the one
+    /// failure after which a run may go on from what the cache holds.</summary>
+    public bool Unreachable { get; } = unreachable;
+}
 
 /// <summary>What a bundle holds, as its manifest says (stored as JSON, signed).</summary>
 public sealed record BundleManifest
@@ -165,7 +170,7 @@ public sealed class BundleFront
             if (offset != next) throw new BundleException($"{Where()}: its data starts at {offset}, not right after the previous entry's ({next})");
             if (stored < 0 || size < 0 || size > MaxEntrySize) throw new BundleException($"{Where()}: sizes {stored} stored and {size} whole are out of range");
             if (compression == Compression.None && stored != size) throw new BundleException($"{Where()}: an uncompressed entry of {size} bytes stored in {stored}");
-            if (offset + stored > dataLength) throw new BundleException($"{Where()}: its data ends at {offset + stored}, past the bundle's end ({dataLength})");
+            if (stored > dataLength || offset > dataLength - stored) throw new BundleException($"{Where()}: its data ends at {offset + stored}, past the bundle's end ({dataLength})");
             next = offset + stored;
             entries.Add(new BundleEntry(name, kind, compression, offset, stored, size, hash));
         }

@@ -48,6 +48,7 @@ public sealed class FileBundleSource(string path) : IBundleSource
 
     public byte[] Read(long offset, int length)
     {
+        if (length == 0) return [];
         var buffer = new byte[length];
         int done = 0;
         while (done < length)
@@ -71,13 +72,15 @@ public sealed class FileBundleSource(string path) : IBundleSource
 public sealed class HttpBundleSource : IBundleSource
 {
     private readonly HttpClient _client;
+    private readonly TimeSpan _timeout;
     private readonly Uri _uri;
     private long _read;
 
     public HttpBundleSource(Uri uri, TimeSpan? timeout = null)
     {
         _uri = uri;
-        _client = new HttpClient { Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+        _client = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        _timeout = timeout ?? TimeSpan.FromSeconds(30);
         _client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("hlvm", "0.1"));
     }
 
@@ -87,11 +90,14 @@ public sealed class HttpBundleSource : IBundleSource
 
     public byte[] Read(long offset, int length)
     {
+        if (length == 0) return [];
         using var request = new HttpRequestMessage(HttpMethod.Get, _uri);
         request.Headers.Range = new RangeHeaderValue(offset, offset + length - 1);
+        // One deadline for the whole exchange, the body included: a server that stops half-way can't hang the run.
+        using var deadline = new CancellationTokenSource(_timeout);
         try
         {
-            using var response = _client.Send(request, HttpCompletionOption.ResponseHeadersRead);
+            using var response = _client.Send(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
             if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
                 throw new BundleException($"{_uri}: the bundle is truncated: the server has no bytes {offset}-{offset + length - 1}");
             if (response.StatusCode != HttpStatusCode.PartialContent)
@@ -101,30 +107,31 @@ public sealed class HttpBundleSource : IBundleSource
             var range = response.Content.Headers.ContentRange;
             if (range is null || range.From != offset || range.To != offset + length - 1)
                 throw new BundleException($"{_uri}: asked for bytes {offset}-{offset + length - 1}, the server sent {range?.ToString() ?? "no Content-Range"}");
-            using var body = response.Content.ReadAsStream();
+            using var body = response.Content.ReadAsStream(deadline.Token);
             var buffer = new byte[length];
             int done = 0;
             while (done < length)
             {
-                int n = body.Read(buffer, done, length - done);
+                int n = body.ReadAsync(buffer.AsMemory(done), deadline.Token).AsTask().GetAwaiter().GetResult();
                 if (n == 0) throw new BundleException($"{_uri}: the connection ended after {done} of the {length} bytes at offset {offset}");
                 done += n;
             }
-            if (body.ReadByte() >= 0) throw new BundleException($"{_uri}: the server sent more than the {length} bytes asked for at offset {offset}");
+            if (body.ReadAsync(new byte[1], deadline.Token).AsTask().GetAwaiter().GetResult() > 0)
+                throw new BundleException($"{_uri}: the server sent more than the {length} bytes asked for at offset {offset}");
             Interlocked.Add(ref _read, length);
             return buffer;
         }
         catch (HttpRequestException e)
         {
-            throw new BundleException($"{_uri}: {e.Message}");
+            throw new BundleException($"{_uri}: {e.Message}", unreachable: e.StatusCode is null);
         }
-        catch (TaskCanceledException)
+        catch (OperationCanceledException)
         {
-            throw new BundleException($"{_uri}: no answer within {_client.Timeout.TotalSeconds:0} s (bytes {offset}-{offset + length - 1})");
+            throw new BundleException($"{_uri}: no answer within {_timeout.TotalSeconds:0} s (bytes {offset}-{offset + length - 1})", unreachable: true);
         }
         catch (IOException e)
         {
-            throw new BundleException($"{_uri}: the connection failed: {e.Message}");
+            throw new BundleException($"{_uri}: the connection failed: {e.Message}", unreachable: true);
         }
     }
 

@@ -6,12 +6,12 @@ namespace Hlvm.Sandbox.Bundles;
 /// <summary>
 /// <c>hlvm serve DIR --port N</c>: a small HTTP server of a directory's files for development, with range
 /// requests (<c>Range: bytes=a-b</c>, <c>a-</c> or <c>-n</c>; 206 with <c>Content-Range</c>, 416 outside the
-/// file). It serves regular files under the directory only (no listings, no <c>..</c>, no links out).
+/// file). It serves regular files under the directory only (no listings, no <c>..</c>, no links that lead out).
 /// </summary>
 public sealed partial class DevServer : IDisposable
 {
     private readonly HttpListener _listener = new();
-    private readonly string _root;
+    private readonly string _root, _realRoot;
     private readonly Task _loop;
 
     /// <summary>Bytes of file contents sent so far.</summary>
@@ -24,7 +24,8 @@ public sealed partial class DevServer : IDisposable
     /// <exception cref="HttpListenerException">the port can't be listened on</exception>
     public DevServer(string root, int port, Action<string>? log = null)
     {
-        _root = Path.GetFullPath(root);
+        _root = Path.GetFullPath(root).TrimEnd('/');
+        _realRoot = (OperatingSystem.IsLinux() ? LinuxFiles.RealPathOf(_root) : null) ?? _root;
         Url = $"http://127.0.0.1:{port}/";
         _listener.Prefixes.Add(Url);
         _listener.Start();
@@ -55,7 +56,14 @@ public sealed partial class DevServer : IDisposable
             string path = Path.GetFullPath(Path.Combine(_root, relative));
             var info = new FileInfo(path);
             if (context.Request.HttpMethod is not ("GET" or "HEAD")) { response.StatusCode = 405; return; }
-            if (!path.StartsWith(_root + "/", StringComparison.Ordinal) || !info.Exists || info.LinkTarget is not null) { response.StatusCode = 404; return; }
+            // Links are followed only where they stay inside the root: the file's real path must be under the root's.
+            string? real = OperatingSystem.IsLinux() ? LinuxFiles.RealPathOf(path) : path;
+            if (!path.StartsWith(_root + "/", StringComparison.Ordinal) || !info.Exists || real is null || !real.StartsWith(_realRoot + "/", StringComparison.Ordinal))
+            {
+                response.StatusCode = 404;
+                return;
+            }
+            info = new FileInfo(real); // a link's own length is not its file's
             long length = info.Length, from = 0, to = length - 1;
             response.Headers["Accept-Ranges"] = "bytes";
             if (context.Request.Headers["Range"] is { } range)
@@ -80,7 +88,7 @@ public sealed partial class DevServer : IDisposable
             response.ContentLength64 = to - from + 1;
             log?.Invoke($"{context.Request.HttpMethod} /{relative} {response.StatusCode} bytes {from}-{to}");
             if (context.Request.HttpMethod == "HEAD") return;
-            using var file = File.OpenRead(path);
+            using var file = File.OpenRead(real);
             file.Position = from;
             var buffer = new byte[1 << 16];
             for (long left = to - from + 1; left > 0;)
