@@ -83,6 +83,29 @@ public sealed class BundleTests
     }
 
     [Fact]
+    public void TheReadmesBundleSessionWorks()
+    {
+        using var dir = new TestSupport.TempDir();
+        string key = Path.Combine(dir.Path, "me");
+        Assert.Equal(0, TestSupport.Hlvm("keygen", "-o", key).ExitCode);
+        string bundle = Path.Combine(dir.Path, "greeter.hlb");
+        var pack = TestSupport.Hlvm("pack", Path.Combine(TestSupport.Root, "examples", "greeter"), "-o", bundle, "--key", key + ".key");
+        Assert.True(pack.ExitCode == 0, pack.Stderr);
+        Assert.Equal($"{bundle}: greeter 1.0.0, 2 entries, {new FileInfo(bundle).Length} bytes, signed\n", pack.Stdout);
+        using var server = new DevServer(dir.Path, FreePort());
+        string url = server.Url + "greeter.hlb";
+        var first = TestSupport.Hlvm("run", url, "--trust", key + ".pub");
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        Assert.Equal("Hello from inside a bundle, stranger! (run 1)\n", first.Stdout);
+        Assert.Contains("greeter 1.0.0 asks for --allow-env=USER; it gets what this command line grants", first.Stderr);
+        Assert.Equal("Hello from inside a bundle, stranger! (run 2)\n", TestSupport.Hlvm("run", url, "--trust", key + ".pub").Stdout);
+        var rm = TestSupport.Hlvm("rm", "greeter");
+        Assert.Matches(@"^removed greeter-[0-9a-f]{12}: its data and 2 cached entries\n$", rm.Stdout);
+        Assert.Equal("Hello from inside a bundle, stranger! (run 1)\n", TestSupport.Hlvm("run", url, "--trust", key + ".pub").Stdout);
+        TestSupport.Hlvm("rm", "greeter");
+    }
+
+    [Fact]
     public void AnUnsignedBundleRunsOnlyWithAllowUnsigned()
     {
         using var app = new App(sign: false);
