@@ -80,9 +80,9 @@ public sealed class Isolate : IDisposable
         var audit = options.Audit;
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("the sandbox's file system needs Linux 5.6 or later (openat2)");
         if ((options.AppDirectory is null) == (options.AppFiles is null)) throw new ArgumentException("an isolate needs either an app directory or app files");
-        string storage = options.StorageDirectory ?? (options.AppDirectory is { } dir ? AppStorage.DirectoryFor(dir)
-            : throw new ArgumentException("an isolate whose files are not a directory needs a storage directory"));
-        var files = new VirtualFileSystem(options.AppDirectory ?? "/nonexistent", storage, options.Permissions, options.WorkingDirectory, options.AppFiles)
+        if (options.StorageDirectory is null && options.AppDirectory is null) throw new ArgumentException("an isolate whose files are not a directory needs a storage directory");
+        var files = new VirtualFileSystem(options.AppDirectory ?? "/", () => options.StorageDirectory ?? AppStorage.DirectoryFor(options.AppDirectory!),
+            options.Permissions, options.WorkingDirectory, options.AppFiles)
         {
             OnDenied = (permission, target, why) => audit?.Record("fs", permission, target, allowed: false, why),
         };

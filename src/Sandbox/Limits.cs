@@ -147,7 +147,7 @@ public static class ControlCharacters
 {
     /// <summary>The characters <see cref="MakeVisible(ReadOnlySpan{char}, Span{char})"/> replaces.</summary>
     internal static readonly System.Buffers.SearchValues<char> Search = System.Buffers.SearchValues.Create(
-        [.. Enumerable.Range(0, 0x20).Where(c => c is not ('\t' or '\n' or '\r')).Select(c => (char)c), .. Enumerable.Range(0x7f, 0x21).Select(c => (char)c)]);
+        "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u000b\u000c\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f\u007f\u0080\u0081\u0082\u0083\u0084\u0085\u0086\u0087\u0088\u0089\u008a\u008b\u008c\u008d\u008e\u008f\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009a\u009b\u009c\u009d\u009e\u009f");
 
     /// <summary>Copies text, each control character but tab and line breaks replaced by a visible one.</summary>
     public static void MakeVisible(ReadOnlySpan<char> text, Span<char> safe)

@@ -20,12 +20,15 @@ public sealed class SandboxHost : IHost, IDisposable
         _audit = audit;
         _cwd = VirtualPath.Normalize(workingDirectory ?? Environment.CurrentDirectory, "/");
         Files = files;
-        Sockets = new SocketTable(maxOpenFiles, permissions.PermitsAddress);
+        _sockets = new Lazy<SocketTable>(() => new SocketTable(maxOpenFiles, permissions.PermitsAddress));
     }
 
     public IFileSystem Files { get; }
 
-    public SocketTable Sockets { get; }
+    /// <summary>Made when first used, so that a program without the network loads none of it.</summary>
+    public SocketTable Sockets => _sockets.Value;
+
+    private readonly Lazy<SocketTable> _sockets;
 
     public void Authorize(NativeDef native, string target)
     {
@@ -55,5 +58,8 @@ public sealed class SandboxHost : IHost, IDisposable
 
     public string? GetEnvironmentVariable(string name) => Environment.GetEnvironmentVariable(name);
 
-    public void Dispose() => Sockets.Dispose();
+    public void Dispose()
+    {
+        if (_sockets.IsValueCreated) _sockets.Value.Dispose();
+    }
 }

@@ -36,7 +36,11 @@ public sealed class VirtualFileSystem : IFileSystem
     }
 
     private readonly List<Mount> _mounts;
-    private readonly string _overlay;
+    /// <summary>The app's private host directory, found when first needed (finding it hashes the app's path).</summary>
+    private readonly Lazy<string> _storage;
+
+    /// <summary>Where the copies of written <c>/app</c> files are.</summary>
+    private string Overlay => Path.Combine(_storage.Value, "app");
     private readonly Permissions _permissions;
     private readonly string _cwd;
     private readonly IAppFiles? _appFiles;
@@ -50,16 +54,16 @@ public sealed class VirtualFileSystem : IFileSystem
     /// <param name="permissions">the grants, whose paths become visible, and the denials</param>
     /// <param name="workingDirectory">what relative paths are relative to (the host's current directory)</param>
     /// <param name="appFiles">the app's files when they are not a directory (a bundle's); then <paramref name="appDirectory"/> is not used</param>
-    public VirtualFileSystem(string appDirectory, string storageDirectory, Permissions permissions, string? workingDirectory = null, IAppFiles? appFiles = null)
+    public VirtualFileSystem(string appDirectory, Func<string> storageDirectory, Permissions permissions, string? workingDirectory = null, IAppFiles? appFiles = null)
     {
         _appFiles = appFiles;
         _permissions = permissions;
         _cwd = VirtualPath.Normalize(workingDirectory ?? Environment.CurrentDirectory, "/");
-        _overlay = Path.Combine(storageDirectory, "app");
+        _storage = new Lazy<string>(storageDirectory);
         _mounts =
         [
             new(VirtualPath.App, Path.GetFullPath(appDirectory), Kind.App),
-            new(VirtualPath.Data, Path.Combine(storageDirectory, "data"), Kind.Data),
+            new(VirtualPath.Data, "", Kind.Data),
         ];
         foreach (var kind in (string[])["read", "write"])
         {
@@ -240,15 +244,19 @@ public sealed class VirtualFileSystem : IFileSystem
     }
 
     /// <summary>The tree that holds the private copies of written <c>/app</c> files.</summary>
-    private Mount CopyMount => new(VirtualPath.App, _overlay, Kind.Data);
+    private Mount CopyMount => new(VirtualPath.App, Overlay, Kind.Data);
+
+    /// <summary>The host directory a tree is in (for /data, found on first use).</summary>
+    private string HostRoot(Mount mount) => mount.Kind == Kind.Data && mount.HostPath.Length == 0 ? Path.Combine(_storage.Value, "data") : mount.HostPath;
 
     /// <summary>Opens a path inside a tree and checks where it really is.</summary>
     private SafeFileHandle OpenIn(string what, string path, Mount mount, string[] rel, int flags, int mode = 0)
     {
         try
         {
-            if (mount.Kind == Kind.Data) EnsureDirectory(mount.HostPath);
-            using var root = LinuxFiles.Open(null, mount.HostPath, O_PATH | O_DIRECTORY);
+            string host = HostRoot(mount);
+            if (mount.Kind == Kind.Data) EnsureDirectory(host);
+            using var root = LinuxFiles.Open(null, host, O_PATH | O_DIRECTORY);
             var file = LinuxFiles.Open(root, string.Join('/', rel), flags, mode);
             try
             {
@@ -314,7 +322,7 @@ public sealed class VirtualFileSystem : IFileSystem
     /// <summary>The private copy of an <c>/app</c> path, when a write made one; null when there is none.</summary>
     private SafeFileHandle? TryOpenCopy(string what, string path, string[] rel, int flags)
     {
-        if (!Directory.Exists(_overlay)) return null;
+        if (!Directory.Exists(Overlay)) return null;
         try
         {
             return OpenIn(what, path, CopyMount, rel, flags);
@@ -328,7 +336,7 @@ public sealed class VirtualFileSystem : IFileSystem
     /// <summary>Makes the directories of a copy's path inside the copies' tree, one component at a time.</summary>
     private void MakeCopyDirectories(string what, string path, string[] dirs)
     {
-        EnsureDirectory(_overlay);
+        EnsureDirectory(Overlay);
         for (int i = 0; i < dirs.Length; i++)
         {
             using var parent = OpenIn(what, path, CopyMount, dirs[..i], O_PATH | O_DIRECTORY);
