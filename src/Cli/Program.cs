@@ -464,8 +464,7 @@ public static class Program
         // ---------------------------------------------------------------------------------------- bundles
 
         private static bool IsBundle(string path) =>
-            path.StartsWith("http://", StringComparison.Ordinal) || path.StartsWith("https://", StringComparison.Ordinal)
-            || path.EndsWith(".hlb", StringComparison.Ordinal);
+            path.Contains("://", StringComparison.Ordinal) || path.EndsWith(".hlb", StringComparison.Ordinal);
 
         private int RunBundle(ParseResult p, string location)
         {
@@ -479,6 +478,16 @@ public static class Program
             {
                 _err.WriteLine($"hlvm: {e.Message}");
                 return ExitCodes.Usage;
+            }
+            if (location.Contains("://", StringComparison.Ordinal) && !location.StartsWith("http://", StringComparison.Ordinal) && !location.StartsWith("https://", StringComparison.Ordinal))
+            {
+                _err.WriteLine($"hlvm: '{location}': a bundle is read from a file or an http:// or https:// URL");
+                return ExitCodes.Usage;
+            }
+            if (!location.Contains("://", StringComparison.Ordinal) && !File.Exists(location))
+            {
+                _err.WriteLine($"hlvm: cannot read '{location}': {(Directory.Exists(location) ? "it is a directory" : "no such file")}");
+                return ExitCodes.NoInput;
             }
             var cache = new ContentCache(ContentCache.DefaultRoot);
             Bundle bundle;

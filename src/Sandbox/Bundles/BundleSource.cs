@@ -99,39 +99,39 @@ public sealed class HttpBundleSource : IBundleSource
         {
             using var response = _client.Send(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
             if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
-                throw new BundleException($"{_uri}: the bundle is truncated: the server has no bytes {offset}-{offset + length - 1}");
+                throw new BundleException($"the bundle is truncated: the server has no bytes {offset}-{offset + length - 1}");
             if (response.StatusCode != HttpStatusCode.PartialContent)
                 throw new BundleException(response.IsSuccessStatusCode
-                    ? $"{_uri}: the server answered a range request with {(int)response.StatusCode} {response.ReasonPhrase}, not 206 Partial Content: it must support range requests"
-                    : $"{_uri}: the server answered {(int)response.StatusCode} {response.ReasonPhrase}");
+                    ? $"the server answered a range request with {(int)response.StatusCode} {response.ReasonPhrase}, not 206 Partial Content: it must support range requests"
+                    : $"the server answered {(int)response.StatusCode} {response.ReasonPhrase}");
             var range = response.Content.Headers.ContentRange;
             if (range is null || range.From != offset || range.To != offset + length - 1)
-                throw new BundleException($"{_uri}: asked for bytes {offset}-{offset + length - 1}, the server sent {range?.ToString() ?? "no Content-Range"}");
+                throw new BundleException($"asked for bytes {offset}-{offset + length - 1}, the server sent {range?.ToString() ?? "no Content-Range"}");
             using var body = response.Content.ReadAsStream(deadline.Token);
             var buffer = new byte[length];
             int done = 0;
             while (done < length)
             {
                 int n = body.ReadAsync(buffer.AsMemory(done), deadline.Token).AsTask().GetAwaiter().GetResult();
-                if (n == 0) throw new BundleException($"{_uri}: the connection ended after {done} of the {length} bytes at offset {offset}");
+                if (n == 0) throw new BundleException($"the connection ended after {done} of the {length} bytes at offset {offset}");
                 done += n;
             }
             if (body.ReadAsync(new byte[1], deadline.Token).AsTask().GetAwaiter().GetResult() > 0)
-                throw new BundleException($"{_uri}: the server sent more than the {length} bytes asked for at offset {offset}");
+                throw new BundleException($"the server sent more than the {length} bytes asked for at offset {offset}");
             Interlocked.Add(ref _read, length);
             return buffer;
         }
         catch (HttpRequestException e)
         {
-            throw new BundleException($"{_uri}: {e.Message}", unreachable: e.StatusCode is null);
+            throw new BundleException($"{e.Message}", unreachable: e.StatusCode is null);
         }
         catch (OperationCanceledException)
         {
-            throw new BundleException($"{_uri}: no answer within {_timeout.TotalSeconds:0} s (bytes {offset}-{offset + length - 1})", unreachable: true);
+            throw new BundleException($"no answer within {_timeout.TotalSeconds:0} s (bytes {offset}-{offset + length - 1})", unreachable: true);
         }
         catch (IOException e)
         {
-            throw new BundleException($"{_uri}: the connection failed: {e.Message}", unreachable: true);
+            throw new BundleException($"the connection failed: {e.Message}", unreachable: true);
         }
     }
 
