@@ -497,7 +497,8 @@ public static class Program
             }
             catch (BundleException e)
             {
-                _err.WriteLine($"hlvm: {location}: {e.Message}");
+                // A message may quote what a server or a file said: show it, don't send it.
+                _err.WriteLine(ControlCharacters.MakeVisible($"hlvm: {location}: {e.Message}"));
                 return ExitCodes.DataError;
             }
             using (bundle)
@@ -516,11 +517,10 @@ public static class Program
                 }
                 catch (Exception e) when (e is BundleException or ModuleFormatException)
                 {
-                    _err.WriteLine($"hlvm: {location}: {e.Message}");
+                    _err.WriteLine(ControlCharacters.MakeVisible($"hlvm: {location}: {e.Message}"));
                     return ExitCodes.DataError;
                 }
-                cache.RecordApp(bundle.AppId, bundle.Front.Entries.Select(e => e.HashHex));
-                return RunSandboxed(p, location, module, o => o with { AppFiles = new BundleAppFiles(bundle), StorageDirectory = AppStorage.DirectoryForId(bundle.AppId) },
+                return RunSandboxed(p, location, module, o => o with { AppFiles = new BundleAppFiles(bundle, p.GetValue(_maxHeap)), StorageDirectory = AppStorage.DirectoryForId(bundle.AppId) },
                     manifest.Permissions);
             }
         }
@@ -535,10 +535,11 @@ public static class Program
             foreach (var request in requested)
             {
                 if (!Packer.TryParsePermission(request, out var kind, out var target)) continue;
-                string probe = target ?? "*";
-                if (kind is "read" or "write") probe = Path.GetFullPath(target ?? "/");
+                // The target as it will be granted (a path made absolute, its .. resolved), not as the bundle spelled it.
+                if (kind is "read" or "write" && target is not null) target = Path.GetFullPath(target);
+                string probe = target ?? (kind is "read" or "write" ? "/" : "*");
                 if (permissions.IsAllowed(kind, probe)) continue;
-                _err.Write($"hlvm: grant {(target is null ? $"--allow-{kind}" : $"--allow-{kind}={target}")} for this run? [y/N] ");
+                _err.Write(ControlCharacters.MakeVisible($"hlvm: grant {(target is null ? $"--allow-{kind} (all of it)" : $"--allow-{kind}={target}")} for this run? [y/N] "));
                 _err.Flush();
                 if (_in.ReadLine()?.Trim() is "y" or "Y" or "yes") permissions.Allow(kind, target);
             }
@@ -673,18 +674,24 @@ public static class Program
 
         private int Remove(string name)
         {
+            if (!BundleFront.IsAppName(name))
+            {
+                _err.WriteLine($"hlvm: '{name}' is not an app's name (letters, digits, '-', '_' and '.')");
+                return ExitCodes.Usage;
+            }
+            // Bundles' apps only: NAME-SIGNER, where SIGNER is 16 hex digits. A program run from a directory keeps
+            // its data elsewhere and is never removed by name.
+            bool Mine(string id) => id.Length == name.Length + 17 && id.StartsWith(name + "-", StringComparison.Ordinal) && id[(name.Length + 1)..].All(char.IsAsciiHexDigitLower);
             var cache = new ContentCache(ContentCache.DefaultRoot);
-            var ids = cache.Apps().Keys.Where(id => id.StartsWith(name + "-", StringComparison.Ordinal) && id[(name.Length + 1)..].All(char.IsAsciiLetterOrDigit)).ToList();
-            string storageRoot = Path.Combine(AppStorage.Root, "apps");
-            if (Directory.Exists(storageRoot))
-                ids = ids.Union(Directory.EnumerateDirectories(storageRoot).Select(Path.GetFileName).OfType<string>()
-                    .Where(id => id.StartsWith(name + "-", StringComparison.Ordinal) && id[(name.Length + 1)..] is "unsigned" or { Length: 12 } && id[(name.Length + 1)..].All(char.IsAsciiLetterOrDigit))).ToList();
+            var ids = cache.Apps().Keys.Where(Mine).ToHashSet(StringComparer.Ordinal);
+            string storageRoot = Path.GetDirectoryName(AppStorage.DirectoryForId(name))!;
+            if (Directory.Exists(storageRoot)) ids.UnionWith(Directory.EnumerateDirectories(storageRoot).Select(Path.GetFileName).OfType<string>().Where(Mine));
             if (ids.Count == 0)
             {
                 _err.WriteLine($"hlvm: no app named '{name}' has run here");
                 return ExitCodes.NoInput;
             }
-            foreach (var id in ids)
+            foreach (var id in ids.Order(StringComparer.Ordinal))
             {
                 int removed = cache.RemoveApp(id);
                 string storage = AppStorage.DirectoryForId(id);

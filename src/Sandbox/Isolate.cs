@@ -85,6 +85,7 @@ public sealed class Isolate : IDisposable
             options.Permissions, options.WorkingDirectory, options.AppFiles)
         {
             OnDenied = (permission, target, why) => audit?.Record("fs", permission, target, allowed: false, why),
+            MaxCopyBytes = settings.Heap.MaxBytes,
         };
         _host = new SandboxHost(options.Permissions, files, settings.MaxOpenFiles, audit, options.WorkingDirectory);
         _vm = new Vm(new VmOptions
@@ -167,7 +168,8 @@ public static class AppStorage
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "hlvm");
 
     /// <summary>The storage of an app known by an id (a bundle's: its name and its signer).</summary>
-    public static string DirectoryForId(string id) => Path.Combine(Root, "apps", id);
+    public static string DirectoryForId(string id) =>
+        Bundles.BundleFront.IsAppName(id) ? Path.Combine(Root, "bundles", id) : throw new ArgumentException($"'{id}' is not an app id");
 
     /// <summary>The storage of the app in a directory: <c>apps/NAME-HASH</c>, the hash that of its full path,
     /// so that two apps with the same name never share.</summary>
@@ -176,6 +178,6 @@ public static class AppStorage
         string full = Path.GetFullPath(appDirectory).TrimEnd('/');
         string name = Path.GetFileName(full) is { Length: > 0 } n ? n : "root";
         string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(full)))[..12];
-        return Path.Combine(Root, "apps", $"{name}-{hash}");
+        return Path.Combine(Root, "programs", $"{name}-{hash}");
     }
 }

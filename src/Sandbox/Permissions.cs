@@ -72,6 +72,28 @@ public sealed class Permissions
     /// <summary>The granted paths of a kind (read or write), as the virtual file system mounts them.</summary>
     public IEnumerable<string> GrantedPaths(string kind) => RulesOf(kind).Allow;
 
+    /// <summary>
+    /// A permission as an app's manifest requests it, <c>KIND</c> or <c>KIND:TARGET</c> (<c>net:127.0.0.1:8080</c>):
+    /// its kind and target (null for the whole kind), when the target is a valid one for the kind.
+    /// </summary>
+    public static bool TryParseRequest(string text, out string kind, out string? target)
+    {
+        int colon = text.IndexOf(':');
+        kind = colon < 0 ? text : text[..colon];
+        target = colon < 0 ? null : text[(colon + 1)..];
+        if (!Kinds.Contains(kind) || target is "") return false;
+        if (target is null) return true;
+        try
+        {
+            Normalize(kind, target);
+            return !(kind is "read" or "write") || target.StartsWith('/');
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Whether an address a host name resolved to may be used: not when a denial covers it.</summary>
     public bool PermitsAddress(System.Net.IPAddress address, int port) => !IsDenied("net", NetTarget.Format(address.ToString(), port));
 

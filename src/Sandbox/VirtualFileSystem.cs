@@ -45,6 +45,10 @@ public sealed class VirtualFileSystem : IFileSystem
     private readonly string _cwd;
     private readonly IAppFiles? _appFiles;
 
+    /// <summary>The largest <c>/app</c> file a write or an append copies into the app's storage (the app's heap limit:
+    /// no more than it could have read).</summary>
+    public long MaxCopyBytes { get; init; } = long.MaxValue;
+
     /// <summary>Told of every refusal made after the permission check (a file's real path is denied or hidden).</summary>
     internal Action<string, string, string>? OnDenied { get; init; }
 
@@ -364,6 +368,8 @@ public sealed class VirtualFileSystem : IFileSystem
         try
         {
             using var stream = OpenRead(path);
+            if (stream.Length > MaxCopyBytes)
+                throw FileErrors.Fail("append to", path, $"the file's {stream.Length} bytes are more than the app may copy (its heap limit, {MaxCopyBytes})");
             using var buffer = new MemoryStream();
             stream.CopyTo(buffer);
             original = buffer.ToArray();

@@ -100,7 +100,7 @@ public sealed class BundleTests
         Assert.Contains("greeter 1.0.0 asks for --allow-env=USER; it gets what this command line grants", first.Stderr);
         Assert.Equal("Hello from inside a bundle, stranger! (run 2)\n", TestSupport.Hlvm("run", url, "--trust", key + ".pub").Stdout);
         var rm = TestSupport.Hlvm("rm", "greeter");
-        Assert.Matches(@"^removed greeter-[0-9a-f]{12}: its data and 2 cached entries\n$", rm.Stdout);
+        Assert.Matches(@"^removed greeter-[0-9a-f]{16}: its data and 2 cached entries\n$", rm.Stdout);
         Assert.Equal("Hello from inside a bundle, stranger! (run 1)\n", TestSupport.Hlvm("run", url, "--trust", key + ".pub").Stdout);
         TestSupport.Hlvm("rm", "greeter");
     }
@@ -163,7 +163,7 @@ public sealed class BundleTests
         }
 
         var cache = new ContentCache(ContentCache.DefaultRoot);
-        var mine = cache.Apps()[Bundle.AppIdOf(BundleFront.Read(File.ReadAllBytes(app.Bundle)))];
+        var mine = cache.Apps()[Bundle.AppIdOf(BundleFront.Read(File.ReadAllBytes(app.Bundle)), url)];
         var rm = TestSupport.Hlvm("rm", "testapp");
         Assert.True(rm.ExitCode == 0, rm.Stderr);
         Assert.DoesNotContain(cache.Apps().Keys, k => k.StartsWith("testapp-", StringComparison.Ordinal));
@@ -431,6 +431,131 @@ public sealed class BundleTests
         Assert.Equal((HttpStatusCode.OK, "0123456789"), await Get("alias.txt"));
         Assert.Equal(HttpStatusCode.NotFound, (await Get("out/secret.txt")).Item1);
         Assert.Equal(HttpStatusCode.NotFound, (await Get("..%2F" + Path.GetFileName(outside.Path) + "/secret.txt")).Item1);
+        File.WriteAllText(Path.Combine(dir.Path, "me.key"), "ed25519-private:...");
+        Assert.Equal(HttpStatusCode.Forbidden, (await Get("me.key")).Item1);
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await Get("file.txt", "bytes=-")).Item1);
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await Get("file.txt", "bytes=99999999999999999999-")).Item1);
+    }
+
+    /// <summary>A bundle with a manifest written as given (which the packer would never write), one module entry
+    /// holding <paramref name="module"/> and the given resources, signed with <paramref name="privateKey"/>.</summary>
+    private static byte[] Craft(string manifestJson, byte[] module, (string Name, byte[] Data, byte[]? Hash)[] resources, string privateKey)
+    {
+        var entries = new List<BundleEntry> { new("main.hlc", EntryKind.Module, Compression.None, 0, module.Length, module.Length, BundleFront.Hash(module)) };
+        long offset = module.Length;
+        foreach (var (name, data, hash) in resources)
+        {
+            entries.Add(new BundleEntry(name, EntryKind.Resource, Compression.None, offset, data.Length, data.Length, hash ?? BundleFront.Hash(data)));
+            offset += data.Length;
+        }
+        var plain = BundleFront.Write(new BundleManifest { Name = "x", Version = "1", Entry = "main.hlc" }, entries, null);
+        int oldManifest = BitConverter.ToInt32(plain, 12);
+        byte[] manifest = Encoding.UTF8.GetBytes(manifestJson), toc = plain[(64 + oldManifest)..];
+        byte[] header = plain[..64];
+        BitConverter.GetBytes(manifest.Length).CopyTo(header, 12);
+        BitConverter.GetBytes((short)1).CopyTo(header, 10);
+        long dataOffset = 64 + manifest.Length + toc.Length + BundleFront.SignatureBlockSize;
+        BitConverter.GetBytes(dataOffset).CopyTo(header, 24);
+        BitConverter.GetBytes(dataOffset + offset).CopyTo(header, 32);
+        byte[] signed = [.. header, .. manifest, .. toc];
+        var (key, signature) = Signing.Signer(privateKey)(signed);
+        return [.. signed, .. key, .. signature, .. module, .. resources.SelectMany(r => r.Data)];
+    }
+
+    private static byte[] ModuleOf(string source) =>
+        Runtime.Bytecode.ModuleFormat.Write(Compiler.Compilation.Compile("app.hl", source).Module!);
+
+    [Theory]
+    [InlineData("""{"name":"../../../outside/evil","version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.1.0"}""", "the manifest's name")]
+    [InlineData("""{"name":"/abs/path","version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.1.0"}""", "the manifest's name")]
+    [InlineData("""{"name":null,"version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.1.0"}""", "the manifest's name")]
+    [InlineData("""{"name":"ok","version":"1","entry":"main.hlc","permissions":null,"minRuntime":"0.1.0"}""", "permissions must be a list")]
+    [InlineData("""{"name":"ok","version":"1","entry":"main.hlc","permissions":[null],"minRuntime":"0.1.0"}""", "permission")]
+    [InlineData("""{"name":"ok","version":"1","entry":"main.hlc","permissions":["read:/tmp/x\u001b[8m/../../.."],"minRuntime":"0.1.0"}""", "is not KIND or KIND:TARGET")]
+    [InlineData("""{"name":"ok","version":"1","entry":"main.hlc","permissions":["bogus"],"minRuntime":"0.1.0"}""", "is not KIND or KIND:TARGET")]
+    [InlineData("""{"name":"ok","name":"again","version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.1.0"}""", "duplicate")]
+    [InlineData("""{"name":"ok","version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.1"}""", "minRuntime")]
+    [InlineData("""{"name":"ok","version":"1","entry":"\u001b[31mRED","permissions":[],"minRuntime":"0.1.0"}""", "entry")]
+    public void AManifestThatBreaksTheFormatsRulesIsRejectedAndShownHarmlessly(string manifest, string why)
+    {
+        using var dir = new TestSupport.TempDir();
+        var (privateKey, publicKey) = Signing.CreateKeyPair();
+        string path = dir.File("bad.hlb");
+        File.WriteAllBytes(path, Craft(manifest, ModuleOf("fn main() {\n    println(\"ran\")\n}\n"), [], privateKey));
+        var r = TestSupport.Hlvm("run", path, "--trust", publicKey);
+        Assert.Equal(65, r.ExitCode);
+        Assert.Equal("", r.Stdout);
+        Assert.True(r.Stderr.Contains(why, StringComparison.OrdinalIgnoreCase), r.Stderr);
+        Assert.DoesNotContain('\u001b', r.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(Path.GetTempPath(), "outside")));
+    }
+
+    [Fact]
+    public void ABundleCantReadAnotherAppsCachedContentByNamingItsHash()
+    {
+        using var dir = new TestSupport.TempDir();
+        var (privateKey, publicKey) = Signing.CreateKeyPair();
+        byte[] secret = Encoding.UTF8.GetBytes("another app's secret " + Guid.NewGuid());
+        const string reader = "import std.fs\n\nfn main() {\n    println(fs.readText(\"/app/s.txt\"))\n}\n";
+        string a = dir.File("a.hlb"), b = dir.File("b.hlb");
+        File.WriteAllBytes(a, Craft("""{"name":"owner","version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.1.0"}""", ModuleOf(reader), [("s.txt", secret, null)], privateKey));
+        // B names the same hash, but holds other bytes of the same length.
+        byte[] junk = new byte[secret.Length];
+        File.WriteAllBytes(b, Craft("""{"name":"prober","version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.1.0"}""", ModuleOf(reader), [("s.txt", junk, BundleFront.Hash(secret))], privateKey));
+        Assert.Equal(Encoding.UTF8.GetString(secret) + "\n", TestSupport.Hlvm("run", a, "--trust", publicKey).Stdout);
+        var probe = TestSupport.Hlvm("run", b, "--trust", publicKey);
+        Assert.Equal(70, probe.ExitCode);
+        Assert.Contains("does not match its SHA-256", probe.Stderr);
+        Assert.DoesNotContain("secret", probe.Stdout);
+    }
+
+    [Fact]
+    public void BytesAfterTheEndOrAResourceTooLargeForTheHeapAreRefused()
+    {
+        using var dir = new TestSupport.TempDir();
+        var (privateKey, publicKey) = Signing.CreateKeyPair();
+        const string reader = "import std.fs\n\nfn main() {\n    println(fs.readText(\"/app/big\").len())\n}\n";
+        byte[] bundle = Craft("""{"name":"big","version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.1.0"}""", ModuleOf(reader), [("big", new byte[8 << 20], null)], privateKey);
+        string path = dir.File("big.hlb");
+        File.WriteAllBytes(path, [.. bundle, 1, 2, 3]);
+        var extra = TestSupport.Hlvm("run", path, "--trust", publicKey);
+        Assert.Equal(65, extra.ExitCode);
+        Assert.Contains("the bundle has 3 bytes after its end", extra.Stderr);
+
+        File.WriteAllBytes(path, bundle);
+        var r = TestSupport.Hlvm("run", path, "--trust", publicKey, "--max-heap", "1m");
+        Assert.Equal(75, r.ExitCode);
+        Assert.Contains("the file's 8388608 bytes exceed the heap limit", r.Stderr);
+        Assert.DoesNotContain(new ContentCache(ContentCache.DefaultRoot).Entries(), e => e.Size == 8 << 20);
+    }
+
+    [Fact]
+    public void RmRemovesBundlesAppsOnlyAndPackLeavesKeysAndBundlesOut()
+    {
+        using var dir = new TestSupport.TempDir();
+        string notes = Directory.CreateDirectory(Path.Combine(dir.Path, "notes")).FullName;
+        File.WriteAllText(Path.Combine(notes, "main.hl"), "import std.fs\n\nfn main() {\n    fs.writeText(\"/data/diary.txt\", \"dear diary\")\n}\n");
+        Assert.Equal(0, TestSupport.Hlvm("run", Path.Combine(notes, "main.hl")).ExitCode);
+        var rm = TestSupport.Hlvm("rm", "notes");
+        Assert.Equal(66, rm.ExitCode);
+        Assert.True(File.Exists(Path.Combine(Sandbox.AppStorage.DirectoryFor(notes), "data", "diary.txt")));
+        Assert.Equal(64, TestSupport.Hlvm("rm", "../notes").ExitCode);
+
+        File.WriteAllText(Path.Combine(notes, "hlvm.toml"), "name = \"notes\"\nversion = \"1\"\nentry = \"main.hl\"\n");
+        Assert.Equal(0, TestSupport.Hlvm("keygen", "-o", Path.Combine(notes, "me")).ExitCode);
+        File.WriteAllText(Path.Combine(notes, "old.hlb"), "an earlier bundle");
+        string bundle = Path.Combine(dir.Path, "notes.hlb");
+        var pack = TestSupport.Hlvm("pack", notes, "-o", bundle, "--key", Path.Combine(notes, "me.key"));
+        Assert.True(pack.ExitCode == 0, pack.Stderr);
+        var names = BundleFront.Read(File.ReadAllBytes(bundle)).Entries.Select(e => e.Name).ToList();
+        Assert.Equal(["main.hlc", "me.pub"], names);
+
+        File.WriteAllText(Path.Combine(notes, "main.hlc"), "a file with the module's name");
+        File.Delete(bundle);
+        var clash = TestSupport.Hlvm("pack", notes, "-o", bundle, "--key", Path.Combine(notes, "me.key"));
+        Assert.Equal(65, clash.ExitCode);
+        Assert.Contains("has the name its compiled program takes", clash.Stderr);
+        Assert.False(File.Exists(bundle));
     }
 
     private static int FreePort()

@@ -1,3 +1,4 @@
+using System.Text;
 using System.IO.Compression;
 using System.Security.Cryptography;
 
@@ -47,6 +48,8 @@ public sealed class Bundle : IDisposable
 {
     private readonly IBundleSource? _source;
     private readonly ContentCache _cache;
+    private readonly HashSet<string> _proven;
+    private readonly Lock _lock = new();
 
     public BundleFront Front { get; }
 
@@ -58,19 +61,23 @@ public sealed class Bundle : IDisposable
 
     public static readonly Version RuntimeVersion = new(0, 1, 0);
 
-    private Bundle(IBundleSource? source, ContentCache cache, BundleFront front, bool offline)
+    private Bundle(IBundleSource? source, ContentCache cache, BundleFront front, bool offline, string location)
     {
         _source = source;
         _cache = cache;
         Front = front;
         Offline = offline;
-        AppId = AppIdOf(front);
+        AppId = AppIdOf(front, location);
+        _proven = cache.Proven(AppId);
     }
 
-    /// <summary><c>NAME-SIGNER</c>: the manifest's name and the first 12 hex digits of the SHA-256 of the signer's
-    /// key (<c>unsigned</c> for none), so that two publishers' apps of one name never share data.</summary>
-    public static string AppIdOf(BundleFront front) =>
-        $"{front.Manifest.Name}-{(front.PublicKey is null ? "unsigned" : Convert.ToHexStringLower(SHA256.HashData(front.PublicKey))[..12])}";
+    /// <summary>
+    /// <c>NAME-SIGNER</c>: the manifest's name and 16 hex digits of the SHA-256 of the signer's key, so that two
+    /// publishers' apps of one name never share data; for an unsigned bundle, of its location instead (two
+    /// unsigned bundles share data only when they come from the same place).
+    /// </summary>
+    public static string AppIdOf(BundleFront front, string location) =>
+        $"{front.Manifest.Name}-{Convert.ToHexStringLower(SHA256.HashData(front.PublicKey ?? Encoding.UTF8.GetBytes("unsigned:" + location)))[..16]}";
 
     /// <summary>Opens a bundle at a path or an <c>http://</c>/<c>https://</c> URL.</summary>
     /// <exception cref="BundleException">it can't be read, is malformed, or is not trusted</exception>
@@ -109,9 +116,19 @@ public sealed class Bundle : IDisposable
         try
         {
             var front = BundleFront.Read(frontBytes);
+            if (!offline) CheckLength(front, source);
             Check(front, trust);
-            if (!offline) cache.PutFront(key, frontBytes);
-            return new Bundle(source, cache, front, offline);
+            var bundle = new Bundle(source, cache, front, offline, key);
+            if (!offline)
+            {
+                try
+                {
+                    cache.PutFront(key, frontBytes);
+                    cache.RecordFront(bundle.AppId, key);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* runs without being cached */ }
+            }
+            return bundle;
         }
         catch
         {
@@ -127,8 +144,18 @@ public sealed class Bundle : IDisposable
         var header = source.Read(0, BundleFront.HeaderSize);
         long length = BundleFront.FrontLength(header);
         var front = BundleFront.Read([.. header, .. source.Read(BundleFront.HeaderSize, checked((int)(length - BundleFront.HeaderSize)))]);
+        CheckLength(front, source);
         Check(front, trust);
-        return new Bundle(source, cache, front, offline: false);
+        return new Bundle(source, cache, front, offline: false, source.Location);
+    }
+
+    /// <summary>The file must be exactly as long as its header says: no bytes missing, none after the last entry.</summary>
+    private static void CheckLength(BundleFront front, IBundleSource source)
+    {
+        if (source.Length is { } length && length != front.TotalSize)
+            throw new BundleException(length < front.TotalSize
+                ? $"the bundle is truncated: {length} bytes, its header says {front.TotalSize}"
+                : $"the bundle has {length - front.TotalSize} bytes after its end ({front.TotalSize} bytes, as its header says)");
     }
 
     private static void Check(BundleFront front, TrustPolicy trust)
@@ -151,14 +178,23 @@ public sealed class Bundle : IDisposable
     /// <exception cref="BundleException">it can't be fetched, or what was fetched is not what the table of contents promised</exception>
     public byte[] Read(BundleEntry entry)
     {
-        if (_cache.TryGet(entry.Hash) is { } cached) return cached;
+        string hex = entry.HashHex;
+        bool proven;
+        lock (_lock) proven = _proven.Contains(hex);
+        if (proven && _cache.TryGet(entry.Hash) is { } cached) return cached;
         if (_source is null || Offline) throw new BundleException($"entry '{entry.Name}' is not in the cache and the bundle's source can't be reached");
         if (entry.StoredSize > int.MaxValue - 64 || entry.Size > int.MaxValue - 64) throw new BundleException($"entry '{entry.Name}' is too large to read ({entry.Size} bytes)");
         var stored = entry.StoredSize == 0 ? [] : _source.Read(Front.DataOffset + entry.Offset, (int)entry.StoredSize);
         var contents = entry.Compression == Compression.None ? stored : Decompress(entry, stored);
         if (!SHA256.HashData(contents).AsSpan().SequenceEqual(entry.Hash))
             throw new BundleException($"entry '{entry.Name}' does not match its SHA-256 {entry.HashHex}: the bundle was modified or damaged");
-        _cache.Put(entry.Hash, contents);
+        try
+        {
+            _cache.Put(entry.Hash, contents);
+            _cache.Prove(AppId, hex);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* verified: used without being cached */ }
+        lock (_lock) _proven.Add(hex);
         return contents;
     }
 

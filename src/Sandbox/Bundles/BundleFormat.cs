@@ -52,7 +52,9 @@ public sealed class BundleFront
     public const int MaxTocSize = 16 << 20;
     public const int MaxEntries = 100_000;
     public const int MaxNameBytes = 1024;
-    public const long MaxEntrySize = 4L << 30;
+    public const int MaxNameDepth = 32;
+    /// <summary>The largest entry (contents or stored bytes): what one array can hold.</summary>
+    public const long MaxEntrySize = int.MaxValue - 64;
 
     public required BundleManifest Manifest { get; init; }
     public required IReadOnlyList<BundleEntry> Entries { get; init; }
@@ -110,8 +112,10 @@ public sealed class BundleFront
         }
         catch (JsonException e)
         {
-            throw new BundleException($"at offset {at}: the manifest is not valid JSON: {e.Message}");
+            // The parser's message may quote the manifest's text: show it, don't send it.
+            throw new BundleException($"at offset {at}: the manifest is not valid: {ControlCharacters.MakeVisible(e.Message)}");
         }
+        if (CheckManifest(manifest) is { } wrong) throw new BundleException($"at offset {at}: the manifest's {wrong}");
         at += h.ManifestLength;
         var entries = ReadToc(front.Slice(at, h.TocLength), at, h.EntryCount, h.TotalSize - h.DataOffset);
         at += h.TocLength;
@@ -168,7 +172,7 @@ public sealed class BundleFront
             byte[] hash = toc.Slice(at, 32).ToArray();
             at += 32;
             if (offset != next) throw new BundleException($"{Where()}: its data starts at {offset}, not right after the previous entry's ({next})");
-            if (stored < 0 || size < 0 || size > MaxEntrySize) throw new BundleException($"{Where()}: sizes {stored} stored and {size} whole are out of range");
+            if (stored < 0 || size < 0 || size > MaxEntrySize || stored > MaxEntrySize) throw new BundleException($"{Where()}: sizes {stored} stored and {size} whole are out of range");
             if (compression == Compression.None && stored != size) throw new BundleException($"{Where()}: an uncompressed entry of {size} bytes stored in {stored}");
             if (stored > dataLength || offset > dataLength - stored) throw new BundleException($"{Where()}: its data ends at {offset + stored}, past the bundle's end ({dataLength})");
             next = offset + stored;
@@ -179,13 +183,35 @@ public sealed class BundleFront
         return entries;
     }
 
+    /// <summary>What is wrong with a manifest's members (null when nothing is), by the rules of the format.</summary>
+    public static string? CheckManifest(BundleManifest m)
+    {
+        if (!IsAppName(m.Name)) return $"name \"{Escape(m.Name ?? "")}\" must be 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'";
+        if (m.Version is null || m.Version.Length is 0 or > 64 || m.Version.Any(c => c <= ' ' || c >= '\x7f'))
+            return $"version \"{Escape(m.Version ?? "")}\" must be 1 to 64 printable ASCII characters without spaces";
+        if (m.Entry is null || CheckName(m.Entry) is { } why) return $"entry \"{Escape(m.Entry ?? "")}\" is not an entry name";
+        if (m.Permissions is null) return "permissions must be a list";
+        foreach (var p in m.Permissions)
+            if (p is null || p.Length > 1024 || p.Any(c => c < ' ' || c >= '\x7f') || !Permissions.TryParseRequest(p, out _, out _))
+                return $"permission \"{Escape(p ?? "")}\" is not KIND or KIND:TARGET in printable ASCII (KIND one of read, write, net, env)";
+        if (m.MinRuntime is null || !System.Text.RegularExpressions.Regex.IsMatch(m.MinRuntime, @"^\d{1,9}\.\d{1,9}\.\d{1,9}$"))
+            return $"minRuntime \"{Escape(m.MinRuntime ?? "")}\" is not MAJOR.MINOR.PATCH";
+        return null;
+    }
+
+    /// <summary>An app's name: 1 to 64 ASCII letters, digits, <c>-</c>, <c>_</c> and <c>.</c>, not starting with <c>.</c>.</summary>
+    public static bool IsAppName(string? name) =>
+        name is { Length: > 0 and <= 64 } && name[0] != '.' && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
     /// <summary>Why a name can't be an entry's (null when it can): it must stay inside the app's tree.</summary>
     public static string? CheckName(string name)
     {
         if (name.Contains('\\')) return "contains a backslash";
         if (name.StartsWith('/')) return "is absolute";
-        if (name.Any(c => c < ' ' || c == '\x7f')) return "contains a control character";
-        foreach (var part in name.Split('/'))
+        if (name.Any(c => c < ' ' || c is >= '\x7f' and <= '\x9f')) return "contains a control character";
+        var parts = name.Split('/');
+        if (parts.Length > MaxNameDepth) return $"has more than {MaxNameDepth} components";
+        foreach (var part in parts)
         {
             if (part.Length == 0) return "has an empty component";
             if (part is "." or "..") return $"has a '{part}' component";
@@ -199,6 +225,7 @@ public sealed class BundleFront
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+        AllowDuplicateProperties = false,
     };
 
     // ---------------------------------------------------------------------------------------------- writing

@@ -15,6 +15,9 @@ public interface IBundleSource : IDisposable
 
     /// <summary>Bytes read from the source so far.</summary>
     long BytesRead { get; }
+
+    /// <summary>The whole bundle's length, when the source knows it (after a first read, for a server).</summary>
+    long? Length { get; }
 }
 
 /// <summary>A bundle already in memory.</summary>
@@ -25,6 +28,8 @@ public sealed class MemoryBundleSource(byte[] bytes, string location = "memory")
     public string Location => location;
 
     public long BytesRead => Interlocked.Read(ref _read);
+
+    public long? Length => bytes.Length;
 
     public byte[] Read(long offset, int length)
     {
@@ -45,6 +50,8 @@ public sealed class FileBundleSource(string path) : IBundleSource
     public string Location { get; } = Path.GetFullPath(path);
 
     public long BytesRead => Interlocked.Read(ref _read);
+
+    public long? Length => RandomAccess.GetLength(_file);
 
     public byte[] Read(long offset, int length)
     {
@@ -88,6 +95,9 @@ public sealed class HttpBundleSource : IBundleSource
 
     public long BytesRead => Interlocked.Read(ref _read);
 
+    /// <summary>The length the server gave in its last Content-Range.</summary>
+    public long? Length { get; private set; }
+
     public byte[] Read(long offset, int length)
     {
         if (length == 0) return [];
@@ -107,6 +117,7 @@ public sealed class HttpBundleSource : IBundleSource
             var range = response.Content.Headers.ContentRange;
             if (range is null || range.From != offset || range.To != offset + length - 1)
                 throw new BundleException($"asked for bytes {offset}-{offset + length - 1}, the server sent {range?.ToString() ?? "no Content-Range"}");
+            Length = range.Length;
             using var body = response.Content.ReadAsStream(deadline.Token);
             var buffer = new byte[length];
             int done = 0;

@@ -42,6 +42,7 @@ public sealed class ContentCache(string root)
     }
 
     /// <summary>Stores verified contents under their hash (a no-op if they are there).</summary>
+    /// <exception cref="IOException">the cache can't be written (a full disk): the caller may go on without it</exception>
     public void Put(byte[] hash, byte[] contents)
     {
         if (!SHA256.HashData(contents).AsSpan().SequenceEqual(hash)) throw new InvalidOperationException("only verified contents enter the cache");
@@ -56,20 +57,43 @@ public sealed class ContentCache(string root)
 
     public void PutFront(string location, byte[] front) => WriteAtomically(FrontPath(location), front);
 
-    private string FrontPath(string location) =>
-        Path.Combine(Root, "fronts", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(location))));
+    private string FrontPath(string location) => Path.Combine(Root, "fronts", FrontName(location));
 
-    /// <summary>Records the entries an app's bundle holds, for <see cref="RemoveApp"/>.</summary>
-    public void RecordApp(string appId, IEnumerable<string> hashes) =>
-        WriteAtomically(Path.Combine(Root, "apps", appId), Encoding.UTF8.GetBytes(string.Join('\n', hashes.Order(StringComparer.Ordinal)) + "\n"));
+    private static string FrontName(string location) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(location)));
 
-    /// <summary>The apps the cache knows, with the entries each uses.</summary>
+    /// <summary>
+    /// The entries an app has shown it holds: each was fetched from its own bundle and matched its hash at least
+    /// once. An app gets a cached entry only when it is one of these, so that a bundle can't read, or learn of,
+    /// another app's content by naming its hash (it must hold the bytes). Also what <see cref="RemoveApp"/> removes.
+    /// </summary>
+    public HashSet<string> Proven(string appId)
+    {
+        string file = AppFile(appId);
+        return File.Exists(file)
+            ? File.ReadAllLines(file).Where(l => l.Length == 64 && l.All(char.IsAsciiHexDigitLower)).ToHashSet(StringComparer.Ordinal)
+            : new HashSet<string>(StringComparer.Ordinal);
+    }
+
+    /// <summary>Adds entries to an app's <see cref="Proven"/> set (an append: processes running the app at once may both add).</summary>
+    public void Prove(string appId, string hash)
+    {
+        Directory.CreateDirectory(Path.Combine(Root, "apps"));
+        File.AppendAllText(AppFile(appId), hash + "\n");
+    }
+
+    /// <summary>Notes the front an app was run from, so that <see cref="RemoveApp"/> removes it too.</summary>
+    public void RecordFront(string appId, string location) => Prove(appId, "front:" + FrontName(location));
+
+    private string AppFile(string appId) =>
+        BundleFront.IsAppName(appId) ? Path.Combine(Root, "apps", appId) : throw new ArgumentException($"'{appId}' is not an app id");
+
+    /// <summary>The apps the cache knows, with the entries each has proven.</summary>
     public IReadOnlyDictionary<string, string[]> Apps()
     {
         string dir = Path.Combine(Root, "apps");
         if (!Directory.Exists(dir)) return new Dictionary<string, string[]>();
-        return Directory.EnumerateFiles(dir).Where(f => !Path.GetFileName(f).StartsWith('.'))
-            .ToDictionary(f => Path.GetFileName(f), f => File.ReadAllLines(f).Where(l => l.Length > 0).ToArray());
+        return Directory.EnumerateFiles(dir).Select(Path.GetFileName).OfType<string>().Where(BundleFront.IsAppName)
+            .ToDictionary(id => id, id => Proven(id).Order(StringComparer.Ordinal).ToArray());
     }
 
     /// <summary>Every cached entry: its hash and size.</summary>
@@ -78,7 +102,15 @@ public sealed class ContentCache(string root)
         string dir = Path.Combine(Root, "entries");
         if (!Directory.Exists(dir)) yield break;
         foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-            if (!Path.GetFileName(file).StartsWith('.')) yield return (Path.GetFileName(file), new FileInfo(file).Length);
+        {
+            // Only files named as the cache names them (64 hex digits, under their first two): nothing else is an entry.
+            string name = Path.GetFileName(file);
+            if (name.Length != 64 || !name.All(char.IsAsciiHexDigitLower) || Path.GetFileName(Path.GetDirectoryName(file)) != name[..2]) continue;
+            long size;
+            try { size = new FileInfo(file).Length; }
+            catch (FileNotFoundException) { continue; } // removed by another process meanwhile
+            yield return (name, size);
+        }
     }
 
     /// <summary>Rehashes every entry; removes and returns those that no longer match their names.</summary>
@@ -88,7 +120,10 @@ public sealed class ContentCache(string root)
         foreach (var (hash, _) in Entries().ToList())
         {
             string path = EntryPath(hash);
-            if (!Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))).Equals(hash, StringComparison.Ordinal))
+            byte[] contents;
+            try { contents = File.ReadAllBytes(path); }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { continue; } // removed meanwhile
+            if (!Convert.ToHexStringLower(SHA256.HashData(contents)).Equals(hash, StringComparison.Ordinal))
             {
                 bad.Add(hash);
                 TryDelete(path);
@@ -100,9 +135,10 @@ public sealed class ContentCache(string root)
     /// <summary>Forgets an app and removes the entries no other app uses; returns how many were removed.</summary>
     public int RemoveApp(string appId)
     {
-        var apps = Apps();
-        if (!apps.TryGetValue(appId, out var mine)) return 0;
-        var others = apps.Where(a => a.Key != appId).SelectMany(a => a.Value).ToHashSet(StringComparer.Ordinal);
+        if (!BundleFront.IsAppName(appId) || !File.Exists(AppFile(appId))) return 0;
+        var fronts = File.ReadAllLines(AppFile(appId)).Where(l => l.StartsWith("front:", StringComparison.Ordinal)).Select(l => l["front:".Length..]).ToHashSet();
+        var mine = Proven(appId);
+        var others = Apps().Where(a => a.Key != appId).SelectMany(a => a.Value).ToHashSet(StringComparer.Ordinal);
         int removed = 0;
         foreach (var hash in mine.Where(h => !others.Contains(h)))
         {
@@ -110,21 +146,8 @@ public sealed class ContentCache(string root)
             if (TryDelete(path)) removed++;
             TryDeleteEmpty(Path.GetDirectoryName(path)!);
         }
-        TryDelete(Path.Combine(Root, "apps", appId));
-        // The fronts of its bundles (kept to run offline) go too.
-        string fronts = Path.Combine(Root, "fronts");
-        if (Directory.Exists(fronts))
-            foreach (var file in Directory.EnumerateFiles(fronts))
-            {
-                try
-                {
-                    if (Bundle.AppIdOf(BundleFront.Read(File.ReadAllBytes(file))) == appId) TryDelete(file);
-                }
-                catch (BundleException)
-                {
-                    TryDelete(file); // a damaged front is of no use to anyone
-                }
-            }
+        TryDelete(AppFile(appId));
+        foreach (var front in fronts.Where(f => f.Length == 64 && f.All(char.IsAsciiHexDigitLower))) TryDelete(Path.Combine(Root, "fronts", front));
         return removed;
     }
 

@@ -6,7 +6,8 @@ namespace Hlvm.Sandbox.Bundles;
 /// <summary>
 /// <c>hlvm serve DIR --port N</c>: a small HTTP server of a directory's files for development, with range
 /// requests (<c>Range: bytes=a-b</c>, <c>a-</c> or <c>-n</c>; 206 with <c>Content-Range</c>, 416 outside the
-/// file). It serves regular files under the directory only (no listings, no <c>..</c>, no links that lead out).
+/// file). It serves regular files under the directory only (no listings, no <c>..</c>, no links that lead out),
+/// and never a private key (<c>.key</c>).
 /// </summary>
 public sealed partial class DevServer : IDisposable
 {
@@ -56,6 +57,7 @@ public sealed partial class DevServer : IDisposable
             string path = Path.GetFullPath(Path.Combine(_root, relative));
             var info = new FileInfo(path);
             if (context.Request.HttpMethod is not ("GET" or "HEAD")) { response.StatusCode = 405; return; }
+            if (path.EndsWith(".key", StringComparison.Ordinal)) { response.StatusCode = 403; return; } // a private key is never served
             // Links are followed only where they stay inside the root: the file's real path must be under the root's.
             string? real = OperatingSystem.IsLinux() ? LinuxFiles.RealPathOf(path) : path;
             if (!path.StartsWith(_root + "/", StringComparison.Ordinal) || !info.Exists || real is null || !real.StartsWith(_realRoot + "/", StringComparison.Ordinal))
@@ -69,12 +71,13 @@ public sealed partial class DevServer : IDisposable
             if (context.Request.Headers["Range"] is { } range)
             {
                 var m = RangeHeader().Match(range);
-                if (!m.Success) { response.StatusCode = 416; return; }
-                if (m.Groups[1].Value.Length == 0) from = Math.Max(0, length - long.Parse(m.Groups[2].Value));
+                bool hasFrom = long.TryParse(m.Groups[1].Value, out long first), hasTo = long.TryParse(m.Groups[2].Value, out long last);
+                if (!m.Success || !hasFrom && !hasTo) { response.StatusCode = 416; return; }
+                if (!hasFrom) from = Math.Max(0, length - last);
                 else
                 {
-                    from = long.Parse(m.Groups[1].Value);
-                    if (m.Groups[2].Value.Length > 0) to = Math.Min(to, long.Parse(m.Groups[2].Value));
+                    from = first;
+                    if (hasTo) to = Math.Min(to, last);
                 }
                 if (from >= length || from > to)
                 {
@@ -100,9 +103,11 @@ public sealed partial class DevServer : IDisposable
                 left -= n;
             }
         }
-        catch (Exception e) when (e is IOException or HttpListenerException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or HttpListenerException or UnauthorizedAccessException or ArgumentException)
         {
             log?.Invoke($"error: {e.Message}");
+            try { response.StatusCode = 400; }
+            catch (InvalidOperationException) { /* the headers went out already */ }
         }
         finally
         {

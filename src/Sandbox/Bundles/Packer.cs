@@ -14,8 +14,8 @@ namespace Hlvm.Sandbox.Bundles;
 ///   startup = ["data/splash.txt"]      # optional: resources read at start, stored first
 ///   min-runtime = "0.1.0"              # optional
 /// </code>
-/// Every other file in the directory except sources (<c>.hl</c>), hidden files and <c>hlvm.toml</c> becomes a
-/// resource, seen at <c>/app/PATH</c>. The compiled module comes first, then the startup resources, then the
+/// Every other file in the directory except sources (<c>.hl</c>), hidden files, <c>hlvm.toml</c>, private keys
+/// (<c>.key</c>) and bundles (<c>.hlb</c>) becomes a resource, seen at <c>/app/PATH</c>. The compiled module comes first, then the startup resources, then the
 /// rest by name, so that a reader streaming the bundle meets what starts the app first.
 /// </summary>
 public static class Packer
@@ -50,22 +50,17 @@ public static class Packer
             if (key is not ("name" or "version" or "entry" or "permissions" or "startup" or "min-runtime"))
                 throw new BundleException($"{path}: unknown key '{key}' (the keys are name, version, entry, permissions, startup, min-runtime)");
         var manifest = new AppManifest(Text("name"), Text("version"), Text("entry"), List("permissions"), List("startup"), Text("min-runtime", "0.1.0"));
-        if (manifest.Name.Length == 0 || manifest.Name.Length > 64 || !manifest.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || manifest.Name.StartsWith('.'))
-            throw new BundleException($"{path}: the name '{manifest.Name}' must be 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'");
-        if (!Version.TryParse(manifest.MinRuntime, out _)) throw new BundleException($"{path}: min-runtime '{manifest.MinRuntime}' is not a version");
-        foreach (var permission in manifest.Permissions)
-            if (!TryParsePermission(permission, out _, out _)) throw new BundleException($"{path}: permission '{permission}' should be KIND or KIND:TARGET, KIND one of {string.Join(", ", Permissions.Kinds)}");
+        // The same rules as a bundle's reader applies (the module's name stands in for the entry here).
+        if (BundleFront.CheckManifest(new BundleManifest
+            {
+                Name = manifest.Name, Version = manifest.Version, Entry = "main.hlc", Permissions = manifest.Permissions, MinRuntime = manifest.MinRuntime,
+            }) is { } wrong)
+            throw new BundleException($"{path}: the manifest's {wrong.Replace("minRuntime", "min-runtime")}");
         return manifest;
     }
 
     /// <summary>A requested permission, <c>net:127.0.0.1:8080</c> or <c>env</c>: its kind and target (null for all).</summary>
-    public static bool TryParsePermission(string text, out string kind, out string? target)
-    {
-        int colon = text.IndexOf(':');
-        kind = colon < 0 ? text : text[..colon];
-        target = colon < 0 ? null : text[(colon + 1)..];
-        return Permissions.Kinds.Contains(kind) && target is not "";
-    }
+    public static bool TryParsePermission(string text, out string kind, out string? target) => Permissions.TryParseRequest(text, out kind, out target);
 
     /// <summary>Packs an app directory into a bundle file, written atomically.</summary>
     /// <param name="compile">the module bytes of the entry source file (the caller's compiler); throws <see cref="BundleException"/> on errors</param>
@@ -86,6 +81,7 @@ public static class Packer
             throw new BundleException($"{Path.Combine(directory, ManifestFile)}: the startup resource '{name}' is not a file of the app");
         var ordered = files.Where(startup.Contains).Concat(files.Where(f => !startup.Contains(f)));
 
+        if (files.Contains(moduleName)) throw new BundleException($"the app's file '{moduleName}' has the name its compiled program takes in the bundle; rename or remove it");
         var contents = new List<(string Name, EntryKind Kind, byte[] Data)> { (moduleName, EntryKind.Module, compile(entryPath)) };
         contents.AddRange(ordered.Select(f => (f, EntryKind.Resource, File.ReadAllBytes(Path.Combine(directory, f)))));
         long total = contents.Sum(c => (long)c.Data.Length), done = 0;
@@ -115,6 +111,7 @@ public static class Packer
         {
             Name = manifest.Name, Version = manifest.Version, Entry = moduleName, Permissions = manifest.Permissions, MinRuntime = manifest.MinRuntime,
         }, entries, signer);
+        var written = BundleFront.Read(front); // what a reader will check, checked before anything is written
 
         string temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output))!, $".{Path.GetFileName(output)}.{Guid.NewGuid():N}.tmp");
         try
@@ -131,7 +128,7 @@ public static class Packer
         {
             if (File.Exists(temp)) File.Delete(temp);
         }
-        return BundleFront.Read(front);
+        return written;
     }
 
     /// <summary>The app's resources: its files but sources, hidden files and the manifest, as sorted relative paths.</summary>
@@ -140,7 +137,9 @@ public static class Packer
         var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.Hidden | FileAttributes.ReparsePoint };
         return Directory.EnumerateFiles(directory, "*", options)
             .Select(f => Path.GetRelativePath(directory, f).Replace('\\', '/'))
-            .Where(f => !f.EndsWith(".hl", StringComparison.Ordinal) && f != ManifestFile && !f.Split('/').Any(p => p.StartsWith('.')))
+            .Where(f => !f.EndsWith(".hl", StringComparison.Ordinal) && f != ManifestFile && !f.Split('/').Any(p => p.StartsWith('.'))
+                // Never a signing key, nor an earlier bundle packed into the directory.
+                && !f.EndsWith(".key", StringComparison.Ordinal) && !f.EndsWith(".hlb", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal);
     }
 
