@@ -407,6 +407,45 @@ public sealed class BundleTests
     }
 
     [Fact]
+    public async Task ATimeLimitEndsAWaitForAResourceThatNeverComes()
+    {
+        using var app = new App(bigBytes: 1 << 20);
+        byte[] whole = File.ReadAllBytes(app.Bundle);
+        var front = BundleFront.Read(whole);
+        long bigStart = front.DataOffset + front.Entries.Single(e => e.Name == "data/big.bin").Offset;
+        int port = FreePort();
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        using var stop = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                HttpListenerContext context;
+                try { context = await listener.GetContextAsync(); }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { return; }
+                var m = System.Text.RegularExpressions.Regex.Match(context.Request.Headers["Range"] ?? "", @"bytes=(\d+)-(\d+)");
+                long from = long.Parse(m.Groups[1].Value), to = long.Parse(m.Groups[2].Value);
+                if (from >= bigStart) continue; // the large resource: never answered
+                context.Response.StatusCode = 206;
+                context.Response.Headers["Content-Range"] = $"bytes {from}-{to}/{whole.Length}";
+                await context.Response.OutputStream.WriteAsync(whole.AsMemory((int)from, (int)(to - from + 1)));
+                context.Response.Close();
+            }
+        });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var r = app.Run($"http://127.0.0.1:{port}/app.hlb", "--timeout", "500ms", "--", "data/big.bin");
+        Assert.Equal(75, r.ExitCode);
+        Assert.StartsWith("started\nhello from a resource\n", r.Stdout);
+        Assert.Contains("hlvm: limit exceeded: the app ran longer than 500ms (--timeout 500ms)", r.Stderr);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
+        await stop.CancelAsync();
+        listener.Stop();
+        await serving;
+    }
+
+    [Fact]
     public async Task TheDevelopmentServerAnswersRangesAndServesNothingOutsideItsDirectory()
     {
         using var dir = new TestSupport.TempDir();

@@ -176,7 +176,7 @@ public sealed class Bundle : IDisposable
 
     /// <summary>An entry's contents, verified.</summary>
     /// <exception cref="BundleException">it can't be fetched, or what was fetched is not what the table of contents promised</exception>
-    public byte[] Read(BundleEntry entry)
+    public byte[] Read(BundleEntry entry, CancellationToken cancel = default)
     {
         string hex = entry.HashHex;
         bool proven;
@@ -184,7 +184,7 @@ public sealed class Bundle : IDisposable
         if (proven && _cache.TryGet(entry.Hash) is { } cached) return cached;
         if (_source is null || Offline) throw new BundleException($"entry '{entry.Name}' is not in the cache and the bundle's source can't be reached");
         if (entry.StoredSize > int.MaxValue - 64 || entry.Size > int.MaxValue - 64) throw new BundleException($"entry '{entry.Name}' is too large to read ({entry.Size} bytes)");
-        var stored = entry.StoredSize == 0 ? [] : _source.Read(Front.DataOffset + entry.Offset, (int)entry.StoredSize);
+        var stored = entry.StoredSize == 0 ? [] : _source.Read(Front.DataOffset + entry.Offset, (int)entry.StoredSize, cancel);
         var contents = entry.Compression == Compression.None ? stored : Decompress(entry, stored);
         if (!SHA256.HashData(contents).AsSpan().SequenceEqual(entry.Hash))
             throw new BundleException($"entry '{entry.Name}' does not match its SHA-256 {entry.HashHex}: the bundle was modified or damaged");

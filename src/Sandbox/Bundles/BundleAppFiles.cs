@@ -12,6 +12,9 @@ public sealed class BundleAppFiles : IAppFiles
 
     private readonly long _maxBytes;
 
+    /// <summary>Cancelled when the app is stopped: a fetch it waits for ends then (set by the isolate).</summary>
+    public CancellationToken Cancellation { get; set; }
+
     /// <param name="maxBytes">the app's heap limit: a resource that could not fit in it is refused before it is fetched</param>
     public BundleAppFiles(Bundle bundle, long maxBytes = long.MaxValue)
     {
@@ -43,7 +46,7 @@ public sealed class BundleAppFiles : IAppFiles
             throw new Runtime.Execution.VmError(Runtime.Execution.ErrorClasses.OutOfMemory, $"cannot read \"{shown}\": the file's {entry.Size} bytes exceed the heap limit");
         try
         {
-            return _bundle.Read(entry);
+            return _bundle.Read(entry, Cancellation);
         }
         catch (BundleException e)
         {

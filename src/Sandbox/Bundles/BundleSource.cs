@@ -11,7 +11,8 @@ public interface IBundleSource : IDisposable
 
     /// <summary>Exactly <paramref name="length"/> bytes from <paramref name="offset"/>.</summary>
     /// <exception cref="BundleException">fewer are there, or the server sent others</exception>
-    byte[] Read(long offset, int length);
+    /// <exception cref="OperationCanceledException"><paramref name="cancel"/> was cancelled (the app was stopped)</exception>
+    byte[] Read(long offset, int length, CancellationToken cancel = default);
 
     /// <summary>Bytes read from the source so far.</summary>
     long BytesRead { get; }
@@ -31,7 +32,7 @@ public sealed class MemoryBundleSource(byte[] bytes, string location = "memory")
 
     public long? Length => bytes.Length;
 
-    public byte[] Read(long offset, int length)
+    public byte[] Read(long offset, int length, CancellationToken cancel = default)
     {
         if (offset < 0 || length < 0 || offset + length > bytes.Length)
             throw new BundleException($"the bundle is truncated: {length} bytes needed at offset {offset}, it has {bytes.Length}");
@@ -53,7 +54,7 @@ public sealed class FileBundleSource(string path) : IBundleSource
 
     public long? Length => RandomAccess.GetLength(_file);
 
-    public byte[] Read(long offset, int length)
+    public byte[] Read(long offset, int length, CancellationToken cancel = default)
     {
         if (length == 0) return [];
         var buffer = new byte[length];
@@ -98,13 +99,15 @@ public sealed class HttpBundleSource : IBundleSource
     /// <summary>The length the server gave in its last Content-Range.</summary>
     public long? Length { get; private set; }
 
-    public byte[] Read(long offset, int length)
+    public byte[] Read(long offset, int length, CancellationToken cancel = default)
     {
         if (length == 0) return [];
         using var request = new HttpRequestMessage(HttpMethod.Get, _uri);
         request.Headers.Range = new RangeHeaderValue(offset, offset + length - 1);
         // One deadline for the whole exchange, the body included: a server that stops half-way can't hang the run.
-        using var deadline = new CancellationTokenSource(_timeout);
+        // A stop of the app ends the wait too.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        deadline.CancelAfter(_timeout);
         try
         {
             using var response = _client.Send(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
@@ -136,7 +139,7 @@ public sealed class HttpBundleSource : IBundleSource
         {
             throw new BundleException($"{e.Message}", unreachable: e.StatusCode is null);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {
             throw new BundleException($"no answer within {_timeout.TotalSeconds:0} s (bytes {offset}-{offset + length - 1})", unreachable: true);
         }
