@@ -77,7 +77,9 @@ public sealed class ContentCache(string root)
     /// <summary>Adds entries to an app's <see cref="Proven"/> set (an append: processes running the app at once may both add).</summary>
     public void Prove(string appId, string hash)
     {
-        Directory.CreateDirectory(Path.Combine(Root, "apps"));
+        string dir = Path.Combine(Root, "apps");
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(dir);
+        else Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.AppendAllText(AppFile(appId), hash + "\n");
     }
 
@@ -158,7 +160,10 @@ public sealed class ContentCache(string root)
 
     private static void WriteAtomically(string path, byte[] contents)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        // The cache is the user's own: what apps they ran and what those hold is no one else's business.
+        string dir = Path.GetDirectoryName(path)!;
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(dir);
+        else Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         string temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
         try
         {
