@@ -81,22 +81,22 @@ public static class Program
         private readonly TextWriter _err;
         public RootCommand Root { get; }
 
-        private readonly Argument<string> _file = new("file") { Description = "a program (.hl) or a compiled module (.hlc)" };
+        private readonly Argument<string> _file = new("file") { Description = "a program (.hl), a compiled module (.hlc), or a bundle (.hlb, or an http:// URL)" };
         private readonly Argument<string[]> _programArgs = new("args") { Description = "arguments passed to the program's main (put them after --)", Arity = ArgumentArity.ZeroOrMore };
         private readonly Option<string> _engine = new("--engine") { Description = "the execution engine: interp", DefaultValueFactory = _ => "interp" };
         private readonly Option<int> _maxStack = new("--max-stack") { Description = $"most nested calls before a StackOverflowError (default {InterpreterOptions.DefaultMaxFrames})", DefaultValueFactory = _ => InterpreterOptions.DefaultMaxFrames };
-        private readonly Option<long> _maxHeap = new("--max-heap") { Description = "most bytes of live objects on the heap, with k/m/g suffixes (default 1g)", DefaultValueFactory = _ => 1L << 30, CustomParser = ParseSize };
+        private readonly Option<long> _maxHeap = new("--max-heap") { HelpName = "SIZE", Description = "most bytes of live objects on the heap, with k/m/g suffixes (default 1g)", DefaultValueFactory = _ => 1L << 30, CustomParser = ParseSize };
         private readonly Option<long?> _fuel = new("--fuel") { Description = "most instructions to execute before stopping (exit code 75)" };
         private readonly Option<bool> _gcStress = new("--gc-stress") { Description = "collect garbage at every allocation (debugging)" };
         private readonly Option<bool> _gcLog = new("--gc-log") { Description = "print a line per garbage collection to stderr" };
         private readonly Option<bool> _verifyHeap = new("--verify-heap") { Description = "check the heap's invariants after every collection (debugging)" };
         private readonly Option<bool> _checked = new("--checked") { Description = "check before every instruction that the stack holds the types the verifier promised (debugging; slow)" };
         private readonly Option<string?> _output = new("--output", "-o") { Description = "the module file to write (default: the source name with .hlc)" };
-        private readonly Option<TimeSpan?> _timeout = new("--timeout") { Description = "most wall time the program may run, waiting included: 500ms, 10s, 2m, 1h (a bare number is seconds)", CustomParser = ParseDuration };
-        private readonly Option<long?> _maxOutput = new("--max-output") { Description = "most bytes the program may write to stdout and stderr together, with k/m/g suffixes", CustomParser = ParseOptionalSize };
+        private readonly Option<TimeSpan?> _timeout = new("--timeout") { HelpName = "DURATION", Description = "most wall time the program may run, waiting included: 500ms, 10s, 2m, 1h (a bare number is seconds)", CustomParser = ParseDuration };
+        private readonly Option<long?> _maxOutput = new("--max-output") { HelpName = "SIZE", Description = "most bytes the program may write to stdout and stderr together, with k/m/g suffixes", CustomParser = ParseOptionalSize };
         private readonly Option<int> _maxOpenFiles = new("--max-open-files") { Description = $"most connections and listeners open at once (default {OpenFilesLimit.Default})", DefaultValueFactory = _ => OpenFilesLimit.Default };
-        private readonly Option<string?> _audit = new("--audit") { Description = "append one JSON line per permission check (time, native, permission, target, allowed) to FILE" };
-        private readonly Option<string[]> _trust = new("--trust") { Description = "trust bundles signed by this public key (ed25519:BASE64, or a file holding it); repeatable", AllowMultipleArgumentsPerToken = false };
+        private readonly Option<string?> _audit = new("--audit") { HelpName = "FILE", Description = "append one JSON line per permission check (time, native, permission, target, allowed) to FILE" };
+        private readonly Option<string[]> _trust = new("--trust") { HelpName = "KEY", Description = "trust bundles signed by this public key (ed25519:BASE64, or a file holding it); repeatable", AllowMultipleArgumentsPerToken = false };
         private readonly Option<bool> _allowUnsigned = new("--allow-unsigned") { Description = "run a bundle that is not signed" };
         private readonly Option<string?> _key = new("--key") { Description = "sign the bundle with the private key in this file (from hlvm keygen)" };
         private readonly Option<int> _port = new("--port") { Description = "the port to listen on (127.0.0.1)", DefaultValueFactory = _ => 8080 };
@@ -104,13 +104,15 @@ public static class Program
         private readonly Argument<string> _app = new("app") { Description = "the app's name, as its manifest gives it" };
         private readonly Option<bool> _allowEscapes = new("--allow-escapes") { Description = "let the program's control characters (terminal escape sequences) through unchanged" };
         private readonly Dictionary<string, (Option<string[]> Allow, Option<string[]> Deny)> _grants = Permissions.Kinds.ToDictionary(k => k, k => (
-            new Option<string[]>($"--allow-{k}") { Description = GrantHelp(k, "grant"), Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false },
-            new Option<string[]>($"--deny-{k}") { Description = GrantHelp(k, "deny"), Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false }));
+            new Option<string[]>($"--allow-{k}") { HelpName = TargetName(k), Description = GrantHelp(k, "grant"), Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false },
+            new Option<string[]>($"--deny-{k}") { HelpName = TargetName(k), Description = GrantHelp(k, "deny"), Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false }));
 
         /// <summary>What a bare <c>--allow-read</c> (or <c>--deny-read</c>, ...) becomes before parsing: the
         /// option with a value no target can have, meaning every target. A bare flag could otherwise take the
         /// next word (the program's file) as its value.</summary>
         private const string Everything = "\0all";
+
+        private static string TargetName(string kind) => kind switch { "net" => "HOST[:PORT]", "env" => "NAME", _ => "PATH" };
 
         private static string GrantHelp(string kind, string verb) => (kind, verb) switch
         {
