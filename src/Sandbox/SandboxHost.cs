@@ -46,6 +46,7 @@ public sealed class SandboxHost : IHost, IDisposable
         if (permission is "read" or "write")
         {
             if (target.Contains('\0')) return "the path contains a NUL character";
+            if (target.Length == 0) return null; // names nothing: the file system says so (an IOError)
             string path = VirtualPath.Normalize(target, _cwd);
             if (VirtualPath.IsHidden(path)) return "/proc, /dev and /sys are not visible to a program";
             if (_permissions.IsDenied(permission, path)) return $"a --deny-{permission} rule covers {path}";

@@ -32,7 +32,11 @@ public interface IFileSystem
 public static class FileErrors
 {
     /// <summary><c>cannot read "a.txt": no such file</c></summary>
-    public static VmError Fail(string what, string path, string reason) => new(ErrorClasses.IO, $"cannot {what} \"{path}\": {reason}");
+    public static VmError Fail(string what, string path, string reason) => new(ErrorClasses.IO, $"cannot {what} \"{Shorten(path)}\": {reason}");
+
+    /// <summary>A path as an error message shows it: whole, or its two ends when it is very long.</summary>
+    public static string Shorten(string path) =>
+        path.Length <= 240 ? path : $"{path[..160]}…{path[^60..]} ({path.Length} characters)";
 
     /// <summary>Runs a file operation, turning what the host's file system refuses into an IOError.</summary>
     public static T Guard<T>(string what, string path, Func<T> operation)

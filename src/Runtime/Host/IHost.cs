@@ -46,6 +46,8 @@ public static class HostAccess
     /// <param name="grantable">the target as the flag would name it (an absolute path), when it differs</param>
     public static VmError Denied(string permission, string target, string? why = null, string? grantable = null)
     {
+        target = FileErrors.Shorten(target);
+        grantable = grantable is null ? null : FileErrors.Shorten(grantable);
         string flag = $"--allow-{permission}={grantable ?? target}";
         return new VmError(ErrorClasses.Permission, why is null
             ? $"{permission} access to \"{target}\" is not granted (run with {flag} to allow it)"
