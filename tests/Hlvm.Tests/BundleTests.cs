@@ -83,7 +83,7 @@ public sealed class BundleTests
     }
 
     [Fact]
-    public void TheReadmesBundleSessionWorks()
+    public void TheReadmesBundleWalkthroughWorks()
     {
         using var dir = new TestSupport.TempDir();
         string key = Path.Combine(dir.Path, "me");
