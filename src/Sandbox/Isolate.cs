@@ -163,10 +163,7 @@ public static class AppStorage
     /// <c>$HLVM_DATA_HOME</c>, else <c>$XDG_DATA_HOME/hlvm</c>, else <c>~/.local/share/hlvm</c>: the root of
     /// every app's storage.
     /// </summary>
-    public static string Root =>
-        Environment.GetEnvironmentVariable("HLVM_DATA_HOME") is { Length: > 0 } own ? own
-        : Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } xdg ? Path.Combine(xdg, "hlvm")
-        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "hlvm");
+    public static string Root => UserFiles.Root("HLVM_DATA_HOME", "XDG_DATA_HOME", ".local", "share");
 
     /// <summary>The storage of an app known by an id (a bundle's: its name and its signer).</summary>
     public static string DirectoryForId(string id) =>

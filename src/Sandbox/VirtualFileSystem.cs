@@ -259,7 +259,7 @@ public sealed class VirtualFileSystem : IFileSystem
         try
         {
             string host = HostRoot(mount);
-            if (mount.Kind == Kind.Data) EnsureDirectory(host);
+            if (mount.Kind == Kind.Data) UserFiles.CreatePrivateDirectory(host);
             using var root = LinuxFiles.Open(null, host, O_PATH | O_DIRECTORY);
             var file = LinuxFiles.Open(root, string.Join('/', rel), flags, mode);
             try
@@ -340,7 +340,7 @@ public sealed class VirtualFileSystem : IFileSystem
     /// <summary>Makes the directories of a copy's path inside the copies' tree, one component at a time.</summary>
     private void MakeCopyDirectories(string what, string path, string[] dirs)
     {
-        EnsureDirectory(Overlay);
+        UserFiles.CreatePrivateDirectory(Overlay);
         for (int i = 0; i < dirs.Length; i++)
         {
             using var parent = OpenIn(what, path, CopyMount, dirs[..i], O_PATH | O_DIRECTORY);
@@ -411,12 +411,6 @@ public sealed class VirtualFileSystem : IFileSystem
                 catch (Errno) { /* the write failed already; report that */ }
             }
         }
-    }
-
-    private static void EnsureDirectory(string path)
-    {
-        if (Directory.Exists(path)) return;
-        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
     private VmError Denied(string what, string path, string why)

@@ -9,10 +9,7 @@ public sealed record TrustPolicy(IReadOnlyList<byte[]> TrustedKeys, bool AllowUn
 {
     /// <summary>The trusted-keys file: <c>$HLVM_CONFIG_HOME/trusted-keys</c>, else under <c>$XDG_CONFIG_HOME/hlvm</c>
     /// or <c>~/.config/hlvm</c>; one public key (<c>ed25519:BASE64</c>) per line, <c>#</c> starts a comment.</summary>
-    public static string DefaultKeysFile =>
-        Path.Combine(Environment.GetEnvironmentVariable("HLVM_CONFIG_HOME") is { Length: > 0 } own ? own
-            : Environment.GetEnvironmentVariable("XDG_CONFIG_HOME") is { Length: > 0 } xdg ? Path.Combine(xdg, "hlvm")
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config", "hlvm"), "trusted-keys");
+    public static string DefaultKeysFile => Path.Combine(UserFiles.Root("HLVM_CONFIG_HOME", "XDG_CONFIG_HOME", ".config"), "trusted-keys");
 
     /// <summary>The keys of a trusted-keys file (none when there is no file).</summary>
     /// <exception cref="FormatException">a line is not a public key (the message names the line)</exception>

@@ -13,10 +13,7 @@ namespace Hlvm.Sandbox.Bundles;
 public sealed class ContentCache(string root)
 {
     /// <summary><c>$HLVM_CACHE_HOME</c>, else <c>$XDG_CACHE_HOME/hlvm</c>, else <c>~/.cache/hlvm</c>.</summary>
-    public static string DefaultRoot =>
-        Environment.GetEnvironmentVariable("HLVM_CACHE_HOME") is { Length: > 0 } own ? own
-        : Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? Path.Combine(xdg, "hlvm")
-        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "hlvm");
+    public static string DefaultRoot => UserFiles.Root("HLVM_CACHE_HOME", "XDG_CACHE_HOME", ".cache");
 
     public string Root { get; } = root;
 
@@ -77,9 +74,7 @@ public sealed class ContentCache(string root)
     /// <summary>Adds entries to an app's <see cref="Proven"/> set (an append: processes running the app at once may both add).</summary>
     public void Prove(string appId, string hash)
     {
-        string dir = Path.Combine(Root, "apps");
-        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(dir);
-        else Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        UserFiles.CreatePrivateDirectory(Path.Combine(Root, "apps"));
         File.AppendAllText(AppFile(appId), hash + "\n");
     }
 
@@ -161,23 +156,8 @@ public sealed class ContentCache(string root)
     private static void WriteAtomically(string path, byte[] contents)
     {
         // The cache is the user's own: what apps they ran and what those hold is no one else's business.
-        string dir = Path.GetDirectoryName(path)!;
-        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(dir);
-        else Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        string temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                stream.Write(contents);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            TryDelete(temp);
-        }
+        UserFiles.CreatePrivateDirectory(Path.GetDirectoryName(path)!);
+        UserFiles.WriteAtomically(path, stream => stream.Write(contents));
     }
 
     private static void TryDeleteEmpty(string directory)

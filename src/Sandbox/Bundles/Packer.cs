@@ -113,21 +113,11 @@ public static class Packer
         }, entries, signer);
         var written = BundleFront.Read(front); // what a reader will check, checked before anything is written
 
-        string temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output))!, $".{Path.GetFileName(output)}.{Guid.NewGuid():N}.tmp");
-        try
+        UserFiles.WriteAtomically(output, file =>
         {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                file.Write(front);
-                foreach (var bytes in stored) file.Write(bytes);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temp, output, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+            file.Write(front);
+            foreach (var bytes in stored) file.Write(bytes);
+        });
         return written;
     }
 

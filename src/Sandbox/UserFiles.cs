@@ -1,0 +1,45 @@
+namespace Hlvm.Sandbox;
+
+/// <summary>Where hlvm keeps a user's files, and how it writes them.</summary>
+internal static class UserFiles
+{
+    /// <summary>
+    /// One of hlvm's directories for the user: <c>$HLVM_..._HOME</c> when set, else <c>$XDG_..._HOME/hlvm</c>,
+    /// else <paramref name="fallback"/> (components under the home directory, as the XDG base directories give it).
+    /// </summary>
+    public static string Root(string hlvmVariable, string xdgVariable, params string[] fallback) =>
+        Environment.GetEnvironmentVariable(hlvmVariable) is { Length: > 0 } own ? own
+        : Environment.GetEnvironmentVariable(xdgVariable) is { Length: > 0 } xdg ? Path.Combine(xdg, "hlvm")
+        : Path.Combine([Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), .. fallback, "hlvm"]);
+
+    /// <summary>Makes a directory (and the missing ones above it) readable by its owner only.</summary>
+    public static void CreatePrivateDirectory(string path)
+    {
+        if (Directory.Exists(path)) return;
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(path);
+        else Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    /// <summary>
+    /// Writes a file whole or not at all: into a new file beside it, flushed to disk, then renamed over it. A
+    /// failure part-way leaves the old file (or none) and no temporary file.
+    /// </summary>
+    public static void WriteAtomically(string path, Action<Stream> write)
+    {
+        string temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            try { File.Delete(temp); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* the write failed already; report that */ }
+        }
+    }
+}
