@@ -316,7 +316,7 @@ public sealed class VirtualFileSystem : IFileSystem
         string real = RealPath(file), rootReal = RealPath(root);
         if (!VirtualPath.IsUnder(real, rootReal)) throw Denied(what, path, $"it leads outside {mount.Virtual}");
         if (VirtualPath.IsHidden(real)) throw Denied(what, path, "/proc, /dev and /sys are not visible to a program");
-        string permission = what is "read" or "list" ? "read" : "write";
+        string permission = PermissionOf(what);
         string seen = mount.Kind == Kind.Host ? real : (mount.Virtual + real[rootReal.Length..]).TrimEnd('/');
         if (_permissions.IsDenied(permission, real) || _permissions.IsDenied(permission, seen)) throw Denied(what, path, $"{seen} is denied");
     }
@@ -413,16 +413,19 @@ public sealed class VirtualFileSystem : IFileSystem
         }
     }
 
+    /// <summary>The permission an operation needs: reading and listing read, everything else writes.</summary>
+    private static string PermissionOf(string what) => what is "read" or "list" ? "read" : "write";
+
     private VmError Denied(string what, string path, string why)
     {
-        string permission = what is "read" or "list" ? "read" : "write";
+        string permission = PermissionOf(what);
         OnDenied?.Invoke(permission, path, why);
         return HostAccess.Denied(permission, path, why);
     }
 
     private static VmError Map(Errno e, string what, string path, Mount mount) => e.Code switch
     {
-        EXDEV => HostAccess.Denied(what is "read" or "list" ? "read" : "write", path, $"it leads outside {mount.Virtual}"),
+        EXDEV => HostAccess.Denied(PermissionOf(what), path, $"it leads outside {mount.Virtual}"),
         ENOENT => FileErrors.Fail(what, path, "no such file or directory"),
         ENOTDIR => FileErrors.Fail(what, path, "a component of the path is not a directory"),
         EACCES or EPERM => FileErrors.Fail(what, path, "permission denied"),

@@ -95,9 +95,7 @@ public sealed class Bundle : IDisposable
         bool offline = false;
         try
         {
-            var header = source.Read(0, BundleFront.HeaderSize);
-            long length = BundleFront.FrontLength(header);
-            frontBytes = [.. header, .. source.Read(BundleFront.HeaderSize, checked((int)(length - BundleFront.HeaderSize)))];
+            frontBytes = ReadFront(source);
         }
         catch (BundleException e) when (e.Unreachable && cache.TryGetFront(key) is { } cached)
         {
@@ -138,12 +136,18 @@ public sealed class Bundle : IDisposable
     /// <exception cref="BundleException">it is malformed or not trusted</exception>
     public static Bundle Open(IBundleSource source, ContentCache cache, TrustPolicy trust)
     {
-        var header = source.Read(0, BundleFront.HeaderSize);
-        long length = BundleFront.FrontLength(header);
-        var front = BundleFront.Read([.. header, .. source.Read(BundleFront.HeaderSize, checked((int)(length - BundleFront.HeaderSize)))]);
+        var front = BundleFront.Read(ReadFront(source));
         CheckLength(front, source);
         Check(front, trust);
         return new Bundle(source, cache, front, offline: false, source.Location);
+    }
+
+    /// <summary>The front's bytes: the header, which says how long the front is, then the rest of it.</summary>
+    private static byte[] ReadFront(IBundleSource source)
+    {
+        var header = source.Read(0, BundleFront.HeaderSize);
+        long length = BundleFront.FrontLength(header);
+        return [.. header, .. source.Read(BundleFront.HeaderSize, checked((int)(length - BundleFront.HeaderSize)))];
     }
 
     /// <summary>The file must be exactly as long as its header says: no bytes missing, none after the last entry.</summary>
