@@ -71,18 +71,8 @@ internal static partial class LinuxFiles
             Mode = (ulong)((flags & O_CREAT) != 0 ? mode : 0),
             Resolve = dir is null ? 0 : RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
         };
-        bool added = false;
-        try
-        {
-            dir?.DangerousAddRef(ref added);
-            long fd = SysOpenat2(SYS_openat2, dir is null ? AT_FDCWD : (int)dir.DangerousGetHandle(), path.Length == 0 ? "." : path, ref how, (nuint)Marshal.SizeOf<OpenHow>());
-            if (fd < 0) throw LastError("openat2");
-            return new SafeFileHandle((nint)fd, ownsHandle: true);
-        }
-        finally
-        {
-            if (added) dir!.DangerousRelease();
-        }
+        long fd = At(dir, d => SysOpenat2(SYS_openat2, d, path.Length == 0 ? "." : path, ref how, (nuint)Marshal.SizeOf<OpenHow>()), "openat2");
+        return new SafeFileHandle((nint)fd, ownsHandle: true);
     }
 
     public static void Rename(SafeFileHandle dir, string from, string to) => At(dir, fd => renameat(fd, from, fd, to), "renameat");
@@ -91,17 +81,24 @@ internal static partial class LinuxFiles
 
     public static void MakeDirectory(SafeFileHandle dir, string name, uint mode) => At(dir, fd => mkdirat(fd, name, mode), "mkdirat");
 
-    private static void At(SafeFileHandle dir, Func<int, int> call, string name)
+    private delegate long FdCall(int fd);
+
+    /// <summary>
+    /// Makes a system call on an open file or directory (<c>AT_FDCWD</c> for none), holding the handle so that no
+    /// other thread closes its descriptor meanwhile; a negative result is the call's errno.
+    /// </summary>
+    private static long At(SafeFileHandle? handle, FdCall call, string name)
     {
         bool added = false;
         try
         {
-            dir.DangerousAddRef(ref added);
-            if (call((int)dir.DangerousGetHandle()) < 0) throw LastError(name);
+            handle?.DangerousAddRef(ref added);
+            long result = call(handle is null ? AT_FDCWD : (int)handle.DangerousGetHandle());
+            return result < 0 ? throw LastError(name) : result;
         }
         finally
         {
-            if (added) dir.DangerousRelease();
+            if (added) handle!.DangerousRelease();
         }
     }
 
@@ -112,16 +109,7 @@ internal static partial class LinuxFiles
     {
         const uint STATX_TYPE = 0x1, STATX_MODE = 0x2, STATX_NLINK = 0x4;
         byte* buffer = stackalloc byte[256];
-        bool added = false;
-        try
-        {
-            file.DangerousAddRef(ref added);
-            if (statx((int)file.DangerousGetHandle(), "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE | STATX_NLINK, buffer) < 0) throw LastError("statx");
-        }
-        finally
-        {
-            if (added) file.DangerousRelease();
-        }
+        At(file, fd => statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE | STATX_NLINK, buffer), "statx");
         uint links = *(uint*)(buffer + 16);
         ushort mode = *(ushort*)(buffer + 28);
         int type = mode & 0xF000;
