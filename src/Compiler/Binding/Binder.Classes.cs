@@ -224,9 +224,11 @@ public sealed partial class Binder
         var statements = new List<BoundStmt>();
         if (c.Super?.Constructor is { } superCtor)
             statements.Add(new BoundExprStmt(line, new BoundCall(line, superCtor, [self, .. locals.Skip(1).Take(inherited).Select(l => (BoundExpr)new BoundLocal(line, l))])));
-        statements.AddRange(FieldInitializers(c, decl, self));
+        // The fields the constructor takes are set first, so that every default can read them.
         for (int i = 0; i < assigned.Count; i++)
             statements.Add(new BoundSetField(line, self, c, assigned[i].Index, new BoundLocal(line, locals[1 + inherited + i])));
+        var defaulted = c.Fields.Where(f => f.Owner == c && f.HasInitializer);
+        statements.AddRange(Constructing(ctor, c, defaulted, null, () => FieldInitializers(c, decl, self)));
         _function = null;
         _class = null;
         _self = null;
@@ -241,7 +243,13 @@ public sealed partial class Binder
         {
             var field = c.Fields.FirstOrDefault(x => x.Name == f.name.Text && x.Owner == c);
             if (field is null) continue;
+            _construction!.Default = field;
+            var outerAssigned = _assignedByLambdas;
+            _assignedByLambdas = NamesAssignedInLambdas(f.expr());
             var value = Check(BindValue(f.expr(), field.Type), field.Type, f.expr(), $"field '{field.Name}' has type");
+            _assignedByLambdas = outerAssigned;
+            _construction.Default = null;
+            _construction.Unset.Remove(field);
             result.Add(new BoundSetField(LineOf(f), self, c, field.Index, value));
         }
         return result;
@@ -255,7 +263,8 @@ public sealed partial class Binder
         foreach (var later in statements.Skip(1).OfType<ExprStmtContext>().Where(s => IsSuperCall(s.expr())))
             Error(later, "`super(...)` must be the first statement of the init");
         _inInit = true;
-        var bound = BindFunction(init, ctor, c, init.block(), () =>
+        var unset = own.Where(f => f.HasInitializer).Concat(FieldsAssignedBy(init.block(), c));
+        var bound = Constructing(ctor, c, unset, init.block(), () => BindFunction(init, ctor, c, init.block(), () =>
         {
             var self = new BoundLocal(LineOf(init), _function!.Locals[0]);
             var pre = new List<BoundStmt>();
@@ -267,7 +276,7 @@ public sealed partial class Binder
             }
             pre.AddRange(FieldInitializers(c, decl, self));
             return [.. pre];
-        }, prologueAt: callsSuper ? 1 : 0); // the superclass's part is built first, then this class's defaults
+        }, prologueAt: callsSuper ? 1 : 0)); // the superclass's part is built first, then this class's defaults
         _inInit = false;
         // Every field of a non-nullable reference type must be given a value: by its initializer, or by a
         // statement of the init's own block (not one inside a branch).
@@ -350,6 +359,8 @@ public sealed partial class Binder
     {
         if (!e.Type.Nullable) return true;
         string advice = e.Type.Kind == TypeKind.Func ? "check it with `if f != null` first" : "use `?.`, or check it with `if x != null` first";
+        if (e is BoundLocal { Local: var l } && _assignedByLambdas.Contains(l.Name))
+            advice = $"'{l.Name}' is not narrowed by a check because a function value assigns it, and a call could run that function and set it to null; copy it into a `let` and check that";
         Error(at, $"cannot {what}: the value may be null ({N(e.Type)}); {advice}");
         return false;
     }
@@ -461,8 +472,11 @@ public sealed partial class Binder
             var m = super.VTable.FirstOrDefault(x => x.Name == method);
             if (m is null) return NoMethod(super, at, args);
             fn = m.Function;
+            CheckSelfEscape(at, $"calling '{method}' on 'super'");
         }
+        if (method is null && InConstructorBody) _construction!.InSuperArgs = true;
         var bound = BindArgs(method is null ? $"the init of '{super.Name}'" : $"'{super.Name}.{method}'", at, fn.Parameters[1..], fn.ParameterNames[1..], args);
+        if (InConstructorBody) _construction!.InSuperArgs = false;
         return bound is null ? new BoundError(line) : new BoundCall(line, fn, [SelfExpr(line), .. bound]);
     }
 
@@ -500,9 +514,16 @@ public sealed partial class Binder
             return new BoundError(line);
         }
         if (access.Type.IsError()) return access;
+        if (fallback is not null && access.Type.Nullable)
+        {
+            // a?.b ?? c with b nullable: null can come from a or from b, and the fallback stands in for both, so
+            // this is the plain `??` of the safe access's (nullable) result.
+            var safe = new BoundIfNotNull(line, access.Type, target, access, null);
+            return Coalesce(safe, fallback, line);
+        }
         if (fallback is not null)
         {
-            // a?.b ?? c: the fallback stands in for null, so b may be of any type.
+            // a?.b ?? c with b never null (an int, say): the fallback stands in for a null a, so b may be of any type.
             var other = BindValue(fallback, access.Type.AsNonNullable());
             if (other.Type.IsError()) return other;
             var common = CommonType(access.Type, other.Type);
@@ -536,13 +557,19 @@ public sealed partial class Binder
             BindValue(c.expr(1), null);
             return new BoundError(line);
         }
+        return Coalesce(left, c.expr(1), line);
+    }
+
+    /// <summary><c>left ?? right</c> for a left side of a nullable type: left's value unless it is null.</summary>
+    private BoundExpr Coalesce(BoundExpr left, ExprContext rightCtx, int line)
+    {
         var nonNull = left.Type.AsNonNullable();
-        var right = BindValue(c.expr(1), nonNull);
+        var right = BindValue(rightCtx, nonNull);
         if (right.Type.IsError()) return new BoundError(line);
         var type = CommonType(nonNull, right.Type);
         if (type is null)
         {
-            Error(c.expr(1), $"type mismatch: the left side of '??' is {N(nonNull)}, but this is {N(right.Type)}");
+            Error(rightCtx, $"type mismatch: the left side of '??' is {N(nonNull)}, but this is {N(right.Type)}");
             return new BoundError(line);
         }
         return new BoundIfNotNull(line, type, left, new BoundStackValue(line, nonNull), right);
@@ -589,10 +616,32 @@ public sealed partial class Binder
         if (r is BoundLocal b && l is BoundNull && b.Local.Type.Nullable) yield return b.Local;
     }
 
-    /// <summary>Narrows locals while <paramref name="bind"/> runs, except those the region may assign.</summary>
+    /// <summary>
+    /// The names some lambda of the declaration being bound assigns. A variable of that name is never narrowed: the
+    /// lambda may run during any call inside the narrowed region (it shares the variable's cell) and set it to
+    /// null behind the narrowed name. The set is by name, so a lambda's own variable of the same name counts too;
+    /// that only loses a narrowing, never soundness.
+    /// </summary>
+    private HashSet<string> _assignedByLambdas = [];
+
+    /// <summary>The names assigned inside the lambdas of a syntax tree (at any depth).</summary>
+    private static HashSet<string> NamesAssignedInLambdas(IParseTree tree)
+    {
+        var names = new HashSet<string>();
+        void Walk(IParseTree t, bool inLambda)
+        {
+            inLambda |= t is LambdaExprContext;
+            if (inLambda && t is AssignStmtContext a && AsName(a.target) is { } n) names.Add(n.GetText());
+            for (int i = 0; i < t.ChildCount; i++) Walk(t.GetChild(i), inLambda);
+        }
+        Walk(tree, false);
+        return names;
+    }
+
+    /// <summary>Narrows locals while <paramref name="bind"/> runs, except those the region or a lambda may assign.</summary>
     private T WithNarrowed<T>(IEnumerable<LocalSymbol> locals, IEnumerable<IParseTree> region, Func<T> bind)
     {
-        var added = locals.Where(l => !region.Any(t => AssignsTo(t, l.Name))).Distinct().ToList();
+        var added = locals.Where(l => !_assignedByLambdas.Contains(l.Name) && !region.Any(t => AssignsTo(t, l.Name))).Distinct().ToList();
         foreach (var l in added) _narrowed[l] = _narrowed.GetValueOrDefault(l) + 1;
         try
         {

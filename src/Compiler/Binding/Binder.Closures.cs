@@ -183,6 +183,7 @@ public sealed partial class Binder
             env.Type = symbol.Parameters[0];
         }
         _lambdas.Add(new BoundFunction(symbol, body, line));
+        CheckSelfCapture(symbol, _self, ctx);
         if (failed || symbol.Return.IsError()) return new BoundError(line);
         // The environment's values, as this (enclosing) function sees the captured variables.
         var captured = symbol.Captures.Select(c => RawVariable(c, line)).ToArray();

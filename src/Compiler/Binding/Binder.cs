@@ -59,6 +59,9 @@ public sealed partial class Binder
     /// <summary>The expression as a bare name, or null.</summary>
     private static NameExprContext? AsName(ExprContext e) => (e as PrimaryExprContext)?.primary() as NameExprContext;
 
+    /// <summary>The object of a field access or method call: `self` there is not a use of self as a value.</summary>
+    private BoundExpr BindTarget(ExprContext e) => IsSelf(e) && InMethod ? SelfExpr(LineOf(e)) : BindValue(e, null);
+
     // -------------------------------------------------------------------------------------------- declarations
 
     private BoundProgram Bind(SourceModule prelude, SourceModule templates, IReadOnlyList<SourceModule> modules)
@@ -181,6 +184,7 @@ public sealed partial class Binder
         _scopes.Clear();
         _scopes.Add([]);
         _narrowed.Clear();
+        _assignedByLambdas = NamesAssignedInLambdas(decl);
         for (int i = 0; i < symbol.Parameters.Length; i++)
         {
             var local = NewLocal(symbol.ParameterNames[i], symbol.Parameters[i], mutable: false, VariableRole.Parameter);
@@ -575,7 +579,7 @@ public sealed partial class Binder
         }
         if (target is MemberExprContext member)
         {
-            var obj = BindValue(member.expr(), null);
+            var obj = BindTarget(member.expr());
             if (obj.Type.IsError())
             {
                 BindValue(a.value, null);
@@ -594,11 +598,14 @@ public sealed partial class Binder
     {
         int line = LineOf(a);
         bool selfInInit = _inInit && _class == field.Owner && target is BoundLocal { Local.Name: "self" };
+        bool ofSelf = _self is not null && target is BoundLocal { Local: var l } && l == _self;
+        if (ofSelf && a.op.Text != "=") CheckFieldRead(field, at);
         if (!field.Mutable && !selfInInit)
             Error(at, $"cannot assign to field '{field.Name}': it is declared with 'let', so only the init of '{field.Owner.Name}' can set it");
         var cls = _classList[target.Type.ClassIndex];
         var value = BindValue(a.value, field.Type);
         string op = a.op.Text;
+        if (ofSelf) FieldAssigned(a, field);
         if (op == "=") return new BoundSetField(line, target, cls, field.Index, Check(value, field.Type, a.value, $"field '{field.Name}' has type"));
         // obj.f op= v evaluates obj once.
         var temp = NewLocal("$obj", target.Type, false);
@@ -748,8 +755,9 @@ public sealed partial class Binder
                         return new BoundError(line);
                     }
                     if (ImportedModule(member.expr()) is { } module) return BindModuleMember(module, member.ID().Symbol, line);
-                    var target = BindValue(member.expr(), null);
+                    var target = BindTarget(member.expr());
                     var field = FieldOf(target, member.ID().Symbol);
+                    if (field is not null && IsSelf(member.expr())) CheckFieldRead(field, member.ID().Symbol);
                     return field is null ? new BoundError(line) : new BoundGetField(line, field.Type, target, _classList[target.Type.ClassIndex], field.Index);
                 }
             case SafeMemberExprContext sm: return BindSafe(sm.expr(), sm.ID().Symbol, null, line);
@@ -917,10 +925,15 @@ public sealed partial class Binder
         }
         if (Builtins.Contains(name)) return BindPrint(call, name, args);
         // Inside a method, a bare call of one of the class's methods calls it on self.
-        if (InMethod && _class!.VTable.Any(m => m.Name == name)) return BindMethodOn(SelfExpr(line), nameCtx.Start, args, line);
+        if (InMethod && _class!.VTable.Any(m => m.Name == name))
+        {
+            CheckSelfEscape(nameCtx.Start, $"calling method '{name}'");
+            return BindMethodOn(SelfExpr(line), nameCtx.Start, args, line);
+        }
         if (_classes.TryGetValue(name, out var cls)) return BindNew(cls, nameCtx.Start, args, line);
         if (FieldOfSelf(name) is { Type.Kind: TypeKind.Func } fnField)
         {
+            CheckFieldRead(fnField, nameCtx.Start);
             var value = new BoundGetField(line, fnField.Type, SelfExpr(line), _class!, fnField.Index);
             return RequireNonNull(value, nameCtx.Start, $"call '{name}'") ? BindClosureCall(value, nameCtx.Start, $"'{name}'", args, line) : new BoundError(line);
         }
@@ -968,7 +981,8 @@ public sealed partial class Binder
         var args = m.argList()?.expr() ?? [];
         if (m.expr() is PrimaryExprContext sp && sp.primary() is SuperExprContext) return BindSuperCall(m.ID().Symbol, name, args, line);
         if (ImportedModule(m.expr()) is { } module) return BindModuleCall(module, m);
-        return BindMethodCallOn(BindValue(m.expr(), null), m);
+        if (IsSelf(m.expr()) && InMethod) CheckSelfEscape(m.ID().Symbol, $"calling method '{name}' on 'self'");
+        return BindMethodCallOn(BindTarget(m.expr()), m);
     }
 
     private static readonly string[] StringMethods =
@@ -1133,6 +1147,7 @@ public sealed partial class Binder
                     Error(self, "'self' is only meaningful in the methods and init of a class");
                     return new BoundError(line);
                 }
+                CheckSelfEscape(self.Start, "using 'self' as a value");
                 return SelfExpr(line);
             case SuperExprContext sup:
                 Error(sup, "'super' must be followed by `(...)` (in an init) or `.method(...)`");
@@ -1145,7 +1160,11 @@ public sealed partial class Binder
                         var value = ReadVariable(local, line);
                         return _narrowed.ContainsKey(local) ? new BoundNonNull(line, local.Type.AsNonNullable(), value) : value;
                     }
-                    if (FieldOfSelf(name) is { } field) return new BoundGetField(line, field.Type, SelfExpr(line), _class!, field.Index);
+                    if (FieldOfSelf(name) is { } field)
+                    {
+                        CheckFieldRead(field, n.Start);
+                        return new BoundGetField(line, field.Type, SelfExpr(line), _class!, field.Index);
+                    }
                     if (InMethod && _class!.VTable.Any(m => m.Name == name))
                     {
                         Error(n, $"'{name}' is a method: call it with ( ), or wrap the call in a function value, as in `fn(x: int) => {name}(x)`");

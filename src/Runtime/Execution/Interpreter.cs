@@ -447,7 +447,9 @@ public sealed class Interpreter : IRootSource
                         {
                             int r = (int)Unsafe.Add(ref s0, sp - 1);
                             if (r == 0) throw Fault(ref frame, pc, sp, FieldNullError(ins.A, ins.B, write: false));
-                            Unsafe.Add(ref s0, sp - 1) = heap.GetField(r, (int)ins.B);
+                            long v = heap.GetField(r, (int)ins.B);
+                            if (v == 0 && _module.Classes[ins.A].NonNullFields[ins.B]) throw Fault(ref frame, pc, sp, FieldUnsetError(ins.A, ins.B));
+                            Unsafe.Add(ref s0, sp - 1) = v;
                             break;
                         }
                     case Opcode.SetField:
@@ -579,7 +581,9 @@ public sealed class Interpreter : IRootSource
                             int r = (int)Unsafe.Add(ref s0, bp + ins.C);
                             // The getfield faults, one instruction after the fused one.
                             if (r == 0) throw Fault(ref frame, pc + 1, sp, FieldNullError(ins.A, ins.B, write: false));
-                            Unsafe.Add(ref s0, sp++) = heap.GetField(r, (int)ins.B);
+                            long v = heap.GetField(r, (int)ins.B);
+                            if (v == 0 && _module.Classes[ins.A].NonNullFields[ins.B]) throw Fault(ref frame, pc + 1, sp, FieldUnsetError(ins.A, ins.B));
+                            Unsafe.Add(ref s0, sp++) = v;
                             pc += 1;
                             break;
                         }
@@ -1391,6 +1395,11 @@ public sealed class Interpreter : IRootSource
     [MethodImpl(MethodImplOptions.NoInlining)]
     private VmError FieldNullError(int cls, long field, bool write) =>
         NullDereference($"{(write ? "write" : "read")} field '{_module.Classes[cls].Fields[field].Name}'");
+
+    /// <summary>A read of a field of a non-nullable reference type that its constructor has not set yet.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private VmError FieldUnsetError(int cls, long field) =>
+        new(ErrorClasses.Null, $"field '{_module.Classes[cls].Fields[field].Name}' of '{_module.Classes[cls].Name}' is read before it is set");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private VmError MethodNullError(int cls, int slot) => NullDereference($"call method '{_module.Classes[cls].VTableNames[slot]}'");

@@ -19,6 +19,13 @@ public sealed class RuntimeClass
     public required FieldDef[] Fields { get; init; }
     public required bool[] RefFields { get; init; }
 
+    /// <summary>
+    /// Which fields are of a non-nullable reference type. Such a field holds null only before its constructor
+    /// sets it (a superclass's init calling an overriding method can get there); reading it then is a NullError,
+    /// so that no value of a non-nullable type is ever observed null.
+    /// </summary>
+    public required bool[] NonNullFields { get; init; }
+
     /// <summary>Function index per method slot, and each slot's name.</summary>
     public required int[] VTable { get; init; }
     public required string[] VTableNames { get; init; }

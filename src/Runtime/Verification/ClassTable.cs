@@ -111,6 +111,7 @@ internal static class ClassTable
                 Super = super,
                 Fields = fields,
                 RefFields = fields.Select(f => f.Type.IsReference).ToArray(),
+                NonNullFields = fields.Select(f => f.Type.IsReference && !f.Type.Nullable).ToArray(),
                 MessageField = Array.FindIndex(fields, f => f.Name == "message" && f.Type.Kind == TypeKind.String),
                 TraceField = Array.FindIndex(fields, f => f.Name == RuntimeClass.TraceFieldName && f.Type.Kind == TypeKind.Int),
                 VTable = [.. vtable],
