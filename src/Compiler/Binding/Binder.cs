@@ -1134,7 +1134,7 @@ public sealed partial class Binder
             case IntLitContext i: return BindInt(i.INT().Symbol);
             case FloatLitContext f:
                 {
-                    double value = double.Parse(f.GetText().Replace("_", ""), NumberStyles.Float, CultureInfo.InvariantCulture);
+                    double value = Runtime.Execution.NumberText.ParseFloatLiteral(f.GetText());
                     if (double.IsInfinity(value)) Error(f, $"float literal {f.GetText()} is too large for a float");
                     return new BoundConst(line, VmType.Float, BitConverter.DoubleToInt64Bits(value));
                 }
@@ -1228,17 +1228,7 @@ public sealed partial class Binder
 
     private BoundExpr BindInt(IToken token)
     {
-        string text = token.Text.Replace("_", "");
-        bool ok;
-        long value;
-        if (text.StartsWith("0x", StringComparison.Ordinal))
-            ok = ulong.TryParse(text[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong u) & ((value = (long)u) == value);
-        else if (text.StartsWith("0b", StringComparison.Ordinal))
-        {
-            ok = text.Length - 2 <= 64;
-            value = ok ? (long)Convert.ToUInt64(text[2..], 2) : 0;
-        }
-        else ok = long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+        bool ok = Runtime.Execution.NumberText.TryParseIntLiteral(token.Text, out long value);
         if (!ok) Error(token, $"integer literal {token.Text} does not fit in 64 bits");
         return new BoundConst(token.Line, VmType.Int, value);
     }

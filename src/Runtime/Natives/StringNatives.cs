@@ -90,14 +90,14 @@ internal static class StringNatives
             string[] parts = sep.Length == 0 ? s.Select(c => c.ToString()).ToArray() : s.Split(sep);
             return NewStringArray(vm.Heap, parts);
         }),
-        new("string.toInt", [S], I, null, "the decimal integer the string holds; ValueError otherwise", (vm, a) =>
+        new("string.toInt", [S], I, null, "the integer the string holds, written as an int literal may be (decimal, 0x, 0b, with _ between digits) with an optional sign; ValueError otherwise", (vm, a) =>
         {
-            return long.TryParse(Chars(vm, a[0]).Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v)
-                ? v : throw new VmError("ValueError", $"not an integer: \"{Shorten(Str(vm, a[0]))}\"");
+            return NumberText.TryParseInt(Chars(vm, a[0]), out long v) is { } why
+                ? throw new VmError("ValueError", $"{why}: \"{Shorten(Str(vm, a[0]))}\"") : v;
         }),
-        new("string.toFloat", [S], F, null, "the number the string holds; ValueError otherwise", (vm, a) =>
+        new("string.toFloat", [S], F, null, "the number the string holds, written as a float or int literal may be, or inf, -inf or nan as floats print; ValueError otherwise", (vm, a) =>
         {
-            return double.TryParse(Chars(vm, a[0]).Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+            return NumberText.TryParseFloat(Chars(vm, a[0]), out double v)
                 ? BitConverter.DoubleToInt64Bits(v) : throw new VmError("ValueError", $"not a number: \"{Shorten(Str(vm, a[0]))}\"");
         }),
         new("string.compare", [S, S], I, null, "-1, 0 or 1 as the string sorts before, with or after the other, comparing UTF-16 code units (ordinal: \"B\" before \"a\")", (vm, a) =>
