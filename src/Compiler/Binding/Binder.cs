@@ -1246,12 +1246,18 @@ public sealed partial class Binder
                 case EscapePartContext e:
                     {
                         string esc = e.GetText();
+                        if (esc.StartsWith("\\u{", StringComparison.Ordinal))
+                        {
+                            AppendUnicodeEscape(text, esc, e.Start);
+                            break;
+                        }
                         char? c = esc[1] switch
                         {
                             'n' => '\n', 't' => '\t', 'r' => '\r', '0' => '\0', '\\' => '\\', '"' => '"', '{' => '{', '}' => '}',
                             _ => null,
                         };
-                        if (c is null) Error(e.Start, $"unknown escape sequence '{esc}'; the escapes are \\n \\t \\r \\0 \\\\ \\\" \\{{ \\}}");
+                        if (esc == "\\u") Error(e.Start, "a \\u escape is written \\u{X}, with 1 to 6 hex digits");
+                        else if (c is null) Error(e.Start, $"unknown escape sequence '{esc}'; the escapes are \\n \\t \\r \\0 \\\\ \\\" \\{{ \\}} and \\u{{X}}");
                         else text.Append(c.Value);
                         break;
                     }
@@ -1272,6 +1278,28 @@ public sealed partial class Binder
         if (text.Length > 0 || parts.Count == 0) parts.Add(new BoundString(line, text.ToString()));
         if (parts.Any(p => p.Type.IsError())) return new BoundError(line);
         return parts.Count == 1 ? parts[0] : new BoundConcat(line, [.. parts]);
+    }
+
+    /// <summary>
+    /// <c>\u{X}</c>: the code point X (1 to 6 hex digits, at most 10FFFF). Strings are UTF-16, so X up to FFFF is
+    /// one code unit, a lone surrogate included (as the text of <c>s[i]</c> may be), and a larger X two.
+    /// </summary>
+    private void AppendUnicodeEscape(StringBuilder text, string esc, IToken at)
+    {
+        var digits = esc.AsSpan(3, esc.Length - 4);
+        if (digits.Length > 6)
+        {
+            Error(at, "a \\u escape is written \\u{X}, with 1 to 6 hex digits", esc.Length);
+            return;
+        }
+        int value = int.Parse(digits, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+        if (value > 0x10FFFF)
+        {
+            Error(at, $"'{esc}' is past the last code point, \\u{{10ffff}}", esc.Length);
+            return;
+        }
+        if (value <= 0xFFFF) text.Append((char)value);
+        else text.Append(char.ConvertFromUtf32(value));
     }
 
     // -------------------------------------------------------------------------------------------- suggestions

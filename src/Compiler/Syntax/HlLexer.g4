@@ -122,6 +122,7 @@ BAD_CHAR      : . ;
 mode STRING;
 STR_END       : '"' -> popMode ;
 STR_TEXT      : ~["\\{\r\n]+ ;
+STR_UNICODE   : '\\u{' [0-9a-fA-F]+ '}' ;
 STR_ESCAPE    : '\\' . ;
 INTERP_START  : '{' -> pushMode(DEFAULT_MODE) ;
 // A line break before the closing quote: the literal is unterminated.

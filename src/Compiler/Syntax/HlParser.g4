@@ -120,7 +120,7 @@ lambdaParam   : ID (COLON type)? ;
 
 stringLit     : STR_START stringPart* STR_END ;
 stringPart    : STR_TEXT                                             # textPart
-              | STR_ESCAPE                                           # escapePart
+              | (STR_ESCAPE | STR_UNICODE)                           # escapePart
               | INTERP_START expr? RBRACE                               # interpPart
               ;
 

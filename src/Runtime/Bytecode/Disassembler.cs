@@ -113,11 +113,19 @@ public static class Disassembler
     public static string Name(string name) => IsIdentifier(name) ? name : Quote(name);
 
     /// <summary>
-    /// A string literal: between double quotes, with <c>\\</c>, <c>\"</c>, <c>\n</c>, <c>\t</c>, <c>\r</c>, and
+    /// A string literal: between double quotes, with <c>\\</c>, <c>\"</c>, <c>\n</c>, <c>\t</c>, <c>\r</c>, <c>\0</c>, and
     /// <c>\u{X}</c> (hex) for other control and format characters and for unpaired surrogates, so that the text
     /// shows every character of the string and nothing invisible.
     /// </summary>
-    public static string Quote(string s, int max = int.MaxValue)
+    public static string Quote(string s, int max = int.MaxValue) => Quote(s, max, literal: false);
+
+    /// <summary>
+    /// A string as a literal of the language writes it, which reads back as the same string: the escapes of
+    /// <see cref="Quote(string, int)"/> and <c>\{</c>, <c>\}</c> for braces (a bare one would interpolate).
+    /// </summary>
+    public static string QuoteLiteral(string s) => Quote(s, int.MaxValue, literal: true);
+
+    private static string Quote(string s, int max, bool literal)
     {
         var sb = new StringBuilder("\"");
         int end = Math.Min(s.Length, max);
@@ -136,6 +144,9 @@ public static class Disassembler
                 case '\n': sb.Append("\\n"); break;
                 case '\t': sb.Append("\\t"); break;
                 case '\r': sb.Append("\\r"); break;
+                case '\0': sb.Append("\\0"); break;
+                case '{' when literal: sb.Append("\\{"); break;
+                case '}' when literal: sb.Append("\\}"); break;
                 default:
                     var category = char.GetUnicodeCategory(c);
                     if (category is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.Surrogate

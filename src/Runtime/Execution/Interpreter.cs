@@ -1547,7 +1547,7 @@ public sealed class Interpreter : IRootSource
             case TypeKind.Float: sb.Append(FormatFloat(D(v))); break;
             case TypeKind.Bool: sb.Append(v != 0 ? "true" : "false"); break;
             case TypeKind.String when v == 0: sb.Append("null"); break;
-            case TypeKind.String: sb.Append(Disassembler.Quote(heap.GetString((int)v))); break; // as a literal, escaped
+            case TypeKind.String: sb.Append(Disassembler.QuoteLiteral(heap.GetString((int)v))); break; // as a literal of the language
             case TypeKind.Object: sb.Append(v == 0 ? "null" : $"<{heap.ClassOf((int)v).Name}>"); break;
             case TypeKind.Map: sb.Append(v == 0 ? "null" : $"<map of {heap.MapCount((int)v)}>"); break;
             default: sb.Append('?'); break;
