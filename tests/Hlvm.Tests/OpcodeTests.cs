@@ -201,12 +201,12 @@ public sealed class OpcodeTests
     [Fact]
     public void FloatFormatting()
     {
-        Assert.Equal("1.0", Interpreter.FormatFloat(1.0));
-        Assert.Equal("0.1", Interpreter.FormatFloat(0.1));
-        Assert.Equal("-0.0", Interpreter.FormatFloat(-0.0));
-        Assert.Equal("1e+21", Interpreter.FormatFloat(1e21));
-        Assert.Equal("nan", Interpreter.FormatFloat(double.NaN));
-        Assert.Equal("-inf", Interpreter.FormatFloat(double.NegativeInfinity));
-        Assert.Equal(0.1 + 0.2, double.Parse(Interpreter.FormatFloat(0.1 + 0.2), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("1.0", ValueText.FormatFloat(1.0));
+        Assert.Equal("0.1", ValueText.FormatFloat(0.1));
+        Assert.Equal("-0.0", ValueText.FormatFloat(-0.0));
+        Assert.Equal("1e+21", ValueText.FormatFloat(1e21));
+        Assert.Equal("nan", ValueText.FormatFloat(double.NaN));
+        Assert.Equal("-inf", ValueText.FormatFloat(double.NegativeInfinity));
+        Assert.Equal(0.1 + 0.2, double.Parse(ValueText.FormatFloat(0.1 + 0.2), System.Globalization.CultureInfo.InvariantCulture));
     }
 }

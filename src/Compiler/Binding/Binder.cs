@@ -1094,22 +1094,29 @@ public sealed partial class Binder
             case TypeKind.Float: return new BoundOp(e.Line, VmType.String, Opcode.FToS, e, null);
             case TypeKind.Bool: return new BoundOp(e.Line, VmType.String, Opcode.BToS, e, null);
             case TypeKind.Array:
-                if (e.Type.Element!.Kind == TypeKind.Object || e.Type.Element.Nullable)
-                {
-                    Error(at, $"cannot show {N(e.Type)} as text; print its elements one by one");
-                    return new BoundError(e.Line);
-                }
-                return new BoundOp(e.Line, VmType.String, Opcode.AToS, e, null);
             case TypeKind.Map:
-                return new BoundOp(e.Line, VmType.String, Opcode.MToS, e, null);
+                {
+                    if (WhyNotShown(e.Type) is { } why)
+                    {
+                        Error(at, $"cannot show {N(e.Type)} as text: {why}");
+                        return new BoundError(e.Line);
+                    }
+                    // The VM shows collections of values; objects show by their toString(), program code, so a
+                    // collection that holds them is shown by a template (stdlib/array.hl) that interpolates each.
+                    if (HoldsObjects(e.Type))
+                    {
+                        var show = e.Type.Kind == TypeKind.Array
+                            ? Instance("show", ("T", e.Type.Element!))
+                            : Instance("showMap", ("K", e.Type.Key!), ("V", e.Type.Element!));
+                        return new BoundCall(e.Line, show, [e]);
+                    }
+                    return new BoundOp(e.Line, VmType.String, e.Type.Kind == TypeKind.Array ? Opcode.AToS : Opcode.MToS, e, null);
+                }
             case TypeKind.Object:
                 {
                     var cls = _classList[e.Type.ClassIndex];
-                    int slot = cls.IsInterface ? cls.Signatures.FindIndex(s => s.Name == "toString") : cls.VTable.FindIndex(m => m.Name == "toString");
-                    bool fits = slot >= 0 && (cls.IsInterface
-                        ? cls.Signatures[slot].Params.Length == 0 && cls.Signatures[slot].Return == VmType.String
-                        : cls.VTable[slot].Function.Parameters.Length == 1 && cls.VTable[slot].Function.Return == VmType.String);
-                    if (!fits)
+                    int slot = ToStringSlot(cls);
+                    if (slot < 0)
                     {
                         Error(at, $"cannot show a {cls.Name} as text: give it a method `fn toString() -> string`");
                         return new BoundError(e.Line);
@@ -1125,6 +1132,35 @@ public sealed partial class Binder
                 return new BoundError(e.Line);
         }
     }
+
+    /// <summary>The slot of a class's <c>fn toString() -> string</c>, or -1.</summary>
+    private static int ToStringSlot(ClassSymbol cls)
+    {
+        int slot = cls.IsInterface ? cls.Signatures.FindIndex(s => s.Name == "toString") : cls.VTable.FindIndex(m => m.Name == "toString");
+        bool fits = slot >= 0 && (cls.IsInterface
+            ? cls.Signatures[slot].Params.Length == 0 && cls.Signatures[slot].Return == VmType.String
+            : cls.VTable[slot].Function.Parameters.Length == 1 && cls.VTable[slot].Function.Return == VmType.String);
+        return fits ? slot : -1;
+    }
+
+    /// <summary>Why a value of a type can't be shown as text (a function, or an object without toString, at any depth), or null.</summary>
+    private string? WhyNotShown(VmType t) => t.Kind switch
+    {
+        TypeKind.Func => "a function value can't be shown",
+        TypeKind.Object when ToStringSlot(_classList[t.ClassIndex]) < 0 => $"a {_classList[t.ClassIndex].Name} can't be shown: give it a method `fn toString() -> string`",
+        TypeKind.Array => WhyNotShown(t.Element!),
+        TypeKind.Map => WhyNotShown(t.Key!) ?? WhyNotShown(t.Element!),
+        _ => null,
+    };
+
+    /// <summary>True when values of the type hold objects, at any depth.</summary>
+    private static bool HoldsObjects(VmType t) => t.Kind switch
+    {
+        TypeKind.Object => true,
+        TypeKind.Array => HoldsObjects(t.Element!),
+        TypeKind.Map => HoldsObjects(t.Key!) || HoldsObjects(t.Element!),
+        _ => false,
+    };
 
     private BoundExpr BindPrimary(PrimaryContext ctx, VmType? expected)
     {

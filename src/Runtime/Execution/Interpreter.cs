@@ -889,9 +889,9 @@ public sealed class Interpreter : IRootSource
         string text = ins.Op switch
         {
             Opcode.IToS => stack[sp - 1].ToString(CultureInfo.InvariantCulture),
-            Opcode.FToS => FormatFloat(D(stack[sp - 1])),
+            Opcode.FToS => ValueText.FormatFloat(D(stack[sp - 1])),
             Opcode.BToS => stack[sp - 1] != 0 ? "true" : "false",
-            _ => FormatArray((int)stack[sp - 1]),
+            _ => ValueText.FormatArray(heap, (int)stack[sp - 1]),
         };
         stack[sp - 1] = heap.NewString(text);
         return sp;
@@ -1039,7 +1039,7 @@ public sealed class Interpreter : IRootSource
         var heap = Heap;
         var stack = _stack;
         AtInstruction(ref frame, pc, sp);
-        stack[sp - 1] = heap.NewString(FormatMap((int)stack[sp - 1]));
+        stack[sp - 1] = heap.NewString(ValueText.FormatMap(heap, (int)stack[sp - 1]));
         return sp;
     }
 
@@ -1436,58 +1436,6 @@ public sealed class Interpreter : IRootSource
         return trace;
     }
 
-    /// <summary>Formats a float in its shortest round-trip form, always recognisable as a float.</summary>
-    public static string FormatFloat(double value)
-    {
-        if (double.IsNaN(value)) return "nan";
-        if (double.IsInfinity(value)) return value > 0 ? "inf" : "-inf";
-        string s = value.ToString("R", CultureInfo.InvariantCulture);
-        if (s.Contains('E')) return s.Replace("E", "e");
-        return s.Contains('.') ? s : s + ".0";
-    }
-
-    private string FormatArray(int r)
-    {
-        var sb = new StringBuilder();
-        // The text becomes a string on the heap, so it can't be longer than the heap holds; sharing makes the text
-        // of nested arrays grow much faster than the arrays, so the limit is checked as it grows.
-        long budget = Math.Min(int.MaxValue / 2, Heap.MaxBytes / 2);
-        AppendArray(sb, r, 0, budget);
-        return sb.ToString();
-    }
-
-    /// <summary>
-    /// Appends an array's text. Elements are formatted by the kind the array records; a null shows as <c>null</c>,
-    /// an object as <c>&lt;Class&gt;</c>, and nesting deeper than the type system allows (only hand-written
-    /// bytecode can reach it) as <c>[...]</c>.
-    /// </summary>
-    private void AppendArray(StringBuilder sb, int r, int depth, long budget)
-    {
-        if (r == 0)
-        {
-            sb.Append("null");
-            return;
-        }
-        if (depth > VmType.MaxDepth)
-        {
-            sb.Append("[...]");
-            return;
-        }
-        var kind = Heap.ArrayElementKind(r);
-        int n = Heap.ArrayLength(r);
-        sb.Append('[');
-        for (int i = 0; i < n; i++)
-        {
-            if (sb.Length > budget)
-                throw new VmError(ErrorClasses.OutOfMemory, $"the text of the array would take more than {budget} characters, more than the heap can hold");
-            if (i > 0) sb.Append(", ");
-            long v = Heap.ArrayGet(r, i);
-            if (kind == TypeKind.Array) AppendArray(sb, (int)v, depth + 1, budget);
-            else AppendValue(Heap, sb, kind, v);
-        }
-        sb.Append(']');
-    }
-
     /// <summary>The first index of a value in an array: strings by content, floats by ==, the rest by their bits.</summary>
     private static long IndexOf(Heap heap, int array, long value)
     {
@@ -1508,51 +1456,8 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static VmError MissingKey(Heap heap, int map, long key)
-    {
-        var sb = new StringBuilder();
-        AppendValue(heap, sb, heap.MapKeyKind(map), key);
-        return new VmError(ErrorClasses.Key, $"the map has no key {sb}");
-    }
-
-    private string FormatMap(int m)
-    {
-        if (m == 0) return "null";
-        long budget = Math.Min(int.MaxValue / 2, Heap.MaxBytes / 2);
-        int n = Heap.MapCount(m);
-        var keys = new long[n];
-        var values = new long[n];
-        Heap.MapCopy(m, false, keys);
-        Heap.MapCopy(m, true, values);
-        var sb = new StringBuilder("{");
-        for (int i = 0; i < n; i++)
-        {
-            if (sb.Length > budget)
-                throw new VmError(ErrorClasses.OutOfMemory, $"the text of the map would take more than {budget} characters, more than the heap can hold");
-            if (i > 0) sb.Append(", ");
-            AppendValue(Heap, sb, Heap.MapKeyKind(m), keys[i]);
-            sb.Append(": ");
-            if (Heap.MapValueKind(m) == TypeKind.Array) AppendArray(sb, (int)values[i], 1, budget);
-            else AppendValue(Heap, sb, Heap.MapValueKind(m), values[i]);
-        }
-        return sb.Append('}').ToString();
-    }
-
-    /// <summary>A scalar, string or object element as printed arrays and maps show it.</summary>
-    private static void AppendValue(Heap heap, StringBuilder sb, TypeKind kind, long v)
-    {
-        switch (kind)
-        {
-            case TypeKind.Int: sb.Append(v.ToString(CultureInfo.InvariantCulture)); break;
-            case TypeKind.Float: sb.Append(FormatFloat(D(v))); break;
-            case TypeKind.Bool: sb.Append(v != 0 ? "true" : "false"); break;
-            case TypeKind.String when v == 0: sb.Append("null"); break;
-            case TypeKind.String: sb.Append(Disassembler.QuoteLiteral(heap.GetString((int)v))); break; // as a literal of the language
-            case TypeKind.Object: sb.Append(v == 0 ? "null" : $"<{heap.ClassOf((int)v).Name}>"); break;
-            case TypeKind.Map: sb.Append(v == 0 ? "null" : $"<map of {heap.MapCount((int)v)}>"); break;
-            default: sb.Append('?'); break;
-        }
-    }
+    private static VmError MissingKey(Heap heap, int map, long key) =>
+        new(ErrorClasses.Key, $"the map has no key {ValueText.FormatKey(heap, heap.MapKeyKind(map), key)}");
 
     /// <summary>True when a closure's function takes the type's parameters (after its environment, if any) and
     /// returns its return type.</summary>

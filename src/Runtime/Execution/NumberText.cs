@@ -5,7 +5,7 @@ namespace Hlvm.Runtime.Execution;
 /// <summary>
 /// The text of numbers, read in one place: the compiler's int and float literals and the string methods
 /// <c>toInt</c> and <c>toFloat</c> accept the same forms, and every float's printed text
-/// (<see cref="Interpreter.FormatFloat"/>, including <c>inf</c>, <c>-inf</c> and <c>nan</c>) reads back as the same
+/// (<see cref="ValueText.FormatFloat"/>, including <c>inf</c>, <c>-inf</c> and <c>nan</c>) reads back as the same
 /// number.
 /// <list type="bullet">
 /// <item>An int: decimal digits, <c>0x</c> and hex digits, or <c>0b</c> and binary digits, with <c>_</c> allowed

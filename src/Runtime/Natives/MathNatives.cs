@@ -25,7 +25,7 @@ internal static class MathNatives
         new("math." + name, [F, F], F, null, doc, (vm, a) => Bits(f(D(a[0]), D(a[1]))));
 
     /// <summary>A float as the language prints it, for messages.</summary>
-    private static string Show(double x) => Interpreter.FormatFloat(x);
+    private static string Show(double x) => ValueText.FormatFloat(x);
 
     /// <summary>
     /// <see cref="Math.Cbrt"/> can be an ulp or two off, even for a perfect cube (3.0000000000000004 for 27 on
