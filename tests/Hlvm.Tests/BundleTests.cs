@@ -206,6 +206,8 @@ public sealed class BundleTests
             var verify = TestSupport.Hlvm("cache", "verify");
             Assert.Equal(65, verify.ExitCode);
             Assert.Contains($"removed {hash}: its contents no longer match", verify.Stdout);
+            Assert.EndsWith(": 1 entry verified, 1 removed\n", verify.Stdout);
+            Assert.Matches(@"^\S+: 1 entry, \d+ bytes\n", TestSupport.Hlvm("cache", "list").Stdout); // one: no "1 entries"
             var again = app.Run(app.Bundle);
             Assert.True(again.ExitCode == 0, again.Stderr);
             Assert.Equal(0, TestSupport.Hlvm("cache", "verify").ExitCode);

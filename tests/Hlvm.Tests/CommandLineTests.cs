@@ -208,6 +208,53 @@ public sealed partial class CommandLineTests
         Assert.Equal(2, r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }
 
+    [Fact]
+    public void AMissingKeyFileIsAMissingInputAndAMalformedOneIsBadData()
+    {
+        using var dir = new TestSupport.TempDir();
+        string bundle = dir.File("app.hlb", "not read: the keys are read first");
+        string missing = Path.Combine(dir.Path, "missing.pub");
+        var r = TestSupport.Hlvm("run", bundle, "--trust", missing);
+        Assert.Equal(66, r.ExitCode);
+        Assert.Equal($"hlvm: --trust: cannot read '{missing}': no such file (a key is ed25519:BASE64 or a file holding it)\n", r.Stderr);
+        string wrong = dir.File("wrong.pub", "hello\n");
+        var bad = TestSupport.Hlvm("run", bundle, "--trust", wrong);
+        Assert.Equal(65, bad.ExitCode);
+        Assert.StartsWith($"hlvm: --trust: {wrong}: not an Ed25519 public key", bad.Stderr);
+        var inline = TestSupport.Hlvm("run", bundle, "--trust", "ed25519:@@@");
+        Assert.Equal(64, inline.ExitCode);
+        Assert.StartsWith("hlvm: --trust: not an Ed25519 public key", inline.Stderr);
+    }
+
+    [Fact]
+    public void KeygenAndPackNameTheFileTheyCantWrite()
+    {
+        using var dir = new TestSupport.TempDir();
+        string name = Path.Combine(dir.Path, "no", "me");
+        var keygen = TestSupport.Hlvm("keygen", "-o", name);
+        Assert.Equal(73, keygen.ExitCode);
+        Assert.Equal($"hlvm: cannot write '{name}.key': no such directory '{Path.GetDirectoryName(name)}'\n", keygen.Stderr);
+        string output = Path.Combine(dir.Path, "no", "app.hlb");
+        var pack = TestSupport.Hlvm("pack", Path.Combine(TestSupport.Root, "examples", "greeter"), "-o", output);
+        Assert.Equal(73, pack.ExitCode);
+        Assert.Equal($"hlvm: cannot write '{output}': no such directory '{Path.GetDirectoryName(output)}'\n", pack.Stderr);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+
+    [Fact]
+    public void ABadManifestIsShownLikeACompileError()
+    {
+        using var dir = new TestSupport.TempDir();
+        Directory.CreateDirectory(Path.Combine(dir.Path, "app"));
+        string manifest = Path.Combine(dir.Path, "app", "hlvm.toml");
+        // Line 2, column 11: where the value after '=' should be.
+        File.WriteAllText(manifest, "name = \"x\"\nversion = \nentry = \"main.hl\"\n");
+        var r = TestSupport.Hlvm("pack", Path.Combine(dir.Path, "app"), "-o", Path.Combine(dir.Path, "x.hlb"));
+        Assert.Equal(65, r.ExitCode);
+        Assert.Matches($@"^hlvm: {Regex.Escape(manifest)}:2:11: error: \S", r.Stderr);
+        Assert.DoesNotContain(": error :", r.Stderr);
+    }
+
     // ---------------------------------------------------------------------------------------- unknown words
 
     [Theory]
