@@ -262,7 +262,7 @@ public sealed class CliTests
     [InlineData("--timeout", "soon", "'soon' is not a duration")]
     [InlineData("--timeout", "0s", "'0s' is not a duration")]
     [InlineData("--max-output", "lots", "'lots' is not a size")]
-    [InlineData("--max-open-files", "-1", "--max-open-files: '-1' is not a count; it takes a whole number from 0 to 2147483647")]
+    [InlineData("--max-open-files", "-1", "--max-open-files: '-1' is out of range; it takes a whole number from 0 to 2147483647")]
     [InlineData("--allow-net=host:port", null, "'host:port' is not a host or host:port")]
     [InlineData("--allow-read=/proc/self", null, "'/proc/self' can't be granted")]
     public void BadSandboxFlagsAreUsageErrors(string flag, string? value, string message)

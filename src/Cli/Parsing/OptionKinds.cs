@@ -86,7 +86,10 @@ public static class OptionKinds
             Default = @default,
         };
         option.CustomParser = r => Parse<long?>(r, option, text =>
-            long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long n) && n >= min && n <= max ? n : null, "not a count");
+        {
+            if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long n) && n >= min && n <= max) return n;
+            throw new FormatException(Regex.IsMatch(text, "^-?[0-9]+$") ? $"'{text}' is out of range" : $"'{Shown(text)}' is not a whole number");
+        }, "");
         return option;
     }
 
