@@ -50,10 +50,14 @@ public static class Program
         try
         {
             var root = HlvmCommand.Create(cli);
-            if (UsageCheck.Check(root, args) is { } usage) return UsageError(cli, usage, args);
+            if (UsageCheck.Check(root, args) is { } usage) return UsageError(cli, usage, UsageCheck.CommandOf(root, args));
             // No response files: an argument that starts with '@' is an argument.
             var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
-            if (parse.Errors.Count > 0) return UsageError(cli, "hlvm: " + parse.Errors[0].Message, args);
+            if (parse.Errors.Count > 0)
+            {
+                var command = parse.CommandResult.Command;
+                return UsageError(cli, $"{UsageCheck.PathOf(command)}: {parse.Errors[0].Message}", command);
+            }
             return parse.Invoke(new InvocationConfiguration { Output = cli.Out, Error = cli.Err, EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -64,11 +68,10 @@ public static class Program
         }
     }
 
-    private static int UsageError(CliContext cli, string message, string[] args)
+    private static int UsageError(CliContext cli, string message, Command command)
     {
         cli.Err.WriteLine(message);
-        string command = args.Length > 0 && args[0] is "run" or "build" or "check" or "disasm" or "asm" or "keygen" or "pack" or "serve" or "cache" or "rm" ? args[0] + " " : "";
-        cli.Err.WriteLine($"Run 'hlvm {command}--help' for usage.");
+        cli.Err.WriteLine($"Run '{UsageCheck.PathOf(command)} --help' for usage.");
         return ExitCodes.Usage;
     }
 }

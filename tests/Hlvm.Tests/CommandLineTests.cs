@@ -118,7 +118,7 @@ public sealed partial class CommandLineTests
         var r = TestSupport.Hlvm(["run", .. option, Hello]);
         Assert.Equal(64, r.ExitCode);
         string name = option[0].Split('=')[0];
-        Assert.StartsWith($"hlvm: {name}: '", r.Stderr);
+        Assert.StartsWith($"hlvm run: {name}: '", r.Stderr);
         Assert.Contains("; it takes ", r.Stderr);
         Assert.Contains($"(e.g. {name}=", r.Stderr);
         Assert.DoesNotContain("Exception", r.Stderr);

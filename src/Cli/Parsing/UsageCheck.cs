@@ -90,6 +90,28 @@ public static class UsageCheck
         return null;
     }
 
+    /// <summary>The command a command line names, as far as its words name one (the root when none).</summary>
+    public static Command CommandOf(RootCommand root, IReadOnlyList<string> args)
+    {
+        Command command = root;
+        foreach (var word in args)
+        {
+            if (word.StartsWith('-')) continue;
+            if (command.Subcommands.FirstOrDefault(c => c.Name == word) is not { } sub) break;
+            command = sub;
+        }
+        return command;
+    }
+
+    /// <summary>How messages name a command: <c>hlvm</c>, <c>hlvm run</c>, <c>hlvm cache list</c>.</summary>
+    public static string PathOf(Command command)
+    {
+        var names = new List<string>();
+        for (Command? c = command; c is not null; c = c.Parents.OfType<Command>().FirstOrDefault())
+            names.Insert(0, c is RootCommand ? "hlvm" : c.Name);
+        return string.Join(" ", names);
+    }
+
     /// <summary>The options a command takes: its own, and its ancestors' that apply to every subcommand (help).</summary>
     private static IEnumerable<Option> OptionsOf(Command command)
     {
