@@ -1,6 +1,11 @@
+using System.Text;
+
 namespace Hlvm.Cli;
 
-/// <summary>The exit codes of <c>hlvm</c> (after BSD's sysexits.h), documented in <c>--help</c> and the README.</summary>
+/// <summary>
+/// The exit codes of <c>hlvm</c> (after BSD's sysexits.h). <see cref="Table"/> is their one description:
+/// <c>hlvm --help</c> prints it, and a test checks that the README's table says the same words.
+/// </summary>
 public static class ExitCodes
 {
     /// <summary>Success; for <c>run</c>, or the value <c>main</c> returned.</summary>
@@ -10,29 +15,52 @@ public static class ExitCodes
     /// <summary>The program does not compile, the module is malformed or fails verification, or a bundle is
     /// malformed, truncated, tampered with, unsigned or not trusted.</summary>
     public const int DataError = 65;
-    /// <summary>An input file does not exist or cannot be read.</summary>
+    /// <summary>An input (a file, a key file, a bundle's URL) does not exist, cannot be read or cannot be reached.</summary>
     public const int NoInput = 66;
     /// <summary>The program ended with an uncaught runtime error (or the VM failed).</summary>
     public const int RuntimeError = 70;
-    /// <summary>An output file cannot be written.</summary>
+    /// <summary>An output file cannot be written (or <c>serve</c> cannot listen).</summary>
     public const int CantCreate = 73;
     /// <summary>The program breached a resource limit (<c>--fuel</c>, <c>--timeout</c>, <c>--max-heap</c>, ...).</summary>
     public const int LimitExceeded = 75;
     /// <summary>The program ended with an uncaught <c>PermissionError</c>: the sandbox refused it something.</summary>
     public const int NoPermission = 77;
 
-    public const string Help = """
-        Exit codes:
-          0   success (for run: or the int that main returned)
-          64  bad usage of the command line
-          65  compile error, a malformed or unverifiable module, or a bundle that is
-              malformed, tampered with, unsigned or signed by an untrusted key
-          66  input file not found or unreadable
-          70  uncaught runtime error (IndexError, StackOverflowError, OutOfMemoryError, ...)
-          73  output file cannot be written
-          75  a resource limit was breached: --fuel, --timeout, --max-heap, --max-stack,
-              --max-output, --max-open-files (the message names it)
-          77  uncaught PermissionError: the program used a file, variable or host it
-              was not granted (the message names the flag that grants it)
-        """;
+    /// <summary>Each code and what it means, as the README's table has it (with `code` marks there).</summary>
+    public static readonly IReadOnlyList<(int Code, string Meaning)> Table =
+    [
+        (Ok, "success, or for `run` the `int` that `main` returned (modulo 256), or the code given to `env.exit` (0 to 125)"),
+        (Usage, "bad usage of the command line: an unknown command or option, a missing or malformed value, a missing or extra argument"),
+        (DataError, "a compile error, a malformed or unverifiable module, or a bundle that is malformed, truncated, tampered with, unsigned or signed by a key not trusted (such a bundle never starts)"),
+        (NoInput, "an input not found or unreadable: a file, a key file, or a bundle's URL that answers with an error or can't be reached (and is not cached)"),
+        (RuntimeError, "an uncaught error: one the program threw, a runtime fault (`IndexError`, `KeyError`, `DivisionByZeroError`, `NullError`, `CastError`, `ValueError`, `IOError`; a bundle's resource that fails its check when the app reads it is an `IOError`), or an internal error of the VM"),
+        (CantCreate, "an output file cannot be written, or `serve` cannot listen on its port"),
+        (LimitExceeded, "a resource limit was breached: `--fuel`, `--timeout`, `--max-heap`, `--max-stack` (an uncaught `OutOfMemoryError` or `StackOverflowError`), `--max-output`, `--max-open-files`; the message names it"),
+        (NoPermission, "an uncaught `PermissionError`: the program used a file, variable or host it was not granted; the message names the flag that grants it"),
+    ];
+
+    /// <summary>The table as <c>hlvm --help</c> prints it: without the `code` marks, wrapped to 80 columns.</summary>
+    public static string Help
+    {
+        get
+        {
+            var text = new StringBuilder("Exit codes:\n");
+            foreach (var (code, meaning) in Table)
+            {
+                var line = new StringBuilder($"  {code,-4}");
+                foreach (var word in meaning.Replace("`", "").Split(' '))
+                {
+                    if (line.Length + 1 + word.Length > 78 && line.Length > 6)
+                    {
+                        text.Append(line.ToString().TrimEnd()).Append('\n');
+                        line.Clear().Append("      ");
+                    }
+                    else if (line.Length > 6) line.Append(' ');
+                    line.Append(word);
+                }
+                text.Append(line).Append('\n');
+            }
+            return text.ToString().TrimEnd('\n');
+        }
+    }
 }

@@ -97,7 +97,7 @@ public sealed class Permissions
     /// <summary>Whether an address a host name resolved to may be used: not when a denial covers it.</summary>
     public bool PermitsAddress(System.Net.IPAddress address, int port) => !IsDenied("net", NetTarget.Format(address.ToString(), port));
 
-    /// <summary>Whether the whole kind is granted (a bare <c>--allow-read</c>).</summary>
+    /// <summary>Whether the whole kind is granted (<c>--allow-read=*</c>).</summary>
     public bool GrantsAll(string kind) => RulesOf(kind).AllowAll;
 
     /// <summary>One line per grant and denial, as flags, for a user to read.</summary>
@@ -106,9 +106,9 @@ public sealed class Permissions
         foreach (var kind in Kinds)
         {
             var rules = _rules[kind];
-            if (rules.AllowAll) yield return $"--allow-{kind}";
+            if (rules.AllowAll) yield return $"--allow-{kind}=*";
             foreach (var a in rules.Allow) yield return $"--allow-{kind}={a}";
-            if (rules.DenyAll) yield return $"--deny-{kind}";
+            if (rules.DenyAll) yield return $"--deny-{kind}=*";
             foreach (var d in rules.Deny) yield return $"--deny-{kind}={d}";
         }
     }

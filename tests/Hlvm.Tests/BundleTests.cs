@@ -158,7 +158,7 @@ public sealed class BundleTests
         using (var other = new DevServer(empty.Path, new Uri(url).Port))
         {
             var gone = app.Run(url);
-            Assert.Equal(65, gone.ExitCode);
+            Assert.Equal(66, gone.ExitCode); // not found: a missing input, like a missing file
             Assert.Contains("the server answered 404", gone.Stderr);
         }
 
@@ -168,7 +168,9 @@ public sealed class BundleTests
         Assert.True(rm.ExitCode == 0, rm.Stderr);
         Assert.DoesNotContain(cache.Apps().Keys, k => k.StartsWith("testapp-", StringComparison.Ordinal));
         Assert.DoesNotContain(cache.Entries(), e => mine.Contains(e.Hash));
-        Assert.Equal(65, app.Run(url).ExitCode); // nothing left to run from
+        var unreachable = app.Run(url); // nothing left to run from
+        Assert.Equal(66, unreachable.ExitCode);
+        Assert.StartsWith($"hlvm: {url}: ", unreachable.Stderr);
     }
 
     [Fact]
@@ -204,6 +206,8 @@ public sealed class BundleTests
             var verify = TestSupport.Hlvm("cache", "verify");
             Assert.Equal(65, verify.ExitCode);
             Assert.Contains($"removed {hash}: its contents no longer match", verify.Stdout);
+            Assert.EndsWith(": 1 entry verified, 1 removed\n", verify.Stdout);
+            Assert.Matches(@"^\S+: 1 entry, \d+ bytes\n", TestSupport.Hlvm("cache", "list").Stdout); // one: no "1 entries"
             var again = app.Run(app.Bundle);
             Assert.True(again.ExitCode == 0, again.Stderr);
             Assert.Equal(0, TestSupport.Hlvm("cache", "verify").ExitCode);
@@ -268,6 +272,9 @@ public sealed class BundleTests
                     // An entry: the module never runs modified, and a resource never reaches the program modified.
                     Assert.True(r.Stdout is "" or "started\n" or "started\nhello from a resource\n", $"flip at {at}: {r.Stdout}");
                     Assert.Contains($"entry '", r.Stderr);
+                    // As the README's exit codes say: a bundle that does not start is 65; a resource found
+                    // modified once the app runs is an IOError in the app, uncaught here (70).
+                    Assert.True(r.ExitCode == (r.Stdout == "" ? 65 : 70), $"flip at {at}: exit {r.ExitCode}\n{r.Stderr}");
                 }
                 AssertCacheIsSound();
             }

@@ -88,7 +88,7 @@ public sealed class Bundle : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new BundleException($"cannot read '{location}': {(e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e.Message)}");
+            throw new BundleException($"cannot read '{location}': {(e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e.Message)}", unavailable: true);
         }
         string key = source.Location;
         byte[] frontBytes;

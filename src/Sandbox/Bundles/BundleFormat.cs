@@ -5,12 +5,17 @@ using System.Text.Json;
 
 namespace Hlvm.Sandbox.Bundles;
 
-/// <summary>A bundle that is malformed, truncated, tampered with or signed by a key not trusted.</summary>
-public sealed class BundleException(string message, bool unreachable = false) : Exception(message)
+/// <summary>A bundle that is malformed, truncated, tampered with or signed by a key not trusted; or one that
+/// can't be had at all (<see cref="Unavailable"/>).</summary>
+public sealed class BundleException(string message, bool unreachable = false, bool unavailable = false) : Exception(message)
 {
     /// <summary>The bundle's source could not be reached at all (no connection, no answer in time): the one
     /// failure after which a run may go on from what the cache holds.</summary>
     public bool Unreachable { get; } = unreachable;
+
+    /// <summary>The bundle could not be had, rather than being wrong: its source is unreachable, or the server
+    /// answered with an error status (404 Not Found, 403 Forbidden, ...), or the file can't be read.</summary>
+    public bool Unavailable { get; } = unreachable || unavailable;
 }
 
 /// <summary>What a bundle holds, as its manifest says (stored as JSON, signed).</summary>

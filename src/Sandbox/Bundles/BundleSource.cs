@@ -114,9 +114,9 @@ public sealed class HttpBundleSource : IBundleSource
             if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
                 throw new BundleException($"the bundle is truncated: the server has no bytes {offset}-{offset + length - 1}");
             if (response.StatusCode != HttpStatusCode.PartialContent)
-                throw new BundleException(response.IsSuccessStatusCode
-                    ? $"the server answered a range request with {(int)response.StatusCode} {response.ReasonPhrase}, not 206 Partial Content: it must support range requests"
-                    : $"the server answered {(int)response.StatusCode} {response.ReasonPhrase}");
+                throw response.IsSuccessStatusCode
+                    ? new BundleException($"the server answered a range request with {(int)response.StatusCode} {response.ReasonPhrase}, not 206 Partial Content: it must support range requests")
+                    : new BundleException($"the server answered {(int)response.StatusCode} {response.ReasonPhrase}", unavailable: true);
             var range = response.Content.Headers.ContentRange;
             if (range is null || range.From != offset || range.To != offset + length - 1)
                 throw new BundleException($"asked for bytes {offset}-{offset + length - 1}, the server sent {range?.ToString() ?? "no Content-Range"}");
@@ -137,7 +137,7 @@ public sealed class HttpBundleSource : IBundleSource
         }
         catch (HttpRequestException e)
         {
-            throw new BundleException($"{e.Message}", unreachable: e.StatusCode is null);
+            throw new BundleException($"{e.Message}", unreachable: e.StatusCode is null, unavailable: true);
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {

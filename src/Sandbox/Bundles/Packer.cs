@@ -25,6 +25,14 @@ public static class Packer
     /// <summary>What the app directory's manifest says.</summary>
     public sealed record AppManifest(string Name, string Version, string Entry, IReadOnlyList<string> Permissions, IReadOnlyList<string> Startup, string MinRuntime);
 
+    /// <summary>A TOML syntax error as the compiler shows its own: <c>hlvm.toml:2:11: error: message</c>, one line each.</summary>
+    private static string TomlErrors(string path, TomlException e)
+    {
+        if (e.Diagnostics is { Count: > 0 } diagnostics)
+            return string.Join("\n", diagnostics.Select(d => $"{path}:{d.Span.Start.Line + 1}:{d.Span.Start.Column + 1}: {(d.Kind == Tomlyn.Syntax.DiagnosticMessageKind.Warning ? "warning" : "error")}: {d.Message}"));
+        return e.Line is { } line && e.Column is { } column ? $"{path}:{line}:{column}: error: {e.Message}" : $"{path}: error: {e.Message}";
+    }
+
     /// <exception cref="BundleException">no manifest, or a manifest that is wrong (the message says where)</exception>
     public static AppManifest ReadManifest(string directory)
     {
@@ -37,7 +45,7 @@ public static class Packer
         }
         catch (TomlException e)
         {
-            throw new BundleException($"{path}: {e.Message}");
+            throw new BundleException(TomlErrors(path, e));
         }
         string Text(string key, string? fallback = null) =>
             table.TryGetValue(key, out var v) ? v as string ?? throw new BundleException($"{path}: '{key}' must be a string")

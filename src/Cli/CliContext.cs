@@ -1,0 +1,36 @@
+namespace Hlvm.Cli;
+
+/// <summary>What every command writes to and reads from, and how it was started.</summary>
+/// <param name="Out">standard output (buffered: flushed before anything is written to <paramref name="Err"/>)</param>
+/// <param name="Err">standard error</param>
+/// <param name="In">standard input</param>
+/// <param name="IsProcess">
+/// whether this is the <c>hlvm</c> process itself rather than a host running the command in-process: only then may
+/// a program stuck past its <c>--timeout</c> end the process, and only then is a person asked about permissions
+/// </param>
+public sealed record CliContext(TextWriter Out, TextWriter Err, TextReader In, bool IsProcess)
+{
+    /// <summary>Whether hlvm talks to a person: standard input and standard error are a terminal.</summary>
+    public bool Interactive => IsProcess && !Console.IsInputRedirected && !Console.IsErrorRedirected;
+
+    /// <summary>"1 entry", "2 entries".</summary>
+    public static string Count(long n, string one, string many) => $"{n} {(n == 1 ? one : many)}";
+}
+
+/// <summary>Writes to one writer after flushing another, so that output to the two keeps its order.</summary>
+internal sealed class FlushingWriter(TextWriter first, TextWriter target) : TextWriter
+{
+    public override System.Text.Encoding Encoding => target.Encoding;
+
+    public override void Write(char value)
+    {
+        first.Flush();
+        target.Write(value);
+    }
+
+    public override void Write(ReadOnlySpan<char> buffer)
+    {
+        first.Flush();
+        target.Write(buffer);
+    }
+}

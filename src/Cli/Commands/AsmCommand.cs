@@ -1,0 +1,43 @@
+using System.CommandLine;
+using System.Text;
+using Hlvm.Cli.Parsing;
+using Hlvm.Compiler.Assembly;
+using Hlvm.Compiler.Diagnostics;
+
+namespace Hlvm.Cli.Commands;
+
+/// <summary><c>hlvm asm FILE.hlasm [-o FILE.hlc]</c>: assembles the text form into a module, without verifying it.</summary>
+internal static class AsmCommand
+{
+    private const string Takes = "a module's text form (.hlasm)";
+
+    public static Command Create(CliContext cli)
+    {
+        var file = Arguments.File($"{Takes}, as disasm prints it");
+        var output = OptionKinds.Path("--output", "FILE", "the module file to write", ["-o"], "FILE with .hlc");
+        var command = new Command("asm", "Assemble a module's text form (.hlasm, as disasm prints it) into a module file, without verifying it (the runtime verifies it when it loads)")
+        {
+            file, output,
+        };
+        var inputs = new Inputs(cli);
+        command.SetAction(p =>
+        {
+            string path = p.GetValue(file)!;
+            if (inputs.RefuseBundle("asm", path, null, Takes)) return ExitCodes.Usage;
+            var bytes = inputs.Read(path);
+            if (bytes is null) return ExitCodes.NoInput;
+            if (inputs.RefuseBundle("asm", path, bytes, Takes)) return ExitCodes.Usage;
+            string text = new UTF8Encoding(false, false).GetString(bytes);
+            if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
+            var result = Assembler.Assemble(path, text);
+            foreach (var d in result.Diagnostics) cli.Err.WriteLine(Inputs.Shown(d.Format()));
+            if (result.Module is null)
+            {
+                cli.Err.WriteLine(CliContext.Count(result.Diagnostics.Count(d => d.Severity == Severity.Error), "error", "errors"));
+                return ExitCodes.DataError;
+            }
+            return inputs.WriteModule(output.Get(p) ?? Path.ChangeExtension(path, ".hlc"), result.Module);
+        });
+        return command;
+    }
+}

@@ -1,0 +1,33 @@
+using System.CommandLine;
+using Hlvm.Cli.Parsing;
+
+namespace Hlvm.Cli.Commands;
+
+/// <summary><c>hlvm build FILE.hl [-o FILE.hlc]</c>: compiles a program to a module file, written atomically.</summary>
+internal static class BuildCommand
+{
+    public static Command Create(CliContext cli)
+    {
+        var file = Arguments.File("a program (.hl)");
+        var output = OptionKinds.Path("--output", "FILE", "the module file to write", ["-o"], "FILE with .hlc");
+        var command = new Command("build", "Compile a program to a module file (a failed build writes nothing)") { file, output };
+        var inputs = new Inputs(cli);
+        command.SetAction(p =>
+        {
+            string path = p.GetValue(file)!;
+            if (inputs.RefuseBundle("build", path, null, "a program (.hl)")) return ExitCodes.Usage;
+            var bytes = inputs.Read(path);
+            if (bytes is null) return ExitCodes.NoInput;
+            if (inputs.RefuseBundle("build", path, bytes, "a program (.hl)")) return ExitCodes.Usage;
+            if (Inputs.IsModule(bytes))
+            {
+                cli.Err.WriteLine($"hlvm build: '{Inputs.Shown(path)}' is already a compiled module");
+                return ExitCodes.Usage;
+            }
+            var module = inputs.CompileSource(path, bytes);
+            if (module is null) return ExitCodes.DataError;
+            return inputs.WriteModule(output.Get(p) ?? Path.ChangeExtension(path, ".hlc"), module);
+        });
+        return command;
+    }
+}

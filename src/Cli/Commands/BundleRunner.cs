@@ -1,0 +1,147 @@
+using System.CommandLine;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Sandbox;
+using Hlvm.Sandbox.Bundles;
+
+namespace Hlvm.Cli.Commands;
+
+/// <summary>
+/// <c>hlvm run</c> of a bundle, from a file or an http(s) URL: the trusted keys, the opening and checking of its
+/// front, the permissions its manifest asks for, and its entry module run sandboxed with its resources at <c>/app</c>.
+/// </summary>
+internal sealed class BundleRunner(CliContext cli, RunCommand run)
+{
+    public int Run(ParseResult p, string location)
+    {
+        var trusted = new List<byte[]>();
+        try
+        {
+            trusted.AddRange(TrustPolicy.ReadKeysFile(TrustPolicy.DefaultKeysFile));
+        }
+        catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
+        {
+            cli.Err.WriteLine($"hlvm: {TrustPolicy.DefaultKeysFile}: {(e is FormatException ? e.Message : Inputs.Why(e))}");
+            return e is FormatException ? ExitCodes.DataError : ExitCodes.NoInput;
+        }
+        foreach (var key in run.TrustedKeys(p))
+        {
+            if (ReadTrustedKey(key, out int exitCode) is { } bytes) trusted.Add(bytes);
+            else return exitCode;
+        }
+        if (Inputs.IsUrl(location) && !location.StartsWith("http://", StringComparison.Ordinal) && !location.StartsWith("https://", StringComparison.Ordinal))
+        {
+            cli.Err.WriteLine($"hlvm: '{Inputs.Shown(location)}': a bundle is read from a file or an http:// or https:// URL");
+            return ExitCodes.Usage;
+        }
+        if (!Inputs.IsUrl(location) && !File.Exists(location))
+        {
+            cli.Err.WriteLine($"hlvm: cannot read '{Inputs.Shown(location)}': {(Directory.Exists(location) ? "it is a directory" : "no such file")}");
+            return ExitCodes.NoInput;
+        }
+        var cache = new ContentCache(ContentCache.DefaultRoot);
+        Bundle bundle;
+        try
+        {
+            bundle = Bundle.Open(location, cache, new TrustPolicy(trusted, run.AllowUnsigned(p)));
+        }
+        catch (BundleException e)
+        {
+            // A message may quote what a server or a file said: show it, don't send it.
+            cli.Err.WriteLine(ControlCharacters.MakeVisible($"hlvm: {location}: {e.Message}"));
+            // Not there or not reachable is a missing input; anything else is a bundle that is wrong.
+            return e.Unavailable ? ExitCodes.NoInput : ExitCodes.DataError;
+        }
+        using (bundle)
+        {
+            var manifest = bundle.Front.Manifest;
+            if (bundle.Offline) cli.Err.WriteLine($"hlvm: {location} can't be reached; running {manifest.Name} {manifest.Version} from the cache");
+            if (manifest.Permissions.Count > 0)
+            {
+                var flags = manifest.Permissions.Select(x => Packer.TryParsePermission(x, out var kind, out var target) ? Flag(kind, target) : x);
+                cli.Err.WriteLine($"hlvm: {manifest.Name} {manifest.Version} asks for {string.Join(" ", flags)}; it gets what this command line grants{(cli.Interactive ? " and what you grant now" : "")}");
+            }
+            Module module;
+            try
+            {
+                module = ModuleFormat.Read(bundle.Read(bundle.EntryModule));
+            }
+            catch (Exception e) when (e is BundleException or ModuleFormatException)
+            {
+                cli.Err.WriteLine(ControlCharacters.MakeVisible($"hlvm: {location}: {e.Message}"));
+                return e is BundleException { Unavailable: true } ? ExitCodes.NoInput : ExitCodes.DataError;
+            }
+            Permissions permissions;
+            try
+            {
+                permissions = run.Grants(p);
+                Ask(permissions, manifest.Permissions);
+            }
+            catch (ArgumentException e)
+            {
+                cli.Err.WriteLine($"hlvm: {e.Message}");
+                return ExitCodes.Usage;
+            }
+            return run.RunSandboxed(p, location, module,
+                o => o with { AppFiles = new BundleAppFiles(bundle, run.MaxHeap(p)), StorageDirectory = AppStorage.DirectoryForId(bundle.AppId) },
+                permissions);
+        }
+    }
+
+    /// <summary>A grant as a flag that gives it: <c>--allow-env=USER</c>, <c>--allow-env='*'</c>.</summary>
+    private static string Flag(string kind, string? target) => target is null ? $"--allow-{kind}='*'" : $"--allow-{kind}={target}";
+
+    /// <summary>
+    /// A key of <c>--trust</c>: <c>ed25519:BASE64</c> itself, or a file that holds it. A missing or unreadable
+    /// file is exit 66, one that holds no key 65, a malformed key on the command line 64.
+    /// </summary>
+    private byte[]? ReadTrustedKey(string key, out int exitCode)
+    {
+        exitCode = ExitCodes.Ok;
+        bool inline = key.StartsWith("ed25519:", StringComparison.Ordinal) && !File.Exists(key);
+        string text;
+        if (inline) text = key;
+        else
+        {
+            try
+            {
+                text = File.ReadAllText(key);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                cli.Err.WriteLine($"hlvm: --trust: cannot read '{Inputs.Shown(key)}': {(Directory.Exists(key) ? "it is a directory" : Inputs.Why(e))} (a key is ed25519:BASE64 or a file holding it)");
+                exitCode = ExitCodes.NoInput;
+                return null;
+            }
+        }
+        try
+        {
+            return Signing.ParsePublicKey(text);
+        }
+        catch (FormatException e)
+        {
+            cli.Err.WriteLine($"hlvm: --trust: {(inline ? "" : $"{Inputs.Shown(key)}: ")}{e.Message}");
+            exitCode = inline ? ExitCodes.Usage : ExitCodes.DataError;
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Asks, on a terminal only, for each permission a bundle requests that the command line did not grant;
+    /// a "y" grants it for this run. Without a terminal nothing is asked and nothing more is granted.
+    /// </summary>
+    private void Ask(Permissions permissions, IReadOnlyList<string> requested)
+    {
+        if (!cli.Interactive) return;
+        foreach (var request in requested)
+        {
+            if (!Packer.TryParsePermission(request, out var kind, out var target)) continue;
+            // The target as it will be granted (a path made absolute, its .. resolved), not as the bundle spelled it.
+            if (kind is "read" or "write" && target is not null) target = Path.GetFullPath(target);
+            string probe = target ?? (kind is "read" or "write" ? "/" : "*");
+            if (permissions.IsAllowed(kind, probe)) continue;
+            cli.Err.Write(ControlCharacters.MakeVisible($"hlvm: grant {(target is null ? $"{Flag(kind, null)} (all of it)" : Flag(kind, target))} for this run? [y/N] "));
+            cli.Err.Flush();
+            if (cli.In.ReadLine()?.Trim() is "y" or "Y" or "yes") permissions.Allow(kind, target);
+        }
+    }
+}

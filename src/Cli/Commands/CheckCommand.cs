@@ -1,0 +1,41 @@
+using System.CommandLine;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Verification;
+
+namespace Hlvm.Cli.Commands;
+
+/// <summary><c>hlvm check FILE</c>: compiles a program, or verifies a module, and reports its errors without running it.</summary>
+internal static class CheckCommand
+{
+    private const string Takes = "a program (.hl) or a compiled module (.hlc)";
+
+    public static Command Create(CliContext cli)
+    {
+        var file = Arguments.File(Takes);
+        var command = new Command("check", "Compile a program (or verify a module) and report its errors without running it") { file };
+        var inputs = new Inputs(cli);
+        command.SetAction(p =>
+        {
+            string path = p.GetValue(file)!;
+            if (inputs.RefuseBundle("check", path, null, Takes)) return ExitCodes.Usage;
+            var bytes = inputs.Read(path);
+            if (bytes is null) return ExitCodes.NoInput;
+            if (inputs.RefuseBundle("check", path, bytes, Takes)) return ExitCodes.Usage;
+            if (Inputs.IsModule(bytes))
+            {
+                try
+                {
+                    Verifier.Verify(ModuleFormat.Read(bytes));
+                    return ExitCodes.Ok;
+                }
+                catch (Exception e) when (e is ModuleFormatException or VerifyException)
+                {
+                    cli.Err.WriteLine($"hlvm: {Inputs.Shown(path)}: {e.Message}");
+                    return ExitCodes.DataError;
+                }
+            }
+            return inputs.CompileSource(path, bytes) is null ? ExitCodes.DataError : ExitCodes.Ok;
+        });
+        return command;
+    }
+}

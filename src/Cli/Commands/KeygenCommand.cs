@@ -1,0 +1,52 @@
+using System.CommandLine;
+using Hlvm.Cli.Parsing;
+using Hlvm.Sandbox.Bundles;
+
+namespace Hlvm.Cli.Commands;
+
+/// <summary><c>hlvm keygen [-o NAME]</c>: makes a key pair for signing bundles, <c>NAME.key</c> (private, 0600) and <c>NAME.pub</c>.</summary>
+internal static class KeygenCommand
+{
+    public static Command Create(CliContext cli)
+    {
+        var output = OptionKinds.Path("--output", "NAME", "the key pair's files, NAME.key and NAME.pub (a path without the extension)", ["-o"], "hlvm");
+        var command = new Command("keygen", "Make a key pair for signing bundles: NAME.key (private: keep it) and NAME.pub (give it to your users)") { output };
+        command.SetAction(p => Keygen(cli, output.Get(p) ?? "hlvm"));
+        return command;
+    }
+
+    private static int Keygen(CliContext cli, string name)
+    {
+        string keyFile = name + ".key", pubFile = name + ".pub";
+        foreach (var file in new[] { keyFile, pubFile })
+        {
+            if (File.Exists(file))
+            {
+                cli.Err.WriteLine($"hlvm: '{Inputs.Shown(file)}' exists already; choose another name with -o");
+                return ExitCodes.CantCreate;
+            }
+            if (Inputs.Unwritable(file) is { } why)
+            {
+                cli.Err.WriteLine($"hlvm: cannot write '{Inputs.Shown(file)}': {why}");
+                return ExitCodes.CantCreate;
+            }
+        }
+        var (privateKey, publicKey) = Signing.CreateKeyPair();
+        try
+        {
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            using (var stream = new FileStream(keyFile, options))
+            using (var writer = new StreamWriter(stream)) writer.WriteLine(privateKey);
+            File.WriteAllText(pubFile, publicKey + "\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            cli.Err.WriteLine($"hlvm: cannot write the key pair '{Inputs.Shown(name)}': {Inputs.Why(e)}");
+            return ExitCodes.CantCreate;
+        }
+        cli.Out.WriteLine($"{keyFile}: the private key (keep it to yourself)");
+        cli.Out.WriteLine($"{pubFile}: the public key, {publicKey}");
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using Hlvm.Cli.Parsing;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Sandbox.Bundles;
+
+namespace Hlvm.Cli.Commands;
+
+/// <summary><c>hlvm pack DIR [-o FILE.hlb] [--key NAME.key]</c>: packs an app directory (with its <c>hlvm.toml</c>) into one bundle.</summary>
+internal static class PackCommand
+{
+    public static Command Create(CliContext cli)
+    {
+        var directory = Arguments.Directory("the app's directory, with its manifest hlvm.toml");
+        var output = OptionKinds.Path("--output", "FILE", "the bundle file to write", ["-o"], "the directory's name with .hlb");
+        var key = OptionKinds.Path("--key", "FILE", "sign the bundle with the private key in FILE (NAME.key, from hlvm keygen)");
+        var command = new Command("pack", "Pack an app directory (with its hlvm.toml) into one bundle file, signed with --key") { directory, output, key };
+        var inputs = new Inputs(cli);
+        command.SetAction(p =>
+        {
+            string dir = p.GetValue(directory)!;
+            if (!Directory.Exists(dir))
+            {
+                cli.Err.WriteLine($"hlvm: '{Inputs.Shown(dir)}' is not a directory");
+                return ExitCodes.NoInput;
+            }
+            string target = output.Get(p) ?? Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/')) + ".hlb";
+            string? privateKey = null;
+            if (key.Get(p) is { } keyFile)
+            {
+                try
+                {
+                    privateKey = File.ReadAllText(keyFile);
+                    Signing.Signer(privateKey);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+                {
+                    cli.Err.WriteLine($"hlvm: --key: {Inputs.Shown(keyFile)}: {(e is FormatException ? e.Message : Directory.Exists(keyFile) ? "it is a directory" : Inputs.Why(e))}");
+                    return e is FormatException ? ExitCodes.DataError : ExitCodes.NoInput;
+                }
+            }
+            if (Inputs.Unwritable(target) is { } why)
+            {
+                cli.Err.WriteLine($"hlvm: cannot write '{Inputs.Shown(target)}': {why}");
+                return ExitCodes.CantCreate;
+            }
+            try
+            {
+                var front = Packer.Pack(dir, target, source =>
+                {
+                    var module = inputs.LoadModule(source, out _) ?? throw new BundleException($"{source} does not compile");
+                    return ModuleFormat.Write(module);
+                }, privateKey, line => cli.Err.WriteLine($"hlvm: {line}"));
+                long size = new FileInfo(target).Length;
+                cli.Out.WriteLine($"{target}: {front.Manifest.Name} {front.Manifest.Version}, {CliContext.Count(front.Entries.Count, "entry", "entries")}, {size} bytes, {(privateKey is null ? "unsigned" : "signed")}");
+                return ExitCodes.Ok;
+            }
+            catch (BundleException e)
+            {
+                cli.Err.WriteLine($"hlvm: {Inputs.Shown(e.Message)}");
+                return ExitCodes.DataError;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                cli.Err.WriteLine($"hlvm: cannot write '{Inputs.Shown(target)}': {Inputs.Why(e)}");
+                return ExitCodes.CantCreate;
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,140 @@
+using System.Text;
+using Hlvm.Compiler;
+using Hlvm.Compiler.Diagnostics;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Sandbox;
+using Hlvm.Sandbox.Bundles;
+
+namespace Hlvm.Cli;
+
+/// <summary>The files commands read and write: programs, modules, and the refusals of what a command does not take.</summary>
+internal sealed class Inputs(CliContext cli)
+{
+    /// <summary>Reads an input file, or reports why not (exit 66).</summary>
+    public byte[]? Read(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                cli.Err.WriteLine($"hlvm: cannot read '{Shown(path)}': it is a directory");
+                return null;
+            }
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            cli.Err.WriteLine($"hlvm: cannot read '{Shown(path)}': {Why(e)}");
+            return null;
+        }
+    }
+
+    /// <summary>Why a file can't be read or written, in a few words.</summary>
+    public static string Why(Exception e) => e switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => "no such file",
+        UnauthorizedAccessException => "permission denied",
+        _ => e.Message,
+    };
+
+    /// <summary>A name as a message shows it: control characters made visible.</summary>
+    public static string Shown(string text) => ControlCharacters.MakeVisible(text);
+
+    public static bool IsModule(byte[] bytes) => bytes.AsSpan().StartsWith(ModuleFormat.Magic);
+
+    public static bool IsUrl(string path) => path.Contains("://", StringComparison.Ordinal);
+
+    /// <summary>Whether <c>run</c> reads this as a bundle: a URL, or a file named <c>.hlb</c>.</summary>
+    public static bool IsBundle(string path) => IsUrl(path) || path.EndsWith(".hlb", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Refuses a URL or a bundle for a command that takes programs and modules only (exit 64), rather than failing
+    /// on it with a compile error. True when the input was refused.
+    /// </summary>
+    public bool RefuseBundle(string command, string path, byte[]? bytes, string takes)
+    {
+        if (IsUrl(path) || path.EndsWith(".hlb", StringComparison.Ordinal) || bytes is not null && bytes.AsSpan().StartsWith(BundleFront.Magic))
+        {
+            cli.Err.WriteLine($"hlvm {command}: '{Shown(path)}' is {(IsUrl(path) ? "a URL" : "a bundle")}; {command} takes {takes} (only run takes bundles and URLs)");
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Compiles source bytes, printing diagnostics; null when there were errors.</summary>
+    public Module? CompileSource(string path, byte[] bytes)
+    {
+        string text = new UTF8Encoding(false, false).GetString(bytes);
+        if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
+        var result = Compilation.Compile(path, text);
+        // A diagnostic quotes the source, which may hold control characters: show them, don't send them.
+        foreach (var d in result.Diagnostics) cli.Err.WriteLine(ControlCharacters.MakeVisible(d.Format()));
+        int errors = result.Diagnostics.Count(d => d.Severity == Severity.Error);
+        if (errors > 0) cli.Err.WriteLine(CliContext.Count(errors, "error", "errors"));
+        return result.Module;
+    }
+
+    /// <summary>A module from a source or module file; null (with the exit code set) when there is none.</summary>
+    public Module? LoadModule(string path, out int exitCode) => LoadModule(path, Read(path), out exitCode);
+
+    /// <summary>A module from a file's bytes (null: the file could not be read).</summary>
+    public Module? LoadModule(string path, byte[]? bytes, out int exitCode)
+    {
+        exitCode = ExitCodes.Ok;
+        if (bytes is null)
+        {
+            exitCode = ExitCodes.NoInput;
+            return null;
+        }
+        if (IsModule(bytes))
+        {
+            try
+            {
+                return ModuleFormat.Read(bytes);
+            }
+            catch (ModuleFormatException e)
+            {
+                cli.Err.WriteLine($"hlvm: {Shown(path)}: {e.Message}");
+                exitCode = ExitCodes.DataError;
+                return null;
+            }
+        }
+        var module = CompileSource(path, bytes);
+        if (module is null) exitCode = ExitCodes.DataError;
+        return module;
+    }
+
+    /// <summary>Writes a module file beside its target and renames it into place, so that a failed write never
+    /// leaves a partial module behind.</summary>
+    public int WriteModule(string output, Module module)
+    {
+        if (Unwritable(output) is { } why)
+        {
+            cli.Err.WriteLine($"hlvm: cannot write '{Shown(output)}': {why}");
+            return ExitCodes.CantCreate;
+        }
+        string temp = output + ".tmp-" + Environment.ProcessId;
+        try
+        {
+            File.WriteAllBytes(temp, ModuleFormat.Write(module));
+            File.Move(temp, output, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            try { File.Delete(temp); } catch (Exception) { /* nothing was written */ }
+            // The message names the file asked for, never the temporary one.
+            cli.Err.WriteLine($"hlvm: cannot write '{Shown(output)}': {(e is UnauthorizedAccessException ? Why(e) : e.Message.Replace(temp, output))}");
+            return ExitCodes.CantCreate;
+        }
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Why a file can't be written there, when that is plain before trying: its directory is missing, or it is a directory.</summary>
+    public static string? Unwritable(string output)
+    {
+        if (Directory.Exists(output)) return "it is a directory";
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(output));
+        if (dir is not null && !Directory.Exists(dir)) return $"no such directory '{Shown(dir)}'";
+        return null;
+    }
+}

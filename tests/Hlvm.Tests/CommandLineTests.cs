@@ -1,0 +1,407 @@
+using System.CommandLine;
+using System.Text.RegularExpressions;
+using Hlvm.Cli;
+using Hlvm.Cli.Parsing;
+
+namespace Hlvm.Tests;
+
+/// <summary>
+/// How <c>hlvm</c> reads its command line: every option's value in both spellings and positions, malformed values of
+/// every option of every command (taken from the command definitions), unknown commands and options, <c>--</c>,
+/// and the agreement of <c>--help</c> with the README.
+/// </summary>
+public sealed partial class CommandLineTests
+{
+    private static readonly string Hello = Path.Combine(TestSupport.Root, "examples", "hello.hl");
+
+    // ---------------------------------------------------------------------------------------- grants
+
+    /// <summary>Each grant and denial flag, a target of its kind, and the flag the sandbox then holds.</summary>
+    public static TheoryData<string, string, string> Grants()
+    {
+        var data = new TheoryData<string, string, string>();
+        foreach (var verb in new[] { "allow", "deny" })
+        {
+            data.Add($"--{verb}-read", "/srv/data", $"--{verb}-read=/srv/data");
+            data.Add($"--{verb}-write", "/srv/out", $"--{verb}-write=/srv/out");
+            data.Add($"--{verb}-net", "127.0.0.1:8080", $"--{verb}-net=127.0.0.1:8080");
+            data.Add($"--{verb}-env", "HOME", $"--{verb}-env=HOME");
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Grants))]
+    public void AGrantMeansWhatItLooksLikeInEitherSpellingAndPosition(string flag, string target, string held)
+    {
+        string[][] lines =
+        [
+            [flag, target, "prog.hl", "a"],
+            [$"{flag}={target}", "prog.hl", "a"],
+            ["prog.hl", flag, target, "a"],
+            ["prog.hl", $"{flag}={target}", "a"],
+            ["prog.hl", "a", flag, target],
+        ];
+        foreach (var line in lines)
+        {
+            var (file, args, grants) = Program.ReadRun(line);
+            Assert.Equal("prog.hl", file);
+            Assert.Equal(["a"], args);
+            Assert.Equal([held], grants);
+        }
+        // '*' is the whole kind, in both spellings.
+        Assert.Equal([$"{flag}=*"], Program.ReadRun([flag, "*", "prog.hl"]).Grants);
+        Assert.Equal([$"{flag}=*"], Program.ReadRun([$"{flag}=*", "prog.hl"]).Grants);
+        // After '--', a flag is the program's.
+        var after = Program.ReadRun(["prog.hl", "--", flag, target]);
+        Assert.Empty(after.Grants);
+        Assert.Equal([flag, target], after.Args);
+    }
+
+    [Theory]
+    [MemberData(nameof(Grants))]
+    public void AGrantWithoutAValueIsAUsageError(string flag, string target, string held)
+    {
+        _ = (target, held);
+        foreach (var line in new[] { new[] { "run", $"{flag}=", Hello }, ["run", flag, "", Hello], ["run", Hello, flag], ["run", Hello, flag, "--", "x"], ["run", flag, "--fuel=5", Hello] })
+        {
+            var r = TestSupport.Hlvm(line);
+            Assert.True(r.ExitCode == 64, $"{string.Join(" ", line)}: exit {r.ExitCode}\n{r.Stderr}");
+            Assert.Contains(flag, r.Stderr.Split('\n')[0]);
+            Assert.Contains("'*' for every", r.Stderr);
+            Assert.Equal("", r.Stdout);
+        }
+    }
+
+    [Fact]
+    public void ASpacedGrantReallyGrantsItsPathAndOnlyIt()
+    {
+        using var dir = new TestSupport.TempDir();
+        string data = dir.File("data.txt", "host data");
+        string other = dir.File("other.txt", "other data");
+        string file = dir.File("read.hl", "import std.fs\n\nfn main(args: [string]) {\n    println(args.len())\n    println(fs.readText(args[0]))\n}\n");
+        // The value after the flag is the grant, not one of the program's arguments.
+        var r = TestSupport.Hlvm("run", file, "--allow-read", data, "--", data);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal("1\nhost data\n", r.Stdout);
+        var before = TestSupport.Hlvm("run", "--allow-read", data, file, "--", other);
+        Assert.Equal(77, before.ExitCode);
+        Assert.StartsWith($"PermissionError: read access to \"{other}\" is not granted", before.Stderr);
+    }
+
+    [Fact]
+    public void ASpacedEnvironmentGrantReallyGrantsItsVariable()
+    {
+        Environment.SetEnvironmentVariable("HLVM_CLI_TEST_GRANT", "granted");
+        using var dir = new TestSupport.TempDir();
+        string program = dir.File("env.hl", "import std.env\n\nfn main(args: [string]) {\n    println(args)\n    println(env.get(\"HLVM_CLI_TEST_GRANT\") ?? \"unset\")\n}\n");
+        var r = TestSupport.Hlvm("run", program, "--allow-env", "HLVM_CLI_TEST_GRANT");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal("[]\ngranted\n", r.Stdout);
+        var other = TestSupport.Hlvm("run", program, "--allow-env", "HLVM_CLI_TEST_OTHER");
+        Assert.Equal(77, other.ExitCode);
+        Assert.Contains("--allow-env=HLVM_CLI_TEST_GRANT", other.Stderr);
+    }
+
+    // ---------------------------------------------------------------------------------------- values
+
+    [Theory]
+    [InlineData("--fuel=abc")]
+    [InlineData("--fuel", "1.5")]
+    [InlineData("--max-stack", "abc")]
+    [InlineData("--max-stack", "99999999999999999999")]
+    [InlineData("--max-open-files", "abc")]
+    [InlineData("--max-heap", "1.5m")]
+    [InlineData("--timeout", "1d")]
+    public void ANumberOptionGivenANonNumberIsAUsageErrorNamingIt(params string[] option)
+    {
+        var r = TestSupport.Hlvm(["run", .. option, Hello]);
+        Assert.Equal(64, r.ExitCode);
+        string name = option[0].Split('=')[0];
+        Assert.StartsWith($"hlvm run: {name}: '", r.Stderr);
+        Assert.Contains("; it takes ", r.Stderr);
+        Assert.Contains($"(e.g. {name}=", r.Stderr);
+        Assert.DoesNotContain("Exception", r.Stderr);
+    }
+
+    /// <summary>Values no option of the kind may take, each a usage error that names the option.</summary>
+    private static string[] Malformed(IHlvmOption option) => option.Kind switch
+    {
+        ValueKind.Count => ["", "abc", "1.5", "-1", "99999999999999999999", "0x10", "1e3", " 5", "\u0665", "\0"],
+        ValueKind.Size => ["", "lots", "-5m", "1.5m", "5q", "99999999999g", "m", "0", "\0"],
+        ValueKind.Duration => ["", "soon", "0s", "-1s", "1d", "99999999h", "s", "\0"],
+        ValueKind.Choice => ["", "warp", "INTERP", "\0"],
+        ValueKind.Path => ["", "a\0b"],
+        ValueKind.Grant => option.Option.Name.EndsWith("-net", StringComparison.Ordinal) ? ["", "a\0b", "host:port", "h:99999"]
+            : option.Option.Name.EndsWith("-env", StringComparison.Ordinal) ? ["", "a\0b", "A=B"]
+            : ["", "a\0b"],
+        ValueKind.Flag => [],
+        _ => throw new InvalidOperationException($"no malformed values for the kind {option.Kind}: add them here"),
+    };
+
+    /// <summary>Every command with the path of names that reaches it (<c>cache list</c>).</summary>
+    private static IEnumerable<(string[] Path, Command Command)> AllCommands(Command command, string[] path)
+    {
+        yield return (path, command);
+        foreach (var sub in command.Subcommands)
+            foreach (var x in AllCommands(sub, [.. path, sub.Name])) yield return x;
+    }
+
+    [Fact]
+    public void EveryOptionOfEveryCommandRejectsMalformedValuesWithoutACrash()
+    {
+        using var dir = new TestSupport.TempDir();
+        var root = Program.Commands();
+        int checkedValues = 0;
+        foreach (var (path, command) in AllCommands(root, []))
+        {
+            if (command.Action is null) continue;
+            // Arguments that let the command start if the options were good: nothing exists at these paths.
+            string[] positionals = [.. command.Arguments.Where(a => a.Arity.MinimumNumberOfValues > 0).Select(a => Path.Combine(dir.Path, "missing-" + a.Name))];
+            foreach (var option in command.Options)
+            {
+                if (option is System.CommandLine.Help.HelpOption or VersionOption) continue;
+                var hlvm = Assert.IsAssignableFrom<IHlvmOption>(option); // every option is made by OptionKinds
+                var lines = new List<string[]>();
+                if (hlvm.Kind == ValueKind.Flag) lines.Add([.. path, $"{option.Name}=yes", .. positionals]);
+                foreach (var value in Malformed(hlvm))
+                {
+                    lines.Add([.. path, $"{option.Name}={value}", .. positionals]);
+                    lines.Add([.. path, option.Name, value, .. positionals]);
+                    lines.Add([.. path, .. positionals, option.Name, value]);
+                }
+                if (hlvm.Kind != ValueKind.Flag) lines.Add([.. path, .. positionals, option.Name]);
+                foreach (var line in lines)
+                {
+                    var r = TestSupport.Hlvm(line);
+                    string shown = string.Join(" ", line).Replace("\0", "\\0");
+                    Assert.True(r.ExitCode == 64, $"hlvm {shown}: exit {r.ExitCode}\n{r.Stderr}");
+                    Assert.True(r.Stderr.StartsWith("hlvm", StringComparison.Ordinal) && r.Stderr.Split('\n')[0].Contains(option.Name), $"hlvm {shown}: {r.Stderr}");
+                    Assert.DoesNotContain("Exception", r.Stderr);
+                    Assert.False(r.Stderr.Contains('\0'), $"hlvm {shown}: a NUL reached the terminal");
+                    Assert.Equal("", r.Stdout);
+                    checkedValues++;
+                }
+            }
+            // An empty argument is a usage error too, not a path the file system refuses.
+            if (positionals.Length > 0)
+            {
+                var empty = TestSupport.Hlvm([.. path, ""]);
+                Assert.True(empty.ExitCode == 64, $"hlvm {string.Join(" ", path)} '': exit {empty.ExitCode}\n{empty.Stderr}");
+            }
+        }
+        Assert.True(checkedValues > 300, $"only {checkedValues} command lines checked");
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+
+    [Theory]
+    [InlineData("serve", ".", "--port", "99999")]
+    [InlineData("serve", ".", "--port", "0")]
+    [InlineData("run", "--max-stack=3", "--max-stack=5", "x.hl")]
+    [InlineData("run", "--gc-log=true", "x.hl")]
+    [InlineData("build", "x.hl", "y.hl")]
+    [InlineData("run", "")]
+    public void OtherMisusesAreUsageErrors(params string[] args)
+    {
+        var r = TestSupport.Hlvm(args);
+        Assert.Equal(64, r.ExitCode);
+        Assert.Equal(2, r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
+    public void AMissingKeyFileIsAMissingInputAndAMalformedOneIsBadData()
+    {
+        using var dir = new TestSupport.TempDir();
+        string bundle = dir.File("app.hlb", "not read: the keys are read first");
+        string missing = Path.Combine(dir.Path, "missing.pub");
+        var r = TestSupport.Hlvm("run", bundle, "--trust", missing);
+        Assert.Equal(66, r.ExitCode);
+        Assert.Equal($"hlvm: --trust: cannot read '{missing}': no such file (a key is ed25519:BASE64 or a file holding it)\n", r.Stderr);
+        string wrong = dir.File("wrong.pub", "hello\n");
+        var bad = TestSupport.Hlvm("run", bundle, "--trust", wrong);
+        Assert.Equal(65, bad.ExitCode);
+        Assert.StartsWith($"hlvm: --trust: {wrong}: not an Ed25519 public key", bad.Stderr);
+        var inline = TestSupport.Hlvm("run", bundle, "--trust", "ed25519:@@@");
+        Assert.Equal(64, inline.ExitCode);
+        Assert.StartsWith("hlvm: --trust: not an Ed25519 public key", inline.Stderr);
+    }
+
+    [Fact]
+    public void KeygenAndPackNameTheFileTheyCantWrite()
+    {
+        using var dir = new TestSupport.TempDir();
+        string name = Path.Combine(dir.Path, "no", "me");
+        var keygen = TestSupport.Hlvm("keygen", "-o", name);
+        Assert.Equal(73, keygen.ExitCode);
+        Assert.Equal($"hlvm: cannot write '{name}.key': no such directory '{Path.GetDirectoryName(name)}'\n", keygen.Stderr);
+        string output = Path.Combine(dir.Path, "no", "app.hlb");
+        var pack = TestSupport.Hlvm("pack", Path.Combine(TestSupport.Root, "examples", "greeter"), "-o", output);
+        Assert.Equal(73, pack.ExitCode);
+        Assert.Equal($"hlvm: cannot write '{output}': no such directory '{Path.GetDirectoryName(output)}'\n", pack.Stderr);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+
+    [Fact]
+    public void ABadManifestIsShownLikeACompileError()
+    {
+        using var dir = new TestSupport.TempDir();
+        Directory.CreateDirectory(Path.Combine(dir.Path, "app"));
+        string manifest = Path.Combine(dir.Path, "app", "hlvm.toml");
+        // Line 2, column 11: where the value after '=' should be.
+        File.WriteAllText(manifest, "name = \"x\"\nversion = \nentry = \"main.hl\"\n");
+        var r = TestSupport.Hlvm("pack", Path.Combine(dir.Path, "app"), "-o", Path.Combine(dir.Path, "x.hlb"));
+        Assert.Equal(65, r.ExitCode);
+        Assert.Matches($@"^hlvm: {Regex.Escape(manifest)}:2:11: error: \S", r.Stderr);
+        Assert.DoesNotContain(": error :", r.Stderr);
+    }
+
+    // ---------------------------------------------------------------------------------------- unknown words
+
+    [Theory]
+    [InlineData(new[] { "run", "--alow-read=/etc", "PROG" }, "hlvm run: unknown option '--alow-read' (did you mean --allow-read?)")]
+    [InlineData(new[] { "run", "PROG", "--alow-read=/etc" }, "hlvm run: unknown option '--alow-read' (did you mean --allow-read?)")]
+    [InlineData(new[] { "run", "PROG", "--fule", "5" }, "hlvm run: unknown option '--fule' (did you mean --fuel?)")]
+    [InlineData(new[] { "run", "PROG", "-v" }, "hlvm run: unknown option '-v'")]
+    [InlineData(new[] { "build", "--ouput", "x.hlc", "PROG" }, "hlvm build: unknown option '--ouput' (did you mean --output?)")]
+    [InlineData(new[] { "frobnicate" }, "hlvm: unknown command 'frobnicate'; the commands are run, build, check, disasm, asm, keygen, pack, serve, cache, rm")]
+    [InlineData(new[] { "buidl", "PROG" }, "hlvm: unknown command 'buidl' (did you mean build?)")]
+    [InlineData(new[] { "cache", "lst" }, "hlvm cache: unknown command 'lst' (did you mean list?)")]
+    public void UnknownCommandsAndOptionsAreUsageErrorsWithASuggestion(string[] args, string message)
+    {
+        var r = TestSupport.Hlvm([.. args.Select(a => a == "PROG" ? Hello : a)]);
+        Assert.Equal(64, r.ExitCode);
+        Assert.StartsWith(message, r.Stderr);
+        Assert.Equal(2, r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal("", r.Stdout);
+    }
+
+    [Fact]
+    public void EverythingAfterDoubleDashGoesToTheProgram()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("args.hl", "fn main(args: [string]) -> int {\n    println(args)\n    return 0\n}\n");
+        var r = TestSupport.Hlvm("run", file, "a", "--fuel", "100000", "--", "--alow-read=/etc", "--fuel", "5", "-v", "--", "@x");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal("[\"a\", \"--alow-read=/etc\", \"--fuel\", \"5\", \"-v\", \"--\", \"@x\"]\n", r.Stdout);
+        // The program's file comes before '--'.
+        var none = TestSupport.Hlvm("run", "--", file);
+        Assert.Equal(64, none.ExitCode);
+        Assert.StartsWith("hlvm run: no FILE given (what follows '--' is the program's)", none.Stderr);
+    }
+
+    // ---------------------------------------------------------------------------------------- help
+
+    [Fact]
+    public void HelpPrintsEachDefaultOnceAndNamesValuesByWhatTheyAre()
+    {
+        foreach (var (path, command) in AllCommands(Program.Commands(), []))
+        {
+            var help = TestSupport.Hlvm([.. path, "--help"]);
+            Assert.Equal(0, help.ExitCode);
+            Assert.DoesNotContain("[default:", help.Stdout);
+            foreach (var option in command.Options.OfType<IHlvmOption>().Where(o => o.Kind != ValueKind.Flag))
+            {
+                // The placeholder says what the value is (N, SIZE, FILE), not the option's name again.
+                string line = help.Stdout.Split('\n').Single(l => Regex.IsMatch(l, $@"^\s+(-\w, )?{Regex.Escape(option.Option.Name)} <"));
+                Assert.DoesNotContain($"<{option.Option.Name.TrimStart('-')}>", line);
+                Assert.True(Regex.Matches(line, "default").Count <= 1, line);
+            }
+        }
+    }
+
+    [Fact]
+    public void SubcommandHelpSaysWhatEachCommandTakes()
+    {
+        var keygen = TestSupport.Hlvm("keygen", "--help").Stdout;
+        Assert.Contains("-o, --output <NAME>  the key pair's files, NAME.key and NAME.pub", keygen);
+        Assert.DoesNotContain("module", keygen);
+        var pack = TestSupport.Hlvm("pack", "--help").Stdout;
+        Assert.Contains("the bundle file to write; default the directory's name with .hlb", pack);
+        Assert.DoesNotContain(".hlc", pack);
+        foreach (var command in new[] { "build", "check", "disasm", "asm" })
+        {
+            var help = TestSupport.Hlvm(command, "--help").Stdout;
+            Assert.DoesNotContain("bundle", help);
+            Assert.DoesNotContain("URL", help);
+        }
+        Assert.Contains("URL", TestSupport.Hlvm("run", "--help").Stdout);
+    }
+
+    [Theory]
+    [InlineData("check")]
+    [InlineData("disasm")]
+    [InlineData("build")]
+    [InlineData("asm")]
+    public void CommandsOfProgramsRefuseBundlesAndUrlsSayingWhatTheyTake(string command)
+    {
+        using var dir = new TestSupport.TempDir();
+        // A bundle's bytes under another name: recognised by its magic, not its name.
+        string bundle = dir.File("app.data");
+        File.WriteAllBytes(bundle, [.. "HLVMBNDL"u8, 1, 0, 0, 0]);
+        foreach (var input in new[] { bundle, "http://127.0.0.1:1/app.hlb", Path.Combine(dir.Path, "app.hlb") })
+        {
+            var r = TestSupport.Hlvm(command, input);
+            Assert.Equal(64, r.ExitCode);
+            Assert.StartsWith($"hlvm {command}: '{input}' is a", r.Stderr);
+            Assert.Contains("only run takes bundles and URLs", r.Stderr);
+        }
+        Assert.Equal(["app.data"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+    }
+
+    // ---------------------------------------------------------------------------------------- the README
+
+    /// <summary>The rows of the README's table under <paramref name="heading"/>: its cells, markdown and all.</summary>
+    private static List<string[]> ReadmeTable(string heading)
+    {
+        var lines = File.ReadAllLines(Path.Combine(TestSupport.Root, "README.md"));
+        int start = Array.FindIndex(lines, l => l.Trim() == heading);
+        Assert.True(start >= 0, $"the README has no '{heading}'");
+        int first = Array.FindIndex(lines, start + 1, l => l.StartsWith('|'));
+        var rows = new List<string[]>();
+        for (int i = first + 2; i < lines.Length && lines[i].StartsWith('|'); i++)
+            rows.Add([.. TableCells().Split(lines[i].Trim().Trim('|')).Select(c => c.Trim())]);
+        // A blank line would end the table early, splitting it in two: nothing like a row may follow it.
+        int after = first + 2 + rows.Count;
+        Assert.False(after + 1 < lines.Length && lines[after].Trim() == "" && lines[after + 1].StartsWith('|'), $"the README's table under '{heading}' is broken by a blank line");
+        return rows;
+    }
+
+    [Fact]
+    public void TheReadmesExitCodesAreTheOnesHelpPrints()
+    {
+        var readme = ReadmeTable("### Exit codes").ToDictionary(r => int.Parse(r[0]), r => r[1]);
+        // Every code the command uses is in the table.
+        var used = typeof(ExitCodes).GetFields().Where(f => f.IsLiteral && f.FieldType == typeof(int)).Select(f => (int)f.GetRawConstantValue()!);
+        Assert.Equal(used.Order(), readme.Keys.Order());
+        // --help lists the same codes with the same words (without the README's `code` marks, wrapped).
+        string help = TestSupport.Hlvm("--help").Stdout;
+        int at = help.IndexOf("Exit codes:\n", StringComparison.Ordinal);
+        Assert.True(at >= 0, "--help has no exit codes");
+        var printed = new Dictionary<int, string>();
+        int? code = null;
+        foreach (var line in help[(at + "Exit codes:\n".Length)..].Split('\n'))
+        {
+            var m = Regex.Match(line, @"^\s+(\d+)\s+(.*)$");
+            if (m.Success) printed[(code = int.Parse(m.Groups[1].Value)).Value] = m.Groups[2].Value.Trim();
+            else if (code is { } c && line.Trim().Length > 0 && line.StartsWith("      ", StringComparison.Ordinal)) printed[c] += " " + line.Trim();
+            else break;
+        }
+        Assert.Equal(readme.Keys.Order(), printed.Keys.Order());
+        foreach (var (c, meaning) in readme) Assert.Equal(meaning.Replace("`", "").Replace("\\|", "|"), printed[c]);
+    }
+
+    [Fact]
+    public void TheReadmesRunOptionsAreRunsOptions()
+    {
+        var named = ReadmeTable("Options of `run`:")
+            .SelectMany(r => Regex.Matches(r[0], @"`(--[a-z-]+)").Select(m => m.Groups[1].Value))
+            .ToHashSet();
+        var run = Program.Commands().Subcommands.Single(c => c.Name == "run");
+        var options = run.Options.Where(o => o is not System.CommandLine.Help.HelpOption).Select(o => o.Name).ToHashSet();
+        Assert.Empty(options.Except(named));
+        Assert.Empty(named.Except(options));
+    }
+
+    [GeneratedRegex(@"(?<!\\)\|")]
+    private static partial Regex TableCells();
+}
