@@ -694,9 +694,10 @@ public sealed partial class Binder
 
     private BoundExpr BindExpr(ExprContext ctx, VmType? expected)
     {
-        if (_exprDepth >= MaxExpressionDepth)
+        // The operand at the end of a chain of MaxExpressionDepth operations is one level deeper still.
+        if (_exprDepth > MaxExpressionDepth)
         {
-            if (_exprDepth == MaxExpressionDepth) Error(ctx.Start, $"this expression nests more than {MaxExpressionDepth} operations deep; split it into several statements");
+            if (_exprDepth == MaxExpressionDepth + 1) Error(ctx.Start, $"this expression nests more than {MaxExpressionDepth} operations deep; split it into several statements");
             _exprDepth++;
             return new BoundError(LineOf(ctx));
         }
