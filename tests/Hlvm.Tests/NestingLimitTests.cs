@@ -49,3 +49,59 @@ public class NestingLimitTests
         Assert.Empty(Errors(Repeat("-(", n / 2) + "1" + Repeat(")", n / 2)));
     }
 }
+
+/// <summary>
+/// The depth of class hierarchies (Module.MaxInheritanceDepth) and the size of a module's class tables, in the
+/// compiler and in the verifier: a chain of any length a module can declare is an error, never a crash of the
+/// host's stack, and the limit accepts exactly what it says.
+/// </summary>
+public class InheritanceLimitTests
+{
+    private static string Chain(int classes, bool useLast) =>
+        "class C0 { }\n" + string.Concat(Enumerable.Range(1, classes - 1).Select(i => $"class C{i} : C{i - 1} {{ }}\n"))
+        + (useLast ? $"fn main() {{\n    let top: C0 = C{classes - 1}()\n    println((top as C{classes - 1}) == top)\n}}\n" : "fn main() { }\n");
+
+    [Fact]
+    public void TheCompilerAcceptsTheDeepestHierarchyAndReportsADeeperOneOnce()
+    {
+        int n = Hlvm.Runtime.Bytecode.Module.MaxInheritanceDepth;
+        var ok = Compilation.Compile("deep.hl", Chain(n + 1, useLast: true));
+        Assert.True(ok.Success, string.Join("\n", ok.Diagnostics));
+        var tooDeep = Compilation.Compile("deep.hl", Chain(5 * n, useLast: false));
+        var error = Assert.Single(tooDeep.Diagnostics, d => d.Severity == Compiler.Diagnostics.Severity.Error);
+        Assert.Contains($"class 'C{n + 1}' would have more than {n} superclasses above it", error.Message);
+    }
+
+    /// <summary>A module written by hand with a chain of classes of the given length and fields per class.</summary>
+    private static Hlvm.Runtime.Bytecode.Module Module(int classes, int fieldsPerClass)
+    {
+        var m = Asm.Module(Asm.Code(Hlvm.Runtime.Bytecode.Opcode.IConst, 0, Hlvm.Runtime.Bytecode.Opcode.Ret));
+        for (int i = 0; i < classes; i++)
+        {
+            var c = new Hlvm.Runtime.Bytecode.ClassDef { Name = $"C{i}", Super = i - 1 };
+            for (int f = 0; f < fieldsPerClass; f++) c.Fields.Add(new Hlvm.Runtime.Bytecode.FieldDef($"f{i}_{f}", Hlvm.Runtime.Bytecode.VmType.Int));
+            m.Classes.Add(c);
+        }
+        return m;
+    }
+
+    [Fact]
+    public void TheVerifierRejectsAChainPastTheLimitWithoutRecursingPerClass()
+    {
+        int n = Hlvm.Runtime.Bytecode.Module.MaxInheritanceDepth;
+        Hlvm.Runtime.Verification.Verifier.Verify(Module(n + 1, 0));
+        // Far longer than the host's stack could take one frame per class.
+        var e = Assert.Throws<Hlvm.Runtime.Verification.VerifyException>(() => Hlvm.Runtime.Verification.Verifier.Verify(Module(200_000, 0)));
+        Assert.Contains($"more than {n} superclasses deep", e.Reason);
+        Assert.Contains($"<class C{n + 1}>", e.Message);
+    }
+
+    [Fact]
+    public void TheVerifierCapsWhatClassesInheritInAll()
+    {
+        // 1000 classes of 10 fields in one chain inherit about 5 million fields, counted per class.
+        var e = Assert.Throws<Hlvm.Runtime.Verification.VerifyException>(() => Hlvm.Runtime.Verification.Verifier.Verify(Module(1000, 10)));
+        Assert.Contains("more than 4194304 fields, methods and interfaces in all", e.Reason);
+        Hlvm.Runtime.Verification.Verifier.Verify(Module(500, 10));
+    }
+}

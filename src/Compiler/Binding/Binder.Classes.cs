@@ -16,6 +16,9 @@ public sealed partial class Binder
     private readonly HashSet<ClassSymbol> _resolving = [];
     private readonly HashSet<ClassSymbol> _brokenHierarchy = [];
 
+    /// <summary>Classes past <see cref="Runtime.Bytecode.Module.MaxInheritanceDepth"/>, and those below them.</summary>
+    private readonly HashSet<ClassSymbol> _tooDeep = [];
+
 
     /// <summary>The class whose method or constructor is being bound, or null.</summary>
     private ClassSymbol? _class;
@@ -50,9 +53,19 @@ public sealed partial class Binder
         int first = bodies.Count;
         Switch(unit);
         ResolveClassHere(c, bodies);
-        for (int i = first; i < bodies.Count; i++) bodies[i] = (bodies[i].symbol, InUnit(unit, bodies[i].bind));
+        // The bodies this class declared are bound in its unit; a superclass resolved on the way placed its own.
+        for (int i = first; i < bodies.Count; i++)
+        {
+            if (_placedBodies.Contains(bodies[i].bind)) continue;
+            var placed = InUnit(unit, bodies[i].bind);
+            _placedBodies.Add(placed);
+            bodies[i] = (bodies[i].symbol, placed);
+        }
         Switch(outer);
     }
+
+    /// <summary>The body binders <see cref="ResolveClass"/> has already put in their class's unit.</summary>
+    private readonly HashSet<Func<BoundFunction>> _placedBodies = [];
 
     private void ResolveClassHere(ClassSymbol c, List<(FunctionSymbol symbol, Func<BoundFunction> bind)> bodies)
     {
@@ -90,7 +103,18 @@ public sealed partial class Binder
             else
             {
                 ResolveClass(super, bodies);
-                if (!_brokenHierarchy.Contains(c)) c.Super = super;
+                if (_brokenHierarchy.Contains(c)) continue;
+                if (super.Depth >= Runtime.Bytecode.Module.MaxInheritanceDepth || _tooDeep.Contains(super))
+                {
+                    // Reported once, at the first class past the limit; the classes below it are left without
+                    // a superclass too (and so free of the errors a missing one would cause).
+                    if (_tooDeep.Add(c) && !_tooDeep.Contains(super))
+                        Error(superName, $"class '{c.Name}' would have more than {Runtime.Bytecode.Module.MaxInheritanceDepth} superclasses above it; flatten the hierarchy");
+                    _brokenHierarchy.Add(c);
+                    continue;
+                }
+                c.Super = super;
+                c.Depth = super.Depth + 1;
             }
         }
         _resolving.Remove(c);

@@ -68,6 +68,9 @@ public sealed class ClassSymbol(string name, int index, bool isInterface)
     public int Index { get; } = index;
     public bool IsInterface { get; } = isInterface;
     public ClassSymbol? Super { get; set; }
+
+    /// <summary>How many superclasses are above this class (0 for a class without one).</summary>
+    public int Depth { get; set; }
     public List<ClassSymbol> Interfaces { get; } = [];
 
     /// <summary>Every field, inherited ones first; a field's index in this list is its index in the layout.</summary>

@@ -26,11 +26,18 @@ public sealed class Module
     /// <summary>Classes and interfaces, referenced by <see cref="VmType.ClassIndex"/> and class operands.</summary>
     public List<ClassDef> Classes { get; } = [];
 
-    /// <summary>The chain of a class and its superclasses, root first (a cycle or a bad index ends it).</summary>
+    /// <summary>
+    /// Most superclasses a class may have above it. The verifier rejects a deeper chain and the compiler a deeper
+    /// hierarchy, so that what each class inherits (fields, methods, the set of its ancestors) stays bounded.
+    /// </summary>
+    public const int MaxInheritanceDepth = 1000;
+
+    /// <summary>The chain of a class and its superclasses, root first (a cycle, a bad index or the depth limit ends it).</summary>
     private List<ClassDef> Chain(int c)
     {
         var chain = new List<ClassDef>();
-        for (int k = c; k >= 0 && k < Classes.Count && chain.Count <= Classes.Count; k = Classes[k].Super) chain.Insert(0, Classes[k]);
+        for (int k = c; k >= 0 && k < Classes.Count && chain.Count <= Math.Min(Classes.Count, MaxInheritanceDepth); k = Classes[k].Super) chain.Add(Classes[k]);
+        chain.Reverse();
         return chain;
     }
 

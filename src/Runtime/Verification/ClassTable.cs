@@ -11,26 +11,47 @@ namespace Hlvm.Runtime.Verification;
 /// </summary>
 internal static class ClassTable
 {
+    /// <summary>Most entries (fields, method slots, ancestors, interface slots, counted per class) a module's classes may have.</summary>
+    public const long MaxEntries = 1 << 22;
+
     public static RuntimeClass[] Build(Module module, string moduleName)
     {
         var defs = module.Classes;
         var built = new RuntimeClass?[defs.Count];
         var visiting = new bool[defs.Count];
+        var depth = new int[defs.Count];
+        long entries = 0;
 
         VerifyException Fail(int c, string reason) => new(moduleName, $"<class {defs[c].Name}>", -1, reason);
 
-        RuntimeClass BuildOne(int c)
+        // A class is laid out after its superclass. The chain is walked up with a loop, not a recursion, so that
+        // no chain a module can declare exhausts the host's stack; its depth is capped (Module.MaxInheritanceDepth),
+        // which bounds the inherited fields, methods and ancestors each class copies.
+        void BuildChain(int c)
         {
-            if (built[c] is { } done) return done;
-            if (visiting[c]) throw Fail(c, "the class inherits from itself");
-            visiting[c] = true;
+            var chain = new List<int>();
+            for (int k = c; k >= 0 && built[k] is null; k = defs[k].Super)
+            {
+                if (visiting[k]) throw Fail(k, "the class inherits from itself");
+                visiting[k] = true;
+                chain.Add(k);
+                if (defs[k].Super >= 0 && (defs[k].IsInterface || defs[defs[k].Super].IsInterface)) break; // BuildOne says why
+            }
+            for (int i = chain.Count - 1; i >= 0; i--) BuildOne(chain[i]);
+        }
+
+        void BuildOne(int c)
+        {
             var def = defs[c];
             RuntimeClass? super = null;
             if (def.Super >= 0)
             {
                 if (def.IsInterface) throw Fail(c, "an interface cannot have a superclass");
                 if (defs[def.Super].IsInterface) throw Fail(c, $"its superclass '{defs[def.Super].Name}' is an interface");
-                super = BuildOne(def.Super);
+                super = built[def.Super]!;
+                depth[c] = depth[def.Super] + 1;
+                if (depth[c] > Module.MaxInheritanceDepth)
+                    throw Fail(c, $"it is more than {Module.MaxInheritanceDepth} superclasses deep");
             }
             if (def.IsInterface && (def.Fields.Count > 0 || def.Methods.Count > 0 || def.Interfaces.Length > 0))
                 throw Fail(c, "an interface has only method signatures");
@@ -104,6 +125,12 @@ internal static class ClassTable
                 }
             }
 
+            // Each class copies what it inherits; the sum over the module is capped, so that a small module of
+            // many classes can't make the tables quadratically large (time and host memory before any limit).
+            entries += fields.Length + vtable.Count + ancestors.Count + itables.Values.Sum(t => (long)t.Length);
+            if (entries > MaxEntries)
+                throw Fail(c, $"the module's classes inherit more than {MaxEntries} fields, methods and interfaces in all (counted per class)");
+
             var rc = new RuntimeClass
             {
                 Index = c,
@@ -121,10 +148,9 @@ internal static class ClassTable
             };
             visiting[c] = false;
             built[c] = rc;
-            return rc;
         }
 
-        for (int c = 0; c < defs.Count; c++) BuildOne(c);
+        for (int c = 0; c < defs.Count; c++) BuildChain(c);
         return built.Select(b => b!).ToArray();
     }
 }
