@@ -38,4 +38,26 @@ public sealed class EmbeddingTests
         Assert.Equal("PermissionError", e.ErrorClass);
         Assert.Equal("read access to \"/\" is not granted (run with --allow-read=/ to allow it)", e.Message);
     }
+
+    /// <summary>The natives, with println's host side failing as .NET does when the process has no memory left.</summary>
+    private static Runtime.Natives.NativeDef[] NativesWhosePrintlnRunsOutOfMemory() =>
+        Runtime.Natives.NativeTable.All.Select(n => n.Name == "println" ? n with { Fn = (_, _) => throw new OutOfMemoryException() } : n).ToArray();
+
+    [Fact]
+    public void DotNetOutOfMemoryInAnIsolateIsTheProgramsOutOfMemoryErrorNotTheHosts()
+    {
+        var module = Compile("fn main() {\n    println(\"x\")\n}");
+        var vm = new Vm(new VmOptions { Out = new StringWriter(), Natives = NativesWhosePrintlnRunsOutOfMemory() });
+        var e = Assert.Throws<VmError>(() => vm.RunMain(vm.Load(module), []));
+        Assert.Equal("OutOfMemoryError", e.ErrorClass);
+        Assert.Equal("the host ran out of memory", e.Message);
+        Assert.Equal("main (embedded.hl:2)", Assert.Single(e.StackTrace));
+
+        // The program may catch it like the heap limit's, and the VM goes on.
+        var caught = Compile("fn main() {\n    try { println(\"x\") } catch e: OutOfMemoryError { eprintln(e.message) }\n}");
+        var err = new StringWriter();
+        var again = new Vm(new VmOptions { Out = new StringWriter(), Error = err, Natives = NativesWhosePrintlnRunsOutOfMemory() });
+        again.RunMain(again.Load(caught), []);
+        Assert.Equal("the host ran out of memory\n", err.ToString());
+    }
 }

@@ -125,12 +125,28 @@ public static class Disassembler
     /// </summary>
     public static string QuoteLiteral(string s) => Quote(s, int.MaxValue, literal: true);
 
+    /// <summary>
+    /// Appends <see cref="QuoteLiteral"/>'s text of <paramref name="s"/>; false, with part of it appended, as soon as
+    /// the builder would pass <paramref name="limit"/> characters (escapes make the text up to ten times longer
+    /// than the string, so the caller can't tell from the string's length alone).
+    /// </summary>
+    public static bool AppendLiteral(StringBuilder sb, ReadOnlySpan<char> s, long limit) =>
+        AppendQuoted(sb, s, int.MaxValue, literal: true, limit);
+
     private static string Quote(string s, int max, bool literal)
     {
-        var sb = new StringBuilder("\"");
+        var sb = new StringBuilder();
+        AppendQuoted(sb, s, max, literal, long.MaxValue);
+        return sb.ToString();
+    }
+
+    private static bool AppendQuoted(StringBuilder sb, ReadOnlySpan<char> s, int max, bool literal, long limit)
+    {
+        sb.Append('"');
         int end = Math.Min(s.Length, max);
         for (int i = 0; i < end; i++)
         {
+            if (sb.Length > limit) return false;
             char c = s[i];
             if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
             {
@@ -156,7 +172,8 @@ public static class Disassembler
                     break;
             }
         }
-        return sb.Append(s.Length > end ? "\"..." : "\"").ToString();
+        sb.Append(s.Length > end ? "\"..." : "\"");
+        return sb.Length <= limit;
     }
 
     /// <summary>The bits of the NaN that .NET produces (0/0 and double.NaN), written <c>nan</c>.</summary>

@@ -180,8 +180,12 @@ public sealed class Interpreter : IRootSource
                 {
                     return Loop<TMode>();
                 }
-                catch (VmError error) when (error is not LimitExceededError)
+                catch (Exception e) when (e is VmError and not LimitExceededError or OutOfMemoryException)
                 {
+                    // .NET itself out of memory (a native's or the heap's own allocation failed: the host, not the
+                    // program's heap limit) is the program's OutOfMemoryError too, raised where it happened; the
+                    // isolate ends or handles it, and the host process and its other isolates go on.
+                    var error = e as VmError ?? new VmError(ErrorClasses.OutOfMemory, "the host ran out of memory");
                     // Loop recorded the faulting instruction in its frame and the stack's height in _sp.
                     var trace = CaptureTrace();
                     if (!Raise(error, ref trace))
@@ -868,8 +872,11 @@ public sealed class Interpreter : IRootSource
         var stack = _stack;
         AtInstruction(ref frame, pc, sp);
         long length = (long)heap.StringLength((int)stack[sp - 2]) + heap.StringLength((int)stack[sp - 1]);
-        if (length > int.MaxValue)
-            throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "string of {0} characters is too long", length));
+        if (length > heap.MaxStringChars)
+        {
+            try { heap.CheckStringLength(length, "joining two strings"); }
+            catch (VmError e) { throw Fault(ref frame, pc, sp, e); }
+        }
         heap.Reserve(Heap.StringWords(length));
         int r = heap.NewString((int)length);
         var a = heap.StringChars((int)stack[sp - 2]);

@@ -30,14 +30,14 @@ public static class ValueText
         return s.Contains('.') ? s : s + ".0";
     }
 
-    /// <summary>The most characters the text of a collection may have under a heap of <paramref name="maxBytes"/>.</summary>
-    public static long Budget(long maxBytes) => Math.Min(int.MaxValue / 2, maxBytes / 2);
+    /// <summary>The most characters the text of a collection may have: as many as a string can.</summary>
+    private static long Budget(Heap heap) => heap.MaxStringChars;
 
     /// <summary>The text of an array (or null).</summary>
     public static string FormatArray(Heap heap, int array)
     {
         var sb = new StringBuilder();
-        AppendArray(heap, sb, array, 0, Budget(heap.MaxBytes));
+        AppendArray(heap, sb, array, 0, Budget(heap));
         return sb.ToString();
     }
 
@@ -45,7 +45,7 @@ public static class ValueText
     public static string FormatMap(Heap heap, int map)
     {
         var sb = new StringBuilder();
-        AppendMap(heap, sb, map, 0, Budget(heap.MaxBytes));
+        AppendMap(heap, sb, map, 0, Budget(heap));
         return sb.ToString();
     }
 
@@ -53,7 +53,7 @@ public static class ValueText
     public static string FormatKey(Heap heap, TypeKind kind, long key)
     {
         var sb = new StringBuilder();
-        AppendValue(heap, sb, kind, key, 0, Budget(heap.MaxBytes));
+        AppendValue(heap, sb, kind, key, 0, Budget(heap));
         return sb.ToString();
     }
 
@@ -74,8 +74,7 @@ public static class ValueText
             case TypeKind.Float: sb.Append(FormatFloat(BitConverter.Int64BitsToDouble(v))); break;
             case TypeKind.Bool: sb.Append(v != 0 ? "true" : "false"); break;
             case TypeKind.String:
-                if (sb.Length + (long)heap.StringLength((int)v) > budget) throw TooLong(budget);
-                sb.Append(Disassembler.QuoteLiteral(heap.GetString((int)v)));
+                if (!Disassembler.AppendLiteral(sb, heap.StringChars((int)v), budget)) throw TooLong(budget);
                 break;
             case TypeKind.Array: AppendArray(heap, sb, (int)v, depth + 1, budget); break;
             case TypeKind.Map: AppendMap(heap, sb, (int)v, depth + 1, budget); break;

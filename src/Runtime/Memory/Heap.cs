@@ -230,6 +230,28 @@ public sealed partial class Heap
 
     private static long Header(byte kind, int aux, long length) => kind | ((long)aux << 8) | (length << 32);
 
+    /// <summary>
+    /// The most characters any string can have: the longest .NET string. The VM's strings become .NET strings
+    /// when natives and formatting use them, so no string may be longer, whatever the heap limit.
+    /// </summary>
+    public const int MaxStringLength = 0x3FFFFFDF;
+
+    /// <summary>The most characters a string can have under this heap: what the limit holds, or .NET, whichever is less.</summary>
+    public long MaxStringChars => Math.Min(MaxStringLength, _options.MaxBytes / 2);
+
+    /// <summary>
+    /// The VM's <c>OutOfMemoryError</c> unless a string of <paramref name="length"/> characters can exist; every
+    /// native and formatter that makes a string calls it before building the text. <paramref name="what"/> says
+    /// what would make it ("repeating a string 5 times").
+    /// </summary>
+    public void CheckStringLength(long length, string what)
+    {
+        if (length <= MaxStringChars) return;
+        throw new VmError(ErrorClasses.OutOfMemory, _options.MaxBytes / 2 <= MaxStringLength
+            ? $"{what} would make a string of {length} characters, more than the heap limit of {Format(_options.MaxBytes)} holds"
+            : $"{what} would make a string of {length} characters, longer than the longest string the VM can hold ({MaxStringLength} characters)");
+    }
+
     /// <summary>A new string of <paramref name="length"/> code units, all zero. Needs <see cref="StringWords"/> reserved.</summary>
     public int NewString(int length)
     {

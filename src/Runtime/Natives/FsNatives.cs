@@ -56,8 +56,8 @@ internal static class FsNatives
             for (int n; (n = reader.Read(buffer, 0, buffer.Length)) > 0;)
             {
                 text.Append(buffer, 0, n);
-                if (text.Length * 2L > vm.Heap.MaxBytes)
-                    throw new VmError(ErrorClasses.OutOfMemory, $"cannot read \"{path}\": its text is larger than the heap limit");
+                if (text.Length > vm.Heap.MaxStringChars)
+                    throw new VmError(ErrorClasses.OutOfMemory, $"cannot read \"{path}\": its text is longer than a string can be under the heap limit");
             }
             return StringNatives.NewString(vm, text.ToString());
         });

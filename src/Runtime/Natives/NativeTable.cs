@@ -54,7 +54,7 @@ public static class NativeTable
                 for (int n; (n = Blocking(vm, () => vm.In.Read(buffer, 0, buffer.Length))) > 0;)
                 {
                     text.Append(buffer, 0, n);
-                    if (text.Length * 2L > vm.Heap.MaxBytes)
+                    if (text.Length > vm.Heap.MaxStringChars)
                         throw new VmError(ErrorClasses.OutOfMemory, "standard input is larger than the heap limit");
                 }
                 return vm.Heap.NewString(text.ToString());

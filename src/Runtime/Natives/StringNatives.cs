@@ -25,7 +25,7 @@ internal static class StringNatives
 
     internal static long NewString(Interpreter vm, string s)
     {
-        if ((long)s.Length * 2 > vm.Heap.MaxBytes) throw new VmError(ErrorClasses.OutOfMemory, $"a string of {s.Length} characters exceeds the heap limit");
+        vm.Heap.CheckStringLength(s.Length, "the result");
         return vm.Heap.NewString(s);
     }
 
@@ -65,18 +65,23 @@ internal static class StringNatives
             string s = Str(vm, a[0]), from = Str(vm, a[1]), to = Str(vm, a[2]);
             if (from.Length == 0) throw new VmError("ValueError", "replace of an empty string");
             long count = s.Length == 0 ? 0 : (s.Length - s.Replace(from, "", StringComparison.Ordinal).Length) / from.Length;
-            if (s.Length + count * (to.Length - (long)from.Length) > vm.Heap.MaxBytes / 2)
-                throw new VmError(ErrorClasses.OutOfMemory, "the replaced string would exceed the heap limit");
+            vm.Heap.CheckStringLength(s.Length + count * (to.Length - (long)from.Length), $"replacing {count} occurrences");
             return NewString(vm, s.Replace(from, to, StringComparison.Ordinal));
         }),
         new("string.repeat", [S, I], S, null, "the string n times", (vm, a) =>
         {
             var s = Str(vm, a[0]);
             if (a[1] < 0) throw new VmError("ValueError", $"repeat({a[1]}): the count is negative");
-            if (a[1] * (double)s.Length > Math.Min(vm.Heap.MaxBytes / 2.0, int.MaxValue - 64)) throw new VmError(ErrorClasses.OutOfMemory, $"a string of {s.Length} characters repeated {a[1]} times exceeds the heap limit");
             if (s.Length == 0) return NewString(vm, "");
+            long length = a[1] > Heap.MaxStringLength ? long.MaxValue : a[1] * s.Length;
+            vm.Heap.CheckStringLength(length, $"repeating a string of {s.Length} characters {a[1]} times");
             vm.Charge(a[1]);
-            return NewString(vm, new StringBuilder(s.Length * (int)a[1]).Insert(0, s, (int)a[1]).ToString());
+            // Written straight into the heap's string: no .NET copy of a text that may be a gigabyte.
+            vm.Heap.Reserve(Heap.StringWords((int)length));
+            int r = vm.Heap.NewString((int)length);
+            var chars = vm.Heap.StringChars(r);
+            for (int i = 0; i < chars.Length; i += s.Length) s.AsSpan().CopyTo(chars[i..]);
+            return r;
         }),
         new("string.split", [S, S], VmType.ArrayOf(S), null, "the parts between separators; an empty separator splits into characters", (vm, a) =>
         {
@@ -112,7 +117,7 @@ internal static class StringNatives
             string sep = Str(vm, a[1]);
             long length = (long)sep.Length * Math.Max(0, items.Length - 1);
             foreach (long r in items) length += r == 0 ? 4 : vm.Heap.StringLength((int)r);
-            if (length * 2 > vm.Heap.MaxBytes) throw new VmError(ErrorClasses.OutOfMemory, $"joining {items.Length} strings would exceed the heap limit");
+            vm.Heap.CheckStringLength(length, $"joining {items.Length} strings");
             vm.Charge(items.Length);
             return NewString(vm, string.Join(sep, items.Select(r => r == 0 ? "null" : vm.Heap.GetString((int)r))));
         }),
