@@ -16,6 +16,9 @@ options { tokenVocab = HlLexer; }
 @members {
     /// <summary>True when the next token is on the line of the token just matched.</summary>
     private bool SameLine() => TokenStream.LT(1).Line == TokenStream.LT(-1).Line;
+
+    /// <summary>True when the next token is '{'.</summary>
+    private bool NextIsBrace() => TokenStream.LA(1) == LBRACE;
 }
 
 program       : importDecl* topDecl* EOF ;
@@ -55,10 +58,12 @@ block         : LBRACE (statement | SEMI)* RBRACE ;
 
 // The body of an if, while or for must be a block. A body without braces parses (as `body`) so that the binder
 // can say exactly that, instead of the parser's recovery producing a cascade of errors.
-body          : block | statement ;
+// A statement that is not a block: its alternative is predicted from its first token, so that telling `{` as the
+// body's block from `{` as a block statement never scans the whole block (nested ifs would parse in quadratic time).
+body          : block | {!NextIsBrace()}? statement ;
 
 statement     : (LET | VAR) ID (COLON type)? ASSIGN expr                # letStmt
-              | IF expr body (ELSE (ifTail=statement | elseBlock=block))?  # ifStmt
+              | IF expr body (ELSE (elseBlock=block | {!NextIsBrace()}? ifTail=statement))?  # ifStmt
               | WHILE expr body                                    # whileStmt
               | FOR ID IN expr (DOTDOT rangeEnd=expr)? body        # forStmt
               | BREAK                                              # breakStmt

@@ -1,4 +1,5 @@
 using Antlr4.Runtime;
+using Antlr4.Runtime.Atn;
 using Antlr4.Runtime.Misc;
 using Hlvm.Compiler.Diagnostics;
 
@@ -21,10 +22,27 @@ public static class SyntaxParser
         var tokens = new CommonTokenStream(lexer);
         tokens.Fill();
         if (TooDeep(tokens, source, diagnostics)) return null;
-        var parser = new HlParser(tokens);
+        // Two stages, as ANTLR's authors advise: the fast SLL prediction, which looks no further than the rule it is
+        // in, parses every program this grammar accepts the way full LL does, in time linear in its length. Full LL
+        // walks the whole stack of enclosing rules at each decision, which makes long chains (else-if, `??`) take
+        // quadratic time. Only a program SLL can't parse (a syntax error, or a rare case it can't decide) is parsed
+        // again with full LL and the error reports.
+        var parser = new HlParser(tokens) { ErrorHandler = new BailErrorStrategy() };
+        parser.Interpreter.PredictionMode = PredictionMode.SLL;
         parser.RemoveErrorListeners();
-        parser.AddErrorListener(new Listener(source, diagnostics));
-        return parser.program();
+        try
+        {
+            return parser.program();
+        }
+        catch (ParseCanceledException)
+        {
+            tokens.Seek(0);
+            parser.Reset();
+            parser.ErrorHandler = new DefaultErrorStrategy();
+            parser.Interpreter.PredictionMode = PredictionMode.LL;
+            parser.AddErrorListener(new Listener(source, diagnostics));
+            return parser.program();
+        }
     }
 
     /// <summary>

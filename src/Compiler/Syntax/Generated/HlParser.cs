@@ -119,6 +119,9 @@ public partial class HlParser : Parser {
 	    /// <summary>True when the next token is on the line of the token just matched.</summary>
 	    private bool SameLine() => TokenStream.LT(1).Line == TokenStream.LT(-1).Line;
 
+	    /// <summary>True when the next token is '{'.</summary>
+	    private bool NextIsBrace() => TokenStream.LA(1) == LBRACE;
+
 		public HlParser(ITokenStream input) : this(input, Console.Out, Console.Error) { }
 
 		public HlParser(ITokenStream input, TextWriter output, TextWriter errorOutput)
@@ -1730,7 +1733,7 @@ public partial class HlParser : Parser {
 		BodyContext _localctx = new BodyContext(Context, State);
 		EnterRule(_localctx, 36, RULE_body);
 		try {
-			State = 278;
+			State = 279;
 			ErrorHandler.Sync(this);
 			switch ( Interpreter.AdaptivePredict(TokenStream,35,Context) ) {
 			case 1:
@@ -1744,6 +1747,8 @@ public partial class HlParser : Parser {
 				EnterOuterAlt(_localctx, 2);
 				{
 				State = 277;
+				if (!(!NextIsBrace())) throw new FailedPredicateException(this, "!NextIsBrace()");
+				State = 278;
 				statement();
 				}
 				break;
@@ -1793,8 +1798,8 @@ public partial class HlParser : Parser {
 		}
 	}
 	public partial class IfStmtContext : StatementContext {
-		public StatementContext ifTail;
 		public BlockContext elseBlock;
+		public StatementContext ifTail;
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode IF() { return GetToken(HlParser.IF, 0); }
 		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
 			return GetRuleContext<ExprContext>(0);
@@ -1803,11 +1808,11 @@ public partial class HlParser : Parser {
 			return GetRuleContext<BodyContext>(0);
 		}
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ELSE() { return GetToken(HlParser.ELSE, 0); }
-		[System.Diagnostics.DebuggerNonUserCode] public StatementContext statement() {
-			return GetRuleContext<StatementContext>(0);
-		}
 		[System.Diagnostics.DebuggerNonUserCode] public BlockContext block() {
 			return GetRuleContext<BlockContext>(0);
+		}
+		[System.Diagnostics.DebuggerNonUserCode] public StatementContext statement() {
+			return GetRuleContext<StatementContext>(0);
 		}
 		public IfStmtContext(StatementContext context) { CopyFrom(context); }
 		[System.Diagnostics.DebuggerNonUserCode]
@@ -1986,14 +1991,14 @@ public partial class HlParser : Parser {
 		EnterRule(_localctx, 38, RULE_statement);
 		int _la;
 		try {
-			State = 339;
+			State = 341;
 			ErrorHandler.Sync(this);
 			switch ( Interpreter.AdaptivePredict(TokenStream,43,Context) ) {
 			case 1:
 				_localctx = new LetStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 280;
+				State = 281;
 				_la = TokenStream.LA(1);
 				if ( !(_la==LET || _la==VAR) ) {
 				ErrorHandler.RecoverInline(this);
@@ -2002,23 +2007,23 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 281;
+				State = 282;
 				Match(ID);
-				State = 284;
+				State = 285;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==COLON) {
 					{
-					State = 282;
-					Match(COLON);
 					State = 283;
+					Match(COLON);
+					State = 284;
 					type(0);
 					}
 				}
 
-				State = 286;
-				Match(ASSIGN);
 				State = 287;
+				Match(ASSIGN);
+				State = 288;
 				expr(0);
 				}
 				break;
@@ -2026,32 +2031,34 @@ public partial class HlParser : Parser {
 				_localctx = new IfStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 288;
-				Match(IF);
 				State = 289;
-				expr(0);
+				Match(IF);
 				State = 290;
+				expr(0);
+				State = 291;
 				body();
-				State = 296;
+				State = 298;
 				ErrorHandler.Sync(this);
 				switch ( Interpreter.AdaptivePredict(TokenStream,38,Context) ) {
 				case 1:
 					{
-					State = 291;
+					State = 292;
 					Match(ELSE);
-					State = 294;
+					State = 296;
 					ErrorHandler.Sync(this);
 					switch ( Interpreter.AdaptivePredict(TokenStream,37,Context) ) {
 					case 1:
 						{
-						State = 292;
-						((IfStmtContext)_localctx).ifTail = statement();
+						State = 293;
+						((IfStmtContext)_localctx).elseBlock = block();
 						}
 						break;
 					case 2:
 						{
-						State = 293;
-						((IfStmtContext)_localctx).elseBlock = block();
+						State = 294;
+						if (!(!NextIsBrace())) throw new FailedPredicateException(this, "!NextIsBrace()");
+						State = 295;
+						((IfStmtContext)_localctx).ifTail = statement();
 						}
 						break;
 					}
@@ -2064,11 +2071,11 @@ public partial class HlParser : Parser {
 				_localctx = new WhileStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 298;
-				Match(WHILE);
-				State = 299;
-				expr(0);
 				State = 300;
+				Match(WHILE);
+				State = 301;
+				expr(0);
+				State = 302;
 				body();
 				}
 				break;
@@ -2076,27 +2083,27 @@ public partial class HlParser : Parser {
 				_localctx = new ForStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 302;
-				Match(FOR);
-				State = 303;
-				Match(ID);
 				State = 304;
-				Match(IN);
+				Match(FOR);
 				State = 305;
+				Match(ID);
+				State = 306;
+				Match(IN);
+				State = 307;
 				expr(0);
-				State = 308;
+				State = 310;
 				ErrorHandler.Sync(this);
-				_la = TokenStream.LA(1);
-				if (_la==DOTDOT) {
+				switch ( Interpreter.AdaptivePredict(TokenStream,39,Context) ) {
+				case 1:
 					{
-					State = 306;
+					State = 308;
 					Match(DOTDOT);
-					State = 307;
+					State = 309;
 					((ForStmtContext)_localctx).rangeEnd = expr(0);
 					}
+					break;
 				}
-
-				State = 310;
+				State = 312;
 				body();
 				}
 				break;
@@ -2104,7 +2111,7 @@ public partial class HlParser : Parser {
 				_localctx = new BreakStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 312;
+				State = 314;
 				Match(BREAK);
 				}
 				break;
@@ -2112,7 +2119,7 @@ public partial class HlParser : Parser {
 				_localctx = new ContinueStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 313;
+				State = 315;
 				Match(CONTINUE);
 				}
 				break;
@@ -2120,16 +2127,16 @@ public partial class HlParser : Parser {
 				_localctx = new ReturnStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 314;
+				State = 316;
 				Match(RETURN);
-				State = 317;
+				State = 319;
 				ErrorHandler.Sync(this);
 				switch ( Interpreter.AdaptivePredict(TokenStream,40,Context) ) {
 				case 1:
 					{
-					State = 315;
+					State = 317;
 					if (!(SameLine())) throw new FailedPredicateException(this, "SameLine()");
-					State = 316;
+					State = 318;
 					expr(0);
 					}
 					break;
@@ -2140,32 +2147,32 @@ public partial class HlParser : Parser {
 				_localctx = new TryStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 8);
 				{
-				State = 319;
+				State = 321;
 				Match(TRY);
-				State = 320;
+				State = 322;
 				block();
-				State = 324;
+				State = 326;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				while (_la==CATCH) {
 					{
 					{
-					State = 321;
+					State = 323;
 					catchClause();
 					}
 					}
-					State = 326;
+					State = 328;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 				}
-				State = 329;
+				State = 331;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==FINALLY) {
 					{
-					State = 327;
+					State = 329;
 					Match(FINALLY);
-					State = 328;
+					State = 330;
 					((TryStmtContext)_localctx).finallyBlock = block();
 					}
 				}
@@ -2176,9 +2183,9 @@ public partial class HlParser : Parser {
 				_localctx = new ThrowStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 9);
 				{
-				State = 331;
+				State = 333;
 				Match(THROW);
-				State = 332;
+				State = 334;
 				expr(0);
 				}
 				break;
@@ -2186,7 +2193,7 @@ public partial class HlParser : Parser {
 				_localctx = new BlockStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 10);
 				{
-				State = 333;
+				State = 335;
 				block();
 				}
 				break;
@@ -2194,9 +2201,9 @@ public partial class HlParser : Parser {
 				_localctx = new AssignStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 11);
 				{
-				State = 334;
+				State = 336;
 				((AssignStmtContext)_localctx).target = expr(0);
-				State = 335;
+				State = 337;
 				((AssignStmtContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
 				if ( !(((((_la - 30)) & ~0x3f) == 0 && ((1L << (_la - 30)) & 17179901827L) != 0)) ) {
@@ -2206,7 +2213,7 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 336;
+				State = 338;
 				((AssignStmtContext)_localctx).value = expr(0);
 				}
 				break;
@@ -2214,7 +2221,7 @@ public partial class HlParser : Parser {
 				_localctx = new ExprStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 12);
 				{
-				State = 338;
+				State = 340;
 				expr(0);
 				}
 				break;
@@ -2456,7 +2463,7 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 345;
+			State = 347;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case LBRACE:
@@ -2477,7 +2484,7 @@ public partial class HlParser : Parser {
 				Context = _localctx;
 				_prevctx = _localctx;
 
-				State = 342;
+				State = 344;
 				primary();
 				}
 				break;
@@ -2488,7 +2495,7 @@ public partial class HlParser : Parser {
 				_localctx = new UnaryExprContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 343;
+				State = 345;
 				((UnaryExprContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
 				if ( !(((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 49L) != 0)) ) {
@@ -2498,7 +2505,7 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 344;
+				State = 346;
 				expr(12);
 				}
 				break;
@@ -2506,7 +2513,7 @@ public partial class HlParser : Parser {
 				throw new NoViableAltException(this);
 			}
 			Context.Stop = TokenStream.LT(-1);
-			State = 415;
+			State = 417;
 			ErrorHandler.Sync(this);
 			_alt = Interpreter.AdaptivePredict(TokenStream,49,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
@@ -2515,16 +2522,16 @@ public partial class HlParser : Parser {
 						TriggerExitRuleEvent();
 					_prevctx = _localctx;
 					{
-					State = 413;
+					State = 415;
 					ErrorHandler.Sync(this);
 					switch ( Interpreter.AdaptivePredict(TokenStream,48,Context) ) {
 					case 1:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 347;
+						State = 349;
 						if (!(Precpred(Context, 10))) throw new FailedPredicateException(this, "Precpred(Context, 10)");
-						State = 348;
+						State = 350;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(((((_la - 67)) & ~0x3f) == 0 && ((1L << (_la - 67)) & 7L) != 0)) ) {
@@ -2534,7 +2541,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 349;
+						State = 351;
 						expr(11);
 						}
 						break;
@@ -2542,9 +2549,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 350;
+						State = 352;
 						if (!(Precpred(Context, 9))) throw new FailedPredicateException(this, "Precpred(Context, 9)");
-						State = 351;
+						State = 353;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==PLUS || _la==MINUS) ) {
@@ -2554,7 +2561,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 352;
+						State = 354;
 						expr(10);
 						}
 						break;
@@ -2562,9 +2569,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 353;
+						State = 355;
 						if (!(Precpred(Context, 8))) throw new FailedPredicateException(this, "Precpred(Context, 8)");
-						State = 354;
+						State = 356;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==SHL || _la==SHR) ) {
@@ -2574,7 +2581,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 355;
+						State = 357;
 						expr(9);
 						}
 						break;
@@ -2582,11 +2589,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 356;
-						if (!(Precpred(Context, 7))) throw new FailedPredicateException(this, "Precpred(Context, 7)");
-						State = 357;
-						((BinaryExprContext)_localctx).op = Match(AMP);
 						State = 358;
+						if (!(Precpred(Context, 7))) throw new FailedPredicateException(this, "Precpred(Context, 7)");
+						State = 359;
+						((BinaryExprContext)_localctx).op = Match(AMP);
+						State = 360;
 						expr(8);
 						}
 						break;
@@ -2594,11 +2601,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 359;
-						if (!(Precpred(Context, 6))) throw new FailedPredicateException(this, "Precpred(Context, 6)");
-						State = 360;
-						((BinaryExprContext)_localctx).op = Match(CARET);
 						State = 361;
+						if (!(Precpred(Context, 6))) throw new FailedPredicateException(this, "Precpred(Context, 6)");
+						State = 362;
+						((BinaryExprContext)_localctx).op = Match(CARET);
+						State = 363;
 						expr(7);
 						}
 						break;
@@ -2606,11 +2613,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 362;
-						if (!(Precpred(Context, 5))) throw new FailedPredicateException(this, "Precpred(Context, 5)");
-						State = 363;
-						((BinaryExprContext)_localctx).op = Match(PIPE);
 						State = 364;
+						if (!(Precpred(Context, 5))) throw new FailedPredicateException(this, "Precpred(Context, 5)");
+						State = 365;
+						((BinaryExprContext)_localctx).op = Match(PIPE);
+						State = 366;
 						expr(6);
 						}
 						break;
@@ -2618,9 +2625,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 365;
+						State = 367;
 						if (!(Precpred(Context, 4))) throw new FailedPredicateException(this, "Precpred(Context, 4)");
-						State = 366;
+						State = 368;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & -4611158252846055424L) != 0)) ) {
@@ -2630,7 +2637,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 367;
+						State = 369;
 						expr(5);
 						}
 						break;
@@ -2638,11 +2645,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 368;
-						if (!(Precpred(Context, 3))) throw new FailedPredicateException(this, "Precpred(Context, 3)");
-						State = 369;
-						((BinaryExprContext)_localctx).op = Match(ANDAND);
 						State = 370;
+						if (!(Precpred(Context, 3))) throw new FailedPredicateException(this, "Precpred(Context, 3)");
+						State = 371;
+						((BinaryExprContext)_localctx).op = Match(ANDAND);
+						State = 372;
 						expr(4);
 						}
 						break;
@@ -2650,11 +2657,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 371;
-						if (!(Precpred(Context, 2))) throw new FailedPredicateException(this, "Precpred(Context, 2)");
-						State = 372;
-						((BinaryExprContext)_localctx).op = Match(OROR);
 						State = 373;
+						if (!(Precpred(Context, 2))) throw new FailedPredicateException(this, "Precpred(Context, 2)");
+						State = 374;
+						((BinaryExprContext)_localctx).op = Match(OROR);
+						State = 375;
 						expr(3);
 						}
 						break;
@@ -2662,11 +2669,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CoalesceExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 374;
-						if (!(Precpred(Context, 1))) throw new FailedPredicateException(this, "Precpred(Context, 1)");
-						State = 375;
-						((CoalesceExprContext)_localctx).op = Match(QQ);
 						State = 376;
+						if (!(Precpred(Context, 1))) throw new FailedPredicateException(this, "Precpred(Context, 1)");
+						State = 377;
+						((CoalesceExprContext)_localctx).op = Match(QQ);
+						State = 378;
 						expr(1);
 						}
 						break;
@@ -2674,25 +2681,25 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new MethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 377;
-						if (!(Precpred(Context, 18))) throw new FailedPredicateException(this, "Precpred(Context, 18)");
-						State = 378;
-						Match(DOT);
 						State = 379;
-						Match(ID);
+						if (!(Precpred(Context, 18))) throw new FailedPredicateException(this, "Precpred(Context, 18)");
 						State = 380;
-						Match(LPAREN);
+						Match(DOT);
+						State = 381;
+						Match(ID);
 						State = 382;
+						Match(LPAREN);
+						State = 384;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
 						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 							{
-							State = 381;
+							State = 383;
 							argList();
 							}
 						}
 
-						State = 384;
+						State = 386;
 						Match(RPAREN);
 						}
 						break;
@@ -2700,11 +2707,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new MemberExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 385;
-						if (!(Precpred(Context, 17))) throw new FailedPredicateException(this, "Precpred(Context, 17)");
-						State = 386;
-						Match(DOT);
 						State = 387;
+						if (!(Precpred(Context, 17))) throw new FailedPredicateException(this, "Precpred(Context, 17)");
+						State = 388;
+						Match(DOT);
+						State = 389;
 						Match(ID);
 						}
 						break;
@@ -2712,25 +2719,25 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new SafeMethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 388;
-						if (!(Precpred(Context, 16))) throw new FailedPredicateException(this, "Precpred(Context, 16)");
-						State = 389;
-						Match(QDOT);
 						State = 390;
-						Match(ID);
+						if (!(Precpred(Context, 16))) throw new FailedPredicateException(this, "Precpred(Context, 16)");
 						State = 391;
-						Match(LPAREN);
+						Match(QDOT);
+						State = 392;
+						Match(ID);
 						State = 393;
+						Match(LPAREN);
+						State = 395;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
 						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 							{
-							State = 392;
+							State = 394;
 							argList();
 							}
 						}
 
-						State = 395;
+						State = 397;
 						Match(RPAREN);
 						}
 						break;
@@ -2738,11 +2745,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new SafeMemberExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 396;
-						if (!(Precpred(Context, 15))) throw new FailedPredicateException(this, "Precpred(Context, 15)");
-						State = 397;
-						Match(QDOT);
 						State = 398;
+						if (!(Precpred(Context, 15))) throw new FailedPredicateException(this, "Precpred(Context, 15)");
+						State = 399;
+						Match(QDOT);
+						State = 400;
 						Match(ID);
 						}
 						break;
@@ -2750,21 +2757,21 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 399;
+						State = 401;
 						if (!(Precpred(Context, 14))) throw new FailedPredicateException(this, "Precpred(Context, 14)");
-						State = 400;
-						Match(LPAREN);
 						State = 402;
+						Match(LPAREN);
+						State = 404;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
 						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 							{
-							State = 401;
+							State = 403;
 							argList();
 							}
 						}
 
-						State = 404;
+						State = 406;
 						Match(RPAREN);
 						}
 						break;
@@ -2772,13 +2779,13 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new IndexExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 405;
-						if (!(Precpred(Context, 13))) throw new FailedPredicateException(this, "Precpred(Context, 13)");
-						State = 406;
-						Match(LBRACK);
 						State = 407;
-						expr(0);
+						if (!(Precpred(Context, 13))) throw new FailedPredicateException(this, "Precpred(Context, 13)");
 						State = 408;
+						Match(LBRACK);
+						State = 409;
+						expr(0);
+						State = 410;
 						Match(RBRACK);
 						}
 						break;
@@ -2786,18 +2793,18 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CastExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 410;
-						if (!(Precpred(Context, 11))) throw new FailedPredicateException(this, "Precpred(Context, 11)");
-						State = 411;
-						Match(AS);
 						State = 412;
+						if (!(Precpred(Context, 11))) throw new FailedPredicateException(this, "Precpred(Context, 11)");
+						State = 413;
+						Match(AS);
+						State = 414;
 						type(0);
 						}
 						break;
 					}
 					} 
 				}
-				State = 417;
+				State = 419;
 				ErrorHandler.Sync(this);
 				_alt = Interpreter.AdaptivePredict(TokenStream,49,Context);
 			}
@@ -2844,11 +2851,11 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 418;
-			_localctx.key = expr(0);
-			State = 419;
-			Match(COLON);
 			State = 420;
+			_localctx.key = expr(0);
+			State = 421;
+			Match(COLON);
+			State = 422;
 			_localctx.value = expr(0);
 			}
 		}
@@ -2894,23 +2901,23 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 422;
+			State = 424;
 			Match(CATCH);
-			State = 423;
+			State = 425;
 			Match(ID);
-			State = 426;
+			State = 428;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COLON) {
 				{
-				State = 424;
+				State = 426;
 				Match(COLON);
-				State = 425;
+				State = 427;
 				type(0);
 				}
 			}
 
-			State = 428;
+			State = 430;
 			block();
 			}
 		}
@@ -2958,32 +2965,32 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 430;
+			State = 432;
 			expr(0);
-			State = 435;
+			State = 437;
 			ErrorHandler.Sync(this);
 			_alt = Interpreter.AdaptivePredict(TokenStream,51,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 431;
+					State = 433;
 					Match(COMMA);
-					State = 432;
+					State = 434;
 					expr(0);
 					}
 					} 
 				}
-				State = 437;
+				State = 439;
 				ErrorHandler.Sync(this);
 				_alt = Interpreter.AdaptivePredict(TokenStream,51,Context);
 			}
-			State = 439;
+			State = 441;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 438;
+				State = 440;
 				Match(COMMA);
 				}
 			}
@@ -3187,14 +3194,14 @@ public partial class HlParser : Parser {
 		int _la;
 		try {
 			int _alt;
-			State = 498;
+			State = 500;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case INT:
 				_localctx = new IntLitContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 441;
+				State = 443;
 				Match(INT);
 				}
 				break;
@@ -3202,7 +3209,7 @@ public partial class HlParser : Parser {
 				_localctx = new NullLitContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 442;
+				State = 444;
 				Match(NULL);
 				}
 				break;
@@ -3210,7 +3217,7 @@ public partial class HlParser : Parser {
 				_localctx = new SelfExprContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 443;
+				State = 445;
 				Match(SELF);
 				}
 				break;
@@ -3218,7 +3225,7 @@ public partial class HlParser : Parser {
 				_localctx = new SuperExprContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 444;
+				State = 446;
 				Match(SUPER);
 				}
 				break;
@@ -3226,7 +3233,7 @@ public partial class HlParser : Parser {
 				_localctx = new FloatLitContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 445;
+				State = 447;
 				Match(FLOAT);
 				}
 				break;
@@ -3235,7 +3242,7 @@ public partial class HlParser : Parser {
 				_localctx = new BoolLitContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 446;
+				State = 448;
 				_la = TokenStream.LA(1);
 				if ( !(_la==TRUE || _la==FALSE) ) {
 				ErrorHandler.RecoverInline(this);
@@ -3250,7 +3257,7 @@ public partial class HlParser : Parser {
 				_localctx = new StringLitExprContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 447;
+				State = 449;
 				stringLit();
 				}
 				break;
@@ -3258,7 +3265,7 @@ public partial class HlParser : Parser {
 				_localctx = new NameExprContext(_localctx);
 				EnterOuterAlt(_localctx, 8);
 				{
-				State = 448;
+				State = 450;
 				Match(ID);
 				}
 				break;
@@ -3266,11 +3273,11 @@ public partial class HlParser : Parser {
 				_localctx = new ParenExprContext(_localctx);
 				EnterOuterAlt(_localctx, 9);
 				{
-				State = 449;
-				Match(LPAREN);
-				State = 450;
-				expr(0);
 				State = 451;
+				Match(LPAREN);
+				State = 452;
+				expr(0);
+				State = 453;
 				Match(RPAREN);
 				}
 				break;
@@ -3278,39 +3285,39 @@ public partial class HlParser : Parser {
 				_localctx = new ArrayLitContext(_localctx);
 				EnterOuterAlt(_localctx, 10);
 				{
-				State = 453;
+				State = 455;
 				Match(LBRACK);
-				State = 465;
+				State = 467;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 					{
-					State = 454;
+					State = 456;
 					expr(0);
-					State = 459;
+					State = 461;
 					ErrorHandler.Sync(this);
 					_alt = Interpreter.AdaptivePredict(TokenStream,53,Context);
 					while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 						if ( _alt==1 ) {
 							{
 							{
-							State = 455;
+							State = 457;
 							Match(COMMA);
-							State = 456;
+							State = 458;
 							expr(0);
 							}
 							} 
 						}
-						State = 461;
+						State = 463;
 						ErrorHandler.Sync(this);
 						_alt = Interpreter.AdaptivePredict(TokenStream,53,Context);
 					}
-					State = 463;
+					State = 465;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 					if (_la==COMMA) {
 						{
-						State = 462;
+						State = 464;
 						Match(COMMA);
 						}
 					}
@@ -3318,7 +3325,7 @@ public partial class HlParser : Parser {
 					}
 				}
 
-				State = 467;
+				State = 469;
 				Match(RBRACK);
 				}
 				break;
@@ -3326,39 +3333,39 @@ public partial class HlParser : Parser {
 				_localctx = new MapLitContext(_localctx);
 				EnterOuterAlt(_localctx, 11);
 				{
-				State = 468;
+				State = 470;
 				Match(LBRACE);
-				State = 480;
+				State = 482;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 					{
-					State = 469;
+					State = 471;
 					mapEntry();
-					State = 474;
+					State = 476;
 					ErrorHandler.Sync(this);
 					_alt = Interpreter.AdaptivePredict(TokenStream,56,Context);
 					while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 						if ( _alt==1 ) {
 							{
 							{
-							State = 470;
+							State = 472;
 							Match(COMMA);
-							State = 471;
+							State = 473;
 							mapEntry();
 							}
 							} 
 						}
-						State = 476;
+						State = 478;
 						ErrorHandler.Sync(this);
 						_alt = Interpreter.AdaptivePredict(TokenStream,56,Context);
 					}
-					State = 478;
+					State = 480;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 					if (_la==COMMA) {
 						{
-						State = 477;
+						State = 479;
 						Match(COMMA);
 						}
 					}
@@ -3366,7 +3373,7 @@ public partial class HlParser : Parser {
 					}
 				}
 
-				State = 482;
+				State = 484;
 				Match(RBRACE);
 				}
 				break;
@@ -3374,48 +3381,48 @@ public partial class HlParser : Parser {
 				_localctx = new LambdaExprContext(_localctx);
 				EnterOuterAlt(_localctx, 12);
 				{
-				State = 483;
+				State = 485;
 				Match(FN);
-				State = 484;
-				Match(LPAREN);
 				State = 486;
+				Match(LPAREN);
+				State = 488;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==ID) {
 					{
-					State = 485;
+					State = 487;
 					lambdaParams();
 					}
 				}
 
-				State = 488;
+				State = 490;
 				Match(RPAREN);
-				State = 491;
+				State = 493;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==ARROW) {
 					{
-					State = 489;
+					State = 491;
 					Match(ARROW);
-					State = 490;
+					State = 492;
 					((LambdaExprContext)_localctx).returnType = type(0);
 					}
 				}
 
-				State = 496;
+				State = 498;
 				ErrorHandler.Sync(this);
 				switch (TokenStream.LA(1)) {
 				case LBRACE:
 					{
-					State = 493;
+					State = 495;
 					block();
 					}
 					break;
 				case FAT_ARROW:
 					{
-					State = 494;
+					State = 496;
 					Match(FAT_ARROW);
-					State = 495;
+					State = 497;
 					expr(0);
 					}
 					break;
@@ -3472,32 +3479,32 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 500;
+			State = 502;
 			lambdaParam();
-			State = 505;
+			State = 507;
 			ErrorHandler.Sync(this);
 			_alt = Interpreter.AdaptivePredict(TokenStream,63,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 501;
+					State = 503;
 					Match(COMMA);
-					State = 502;
+					State = 504;
 					lambdaParam();
 					}
 					} 
 				}
-				State = 507;
+				State = 509;
 				ErrorHandler.Sync(this);
 				_alt = Interpreter.AdaptivePredict(TokenStream,63,Context);
 			}
-			State = 509;
+			State = 511;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 508;
+				State = 510;
 				Match(COMMA);
 				}
 			}
@@ -3542,16 +3549,16 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 511;
+			State = 513;
 			Match(ID);
-			State = 514;
+			State = 516;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COLON) {
 				{
-				State = 512;
+				State = 514;
 				Match(COLON);
-				State = 513;
+				State = 515;
 				type(0);
 				}
 			}
@@ -3599,23 +3606,23 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 516;
+			State = 518;
 			Match(STR_START);
-			State = 520;
+			State = 522;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (((((_la - 87)) & ~0x3f) == 0 && ((1L << (_la - 87)) & 15L) != 0)) {
 				{
 				{
-				State = 517;
+				State = 519;
 				stringPart();
 				}
 				}
-				State = 522;
+				State = 524;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 523;
+			State = 525;
 			Match(STR_END);
 			}
 		}
@@ -3684,14 +3691,14 @@ public partial class HlParser : Parser {
 		EnterRule(_localctx, 56, RULE_stringPart);
 		int _la;
 		try {
-			State = 532;
+			State = 534;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case STR_TEXT:
 				_localctx = new TextPartContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 525;
+				State = 527;
 				Match(STR_TEXT);
 				}
 				break;
@@ -3700,7 +3707,7 @@ public partial class HlParser : Parser {
 				_localctx = new EscapePartContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 526;
+				State = 528;
 				_la = TokenStream.LA(1);
 				if ( !(_la==STR_UNICODE || _la==STR_ESCAPE) ) {
 				ErrorHandler.RecoverInline(this);
@@ -3715,19 +3722,19 @@ public partial class HlParser : Parser {
 				_localctx = new InterpPartContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 527;
-				Match(INTERP_START);
 				State = 529;
+				Match(INTERP_START);
+				State = 531;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 					{
-					State = 528;
+					State = 530;
 					expr(0);
 					}
 				}
 
-				State = 531;
+				State = 533;
 				Match(RBRACE);
 				}
 				break;
@@ -3749,6 +3756,7 @@ public partial class HlParser : Parser {
 	public override bool Sempred(RuleContext _localctx, int ruleIndex, int predIndex) {
 		switch (ruleIndex) {
 		case 16: return type_sempred((TypeContext)_localctx, predIndex);
+		case 18: return body_sempred((BodyContext)_localctx, predIndex);
 		case 19: return statement_sempred((StatementContext)_localctx, predIndex);
 		case 20: return expr_sempred((ExprContext)_localctx, predIndex);
 		}
@@ -3760,37 +3768,44 @@ public partial class HlParser : Parser {
 		}
 		return true;
 	}
+	private bool body_sempred(BodyContext _localctx, int predIndex) {
+		switch (predIndex) {
+		case 1: return !NextIsBrace();
+		}
+		return true;
+	}
 	private bool statement_sempred(StatementContext _localctx, int predIndex) {
 		switch (predIndex) {
-		case 1: return SameLine();
+		case 2: return !NextIsBrace();
+		case 3: return SameLine();
 		}
 		return true;
 	}
 	private bool expr_sempred(ExprContext _localctx, int predIndex) {
 		switch (predIndex) {
-		case 2: return Precpred(Context, 10);
-		case 3: return Precpred(Context, 9);
-		case 4: return Precpred(Context, 8);
-		case 5: return Precpred(Context, 7);
-		case 6: return Precpred(Context, 6);
-		case 7: return Precpred(Context, 5);
-		case 8: return Precpred(Context, 4);
-		case 9: return Precpred(Context, 3);
-		case 10: return Precpred(Context, 2);
-		case 11: return Precpred(Context, 1);
-		case 12: return Precpred(Context, 18);
-		case 13: return Precpred(Context, 17);
-		case 14: return Precpred(Context, 16);
-		case 15: return Precpred(Context, 15);
-		case 16: return Precpred(Context, 14);
-		case 17: return Precpred(Context, 13);
-		case 18: return Precpred(Context, 11);
+		case 4: return Precpred(Context, 10);
+		case 5: return Precpred(Context, 9);
+		case 6: return Precpred(Context, 8);
+		case 7: return Precpred(Context, 7);
+		case 8: return Precpred(Context, 6);
+		case 9: return Precpred(Context, 5);
+		case 10: return Precpred(Context, 4);
+		case 11: return Precpred(Context, 3);
+		case 12: return Precpred(Context, 2);
+		case 13: return Precpred(Context, 1);
+		case 14: return Precpred(Context, 18);
+		case 15: return Precpred(Context, 17);
+		case 16: return Precpred(Context, 16);
+		case 17: return Precpred(Context, 15);
+		case 18: return Precpred(Context, 14);
+		case 19: return Precpred(Context, 13);
+		case 20: return Precpred(Context, 11);
 		}
 		return true;
 	}
 
 	private static int[] _serializedATN = {
-		4,1,91,535,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
+		4,1,91,537,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
 		7,7,2,8,7,8,2,9,7,9,2,10,7,10,2,11,7,11,2,12,7,12,2,13,7,13,2,14,7,14,
 		2,15,7,15,2,16,7,16,2,17,7,17,2,18,7,18,2,19,7,19,2,20,7,20,2,21,7,21,
 		2,22,7,22,2,23,7,23,2,24,7,24,2,25,7,25,2,26,7,26,2,27,7,27,2,28,7,28,
@@ -3810,176 +3825,177 @@ public partial class HlParser : Parser {
 		1,16,1,16,1,16,1,16,1,16,1,16,1,16,5,16,242,8,16,10,16,12,16,245,9,16,
 		3,16,247,8,16,1,16,1,16,1,16,3,16,252,8,16,1,16,1,16,1,16,1,16,3,16,258,
 		8,16,1,16,1,16,5,16,262,8,16,10,16,12,16,265,9,16,1,17,1,17,1,17,5,17,
-		270,8,17,10,17,12,17,273,9,17,1,17,1,17,1,18,1,18,3,18,279,8,18,1,19,1,
-		19,1,19,1,19,3,19,285,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,3,19,
-		295,8,19,3,19,297,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,
-		19,3,19,309,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,3,19,318,8,19,1,19,
-		1,19,1,19,5,19,323,8,19,10,19,12,19,326,9,19,1,19,1,19,3,19,330,8,19,1,
-		19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,3,19,340,8,19,1,20,1,20,1,20,1,20,
-		3,20,346,8,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,
-		20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,
-		20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,3,20,383,8,20,1,20,1,20,
-		1,20,1,20,1,20,1,20,1,20,1,20,1,20,3,20,394,8,20,1,20,1,20,1,20,1,20,1,
-		20,1,20,1,20,3,20,403,8,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,
-		5,20,414,8,20,10,20,12,20,417,9,20,1,21,1,21,1,21,1,21,1,22,1,22,1,22,
-		1,22,3,22,427,8,22,1,22,1,22,1,23,1,23,1,23,5,23,434,8,23,10,23,12,23,
-		437,9,23,1,23,3,23,440,8,23,1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,
-		24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,5,24,458,8,24,10,24,12,24,461,9,
-		24,1,24,3,24,464,8,24,3,24,466,8,24,1,24,1,24,1,24,1,24,1,24,5,24,473,
-		8,24,10,24,12,24,476,9,24,1,24,3,24,479,8,24,3,24,481,8,24,1,24,1,24,1,
-		24,1,24,3,24,487,8,24,1,24,1,24,1,24,3,24,492,8,24,1,24,1,24,1,24,3,24,
-		497,8,24,3,24,499,8,24,1,25,1,25,1,25,5,25,504,8,25,10,25,12,25,507,9,
-		25,1,25,3,25,510,8,25,1,26,1,26,1,26,3,26,515,8,26,1,27,1,27,5,27,519,
-		8,27,10,27,12,27,522,9,27,1,27,1,27,1,28,1,28,1,28,1,28,3,28,530,8,28,
-		1,28,3,28,533,8,28,1,28,0,2,32,40,29,0,2,4,6,8,10,12,14,16,18,20,22,24,
-		26,28,30,32,34,36,38,40,42,44,46,48,50,52,54,56,0,9,1,0,7,8,3,0,30,31,
-		37,44,64,64,2,0,66,66,70,71,1,0,67,69,1,0,65,66,1,0,49,50,2,0,45,48,62,
-		63,1,0,17,18,1,0,88,89,617,0,61,1,0,0,0,2,72,1,0,0,0,4,81,1,0,0,0,6,93,
-		1,0,0,0,8,96,1,0,0,0,10,109,1,0,0,0,12,114,1,0,0,0,14,142,1,0,0,0,16,145,
-		1,0,0,0,18,154,1,0,0,0,20,163,1,0,0,0,22,168,1,0,0,0,24,182,1,0,0,0,26,
-		194,1,0,0,0,28,209,1,0,0,0,30,220,1,0,0,0,32,257,1,0,0,0,34,266,1,0,0,
-		0,36,278,1,0,0,0,38,339,1,0,0,0,40,345,1,0,0,0,42,418,1,0,0,0,44,422,1,
-		0,0,0,46,430,1,0,0,0,48,498,1,0,0,0,50,500,1,0,0,0,52,511,1,0,0,0,54,516,
-		1,0,0,0,56,532,1,0,0,0,58,60,3,2,1,0,59,58,1,0,0,0,60,63,1,0,0,0,61,59,
-		1,0,0,0,61,62,1,0,0,0,62,67,1,0,0,0,63,61,1,0,0,0,64,66,3,6,3,0,65,64,
-		1,0,0,0,66,69,1,0,0,0,67,65,1,0,0,0,67,68,1,0,0,0,68,70,1,0,0,0,69,67,
-		1,0,0,0,70,71,5,0,0,1,71,1,1,0,0,0,72,73,5,3,0,0,73,76,3,4,2,0,74,75,5,
-		4,0,0,75,77,5,75,0,0,76,74,1,0,0,0,76,77,1,0,0,0,77,79,1,0,0,0,78,80,5,
-		61,0,0,79,78,1,0,0,0,79,80,1,0,0,0,80,3,1,0,0,0,81,86,5,75,0,0,82,83,5,
-		53,0,0,83,85,5,75,0,0,84,82,1,0,0,0,85,88,1,0,0,0,86,84,1,0,0,0,86,87,
-		1,0,0,0,87,5,1,0,0,0,88,86,1,0,0,0,89,94,3,26,13,0,90,94,3,12,6,0,91,94,
-		3,22,11,0,92,94,3,8,4,0,93,89,1,0,0,0,93,90,1,0,0,0,93,91,1,0,0,0,93,92,
-		1,0,0,0,94,7,1,0,0,0,95,97,5,5,0,0,96,95,1,0,0,0,96,97,1,0,0,0,97,98,1,
-		0,0,0,98,99,5,7,0,0,99,102,5,75,0,0,100,101,5,60,0,0,101,103,3,32,16,0,
-		102,100,1,0,0,0,102,103,1,0,0,0,103,104,1,0,0,0,104,105,5,64,0,0,105,106,
-		3,40,20,0,106,9,1,0,0,0,107,108,5,75,0,0,108,110,5,53,0,0,109,107,1,0,
-		0,0,109,110,1,0,0,0,110,111,1,0,0,0,111,112,5,75,0,0,112,11,1,0,0,0,113,
-		115,5,5,0,0,114,113,1,0,0,0,114,115,1,0,0,0,115,116,1,0,0,0,116,117,5,
-		20,0,0,117,127,5,75,0,0,118,119,5,60,0,0,119,124,3,10,5,0,120,121,5,59,
-		0,0,121,123,3,10,5,0,122,120,1,0,0,0,123,126,1,0,0,0,124,122,1,0,0,0,124,
-		125,1,0,0,0,125,128,1,0,0,0,126,124,1,0,0,0,127,118,1,0,0,0,127,128,1,
-		0,0,0,128,129,1,0,0,0,129,133,5,1,0,0,130,132,3,14,7,0,131,130,1,0,0,0,
-		132,135,1,0,0,0,133,131,1,0,0,0,133,134,1,0,0,0,134,136,1,0,0,0,135,133,
-		1,0,0,0,136,137,5,2,0,0,137,13,1,0,0,0,138,143,3,16,8,0,139,143,3,18,9,
-		0,140,143,3,20,10,0,141,143,5,61,0,0,142,138,1,0,0,0,142,139,1,0,0,0,142,
-		140,1,0,0,0,142,141,1,0,0,0,143,15,1,0,0,0,144,146,7,0,0,0,145,144,1,0,
-		0,0,145,146,1,0,0,0,146,147,1,0,0,0,147,148,5,75,0,0,148,149,5,60,0,0,
-		149,152,3,32,16,0,150,151,5,64,0,0,151,153,3,40,20,0,152,150,1,0,0,0,152,
-		153,1,0,0,0,153,17,1,0,0,0,154,155,5,22,0,0,155,157,5,55,0,0,156,158,3,
-		28,14,0,157,156,1,0,0,0,157,158,1,0,0,0,158,159,1,0,0,0,159,160,5,56,0,
-		0,160,161,3,34,17,0,161,19,1,0,0,0,162,164,5,25,0,0,163,162,1,0,0,0,163,
-		164,1,0,0,0,164,165,1,0,0,0,165,166,3,26,13,0,166,21,1,0,0,0,167,169,5,
-		5,0,0,168,167,1,0,0,0,168,169,1,0,0,0,169,170,1,0,0,0,170,171,5,21,0,0,
-		171,172,5,75,0,0,172,177,5,1,0,0,173,176,3,24,12,0,174,176,5,61,0,0,175,
-		173,1,0,0,0,175,174,1,0,0,0,176,179,1,0,0,0,177,175,1,0,0,0,177,178,1,
-		0,0,0,178,180,1,0,0,0,179,177,1,0,0,0,180,181,5,2,0,0,181,23,1,0,0,0,182,
-		183,5,6,0,0,183,184,5,75,0,0,184,186,5,55,0,0,185,187,3,28,14,0,186,185,
-		1,0,0,0,186,187,1,0,0,0,187,188,1,0,0,0,188,191,5,56,0,0,189,190,5,32,
-		0,0,190,192,3,32,16,0,191,189,1,0,0,0,191,192,1,0,0,0,192,25,1,0,0,0,193,
-		195,5,5,0,0,194,193,1,0,0,0,194,195,1,0,0,0,195,196,1,0,0,0,196,197,5,
-		6,0,0,197,198,5,75,0,0,198,200,5,55,0,0,199,201,3,28,14,0,200,199,1,0,
-		0,0,200,201,1,0,0,0,201,202,1,0,0,0,202,205,5,56,0,0,203,204,5,32,0,0,
-		204,206,3,32,16,0,205,203,1,0,0,0,205,206,1,0,0,0,206,207,1,0,0,0,207,
-		208,3,34,17,0,208,27,1,0,0,0,209,214,3,30,15,0,210,211,5,59,0,0,211,213,
-		3,30,15,0,212,210,1,0,0,0,213,216,1,0,0,0,214,212,1,0,0,0,214,215,1,0,
-		0,0,215,218,1,0,0,0,216,214,1,0,0,0,217,219,5,59,0,0,218,217,1,0,0,0,218,
-		219,1,0,0,0,219,29,1,0,0,0,220,221,5,75,0,0,221,222,5,60,0,0,222,223,3,
-		32,16,0,223,31,1,0,0,0,224,225,6,16,-1,0,225,258,3,10,5,0,226,227,5,57,
-		0,0,227,228,3,32,16,0,228,229,5,58,0,0,229,258,1,0,0,0,230,231,5,1,0,0,
-		231,232,3,32,16,0,232,233,5,60,0,0,233,234,3,32,16,0,234,235,5,2,0,0,235,
-		258,1,0,0,0,236,237,5,6,0,0,237,246,5,55,0,0,238,243,3,32,16,0,239,240,
-		5,59,0,0,240,242,3,32,16,0,241,239,1,0,0,0,242,245,1,0,0,0,243,241,1,0,
-		0,0,243,244,1,0,0,0,244,247,1,0,0,0,245,243,1,0,0,0,246,238,1,0,0,0,246,
-		247,1,0,0,0,247,248,1,0,0,0,248,251,5,56,0,0,249,250,5,32,0,0,250,252,
-		3,32,16,0,251,249,1,0,0,0,251,252,1,0,0,0,252,258,1,0,0,0,253,254,5,55,
-		0,0,254,255,3,32,16,0,255,256,5,56,0,0,256,258,1,0,0,0,257,224,1,0,0,0,
-		257,226,1,0,0,0,257,230,1,0,0,0,257,236,1,0,0,0,257,253,1,0,0,0,258,263,
-		1,0,0,0,259,260,10,4,0,0,260,262,5,54,0,0,261,259,1,0,0,0,262,265,1,0,
-		0,0,263,261,1,0,0,0,263,264,1,0,0,0,264,33,1,0,0,0,265,263,1,0,0,0,266,
-		271,5,1,0,0,267,270,3,38,19,0,268,270,5,61,0,0,269,267,1,0,0,0,269,268,
-		1,0,0,0,270,273,1,0,0,0,271,269,1,0,0,0,271,272,1,0,0,0,272,274,1,0,0,
-		0,273,271,1,0,0,0,274,275,5,2,0,0,275,35,1,0,0,0,276,279,3,34,17,0,277,
-		279,3,38,19,0,278,276,1,0,0,0,278,277,1,0,0,0,279,37,1,0,0,0,280,281,7,
-		0,0,0,281,284,5,75,0,0,282,283,5,60,0,0,283,285,3,32,16,0,284,282,1,0,
-		0,0,284,285,1,0,0,0,285,286,1,0,0,0,286,287,5,64,0,0,287,340,3,40,20,0,
-		288,289,5,9,0,0,289,290,3,40,20,0,290,296,3,36,18,0,291,294,5,10,0,0,292,
-		295,3,38,19,0,293,295,3,34,17,0,294,292,1,0,0,0,294,293,1,0,0,0,295,297,
-		1,0,0,0,296,291,1,0,0,0,296,297,1,0,0,0,297,340,1,0,0,0,298,299,5,11,0,
-		0,299,300,3,40,20,0,300,301,3,36,18,0,301,340,1,0,0,0,302,303,5,12,0,0,
-		303,304,5,75,0,0,304,305,5,13,0,0,305,308,3,40,20,0,306,307,5,36,0,0,307,
-		309,3,40,20,0,308,306,1,0,0,0,308,309,1,0,0,0,309,310,1,0,0,0,310,311,
-		3,36,18,0,311,340,1,0,0,0,312,340,5,14,0,0,313,340,5,15,0,0,314,317,5,
-		16,0,0,315,316,4,19,1,0,316,318,3,40,20,0,317,315,1,0,0,0,317,318,1,0,
-		0,0,318,340,1,0,0,0,319,320,5,26,0,0,320,324,3,34,17,0,321,323,3,44,22,
-		0,322,321,1,0,0,0,323,326,1,0,0,0,324,322,1,0,0,0,324,325,1,0,0,0,325,
-		329,1,0,0,0,326,324,1,0,0,0,327,328,5,28,0,0,328,330,3,34,17,0,329,327,
-		1,0,0,0,329,330,1,0,0,0,330,340,1,0,0,0,331,332,5,29,0,0,332,340,3,40,
-		20,0,333,340,3,34,17,0,334,335,3,40,20,0,335,336,7,1,0,0,336,337,3,40,
-		20,0,337,340,1,0,0,0,338,340,3,40,20,0,339,280,1,0,0,0,339,288,1,0,0,0,
-		339,298,1,0,0,0,339,302,1,0,0,0,339,312,1,0,0,0,339,313,1,0,0,0,339,314,
-		1,0,0,0,339,319,1,0,0,0,339,331,1,0,0,0,339,333,1,0,0,0,339,334,1,0,0,
-		0,339,338,1,0,0,0,340,39,1,0,0,0,341,342,6,20,-1,0,342,346,3,48,24,0,343,
-		344,7,2,0,0,344,346,3,40,20,12,345,341,1,0,0,0,345,343,1,0,0,0,346,415,
-		1,0,0,0,347,348,10,10,0,0,348,349,7,3,0,0,349,414,3,40,20,11,350,351,10,
-		9,0,0,351,352,7,4,0,0,352,414,3,40,20,10,353,354,10,8,0,0,354,355,7,5,
-		0,0,355,414,3,40,20,9,356,357,10,7,0,0,357,358,5,72,0,0,358,414,3,40,20,
-		8,359,360,10,6,0,0,360,361,5,73,0,0,361,414,3,40,20,7,362,363,10,5,0,0,
-		363,364,5,74,0,0,364,414,3,40,20,6,365,366,10,4,0,0,366,367,7,6,0,0,367,
-		414,3,40,20,5,368,369,10,3,0,0,369,370,5,51,0,0,370,414,3,40,20,4,371,
-		372,10,2,0,0,372,373,5,52,0,0,373,414,3,40,20,3,374,375,10,1,0,0,375,376,
-		5,34,0,0,376,414,3,40,20,1,377,378,10,18,0,0,378,379,5,53,0,0,379,380,
-		5,75,0,0,380,382,5,55,0,0,381,383,3,46,23,0,382,381,1,0,0,0,382,383,1,
-		0,0,0,383,384,1,0,0,0,384,414,5,56,0,0,385,386,10,17,0,0,386,387,5,53,
-		0,0,387,414,5,75,0,0,388,389,10,16,0,0,389,390,5,35,0,0,390,391,5,75,0,
-		0,391,393,5,55,0,0,392,394,3,46,23,0,393,392,1,0,0,0,393,394,1,0,0,0,394,
-		395,1,0,0,0,395,414,5,56,0,0,396,397,10,15,0,0,397,398,5,35,0,0,398,414,
-		5,75,0,0,399,400,10,14,0,0,400,402,5,55,0,0,401,403,3,46,23,0,402,401,
-		1,0,0,0,402,403,1,0,0,0,403,404,1,0,0,0,404,414,5,56,0,0,405,406,10,13,
-		0,0,406,407,5,57,0,0,407,408,3,40,20,0,408,409,5,58,0,0,409,414,1,0,0,
-		0,410,411,10,11,0,0,411,412,5,4,0,0,412,414,3,32,16,0,413,347,1,0,0,0,
-		413,350,1,0,0,0,413,353,1,0,0,0,413,356,1,0,0,0,413,359,1,0,0,0,413,362,
-		1,0,0,0,413,365,1,0,0,0,413,368,1,0,0,0,413,371,1,0,0,0,413,374,1,0,0,
-		0,413,377,1,0,0,0,413,385,1,0,0,0,413,388,1,0,0,0,413,396,1,0,0,0,413,
-		399,1,0,0,0,413,405,1,0,0,0,413,410,1,0,0,0,414,417,1,0,0,0,415,413,1,
-		0,0,0,415,416,1,0,0,0,416,41,1,0,0,0,417,415,1,0,0,0,418,419,3,40,20,0,
-		419,420,5,60,0,0,420,421,3,40,20,0,421,43,1,0,0,0,422,423,5,27,0,0,423,
-		426,5,75,0,0,424,425,5,60,0,0,425,427,3,32,16,0,426,424,1,0,0,0,426,427,
-		1,0,0,0,427,428,1,0,0,0,428,429,3,34,17,0,429,45,1,0,0,0,430,435,3,40,
-		20,0,431,432,5,59,0,0,432,434,3,40,20,0,433,431,1,0,0,0,434,437,1,0,0,
-		0,435,433,1,0,0,0,435,436,1,0,0,0,436,439,1,0,0,0,437,435,1,0,0,0,438,
-		440,5,59,0,0,439,438,1,0,0,0,439,440,1,0,0,0,440,47,1,0,0,0,441,499,5,
-		77,0,0,442,499,5,19,0,0,443,499,5,23,0,0,444,499,5,24,0,0,445,499,5,76,
-		0,0,446,499,7,7,0,0,447,499,3,54,27,0,448,499,5,75,0,0,449,450,5,55,0,
-		0,450,451,3,40,20,0,451,452,5,56,0,0,452,499,1,0,0,0,453,465,5,57,0,0,
-		454,459,3,40,20,0,455,456,5,59,0,0,456,458,3,40,20,0,457,455,1,0,0,0,458,
-		461,1,0,0,0,459,457,1,0,0,0,459,460,1,0,0,0,460,463,1,0,0,0,461,459,1,
-		0,0,0,462,464,5,59,0,0,463,462,1,0,0,0,463,464,1,0,0,0,464,466,1,0,0,0,
-		465,454,1,0,0,0,465,466,1,0,0,0,466,467,1,0,0,0,467,499,5,58,0,0,468,480,
-		5,1,0,0,469,474,3,42,21,0,470,471,5,59,0,0,471,473,3,42,21,0,472,470,1,
-		0,0,0,473,476,1,0,0,0,474,472,1,0,0,0,474,475,1,0,0,0,475,478,1,0,0,0,
-		476,474,1,0,0,0,477,479,5,59,0,0,478,477,1,0,0,0,478,479,1,0,0,0,479,481,
-		1,0,0,0,480,469,1,0,0,0,480,481,1,0,0,0,481,482,1,0,0,0,482,499,5,2,0,
-		0,483,484,5,6,0,0,484,486,5,55,0,0,485,487,3,50,25,0,486,485,1,0,0,0,486,
-		487,1,0,0,0,487,488,1,0,0,0,488,491,5,56,0,0,489,490,5,32,0,0,490,492,
-		3,32,16,0,491,489,1,0,0,0,491,492,1,0,0,0,492,496,1,0,0,0,493,497,3,34,
-		17,0,494,495,5,33,0,0,495,497,3,40,20,0,496,493,1,0,0,0,496,494,1,0,0,
-		0,497,499,1,0,0,0,498,441,1,0,0,0,498,442,1,0,0,0,498,443,1,0,0,0,498,
-		444,1,0,0,0,498,445,1,0,0,0,498,446,1,0,0,0,498,447,1,0,0,0,498,448,1,
-		0,0,0,498,449,1,0,0,0,498,453,1,0,0,0,498,468,1,0,0,0,498,483,1,0,0,0,
-		499,49,1,0,0,0,500,505,3,52,26,0,501,502,5,59,0,0,502,504,3,52,26,0,503,
-		501,1,0,0,0,504,507,1,0,0,0,505,503,1,0,0,0,505,506,1,0,0,0,506,509,1,
-		0,0,0,507,505,1,0,0,0,508,510,5,59,0,0,509,508,1,0,0,0,509,510,1,0,0,0,
-		510,51,1,0,0,0,511,514,5,75,0,0,512,513,5,60,0,0,513,515,3,32,16,0,514,
-		512,1,0,0,0,514,515,1,0,0,0,515,53,1,0,0,0,516,520,5,78,0,0,517,519,3,
-		56,28,0,518,517,1,0,0,0,519,522,1,0,0,0,520,518,1,0,0,0,520,521,1,0,0,
-		0,521,523,1,0,0,0,522,520,1,0,0,0,523,524,5,86,0,0,524,55,1,0,0,0,525,
-		533,5,87,0,0,526,533,7,8,0,0,527,529,5,90,0,0,528,530,3,40,20,0,529,528,
-		1,0,0,0,529,530,1,0,0,0,530,531,1,0,0,0,531,533,5,2,0,0,532,525,1,0,0,
-		0,532,526,1,0,0,0,532,527,1,0,0,0,533,57,1,0,0,0,69,61,67,76,79,86,93,
-		96,102,109,114,124,127,133,142,145,152,157,163,168,175,177,186,191,194,
-		200,205,214,218,243,246,251,257,263,269,271,278,284,294,296,308,317,324,
-		329,339,345,382,393,402,413,415,426,435,439,459,463,465,474,478,480,486,
-		491,496,498,505,509,514,520,529,532
+		270,8,17,10,17,12,17,273,9,17,1,17,1,17,1,18,1,18,1,18,3,18,280,8,18,1,
+		19,1,19,1,19,1,19,3,19,286,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,
+		1,19,3,19,297,8,19,3,19,299,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,
+		19,1,19,1,19,3,19,311,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,3,19,320,
+		8,19,1,19,1,19,1,19,5,19,325,8,19,10,19,12,19,328,9,19,1,19,1,19,3,19,
+		332,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,3,19,342,8,19,1,20,1,
+		20,1,20,1,20,3,20,348,8,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,
+		1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,
+		1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,3,20,385,8,
+		20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,3,20,396,8,20,1,20,1,20,
+		1,20,1,20,1,20,1,20,1,20,3,20,405,8,20,1,20,1,20,1,20,1,20,1,20,1,20,1,
+		20,1,20,1,20,5,20,416,8,20,10,20,12,20,419,9,20,1,21,1,21,1,21,1,21,1,
+		22,1,22,1,22,1,22,3,22,429,8,22,1,22,1,22,1,23,1,23,1,23,5,23,436,8,23,
+		10,23,12,23,439,9,23,1,23,3,23,442,8,23,1,24,1,24,1,24,1,24,1,24,1,24,
+		1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,5,24,460,8,24,10,24,
+		12,24,463,9,24,1,24,3,24,466,8,24,3,24,468,8,24,1,24,1,24,1,24,1,24,1,
+		24,5,24,475,8,24,10,24,12,24,478,9,24,1,24,3,24,481,8,24,3,24,483,8,24,
+		1,24,1,24,1,24,1,24,3,24,489,8,24,1,24,1,24,1,24,3,24,494,8,24,1,24,1,
+		24,1,24,3,24,499,8,24,3,24,501,8,24,1,25,1,25,1,25,5,25,506,8,25,10,25,
+		12,25,509,9,25,1,25,3,25,512,8,25,1,26,1,26,1,26,3,26,517,8,26,1,27,1,
+		27,5,27,521,8,27,10,27,12,27,524,9,27,1,27,1,27,1,28,1,28,1,28,1,28,3,
+		28,532,8,28,1,28,3,28,535,8,28,1,28,0,2,32,40,29,0,2,4,6,8,10,12,14,16,
+		18,20,22,24,26,28,30,32,34,36,38,40,42,44,46,48,50,52,54,56,0,9,1,0,7,
+		8,3,0,30,31,37,44,64,64,2,0,66,66,70,71,1,0,67,69,1,0,65,66,1,0,49,50,
+		2,0,45,48,62,63,1,0,17,18,1,0,88,89,619,0,61,1,0,0,0,2,72,1,0,0,0,4,81,
+		1,0,0,0,6,93,1,0,0,0,8,96,1,0,0,0,10,109,1,0,0,0,12,114,1,0,0,0,14,142,
+		1,0,0,0,16,145,1,0,0,0,18,154,1,0,0,0,20,163,1,0,0,0,22,168,1,0,0,0,24,
+		182,1,0,0,0,26,194,1,0,0,0,28,209,1,0,0,0,30,220,1,0,0,0,32,257,1,0,0,
+		0,34,266,1,0,0,0,36,279,1,0,0,0,38,341,1,0,0,0,40,347,1,0,0,0,42,420,1,
+		0,0,0,44,424,1,0,0,0,46,432,1,0,0,0,48,500,1,0,0,0,50,502,1,0,0,0,52,513,
+		1,0,0,0,54,518,1,0,0,0,56,534,1,0,0,0,58,60,3,2,1,0,59,58,1,0,0,0,60,63,
+		1,0,0,0,61,59,1,0,0,0,61,62,1,0,0,0,62,67,1,0,0,0,63,61,1,0,0,0,64,66,
+		3,6,3,0,65,64,1,0,0,0,66,69,1,0,0,0,67,65,1,0,0,0,67,68,1,0,0,0,68,70,
+		1,0,0,0,69,67,1,0,0,0,70,71,5,0,0,1,71,1,1,0,0,0,72,73,5,3,0,0,73,76,3,
+		4,2,0,74,75,5,4,0,0,75,77,5,75,0,0,76,74,1,0,0,0,76,77,1,0,0,0,77,79,1,
+		0,0,0,78,80,5,61,0,0,79,78,1,0,0,0,79,80,1,0,0,0,80,3,1,0,0,0,81,86,5,
+		75,0,0,82,83,5,53,0,0,83,85,5,75,0,0,84,82,1,0,0,0,85,88,1,0,0,0,86,84,
+		1,0,0,0,86,87,1,0,0,0,87,5,1,0,0,0,88,86,1,0,0,0,89,94,3,26,13,0,90,94,
+		3,12,6,0,91,94,3,22,11,0,92,94,3,8,4,0,93,89,1,0,0,0,93,90,1,0,0,0,93,
+		91,1,0,0,0,93,92,1,0,0,0,94,7,1,0,0,0,95,97,5,5,0,0,96,95,1,0,0,0,96,97,
+		1,0,0,0,97,98,1,0,0,0,98,99,5,7,0,0,99,102,5,75,0,0,100,101,5,60,0,0,101,
+		103,3,32,16,0,102,100,1,0,0,0,102,103,1,0,0,0,103,104,1,0,0,0,104,105,
+		5,64,0,0,105,106,3,40,20,0,106,9,1,0,0,0,107,108,5,75,0,0,108,110,5,53,
+		0,0,109,107,1,0,0,0,109,110,1,0,0,0,110,111,1,0,0,0,111,112,5,75,0,0,112,
+		11,1,0,0,0,113,115,5,5,0,0,114,113,1,0,0,0,114,115,1,0,0,0,115,116,1,0,
+		0,0,116,117,5,20,0,0,117,127,5,75,0,0,118,119,5,60,0,0,119,124,3,10,5,
+		0,120,121,5,59,0,0,121,123,3,10,5,0,122,120,1,0,0,0,123,126,1,0,0,0,124,
+		122,1,0,0,0,124,125,1,0,0,0,125,128,1,0,0,0,126,124,1,0,0,0,127,118,1,
+		0,0,0,127,128,1,0,0,0,128,129,1,0,0,0,129,133,5,1,0,0,130,132,3,14,7,0,
+		131,130,1,0,0,0,132,135,1,0,0,0,133,131,1,0,0,0,133,134,1,0,0,0,134,136,
+		1,0,0,0,135,133,1,0,0,0,136,137,5,2,0,0,137,13,1,0,0,0,138,143,3,16,8,
+		0,139,143,3,18,9,0,140,143,3,20,10,0,141,143,5,61,0,0,142,138,1,0,0,0,
+		142,139,1,0,0,0,142,140,1,0,0,0,142,141,1,0,0,0,143,15,1,0,0,0,144,146,
+		7,0,0,0,145,144,1,0,0,0,145,146,1,0,0,0,146,147,1,0,0,0,147,148,5,75,0,
+		0,148,149,5,60,0,0,149,152,3,32,16,0,150,151,5,64,0,0,151,153,3,40,20,
+		0,152,150,1,0,0,0,152,153,1,0,0,0,153,17,1,0,0,0,154,155,5,22,0,0,155,
+		157,5,55,0,0,156,158,3,28,14,0,157,156,1,0,0,0,157,158,1,0,0,0,158,159,
+		1,0,0,0,159,160,5,56,0,0,160,161,3,34,17,0,161,19,1,0,0,0,162,164,5,25,
+		0,0,163,162,1,0,0,0,163,164,1,0,0,0,164,165,1,0,0,0,165,166,3,26,13,0,
+		166,21,1,0,0,0,167,169,5,5,0,0,168,167,1,0,0,0,168,169,1,0,0,0,169,170,
+		1,0,0,0,170,171,5,21,0,0,171,172,5,75,0,0,172,177,5,1,0,0,173,176,3,24,
+		12,0,174,176,5,61,0,0,175,173,1,0,0,0,175,174,1,0,0,0,176,179,1,0,0,0,
+		177,175,1,0,0,0,177,178,1,0,0,0,178,180,1,0,0,0,179,177,1,0,0,0,180,181,
+		5,2,0,0,181,23,1,0,0,0,182,183,5,6,0,0,183,184,5,75,0,0,184,186,5,55,0,
+		0,185,187,3,28,14,0,186,185,1,0,0,0,186,187,1,0,0,0,187,188,1,0,0,0,188,
+		191,5,56,0,0,189,190,5,32,0,0,190,192,3,32,16,0,191,189,1,0,0,0,191,192,
+		1,0,0,0,192,25,1,0,0,0,193,195,5,5,0,0,194,193,1,0,0,0,194,195,1,0,0,0,
+		195,196,1,0,0,0,196,197,5,6,0,0,197,198,5,75,0,0,198,200,5,55,0,0,199,
+		201,3,28,14,0,200,199,1,0,0,0,200,201,1,0,0,0,201,202,1,0,0,0,202,205,
+		5,56,0,0,203,204,5,32,0,0,204,206,3,32,16,0,205,203,1,0,0,0,205,206,1,
+		0,0,0,206,207,1,0,0,0,207,208,3,34,17,0,208,27,1,0,0,0,209,214,3,30,15,
+		0,210,211,5,59,0,0,211,213,3,30,15,0,212,210,1,0,0,0,213,216,1,0,0,0,214,
+		212,1,0,0,0,214,215,1,0,0,0,215,218,1,0,0,0,216,214,1,0,0,0,217,219,5,
+		59,0,0,218,217,1,0,0,0,218,219,1,0,0,0,219,29,1,0,0,0,220,221,5,75,0,0,
+		221,222,5,60,0,0,222,223,3,32,16,0,223,31,1,0,0,0,224,225,6,16,-1,0,225,
+		258,3,10,5,0,226,227,5,57,0,0,227,228,3,32,16,0,228,229,5,58,0,0,229,258,
+		1,0,0,0,230,231,5,1,0,0,231,232,3,32,16,0,232,233,5,60,0,0,233,234,3,32,
+		16,0,234,235,5,2,0,0,235,258,1,0,0,0,236,237,5,6,0,0,237,246,5,55,0,0,
+		238,243,3,32,16,0,239,240,5,59,0,0,240,242,3,32,16,0,241,239,1,0,0,0,242,
+		245,1,0,0,0,243,241,1,0,0,0,243,244,1,0,0,0,244,247,1,0,0,0,245,243,1,
+		0,0,0,246,238,1,0,0,0,246,247,1,0,0,0,247,248,1,0,0,0,248,251,5,56,0,0,
+		249,250,5,32,0,0,250,252,3,32,16,0,251,249,1,0,0,0,251,252,1,0,0,0,252,
+		258,1,0,0,0,253,254,5,55,0,0,254,255,3,32,16,0,255,256,5,56,0,0,256,258,
+		1,0,0,0,257,224,1,0,0,0,257,226,1,0,0,0,257,230,1,0,0,0,257,236,1,0,0,
+		0,257,253,1,0,0,0,258,263,1,0,0,0,259,260,10,4,0,0,260,262,5,54,0,0,261,
+		259,1,0,0,0,262,265,1,0,0,0,263,261,1,0,0,0,263,264,1,0,0,0,264,33,1,0,
+		0,0,265,263,1,0,0,0,266,271,5,1,0,0,267,270,3,38,19,0,268,270,5,61,0,0,
+		269,267,1,0,0,0,269,268,1,0,0,0,270,273,1,0,0,0,271,269,1,0,0,0,271,272,
+		1,0,0,0,272,274,1,0,0,0,273,271,1,0,0,0,274,275,5,2,0,0,275,35,1,0,0,0,
+		276,280,3,34,17,0,277,278,4,18,1,0,278,280,3,38,19,0,279,276,1,0,0,0,279,
+		277,1,0,0,0,280,37,1,0,0,0,281,282,7,0,0,0,282,285,5,75,0,0,283,284,5,
+		60,0,0,284,286,3,32,16,0,285,283,1,0,0,0,285,286,1,0,0,0,286,287,1,0,0,
+		0,287,288,5,64,0,0,288,342,3,40,20,0,289,290,5,9,0,0,290,291,3,40,20,0,
+		291,298,3,36,18,0,292,296,5,10,0,0,293,297,3,34,17,0,294,295,4,19,2,0,
+		295,297,3,38,19,0,296,293,1,0,0,0,296,294,1,0,0,0,297,299,1,0,0,0,298,
+		292,1,0,0,0,298,299,1,0,0,0,299,342,1,0,0,0,300,301,5,11,0,0,301,302,3,
+		40,20,0,302,303,3,36,18,0,303,342,1,0,0,0,304,305,5,12,0,0,305,306,5,75,
+		0,0,306,307,5,13,0,0,307,310,3,40,20,0,308,309,5,36,0,0,309,311,3,40,20,
+		0,310,308,1,0,0,0,310,311,1,0,0,0,311,312,1,0,0,0,312,313,3,36,18,0,313,
+		342,1,0,0,0,314,342,5,14,0,0,315,342,5,15,0,0,316,319,5,16,0,0,317,318,
+		4,19,3,0,318,320,3,40,20,0,319,317,1,0,0,0,319,320,1,0,0,0,320,342,1,0,
+		0,0,321,322,5,26,0,0,322,326,3,34,17,0,323,325,3,44,22,0,324,323,1,0,0,
+		0,325,328,1,0,0,0,326,324,1,0,0,0,326,327,1,0,0,0,327,331,1,0,0,0,328,
+		326,1,0,0,0,329,330,5,28,0,0,330,332,3,34,17,0,331,329,1,0,0,0,331,332,
+		1,0,0,0,332,342,1,0,0,0,333,334,5,29,0,0,334,342,3,40,20,0,335,342,3,34,
+		17,0,336,337,3,40,20,0,337,338,7,1,0,0,338,339,3,40,20,0,339,342,1,0,0,
+		0,340,342,3,40,20,0,341,281,1,0,0,0,341,289,1,0,0,0,341,300,1,0,0,0,341,
+		304,1,0,0,0,341,314,1,0,0,0,341,315,1,0,0,0,341,316,1,0,0,0,341,321,1,
+		0,0,0,341,333,1,0,0,0,341,335,1,0,0,0,341,336,1,0,0,0,341,340,1,0,0,0,
+		342,39,1,0,0,0,343,344,6,20,-1,0,344,348,3,48,24,0,345,346,7,2,0,0,346,
+		348,3,40,20,12,347,343,1,0,0,0,347,345,1,0,0,0,348,417,1,0,0,0,349,350,
+		10,10,0,0,350,351,7,3,0,0,351,416,3,40,20,11,352,353,10,9,0,0,353,354,
+		7,4,0,0,354,416,3,40,20,10,355,356,10,8,0,0,356,357,7,5,0,0,357,416,3,
+		40,20,9,358,359,10,7,0,0,359,360,5,72,0,0,360,416,3,40,20,8,361,362,10,
+		6,0,0,362,363,5,73,0,0,363,416,3,40,20,7,364,365,10,5,0,0,365,366,5,74,
+		0,0,366,416,3,40,20,6,367,368,10,4,0,0,368,369,7,6,0,0,369,416,3,40,20,
+		5,370,371,10,3,0,0,371,372,5,51,0,0,372,416,3,40,20,4,373,374,10,2,0,0,
+		374,375,5,52,0,0,375,416,3,40,20,3,376,377,10,1,0,0,377,378,5,34,0,0,378,
+		416,3,40,20,1,379,380,10,18,0,0,380,381,5,53,0,0,381,382,5,75,0,0,382,
+		384,5,55,0,0,383,385,3,46,23,0,384,383,1,0,0,0,384,385,1,0,0,0,385,386,
+		1,0,0,0,386,416,5,56,0,0,387,388,10,17,0,0,388,389,5,53,0,0,389,416,5,
+		75,0,0,390,391,10,16,0,0,391,392,5,35,0,0,392,393,5,75,0,0,393,395,5,55,
+		0,0,394,396,3,46,23,0,395,394,1,0,0,0,395,396,1,0,0,0,396,397,1,0,0,0,
+		397,416,5,56,0,0,398,399,10,15,0,0,399,400,5,35,0,0,400,416,5,75,0,0,401,
+		402,10,14,0,0,402,404,5,55,0,0,403,405,3,46,23,0,404,403,1,0,0,0,404,405,
+		1,0,0,0,405,406,1,0,0,0,406,416,5,56,0,0,407,408,10,13,0,0,408,409,5,57,
+		0,0,409,410,3,40,20,0,410,411,5,58,0,0,411,416,1,0,0,0,412,413,10,11,0,
+		0,413,414,5,4,0,0,414,416,3,32,16,0,415,349,1,0,0,0,415,352,1,0,0,0,415,
+		355,1,0,0,0,415,358,1,0,0,0,415,361,1,0,0,0,415,364,1,0,0,0,415,367,1,
+		0,0,0,415,370,1,0,0,0,415,373,1,0,0,0,415,376,1,0,0,0,415,379,1,0,0,0,
+		415,387,1,0,0,0,415,390,1,0,0,0,415,398,1,0,0,0,415,401,1,0,0,0,415,407,
+		1,0,0,0,415,412,1,0,0,0,416,419,1,0,0,0,417,415,1,0,0,0,417,418,1,0,0,
+		0,418,41,1,0,0,0,419,417,1,0,0,0,420,421,3,40,20,0,421,422,5,60,0,0,422,
+		423,3,40,20,0,423,43,1,0,0,0,424,425,5,27,0,0,425,428,5,75,0,0,426,427,
+		5,60,0,0,427,429,3,32,16,0,428,426,1,0,0,0,428,429,1,0,0,0,429,430,1,0,
+		0,0,430,431,3,34,17,0,431,45,1,0,0,0,432,437,3,40,20,0,433,434,5,59,0,
+		0,434,436,3,40,20,0,435,433,1,0,0,0,436,439,1,0,0,0,437,435,1,0,0,0,437,
+		438,1,0,0,0,438,441,1,0,0,0,439,437,1,0,0,0,440,442,5,59,0,0,441,440,1,
+		0,0,0,441,442,1,0,0,0,442,47,1,0,0,0,443,501,5,77,0,0,444,501,5,19,0,0,
+		445,501,5,23,0,0,446,501,5,24,0,0,447,501,5,76,0,0,448,501,7,7,0,0,449,
+		501,3,54,27,0,450,501,5,75,0,0,451,452,5,55,0,0,452,453,3,40,20,0,453,
+		454,5,56,0,0,454,501,1,0,0,0,455,467,5,57,0,0,456,461,3,40,20,0,457,458,
+		5,59,0,0,458,460,3,40,20,0,459,457,1,0,0,0,460,463,1,0,0,0,461,459,1,0,
+		0,0,461,462,1,0,0,0,462,465,1,0,0,0,463,461,1,0,0,0,464,466,5,59,0,0,465,
+		464,1,0,0,0,465,466,1,0,0,0,466,468,1,0,0,0,467,456,1,0,0,0,467,468,1,
+		0,0,0,468,469,1,0,0,0,469,501,5,58,0,0,470,482,5,1,0,0,471,476,3,42,21,
+		0,472,473,5,59,0,0,473,475,3,42,21,0,474,472,1,0,0,0,475,478,1,0,0,0,476,
+		474,1,0,0,0,476,477,1,0,0,0,477,480,1,0,0,0,478,476,1,0,0,0,479,481,5,
+		59,0,0,480,479,1,0,0,0,480,481,1,0,0,0,481,483,1,0,0,0,482,471,1,0,0,0,
+		482,483,1,0,0,0,483,484,1,0,0,0,484,501,5,2,0,0,485,486,5,6,0,0,486,488,
+		5,55,0,0,487,489,3,50,25,0,488,487,1,0,0,0,488,489,1,0,0,0,489,490,1,0,
+		0,0,490,493,5,56,0,0,491,492,5,32,0,0,492,494,3,32,16,0,493,491,1,0,0,
+		0,493,494,1,0,0,0,494,498,1,0,0,0,495,499,3,34,17,0,496,497,5,33,0,0,497,
+		499,3,40,20,0,498,495,1,0,0,0,498,496,1,0,0,0,499,501,1,0,0,0,500,443,
+		1,0,0,0,500,444,1,0,0,0,500,445,1,0,0,0,500,446,1,0,0,0,500,447,1,0,0,
+		0,500,448,1,0,0,0,500,449,1,0,0,0,500,450,1,0,0,0,500,451,1,0,0,0,500,
+		455,1,0,0,0,500,470,1,0,0,0,500,485,1,0,0,0,501,49,1,0,0,0,502,507,3,52,
+		26,0,503,504,5,59,0,0,504,506,3,52,26,0,505,503,1,0,0,0,506,509,1,0,0,
+		0,507,505,1,0,0,0,507,508,1,0,0,0,508,511,1,0,0,0,509,507,1,0,0,0,510,
+		512,5,59,0,0,511,510,1,0,0,0,511,512,1,0,0,0,512,51,1,0,0,0,513,516,5,
+		75,0,0,514,515,5,60,0,0,515,517,3,32,16,0,516,514,1,0,0,0,516,517,1,0,
+		0,0,517,53,1,0,0,0,518,522,5,78,0,0,519,521,3,56,28,0,520,519,1,0,0,0,
+		521,524,1,0,0,0,522,520,1,0,0,0,522,523,1,0,0,0,523,525,1,0,0,0,524,522,
+		1,0,0,0,525,526,5,86,0,0,526,55,1,0,0,0,527,535,5,87,0,0,528,535,7,8,0,
+		0,529,531,5,90,0,0,530,532,3,40,20,0,531,530,1,0,0,0,531,532,1,0,0,0,532,
+		533,1,0,0,0,533,535,5,2,0,0,534,527,1,0,0,0,534,528,1,0,0,0,534,529,1,
+		0,0,0,535,57,1,0,0,0,69,61,67,76,79,86,93,96,102,109,114,124,127,133,142,
+		145,152,157,163,168,175,177,186,191,194,200,205,214,218,243,246,251,257,
+		263,269,271,279,285,296,298,310,319,326,331,341,347,384,395,404,415,417,
+		428,437,441,461,465,467,476,480,482,488,493,498,500,507,511,516,522,531,
+		534
 	};
 
 	public static readonly ATN _ATN =
