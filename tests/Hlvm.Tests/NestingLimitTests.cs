@@ -105,3 +105,36 @@ public class InheritanceLimitTests
         Hlvm.Runtime.Verification.Verifier.Verify(Module(500, 10));
     }
 }
+
+/// <summary>
+/// The verifier's work is bounded (Verifier.MaxWork): linear for the code compilers emit, and a clear error for a
+/// function that combines thousands of exception handlers with thousands of branch targets.
+/// </summary>
+public class VerifierWorkTests
+{
+    /// <summary><paramref name="jumps"/> jumps, each to the next, all covered by <paramref name="handlers"/> handlers.</summary>
+    private static Hlvm.Runtime.Bytecode.Module Jumps(int jumps, int handlers)
+    {
+        var items = new List<object>();
+        for (int i = 0; i < jumps; i++) items.AddRange([Hlvm.Runtime.Bytecode.Opcode.Jmp, (i + 1) * 5]);
+        int end = jumps * 5;
+        items.AddRange([Hlvm.Runtime.Bytecode.Opcode.IConst, 0, Hlvm.Runtime.Bytecode.Opcode.Ret]);
+        int handler = end + 10;
+        items.AddRange([Hlvm.Runtime.Bytecode.Opcode.Pop, Hlvm.Runtime.Bytecode.Opcode.IConst, 1, Hlvm.Runtime.Bytecode.Opcode.Ret]);
+        var m = Asm.Module(Asm.Code([.. items]));
+        m.Classes.Add(new Hlvm.Runtime.Bytecode.ClassDef { Name = "E" });
+        m.Functions[0].Handlers = Enumerable.Range(0, handlers).Select(_ => new Hlvm.Runtime.Bytecode.ExceptionHandler(0, end, handler, 0)).ToArray();
+        return m;
+    }
+
+    [Fact]
+    public void ManyHandlersOverManyBranchTargetsAreRefusedNotVerifiedForever()
+    {
+        // 20,000 targets under 20,000 handlers: 400 million merges, past the budget.
+        var e = Assert.Throws<Hlvm.Runtime.Verification.VerifyException>(() => Hlvm.Runtime.Verification.Verifier.Verify(Jumps(20_000, 20_000)));
+        Assert.Contains($"verifying the module takes more than {Hlvm.Runtime.Verification.Verifier.MaxWork} steps", e.Reason);
+        // A long function under a few handlers, or many handlers over a short one, verifies.
+        Hlvm.Runtime.Verification.Verifier.Verify(Jumps(20_000, 20));
+        Hlvm.Runtime.Verification.Verifier.Verify(Jumps(20, 20_000));
+    }
+}

@@ -47,7 +47,8 @@ public static class Verifier
         }
         var classes = ClassTable.Build(module, moduleName);
         var functions = new LoadedFunction[module.Functions.Count];
-        for (int i = 0; i < functions.Length; i++) functions[i] = new FunctionVerifier(module, moduleName, i, classes).Run();
+        var budget = new WorkBudget();
+        for (int i = 0; i < functions.Length; i++) functions[i] = new FunctionVerifier(module, moduleName, i, classes, budget).Run();
         foreach (var c in classes)
         {
             c.VTableFunctions = c.VTable.Select(f => functions[f]).ToArray();
@@ -56,12 +57,33 @@ public static class Verifier
         return new LoadedModule(module, functions, bound, classes);
     }
 
-    private sealed class FunctionVerifier(Module module, string moduleName, int index, RuntimeClass[] classes)
+    /// <summary>
+    /// Most steps the data flow of one module may take: each instruction visited, each state merged, counted with
+    /// the words of its set of locals. The analysis is linear in the code for what compilers emit; this bounds the
+    /// rest (thousands of exception handlers over thousands of branch targets and locals) with an error, so that
+    /// verifying a module is never the slow part of loading it, whoever wrote it.
+    /// </summary>
+    public const long MaxWork = 1L << 28;
+
+    private sealed class WorkBudget
+    {
+        public long Used;
+    }
+
+    private sealed class FunctionVerifier(Module module, string moduleName, int index, RuntimeClass[] classes, WorkBudget budget)
     {
         private readonly TypeRules _types = new(module, classes);
         private readonly FunctionDef _f = module.Functions[index];
         private readonly List<Instr> _code = [];
         private (int Start, int End, int Handler, int Class)[] _handlers = [];
+
+        /// <summary>
+        /// Per instruction, the handlers its state must be merged into: those covering it when it starts a handler's
+        /// range or is a branch or handler target. Any other instruction in a range is reached only from the one
+        /// before it, and the locals written only grow along that path, so the intersection at the handler is
+        /// already made by the first instruction of its straight run.
+        /// </summary>
+        private List<int>?[] _handlersAt = [];
         private readonly List<int> _offsets = [];
         private int _at; // offset of the instruction being checked, for errors
 
@@ -146,6 +168,35 @@ public static class Verifier
                 ins.A = ti;
                 _code[i] = ins;
             }
+            var leader = new bool[_code.Count];
+            foreach (var (i, _) in targets) leader[_code[i].A] = true;
+            foreach (var (start, end, handler, _) in _handlers)
+            {
+                if (start < _code.Count) leader[start] = true;
+                leader[handler] = true;
+            }
+            var leaders = Enumerable.Range(0, _code.Count).Where(i => leader[i]).ToArray();
+            int First(int at)
+            {
+                int k = Array.BinarySearch(leaders, at);
+                return k >= 0 ? k : ~k;
+            }
+            // What the lists will hold is counted before they are made.
+            Spend(_handlers.Sum(h => (long)Math.Max(0, First(h.End) - First(h.Start))));
+            _handlersAt = new List<int>?[_code.Count];
+            for (int h = 0; h < _handlers.Length; h++)
+            {
+                var (start, end, _, _) = _handlers[h];
+                for (int k = First(start); k < leaders.Length && leaders[k] < end; k++) (_handlersAt[leaders[k]] ??= []).Add(h);
+            }
+        }
+
+        /// <summary>Counts work against the module's budget.</summary>
+        private void Spend(long steps)
+        {
+            budget.Used += steps;
+            if (budget.Used > MaxWork)
+                throw Fail($"verifying the module takes more than {MaxWork} steps: its functions combine too many exception handlers, branches and locals; split the largest");
         }
 
         private void CheckOperand(OpcodeInfo info, OperandKind kind, long value)
@@ -171,16 +222,16 @@ public static class Verifier
         // ---------------------------------------------------------------------------------------- data flow
 
         /// <summary>The abstract state before an instruction: operand types and the locals written on every path.</summary>
-        private sealed class State(TypeStack? stack, System.Collections.Immutable.ImmutableHashSet<int> written)
+        private sealed class State(TypeStack? stack, LocalSet written)
         {
             public TypeStack? Stack = stack;
-            public System.Collections.Immutable.ImmutableHashSet<int> Written = written;
+            public LocalSet Written = written;
         }
 
         private State?[] Analyze()
         {
             var states = new State?[_code.Count];
-            var written = System.Collections.Immutable.ImmutableHashSet<int>.Empty.Union(Enumerable.Range(0, _f.Params.Length));
+            var written = LocalSet.FirstN(_f.Locals.Length, _f.Params.Length);
             states[0] = new State(null, written);
             var work = new Stack<int>();
             work.Push(0);
@@ -189,10 +240,12 @@ public static class Verifier
                 int i = work.Pop();
                 var ins = _code[i];
                 _at = _offsets[i];
+                Spend(1);
                 // An error raised here goes to every handler that covers this instruction, with the stack cleared.
-                foreach (var (start, end, handler, cls) in _handlers)
+                foreach (int h in _handlersAt[i] ?? [])
                 {
-                    if (i >= start && i < end && Merge(states, handler, new TypeStack(VmType.ObjectOf(cls), null), states[i]!.Written)) work.Push(handler);
+                    var (_, _, handler, cls) = _handlers[h];
+                    if (Merge(states, handler, new TypeStack(VmType.ObjectOf(cls), null), states[i]!.Written)) work.Push(handler);
                 }
                 var stack = new Stk(states[i]!.Stack);
                 var locals = new Locals(states[i]!.Written);
@@ -235,18 +288,68 @@ public static class Verifier
         }
 
         /// <summary>The locals written, while one instruction is checked.</summary>
-        private sealed class Locals(System.Collections.Immutable.ImmutableHashSet<int> written)
+        private sealed class Locals(LocalSet written)
         {
-            public System.Collections.Immutable.ImmutableHashSet<int> Written = written;
+            public LocalSet Written = written;
             public bool this[int local]
             {
                 get => Written.Contains(local);
-                set => Written = value ? Written.Add(local) : Written.Remove(local);
+                set
+                {
+                    if (!value) throw new InvalidOperationException("a written local stays written");
+                    Written = Written.With(local);
+                }
             }
         }
 
-        private bool Merge(State?[] states, int target, TypeStack? stack, System.Collections.Immutable.ImmutableHashSet<int> written)
+        /// <summary>
+        /// A set of locals as bits, immutable and shared: adding a local already there gives the same object, so
+        /// states along a path that writes nothing new are one object and merge in a comparison.
+        /// </summary>
+        private sealed class LocalSet
         {
+            private readonly ulong[] _words;
+
+            private LocalSet(ulong[] words) => _words = words;
+
+            public int Words => _words.Length;
+
+            public static LocalSet FirstN(int size, int n)
+            {
+                var words = new ulong[(size + 63) / 64];
+                for (int i = 0; i < n; i++) words[i >> 6] |= 1UL << (i & 63);
+                return new LocalSet(words);
+            }
+
+            public bool Contains(int i) => (_words[i >> 6] & (1UL << (i & 63))) != 0;
+
+            public LocalSet With(int i)
+            {
+                if (Contains(i)) return this;
+                var words = (ulong[])_words.Clone();
+                words[i >> 6] |= 1UL << (i & 63);
+                return new LocalSet(words);
+            }
+
+            public bool IsSupersetOf(LocalSet other)
+            {
+                if (ReferenceEquals(this, other)) return true;
+                for (int k = 0; k < _words.Length; k++)
+                    if ((other._words[k] & ~_words[k]) != 0) return false;
+                return true;
+            }
+
+            public LocalSet Intersect(LocalSet other)
+            {
+                var words = new ulong[_words.Length];
+                for (int k = 0; k < words.Length; k++) words[k] = _words[k] & other._words[k];
+                return new LocalSet(words);
+            }
+        }
+
+        private bool Merge(State?[] states, int target, TypeStack? stack, LocalSet written)
+        {
+            Spend(1 + written.Words);
             if (states[target] is not { } old)
             {
                 states[target] = new State(stack, written);
