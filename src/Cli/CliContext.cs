@@ -10,6 +10,13 @@ namespace Hlvm.Cli;
 /// </param>
 public sealed record CliContext(TextWriter Out, TextWriter Err, TextReader In, bool IsProcess)
 {
+    /// <summary>
+    /// Standard error for hlvm's own messages, with control characters made visible: they quote names, paths and
+    /// text from programs, modules, bundles and command lines, none of which may drive the terminal. (The
+    /// program's own standard error is filtered by its isolate, unless it runs with --allow-escapes.)
+    /// </summary>
+    public TextWriter Messages { get; } = new VisibleWriter(Err);
+
     /// <summary>Whether hlvm talks to a person: standard input and standard error are a terminal.</summary>
     public bool Interactive => IsProcess && !Console.IsInputRedirected && !Console.IsErrorRedirected;
 
@@ -33,4 +40,29 @@ internal sealed class FlushingWriter(TextWriter first, TextWriter target) : Text
         first.Flush();
         target.Write(buffer);
     }
+}
+
+/// <summary>Writes through to another writer with control characters made visible (<see cref="Sandbox.ControlCharacters"/>).</summary>
+internal sealed class VisibleWriter(TextWriter target) : TextWriter
+{
+    public override System.Text.Encoding Encoding => target.Encoding;
+
+    public override void Write(char value) => Write([value]);
+
+    public override void Write(ReadOnlySpan<char> buffer)
+    {
+        Span<char> safe = buffer.Length <= 256 ? stackalloc char[buffer.Length] : new char[buffer.Length];
+        Sandbox.ControlCharacters.MakeVisible(buffer, safe);
+        target.Write(safe);
+    }
+
+    public override void Write(string? value) => Write(value.AsSpan());
+
+    public override void WriteLine(string? value)
+    {
+        Write(value.AsSpan());
+        target.WriteLine();
+    }
+
+    public override void Flush() => target.Flush();
 }

@@ -17,14 +17,14 @@ internal sealed class Inputs(CliContext cli)
         {
             if (Directory.Exists(path))
             {
-                cli.Err.WriteLine($"hlvm: cannot read '{Shown(path)}': it is a directory");
+                cli.Messages.WriteLine($"hlvm: cannot read '{Shown(path)}': it is a directory");
                 return null;
             }
             return File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            cli.Err.WriteLine($"hlvm: cannot read '{Shown(path)}': {Why(e)}");
+            cli.Messages.WriteLine($"hlvm: cannot read '{Shown(path)}': {Why(e)}");
             return null;
         }
     }
@@ -55,7 +55,7 @@ internal sealed class Inputs(CliContext cli)
     {
         if (IsUrl(path) || path.EndsWith(".hlb", StringComparison.Ordinal) || bytes is not null && bytes.AsSpan().StartsWith(BundleFront.Magic))
         {
-            cli.Err.WriteLine($"hlvm {command}: '{Shown(path)}' is {(IsUrl(path) ? "a URL" : "a bundle")}; {command} takes {takes} (only run takes bundles and URLs)");
+            cli.Messages.WriteLine($"hlvm {command}: '{Shown(path)}' is {(IsUrl(path) ? "a URL" : "a bundle")}; {command} takes {takes} (only run takes bundles and URLs)");
             return true;
         }
         return false;
@@ -68,9 +68,9 @@ internal sealed class Inputs(CliContext cli)
         if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
         var result = Compilation.Compile(path, text);
         // A diagnostic quotes the source, which may hold control characters: show them, don't send them.
-        foreach (var d in result.Diagnostics) cli.Err.WriteLine(ControlCharacters.MakeVisible(d.Format()));
+        foreach (var d in result.Diagnostics) cli.Messages.WriteLine(ControlCharacters.MakeVisible(d.Format()));
         int errors = result.Diagnostics.Count(d => d.Severity == Severity.Error);
-        if (errors > 0) cli.Err.WriteLine(CliContext.Count(errors, "error", "errors"));
+        if (errors > 0) cli.Messages.WriteLine(CliContext.Count(errors, "error", "errors"));
         return result.Module;
     }
 
@@ -94,7 +94,7 @@ internal sealed class Inputs(CliContext cli)
             }
             catch (ModuleFormatException e)
             {
-                cli.Err.WriteLine($"hlvm: {Shown(path)}: {e.Message}");
+                cli.Messages.WriteLine($"hlvm: {Shown(path)}: {e.Message}");
                 exitCode = ExitCodes.DataError;
                 return null;
             }
@@ -110,7 +110,7 @@ internal sealed class Inputs(CliContext cli)
     {
         if (Unwritable(output) is { } why)
         {
-            cli.Err.WriteLine($"hlvm: cannot write '{Shown(output)}': {why}");
+            cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {why}");
             return ExitCodes.CantCreate;
         }
         string temp = output + ".tmp-" + Environment.ProcessId;
@@ -123,7 +123,7 @@ internal sealed class Inputs(CliContext cli)
         {
             try { File.Delete(temp); } catch (Exception) { /* nothing was written */ }
             // The message names the file asked for, never the temporary one.
-            cli.Err.WriteLine($"hlvm: cannot write '{Shown(output)}': {(e is UnauthorizedAccessException ? Why(e) : e.Message.Replace(temp, output))}");
+            cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {(e is UnauthorizedAccessException ? Why(e) : e.Message.Replace(temp, output))}");
             return ExitCodes.CantCreate;
         }
         return ExitCodes.Ok;

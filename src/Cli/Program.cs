@@ -63,15 +63,15 @@ public static class Program
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             cli.Out.Flush();
-            cli.Err.WriteLine($"hlvm: internal error: {e}");
+            cli.Messages.WriteLine($"hlvm: internal error: {e}");
             return ExitCodes.RuntimeError;
         }
     }
 
     private static int UsageError(CliContext cli, string message, Command command)
     {
-        cli.Err.WriteLine(message);
-        cli.Err.WriteLine($"Run '{UsageCheck.PathOf(command)} --help' for usage.");
+        cli.Messages.WriteLine(message);
+        cli.Messages.WriteLine($"Run '{UsageCheck.PathOf(command)} --help' for usage.");
         return ExitCodes.Usage;
     }
 }

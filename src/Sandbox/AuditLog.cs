@@ -13,13 +13,18 @@ public sealed class AuditLog(TextWriter writer)
 
     public void Record(string native, string permission, string target, bool allowed, string? reason = null)
     {
-        var line = JsonSerializer.Serialize(new Entry(DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"), native, permission, target, allowed, reason), Options);
+        // The target is the program's text (a path of a million characters is one call away): a line holds its ends.
+        var line = JsonSerializer.Serialize(new Entry(DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"), native, permission,
+            Runtime.Execution.Excerpt.Of(target, MaxTarget), allowed, reason is null ? null : Runtime.Execution.Excerpt.Of(reason, MaxTarget)), Options);
         lock (_lock)
         {
             writer.WriteLine(line);
             writer.Flush();
         }
     }
+
+    /// <summary>Most characters of a target (or reason) a line holds.</summary>
+    public const int MaxTarget = 1000;
 
     private sealed record Entry(string Time, string Native, string Permission, string Target, bool Allowed, string? Reason);
 

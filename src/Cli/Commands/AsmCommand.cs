@@ -30,10 +30,10 @@ internal static class AsmCommand
             string text = new UTF8Encoding(false, false).GetString(bytes);
             if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
             var result = Assembler.Assemble(path, text);
-            foreach (var d in result.Diagnostics) cli.Err.WriteLine(Inputs.Shown(d.Format()));
+            foreach (var d in result.Diagnostics) cli.Messages.WriteLine(Inputs.Shown(d.Format()));
             if (result.Module is null)
             {
-                cli.Err.WriteLine(CliContext.Count(result.Diagnostics.Count(d => d.Severity == Severity.Error), "error", "errors"));
+                cli.Messages.WriteLine(CliContext.Count(result.Diagnostics.Count(d => d.Severity == Severity.Error), "error", "errors"));
                 return ExitCodes.DataError;
             }
             return inputs.WriteModule(output.Get(p) ?? Path.ChangeExtension(path, ".hlc"), result.Module);

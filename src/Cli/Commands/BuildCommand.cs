@@ -21,7 +21,7 @@ internal static class BuildCommand
             if (inputs.RefuseBundle("build", path, bytes, "a program (.hl)")) return ExitCodes.Usage;
             if (Inputs.IsModule(bytes))
             {
-                cli.Err.WriteLine($"hlvm build: '{Inputs.Shown(path)}' is already a compiled module");
+                cli.Messages.WriteLine($"hlvm build: '{Inputs.Shown(path)}' is already a compiled module");
                 return ExitCodes.Usage;
             }
             var module = inputs.CompileSource(path, bytes);

@@ -20,7 +20,7 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
         }
         catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
         {
-            cli.Err.WriteLine($"hlvm: {TrustPolicy.DefaultKeysFile}: {(e is FormatException ? e.Message : Inputs.Why(e))}");
+            cli.Messages.WriteLine($"hlvm: {TrustPolicy.DefaultKeysFile}: {(e is FormatException ? e.Message : Inputs.Why(e))}");
             return e is FormatException ? ExitCodes.DataError : ExitCodes.NoInput;
         }
         foreach (var key in run.TrustedKeys(p))
@@ -30,12 +30,12 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
         }
         if (Inputs.IsUrl(location) && !location.StartsWith("http://", StringComparison.Ordinal) && !location.StartsWith("https://", StringComparison.Ordinal))
         {
-            cli.Err.WriteLine($"hlvm: '{Inputs.Shown(location)}': a bundle is read from a file or an http:// or https:// URL");
+            cli.Messages.WriteLine($"hlvm: '{Inputs.Shown(location)}': a bundle is read from a file or an http:// or https:// URL");
             return ExitCodes.Usage;
         }
         if (!Inputs.IsUrl(location) && !File.Exists(location))
         {
-            cli.Err.WriteLine($"hlvm: cannot read '{Inputs.Shown(location)}': {(Directory.Exists(location) ? "it is a directory" : "no such file")}");
+            cli.Messages.WriteLine($"hlvm: cannot read '{Inputs.Shown(location)}': {(Directory.Exists(location) ? "it is a directory" : "no such file")}");
             return ExitCodes.NoInput;
         }
         var cache = new ContentCache(ContentCache.DefaultRoot);
@@ -47,18 +47,18 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
         catch (BundleException e)
         {
             // A message may quote what a server or a file said: show it, don't send it.
-            cli.Err.WriteLine(ControlCharacters.MakeVisible($"hlvm: {location}: {e.Message}"));
+            cli.Messages.WriteLine(ControlCharacters.MakeVisible($"hlvm: {location}: {e.Message}"));
             // Not there or not reachable is a missing input; anything else is a bundle that is wrong.
             return e.Unavailable ? ExitCodes.NoInput : ExitCodes.DataError;
         }
         using (bundle)
         {
             var manifest = bundle.Front.Manifest;
-            if (bundle.Offline) cli.Err.WriteLine($"hlvm: {location} can't be reached; running {manifest.Name} {manifest.Version} from the cache");
+            if (bundle.Offline) cli.Messages.WriteLine($"hlvm: {location} can't be reached; running {manifest.Name} {manifest.Version} from the cache");
             if (manifest.Permissions.Count > 0)
             {
                 var flags = manifest.Permissions.Select(x => Packer.TryParsePermission(x, out var kind, out var target) ? Flag(kind, target) : x);
-                cli.Err.WriteLine($"hlvm: {manifest.Name} {manifest.Version} asks for {string.Join(" ", flags)}; it gets what this command line grants{(cli.Interactive ? " and what you grant now" : "")}");
+                cli.Messages.WriteLine($"hlvm: {manifest.Name} {manifest.Version} asks for {string.Join(" ", flags)}; it gets what this command line grants{(cli.Interactive ? " and what you grant now" : "")}");
             }
             Module module;
             try
@@ -67,7 +67,7 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
             }
             catch (Exception e) when (e is BundleException or ModuleFormatException)
             {
-                cli.Err.WriteLine(ControlCharacters.MakeVisible($"hlvm: {location}: {e.Message}"));
+                cli.Messages.WriteLine(ControlCharacters.MakeVisible($"hlvm: {location}: {e.Message}"));
                 return e is BundleException { Unavailable: true } ? ExitCodes.NoInput : ExitCodes.DataError;
             }
             Permissions permissions;
@@ -78,7 +78,7 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
             }
             catch (ArgumentException e)
             {
-                cli.Err.WriteLine($"hlvm: {e.Message}");
+                cli.Messages.WriteLine($"hlvm: {e.Message}");
                 return ExitCodes.Usage;
             }
             return run.RunSandboxed(p, location, module,
@@ -108,7 +108,7 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
-                cli.Err.WriteLine($"hlvm: --trust: cannot read '{Inputs.Shown(key)}': {(Directory.Exists(key) ? "it is a directory" : Inputs.Why(e))} (a key is ed25519:BASE64 or a file holding it)");
+                cli.Messages.WriteLine($"hlvm: --trust: cannot read '{Inputs.Shown(key)}': {(Directory.Exists(key) ? "it is a directory" : Inputs.Why(e))} (a key is ed25519:BASE64 or a file holding it)");
                 exitCode = ExitCodes.NoInput;
                 return null;
             }
@@ -119,7 +119,7 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
         }
         catch (FormatException e)
         {
-            cli.Err.WriteLine($"hlvm: --trust: {(inline ? "" : $"{Inputs.Shown(key)}: ")}{e.Message}");
+            cli.Messages.WriteLine($"hlvm: --trust: {(inline ? "" : $"{Inputs.Shown(key)}: ")}{e.Message}");
             exitCode = inline ? ExitCodes.Usage : ExitCodes.DataError;
             return null;
         }
@@ -139,7 +139,7 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
             if (kind is "read" or "write" && target is not null) target = Path.GetFullPath(target);
             string probe = target ?? (kind is "read" or "write" ? "/" : "*");
             if (permissions.IsAllowed(kind, probe)) continue;
-            cli.Err.Write(ControlCharacters.MakeVisible($"hlvm: grant {(target is null ? $"{Flag(kind, null)} (all of it)" : Flag(kind, target))} for this run? [y/N] "));
+            cli.Messages.Write(ControlCharacters.MakeVisible($"hlvm: grant {(target is null ? $"{Flag(kind, null)} (all of it)" : Flag(kind, target))} for this run? [y/N] "));
             cli.Err.Flush();
             if (cli.In.ReadLine()?.Trim() is "y" or "Y" or "yes") permissions.Allow(kind, target);
         }

@@ -30,7 +30,7 @@ internal static class CheckCommand
                 }
                 catch (Exception e) when (e is ModuleFormatException or VerifyException)
                 {
-                    cli.Err.WriteLine($"hlvm: {Inputs.Shown(path)}: {e.Message}");
+                    cli.Messages.WriteLine($"hlvm: {Inputs.Shown(path)}: {e.Message}");
                     return ExitCodes.DataError;
                 }
             }

@@ -22,12 +22,12 @@ internal static class KeygenCommand
         {
             if (File.Exists(file))
             {
-                cli.Err.WriteLine($"hlvm: '{Inputs.Shown(file)}' exists already; choose another name with -o");
+                cli.Messages.WriteLine($"hlvm: '{Inputs.Shown(file)}' exists already; choose another name with -o");
                 return ExitCodes.CantCreate;
             }
             if (Inputs.Unwritable(file) is { } why)
             {
-                cli.Err.WriteLine($"hlvm: cannot write '{Inputs.Shown(file)}': {why}");
+                cli.Messages.WriteLine($"hlvm: cannot write '{Inputs.Shown(file)}': {why}");
                 return ExitCodes.CantCreate;
             }
         }
@@ -42,7 +42,7 @@ internal static class KeygenCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            cli.Err.WriteLine($"hlvm: cannot write the key pair '{Inputs.Shown(name)}': {Inputs.Why(e)}");
+            cli.Messages.WriteLine($"hlvm: cannot write the key pair '{Inputs.Shown(name)}': {Inputs.Why(e)}");
             return ExitCodes.CantCreate;
         }
         cli.Out.WriteLine($"{keyFile}: the private key (keep it to yourself)");

@@ -20,7 +20,7 @@ internal static class PackCommand
             string dir = p.GetValue(directory)!;
             if (!Directory.Exists(dir))
             {
-                cli.Err.WriteLine($"hlvm: '{Inputs.Shown(dir)}' is not a directory");
+                cli.Messages.WriteLine($"hlvm: '{Inputs.Shown(dir)}' is not a directory");
                 return ExitCodes.NoInput;
             }
             string target = output.Get(p) ?? Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/')) + ".hlb";
@@ -34,13 +34,13 @@ internal static class PackCommand
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
                 {
-                    cli.Err.WriteLine($"hlvm: --key: {Inputs.Shown(keyFile)}: {(e is FormatException ? e.Message : Directory.Exists(keyFile) ? "it is a directory" : Inputs.Why(e))}");
+                    cli.Messages.WriteLine($"hlvm: --key: {Inputs.Shown(keyFile)}: {(e is FormatException ? e.Message : Directory.Exists(keyFile) ? "it is a directory" : Inputs.Why(e))}");
                     return e is FormatException ? ExitCodes.DataError : ExitCodes.NoInput;
                 }
             }
             if (Inputs.Unwritable(target) is { } why)
             {
-                cli.Err.WriteLine($"hlvm: cannot write '{Inputs.Shown(target)}': {why}");
+                cli.Messages.WriteLine($"hlvm: cannot write '{Inputs.Shown(target)}': {why}");
                 return ExitCodes.CantCreate;
             }
             try
@@ -49,19 +49,19 @@ internal static class PackCommand
                 {
                     var module = inputs.LoadModule(source, out _) ?? throw new BundleException($"{source} does not compile");
                     return ModuleFormat.Write(module);
-                }, privateKey, line => cli.Err.WriteLine($"hlvm: {line}"));
+                }, privateKey, line => cli.Messages.WriteLine($"hlvm: {line}"));
                 long size = new FileInfo(target).Length;
                 cli.Out.WriteLine($"{target}: {front.Manifest.Name} {front.Manifest.Version}, {CliContext.Count(front.Entries.Count, "entry", "entries")}, {size} bytes, {(privateKey is null ? "unsigned" : "signed")}");
                 return ExitCodes.Ok;
             }
             catch (BundleException e)
             {
-                cli.Err.WriteLine($"hlvm: {Inputs.Shown(e.Message)}");
+                cli.Messages.WriteLine($"hlvm: {Inputs.Shown(e.Message)}");
                 return ExitCodes.DataError;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                cli.Err.WriteLine($"hlvm: cannot write '{Inputs.Shown(target)}': {Inputs.Why(e)}");
+                cli.Messages.WriteLine($"hlvm: cannot write '{Inputs.Shown(target)}': {Inputs.Why(e)}");
                 return ExitCodes.CantCreate;
             }
         });

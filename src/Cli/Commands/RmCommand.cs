@@ -19,7 +19,7 @@ internal static class RmCommand
     {
         if (!BundleFront.IsAppName(name))
         {
-            cli.Err.WriteLine($"hlvm: '{Inputs.Shown(name)}' is not an app's name (letters, digits, '-', '_' and '.')");
+            cli.Messages.WriteLine($"hlvm: '{Inputs.Shown(name)}' is not an app's name (letters, digits, '-', '_' and '.')");
             return ExitCodes.Usage;
         }
         // Bundles' apps only: NAME-SIGNER, where SIGNER is 16 hex digits. A program run from a directory keeps
@@ -31,7 +31,7 @@ internal static class RmCommand
         if (Directory.Exists(storageRoot)) ids.UnionWith(Directory.EnumerateDirectories(storageRoot).Select(Path.GetFileName).OfType<string>().Where(Mine));
         if (ids.Count == 0)
         {
-            cli.Err.WriteLine($"hlvm: no app named '{name}' has run here");
+            cli.Messages.WriteLine($"hlvm: no app named '{name}' has run here");
             return ExitCodes.NoInput;
         }
         foreach (var id in ids.Order(StringComparer.Ordinal))

@@ -113,7 +113,7 @@ internal sealed class RunCommand
         }
         catch (ArgumentException e)
         {
-            _cli.Err.WriteLine($"hlvm: {e.Message}");
+            _cli.Messages.WriteLine($"hlvm: {e.Message}");
             return ExitCodes.Usage;
         }
         var limits = new List<Limit> { new HeapLimit(MaxHeap(p)), new StackLimit((int)_maxStack.Get(p)!.Value), new OpenFilesLimit((int)_maxOpenFiles.Get(p)!.Value) };
@@ -132,7 +132,7 @@ internal sealed class RunCommand
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
                 {
-                    _cli.Err.WriteLine($"hlvm: cannot write the audit log '{Inputs.Shown(auditPath)}': {Inputs.Why(e)}");
+                    _cli.Messages.WriteLine($"hlvm: cannot write the audit log '{Inputs.Shown(auditPath)}': {Inputs.Why(e)}");
                     return ExitCodes.CantCreate;
                 }
             }
@@ -154,14 +154,14 @@ internal sealed class RunCommand
                         Stress = _gcStress.Get(p),
                         Verify = _verifyHeap.Get(p),
                         TrackObjects = _checked.Get(p),
-                        Log = _gcLog.Get(p) ? line => { _cli.Out.Flush(); _cli.Err.WriteLine(line); } : null,
+                        Log = _gcLog.Get(p) ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
                     },
                     Interpreter = new InterpreterOptions { Checked = _checked.Get(p) },
                 }));
             }
             catch (ArgumentException e)
             {
-                _cli.Err.WriteLine($"hlvm: {e.Message}");
+                _cli.Messages.WriteLine($"hlvm: {e.Message}");
                 return ExitCodes.Usage;
             }
             using (isolate)
@@ -173,12 +173,12 @@ internal sealed class RunCommand
                 }
                 catch (VerifyException e)
                 {
-                    _cli.Err.WriteLine($"hlvm: {Inputs.Shown(path)}: {e.Message}");
+                    _cli.Messages.WriteLine($"hlvm: {Inputs.Shown(path)}: {e.Message}");
                     return ExitCodes.DataError;
                 }
                 if (loaded.Entry is null)
                 {
-                    _cli.Err.WriteLine($"hlvm: {Inputs.Shown(path)}: the module has no entry function (main)");
+                    _cli.Messages.WriteLine($"hlvm: {Inputs.Shown(path)}: the module has no entry function (main)");
                     return ExitCodes.DataError;
                 }
                 using var stuck = _cli.IsProcess && _timeout.Get(p) is { } t ? new Timer(_ => EndStuck(t), null, t + StuckGrace, Timeout.InfiniteTimeSpan) : null;
@@ -198,7 +198,7 @@ internal sealed class RunCommand
     {
         try
         {
-            _cli.Err.WriteLine($"hlvm: limit exceeded (timeout): the app ran longer than {timeout} and did not stop within {StuckGrace.TotalSeconds:0}s more; ending the process");
+            _cli.Messages.WriteLine($"hlvm: limit exceeded (timeout): the app ran longer than {timeout} and did not stop within {StuckGrace.TotalSeconds:0}s more; ending the process");
             _cli.Err.Flush();
         }
         finally
@@ -218,7 +218,7 @@ internal sealed class RunCommand
         catch (LimitExceededError e)
         {
             _cli.Out.Flush();
-            _cli.Err.WriteLine(Visible($"hlvm: limit exceeded: {e.Message}", allowEscapes));
+            _cli.Err.WriteLine(Visible($"hlvm: limit exceeded: {e.ReportedMessage}", allowEscapes));
             foreach (var line in e.FormatTrace()) _cli.Err.WriteLine(Visible(line, allowEscapes));
             return ExitCodes.LimitExceeded;
         }

@@ -18,12 +18,12 @@ internal static class ServeCommand
             int number = (int)port.Get(p)!.Value;
             if (!Directory.Exists(dir))
             {
-                cli.Err.WriteLine($"hlvm: '{Inputs.Shown(dir)}' is not a directory");
+                cli.Messages.WriteLine($"hlvm: '{Inputs.Shown(dir)}' is not a directory");
                 return ExitCodes.NoInput;
             }
             try
             {
-                using var server = new DevServer(dir, number, line => cli.Err.WriteLine(line));
+                using var server = new DevServer(dir, number, line => cli.Messages.WriteLine(line));
                 cli.Out.WriteLine($"serving {Path.GetFullPath(dir)} at {server.Url} (Ctrl-C stops)");
                 cli.Out.Flush();
                 using var stop = new ManualResetEventSlim();
@@ -33,7 +33,7 @@ internal static class ServeCommand
             }
             catch (System.Net.HttpListenerException e)
             {
-                cli.Err.WriteLine($"hlvm: cannot listen on port {number}: {e.Message}");
+                cli.Messages.WriteLine($"hlvm: cannot listen on port {number}: {e.Message}");
                 return ExitCodes.CantCreate;
             }
         });

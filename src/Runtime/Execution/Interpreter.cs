@@ -1464,7 +1464,10 @@ public sealed class Interpreter : IRootSource
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static VmError MissingKey(Heap heap, int map, long key) =>
-        new(ErrorClasses.Key, $"the map has no key {ValueText.FormatKey(heap, heap.MapKeyKind(map), key)}");
+        new(ErrorClasses.Key, $"the map has no key {ValueText.FormatKey(heap, heap.MapKeyKind(map), key, MaxQuotedKey)}");
+
+    /// <summary>Most characters of a missing key a KeyError quotes.</summary>
+    private const int MaxQuotedKey = 200;
 
     /// <summary>True when a closure's function takes the type's parameters (after its environment, if any) and
     /// returns its return type.</summary>

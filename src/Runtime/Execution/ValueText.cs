@@ -49,9 +49,19 @@ public static class ValueText
         return sb.ToString();
     }
 
-    /// <summary>A map key as a KeyError names it: as it prints inside a map.</summary>
-    public static string FormatKey(Heap heap, TypeKind kind, long key)
+    /// <summary>
+    /// A map key as a KeyError names it: as it prints inside a map, but a string key longer than
+    /// <paramref name="max"/> characters shows its two ends and how many characters are left out between them.
+    /// </summary>
+    public static string FormatKey(Heap heap, TypeKind kind, long key, int max)
     {
+        if (kind == TypeKind.String && key != 0 && heap.StringLength((int)key) > max)
+        {
+            var chars = heap.StringChars((int)key);
+            int head = max * 2 / 3, tail = max - head;
+            string first = Disassembler.QuoteLiteral(chars[..head].ToString()), last = Disassembler.QuoteLiteral(chars[^tail..].ToString());
+            return $"{first[..^1]}… ({chars.Length - head - tail} characters left out) …{last[1..]}";
+        }
         var sb = new StringBuilder();
         AppendValue(heap, sb, kind, key, 0, Budget(heap));
         return sb.ToString();

@@ -12,8 +12,17 @@ public class VmError(string errorClass, string message) : Exception(message)
     /// <summary>The program's frames when the error was raised, innermost first: <c>function (file:line)</c>.</summary>
     public new IReadOnlyList<string> StackTrace { get; internal set; } = [];
 
-    /// <summary>The error as the CLI prints it: class, message, then one frame per line.</summary>
-    public string Format() => string.Join('\n', [$"{ErrorClass}: {Message}", .. FormatTrace()]);
+    /// <summary>
+    /// The error as the CLI prints it: class, message, then one frame per line. The message is the program's own
+    /// text and may be any length; a report shows at most <see cref="MaxReportedMessage"/> characters of it.
+    /// </summary>
+    public string Format() => string.Join('\n', [$"{ErrorClass}: {ReportedMessage}", .. FormatTrace()]);
+
+    /// <summary>Most characters of a message an error report shows (its two ends, and how much is left out).</summary>
+    public const int MaxReportedMessage = 2000;
+
+    /// <summary>The message as a report shows it.</summary>
+    public string ReportedMessage => Excerpt.Of(Message, MaxReportedMessage);
 
     /// <summary>The stack trace as printed: one indented line per frame.</summary>
     public IEnumerable<string> FormatTrace() =>

@@ -128,7 +128,7 @@ internal static class StringNatives
         }),
     ];
 
-    private static string Shorten(string s) => s.Length > 40 ? s[..40] + "..." : s;
+    private static string Shorten(string s) => Excerpt.Of(s, 60);
 
     /// <summary>A new [string] of the parts; one reservation for all of it, so nothing moves while it is built.</summary>
     internal static long NewStringArray(Heap heap, string[] parts)
