@@ -42,13 +42,15 @@ public sealed record StackLimit(int Frames) : Limit
 }
 
 /// <summary>Wall time (<c>--timeout</c>), enforced while the app computes (the interpreter stops at its next
-/// backward branch or call) and while it waits in a host call (input, the network): the wait is cancelled.</summary>
-public sealed record TimeLimit(TimeSpan Duration) : Limit
+/// backward branch or call) and while it waits in a host call (input, the network): the wait is cancelled.
+/// <paramref name="Whole"/> is the --timeout the run's <paramref name="Duration"/> is what is left of, when loading the
+/// app (fetching, compiling, verifying) took the rest.</summary>
+public sealed record TimeLimit(TimeSpan Duration, TimeSpan? Whole = null) : Limit
 {
     public override string Flag => "timeout";
     internal override void Apply(IsolateSettings s) => s.Timeout = Duration;
 
-    internal LimitExceededError Breach() => new(Flag, $"the app ran longer than {Format(Duration)} (--timeout {Format(Duration)})");
+    internal LimitExceededError Breach() => new(Flag, $"the app ran longer than {Format(Whole ?? Duration)} (--timeout {Format(Whole ?? Duration)})");
 
     internal static string Format(TimeSpan t) =>
         t.TotalMilliseconds < 1000 ? $"{t.TotalMilliseconds:0.###}ms" : t.TotalSeconds < 120 ? $"{t.TotalSeconds:0.###}s" : $"{t.TotalMinutes:0.###}m";

@@ -357,6 +357,50 @@ public sealed class BundleTests
     }
 
     [Fact]
+    public void AnEntryModuleLargerThanTheHeapIsNotFetched()
+    {
+        using var dir = new TestSupport.TempDir();
+        Directory.CreateDirectory(Path.Combine(dir.Path, "app"));
+        // A module of about 10 KB: one long string constant.
+        File.WriteAllText(Path.Combine(dir.Path, "app", "main.hl"), $"fn main() {{ println(\"{new string('z', 10_000)}\".len()) }}\n");
+        File.WriteAllText(Path.Combine(dir.Path, "app", "hlvm.toml"), "name = \"bigentry\"\nversion = \"1.0.0\"\nentry = \"main.hl\"\n");
+        string bundle = Path.Combine(dir.Path, "big.hlb");
+        Assert.Equal(0, TestSupport.Hlvm("pack", Path.Combine(dir.Path, "app"), "-o", bundle).ExitCode);
+        var r = TestSupport.Hlvm("run", bundle, "--allow-unsigned", "--max-heap=8k");
+        Assert.Equal(75, r.ExitCode);
+        Assert.Contains("hlvm: limit exceeded (max-heap):", r.Stderr);
+        Assert.Contains("the entry module 'main.hlc' is 1", r.Stderr);
+        Assert.Contains("more than the app's heap limit of 8192 bytes", r.Stderr);
+        Assert.Equal("10000\n", TestSupport.Hlvm("run", bundle, "--allow-unsigned").Stdout); // under the default heap it runs
+    }
+
+    [Fact]
+    public async Task TheTimeoutCoversFetchingTheBundle()
+    {
+        using var app = new App(bigBytes: 1024);
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var stop = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            var open = new List<TcpClient>();
+            try
+            {
+                // Every connection is accepted and never answered.
+                while (true) open.Add(await listener.AcceptTcpClientAsync(stop.Token));
+            }
+            catch (OperationCanceledException) { }
+            foreach (var c in open) c.Dispose();
+        });
+        var r = app.Run($"http://127.0.0.1:{port}/app.hlb", "--timeout=1s");
+        Assert.Equal(75, r.ExitCode);
+        Assert.Contains("limit exceeded (timeout)", r.Stderr);
+        await stop.CancelAsync();
+        await serving;
+    }
+
+    [Fact]
     public async Task AServerThatSendsTheWrongRangeOrStallsIsRejectedInTime()
     {
         using var app = new App(bigBytes: 1024);
@@ -442,10 +486,11 @@ public sealed class BundleTests
             }
         });
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var r = app.Run($"http://127.0.0.1:{port}/app.hlb", "--timeout", "500ms", "--", "data/big.bin");
+        // The time covers fetching the bundle's front and entry module too: enough for them, not for the resource.
+        var r = app.Run($"http://127.0.0.1:{port}/app.hlb", "--timeout", "3s", "--", "data/big.bin");
         Assert.Equal(75, r.ExitCode);
         Assert.StartsWith("started\nhello from a resource\n", r.Stdout);
-        Assert.Contains("hlvm: limit exceeded: the app ran longer than 500ms (--timeout 500ms)", r.Stderr);
+        Assert.Contains("hlvm: limit exceeded: the app ran longer than 3s (--timeout 3s)", r.Stderr);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
         await stop.CancelAsync();
         listener.Stop();

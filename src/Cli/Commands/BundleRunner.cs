@@ -42,7 +42,14 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
         Bundle bundle;
         try
         {
-            bundle = Bundle.Open(location, cache, new TrustPolicy(trusted, run.AllowUnsigned(p)));
+            // Each request waits at most what is left of --timeout (and never more than the default 30 s).
+            var network = run.Remaining is { } left && left < TimeSpan.FromSeconds(30) ? left : (TimeSpan?)null;
+            bundle = Bundle.Open(location, cache, new TrustPolicy(trusted, run.AllowUnsigned(p)), network);
+        }
+        catch (BundleException e) when (run.Remaining == TimeSpan.Zero)
+        {
+            cli.Messages.WriteLine($"hlvm: limit exceeded (timeout): {location}: the time ran out while the bundle was fetched ({e.Message})");
+            return ExitCodes.LimitExceeded;
         }
         catch (BundleException e)
         {
@@ -60,10 +67,23 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
                 var flags = manifest.Permissions.Select(x => Packer.TryParsePermission(x, out var kind, out var target) ? Flag(kind, target) : x);
                 cli.Messages.WriteLine($"hlvm: {manifest.Name} {manifest.Version} asks for {string.Join(" ", flags)}; it gets what this command line grants{(cli.Interactive ? " and what you grant now" : "")}");
             }
+            // The entry module is held whole before the run: it may be no larger than the heap the app is given.
+            var entry = bundle.EntryModule;
+            if (Math.Max(entry.Size, entry.StoredSize) > run.MaxHeap(p))
+            {
+                cli.Messages.WriteLine($"hlvm: limit exceeded (max-heap): {location}: the entry module '{entry.Name}' is {Math.Max(entry.Size, entry.StoredSize)} bytes, more than the app's heap limit of {run.MaxHeap(p)} bytes");
+                return ExitCodes.LimitExceeded;
+            }
             Module module;
             try
             {
-                module = ModuleFormat.Read(bundle.Read(bundle.EntryModule));
+                using var time = run.Remaining is { } left ? new CancellationTokenSource(left) : null;
+                module = ModuleFormat.Read(bundle.Read(entry, time?.Token ?? default));
+            }
+            catch (OperationCanceledException)
+            {
+                cli.Messages.WriteLine($"hlvm: limit exceeded (timeout): {location}: the time ran out while the entry module was fetched");
+                return ExitCodes.LimitExceeded;
             }
             catch (Exception e) when (e is BundleException or ModuleFormatException)
             {

@@ -82,9 +82,21 @@ internal sealed class RunCommand
         Command.SetAction(Run);
     }
 
+    /// <summary>When the whole command must be over (--timeout from the start), or null without a time limit.</summary>
+    private DateTime? _deadline;
+
+    /// <summary>What is left of --timeout (never negative), or null without one.</summary>
+    internal TimeSpan? Remaining => _deadline is { } d ? TimeSpan.FromTicks(Math.Max(0, (d - DateTime.UtcNow).Ticks)) : null;
+
     private int Run(ParseResult p)
     {
         string path = p.GetValue(_file)!;
+        // --timeout covers the whole command: fetching a bundle, compiling, verifying and running. The run gets what
+        // the phases before it left; a phase that can't be interrupted (compiling, verifying) is ended with the
+        // process, as a stuck run is.
+        var timeout = _timeout.Get(p);
+        _deadline = timeout is { } total ? DateTime.UtcNow + total : null;
+        using var stuck = _cli.IsProcess && timeout is { } t ? new Timer(_ => EndStuck(t), null, t + StuckGrace, Timeout.InfiniteTimeSpan) : null;
         if (Inputs.IsBundle(path)) return new BundleRunner(_cli, this).Run(p, path);
         var module = _inputs.LoadModule(path, out int exitCode);
         if (module is null) return exitCode;
@@ -118,7 +130,15 @@ internal sealed class RunCommand
         }
         var limits = new List<Limit> { new HeapLimit(MaxHeap(p)), new StackLimit((int)_maxStack.Get(p)!.Value), new OpenFilesLimit((int)_maxOpenFiles.Get(p)!.Value) };
         if (_fuel.Get(p) is { } fuel) limits.Add(new FuelLimit(fuel));
-        if (_timeout.Get(p) is { } timeout) limits.Add(new TimeLimit(timeout));
+        if (Remaining is { } left)
+        {
+            if (left <= TimeSpan.Zero)
+            {
+                _cli.Messages.WriteLine($"hlvm: limit exceeded (timeout): {_timeout.Get(p)} ran out before the program started (fetching, compiling and verifying it took that long)");
+                return ExitCodes.LimitExceeded;
+            }
+            limits.Add(new TimeLimit(left, _timeout.Get(p)));
+        }
         if (_maxOutput.Get(p) is { } maxOutput) limits.Add(new OutputLimit(maxOutput));
         bool allowEscapes = _allowEscapes.Get(p);
         StreamWriter? auditFile = null;
@@ -181,7 +201,6 @@ internal sealed class RunCommand
                     _cli.Messages.WriteLine($"hlvm: {Inputs.Shown(path)}: the module has no entry function (main)");
                     return ExitCodes.DataError;
                 }
-                using var stuck = _cli.IsProcess && _timeout.Get(p) is { } t ? new Timer(_ => EndStuck(t), null, t + StuckGrace, Timeout.InfiniteTimeSpan) : null;
                 return RunIsolate(isolate, loaded, p.GetValue(_programArgs) ?? [], allowEscapes);
             }
         }
@@ -198,7 +217,7 @@ internal sealed class RunCommand
     {
         try
         {
-            _cli.Messages.WriteLine($"hlvm: limit exceeded (timeout): the app ran longer than {timeout} and did not stop within {StuckGrace.TotalSeconds:0}s more; ending the process");
+            _cli.Messages.WriteLine($"hlvm: limit exceeded (timeout): the command (fetching, compiling, verifying and running the app) took longer than {timeout} and did not stop within {StuckGrace.TotalSeconds:0}s more; ending the process");
             _cli.Err.Flush();
         }
         finally
