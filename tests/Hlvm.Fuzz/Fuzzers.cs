@@ -228,8 +228,37 @@ public sealed class ModuleFuzzer(FuzzOptions options, List<byte[]> corpus) : Fuz
         var f = m.Functions[Random.Next(m.Functions.Count)];
         VmType[] types = [VmType.Int, VmType.Float, VmType.Bool, VmType.String, VmType.ArrayOf(VmType.Int), VmType.ArrayOf(VmType.String)];
         VmType AnyType() => types[Random.Next(types.Length)];
-        switch (Random.Next(8))
+        switch (Random.Next(10))
         {
+            case 8:
+                {
+                    // A long chain of classes, past the inheritance limit at times, a cycle at times: the verifier
+                    // must say no without recursing once per class.
+                    int n = Random.Next(2) == 0 ? Random.Next(1, 60) : Random.Next(900, 3000);
+                    int first = m.Classes.Count;
+                    for (int k = 0; k < n; k++)
+                        m.Classes.Add(new ClassDef { Name = $"Chain{k}", Super = k == 0 ? (Random.Next(8) == 0 ? first + n - 1 : -1) : first + k - 1 });
+                    break;
+                }
+            case 9:
+                {
+                    // Large declared sizes: locals, max stack, exception handlers over the whole code.
+                    switch (Random.Next(3))
+                    {
+                        case 0:
+                            f.Locals = [.. f.Locals, .. Enumerable.Repeat(AnyType(), Random.Next(1000, 60000))];
+                            break;
+                        case 1:
+                            f.MaxStack = Random.Next(2) == 0 ? ModuleFormat.MaxStackLimit : Random.Next(1 << 20);
+                            break;
+                        default:
+                            if (m.Classes.Count == 0) break;
+                            var h = new ExceptionHandler(0, f.Code.Length, 0, Random.Next(m.Classes.Count));
+                            f.Handlers = [.. f.Handlers, .. Enumerable.Repeat(h, Random.Next(100, 5000))];
+                            break;
+                    }
+                    break;
+                }
             case 0 when f.Locals.Length > 0:
                 f.Locals[Random.Next(f.Locals.Length)] = AnyType();
                 break;
@@ -346,8 +375,20 @@ public sealed class SourceFuzzer : Fuzzer
         {
             int at = Random.Next(tokens.Count);
             string any = " " + _vocabulary[Random.Next(_vocabulary.Count)].Trim();
-            switch (Random.Next(5))
+            switch (Random.Next(5) == 0 && Random.Next(8) == 0 ? 5 : Random.Next(5))
             {
+                case 5:
+                    {
+                        // A long chain of one construct: a run of tokens repeated hundreds of times (nested ifs,
+                        // else-if chains, operators, classes), which once took the parser or the binder
+                        // polynomial time.
+                        int length = Math.Min(Random.Next(1, 8), tokens.Count - at);
+                        var run = tokens.GetRange(at, length);
+                        int times = Random.Next(50, 300);
+                        for (int r = 0; r < times; r++) tokens.InsertRange(at, run);
+                        n = 0;
+                        break;
+                    }
                 case 0: tokens.RemoveAt(at); break;
                 case 1: tokens.Insert(at, tokens[at]); break;
                 case 2: tokens[at] = any; break;
