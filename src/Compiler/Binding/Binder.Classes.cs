@@ -148,7 +148,7 @@ public sealed partial class Binder
         {
             var fd = m.functionDecl();
             string name = fd.name.Text;
-            if (fd.PUB() != null) Error(fd.PUB().Symbol, "'pub' has no meaning without modules, which are not supported yet");
+            if (fd.PUB() != null) Error(fd.PUB().Symbol, "'pub' marks what a module exports, at its top level; a method is public wherever its class is: remove 'pub' here (and write it before the class)");
             if (c.OwnMethods.Any(x => x.Name == name)) { Error(fd.name, $"method '{name}' is declared twice"); continue; }
             if (c.Fields.Any(x => x.Name == name)) { Error(fd.name, $"'{name}' is already a field of '{c.Name}'"); continue; }
             var (types, names) = BindParams(fd.paramList());
@@ -364,7 +364,7 @@ public sealed partial class Binder
         if (!RequireNonNull(obj, name, $"read '{name.Text}'")) return null;
         if (obj.Type.Kind != TypeKind.Object)
         {
-            string hint = obj.Type.Kind == TypeKind.Array && name.Text == "len" ? "; did you mean `len()`?" : "";
+            string hint = obj.Type.Kind == TypeKind.Array && name.Text == "len" ? "; did you mean `len()`?" : HabitHint(name.Text);
             Error(name, $"{N(obj.Type)} has no field '{name.Text}'{hint}");
             return null;
         }
@@ -675,7 +675,32 @@ public sealed partial class Binder
         {
             foreach (var l in added)
             {
-                if (--_narrowed[l] == 0) _narrowed.Remove(l);
+                // An assignment may have ended the narrowing already.
+                if (_narrowed.TryGetValue(l, out int count) && (_narrowed[l] = count - 1) == 0) _narrowed.Remove(l);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Binds a loop's body. A variable narrowed outside the loop that the body assigns is not narrowed in it (a
+    /// later iteration sees the assignment); <paramref name="condition"/>'s locals (a `while x != null`) are, since
+    /// the condition is checked again before each iteration, from the start of the body up to an assignment to
+    /// them in it.
+    /// </summary>
+    private T InLoopBody<T>(IParseTree body, IEnumerable<LocalSymbol> condition, Func<T> bind)
+    {
+        foreach (var l in _narrowed.Keys.Where(l => AssignsTo(body, l.Name)).ToList()) _narrowed.Remove(l);
+        var added = condition.Where(l => !_assignedByLambdas.Contains(l.Name)).Distinct().ToList();
+        foreach (var l in added) _narrowed[l] = _narrowed.GetValueOrDefault(l) + 1;
+        try
+        {
+            return bind();
+        }
+        finally
+        {
+            foreach (var l in added)
+            {
+                if (_narrowed.TryGetValue(l, out int count) && (_narrowed[l] = count - 1) == 0) _narrowed.Remove(l);
             }
         }
     }

@@ -278,7 +278,7 @@ public sealed partial class Binder
                     if (inner.IsError()) return inner;
                     if (!inner.IsReference)
                     {
-                        Error(nullable, $"{N(inner)} cannot be nullable: only strings, arrays and objects can be null");
+                        Error(nullable, $"{N(inner)} cannot be nullable: only strings, arrays, maps, functions and objects can be null");
                         return Types.Error;
                     }
                     if (inner.Nullable) Error(nullable.QUESTION().Symbol, "the type is already nullable");
@@ -376,7 +376,7 @@ public sealed partial class Binder
                 {
                     var cond = BindCondition(w.expr(), "while");
                     _loopDepth++;
-                    var body = BindBody(w.body(), "while");
+                    var body = InLoopBody(w.body(), NonNullWhenTrue(cond), () => BindBody(w.body(), "while"));
                     _loopDepth--;
                     return new BoundWhile(line, cond, body);
                 }
@@ -503,7 +503,7 @@ public sealed partial class Binder
     private BoundBlock BindLoopBody(BodyContext block)
     {
         _loopDepth++;
-        var body = BindBody(block, "for");
+        var body = InLoopBody(block, [], () => BindBody(block, "for"));
         _loopDepth--;
         return body;
     }
@@ -552,6 +552,8 @@ public sealed partial class Binder
             }
             var value = BindValue(a.value, local.Type);
             if (op != "=") value = BindBinary(op[..^1], ReadVariable(local, line), value, a, a.value);
+            // From here on the variable holds the new value, which a check before did not see.
+            _narrowed.Remove(local);
             return WriteVariable(local, Check(value, local.Type, a.value, $"'{local.Name}' has type"), line);
         }
         if (target is IndexExprContext index)
@@ -664,6 +666,7 @@ public sealed partial class Binder
         {
             (TypeKind.Int, TypeKind.Float) => "; convert with `as float`",
             (TypeKind.Float, TypeKind.Int) => "; convert with `as int` (truncates)",
+            (TypeKind.Null, _) when !expected.IsReference => $"; {N(expected)} can't be null (only strings, arrays, maps, functions and objects can, in a nullable type such as string?)",
             (TypeKind.Null, _) => $"; only a nullable type ({N(expected.AsNullable())}) can hold null",
             _ when value.Type.Nullable && IsAssignable(value.Type.AsNonNullable(), expected) => "; it may be null: check it with `if x != null` or give a default with `??`",
             (_, TypeKind.String) => "; make a string with interpolation, e.g. \"{x}\"",
@@ -743,6 +746,8 @@ public sealed partial class Binder
                     if (value.Type == VmType.Int && target == VmType.Float) return new BoundOp(line, VmType.Float, Opcode.IToF, value, null);
                     if (value.Type == VmType.Float && target == VmType.Int) return new BoundOp(line, VmType.Int, Opcode.FToI, value, null);
                     if (target.Kind == TypeKind.Object) return BindClassCast(value, target, c);
+                    // `x as T` with x a T?: the value, checked not to be null (NullError when it is).
+                    if (value.Type.Nullable && value.Type.AsNonNullable() == target) return new BoundNonNull(line, target, value);
                     Error(c, $"cannot convert {N(value.Type)} to {N(target)} with 'as'; 'as' converts between int and float, and between related classes");
                     return new BoundError(line);
                 }
@@ -1054,7 +1059,8 @@ public sealed partial class Binder
         if (NativeMethod(target.Type, name) is { } def) return BindNativeMethod(def, target, m.ID().Symbol, args, line);
         if (target.Type.Kind == TypeKind.String)
         {
-            Error(m.ID().Symbol, $"string has no method '{name}'{Suggest(name, StringMethods)}; strings have {string.Join(", ", StringMethods)}");
+            string hint = HabitHint(name) is { Length: > 0 } habit ? habit : Suggest(name, StringMethods);
+            Error(m.ID().Symbol, $"string has no method '{name}'{hint}; strings have {string.Join(", ", StringMethods)}");
             foreach (var a in args) BindValue(a, null);
             return new BoundError(line);
         }
@@ -1071,7 +1077,7 @@ public sealed partial class Binder
         if (target.Type.Kind == TypeKind.Array && BindArrayMethod(target, m.ID().Symbol, args, line) is { } arrayCall) return arrayCall;
         if (target.Type.Kind == TypeKind.Array && BindTemplateMethod(target, m.ID().Symbol, args, line) is { } templateCall) return templateCall;
         string known = target.Type.Kind == TypeKind.Array ? $"; arrays have {ArrayMethods}" : "";
-        Error(m.ID().Symbol, $"{N(target.Type)} has no method '{name}'{known}");
+        Error(m.ID().Symbol, $"{N(target.Type)} has no method '{name}'{HabitHint(name)}{known}");
         foreach (var a in args) BindValue(a, null);
         return new BoundError(line);
     }
@@ -1346,8 +1352,31 @@ public sealed partial class Binder
         var candidates = function
             ? _functions.Keys.Concat(Builtins)
             : _scopes.SelectMany(s => s.Keys).Where(k => !k.StartsWith('$')).Concat(_functions.Keys).Concat(Builtins);
-        return $"undefined {(function ? "function" : "name")} '{name}'{Suggest(name, candidates)}";
+        string hint = function ? HabitHint(name, call: true) : "";
+        if (hint.Length == 0 && !function && StdModuleNames.Contains(name))
+            hint = $"; '{name}' is a module of the standard library: write `import std.{name}` at the top of the file";
+        return $"undefined {(function ? "function" : "name")} '{name}'{(hint.Length > 0 ? hint : Suggest(name, candidates))}";
     }
+
+    /// <summary>The modules of the standard library, by the names a program uses them with.</summary>
+    private static readonly HashSet<string> StdModuleNames = ["io", "math", "time", "fs", "net", "env"];
+
+    /// <summary>
+    /// What a name from another language's habits is called here: `length`, `size` and `count` are `len()`,
+    /// `toString()` and `str(x)` are interpolation, `int("42")` is `toInt()`, `append` and `add` are `push`. Empty
+    /// when the name is none of those; <paramref name="call"/> for a bare function call.
+    /// </summary>
+    private static string HabitHint(string name, bool call = false) => (name, call) switch
+    {
+        ("length" or "size" or "count" or "length_", false) => "; the length of a string, array or map is `len()`",
+        ("len", true) => "; the length is a method: `xs.len()`",
+        ("toString" or "to_string" or "str", _) => "; make a string of any value with interpolation: \"{x}\"",
+        ("int", true) => "; read an int from a string with `s.toInt()`; convert a float with `f as int`",
+        ("float", true) => "; read a float from a string with `s.toFloat()`; convert an int with `n as float`",
+        ("append" or "add", false) => "; add an element to an array with `push(v)`",
+        ("printf" or "puts", true) => "; write with `println(x)` (or `print(x)` without a line break)",
+        _ => "",
+    };
 
     private static string Suggest(string name, IEnumerable<string> candidates)
     {

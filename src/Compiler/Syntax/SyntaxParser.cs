@@ -97,6 +97,28 @@ public static class SyntaxParser
         _ => vocabulary.GetLiteralName(type) ?? vocabulary.GetDisplayName(type),
     };
 
+    /// <summary>
+    /// A message for a syntax error that comes from another language's habit (`i++`, a C-style `for (`, an import
+    /// after declarations), or null.
+    /// </summary>
+    private static string? Habit(ITokenStream tokens, IToken offending)
+    {
+        var before = PreviousToken(tokens, offending);
+        if (offending.Type == HlLexer.IMPORT)
+            return "imports come first: move this `import` above the file's declarations";
+        if (before is { Type: HlLexer.FOR } && offending.Type == HlLexer.LPAREN)
+            return "a for loop is `for i in 0..n { ... }` or `for x in xs { ... }`; there is no C-style `for (...; ...; ...)`";
+        foreach (var (type, op) in new[] { (HlLexer.PLUS, "++"), (HlLexer.MINUS, "--") })
+        {
+            // `i++`: the second sign where an operand should be; `i--`: the line ends after two signs.
+            var pair = offending.Type == type ? (before, offending) : (before is null ? null : PreviousToken(tokens, before), before);
+            if (pair.Item1 is { } a && pair.Item2 is { } b && a.Type == type && b.Type == type && a.StopIndex + 1 == b.StartIndex
+                && PreviousToken(tokens, a) is { Type: HlLexer.ID or HlLexer.RBRACK or HlLexer.RPAREN })
+                return $"there is no {op} operator: write `x {op[0]}= 1`";
+        }
+        return null;
+    }
+
     /// <summary>The token before <paramref name="token"/> on the default channel, or null.</summary>
     private static IToken? PreviousToken(ITokenStream tokens, IToken token)
     {
@@ -133,6 +155,10 @@ public static class SyntaxParser
             else if (InOpenInterpolation(parser, offendingSymbol))
             {
                 message = $"unclosed interpolation: expected '}}' before {Describe(offendingSymbol)}";
+            }
+            else if (Habit(parser.TokenStream, offendingSymbol) is { } habit)
+            {
+                message = habit;
             }
             else if (offendingSymbol.Type == HlLexer.BAD_CHAR)
             {
