@@ -135,31 +135,13 @@ public static class UsageCheck
     private static string Join(List<string> path) => string.Join(" ", path);
 
     private static string Shown(string text) =>
-        Hlvm.Sandbox.ControlCharacters.MakeVisible(text.Length > 60 ? text[..28] + "..." + text[^28..] : text);
+        Hlvm.Sandbox.ControlCharacters.MakeVisible(Hlvm.Runtime.Execution.Excerpt.Of(text, 60));
 
     /// <summary>" (did you mean X?)" for the closest known word, when one is close enough.</summary>
     private static string Suggest(string word, IEnumerable<string> known)
     {
-        var best = known.Distinct().Select(k => (k, d: Distance(word, k))).OrderBy(x => x.d).ThenBy(x => x.k, StringComparer.Ordinal).FirstOrDefault();
+        var best = known.Distinct().Select(k => (k, d: Hlvm.Runtime.Spelling.Distance(word, k))).OrderBy(x => x.d).ThenBy(x => x.k, StringComparer.Ordinal).FirstOrDefault();
         return best.k is not null && best.d <= Math.Max(2, word.Length / 4) ? $" (did you mean {best.k}?)" : "";
     }
 
-    /// <summary>The edit distance between two words (insertions, deletions, substitutions).</summary>
-    private static int Distance(string a, string b)
-    {
-        var row = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++) row[j] = j;
-        for (int i = 1; i <= a.Length; i++)
-        {
-            int diagonal = row[0];
-            row[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-            {
-                int above = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
-                diagonal = above;
-            }
-        }
-        return row[b.Length];
-    }
 }

@@ -409,8 +409,8 @@ public static class Assembler
             var info = OpcodeInfo.ByName(d.Mnemonic.Text);
             if (info is null)
             {
-                string? near = OpcodeInfo.All.Select(o => o.Name).Where(n => Distance(n, d.Mnemonic.Text) <= 2)
-                    .OrderBy(n => Distance(n, d.Mnemonic.Text)).FirstOrDefault();
+                string? near = OpcodeInfo.All.Select(o => o.Name).Where(n => Runtime.Spelling.Distance(n, d.Mnemonic.Text) <= 2)
+                    .OrderBy(n => Runtime.Spelling.Distance(n, d.Mnemonic.Text)).FirstOrDefault();
                 Error(d.Mnemonic, $"unknown instruction '{d.Mnemonic.Text}'{(near is null ? "" : $" (did you mean '{near}'?)")}");
                 return;
             }
@@ -578,24 +578,6 @@ public static class Assembler
             return true;
         }
 
-        /// <summary>Levenshtein distance, for suggesting a mnemonic.</summary>
-        private static int Distance(string a, string b)
-        {
-            if (Math.Abs(a.Length - b.Length) > 2 || b.Length > 32) return int.MaxValue;
-            var row = Enumerable.Range(0, b.Length + 1).ToArray();
-            for (int i = 1; i <= a.Length; i++)
-            {
-                int diagonal = row[0];
-                row[0] = i;
-                for (int j = 1; j <= b.Length; j++)
-                {
-                    int above = row[j];
-                    row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
-                    diagonal = above;
-                }
-            }
-            return row[b.Length];
-        }
 
         // ---------------------------------------------------------------------------------------- names
 

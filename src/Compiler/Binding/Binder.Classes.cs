@@ -673,11 +673,7 @@ public sealed partial class Binder
         }
         finally
         {
-            foreach (var l in added)
-            {
-                // An assignment may have ended the narrowing already.
-                if (_narrowed.TryGetValue(l, out int count) && (_narrowed[l] = count - 1) == 0) _narrowed.Remove(l);
-            }
+            Unnarrow(added);
         }
     }
 
@@ -698,10 +694,16 @@ public sealed partial class Binder
         }
         finally
         {
-            foreach (var l in added)
-            {
-                if (_narrowed.TryGetValue(l, out int count) && (_narrowed[l] = count - 1) == 0) _narrowed.Remove(l);
-            }
+            Unnarrow(added);
+        }
+    }
+
+    /// <summary>Ends the narrowings a region added (an assignment may have ended one already).</summary>
+    private void Unnarrow(List<LocalSymbol> added)
+    {
+        foreach (var l in added)
+        {
+            if (_narrowed.TryGetValue(l, out int count) && (_narrowed[l] = count - 1) == 0) _narrowed.Remove(l);
         }
     }
 

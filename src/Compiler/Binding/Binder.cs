@@ -1378,30 +1378,8 @@ public sealed partial class Binder
         _ => "",
     };
 
-    private static string Suggest(string name, IEnumerable<string> candidates)
-    {
-        var best = candidates.Distinct()
-            .Select(c => (c, d: EditDistance(name, c)))
-            .Where(x => x.d <= Math.Max(1, name.Length / 3))
-            .OrderBy(x => x.d).ThenBy(x => x.c, StringComparer.Ordinal)
-            .FirstOrDefault();
-        return best.c is null ? "" : $"; did you mean '{best.c}'?";
-    }
-
-    /// <summary>Edits (insert, delete, replace, swap two neighbours) that turn one name into the other.</summary>
-    private static int EditDistance(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (int i = 1; i <= a.Length; i++)
-            for (int j = 1; j <= b.Length; j++)
-            {
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
-            }
-        return d[a.Length, b.Length];
-    }
+    private static string Suggest(string name, IEnumerable<string> candidates) =>
+        Runtime.Spelling.Nearest(name, candidates) is { } best ? $"; did you mean '{best}'?" : "";
 
     private static string Plural(int n, string word) => n == 1 ? $"1 {word}" : $"{n} {word}s";
 }
