@@ -15,10 +15,17 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
+        var stdout = new StreamWriter(StandardOutput.Open(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
         using var stderr = new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false)) { AutoFlush = true };
         int code = Run(new CliContext(stdout, stderr, Console.In, IsProcess: true), args);
-        stdout.Flush();
+        try
+        {
+            stdout.Dispose();
+        }
+        catch (IOException e) when (StandardOutput.IsBrokenPipe(e))
+        {
+            return ExitCodes.BrokenPipe;
+        }
         return code;
     }
 
@@ -60,9 +67,18 @@ public static class Program
             }
             return parse.Invoke(new InvocationConfiguration { Output = cli.Out, Error = cli.Err, EnableDefaultExceptionHandler = false });
         }
+        catch (IOException e) when (StandardOutput.IsBrokenPipe(e))
+        {
+            // The reader of standard output has gone: stop, and print nothing more (there is no one to read it).
+            return ExitCodes.BrokenPipe;
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            cli.Out.Flush();
+            try
+            {
+                cli.Out.Flush();
+            }
+            catch (IOException broken) when (StandardOutput.IsBrokenPipe(broken)) { /* the error still goes to stderr */ }
             cli.Err.WriteLine($"hlvm: internal error: {e}");
             return ExitCodes.RuntimeError;
         }
