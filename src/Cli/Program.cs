@@ -52,6 +52,10 @@ public static class Program
         return (file, programArgs, [.. run.Grants(parse).Describe()]);
     }
 
+    /// <summary>Runs the command line in-process as if a person answered at a terminal from <paramref name="stdin"/>. For tests.</summary>
+    internal static int RunAtTerminal(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin) =>
+        Run(new CliContext(stdout, stderr, stdin, IsProcess: false) { AssumeTerminal = true }, args);
+
     private static int Run(CliContext cli, string[] args)
     {
         try

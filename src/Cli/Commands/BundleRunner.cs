@@ -82,7 +82,7 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
                 return ExitCodes.Usage;
             }
             return run.RunSandboxed(p, location, module,
-                o => o with { AppFiles = new BundleAppFiles(bundle, run.MaxHeap(p)), StorageDirectory = AppStorage.DirectoryForId(bundle.AppId) },
+                o => o with { AppFiles = new BundleAppFiles(bundle, run.MaxHeap(p)), StorageDirectory = AppStorage.DirectoryForId(bundle.AppId), About = AppAbout.Bundle(bundle.Front, Inputs.IsUrl(location) ? location : Path.GetFullPath(location)) },
                 permissions);
         }
     }

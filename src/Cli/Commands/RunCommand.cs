@@ -147,6 +147,7 @@ internal sealed class RunCommand
                     In = _cli.In,
                     // The program's stderr comes after what it printed to stdout before it.
                     Error = new FlushingWriter(_cli.Out, _cli.Err),
+                    Notes = new FlushingWriter(_cli.Out, _cli.Err),
                     Audit = auditFile is null ? null : new AuditLog(auditFile),
                     AllowEscapes = allowEscapes,
                     Heap = new HeapOptions
