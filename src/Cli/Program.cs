@@ -42,14 +42,20 @@ public static class Program
     /// </summary>
     internal static (string File, string[] Args, string[] Grants) ReadRun(string[] args)
     {
+        var settings = ReadRunSettings(args);
+        return (settings.File, [.. settings.Args], [.. settings.Permissions().Describe()]);
+    }
+
+    /// <summary>The settings System.CommandLine reads from <c>run</c>'s words <paramref name="args"/>. For tests.</summary>
+    internal static RunSettings ReadRunSettings(string[] args)
+    {
         var run = new RunCommand(new CliContext(TextWriter.Null, TextWriter.Null, TextReader.Null, IsProcess: false));
         var root = new RootCommand { run.Command };
         string[] line = ["run", .. args];
         if (UsageCheck.Check(root, line) is { } usage) throw new ArgumentException(usage);
         var parse = root.Parse(line, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0) throw new ArgumentException(parse.Errors[0].Message);
-        var (file, programArgs) = run.Target(parse);
-        return (file, programArgs, [.. run.Grants(parse).Describe()]);
+        return run.Settings(parse);
     }
 
     /// <summary>Runs the command line in-process as if a person answered at a terminal from <paramref name="stdin"/>. For tests.</summary>
@@ -60,6 +66,9 @@ public static class Program
     {
         try
         {
+            // The commonest line, run FILE [WORDS...], needs none of the command definitions: building them is most
+            // of the start-up time of a short program.
+            if (RunSettings.Plain(args) is { } plain) return new Runner(cli).Run(plain);
             var root = HlvmCommand.Create(cli);
             if (UsageCheck.Check(root, args) is { } usage) return UsageError(cli, usage, UsageCheck.CommandOf(root, args));
             // No response files: an argument that starts with '@' is an argument.
