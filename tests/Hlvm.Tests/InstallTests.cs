@@ -6,10 +6,14 @@ namespace Hlvm.Tests;
 /// The two ways the README installs the <c>hlvm</c> command, each done for real: the launcher script, which builds
 /// hlvm as it is deployed (Release, ReadyToRun) on first use and runs it; and the .NET tool package, packed from
 /// the repository and installed with <c>dotnet tool install</c>. One class, so that the two Release builds of the
-/// same projects never run at once.
+/// same projects never run at once; and a collection that runs alone, so that two Release builds on the machine's
+/// cores never starve the tests that give a program a second of wall time.
 /// </summary>
+[Collection(Alone)]
 public sealed class InstallTests
 {
+    public const string Alone = "install (runs alone)";
+
     private static readonly string Hello = Path.Combine(TestSupport.Root, "examples", "hello.hl");
 
     private static (int ExitCode, string Stdout, string Stderr) Run(string file, IEnumerable<string> args, params (string Name, string Value)[] environment)
@@ -78,3 +82,7 @@ public sealed class InstallTests
         Assert.True(IsReadyToRun(Path.Combine(installed, "Hlvm.Runtime.dll")), "the tool's assemblies are not compiled ahead of time");
     }
 }
+
+/// <summary>Tests in this collection run after the others, one at a time (they build hlvm in Release).</summary>
+[CollectionDefinition(InstallTests.Alone, DisableParallelization = true)]
+public sealed class InstallCollection;
