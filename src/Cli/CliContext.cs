@@ -18,7 +18,10 @@ public sealed record CliContext(TextWriter Out, TextWriter Err, TextReader In, b
     public TextWriter Messages { get; } = new VisibleWriter(Err);
 
     /// <summary>Whether hlvm talks to a person: standard input and standard error are a terminal.</summary>
-    public bool Interactive => IsProcess && !Console.IsInputRedirected && !Console.IsErrorRedirected;
+    public bool Interactive => AssumeTerminal || IsProcess && !Console.IsInputRedirected && !Console.IsErrorRedirected;
+
+    /// <summary>Talk to <see cref="In"/> as to a person at a terminal (tests of the questions hlvm asks).</summary>
+    internal bool AssumeTerminal { get; init; }
 
     /// <summary>"1 entry", "2 entries".</summary>
     public static string Count(long n, string one, string many) => $"{n} {(n == 1 ? one : many)}";

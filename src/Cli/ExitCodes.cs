@@ -25,6 +25,9 @@ public static class ExitCodes
     public const int LimitExceeded = 75;
     /// <summary>The program ended with an uncaught <c>PermissionError</c>: the sandbox refused it something.</summary>
     public const int NoPermission = 77;
+    /// <summary>Standard output is a pipe whose reader has gone: 128 + SIGPIPE, the status a shell shows for a
+    /// program that the signal ends.</summary>
+    public const int BrokenPipe = 141;
 
     /// <summary>Each code and what it means, as the README's table has it (with `code` marks there).</summary>
     public static readonly IReadOnlyList<(int Code, string Meaning)> Table =
@@ -37,6 +40,7 @@ public static class ExitCodes
         (CantCreate, "an output file cannot be written, or `serve` cannot listen on its port"),
         (LimitExceeded, "a resource limit was breached: `--fuel`, `--timeout`, `--max-heap`, `--max-stack` (an uncaught `OutOfMemoryError` or `StackOverflowError`), `--max-output`, `--max-open-files`; the message names it"),
         (NoPermission, "an uncaught `PermissionError`: the program used a file, variable or host it was not granted; the message names the flag that grants it"),
+        (BrokenPipe, "standard output is a pipe whose reader has gone (`hlvm run prog.hl | head -2`): the program stops at its next write and nothing more is printed, as SIGPIPE (128 + 13) stops a C or Go program"),
     ];
 
     /// <summary>The table as <c>hlvm --help</c> prints it: without the `code` marks, wrapped to 80 columns.</summary>

@@ -15,10 +15,17 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
+        var stdout = new StreamWriter(StandardOutput.Open(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
         using var stderr = new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false)) { AutoFlush = true };
         int code = Run(new CliContext(stdout, stderr, Console.In, IsProcess: true), args);
-        stdout.Flush();
+        try
+        {
+            stdout.Dispose();
+        }
+        catch (IOException e) when (StandardOutput.IsBrokenPipe(e))
+        {
+            return ExitCodes.BrokenPipe;
+        }
         return code;
     }
 
@@ -35,20 +42,33 @@ public static class Program
     /// </summary>
     internal static (string File, string[] Args, string[] Grants) ReadRun(string[] args)
     {
+        var settings = ReadRunSettings(args);
+        return (settings.File, [.. settings.Args], [.. settings.Permissions().Describe()]);
+    }
+
+    /// <summary>The settings System.CommandLine reads from <c>run</c>'s words <paramref name="args"/>. For tests.</summary>
+    internal static RunSettings ReadRunSettings(string[] args)
+    {
         var run = new RunCommand(new CliContext(TextWriter.Null, TextWriter.Null, TextReader.Null, IsProcess: false));
         var root = new RootCommand { run.Command };
         string[] line = ["run", .. args];
         if (UsageCheck.Check(root, line) is { } usage) throw new ArgumentException(usage);
         var parse = root.Parse(line, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0) throw new ArgumentException(parse.Errors[0].Message);
-        var (file, programArgs) = run.Target(parse);
-        return (file, programArgs, [.. run.Grants(parse).Describe()]);
+        return run.Settings(parse);
     }
+
+    /// <summary>Runs the command line in-process as if a person answered at a terminal from <paramref name="stdin"/>. For tests.</summary>
+    internal static int RunAtTerminal(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin) =>
+        Run(new CliContext(stdout, stderr, stdin, IsProcess: false) { AssumeTerminal = true }, args);
 
     private static int Run(CliContext cli, string[] args)
     {
         try
         {
+            // The commonest line, run FILE [WORDS...], needs none of the command definitions: building them is most
+            // of the start-up time of a short program.
+            if (RunSettings.Plain(args) is { } plain) return new Runner(cli).Run(plain);
             var root = HlvmCommand.Create(cli);
             if (UsageCheck.Check(root, args) is { } usage) return UsageError(cli, usage, UsageCheck.CommandOf(root, args));
             // No response files: an argument that starts with '@' is an argument.
@@ -60,9 +80,18 @@ public static class Program
             }
             return parse.Invoke(new InvocationConfiguration { Output = cli.Out, Error = cli.Err, EnableDefaultExceptionHandler = false });
         }
+        catch (IOException e) when (StandardOutput.IsBrokenPipe(e))
+        {
+            // The reader of standard output has gone: stop, and print nothing more (there is no one to read it).
+            return ExitCodes.BrokenPipe;
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            cli.Out.Flush();
+            try
+            {
+                cli.Out.Flush();
+            }
+            catch (IOException broken) when (StandardOutput.IsBrokenPipe(broken)) { /* the error still goes to stderr */ }
             cli.Messages.WriteLine($"hlvm: internal error: {e}");
             return ExitCodes.RuntimeError;
         }

@@ -21,6 +21,13 @@ public sealed record IsolateOptions
     /// Required with <see cref="AppFiles"/>.</summary>
     public string? StorageDirectory { get; init; }
 
+    /// <summary>Whose storage it is, recorded in it when a run leaves storage behind (<c>hlvm data list</c>); by
+    /// default, for an app directory, the programs in that directory.</summary>
+    public AppAbout? About { get; init; }
+
+    /// <summary>Where hlvm's notes about the run go (a copy of an <c>/app</c> file whose original changed), or null.</summary>
+    public TextWriter? Notes { get; init; }
+
     /// <summary>What relative paths are relative to (by default the host's current directory).</summary>
     public string? WorkingDirectory { get; init; }
 
@@ -67,6 +74,9 @@ public sealed class Isolate : IDisposable
     private readonly HeapLimit? _heapLimit;
     private readonly StackLimit? _stackLimit;
     private int _state; // 0 new, 1 running, 2 done
+    /// <summary>The app's storage directory, found when first needed (finding it hashes the app's path).</summary>
+    private readonly Lazy<string> _storage;
+    private readonly AppAbout? _about;
 
     /// <exception cref="ArgumentException">a grant that can't be given (a hidden directory)</exception>
     public Isolate(IsolateOptions options)
@@ -81,10 +91,15 @@ public sealed class Isolate : IDisposable
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("the sandbox's file system needs Linux 5.6 or later (openat2)");
         if ((options.AppDirectory is null) == (options.AppFiles is null)) throw new ArgumentException("an isolate needs either an app directory or app files");
         if (options.StorageDirectory is null && options.AppDirectory is null) throw new ArgumentException("an isolate whose files are not a directory needs a storage directory");
-        var files = new VirtualFileSystem(options.AppDirectory ?? "/", () => options.StorageDirectory ?? AppStorage.DirectoryFor(options.AppDirectory!),
-            options.Permissions, options.WorkingDirectory, options.AppFiles)
+        _storage = new Lazy<string>(() => options.StorageDirectory ?? AppStorage.DirectoryFor(options.AppDirectory!));
+        _about = options.About ?? (options.AppDirectory is { } appDirectory ? AppAbout.Program(appDirectory) : null);
+        var notes = options.Notes;
+        var files = new VirtualFileSystem(options.AppDirectory ?? "/", () => _storage.Value, options.Permissions, options.WorkingDirectory, options.AppFiles)
         {
             OnDenied = (permission, target, why) => audit?.Record("fs", permission, target, allowed: false, why),
+            OnStaleCopy = notes is null ? null : path => notes.WriteLine(
+                $"hlvm: note: {ControlCharacters.MakeVisible(path)} is this app's own copy, made when it first wrote the file; the original has changed since, "
+                + $"and the app reads its copy ('hlvm rm {Path.GetFileName(_storage.Value)} --copies' removes its copies)"),
             MaxCopyBytes = settings.Heap.MaxBytes,
         };
         if (options.AppFiles is Bundles.BundleAppFiles bundleFiles) bundleFiles.Cancellation = _cancel.Token;
@@ -150,6 +165,12 @@ public sealed class Isolate : IDisposable
         if (Interlocked.Exchange(ref _state, 2) == 2) return;
         _host.Dispose();
         _cancel.Dispose();
+        // A run that left storage says whose it is, for 'hlvm data list' and 'hlvm rm'.
+        if (_storage.IsValueCreated && _about is not null)
+        {
+            try { _about.WriteTo(_storage.Value); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* the storage stays, unnamed */ }
+        }
     }
 
     private static string Size(long bytes) =>

@@ -52,6 +52,12 @@ public sealed class VirtualFileSystem : IFileSystem
     /// <summary>Told of every refusal made after the permission check (a file's real path is denied or hidden).</summary>
     internal Action<string, string, string>? OnDenied { get; init; }
 
+    /// <summary>Told, once per path, when the app reads its copy of an <c>/app</c> file whose original changed
+    /// after the copy was made (<see cref="CopyOrigins"/>).</summary>
+    internal Action<string>? OnStaleCopy { get; init; }
+
+    private readonly HashSet<string> _staleNoted = new(StringComparer.Ordinal);
+
     /// <param name="appDirectory">the host directory shown read-only at <c>/app</c></param>
     /// <param name="storageDirectory">the app's private host directory: <c>/data</c> and the copies of written
     /// <c>/app</c> files live in it (created when first needed)</param>
@@ -90,6 +96,8 @@ public sealed class VirtualFileSystem : IFileSystem
     {
         var (mount, rel) = Resolve("read", path);
         var file = mount.Kind == Kind.App ? TryOpenCopy("read", path, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY) : null;
+        if (file is not null && _appFiles is null && OnStaleCopy is not null && CopyOrigins.IsStale(_storage.Value, mount.HostPath, rel)
+            && _staleNoted.Add(string.Join('/', rel))) OnStaleCopy(path);
         if (file is null && mount.Kind == Kind.App && _appFiles is not null)
             return new MemoryStream(_appFiles.Read(rel, path)
                 ?? throw FileErrors.Fail("read", path, _appFiles.IsDirectory(rel) ? "it is a directory" : "no such file or directory"), writable: false);
@@ -126,6 +134,7 @@ public sealed class VirtualFileSystem : IFileSystem
             throw Map(e, "write", path, mount);
         }
         ReplaceIn(parent, name, bytes, mode, "write", path, mount);
+        if (mount.Kind == Kind.App && _appFiles is null) CopyOrigins.RecordIfNew(_storage.Value, mount.HostPath, rel);
     }
 
     public void Append(string path, ReadOnlySpan<byte> bytes)

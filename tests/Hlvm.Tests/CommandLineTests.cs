@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.RegularExpressions;
 using Hlvm.Cli;
+using Hlvm.Cli.Commands;
 using Hlvm.Cli.Parsing;
 
 namespace Hlvm.Tests;
@@ -263,7 +264,7 @@ public sealed partial class CommandLineTests
     [InlineData(new[] { "run", "PROG", "--fule", "5" }, "hlvm run: unknown option '--fule' (did you mean --fuel?)")]
     [InlineData(new[] { "run", "PROG", "-v" }, "hlvm run: unknown option '-v'")]
     [InlineData(new[] { "build", "--ouput", "x.hlc", "PROG" }, "hlvm build: unknown option '--ouput' (did you mean --output?)")]
-    [InlineData(new[] { "frobnicate" }, "hlvm: unknown command 'frobnicate'; the commands are run, build, check, disasm, asm, keygen, pack, serve, cache, rm")]
+    [InlineData(new[] { "frobnicate" }, "hlvm: unknown command 'frobnicate'; the commands are run, build, check, disasm, asm, keygen, pack, serve, cache, data, rm")]
     [InlineData(new[] { "buidl", "PROG" }, "hlvm: unknown command 'buidl' (did you mean build?)")]
     [InlineData(new[] { "cache", "lst" }, "hlvm cache: unknown command 'lst' (did you mean list?)")]
     public void UnknownCommandsAndOptionsAreUsageErrorsWithASuggestion(string[] args, string message)
@@ -346,6 +347,45 @@ public sealed partial class CommandLineTests
             Assert.Contains("only run takes bundles and URLs", r.Stderr);
         }
         Assert.Equal(["app.data"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+    }
+
+    // ---------------------------------------------------------------------------------------- run FILE WORDS...
+
+    /// <summary>
+    /// <c>run FILE [WORDS...]</c> is read without System.CommandLine (for start-up time): it must read such a line
+    /// exactly as System.CommandLine does, every option at its default, and leave every other line to it.
+    /// </summary>
+    [Theory]
+    [InlineData("prog.hl")]
+    [InlineData("prog.hl", "a")]
+    [InlineData("prog.hl", "a", "b c", "run", "@file", "x=y")]
+    [InlineData("http://127.0.0.1:8080/app.hlb", "arg")]
+    [InlineData("dir/prog.hlc", "--")]
+    [InlineData("prog.hl", "-v")]
+    [InlineData("--fuel", "10", "prog.hl")]
+    [InlineData("prog.hl", "a", "--", "-b")]
+    [InlineData("prog.hl", "")]
+    public void APlainRunLineIsReadAsSystemCommandLineReadsIt(params string[] words)
+    {
+        var plain = RunSettings.Plain(["run", .. words]);
+        if (words.Any(w => w.Length == 0 || w.StartsWith('-')))
+        {
+            Assert.Null(plain); // options, '--' and the rest are System.CommandLine's
+            return;
+        }
+        Assert.NotNull(plain);
+        var parsed = Program.ReadRunSettings(words);
+        Assert.Equal(parsed.File, plain.File);
+        Assert.Equal(parsed.Args, plain.Args);
+        Assert.Empty(parsed.Grants);
+        Assert.Empty(plain.Grants);
+        Assert.Equal(parsed.Trust, plain.Trust);
+        // Every other setting (each option's value) is the same: the lists, compared above, made one instance.
+        string[] none = [];
+        (string, bool, string?)[] noGrants = [];
+        Assert.Equal(parsed with { Args = none, Trust = none, Grants = noGrants }, plain with { Args = none, Trust = none, Grants = noGrants });
+        Assert.Null(RunSettings.Plain(["build", .. words]));
+        Assert.Null(RunSettings.Plain(["run"]));
     }
 
     // ---------------------------------------------------------------------------------------- the README

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Hlvm.Runtime.Bytecode;
 using Hlvm.Sandbox;
 using Hlvm.Sandbox.Bundles;
@@ -9,9 +8,9 @@ namespace Hlvm.Cli.Commands;
 /// <c>hlvm run</c> of a bundle, from a file or an http(s) URL: the trusted keys, the opening and checking of its
 /// front, the permissions its manifest asks for, and its entry module run sandboxed with its resources at <c>/app</c>.
 /// </summary>
-internal sealed class BundleRunner(CliContext cli, RunCommand run)
+internal sealed class BundleRunner(CliContext cli, Runner run)
 {
-    public int Run(ParseResult p, string location)
+    public int Run(RunSettings s, string location)
     {
         var trusted = new List<byte[]>();
         try
@@ -23,7 +22,7 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
             cli.Messages.WriteLine($"hlvm: {TrustPolicy.DefaultKeysFile}: {(e is FormatException ? e.Message : Inputs.Why(e))}");
             return e is FormatException ? ExitCodes.DataError : ExitCodes.NoInput;
         }
-        foreach (var key in run.TrustedKeys(p))
+        foreach (var key in s.Trust)
         {
             if (ReadTrustedKey(key, out int exitCode) is { } bytes) trusted.Add(bytes);
             else return exitCode;
@@ -44,7 +43,7 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
         {
             // Each request waits at most what is left of --timeout (and never more than the default 30 s).
             var network = run.Remaining is { } left && left < TimeSpan.FromSeconds(30) ? left : (TimeSpan?)null;
-            bundle = Bundle.Open(location, cache, new TrustPolicy(trusted, run.AllowUnsigned(p)), network);
+            bundle = Bundle.Open(location, cache, new TrustPolicy(trusted, s.AllowUnsigned), network);
         }
         catch (BundleException e) when (run.Remaining == TimeSpan.Zero)
         {
@@ -69,9 +68,9 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
             }
             // The entry module is held whole before the run: it may be no larger than the heap the app is given.
             var entry = bundle.EntryModule;
-            if (Math.Max(entry.Size, entry.StoredSize) > run.MaxHeap(p))
+            if (Math.Max(entry.Size, entry.StoredSize) > s.MaxHeap)
             {
-                cli.Messages.WriteLine($"hlvm: limit exceeded (max-heap): {location}: the entry module '{entry.Name}' is {Math.Max(entry.Size, entry.StoredSize)} bytes, more than the app's heap limit of {run.MaxHeap(p)} bytes");
+                cli.Messages.WriteLine($"hlvm: limit exceeded (max-heap): {location}: the entry module '{entry.Name}' is {Math.Max(entry.Size, entry.StoredSize)} bytes, more than the app's heap limit of {s.MaxHeap} bytes");
                 return ExitCodes.LimitExceeded;
             }
             Module module;
@@ -93,7 +92,7 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
             Permissions permissions;
             try
             {
-                permissions = run.Grants(p);
+                permissions = s.Permissions();
                 Ask(permissions, manifest.Permissions);
             }
             catch (ArgumentException e)
@@ -101,8 +100,8 @@ internal sealed class BundleRunner(CliContext cli, RunCommand run)
                 cli.Messages.WriteLine($"hlvm: {e.Message}");
                 return ExitCodes.Usage;
             }
-            return run.RunSandboxed(p, location, module,
-                o => o with { AppFiles = new BundleAppFiles(bundle, run.MaxHeap(p)), StorageDirectory = AppStorage.DirectoryForId(bundle.AppId) },
+            return run.RunSandboxed(s, location, module,
+                o => o with { AppFiles = new BundleAppFiles(bundle, s.MaxHeap), StorageDirectory = AppStorage.DirectoryForId(bundle.AppId), About = AppAbout.Bundle(bundle.Front, Inputs.IsUrl(location) ? location : Path.GetFullPath(location)) },
                 permissions);
         }
     }

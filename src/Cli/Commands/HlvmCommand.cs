@@ -20,6 +20,8 @@ internal static class HlvmCommand
               hlvm keygen -o me              make a signing key pair (me.key, me.pub)
               hlvm pack app/ -o app.hlb --key me.key
               hlvm run app.hlb --trust me.pub          (or http://host/app.hlb)
+              hlvm data list                 the apps that keep data here, by id
+              hlvm rm ID                     remove one app's data (and cached entries)
 
             An option that takes a value takes it as --opt VALUE or --opt=VALUE. Options may
             come before or after the file, up to '--'; everything after '--' goes to the
@@ -37,6 +39,7 @@ internal static class HlvmCommand
             PackCommand.Create(cli),
             ServeCommand.Create(cli),
             CacheCommand.Create(cli),
+            DataCommand.Create(cli),
             RmCommand.Create(cli),
         };
         // Directives ([diagram], [suggest]) are not for users of hlvm: a first argument in brackets is an argument.

@@ -16,9 +16,6 @@ namespace Hlvm.Cli.Commands;
 /// </summary>
 internal sealed class RunCommand
 {
-    private readonly CliContext _cli;
-    private readonly Inputs _inputs;
-
     public Command Command { get; }
 
     private readonly Argument<string> _file = new("FILE")
@@ -32,14 +29,14 @@ internal sealed class RunCommand
     };
     private readonly HlvmOption<string> _engine = OptionKinds.Choice("--engine", "the execution engine", "interp");
     private readonly HlvmOption<long?> _maxStack = OptionKinds.Count("--max-stack", "N", "most nested calls; one more is a StackOverflowError (exit 75)",
-        1, int.MaxValue, 1000, InterpreterOptions.DefaultMaxFrames);
-    private readonly HlvmOption<long?> _maxHeap = OptionKinds.Size("--max-heap", "most bytes of live objects on the heap; past it, an OutOfMemoryError (exit 75)", "1g", 1L << 30);
+        1, int.MaxValue, 1000, RunSettings.DefaultMaxStack);
+    private readonly HlvmOption<long?> _maxHeap = OptionKinds.Size("--max-heap", "most bytes of live objects on the heap; past it, an OutOfMemoryError (exit 75)", "1g", RunSettings.DefaultMaxHeap);
     private readonly HlvmOption<long?> _fuel = OptionKinds.Count("--fuel", "N", "most bytecode instructions to execute; running out stops the program (exit 75)",
         0, long.MaxValue, 1_000_000);
     private readonly HlvmOption<TimeSpan?> _timeout = OptionKinds.Duration("--timeout", "most wall time, waiting included: 500ms, 10s, 2m, 1h (a bare number is seconds)");
     private readonly HlvmOption<long?> _maxOutput = OptionKinds.Size("--max-output", "most bytes the program may write to stdout and stderr together");
     private readonly HlvmOption<long?> _maxOpenFiles = OptionKinds.Count("--max-open-files", "N", "most connections and listeners open at once",
-        0, int.MaxValue, 16, OpenFilesLimit.Default);
+        0, int.MaxValue, 16, RunSettings.DefaultMaxOpenFiles);
     private readonly HlvmOption<string?> _audit = OptionKinds.Path("--audit", "FILE", "append one JSON line per permission check (time, native, permission, target, allowed) to FILE");
     private readonly HlvmOption<bool> _allowEscapes = OptionKinds.Flag("--allow-escapes", "let control characters (terminal escape sequences) through to the terminal unchanged");
     private readonly HlvmOption<bool> _gcStress = OptionKinds.Flag("--gc-stress", "collect at every allocation (debugging the VM)");
@@ -53,20 +50,29 @@ internal sealed class RunCommand
     private readonly Dictionary<string, (HlvmOption<string?[]> Allow, HlvmOption<string?[]> Deny)> _grants =
         Sandbox.Permissions.Kinds.ToDictionary(k => k, k => (OptionKinds.Grant(k, allow: true), OptionKinds.Grant(k, allow: false)));
 
-    /// <summary>The trusted keys the command line gives, and whether it runs unsigned bundles.</summary>
-    internal IReadOnlyList<string> TrustedKeys(ParseResult p) => _trust.Get(p);
-
-    internal bool AllowUnsigned(ParseResult p) => _allowUnsigned.Get(p);
-
-    internal long MaxHeap(ParseResult p) => _maxHeap.Get(p)!.Value;
-
-    /// <summary>The file to run and the program's arguments.</summary>
-    internal (string File, string[] Args) Target(ParseResult p) => (p.GetValue(_file)!, p.GetValue(_programArgs) ?? []);
+    /// <summary>What this command line asks <c>run</c> to do: every option's value or its default.</summary>
+    internal RunSettings Settings(ParseResult p) => new(p.GetValue(_file)!, p.GetValue(_programArgs) ?? [])
+    {
+        MaxStack = (int)_maxStack.Get(p)!.Value,
+        MaxHeap = _maxHeap.Get(p)!.Value,
+        Fuel = _fuel.Get(p),
+        Timeout = _timeout.Get(p),
+        MaxOutput = _maxOutput.Get(p),
+        MaxOpenFiles = (int)_maxOpenFiles.Get(p)!.Value,
+        Audit = _audit.Get(p),
+        AllowEscapes = _allowEscapes.Get(p),
+        GcStress = _gcStress.Get(p),
+        GcLog = _gcLog.Get(p),
+        VerifyHeap = _verifyHeap.Get(p),
+        Checked = _checked.Get(p),
+        Trust = _trust.Get(p),
+        AllowUnsigned = _allowUnsigned.Get(p),
+        Grants = [.. _grants.SelectMany(g => g.Value.Allow.Get(p).Select(t => (g.Key, true, t))
+            .Concat(g.Value.Deny.Get(p).Select(t => (g.Key, false, t))))],
+    };
 
     public RunCommand(CliContext cli)
     {
-        _cli = cli;
-        _inputs = new Inputs(cli);
         Command = new Command("run", "Compile (if needed), verify and run a program, a module or a bundle, in a sandbox.\n"
             + "Options may come before or after FILE, up to '--'; everything after '--' goes to the program.\n"
             + "A grant or denial of a whole kind is spelled with '*': --allow-read='*' (quoted for the shell).")
@@ -79,8 +85,15 @@ internal sealed class RunCommand
             Command.Options.Add(allow);
             Command.Options.Add(deny);
         }
-        Command.SetAction(Run);
+        Command.SetAction(p => new Runner(cli).Run(Settings(p)));
     }
+}
+
+/// <summary>Carries out <c>hlvm run</c> with its settings, whether System.CommandLine read them or <see cref="RunSettings.Plain"/> did.</summary>
+internal sealed class Runner(CliContext cli)
+{
+    private readonly CliContext _cli = cli;
+    private readonly Inputs _inputs = new(cli);
 
     /// <summary>When the whole command must be over (--timeout from the start), or null without a time limit.</summary>
     private DateTime? _deadline;
@@ -88,63 +101,50 @@ internal sealed class RunCommand
     /// <summary>What is left of --timeout (never negative), or null without one.</summary>
     internal TimeSpan? Remaining => _deadline is { } d ? TimeSpan.FromTicks(Math.Max(0, (d - DateTime.UtcNow).Ticks)) : null;
 
-    private int Run(ParseResult p)
+    public int Run(RunSettings s)
     {
-        string path = p.GetValue(_file)!;
+        string path = s.File;
         // --timeout covers the whole command: fetching a bundle, compiling, verifying and running. The run gets what
         // the phases before it left; a phase that can't be interrupted (compiling, verifying) is ended with the
         // process, as a stuck run is.
-        var timeout = _timeout.Get(p);
-        _deadline = timeout is { } total ? DateTime.UtcNow + total : null;
-        using var stuck = _cli.IsProcess && timeout is { } t ? new Timer(_ => EndStuck(t), null, t + StuckGrace, Timeout.InfiniteTimeSpan) : null;
-        if (Inputs.IsBundle(path)) return new BundleRunner(_cli, this).Run(p, path);
+        _deadline = s.Timeout is { } total ? DateTime.UtcNow + total : null;
+        using var stuck = _cli.IsProcess && s.Timeout is { } t ? new Timer(_ => EndStuck(t), null, t + StuckGrace, Timeout.InfiniteTimeSpan) : null;
+        if (Inputs.IsBundle(path)) return new BundleRunner(_cli, this).Run(s, path);
         var module = _inputs.LoadModule(path, out int exitCode);
         if (module is null) return exitCode;
-        return RunSandboxed(p, path, module, o => o with { AppDirectory = Path.GetDirectoryName(Path.GetFullPath(path))! });
-    }
-
-    /// <summary>The permissions the command line grants and denies.</summary>
-    internal Permissions Grants(ParseResult p)
-    {
-        var permissions = new Permissions();
-        foreach (var (kind, (allow, deny)) in _grants)
-        {
-            foreach (var target in allow.Get(p)) permissions.Allow(kind, target);
-            foreach (var target in deny.Get(p)) permissions.Deny(kind, target);
-        }
-        return permissions;
+        return RunSandboxed(s, path, module, o => o with { AppDirectory = Path.GetDirectoryName(Path.GetFullPath(path))! });
     }
 
     /// <summary>Runs a module in an isolate with the given permissions and the command line's limits; <paramref name="app"/>
     /// says where the app's files are.</summary>
-    internal int RunSandboxed(ParseResult p, string path, Module module, Func<IsolateOptions, IsolateOptions> app, Permissions? permissions = null)
+    internal int RunSandboxed(RunSettings s, string path, Module module, Func<IsolateOptions, IsolateOptions> app, Permissions? permissions = null)
     {
         try
         {
-            permissions ??= Grants(p);
+            permissions ??= s.Permissions();
         }
         catch (ArgumentException e)
         {
             _cli.Messages.WriteLine($"hlvm: {e.Message}");
             return ExitCodes.Usage;
         }
-        var limits = new List<Limit> { new HeapLimit(MaxHeap(p)), new StackLimit((int)_maxStack.Get(p)!.Value), new OpenFilesLimit((int)_maxOpenFiles.Get(p)!.Value) };
-        if (_fuel.Get(p) is { } fuel) limits.Add(new FuelLimit(fuel));
+        var limits = new List<Limit> { new HeapLimit(s.MaxHeap), new StackLimit(s.MaxStack), new OpenFilesLimit(s.MaxOpenFiles) };
+        if (s.Fuel is { } fuel) limits.Add(new FuelLimit(fuel));
         if (Remaining is { } left)
         {
             if (left <= TimeSpan.Zero)
             {
-                _cli.Messages.WriteLine($"hlvm: limit exceeded (timeout): {_timeout.Get(p)} ran out before the program started (fetching, compiling and verifying it took that long)");
+                _cli.Messages.WriteLine($"hlvm: limit exceeded (timeout): {s.Timeout} ran out before the program started (fetching, compiling and verifying it took that long)");
                 return ExitCodes.LimitExceeded;
             }
-            limits.Add(new TimeLimit(left, _timeout.Get(p)));
+            limits.Add(new TimeLimit(left, s.Timeout));
         }
-        if (_maxOutput.Get(p) is { } maxOutput) limits.Add(new OutputLimit(maxOutput));
-        bool allowEscapes = _allowEscapes.Get(p);
+        if (s.MaxOutput is { } maxOutput) limits.Add(new OutputLimit(maxOutput));
+        bool allowEscapes = s.AllowEscapes;
         StreamWriter? auditFile = null;
         try
         {
-            if (_audit.Get(p) is { } auditPath)
+            if (s.Audit is { } auditPath)
             {
                 try
                 {
@@ -167,16 +167,17 @@ internal sealed class RunCommand
                     In = _cli.In,
                     // The program's stderr comes after what it printed to stdout before it.
                     Error = new FlushingWriter(_cli.Out, _cli.Err),
+                    Notes = new FlushingWriter(_cli.Out, _cli.Err),
                     Audit = auditFile is null ? null : new AuditLog(auditFile),
                     AllowEscapes = allowEscapes,
                     Heap = new HeapOptions
                     {
-                        Stress = _gcStress.Get(p),
-                        Verify = _verifyHeap.Get(p),
-                        TrackObjects = _checked.Get(p),
-                        Log = _gcLog.Get(p) ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
+                        Stress = s.GcStress,
+                        Verify = s.VerifyHeap,
+                        TrackObjects = s.Checked,
+                        Log = s.GcLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
                     },
-                    Interpreter = new InterpreterOptions { Checked = _checked.Get(p) },
+                    Interpreter = new InterpreterOptions { Checked = s.Checked },
                 }));
             }
             catch (ArgumentException e)
@@ -201,7 +202,7 @@ internal sealed class RunCommand
                     _cli.Messages.WriteLine($"hlvm: {Inputs.Shown(path)}: the module has no entry function (main)");
                     return ExitCodes.DataError;
                 }
-                return RunIsolate(isolate, loaded, p.GetValue(_programArgs) ?? [], allowEscapes);
+                return RunIsolate(isolate, loaded, s.Args, allowEscapes);
             }
         }
         finally
@@ -251,4 +252,63 @@ internal sealed class RunCommand
 
     /// <summary>An error's text as the terminal should see it: its message may hold the program's strings.</summary>
     private static string Visible(string text, bool allowEscapes) => allowEscapes ? text : ControlCharacters.MakeVisible(text);
+}
+
+/// <summary>
+/// Everything <c>hlvm run</c> is told: the file, the program's arguments, and each option's value or its default.
+/// <see cref="Plain"/> reads the commonest command line, <c>hlvm run FILE [WORDS...]</c>, without building the
+/// command definitions: that is most of the start-up time of a short program (see bench/README.md). A test
+/// checks that it reads such a line exactly as System.CommandLine does.
+/// </summary>
+internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
+{
+    public const int DefaultMaxStack = InterpreterOptions.DefaultMaxFrames;
+    public const long DefaultMaxHeap = 1L << 30;
+    public const int DefaultMaxOpenFiles = OpenFilesLimit.Default;
+
+    public int MaxStack { get; init; } = DefaultMaxStack;
+    public long MaxHeap { get; init; } = DefaultMaxHeap;
+    public long? Fuel { get; init; }
+    public TimeSpan? Timeout { get; init; }
+    public long? MaxOutput { get; init; }
+    public int MaxOpenFiles { get; init; } = DefaultMaxOpenFiles;
+    public string? Audit { get; init; }
+    public bool AllowEscapes { get; init; }
+    public bool GcStress { get; init; }
+    public bool GcLog { get; init; }
+    public bool VerifyHeap { get; init; }
+    public bool Checked { get; init; }
+    public IReadOnlyList<string> Trust { get; init; } = [];
+    public bool AllowUnsigned { get; init; }
+
+    /// <summary>Each grant (<c>Allow</c>) and denial of the command line, in its order: the kind and the target (null: all).</summary>
+    public IReadOnlyList<(string Kind, bool Allow, string? Target)> Grants { get; init; } = [];
+
+    /// <summary>The permissions the command line grants and denies.</summary>
+    /// <exception cref="ArgumentException">a target that can't be granted</exception>
+    public Permissions Permissions()
+    {
+        var permissions = new Permissions();
+        foreach (var (kind, allow, target) in Grants)
+        {
+            if (allow) permissions.Allow(kind, target);
+            else permissions.Deny(kind, target);
+        }
+        return permissions;
+    }
+
+    /// <summary>
+    /// The settings of <c>run FILE [WORDS...]</c> when no word after <c>run</c> starts with '-' (no option, no
+    /// <c>--</c>): the file, the words as the program's arguments, every option at its default. Null for any other
+    /// command line, which System.CommandLine reads.
+    /// </summary>
+    public static RunSettings? Plain(string[] args)
+    {
+        if (args.Length < 2 || args[0] != "run") return null;
+        for (int i = 1; i < args.Length; i++)
+        {
+            if (args[i].Length == 0 || args[i][0] == '-') return null;
+        }
+        return new RunSettings(args[1], args[2..]);
+    }
 }

@@ -81,6 +81,17 @@ public sealed class ContentCache(string root)
     /// <summary>Notes the front an app was run from, so that <see cref="RemoveApp"/> removes it too.</summary>
     public void RecordFront(string appId, string location) => Prove(appId, "front:" + FrontName(location));
 
+    /// <summary>The cached fronts an app was run from (see <see cref="RecordFront"/>), to tell who it is.</summary>
+    public IEnumerable<byte[]> FrontsOf(string appId)
+    {
+        if (!BundleFront.IsAppName(appId) || !File.Exists(AppFile(appId))) yield break;
+        foreach (var line in File.ReadAllLines(AppFile(appId)).Where(l => l.StartsWith("front:", StringComparison.Ordinal)).Distinct())
+        {
+            string name = line["front:".Length..], path = Path.Combine(Root, "fronts", name);
+            if (name.Length == 64 && name.All(char.IsAsciiHexDigitLower) && File.Exists(path)) yield return File.ReadAllBytes(path);
+        }
+    }
+
     private string AppFile(string appId) =>
         BundleFront.IsAppName(appId) ? Path.Combine(Root, "apps", appId) : throw new ArgumentException($"'{appId}' is not an app id");
 
