@@ -33,7 +33,10 @@ public sealed class SandboxHost : IHost, IDisposable
     public void Authorize(NativeDef native, string target)
     {
         string permission = native.Permission!;
-        string? why = Decide(permission, target);
+        // A connect to the unspecified address reaches the loopback address: it is judged as one.
+        string judged = native.Name == "net.connect" ? NetTarget.ForConnect(target) : target;
+        string? why = Decide(permission, judged);
+        if (why is { Length: > 0 } && judged != target) why = $"it leads to {judged}, and {why}";
         _audit?.Record(native.Name, permission, target, why is null, why);
         if (why is not null)
             throw why.Length > 0 ? HostAccess.Denied(permission, target, why)
