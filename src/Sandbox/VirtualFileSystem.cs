@@ -64,6 +64,8 @@ public sealed class VirtualFileSystem : IFileSystem
         _permissions = permissions;
         _cwd = VirtualPath.Normalize(workingDirectory ?? Environment.CurrentDirectory, "/");
         _storage = new Lazy<string>(storageDirectory);
+        // hlvm's own directories, as named and where links lead.
+        _own = [.. UserFiles.OwnDirectories().SelectMany(d => new[] { d, LinuxFiles.RealPathOf(d) ?? d }).Distinct().Select(Permissions.Fold)];
         _mounts =
         [
             new(VirtualPath.App, Path.GetFullPath(appDirectory), Kind.App),
@@ -75,6 +77,7 @@ public sealed class VirtualFileSystem : IFileSystem
             foreach (var granted in permissions.GrantedPaths(kind).Where(p => !VirtualPath.IsVirtual(p)))
             {
                 if (VirtualPath.IsHidden(granted)) throw new ArgumentException($"'{granted}' can't be granted: /proc, /dev and /sys are never visible to a program");
+                if (IsHlvmOwn(granted)) throw new ArgumentException($"'{granted}' can't be granted: {OwnWhy}");
                 if (_mounts.Any(m => m.Virtual == granted)) continue;
                 // A granted file (or a path that is not a directory yet) is that one name in its directory.
                 _mounts.Add(Directory.Exists(granted) || granted == "/" ? new(granted, granted, Kind.Host)
@@ -82,6 +85,19 @@ public sealed class VirtualFileSystem : IFileSystem
             }
         }
         _mounts.Sort((a, b) => b.Parts.Length.CompareTo(a.Parts.Length));
+    }
+
+    private readonly string[] _own;
+
+    /// <summary>Why a path in hlvm's own directories is refused.</summary>
+    internal const string OwnWhy = "hlvm's own files (its trusted keys, its cache, the apps' storage) are not visible to a program";
+
+    /// <summary>Whether a normalized host path is in one of hlvm's own directories (<see cref="UserFiles.OwnDirectories"/>),
+    /// or a case or Unicode variant of one.</summary>
+    internal bool IsHlvmOwn(string path)
+    {
+        string folded = Permissions.Fold(path);
+        return _own.Any(o => VirtualPath.IsUnder(folded, o));
     }
 
     // -------------------------------------------------------------------------------------------- operations
@@ -118,7 +134,8 @@ public sealed class VirtualFileSystem : IFileSystem
             using var existing = LinuxFiles.Open(parent, name, O_PATH | O_NOFOLLOW);
             var status = Stat(existing);
             if (status.IsDirectory) throw FileErrors.Fail("write", path, "it is a directory");
-            if (status.IsRegular) mode = status.Permissions;
+            // The replaced file's mode, but never set-user-ID or set-group-ID: the new content is the app's.
+            if (status.IsRegular) mode = status.Permissions & ~(UnixFileMode.SetUser | UnixFileMode.SetGroup | UnixFileMode.StickyBit);
         }
         catch (Errno e) when (e.Code == ENOENT) { /* a new file */ }
         catch (Errno e)
@@ -242,6 +259,8 @@ public sealed class VirtualFileSystem : IFileSystem
             }
             if (mount.Virtual == "/" && VirtualPath.IsHidden("/" + string.Join('/', parts)))
                 throw Denied(what, path, "/proc, /dev and /sys are not visible to a program");
+            if (mount.Kind == Kind.Host && IsHlvmOwn(VirtualPath.Normalize("/" + string.Join('/', parts), "/")))
+                throw Denied(what, path, OwnWhy);
             return (mount, rel);
         }
         throw Denied(what, path, "it is outside what the program may see");
@@ -302,7 +321,7 @@ public sealed class VirtualFileSystem : IFileSystem
         if (_permissions.IsDenied("write", target))
         {
             parent.Dispose();
-            throw Denied(what, path, $"{target} is denied");
+            throw Denied(what, path, mount.Kind == Kind.Host && Shown(mount, target) is { } shown ? $"{shown} is denied" : "it leads to a file that is denied");
         }
         return parent;
     }
@@ -316,9 +335,13 @@ public sealed class VirtualFileSystem : IFileSystem
         string real = RealPath(file), rootReal = RealPath(root);
         if (!VirtualPath.IsUnder(real, rootReal)) throw Denied(what, path, $"it leads outside {mount.Virtual}");
         if (VirtualPath.IsHidden(real)) throw Denied(what, path, "/proc, /dev and /sys are not visible to a program");
+        // The app's storage is in hlvm's own directories; the files of /app and of granted trees never are.
+        if (mount.Kind != Kind.Data && IsHlvmOwn(real)) throw Denied(what, path, OwnWhy);
         string permission = PermissionOf(what);
         string seen = mount.Kind == Kind.Host ? real : (mount.Virtual + real[rootReal.Length..]).TrimEnd('/');
-        if (_permissions.IsDenied(permission, real) || _permissions.IsDenied(permission, seen)) throw Denied(what, path, $"{seen} is denied");
+        // The real name of a granted file may be a host path the program was never told of: don't name it.
+        if (_permissions.IsDenied(permission, real) || _permissions.IsDenied(permission, seen))
+            throw Denied(what, path, Shown(mount, seen) is { } shown ? $"{shown} is denied" : "it leads to a file that is denied");
     }
 
     // -------------------------------------------------------------------------------------------- copy-on-write
@@ -412,6 +435,11 @@ public sealed class VirtualFileSystem : IFileSystem
             }
         }
     }
+
+    /// <summary>A host path as a message may name it: only inside the granted tree's own name, which the program
+    /// knows already (the real path of a granted tree reached through a link is not the program's to learn).</summary>
+    private static string? Shown(Mount mount, string path) =>
+        mount.Kind != Kind.Host || VirtualPath.IsUnder(path, mount.Virtual) ? path : null;
 
     /// <summary>The permission an operation needs: reading and listing read, everything else writes.</summary>
     private static string PermissionOf(string what) => what is "read" or "list" ? "read" : "write";
