@@ -86,6 +86,7 @@ public sealed class Isolate : IDisposable
         {
             OnDenied = (permission, target, why) => audit?.Record("fs", permission, target, allowed: false, why),
             MaxCopyBytes = settings.Heap.MaxBytes,
+            MaxDiskBytes = settings.MaxDisk,
         };
         if (options.AppFiles is Bundles.BundleAppFiles bundleFiles) bundleFiles.Cancellation = _cancel.Token;
         _host = new SandboxHost(options.Permissions, files, settings.MaxOpenFiles, audit, options.WorkingDirectory);

@@ -129,11 +129,13 @@ public sealed class VirtualFileSystem : IFileSystem
         var (mount, rel) = Resolve("write", path);
         using var parent = OpenParent("write", path, mount, rel, out string name);
         UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        long replaced = 0;
         try
         {
             using var existing = LinuxFiles.Open(parent, name, O_PATH | O_NOFOLLOW);
             var status = Stat(existing);
             if (status.IsDirectory) throw FileErrors.Fail("write", path, "it is a directory");
+            if (status.IsRegular) replaced = status.Size;
             // The replaced file's mode, but never set-user-ID or set-group-ID: the new content is the app's.
             if (status.IsRegular) mode = status.Permissions & ~(UnixFileMode.SetUser | UnixFileMode.SetGroup | UnixFileMode.StickyBit);
         }
@@ -142,7 +144,11 @@ public sealed class VirtualFileSystem : IFileSystem
         {
             throw Map(e, "write", path, mount);
         }
-        ReplaceIn(parent, name, bytes, mode, "write", path, mount);
+        long delta = bytes.Length - replaced;
+        CheckDisk(mount, delta, "write", path);
+        var data = bytes.ToArray();
+        ReplaceIn(parent, name, stream => stream.Write(data), mode, "write", path, mount);
+        SpendDisk(mount, delta);
     }
 
     public void Append(string path, ReadOnlySpan<byte> bytes)
@@ -154,9 +160,11 @@ public sealed class VirtualFileSystem : IFileSystem
         if (!status.IsRegular) throw FileErrors.Fail("append to", path, status.IsDirectory ? "it is a directory" : "it is not a regular file");
         // A hard link is a second name for a file that may live anywhere; appending through it would change that file.
         if (status.Links > 1) throw HostAccess.Denied("write", path, "the file has other hard links, which may lead outside");
+        CheckDisk(mount, bytes.Length, "append to", path);
         using var stream = new FileStream(file, FileAccess.Write, 1);
         var data = bytes.ToArray();
         FileErrors.Guard("append to", path, () => { stream.Write(data); return 0; });
+        SpendDisk(mount, data.Length);
     }
 
     public bool Exists(string path)
@@ -215,7 +223,9 @@ public sealed class VirtualFileSystem : IFileSystem
         try
         {
             using var target = LinuxFiles.Open(parent, name, O_PATH | O_NOFOLLOW);
-            LinuxFiles.Unlink(parent, name, directory: Stat(target).IsDirectory);
+            var status = Stat(target);
+            LinuxFiles.Unlink(parent, name, directory: status.IsDirectory);
+            if (status.IsRegular && status.Links == 1) SpendDisk(mount, -status.Size);
         }
         catch (Errno e)
         {
@@ -379,7 +389,8 @@ public sealed class VirtualFileSystem : IFileSystem
         }
     }
 
-    /// <summary>Before an append to an <c>/app</c> file: copy the original into the copies' tree, once.</summary>
+    /// <summary>Before an append to an <c>/app</c> file: copy the original into the copies' tree, once, in
+    /// chunks of <see cref="CopyChunk"/> bytes (a run of zeros is left a hole, as it was in a sparse original).</summary>
     private void CopyOnWrite(string path, Mount mount, string[] rel)
     {
         if (TryOpenCopy("append to", path, rel, O_PATH) is { } copy)
@@ -387,27 +398,89 @@ public sealed class VirtualFileSystem : IFileSystem
             copy.Dispose();
             return;
         }
-        byte[] original;
+        Stream original;
         try
         {
-            using var stream = OpenRead(path);
-            if (stream.Length > MaxCopyBytes)
-                throw FileErrors.Fail("append to", path, $"the file's {stream.Length} bytes are more than the app may copy (its heap limit, {MaxCopyBytes})");
-            using var buffer = new MemoryStream();
-            stream.CopyTo(buffer);
-            original = buffer.ToArray();
+            original = OpenRead(path);
         }
         catch (VmError e) when (e.ErrorClass == ErrorClasses.IO)
         {
-            original = []; // a new file
+            WriteAtomic(path, []); // a new file
+            return;
         }
-        WriteAtomic(path, original);
+        using (original)
+        {
+            long length = original.Length;
+            if (length > MaxCopyBytes)
+                throw FileErrors.Fail("append to", path, $"the file's {length} bytes are more than the app may copy (its heap limit, {MaxCopyBytes})");
+            CheckDisk(mount, length, "append to", path);
+            using var parent = OpenParent("append to", path, mount, rel, out string name);
+            UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+            ReplaceIn(parent, name, to => CopySparse(original, to, length), mode, "append to", path, CopyMount);
+            SpendDisk(mount, length);
+        }
+    }
+
+    /// <summary>The most bytes a copy holds in memory at once.</summary>
+    internal const int CopyChunk = 1 << 20;
+
+    private static void CopySparse(Stream from, FileStream to, long length)
+    {
+        var buffer = new byte[CopyChunk];
+        for (long done = 0; done < length;)
+        {
+            int n = from.Read(buffer, 0, (int)Math.Min(buffer.Length, length - done));
+            if (n == 0) break; // the original shrank meanwhile: copy what there is
+            var chunk = buffer.AsSpan(0, n);
+            if (chunk.ContainsAnyExcept((byte)0)) to.Write(chunk);
+            else to.Seek(n, SeekOrigin.Current);
+            done += n;
+        }
+        to.SetLength(to.Position);
+    }
+
+    // -------------------------------------------------------------------------------------------- disk use
+
+    /// <summary>The most bytes the app's storage (its <c>/data</c> and its copies of <c>/app</c> files, as the
+    /// lengths of their files) may hold: <see cref="DiskLimit"/>.</summary>
+    public long MaxDiskBytes { get; init; } = DiskLimit.Default;
+
+    /// <summary>The bytes the app's storage holds, measured when first needed and kept up to date by each write.</summary>
+    private long? _diskUsed;
+
+    private long DiskUsed => _diskUsed ??= MeasureStorage();
+
+    private long MeasureStorage()
+    {
+        if (!Directory.Exists(_storage.Value)) return 0;
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true };
+        return new DirectoryInfo(_storage.Value).EnumerateFiles("*", options).Sum(f => f.Length);
+    }
+
+    /// <summary>Whether a tree is in the app's storage, whose size <see cref="MaxDiskBytes"/> bounds (a write to
+    /// <c>/app</c> goes to a copy there).</summary>
+    private static bool IsStorage(Mount mount) => mount.Kind is Kind.Data or Kind.App;
+
+    /// <summary>Ends the app (a breach of <c>--max-disk</c>) when growing its storage by <paramref name="delta"/>
+    /// bytes would take it past the limit; before anything is written.</summary>
+    private void CheckDisk(Mount mount, long delta, string what, string path)
+    {
+        if (!IsStorage(mount) || delta <= 0) return;
+        long used = DiskUsed;
+        if (used + delta > MaxDiskBytes)
+            throw new LimitExceededError(DiskLimit.FlagName, $"cannot {what} \"{FileErrors.Shorten(path)}\": the app's files in /data and its copies of /app files "
+                + $"would take {used + delta} bytes, more than {MaxDiskBytes} (--max-disk {MaxDiskBytes})");
+    }
+
+    private void SpendDisk(Mount mount, long delta)
+    {
+        if (IsStorage(mount)) _diskUsed = Math.Max(0, DiskUsed + delta);
     }
 
     // -------------------------------------------------------------------------------------------- helpers
 
     /// <summary>Writes a new file beside the target and renames it over the target, both inside one open directory.</summary>
-    private static void ReplaceIn(SafeFileHandle parent, string name, ReadOnlySpan<byte> bytes, UnixFileMode mode, string what, string path, Mount mount)
+    private static void ReplaceIn(SafeFileHandle parent, string name, Action<FileStream> write, UnixFileMode mode, string what, string path, Mount mount)
     {
         string temp = $".{name}.{Guid.NewGuid():N}.tmp";
         bool renamed = false;
@@ -416,8 +489,7 @@ public sealed class VirtualFileSystem : IFileSystem
             using (var file = LinuxFiles.Open(parent, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, (int)mode))
             using (var stream = new FileStream(file, FileAccess.Write, 1))
             {
-                var data = bytes.ToArray();
-                FileErrors.Guard(what, path, () => { stream.Write(data); stream.Flush(flushToDisk: true); return 0; });
+                FileErrors.Guard(what, path, () => { write(stream); stream.Flush(flushToDisk: true); return 0; });
             }
             LinuxFiles.Rename(parent, temp, name);
             renamed = true;

@@ -301,6 +301,59 @@ public sealed class SandboxTests
     }
 
     [Fact]
+    public void ACopyOnWriteOfALargeSparseFileIsMadeInChunksAndStaysSparse()
+    {
+        using var dir = new TestSupport.TempDir();
+        string appFile = Path.Combine(dir.Path, "app", "big.bin");
+        Directory.CreateDirectory(Path.GetDirectoryName(appFile)!);
+        const long length = 600L << 20;
+        using (var file = File.Create(appFile))
+        {
+            file.Seek(length / 2, SeekOrigin.Begin);
+            file.Write("middle"u8);
+            file.SetLength(length);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run("import std.fs\n\nfn main() {\n    fs.appendText(\"/app/big.bin\", \"end\")\n}", dir: dir);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // The copy went through a buffer of a megabyte, never through the whole file in memory.
+        Assert.True(allocated < 64 << 20, $"{allocated} bytes allocated to copy {length}");
+        string copy = Path.Combine(dir.Path, "storage", "app", "big.bin");
+        using (var file = File.OpenRead(copy))
+        {
+            Assert.Equal(length + 3, file.Length);
+            var bytes = new byte[6];
+            file.Seek(length / 2, SeekOrigin.Begin);
+            file.ReadExactly(bytes);
+            Assert.Equal("middle", System.Text.Encoding.ASCII.GetString(bytes));
+            file.Seek(length, SeekOrigin.Begin);
+            file.ReadExactly(bytes.AsSpan(0, 3));
+            Assert.Equal("end", System.Text.Encoding.ASCII.GetString(bytes, 0, 3));
+        }
+        // Its holes stayed holes: a few blocks are on disk, not 600 MB.
+        var stat = Process.Start(new ProcessStartInfo("stat", ["-c", "%b %B", copy]) { RedirectStandardOutput = true })!;
+        var parts = stat.StandardOutput.ReadToEnd().Split(' ');
+        stat.WaitForExit();
+        long onDisk = long.Parse(parts[0]) * long.Parse(parts[1]);
+        Assert.True(onDisk < 64 << 20, $"the copy takes {onDisk} bytes on disk");
+        Assert.Equal(length, new FileInfo(appFile).Length);
+    }
+
+    [Fact]
+    public void DiskUseOfEarlierRunsCountsAgainstTheLimit()
+    {
+        using var dir = new TestSupport.TempDir();
+        const string program = "import std.fs\n\nfn main() {\n    fs.writeText(\"/data/f{fs.listDir(\"/data\").len()}\", \"x\".repeat(40000))\n}";
+        Func<IsolateOptions, IsolateOptions> limited = o => o with { Limits = [new DiskLimit(100_000)] };
+        Run(program, limited, dir);
+        Run(program, limited, dir);
+        var breach = Assert.Throws<LimitExceededError>(() => Run(program, limited, dir));
+        Assert.Equal("max-disk", breach.Limit);
+        Assert.Contains("would take 120000 bytes, more than 100000 (--max-disk 100000)", breach.Message);
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(dir.Path, "storage", "data")).Length);
+    }
+
+    [Fact]
     public void AGrantedDirectoryIsSeenUnderItsOwnName()
     {
         using var dir = new TestSupport.TempDir();

@@ -40,6 +40,8 @@ internal sealed class RunCommand
     private readonly HlvmOption<long?> _maxOutput = OptionKinds.Size("--max-output", "most bytes the program may write to stdout and stderr together");
     private readonly HlvmOption<long?> _maxOpenFiles = OptionKinds.Count("--max-open-files", "N", "most connections and listeners open at once",
         0, int.MaxValue, 16, OpenFilesLimit.Default);
+    private readonly HlvmOption<long?> _maxDisk = OptionKinds.Size("--max-disk", "most bytes the app's /data and its private copies of /app files may take (the lengths of their files, earlier runs' included); a write past it is not made and stops the program (exit 75)",
+        "1g", DiskLimit.Default);
     private readonly HlvmOption<string?> _audit = OptionKinds.Path("--audit", "FILE", "append one JSON line per permission check (time, native, permission, target, allowed) to FILE");
     private readonly HlvmOption<bool> _allowEscapes = OptionKinds.Flag("--allow-escapes", "let control characters (terminal escape sequences) through to the terminal unchanged");
     private readonly HlvmOption<bool> _gcStress = OptionKinds.Flag("--gc-stress", "collect at every allocation (debugging the VM)");
@@ -71,7 +73,7 @@ internal sealed class RunCommand
             + "Options may come before or after FILE, up to '--'; everything after '--' goes to the program.\n"
             + "A grant or denial of a whole kind is spelled with '*': --allow-read='*' (quoted for the shell).")
         {
-            _file, _programArgs, _engine, _maxStack, _maxHeap, _fuel, _timeout, _maxOutput, _maxOpenFiles, _audit, _allowEscapes,
+            _file, _programArgs, _engine, _maxStack, _maxHeap, _fuel, _timeout, _maxOutput, _maxOpenFiles, _maxDisk, _audit, _allowEscapes,
             _gcStress, _gcLog, _verifyHeap, _checked, _trust, _allowUnsigned,
         };
         foreach (var (allow, deny) in _grants.Values)
@@ -116,7 +118,7 @@ internal sealed class RunCommand
             _cli.Err.WriteLine($"hlvm: {e.Message}");
             return ExitCodes.Usage;
         }
-        var limits = new List<Limit> { new HeapLimit(MaxHeap(p)), new StackLimit((int)_maxStack.Get(p)!.Value), new OpenFilesLimit((int)_maxOpenFiles.Get(p)!.Value) };
+        var limits = new List<Limit> { new HeapLimit(MaxHeap(p)), new StackLimit((int)_maxStack.Get(p)!.Value), new OpenFilesLimit((int)_maxOpenFiles.Get(p)!.Value), new DiskLimit(_maxDisk.Get(p)!.Value) };
         if (_fuel.Get(p) is { } fuel) limits.Add(new FuelLimit(fuel));
         if (_timeout.Get(p) is { } timeout) limits.Add(new TimeLimit(timeout));
         if (_maxOutput.Get(p) is { } maxOutput) limits.Add(new OutputLimit(maxOutput));
