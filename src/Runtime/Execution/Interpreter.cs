@@ -856,7 +856,11 @@ public sealed class Interpreter : IRootSource
         var heap = Heap;
         var stack = _stack;
         sp--;
-        bool same = heap.StringChars((int)stack[sp - 1]).SequenceEqual(heap.StringChars((int)stack[sp]));
+        var a = heap.StringChars((int)stack[sp - 1]);
+        var b = heap.StringChars((int)stack[sp]);
+        // Equal lengths are compared character by character: charged as such, noticed at the next instruction.
+        if (a.Length == b.Length) _fuel -= a.Length;
+        bool same = a.SequenceEqual(b);
         stack[sp - 1] = same == equal ? 1 : 0;
         return sp;
     }
@@ -870,6 +874,7 @@ public sealed class Interpreter : IRootSource
         long length = (long)heap.StringLength((int)stack[sp - 2]) + heap.StringLength((int)stack[sp - 1]);
         if (length > int.MaxValue)
             throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "string of {0} characters is too long", length));
+        _fuel -= length;
         heap.Reserve(Heap.StringWords(length));
         int r = heap.NewString((int)length);
         var a = heap.StringChars((int)stack[sp - 2]);
@@ -927,6 +932,7 @@ public sealed class Interpreter : IRootSource
         }
         sp -= 2 * pairs;
         stack[sp++] = m;
+        ChargeMapWork(heap);
         return sp;
     }
 
@@ -941,6 +947,7 @@ public sealed class Interpreter : IRootSource
         if (e < 0) throw Fault(ref frame, pc, sp, MissingKey(heap, m, stack[sp - 1]));
         stack[sp - 2] = heap.MapValueAt(m, e);
         sp--;
+        ChargeMapWork(heap);
         return sp;
     }
 
@@ -954,6 +961,7 @@ public sealed class Interpreter : IRootSource
         int e = heap.MapFind(m, stack[sp - 2]);
         stack[sp - 3] = e >= 0 ? heap.MapValueAt(m, e) : stack[sp - 1];
         sp -= 2;
+        ChargeMapWork(heap);
         return sp;
     }
 
@@ -979,6 +987,7 @@ public sealed class Interpreter : IRootSource
             heap.MapAppend(m, stack[sp - 2], stack[sp - 1]);
         }
         sp -= 3;
+        ChargeMapWork(heap);
         return sp;
     }
 
@@ -991,6 +1000,7 @@ public sealed class Interpreter : IRootSource
         if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
         stack[sp - 2] = heap.MapFind(m, stack[sp - 1]) >= 0 ? 1 : 0;
         sp--;
+        ChargeMapWork(heap);
         return sp;
     }
 
@@ -1003,7 +1013,19 @@ public sealed class Interpreter : IRootSource
         if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
         stack[sp - 2] = heap.MapRemove(m, stack[sp - 1]) ? 1 : 0;
         sp--;
+        ChargeMapWork(heap);
         return sp;
+    }
+
+    /// <summary>
+    /// Charges the slots the map operations looked at (<see cref="Heap.MapProbes"/>) and the characters of string
+    /// keys they hashed and compared, instructions' worth, noticed at the next instruction: a map operation costs
+    /// what it does, not one instruction whatever its keys.
+    /// </summary>
+    private void ChargeMapWork(Heap heap)
+    {
+        _fuel -= heap.MapProbes;
+        heap.MapProbes = 0;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -1218,7 +1240,9 @@ public sealed class Interpreter : IRootSource
         var stack = _stack;
         int r = (int)stack[sp - 2];
         if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("search an array"));
-        stack[sp - 2] = IndexOf(heap, r, stack[sp - 1]);
+        long work = 0;
+        stack[sp - 2] = IndexOf(heap, r, stack[sp - 1], ref work);
+        _fuel -= work; // the elements (and characters) compared, noticed at the next instruction
         sp--;
         return sp;
     }
@@ -1437,22 +1461,31 @@ public sealed class Interpreter : IRootSource
     }
 
     /// <summary>The first index of a value in an array: strings by content, floats by ==, the rest by their bits.</summary>
-    private static long IndexOf(Heap heap, int array, long value)
+    private static long IndexOf(Heap heap, int array, long value, ref long work)
     {
         var kind = heap.ArrayElementKind(array);
         var elements = heap.ArrayElements(array);
         for (int i = 0; i < elements.Length; i++)
         {
             long e = elements[i];
+            work++;
             bool equal = kind switch
             {
                 TypeKind.Float => D(e) == D(value),
-                TypeKind.String => e == value || (e != 0 && value != 0 && heap.StringChars((int)e).SequenceEqual(heap.StringChars((int)value))),
+                TypeKind.String => e == value || (e != 0 && value != 0 && StringsEqual(heap, (int)e, (int)value, ref work)),
                 _ => e == value,
             };
             if (equal) return i;
         }
         return -1;
+    }
+
+    private static bool StringsEqual(Heap heap, int a, int b, ref long work)
+    {
+        var x = heap.StringChars(a);
+        var y = heap.StringChars(b);
+        if (x.Length == y.Length) work += x.Length;
+        return x.SequenceEqual(y);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

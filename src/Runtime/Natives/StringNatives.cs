@@ -47,27 +47,48 @@ internal static class StringNatives
             long start = a[1], end = a[2];
             if (start < 0 || end > length || start > end)
                 throw Index($"substring({start}, {end}) is out of range for a string of length {length}");
+            vm.Charge(end - start);
             // Allocate first, then copy: the collector may move the source, and updates a[0] when it does.
             vm.Heap.Reserve(Heap.StringWords(end - start));
             int r = vm.Heap.NewString((int)(end - start));
             Chars(vm, a[0])[(int)start..(int)end].CopyTo(vm.Heap.StringChars(r));
             return r;
         }),
-        new("string.indexOf", [S, S], I, null, "the first index of a substring, or -1", (vm, a) => Chars(vm, a[0]).IndexOf(Chars(vm, a[1]), StringComparison.Ordinal)),
-        new("string.contains", [S, S], B, null, "whether a substring occurs", (vm, a) => Chars(vm, a[0]).IndexOf(Chars(vm, a[1]), StringComparison.Ordinal) >= 0 ? 1 : 0),
-        new("string.startsWith", [S, S], B, null, "whether the string starts with a prefix", (vm, a) => Chars(vm, a[0]).StartsWith(Chars(vm, a[1]), StringComparison.Ordinal) ? 1 : 0),
-        new("string.endsWith", [S, S], B, null, "whether the string ends with a suffix", (vm, a) => Chars(vm, a[0]).EndsWith(Chars(vm, a[1]), StringComparison.Ordinal) ? 1 : 0),
-        new("string.trim", [S], S, null, "without leading and trailing white space", (vm, a) => NewString(vm, Str(vm, a[0]).Trim())),
-        new("string.upper", [S], S, null, "in upper case (invariant culture)", (vm, a) => NewString(vm, Str(vm, a[0]).ToUpperInvariant())),
-        new("string.lower", [S], S, null, "in lower case (invariant culture)", (vm, a) => NewString(vm, Str(vm, a[0]).ToLowerInvariant())),
+        new("string.indexOf", [S, S], I, null, "the first index of a substring, or -1", (vm, a) => Search(vm, a[0], a[1])),
+        new("string.contains", [S, S], B, null, "whether a substring occurs", (vm, a) => Search(vm, a[0], a[1]) >= 0 ? 1 : 0),
+        new("string.startsWith", [S, S], B, null, "whether the string starts with a prefix", (vm, a) =>
+        {
+            vm.Charge(Math.Min(Chars(vm, a[0]).Length, Chars(vm, a[1]).Length));
+            return Chars(vm, a[0]).StartsWith(Chars(vm, a[1]), StringComparison.Ordinal) ? 1 : 0;
+        }),
+        new("string.endsWith", [S, S], B, null, "whether the string ends with a suffix", (vm, a) =>
+        {
+            vm.Charge(Math.Min(Chars(vm, a[0]).Length, Chars(vm, a[1]).Length));
+            return Chars(vm, a[0]).EndsWith(Chars(vm, a[1]), StringComparison.Ordinal) ? 1 : 0;
+        }),
+        new("string.trim", [S], S, null, "without leading and trailing white space", (vm, a) => NewString(vm, Charged(vm, Str(vm, a[0])).Trim())),
+        new("string.upper", [S], S, null, "in upper case (invariant culture)", (vm, a) => NewString(vm, Charged(vm, Str(vm, a[0])).ToUpperInvariant())),
+        new("string.lower", [S], S, null, "in lower case (invariant culture)", (vm, a) => NewString(vm, Charged(vm, Str(vm, a[0])).ToLowerInvariant())),
         new("string.replace", [S, S, S], S, null, "every occurrence of a substring replaced; an empty one is an error", (vm, a) =>
         {
             string s = Str(vm, a[0]), from = Str(vm, a[1]), to = Str(vm, a[2]);
             if (from.Length == 0) throw new VmError("ValueError", "replace of an empty string");
-            long count = s.Length == 0 ? 0 : (s.Length - s.Replace(from, "", StringComparison.Ordinal).Length) / from.Length;
+            // Counted first, so that nothing is built on the host for a result that can't fit.
+            long count = Occurrences(vm, s, from, null);
             if (s.Length + count * (to.Length - (long)from.Length) > vm.Heap.MaxBytes / 2)
                 throw new VmError(ErrorClasses.OutOfMemory, "the replaced string would exceed the heap limit");
-            return NewString(vm, s.Replace(from, to, StringComparison.Ordinal));
+            var places = new List<int>((int)count);
+            Occurrences(vm, s, from, places);
+            var result = new StringBuilder(s.Length + places.Count * (to.Length - from.Length));
+            int done = 0;
+            foreach (int at in places)
+            {
+                result.Append(s, done, at - done).Append(to);
+                done = at + from.Length;
+            }
+            result.Append(s, done, s.Length - done);
+            vm.Charge(result.Length);
+            return NewString(vm, result.ToString());
         }),
         new("string.repeat", [S, I], S, null, "the string n times", (vm, a) =>
         {
@@ -75,7 +96,7 @@ internal static class StringNatives
             if (a[1] < 0) throw new VmError("ValueError", $"repeat({a[1]}): the count is negative");
             if (a[1] * (double)s.Length > Math.Min(vm.Heap.MaxBytes / 2.0, int.MaxValue - 64)) throw new VmError(ErrorClasses.OutOfMemory, $"a string of {s.Length} characters repeated {a[1]} times exceeds the heap limit");
             if (s.Length == 0) return NewString(vm, "");
-            vm.Charge(a[1]);
+            vm.Charge(a[1] * s.Length);
             return NewString(vm, new StringBuilder(s.Length * (int)a[1]).Insert(0, s, (int)a[1]).ToString());
         }),
         new("string.split", [S, S], VmType.ArrayOf(S), null, "the parts between separators; an empty separator splits into characters", (vm, a) =>
@@ -83,27 +104,46 @@ internal static class StringNatives
             string s = Str(vm, a[0]), sep = Str(vm, a[1]);
             // The parts are host strings before they are copied to the heap: check that they can fit first (each
             // takes a header word and its characters, rounded up to a word).
-            long count = sep.Length == 0 ? s.Length : s.AsSpan().Count(sep) + 1;
+            long count = sep.Length == 0 ? s.Length : Occurrences(vm, s, sep, null) + 1;
             if (count * 16 + s.Length * 2L > vm.Heap.MaxBytes)
                 throw new VmError(ErrorClasses.OutOfMemory, $"splitting a string of {s.Length} characters into {count} parts would exceed the heap limit");
-            vm.Charge(s.Length);
-            string[] parts = sep.Length == 0 ? s.Select(c => c.ToString()).ToArray() : s.Split(sep);
+            vm.Charge(s.Length + count);
+            string[] parts;
+            if (sep.Length == 0) parts = s.Select(c => c.ToString()).ToArray();
+            else
+            {
+                var places = new List<int>((int)count - 1);
+                Occurrences(vm, s, sep, places);
+                parts = new string[places.Count + 1];
+                int done = 0;
+                for (int k = 0; k < places.Count; k++)
+                {
+                    parts[k] = s[done..places[k]];
+                    done = places[k] + sep.Length;
+                }
+                parts[^1] = s[done..];
+            }
             return NewStringArray(vm.Heap, parts);
         }),
         new("string.toInt", [S], I, null, "the integer the string holds, written as an int literal may be (decimal, 0x, 0b, with _ between digits) with an optional sign; ValueError otherwise", (vm, a) =>
         {
+            vm.Charge(Chars(vm, a[0]).Length);
             return NumberText.TryParseInt(Chars(vm, a[0]), out long v) is { } why
                 ? throw new VmError("ValueError", $"{why}: \"{Shorten(Str(vm, a[0]))}\"") : v;
         }),
         new("string.toFloat", [S], F, null, "the number the string holds, written as a float or int literal may be, or inf, -inf or nan as floats print; ValueError otherwise", (vm, a) =>
         {
+            vm.Charge(Chars(vm, a[0]).Length);
             return NumberText.TryParseFloat(Chars(vm, a[0]), out double v)
                 ? BitConverter.DoubleToInt64Bits(v) : throw new VmError("ValueError", $"not a number: \"{Shorten(Str(vm, a[0]))}\"");
         }),
         new("string.compare", [S, S], I, null, "-1, 0 or 1 as the string sorts before, with or after the other, comparing UTF-16 code units (ordinal: \"B\" before \"a\")", (vm, a) =>
         {
             if (a[0] == 0 || a[1] == 0) throw Null();
-            return Math.Sign(vm.Heap.StringChars((int)a[0]).SequenceCompareTo(vm.Heap.StringChars((int)a[1])));
+            var x = vm.Heap.StringChars((int)a[0]);
+            var y = vm.Heap.StringChars((int)a[1]);
+            vm.Charge(x.CommonPrefixLength(y) + 1);
+            return Math.Sign(x.SequenceCompareTo(y));
         }),
         new("array.join", [VmType.ArrayOf(S), S], S, null, "the strings of the array with a separator between them", (vm, a) =>
         {
@@ -113,7 +153,7 @@ internal static class StringNatives
             long length = (long)sep.Length * Math.Max(0, items.Length - 1);
             foreach (long r in items) length += r == 0 ? 4 : vm.Heap.StringLength((int)r);
             if (length * 2 > vm.Heap.MaxBytes) throw new VmError(ErrorClasses.OutOfMemory, $"joining {items.Length} strings would exceed the heap limit");
-            vm.Charge(items.Length);
+            vm.Charge(items.Length + length);
             return NewString(vm, string.Join(sep, items.Select(r => r == 0 ? "null" : vm.Heap.GetString((int)r))));
         }),
         new("float.format", [F, I], S, null, "the float with a fixed number of decimals (0 to 20), rounded to the nearest (a tie to even, as printf)", (vm, a) =>
@@ -122,6 +162,39 @@ internal static class StringNatives
             return NewString(vm, BitConverter.Int64BitsToDouble(a[0]).ToString("F" + a[1], CultureInfo.InvariantCulture));
         }),
     ];
+
+    /// <summary>Where a substring first occurs in a string, or -1, charging the characters the search looked at.</summary>
+    private static long Search(Interpreter vm, long text, long pattern)
+    {
+        var search = new TextSearch(Str(vm, pattern));
+        var chars = Chars(vm, text);
+        int at = search.IndexOf(chars);
+        int length = Chars(vm, pattern).Length;
+        vm.Charge((at < 0 ? chars.Length : at + length) + length);
+        return at;
+    }
+
+    /// <summary>How many times a substring occurs in a string, from the left, without overlaps, and where (into
+    /// <paramref name="places"/>, when given): found in linear time (<see cref="TextSearch"/>) and charged as such.</summary>
+    private static long Occurrences(Interpreter vm, string s, string pattern, List<int>? places)
+    {
+        vm.Charge(s.Length + pattern.Length);
+        var search = new TextSearch(pattern);
+        long count = 0;
+        for (int at = search.IndexOf(s); at >= 0; at = at + pattern.Length <= s.Length ? search.IndexOf(s, at + pattern.Length) : -1)
+        {
+            count++;
+            places?.Add(at);
+        }
+        return count;
+    }
+
+    /// <summary>A string, after charging the run one instruction per character for the native's pass over it.</summary>
+    private static string Charged(Interpreter vm, string s)
+    {
+        vm.Charge(s.Length);
+        return s;
+    }
 
     private static string Shorten(string s) => s.Length > 40 ? s[..40] + "..." : s;
 
