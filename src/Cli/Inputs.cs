@@ -25,7 +25,7 @@ internal sealed class Inputs(CliContext cli)
         }
         catch (SourceFileException e)
         {
-            cli.Err.WriteLine($"hlvm: cannot read {Shown(e.Message)}");
+            cli.Err.WriteLine($"hlvm: cannot read '{Shown(e.File)}': {e.Reason}");
             return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
@@ -81,7 +81,7 @@ internal sealed class Inputs(CliContext cli)
         }
         catch (SourceFileException e)
         {
-            cli.Err.WriteLine($"hlvm: {Shown(path)}: cannot read the module {Shown(e.Message)}");
+            cli.Err.WriteLine($"hlvm: {Shown(path)}: cannot read the module {Shown(e.File)}: {e.Reason}");
             exitCode = ExitCodes.NoInput;
             return null;
         }

@@ -3,8 +3,14 @@ using static Hlvm.Sandbox.LinuxFiles;
 
 namespace Hlvm.Sandbox;
 
-/// <summary>A source or module file that hlvm will not read, with why (a sentence that names the file).</summary>
-public sealed class SourceFileException(string message) : Exception(message);
+/// <summary>A source or module file that hlvm will not read, and why.</summary>
+public sealed class SourceFileException(string file, string reason) : Exception($"{file}: {reason}")
+{
+    /// <summary>The file as it was named: on the command line, or relative to the program's directory.</summary>
+    public string File { get; } = file;
+
+    public string Reason { get; } = reason;
+}
 
 /// <summary>
 /// How hlvm reads the files of a program before it runs, by the rules the program's <c>/app</c> is read by: only
@@ -43,7 +49,7 @@ public static class SourceFiles
         }
         catch (Errno e)
         {
-            throw new SourceFileException($"{path}: {Why(e)}");
+            throw new SourceFileException(path, Why(e));
         }
     }
 
@@ -80,12 +86,12 @@ public static class SourceFiles
                 }
                 catch (Errno e)
                 {
-                    throw new SourceFileException($"{relative}: {Why(e)}");
+                    throw new SourceFileException(relative, Why(e));
                 }
             }
             total += bytes.Length;
             if (total > MaxProgramBytes)
-                throw new SourceFileException($"{relative}: the program's source files together are larger than {MaxProgramBytes >> 20} MiB, the most hlvm compiles");
+                throw new SourceFileException(relative, $"the program's source files together are larger than {MaxProgramBytes >> 20} MiB, the most hlvm compiles");
             return Text(bytes);
         };
     }
@@ -100,8 +106,8 @@ public static class SourceFiles
     private static byte[] ReadRegular(Microsoft.Win32.SafeHandles.SafeFileHandle file, string shown)
     {
         var status = Stat(file);
-        if (status.IsDirectory) throw new SourceFileException($"{shown}: it is a directory");
-        if (!status.IsRegular) throw new SourceFileException($"{shown}: it is not a regular file");
+        if (status.IsDirectory) throw new SourceFileException(shown, "it is a directory");
+        if (!status.IsRegular) throw new SourceFileException(shown, "it is not a regular file");
         if (status.Size > MaxFileBytes) throw TooLarge(shown);
         // The file may grow meanwhile: read at most one byte more than allowed, to tell.
         using var stream = new FileStream(file, FileAccess.Read, 1);
@@ -123,7 +129,7 @@ public static class SourceFiles
     }
 
     private static SourceFileException TooLarge(string shown) =>
-        new($"{shown}: it is larger than {MaxFileBytes >> 20} MiB, the most hlvm reads of a source or module file");
+        new(shown, $"it is larger than {MaxFileBytes >> 20} MiB, the most hlvm reads of a source or module file");
 
     private static string Why(Errno e) => e.Code switch
     {
