@@ -1046,6 +1046,7 @@ public sealed class Interpreter : IRootSource
         if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
         AtInstruction(ref frame, pc, sp);
         int count = heap.MapCount((int)stack[sp - 1]);
+        _fuel -= count; // the entries copied, noticed at the next instruction
         heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
         int m = (int)stack[sp - 1];
         bool values = ins.Op == Opcode.MapValues;
@@ -1152,6 +1153,7 @@ public sealed class Interpreter : IRootSource
         if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc, sp, IndexOutOfRange(index, length));
         var elements = heap.ArrayElements(r);
         stack[sp - 1] = elements[(int)index];
+        _fuel -= length - index; // the elements moved, noticed at the next instruction
         elements[((int)index + 1)..].CopyTo(elements[(int)index..]);
         heap.SetArrayLength(r, length - 1);
         return sp;
@@ -1178,6 +1180,7 @@ public sealed class Interpreter : IRootSource
         }
         else heap.AppendInPlace(r, 0);
         var elements = heap.ArrayElements(r);
+        _fuel -= length - index + 1; // the elements moved, noticed at the next instruction
         elements[(int)index..length].CopyTo(elements[((int)index + 1)..]);
         elements[(int)index] = stack[sp - 1];
         sp -= 3;
@@ -1197,6 +1200,7 @@ public sealed class Interpreter : IRootSource
             throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Index, "slice({0}, {1}) is out of range for an array of length {2}", from, to, length));
         AtInstruction(ref frame, pc, sp);
         int count = (int)(to - from);
+        _fuel -= count; // the elements copied, noticed at the next instruction
         heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
         r = (int)stack[sp - 3];
         int slice = heap.NewArray(heap.ArrayElementKind(r), count, Math.Max(count, 4));
@@ -1253,7 +1257,9 @@ public sealed class Interpreter : IRootSource
         var heap = Heap;
         var stack = _stack;
         if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("reverse an array"));
-        heap.ArrayElements((int)stack[--sp]).Reverse();
+        var reversed = heap.ArrayElements((int)stack[--sp]);
+        _fuel -= reversed.Length; // noticed at the next instruction
+        reversed.Reverse();
         return sp;
     }
 
@@ -1276,6 +1282,7 @@ public sealed class Interpreter : IRootSource
                 throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "array of {0} elements cannot grow", length));
             AtInstruction(ref frame, pc, sp);
             int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, capacity * 2L));
+            _fuel -= length; // the elements the growth copies, noticed at the next instruction
             heap.Reserve(Heap.DataWords(newCapacity));
             heap.GrowAndAppend((int)stack[sp - 2], newCapacity, stack[sp - 1]);
         }
