@@ -1024,6 +1024,7 @@ public sealed class Interpreter : IRootSource
     /// </summary>
     private void ChargeMapWork(Heap heap)
     {
+        if (heap.MapProbes == 0) return;
         _fuel -= heap.MapProbes;
         heap.MapProbes = 0;
     }

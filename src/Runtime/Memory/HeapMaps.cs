@@ -54,22 +54,33 @@ public sealed partial class Heap
     private int MapCapacity(int map) => LengthOf(_space[(int)_space[map + 3]]) / 3;
 
     /// <summary>
-    /// The hash of a key: never negative (-1 marks a removed entry). Keyed with a secret chosen at random per
-    /// process (.NET's Marvin for strings, its seeded HashCode over all 64 bits for the rest), so that a program
-    /// can't choose keys that all land in one slot and make each insertion walk all the others: with a fixed
-    /// hash, keys such as <c>i &lt;&lt; 40</c> made n insertions take n² probes.
+    /// The hash of a key: never negative (-1 marks a removed entry); its top bits choose the key's slot
+    /// (<see cref="FirstSlot"/>). Keyed with secrets chosen at random per process, so that a program can't choose
+    /// keys that all land in one slot and make each insertion walk all the others (with the fixed hash before,
+    /// keys such as <c>i &lt;&lt; 40</c> made n insertions take n² probes): an int, bool or other key is multiplied
+    /// by a random odd number (Fibonacci hashing, which spreads a run of consecutive keys evenly, so a dense range
+    /// needs almost no probes), a string is hashed by .NET's randomized Marvin.
     /// </summary>
     private long Hash(TypeKind kind, long key)
     {
-        if (kind != TypeKind.String) return (uint)HashCode.Combine((int)key, (int)(key >> 32));
+        if (kind != TypeKind.String) return (long)(((ulong)key * KeyMultiplier) >> 1);
         var chars = StringChars((int)key);
         MapProbes += chars.Length;
-        return (uint)string.GetHashCode(chars);
+        return (long)(((ulong)(uint)string.GetHashCode(chars) * 0x9E3779B97F4A7C15UL) >> 1);
     }
 
+    /// <summary>The multiplier of <see cref="Hash"/>: 2^64 / φ in its top half, which spreads consecutive keys
+    /// evenly over the slots, and odd and random per process in its low half, which moves keys that are large
+    /// multiples of one another (the ones that could be made to collide under a known multiplier) unpredictably.</summary>
+    private static readonly ulong KeyMultiplier =
+        0x9E3779B9_00000000UL | (uint)System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue) | 1;
+
+    /// <summary>The slot a hash starts its search at in an index of <paramref name="slots"/> (a power of two): its top bits.</summary>
+    private static int FirstSlot(long hash, int slots) => (int)((ulong)hash >> (63 - System.Numerics.BitOperations.Log2((uint)slots)));
+
     /// <summary>The work of every map operation since the interpreter last charged it (<c>Interpreter.ChargeMapWork</c>):
-    /// occupied slots looked at (which the keyed hash keeps few), characters of string keys hashed and compared,
-    /// and entries moved when a map grows.</summary>
+    /// slots looked at beyond the first (which the keyed hash keeps few), characters of string keys hashed and
+    /// compared, and entries moved when a map grows.</summary>
     public long MapProbes;
 
     private bool KeysEqual(TypeKind kind, long a, long b)
@@ -88,13 +99,20 @@ public sealed partial class Heap
         long hash = Hash(kind, key);
         int entries = (int)_space[map + 3], index = (int)_space[map + 4];
         int mask = LengthOf(_space[index]) - 1;
-        for (int slot = (int)(hash & mask); ; slot = (slot + 1) & mask)
+        for (int slot = FirstSlot(hash, mask + 1), probes = 0; ; slot = (slot + 1) & mask, probes++)
         {
             long e = _space[index + 1 + slot];
-            if (e == 0) return -1;
-            MapProbes++;
+            if (e == 0)
+            {
+                MapProbes += probes;
+                return -1;
+            }
             int at = entries + 1 + 3 * (int)(e - 1);
-            if (_space[at] == hash && KeysEqual(kind, _space[at + 1], key)) return (int)(e - 1);
+            if (_space[at] == hash && KeysEqual(kind, _space[at + 1], key))
+            {
+                MapProbes += probes;
+                return (int)(e - 1);
+            }
         }
     }
 
@@ -140,7 +158,7 @@ public sealed partial class Heap
         _space[at + 1] = key;
         _space[at + 2] = value;
         int mask = LengthOf(_space[index]) - 1;
-        int slot = (int)(hash & mask);
+        int slot = FirstSlot(hash, mask + 1);
         while (_space[index + 1 + slot] != 0)
         {
             slot = (slot + 1) & mask;
