@@ -77,6 +77,9 @@ internal static class StringNatives
             long count = Occurrences(vm, s, from, null);
             if (s.Length + count * (to.Length - (long)from.Length) > vm.Heap.MaxBytes / 2)
                 throw new VmError(ErrorClasses.OutOfMemory, "the replaced string would exceed the heap limit");
+            vm.Charge(s.Length + count * (to.Length - (long)from.Length));
+            // .NET's own replace is linear for a short pattern (at most ShortPattern comparisons per character).
+            if (from.Length <= TextSearch.ShortPattern) return NewString(vm, s.Replace(from, to, StringComparison.Ordinal));
             var places = new List<int>((int)count);
             Occurrences(vm, s, from, places);
             var result = new StringBuilder(s.Length + places.Count * (to.Length - from.Length));
@@ -87,7 +90,6 @@ internal static class StringNatives
                 done = at + from.Length;
             }
             result.Append(s, done, s.Length - done);
-            vm.Charge(result.Length);
             return NewString(vm, result.ToString());
         }),
         new("string.repeat", [S, I], S, null, "the string n times", (vm, a) =>
@@ -166,10 +168,12 @@ internal static class StringNatives
     /// <summary>Where a substring first occurs in a string, or -1, charging the characters the search looked at.</summary>
     private static long Search(Interpreter vm, long text, long pattern)
     {
-        var search = new TextSearch(Str(vm, pattern));
+        var needle = Chars(vm, pattern);
+        int length = needle.Length;
+        // A short pattern is searched in place; a long one needs its own copy for the Two-Way search's tables.
+        int at = length <= TextSearch.ShortPattern ? Chars(vm, text).IndexOf(needle, StringComparison.Ordinal)
+            : new TextSearch(needle.ToString()).IndexOf(Chars(vm, text));
         var chars = Chars(vm, text);
-        int at = search.IndexOf(chars);
-        int length = Chars(vm, pattern).Length;
         vm.Charge((at < 0 ? chars.Length : at + length) + length);
         return at;
     }
@@ -179,6 +183,7 @@ internal static class StringNatives
     private static long Occurrences(Interpreter vm, string s, string pattern, List<int>? places)
     {
         vm.Charge(s.Length + pattern.Length);
+        if (places is null && pattern.Length <= TextSearch.ShortPattern) return s.AsSpan().Count(pattern);
         var search = new TextSearch(pattern);
         long count = 0;
         for (int at = search.IndexOf(s); at >= 0; at = at + pattern.Length <= s.Length ? search.IndexOf(s, at + pattern.Length) : -1)
