@@ -20,7 +20,13 @@ internal sealed class Inputs(CliContext cli)
                 cli.Messages.WriteLine($"hlvm: cannot read '{Shown(path)}': it is a directory");
                 return null;
             }
-            return File.ReadAllBytes(path);
+            // A regular file of bounded size only: a FIFO or /dev/zero would block or never end.
+            return SourceFiles.ReadNamed(path);
+        }
+        catch (SourceFileException e)
+        {
+            cli.Messages.WriteLine($"hlvm: cannot read '{Shown(e.File)}': {e.Reason}");
+            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -61,16 +67,29 @@ internal sealed class Inputs(CliContext cli)
         return false;
     }
 
-    /// <summary>Compiles source bytes, printing diagnostics; null when there were errors.</summary>
-    public Module? CompileSource(string path, byte[] bytes)
+    /// <summary>Compiles source bytes, printing diagnostics; null when there were errors (exit code 65) or a
+    /// module file could not be read (66). Modules are read from beneath the program's directory only
+    /// (<see cref="SourceFiles.ModuleReader"/>).</summary>
+    public Module? CompileSource(string path, byte[] bytes, out int exitCode)
     {
-        string text = new UTF8Encoding(false, false).GetString(bytes);
-        if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
-        var result = Compilation.Compile(path, text);
+        exitCode = ExitCodes.DataError;
+        string text = SourceFiles.Text(bytes);
+        CompileResult result;
+        try
+        {
+            result = Compilation.Compile(path, text, SourceFiles.ModuleReader(path, bytes.Length));
+        }
+        catch (SourceFileException e)
+        {
+            cli.Messages.WriteLine($"hlvm: {Shown(path)}: cannot read the module {Shown(e.File)}: {e.Reason}");
+            exitCode = ExitCodes.NoInput;
+            return null;
+        }
         // A diagnostic quotes the source, which may hold control characters: show them, don't send them.
         foreach (var d in result.Diagnostics) cli.Messages.WriteLine(ControlCharacters.MakeVisible(d.Format()));
         int errors = result.Diagnostics.Count(d => d.Severity == Severity.Error);
         if (errors > 0) cli.Messages.WriteLine(CliContext.Count(errors, "error", "errors"));
+        if (result.Module is not null) exitCode = ExitCodes.Ok;
         return result.Module;
     }
 
@@ -99,9 +118,7 @@ internal sealed class Inputs(CliContext cli)
                 return null;
             }
         }
-        var module = CompileSource(path, bytes);
-        if (module is null) exitCode = ExitCodes.DataError;
-        return module;
+        return CompileSource(path, bytes, out exitCode);
     }
 
     /// <summary>Writes a module file beside its target and renames it into place, so that a failed write never

@@ -101,6 +101,7 @@ public sealed class Isolate : IDisposable
                 $"hlvm: note: {ControlCharacters.MakeVisible(path)} is this app's own copy, made when it first wrote the file; the original has changed since, "
                 + $"and the app reads its copy ('hlvm rm {Path.GetFileName(_storage.Value)} --copies' removes its copies)"),
             MaxCopyBytes = settings.Heap.MaxBytes,
+            MaxDiskBytes = settings.MaxDisk,
         };
         if (options.AppFiles is Bundles.BundleAppFiles bundleFiles) bundleFiles.Cancellation = _cancel.Token;
         _host = new SandboxHost(options.Permissions, files, settings.MaxOpenFiles, audit, options.WorkingDirectory);

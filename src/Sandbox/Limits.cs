@@ -74,6 +74,20 @@ public sealed record OpenFilesLimit(int Count) : Limit
     internal override void Apply(IsolateSettings s) => s.MaxOpenFiles = Count;
 }
 
+/// <summary>Bytes of the app's storage (<c>--max-disk</c>): the lengths of the files in its <c>/data</c> and of
+/// its copies of <c>/app</c> files, what earlier runs left included. A write, append or copy that would pass it is
+/// not made, and ends the app. (Granted host paths are the user's disk, not counted.)</summary>
+public sealed record DiskLimit(long Bytes) : Limit
+{
+    /// <summary>The limit when none is given: 1 GiB.</summary>
+    public const long Default = 1L << 30;
+
+    internal const string FlagName = "max-disk";
+
+    public override string Flag => FlagName;
+    internal override void Apply(IsolateSettings s) => s.MaxDisk = Bytes;
+}
+
 /// <summary>The settings the limits write into, starting from the defaults.</summary>
 internal sealed class IsolateSettings
 {
@@ -82,6 +96,7 @@ internal sealed class IsolateSettings
     public TimeSpan? Timeout;
     public long? MaxOutput;
     public int MaxOpenFiles = OpenFilesLimit.Default;
+    public long MaxDisk = DiskLimit.Default;
 }
 
 /// <summary>

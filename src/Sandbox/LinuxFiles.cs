@@ -102,18 +102,19 @@ internal static partial class LinuxFiles
         }
     }
 
-    /// <summary>What <c>statx</c> tells of an open file: its type and how many names (hard links) it has.</summary>
-    public readonly record struct Status(UnixFileMode Permissions, bool IsRegular, bool IsDirectory, uint Links);
+    /// <summary>What <c>statx</c> tells of an open file: its type, how many names (hard links) it has, its length.</summary>
+    public readonly record struct Status(UnixFileMode Permissions, bool IsRegular, bool IsDirectory, uint Links, long Size);
 
     public static unsafe Status Stat(SafeFileHandle file)
     {
-        const uint STATX_TYPE = 0x1, STATX_MODE = 0x2, STATX_NLINK = 0x4;
+        const uint STATX_TYPE = 0x1, STATX_MODE = 0x2, STATX_NLINK = 0x4, STATX_SIZE = 0x200;
         byte* buffer = stackalloc byte[256];
-        At(file, fd => statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE | STATX_NLINK, buffer), "statx");
+        At(file, fd => statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_SIZE, buffer), "statx");
         uint links = *(uint*)(buffer + 16);
         ushort mode = *(ushort*)(buffer + 28);
+        long size = *(long*)(buffer + 40);
         int type = mode & 0xF000;
-        return new Status((UnixFileMode)(mode & 0xFFF), type == 0x8000, type == 0x4000, links);
+        return new Status((UnixFileMode)(mode & 0xFFF), type == 0x8000, type == 0x4000, links, size);
     }
 
     /// <summary>The host path an open file has now (what <c>/proc/self/fd</c> says of it).</summary>

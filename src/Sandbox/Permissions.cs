@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 
 namespace Hlvm.Sandbox;
@@ -42,6 +44,12 @@ public sealed class Permissions
         else
         {
             string denied = Normalize(kind, target);
+            // A name may stand for other addresses at connect time than when the rule was made, and an address
+            // has no name to be compared by: a denial names addresses, which every connect and listen is checked
+            // against (those of a name included).
+            if (kind == "net" && NetTarget.TryParse(denied, out string host, out _) && !NetTarget.IsAddress(host))
+                throw new ArgumentException($"'{target}' is a host name, and a denial takes an address (127.0.0.1, [::1], with an optional :PORT): "
+                    + "a name can lead to other addresses when the program connects; deny each of its addresses instead");
             rules.Deny.Add(denied);
             // A path denied through a symbolic link is denied where the link leads too: the file system checks
             // the real names of the files a program opens.
@@ -94,8 +102,10 @@ public sealed class Permissions
         }
     }
 
-    /// <summary>Whether an address a host name resolved to may be used: not when a denial covers it.</summary>
-    public bool PermitsAddress(System.Net.IPAddress address, int port) => !IsDenied("net", NetTarget.Format(address.ToString(), port));
+    /// <summary>Whether an address a connection or listener is about to use may be used: not when a denial covers
+    /// it (in any of its spellings; the unspecified address, which listens on every address, when any denial of the
+    /// port does).</summary>
+    public bool PermitsAddress(IPAddress address, int port) => !IsDenied("net", NetTarget.Format(address.ToString(), port));
 
     /// <summary>Whether the whole kind is granted (<c>--allow-read=*</c>).</summary>
     public bool GrantsAll(string kind) => RulesOf(kind).AllowAll;
@@ -141,7 +151,10 @@ public sealed class Permissions
                 return rule == "/" || target == rule || target.StartsWith(rule + "/", StringComparison.Ordinal);
             case "net":
                 if (!NetTarget.TryParse(rule, out var ruleHost, out var rulePort) || !NetTarget.TryParse(target, out var host, out var port)) return false;
-                return ruleHost == host && (rulePort is null || rulePort == port);
+                if (rulePort is not null && rulePort != port) return false;
+                // Listening on the unspecified address listens on every address of the host, a denied one among
+                // them. (A connect to it has been made a connect to the loopback address before: NetTarget.ForConnect.)
+                return ruleHost == host || loose && NetTarget.IsUnspecified(host);
             default:
                 return loose ? string.Equals(Fold(rule), Fold(target), StringComparison.Ordinal) : rule == target;
         }
@@ -157,8 +170,10 @@ public sealed class Permissions
 
 /// <summary>
 /// A network target: <c>host</c>, <c>host:port</c>, or <c>[v6-address]:port</c>. The host comes out in one
-/// spelling: names in lower case, addresses as <see cref="System.Net.IPAddress"/> writes them (<c>127.1</c> is
-/// <c>127.0.0.1</c>), so that a rule and a target that mean the same host compare equal.
+/// spelling, so that a rule and a target that mean the same host compare equal: names in lower case; addresses
+/// as <see cref="IPAddress"/> writes them (<c>127.1</c>, <c>0x7f.1</c> and <c>2130706433</c> are <c>127.0.0.1</c>),
+/// an IPv4-mapped IPv6 address as the IPv4 address it reaches through a dual-mode socket
+/// (<c>::ffff:7f00:1</c> is <c>127.0.0.1</c>), and without a scope id (<c>::1%lo</c> is <c>::1</c>).
 /// </summary>
 internal static class NetTarget
 {
@@ -170,7 +185,41 @@ internal static class NetTarget
     }
 
     private static string Canonical(string host) =>
-        System.Net.IPAddress.TryParse(host, out var ip) ? ip.ToString() : host.ToLowerInvariant();
+        Address(host) is { } ip ? ip.ToString() : host.ToLowerInvariant();
+
+    /// <summary>The address a host's text spells, in its one form, or null for a name.</summary>
+    public static IPAddress? Address(string host)
+    {
+        // A scope id (an interface, by number or name) chooses a route, not an address.
+        int percent = host.IndexOf('%');
+        if (percent >= 0 && host.Contains(':')) host = host[..percent];
+        return IPAddress.TryParse(host, out var ip) ? Canonical(ip) : null;
+    }
+
+    /// <summary>An address in its one form: IPv4-mapped ones as IPv4, IPv6 ones without a scope id.</summary>
+    public static IPAddress Canonical(IPAddress ip)
+    {
+        if (ip.IsIPv4MappedToIPv6) return ip.MapToIPv4();
+        return ip.AddressFamily == AddressFamily.InterNetworkV6 && ip.ScopeId != 0 ? new IPAddress(ip.GetAddressBytes()) : ip;
+    }
+
+    public static bool IsAddress(string host) => Address(host) is not null;
+
+    public static bool IsUnspecified(string host) => Address(host) is { } ip && (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any));
+
+    /// <summary>
+    /// The address a connect really reaches: on Linux a connect to the unspecified address (<c>0.0.0.0</c>,
+    /// <c>0</c>, <c>::</c>) reaches the loopback address, and is judged as one.
+    /// </summary>
+    public static IPAddress ForConnect(IPAddress ip)
+    {
+        ip = Canonical(ip);
+        return ip.Equals(IPAddress.Any) ? IPAddress.Loopback : ip.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : ip;
+    }
+
+    /// <summary>A connect's <c>host:port</c> target with the host as <see cref="ForConnect(IPAddress)"/> makes it.</summary>
+    public static string ForConnect(string target) =>
+        TryParse(target, out string host, out int? port) && IsUnspecified(host) ? Format(ForConnect(Address(host)!).ToString(), port) : target;
 
     public static bool TryParse(string text, out string host, out int? port)
     {

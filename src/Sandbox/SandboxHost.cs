@@ -33,11 +33,14 @@ public sealed class SandboxHost : IHost, IDisposable
     public void Authorize(NativeDef native, string target)
     {
         string permission = native.Permission!;
-        string? why = Decide(permission, target);
+        // A connect to the unspecified address reaches the loopback address: it is judged as one.
+        string judged = native.Name == "net.connect" ? NetTarget.ForConnect(target) : target;
+        string? why = Decide(permission, judged);
+        if (why is { Length: > 0 } && judged != target) why = $"it leads to {judged}, and {why}";
         _audit?.Record(native.Name, permission, target, why is null, why);
         if (why is not null)
             throw why.Length > 0 ? HostAccess.Denied(permission, target, why)
-                : HostAccess.Denied(permission, target, grantable: permission is "read" or "write" ? VirtualPath.Normalize(target, _cwd) : null);
+                : HostAccess.Denied(permission, target, grantable: permission is "read" or "write" ? Grantable(target) : null);
     }
 
     /// <summary>Null when the call may go ahead; otherwise why not ("" for simply not granted).</summary>
@@ -49,13 +52,20 @@ public sealed class SandboxHost : IHost, IDisposable
             if (target.Length == 0) return null; // names nothing: the file system says so (an IOError)
             string path = VirtualPath.Normalize(target, _cwd);
             if (VirtualPath.IsHidden(path)) return "/proc, /dev and /sys are not visible to a program";
-            if (_permissions.IsDenied(permission, path)) return $"a --deny-{permission} rule covers {path}";
+            if (OperatingSystem.IsLinux() && !VirtualPath.IsVirtual(path) && Files is VirtualFileSystem vfs && vfs.IsHlvmOwn(path)) return VirtualFileSystem.OwnWhy;
+            if (_permissions.IsDenied(permission, path)) return $"a --deny-{permission} rule covers {(target.StartsWith('/') ? path : "it")}";
             // The app's own files and its data are always its to read and write (a write to /app makes a copy).
             return VirtualPath.IsVirtual(path) || _permissions.IsGranted(permission, path) ? null : "";
         }
         if (_permissions.IsDenied(permission, target)) return $"a --deny-{permission} rule covers it";
         return _permissions.IsGranted(permission, target) ? null : "";
     }
+
+    /// <summary>
+    /// A path as the flag that grants it would name it. A relative path stays relative: the command line makes it
+    /// absolute against the same working directory, and the message must not tell the program where that is.
+    /// </summary>
+    private static string? Grantable(string target) => target.StartsWith('/') ? VirtualPath.Normalize(target, "/") : null;
 
     public string? GetEnvironmentVariable(string name) => Environment.GetEnvironmentVariable(name);
 

@@ -70,6 +70,8 @@ public sealed class VirtualFileSystem : IFileSystem
         _permissions = permissions;
         _cwd = VirtualPath.Normalize(workingDirectory ?? Environment.CurrentDirectory, "/");
         _storage = new Lazy<string>(storageDirectory);
+        // hlvm's own directories, as named and where links lead.
+        _own = [.. UserFiles.OwnDirectories().SelectMany(d => new[] { d, LinuxFiles.RealPathOf(d) ?? d }).Distinct().Select(Permissions.Fold)];
         _mounts =
         [
             new(VirtualPath.App, Path.GetFullPath(appDirectory), Kind.App),
@@ -81,6 +83,7 @@ public sealed class VirtualFileSystem : IFileSystem
             foreach (var granted in permissions.GrantedPaths(kind).Where(p => !VirtualPath.IsVirtual(p)))
             {
                 if (VirtualPath.IsHidden(granted)) throw new ArgumentException($"'{granted}' can't be granted: /proc, /dev and /sys are never visible to a program");
+                if (IsHlvmOwn(granted)) throw new ArgumentException($"'{granted}' can't be granted: {OwnWhy}");
                 if (_mounts.Any(m => m.Virtual == granted)) continue;
                 // A granted file (or a path that is not a directory yet) is that one name in its directory.
                 _mounts.Add(Directory.Exists(granted) || granted == "/" ? new(granted, granted, Kind.Host)
@@ -88,6 +91,19 @@ public sealed class VirtualFileSystem : IFileSystem
             }
         }
         _mounts.Sort((a, b) => b.Parts.Length.CompareTo(a.Parts.Length));
+    }
+
+    private readonly string[] _own;
+
+    /// <summary>Why a path in hlvm's own directories is refused.</summary>
+    internal const string OwnWhy = "hlvm's own files (its trusted keys, its cache, the apps' storage) are not visible to a program";
+
+    /// <summary>Whether a normalized host path is in one of hlvm's own directories (<see cref="UserFiles.OwnDirectories"/>),
+    /// or a case or Unicode variant of one.</summary>
+    internal bool IsHlvmOwn(string path)
+    {
+        string folded = Permissions.Fold(path);
+        return _own.Any(o => VirtualPath.IsUnder(folded, o));
     }
 
     // -------------------------------------------------------------------------------------------- operations
@@ -121,19 +137,26 @@ public sealed class VirtualFileSystem : IFileSystem
         var (mount, rel) = Resolve("write", path);
         using var parent = OpenParent("write", path, mount, rel, out string name);
         UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        long replaced = 0;
         try
         {
             using var existing = LinuxFiles.Open(parent, name, O_PATH | O_NOFOLLOW);
             var status = Stat(existing);
             if (status.IsDirectory) throw FileErrors.Fail("write", path, "it is a directory");
-            if (status.IsRegular) mode = status.Permissions;
+            if (status.IsRegular) replaced = status.Size;
+            // The replaced file's mode, but never set-user-ID or set-group-ID: the new content is the app's.
+            if (status.IsRegular) mode = status.Permissions & ~(UnixFileMode.SetUser | UnixFileMode.SetGroup | UnixFileMode.StickyBit);
         }
         catch (Errno e) when (e.Code == ENOENT) { /* a new file */ }
         catch (Errno e)
         {
             throw Map(e, "write", path, mount);
         }
-        ReplaceIn(parent, name, bytes, mode, "write", path, mount);
+        long delta = bytes.Length - replaced;
+        CheckDisk(mount, delta, "write", path);
+        var data = bytes.ToArray();
+        ReplaceIn(parent, name, stream => stream.Write(data), mode, "write", path, mount);
+        SpendDisk(mount, delta);
         if (mount.Kind == Kind.App && _appFiles is null) CopyOrigins.RecordIfNew(_storage.Value, mount.HostPath, rel);
     }
 
@@ -146,9 +169,11 @@ public sealed class VirtualFileSystem : IFileSystem
         if (!status.IsRegular) throw FileErrors.Fail("append to", path, status.IsDirectory ? "it is a directory" : "it is not a regular file");
         // A hard link is a second name for a file that may live anywhere; appending through it would change that file.
         if (status.Links > 1) throw HostAccess.Denied("write", path, "the file has other hard links, which may lead outside");
+        CheckDisk(mount, bytes.Length, "append to", path);
         using var stream = new FileStream(file, FileAccess.Write, 1);
         var data = bytes.ToArray();
         FileErrors.Guard("append to", path, () => { stream.Write(data); return 0; });
+        SpendDisk(mount, data.Length);
     }
 
     public bool Exists(string path)
@@ -207,7 +232,9 @@ public sealed class VirtualFileSystem : IFileSystem
         try
         {
             using var target = LinuxFiles.Open(parent, name, O_PATH | O_NOFOLLOW);
-            LinuxFiles.Unlink(parent, name, directory: Stat(target).IsDirectory);
+            var status = Stat(target);
+            LinuxFiles.Unlink(parent, name, directory: status.IsDirectory);
+            if (status.IsRegular && status.Links == 1) SpendDisk(mount, -status.Size);
         }
         catch (Errno e)
         {
@@ -251,6 +278,8 @@ public sealed class VirtualFileSystem : IFileSystem
             }
             if (mount.Virtual == "/" && VirtualPath.IsHidden("/" + string.Join('/', parts)))
                 throw Denied(what, path, "/proc, /dev and /sys are not visible to a program");
+            if (mount.Kind == Kind.Host && IsHlvmOwn(VirtualPath.Normalize("/" + string.Join('/', parts), "/")))
+                throw Denied(what, path, OwnWhy);
             return (mount, rel);
         }
         throw Denied(what, path, "it is outside what the program may see");
@@ -311,7 +340,7 @@ public sealed class VirtualFileSystem : IFileSystem
         if (_permissions.IsDenied("write", target))
         {
             parent.Dispose();
-            throw Denied(what, path, $"{target} is denied");
+            throw Denied(what, path, mount.Kind == Kind.Host && Shown(mount, target) is { } shown ? $"{shown} is denied" : "it leads to a file that is denied");
         }
         return parent;
     }
@@ -325,9 +354,13 @@ public sealed class VirtualFileSystem : IFileSystem
         string real = RealPath(file), rootReal = RealPath(root);
         if (!VirtualPath.IsUnder(real, rootReal)) throw Denied(what, path, $"it leads outside {mount.Virtual}");
         if (VirtualPath.IsHidden(real)) throw Denied(what, path, "/proc, /dev and /sys are not visible to a program");
+        // The app's storage is in hlvm's own directories; the files of /app and of granted trees never are.
+        if (mount.Kind != Kind.Data && IsHlvmOwn(real)) throw Denied(what, path, OwnWhy);
         string permission = PermissionOf(what);
         string seen = mount.Kind == Kind.Host ? real : (mount.Virtual + real[rootReal.Length..]).TrimEnd('/');
-        if (_permissions.IsDenied(permission, real) || _permissions.IsDenied(permission, seen)) throw Denied(what, path, $"{seen} is denied");
+        // The real name of a granted file may be a host path the program was never told of: don't name it.
+        if (_permissions.IsDenied(permission, real) || _permissions.IsDenied(permission, seen))
+            throw Denied(what, path, Shown(mount, seen) is { } shown ? $"{shown} is denied" : "it leads to a file that is denied");
     }
 
     // -------------------------------------------------------------------------------------------- copy-on-write
@@ -365,7 +398,8 @@ public sealed class VirtualFileSystem : IFileSystem
         }
     }
 
-    /// <summary>Before an append to an <c>/app</c> file: copy the original into the copies' tree, once.</summary>
+    /// <summary>Before an append to an <c>/app</c> file: copy the original into the copies' tree, once, in
+    /// chunks of <see cref="CopyChunk"/> bytes (a run of zeros is left a hole, as it was in a sparse original).</summary>
     private void CopyOnWrite(string path, Mount mount, string[] rel)
     {
         if (TryOpenCopy("append to", path, rel, O_PATH) is { } copy)
@@ -373,27 +407,92 @@ public sealed class VirtualFileSystem : IFileSystem
             copy.Dispose();
             return;
         }
-        byte[] original;
+        Stream original;
         try
         {
-            using var stream = OpenRead(path);
-            if (stream.Length > MaxCopyBytes)
-                throw FileErrors.Fail("append to", path, $"the file's {stream.Length} bytes are more than the app may copy (its heap limit, {MaxCopyBytes})");
-            using var buffer = new MemoryStream();
-            stream.CopyTo(buffer);
-            original = buffer.ToArray();
+            original = OpenRead(path);
         }
         catch (VmError e) when (e.ErrorClass == ErrorClasses.IO)
         {
-            original = []; // a new file
+            WriteAtomic(path, []); // a new file
+            return;
         }
-        WriteAtomic(path, original);
+        using (original)
+        {
+            long length = original.Length;
+            if (length > MaxCopyBytes)
+                throw FileErrors.Fail("append to", path, $"the file's {length} bytes are more than the app may copy (its heap limit, {MaxCopyBytes})");
+            CheckDisk(mount, length, "append to", path);
+            using var parent = OpenParent("append to", path, mount, rel, out string name);
+            UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+            ReplaceIn(parent, name, to => CopySparse(original, to, length), mode, "append to", path, CopyMount);
+            SpendDisk(mount, length);
+            if (_appFiles is null) CopyOrigins.RecordIfNew(_storage.Value, mount.HostPath, rel);
+        }
+    }
+
+    /// <summary>The most bytes a copy holds in memory at once.</summary>
+    internal const int CopyChunk = 1 << 20;
+
+    private static void CopySparse(Stream from, FileStream to, long length)
+    {
+        var buffer = new byte[CopyChunk];
+        for (long done = 0; done < length;)
+        {
+            int n = from.Read(buffer, 0, (int)Math.Min(buffer.Length, length - done));
+            if (n == 0) break; // the original shrank meanwhile: copy what there is
+            var chunk = buffer.AsSpan(0, n);
+            if (chunk.ContainsAnyExcept((byte)0)) to.Write(chunk);
+            else to.Seek(n, SeekOrigin.Current);
+            done += n;
+        }
+        to.SetLength(to.Position);
+    }
+
+    // -------------------------------------------------------------------------------------------- disk use
+
+    /// <summary>The most bytes the app's storage (its <c>/data</c> and its copies of <c>/app</c> files, as the
+    /// lengths of their files) may hold: <see cref="DiskLimit"/>.</summary>
+    public long MaxDiskBytes { get; init; } = DiskLimit.Default;
+
+    /// <summary>The bytes the app's storage holds, measured when first needed and kept up to date by each write.</summary>
+    private long? _diskUsed;
+
+    private long DiskUsed => _diskUsed ??= MeasureStorage();
+
+    /// <summary>The lengths of the files in <c>/data</c> and the copies of <c>/app</c> files: the app's own, not hlvm's
+    /// records beside them (whose app it is, where its copies came from).</summary>
+    private long MeasureStorage()
+    {
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true };
+        return new[] { Path.Combine(_storage.Value, "data"), Overlay }.Where(Directory.Exists)
+            .Sum(d => new DirectoryInfo(d).EnumerateFiles("*", options).Sum(f => f.Length));
+    }
+
+    /// <summary>Whether a tree is in the app's storage, whose size <see cref="MaxDiskBytes"/> bounds (a write to
+    /// <c>/app</c> goes to a copy there).</summary>
+    private static bool IsStorage(Mount mount) => mount.Kind is Kind.Data or Kind.App;
+
+    /// <summary>Ends the app (a breach of <c>--max-disk</c>) when growing its storage by <paramref name="delta"/>
+    /// bytes would take it past the limit; before anything is written.</summary>
+    private void CheckDisk(Mount mount, long delta, string what, string path)
+    {
+        if (!IsStorage(mount) || delta <= 0) return;
+        long used = DiskUsed;
+        if (used + delta > MaxDiskBytes)
+            throw new LimitExceededError(DiskLimit.FlagName, $"cannot {what} \"{FileErrors.Shorten(path)}\": the app's files in /data and its copies of /app files "
+                + $"would take {used + delta} bytes, more than {MaxDiskBytes} (--max-disk {MaxDiskBytes})");
+    }
+
+    private void SpendDisk(Mount mount, long delta)
+    {
+        if (IsStorage(mount)) _diskUsed = Math.Max(0, DiskUsed + delta);
     }
 
     // -------------------------------------------------------------------------------------------- helpers
 
     /// <summary>Writes a new file beside the target and renames it over the target, both inside one open directory.</summary>
-    private static void ReplaceIn(SafeFileHandle parent, string name, ReadOnlySpan<byte> bytes, UnixFileMode mode, string what, string path, Mount mount)
+    private static void ReplaceIn(SafeFileHandle parent, string name, Action<FileStream> write, UnixFileMode mode, string what, string path, Mount mount)
     {
         string temp = $".{name}.{Guid.NewGuid():N}.tmp";
         bool renamed = false;
@@ -402,8 +501,7 @@ public sealed class VirtualFileSystem : IFileSystem
             using (var file = LinuxFiles.Open(parent, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, (int)mode))
             using (var stream = new FileStream(file, FileAccess.Write, 1))
             {
-                var data = bytes.ToArray();
-                FileErrors.Guard(what, path, () => { stream.Write(data); stream.Flush(flushToDisk: true); return 0; });
+                FileErrors.Guard(what, path, () => { write(stream); stream.Flush(flushToDisk: true); return 0; });
             }
             LinuxFiles.Rename(parent, temp, name);
             renamed = true;
@@ -421,6 +519,11 @@ public sealed class VirtualFileSystem : IFileSystem
             }
         }
     }
+
+    /// <summary>A host path as a message may name it: only inside the granted tree's own name, which the program
+    /// knows already (the real path of a granted tree reached through a link is not the program's to learn).</summary>
+    private static string? Shown(Mount mount, string path) =>
+        mount.Kind != Kind.Host || VirtualPath.IsUnder(path, mount.Virtual) ? path : null;
 
     /// <summary>The permission an operation needs: reading and listing read, everything else writes.</summary>
     private static string PermissionOf(string what) => what is "read" or "list" ? "read" : "write";

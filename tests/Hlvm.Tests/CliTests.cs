@@ -273,4 +273,31 @@ public sealed class CliTests
         Assert.Equal(64, r.ExitCode);
         Assert.Contains(message, r.Stderr);
     }
+
+    /// <summary>A program named on the command line is read like an app's file: a FIFO would block, a device would
+    /// never end, a huge file would be read whole; each is refused with exit 66 before anything is read.</summary>
+    [Fact]
+    public void EveryCommandRefusesAProgramThatIsNotABoundedRegularFile()
+    {
+        using var dir = new TestSupport.TempDir();
+        string fifo = Path.Combine(dir.Path, "pipe.hl");
+        Assert.Equal(0, mkfifo(fifo, 0b110_100_100));
+        string huge = Path.Combine(dir.Path, "huge.hl");
+        using (var file = File.Create(huge)) file.SetLength(Hlvm.Sandbox.SourceFiles.MaxFileBytes + 1L);
+        foreach (string command in (string[])["run", "check", "build", "disasm"])
+        {
+            var r = TestSupport.Hlvm(command, fifo);
+            Assert.Equal(66, r.ExitCode);
+            Assert.Contains($"hlvm: cannot read '{fifo}': it is not a regular file", r.Stderr);
+            r = TestSupport.Hlvm(command, "/dev/zero");
+            Assert.Equal(66, r.ExitCode);
+            Assert.Contains("hlvm: cannot read '/dev/zero': it is not a regular file", r.Stderr);
+            r = TestSupport.Hlvm(command, huge);
+            Assert.Equal(66, r.ExitCode);
+            Assert.Contains("it is larger than 16 MiB", r.Stderr);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int mkfifo(string path, uint mode);
 }

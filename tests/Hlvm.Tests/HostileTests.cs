@@ -16,10 +16,13 @@ namespace Hlvm.Tests;
 /// </list>
 /// Comments: <c>// attack: WHAT</c> (required); <c>// setup: dir P</c>, <c>file P = TEXT</c>,
 /// <c>symlink P -> TARGET</c>, <c>hardlink P -> EXISTING</c>, <c>swap P -> T1 | T2</c> (a thread swaps the link
-/// between two targets for as long as the program runs); <c>// flags: ...</c> and <c>// args: ...</c>
-/// (<c>$ROOT</c> is the directory); <c>// exit: N</c>; <c>// expect: LINE</c> (the next line of standard
-/// output); <c>// output at most: N</c> (instead of the lines: standard output has at most N bytes);
-/// <c>// stderr: TEXT</c> (standard error contains it).
+/// between two targets for as long as the program runs), <c>fifo P</c>, <c>sized P = BYTES</c> (a sparse file of
+/// that length, all zeros but the text <c>middle</c> at its middle), <c>chmod P = OCTAL</c>; <c>// flags: ...</c>
+/// and <c>// args: ...</c> (<c>$ROOT</c> is the directory, <c>$HLVM_CONFIG</c>, <c>$HLVM_CACHE</c> and
+/// <c>$HLVM_DATA</c> hlvm's own directories, <c>$CWD</c> the working directory); <c>// exit: N</c>;
+/// <c>// expect: LINE</c> (the next line of standard output); <c>// output at most: N</c> (instead of the lines:
+/// standard output has at most N bytes); <c>// stderr: TEXT</c> (standard error contains it); <c>// stderr lacks:
+/// TEXT</c> (neither output contains it); <c>// mode: P = OCTAL</c> (after the run, the file's permission bits).
 /// </summary>
 public sealed partial class HostileTests
 {
@@ -37,7 +40,8 @@ public sealed partial class HostileTests
     {
         var names = Directory.EnumerateFiles(Dir, "*.hl").Select(Path.GetFileNameWithoutExtension).ToList();
         Assert.True(names.Count >= 40, $"{names.Count} hostile programs");
-        foreach (var prefix in (string[])["traversal_", "absolute_", "symlink_", "hardlink_", "proc_", "variant_", "app_", "output_", "heap_", "fuel_", "stack_", "time_", "size_", "net_", "env_"])
+        foreach (var prefix in (string[])["traversal_", "absolute_", "symlink_", "hardlink_", "proc_", "variant_", "app_", "output_", "heap_", "fuel_", "stack_", "time_", "size_", "net_", "env_",
+                     "leak_", "source_", "mode_", "own_", "disk_"])
             Assert.Contains(names, n => n!.StartsWith(prefix, StringComparison.Ordinal));
     }
 
@@ -52,7 +56,9 @@ public sealed partial class HostileTests
         Assert.Contains(comments, m => m.Groups["kind"].Value == "attack");
 
         using var root = new TestSupport.TempDir();
-        string R(string text) => text.Replace("$ROOT", root.Path);
+        string R(string text) => text.Replace("$ROOT", root.Path).Replace("$CWD", Environment.CurrentDirectory)
+            .Replace("$HLVM_CONFIG", Environment.GetEnvironmentVariable("HLVM_CONFIG_HOME")).Replace("$HLVM_CACHE", Environment.GetEnvironmentVariable("HLVM_CACHE_HOME"))
+            .Replace("$HLVM_DATA", Environment.GetEnvironmentVariable("HLVM_DATA_HOME"));
         string P(string relative) => Path.Combine(root.Path, R(relative));
         Directory.CreateDirectory(P("app/a/b"));
         Directory.CreateDirectory(P("canary/sub"));
@@ -75,6 +81,22 @@ public sealed partial class HostileTests
                 case "file": File.WriteAllText(path, arg); break;
                 case "symlink": File.CreateSymbolicLink(path, arg); break;
                 case "hardlink": Link(P(arg), path); break;
+                case "fifo":
+                    Assert.True(mkfifo(path, 0b110_100_100) == 0, $"mkfifo {path} failed");
+                    Fifos[path] = true;
+                    break;
+                case "sized":
+                    using (var file = File.Create(path))
+                    {
+                        long length = long.Parse(arg);
+                        file.Seek(length / 2, SeekOrigin.Begin);
+                        file.Write("middle"u8);
+                        file.SetLength(length);
+                    }
+                    break;
+                case "chmod":
+                    if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, (UnixFileMode)Convert.ToInt32(arg, 8));
+                    break;
                 case "swap":
                     var targets = arg.Split(" | ");
                     File.CreateSymbolicLink(path, targets[0]);
@@ -106,6 +128,13 @@ public sealed partial class HostileTests
             Assert.True(Encoding.UTF8.GetByteCount(result.Stdout) <= int.Parse(Value(most)), $"{result.Stdout.Length} characters of output");
         else Assert.Equal(expectedOut, actualOut);
         foreach (var text in comments.Where(m => m.Groups["kind"].Value == "stderr").Select(Value)) Assert.Contains(R(text), result.Stderr);
+        foreach (var text in comments.Where(m => m.Groups["kind"].Value == "stderr lacks").Select(Value))
+        {
+            Assert.DoesNotContain(R(text), result.Stderr);
+            Assert.DoesNotContain(R(text), result.Stdout);
+        }
+        foreach (var m in comments.Where(m => m.Groups["kind"].Value == "mode").Select(m => Setup().Match("chmod " + Value(m))))
+            if (!OperatingSystem.IsWindows()) Assert.Equal(Convert.ToString((int)File.GetUnixFileMode(P(m.Groups["path"].Value)), 8), m.Groups["arg"].Value);
         // Nothing the program may not touch changed: not the files outside, not the app's own.
         foreach (var swap in swaps) File.Delete(swap.Link);
         appBefore = Strip(appBefore, swaps.Select(s => s.Link).Select(l => Path.GetRelativePath(P("app"), l)));
@@ -123,11 +152,15 @@ public sealed partial class HostileTests
             var info = new FileInfo(path);
             string rel = Path.GetRelativePath(dir, path);
             if (info.LinkTarget is { } target) text.Append($"{rel} -> {target}\n");
+            else if (Fifos.ContainsKey(path)) text.Append($"{rel} fifo\n"); // opening it would wait for a writer
             else if (Directory.Exists(path)) text.Append($"{rel}/\n");
             else text.Append($"{rel} {(OperatingSystem.IsWindows() ? 0 : (int)File.GetUnixFileMode(path))} {Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)))}\n");
         }
         return text.ToString();
     }
+
+    /// <summary>The FIFOs the setups made, which a fingerprint names without reading.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Fifos = new();
 
     private static string Strip(string fingerprint, IEnumerable<string> names) =>
         string.Concat(fingerprint.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !names.Any(n => l.StartsWith(n + " ", StringComparison.Ordinal))).Select(l => l + "\n"));
@@ -146,12 +179,15 @@ public sealed partial class HostileTests
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     private static extern int link(string existing, string created);
 
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int mkfifo(string path, uint mode);
+
     private static void Link(string existing, string created) =>
         Assert.True(link(existing, created) == 0, $"link {created} -> {existing} failed");
 
-    [GeneratedRegex(@"^\s*//\s*(?<kind>attack|setup|flags|args|exit|expect|stderr|output at most):\s?(?<value>.*?)\s*$")]
+    [GeneratedRegex(@"^\s*//\s*(?<kind>attack|setup|flags|args|exit|expect|stderr lacks|stderr|output at most|mode):\s?(?<value>.*?)\s*$")]
     private static partial Regex Comment();
 
-    [GeneratedRegex(@"^(?<op>dir|file|symlink|hardlink|swap)\s+(?<path>\S+)(?:\s+(?:=|->)\s+(?<arg>.*))?$")]
+    [GeneratedRegex(@"^(?<op>dir|file|symlink|hardlink|swap|fifo|sized|chmod)\s+(?<path>\S+)(?:\s+(?:=|->)\s+(?<arg>.*))?$")]
     private static partial Regex Setup();
 }

@@ -24,8 +24,8 @@ internal static class BuildCommand
                 cli.Messages.WriteLine($"hlvm build: '{Inputs.Shown(path)}' is already a compiled module");
                 return ExitCodes.Usage;
             }
-            var module = inputs.CompileSource(path, bytes);
-            if (module is null) return ExitCodes.DataError;
+            var module = inputs.CompileSource(path, bytes, out int exitCode);
+            if (module is null) return exitCode;
             return inputs.WriteModule(output.Get(p) ?? Path.ChangeExtension(path, ".hlc"), module);
         });
         return command;

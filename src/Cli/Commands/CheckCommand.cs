@@ -34,7 +34,7 @@ internal static class CheckCommand
                     return ExitCodes.DataError;
                 }
             }
-            return inputs.CompileSource(path, bytes) is null ? ExitCodes.DataError : ExitCodes.Ok;
+            return inputs.CompileSource(path, bytes, out int exitCode) is null ? exitCode : ExitCodes.Ok;
         });
         return command;
     }

@@ -37,6 +37,8 @@ internal sealed class RunCommand
     private readonly HlvmOption<long?> _maxOutput = OptionKinds.Size("--max-output", "most bytes the program may write to stdout and stderr together");
     private readonly HlvmOption<long?> _maxOpenFiles = OptionKinds.Count("--max-open-files", "N", "most connections and listeners open at once",
         0, int.MaxValue, 16, RunSettings.DefaultMaxOpenFiles);
+    private readonly HlvmOption<long?> _maxDisk = OptionKinds.Size("--max-disk", "most bytes the app's /data and its private copies of /app files may take (the lengths of their files, earlier runs' included); a write past it is not made and stops the program (exit 75)",
+        "1g", RunSettings.DefaultMaxDisk);
     private readonly HlvmOption<string?> _audit = OptionKinds.Path("--audit", "FILE", "append one JSON line per permission check (time, native, permission, target, allowed) to FILE");
     private readonly HlvmOption<bool> _allowEscapes = OptionKinds.Flag("--allow-escapes", "let control characters (terminal escape sequences) through to the terminal unchanged");
     private readonly HlvmOption<bool> _gcStress = OptionKinds.Flag("--gc-stress", "collect at every allocation (debugging the VM)");
@@ -59,6 +61,7 @@ internal sealed class RunCommand
         Timeout = _timeout.Get(p),
         MaxOutput = _maxOutput.Get(p),
         MaxOpenFiles = (int)_maxOpenFiles.Get(p)!.Value,
+        MaxDisk = _maxDisk.Get(p)!.Value,
         Audit = _audit.Get(p),
         AllowEscapes = _allowEscapes.Get(p),
         GcStress = _gcStress.Get(p),
@@ -77,7 +80,7 @@ internal sealed class RunCommand
             + "Options may come before or after FILE, up to '--'; everything after '--' goes to the program.\n"
             + "A grant or denial of a whole kind is spelled with '*': --allow-read='*' (quoted for the shell).")
         {
-            _file, _programArgs, _engine, _maxStack, _maxHeap, _fuel, _timeout, _maxOutput, _maxOpenFiles, _audit, _allowEscapes,
+            _file, _programArgs, _engine, _maxStack, _maxHeap, _fuel, _timeout, _maxOutput, _maxOpenFiles, _maxDisk, _audit, _allowEscapes,
             _gcStress, _gcLog, _verifyHeap, _checked, _trust, _allowUnsigned,
         };
         foreach (var (allow, deny) in _grants.Values)
@@ -128,7 +131,7 @@ internal sealed class Runner(CliContext cli)
             _cli.Messages.WriteLine($"hlvm: {e.Message}");
             return ExitCodes.Usage;
         }
-        var limits = new List<Limit> { new HeapLimit(s.MaxHeap), new StackLimit(s.MaxStack), new OpenFilesLimit(s.MaxOpenFiles) };
+        var limits = new List<Limit> { new HeapLimit(s.MaxHeap), new StackLimit(s.MaxStack), new OpenFilesLimit(s.MaxOpenFiles), new DiskLimit(s.MaxDisk) };
         if (s.Fuel is { } fuel) limits.Add(new FuelLimit(fuel));
         if (Remaining is { } left)
         {
@@ -265,6 +268,7 @@ internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
     public const int DefaultMaxStack = InterpreterOptions.DefaultMaxFrames;
     public const long DefaultMaxHeap = 1L << 30;
     public const int DefaultMaxOpenFiles = OpenFilesLimit.Default;
+    public const long DefaultMaxDisk = DiskLimit.Default;
 
     public int MaxStack { get; init; } = DefaultMaxStack;
     public long MaxHeap { get; init; } = DefaultMaxHeap;
@@ -272,6 +276,7 @@ internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
     public TimeSpan? Timeout { get; init; }
     public long? MaxOutput { get; init; }
     public int MaxOpenFiles { get; init; } = DefaultMaxOpenFiles;
+    public long MaxDisk { get; init; } = DefaultMaxDisk;
     public string? Audit { get; init; }
     public bool AllowEscapes { get; init; }
     public bool GcStress { get; init; }

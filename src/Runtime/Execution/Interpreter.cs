@@ -860,7 +860,11 @@ public sealed class Interpreter : IRootSource
         var heap = Heap;
         var stack = _stack;
         sp--;
-        bool same = heap.StringChars((int)stack[sp - 1]).SequenceEqual(heap.StringChars((int)stack[sp]));
+        var a = heap.StringChars((int)stack[sp - 1]);
+        var b = heap.StringChars((int)stack[sp]);
+        // Equal lengths are compared character by character: charged as such, noticed at the next instruction.
+        if (a.Length == b.Length) _fuel -= a.Length;
+        bool same = a.SequenceEqual(b);
         stack[sp - 1] = same == equal ? 1 : 0;
         return sp;
     }
@@ -877,6 +881,7 @@ public sealed class Interpreter : IRootSource
             try { heap.CheckStringLength(length, "joining two strings"); }
             catch (VmError e) { throw Fault(ref frame, pc, sp, e); }
         }
+        _fuel -= length;
         heap.Reserve(Heap.StringWords(length));
         int r = heap.NewString((int)length);
         var a = heap.StringChars((int)stack[sp - 2]);
@@ -934,6 +939,7 @@ public sealed class Interpreter : IRootSource
         }
         sp -= 2 * pairs;
         stack[sp++] = m;
+        ChargeMapWork(heap);
         return sp;
     }
 
@@ -948,6 +954,7 @@ public sealed class Interpreter : IRootSource
         if (e < 0) throw Fault(ref frame, pc, sp, MissingKey(heap, m, stack[sp - 1]));
         stack[sp - 2] = heap.MapValueAt(m, e);
         sp--;
+        ChargeMapWork(heap);
         return sp;
     }
 
@@ -961,6 +968,7 @@ public sealed class Interpreter : IRootSource
         int e = heap.MapFind(m, stack[sp - 2]);
         stack[sp - 3] = e >= 0 ? heap.MapValueAt(m, e) : stack[sp - 1];
         sp -= 2;
+        ChargeMapWork(heap);
         return sp;
     }
 
@@ -986,6 +994,7 @@ public sealed class Interpreter : IRootSource
             heap.MapAppend(m, stack[sp - 2], stack[sp - 1]);
         }
         sp -= 3;
+        ChargeMapWork(heap);
         return sp;
     }
 
@@ -998,6 +1007,7 @@ public sealed class Interpreter : IRootSource
         if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
         stack[sp - 2] = heap.MapFind(m, stack[sp - 1]) >= 0 ? 1 : 0;
         sp--;
+        ChargeMapWork(heap);
         return sp;
     }
 
@@ -1010,7 +1020,20 @@ public sealed class Interpreter : IRootSource
         if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
         stack[sp - 2] = heap.MapRemove(m, stack[sp - 1]) ? 1 : 0;
         sp--;
+        ChargeMapWork(heap);
         return sp;
+    }
+
+    /// <summary>
+    /// Charges the slots the map operations looked at (<see cref="Heap.MapProbes"/>) and the characters of string
+    /// keys they hashed and compared, instructions' worth, noticed at the next instruction: a map operation costs
+    /// what it does, not one instruction whatever its keys.
+    /// </summary>
+    private void ChargeMapWork(Heap heap)
+    {
+        if (heap.MapProbes == 0) return;
+        _fuel -= heap.MapProbes;
+        heap.MapProbes = 0;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -1031,6 +1054,7 @@ public sealed class Interpreter : IRootSource
         if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
         AtInstruction(ref frame, pc, sp);
         int count = heap.MapCount((int)stack[sp - 1]);
+        _fuel -= count; // the entries copied, noticed at the next instruction
         heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
         int m = (int)stack[sp - 1];
         bool values = ins.Op == Opcode.MapValues;
@@ -1137,6 +1161,7 @@ public sealed class Interpreter : IRootSource
         if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc, sp, IndexOutOfRange(index, length));
         var elements = heap.ArrayElements(r);
         stack[sp - 1] = elements[(int)index];
+        _fuel -= length - index; // the elements moved, noticed at the next instruction
         elements[((int)index + 1)..].CopyTo(elements[(int)index..]);
         heap.SetArrayLength(r, length - 1);
         return sp;
@@ -1163,6 +1188,7 @@ public sealed class Interpreter : IRootSource
         }
         else heap.AppendInPlace(r, 0);
         var elements = heap.ArrayElements(r);
+        _fuel -= length - index + 1; // the elements moved, noticed at the next instruction
         elements[(int)index..length].CopyTo(elements[((int)index + 1)..]);
         elements[(int)index] = stack[sp - 1];
         sp -= 3;
@@ -1182,6 +1208,7 @@ public sealed class Interpreter : IRootSource
             throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Index, "slice({0}, {1}) is out of range for an array of length {2}", from, to, length));
         AtInstruction(ref frame, pc, sp);
         int count = (int)(to - from);
+        _fuel -= count; // the elements copied, noticed at the next instruction
         heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
         r = (int)stack[sp - 3];
         int slice = heap.NewArray(heap.ArrayElementKind(r), count, Math.Max(count, 4));
@@ -1225,7 +1252,9 @@ public sealed class Interpreter : IRootSource
         var stack = _stack;
         int r = (int)stack[sp - 2];
         if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("search an array"));
-        stack[sp - 2] = IndexOf(heap, r, stack[sp - 1]);
+        long work = 0;
+        stack[sp - 2] = IndexOf(heap, r, stack[sp - 1], ref work);
+        _fuel -= work; // the elements (and characters) compared, noticed at the next instruction
         sp--;
         return sp;
     }
@@ -1236,7 +1265,9 @@ public sealed class Interpreter : IRootSource
         var heap = Heap;
         var stack = _stack;
         if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("reverse an array"));
-        heap.ArrayElements((int)stack[--sp]).Reverse();
+        var reversed = heap.ArrayElements((int)stack[--sp]);
+        _fuel -= reversed.Length; // noticed at the next instruction
+        reversed.Reverse();
         return sp;
     }
 
@@ -1259,6 +1290,7 @@ public sealed class Interpreter : IRootSource
                 throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "array of {0} elements cannot grow", length));
             AtInstruction(ref frame, pc, sp);
             int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, capacity * 2L));
+            _fuel -= length; // the elements the growth copies, noticed at the next instruction
             heap.Reserve(Heap.DataWords(newCapacity));
             heap.GrowAndAppend((int)stack[sp - 2], newCapacity, stack[sp - 1]);
         }
@@ -1444,22 +1476,31 @@ public sealed class Interpreter : IRootSource
     }
 
     /// <summary>The first index of a value in an array: strings by content, floats by ==, the rest by their bits.</summary>
-    private static long IndexOf(Heap heap, int array, long value)
+    private static long IndexOf(Heap heap, int array, long value, ref long work)
     {
         var kind = heap.ArrayElementKind(array);
         var elements = heap.ArrayElements(array);
         for (int i = 0; i < elements.Length; i++)
         {
             long e = elements[i];
+            work++;
             bool equal = kind switch
             {
                 TypeKind.Float => D(e) == D(value),
-                TypeKind.String => e == value || (e != 0 && value != 0 && heap.StringChars((int)e).SequenceEqual(heap.StringChars((int)value))),
+                TypeKind.String => e == value || (e != 0 && value != 0 && StringsEqual(heap, (int)e, (int)value, ref work)),
                 _ => e == value,
             };
             if (equal) return i;
         }
         return -1;
+    }
+
+    private static bool StringsEqual(Heap heap, int a, int b, ref long work)
+    {
+        var x = heap.StringChars(a);
+        var y = heap.StringChars(b);
+        if (x.Length == y.Length) work += x.Length;
+        return x.SequenceEqual(y);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -33,7 +33,7 @@ public sealed class SocketTable(int maxOpen, Func<IPAddress, int, bool>? permits
     public int Connect(string host, int port, CancellationToken cancel)
     {
         Reserve($"connect to {host}:{port}");
-        var addresses = Addresses(host, port, cancel, $"connect to {host}:{port}");
+        var addresses = Addresses(host, port, cancel, $"connect to {host}:{port}", connect: true);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         if (addresses.Any(a => a.AddressFamily == AddressFamily.InterNetworkV6)) socket.DualMode = true;
         Guard($"connect to {host}:{port}", () => { socket.ConnectAsync(addresses, port, cancel).AsTask().GetAwaiter().GetResult(); return 0; }, socket);
@@ -44,7 +44,7 @@ public sealed class SocketTable(int maxOpen, Func<IPAddress, int, bool>? permits
     {
         Reserve($"listen on {host}:{port}");
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        var address = Addresses(host, port, cancel, $"listen on {host}:{port}")[0];
+        var address = Addresses(host, port, cancel, $"listen on {host}:{port}", connect: false)[0];
         Guard($"listen on {host}:{port}", () =>
         {
             if (address.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = true;
@@ -119,15 +119,24 @@ public sealed class SocketTable(int maxOpen, Func<IPAddress, int, bool>? permits
                     : new LimitExceededError("max-open-files", $"cannot {what}: {maxOpen} files and connections are open already (--max-open-files {maxOpen})");
     }
 
-    /// <summary>The addresses a host name stands for that may be used (all of them without a vetting function).</summary>
-    private IPAddress[] Addresses(string host, int port, CancellationToken cancel, string what)
+    /// <summary>The addresses a host name stands for that may be used (all of them without a vetting function).
+    /// For a connect, the unspecified address is the loopback address it reaches on Linux, so that what is vetted
+    /// is where the connection goes.</summary>
+    private IPAddress[] Addresses(string host, int port, CancellationToken cancel, string what, bool connect)
     {
         var all = IPAddress.TryParse(host.Trim('[', ']'), out var ip) ? [ip]
             : Guard(what, () => Dns.GetHostAddressesAsync(host, cancel).GetAwaiter().GetResult(), null);
         if (all.Length == 0) throw new VmError(ErrorClasses.IO, $"cannot {what}: no such host");
+        if (connect) all = [.. all.Select(ReachedByConnect)];
         var usable = permits is null ? all : all.Where(a => permits(a, port)).ToArray();
         return usable.Length > 0 ? usable
             : throw new VmError(ErrorClasses.Permission, $"net access to \"{host}:{port}\" is denied: it leads to {string.Join(", ", all.Select(a => a.ToString()))}, which a --deny-net rule covers");
+    }
+
+    private static IPAddress ReachedByConnect(IPAddress a)
+    {
+        var plain = a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
+        return plain.Equals(IPAddress.Any) ? IPAddress.Loopback : plain.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : a;
     }
 
     private int Add(Socket socket)

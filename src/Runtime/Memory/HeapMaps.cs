@@ -53,21 +53,44 @@ public sealed partial class Heap
 
     private int MapCapacity(int map) => LengthOf(_space[(int)_space[map + 3]]) / 3;
 
-    /// <summary>The hash of a key: never negative (-1 marks a removed entry).</summary>
+    /// <summary>
+    /// The hash of a key: never negative (-1 marks a removed entry); its top bits choose the key's slot
+    /// (<see cref="FirstSlot"/>). Keyed with secrets chosen at random per process, so that a program can't choose
+    /// keys that all land in one slot and make each insertion walk all the others (with the fixed hash before,
+    /// keys such as <c>i &lt;&lt; 40</c> made n insertions take n² probes): an int, bool or other key is multiplied
+    /// by a random odd number (Fibonacci hashing, which spreads a run of consecutive keys evenly, so a dense range
+    /// needs almost no probes), a string is hashed by .NET's randomized Marvin.
+    /// </summary>
     private long Hash(TypeKind kind, long key)
     {
-        ulong h;
-        if (kind == TypeKind.String)
-        {
-            h = 14695981039346656037UL;
-            foreach (char c in StringChars((int)key)) h = (h ^ c) * 1099511628211UL;
-        }
-        else h = (ulong)key * 0x9E3779B97F4A7C15UL;
-        return (long)(h >> 2);
+        if (kind != TypeKind.String) return (long)(((ulong)key * KeyMultiplier) >> 1);
+        var chars = StringChars((int)key);
+        MapProbes += chars.Length;
+        return (long)(((ulong)(uint)string.GetHashCode(chars) * 0x9E3779B97F4A7C15UL) >> 1);
     }
 
-    private bool KeysEqual(TypeKind kind, long a, long b) =>
-        a == b || (kind == TypeKind.String && a != 0 && b != 0 && StringChars((int)a).SequenceEqual(StringChars((int)b)));
+    /// <summary>The multiplier of <see cref="Hash"/>: 2^64 / φ in its top half, which spreads consecutive keys
+    /// evenly over the slots, and odd and random per process in its low half, which moves keys that are large
+    /// multiples of one another (the ones that could be made to collide under a known multiplier) unpredictably.</summary>
+    private static readonly ulong KeyMultiplier =
+        0x9E3779B9_00000000UL | (uint)System.Security.Cryptography.RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue) | 1;
+
+    /// <summary>The slot a hash starts its search at in an index of <paramref name="slots"/> (a power of two): its top bits.</summary>
+    private static int FirstSlot(long hash, int slots) => (int)((ulong)hash >> (63 - System.Numerics.BitOperations.Log2((uint)slots)));
+
+    /// <summary>The work of every map operation since the interpreter last charged it (<c>Interpreter.ChargeMapWork</c>):
+    /// slots looked at beyond the first (which the keyed hash keeps few), characters of string keys hashed and
+    /// compared, and entries moved when a map grows.</summary>
+    public long MapProbes;
+
+    private bool KeysEqual(TypeKind kind, long a, long b)
+    {
+        if (a == b) return true;
+        if (kind != TypeKind.String || a == 0 || b == 0) return false;
+        var x = StringChars((int)a);
+        MapProbes += x.Length;
+        return x.SequenceEqual(StringChars((int)b));
+    }
 
     /// <summary>The entry number of <paramref name="key"/>, or -1 when the map does not hold it.</summary>
     public int MapFind(int map, long key)
@@ -76,12 +99,20 @@ public sealed partial class Heap
         long hash = Hash(kind, key);
         int entries = (int)_space[map + 3], index = (int)_space[map + 4];
         int mask = LengthOf(_space[index]) - 1;
-        for (int slot = (int)(hash & mask); ; slot = (slot + 1) & mask)
+        for (int slot = FirstSlot(hash, mask + 1), probes = 0; ; slot = (slot + 1) & mask, probes++)
         {
             long e = _space[index + 1 + slot];
-            if (e == 0) return -1;
+            if (e == 0)
+            {
+                MapProbes += probes;
+                return -1;
+            }
             int at = entries + 1 + 3 * (int)(e - 1);
-            if (_space[at] == hash && KeysEqual(kind, _space[at + 1], key)) return (int)(e - 1);
+            if (_space[at] == hash && KeysEqual(kind, _space[at + 1], key))
+            {
+                MapProbes += probes;
+                return (int)(e - 1);
+            }
         }
     }
 
@@ -104,6 +135,7 @@ public sealed partial class Heap
     {
         int oldEntries = (int)_space[map + 3];
         int used = MapUsed(map);
+        MapProbes += used;
         NewMapStores(map, capacity);
         _space[map + 1] = 0;
         _space[map + 2] = 0;
@@ -126,8 +158,12 @@ public sealed partial class Heap
         _space[at + 1] = key;
         _space[at + 2] = value;
         int mask = LengthOf(_space[index]) - 1;
-        int slot = (int)(hash & mask);
-        while (_space[index + 1 + slot] != 0) slot = (slot + 1) & mask;
+        int slot = FirstSlot(hash, mask + 1);
+        while (_space[index + 1 + slot] != 0)
+        {
+            slot = (slot + 1) & mask;
+            MapProbes++;
+        }
         _space[index + 1 + slot] = e + 1;
         _space[map + 1] = MapCount(map) + 1;
         _space[map + 2] = e + 1;

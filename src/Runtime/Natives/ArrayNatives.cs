@@ -33,7 +33,17 @@ internal static class ArrayNatives
             (vm, a) =>
             {
                 var heap = vm.Heap;
-                Elements(vm, a[0]).Sort((x, y) => heap.StringChars((int)x).SequenceCompareTo(heap.StringChars((int)y)));
+                // A comparison of strings that share a long prefix walks all of it: charge the characters compared,
+                // after the sort (a charge can end the run, which must not happen inside Sort).
+                long compared = 0;
+                Elements(vm, a[0]).Sort((x, y) =>
+                {
+                    var p = heap.StringChars((int)x);
+                    var q = heap.StringChars((int)y);
+                    compared += p.CommonPrefixLength(q);
+                    return p.SequenceCompareTo(q);
+                });
+                vm.Charge(compared);
                 return 0;
             }),
     ];

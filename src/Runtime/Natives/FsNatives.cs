@@ -25,15 +25,16 @@ internal static class FsNatives
         new("fs.readText", [S], S, "read", "the whole text of a file (UTF-8); IOError if it can't be read, OutOfMemoryError if it can't fit the heap",
             (vm, a) => ReadText(vm, StringNatives.Str(vm, a[0]))),
         new("fs.writeText", [S, S], V, "write", "replaces a file's text (UTF-8) atomically, creating the file if needed: a failure leaves the old file as it was",
-            (vm, a) => { vm.Host.Files.WriteAtomic(StringNatives.Str(vm, a[0]), Utf8.GetBytes(StringNatives.Str(vm, a[1]))); return 0; }),
+            (vm, a) => { vm.Host.Files.WriteAtomic(StringNatives.Str(vm, a[0]), Utf8.GetBytes(Charged(vm, StringNatives.Str(vm, a[1])))); return 0; }),
         new("fs.appendText", [S, S], V, "write", "adds text (UTF-8) at the end of a file, creating it if needed (not atomic: a failure may leave part of the text)",
-            (vm, a) => { vm.Host.Files.Append(StringNatives.Str(vm, a[0]), Utf8.GetBytes(StringNatives.Str(vm, a[1]))); return 0; }),
+            (vm, a) => { vm.Host.Files.Append(StringNatives.Str(vm, a[0]), Utf8.GetBytes(Charged(vm, StringNatives.Str(vm, a[1])))); return 0; }),
         new("fs.exists", [S], B, "read", "whether a file or directory exists at the path (false for a path that can't name one)",
             (vm, a) => vm.Host.Files.Exists(StringNatives.Str(vm, a[0])) ? 1 : 0),
         new("fs.listDir", [S], VmType.ArrayOf(S), "read", "the names of a directory's entries (files and directories, not . or ..), sorted ordinally",
             (vm, a) =>
             {
                 var names = vm.Host.Files.List(StringNatives.Str(vm, a[0]));
+                vm.Charge(names.Length);
                 Array.Sort(names, StringComparer.Ordinal);
                 return StringNatives.NewStringArray(vm.Heap, names);
             }),
@@ -59,7 +60,15 @@ internal static class FsNatives
                 if (text.Length > vm.Heap.MaxStringChars)
                     throw new VmError(ErrorClasses.OutOfMemory, $"cannot read \"{path}\": its text is longer than a string can be under the heap limit");
             }
+            vm.Charge(text.Length);
             return StringNatives.NewString(vm, text.ToString());
         });
+    }
+
+    /// <summary>Text a native writes, after charging the run one instruction per character of it.</summary>
+    private static string Charged(Interpreter vm, string text)
+    {
+        vm.Charge(text.Length);
+        return text;
     }
 }

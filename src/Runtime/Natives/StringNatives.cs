@@ -47,26 +47,49 @@ internal static class StringNatives
             long start = a[1], end = a[2];
             if (start < 0 || end > length || start > end)
                 throw Index($"substring({start}, {end}) is out of range for a string of length {length}");
+            vm.Charge(end - start);
             // Allocate first, then copy: the collector may move the source, and updates a[0] when it does.
             vm.Heap.Reserve(Heap.StringWords(end - start));
             int r = vm.Heap.NewString((int)(end - start));
             Chars(vm, a[0])[(int)start..(int)end].CopyTo(vm.Heap.StringChars(r));
             return r;
         }),
-        new("string.indexOf", [S, S], I, null, "the first index of a substring, or -1", (vm, a) => Chars(vm, a[0]).IndexOf(Chars(vm, a[1]), StringComparison.Ordinal)),
-        new("string.contains", [S, S], B, null, "whether a substring occurs", (vm, a) => Chars(vm, a[0]).IndexOf(Chars(vm, a[1]), StringComparison.Ordinal) >= 0 ? 1 : 0),
-        new("string.startsWith", [S, S], B, null, "whether the string starts with a prefix", (vm, a) => Chars(vm, a[0]).StartsWith(Chars(vm, a[1]), StringComparison.Ordinal) ? 1 : 0),
-        new("string.endsWith", [S, S], B, null, "whether the string ends with a suffix", (vm, a) => Chars(vm, a[0]).EndsWith(Chars(vm, a[1]), StringComparison.Ordinal) ? 1 : 0),
-        new("string.trim", [S], S, null, "without leading and trailing white space", (vm, a) => NewString(vm, Str(vm, a[0]).Trim())),
-        new("string.upper", [S], S, null, "in upper case (invariant culture)", (vm, a) => NewString(vm, Str(vm, a[0]).ToUpperInvariant())),
-        new("string.lower", [S], S, null, "in lower case (invariant culture)", (vm, a) => NewString(vm, Str(vm, a[0]).ToLowerInvariant())),
+        new("string.indexOf", [S, S], I, null, "the first index of a substring, or -1", (vm, a) => Search(vm, a[0], a[1])),
+        new("string.contains", [S, S], B, null, "whether a substring occurs", (vm, a) => Search(vm, a[0], a[1]) >= 0 ? 1 : 0),
+        new("string.startsWith", [S, S], B, null, "whether the string starts with a prefix", (vm, a) =>
+        {
+            vm.Charge(Math.Min(Chars(vm, a[0]).Length, Chars(vm, a[1]).Length));
+            return Chars(vm, a[0]).StartsWith(Chars(vm, a[1]), StringComparison.Ordinal) ? 1 : 0;
+        }),
+        new("string.endsWith", [S, S], B, null, "whether the string ends with a suffix", (vm, a) =>
+        {
+            vm.Charge(Math.Min(Chars(vm, a[0]).Length, Chars(vm, a[1]).Length));
+            return Chars(vm, a[0]).EndsWith(Chars(vm, a[1]), StringComparison.Ordinal) ? 1 : 0;
+        }),
+        new("string.trim", [S], S, null, "without leading and trailing white space", (vm, a) => NewString(vm, Charged(vm, Str(vm, a[0])).Trim())),
+        new("string.upper", [S], S, null, "in upper case (invariant culture)", (vm, a) => NewString(vm, Charged(vm, Str(vm, a[0])).ToUpperInvariant())),
+        new("string.lower", [S], S, null, "in lower case (invariant culture)", (vm, a) => NewString(vm, Charged(vm, Str(vm, a[0])).ToLowerInvariant())),
         new("string.replace", [S, S, S], S, null, "every occurrence of a substring replaced; an empty one is an error", (vm, a) =>
         {
             string s = Str(vm, a[0]), from = Str(vm, a[1]), to = Str(vm, a[2]);
             if (from.Length == 0) throw new VmError("ValueError", "replace of an empty string");
-            long count = s.Length == 0 ? 0 : (s.Length - s.Replace(from, "", StringComparison.Ordinal).Length) / from.Length;
+            // Counted first, so that nothing is built on the host for a result that can't fit.
+            long count = Occurrences(vm, s, from, null);
             vm.Heap.CheckStringLength(s.Length + count * (to.Length - (long)from.Length), $"replacing {count} occurrences");
-            return NewString(vm, s.Replace(from, to, StringComparison.Ordinal));
+            vm.Charge(s.Length + count * (to.Length - (long)from.Length));
+            // .NET's own replace is linear for a short pattern (at most ShortPattern comparisons per character).
+            if (from.Length <= TextSearch.ShortPattern) return NewString(vm, s.Replace(from, to, StringComparison.Ordinal));
+            var places = new List<int>((int)count);
+            Occurrences(vm, s, from, places);
+            var result = new StringBuilder(s.Length + places.Count * (to.Length - from.Length));
+            int done = 0;
+            foreach (int at in places)
+            {
+                result.Append(s, done, at - done).Append(to);
+                done = at + from.Length;
+            }
+            result.Append(s, done, s.Length - done);
+            return NewString(vm, result.ToString());
         }),
         new("string.repeat", [S, I], S, null, "the string n times", (vm, a) =>
         {
@@ -75,7 +98,7 @@ internal static class StringNatives
             if (s.Length == 0) return NewString(vm, "");
             long length = a[1] > Heap.MaxStringLength ? long.MaxValue : a[1] * s.Length;
             vm.Heap.CheckStringLength(length, $"repeating a string of {s.Length} characters {a[1]} times");
-            vm.Charge(a[1]);
+            vm.Charge(length);
             // Written straight into the heap's string: no .NET copy of a text that may be a gigabyte.
             vm.Heap.Reserve(Heap.StringWords((int)length));
             int r = vm.Heap.NewString((int)length);
@@ -88,27 +111,46 @@ internal static class StringNatives
             string s = Str(vm, a[0]), sep = Str(vm, a[1]);
             // The parts are host strings before they are copied to the heap: check that they can fit first (each
             // takes a header word and its characters, rounded up to a word).
-            long count = sep.Length == 0 ? s.Length : s.AsSpan().Count(sep) + 1;
+            long count = sep.Length == 0 ? s.Length : Occurrences(vm, s, sep, null) + 1;
             if (count * 16 + s.Length * 2L > vm.Heap.MaxBytes)
                 throw new VmError(ErrorClasses.OutOfMemory, $"splitting a string of {s.Length} characters into {count} parts would exceed the heap limit");
-            vm.Charge(s.Length);
-            string[] parts = sep.Length == 0 ? s.Select(c => c.ToString()).ToArray() : s.Split(sep);
+            vm.Charge(s.Length + count);
+            string[] parts;
+            if (sep.Length == 0) parts = s.Select(c => c.ToString()).ToArray();
+            else
+            {
+                var places = new List<int>((int)count - 1);
+                Occurrences(vm, s, sep, places);
+                parts = new string[places.Count + 1];
+                int done = 0;
+                for (int k = 0; k < places.Count; k++)
+                {
+                    parts[k] = s[done..places[k]];
+                    done = places[k] + sep.Length;
+                }
+                parts[^1] = s[done..];
+            }
             return NewStringArray(vm.Heap, parts);
         }),
         new("string.toInt", [S], I, null, "the integer the string holds, written as an int literal may be (decimal, 0x, 0b, with _ between digits) with an optional sign; ValueError otherwise", (vm, a) =>
         {
+            vm.Charge(Chars(vm, a[0]).Length);
             return NumberText.TryParseInt(Chars(vm, a[0]), out long v) is { } why
                 ? throw new VmError("ValueError", $"{why}: \"{Shorten(Str(vm, a[0]))}\"") : v;
         }),
         new("string.toFloat", [S], F, null, "the number the string holds, written as a float or int literal may be, or inf, -inf or nan as floats print; ValueError otherwise", (vm, a) =>
         {
+            vm.Charge(Chars(vm, a[0]).Length);
             return NumberText.TryParseFloat(Chars(vm, a[0]), out double v)
                 ? BitConverter.DoubleToInt64Bits(v) : throw new VmError("ValueError", $"not a number: \"{Shorten(Str(vm, a[0]))}\"");
         }),
         new("string.compare", [S, S], I, null, "-1, 0 or 1 as the string sorts before, with or after the other, comparing UTF-16 code units (ordinal: \"B\" before \"a\")", (vm, a) =>
         {
             if (a[0] == 0 || a[1] == 0) throw Null();
-            return Math.Sign(vm.Heap.StringChars((int)a[0]).SequenceCompareTo(vm.Heap.StringChars((int)a[1])));
+            var x = vm.Heap.StringChars((int)a[0]);
+            var y = vm.Heap.StringChars((int)a[1]);
+            vm.Charge(x.CommonPrefixLength(y) + 1);
+            return Math.Sign(x.SequenceCompareTo(y));
         }),
         new("array.join", [VmType.ArrayOf(S), S], S, null, "the strings of the array with a separator between them", (vm, a) =>
         {
@@ -118,7 +160,7 @@ internal static class StringNatives
             long length = (long)sep.Length * Math.Max(0, items.Length - 1);
             foreach (long r in items) length += r == 0 ? 4 : vm.Heap.StringLength((int)r);
             vm.Heap.CheckStringLength(length, $"joining {items.Length} strings");
-            vm.Charge(items.Length);
+            vm.Charge(items.Length + length);
             return NewString(vm, string.Join(sep, items.Select(r => r == 0 ? "null" : vm.Heap.GetString((int)r))));
         }),
         new("float.format", [F, I], S, null, "the float with a fixed number of decimals (0 to 20), rounded to the nearest (a tie to even, as printf)", (vm, a) =>
@@ -127,6 +169,42 @@ internal static class StringNatives
             return NewString(vm, BitConverter.Int64BitsToDouble(a[0]).ToString("F" + a[1], CultureInfo.InvariantCulture));
         }),
     ];
+
+    /// <summary>Where a substring first occurs in a string, or -1, charging the characters the search looked at.</summary>
+    private static long Search(Interpreter vm, long text, long pattern)
+    {
+        var needle = Chars(vm, pattern);
+        int length = needle.Length;
+        // A short pattern is searched in place; a long one needs its own copy for the Two-Way search's tables.
+        int at = length <= TextSearch.ShortPattern ? Chars(vm, text).IndexOf(needle, StringComparison.Ordinal)
+            : new TextSearch(needle.ToString()).IndexOf(Chars(vm, text));
+        var chars = Chars(vm, text);
+        vm.Charge((at < 0 ? chars.Length : at + length) + length);
+        return at;
+    }
+
+    /// <summary>How many times a substring occurs in a string, from the left, without overlaps, and where (into
+    /// <paramref name="places"/>, when given): found in linear time (<see cref="TextSearch"/>) and charged as such.</summary>
+    private static long Occurrences(Interpreter vm, string s, string pattern, List<int>? places)
+    {
+        vm.Charge(s.Length + pattern.Length);
+        if (places is null && pattern.Length <= TextSearch.ShortPattern) return s.AsSpan().Count(pattern);
+        var search = new TextSearch(pattern);
+        long count = 0;
+        for (int at = search.IndexOf(s); at >= 0; at = at + pattern.Length <= s.Length ? search.IndexOf(s, at + pattern.Length) : -1)
+        {
+            count++;
+            places?.Add(at);
+        }
+        return count;
+    }
+
+    /// <summary>A string, after charging the run one instruction per character for the native's pass over it.</summary>
+    private static string Charged(Interpreter vm, string s)
+    {
+        vm.Charge(s.Length);
+        return s;
+    }
 
     private static string Shorten(string s) => Excerpt.Of(s, 60);
 

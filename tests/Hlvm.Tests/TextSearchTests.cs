@@ -1,0 +1,89 @@
+using Hlvm.Runtime.Memory;
+using Hlvm.Runtime.Natives;
+
+namespace Hlvm.Tests;
+
+/// <summary>
+/// The searches that natives and map operations make in linear time, so that one call can't do quadratic work
+/// for a few units of fuel: the Two-Way substring search (<see cref="TextSearch"/>) finds what .NET's ordinal
+/// search finds, and map keys chosen to collide under a fixed hash don't make each insertion walk the others.
+/// </summary>
+public sealed class TextSearchTests
+{
+    /// <summary>Texts and patterns over small alphabets, where partial matches and periods abound; patterns
+    /// longer than <see cref="TextSearch.ShortPattern"/> take the Two-Way path.</summary>
+    [Theory]
+    [InlineData("ab", 1)]
+    [InlineData("abc", 2)]
+    [InlineData("aab", 3)]
+    public void TwoWayFindsWhatOrdinalIndexOfFinds(string alphabet, int seed)
+    {
+        var random = new Random(seed);
+        string Make(int length) => string.Concat(Enumerable.Range(0, length).Select(_ => alphabet[random.Next(alphabet.Length)]));
+        for (int round = 0; round < 3000; round++)
+        {
+            string pattern = round % 3 == 0
+                ? string.Concat(Enumerable.Repeat(Make(random.Next(1, 5)), random.Next(9, 30))) + Make(random.Next(0, 3)) // periodic
+                : Make(random.Next(TextSearch.ShortPattern - 2, 90));
+            // A text that holds the pattern (or most of it) somewhere, among random and periodic stretches.
+            string text = Make(random.Next(0, 60)) + pattern[..random.Next(pattern.Length / 2, pattern.Length + 1)] + Make(random.Next(0, 60))
+                + (random.Next(2) == 0 ? pattern : "") + Make(random.Next(0, 40));
+            var search = new TextSearch(pattern);
+            for (int start = 0; start <= text.Length; start += 1 + random.Next(7))
+                Assert.True(text.IndexOf(pattern, start, StringComparison.Ordinal) == search.IndexOf(text, start),
+                    $"pattern \"{pattern}\" in \"{text}\" from {start}");
+        }
+    }
+
+    [Theory]
+    [InlineData(300_000, "a", "b")]
+    [InlineData(300_000, "ab", "b")]
+    [InlineData(300_000, "aab", "aa")]
+    public void TheWorstCasesOfANaiveSearchAreFoundOrRefused(int length, string unit, string tail)
+    {
+        string text = string.Concat(Enumerable.Repeat(unit, length / unit.Length));
+        string pattern = string.Concat(Enumerable.Repeat(unit, length / unit.Length / 3)) + tail;
+        Assert.Equal(text.IndexOf(pattern, StringComparison.Ordinal), new TextSearch(pattern).IndexOf(text));
+        string present = text[1000..50_000];
+        Assert.Equal(text.IndexOf(present, StringComparison.Ordinal), new TextSearch(present).IndexOf(text));
+    }
+
+    /// <summary>
+    /// Keys that differ only in their high bits all fell into one slot of the old fixed hash, so n insertions
+    /// took n² probes; the keyed hash spreads them like any other keys.
+    /// </summary>
+    [Theory]
+    [InlineData(40)]
+    [InlineData(32)]
+    [InlineData(20)]
+    public void MapKeysChosenToCollideStillTakeFewProbes(int shift)
+    {
+        var heap = new Heap();
+        var roots = new Roots();
+        heap.AddRoots(roots);
+        heap.Reserve(Heap.MapWords + Heap.MapStoreWords(8));
+        roots.Slots[0] = heap.NewMap(Hlvm.Runtime.Bytecode.TypeKind.Int, Hlvm.Runtime.Bytecode.TypeKind.Int, 8);
+        const int n = 20_000;
+        for (long i = 0; i < n; i++)
+        {
+            if (!heap.MapHasRoom((int)roots.Slots[0]))
+            {
+                int capacity = heap.MapGrownCapacity((int)roots.Slots[0]);
+                heap.Reserve(Heap.MapStoreWords(capacity)); // may move the map: read it again after
+                heap.MapGrow((int)roots.Slots[0], capacity);
+            }
+            heap.MapAppend((int)roots.Slots[0], i << shift | i << 62 >>> 1, i);
+        }
+        int map = (int)roots.Slots[0];
+        for (long i = 0; i < n; i++) Assert.Equal(i, heap.MapValueAt(map, heap.MapFind(map, i << shift | i << 62 >>> 1)));
+        // Linear probing at a load of at most a half: a few probes per operation, and the growths' moves.
+        Assert.True(heap.MapProbes < 12L * n, $"{heap.MapProbes} probes for {n} insertions and {n} lookups");
+    }
+
+    private sealed class Roots : IRootSource
+    {
+        public readonly long[] Slots = new long[1];
+
+        public void VisitRoots(Heap heap) => heap.Relocate(ref Slots[0]);
+    }
+}
