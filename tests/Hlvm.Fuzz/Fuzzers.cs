@@ -375,20 +375,8 @@ public sealed class SourceFuzzer : Fuzzer
         {
             int at = Random.Next(tokens.Count);
             string any = " " + _vocabulary[Random.Next(_vocabulary.Count)].Trim();
-            switch (Random.Next(5) == 0 && Random.Next(8) == 0 ? 5 : Random.Next(5))
+            switch (Random.Next(5))
             {
-                case 5:
-                    {
-                        // A long chain of one construct: a run of tokens repeated hundreds of times (nested ifs,
-                        // else-if chains, operators, classes), which once took the parser or the binder
-                        // polynomial time.
-                        int length = Math.Min(Random.Next(1, 8), tokens.Count - at);
-                        var run = tokens.GetRange(at, length);
-                        int times = Random.Next(50, 300);
-                        for (int r = 0; r < times; r++) tokens.InsertRange(at, run);
-                        n = 0;
-                        break;
-                    }
                 case 0: tokens.RemoveAt(at); break;
                 case 1: tokens.Insert(at, tokens[at]); break;
                 case 2: tokens[at] = any; break;

@@ -43,6 +43,25 @@ public static class SyntaxParser
             parser.AddErrorListener(new Listener(source, diagnostics));
             return parser.program();
         }
+        finally
+        {
+            BoundPredictionCache(parser);
+        }
+    }
+
+    /// <summary>Most states the parser's prediction cache may keep between parses.</summary>
+    public const int MaxPredictionStates = 100_000;
+
+    /// <summary>
+    /// ANTLR keeps what prediction learns in a cache (its DFA) that every parse in the process shares, and that
+    /// grows with the variety of the programs parsed: a host that compiles many programs (an embedding, the
+    /// fuzzer) would grow without end. Past <see cref="MaxPredictionStates"/> it is dropped and learnt again.
+    /// </summary>
+    private static void BoundPredictionCache(HlParser parser)
+    {
+        long states = 0;
+        foreach (var dfa in parser.Interpreter.decisionToDFA) states += dfa.states.Count;
+        if (states > MaxPredictionStates) parser.Interpreter.ClearDFA();
     }
 
     /// <summary>
