@@ -673,7 +673,11 @@ public sealed partial class Binder
         }
         finally
         {
-            Unnarrow(added);
+            // An assignment may have ended a narrowing already.
+            foreach (var l in added)
+            {
+                if (_narrowed.TryGetValue(l, out int count) && (_narrowed[l] = count - 1) == 0) _narrowed.Remove(l);
+            }
         }
     }
 
@@ -686,25 +690,7 @@ public sealed partial class Binder
     private T InLoopBody<T>(IParseTree body, IEnumerable<LocalSymbol> condition, Func<T> bind)
     {
         foreach (var l in _narrowed.Keys.Where(l => AssignsTo(body, l.Name)).ToList()) _narrowed.Remove(l);
-        var added = condition.Where(l => !_assignedByLambdas.Contains(l.Name)).Distinct().ToList();
-        foreach (var l in added) _narrowed[l] = _narrowed.GetValueOrDefault(l) + 1;
-        try
-        {
-            return bind();
-        }
-        finally
-        {
-            Unnarrow(added);
-        }
-    }
-
-    /// <summary>Ends the narrowings a region added (an assignment may have ended one already).</summary>
-    private void Unnarrow(List<LocalSymbol> added)
-    {
-        foreach (var l in added)
-        {
-            if (_narrowed.TryGetValue(l, out int count) && (_narrowed[l] = count - 1) == 0) _narrowed.Remove(l);
-        }
+        return WithNarrowed(condition, [], bind);
     }
 
     /// <summary>True when the syntax tree contains an assignment to the name.</summary>

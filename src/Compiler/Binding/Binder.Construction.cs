@@ -82,26 +82,24 @@ public sealed partial class Binder
     /// <summary>Reports a use of self that lets code read fields (a method call, self as a value) while one is unset.</summary>
     private void CheckSelfEscape(IToken at, string what)
     {
-        if (!InConstructorBody) return;
-        var c = _construction!;
-        if (c.InSuperArgs)
-            Error(at, $"{what} in the arguments of `super(...)`, before any part of the object is built");
-        else if (c.FirstUnset is { } field)
-            Error(at, $"{what} before every field of '{c.Owner.Name}' is set: field '{field.Name}' is not set yet, and {WhenSet(field)}");
+        if (SelfEscape(what) is { } message) Error(at, message);
     }
 
     /// <summary>Reports a function value made in a constructor that captures self while a field is unset.</summary>
     private void CheckSelfCapture(FunctionSymbol lambda, LocalSymbol? self, ParserRuleContext at)
     {
-        if (self is null || !lambda.Captures.Contains(self) || !InConstructorBody) return;
+        if (self is not null && lambda.Captures.Contains(self) && SelfEscape("this function value captures 'self'") is { } message) Error(at, message);
+    }
+
+    /// <summary>Why <paramref name="what"/>, a use of self, is an error at this point of a constructor, or null.</summary>
+    private string? SelfEscape(string what)
+    {
+        if (!InConstructorBody) return null;
         var c = _construction!;
-        if (c.InSuperArgs || c.FirstUnset is not null)
-        {
-            var field = c.FirstUnset;
-            Error(at, field is null
-                ? "this function value captures 'self' in the arguments of `super(...)`, before any part of the object is built"
-                : $"this function value captures 'self' before every field of '{c.Owner.Name}' is set: field '{field.Name}' is not set yet, and {WhenSet(field)}");
-        }
+        if (c.InSuperArgs) return $"{what} in the arguments of `super(...)`, before any part of the object is built";
+        return c.FirstUnset is { } field
+            ? $"{what} before every field of '{c.Owner.Name}' is set: field '{field.Name}' is not set yet, and {WhenSet(field)}"
+            : null;
     }
 
     /// <summary>Where an unset field gets its value, for the messages above.</summary>

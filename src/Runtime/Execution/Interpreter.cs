@@ -876,11 +876,7 @@ public sealed class Interpreter : IRootSource
         var stack = _stack;
         AtInstruction(ref frame, pc, sp);
         long length = (long)heap.StringLength((int)stack[sp - 2]) + heap.StringLength((int)stack[sp - 1]);
-        if (length > heap.MaxStringChars)
-        {
-            try { heap.CheckStringLength(length, "joining two strings"); }
-            catch (VmError e) { throw Fault(ref frame, pc, sp, e); }
-        }
+        if (heap.StringTooLong(length, "joining two strings") is { } tooLong) throw Fault(ref frame, pc, sp, tooLong);
         _fuel -= length;
         heap.Reserve(Heap.StringWords(length));
         int r = heap.NewString((int)length);

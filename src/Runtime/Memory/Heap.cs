@@ -246,11 +246,15 @@ public sealed partial class Heap
     /// </summary>
     public void CheckStringLength(long length, string what)
     {
-        if (length <= MaxStringChars) return;
-        throw new VmError(ErrorClasses.OutOfMemory, _options.MaxBytes / 2 <= MaxStringLength
+        if (StringTooLong(length, what) is { } error) throw error;
+    }
+
+    /// <summary>The error <see cref="CheckStringLength"/> throws, or null when a string of that length can exist.</summary>
+    public VmError? StringTooLong(long length, string what) =>
+        length <= MaxStringChars ? null
+        : new VmError(ErrorClasses.OutOfMemory, _options.MaxBytes / 2 <= MaxStringLength
             ? $"{what} would make a string of {length} characters, more than the heap limit of {Format(_options.MaxBytes)} holds"
             : $"{what} would make a string of {length} characters, longer than the longest string the VM can hold ({MaxStringLength} characters)");
-    }
 
     /// <summary>A new string of <paramref name="length"/> code units, all zero. Needs <see cref="StringWords"/> reserved.</summary>
     public int NewString(int length)
