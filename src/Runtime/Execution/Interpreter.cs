@@ -43,6 +43,39 @@ public sealed record InterpreterOptions
     /// instead of silent corruption. Needs a heap created with <see cref="HeapOptions.TrackObjects"/>.
     /// </summary>
     public bool Checked { get; init; }
+
+    /// <summary>
+    /// The second engine (the JIT to CIL), or null to interpret only. It compiles only in the fast mode: with a
+    /// fuel limit or in checked mode every instruction runs in the interpreter.
+    /// </summary>
+    public ICompiler? Compiler { get; init; }
+
+    /// <summary>
+    /// Calls of a function, or backward branches taken in it, after which it is compiled (0: before it first
+    /// runs). A loop that reaches it moves to compiled code at its next iteration (on-stack replacement).
+    /// </summary>
+    public int JitThreshold { get; init; } = DefaultJitThreshold;
+
+    public const int DefaultJitThreshold = 1000;
+}
+
+/// <summary>
+/// Compiled code of a function, running in the interpreter's frame layout: <paramref name="bp"/> is the frame's
+/// first slot; <paramref name="entry"/> is 0 for a new call (the code pushes its own frame record) or the index
+/// of the instruction where the function's existing, interpreted frame continues in compiled code (on-stack
+/// replacement). It pops its frame record and returns the function's result (its bits; 0 for void).
+/// </summary>
+public delegate long CompiledCode(Interpreter vm, int bp, int entry);
+
+/// <summary>A second engine: compiles a hot function (and what it chooses to compile with it) to <see cref="CompiledCode"/>.</summary>
+public interface ICompiler
+{
+    /// <summary>
+    /// Compiles <paramref name="fn"/> of <paramref name="module"/>, setting <see cref="LoadedFunction.Compiled"/>
+    /// of it and of any function compiled with it; leaves it null when the function can't be compiled (then it
+    /// keeps running in the interpreter). <paramref name="why"/> says what made it hot, for the log.
+    /// </summary>
+    void Compile(LoadedModule module, LoadedFunction fn, string why);
 }
 
 /// <summary>Checked mode found the program's state differing from what the verifier promised: a VM bug.</summary>
@@ -50,7 +83,9 @@ public sealed class CheckedModeException(string message) : Exception(message);
 
 public sealed class Interpreter : IRootSource
 {
-    private struct Frame
+    // The execution state, shared by both engines: compiled code keeps its frames in the same records and slots
+    // (Hlvm.Jit reads these fields directly), so traces, handler search and the collector's roots are one code.
+    internal struct Frame
     {
         public LoadedFunction Fn;
         public int Pc;   // index of the instruction running (for callers: the call)
@@ -59,10 +94,13 @@ public sealed class Interpreter : IRootSource
 
     private readonly LoadedModule _module;
     private readonly InterpreterOptions _options;
-    private long[] _stack = new long[1024];
-    private int _sp;
-    private Frame[] _frames = new Frame[64];
-    private int _fp;
+    internal long[] _stack = new long[1024];
+    internal int _sp;
+    internal Frame[] _frames = new Frame[64];
+    internal int _fp;
+
+    /// <summary>Whether calls and loops are counted and hot functions compiled (a compiler, and the fast mode).</summary>
+    private readonly bool _tiering;
 
     public Interpreter(LoadedModule module, Heap heap, TextWriter output, InterpreterOptions? options = null)
     {
@@ -70,8 +108,16 @@ public sealed class Interpreter : IRootSource
         Heap = heap;
         Out = output;
         _options = options ?? new InterpreterOptions();
+        _tiering = _options.Compiler is not null && _options.Fuel is null && !_options.Checked;
+        // Tiering counts calls and loops where the fast mode polls for a stop: the poll is always on.
+        _poll = _tiering;
         heap.AddRoots(this);
     }
+
+    internal LoadedModule Module => _module;
+
+    /// <summary>Most frames (--max-stack), read by compiled prologues.</summary>
+    internal int MaxFrames => _options.MaxFrames;
 
     public Heap Heap { get; }
 
@@ -100,13 +146,16 @@ public sealed class Interpreter : IRootSource
     public void Interrupt(LimitExceededError reason)
     {
         Interlocked.CompareExchange(ref _interrupt, reason, null);
-        Volatile.Write(ref _stopRequested, true);
+        Volatile.Write(ref _poll, true);
     }
 
-    private LimitExceededError? _interrupt;
+    internal LimitExceededError? _interrupt;
 
-    /// <summary>Set with <see cref="_interrupt"/>: what the fast mode polls at backward branches and calls.</summary>
-    private bool _stopRequested;
+    /// <summary>
+    /// What the fast mode polls at backward branches and calls: set with <see cref="_interrupt"/>, and always
+    /// when tiering (then the poll counts). Compiled code polls <see cref="_interrupt"/> itself.
+    /// </summary>
+    private bool _poll;
 
     /// <summary>
     /// Whether a branch from the instruction before <paramref name="pc"/> to <paramref name="target"/> must stop
@@ -115,7 +164,7 @@ public sealed class Interpreter : IRootSource
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool StopAt<TMode>(int target, int pc) where TMode : struct, IMode =>
-        typeof(TMode) == typeof(FastMode) && target < pc && Volatile.Read(ref _stopRequested);
+        typeof(TMode) == typeof(FastMode) && target < pc && Volatile.Read(ref _poll);
 
     /// <summary>
     /// Runs <paramref name="fn"/> with <paramref name="args"/> (already of its parameter types) to completion and
@@ -131,17 +180,193 @@ public sealed class Interpreter : IRootSource
         Array.Clear(_stack, fn.ParamCount, fn.LocalCount - fn.ParamCount);
         _sp = fn.LocalCount;
         _frames[0] = new Frame { Fn = fn, Pc = 0, Bp = 0 };
-        _fp = 1;
+        _reserve = _options.Fuel ?? long.MaxValue;
+        _fuel = 0;
+        unsafe
+        {
+            byte here;
+            _nativeStackLimit = (nuint)(&here) - (nuint)Math.Max(0, NativeStackBudget);
+        }
         try
         {
-            return _options.Checked ? Execute<CheckedMode>()
-                : _options.Fuel is not null ? Execute<MeteredMode>()
-                : Execute<FastMode>();
+            if (_options.Checked) return Start<CheckedMode>(fn);
+            if (_options.Fuel is not null) return Start<MeteredMode>(fn);
+            if (_tiering && fn.Compiled is null) TierUp(fn, "calls");
+            if (fn.Compiled is { } compiled) return RunCompiledEntry(compiled);
+            return Start<FastMode>(fn);
         }
         finally
         {
             _fp = 0;
             _sp = 0;
+            _pending = 0;
+        }
+    }
+
+    /// <summary>Compiles a function that became hot; one that can't be compiled is not counted again.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void TierUp(LoadedFunction fn, string why)
+    {
+        _options.Compiler!.Compile(_module, fn, why);
+        if (fn.Compiled is null) fn.NotCompiled = true;
+    }
+
+    // ------------------------------------------------------------------------------------ compiled code's ABI
+    //
+    // Compiled code runs in the interpreter's frames and slots and calls these for what is not its own: entering
+    // and leaving frames, calls it can't make directly, faults, stops and handlers. See Hlvm.Jit's CilEmitter.
+
+    /// <summary>
+    /// The lowest address of the native stack compiled code may grow to: below it, calls run in the interpreter,
+    /// whose calls take no native stack, so that deep recursion never ends the process.
+    /// </summary>
+    private nuint _nativeStackLimit;
+
+    /// <summary>Bytes of native stack compiled code may use below the run's start (see <see cref="Vm.RunMain"/>).</summary>
+    public long NativeStackBudget { get; init; } = 512 << 10;
+
+    /// <summary>True when compiled code must not grow the native stack further.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal unsafe bool NativeStackLow()
+    {
+        byte here;
+        return (nuint)(&here) < _nativeStackLimit;
+    }
+
+    /// <summary>
+    /// A compiled function's prologue: polls for a stop, checks the depth (--max-stack) and the native stack, and
+    /// pushes its frame, its locals past the parameters zero. Returns the frame's index, or -1 when the native
+    /// stack is low: then the call runs in the interpreter (<see cref="CallInterpreted"/>).
+    /// </summary>
+    internal int EnterFrame(LoadedFunction fn, int bp)
+    {
+        if (Volatile.Read(ref _interrupt) is { } stop)
+        {
+            _sp = bp + fn.ParamCount;
+            throw stop;
+        }
+        if (NativeStackLow()) return -1;
+        int fp = PushFrame(fn, bp);
+        return fp;
+    }
+
+    /// <summary>
+    /// Pushes a frame for a call of <paramref name="fn"/> whose arguments are in the slots from <paramref name="bp"/>,
+    /// as the loop's call does (compiled code and the interpreter called from it). The caller's frame records the call.
+    /// </summary>
+    private int PushFrame(LoadedFunction fn, int bp)
+    {
+        int fp = _fp;
+        if (fp > _options.MaxFrames)
+        {
+            _sp = bp + fn.ParamCount;
+            throw StackOverflowError();
+        }
+        EnsureStack(bp + fn.FrameSize);
+        Array.Clear(_stack, bp + fn.ParamCount, fn.LocalCount - fn.ParamCount);
+        if (fp == _frames.Length) Array.Resize(ref _frames, _frames.Length * 2);
+        _frames[fp] = new Frame { Fn = fn, Bp = bp, Pc = 0 };
+        _fp = fp + 1;
+        return fp;
+    }
+
+    /// <summary>Runs a call of <paramref name="fn"/> (arguments from <paramref name="bp"/>) in the interpreter: a
+    /// callee of compiled code that is not compiled, or any call when the native stack is low.</summary>
+    internal long CallInterpreted(LoadedFunction fn, int bp)
+    {
+        int fp = PushFrame(fn, bp);
+        return Execute<FastMode>(fp);
+    }
+
+    /// <summary>A call from compiled code of a function it does not call directly (a method, a function value,
+    /// a callee compiled later): counted when tiering, then run compiled or interpreted.</summary>
+    internal long Invoke(LoadedFunction callee, int bp)
+    {
+        if (callee.Compiled is null && _tiering && !callee.NotCompiled && ++callee.Hotness >= _options.JitThreshold) TierUp(callee, "calls");
+        return callee.Compiled is { } code ? code(this, bp, 0) : CallInterpreted(callee, bp);
+    }
+
+    /// <summary>The callee of a method call from compiled code: the receiver's implementation of slot
+    /// <paramref name="slot"/> of class <paramref name="cls"/> (<paramref name="receiver"/> is not null).</summary>
+    internal LoadedFunction VirtualTarget(int receiver, int slot) => Heap.ClassOf(receiver).VTableFunctions[slot];
+
+    /// <summary>Likewise for method <paramref name="method"/> of interface <paramref name="iface"/>.</summary>
+    internal LoadedFunction InterfaceTarget(int receiver, int iface, int method) => Heap.ClassOf(receiver).ITableFunctions[iface][method];
+
+    /// <summary>
+    /// A function value's call from compiled code: the function value is in slot <paramref name="at"/> and its
+    /// <paramref name="argc"/> arguments above it. Returns the callee, its arguments where its frame starts
+    /// (<paramref name="bp"/>): the closure's slot becomes the environment argument, or the arguments move down.
+    /// </summary>
+    internal LoadedFunction ClosureTarget(int at, int argc, out int bp)
+    {
+        int closure = (int)_stack[at];
+        var callee = Heap.ClosureTarget(closure);
+        if (callee.ParamCount > argc) _stack[at] = Heap.ClosureEnv(closure);
+        else Array.Copy(_stack, at + 1, _stack, at, argc);
+        bp = at;
+        return callee;
+    }
+
+    /// <summary>Records where compiled code raises an error (frame <paramref name="fp"/> at instruction
+    /// <paramref name="pc"/>, the stack's height) and returns it to throw.</summary>
+    internal Exception FaultAt(int fp, int pc, int sp, VmError error)
+    {
+        _frames[fp].Pc = pc;
+        _sp = sp;
+        return error;
+    }
+
+    /// <summary>The stop requested, raised by compiled code at a backward branch of frame <paramref name="fp"/>.</summary>
+    internal Exception StopAt(int fp, int pc, int sp) => FaultAt(fp, pc, sp, Volatile.Read(ref _interrupt)!);
+
+    /// <summary>A <c>throw</c> of <paramref name="value"/> in compiled code.</summary>
+    internal Exception ThrowAt(int fp, int pc, int sp, long value)
+    {
+        if (value == 0) return FaultAt(fp, pc, sp, NullDereference("throw the error"));
+        _pending = value;
+        return FaultAt(fp, pc, sp, new ThrownError());
+    }
+
+    /// <summary>
+    /// An error reached compiled code with handlers running frame <paramref name="fp"/>: the index of the handler
+    /// to continue at when it is this frame's (the frame is then unwound to, the error on its stack), -1 when the
+    /// error is not the program's to catch (rethrow it); throws to reach a handler in an older frame.
+    /// </summary>
+    internal int CatchCompiled(Exception e, int fp)
+    {
+        if (!Catchable(e) && e is not HandlerFound) return -1;
+        if (!CatchIn(e, fp, onlyAt: fp)) throw new HandlerFound();
+        return _frames[fp].Pc;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal VmError StackOverflowError() =>
+        ErrorWith(ErrorClasses.StackOverflow, "stack overflow: more than {0} nested calls (--max-stack)", _options.MaxFrames);
+
+    private long Start<TMode>(LoadedFunction fn) where TMode : struct, IMode
+    {
+        _frames[0] = new Frame { Fn = fn, Pc = 0, Bp = 0 };
+        _fp = 1;
+        return Execute<TMode>(0);
+    }
+
+    /// <summary>The entry function compiled: its code pushes its own frame; an error nothing caught ends here.</summary>
+    private long RunCompiledEntry(CompiledCode code)
+    {
+        try
+        {
+            return code(this, 0, 0);
+        }
+        catch (Exception e) when (Catchable(e))
+        {
+            // Every compiled frame with handlers and every interpreted segment looked at it already: no handler.
+            throw Uncaught(e);
+        }
+        catch (VmError error) when (error.StackTrace.Count == 0)
+        {
+            error.StackTrace = CaptureTrace();
+            throw;
         }
     }
 
@@ -168,35 +393,25 @@ public sealed class Interpreter : IRootSource
     private struct MeteredMode : IMode;   // --fuel: every instruction is counted
     private struct CheckedMode : IMode;   // counted, and the state checked before every instruction
 
-    private long Execute<TMode>() where TMode : struct, IMode
+    /// <summary>
+    /// Runs the interpreter from the top frame until frame <paramref name="baseFp"/> returns (0: the entry
+    /// function): the whole run, or, when compiled code calls a function that is not compiled, that call. Errors
+    /// raised in the frames it runs are caught here; one whose handler is in an older frame is passed on.
+    /// </summary>
+    private long Execute<TMode>(int baseFp) where TMode : struct, IMode
     {
-        _reserve = _options.Fuel ?? long.MaxValue;
-        _fuel = 0;
         try
         {
             while (true)
             {
                 try
                 {
-                    return Loop<TMode>();
+                    return Loop<TMode>(baseFp);
                 }
-                catch (Exception e) when (e is VmError and not LimitExceededError or OutOfMemoryException)
+                catch (Exception e) when (Catchable(e) || e is HandlerFound)
                 {
-                    // .NET itself out of memory (a native's or the heap's own allocation failed: the host, not the
-                    // program's heap limit) is the program's OutOfMemoryError too, raised where it happened; the
-                    // isolate ends or handles it, and the host process and its other isolates go on.
-                    var error = e as VmError ?? new VmError(ErrorClasses.OutOfMemory, "the host ran out of memory");
-                    // Loop recorded the faulting instruction in its frame and the stack's height in _sp.
-                    var trace = CaptureTrace();
-                    if (!Raise(error, ref trace))
-                    {
-                        var uncaught = error is ThrownError ? UncaughtThrow() : error;
-                        uncaught.StackTrace = trace;
-                        throw uncaught;
-                    }
                     // A handler took the error: Loop continues in its frame, at the handler, with the error on the stack.
-                    // A handler is a jump the loop does not see, and it may lead back to the throw: look for a stop here.
-                    if (Volatile.Read(ref _stopRequested)) throw Volatile.Read(ref _interrupt)!;
+                    if (!CatchIn(e, baseFp, onlyAt: -1)) throw new HandlerFound();
                 }
             }
         }
@@ -205,10 +420,57 @@ public sealed class Interpreter : IRootSource
             error.StackTrace = CaptureTrace();
             throw;
         }
-        finally
+    }
+
+    /// <summary>
+    /// What a frame that may have a handler does with an error that reaches it (the interpreter's segments and
+    /// compiled code with handlers call it): the error's handler is found (once, where it is first caught: the
+    /// frames are searched from the top, whatever engine runs them) and, when it is in the frames this code runs
+    /// (from <paramref name="baseFp"/> up, or exactly frame <paramref name="onlyAt"/>), the frames above it are
+    /// dropped and it is entered: true. False when the handler is in an older frame: the caller throws
+    /// <see cref="HandlerFound"/> to reach it. An error no frame handles is thrown, with its trace.
+    /// </summary>
+    private bool CatchIn(Exception e, int baseFp, int onlyAt)
+    {
+        if (e is not HandlerFound)
         {
-            _pending = 0;
+            // .NET itself out of memory (a native's or the heap's own allocation failed: the host, not the
+            // program's heap limit) is the program's OutOfMemoryError too, raised where it happened; the isolate
+            // ends or handles it, and the host process and its other isolates go on.
+            var error = e as VmError ?? new VmError(ErrorClasses.OutOfMemory, "the host ran out of memory");
+            // The engine recorded the faulting instruction in its frame and the stack's height in _sp.
+            var trace = CaptureTrace();
+            if (!FindHandler(error, ref trace))
+            {
+                var uncaught = error is ThrownError ? UncaughtThrow() : error;
+                uncaught.StackTrace = trace;
+                _fp = 1; // keep the entry frame for the trace's sake; Run resets it
+                throw uncaught;
+            }
         }
+        if (_handlerFp < baseFp || (onlyAt >= 0 && _handlerFp != onlyAt)) return false;
+        EnterHandler();
+        // A handler is a jump the loop does not see, and it may lead back to the throw: look for a stop here.
+        if (Volatile.Read(ref _interrupt) is { } stop) throw stop;
+        return true;
+    }
+
+    /// <summary>The errors a program's handlers may catch: its own and the VM's faults, not limits, not an error already reported.</summary>
+    private static bool Catchable(Exception e) =>
+        e is VmError { StackTrace.Count: 0 } and not LimitExceededError or OutOfMemoryException;
+
+    /// <summary>Thrown to pass a found handler to the code running its frame (the other engine's, or an older segment).</summary>
+    internal sealed class HandlerFound() : Exception("a handler was found in an older frame");
+
+    /// <summary>An error that reached the entry function's caller: no handler took it.</summary>
+    private VmError Uncaught(Exception e)
+    {
+        var trace = CaptureTrace();
+        var error = e as VmError ?? new VmError(ErrorClasses.OutOfMemory, "the host ran out of memory");
+        if (FindHandler(error, ref trace)) throw new InvalidOperationException("a handler was found for an error that no frame caught");
+        var uncaught = error is ThrownError ? UncaughtThrow() : error;
+        uncaught.StackTrace = trace;
+        return uncaught;
     }
 
     /// <summary>
@@ -279,7 +541,7 @@ public sealed class Interpreter : IRootSource
     /// The dispatch loop. It starts in the top frame at its recorded instruction (0 for a new call, a handler's
     /// start after an error was caught) and runs until the entry function returns or an error escapes.
     /// </summary>
-    private long Loop<TMode>() where TMode : struct, IMode
+    private long Loop<TMode>(int baseFp) where TMode : struct, IMode
     {
         var functions = _module.Functions;
         var strings = _module.StringRefs;
@@ -297,6 +559,8 @@ public sealed class Interpreter : IRootSource
         ref Instr c0 = ref MemoryMarshal.GetArrayDataReference(code);
         ref long s0 = ref MemoryMarshal.GetArrayDataReference(stack);
         LoadedFunction callee;
+        long result;
+        int target;
             while (true)
             {
                 if (typeof(TMode) != typeof(FastMode) && --_fuel < 0)
@@ -378,7 +642,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.FToI: Unsafe.Add(ref s0, sp - 1) = (long)D(Unsafe.Add(ref s0, sp - 1)); break;
 
                     case Opcode.Jmp:
-                        if (StopAt<TMode>(ins.A, pc)) goto Stop;
+                        if (StopAt<TMode>(ins.A, pc)) { target = ins.A; goto Poll; }
                         pc = ins.A;
                         break;
                     // A bool is 0 or 1 and null is 0: jumping on true and on non-null are one test, as are false and null.
@@ -386,7 +650,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.JmpIfNotNull:
                         if (Unsafe.Add(ref s0, --sp) != 0)
                         {
-                            if (StopAt<TMode>(ins.A, pc)) goto Stop;
+                            if (StopAt<TMode>(ins.A, pc)) { target = ins.A; goto Poll; }
                             pc = ins.A;
                         }
                         break;
@@ -394,7 +658,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.JmpIfNull:
                         if (Unsafe.Add(ref s0, --sp) == 0)
                         {
-                            if (StopAt<TMode>(ins.A, pc)) goto Stop;
+                            if (StopAt<TMode>(ins.A, pc)) { target = ins.A; goto Poll; }
                             pc = ins.A;
                         }
                         break;
@@ -486,19 +750,9 @@ public sealed class Interpreter : IRootSource
                     case Opcode.CallNative: sp = OpCallNative(ref frame, pc, sp, in ins); break;
                     case Opcode.Ret:
                     case Opcode.RetVoid:
-                        {
-                            long result = ins.Op == Opcode.Ret ? Unsafe.Add(ref s0, sp - 1) : 0;
-                            if (--_fp == 0) return result;
-                            sp = bp;
-                            if (ins.Op == Opcode.Ret) Unsafe.Add(ref s0, sp++) = result;
-                            frame = ref _frames[_fp - 1];
-                            fn = frame.Fn;
-                            code = CodeOf<TMode>(fn);
-                            c0 = ref MemoryMarshal.GetArrayDataReference(code);
-                            bp = frame.Bp;
-                            pc = frame.Pc + 1;
-                            break;
-                        }
+                        result = ins.Op == Opcode.Ret ? Unsafe.Add(ref s0, sp - 1) : 0;
+                        --_fp;
+                        goto Returned;
 
                     case Opcode.NewArray: sp = OpNewArray(ref frame, pc, sp, in ins); break;
                     case Opcode.ALoad:
@@ -554,7 +808,7 @@ public sealed class Interpreter : IRootSource
                     case Fused.LLCmpJump:
                         if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, bp + ins.C), Unsafe.Add(ref s0, bp + (int)ins.B)) == (ins.Sub >= Fused.JumpIfTrue))
                         {
-                            if (StopAt<TMode>(ins.A, pc)) goto Stop;
+                            if (StopAt<TMode>(ins.A, pc)) { target = ins.A; goto Poll; }
                             pc = ins.A;
                         }
                         else pc += 3;
@@ -562,7 +816,7 @@ public sealed class Interpreter : IRootSource
                     case Fused.LCCmpJump:
                         if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, bp + ins.C), ins.B) == (ins.Sub >= Fused.JumpIfTrue))
                         {
-                            if (StopAt<TMode>(ins.A, pc)) goto Stop;
+                            if (StopAt<TMode>(ins.A, pc)) { target = ins.A; goto Poll; }
                             pc = ins.A;
                         }
                         else pc += 3;
@@ -571,7 +825,7 @@ public sealed class Interpreter : IRootSource
                         sp -= 2;
                         if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, sp), Unsafe.Add(ref s0, sp + 1)) == (ins.Sub >= Fused.JumpIfTrue))
                         {
-                            if (StopAt<TMode>(ins.A, pc)) goto Stop;
+                            if (StopAt<TMode>(ins.A, pc)) { target = ins.A; goto Poll; }
                             pc = ins.A;
                         }
                         else pc += 1;
@@ -813,16 +1067,62 @@ public sealed class Interpreter : IRootSource
                 AtInstruction(ref frame, pc, sp);
                 throw Volatile.Read(ref _interrupt)!;
 
+            // A backward branch to `target` found the poll flag set: a stop, or (tiering) a loop to count; a loop
+            // that is hot, or whose function was compiled meanwhile, continues in compiled code from `target`.
+            Poll:
+                if (Volatile.Read(ref _interrupt) is not null) goto Stop;
+                pc = target;
+                if (typeof(TMode) == typeof(FastMode) && _tiering)
+                {
+                    if (fn.Compiled is null && !fn.NotCompiled && ++fn.Hotness >= _options.JitThreshold) TierUp(fn, "loop");
+                    if (fn.Compiled is { } loop && !NativeStackLow())
+                    {
+                        frame.Pc = pc;
+                        _sp = sp;
+                        result = loop(this, bp, pc);
+                        goto Returned; // the compiled code returned from the function and popped its frame
+                    }
+                }
+                continue;
+
+            // The top frame returned `result` and was popped (_fp is one less): continue in its caller, or end
+            // when it was this segment's first frame.
+            Returned:
+                if (_fp == baseFp) return result;
+                sp = bp;
+                if (fn.ReturnsValue) Unsafe.Add(ref s0, sp++) = result;
+                frame = ref _frames[_fp - 1];
+                fn = frame.Fn;
+                code = CodeOf<TMode>(fn);
+                c0 = ref MemoryMarshal.GetArrayDataReference(code);
+                bp = frame.Bp;
+                pc = frame.Pc + 1;
+                continue;
+
             // Calls of every kind end here with the callee chosen: push its frame and continue in it.
             PushFrame:
                 {
                     frame.Pc = pc - 1;
-                    if (typeof(TMode) == typeof(FastMode) && Volatile.Read(ref _stopRequested)) goto Stop;
-                    int fp = _fp;
-                    if (fp > maxFrames)
+                    if (typeof(TMode) == typeof(FastMode) && Volatile.Read(ref _poll))
                     {
-                        throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.StackOverflow, "stack overflow: more than {0} nested calls (--max-stack)", _options.MaxFrames));
+                        if (Volatile.Read(ref _interrupt) is not null) goto Stop;
+                        // Tiering: count the call; a compiled callee runs as a C# call while the native stack has room.
+                        if (callee.Compiled is null && !callee.NotCompiled && ++callee.Hotness >= _options.JitThreshold) TierUp(callee, "calls");
+                        if (callee.Compiled is { } compiled)
+                        {
+                            int calleeBp = sp - callee.ParamCount;
+                            _sp = sp;
+                            result = compiled(this, calleeBp, 0);
+                            stack = _stack;
+                            s0 = ref MemoryMarshal.GetArrayDataReference(stack);
+                            frame = ref _frames[_fp - 1];
+                            sp = calleeBp;
+                            if (callee.ReturnsValue) Unsafe.Add(ref s0, sp++) = result;
+                            continue;
+                        }
                     }
+                    int fp = _fp;
+                    if (fp > maxFrames) throw Fault(ref frame, pc, sp, StackOverflowError());
                     int newBp = sp - callee.ParamCount;
                     if (newBp + callee.FrameSize > stack.Length)
                     {
@@ -1297,17 +1597,19 @@ public sealed class Interpreter : IRootSource
     // ------------------------------------------------------------------------------------------------ errors
 
     /// <summary>The error being raised: a heap reference, kept here so that the collector sees and moves it.</summary>
-    private long _pending;
+    internal long _pending;
 
     /// <summary>A `throw` of the object in <see cref="_pending"/>.</summary>
-    private sealed class ThrownError() : VmError("Error", "thrown");
+    internal sealed class ThrownError() : VmError("Error", "thrown");
 
     /// <summary>
     /// Raises an error in the program: a runtime fault becomes an instance of the module's class of that name (an
-    /// IndexError, ...), then the frames are searched, innermost first, for a handler that covers the current
-    /// instruction and catches its class. False when there is none (or the module has no class for the fault).
+    /// IndexError, ...) in <see cref="_pending"/>, then the frames are searched, innermost first, for a handler
+    /// that covers the instruction each is at and catches its class (<see cref="HandlerAt"/>); the frame and the
+    /// handler are kept for <see cref="EnterHandler"/>. Nothing is unwound here: the engine running that frame
+    /// enters it. False when there is none (or the module has no class for the fault).
     /// </summary>
-    private bool Raise(VmError error, ref List<string> trace)
+    private bool FindHandler(VmError error, ref List<string> trace)
     {
         // The operands of the faulting instruction are dead: clear them, so the collector needs no map for them.
         _sp = _frames[_fp - 1].Bp + _frames[_fp - 1].Fn.LocalCount;
@@ -1327,22 +1629,47 @@ public sealed class Interpreter : IRootSource
         }
         var errorClass = Heap.ClassOf((int)_pending);
         trace = KeepTrace(errorClass, trace);
-        for (; _fp > 0; _fp--)
+        for (int k = _fp - 1; k >= 0; k--)
         {
-            ref Frame f = ref _frames[_fp - 1];
-            foreach (var (start, end, handler, cls) in f.Fn.Handlers)
-            {
-                if (f.Pc < start || f.Pc >= end || !errorClass.Ancestors.Contains(cls)) continue;
-                _sp = f.Bp + f.Fn.LocalCount;
-                EnsureStack(_sp + 1);
-                _stack[_sp++] = _pending;
-                f.Pc = handler;
-                _pending = 0;
-                return true;
-            }
+            ref Frame f = ref _frames[k];
+            int handler = HandlerAt(f.Fn, f.Pc, errorClass);
+            if (handler < 0) continue;
+            _handlerFp = k;
+            _handlerPc = handler;
+            return true;
         }
-        _fp = 1; // keep the entry frame for the trace's sake; Run resets it
         return false;
+    }
+
+    /// <summary>
+    /// The handler of <paramref name="fn"/> that an error of <paramref name="errorClass"/> raised at instruction
+    /// <paramref name="pc"/> goes to (the first entry of the exception table that covers it and catches it), or -1.
+    /// </summary>
+    public static int HandlerAt(LoadedFunction fn, int pc, RuntimeClass errorClass)
+    {
+        foreach (var (start, end, handler, cls) in fn.Handlers)
+        {
+            if (pc >= start && pc < end && errorClass.Ancestors.Contains(cls)) return handler;
+        }
+        return -1;
+    }
+
+    /// <summary>The frame and the handler <see cref="FindHandler"/> found.</summary>
+    private int _handlerFp, _handlerPc;
+
+    /// <summary>
+    /// Unwinds to the handler found: the frames above its frame are dropped, its operand stack holds only the
+    /// error, and its pc is the handler's.
+    /// </summary>
+    private void EnterHandler()
+    {
+        _fp = _handlerFp + 1;
+        ref Frame f = ref _frames[_handlerFp];
+        _sp = f.Bp + f.Fn.LocalCount;
+        EnsureStack(_sp + 1);
+        _stack[_sp++] = _pending;
+        f.Pc = _handlerPc;
+        _pending = 0;
     }
 
     // The traces of errors raised recently, by id; an error object records its id in its `$trace` field (the
@@ -1418,7 +1745,7 @@ public sealed class Interpreter : IRootSource
     };
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static VmError NullDereference(string what) => new(ErrorClasses.Null, $"cannot {what}: the value is null");
+    internal static VmError NullDereference(string what) => new(ErrorClasses.Null, $"cannot {what}: the value is null");
 
     /// <summary>The NullError of the getfield at <paramref name="index"/> of a function's code (for fused reads).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -1428,23 +1755,23 @@ public sealed class Interpreter : IRootSource
     // helpers and keep its state in registers.
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private VmError FieldNullError(int cls, long field, bool write) =>
+    internal VmError FieldNullError(int cls, long field, bool write) =>
         NullDereference($"{(write ? "write" : "read")} field '{_module.Classes[cls].Fields[field].Name}'");
 
     /// <summary>A read of a field of a non-nullable reference type that its constructor has not set yet.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private VmError FieldUnsetError(int cls, long field) =>
+    internal VmError FieldUnsetError(int cls, long field) =>
         new(ErrorClasses.Null, $"field '{_module.Classes[cls].Fields[field].Name}' of '{_module.Classes[cls].Name}' is read before it is set");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private VmError MethodNullError(int cls, int slot) => NullDereference($"call method '{_module.Classes[cls].VTableNames[slot]}'");
+    internal VmError MethodNullError(int cls, int slot) => NullDereference($"call method '{_module.Classes[cls].VTableNames[slot]}'");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static VmError ErrorWith(string errorClass, string format, params object[] args) =>
+    internal static VmError ErrorWith(string errorClass, string format, params object[] args) =>
         new(errorClass, string.Format(CultureInfo.InvariantCulture, format, args));
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static VmError IndexOutOfRange(long index, int length) =>
+    internal static VmError IndexOutOfRange(long index, int length) =>
         new(ErrorClasses.Index, $"index {index} is out of range for an array of length {length}");
 
     [MethodImpl(MethodImplOptions.NoInlining)]

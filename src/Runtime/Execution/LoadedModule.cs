@@ -35,6 +35,7 @@ public sealed class LoadedFunction
             ParamCount = value.Params.Length;
             LocalCount = value.Locals.Length;
             FrameSize = value.Locals.Length + value.MaxStack;
+            ReturnsValue = value.Return.Kind != TypeKind.Void;
         }
     }
 
@@ -71,6 +72,19 @@ public sealed class LoadedFunction
     public readonly int FrameSize;
 
     public string Name => Def.Name;
+
+    /// <summary>False for a void function.</summary>
+    public readonly bool ReturnsValue;
+
+    /// <summary>The function compiled by the second engine (see <see cref="ICompiler"/>), or null: then it is
+    /// interpreted. Set once, by the compiler, on the VM's thread.</summary>
+    public CompiledCode? Compiled;
+
+    /// <summary>Tiering: calls and backward branches counted while interpreted.</summary>
+    public int Hotness;
+
+    /// <summary>Tiering: the compiler declined the function (too large, or it holds what it can't compile).</summary>
+    public bool NotCompiled;
 
     public int LineOf(int pc) => pc >= 0 && pc < Offsets.Length ? Def.LineAt(Offsets[pc]) : 0;
 }
