@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Hlvm.Runtime.Bytecode;
 using Hlvm.Runtime.Execution;
 using Hlvm.Runtime.Memory;
@@ -60,10 +61,38 @@ public sealed class Vm(VmOptions? options = null)
     /// <exception cref="VmError">an uncaught runtime error or an exceeded limit</exception>
     public long RunMain(LoadedModule module, IReadOnlyList<string> args)
     {
+        if (Options.Interpreter.Compiler is null) return RunMain(module, args, nativeStackBudget: 0);
+        // Compiled code recurses on the native stack: it runs on a thread with a large one, of which it may use
+        // all but a margin; past that, calls go on in the interpreter, which takes none (see Interpreter.EnterFrame).
+        long result = 0;
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                result = RunMain(module, args, CompiledStackBytes - (16 << 20));
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+            }
+        }, CompiledStackBytes) { Name = "hlvm main" };
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+        return result;
+    }
+
+    /// <summary>The native stack of the thread compiled code runs on.</summary>
+    public const int CompiledStackBytes = 512 << 20;
+
+    private long RunMain(LoadedModule module, IReadOnlyList<string> args, long nativeStackBudget)
+    {
         var entry = module.Entry ?? throw new InvalidOperationException($"module '{module.Def.Name}' has no main function");
         var interpreter = new Interpreter(module, Heap, Options.Out, Options.Interpreter)
         {
             In = Options.In, Error = Options.Error, Args = args, Host = Options.Host, Cancellation = Options.Cancellation,
+            NativeStackBudget = nativeStackBudget,
         };
         _running = interpreter;
         if (_interrupt is { } early) interpreter.Interrupt(early);

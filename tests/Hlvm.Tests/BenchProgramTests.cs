@@ -51,7 +51,7 @@ public sealed class BenchProgramTests
         Assert.True(Expected.TryGetValue(name, out var expected),
             $"bench/programs/{name}.hl has no expected line; add its small size to bench/expected_small.py and its output to {nameof(Expected)}");
         string path = Path.Combine(Dir, name + ".hl");
-        string[] flags = TestSupport.GcStress ? ["run", "--gc-stress", path] : ["run", path];
+        string[] flags = ["run", .. TestSupport.RunFlags(), path];
         var result = TestSupport.Hlvm([.. flags, "--", expected.Size.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Equal(expected.Line + "\n", result.Stdout);

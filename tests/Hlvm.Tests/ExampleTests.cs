@@ -24,7 +24,7 @@ public sealed class ExampleTests
         Assert.True(File.Exists(expectedFile), $"{name} has no expected output file");
         string argsFile = Path.Combine(Dir, Path.ChangeExtension(name, ".args"));
         var args = File.Exists(argsFile) ? File.ReadAllLines(argsFile).Where(l => l.Length > 0).Select(a => Path.Combine(Dir, a)).ToArray() : [];
-        string[] flags = TestSupport.GcStress ? ["run", "--gc-stress", Path.Combine(Dir, name)] : ["run", Path.Combine(Dir, name)];
+        string[] flags = ["run", .. TestSupport.RunFlags(), Path.Combine(Dir, name)];
         var result = TestSupport.Hlvm([.. flags, .. args.Length > 0 ? ["--", .. args] : Array.Empty<string>()]);
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Equal(File.ReadAllText(expectedFile), result.Stdout);

@@ -16,7 +16,8 @@ namespace Hlvm.Tests;
 ///   <c>// stdin: TEXT</c> — a line of standard input</item>
 /// </list>
 /// Files under a <c>lib/</c> directory are modules the programs beside it import, not programs of their own.
-/// With HLVM_GC_STRESS=1 every program also runs with --gc-stress, --verify-heap and --checked.
+/// With HLVM_GC_STRESS=1 every program also runs with --gc-stress, --verify-heap and --checked (without --checked
+/// when HLVM_ENGINE names an engine: checked mode never compiles); HLVM_ENGINE chooses the engine.
 /// </summary>
 public sealed partial class LanguageTests
 {
@@ -82,7 +83,7 @@ public sealed partial class LanguageTests
             $"{name} states no expectation");
 
         var command = new List<string> { "run" };
-        if (TestSupport.GcStress) command.AddRange(["--gc-stress", "--verify-heap", "--checked"]);
+        command.AddRange(TestSupport.RunFlags(checkHeap: true));
         command.AddRange(flags);
         command.Add(path);
         if (args.Count > 0) command.Add("--");

@@ -38,6 +38,28 @@ public static class TestSupport
     /// <summary>True when the suite runs under GC stress (CI's second pass): every run collects at every allocation.</summary>
     public static bool GcStress => Environment.GetEnvironmentVariable("HLVM_GC_STRESS") == "1";
 
+    /// <summary>
+    /// The engine the suite's programs run in (CI's engine passes): HLVM_ENGINE is <c>interp</c>, <c>jit</c>,
+    /// <c>tiered</c>, or <c>tiered:N</c> for a jit threshold of N (1 compiles every function at its first call
+    /// and enters compiled code at every loop's first backward branch, so frames of both engines mix). Unset:
+    /// hlvm's default.
+    /// </summary>
+    public static string[] EngineFlags => Environment.GetEnvironmentVariable("HLVM_ENGINE") is { Length: > 0 } engine
+        ? engine.Split(':') is [var name, var threshold] ? ["--engine", name, "--jit-threshold", threshold] : ["--engine", engine]
+        : [];
+
+    /// <summary>The flags of a run under the suite's settings: GC stress (with checked mode when the interpreter
+    /// runs alone, since checked mode never compiles) and the engine.</summary>
+    public static string[] RunFlags(bool checkHeap = false)
+    {
+        var flags = new List<string>();
+        if (GcStress) flags.Add("--gc-stress");
+        if (GcStress && checkHeap) flags.Add("--verify-heap");
+        if (GcStress && checkHeap && EngineFlags.Length == 0) flags.Add("--checked");
+        flags.AddRange(EngineFlags);
+        return [.. flags];
+    }
+
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
     /// <summary>Runs <c>hlvm</c> with <paramref name="args"/> in this process.</summary>

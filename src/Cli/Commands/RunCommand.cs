@@ -27,7 +27,12 @@ internal sealed class RunCommand
         Description = "the program's arguments, given to its main; those that start with '-' go after '--'",
         Arity = ArgumentArity.ZeroOrMore,
     };
-    private readonly HlvmOption<string> _engine = OptionKinds.Choice("--engine", "the execution engine", "interp");
+    private readonly HlvmOption<string> _engine = OptionKinds.Choice("--engine",
+        "the execution engine: tiered interprets and compiles hot functions and loops to CIL; jit compiles every function before it first runs; interp never compiles",
+        RunSettings.Engines);
+    private readonly HlvmOption<long?> _jitThreshold = OptionKinds.Count("--jit-threshold", "N", "tiered: compile a function after N calls, or a loop after N iterations (0: before it first runs)",
+        0, int.MaxValue, 100, InterpreterOptions.DefaultJitThreshold);
+    private readonly HlvmOption<bool> _jitLog = OptionKinds.Flag("--jit-log", "one line per compiled function on stderr: name, bytecode and CIL size, compile time, why");
     private readonly HlvmOption<long?> _maxStack = OptionKinds.Count("--max-stack", "N", "most nested calls; one more is a StackOverflowError (exit 75)",
         1, int.MaxValue, 1000, RunSettings.DefaultMaxStack);
     private readonly HlvmOption<long?> _maxHeap = OptionKinds.Size("--max-heap", "most bytes of live objects on the heap; past it, an OutOfMemoryError (exit 75)", "1g", RunSettings.DefaultMaxHeap);
@@ -55,6 +60,9 @@ internal sealed class RunCommand
     /// <summary>What this command line asks <c>run</c> to do: every option's value or its default.</summary>
     internal RunSettings Settings(ParseResult p) => new(p.GetValue(_file)!, p.GetValue(_programArgs) ?? [])
     {
+        Engine = _engine.Get(p)!,
+        JitThreshold = (int)_jitThreshold.Get(p)!.Value,
+        JitLog = _jitLog.Get(p),
         MaxStack = (int)_maxStack.Get(p)!.Value,
         MaxHeap = _maxHeap.Get(p)!.Value,
         Fuel = _fuel.Get(p),
@@ -80,7 +88,7 @@ internal sealed class RunCommand
             + "Options may come before or after FILE, up to '--'; everything after '--' goes to the program.\n"
             + "A grant or denial of a whole kind is spelled with '*': --allow-read='*' (quoted for the shell).")
         {
-            _file, _programArgs, _engine, _maxStack, _maxHeap, _fuel, _timeout, _maxOutput, _maxOpenFiles, _maxDisk, _audit, _allowEscapes,
+            _file, _programArgs, _engine, _jitThreshold, _jitLog, _maxStack, _maxHeap, _fuel, _timeout, _maxOutput, _maxOpenFiles, _maxDisk, _audit, _allowEscapes,
             _gcStress, _gcLog, _verifyHeap, _checked, _trust, _allowUnsigned,
         };
         foreach (var (allow, deny) in _grants.Values)
@@ -180,7 +188,13 @@ internal sealed class Runner(CliContext cli)
                         TrackObjects = s.Checked,
                         Log = s.GcLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
                     },
-                    Interpreter = new InterpreterOptions { Checked = s.Checked },
+                    Interpreter = new InterpreterOptions
+                    {
+                        Checked = s.Checked,
+                        Compiler = s.Engine == "interp" ? null
+                            : new Hlvm.Jit.CilCompiler { Log = s.JitLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null },
+                        JitThreshold = s.Engine == "jit" ? 0 : s.JitThreshold,
+                    },
                 }));
             }
             catch (ArgumentException e)
@@ -270,6 +284,12 @@ internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
     public const int DefaultMaxOpenFiles = OpenFilesLimit.Default;
     public const long DefaultMaxDisk = DiskLimit.Default;
 
+    /// <summary>The engines <c>--engine</c> names, the default first.</summary>
+    public static readonly string[] Engines = ["tiered", "jit", "interp"];
+
+    public string Engine { get; init; } = Engines[0];
+    public int JitThreshold { get; init; } = InterpreterOptions.DefaultJitThreshold;
+    public bool JitLog { get; init; }
     public int MaxStack { get; init; } = DefaultMaxStack;
     public long MaxHeap { get; init; } = DefaultMaxHeap;
     public long? Fuel { get; init; }

@@ -61,9 +61,9 @@ public sealed record InterpreterOptions
 
 /// <summary>
 /// Compiled code of a function, running in the interpreter's frame layout: <paramref name="bp"/> is the frame's
-/// first slot; <paramref name="entry"/> is 0 for a new call (the code pushes its own frame record) or the index
-/// of the instruction where the function's existing, interpreted frame continues in compiled code (on-stack
-/// replacement). It pops its frame record and returns the function's result (its bits; 0 for void).
+/// first slot; <paramref name="entry"/> is 0 for a new call (the code pushes its own frame record) or 1 + the
+/// index of the instruction where the function's existing, interpreted frame continues in compiled code (on-stack
+/// replacement: the target of a backward branch). It pops its frame record and returns the function's result (its bits; 0 for void).
 /// </summary>
 public delegate long CompiledCode(Interpreter vm, int bp, int entry);
 
@@ -191,7 +191,7 @@ public sealed class Interpreter : IRootSource
         {
             if (_options.Checked) return Start<CheckedMode>(fn);
             if (_options.Fuel is not null) return Start<MeteredMode>(fn);
-            if (_tiering && fn.Compiled is null) TierUp(fn, "calls");
+            if (_tiering && fn.Compiled is null && ++fn.Hotness >= _options.JitThreshold) TierUp(fn, "calls");
             if (fn.Compiled is { } compiled) return RunCompiledEntry(compiled);
             return Start<FastMode>(fn);
         }
@@ -590,23 +590,23 @@ public sealed class Interpreter : IRootSource
                     case Opcode.IDiv:
                         {
                             long b = Unsafe.Add(ref s0, --sp);
-                            if (b == 0) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.DivisionByZero, "integer division by zero"));
-                            Unsafe.Add(ref s0, sp - 1) = b == -1 ? -Unsafe.Add(ref s0, sp - 1) : Unsafe.Add(ref s0, sp - 1) / b;
+                            if (b == 0) throw Fault(ref frame, pc, sp, Arithmetic.DivisionByZero(remainder: false));
+                            Unsafe.Add(ref s0, sp - 1) = Arithmetic.Div(Unsafe.Add(ref s0, sp - 1), b);
                             break;
                         }
                     case Opcode.IRem:
                         {
                             long b = Unsafe.Add(ref s0, --sp);
-                            if (b == 0) throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.DivisionByZero, "integer remainder by zero"));
-                            Unsafe.Add(ref s0, sp - 1) = b == -1 ? 0 : Unsafe.Add(ref s0, sp - 1) % b;
+                            if (b == 0) throw Fault(ref frame, pc, sp, Arithmetic.DivisionByZero(remainder: true));
+                            Unsafe.Add(ref s0, sp - 1) = Arithmetic.Rem(Unsafe.Add(ref s0, sp - 1), b);
                             break;
                         }
                     case Opcode.INeg: Unsafe.Add(ref s0, sp - 1) = -Unsafe.Add(ref s0, sp - 1); break;
                     case Opcode.IAnd: sp--; Unsafe.Add(ref s0, sp - 1) &= Unsafe.Add(ref s0, sp); break;
                     case Opcode.IOr: sp--; Unsafe.Add(ref s0, sp - 1) |= Unsafe.Add(ref s0, sp); break;
                     case Opcode.IXor: sp--; Unsafe.Add(ref s0, sp - 1) ^= Unsafe.Add(ref s0, sp); break;
-                    case Opcode.IShl: sp--; Unsafe.Add(ref s0, sp - 1) <<= (int)(Unsafe.Add(ref s0, sp) & 63); break;
-                    case Opcode.IShr: sp--; Unsafe.Add(ref s0, sp - 1) >>= (int)(Unsafe.Add(ref s0, sp) & 63); break;
+                    case Opcode.IShl: sp--; Unsafe.Add(ref s0, sp - 1) = Arithmetic.Shl(Unsafe.Add(ref s0, sp - 1), Unsafe.Add(ref s0, sp)); break;
+                    case Opcode.IShr: sp--; Unsafe.Add(ref s0, sp - 1) = Arithmetic.Shr(Unsafe.Add(ref s0, sp - 1), Unsafe.Add(ref s0, sp)); break;
                     case Opcode.INot: Unsafe.Add(ref s0, sp - 1) = ~Unsafe.Add(ref s0, sp - 1); break;
 
                     case Opcode.FAdd: sp--; Unsafe.Add(ref s0, sp - 1) = L(D(Unsafe.Add(ref s0, sp - 1)) + D(Unsafe.Add(ref s0, sp))); break;
@@ -639,7 +639,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.BToS:
                     case Opcode.AToS: sp = OpIToSOrFToSOrBToSOrAToS(ref frame, pc, sp, in ins); break;
                     case Opcode.IToF: Unsafe.Add(ref s0, sp - 1) = L(Unsafe.Add(ref s0, sp - 1)); break;
-                    case Opcode.FToI: Unsafe.Add(ref s0, sp - 1) = (long)D(Unsafe.Add(ref s0, sp - 1)); break;
+                    case Opcode.FToI: Unsafe.Add(ref s0, sp - 1) = Arithmetic.FToI(D(Unsafe.Add(ref s0, sp - 1))); break;
 
                     case Opcode.Jmp:
                         if (StopAt<TMode>(ins.A, pc)) { target = ins.A; goto Poll; }
@@ -678,7 +678,7 @@ public sealed class Interpreter : IRootSource
                         {
                             var sig = _module.Classes[ins.A].Def.Signatures[(int)ins.B];
                             int receiver = (int)Unsafe.Add(ref s0, sp - 1 - sig.Params.Length);
-                            if (receiver == 0) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Null, "cannot call method '{0}': the value is null", sig.Name));
+                            if (receiver == 0) throw Fault(ref frame, pc, sp, InterfaceNullError(ins.A, (int)ins.B));
                             callee = heap.ClassOf(receiver).ITableFunctions[ins.A][ins.B];
                             goto PushFrame;
                         }
@@ -703,14 +703,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.AConstNull: Unsafe.Add(ref s0, sp++) = 0; break;
                     case Opcode.RefEq: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) == Unsafe.Add(ref s0, sp) ? 1 : 0; break;
                     case Opcode.RefNe: sp--; Unsafe.Add(ref s0, sp - 1) = Unsafe.Add(ref s0, sp - 1) != Unsafe.Add(ref s0, sp) ? 1 : 0; break;
-                    case Opcode.NewObject:
-                        {
-                            AtInstruction(ref frame, pc, sp);
-                            var c = _module.Classes[ins.A];
-                            heap.Reserve(Heap.ObjectWords(c.Fields.Length));
-                            Unsafe.Add(ref s0, sp++) = heap.NewObject(c);
-                            break;
-                        }
+                    case Opcode.NewObject: sp = OpNewObject(ref frame, pc, sp, in ins); break;
                     case Opcode.GetField:
                         {
                             int r = (int)Unsafe.Add(ref s0, sp - 1);
@@ -1079,7 +1072,7 @@ public sealed class Interpreter : IRootSource
                     {
                         frame.Pc = pc;
                         _sp = sp;
-                        result = loop(this, bp, pc);
+                        result = loop(this, bp, pc + 1);
                         goto Returned; // the compiled code returned from the function and popped its frame
                     }
                 }
@@ -1155,7 +1148,7 @@ public sealed class Interpreter : IRootSource
 
     /// <summary>seq and sne: whether two strings hold the same characters.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpStringEquals(int sp, bool equal)
+    internal int OpStringEquals(int sp, bool equal)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1170,7 +1163,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpSConcat(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpSConcat(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1189,7 +1182,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpIToSOrFToSOrBToSOrAToS(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpIToSOrFToSOrBToSOrAToS(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1206,7 +1199,17 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpFuncRefOrClosure(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpNewObject(ref Frame frame, int pc, int sp, in Instr ins)
+    {
+        AtInstruction(ref frame, pc, sp);
+        var c = _module.Classes[ins.A];
+        Heap.Reserve(Heap.ObjectWords(c.Fields.Length));
+        _stack[sp++] = Heap.NewObject(c);
+        return sp;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal int OpFuncRefOrClosure(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1218,7 +1221,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpNewMap(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpNewMap(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1240,7 +1243,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpMapGet(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpMapGet(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1255,7 +1258,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpMapGetOr(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpMapGetOr(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1269,7 +1272,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpMapSet(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpMapSet(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1295,7 +1298,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpMapHas(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpMapHas(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1308,7 +1311,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpMapRemove(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpMapRemove(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1333,7 +1336,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpMapLen(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpMapLen(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1343,7 +1346,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpMapKeysOrMapValues(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpMapKeysOrMapValues(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1361,7 +1364,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpMToS(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpMToS(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1371,7 +1374,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpInstanceOf(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpInstanceOf(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1381,7 +1384,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpCheckCast(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpCheckCast(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1392,7 +1395,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpCallNative(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpCallNative(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1416,7 +1419,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpNewArray(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpNewArray(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1432,7 +1435,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpAPop(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpAPop(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1446,7 +1449,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpARemoveAt(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpARemoveAt(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1464,7 +1467,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpAInsert(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpAInsert(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1492,7 +1495,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpASlice(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpASlice(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1515,7 +1518,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpARepeat(ref Frame frame, int pc, int sp)
+    internal int OpARepeat(ref Frame frame, int pc, int sp)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1542,7 +1545,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpAIndexOf(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpAIndexOf(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1556,7 +1559,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpAReverse(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpAReverse(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1568,7 +1571,7 @@ public sealed class Interpreter : IRootSource
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int OpAPush(ref Frame frame, int pc, int sp, in Instr ins)
+    internal int OpAPush(ref Frame frame, int pc, int sp, in Instr ins)
     {
         var heap = Heap;
         var stack = _stack;
@@ -1762,6 +1765,10 @@ public sealed class Interpreter : IRootSource
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal VmError FieldUnsetError(int cls, long field) =>
         new(ErrorClasses.Null, $"field '{_module.Classes[cls].Fields[field].Name}' of '{_module.Classes[cls].Name}' is read before it is set");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal VmError InterfaceNullError(int iface, int method) =>
+        NullDereference($"call method '{_module.Classes[iface].Def.Signatures[method].Name}'");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal VmError MethodNullError(int cls, int slot) => NullDereference($"call method '{_module.Classes[cls].VTableNames[slot]}'");

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Reflection.Emit;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Execution;
+
+namespace Hlvm.Jit;
+
+/// <summary>
+/// The JIT: compiles hot functions of a verified module to CIL (<see cref="CilEmitter"/>), which .NET compiles to
+/// machine code. A function becomes hot in the interpreter (<see cref="InterpreterOptions.JitThreshold"/>); it is
+/// compiled together with the functions it calls directly that are not compiled yet (so that they call one another
+/// with direct CIL calls), up to <see cref="MaxBatchInstructions"/>. Not thread-safe: one compiler per running VM.
+/// </summary>
+public sealed class CilCompiler : ICompiler
+{
+    /// <summary>Largest function compiled, in bytecode instructions: past about 60,000 bytes of CIL or 2,000 blocks
+    /// RyuJIT stops optimising (MinOpts), and such a function runs faster in the interpreter.</summary>
+    public const int MaxInstructions = 2_500;
+
+    /// <summary>Most locals of a function compiled (RyuJIT's optimiser gives up past about 2,000 CIL locals).</summary>
+    public const int MaxLocals = 1_000;
+
+    /// <summary>Most instructions compiled in one batch (a hot function and its direct callees).</summary>
+    public const int MaxBatchInstructions = 20_000;
+
+    private readonly Dictionary<LoadedModule, (JitContext Context, Dictionary<int, DynamicMethod> Methods)> _modules = [];
+
+    /// <summary>One line per compiled function (<c>--jit-log</c>), or null.</summary>
+    public Action<string>? Log { get; init; }
+
+    /// <summary>Functions compiled so far, and the time spent emitting their CIL.</summary>
+    public int Compiled { get; private set; }
+
+    public TimeSpan CompileTime { get; private set; }
+
+    public void Compile(LoadedModule module, LoadedFunction fn, string why)
+    {
+        if (!Compilable(fn))
+        {
+            Log?.Invoke($"jit: {fn.Name}: not compiled ({fn.Code.Length} instructions, {fn.LocalCount} locals; the limits are {MaxInstructions} and {MaxLocals})");
+            return;
+        }
+        if (!_modules.TryGetValue(module, out var state))
+        {
+            state = (new JitContext(module), []);
+            _modules[module] = state;
+        }
+        // The batch: fn and, breadth first, the functions its code calls directly that are not compiled yet.
+        var batch = new List<LoadedFunction> { fn };
+        var seen = new HashSet<int> { fn.Index };
+        int size = fn.Code.Length;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            foreach (var ins in batch[i].Code)
+            {
+                if (ins.Op != Opcode.Call || !seen.Add(ins.A)) continue;
+                var callee = module.Functions[ins.A];
+                if (callee.Compiled is not null || callee.NotCompiled || !Compilable(callee)) continue;
+                if (size + callee.Code.Length > MaxBatchInstructions) continue;
+                size += callee.Code.Length;
+                batch.Add(callee);
+            }
+        }
+        var methods = new List<DynamicMethod>();
+        foreach (var f in batch)
+        {
+            var method = new DynamicMethod($"hlvm:{f.Name}", typeof(long), [typeof(JitContext), typeof(Interpreter), typeof(int), typeof(int)],
+                typeof(CilCompiler).Module, skipVisibility: true);
+            state.Methods[f.Index] = method;
+            methods.Add(method);
+        }
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var f = batch[i];
+            var clock = Stopwatch.StartNew();
+            var emitter = new CilEmitter(module, f, methods[i], state.Methods);
+            int cil = emitter.Emit();
+            f.Compiled = (CompiledCode)methods[i].CreateDelegate(typeof(CompiledCode), state.Context);
+            clock.Stop();
+            Compiled++;
+            CompileTime += clock.Elapsed;
+            Log?.Invoke($"jit: {f.Name}: {f.Code.Length} instructions -> {cil} bytes of CIL in {clock.Elapsed.TotalMilliseconds:0.###} ms ({(f == fn ? why : "called by " + fn.Name)})");
+        }
+    }
+
+    private static bool Compilable(LoadedFunction fn) => fn.Code.Length <= MaxInstructions && fn.LocalCount <= MaxLocals;
+}

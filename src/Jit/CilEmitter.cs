@@ -1,0 +1,1052 @@
+using System.Reflection;
+using System.Reflection.Emit;
+using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Execution;
+using Hlvm.Runtime.Memory;
+using Hlvm.Runtime.Verification;
+
+namespace Hlvm.Jit;
+
+// ============================================================================================================
+// Bytecode to CIL, one function at a time.
+//
+// Compiled code runs in the interpreter's frame layout: the same frame records and the same 8-byte slots, so that
+// traces, the handler search, the collector's roots, on-stack replacement and a call into the interpreter need
+// nothing of their own. What it changes is where values live between instructions:
+//
+//   - int, bool and float values (locals and operand-stack entries) live in CIL locals, typed long or double
+//     from the verifier's types; .NET's JIT keeps them in registers. They are written to their slots only where
+//     something else reads them: the arguments of a call, the operands of a slow path the interpreter's code runs.
+//   - references always live in their slots. The collector moves objects, and finds and updates exactly the
+//     slots the stack maps mark; a reference never sits in a CIL local across anything that may collect, and
+//     no heap reference is ever a constant in the CIL (string constants are read from the module's roots).
+//
+// Each instruction's semantics comes from one place: the fast paths below (arithmetic through Arithmetic, the
+// heap's accessors, the interpreter's error factories) and, for everything else, the interpreter's own slow path
+// (its Op methods), called with the operands in their slots exactly as the interpreter leaves them.
+//
+// A compiled function is a DynamicMethod (JitContext ctx, Interpreter vm, int bp, int entry) -> long; see
+// CompiledCode for the contract and docs/jit.md for the whole design.
+// ============================================================================================================
+
+/// <summary>What compiled code of one module reads at run time: its functions, their code, its string constants.</summary>
+internal sealed class JitContext(LoadedModule module)
+{
+    public readonly LoadedFunction[] Functions = module.Functions;
+    public readonly Instr[][] Codes = module.Functions.Select(f => f.Code).ToArray();
+
+    /// <summary>The module's string constants: heap references the collector updates in place.</summary>
+    public readonly long[] Strings = module.StringRefs;
+}
+
+internal sealed class CilEmitter
+{
+    private enum Rep { Long, Double, Ref }
+
+    private readonly LoadedModule _module;
+    private readonly LoadedFunction _fn;
+    private readonly ILGenerator _il;
+    /// <summary>The functions compiled so far and in this batch, by index: a call of one is a direct CIL call.</summary>
+    private readonly IReadOnlyDictionary<int, DynamicMethod> _batch;
+    private readonly int _localCount;
+    private readonly bool _hasHandlers;
+
+    // CIL locals.
+    private readonly LocalBuilder _fb;       // ref long: the frame's first slot (reloaded when the stack may have moved)
+    private readonly LocalBuilder _heap;
+    private readonly LocalBuilder _fp;       // the index of this function's frame record
+    private readonly LocalBuilder _resume;   // 0, or 1 + the instruction to continue at (OSR entry, handler)
+    private readonly LocalBuilder _result;
+    private readonly LocalBuilder _tmp;
+    private readonly LocalBuilder?[] _localLong, _localDouble;
+    private readonly List<LocalBuilder?> _stackLong = [], _stackDouble = [];
+
+    private readonly Label[] _labels;
+    private readonly Label _exit;
+    private readonly List<(Label Label, Action Emit)> _cold = [];
+    private readonly SortedSet<int> _entries = [];
+    private readonly VmType[]?[] _types;
+
+    /// <summary>The CIL locals declared (RyuJIT's optimiser gives up past about 2,000).</summary>
+    public int LocalsDeclared { get; private set; }
+
+    public CilEmitter(LoadedModule module, LoadedFunction fn, DynamicMethod method, IReadOnlyDictionary<int, DynamicMethod> batch)
+    {
+        _module = module;
+        _fn = fn;
+        _il = method.GetILGenerator(256 + fn.Code.Length * 24);
+        _batch = batch;
+        _localCount = fn.LocalCount;
+        _hasHandlers = fn.Handlers.Length > 0;
+        _fb = Local(typeof(long).MakeByRefType());
+        _heap = Local(typeof(Heap));
+        _fp = Local(typeof(int));
+        _resume = Local(typeof(int));
+        _result = Local(typeof(long));
+        _tmp = Local(typeof(long));
+        _localLong = new LocalBuilder?[_localCount];
+        _localDouble = new LocalBuilder?[_localCount];
+        for (int i = 0; i < _localCount; i++)
+        {
+            switch (RepOf(fn.Def.Locals[i]))
+            {
+                case Rep.Long: _localLong[i] = Local(typeof(long)); break;
+                case Rep.Double: _localDouble[i] = Local(typeof(double)); break;
+            }
+        }
+        _labels = new Label[fn.Code.Length];
+        for (int i = 0; i < _labels.Length; i++) _labels[i] = _il.DefineLabel();
+        _exit = _il.DefineLabel();
+        _types = new VmType[]?[fn.Code.Length + 1];
+        // Where compiled code can be entered other than at its start: loop heads (on-stack replacement from the
+        // interpreter, which enters at a backward branch's target) and handlers.
+        for (int pc = 0; pc < fn.Code.Length; pc++)
+        {
+            if (!fn.Reachable[pc]) continue;
+            var op = fn.Code[pc].Op;
+            if (IsJump(op) && fn.Code[pc].A <= pc) _entries.Add(fn.Code[pc].A);
+        }
+        foreach (var h in fn.Handlers) _entries.Add(h.Handler);
+    }
+
+    private LocalBuilder Local(Type type)
+    {
+        LocalsDeclared++;
+        return _il.DeclareLocal(type);
+    }
+
+    private static Rep RepOf(VmType type) => type.Kind == TypeKind.Float ? Rep.Double : type.IsReference ? Rep.Ref : Rep.Long;
+
+    private static bool IsJump(Opcode op) => op is Opcode.Jmp or Opcode.JmpIf or Opcode.JmpIfNot or Opcode.JmpIfNull or Opcode.JmpIfNotNull;
+
+    /// <summary>The verifier's operand types before instruction <paramref name="pc"/>, bottom first.</summary>
+    private VmType[] Types(int pc) => _types[pc] ??= TypeStack.ToArray(_fn.StackTypes[pc]);
+
+    public int Emit()
+    {
+        var il = _il;
+        var fnRef = new Action(() => { il.Emit(OpCodes.Ldarg_0); il.Emit(OpCodes.Ldfld, F.Functions); Ldc(_fn.Index); il.Emit(OpCodes.Ldelem_Ref); });
+        var reenter = il.DefineLabel();
+        var osr = il.DefineLabel();
+
+        // Prologue. A new call pushes its frame (or, when the native stack is low, runs in the interpreter).
+        il.Emit(OpCodes.Ldarg_3);
+        il.Emit(OpCodes.Brtrue, osr);
+        il.Emit(OpCodes.Ldarg_1);
+        fnRef();
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Call, M.EnterFrame);
+        il.Emit(OpCodes.Dup);
+        il.Emit(OpCodes.Stloc, _fp);
+        var pushed = il.DefineLabel();
+        il.Emit(OpCodes.Ldc_I4_0);
+        il.Emit(OpCodes.Bge, pushed);
+        il.Emit(OpCodes.Ldarg_1);
+        fnRef();
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Call, M.CallInterpreted);
+        il.Emit(OpCodes.Ret);
+        il.MarkLabel(pushed);
+        LoadHeapAndFrame();
+        for (int i = 0; i < _fn.ParamCount; i++) FillLocal(i);
+        il.Emit(OpCodes.Br, reenter);
+
+        // On-stack replacement: the interpreter's frame continues here, its values in their slots.
+        il.MarkLabel(osr);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldfld, F.Fp);
+        il.Emit(OpCodes.Ldc_I4_1);
+        il.Emit(OpCodes.Sub);
+        il.Emit(OpCodes.Stloc, _fp);
+        il.Emit(OpCodes.Ldarg_3);
+        il.Emit(OpCodes.Stloc, _resume);
+        LoadHeapAndFrame();
+        for (int i = 0; i < _localCount; i++) FillLocal(i);
+
+        // Where a caught error comes back to (a leave can't target the protected block itself).
+        il.MarkLabel(reenter);
+        il.Emit(OpCodes.Nop);
+        if (_hasHandlers) il.BeginExceptionBlock();
+        var dispatch = il.DefineLabel();
+        il.Emit(OpCodes.Ldloc, _resume);
+        il.Emit(OpCodes.Brtrue, dispatch);
+
+        for (int pc = 0; pc < _fn.Code.Length; pc++)
+        {
+            if (!_fn.Reachable[pc]) continue;
+            il.MarkLabel(_labels[pc]);
+            EmitInstruction(pc);
+        }
+
+        // Out-of-line code: faults, stops, and the entries.
+        for (int i = 0; i < _cold.Count; i++)
+        {
+            il.MarkLabel(_cold[i].Label);
+            _cold[i].Emit();
+        }
+        il.MarkLabel(dispatch);
+        LoadFrame();
+        foreach (int pc in _entries)
+        {
+            var next = il.DefineLabel();
+            il.Emit(OpCodes.Ldloc, _resume);
+            Ldc(pc + 1);
+            il.Emit(OpCodes.Bne_Un, next);
+            il.Emit(OpCodes.Ldc_I4_0);
+            il.Emit(OpCodes.Stloc, _resume);
+            var types = Types(pc);
+            for (int k = 0; k < types.Length; k++) FillEntry(k, RepOf(types[k]));
+            il.Emit(OpCodes.Br, _labels[pc]);
+            il.MarkLabel(next);
+        }
+        il.Emit(OpCodes.Ldstr, $"compiled code of {_fn.Name} entered at an instruction that is no entry");
+        il.Emit(OpCodes.Newobj, typeof(InvalidOperationException).GetConstructor([typeof(string)])!);
+        il.Emit(OpCodes.Throw);
+
+        if (_hasHandlers)
+        {
+            // An error reached this frame: the interpreter's handler search decides; this frame's handler
+            // continues here, anything else goes on up.
+            il.BeginCatchBlock(typeof(Exception));
+            var caught = il.DefineLabel();
+            var ex = il.DeclareLocal(typeof(Exception));
+            il.Emit(OpCodes.Stloc, ex);
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldloc, ex);
+            il.Emit(OpCodes.Ldloc, _fp);
+            il.Emit(OpCodes.Call, M.CatchCompiled);
+            il.Emit(OpCodes.Dup);
+            il.Emit(OpCodes.Stloc, _resume);
+            il.Emit(OpCodes.Ldc_I4_M1);
+            il.Emit(OpCodes.Bne_Un, caught);
+            il.Emit(OpCodes.Rethrow);
+            il.MarkLabel(caught);
+            il.Emit(OpCodes.Ldloc, _resume);
+            il.Emit(OpCodes.Ldc_I4_1);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Stloc, _resume);
+            il.Emit(OpCodes.Leave, reenter);
+            il.EndExceptionBlock();
+        }
+
+        // Return: pop the frame record.
+        il.MarkLabel(_exit);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldloc, _fp);
+        il.Emit(OpCodes.Stfld, F.Fp);
+        il.Emit(OpCodes.Ldloc, _result);
+        il.Emit(OpCodes.Ret);
+        return il.ILOffset;
+    }
+
+    // ------------------------------------------------------------------------------------------ instructions
+
+    private void EmitInstruction(int pc)
+    {
+        var il = _il;
+        var ins = _fn.Code[pc];
+        var types = Types(pc);
+        int d = types.Length;
+        switch (ins.Op)
+        {
+            case Opcode.Nop: break;
+            case Opcode.IConst:
+            case Opcode.BConst:
+                il.Emit(OpCodes.Ldc_I8, ins.B);
+                StEntry(d, Rep.Long);
+                break;
+            case Opcode.FConst:
+                il.Emit(OpCodes.Ldc_R8, BitConverter.Int64BitsToDouble(ins.B));
+                StEntry(d, Rep.Double);
+                break;
+            case Opcode.SConst:
+                il.Emit(OpCodes.Ldarg_0);
+                il.Emit(OpCodes.Ldfld, F.Strings);
+                Ldc(ins.A);
+                il.Emit(OpCodes.Ldelem_I8);
+                StEntry(d, Rep.Ref);
+                break;
+            case Opcode.AConstNull:
+                il.Emit(OpCodes.Ldc_I8, 0L);
+                StEntry(d, Rep.Ref);
+                break;
+            case Opcode.Load:
+                {
+                    var rep = RepOf(_fn.Def.Locals[ins.A]);
+                    LdLocal(ins.A, rep);
+                    StEntry(d, rep);
+                    break;
+                }
+            case Opcode.Store:
+                {
+                    var rep = RepOf(_fn.Def.Locals[ins.A]);
+                    LdEntry(d - 1, rep);
+                    StLocal(ins.A, rep);
+                    break;
+                }
+            case Opcode.Pop: break;
+            case Opcode.Dup:
+                {
+                    var rep = RepOf(types[d - 1]);
+                    LdEntry(d - 1, rep);
+                    StEntry(d, rep);
+                    break;
+                }
+
+            case Opcode.IAdd: Binary(d, Rep.Long, OpCodes.Add); break;
+            case Opcode.ISub: Binary(d, Rep.Long, OpCodes.Sub); break;
+            case Opcode.IMul: Binary(d, Rep.Long, OpCodes.Mul); break;
+            case Opcode.IAnd: Binary(d, Rep.Long, OpCodes.And); break;
+            case Opcode.IOr: Binary(d, Rep.Long, OpCodes.Or); break;
+            case Opcode.IXor: Binary(d, Rep.Long, OpCodes.Xor); break;
+            case Opcode.IShl: BinaryCall(d, Rep.Long, M.Shl); break;
+            case Opcode.IShr: BinaryCall(d, Rep.Long, M.Shr); break;
+            case Opcode.IDiv:
+            case Opcode.IRem:
+                {
+                    bool rem = ins.Op == Opcode.IRem;
+                    LdEntry(d - 1, Rep.Long);
+                    var zero = Cold(() =>
+                    {
+                        FaultStart(pc, d);
+                        il.Emit(rem ? OpCodes.Ldc_I4_1 : OpCodes.Ldc_I4_0);
+                        il.Emit(OpCodes.Call, M.DivisionByZero);
+                        FaultEnd();
+                    });
+                    il.Emit(OpCodes.Brfalse, zero);
+                    BinaryCall(d, Rep.Long, rem ? M.Rem : M.Div);
+                    break;
+                }
+            case Opcode.INeg: Unary(d, Rep.Long, OpCodes.Neg); break;
+            case Opcode.INot: Unary(d, Rep.Long, OpCodes.Not); break;
+            case Opcode.FAdd: Binary(d, Rep.Double, OpCodes.Add); break;
+            case Opcode.FSub: Binary(d, Rep.Double, OpCodes.Sub); break;
+            case Opcode.FMul: Binary(d, Rep.Double, OpCodes.Mul); break;
+            case Opcode.FDiv: Binary(d, Rep.Double, OpCodes.Div); break;
+            case Opcode.FRem: Binary(d, Rep.Double, OpCodes.Rem); break;
+            case Opcode.FNeg: Unary(d, Rep.Double, OpCodes.Neg); break;
+
+            case Opcode.IEq: case Opcode.BEq: Compare(d, Rep.Long, OpCodes.Ceq, negate: false); break;
+            case Opcode.INe: case Opcode.BNe: Compare(d, Rep.Long, OpCodes.Ceq, negate: true); break;
+            case Opcode.ILt: Compare(d, Rep.Long, OpCodes.Clt, negate: false); break;
+            case Opcode.IGe: Compare(d, Rep.Long, OpCodes.Clt, negate: true); break;
+            case Opcode.IGt: Compare(d, Rep.Long, OpCodes.Cgt, negate: false); break;
+            case Opcode.ILe: Compare(d, Rep.Long, OpCodes.Cgt, negate: true); break;
+            case Opcode.RefEq: Compare(d, Rep.Ref, OpCodes.Ceq, negate: false); break;
+            case Opcode.RefNe: Compare(d, Rep.Ref, OpCodes.Ceq, negate: true); break;
+            // IEEE: every comparison with NaN is false except !=; the unordered forms give exactly that negated.
+            case Opcode.FEq: Compare(d, Rep.Double, OpCodes.Ceq, negate: false); break;
+            case Opcode.FNe: Compare(d, Rep.Double, OpCodes.Ceq, negate: true); break;
+            case Opcode.FLt: Compare(d, Rep.Double, OpCodes.Clt, negate: false); break;
+            case Opcode.FGt: Compare(d, Rep.Double, OpCodes.Cgt, negate: false); break;
+            case Opcode.FLe: Compare(d, Rep.Double, OpCodes.Cgt_Un, negate: true); break;
+            case Opcode.FGe: Compare(d, Rep.Double, OpCodes.Clt_Un, negate: true); break;
+            case Opcode.BNot:
+                LdEntry(d - 1, Rep.Long);
+                il.Emit(OpCodes.Ldc_I8, 1L);
+                il.Emit(OpCodes.Xor);
+                StEntry(d - 1, Rep.Long);
+                break;
+            case Opcode.IToF:
+                LdEntry(d - 1, Rep.Long);
+                il.Emit(OpCodes.Conv_R8);
+                StEntry(d - 1, Rep.Double);
+                break;
+            case Opcode.FToI:
+                LdEntry(d - 1, Rep.Double);
+                il.Emit(OpCodes.Call, M.FToI);
+                StEntry(d - 1, Rep.Long);
+                break;
+
+            case Opcode.Jmp:
+                Poll(pc, ins.A, d);
+                il.Emit(OpCodes.Br, _labels[ins.A]);
+                break;
+            case Opcode.JmpIf:
+            case Opcode.JmpIfNot:
+            case Opcode.JmpIfNull:
+            case Opcode.JmpIfNotNull:
+                {
+                    bool onNonZero = ins.Op is Opcode.JmpIf or Opcode.JmpIfNotNull;
+                    LdEntry(d - 1, ins.Op is Opcode.JmpIf or Opcode.JmpIfNot ? Rep.Long : Rep.Ref);
+                    if (ins.A > pc)
+                    {
+                        il.Emit(onNonZero ? OpCodes.Brtrue : OpCodes.Brfalse, _labels[ins.A]);
+                    }
+                    else
+                    {
+                        var fallThrough = il.DefineLabel();
+                        il.Emit(onNonZero ? OpCodes.Brfalse : OpCodes.Brtrue, fallThrough);
+                        Poll(pc, ins.A, d - 1);
+                        il.Emit(OpCodes.Br, _labels[ins.A]);
+                        il.MarkLabel(fallThrough);
+                    }
+                    break;
+                }
+
+            case Opcode.Call:
+                {
+                    var callee = _module.Functions[ins.A];
+                    int argc = callee.ParamCount;
+                    SpillRange(types, d - argc, d);
+                    SetPc(pc);
+                    if (_batch.TryGetValue(ins.A, out var direct))
+                    {
+                        il.Emit(OpCodes.Ldarg_0);
+                        il.Emit(OpCodes.Ldarg_1);
+                        Bp(d - argc);
+                        il.Emit(OpCodes.Ldc_I4_0);
+                        il.Emit(OpCodes.Call, direct!);
+                    }
+                    else
+                    {
+                        il.Emit(OpCodes.Ldarg_1);
+                        il.Emit(OpCodes.Ldarg_0);
+                        il.Emit(OpCodes.Ldfld, F.Functions);
+                        Ldc(ins.A);
+                        il.Emit(OpCodes.Ldelem_Ref);
+                        Bp(d - argc);
+                        il.Emit(OpCodes.Call, M.Invoke);
+                    }
+                    AfterCall(pc, d - argc, callee.Def.Return);
+                    break;
+                }
+            case Opcode.CallVirt:
+                {
+                    var slotFn = _module.Def.Functions[_module.Classes[ins.A].VTable[ins.B]];
+                    int argc = slotFn.Params.Length;
+                    NullCheck(pc, d, d - argc, () =>
+                    {
+                        il.Emit(OpCodes.Ldarg_1);
+                        Ldc(ins.A);
+                        Ldc((int)ins.B);
+                        il.Emit(OpCodes.Call, M.MethodNullError);
+                    });
+                    SpillRange(types, d - argc, d);
+                    SetPc(pc);
+                    il.Emit(OpCodes.Ldarg_1);
+                    il.Emit(OpCodes.Ldarg_1);
+                    LdEntry(d - argc, Rep.Ref);
+                    il.Emit(OpCodes.Conv_I4);
+                    Ldc((int)ins.B);
+                    il.Emit(OpCodes.Call, M.VirtualTarget);
+                    Bp(d - argc);
+                    il.Emit(OpCodes.Call, M.Invoke);
+                    AfterCall(pc, d - argc, slotFn.Return);
+                    break;
+                }
+            case Opcode.CallIface:
+                {
+                    var sig = _module.Classes[ins.A].Def.Signatures[(int)ins.B];
+                    int argc = sig.Params.Length + 1;
+                    NullCheck(pc, d, d - argc, () =>
+                    {
+                        il.Emit(OpCodes.Ldarg_1);
+                        Ldc(ins.A);
+                        Ldc((int)ins.B);
+                        il.Emit(OpCodes.Call, M.InterfaceNullError);
+                    });
+                    SpillRange(types, d - argc, d);
+                    SetPc(pc);
+                    il.Emit(OpCodes.Ldarg_1);
+                    il.Emit(OpCodes.Ldarg_1);
+                    LdEntry(d - argc, Rep.Ref);
+                    il.Emit(OpCodes.Conv_I4);
+                    Ldc(ins.A);
+                    Ldc((int)ins.B);
+                    il.Emit(OpCodes.Call, M.InterfaceTarget);
+                    Bp(d - argc);
+                    il.Emit(OpCodes.Call, M.Invoke);
+                    AfterCall(pc, d - argc, sig.Return);
+                    break;
+                }
+            case Opcode.CallClosure:
+                {
+                    int argc = (int)ins.B;
+                    int at = d - argc - 1;
+                    NullCheck(pc, d, at, () =>
+                    {
+                        il.Emit(OpCodes.Ldstr, "call a function value");
+                        il.Emit(OpCodes.Call, M.NullDereference);
+                    });
+                    SpillRange(types, at + 1, d);
+                    SetPc(pc);
+                    var bp = il.DeclareLocal(typeof(int));
+                    LocalsDeclared++;
+                    il.Emit(OpCodes.Ldarg_1);
+                    il.Emit(OpCodes.Ldarg_1);
+                    Bp(at);
+                    Ldc(argc);
+                    il.Emit(OpCodes.Ldloca, bp);
+                    il.Emit(OpCodes.Call, M.ClosureTarget);
+                    il.Emit(OpCodes.Ldloc, bp);
+                    il.Emit(OpCodes.Call, M.Invoke);
+                    AfterCall(pc, at, _module.Def.Types[ins.A].Element!);
+                    break;
+                }
+
+            case Opcode.GetField:
+                {
+                    var cls = _module.Classes[ins.A];
+                    var rep = RepOf(cls.Fields[ins.B].Type);
+                    NullCheck(pc, d, d - 1, () =>
+                    {
+                        il.Emit(OpCodes.Ldarg_1);
+                        Ldc(ins.A);
+                        il.Emit(OpCodes.Ldc_I8, ins.B);
+                        il.Emit(OpCodes.Ldc_I4_0);
+                        il.Emit(OpCodes.Call, M.FieldNullError);
+                    });
+                    il.Emit(OpCodes.Ldloc, _heap);
+                    LdEntry(d - 1, Rep.Ref);
+                    il.Emit(OpCodes.Conv_I4);
+                    Ldc((int)ins.B);
+                    il.Emit(OpCodes.Call, M.GetField);
+                    if (cls.NonNullFields[ins.B])
+                    {
+                        // A non-nullable field read before its constructor set it.
+                        il.Emit(OpCodes.Dup);
+                        il.Emit(OpCodes.Stloc, _tmp);
+                        var unset = Cold(() =>
+                        {
+                            FaultStart(pc, d);
+                            il.Emit(OpCodes.Ldarg_1);
+                            Ldc(ins.A);
+                            il.Emit(OpCodes.Ldc_I8, ins.B);
+                            il.Emit(OpCodes.Call, M.FieldUnsetError);
+                            FaultEnd();
+                        });
+                        il.Emit(OpCodes.Brfalse, unset);
+                        il.Emit(OpCodes.Ldloc, _tmp);
+                    }
+                    StEntryBits(d - 1, rep);
+                    break;
+                }
+            case Opcode.SetField:
+                {
+                    var rep = RepOf(_module.Classes[ins.A].Fields[ins.B].Type);
+                    NullCheck(pc, d, d - 2, () =>
+                    {
+                        il.Emit(OpCodes.Ldarg_1);
+                        Ldc(ins.A);
+                        il.Emit(OpCodes.Ldc_I8, ins.B);
+                        il.Emit(OpCodes.Ldc_I4_1);
+                        il.Emit(OpCodes.Call, M.FieldNullError);
+                    });
+                    il.Emit(OpCodes.Ldloc, _heap);
+                    LdEntry(d - 2, Rep.Ref);
+                    il.Emit(OpCodes.Conv_I4);
+                    Ldc((int)ins.B);
+                    LdEntryBits(d - 1, rep);
+                    il.Emit(OpCodes.Call, M.SetField);
+                    break;
+                }
+            case Opcode.NonNull:
+                NullCheck(pc, d, d - 1, () =>
+                {
+                    il.Emit(OpCodes.Ldstr, "use the value");
+                    il.Emit(OpCodes.Call, M.NullDereference);
+                });
+                break;
+
+            case Opcode.ALoad:
+                {
+                    var rep = RepOf(Types(pc + 1)[d - 2]);
+                    ArrayAccess(pc, d, d - 2, d - 1);
+                    il.Emit(OpCodes.Ldloc, _heap);
+                    LdEntry(d - 2, Rep.Ref);
+                    il.Emit(OpCodes.Conv_I4);
+                    LdEntry(d - 1, Rep.Long);
+                    il.Emit(OpCodes.Conv_I4);
+                    il.Emit(OpCodes.Call, M.ArrayGet);
+                    StEntryBits(d - 2, rep);
+                    break;
+                }
+            case Opcode.AStore:
+                {
+                    var rep = RepOf(types[d - 1]);
+                    ArrayAccess(pc, d, d - 3, d - 2);
+                    il.Emit(OpCodes.Ldloc, _heap);
+                    LdEntry(d - 3, Rep.Ref);
+                    il.Emit(OpCodes.Conv_I4);
+                    LdEntry(d - 2, Rep.Long);
+                    il.Emit(OpCodes.Conv_I4);
+                    LdEntryBits(d - 1, rep);
+                    il.Emit(OpCodes.Call, M.ArraySet);
+                    break;
+                }
+            case Opcode.ALen:
+                NullCheck(pc, d, d - 1, () =>
+                {
+                    il.Emit(OpCodes.Ldstr, "take the length of an array");
+                    il.Emit(OpCodes.Call, M.NullDereference);
+                });
+                il.Emit(OpCodes.Ldloc, _heap);
+                LdEntry(d - 1, Rep.Ref);
+                il.Emit(OpCodes.Conv_I4);
+                il.Emit(OpCodes.Call, M.ArrayLength);
+                il.Emit(OpCodes.Conv_I8);
+                StEntry(d - 1, Rep.Long);
+                break;
+
+            case Opcode.Throw:
+                il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldloc, _fp);
+                Ldc(pc);
+                Sp(d);
+                LdEntry(d - 1, Rep.Ref);
+                il.Emit(OpCodes.Call, M.ThrowAt);
+                il.Emit(OpCodes.Throw);
+                break;
+            case Opcode.Ret:
+                LdEntryBits(d - 1, RepOf(types[d - 1]));
+                il.Emit(OpCodes.Stloc, _result);
+                il.Emit(_hasHandlers ? OpCodes.Leave : OpCodes.Br, _exit);
+                break;
+            case Opcode.RetVoid:
+                il.Emit(OpCodes.Ldc_I8, 0L);
+                il.Emit(OpCodes.Stloc, _result);
+                il.Emit(_hasHandlers ? OpCodes.Leave : OpCodes.Br, _exit);
+                break;
+
+            default:
+                SlowPath(pc, ins, types);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// An instruction the interpreter's own slow path runs (strings, maps, allocation, natives, the rarer array
+    /// operations): its operands go to their slots, the interpreter's Op method runs on them exactly as in the
+    /// interpreter (recording the instruction where the collector and errors look for it), its results come back.
+    /// </summary>
+    private void SlowPath(int pc, Instr ins, VmType[] types)
+    {
+        var il = _il;
+        int d = types.Length;
+        int pops = ins.Op switch
+        {
+            Opcode.NewArray => (int)ins.B,
+            Opcode.NewMap => 2 * (int)ins.B,
+            Opcode.CallNative => _module.Natives[ins.A].Params.Length,
+            _ => OpcodeInfo.All[(int)ins.Op].Pops,
+        };
+        if (pops < 0 || !M.SlowPaths.TryGetValue(ins.Op, out var method))
+            throw new InvalidOperationException($"no JIT case for opcode {ins.Op}");
+        SpillRange(types, d - pops, d);
+        il.Emit(OpCodes.Ldarg_1);
+        if (ins.Op is Opcode.SEq or Opcode.SNe)
+        {
+            Sp(d);
+            il.Emit(ins.Op == Opcode.SEq ? OpCodes.Ldc_I4_1 : OpCodes.Ldc_I4_0);
+        }
+        else
+        {
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldfld, F.Frames);
+            il.Emit(OpCodes.Ldloc, _fp);
+            il.Emit(OpCodes.Ldelema, typeof(Interpreter.Frame));
+            Ldc(pc + 1); // the interpreter's pc has moved past the instruction running
+            Sp(d);
+            if (ins.Op != Opcode.ARepeat)
+            {
+                il.Emit(OpCodes.Ldarg_0);
+                il.Emit(OpCodes.Ldfld, F.Codes);
+                Ldc(_fn.Index);
+                il.Emit(OpCodes.Ldelem_Ref);
+                Ldc(pc);
+                il.Emit(OpCodes.Ldelema, typeof(Instr));
+            }
+        }
+        il.Emit(OpCodes.Call, method);
+        il.Emit(OpCodes.Pop);
+        if (pc + 1 < _fn.Code.Length && _fn.Reachable[pc + 1])
+        {
+            var after = Types(pc + 1);
+            for (int k = d - pops; k < after.Length; k++) FillEntry(k, RepOf(after[k]));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ pieces
+
+    private void Binary(int d, Rep rep, OpCode op)
+    {
+        LdEntry(d - 2, rep);
+        LdEntry(d - 1, rep);
+        _il.Emit(op);
+        StEntry(d - 2, rep);
+    }
+
+    private void BinaryCall(int d, Rep rep, MethodInfo method)
+    {
+        LdEntry(d - 2, rep);
+        LdEntry(d - 1, rep);
+        _il.Emit(OpCodes.Call, method);
+        StEntry(d - 2, rep);
+    }
+
+    private void Unary(int d, Rep rep, OpCode op)
+    {
+        LdEntry(d - 1, rep);
+        _il.Emit(op);
+        StEntry(d - 1, rep);
+    }
+
+    private void Compare(int d, Rep rep, OpCode op, bool negate)
+    {
+        LdEntry(d - 2, rep);
+        LdEntry(d - 1, rep);
+        _il.Emit(op);
+        if (negate)
+        {
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Ceq);
+        }
+        _il.Emit(OpCodes.Conv_I8);
+        StEntry(d - 2, Rep.Long);
+    }
+
+    /// <summary>A backward branch polls for a stop (--timeout, Isolate.Stop), as the interpreter does.</summary>
+    private void Poll(int pc, int target, int d)
+    {
+        if (target > pc) return;
+        var il = _il;
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Volatile);
+        il.Emit(OpCodes.Ldfld, F.Interrupt);
+        var stop = Cold(() =>
+        {
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldloc, _fp);
+            Ldc(pc);
+            Sp(d);
+            il.Emit(OpCodes.Call, M.StopAt);
+            il.Emit(OpCodes.Throw);
+        });
+        il.Emit(OpCodes.Brtrue, stop);
+    }
+
+    /// <summary>NullError (made by <paramref name="error"/>, which pushes a VmError) when the reference at depth
+    /// <paramref name="k"/> is null.</summary>
+    private void NullCheck(int pc, int d, int k, Action error)
+    {
+        LdEntry(k, Rep.Ref);
+        var isNull = Cold(() =>
+        {
+            FaultStart(pc, d);
+            error();
+            FaultEnd();
+        });
+        _il.Emit(OpCodes.Brfalse, isNull);
+    }
+
+    /// <summary>The checks of an array access: the array at depth <paramref name="array"/> is not null and the
+    /// index at depth <paramref name="index"/> is inside it.</summary>
+    private void ArrayAccess(int pc, int d, int array, int index)
+    {
+        var il = _il;
+        NullCheck(pc, d, array, () =>
+        {
+            il.Emit(OpCodes.Ldstr, "index an array");
+            il.Emit(OpCodes.Call, M.NullDereference);
+        });
+        LdEntry(index, Rep.Long);
+        il.Emit(OpCodes.Ldloc, _heap);
+        LdEntry(array, Rep.Ref);
+        il.Emit(OpCodes.Conv_I4);
+        il.Emit(OpCodes.Call, M.ArrayLength);
+        il.Emit(OpCodes.Conv_I8);
+        var outside = Cold(() =>
+        {
+            FaultStart(pc, d);
+            LdEntry(index, Rep.Long);
+            il.Emit(OpCodes.Ldloc, _heap);
+            LdEntry(array, Rep.Ref);
+            il.Emit(OpCodes.Conv_I4);
+            il.Emit(OpCodes.Call, M.ArrayLength);
+            il.Emit(OpCodes.Call, M.IndexOutOfRange);
+            FaultEnd();
+        });
+        il.Emit(OpCodes.Bge_Un, outside);
+    }
+
+    /// <summary>A call returned (its result on the CIL stack): the stack may have moved; keep the result.</summary>
+    private void AfterCall(int pc, int resultDepth, VmType returns)
+    {
+        LoadFrame();
+        if (returns.Kind == TypeKind.Void) _il.Emit(OpCodes.Pop);
+        else StEntryBits(resultDepth, RepOf(returns));
+    }
+
+    /// <summary>Starts a fault: vm, frame, pc, sp pushed for <see cref="Interpreter.FaultAt"/>; then the error.</summary>
+    private void FaultStart(int pc, int d)
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldloc, _fp);
+        Ldc(pc);
+        Sp(d);
+    }
+
+    private void FaultEnd()
+    {
+        _il.Emit(OpCodes.Call, M.FaultAt);
+        _il.Emit(OpCodes.Throw);
+    }
+
+    private Label Cold(Action emit)
+    {
+        var label = _il.DefineLabel();
+        _cold.Add((label, emit));
+        return label;
+    }
+
+    /// <summary>Records this frame's instruction (a call's) in its frame record, for traces and the collector.</summary>
+    private void SetPc(int pc)
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, F.Frames);
+        _il.Emit(OpCodes.Ldloc, _fp);
+        _il.Emit(OpCodes.Ldelema, typeof(Interpreter.Frame));
+        Ldc(pc);
+        _il.Emit(OpCodes.Stfld, F.FramePc);
+    }
+
+    /// <summary>Pushes bp + locals + k: the slot of operand depth k (a callee's frame start, the stack's height).</summary>
+    private void Bp(int k)
+    {
+        _il.Emit(OpCodes.Ldarg_2);
+        Ldc(_localCount + k);
+        _il.Emit(OpCodes.Add);
+    }
+
+    private void Sp(int depth) => Bp(depth);
+
+    private void LoadHeapAndFrame()
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Call, M.GetHeap);
+        _il.Emit(OpCodes.Stloc, _heap);
+        LoadFrame();
+    }
+
+    /// <summary>Reloads the address of the frame's first slot: after a call, the stack may have grown elsewhere.</summary>
+    private void LoadFrame()
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, F.Stack);
+        _il.Emit(OpCodes.Ldarg_2);
+        _il.Emit(OpCodes.Ldelema, typeof(long));
+        _il.Emit(OpCodes.Stloc, _fb);
+    }
+
+    private void SlotAddress(int slot)
+    {
+        _il.Emit(OpCodes.Ldloc, _fb);
+        if (slot == 0) return;
+        Ldc(slot * 8);
+        _il.Emit(OpCodes.Conv_I);
+        _il.Emit(OpCodes.Add);
+    }
+
+    private void Ldc(int value) => _il.Emit(OpCodes.Ldc_I4, value);
+
+    private LocalBuilder StackLocal(List<LocalBuilder?> list, int k, Type type)
+    {
+        while (list.Count <= k) list.Add(null);
+        return list[k] ??= Local(type);
+    }
+
+    private void LdEntry(int k, Rep rep)
+    {
+        switch (rep)
+        {
+            case Rep.Long: _il.Emit(OpCodes.Ldloc, StackLocal(_stackLong, k, typeof(long))); break;
+            case Rep.Double: _il.Emit(OpCodes.Ldloc, StackLocal(_stackDouble, k, typeof(double))); break;
+            default:
+                SlotAddress(_localCount + k);
+                _il.Emit(OpCodes.Ldind_I8);
+                break;
+        }
+    }
+
+    private void StEntry(int k, Rep rep)
+    {
+        switch (rep)
+        {
+            case Rep.Long: _il.Emit(OpCodes.Stloc, StackLocal(_stackLong, k, typeof(long))); break;
+            case Rep.Double: _il.Emit(OpCodes.Stloc, StackLocal(_stackDouble, k, typeof(double))); break;
+            default:
+                _il.Emit(OpCodes.Stloc, _tmp);
+                SlotAddress(_localCount + k);
+                _il.Emit(OpCodes.Ldloc, _tmp);
+                _il.Emit(OpCodes.Stind_I8);
+                break;
+        }
+    }
+
+    /// <summary>Pushes the entry as its 8-byte slot value (a float's IEEE bits).</summary>
+    private void LdEntryBits(int k, Rep rep)
+    {
+        LdEntry(k, rep);
+        if (rep == Rep.Double) _il.Emit(OpCodes.Call, M.DoubleToBits);
+    }
+
+    /// <summary>Stores an 8-byte slot value (a float's IEEE bits) into the entry.</summary>
+    private void StEntryBits(int k, Rep rep)
+    {
+        if (rep == Rep.Double) _il.Emit(OpCodes.Call, M.BitsToDouble);
+        StEntry(k, rep);
+    }
+
+    private void LdLocal(int i, Rep rep)
+    {
+        switch (rep)
+        {
+            case Rep.Long: _il.Emit(OpCodes.Ldloc, _localLong[i]!); break;
+            case Rep.Double: _il.Emit(OpCodes.Ldloc, _localDouble[i]!); break;
+            default:
+                SlotAddress(i);
+                _il.Emit(OpCodes.Ldind_I8);
+                break;
+        }
+    }
+
+    private void StLocal(int i, Rep rep)
+    {
+        switch (rep)
+        {
+            case Rep.Long: _il.Emit(OpCodes.Stloc, _localLong[i]!); break;
+            case Rep.Double: _il.Emit(OpCodes.Stloc, _localDouble[i]!); break;
+            default:
+                _il.Emit(OpCodes.Stloc, _tmp);
+                SlotAddress(i);
+                _il.Emit(OpCodes.Ldloc, _tmp);
+                _il.Emit(OpCodes.Stind_I8);
+                break;
+        }
+    }
+
+    /// <summary>Loads a local's CIL copy from its slot (parameters, and every local at an OSR entry).</summary>
+    private void FillLocal(int i)
+    {
+        var local = _localLong[i] ?? _localDouble[i];
+        if (local is null) return;
+        SlotAddress(i);
+        _il.Emit(_localDouble[i] is null ? OpCodes.Ldind_I8 : OpCodes.Ldind_R8);
+        _il.Emit(OpCodes.Stloc, local);
+    }
+
+    /// <summary>Writes the non-reference entries at depths [from, to) to their slots.</summary>
+    private void SpillRange(VmType[] types, int from, int to)
+    {
+        for (int k = from; k < to; k++)
+        {
+            var rep = RepOf(types[k]);
+            if (rep == Rep.Ref) continue;
+            SlotAddress(_localCount + k);
+            LdEntry(k, rep);
+            _il.Emit(rep == Rep.Double ? OpCodes.Stind_R8 : OpCodes.Stind_I8);
+        }
+    }
+
+    /// <summary>Reads a non-reference entry from its slot.</summary>
+    private void FillEntry(int k, Rep rep)
+    {
+        if (rep == Rep.Ref) return;
+        SlotAddress(_localCount + k);
+        _il.Emit(rep == Rep.Double ? OpCodes.Ldind_R8 : OpCodes.Ldind_I8);
+        StEntry(k, rep);
+    }
+
+    // ------------------------------------------------------------------------------------------ handles
+
+    /// <summary>The fields compiled code reads.</summary>
+    private static class F
+    {
+        private const BindingFlags All = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
+        public static readonly FieldInfo Functions = typeof(JitContext).GetField(nameof(JitContext.Functions))!;
+        public static readonly FieldInfo Codes = typeof(JitContext).GetField(nameof(JitContext.Codes))!;
+        public static readonly FieldInfo Strings = typeof(JitContext).GetField(nameof(JitContext.Strings))!;
+        public static readonly FieldInfo Stack = typeof(Interpreter).GetField(nameof(Interpreter._stack), All)!;
+        public static readonly FieldInfo Frames = typeof(Interpreter).GetField(nameof(Interpreter._frames), All)!;
+        public static readonly FieldInfo Fp = typeof(Interpreter).GetField(nameof(Interpreter._fp), All)!;
+        public static readonly FieldInfo Interrupt = typeof(Interpreter).GetField(nameof(Interpreter._interrupt), All)!;
+        public static readonly FieldInfo FramePc = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Pc))!;
+    }
+
+    /// <summary>The methods compiled code calls.</summary>
+    private static class M
+    {
+        private const BindingFlags All = BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic;
+        private static MethodInfo Of(Type type, string name) => type.GetMethod(name, All) ?? throw new MissingMethodException(type.Name, name);
+        private static MethodInfo Of(Type type, string name, params Type[] args) => type.GetMethod(name, All, args) ?? throw new MissingMethodException(type.Name, name);
+
+        public static readonly MethodInfo EnterFrame = Of(typeof(Interpreter), nameof(Interpreter.EnterFrame));
+        public static readonly MethodInfo CallInterpreted = Of(typeof(Interpreter), nameof(Interpreter.CallInterpreted));
+        public static readonly MethodInfo Invoke = Of(typeof(Interpreter), nameof(Interpreter.Invoke));
+        public static readonly MethodInfo VirtualTarget = Of(typeof(Interpreter), nameof(Interpreter.VirtualTarget));
+        public static readonly MethodInfo InterfaceTarget = Of(typeof(Interpreter), nameof(Interpreter.InterfaceTarget));
+        public static readonly MethodInfo ClosureTarget = Of(typeof(Interpreter), nameof(Interpreter.ClosureTarget));
+        public static readonly MethodInfo FaultAt = Of(typeof(Interpreter), nameof(Interpreter.FaultAt));
+        public static readonly MethodInfo StopAt = Of(typeof(Interpreter), nameof(Interpreter.StopAt), typeof(int), typeof(int), typeof(int));
+        public static readonly MethodInfo ThrowAt = Of(typeof(Interpreter), nameof(Interpreter.ThrowAt));
+        public static readonly MethodInfo CatchCompiled = Of(typeof(Interpreter), nameof(Interpreter.CatchCompiled));
+        public static readonly MethodInfo GetHeap = typeof(Interpreter).GetProperty(nameof(Interpreter.Heap))!.GetMethod!;
+        public static readonly MethodInfo NullDereference = Of(typeof(Interpreter), nameof(Interpreter.NullDereference));
+        public static readonly MethodInfo FieldNullError = Of(typeof(Interpreter), nameof(Interpreter.FieldNullError), typeof(int), typeof(long), typeof(bool));
+        public static readonly MethodInfo FieldUnsetError = Of(typeof(Interpreter), nameof(Interpreter.FieldUnsetError));
+        public static readonly MethodInfo MethodNullError = Of(typeof(Interpreter), nameof(Interpreter.MethodNullError));
+        public static readonly MethodInfo InterfaceNullError = Of(typeof(Interpreter), nameof(Interpreter.InterfaceNullError));
+        public static readonly MethodInfo IndexOutOfRange = Of(typeof(Interpreter), nameof(Interpreter.IndexOutOfRange));
+        public static readonly MethodInfo DivisionByZero = Of(typeof(Arithmetic), nameof(Arithmetic.DivisionByZero));
+        public static readonly MethodInfo Div = Of(typeof(Arithmetic), nameof(Arithmetic.Div));
+        public static readonly MethodInfo Rem = Of(typeof(Arithmetic), nameof(Arithmetic.Rem));
+        public static readonly MethodInfo Shl = Of(typeof(Arithmetic), nameof(Arithmetic.Shl));
+        public static readonly MethodInfo Shr = Of(typeof(Arithmetic), nameof(Arithmetic.Shr));
+        public static readonly MethodInfo FToI = Of(typeof(Arithmetic), nameof(Arithmetic.FToI));
+        public static readonly MethodInfo GetField = Of(typeof(Heap), nameof(Heap.GetField));
+        public static readonly MethodInfo SetField = Of(typeof(Heap), nameof(Heap.SetField));
+        public static readonly MethodInfo ArrayLength = Of(typeof(Heap), nameof(Heap.ArrayLength));
+        public static readonly MethodInfo ArrayGet = Of(typeof(Heap), nameof(Heap.ArrayGet));
+        public static readonly MethodInfo ArraySet = Of(typeof(Heap), nameof(Heap.ArraySet));
+        public static readonly MethodInfo DoubleToBits = Of(typeof(BitConverter), nameof(BitConverter.DoubleToInt64Bits), typeof(double));
+        public static readonly MethodInfo BitsToDouble = Of(typeof(BitConverter), nameof(BitConverter.Int64BitsToDouble), typeof(long));
+
+        /// <summary>The interpreter's slow path of each instruction compiled code leaves to it.</summary>
+        public static readonly Dictionary<Opcode, MethodInfo> SlowPaths = new()
+        {
+            [Opcode.SEq] = Of(typeof(Interpreter), "OpStringEquals"),
+            [Opcode.SNe] = Of(typeof(Interpreter), "OpStringEquals"),
+            [Opcode.SConcat] = Of(typeof(Interpreter), "OpSConcat"),
+            [Opcode.IToS] = Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS"),
+            [Opcode.FToS] = Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS"),
+            [Opcode.BToS] = Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS"),
+            [Opcode.AToS] = Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS"),
+            [Opcode.FuncRef] = Of(typeof(Interpreter), "OpFuncRefOrClosure"),
+            [Opcode.Closure] = Of(typeof(Interpreter), "OpFuncRefOrClosure"),
+            [Opcode.NewObject] = Of(typeof(Interpreter), "OpNewObject"),
+            [Opcode.NewMap] = Of(typeof(Interpreter), "OpNewMap"),
+            [Opcode.MapGet] = Of(typeof(Interpreter), "OpMapGet"),
+            [Opcode.MapGetOr] = Of(typeof(Interpreter), "OpMapGetOr"),
+            [Opcode.MapSet] = Of(typeof(Interpreter), "OpMapSet"),
+            [Opcode.MapHas] = Of(typeof(Interpreter), "OpMapHas"),
+            [Opcode.MapRemove] = Of(typeof(Interpreter), "OpMapRemove"),
+            [Opcode.MapLen] = Of(typeof(Interpreter), "OpMapLen"),
+            [Opcode.MapKeys] = Of(typeof(Interpreter), "OpMapKeysOrMapValues"),
+            [Opcode.MapValues] = Of(typeof(Interpreter), "OpMapKeysOrMapValues"),
+            [Opcode.MToS] = Of(typeof(Interpreter), "OpMToS"),
+            [Opcode.InstanceOf] = Of(typeof(Interpreter), "OpInstanceOf"),
+            [Opcode.CheckCast] = Of(typeof(Interpreter), "OpCheckCast"),
+            [Opcode.CallNative] = Of(typeof(Interpreter), "OpCallNative"),
+            [Opcode.NewArray] = Of(typeof(Interpreter), "OpNewArray"),
+            [Opcode.APop] = Of(typeof(Interpreter), "OpAPop"),
+            [Opcode.ARemoveAt] = Of(typeof(Interpreter), "OpARemoveAt"),
+            [Opcode.AInsert] = Of(typeof(Interpreter), "OpAInsert"),
+            [Opcode.ASlice] = Of(typeof(Interpreter), "OpASlice"),
+            [Opcode.ARepeat] = Of(typeof(Interpreter), "OpARepeat"),
+            [Opcode.AIndexOf] = Of(typeof(Interpreter), "OpAIndexOf"),
+            [Opcode.AReverse] = Of(typeof(Interpreter), "OpAReverse"),
+            [Opcode.APush] = Of(typeof(Interpreter), "OpAPush"),
+        };
+    }
+}
