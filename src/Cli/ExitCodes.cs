@@ -10,6 +10,8 @@ public static class ExitCodes
 {
     /// <summary>Success; for <c>run</c>, or the value <c>main</c> returned.</summary>
     public const int Ok = 0;
+    /// <summary><c>run --engine compare</c>: the engines' outputs or exit codes differ.</summary>
+    public const int EnginesDiffer = 1;
     /// <summary>The command line is wrong.</summary>
     public const int Usage = 64;
     /// <summary>The program does not compile, the module is malformed or fails verification, or a bundle is
@@ -33,6 +35,7 @@ public static class ExitCodes
     public static readonly IReadOnlyList<(int Code, string Meaning)> Table =
     [
         (Ok, "success, or for `run` the `int` that `main` returned (modulo 256), or the code given to `env.exit` (0 to 125)"),
+        (EnginesDiffer, "`run --engine compare`: the interpreter and the JIT gave different output or exit codes (the first difference is printed)"),
         (Usage, "bad usage of the command line: an unknown command or option, a missing or malformed value, a missing or extra argument"),
         (DataError, "a compile error, a malformed or unverifiable module, or a bundle that is malformed, truncated, tampered with, unsigned or signed by a key not trusted (such a bundle never starts)"),
         (NoInput, "an input not found or unreadable: a file, a key file, or a bundle's URL that answers with an error or can't be reached (and is not cached)"),

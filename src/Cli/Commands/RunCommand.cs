@@ -28,7 +28,8 @@ internal sealed class RunCommand
         Arity = ArgumentArity.ZeroOrMore,
     };
     private readonly HlvmOption<string> _engine = OptionKinds.Choice("--engine",
-        "the execution engine: tiered interprets and compiles hot functions and loops to CIL; jit compiles every function before it first runs; interp never compiles",
+        "the execution engine: tiered interprets and compiles hot functions and loops to CIL; jit compiles every function before it first runs; interp never compiles; "
+        + "compare runs the program under interp and under jit (twice, so what it does to files or the network it does twice) and reports 'same' or the first difference (exit 1)",
         RunSettings.Engines);
     private readonly HlvmOption<long?> _jitThreshold = OptionKinds.Count("--jit-threshold", "N", "tiered: compile a function after N calls, or a loop after N iterations (0: before it first runs)",
         0, int.MaxValue, 100, InterpreterOptions.DefaultJitThreshold);
@@ -114,6 +115,7 @@ internal sealed class Runner(CliContext cli)
 
     public int Run(RunSettings s)
     {
+        if (s.Engine == "compare") return new EngineComparison(_cli).Run(s);
         string path = s.File;
         // --timeout covers the whole command: fetching a bundle, compiling, verifying and running. The run gets what
         // the phases before it left; a phase that can't be interrupted (compiling, verifying) is ended with the
@@ -285,7 +287,7 @@ internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
     public const long DefaultMaxDisk = DiskLimit.Default;
 
     /// <summary>The engines <c>--engine</c> names, the default first.</summary>
-    public static readonly string[] Engines = ["tiered", "jit", "interp"];
+    public static readonly string[] Engines = ["tiered", "jit", "interp", "compare"];
 
     public string Engine { get; init; } = Engines[0];
     public int JitThreshold { get; init; } = InterpreterOptions.DefaultJitThreshold;

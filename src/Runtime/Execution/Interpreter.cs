@@ -267,6 +267,7 @@ public sealed class Interpreter : IRootSource
         if (fp == _frames.Length) Array.Resize(ref _frames, _frames.Length * 2);
         _frames[fp] = new Frame { Fn = fn, Bp = bp, Pc = 0 };
         _fp = fp + 1;
+        _sp = bp + fn.LocalCount; // the new frame's operand stack is empty
         return fp;
     }
 

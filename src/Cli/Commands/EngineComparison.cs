@@ -1,0 +1,64 @@
+namespace Hlvm.Cli.Commands;
+
+/// <summary>
+/// <c>hlvm run --engine compare</c>: runs the program under the interpreter and under the JIT (every function
+/// compiled before it first runs), with the same arguments, standard input, grants and limits, and reports
+/// whether standard output, standard error and the exit code are the same, or where they first differ. It is how
+/// a user who suspects the JIT proves or clears it. The program runs twice, so what it does to files or the
+/// network it does twice.
+/// </summary>
+internal sealed class EngineComparison(CliContext cli)
+{
+    /// <summary>The engines compared: the interpreter is the reference.</summary>
+    private static readonly string[] Engines = ["interp", "jit"];
+
+    public int Run(RunSettings s)
+    {
+        string input = cli.In.ReadToEnd();
+        var runs = new List<(string Engine, int Code, string Out, string Err)>();
+        foreach (var engine in Engines)
+        {
+            var output = new StringWriter { NewLine = "\n" };
+            var error = new StringWriter { NewLine = "\n" };
+            int code = new Runner(new CliContext(output, error, new StringReader(input), IsProcess: false)).Run(s with { Engine = engine });
+            runs.Add((engine, code, output.ToString(), error.ToString()));
+            // A program that can't be found or a command line that is wrong: nothing to compare.
+            if (code is ExitCodes.Usage or ExitCodes.NoInput)
+            {
+                cli.Out.Flush();
+                cli.Messages.Write(error.ToString());
+                return code;
+            }
+        }
+        var (a, b) = (runs[0], runs[1]);
+        string? difference = FirstDifference("stdout", a.Out, b.Out) ?? FirstDifference("stderr", a.Err, b.Err)
+            ?? (a.Code != b.Code ? $"the exit code: {a.Engine} {a.Code}, {b.Engine} {b.Code}" : null);
+        if (difference is null)
+        {
+            cli.Out.WriteLine($"same: {a.Engine} and {b.Engine} agree on stdout ({CliContext.Count(Lines(a.Out).Length, "line", "lines")}), "
+                + $"stderr ({CliContext.Count(Lines(a.Err).Length, "line", "lines")}) and the exit code ({a.Code})");
+            return ExitCodes.Ok;
+        }
+        cli.Out.WriteLine($"differ: {difference}");
+        return ExitCodes.EnginesDiffer;
+    }
+
+    private static string[] Lines(string text) => text.Length == 0 ? [] : text.TrimEnd('\n').Split('\n');
+
+    /// <summary>Where two captures of a stream first differ (line, and each side's text), or null.</summary>
+    private static string? FirstDifference(string stream, string a, string b)
+    {
+        if (a == b) return null;
+        var (x, y) = (Lines(a), Lines(b));
+        for (int i = 0; ; i++)
+        {
+            string? left = i < x.Length ? x[i] : null, right = i < y.Length ? y[i] : null;
+            if (left == right && left is not null) continue;
+            if (left is null && right is null)
+                return $"{stream}: the same lines, but only one ends with a line break";
+            return $"{stream} line {i + 1}\n  {Engines[0]}: {Shown(left)}\n  {Engines[1]}:    {Shown(right)}";
+        }
+    }
+
+    private static string Shown(string? line) => line is null ? "(no such line)" : Runtime.Execution.Excerpt.Of(line, 200);
+}
