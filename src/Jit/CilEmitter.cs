@@ -129,27 +129,101 @@ internal sealed class CilEmitter
         var reenter = il.DefineLabel();
         var osr = il.DefineLabel();
 
-        // Prologue. A new call pushes its frame (or, when the native stack is low, runs in the interpreter).
+        // Prologue. A new call pushes its frame, inline while nothing is unusual: no stop requested, room on the
+        // native stack, a frame record free within --max-stack, and slots for the frame. Otherwise EnterFrame
+        // decides (a stop, a StackOverflowError, growth), or the call runs in the interpreter (native stack low).
         il.Emit(OpCodes.Ldarg_3);
         il.Emit(OpCodes.Brtrue, osr);
+        var slow = il.DefineLabel();
+        var pushed = il.DefineLabel();
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Volatile);
+        il.Emit(OpCodes.Ldfld, F.Interrupt);
+        il.Emit(OpCodes.Brtrue, slow);
+        il.Emit(OpCodes.Ldloca, _tmp);
+        il.Emit(OpCodes.Conv_U);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldfld, F.NativeStackLimit);
+        il.Emit(OpCodes.Blt_Un, slow);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldfld, F.Fp);
+        il.Emit(OpCodes.Dup);
+        il.Emit(OpCodes.Stloc, _fp);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldfld, F.FrameLimit);
+        il.Emit(OpCodes.Bge, slow);
+        il.Emit(OpCodes.Ldarg_2);
+        Ldc(_fn.FrameSize);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldfld, F.Stack);
+        il.Emit(OpCodes.Ldlen);
+        il.Emit(OpCodes.Conv_I4);
+        il.Emit(OpCodes.Bgt, slow);
+        // frames[fp] = { Fn, Bp = bp, Pc = 0 }; the function is stored only when the record held another one (a
+        // recursive call finds its own there), sparing the collector's write barrier.
+        var frame = il.DeclareLocal(typeof(Interpreter.Frame).MakeByRefType());
+        LocalsDeclared++;
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldfld, F.Frames);
+        il.Emit(OpCodes.Ldloc, _fp);
+        il.Emit(OpCodes.Ldelema, typeof(Interpreter.Frame));
+        il.Emit(OpCodes.Stloc, frame);
+        var same = il.DefineLabel();
+        il.Emit(OpCodes.Ldloc, frame);
+        il.Emit(OpCodes.Ldfld, F.FrameFn);
+        fnRef();
+        il.Emit(OpCodes.Beq, same);
+        il.Emit(OpCodes.Ldloc, frame);
+        fnRef();
+        il.Emit(OpCodes.Stfld, F.FrameFn);
+        il.MarkLabel(same);
+        il.Emit(OpCodes.Ldloc, frame);
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Stfld, F.FrameBp);
+        il.Emit(OpCodes.Ldloc, frame);
+        il.Emit(OpCodes.Ldc_I4_0);
+        il.Emit(OpCodes.Stfld, F.FramePc);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldloc, _fp);
+        il.Emit(OpCodes.Ldc_I4_1);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Stfld, F.Fp);
+        il.Emit(OpCodes.Ldarg_1);
+        Bp(0);
+        il.Emit(OpCodes.Stfld, F.Sp);
+        LoadHeapAndFrame();
+        // Reference locals past the parameters start null in their slots (the collector reads them); the
+        // others start zero in their CIL locals.
+        for (int i = _fn.ParamCount; i < _localCount; i++)
+        {
+            if (RepOf(_fn.Def.Locals[i]) != Rep.Ref) continue;
+            SlotAddress(i);
+            il.Emit(OpCodes.Ldc_I8, 0L);
+            il.Emit(OpCodes.Stind_I8);
+        }
+        il.MarkLabel(pushed);
+        for (int i = 0; i < _fn.ParamCount; i++) FillLocal(i);
+        il.Emit(OpCodes.Br, reenter);
+
+        il.MarkLabel(slow);
         il.Emit(OpCodes.Ldarg_1);
         fnRef();
         il.Emit(OpCodes.Ldarg_2);
         il.Emit(OpCodes.Call, M.EnterFrame);
         il.Emit(OpCodes.Dup);
         il.Emit(OpCodes.Stloc, _fp);
-        var pushed = il.DefineLabel();
+        var entered = il.DefineLabel();
         il.Emit(OpCodes.Ldc_I4_0);
-        il.Emit(OpCodes.Bge, pushed);
+        il.Emit(OpCodes.Bge, entered);
         il.Emit(OpCodes.Ldarg_1);
         fnRef();
         il.Emit(OpCodes.Ldarg_2);
         il.Emit(OpCodes.Call, M.CallInterpreted);
         il.Emit(OpCodes.Ret);
-        il.MarkLabel(pushed);
+        il.MarkLabel(entered);
         LoadHeapAndFrame();
-        for (int i = 0; i < _fn.ParamCount; i++) FillLocal(i);
-        il.Emit(OpCodes.Br, reenter);
+        il.Emit(OpCodes.Br, pushed);
 
         // On-stack replacement: the interpreter's frame continues here, its values in their slots.
         il.MarkLabel(osr);
@@ -972,6 +1046,11 @@ internal sealed class CilEmitter
         public static readonly FieldInfo Fp = typeof(Interpreter).GetField(nameof(Interpreter._fp), All)!;
         public static readonly FieldInfo Interrupt = typeof(Interpreter).GetField(nameof(Interpreter._interrupt), All)!;
         public static readonly FieldInfo FramePc = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Pc))!;
+        public static readonly FieldInfo FrameBp = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Bp))!;
+        public static readonly FieldInfo FrameFn = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Fn))!;
+        public static readonly FieldInfo Sp = typeof(Interpreter).GetField(nameof(Interpreter._sp), All)!;
+        public static readonly FieldInfo FrameLimit = typeof(Interpreter).GetField(nameof(Interpreter._frameLimit), All)!;
+        public static readonly FieldInfo NativeStackLimit = typeof(Interpreter).GetField(nameof(Interpreter._nativeStackLimit), All)!;
     }
 
     /// <summary>The methods compiled code calls.</summary>

@@ -111,6 +111,7 @@ public sealed class Interpreter : IRootSource
         _tiering = _options.Compiler is not null && _options.Fuel is null && !_options.Checked;
         // Tiering counts calls and loops where the fast mode polls for a stop: the poll is always on.
         _poll = _tiering;
+        _frameLimit = Math.Min(_options.MaxFrames + 1, _frames.Length);
         heap.AddRoots(this);
     }
 
@@ -220,7 +221,7 @@ public sealed class Interpreter : IRootSource
     /// The lowest address of the native stack compiled code may grow to: below it, calls run in the interpreter,
     /// whose calls take no native stack, so that deep recursion never ends the process.
     /// </summary>
-    private nuint _nativeStackLimit;
+    internal nuint _nativeStackLimit;
 
     /// <summary>Bytes of native stack compiled code may use below the run's start (see <see cref="Vm.RunMain"/>).</summary>
     public long NativeStackBudget { get; init; } = 512 << 10;
@@ -232,6 +233,18 @@ public sealed class Interpreter : IRootSource
         byte here;
         return (nuint)(&here) < _nativeStackLimit;
     }
+
+    private void GrowFrames()
+    {
+        Array.Resize(ref _frames, _frames.Length * 2);
+        _frameLimit = Math.Min(_options.MaxFrames + 1, _frames.Length);
+    }
+
+    /// <summary>
+    /// Compiled prologues push their frame inline while the frame's index is below this: within --max-stack and
+    /// within the frame records allocated (past it, <see cref="EnterFrame"/> does the checks and grows them).
+    /// </summary>
+    internal int _frameLimit;
 
     /// <summary>
     /// A compiled function's prologue: polls for a stop, checks the depth (--max-stack) and the native stack, and
@@ -264,7 +277,7 @@ public sealed class Interpreter : IRootSource
         }
         EnsureStack(bp + fn.FrameSize);
         Array.Clear(_stack, bp + fn.ParamCount, fn.LocalCount - fn.ParamCount);
-        if (fp == _frames.Length) Array.Resize(ref _frames, _frames.Length * 2);
+        if (fp == _frames.Length) GrowFrames();
         _frames[fp] = new Frame { Fn = fn, Bp = bp, Pc = 0 };
         _fp = fp + 1;
         _sp = bp + fn.LocalCount; // the new frame's operand stack is empty
@@ -1127,7 +1140,7 @@ public sealed class Interpreter : IRootSource
                     }
                     // Locals past the parameters start zero (null for references): the collector reads them.
                     for (int k = sp, end = newBp + callee.LocalCount; k < end; k++) Unsafe.Add(ref s0, k) = 0;
-                    if (fp == _frames.Length) Array.Resize(ref _frames, _frames.Length * 2);
+                    if (fp == _frames.Length) GrowFrames();
                     frame = ref _frames[fp];
                     _fp = fp + 1;
                     frame.Fn = callee;
@@ -1540,7 +1553,12 @@ public sealed class Interpreter : IRootSource
         int result = heap.NewArray(heap.ArrayElementKind(r), (int)count, (int)Math.Max(count, 4));
         var from = heap.ArrayElements(r);
         var to = heap.ArrayElements(result);
-        for (int k = 0; k + from.Length <= to.Length && from.Length > 0; k += from.Length) from.CopyTo(to[k..]);
+        // The first copy, then the copied part doubled until the array is full: few and long copies, even of one element.
+        if (from.Length > 0 && to.Length > 0)
+        {
+            from.CopyTo(to);
+            for (int done = from.Length; done < to.Length; done *= 2) to[..Math.Min(done, to.Length - done)].CopyTo(to[done..]);
+        }
         stack[sp - 2] = result;
         return sp - 1;
     }
