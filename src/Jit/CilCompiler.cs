@@ -83,5 +83,6 @@ public sealed class CilCompiler : ICompiler
         }
     }
 
-    private static bool Compilable(LoadedFunction fn) => fn.Code.Length <= MaxInstructions && fn.LocalCount <= MaxLocals;
+    /// <summary>Whether a function is within the limits of what is compiled (<see cref="MaxInstructions"/>, <see cref="MaxLocals"/>).</summary>
+    public static bool Compilable(LoadedFunction fn) => fn.Code.Length <= MaxInstructions && fn.LocalCount <= MaxLocals;
 }

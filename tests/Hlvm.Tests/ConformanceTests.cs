@@ -252,6 +252,28 @@ public sealed partial class ConformanceTests
         }
         string expectedOutput = string.Concat(c.Output.Select(line => line + "\n"));
         Assert.Equal(expectedOutput, output.ToString());
+        if (c.Error is null) RunCompiled(c, module, expectedOutput);
+    }
+
+    /// <summary>
+    /// Runs a valid case again with every function compiled before it first runs, collecting at every
+    /// allocation: the JIT meets here the shapes the compiler never emits (values on the stack at a loop's head,
+    /// a handler inside its own range, unreachable code) and must give the interpreter's result.
+    /// </summary>
+    private static void RunCompiled(Case c, Module module, string expectedOutput)
+    {
+        var output = new StringWriter { NewLine = "\n" };
+        var vm = new Vm(new VmOptions
+        {
+            Out = output,
+            Heap = new HeapOptions { MaxBytes = 64 << 20, Stress = true, Verify = true },
+            Interpreter = new InterpreterOptions { MaxFrames = 10_000, Compiler = new Jit.CilCompiler(), JitThreshold = 0 },
+        });
+        var loaded = vm.Load(module);
+        Assert.Equal(c.Result, vm.RunMain(loaded, []));
+        Assert.Equal(expectedOutput, output.ToString());
+        // A function past the JIT's limits (newarray_of_65536_elements, locals_at_limit) stays interpreted.
+        Assert.Equal(Jit.CilCompiler.Compilable(loaded.Entry!), loaded.Entry!.Compiled is not null);
     }
 
     // ---------------------------------------------------------------------------------------- coverage
