@@ -46,7 +46,7 @@ internal sealed class EngineComparison(CliContext cli)
     private static string[] Lines(string text) => text.Length == 0 ? [] : text.TrimEnd('\n').Split('\n');
 
     /// <summary>Where two captures of a stream first differ (line, and each side's text), or null.</summary>
-    private static string? FirstDifference(string stream, string a, string b)
+    internal static string? FirstDifference(string stream, string a, string b)
     {
         if (a == b) return null;
         var (x, y) = (Lines(a), Lines(b));

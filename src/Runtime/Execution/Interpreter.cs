@@ -1115,7 +1115,8 @@ public sealed class Interpreter : IRootSource
                         if (Volatile.Read(ref _interrupt) is not null) goto Stop;
                         // Tiering: count the call; a compiled callee runs as a C# call while the native stack has room.
                         if (callee.Compiled is null && !callee.NotCompiled && ++callee.Hotness >= _options.JitThreshold) TierUp(callee, "calls");
-                        if (callee.Compiled is { } compiled)
+                        // (When the native stack is low, the call stays here: compiled code would come back to the interpreter.)
+                        if (callee.Compiled is { } compiled && !NativeStackLow())
                         {
                             int calleeBp = sp - callee.ParamCount;
                             _sp = sp;

@@ -1,0 +1,176 @@
+using Hlvm.Cli.Commands;
+using Hlvm.Compiler;
+using Hlvm.Runtime;
+using Hlvm.Runtime.Execution;
+using Hlvm.Runtime.Memory;
+
+namespace Hlvm.Tests;
+
+/// <summary>
+/// The JIT's contracts that the language tests (run in every engine by CI) do not show on their own: the stack
+/// limit with compiled and interpreted frames mixed, the native stack running low, stops ending compiled loops,
+/// traces, the log, and <c>--engine compare</c>.
+/// </summary>
+public sealed class JitTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("hlvm-jit-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    /// <summary>The engines a program must behave the same in: thresholds of 1 and 3 mix compiled and interpreted frames.</summary>
+    public static readonly string[][] Engines =
+    [
+        ["--engine", "interp"], ["--engine", "jit"], ["--engine", "tiered", "--jit-threshold", "1"], ["--engine", "tiered", "--jit-threshold", "3"],
+    ];
+
+    private string Write(string name, string source)
+    {
+        string path = Path.Combine(_dir.FullName, name);
+        File.WriteAllText(path, source);
+        return path;
+    }
+
+    private const string Recursion = """
+        fn down(n: int) -> int {
+            if n == 0 { return 0 }
+            return 1 + down(n - 1)
+        }
+        fn main(args: [string]) {
+            println(down(args[0].toInt()))
+        }
+        """;
+
+    [Fact]
+    public void TheStackLimitIsReachedAtTheSameDepthInEveryEngine()
+    {
+        string path = Write("down.hl", Recursion);
+        foreach (var engine in Engines)
+        {
+            // main is frame 0; down(n) runs in frames 1 to n + 1: n = N - 1 fits in --max-stack N, n = N does not.
+            var fits = TestSupport.Hlvm(["run", .. engine, "--max-stack", "500", path, "--", "499"]);
+            Assert.True(fits.ExitCode == 0, $"{string.Join(' ', engine)}: {fits.Stderr}");
+            Assert.Equal("499\n", fits.Stdout);
+            var over = TestSupport.Hlvm(["run", .. engine, "--max-stack", "500", path, "--", "500"]);
+            Assert.Equal(75, over.ExitCode);
+            Assert.StartsWith("hlvm: limit exceeded: StackOverflowError: stack overflow: more than 500 nested calls (--max-stack)", over.Stderr);
+            Assert.Contains("at down (down.hl:3)", over.Stderr);
+        }
+    }
+
+    [Fact]
+    public void CompiledRecursionGoesOnInTheInterpreterWhenTheNativeStackRunsLow()
+    {
+        var module = Compilation.Compile("down.hl", Recursion).Module!;
+        foreach (long budget in new long[] { 64 << 10, 256 << 10 })
+        {
+            var heap = new Heap();
+            var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
+            loaded.Attach(heap);
+            var down = loaded.Functions.Single(f => f.Name == "down");
+            var interpreter = new Interpreter(loaded, heap, TextWriter.Null, new InterpreterOptions { MaxFrames = 200_000, Compiler = new Jit.CilCompiler(), JitThreshold = 0 })
+            {
+                NativeStackBudget = budget,
+            };
+            // 100,000 compiled frames would take megabytes of native stack; the budget is kilobytes.
+            Assert.Equal(100_000, interpreter.Run(down, 100_000));
+            Assert.NotNull(down.Compiled);
+        }
+    }
+
+    [Fact]
+    public void ATimeoutEndsACompiledLoop()
+    {
+        string path = Write("spin.hl", """
+            fn spin() -> int {
+                var n = 0
+                while true { n += 1 }
+                return n
+            }
+            fn main() { println(spin()) }
+            """);
+        foreach (var engine in Engines.Skip(1))
+        {
+            var result = TestSupport.Hlvm(["run", .. engine, "--timeout", "300ms", path]);
+            Assert.Equal(75, result.ExitCode);
+            Assert.StartsWith("hlvm: limit exceeded: ", result.Stderr);
+            Assert.Contains("timeout", result.Stderr);
+            Assert.Contains("at spin (spin.hl:3)", result.Stderr);
+        }
+    }
+
+    [Fact]
+    public void AnErrorThroughManyCompiledFramesHasTheInterpretersTrace()
+    {
+        string path = Write("deep.hl", """
+            class Boom: Error { }
+            fn deep(n: int) -> int {
+                if n == 0 { throw Boom("at the bottom") }
+                return deep(n - 1) + 1
+            }
+            fn catches(n: int) -> int {
+                try { return deep(n) } catch e: Boom { return -1 }
+            }
+            fn main() {
+                println(catches(10))
+                println(deep(100))
+            }
+            """);
+        var expected = TestSupport.Hlvm(["run", .. Engines[0], path]);
+        Assert.Equal(70, expected.ExitCode);
+        Assert.Equal("-1\n", expected.Stdout);
+        Assert.StartsWith("Boom: at the bottom\n  at deep (deep.hl:3)\n", expected.Stderr);
+        Assert.Contains("more frames", expected.Stderr);
+        foreach (var engine in Engines.Skip(1))
+        {
+            var result = TestSupport.Hlvm(["run", .. engine, path]);
+            Assert.Equal(expected, result);
+        }
+    }
+
+    [Fact]
+    public void TheLogNamesEachCompiledFunctionAndWhy()
+    {
+        string path = Write("loop.hl", """
+            fn square(x: int) -> int { return x * x }
+            fn main() {
+                var total = 0
+                for i in 0..5000 { total += square(i) }
+                println(total)
+            }
+            """);
+        var result = TestSupport.Hlvm(["run", "--jit-log", "--jit-threshold", "100", path]);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal($"{Enumerable.Range(0, 5000).Sum(i => (long)i * i)}\n", result.Stdout);
+        var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // main's loop reaches 100 first (its call counted one before it): main and the function it calls are
+        // compiled together, and the loop moves to compiled code.
+        Assert.Matches(@"^jit: main: \d+ instructions -> \d+ bytes of CIL in [\d.]+ ms \(loop\)$", lines[0]);
+        Assert.Matches(@"^jit: square: \d+ instructions -> \d+ bytes of CIL in [\d.]+ ms \(called by main\)$", lines[1]);
+        Assert.Equal(2, lines.Length);
+    }
+
+    [Fact]
+    public void CompareReportsThatTheEnginesAgree()
+    {
+        string path = Write("agree.hl", """
+            fn main() {
+                let xs = [3, 1, 2]
+                xs.sort()
+                println(xs)
+                eprintln("done")
+            }
+            """);
+        var result = TestSupport.Hlvm("run", "--engine", "compare", path);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("same: interp and jit agree on stdout (1 line), stderr (1 line) and the exit code (0)\n", result.Stdout);
+    }
+
+    [Fact]
+    public void CompareShowsTheFirstDifferingLine()
+    {
+        Assert.Null(EngineComparison.FirstDifference("stdout", "a\nb\n", "a\nb\n"));
+        Assert.Equal("stdout line 2\n  interp: b\n  jit:    c", EngineComparison.FirstDifference("stdout", "a\nb\nx\n", "a\nc\nx\n"));
+        Assert.Equal("stderr line 3\n  interp: (no such line)\n  jit:    z", EngineComparison.FirstDifference("stderr", "a\nb\n", "a\nb\nz\n"));
+        Assert.Equal("stdout: the same lines, but only one ends with a line break", EngineComparison.FirstDifference("stdout", "a\n", "a"));
+    }
+}
