@@ -12,7 +12,7 @@ using Hlvm.Sandbox.Bundles;
 
 namespace Hlvm.Fuzz;
 
-public sealed class FuzzOptions
+public sealed record FuzzOptions
 {
     public string Target { get; set; } = "modules";
     public int Seed { get; set; } = 1;
@@ -95,6 +95,9 @@ public abstract class Fuzzer(FuzzOptions options)
     private const int HangMilliseconds = 60_000;
 
     protected abstract (byte[] input, string extension) Next();
+
+    /// <summary>The next input this fuzzer would try (another fuzzer's inputs, for the differential target).</summary>
+    public (byte[] input, string extension) Generate() => Next();
     protected abstract string Execute(byte[] input);
 
     public FuzzStats Run()
@@ -473,6 +476,93 @@ public sealed class BundleFuzzer(FuzzOptions options, List<byte[]> corpus) : Fuz
             // Grouped by the kind of rejection: the message's first words, numbers and names left out.
             string kind = System.Text.RegularExpressions.Regex.Replace(e.Message, @"\d+|'[^'\s]*'|""[^""]*""", "_");
             return "rejected: " + string.Join(' ', kind.Split(' ').Take(5));
+        }
+    }
+}
+
+/// <summary>
+/// Differential fuzzing of the two engines: mutated sources (as the source fuzzer makes them) and mutated modules
+/// (as the module fuzzer does) that compile and verify run in the interpreter, then with every function compiled
+/// before it first runs and tiered with a threshold of 1 (frames of both engines mixed). Any difference in the
+/// result, the output, or the error with its trace is a finding, saved like a crash. Programs the interpreter
+/// does not finish within its fuel are not compared (without fuel, the JIT gets no bound but the time).
+/// </summary>
+public sealed class DifferentialFuzzer(FuzzOptions options, List<(string name, string text)> sources, List<byte[]> modules) : Fuzzer(options)
+{
+    private readonly SourceFuzzer _sources = new(options with { Seed = options.Seed * 2 + 1 }, sources);
+    private readonly ModuleFuzzer _modules = new(options with { Seed = options.Seed * 2 + 2 }, modules);
+
+    /// <summary>The natives a compared program may call: none that needs a permission, none whose answer changes from run to run.</summary>
+    private static readonly Runtime.Natives.NativeDef[] Natives =
+        Runtime.Natives.NativeTable.All.Where(n => n.Permission is null && !n.Name.StartsWith("time.", StringComparison.Ordinal)).ToArray();
+
+    /// <summary>Whether the input being tried is a module (else a source).</summary>
+    private bool _module;
+
+    protected override (byte[], string) Next()
+    {
+        _module = Random.Next(3) == 0;
+        return _module ? _modules.Generate() : _sources.Generate();
+    }
+
+    protected override string Execute(byte[] input)
+    {
+        Module module;
+        if (_module)
+        {
+            try { module = ModuleFormat.Read(input); }
+            catch (ModuleFormatException) { return "malformed"; }
+        }
+        else
+        {
+            var result = Compilation.Compile("fuzz.hl", Encoding.UTF8.GetString(input));
+            if (result.Module is null) return "compile error";
+            module = result.Module;
+        }
+        try { Verifier.Verify(module, Natives); }
+        catch (VerifyException) { return "invalid"; }
+        if (module.EntryFunction < 0) return "no entry";
+        var reference = RunIn(module, compiler: null, threshold: 0);
+        if (reference.Kind == "fuel") return "not compared (out of fuel)";
+        foreach (int threshold in new[] { 0, 1 })
+        {
+            var compiled = RunIn(module, new Hlvm.Jit.CilCompiler(), threshold);
+            if (compiled != reference)
+                throw new InvalidOperationException($"the engines differ (jit threshold {threshold}):\ninterp: {reference}\njit:    {compiled}");
+        }
+        return "same in every engine (" + reference.Kind + ")";
+    }
+
+    private sealed record Outcome(string Kind, string Result, string Out, string Err);
+
+    private static Outcome RunIn(Module module, Hlvm.Jit.CilCompiler? compiler, int threshold)
+    {
+        var output = new StringWriter { NewLine = "\n" };
+        var error = new StringWriter { NewLine = "\n" };
+        var vm = new Vm(new VmOptions
+        {
+            Out = output,
+            Error = error,
+            In = TextReader.Null,
+            Heap = new HeapOptions { MaxBytes = 8 << 20 },
+            Interpreter = new InterpreterOptions { Fuel = compiler is null ? 200_000 : null, MaxFrames = 500, Compiler = compiler, JitThreshold = threshold },
+            Natives = Natives,
+        });
+        // A difference that makes the compiled program run on is stopped, and shows as a different outcome.
+        using var timer = new Timer(_ => vm.Interrupt(new LimitExceededError("timeout", "stopped after 10 s")), null, 10_000, Timeout.Infinite);
+        try
+        {
+            var loaded = vm.Load(module);
+            long result = vm.RunMain(loaded, ["fuzz"]);
+            return new("returned", result.ToString(System.Globalization.CultureInfo.InvariantCulture), output.ToString(), error.ToString());
+        }
+        catch (LimitExceededError e) when (e.Limit == "fuel")
+        {
+            return new("fuel", "", output.ToString(), error.ToString());
+        }
+        catch (VmError e)
+        {
+            return new("error " + e.ErrorClass, e.Format(), output.ToString(), error.ToString());
         }
     }
 }

@@ -2,7 +2,8 @@ using System.Diagnostics;
 using Hlvm.Fuzz;
 
 // hlvm-fuzz: deterministic, seeded fuzzing of the module loader, verifier and interpreter (modules) and of the
-// compiler (sources), and of the bundle reader (bundles). See docs/fuzzing.md.
+// compiler (sources), of the bundle reader (bundles), and of the interpreter against the JIT (differential).
+// See docs/fuzzing.md.
 //
 //   dotnet run --project tests/Hlvm.Fuzz -c Release -- modules --seed 1 --count 20000
 //   dotnet run --project tests/Hlvm.Fuzz -c Release -- sources --seed 1 --count 5000
@@ -10,9 +11,9 @@ using Hlvm.Fuzz;
 //
 // Exit codes: 0 nothing found, 1 a crash was found (saved under --out), 64 bad usage.
 
-if (args.Length == 0 || args[0] is not ("modules" or "sources" or "bundles"))
+if (args.Length == 0 || args[0] is not ("modules" or "sources" or "bundles" or "differential"))
 {
-    Console.Error.WriteLine("usage: hlvm-fuzz modules|sources|bundles [--seed N] [--count N] [--out DIR]");
+    Console.Error.WriteLine("usage: hlvm-fuzz modules|sources|bundles|differential [--seed N] [--count N] [--out DIR]");
     return 64;
 }
 var options = new FuzzOptions { Target = args[0] };
@@ -43,6 +44,7 @@ var stats = options.Target switch
 {
     "modules" => new ModuleFuzzer(options, Corpus.Modules(root)).Run(),
     "sources" => new SourceFuzzer(options, Corpus.Sources(root)).Run(),
+    "differential" => new DifferentialFuzzer(options, Corpus.Sources(root), Corpus.Modules(root)).Run(),
     _ => new BundleFuzzer(options, Corpus.Bundles(root)).Run(),
 };
 double seconds = stopwatch.Elapsed.TotalSeconds;
