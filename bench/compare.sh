@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Times `hlvm run` on each benchmark program beside the peer runtimes that are installed (Lua 5.4, LuaJIT,
-# CPython, Node, Java, C#), checks that every runtime prints the expected line, and prints a markdown table of the
-# times (hyperfine means) with hlvm's ratio to Lua 5.4 and to CPython, and the geometric means.
+# Times `hlvm run` on each benchmark program in each engine (tiered, the default; jit; interp) beside the peer
+# runtimes that are installed (Lua 5.4, LuaJIT, CPython, Node, Java, C#), checks that every runtime prints the
+# expected line, and prints a markdown table of the times (hyperfine means) with the ratios of hlvm (tiered) to
+# C#, Lua 5.4 and CPython, of the interpreter to the JIT, and their geometric means.
 #
 #   bench/compare.sh                 every program of bench/programs (the peers' seven and our own)
 #   bench/compare.sh fib nbody       some of them
@@ -41,7 +42,7 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 for name in "${names[@]}"; do
   prog="$root/bench/programs/$name.hl"
   [ -f "$prog" ] || { echo "no program $prog" >&2; exit 2; }
-  cmds=(-n hlvm "$hlvm run $prog")
+  cmds=(-n hlvm "$hlvm run $prog" -n hlvm-jit "$hlvm run --engine jit $prog" -n hlvm-interp "$hlvm run --engine interp $prog")
   if [ -n "${expected[$name]:-}" ]; then
     command -v lua5.4 >/dev/null && cmds+=(-n lua5.4 "lua5.4 $peers/bench.lua $name")
     command -v luajit >/dev/null && cmds+=(-n luajit "luajit $peers/bench.lua $name")
@@ -67,24 +68,27 @@ done
 python3 - "$work" "${names[@]}" <<'PY'
 import json, math, sys, os
 work, names = sys.argv[1], sys.argv[2:]
-cols = ["hlvm", "lua5.4", "luajit", "cpython", "node", "java", "csharp"]
+cols = ["hlvm", "hlvm-jit", "hlvm-interp", "lua5.4", "luajit", "cpython", "node", "java", "csharp"]
 times = {}
 for n in names:
     data = json.load(open(os.path.join(work, n + ".json")))
     times[n] = {r["command"]: r["mean"] for r in data["results"]}
 present = [c for c in cols if any(c in times[n] for n in names)]
-print("| program | " + " | ".join(present) + " | hlvm / lua5.4 | hlvm / cpython |")
-print("| --- |" + " ---: |" * (len(present) + 2))
-ratios = {"lua5.4": [], "cpython": []}
+ratio_cols = [("csharp", "hlvm / csharp"), ("lua5.4", "hlvm / lua5.4"), ("cpython", "hlvm / cpython"), ("hlvm", "interp / hlvm")]
+print("| program | " + " | ".join(present) + " | " + " | ".join(name for _, name in ratio_cols) + " |")
+print("| --- |" + " ---: |" * (len(present) + len(ratio_cols)))
+ratios = {c: [] for c, _ in ratio_cols}
 for n in names:
     t = times[n]
     row = [f"{t[c]:.2f} s" if c in t else "" for c in present]
-    rl = t["hlvm"] / t["lua5.4"] if "lua5.4" in t else None
-    rp = t["hlvm"] / t["cpython"] if "cpython" in t else None
-    if rl: ratios["lua5.4"].append(rl)
-    if rp: ratios["cpython"].append(rp)
-    print(f"| {n} | " + " | ".join(row) + f" | {f'{rl:.2f}' if rl else ''} | {f'{rp:.2f}' if rp else ''} |")
+    cells = []
+    for c, _ in ratio_cols:
+        r = (t["hlvm-interp"] / t["hlvm"]) if c == "hlvm" else (t["hlvm"] / t[c] if c in t else None)
+        # the peers' geometric means are over the peer programs (those with peer times)
+        if r and (c == "hlvm" or "lua5.4" in t): ratios[c].append(r)
+        cells.append(f"{r:.2f}" if r else "")
+    print(f"| {n} | " + " | ".join(row) + " | " + " | ".join(cells) + " |")
 geo = lambda xs: math.exp(sum(map(math.log, xs)) / len(xs)) if xs else None
-gl, gp = geo(ratios["lua5.4"]), geo(ratios["cpython"])
-print(f"| geometric mean (peer programs) | " + " | ".join("" for _ in present) + f" | {f'{gl:.2f}' if gl else ''} | {f'{gp:.2f}' if gp else ''} |")
+means = [geo(ratios[c]) for c, _ in ratio_cols]
+print("| geometric mean | " + " | ".join("" for _ in present) + " | " + " | ".join(f"{m:.2f}" if m else "" for m in means) + " |")
 PY

@@ -28,8 +28,8 @@ public class Programs
     [ParamsSource(nameof(Names))]
     public string Program { get; set; } = "";
 
-    /// <summary>The execution engine; the interpreter is the only one so far.</summary>
-    [Params("interp")]
+    /// <summary>The execution engine, as <c>hlvm run --engine</c> names it.</summary>
+    [Params("interp", "jit", "tiered")]
     public string Engine { get; set; } = "";
 
     [GlobalSetup]
@@ -44,7 +44,15 @@ public class Programs
     [Benchmark]
     public long Run()
     {
-        var vm = new Vm(new VmOptions { Out = TextWriter.Null });
+        var vm = new Vm(new VmOptions
+        {
+            Out = TextWriter.Null,
+            Interpreter = new Runtime.Execution.InterpreterOptions
+            {
+                Compiler = Engine == "interp" ? null : new Jit.CilCompiler(),
+                JitThreshold = Engine == "jit" ? 0 : Runtime.Execution.InterpreterOptions.DefaultJitThreshold,
+            },
+        });
         return vm.RunMain(vm.Load(_module), _args);
     }
 
