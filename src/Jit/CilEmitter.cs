@@ -20,6 +20,11 @@ namespace Hlvm.Jit;
 //   - references always live in their slots. The collector moves objects, and finds and updates exactly the
 //     slots the stack maps mark; a reference never sits in a CIL local across anything that may collect, and
 //     no heap reference is ever a constant in the CIL (string constants are read from the module's roots).
+//     A reference local pushed on the operand stack is not copied to the entry's slot: the entry stays an alias
+//     of the local's slot until something needs its own slot (a call, a slow path, anything that may collect,
+//     a branch, a store to that local), and then it is copied. So `b.x` reads b's slot once.
+//   - heap words are read and written inline, with the layout the heap publishes (Heap.FieldOffset, ...), from
+//     a copy of the heap's array reloaded after anything that may collect.
 //
 // Each instruction's semantics comes from one place: the fast paths below (arithmetic through Arithmetic, the
 // heap's accessors, the interpreter's error factories) and, for everything else, the interpreter's own slow path
@@ -58,12 +63,20 @@ internal sealed class CilEmitter
     private readonly LocalBuilder _resume;   // 0, or 1 + the instruction to continue at (OSR entry, handler)
     private readonly LocalBuilder _result;
     private readonly LocalBuilder _tmp;
+    private readonly LocalBuilder _probe;    // its address is the native stack's height
+    private readonly LocalBuilder _space;    // the heap's words (a collection replaces the array)
     private readonly LocalBuilder?[] _localLong, _localDouble;
     private readonly List<LocalBuilder?> _stackLong = [], _stackDouble = [];
 
     private readonly Label[] _labels;
     private readonly Label _exit;
-    private readonly List<(Label Label, Action Emit)> _cold = [];
+    private readonly List<(Label Label, Action Emit, int[] Aliases)> _cold = [];
+
+    /// <summary>For each operand depth holding a reference: the local whose slot it is an alias of, or -1 (its own slot).</summary>
+    private int[] _alias;
+
+    /// <summary>Instructions control reaches other than from the one before: jump targets, handlers, entries.</summary>
+    private readonly HashSet<int> _targets = [];
     private readonly SortedSet<int> _entries = [];
     private readonly VmType[]?[] _types;
 
@@ -84,6 +97,10 @@ internal sealed class CilEmitter
         _resume = Local(typeof(int));
         _result = Local(typeof(long));
         _tmp = Local(typeof(long));
+        _probe = Local(typeof(byte));
+        _space = Local(typeof(long[]));
+        _alias = new int[fn.Def.MaxStack + 1];
+        Array.Fill(_alias, -1);
         _localLong = new LocalBuilder?[_localCount];
         _localDouble = new LocalBuilder?[_localCount];
         for (int i = 0; i < _localCount; i++)
@@ -105,8 +122,10 @@ internal sealed class CilEmitter
             if (!fn.Reachable[pc]) continue;
             var op = fn.Code[pc].Op;
             if (IsJump(op) && fn.Code[pc].A <= pc) _entries.Add(fn.Code[pc].A);
+            if (IsJump(op)) _targets.Add(fn.Code[pc].A);
         }
         foreach (var h in fn.Handlers) _entries.Add(h.Handler);
+        _targets.UnionWith(_entries);
     }
 
     private LocalBuilder Local(Type type)
@@ -140,7 +159,7 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Volatile);
         il.Emit(OpCodes.Ldfld, F.Interrupt);
         il.Emit(OpCodes.Brtrue, slow);
-        il.Emit(OpCodes.Ldloca, _tmp);
+        il.Emit(OpCodes.Ldloca, _probe);
         il.Emit(OpCodes.Conv_U);
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldfld, F.NativeStackLimit);
@@ -248,16 +267,29 @@ internal sealed class CilEmitter
         for (int pc = 0; pc < _fn.Code.Length; pc++)
         {
             if (!_fn.Reachable[pc]) continue;
+            if (_targets.Contains(pc))
+            {
+                // Control joins here: every entry in its own slot, on every path in.
+                MaterializeAll(Types(pc).Length);
+            }
             il.MarkLabel(_labels[pc]);
             EmitInstruction(pc);
+            if (IsJump(_fn.Code[pc].Op) || _fn.Code[pc].Op is Opcode.Ret or Opcode.RetVoid or Opcode.Throw) Array.Fill(_alias, -1);
+            else if (pc + 1 < _fn.Code.Length && _fn.Reachable[pc + 1])
+            {
+                // Entries the instruction popped are gone: a later push at their depth starts in its own slot.
+                for (int k = Types(pc + 1).Length; k < _alias.Length; k++) _alias[k] = -1;
+            }
         }
 
         // Out-of-line code: faults, stops, and the entries.
         for (int i = 0; i < _cold.Count; i++)
         {
             il.MarkLabel(_cold[i].Label);
+            _alias = _cold[i].Aliases;
             _cold[i].Emit();
         }
+        Array.Fill(_alias, -1);
         il.MarkLabel(dispatch);
         LoadFrame();
         foreach (int pc in _entries)
@@ -347,6 +379,11 @@ internal sealed class CilEmitter
             case Opcode.Load:
                 {
                     var rep = RepOf(_fn.Def.Locals[ins.A]);
+                    if (rep == Rep.Ref)
+                    {
+                        _alias[d] = ins.A;
+                        break;
+                    }
                     LdLocal(ins.A, rep);
                     StEntry(d, rep);
                     break;
@@ -354,14 +391,27 @@ internal sealed class CilEmitter
             case Opcode.Store:
                 {
                     var rep = RepOf(_fn.Def.Locals[ins.A]);
+                    if (rep == Rep.Ref)
+                    {
+                        // Entries that are aliases of this local keep the value it had: they get their own slots.
+                        for (int k = 0; k < d - 1; k++) if (_alias[k] == ins.A) Materialize(k);
+                    }
                     LdEntry(d - 1, rep);
                     StLocal(ins.A, rep);
+                    _alias[d - 1] = -1;
                     break;
                 }
-            case Opcode.Pop: break;
+            case Opcode.Pop:
+                _alias[d - 1] = -1;
+                break;
             case Opcode.Dup:
                 {
                     var rep = RepOf(types[d - 1]);
+                    if (rep == Rep.Ref && _alias[d - 1] >= 0)
+                    {
+                        _alias[d] = _alias[d - 1];
+                        break;
+                    }
                     LdEntry(d - 1, rep);
                     StEntry(d, rep);
                     break;
@@ -433,6 +483,7 @@ internal sealed class CilEmitter
                 break;
 
             case Opcode.Jmp:
+                MaterializeAll(d);
                 Poll(pc, ins.A, d);
                 il.Emit(OpCodes.Br, _labels[ins.A]);
                 break;
@@ -442,6 +493,7 @@ internal sealed class CilEmitter
             case Opcode.JmpIfNotNull:
                 {
                     bool onNonZero = ins.Op is Opcode.JmpIf or Opcode.JmpIfNotNull;
+                    MaterializeAll(d - 1);
                     LdEntry(d - 1, ins.Op is Opcode.JmpIf or Opcode.JmpIfNot ? Rep.Long : Rep.Ref);
                     if (ins.A > pc)
                     {
@@ -462,6 +514,7 @@ internal sealed class CilEmitter
                 {
                     var callee = _module.Functions[ins.A];
                     int argc = callee.ParamCount;
+                    MaterializeAll(d);
                     SpillRange(types, d - argc, d);
                     SetPc(pc);
                     if (_batch.TryGetValue(ins.A, out var direct))
@@ -489,6 +542,7 @@ internal sealed class CilEmitter
                 {
                     var slotFn = _module.Def.Functions[_module.Classes[ins.A].VTable[ins.B]];
                     int argc = slotFn.Params.Length;
+                    MaterializeAll(d);
                     NullCheck(pc, d, d - argc, () =>
                     {
                         il.Emit(OpCodes.Ldarg_1);
@@ -513,6 +567,7 @@ internal sealed class CilEmitter
                 {
                     var sig = _module.Classes[ins.A].Def.Signatures[(int)ins.B];
                     int argc = sig.Params.Length + 1;
+                    MaterializeAll(d);
                     NullCheck(pc, d, d - argc, () =>
                     {
                         il.Emit(OpCodes.Ldarg_1);
@@ -538,6 +593,7 @@ internal sealed class CilEmitter
                 {
                     int argc = (int)ins.B;
                     int at = d - argc - 1;
+                    MaterializeAll(d);
                     NullCheck(pc, d, at, () =>
                     {
                         il.Emit(OpCodes.Ldstr, "call a function value");
@@ -571,11 +627,8 @@ internal sealed class CilEmitter
                         il.Emit(OpCodes.Ldc_I4_0);
                         il.Emit(OpCodes.Call, M.FieldNullError);
                     });
-                    il.Emit(OpCodes.Ldloc, _heap);
-                    LdEntry(d - 1, Rep.Ref);
-                    il.Emit(OpCodes.Conv_I4);
-                    Ldc((int)ins.B);
-                    il.Emit(OpCodes.Call, M.GetField);
+                    HeapWord(d - 1, Heap.FieldOffset + (int)ins.B);
+                    il.Emit(OpCodes.Ldelem_I8);
                     if (cls.NonNullFields[ins.B])
                     {
                         // A non-nullable field read before its constructor set it.
@@ -607,12 +660,9 @@ internal sealed class CilEmitter
                         il.Emit(OpCodes.Ldc_I4_1);
                         il.Emit(OpCodes.Call, M.FieldNullError);
                     });
-                    il.Emit(OpCodes.Ldloc, _heap);
-                    LdEntry(d - 2, Rep.Ref);
-                    il.Emit(OpCodes.Conv_I4);
-                    Ldc((int)ins.B);
+                    HeapWord(d - 2, Heap.FieldOffset + (int)ins.B);
                     LdEntryBits(d - 1, rep);
-                    il.Emit(OpCodes.Call, M.SetField);
+                    il.Emit(OpCodes.Stelem_I8);
                     break;
                 }
             case Opcode.NonNull:
@@ -627,12 +677,8 @@ internal sealed class CilEmitter
                 {
                     var rep = RepOf(Types(pc + 1)[d - 2]);
                     ArrayAccess(pc, d, d - 2, d - 1);
-                    il.Emit(OpCodes.Ldloc, _heap);
-                    LdEntry(d - 2, Rep.Ref);
-                    il.Emit(OpCodes.Conv_I4);
-                    LdEntry(d - 1, Rep.Long);
-                    il.Emit(OpCodes.Conv_I4);
-                    il.Emit(OpCodes.Call, M.ArrayGet);
+                    Element(d - 2, d - 1);
+                    il.Emit(OpCodes.Ldelem_I8);
                     StEntryBits(d - 2, rep);
                     break;
                 }
@@ -640,13 +686,9 @@ internal sealed class CilEmitter
                 {
                     var rep = RepOf(types[d - 1]);
                     ArrayAccess(pc, d, d - 3, d - 2);
-                    il.Emit(OpCodes.Ldloc, _heap);
-                    LdEntry(d - 3, Rep.Ref);
-                    il.Emit(OpCodes.Conv_I4);
-                    LdEntry(d - 2, Rep.Long);
-                    il.Emit(OpCodes.Conv_I4);
+                    Element(d - 3, d - 2);
                     LdEntryBits(d - 1, rep);
-                    il.Emit(OpCodes.Call, M.ArraySet);
+                    il.Emit(OpCodes.Stelem_I8);
                     break;
                 }
             case Opcode.ALen:
@@ -655,11 +697,8 @@ internal sealed class CilEmitter
                     il.Emit(OpCodes.Ldstr, "take the length of an array");
                     il.Emit(OpCodes.Call, M.NullDereference);
                 });
-                il.Emit(OpCodes.Ldloc, _heap);
-                LdEntry(d - 1, Rep.Ref);
-                il.Emit(OpCodes.Conv_I4);
-                il.Emit(OpCodes.Call, M.ArrayLength);
-                il.Emit(OpCodes.Conv_I8);
+                HeapWord(d - 1, Heap.ArrayLengthOffset);
+                il.Emit(OpCodes.Ldelem_I8);
                 StEntry(d - 1, Rep.Long);
                 break;
 
@@ -683,6 +722,15 @@ internal sealed class CilEmitter
                 il.Emit(_hasHandlers ? OpCodes.Leave : OpCodes.Br, _exit);
                 break;
 
+            case Opcode.CallNative when _module.Natives[ins.A].Pure is { Method.IsStatic: true } pure:
+                {
+                    // A pure float function (std.math): called directly, its arguments and result in registers.
+                    int argc = _module.Natives[ins.A].Params.Length;
+                    for (int k = d - argc; k < d; k++) LdEntry(k, Rep.Double);
+                    il.Emit(OpCodes.Call, pure.Method);
+                    StEntry(d - argc, Rep.Double);
+                    break;
+                }
             default:
                 SlowPath(pc, ins, types);
                 break;
@@ -707,6 +755,7 @@ internal sealed class CilEmitter
         };
         if (pops < 0 || !M.SlowPaths.TryGetValue(ins.Op, out var method))
             throw new InvalidOperationException($"no JIT case for opcode {ins.Op}");
+        MaterializeAll(d);
         SpillRange(types, d - pops, d);
         il.Emit(OpCodes.Ldarg_1);
         if (ins.Op is Opcode.SEq or Opcode.SNe)
@@ -734,6 +783,7 @@ internal sealed class CilEmitter
         }
         il.Emit(OpCodes.Call, method);
         il.Emit(OpCodes.Pop);
+        ReloadSpace();
         if (pc + 1 < _fn.Code.Length && _fn.Reachable[pc + 1])
         {
             var after = Types(pc + 1);
@@ -825,11 +875,8 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Call, M.NullDereference);
         });
         LdEntry(index, Rep.Long);
-        il.Emit(OpCodes.Ldloc, _heap);
-        LdEntry(array, Rep.Ref);
-        il.Emit(OpCodes.Conv_I4);
-        il.Emit(OpCodes.Call, M.ArrayLength);
-        il.Emit(OpCodes.Conv_I8);
+        HeapWord(array, Heap.ArrayLengthOffset);
+        il.Emit(OpCodes.Ldelem_I8);
         var outside = Cold(() =>
         {
             FaultStart(pc, d);
@@ -867,11 +914,57 @@ internal sealed class CilEmitter
         _il.Emit(OpCodes.Throw);
     }
 
+    /// <summary>Out-of-line code, emitted after the body with the aliases of the place that jumps to it.</summary>
     private Label Cold(Action emit)
     {
         var label = _il.DefineLabel();
-        _cold.Add((label, emit));
+        _cold.Add((label, emit, (int[])_alias.Clone()));
         return label;
+    }
+
+    /// <summary>Gives the entry at depth k its own slot, when it is an alias of a local's.</summary>
+    private void Materialize(int k)
+    {
+        if (_alias[k] < 0) return;
+        SlotAddress(_localCount + k);
+        SlotAddress(_alias[k]);
+        _il.Emit(OpCodes.Ldind_I8);
+        _il.Emit(OpCodes.Stind_I8);
+        _alias[k] = -1;
+    }
+
+    /// <summary>Every entry below depth <paramref name="d"/> in its own slot: before a call, a slow path, a branch.</summary>
+    private void MaterializeAll(int d)
+    {
+        for (int k = 0; k < d; k++) Materialize(k);
+    }
+
+    /// <summary>Pushes the heap's array and the index of word <paramref name="offset"/> of the object at depth k.</summary>
+    private void HeapWord(int k, int offset)
+    {
+        _il.Emit(OpCodes.Ldloc, _space);
+        LdEntry(k, Rep.Ref);
+        _il.Emit(OpCodes.Conv_I4);
+        if (offset != 0)
+        {
+            Ldc(offset);
+            _il.Emit(OpCodes.Add);
+        }
+    }
+
+    /// <summary>Pushes the heap's array and the index of the element (at depth <paramref name="index"/>) of the
+    /// array at depth <paramref name="array"/>: its store's word ElementOffset + index.</summary>
+    private void Element(int array, int index)
+    {
+        _il.Emit(OpCodes.Ldloc, _space);
+        HeapWord(array, Heap.ArrayStoreOffset);
+        _il.Emit(OpCodes.Ldelem_I8);
+        _il.Emit(OpCodes.Conv_I4);
+        Ldc(Heap.ElementOffset);
+        _il.Emit(OpCodes.Add);
+        LdEntry(index, Rep.Long);
+        _il.Emit(OpCodes.Conv_I4);
+        _il.Emit(OpCodes.Add);
     }
 
     /// <summary>Records this frame's instruction (a call's) in its frame record, for traces and the collector.</summary>
@@ -903,7 +996,8 @@ internal sealed class CilEmitter
         LoadFrame();
     }
 
-    /// <summary>Reloads the address of the frame's first slot: after a call, the stack may have grown elsewhere.</summary>
+    /// <summary>Reloads the address of the frame's first slot (after a call, the stack may have grown elsewhere)
+    /// and the heap's array (anything that calls out may have collected).</summary>
     private void LoadFrame()
     {
         _il.Emit(OpCodes.Ldarg_1);
@@ -911,6 +1005,14 @@ internal sealed class CilEmitter
         _il.Emit(OpCodes.Ldarg_2);
         _il.Emit(OpCodes.Ldelema, typeof(long));
         _il.Emit(OpCodes.Stloc, _fb);
+        ReloadSpace();
+    }
+
+    private void ReloadSpace()
+    {
+        _il.Emit(OpCodes.Ldloc, _heap);
+        _il.Emit(OpCodes.Call, M.HeapSpace);
+        _il.Emit(OpCodes.Stloc, _space);
     }
 
     private void SlotAddress(int slot)
@@ -937,7 +1039,7 @@ internal sealed class CilEmitter
             case Rep.Long: _il.Emit(OpCodes.Ldloc, StackLocal(_stackLong, k, typeof(long))); break;
             case Rep.Double: _il.Emit(OpCodes.Ldloc, StackLocal(_stackDouble, k, typeof(double))); break;
             default:
-                SlotAddress(_localCount + k);
+                SlotAddress(_alias[k] >= 0 ? _alias[k] : _localCount + k);
                 _il.Emit(OpCodes.Ldind_I8);
                 break;
         }
@@ -954,6 +1056,7 @@ internal sealed class CilEmitter
                 SlotAddress(_localCount + k);
                 _il.Emit(OpCodes.Ldloc, _tmp);
                 _il.Emit(OpCodes.Stind_I8);
+                _alias[k] = -1;
                 break;
         }
     }
@@ -1026,7 +1129,11 @@ internal sealed class CilEmitter
     /// <summary>Reads a non-reference entry from its slot.</summary>
     private void FillEntry(int k, Rep rep)
     {
-        if (rep == Rep.Ref) return;
+        if (rep == Rep.Ref)
+        {
+            _alias[k] = -1; // the slow path wrote the entry's own slot
+            return;
+        }
         SlotAddress(_localCount + k);
         _il.Emit(rep == Rep.Double ? OpCodes.Ldind_R8 : OpCodes.Ldind_I8);
         StEntry(k, rep);
@@ -1083,11 +1190,8 @@ internal sealed class CilEmitter
         public static readonly MethodInfo Shl = Of(typeof(Arithmetic), nameof(Arithmetic.Shl));
         public static readonly MethodInfo Shr = Of(typeof(Arithmetic), nameof(Arithmetic.Shr));
         public static readonly MethodInfo FToI = Of(typeof(Arithmetic), nameof(Arithmetic.FToI));
-        public static readonly MethodInfo GetField = Of(typeof(Heap), nameof(Heap.GetField));
-        public static readonly MethodInfo SetField = Of(typeof(Heap), nameof(Heap.SetField));
+        public static readonly MethodInfo HeapSpace = typeof(Heap).GetProperty(nameof(Heap.Space), All)!.GetMethod!;
         public static readonly MethodInfo ArrayLength = Of(typeof(Heap), nameof(Heap.ArrayLength));
-        public static readonly MethodInfo ArrayGet = Of(typeof(Heap), nameof(Heap.ArrayGet));
-        public static readonly MethodInfo ArraySet = Of(typeof(Heap), nameof(Heap.ArraySet));
         public static readonly MethodInfo DoubleToBits = Of(typeof(BitConverter), nameof(BitConverter.DoubleToInt64Bits), typeof(double));
         public static readonly MethodInfo BitsToDouble = Of(typeof(BitConverter), nameof(BitConverter.Int64BitsToDouble), typeof(long));
 

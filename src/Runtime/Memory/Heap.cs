@@ -131,10 +131,18 @@ public sealed partial class Heap
     public long ClosureEnv(int r) => _space[r + 1];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public long GetField(int r, int field) => _space[r + 1 + field];
+    public long GetField(int r, int field) => _space[r + FieldOffset + field];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void SetField(int r, int field, long value) => _space[r + 1 + field] = value;
+    public void SetField(int r, int field, long value) => _space[r + FieldOffset + field] = value;
+
+    // Where compiled code finds the words it reads and writes inline, from a reference r (see the layout above):
+    // field f of an object at r + FieldOffset + f; an array's length at r + ArrayLengthOffset and its store s at
+    // r + ArrayStoreOffset; element i at s + ElementOffset + i. The heap's own accessors use the same constants.
+    public const int FieldOffset = 1, ArrayLengthOffset = 1, ArrayStoreOffset = 2, ElementOffset = 1;
+
+    /// <summary>The words of the heap, for compiled code's inline access; a collection replaces the array.</summary>
+    internal long[] Space => _space;
     private const int InitialWords = 1 << 18;      // 2 MiB
     private const int MaxObjectWords = int.MaxValue - 64;
 
@@ -317,7 +325,7 @@ public sealed partial class Heap
     public string GetString(int r) => new(StringChars(r));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int ArrayLength(int r) => (int)_space[r + 1];
+    public int ArrayLength(int r) => (int)_space[r + ArrayLengthOffset];
 
     public TypeKind ArrayElementKind(int r) => (TypeKind)(byte)(_space[r] >> 8);
 
@@ -329,10 +337,10 @@ public sealed partial class Heap
     public Span<long> ArrayElements(int r) => _space.AsSpan((int)_space[r + 2] + 1, (int)_space[r + 1]);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public long ArrayGet(int r, int index) => _space[(int)_space[r + 2] + 1 + index];
+    public long ArrayGet(int r, int index) => _space[(int)_space[r + ArrayStoreOffset] + ElementOffset + index];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void ArraySet(int r, int index, long value) => _space[(int)_space[r + 2] + 1 + index] = value;
+    public void ArraySet(int r, int index, long value) => _space[(int)_space[r + ArrayStoreOffset] + ElementOffset + index] = value;
 
     /// <summary>
     /// Appends to an array whose capacity is full: gives it a new store of <paramref name="capacity"/> words with

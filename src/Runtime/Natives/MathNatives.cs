@@ -18,11 +18,11 @@ internal static class MathNatives
 
     /// <summary>A float -> float native.</summary>
     private static NativeDef F1(string name, Func<double, double> f, string doc) =>
-        new("math." + name, [F], F, null, doc, (vm, a) => Bits(f(D(a[0]))));
+        new("math." + name, [F], F, null, doc, (vm, a) => Bits(f(D(a[0])))) { Pure = f };
 
     /// <summary>A (float, float) -> float native.</summary>
     private static NativeDef F2(string name, Func<double, double, double> f, string doc) =>
-        new("math." + name, [F, F], F, null, doc, (vm, a) => Bits(f(D(a[0]), D(a[1]))));
+        new("math." + name, [F, F], F, null, doc, (vm, a) => Bits(f(D(a[0]), D(a[1])))) { Pure = f };
 
     /// <summary>A float as the language prints it, for messages.</summary>
     private static string Show(double x) => ValueText.FormatFloat(x);

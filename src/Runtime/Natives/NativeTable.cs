@@ -21,6 +21,14 @@ public sealed record NativeDef(string Name, VmType[] Params, VmType Return, stri
     public bool Matches(NativeImport import) =>
         import.Name == Name && import.Return == Return && import.Params.SequenceEqual(Params);
 
+    /// <summary>
+    /// The native as a plain function of its float arguments to a float (a <c>Func&lt;double, double&gt;</c> or
+    /// <c>Func&lt;double, double, double&gt;</c>) when it is nothing more: no heap, no fuel, no permission. Compiled
+    /// code calls it directly (a static method: .NET may make it one instruction) instead of through <see cref="Fn"/>,
+    /// which calls the same function.
+    /// </summary>
+    public Delegate? Pure { get; init; }
+
     /// <summary>What the call acts on (by default its first argument, a string: a path, a variable's name).</summary>
     public NativeTarget? Target { get; init; }
 
