@@ -123,7 +123,11 @@ internal sealed class Inputs(CliContext cli)
 
     /// <summary>Writes a module file beside its target and renames it into place, so that a failed write never
     /// leaves a partial module behind.</summary>
-    public int WriteModule(string output, Module module)
+    public int WriteModule(string output, Module module) => WriteFile(output, ModuleFormat.Write(module));
+
+    /// <summary>Writes a file beside its target and renames it into place, so that a failed write never leaves a
+    /// partial file behind; says why it could not on stderr and returns the exit code.</summary>
+    public int WriteFile(string output, byte[] bytes)
     {
         if (Unwritable(output) is { } why)
         {
@@ -133,7 +137,7 @@ internal sealed class Inputs(CliContext cli)
         string temp = output + ".tmp-" + Environment.ProcessId;
         try
         {
-            File.WriteAllBytes(temp, ModuleFormat.Write(module));
+            File.WriteAllBytes(temp, bytes);
             File.Move(temp, output, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)

@@ -33,6 +33,14 @@ public sealed class CilCompiler : ICompiler
 
     public TimeSpan CompileTime { get; private set; }
 
+    /// <summary>Count every call of compiled functions in <see cref="LoadedFunction.Calls"/> (a profiler runs).</summary>
+    public bool CountCalls { get; init; }
+
+    /// <summary>Each function compiled, in order, with when and why.</summary>
+    public IReadOnlyList<Runtime.Profiling.CompileRecord> Records => _records;
+
+    private readonly List<Runtime.Profiling.CompileRecord> _records = [];
+
     public void Compile(LoadedModule module, LoadedFunction fn, string why)
     {
         if (!Compilable(fn))
@@ -72,13 +80,15 @@ public sealed class CilCompiler : ICompiler
         for (int i = 0; i < batch.Count; i++)
         {
             var f = batch[i];
+            long startedAt = Stopwatch.GetTimestamp();
             var clock = Stopwatch.StartNew();
-            var emitter = new CilEmitter(module, f, methods[i], state.Methods);
+            var emitter = new CilEmitter(module, f, methods[i], state.Methods, CountCalls);
             int cil = emitter.Emit();
             f.Compiled = (CompiledCode)methods[i].CreateDelegate(typeof(CompiledCode), state.Context);
             clock.Stop();
             Compiled++;
             CompileTime += clock.Elapsed;
+            _records.Add(new(f.Name, f.Code.Length, cil, startedAt, clock.Elapsed, f == fn ? why : "called by " + fn.Name));
             Log?.Invoke($"jit: {f.Name}: {f.Code.Length} instructions -> {cil} bytes of CIL in {clock.Elapsed.TotalMilliseconds:0.###} ms ({(f == fn ? why : "called by " + fn.Name)})");
         }
     }

@@ -55,6 +55,7 @@ internal sealed class CilEmitter
     private readonly IReadOnlyDictionary<int, DynamicMethod> _batch;
     private readonly int _localCount;
     private readonly bool _hasHandlers;
+    private readonly bool _countCalls;
 
     // CIL locals.
     private readonly LocalBuilder _fb;       // ref long: the frame's first slot (reloaded when the stack may have moved)
@@ -83,8 +84,9 @@ internal sealed class CilEmitter
     /// <summary>The CIL locals declared (RyuJIT's optimiser gives up past about 2,000).</summary>
     public int LocalsDeclared { get; private set; }
 
-    public CilEmitter(LoadedModule module, LoadedFunction fn, DynamicMethod method, IReadOnlyDictionary<int, DynamicMethod> batch)
+    public CilEmitter(LoadedModule module, LoadedFunction fn, DynamicMethod method, IReadOnlyDictionary<int, DynamicMethod> batch, bool countCalls)
     {
+        _countCalls = countCalls;
         _module = module;
         _fn = fn;
         _il = method.GetILGenerator(256 + fn.Code.Length * 24);
@@ -155,9 +157,19 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Brtrue, osr);
         var slow = il.DefineLabel();
         var pushed = il.DefineLabel();
+        if (_countCalls)
+        {
+            // Profiling: every call counted, here or (not compiled) by the interpreter.
+            fnRef();
+            il.Emit(OpCodes.Dup);
+            il.Emit(OpCodes.Ldfld, F.Calls);
+            il.Emit(OpCodes.Ldc_I8, 1L);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Stfld, F.Calls);
+        }
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Volatile);
-        il.Emit(OpCodes.Ldfld, F.Interrupt);
+        il.Emit(OpCodes.Ldfld, F.Attention);
         il.Emit(OpCodes.Brtrue, slow);
         il.Emit(OpCodes.Ldloca, _probe);
         il.Emit(OpCodes.Conv_U);
@@ -830,24 +842,26 @@ internal sealed class CilEmitter
         StEntry(d - 2, Rep.Long);
     }
 
-    /// <summary>A backward branch polls for a stop (--timeout, Isolate.Stop), as the interpreter does.</summary>
+    /// <summary>A backward branch polls for a stop (--timeout, Isolate.Stop) or a profiler's sample, as the interpreter does.</summary>
     private void Poll(int pc, int target, int d)
     {
         if (target > pc) return;
         var il = _il;
+        var resume = il.DefineLabel();
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Volatile);
-        il.Emit(OpCodes.Ldfld, F.Interrupt);
-        var stop = Cold(() =>
+        il.Emit(OpCodes.Ldfld, F.Attention);
+        var attend = Cold(() =>
         {
             il.Emit(OpCodes.Ldarg_1);
             il.Emit(OpCodes.Ldloc, _fp);
             Ldc(pc);
             Sp(d);
-            il.Emit(OpCodes.Call, M.StopAt);
-            il.Emit(OpCodes.Throw);
+            il.Emit(OpCodes.Call, M.AttendAt);
+            il.Emit(OpCodes.Br, resume);
         });
-        il.Emit(OpCodes.Brtrue, stop);
+        il.Emit(OpCodes.Brtrue, attend);
+        il.MarkLabel(resume);
     }
 
     /// <summary>NullError (made by <paramref name="error"/>, which pushes a VmError) when the reference at depth
@@ -1151,7 +1165,8 @@ internal sealed class CilEmitter
         public static readonly FieldInfo Stack = typeof(Interpreter).GetField(nameof(Interpreter._stack), All)!;
         public static readonly FieldInfo Frames = typeof(Interpreter).GetField(nameof(Interpreter._frames), All)!;
         public static readonly FieldInfo Fp = typeof(Interpreter).GetField(nameof(Interpreter._fp), All)!;
-        public static readonly FieldInfo Interrupt = typeof(Interpreter).GetField(nameof(Interpreter._interrupt), All)!;
+        public static readonly FieldInfo Attention = typeof(Interpreter).GetField(nameof(Interpreter._attention), All)!;
+        public static readonly FieldInfo Calls = typeof(LoadedFunction).GetField(nameof(LoadedFunction.Calls))!;
         public static readonly FieldInfo FramePc = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Pc))!;
         public static readonly FieldInfo FrameBp = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Bp))!;
         public static readonly FieldInfo FrameFn = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Fn))!;
@@ -1174,7 +1189,7 @@ internal sealed class CilEmitter
         public static readonly MethodInfo InterfaceTarget = Of(typeof(Interpreter), nameof(Interpreter.InterfaceTarget));
         public static readonly MethodInfo ClosureTarget = Of(typeof(Interpreter), nameof(Interpreter.ClosureTarget));
         public static readonly MethodInfo FaultAt = Of(typeof(Interpreter), nameof(Interpreter.FaultAt));
-        public static readonly MethodInfo StopAt = Of(typeof(Interpreter), nameof(Interpreter.StopAt), typeof(int), typeof(int), typeof(int));
+        public static readonly MethodInfo AttendAt = Of(typeof(Interpreter), nameof(Interpreter.AttendAt));
         public static readonly MethodInfo ThrowAt = Of(typeof(Interpreter), nameof(Interpreter.ThrowAt));
         public static readonly MethodInfo CatchCompiled = Of(typeof(Interpreter), nameof(Interpreter.CatchCompiled));
         public static readonly MethodInfo GetHeap = typeof(Interpreter).GetProperty(nameof(Interpreter.Heap))!.GetMethod!;

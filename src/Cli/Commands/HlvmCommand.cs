@@ -15,6 +15,7 @@ internal static class HlvmCommand
               hlvm run prog.hl -- a -b       run it with the arguments a and -b
               hlvm build hello.hl -o h.hlc   compile to a module file
               hlvm run h.hlc                 verify and run a module
+              hlvm prof hello.hl -o p.html   run it and show where its time went
               hlvm disasm h.hlc > h.hlasm    print a module as text
               hlvm asm h.hlasm -o h.hlc      assemble the text back into a module
               hlvm keygen -o me              make a signing key pair (me.key, me.pub)
@@ -31,6 +32,7 @@ internal static class HlvmCommand
             """)
         {
             RunCommandOf(cli),
+            new RunCommand(cli, profiling: true).Command,
             BuildCommand.Create(cli),
             CheckCommand.Create(cli),
             DisasmCommand.Create(cli),

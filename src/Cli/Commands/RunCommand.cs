@@ -58,9 +58,21 @@ internal sealed class RunCommand
     private readonly Dictionary<string, (HlvmOption<string?[]> Allow, HlvmOption<string?[]> Deny)> _grants =
         Sandbox.Permissions.Kinds.ToDictionary(k => k, k => (OptionKinds.Grant(k, allow: true), OptionKinds.Grant(k, allow: false)));
 
+    // hlvm prof's own options.
+    private readonly HlvmOption<string?> _profileOutput = OptionKinds.Path("--output", "FILE",
+        "also write the profile to FILE, in the format its name ends with: .html (an interactive flame graph), .speedscope.json, .svg, .folded (collapsed stacks), .txt",
+        ["-o"]);
+    private readonly HlvmOption<string> _profileFormat = OptionKinds.Choice("--format", "the format of --output when its name does not say", ["auto", .. Runtime.Profiling.ProfileFormats.Formats]);
+    private readonly HlvmOption<long?> _rate = OptionKinds.Count("--rate", "N", "samples a second, by time", 1, 100_000, 1000, Runtime.Profiling.Profiler.DefaultRate);
+    private readonly HlvmOption<long?> _every = OptionKinds.Count("--every", "N",
+        "instead, a sample every N instructions: the same profile on every run (the program runs in the interpreter)", 1, long.MaxValue, 10_000);
+
+    private readonly bool _profiling;
+
     /// <summary>What this command line asks <c>run</c> to do: every option's value or its default.</summary>
     internal RunSettings Settings(ParseResult p) => new(p.GetValue(_file)!, p.GetValue(_programArgs) ?? [])
     {
+        Profile = _profiling ? new ProfileSettings(_profileOutput.Get(p), _profileFormat.Get(p)!, (int)_rate.Get(p)!.Value, _every.Get(p)) : null,
         Engine = _engine.Get(p)!,
         JitThreshold = (int)_jitThreshold.Get(p)!.Value,
         JitLog = _jitLog.Get(p),
@@ -83,9 +95,14 @@ internal sealed class RunCommand
             .Concat(g.Value.Deny.Get(p).Select(t => (g.Key, false, t))))],
     };
 
-    public RunCommand(CliContext cli)
+    public RunCommand(CliContext cli, bool profiling = false)
     {
-        Command = new Command("run", "Compile (if needed), verify and run a program, a module or a bundle, in a sandbox.\n"
+        _profiling = profiling;
+        Command = new Command(profiling ? "prof" : "run", (profiling
+            ? "Run a program as 'run' does (same options, sandbox, limits and engine) while sampling its call stack, and print\n"
+              + "where its time went when it ends: per function (self and total time, calls, the share compiled), the hottest\n"
+              + "lines, the collector and the JIT. The report goes to stderr; -o writes it to a file as well.\n"
+            : "Compile (if needed), verify and run a program, a module or a bundle, in a sandbox.\n")
             + "Options may come before or after FILE, up to '--'; everything after '--' goes to the program.\n"
             + "A grant or denial of a whole kind is spelled with '*': --allow-read='*' (quoted for the shell).")
         {
@@ -96,6 +113,13 @@ internal sealed class RunCommand
         {
             Command.Options.Add(allow);
             Command.Options.Add(deny);
+        }
+        if (profiling)
+        {
+            Command.Options.Add(_profileOutput);
+            Command.Options.Add(_profileFormat);
+            Command.Options.Add(_rate);
+            Command.Options.Add(_every);
         }
         Command.SetAction(p => new Runner(cli).Run(Settings(p)));
     }
@@ -193,9 +217,13 @@ internal sealed class Runner(CliContext cli)
                     Interpreter = new InterpreterOptions
                     {
                         Checked = s.Checked,
-                        Compiler = s.Engine == "interp" ? null
-                            : new Hlvm.Jit.CilCompiler { Log = s.JitLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null },
+                        Compiler = _compiler = s.Engine == "interp" ? null : new Hlvm.Jit.CilCompiler
+                        {
+                            Log = s.JitLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
+                            CountCalls = s.Profile is not null,
+                        },
                         JitThreshold = s.Engine == "jit" ? 0 : s.JitThreshold,
+                        Profiler = _profiler = s.Profile is { } prof ? new Runtime.Profiling.Profiler(prof.Rate, prof.Every) : null,
                     },
                 }));
             }
@@ -221,13 +249,33 @@ internal sealed class Runner(CliContext cli)
                     _cli.Messages.WriteLine($"hlvm: {Inputs.Shown(path)}: the module has no entry function (main)");
                     return ExitCodes.DataError;
                 }
-                return RunIsolate(isolate, loaded, s.Args, allowEscapes);
+                int code = RunIsolate(isolate, loaded, s.Args, allowEscapes);
+                return s.Profile is { } profile ? Report(profile, code) : code;
             }
         }
         finally
         {
             auditFile?.Dispose();
         }
+    }
+
+    private Hlvm.Jit.CilCompiler? _compiler;
+    private Runtime.Profiling.Profiler? _profiler;
+
+    /// <summary><c>hlvm prof</c>: the report on stderr, and in the file asked for; the program's exit code, or
+    /// the file's error.</summary>
+    private int Report(ProfileSettings settings, int code)
+    {
+        var profile = _profiler!.Report(_compiler?.Records);
+        _cli.Out.Flush();
+        _cli.Messages.Write(Runtime.Profiling.ProfileFormats.Text(profile));
+        if (settings.Output is not { } path) return code;
+        string format = settings.Format != "auto" ? settings.Format
+            : Runtime.Profiling.ProfileFormats.FormatOf(path) ?? "text";
+        if (_inputs.WriteFile(path, new System.Text.UTF8Encoding(false).GetBytes(Runtime.Profiling.ProfileFormats.Render(profile, format))) is not ExitCodes.Ok and var failed)
+            return failed;
+        _cli.Messages.WriteLine($"hlvm prof: wrote {Inputs.Shown(path)} ({format})");
+        return code;
     }
 
     /// <summary>How long after its timeout a program that has not stopped ends the process.</summary>
@@ -279,6 +327,9 @@ internal sealed class Runner(CliContext cli)
 /// command definitions: that is most of the start-up time of a short program (see bench/README.md). A test
 /// checks that it reads such a line exactly as System.CommandLine does.
 /// </summary>
+/// <summary>What <c>hlvm prof</c> adds to a run: where the profile goes, and how it samples.</summary>
+internal sealed record ProfileSettings(string? Output, string Format, int Rate, long? Every);
+
 internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
 {
     public const int DefaultMaxStack = InterpreterOptions.DefaultMaxFrames;
@@ -290,6 +341,9 @@ internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
     public static readonly string[] Engines = ["tiered", "jit", "interp", "compare"];
 
     public string Engine { get; init; } = Engines[0];
+
+    /// <summary><c>hlvm prof</c>: the profiler's settings; null for <c>hlvm run</c>.</summary>
+    public ProfileSettings? Profile { get; init; }
     public int JitThreshold { get; init; } = InterpreterOptions.DefaultJitThreshold;
     public bool JitLog { get; init; }
     public int MaxStack { get; init; } = DefaultMaxStack;

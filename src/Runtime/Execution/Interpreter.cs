@@ -57,6 +57,9 @@ public sealed record InterpreterOptions
     public int JitThreshold { get; init; } = DefaultJitThreshold;
 
     public const int DefaultJitThreshold = 1000;
+
+    /// <summary>A profiler sampling the run (<c>hlvm prof</c>), or null.</summary>
+    public Profiling.Profiler? Profiler { get; init; }
 }
 
 /// <summary>
@@ -108,9 +111,10 @@ public sealed class Interpreter : IRootSource
         Heap = heap;
         Out = output;
         _options = options ?? new InterpreterOptions();
-        _tiering = _options.Compiler is not null && _options.Fuel is null && !_options.Checked;
+        _tiering = _options.Compiler is not null && _options.Fuel is null && !_options.Checked && _options.Profiler?.Every is null;
         // Tiering counts calls and loops where the fast mode polls for a stop: the poll is always on.
-        _poll = _tiering;
+        _profiler = _options.Profiler;
+        _poll = _tiering || _profiler is not null;
         _frameLimit = Math.Min(_options.MaxFrames + 1, _frames.Length);
         heap.AddRoots(this);
     }
@@ -147,10 +151,47 @@ public sealed class Interpreter : IRootSource
     public void Interrupt(LimitExceededError reason)
     {
         Interlocked.CompareExchange(ref _interrupt, reason, null);
+        Volatile.Write(ref _attention, _interrupt);
         Volatile.Write(ref _poll, true);
     }
 
     internal LimitExceededError? _interrupt;
+
+    /// <summary>
+    /// What compiled code polls at backward branches and function entry, and the fast mode where it polls: null,
+    /// the stop (<see cref="_interrupt"/>), or <see cref="SampleRequest"/> (the profiler's timer asks for a sample).
+    /// </summary>
+    internal object? _attention;
+
+    /// <summary>The value of <see cref="_attention"/> that asks for a profiler's sample.</summary>
+    internal static readonly object SampleRequest = new();
+
+    private readonly Profiling.Profiler? _profiler;
+
+    /// <summary>Asks, from any thread, for a sample of the program's stack at its next poll (backward branch, call).</summary>
+    internal void RequestSample() => Interlocked.CompareExchange(ref _attention, SampleRequest, null);
+
+    /// <summary>Where compiled code or the fast mode found <see cref="_attention"/> set: stops, or takes the sample.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Attend(bool compiled)
+    {
+        if (Volatile.Read(ref _interrupt) is { } stop) throw stop;
+        if (Interlocked.CompareExchange(ref _attention, null, SampleRequest) == SampleRequest) _profiler?.Sample(this, compiled);
+    }
+
+    /// <summary>Compiled code's poll found <see cref="_attention"/> set at instruction <paramref name="pc"/> of frame <paramref name="fp"/>.</summary>
+    internal void AttendAt(int fp, int pc, int sp)
+    {
+        _frames[fp].Pc = pc;
+        _sp = sp;
+        Attend(compiled: true);
+    }
+
+    /// <summary>Entries into compiled code in the middle of a function (on-stack replacement).</summary>
+    public long OsrEntries { get; private set; }
+
+    /// <summary>The frames running, outermost first: each one's function and the instruction it is at.</summary>
+    internal ReadOnlySpan<Frame> Frames => _frames.AsSpan(0, _fp);
 
     /// <summary>
     /// What the fast mode polls at backward branches and calls: set with <see cref="_interrupt"/>, and always
@@ -190,14 +231,17 @@ public sealed class Interpreter : IRootSource
         }
         try
         {
+            _profiler?.Started(this);
+            if (_profiler is not null && (fn.Compiled is null || !_tiering)) fn.Calls++;
             if (_options.Checked) return Start<CheckedMode>(fn);
-            if (_options.Fuel is not null) return Start<MeteredMode>(fn);
+            if (_options.Fuel is not null || _profiler?.Every is not null) return Start<MeteredMode>(fn);
             if (_tiering && fn.Compiled is null && ++fn.Hotness >= _options.JitThreshold) TierUp(fn, "calls");
             if (fn.Compiled is { } compiled) return RunCompiledEntry(compiled);
             return Start<FastMode>(fn);
         }
         finally
         {
+            _profiler?.Stopped(this);
             _fp = 0;
             _sp = 0;
             _pending = 0;
@@ -260,6 +304,8 @@ public sealed class Interpreter : IRootSource
         }
         if (NativeStackLow()) return -1;
         int fp = PushFrame(fn, bp);
+        // A sample asked for: taken in the function being entered, at its first instruction.
+        if (Volatile.Read(ref _attention) is not null) Attend(compiled: true);
         return fp;
     }
 
@@ -297,7 +343,9 @@ public sealed class Interpreter : IRootSource
     internal long Invoke(LoadedFunction callee, int bp)
     {
         if (callee.Compiled is null && _tiering && !callee.NotCompiled && ++callee.Hotness >= _options.JitThreshold) TierUp(callee, "calls");
-        return callee.Compiled is { } code ? code(this, bp, 0) : CallInterpreted(callee, bp);
+        if (callee.Compiled is { } code) return code(this, bp, 0);
+        if (_profiler is not null) callee.Calls++;
+        return CallInterpreted(callee, bp);
     }
 
     /// <summary>The callee of a method call from compiled code: the receiver's implementation of slot
@@ -330,9 +378,6 @@ public sealed class Interpreter : IRootSource
         _sp = sp;
         return error;
     }
-
-    /// <summary>The stop requested, raised by compiled code at a backward branch of frame <paramref name="fp"/>.</summary>
-    internal Exception StopAt(int fp, int pc, int sp) => FaultAt(fp, pc, sp, Volatile.Read(ref _interrupt)!);
 
     /// <summary>A <c>throw</c> of <paramref name="value"/> in compiled code.</summary>
     internal Exception ThrowAt(int fp, int pc, int sp, long value)
@@ -505,8 +550,13 @@ public sealed class Interpreter : IRootSource
     {
         if (Volatile.Read(ref _interrupt) is { } reason) throw reason;
         long owed = -_fuel;
+        if (_profiler?.Every is { } every)
+        {
+            // The deterministic profile: a sample every N instructions, where the slice of fuel ends.
+            for (long n = owed / every; n >= 0; n--) _profiler.Sample(this, compiled: false);
+        }
         if (_reserve < owed) throw FuelExhausted();
-        long slice = Math.Min(FuelSlice, _reserve);
+        long slice = Math.Min(_profiler?.Every ?? FuelSlice, _reserve);
         if (slice < owed) slice = owed;
         _reserve -= slice;
         _fuel = slice - owed;
@@ -1077,7 +1127,12 @@ public sealed class Interpreter : IRootSource
             // A backward branch to `target` found the poll flag set: a stop, or (tiering) a loop to count; a loop
             // that is hot, or whose function was compiled meanwhile, continues in compiled code from `target`.
             Poll:
-                if (Volatile.Read(ref _interrupt) is not null) goto Stop;
+                if (Volatile.Read(ref _attention) is not null)
+                {
+                    if (Volatile.Read(ref _interrupt) is not null) goto Stop;
+                    frame.Pc = pc - 1;
+                    Attend(compiled: false);
+                }
                 pc = target;
                 if (typeof(TMode) == typeof(FastMode) && _tiering)
                 {
@@ -1086,6 +1141,7 @@ public sealed class Interpreter : IRootSource
                     {
                         frame.Pc = pc;
                         _sp = sp;
+                        OsrEntries++;
                         result = loop(this, bp, pc + 1);
                         goto Returned; // the compiled code returned from the function and popped its frame
                     }
@@ -1112,9 +1168,13 @@ public sealed class Interpreter : IRootSource
                     frame.Pc = pc - 1;
                     if (typeof(TMode) == typeof(FastMode) && Volatile.Read(ref _poll))
                     {
-                        if (Volatile.Read(ref _interrupt) is not null) goto Stop;
+                        if (Volatile.Read(ref _attention) is not null)
+                        {
+                            if (Volatile.Read(ref _interrupt) is not null) goto Stop;
+                            Attend(compiled: false);
+                        }
                         // Tiering: count the call; a compiled callee runs as a C# call while the native stack has room.
-                        if (callee.Compiled is null && !callee.NotCompiled && ++callee.Hotness >= _options.JitThreshold) TierUp(callee, "calls");
+                        if (_tiering && callee.Compiled is null && !callee.NotCompiled && ++callee.Hotness >= _options.JitThreshold) TierUp(callee, "calls");
                         // (When the native stack is low, the call stays here: compiled code would come back to the interpreter.)
                         if (callee.Compiled is { } compiled && !NativeStackLow())
                         {
@@ -1128,6 +1188,7 @@ public sealed class Interpreter : IRootSource
                             if (callee.ReturnsValue) Unsafe.Add(ref s0, sp++) = result;
                             continue;
                         }
+                        if (_profiler is not null) callee.Calls++; // (compiled code counts its own calls)
                     }
                     int fp = _fp;
                     if (fp > maxFrames) throw Fault(ref frame, pc, sp, StackOverflowError());

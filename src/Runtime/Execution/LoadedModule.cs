@@ -80,6 +80,9 @@ public sealed class LoadedFunction
     /// interpreted. Set once, by the compiler, on the VM's thread.</summary>
     public CompiledCode? Compiled;
 
+    /// <summary>Calls of the function, counted in both engines while a profiler runs.</summary>
+    public long Calls;
+
     /// <summary>Tiering: calls and backward branches counted while interpreted.</summary>
     public int Hotness;
 

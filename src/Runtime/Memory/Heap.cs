@@ -176,6 +176,34 @@ public sealed partial class Heap
 
     public int Collections { get; private set; }
 
+    /// <summary>The time all collections took, and the longest one.</summary>
+    public TimeSpan TotalPause { get; private set; }
+
+    public TimeSpan LongestPause { get; private set; }
+
+    private long _nextAllocationSample = long.MaxValue;
+    private long _allocationSampleBytes;
+    private Action<long>? _allocationSampled;
+
+    /// <summary>
+    /// Calls <paramref name="sampled"/> (on the allocating thread, before the object is initialised: it must not
+    /// allocate) each time another <paramref name="everyBytes"/> bytes have been allocated, with the bytes since the
+    /// last call; null stops it. The profiler attributes the bytes to the function allocating.
+    /// </summary>
+    public void SampleAllocations(long everyBytes, Action<long>? sampled)
+    {
+        _allocationSampled = sampled;
+        _allocationSampleBytes = everyBytes;
+        _nextAllocationSample = sampled is null ? long.MaxValue : AllocatedBytes + everyBytes;
+    }
+
+    private void AllocationSampled()
+    {
+        long since = AllocatedBytes - (_nextAllocationSample - _allocationSampleBytes);
+        _nextAllocationSample = AllocatedBytes + _allocationSampleBytes;
+        _allocationSampled?.Invoke(since);
+    }
+
     /// <summary>The largest number of bytes found live by a collection.</summary>
     public long PeakLiveBytes { get; private set; }
 
@@ -231,6 +259,7 @@ public sealed partial class Heap
         if (r + words > _space.Length) throw new InvalidOperationException("heap allocation without a reservation");
         _top += words;
         AllocatedBytes += words * 8L;
+        if (AllocatedBytes >= _nextAllocationSample) AllocationSampled();
         Array.Clear(_space, r, words);
         _starts?.Set(r, true);
         return r;
@@ -533,8 +562,11 @@ public sealed partial class Heap
 
     private void Log(long start, long before, string kind)
     {
+        var pause = Stopwatch.GetElapsedTime(start);
+        TotalPause += pause;
+        if (pause > LongestPause) LongestPause = pause;
         if (_options.Log is not { } log) return;
-        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        double ms = pause.TotalMilliseconds;
         log($"[gc] #{Collections} {kind} pause={ms:F3}ms before={before} after={UsedBytes} heap={(_space.Length - 1) * 8L} allocated={AllocatedBytes}");
     }
 

@@ -1,0 +1,319 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace Hlvm.Runtime.Profiling;
+
+/// <summary>
+/// The ways a <see cref="Profile"/> is shown: a text report for the terminal, collapsed stacks (flamegraph.pl,
+/// inferno), the speedscope file format, a static SVG flame graph, and a self-contained HTML page with an
+/// interactive one. In the deterministic mode (<see cref="Profile.Every"/>) every figure is a count of samples
+/// or instructions, never a time, so two runs give the same bytes.
+/// </summary>
+public static class ProfileFormats
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>The format a file's name asks for, or null.</summary>
+    public static string? FormatOf(string path) =>
+        path.EndsWith(".speedscope.json", StringComparison.OrdinalIgnoreCase) ? "speedscope"
+        : path.EndsWith(".folded", StringComparison.OrdinalIgnoreCase) ? "folded"
+        : path.EndsWith(".svg", StringComparison.OrdinalIgnoreCase) ? "svg"
+        : path.EndsWith(".html", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".htm", StringComparison.OrdinalIgnoreCase) ? "html"
+        : path.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) ? "text"
+        : null;
+
+    public static readonly string[] Formats = ["text", "folded", "speedscope", "svg", "html"];
+
+    public static string Render(Profile p, string format) => format switch
+    {
+        "text" => Text(p),
+        "folded" => Folded(p),
+        "speedscope" => Speedscope(p),
+        "svg" => Svg(p),
+        "html" => Html(p),
+        _ => throw new ArgumentException($"no profile format '{format}' (one of: {string.Join(", ", Formats)})", nameof(format)),
+    };
+
+    private static bool Deterministic(Profile p) => p.Every is not null;
+
+    /// <summary>A number of samples as the report shows it: milliseconds, or instructions in the deterministic mode.</summary>
+    private static string Amount(Profile p, long samples) =>
+        Deterministic(p) ? (samples * p.Every!.Value).ToString("N0", Inv) : (samples * p.MillisecondsPerSample).ToString("F1", Inv);
+
+    private static string Percent(Profile p, long samples) =>
+        p.Samples == 0 ? "-" : (100.0 * samples / p.Samples).ToString("F1", Inv) + "%";
+
+    public static string Text(Profile p, int maxFunctions = 25, int maxLines = 10)
+    {
+        var t = new StringBuilder();
+        string unit = Deterministic(p) ? "instructions" : "ms";
+        t.Append(CultureInfo.InvariantCulture, $"hlvm prof: {p.Program}: {p.Samples:N0} samples, ");
+        t.Append(Deterministic(p)
+            ? string.Create(Inv, $"one every {p.Every:N0} instructions (deterministic; interpreted)\n")
+            : string.Create(Inv, $"{p.WallMilliseconds / 1000:F2} s at {p.Rate} a second\n"));
+        if (p.Samples == 0) t.Append("  no samples: the program ended before the first one (raise --rate, or use --every N)\n");
+        t.Append('\n');
+        t.Append(CultureInfo.InvariantCulture, $"{"self",7} {"self " + unit,14} {"total",7} {"total " + unit,14} {"calls",12}  {"compiled",8}  function\n");
+        foreach (var f in p.Functions.Take(maxFunctions))
+        {
+            string share = f.SelfSamples == 0 ? "-" : (100.0 * f.CompiledSamples / f.SelfSamples).ToString("F0", Inv) + "%";
+            string compiled = f.Compiled is { } c
+                ? Deterministic(p) ? $" (compiled: {c.Why})" : string.Create(Inv, $" (compiled at {c.At.TotalMilliseconds:F0} ms in {c.Took.TotalMilliseconds:F1} ms: {c.Why})")
+                : "";
+            t.Append(CultureInfo.InvariantCulture,
+                $"{Percent(p, f.SelfSamples),7} {Amount(p, f.SelfSamples),14} {Percent(p, f.TotalSamples),7} {Amount(p, f.TotalSamples),14} {f.Calls,12:N0}  {share,8}  {f.Name} ({f.File}){compiled}\n");
+        }
+        if (p.Functions.Count > maxFunctions) t.Append(CultureInfo.InvariantCulture, $"  ... {p.Functions.Count - maxFunctions} more functions\n");
+        if (p.Lines.Count > 0)
+        {
+            t.Append("\nhottest lines\n");
+            foreach (var l in p.Lines.Take(maxLines))
+                t.Append(CultureInfo.InvariantCulture, $"{Percent(p, l.Samples),7} {Amount(p, l.Samples),14}  {l.File}:{l.Line}  {l.Function}\n");
+        }
+        t.Append(CultureInfo.InvariantCulture, $"\ncollector: {p.Collections:N0} collections");
+        if (!Deterministic(p))
+            t.Append(CultureInfo.InvariantCulture, $", {p.TotalPause.TotalMilliseconds:F1} ms in all, the longest {p.LongestPause.TotalMilliseconds:F1} ms");
+        t.Append(CultureInfo.InvariantCulture, $"; {Bytes(p.AllocatedBytes)} allocated\n");
+        var allocators = p.Functions.Where(f => f.AllocatedBytes > 0).OrderByDescending(f => f.AllocatedBytes).ThenBy(f => f.Name, StringComparer.Ordinal).Take(5).ToList();
+        if (allocators.Count > 0)
+        {
+            t.Append(CultureInfo.InvariantCulture, $"  allocating most (sampled every {Bytes(Profiler.AllocationSampleBytes)}): ");
+            t.Append(string.Join(", ", allocators.Select(f => $"{f.Name} {Bytes(f.AllocatedBytes)}"))).Append('\n');
+        }
+        t.Append(CultureInfo.InvariantCulture, $"jit: {p.Compiles.Count} function{(p.Compiles.Count == 1 ? "" : "s")} compiled");
+        if (!Deterministic(p) && p.Compiles.Count > 0)
+            t.Append(CultureInfo.InvariantCulture, $" in {p.Compiles.Sum(c => c.Took.TotalMilliseconds):F1} ms");
+        t.Append(CultureInfo.InvariantCulture, $"; {p.OsrEntries:N0} entr{(p.OsrEntries == 1 ? "y" : "ies")} into compiled loops (on-stack replacement); no deoptimisations (nothing is speculated)\n");
+        return t.ToString();
+    }
+
+    private static string Bytes(long n) => n switch
+    {
+        >= 1L << 30 => (n / (double)(1L << 30)).ToString("F1", Inv) + " GiB",
+        >= 1L << 20 => (n / (double)(1L << 20)).ToString("F1", Inv) + " MiB",
+        >= 1L << 10 => (n / 1024.0).ToString("F1", Inv) + " KiB",
+        _ => n.ToString(Inv) + " bytes",
+    };
+
+    /// <summary>Collapsed stacks: <c>main;fib;fib 123</c>, one line per stack, outermost first.</summary>
+    public static string Folded(Profile p)
+    {
+        var t = new StringBuilder();
+        foreach (var s in p.Stacks) t.Append(string.Join(';', s.Frames.Select(Clean))).Append(' ').Append(s.Samples.ToString(Inv)).Append('\n');
+        return t.ToString();
+    }
+
+    /// <summary>A frame's name with the characters collapsed stacks give a meaning to (';', space, line breaks) replaced.</summary>
+    private static string Clean(string name) => name.Replace(';', ':').Replace(' ', '_').Replace('\n', '_').Replace('\r', '_');
+
+    /// <summary>The speedscope file format (https://www.speedscope.app/file-format-schema.json): one sampled profile.</summary>
+    public static string Speedscope(Profile p)
+    {
+        var frames = new List<string>();
+        var files = new Dictionary<string, string>();
+        var index = new Dictionary<string, int>();
+        foreach (var f in p.Functions) files[f.Name] = f.File;
+        int Frame(string name)
+        {
+            if (index.TryGetValue(name, out int i)) return i;
+            index[name] = frames.Count;
+            frames.Add(name);
+            return frames.Count - 1;
+        }
+        var samples = p.Stacks.Select(s => s.Frames.Select(Frame).ToArray()).ToList();
+        double weight = Deterministic(p) ? p.Every!.Value : p.MillisecondsPerSample;
+        var weights = p.Stacks.Select(s => s.Samples * weight).ToList();
+        var doc = new Dictionary<string, object>
+        {
+            ["$schema"] = "https://www.speedscope.app/file-format-schema.json",
+            ["shared"] = new Dictionary<string, object>
+            {
+                ["frames"] = frames.Select(n => new Dictionary<string, object> { ["name"] = n, ["file"] = files.GetValueOrDefault(n, "") }).ToList(),
+            },
+            ["profiles"] = new List<object>
+            {
+                new Dictionary<string, object>
+                {
+                    ["type"] = "sampled",
+                    ["name"] = p.Program,
+                    ["unit"] = Deterministic(p) ? "none" : "milliseconds",
+                    ["startValue"] = 0,
+                    ["endValue"] = weights.Sum(),
+                    ["samples"] = samples,
+                    ["weights"] = weights,
+                },
+            },
+            ["name"] = p.Program,
+            ["activeProfileIndex"] = 0,
+            ["exporter"] = "hlvm prof",
+        };
+        return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = false }) + "\n";
+    }
+
+    /// <summary>The stacks as a tree: each node's samples include its children's.</summary>
+    private sealed class Node(string name)
+    {
+        public string Name { get; } = name;
+        public long Samples;
+        public readonly SortedDictionary<string, Node> Children = new(StringComparer.Ordinal);
+    }
+
+    private static Node Tree(Profile p)
+    {
+        var root = new Node("all");
+        foreach (var s in p.Stacks)
+        {
+            root.Samples += s.Samples;
+            var n = root;
+            foreach (var f in s.Frames)
+            {
+                if (!n.Children.TryGetValue(f, out var child)) n.Children[f] = child = new Node(f);
+                child.Samples += s.Samples;
+                n = child;
+            }
+        }
+        return root;
+    }
+
+    private const int RowHeight = 18, Width = 1200;
+
+    /// <summary>A static flame graph: the outermost frame at the bottom, each frame as wide as its share of the samples.</summary>
+    public static string Svg(Profile p)
+    {
+        var root = Tree(p);
+        int depth = Depth(root);
+        int height = (depth + 2) * RowHeight + 24;
+        var t = new StringBuilder();
+        t.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" font-family=\"monospace\" font-size=\"12\">\n");
+        t.Append(CultureInfo.InvariantCulture, $"<text x=\"4\" y=\"16\">{Escape("hlvm prof: " + p.Program)} ({p.Samples:N0} samples)</text>\n");
+        void Draw(Node n, double x, double w, int level)
+        {
+            if (w < 0.5) return;
+            double y = height - (level + 1) * RowHeight;
+            string title = $"{n.Name}: {Percent(p, n.Samples)}, {n.Samples.ToString(Inv)} samples";
+            t.Append(CultureInfo.InvariantCulture, $"<g><title>{Escape(title)}</title><rect x=\"{x:F1}\" y=\"{y:F1}\" width=\"{w:F1}\" height=\"{RowHeight - 1}\" fill=\"{Colour(n.Name)}\" rx=\"2\"/>");
+            if (w > 30) t.Append(CultureInfo.InvariantCulture, $"<text x=\"{x + 3:F1}\" y=\"{y + 13:F1}\">{Escape(Fit(n.Name, w))}</text>");
+            t.Append("</g>\n");
+            double cx = x;
+            foreach (var c in n.Children.Values)
+            {
+                double cw = n.Samples == 0 ? 0 : w * c.Samples / n.Samples;
+                Draw(c, cx, cw, level + 1);
+                cx += cw;
+            }
+        }
+        Draw(root, 0, Width, 0);
+        t.Append("</svg>\n");
+        return t.ToString();
+    }
+
+    private static int Depth(Node n) => n.Children.Count == 0 ? 1 : 1 + n.Children.Values.Max(Depth);
+
+    private static string Fit(string name, double width)
+    {
+        int chars = (int)((width - 6) / 7.2);
+        return name.Length <= chars ? name : chars <= 2 ? "" : name[..(chars - 2)] + "..";
+    }
+
+    /// <summary>A warm colour chosen by the name, so a function has the same colour everywhere.</summary>
+    private static string Colour(string name)
+    {
+        uint h = 2166136261;
+        foreach (char c in name) h = (h ^ c) * 16777619;
+        return $"hsl({h % 50},{70 + h / 50 % 20}%,{55 + h / 1000 % 15}%)";
+    }
+
+    private static string Escape(string text) => WebUtility.HtmlEncode(text);
+
+    /// <summary>
+    /// One self-contained page (no network needed): the report's tables and an interactive flame graph drawn by a
+    /// small script of ours: click a frame to zoom to it (click the bottom bar to zoom out), type in the search
+    /// box to highlight the frames whose name contains the text, hover for the numbers.
+    /// </summary>
+    public static string Html(Profile p)
+    {
+        string data = JsonSerializer.Serialize(ToJson(Tree(p)));
+        var t = new StringBuilder();
+        t.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+        t.Append(Escape("hlvm prof: " + p.Program)).Append("</title>\n<style>\n");
+        t.Append("""
+            body { font: 13px system-ui, sans-serif; margin: 16px; color: #222; }
+            #graph { position: relative; width: 100%; border: 1px solid #ddd; overflow: hidden; }
+            .frame { position: absolute; height: 17px; line-height: 17px; font: 12px monospace; overflow: hidden;
+                     white-space: nowrap; padding-left: 3px; box-sizing: border-box; border-right: 1px solid #fff; cursor: pointer; }
+            .frame.match { background: #e040fb !important; color: #fff; }
+            pre { background: #f7f7f7; padding: 8px; overflow-x: auto; }
+            #search { width: 240px; }
+            """);
+        t.Append("</style></head><body>\n");
+        t.Append("<h1>").Append(Escape("hlvm prof: " + p.Program)).Append("</h1>\n");
+        t.Append("<p><label>Search <input id=\"search\" placeholder=\"function name\"></label> <span id=\"found\"></span> ");
+        t.Append("Click a frame to zoom to it, the bottom bar to zoom out.</p>\n<div id=\"graph\"></div>\n<p id=\"hover\">&nbsp;</p>\n");
+        t.Append("<h2>Report</h2>\n<pre>").Append(Escape(Text(p))).Append("</pre>\n");
+        t.Append("<script>\nconst root = ").Append(data).Append(";\n");
+        t.Append("""
+            const graph = document.getElementById('graph'), hover = document.getElementById('hover');
+            const search = document.getElementById('search'), found = document.getElementById('found');
+            const rowHeight = 18;
+            function depth(n) { return 1 + Math.max(0, ...n.c.map(depth)); }
+            function colour(name) {
+              let h = 2166136261;
+              for (const ch of name) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+              return `hsl(${h % 50},${70 + Math.floor(h / 50) % 20}%,${55 + Math.floor(h / 1000) % 15}%)`;
+            }
+            let zoom = root;
+            function draw() {
+              graph.innerHTML = '';
+              const rows = depth(root), width = graph.clientWidth;
+              graph.style.height = (rows * rowHeight) + 'px';
+              const path = []; for (let n = zoom; n; n = n.parent) path.unshift(n);
+              const place = (n, x, w, level) => {
+                if (w < 1) return;
+                const d = document.createElement('div');
+                d.className = 'frame';
+                d.textContent = w > 30 ? n.n : '';
+                d.style.left = x + 'px'; d.style.width = w + 'px';
+                d.style.top = ((rows - level - 1) * rowHeight) + 'px';
+                d.style.background = colour(n.n);
+                d.dataset.name = n.n;
+                d.title = `${n.n}: ${(100 * n.s / root.s).toFixed(1)}%, ${n.s} samples`;
+                d.onmouseenter = () => { hover.textContent = d.title; };
+                d.onclick = () => { zoom = (n === zoom && n.parent) ? n.parent : n; draw(); };
+                graph.appendChild(d);
+                let cx = x;
+                for (const c of n.c) { const cw = n.s ? w * c.s / n.s : 0; place(c, cx, cw, level + 1); cx += cw; }
+              };
+              // The frames from the root down to the zoomed one span the whole width; below it, its children.
+              path.forEach((n, i) => { if (n !== zoom) place({ n: n.n, s: n.s, c: [], parent: n.parent }, 0, width, i); });
+              place(zoom, 0, width, path.length - 1);
+              highlight();
+            }
+            function link(n, parent) { n.parent = parent; n.c.forEach(c => link(c, n)); }
+            function highlight() {
+              const text = search.value.trim();
+              let count = 0;
+              for (const d of graph.children) {
+                const match = text !== '' && d.dataset.name.includes(text);
+                d.classList.toggle('match', match);
+                if (match) count++;
+              }
+              found.textContent = text === '' ? '' : `${count} frames match`;
+            }
+            link(root, null);
+            search.oninput = highlight;
+            window.onresize = draw;
+            draw();
+            """);
+        t.Append("</script>\n</body></html>\n");
+        return t.ToString();
+    }
+
+    private static object ToJson(Node n) => new Dictionary<string, object>
+    {
+        ["n"] = n.Name,
+        ["s"] = n.Samples,
+        ["c"] = n.Children.Values.Select(ToJson).ToList(),
+    };
+}
