@@ -232,11 +232,12 @@ public sealed class Interpreter : IRootSource
         try
         {
             _profiler?.Started(this);
-            if (_profiler is not null && (fn.Compiled is null || !_tiering)) fn.Calls++;
+            if (_tiering && fn.Compiled is null && ++fn.Hotness >= _options.JitThreshold) TierUp(fn, "calls");
+            // Compiled code counts its own calls while profiling; the interpreter counts the entry's here.
+            if (_tiering && fn.Compiled is { } compiled) return RunCompiledEntry(compiled);
+            if (_profiler is not null) fn.Calls++;
             if (_options.Checked) return Start<CheckedMode>(fn);
             if (_options.Fuel is not null || _profiler?.Every is not null) return Start<MeteredMode>(fn);
-            if (_tiering && fn.Compiled is null && ++fn.Hotness >= _options.JitThreshold) TierUp(fn, "calls");
-            if (fn.Compiled is { } compiled) return RunCompiledEntry(compiled);
             return Start<FastMode>(fn);
         }
         finally

@@ -1,0 +1,173 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Json.Schema;
+
+namespace Hlvm.Tests;
+
+/// <summary>
+/// <c>hlvm prof</c>: a program that spends most of its time in one known function is profiled in every engine,
+/// and every output (the text report, collapsed stacks, speedscope, SVG, HTML) puts that function on top; call
+/// counts are exact; the deterministic mode gives the same profile twice; the profile changes nothing the
+/// program does.
+/// </summary>
+public sealed class ProfilerTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("hlvm-prof-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    /// <summary>busy does nearly all the work; light is called as often and does almost none.</summary>
+    private const string Program = """
+        fn busy(n: int) -> int {
+            var s = 0
+            for i in 0..n { s = (s + i * 7) % 1000003 }
+            return s
+        }
+        fn light(n: int) -> int { return n + 1 }
+        fn main() {
+            var total = 0
+            for k in 0..150 {
+                total += busy(40000)
+                total += light(k)
+            }
+            println(total)
+        }
+        """;
+
+    private string Write(string source)
+    {
+        string path = Path.Combine(_dir.FullName, "hot.hl");
+        File.WriteAllText(path, source);
+        return path;
+    }
+
+    private static readonly string[][] Engines = [["--engine", "interp"], ["--engine", "jit"], ["--engine", "tiered"], ["--engine", "tiered", "--jit-threshold", "1"]];
+
+    /// <summary>The rows of the report's function table: name, self %, calls, compiled %.</summary>
+    private static Dictionary<string, (double Self, long Calls, string Compiled)> Table(string report)
+    {
+        var rows = new Dictionary<string, (double, long, string)>();
+        foreach (var line in report.Split('\n'))
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(line, @"^\s*([\d.]+)%\s+\S+\s+[\d.]+%\s+\S+\s+([\d,]+)\s+(\S+)\s+(\S+) \(");
+            if (m.Success)
+                rows[m.Groups[4].Value] = (double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), long.Parse(m.Groups[2].Value.Replace(",", ""), CultureInfo.InvariantCulture), m.Groups[3].Value);
+        }
+        return rows;
+    }
+
+    [Fact]
+    public void TheHotFunctionHasMostOfTheSelfTimeAndCallsAreExactInEveryEngine()
+    {
+        string path = Write(Program);
+        var plain = TestSupport.Hlvm("run", "--engine", "interp", path);
+        foreach (var engine in Engines)
+        {
+            var result = TestSupport.Hlvm(["prof", .. engine, path]);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            // The profile changes nothing the program does.
+            Assert.Equal(plain.Stdout, result.Stdout);
+            var table = Table(result.Stderr);
+            Assert.True(table.TryGetValue("busy", out var busy), result.Stderr);
+            Assert.True(busy.Self >= 80, $"{string.Join(' ', engine)}: busy has {busy.Self}% of the self time\n{result.Stderr}");
+            Assert.Equal(150, busy.Calls);
+            Assert.Equal(150, table["light"].Calls);
+            Assert.Equal(1, table["main"].Calls);
+            if (engine[1] == "interp") Assert.Equal("0%", busy.Compiled);
+            if (engine[1] == "jit") Assert.Equal("100%", busy.Compiled);
+        }
+    }
+
+    [Fact]
+    public void EveryNInstructionsGivesTheSameProfileTwice()
+    {
+        string path = Write(Program);
+        string folded1 = Path.Combine(_dir.FullName, "a.folded"), folded2 = Path.Combine(_dir.FullName, "b.folded");
+        var first = TestSupport.Hlvm("prof", "--every", "5000", "-o", folded1, path);
+        var second = TestSupport.Hlvm("prof", "--every", "5000", "-o", folded2, path);
+        Assert.Equal(0, first.ExitCode);
+        Assert.Equal(first.Stderr.Replace("a.folded", "X"), second.Stderr.Replace("b.folded", "X"));
+        Assert.Equal(File.ReadAllText(folded1), File.ReadAllText(folded2));
+        Assert.Contains("one every 5,000 instructions (deterministic; interpreted)", first.Stderr);
+    }
+
+    [Fact]
+    public void CollapsedStacksParseBackToTheSamples()
+    {
+        string path = Write(Program);
+        string folded = Path.Combine(_dir.FullName, "p.folded");
+        var result = TestSupport.Hlvm("prof", "--every", "2000", "-o", folded, path);
+        Assert.Equal(0, result.ExitCode);
+        var stacks = File.ReadAllLines(folded).Select(line =>
+        {
+            int space = line.LastIndexOf(' ');
+            return (Frames: line[..space].Split(';'), Samples: long.Parse(line[(space + 1)..], CultureInfo.InvariantCulture));
+        }).ToList();
+        long total = stacks.Sum(s => s.Samples);
+        Assert.Contains($"{total:N0} samples", result.Stderr);
+        Assert.All(stacks, s => Assert.Equal("main", s.Frames[0]));
+        long inBusy = stacks.Where(s => s.Frames[^1] == "busy").Sum(s => s.Samples);
+        Assert.True(inBusy >= 0.8 * total, $"{inBusy} of {total}");
+    }
+
+    [Fact]
+    public void TheSpeedscopeFileFollowsTheFormat()
+    {
+        string path = Write(Program);
+        string file = Path.Combine(_dir.FullName, "p.speedscope.json");
+        var result = TestSupport.Hlvm("prof", "--engine", "jit", "-o", file, path);
+        Assert.Equal(0, result.ExitCode);
+        var schema = JsonSchema.FromText(File.ReadAllText(Path.Combine(TestSupport.Root, "tests", "profiling", "speedscope-sampled.schema.json")));
+        using var doc = JsonDocument.Parse(File.ReadAllText(file));
+        var check = schema.Evaluate(doc.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        Assert.True(check.IsValid, JsonSerializer.Serialize(check));
+        // What the schema can't say: every sample names frames that exist, one weight per sample, and the weights add up.
+        var root = JsonNode.Parse(File.ReadAllText(file))!;
+        var frames = root["shared"]!["frames"]!.AsArray().Select(f => (string)f!["name"]!).ToList();
+        var profile = root["profiles"]![0]!;
+        var samples = profile["samples"]!.AsArray();
+        var weights = profile["weights"]!.AsArray().Select(w => (double)w!).ToList();
+        Assert.Equal(samples.Count, weights.Count);
+        Assert.All(samples, s => Assert.All(s!.AsArray(), i => Assert.InRange((int)i!, 0, frames.Count - 1)));
+        Assert.Equal((double)profile["endValue"]!, weights.Sum(), 3);
+        double busy = samples.Select((s, i) => (Top: frames[(int)s!.AsArray()[^1]!], Weight: weights[i])).Where(x => x.Top == "busy").Sum(x => x.Weight);
+        Assert.True(busy >= 0.8 * weights.Sum());
+    }
+
+    [Fact]
+    public void TheSvgAndHtmlShowTheHotFunctionWidest()
+    {
+        string path = Write(Program);
+        foreach (var ext in new[] { "svg", "html" })
+        {
+            string file = Path.Combine(_dir.FullName, "p." + ext);
+            var result = TestSupport.Hlvm("prof", "--every", "2000", "-o", file, path);
+            Assert.Equal(0, result.ExitCode);
+            Assert.Contains($"hlvm prof: wrote {file} ({ext})", result.Stderr);
+            string text = File.ReadAllText(file);
+            Assert.Contains("busy", text);
+            // Self-contained: nothing loaded from the network.
+            Assert.DoesNotContain("http://", text.Replace("http://www.w3.org/2000/svg", ""));
+            Assert.DoesNotContain("<script src", text);
+        }
+        string svg = File.ReadAllText(Path.Combine(_dir.FullName, "p.svg"));
+        var widths = System.Text.RegularExpressions.Regex.Matches(svg, @"<title>(\w+): [^<]*</title><rect x=""[\d.]+"" y=""[\d.]+"" width=""([\d.]+)""")
+            .Select(m => (Name: m.Groups[1].Value, Width: double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)))
+            .Where(f => f.Name != "all" && f.Name != "main").ToList();
+        Assert.Equal("busy", widths.MaxBy(f => f.Width).Name);
+    }
+
+    [Fact]
+    public void AnOutputThatCantBeWrittenIsAnErrorAndLeavesNothing()
+    {
+        string path = Write(Program.Replace("150", "2"));
+        string file = Path.Combine(_dir.FullName, "missing", "p.html");
+        var result = TestSupport.Hlvm("prof", "-o", file, path);
+        Assert.Equal(73, result.ExitCode);
+        Assert.Contains("cannot write", result.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(_dir.FullName, "missing")));
+        var bad = TestSupport.Hlvm("prof", "--rate", "0", path);
+        Assert.Equal(64, bad.ExitCode);
+    }
+}
