@@ -187,6 +187,15 @@ public sealed class Interpreter : IRootSource
         Attend(compiled: true);
     }
 
+    /// <summary>A profiler's sample asked for, taken where the program allocates (see <see cref="Heap.AllocationPoll"/>):
+    /// the top frame is in compiled code if its function is compiled.</summary>
+    internal void SampleAtAllocation()
+    {
+        if (Volatile.Read(ref _attention) != SampleRequest || _fp == 0) return;
+        if (Interlocked.CompareExchange(ref _attention, null, SampleRequest) == SampleRequest)
+            _profiler?.Sample(this, compiled: _frames[_fp - 1].Fn.Compiled is not null);
+    }
+
     /// <summary>Entries into compiled code in the middle of a function (on-stack replacement).</summary>
     public long OsrEntries { get; private set; }
 

@@ -250,7 +250,15 @@ public sealed partial class Heap
         if (words > _maxWords + _emergencyWords || words > MaxObjectWords)
             throw OutOfMemory(words, $"a single allocation of {words * 8} bytes exceeds the heap limit of {Format(_options.MaxBytes)}");
         if (_options.Stress || _top + words > _space.Length) Collect(words);
+        AllocationPoll?.Invoke();
     }
+
+    /// <summary>
+    /// Called at every allocation, after any collection it needed, while a profiler runs: allocating is a place
+    /// where the program's frames are recorded, so a sample asked for during a long allocation or collection is
+    /// taken in the function allocating rather than at the program's next branch or call.
+    /// </summary>
+    internal Action? AllocationPoll;
 
     private int Bump(int words)
     {

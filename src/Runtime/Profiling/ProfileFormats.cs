@@ -230,7 +230,8 @@ public static class ProfileFormats
     /// <summary>
     /// One self-contained page (no network needed): the report's tables and an interactive flame graph drawn by a
     /// small script of ours: click a frame to zoom to it (click the bottom bar to zoom out), type in the search
-    /// box to highlight the frames whose name contains the text, hover for the numbers.
+    /// box to highlight the frames whose name contains the text (or open the page at <c>#search=NAME</c>), hover
+    /// for the numbers.
     /// </summary>
     public static string Html(Profile p)
     {
@@ -302,6 +303,9 @@ public static class ProfileFormats
               found.textContent = text === '' ? '' : `${count} frames match`;
             }
             link(root, null);
+            // A link may carry a search: profile.html#search=NAME.
+            const preset = new URLSearchParams(location.hash.slice(1)).get('search');
+            if (preset) search.value = preset;
             search.oninput = highlight;
             window.onresize = draw;
             draw();

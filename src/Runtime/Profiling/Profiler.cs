@@ -9,7 +9,8 @@ namespace Hlvm.Runtime.Profiling;
 // A sample is the VM's own call stack, read from the frame records both engines keep (so compiled and
 // interpreted frames appear alike: function, line), on the VM's thread, where the running code already polls
 // for a stop: the interpreter at backward branches and calls, compiled code at backward branches and function
-// entry. A timer thread asks for one (Interpreter.RequestSample) at the rate; a deterministic mode takes one
+// entry; and where it allocates, so that the time of an allocation and of the collection it causes is charged
+// to the function allocating. A timer thread asks for one (Interpreter.RequestSample) at the rate; a deterministic mode takes one
 // every N instructions instead (the interpreter counts them, as for --fuel), so two runs give the same profile.
 // The profile never changes what the program does: a sample reads the frames and writes only here.
 // ============================================================================================================
@@ -59,6 +60,7 @@ public sealed class Profiler
         _start = Stopwatch.GetTimestamp();
         vm.Heap.SampleAllocations(AllocationSampleBytes, Allocated);
         if (Every is not null) return;
+        vm.Heap.AllocationPoll = vm.SampleAtAllocation;
         _stopping = false;
         var interval = TimeSpan.FromSeconds(1.0 / Rate);
         _timer = new Thread(() =>
@@ -79,6 +81,7 @@ public sealed class Profiler
         _timer?.Join();
         _timer = null;
         vm.Heap.SampleAllocations(0, null);
+        vm.Heap.AllocationPoll = null;
     }
 
     /// <summary>Records the stack of the VM's thread, the top frame run by compiled code or the interpreter.</summary>
