@@ -170,4 +170,25 @@ public sealed class ProfilerTests : IDisposable
         var bad = TestSupport.Hlvm("prof", "--rate", "0", path);
         Assert.Equal(64, bad.ExitCode);
     }
+
+    [Fact]
+    public void CompareShowsTheJitFasterOnAHotLoop()
+    {
+        string path = Write(Program);
+        string page = Path.Combine(_dir.FullName, "compare.html");
+        var result = TestSupport.Hlvm("prof", "--compare", "-o", page, path);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        // The program's output appears once (the interpreter's run); the JIT's run is compared, not shown.
+        Assert.Equal(TestSupport.Hlvm("run", path).Stdout, result.Stdout);
+        var row = System.Text.RegularExpressions.Regex.Match(result.Stderr, @"^\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)x\s+[\d.]+\s+[\d.]+\s+busy$",
+            System.Text.RegularExpressions.RegexOptions.Multiline);
+        Assert.True(row.Success, result.Stderr);
+        double interp = double.Parse(row.Groups[1].Value, CultureInfo.InvariantCulture), jit = double.Parse(row.Groups[2].Value, CultureInfo.InvariantCulture);
+        Assert.True(jit < interp, $"busy: {interp} ms interpreted, {jit} ms compiled");
+        Assert.True(double.Parse(row.Groups[3].Value, CultureInfo.InvariantCulture) > 1);
+        string html = File.ReadAllText(page);
+        Assert.Contains("hlvm prof --compare", html);
+        Assert.Contains("\"r\":", html); // the differential flame graph's ratios
+        Assert.Equal(64, TestSupport.Hlvm("prof", "--compare", "--every", "100", path).ExitCode);
+    }
 }

@@ -64,6 +64,8 @@ internal sealed class RunCommand
         ["-o"]);
     private readonly HlvmOption<string> _profileFormat = OptionKinds.Choice("--format", "the format of --output when its name does not say", ["auto", .. Runtime.Profiling.ProfileFormats.Formats]);
     private readonly HlvmOption<long?> _rate = OptionKinds.Count("--rate", "N", "samples a second, by time", 1, 100_000, 1000, Runtime.Profiling.Profiler.DefaultRate);
+    private readonly HlvmOption<bool> _compareEngines = OptionKinds.Flag("--compare",
+        "profile the program under the interpreter and under the JIT (it runs twice) and show, per function, the time in each and the speed-up; the HTML's flame graph shows which frames got faster");
     private readonly HlvmOption<long?> _every = OptionKinds.Count("--every", "N",
         "instead, a sample every N instructions: the same profile on every run (the program runs in the interpreter)", 1, long.MaxValue, 10_000);
 
@@ -72,7 +74,7 @@ internal sealed class RunCommand
     /// <summary>What this command line asks <c>run</c> to do: every option's value or its default.</summary>
     internal RunSettings Settings(ParseResult p) => new(p.GetValue(_file)!, p.GetValue(_programArgs) ?? [])
     {
-        Profile = _profiling ? new ProfileSettings(_profileOutput.Get(p), _profileFormat.Get(p)!, (int)_rate.Get(p)!.Value, _every.Get(p)) : null,
+        Profile = _profiling ? new ProfileSettings(_profileOutput.Get(p), _profileFormat.Get(p)!, (int)_rate.Get(p)!.Value, _every.Get(p), _compareEngines.Get(p)) : null,
         Engine = _engine.Get(p)!,
         JitThreshold = (int)_jitThreshold.Get(p)!.Value,
         JitLog = _jitLog.Get(p),
@@ -120,6 +122,7 @@ internal sealed class RunCommand
             Command.Options.Add(_profileFormat);
             Command.Options.Add(_rate);
             Command.Options.Add(_every);
+            Command.Options.Add(_compareEngines);
         }
         Command.SetAction(p => new Runner(cli).Run(Settings(p)));
     }
@@ -140,6 +143,7 @@ internal sealed class Runner(CliContext cli)
     public int Run(RunSettings s)
     {
         if (s.Engine == "compare") return new EngineComparison(_cli).Run(s);
+        if (s.Profile is { Compare: true } profile) return CompareProfiles(s, profile);
         string path = s.File;
         // --timeout covers the whole command: fetching a bundle, compiling, verifying and running. The run gets what
         // the phases before it left; a phase that can't be interrupted (compiling, verifying) is ended with the
@@ -262,11 +266,75 @@ internal sealed class Runner(CliContext cli)
     private Hlvm.Jit.CilCompiler? _compiler;
     private Runtime.Profiling.Profiler? _profiler;
 
+    /// <summary>
+    /// <c>hlvm prof --compare</c>: the program profiled under the interpreter (its output shown) and under the JIT
+    /// (its output compared, not shown); the comparison on stderr, and in the file asked for.
+    /// </summary>
+    private int CompareProfiles(RunSettings s, ProfileSettings settings)
+    {
+        if (settings.Every is not null)
+        {
+            _cli.Messages.WriteLine("hlvm prof: --compare times the engines; --every counts instructions, which the JIT does not (the program would run interpreted twice)");
+            return ExitCodes.Usage;
+        }
+        string input = _cli.In.ReadToEnd();
+        var profiles = new List<Runtime.Profiling.Profile>();
+        int interpCode = 0;
+        string interpOut = "";
+        foreach (var engine in new[] { "interp", "jit" })
+        {
+            var output = new StringWriter { NewLine = "\n" };
+            var error = new StringWriter { NewLine = "\n" };
+            var runner = new Runner(new CliContext(output, error, new StringReader(input), IsProcess: false));
+            int code = runner.Run(s with { Engine = engine, Profile = settings with { Compare = false, Output = null } });
+            if (runner._profiler is null || code is ExitCodes.Usage or ExitCodes.NoInput or ExitCodes.DataError)
+            {
+                // It did not run (a missing file, a compile error): say why, once.
+                _cli.Out.Write(output.ToString());
+                _cli.Out.Flush();
+                _cli.Messages.Write(error.ToString());
+                return code;
+            }
+            profiles.Add(runner._lastProfile!);
+            if (engine == "interp")
+            {
+                interpCode = code;
+                interpOut = output.ToString();
+                _cli.Out.Write(interpOut);
+                _cli.Out.Flush();
+                // The program's own stderr, without the interpreter's report.
+                string err = error.ToString();
+                int report = err.IndexOf("hlvm prof: ", StringComparison.Ordinal);
+                _cli.Err.Write(report >= 0 ? err[..report] : err);
+            }
+            else if (output.ToString() != interpOut || code != interpCode)
+            {
+                _cli.Messages.WriteLine("hlvm prof: warning: the JIT's run printed other output or exited otherwise than the interpreter's; check it with 'hlvm run --engine compare'");
+            }
+        }
+        var comparison = new Runtime.Profiling.ProfileComparison(profiles[0], profiles[1]);
+        _cli.Messages.Write(comparison.Text());
+        if (settings.Output is not { } path) return interpCode;
+        string format = settings.Format != "auto" ? settings.Format : Runtime.Profiling.ProfileFormats.FormatOf(path) ?? "text";
+        string text = format switch
+        {
+            "html" => comparison.Html(),
+            "text" => comparison.Text(),
+            _ => Runtime.Profiling.ProfileFormats.Render(profiles[1], format),
+        };
+        if (_inputs.WriteFile(path, new System.Text.UTF8Encoding(false).GetBytes(text)) is not ExitCodes.Ok and var failed) return failed;
+        _cli.Messages.WriteLine($"hlvm prof: wrote {Inputs.Shown(path)} ({format}{(format is "html" or "text" ? ", the comparison" : ", the JIT's profile")})");
+        return interpCode;
+    }
+
+    /// <summary>The last report <see cref="Report"/> made.</summary>
+    private Runtime.Profiling.Profile? _lastProfile;
+
     /// <summary><c>hlvm prof</c>: the report on stderr, and in the file asked for; the program's exit code, or
     /// the file's error.</summary>
     private int Report(ProfileSettings settings, int code)
     {
-        var profile = _profiler!.Report(_compiler?.Records);
+        var profile = _lastProfile = _profiler!.Report(_compiler?.Records);
         _cli.Out.Flush();
         _cli.Messages.Write(Runtime.Profiling.ProfileFormats.Text(profile));
         if (settings.Output is not { } path) return code;
@@ -328,7 +396,7 @@ internal sealed class Runner(CliContext cli)
 /// checks that it reads such a line exactly as System.CommandLine does.
 /// </summary>
 /// <summary>What <c>hlvm prof</c> adds to a run: where the profile goes, and how it samples.</summary>
-internal sealed record ProfileSettings(string? Output, string Format, int Rate, long? Every);
+internal sealed record ProfileSettings(string? Output, string Format, int Rate, long? Every, bool Compare = false);
 
 internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
 {

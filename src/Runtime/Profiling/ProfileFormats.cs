@@ -153,14 +153,14 @@ public static class ProfileFormats
     }
 
     /// <summary>The stacks as a tree: each node's samples include its children's.</summary>
-    private sealed class Node(string name)
+    internal sealed class Node(string name)
     {
         public string Name { get; } = name;
         public long Samples;
         public readonly SortedDictionary<string, Node> Children = new(StringComparer.Ordinal);
     }
 
-    private static Node Tree(Profile p)
+    internal static Node Tree(Profile p)
     {
         var root = new Node("all");
         foreach (var s in p.Stacks)
@@ -233,12 +233,16 @@ public static class ProfileFormats
     /// box to highlight the frames whose name contains the text (or open the page at <c>#search=NAME</c>), hover
     /// for the numbers.
     /// </summary>
-    public static string Html(Profile p)
+    public static string Html(Profile p) => Page("hlvm prof: " + p.Program, ToJson(Tree(p), null), Text(p), legend: null);
+
+    /// <summary>The page: a flame graph of <paramref name="tree"/> (nodes n: name, s: weight, c: children, and in a
+    /// differential graph r: the ratio to the other profile, which colours it) above a report.</summary>
+    internal static string Page(string title, object tree, string report, string? legend)
     {
-        string data = JsonSerializer.Serialize(ToJson(Tree(p)));
+        string data = JsonSerializer.Serialize(tree);
         var t = new StringBuilder();
         t.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
-        t.Append(Escape("hlvm prof: " + p.Program)).Append("</title>\n<style>\n");
+        t.Append(Escape(title)).Append("</title>\n<style>\n");
         t.Append("""
             body { font: 13px system-ui, sans-serif; margin: 16px; color: #222; }
             #graph { position: relative; width: 100%; border: 1px solid #ddd; overflow: hidden; }
@@ -249,17 +253,24 @@ public static class ProfileFormats
             #search { width: 240px; }
             """);
         t.Append("</style></head><body>\n");
-        t.Append("<h1>").Append(Escape("hlvm prof: " + p.Program)).Append("</h1>\n");
+        t.Append("<h1>").Append(Escape(title)).Append("</h1>\n");
+        if (legend is not null) t.Append("<p>").Append(Escape(legend)).Append("</p>\n");
         t.Append("<p><label>Search <input id=\"search\" placeholder=\"function name\"></label> <span id=\"found\"></span> ");
         t.Append("Click a frame to zoom to it, the bottom bar to zoom out.</p>\n<div id=\"graph\"></div>\n<p id=\"hover\">&nbsp;</p>\n");
-        t.Append("<h2>Report</h2>\n<pre>").Append(Escape(Text(p))).Append("</pre>\n");
+        t.Append("<h2>Report</h2>\n<pre>").Append(Escape(report)).Append("</pre>\n");
         t.Append("<script>\nconst root = ").Append(data).Append(";\n");
         t.Append("""
             const graph = document.getElementById('graph'), hover = document.getElementById('hover');
             const search = document.getElementById('search'), found = document.getElementById('found');
             const rowHeight = 18;
             function depth(n) { return 1 + Math.max(0, ...n.c.map(depth)); }
-            function colour(name) {
+            function colour(name, ratio) {
+              if (ratio !== undefined) {
+                // Differential: blue where the second profile is faster, red where slower, grey where alike.
+                if (ratio === null) return 'hsl(0,0%,80%)';
+                const l = Math.max(0, Math.min(1, Math.abs(Math.log2(ratio)) / 4));
+                return ratio < 1 ? `hsl(210,${30 + 60 * l}%,${80 - 30 * l}%)` : `hsl(0,${30 + 60 * l}%,${80 - 30 * l}%)`;
+              }
               let h = 2166136261;
               for (const ch of name) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
               return `hsl(${h % 50},${70 + Math.floor(h / 50) % 20}%,${55 + Math.floor(h / 1000) % 15}%)`;
@@ -277,9 +288,10 @@ public static class ProfileFormats
                 d.textContent = w > 30 ? n.n : '';
                 d.style.left = x + 'px'; d.style.width = w + 'px';
                 d.style.top = ((rows - level - 1) * rowHeight) + 'px';
-                d.style.background = colour(n.n);
+                d.style.background = colour(n.n, n.r);
                 d.dataset.name = n.n;
-                d.title = `${n.n}: ${(100 * n.s / root.s).toFixed(1)}%, ${n.s} samples`;
+                d.title = `${n.n}: ${(100 * n.s / root.s).toFixed(1)}%, ${+n.s.toFixed(1)} ${root.u || 'samples'}` +
+                  (n.r === undefined ? '' : n.r === null ? ' (not in the other profile)' : ` (${n.r < 1 ? (1 / n.r).toFixed(2) + ' times faster' : n.r.toFixed(2) + ' times slower'})`);
                 d.onmouseenter = () => { hover.textContent = d.title; };
                 d.onclick = () => { zoom = (n === zoom && n.parent) ? n.parent : n; draw(); };
                 graph.appendChild(d);
@@ -287,7 +299,7 @@ public static class ProfileFormats
                 for (const c of n.c) { const cw = n.s ? w * c.s / n.s : 0; place(c, cx, cw, level + 1); cx += cw; }
               };
               // The frames from the root down to the zoomed one span the whole width; below it, its children.
-              path.forEach((n, i) => { if (n !== zoom) place({ n: n.n, s: n.s, c: [], parent: n.parent }, 0, width, i); });
+              path.forEach((n, i) => { if (n !== zoom) place({ n: n.n, s: n.s, r: n.r, c: [], parent: n.parent }, 0, width, i); });
               place(zoom, 0, width, path.length - 1);
               highlight();
             }
@@ -314,10 +326,16 @@ public static class ProfileFormats
         return t.ToString();
     }
 
-    private static object ToJson(Node n) => new Dictionary<string, object>
+    /// <summary>A tree for the page; with <paramref name="ratio"/>, each node carries r, its ratio to the other profile.</summary>
+    internal static Dictionary<string, object?> ToJson(Node n, Func<Node, double?>? ratio, double scale = 1)
     {
-        ["n"] = n.Name,
-        ["s"] = n.Samples,
-        ["c"] = n.Children.Values.Select(ToJson).ToList(),
-    };
+        var json = new Dictionary<string, object?>
+        {
+            ["n"] = n.Name,
+            ["s"] = n.Samples * scale,
+            ["c"] = n.Children.Values.Select(c => ToJson(c, ratio, scale)).ToList(),
+        };
+        if (ratio is not null) json["r"] = ratio(n);
+        return json;
+    }
 }

@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text;
+
+namespace Hlvm.Runtime.Profiling;
+
+/// <summary>
+/// Two profiles of one program, the interpreter's and the JIT's (<c>hlvm prof --compare</c>): per function, the
+/// time in each and the speed-up, and a differential flame graph (the JIT's profile, each frame coloured by how
+/// its time compares with the same stack's in the interpreter).
+/// </summary>
+public sealed class ProfileComparison(Profile interp, Profile jit)
+{
+    public Profile Interpreted => interp;
+
+    public Profile Compiled => jit;
+
+    /// <summary>Per function (by name), in milliseconds: total and self time in each profile.</summary>
+    public IReadOnlyList<(string Name, double InterpTotal, double JitTotal, double InterpSelf, double JitSelf)> Functions()
+    {
+        var names = interp.Functions.Select(f => f.Name).Union(jit.Functions.Select(f => f.Name)).ToList();
+        double Ms(Profile p, long samples) => samples * p.MillisecondsPerSample;
+        return names.Select(n =>
+        {
+            var a = interp.Functions.FirstOrDefault(f => f.Name == n);
+            var b = jit.Functions.FirstOrDefault(f => f.Name == n);
+            return (n, Ms(interp, a?.TotalSamples ?? 0), Ms(jit, b?.TotalSamples ?? 0), Ms(interp, a?.SelfSamples ?? 0), Ms(jit, b?.SelfSamples ?? 0));
+        }).OrderByDescending(f => f.Item2).ThenBy(f => f.n, StringComparer.Ordinal).ToList();
+    }
+
+    public string Text(int max = 25)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var t = new StringBuilder();
+        t.Append(inv, $"hlvm prof --compare: {jit.Program}: the interpreter {interp.WallMilliseconds / 1000:F2} s, the JIT {jit.WallMilliseconds / 1000:F2} s");
+        if (jit.WallMilliseconds > 0) t.Append(inv, $" ({interp.WallMilliseconds / jit.WallMilliseconds:F2} times faster)");
+        t.Append("\n\n");
+        t.Append(inv, $"{"interp ms",12} {"jit ms",12} {"speed-up",9}   {"self interp",12} {"self jit",12}  function (total time first)\n");
+        foreach (var f in Functions().Take(max))
+        {
+            string speedup = f.JitTotal > 0 && f.InterpTotal > 0 ? (f.InterpTotal / f.JitTotal).ToString("F2", inv) + "x" : "-";
+            t.Append(inv, $"{f.InterpTotal,12:F1} {f.JitTotal,12:F1} {speedup,9}   {f.InterpSelf,12:F1} {f.JitSelf,12:F1}  {f.Name}\n");
+        }
+        t.Append(inv, $"\njit: {jit.Compiles.Count} functions compiled in {jit.Compiles.Sum(c => c.Took.TotalMilliseconds):F1} ms; {jit.OsrEntries} entries into compiled loops\n");
+        return t.ToString();
+    }
+
+    /// <summary>The page: the JIT's flame graph in milliseconds, blue where a stack got faster than in the interpreter, red where slower.</summary>
+    public string Html()
+    {
+        var before = Paths(ProfileFormats.Tree(interp), interp.MillisecondsPerSample);
+        var after = ProfileFormats.Tree(jit);
+        var ratios = new Dictionary<ProfileFormats.Node, double?>();
+        void Walk(ProfileFormats.Node n, string path)
+        {
+            double ms = n.Samples * jit.MillisecondsPerSample;
+            ratios[n] = before.TryGetValue(path, out double old) && old > 0 ? ms / old : null;
+            foreach (var c in n.Children.Values) Walk(c, path + ";" + c.Name);
+        }
+        Walk(after, "all");
+        var tree = ProfileFormats.ToJson(after, n => ratios[n], jit.MillisecondsPerSample);
+        tree["u"] = "ms";
+        return ProfileFormats.Page($"hlvm prof --compare: {jit.Program}", tree, Text(),
+            "The JIT's profile, each frame as wide as its time; blue where that stack took less time than in the interpreter, red where more (the deeper the colour, the larger the change; grey: not in the interpreter's profile). Hover for the speed-up.");
+    }
+
+    private static Dictionary<string, double> Paths(ProfileFormats.Node root, double msPerSample)
+    {
+        var paths = new Dictionary<string, double>();
+        void Walk(ProfileFormats.Node n, string path)
+        {
+            paths[path] = n.Samples * msPerSample;
+            foreach (var c in n.Children.Values) Walk(c, path + ";" + c.Name);
+        }
+        Walk(root, "all");
+        return paths;
+    }
+}
