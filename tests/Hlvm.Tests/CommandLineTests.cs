@@ -264,7 +264,7 @@ public sealed partial class CommandLineTests
     [InlineData(new[] { "run", "PROG", "--fule", "5" }, "hlvm run: unknown option '--fule' (did you mean --fuel?)")]
     [InlineData(new[] { "run", "PROG", "-v" }, "hlvm run: unknown option '-v'")]
     [InlineData(new[] { "build", "--ouput", "x.hlc", "PROG" }, "hlvm build: unknown option '--ouput' (did you mean --output?)")]
-    [InlineData(new[] { "frobnicate" }, "hlvm: unknown command 'frobnicate'; the commands are run, prof, build, check, disasm, asm, keygen, pack, serve, cache, data, rm")]
+    [InlineData(new[] { "frobnicate" }, "hlvm: unknown command 'frobnicate'; the commands are run, prof, bench, build, check, disasm, asm, keygen, pack, serve, cache, data, rm")]
     [InlineData(new[] { "buidl", "PROG" }, "hlvm: unknown command 'buidl' (did you mean build?)")]
     [InlineData(new[] { "cache", "lst" }, "hlvm cache: unknown command 'lst' (did you mean list?)")]
     public void UnknownCommandsAndOptionsAreUsageErrorsWithASuggestion(string[] args, string message)

@@ -16,6 +16,7 @@ internal static class HlvmCommand
               hlvm build hello.hl -o h.hlc   compile to a module file
               hlvm run h.hlc                 verify and run a module
               hlvm prof hello.hl -o p.html   run it and show where its time went
+              hlvm bench hello.hl            time it in each engine
               hlvm disasm h.hlc > h.hlasm    print a module as text
               hlvm asm h.hlasm -o h.hlc      assemble the text back into a module
               hlvm keygen -o me              make a signing key pair (me.key, me.pub)
@@ -33,6 +34,7 @@ internal static class HlvmCommand
         {
             RunCommandOf(cli),
             new RunCommand(cli, profiling: true).Command,
+            BenchCommand.Create(cli),
             BuildCommand.Create(cli),
             CheckCommand.Create(cli),
             DisasmCommand.Create(cli),

@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Hlvm.Cli.Parsing;
+using Spectre.Console;
+
+namespace Hlvm.Cli.Commands;
+
+/// <summary>
+/// <c>hlvm bench PROGRAM [--engines interp,jit,tiered] [--runs N] [--warmup N] [--export FILE] [-- ARGS]</c>:
+/// times whole runs of a program in each engine, in this process (the program is compiled and verified once;
+/// each run loads it into a new sandbox with no grants and the default limits, and runs main, its output
+/// discarded), and prints the mean with its standard deviation, the minimum, the maximum and the ratio to the
+/// first engine, as a table.
+/// </summary>
+internal static class BenchCommand
+{
+    private static readonly string[] Engines = ["interp", "jit", "tiered"];
+
+    public static Command Create(CliContext cli)
+    {
+        var file = Arguments.File("a program (.hl) or a compiled module (.hlc)");
+        var args = new Argument<string[]>("ARGS") { Description = "the program's arguments; those that start with '-' go after '--'", Arity = ArgumentArity.ZeroOrMore };
+        var engines = OptionKinds.Path("--engines", "LIST", $"the engines to time, in order, separated by commas: {string.Join(", ", Engines)} (default: all three)");
+        var runs = OptionKinds.Count("--runs", "N", "timed runs per engine", 1, 1000, 5, 5);
+        var warmup = OptionKinds.Count("--warmup", "N", "untimed runs per engine first", 0, 100, 1, 1);
+        var export = OptionKinds.Path("--export", "FILE", "also write the results to FILE: .json, or .md (a markdown table)");
+        var command = new Command("bench", "Time whole runs of a program in each engine and compare them.\n"
+            + "The program is compiled once; each run loads it into a new sandbox (no grants, the default limits) and runs main, its output discarded.")
+        {
+            file, args, engines, runs, warmup, export,
+        };
+        command.SetAction(p =>
+        {
+            string path = p.GetValue(file)!;
+            var chosen = (engines.Get(p) ?? "interp,jit,tiered").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            if (chosen.Length == 0 || chosen.FirstOrDefault(e => !Engines.Contains(e)) is { } bad)
+            {
+                cli.Messages.WriteLine($"hlvm bench: --engines: '{(chosen.Length == 0 ? "" : chosen.First(e => !Engines.Contains(e)))}' is not an engine (one of: {string.Join(", ", Engines)})");
+                return ExitCodes.Usage;
+            }
+            string? exportPath = export.Get(p);
+            if (exportPath is not null && !(exportPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || exportPath.EndsWith(".md", StringComparison.OrdinalIgnoreCase)))
+            {
+                cli.Messages.WriteLine("hlvm bench: --export: the file's name must end with .json or .md");
+                return ExitCodes.Usage;
+            }
+            var inputs = new Inputs(cli);
+            var module = inputs.LoadModule(path, out int exitCode);
+            if (module is null) return exitCode;
+            int n = (int)runs.Get(p)!.Value, w = (int)warmup.Get(p)!.Value;
+            var programArgs = p.GetValue(args) ?? [];
+            var results = new List<(string Engine, double[] Seconds)>();
+            foreach (var engine in chosen)
+            {
+                var times = new double[n];
+                for (int i = -w; i < n; i++)
+                {
+                    if (cli.Interactive) cli.Err.Write($"\rhlvm bench: {engine}: {(i < 0 ? "warming up" : $"run {i + 1} of {n}")}   ");
+                    var quiet = new CliContext(TextWriter.Null, new StringWriter(), TextReader.Null, IsProcess: false);
+                    var clock = Stopwatch.StartNew();
+                    int code = new Runner(quiet).RunSandboxed(new RunSettings(path, programArgs) { Engine = engine }, path, module,
+                        o => o with { AppDirectory = Path.GetDirectoryName(Path.GetFullPath(path))! });
+                    clock.Stop();
+                    if (code is not ExitCodes.Ok)
+                    {
+                        if (cli.Interactive) cli.Err.Write('\r');
+                        cli.Messages.WriteLine($"hlvm bench: {Inputs.Shown(path)} under {engine} exited {code}; nothing to time");
+                        cli.Messages.Write(quiet.Err.ToString());
+                        return code;
+                    }
+                    if (i >= 0) times[i] = clock.Elapsed.TotalSeconds;
+                }
+                results.Add((engine, times));
+            }
+            if (cli.Interactive) cli.Err.Write("\r" + new string(' ', 60) + "\r");
+            var rows = results.Select(r => Row(r.Engine, r.Seconds, results[0].Seconds.Average())).ToList();
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Out = new AnsiConsoleOutput(cli.Out),
+                Ansi = AnsiSupport.No,
+                ColorSystem = ColorSystemSupport.NoColors,
+                Interactive = InteractionSupport.No,
+            });
+            var table = new Table().Border(TableBorder.Simple)
+                .AddColumn("engine").AddColumn(new TableColumn("mean ± sd").RightAligned()).AddColumn(new TableColumn("min").RightAligned())
+                .AddColumn(new TableColumn("max").RightAligned()).AddColumn(new TableColumn($"/ {results[0].Engine}").RightAligned());
+            foreach (var r in rows) table.AddRow(r.Engine, $"{Ms(r.Mean)} ± {Ms(r.Sd)}", Ms(r.Min), Ms(r.Max), r.Ratio.ToString("F2", CultureInfo.InvariantCulture));
+            cli.Out.WriteLine($"hlvm bench: {Inputs.Shown(path)}, {n} run{(n == 1 ? "" : "s")} per engine after {w} warm-up{(w == 1 ? "" : "s")}, in this process");
+            console.Write(table);
+            cli.Out.Flush();
+            if (exportPath is null) return ExitCodes.Ok;
+            string text = exportPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
+                ? JsonSerializer.Serialize(new
+                {
+                    program = path,
+                    runs = n,
+                    warmup = w,
+                    engines = rows.Select(r => new { engine = r.Engine, mean = r.Mean, sd = r.Sd, min = r.Min, max = r.Max, ratio = r.Ratio, seconds = results.First(x => x.Engine == r.Engine).Seconds }),
+                }, new JsonSerializerOptions { WriteIndented = true }) + "\n"
+                : $"| engine | mean | sd | min | max | / {results[0].Engine} |\n| --- | ---: | ---: | ---: | ---: | ---: |\n"
+                  + string.Concat(rows.Select(r => $"| {r.Engine} | {Ms(r.Mean)} | {Ms(r.Sd)} | {Ms(r.Min)} | {Ms(r.Max)} | {r.Ratio.ToString("F2", CultureInfo.InvariantCulture)} |\n"));
+            int written = inputs.WriteFile(exportPath, new System.Text.UTF8Encoding(false).GetBytes(text));
+            if (written == ExitCodes.Ok) cli.Messages.WriteLine($"hlvm bench: wrote {Inputs.Shown(exportPath)}");
+            return written;
+        });
+        return command;
+    }
+
+    private static (string Engine, double Mean, double Sd, double Min, double Max, double Ratio) Row(string engine, double[] s, double baseline)
+    {
+        double mean = s.Average();
+        double sd = s.Length > 1 ? Math.Sqrt(s.Sum(x => (x - mean) * (x - mean)) / (s.Length - 1)) : 0;
+        return (engine, mean, sd, s.Min(), s.Max(), mean / baseline);
+    }
+
+    private static string Ms(double seconds) => (seconds * 1000).ToString("F1", CultureInfo.InvariantCulture) + " ms";
+}

@@ -1,0 +1,65 @@
+using System.Text.Json;
+
+namespace Hlvm.Tests;
+
+/// <summary><c>hlvm bench</c>: the table and the export say what was timed, consistently; bad input is a usage error.</summary>
+public sealed class BenchCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("hlvm-bench-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private string Program(string source)
+    {
+        string path = Path.Combine(_dir.FullName, "p.hl");
+        File.WriteAllText(path, source);
+        return path;
+    }
+
+    [Fact]
+    public void TimesEachEngineAndExportsWhatItPrinted()
+    {
+        string path = Program("""
+            fn main(args: [string]) {
+                var s = 0
+                for i in 0..args[0].toInt() { s += i }
+                println(s)
+            }
+            """);
+        string json = Path.Combine(_dir.FullName, "r.json");
+        var result = TestSupport.Hlvm("bench", "--engines", "interp,jit", "--runs", "3", "--warmup", "0", "--export", json, path, "--", "20000");
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        // The program's own output is discarded; the table names each engine once.
+        Assert.DoesNotContain("199990000", result.Stdout);
+        Assert.StartsWith($"hlvm bench: {path}, 3 runs per engine after 0 warm-ups, in this process\n", result.Stdout);
+        Assert.Single(result.Stdout.Split('\n'), l => l.TrimStart().StartsWith("interp ", StringComparison.Ordinal));
+        Assert.Single(result.Stdout.Split('\n'), l => l.TrimStart().StartsWith("jit ", StringComparison.Ordinal));
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var engines = doc.RootElement.GetProperty("engines").EnumerateArray().ToList();
+        Assert.Equal(["interp", "jit"], engines.Select(e => e.GetProperty("engine").GetString()));
+        Assert.Equal(1.0, engines[0].GetProperty("ratio").GetDouble(), 9);
+        foreach (var e in engines)
+        {
+            var seconds = e.GetProperty("seconds").EnumerateArray().Select(s => s.GetDouble()).ToList();
+            Assert.Equal(3, seconds.Count);
+            Assert.All(seconds, s => Assert.True(s > 0));
+            Assert.Equal(seconds.Average(), e.GetProperty("mean").GetDouble(), 9);
+            Assert.Equal(seconds.Min(), e.GetProperty("min").GetDouble(), 9);
+            Assert.Equal(seconds.Max(), e.GetProperty("max").GetDouble(), 9);
+        }
+        Assert.Equal(engines[1].GetProperty("mean").GetDouble() / engines[0].GetProperty("mean").GetDouble(), engines[1].GetProperty("ratio").GetDouble(), 9);
+    }
+
+    [Fact]
+    public void BadEnginesExportsAndProgramsAreReported()
+    {
+        string path = Program("fn main() { println(1 / 0) }");
+        Assert.Equal(64, TestSupport.Hlvm("bench", "--engines", "interp,fast", path).ExitCode);
+        Assert.Equal(64, TestSupport.Hlvm("bench", "--export", Path.Combine(_dir.FullName, "r.csv"), path).ExitCode);
+        var failing = TestSupport.Hlvm("bench", "--runs", "1", path);
+        Assert.Equal(70, failing.ExitCode);
+        Assert.Contains("exited 70; nothing to time", failing.Stderr);
+        Assert.Contains("DivisionByZeroError", failing.Stderr);
+        Assert.Equal(66, TestSupport.Hlvm("bench", Path.Combine(_dir.FullName, "missing.hl")).ExitCode);
+    }
+}
