@@ -108,7 +108,7 @@ public sealed partial class HostileTests
         string canaryBefore = Fingerprint(P("canary")), appBefore = Fingerprint(P("app"));
         var flags = comments.Where(m => m.Groups["kind"].Value == "flags").SelectMany(m => Value(m).Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(R);
         var args = comments.Where(m => m.Groups["kind"].Value == "args").SelectMany(m => Value(m).Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(R).ToArray();
-        string[] command = ["run", .. flags, P("app/prog.hl"), .. args.Length > 0 ? ["--", .. args] : Array.Empty<string>()];
+        string[] command = ["run", .. TestSupport.EngineFlags, .. flags, P("app/prog.hl"), .. args.Length > 0 ? ["--", .. args] : Array.Empty<string>()];
 
         using var stop = new CancellationTokenSource();
         var swappers = swaps.Select(s => Task.Run(() => Swap(s.Link, s.Targets, stop.Token))).ToArray();

@@ -57,8 +57,10 @@ public sealed class SandboxTests
     private const string Recurser = "fn down(n: int) -> int { return down(n + 1) + 1 }\n\nfn main(args: [string]) {\n    println(down(0))\n}";
     private const string Flooder = "fn main(args: [string]) {\n    while true { println(\"flood flood flood flood\") }\n}";
 
-    [Fact]
-    public void FiftyIsolatesRunSideBySideAndOnlyTheOnesThatBreachALimitAreStopped()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FiftyIsolatesRunSideBySideAndOnlyTheOnesThatBreachALimitAreStopped(bool compiled)
     {
         using var dir = new TestSupport.TempDir();
         var programs = new Dictionary<string, Module>
@@ -79,6 +81,8 @@ public sealed class SandboxTests
                     // Only the spinner is meant to run out of time: the others' time limit is far off, so that a
                     // loaded machine can't make the heap hog's collections or the flood's writes outlast it.
                     Limits = [new HeapLimit(16 << 20), new StackLimit(5000), new TimeLimit(TimeSpan.FromSeconds(Kind(i) == "loop" ? 1 : 60)), new OutputLimit(256 << 10)],
+                    // With the JIT: each isolate its own compiler, every function compiled before it first runs.
+                    Interpreter = compiled ? new InterpreterOptions { Compiler = new Jit.CilCompiler(), JitThreshold = 0 } : new InterpreterOptions(),
                 });
                 outcomes[i] = isolate.Run(isolate.Load(programs[Kind(i)]), [$"{i}"]);
             }
