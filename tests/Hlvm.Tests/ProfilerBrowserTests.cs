@@ -47,6 +47,29 @@ public sealed partial class ProfilerBrowserTests : IDisposable
         Assert.Contains("1 frames match", dom);
     }
 
+    [Fact]
+    public void TheTimelineShowsTheCollectionsAndTheCompiles()
+    {
+        string program = Path.Combine(_dir.FullName, "alloc.hl");
+        File.WriteAllText(program, """
+            fn chunk(n: int) -> [int] { return [n].repeat(10000) }
+            fn main() {
+                var total = 0
+                for k in 0..400 { total += chunk(k).len() }
+                println(total)
+            }
+            """);
+        string page = Path.Combine(_dir.FullName, "alloc.html");
+        var result = TestSupport.Hlvm("prof", "--engine", "jit", "--max-heap", "4m", "-o", page, program);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var collections = Regex.Match(result.Stderr, @"collector: ([\d,]+) collections");
+        Assert.True(collections.Success && int.Parse(collections.Groups[1].Value.Replace(",", ""), CultureInfo.InvariantCulture) > 0, result.Stderr);
+        string dom = Dom(page, "");
+        Assert.Contains("class=\"event gc\"", dom);
+        Assert.Contains("class=\"event jit\"", dom);
+        Assert.Contains("compiled chunk", dom);
+    }
+
     /// <summary>The page's DOM after its script ran, from headless Chromium.</summary>
     private string Dom(string page, string hash)
     {

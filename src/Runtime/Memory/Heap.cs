@@ -176,6 +176,9 @@ public sealed partial class Heap
 
     public int Collections { get; private set; }
 
+    /// <summary>Called after each collection with its start (a <see cref="Stopwatch"/> timestamp) and its pause, while a profiler runs.</summary>
+    internal Action<long, TimeSpan>? CollectionObserved;
+
     /// <summary>The time all collections took, and the longest one.</summary>
     public TimeSpan TotalPause { get; private set; }
 
@@ -573,6 +576,7 @@ public sealed partial class Heap
         var pause = Stopwatch.GetElapsedTime(start);
         TotalPause += pause;
         if (pause > LongestPause) LongestPause = pause;
+        CollectionObserved?.Invoke(start, pause);
         if (_options.Log is not { } log) return;
         double ms = pause.TotalMilliseconds;
         log($"[gc] #{Collections} {kind} pause={ms:F3}ms before={before} after={UsedBytes} heap={(_space.Length - 1) * 8L} allocated={AllocatedBytes}");

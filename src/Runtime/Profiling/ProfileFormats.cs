@@ -233,11 +233,29 @@ public static class ProfileFormats
     /// box to highlight the frames whose name contains the text (or open the page at <c>#search=NAME</c>), hover
     /// for the numbers.
     /// </summary>
-    public static string Html(Profile p) => Page("hlvm prof: " + p.Program, ToJson(Tree(p), null), Text(p), legend: null);
+    public static string Html(Profile p) => Page("hlvm prof: " + p.Program, ToJson(Tree(p), null), Text(p), legend: null, Timeline(p));
+
+    /// <summary>The timeline lane's events (by time; none in the deterministic mode, whose figures are counts):
+    /// collections and compiles, each with its start and length in milliseconds and a label.</summary>
+    internal static object? Timeline(Profile p) => Deterministic(p) ? null : new Dictionary<string, object>
+    {
+        ["wall"] = p.WallMilliseconds,
+        ["events"] = p.Pauses.Select(g => new Dictionary<string, object>
+            {
+                ["k"] = "gc", ["at"] = g.At.TotalMilliseconds, ["ms"] = g.Took.TotalMilliseconds,
+                ["t"] = $"collection: {g.Took.TotalMilliseconds.ToString("F2", Inv)} ms at {g.At.TotalMilliseconds.ToString("F0", Inv)} ms",
+            })
+            .Concat(p.Compiles.Select(c => new Dictionary<string, object>
+            {
+                ["k"] = "jit", ["at"] = c.At.TotalMilliseconds, ["ms"] = c.Took.TotalMilliseconds,
+                ["t"] = $"compiled {c.Function} ({c.Why}): {c.Took.TotalMilliseconds.ToString("F2", Inv)} ms at {c.At.TotalMilliseconds.ToString("F0", Inv)} ms",
+            }))
+            .ToList(),
+    };
 
     /// <summary>The page: a flame graph of <paramref name="tree"/> (nodes n: name, s: weight, c: children, and in a
     /// differential graph r: the ratio to the other profile, which colours it) above a report.</summary>
-    internal static string Page(string title, object tree, string report, string? legend)
+    internal static string Page(string title, object tree, string report, string? legend, object? timeline = null)
     {
         string data = JsonSerializer.Serialize(tree);
         var t = new StringBuilder();
@@ -251,14 +269,21 @@ public static class ProfileFormats
             .frame.match { background: #e040fb !important; color: #fff; }
             pre { background: #f7f7f7; padding: 8px; overflow-x: auto; }
             #search { width: 240px; }
+            #timeline { position: relative; width: 100%; height: 22px; border: 1px solid #ddd; margin-bottom: 4px; background: #fafafa; }
+            .event { position: absolute; top: 2px; height: 18px; min-width: 2px; }
+            .event.gc { background: #d84315; } .event.jit { background: #6a1b9a; top: 11px; height: 9px; }
             """);
         t.Append("</style></head><body>\n");
         t.Append("<h1>").Append(Escape(title)).Append("</h1>\n");
         if (legend is not null) t.Append("<p>").Append(Escape(legend)).Append("</p>\n");
         t.Append("<p><label>Search <input id=\"search\" placeholder=\"function name\"></label> <span id=\"found\"></span> ");
-        t.Append("Click a frame to zoom to it, the bottom bar to zoom out.</p>\n<div id=\"graph\"></div>\n<p id=\"hover\">&nbsp;</p>\n");
+        t.Append("Click a frame to zoom to it, the bottom bar to zoom out.</p>\n");
+        if (timeline is not null)
+            t.Append("<p>Timeline of the run: <span style=\"color:#d84315\">&#9632;</span> collections, <span style=\"color:#6a1b9a\">&#9632;</span> JIT compiles (hover for each).</p>\n<div id=\"timeline\"></div>\n");
+        t.Append("<div id=\"graph\"></div>\n<p id=\"hover\">&nbsp;</p>\n");
         t.Append("<h2>Report</h2>\n<pre>").Append(Escape(report)).Append("</pre>\n");
         t.Append("<script>\nconst root = ").Append(data).Append(";\n");
+        t.Append("const timeline = ").Append(timeline is null ? "null" : JsonSerializer.Serialize(timeline)).Append(";\n");
         t.Append("""
             const graph = document.getElementById('graph'), hover = document.getElementById('hover');
             const search = document.getElementById('search'), found = document.getElementById('found');
@@ -314,12 +339,28 @@ public static class ProfileFormats
               }
               found.textContent = text === '' ? '' : `${count} frames match`;
             }
+            function drawTimeline() {
+              const lane = document.getElementById('timeline');
+              if (!timeline || !lane) return;
+              lane.innerHTML = '';
+              const width = lane.clientWidth, wall = Math.max(timeline.wall, 1e-9);
+              for (const e of timeline.events) {
+                const d = document.createElement('div');
+                d.className = 'event ' + e.k;
+                d.style.left = (width * e.at / wall) + 'px';
+                d.style.width = Math.max(2, width * e.ms / wall) + 'px';
+                d.title = e.t;
+                d.onmouseenter = () => { hover.textContent = e.t; };
+                lane.appendChild(d);
+              }
+            }
             link(root, null);
+            drawTimeline();
             // A link may carry a search: profile.html#search=NAME.
             const preset = new URLSearchParams(location.hash.slice(1)).get('search');
             if (preset) search.value = preset;
             search.oninput = highlight;
-            window.onresize = draw;
+            window.onresize = () => { draw(); drawTimeline(); };
             draw();
             """);
         t.Append("</script>\n</body></html>\n");

@@ -50,6 +50,10 @@ public sealed class Profiler
     private readonly Stopwatch _clock = new();
     private long _start;
     private readonly List<int> _stack = [];
+    private readonly List<Pause> _pauses = [];
+
+    /// <summary>Most collections the timeline keeps (the totals count them all).</summary>
+    public const int MaxEvents = 10_000;
 
     /// <summary>The run started: the clock, the timer thread, the allocation samples.</summary>
     internal void Started(Interpreter vm)
@@ -59,6 +63,10 @@ public sealed class Profiler
         _clock.Start();
         _start = Stopwatch.GetTimestamp();
         vm.Heap.SampleAllocations(AllocationSampleBytes, Allocated);
+        vm.Heap.CollectionObserved = (start, pause) =>
+        {
+            if (_pauses.Count < MaxEvents) _pauses.Add(new(Stopwatch.GetElapsedTime(_start, start), pause));
+        };
         if (Every is not null) return;
         vm.Heap.AllocationPoll = vm.SampleAtAllocation;
         _stopping = false;
@@ -82,6 +90,7 @@ public sealed class Profiler
         _timer = null;
         vm.Heap.SampleAllocations(0, null);
         vm.Heap.AllocationPoll = null;
+        vm.Heap.CollectionObserved = null;
     }
 
     /// <summary>Records the stack of the VM's thread, the top frame run by compiled code or the interpreter.</summary>
@@ -162,6 +171,7 @@ public sealed class Profiler
             AllocatedBytes = heap.AllocatedBytes,
             Compiles = compiles,
             OsrEntries = _vm.OsrEntries,
+            Pauses = _pauses.ToList(),
         };
     }
 }
@@ -177,6 +187,9 @@ public sealed record CompileRecord(string Function, int Instructions, int CilByt
 
 public sealed record FunctionProfile(string Name, string File, long SelfSamples, long TotalSamples, long Calls,
     long InterpretedSamples, long CompiledSamples, CompileRecord? Compiled, long AllocatedBytes);
+
+/// <summary>A collection: when it started, since the run started, and how long the program waited.</summary>
+public sealed record Pause(TimeSpan At, TimeSpan Took);
 
 /// <summary>A stack seen <see cref="Samples"/> times, outermost frame first.</summary>
 public sealed record StackSample(string[] Frames, long Samples);
@@ -201,4 +214,7 @@ public sealed record Profile
     public required long AllocatedBytes { get; init; }
     public required IReadOnlyList<CompileRecord> Compiles { get; init; }
     public required long OsrEntries { get; init; }
+
+    /// <summary>The collections, in order (the first <see cref="Profiler.MaxEvents"/>), for the timeline.</summary>
+    public IReadOnlyList<Pause> Pauses { get; init; } = [];
 }
