@@ -56,13 +56,53 @@ public class Programs
         return vm.RunMain(vm.Load(_module), _args);
     }
 
-    private static string Root()
+    internal static string Root()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Hlvm.sln"))) return dir.FullName;
         for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Hlvm.sln"))) return dir.FullName;
         throw new InvalidOperationException("run the benchmarks inside the repository");
+    }
+}
+
+/// <summary>
+/// What profiling costs: the same programs run in-process under the default engine with and without a profiler
+/// at the default rate (which also counts every call).
+///
+///   dotnet run -c Release --project bench/Hlvm.Bench -- --filter '*ProfilerOverhead*'
+/// </summary>
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 7)]
+public class ProfilerOverhead
+{
+    private Module _module = null!;
+
+    [Params("fib", "nbody", "binarytrees", "json")]
+    public string Program { get; set; } = "";
+
+    [Params(false, true)]
+    public bool Profiled { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        string path = Path.Combine(Programs.Root(), "bench", "programs", Program + ".hl");
+        _module = Compilation.Compile(path, File.ReadAllText(path)).Module!;
+    }
+
+    [Benchmark]
+    public long Run()
+    {
+        var vm = new Vm(new VmOptions
+        {
+            Out = TextWriter.Null,
+            Interpreter = new Runtime.Execution.InterpreterOptions
+            {
+                Compiler = new Jit.CilCompiler { CountCalls = Profiled },
+                Profiler = Profiled ? new Runtime.Profiling.Profiler() : null,
+            },
+        });
+        return vm.RunMain(vm.Load(_module), []);
     }
 }
 
