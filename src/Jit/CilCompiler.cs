@@ -33,6 +33,9 @@ public sealed class CilCompiler : ICompiler
 
     public TimeSpan CompileTime { get; private set; }
 
+    /// <summary>Compiled code counts every instruction against the fuel (--fuel); set by the interpreter.</summary>
+    public bool Metered { get; set; }
+
     /// <summary>Count every call of compiled functions in <see cref="LoadedFunction.Calls"/> (a profiler runs).</summary>
     public bool CountCalls { get; init; }
 
@@ -82,7 +85,7 @@ public sealed class CilCompiler : ICompiler
             var f = batch[i];
             long startedAt = Stopwatch.GetTimestamp();
             var clock = Stopwatch.StartNew();
-            var emitter = new CilEmitter(module, f, methods[i], state.Methods, CountCalls);
+            var emitter = new CilEmitter(module, f, methods[i], state.Methods, CountCalls, Metered);
             int cil = emitter.Emit();
             f.Compiled = (CompiledCode)methods[i].CreateDelegate(typeof(CompiledCode), state.Context);
             clock.Stop();

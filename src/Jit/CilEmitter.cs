@@ -56,6 +56,8 @@ internal sealed class CilEmitter
     private readonly int _localCount;
     private readonly bool _hasHandlers;
     private readonly bool _countCalls;
+    private readonly bool _metered;
+    private readonly LocalBuilder? _fuelLeft;
 
     // CIL locals.
     private readonly LocalBuilder _fb;       // ref long: the frame's first slot (reloaded when the stack may have moved)
@@ -84,9 +86,10 @@ internal sealed class CilEmitter
     /// <summary>The CIL locals declared (RyuJIT's optimiser gives up past about 2,000).</summary>
     public int LocalsDeclared { get; private set; }
 
-    public CilEmitter(LoadedModule module, LoadedFunction fn, DynamicMethod method, IReadOnlyDictionary<int, DynamicMethod> batch, bool countCalls)
+    public CilEmitter(LoadedModule module, LoadedFunction fn, DynamicMethod method, IReadOnlyDictionary<int, DynamicMethod> batch, bool countCalls, bool metered)
     {
         _countCalls = countCalls;
+        _metered = metered;
         _module = module;
         _fn = fn;
         _il = method.GetILGenerator(256 + fn.Code.Length * 24);
@@ -101,6 +104,7 @@ internal sealed class CilEmitter
         _tmp = Local(typeof(long));
         _probe = Local(typeof(byte));
         _space = Local(typeof(long[]));
+        if (metered) _fuelLeft = Local(typeof(long));
         _alias = new int[fn.Def.MaxStack + 1];
         Array.Fill(_alias, -1);
         _localLong = new LocalBuilder?[_localCount];
@@ -365,6 +369,7 @@ internal sealed class CilEmitter
         var ins = _fn.Code[pc];
         var types = Types(pc);
         int d = types.Length;
+        if (_metered) Charge(pc, d);
         switch (ins.Op)
         {
             case Opcode.Nop: break;
@@ -842,6 +847,38 @@ internal sealed class CilEmitter
         StEntry(d - 2, Rep.Long);
     }
 
+    /// <summary>
+    /// --fuel: the instruction costs one unit of the current slice, as in the metered interpreter; when the slice
+    /// runs out, the interpreter's own refill runs (which stops the program here when the budget is spent). Bulk
+    /// charges of the slow paths and natives come off the same count, and are noticed here, at the next instruction.
+    /// </summary>
+    private void Charge(int pc, int d)
+    {
+        var il = _il;
+        var resume = il.DefineLabel();
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldfld, F.Fuel);
+        il.Emit(OpCodes.Ldc_I8, 1L);
+        il.Emit(OpCodes.Sub);
+        il.Emit(OpCodes.Stloc, _fuelLeft!);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldloc, _fuelLeft!);
+        il.Emit(OpCodes.Stfld, F.Fuel);
+        il.Emit(OpCodes.Ldloc, _fuelLeft!);
+        il.Emit(OpCodes.Ldc_I8, 0L);
+        var refuel = Cold(() =>
+        {
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldloc, _fp);
+            Ldc(pc);
+            Sp(d);
+            il.Emit(OpCodes.Call, M.RefuelAt);
+            il.Emit(OpCodes.Br, resume);
+        });
+        il.Emit(OpCodes.Blt, refuel);
+        il.MarkLabel(resume);
+    }
+
     /// <summary>A backward branch polls for a stop (--timeout, Isolate.Stop) or a profiler's sample, as the interpreter does.</summary>
     private void Poll(int pc, int target, int d)
     {
@@ -1167,6 +1204,7 @@ internal sealed class CilEmitter
         public static readonly FieldInfo Fp = typeof(Interpreter).GetField(nameof(Interpreter._fp), All)!;
         public static readonly FieldInfo Attention = typeof(Interpreter).GetField(nameof(Interpreter._attention), All)!;
         public static readonly FieldInfo Calls = typeof(LoadedFunction).GetField(nameof(LoadedFunction.Calls))!;
+        public static readonly FieldInfo Fuel = typeof(Interpreter).GetField(nameof(Interpreter._fuel), All)!;
         public static readonly FieldInfo FramePc = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Pc))!;
         public static readonly FieldInfo FrameBp = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Bp))!;
         public static readonly FieldInfo FrameFn = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Fn))!;
@@ -1190,6 +1228,7 @@ internal sealed class CilEmitter
         public static readonly MethodInfo ClosureTarget = Of(typeof(Interpreter), nameof(Interpreter.ClosureTarget));
         public static readonly MethodInfo FaultAt = Of(typeof(Interpreter), nameof(Interpreter.FaultAt));
         public static readonly MethodInfo AttendAt = Of(typeof(Interpreter), nameof(Interpreter.AttendAt));
+        public static readonly MethodInfo RefuelAt = Of(typeof(Interpreter), nameof(Interpreter.RefuelAt));
         public static readonly MethodInfo ThrowAt = Of(typeof(Interpreter), nameof(Interpreter.ThrowAt));
         public static readonly MethodInfo CatchCompiled = Of(typeof(Interpreter), nameof(Interpreter.CatchCompiled));
         public static readonly MethodInfo GetHeap = typeof(Interpreter).GetProperty(nameof(Interpreter.Heap))!.GetMethod!;

@@ -79,6 +79,12 @@ public interface ICompiler
     /// keeps running in the interpreter). <paramref name="why"/> says what made it hot, for the log.
     /// </summary>
     void Compile(LoadedModule module, LoadedFunction fn, string why);
+
+    /// <summary>
+    /// Whether the code compiled counts every instruction against the fuel (--fuel): set by the interpreter before
+    /// it compiles anything, the same for a whole run.
+    /// </summary>
+    bool Metered { get; set; }
 }
 
 /// <summary>Checked mode found the program's state differing from what the verifier promised: a VM bug.</summary>
@@ -111,7 +117,10 @@ public sealed class Interpreter : IRootSource
         Heap = heap;
         Out = output;
         _options = options ?? new InterpreterOptions();
-        _tiering = _options.Compiler is not null && _options.Fuel is null && !_options.Checked && _options.Profiler?.Every is null;
+        _tiering = _options.Compiler is not null && !_options.Checked && _options.Profiler?.Every is null;
+        // With --fuel, compiled code counts every instruction as the metered interpreter does (see Refuel).
+        _metered = _options.Fuel is not null;
+        if (_tiering) _options.Compiler!.Metered = _metered;
         // Tiering counts calls and loops where the fast mode polls for a stop: the poll is always on.
         _profiler = _options.Profiler;
         _poll = _tiering || _profiler is not null;
@@ -196,6 +205,18 @@ public sealed class Interpreter : IRootSource
             _profiler?.Sample(this, compiled: _frames[_fp - 1].Fn.Compiled is not null);
     }
 
+    /// <summary>
+    /// Compiled code with --fuel ran its slice out at instruction <paramref name="pc"/> of frame <paramref name="fp"/>
+    /// (it counts each instruction as the metered interpreter does): the interpreter's own refill, which stops the
+    /// program there, exactly where the interpreter would, when the budget is spent.
+    /// </summary>
+    internal void RefuelAt(int fp, int pc, int sp)
+    {
+        _frames[fp].Pc = pc;
+        _sp = sp;
+        Refuel();
+    }
+
     /// <summary>Entries into compiled code in the middle of a function (on-stack replacement).</summary>
     public long OsrEntries { get; private set; }
 
@@ -215,7 +236,10 @@ public sealed class Interpreter : IRootSource
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool StopAt<TMode>(int target, int pc) where TMode : struct, IMode =>
-        typeof(TMode) == typeof(FastMode) && target < pc && Volatile.Read(ref _poll);
+        (typeof(TMode) == typeof(FastMode) || typeof(TMode) == typeof(MeteredMode) && _tiering) && target < pc && Volatile.Read(ref _poll);
+
+    /// <summary>The run counts instructions (--fuel): the interpreter in its metered mode, compiled code likewise.</summary>
+    private readonly bool _metered;
 
     /// <summary>
     /// Runs <paramref name="fn"/> with <paramref name="args"/> (already of its parameter types) to completion and
@@ -345,7 +369,7 @@ public sealed class Interpreter : IRootSource
     internal long CallInterpreted(LoadedFunction fn, int bp)
     {
         int fp = PushFrame(fn, bp);
-        return Execute<FastMode>(fp);
+        return _metered ? Execute<MeteredMode>(fp) : Execute<FastMode>(fp);
     }
 
     /// <summary>A call from compiled code of a function it does not call directly (a method, a function value,
@@ -547,7 +571,7 @@ public sealed class Interpreter : IRootSource
     /// handed out in slices of <see cref="FuelSlice"/> so that the end of each slice is where an interrupt is
     /// noticed, at no cost to the instructions in between; <see cref="_reserve"/> is the rest of the budget.
     /// </summary>
-    private long _fuel;
+    internal long _fuel;
     private long _reserve;
     private const long FuelSlice = 1 << 16;
 
@@ -556,7 +580,7 @@ public sealed class Interpreter : IRootSource
     /// an interrupt, stop when the budget is spent, or take the next slice and pay what is owed from it.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Refuel()
+    internal void Refuel()
     {
         if (Volatile.Read(ref _interrupt) is { } reason) throw reason;
         long owed = -_fuel;
@@ -1144,7 +1168,7 @@ public sealed class Interpreter : IRootSource
                     Attend(compiled: false);
                 }
                 pc = target;
-                if (typeof(TMode) == typeof(FastMode) && _tiering)
+                if ((typeof(TMode) == typeof(FastMode) || typeof(TMode) == typeof(MeteredMode)) && _tiering)
                 {
                     if (fn.Compiled is null && !fn.NotCompiled && ++fn.Hotness >= _options.JitThreshold) TierUp(fn, "loop");
                     if (fn.Compiled is { } loop && !NativeStackLow())
@@ -1176,7 +1200,7 @@ public sealed class Interpreter : IRootSource
             PushFrame:
                 {
                     frame.Pc = pc - 1;
-                    if (typeof(TMode) == typeof(FastMode) && Volatile.Read(ref _poll))
+                    if ((typeof(TMode) == typeof(FastMode) || typeof(TMode) == typeof(MeteredMode) && _tiering) && Volatile.Read(ref _poll))
                     {
                         if (Volatile.Read(ref _attention) is not null)
                         {
