@@ -483,9 +483,9 @@ public sealed class BundleFuzzer(FuzzOptions options, List<byte[]> corpus) : Fuz
 /// <summary>
 /// Differential fuzzing of the two engines: mutated sources (as the source fuzzer makes them) and mutated modules
 /// (as the module fuzzer does) that compile and verify run in the interpreter, then with every function compiled
-/// before it first runs and tiered with a threshold of 1 (frames of both engines mixed). Any difference in the
-/// result, the output, or the error with its trace is a finding, saved like a crash. Programs the interpreter
-/// does not finish within its fuel are not compared (without fuel, the JIT gets no bound but the time).
+/// before it first runs and tiered with a threshold of 1 (frames of both engines mixed), all with the same fuel,
+/// and without fuel when the program finished within it. Any difference in the result, the output, or the error
+/// with its trace (where the fuel ran out included) is a finding, saved like a crash.
 /// </summary>
 public sealed class DifferentialFuzzer(FuzzOptions options, List<(string name, string text)> sources, List<byte[]> modules) : Fuzzer(options)
 {
@@ -522,20 +522,27 @@ public sealed class DifferentialFuzzer(FuzzOptions options, List<(string name, s
         try { Verifier.Verify(module, Natives); }
         catch (VerifyException) { return "invalid"; }
         if (module.EntryFunction < 0) return "no entry";
-        var reference = RunIn(module, compiler: null, threshold: 0);
-        if (reference.Kind == "fuel") return "not compared (out of fuel)";
+        var reference = RunIn(module, compiler: null, threshold: 0, metered: true);
+        // With the same fuel, every engine stops at the same instruction: compared whether or not it ran out.
         foreach (int threshold in new[] { 0, 1 })
         {
-            var compiled = RunIn(module, new Hlvm.Jit.CilCompiler(), threshold);
+            var compiled = RunIn(module, new Hlvm.Jit.CilCompiler(), threshold, metered: true);
             if (compiled != reference)
-                throw new InvalidOperationException($"the engines differ (jit threshold {threshold}):\ninterp: {reference}\njit:    {compiled}");
+                throw new InvalidOperationException($"the engines differ (--fuel, jit threshold {threshold}):\ninterp: {reference}\njit:    {compiled}");
+        }
+        // Without fuel (compiled code's other form), when the program finished within it.
+        if (reference.Kind != "fuel")
+        {
+            var unmetered = RunIn(module, new Hlvm.Jit.CilCompiler(), threshold: 0, metered: false);
+            if (unmetered != reference)
+                throw new InvalidOperationException($"the engines differ (no fuel):\ninterp: {reference}\njit:    {unmetered}");
         }
         return "same in every engine (" + reference.Kind + ")";
     }
 
     private sealed record Outcome(string Kind, string Result, string Out, string Err);
 
-    private static Outcome RunIn(Module module, Hlvm.Jit.CilCompiler? compiler, int threshold)
+    private static Outcome RunIn(Module module, Hlvm.Jit.CilCompiler? compiler, int threshold, bool metered)
     {
         var output = new StringWriter { NewLine = "\n" };
         var error = new StringWriter { NewLine = "\n" };
@@ -545,7 +552,7 @@ public sealed class DifferentialFuzzer(FuzzOptions options, List<(string name, s
             Error = error,
             In = TextReader.Null,
             Heap = new HeapOptions { MaxBytes = 8 << 20 },
-            Interpreter = new InterpreterOptions { Fuel = compiler is null ? 200_000 : null, MaxFrames = 500, Compiler = compiler, JitThreshold = threshold },
+            Interpreter = new InterpreterOptions { Fuel = metered ? 200_000 : null, MaxFrames = 500, Compiler = compiler, JitThreshold = threshold },
             Natives = Natives,
         });
         // A difference that makes the compiled program run on is stopped, and shows as a different outcome.
