@@ -558,52 +558,13 @@ internal sealed class CilEmitter
             case Opcode.CallVirt:
                 {
                     var slotFn = _module.Def.Functions[_module.Classes[ins.A].VTable[ins.B]];
-                    int argc = slotFn.Params.Length;
-                    MaterializeAll(d);
-                    NullCheck(pc, d, d - argc, () =>
-                    {
-                        il.Emit(OpCodes.Ldarg_1);
-                        Ldc(ins.A);
-                        Ldc((int)ins.B);
-                        il.Emit(OpCodes.Call, M.MethodNullError);
-                    });
-                    SpillRange(types, d - argc, d);
-                    SetPc(pc);
-                    il.Emit(OpCodes.Ldarg_1);
-                    il.Emit(OpCodes.Ldarg_1);
-                    LdEntry(d - argc, Rep.Ref);
-                    il.Emit(OpCodes.Conv_I4);
-                    Ldc((int)ins.B);
-                    il.Emit(OpCodes.Call, M.VirtualTarget);
-                    Bp(d - argc);
-                    il.Emit(OpCodes.Call, M.Invoke);
-                    AfterCall(pc, d - argc, slotFn.Return);
+                    MethodCall(pc, types, ins, slotFn.Params.Length, slotFn.Return, isInterface: false);
                     break;
                 }
             case Opcode.CallIface:
                 {
                     var sig = _module.Classes[ins.A].Def.Signatures[(int)ins.B];
-                    int argc = sig.Params.Length + 1;
-                    MaterializeAll(d);
-                    NullCheck(pc, d, d - argc, () =>
-                    {
-                        il.Emit(OpCodes.Ldarg_1);
-                        Ldc(ins.A);
-                        Ldc((int)ins.B);
-                        il.Emit(OpCodes.Call, M.InterfaceNullError);
-                    });
-                    SpillRange(types, d - argc, d);
-                    SetPc(pc);
-                    il.Emit(OpCodes.Ldarg_1);
-                    il.Emit(OpCodes.Ldarg_1);
-                    LdEntry(d - argc, Rep.Ref);
-                    il.Emit(OpCodes.Conv_I4);
-                    Ldc(ins.A);
-                    Ldc((int)ins.B);
-                    il.Emit(OpCodes.Call, M.InterfaceTarget);
-                    Bp(d - argc);
-                    il.Emit(OpCodes.Call, M.Invoke);
-                    AfterCall(pc, d - argc, sig.Return);
+                    MethodCall(pc, types, ins, sig.Params.Length + 1, sig.Return, isInterface: true);
                     break;
                 }
             case Opcode.CallClosure:
@@ -752,6 +713,37 @@ internal sealed class CilEmitter
                 SlowPath(pc, ins, types);
                 break;
         }
+    }
+
+    /// <summary>
+    /// A method call (callvirt, calliface): the receiver, below its <paramref name="argc"/> - 1 arguments, is
+    /// checked for null; the receiver's class chooses the callee (<see cref="Interpreter.VirtualTarget"/>,
+    /// <see cref="Interpreter.InterfaceTarget"/>), which <see cref="Interpreter.Invoke"/> runs compiled or interpreted.
+    /// </summary>
+    private void MethodCall(int pc, VmType[] types, Instr ins, int argc, VmType returns, bool isInterface)
+    {
+        var il = _il;
+        int d = types.Length;
+        MaterializeAll(d);
+        NullCheck(pc, d, d - argc, () =>
+        {
+            il.Emit(OpCodes.Ldarg_1);
+            Ldc(ins.A);
+            Ldc((int)ins.B);
+            il.Emit(OpCodes.Call, isInterface ? M.InterfaceNullError : M.MethodNullError);
+        });
+        SpillRange(types, d - argc, d);
+        SetPc(pc);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_1);
+        LdEntry(d - argc, Rep.Ref);
+        il.Emit(OpCodes.Conv_I4);
+        if (isInterface) Ldc(ins.A);
+        Ldc((int)ins.B);
+        il.Emit(OpCodes.Call, isInterface ? M.InterfaceTarget : M.VirtualTarget);
+        Bp(d - argc);
+        il.Emit(OpCodes.Call, M.Invoke);
+        AfterCall(pc, d - argc, returns);
     }
 
     /// <summary>

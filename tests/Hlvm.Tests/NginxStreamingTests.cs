@@ -48,22 +48,7 @@ public sealed class NginxStreamingTests
     }
 
     /// <summary>The path of nginx, installed by scripts/ensure-nginx.sh if it is missing.</summary>
-    private static string EnsureNginx()
-    {
-        var psi = new ProcessStartInfo("bash", [Path.Combine(TestSupport.Root, "scripts", "ensure-nginx.sh")])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, "scripts/ensure-nginx.sh failed: " + stderr.Result);
-        string path = stdout.Trim().Split('\n')[^1];
-        Assert.True(File.Exists(path), $"scripts/ensure-nginx.sh printed '{stdout.Trim()}', not the path of nginx");
-        return path;
-    }
+    private static string EnsureNginx() => TestSupport.EnsureTool("ensure-nginx.sh");
 
     /// <summary>Makes the app, a key pair and the signed bundle with the command line; returns the public key file.</summary>
     private string PackApp(string root, string bundle)

@@ -90,20 +90,7 @@ public sealed partial class ProfilerBrowserTests : IDisposable
         return dom;
     }
 
-    private static string Chromium()
-    {
-        var psi = new ProcessStartInfo("bash", [Path.Combine(TestSupport.Root, "scripts", "ensure-chromium.sh")])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, "scripts/ensure-chromium.sh failed: " + stderr.Result);
-        return stdout.Trim().Split('\n')[^1];
-    }
+    private static string Chromium() => TestSupport.EnsureTool("ensure-chromium.sh");
 
     // A frame as the page's script draws it, serialised by Chromium:
     // <div class="frame[ match]" data-name="NAME" title="..." style="left: 0px; width: Wpx; ...">

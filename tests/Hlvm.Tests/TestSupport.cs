@@ -35,6 +35,27 @@ public static class TestSupport
         };
     }
 
+    /// <summary>
+    /// Runs one of the scripts that find a tool and install it when it is missing (scripts/ensure-nginx.sh,
+    /// scripts/ensure-chromium.sh) and returns the path it printed last.
+    /// </summary>
+    public static string EnsureTool(string script)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("bash", [Path.Combine(Root, "scripts", script)])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        string stdout = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"scripts/{script} failed: " + stderr.Result);
+        string path = stdout.Trim().Split('\n')[^1];
+        Assert.True(File.Exists(path), $"scripts/{script} printed '{stdout.Trim()}', not a path");
+        return path;
+    }
+
     /// <summary>True when the suite runs under GC stress (CI's second pass): every run collects at every allocation.</summary>
     public static bool GcStress => Environment.GetEnvironmentVariable("HLVM_GC_STRESS") == "1";
 
