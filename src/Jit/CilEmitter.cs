@@ -150,7 +150,15 @@ internal sealed class CilEmitter
     public int Emit()
     {
         var il = _il;
-        var fnRef = new Action(() => { il.Emit(OpCodes.Ldarg_0); il.Emit(OpCodes.Ldfld, F.Functions); Ldc(_fn.Index); il.Emit(OpCodes.Ldelem_Ref); });
+        // The function's LoadedFunction, read once: the prologue compares it with the frame record's, stores it
+        // there, and counts calls in it.
+        var fn = Local(typeof(LoadedFunction));
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldfld, F.Functions);
+        Ldc(_fn.Index);
+        il.Emit(OpCodes.Ldelem_Ref);
+        il.Emit(OpCodes.Stloc, fn);
+        var fnRef = new Action(() => il.Emit(OpCodes.Ldloc, fn));
         var reenter = il.DefineLabel();
         var osr = il.DefineLabel();
 
