@@ -178,7 +178,11 @@ public sealed class Interpreter : IRootSource
     private readonly Profiling.Profiler? _profiler;
 
     /// <summary>Asks, from any thread, for a sample of the program's stack at its next poll (backward branch, call).</summary>
-    internal void RequestSample() => Interlocked.CompareExchange(ref _attention, SampleRequest, null);
+    internal void RequestSample()
+    {
+        Interlocked.CompareExchange(ref _attention, SampleRequest, null);
+        Heap.RequestPoll();
+    }
 
     /// <summary>Where compiled code or the fast mode found <see cref="_attention"/> set: stops, or takes the sample.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

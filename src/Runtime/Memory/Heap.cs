@@ -253,8 +253,17 @@ public sealed partial class Heap
         if (words > _maxWords + _emergencyWords || words > MaxObjectWords)
             throw OutOfMemory(words, $"a single allocation of {words * 8} bytes exceeds the heap limit of {Format(_options.MaxBytes)}");
         if (_options.Stress || _top + words > _space.Length) Collect(words);
-        AllocationPoll?.Invoke();
+        if (Volatile.Read(ref _pollRequested))
+        {
+            _pollRequested = false;
+            AllocationPoll?.Invoke();
+        }
     }
+
+    /// <summary>Set (from the profiler's timer thread) when a sample is asked for: the next allocation polls.</summary>
+    private bool _pollRequested;
+
+    internal void RequestPoll() => Volatile.Write(ref _pollRequested, true);
 
     /// <summary>
     /// Called at every allocation, after any collection it needed, while a profiler runs: allocating is a place
