@@ -315,7 +315,7 @@ internal sealed class Runner(CliContext cli)
         var comparison = new Runtime.Profiling.ProfileComparison(profiles[0], profiles[1]);
         _cli.Messages.Write(comparison.Text());
         if (settings.Output is not { } path) return interpCode;
-        string format = settings.Format != "auto" ? settings.Format : Runtime.Profiling.ProfileFormats.FormatOf(path) ?? "text";
+        string format = settings.FormatFor(path);
         string text = format switch
         {
             "html" => comparison.Html(),
@@ -338,8 +338,7 @@ internal sealed class Runner(CliContext cli)
         _cli.Out.Flush();
         _cli.Messages.Write(Runtime.Profiling.ProfileFormats.Text(profile));
         if (settings.Output is not { } path) return code;
-        string format = settings.Format != "auto" ? settings.Format
-            : Runtime.Profiling.ProfileFormats.FormatOf(path) ?? "text";
+        string format = settings.FormatFor(path);
         if (_inputs.WriteFile(path, new System.Text.UTF8Encoding(false).GetBytes(Runtime.Profiling.ProfileFormats.Render(profile, format))) is not ExitCodes.Ok and var failed)
             return failed;
         _cli.Messages.WriteLine($"hlvm prof: wrote {Inputs.Shown(path)} ({format})");
@@ -396,7 +395,11 @@ internal sealed class Runner(CliContext cli)
 /// checks that it reads such a line exactly as System.CommandLine does.
 /// </summary>
 /// <summary>What <c>hlvm prof</c> adds to a run: where the profile goes, and how it samples.</summary>
-internal sealed record ProfileSettings(string? Output, string Format, int Rate, long? Every, bool Compare = false);
+internal sealed record ProfileSettings(string? Output, string Format, int Rate, long? Every, bool Compare = false)
+{
+    /// <summary>The format of the file at <paramref name="path"/>: --format, or what its name ends with (text when it says nothing).</summary>
+    public string FormatFor(string path) => Format != "auto" ? Format : Runtime.Profiling.ProfileFormats.FormatOf(path) ?? "text";
+}
 
 internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
 {

@@ -269,7 +269,7 @@ public sealed class Interpreter : IRootSource
         try
         {
             _profiler?.Started(this);
-            if (_tiering && fn.Compiled is null && ++fn.Hotness >= _options.JitThreshold) TierUp(fn, "calls");
+            if (_tiering) CountTowardCompiling(fn, "calls");
             // Compiled code counts its own calls while profiling; the interpreter counts the entry's here.
             if (_tiering && fn.Compiled is { } compiled) return RunCompiledEntry(compiled);
             if (_profiler is not null) fn.Calls++;
@@ -284,6 +284,14 @@ public sealed class Interpreter : IRootSource
             _sp = 0;
             _pending = 0;
         }
+    }
+
+    /// <summary>Tiering: counts a call of <paramref name="fn"/> or a backward branch in it, and compiles it when it
+    /// reaches the threshold (<paramref name="why"/> says which, for the log).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CountTowardCompiling(LoadedFunction fn, string why)
+    {
+        if (fn.Compiled is null && !fn.NotCompiled && ++fn.Hotness >= _options.JitThreshold) TierUp(fn, why);
     }
 
     /// <summary>Compiles a function that became hot; one that can't be compiled is not counted again.</summary>
@@ -380,7 +388,7 @@ public sealed class Interpreter : IRootSource
     /// a callee compiled later): counted when tiering, then run compiled or interpreted.</summary>
     internal long Invoke(LoadedFunction callee, int bp)
     {
-        if (callee.Compiled is null && _tiering && !callee.NotCompiled && ++callee.Hotness >= _options.JitThreshold) TierUp(callee, "calls");
+        if (_tiering) CountTowardCompiling(callee, "calls");
         if (callee.Compiled is { } code) return code(this, bp, 0);
         if (_profiler is not null) callee.Calls++;
         return CallInterpreted(callee, bp);
@@ -457,8 +465,10 @@ public sealed class Interpreter : IRootSource
         }
         catch (Exception e) when (Catchable(e))
         {
-            // Every compiled frame with handlers and every interpreted segment looked at it already: no handler.
-            throw Uncaught(e);
+            // Every compiled frame with handlers and every interpreted segment looked at it already: no handler
+            // takes it, and CatchIn throws it as uncaught, with its trace.
+            CatchIn(e, baseFp: 0, onlyAt: -1);
+            throw new InvalidOperationException("a handler was found for an error that no frame caught");
         }
         catch (VmError error) when (error.StackTrace.Count == 0)
         {
@@ -558,17 +568,6 @@ public sealed class Interpreter : IRootSource
 
     /// <summary>Thrown to pass a found handler to the code running its frame (the other engine's, or an older segment).</summary>
     internal sealed class HandlerFound() : Exception("a handler was found in an older frame");
-
-    /// <summary>An error that reached the entry function's caller: no handler took it.</summary>
-    private VmError Uncaught(Exception e)
-    {
-        var trace = CaptureTrace();
-        var error = e as VmError ?? new VmError(ErrorClasses.OutOfMemory, "the host ran out of memory");
-        if (FindHandler(error, ref trace)) throw new InvalidOperationException("a handler was found for an error that no frame caught");
-        var uncaught = error is ThrownError ? UncaughtThrow() : error;
-        uncaught.StackTrace = trace;
-        return uncaught;
-    }
 
     /// <summary>
     /// Fuel left in the current slice (metered and checked modes; the fast mode does not count). The budget is
@@ -1174,7 +1173,7 @@ public sealed class Interpreter : IRootSource
                 pc = target;
                 if ((typeof(TMode) == typeof(FastMode) || typeof(TMode) == typeof(MeteredMode)) && _tiering)
                 {
-                    if (fn.Compiled is null && !fn.NotCompiled && ++fn.Hotness >= _options.JitThreshold) TierUp(fn, "loop");
+                    CountTowardCompiling(fn, "loop");
                     if (fn.Compiled is { } loop && !NativeStackLow())
                     {
                         frame.Pc = pc;
@@ -1212,7 +1211,7 @@ public sealed class Interpreter : IRootSource
                             Attend(compiled: false);
                         }
                         // Tiering: count the call; a compiled callee runs as a C# call while the native stack has room.
-                        if (_tiering && callee.Compiled is null && !callee.NotCompiled && ++callee.Hotness >= _options.JitThreshold) TierUp(callee, "calls");
+                        if (_tiering) CountTowardCompiling(callee, "calls");
                         // (When the native stack is low, the call stays here: compiled code would come back to the interpreter.)
                         if (callee.Compiled is { } compiled && !NativeStackLow())
                         {
