@@ -68,17 +68,7 @@ public static class Program
         {
             // The commonest line, run FILE [WORDS...], needs none of the command definitions: building them is most
             // of the start-up time of a short program.
-            if (RunSettings.Plain(args) is { } plain) return new Runner(cli).Run(plain);
-            var root = HlvmCommand.Create(cli);
-            if (UsageCheck.Check(root, args) is { } usage) return UsageError(cli, usage, UsageCheck.CommandOf(root, args));
-            // No response files: an argument that starts with '@' is an argument.
-            var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
-            if (parse.Errors.Count > 0)
-            {
-                var command = parse.CommandResult.Command;
-                return UsageError(cli, $"{UsageCheck.PathOf(command)}: {parse.Errors[0].Message}", command);
-            }
-            return parse.Invoke(new InvocationConfiguration { Output = cli.Out, Error = cli.Err, EnableDefaultExceptionHandler = false });
+            return RunSettings.Plain(args) is { } plain ? new Runner(cli).Run(plain) : Parse(cli, args);
         }
         catch (IOException e) when (StandardOutput.IsBrokenPipe(e))
         {
@@ -95,6 +85,25 @@ public static class Program
             cli.Messages.WriteLine($"hlvm: internal error: {e}");
             return ExitCodes.RuntimeError;
         }
+    }
+
+    /// <summary>
+    /// Any other command line: checked, parsed by System.CommandLine and run. A method of its own, so that the plain
+    /// line's path never loads System.CommandLine's assembly (a few milliseconds of its start).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static int Parse(CliContext cli, string[] args)
+    {
+        var root = HlvmCommand.Create(cli);
+        if (UsageCheck.Check(root, args) is { } usage) return UsageError(cli, usage, UsageCheck.CommandOf(root, args));
+        // No response files: an argument that starts with '@' is an argument.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        if (parse.Errors.Count > 0)
+        {
+            var command = parse.CommandResult.Command;
+            return UsageError(cli, $"{UsageCheck.PathOf(command)}: {parse.Errors[0].Message}", command);
+        }
+        return parse.Invoke(new InvocationConfiguration { Output = cli.Out, Error = cli.Err, EnableDefaultExceptionHandler = false });
     }
 
     private static int UsageError(CliContext cli, string message, Command command)

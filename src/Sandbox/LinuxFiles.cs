@@ -23,6 +23,15 @@ internal static partial class LinuxFiles
     public const int O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_EXCL = 0x80, O_NOCTTY = 0x100, O_APPEND = 0x400,
         O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000, O_PATH = 0x200000;
 
+    /// <summary>
+    /// "libc" is glibc's <c>libc.so.6</c>, which the process has loaded already: the runtime's own search for a
+    /// library named "libc" tries a dozen file names first (<c>libc.so</c> is a linker script on a system with C
+    /// headers installed), a few milliseconds of every start. Another C library (musl's) still goes through
+    /// that search.
+    /// </summary>
+    static LinuxFiles() => NativeLibrary.SetDllImportResolver(typeof(LinuxFiles).Assembly,
+        (name, _, _) => name == "libc" && NativeLibrary.TryLoad("libc.so.6", out nint glibc) ? glibc : 0);
+
     // The two flags whose values differ between x86-64 and arm64.
     public static readonly int O_DIRECTORY = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x4000 : 0x10000;
     public static readonly int O_NOFOLLOW = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x8000 : 0x20000;
@@ -32,6 +41,10 @@ internal static partial class LinuxFiles
     {
         public ulong Flags, Mode, Resolve;
     }
+
+    /// <summary>The size of <see cref="OpenHow"/> as the kernel checks it (a constant, where Marshal.SizeOf is a
+    /// generic method compiled at run time).</summary>
+    private static readonly unsafe nuint OpenHowSize = (nuint)sizeof(OpenHow);
 
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial long SysOpenat2(long number, int dirfd, string path, ref OpenHow how, nuint size);
@@ -71,7 +84,7 @@ internal static partial class LinuxFiles
             Mode = (ulong)((flags & O_CREAT) != 0 ? mode : 0),
             Resolve = dir is null ? 0 : RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
         };
-        long fd = At(dir, d => SysOpenat2(SYS_openat2, d, path.Length == 0 ? "." : path, ref how, (nuint)Marshal.SizeOf<OpenHow>()), "openat2");
+        long fd = At(dir, d => SysOpenat2(SYS_openat2, d, path.Length == 0 ? "." : path, ref how, OpenHowSize), "openat2");
         return new SafeFileHandle((nint)fd, ownsHandle: true);
     }
 
@@ -117,11 +130,15 @@ internal static partial class LinuxFiles
         return new Status((UnixFileMode)(mode & 0xFFF), type == 0x8000, type == 0x4000, links, size);
     }
 
+    /// <summary>The name of an open file in <c>/proc/self/fd</c>. (The descriptor as a long: interpolating the
+    /// <c>nint</c> itself costs a run-time compile at start-up that ReadyToRun can't precompile.)</summary>
+    private static string FdPath(SafeFileHandle file) => "/proc/self/fd/" + ((long)file.DangerousGetHandle()).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The host path an open file has now (what <c>/proc/self/fd</c> says of it).</summary>
     public static unsafe string RealPath(SafeFileHandle file)
     {
         byte* buffer = stackalloc byte[4096];
-        nint n = readlink($"/proc/self/fd/{file.DangerousGetHandle()}", buffer, 4096);
+        nint n = readlink(FdPath(file), buffer, 4096);
         if (n < 0) throw LastError("readlink");
         return System.Text.Encoding.UTF8.GetString(buffer, (int)n);
     }
@@ -150,5 +167,5 @@ internal static partial class LinuxFiles
 
     /// <summary>The directory's entries (not . or ..), read through the open directory itself.</summary>
     public static string[] List(SafeFileHandle dir) =>
-        Directory.EnumerateFileSystemEntries($"/proc/self/fd/{dir.DangerousGetHandle()}").Select(p => Path.GetFileName(p)).ToArray();
+        Directory.EnumerateFileSystemEntries(FdPath(dir)).Select(p => Path.GetFileName(p)).ToArray();
 }

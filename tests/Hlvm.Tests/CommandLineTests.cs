@@ -382,7 +382,7 @@ public sealed partial class CommandLineTests
         Assert.Equal(parsed.Trust, plain.Trust);
         // Every other setting (each option's value) is the same: the lists, compared above, made one instance.
         string[] none = [];
-        (string, bool, string?)[] noGrants = [];
+        RunSettings.Grant[] noGrants = [];
         Assert.Equal(parsed with { Args = none, Trust = none, Grants = noGrants }, plain with { Args = none, Trust = none, Grants = noGrants });
         Assert.Null(RunSettings.Plain(["build", .. words]));
         Assert.Null(RunSettings.Plain(["run"]));

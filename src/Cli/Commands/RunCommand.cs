@@ -93,8 +93,8 @@ internal sealed class RunCommand
         Checked = _checked.Get(p),
         Trust = _trust.Get(p),
         AllowUnsigned = _allowUnsigned.Get(p),
-        Grants = [.. _grants.SelectMany(g => g.Value.Allow.Get(p).Select(t => (g.Key, true, t))
-            .Concat(g.Value.Deny.Get(p).Select(t => (g.Key, false, t))))],
+        Grants = [.. _grants.SelectMany(g => g.Value.Allow.Get(p).Select(t => new RunSettings.Grant(g.Key, true, t))
+            .Concat(g.Value.Deny.Get(p).Select(t => new RunSettings.Grant(g.Key, false, t))))],
     };
 
     public RunCommand(CliContext cli, bool profiling = false)
@@ -434,7 +434,11 @@ internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
     public bool AllowUnsigned { get; init; }
 
     /// <summary>Each grant (<c>Allow</c>) and denial of the command line, in its order: the kind and the target (null: all).</summary>
-    public IReadOnlyList<(string Kind, bool Allow, string? Target)> Grants { get; init; } = [];
+    public IReadOnlyList<Grant> Grants { get; init; } = [];
+
+    /// <summary>A grant (<paramref name="Allow"/>) or denial of a kind of permission; the target null means all.
+    /// (A class, not a tuple: a list of tuples is compiled at run time at every start.)</summary>
+    public sealed record Grant(string Kind, bool Allow, string? Target);
 
     /// <summary>The permissions the command line grants and denies.</summary>
     /// <exception cref="ArgumentException">a target that can't be granted</exception>

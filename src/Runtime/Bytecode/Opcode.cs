@@ -202,7 +202,14 @@ public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, 
     };
 
     /// <summary>Encoded size of an instruction with this opcode, opcode byte included.</summary>
-    public int Size => 1 + Operands.Sum(Width);
+    public int Size { get; } = EncodedSize(Operands);
+
+    private static int EncodedSize(OperandKind[] operands)
+    {
+        int size = 1;
+        foreach (var kind in operands) size += Width(kind);
+        return size;
+    }
 
     private static readonly Dictionary<string, OpcodeInfo> ByNameTable = All.ToDictionary(i => i.Name);
 

@@ -1492,7 +1492,7 @@ public sealed class Interpreter : IRootSource
         var heap = Heap;
         var stack = _stack;
         int r = (int)stack[sp - 1];
-        stack[sp - 1] = r != 0 && heap.ClassOf(r).Ancestors.Contains(ins.A) ? 1 : 0;
+        stack[sp - 1] = r != 0 && heap.ClassOf(r).Is(ins.A) ? 1 : 0;
         return sp;
     }
 
@@ -1502,7 +1502,7 @@ public sealed class Interpreter : IRootSource
         var heap = Heap;
         var stack = _stack;
         int r = (int)stack[sp - 1];
-        if (r != 0 && !heap.ClassOf(r).Ancestors.Contains(ins.A))
+        if (r != 0 && !heap.ClassOf(r).Is(ins.A))
             throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Cast, "a {0} is not a {1}", heap.ClassOf(r).Name, _module.Classes[ins.A].Name));
         return sp;
     }
@@ -1770,7 +1770,7 @@ public sealed class Interpreter : IRootSource
     {
         foreach (var (start, end, handler, cls) in fn.Handlers)
         {
-            if (pc >= start && pc < end && errorClass.Ancestors.Contains(cls)) return handler;
+            if (pc >= start && pc < end && errorClass.Is(cls)) return handler;
         }
         return -1;
     }

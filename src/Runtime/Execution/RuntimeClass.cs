@@ -33,8 +33,24 @@ public sealed class RuntimeClass
     /// <summary>Interface index → function index of the implementation of each of its signatures.</summary>
     public required Dictionary<int, int[]> ITables { get; init; }
 
-    /// <summary>This class, its superclasses and every interface they implement.</summary>
-    public required HashSet<int> Ancestors { get; init; }
+    /// <summary>This class, its superclasses and every interface they implement: class indices in ascending order.</summary>
+    public required int[] Ancestors { get; init; }
+
+    /// <summary>Whether this class is the class <paramref name="classIndex"/>, a subclass of it, or implements it.</summary>
+    public bool Is(int classIndex)
+    {
+        // A binary search of a few entries: ancestors are as many as the class is deep plus its interfaces.
+        var a = Ancestors;
+        int lo = 0, hi = a.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (a[mid] == classIndex) return true;
+            if (a[mid] < classIndex) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        return false;
+    }
 
     /// <summary>The methods, resolved to loaded functions once the module is loaded.</summary>
     internal LoadedFunction[] VTableFunctions { get; set; } = [];

@@ -208,12 +208,21 @@ public static class Superinstructions
                 length = 2;
             }
             if (length == 0) continue;
-            int form = Array.IndexOf(Fused.SpecializedForms, f.Op), op = Array.IndexOf(Fused.Specialized, (Opcode)f.Sub);
+            int form = IndexIn(Fused.SpecializedForms, f.Op), op = IndexIn(Fused.Specialized, (Opcode)f.Sub);
             if (form >= 0 && op >= 0) f.Op = (Opcode)(0xD8 + form * Fused.Specialized.Length + op);
             fused[i] = f;
             i += length - 1;
         }
         return fused;
+    }
+
+    /// <summary>Where <paramref name="op"/> is in <paramref name="table"/>, or -1. (A loop: Array.IndexOf over an enum
+    /// is compiled at run time on first use, at every start.)</summary>
+    private static int IndexIn(Opcode[] table, Opcode op)
+    {
+        for (int i = 0; i < table.Length; i++)
+            if (table[i] == op) return i;
+        return -1;
     }
 
     private static bool IsConst(Opcode op) => op is Opcode.IConst or Opcode.FConst or Opcode.BConst;

@@ -534,7 +534,7 @@ public sealed partial class Heap
         {
             TypeKind.String => KindOf(h) == KindString,
             TypeKind.Array => KindOf(h) == KindArray && ArrayElementKind((int)reference) == element,
-            TypeKind.Object => KindOf(h) == KindObject && ClassOf((int)reference).Ancestors.Contains(classIndex),
+            TypeKind.Object => KindOf(h) == KindObject && ClassOf((int)reference).Is(classIndex),
             TypeKind.Map => KindOf(h) == KindMap,
             TypeKind.Func => KindOf(h) == KindClosure,
             _ => false,

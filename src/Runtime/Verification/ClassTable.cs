@@ -90,29 +90,34 @@ internal static class ClassTable
                 }
             }
 
-            var ancestors = new HashSet<int> { c };
-            if (super is not null) ancestors.UnionWith(super.Ancestors);
+            var ancestorList = new List<int>(super?.Ancestors ?? []) { c };
             var itables = new Dictionary<int, int[]>(super?.ITables ?? []);
             foreach (int i in def.Interfaces)
             {
                 if (!defs[i].IsInterface) throw Fail(c, $"'{defs[i].Name}' is a class, not an interface");
-                ancestors.Add(i);
+                ancestorList.Add(i);
             }
+            int[] ancestors = SortedDistinct(ancestorList);
             if (!def.IsInterface)
             {
                 // Every interface of the class, its own or inherited, maps to the current method table, so that an
                 // override in this class also serves the interface.
-                foreach (int i in ancestors.Where(a => defs[a].IsInterface).Order())
+                foreach (int i in ancestors)
                 {
-                    itables[i] = defs[i].Signatures.Select(sig =>
+                    if (!defs[i].IsInterface) continue;
+                    var signatures = defs[i].Signatures;
+                    var slots = new int[signatures.Count];
+                    for (int k = 0; k < slots.Length; k++)
                     {
+                        var sig = signatures[k];
                         int slot = vnames.IndexOf(sig.Name);
                         if (slot < 0) throw Fail(c, $"it does not implement method '{sig.Name}' of interface '{defs[i].Name}'");
                         var fn = module.Functions[vtable[slot]];
                         if (!fn.Params.Skip(1).SequenceEqual(sig.Params) || fn.Return != sig.Return)
                             throw Fail(c, $"its method '{sig.Name}' does not have the signature interface '{defs[i].Name}' requires");
-                        return vtable[slot];
-                    }).ToArray();
+                        slots[k] = vtable[slot];
+                    }
+                    itables[i] = slots;
                 }
             }
             else
@@ -127,18 +132,26 @@ internal static class ClassTable
 
             // Each class copies what it inherits; the sum over the module is capped, so that a small module of
             // many classes can't make the tables quadratically large (time and host memory before any limit).
-            entries += fields.Length + vtable.Count + ancestors.Count + itables.Values.Sum(t => (long)t.Length);
+            entries += fields.Length + vtable.Count + ancestors.Length;
+            foreach (var slots in itables.Values) entries += slots.Length;
             if (entries > MaxEntries)
                 throw Fail(c, $"the module's classes inherit more than {MaxEntries} fields, methods and interfaces in all (counted per class)");
 
+            var refFields = new bool[fields.Length];
+            var nonNullFields = new bool[fields.Length];
+            for (int f = 0; f < fields.Length; f++)
+            {
+                refFields[f] = fields[f].Type.IsReference;
+                nonNullFields[f] = fields[f].Type.IsReference && !fields[f].Type.Nullable;
+            }
             var rc = new RuntimeClass
             {
                 Index = c,
                 Def = def,
                 Super = super,
                 Fields = fields,
-                RefFields = fields.Select(f => f.Type.IsReference).ToArray(),
-                NonNullFields = fields.Select(f => f.Type.IsReference && !f.Type.Nullable).ToArray(),
+                RefFields = refFields,
+                NonNullFields = nonNullFields,
                 MessageField = Array.FindIndex(fields, f => f.Name == "message" && f.Type.Kind == TypeKind.String),
                 TraceField = Array.FindIndex(fields, f => f.Name == RuntimeClass.TraceFieldName && f.Type.Kind == TypeKind.Int),
                 VTable = [.. vtable],
@@ -151,7 +164,17 @@ internal static class ClassTable
         }
 
         for (int c = 0; c < defs.Count; c++) BuildChain(c);
-        return built.Select(b => b!).ToArray();
+        return built!;
+    }
+
+    /// <summary>The class indices in ascending order, each once.</summary>
+    private static int[] SortedDistinct(List<int> indices)
+    {
+        indices.Sort();
+        var distinct = new List<int>(indices.Count);
+        foreach (int i in indices)
+            if (distinct.Count == 0 || distinct[^1] != i) distinct.Add(i);
+        return [.. distinct];
     }
 }
 
@@ -160,7 +183,7 @@ internal sealed class TypeRules(Module module, RuntimeClass[] classes)
 {
     /// <summary>True when a value of type <paramref name="from"/> may be used where <paramref name="to"/> is expected.</summary>
     public bool IsAssignable(VmType from, VmType to) =>
-        VmType.IsAssignable(from, to, (a, b) => classes[a].Ancestors.Contains(b));
+        VmType.IsAssignable(from, to, (a, b) => classes[a].Is(b));
 
     /// <summary>The most precise type both may be used as, or null when there is none (the paths disagree).</summary>
     public VmType? Join(VmType a, VmType b)
@@ -175,9 +198,9 @@ internal sealed class TypeRules(Module module, RuntimeClass[] classes)
         if (a.Kind != b.Kind || a.Kind != TypeKind.Object) return IsAssignable(a.AsNullable(), b.AsNullable()) ? b.AsNullable() : null;
         // The nearest superclass of a that b also is; failing that, the first interface of a that b implements.
         for (var c = classes[a.ClassIndex]; c is not null; c = c.Super)
-            if (classes[b.ClassIndex].Ancestors.Contains(c.Index)) return VmType.ObjectOf(c.Index) with { Nullable = nullable };
-        foreach (int i in classes[a.ClassIndex].Ancestors.Order())
-            if (module.Classes[i].IsInterface && classes[b.ClassIndex].Ancestors.Contains(i)) return VmType.ObjectOf(i) with { Nullable = nullable };
+            if (classes[b.ClassIndex].Is(c.Index)) return VmType.ObjectOf(c.Index) with { Nullable = nullable };
+        foreach (int i in classes[a.ClassIndex].Ancestors)
+            if (module.Classes[i].IsInterface && classes[b.ClassIndex].Is(i)) return VmType.ObjectOf(i) with { Nullable = nullable };
         return null;
     }
 }

@@ -51,10 +51,17 @@ public static class Verifier
         for (int i = 0; i < functions.Length; i++) functions[i] = new FunctionVerifier(module, moduleName, i, classes, budget).Run();
         foreach (var c in classes)
         {
-            c.VTableFunctions = c.VTable.Select(f => functions[f]).ToArray();
-            c.ITableFunctions = c.ITables.ToDictionary(kv => kv.Key, kv => kv.Value.Select(f => functions[f]).ToArray());
+            c.VTableFunctions = Resolve(c.VTable);
+            foreach (var (iface, slots) in c.ITables) c.ITableFunctions[iface] = Resolve(slots);
         }
         return new LoadedModule(module, functions, bound, classes);
+
+        LoadedFunction[] Resolve(int[] slots)
+        {
+            var resolved = new LoadedFunction[slots.Length];
+            for (int i = 0; i < slots.Length; i++) resolved[i] = functions[slots[i]];
+            return resolved;
+        }
     }
 
     /// <summary>
@@ -74,7 +81,7 @@ public static class Verifier
     {
         private readonly TypeRules _types = new(module, classes);
         private readonly FunctionDef _f = module.Functions[index];
-        private readonly List<Instr> _code = [];
+        private readonly ArrayBuilder<Instr> _code = new(Math.Max(1, module.Functions[index].Code.Length / 3));
         private (int Start, int End, int Handler, int Class)[] _handlers = [];
 
         /// <summary>
@@ -87,6 +94,9 @@ public static class Verifier
         private readonly List<int> _offsets = [];
         private int _at; // offset of the instruction being checked, for errors
 
+        /// <summary>A branch instruction (its index) and the offset it names.</summary>
+        private readonly record struct Branch(int Index, long Target);
+
         private VerifyException Fail(string reason) => new(moduleName, _f.Name, _at, reason);
 
         public LoadedFunction Run()
@@ -95,8 +105,16 @@ public static class Verifier
             if (_f.Code.Length == 0) throw Fail("the function has no code");
             Decode();
             var states = Analyze();
-            Instr[] code = [.. _code];
-            var reachable = states.Select(st => st is not null).ToArray();
+            Instr[] code = _code.ToArray();
+            var reachable = new bool[states.Length];
+            var stackTypes = new TypeStack?[states.Length];
+            for (int i = 0; i < states.Length; i++)
+            {
+                reachable[i] = states[i] is not null;
+                stackTypes[i] = states[i]?.Stack;
+            }
+            var localIsRef = new bool[_f.Locals.Length];
+            for (int i = 0; i < localIsRef.Length; i++) localIsRef[i] = _f.Locals[i].IsReference;
             return new LoadedFunction
             {
                 Def = _f,
@@ -104,10 +122,10 @@ public static class Verifier
                 Code = code,
                 Fused = Superinstructions.Fuse(code, _handlers, reachable),
                 Offsets = [.. _offsets],
-                LocalIsRef = _f.Locals.Select(t => t.IsReference).ToArray(),
+                LocalIsRef = localIsRef,
                 Reachable = reachable,
                 Handlers = _handlers,
-                StackTypes = states.Select(st => st?.Stack).ToArray(),
+                StackTypes = stackTypes,
             };
         }
 
@@ -116,7 +134,7 @@ public static class Verifier
         private void Decode()
         {
             var code = _f.Code;
-            var targets = new List<(int index, long target)>();
+            var targets = new ArrayBuilder<Branch>();
             var offsetToIndex = new Dictionary<int, int>();
             for (int pc = 0; pc < code.Length;)
             {
@@ -138,7 +156,7 @@ public static class Verifier
                     CheckOperand(info, kind, value);
                     if (kind is OperandKind.Int64 or OperandKind.Float64 or OperandKind.Bool or OperandKind.Count or OperandKind.Field or OperandKind.Method) ins.B = value;
                     else ins.A = (int)value;
-                    if (kind == OperandKind.Target) targets.Add((_code.Count, value));
+                    if (kind == OperandKind.Target) targets.Add(new Branch(_code.Count, value));
                 }
                 offsetToIndex[pc] = _code.Count;
                 _code.Add(ins);
@@ -157,8 +175,9 @@ public static class Verifier
                 if (classes[eh.Class].IsInterface) throw Fail($"exception handler {h} catches '{classes[eh.Class].Name}', an interface");
                 _handlers[h] = (start, end, handler, eh.Class);
             }
-            foreach (var (i, target) in targets)
+            for (int t = 0; t < targets.Count; t++)
             {
+                var (i, target) = targets[t];
                 _at = _offsets[i];
                 if (target >= code.Length || !offsetToIndex.TryGetValue((int)target, out int ti))
                     throw Fail(target >= code.Length
@@ -169,20 +188,25 @@ public static class Verifier
                 _code[i] = ins;
             }
             var leader = new bool[_code.Count];
-            foreach (var (i, _) in targets) leader[_code[i].A] = true;
+            for (int t = 0; t < targets.Count; t++) leader[_code[targets[t].Index].A] = true;
             foreach (var (start, end, handler, _) in _handlers)
             {
                 if (start < _code.Count) leader[start] = true;
                 leader[handler] = true;
             }
-            var leaders = Enumerable.Range(0, _code.Count).Where(i => leader[i]).ToArray();
+            var leaderList = new List<int>();
+            for (int i = 0; i < leader.Length; i++)
+                if (leader[i]) leaderList.Add(i);
+            int[] leaders = [.. leaderList];
             int First(int at)
             {
                 int k = Array.BinarySearch(leaders, at);
                 return k >= 0 ? k : ~k;
             }
             // What the lists will hold is counted before they are made.
-            Spend(_handlers.Sum(h => (long)Math.Max(0, First(h.End) - First(h.Start))));
+            long entries = 0;
+            foreach (var (start, end, _, _) in _handlers) entries += Math.Max(0, First(end) - First(start));
+            Spend(entries);
             _handlersAt = new List<int>?[_code.Count];
             for (int h = 0; h < _handlers.Length; h++)
             {
@@ -233,8 +257,8 @@ public static class Verifier
             var states = new State?[_code.Count];
             var written = LocalSet.FirstN(_f.Locals.Length, _f.Params.Length);
             states[0] = new State(null, written);
-            var work = new Stack<int>();
-            work.Push(0);
+            var work = new ArrayBuilder<int>();
+            work.Add(0);
             while (work.Count > 0)
             {
                 int i = work.Pop();
@@ -245,7 +269,7 @@ public static class Verifier
                 foreach (int h in _handlersAt[i] ?? [])
                 {
                     var (_, _, handler, cls) = _handlers[h];
-                    if (Merge(states, handler, new TypeStack(VmType.ObjectOf(cls), null), states[i]!.Written)) work.Push(handler);
+                    if (Merge(states, handler, new TypeStack(VmType.ObjectOf(cls), null), states[i]!.Written)) work.Add(handler);
                 }
                 var stack = new Stk(states[i]!.Stack);
                 var locals = new Locals(states[i]!.Written);
@@ -255,7 +279,7 @@ public static class Verifier
                 foreach (int target in next)
                 {
                     if (target >= _code.Count) throw Fail("execution falls off the end of the code");
-                    if (Merge(states, target, stack.Top, locals.Written)) work.Push(target);
+                    if (Merge(states, target, stack.Top, locals.Written)) work.Add(target);
                 }
             }
             return states;
