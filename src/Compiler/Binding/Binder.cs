@@ -367,9 +367,9 @@ public sealed partial class Binder
                     var then = WithNarrowed(NonNullWhenTrue(cond), [ifs.body()], () => BindBody(ifs.body(), "if"));
                     BoundStmt? otherwise = null;
                     var whenFalse = NonNullWhenFalse(cond);
-                    if (ifs.elseBlock is not null) otherwise = WithNarrowed(whenFalse, [ifs.elseBlock], () => BindBlock(ifs.elseBlock));
-                    else if (ifs.ifTail is IfStmtContext or BlockStmtContext) otherwise = WithNarrowed(whenFalse, [ifs.ifTail], () => BindStatement(ifs.ifTail));
-                    else if (ifs.ifTail is not null) Error(ifs.ifTail, "expected 'if' or '{' after 'else'");
+                    if (ifs.elseBody is BlockStmtContext elseBlock) otherwise = WithNarrowed(whenFalse, [elseBlock], () => BindBlock(elseBlock.block()));
+                    else if (ifs.elseBody is IfStmtContext elseIf) otherwise = WithNarrowed(whenFalse, [elseIf], () => BindStatement(elseIf));
+                    else if (ifs.elseBody is not null) Error(ifs.elseBody, "expected 'if' or '{' after 'else'");
                     return new BoundIf(line, cond, then, otherwise);
                 }
             case WhileStmtContext w:
@@ -415,7 +415,7 @@ public sealed partial class Binder
     /// <summary>The body of an if, while or for: a block, or (an error) a statement without braces.</summary>
     private BoundBlock BindBody(BodyContext body, string keyword)
     {
-        if (body.block() is { } block) return BindBlock(block);
+        if (body.statement() is BlockStmtContext block) return BindBlock(block.block());
         Error(body.Start, $"expected '{{' before {SyntaxParser.Describe(body.Start)}: the body of '{keyword}' is a block in braces, as in `{keyword} ... {{ ... }}`");
         _scopes.Add([]);
         var statement = BindStatement(body.statement());

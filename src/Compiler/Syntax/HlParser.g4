@@ -16,9 +16,6 @@ options { tokenVocab = HlLexer; }
 @members {
     /// <summary>True when the next token is on the line of the token just matched.</summary>
     private bool SameLine() => TokenStream.LT(1).Line == TokenStream.LT(-1).Line;
-
-    /// <summary>True when the next token is '{'.</summary>
-    private bool NextIsBrace() => TokenStream.LA(1) == LBRACE;
 }
 
 program       : importDecl* topDecl* EOF ;
@@ -56,14 +53,14 @@ type          : typeName                                  # namedType
 // A ';' may end any statement; stray ones are empty statements.
 block         : LBRACE (statement | SEMI)* RBRACE ;
 
-// The body of an if, while or for must be a block. A body without braces parses (as `body`) so that the binder
-// can say exactly that, instead of the parser's recovery producing a cascade of errors.
-// A statement that is not a block: its alternative is predicted from its first token, so that telling `{` as the
-// body's block from `{` as a block statement never scans the whole block (nested ifs would parse in quadratic time).
-body          : block | {!NextIsBrace()}? statement ;
+// The body of an if, while or for must be a block. Any statement parses as a body, and the binder says when it is
+// not a block, instead of the parser's recovery producing a cascade of errors. (A rule `block | statement` would be
+// ambiguous, a block being a statement too: prediction would scan every body to its end to find that out, which
+// made the first parse in a process several times slower.)
+body          : statement ;
 
 statement     : (LET | VAR) ID (COLON type)? ASSIGN expr                # letStmt
-              | IF expr body (ELSE (elseBlock=block | {!NextIsBrace()}? ifTail=statement))?  # ifStmt
+              | IF expr body (ELSE elseBody=statement)?              # ifStmt
               | WHILE expr body                                    # whileStmt
               | FOR ID IN expr (DOTDOT rangeEnd=expr)? body        # forStmt
               | BREAK                                              # breakStmt

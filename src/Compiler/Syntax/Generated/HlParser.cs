@@ -119,9 +119,6 @@ public partial class HlParser : Parser {
 	    /// <summary>True when the next token is on the line of the token just matched.</summary>
 	    private bool SameLine() => TokenStream.LT(1).Line == TokenStream.LT(-1).Line;
 
-	    /// <summary>True when the next token is '{'.</summary>
-	    private bool NextIsBrace() => TokenStream.LA(1) == LBRACE;
-
 		public HlParser(ITokenStream input) : this(input, Console.Out, Console.Error) { }
 
 		public HlParser(ITokenStream input, TextWriter output, TextWriter errorOutput)
@@ -1709,9 +1706,6 @@ public partial class HlParser : Parser {
 	}
 
 	public partial class BodyContext : ParserRuleContext {
-		[System.Diagnostics.DebuggerNonUserCode] public BlockContext block() {
-			return GetRuleContext<BlockContext>(0);
-		}
 		[System.Diagnostics.DebuggerNonUserCode] public StatementContext statement() {
 			return GetRuleContext<StatementContext>(0);
 		}
@@ -1733,25 +1727,10 @@ public partial class HlParser : Parser {
 		BodyContext _localctx = new BodyContext(Context, State);
 		EnterRule(_localctx, 36, RULE_body);
 		try {
-			State = 279;
-			ErrorHandler.Sync(this);
-			switch ( Interpreter.AdaptivePredict(TokenStream,35,Context) ) {
-			case 1:
-				EnterOuterAlt(_localctx, 1);
-				{
-				State = 276;
-				block();
-				}
-				break;
-			case 2:
-				EnterOuterAlt(_localctx, 2);
-				{
-				State = 277;
-				if (!(!NextIsBrace())) throw new FailedPredicateException(this, "!NextIsBrace()");
-				State = 278;
-				statement();
-				}
-				break;
+			EnterOuterAlt(_localctx, 1);
+			{
+			State = 276;
+			statement();
 			}
 		}
 		catch (RecognitionException re) {
@@ -1798,8 +1777,7 @@ public partial class HlParser : Parser {
 		}
 	}
 	public partial class IfStmtContext : StatementContext {
-		public BlockContext elseBlock;
-		public StatementContext ifTail;
+		public StatementContext elseBody;
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode IF() { return GetToken(HlParser.IF, 0); }
 		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
 			return GetRuleContext<ExprContext>(0);
@@ -1808,9 +1786,6 @@ public partial class HlParser : Parser {
 			return GetRuleContext<BodyContext>(0);
 		}
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode ELSE() { return GetToken(HlParser.ELSE, 0); }
-		[System.Diagnostics.DebuggerNonUserCode] public BlockContext block() {
-			return GetRuleContext<BlockContext>(0);
-		}
 		[System.Diagnostics.DebuggerNonUserCode] public StatementContext statement() {
 			return GetRuleContext<StatementContext>(0);
 		}
@@ -1991,14 +1966,14 @@ public partial class HlParser : Parser {
 		EnterRule(_localctx, 38, RULE_statement);
 		int _la;
 		try {
-			State = 341;
+			State = 334;
 			ErrorHandler.Sync(this);
-			switch ( Interpreter.AdaptivePredict(TokenStream,43,Context) ) {
+			switch ( Interpreter.AdaptivePredict(TokenStream,41,Context) ) {
 			case 1:
 				_localctx = new LetStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 281;
+				State = 278;
 				_la = TokenStream.LA(1);
 				if ( !(_la==LET || _la==VAR) ) {
 				ErrorHandler.RecoverInline(this);
@@ -2007,23 +1982,23 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 282;
+				State = 279;
 				Match(ID);
-				State = 285;
+				State = 282;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==COLON) {
 					{
-					State = 283;
+					State = 280;
 					Match(COLON);
-					State = 284;
+					State = 281;
 					type(0);
 					}
 				}
 
-				State = 287;
+				State = 284;
 				Match(ASSIGN);
-				State = 288;
+				State = 285;
 				expr(0);
 				}
 				break;
@@ -2031,37 +2006,21 @@ public partial class HlParser : Parser {
 				_localctx = new IfStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 289;
+				State = 286;
 				Match(IF);
-				State = 290;
+				State = 287;
 				expr(0);
-				State = 291;
+				State = 288;
 				body();
-				State = 298;
+				State = 291;
 				ErrorHandler.Sync(this);
-				switch ( Interpreter.AdaptivePredict(TokenStream,38,Context) ) {
+				switch ( Interpreter.AdaptivePredict(TokenStream,36,Context) ) {
 				case 1:
 					{
-					State = 292;
+					State = 289;
 					Match(ELSE);
-					State = 296;
-					ErrorHandler.Sync(this);
-					switch ( Interpreter.AdaptivePredict(TokenStream,37,Context) ) {
-					case 1:
-						{
-						State = 293;
-						((IfStmtContext)_localctx).elseBlock = block();
-						}
-						break;
-					case 2:
-						{
-						State = 294;
-						if (!(!NextIsBrace())) throw new FailedPredicateException(this, "!NextIsBrace()");
-						State = 295;
-						((IfStmtContext)_localctx).ifTail = statement();
-						}
-						break;
-					}
+					State = 290;
+					((IfStmtContext)_localctx).elseBody = statement();
 					}
 					break;
 				}
@@ -2071,11 +2030,11 @@ public partial class HlParser : Parser {
 				_localctx = new WhileStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 300;
+				State = 293;
 				Match(WHILE);
-				State = 301;
+				State = 294;
 				expr(0);
-				State = 302;
+				State = 295;
 				body();
 				}
 				break;
@@ -2083,27 +2042,27 @@ public partial class HlParser : Parser {
 				_localctx = new ForStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 304;
+				State = 297;
 				Match(FOR);
-				State = 305;
+				State = 298;
 				Match(ID);
-				State = 306;
+				State = 299;
 				Match(IN);
-				State = 307;
+				State = 300;
 				expr(0);
-				State = 310;
+				State = 303;
 				ErrorHandler.Sync(this);
-				switch ( Interpreter.AdaptivePredict(TokenStream,39,Context) ) {
-				case 1:
+				_la = TokenStream.LA(1);
+				if (_la==DOTDOT) {
 					{
-					State = 308;
+					State = 301;
 					Match(DOTDOT);
-					State = 309;
+					State = 302;
 					((ForStmtContext)_localctx).rangeEnd = expr(0);
 					}
-					break;
 				}
-				State = 312;
+
+				State = 305;
 				body();
 				}
 				break;
@@ -2111,7 +2070,7 @@ public partial class HlParser : Parser {
 				_localctx = new BreakStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 314;
+				State = 307;
 				Match(BREAK);
 				}
 				break;
@@ -2119,7 +2078,7 @@ public partial class HlParser : Parser {
 				_localctx = new ContinueStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 315;
+				State = 308;
 				Match(CONTINUE);
 				}
 				break;
@@ -2127,16 +2086,16 @@ public partial class HlParser : Parser {
 				_localctx = new ReturnStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 316;
+				State = 309;
 				Match(RETURN);
-				State = 319;
+				State = 312;
 				ErrorHandler.Sync(this);
-				switch ( Interpreter.AdaptivePredict(TokenStream,40,Context) ) {
+				switch ( Interpreter.AdaptivePredict(TokenStream,38,Context) ) {
 				case 1:
 					{
-					State = 317;
+					State = 310;
 					if (!(SameLine())) throw new FailedPredicateException(this, "SameLine()");
-					State = 318;
+					State = 311;
 					expr(0);
 					}
 					break;
@@ -2147,32 +2106,32 @@ public partial class HlParser : Parser {
 				_localctx = new TryStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 8);
 				{
-				State = 321;
+				State = 314;
 				Match(TRY);
-				State = 322;
+				State = 315;
 				block();
-				State = 326;
+				State = 319;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				while (_la==CATCH) {
 					{
 					{
-					State = 323;
+					State = 316;
 					catchClause();
 					}
 					}
-					State = 328;
+					State = 321;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 				}
-				State = 331;
+				State = 324;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==FINALLY) {
 					{
-					State = 329;
+					State = 322;
 					Match(FINALLY);
-					State = 330;
+					State = 323;
 					((TryStmtContext)_localctx).finallyBlock = block();
 					}
 				}
@@ -2183,9 +2142,9 @@ public partial class HlParser : Parser {
 				_localctx = new ThrowStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 9);
 				{
-				State = 333;
+				State = 326;
 				Match(THROW);
-				State = 334;
+				State = 327;
 				expr(0);
 				}
 				break;
@@ -2193,7 +2152,7 @@ public partial class HlParser : Parser {
 				_localctx = new BlockStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 10);
 				{
-				State = 335;
+				State = 328;
 				block();
 				}
 				break;
@@ -2201,9 +2160,9 @@ public partial class HlParser : Parser {
 				_localctx = new AssignStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 11);
 				{
-				State = 336;
+				State = 329;
 				((AssignStmtContext)_localctx).target = expr(0);
-				State = 337;
+				State = 330;
 				((AssignStmtContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
 				if ( !(((((_la - 30)) & ~0x3f) == 0 && ((1L << (_la - 30)) & 17179901827L) != 0)) ) {
@@ -2213,7 +2172,7 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 338;
+				State = 331;
 				((AssignStmtContext)_localctx).value = expr(0);
 				}
 				break;
@@ -2221,7 +2180,7 @@ public partial class HlParser : Parser {
 				_localctx = new ExprStmtContext(_localctx);
 				EnterOuterAlt(_localctx, 12);
 				{
-				State = 340;
+				State = 333;
 				expr(0);
 				}
 				break;
@@ -2463,7 +2422,7 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 347;
+			State = 340;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case LBRACE:
@@ -2484,7 +2443,7 @@ public partial class HlParser : Parser {
 				Context = _localctx;
 				_prevctx = _localctx;
 
-				State = 344;
+				State = 337;
 				primary();
 				}
 				break;
@@ -2495,7 +2454,7 @@ public partial class HlParser : Parser {
 				_localctx = new UnaryExprContext(_localctx);
 				Context = _localctx;
 				_prevctx = _localctx;
-				State = 345;
+				State = 338;
 				((UnaryExprContext)_localctx).op = TokenStream.LT(1);
 				_la = TokenStream.LA(1);
 				if ( !(((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 49L) != 0)) ) {
@@ -2505,7 +2464,7 @@ public partial class HlParser : Parser {
 					ErrorHandler.ReportMatch(this);
 				    Consume();
 				}
-				State = 346;
+				State = 339;
 				expr(12);
 				}
 				break;
@@ -2513,25 +2472,25 @@ public partial class HlParser : Parser {
 				throw new NoViableAltException(this);
 			}
 			Context.Stop = TokenStream.LT(-1);
-			State = 417;
+			State = 410;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,49,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,47,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					if ( ParseListeners!=null )
 						TriggerExitRuleEvent();
 					_prevctx = _localctx;
 					{
-					State = 415;
+					State = 408;
 					ErrorHandler.Sync(this);
-					switch ( Interpreter.AdaptivePredict(TokenStream,48,Context) ) {
+					switch ( Interpreter.AdaptivePredict(TokenStream,46,Context) ) {
 					case 1:
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 349;
+						State = 342;
 						if (!(Precpred(Context, 10))) throw new FailedPredicateException(this, "Precpred(Context, 10)");
-						State = 350;
+						State = 343;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(((((_la - 67)) & ~0x3f) == 0 && ((1L << (_la - 67)) & 7L) != 0)) ) {
@@ -2541,7 +2500,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 351;
+						State = 344;
 						expr(11);
 						}
 						break;
@@ -2549,9 +2508,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 352;
+						State = 345;
 						if (!(Precpred(Context, 9))) throw new FailedPredicateException(this, "Precpred(Context, 9)");
-						State = 353;
+						State = 346;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==PLUS || _la==MINUS) ) {
@@ -2561,7 +2520,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 354;
+						State = 347;
 						expr(10);
 						}
 						break;
@@ -2569,9 +2528,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 355;
+						State = 348;
 						if (!(Precpred(Context, 8))) throw new FailedPredicateException(this, "Precpred(Context, 8)");
-						State = 356;
+						State = 349;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !(_la==SHL || _la==SHR) ) {
@@ -2581,7 +2540,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 357;
+						State = 350;
 						expr(9);
 						}
 						break;
@@ -2589,11 +2548,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 358;
+						State = 351;
 						if (!(Precpred(Context, 7))) throw new FailedPredicateException(this, "Precpred(Context, 7)");
-						State = 359;
+						State = 352;
 						((BinaryExprContext)_localctx).op = Match(AMP);
-						State = 360;
+						State = 353;
 						expr(8);
 						}
 						break;
@@ -2601,11 +2560,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 361;
+						State = 354;
 						if (!(Precpred(Context, 6))) throw new FailedPredicateException(this, "Precpred(Context, 6)");
-						State = 362;
+						State = 355;
 						((BinaryExprContext)_localctx).op = Match(CARET);
-						State = 363;
+						State = 356;
 						expr(7);
 						}
 						break;
@@ -2613,11 +2572,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 364;
+						State = 357;
 						if (!(Precpred(Context, 5))) throw new FailedPredicateException(this, "Precpred(Context, 5)");
-						State = 365;
+						State = 358;
 						((BinaryExprContext)_localctx).op = Match(PIPE);
-						State = 366;
+						State = 359;
 						expr(6);
 						}
 						break;
@@ -2625,9 +2584,9 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 367;
+						State = 360;
 						if (!(Precpred(Context, 4))) throw new FailedPredicateException(this, "Precpred(Context, 4)");
-						State = 368;
+						State = 361;
 						((BinaryExprContext)_localctx).op = TokenStream.LT(1);
 						_la = TokenStream.LA(1);
 						if ( !((((_la) & ~0x3f) == 0 && ((1L << _la) & -4611158252846055424L) != 0)) ) {
@@ -2637,7 +2596,7 @@ public partial class HlParser : Parser {
 							ErrorHandler.ReportMatch(this);
 						    Consume();
 						}
-						State = 369;
+						State = 362;
 						expr(5);
 						}
 						break;
@@ -2645,11 +2604,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 370;
+						State = 363;
 						if (!(Precpred(Context, 3))) throw new FailedPredicateException(this, "Precpred(Context, 3)");
-						State = 371;
+						State = 364;
 						((BinaryExprContext)_localctx).op = Match(ANDAND);
-						State = 372;
+						State = 365;
 						expr(4);
 						}
 						break;
@@ -2657,11 +2616,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new BinaryExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 373;
+						State = 366;
 						if (!(Precpred(Context, 2))) throw new FailedPredicateException(this, "Precpred(Context, 2)");
-						State = 374;
+						State = 367;
 						((BinaryExprContext)_localctx).op = Match(OROR);
-						State = 375;
+						State = 368;
 						expr(3);
 						}
 						break;
@@ -2669,11 +2628,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CoalesceExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 376;
+						State = 369;
 						if (!(Precpred(Context, 1))) throw new FailedPredicateException(this, "Precpred(Context, 1)");
-						State = 377;
+						State = 370;
 						((CoalesceExprContext)_localctx).op = Match(QQ);
-						State = 378;
+						State = 371;
 						expr(1);
 						}
 						break;
@@ -2681,25 +2640,25 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new MethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 379;
+						State = 372;
 						if (!(Precpred(Context, 18))) throw new FailedPredicateException(this, "Precpred(Context, 18)");
-						State = 380;
+						State = 373;
 						Match(DOT);
-						State = 381;
+						State = 374;
 						Match(ID);
-						State = 382;
+						State = 375;
 						Match(LPAREN);
-						State = 384;
+						State = 377;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
 						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 							{
-							State = 383;
+							State = 376;
 							argList();
 							}
 						}
 
-						State = 386;
+						State = 379;
 						Match(RPAREN);
 						}
 						break;
@@ -2707,11 +2666,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new MemberExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 387;
+						State = 380;
 						if (!(Precpred(Context, 17))) throw new FailedPredicateException(this, "Precpred(Context, 17)");
-						State = 388;
+						State = 381;
 						Match(DOT);
-						State = 389;
+						State = 382;
 						Match(ID);
 						}
 						break;
@@ -2719,25 +2678,25 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new SafeMethodCallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 390;
+						State = 383;
 						if (!(Precpred(Context, 16))) throw new FailedPredicateException(this, "Precpred(Context, 16)");
-						State = 391;
+						State = 384;
 						Match(QDOT);
-						State = 392;
+						State = 385;
 						Match(ID);
-						State = 393;
+						State = 386;
 						Match(LPAREN);
-						State = 395;
+						State = 388;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
 						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 							{
-							State = 394;
+							State = 387;
 							argList();
 							}
 						}
 
-						State = 397;
+						State = 390;
 						Match(RPAREN);
 						}
 						break;
@@ -2745,11 +2704,11 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new SafeMemberExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 398;
+						State = 391;
 						if (!(Precpred(Context, 15))) throw new FailedPredicateException(this, "Precpred(Context, 15)");
-						State = 399;
+						State = 392;
 						Match(QDOT);
-						State = 400;
+						State = 393;
 						Match(ID);
 						}
 						break;
@@ -2757,21 +2716,21 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CallExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 401;
+						State = 394;
 						if (!(Precpred(Context, 14))) throw new FailedPredicateException(this, "Precpred(Context, 14)");
-						State = 402;
+						State = 395;
 						Match(LPAREN);
-						State = 404;
+						State = 397;
 						ErrorHandler.Sync(this);
 						_la = TokenStream.LA(1);
 						if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 							{
-							State = 403;
+							State = 396;
 							argList();
 							}
 						}
 
-						State = 406;
+						State = 399;
 						Match(RPAREN);
 						}
 						break;
@@ -2779,13 +2738,13 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new IndexExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 407;
+						State = 400;
 						if (!(Precpred(Context, 13))) throw new FailedPredicateException(this, "Precpred(Context, 13)");
-						State = 408;
+						State = 401;
 						Match(LBRACK);
-						State = 409;
+						State = 402;
 						expr(0);
-						State = 410;
+						State = 403;
 						Match(RBRACK);
 						}
 						break;
@@ -2793,20 +2752,20 @@ public partial class HlParser : Parser {
 						{
 						_localctx = new CastExprContext(new ExprContext(_parentctx, _parentState));
 						PushNewRecursionContext(_localctx, _startState, RULE_expr);
-						State = 412;
+						State = 405;
 						if (!(Precpred(Context, 11))) throw new FailedPredicateException(this, "Precpred(Context, 11)");
-						State = 413;
+						State = 406;
 						Match(AS);
-						State = 414;
+						State = 407;
 						type(0);
 						}
 						break;
 					}
 					} 
 				}
-				State = 419;
+				State = 412;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,49,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,47,Context);
 			}
 			}
 		}
@@ -2851,11 +2810,11 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 420;
+			State = 413;
 			_localctx.key = expr(0);
-			State = 421;
+			State = 414;
 			Match(COLON);
-			State = 422;
+			State = 415;
 			_localctx.value = expr(0);
 			}
 		}
@@ -2901,23 +2860,23 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 424;
+			State = 417;
 			Match(CATCH);
-			State = 425;
+			State = 418;
 			Match(ID);
-			State = 428;
+			State = 421;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COLON) {
 				{
-				State = 426;
+				State = 419;
 				Match(COLON);
-				State = 427;
+				State = 420;
 				type(0);
 				}
 			}
 
-			State = 430;
+			State = 423;
 			block();
 			}
 		}
@@ -2965,32 +2924,32 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 432;
+			State = 425;
 			expr(0);
-			State = 437;
+			State = 430;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,51,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,49,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 433;
+					State = 426;
 					Match(COMMA);
-					State = 434;
+					State = 427;
 					expr(0);
 					}
 					} 
 				}
-				State = 439;
+				State = 432;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,51,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,49,Context);
 			}
-			State = 441;
+			State = 434;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 440;
+				State = 433;
 				Match(COMMA);
 				}
 			}
@@ -3194,14 +3153,14 @@ public partial class HlParser : Parser {
 		int _la;
 		try {
 			int _alt;
-			State = 500;
+			State = 493;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case INT:
 				_localctx = new IntLitContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 443;
+				State = 436;
 				Match(INT);
 				}
 				break;
@@ -3209,7 +3168,7 @@ public partial class HlParser : Parser {
 				_localctx = new NullLitContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 444;
+				State = 437;
 				Match(NULL);
 				}
 				break;
@@ -3217,7 +3176,7 @@ public partial class HlParser : Parser {
 				_localctx = new SelfExprContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 445;
+				State = 438;
 				Match(SELF);
 				}
 				break;
@@ -3225,7 +3184,7 @@ public partial class HlParser : Parser {
 				_localctx = new SuperExprContext(_localctx);
 				EnterOuterAlt(_localctx, 4);
 				{
-				State = 446;
+				State = 439;
 				Match(SUPER);
 				}
 				break;
@@ -3233,7 +3192,7 @@ public partial class HlParser : Parser {
 				_localctx = new FloatLitContext(_localctx);
 				EnterOuterAlt(_localctx, 5);
 				{
-				State = 447;
+				State = 440;
 				Match(FLOAT);
 				}
 				break;
@@ -3242,7 +3201,7 @@ public partial class HlParser : Parser {
 				_localctx = new BoolLitContext(_localctx);
 				EnterOuterAlt(_localctx, 6);
 				{
-				State = 448;
+				State = 441;
 				_la = TokenStream.LA(1);
 				if ( !(_la==TRUE || _la==FALSE) ) {
 				ErrorHandler.RecoverInline(this);
@@ -3257,7 +3216,7 @@ public partial class HlParser : Parser {
 				_localctx = new StringLitExprContext(_localctx);
 				EnterOuterAlt(_localctx, 7);
 				{
-				State = 449;
+				State = 442;
 				stringLit();
 				}
 				break;
@@ -3265,7 +3224,7 @@ public partial class HlParser : Parser {
 				_localctx = new NameExprContext(_localctx);
 				EnterOuterAlt(_localctx, 8);
 				{
-				State = 450;
+				State = 443;
 				Match(ID);
 				}
 				break;
@@ -3273,11 +3232,11 @@ public partial class HlParser : Parser {
 				_localctx = new ParenExprContext(_localctx);
 				EnterOuterAlt(_localctx, 9);
 				{
-				State = 451;
+				State = 444;
 				Match(LPAREN);
-				State = 452;
+				State = 445;
 				expr(0);
-				State = 453;
+				State = 446;
 				Match(RPAREN);
 				}
 				break;
@@ -3285,39 +3244,39 @@ public partial class HlParser : Parser {
 				_localctx = new ArrayLitContext(_localctx);
 				EnterOuterAlt(_localctx, 10);
 				{
-				State = 455;
+				State = 448;
 				Match(LBRACK);
-				State = 467;
+				State = 460;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 					{
-					State = 456;
+					State = 449;
 					expr(0);
-					State = 461;
+					State = 454;
 					ErrorHandler.Sync(this);
-					_alt = Interpreter.AdaptivePredict(TokenStream,53,Context);
+					_alt = Interpreter.AdaptivePredict(TokenStream,51,Context);
 					while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 						if ( _alt==1 ) {
 							{
 							{
-							State = 457;
+							State = 450;
 							Match(COMMA);
-							State = 458;
+							State = 451;
 							expr(0);
 							}
 							} 
 						}
-						State = 463;
+						State = 456;
 						ErrorHandler.Sync(this);
-						_alt = Interpreter.AdaptivePredict(TokenStream,53,Context);
+						_alt = Interpreter.AdaptivePredict(TokenStream,51,Context);
 					}
-					State = 465;
+					State = 458;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 					if (_la==COMMA) {
 						{
-						State = 464;
+						State = 457;
 						Match(COMMA);
 						}
 					}
@@ -3325,7 +3284,7 @@ public partial class HlParser : Parser {
 					}
 				}
 
-				State = 469;
+				State = 462;
 				Match(RBRACK);
 				}
 				break;
@@ -3333,39 +3292,39 @@ public partial class HlParser : Parser {
 				_localctx = new MapLitContext(_localctx);
 				EnterOuterAlt(_localctx, 11);
 				{
-				State = 470;
+				State = 463;
 				Match(LBRACE);
-				State = 482;
+				State = 475;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 					{
-					State = 471;
+					State = 464;
 					mapEntry();
-					State = 476;
+					State = 469;
 					ErrorHandler.Sync(this);
-					_alt = Interpreter.AdaptivePredict(TokenStream,56,Context);
+					_alt = Interpreter.AdaptivePredict(TokenStream,54,Context);
 					while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 						if ( _alt==1 ) {
 							{
 							{
-							State = 472;
+							State = 465;
 							Match(COMMA);
-							State = 473;
+							State = 466;
 							mapEntry();
 							}
 							} 
 						}
-						State = 478;
+						State = 471;
 						ErrorHandler.Sync(this);
-						_alt = Interpreter.AdaptivePredict(TokenStream,56,Context);
+						_alt = Interpreter.AdaptivePredict(TokenStream,54,Context);
 					}
-					State = 480;
+					State = 473;
 					ErrorHandler.Sync(this);
 					_la = TokenStream.LA(1);
 					if (_la==COMMA) {
 						{
-						State = 479;
+						State = 472;
 						Match(COMMA);
 						}
 					}
@@ -3373,7 +3332,7 @@ public partial class HlParser : Parser {
 					}
 				}
 
-				State = 484;
+				State = 477;
 				Match(RBRACE);
 				}
 				break;
@@ -3381,48 +3340,48 @@ public partial class HlParser : Parser {
 				_localctx = new LambdaExprContext(_localctx);
 				EnterOuterAlt(_localctx, 12);
 				{
-				State = 485;
+				State = 478;
 				Match(FN);
-				State = 486;
+				State = 479;
 				Match(LPAREN);
-				State = 488;
+				State = 481;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==ID) {
 					{
-					State = 487;
+					State = 480;
 					lambdaParams();
 					}
 				}
 
-				State = 490;
+				State = 483;
 				Match(RPAREN);
-				State = 493;
+				State = 486;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if (_la==ARROW) {
 					{
-					State = 491;
+					State = 484;
 					Match(ARROW);
-					State = 492;
+					State = 485;
 					((LambdaExprContext)_localctx).returnType = type(0);
 					}
 				}
 
-				State = 498;
+				State = 491;
 				ErrorHandler.Sync(this);
 				switch (TokenStream.LA(1)) {
 				case LBRACE:
 					{
-					State = 495;
+					State = 488;
 					block();
 					}
 					break;
 				case FAT_ARROW:
 					{
-					State = 496;
+					State = 489;
 					Match(FAT_ARROW);
-					State = 497;
+					State = 490;
 					expr(0);
 					}
 					break;
@@ -3479,32 +3438,32 @@ public partial class HlParser : Parser {
 			int _alt;
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 502;
+			State = 495;
 			lambdaParam();
-			State = 507;
+			State = 500;
 			ErrorHandler.Sync(this);
-			_alt = Interpreter.AdaptivePredict(TokenStream,63,Context);
+			_alt = Interpreter.AdaptivePredict(TokenStream,61,Context);
 			while ( _alt!=2 && _alt!=global::Antlr4.Runtime.Atn.ATN.INVALID_ALT_NUMBER ) {
 				if ( _alt==1 ) {
 					{
 					{
-					State = 503;
+					State = 496;
 					Match(COMMA);
-					State = 504;
+					State = 497;
 					lambdaParam();
 					}
 					} 
 				}
-				State = 509;
+				State = 502;
 				ErrorHandler.Sync(this);
-				_alt = Interpreter.AdaptivePredict(TokenStream,63,Context);
+				_alt = Interpreter.AdaptivePredict(TokenStream,61,Context);
 			}
-			State = 511;
+			State = 504;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COMMA) {
 				{
-				State = 510;
+				State = 503;
 				Match(COMMA);
 				}
 			}
@@ -3549,16 +3508,16 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 513;
+			State = 506;
 			Match(ID);
-			State = 516;
+			State = 509;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			if (_la==COLON) {
 				{
-				State = 514;
+				State = 507;
 				Match(COLON);
-				State = 515;
+				State = 508;
 				type(0);
 				}
 			}
@@ -3606,23 +3565,23 @@ public partial class HlParser : Parser {
 		try {
 			EnterOuterAlt(_localctx, 1);
 			{
-			State = 518;
+			State = 511;
 			Match(STR_START);
-			State = 522;
+			State = 515;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
 			while (((((_la - 87)) & ~0x3f) == 0 && ((1L << (_la - 87)) & 15L) != 0)) {
 				{
 				{
-				State = 519;
+				State = 512;
 				stringPart();
 				}
 				}
-				State = 524;
+				State = 517;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 			}
-			State = 525;
+			State = 518;
 			Match(STR_END);
 			}
 		}
@@ -3691,14 +3650,14 @@ public partial class HlParser : Parser {
 		EnterRule(_localctx, 56, RULE_stringPart);
 		int _la;
 		try {
-			State = 534;
+			State = 527;
 			ErrorHandler.Sync(this);
 			switch (TokenStream.LA(1)) {
 			case STR_TEXT:
 				_localctx = new TextPartContext(_localctx);
 				EnterOuterAlt(_localctx, 1);
 				{
-				State = 527;
+				State = 520;
 				Match(STR_TEXT);
 				}
 				break;
@@ -3707,7 +3666,7 @@ public partial class HlParser : Parser {
 				_localctx = new EscapePartContext(_localctx);
 				EnterOuterAlt(_localctx, 2);
 				{
-				State = 528;
+				State = 521;
 				_la = TokenStream.LA(1);
 				if ( !(_la==STR_UNICODE || _la==STR_ESCAPE) ) {
 				ErrorHandler.RecoverInline(this);
@@ -3722,19 +3681,19 @@ public partial class HlParser : Parser {
 				_localctx = new InterpPartContext(_localctx);
 				EnterOuterAlt(_localctx, 3);
 				{
-				State = 529;
+				State = 522;
 				Match(INTERP_START);
-				State = 531;
+				State = 524;
 				ErrorHandler.Sync(this);
 				_la = TokenStream.LA(1);
 				if ((((_la) & ~0x3f) == 0 && ((1L << _la) & 180143985120903234L) != 0) || ((((_la - 66)) & ~0x3f) == 0 && ((1L << (_la - 66)) & 7729L) != 0)) {
 					{
-					State = 530;
+					State = 523;
 					expr(0);
 					}
 				}
 
-				State = 533;
+				State = 526;
 				Match(RBRACE);
 				}
 				break;
@@ -3756,7 +3715,6 @@ public partial class HlParser : Parser {
 	public override bool Sempred(RuleContext _localctx, int ruleIndex, int predIndex) {
 		switch (ruleIndex) {
 		case 16: return type_sempred((TypeContext)_localctx, predIndex);
-		case 18: return body_sempred((BodyContext)_localctx, predIndex);
 		case 19: return statement_sempred((StatementContext)_localctx, predIndex);
 		case 20: return expr_sempred((ExprContext)_localctx, predIndex);
 		}
@@ -3768,44 +3726,37 @@ public partial class HlParser : Parser {
 		}
 		return true;
 	}
-	private bool body_sempred(BodyContext _localctx, int predIndex) {
-		switch (predIndex) {
-		case 1: return !NextIsBrace();
-		}
-		return true;
-	}
 	private bool statement_sempred(StatementContext _localctx, int predIndex) {
 		switch (predIndex) {
-		case 2: return !NextIsBrace();
-		case 3: return SameLine();
+		case 1: return SameLine();
 		}
 		return true;
 	}
 	private bool expr_sempred(ExprContext _localctx, int predIndex) {
 		switch (predIndex) {
-		case 4: return Precpred(Context, 10);
-		case 5: return Precpred(Context, 9);
-		case 6: return Precpred(Context, 8);
-		case 7: return Precpred(Context, 7);
-		case 8: return Precpred(Context, 6);
-		case 9: return Precpred(Context, 5);
-		case 10: return Precpred(Context, 4);
-		case 11: return Precpred(Context, 3);
-		case 12: return Precpred(Context, 2);
-		case 13: return Precpred(Context, 1);
-		case 14: return Precpred(Context, 18);
-		case 15: return Precpred(Context, 17);
-		case 16: return Precpred(Context, 16);
-		case 17: return Precpred(Context, 15);
-		case 18: return Precpred(Context, 14);
-		case 19: return Precpred(Context, 13);
-		case 20: return Precpred(Context, 11);
+		case 2: return Precpred(Context, 10);
+		case 3: return Precpred(Context, 9);
+		case 4: return Precpred(Context, 8);
+		case 5: return Precpred(Context, 7);
+		case 6: return Precpred(Context, 6);
+		case 7: return Precpred(Context, 5);
+		case 8: return Precpred(Context, 4);
+		case 9: return Precpred(Context, 3);
+		case 10: return Precpred(Context, 2);
+		case 11: return Precpred(Context, 1);
+		case 12: return Precpred(Context, 18);
+		case 13: return Precpred(Context, 17);
+		case 14: return Precpred(Context, 16);
+		case 15: return Precpred(Context, 15);
+		case 16: return Precpred(Context, 14);
+		case 17: return Precpred(Context, 13);
+		case 18: return Precpred(Context, 11);
 		}
 		return true;
 	}
 
 	private static int[] _serializedATN = {
-		4,1,91,537,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
+		4,1,91,530,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
 		7,7,2,8,7,8,2,9,7,9,2,10,7,10,2,11,7,11,2,12,7,12,2,13,7,13,2,14,7,14,
 		2,15,7,15,2,16,7,16,2,17,7,17,2,18,7,18,2,19,7,19,2,20,7,20,2,21,7,21,
 		2,22,7,22,2,23,7,23,2,24,7,24,2,25,7,25,2,26,7,26,2,27,7,27,2,28,7,28,
@@ -3825,177 +3776,174 @@ public partial class HlParser : Parser {
 		1,16,1,16,1,16,1,16,1,16,1,16,1,16,5,16,242,8,16,10,16,12,16,245,9,16,
 		3,16,247,8,16,1,16,1,16,1,16,3,16,252,8,16,1,16,1,16,1,16,1,16,3,16,258,
 		8,16,1,16,1,16,5,16,262,8,16,10,16,12,16,265,9,16,1,17,1,17,1,17,5,17,
-		270,8,17,10,17,12,17,273,9,17,1,17,1,17,1,18,1,18,1,18,3,18,280,8,18,1,
-		19,1,19,1,19,1,19,3,19,286,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,
-		1,19,3,19,297,8,19,3,19,299,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,
-		19,1,19,1,19,3,19,311,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,3,19,320,
-		8,19,1,19,1,19,1,19,5,19,325,8,19,10,19,12,19,328,9,19,1,19,1,19,3,19,
-		332,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,3,19,342,8,19,1,20,1,
-		20,1,20,1,20,3,20,348,8,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,
-		1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,
-		1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,3,20,385,8,
-		20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,3,20,396,8,20,1,20,1,20,
-		1,20,1,20,1,20,1,20,1,20,3,20,405,8,20,1,20,1,20,1,20,1,20,1,20,1,20,1,
-		20,1,20,1,20,5,20,416,8,20,10,20,12,20,419,9,20,1,21,1,21,1,21,1,21,1,
-		22,1,22,1,22,1,22,3,22,429,8,22,1,22,1,22,1,23,1,23,1,23,5,23,436,8,23,
-		10,23,12,23,439,9,23,1,23,3,23,442,8,23,1,24,1,24,1,24,1,24,1,24,1,24,
-		1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,5,24,460,8,24,10,24,
-		12,24,463,9,24,1,24,3,24,466,8,24,3,24,468,8,24,1,24,1,24,1,24,1,24,1,
-		24,5,24,475,8,24,10,24,12,24,478,9,24,1,24,3,24,481,8,24,3,24,483,8,24,
-		1,24,1,24,1,24,1,24,3,24,489,8,24,1,24,1,24,1,24,3,24,494,8,24,1,24,1,
-		24,1,24,3,24,499,8,24,3,24,501,8,24,1,25,1,25,1,25,5,25,506,8,25,10,25,
-		12,25,509,9,25,1,25,3,25,512,8,25,1,26,1,26,1,26,3,26,517,8,26,1,27,1,
-		27,5,27,521,8,27,10,27,12,27,524,9,27,1,27,1,27,1,28,1,28,1,28,1,28,3,
-		28,532,8,28,1,28,3,28,535,8,28,1,28,0,2,32,40,29,0,2,4,6,8,10,12,14,16,
-		18,20,22,24,26,28,30,32,34,36,38,40,42,44,46,48,50,52,54,56,0,9,1,0,7,
-		8,3,0,30,31,37,44,64,64,2,0,66,66,70,71,1,0,67,69,1,0,65,66,1,0,49,50,
-		2,0,45,48,62,63,1,0,17,18,1,0,88,89,619,0,61,1,0,0,0,2,72,1,0,0,0,4,81,
-		1,0,0,0,6,93,1,0,0,0,8,96,1,0,0,0,10,109,1,0,0,0,12,114,1,0,0,0,14,142,
-		1,0,0,0,16,145,1,0,0,0,18,154,1,0,0,0,20,163,1,0,0,0,22,168,1,0,0,0,24,
-		182,1,0,0,0,26,194,1,0,0,0,28,209,1,0,0,0,30,220,1,0,0,0,32,257,1,0,0,
-		0,34,266,1,0,0,0,36,279,1,0,0,0,38,341,1,0,0,0,40,347,1,0,0,0,42,420,1,
-		0,0,0,44,424,1,0,0,0,46,432,1,0,0,0,48,500,1,0,0,0,50,502,1,0,0,0,52,513,
-		1,0,0,0,54,518,1,0,0,0,56,534,1,0,0,0,58,60,3,2,1,0,59,58,1,0,0,0,60,63,
-		1,0,0,0,61,59,1,0,0,0,61,62,1,0,0,0,62,67,1,0,0,0,63,61,1,0,0,0,64,66,
-		3,6,3,0,65,64,1,0,0,0,66,69,1,0,0,0,67,65,1,0,0,0,67,68,1,0,0,0,68,70,
-		1,0,0,0,69,67,1,0,0,0,70,71,5,0,0,1,71,1,1,0,0,0,72,73,5,3,0,0,73,76,3,
-		4,2,0,74,75,5,4,0,0,75,77,5,75,0,0,76,74,1,0,0,0,76,77,1,0,0,0,77,79,1,
-		0,0,0,78,80,5,61,0,0,79,78,1,0,0,0,79,80,1,0,0,0,80,3,1,0,0,0,81,86,5,
-		75,0,0,82,83,5,53,0,0,83,85,5,75,0,0,84,82,1,0,0,0,85,88,1,0,0,0,86,84,
-		1,0,0,0,86,87,1,0,0,0,87,5,1,0,0,0,88,86,1,0,0,0,89,94,3,26,13,0,90,94,
-		3,12,6,0,91,94,3,22,11,0,92,94,3,8,4,0,93,89,1,0,0,0,93,90,1,0,0,0,93,
-		91,1,0,0,0,93,92,1,0,0,0,94,7,1,0,0,0,95,97,5,5,0,0,96,95,1,0,0,0,96,97,
-		1,0,0,0,97,98,1,0,0,0,98,99,5,7,0,0,99,102,5,75,0,0,100,101,5,60,0,0,101,
-		103,3,32,16,0,102,100,1,0,0,0,102,103,1,0,0,0,103,104,1,0,0,0,104,105,
-		5,64,0,0,105,106,3,40,20,0,106,9,1,0,0,0,107,108,5,75,0,0,108,110,5,53,
-		0,0,109,107,1,0,0,0,109,110,1,0,0,0,110,111,1,0,0,0,111,112,5,75,0,0,112,
-		11,1,0,0,0,113,115,5,5,0,0,114,113,1,0,0,0,114,115,1,0,0,0,115,116,1,0,
-		0,0,116,117,5,20,0,0,117,127,5,75,0,0,118,119,5,60,0,0,119,124,3,10,5,
-		0,120,121,5,59,0,0,121,123,3,10,5,0,122,120,1,0,0,0,123,126,1,0,0,0,124,
-		122,1,0,0,0,124,125,1,0,0,0,125,128,1,0,0,0,126,124,1,0,0,0,127,118,1,
-		0,0,0,127,128,1,0,0,0,128,129,1,0,0,0,129,133,5,1,0,0,130,132,3,14,7,0,
-		131,130,1,0,0,0,132,135,1,0,0,0,133,131,1,0,0,0,133,134,1,0,0,0,134,136,
-		1,0,0,0,135,133,1,0,0,0,136,137,5,2,0,0,137,13,1,0,0,0,138,143,3,16,8,
-		0,139,143,3,18,9,0,140,143,3,20,10,0,141,143,5,61,0,0,142,138,1,0,0,0,
-		142,139,1,0,0,0,142,140,1,0,0,0,142,141,1,0,0,0,143,15,1,0,0,0,144,146,
-		7,0,0,0,145,144,1,0,0,0,145,146,1,0,0,0,146,147,1,0,0,0,147,148,5,75,0,
-		0,148,149,5,60,0,0,149,152,3,32,16,0,150,151,5,64,0,0,151,153,3,40,20,
-		0,152,150,1,0,0,0,152,153,1,0,0,0,153,17,1,0,0,0,154,155,5,22,0,0,155,
-		157,5,55,0,0,156,158,3,28,14,0,157,156,1,0,0,0,157,158,1,0,0,0,158,159,
-		1,0,0,0,159,160,5,56,0,0,160,161,3,34,17,0,161,19,1,0,0,0,162,164,5,25,
-		0,0,163,162,1,0,0,0,163,164,1,0,0,0,164,165,1,0,0,0,165,166,3,26,13,0,
-		166,21,1,0,0,0,167,169,5,5,0,0,168,167,1,0,0,0,168,169,1,0,0,0,169,170,
-		1,0,0,0,170,171,5,21,0,0,171,172,5,75,0,0,172,177,5,1,0,0,173,176,3,24,
-		12,0,174,176,5,61,0,0,175,173,1,0,0,0,175,174,1,0,0,0,176,179,1,0,0,0,
-		177,175,1,0,0,0,177,178,1,0,0,0,178,180,1,0,0,0,179,177,1,0,0,0,180,181,
-		5,2,0,0,181,23,1,0,0,0,182,183,5,6,0,0,183,184,5,75,0,0,184,186,5,55,0,
-		0,185,187,3,28,14,0,186,185,1,0,0,0,186,187,1,0,0,0,187,188,1,0,0,0,188,
-		191,5,56,0,0,189,190,5,32,0,0,190,192,3,32,16,0,191,189,1,0,0,0,191,192,
-		1,0,0,0,192,25,1,0,0,0,193,195,5,5,0,0,194,193,1,0,0,0,194,195,1,0,0,0,
-		195,196,1,0,0,0,196,197,5,6,0,0,197,198,5,75,0,0,198,200,5,55,0,0,199,
-		201,3,28,14,0,200,199,1,0,0,0,200,201,1,0,0,0,201,202,1,0,0,0,202,205,
-		5,56,0,0,203,204,5,32,0,0,204,206,3,32,16,0,205,203,1,0,0,0,205,206,1,
-		0,0,0,206,207,1,0,0,0,207,208,3,34,17,0,208,27,1,0,0,0,209,214,3,30,15,
-		0,210,211,5,59,0,0,211,213,3,30,15,0,212,210,1,0,0,0,213,216,1,0,0,0,214,
-		212,1,0,0,0,214,215,1,0,0,0,215,218,1,0,0,0,216,214,1,0,0,0,217,219,5,
-		59,0,0,218,217,1,0,0,0,218,219,1,0,0,0,219,29,1,0,0,0,220,221,5,75,0,0,
-		221,222,5,60,0,0,222,223,3,32,16,0,223,31,1,0,0,0,224,225,6,16,-1,0,225,
-		258,3,10,5,0,226,227,5,57,0,0,227,228,3,32,16,0,228,229,5,58,0,0,229,258,
-		1,0,0,0,230,231,5,1,0,0,231,232,3,32,16,0,232,233,5,60,0,0,233,234,3,32,
-		16,0,234,235,5,2,0,0,235,258,1,0,0,0,236,237,5,6,0,0,237,246,5,55,0,0,
-		238,243,3,32,16,0,239,240,5,59,0,0,240,242,3,32,16,0,241,239,1,0,0,0,242,
-		245,1,0,0,0,243,241,1,0,0,0,243,244,1,0,0,0,244,247,1,0,0,0,245,243,1,
-		0,0,0,246,238,1,0,0,0,246,247,1,0,0,0,247,248,1,0,0,0,248,251,5,56,0,0,
-		249,250,5,32,0,0,250,252,3,32,16,0,251,249,1,0,0,0,251,252,1,0,0,0,252,
-		258,1,0,0,0,253,254,5,55,0,0,254,255,3,32,16,0,255,256,5,56,0,0,256,258,
-		1,0,0,0,257,224,1,0,0,0,257,226,1,0,0,0,257,230,1,0,0,0,257,236,1,0,0,
-		0,257,253,1,0,0,0,258,263,1,0,0,0,259,260,10,4,0,0,260,262,5,54,0,0,261,
-		259,1,0,0,0,262,265,1,0,0,0,263,261,1,0,0,0,263,264,1,0,0,0,264,33,1,0,
-		0,0,265,263,1,0,0,0,266,271,5,1,0,0,267,270,3,38,19,0,268,270,5,61,0,0,
-		269,267,1,0,0,0,269,268,1,0,0,0,270,273,1,0,0,0,271,269,1,0,0,0,271,272,
-		1,0,0,0,272,274,1,0,0,0,273,271,1,0,0,0,274,275,5,2,0,0,275,35,1,0,0,0,
-		276,280,3,34,17,0,277,278,4,18,1,0,278,280,3,38,19,0,279,276,1,0,0,0,279,
-		277,1,0,0,0,280,37,1,0,0,0,281,282,7,0,0,0,282,285,5,75,0,0,283,284,5,
-		60,0,0,284,286,3,32,16,0,285,283,1,0,0,0,285,286,1,0,0,0,286,287,1,0,0,
-		0,287,288,5,64,0,0,288,342,3,40,20,0,289,290,5,9,0,0,290,291,3,40,20,0,
-		291,298,3,36,18,0,292,296,5,10,0,0,293,297,3,34,17,0,294,295,4,19,2,0,
-		295,297,3,38,19,0,296,293,1,0,0,0,296,294,1,0,0,0,297,299,1,0,0,0,298,
-		292,1,0,0,0,298,299,1,0,0,0,299,342,1,0,0,0,300,301,5,11,0,0,301,302,3,
-		40,20,0,302,303,3,36,18,0,303,342,1,0,0,0,304,305,5,12,0,0,305,306,5,75,
-		0,0,306,307,5,13,0,0,307,310,3,40,20,0,308,309,5,36,0,0,309,311,3,40,20,
-		0,310,308,1,0,0,0,310,311,1,0,0,0,311,312,1,0,0,0,312,313,3,36,18,0,313,
-		342,1,0,0,0,314,342,5,14,0,0,315,342,5,15,0,0,316,319,5,16,0,0,317,318,
-		4,19,3,0,318,320,3,40,20,0,319,317,1,0,0,0,319,320,1,0,0,0,320,342,1,0,
-		0,0,321,322,5,26,0,0,322,326,3,34,17,0,323,325,3,44,22,0,324,323,1,0,0,
-		0,325,328,1,0,0,0,326,324,1,0,0,0,326,327,1,0,0,0,327,331,1,0,0,0,328,
-		326,1,0,0,0,329,330,5,28,0,0,330,332,3,34,17,0,331,329,1,0,0,0,331,332,
-		1,0,0,0,332,342,1,0,0,0,333,334,5,29,0,0,334,342,3,40,20,0,335,342,3,34,
-		17,0,336,337,3,40,20,0,337,338,7,1,0,0,338,339,3,40,20,0,339,342,1,0,0,
-		0,340,342,3,40,20,0,341,281,1,0,0,0,341,289,1,0,0,0,341,300,1,0,0,0,341,
-		304,1,0,0,0,341,314,1,0,0,0,341,315,1,0,0,0,341,316,1,0,0,0,341,321,1,
-		0,0,0,341,333,1,0,0,0,341,335,1,0,0,0,341,336,1,0,0,0,341,340,1,0,0,0,
-		342,39,1,0,0,0,343,344,6,20,-1,0,344,348,3,48,24,0,345,346,7,2,0,0,346,
-		348,3,40,20,12,347,343,1,0,0,0,347,345,1,0,0,0,348,417,1,0,0,0,349,350,
-		10,10,0,0,350,351,7,3,0,0,351,416,3,40,20,11,352,353,10,9,0,0,353,354,
-		7,4,0,0,354,416,3,40,20,10,355,356,10,8,0,0,356,357,7,5,0,0,357,416,3,
-		40,20,9,358,359,10,7,0,0,359,360,5,72,0,0,360,416,3,40,20,8,361,362,10,
-		6,0,0,362,363,5,73,0,0,363,416,3,40,20,7,364,365,10,5,0,0,365,366,5,74,
-		0,0,366,416,3,40,20,6,367,368,10,4,0,0,368,369,7,6,0,0,369,416,3,40,20,
-		5,370,371,10,3,0,0,371,372,5,51,0,0,372,416,3,40,20,4,373,374,10,2,0,0,
-		374,375,5,52,0,0,375,416,3,40,20,3,376,377,10,1,0,0,377,378,5,34,0,0,378,
-		416,3,40,20,1,379,380,10,18,0,0,380,381,5,53,0,0,381,382,5,75,0,0,382,
-		384,5,55,0,0,383,385,3,46,23,0,384,383,1,0,0,0,384,385,1,0,0,0,385,386,
-		1,0,0,0,386,416,5,56,0,0,387,388,10,17,0,0,388,389,5,53,0,0,389,416,5,
-		75,0,0,390,391,10,16,0,0,391,392,5,35,0,0,392,393,5,75,0,0,393,395,5,55,
-		0,0,394,396,3,46,23,0,395,394,1,0,0,0,395,396,1,0,0,0,396,397,1,0,0,0,
-		397,416,5,56,0,0,398,399,10,15,0,0,399,400,5,35,0,0,400,416,5,75,0,0,401,
-		402,10,14,0,0,402,404,5,55,0,0,403,405,3,46,23,0,404,403,1,0,0,0,404,405,
-		1,0,0,0,405,406,1,0,0,0,406,416,5,56,0,0,407,408,10,13,0,0,408,409,5,57,
-		0,0,409,410,3,40,20,0,410,411,5,58,0,0,411,416,1,0,0,0,412,413,10,11,0,
-		0,413,414,5,4,0,0,414,416,3,32,16,0,415,349,1,0,0,0,415,352,1,0,0,0,415,
-		355,1,0,0,0,415,358,1,0,0,0,415,361,1,0,0,0,415,364,1,0,0,0,415,367,1,
-		0,0,0,415,370,1,0,0,0,415,373,1,0,0,0,415,376,1,0,0,0,415,379,1,0,0,0,
-		415,387,1,0,0,0,415,390,1,0,0,0,415,398,1,0,0,0,415,401,1,0,0,0,415,407,
-		1,0,0,0,415,412,1,0,0,0,416,419,1,0,0,0,417,415,1,0,0,0,417,418,1,0,0,
-		0,418,41,1,0,0,0,419,417,1,0,0,0,420,421,3,40,20,0,421,422,5,60,0,0,422,
-		423,3,40,20,0,423,43,1,0,0,0,424,425,5,27,0,0,425,428,5,75,0,0,426,427,
-		5,60,0,0,427,429,3,32,16,0,428,426,1,0,0,0,428,429,1,0,0,0,429,430,1,0,
-		0,0,430,431,3,34,17,0,431,45,1,0,0,0,432,437,3,40,20,0,433,434,5,59,0,
-		0,434,436,3,40,20,0,435,433,1,0,0,0,436,439,1,0,0,0,437,435,1,0,0,0,437,
-		438,1,0,0,0,438,441,1,0,0,0,439,437,1,0,0,0,440,442,5,59,0,0,441,440,1,
-		0,0,0,441,442,1,0,0,0,442,47,1,0,0,0,443,501,5,77,0,0,444,501,5,19,0,0,
-		445,501,5,23,0,0,446,501,5,24,0,0,447,501,5,76,0,0,448,501,7,7,0,0,449,
-		501,3,54,27,0,450,501,5,75,0,0,451,452,5,55,0,0,452,453,3,40,20,0,453,
-		454,5,56,0,0,454,501,1,0,0,0,455,467,5,57,0,0,456,461,3,40,20,0,457,458,
-		5,59,0,0,458,460,3,40,20,0,459,457,1,0,0,0,460,463,1,0,0,0,461,459,1,0,
-		0,0,461,462,1,0,0,0,462,465,1,0,0,0,463,461,1,0,0,0,464,466,5,59,0,0,465,
-		464,1,0,0,0,465,466,1,0,0,0,466,468,1,0,0,0,467,456,1,0,0,0,467,468,1,
-		0,0,0,468,469,1,0,0,0,469,501,5,58,0,0,470,482,5,1,0,0,471,476,3,42,21,
-		0,472,473,5,59,0,0,473,475,3,42,21,0,474,472,1,0,0,0,475,478,1,0,0,0,476,
-		474,1,0,0,0,476,477,1,0,0,0,477,480,1,0,0,0,478,476,1,0,0,0,479,481,5,
-		59,0,0,480,479,1,0,0,0,480,481,1,0,0,0,481,483,1,0,0,0,482,471,1,0,0,0,
-		482,483,1,0,0,0,483,484,1,0,0,0,484,501,5,2,0,0,485,486,5,6,0,0,486,488,
-		5,55,0,0,487,489,3,50,25,0,488,487,1,0,0,0,488,489,1,0,0,0,489,490,1,0,
-		0,0,490,493,5,56,0,0,491,492,5,32,0,0,492,494,3,32,16,0,493,491,1,0,0,
-		0,493,494,1,0,0,0,494,498,1,0,0,0,495,499,3,34,17,0,496,497,5,33,0,0,497,
-		499,3,40,20,0,498,495,1,0,0,0,498,496,1,0,0,0,499,501,1,0,0,0,500,443,
-		1,0,0,0,500,444,1,0,0,0,500,445,1,0,0,0,500,446,1,0,0,0,500,447,1,0,0,
-		0,500,448,1,0,0,0,500,449,1,0,0,0,500,450,1,0,0,0,500,451,1,0,0,0,500,
-		455,1,0,0,0,500,470,1,0,0,0,500,485,1,0,0,0,501,49,1,0,0,0,502,507,3,52,
-		26,0,503,504,5,59,0,0,504,506,3,52,26,0,505,503,1,0,0,0,506,509,1,0,0,
-		0,507,505,1,0,0,0,507,508,1,0,0,0,508,511,1,0,0,0,509,507,1,0,0,0,510,
-		512,5,59,0,0,511,510,1,0,0,0,511,512,1,0,0,0,512,51,1,0,0,0,513,516,5,
-		75,0,0,514,515,5,60,0,0,515,517,3,32,16,0,516,514,1,0,0,0,516,517,1,0,
-		0,0,517,53,1,0,0,0,518,522,5,78,0,0,519,521,3,56,28,0,520,519,1,0,0,0,
-		521,524,1,0,0,0,522,520,1,0,0,0,522,523,1,0,0,0,523,525,1,0,0,0,524,522,
-		1,0,0,0,525,526,5,86,0,0,526,55,1,0,0,0,527,535,5,87,0,0,528,535,7,8,0,
-		0,529,531,5,90,0,0,530,532,3,40,20,0,531,530,1,0,0,0,531,532,1,0,0,0,532,
-		533,1,0,0,0,533,535,5,2,0,0,534,527,1,0,0,0,534,528,1,0,0,0,534,529,1,
-		0,0,0,535,57,1,0,0,0,69,61,67,76,79,86,93,96,102,109,114,124,127,133,142,
-		145,152,157,163,168,175,177,186,191,194,200,205,214,218,243,246,251,257,
-		263,269,271,279,285,296,298,310,319,326,331,341,347,384,395,404,415,417,
-		428,437,441,461,465,467,476,480,482,488,493,498,500,507,511,516,522,531,
-		534
+		270,8,17,10,17,12,17,273,9,17,1,17,1,17,1,18,1,18,1,19,1,19,1,19,1,19,
+		3,19,283,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,3,19,292,8,19,1,19,1,
+		19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,3,19,304,8,19,1,19,1,19,1,19,
+		1,19,1,19,1,19,1,19,3,19,313,8,19,1,19,1,19,1,19,5,19,318,8,19,10,19,12,
+		19,321,9,19,1,19,1,19,3,19,325,8,19,1,19,1,19,1,19,1,19,1,19,1,19,1,19,
+		1,19,3,19,335,8,19,1,20,1,20,1,20,1,20,3,20,341,8,20,1,20,1,20,1,20,1,
+		20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,
+		20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,
+		20,1,20,1,20,1,20,3,20,378,8,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,
+		1,20,3,20,389,8,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,3,20,398,8,20,1,
+		20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,1,20,5,20,409,8,20,10,20,12,20,412,
+		9,20,1,21,1,21,1,21,1,21,1,22,1,22,1,22,1,22,3,22,422,8,22,1,22,1,22,1,
+		23,1,23,1,23,5,23,429,8,23,10,23,12,23,432,9,23,1,23,3,23,435,8,23,1,24,
+		1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,1,24,
+		1,24,5,24,453,8,24,10,24,12,24,456,9,24,1,24,3,24,459,8,24,3,24,461,8,
+		24,1,24,1,24,1,24,1,24,1,24,5,24,468,8,24,10,24,12,24,471,9,24,1,24,3,
+		24,474,8,24,3,24,476,8,24,1,24,1,24,1,24,1,24,3,24,482,8,24,1,24,1,24,
+		1,24,3,24,487,8,24,1,24,1,24,1,24,3,24,492,8,24,3,24,494,8,24,1,25,1,25,
+		1,25,5,25,499,8,25,10,25,12,25,502,9,25,1,25,3,25,505,8,25,1,26,1,26,1,
+		26,3,26,510,8,26,1,27,1,27,5,27,514,8,27,10,27,12,27,517,9,27,1,27,1,27,
+		1,28,1,28,1,28,1,28,3,28,525,8,28,1,28,3,28,528,8,28,1,28,0,2,32,40,29,
+		0,2,4,6,8,10,12,14,16,18,20,22,24,26,28,30,32,34,36,38,40,42,44,46,48,
+		50,52,54,56,0,9,1,0,7,8,3,0,30,31,37,44,64,64,2,0,66,66,70,71,1,0,67,69,
+		1,0,65,66,1,0,49,50,2,0,45,48,62,63,1,0,17,18,1,0,88,89,610,0,61,1,0,0,
+		0,2,72,1,0,0,0,4,81,1,0,0,0,6,93,1,0,0,0,8,96,1,0,0,0,10,109,1,0,0,0,12,
+		114,1,0,0,0,14,142,1,0,0,0,16,145,1,0,0,0,18,154,1,0,0,0,20,163,1,0,0,
+		0,22,168,1,0,0,0,24,182,1,0,0,0,26,194,1,0,0,0,28,209,1,0,0,0,30,220,1,
+		0,0,0,32,257,1,0,0,0,34,266,1,0,0,0,36,276,1,0,0,0,38,334,1,0,0,0,40,340,
+		1,0,0,0,42,413,1,0,0,0,44,417,1,0,0,0,46,425,1,0,0,0,48,493,1,0,0,0,50,
+		495,1,0,0,0,52,506,1,0,0,0,54,511,1,0,0,0,56,527,1,0,0,0,58,60,3,2,1,0,
+		59,58,1,0,0,0,60,63,1,0,0,0,61,59,1,0,0,0,61,62,1,0,0,0,62,67,1,0,0,0,
+		63,61,1,0,0,0,64,66,3,6,3,0,65,64,1,0,0,0,66,69,1,0,0,0,67,65,1,0,0,0,
+		67,68,1,0,0,0,68,70,1,0,0,0,69,67,1,0,0,0,70,71,5,0,0,1,71,1,1,0,0,0,72,
+		73,5,3,0,0,73,76,3,4,2,0,74,75,5,4,0,0,75,77,5,75,0,0,76,74,1,0,0,0,76,
+		77,1,0,0,0,77,79,1,0,0,0,78,80,5,61,0,0,79,78,1,0,0,0,79,80,1,0,0,0,80,
+		3,1,0,0,0,81,86,5,75,0,0,82,83,5,53,0,0,83,85,5,75,0,0,84,82,1,0,0,0,85,
+		88,1,0,0,0,86,84,1,0,0,0,86,87,1,0,0,0,87,5,1,0,0,0,88,86,1,0,0,0,89,94,
+		3,26,13,0,90,94,3,12,6,0,91,94,3,22,11,0,92,94,3,8,4,0,93,89,1,0,0,0,93,
+		90,1,0,0,0,93,91,1,0,0,0,93,92,1,0,0,0,94,7,1,0,0,0,95,97,5,5,0,0,96,95,
+		1,0,0,0,96,97,1,0,0,0,97,98,1,0,0,0,98,99,5,7,0,0,99,102,5,75,0,0,100,
+		101,5,60,0,0,101,103,3,32,16,0,102,100,1,0,0,0,102,103,1,0,0,0,103,104,
+		1,0,0,0,104,105,5,64,0,0,105,106,3,40,20,0,106,9,1,0,0,0,107,108,5,75,
+		0,0,108,110,5,53,0,0,109,107,1,0,0,0,109,110,1,0,0,0,110,111,1,0,0,0,111,
+		112,5,75,0,0,112,11,1,0,0,0,113,115,5,5,0,0,114,113,1,0,0,0,114,115,1,
+		0,0,0,115,116,1,0,0,0,116,117,5,20,0,0,117,127,5,75,0,0,118,119,5,60,0,
+		0,119,124,3,10,5,0,120,121,5,59,0,0,121,123,3,10,5,0,122,120,1,0,0,0,123,
+		126,1,0,0,0,124,122,1,0,0,0,124,125,1,0,0,0,125,128,1,0,0,0,126,124,1,
+		0,0,0,127,118,1,0,0,0,127,128,1,0,0,0,128,129,1,0,0,0,129,133,5,1,0,0,
+		130,132,3,14,7,0,131,130,1,0,0,0,132,135,1,0,0,0,133,131,1,0,0,0,133,134,
+		1,0,0,0,134,136,1,0,0,0,135,133,1,0,0,0,136,137,5,2,0,0,137,13,1,0,0,0,
+		138,143,3,16,8,0,139,143,3,18,9,0,140,143,3,20,10,0,141,143,5,61,0,0,142,
+		138,1,0,0,0,142,139,1,0,0,0,142,140,1,0,0,0,142,141,1,0,0,0,143,15,1,0,
+		0,0,144,146,7,0,0,0,145,144,1,0,0,0,145,146,1,0,0,0,146,147,1,0,0,0,147,
+		148,5,75,0,0,148,149,5,60,0,0,149,152,3,32,16,0,150,151,5,64,0,0,151,153,
+		3,40,20,0,152,150,1,0,0,0,152,153,1,0,0,0,153,17,1,0,0,0,154,155,5,22,
+		0,0,155,157,5,55,0,0,156,158,3,28,14,0,157,156,1,0,0,0,157,158,1,0,0,0,
+		158,159,1,0,0,0,159,160,5,56,0,0,160,161,3,34,17,0,161,19,1,0,0,0,162,
+		164,5,25,0,0,163,162,1,0,0,0,163,164,1,0,0,0,164,165,1,0,0,0,165,166,3,
+		26,13,0,166,21,1,0,0,0,167,169,5,5,0,0,168,167,1,0,0,0,168,169,1,0,0,0,
+		169,170,1,0,0,0,170,171,5,21,0,0,171,172,5,75,0,0,172,177,5,1,0,0,173,
+		176,3,24,12,0,174,176,5,61,0,0,175,173,1,0,0,0,175,174,1,0,0,0,176,179,
+		1,0,0,0,177,175,1,0,0,0,177,178,1,0,0,0,178,180,1,0,0,0,179,177,1,0,0,
+		0,180,181,5,2,0,0,181,23,1,0,0,0,182,183,5,6,0,0,183,184,5,75,0,0,184,
+		186,5,55,0,0,185,187,3,28,14,0,186,185,1,0,0,0,186,187,1,0,0,0,187,188,
+		1,0,0,0,188,191,5,56,0,0,189,190,5,32,0,0,190,192,3,32,16,0,191,189,1,
+		0,0,0,191,192,1,0,0,0,192,25,1,0,0,0,193,195,5,5,0,0,194,193,1,0,0,0,194,
+		195,1,0,0,0,195,196,1,0,0,0,196,197,5,6,0,0,197,198,5,75,0,0,198,200,5,
+		55,0,0,199,201,3,28,14,0,200,199,1,0,0,0,200,201,1,0,0,0,201,202,1,0,0,
+		0,202,205,5,56,0,0,203,204,5,32,0,0,204,206,3,32,16,0,205,203,1,0,0,0,
+		205,206,1,0,0,0,206,207,1,0,0,0,207,208,3,34,17,0,208,27,1,0,0,0,209,214,
+		3,30,15,0,210,211,5,59,0,0,211,213,3,30,15,0,212,210,1,0,0,0,213,216,1,
+		0,0,0,214,212,1,0,0,0,214,215,1,0,0,0,215,218,1,0,0,0,216,214,1,0,0,0,
+		217,219,5,59,0,0,218,217,1,0,0,0,218,219,1,0,0,0,219,29,1,0,0,0,220,221,
+		5,75,0,0,221,222,5,60,0,0,222,223,3,32,16,0,223,31,1,0,0,0,224,225,6,16,
+		-1,0,225,258,3,10,5,0,226,227,5,57,0,0,227,228,3,32,16,0,228,229,5,58,
+		0,0,229,258,1,0,0,0,230,231,5,1,0,0,231,232,3,32,16,0,232,233,5,60,0,0,
+		233,234,3,32,16,0,234,235,5,2,0,0,235,258,1,0,0,0,236,237,5,6,0,0,237,
+		246,5,55,0,0,238,243,3,32,16,0,239,240,5,59,0,0,240,242,3,32,16,0,241,
+		239,1,0,0,0,242,245,1,0,0,0,243,241,1,0,0,0,243,244,1,0,0,0,244,247,1,
+		0,0,0,245,243,1,0,0,0,246,238,1,0,0,0,246,247,1,0,0,0,247,248,1,0,0,0,
+		248,251,5,56,0,0,249,250,5,32,0,0,250,252,3,32,16,0,251,249,1,0,0,0,251,
+		252,1,0,0,0,252,258,1,0,0,0,253,254,5,55,0,0,254,255,3,32,16,0,255,256,
+		5,56,0,0,256,258,1,0,0,0,257,224,1,0,0,0,257,226,1,0,0,0,257,230,1,0,0,
+		0,257,236,1,0,0,0,257,253,1,0,0,0,258,263,1,0,0,0,259,260,10,4,0,0,260,
+		262,5,54,0,0,261,259,1,0,0,0,262,265,1,0,0,0,263,261,1,0,0,0,263,264,1,
+		0,0,0,264,33,1,0,0,0,265,263,1,0,0,0,266,271,5,1,0,0,267,270,3,38,19,0,
+		268,270,5,61,0,0,269,267,1,0,0,0,269,268,1,0,0,0,270,273,1,0,0,0,271,269,
+		1,0,0,0,271,272,1,0,0,0,272,274,1,0,0,0,273,271,1,0,0,0,274,275,5,2,0,
+		0,275,35,1,0,0,0,276,277,3,38,19,0,277,37,1,0,0,0,278,279,7,0,0,0,279,
+		282,5,75,0,0,280,281,5,60,0,0,281,283,3,32,16,0,282,280,1,0,0,0,282,283,
+		1,0,0,0,283,284,1,0,0,0,284,285,5,64,0,0,285,335,3,40,20,0,286,287,5,9,
+		0,0,287,288,3,40,20,0,288,291,3,36,18,0,289,290,5,10,0,0,290,292,3,38,
+		19,0,291,289,1,0,0,0,291,292,1,0,0,0,292,335,1,0,0,0,293,294,5,11,0,0,
+		294,295,3,40,20,0,295,296,3,36,18,0,296,335,1,0,0,0,297,298,5,12,0,0,298,
+		299,5,75,0,0,299,300,5,13,0,0,300,303,3,40,20,0,301,302,5,36,0,0,302,304,
+		3,40,20,0,303,301,1,0,0,0,303,304,1,0,0,0,304,305,1,0,0,0,305,306,3,36,
+		18,0,306,335,1,0,0,0,307,335,5,14,0,0,308,335,5,15,0,0,309,312,5,16,0,
+		0,310,311,4,19,1,0,311,313,3,40,20,0,312,310,1,0,0,0,312,313,1,0,0,0,313,
+		335,1,0,0,0,314,315,5,26,0,0,315,319,3,34,17,0,316,318,3,44,22,0,317,316,
+		1,0,0,0,318,321,1,0,0,0,319,317,1,0,0,0,319,320,1,0,0,0,320,324,1,0,0,
+		0,321,319,1,0,0,0,322,323,5,28,0,0,323,325,3,34,17,0,324,322,1,0,0,0,324,
+		325,1,0,0,0,325,335,1,0,0,0,326,327,5,29,0,0,327,335,3,40,20,0,328,335,
+		3,34,17,0,329,330,3,40,20,0,330,331,7,1,0,0,331,332,3,40,20,0,332,335,
+		1,0,0,0,333,335,3,40,20,0,334,278,1,0,0,0,334,286,1,0,0,0,334,293,1,0,
+		0,0,334,297,1,0,0,0,334,307,1,0,0,0,334,308,1,0,0,0,334,309,1,0,0,0,334,
+		314,1,0,0,0,334,326,1,0,0,0,334,328,1,0,0,0,334,329,1,0,0,0,334,333,1,
+		0,0,0,335,39,1,0,0,0,336,337,6,20,-1,0,337,341,3,48,24,0,338,339,7,2,0,
+		0,339,341,3,40,20,12,340,336,1,0,0,0,340,338,1,0,0,0,341,410,1,0,0,0,342,
+		343,10,10,0,0,343,344,7,3,0,0,344,409,3,40,20,11,345,346,10,9,0,0,346,
+		347,7,4,0,0,347,409,3,40,20,10,348,349,10,8,0,0,349,350,7,5,0,0,350,409,
+		3,40,20,9,351,352,10,7,0,0,352,353,5,72,0,0,353,409,3,40,20,8,354,355,
+		10,6,0,0,355,356,5,73,0,0,356,409,3,40,20,7,357,358,10,5,0,0,358,359,5,
+		74,0,0,359,409,3,40,20,6,360,361,10,4,0,0,361,362,7,6,0,0,362,409,3,40,
+		20,5,363,364,10,3,0,0,364,365,5,51,0,0,365,409,3,40,20,4,366,367,10,2,
+		0,0,367,368,5,52,0,0,368,409,3,40,20,3,369,370,10,1,0,0,370,371,5,34,0,
+		0,371,409,3,40,20,1,372,373,10,18,0,0,373,374,5,53,0,0,374,375,5,75,0,
+		0,375,377,5,55,0,0,376,378,3,46,23,0,377,376,1,0,0,0,377,378,1,0,0,0,378,
+		379,1,0,0,0,379,409,5,56,0,0,380,381,10,17,0,0,381,382,5,53,0,0,382,409,
+		5,75,0,0,383,384,10,16,0,0,384,385,5,35,0,0,385,386,5,75,0,0,386,388,5,
+		55,0,0,387,389,3,46,23,0,388,387,1,0,0,0,388,389,1,0,0,0,389,390,1,0,0,
+		0,390,409,5,56,0,0,391,392,10,15,0,0,392,393,5,35,0,0,393,409,5,75,0,0,
+		394,395,10,14,0,0,395,397,5,55,0,0,396,398,3,46,23,0,397,396,1,0,0,0,397,
+		398,1,0,0,0,398,399,1,0,0,0,399,409,5,56,0,0,400,401,10,13,0,0,401,402,
+		5,57,0,0,402,403,3,40,20,0,403,404,5,58,0,0,404,409,1,0,0,0,405,406,10,
+		11,0,0,406,407,5,4,0,0,407,409,3,32,16,0,408,342,1,0,0,0,408,345,1,0,0,
+		0,408,348,1,0,0,0,408,351,1,0,0,0,408,354,1,0,0,0,408,357,1,0,0,0,408,
+		360,1,0,0,0,408,363,1,0,0,0,408,366,1,0,0,0,408,369,1,0,0,0,408,372,1,
+		0,0,0,408,380,1,0,0,0,408,383,1,0,0,0,408,391,1,0,0,0,408,394,1,0,0,0,
+		408,400,1,0,0,0,408,405,1,0,0,0,409,412,1,0,0,0,410,408,1,0,0,0,410,411,
+		1,0,0,0,411,41,1,0,0,0,412,410,1,0,0,0,413,414,3,40,20,0,414,415,5,60,
+		0,0,415,416,3,40,20,0,416,43,1,0,0,0,417,418,5,27,0,0,418,421,5,75,0,0,
+		419,420,5,60,0,0,420,422,3,32,16,0,421,419,1,0,0,0,421,422,1,0,0,0,422,
+		423,1,0,0,0,423,424,3,34,17,0,424,45,1,0,0,0,425,430,3,40,20,0,426,427,
+		5,59,0,0,427,429,3,40,20,0,428,426,1,0,0,0,429,432,1,0,0,0,430,428,1,0,
+		0,0,430,431,1,0,0,0,431,434,1,0,0,0,432,430,1,0,0,0,433,435,5,59,0,0,434,
+		433,1,0,0,0,434,435,1,0,0,0,435,47,1,0,0,0,436,494,5,77,0,0,437,494,5,
+		19,0,0,438,494,5,23,0,0,439,494,5,24,0,0,440,494,5,76,0,0,441,494,7,7,
+		0,0,442,494,3,54,27,0,443,494,5,75,0,0,444,445,5,55,0,0,445,446,3,40,20,
+		0,446,447,5,56,0,0,447,494,1,0,0,0,448,460,5,57,0,0,449,454,3,40,20,0,
+		450,451,5,59,0,0,451,453,3,40,20,0,452,450,1,0,0,0,453,456,1,0,0,0,454,
+		452,1,0,0,0,454,455,1,0,0,0,455,458,1,0,0,0,456,454,1,0,0,0,457,459,5,
+		59,0,0,458,457,1,0,0,0,458,459,1,0,0,0,459,461,1,0,0,0,460,449,1,0,0,0,
+		460,461,1,0,0,0,461,462,1,0,0,0,462,494,5,58,0,0,463,475,5,1,0,0,464,469,
+		3,42,21,0,465,466,5,59,0,0,466,468,3,42,21,0,467,465,1,0,0,0,468,471,1,
+		0,0,0,469,467,1,0,0,0,469,470,1,0,0,0,470,473,1,0,0,0,471,469,1,0,0,0,
+		472,474,5,59,0,0,473,472,1,0,0,0,473,474,1,0,0,0,474,476,1,0,0,0,475,464,
+		1,0,0,0,475,476,1,0,0,0,476,477,1,0,0,0,477,494,5,2,0,0,478,479,5,6,0,
+		0,479,481,5,55,0,0,480,482,3,50,25,0,481,480,1,0,0,0,481,482,1,0,0,0,482,
+		483,1,0,0,0,483,486,5,56,0,0,484,485,5,32,0,0,485,487,3,32,16,0,486,484,
+		1,0,0,0,486,487,1,0,0,0,487,491,1,0,0,0,488,492,3,34,17,0,489,490,5,33,
+		0,0,490,492,3,40,20,0,491,488,1,0,0,0,491,489,1,0,0,0,492,494,1,0,0,0,
+		493,436,1,0,0,0,493,437,1,0,0,0,493,438,1,0,0,0,493,439,1,0,0,0,493,440,
+		1,0,0,0,493,441,1,0,0,0,493,442,1,0,0,0,493,443,1,0,0,0,493,444,1,0,0,
+		0,493,448,1,0,0,0,493,463,1,0,0,0,493,478,1,0,0,0,494,49,1,0,0,0,495,500,
+		3,52,26,0,496,497,5,59,0,0,497,499,3,52,26,0,498,496,1,0,0,0,499,502,1,
+		0,0,0,500,498,1,0,0,0,500,501,1,0,0,0,501,504,1,0,0,0,502,500,1,0,0,0,
+		503,505,5,59,0,0,504,503,1,0,0,0,504,505,1,0,0,0,505,51,1,0,0,0,506,509,
+		5,75,0,0,507,508,5,60,0,0,508,510,3,32,16,0,509,507,1,0,0,0,509,510,1,
+		0,0,0,510,53,1,0,0,0,511,515,5,78,0,0,512,514,3,56,28,0,513,512,1,0,0,
+		0,514,517,1,0,0,0,515,513,1,0,0,0,515,516,1,0,0,0,516,518,1,0,0,0,517,
+		515,1,0,0,0,518,519,5,86,0,0,519,55,1,0,0,0,520,528,5,87,0,0,521,528,7,
+		8,0,0,522,524,5,90,0,0,523,525,3,40,20,0,524,523,1,0,0,0,524,525,1,0,0,
+		0,525,526,1,0,0,0,526,528,5,2,0,0,527,520,1,0,0,0,527,521,1,0,0,0,527,
+		522,1,0,0,0,528,57,1,0,0,0,67,61,67,76,79,86,93,96,102,109,114,124,127,
+		133,142,145,152,157,163,168,175,177,186,191,194,200,205,214,218,243,246,
+		251,257,263,269,271,282,291,303,312,319,324,334,340,377,388,397,408,410,
+		421,430,434,454,458,460,469,473,475,481,486,491,493,500,504,509,515,524,
+		527
 	};
 
 	public static readonly ATN _ATN =
