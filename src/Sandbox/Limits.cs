@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 using Hlvm.Runtime.Execution;
 using Hlvm.Runtime.Memory;
@@ -166,12 +169,32 @@ public static class ControlCharacters
     /// but tab and line breaks, DEL, or a C1 control.</summary>
     public static bool IsReplaced(char c) => c < ' ' ? c is not ('\t' or '\n' or '\r') : (uint)(c - '\x7f') <= '\x9f' - '\x7f';
 
-    /// <summary>Whether any character of the text is replaced. (A plain loop: a <c>SearchValues</c> search is
-    /// faster on long text but is compiled at run time on first use, a few milliseconds of every run's start.)</summary>
+    /// <summary>
+    /// Whether any character of the text is replaced. Eight characters at a time where the processor has 128-bit
+    /// vectors: the framework's <c>SearchValues</c> search is as fast, but is compiled at run time on first use
+    /// (7 ms of every run's start), where this is precompiled with hlvm.
+    /// </summary>
     public static bool AnyReplaced(ReadOnlySpan<char> text)
     {
-        foreach (char c in text)
-            if (IsReplaced(c)) return true;
+        int i = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            ref ushort start = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
+            var space = Vector128.Create((ushort)' ');
+            var del = Vector128.Create((ushort)0x7f);
+            for (; i <= text.Length - Vector128<ushort>.Count; i += Vector128<ushort>.Count)
+            {
+                var chars = Vector128.LoadUnsafe(ref start, (nuint)i);
+                // Below ' ' (C0, tab and line breaks included), or DEL to the last C1 control (0x7f-0x9f).
+                var suspect = Vector128.LessThan(chars, space) | Vector128.LessThanOrEqual(chars - del, space);
+                if (suspect == Vector128<ushort>.Zero) continue;
+                // Tab and line breaks are kept: look at these eight one by one.
+                for (int k = i; k < i + Vector128<ushort>.Count; k++)
+                    if (IsReplaced(text[k])) return true;
+            }
+        }
+        for (; i < text.Length; i++)
+            if (IsReplaced(text[i])) return true;
         return false;
     }
 

@@ -102,3 +102,40 @@ public sealed class ReportLengthTests
         Assert.Contains("characters left out", line);
     }
 }
+
+/// <summary>The output filter's search for characters it replaces, vectorised eight at a time with a scalar tail.</summary>
+public sealed class ControlCharacterTests
+{
+    /// <summary>What the filter replaces, written out once more: C0 controls but tab, line feed and carriage return;
+    /// DEL; C1 controls.</summary>
+    private static bool Replaced(char c) => (c < 0x20 && c is not ('\t' or '\n' or '\r')) || (c >= 0x7f && c <= 0x9f);
+
+    [Fact]
+    public void EveryCharacterIsFoundAtEveryPositionOfTheVectorsAndTheTail()
+    {
+        // 19 characters: two vectors of eight and a tail of three.
+        var text = new char[19];
+        for (int c = 0; c <= char.MaxValue; c++)
+        {
+            Assert.Equal(Replaced((char)c), Hlvm.Sandbox.ControlCharacters.IsReplaced((char)c));
+            for (int at = 0; at < text.Length; at++)
+            {
+                Array.Fill(text, 'a');
+                text[at] = (char)c;
+                if (Hlvm.Sandbox.ControlCharacters.AnyReplaced(text) != Replaced((char)c))
+                    Assert.Fail($"U+{c:X4} at {at}: AnyReplaced says {!Replaced((char)c)}");
+            }
+        }
+    }
+
+    [Fact]
+    public void KeptControlsNextToAReplacedOneDoNotHideIt()
+    {
+        // A vector with tab and line breaks (kept) is looked at one by one; the escape among them is found.
+        Assert.False(Hlvm.Sandbox.ControlCharacters.AnyReplaced("line one\n\tline two\r\n"));
+        Assert.True(Hlvm.Sandbox.ControlCharacters.AnyReplaced("\n\n\n\n\t\t\t\u001b"));
+        Assert.True(Hlvm.Sandbox.ControlCharacters.AnyReplaced("\n\n\n\n\t\t\t\t\r\r\r\r\r\r\r\r\u0085"));
+        Assert.False(Hlvm.Sandbox.ControlCharacters.AnyReplaced(""));
+        Assert.Equal("a\u241Bb\uFFFD\u2421\t", Hlvm.Sandbox.ControlCharacters.MakeVisible("a\u001bb\u0085\u007f\t"));
+    }
+}
