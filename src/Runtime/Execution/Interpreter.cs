@@ -125,6 +125,7 @@ public sealed class Interpreter : IRootSource
         _profiler = _options.Profiler;
         _poll = _tiering || _profiler is not null;
         _frameLimit = Math.Min(_options.MaxFrames + 1, _frames.Length);
+        _checkGcPoints = _options.Checked || heap.Stress;
         heap.AddRoots(this);
     }
 
@@ -1969,6 +1970,28 @@ public sealed class Interpreter : IRootSource
         return ps.SequenceEqual(type.Params) && def.Return == type.Element && envFits;
     }
 
+    /// <summary>Whether each collection checks that it starts where the opcode table says one may (--checked,
+    /// --gc-stress): see <see cref="CheckGcPoint"/>.</summary>
+    private readonly bool _checkGcPoints;
+
+    /// <summary>
+    /// The collector reads a frame's operands with the stack map of the instruction its record names, so every
+    /// engine records the instruction before anything that may collect. The opcode table says which instructions
+    /// may (<see cref="OpcodeInfo.GcPoint"/>): a caller's record must name a call, and a frame with operands on its
+    /// stack an instruction that allocates or calls. Anything else means an engine collected with a stale record,
+    /// whose stack map may call an int a reference: a VM bug, reported as one. (Raising an error allocates at any
+    /// instruction, with the operands cleared first: a frame without operands has no stack map to get wrong.)
+    /// </summary>
+    private void CheckGcPoint(int k, LoadedFunction fn, int pc, bool operands)
+    {
+        if (!operands && k == _fp - 1) return;
+        if ((uint)pc < (uint)fn.Code.Length && OpcodeInfo.Of((byte)fn.Code[pc].Op) is { GcPoint: true }) return;
+        string what = (uint)pc < (uint)fn.Code.Length ? $"{fn.Code[pc].Op} (offset {fn.Offsets[pc]})" : "no instruction";
+        throw new CheckedModeException(
+            $"VM bug: a collection started while {(k == _fp - 1 ? "the running frame" : "a caller's frame")} of {fn.Name} was recorded at instruction {pc}, {what}, "
+            + "where the opcode table says no collection can start");
+    }
+
     void IRootSource.VisitRoots(Heap heap)
     {
         heap.Relocate(ref _pending);
@@ -1982,6 +2005,7 @@ public sealed class Interpreter : IRootSource
             }
             int operandBase = f.Bp + fn.LocalCount;
             int end = k + 1 < _fp ? _frames[k + 1].Bp : _sp;
+            if (_checkGcPoints) CheckGcPoint(k, fn, f.Pc, end > operandBase);
             if (end <= operandBase) continue;
             // The stack map: the verifier's types before this instruction, top first. A caller's entries above `end`
             // are its call's arguments, which are the callee's locals now.

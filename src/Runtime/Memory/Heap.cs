@@ -147,6 +147,9 @@ public sealed partial class Heap
     private const int MaxObjectWords = int.MaxValue - 64;
 
     private readonly HeapOptions _options;
+
+    /// <summary>Whether every allocation collects (<see cref="HeapOptions.Stress"/>).</summary>
+    public bool Stress => _options.Stress;
     private readonly long _maxWords;
     private readonly List<IRootSource> _roots = [];
     private long[] _space;
