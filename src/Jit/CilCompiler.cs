@@ -61,13 +61,15 @@ public sealed class CilCompiler : ICompiler
         }
         // The batch: fn and, breadth first, the functions its code calls directly that are not compiled yet.
         var batch = new List<LoadedFunction> { fn };
-        var seen = new HashSet<int> { fn.Index };
+        var seen = new bool[module.Functions.Length];
+        seen[fn.Index] = true;
         int size = fn.Code.Length;
         for (int i = 0; i < batch.Count; i++)
         {
             foreach (var ins in batch[i].Code)
             {
-                if (ins.Op != Opcode.Call || !seen.Add(ins.A)) continue;
+                if (ins.Op != Opcode.Call || seen[ins.A]) continue;
+                seen[ins.A] = true;
                 var callee = module.Functions[ins.A];
                 if (callee.Compiled is not null || callee.NotCompiled || !Compilable(callee)) continue;
                 if (size + callee.Code.Length > MaxBatchInstructions) continue;

@@ -73,14 +73,20 @@ internal sealed class CilEmitter
 
     private readonly Label[] _labels;
     private readonly Label _exit;
-    private readonly List<(Label Label, Action Emit, int[] Aliases)> _cold = [];
+    private readonly List<ColdPath> _cold = [];
+
+    /// <summary>Out-of-line code: where it starts, what emits it, and the aliases of the stack entries there.
+    /// (A class, not a tuple: a list of tuples is compiled by .NET at run time, at the first compile of every run.)</summary>
+    private sealed record ColdPath(Label Label, Action Emit, int[] Aliases);
 
     /// <summary>For each operand depth holding a reference: the local whose slot it is an alias of, or -1 (its own slot).</summary>
     private int[] _alias;
 
     /// <summary>Instructions control reaches other than from the one before: jump targets, handlers, entries.</summary>
-    private readonly HashSet<int> _targets = [];
-    private readonly SortedSet<int> _entries = [];
+    private readonly bool[] _isTarget;
+
+    /// <summary>Instructions compiled code can be entered at other than its start: loop heads and handlers.</summary>
+    private readonly bool[] _isEntry;
     private readonly VmType[]?[] _types;
 
     /// <summary>The CIL locals declared (RyuJIT's optimiser gives up past about 2,000).</summary>
@@ -106,7 +112,7 @@ internal sealed class CilEmitter
         _space = Local(typeof(long[]));
         if (metered) _fuelLeft = Local(typeof(long));
         _alias = new int[fn.Def.MaxStack + 1];
-        Array.Fill(_alias, -1);
+        ClearAliases();
         _localLong = new LocalBuilder?[_localCount];
         _localDouble = new LocalBuilder?[_localCount];
         for (int i = 0; i < _localCount; i++)
@@ -118,6 +124,8 @@ internal sealed class CilEmitter
             }
         }
         _labels = new Label[fn.Code.Length];
+        _isTarget = new bool[fn.Code.Length];
+        _isEntry = new bool[fn.Code.Length];
         for (int i = 0; i < _labels.Length; i++) _labels[i] = _il.DefineLabel();
         _exit = _il.DefineLabel();
         _types = new VmType[]?[fn.Code.Length + 1];
@@ -127,17 +135,23 @@ internal sealed class CilEmitter
         {
             if (!fn.Reachable[pc]) continue;
             var op = fn.Code[pc].Op;
-            if (IsJump(op) && fn.Code[pc].A <= pc) _entries.Add(fn.Code[pc].A);
-            if (IsJump(op)) _targets.Add(fn.Code[pc].A);
+            if (IsJump(op) && fn.Code[pc].A <= pc) _isEntry[fn.Code[pc].A] = true;
+            if (IsJump(op)) _isTarget[fn.Code[pc].A] = true;
         }
-        foreach (var h in fn.Handlers) _entries.Add(h.Handler);
-        _targets.UnionWith(_entries);
+        foreach (var h in fn.Handlers) _isEntry[h.Handler] = true;
+        for (int pc = 0; pc < fn.Code.Length; pc++) _isTarget[pc] |= _isEntry[pc];
     }
 
     private LocalBuilder Local(Type type)
     {
         LocalsDeclared++;
         return _il.DeclareLocal(type);
+    }
+
+    /// <summary>Every stack entry in its own slot. (A loop: Array.Fill over ints is compiled by .NET at run time.)</summary>
+    private void ClearAliases()
+    {
+        for (int k = 0; k < _alias.Length; k++) _alias[k] = -1;
     }
 
     private static Rep RepOf(VmType type) => type.Kind == TypeKind.Float ? Rep.Double : type.IsReference ? Rep.Ref : Rep.Long;
@@ -291,14 +305,14 @@ internal sealed class CilEmitter
         for (int pc = 0; pc < _fn.Code.Length; pc++)
         {
             if (!_fn.Reachable[pc]) continue;
-            if (_targets.Contains(pc))
+            if (_isTarget[pc])
             {
                 // Control joins here: every entry in its own slot, on every path in.
                 MaterializeAll(Types(pc).Length);
             }
             il.MarkLabel(_labels[pc]);
             EmitInstruction(pc);
-            if (IsJump(_fn.Code[pc].Op) || _fn.Code[pc].Op is Opcode.Ret or Opcode.RetVoid or Opcode.Throw) Array.Fill(_alias, -1);
+            if (IsJump(_fn.Code[pc].Op) || _fn.Code[pc].Op is Opcode.Ret or Opcode.RetVoid or Opcode.Throw) ClearAliases();
             else if (pc + 1 < _fn.Code.Length && _fn.Reachable[pc + 1])
             {
                 // Entries the instruction popped are gone: a later push at their depth starts in its own slot.
@@ -313,11 +327,12 @@ internal sealed class CilEmitter
             _alias = _cold[i].Aliases;
             _cold[i].Emit();
         }
-        Array.Fill(_alias, -1);
+        ClearAliases();
         il.MarkLabel(dispatch);
         LoadFrame();
-        foreach (int pc in _entries)
+        for (int pc = 0; pc < _isEntry.Length; pc++)
         {
+            if (!_isEntry[pc]) continue;
             var next = il.DefineLabel();
             il.Emit(OpCodes.Ldloc, _resume);
             Ldc(pc + 1);
@@ -770,7 +785,7 @@ internal sealed class CilEmitter
             Opcode.CallNative => _module.Natives[ins.A].Params.Length,
             _ => OpcodeInfo.All[(int)ins.Op].Pops,
         };
-        if (pops < 0 || !M.SlowPaths.TryGetValue(ins.Op, out var method))
+        if (pops < 0 || M.SlowPaths[(int)ins.Op] is not { } method)
             throw new InvalidOperationException($"no JIT case for opcode {ins.Op}");
         MaterializeAll(d);
         SpillRange(types, d - pops, d);
@@ -969,7 +984,7 @@ internal sealed class CilEmitter
     private Label Cold(Action emit)
     {
         var label = _il.DefineLabel();
-        _cold.Add((label, emit, (int[])_alias.Clone()));
+        _cold.Add(new ColdPath(label, emit, (int[])_alias.Clone()));
         return label;
     }
 
@@ -1250,40 +1265,47 @@ internal sealed class CilEmitter
         public static readonly MethodInfo BitsToDouble = Of(typeof(BitConverter), nameof(BitConverter.Int64BitsToDouble), typeof(long));
 
         /// <summary>The interpreter's slow path of each instruction compiled code leaves to it.</summary>
-        public static readonly Dictionary<Opcode, MethodInfo> SlowPaths = new()
+        public static readonly MethodInfo?[] SlowPaths = ByOpcode(
+            (Opcode.SEq, Of(typeof(Interpreter), "OpStringEquals")),
+            (Opcode.SNe, Of(typeof(Interpreter), "OpStringEquals")),
+            (Opcode.SConcat, Of(typeof(Interpreter), "OpSConcat")),
+            (Opcode.IToS, Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS")),
+            (Opcode.FToS, Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS")),
+            (Opcode.BToS, Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS")),
+            (Opcode.AToS, Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS")),
+            (Opcode.FuncRef, Of(typeof(Interpreter), "OpFuncRefOrClosure")),
+            (Opcode.Closure, Of(typeof(Interpreter), "OpFuncRefOrClosure")),
+            (Opcode.NewObject, Of(typeof(Interpreter), "OpNewObject")),
+            (Opcode.NewMap, Of(typeof(Interpreter), "OpNewMap")),
+            (Opcode.MapGet, Of(typeof(Interpreter), "OpMapGet")),
+            (Opcode.MapGetOr, Of(typeof(Interpreter), "OpMapGetOr")),
+            (Opcode.MapSet, Of(typeof(Interpreter), "OpMapSet")),
+            (Opcode.MapHas, Of(typeof(Interpreter), "OpMapHas")),
+            (Opcode.MapRemove, Of(typeof(Interpreter), "OpMapRemove")),
+            (Opcode.MapLen, Of(typeof(Interpreter), "OpMapLen")),
+            (Opcode.MapKeys, Of(typeof(Interpreter), "OpMapKeysOrMapValues")),
+            (Opcode.MapValues, Of(typeof(Interpreter), "OpMapKeysOrMapValues")),
+            (Opcode.MToS, Of(typeof(Interpreter), "OpMToS")),
+            (Opcode.InstanceOf, Of(typeof(Interpreter), "OpInstanceOf")),
+            (Opcode.CheckCast, Of(typeof(Interpreter), "OpCheckCast")),
+            (Opcode.CallNative, Of(typeof(Interpreter), "OpCallNative")),
+            (Opcode.NewArray, Of(typeof(Interpreter), "OpNewArray")),
+            (Opcode.APop, Of(typeof(Interpreter), "OpAPop")),
+            (Opcode.ARemoveAt, Of(typeof(Interpreter), "OpARemoveAt")),
+            (Opcode.AInsert, Of(typeof(Interpreter), "OpAInsert")),
+            (Opcode.ASlice, Of(typeof(Interpreter), "OpASlice")),
+            (Opcode.ARepeat, Of(typeof(Interpreter), "OpARepeat")),
+            (Opcode.AIndexOf, Of(typeof(Interpreter), "OpAIndexOf")),
+            (Opcode.AReverse, Of(typeof(Interpreter), "OpAReverse")),
+            (Opcode.APush, Of(typeof(Interpreter), "OpAPush")));
+
+        /// <summary>A table indexed by opcode. (An array, not a dictionary keyed by the opcode enum: that is compiled by
+        /// .NET at run time, at the first compile of every run.)</summary>
+        private static MethodInfo?[] ByOpcode(params (Opcode Op, MethodInfo Method)[] entries)
         {
-            [Opcode.SEq] = Of(typeof(Interpreter), "OpStringEquals"),
-            [Opcode.SNe] = Of(typeof(Interpreter), "OpStringEquals"),
-            [Opcode.SConcat] = Of(typeof(Interpreter), "OpSConcat"),
-            [Opcode.IToS] = Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS"),
-            [Opcode.FToS] = Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS"),
-            [Opcode.BToS] = Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS"),
-            [Opcode.AToS] = Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS"),
-            [Opcode.FuncRef] = Of(typeof(Interpreter), "OpFuncRefOrClosure"),
-            [Opcode.Closure] = Of(typeof(Interpreter), "OpFuncRefOrClosure"),
-            [Opcode.NewObject] = Of(typeof(Interpreter), "OpNewObject"),
-            [Opcode.NewMap] = Of(typeof(Interpreter), "OpNewMap"),
-            [Opcode.MapGet] = Of(typeof(Interpreter), "OpMapGet"),
-            [Opcode.MapGetOr] = Of(typeof(Interpreter), "OpMapGetOr"),
-            [Opcode.MapSet] = Of(typeof(Interpreter), "OpMapSet"),
-            [Opcode.MapHas] = Of(typeof(Interpreter), "OpMapHas"),
-            [Opcode.MapRemove] = Of(typeof(Interpreter), "OpMapRemove"),
-            [Opcode.MapLen] = Of(typeof(Interpreter), "OpMapLen"),
-            [Opcode.MapKeys] = Of(typeof(Interpreter), "OpMapKeysOrMapValues"),
-            [Opcode.MapValues] = Of(typeof(Interpreter), "OpMapKeysOrMapValues"),
-            [Opcode.MToS] = Of(typeof(Interpreter), "OpMToS"),
-            [Opcode.InstanceOf] = Of(typeof(Interpreter), "OpInstanceOf"),
-            [Opcode.CheckCast] = Of(typeof(Interpreter), "OpCheckCast"),
-            [Opcode.CallNative] = Of(typeof(Interpreter), "OpCallNative"),
-            [Opcode.NewArray] = Of(typeof(Interpreter), "OpNewArray"),
-            [Opcode.APop] = Of(typeof(Interpreter), "OpAPop"),
-            [Opcode.ARemoveAt] = Of(typeof(Interpreter), "OpARemoveAt"),
-            [Opcode.AInsert] = Of(typeof(Interpreter), "OpAInsert"),
-            [Opcode.ASlice] = Of(typeof(Interpreter), "OpASlice"),
-            [Opcode.ARepeat] = Of(typeof(Interpreter), "OpARepeat"),
-            [Opcode.AIndexOf] = Of(typeof(Interpreter), "OpAIndexOf"),
-            [Opcode.AReverse] = Of(typeof(Interpreter), "OpAReverse"),
-            [Opcode.APush] = Of(typeof(Interpreter), "OpAPush"),
-        };
+            var table = new MethodInfo?[256];
+            foreach (var (op, method) in entries) table[(int)op] = method;
+            return table;
+        }
     }
 }
