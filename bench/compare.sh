@@ -7,6 +7,7 @@
 #   bench/compare.sh                 every program of bench/programs (the peers' seven and our own)
 #   bench/compare.sh fib nbody       some of them
 #   RUNS=5 bench/compare.sh          more runs per measurement (default 3)
+#   COLD=1 bench/compare.sh          hlvm compiles the program at every run (by default it runs it from its cache)
 #
 # Needs hyperfine (apt-get install hyperfine lua5.4 luajit). The peers' programs are in ../shared/peers.
 set -euo pipefail
@@ -39,6 +40,11 @@ if [ $# -gt 0 ]; then names=("$@"); else
 fi
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+# hlvm keeps the programs it compiled in a cache of its own (README, "Storage"): a fresh one for this run, filled by
+# the check of each program's output below, so that hlvm's figures are of a second run, which does not compile (as
+# Java's and C#'s are of programs compiled beforehand). COLD=1 empties it before every run: each run compiles.
+export HLVM_CACHE_HOME="$work/cache"
+prepare=(); [ "${COLD:-}" = 1 ] && prepare=(--prepare "rm -rf $work/cache")
 for name in "${names[@]}"; do
   prog="$root/bench/programs/$name.hl"
   [ -f "$prog" ] || { echo "no program $prog" >&2; exit 2; }
@@ -62,7 +68,7 @@ for name in "${names[@]}"; do
     fi
   done
   echo "timing $name ..." >&2
-  hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/$name.json" "${cmds[@]}" >/dev/null 2>&1
+  hyperfine -N --warmup 1 --runs "$runs" "${prepare[@]}" --export-json "$work/$name.json" "${cmds[@]}" >/dev/null 2>&1
 done
 
 python3 - "$work" "${names[@]}" <<'PY'

@@ -70,14 +70,44 @@ internal sealed class Inputs(CliContext cli)
     /// <summary>Compiles source bytes, printing diagnostics; null when there were errors (exit code 65) or a
     /// module file could not be read (66). Modules are read from beneath the program's directory only
     /// (<see cref="SourceFiles.ModuleReader"/>).</summary>
-    public Module? CompileSource(string path, byte[] bytes, out int exitCode)
+    public Module? CompileSource(string path, byte[] bytes, out int exitCode, ProgramCache? cache = null)
+    {
+        string? context = cache is null ? null : CacheContext(path);
+        if (context is not null && cache!.Find(context, bytes) is { } cached)
+        {
+            try
+            {
+                exitCode = ExitCodes.Ok;
+                return ModuleFormat.Read(cached);
+            }
+            catch (ModuleFormatException) { /* not readable after all: compile, and store it again */ }
+        }
+        var module = Compile(path, bytes, out exitCode, out bool keep);
+        if (context is not null && module is not null && keep) cache!.Store(context, bytes, ModuleFormat.Write(module));
+        return module;
+    }
+
+    /// <summary>
+    /// Compiles a source file, printing its diagnostics; <paramref name="keep"/> says whether a cache may keep the
+    /// module: it depended on this file alone, and nothing was reported. (A method of its own, so that a run from
+    /// the cache does not load the compiler.)
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private Module? Compile(string path, byte[] bytes, out int exitCode, out bool keep)
     {
         exitCode = ExitCodes.DataError;
+        keep = false;
         string text = SourceFiles.Text(bytes);
         CompileResult result;
+        bool readFiles = false;
+        var readModule = SourceFiles.ModuleReader(path, bytes.Length);
         try
         {
-            result = Compilation.Compile(path, text, SourceFiles.ModuleReader(path, bytes.Length));
+            result = Compilation.Compile(path, text, file =>
+            {
+                readFiles = true;
+                return readModule(file);
+            });
         }
         catch (SourceFileException e)
         {
@@ -90,14 +120,38 @@ internal sealed class Inputs(CliContext cli)
         int errors = result.Diagnostics.Count(d => d.Severity == Severity.Error);
         if (errors > 0) cli.Messages.WriteLine(CliContext.Count(errors, "error", "errors"));
         if (result.Module is not null) exitCode = ExitCodes.Ok;
+        keep = result.Diagnostics.Count == 0 && !readFiles;
         return result.Module;
     }
 
+    /// <summary>
+    /// What a compilation of a file from <paramref name="path"/> depends on besides its bytes, when it reads no
+    /// other file: the builds of the compiler (its code and the standard library it embeds) and of the runtime
+    /// (the module format), told apart by their files' sizes and times; and the file's name, which a module records
+    /// for its traces.
+    /// </summary>
+    public static string CacheContext(string path)
+    {
+        var builds = new StringBuilder();
+        foreach (string assembly in (string[])["Hlvm.Compiler.dll", "Hlvm.Runtime.dll"])
+        {
+            var file = new FileInfo(Path.Combine(AppContext.BaseDirectory, assembly));
+            builds.Append(file.Exists ? $"{assembly} {file.Length} {file.LastWriteTimeUtc.Ticks}\n" : $"{assembly} {BuildId(assembly)}\n");
+        }
+        return $"{builds}{Path.GetFileName(path)}";
+    }
+
+    /// <summary>Where the assemblies are not files of their own (a single-file build): their build ids, which loading
+    /// them costs.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Guid BuildId(string assembly) =>
+        (assembly == "Hlvm.Compiler.dll" ? typeof(Compilation) : typeof(Module)).Assembly.ManifestModule.ModuleVersionId;
+
     /// <summary>A module from a source or module file; null (with the exit code set) when there is none.</summary>
-    public Module? LoadModule(string path, out int exitCode) => LoadModule(path, Read(path), out exitCode);
+    public Module? LoadModule(string path, out int exitCode, ProgramCache? cache = null) => LoadModule(path, Read(path), out exitCode, cache);
 
     /// <summary>A module from a file's bytes (null: the file could not be read).</summary>
-    public Module? LoadModule(string path, byte[]? bytes, out int exitCode)
+    public Module? LoadModule(string path, byte[]? bytes, out int exitCode, ProgramCache? cache = null)
     {
         exitCode = ExitCodes.Ok;
         if (bytes is null)
@@ -118,7 +172,7 @@ internal sealed class Inputs(CliContext cli)
                 return null;
             }
         }
-        return CompileSource(path, bytes, out exitCode);
+        return CompileSource(path, bytes, out exitCode, cache);
     }
 
     /// <summary>Writes a module file beside its target and renames it into place, so that a failed write never

@@ -151,7 +151,7 @@ internal sealed class Runner(CliContext cli)
         _deadline = s.Timeout is { } total ? DateTime.UtcNow + total : null;
         using var stuck = _cli.IsProcess && s.Timeout is { } t ? new Timer(_ => EndStuck(t), null, t + StuckGrace, Timeout.InfiniteTimeSpan) : null;
         if (Inputs.IsBundle(path)) return new BundleRunner(_cli, this).Run(s, path);
-        var module = _inputs.LoadModule(path, out int exitCode);
+        var module = _inputs.LoadModule(path, out int exitCode, new ProgramCache(ProgramCache.DefaultRoot));
         if (module is null) return exitCode;
         return RunSandboxed(s, path, module, o => o with { AppDirectory = Path.GetDirectoryName(Path.GetFullPath(path))! });
     }

@@ -1,0 +1,129 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Text;
+
+namespace Hlvm.Sandbox;
+
+/// <summary>
+/// Compiled programs, so that running a source file again does not compile it again (compiling is most of the
+/// start-up of a short program run from source: the compiler's code and the parser's tables are cold in every
+/// process). An entry holds what its compilation depended on, the <c>context</c> (the compiler's and the
+/// runtime's builds, the file's name) and the source, and is used only when both are exactly those of the
+/// program run now; the file's name is a hash of them (XxHash128: a collision costs a miss, never another
+/// program's code). A compilation that read other files (a program that imports its own modules) or reported
+/// anything (warnings) is not kept, so that a cached run prints what a compiling run prints.
+///
+/// An entry is written whole or not at all (a new file renamed into place); one cut short or damaged is ignored
+/// and written again; its module is verified when it is loaded, as every module is. The cache is in hlvm's own
+/// directories, which no program can see; it keeps the <see cref="MaxEntries"/> entries used last, and a failure
+/// to read or write it only means compiling.
+/// </summary>
+public sealed class ProgramCache(string root)
+{
+    /// <summary><c>$HLVM_CACHE_HOME/programs</c>, beside the cache of bundle entries.</summary>
+    public static string DefaultRoot => Path.Combine(UserFiles.Root("HLVM_CACHE_HOME", "XDG_CACHE_HOME", ".cache"), "programs");
+
+    /// <summary>Most entries kept: past it, the ones used longest ago are removed.</summary>
+    public const int MaxEntries = 256;
+
+    /// <summary>Largest entry read back (a source file and its module are far smaller).</summary>
+    public const long MaxEntryBytes = 64 << 20;
+
+    private static ReadOnlySpan<byte> Magic => "HLVMPC1\n"u8;
+
+    public string Root { get; } = root;
+
+    private string PathOf(byte[] context, byte[] source)
+    {
+        var hash = new XxHash128();
+        hash.Append(context);
+        hash.Append(source);
+        return Path.Combine(Root, Convert.ToHexStringLower(hash.GetCurrentHash()) + ".hlc");
+    }
+
+    /// <summary>The file of the entry for <paramref name="source"/> in <paramref name="context"/>, whether or not there is one.</summary>
+    internal string EntryPath(string context, byte[] source) => PathOf(Encoding.UTF8.GetBytes(context), source);
+
+    /// <summary>The module compiled from <paramref name="source"/> in <paramref name="context"/>, or null when there is none.</summary>
+    public byte[]? Find(string context, byte[] source)
+    {
+        byte[] contextBytes = Encoding.UTF8.GetBytes(context);
+        try
+        {
+            string path = PathOf(contextBytes, source);
+            var info = new FileInfo(path);
+            if (!info.Exists || info.Length > MaxEntryBytes) return null;
+            var entry = File.ReadAllBytes(path).AsSpan();
+            if (!entry.StartsWith(Magic)) return null;
+            entry = entry[Magic.Length..];
+            if (!Block(ref entry, out var storedContext) || !storedContext.SequenceEqual(contextBytes)) return null;
+            if (!Block(ref entry, out var storedSource) || !storedSource.SequenceEqual(source)) return null;
+            if (!Block(ref entry, out var module) || entry.Length != 0) return null;
+            // Used now: trimming keeps the entries used last.
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
+            return module.ToArray();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A block of the entry: its length (4 bytes, little-endian), then its bytes; false when the entry ends first.</summary>
+    private static bool Block(ref Span<byte> entry, out Span<byte> block)
+    {
+        block = default;
+        if (entry.Length < 4) return false;
+        uint length = BinaryPrimitives.ReadUInt32LittleEndian(entry);
+        if (length > entry.Length - 4) return false;
+        block = entry.Slice(4, (int)length);
+        entry = entry[(4 + (int)length)..];
+        return true;
+    }
+
+    /// <summary>Stores the module compiled from <paramref name="source"/> in <paramref name="context"/>; false when it could not.</summary>
+    public bool Store(string context, byte[] source, byte[] module)
+    {
+        byte[] contextBytes = Encoding.UTF8.GetBytes(context);
+        string path = PathOf(contextBytes, source);
+        string temp = Path.Combine(Root, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            UserFiles.CreatePrivateDirectory(Root);
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                stream.Write(Magic);
+                Span<byte> length = stackalloc byte[4];
+                foreach (var block in new[] { contextBytes, source, module })
+                {
+                    BinaryPrimitives.WriteUInt32LittleEndian(length, (uint)block.Length);
+                    stream.Write(length);
+                    stream.Write(block);
+                }
+            }
+            // Not flushed to disk: an entry cut short by a crash does not parse, and is compiled again.
+            File.Move(temp, path, overwrite: true);
+            Trim();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try { File.Delete(temp); }
+            catch (Exception again) when (again is IOException or UnauthorizedAccessException) { /* nothing more to do */ }
+            return false;
+        }
+    }
+
+    /// <summary>Removes the entries used longest ago past <see cref="MaxEntries"/>.</summary>
+    private void Trim()
+    {
+        var entries = new DirectoryInfo(Root).GetFiles("*.hlc");
+        if (entries.Length <= MaxEntries) return;
+        Array.Sort(entries, (a, b) => b.LastWriteTimeUtc.CompareTo(a.LastWriteTimeUtc));
+        for (int i = MaxEntries; i < entries.Length; i++)
+        {
+            try { entries[i].Delete(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* another run removed it */ }
+        }
+    }
+}
