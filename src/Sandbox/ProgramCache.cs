@@ -86,7 +86,7 @@ public sealed class ProgramCache(string root)
     {
         byte[] contextBytes = Encoding.UTF8.GetBytes(context);
         string path = PathOf(contextBytes, source);
-        string temp = Path.Combine(Root, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        string temp = Path.Combine(Root, $"{Path.GetFileName(path)}.{Guid.NewGuid():N}.writing");
         try
         {
             UserFiles.CreatePrivateDirectory(Root);

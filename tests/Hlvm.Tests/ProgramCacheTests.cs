@@ -11,7 +11,9 @@ namespace Hlvm.Tests;
 /// The cache of compiled programs that <c>hlvm run FILE.hl</c> keeps: a second run of an unchanged program takes
 /// its module from the cache; anything its compilation depended on, changed, compiles it again; what a compiling
 /// run prints, a cached run prints too.
+/// In the collection of the tests that point <c>HLVM_CACHE_HOME</c> elsewhere for a while.
 /// </summary>
+[Collection(BundleTests.BundleCache)]
 public sealed class ProgramCacheTests
 {
     private static readonly ProgramCache Cache = new(ProgramCache.DefaultRoot);
