@@ -37,11 +37,20 @@ public sealed class Profiler
 
     public long? Every { get; }
 
-    // What the samples found, keyed by function index (stacks outermost first, joined by ';').
-    private readonly Dictionary<string, long> _stacks = [];
-    private readonly Dictionary<(int Function, int Line), long> _lines = [];
-    private readonly Dictionary<int, (long Interpreted, long Compiled)> _self = [];
-    private readonly Dictionary<int, long> _allocated = [];
+    // What the samples found: stacks (function indices, outermost first, joined by ';') and lines, each with its
+    // count; per function (by index), the samples it was on top in each engine and the bytes it allocated.
+    // (Counters in classes and arrays rather than dictionaries of value types: .NET compiles those at run time, at
+    // the start of every profiled run, since ReadyToRun can't.)
+    private readonly Dictionary<string, Counter> _stacks = [];
+    private readonly Dictionary<LineKey, Counter> _lines = [];
+    private long[] _selfInterpreted = [], _selfCompiled = [], _allocated = [];
+
+    private sealed class Counter
+    {
+        public long N;
+    }
+
+    private sealed record LineKey(int Function, int Line);
     private long _samples;
     private LoadedModule? _module;
     private Interpreter? _vm;
@@ -60,6 +69,10 @@ public sealed class Profiler
     {
         _vm = vm;
         _module = vm.Module;
+        int functions = vm.Module.Functions.Length;
+        _selfInterpreted = new long[functions];
+        _selfCompiled = new long[functions];
+        _allocated = new long[functions];
         _clock.Start();
         _start = Stopwatch.GetTimestamp();
         vm.Heap.SampleAllocations(AllocationSampleBytes, Allocated);
@@ -101,13 +114,16 @@ public sealed class Profiler
         _samples++;
         _stack.Clear();
         foreach (ref readonly var f in frames) _stack.Add(f.Fn.Index);
-        string key = string.Join(';', _stack);
-        _stacks[key] = _stacks.GetValueOrDefault(key) + 1;
+        Count(_stacks, string.Join(';', _stack));
         var top = frames[^1];
-        var line = (top.Fn.Index, top.Fn.LineOf(top.Pc));
-        _lines[line] = _lines.GetValueOrDefault(line) + 1;
-        var (i, c) = _self.GetValueOrDefault(top.Fn.Index);
-        _self[top.Fn.Index] = compiled ? (i, c + 1) : (i + 1, c);
+        Count(_lines, new LineKey(top.Fn.Index, top.Fn.LineOf(top.Pc)));
+        (compiled ? _selfCompiled : _selfInterpreted)[top.Fn.Index]++;
+    }
+
+    private static void Count<TKey>(Dictionary<TKey, Counter> counts, TKey key) where TKey : notnull
+    {
+        if (!counts.TryGetValue(key, out var counter)) counts[key] = counter = new Counter();
+        counter.N++;
     }
 
     private void Allocated(long bytes)
@@ -115,8 +131,7 @@ public sealed class Profiler
         if (_vm is null) return;
         var frames = _vm.Frames;
         if (frames.Length == 0) return;
-        int fn = frames[^1].Fn.Index;
-        _allocated[fn] = _allocated.GetValueOrDefault(fn) + bytes;
+        _allocated[frames[^1].Fn.Index] += bytes;
     }
 
     /// <summary>The report: call this after the run. <paramref name="compiles"/> are the JIT's records, if any.</summary>
@@ -127,33 +142,48 @@ public sealed class Profiler
         double wall = _clock.Elapsed.TotalMilliseconds;
         // A sample stands for an equal share of the run's time (by time), or for N instructions.
         double msPerSample = _samples == 0 ? 0 : wall / _samples;
-        var total = new Dictionary<int, long>();
-        foreach (var (key, n) in _stacks)
+        // A function's total: the samples of the stacks it is on, counted once per stack however deep it recurs.
+        var total = new long[module.Functions.Length];
+        var onStack = new int[module.Functions.Length];
+        var stacks = new List<StackSample>(_stacks.Count);
+        int stackNumber = 0;
+        foreach (var (key, count) in _stacks)
         {
-            foreach (var fn in key.Split(';').Select(int.Parse).Distinct()) total[fn] = total.GetValueOrDefault(fn) + n;
-        }
-        string Name(int fn) => module.Functions[fn].Name;
-        compiles = (compiles ?? []).Select(c => c with { At = Stopwatch.GetElapsedTime(_start, c.Timestamp) }).ToList();
-        var compiledAt = compiles.GroupBy(c => c.Function).ToDictionary(g => g.Key, g => g.First());
-        var functions = module.Functions
-            .Where(f => total.ContainsKey(f.Index) || f.Calls > 0)
-            .Select(f =>
+            stackNumber++;
+            string[] parts = key.Split(';');
+            var names = new string[parts.Length];
+            for (int k = 0; k < parts.Length; k++)
             {
-                var (si, sc) = _self.GetValueOrDefault(f.Index);
-                compiledAt.TryGetValue(f.Name, out var compile);
-                return new FunctionProfile(f.Name, f.Def.SourceFile ?? module.Def.SourceFile ?? "", si + sc, total.GetValueOrDefault(f.Index),
-                    f.Calls, si, sc, compile, _allocated.GetValueOrDefault(f.Index));
-            })
-            .OrderByDescending(f => f.SelfSamples).ThenByDescending(f => f.TotalSamples).ThenBy(f => f.Name, StringComparer.Ordinal)
-            .ToList();
-        var stacks = _stacks
-            .Select(kv => new StackSample(kv.Key.Split(';').Select(i => Name(int.Parse(i))).ToArray(), kv.Value))
-            .OrderBy(s => string.Join(';', s.Frames), StringComparer.Ordinal)
-            .ToList();
-        var lines = _lines
-            .Select(kv => new LineProfile(Name(kv.Key.Function), module.Functions[kv.Key.Function].Def.SourceFile ?? module.Def.SourceFile ?? "", kv.Key.Line, kv.Value))
-            .OrderByDescending(l => l.Samples).ThenBy(l => l.Function, StringComparer.Ordinal).ThenBy(l => l.Line)
-            .ToList();
+                int fn = int.Parse(parts[k], System.Globalization.CultureInfo.InvariantCulture);
+                names[k] = module.Functions[fn].Name;
+                if (onStack[fn] == stackNumber) continue;
+                onStack[fn] = stackNumber;
+                total[fn] += count.N;
+            }
+            stacks.Add(new StackSample(names, count.N));
+        }
+        stacks.Sort((a, b) => string.CompareOrdinal(string.Join(';', a.Frames), string.Join(';', b.Frames)));
+        compiles = (compiles ?? []).Select(c => c with { At = Stopwatch.GetElapsedTime(_start, c.Timestamp) }).ToList();
+        var compiledAt = new Dictionary<string, CompileRecord>();
+        foreach (var c in compiles) compiledAt.TryAdd(c.Function, c);
+        var functions = new List<FunctionProfile>();
+        foreach (var f in module.Functions)
+        {
+            if (total[f.Index] == 0 && f.Calls == 0) continue;
+            long si = _selfInterpreted[f.Index], sc = _selfCompiled[f.Index];
+            compiledAt.TryGetValue(f.Name, out var compile);
+            functions.Add(new FunctionProfile(f.Name, f.Def.SourceFile ?? module.Def.SourceFile ?? "", si + sc, total[f.Index],
+                f.Calls, si, sc, compile, _allocated[f.Index]));
+        }
+        functions.Sort((a, b) => a.SelfSamples != b.SelfSamples ? b.SelfSamples.CompareTo(a.SelfSamples)
+            : a.TotalSamples != b.TotalSamples ? b.TotalSamples.CompareTo(a.TotalSamples)
+            : string.CompareOrdinal(a.Name, b.Name));
+        var lines = new List<LineProfile>(_lines.Count);
+        foreach (var (key, count) in _lines)
+            lines.Add(new LineProfile(module.Functions[key.Function].Name, module.Functions[key.Function].Def.SourceFile ?? module.Def.SourceFile ?? "", key.Line, count.N));
+        lines.Sort((a, b) => a.Samples != b.Samples ? b.Samples.CompareTo(a.Samples)
+            : string.CompareOrdinal(a.Function, b.Function) is var byName and not 0 ? byName
+            : a.Line.CompareTo(b.Line));
         return new Profile
         {
             Program = module.Def.SourceFile ?? module.Def.Name,
