@@ -114,6 +114,16 @@ public sealed class ProgramCache(string root)
         }
     }
 
+    /// <summary>The entries kept, and their bytes in all.</summary>
+    public (int Count, long Bytes) Size()
+    {
+        if (!Directory.Exists(Root)) return (0, 0);
+        var entries = new DirectoryInfo(Root).GetFiles("*.hlc");
+        long bytes = 0;
+        foreach (var entry in entries) bytes += entry.Length;
+        return (entries.Length, bytes);
+    }
+
     /// <summary>Removes the entries used longest ago past <see cref="MaxEntries"/>.</summary>
     private void Trim()
     {

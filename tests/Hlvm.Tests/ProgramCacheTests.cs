@@ -114,6 +114,22 @@ public sealed class ProgramCacheTests
     }
 
     [Fact]
+    public void CacheListCountsTheCompiledProgramsAndCacheClearRemovesThem()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("prog.hl", Unique("fn main() { println(4) }"));
+        TestSupport.Hlvm("run", path);
+        var (count, bytes) = Cache.Size();
+        Assert.True(count >= 1 && bytes > 0);
+        var list = TestSupport.Hlvm("cache", "list");
+        Assert.Contains($"{Cache.Root}: {count} compiled program{(count == 1 ? "" : "s")}, {bytes} bytes\n", list.Stdout);
+        Assert.Equal(0, TestSupport.Hlvm("cache", "clear").ExitCode);
+        Assert.Equal((0, 0L), Cache.Size());
+        Assert.Null(Cache.Find(Inputs.CacheContext(path), File.ReadAllBytes(path)));
+        Assert.Equal("4\n", TestSupport.Hlvm("run", path).Stdout);
+    }
+
+    [Fact]
     public void AnEntryIsUsedOnlyForItsOwnContextAndSource()
     {
         using var dir = new TempDir();

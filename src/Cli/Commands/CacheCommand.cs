@@ -1,14 +1,15 @@
 using System.CommandLine;
+using Hlvm.Sandbox;
 using Hlvm.Sandbox.Bundles;
 
 namespace Hlvm.Cli.Commands;
 
-/// <summary><c>hlvm cache list|clear|verify</c>: the cache of bundle entries shared by all apps.</summary>
+/// <summary><c>hlvm cache list|clear|verify</c>: the cache of bundle entries shared by all apps, and of compiled programs.</summary>
 internal static class CacheCommand
 {
     public static Command Create(CliContext cli)
     {
-        var list = new Command("list", "List the cached entries and the apps that use them");
+        var list = new Command("list", "List the cached bundle entries and the apps that use them, and count the compiled programs");
         list.SetAction(_ =>
         {
             var cache = new ContentCache(ContentCache.DefaultRoot);
@@ -16,9 +17,12 @@ internal static class CacheCommand
             cli.Out.WriteLine($"{cache.Root}: {CliContext.Count(entries.Count, "entry", "entries")}, {CliContext.Count(entries.Sum(e => e.Size), "byte", "bytes")}");
             foreach (var (app, hashes) in cache.Apps().OrderBy(a => a.Key, StringComparer.Ordinal))
                 cli.Out.WriteLine($"  {app}: {CliContext.Count(hashes.Length, "entry", "entries")}");
+            var programs = new ProgramCache(ProgramCache.DefaultRoot);
+            var (count, bytes) = programs.Size();
+            cli.Out.WriteLine($"{programs.Root}: {CliContext.Count(count, "compiled program", "compiled programs")}, {CliContext.Count(bytes, "byte", "bytes")}");
             return ExitCodes.Ok;
         });
-        var clear = new Command("clear", "Remove every cached entry");
+        var clear = new Command("clear", "Remove every cached bundle entry and compiled program");
         clear.SetAction(_ =>
         {
             var cache = new ContentCache(ContentCache.DefaultRoot);
@@ -35,6 +39,6 @@ internal static class CacheCommand
             cli.Out.WriteLine($"{cache.Root}: {CliContext.Count(cache.Entries().Count(), "entry", "entries")} verified, {bad.Count} removed");
             return bad.Count == 0 ? ExitCodes.Ok : ExitCodes.DataError;
         });
-        return new Command("cache", "The cache of bundle entries shared by all apps") { list, clear, verify };
+        return new Command("cache", "The caches: bundle entries shared by all apps, and compiled programs") { list, clear, verify };
     }
 }
