@@ -235,13 +235,22 @@ public sealed class Interpreter : IRootSource
     private bool _poll;
 
     /// <summary>
+    /// Whether the mode polls at backward branches and calls (stops, samples, and tiering's counts): the fast mode,
+    /// and the metered mode when it tiers (compiled code runs under --fuel too). The counting modes otherwise
+    /// notice a stop where their fuel slice ends.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Polls<TMode>() where TMode : struct, IMode =>
+        typeof(TMode) == typeof(FastMode) || typeof(TMode) == typeof(MeteredMode) && _tiering;
+
+    /// <summary>
     /// Whether a branch from the instruction before <paramref name="pc"/> to <paramref name="target"/> must stop
-    /// the program instead: in the fast mode, when it goes backward (every loop takes one per iteration) and a
-    /// stop was requested. The counting modes notice a stop where their fuel slice ends.
+    /// the program instead: in a mode that polls, when it goes backward (every loop takes one per iteration) and a
+    /// stop was requested.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool StopAt<TMode>(int target, int pc) where TMode : struct, IMode =>
-        (typeof(TMode) == typeof(FastMode) || typeof(TMode) == typeof(MeteredMode) && _tiering) && target < pc && Volatile.Read(ref _poll);
+        Polls<TMode>() && target < pc && Volatile.Read(ref _poll);
 
     /// <summary>The run counts instructions (--fuel): the interpreter in its metered mode, compiled code likewise.</summary>
     private readonly bool _metered;
@@ -1172,7 +1181,7 @@ public sealed class Interpreter : IRootSource
                     Attend(compiled: false);
                 }
                 pc = target;
-                if ((typeof(TMode) == typeof(FastMode) || typeof(TMode) == typeof(MeteredMode)) && _tiering)
+                if (Polls<TMode>() && _tiering)
                 {
                     CountTowardCompiling(fn, "loop");
                     if (fn.Compiled is { } loop && !NativeStackLow())
@@ -1204,7 +1213,7 @@ public sealed class Interpreter : IRootSource
             PushFrame:
                 {
                     frame.Pc = pc - 1;
-                    if ((typeof(TMode) == typeof(FastMode) || typeof(TMode) == typeof(MeteredMode) && _tiering) && Volatile.Read(ref _poll))
+                    if (Polls<TMode>() && Volatile.Read(ref _poll))
                     {
                         if (Volatile.Read(ref _attention) is not null)
                         {
