@@ -881,16 +881,7 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Stfld, F.Fuel);
         il.Emit(OpCodes.Ldloc, _fuelLeft!);
         il.Emit(OpCodes.Ldc_I8, 0L);
-        var refuel = Cold(() =>
-        {
-            il.Emit(OpCodes.Ldarg_1);
-            il.Emit(OpCodes.Ldloc, _fp);
-            Ldc(pc);
-            Sp(d);
-            il.Emit(OpCodes.Call, M.RefuelAt);
-            il.Emit(OpCodes.Br, resume);
-        });
-        il.Emit(OpCodes.Blt, refuel);
+        il.Emit(OpCodes.Blt, ColdCallAt(M.RefuelAt, pc, d, resume));
         il.MarkLabel(resume);
     }
 
@@ -903,18 +894,22 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Volatile);
         il.Emit(OpCodes.Ldfld, F.Attention);
-        var attend = Cold(() =>
-        {
-            il.Emit(OpCodes.Ldarg_1);
-            il.Emit(OpCodes.Ldloc, _fp);
-            Ldc(pc);
-            Sp(d);
-            il.Emit(OpCodes.Call, M.AttendAt);
-            il.Emit(OpCodes.Br, resume);
-        });
-        il.Emit(OpCodes.Brtrue, attend);
+        il.Emit(OpCodes.Brtrue, ColdCallAt(M.AttendAt, pc, d, resume));
         il.MarkLabel(resume);
     }
+
+    /// <summary>Out-of-line code that calls an interpreter method <c>(fp, pc, sp)</c> at instruction
+    /// <paramref name="pc"/> with <paramref name="d"/> entries on the stack (<see cref="Interpreter.AttendAt"/>,
+    /// <see cref="Interpreter.RefuelAt"/>), then goes back to <paramref name="resume"/>.</summary>
+    private Label ColdCallAt(MethodInfo method, int pc, int d, Label resume) => Cold(() =>
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldloc, _fp);
+        Ldc(pc);
+        Sp(d);
+        _il.Emit(OpCodes.Call, method);
+        _il.Emit(OpCodes.Br, resume);
+    });
 
     /// <summary>NullError (made by <paramref name="error"/>, which pushes a VmError) when the reference at depth
     /// <paramref name="k"/> is null.</summary>
