@@ -181,12 +181,13 @@ public static class ControlCharacters
         {
             ref ushort start = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
             var space = Vector128.Create((ushort)' ');
-            var del = Vector128.Create((ushort)0x7f);
+            var del = Vector128.Create((ushort)'\x7f');
+            var c1 = Vector128.Create((ushort)('\x9f' - '\x7f'));
             for (; i <= text.Length - Vector128<ushort>.Count; i += Vector128<ushort>.Count)
             {
                 var chars = Vector128.LoadUnsafe(ref start, (nuint)i);
                 // Below ' ' (C0, tab and line breaks included), or DEL to the last C1 control (0x7f-0x9f).
-                var suspect = Vector128.LessThan(chars, space) | Vector128.LessThanOrEqual(chars - del, space);
+                var suspect = Vector128.LessThan(chars, space) | Vector128.LessThanOrEqual(chars - del, c1);
                 if (suspect == Vector128<ushort>.Zero) continue;
                 // Tab and line breaks are kept: look at these eight one by one.
                 for (int k = i; k < i + Vector128<ushort>.Count; k++)
@@ -203,15 +204,9 @@ public static class ControlCharacters
     {
         for (int i = 0; i < text.Length; i++)
         {
+            // What IsReplaced picks: C0 controls as their Control Pictures, DEL as its own, C1 as U+FFFD.
             char c = text[i];
-            safe[i] = c switch
-            {
-                '\t' or '\n' or '\r' => c,
-                < ' ' => (char)(0x2400 + c),
-                '\x7f' => '\u2421',
-                >= '\x80' and <= '\x9f' => '\uFFFD',
-                _ => c,
-            };
+            safe[i] = !IsReplaced(c) ? c : c < ' ' ? (char)(0x2400 + c) : c == '\x7f' ? '\u2421' : '\uFFFD';
         }
     }
 
