@@ -21,11 +21,12 @@ namespace Hlvm.Runtime.Memory;
 //   String   [header][chars, four per word ...]
 //   Array    [header][length][ref to Data or RefData backing store]      (growable: push replaces the store)
 //   Object   [header][fields ...]            aux (bits 8-31) is the class's heap id, length the field count
-//   Map      [header][count][used][ref to MapEntries][ref to Data index]   aux: key kind | value kind << 8
+//   Map      [header][count][used][ref to MapEntries][ref to Data index]   aux: key kind | value kind << 8,
+//            | 1 << 16 once its keys are hashed with the secret (HeapMaps.cs)
 //   MapEntries [header][(hash, key, value) × capacity]   aux: 1 = keys are references, 2 = values are
 //            Entries are in insertion order; a removed one keeps its place with hash -1 until the map grows.
-//            The index is an open-addressing table (a power of two, at least twice the entries) of entry
-//            numbers + 1, probed linearly; 0 is an empty slot.
+//            The index is an open-addressing table of 32-bit slots, two to a word (a power of two, at least
+//            1.5 times the capacity), holding entry numbers + 1, probed linearly; 0 is an empty slot.
 //   Closure  [header][ref to its environment, or null]              length: the index of its function
 //
 // The collector is a semispace copying collector (Cheney): it copies everything reachable from the roots into

@@ -10,14 +10,23 @@ public sealed partial class Heap
     public const int MapWords = 5;
     private const int MinMapCapacity = 8;
 
-    private static int IndexSlots(int capacity) => (int)Math.Min(1 << 30, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(MinMapCapacity, capacity) * 2));
+    /// <summary>The slots of the index of a map with room for <paramref name="capacity"/> entries: a power of two
+    /// at least 1.5 times the capacity, so a full map's index is at most two thirds used.</summary>
+    private static int IndexSlots(int capacity) => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(Math.Max(MinMapCapacity, capacity) * 3L / 2));
+
+    /// <summary>The index's slots are 32-bit, two to a word.</summary>
+    private static int IndexWords(int capacity) => IndexSlots(capacity) / 2;
+
+    /// <summary>Slot <paramref name="slot"/> of the index at <paramref name="index"/>: an entry number + 1, or 0 when empty.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref int IndexSlot(int index, int slot) => ref Unsafe.Add(ref Unsafe.As<long, int>(ref _space[index + 1]), slot);
 
     /// <summary>Words a map with room for <paramref name="capacity"/> entries takes, its stores included.</summary>
     public static long MapStoreWords(long capacity)
     {
         capacity = Math.Max(MinMapCapacity, capacity);
         if (capacity > (1 << 28)) return long.MaxValue / 2;
-        return 1 + 3 * capacity + DataWords(IndexSlots((int)capacity));
+        return 1 + 3 * capacity + DataWords(IndexWords((int)capacity));
     }
 
     /// <summary>A new empty map. Needs <see cref="MapWords"/> + <see cref="MapStoreWords"/>(capacity) reserved.</summary>
@@ -37,7 +46,7 @@ public sealed partial class Heap
         long flags = (VmType.IsReferenceKind(key) ? 0x100 : 0) | (VmType.IsReferenceKind(value) ? 0x200 : 0);
         int entries = Bump(1 + 3 * capacity);
         _space[entries] = KindMapEntries | flags | ((long)(3 * capacity) << 32);
-        int index = NewData(TypeKind.Int, IndexSlots(capacity));
+        int index = NewData(TypeKind.Int, IndexWords(capacity));
         _space[map + 3] = entries;
         _space[map + 4] = index;
     }
@@ -54,44 +63,115 @@ public sealed partial class Heap
     private int MapCapacity(int map) => LengthOf(_space[(int)_space[map + 3]]) / 3;
 
     /// <summary>
-    /// The hash of a key: never negative (-1 marks a removed entry); its top bits choose the key's slot
-    /// (<see cref="FirstSlot"/>). Keyed with secrets chosen at random per process, so that a program can't choose
-    /// keys that all land in one slot and make each insertion walk all the others (with the fixed hash before,
-    /// keys such as <c>i &lt;&lt; 40</c> made n insertions take n² probes): an int, bool or other key is multiplied
-    /// is XORed with a random seed, its high half folded into its low half, and multiplied by 2^64 / φ (Fibonacci
-    /// hashing, which spreads a run of consecutive keys evenly, so a dense range needs almost no probes, while the
-    /// fold lets keys that differ only in high bits, such as multiples of 2^20, differ in the slot too); a string is
-    /// hashed by .NET's randomized Marvin. (A random multiplier alone, tried before, left about one process in ten
-    /// with a multiplier under which such multiples crowd into a few slots.)
+    /// The hash of a key: never negative (-1 marks a removed entry); its low bits choose the key's slot. An int or
+    /// bool key starts out hashed plainly, its high half folded into its low half (a key that fits in 32 bits is
+    /// its own hash): keys close together take slots close together, so a run of keys, or keys visited in order,
+    /// read the index almost in order (mapcount ran four times as long with its keys scattered over the index).
+    /// A program can choose keys that crowd into a few slots under that hash (multiples of 2^20, or
+    /// <c>i &lt;&lt; 40</c>), so an operation that walks a run of more than <see cref="LongProbeRun"/> slots
+    /// hashes the map's keys again with a secret chosen at random per process (<see cref="RehashWithSecret"/>),
+    /// as .NET's dictionaries switch to randomized hashing of strings when they collide: XORed with the secret,
+    /// folded, and multiplied by 2^64 / φ, the product's top bits chosen (Fibonacci hashing). The map keeps the
+    /// keyed hash from then on, so crowding keys cost each operation at most that run, once. A string key is
+    /// always hashed by .NET's randomized Marvin.
     /// </summary>
-    private long Hash(TypeKind kind, long key)
+    private long Hash(int map, long key)
     {
+        var kind = MapKeyKind(map);
         if (kind != TypeKind.String)
         {
-            ulong x = (ulong)key ^ KeySeed;
+            ulong x = (ulong)key;
+            if ((_space[map] & MapKeyedFlag) == 0)
+            {
+                // The high half beyond the low half's sign extension, folded in: a key that fits in 32 bits
+                // hashes to itself, so -1, -2, ... take the index's last slots and never meet 0, 1, ...
+                ulong beyond = x ^ (ulong)(long)(int)key;
+                return (long)((x ^ (beyond >> 32)) & long.MaxValue);
+            }
+            x ^= KeySeed;
             x ^= x >> 32;
-            return (long)((x * 0x9E3779B97F4A7C15UL) >> 1);
+            return (long)(System.Numerics.BitOperations.RotateLeft(x * 0x9E3779B97F4A7C15UL, 32) & long.MaxValue);
         }
         var chars = StringChars((int)key);
         MapProbes += chars.Length;
-        return (long)(((ulong)(uint)string.GetHashCode(chars) * 0x9E3779B97F4A7C15UL) >> 1);
+        return (uint)string.GetHashCode(chars);
     }
 
-    /// <summary>The secret of <see cref="Hash"/>, random per process, so that a program can't choose keys for the slots they take.</summary>
+    /// <summary>The secret of the keyed hash, random per process, so that a program can't choose keys for the slots they take.</summary>
     private static readonly ulong KeySeed = BitConverter.ToUInt64(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
 
-    /// <summary>The slot a hash starts its search at in an index of <paramref name="slots"/> (a power of two): its top bits.</summary>
-    private static int FirstSlot(long hash, int slots) => (int)((ulong)hash >> (63 - System.Numerics.BitOperations.Log2((uint)slots)));
+    /// <summary>Set in a map's header once its int or bool keys are hashed with <see cref="KeySeed"/>.</summary>
+    private const long MapKeyedFlag = 1L << 24;
+
+    /// <summary>The longest run of slots an operation walks before the map's keys are hashed with the secret.
+    /// Harmless keys under the plain hash rarely come near it (multiples of 32 in a full map take runs of 21).</summary>
+    private const int LongProbeRun = 32;
+
+    /// <summary>True when a run of <paramref name="probes"/> slots means the map's keys should be hashed with the secret.</summary>
+    private bool RunTooLong(int map, int probes) =>
+        probes > LongProbeRun && (_space[map] & MapKeyedFlag) == 0 && MapKeyKind(map) != TypeKind.String;
+
+    /// <summary>
+    /// Hashes the map's keys with the secret from now on: the entries' hashes are computed again and the index is
+    /// built again in place (the same words, so it allocates nothing and may run inside any map operation).
+    /// </summary>
+    private void RehashWithSecret(int map)
+    {
+        _space[map] |= MapKeyedFlag;
+        int entries = (int)_space[map + 3], used = MapUsed(map);
+        MapProbes += used;
+        for (int i = 0; i < used; i++)
+        {
+            int at = entries + 1 + 3 * i;
+            if (_space[at] >= 0) _space[at] = Hash(map, _space[at + 1]);
+        }
+        int index = (int)_space[map + 4];
+        Array.Clear(_space, index + 1, LengthOf(_space[index]));
+        BuildIndex(map);
+    }
+
+    /// <summary>Fills the map's empty index from its entries.</summary>
+    private void BuildIndex(int map)
+    {
+        int entries = (int)_space[map + 3], used = MapUsed(map);
+        for (int i = 0; i < used; i++)
+        {
+            long hash = _space[entries + 1 + 3 * i];
+            if (hash >= 0 && !IndexEntry(map, hash, i))
+            {
+                RehashWithSecret(map);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Puts entry <paramref name="e"/> in the index; false, leaving it out, when that took a run that
+    /// <see cref="RunTooLong"/> (the caller then hashes the keys with the secret, which indexes every entry).</summary>
+    private bool IndexEntry(int map, long hash, int e)
+    {
+        int index = (int)_space[map + 4];
+        int mask = 2 * LengthOf(_space[index]) - 1;
+        int slot = (int)hash & mask, probes = 0;
+        while (IndexSlot(index, slot) != 0)
+        {
+            slot = (slot + 1) & mask;
+            probes++;
+        }
+        MapProbes += probes;
+        if (RunTooLong(map, probes)) return false;
+        IndexSlot(index, slot) = e + 1;
+        return true;
+    }
 
     /// <summary>The work of every map operation since the interpreter last charged it (<c>Interpreter.ChargeMapWork</c>):
     /// slots looked at beyond the first (which the keyed hash keeps few), characters of string keys hashed and
     /// compared, and entries moved when a map grows.</summary>
     public long MapProbes;
 
-    private bool KeysEqual(TypeKind kind, long a, long b)
+    private bool KeysEqual(int map, long a, long b)
     {
         if (a == b) return true;
-        if (kind != TypeKind.String || a == 0 || b == 0) return false;
+        if (MapKeyKind(map) != TypeKind.String || a == 0 || b == 0) return false;
         var x = StringChars((int)a);
         MapProbes += x.Length;
         return x.SequenceEqual(StringChars((int)b));
@@ -100,24 +180,23 @@ public sealed partial class Heap
     /// <summary>The entry number of <paramref name="key"/>, or -1 when the map does not hold it.</summary>
     public int MapFind(int map, long key)
     {
-        var kind = MapKeyKind(map);
-        long hash = Hash(kind, key);
+        long hash = Hash(map, key);
         int entries = (int)_space[map + 3], index = (int)_space[map + 4];
-        int mask = LengthOf(_space[index]) - 1;
-        for (int slot = FirstSlot(hash, mask + 1), probes = 0; ; slot = (slot + 1) & mask, probes++)
+        int mask = 2 * LengthOf(_space[index]) - 1;
+        for (int slot = (int)hash & mask, probes = 0; ; slot = (slot + 1) & mask, probes++)
         {
-            long e = _space[index + 1 + slot];
-            if (e == 0)
+            int e = IndexSlot(index, slot);
+            int found = -1;
+            if (e != 0)
             {
-                MapProbes += probes;
-                return -1;
+                int at = entries + 1 + 3 * (e - 1);
+                if (_space[at] != hash || !KeysEqual(map, _space[at + 1], key)) continue;
+                found = e - 1;
             }
-            int at = entries + 1 + 3 * (int)(e - 1);
-            if (_space[at] == hash && KeysEqual(kind, _space[at + 1], key))
-            {
-                MapProbes += probes;
-                return (int)(e - 1);
-            }
+            MapProbes += probes;
+            if (!RunTooLong(map, probes)) return found;
+            RehashWithSecret(map);
+            return MapFind(map, key);
         }
     }
 
@@ -139,39 +218,36 @@ public sealed partial class Heap
     public void MapGrow(int map, int capacity)
     {
         int oldEntries = (int)_space[map + 3];
-        int used = MapUsed(map);
+        int used = MapUsed(map), live = 0;
         MapProbes += used;
         NewMapStores(map, capacity);
-        _space[map + 1] = 0;
-        _space[map + 2] = 0;
+        int entries = (int)_space[map + 3];
         for (int i = 0; i < used; i++)
         {
-            int at = oldEntries + 1 + 3 * i;
-            if (_space[at] >= 0) Insert(map, _space[at], _space[at + 1], _space[at + 2]);
+            int from = oldEntries + 1 + 3 * i, to = entries + 1 + 3 * live;
+            if (_space[from] < 0) continue;
+            _space[to] = _space[from];
+            _space[to + 1] = _space[from + 1];
+            _space[to + 2] = _space[from + 2];
+            live++;
         }
+        _space[map + 1] = live;
+        _space[map + 2] = live;
+        BuildIndex(map);
     }
 
     /// <summary>Adds an entry for a key the map does not hold; the map must have room.</summary>
-    public void MapAppend(int map, long key, long value) => Insert(map, Hash(MapKeyKind(map), key), key, value);
-
-    private void Insert(int map, long hash, long key, long value)
+    public void MapAppend(int map, long key, long value)
     {
-        int entries = (int)_space[map + 3], index = (int)_space[map + 4];
         int e = MapUsed(map);
-        int at = entries + 1 + 3 * e;
+        int at = (int)_space[map + 3] + 1 + 3 * e;
+        long hash = Hash(map, key);
         _space[at] = hash;
         _space[at + 1] = key;
         _space[at + 2] = value;
-        int mask = LengthOf(_space[index]) - 1;
-        int slot = FirstSlot(hash, mask + 1);
-        while (_space[index + 1 + slot] != 0)
-        {
-            slot = (slot + 1) & mask;
-            MapProbes++;
-        }
-        _space[index + 1 + slot] = e + 1;
         _space[map + 1] = MapCount(map) + 1;
         _space[map + 2] = e + 1;
+        if (!IndexEntry(map, hash, e)) RehashWithSecret(map);
     }
 
     /// <summary>Removes a key; false when the map did not hold it. The entry stays, marked removed, until the map grows.</summary>
