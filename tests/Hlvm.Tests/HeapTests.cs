@@ -117,4 +117,28 @@ public sealed class HeapTests
         roots.Slots[0] += 1; // now points into the middle of the string
         Assert.Contains("not the start of an object", Assert.Throws<HeapCorruptionException>(heap.VerifyNow).Message);
     }
+
+    /// <summary>
+    /// Allocation doesn't clear: the words above the top are kept zero, the spare cleared when a collection
+    /// reuses it. New objects in a reused space start as zeros, and the verifier finds a word above the top that
+    /// isn't zero.
+    /// </summary>
+    [Fact]
+    public void NewObjectsInAReusedSpaceStartAsZeros()
+    {
+        var heap = new Heap(new HeapOptions { Verify = true });
+        var roots = new Roots(1);
+        heap.AddRoots(roots);
+        for (int round = 0; round < 4; round++)
+        {
+            for (int i = 0; i < 2000; i++) heap.NewString(new string((char)('a' + round), 40)); // garbage, not zeros
+            heap.Reserve(Heap.ArrayWords + Heap.DataWords(300));
+            roots.Slots[0] = heap.NewArray(TypeKind.Int, 300, 300);
+            Assert.True(heap.ArrayElements((int)roots.Slots[0]).IndexOfAnyExcept(0L) < 0, $"round {round}");
+            heap.Collect();
+        }
+        heap.VerifyNow();
+        heap.Space[(int)(heap.UsedBytes / 8) + 3] = 7;
+        Assert.Contains("above the top", Assert.Throws<HeapCorruptionException>(heap.VerifyNow).Message);
+    }
 }

@@ -1662,8 +1662,9 @@ public sealed class Interpreter : IRootSource
         int result = heap.NewArray(heap.ArrayElementKind(r), (int)count, (int)Math.Max(count, 4));
         var from = heap.ArrayElements(r);
         var to = heap.ArrayElements(result);
-        // The first copy, then the copied part doubled until the array is full: few and long copies, even of one element.
-        if (from.Length > 0 && to.Length > 0)
+        // The first copy, then the copied part doubled until the array is full: few and long copies, even of one
+        // element. A new store is all zeros already, so repeating zeros (false, 0, null) copies nothing.
+        if (from.Length > 0 && to.Length > 0 && from.IndexOfAnyExcept(0L) >= 0)
         {
             from.CopyTo(to);
             for (int done = from.Length; done < to.Length; done *= 2) to[..Math.Min(done, to.Length - done)].CopyTo(to[done..]);

@@ -157,6 +157,11 @@ public sealed partial class Heap
     private long[]? _spare;
     private int _top = 1;
 
+    // Every word of _space at and above _top is zero, so an allocation needs no clearing: a new space comes
+    // zeroed from .NET, and a collection clears the garbage the spare held up to _spareTop (its _top when it
+    // stopped being the space), in one bulk clear instead of one per object.
+    private int _spareTop;
+
     // Collection state: the to-space and its bump pointer.
     private long[] _to = [];
     private int _free;
@@ -284,7 +289,6 @@ public sealed partial class Heap
         _top += words;
         AllocatedBytes += words * 8L;
         if (AllocatedBytes >= _nextAllocationSample) AllocationSampled();
-        Array.Clear(_space, r, words);
         _starts?.Set(r, true);
         return r;
     }
@@ -433,7 +437,9 @@ public sealed partial class Heap
     {
         long start = Stopwatch.GetTimestamp();
         long before = UsedBytes;
-        _to = _spare is { } spare && spare.Length >= _top ? spare : new long[_space.Length];
+        int toDirty = 0;
+        if (_spare is { } spare && spare.Length >= _top) (_to, toDirty) = (spare, _spareTop);
+        else _to = HugePages.NewSpace(_space.Length);
         _free = 1;
         foreach (var source in _roots) source.VisitRoots(this);
         for (int scan = 1; scan < _free;)
@@ -490,9 +496,11 @@ public sealed partial class Heap
             }
         }
         _spare = _space;
+        _spareTop = _top;
         _space = _to;
         _to = [];
         _top = _free;
+        if (toDirty > _top) Array.Clear(_space, _top, toDirty - _top);
         if (_starts is not null) TrackStarts();
         Collections++;
         long live = UsedBytes;
@@ -505,11 +513,17 @@ public sealed partial class Heap
             throw OutOfMemory(requestWords, $"heap limit of {Format(_options.MaxBytes)} exceeded: {Format(live)} live after a full collection, {Format(requestWords * 8)} requested");
         }
         // Keep at least as much free room as there is live data, so collections stay proportional to allocation.
-        long target = Math.Min(Math.Max(needed * 2, InitialWords), _maxWords + _emergencyWords + 1);
-        target = Math.Max(target, needed);
+        long target = Math.Max(needed * 2, InitialWords);
         if (target > _space.Length)
         {
-            var bigger = new long[target];
+            // Growing costs a copy and fresh pages for both semispaces, so grow at least twofold: a heap whose
+            // live data grows steadily then grows a few times rather than at nearly every collection.
+            target = Math.Min(Math.Max(target, 2L * _space.Length), _maxWords + _emergencyWords + 1);
+            target = Math.Max(target, needed);
+        }
+        if (target > _space.Length)
+        {
+            var bigger = HugePages.NewSpace(target);
             Array.Copy(_space, bigger, _top);
             _space = bigger;
             _spare = null;
