@@ -82,6 +82,15 @@ internal sealed class CilEmitter
     /// <summary>For each operand depth holding a reference: the local whose slot it is an alias of, or -1 (its own slot).</summary>
     private int[] _alias;
 
+    /// <summary>
+    /// For each local holding a reference: true where it is known not to be null, because a null check of it (or of
+    /// the local it was copied from) passed earlier in straight-line code. A failed check never falls through (it
+    /// raises, and a handler is a join point), the collector moves objects but never clears a reference, and only a
+    /// store changes a local, so the fact holds until a store to the local or a join point (<see cref="_isTarget"/>),
+    /// where it is forgotten. Later checks of such a local are left out.
+    /// </summary>
+    private readonly bool[] _nonNull;
+
     /// <summary>Instructions control reaches other than from the one before: jump targets, handlers, entries.</summary>
     private readonly bool[] _isTarget;
 
@@ -112,6 +121,7 @@ internal sealed class CilEmitter
         _space = Local(typeof(long[]));
         if (metered) _fuelLeft = Local(typeof(long));
         _alias = new int[fn.Def.MaxStack + 1];
+        _nonNull = new bool[fn.LocalCount];
         ClearAliases();
         _localLong = new LocalBuilder?[_localCount];
         _localDouble = new LocalBuilder?[_localCount];
@@ -307,8 +317,10 @@ internal sealed class CilEmitter
             if (!_fn.Reachable[pc]) continue;
             if (_isTarget[pc])
             {
-                // Control joins here: every entry in its own slot, on every path in.
+                // Control joins here: every entry in its own slot, on every path in; what was known of the
+                // locals on one path is not known on the others.
                 MaterializeAll(Types(pc).Length);
+                Array.Clear(_nonNull);
             }
             il.MarkLabel(_labels[pc]);
             EmitInstruction(pc);
@@ -321,6 +333,7 @@ internal sealed class CilEmitter
         }
 
         // Out-of-line code: faults, stops, and the entries.
+        Array.Clear(_nonNull);
         for (int i = 0; i < _cold.Count; i++)
         {
             il.MarkLabel(_cold[i].Label);
@@ -431,14 +444,17 @@ internal sealed class CilEmitter
             case Opcode.Store:
                 {
                     var rep = RepOf(_fn.Def.Locals[ins.A]);
+                    bool nonNull = false;
                     if (rep == Rep.Ref)
                     {
                         // Entries that are aliases of this local keep the value it had: they get their own slots.
                         for (int k = 0; k < d - 1; k++) if (_alias[k] == ins.A) Materialize(k);
+                        nonNull = _alias[d - 1] >= 0 && _nonNull[_alias[d - 1]];
                     }
                     LdEntry(d - 1, rep);
                     StLocal(ins.A, rep);
                     _alias[d - 1] = -1;
+                    _nonNull[ins.A] = nonNull;
                     break;
                 }
             case Opcode.Pop:
@@ -534,6 +550,8 @@ internal sealed class CilEmitter
                 {
                     bool onNonZero = ins.Op is Opcode.JmpIf or Opcode.JmpIfNotNull;
                     MaterializeAll(d - 1);
+                    // Past a jump taken on null, the local tested is not null.
+                    if (ins.Op == Opcode.JmpIfNull && _alias[d - 1] >= 0) _nonNull[_alias[d - 1]] = true;
                     LdEntry(d - 1, ins.Op is Opcode.JmpIf or Opcode.JmpIfNot ? Rep.Long : Rep.Ref);
                     if (ins.A > pc)
                     {
@@ -915,6 +933,12 @@ internal sealed class CilEmitter
     /// <paramref name="k"/> is null.</summary>
     private void NullCheck(int pc, int d, int k, Action error)
     {
+        int local = _alias[k];
+        if (local >= 0)
+        {
+            if (_nonNull[local]) return;
+            _nonNull[local] = true;
+        }
         LdEntry(k, Rep.Ref);
         var isNull = Cold(() =>
         {

@@ -127,6 +127,83 @@ public sealed class JitTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Compiled code leaves out a null check of a local that an earlier check in straight-line code passed; a
+    /// store to the local, or a join, forgets that. Each program checks a local, makes it null (by a store, or on
+    /// the way back round a loop) and checks it again: every engine stops there with the interpreter's NullError.
+    /// </summary>
+    [Theory]
+    [InlineData("""
+        .fn main() -> int
+            .locals P?, P?
+            .maxstack 2
+            newobject P
+            store 0
+            load 0
+            nonnull
+            getfield P 0
+            pop
+            load 0
+            store 1
+            aconstnull
+            store 0
+            load 1
+            nonnull
+            getfield P 0
+            pop
+            load 0
+            nonnull
+            getfield P 0
+            ret
+        .end
+        """)]
+    [InlineData("""
+        .fn main() -> int
+            .locals P?, int
+            .maxstack 2
+            iconst 0
+            store 1
+            newobject P
+            store 0
+            jmp A
+        B:
+            aconstnull
+            store 0
+            jmp J
+        A:
+            load 0
+            nonnull
+            pop
+        J:
+            load 0
+            nonnull
+            pop
+            load 1
+            iconst 1
+            iadd
+            store 1
+            load 1
+            iconst 2
+            ilt
+            jmpif B
+            iconst 0
+            ret
+        .end
+        """)]
+    public void ANullCheckLeftOutNeverHidesANull(string main)
+    {
+        string text = Write("nulls.hlasm", ".class P\n    .field x int\n.end\n" + main + "\n.entry main\n");
+        string module = Path.Combine(_dir.FullName, "nulls.hlc");
+        var assembled = TestSupport.Hlvm(["asm", text, "-o", module]);
+        Assert.True(assembled.ExitCode == 0, assembled.Stderr);
+        foreach (var engine in Engines)
+        {
+            var result = TestSupport.Hlvm(["run", .. engine, module]);
+            Assert.Equal(70, result.ExitCode);
+            Assert.Equal("NullError: cannot use the value: the value is null\n  at main (:0)\n", result.Stderr);
+        }
+    }
+
     [Fact]
     public void TheLogNamesEachCompiledFunctionAndWhy()
     {
