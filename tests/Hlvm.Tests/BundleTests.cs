@@ -9,7 +9,7 @@ namespace Hlvm.Tests;
 /// <summary>Bundles as their users meet them: packed, signed, run from a file and over HTTP, cached, removed;
 /// and hostile ones, which must never run a modified byte and never leave a bad entry in the cache.</summary>
 /// Tests that point <c>HLVM_CACHE_HOME</c> elsewhere for a while restore it; the classes that use the cache are in
-/// one collection, so that none runs while another has it pointed away.
+/// one collection, so that none runs while another has it pointed away (see <see cref="BundleCacheCollection"/>).
 [Collection(BundleCache)]
 public sealed class BundleTests
 {
@@ -659,3 +659,12 @@ public sealed class BundleTests
         return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 }
+
+/// <summary>
+/// The collection of the tests that point <c>HLVM_CACHE_HOME</c> elsewhere for a while. The variable is the
+/// process's, and since every `hlvm run` of a source file keeps its compiled program in that cache, a test of
+/// another collection running meanwhile would put its program in the cache these tests count and verify; so
+/// they run after the others, one at a time.
+/// </summary>
+[CollectionDefinition(BundleTests.BundleCache, DisableParallelization = true)]
+public sealed class BundleCacheCollection;
