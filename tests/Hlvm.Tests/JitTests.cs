@@ -128,6 +128,51 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// A poll that finds attention asked for in a compiled loop (here a profiler's samples, 100,000 a second)
+    /// leaves the loop: the values go to their slots, the interpreter attends, and the function comes back in at
+    /// the loop's entry through the headers of the loops around it. Thousands of such round trips through three
+    /// nested loops, int and float values live in all of them, give the interpreter's output.
+    /// </summary>
+    [Fact]
+    public void CompiledLoopsLeftAndEnteredAtEveryPollKeepTheirValues()
+    {
+        string path = Write("nest.hl", """
+            fn main() {
+                var inside = 0
+                var sum = 0.0
+                for y in 0..300 {
+                    let ci = 2.0 * (y as float) / 300.0 - 1.0
+                    for x in 0..300 {
+                        let cr = 2.0 * (x as float) / 300.0 - 1.5
+                        var zr = 0.0
+                        var zi = 0.0
+                        var i = 0
+                        while i < 100 && zr * zr + zi * zi <= 4.0 {
+                            let t = zr * zr - zi * zi + cr
+                            zi = 2.0 * zr * zi + ci
+                            zr = t
+                            i += 1
+                        }
+                        if i == 100 { inside += 1 }
+                        sum += zr + zi
+                    }
+                }
+                println("{inside} {sum}")
+            }
+            """);
+        var expected = TestSupport.Hlvm(["run", "--engine", "interp", path]);
+        Assert.Equal(0, expected.ExitCode);
+        foreach (var engine in Engines.Skip(1))
+        {
+            var profiled = TestSupport.Hlvm(["prof", "--rate", "100000", .. engine, path]);
+            Assert.True(profiled.ExitCode == 0, profiled.Stderr);
+            Assert.Equal(expected.Stdout, profiled.Stdout);
+            var samples = System.Text.RegularExpressions.Regex.Match(profiled.Stderr, @"([\d,]+) samples");
+            Assert.True(samples.Success && int.Parse(samples.Groups[1].Value.Replace(",", "")) > 500, profiled.Stderr);
+        }
+    }
+
+    /// <summary>
     /// Compiled code leaves out a null check of a local that an earlier check in straight-line code passed; a
     /// store to the local, or a join, forgets that. Each program checks a local, makes it null (by a store, or on
     /// the way back round a loop) and checks it again: every engine stops there with the interpreter's NullError.
