@@ -882,6 +882,29 @@ internal sealed class CilEmitter
                     StEntry(d - argc, Rep.Double);
                     break;
                 }
+            case Opcode.NewObject:
+                {
+                    // Inline when the heap needs no work for it (no collection, no sample): the common case.
+                    var cls = _module.Classes[ins.A];
+                    var slow = il.DefineLabel();
+                    var done = il.DefineLabel();
+                    MaterializeAll(d);
+                    il.Emit(OpCodes.Ldloc, _heap);
+                    il.Emit(OpCodes.Ldc_I8, Heap.ObjectHeader(cls));
+                    Ldc(Heap.ObjectWords(cls.Fields.Length));
+                    il.Emit(OpCodes.Call, M.TryBumpObject);
+                    il.Emit(OpCodes.Conv_I8);
+                    il.Emit(OpCodes.Dup);
+                    il.Emit(OpCodes.Stloc, _tmp);
+                    il.Emit(OpCodes.Brfalse, slow);
+                    il.Emit(OpCodes.Ldloc, _tmp);
+                    StEntry(d, Rep.Ref);
+                    il.Emit(OpCodes.Br, done);
+                    il.MarkLabel(slow);
+                    SlowPath(pc, ins, types);
+                    il.MarkLabel(done);
+                    break;
+                }
             default:
                 SlowPath(pc, ins, types);
                 break;
@@ -1473,6 +1496,7 @@ internal sealed class CilEmitter
         private static MethodInfo Of(Type type, string name, params Type[] args) => type.GetMethod(name, All, args) ?? throw new MissingMethodException(type.Name, name);
 
         public static readonly MethodInfo EnterFrame = Of(typeof(Interpreter), nameof(Interpreter.EnterFrame));
+        public static readonly MethodInfo TryBumpObject = Of(typeof(Heap), nameof(Heap.TryBumpObject));
         public static readonly MethodInfo CallInterpreted = Of(typeof(Interpreter), nameof(Interpreter.CallInterpreted));
         public static readonly MethodInfo Invoke = Of(typeof(Interpreter), nameof(Interpreter.Invoke));
         public static readonly MethodInfo VirtualTarget = Of(typeof(Interpreter), nameof(Interpreter.VirtualTarget));

@@ -110,11 +110,34 @@ public sealed partial class Heap
     /// <summary>A new object of class <paramref name="c"/>, every field zero. Needs <see cref="ObjectWords"/> reserved.</summary>
     public int NewObject(RuntimeClass c)
     {
-        int n = c.Fields.Length;
-        int r = Bump(ObjectWords(n));
-        _space[r] = KindObject | ((long)c.HeapId << 8) | ((long)n << 32);
+        int r = Bump(ObjectWords(c.Fields.Length));
+        _space[r] = ObjectHeader(c);
         return r;
     }
+
+    /// <summary>The header of an object of class <paramref name="c"/>.</summary>
+    public static long ObjectHeader(RuntimeClass c) => KindObject | ((long)c.HeapId << 8) | ((long)c.Fields.Length << 32);
+
+    /// <summary>
+    /// Compiled code's allocation of an object (header <paramref name="header"/>, <paramref name="words"/> words):
+    /// its reference when it needs none of <see cref="Reserve"/>'s work (the space has room, no collection at every
+    /// allocation, no profiler waiting for one, no allocation sample due, objects not tracked), else 0, and the
+    /// caller allocates the slow way. The fields are zero already (the words above the top always are).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int TryBumpObject(long header, int words)
+    {
+        int r = _top;
+        if (r + words > _space.Length || !_bumpsInline || Volatile.Read(ref _pollRequested)
+            || AllocatedBytes + words * 8L >= _nextAllocationSample) return 0;
+        _top = r + words;
+        AllocatedBytes += words * 8L;
+        _space[r] = header;
+        return r;
+    }
+
+    /// <summary>Whether <see cref="TryBumpObject"/> may allocate: not under --gc-stress or object tracking.</summary>
+    private readonly bool _bumpsInline;
 
     public const int ClosureWords = 2;
 
@@ -175,6 +198,7 @@ public sealed partial class Heap
         _maxWords = Math.Max(16, _options.MaxBytes / 8);
         _space = new long[(int)Math.Min(InitialWords, _maxWords + 1)];
         if (_options.TrackObjects) _starts = new System.Collections.BitArray(_space.Length);
+        _bumpsInline = !_options.Stress && !_options.TrackObjects;
     }
 
     /// <summary>Bytes currently in use by objects, live or not yet collected.</summary>
