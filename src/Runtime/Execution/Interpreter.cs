@@ -1525,7 +1525,7 @@ public sealed class Interpreter : IRootSource
         var native = _module.Natives[ins.A];
         int argc = native.Params.Length;
         AtInstruction(ref frame, pc, sp);
-        var args = stack.AsSpan(sp - argc, argc);
+        var args = new Span<long>(stack, sp - argc, argc);
         if (native.Permission is not null) Host.Authorize(native, native.TargetOf(this, args));
         long result;
         try
@@ -1551,7 +1551,7 @@ public sealed class Interpreter : IRootSource
         heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
         var type = _module.Def.Types[ins.A];
         int r = heap.NewArray(type.Element!.Kind, count, Math.Max(count, 4));
-        stack.AsSpan(sp - count, count).CopyTo(heap.ArrayElements(r));
+        new Span<long>(stack, sp - count, count).CopyTo(heap.ArrayElements(r));
         sp -= count;
         stack[sp++] = r;
         return sp;
