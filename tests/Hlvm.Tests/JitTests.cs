@@ -172,8 +172,8 @@ public sealed class JitTests : IDisposable
     /// <summary>
     /// A poll that finds attention asked for in a compiled loop (here a profiler's samples, 100,000 a second)
     /// leaves the loop: the values go to their slots, the interpreter attends, and the function comes back in at
-    /// the loop's entry through the headers of the loops around it. Thousands of such round trips through three
-    /// nested loops, int and float values live in all of them, give the interpreter's output.
+    /// the loop's entry through the headers of the loops around it. Many such round trips (thousands on an idle
+    /// machine) through three nested loops, int and float values live in all of them, give the interpreter's output.
     /// </summary>
     [Fact]
     public void CompiledLoopsLeftAndEnteredAtEveryPollKeepTheirValues()
@@ -210,7 +210,8 @@ public sealed class JitTests : IDisposable
             Assert.True(profiled.ExitCode == 0, profiled.Stderr);
             Assert.Equal(expected.Stdout, profiled.Stdout);
             var samples = System.Text.RegularExpressions.Regex.Match(profiled.Stderr, @"([\d,]+) samples");
-            Assert.True(samples.Success && int.Parse(samples.Groups[1].Value.Replace(",", "")) > 500, profiled.Stderr);
+            // Thousands on an idle machine; a loaded one schedules the sampler's timer far less often (31 seen).
+            Assert.True(samples.Success && int.Parse(samples.Groups[1].Value.Replace(",", "")) >= 10, profiled.Stderr);
         }
     }
 
