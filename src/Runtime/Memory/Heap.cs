@@ -540,13 +540,19 @@ public sealed partial class Heap
             Log(start, before, "full");
             throw OutOfMemory(requestWords, $"heap limit of {Format(_options.MaxBytes)} exceeded: {Format(live)} live after a full collection, {Format(requestWords * 8)} requested");
         }
+        if (needed > Array.MaxLength)
+        {
+            // The space is one .NET array, whatever --max-heap allows.
+            Log(start, before, "full");
+            throw OutOfMemory(requestWords, $"the heap can hold at most {Format(Array.MaxLength * 8L)}: {Format(live)} live after a full collection, {Format(requestWords * 8)} requested");
+        }
         // Keep at least as much free room as there is live data, so collections stay proportional to allocation.
         long target = Math.Max(needed * 2, InitialWords);
         if (target > _space.Length)
         {
             // Growing costs a copy and fresh pages for both semispaces, so grow at least twofold: a heap whose
             // live data grows steadily then grows a few times rather than at nearly every collection.
-            target = Math.Min(Math.Max(target, 2L * _space.Length), _maxWords + _emergencyWords + 1);
+            target = Math.Min(Math.Min(Math.Max(target, 2L * _space.Length), _maxWords + _emergencyWords + 1), Array.MaxLength);
             target = Math.Max(target, needed);
         }
         if (target > _space.Length)
