@@ -170,20 +170,19 @@ internal sealed class CilEmitter
         _types = new VmType[]?[fn.Code.Length + 1];
         // Where compiled code can be entered other than at its start: loop heads (on-stack replacement from the
         // interpreter, which enters at a backward branch's target) and handlers.
+        _isLoopEntry = new bool[fn.Code.Length];
         for (int pc = 0; pc < fn.Code.Length; pc++)
         {
             if (!fn.Reachable[pc]) continue;
             var op = fn.Code[pc].Op;
-            if (IsJump(op) && fn.Code[pc].A <= pc) _isEntry[fn.Code[pc].A] = true;
+            if (IsJump(op) && fn.Code[pc].A <= pc) _isLoopEntry[fn.Code[pc].A] = true;
             if (IsJump(op)) _isTarget[fn.Code[pc].A] = true;
         }
+        Array.Copy(_isLoopEntry, _isEntry, _isEntry.Length);
         foreach (var h in fn.Handlers) _isEntry[h.Handler] = true;
         for (int pc = 0; pc < fn.Code.Length; pc++) _isTarget[pc] |= _isEntry[pc];
         (_chains, _isStep) = EntryChains(fn, _isEntry);
         _step = Local(typeof(int));
-        _isLoopEntry = new bool[fn.Code.Length];
-        for (int pc = 0; pc < fn.Code.Length; pc++)
-            if (fn.Reachable[pc] && IsJump(fn.Code[pc].Op) && fn.Code[pc].A <= pc) _isLoopEntry[fn.Code[pc].A] = true;
         // On-stack replacement reads the locals from their slots where an entry's chain reaches its innermost
         // header, so that no local is live along the way; that needs an entry to be either a loop's or a
         // handler's (a handler keeps the values its frame had), and a few copies of the reads.
@@ -211,7 +210,6 @@ internal sealed class CilEmitter
         return _il.DeclareLocal(type);
     }
 
-    /// <summary>Every stack entry in its own slot. (A loop: Array.Fill over ints is compiled by .NET at run time.)</summary>
     /// <summary>
     /// How each entry is reached without entering a loop anywhere but at its header. An entry jumped to straight
     /// from the dispatch would give its loops a second way in, and .NET's JIT does not treat such a cycle as a
@@ -278,6 +276,7 @@ internal sealed class CilEmitter
         return (chains, isStep);
     }
 
+    /// <summary>Every stack entry in its own slot. (A loop: Array.Fill over ints is compiled by .NET at run time.)</summary>
     private void ClearAliases()
     {
         for (int k = 0; k < _alias.Length; k++) _alias[k] = -1;
@@ -1126,14 +1125,7 @@ internal sealed class CilEmitter
             // otherwise keep the loop's floats in memory on the hot path too (with the entries stepped to, this
             // took mandelbrot from 460 to 290 ms).
             SpillRange(Types(target), 0, d);
-            for (int i = 0; i < _localCount; i++)
-            {
-                var local = _localLong[i] ?? _localDouble[i];
-                if (local is null) continue;
-                SlotAddress(i);
-                il.Emit(OpCodes.Ldloc, local);
-                il.Emit(_localDouble[i] is null ? OpCodes.Stind_I8 : OpCodes.Stind_R8);
-            }
+            for (int i = 0; i < _localCount; i++) SpillLocal(i);
             Ldc(pc);
             il.Emit(OpCodes.Stloc, _attendPc);
             Sp(d);
@@ -1437,6 +1429,16 @@ internal sealed class CilEmitter
         SlotAddress(i);
         _il.Emit(_localDouble[i] is null ? OpCodes.Ldind_I8 : OpCodes.Ldind_R8);
         _il.Emit(OpCodes.Stloc, local);
+    }
+
+    /// <summary>Stores a local's CIL copy to its slot (before a poll leaves a loop, to come back in by <see cref="FillLocal"/>).</summary>
+    private void SpillLocal(int i)
+    {
+        var local = _localLong[i] ?? _localDouble[i];
+        if (local is null) return;
+        SlotAddress(i);
+        _il.Emit(OpCodes.Ldloc, local);
+        _il.Emit(_localDouble[i] is null ? OpCodes.Stind_I8 : OpCodes.Stind_R8);
     }
 
     /// <summary>Writes the non-reference entries at depths [from, to) to their slots.</summary>
