@@ -21,6 +21,13 @@ public sealed partial class Heap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref int IndexSlot(int index, int slot) => ref Unsafe.Add(ref Unsafe.As<long, int>(ref _space[index + 1]), slot);
 
+    /// <summary>The slot mask of the index at <paramref name="index"/>: its slots, a power of two, minus one.</summary>
+    private int IndexMask(int index) => 2 * LengthOf(_space[index]) - 1;
+
+    /// <summary>The first word (the hash; the key and value follow) of entry <paramref name="e"/> of the entry store at <paramref name="entries"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int EntryAt(int entries, int e) => entries + 1 + 3 * e;
+
     /// <summary>Words a map with room for <paramref name="capacity"/> entries takes, its stores included.</summary>
     public static long MapStoreWords(long capacity)
     {
@@ -122,7 +129,7 @@ public sealed partial class Heap
         MapProbes += used;
         for (int i = 0; i < used; i++)
         {
-            int at = entries + 1 + 3 * i;
+            int at = EntryAt(entries, i);
             if (_space[at] >= 0) _space[at] = Hash(map, _space[at + 1]);
         }
         int index = (int)_space[map + 4];
@@ -136,7 +143,7 @@ public sealed partial class Heap
         int entries = (int)_space[map + 3], used = MapUsed(map);
         for (int i = 0; i < used; i++)
         {
-            long hash = _space[entries + 1 + 3 * i];
+            long hash = _space[EntryAt(entries, i)];
             if (hash >= 0 && !IndexEntry(map, hash, i))
             {
                 RehashWithSecret(map);
@@ -150,7 +157,7 @@ public sealed partial class Heap
     private bool IndexEntry(int map, long hash, int e)
     {
         int index = (int)_space[map + 4];
-        int mask = 2 * LengthOf(_space[index]) - 1;
+        int mask = IndexMask(index);
         int slot = (int)hash & mask, probes = 0;
         while (IndexSlot(index, slot) != 0)
         {
@@ -182,14 +189,14 @@ public sealed partial class Heap
     {
         long hash = Hash(map, key);
         int entries = (int)_space[map + 3], index = (int)_space[map + 4];
-        int mask = 2 * LengthOf(_space[index]) - 1;
+        int mask = IndexMask(index);
         for (int slot = (int)hash & mask, probes = 0; ; slot = (slot + 1) & mask, probes++)
         {
             int e = IndexSlot(index, slot);
             int found = -1;
             if (e != 0)
             {
-                int at = entries + 1 + 3 * (e - 1);
+                int at = EntryAt(entries, e - 1);
                 if (_space[at] != hash || !KeysEqual(map, _space[at + 1], key)) continue;
                 found = e - 1;
             }
@@ -201,9 +208,9 @@ public sealed partial class Heap
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public long MapValueAt(int map, int entry) => _space[(int)_space[map + 3] + 1 + 3 * entry + 2];
+    public long MapValueAt(int map, int entry) => _space[EntryAt((int)_space[map + 3], entry) + 2];
 
-    public void MapSetValueAt(int map, int entry, long value) => _space[(int)_space[map + 3] + 1 + 3 * entry + 2] = value;
+    public void MapSetValueAt(int map, int entry, long value) => _space[EntryAt((int)_space[map + 3], entry) + 2] = value;
 
     /// <summary>True when an entry can be added without growing the map's stores.</summary>
     public bool MapHasRoom(int map) => MapUsed(map) < MapCapacity(map);
@@ -224,7 +231,7 @@ public sealed partial class Heap
         int entries = (int)_space[map + 3];
         for (int i = 0; i < used; i++)
         {
-            int from = oldEntries + 1 + 3 * i, to = entries + 1 + 3 * live;
+            int from = EntryAt(oldEntries, i), to = EntryAt(entries, live);
             if (_space[from] < 0) continue;
             _space[to] = _space[from];
             _space[to + 1] = _space[from + 1];
@@ -240,7 +247,7 @@ public sealed partial class Heap
     public void MapAppend(int map, long key, long value)
     {
         int e = MapUsed(map);
-        int at = (int)_space[map + 3] + 1 + 3 * e;
+        int at = EntryAt((int)_space[map + 3], e);
         long hash = Hash(map, key);
         _space[at] = hash;
         _space[at + 1] = key;
@@ -255,7 +262,7 @@ public sealed partial class Heap
     {
         int e = MapFind(map, key);
         if (e < 0) return false;
-        int at = (int)_space[map + 3] + 1 + 3 * e;
+        int at = EntryAt((int)_space[map + 3], e);
         _space[at] = -1;
         _space[at + 1] = 0;
         _space[at + 2] = 0;
@@ -270,7 +277,7 @@ public sealed partial class Heap
         int used = MapUsed(map), k = 0;
         for (int i = 0; i < used; i++)
         {
-            int at = entries + 1 + 3 * i;
+            int at = EntryAt(entries, i);
             if (_space[at] >= 0) into[k++] = _space[at + (values ? 2 : 1)];
         }
     }
