@@ -245,7 +245,7 @@ internal sealed class CilEmitter
                 if (way >= 0 && way != at) many = true;
                 way = at;
             }
-            if (t > 0 && fn.Reachable[t - 1] && code[t - 1].Op is not (Opcode.Jmp or Opcode.Ret or Opcode.RetVoid or Opcode.Throw)) In(t);
+            if (t > 0 && fn.Reachable[t - 1] && OpcodeInfo.Of(code[t - 1].Op).FallsThrough) In(t);
             for (int pc = 0; pc < n; pc++)
                 if (fn.Reachable[pc] && (pc < t || pc > end[t]) && IsJump(code[pc].Op) && code[pc].A >= t && code[pc].A <= end[t]) In(code[pc].A);
             foreach (var h in fn.Handlers)
@@ -284,7 +284,7 @@ internal sealed class CilEmitter
 
     private static Rep RepOf(VmType type) => type.Kind == TypeKind.Float ? Rep.Double : type.IsReference ? Rep.Ref : Rep.Long;
 
-    private static bool IsJump(Opcode op) => op is Opcode.Jmp or Opcode.JmpIf or Opcode.JmpIfNot or Opcode.JmpIfNull or Opcode.JmpIfNotNull;
+    private static bool IsJump(Opcode op) => OpcodeInfo.Of(op).HasTarget;
 
     /// <summary>The verifier's operand types before instruction <paramref name="pc"/>, bottom first.</summary>
     private VmType[] Types(int pc) => _types[pc] ??= TypeStack.ToArray(_fn.StackTypes[pc]);
@@ -448,7 +448,7 @@ internal sealed class CilEmitter
                 il.Emit(OpCodes.Brtrue, StepOn(pc));
             }
             EmitInstruction(pc);
-            if (IsJump(_fn.Code[pc].Op) || _fn.Code[pc].Op is Opcode.Ret or Opcode.RetVoid or Opcode.Throw) ClearAliases();
+            if (IsJump(_fn.Code[pc].Op) || !OpcodeInfo.Of(_fn.Code[pc].Op).FallsThrough) ClearAliases();
             else if (pc + 1 < _fn.Code.Length && _fn.Reachable[pc + 1])
             {
                 // Entries the instruction popped are gone: a later push at their depth starts in its own slot.

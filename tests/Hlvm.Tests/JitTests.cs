@@ -182,10 +182,10 @@ public sealed class JitTests : IDisposable
             fn main() {
                 var inside = 0
                 var sum = 0.0
-                for y in 0..300 {
-                    let ci = 2.0 * (y as float) / 300.0 - 1.0
-                    for x in 0..300 {
-                        let cr = 2.0 * (x as float) / 300.0 - 1.5
+                for y in 0..600 {
+                    let ci = 2.0 * (y as float) / 600.0 - 1.0
+                    for x in 0..600 {
+                        let cr = 2.0 * (x as float) / 600.0 - 1.5
                         var zr = 0.0
                         var zi = 0.0
                         var i = 0
@@ -206,12 +206,22 @@ public sealed class JitTests : IDisposable
         Assert.Equal(0, expected.ExitCode);
         foreach (var engine in Engines.Skip(1))
         {
-            var profiled = TestSupport.Hlvm(["prof", "--rate", "100000", .. engine, path]);
-            Assert.True(profiled.ExitCode == 0, profiled.Stderr);
-            Assert.Equal(expected.Stdout, profiled.Stdout);
-            var samples = System.Text.RegularExpressions.Regex.Match(profiled.Stderr, @"([\d,]+) samples");
-            // Thousands on an idle machine; a loaded one schedules the sampler's timer far less often (31 seen).
-            Assert.True(samples.Success && int.Parse(samples.Groups[1].Value.Replace(",", "")) >= 10, profiled.Stderr);
+            // The compiled loops take about 0.1 s: dozens of samples or more, but a loaded machine (the rest of this
+            // suite on two cores) schedules the sampler's timer far less often, so a run with too few round trips
+            // to prove anything is run again.
+            int most = 0;
+            string stderr = "";
+            for (int attempt = 0; attempt < 5 && most < 10; attempt++)
+            {
+                var profiled = TestSupport.Hlvm(["prof", "--rate", "100000", .. engine, path]);
+                Assert.True(profiled.ExitCode == 0, profiled.Stderr);
+                Assert.Equal(expected.Stdout, profiled.Stdout);
+                var samples = System.Text.RegularExpressions.Regex.Match(profiled.Stderr, @"([\d,]+) samples");
+                Assert.True(samples.Success, profiled.Stderr);
+                most = Math.Max(most, int.Parse(samples.Groups[1].Value.Replace(",", "")));
+                stderr = profiled.Stderr;
+            }
+            Assert.True(most >= 10, $"at most {most} samples in 5 runs: {stderr}");
         }
     }
 

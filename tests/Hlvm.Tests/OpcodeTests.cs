@@ -217,6 +217,44 @@ public sealed class OpcodeTests
         Assert.All(OpcodeInfo.All, o => Assert.False(string.IsNullOrWhiteSpace(o.Doc)));
     }
 
+    /// <summary>
+    /// The operand codec every reader and writer of code uses (the compiler, the assembler, the verifier, the
+    /// disassembler): each kind's width, little-endian, a local and the u32 kinds zero-extended, and a value that
+    /// does not fit refused rather than cut.
+    /// </summary>
+    [Theory]
+    [InlineData(OperandKind.Local, 0xFFFFL, new byte[] { 0xFF, 0xFF })]
+    [InlineData(OperandKind.Target, 0x01020304L, new byte[] { 4, 3, 2, 1 })]
+    [InlineData(OperandKind.Function, 0xFFFFFFFFL, new byte[] { 0xFF, 0xFF, 0xFF, 0xFF })]
+    [InlineData(OperandKind.Int64, -2L, new byte[] { 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF })]
+    [InlineData(OperandKind.Float64, 0x3FF0000000000000L, new byte[] { 0, 0, 0, 0, 0, 0, 0xF0, 0x3F })]
+    public void OperandsAreWrittenAndReadBackByTheirKind(OperandKind kind, long value, byte[] encoded)
+    {
+        var code = new byte[1 + encoded.Length + 1];
+        OpcodeInfo.WriteOperand(code, 1, kind, value);
+        Assert.Equal(encoded, code[1..^1]);
+        Assert.Equal(0, code[0] | code[^1]);
+        Assert.Equal(value, OpcodeInfo.ReadOperand(code, 1, kind));
+        if (OpcodeInfo.Width(kind) < 8)
+        {
+            Assert.Throws<OverflowException>(() => OpcodeInfo.WriteOperand(code, 1, kind, 1L << (8 * OpcodeInfo.Width(kind))));
+            Assert.Throws<OverflowException>(() => OpcodeInfo.WriteOperand(code, 1, kind, -1));
+        }
+    }
+
+    /// <summary>The control flow of the table, which the emitter, the assembler, the fuser and the JIT read.</summary>
+    [Fact]
+    public void ControlFlowComesFromTheTable()
+    {
+        var jumps = OpcodeInfo.All.Where(o => o.HasTarget).Select(o => o.Op).ToArray();
+        Assert.Equal([Jmp, JmpIf, JmpIfNot, JmpIfNull, JmpIfNotNull], jumps);
+        Assert.All(jumps, op => Assert.Equal(OperandKind.Target, OpcodeInfo.Of(op).Operands[0]));
+        var ends = OpcodeInfo.All.Where(o => !o.FallsThrough).Select(o => o.Op).ToArray();
+        Assert.Equal([Jmp, Ret, RetVoid, Throw], ends);
+        Assert.Equal(1 + 4, OpcodeInfo.Of(CallVirt).OperandOffset(1));
+        Assert.Equal(1 + 4 + 4, OpcodeInfo.Of(CallVirt).Size);
+    }
+
     [Fact]
     public void FloatFormatting()
     {

@@ -367,7 +367,7 @@ public static class Assembler
             f.Lines = [.. fn.Lines];
             foreach (var (at, label, line) in fn.LabelUses)
             {
-                if (fn.Labels.TryGetValue(label.Text, out int offset)) BinaryPrimitives.WriteUInt32LittleEndian(f.Code.AsSpan(at), (uint)offset);
+                if (fn.Labels.TryGetValue(label.Text, out int offset)) OpcodeInfo.WriteOperand(f.Code, at, OperandKind.Target, offset);
                 else
                 {
                     _line = line;
@@ -450,12 +450,7 @@ public static class Assembler
                     ok = false;
                     continue;
                 }
-                switch (OpcodeInfo.Width(kind))
-                {
-                    case 2: BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(p), (ushort)v); break;
-                    case 4: BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(p), (uint)v); break;
-                    default: BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(p), v); break;
-                }
+                OpcodeInfo.WriteOperand(bytes, p, kind, v);
                 p += OpcodeInfo.Width(kind);
             }
             if (!ok) return;
@@ -588,7 +583,7 @@ public static class Assembler
                 _line = use.Line;
                 bool function = use.Kind == OperandKind.Function;
                 if (Resolve(use.Name, function) is { } index)
-                    BinaryPrimitives.WriteUInt32LittleEndian(use.In.Code.AsSpan(use.At), (uint)index);
+                    OpcodeInfo.WriteOperand(use.In.Code, use.At, use.Kind, index);
             }
             foreach (var (cls, method, fn, line) in _methodUses)
             {
@@ -636,13 +631,7 @@ public static class Assembler
             {
                 int pc = work.Pop();
                 if (pc >= code.Length || OpcodeInfo.Of(code[pc]) is not { } info || pc + info.Size > code.Length) continue;
-                long Operand(int k)
-                {
-                    int p = pc + 1 + info.Operands.Take(k).Sum(OpcodeInfo.Width);
-                    return OpcodeInfo.Width(info.Operands[k]) == 2
-                        ? BinaryPrimitives.ReadUInt16LittleEndian(code.AsSpan(p))
-                        : BinaryPrimitives.ReadUInt32LittleEndian(code.AsSpan(p));
-                }
+                long Operand(int k) => OpcodeInfo.ReadOperand(code, pc + info.OperandOffset(k), info.Operands[k]);
                 (long pops, long pushes) = info.Op switch
                 {
                     Opcode.Call when Operand(0) < _module.Functions.Count => Effect(_module.Functions[(int)Operand(0)].Params, _module.Functions[(int)Operand(0)].Return),
@@ -658,11 +647,11 @@ public static class Assembler
                 };
                 int after = (int)Math.Min(int.MaxValue, Math.Max(0, height[pc] - pops) + pushes);
                 max = Math.Max(max, after);
-                long[] next = info.Op switch
+                long[] next = info.Flow switch
                 {
-                    Opcode.Ret or Opcode.RetVoid => [],
-                    Opcode.Jmp => [Operand(0)],
-                    Opcode.JmpIf or Opcode.JmpIfNot or Opcode.JmpIfNull or Opcode.JmpIfNotNull => [pc + info.Size, Operand(0)],
+                    ControlFlow.Return or ControlFlow.Throw => [],
+                    ControlFlow.Jump => [Operand(0)],
+                    ControlFlow.Branch => [pc + info.Size, Operand(0)],
                     _ => [pc + info.Size],
                 };
                 foreach (long target in next)

@@ -54,24 +54,15 @@ public sealed class CodeBuilder
     {
         var info = OpcodeInfo.All[(int)op];
         if (operands.Length != info.Operands.Length) throw new ArgumentException($"{info.Name} takes {info.Operands.Length} operands");
-        _code.WriteByte((byte)op);
-        Span<byte> buffer = stackalloc byte[8];
-        for (int i = 0; i < operands.Length; i++)
-        {
-            int width = OpcodeInfo.Width(info.Operands[i]);
-            switch (width)
-            {
-                case 2: BinaryPrimitives.WriteUInt16LittleEndian(buffer, checked((ushort)operands[i])); break;
-                case 4: BinaryPrimitives.WriteUInt32LittleEndian(buffer, checked((uint)operands[i])); break;
-                default: BinaryPrimitives.WriteInt64LittleEndian(buffer, operands[i]); break;
-            }
-            _code.Write(buffer[..width]);
-        }
+        Span<byte> bytes = stackalloc byte[info.Size];
+        bytes[0] = (byte)op;
+        for (int i = 0; i < operands.Length; i++) OpcodeInfo.WriteOperand(bytes, info.OperandOffset(i), info.Operands[i], operands[i]);
+        _code.Write(bytes);
         _depth -= pops;
         if (_depth < 0) throw new InvalidOperationException($"emitter bug: stack underflow at {info.Name}");
         _depth += pushes;
         MaxStack = Math.Max(MaxStack, _depth);
-        if (op is Opcode.Jmp or Opcode.Ret or Opcode.RetVoid or Opcode.Throw) Reachable = false;
+        if (!info.FallsThrough) Reachable = false;
     }
 
     /// <summary>Emits a jump (jmp, jmpif, jmpifnot) to a label, bound now or later.</summary>
@@ -102,8 +93,7 @@ public sealed class CodeBuilder
 
     private void Patch(int at, int target)
     {
-        var buffer = _code.GetBuffer();
-        BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at), (uint)target);
+        OpcodeInfo.WriteOperand(_code.GetBuffer(), at, OperandKind.Target, target);
     }
 
     /// <summary>

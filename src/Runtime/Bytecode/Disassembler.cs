@@ -323,12 +323,7 @@ public static class Disassembler
             }
         }
 
-        private long Read(OperandKind kind, int p) => OpcodeInfo.Width(kind) switch
-        {
-            2 => BinaryPrimitives.ReadUInt16LittleEndian(_code.AsSpan(p)),
-            4 => BinaryPrimitives.ReadUInt32LittleEndian(_code.AsSpan(p)),
-            _ => BinaryPrimitives.ReadInt64LittleEndian(_code.AsSpan(p)),
-        };
+        private long Read(OperandKind kind, int p) => OpcodeInfo.ReadOperand(_code, p, kind);
 
         private int _class = -1; // the class operand of the instruction being printed
 

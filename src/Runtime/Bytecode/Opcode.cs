@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace Hlvm.Runtime.Bytecode;
 
 // ============================================================================================================
@@ -69,6 +71,21 @@ public enum OperandKind : byte
     Method,
 }
 
+/// <summary>Where control goes after an instruction.</summary>
+public enum ControlFlow : byte
+{
+    /// <summary>To the next instruction.</summary>
+    Next,
+    /// <summary>To its target (its one <see cref="OperandKind.Target"/> operand), always.</summary>
+    Jump,
+    /// <summary>To its target or to the next instruction.</summary>
+    Branch,
+    /// <summary>Back to the caller.</summary>
+    Return,
+    /// <summary>To a handler, in this frame or a caller's.</summary>
+    Throw,
+}
+
 /// <summary>One row of the instruction table.</summary>
 /// <param name="Pops">values popped, or -1 when the operands decide (calls, array literals)</param>
 /// <param name="Pushes">values pushed, or -1 when the operands decide</param>
@@ -82,6 +99,18 @@ public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, 
 
     private static OpcodeInfo G(Opcode op, int pops, int pushes, string doc, params OperandKind[] operands) =>
         I(op, pops, pushes, doc, operands) with { GcPoint = true };
+
+    /// <summary>Where control goes after the instruction.</summary>
+    public ControlFlow Flow { get; private init; }
+
+    /// <summary>True for the jumps and branches: their first operand is the target.</summary>
+    public bool HasTarget => Flow is ControlFlow.Jump or ControlFlow.Branch;
+
+    /// <summary>False when control never reaches the next instruction from this one (jmp, ret, retvoid, throw).</summary>
+    public bool FallsThrough => Flow is ControlFlow.Next or ControlFlow.Branch;
+
+    /// <summary>The row of an opcode.</summary>
+    public static OpcodeInfo Of(Opcode op) => All[(int)op];
 
     /// <summary>Every opcode, indexed by its numeric value.</summary>
     public static readonly OpcodeInfo[] All =
@@ -142,14 +171,14 @@ public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, 
         I(Opcode.IToF, 1, 1, "float: int S[-1] converted (rounded to nearest)"),
         I(Opcode.FToI, 1, 1, "int: float S[-1] truncated toward zero, saturating; NaN gives 0"),
 
-        I(Opcode.Jmp, 0, 0, "pc := a", OperandKind.Target),
-        I(Opcode.JmpIf, 1, 0, "if pop (bool) then pc := a", OperandKind.Target),
-        I(Opcode.JmpIfNot, 1, 0, "if not pop (bool) then pc := a", OperandKind.Target),
+        I(Opcode.Jmp, 0, 0, "pc := a", OperandKind.Target) with { Flow = ControlFlow.Jump },
+        I(Opcode.JmpIf, 1, 0, "if pop (bool) then pc := a", OperandKind.Target) with { Flow = ControlFlow.Branch },
+        I(Opcode.JmpIfNot, 1, 0, "if not pop (bool) then pc := a", OperandKind.Target) with { Flow = ControlFlow.Branch },
 
         G(Opcode.Call, -1, -1, "call function a: pop its arguments (last on top), push its result unless void", OperandKind.Function),
         G(Opcode.CallNative, -1, -1, "call native import a, like call", OperandKind.Native),
-        I(Opcode.Ret, 1, 0, "return pop to the caller; the value must have the function's return type"),
-        I(Opcode.RetVoid, 0, 0, "return from a void function"),
+        I(Opcode.Ret, 1, 0, "return pop to the caller; the value must have the function's return type") with { Flow = ControlFlow.Return },
+        I(Opcode.RetVoid, 0, 0, "return from a void function") with { Flow = ControlFlow.Return },
 
         G(Opcode.NewArray, -1, 1, "pop b elements (first pushed first) into a new array of type T[a]", OperandKind.Type, OperandKind.Count),
         I(Opcode.ALoad, 2, 1, "push array S[-2] element S[-1]; IndexError when out of range"),
@@ -160,8 +189,8 @@ public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, 
         I(Opcode.AConstNull, 0, 1, "push null"),
         I(Opcode.RefEq, 2, 1, "bool: references S[-2] and S[-1] are the same object (or both null)"),
         I(Opcode.RefNe, 2, 1, "bool: references S[-2] and S[-1] differ"),
-        I(Opcode.JmpIfNull, 1, 0, "if pop (a reference) is null then pc := a", OperandKind.Target),
-        I(Opcode.JmpIfNotNull, 1, 0, "if pop (a reference) is not null then pc := a", OperandKind.Target),
+        I(Opcode.JmpIfNull, 1, 0, "if pop (a reference) is null then pc := a", OperandKind.Target) with { Flow = ControlFlow.Branch },
+        I(Opcode.JmpIfNotNull, 1, 0, "if pop (a reference) is not null then pc := a", OperandKind.Target) with { Flow = ControlFlow.Branch },
         G(Opcode.NewObject, 0, 1, "push a new instance of class a, every field zero, false or null", OperandKind.Class),
         I(Opcode.GetField, 1, 1, "push field b of object S[-1] (of class a or a subclass); NullError when the object is null, or when the field, of a non-nullable reference type, is (not set yet by a constructor)", OperandKind.Class, OperandKind.Field),
         I(Opcode.SetField, 2, 0, "field b of object S[-2] := S[-1]; NullError when null", OperandKind.Class, OperandKind.Field),
@@ -170,7 +199,7 @@ public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, 
         I(Opcode.InstanceOf, 1, 1, "bool: S[-1] is not null and its class is a or derives from or implements a", OperandKind.Class),
         I(Opcode.CheckCast, 1, 1, "S[-1] unchanged if null or an instance of a; otherwise CastError", OperandKind.Class),
         I(Opcode.NonNull, 1, 1, "S[-1] unchanged, now of its non-nullable type; NullError when it is null"),
-        G(Opcode.Throw, 1, 0, "raise object S[-1] as an error: the first handler of the exception table that covers the instruction and matches its class runs, in this frame or a caller's; NullError when it is null"),
+        G(Opcode.Throw, 1, 0, "raise object S[-1] as an error: the first handler of the exception table that covers the instruction and matches its class runs, in this frame or a caller's; NullError when it is null") with { Flow = ControlFlow.Throw },
         G(Opcode.NewMap, -1, 1, "pop b key-value pairs (first pushed first; a repeated key keeps its last value) into a new map of type T[a]", OperandKind.Type, OperandKind.Count),
         I(Opcode.MapGet, 2, 1, "push the value of key S[-1] in map S[-2]; KeyError when it has none"),
         I(Opcode.MapGetOr, 3, 1, "push the value of key S[-2] in map S[-3], or S[-1] when it has none (a null default makes the result nullable)"),
@@ -204,6 +233,35 @@ public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, 
     /// <summary>Encoded size of an instruction with this opcode, opcode byte included.</summary>
     public int Size { get; } = EncodedSize(Operands);
 
+    /// <summary>The byte offset of operand <paramref name="k"/> from the instruction's opcode byte.</summary>
+    public int OperandOffset(int k)
+    {
+        int offset = 1;
+        for (int i = 0; i < k; i++) offset += Width(Operands[i]);
+        return offset;
+    }
+
+    /// <summary>Reads an operand of this kind at <paramref name="at"/>: a local and every u32 kind zero-extended,
+    /// an int or float's 8 bytes as they are.</summary>
+    public static long ReadOperand(ReadOnlySpan<byte> code, int at, OperandKind kind) => Width(kind) switch
+    {
+        2 => BinaryPrimitives.ReadUInt16LittleEndian(code[at..]),
+        4 => BinaryPrimitives.ReadUInt32LittleEndian(code[at..]),
+        _ => BinaryPrimitives.ReadInt64LittleEndian(code[at..]),
+    };
+
+    /// <summary>Writes an operand of this kind at <paramref name="at"/>; a value that does not fit its width is an
+    /// <see cref="OverflowException"/> (a bug of the code that emits it).</summary>
+    public static void WriteOperand(Span<byte> code, int at, OperandKind kind, long value)
+    {
+        switch (Width(kind))
+        {
+            case 2: BinaryPrimitives.WriteUInt16LittleEndian(code[at..], checked((ushort)value)); break;
+            case 4: BinaryPrimitives.WriteUInt32LittleEndian(code[at..], checked((uint)value)); break;
+            default: BinaryPrimitives.WriteInt64LittleEndian(code[at..], value); break;
+        }
+    }
+
     private static int EncodedSize(OperandKind[] operands)
     {
         int size = 1;
@@ -224,6 +282,9 @@ public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, 
         for (int i = 0; i < All.Length; i++)
         {
             if ((int)All[i].Op != i) throw new InvalidOperationException($"opcode table out of order at {All[i].Op}");
+            bool target = All[i].Operands.Length > 0 && All[i].Operands[0] == OperandKind.Target;
+            if (target != All[i].HasTarget || All[i].Operands.Skip(1).Contains(OperandKind.Target))
+                throw new InvalidOperationException($"opcode table: {All[i].Op} has a target operand but no jump's flow, or the reverse");
         }
     }
 }

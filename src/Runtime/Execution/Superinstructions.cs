@@ -94,7 +94,7 @@ public static class Superinstructions
         var boundary = new bool[code.Length + 1];
         foreach (var ins in code)
         {
-            if (ins.Op is Opcode.Jmp or Opcode.JmpIf or Opcode.JmpIfNot or Opcode.JmpIfNull or Opcode.JmpIfNotNull) boundary[ins.A] = true;
+            if (OpcodeInfo.Of(ins.Op).HasTarget) boundary[ins.A] = true;
         }
         foreach (var (start, end, handler, _) in handlers)
         {

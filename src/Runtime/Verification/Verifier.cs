@@ -146,12 +146,7 @@ public static class Verifier
                 for (int k = 0; k < info.Operands.Length; k++)
                 {
                     var kind = info.Operands[k];
-                    long value = OpcodeInfo.Width(kind) switch
-                    {
-                        2 => BinaryPrimitives.ReadUInt16LittleEndian(code.AsSpan(p)),
-                        4 => BinaryPrimitives.ReadUInt32LittleEndian(code.AsSpan(p)),
-                        _ => BinaryPrimitives.ReadInt64LittleEndian(code.AsSpan(p)),
-                    };
+                    long value = OpcodeInfo.ReadOperand(code, p, kind);
                     p += OpcodeInfo.Width(kind);
                     CheckOperand(info, kind, value);
                     if (kind is OperandKind.Int64 or OperandKind.Float64 or OperandKind.Bool or OperandKind.Count or OperandKind.Field or OperandKind.Method) ins.B = value;
