@@ -47,10 +47,10 @@ public class Programs
         var vm = new Vm(new VmOptions
         {
             Out = TextWriter.Null,
-            Interpreter = new Runtime.Execution.InterpreterOptions
+            Execution = new Runtime.Execution.ExecutionOptions
             {
                 Compiler = Engine == "interp" ? null : new Jit.CilCompiler(),
-                JitThreshold = Engine == "jit" ? 0 : Runtime.Execution.InterpreterOptions.DefaultJitThreshold,
+                JitThreshold = Engine == "jit" ? 0 : Runtime.Execution.ExecutionOptions.DefaultJitThreshold,
             },
         });
         return vm.RunMain(vm.Load(_module), _args);
@@ -96,7 +96,7 @@ public class ProfilerOverhead
         var vm = new Vm(new VmOptions
         {
             Out = TextWriter.Null,
-            Interpreter = new Runtime.Execution.InterpreterOptions
+            Execution = new Runtime.Execution.ExecutionOptions
             {
                 Compiler = new Jit.CilCompiler { CountCalls = Profiled },
                 Profiler = Profiled ? new Runtime.Profiling.Profiler() : null,

@@ -7,7 +7,7 @@ namespace Hlvm.Jit;
 
 /// <summary>
 /// The JIT: compiles hot functions of a verified module to CIL (<see cref="CilEmitter"/>), which .NET compiles to
-/// machine code. A function becomes hot in the interpreter (<see cref="InterpreterOptions.JitThreshold"/>); it is
+/// machine code. A function becomes hot in the interpreter (<see cref="ExecutionOptions.JitThreshold"/>); it is
 /// compiled together with the functions it calls directly that are not compiled yet (so that they call one another
 /// with direct CIL calls), up to <see cref="MaxBatchInstructions"/>. Not thread-safe: one compiler per running VM.
 /// </summary>

@@ -10,7 +10,7 @@ namespace Hlvm.Runtime;
 public sealed record VmOptions
 {
     public HeapOptions Heap { get; init; } = new();
-    public InterpreterOptions Interpreter { get; init; } = new();
+    public ExecutionOptions Execution { get; init; } = new();
     public TextWriter Out { get; init; } = Console.Out;
     public TextWriter Error { get; init; } = Console.Error;
     public TextReader In { get; init; } = Console.In;
@@ -61,7 +61,7 @@ public sealed class Vm(VmOptions? options = null)
     /// <exception cref="VmError">an uncaught runtime error or an exceeded limit</exception>
     public long RunMain(LoadedModule module, IReadOnlyList<string> args)
     {
-        if (Options.Interpreter.Compiler is null) return RunMain(module, args, nativeStackBudget: 0);
+        if (Options.Execution.Compiler is null) return RunMain(module, args, nativeStackBudget: 0);
         // Compiled code recurses on the native stack: it runs on a thread with a large one, of which it may use
         // all but a margin; past that, calls go on in the interpreter, which takes none (see Interpreter.EnterFrame).
         long result = 0;
@@ -89,7 +89,7 @@ public sealed class Vm(VmOptions? options = null)
     private long RunMain(LoadedModule module, IReadOnlyList<string> args, long nativeStackBudget)
     {
         var entry = module.Entry ?? throw new InvalidOperationException($"module '{module.Def.Name}' has no main function");
-        var interpreter = new Interpreter(module, Heap, Options.Out, Options.Interpreter)
+        var interpreter = new Interpreter(module, Heap, Options.Out, Options.Execution)
         {
             In = Options.In, Error = Options.Error, Args = args, Host = Options.Host, Cancellation = Options.Cancellation,
             NativeStackBudget = nativeStackBudget,

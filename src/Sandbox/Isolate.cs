@@ -47,7 +47,7 @@ public sealed record IsolateOptions
 
     /// <summary>Debugging settings of the heap and the interpreter (GC stress, checked mode); the limits override theirs.</summary>
     public HeapOptions Heap { get; init; } = new();
-    public InterpreterOptions Interpreter { get; init; } = new();
+    public ExecutionOptions Execution { get; init; } = new();
 }
 
 /// <summary>
@@ -81,7 +81,7 @@ public sealed class Isolate : IDisposable
     /// <exception cref="ArgumentException">a grant that can't be given (a hidden directory)</exception>
     public Isolate(IsolateOptions options)
     {
-        var settings = new IsolateSettings { Heap = options.Heap, Interpreter = options.Interpreter };
+        var settings = new IsolateSettings { Heap = options.Heap, Execution = options.Execution };
         foreach (var limit in options.Limits) limit.Apply(settings);
         _timeLimit = options.Limits.OfType<TimeLimit>().LastOrDefault();
         _heapLimit = options.Limits.OfType<HeapLimit>().LastOrDefault();
@@ -108,7 +108,7 @@ public sealed class Isolate : IDisposable
         _vm = new Vm(new VmOptions
         {
             Heap = settings.Heap,
-            Interpreter = settings.Interpreter,
+            Execution = settings.Execution,
             Out = new GuardedWriter(options.Out, budget, options.AllowEscapes),
             Error = new GuardedWriter(options.Error, budget, options.AllowEscapes),
             In = options.In,
@@ -142,7 +142,7 @@ public sealed class Isolate : IDisposable
         {
             bool heap = e.ErrorClass == ErrorClasses.OutOfMemory;
             string flag = heap ? "max-heap" : "max-stack";
-            string value = heap ? Size(_heapLimit?.Bytes ?? _vm.Heap.MaxBytes) : $"{_stackLimit?.Frames ?? InterpreterOptions.DefaultMaxFrames}";
+            string value = heap ? Size(_heapLimit?.Bytes ?? _vm.Heap.MaxBytes) : $"{_stackLimit?.Frames ?? ExecutionOptions.DefaultMaxFrames}";
             string message = e.Message.Contains($"--{flag}", StringComparison.Ordinal) ? e.Message : $"{e.Message} (--{flag} {value})";
             throw new LimitExceededError(flag, $"{e.ErrorClass}: {message}") { StackTrace = e.StackTrace };
         }

@@ -33,7 +33,7 @@ public sealed record HeapLimit(long Bytes) : Limit
 public sealed record FuelLimit(long Instructions) : Limit
 {
     public override string Flag => "fuel";
-    internal override void Apply(IsolateSettings s) => s.Interpreter = s.Interpreter with { Fuel = Instructions };
+    internal override void Apply(IsolateSettings s) => s.Execution = s.Execution with { Fuel = Instructions };
 }
 
 /// <summary>Nested calls (<c>--max-stack</c>): one more is a <c>StackOverflowError</c>, which the program may
@@ -41,7 +41,7 @@ public sealed record FuelLimit(long Instructions) : Limit
 public sealed record StackLimit(int Frames) : Limit
 {
     public override string Flag => "max-stack";
-    internal override void Apply(IsolateSettings s) => s.Interpreter = s.Interpreter with { MaxFrames = Frames };
+    internal override void Apply(IsolateSettings s) => s.Execution = s.Execution with { MaxFrames = Frames };
 }
 
 /// <summary>Wall time (<c>--timeout</c>), enforced while the app computes (the interpreter stops at its next
@@ -95,7 +95,7 @@ public sealed record DiskLimit(long Bytes) : Limit
 internal sealed class IsolateSettings
 {
     public HeapOptions Heap = new();
-    public InterpreterOptions Interpreter = new();
+    public ExecutionOptions Execution = new();
     public TimeSpan? Timeout;
     public long? MaxOutput;
     public int MaxOpenFiles = OpenFilesLimit.Default;

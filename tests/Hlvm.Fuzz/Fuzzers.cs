@@ -157,7 +157,7 @@ public abstract class Fuzzer(FuzzOptions options)
                 Error = TextWriter.Null,
                 In = TextReader.Null,
                 Heap = new HeapOptions { MaxBytes = 8 << 20, TrackObjects = true },
-                Interpreter = new InterpreterOptions { Fuel = 50_000, MaxFrames = 500, Checked = true },
+                Execution = new ExecutionOptions { Fuel = 50_000, MaxFrames = 500, Checked = true },
                 // Mutated programs must not touch the machine: no natives that need a permission (files, environment).
                 Natives = Runtime.Natives.NativeTable.All.Where(n => n.Permission is null).ToArray(),
             });
@@ -552,7 +552,7 @@ public sealed class DifferentialFuzzer(FuzzOptions options, List<(string name, s
             Error = error,
             In = TextReader.Null,
             Heap = new HeapOptions { MaxBytes = 8 << 20 },
-            Interpreter = new InterpreterOptions { Fuel = metered ? 200_000 : null, MaxFrames = 500, Compiler = compiler, JitThreshold = threshold },
+            Execution = new ExecutionOptions { Fuel = metered ? 200_000 : null, MaxFrames = 500, Compiler = compiler, JitThreshold = threshold },
             Natives = Natives,
         });
         // A difference that makes the compiled program run on is stopped, and shows as a different outcome.

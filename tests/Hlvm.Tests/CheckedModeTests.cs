@@ -16,7 +16,7 @@ public sealed class CheckedModeTests
     {
         var heap = new Heap(new HeapOptions { TrackObjects = true });
         module.Attach(heap);
-        return new Interpreter(module, heap, TextWriter.Null, new InterpreterOptions { Checked = isChecked }).Run(module.Functions[0]);
+        return new Interpreter(module, heap, TextWriter.Null, new ExecutionOptions { Checked = isChecked }).Run(module.Functions[0]);
     }
 
     /// <summary>The verified module, with the stack types of instruction <paramref name="pc"/> replaced.</summary>

@@ -237,7 +237,7 @@ public sealed partial class ConformanceTests
         {
             Out = output,
             Heap = new HeapOptions { MaxBytes = 64 << 20, TrackObjects = true },
-            Interpreter = new InterpreterOptions { Fuel = 1_000_000, MaxFrames = 10_000, Checked = true },
+            Execution = new ExecutionOptions { Fuel = 1_000_000, MaxFrames = 10_000, Checked = true },
         });
         var loaded = vm.Load(module);
         try
@@ -267,7 +267,7 @@ public sealed partial class ConformanceTests
         {
             Out = output,
             Heap = new HeapOptions { MaxBytes = 64 << 20, Stress = true, Verify = true },
-            Interpreter = new InterpreterOptions { MaxFrames = 10_000, Compiler = new Jit.CilCompiler(), JitThreshold = 0 },
+            Execution = new ExecutionOptions { MaxFrames = 10_000, Compiler = new Jit.CilCompiler(), JitThreshold = 0 },
         });
         var loaded = vm.Load(module);
         Assert.Equal(c.Result, vm.RunMain(loaded, []));

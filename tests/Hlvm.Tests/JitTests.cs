@@ -67,7 +67,7 @@ public sealed class JitTests : IDisposable
             var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
             loaded.Attach(heap);
             var down = loaded.Functions.Single(f => f.Name == "down");
-            var interpreter = new Interpreter(loaded, heap, TextWriter.Null, new InterpreterOptions { MaxFrames = 200_000, Compiler = new Jit.CilCompiler(), JitThreshold = 0 })
+            var interpreter = new Interpreter(loaded, heap, TextWriter.Null, new ExecutionOptions { MaxFrames = 200_000, Compiler = new Jit.CilCompiler(), JitThreshold = 0 })
             {
                 NativeStackBudget = budget,
             };

@@ -201,7 +201,7 @@ public sealed class OpcodeTests
         loaded.Attach(heap);
         var output = new StringWriter();
         var compiler = new Jit.CilCompiler();
-        var options = compiled ? new InterpreterOptions { Compiler = compiler, JitThreshold = 0 } : new InterpreterOptions();
+        var options = compiled ? new ExecutionOptions { Compiler = compiler, JitThreshold = 0 } : new ExecutionOptions();
         long result = new Interpreter(loaded, heap, output, options).Run(loaded.Functions[0]);
         Assert.Equal(sample.Expected, result);
         Assert.Equal(compiled, loaded.Functions[0].Compiled is not null);

@@ -82,7 +82,7 @@ public sealed class SandboxTests
                     // loaded machine can't make the heap hog's collections or the flood's writes outlast it.
                     Limits = [new HeapLimit(16 << 20), new StackLimit(5000), new TimeLimit(TimeSpan.FromSeconds(Kind(i) == "loop" ? 1 : 60)), new OutputLimit(256 << 10)],
                     // With the JIT: each isolate its own compiler, every function compiled before it first runs.
-                    Interpreter = compiled ? new InterpreterOptions { Compiler = new Jit.CilCompiler(), JitThreshold = 0 } : new InterpreterOptions(),
+                    Execution = compiled ? new ExecutionOptions { Compiler = new Jit.CilCompiler(), JitThreshold = 0 } : new ExecutionOptions(),
                 });
                 outcomes[i] = isolate.Run(isolate.Load(programs[Kind(i)]), [$"{i}"]);
             }
@@ -208,9 +208,9 @@ public sealed class SandboxTests
             if (Exhausts(mid) == 1) low = mid + 1;
             else high = mid;
         }
-        var vm = new Hlvm.Runtime.Vm(new Hlvm.Runtime.VmOptions { Interpreter = new InterpreterOptions { Fuel = low } });
+        var vm = new Hlvm.Runtime.Vm(new Hlvm.Runtime.VmOptions { Execution = new ExecutionOptions { Fuel = low } });
         vm.RunMain(vm.Load(Compile(program)), []);
-        var short1 = new Hlvm.Runtime.Vm(new Hlvm.Runtime.VmOptions { Interpreter = new InterpreterOptions { Fuel = low - 1 } });
+        var short1 = new Hlvm.Runtime.Vm(new Hlvm.Runtime.VmOptions { Execution = new ExecutionOptions { Fuel = low - 1 } });
         Assert.Throws<LimitExceededError>(() => short1.RunMain(short1.Load(Compile(program)), []));
     }
 

@@ -32,7 +32,7 @@ internal sealed class RunCommand
         + "compare runs the program under interp and under jit (twice, so what it does to files or the network it does twice) and reports 'same' or the first difference (exit 1)",
         RunSettings.Engines);
     private readonly HlvmOption<long?> _jitThreshold = OptionKinds.Count("--jit-threshold", "N", "tiered: compile a function after N calls, or a loop after N iterations (0: before it first runs)",
-        0, int.MaxValue, 100, InterpreterOptions.DefaultJitThreshold);
+        0, int.MaxValue, 100, ExecutionOptions.DefaultJitThreshold);
     private readonly HlvmOption<bool> _jitLog = OptionKinds.Flag("--jit-log", "one line per compiled function on stderr: name, bytecode and CIL size, compile time, why");
     private readonly HlvmOption<long?> _maxStack = OptionKinds.Count("--max-stack", "N", "most nested calls; one more is a StackOverflowError (exit 75)",
         1, int.MaxValue, 1000, RunSettings.DefaultMaxStack);
@@ -218,7 +218,7 @@ internal sealed class Runner(CliContext cli)
                         TrackObjects = s.Checked,
                         Log = s.GcLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
                     },
-                    Interpreter = new InterpreterOptions
+                    Execution = new ExecutionOptions
                     {
                         Checked = s.Checked,
                         Compiler = _compiler = s.Engine == "interp" ? null : new Hlvm.Jit.CilCompiler
@@ -403,7 +403,7 @@ internal sealed record ProfileSettings(string? Output, string Format, int Rate, 
 
 internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
 {
-    public const int DefaultMaxStack = InterpreterOptions.DefaultMaxFrames;
+    public const int DefaultMaxStack = ExecutionOptions.DefaultMaxFrames;
     public const long DefaultMaxHeap = 1L << 30;
     public const int DefaultMaxOpenFiles = OpenFilesLimit.Default;
     public const long DefaultMaxDisk = DiskLimit.Default;
@@ -415,7 +415,7 @@ internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
 
     /// <summary><c>hlvm prof</c>: the profiler's settings; null for <c>hlvm run</c>.</summary>
     public ProfileSettings? Profile { get; init; }
-    public int JitThreshold { get; init; } = InterpreterOptions.DefaultJitThreshold;
+    public int JitThreshold { get; init; } = ExecutionOptions.DefaultJitThreshold;
     public bool JitLog { get; init; }
     public int MaxStack { get; init; } = DefaultMaxStack;
     public long MaxHeap { get; init; } = DefaultMaxHeap;

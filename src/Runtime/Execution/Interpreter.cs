@@ -25,43 +25,6 @@ namespace Hlvm.Runtime.Execution;
 // stack until the allocation is done, so the collector keeps them alive and updates them.
 // ============================================================================================================
 
-/// <summary>Settings of one run.</summary>
-public sealed record InterpreterOptions
-{
-    /// <summary>Most calls nested inside the entry function's frame; one more is a StackOverflowError.</summary>
-    public int MaxFrames { get; init; } = DefaultMaxFrames;
-
-    public const int DefaultMaxFrames = 100_000;
-
-    /// <summary>Most instructions to execute, or null for no limit.</summary>
-    public long? Fuel { get; init; }
-
-    /// <summary>
-    /// Checked mode (a debug switch): before every instruction, check that the running program's stack has the
-    /// height and the types the verifier promised, and that every reference in it and in the frame's locals is a
-    /// live object of the right kind. A verifier hole then shows up as a <see cref="CheckedModeException"/>
-    /// instead of silent corruption. Needs a heap created with <see cref="HeapOptions.TrackObjects"/>.
-    /// </summary>
-    public bool Checked { get; init; }
-
-    /// <summary>
-    /// The second engine (the JIT to CIL), or null to interpret only. It compiles only in the fast mode: with a
-    /// fuel limit or in checked mode every instruction runs in the interpreter.
-    /// </summary>
-    public ICompiler? Compiler { get; init; }
-
-    /// <summary>
-    /// Calls of a function, or backward branches taken in it, after which it is compiled (0: before it first
-    /// runs). A loop that reaches it moves to compiled code at its next iteration (on-stack replacement).
-    /// </summary>
-    public int JitThreshold { get; init; } = DefaultJitThreshold;
-
-    public const int DefaultJitThreshold = 1000;
-
-    /// <summary>A profiler sampling the run (<c>hlvm prof</c>), or null.</summary>
-    public Profiling.Profiler? Profiler { get; init; }
-}
-
 /// <summary>
 /// Compiled code of a function, running in the interpreter's frame layout: <paramref name="bp"/> is the frame's
 /// first slot; <paramref name="entry"/> is 0 for a new call (the code pushes its own frame record) or 1 + the
@@ -69,23 +32,6 @@ public sealed record InterpreterOptions
 /// replacement: the target of a backward branch). It pops its frame record and returns the function's result (its bits; 0 for void).
 /// </summary>
 public delegate long CompiledCode(Interpreter vm, int bp, int entry);
-
-/// <summary>A second engine: compiles a hot function (and what it chooses to compile with it) to <see cref="CompiledCode"/>.</summary>
-public interface ICompiler
-{
-    /// <summary>
-    /// Compiles <paramref name="fn"/> of <paramref name="module"/>, setting <see cref="LoadedFunction.Compiled"/>
-    /// of it and of any function compiled with it; leaves it null when the function can't be compiled (then it
-    /// keeps running in the interpreter). <paramref name="why"/> says what made it hot, for the log.
-    /// </summary>
-    void Compile(LoadedModule module, LoadedFunction fn, string why);
-
-    /// <summary>
-    /// Whether the code compiled counts every instruction against the fuel (--fuel): set by the interpreter before
-    /// it compiles anything, the same for a whole run.
-    /// </summary>
-    bool Metered { get; set; }
-}
 
 /// <summary>Checked mode found the program's state differing from what the verifier promised: a VM bug.</summary>
 public sealed class CheckedModeException(string message) : Exception(message);
@@ -102,7 +48,7 @@ public sealed class Interpreter : IRootSource
     }
 
     private readonly LoadedModule _module;
-    private readonly InterpreterOptions _options;
+    private readonly ExecutionOptions _options;
     internal long[] _stack = new long[1024];
     internal int _sp;
     internal Frame[] _frames = new Frame[64];
@@ -111,12 +57,12 @@ public sealed class Interpreter : IRootSource
     /// <summary>Whether calls and loops are counted and hot functions compiled (a compiler, and the fast mode).</summary>
     private readonly bool _tiering;
 
-    public Interpreter(LoadedModule module, Heap heap, TextWriter output, InterpreterOptions? options = null)
+    public Interpreter(LoadedModule module, Heap heap, TextWriter output, ExecutionOptions? options = null)
     {
         _module = module;
         Heap = heap;
         Out = output;
-        _options = options ?? new InterpreterOptions();
+        _options = options ?? new ExecutionOptions();
         _tiering = _options.Compiler is not null && !_options.Checked && _options.Profiler?.Every is null;
         // With --fuel, compiled code counts every instruction as the metered interpreter does (see Refuel).
         _metered = _options.Fuel is not null;

@@ -1,0 +1,58 @@
+namespace Hlvm.Runtime.Execution;
+
+/// <summary>
+/// Settings of one run, whichever engine runs it: the limits both engines enforce alike, and the engine itself
+/// (<see cref="Compiler"/> and <see cref="JitThreshold"/>: interpreted only, compiled before first run, or tiered).
+/// </summary>
+public sealed record ExecutionOptions
+{
+    /// <summary>Most calls nested inside the entry function's frame; one more is a StackOverflowError.</summary>
+    public int MaxFrames { get; init; } = DefaultMaxFrames;
+
+    public const int DefaultMaxFrames = 100_000;
+
+    /// <summary>Most instructions to execute, or null for no limit.</summary>
+    public long? Fuel { get; init; }
+
+    /// <summary>
+    /// Checked mode (a debug switch): before every instruction, check that the running program's stack has the
+    /// height and the types the verifier promised, and that every reference in it and in the frame's locals is a
+    /// live object of the right kind. A verifier hole then shows up as a <see cref="CheckedModeException"/>
+    /// instead of silent corruption. Needs a heap created with <see cref="HeapOptions.TrackObjects"/>.
+    /// </summary>
+    public bool Checked { get; init; }
+
+    /// <summary>
+    /// The second engine (the JIT to CIL), or null to interpret only. It compiles only in the fast mode: with a
+    /// fuel limit or in checked mode every instruction runs in the interpreter.
+    /// </summary>
+    public ICompiler? Compiler { get; init; }
+
+    /// <summary>
+    /// Calls of a function, or backward branches taken in it, after which it is compiled (0: before it first
+    /// runs). A loop that reaches it moves to compiled code at its next iteration (on-stack replacement).
+    /// </summary>
+    public int JitThreshold { get; init; } = DefaultJitThreshold;
+
+    public const int DefaultJitThreshold = 1000;
+
+    /// <summary>A profiler sampling the run (<c>hlvm prof</c>), or null.</summary>
+    public Profiling.Profiler? Profiler { get; init; }
+}
+
+/// <summary>A second engine: compiles a hot function (and what it chooses to compile with it) to <see cref="CompiledCode"/>.</summary>
+public interface ICompiler
+{
+    /// <summary>
+    /// Compiles <paramref name="fn"/> of <paramref name="module"/>, setting <see cref="LoadedFunction.Compiled"/>
+    /// of it and of any function compiled with it; leaves it null when the function can't be compiled (then it
+    /// keeps running in the interpreter). <paramref name="why"/> says what made it hot, for the log.
+    /// </summary>
+    void Compile(LoadedModule module, LoadedFunction fn, string why);
+
+    /// <summary>
+    /// Whether the code compiled counts every instruction against the fuel (--fuel): set by the interpreter before
+    /// it compiles anything, the same for a whole run.
+    /// </summary>
+    bool Metered { get; set; }
+}
