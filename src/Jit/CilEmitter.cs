@@ -57,6 +57,13 @@ internal sealed class CilEmitter
     private readonly bool _hasHandlers;
     private readonly bool _countCalls;
     private readonly bool _metered;
+
+    /// <summary>
+    /// --fuel: at the first instruction of each basic block, the instructions of the block (0 elsewhere); at each
+    /// instruction, the last of its block. A block is charged whole where it starts (<see cref="ChargeBlock"/>); a
+    /// fault in it gives back what it did not run (<see cref="FaultStart"/>).
+    /// </summary>
+    private readonly int[] _blockLength = [], _blockEnd = [];
     private readonly LocalBuilder? _fuelLeft;
 
     // CIL locals.
@@ -182,6 +189,7 @@ internal sealed class CilEmitter
         foreach (var h in fn.Handlers) _isEntry[h.Handler] = true;
         for (int pc = 0; pc < fn.Code.Length; pc++) _isTarget[pc] |= _isEntry[pc];
         (_chains, _isStep) = EntryChains(fn, _isEntry);
+        if (metered) (_blockLength, _blockEnd) = Blocks(fn, _isTarget);
         _step = Local(typeof(int));
         // On-stack replacement reads the locals from their slots where an entry's chain reaches its innermost
         // header, so that no local is live along the way; that needs an entry to be either a loop's or a
@@ -536,7 +544,7 @@ internal sealed class CilEmitter
         var ins = _fn.Code[pc];
         var types = Types(pc);
         int d = types.Length;
-        if (_metered) Charge(pc, d);
+        if (_metered && _blockLength[pc] > 0) ChargeBlock(pc, d, _blockLength[pc]);
         switch (ins.Op)
         {
             case Opcode.Nop: break;
@@ -1035,25 +1043,101 @@ internal sealed class CilEmitter
     }
 
     /// <summary>
-    /// --fuel: the instruction costs one unit of the current slice, as in the metered interpreter; when the slice
-    /// runs out, the interpreter's own refill runs (which stops the program here when the budget is spent). Bulk
-    /// charges of the slow paths and natives come off the same count, and are noticed here, at the next instruction.
+    /// The instructions that end a basic block for the fuel's sake although control goes on to the next: every one
+    /// that is not compiled inline (calls, natives, allocation, the slow paths), since those may charge fuel in
+    /// bulk, run the program's code, or raise an error somewhere other than at their own instruction. The
+    /// instructions left (constants, locals, arithmetic, comparisons, fields and elements) raise their errors
+    /// through <see cref="FaultStart"/>, at their own instruction, which gives back the rest of the block.
     /// </summary>
-    private void Charge(int pc, int d)
+    private static readonly bool[] InlineOnly = InlineOpcodes(
+        Opcode.Nop, Opcode.IConst, Opcode.FConst, Opcode.BConst, Opcode.SConst, Opcode.AConstNull, Opcode.Load,
+        Opcode.Store, Opcode.Pop, Opcode.Dup, Opcode.IAdd, Opcode.ISub, Opcode.IMul, Opcode.IDiv, Opcode.IRem,
+        Opcode.INeg, Opcode.IAnd, Opcode.IOr, Opcode.IXor, Opcode.IShl, Opcode.IShr, Opcode.INot, Opcode.FAdd,
+        Opcode.FSub, Opcode.FMul, Opcode.FDiv, Opcode.FRem, Opcode.FNeg, Opcode.IEq, Opcode.INe, Opcode.ILt,
+        Opcode.ILe, Opcode.IGt, Opcode.IGe, Opcode.FEq, Opcode.FNe, Opcode.FLt, Opcode.FLe, Opcode.FGt, Opcode.FGe,
+        Opcode.BEq, Opcode.BNe, Opcode.BNot, Opcode.RefEq, Opcode.RefNe, Opcode.IToF, Opcode.FToI, Opcode.GetField,
+        Opcode.SetField, Opcode.NonNull, Opcode.ALoad, Opcode.AStore, Opcode.ALen);
+
+    private static bool[] InlineOpcodes(params Opcode[] ops)
+    {
+        var inline = new bool[OpcodeInfo.All.Length];
+        foreach (var op in ops)
+        {
+            var info = OpcodeInfo.Of(op);
+            if (info.GcPoint || !info.FallsThrough || info.HasTarget)
+                throw new InvalidOperationException($"{op} can't be in the middle of a basic block");
+            inline[(int)op] = true;
+        }
+        return inline;
+    }
+
+    /// <summary>
+    /// The basic blocks the fuel is charged by: a block starts at the function's start, at every join (a jump's
+    /// target, an entry, a handler) and after every instruction that is not <see cref="InlineOnly"/>.
+    /// </summary>
+    private static (int[] Length, int[] End) Blocks(LoadedFunction fn, bool[] joins)
+    {
+        var code = fn.Code;
+        var length = new int[code.Length];
+        var end = new int[code.Length];
+        for (int pc = code.Length - 1; pc >= 0; pc--)
+        {
+            if (!fn.Reachable[pc]) continue;
+            bool last = !InlineOnly[(int)code[pc].Op] || pc + 1 == code.Length || !fn.Reachable[pc + 1] || joins[pc + 1];
+            end[pc] = last ? pc : end[pc + 1];
+        }
+        for (int pc = 0; pc < code.Length; pc++)
+        {
+            if (!fn.Reachable[pc]) continue;
+            if (pc == 0 || joins[pc] || !fn.Reachable[pc - 1] || end[pc - 1] == pc - 1) length[pc] = end[pc] - pc + 1;
+        }
+        return (length, end);
+    }
+
+    /// <summary>
+    /// --fuel: the block starting at <paramref name="pc"/> costs its <paramref name="n"/> instructions of the
+    /// current slice at once. When the slice can't cover them, <see cref="Interpreter.ChargeBlockAt"/> takes the
+    /// next slices as the interpreter's own refill does; when the whole budget can't, the program stops inside this
+    /// block, so the block runs in the metered interpreter (<see cref="Interpreter.ContinueMetered"/>), which stops
+    /// at exactly the instruction the interpreter alone would, and this frame ends there. Bulk charges of the slow
+    /// paths and natives come off the same count; each of them ends a block, so they are noticed at the next.
+    /// </summary>
+    private void ChargeBlock(int pc, int d, int n)
     {
         var il = _il;
         var resume = il.DefineLabel();
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldfld, F.Fuel);
-        il.Emit(OpCodes.Ldc_I8, 1L);
+        il.Emit(OpCodes.Ldc_I8, (long)n);
         il.Emit(OpCodes.Sub);
         il.Emit(OpCodes.Stloc, _fuelLeft!);
+        il.Emit(OpCodes.Ldloc, _fuelLeft!);
+        il.Emit(OpCodes.Ldc_I8, 0L);
+        il.Emit(OpCodes.Blt, Cold(() =>
+        {
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldloc, _fp);
+            Ldc(pc);
+            Sp(d);
+            Ldc(n);
+            il.Emit(OpCodes.Call, M.ChargeBlockAt);
+            il.Emit(OpCodes.Brtrue, resume);
+            // Every value to its slot, and the interpreter runs the rest of this frame.
+            var types = Types(pc);
+            for (int k = 0; k < d; k++) Materialize(k);
+            SpillRange(types, 0, d);
+            for (int i = 0; i < _localCount; i++) SpillLocal(i);
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldloc, _fp);
+            Ldc(pc);
+            Sp(d);
+            il.Emit(OpCodes.Call, M.ContinueMetered);
+            il.Emit(OpCodes.Stloc, _result);
+            il.Emit(_hasHandlers ? OpCodes.Leave : OpCodes.Br, _exit);
+        }));
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldloc, _fuelLeft!);
         il.Emit(OpCodes.Stfld, F.Fuel);
-        il.Emit(OpCodes.Ldloc, _fuelLeft!);
-        il.Emit(OpCodes.Ldc_I8, 0L);
-        il.Emit(OpCodes.Blt, ColdCallAt(M.RefuelAt, pc, d, resume));
         il.MarkLabel(resume);
     }
 
@@ -1151,7 +1235,7 @@ internal sealed class CilEmitter
 
     /// <summary>Out-of-line code that calls an interpreter method <c>(fp, pc, sp)</c> at instruction
     /// <paramref name="pc"/> with <paramref name="d"/> entries on the stack (<see cref="Interpreter.AttendAt"/>,
-    /// <see cref="Interpreter.RefuelAt"/>), then goes back to <paramref name="resume"/>.</summary>
+    /// then goes back to <paramref name="resume"/>.</summary>
     private Label ColdCallAt(MethodInfo method, int pc, int d, Label resume) => Cold(() =>
     {
         _il.Emit(OpCodes.Ldarg_1);
@@ -1217,9 +1301,19 @@ internal sealed class CilEmitter
         else StEntryBits(resultDepth, RepOf(returns));
     }
 
-    /// <summary>Starts a fault: vm, frame, pc, sp pushed for <see cref="Interpreter.FaultAt"/>; then the error.</summary>
+    /// <summary>Starts a fault: vm, frame, pc, sp pushed for <see cref="Interpreter.FaultAt"/>; then the error.
+    /// With --fuel, the instructions of its block after <paramref name="pc"/>, charged but not run, are given back.</summary>
     private void FaultStart(int pc, int d)
     {
+        if (_metered && _blockEnd[pc] > pc)
+        {
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Dup);
+            _il.Emit(OpCodes.Ldfld, F.Fuel);
+            _il.Emit(OpCodes.Ldc_I8, (long)(_blockEnd[pc] - pc));
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stfld, F.Fuel);
+        }
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _fp);
         Ldc(pc);
@@ -1506,7 +1600,8 @@ internal sealed class CilEmitter
         public static readonly MethodInfo ClosureTarget = Of(typeof(Interpreter), nameof(Interpreter.ClosureTarget));
         public static readonly MethodInfo FaultAt = Of(typeof(Interpreter), nameof(Interpreter.FaultAt));
         public static readonly MethodInfo AttendAt = Of(typeof(Interpreter), nameof(Interpreter.AttendAt));
-        public static readonly MethodInfo RefuelAt = Of(typeof(Interpreter), nameof(Interpreter.RefuelAt));
+        public static readonly MethodInfo ChargeBlockAt = Of(typeof(Interpreter), nameof(Interpreter.ChargeBlockAt));
+        public static readonly MethodInfo ContinueMetered = Of(typeof(Interpreter), nameof(Interpreter.ContinueMetered));
         public static readonly MethodInfo ThrowAt = Of(typeof(Interpreter), nameof(Interpreter.ThrowAt));
         public static readonly MethodInfo CatchCompiled = Of(typeof(Interpreter), nameof(Interpreter.CatchCompiled));
         public static readonly MethodInfo GetHeap = typeof(Interpreter).GetProperty(nameof(Interpreter.Heap))!.GetMethod!;

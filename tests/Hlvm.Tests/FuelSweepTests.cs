@@ -4,7 +4,8 @@ namespace Hlvm.Tests;
 /// --fuel N stops a program at the same instruction in every engine: for each example and many values of N, the
 /// output, the error and its trace, and the exit code are the same in the interpreter, with every function
 /// compiled, and tiered with frames of both engines mixed. (Compiled code counts every instruction against the
-/// same budget as the metered interpreter and refills through its code.)
+/// same budget as the metered interpreter: a basic block at a time, a fault giving back what its block did not run,
+/// the block the budget can't cover run in the metered interpreter.)
 /// </summary>
 public sealed class FuelSweepTests
 {
@@ -29,6 +30,67 @@ public sealed class FuelSweepTests
             {
                 var result = TestSupport.Hlvm(["run", .. engine, "--fuel", $"{fuel}", path]);
                 Assert.True(expected == result, $"{name} --fuel {fuel} {string.Join(' ', engine)}:\ninterp: {expected}\nother:  {result}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Faults in the middle of compiled blocks (a null cast, an index out of range, a division by zero, in the
+    /// function that catches them and in one it calls), each caught and followed by a line of output: at every
+    /// budget, in every engine, the same lines come out before the stop. A block charged whole but left by a
+    /// fault without the instructions after it given back would stop the compiled program before a line the
+    /// interpreter prints, at a few budgets in each round; so would a block the budget can't cover run compiled.
+    /// </summary>
+    [Fact]
+    public void FaultsInsideCompiledBlocksGiveBackWhatTheyDidNotRun()
+    {
+        using var dir = new TestSupport.TempDir();
+        string path = dir.File("faults.hl", """
+            class Box {
+                var n: int = 0
+            }
+
+            fn work(i: int, boxes: [Box?], xs: [int]) -> int {
+                let a = i * 7 + 3
+                let b = (boxes[i % 3] as Box).n + a
+                let c = 100 / (i % 5) + b
+                return xs[i % 9] + c
+            }
+
+            fn main() {
+                let boxes: [Box?] = [Box(), null, Box()]
+                let xs = [1, 2, 3, 4, 5, 6, 7]
+                var total = 0
+                for i in 0..6 {
+                    try {
+                        total += work(i, boxes, xs)
+                        var j = i * 2
+                        j = j + xs[j % 8] * (boxes[j % 3] as Box).n + 10 / (j % 7)
+                        total += j
+                    } catch e: Error {
+                        total += 1
+                    }
+                    println("{i} {total}")
+                }
+            }
+            """);
+        var full = TestSupport.Hlvm("run", "--engine", "interp", path);
+        Assert.Equal(0, full.ExitCode);
+        Assert.Equal(6, full.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        // Every budget from 1 until the program runs to its end.
+        for (long fuel = 1; ; fuel++)
+        {
+            var expected = TestSupport.Hlvm("run", "--engine", "interp", "--fuel", $"{fuel}", path);
+            // Compiled before the first run, and tiered with the loop entering compiled code at its first turn.
+            foreach (var engine in JitTests.Engines[1..3])
+            {
+                var result = TestSupport.Hlvm(["run", .. engine, "--fuel", $"{fuel}", path]);
+                Assert.True(expected == result, $"--fuel {fuel} {string.Join(' ', engine)}:\ninterp: {expected}\nother:  {result}");
+            }
+            if (expected.ExitCode == 0)
+            {
+                Assert.Equal(full, expected);
+                break;
             }
         }
     }

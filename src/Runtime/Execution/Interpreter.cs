@@ -157,16 +157,41 @@ public sealed class Interpreter : IRootSource
     }
 
     /// <summary>
-    /// Compiled code with --fuel ran its slice out at instruction <paramref name="pc"/> of frame <paramref name="fp"/>
-    /// (it counts each instruction as the metered interpreter does): the interpreter's own refill, which stops the
-    /// program there, exactly where the interpreter would, when the budget is spent.
+    /// Compiled code with --fuel at the start of a basic block of <paramref name="n"/> instructions (at
+    /// <paramref name="pc"/> of frame <paramref name="fp"/>) that the current slice can't cover: looks for a stop, as
+    /// <see cref="Refuel"/> does where a slice ends, and takes the next slices to charge the block whole; false,
+    /// charging nothing, when what is left of the budget can't cover it (the program stops inside the block: the
+    /// code continues in <see cref="ContinueMetered"/>).
     /// </summary>
-    internal void RefuelAt(int fp, int pc, int sp)
+    internal bool ChargeBlockAt(int fp, int pc, int sp, int n)
     {
         _frames[fp].Pc = pc;
         _sp = sp;
-        Refuel();
+        if (Volatile.Read(ref _interrupt) is { } reason) throw reason;
+        if (_fuel + _reserve < n) return false;
+        long slice = Math.Max(Math.Min(FuelSlice, _reserve), n - _fuel);
+        _reserve -= slice;
+        _fuel += slice - n;
+        return true;
     }
+
+    /// <summary>
+    /// Compiled code with --fuel found the budget too small for its next block: the metered interpreter runs the
+    /// rest of frame <paramref name="fp"/> from <paramref name="pc"/> (its values in their slots), counting each
+    /// instruction, so the program stops at exactly the instruction it would without compiled code, and returns
+    /// the function's result when an error's handler leads it to a return first. From then on the interpreter
+    /// enters no compiled code: the budget left is less than one block.
+    /// </summary>
+    internal long ContinueMetered(int fp, int pc, int sp)
+    {
+        _fuelLow = true;
+        _frames[fp].Pc = pc;
+        _sp = sp;
+        return Execute<MeteredMode>(fp);
+    }
+
+    /// <summary>Set once compiled code found the fuel left too small for a block (<see cref="ContinueMetered"/>).</summary>
+    private bool _fuelLow;
 
     /// <summary>Entries into compiled code in the middle of a function (on-stack replacement).</summary>
     public long OsrEntries { get; private set; }
@@ -1130,7 +1155,7 @@ public sealed class Interpreter : IRootSource
                 if (Polls<TMode>() && _tiering)
                 {
                     CountTowardCompiling(fn, "loop");
-                    if (fn.Compiled is { } loop && !NativeStackLow())
+                    if (fn.Compiled is { } loop && !NativeStackLow() && (typeof(TMode) == typeof(FastMode) || !_fuelLow))
                     {
                         frame.Pc = pc;
                         _sp = sp;
@@ -1169,7 +1194,7 @@ public sealed class Interpreter : IRootSource
                         // Tiering: count the call; a compiled callee runs as a C# call while the native stack has room.
                         if (_tiering) CountTowardCompiling(callee, "calls");
                         // (When the native stack is low, the call stays here: compiled code would come back to the interpreter.)
-                        if (callee.Compiled is { } compiled && !NativeStackLow())
+                        if (callee.Compiled is { } compiled && !NativeStackLow() && (typeof(TMode) == typeof(FastMode) || !_fuelLow))
                         {
                             int calleeBp = sp - callee.ParamCount;
                             _sp = sp;
