@@ -1115,18 +1115,26 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Ldc_I8, 0L);
         il.Emit(OpCodes.Blt, Cold(() =>
         {
+            // The int and float values go to their slots and come back after the call, so that none is live
+            // across it: .NET's JIT would otherwise keep a loop's floats in memory on the hot path too (as with
+            // the polls, see Poll).
+            var types = Types(pc);
+            SpillRange(types, 0, d);
+            for (int i = 0; i < _localCount; i++) SpillLocal(i);
             il.Emit(OpCodes.Ldarg_1);
             il.Emit(OpCodes.Ldloc, _fp);
             Ldc(pc);
             Sp(d);
             Ldc(n);
             il.Emit(OpCodes.Call, M.ChargeBlockAt);
-            il.Emit(OpCodes.Brtrue, resume);
-            // Every value to its slot, and the interpreter runs the rest of this frame.
-            var types = Types(pc);
+            var stop = il.DefineLabel();
+            il.Emit(OpCodes.Brfalse, stop);
+            for (int i = 0; i < _localCount; i++) FillLocal(i);
+            for (int k = 0; k < d; k++) if (RepOf(types[k]) != Rep.Ref) FillEntry(k, RepOf(types[k]));
+            il.Emit(OpCodes.Br, resume);
+            // The references to their own slots too, and the interpreter runs the rest of this frame.
+            il.MarkLabel(stop);
             for (int k = 0; k < d; k++) Materialize(k);
-            SpillRange(types, 0, d);
-            for (int i = 0; i < _localCount; i++) SpillLocal(i);
             il.Emit(OpCodes.Ldarg_1);
             il.Emit(OpCodes.Ldloc, _fp);
             Ldc(pc);
