@@ -59,22 +59,28 @@ public sealed class CilCompiler : ICompiler
             state = (new JitContext(module), []);
             _modules[module] = state;
         }
-        // The batch: fn and, breadth first, the functions its code calls directly that are not compiled yet.
+        // The batch: fn and, breadth first, the functions its code calls directly that are not compiled yet,
+        // and those its method calls reach where the emitter calls them directly (one target, or a few classes).
         var batch = new List<LoadedFunction> { fn };
         var seen = new bool[module.Functions.Length];
         seen[fn.Index] = true;
         int size = fn.Code.Length;
+        void Add(LoadedFunction callee)
+        {
+            if (seen[callee.Index]) return;
+            seen[callee.Index] = true;
+            if (callee.Compiled is not null || callee.NotCompiled || !Compilable(callee)) return;
+            if (size + callee.Code.Length > MaxBatchInstructions) return;
+            size += callee.Code.Length;
+            batch.Add(callee);
+        }
         for (int i = 0; i < batch.Count; i++)
         {
             foreach (var ins in batch[i].Code)
             {
-                if (ins.Op != Opcode.Call || seen[ins.A]) continue;
-                seen[ins.A] = true;
-                var callee = module.Functions[ins.A];
-                if (callee.Compiled is not null || callee.NotCompiled || !Compilable(callee)) continue;
-                if (size + callee.Code.Length > MaxBatchInstructions) continue;
-                size += callee.Code.Length;
-                batch.Add(callee);
+                if (ins.Op == Opcode.Call) Add(module.Functions[ins.A]);
+                else if (ins.Op is Opcode.CallVirt or Opcode.CallIface)
+                    foreach (var target in CilEmitter.DirectTargets(module, ins)) Add(target);
             }
         }
         var methods = new List<DynamicMethod>();

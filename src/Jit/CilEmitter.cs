@@ -72,6 +72,9 @@ internal sealed class CilEmitter
     private readonly LocalBuilder _fp;       // the index of this function's frame record
     private readonly LocalBuilder _resume;   // 0, or 1 + the instruction to continue at (OSR entry, handler)
     private readonly LocalBuilder _result;
+
+    /// <summary>A method call's receiver's class id, while it is compared with the classes the call can reach.</summary>
+    private readonly LocalBuilder _classId;
     private readonly LocalBuilder _tmp;
     private readonly LocalBuilder _probe;    // its address is the native stack's height
     private readonly LocalBuilder _space;    // the heap's words (a collection replaces the array)
@@ -149,6 +152,7 @@ internal sealed class CilEmitter
         _resume = Local(typeof(int));
         _result = Local(typeof(long));
         _tmp = Local(typeof(long));
+        _classId = Local(typeof(int));
         _probe = Local(typeof(byte));
         _space = Local(typeof(long[]));
         if (metered) _fuelLeft = Local(typeof(long));
@@ -714,24 +718,7 @@ internal sealed class CilEmitter
                     MaterializeAll(d);
                     SpillRange(types, d - argc, d);
                     SetPc(pc);
-                    if (_batch.TryGetValue(ins.A, out var direct))
-                    {
-                        il.Emit(OpCodes.Ldarg_0);
-                        il.Emit(OpCodes.Ldarg_1);
-                        Bp(d - argc);
-                        il.Emit(OpCodes.Ldc_I4_0);
-                        il.Emit(OpCodes.Call, direct!);
-                    }
-                    else
-                    {
-                        il.Emit(OpCodes.Ldarg_1);
-                        il.Emit(OpCodes.Ldarg_0);
-                        il.Emit(OpCodes.Ldfld, F.Functions);
-                        Ldc(ins.A);
-                        il.Emit(OpCodes.Ldelem_Ref);
-                        Bp(d - argc);
-                        il.Emit(OpCodes.Call, M.Invoke);
-                    }
+                    CallOf(callee, d - argc);
                     AfterCall(pc, d - argc, callee.Def.Return);
                     break;
                 }
@@ -937,6 +924,37 @@ internal sealed class CilEmitter
         });
         SpillRange(types, d - argc, d);
         SetPc(pc);
+        // The closed class table: one function for every class the receiver can be is called as a function
+        // is; a few classes are told apart by their id in the receiver's header; more go through the table.
+        var targets = _module.Implementations(ins.A, (int)ins.B);
+        if (targets.Count > 0 && targets.All(t => t.Target == targets[0].Target))
+        {
+            CallOf(targets[0].Target, d - argc);
+            AfterCall(pc, d - argc, returns);
+            return;
+        }
+        var done = il.DefineLabel();
+        if (targets.Count > 0 && targets.Count <= MaxClassTests)
+        {
+            HeapWord(d - argc, 0);
+            il.Emit(OpCodes.Ldelem_I8);
+            il.Emit(OpCodes.Ldc_I4_8);
+            il.Emit(OpCodes.Shr);
+            il.Emit(OpCodes.Conv_I4);
+            il.Emit(OpCodes.Ldc_I4, 0xFFFFFF);
+            il.Emit(OpCodes.And);
+            il.Emit(OpCodes.Stloc, _classId);
+            foreach (var (cls, target) in targets)
+            {
+                var other = il.DefineLabel();
+                il.Emit(OpCodes.Ldloc, _classId);
+                Ldc(cls.HeapId);
+                il.Emit(OpCodes.Bne_Un, other);
+                CallOf(target, d - argc);
+                il.Emit(OpCodes.Br, done);
+                il.MarkLabel(other);
+            }
+        }
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldarg_1);
         LdEntry(d - argc, Rep.Ref);
@@ -946,7 +964,46 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Call, isInterface ? M.InterfaceTarget : M.VirtualTarget);
         Bp(d - argc);
         il.Emit(OpCodes.Call, M.Invoke);
+        il.MarkLabel(done);
         AfterCall(pc, d - argc, returns);
+    }
+
+    /// <summary>Most classes a method call tells apart by their id before it looks its target up in the table.</summary>
+    private const int MaxClassTests = 8;
+
+    /// <summary>The functions a method call instruction calls directly (<see cref="MethodCall"/>): the one target
+    /// of every class its receiver can be, or the targets of a few classes; none when it looks them up.</summary>
+    internal static IEnumerable<LoadedFunction> DirectTargets(LoadedModule module, Instr ins)
+    {
+        var targets = module.Implementations(ins.A, (int)ins.B);
+        if (targets.Count == 0) return [];
+        if (targets.All(t => t.Target == targets[0].Target)) return [targets[0].Target];
+        return targets.Count <= MaxClassTests ? targets.Select(t => t.Target) : [];
+    }
+
+    /// <summary>Calls <paramref name="callee"/>, its arguments in the slots from depth <paramref name="args"/>:
+    /// a CIL call when it is compiled in this batch, else through <see cref="Interpreter.Invoke"/>. Pushes its result.</summary>
+    private void CallOf(LoadedFunction callee, int args)
+    {
+        var il = _il;
+        if (_batch.TryGetValue(callee.Index, out var direct))
+        {
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldarg_1);
+            Bp(args);
+            il.Emit(OpCodes.Ldc_I4_0);
+            il.Emit(OpCodes.Call, direct);
+        }
+        else
+        {
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldfld, F.Functions);
+            Ldc(callee.Index);
+            il.Emit(OpCodes.Ldelem_Ref);
+            Bp(args);
+            il.Emit(OpCodes.Call, M.Invoke);
+        }
     }
 
     /// <summary>

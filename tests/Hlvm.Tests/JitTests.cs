@@ -302,6 +302,69 @@ public sealed class JitTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Compiled method calls are dispatched three ways from the module's closed set of classes: one target for
+    /// every class the receiver can be (a direct call), a few classes told apart by their id (Chain: three
+    /// classes; Shape: two implementations of an interface), and more through the table (Base.many, ten
+    /// classes). Every way reaches each receiver's own implementation: 1 + the few (10 + 20 + 30 + seven times
+    /// 10) + the many (100 to 109) is 1185 a round, the chain 1 + 2 + 3, the shapes 3 + 4.
+    /// </summary>
+    [Fact]
+    public void MethodCallsReachEachReceiversImplementationHoweverTheyAreDispatched()
+    {
+        string path = Write("dispatch.hl", """
+            interface Shape { fn sides() -> int }
+            class Tri : Shape { fn sides() -> int { return 3 } }
+            class Sq : Shape { fn sides() -> int { return 4 } }
+
+            class Chain { fn v() -> int { return 1 } }
+            class Chain2 : Chain { override fn v() -> int { return 2 } }
+            class Chain3 : Chain2 { override fn v() -> int { return 3 } }
+
+            class Base {
+                fn one() -> int { return 1 }
+                fn few() -> int { return 10 }
+                fn many() -> int { return 100 }
+            }
+            class K1 : Base {
+                override fn few() -> int { return 20 }
+                override fn many() -> int { return 101 }
+            }
+            class K2 : Base {
+                override fn few() -> int { return 30 }
+                override fn many() -> int { return 102 }
+            }
+            class K3 : Base { override fn many() -> int { return 103 } }
+            class K4 : Base { override fn many() -> int { return 104 } }
+            class K5 : Base { override fn many() -> int { return 105 } }
+            class K6 : Base { override fn many() -> int { return 106 } }
+            class K7 : Base { override fn many() -> int { return 107 } }
+            class K8 : Base { override fn many() -> int { return 108 } }
+            class K9 : Base { override fn many() -> int { return 109 } }
+
+            fn main() {
+                let bases: [Base] = [Base(), K1(), K2(), K3(), K4(), K5(), K6(), K7(), K8(), K9()]
+                let chains: [Chain] = [Chain(), Chain2(), Chain3()]
+                let shapes: [Shape] = [Tri(), Sq()]
+                var b = 0
+                var c = 0
+                var s = 0
+                for round in 0..1000 {
+                    for x in bases { b += x.one() + x.few() + x.many() }
+                    for x in chains { c += x.v() }
+                    for x in shapes { s += x.sides() }
+                }
+                println("{b} {c} {s}")
+            }
+            """);
+        foreach (var engine in Engines)
+        {
+            var result = TestSupport.Hlvm(["run", .. engine, path]);
+            Assert.True(result.ExitCode == 0, $"{string.Join(' ', engine)}: {result.Stderr}");
+            Assert.Equal("1185000 6000 7000\n", result.Stdout);
+        }
+    }
+
     [Fact]
     public void TheLogNamesEachCompiledFunctionAndWhy()
     {

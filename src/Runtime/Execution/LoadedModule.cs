@@ -119,6 +119,24 @@ public sealed class LoadedModule : IRootSource
         return null;
     }
 
+    /// <summary>
+    /// What a method call can run, from the module's closed set of classes: for slot <paramref name="method"/> of
+    /// class <paramref name="cls"/> (or method <paramref name="method"/> of interface <paramref name="cls"/>), each
+    /// class whose instances the receiver can be and the function it runs, in class order. Every class of a
+    /// program is in its module, so a receiver of any other class can't reach the call.
+    /// </summary>
+    public IReadOnlyList<(RuntimeClass Class, LoadedFunction Target)> Implementations(int cls, int method)
+    {
+        bool iface = Classes[cls].IsInterface;
+        var found = new List<(RuntimeClass, LoadedFunction)>();
+        foreach (var c in Classes)
+        {
+            if (c.IsInterface || !c.Is(cls)) continue;
+            found.Add((c, iface ? c.ITableFunctions[cls][method] : c.VTableFunctions[method]));
+        }
+        return found;
+    }
+
     public Module Def { get; }
     public LoadedFunction[] Functions { get; }
     public NativeDef[] Natives { get; }
