@@ -46,12 +46,13 @@ public static class Program
         return (settings.File, [.. settings.Args], [.. settings.Permissions().Describe()]);
     }
 
-    /// <summary>The settings System.CommandLine reads from <c>run</c>'s words <paramref name="args"/>. For tests.</summary>
-    internal static RunSettings ReadRunSettings(string[] args)
+    /// <summary>The settings System.CommandLine reads from the words <paramref name="args"/> of <c>run</c> (or, with
+    /// <paramref name="profiling"/>, of <c>prof</c>). For tests.</summary>
+    internal static RunSettings ReadRunSettings(string[] args, bool profiling = false)
     {
-        var run = new RunCommand(new CliContext(TextWriter.Null, TextWriter.Null, TextReader.Null, IsProcess: false));
+        var run = new RunCommand(new CliContext(TextWriter.Null, TextWriter.Null, TextReader.Null, IsProcess: false), profiling);
         var root = new RootCommand { run.Command };
-        string[] line = ["run", .. args];
+        string[] line = [profiling ? "prof" : "run", .. args];
         if (UsageCheck.Check(root, line) is { } usage) throw new ArgumentException(usage);
         var parse = root.Parse(line, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0) throw new ArgumentException(parse.Errors[0].Message);

@@ -352,8 +352,9 @@ public sealed partial class CommandLineTests
     // ---------------------------------------------------------------------------------------- run FILE WORDS...
 
     /// <summary>
-    /// <c>run FILE [WORDS...]</c> is read without System.CommandLine (for start-up time): it must read such a line
-    /// exactly as System.CommandLine does, every option at its default, and leave every other line to it.
+    /// <c>run FILE [WORDS...]</c> and <c>prof FILE [WORDS...]</c> are read without System.CommandLine (for start-up
+    /// time): each must read such a line exactly as System.CommandLine does, every option at its default, and leave
+    /// every other line to it.
     /// </summary>
     [Theory]
     [InlineData("prog.hl")]
@@ -367,25 +368,30 @@ public sealed partial class CommandLineTests
     [InlineData("prog.hl", "")]
     public void APlainRunLineIsReadAsSystemCommandLineReadsIt(params string[] words)
     {
-        var plain = RunSettings.Plain(["run", .. words]);
-        if (words.Any(w => w.Length == 0 || w.StartsWith('-')))
+        foreach (bool profiling in new[] { false, true })
         {
-            Assert.Null(plain); // options, '--' and the rest are System.CommandLine's
-            return;
+            var plain = RunSettings.Plain([profiling ? "prof" : "run", .. words]);
+            if (words.Any(w => w.Length == 0 || w.StartsWith('-')))
+            {
+                Assert.Null(plain); // options, '--' and the rest are System.CommandLine's
+                continue;
+            }
+            Assert.NotNull(plain);
+            var parsed = Program.ReadRunSettings(words, profiling);
+            Assert.Equal(parsed.File, plain.File);
+            Assert.Equal(parsed.Args, plain.Args);
+            Assert.Empty(parsed.Grants);
+            Assert.Empty(plain.Grants);
+            Assert.Equal(parsed.Trust, plain.Trust);
+            Assert.Equal(profiling, plain.Profile is not null);
+            // Every other setting (each option's value) is the same: the lists, compared above, made one instance.
+            string[] none = [];
+            RunSettings.Grant[] noGrants = [];
+            Assert.Equal(parsed with { Args = none, Trust = none, Grants = noGrants }, plain with { Args = none, Trust = none, Grants = noGrants });
         }
-        Assert.NotNull(plain);
-        var parsed = Program.ReadRunSettings(words);
-        Assert.Equal(parsed.File, plain.File);
-        Assert.Equal(parsed.Args, plain.Args);
-        Assert.Empty(parsed.Grants);
-        Assert.Empty(plain.Grants);
-        Assert.Equal(parsed.Trust, plain.Trust);
-        // Every other setting (each option's value) is the same: the lists, compared above, made one instance.
-        string[] none = [];
-        RunSettings.Grant[] noGrants = [];
-        Assert.Equal(parsed with { Args = none, Trust = none, Grants = noGrants }, plain with { Args = none, Trust = none, Grants = noGrants });
         Assert.Null(RunSettings.Plain(["build", .. words]));
         Assert.Null(RunSettings.Plain(["run"]));
+        Assert.Null(RunSettings.Plain(["prof"]));
     }
 
     // ---------------------------------------------------------------------------------------- the README

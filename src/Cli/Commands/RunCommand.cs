@@ -454,17 +454,18 @@ internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
     }
 
     /// <summary>
-    /// The settings of <c>run FILE [WORDS...]</c> when no word after <c>run</c> starts with '-' (no option, no
-    /// <c>--</c>): the file, the words as the program's arguments, every option at its default. Null for any other
-    /// command line, which System.CommandLine reads.
+    /// The settings of <c>run FILE [WORDS...]</c> or <c>prof FILE [WORDS...]</c> when no word after the command
+    /// starts with '-' (no option, no <c>--</c>): the file, the words as the program's arguments, every option at
+    /// its default. Null for any other command line, which System.CommandLine reads.
     /// </summary>
     public static RunSettings? Plain(string[] args)
     {
-        if (args.Length < 2 || args[0] != "run") return null;
+        if (args.Length < 2 || args[0] is not ("run" or "prof")) return null;
         for (int i = 1; i < args.Length; i++)
         {
             if (args[i].Length == 0 || args[i][0] == '-') return null;
         }
-        return new RunSettings(args[1], args[2..]);
+        var plain = new RunSettings(args[1], args[2..]);
+        return args[0] == "run" ? plain : plain with { Profile = new ProfileSettings(null, "auto", Runtime.Profiling.Profiler.DefaultRate, null) };
     }
 }
