@@ -92,6 +92,50 @@ public sealed class ProfilerTests : IDisposable
         Assert.Contains("one every 5,000 instructions (deterministic; interpreted)", first.Stderr);
     }
 
+    /// <summary>
+    /// Two processes give the same deterministic profile, and stop a program with --fuel at the same instruction,
+    /// although each hashes strings with a secret of its own (so their maps' keys land in other slots and collide
+    /// with others): the fuel charges what a map operation's keys decide, never the slots it walked. A profile of
+    /// every instruction counts every unit of fuel, so a charge of probes shows as a different count.
+    /// </summary>
+    [Fact]
+    public void EveryNInstructionsAndFuelAreTheSameInEveryProcess()
+    {
+        string path = Path.Combine(_dir.FullName, "words.hl");
+        File.WriteAllText(path, """
+            fn main() {
+                let counts: {string: int} = {}
+                for i in 0..3000 {
+                    let k = "key{i * 7919 % 3001}"
+                    counts[k] = counts.get(k, 0) + i
+                }
+                var sum = 0
+                for i in 0..3000 {
+                    sum += counts.get("key{i}", 0)
+                    if i % 500 == 0 { println(sum) }
+                }
+                println(sum)
+            }
+            """);
+        string dll = Path.Combine(AppContext.BaseDirectory, "hlvm.dll");
+        (int, string, string) Process(params string[] args)
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("dotnet", [dll, .. args]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var stderr = p.StandardError.ReadToEndAsync();
+            string stdout = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            return (p.ExitCode, stdout, stderr.Result);
+        }
+        var first = Process("prof", "--every", "1", path);
+        Assert.True(first.Item1 == 0, first.Item3);
+        Assert.Equal(first, Process("prof", "--every", "1", path));
+        // A budget that ends in the second loop, between two of its lines.
+        var stopped = Process("run", "--fuel", "230000", path);
+        Assert.True(stopped.Item1 == 75 && stopped.Item2.Length > 0 && stopped.Item2 != first.Item2, $"{stopped}");
+        Assert.Equal(stopped, Process("run", "--fuel", "230000", path));
+    }
+
     [Fact]
     public void CollapsedStacksParseBackToTheSamples()
     {

@@ -1418,15 +1418,15 @@ public sealed class Interpreter : IRootSource
     }
 
     /// <summary>
-    /// Charges the slots the map operations looked at (<see cref="Heap.MapProbes"/>) and the characters of string
-    /// keys they hashed and compared, instructions' worth, noticed at the next instruction: a map operation costs
-    /// what it does, not one instruction whatever its keys.
+    /// Charges the map operations' work (<see cref="Heap.MapWork"/>: the characters of string keys hashed, the
+    /// entries moved when a map grows), noticed at the next instruction: a map operation costs what its keys and
+    /// sizes make it cost, not one instruction whatever they are, and the same on every run.
     /// </summary>
     private void ChargeMapWork(Heap heap)
     {
-        if (heap.MapProbes == 0) return;
-        _fuel -= heap.MapProbes;
-        heap.MapProbes = 0;
+        if (heap.MapWork == 0) return;
+        _fuel -= heap.MapWork;
+        heap.MapWork = 0;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -100,7 +100,7 @@ public sealed partial class Heap
             return (long)(System.Numerics.BitOperations.RotateLeft(x * 0x9E3779B97F4A7C15UL, 32) & long.MaxValue);
         }
         var chars = StringChars((int)key);
-        MapProbes += chars.Length;
+        MapWork += chars.Length;
         return (uint)string.GetHashCode(chars);
     }
 
@@ -126,7 +126,7 @@ public sealed partial class Heap
     {
         _space[map] |= MapKeyedFlag;
         int entries = (int)_space[map + 3], used = MapUsed(map);
-        MapProbes += used;
+        MapWork += used;
         for (int i = 0; i < used; i++)
         {
             int at = EntryAt(entries, i);
@@ -170,18 +170,25 @@ public sealed partial class Heap
         return true;
     }
 
-    /// <summary>The work of every map operation since the interpreter last charged it (<c>Interpreter.ChargeMapWork</c>):
-    /// slots looked at beyond the first (which the keyed hash keeps few), characters of string keys hashed and
-    /// compared, and entries moved when a map grows.</summary>
+    /// <summary>
+    /// The work of every map operation since the interpreter last charged it (<c>Interpreter.ChargeMapWork</c>), in
+    /// instructions' worth: the characters of string keys hashed, and the entries moved when a map grows or is
+    /// hashed again. Only what the program's operations decide is counted, never what the hash's layout does (the
+    /// slots a probe walks, the keys it compares): string hashes and the keyed hash are random per process, and the
+    /// fuel a program uses must be the same on every run (<c>--fuel</c>, <c>hlvm prof --every</c>). The layout's
+    /// work is bounded without it: a run of slots longer than <see cref="LongProbeRun"/> rehashes the map.
+    /// </summary>
+    public long MapWork;
+
+    /// <summary>The slots map operations walked beyond the first, which the hash keeps few: how well it spreads the
+    /// keys, for tests. Not charged (see <see cref="MapWork"/>).</summary>
     public long MapProbes;
 
     private bool KeysEqual(int map, long a, long b)
     {
         if (a == b) return true;
         if (MapKeyKind(map) != TypeKind.String || a == 0 || b == 0) return false;
-        var x = StringChars((int)a);
-        MapProbes += x.Length;
-        return x.SequenceEqual(StringChars((int)b));
+        return StringChars((int)a).SequenceEqual(StringChars((int)b));
     }
 
     /// <summary>The entry number of <paramref name="key"/>, or -1 when the map does not hold it.</summary>
@@ -226,7 +233,7 @@ public sealed partial class Heap
     {
         int oldEntries = (int)_space[map + 3];
         int used = MapUsed(map), live = 0;
-        MapProbes += used;
+        MapWork += used;
         NewMapStores(map, capacity);
         int entries = (int)_space[map + 3];
         for (int i = 0; i < used; i++)

@@ -45,49 +45,63 @@ public static class ProfileFormats
     private static string Percent(Profile p, long samples) =>
         p.Samples == 0 ? "-" : (100.0 * samples / p.Samples).ToString("F1", Inv) + "%";
 
+    // The text report is written with numbers formatted by their own ToString and no LINQ over value types: .NET
+    // compiles the framework's generic code for long, int and double at run time (ReadyToRun can't precompile it
+    // for us), and that was most of what printing the report added to a short run.
     public static string Text(Profile p, int maxFunctions = 25, int maxLines = 10)
     {
         var t = new StringBuilder();
         string unit = Deterministic(p) ? "instructions" : "ms";
-        t.Append(CultureInfo.InvariantCulture, $"hlvm prof: {p.Program}: {p.Samples:N0} samples, ");
-        t.Append(Deterministic(p)
-            ? string.Create(Inv, $"one every {p.Every:N0} instructions (deterministic; interpreted)\n")
-            : string.Create(Inv, $"{p.WallMilliseconds / 1000:F2} s at {p.Rate} a second\n"));
+        t.Append("hlvm prof: ").Append(p.Program).Append(": ").Append(N(p.Samples)).Append(" samples, ");
+        if (Deterministic(p)) t.Append("one every ").Append(N(p.Every!.Value)).Append(" instructions (deterministic; interpreted)\n");
+        else t.Append((p.WallMilliseconds / 1000).ToString("F2", Inv)).Append(" s at ").Append(p.Rate.ToString(Inv)).Append(" a second\n");
         if (p.Samples == 0) t.Append("  no samples: the program ended before the first one (raise --rate, or use --every N)\n");
         t.Append('\n');
-        t.Append(CultureInfo.InvariantCulture, $"{"self",7} {"self " + unit,14} {"total",7} {"total " + unit,14} {"calls",12}  {"compiled",8}  function\n");
+        t.Append($"{"self",7} {"self " + unit,14} {"total",7} {"total " + unit,14} {"calls",12}  {"compiled",8}  function\n");
         foreach (var f in p.Functions.Take(maxFunctions))
         {
             string share = f.SelfSamples == 0 ? "-" : (100.0 * f.CompiledSamples / f.SelfSamples).ToString("F0", Inv) + "%";
             string compiled = f.Compiled is { } c
-                ? Deterministic(p) ? $" (compiled: {c.Why})" : string.Create(Inv, $" (compiled at {c.At.TotalMilliseconds:F0} ms in {c.Took.TotalMilliseconds:F1} ms: {c.Why})")
+                ? Deterministic(p) ? " (compiled: " + c.Why + ")"
+                    : " (compiled at " + c.At.TotalMilliseconds.ToString("F0", Inv) + " ms in " + c.Took.TotalMilliseconds.ToString("F1", Inv) + " ms: " + c.Why + ")"
                 : "";
-            t.Append(CultureInfo.InvariantCulture,
-                $"{Percent(p, f.SelfSamples),7} {Amount(p, f.SelfSamples),14} {Percent(p, f.TotalSamples),7} {Amount(p, f.TotalSamples),14} {f.Calls,12:N0}  {share,8}  {f.Name} ({f.File}){compiled}\n");
+            t.Append($"{Percent(p, f.SelfSamples),7} {Amount(p, f.SelfSamples),14} {Percent(p, f.TotalSamples),7} {Amount(p, f.TotalSamples),14} {N(f.Calls),12}  {share,8}  {f.Name} ({f.File}){compiled}\n");
         }
-        if (p.Functions.Count > maxFunctions) t.Append(CultureInfo.InvariantCulture, $"  ... {p.Functions.Count - maxFunctions} more functions\n");
+        if (p.Functions.Count > maxFunctions) t.Append("  ... ").Append((p.Functions.Count - maxFunctions).ToString(Inv)).Append(" more functions\n");
         if (p.Lines.Count > 0)
         {
             t.Append("\nhottest lines\n");
             foreach (var l in p.Lines.Take(maxLines))
-                t.Append(CultureInfo.InvariantCulture, $"{Percent(p, l.Samples),7} {Amount(p, l.Samples),14}  {l.File}:{l.Line}  {l.Function}\n");
+                t.Append($"{Percent(p, l.Samples),7} {Amount(p, l.Samples),14}  {l.File}:{l.Line.ToString(Inv)}  {l.Function}\n");
         }
-        t.Append(CultureInfo.InvariantCulture, $"\ncollector: {p.Collections:N0} collections");
+        t.Append("\ncollector: ").Append(N(p.Collections)).Append(" collections");
         if (!Deterministic(p))
-            t.Append(CultureInfo.InvariantCulture, $", {p.TotalPause.TotalMilliseconds:F1} ms in all, the longest {p.LongestPause.TotalMilliseconds:F1} ms");
-        t.Append(CultureInfo.InvariantCulture, $"; {Bytes(p.AllocatedBytes)} allocated\n");
-        var allocators = p.Functions.Where(f => f.AllocatedBytes > 0).OrderByDescending(f => f.AllocatedBytes).ThenBy(f => f.Name, StringComparer.Ordinal).Take(5).ToList();
+            t.Append(", ").Append(p.TotalPause.TotalMilliseconds.ToString("F1", Inv)).Append(" ms in all, the longest ")
+                .Append(p.LongestPause.TotalMilliseconds.ToString("F1", Inv)).Append(" ms");
+        t.Append("; ").Append(Bytes(p.AllocatedBytes)).Append(" allocated\n");
+        var allocators = new List<FunctionProfile>();
+        foreach (var f in p.Functions) if (f.AllocatedBytes > 0) allocators.Add(f);
+        allocators.Sort((a, b) => a.AllocatedBytes != b.AllocatedBytes ? b.AllocatedBytes.CompareTo(a.AllocatedBytes) : string.CompareOrdinal(a.Name, b.Name));
         if (allocators.Count > 0)
         {
-            t.Append(CultureInfo.InvariantCulture, $"  allocating most (sampled every {Bytes(Profiler.AllocationSampleBytes)}): ");
-            t.Append(string.Join(", ", allocators.Select(f => $"{f.Name} {Bytes(f.AllocatedBytes)}"))).Append('\n');
+            t.Append("  allocating most (sampled every ").Append(Bytes(Profiler.AllocationSampleBytes)).Append("): ");
+            for (int i = 0; i < Math.Min(5, allocators.Count); i++)
+                t.Append(i == 0 ? "" : ", ").Append(allocators[i].Name).Append(' ').Append(Bytes(allocators[i].AllocatedBytes));
+            t.Append('\n');
         }
-        t.Append(CultureInfo.InvariantCulture, $"jit: {p.Compiles.Count} function{(p.Compiles.Count == 1 ? "" : "s")} compiled");
+        t.Append("jit: ").Append(p.Compiles.Count.ToString(Inv)).Append(p.Compiles.Count == 1 ? " function" : " functions").Append(" compiled");
         if (!Deterministic(p) && p.Compiles.Count > 0)
-            t.Append(CultureInfo.InvariantCulture, $" in {p.Compiles.Sum(c => c.Took.TotalMilliseconds):F1} ms");
-        t.Append(CultureInfo.InvariantCulture, $"; {p.OsrEntries:N0} entr{(p.OsrEntries == 1 ? "y" : "ies")} into compiled loops (on-stack replacement); no deoptimisations (nothing is speculated)\n");
+        {
+            double took = 0;
+            foreach (var c in p.Compiles) took += c.Took.TotalMilliseconds;
+            t.Append(" in ").Append(took.ToString("F1", Inv)).Append(" ms");
+        }
+        t.Append("; ").Append(N(p.OsrEntries)).Append(p.OsrEntries == 1 ? " entry" : " entries")
+            .Append(" into compiled loops (on-stack replacement); no deoptimisations (nothing is speculated)\n");
         return t.ToString();
     }
+
+    private static string N(long n) => n.ToString("N0", Inv);
 
     private static string Bytes(long n) => n switch
     {
