@@ -9,7 +9,7 @@ namespace Hlvm.Sandbox;
 /// start-up of a short program run from source: the compiler's code and the parser's tables are cold in every
 /// process). An entry holds what its compilation depended on, the <c>context</c> (the compiler's and the
 /// runtime's builds, the file's name) and the source, and is used only when both are exactly those of the
-/// program run now; the file's name is a hash of them (XxHash128: a collision costs a miss, never another
+/// program run now; the file's name is a hash of them (XxHash64: a collision costs a miss, never another
 /// program's code). A compilation that read other files (a program that imports its own modules) or reported
 /// anything (warnings) is not kept, so that a cached run prints what a compiling run prints.
 ///
@@ -35,10 +35,12 @@ public sealed class ProgramCache(string root)
 
     private string PathOf(byte[] context, byte[] source)
     {
-        var hash = new XxHash128();
+        // XxHash64 and the number's own hex form: XxHash128's code and the span hex encoder use Vector256 and
+        // Vector128, whose precompiled code this build can't use on every CPU, so .NET compiled them at each start.
+        var hash = new XxHash64();
         hash.Append(context);
         hash.Append(source);
-        return Path.Combine(Root, Convert.ToHexStringLower(hash.GetCurrentHash()) + ".hlc");
+        return Path.Combine(Root, hash.GetCurrentHashAsUInt64().ToString("x16", System.Globalization.CultureInfo.InvariantCulture) + ".hlc");
     }
 
     /// <summary>The file of the entry for <paramref name="source"/> in <paramref name="context"/>, whether or not there is one.</summary>

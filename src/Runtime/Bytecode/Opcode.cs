@@ -282,8 +282,12 @@ public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, 
         for (int i = 0; i < All.Length; i++)
         {
             if ((int)All[i].Op != i) throw new InvalidOperationException($"opcode table out of order at {All[i].Op}");
-            bool target = All[i].Operands.Length > 0 && All[i].Operands[0] == OperandKind.Target;
-            if (target != All[i].HasTarget || All[i].Operands.Skip(1).Contains(OperandKind.Target))
+            // (A loop: LINQ over the enum would be compiled at run time, at every start.)
+            var operands = All[i].Operands;
+            bool later = false;
+            for (int k = 1; k < operands.Length; k++) later |= operands[k] == OperandKind.Target;
+            bool target = operands.Length > 0 && operands[0] == OperandKind.Target;
+            if (target != All[i].HasTarget || later)
                 throw new InvalidOperationException($"opcode table: {All[i].Op} has a target operand but no jump's flow, or the reverse");
         }
     }
