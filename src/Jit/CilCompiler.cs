@@ -103,7 +103,8 @@ public sealed class CilCompiler : ICompiler
             Compiled++;
             CompileTime += clock.Elapsed;
             _records.Add(new(f.Name, f.Code.Length, cil, startedAt, clock.Elapsed, f == fn ? why : "called by " + fn.Name));
-            Log?.Invoke($"jit: {f.Name}: {f.Code.Length} instructions -> {cil} bytes of CIL in {clock.Elapsed.TotalMilliseconds:0.###} ms ({(f == fn ? why : "called by " + fn.Name)})");
+            string inlined = emitter.Inlined.Count == 0 ? "" : "; in place: " + string.Join(", ", emitter.Inlined);
+            Log?.Invoke($"jit: {f.Name}: {f.Code.Length} instructions -> {cil} bytes of CIL in {clock.Elapsed.TotalMilliseconds:0.###} ms ({(f == fn ? why : "called by " + fn.Name)}){inlined}");
         }
     }
 

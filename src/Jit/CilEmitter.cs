@@ -136,6 +136,11 @@ internal sealed class CilEmitter
     /// <summary>The CIL locals declared (RyuJIT's optimiser gives up past about 2,000).</summary>
     public int LocalsDeclared { get; private set; }
 
+    /// <summary>The functions whose calls this function's code runs in place (<see cref="Inlinable"/>), each once.</summary>
+    public IReadOnlyList<string> Inlined => _inlined;
+
+    private readonly List<string> _inlined = [];
+
     public CilEmitter(LoadedModule module, LoadedFunction fn, DynamicMethod method, IReadOnlyDictionary<int, DynamicMethod> batch, bool countCalls, bool metered)
     {
         _countCalls = countCalls;
@@ -716,10 +721,19 @@ internal sealed class CilEmitter
                     var callee = _module.Functions[ins.A];
                     int argc = callee.ParamCount;
                     MaterializeAll(d);
+                    var called = il.DefineLabel();
+                    var call = _metered || !Inlinable(_module, callee) ? (Label?)null : il.DefineLabel();
+                    if (call is { } slow)
+                    {
+                        EmitInline(callee, d - argc, slow);
+                        il.Emit(OpCodes.Br, called);
+                        il.MarkLabel(slow);
+                    }
                     SpillRange(types, d - argc, d);
                     SetPc(pc);
                     CallOf(callee, d - argc);
                     AfterCall(pc, d - argc, callee.Def.Return);
+                    il.MarkLabel(called);
                     break;
                 }
             case Opcode.CallVirt:
@@ -966,6 +980,214 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Call, M.Invoke);
         il.MarkLabel(done);
         AfterCall(pc, d - argc, returns);
+    }
+
+    /// <summary>Most instructions of a function whose calls are compiled as its body (<see cref="Inlinable"/>).</summary>
+    private const int MaxInlineInstructions = 12;
+
+    /// <summary>
+    /// Whether calls of <paramref name="callee"/> are compiled as its body, in the caller: a constructor that sets
+    /// fields, a method that reads one, a function that returns a constant. It runs straight through (no branch,
+    /// call, allocation or handler, so nothing can collect and no reference moves) and uses only locals,
+    /// constants and fields. Whatever it would raise (a null object, a field read before it is set) is left to
+    /// the call itself, which the inlined body falls back to before it has changed anything: after its first
+    /// write, a field is only read or written through a local whose null check passed before that write (the
+    /// check is made again, and can't fail), and no field read can find its field unset.
+    /// </summary>
+    internal static bool Inlinable(LoadedModule module, LoadedFunction callee)
+    {
+        var code = callee.Code;
+        if (code.Length > MaxInlineInstructions || callee.Handlers.Length > 0) return false;
+        bool written = false;
+        var checkedLocal = new bool[callee.LocalCount];
+        var origin = new List<int>(); // per operand: the local it was loaded from, or -1
+        int Pop()
+        {
+            int top = origin[^1];
+            origin.RemoveAt(origin.Count - 1);
+            return top;
+        }
+        for (int pc = 0; pc < code.Length; pc++)
+        {
+            var ins = code[pc];
+            switch (ins.Op)
+            {
+                case Opcode.Nop: break;
+                case Opcode.Load: origin.Add(ins.A); break;
+                case Opcode.Store:
+                    Pop();
+                    checkedLocal[ins.A] = false;
+                    break;
+                case Opcode.IConst or Opcode.FConst or Opcode.BConst or Opcode.SConst or Opcode.AConstNull:
+                    origin.Add(-1);
+                    break;
+                case Opcode.Pop: Pop(); break;
+                case Opcode.GetField or Opcode.SetField:
+                    {
+                        if (ins.Op == Opcode.SetField) Pop();
+                        int obj = Pop();
+                        bool known = obj >= 0 && checkedLocal[obj];
+                        if (written && (!known || (ins.Op == Opcode.GetField && module.Classes[ins.A].NonNullFields[ins.B]))) return false;
+                        if (obj >= 0) checkedLocal[obj] = true;
+                        if (ins.Op == Opcode.SetField) written = true;
+                        else origin.Add(-1);
+                        break;
+                    }
+                case Opcode.Ret or Opcode.RetVoid when pc == code.Length - 1:
+                    break;
+                default:
+                    return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The body of <paramref name="callee"/> (<see cref="Inlinable"/>) in place of its call, its arguments the
+    /// entries from depth <paramref name="args"/>: its locals and operands in CIL locals, its result stored where
+    /// the call's goes. Anything unusual goes to <paramref name="call"/>, the call itself, before the body has
+    /// written anything: a stop or a sample asked for, the frame limit reached (the call raises the
+    /// StackOverflowError, or grows the frames), a null object, a field read before it is set.
+    /// </summary>
+    private void EmitInline(LoadedFunction callee, int args, Label call)
+    {
+        var il = _il;
+        if (!_inlined.Contains(callee.Name)) _inlined.Add(callee.Name);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Volatile);
+        il.Emit(OpCodes.Ldfld, F.Attention);
+        il.Emit(OpCodes.Brtrue, call);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldfld, F.Fp);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldfld, F.FrameLimit);
+        il.Emit(OpCodes.Bge, call);
+        var locals = callee.Def.Locals;
+        var vars = new LocalBuilder[locals.Length];
+        for (int i = 0; i < vars.Length; i++)
+        {
+            var rep = RepOf(locals[i]);
+            vars[i] = Local(rep == Rep.Double ? typeof(double) : typeof(long));
+            if (i < callee.ParamCount) LdEntry(args + i, rep);
+            else if (rep == Rep.Double) il.Emit(OpCodes.Ldc_R8, 0.0);
+            else il.Emit(OpCodes.Ldc_I8, 0L);
+            il.Emit(OpCodes.Stloc, vars[i]);
+        }
+        if (_countCalls)
+        {
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldfld, F.Functions);
+            Ldc(callee.Index);
+            il.Emit(OpCodes.Ldelem_Ref);
+            il.Emit(OpCodes.Dup);
+            il.Emit(OpCodes.Ldfld, F.Calls);
+            il.Emit(OpCodes.Ldc_I8, 1L);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Stfld, F.Calls);
+        }
+        // The operand stack: each entry a CIL local (an int, a reference's bits, or a float).
+        var stack = new List<LocalBuilder>();
+        LocalBuilder Push(Type type)
+        {
+            var local = Local(type);
+            il.Emit(OpCodes.Stloc, local);
+            stack.Add(local);
+            return local;
+        }
+        LocalBuilder Pop()
+        {
+            var top = stack[^1];
+            stack.RemoveAt(stack.Count - 1);
+            return top;
+        }
+        foreach (var ins in callee.Code)
+        {
+            switch (ins.Op)
+            {
+                case Opcode.Nop: break;
+                case Opcode.Load:
+                    il.Emit(OpCodes.Ldloc, vars[ins.A]);
+                    Push(vars[ins.A].LocalType);
+                    break;
+                case Opcode.Store:
+                    il.Emit(OpCodes.Ldloc, Pop());
+                    il.Emit(OpCodes.Stloc, vars[ins.A]);
+                    break;
+                case Opcode.IConst or Opcode.BConst:
+                    il.Emit(OpCodes.Ldc_I8, ins.B);
+                    Push(typeof(long));
+                    break;
+                case Opcode.FConst:
+                    il.Emit(OpCodes.Ldc_R8, BitConverter.Int64BitsToDouble(ins.B));
+                    Push(typeof(double));
+                    break;
+                case Opcode.SConst:
+                    il.Emit(OpCodes.Ldarg_0);
+                    il.Emit(OpCodes.Ldfld, F.Strings);
+                    Ldc(ins.A);
+                    il.Emit(OpCodes.Ldelem_I8);
+                    Push(typeof(long));
+                    break;
+                case Opcode.AConstNull:
+                    il.Emit(OpCodes.Ldc_I8, 0L);
+                    Push(typeof(long));
+                    break;
+                case Opcode.Pop:
+                    Pop();
+                    break;
+                case Opcode.GetField:
+                    {
+                        var cls = _module.Classes[ins.A];
+                        var obj = Pop();
+                        il.Emit(OpCodes.Ldloc, obj);
+                        il.Emit(OpCodes.Brfalse, call);
+                        il.Emit(OpCodes.Ldloc, _space);
+                        il.Emit(OpCodes.Ldloc, obj);
+                        il.Emit(OpCodes.Conv_I4);
+                        Ldc(Heap.FieldOffset + (int)ins.B);
+                        il.Emit(OpCodes.Add);
+                        il.Emit(OpCodes.Ldelem_I8);
+                        if (cls.NonNullFields[ins.B])
+                        {
+                            il.Emit(OpCodes.Stloc, _tmp);
+                            il.Emit(OpCodes.Ldloc, _tmp);
+                            il.Emit(OpCodes.Brfalse, call);
+                            il.Emit(OpCodes.Ldloc, _tmp);
+                        }
+                        if (RepOf(cls.Fields[ins.B].Type) == Rep.Double)
+                        {
+                            il.Emit(OpCodes.Call, M.BitsToDouble);
+                            Push(typeof(double));
+                        }
+                        else Push(typeof(long));
+                        break;
+                    }
+                case Opcode.SetField:
+                    {
+                        var value = Pop();
+                        var obj = Pop();
+                        il.Emit(OpCodes.Ldloc, obj);
+                        il.Emit(OpCodes.Brfalse, call);
+                        il.Emit(OpCodes.Ldloc, _space);
+                        il.Emit(OpCodes.Ldloc, obj);
+                        il.Emit(OpCodes.Conv_I4);
+                        Ldc(Heap.FieldOffset + (int)ins.B);
+                        il.Emit(OpCodes.Add);
+                        il.Emit(OpCodes.Ldloc, value);
+                        if (value.LocalType == typeof(double)) il.Emit(OpCodes.Call, M.DoubleToBits);
+                        il.Emit(OpCodes.Stelem_I8);
+                        break;
+                    }
+                case Opcode.Ret:
+                    il.Emit(OpCodes.Ldloc, Pop());
+                    StEntry(args, RepOf(callee.Def.Return));
+                    break;
+                case Opcode.RetVoid:
+                    break;
+                default:
+                    throw new InvalidOperationException($"{ins.Op} can't be compiled in place of a call");
+            }
+        }
     }
 
     /// <summary>Most classes a method call tells apart by their id before it looks its target up in the table.</summary>

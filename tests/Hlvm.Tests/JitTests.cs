@@ -365,6 +365,99 @@ public sealed class JitTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Calls of tiny functions (a constructor that sets fields, a function that reads one or returns a constant)
+    /// are compiled as their bodies. The results are the interpreter's (20,000 points: the x's and 42 each, half
+    /// the y's, two characters a label); a field read before it is set falls back to the call, which raises the
+    /// NullError with the callee's frame in the trace; the profiler counts the calls exactly; and a call that
+    /// would pass --max-stack is still the StackOverflowError, at the same depth.
+    /// </summary>
+    [Fact]
+    public void CallsCompiledInPlaceKeepResultsErrorsCountsAndTheStackLimit()
+    {
+        string path = Write("inline.hl", """
+            class Point {
+                x: int
+                y: float
+                label: string
+            }
+
+            fn xOf(p: Point) -> int { return p.x }
+            fn yOf(p: Point) -> float { return p.y }
+            fn labelOf(p: Point) -> string { return p.label }
+            fn answer() -> int { return 42 }
+
+            class Base {
+                init() { println("made {describe()}") }
+                fn describe() -> string { return "a base" }
+            }
+
+            class Named : Base {
+                name: string
+                init(n: string) {
+                    super()
+                    name = n
+                }
+                override fn describe() -> string { return nameOf(self) }
+            }
+
+            fn nameOf(n: Named) -> string { return n.name }
+
+            fn main() {
+                var sx = 0
+                var sy = 0.0
+                var chars = 0
+                for i in 0..20000 {
+                    let p = Point(i, i as float / 2.0, "p{i % 10}")
+                    sx += xOf(p) + answer()
+                    sy += yOf(p)
+                    chars += labelOf(p).len()
+                }
+                println("{sx} {sy} {chars}")
+                println(Base().describe())
+                println(Named("ann").describe())
+            }
+            """);
+        var expected = TestSupport.Hlvm(["run", "--engine", "interp", path]);
+        Assert.Equal(70, expected.ExitCode);
+        Assert.Equal("200830000 99995000.0 40000\nmade a base\na base\n", expected.Stdout);
+        Assert.StartsWith("NullError: field 'name' of 'Named' is read before it is set\n  at nameOf (inline.hl:26)\n  at Named.describe (inline.hl:23)", expected.Stderr);
+        foreach (var engine in Engines.Skip(1))
+            Assert.Equal(expected, TestSupport.Hlvm(["run", .. engine, path]));
+        var log = TestSupport.Hlvm(["run", "--engine", "jit", "--jit-log", path]);
+        Assert.Matches(@"jit: main: .*; in place: Point\.init, xOf, answer, yOf, labelOf\n", log.Stderr);
+        Assert.Matches(@"jit: Named\.describe: .*; in place: nameOf\n", log.Stderr);
+        foreach (var engine in Engines)
+        {
+            var profiled = TestSupport.Hlvm(["prof", .. engine, path]);
+            Assert.Matches(@"\s20,000 +\S+ +xOf \(", profiled.Stderr);
+            Assert.Matches(@"\s20,000 +\S+ +Point\.init \(", profiled.Stderr);
+        }
+
+        string deep = Write("deep.hl", """
+            fn leaf() -> int { return 1 }
+            fn down(n: int) -> int {
+                if n == 0 { return leaf() }
+                return 1 + down(n - 1)
+            }
+            fn main(args: [string]) {
+                println(down(args[0].toInt()))
+            }
+            """);
+        // main is frame 0, down(n) frames 1 to n + 1, leaf frame n + 2: within --max-stack 500 for n = 498; for
+        // n = 499 the call of leaf is the one too many, raised where down calls it.
+        var overflow = TestSupport.Hlvm(["run", "--engine", "interp", "--max-stack", "500", deep, "--", "499"]);
+        Assert.Equal(75, overflow.ExitCode);
+        Assert.Contains("more than 500 nested calls (--max-stack)\n  at down (deep.hl:3)\n  at down (deep.hl:4)", overflow.Stderr);
+        foreach (var engine in Engines)
+        {
+            var fits = TestSupport.Hlvm(["run", .. engine, "--max-stack", "500", deep, "--", "498"]);
+            Assert.True(fits.ExitCode == 0, $"{string.Join(' ', engine)}: {fits.Stderr}");
+            Assert.Equal("499\n", fits.Stdout);
+            Assert.Equal(overflow, TestSupport.Hlvm(["run", .. engine, "--max-stack", "500", deep, "--", "499"]));
+        }
+    }
+
     [Fact]
     public void TheLogNamesEachCompiledFunctionAndWhy()
     {
