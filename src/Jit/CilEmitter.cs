@@ -338,10 +338,7 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Add);
             il.Emit(OpCodes.Stfld, F.Calls);
         }
-        il.Emit(OpCodes.Ldarg_1);
-        il.Emit(OpCodes.Volatile);
-        il.Emit(OpCodes.Ldfld, F.Attention);
-        il.Emit(OpCodes.Brtrue, slow);
+        IfAttention(slow);
         il.Emit(OpCodes.Ldloca, _probe);
         il.Emit(OpCodes.Conv_U);
         il.Emit(OpCodes.Ldarg_1);
@@ -567,10 +564,7 @@ internal sealed class CilEmitter
                 StEntry(d, Rep.Double);
                 break;
             case Opcode.SConst:
-                il.Emit(OpCodes.Ldarg_0);
-                il.Emit(OpCodes.Ldfld, F.Strings);
-                Ldc(ins.A);
-                il.Emit(OpCodes.Ldelem_I8);
+                LdString(ins.A);
                 StEntry(d, Rep.Ref);
                 break;
             case Opcode.AConstNull:
@@ -982,6 +976,25 @@ internal sealed class CilEmitter
         AfterCall(pc, d - argc, returns);
     }
 
+    /// <summary>Pushes string constant <paramref name="index"/>'s reference, read from the module's roots (the
+    /// collector moves strings, so a reference is never a constant in the CIL).</summary>
+    private void LdString(int index)
+    {
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, F.Strings);
+        Ldc(index);
+        _il.Emit(OpCodes.Ldelem_I8);
+    }
+
+    /// <summary>Goes to <paramref name="target"/> when the interpreter asks for attention (a stop, a sample).</summary>
+    private void IfAttention(Label target)
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Volatile);
+        _il.Emit(OpCodes.Ldfld, F.Attention);
+        _il.Emit(OpCodes.Brtrue, target);
+    }
+
     /// <summary>Most instructions of a function whose calls are compiled as its body (<see cref="Inlinable"/>).</summary>
     private const int MaxInlineInstructions = 12;
 
@@ -1053,10 +1066,7 @@ internal sealed class CilEmitter
     {
         var il = _il;
         if (!_inlined.Contains(callee.Name)) _inlined.Add(callee.Name);
-        il.Emit(OpCodes.Ldarg_1);
-        il.Emit(OpCodes.Volatile);
-        il.Emit(OpCodes.Ldfld, F.Attention);
-        il.Emit(OpCodes.Brtrue, call);
+        IfAttention(call);
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldfld, F.Fp);
         il.Emit(OpCodes.Ldarg_1);
@@ -1100,6 +1110,17 @@ internal sealed class CilEmitter
             stack.RemoveAt(stack.Count - 1);
             return top;
         }
+        // The heap's array and the index of the field of the object in obj; a null object goes to the call.
+        void FieldWord(LocalBuilder obj, int field)
+        {
+            il.Emit(OpCodes.Ldloc, obj);
+            il.Emit(OpCodes.Brfalse, call);
+            il.Emit(OpCodes.Ldloc, _space);
+            il.Emit(OpCodes.Ldloc, obj);
+            il.Emit(OpCodes.Conv_I4);
+            Ldc(Heap.FieldOffset + field);
+            il.Emit(OpCodes.Add);
+        }
         foreach (var ins in callee.Code)
         {
             switch (ins.Op)
@@ -1122,10 +1143,7 @@ internal sealed class CilEmitter
                     Push(typeof(double));
                     break;
                 case Opcode.SConst:
-                    il.Emit(OpCodes.Ldarg_0);
-                    il.Emit(OpCodes.Ldfld, F.Strings);
-                    Ldc(ins.A);
-                    il.Emit(OpCodes.Ldelem_I8);
+                    LdString(ins.A);
                     Push(typeof(long));
                     break;
                 case Opcode.AConstNull:
@@ -1138,14 +1156,7 @@ internal sealed class CilEmitter
                 case Opcode.GetField:
                     {
                         var cls = _module.Classes[ins.A];
-                        var obj = Pop();
-                        il.Emit(OpCodes.Ldloc, obj);
-                        il.Emit(OpCodes.Brfalse, call);
-                        il.Emit(OpCodes.Ldloc, _space);
-                        il.Emit(OpCodes.Ldloc, obj);
-                        il.Emit(OpCodes.Conv_I4);
-                        Ldc(Heap.FieldOffset + (int)ins.B);
-                        il.Emit(OpCodes.Add);
+                        FieldWord(Pop(), (int)ins.B);
                         il.Emit(OpCodes.Ldelem_I8);
                         if (cls.NonNullFields[ins.B])
                         {
@@ -1165,14 +1176,7 @@ internal sealed class CilEmitter
                 case Opcode.SetField:
                     {
                         var value = Pop();
-                        var obj = Pop();
-                        il.Emit(OpCodes.Ldloc, obj);
-                        il.Emit(OpCodes.Brfalse, call);
-                        il.Emit(OpCodes.Ldloc, _space);
-                        il.Emit(OpCodes.Ldloc, obj);
-                        il.Emit(OpCodes.Conv_I4);
-                        Ldc(Heap.FieldOffset + (int)ins.B);
-                        il.Emit(OpCodes.Add);
+                        FieldWord(Pop(), (int)ins.B);
                         il.Emit(OpCodes.Ldloc, value);
                         if (value.LocalType == typeof(double)) il.Emit(OpCodes.Call, M.DoubleToBits);
                         il.Emit(OpCodes.Stelem_I8);
