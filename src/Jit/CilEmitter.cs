@@ -141,6 +141,11 @@ internal sealed class CilEmitter
 
     private readonly List<string> _inlined = [];
 
+    /// <summary>The CIL locals of the bodies compiled in place, ints (and references) and floats, and how many of
+    /// each the body being emitted uses (<see cref="EmitInline"/>).</summary>
+    private readonly List<LocalBuilder>[] _inlineLocals = [[], []];
+    private readonly int[] _inlineLocalsUsed = new int[2];
+
     public CilEmitter(LoadedModule module, LoadedFunction fn, DynamicMethod method, IReadOnlyDictionary<int, DynamicMethod> batch, bool countCalls, bool metered)
     {
         _countCalls = countCalls;
@@ -1010,7 +1015,7 @@ internal sealed class CilEmitter
     internal static bool Inlinable(LoadedModule module, LoadedFunction callee)
     {
         var code = callee.Code;
-        if (code.Length > MaxInlineInstructions || callee.Handlers.Length > 0) return false;
+        if (code.Length > MaxInlineInstructions || callee.LocalCount > MaxInlineInstructions || callee.Handlers.Length > 0) return false;
         bool written = false;
         var checkedLocal = new bool[callee.LocalCount];
         var origin = new List<int>(); // per operand: the local it was loaded from, or -1
@@ -1066,6 +1071,16 @@ internal sealed class CilEmitter
     {
         var il = _il;
         if (!_inlined.Contains(callee.Name)) _inlined.Add(callee.Name);
+        // The CIL locals of one body serve every other: a function with many calls compiled in place keeps the
+        // few locals of the largest body, far from the count where .NET's JIT stops optimising.
+        _inlineLocalsUsed[0] = _inlineLocalsUsed[1] = 0;
+        LocalBuilder Local(Type type)
+        {
+            int kind = type == typeof(double) ? 1 : 0;
+            var pool = _inlineLocals[kind];
+            if (_inlineLocalsUsed[kind] == pool.Count) pool.Add(this.Local(type));
+            return pool[_inlineLocalsUsed[kind]++];
+        }
         IfAttention(call);
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldfld, F.Fp);
