@@ -721,16 +721,11 @@ internal sealed class CilEmitter
                     int argc = callee.ParamCount;
                     MaterializeAll(d);
                     var called = il.DefineLabel();
-                    var call = _metered || !Inlinable(_module, callee) ? (Label?)null : il.DefineLabel();
-                    if (call is { } slow)
+                    CallOrInline(callee, d - argc, called, () =>
                     {
-                        EmitInline(callee, d - argc, slow);
-                        il.Emit(OpCodes.Br, called);
-                        il.MarkLabel(slow);
-                    }
-                    SpillRange(types, d - argc, d);
-                    SetPc(pc);
-                    CallOf(callee, d - argc);
+                        SpillRange(types, d - argc, d);
+                        SetPc(pc);
+                    });
                     AfterCall(pc, d - argc, callee.Def.Return);
                     il.MarkLabel(called);
                     break;
@@ -940,10 +935,12 @@ internal sealed class CilEmitter
         // The closed class table: one function for every class the receiver can be is called as a function
         // is; a few classes are told apart by their id in the receiver's header; more go through the table.
         var targets = _module.Implementations(ins.A, (int)ins.B);
+        var called = il.DefineLabel();
         if (targets.Count > 0 && targets.All(t => t.Target == targets[0].Target))
         {
-            CallOf(targets[0].Target, d - argc);
+            CallOrInline(targets[0].Target, d - argc, called, null);
             AfterCall(pc, d - argc, returns);
+            il.MarkLabel(called);
             return;
         }
         var done = il.DefineLabel();
@@ -963,7 +960,7 @@ internal sealed class CilEmitter
                 il.Emit(OpCodes.Ldloc, _classId);
                 Ldc(cls.HeapId);
                 il.Emit(OpCodes.Bne_Un, other);
-                CallOf(target, d - argc);
+                CallOrInline(target, d - argc, called, null);
                 il.Emit(OpCodes.Br, done);
                 il.MarkLabel(other);
             }
@@ -979,6 +976,26 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Call, M.Invoke);
         il.MarkLabel(done);
         AfterCall(pc, d - argc, returns);
+        il.MarkLabel(called);
+    }
+
+    /// <summary>
+    /// A call of <paramref name="callee"/>, its arguments from depth <paramref name="args"/>: its result left for
+    /// <see cref="AfterCall"/>, after <paramref name="beforeCall"/> (what only a real call needs). Or, when it is
+    /// compiled in place (<see cref="Inlinable"/>; not with --fuel), its body first, which stores the result
+    /// itself and goes on at <paramref name="called"/>, past the AfterCall; the call is its way out.
+    /// </summary>
+    private void CallOrInline(LoadedFunction callee, int args, Label called, Action? beforeCall)
+    {
+        if (!_metered && Inlinable(_module, callee))
+        {
+            var call = _il.DefineLabel();
+            EmitInline(callee, args, call);
+            _il.Emit(OpCodes.Br, called);
+            _il.MarkLabel(call);
+        }
+        beforeCall?.Invoke();
+        CallOf(callee, args);
     }
 
     /// <summary>Pushes string constant <paramref name="index"/>'s reference, read from the module's roots (the
