@@ -90,7 +90,11 @@ public sealed class JitTests : IDisposable
             """);
         foreach (var engine in Engines.Skip(1))
         {
+            // The timeout covers compiling the source too: on a loaded machine that can take it all, and then the
+            // run never reached the loop this test is about; it runs again.
             var result = TestSupport.Hlvm(["run", .. engine, "--timeout", "300ms", path]);
+            for (int attempt = 0; attempt < 3 && result.Stderr.Contains("before the program started"); attempt++)
+                result = TestSupport.Hlvm(["run", .. engine, "--timeout", "300ms", path]);
             Assert.Equal(75, result.ExitCode);
             Assert.StartsWith("hlvm: limit exceeded: ", result.Stderr);
             Assert.Contains("timeout", result.Stderr);

@@ -39,13 +39,16 @@ internal sealed class BundleRunner(CliContext cli, Runner run)
         }
         var cache = new ContentCache(ContentCache.DefaultRoot);
         Bundle bundle;
+        // Each request waits at most what is left of --timeout (and never more than the default 30 s). A request
+        // that waited that long ran the time out, whatever the clock says a moment later: its timer and the
+        // deadline's clock are not the same clock.
+        var network = run.Remaining is { } remaining && remaining < TimeSpan.FromSeconds(30) ? remaining : (TimeSpan?)null;
+        bool TimeRanOut(Exception e) => run.Remaining == TimeSpan.Zero || (network is not null && e is BundleException { TimedOut: true });
         try
         {
-            // Each request waits at most what is left of --timeout (and never more than the default 30 s).
-            var network = run.Remaining is { } left && left < TimeSpan.FromSeconds(30) ? left : (TimeSpan?)null;
             bundle = Bundle.Open(location, cache, new TrustPolicy(trusted, s.AllowUnsigned), network);
         }
-        catch (BundleException e) when (run.Remaining == TimeSpan.Zero)
+        catch (BundleException e) when (TimeRanOut(e))
         {
             cli.Messages.WriteLine($"hlvm: limit exceeded (timeout): {location}: the time ran out while the bundle was fetched ({e.Message})");
             return ExitCodes.LimitExceeded;
@@ -79,7 +82,7 @@ internal sealed class BundleRunner(CliContext cli, Runner run)
                 using var time = run.Remaining is { } left ? new CancellationTokenSource(left) : null;
                 module = ModuleFormat.Read(bundle.Read(entry, time?.Token ?? default));
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is OperationCanceledException || TimeRanOut(e))
             {
                 cli.Messages.WriteLine($"hlvm: limit exceeded (timeout): {location}: the time ran out while the entry module was fetched");
                 return ExitCodes.LimitExceeded;

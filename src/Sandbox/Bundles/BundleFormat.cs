@@ -7,11 +7,14 @@ namespace Hlvm.Sandbox.Bundles;
 
 /// <summary>A bundle that is malformed, truncated, tampered with or signed by a key not trusted; or one that
 /// can't be had at all (<see cref="Unavailable"/>).</summary>
-public sealed class BundleException(string message, bool unreachable = false, bool unavailable = false) : Exception(message)
+public sealed class BundleException(string message, bool unreachable = false, bool unavailable = false, bool timedOut = false) : Exception(message)
 {
+    /// <summary>The source gave no answer within the time a request may take (then it is also unreachable).</summary>
+    public bool TimedOut { get; } = timedOut;
+
     /// <summary>The bundle's source could not be reached at all (no connection, no answer in time): the one
     /// failure after which a run may go on from what the cache holds.</summary>
-    public bool Unreachable { get; } = unreachable;
+    public bool Unreachable { get; } = unreachable || timedOut;
 
     /// <summary>The bundle could not be had, rather than being wrong: its source is unreachable, or the server
     /// answered with an error status (404 Not Found, 403 Forbidden, ...), or the file can't be read.</summary>

@@ -141,7 +141,7 @@ public sealed class HttpBundleSource : IBundleSource
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {
-            throw new BundleException($"no answer within {_timeout.TotalSeconds:0} s (bytes {offset}-{offset + length - 1})", unreachable: true);
+            throw new BundleException($"no answer within {_timeout.TotalSeconds:0} s (bytes {offset}-{offset + length - 1})", timedOut: true);
         }
         catch (IOException e)
         {
