@@ -337,11 +337,7 @@ internal sealed class CilEmitter
         {
             // Profiling: every call counted, here or (not compiled) by the interpreter.
             fnRef();
-            il.Emit(OpCodes.Dup);
-            il.Emit(OpCodes.Ldfld, F.Calls);
-            il.Emit(OpCodes.Ldc_I8, 1L);
-            il.Emit(OpCodes.Add);
-            il.Emit(OpCodes.Stfld, F.Calls);
+            CountCall();
         }
         IfAttention(slow);
         il.Emit(OpCodes.Ldloca, _probe);
@@ -467,7 +463,7 @@ internal sealed class CilEmitter
                 il.Emit(OpCodes.Brtrue, StepOn(pc));
             }
             EmitInstruction(pc);
-            if (IsJump(_fn.Code[pc].Op) || !OpcodeInfo.Of(_fn.Code[pc].Op).FallsThrough) ClearAliases();
+            if (OpcodeInfo.Of(_fn.Code[pc].Op).Flow != ControlFlow.Next) ClearAliases();
             else if (pc + 1 < _fn.Code.Length && _fn.Reachable[pc + 1])
             {
                 // Entries the instruction popped are gone: a later push at their depth starts in its own slot.
@@ -934,17 +930,17 @@ internal sealed class CilEmitter
         SetPc(pc);
         // The closed class table: one function for every class the receiver can be is called as a function
         // is; a few classes are told apart by their id in the receiver's header; more go through the table.
-        var targets = _module.Implementations(ins.A, (int)ins.B);
+        var (single, tested) = Dispatch(_module, ins);
         var called = il.DefineLabel();
-        if (targets.Count > 0 && targets.All(t => t.Target == targets[0].Target))
+        if (single is not null)
         {
-            CallOrInline(targets[0].Target, d - argc, called, null);
+            CallOrInline(single, d - argc, called, null);
             AfterCall(pc, d - argc, returns);
             il.MarkLabel(called);
             return;
         }
         var done = il.DefineLabel();
-        if (targets.Count > 0 && targets.Count <= MaxClassTests)
+        if (tested.Count > 0)
         {
             HeapWord(d - argc, 0);
             il.Emit(OpCodes.Ldelem_I8);
@@ -954,7 +950,7 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Ldc_I4, 0xFFFFFF);
             il.Emit(OpCodes.And);
             il.Emit(OpCodes.Stloc, _classId);
-            foreach (var (cls, target) in targets)
+            foreach (var (cls, target) in tested)
             {
                 var other = il.DefineLabel();
                 il.Emit(OpCodes.Ldloc, _classId);
@@ -1006,6 +1002,16 @@ internal sealed class CilEmitter
         _il.Emit(OpCodes.Ldfld, F.Strings);
         Ldc(index);
         _il.Emit(OpCodes.Ldelem_I8);
+    }
+
+    /// <summary>Adds one to the call count of the LoadedFunction on the CIL stack, popping it (a profiler runs).</summary>
+    private void CountCall()
+    {
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Ldfld, F.Calls);
+        _il.Emit(OpCodes.Ldc_I8, 1L);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stfld, F.Calls);
     }
 
     /// <summary>Goes to <paramref name="target"/> when the interpreter asks for attention (a stop, a sample).</summary>
@@ -1121,11 +1127,7 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Ldfld, F.Functions);
             Ldc(callee.Index);
             il.Emit(OpCodes.Ldelem_Ref);
-            il.Emit(OpCodes.Dup);
-            il.Emit(OpCodes.Ldfld, F.Calls);
-            il.Emit(OpCodes.Ldc_I8, 1L);
-            il.Emit(OpCodes.Add);
-            il.Emit(OpCodes.Stfld, F.Calls);
+            CountCall();
         }
         // The operand stack: each entry a CIL local (an int, a reference's bits, or a float).
         var stack = new List<LocalBuilder>();
@@ -1229,14 +1231,23 @@ internal sealed class CilEmitter
     /// <summary>Most classes a method call tells apart by their id before it looks its target up in the table.</summary>
     private const int MaxClassTests = 8;
 
-    /// <summary>The functions a method call instruction calls directly (<see cref="MethodCall"/>): the one target
-    /// of every class its receiver can be, or the targets of a few classes; none when it looks them up.</summary>
-    internal static IEnumerable<LoadedFunction> DirectTargets(LoadedModule module, Instr ins)
+    /// <summary>How a method call instruction reaches its targets (<see cref="MethodCall"/>): the one function every
+    /// class its receiver can be runs; else the classes to tell apart by their id, at most <see cref="MaxClassTests"/>;
+    /// else neither, and the call looks its target up in the method table.</summary>
+    private static (LoadedFunction? Single, IReadOnlyList<(RuntimeClass Class, LoadedFunction Target)> Tested) Dispatch(LoadedModule module, Instr ins)
     {
         var targets = module.Implementations(ins.A, (int)ins.B);
-        if (targets.Count == 0) return [];
-        if (targets.All(t => t.Target == targets[0].Target)) return [targets[0].Target];
-        return targets.Count <= MaxClassTests ? targets.Select(t => t.Target) : [];
+        if (targets.Count == 0) return (null, []);
+        if (targets.All(t => t.Target == targets[0].Target)) return (targets[0].Target, []);
+        return (null, targets.Count <= MaxClassTests ? targets : []);
+    }
+
+    /// <summary>The functions a method call instruction calls directly (<see cref="Dispatch"/>), which the batch
+    /// compiles with its caller.</summary>
+    internal static IEnumerable<LoadedFunction> DirectTargets(LoadedModule module, Instr ins)
+    {
+        var (single, tested) = Dispatch(module, ins);
+        return single is not null ? [single] : tested.Select(t => t.Target);
     }
 
     /// <summary>Calls <paramref name="callee"/>, its arguments in the slots from depth <paramref name="args"/>:
@@ -1557,7 +1568,7 @@ internal sealed class CilEmitter
     }
 
     /// <summary>Out-of-line code that calls an interpreter method <c>(fp, pc, sp)</c> at instruction
-    /// <paramref name="pc"/> with <paramref name="d"/> entries on the stack (<see cref="Interpreter.AttendAt"/>,
+    /// <paramref name="pc"/> with <paramref name="d"/> entries on the stack (<see cref="Interpreter.AttendAt"/>),
     /// then goes back to <paramref name="resume"/>.</summary>
     private Label ColdCallAt(MethodInfo method, int pc, int d, Label resume) => Cold(() =>
     {

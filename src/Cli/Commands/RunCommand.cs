@@ -33,7 +33,7 @@ internal sealed class RunCommand
         RunSettings.Engines);
     private readonly HlvmOption<long?> _jitThreshold = OptionKinds.Count("--jit-threshold", "N", "tiered: compile a function after N calls, or a loop after N iterations (0: before it first runs)",
         0, int.MaxValue, 100, ExecutionOptions.DefaultJitThreshold);
-    private readonly HlvmOption<bool> _jitLog = OptionKinds.Flag("--jit-log", "one line per compiled function on stderr: name, bytecode and CIL size, compile time, why");
+    private readonly HlvmOption<bool> _jitLog = OptionKinds.Flag("--jit-log", "one line per compiled function on stderr: name, bytecode and CIL size, compile time, why, and the functions whose calls it compiled in place");
     private readonly HlvmOption<long?> _maxStack = OptionKinds.Count("--max-stack", "N", "most nested calls; one more is a StackOverflowError (exit 75)",
         1, int.MaxValue, 1000, RunSettings.DefaultMaxStack);
     private readonly HlvmOption<long?> _maxHeap = OptionKinds.Size("--max-heap", "most bytes of live objects on the heap; past it, an OutOfMemoryError (exit 75)", "1g", RunSettings.DefaultMaxHeap);

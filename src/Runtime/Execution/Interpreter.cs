@@ -158,10 +158,10 @@ public sealed class Interpreter : IRootSource
 
     /// <summary>
     /// Compiled code with --fuel at the start of a basic block of <paramref name="n"/> instructions (at
-    /// <paramref name="pc"/> of frame <paramref name="fp"/>) that the current slice can't cover: looks for a stop, as
-    /// <see cref="Refuel"/> does where a slice ends, and takes the next slices to charge the block whole; false,
-    /// charging nothing, when what is left of the budget can't cover it (the program stops inside the block: the
-    /// code continues in <see cref="ContinueMetered"/>).
+    /// <paramref name="pc"/> of frame <paramref name="fp"/>) that the current slice can't cover: looks for a stop and
+    /// charges the block whole, the next slice paying what this one can't (<see cref="Refuel"/>, as where the
+    /// interpreter's slice ends); false, charging nothing, when what is left of the budget can't cover it (the
+    /// program stops inside the block: the code continues in <see cref="ContinueMetered"/>).
     /// </summary>
     internal bool ChargeBlockAt(int fp, int pc, int sp, int n)
     {
@@ -169,9 +169,8 @@ public sealed class Interpreter : IRootSource
         _sp = sp;
         if (Volatile.Read(ref _interrupt) is { } reason) throw reason;
         if (_fuel + _reserve < n) return false;
-        long slice = Math.Max(Math.Min(FuelSlice, _reserve), n - _fuel);
-        _reserve -= slice;
-        _fuel += slice - n;
+        _fuel -= n;
+        Refuel();
         return true;
     }
 
