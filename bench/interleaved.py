@@ -4,11 +4,15 @@ machine's load reaches all of them alike (hyperfine runs one command's runs afte
 table of each command's wall time (median, minimum) and CPU time (user + system, from wait4), and the ratio of
 its median to the first command's.
 
-    bench/interleaved.py [--rounds N] [--warmup N] 'command one' 'command two' ...
+    bench/interleaved.py [--rounds N] [--warmup N] [--shuffle] 'command one' 'command two' ...
+
+--shuffle runs each round's commands in a new random order: a run can be slowed by the one before it (a process
+that touched a lot of memory leaves the kernel work), and a fixed order gives that cost to the same command in
+every round.
 
 A command is split on spaces (no shell); its output is discarded, and a failing command stops the run.
 """
-import argparse, os, statistics, subprocess, sys, time
+import argparse, os, random, statistics, subprocess, sys, time
 
 
 def run(argv):
@@ -27,6 +31,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--shuffle", action="store_true", help="run each round's commands in a random order")
     parser.add_argument("commands", nargs="+")
     args = parser.parse_args()
     commands = [c.split() for c in args.commands]
@@ -36,8 +41,11 @@ def main():
     walls = [[] for _ in commands]
     cpus = [[] for _ in commands]
     for _ in range(args.rounds):
-        for i, c in enumerate(commands):
-            wall, cpu = run(c)
+        order = list(range(len(commands)))
+        if args.shuffle:
+            random.shuffle(order)
+        for i in order:
+            wall, cpu = run(commands[i])
             walls[i].append(wall)
             cpus[i].append(cpu)
     base = statistics.median(walls[0])
