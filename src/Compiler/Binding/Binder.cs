@@ -563,6 +563,14 @@ public sealed partial class Binder
             var idx = Check(BindValue(index.expr(1), VmType.Int), VmType.Int, index.expr(1), "an index must be");
             var elementType = ElementType(array, index.expr(0));
             var value = BindValue(a.value, elementType);
+            if (op != "=" && array is BoundLocal && idx is BoundLocal or BoundConst)
+            {
+                // a[i] op= v where a and i are variables or i a constant: read them twice, both before v (which
+                // can't change what the stack already holds), without hidden locals.
+                var current = new BoundIndex(line, elementType, array, idx);
+                var combined = Check(BindBinary(op[..^1], current, value, a, a.value), elementType, a.value, "the element type is");
+                return new BoundIndexStore(line, array, idx, combined);
+            }
             if (op != "=")
             {
                 // a[i] op= v evaluates a and i once: keep them in hidden locals.
@@ -609,6 +617,13 @@ public sealed partial class Binder
         string op = a.op.Text;
         if (ofSelf) FieldAssigned(a, field);
         if (op == "=") return new BoundSetField(line, target, cls, field.Index, Check(value, field.Type, a.value, $"field '{field.Name}' has type"));
+        if (target is BoundLocal)
+        {
+            // x.f op= v where x is a variable: x is read twice, both times before v (which can't change what the
+            // stack already holds), without a hidden local.
+            var read = new BoundGetField(line, field.Type, target, cls, field.Index);
+            return new BoundSetField(line, target, cls, field.Index, Check(BindBinary(op[..^1], read, value, a, a.value), field.Type, a.value, $"field '{field.Name}' has type"));
+        }
         // obj.f op= v evaluates obj once.
         var temp = NewLocal("$obj", target.Type, false);
         var current = new BoundGetField(line, field.Type, new BoundLocal(line, temp), cls, field.Index);
