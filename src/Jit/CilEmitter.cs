@@ -107,6 +107,23 @@ internal sealed class CilEmitter
     /// </summary>
     private readonly bool[] _nonNull;
 
+    /// <summary>
+    /// For each local holding a reference: a CIL copy of the value in its slot, read instead of the slot where
+    /// <see cref="_refCopied"/> says it is current. References live in slots, where the collector finds and
+    /// updates them; but between two collections a slot's value only changes by a store, which writes the copy too.
+    /// So a copy is current from the read or store that made it, in straight-line code of instructions compiled
+    /// inline (<see cref="InlineOnly"/>: none can collect or call out), and is forgotten at every join point and
+    /// around every other instruction. Reading the copy lets .NET's JIT keep the reference in a register and see
+    /// that two accesses to one field are one bounds check (a store to the heap's array could, for all it knows,
+    /// change a slot of the stack's).
+    /// </summary>
+    private readonly LocalBuilder?[] _refCopy;
+
+    private readonly bool[] _refCopied;
+
+    /// <summary>Whether copies are made and read now: in an inline instruction of the body, not metered.</summary>
+    private bool _refCopies;
+
     /// <summary>Instructions control reaches other than from the one before: jump targets, handlers, entries.</summary>
     private readonly bool[] _isTarget;
 
@@ -168,6 +185,8 @@ internal sealed class CilEmitter
         if (metered) _fuelLeft = Local(typeof(long));
         _alias = new int[fn.Def.MaxStack + 1];
         _nonNull = new bool[fn.LocalCount];
+        _refCopy = new LocalBuilder?[fn.LocalCount];
+        _refCopied = new bool[fn.LocalCount];
         ClearAliases();
         _localLong = new LocalBuilder?[_localCount];
         _localDouble = new LocalBuilder?[_localCount];
@@ -456,13 +475,17 @@ internal sealed class CilEmitter
                 MaterializeAll(Types(pc).Length);
                 Array.Clear(_nonNull);
             }
+            if (_isTarget[pc] || _isStep[pc]) Array.Clear(_refCopied);
             il.MarkLabel(_labels[pc]);
             if (_isStep[pc])
             {
                 il.Emit(OpCodes.Ldloc, _step);
                 il.Emit(OpCodes.Brtrue, StepOn(pc));
             }
+            _refCopies = !_metered && InlineOnly[(int)_fn.Code[pc].Op];
+            if (!_refCopies) Array.Clear(_refCopied);
             EmitInstruction(pc);
+            if (!_refCopies) Array.Clear(_refCopied);
             if (OpcodeInfo.Of(_fn.Code[pc].Op).Flow != ControlFlow.Next) ClearAliases();
             else if (pc + 1 < _fn.Code.Length && _fn.Reachable[pc + 1])
             {
@@ -473,6 +496,7 @@ internal sealed class CilEmitter
 
         // Out-of-line code: faults, stops, and the entries.
         Array.Clear(_nonNull);
+        _refCopies = false;
         for (int i = 0; i < _cold.Count; i++)
         {
             il.MarkLabel(_cold[i].Label);
@@ -1785,10 +1809,31 @@ internal sealed class CilEmitter
             case Rep.Long: _il.Emit(OpCodes.Ldloc, StackLocal(_stackLong, k, typeof(long))); break;
             case Rep.Double: _il.Emit(OpCodes.Ldloc, StackLocal(_stackDouble, k, typeof(double))); break;
             default:
-                SlotAddress(_alias[k] >= 0 ? _alias[k] : _localCount + k);
+                if (_alias[k] >= 0)
+                {
+                    LdRefLocal(_alias[k]);
+                    break;
+                }
+                SlotAddress(_localCount + k);
                 _il.Emit(OpCodes.Ldind_I8);
                 break;
         }
+    }
+
+    /// <summary>Pushes reference local <paramref name="i"/>: its copy when current (<see cref="_refCopy"/>), else its slot.</summary>
+    private void LdRefLocal(int i)
+    {
+        if (_refCopies && _refCopied[i])
+        {
+            _il.Emit(OpCodes.Ldloc, _refCopy[i]!);
+            return;
+        }
+        SlotAddress(i);
+        _il.Emit(OpCodes.Ldind_I8);
+        if (!_refCopies) return;
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Stloc, _refCopy[i] ??= Local(typeof(long)));
+        _refCopied[i] = true;
     }
 
     private void StEntry(int k, Rep rep)
@@ -1828,8 +1873,7 @@ internal sealed class CilEmitter
             case Rep.Long: _il.Emit(OpCodes.Ldloc, _localLong[i]!); break;
             case Rep.Double: _il.Emit(OpCodes.Ldloc, _localDouble[i]!); break;
             default:
-                SlotAddress(i);
-                _il.Emit(OpCodes.Ldind_I8);
+                LdRefLocal(i);
                 break;
         }
     }
@@ -1845,6 +1889,13 @@ internal sealed class CilEmitter
                 SlotAddress(i);
                 _il.Emit(OpCodes.Ldloc, _tmp);
                 _il.Emit(OpCodes.Stind_I8);
+                if (_refCopies)
+                {
+                    _il.Emit(OpCodes.Ldloc, _tmp);
+                    _il.Emit(OpCodes.Stloc, _refCopy[i] ??= Local(typeof(long)));
+                    _refCopied[i] = true;
+                }
+                else _refCopied[i] = false;
                 break;
         }
     }
