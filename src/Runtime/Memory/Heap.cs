@@ -554,8 +554,11 @@ public sealed partial class Heap
             Log(start, before, "full");
             throw OutOfMemory(requestWords, $"the heap can hold at most {Format(Array.MaxLength * 8L)}: {Format(live)} live after a full collection, {Format(requestWords * 8)} requested");
         }
-        // Keep at least as much free room as there is live data, so collections stay proportional to allocation.
-        long target = Math.Max(needed * 2, InitialWords);
+        // Keep at least twice as much free room as there is live data: a collection copies the live data, so its
+        // cost per byte allocated is live / free. Twice rather than once halves that work for a program whose
+        // live data stays (binarytrees: 65 collections and 165 ms of pauses before, 37 and 121 ms after; its whole
+        // run 8% faster, mapcount's too), for half as much space again.
+        long target = Math.Max(needed * 3, InitialWords);
         if (target > _space.Length)
         {
             // Growing costs a copy and fresh pages for both semispaces, so grow at least twofold: a heap whose
