@@ -2,6 +2,7 @@ using System.Text;
 using Hlvm.Compiler;
 using Hlvm.Compiler.Diagnostics;
 using Hlvm.Runtime.Bytecode;
+using Hlvm.Runtime.Host;
 using Hlvm.Sandbox;
 using Hlvm.Sandbox.Bundles;
 
@@ -188,17 +189,13 @@ internal sealed class Inputs(CliContext cli)
             cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {why}");
             return ExitCodes.CantCreate;
         }
-        string temp = output + ".tmp-" + Environment.ProcessId;
         try
         {
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, output, overwrite: true);
+            AtomicFile.Write(output, stream => stream.Write(bytes));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            try { File.Delete(temp); } catch (Exception) { /* nothing was written */ }
-            // The message names the file asked for, never the temporary one.
-            cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {(e is UnauthorizedAccessException ? Why(e) : e.Message.Replace(temp, output))}");
+            cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {(e is UnauthorizedAccessException ? Why(e) : e.Message)}");
             return ExitCodes.CantCreate;
         }
         return ExitCodes.Ok;

@@ -88,11 +88,11 @@ public sealed class ProgramCache(string root)
     {
         byte[] contextBytes = Encoding.UTF8.GetBytes(context);
         string path = PathOf(contextBytes, source);
-        string temp = Path.Combine(Root, $"{Path.GetFileName(path)}.{Guid.NewGuid():N}.writing");
         try
         {
             UserFiles.CreatePrivateDirectory(Root);
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            // Not flushed to disk: an entry cut short by a crash does not parse, and is compiled again.
+            Hlvm.Runtime.Host.AtomicFile.Write(path, stream =>
             {
                 stream.Write(Magic);
                 Span<byte> length = stackalloc byte[4];
@@ -102,16 +102,12 @@ public sealed class ProgramCache(string root)
                     stream.Write(length);
                     stream.Write(block);
                 }
-            }
-            // Not flushed to disk: an entry cut short by a crash does not parse, and is compiled again.
-            File.Move(temp, path, overwrite: true);
+            }, flushToDisk: false);
             Trim();
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            try { File.Delete(temp); }
-            catch (Exception again) when (again is IOException or UnauthorizedAccessException) { /* nothing more to do */ }
             return false;
         }
     }

@@ -55,7 +55,7 @@ public sealed record AppAbout(string Kind, string Name, string? Directory = null
         if (Version is not null) fields["version"] = Version;
         if (Signer is not null) fields["signer"] = Signer;
         if (Location is not null) fields["location"] = Location;
-        UserFiles.WriteAtomically(Path.Combine(storage, FileName), s => JsonSerializer.Serialize(s, fields, new JsonSerializerOptions { WriteIndented = true }));
+        Hlvm.Runtime.Host.AtomicFile.Write(Path.Combine(storage, FileName), s => JsonSerializer.Serialize(s, fields, new JsonSerializerOptions { WriteIndented = true }));
     }
 }
 

@@ -12,37 +12,14 @@ internal sealed class HostFileSystem : IFileSystem
         return (Stream)new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
     });
 
-    /// <summary>
-    /// Writes the bytes to a new file beside the target, then renames it over the target: a rename within a
-    /// directory is atomic, so readers see the old contents or the new, and a failure part-way leaves the old file.
-    /// </summary>
+    /// <summary>Writes the file whole or not at all (<see cref="AtomicFile.Write"/>).</summary>
     public void WriteAtomic(string path, ReadOnlySpan<byte> bytes)
     {
         var data = bytes.ToArray();
         FileErrors.Guard("write", path, () =>
         {
             if (Directory.Exists(path)) throw FileErrors.Fail("write", path, "it is a directory");
-            // Through a symbolic link, replace the file it leads to (as a plain write would), not the link.
-            var info = new FileInfo(path);
-            string target = info.LinkTarget is not null ? info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? info.FullName : info.FullName;
-            string temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
-            bool renamed = false;
-            try
-            {
-                using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-                {
-                    stream.Write(data);
-                    stream.Flush(flushToDisk: true);
-                }
-                // The replaced file keeps its permissions.
-                if (!OperatingSystem.IsWindows() && File.Exists(target)) File.SetUnixFileMode(temp, File.GetUnixFileMode(target));
-                File.Move(temp, target, overwrite: true);
-                renamed = true;
-            }
-            finally
-            {
-                if (!renamed) TryDelete(temp);
-            }
+            AtomicFile.Write(path, stream => stream.Write(data));
             return 0;
         });
     }
@@ -79,10 +56,4 @@ internal sealed class HostFileSystem : IFileSystem
         else throw FileErrors.Fail("remove", path, "no such file or directory");
         return 0;
     });
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* the write failed already; report that */ }
-    }
 }

@@ -168,7 +168,7 @@ public sealed class ContentCache(string root)
     {
         // The cache is the user's own: what apps they ran and what those hold is no one else's business.
         UserFiles.CreatePrivateDirectory(Path.GetDirectoryName(path)!);
-        UserFiles.WriteAtomically(path, stream => stream.Write(contents));
+        Hlvm.Runtime.Host.AtomicFile.Write(path, stream => stream.Write(contents));
     }
 
     private static void TryDeleteEmpty(string directory)

@@ -121,7 +121,7 @@ public static class Packer
         }, entries, signer);
         var written = BundleFront.Read(front); // what a reader will check, checked before anything is written
 
-        UserFiles.WriteAtomically(output, file =>
+        Hlvm.Runtime.Host.AtomicFile.Write(output, file =>
         {
             file.Write(front);
             foreach (var bytes in stored) file.Write(bytes);

@@ -1,0 +1,51 @@
+using Hlvm.Runtime.Host;
+
+namespace Hlvm.Tests;
+
+/// <summary><see cref="AtomicFile.Write"/>, through which every part of Hlvm writes a host file whole or not at all.</summary>
+public sealed class AtomicFileTests
+{
+    [Fact]
+    public void AWriterThatFailsPartWayLeavesTheOldFileAndNoTemporaryFile()
+    {
+        using var dir = new TestSupport.TempDir();
+        string path = dir.File("out.txt", "old contents");
+        var e = Assert.Throws<InvalidOperationException>(() => AtomicFile.Write(path, stream =>
+        {
+            stream.Write("new, but cut short"u8);
+            throw new InvalidOperationException("the writer failed");
+        }));
+        Assert.Equal("the writer failed", e.Message);
+        Assert.Equal("old contents", File.ReadAllText(path));
+        Assert.Equal(["out.txt"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void AnErrorNamesTheFileAskedForNeverTheTemporaryOne()
+    {
+        using var dir = new TestSupport.TempDir();
+        string path = Path.Combine(dir.Path, "missing", "out.txt");
+        var e = Assert.Throws<DirectoryNotFoundException>(() => AtomicFile.Write(path, stream => stream.Write("x"u8)));
+        Assert.Contains(path, e.Message);
+        Assert.DoesNotContain(".tmp", e.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+
+    [Fact]
+    public void TheCliWritesThroughALinkAndKeepsTheTargetsPermissions()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        using var dir = new TestSupport.TempDir();
+        string target = dir.File("hello.hlc", "an older module");
+        File.SetUnixFileMode(target, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        string link = Path.Combine(dir.Path, "link.hlc");
+        File.CreateSymbolicLink(link, target);
+        string hello = Path.Combine(TestSupport.Root, "examples", "hello.hl");
+        var r = TestSupport.Hlvm("build", hello, "-o", link);
+        Assert.Equal(0, r.ExitCode);
+        Assert.NotNull(new FileInfo(link).LinkTarget); // still a link, to the module now
+        Assert.Equal("Hello, world!\n", TestSupport.Hlvm("run", target).Stdout);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(target));
+        Assert.Equal(["hello.hlc", "link.hlc"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName).Order());
+    }
+}
