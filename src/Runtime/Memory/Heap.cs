@@ -22,7 +22,8 @@ namespace Hlvm.Runtime.Memory;
 //   Array    [header][length][ref to Data or RefData backing store]      (growable: push replaces the store)
 //   Object   [header][fields ...]            aux (bits 8-31) is the class's heap id, length the field count
 //   Map      [header][count][used][ref to MapEntries][ref to Data index]   aux: key kind | value kind << 8,
-//            | 1 << 16 once its keys are hashed with the secret (HeapMaps.cs)
+//            | 1 << 16 once its keys are hashed with the secret (HeapMaps.cs, which names these words and the
+//            entries' for every user: MapCountWord ... MapIndexWord, EntryWords, EntryKey, EntryValue)
 //   MapEntries [header][(hash, key, value) × capacity]   aux: 1 = keys are references, 2 = values are
 //            Entries are in insertion order; a removed one keeps its place with hash -1 until the map grows.
 //            The index is an open-addressing table of 32-bit slots, two to a word (a power of two, at least
@@ -32,7 +33,8 @@ namespace Hlvm.Runtime.Memory;
 // The collector is a semispace copying collector (Cheney): it copies everything reachable from the roots into
 // the other space, leaving a forwarding header behind, then scans the copies breadth-first. It is precise: the
 // roots are exactly the reference slots that root sources report (the interpreter's frames, using the stack
-// maps the verifier computed, and the modules' string constants); compiled frames will be one more source.
+// maps the verifier computed, and the modules' string constants); compiled code keeps its frames in the
+// interpreter's records and slots, so they are the same source.
 //
 // Invariants: after a collection every reference in the heap or in a root points at the start of a live object
 // below Top; objects are only ever allocated by bumping Top, so the heap is a gap-free sequence of objects.
@@ -507,8 +509,8 @@ public sealed partial class Heap
                         break;
                     }
                 case KindMap:
-                    to[scan + 3] = Evacuate(to[scan + 3]);
-                    to[scan + 4] = Evacuate(to[scan + 4]);
+                    to[scan + MapEntriesWord] = Evacuate(to[scan + MapEntriesWord]);
+                    to[scan + MapIndexWord] = Evacuate(to[scan + MapIndexWord]);
                     scan += MapWords;
                     break;
                 case KindClosure:
@@ -518,11 +520,11 @@ public sealed partial class Heap
                 case KindMapEntries:
                     {
                         int words = LengthOf(h);
-                        bool keys = (h & 0x100) != 0, values = (h & 0x200) != 0;
-                        for (int i = 0; i < words; i += 3)
+                        bool keys = (h & KeysAreReferences) != 0, values = (h & ValuesAreReferences) != 0;
+                        for (int at = scan + 1; at < scan + 1 + words; at += EntryWords)
                         {
-                            if (keys) to[scan + 2 + i] = Evacuate(to[scan + 2 + i]);
-                            if (values) to[scan + 3 + i] = Evacuate(to[scan + 3 + i]);
+                            if (keys) to[at + EntryKey] = Evacuate(to[at + EntryKey]);
+                            if (values) to[at + EntryValue] = Evacuate(to[at + EntryValue]);
                         }
                         scan += 1 + words;
                         break;

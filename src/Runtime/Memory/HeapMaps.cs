@@ -7,7 +7,21 @@ namespace Hlvm.Runtime.Memory;
 // growing a map happens only after Reserve, and the callers re-read their references after it.
 public sealed partial class Heap
 {
+    // The layout of a map, spelled here once for the maps' code, the collector and the heap verifier.
+
+    /// <summary>Words of a map: its header, then the live entries' count, the used entries' count (removed ones
+    /// included), the entry store and the index.</summary>
     public const int MapWords = 5;
+
+    internal const int MapCountWord = 1, MapUsedWord = 2, MapEntriesWord = 3, MapIndexWord = 4;
+
+    /// <summary>Words of one entry of the entry store, after the store's header: the key's hash (-1 once the entry
+    /// is removed), the key, the value.</summary>
+    internal const int EntryWords = 3, EntryKey = 1, EntryValue = 2;
+
+    /// <summary>Flags of an entry store's header: its keys, its values are references (the collector updates them).</summary>
+    internal const long KeysAreReferences = 0x100, ValuesAreReferences = 0x200;
+
     private const int MinMapCapacity = 8;
 
     /// <summary>The slots of the index of a map with room for <paramref name="capacity"/> entries: a power of two
@@ -26,14 +40,14 @@ public sealed partial class Heap
 
     /// <summary>The first word (the hash; the key and value follow) of entry <paramref name="e"/> of the entry store at <paramref name="entries"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int EntryAt(int entries, int e) => entries + 1 + 3 * e;
+    private static int EntryAt(int entries, int e) => entries + 1 + EntryWords * e;
 
     /// <summary>Words a map with room for <paramref name="capacity"/> entries takes, its stores included.</summary>
     public static long MapStoreWords(long capacity)
     {
         capacity = Math.Max(MinMapCapacity, capacity);
         if (capacity > (1 << 28)) return long.MaxValue / 2;
-        return 1 + 3 * capacity + DataWords(IndexWords((int)capacity));
+        return 1 + EntryWords * capacity + DataWords(IndexWords((int)capacity));
     }
 
     /// <summary>A new empty map. Needs <see cref="MapWords"/> + <see cref="MapStoreWords"/>(capacity) reserved.</summary>
@@ -50,12 +64,12 @@ public sealed partial class Heap
     {
         var key = MapKeyKind(map);
         var value = MapValueKind(map);
-        long flags = (VmType.IsReferenceKind(key) ? 0x100 : 0) | (VmType.IsReferenceKind(value) ? 0x200 : 0);
-        int entries = Bump(1 + 3 * capacity);
-        _space[entries] = KindMapEntries | flags | ((long)(3 * capacity) << 32);
+        long flags = (VmType.IsReferenceKind(key) ? KeysAreReferences : 0) | (VmType.IsReferenceKind(value) ? ValuesAreReferences : 0);
+        int entries = Bump(1 + EntryWords * capacity);
+        _space[entries] = KindMapEntries | flags | ((long)(EntryWords * capacity) << 32);
         int index = NewData(TypeKind.Int, IndexWords(capacity));
-        _space[map + 3] = entries;
-        _space[map + 4] = index;
+        _space[map + MapEntriesWord] = entries;
+        _space[map + MapIndexWord] = index;
     }
 
 
@@ -63,11 +77,11 @@ public sealed partial class Heap
 
     public TypeKind MapValueKind(int map) => (TypeKind)(byte)(_space[map] >> 16);
 
-    public int MapCount(int map) => (int)_space[map + 1];
+    public int MapCount(int map) => (int)_space[map + MapCountWord];
 
-    private int MapUsed(int map) => (int)_space[map + 2];
+    private int MapUsed(int map) => (int)_space[map + MapUsedWord];
 
-    private int MapCapacity(int map) => LengthOf(_space[(int)_space[map + 3]]) / 3;
+    private int MapCapacity(int map) => LengthOf(_space[(int)_space[map + MapEntriesWord]]) / EntryWords;
 
     /// <summary>
     /// The hash of a key: never negative (-1 marks a removed entry); its low bits choose the key's slot. An int or
@@ -125,14 +139,14 @@ public sealed partial class Heap
     private void RehashWithSecret(int map)
     {
         _space[map] |= MapKeyedFlag;
-        int entries = (int)_space[map + 3], used = MapUsed(map);
+        int entries = (int)_space[map + MapEntriesWord], used = MapUsed(map);
         MapWork += used;
         for (int i = 0; i < used; i++)
         {
             int at = EntryAt(entries, i);
-            if (_space[at] >= 0) _space[at] = Hash(map, _space[at + 1]);
+            if (_space[at] >= 0) _space[at] = Hash(map, _space[at + EntryKey]);
         }
-        int index = (int)_space[map + 4];
+        int index = (int)_space[map + MapIndexWord];
         Array.Clear(_space, index + 1, LengthOf(_space[index]));
         BuildIndex(map);
     }
@@ -140,7 +154,7 @@ public sealed partial class Heap
     /// <summary>Fills the map's empty index from its entries.</summary>
     private void BuildIndex(int map)
     {
-        int entries = (int)_space[map + 3], used = MapUsed(map);
+        int entries = (int)_space[map + MapEntriesWord], used = MapUsed(map);
         for (int i = 0; i < used; i++)
         {
             long hash = _space[EntryAt(entries, i)];
@@ -156,7 +170,7 @@ public sealed partial class Heap
     /// <see cref="RunTooLong"/> (the caller then hashes the keys with the secret, which indexes every entry).</summary>
     private bool IndexEntry(int map, long hash, int e)
     {
-        int index = (int)_space[map + 4];
+        int index = (int)_space[map + MapIndexWord];
         int mask = IndexMask(index);
         int slot = (int)hash & mask, probes = 0;
         while (IndexSlot(index, slot) != 0)
@@ -195,7 +209,7 @@ public sealed partial class Heap
     public int MapFind(int map, long key)
     {
         long hash = Hash(map, key);
-        int entries = (int)_space[map + 3], index = (int)_space[map + 4];
+        int entries = (int)_space[map + MapEntriesWord], index = (int)_space[map + MapIndexWord];
         int mask = IndexMask(index);
         for (int slot = (int)hash & mask, probes = 0; ; slot = (slot + 1) & mask, probes++)
         {
@@ -204,7 +218,7 @@ public sealed partial class Heap
             if (e != 0)
             {
                 int at = EntryAt(entries, e - 1);
-                if (_space[at] != hash || !KeysEqual(map, _space[at + 1], key)) continue;
+                if (_space[at] != hash || !KeysEqual(map, _space[at + EntryKey], key)) continue;
                 found = e - 1;
             }
             MapProbes += probes;
@@ -215,9 +229,9 @@ public sealed partial class Heap
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public long MapValueAt(int map, int entry) => _space[EntryAt((int)_space[map + 3], entry) + 2];
+    public long MapValueAt(int map, int entry) => _space[EntryAt((int)_space[map + MapEntriesWord], entry) + EntryValue];
 
-    public void MapSetValueAt(int map, int entry, long value) => _space[EntryAt((int)_space[map + 3], entry) + 2] = value;
+    public void MapSetValueAt(int map, int entry, long value) => _space[EntryAt((int)_space[map + MapEntriesWord], entry) + EntryValue] = value;
 
     /// <summary>True when an entry can be added without growing the map's stores.</summary>
     public bool MapHasRoom(int map) => MapUsed(map) < MapCapacity(map);
@@ -231,22 +245,22 @@ public sealed partial class Heap
     /// </summary>
     public void MapGrow(int map, int capacity)
     {
-        int oldEntries = (int)_space[map + 3];
+        int oldEntries = (int)_space[map + MapEntriesWord];
         int used = MapUsed(map), live = 0;
         MapWork += used;
         NewMapStores(map, capacity);
-        int entries = (int)_space[map + 3];
+        int entries = (int)_space[map + MapEntriesWord];
         for (int i = 0; i < used; i++)
         {
             int from = EntryAt(oldEntries, i), to = EntryAt(entries, live);
             if (_space[from] < 0) continue;
             _space[to] = _space[from];
-            _space[to + 1] = _space[from + 1];
-            _space[to + 2] = _space[from + 2];
+            _space[to + EntryKey] = _space[from + EntryKey];
+            _space[to + EntryValue] = _space[from + EntryValue];
             live++;
         }
-        _space[map + 1] = live;
-        _space[map + 2] = live;
+        _space[map + MapCountWord] = live;
+        _space[map + MapUsedWord] = live;
         BuildIndex(map);
     }
 
@@ -254,13 +268,13 @@ public sealed partial class Heap
     public void MapAppend(int map, long key, long value)
     {
         int e = MapUsed(map);
-        int at = EntryAt((int)_space[map + 3], e);
+        int at = EntryAt((int)_space[map + MapEntriesWord], e);
         long hash = Hash(map, key);
         _space[at] = hash;
-        _space[at + 1] = key;
-        _space[at + 2] = value;
-        _space[map + 1] = MapCount(map) + 1;
-        _space[map + 2] = e + 1;
+        _space[at + EntryKey] = key;
+        _space[at + EntryValue] = value;
+        _space[map + MapCountWord] = MapCount(map) + 1;
+        _space[map + MapUsedWord] = e + 1;
         if (!IndexEntry(map, hash, e)) RehashWithSecret(map);
     }
 
@@ -269,23 +283,23 @@ public sealed partial class Heap
     {
         int e = MapFind(map, key);
         if (e < 0) return false;
-        int at = EntryAt((int)_space[map + 3], e);
+        int at = EntryAt((int)_space[map + MapEntriesWord], e);
         _space[at] = -1;
-        _space[at + 1] = 0;
-        _space[at + 2] = 0;
-        _space[map + 1] = MapCount(map) - 1;
+        _space[at + EntryKey] = 0;
+        _space[at + EntryValue] = 0;
+        _space[map + MapCountWord] = MapCount(map) - 1;
         return true;
     }
 
     /// <summary>The live entries' keys (or values) in insertion order, into a span of <see cref="MapCount"/> slots.</summary>
     public void MapCopy(int map, bool values, Span<long> into)
     {
-        int entries = (int)_space[map + 3];
+        int entries = (int)_space[map + MapEntriesWord];
         int used = MapUsed(map), k = 0;
         for (int i = 0; i < used; i++)
         {
             int at = EntryAt(entries, i);
-            if (_space[at] >= 0) into[k++] = _space[at + (values ? 2 : 1)];
+            if (_space[at] >= 0) into[k++] = _space[at + (values ? EntryValue : EntryKey)];
         }
     }
 }

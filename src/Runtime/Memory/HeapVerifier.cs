@@ -43,22 +43,24 @@ internal static class HeapVerifier
                     break;
                 case Heap.KindMap:
                     {
-                        long entries = space[at + 3], index = space[at + 4];
+                        long entries = space[at + Heap.MapEntriesWord], index = space[at + Heap.MapIndexWord];
                         if (entries <= 0 || entries >= top || !starts[(int)entries] || Heap.KindOf(space[entries]) != Heap.KindMapEntries)
                             throw new HeapCorruptionException($"map at word {at} has a bad entry store {entries}");
                         if (index <= 0 || index >= top || !starts[(int)index] || Heap.KindOf(space[index]) != Heap.KindData)
                             throw new HeapCorruptionException($"map at word {at} has a bad index {index}");
-                        if (space[at + 1] < 0 || space[at + 1] > space[at + 2] || space[at + 2] > Heap.LengthOf(space[entries]) / 3)
-                            throw new HeapCorruptionException($"map at word {at} counts {space[at + 1]} live of {space[at + 2]} used entries");
+                        long live = space[at + Heap.MapCountWord], used = space[at + Heap.MapUsedWord];
+                        if (live < 0 || live > used || used > Heap.LengthOf(space[entries]) / Heap.EntryWords)
+                            throw new HeapCorruptionException($"map at word {at} counts {live} live of {used} used entries");
                         break;
                     }
                 case Heap.KindMapEntries:
                     {
-                        bool keys = (h & 0x100) != 0, values = (h & 0x200) != 0;
-                        for (int i = 0; i < Heap.LengthOf(h); i += 3)
+                        bool keys = (h & Heap.KeysAreReferences) != 0, values = (h & Heap.ValuesAreReferences) != 0;
+                        for (int e = 0; e < Heap.LengthOf(h) / Heap.EntryWords; e++)
                         {
-                            if (keys) CheckRef(space, starts, top, space[at + 2 + i], $"key {i / 3} of map entries at word {at}");
-                            if (values) CheckRef(space, starts, top, space[at + 3 + i], $"value {i / 3} of map entries at word {at}");
+                            int entry = at + 1 + e * Heap.EntryWords;
+                            if (keys) CheckRef(space, starts, top, space[entry + Heap.EntryKey], $"key {e} of map entries at word {at}");
+                            if (values) CheckRef(space, starts, top, space[entry + Heap.EntryValue], $"value {e} of map entries at word {at}");
                         }
                         break;
                     }
