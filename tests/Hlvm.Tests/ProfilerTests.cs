@@ -203,6 +203,22 @@ public sealed class ProfilerTests : IDisposable
     }
 
     [Fact]
+    public void AHighRateIsAskedForAtThatRateNotAsFastAsTheTimerCanSpin()
+    {
+        // Below a millisecond the timer once slept not at all (Thread.Sleep takes whole milliseconds) and asked
+        // for samples hundreds of thousands of times a second. However loaded the machine, the samples can't
+        // outnumber the ticks of the run's own time.
+        string path = Write(Program);
+        var result = TestSupport.Hlvm("prof", "--rate", "20000", path);
+        Assert.Equal(0, result.ExitCode);
+        var m = System.Text.RegularExpressions.Regex.Match(result.Stdout + result.Stderr, @"([\d,]+) samples?, ([\d.]+) s at 20000 a second");
+        Assert.True(m.Success, result.Stdout + result.Stderr);
+        long samples = long.Parse(m.Groups[1].Value.Replace(",", ""), CultureInfo.InvariantCulture);
+        double seconds = double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(samples, 1, (long)(20000 * (seconds + 0.01) * 1.2));
+    }
+
+    [Fact]
     public void AnOutputThatCantBeWrittenIsAnErrorAndLeavesNothing()
     {
         string path = Write(Program.Replace("150", "2"));

@@ -52,7 +52,7 @@ public static class ProfileFormats
     {
         var t = new StringBuilder();
         string unit = Deterministic(p) ? "instructions" : "ms";
-        t.Append("hlvm prof: ").Append(p.Program).Append(": ").Append(N(p.Samples)).Append(" samples, ");
+        t.Append("hlvm prof: ").Append(p.Program).Append(": ").Append(N(p.Samples)).Append(p.Samples == 1 ? " sample, " : " samples, ");
         if (Deterministic(p)) t.Append("one every ").Append(N(p.Every!.Value)).Append(" instructions (deterministic; interpreted)\n");
         else t.Append((p.WallMilliseconds / 1000).ToString("F2", Inv)).Append(" s at ").Append(p.Rate.ToString(Inv)).Append(" a second\n");
         if (p.Samples == 0) t.Append("  no samples: the program ended before the first one (raise --rate, or use --every N)\n");

@@ -83,12 +83,12 @@ public sealed class Profiler
         if (Every is not null) return;
         vm.Heap.AllocationPoll = vm.SampleAtAllocation;
         _stopping = false;
-        var interval = TimeSpan.FromSeconds(1.0 / Rate);
         _timer = new Thread(() =>
         {
+            var ticker = new Ticker(Rate);
             while (!_stopping)
             {
-                Thread.Sleep(interval);
+                ticker.Wait();
                 vm.RequestSample();
             }
         }) { IsBackground = true, Name = "hlvm profiler" };
