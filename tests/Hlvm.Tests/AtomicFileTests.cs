@@ -32,6 +32,19 @@ public sealed class AtomicFileTests
     }
 
     [Fact]
+    public void AReplacedFileKeepsItsPermissionsButNotItsSetIdBits()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        using var dir = new TestSupport.TempDir();
+        string path = dir.File("tool", "old");
+        var rw = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead;
+        File.SetUnixFileMode(path, rw | UnixFileMode.SetUser | UnixFileMode.SetGroup);
+        AtomicFile.Write(path, stream => stream.Write("new"u8));
+        Assert.Equal("new", File.ReadAllText(path));
+        Assert.Equal(rw, File.GetUnixFileMode(path));
+    }
+
+    [Fact]
     public void TheCliWritesThroughALinkAndKeepsTheTargetsPermissions()
     {
         if (OperatingSystem.IsWindows()) return;

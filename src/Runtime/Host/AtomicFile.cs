@@ -14,9 +14,9 @@ public static class AtomicFile
     /// failure part-way leaves the old file (or none) and no temporary file. Through a symbolic link, the file it
     /// leads to is replaced (as a plain write would replace its contents), not the link; a replaced file keeps its
     /// permissions. <paramref name="flushToDisk"/> false skips the flush, for a cache whose entry cut short by a
-    /// crash is simply rebuilt. Errors are .NET's <see cref="IOException"/> or
-    /// <see cref="UnauthorizedAccessException"/>, their messages naming <paramref name="path"/>, never the
-    /// temporary file.
+    /// crash is simply rebuilt. Errors are .NET's <see cref="IOException"/> (of the same subclass) or
+    /// <see cref="UnauthorizedAccessException"/>, their messages naming <paramref name="path"/> (or, through a link,
+    /// the file it leads to), never the temporary file.
     /// </summary>
     public static void Write(string path, Action<Stream> write, bool flushToDisk = true)
     {
@@ -31,13 +31,15 @@ public static class AtomicFile
                 write(stream);
                 if (flushToDisk) stream.Flush(flushToDisk: true);
             }
-            if (!OperatingSystem.IsWindows() && File.Exists(target)) File.SetUnixFileMode(temp, File.GetUnixFileMode(target));
+            // Its permissions, not its set-user-ID, set-group-ID or sticky bits, which a plain write would not set.
+            const UnixFileMode Permissions = (UnixFileMode)0x1FF;
+            if (!OperatingSystem.IsWindows() && File.Exists(target)) File.SetUnixFileMode(temp, File.GetUnixFileMode(target) & Permissions);
             File.Move(temp, target, overwrite: true);
             renamed = true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException && e.Message.Contains(temp, StringComparison.Ordinal))
         {
-            throw Naming(e, e.Message.Replace(temp, path, StringComparison.Ordinal));
+            throw Naming(e, e.Message.Replace(temp, path, StringComparison.Ordinal), path);
         }
         finally
         {
@@ -49,13 +51,14 @@ public static class AtomicFile
         }
     }
 
-    /// <summary>The same error as <paramref name="e"/> (its type and code, which callers tell apart), with <paramref name="message"/>.</summary>
-    private static Exception Naming(Exception e, string message) => e switch
+    /// <summary>The same error as <paramref name="e"/> (its type and code, which callers tell apart), with
+    /// <paramref name="message"/>, about <paramref name="path"/>.</summary>
+    private static Exception Naming(Exception e, string message, string path) => e switch
     {
-        FileNotFoundException => new FileNotFoundException(message, e),
+        FileNotFoundException => new FileNotFoundException(message, path, e),
         DirectoryNotFoundException => new DirectoryNotFoundException(message, e),
         PathTooLongException => new PathTooLongException(message, e),
         UnauthorizedAccessException => new UnauthorizedAccessException(message, e),
-        _ => new IOException(message, e.HResult),
+        _ => new IOException(message, e) { HResult = e.HResult },
     };
 }

@@ -28,7 +28,10 @@ internal sealed class Ticker
     [DllImport("libc.so.6", EntryPoint = "clock_nanosleep")]
     private static extern int ClockNanosleep(int clock, int flags, in Timespec request, IntPtr remain);
 
-    private static bool _unavailable = !OperatingSystem.IsLinux();
+    /// <summary>The declarations below are glibc's on 64-bit Linux (a 64-bit time_t); anywhere else, Thread.Sleep.</summary>
+    private static bool _unavailable = !OperatingSystem.IsLinux() || !Environment.Is64BitProcess;
+
+    private const int Interrupted = 4; // EINTR
 
     private readonly long _period;
     private long _next;
@@ -52,8 +55,14 @@ internal sealed class Ticker
         if (_next > now)
         {
             var deadline = new Timespec { Seconds = _next / NanosPerSecond, Nanoseconds = _next % NanosPerSecond };
-            // EINTR (a signal) returns early: the tick is then a little early, which a profile does not mind.
-            try { ClockNanosleep(ClockMonotonic, TimerAbsolute, deadline, IntPtr.Zero); }
+            // EINTR (a signal) returns early: the tick is then a little early, which a profile does not mind. Any
+            // other error (a sandbox of the host's that forbids the call) would return at once, every time, and
+            // ask for samples as fast as the thread can spin: sleep the portable way from then on.
+            try
+            {
+                int error = ClockNanosleep(ClockMonotonic, TimerAbsolute, deadline, IntPtr.Zero);
+                if (error != 0 && error != Interrupted) Fallback();
+            }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { Fallback(); }
         }
         _next += _period;
