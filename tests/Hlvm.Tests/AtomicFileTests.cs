@@ -45,6 +45,33 @@ public sealed class AtomicFileTests
     }
 
     [Fact]
+    public async Task ANamedPipeIsWrittenToNotReplaced()
+    {
+        // What -o /dev/stdout or /dev/null needs: renaming a file over a device, a pipe or a socket would replace
+        // the node itself (for root, /dev/null). A named pipe in a directory of the test's own stands for them.
+        if (!OperatingSystem.IsLinux()) return;
+        using var dir = new TestSupport.TempDir();
+        string fifo = Path.Combine(dir.Path, "pipe");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo])) mkfifo.WaitForExit();
+        string hello = Path.Combine(TestSupport.Root, "examples", "hello.hl");
+        string file = Path.Combine(dir.Path, "hello.hlc");
+        Assert.Equal(0, TestSupport.Hlvm("build", hello, "-o", file).ExitCode);
+
+        var reader = Task.Run(() => File.ReadAllBytes(fifo));
+        Assert.Equal(0, TestSupport.Hlvm("build", hello, "-o", fifo).ExitCode);
+        Assert.Equal(File.ReadAllBytes(file), await reader.WaitAsync(TimeSpan.FromSeconds(30)));
+        // Through a link to it, as /dev/stdout is a link to /proc/self/fd/1.
+        string link = Path.Combine(dir.Path, "link");
+        File.CreateSymbolicLink(link, fifo);
+        reader = Task.Run(() => File.ReadAllBytes(fifo));
+        Assert.Equal(0, TestSupport.Hlvm("build", hello, "-o", link).ExitCode);
+        Assert.Equal(File.ReadAllBytes(file), await reader.WaitAsync(TimeSpan.FromSeconds(30)));
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%F", fifo]) { RedirectStandardOutput = true })!;
+        Assert.Equal("fifo", stat.StandardOutput.ReadToEnd().Trim());
+        Assert.Equal(["hello.hlc", "link", "pipe"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
     public void TheCliWritesThroughALinkAndKeepsTheTargetsPermissions()
     {
         if (OperatingSystem.IsWindows()) return;

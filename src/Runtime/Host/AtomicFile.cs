@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Hlvm.Runtime.Host;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace Hlvm.Runtime.Host;
 /// virtual file system does the same inside one open directory (<c>VirtualFileSystem.ReplaceIn</c>), since it
 /// must not follow a path twice.
 /// </summary>
-public static class AtomicFile
+public static partial class AtomicFile
 {
     /// <summary>
     /// Writes <paramref name="path"/> through <paramref name="write"/>: into a new hidden file beside it, then
@@ -20,6 +22,16 @@ public static class AtomicFile
     /// </summary>
     public static void Write(string path, Action<Stream> write, bool flushToDisk = true)
     {
+        if (IsSpecial(path))
+        {
+            // A device, a pipe or a socket, or a link to one (-o /dev/stdout, /dev/null, a named pipe): written to
+            // as it is. Renaming a file over it would replace the node itself (where the directory is writable, as
+            // /dev is for root), and a stream has no old contents to keep. (The kernel follows /dev/stdout's link
+            // to /proc/self/fd/1 and on to the pipe or terminal, which a path can't name.)
+            using var device = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+            write(device);
+            return;
+        }
         var info = new FileInfo(path);
         string target = info.LinkTarget is not null ? info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? info.FullName : info.FullName;
         string temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
@@ -49,6 +61,29 @@ public static class AtomicFile
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* the write failed already; report that */ }
             }
         }
+    }
+
+    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    /// <summary>Whether <paramref name="path"/>, its links followed, is there and is neither a regular file nor a
+    /// directory (Linux; elsewhere, and where it is missing, false).</summary>
+    private static unsafe bool IsSpecial(string path)
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        const int CurrentDirectory = -100; // AT_FDCWD
+        const uint Type = 0x1; // STATX_TYPE
+        byte* buffer = stackalloc byte[256];
+        try
+        {
+            if (Statx(CurrentDirectory, path, 0, Type, buffer) != 0) return false;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+        int type = *(ushort*)(buffer + 28) & 0xF000; // stx_mode
+        return type is not (0x8000 or 0x4000); // S_IFREG, S_IFDIR
     }
 
     /// <summary>The same error as <paramref name="e"/> (its type and code, which callers tell apart), with
