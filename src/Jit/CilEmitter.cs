@@ -482,8 +482,9 @@ internal sealed class CilEmitter
                 il.Emit(OpCodes.Ldloc, _step);
                 il.Emit(OpCodes.Brtrue, StepOn(pc));
             }
+            // While an instruction that is not inline is emitted, copies are neither read nor made (its stores
+            // forget them); after it, none is current.
             _refCopies = !_metered && InlineOnly[(int)_fn.Code[pc].Op];
-            if (!_refCopies) Array.Clear(_refCopied);
             EmitInstruction(pc);
             if (!_refCopies) Array.Clear(_refCopied);
             if (OpcodeInfo.Of(_fn.Code[pc].Op).Flow != ControlFlow.Next) ClearAliases();
@@ -1832,6 +1833,12 @@ internal sealed class CilEmitter
         _il.Emit(OpCodes.Ldind_I8);
         if (!_refCopies) return;
         _il.Emit(OpCodes.Dup);
+        StRefCopy(i);
+    }
+
+    /// <summary>Stores the reference on the CIL stack as local <paramref name="i"/>'s copy, now current.</summary>
+    private void StRefCopy(int i)
+    {
         _il.Emit(OpCodes.Stloc, _refCopy[i] ??= Local(typeof(long)));
         _refCopied[i] = true;
     }
@@ -1892,8 +1899,7 @@ internal sealed class CilEmitter
                 if (_refCopies)
                 {
                     _il.Emit(OpCodes.Ldloc, _tmp);
-                    _il.Emit(OpCodes.Stloc, _refCopy[i] ??= Local(typeof(long)));
-                    _refCopied[i] = true;
+                    StRefCopy(i);
                 }
                 else _refCopied[i] = false;
                 break;

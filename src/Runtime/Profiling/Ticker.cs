@@ -47,7 +47,7 @@ internal sealed class Ticker
     {
         if (_unavailable)
         {
-            Thread.Sleep((int)Math.Max(1, _period / 1_000_000));
+            SleepPortably();
             return;
         }
         long now = Now();
@@ -84,6 +84,9 @@ internal sealed class Ticker
     private void Fallback()
     {
         _unavailable = true;
-        Thread.Sleep((int)Math.Max(1, _period / 1_000_000));
+        SleepPortably();
     }
+
+    /// <summary>One period, in whole milliseconds and at least one (what Thread.Sleep can do).</summary>
+    private void SleepPortably() => Thread.Sleep((int)Math.Max(1, _period / 1_000_000));
 }
