@@ -150,6 +150,22 @@ internal sealed class CilEmitter
     private readonly bool _chained;
     private readonly VmType[]?[] _types;
 
+    /// <summary>
+    /// Array headers read once where a loop is entered rather than at every access (<see cref="HoistedHeaders"/>):
+    /// at each instruction inside such loops, the array locals whose length and store are in CIL locals there.
+    /// </summary>
+    private readonly int[]?[] _hoisted;
+
+    /// <summary>At the header of each loop that reads array headers where it is entered: the locals it reads, the
+    /// loop's first and last instructions, and the label control from outside the loop comes in at.</summary>
+    private readonly int[]?[] _hoistAt;
+    private readonly int[] _hoistStart = [], _hoistEnd = [];
+    private readonly Label[] _outside = [];
+
+    /// <summary>A hoisted array local's length (0 when it is null, so that every access takes the checks' cold
+    /// path) and the index in the heap of its first element.</summary>
+    private readonly LocalBuilder?[] _hoistLength, _hoistFirst;
+
     /// <summary>The CIL locals declared (RyuJIT's optimiser gives up past about 2,000).</summary>
     public int LocalsDeclared { get; private set; }
 
@@ -221,7 +237,8 @@ internal sealed class CilEmitter
         Array.Copy(_isLoopEntry, _isEntry, _isEntry.Length);
         foreach (var h in fn.Handlers) _isEntry[h.Handler] = true;
         for (int pc = 0; pc < fn.Code.Length; pc++) _isTarget[pc] |= _isEntry[pc];
-        (_chains, _isStep) = EntryChains(fn, _isEntry);
+        var (loopEnd, loopHeader) = Loops(fn);
+        (_chains, _isStep) = EntryChains(loopEnd, loopHeader, _isEntry);
         if (metered) (_blockLength, _blockEnd) = Blocks(fn, _isTarget);
         _step = Local(typeof(int));
         // On-stack replacement reads the locals from their slots where an entry's chain reaches its innermost
@@ -243,6 +260,141 @@ internal sealed class CilEmitter
             Array.Clear(_chains);
             Array.Clear(_isStep);
         }
+        _hoisted = new int[]?[fn.Code.Length];
+        _hoistAt = new int[]?[fn.Code.Length];
+        _hoistLength = new LocalBuilder?[_localCount];
+        _hoistFirst = new LocalBuilder?[_localCount];
+        if (_chained && !metered)
+        {
+            _hoistStart = new int[fn.Code.Length];
+            _hoistEnd = new int[fn.Code.Length];
+            _outside = new Label[fn.Code.Length];
+            HoistedHeaders(loopEnd, loopHeader);
+        }
+    }
+
+    /// <summary>The most array locals a loop reads the headers of where it is entered.</summary>
+    private const int MaxHoisted = 8;
+
+    /// <summary>
+    /// Finds the loops whose array accesses read the array's header (its length, where its elements are) once,
+    /// where the loop is entered, rather than at every access: .NET's JIT can't hoist those reads itself, since a
+    /// store to an element is a store to the same <c>long[]</c> as far as it knows. Such a loop runs only
+    /// instructions compiled inline and branches (nothing in it can collect, call out, or change an array's length
+    /// or store, which only slow paths do), has one way in (its header, <see cref="Loops"/>), and every entry in
+    /// it is stepped to through that header; its polls leave the loop and come back through the header
+    /// (<see cref="_chained"/>). An array local it reads and never stores then holds the same array, with the same
+    /// header, wherever the loop is: its length and first element's index are read at the header, on the way in.
+    /// </summary>
+    private void HoistedHeaders(int[] end, int[] header)
+    {
+        var code = _fn.Code;
+        var owner = new int[code.Length];
+        Array.Fill(owner, -1);
+        var stored = new bool[_localCount];
+        var read = new List<int>();
+        for (int t = 0; t < code.Length; t++)
+        {
+            int h = header[t];
+            if (end[t] < 0 || h < 0) continue;
+            if (owner[h] != -1)
+            {
+                // Two loops with one header (hand-written code): neither.
+                if (owner[h] >= 0) _hoistAt[h] = null;
+                owner[h] = -2;
+                continue;
+            }
+            owner[h] = t;
+            Array.Clear(stored);
+            read.Clear();
+            bool quiet = true;
+            for (int pc = t; pc <= end[t] && quiet; pc++)
+            {
+                if (!_fn.Reachable[pc]) continue;
+                var ins = code[pc];
+                var flow = OpcodeInfo.Of(ins.Op).Flow;
+                quiet = InlineOnly[(int)ins.Op] || flow is ControlFlow.Jump or ControlFlow.Branch or ControlFlow.Return or ControlFlow.Throw;
+                if (_isEntry[pc] && pc != h && (_chains[pc] is not { } chain || Array.IndexOf(chain, h) < 0)) quiet = false;
+                if (ins.Op is Opcode.Store or Opcode.Load && _fn.Def.Locals[ins.A].Kind == TypeKind.Array)
+                {
+                    if (ins.Op == Opcode.Store) stored[ins.A] = true;
+                    else if (!read.Contains(ins.A)) read.Add(ins.A);
+                }
+            }
+            read.RemoveAll(local => stored[local]);
+            if (!quiet || read.Count == 0) continue;
+            if (read.Count > MaxHoisted) read.RemoveRange(MaxHoisted, read.Count - MaxHoisted);
+            _hoistAt[h] = read.ToArray();
+            _hoistStart[h] = t;
+            _hoistEnd[h] = end[t];
+        }
+        for (int h = 0; h < code.Length; h++)
+        {
+            if (_hoistAt[h] is not { } locals) continue;
+            _outside[h] = _il.DefineLabel();
+            foreach (int local in locals)
+            {
+                _hoistLength[local] ??= Local(typeof(long));
+                _hoistFirst[local] ??= Local(typeof(int));
+            }
+            for (int pc = _hoistStart[h]; pc <= _hoistEnd[h]; pc++)
+                _hoisted[pc] = _hoisted[pc] is { } outer ? outer.Union(locals).ToArray() : locals;
+        }
+    }
+
+    /// <summary>The label a jump from <paramref name="from"/> (-1: the dispatch of entries) to
+    /// <paramref name="target"/> goes to: a loop's header is come to from outside the loop where its array
+    /// headers are read (<see cref="HoistedHeaders"/>).</summary>
+    private Label Into(int target, int from) =>
+        _hoistAt[target] is not null && (from < _hoistStart[target] || from > _hoistEnd[target]) ? _outside[target] : _labels[target];
+
+    /// <summary>Whether the array at depth <paramref name="k"/> is a local whose header was read where the loop
+    /// around instruction <paramref name="pc"/> was entered.</summary>
+    private bool IsHoisted(int pc, int k, out int local)
+    {
+        local = _alias[k];
+        return local >= 0 && _hoisted[pc] is { } locals && Array.IndexOf(locals, local) >= 0;
+    }
+
+    /// <summary>At a loop's header, on the way in from outside: each hoisted array local's length (0 when null)
+    /// and its first element's index.</summary>
+    private void ReadHoistedHeaders(int header)
+    {
+        var il = _il;
+        foreach (int local in _hoistAt[header]!)
+        {
+            var isNull = il.DefineLabel();
+            var done = il.DefineLabel();
+            SlotAddress(local);
+            il.Emit(OpCodes.Ldind_I8);
+            il.Emit(OpCodes.Dup);
+            il.Emit(OpCodes.Stloc, _tmp);
+            il.Emit(OpCodes.Brfalse, isNull);
+            il.Emit(OpCodes.Ldloc, _space);
+            il.Emit(OpCodes.Ldloc, _tmp);
+            il.Emit(OpCodes.Conv_I4);
+            Ldc(Heap.ArrayLengthOffset);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Ldelem_I8);
+            il.Emit(OpCodes.Stloc, _hoistLength[local]!);
+            il.Emit(OpCodes.Ldloc, _space);
+            il.Emit(OpCodes.Ldloc, _tmp);
+            il.Emit(OpCodes.Conv_I4);
+            Ldc(Heap.ArrayStoreOffset);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Ldelem_I8);
+            il.Emit(OpCodes.Conv_I4);
+            Ldc(Heap.ElementOffset);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Stloc, _hoistFirst[local]!);
+            il.Emit(OpCodes.Br, done);
+            il.MarkLabel(isNull);
+            il.Emit(OpCodes.Ldc_I8, 0L);
+            il.Emit(OpCodes.Stloc, _hoistLength[local]!);
+            il.Emit(OpCodes.Ldc_I4_0);
+            il.Emit(OpCodes.Stloc, _hoistFirst[local]!);
+            il.MarkLabel(done);
+        }
     }
 
     private LocalBuilder Local(Type type)
@@ -252,23 +404,14 @@ internal sealed class CilEmitter
     }
 
     /// <summary>
-    /// How each entry is reached without entering a loop anywhere but at its header. An entry jumped to straight
-    /// from the dispatch would give its loops a second way in, and .NET's JIT does not treat such a cycle as a
-    /// loop: it spilled mandelbrot's floats to memory at every turn of the inner loop (466 ms against 312 ms
-    /// with no entries). So the dispatch goes to the header of the outermost loop around the entry (the one
-    /// instruction of the loop that control reaches from outside it: for a compiled <c>for</c>, its condition at
-    /// the bottom), each header on the way tests <see cref="_step"/> and goes on to the next header inward, and
-    /// the last one to the entry, as .NET's own on-stack replacement steps through enclosing loops. A loop is the
-    /// instructions from a backward branch's target to the branch (the furthest one to that target); a loop with
-    /// more than one way in, or loops that overlap without nesting (neither from the compiler), leave the entries
-    /// inside them entered directly, which is still correct.
+    /// The function's loops, each named by its first instruction t (a backward branch's target): its last
+    /// instruction (the furthest branch back to t), or -1 where no loop starts; and its header, the one instruction
+    /// in it that control reaches from outside it, or -1 where there is more than one (or a handler inside it).
     /// </summary>
-    private static (int[]?[] Chains, bool[] IsStep) EntryChains(LoadedFunction fn, bool[] isEntry)
+    private static (int[] End, int[] Header) Loops(LoadedFunction fn)
     {
         var code = fn.Code;
         int n = code.Length;
-        var chains = new int[]?[n];
-        var isStep = new bool[n];
         var end = new int[n];
         Array.Fill(end, -1);
         for (int pc = 0; pc < n; pc++)
@@ -293,6 +436,26 @@ internal sealed class CilEmitter
                 if (h.Handler > t && h.Handler <= end[t]) many = true;
             if (way >= 0 && !many) header[t] = way;
         }
+        return (end, header);
+    }
+
+    /// <summary>
+    /// How each entry is reached without entering a loop anywhere but at its header. An entry jumped to straight
+    /// from the dispatch would give its loops a second way in, and .NET's JIT does not treat such a cycle as a
+    /// loop: it spilled mandelbrot's floats to memory at every turn of the inner loop (466 ms against 312 ms
+    /// with no entries). So the dispatch goes to the header of the outermost loop around the entry (the one
+    /// instruction of the loop that control reaches from outside it: for a compiled <c>for</c>, its condition at
+    /// the bottom), each header on the way tests <see cref="_step"/> and goes on to the next header inward, and
+    /// the last one to the entry, as .NET's own on-stack replacement steps through enclosing loops. A loop is the
+    /// instructions from a backward branch's target to the branch (the furthest one to that target); a loop with
+    /// more than one way in, or loops that overlap without nesting (neither from the compiler), leave the entries
+    /// inside them entered directly, which is still correct.
+    /// </summary>
+    private static (int[]?[] Chains, bool[] IsStep) EntryChains(int[] end, int[] header, bool[] isEntry)
+    {
+        int n = end.Length;
+        var chains = new int[]?[n];
+        var isStep = new bool[n];
         var around = new List<int>();
         for (int e = 0; e < n; e++)
         {
@@ -476,6 +639,14 @@ internal sealed class CilEmitter
                 Array.Clear(_nonNull);
             }
             if (_isTarget[pc] || _isStep[pc]) Array.Clear(_refCopied);
+            if (_hoistAt[pc] is not null)
+            {
+                // The way in from outside the loop reads its array headers; from inside, control goes past that.
+                if (pc > _hoistStart[pc] && _fn.Reachable[pc - 1] && OpcodeInfo.Of(_fn.Code[pc - 1].Op).FallsThrough)
+                    il.Emit(OpCodes.Br, _labels[pc]);
+                il.MarkLabel(_outside[pc]);
+                ReadHoistedHeaders(pc);
+            }
             il.MarkLabel(_labels[pc]);
             if (_isStep[pc])
             {
@@ -523,9 +694,9 @@ internal sealed class CilEmitter
             {
                 Ldc(pc + 1);
                 il.Emit(OpCodes.Stloc, _step);
-                il.Emit(OpCodes.Br, _labels[chain[0]]);
+                il.Emit(OpCodes.Br, Into(chain[0], -1));
             }
-            else il.Emit(OpCodes.Br, _labels[pc]);
+            else il.Emit(OpCodes.Br, Into(pc, -1));
             il.MarkLabel(next);
         }
         il.Emit(OpCodes.Ldstr, $"compiled code of {_fn.Name} entered at an instruction that is no entry");
@@ -709,7 +880,7 @@ internal sealed class CilEmitter
             case Opcode.Jmp:
                 MaterializeAll(d);
                 Poll(pc, ins.A, d);
-                il.Emit(OpCodes.Br, _labels[ins.A]);
+                il.Emit(OpCodes.Br, Into(ins.A, pc));
                 break;
             case Opcode.JmpIf:
             case Opcode.JmpIfNot:
@@ -723,14 +894,14 @@ internal sealed class CilEmitter
                     LdEntry(d - 1, ins.Op is Opcode.JmpIf or Opcode.JmpIfNot ? Rep.Long : Rep.Ref);
                     if (ins.A > pc)
                     {
-                        il.Emit(onNonZero ? OpCodes.Brtrue : OpCodes.Brfalse, _labels[ins.A]);
+                        il.Emit(onNonZero ? OpCodes.Brtrue : OpCodes.Brfalse, Into(ins.A, pc));
                     }
                     else
                     {
                         var fallThrough = il.DefineLabel();
                         il.Emit(onNonZero ? OpCodes.Brfalse : OpCodes.Brtrue, fallThrough);
                         Poll(pc, ins.A, d - 1);
-                        il.Emit(OpCodes.Br, _labels[ins.A]);
+                        il.Emit(OpCodes.Br, Into(ins.A, pc));
                         il.MarkLabel(fallThrough);
                     }
                     break;
@@ -851,7 +1022,7 @@ internal sealed class CilEmitter
                 {
                     var rep = RepOf(Types(pc + 1)[d - 2]);
                     ArrayAccess(pc, d, d - 2, d - 1);
-                    Element(d - 2, d - 1);
+                    Element(pc, d - 2, d - 1);
                     il.Emit(OpCodes.Ldelem_I8);
                     StEntryBits(d - 2, rep);
                     break;
@@ -860,7 +1031,7 @@ internal sealed class CilEmitter
                 {
                     var rep = RepOf(types[d - 1]);
                     ArrayAccess(pc, d, d - 3, d - 2);
-                    Element(d - 3, d - 2);
+                    Element(pc, d - 3, d - 2);
                     LdEntryBits(d - 1, rep);
                     il.Emit(OpCodes.Stelem_I8);
                     break;
@@ -871,8 +1042,12 @@ internal sealed class CilEmitter
                     il.Emit(OpCodes.Ldstr, "take the length of an array");
                     il.Emit(OpCodes.Call, M.NullDereference);
                 });
-                HeapWord(d - 1, Heap.ArrayLengthOffset);
-                il.Emit(OpCodes.Ldelem_I8);
+                if (IsHoisted(pc, d - 1, out int hoisted)) il.Emit(OpCodes.Ldloc, _hoistLength[hoisted]!);
+                else
+                {
+                    HeapWord(d - 1, Heap.ArrayLengthOffset);
+                    il.Emit(OpCodes.Ldelem_I8);
+                }
                 StEntry(d - 1, Rep.Long);
                 break;
 
@@ -1531,13 +1706,13 @@ internal sealed class CilEmitter
             if (at + 1 < chain.Length)
             {
                 if (at + 2 == chain.Length) FillAt(e);
-                il.Emit(OpCodes.Br, _labels[chain[at + 1]]);
+                il.Emit(OpCodes.Br, Into(chain[at + 1], -1));
             }
             else
             {
                 Ldc(0);
                 il.Emit(OpCodes.Stloc, _step);
-                il.Emit(OpCodes.Br, _labels[e]);
+                il.Emit(OpCodes.Br, Into(e, -1));
             }
             il.MarkLabel(other);
         }
@@ -1630,6 +1805,26 @@ internal sealed class CilEmitter
     private void ArrayAccess(int pc, int d, int array, int index)
     {
         var il = _il;
+        if (IsHoisted(pc, array, out int local))
+        {
+            // One test for both checks: a null array's hoisted length is 0. The cold path tells them apart, null first.
+            LdEntry(index, Rep.Long);
+            il.Emit(OpCodes.Ldloc, _hoistLength[local]!);
+            il.Emit(OpCodes.Bge_Un, Cold(() =>
+            {
+                var notNull = il.DefineLabel();
+                LdEntry(array, Rep.Ref);
+                il.Emit(OpCodes.Brtrue, notNull);
+                FaultStart(pc, d);
+                il.Emit(OpCodes.Ldstr, "index an array");
+                il.Emit(OpCodes.Call, M.NullDereference);
+                FaultEnd();
+                il.MarkLabel(notNull);
+                IndexFault(pc, d, array, index);
+            }));
+            _nonNull[local] = true;
+            return;
+        }
         NullCheck(pc, d, array, () =>
         {
             il.Emit(OpCodes.Ldstr, "index an array");
@@ -1638,18 +1833,22 @@ internal sealed class CilEmitter
         LdEntry(index, Rep.Long);
         HeapWord(array, Heap.ArrayLengthOffset);
         il.Emit(OpCodes.Ldelem_I8);
-        var outside = Cold(() =>
-        {
-            FaultStart(pc, d);
-            LdEntry(index, Rep.Long);
-            il.Emit(OpCodes.Ldloc, _heap);
-            LdEntry(array, Rep.Ref);
-            il.Emit(OpCodes.Conv_I4);
-            il.Emit(OpCodes.Call, M.ArrayLength);
-            il.Emit(OpCodes.Call, M.IndexOutOfRange);
-            FaultEnd();
-        });
-        il.Emit(OpCodes.Bge_Un, outside);
+        il.Emit(OpCodes.Bge_Un, Cold(() => IndexFault(pc, d, array, index)));
+    }
+
+    /// <summary>Raises the IndexError of an access to the array at depth <paramref name="array"/> (not null) with
+    /// the index at depth <paramref name="index"/>.</summary>
+    private void IndexFault(int pc, int d, int array, int index)
+    {
+        var il = _il;
+        FaultStart(pc, d);
+        LdEntry(index, Rep.Long);
+        il.Emit(OpCodes.Ldloc, _heap);
+        LdEntry(array, Rep.Ref);
+        il.Emit(OpCodes.Conv_I4);
+        il.Emit(OpCodes.Call, M.ArrayLength);
+        il.Emit(OpCodes.Call, M.IndexOutOfRange);
+        FaultEnd();
     }
 
     /// <summary>A call returned (its result on the CIL stack): the stack may have moved; keep the result.</summary>
@@ -1725,14 +1924,18 @@ internal sealed class CilEmitter
 
     /// <summary>Pushes the heap's array and the index of the element (at depth <paramref name="index"/>) of the
     /// array at depth <paramref name="array"/>: its store's word ElementOffset + index.</summary>
-    private void Element(int array, int index)
+    private void Element(int pc, int array, int index)
     {
         _il.Emit(OpCodes.Ldloc, _space);
-        HeapWord(array, Heap.ArrayStoreOffset);
-        _il.Emit(OpCodes.Ldelem_I8);
-        _il.Emit(OpCodes.Conv_I4);
-        Ldc(Heap.ElementOffset);
-        _il.Emit(OpCodes.Add);
+        if (IsHoisted(pc, array, out int local)) _il.Emit(OpCodes.Ldloc, _hoistFirst[local]!);
+        else
+        {
+            HeapWord(array, Heap.ArrayStoreOffset);
+            _il.Emit(OpCodes.Ldelem_I8);
+            _il.Emit(OpCodes.Conv_I4);
+            Ldc(Heap.ElementOffset);
+            _il.Emit(OpCodes.Add);
+        }
         LdEntry(index, Rep.Long);
         _il.Emit(OpCodes.Conv_I4);
         _il.Emit(OpCodes.Add);

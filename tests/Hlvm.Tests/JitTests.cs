@@ -307,6 +307,79 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// A loop that can't collect reads the header of each array local it never stores (its length, where its elements
+    /// are) where it is entered, not at every access. Each program enters such loops with a different array each
+    /// time: a new one of a new length every round (5 rounds of r * 1000 elements set to r: 1000 * (1 + 4 + 9 + 16
+    /// + 25)), two arrays swapped between entries (the sum checked against the same steps done in Python), and an
+    /// index past the end inside the loop. Profiled at 100,000 samples a second, the loops are also left and
+    /// entered again at their polls.
+    /// </summary>
+    [Theory]
+    [InlineData("""
+        fn main() {
+            var total = 0
+            for round in 1..6 {
+                let xs = [0].repeat(round * 1000)
+                var i = 0
+                while i < xs.len() {
+                    xs[i] = round
+                    i += 1
+                }
+                var sum = 0
+                for j in 0..xs.len() { sum += xs[j] }
+                total += sum
+            }
+            println(total)
+        }
+        """, "55000\n", "")]
+    [InlineData("""
+        fn main() {
+            var a = [0].repeat(100)
+            var b = [0].repeat(100)
+            for i in 0..100 { a[i] = i }
+            var step = 0
+            while step < 20 {
+                for i in 1..99 { b[i] = a[i - 1] + a[i + 1] - a[i] }
+                let t = a
+                a = b
+                b = t
+                step += 1
+            }
+            var s = 0
+            for i in 0..100 { s += a[i] * (i + 1) }
+            println(s)
+        }
+        """, "-19737553110\n", "")]
+    [InlineData("""
+        fn main() {
+            let xs = [1, 2, 3]
+            var i = 0
+            var s = 0
+            while i < 5 {
+                s += xs[i]
+                i += 1
+            }
+            println(s)
+        }
+        """, "", "IndexError: index 3 is out of range for an array of length 3\n  at main (arrays.hl:6)\n")]
+    public void ArrayHeadersReadWhereALoopIsEnteredFollowEachArrayItIsEnteredWith(string source, string stdout, string stderr)
+    {
+        string path = Write("arrays.hl", source);
+        foreach (var engine in Engines)
+        {
+            foreach (var profile in new[] { false, true })
+            {
+                var result = TestSupport.Hlvm([.. profile ? ["prof", "--rate", "100000"] : new[] { "run" }, .. engine, path]);
+                string what = $"{string.Join(' ', engine)}{(profile ? " profiled" : "")}";
+                Assert.True(result.ExitCode == (stderr == "" ? 0 : 70), $"{what}: {result.Stderr}");
+                Assert.Equal(stdout, result.Stdout);
+                if (!profile) Assert.Equal(stderr, result.Stderr);
+                else Assert.StartsWith(stderr, result.Stderr);
+            }
+        }
+    }
+
+    /// <summary>
     /// Compiled method calls are dispatched three ways from the module's closed set of classes: one target for
     /// every class the receiver can be (a direct call), a few classes told apart by their id (Chain: three
     /// classes; Shape: two implementations of an interface), and more through the table (Base.many, ten
