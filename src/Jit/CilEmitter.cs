@@ -166,6 +166,15 @@ internal sealed class CilEmitter
     /// path) and the index in the heap of its first element.</summary>
     private readonly LocalBuilder?[] _hoistLength, _hoistFirst;
 
+    /// <summary>
+    /// Instructions reached before the function's frame record is written (<see cref="Unrecorded"/>): from the
+    /// start only through instructions compiled inline and forward jumps. And those of them that run so; before
+    /// the others (the first on each path that needs the record) it is written.
+    /// </summary>
+    private readonly bool[] _unrecordedIn, _unrecorded;
+
+    private LocalBuilder? _frame;
+
     /// <summary>The CIL locals declared (RyuJIT's optimiser gives up past about 2,000).</summary>
     public int LocalsDeclared { get; private set; }
 
@@ -260,6 +269,7 @@ internal sealed class CilEmitter
             Array.Clear(_chains);
             Array.Clear(_isStep);
         }
+        (_unrecordedIn, _unrecorded) = metered ? (new bool[fn.Code.Length], new bool[fn.Code.Length]) : Unrecorded(fn, _isEntry);
         _hoisted = new int[]?[fn.Code.Length];
         _hoistAt = new int[]?[fn.Code.Length];
         _hoistLength = new LocalBuilder?[_localCount];
@@ -271,6 +281,98 @@ internal sealed class CilEmitter
             _outside = new Label[fn.Code.Length];
             HoistedHeaders(loopEnd, loopHeader);
         }
+    }
+
+    /// <summary>
+    /// Where a call may run without its frame record (the function, its base, its instruction) written, and
+    /// where it is written. A frame's record is read only by what a call, a slow path, a poll, a fault or the
+    /// collector does, and none of those happens in instructions compiled inline: so a call runs from its start
+    /// with only the checks of the prologue done (a stop, the native stack, --max-stack, the slots: those stay at
+    /// entry, where the interpreter makes them), and the record is written before the first instruction on each
+    /// path that is not inline, on a jump or fall-through from an unrecorded instruction to a recorded one, and
+    /// before a fault is raised. A call that returns first (a recursion's base case, a getter) never writes it.
+    /// An entry (a loop's, a handler's) is always recorded; a backward branch is written before, since it polls.
+    /// </summary>
+    private static (bool[] In, bool[] Runs) Unrecorded(LoadedFunction fn, bool[] isEntry)
+    {
+        var code = fn.Code;
+        int n = code.Length;
+        var unrecordedIn = new bool[n];
+        var unrecorded = new bool[n];
+        // Reached with the record not written on some path in, and on every path in.
+        var someIn = new bool[n];
+        var allIn = new bool[n];
+        Array.Fill(allIn, true);
+        someIn[0] = true;
+        for (int pc = 0; pc < n; pc++)
+        {
+            if (!fn.Reachable[pc]) continue;
+            var ins = code[pc];
+            var info = OpcodeInfo.Of(ins.Op);
+            unrecordedIn[pc] = someIn[pc] && allIn[pc] && !isEntry[pc];
+            unrecorded[pc] = unrecordedIn[pc] && (InlineOnly[(int)ins.Op] || (info.HasTarget && ins.A > pc) || info.Flow == ControlFlow.Return);
+            if (info.FallsThrough && pc + 1 < n)
+            {
+                if (unrecorded[pc]) someIn[pc + 1] = true;
+                else allIn[pc + 1] = false;
+            }
+            if (info.HasTarget && ins.A > pc)
+            {
+                if (unrecorded[pc]) someIn[ins.A] = true;
+                else allIn[ins.A] = false;
+            }
+        }
+        return (unrecordedIn, unrecorded);
+    }
+
+    /// <summary>Writes this call's frame record: frames[fp] = { Fn, Bp = bp, Pc = 0 }, one more frame, the operand
+    /// stack empty. The function is stored only when the record held another one (a recursive call finds its own
+    /// there), sparing the collector's write barrier. Writing it twice (after EnterFrame wrote it) changes nothing.</summary>
+    private void RecordFrame()
+    {
+        var il = _il;
+        _frame ??= Local(typeof(Interpreter.Frame).MakeByRefType());
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldfld, F.Frames);
+        il.Emit(OpCodes.Ldloc, _fp);
+        il.Emit(OpCodes.Ldelema, typeof(Interpreter.Frame));
+        il.Emit(OpCodes.Stloc, _frame);
+        var same = il.DefineLabel();
+        il.Emit(OpCodes.Ldloc, _frame);
+        il.Emit(OpCodes.Ldfld, F.FrameFn);
+        LdFunction();
+        il.Emit(OpCodes.Beq, same);
+        il.Emit(OpCodes.Ldloc, _frame);
+        LdFunction();
+        il.Emit(OpCodes.Stfld, F.FrameFn);
+        il.MarkLabel(same);
+        il.Emit(OpCodes.Ldloc, _frame);
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Stfld, F.FrameBp);
+        il.Emit(OpCodes.Ldloc, _frame);
+        il.Emit(OpCodes.Ldc_I4_0);
+        il.Emit(OpCodes.Stfld, F.FramePc);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldloc, _fp);
+        il.Emit(OpCodes.Ldc_I4_1);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Stfld, F.Fp);
+        il.Emit(OpCodes.Ldarg_1);
+        Bp(0);
+        il.Emit(OpCodes.Stfld, F.Sp);
+    }
+
+    /// <summary>The label a jump at <paramref name="pc"/> to <paramref name="target"/> goes to: by way of writing
+    /// the frame record when the jump runs without it and its target with it.</summary>
+    private Label JumpTo(int pc, int target)
+    {
+        var label = Into(target, pc);
+        if (!_unrecorded[pc] || _unrecordedIn[target]) return label;
+        return Cold(() =>
+        {
+            RecordFrame();
+            _il.Emit(OpCodes.Br, label);
+        });
     }
 
     /// <summary>The most array locals a loop reads the headers of where it is entered.</summary>
@@ -496,21 +598,15 @@ internal sealed class CilEmitter
     public int Emit()
     {
         var il = _il;
-        // The function's LoadedFunction, read once: the prologue compares it with the frame record's, stores it
-        // there, and counts calls in it.
-        var fn = Local(typeof(LoadedFunction));
-        il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Ldfld, F.Functions);
-        Ldc(_fn.Index);
-        il.Emit(OpCodes.Ldelem_Ref);
-        il.Emit(OpCodes.Stloc, fn);
-        var fnRef = new Action(() => il.Emit(OpCodes.Ldloc, fn));
+        var fnRef = new Action(LdFunction);
         var reenter = il.DefineLabel();
+        var body = il.DefineLabel();
         var osr = il.DefineLabel();
 
-        // Prologue. A new call pushes its frame, inline while nothing is unusual: no stop requested, room on the
-        // native stack, a frame record free within --max-stack, and slots for the frame. Otherwise EnterFrame
-        // decides (a stop, a StackOverflowError, growth), or the call runs in the interpreter (native stack low).
+        // Prologue. A new call checks that nothing is unusual: no stop requested, room on the native stack, a frame
+        // record free within --max-stack, and slots for the frame; it writes its frame record here or where it is
+        // first needed (Unrecorded). Otherwise EnterFrame decides (a stop, a StackOverflowError, growth) and writes
+        // the record, or the call runs in the interpreter (native stack low).
         il.Emit(OpCodes.Ldarg_3);
         il.Emit(OpCodes.Brtrue, osr);
         var slow = il.DefineLabel();
@@ -542,38 +638,8 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Ldlen);
         il.Emit(OpCodes.Conv_I4);
         il.Emit(OpCodes.Bgt, slow);
-        // frames[fp] = { Fn, Bp = bp, Pc = 0 }; the function is stored only when the record held another one (a
-        // recursive call finds its own there), sparing the collector's write barrier.
-        var frame = il.DeclareLocal(typeof(Interpreter.Frame).MakeByRefType());
-        LocalsDeclared++;
-        il.Emit(OpCodes.Ldarg_1);
-        il.Emit(OpCodes.Ldfld, F.Frames);
-        il.Emit(OpCodes.Ldloc, _fp);
-        il.Emit(OpCodes.Ldelema, typeof(Interpreter.Frame));
-        il.Emit(OpCodes.Stloc, frame);
-        var same = il.DefineLabel();
-        il.Emit(OpCodes.Ldloc, frame);
-        il.Emit(OpCodes.Ldfld, F.FrameFn);
-        fnRef();
-        il.Emit(OpCodes.Beq, same);
-        il.Emit(OpCodes.Ldloc, frame);
-        fnRef();
-        il.Emit(OpCodes.Stfld, F.FrameFn);
-        il.MarkLabel(same);
-        il.Emit(OpCodes.Ldloc, frame);
-        il.Emit(OpCodes.Ldarg_2);
-        il.Emit(OpCodes.Stfld, F.FrameBp);
-        il.Emit(OpCodes.Ldloc, frame);
-        il.Emit(OpCodes.Ldc_I4_0);
-        il.Emit(OpCodes.Stfld, F.FramePc);
-        il.Emit(OpCodes.Ldarg_1);
-        il.Emit(OpCodes.Ldloc, _fp);
-        il.Emit(OpCodes.Ldc_I4_1);
-        il.Emit(OpCodes.Add);
-        il.Emit(OpCodes.Stfld, F.Fp);
-        il.Emit(OpCodes.Ldarg_1);
-        Bp(0);
-        il.Emit(OpCodes.Stfld, F.Sp);
+        // The frame record is written here, or later where it is first needed (Unrecorded).
+        if (!_unrecorded[0]) RecordFrame();
         LoadHeapAndFrame();
         // Reference locals past the parameters start null in their slots (the collector reads them); the
         // others start zero in their CIL locals.
@@ -586,7 +652,9 @@ internal sealed class CilEmitter
         }
         il.MarkLabel(pushed);
         for (int i = 0; i < _fn.ParamCount; i++) FillLocal(i);
-        il.Emit(OpCodes.Br, reenter);
+        // A call starts at the first instruction: past the test of where to continue, unless the body is a
+        // protected block (which is entered only at its start).
+        il.Emit(OpCodes.Br, _hasHandlers ? reenter : body);
 
         il.MarkLabel(slow);
         il.Emit(OpCodes.Ldarg_1);
@@ -627,6 +695,7 @@ internal sealed class CilEmitter
         var dispatch = il.DefineLabel();
         il.Emit(OpCodes.Ldloc, _resume);
         il.Emit(OpCodes.Brtrue, dispatch);
+        il.MarkLabel(body);
 
         for (int pc = 0; pc < _fn.Code.Length; pc++)
         {
@@ -656,7 +725,10 @@ internal sealed class CilEmitter
             // While an instruction that is not inline is emitted, copies are neither read nor made (its stores
             // forget them); after it, none is current.
             _refCopies = !_metered && InlineOnly[(int)_fn.Code[pc].Op];
+            if (_unrecordedIn[pc] && !_unrecorded[pc]) RecordFrame();
             EmitInstruction(pc);
+            if (_unrecorded[pc] && pc + 1 < _fn.Code.Length && !_unrecordedIn[pc + 1] && OpcodeInfo.Of(_fn.Code[pc].Op).FallsThrough)
+                RecordFrame();
             if (!_refCopies) Array.Clear(_refCopied);
             if (OpcodeInfo.Of(_fn.Code[pc].Op).Flow != ControlFlow.Next) ClearAliases();
             else if (pc + 1 < _fn.Code.Length && _fn.Reachable[pc + 1])
@@ -880,7 +952,7 @@ internal sealed class CilEmitter
             case Opcode.Jmp:
                 MaterializeAll(d);
                 Poll(pc, ins.A, d);
-                il.Emit(OpCodes.Br, Into(ins.A, pc));
+                il.Emit(OpCodes.Br, JumpTo(pc, ins.A));
                 break;
             case Opcode.JmpIf:
             case Opcode.JmpIfNot:
@@ -894,14 +966,14 @@ internal sealed class CilEmitter
                     LdEntry(d - 1, ins.Op is Opcode.JmpIf or Opcode.JmpIfNot ? Rep.Long : Rep.Ref);
                     if (ins.A > pc)
                     {
-                        il.Emit(onNonZero ? OpCodes.Brtrue : OpCodes.Brfalse, Into(ins.A, pc));
+                        il.Emit(onNonZero ? OpCodes.Brtrue : OpCodes.Brfalse, JumpTo(pc, ins.A));
                     }
                     else
                     {
                         var fallThrough = il.DefineLabel();
                         il.Emit(onNonZero ? OpCodes.Brfalse : OpCodes.Brtrue, fallThrough);
                         Poll(pc, ins.A, d - 1);
-                        il.Emit(OpCodes.Br, Into(ins.A, pc));
+                        il.Emit(OpCodes.Br, JumpTo(pc, ins.A));
                         il.MarkLabel(fallThrough);
                     }
                     break;
@@ -1192,6 +1264,16 @@ internal sealed class CilEmitter
         }
         beforeCall?.Invoke();
         CallOf(callee, args);
+    }
+
+    /// <summary>Pushes this function's LoadedFunction (the frame record's, the one calls are counted in), read
+    /// where it is used: a call that never writes its record never reads it.</summary>
+    private void LdFunction()
+    {
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, F.Functions);
+        Ldc(_fn.Index);
+        _il.Emit(OpCodes.Ldelem_Ref);
     }
 
     /// <summary>Pushes string constant <paramref name="index"/>'s reference, read from the module's roots (the
@@ -1863,6 +1945,7 @@ internal sealed class CilEmitter
     /// With --fuel, the instructions of its block after <paramref name="pc"/>, charged but not run, are given back.</summary>
     private void FaultStart(int pc, int d)
     {
+        if (_unrecorded[pc]) RecordFrame();
         if (_metered && _blockEnd[pc] > pc)
         {
             _il.Emit(OpCodes.Ldarg_1);

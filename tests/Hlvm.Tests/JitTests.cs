@@ -307,6 +307,50 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// A compiled call writes its frame record only where it is first needed, so a call that returns first never
+    /// writes it; a fault before that point writes it before it is raised. Both functions fault on a path that
+    /// has written nothing (an index past the end; a division by zero after a forward jump), after a thousand
+    /// calls that returned without a record: the trace names the faulting function and its line as the
+    /// interpreter's does, run and profiled (a sample asked for at a call's entry writes the record early).
+    /// </summary>
+    [Theory]
+    [InlineData("index", "IndexError: index 3 is out of range for an array of length 3")]
+    [InlineData("zero", "DivisionByZeroError: integer division by zero")]
+    public void AFaultBeforeAFramesRecordIsWrittenHasTheInterpretersTrace(string which, string error)
+    {
+        string path = Write("leaf.hl", """
+            fn at(xs: [int], i: int) -> int { return xs[i] }
+            fn div(a: int, b: int) -> int {
+                if b == 1 { return a }
+                return a / b
+            }
+            fn main(args: [string]) {
+                var s = 0
+                let xs = [1, 2, 3]
+                for i in 0..1000 { s += at(xs, i % 3) + div(i, 1 + i % 7) }
+                println(s)
+                if args[0] == "index" { println(at(xs, 3)) }
+                if args[0] == "zero" { println(div(5, 0)) }
+            }
+            """);
+        var expected = TestSupport.Hlvm(["run", "--engine", "interp", path, "--", which]);
+        Assert.Equal(70, expected.ExitCode);
+        Assert.StartsWith(error, expected.Stderr);
+        Assert.Contains(which == "index" ? "\n  at at (leaf.hl:1)\n  at main (leaf.hl:11)\n" : "\n  at div (leaf.hl:4)\n  at main (leaf.hl:12)\n", expected.Stderr);
+        foreach (var engine in Engines.Skip(1))
+        {
+            foreach (var profile in new[] { false, true })
+            {
+                var result = TestSupport.Hlvm([.. profile ? ["prof", "--rate", "100000"] : new[] { "run" }, .. engine, path, "--", which]);
+                Assert.Equal(70, result.ExitCode);
+                Assert.Equal(expected.Stdout, result.Stdout);
+                Assert.StartsWith(expected.Stderr, result.Stderr);
+                if (!profile) Assert.Equal(expected.Stderr, result.Stderr);
+            }
+        }
+    }
+
+    /// <summary>
     /// A loop that can't collect reads the header of each array local it never stores (its length, where its elements
     /// are) where it is entered, not at every access. Each program enters such loops with a different array each
     /// time: a new one of a new length every round (5 rounds of r * 1000 elements set to r: 1000 * (1 + 4 + 9 + 16
