@@ -1094,8 +1094,17 @@ internal sealed class CilEmitter
                 {
                     var rep = RepOf(Types(pc + 1)[d - 2]);
                     ArrayAccess(pc, d, d - 2, d - 1);
-                    Element(pc, d - 2, d - 1);
-                    il.Emit(OpCodes.Ldelem_I8);
+                    if (IsByteArray(types[d - 2]))
+                    {
+                        ByteElement(pc, d - 2, d - 1);
+                        il.Emit(OpCodes.Ldind_U1);
+                        il.Emit(OpCodes.Conv_U8);
+                    }
+                    else
+                    {
+                        Element(pc, d - 2, d - 1);
+                        il.Emit(OpCodes.Ldelem_I8);
+                    }
                     StEntryBits(d - 2, rep);
                     break;
                 }
@@ -1103,9 +1112,19 @@ internal sealed class CilEmitter
                 {
                     var rep = RepOf(types[d - 1]);
                     ArrayAccess(pc, d, d - 3, d - 2);
-                    Element(pc, d - 3, d - 2);
-                    LdEntryBits(d - 1, rep);
-                    il.Emit(OpCodes.Stelem_I8);
+                    if (IsByteArray(types[d - 3]))
+                    {
+                        ByteElement(pc, d - 3, d - 2);
+                        LdEntry(d - 1, Rep.Long);
+                        il.Emit(OpCodes.Conv_U1);
+                        il.Emit(OpCodes.Stind_I1);
+                    }
+                    else
+                    {
+                        Element(pc, d - 3, d - 2);
+                        LdEntryBits(d - 1, rep);
+                        il.Emit(OpCodes.Stelem_I8);
+                    }
                     break;
                 }
             case Opcode.ALen:
@@ -2010,17 +2029,49 @@ internal sealed class CilEmitter
     private void Element(int pc, int array, int index)
     {
         _il.Emit(OpCodes.Ldloc, _space);
-        if (IsHoisted(pc, array, out int local)) _il.Emit(OpCodes.Ldloc, _hoistFirst[local]!);
-        else
-        {
-            HeapWord(array, Heap.ArrayStoreOffset);
-            _il.Emit(OpCodes.Ldelem_I8);
-            _il.Emit(OpCodes.Conv_I4);
-            Ldc(Heap.ElementOffset);
-            _il.Emit(OpCodes.Add);
-        }
+        FirstElement(pc, array);
         LdEntry(index, Rep.Long);
         _il.Emit(OpCodes.Conv_I4);
+        _il.Emit(OpCodes.Add);
+    }
+
+    /// <summary>Pushes the address of the element (at depth <paramref name="index"/>) of the [bool] at depth
+    /// <paramref name="array"/>: byte index % 8 of its store's word ElementOffset + index / 8 (that word's index
+    /// checked against the heap's array, as every word's is; the byte is inside it).</summary>
+    private void ByteElement(int pc, int array, int index)
+    {
+        _il.Emit(OpCodes.Ldloc, _space);
+        FirstElement(pc, array);
+        LdEntry(index, Rep.Long);
+        _il.Emit(OpCodes.Conv_I4);
+        _il.Emit(OpCodes.Ldc_I4_3);
+        _il.Emit(OpCodes.Shr);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldelema, typeof(long));
+        LdEntry(index, Rep.Long);
+        _il.Emit(OpCodes.Conv_I4);
+        _il.Emit(OpCodes.Ldc_I4_7);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Conv_I);
+        _il.Emit(OpCodes.Add);
+    }
+
+    /// <summary>Whether the verifier's type of an array is a [bool], whose elements are bytes (Heap.IsByteArray).</summary>
+    private static bool IsByteArray(VmType array) => array.Element?.Kind == TypeKind.Bool;
+
+    /// <summary>Pushes the index in the heap's array of the first word of the elements of the array at depth
+    /// <paramref name="array"/>: its store's word ElementOffset (hoisted where the loop around reads it).</summary>
+    private void FirstElement(int pc, int array)
+    {
+        if (IsHoisted(pc, array, out int local))
+        {
+            _il.Emit(OpCodes.Ldloc, _hoistFirst[local]!);
+            return;
+        }
+        HeapWord(array, Heap.ArrayStoreOffset);
+        _il.Emit(OpCodes.Ldelem_I8);
+        _il.Emit(OpCodes.Conv_I4);
+        Ldc(Heap.ElementOffset);
         _il.Emit(OpCodes.Add);
     }
 

@@ -1447,11 +1447,18 @@ public sealed class Interpreter : IRootSource
         AtInstruction(ref frame, pc, sp);
         int count = heap.MapCount((int)stack[sp - 1]);
         _fuel -= count; // the entries copied, noticed at the next instruction
-        heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
-        int m = (int)stack[sp - 1];
         bool values = ins.Op == Opcode.MapValues;
-        int r = heap.NewArray(values ? heap.MapValueKind(m) : heap.MapKeyKind(m), count, Math.Max(count, 4));
-        heap.MapCopy(m, values, heap.ArrayElements(r));
+        var kind = values ? heap.MapValueKind((int)stack[sp - 1]) : heap.MapKeyKind((int)stack[sp - 1]);
+        heap.Reserve(Heap.ArrayWords + Heap.StoreWords(kind, Math.Max(count, 4)));
+        int m = (int)stack[sp - 1];
+        int r = heap.NewArray(kind, count, Math.Max(count, 4));
+        if (heap.IsByteArray(r))
+        {
+            var copied = new long[count];
+            heap.MapCopy(m, values, copied);
+            heap.ArrayFill(r, copied);
+        }
+        else heap.MapCopy(m, values, heap.ArrayElements(r));
         stack[sp - 1] = r;
         return sp;
     }
@@ -1518,10 +1525,10 @@ public sealed class Interpreter : IRootSource
         var stack = _stack;
         AtInstruction(ref frame, pc, sp);
         int count = (int)ins.B;
-        heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
-        var type = _module.Def.Types[ins.A];
-        int r = heap.NewArray(type.Element!.Kind, count, Math.Max(count, 4));
-        new Span<long>(stack, sp - count, count).CopyTo(heap.ArrayElements(r));
+        var element = _module.Def.Types[ins.A].Element!.Kind;
+        heap.Reserve(Heap.ArrayWords + Heap.StoreWords(element, Math.Max(count, 4)));
+        int r = heap.NewArray(element, count, Math.Max(count, 4));
+        heap.ArrayFill(r, new ReadOnlySpan<long>(stack, sp - count, count));
         sp -= count;
         stack[sp++] = r;
         return sp;
@@ -1551,10 +1558,9 @@ public sealed class Interpreter : IRootSource
         if (r == 0) throw Fault(ref frame, pc, sp, NullDereference("remove from an array"));
         int length = heap.ArrayLength(r);
         if ((ulong)index >= (ulong)length) throw Fault(ref frame, pc, sp, IndexOutOfRange(index, length));
-        var elements = heap.ArrayElements(r);
-        stack[sp - 1] = elements[(int)index];
+        stack[sp - 1] = heap.ArrayGet(r, (int)index);
         _fuel -= length - index; // the elements moved, noticed at the next instruction
-        elements[((int)index + 1)..].CopyTo(elements[(int)index..]);
+        heap.ArrayCopy(r, (int)index + 1, r, (int)index, length - (int)index - 1);
         heap.SetArrayLength(r, length - 1);
         return sp;
     }
@@ -1574,15 +1580,14 @@ public sealed class Interpreter : IRootSource
             if (length >= int.MaxValue - 64) throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "array of {0} elements cannot grow", length));
             AtInstruction(ref frame, pc, sp);
             int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, length * 2L));
-            heap.Reserve(Heap.DataWords(newCapacity));
+            heap.Reserve(Heap.StoreWords(heap.ArrayElementKind(r), newCapacity));
             r = (int)stack[sp - 3];
             heap.GrowAndAppend(r, newCapacity, 0);
         }
         else heap.AppendInPlace(r, 0);
-        var elements = heap.ArrayElements(r);
         _fuel -= length - index + 1; // the elements moved, noticed at the next instruction
-        elements[(int)index..length].CopyTo(elements[((int)index + 1)..]);
-        elements[(int)index] = stack[sp - 1];
+        heap.ArrayCopy(r, (int)index, r, (int)index + 1, length - (int)index);
+        heap.ArraySet(r, (int)index, stack[sp - 1]);
         sp -= 3;
         return sp;
     }
@@ -1601,10 +1606,10 @@ public sealed class Interpreter : IRootSource
         AtInstruction(ref frame, pc, sp);
         int count = (int)(to - from);
         _fuel -= count; // the elements copied, noticed at the next instruction
-        heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
+        heap.Reserve(Heap.ArrayWords + Heap.StoreWords(heap.ArrayElementKind(r), Math.Max(count, 4)));
         r = (int)stack[sp - 3];
         int slice = heap.NewArray(heap.ArrayElementKind(r), count, Math.Max(count, 4));
-        heap.ArrayElements(r).Slice((int)from, count).CopyTo(heap.ArrayElements(slice));
+        heap.ArrayCopy(r, (int)from, slice, 0, count);
         sp -= 2;
         stack[sp - 1] = slice;
         return sp;
@@ -1623,22 +1628,15 @@ public sealed class Interpreter : IRootSource
         if (length != 0 && times > long.MaxValue / length)
             throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "repeat: {0} elements {1} times exceed the heap limit", length, times));
         long count = length * times;
-        if (count > int.MaxValue - 64 || count * 8 > heap.MaxBytes)
+        var element = heap.ArrayElementKind(r);
+        if (count > int.MaxValue - 64 || Heap.StoreWords(element, count) * 8L > heap.MaxBytes)
             throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.OutOfMemory, "repeat: {0} elements exceed the heap limit", count));
         AtInstruction(ref frame, pc, sp);
         Charge(count);
-        heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(count, 4)));
+        heap.Reserve(Heap.ArrayWords + Heap.StoreWords(element, Math.Max(count, 4)));
         r = (int)stack[sp - 2];
-        int result = heap.NewArray(heap.ArrayElementKind(r), (int)count, (int)Math.Max(count, 4));
-        var from = heap.ArrayElements(r);
-        var to = heap.ArrayElements(result);
-        // The first copy, then the copied part doubled until the array is full: few and long copies, even of one
-        // element. A new store is all zeros already, so repeating zeros (false, 0, null) copies nothing.
-        if (from.Length > 0 && to.Length > 0 && from.IndexOfAnyExcept(0L) >= 0)
-        {
-            from.CopyTo(to);
-            for (int done = from.Length; done < to.Length; done *= 2) to[..Math.Min(done, to.Length - done)].CopyTo(to[done..]);
-        }
+        int result = heap.NewArray(element, (int)count, (int)Math.Max(count, 4));
+        heap.ArrayRepeat(r, result);
         stack[sp - 2] = result;
         return sp - 1;
     }
@@ -1663,9 +1661,9 @@ public sealed class Interpreter : IRootSource
         var heap = Heap;
         var stack = _stack;
         if (stack[sp - 1] == 0) throw Fault(ref frame, pc, sp, NullDereference("reverse an array"));
-        var reversed = heap.ArrayElements((int)stack[--sp]);
-        _fuel -= reversed.Length; // noticed at the next instruction
-        reversed.Reverse();
+        int reversed = (int)stack[--sp];
+        _fuel -= heap.ArrayLength(reversed); // noticed at the next instruction
+        heap.ArrayReverse(reversed);
         return sp;
     }
 
@@ -1689,7 +1687,7 @@ public sealed class Interpreter : IRootSource
             AtInstruction(ref frame, pc, sp);
             int newCapacity = (int)Math.Min(int.MaxValue - 64, Math.Max(8L, capacity * 2L));
             _fuel -= length; // the elements the growth copies, noticed at the next instruction
-            heap.Reserve(Heap.DataWords(newCapacity));
+            heap.Reserve(Heap.StoreWords(heap.ArrayElementKind(r), newCapacity));
             heap.GrowAndAppend((int)stack[sp - 2], newCapacity, stack[sp - 1]);
         }
         sp -= 2;
@@ -1908,10 +1906,10 @@ public sealed class Interpreter : IRootSource
     private static long IndexOf(Heap heap, int array, long value, ref long work)
     {
         var kind = heap.ArrayElementKind(array);
-        var elements = heap.ArrayElements(array);
-        for (int i = 0; i < elements.Length; i++)
+        int length = heap.ArrayLength(array);
+        for (int i = 0; i < length; i++)
         {
-            long e = elements[i];
+            long e = heap.ArrayGet(array, i);
             work++;
             bool equal = kind switch
             {

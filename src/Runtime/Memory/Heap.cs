@@ -14,12 +14,15 @@ namespace Hlvm.Runtime.Memory;
 // reclaimed by this file's collector, never by .NET's. A reference is the index of an object's first word;
 // index 0 is never an object, so 0 is null. Each object starts with a header word:
 //
-//   bits 0-7   kind    String | Array | Data (8-byte scalars) | RefData (references) | Forwarded (during GC)
+//   bits 0-7   kind    String | Array | Data (8-byte scalars) | RefData (references) | Bytes | Forwarded (during GC)
 //   bits 8-15  aux     for Array: the TypeKind of its elements
-//   bits 32-63 length  String: UTF-16 code units; Data/RefData: capacity in words; Forwarded: the new address
+//   bits 32-63 length  String: UTF-16 code units; Data/RefData: capacity in words; Bytes: capacity in bytes;
+//                      Forwarded: the new address
 //
 //   String   [header][chars, four per word ...]
-//   Array    [header][length][ref to Data or RefData backing store]      (growable: push replaces the store)
+//   Array    [header][length][ref to its backing store]                    (growable: push replaces the store):
+//            Data for ints and floats, RefData for references, Bytes (one byte per element, eight to a word,
+//            element i in byte i of the words after the header) for bools
 //   Object   [header][fields ...]            aux (bits 8-31) is the class's heap id, length the field count
 //   Map      [header][count][used][ref to MapEntries][ref to Data index]   aux: key kind | value kind << 8,
 //            | 1 << 16 once its keys are hashed with the secret (HeapMaps.cs, which names these words and the
@@ -72,7 +75,7 @@ public sealed record HeapOptions
 
 public sealed partial class Heap
 {
-    public const byte KindString = 1, KindArray = 2, KindData = 3, KindRefData = 4, KindObject = 5, KindMap = 6, KindMapEntries = 7, KindClosure = 8, KindForwarded = 0xFF;
+    public const byte KindString = 1, KindArray = 2, KindData = 3, KindRefData = 4, KindObject = 5, KindMap = 6, KindMapEntries = 7, KindClosure = 8, KindBytes = 9, KindForwarded = 0xFF;
 
     /// <summary>Classes of the objects on this heap, by heap id: the collector reads which fields are references.</summary>
     private readonly List<RuntimeClass> _classes = [];
@@ -281,6 +284,12 @@ public sealed partial class Heap
 
     public static int DataWords(long capacity) => 1 + (int)Math.Min(MaxObjectWords, capacity);
 
+    public static int BytesWords(long capacity) => 1 + (int)Math.Min(MaxObjectWords, (capacity + 7) / 8);
+
+    /// <summary>The words of an array's store of <paramref name="capacity"/> elements of kind
+    /// <paramref name="element"/>: a [bool] keeps one byte per element, the others a word.</summary>
+    public static int StoreWords(TypeKind element, long capacity) => element == TypeKind.Bool ? BytesWords(capacity) : DataWords(capacity);
+
     /// <summary>
     /// Makes room for <paramref name="words"/> words of new objects, collecting if needed. This is the only
     /// method that may collect; the New* methods that follow it must not ask for more than it reserved.
@@ -370,7 +379,7 @@ public sealed partial class Heap
 
     /// <summary>
     /// A new array of <paramref name="length"/> zeroed elements with room for <paramref name="capacity"/>. Needs
-    /// <see cref="ArrayWords"/> + <see cref="DataWords"/>(capacity) reserved.
+    /// <see cref="ArrayWords"/> + <see cref="StoreWords"/>(element, capacity) reserved.
     /// </summary>
     public int NewArray(TypeKind element, int length, int capacity)
     {
@@ -384,6 +393,12 @@ public sealed partial class Heap
 
     private int NewData(TypeKind element, int capacity)
     {
+        if (element == TypeKind.Bool)
+        {
+            int bytes = Bump(BytesWords(capacity));
+            _space[bytes] = Header(KindBytes, 0, capacity);
+            return bytes;
+        }
         int r = Bump(DataWords(capacity));
         bool refs = VmType.IsReferenceKind(element);
         _space[r] = Header(refs ? KindRefData : KindData, 0, capacity);
@@ -423,15 +438,92 @@ public sealed partial class Heap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int ArrayCapacity(int r) => LengthOf(_space[(int)_space[r + 2]]);
 
-    /// <summary>The array's elements (its length, not its capacity). Valid until the next allocation.</summary>
+    /// <summary>Whether an array's elements are bytes (a [bool]) rather than words.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Span<long> ArrayElements(int r) => new(_space, (int)_space[r + 2] + 1, (int)_space[r + 1]);
+    public bool IsByteArray(int r) => (byte)(_space[r] >> 8) == (byte)TypeKind.Bool;
+
+    /// <summary>The elements (its length, not its capacity) of an array of words: not a [bool] (see
+    /// <see cref="IsByteArray"/>; <see cref="ArrayGet"/> and the Array* methods below take either). Valid until the
+    /// next allocation.</summary>
+    public Span<long> ArrayElements(int r)
+    {
+        if (IsByteArray(r)) throw new InvalidOperationException("the elements of a [bool] are bytes, not words");
+        return new(_space, (int)_space[r + 2] + 1, (int)_space[r + 1]);
+    }
+
+    /// <summary>The elements (its length) of a [bool], a byte each. Valid until the next allocation.</summary>
+    public Span<byte> ArrayBytes(int r)
+    {
+        int store = (int)_space[r + ArrayStoreOffset], length = (int)_space[r + ArrayLengthOffset];
+        // The words are checked to lie in the space before they are read as bytes (as StringChars does).
+        if ((uint)(store + 1 + (length + 7) / 8) > (uint)_space.Length) throw new IndexOutOfRangeException();
+        return MemoryMarshal.CreateSpan(ref Unsafe.As<long, byte>(ref _space[store + 1]), length);
+    }
+
+    /// <summary>Byte <paramref name="index"/> of the store at word <paramref name="store"/>: byte index % 8 of its
+    /// word index / 8 (the word's index checked against the space, as every word's is).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref byte ByteAt(int store, int index) => ref Unsafe.Add(ref Unsafe.As<long, byte>(ref _space[store + ElementOffset + (index >> 3)]), index & 7);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public long ArrayGet(int r, int index) => _space[(int)_space[r + ArrayStoreOffset] + ElementOffset + index];
+    public long ArrayGet(int r, int index)
+    {
+        int store = (int)_space[r + ArrayStoreOffset];
+        return IsByteArray(r) ? ByteAt(store, index) : _space[store + ElementOffset + index];
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void ArraySet(int r, int index, long value) => _space[(int)_space[r + ArrayStoreOffset] + ElementOffset + index] = value;
+    public void ArraySet(int r, int index, long value)
+    {
+        int store = (int)_space[r + ArrayStoreOffset];
+        if (IsByteArray(r)) ByteAt(store, index) = (byte)value;
+        else _space[store + ElementOffset + index] = value;
+    }
+
+    /// <summary>Copies <paramref name="count"/> elements of array <paramref name="from"/> from index
+    /// <paramref name="fromIndex"/> to array <paramref name="to"/> (of the same element kind, or the same array) at
+    /// <paramref name="toIndex"/>, as if through a temporary copy where they overlap.</summary>
+    public void ArrayCopy(int from, int fromIndex, int to, int toIndex, int count)
+    {
+        if (count == 0) return;
+        if (IsByteArray(from)) ArrayBytes(from).Slice(fromIndex, count).CopyTo(ArrayBytes(to)[toIndex..]);
+        else ArrayElements(from).Slice(fromIndex, count).CopyTo(ArrayElements(to)[toIndex..]);
+    }
+
+    /// <summary>Sets an array's first elements to <paramref name="values"/> (bools as 0 and 1).</summary>
+    public void ArrayFill(int r, ReadOnlySpan<long> values)
+    {
+        if (!IsByteArray(r))
+        {
+            values.CopyTo(ArrayElements(r));
+            return;
+        }
+        var bytes = ArrayBytes(r);
+        for (int i = 0; i < values.Length; i++) bytes[i] = (byte)values[i];
+    }
+
+    public void ArrayReverse(int r)
+    {
+        if (IsByteArray(r)) ArrayBytes(r).Reverse();
+        else ArrayElements(r).Reverse();
+    }
+
+    /// <summary>Fills array <paramref name="to"/> with the elements of <paramref name="from"/> (of the same kind)
+    /// over and over: the first copy, then the copied part doubled until it is full, so that there are few and
+    /// long copies, even of one element. A new store is all zeros already, so repeating zeros (false, 0, null)
+    /// copies nothing.</summary>
+    public void ArrayRepeat(int from, int to)
+    {
+        if (IsByteArray(from)) Repeat(ArrayBytes(from), ArrayBytes(to));
+        else Repeat(ArrayElements(from), ArrayElements(to));
+
+        static void Repeat<T>(Span<T> from, Span<T> to) where T : unmanaged, IEquatable<T>
+        {
+            if (from.Length == 0 || to.Length == 0 || from.IndexOfAnyExcept(default(T)) < 0) return;
+            from.CopyTo(to);
+            for (int done = from.Length; done < to.Length; done *= 2) to[..Math.Min(done, to.Length - done)].CopyTo(to[done..]);
+        }
+    }
 
     /// <summary>
     /// Appends to an array whose capacity is full: gives it a new store of <paramref name="capacity"/> words with
@@ -440,10 +532,11 @@ public sealed partial class Heap
     public void GrowAndAppend(int r, int capacity, long value)
     {
         int length = ArrayLength(r);
+        int old = (int)_space[r + 2];
         int data = NewData(ArrayElementKind(r), capacity);
-        Array.Copy(_space, (int)_space[r + 2] + 1, _space, data + 1, length);
+        Array.Copy(_space, old + 1, _space, data + 1, IsByteArray(r) ? (length + 7) / 8 : length);
         _space[r + 2] = data;
-        _space[data + 1 + length] = value;
+        ArraySet(r, length, value);
         _space[r + 1] = length + 1;
     }
 
@@ -451,7 +544,11 @@ public sealed partial class Heap
     public void SetArrayLength(int r, int length)
     {
         int old = (int)_space[r + 1];
-        if (length < old) Array.Clear(_space, (int)_space[r + 2] + 1 + length, old - length);
+        if (length < old)
+        {
+            if (IsByteArray(r)) ArrayBytes(r)[length..].Clear();
+            else Array.Clear(_space, (int)_space[r + 2] + 1 + length, old - length);
+        }
         _space[r + 1] = length;
     }
 
@@ -460,7 +557,7 @@ public sealed partial class Heap
     public void AppendInPlace(int r, long value)
     {
         int length = (int)_space[r + 1];
-        _space[(int)_space[r + 2] + 1 + length] = value;
+        ArraySet(r, length, value);
         _space[r + 1] = length + 1;
     }
 
@@ -494,6 +591,9 @@ public sealed partial class Heap
                     break;
                 case KindData:
                     scan += DataWords(LengthOf(h));
+                    break;
+                case KindBytes:
+                    scan += BytesWords(LengthOf(h));
                     break;
                 case KindRefData:
                     int n = LengthOf(h);
@@ -647,6 +747,7 @@ public sealed partial class Heap
         KindString => StringWords(LengthOf(header)),
         KindArray => ArrayWords,
         KindData or KindRefData => DataWords(LengthOf(header)),
+        KindBytes => BytesWords(LengthOf(header)),
         KindObject => ObjectWords(LengthOf(header)),
         KindMap => MapWords,
         KindMapEntries => 1 + LengthOf(header),

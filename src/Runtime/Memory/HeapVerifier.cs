@@ -1,3 +1,4 @@
+using Hlvm.Runtime.Bytecode;
 using System.Collections;
 
 namespace Hlvm.Runtime.Memory;
@@ -19,7 +20,7 @@ internal static class HeapVerifier
         {
             long h = space[at];
             byte kind = Heap.KindOf(h);
-            if (kind is not (Heap.KindString or Heap.KindArray or Heap.KindData or Heap.KindRefData or Heap.KindObject or Heap.KindMap or Heap.KindMapEntries or Heap.KindClosure))
+            if (kind is not (Heap.KindString or Heap.KindArray or Heap.KindData or Heap.KindRefData or Heap.KindBytes or Heap.KindObject or Heap.KindMap or Heap.KindMapEntries or Heap.KindClosure))
                 throw new HeapCorruptionException($"word {at}: header 0x{h:x16} has no valid kind");
             starts[at] = true;
             int size = Heap.SizeOf(h);
@@ -33,8 +34,12 @@ internal static class HeapVerifier
             {
                 case Heap.KindArray:
                     int data = (int)space[at + 2];
-                    if (data <= 0 || data >= top || !starts[data] || Heap.KindOf(space[data]) is not (Heap.KindData or Heap.KindRefData))
+                    if (data <= 0 || data >= top || !starts[data] || Heap.KindOf(space[data]) is not (Heap.KindData or Heap.KindRefData or Heap.KindBytes))
                         throw new HeapCorruptionException($"array at word {at} has a bad backing store reference {data}");
+                    var element = (TypeKind)(byte)(h >> 8);
+                    byte expected = element == TypeKind.Bool ? Heap.KindBytes : VmType.IsReferenceKind(element) ? Heap.KindRefData : Heap.KindData;
+                    if (Heap.KindOf(space[data]) != expected)
+                        throw new HeapCorruptionException($"array at word {at} of {element} elements has a backing store of kind {Heap.KindOf(space[data])}, not {expected}");
                     if (space[at + 1] < 0 || space[at + 1] > Heap.LengthOf(space[data]))
                         throw new HeapCorruptionException($"array at word {at} has length {space[at + 1]} beyond its capacity");
                     break;
