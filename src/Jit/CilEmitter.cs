@@ -175,6 +175,9 @@ internal sealed class CilEmitter
 
     private LocalBuilder? _frame;
 
+    /// <summary>Whether <see cref="_frame"/> holds this frame's record's address at the point being emitted.</summary>
+    private bool _frameFresh;
+
     /// <summary>The CIL locals declared (RyuJIT's optimiser gives up past about 2,000).</summary>
     public int LocalsDeclared { get; private set; }
 
@@ -269,7 +272,7 @@ internal sealed class CilEmitter
             Array.Clear(_chains);
             Array.Clear(_isStep);
         }
-        (_unrecordedIn, _unrecorded) = metered ? (new bool[fn.Code.Length], new bool[fn.Code.Length]) : Unrecorded(fn, _isEntry);
+        (_unrecordedIn, _unrecorded) = metered ? (new bool[fn.Code.Length], new bool[fn.Code.Length]) : Unrecorded(module, fn, _isEntry);
         _hoisted = new int[]?[fn.Code.Length];
         _hoistAt = new int[]?[fn.Code.Length];
         _hoistLength = new LocalBuilder?[_localCount];
@@ -293,7 +296,7 @@ internal sealed class CilEmitter
     /// before a fault is raised. A call that returns first (a recursion's base case, a getter) never writes it.
     /// An entry (a loop's, a handler's) is always recorded; a backward branch is written before, since it polls.
     /// </summary>
-    private static (bool[] In, bool[] Runs) Unrecorded(LoadedFunction fn, bool[] isEntry)
+    private static (bool[] In, bool[] Runs) Unrecorded(LoadedModule module, LoadedFunction fn, bool[] isEntry)
     {
         var code = fn.Code;
         int n = code.Length;
@@ -310,7 +313,7 @@ internal sealed class CilEmitter
             var ins = code[pc];
             var info = OpcodeInfo.Of(ins.Op);
             unrecordedIn[pc] = someIn[pc] && allIn[pc] && !isEntry[pc];
-            unrecorded[pc] = unrecordedIn[pc] && (InlineOnly[(int)ins.Op] || (info.HasTarget && ins.A > pc) || info.Flow == ControlFlow.Return);
+            unrecorded[pc] = unrecordedIn[pc] && (Quiet(module, ins) || (info.HasTarget && ins.A > pc) || info.Flow == ControlFlow.Return);
             if (info.FallsThrough && pc + 1 < n)
             {
                 if (unrecorded[pc]) someIn[pc + 1] = true;
@@ -415,7 +418,7 @@ internal sealed class CilEmitter
                 if (!_fn.Reachable[pc]) continue;
                 var ins = code[pc];
                 var flow = OpcodeInfo.Of(ins.Op).Flow;
-                quiet = InlineOnly[(int)ins.Op] || flow is ControlFlow.Jump or ControlFlow.Branch or ControlFlow.Return or ControlFlow.Throw;
+                quiet = Quiet(_module, ins) || flow is ControlFlow.Jump or ControlFlow.Branch or ControlFlow.Return or ControlFlow.Throw;
                 if (_isEntry[pc] && pc != h && (_chains[pc] is not { } chain || Array.IndexOf(chain, h) < 0)) quiet = false;
                 if (ins.Op is Opcode.Store or Opcode.Load && _fn.Def.Locals[ins.A].Kind == TypeKind.Array)
                 {
@@ -725,8 +728,11 @@ internal sealed class CilEmitter
             // While an instruction that is not inline is emitted, copies are neither read nor made (its stores
             // forget them); after it, none is current.
             _refCopies = !_metered && InlineOnly[(int)_fn.Code[pc].Op];
-            if (_unrecordedIn[pc] && !_unrecorded[pc]) RecordFrame();
+            // The record's address, just written, stays good until the instruction calls out.
+            _frameFresh = _unrecordedIn[pc] && !_unrecorded[pc];
+            if (_frameFresh) RecordFrame();
             EmitInstruction(pc);
+            _frameFresh = false;
             if (_unrecorded[pc] && pc + 1 < _fn.Code.Length && !_unrecordedIn[pc + 1] && OpcodeInfo.Of(_fn.Code[pc].Op).FallsThrough)
                 RecordFrame();
             if (!_refCopies) Array.Clear(_refCopied);
@@ -1604,10 +1610,7 @@ internal sealed class CilEmitter
         }
         else
         {
-            il.Emit(OpCodes.Ldarg_1);
-            il.Emit(OpCodes.Ldfld, F.Frames);
-            il.Emit(OpCodes.Ldloc, _fp);
-            il.Emit(OpCodes.Ldelema, typeof(Interpreter.Frame));
+            LdFrameRecord();
             Ldc(pc + 1); // the interpreter's pc has moved past the instruction running
             Sp(d);
             if (ins.Op != Opcode.ARepeat)
@@ -1684,6 +1687,11 @@ internal sealed class CilEmitter
         Opcode.ILe, Opcode.IGt, Opcode.IGe, Opcode.FEq, Opcode.FNe, Opcode.FLt, Opcode.FLe, Opcode.FGt, Opcode.FGe,
         Opcode.BEq, Opcode.BNe, Opcode.BNot, Opcode.RefEq, Opcode.RefNe, Opcode.IToF, Opcode.FToI, Opcode.GetField,
         Opcode.SetField, Opcode.NonNull, Opcode.ALoad, Opcode.AStore, Opcode.ALen);
+
+    /// <summary>Whether an instruction's compiled code neither collects, nor calls out to the VM, nor reads a
+    /// frame record: one compiled inline, or a call of a pure float function (std.math), which is a plain .NET call.</summary>
+    private static bool Quiet(LoadedModule module, Instr ins) =>
+        InlineOnly[(int)ins.Op] || (ins.Op == Opcode.CallNative && module.Natives[ins.A].Pure is { Method.IsStatic: true });
 
     private static bool[] InlineOpcodes(params Opcode[] ops)
     {
@@ -2078,12 +2086,25 @@ internal sealed class CilEmitter
     /// <summary>Records this frame's instruction (a call's) in its frame record, for traces and the collector.</summary>
     private void SetPc(int pc)
     {
+        LdFrameRecord();
+        Ldc(pc);
+        _il.Emit(OpCodes.Stfld, F.FramePc);
+    }
+
+    /// <summary>Pushes the address of this frame's record: the one just written, when the instruction being
+    /// emitted comes right after <see cref="RecordFrame"/> (nothing has called out since, so the records have not
+    /// moved), else frames[fp].</summary>
+    private void LdFrameRecord()
+    {
+        if (_frameFresh)
+        {
+            _il.Emit(OpCodes.Ldloc, _frame!);
+            return;
+        }
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, F.Frames);
         _il.Emit(OpCodes.Ldloc, _fp);
         _il.Emit(OpCodes.Ldelema, typeof(Interpreter.Frame));
-        Ldc(pc);
-        _il.Emit(OpCodes.Stfld, F.FramePc);
     }
 
     /// <summary>Pushes bp + locals + k: the slot of operand depth k (a callee's frame start, the stack's height).</summary>
@@ -2105,13 +2126,20 @@ internal sealed class CilEmitter
     }
 
     /// <summary>Reloads the address of the frame's first slot (after a call, the stack may have grown elsewhere)
-    /// and the heap's array (anything that calls out may have collected).</summary>
+    /// and the heap's array (anything that calls out may have collected). The slots are addressed as the
+    /// interpreter addresses them, from the start of the stack's array: the prologue (or EnterFrame, or the
+    /// interpreter for an entry) made sure the frame's slots are inside it, and the stack only grows. So a reload
+    /// that nothing uses costs nothing, where a checked one kept its bounds check after every call.</summary>
     private void LoadFrame()
     {
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, F.Stack);
+        _il.Emit(OpCodes.Call, M.ArrayData);
         _il.Emit(OpCodes.Ldarg_2);
-        _il.Emit(OpCodes.Ldelema, typeof(long));
+        _il.Emit(OpCodes.Conv_I);
+        _il.Emit(OpCodes.Ldc_I4_8);
+        _il.Emit(OpCodes.Mul);
+        _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Stloc, _fb);
         ReloadSpace();
     }
@@ -2345,6 +2373,9 @@ internal sealed class CilEmitter
         public static readonly MethodInfo Shl = Of(typeof(Arithmetic), nameof(Arithmetic.Shl));
         public static readonly MethodInfo Shr = Of(typeof(Arithmetic), nameof(Arithmetic.Shr));
         public static readonly MethodInfo FToI = Of(typeof(Arithmetic), nameof(Arithmetic.FToI));
+        public static readonly MethodInfo ArrayData = typeof(System.Runtime.InteropServices.MemoryMarshal).GetMethods()
+            .Single(m => m.Name == nameof(System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference) && m.IsGenericMethodDefinition)
+            .MakeGenericMethod(typeof(long));
         public static readonly MethodInfo HeapSpace = typeof(Heap).GetProperty(nameof(Heap.Space), All)!.GetMethod!;
         public static readonly MethodInfo ArrayLength = Of(typeof(Heap), nameof(Heap.ArrayLength));
         public static readonly MethodInfo DoubleToBits = Of(typeof(BitConverter), nameof(BitConverter.DoubleToInt64Bits), typeof(double));

@@ -354,8 +354,9 @@ public sealed class JitTests : IDisposable
     /// A loop that can't collect reads the header of each array local it never stores (its length, where its elements
     /// are) where it is entered, not at every access. Each program enters such loops with a different array each
     /// time: a new one of a new length every round (5 rounds of r * 1000 elements set to r: 1000 * (1 + 4 + 9 + 16
-    /// + 25)), two arrays swapped between entries (the sum checked against the same steps done in Python), and an
-    /// index past the end inside the loop. Profiled at 100,000 samples a second, the loops are also left and
+    /// + 25)), two arrays swapped between entries (the sum checked against the same steps done in Python), an
+    /// index past the end inside the loop, and a loop that calls a pure float function (math.sqrt, which can't
+    /// collect; the sum checked in Python). Profiled at 100,000 samples a second, the loops are also left and
     /// entered again at their polls.
     /// </summary>
     [Theory]
@@ -406,6 +407,19 @@ public sealed class JitTests : IDisposable
             println(s)
         }
         """, "", "IndexError: index 3 is out of range for an array of length 3\n  at main (arrays.hl:6)\n")]
+    [InlineData("""
+        import std.math
+
+        fn main() {
+            var total = 0.0
+            for round in 1..4 {
+                let xs = [0.0].repeat(round * 100)
+                for i in 0..xs.len() { xs[i] = math.sqrt((i * round) as float) }
+                for x in xs { total += x }
+            }
+            println(total)
+        }
+        """, "9302.483882078617\n", "")]
     public void ArrayHeadersReadWhereALoopIsEnteredFollowEachArrayItIsEnteredWith(string source, string stdout, string stderr)
     {
         string path = Write("arrays.hl", source);
