@@ -86,8 +86,7 @@ public sealed class CilCompiler : ICompiler
         var methods = new List<DynamicMethod>();
         foreach (var f in batch)
         {
-            var method = new DynamicMethod($"hlvm:{f.Name}", typeof(long), [typeof(JitContext), typeof(Interpreter), typeof(int), typeof(int)],
-                typeof(CilCompiler).Module, skipVisibility: true);
+            var method = new DynamicMethod($"hlvm:{f.Name}", typeof(long), CilEmitter.Signature(f), typeof(CilCompiler).Module, skipVisibility: true);
             state.Methods[f.Index] = method;
             methods.Add(method);
         }
@@ -98,7 +97,7 @@ public sealed class CilCompiler : ICompiler
             var clock = Stopwatch.StartNew();
             var emitter = new CilEmitter(module, f, methods[i], state.Methods, CountCalls, Metered);
             int cil = emitter.Emit();
-            f.Compiled = (CompiledCode)methods[i].CreateDelegate(typeof(CompiledCode), state.Context);
+            f.Compiled = (CompiledCode)CilEmitter.EntryStub(f, methods[i]).CreateDelegate(typeof(CompiledCode), state.Context);
             clock.Stop();
             Compiled++;
             CompileTime += clock.Elapsed;

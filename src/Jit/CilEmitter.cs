@@ -30,8 +30,8 @@ namespace Hlvm.Jit;
 // heap's accessors, the interpreter's error factories) and, for everything else, the interpreter's own slow path
 // (its Op methods), called with the operands in their slots exactly as the interpreter leaves them.
 //
-// A compiled function is a DynamicMethod (JitContext ctx, Interpreter vm, int bp, int entry) -> long; see
-// CompiledCode for the contract and docs/jit.md for the whole design.
+// A compiled function is a DynamicMethod (JitContext ctx, Interpreter vm, int bp, int entry, its int and float
+// parameters...) -> long; see Signature, CompiledCode for the contract and docs/jit.md for the whole design.
 // ============================================================================================================
 
 /// <summary>What compiled code of one module reads at run time: its functions, their code, its string constants.</summary>
@@ -78,6 +78,7 @@ internal sealed class CilEmitter
     private readonly LocalBuilder _tmp;
     private readonly LocalBuilder _probe;    // its address is the native stack's height
     private readonly LocalBuilder _space;    // the heap's words (a collection replaces the array)
+    private readonly bool _needsHeap;        // whether _heap and _space are loaded at all (NeedsHeap)
     private readonly LocalBuilder?[] _localLong, _localDouble;
     private readonly List<LocalBuilder?> _stackLong = [], _stackDouble = [];
 
@@ -201,6 +202,7 @@ internal sealed class CilEmitter
         _batch = batch;
         _localCount = fn.LocalCount;
         _hasHandlers = fn.Handlers.Length > 0;
+        _needsHeap = NeedsHeap(module, fn, metered);
         _fb = Local(typeof(long).MakeByRefType());
         _heap = Local(typeof(Heap));
         _fp = Local(typeof(int));
@@ -475,14 +477,14 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Dup);
             il.Emit(OpCodes.Stloc, _tmp);
             il.Emit(OpCodes.Brfalse, isNull);
-            il.Emit(OpCodes.Ldloc, _space);
+            LdSpace();
             il.Emit(OpCodes.Ldloc, _tmp);
             il.Emit(OpCodes.Conv_I4);
             Ldc(Heap.ArrayLengthOffset);
             il.Emit(OpCodes.Add);
             il.Emit(OpCodes.Ldelem_I8);
             il.Emit(OpCodes.Stloc, _hoistLength[local]!);
-            il.Emit(OpCodes.Ldloc, _space);
+            LdSpace();
             il.Emit(OpCodes.Ldloc, _tmp);
             il.Emit(OpCodes.Conv_I4);
             Ldc(Heap.ArrayStoreOffset);
@@ -654,7 +656,12 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Stind_I8);
         }
         il.MarkLabel(pushed);
-        for (int i = 0; i < _fn.ParamCount; i++) FillLocal(i);
+        for (int i = 0; i < _fn.ParamCount; i++)
+        {
+            if (ParamArg(_fn, i) is not { } arg) continue;
+            il.Emit(OpCodes.Ldarg, arg);
+            il.Emit(OpCodes.Stloc, (_localLong[i] ?? _localDouble[i])!);
+        }
         // A call starts at the first instruction: past the test of where to continue, unless the body is a
         // protected block (which is entered only at its start).
         il.Emit(OpCodes.Br, _hasHandlers ? reenter : body);
@@ -669,6 +676,19 @@ internal sealed class CilEmitter
         var entered = il.DefineLabel();
         il.Emit(OpCodes.Ldc_I4_0);
         il.Emit(OpCodes.Bge, entered);
+        // The interpreter reads the arguments from their slots.
+        for (int i = 0; i < _fn.ParamCount; i++)
+        {
+            if (ParamArg(_fn, i) is not { } arg) continue;
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldfld, F.Stack);
+            il.Emit(OpCodes.Ldarg_2);
+            Ldc(i);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Ldelema, typeof(long));
+            il.Emit(OpCodes.Ldarg, arg);
+            il.Emit(_localDouble[i] is null ? OpCodes.Stind_I8 : OpCodes.Stind_R8);
+        }
         il.Emit(OpCodes.Ldarg_1);
         fnRef();
         il.Emit(OpCodes.Ldarg_2);
@@ -993,7 +1013,8 @@ internal sealed class CilEmitter
                     var called = il.DefineLabel();
                     CallOrInline(callee, d - argc, called, () =>
                     {
-                        SpillRange(types, d - argc, d);
+                        // A direct call passes its int and float arguments as CIL arguments (CallOf).
+                        if (!_batch.ContainsKey(callee.Index)) SpillRange(types, d - argc, d);
                         SetPc(pc);
                     });
                     AfterCall(pc, d - argc, callee.Def.Return);
@@ -1184,7 +1205,7 @@ internal sealed class CilEmitter
                     var slow = il.DefineLabel();
                     var done = il.DefineLabel();
                     MaterializeAll(d);
-                    il.Emit(OpCodes.Ldloc, _heap);
+                    LdHeap();
                     il.Emit(OpCodes.Ldc_I8, Heap.ObjectHeader(cls));
                     Ldc(Heap.ObjectWords(cls.Fields.Length));
                     il.Emit(OpCodes.Call, M.TryBumpObject);
@@ -1289,6 +1310,62 @@ internal sealed class CilEmitter
         }
         beforeCall?.Invoke();
         CallOf(callee, args);
+    }
+
+    /// <summary>
+    /// The parameters of a compiled function's method: (JitContext, Interpreter, bp, entry), then each int, bool or
+    /// float parameter of the function, in order, as a long or a double. A direct call from compiled code passes
+    /// those in registers rather than through their slots (references stay in their slots, where the collector
+    /// finds them); the interpreter calls through <see cref="EntryStub"/>, which reads them from the slots.
+    /// </summary>
+    internal static Type[] Signature(LoadedFunction fn)
+    {
+        var types = new List<Type> { typeof(JitContext), typeof(Interpreter), typeof(int), typeof(int) };
+        for (int i = 0; i < fn.ParamCount; i++)
+        {
+            var rep = RepOf(fn.Def.Locals[i]);
+            if (rep != Rep.Ref) types.Add(rep == Rep.Double ? typeof(double) : typeof(long));
+        }
+        return [.. types];
+    }
+
+    /// <summary>The CIL argument that parameter <paramref name="i"/> comes in (see <see cref="Signature"/>), or null
+    /// for a reference, which is in its slot.</summary>
+    private static int? ParamArg(LoadedFunction fn, int i)
+    {
+        if (RepOf(fn.Def.Locals[i]) == Rep.Ref) return null;
+        int arg = 4;
+        for (int k = 0; k < i; k++) if (RepOf(fn.Def.Locals[k]) != Rep.Ref) arg++;
+        return arg;
+    }
+
+    /// <summary>The method the interpreter calls (<see cref="CompiledCode"/>): <paramref name="body"/> with the
+    /// arguments read from their slots; <paramref name="body"/> itself when it takes none in registers.</summary>
+    internal static DynamicMethod EntryStub(LoadedFunction fn, DynamicMethod body)
+    {
+        var signature = Signature(fn);
+        if (signature.Length == 4) return body;
+        var stub = new DynamicMethod($"hlvm:{fn.Name}:entry", typeof(long), signature[..4], typeof(CilEmitter).Module, skipVisibility: true);
+        var il = stub.GetILGenerator();
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldarg_3);
+        for (int i = 0; i < fn.ParamCount; i++)
+        {
+            var rep = RepOf(fn.Def.Locals[i]);
+            if (rep == Rep.Ref) continue;
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldfld, F.Stack);
+            il.Emit(OpCodes.Ldarg_2);
+            il.Emit(OpCodes.Ldc_I4, i);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Ldelem_I8);
+            if (rep == Rep.Double) il.Emit(OpCodes.Call, M.BitsToDouble);
+        }
+        il.Emit(OpCodes.Call, body);
+        il.Emit(OpCodes.Ret);
+        return stub;
     }
 
     /// <summary>Pushes this function's LoadedFunction (the frame record's, the one calls are counted in), read
@@ -1456,7 +1533,7 @@ internal sealed class CilEmitter
         {
             il.Emit(OpCodes.Ldloc, obj);
             il.Emit(OpCodes.Brfalse, call);
-            il.Emit(OpCodes.Ldloc, _space);
+            LdSpace();
             il.Emit(OpCodes.Ldloc, obj);
             il.Emit(OpCodes.Conv_I4);
             Ldc(Heap.FieldOffset + field);
@@ -1568,6 +1645,8 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Ldarg_1);
             Bp(args);
             il.Emit(OpCodes.Ldc_I4_0);
+            for (int i = 0; i < callee.ParamCount; i++)
+                if (ParamArg(callee, i) is not null) LdEntry(args + i, RepOf(callee.Def.Locals[i]));
             il.Emit(OpCodes.Call, direct);
         }
         else
@@ -1952,7 +2031,7 @@ internal sealed class CilEmitter
         var il = _il;
         FaultStart(pc, d);
         LdEntry(index, Rep.Long);
-        il.Emit(OpCodes.Ldloc, _heap);
+        LdHeap();
         LdEntry(array, Rep.Ref);
         il.Emit(OpCodes.Conv_I4);
         il.Emit(OpCodes.Call, M.ArrayLength);
@@ -2022,7 +2101,7 @@ internal sealed class CilEmitter
     /// <summary>Pushes the heap's array and the index of word <paramref name="offset"/> of the object at depth k.</summary>
     private void HeapWord(int k, int offset)
     {
-        _il.Emit(OpCodes.Ldloc, _space);
+        LdSpace();
         LdEntry(k, Rep.Ref);
         _il.Emit(OpCodes.Conv_I4);
         if (offset != 0)
@@ -2036,7 +2115,7 @@ internal sealed class CilEmitter
     /// array at depth <paramref name="array"/>: its store's word ElementOffset + index.</summary>
     private void Element(int pc, int array, int index)
     {
-        _il.Emit(OpCodes.Ldloc, _space);
+        LdSpace();
         FirstElement(pc, array);
         LdEntry(index, Rep.Long);
         _il.Emit(OpCodes.Conv_I4);
@@ -2048,7 +2127,7 @@ internal sealed class CilEmitter
     /// checked against the heap's array, as every word's is; the byte is inside it).</summary>
     private void ByteElement(int pc, int array, int index)
     {
-        _il.Emit(OpCodes.Ldloc, _space);
+        LdSpace();
         FirstElement(pc, array);
         LdEntry(index, Rep.Long);
         _il.Emit(OpCodes.Conv_I4);
@@ -2119,9 +2198,12 @@ internal sealed class CilEmitter
 
     private void LoadHeapAndFrame()
     {
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Call, M.GetHeap);
-        _il.Emit(OpCodes.Stloc, _heap);
+        if (_needsHeap)
+        {
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Call, M.GetHeap);
+            _il.Emit(OpCodes.Stloc, _heap);
+        }
         LoadFrame();
     }
 
@@ -2146,9 +2228,46 @@ internal sealed class CilEmitter
 
     private void ReloadSpace()
     {
-        _il.Emit(OpCodes.Ldloc, _heap);
+        if (!_needsHeap) return;
+        LdHeap();
         _il.Emit(OpCodes.Call, M.HeapSpace);
         _il.Emit(OpCodes.Stloc, _space);
+    }
+
+    /// <summary>Pushes the heap's array (<see cref="_space"/>).</summary>
+    private void LdSpace()
+    {
+        if (!_needsHeap) throw new InvalidOperationException($"compiling {_fn.Name}: the heap is read by code NeedsHeap passed over");
+        _il.Emit(OpCodes.Ldloc, _space);
+    }
+
+    private void LdHeap()
+    {
+        if (!_needsHeap) throw new InvalidOperationException($"compiling {_fn.Name}: the heap is read by code NeedsHeap passed over");
+        _il.Emit(OpCodes.Ldloc, _heap);
+    }
+
+    /// <summary>
+    /// Whether a function's compiled code reads the heap itself (fields, elements, inline allocation, a method
+    /// call's class test, the body of a call compiled in place). One that does not never loads the heap or its
+    /// array: .NET's JIT drops an unused load but not its null check, at every call and after every call.
+    /// </summary>
+    private static bool NeedsHeap(LoadedModule module, LoadedFunction fn, bool metered)
+    {
+        for (int pc = 0; pc < fn.Code.Length; pc++)
+        {
+            if (!fn.Reachable[pc]) continue;
+            var ins = fn.Code[pc];
+            switch (ins.Op)
+            {
+                case Opcode.GetField or Opcode.SetField or Opcode.ALoad or Opcode.AStore or Opcode.ALen or Opcode.NewObject
+                    or Opcode.CallVirt or Opcode.CallIface:
+                    return true;
+                case Opcode.Call when !metered && Inlinable(module, module.Functions[ins.A]):
+                    return true;
+            }
+        }
+        return false;
     }
 
     private void SlotAddress(int slot)
