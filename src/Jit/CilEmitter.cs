@@ -1221,6 +1221,35 @@ internal sealed class CilEmitter
                     il.MarkLabel(done);
                     break;
                 }
+            case Opcode.MapGetOr:
+            case Opcode.MapSet:
+                {
+                    // The interpreter's own code for the lookup (Interpreter.MapGetOr, MapSetInPlace), called with
+                    // the operands as they are: neither allocates. A map that must grow takes the slow path.
+                    bool set = ins.Op == Opcode.MapSet;
+                    MaterializeAll(d);
+                    NullCheck(pc, d, d - 3, () =>
+                    {
+                        il.Emit(OpCodes.Ldstr, set ? "write a map" : "read a map");
+                        il.Emit(OpCodes.Call, M.NullDereference);
+                    });
+                    il.Emit(OpCodes.Ldarg_1);
+                    LdEntry(d - 3, Rep.Ref);
+                    il.Emit(OpCodes.Conv_I4);
+                    LdEntryBits(d - 2, RepOf(types[d - 2]));
+                    LdEntryBits(d - 1, RepOf(types[d - 1]));
+                    il.Emit(OpCodes.Call, set ? M.MapSetInPlace : M.MapGetOr);
+                    if (!set)
+                    {
+                        StEntryBits(d - 3, RepOf(Types(pc + 1)[d - 3]));
+                        break;
+                    }
+                    var done = il.DefineLabel();
+                    il.Emit(OpCodes.Brtrue, done);
+                    SlowPath(pc, ins, types);
+                    il.MarkLabel(done);
+                    break;
+                }
             default:
                 SlowPath(pc, ins, types);
                 break;
@@ -2480,6 +2509,8 @@ internal sealed class CilEmitter
         public static readonly MethodInfo ThrowAt = Of(typeof(Interpreter), nameof(Interpreter.ThrowAt));
         public static readonly MethodInfo CatchCompiled = Of(typeof(Interpreter), nameof(Interpreter.CatchCompiled));
         public static readonly MethodInfo GetHeap = typeof(Interpreter).GetProperty(nameof(Interpreter.Heap))!.GetMethod!;
+        public static readonly MethodInfo MapGetOr = Of(typeof(Interpreter), nameof(Interpreter.MapGetOr));
+        public static readonly MethodInfo MapSetInPlace = Of(typeof(Interpreter), nameof(Interpreter.MapSetInPlace));
         public static readonly MethodInfo NullDereference = Of(typeof(Interpreter), nameof(Interpreter.NullDereference));
         public static readonly MethodInfo FieldNullError = Of(typeof(Interpreter), nameof(Interpreter.FieldNullError), typeof(int), typeof(long), typeof(bool));
         public static readonly MethodInfo FieldUnsetError = Of(typeof(Interpreter), nameof(Interpreter.FieldUnsetError));

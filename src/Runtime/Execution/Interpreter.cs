@@ -1357,11 +1357,32 @@ public sealed class Interpreter : IRootSource
         var stack = _stack;
         int m = (int)stack[sp - 3];
         if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
-        int e = heap.MapFind(m, stack[sp - 2]);
-        stack[sp - 3] = e >= 0 ? heap.MapValueAt(m, e) : stack[sp - 1];
-        sp -= 2;
+        stack[sp - 3] = MapGetOr(m, stack[sp - 2], stack[sp - 1]);
+        return sp - 2;
+    }
+
+    /// <summary><c>m.get(key, otherwise)</c> of a map that is not null: here and in compiled code (never allocates).</summary>
+    internal long MapGetOr(int m, long key, long otherwise)
+    {
+        var heap = Heap;
+        int e = heap.MapFind(m, key);
+        long value = e >= 0 ? heap.MapValueAt(m, e) : otherwise;
         ChargeMapWork(heap);
-        return sp;
+        return value;
+    }
+
+    /// <summary>Compiled code's <c>m[key] = value</c> of a map that is not null, when it needs no new stores: false,
+    /// having done nothing, when the map is full (then <see cref="OpMapSet"/> runs: it may grow the map, which may
+    /// collect). Never allocates.</summary>
+    internal bool MapSetInPlace(int m, long key, long value)
+    {
+        var heap = Heap;
+        if (!heap.MapHasRoom(m)) return false;
+        int e = heap.MapFind(m, key);
+        if (e >= 0) heap.MapSetValueAt(m, e, value);
+        else heap.MapAppend(m, key, value);
+        ChargeMapWork(heap);
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -1371,23 +1392,21 @@ public sealed class Interpreter : IRootSource
         var stack = _stack;
         int m = (int)stack[sp - 3];
         if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
+        if (MapSetInPlace(m, stack[sp - 2], stack[sp - 1])) return sp - 3;
+        // The map is full: the key may be there (its value is set), or new (the map grows first, which may collect).
         int e = heap.MapFind(m, stack[sp - 2]);
         if (e >= 0) heap.MapSetValueAt(m, e, stack[sp - 1]);
         else
         {
-            if (!heap.MapHasRoom(m))
-            {
-                AtInstruction(ref frame, pc, sp);
-                int capacity = heap.MapGrownCapacity(m);
-                heap.Reserve(Heap.MapStoreWords(capacity));
-                m = (int)stack[sp - 3];
-                heap.MapGrow(m, capacity);
-            }
+            AtInstruction(ref frame, pc, sp);
+            int capacity = heap.MapGrownCapacity(m);
+            heap.Reserve(Heap.MapStoreWords(capacity));
+            m = (int)stack[sp - 3];
+            heap.MapGrow(m, capacity);
             heap.MapAppend(m, stack[sp - 2], stack[sp - 1]);
         }
-        sp -= 3;
         ChargeMapWork(heap);
-        return sp;
+        return sp - 3;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
