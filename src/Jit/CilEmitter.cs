@@ -616,12 +616,8 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Brtrue, osr);
         var slow = il.DefineLabel();
         var pushed = il.DefineLabel();
-        if (_countCalls)
-        {
-            // Profiling: every call counted, here or (not compiled) by the interpreter.
-            fnRef();
-            CountCall();
-        }
+        // Profiling: every call counted, here or (not compiled) by the interpreter.
+        if (_countCalls) CountCall(_fn);
         IfAttention(slow);
         il.Emit(OpCodes.Ldloca, _probe);
         il.Emit(OpCodes.Conv_U);
@@ -1417,14 +1413,17 @@ internal sealed class CilEmitter
         _il.Emit(OpCodes.Ldelem_I8);
     }
 
-    /// <summary>Adds one to the call count of the LoadedFunction on the CIL stack, popping it (a profiler runs).</summary>
-    private void CountCall()
+    /// <summary>Adds one to a function's call count (a profiler runs), at the count's address: the module's
+    /// <see cref="LoadedModule.CallCounts"/> are pinned, and live as long as the module, which holds this code.</summary>
+    private void CountCall(LoadedFunction fn)
     {
+        _il.Emit(OpCodes.Ldc_I8, (long)System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(_module.CallCounts, fn.Index));
+        _il.Emit(OpCodes.Conv_U);
         _il.Emit(OpCodes.Dup);
-        _il.Emit(OpCodes.Ldfld, F.Calls);
+        _il.Emit(OpCodes.Ldind_I8);
         _il.Emit(OpCodes.Ldc_I8, 1L);
         _il.Emit(OpCodes.Add);
-        _il.Emit(OpCodes.Stfld, F.Calls);
+        _il.Emit(OpCodes.Stind_I8);
     }
 
     /// <summary>Goes to <paramref name="target"/> when the interpreter asks for attention (a stop, a sample).</summary>
@@ -1534,14 +1533,7 @@ internal sealed class CilEmitter
             else il.Emit(OpCodes.Ldc_I8, 0L);
             il.Emit(OpCodes.Stloc, vars[i]);
         }
-        if (_countCalls)
-        {
-            il.Emit(OpCodes.Ldarg_0);
-            il.Emit(OpCodes.Ldfld, F.Functions);
-            Ldc(callee.Index);
-            il.Emit(OpCodes.Ldelem_Ref);
-            CountCall();
-        }
+        if (_countCalls) CountCall(callee);
         // The operand stack: each entry a CIL local (an int, a reference's bits, or a float).
         var stack = new List<LocalBuilder>();
         LocalBuilder Push(Type type)
@@ -2478,7 +2470,6 @@ internal sealed class CilEmitter
         public static readonly FieldInfo Frames = typeof(Interpreter).GetField(nameof(Interpreter._frames), All)!;
         public static readonly FieldInfo Fp = typeof(Interpreter).GetField(nameof(Interpreter._fp), All)!;
         public static readonly FieldInfo Attention = typeof(Interpreter).GetField(nameof(Interpreter._attention), All)!;
-        public static readonly FieldInfo Calls = typeof(LoadedFunction).GetField(nameof(LoadedFunction.Calls))!;
         public static readonly FieldInfo Fuel = typeof(Interpreter).GetField(nameof(Interpreter._fuel), All)!;
         public static readonly FieldInfo FramePc = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Pc))!;
         public static readonly FieldInfo FrameBp = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Bp))!;

@@ -80,8 +80,12 @@ public sealed class LoadedFunction
     /// interpreted. Set once, by the compiler, on the VM's thread.</summary>
     public CompiledCode? Compiled;
 
-    /// <summary>Calls of the function, counted in both engines while a profiler runs.</summary>
-    public long Calls;
+    /// <summary>Calls of the function, counted in both engines while a profiler runs: its element of the module's
+    /// <see cref="LoadedModule.CallCounts"/>.</summary>
+    public ref long Calls => ref CallCounts[Index];
+
+    /// <summary>The module's call counts (set by the module).</summary>
+    internal long[] CallCounts = [0];
 
     /// <summary>Tiering: calls and backward branches counted while interpreted.</summary>
     public int Hotness;
@@ -101,7 +105,16 @@ public sealed class LoadedModule : IRootSource
         Functions = functions;
         Natives = natives;
         Classes = classes;
+        CallCounts = GC.AllocateArray<long>(Math.Max(1, functions.Length), pinned: true);
+        foreach (var f in functions) f.CallCounts = CallCounts;
     }
+
+    /// <summary>
+    /// Each function's calls (<see cref="LoadedFunction.Calls"/>), in an array that never moves: compiled code adds
+    /// to its function's count at that count's address, one instruction, where reading the count through the
+    /// function took a load, a bounds check and another load at every call (a profiled fib spent 12% more).
+    /// </summary>
+    public long[] CallCounts { get; }
 
     public RuntimeClass[] Classes { get; }
 
