@@ -179,6 +179,11 @@ internal sealed class CilEmitter
     /// <summary>Whether <see cref="_frame"/> holds this frame's record's address at the point being emitted.</summary>
     private bool _frameFresh;
 
+    /// <summary>While an inline instruction whose result the next instruction stores in a reference local is
+    /// emitted: that local, and the result's depth. The result goes straight to the local's slot, the entry becomes
+    /// an alias of it, and the store has nothing left to do (<see cref="StEntry"/>).</summary>
+    private int _storeInto = -1, _storeDepth = -1;
+
     /// <summary>The CIL locals declared (RyuJIT's optimiser gives up past about 2,000).</summary>
     public int LocalsDeclared { get; private set; }
 
@@ -747,8 +752,15 @@ internal sealed class CilEmitter
             // The record's address, just written, stays good until the instruction calls out.
             _frameFresh = _unrecordedIn[pc] && !_unrecorded[pc];
             if (_frameFresh) RecordFrame();
+            if (_refCopies && pc + 1 < _fn.Code.Length && _fn.Reachable[pc + 1] && !_isTarget[pc + 1] && !_isStep[pc + 1]
+                && _fn.Code[pc + 1].Op == Opcode.Store && RepOf(_fn.Def.Locals[_fn.Code[pc + 1].A]) == Rep.Ref)
+            {
+                _storeInto = _fn.Code[pc + 1].A;
+                _storeDepth = Types(pc + 1).Length - 1;
+            }
             EmitInstruction(pc);
             _frameFresh = false;
+            _storeInto = -1;
             if (_unrecorded[pc] && pc + 1 < _fn.Code.Length && !_unrecordedIn[pc + 1] && OpcodeInfo.Of(_fn.Code[pc].Op).FallsThrough)
                 RecordFrame();
             if (!_refCopies) Array.Clear(_refCopied);
@@ -878,6 +890,12 @@ internal sealed class CilEmitter
                 {
                     var rep = RepOf(_fn.Def.Locals[ins.A]);
                     bool nonNull = false;
+                    if (rep == Rep.Ref && _alias[d - 1] == ins.A)
+                    {
+                        // The value is the local's already (x = x, or a result put there by StEntry).
+                        _alias[d - 1] = -1;
+                        break;
+                    }
                     if (rep == Rep.Ref)
                     {
                         // Entries that are aliases of this local keep the value it had: they get their own slots.
@@ -2356,6 +2374,19 @@ internal sealed class CilEmitter
             case Rep.Double: _il.Emit(OpCodes.Stloc, StackLocal(_stackDouble, k, typeof(double))); break;
             default:
                 _il.Emit(OpCodes.Stloc, _tmp);
+                if (k == _storeDepth && _storeInto >= 0)
+                {
+                    // The next instruction stores this result in a local: it goes there now, without the entry's
+                    // own slot. Entries that are aliases of the local keep the value it had.
+                    int local = _storeInto;
+                    _storeInto = -1;
+                    for (int j = 0; j < k; j++) if (_alias[j] == local) Materialize(j);
+                    _il.Emit(OpCodes.Ldloc, _tmp);
+                    StLocal(local, Rep.Ref);
+                    _alias[k] = local;
+                    _nonNull[local] = false;
+                    break;
+                }
                 SlotAddress(_localCount + k);
                 _il.Emit(OpCodes.Ldloc, _tmp);
                 _il.Emit(OpCodes.Stind_I8);

@@ -466,6 +466,54 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// A reference an inline instruction makes and the next instruction stores in a local goes straight into the
+    /// local's slot. Here an entry below it is the local's old value (p1, whose v is 7), and the result (p1.next,
+    /// whose v is 0) replaces the local: the entry must still read p1. Exit code 7 in every engine; 0 when the old
+    /// value is lost.
+    /// </summary>
+    [Fact]
+    public void AResultStoredStraightIntoALocalLeavesTheOldValueToEntriesBelow()
+    {
+        string text = Write("alias.hlasm", """
+            .class P
+                .field next P?
+                .field v int
+            .end
+            .fn main() -> int
+                .locals P?
+                .maxstack 3
+                newobject P
+                store 0
+                load 0
+                nonnull
+                newobject P
+                setfield P 0
+                load 0
+                nonnull
+                iconst 7
+                setfield P 1
+                load 0
+                load 0
+                nonnull
+                getfield P 0
+                store 0
+                nonnull
+                getfield P 1
+                ret
+            .end
+            .entry main
+            """);
+        string module = Path.Combine(_dir.FullName, "alias.hlc");
+        var assembled = TestSupport.Hlvm(["asm", text, "-o", module]);
+        Assert.True(assembled.ExitCode == 0, assembled.Stderr);
+        foreach (var engine in Engines)
+        {
+            var result = TestSupport.Hlvm(["run", .. engine, module]);
+            Assert.True(result.ExitCode == 7, $"{string.Join(' ', engine)}: exit {result.ExitCode} {result.Stderr}");
+        }
+    }
+
+    /// <summary>
     /// Compiled method calls are dispatched three ways from the module's closed set of classes: one target for
     /// every class the receiver can be (a direct call), a few classes told apart by their id (Chain: three
     /// classes; Shape: two implementations of an interface), and more through the table (Base.many, ten
