@@ -86,7 +86,10 @@ public sealed class CilCompiler : ICompiler
         var methods = new List<DynamicMethod>();
         foreach (var f in batch)
         {
-            var method = new DynamicMethod($"hlvm:{f.Name}", typeof(long), CilEmitter.Signature(f), typeof(CilCompiler).Module, skipVisibility: true);
+            var method = new DynamicMethod($"hlvm:{f.Name}", typeof(long), CilEmitter.Signature(f), typeof(CilCompiler).Module, skipVisibility: true)
+            {
+                InitLocals = false, // see CilEmitter.Emit
+            };
             state.Methods[f.Index] = method;
             methods.Add(method);
         }

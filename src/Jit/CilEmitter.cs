@@ -609,6 +609,13 @@ internal sealed class CilEmitter
     {
         var il = _il;
         var fnRef = new Action(LdFunction);
+        // The method's locals are not zeroed on entry (CilCompiler sets InitLocals off: .NET's JIT zeroed the
+        // native-stack probe at every call). The two the code reads before it writes them start here; every other
+        // one is written first (the verifier's definite assignment for the program's locals).
+        il.Emit(OpCodes.Ldc_I4_0);
+        il.Emit(OpCodes.Stloc, _resume);
+        il.Emit(OpCodes.Ldc_I4_0);
+        il.Emit(OpCodes.Stloc, _step);
         var reenter = il.DefineLabel();
         var body = il.DefineLabel();
         var osr = il.DefineLabel();
