@@ -82,10 +82,10 @@ public sealed class LoadedFunction
 
     /// <summary>Calls of the function, counted in both engines while a profiler runs: its element of the module's
     /// <see cref="LoadedModule.CallCounts"/>.</summary>
-    public ref long Calls => ref CallCounts[Index];
+    public ref long Calls => ref Module!.CallCounts[Index];
 
-    /// <summary>The module's call counts (set by the module).</summary>
-    internal long[] CallCounts = [0];
+    /// <summary>The module the function belongs to (set by the module).</summary>
+    internal LoadedModule? Module;
 
     /// <summary>Tiering: calls and backward branches counted while interpreted.</summary>
     public int Hotness;
@@ -105,16 +105,19 @@ public sealed class LoadedModule : IRootSource
         Functions = functions;
         Natives = natives;
         Classes = classes;
-        CallCounts = GC.AllocateArray<long>(Math.Max(1, functions.Length), pinned: true);
-        foreach (var f in functions) f.CallCounts = CallCounts;
+        foreach (var f in functions) f.Module = this;
     }
 
     /// <summary>
     /// Each function's calls (<see cref="LoadedFunction.Calls"/>), in an array that never moves: compiled code adds
     /// to its function's count at that count's address, one instruction, where reading the count through the
-    /// function took a load, a bounds check and another load at every call (a profiled fib spent 12% more).
+    /// function took a load, a bounds check and another load at every call (a profiled fib spent 12% more). Made
+    /// when a profiler first counts: .NET compiles the pinned allocation at run time, which a run without one
+    /// need not wait for.
     /// </summary>
-    public long[] CallCounts { get; }
+    public long[] CallCounts => _callCounts ??= GC.AllocateArray<long>(Math.Max(1, Functions.Length), pinned: true);
+
+    private long[]? _callCounts;
 
     public RuntimeClass[] Classes { get; }
 
