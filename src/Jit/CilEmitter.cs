@@ -608,7 +608,6 @@ internal sealed class CilEmitter
     public int Emit()
     {
         var il = _il;
-        var fnRef = new Action(LdFunction);
         // The method's locals are not zeroed on entry (CilCompiler sets InitLocals off: .NET's JIT zeroed the
         // native-stack probe at every call). The two the code reads before it writes them start here; every other
         // one is written first (the verifier's definite assignment for the program's locals).
@@ -676,7 +675,7 @@ internal sealed class CilEmitter
 
         il.MarkLabel(slow);
         il.Emit(OpCodes.Ldarg_1);
-        fnRef();
+        LdFunction();
         il.Emit(OpCodes.Ldarg_2);
         il.Emit(OpCodes.Call, M.EnterFrame);
         il.Emit(OpCodes.Dup);
@@ -688,17 +687,12 @@ internal sealed class CilEmitter
         for (int i = 0; i < _fn.ParamCount; i++)
         {
             if (ParamArg(_fn, i) is not { } arg) continue;
-            il.Emit(OpCodes.Ldarg_1);
-            il.Emit(OpCodes.Ldfld, F.Stack);
-            il.Emit(OpCodes.Ldarg_2);
-            Ldc(i);
-            il.Emit(OpCodes.Add);
-            il.Emit(OpCodes.Ldelema, typeof(long));
+            ParamSlot(il, i);
             il.Emit(OpCodes.Ldarg, arg);
             il.Emit(_localDouble[i] is null ? OpCodes.Stind_I8 : OpCodes.Stind_R8);
         }
         il.Emit(OpCodes.Ldarg_1);
-        fnRef();
+        LdFunction();
         il.Emit(OpCodes.Ldarg_2);
         il.Emit(OpCodes.Call, M.CallInterpreted);
         il.Emit(OpCodes.Ret);
@@ -1405,17 +1399,24 @@ internal sealed class CilEmitter
         {
             var rep = RepOf(fn.Def.Locals[i]);
             if (rep == Rep.Ref) continue;
-            il.Emit(OpCodes.Ldarg_1);
-            il.Emit(OpCodes.Ldfld, F.Stack);
-            il.Emit(OpCodes.Ldarg_2);
-            il.Emit(OpCodes.Ldc_I4, i);
-            il.Emit(OpCodes.Add);
-            il.Emit(OpCodes.Ldelem_I8);
-            if (rep == Rep.Double) il.Emit(OpCodes.Call, M.BitsToDouble);
+            ParamSlot(il, i);
+            il.Emit(rep == Rep.Double ? OpCodes.Ldind_R8 : OpCodes.Ldind_I8);
         }
         il.Emit(OpCodes.Call, body);
         il.Emit(OpCodes.Ret);
         return stub;
+    }
+
+    /// <summary>Pushes the address of parameter <paramref name="i"/>'s slot, vm._stack[bp + i], in a method whose
+    /// arguments start (JitContext, Interpreter vm, int bp): where the interpreter reads and writes it.</summary>
+    private static void ParamSlot(ILGenerator il, int i)
+    {
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldfld, F.Stack);
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldc_I4, i);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Ldelema, typeof(long));
     }
 
     /// <summary>Pushes this function's LoadedFunction (the frame record's, the one calls are counted in), read
@@ -2189,8 +2190,8 @@ internal sealed class CilEmitter
         _il.Emit(OpCodes.Add);
     }
 
-    /// <summary>Whether the verifier's type of an array is a [bool], whose elements are bytes (Heap.IsByteArray).</summary>
-    private static bool IsByteArray(VmType array) => array.Element?.Kind == TypeKind.Bool;
+    /// <summary>Whether the verifier's type of an array says its elements are bytes (Heap.HasByteElements).</summary>
+    private static bool IsByteArray(VmType array) => array.Element is { } element && Heap.HasByteElements(element.Kind);
 
     /// <summary>Pushes the index in the heap's array of the first word of the elements of the array at depth
     /// <paramref name="array"/>: its store's word ElementOffset (hoisted where the loop around reads it).</summary>

@@ -286,9 +286,18 @@ public sealed partial class Heap
 
     public static int BytesWords(long capacity) => 1 + (int)Math.Min(MaxObjectWords, (capacity + 7) / 8);
 
+    /// <summary>Whether an array of <paramref name="element"/>s keeps one byte per element (a [bool]) rather than a
+    /// word: the one place that decides it, for the heap, its verifier and compiled code.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool HasByteElements(TypeKind element) => element == TypeKind.Bool;
+
+    /// <summary>The kind of an array's store of <paramref name="element"/>s: Bytes, RefData or Data.</summary>
+    public static byte StoreKind(TypeKind element) =>
+        HasByteElements(element) ? KindBytes : VmType.IsReferenceKind(element) ? KindRefData : KindData;
+
     /// <summary>The words of an array's store of <paramref name="capacity"/> elements of kind
     /// <paramref name="element"/>: a [bool] keeps one byte per element, the others a word.</summary>
-    public static int StoreWords(TypeKind element, long capacity) => element == TypeKind.Bool ? BytesWords(capacity) : DataWords(capacity);
+    public static int StoreWords(TypeKind element, long capacity) => HasByteElements(element) ? BytesWords(capacity) : DataWords(capacity);
 
     /// <summary>
     /// Makes room for <paramref name="words"/> words of new objects, collecting if needed. This is the only
@@ -393,15 +402,8 @@ public sealed partial class Heap
 
     private int NewData(TypeKind element, int capacity)
     {
-        if (element == TypeKind.Bool)
-        {
-            int bytes = Bump(BytesWords(capacity));
-            _space[bytes] = Header(KindBytes, 0, capacity);
-            return bytes;
-        }
-        int r = Bump(DataWords(capacity));
-        bool refs = VmType.IsReferenceKind(element);
-        _space[r] = Header(refs ? KindRefData : KindData, 0, capacity);
+        int r = Bump(StoreWords(element, capacity));
+        _space[r] = Header(StoreKind(element), 0, capacity);
         return r;
     }
 
@@ -440,7 +442,7 @@ public sealed partial class Heap
 
     /// <summary>Whether an array's elements are bytes (a [bool]) rather than words.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool IsByteArray(int r) => (byte)(_space[r] >> 8) == (byte)TypeKind.Bool;
+    public bool IsByteArray(int r) => HasByteElements(ArrayElementKind(r));
 
     /// <summary>The elements (its length, not its capacity) of an array of words: not a [bool] (see
     /// <see cref="IsByteArray"/>; <see cref="ArrayGet"/> and the Array* methods below take either). Valid until the

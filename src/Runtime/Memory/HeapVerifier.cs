@@ -37,7 +37,7 @@ internal static class HeapVerifier
                     if (data <= 0 || data >= top || !starts[data] || Heap.KindOf(space[data]) is not (Heap.KindData or Heap.KindRefData or Heap.KindBytes))
                         throw new HeapCorruptionException($"array at word {at} has a bad backing store reference {data}");
                     var element = (TypeKind)(byte)(h >> 8);
-                    byte expected = element == TypeKind.Bool ? Heap.KindBytes : VmType.IsReferenceKind(element) ? Heap.KindRefData : Heap.KindData;
+                    byte expected = Heap.StoreKind(element);
                     if (Heap.KindOf(space[data]) != expected)
                         throw new HeapCorruptionException($"array at word {at} of {element} elements has a backing store of kind {Heap.KindOf(space[data])}, not {expected}");
                     if (space[at + 1] < 0 || space[at + 1] > Heap.LengthOf(space[data]))
