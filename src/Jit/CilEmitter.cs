@@ -629,11 +629,12 @@ internal sealed class CilEmitter
         var pushed = il.DefineLabel();
         // Profiling: every call counted, here or (not compiled) by the interpreter.
         if (_countCalls) CountCall(_fn);
-        IfAttention(slow);
+        // One comparison for the native stack and a stop or sample asked for (Interpreter._entryLimit).
         il.Emit(OpCodes.Ldloca, _probe);
         il.Emit(OpCodes.Conv_U);
         il.Emit(OpCodes.Ldarg_1);
-        il.Emit(OpCodes.Ldfld, F.NativeStackLimit);
+        il.Emit(OpCodes.Volatile);
+        il.Emit(OpCodes.Ldfld, F.EntryLimit);
         il.Emit(OpCodes.Blt_Un, slow);
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldfld, F.Fp);
@@ -2515,7 +2516,7 @@ internal sealed class CilEmitter
         public static readonly FieldInfo FrameFn = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Fn))!;
         public static readonly FieldInfo Sp = typeof(Interpreter).GetField(nameof(Interpreter._sp), All)!;
         public static readonly FieldInfo FrameLimit = typeof(Interpreter).GetField(nameof(Interpreter._frameLimit), All)!;
-        public static readonly FieldInfo NativeStackLimit = typeof(Interpreter).GetField(nameof(Interpreter._nativeStackLimit), All)!;
+        public static readonly FieldInfo EntryLimit = typeof(Interpreter).GetField(nameof(Interpreter._entryLimit), All)!;
     }
 
     /// <summary>The methods compiled code calls.</summary>

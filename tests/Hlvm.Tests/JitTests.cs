@@ -131,6 +131,29 @@ public sealed class JitTests : IDisposable
     }
 
     [Fact]
+    public void ATimeoutEndsACompiledRecursionThatHasNoLoop()
+    {
+        // No backward branch: only the polls at function entry (one comparison with the native stack's limit,
+        // raised when a stop is asked for) can end it. Unstopped it makes 2^33 calls, half a minute or more.
+        string path = Write("grow.hl", """
+            fn grow(n: int) -> int {
+                if n == 0 { return 1 }
+                return grow(n - 1) + grow(n - 1)
+            }
+            fn main() { println(grow(32)) }
+            """);
+        foreach (var engine in Engines.Skip(1))
+        {
+            var result = TestSupport.Hlvm(["run", .. engine, "--timeout", "300ms", path]);
+            for (int attempt = 0; attempt < 3 && result.Stderr.Contains("before the program started"); attempt++)
+                result = TestSupport.Hlvm(["run", .. engine, "--timeout", "300ms", path]);
+            Assert.Equal(75, result.ExitCode);
+            Assert.StartsWith("hlvm: limit exceeded: ", result.Stderr);
+            Assert.Contains("at grow (grow.hl:", result.Stderr);
+        }
+    }
+
+    [Fact]
     public void AnErrorThroughManyCompiledFramesHasTheInterpretersTrace()
     {
         string path = Write("deep.hl", """

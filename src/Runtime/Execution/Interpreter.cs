@@ -108,6 +108,7 @@ public sealed class Interpreter : IRootSource
     {
         Interlocked.CompareExchange(ref _interrupt, reason, null);
         Volatile.Write(ref _attention, _interrupt);
+        Volatile.Write(ref _entryLimit, nuint.MaxValue);
         Volatile.Write(ref _poll, true);
     }
 
@@ -128,6 +129,7 @@ public sealed class Interpreter : IRootSource
     internal void RequestSample()
     {
         Interlocked.CompareExchange(ref _attention, SampleRequest, null);
+        Volatile.Write(ref _entryLimit, nuint.MaxValue);
         Heap.RequestPoll();
     }
 
@@ -246,6 +248,7 @@ public sealed class Interpreter : IRootSource
             byte here;
             _nativeStackLimit = (nuint)(&here) - (nuint)Math.Max(0, NativeStackBudget);
         }
+        SettleEntryLimit();
         try
         {
             _profiler?.Started(this);
@@ -293,6 +296,26 @@ public sealed class Interpreter : IRootSource
     /// </summary>
     internal nuint _nativeStackLimit;
 
+    /// <summary>
+    /// What a compiled prologue compares its native stack address against: <see cref="_nativeStackLimit"/>, or the
+    /// largest address while <see cref="_attention"/> is set, so that one comparison both finds the stack low and
+    /// polls for a stop or a sample (as V8's stack guard does). Whoever sets <see cref="_attention"/> raises it after;
+    /// <see cref="EnterFrame"/>, where such a prologue goes, lowers it again (<see cref="SettleEntryLimit"/>).
+    /// </summary>
+    internal nuint _entryLimit;
+
+    /// <summary>
+    /// Sets <see cref="_entryLimit"/> back to the native stack's limit unless attention is still asked for. The
+    /// limit is written before attention is read, and a requester writes attention before the limit: a request
+    /// that comes in between is seen here, or its raised limit lands after this one.
+    /// </summary>
+    private void SettleEntryLimit()
+    {
+        Volatile.Write(ref _entryLimit, _nativeStackLimit);
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _attention) is not null) Volatile.Write(ref _entryLimit, nuint.MaxValue);
+    }
+
     /// <summary>Bytes of native stack compiled code may use below the run's start (see <see cref="Vm.RunMain"/>).</summary>
     public long NativeStackBudget { get; init; } = 512 << 10;
 
@@ -328,10 +351,15 @@ public sealed class Interpreter : IRootSource
             _sp = bp + fn.ParamCount;
             throw stop;
         }
-        if (NativeStackLow()) return -1;
+        if (NativeStackLow())
+        {
+            SettleEntryLimit();
+            return -1;
+        }
         int fp = PushFrame(fn, bp);
         // A sample asked for: taken in the function being entered, at its first instruction.
         if (Volatile.Read(ref _attention) is not null) Attend(compiled: true);
+        SettleEntryLimit();
         return fp;
     }
 
