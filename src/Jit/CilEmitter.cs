@@ -161,7 +161,10 @@ internal sealed class CilEmitter
     /// loop's first and last instructions, and the label control from outside the loop comes in at.</summary>
     private readonly int[]?[] _hoistAt;
     private readonly int[] _hoistStart = [], _hoistEnd = [];
-    private readonly Label[] _outside = [];
+    private readonly Label[] _outside = NoLabels;
+
+    /// <summary>(Not <c>[]</c>: that is Array.Empty of a framework value type, compiled by .NET at run time.)</summary>
+    private static readonly Label[] NoLabels = new Label[0];
 
     /// <summary>A hoisted array local's length (0 when it is null, so that every access takes the checks' cold
     /// path) and the index in the heap of its first element.</summary>
@@ -312,7 +315,7 @@ internal sealed class CilEmitter
         // Reached with the record not written on some path in, and on every path in.
         var someIn = new bool[n];
         var allIn = new bool[n];
-        Array.Fill(allIn, true);
+        for (int pc = 0; pc < n; pc++) allIn[pc] = true; // not Array.Fill: see ClearAliases
         someIn[0] = true;
         for (int pc = 0; pc < n; pc++)
         {
@@ -402,7 +405,7 @@ internal sealed class CilEmitter
     {
         var code = _fn.Code;
         var owner = new int[code.Length];
-        Array.Fill(owner, -1);
+        for (int pc = 0; pc < owner.Length; pc++) owner[pc] = -1;
         var stored = new bool[_localCount];
         var read = new List<int>();
         for (int t = 0; t < code.Length; t++)
@@ -525,7 +528,7 @@ internal sealed class CilEmitter
         var code = fn.Code;
         int n = code.Length;
         var end = new int[n];
-        Array.Fill(end, -1);
+        for (int pc = 0; pc < n; pc++) end[pc] = -1;
         for (int pc = 0; pc < n; pc++)
             if (fn.Reachable[pc] && IsJump(code[pc].Op) && code[pc].A <= pc) end[code[pc].A] = Math.Max(end[code[pc].A], pc);
         // Each loop's header: the one instruction in it that control reaches from outside, or -1.
@@ -592,7 +595,8 @@ internal sealed class CilEmitter
         return (chains, isStep);
     }
 
-    /// <summary>Every stack entry in its own slot. (A loop: Array.Fill over ints is compiled by .NET at run time.)</summary>
+    /// <summary>Every stack entry in its own slot. (A loop, here and wherever the emitter fills an array:
+    /// ReadyToRun can't hold Array.Fill's vectorised code, and .NET compiled it at every run's first compile.)</summary>
     private void ClearAliases()
     {
         for (int k = 0; k < _alias.Length; k++) _alias[k] = -1;
@@ -1725,7 +1729,7 @@ internal sealed class CilEmitter
             Opcode.CallNative => _module.Natives[ins.A].Params.Length,
             _ => OpcodeInfo.All[(int)ins.Op].Pops,
         };
-        if (pops < 0 || M.SlowPaths[(int)ins.Op] is not { } method)
+        if (pops < 0 || M.SlowPath(ins.Op) is not { } method)
             throw new InvalidOperationException($"no JIT case for opcode {ins.Op}");
         MaterializeAll(d);
         SpillRange(types, d - pops, d);
@@ -2526,84 +2530,78 @@ internal sealed class CilEmitter
         private static MethodInfo Of(Type type, string name) => type.GetMethod(name, All) ?? throw new MissingMethodException(type.Name, name);
         private static MethodInfo Of(Type type, string name, params Type[] args) => type.GetMethod(name, All, args) ?? throw new MissingMethodException(type.Name, name);
 
-        public static readonly MethodInfo EnterFrame = Of(typeof(Interpreter), nameof(Interpreter.EnterFrame));
-        public static readonly MethodInfo TryBumpObject = Of(typeof(Heap), nameof(Heap.TryBumpObject));
-        public static readonly MethodInfo CallInterpreted = Of(typeof(Interpreter), nameof(Interpreter.CallInterpreted));
-        public static readonly MethodInfo Invoke = Of(typeof(Interpreter), nameof(Interpreter.Invoke));
-        public static readonly MethodInfo VirtualTarget = Of(typeof(Interpreter), nameof(Interpreter.VirtualTarget));
-        public static readonly MethodInfo InterfaceTarget = Of(typeof(Interpreter), nameof(Interpreter.InterfaceTarget));
-        public static readonly MethodInfo ClosureTarget = Of(typeof(Interpreter), nameof(Interpreter.ClosureTarget));
-        public static readonly MethodInfo FaultAt = Of(typeof(Interpreter), nameof(Interpreter.FaultAt));
-        public static readonly MethodInfo AttendAt = Of(typeof(Interpreter), nameof(Interpreter.AttendAt));
-        public static readonly MethodInfo ChargeBlockAt = Of(typeof(Interpreter), nameof(Interpreter.ChargeBlockAt));
-        public static readonly MethodInfo ContinueMetered = Of(typeof(Interpreter), nameof(Interpreter.ContinueMetered));
-        public static readonly MethodInfo ThrowAt = Of(typeof(Interpreter), nameof(Interpreter.ThrowAt));
-        public static readonly MethodInfo CatchCompiled = Of(typeof(Interpreter), nameof(Interpreter.CatchCompiled));
-        public static readonly MethodInfo GetHeap = typeof(Interpreter).GetProperty(nameof(Interpreter.Heap))!.GetMethod!;
-        public static readonly MethodInfo MapGetOr = Of(typeof(Interpreter), nameof(Interpreter.MapGetOr));
-        public static readonly MethodInfo MapSetInPlace = Of(typeof(Interpreter), nameof(Interpreter.MapSetInPlace));
-        public static readonly MethodInfo NullDereference = Of(typeof(Interpreter), nameof(Interpreter.NullDereference));
-        public static readonly MethodInfo FieldNullError = Of(typeof(Interpreter), nameof(Interpreter.FieldNullError), typeof(int), typeof(long), typeof(bool));
-        public static readonly MethodInfo FieldUnsetError = Of(typeof(Interpreter), nameof(Interpreter.FieldUnsetError));
-        public static readonly MethodInfo MethodNullError = Of(typeof(Interpreter), nameof(Interpreter.MethodNullError));
-        public static readonly MethodInfo InterfaceNullError = Of(typeof(Interpreter), nameof(Interpreter.InterfaceNullError));
-        public static readonly MethodInfo IndexOutOfRange = Of(typeof(Interpreter), nameof(Interpreter.IndexOutOfRange));
-        public static readonly MethodInfo DivisionByZero = Of(typeof(Arithmetic), nameof(Arithmetic.DivisionByZero));
-        public static readonly MethodInfo Div = Of(typeof(Arithmetic), nameof(Arithmetic.Div));
-        public static readonly MethodInfo Rem = Of(typeof(Arithmetic), nameof(Arithmetic.Rem));
-        public static readonly MethodInfo Shl = Of(typeof(Arithmetic), nameof(Arithmetic.Shl));
-        public static readonly MethodInfo Shr = Of(typeof(Arithmetic), nameof(Arithmetic.Shr));
-        public static readonly MethodInfo FToI = Of(typeof(Arithmetic), nameof(Arithmetic.FToI));
-        public static readonly MethodInfo ArrayData = typeof(System.Runtime.InteropServices.MemoryMarshal).GetMethods()
-            .Single(m => m.Name == nameof(System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference) && m.IsGenericMethodDefinition)
+        public static MethodInfo EnterFrame => field ??= Of(typeof(Interpreter), nameof(Interpreter.EnterFrame));
+        public static MethodInfo TryBumpObject => field ??= Of(typeof(Heap), nameof(Heap.TryBumpObject));
+        public static MethodInfo CallInterpreted => field ??= Of(typeof(Interpreter), nameof(Interpreter.CallInterpreted));
+        public static MethodInfo Invoke => field ??= Of(typeof(Interpreter), nameof(Interpreter.Invoke));
+        public static MethodInfo VirtualTarget => field ??= Of(typeof(Interpreter), nameof(Interpreter.VirtualTarget));
+        public static MethodInfo InterfaceTarget => field ??= Of(typeof(Interpreter), nameof(Interpreter.InterfaceTarget));
+        public static MethodInfo ClosureTarget => field ??= Of(typeof(Interpreter), nameof(Interpreter.ClosureTarget));
+        public static MethodInfo FaultAt => field ??= Of(typeof(Interpreter), nameof(Interpreter.FaultAt));
+        public static MethodInfo AttendAt => field ??= Of(typeof(Interpreter), nameof(Interpreter.AttendAt));
+        public static MethodInfo ChargeBlockAt => field ??= Of(typeof(Interpreter), nameof(Interpreter.ChargeBlockAt));
+        public static MethodInfo ContinueMetered => field ??= Of(typeof(Interpreter), nameof(Interpreter.ContinueMetered));
+        public static MethodInfo ThrowAt => field ??= Of(typeof(Interpreter), nameof(Interpreter.ThrowAt));
+        public static MethodInfo CatchCompiled => field ??= Of(typeof(Interpreter), nameof(Interpreter.CatchCompiled));
+        public static MethodInfo GetHeap => field ??= typeof(Interpreter).GetProperty(nameof(Interpreter.Heap))!.GetMethod!;
+        public static MethodInfo MapGetOr => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapGetOr));
+        public static MethodInfo MapSetInPlace => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapSetInPlace));
+        public static MethodInfo NullDereference => field ??= Of(typeof(Interpreter), nameof(Interpreter.NullDereference));
+        public static MethodInfo FieldNullError => field ??= Of(typeof(Interpreter), nameof(Interpreter.FieldNullError), typeof(int), typeof(long), typeof(bool));
+        public static MethodInfo FieldUnsetError => field ??= Of(typeof(Interpreter), nameof(Interpreter.FieldUnsetError));
+        public static MethodInfo MethodNullError => field ??= Of(typeof(Interpreter), nameof(Interpreter.MethodNullError));
+        public static MethodInfo InterfaceNullError => field ??= Of(typeof(Interpreter), nameof(Interpreter.InterfaceNullError));
+        public static MethodInfo IndexOutOfRange => field ??= Of(typeof(Interpreter), nameof(Interpreter.IndexOutOfRange));
+        public static MethodInfo DivisionByZero => field ??= Of(typeof(Arithmetic), nameof(Arithmetic.DivisionByZero));
+        public static MethodInfo Div => field ??= Of(typeof(Arithmetic), nameof(Arithmetic.Div));
+        public static MethodInfo Rem => field ??= Of(typeof(Arithmetic), nameof(Arithmetic.Rem));
+        public static MethodInfo Shl => field ??= Of(typeof(Arithmetic), nameof(Arithmetic.Shl));
+        public static MethodInfo Shr => field ??= Of(typeof(Arithmetic), nameof(Arithmetic.Shr));
+        public static MethodInfo FToI => field ??= Of(typeof(Arithmetic), nameof(Arithmetic.FToI));
+        public static MethodInfo ArrayData => field ??= typeof(System.Runtime.InteropServices.MemoryMarshal)
+            .GetMethod(nameof(System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference), 1, [Type.MakeGenericMethodParameter(0).MakeArrayType()])!
             .MakeGenericMethod(typeof(long));
-        public static readonly MethodInfo HeapSpace = typeof(Heap).GetProperty(nameof(Heap.Space), All)!.GetMethod!;
-        public static readonly MethodInfo ArrayLength = Of(typeof(Heap), nameof(Heap.ArrayLength));
-        public static readonly MethodInfo DoubleToBits = Of(typeof(BitConverter), nameof(BitConverter.DoubleToInt64Bits), typeof(double));
-        public static readonly MethodInfo BitsToDouble = Of(typeof(BitConverter), nameof(BitConverter.Int64BitsToDouble), typeof(long));
+        public static MethodInfo HeapSpace => field ??= typeof(Heap).GetProperty(nameof(Heap.Space), All)!.GetMethod!;
+        public static MethodInfo ArrayLength => field ??= Of(typeof(Heap), nameof(Heap.ArrayLength));
+        public static MethodInfo DoubleToBits => field ??= Of(typeof(BitConverter), nameof(BitConverter.DoubleToInt64Bits), typeof(double));
+        public static MethodInfo BitsToDouble => field ??= Of(typeof(BitConverter), nameof(BitConverter.Int64BitsToDouble), typeof(long));
 
-        /// <summary>The interpreter's slow path of each instruction compiled code leaves to it.</summary>
-        public static readonly MethodInfo?[] SlowPaths = ByOpcode(
-            (Opcode.SEq, Of(typeof(Interpreter), "OpStringEquals")),
-            (Opcode.SNe, Of(typeof(Interpreter), "OpStringEquals")),
-            (Opcode.SConcat, Of(typeof(Interpreter), "OpSConcat")),
-            (Opcode.IToS, Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS")),
-            (Opcode.FToS, Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS")),
-            (Opcode.BToS, Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS")),
-            (Opcode.AToS, Of(typeof(Interpreter), "OpIToSOrFToSOrBToSOrAToS")),
-            (Opcode.FuncRef, Of(typeof(Interpreter), "OpFuncRefOrClosure")),
-            (Opcode.Closure, Of(typeof(Interpreter), "OpFuncRefOrClosure")),
-            (Opcode.NewObject, Of(typeof(Interpreter), "OpNewObject")),
-            (Opcode.NewMap, Of(typeof(Interpreter), "OpNewMap")),
-            (Opcode.MapGet, Of(typeof(Interpreter), "OpMapGet")),
-            (Opcode.MapGetOr, Of(typeof(Interpreter), "OpMapGetOr")),
-            (Opcode.MapSet, Of(typeof(Interpreter), "OpMapSet")),
-            (Opcode.MapHas, Of(typeof(Interpreter), "OpMapHas")),
-            (Opcode.MapRemove, Of(typeof(Interpreter), "OpMapRemove")),
-            (Opcode.MapLen, Of(typeof(Interpreter), "OpMapLen")),
-            (Opcode.MapKeys, Of(typeof(Interpreter), "OpMapKeysOrMapValues")),
-            (Opcode.MapValues, Of(typeof(Interpreter), "OpMapKeysOrMapValues")),
-            (Opcode.MToS, Of(typeof(Interpreter), "OpMToS")),
-            (Opcode.InstanceOf, Of(typeof(Interpreter), "OpInstanceOf")),
-            (Opcode.CheckCast, Of(typeof(Interpreter), "OpCheckCast")),
-            (Opcode.CallNative, Of(typeof(Interpreter), "OpCallNative")),
-            (Opcode.NewArray, Of(typeof(Interpreter), "OpNewArray")),
-            (Opcode.APop, Of(typeof(Interpreter), "OpAPop")),
-            (Opcode.ARemoveAt, Of(typeof(Interpreter), "OpARemoveAt")),
-            (Opcode.AInsert, Of(typeof(Interpreter), "OpAInsert")),
-            (Opcode.ASlice, Of(typeof(Interpreter), "OpASlice")),
-            (Opcode.ARepeat, Of(typeof(Interpreter), "OpARepeat")),
-            (Opcode.AIndexOf, Of(typeof(Interpreter), "OpAIndexOf")),
-            (Opcode.AReverse, Of(typeof(Interpreter), "OpAReverse")),
-            (Opcode.APush, Of(typeof(Interpreter), "OpAPush")));
+        /// <summary>The interpreter's slow path of each instruction compiled code leaves to it, or null. Looked up
+        /// when first needed, as are the methods above: .NET finds a method by going through all of its type's
+        /// methods, and the interpreter has hundreds (the whole table took 2 ms of a run's first compile).</summary>
+        public static MethodInfo? SlowPath(Opcode op) => SlowPaths[(int)op] ??= SlowPathName(op) is { } name ? Of(typeof(Interpreter), name) : null;
 
-        /// <summary>A table indexed by opcode. (An array, not a dictionary keyed by the opcode enum: that is compiled by
-        /// .NET at run time, at the first compile of every run.)</summary>
-        private static MethodInfo?[] ByOpcode(params (Opcode Op, MethodInfo Method)[] entries)
+        private static readonly MethodInfo?[] SlowPaths = new MethodInfo?[256];
+
+        private static string? SlowPathName(Opcode op) => op switch
         {
-            var table = new MethodInfo?[256];
-            foreach (var (op, method) in entries) table[(int)op] = method;
-            return table;
-        }
+            Opcode.SEq or Opcode.SNe => "OpStringEquals",
+            Opcode.SConcat => "OpSConcat",
+            Opcode.IToS or Opcode.FToS or Opcode.BToS or Opcode.AToS => "OpIToSOrFToSOrBToSOrAToS",
+            Opcode.FuncRef or Opcode.Closure => "OpFuncRefOrClosure",
+            Opcode.NewObject => "OpNewObject",
+            Opcode.NewMap => "OpNewMap",
+            Opcode.MapGet => "OpMapGet",
+            Opcode.MapGetOr => "OpMapGetOr",
+            Opcode.MapSet => "OpMapSet",
+            Opcode.MapHas => "OpMapHas",
+            Opcode.MapRemove => "OpMapRemove",
+            Opcode.MapLen => "OpMapLen",
+            Opcode.MapKeys or Opcode.MapValues => "OpMapKeysOrMapValues",
+            Opcode.MToS => "OpMToS",
+            Opcode.InstanceOf => "OpInstanceOf",
+            Opcode.CheckCast => "OpCheckCast",
+            Opcode.CallNative => "OpCallNative",
+            Opcode.NewArray => "OpNewArray",
+            Opcode.APop => "OpAPop",
+            Opcode.ARemoveAt => "OpARemoveAt",
+            Opcode.AInsert => "OpAInsert",
+            Opcode.ASlice => "OpASlice",
+            Opcode.ARepeat => "OpARepeat",
+            Opcode.AIndexOf => "OpAIndexOf",
+            Opcode.AReverse => "OpAReverse",
+            Opcode.APush => "OpAPush",
+            _ => null,
+        };
     }
 }

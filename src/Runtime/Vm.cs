@@ -106,7 +106,7 @@ public sealed class Vm(VmOptions? options = null)
                 for (int i = 0; i < args.Count; i++) argv.Slots[i] = Heap.NewString(args[i]);
                 Heap.Reserve(Heap.ArrayWords + Heap.DataWords(Math.Max(args.Count, 4)));
                 int array = Heap.NewArray(TypeKind.String, args.Count, Math.Max(args.Count, 4));
-                argv.Slots.AsSpan().CopyTo(Heap.ArrayElements(array));
+                new ReadOnlySpan<long>(argv.Slots).CopyTo(Heap.ArrayElements(array));
                 return interpreter.Run(entry, array);
             }
             finally

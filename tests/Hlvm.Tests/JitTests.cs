@@ -105,6 +105,18 @@ public sealed class JitTests : IDisposable
         Assert.NotNull(walk.Compiled);
     }
 
+    /// <summary>
+    /// <c>hlvm run --timeout 300ms</c>. The timeout covers compiling the source too: on a loaded machine that can
+    /// take it all, and then the run never reached the code a test is about; it runs again (three times at most).
+    /// </summary>
+    private static TestSupport.Result RunForAtMost300Ms(string[] engine, string path)
+    {
+        var result = TestSupport.Hlvm(["run", .. engine, "--timeout", "300ms", path]);
+        for (int attempt = 0; attempt < 3 && result.Stderr.Contains("before the program started"); attempt++)
+            result = TestSupport.Hlvm(["run", .. engine, "--timeout", "300ms", path]);
+        return result;
+    }
+
     [Fact]
     public void ATimeoutEndsACompiledLoop()
     {
@@ -118,11 +130,7 @@ public sealed class JitTests : IDisposable
             """);
         foreach (var engine in Engines.Skip(1))
         {
-            // The timeout covers compiling the source too: on a loaded machine that can take it all, and then the
-            // run never reached the loop this test is about; it runs again.
-            var result = TestSupport.Hlvm(["run", .. engine, "--timeout", "300ms", path]);
-            for (int attempt = 0; attempt < 3 && result.Stderr.Contains("before the program started"); attempt++)
-                result = TestSupport.Hlvm(["run", .. engine, "--timeout", "300ms", path]);
+            var result = RunForAtMost300Ms(engine, path);
             Assert.Equal(75, result.ExitCode);
             Assert.StartsWith("hlvm: limit exceeded: ", result.Stderr);
             Assert.Contains("timeout", result.Stderr);
@@ -144,9 +152,7 @@ public sealed class JitTests : IDisposable
             """);
         foreach (var engine in Engines.Skip(1))
         {
-            var result = TestSupport.Hlvm(["run", .. engine, "--timeout", "300ms", path]);
-            for (int attempt = 0; attempt < 3 && result.Stderr.Contains("before the program started"); attempt++)
-                result = TestSupport.Hlvm(["run", .. engine, "--timeout", "300ms", path]);
+            var result = RunForAtMost300Ms(engine, path);
             Assert.Equal(75, result.ExitCode);
             Assert.StartsWith("hlvm: limit exceeded: ", result.Stderr);
             Assert.Contains("at grow (grow.hl:", result.Stderr);

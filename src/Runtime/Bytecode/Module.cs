@@ -128,17 +128,18 @@ public sealed class FunctionDef
     /// <summary>The most values the operand stack holds at once, as the emitter computed it.</summary>
     public int MaxStack { get; set; }
 
-    public byte[] Code { get; set; } = [];
+    public byte[] Code { get; set; } = new byte[0]; // not []: see Lines
 
     /// <summary>Line table, ordered by offset.</summary>
-    public LineEntry[] Lines { get; set; } = [];
+    // Not []: Array.Empty of a value type is compiled by .NET at run time (ReadyToRun can't hold it), at every start.
+    public LineEntry[] Lines { get; set; } = new LineEntry[0];
 
     /// <summary>
     /// The exception table, searched in order: an error of class <see cref="ExceptionHandler.Class"/> (or a subclass)
     /// raised by an instruction at an offset in [Start, End) transfers control to Handler with the stack holding only
     /// the error.
     /// </summary>
-    public ExceptionHandler[] Handlers { get; set; } = [];
+    public ExceptionHandler[] Handlers { get; set; } = new ExceptionHandler[0]; // not []: see Lines
 
     /// <summary>The source line of the instruction at a byte offset, or 0 when unknown.</summary>
     public int LineAt(int offset)

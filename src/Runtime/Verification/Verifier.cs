@@ -82,7 +82,7 @@ public static class Verifier
         private readonly TypeRules _types = new(module, classes);
         private readonly FunctionDef _f = module.Functions[index];
         private readonly ArrayBuilder<Instr> _code = new(Math.Max(1, module.Functions[index].Code.Length / 3));
-        private (int Start, int End, int Handler, int Class)[] _handlers = [];
+        private (int Start, int End, int Handler, int Class)[] _handlers = new (int, int, int, int)[0]; // not []: see FunctionDef.Lines
 
         /// <summary>
         /// Per instruction, the handlers its state must be merged into: those covering it when it starts a handler's
