@@ -67,7 +67,7 @@ internal sealed class CilEmitter
     private readonly LocalBuilder? _fuelLeft;
 
     // CIL locals.
-    private readonly LocalBuilder _fb;       // ref long: the frame's first slot (reloaded when the stack may have moved)
+    private readonly LocalBuilder _fb;       // the frame's first slot's address (reloaded when the stack may have moved)
     private readonly LocalBuilder _heap;
     private readonly LocalBuilder _fp;       // the index of this function's frame record
     private readonly LocalBuilder _resume;   // 0, or 1 + the instruction to continue at (OSR entry, handler)
@@ -211,7 +211,7 @@ internal sealed class CilEmitter
         _localCount = fn.LocalCount;
         _hasHandlers = fn.Handlers.Length > 0;
         _needsHeap = NeedsHeap(module, fn, metered);
-        _fb = Local(typeof(long).MakeByRefType());
+        _fb = Local(typeof(nint));
         _heap = Local(typeof(Heap));
         _fp = Local(typeof(int));
         _resume = Local(typeof(int));
@@ -651,9 +651,7 @@ internal sealed class CilEmitter
         Ldc(_fn.FrameSize);
         il.Emit(OpCodes.Add);
         il.Emit(OpCodes.Ldarg_1);
-        il.Emit(OpCodes.Ldfld, F.Stack);
-        il.Emit(OpCodes.Ldlen);
-        il.Emit(OpCodes.Conv_I4);
+        il.Emit(OpCodes.Ldfld, F.StackSlots);
         il.Emit(OpCodes.Bgt, slow);
         // The frame record is written here, or later where it is first needed (Unrecorded).
         if (!_unrecorded[0]) RecordFrame();
@@ -2261,14 +2259,14 @@ internal sealed class CilEmitter
 
     /// <summary>Reloads the address of the frame's first slot (after a call, the stack may have grown elsewhere)
     /// and the heap's array (anything that calls out may have collected). The slots are addressed as the
-    /// interpreter addresses them, from the start of the stack's array: the prologue (or EnterFrame, or the
-    /// interpreter for an entry) made sure the frame's slots are inside it, and the stack only grows. So a reload
-    /// that nothing uses costs nothing, where a checked one kept its bounds check after every call.</summary>
+    /// interpreter addresses them, from the start of the stack's array, pinned (Interpreter._stackBase): the
+    /// prologue (or EnterFrame, or the interpreter for an entry) made sure the frame's slots are inside it, and
+    /// the stack only grows. So a reload that nothing uses costs nothing: a checked one kept its bounds check
+    /// after every call, and one through the array (a byref) its null check.</summary>
     private void LoadFrame()
     {
         _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, F.Stack);
-        _il.Emit(OpCodes.Call, M.ArrayData);
+        _il.Emit(OpCodes.Ldfld, F.StackBase);
         _il.Emit(OpCodes.Ldarg_2);
         _il.Emit(OpCodes.Conv_I);
         _il.Emit(OpCodes.Ldc_I4_8);
@@ -2520,6 +2518,8 @@ internal sealed class CilEmitter
         public static readonly FieldInfo FrameFn = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Fn))!;
         public static readonly FieldInfo Sp = typeof(Interpreter).GetField(nameof(Interpreter._sp), All)!;
         public static readonly FieldInfo FrameLimit = typeof(Interpreter).GetField(nameof(Interpreter._frameLimit), All)!;
+        public static readonly FieldInfo StackBase = typeof(Interpreter).GetField(nameof(Interpreter._stackBase), All)!;
+        public static readonly FieldInfo StackSlots = typeof(Interpreter).GetField(nameof(Interpreter._stackSlots), All)!;
         public static readonly FieldInfo EntryLimit = typeof(Interpreter).GetField(nameof(Interpreter._entryLimit), All)!;
     }
 
@@ -2558,9 +2558,6 @@ internal sealed class CilEmitter
         public static MethodInfo Shl => field ??= Of(typeof(Arithmetic), nameof(Arithmetic.Shl));
         public static MethodInfo Shr => field ??= Of(typeof(Arithmetic), nameof(Arithmetic.Shr));
         public static MethodInfo FToI => field ??= Of(typeof(Arithmetic), nameof(Arithmetic.FToI));
-        public static MethodInfo ArrayData => field ??= typeof(System.Runtime.InteropServices.MemoryMarshal)
-            .GetMethod(nameof(System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference), 1, [Type.MakeGenericMethodParameter(0).MakeArrayType()])!
-            .MakeGenericMethod(typeof(long));
         public static MethodInfo HeapSpace => field ??= typeof(Heap).GetProperty(nameof(Heap.Space), All)!.GetMethod!;
         public static MethodInfo ArrayLength => field ??= Of(typeof(Heap), nameof(Heap.ArrayLength));
         public static MethodInfo DoubleToBits => field ??= Of(typeof(BitConverter), nameof(BitConverter.DoubleToInt64Bits), typeof(double));

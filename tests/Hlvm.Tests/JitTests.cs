@@ -106,6 +106,44 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// Compiled frames keep references in their slots, where the collector finds and moves them; the slots are
+    /// addressed from the stack's base, which moves when the stack grows. 3,000 frames deep (the stack starts at
+    /// 1,024 slots and grows several times on the way down), the deepest call allocates enough to collect many
+    /// times, and every frame's box must come back updated: 1 + (1 + 2 + ... + 3,000).
+    /// </summary>
+    [Fact]
+    public void ReferencesInCompiledFramesSurviveCollectionsAfterTheStackHasGrown()
+    {
+        string path = Write("deep.hl", """
+            class Box {
+                v: int
+            }
+            fn churn() -> int {
+                var kept = 0
+                for i in 0..100000 {
+                    let xs = [i, i + 1, i + 2, i + 3]
+                    kept += xs[3] - xs[0]
+                }
+                return kept
+            }
+            fn depth(n: int, b: Box) -> int {
+                if n == 0 { return b.v + churn() - 300000 }
+                let mine = Box(n)
+                let r = depth(n - 1, mine)
+                return r + mine.v
+            }
+            fn main() { println(depth(3000, Box(0))) }
+            """);
+        foreach (var engine in Engines)
+        {
+            var result = TestSupport.Hlvm(["run", .. engine, "--gc-log", path]);
+            Assert.True(result.ExitCode == 0, $"{string.Join(' ', engine)}: {result.Stderr}");
+            Assert.Equal($"{1 + 3000 * 3001 / 2}\n", result.Stdout);
+            Assert.Contains("[gc] #3 ", result.Stderr);
+        }
+    }
+
+    /// <summary>
     /// <c>hlvm run --timeout 300ms</c>. The timeout covers compiling the source too: on a loaded machine that can
     /// take it all, and then the run never reached the code a test is about; it runs again (three times at most).
     /// </summary>

@@ -49,7 +49,29 @@ public sealed class Interpreter : IRootSource
 
     private readonly LoadedModule _module;
     private readonly ExecutionOptions _options;
-    internal long[] _stack = new long[1024];
+    internal long[] _stack = NewStack(1024);
+
+    /// <summary>
+    /// The address of <see cref="_stack"/>'s first slot, and its length: compiled code addresses its frame's slots
+    /// from these, with no null or bounds check at each reload (the stack is pinned; a prologue checks its frame's
+    /// slots against the length). A stack outgrown is kept in <see cref="_outgrown"/> until the interpreter goes, so
+    /// that an address into it stays memory of this interpreter's even if compiled code used it after the growth
+    /// (which it must not: it reloads the base after anything that can grow the stack).
+    /// </summary>
+    internal nint _stackBase;
+
+    /// <inheritdoc cref="_stackBase"/>
+    internal int _stackSlots;
+
+    private readonly List<long[]> _outgrown = [];
+
+    private static long[] NewStack(int slots) => GC.AllocateArray<long>(slots, pinned: true);
+
+    private void StackMoved()
+    {
+        _stackBase = Marshal.UnsafeAddrOfPinnedArrayElement(_stack, 0);
+        _stackSlots = _stack.Length;
+    }
     internal int _sp;
     internal Frame[] _frames = new Frame[64];
     internal int _fp;
@@ -62,6 +84,7 @@ public sealed class Interpreter : IRootSource
         _module = module;
         Heap = heap;
         Out = output;
+        StackMoved();
         _options = options ?? new ExecutionOptions();
         _tiering = _options.Compiler is not null && !_options.Checked && _options.Profiler?.Every is null;
         // With --fuel, compiled code counts every instruction as the metered interpreter does (see Refuel).
@@ -493,7 +516,11 @@ public sealed class Interpreter : IRootSource
         if (slots <= _stack.Length) return;
         if (slots > MaxSlots)
             throw new VmError(ErrorClasses.StackOverflow, $"stack overflow: the frames need more than {MaxSlots} value slots");
-        Array.Resize(ref _stack, (int)Math.Min(MaxSlots, Math.Max(slots, _stack.Length * 2L)));
+        var bigger = NewStack((int)Math.Min(MaxSlots, Math.Max(slots, _stack.Length * 2L)));
+        Array.Copy(_stack, bigger, _stack.Length);
+        _outgrown.Add(_stack);
+        _stack = bigger;
+        StackMoved();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
