@@ -84,6 +84,7 @@ internal sealed class CilEmitter
 
     private readonly Label[] _labels;
     private readonly Label _exit;
+    private readonly ulong[][] _live;        // which locals are live where each instruction starts (Liveness)
 
     /// <summary>With <see cref="_chained"/>: where a poll that found attention asked for goes (<see cref="Poll"/>):
     /// the interpreter attends at the branch, then the function comes back in at the branch's target as on-stack
@@ -260,6 +261,7 @@ internal sealed class CilEmitter
         foreach (var h in fn.Handlers) _isEntry[h.Handler] = true;
         for (int pc = 0; pc < fn.Code.Length; pc++) _isTarget[pc] |= _isEntry[pc];
         var (loopEnd, loopHeader) = Loops(fn);
+        _live = Liveness(fn);
         (_chains, _isStep) = EntryChains(loopEnd, loopHeader, _isEntry);
         if (metered) (_blockLength, _blockEnd) = Blocks(fn, _isTarget);
         _step = Local(typeof(int));
@@ -523,6 +525,55 @@ internal sealed class CilEmitter
     /// instruction (the furthest branch back to t), or -1 where no loop starts; and its header, the one instruction
     /// in it that control reaches from outside it, or -1 where there is more than one (or a handler inside it).
     /// </summary>
+    /// <summary>
+    /// Which locals are live where each instruction starts: read on some path from there before they are written
+    /// (a bit per local, <c>live[pc][i / 64]</c>). A handler's live locals are live throughout the range it
+    /// protects, which may raise anywhere. The way out of a loop at a poll, and the way back in, move only the
+    /// locals live at the loop's entry between their CIL locals and their slots: moving them all kept every local
+    /// of a function live at every backward branch, and .NET's JIT stored a loop's temporaries to memory at every
+    /// turn (nbody's inner loop stored eight floats and reloaded four ints).
+    /// </summary>
+    private static ulong[][] Liveness(LoadedFunction fn)
+    {
+        var code = fn.Code;
+        int n = code.Length, words = (fn.LocalCount + 63) / 64;
+        var live = new ulong[n + 1][];
+        for (int pc = 0; pc <= n; pc++) live[pc] = new ulong[words];
+        var scratch = new ulong[words];
+        for (bool changed = true; changed;)
+        {
+            changed = false;
+            for (int pc = n - 1; pc >= 0; pc--)
+            {
+                if (!fn.Reachable[pc]) continue;
+                var ins = code[pc];
+                var info = OpcodeInfo.Of(ins.Op);
+                Array.Clear(scratch);
+                if (info.FallsThrough) Or(scratch, live[pc + 1]);
+                if (info.HasTarget) Or(scratch, live[ins.A]);
+                if (ins.Op == Opcode.Store) scratch[ins.A >> 6] &= ~(1UL << ins.A);
+                if (ins.Op == Opcode.Load) scratch[ins.A >> 6] |= 1UL << ins.A;
+                foreach (var h in fn.Handlers)
+                    if (pc >= h.Start && pc < h.End) Or(scratch, live[h.Handler]);
+                for (int w = 0; w < words; w++)
+                {
+                    if (live[pc][w] == scratch[w]) continue;
+                    live[pc][w] = scratch[w];
+                    changed = true;
+                }
+            }
+        }
+        return live;
+
+        static void Or(ulong[] into, ulong[] from)
+        {
+            for (int w = 0; w < into.Length; w++) into[w] |= from[w];
+        }
+    }
+
+    /// <summary>Whether local <paramref name="i"/> is live where instruction <paramref name="pc"/> starts (<see cref="Liveness"/>).</summary>
+    private bool LiveAt(int pc, int i) => (_live[pc][i >> 6] & (1UL << i)) != 0;
+
     private static (int[] End, int[] Header) Loops(LoadedFunction fn)
     {
         var code = fn.Code;
@@ -1922,7 +1973,9 @@ internal sealed class CilEmitter
     /// </summary>
     private void FillAt(int e)
     {
-        if (_chained && _isLoopEntry[e]) for (int i = 0; i < _localCount; i++) FillLocal(i);
+        if (_chained && _isLoopEntry[e])
+            for (int i = 0; i < _localCount; i++)
+                if (LiveAt(e, i)) FillLocal(i);
         var types = Types(e);
         for (int k = 0; k < types.Length; k++) FillEntry(k, RepOf(types[k]));
     }
@@ -1981,7 +2034,8 @@ internal sealed class CilEmitter
             // otherwise keep the loop's floats in memory on the hot path too (with the entries stepped to, this
             // took mandelbrot from 460 to 290 ms).
             SpillRange(Types(target), 0, d);
-            for (int i = 0; i < _localCount; i++) SpillLocal(i);
+            for (int i = 0; i < _localCount; i++)
+                if (LiveAt(target, i)) SpillLocal(i);
             Ldc(pc);
             il.Emit(OpCodes.Stloc, _attendPc);
             Sp(d);

@@ -144,6 +144,22 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// On-stack replacement reads from the slots only the locals live at the loop's entry, and a local that only a
+    /// handler around the loop reads is live there. With <c>--jit-threshold 3</c>, <c>lastBeforeError(1)</c>'s loop
+    /// is entered from the interpreter right before it throws, and the handler reads <c>last</c> (12,345 + 1,000);
+    /// without the handler's locals in the analysis it read whatever the CIL local held.
+    /// </summary>
+    [Fact]
+    public void OnStackReplacementBringsTheLocalsAHandlerAroundTheLoopReads()
+    {
+        string path = Path.Combine(TestSupport.Root, "tests", "lang", "exceptions", "loop_values_reach_the_handler.hl");
+        var expected = TestSupport.Hlvm(["run", "--engine", "interp", path]);
+        Assert.Equal("13345\n17357\n-1\n23.0\n249750.5\n", expected.Stdout);
+        foreach (var engine in Engines.Skip(1))
+            Assert.Equal(expected, TestSupport.Hlvm(["run", .. engine, path]));
+    }
+
+    /// <summary>
     /// <c>hlvm run --timeout 300ms</c>. The timeout covers compiling the source too: on a loaded machine that can
     /// take it all, and then the run never reached the code a test is about; it runs again (three times at most).
     /// </summary>
