@@ -160,6 +160,50 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// A loop entered in compiled code from the interpreter (on-stack replacement) calls a recursion that grows the
+    /// stack; when the function returns, the interpreted caller goes on in the grown stack. It kept using the old
+    /// one: its result and later values went there, and the collector, which updates the new one, left its
+    /// references behind (a NullError at the next array access, with <c>--jit-threshold 3</c> and 10).
+    /// </summary>
+    [Fact]
+    public void AnInterpretedCallerGoesOnInTheStackItsCompiledCalleeGrew()
+    {
+        string path = Write("grow.hl", """
+            fn g(d: int) -> int {
+                if d == 0 { return 0 }
+                return 1 + g(d - 1)
+            }
+            fn f(n: int) -> int {
+                var total = 0
+                var i = 0
+                while i < n {
+                    total += g(i * 50)
+                    i += 1
+                }
+                return total
+            }
+            fn main() {
+                let a = "kept across"
+                let before = [1, 2, 3]
+                let r = f(60)
+                var ones = 0
+                for k in 0..100000 {
+                    let xs = [k, k + 1]
+                    ones += xs[1] - xs[0]
+                }
+                println("{r} {a} {before} {ones}")
+            }
+            """);
+        foreach (var engine in Engines.Append(["--engine", "tiered", "--jit-threshold", "10"]))
+        {
+            var result = TestSupport.Hlvm(["run", .. engine, path]);
+            Assert.True(result.ExitCode == 0, $"{string.Join(' ', engine)}: {result.Stderr}");
+            // 50 * (0 + 1 + ... + 59) calls deep in all; 100,000 arrays of two.
+            Assert.Equal("88500 kept across [1, 2, 3] 100000\n", result.Stdout);
+        }
+    }
+
+    /// <summary>
     /// <c>hlvm run --timeout 300ms</c>. The timeout covers compiling the source too: on a loaded machine that can
     /// take it all, and then the run never reached the code a test is about; it runs again (three times at most).
     /// </summary>

@@ -1215,6 +1215,9 @@ public sealed class Interpreter : IRootSource
                         _sp = sp;
                         OsrEntries++;
                         result = loop(this, bp, pc + 1);
+                        // The compiled code may have grown the stack (its calls): the caller's slots are in the new one.
+                        stack = _stack;
+                        s0 = ref MemoryMarshal.GetArrayDataReference(stack);
                         goto Returned; // the compiled code returned from the function and popped its frame
                     }
                 }
