@@ -67,9 +67,10 @@ public sealed class Interpreter : IRootSource
 
     private static long[] NewStack(int slots) => GC.AllocateArray<long>(slots, pinned: true);
 
-    private void StackMoved()
+    private unsafe void StackMoved()
     {
-        _stackBase = Marshal.UnsafeAddrOfPinnedArrayElement(_stack, 0);
+        // (Not Marshal.UnsafeAddrOfPinnedArrayElement<long>: ReadyToRun can't hold it, and .NET compiled it at every start.)
+        _stackBase = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_stack));
         _stackSlots = _stack.Length;
     }
     internal int _sp;
