@@ -483,7 +483,8 @@ public sealed class BundleFuzzer(FuzzOptions options, List<byte[]> corpus) : Fuz
 /// <summary>
 /// Differential fuzzing of the two engines: mutated sources (as the source fuzzer makes them) and mutated modules
 /// (as the module fuzzer does) that compile and verify run in the interpreter, then with every function compiled
-/// before it first runs and tiered with a threshold of 1 (frames of both engines mixed), all with the same fuel,
+/// before it first runs, tiered with a threshold of 1 (frames of both engines mixed) and tiered with a threshold
+/// of 3 (loops entered from the interpreter, which then goes on in their callers), all with the same fuel,
 /// and without fuel when the program finished within it. Any difference in the result, the output, or the error
 /// with its trace (where the fuel ran out included) is a finding, saved like a crash.
 /// </summary>
@@ -524,7 +525,7 @@ public sealed class DifferentialFuzzer(FuzzOptions options, List<(string name, s
         if (module.EntryFunction < 0) return "no entry";
         var reference = RunIn(module, compiler: null, threshold: 0, metered: true);
         // With the same fuel, every engine stops at the same instruction: compared whether or not it ran out.
-        foreach (int threshold in new[] { 0, 1 })
+        foreach (int threshold in new[] { 0, 1, 3 })
         {
             var compiled = RunIn(module, new Hlvm.Jit.CilCompiler(), threshold, metered: true);
             if (compiled != reference)
