@@ -521,11 +521,6 @@ internal sealed class CilEmitter
     }
 
     /// <summary>
-    /// The function's loops, each named by its first instruction t (a backward branch's target): its last
-    /// instruction (the furthest branch back to t), or -1 where no loop starts; and its header, the one instruction
-    /// in it that control reaches from outside it, or -1 where there is more than one (or a handler inside it).
-    /// </summary>
-    /// <summary>
     /// Which locals are live where each instruction starts: read on some path from there before they are written
     /// (a bit per local, <c>live[pc][i / 64]</c>). A handler's live locals are live throughout the range it
     /// protects, which may raise anywhere. The way out of a loop at a poll, and the way back in, move only the
@@ -574,6 +569,11 @@ internal sealed class CilEmitter
     /// <summary>Whether local <paramref name="i"/> is live where instruction <paramref name="pc"/> starts (<see cref="Liveness"/>).</summary>
     private bool LiveAt(int pc, int i) => (_live[pc][i >> 6] & (1UL << i)) != 0;
 
+    /// <summary>
+    /// The function's loops, each named by its first instruction t (a backward branch's target): its last
+    /// instruction (the furthest branch back to t), or -1 where no loop starts; and its header, the one instruction
+    /// in it that control reaches from outside it, or -1 where there is more than one (or a handler inside it).
+    /// </summary>
     private static (int[] End, int[] Header) Loops(LoadedFunction fn)
     {
         var code = fn.Code;

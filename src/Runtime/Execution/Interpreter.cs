@@ -50,6 +50,9 @@ public sealed class Interpreter : IRootSource
     private readonly LoadedModule _module;
     private readonly ExecutionOptions _options;
     internal long[] _stack = NewStack(1024);
+    internal int _sp;
+    internal Frame[] _frames = new Frame[64];
+    internal int _fp;
 
     /// <summary>
     /// The address of <see cref="_stack"/>'s first slot, and its length: compiled code addresses its frame's slots
@@ -73,9 +76,6 @@ public sealed class Interpreter : IRootSource
         _stackBase = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_stack));
         _stackSlots = _stack.Length;
     }
-    internal int _sp;
-    internal Frame[] _frames = new Frame[64];
-    internal int _fp;
 
     /// <summary>Whether calls and loops are counted and hot functions compiled (a compiler, and the fast mode).</summary>
     private readonly bool _tiering;
