@@ -91,8 +91,10 @@ public sealed partial class Heap
     /// A program can choose keys that crowd into a few slots under that hash (multiples of 2^20, or
     /// <c>i &lt;&lt; 40</c>), so an operation that walks a run of more than <see cref="LongProbeRun"/> slots
     /// hashes the map's keys again with a secret chosen at random per process (<see cref="RehashWithSecret"/>),
-    /// as .NET's dictionaries switch to randomized hashing of strings when they collide: XORed with the secret,
-    /// folded, and multiplied by 2^64 / φ, the product's top bits chosen (Fibonacci hashing). The map keeps the
+    /// as .NET's dictionaries switch to randomized hashing of strings when they collide: XORed with the secret and
+    /// mixed by MurmurHash3's finaliser. (A single multiplication by 2^64 / φ, the product's top bits chosen, left
+    /// keys that differ only in their high bits crowded for some secrets: i &lt;&lt; 40 took from 14,000 to over
+    /// 240,000 probes for 20,000 insertions and lookups, depending on the secret.) The map keeps the
     /// keyed hash from then on, so crowding keys cost each operation at most that run, once. A string key is
     /// always hashed by .NET's randomized Marvin.
     /// </summary>
@@ -109,9 +111,11 @@ public sealed partial class Heap
                 ulong beyond = x ^ (ulong)(long)(int)key;
                 return (long)((x ^ (beyond >> 32)) & long.MaxValue);
             }
+            // MurmurHash3's 64-bit finaliser: every bit of the key and the secret reaches every bit of the slot.
             x ^= KeySeed;
-            x ^= x >> 32;
-            return (long)(System.Numerics.BitOperations.RotateLeft(x * 0x9E3779B97F4A7C15UL, 32) & long.MaxValue);
+            x = (x ^ (x >> 33)) * 0xFF51AFD7ED558CCDUL;
+            x = (x ^ (x >> 33)) * 0xC4CEB9FE1A85EC53UL;
+            return (long)((x ^ (x >> 33)) & long.MaxValue);
         }
         var chars = StringChars((int)key);
         MapWork += chars.Length;
