@@ -94,6 +94,39 @@ public sealed class HeapTests
         Assert.Equal(ErrorClasses.OutOfMemory, e.ErrorClass);
     }
 
+    /// <summary>
+    /// A heap whose live data grows from its first 2 MiB space to 25 MiB: with the default reservation it grows
+    /// within the two spaces it reserved when it first outgrew the first one, and the program only ever sees those
+    /// three; with a reservation smaller than its size, it takes new spaces as it grows. Either way the data
+    /// survives every move and the heap keeps its invariants.
+    /// </summary>
+    [Theory]
+    [InlineData(128L << 20, 3, 3)]
+    [InlineData(1L << 20, 4, 99)]
+    public void AGrowingHeapGrowsWithinTheSpacesItReserved(long reserved, int fewestSpaces, int mostSpaces)
+    {
+        var sizes = new List<long>();
+        var heap = new Heap(new HeapOptions
+        {
+            Verify = true,
+            ReservedBytes = reserved,
+            Log = line => sizes.Add(long.Parse(System.Text.RegularExpressions.Regex.Match(line, @"heap=(\d+)").Groups[1].Value)),
+        });
+        var roots = new Roots(400);
+        heap.AddRoots(roots);
+        var spaces = new HashSet<long[]>(ReferenceEqualityComparer.Instance) { heap.Space };
+        for (int i = 0; i < roots.Slots.Length; i++)
+        {
+            roots.Slots[i] = heap.NewString(new string((char)('a' + i % 26), 32 * 1024));
+            spaces.Add(heap.Space);
+        }
+        for (int i = 0; i < roots.Slots.Length; i++)
+            Assert.Equal(new string((char)('a' + i % 26), 32 * 1024), heap.GetString((int)roots.Slots[i]));
+        Assert.True(sizes.Distinct().Count() >= 3, $"heap sizes {string.Join(", ", sizes)}");
+        Assert.True(sizes[^1] >= 25L << 20, $"heap sizes {string.Join(", ", sizes)}");
+        Assert.True(spaces.Count >= fewestSpaces && spaces.Count <= mostSpaces, $"{spaces.Count} spaces");
+    }
+
     [Fact]
     public void GcLogPrintsOneLinePerCollection()
     {

@@ -71,6 +71,16 @@ public sealed record HeapOptions
     /// <summary>Remember where every object starts, so that <see cref="Heap.IsObject"/> can check references
     /// (checked mode; it costs a bit per heap word).</summary>
     public bool TrackObjects { get; init; }
+
+    /// <summary>
+    /// The bytes a heap that outgrows its first space reserves for each of its two spaces (or its limit, if
+    /// less). It then grows within them without a copy, and without touching fresh pages beyond those it comes to
+    /// use: each space is a .NET array whose untouched pages cost nothing (Linux backs a page when it is first
+    /// written), whereas a heap that grew by new spaces touched every size it passed through, twice, and first
+    /// touches cost about 3 ms per MiB on the machine of <c>bench/README.md</c>. Past the reservation, it reserves
+    /// four times its new size.
+    /// </summary>
+    public long ReservedBytes { get; init; } = 128L << 20;
 }
 
 public sealed partial class Heap
@@ -133,7 +143,7 @@ public sealed partial class Heap
     internal int TryBumpObject(long header, int words)
     {
         int r = _top;
-        if (r + words > _space.Length || !_bumpsInline || Volatile.Read(ref _pollRequested)
+        if (r + words > _limit || !_bumpsInline || Volatile.Read(ref _pollRequested)
             || AllocatedBytes + words * 8L >= _nextAllocationSample) return 0;
         // Bump's work, with what the test above rules out left out: calling Bump itself made binarytrees
         // about 5% slower (fastest runs). A change to what Bump counts is a change here too.
@@ -172,7 +182,8 @@ public sealed partial class Heap
     // r + ArrayStoreOffset; element i at s + ElementOffset + i. The heap's own accessors use the same constants.
     public const int FieldOffset = 1, ArrayLengthOffset = 1, ArrayStoreOffset = 2, ElementOffset = 1;
 
-    /// <summary>The words of the heap, for compiled code's inline access; a collection replaces the array.</summary>
+    /// <summary>The words of the heap, for compiled code's inline access; a collection replaces the array. Its
+    /// length is the space's capacity: the heap uses the words below <see cref="_limit"/>.</summary>
     internal long[] Space => _space;
     private const int InitialWords = 1 << 18;      // 2 MiB
     private const int MaxObjectWords = int.MaxValue - 64;
@@ -186,6 +197,10 @@ public sealed partial class Heap
     private long[] _space;
     private long[]? _spare;
     private int _top = 1;
+
+    // The heap's size in words: allocation stays below it, and a collection grows it. The space (and the spare,
+    // when there is one) have at least this many words.
+    private int _limit;
 
     // Every word of _space at and above _top is zero, so an allocation needs no clearing: a new space comes
     // zeroed from .NET, and a collection clears the garbage the spare held up to _spareTop (its _top when it
@@ -204,7 +219,8 @@ public sealed partial class Heap
         _options = options ?? new HeapOptions();
         _maxWords = Math.Max(16, _options.MaxBytes / 8);
         _space = new long[(int)Math.Min(InitialWords, _maxWords + 1)];
-        if (_options.TrackObjects) _starts = new System.Collections.BitArray(_space.Length);
+        _limit = _space.Length;
+        if (_options.TrackObjects) _starts = new System.Collections.BitArray(_limit);
         _bumpsInline = !_options.Stress && !_options.TrackObjects;
     }
 
@@ -257,13 +273,15 @@ public sealed partial class Heap
     /// <summary>Room past the limit, in words, while <see cref="InEmergency"/> runs.</summary>
     private long _emergencyWords;
 
+    private const int EmergencyWords = 4096;
+
     /// <summary>
     /// Runs an allocation that may go slightly past the limit (32 KiB): the VM uses it to make the error object of
     /// an OutOfMemoryError, which must be possible exactly when the heap is full.
     /// </summary>
     public T InEmergency<T>(Func<T> allocate)
     {
-        _emergencyWords = 4096;
+        _emergencyWords = EmergencyWords;
         try
         {
             return allocate();
@@ -307,7 +325,7 @@ public sealed partial class Heap
     {
         if (words > _maxWords + _emergencyWords || words > MaxObjectWords)
             throw OutOfMemory(words, $"a single allocation of {words * 8} bytes exceeds the heap limit of {Format(_options.MaxBytes)}");
-        if (_options.Stress || _top + words > _space.Length) Collect(words);
+        if (_options.Stress || _top + words > _limit) Collect(words);
         if (Volatile.Read(ref _pollRequested))
         {
             _pollRequested = false;
@@ -332,8 +350,8 @@ public sealed partial class Heap
     private int Bump(int words)
     {
         int r = _top;
-        Debug.Assert(r + words <= _space.Length, "allocation without Reserve");
-        if (r + words > _space.Length) throw new InvalidOperationException("heap allocation without a reservation");
+        Debug.Assert(r + words <= _limit, "allocation without Reserve");
+        if (r + words > _limit) throw new InvalidOperationException("heap allocation without a reservation");
         _top += words;
         AllocatedBytes += words * 8L;
         if (AllocatedBytes >= _nextAllocationSample) AllocationSampled();
@@ -574,7 +592,7 @@ public sealed partial class Heap
         long start = Stopwatch.GetTimestamp();
         long before = UsedBytes;
         int toDirty = 0;
-        if (_spare is { } spare && spare.Length >= _top) (_to, toDirty) = (spare, _spareTop);
+        if (_spare is { } spare && spare.Length >= _limit) (_to, toDirty) = (spare, _spareTop);
         else _to = HugePages.NewSpace(_space.Length);
         _free = 1;
         foreach (var source in _roots) source.VisitRoots(this);
@@ -663,28 +681,38 @@ public sealed partial class Heap
         // live data stays (binarytrees: 65 collections and 165 ms of pauses before, 37 and 121 ms after; its whole
         // run 8% faster, mapcount's too), for half as much space again.
         long target = Math.Max(needed * 3, InitialWords);
-        if (target > _space.Length)
+        if (target > _limit)
         {
-            // Growing costs a copy and fresh pages for both semispaces, so grow at least twofold: a heap whose
-            // live data grows steadily then grows a few times rather than at nearly every collection.
-            target = Math.Min(Math.Min(Math.Max(target, 2L * _space.Length), _maxWords + _emergencyWords + 1), Array.MaxLength);
+            // Grow at least twofold: a heap whose live data grows steadily then grows a few times rather than at
+            // nearly every collection.
+            target = Math.Min(Math.Min(Math.Max(target, 2L * _limit), _maxWords + _emergencyWords + 1), Array.MaxLength);
             target = Math.Max(target, needed);
         }
-        if (target > _space.Length)
-        {
-            var bigger = HugePages.NewSpace(target);
-            Array.Copy(_space, bigger, _top);
-            _space = bigger;
-            _spare = null;
-            if (_starts is not null) _starts.Length = _space.Length;
-        }
+        if (target > _limit) Grow((int)target);
         Log(start, before, "full");
         if (_options.Verify) VerifyNow();
     }
 
+    /// <summary>Makes the heap <paramref name="words"/> words: in place when the space has the room, else in a new
+    /// space with room to grow again in place (<see cref="HeapOptions.ReservedBytes"/>).</summary>
+    private void Grow(int words)
+    {
+        if (words > _space.Length)
+        {
+            long most = Math.Min(_maxWords + EmergencyWords + 1, Array.MaxLength);
+            var bigger = HugePages.NewSpace(Math.Max(words, Math.Min(most, Math.Max(_options.ReservedBytes / 8, 4L * words))));
+            Array.Copy(_space, bigger, _top);
+            _space = bigger;
+            _spare = null;
+        }
+        else if (_spare is { } spare && spare.Length < words) _spare = null;
+        _limit = words;
+        if (_starts is not null) _starts.Length = _limit;
+    }
+
     private void TrackStarts()
     {
-        _starts = new System.Collections.BitArray(_space.Length);
+        _starts = new System.Collections.BitArray(_limit);
         for (int at = 1; at < _top; at += SizeOf(_space[at])) _starts[at] = true;
     }
 
@@ -709,7 +737,7 @@ public sealed partial class Heap
     }
 
     /// <summary>Checks the heap's invariants now (what <see cref="HeapOptions.Verify"/> does after each collection).</summary>
-    internal void VerifyNow() => HeapVerifier.Check(this, _space, _top, _roots);
+    internal void VerifyNow() => HeapVerifier.Check(this, _space, _top, _limit, _roots);
 
     /// <summary>Called by root sources on each reference slot: moves the object it refers to and updates the slot.</summary>
     public void Relocate(ref long slot)
@@ -765,7 +793,7 @@ public sealed partial class Heap
         CollectionObserved?.Invoke(start, pause);
         if (_options.Log is not { } log) return;
         double ms = pause.TotalMilliseconds;
-        log($"[gc] #{Collections} {kind} pause={ms:F3}ms before={before} after={UsedBytes} heap={(_space.Length - 1) * 8L} allocated={AllocatedBytes}");
+        log($"[gc] #{Collections} {kind} pause={ms:F3}ms before={before} after={UsedBytes} heap={(_limit - 1) * 8L} allocated={AllocatedBytes}");
     }
 
     private VmError OutOfMemory(long requestWords, string message) => new(ErrorClasses.OutOfMemory, message);

@@ -6,14 +6,14 @@ namespace Hlvm.Runtime.Memory;
 /// <summary>
 /// Checks the heap's invariants (a debug switch, <c>--verify-heap</c>): the objects tile the used words exactly,
 /// every header is well formed, and every reference in an object or a root points at the start of an object of
-/// a kind that may be there; and every word above the used ones is zero, as allocation, which doesn't clear,
-/// relies on. A failure is a bug in the VM, reported as <see cref="HeapCorruptionException"/>.
+/// a kind that may be there; and every word above the used ones, up to the heap's size, is zero, as allocation,
+/// which doesn't clear, relies on. A failure is a bug in the VM, reported as <see cref="HeapCorruptionException"/>.
 /// </summary>
 internal static class HeapVerifier
 {
-    public static void Check(Heap heap, long[] space, int top, IEnumerable<IRootSource> roots)
+    public static void Check(Heap heap, long[] space, int top, int limit, IEnumerable<IRootSource> roots)
     {
-        int dirty = space.AsSpan(top).IndexOfAnyExcept(0L);
+        int dirty = space.AsSpan(top, limit - top).IndexOfAnyExcept(0L);
         if (dirty >= 0) throw new HeapCorruptionException($"word {top + dirty}, above the top ({top}), is not zero");
         var starts = new BitArray(top);
         for (int at = 1; at < top;)
