@@ -73,8 +73,8 @@ public sealed record HeapOptions
     public bool TrackObjects { get; init; }
 
     /// <summary>
-    /// The bytes a heap that outgrows its first space reserves for each of its two spaces (or its limit, if
-    /// less). It then grows within them without a copy, and without touching fresh pages beyond those it comes to
+    /// The bytes a heap that outgrows its first space reserves for each of its two spaces (or its limit, or an
+    /// eighth of the memory .NET may use, if less). It then grows within them without a copy, and without touching fresh pages beyond those it comes to
     /// use: each space is a .NET array whose untouched pages cost nothing (Linux backs a page when it is first
     /// written), whereas a heap that grew by new spaces touched every size it passed through, twice, and first
     /// touches cost about 3 ms per MiB on the machine of <c>bench/README.md</c>. Past the reservation, it reserves
@@ -593,7 +593,7 @@ public sealed partial class Heap
         long before = UsedBytes;
         int toDirty = 0;
         if (_spare is { } spare && spare.Length >= _limit) (_to, toDirty) = (spare, _spareTop);
-        else _to = HugePages.NewSpace(_space.Length);
+        else _to = NewSpace(_limit, _space.Length);
         _free = 1;
         foreach (var source in _roots) source.VisitRoots(this);
         var to = _to;
@@ -700,7 +700,7 @@ public sealed partial class Heap
         if (words > _space.Length)
         {
             long most = Math.Min(_maxWords + EmergencyWords + 1, Array.MaxLength);
-            var bigger = HugePages.NewSpace(Math.Max(words, Math.Min(most, Math.Max(_options.ReservedBytes / 8, 4L * words))));
+            var bigger = NewSpace(words, Math.Min(most, Math.Max(_options.ReservedBytes / 8, 4L * words)));
             Array.Copy(_space, bigger, _top);
             _space = bigger;
             _spare = null;
@@ -708,6 +708,18 @@ public sealed partial class Heap
         else if (_spare is { } spare && spare.Length < words) _spare = null;
         _limit = words;
         if (_starts is not null) _starts.Length = _limit;
+    }
+
+    /// <summary>
+    /// A new space of <paramref name="want"/> words where .NET can spare them, else of <paramref name="need"/>.
+    /// .NET counts a space's untouched words against its memory limit too (a container's, or
+    /// <c>GCHeapHardLimit</c>), and a process whose .NET heap nears that limit fails fast ("Out of memory.")
+    /// rather than throwing, so a space reserves room only while it stays within an eighth of what .NET may use.
+    /// </summary>
+    private static long[] NewSpace(long need, long want)
+    {
+        long spare = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8 / 8;
+        return HugePages.NewSpace(Math.Max(need, Math.Min(want, spare)));
     }
 
     private void TrackStarts()
