@@ -1174,8 +1174,7 @@ internal sealed class CilEmitter
                         il.Emit(OpCodes.Call, M.FieldNullError);
                     });
                     HeapWord(d - 2, Heap.FieldOffset + (int)ins.B);
-                    LdEntryBits(d - 1, rep);
-                    il.Emit(OpCodes.Stelem_I8);
+                    StoreWord(d - 1, rep);
                     break;
                 }
             case Opcode.NonNull:
@@ -1218,8 +1217,7 @@ internal sealed class CilEmitter
                     else
                     {
                         Element(pc, d - 3, d - 2);
-                        LdEntryBits(d - 1, rep);
-                        il.Emit(OpCodes.Stelem_I8);
+                        StoreWord(d - 1, rep);
                     }
                     break;
                 }
@@ -1696,9 +1694,17 @@ internal sealed class CilEmitter
                     {
                         var value = Pop();
                         FieldWord(Pop(), (int)ins.B);
-                        il.Emit(OpCodes.Ldloc, value);
-                        if (value.LocalType == typeof(double)) il.Emit(OpCodes.Call, M.DoubleToBits);
-                        il.Emit(OpCodes.Stelem_I8);
+                        if (value.LocalType == typeof(double))
+                        {
+                            il.Emit(OpCodes.Ldelema, typeof(long));
+                            il.Emit(OpCodes.Ldloc, value);
+                            il.Emit(OpCodes.Stind_R8);
+                        }
+                        else
+                        {
+                            il.Emit(OpCodes.Ldloc, value);
+                            il.Emit(OpCodes.Stelem_I8);
+                        }
                         break;
                     }
                 case Opcode.Ret:
@@ -2461,6 +2467,23 @@ internal sealed class CilEmitter
     }
 
     /// <summary>Pushes the entry as its 8-byte slot value (a float's IEEE bits).</summary>
+    /// <summary>Stores the entry into the heap word whose array and index are pushed: a float as a double through
+    /// the word's address (one store from its register, where its bits went through an integer register).</summary>
+    private void StoreWord(int k, Rep rep)
+    {
+        if (rep == Rep.Double)
+        {
+            _il.Emit(OpCodes.Ldelema, typeof(long));
+            LdEntry(k, rep);
+            _il.Emit(OpCodes.Stind_R8);
+        }
+        else
+        {
+            LdEntry(k, rep);
+            _il.Emit(OpCodes.Stelem_I8);
+        }
+    }
+
     private void LdEntryBits(int k, Rep rep)
     {
         LdEntry(k, rep);
