@@ -1433,6 +1433,7 @@ public sealed class Interpreter : IRootSource
     /// <summary>Compiled code's <c>m[key] = value</c> of a map that is not null, when it needs no new stores: false,
     /// having done nothing, when the map is full (then <see cref="OpMapSet"/> runs: it may grow the map, which may
     /// collect). Never allocates.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal bool MapSetInPlace(int m, long key, long value)
     {
         var heap = Heap;
