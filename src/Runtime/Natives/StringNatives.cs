@@ -155,13 +155,32 @@ internal static class StringNatives
         new("array.join", [VmType.ArrayOf(S), S], S, null, "the strings of the array with a separator between them", (vm, a) =>
         {
             if (a[0] == 0) throw Null();
-            var items = vm.Heap.ArrayElements((int)a[0]).ToArray();
-            string sep = Str(vm, a[1]);
-            long length = (long)sep.Length * Math.Max(0, items.Length - 1);
-            foreach (long r in items) length += r == 0 ? 4 : vm.Heap.StringLength((int)r);
-            vm.Heap.CheckStringLength(length, $"joining {items.Length} strings");
+            var heap = vm.Heap;
+            var items = heap.ArrayElements((int)a[0]);
+            long length = (long)Chars(vm, a[1]).Length * Math.Max(0, items.Length - 1);
+            foreach (long r in items) length += r == 0 ? 4 : heap.StringLength((int)r);
+            heap.CheckStringLength(length, $"joining {items.Length} strings");
             vm.Charge(items.Length + length);
-            return NewString(vm, string.Join(sep, items.Select(r => r == 0 ? "null" : vm.Heap.GetString((int)r))));
+            // Written straight into the heap's string, allocated first: the collector may move the array, its
+            // strings and the separator, and updates a[0] and a[1] when it does.
+            heap.Reserve(Heap.StringWords(length));
+            int result = heap.NewString((int)length);
+            var to = heap.StringChars(result);
+            var sep = Chars(vm, a[1]);
+            items = heap.ArrayElements((int)a[0]);
+            int at = 0;
+            for (int i = 0; i < items.Length; i++)
+            {
+                if (i > 0)
+                {
+                    sep.CopyTo(to[at..]);
+                    at += sep.Length;
+                }
+                ReadOnlySpan<char> part = items[i] == 0 ? "null" : heap.StringChars((int)items[i]);
+                part.CopyTo(to[at..]);
+                at += part.Length;
+            }
+            return result;
         }),
         new("float.format", [F, I], S, null, "the float with a fixed number of decimals (0 to 20), rounded to the nearest (a tie to even, as printf)", (vm, a) =>
         {
