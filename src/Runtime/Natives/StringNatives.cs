@@ -38,8 +38,7 @@ internal static class StringNatives
         {
             var s = Chars(vm, a[0]);
             if ((ulong)a[1] >= (ulong)s.Length) throw Index($"index {a[1]} is out of range for a string of length {s.Length}");
-            char c = s[(int)a[1]];
-            return vm.Heap.NewString(new ReadOnlySpan<char>(in c));
+            return vm.Heap.CharString(s[(int)a[1]]);
         }),
         new("string.substring", [S, I, I], S, null, "the characters from start up to (not including) end", (vm, a) =>
         {
