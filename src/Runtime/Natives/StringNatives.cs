@@ -107,29 +107,37 @@ internal static class StringNatives
         }),
         new("string.split", [S, S], VmType.ArrayOf(S), null, "the parts between separators; an empty separator splits into characters", (vm, a) =>
         {
-            string s = Str(vm, a[0]), sep = Str(vm, a[1]);
-            // The parts are host strings before they are copied to the heap: check that they can fit first (each
-            // takes a header word and its characters, rounded up to a word).
+            var heap = vm.Heap;
+            var s = Chars(vm, a[0]);
+            string sep = Str(vm, a[1]);
+            // Each part takes a header word and its characters, rounded up to a word: check that they can fit first.
             long count = sep.Length == 0 ? s.Length : Occurrences(vm, s, sep, null) + 1;
-            if (count * 16 + s.Length * 2L > vm.Heap.MaxBytes)
+            if (count * 16 + s.Length * 2L > heap.MaxBytes)
                 throw new VmError(ErrorClasses.OutOfMemory, $"splitting a string of {s.Length} characters into {count} parts would exceed the heap limit");
             vm.Charge(s.Length + count);
-            string[] parts;
-            if (sep.Length == 0) parts = s.Select(c => c.ToString()).ToArray();
-            else
+            int n = (int)count;
+            List<int>? places = null;
+            if (sep.Length > 0)
             {
-                var places = new List<int>((int)count - 1);
+                places = new List<int>(n - 1);
                 Occurrences(vm, s, sep, places);
-                parts = new string[places.Count + 1];
-                int done = 0;
-                for (int k = 0; k < places.Count; k++)
-                {
-                    parts[k] = s[done..places[k]];
-                    done = places[k] + sep.Length;
-                }
-                parts[^1] = s[done..];
             }
-            return NewStringArray(vm.Heap, parts);
+            // Where part i ends; the next starts after the separator.
+            static int End(List<int>? places, int i, int length) => places is null ? i + 1 : i < places.Count ? places[i] : length;
+            long words = Heap.ArrayWords + Heap.DataWords(Math.Max(n, 4));
+            for (int i = 0, start = 0; i < n; start = End(places, i, s.Length) + sep.Length, i++) words += Heap.StringWords(End(places, i, s.Length) - start);
+            // One reservation for the array and every part, made before the parts are copied straight from the
+            // string: the collector may move it, and updates a[0] when it does.
+            heap.Reserve(words);
+            int array = heap.NewArray(TypeKind.String, n, Math.Max(n, 4));
+            var text = Chars(vm, a[0]);
+            for (int i = 0, start = 0; i < n; start = End(places, i, text.Length) + sep.Length, i++)
+            {
+                int end = End(places, i, text.Length), part = heap.NewString(end - start);
+                text[start..end].CopyTo(heap.StringChars(part));
+                heap.ArraySet(array, i, part);
+            }
+            return array;
         }),
         new("string.toInt", [S], I, null, "the integer the string holds, written as an int literal may be (decimal, 0x, 0b, with _ between digits) with an optional sign; ValueError otherwise", (vm, a) =>
         {
@@ -203,10 +211,10 @@ internal static class StringNatives
 
     /// <summary>How many times a substring occurs in a string, from the left, without overlaps, and where (into
     /// <paramref name="places"/>, when given): found in linear time (<see cref="TextSearch"/>) and charged as such.</summary>
-    private static long Occurrences(Interpreter vm, string s, string pattern, List<int>? places)
+    private static long Occurrences(Interpreter vm, ReadOnlySpan<char> s, string pattern, List<int>? places)
     {
         vm.Charge(s.Length + pattern.Length);
-        if (places is null && pattern.Length <= TextSearch.ShortPattern) return s.AsSpan().Count(pattern);
+        if (places is null && pattern.Length <= TextSearch.ShortPattern) return s.Count(pattern);
         var search = new TextSearch(pattern);
         long count = 0;
         for (int at = search.IndexOf(s); at >= 0; at = at + pattern.Length <= s.Length ? search.IndexOf(s, at + pattern.Length) : -1)
