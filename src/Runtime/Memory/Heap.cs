@@ -74,11 +74,11 @@ public sealed record HeapOptions
 
     /// <summary>
     /// The bytes a heap that outgrows its first space reserves for each of its two spaces (or its limit, or an
-    /// eighth of the memory .NET may use, if less). It then grows within them without a copy, and without touching fresh pages beyond those it comes to
-    /// use: each space is a .NET array whose untouched pages cost nothing (Linux backs a page when it is first
-    /// written), whereas a heap that grew by new spaces touched every size it passed through, twice, and first
-    /// touches cost about 3 ms per MiB on the machine of <c>bench/README.md</c>. Past the reservation, it reserves
-    /// four times its new size.
+    /// eighth of the memory .NET may use, if less). It then grows within them without a copy, and without touching
+    /// fresh pages beyond those it comes to use: each space is a .NET array whose untouched pages cost nothing
+    /// (Linux backs a page when it is first written), whereas a heap that grew by new spaces touched every size it
+    /// passed through, twice, and first touches cost about 3 ms per MiB on the machine of <c>bench/README.md</c>.
+    /// Past the reservation, it reserves four times its new size.
     /// </summary>
     public long ReservedBytes { get; init; } = 128L << 20;
 }
