@@ -127,6 +127,33 @@ public sealed class HeapTests
         Assert.True(spaces.Count >= fewestSpaces && spaces.Count <= mostSpaces, $"{spaces.Count} spaces");
     }
 
+    /// <summary>
+    /// A request larger than the whole space can't fit after any collection: the heap grows for it at once,
+    /// without collecting (nothing moves), when what it holds and the request fit in the limit; when they don't,
+    /// it collects first, and the garbage it frees makes the room.
+    /// </summary>
+    [Fact]
+    public void ARequestLargerThanTheSpaceGrowsTheHeapWithoutCollectingWhenItFits()
+    {
+        var heap = new Heap(new HeapOptions { Verify = true });
+        var roots = new Roots(2);
+        heap.AddRoots(roots);
+        roots.Slots[0] = heap.NewString("kept");
+        long kept = roots.Slots[0];
+        int words = heap.Space.Length + 1000;
+        heap.Reserve(Heap.ArrayWords + Heap.DataWords(words));
+        roots.Slots[1] = heap.NewArray(TypeKind.Int, words, words);
+        Assert.Equal(0, heap.Collections);
+        Assert.Equal(kept, roots.Slots[0]);
+        Assert.Equal("kept", heap.GetString((int)roots.Slots[0]));
+        Assert.Equal(words, heap.ArrayLength((int)roots.Slots[1]));
+
+        var small = new Heap(new HeapOptions { MaxBytes = 4 << 20, Verify = true });
+        for (int i = 0; i < 200; i++) small.NewString(new string('x', 4000)); // 1.6 MB of garbage
+        small.Reserve(Heap.DataWords(3 << 17)); // 3 MiB: with the garbage, past the limit
+        Assert.Equal(1, small.Collections);
+    }
+
     [Fact]
     public void GcLogPrintsOneLinePerCollection()
     {
