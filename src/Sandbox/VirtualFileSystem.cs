@@ -70,8 +70,6 @@ public sealed class VirtualFileSystem : IFileSystem
         _permissions = permissions;
         _cwd = VirtualPath.Normalize(workingDirectory ?? Environment.CurrentDirectory, "/");
         _storage = new Lazy<string>(storageDirectory);
-        // hlvm's own directories, as named and where links lead.
-        _own = [.. UserFiles.OwnDirectories().SelectMany(d => new[] { d, LinuxFiles.RealPathOf(d) ?? d }).Distinct().Select(Permissions.Fold)];
         _mounts =
         [
             new(VirtualPath.App, Path.GetFullPath(appDirectory), Kind.App),
@@ -93,7 +91,12 @@ public sealed class VirtualFileSystem : IFileSystem
         _mounts.Sort((a, b) => b.Parts.Length.CompareTo(a.Parts.Length));
     }
 
-    private readonly string[] _own;
+    /// <summary>hlvm's own directories, as named and where links lead, folded: found when a path is first checked
+    /// against them (finding them resolves links and normalises text, about 3 ms of a run's start that most runs,
+    /// which grant nothing and open no file, never need).</summary>
+    private string[] Own => _own ??= [.. UserFiles.OwnDirectories().SelectMany(d => new[] { d, LinuxFiles.RealPathOf(d) ?? d }).Distinct().Select(Permissions.Fold)];
+
+    private string[]? _own;
 
     /// <summary>Why a path in hlvm's own directories is refused.</summary>
     internal const string OwnWhy = "hlvm's own files (its trusted keys, its cache, the apps' storage) are not visible to a program";
@@ -103,7 +106,7 @@ public sealed class VirtualFileSystem : IFileSystem
     internal bool IsHlvmOwn(string path)
     {
         string folded = Permissions.Fold(path);
-        return _own.Any(o => VirtualPath.IsUnder(folded, o));
+        return Own.Any(o => VirtualPath.IsUnder(folded, o));
     }
 
     // -------------------------------------------------------------------------------------------- operations
