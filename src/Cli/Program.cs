@@ -17,7 +17,7 @@ public static class Program
     {
         var stdout = new StreamWriter(StandardOutput.Open(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
         using var stderr = new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false)) { AutoFlush = true };
-        int code = Run(new CliContext(stdout, stderr, Console.In, IsProcess: true), args);
+        int code = Run(new CliContext(stdout, stderr, new StandardInput(), IsProcess: true), args);
         try
         {
             stdout.Dispose();

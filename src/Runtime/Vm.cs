@@ -11,9 +11,11 @@ public sealed record VmOptions
 {
     public HeapOptions Heap { get; init; } = new();
     public ExecutionOptions Execution { get; init; } = new();
-    public TextWriter Out { get; init; } = Console.Out;
-    public TextWriter Error { get; init; } = Console.Error;
-    public TextReader In { get; init; } = Console.In;
+    // The console's streams by default, looked up only when no other is given: an initialiser would make them at
+    // every VM's creation, and making Console.In sets up the console for a terminal (about 4 ms of a run's start).
+    public TextWriter Out { get => field ?? Console.Out; init; }
+    public TextWriter Error { get => field ?? Console.Error; init; }
+    public TextReader In { get => field ?? Console.In; init; }
 
     /// <summary>The host functions modules may import: the whole native table unless the host narrows it (a module
     /// importing one that is not here fails verification).</summary>
