@@ -1694,17 +1694,7 @@ internal sealed class CilEmitter
                     {
                         var value = Pop();
                         FieldWord(Pop(), (int)ins.B);
-                        if (value.LocalType == typeof(double))
-                        {
-                            il.Emit(OpCodes.Ldelema, typeof(long));
-                            il.Emit(OpCodes.Ldloc, value);
-                            il.Emit(OpCodes.Stind_R8);
-                        }
-                        else
-                        {
-                            il.Emit(OpCodes.Ldloc, value);
-                            il.Emit(OpCodes.Stelem_I8);
-                        }
+                        StoreWord(value.LocalType == typeof(double), () => il.Emit(OpCodes.Ldloc, value));
                         break;
                     }
                 case Opcode.Ret:
@@ -2466,24 +2456,20 @@ internal sealed class CilEmitter
         }
     }
 
-    /// <summary>Pushes the entry as its 8-byte slot value (a float's IEEE bits).</summary>
-    /// <summary>Stores the entry into the heap word whose array and index are pushed: a float as a double through
-    /// the word's address (one store from its register, where its bits went through an integer register).</summary>
-    private void StoreWord(int k, Rep rep)
+    /// <summary>Stores the entry into the heap word whose array and index are pushed (<see cref="StoreWord(bool, Action)"/>).</summary>
+    private void StoreWord(int k, Rep rep) => StoreWord(rep == Rep.Double, () => LdEntry(k, rep));
+
+    /// <summary>Stores the value <paramref name="push"/> pushes into the heap word whose array and index are pushed:
+    /// a float as a double through the word's address (one store from its register, where its bits went through an
+    /// integer register), anything else as the word.</summary>
+    private void StoreWord(bool isDouble, Action push)
     {
-        if (rep == Rep.Double)
-        {
-            _il.Emit(OpCodes.Ldelema, typeof(long));
-            LdEntry(k, rep);
-            _il.Emit(OpCodes.Stind_R8);
-        }
-        else
-        {
-            LdEntry(k, rep);
-            _il.Emit(OpCodes.Stelem_I8);
-        }
+        if (isDouble) _il.Emit(OpCodes.Ldelema, typeof(long));
+        push();
+        _il.Emit(isDouble ? OpCodes.Stind_R8 : OpCodes.Stelem_I8);
     }
 
+    /// <summary>Pushes the entry as its 8-byte slot value (a float's IEEE bits).</summary>
     private void LdEntryBits(int k, Rep rep)
     {
         LdEntry(k, rep);
