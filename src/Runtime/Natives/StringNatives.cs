@@ -122,20 +122,27 @@ internal static class StringNatives
                 places = new List<int>(n - 1);
                 Occurrences(vm, s, sep, places);
             }
-            // Where part i ends; the next starts after the separator.
-            static int End(List<int>? places, int i, int length) => places is null ? i + 1 : i < places.Count ? places[i] : length;
+            // Where part i ends (a character, with an empty separator); the next starts after the separator.
+            int length = s.Length;
+            int End(int i) => places is null ? i + 1 : i < places.Count ? places[i] : length;
             long words = Heap.ArrayWords + Heap.DataWords(Math.Max(n, 4));
-            for (int i = 0, start = 0; i < n; start = End(places, i, s.Length) + sep.Length, i++) words += Heap.StringWords(End(places, i, s.Length) - start);
+            for (int i = 0, start = 0; i < n; i++)
+            {
+                int end = End(i);
+                words += Heap.StringWords(end - start);
+                start = end + sep.Length;
+            }
             // One reservation for the array and every part, made before the parts are copied straight from the
             // string: the collector may move it, and updates a[0] when it does.
             heap.Reserve(words);
             int array = heap.NewArray(TypeKind.String, n, Math.Max(n, 4));
             var text = Chars(vm, a[0]);
-            for (int i = 0, start = 0; i < n; start = End(places, i, text.Length) + sep.Length, i++)
+            for (int i = 0, start = 0; i < n; i++)
             {
-                int end = End(places, i, text.Length), part = heap.NewString(end - start);
+                int end = End(i), part = heap.NewString(end - start);
                 text[start..end].CopyTo(heap.StringChars(part));
                 heap.ArraySet(array, i, part);
+                start = end + sep.Length;
             }
             return array;
         }),
