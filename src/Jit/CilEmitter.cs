@@ -663,13 +663,22 @@ internal sealed class CilEmitter
     public int Emit()
     {
         var il = _il;
+        // A function with no loop and no handler has no entry but its start: it needs no way in for on-stack
+        // replacement, no dispatch to entries and no copies of the locals from their slots.
+        bool hasEntries = Array.IndexOf(_isEntry, true) >= 0;
         // The method's locals are not zeroed on entry (CilCompiler sets InitLocals off: .NET's JIT zeroed the
         // native-stack probe at every call). The two the code reads before it writes them start here; every other
         // one is written first (the verifier's definite assignment for the program's locals).
-        il.Emit(OpCodes.Ldc_I4_0);
-        il.Emit(OpCodes.Stloc, _resume);
-        il.Emit(OpCodes.Ldc_I4_0);
-        il.Emit(OpCodes.Stloc, _step);
+        if (hasEntries)
+        {
+            il.Emit(OpCodes.Ldc_I4_0);
+            il.Emit(OpCodes.Stloc, _resume);
+        }
+        if (_chained)
+        {
+            il.Emit(OpCodes.Ldc_I4_0);
+            il.Emit(OpCodes.Stloc, _step);
+        }
         var reenter = il.DefineLabel();
         var body = il.DefineLabel();
         var osr = il.DefineLabel();
@@ -706,6 +715,9 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Bgt, slow);
         // The frame record is written here, or later where it is first needed (Unrecorded).
         if (!_unrecorded[0]) RecordFrame();
+        // EnterFrame's way in joins here (its locals are zero already; zeroing them again changes nothing).
+        var entered = il.DefineLabel();
+        il.MarkLabel(entered);
         LoadHeapAndFrame();
         // Reference locals past the parameters start null in their slots (the collector reads them); the
         // others start zero in their CIL locals.
@@ -734,7 +746,6 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Call, M.EnterFrame);
         il.Emit(OpCodes.Dup);
         il.Emit(OpCodes.Stloc, _fp);
-        var entered = il.DefineLabel();
         il.Emit(OpCodes.Ldc_I4_0);
         il.Emit(OpCodes.Bge, entered);
         // The interpreter reads the arguments from their slots.
@@ -750,12 +761,17 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Ldarg_2);
         il.Emit(OpCodes.Call, M.CallInterpreted);
         il.Emit(OpCodes.Ret);
-        il.MarkLabel(entered);
-        LoadHeapAndFrame();
-        il.Emit(OpCodes.Br, pushed);
 
         // On-stack replacement: the interpreter's frame continues here, its values in their slots.
         il.MarkLabel(osr);
+        if (!hasEntries)
+        {
+            NoEntry();
+            il.MarkLabel(body);
+            EmitBody();
+            EmitCold();
+            return EmitExit();
+        }
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldfld, F.Fp);
         il.Emit(OpCodes.Ldc_I4_1);
@@ -775,7 +791,65 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Ldloc, _resume);
         il.Emit(OpCodes.Brtrue, dispatch);
         il.MarkLabel(body);
+        EmitBody();
+        EmitCold();
+        if (_chained) EmitAttend();
+        il.MarkLabel(dispatch);
+        LoadFrame();
+        for (int pc = 0; pc < _isEntry.Length; pc++)
+        {
+            if (!_isEntry[pc]) continue;
+            var next = il.DefineLabel();
+            il.Emit(OpCodes.Ldloc, _resume);
+            Ldc(pc + 1);
+            il.Emit(OpCodes.Bne_Un, next);
+            il.Emit(OpCodes.Ldc_I4_0);
+            il.Emit(OpCodes.Stloc, _resume);
+            var chain = _chains[pc];
+            if (chain is not { Length: > 1 }) FillAt(pc);
+            if (chain is not null)
+            {
+                Ldc(pc + 1);
+                il.Emit(OpCodes.Stloc, _step);
+                il.Emit(OpCodes.Br, Into(chain[0], -1));
+            }
+            else il.Emit(OpCodes.Br, Into(pc, -1));
+            il.MarkLabel(next);
+        }
+        NoEntry();
 
+        if (_hasHandlers)
+        {
+            // An error reached this frame: the interpreter's handler search decides; this frame's handler
+            // continues here, anything else goes on up.
+            il.BeginCatchBlock(typeof(Exception));
+            var caught = il.DefineLabel();
+            var ex = il.DeclareLocal(typeof(Exception));
+            il.Emit(OpCodes.Stloc, ex);
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldloc, ex);
+            il.Emit(OpCodes.Ldloc, _fp);
+            il.Emit(OpCodes.Call, M.CatchCompiled);
+            il.Emit(OpCodes.Dup);
+            il.Emit(OpCodes.Stloc, _resume);
+            il.Emit(OpCodes.Ldc_I4_M1);
+            il.Emit(OpCodes.Bne_Un, caught);
+            il.Emit(OpCodes.Rethrow);
+            il.MarkLabel(caught);
+            il.Emit(OpCodes.Ldloc, _resume);
+            il.Emit(OpCodes.Ldc_I4_1);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Stloc, _resume);
+            il.Emit(OpCodes.Leave, reenter);
+            il.EndExceptionBlock();
+        }
+        return EmitExit();
+    }
+
+    /// <summary>The function's instructions, in order.</summary>
+    private void EmitBody()
+    {
+        var il = _il;
         for (int pc = 0; pc < _fn.Code.Length; pc++)
         {
             if (!_fn.Reachable[pc]) continue;
@@ -826,8 +900,12 @@ internal sealed class CilEmitter
                 for (int k = Types(pc + 1).Length; k < _alias.Length; k++) _alias[k] = -1;
             }
         }
+    }
 
-        // Out-of-line code: faults, stops, and the entries.
+    /// <summary>Out-of-line code: faults, stops, the ways back from calls into the interpreter.</summary>
+    private void EmitCold()
+    {
+        var il = _il;
         Array.Clear(_nonNull);
         _refCopies = false;
         for (int i = 0; i < _cold.Count; i++)
@@ -837,60 +915,20 @@ internal sealed class CilEmitter
             _cold[i].Emit();
         }
         ClearAliases();
-        if (_chained) EmitAttend();
-        il.MarkLabel(dispatch);
-        LoadFrame();
-        for (int pc = 0; pc < _isEntry.Length; pc++)
-        {
-            if (!_isEntry[pc]) continue;
-            var next = il.DefineLabel();
-            il.Emit(OpCodes.Ldloc, _resume);
-            Ldc(pc + 1);
-            il.Emit(OpCodes.Bne_Un, next);
-            il.Emit(OpCodes.Ldc_I4_0);
-            il.Emit(OpCodes.Stloc, _resume);
-            var chain = _chains[pc];
-            if (chain is not { Length: > 1 }) FillAt(pc);
-            if (chain is not null)
-            {
-                Ldc(pc + 1);
-                il.Emit(OpCodes.Stloc, _step);
-                il.Emit(OpCodes.Br, Into(chain[0], -1));
-            }
-            else il.Emit(OpCodes.Br, Into(pc, -1));
-            il.MarkLabel(next);
-        }
-        il.Emit(OpCodes.Ldstr, $"compiled code of {_fn.Name} entered at an instruction that is no entry");
-        il.Emit(OpCodes.Newobj, typeof(InvalidOperationException).GetConstructor([typeof(string)])!);
-        il.Emit(OpCodes.Throw);
+    }
 
-        if (_hasHandlers)
-        {
-            // An error reached this frame: the interpreter's handler search decides; this frame's handler
-            // continues here, anything else goes on up.
-            il.BeginCatchBlock(typeof(Exception));
-            var caught = il.DefineLabel();
-            var ex = il.DeclareLocal(typeof(Exception));
-            il.Emit(OpCodes.Stloc, ex);
-            il.Emit(OpCodes.Ldarg_1);
-            il.Emit(OpCodes.Ldloc, ex);
-            il.Emit(OpCodes.Ldloc, _fp);
-            il.Emit(OpCodes.Call, M.CatchCompiled);
-            il.Emit(OpCodes.Dup);
-            il.Emit(OpCodes.Stloc, _resume);
-            il.Emit(OpCodes.Ldc_I4_M1);
-            il.Emit(OpCodes.Bne_Un, caught);
-            il.Emit(OpCodes.Rethrow);
-            il.MarkLabel(caught);
-            il.Emit(OpCodes.Ldloc, _resume);
-            il.Emit(OpCodes.Ldc_I4_1);
-            il.Emit(OpCodes.Add);
-            il.Emit(OpCodes.Stloc, _resume);
-            il.Emit(OpCodes.Leave, reenter);
-            il.EndExceptionBlock();
-        }
+    /// <summary>An entry argument that names no entry: a bug of the caller.</summary>
+    private void NoEntry()
+    {
+        _il.Emit(OpCodes.Ldstr, $"compiled code of {_fn.Name} entered at an instruction that is no entry");
+        _il.Emit(OpCodes.Newobj, typeof(InvalidOperationException).GetConstructor([typeof(string)])!);
+        _il.Emit(OpCodes.Throw);
+    }
 
-        // Return: pop the frame record.
+    /// <summary>Return: pops the frame record. Returns the size of the method's CIL.</summary>
+    private int EmitExit()
+    {
+        var il = _il;
         il.MarkLabel(_exit);
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldloc, _fp);
@@ -2151,7 +2189,15 @@ internal sealed class CilEmitter
     /// With --fuel, the instructions of its block after <paramref name="pc"/>, charged but not run, are given back.</summary>
     private void FaultStart(int pc, int d)
     {
-        if (_unrecorded[pc]) RecordFrame();
+        if (_unrecorded[pc])
+        {
+            // Out of line, so the interpreter writes it (RecordFrame inline is a tenth of a small function's CIL).
+            _il.Emit(OpCodes.Ldarg_1);
+            LdFunction();
+            _il.Emit(OpCodes.Ldloc, _fp);
+            _il.Emit(OpCodes.Ldarg_2);
+            _il.Emit(OpCodes.Call, M.RecordFrame);
+        }
         if (_metered && _blockEnd[pc] > pc)
         {
             _il.Emit(OpCodes.Ldarg_1);
@@ -2594,6 +2640,7 @@ internal sealed class CilEmitter
         private static MethodInfo Of(Type type, string name, params Type[] args) => type.GetMethod(name, All, args) ?? throw new MissingMethodException(type.Name, name);
 
         public static MethodInfo EnterFrame => field ??= Of(typeof(Interpreter), nameof(Interpreter.EnterFrame));
+        public static MethodInfo RecordFrame => field ??= Of(typeof(Interpreter), nameof(Interpreter.RecordFrame));
         public static MethodInfo TryBumpObject => field ??= Of(typeof(Heap), nameof(Heap.TryBumpObject));
         public static MethodInfo CallInterpreted => field ??= Of(typeof(Interpreter), nameof(Interpreter.CallInterpreted));
         public static MethodInfo Invoke => field ??= Of(typeof(Interpreter), nameof(Interpreter.Invoke));

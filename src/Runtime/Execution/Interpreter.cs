@@ -402,10 +402,19 @@ public sealed class Interpreter : IRootSource
         EnsureStack(bp + fn.FrameSize);
         Array.Clear(_stack, bp + fn.ParamCount, fn.LocalCount - fn.ParamCount);
         if (fp == _frames.Length) GrowFrames();
+        RecordFrame(fn, fp, bp);
+        return fp;
+    }
+
+    /// <summary>Writes frame <paramref name="fp"/>'s record, a call of <paramref name="fn"/> at its first instruction
+    /// with its frame from <paramref name="bp"/>, and makes it the top frame, its operand stack empty. Compiled code
+    /// writes its record inline where it goes on running, and calls this on the way to a fault.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void RecordFrame(LoadedFunction fn, int fp, int bp)
+    {
         _frames[fp] = new Frame { Fn = fn, Bp = bp, Pc = 0 };
         _fp = fp + 1;
-        _sp = bp + fn.LocalCount; // the new frame's operand stack is empty
-        return fp;
+        _sp = bp + fn.LocalCount;
     }
 
     /// <summary>Runs a call of <paramref name="fn"/> (arguments from <paramref name="bp"/>) in the interpreter: a
