@@ -79,6 +79,29 @@ public sealed class ProfilerTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The time to compile is more than the time hlvm's JIT takes to emit CIL: .NET compiles each method to machine
+    /// code at its first call, on the VM's thread, and the report says how long its JIT ran there.
+    /// </summary>
+    [Fact]
+    public void TheReportSaysHowLongDotnetsJitRanOnTheVmsThread()
+    {
+        string path = Write(Program);
+        var jit = TestSupport.Hlvm("prof", "--engine", "jit", path);
+        Assert.Equal(0, jit.ExitCode);
+        var m = System.Text.RegularExpressions.Regex.Match(jit.Stderr,
+            @"jit: (\d+) functions compiled in [\d.]+ ms \(\.NET's JIT ran ([\d.]+) ms on the VM's thread: compiling that CIL to machine code");
+        Assert.True(m.Success, jit.Stderr);
+        Assert.Equal(3, int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+        Assert.True(double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) > 0, jit.Stderr);
+
+        var interp = TestSupport.Hlvm("prof", "--engine", "interp", path);
+        Assert.Matches(@"jit: 0 functions compiled \(\.NET's JIT ran [\d.]+ ms on the VM's thread, compiling the runtime's own code\)", interp.Stderr);
+        // The deterministic profile gives no times.
+        var every = TestSupport.Hlvm("prof", "--every", "5000", path);
+        Assert.Contains("jit: 0 functions compiled; ", every.Stderr);
+    }
+
     [Fact]
     public void EveryNInstructionsGivesTheSameProfileTwice()
     {

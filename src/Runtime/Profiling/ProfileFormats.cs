@@ -96,6 +96,7 @@ public static class ProfileFormats
             foreach (var c in p.Compiles) took += c.Took.TotalMilliseconds;
             t.Append(" in ").Append(took.ToString("F1", Inv)).Append(" ms");
         }
+        if (!Deterministic(p)) t.Append(DotnetJit(p));
         t.Append("; ").Append(N(p.OsrEntries)).Append(p.OsrEntries == 1 ? " entry" : " entries")
             .Append(" into compiled loops (on-stack replacement); no deoptimisations (nothing is speculated)\n");
         return t.ToString();
@@ -247,6 +248,11 @@ public static class ProfileFormats
     /// box to highlight the frames whose name contains the text (or open the page at <c>#search=NAME</c>), hover
     /// for the numbers.
     /// </summary>
+    /// <summary>The report's words for <see cref="Profile.DotnetJitTime"/>.</summary>
+    internal static string DotnetJit(Profile p) =>
+        $" (.NET's JIT ran {p.DotnetJitTime.TotalMilliseconds.ToString("F1", Inv)} ms on the VM's thread"
+        + (p.Compiles.Count > 0 ? ": compiling that CIL to machine code at each function's first call, and the runtime's own code)" : ", compiling the runtime's own code)");
+
     public static string Html(Profile p) => Page("hlvm prof: " + p.Program, ToJson(Tree(p), null), Text(p), legend: null, Timeline(p));
 
     /// <summary>The timeline lane's events (by time; none in the deterministic mode, whose figures are counts):

@@ -66,6 +66,9 @@ public sealed class Profiler
     /// <summary>Most collections the timeline keeps (the totals count them all).</summary>
     public const int MaxEvents = 10_000;
 
+    /// <summary>.NET's JIT time on the VM's thread when the run started, and during it (<see cref="Profile.DotnetJitTime"/>).</summary>
+    private TimeSpan _dotnetJitAtStart, _dotnetJit;
+
     /// <summary>The run started: the clock, the timer thread, the allocation samples.</summary>
     internal void Started(Interpreter vm)
     {
@@ -77,6 +80,7 @@ public sealed class Profiler
         _allocated = new long[functions];
         _clock.Start();
         _start = Stopwatch.GetTimestamp();
+        _dotnetJitAtStart = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
         vm.Heap.SampleAllocations(AllocationSampleBytes, Allocated);
         vm.Heap.CollectionObserved = (start, pause) =>
         {
@@ -100,6 +104,7 @@ public sealed class Profiler
     internal void Stopped(Interpreter vm)
     {
         _clock.Stop();
+        _dotnetJit = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - _dotnetJitAtStart;
         _stopping = true;
         _timer?.Join();
         _timer = null;
@@ -208,6 +213,7 @@ public sealed class Profiler
             AllocatedBytes = heap.AllocatedBytes,
             Compiles = compiles,
             OsrEntries = _vm.OsrEntries,
+            DotnetJitTime = _dotnetJit,
             Pauses = _pauses.ToList(),
         };
     }
@@ -254,4 +260,11 @@ public sealed record Profile
 
     /// <summary>The collections, in order (the first <see cref="Profiler.MaxEvents"/>), for the timeline.</summary>
     public IReadOnlyList<Pause> Pauses { get; init; } = [];
+
+    /// <summary>
+    /// The time .NET's own JIT ran on the VM's thread during the run: compiling the CIL hlvm's JIT emitted (each
+    /// method at its first call, which <see cref="CompileRecord.Took"/> does not include) and the runtime's own
+    /// methods that are not compiled ahead of time. Several times the time spent emitting the CIL.
+    /// </summary>
+    public TimeSpan DotnetJitTime { get; init; }
 }
