@@ -168,8 +168,11 @@ internal sealed class CilEmitter
     private static readonly Label[] NoLabels = new Label[0];
 
     /// <summary>A hoisted array local's length (0 when it is null, so that every access takes the checks' cold
-    /// path) and the index in the heap of its first element.</summary>
-    private readonly LocalBuilder?[] _hoistLength, _hoistFirst;
+    /// path) and the address of its first element's word in the heap's array (<see cref="ReadHoistedHeaders"/>).</summary>
+    private readonly LocalBuilder?[] _hoistLength, _hoistElements;
+
+    /// <summary>Where <see cref="ReadHoistedHeaders"/> keeps an array's first word's index while it checks it.</summary>
+    private LocalBuilder? _hoistFirst;
 
     /// <summary>
     /// Instructions reached before the function's frame record is written (<see cref="Unrecorded"/>): from the
@@ -288,7 +291,7 @@ internal sealed class CilEmitter
         _hoisted = new int[]?[fn.Code.Length];
         _hoistAt = new int[]?[fn.Code.Length];
         _hoistLength = new LocalBuilder?[_localCount];
-        _hoistFirst = new LocalBuilder?[_localCount];
+        _hoistElements = new LocalBuilder?[_localCount];
         if (_chained && !metered)
         {
             _hoistStart = new int[fn.Code.Length];
@@ -452,7 +455,7 @@ internal sealed class CilEmitter
             foreach (int local in locals)
             {
                 _hoistLength[local] ??= Local(typeof(long));
-                _hoistFirst[local] ??= Local(typeof(int));
+                _hoistElements[local] ??= Local(typeof(long).MakeByRefType());
             }
             for (int pc = _hoistStart[h]; pc <= _hoistEnd[h]; pc++)
                 _hoisted[pc] = _hoisted[pc] is { } outer ? outer.Union(locals).ToArray() : locals;
@@ -473,14 +476,22 @@ internal sealed class CilEmitter
         return local >= 0 && _hoisted[pc] is { } locals && Array.IndexOf(locals, local) >= 0;
     }
 
-    /// <summary>At a loop's header, on the way in from outside: each hoisted array local's length (0 when null)
-    /// and its first element's index.</summary>
+    /// <summary>
+    /// At a loop's header, on the way in from outside: each hoisted array local's length (0 when null) and the
+    /// address of its elements' first word. The elements' first and last words are checked against the heap's
+    /// array here, by .NET's bounds checks, once; an access in the loop checks its index against the length
+    /// (<see cref="ArrayAccess"/>), so it is inside those words and needs no other check (<see cref="ElementAddress"/>).
+    /// The address is a managed one, which .NET's collector updates; hlvm's collector does not run in such a loop,
+    /// nor does anything that could replace the heap's array (<see cref="HoistedHeaders"/>).
+    /// </summary>
     private void ReadHoistedHeaders(int header)
     {
         var il = _il;
+        _hoistFirst ??= Local(typeof(int));
         foreach (int local in _hoistAt[header]!)
         {
             var isNull = il.DefineLabel();
+            var empty = il.DefineLabel();
             var done = il.DefineLabel();
             SlotAddress(local);
             il.Emit(OpCodes.Ldind_I8);
@@ -503,13 +514,38 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Conv_I4);
             Ldc(Heap.ElementOffset);
             il.Emit(OpCodes.Add);
-            il.Emit(OpCodes.Stloc, _hoistFirst[local]!);
+            il.Emit(OpCodes.Stloc, _hoistFirst);
+            il.Emit(OpCodes.Ldloc, _hoistLength[local]!);
+            il.Emit(OpCodes.Brfalse, empty);
+            // The last word of the elements (a [bool]'s bytes are 8 to a word), checked and dropped.
+            LdSpace();
+            il.Emit(OpCodes.Ldloc, _hoistFirst);
+            il.Emit(OpCodes.Ldloc, _hoistLength[local]!);
+            il.Emit(OpCodes.Ldc_I8, 1L);
+            il.Emit(OpCodes.Sub);
+            if (IsByteArray(_fn.Def.Locals[local]))
+            {
+                il.Emit(OpCodes.Ldc_I4_3);
+                il.Emit(OpCodes.Shr);
+            }
+            il.Emit(OpCodes.Conv_I4);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Ldelema, typeof(long));
+            il.Emit(OpCodes.Pop);
+            LdSpace();
+            il.Emit(OpCodes.Ldloc, _hoistFirst);
+            il.Emit(OpCodes.Ldelema, typeof(long));
+            il.Emit(OpCodes.Stloc, _hoistElements[local]!);
             il.Emit(OpCodes.Br, done);
             il.MarkLabel(isNull);
             il.Emit(OpCodes.Ldc_I8, 0L);
             il.Emit(OpCodes.Stloc, _hoistLength[local]!);
+            // No element is read through it: any word of the heap will do.
+            il.MarkLabel(empty);
+            LdSpace();
             il.Emit(OpCodes.Ldc_I4_0);
-            il.Emit(OpCodes.Stloc, _hoistFirst[local]!);
+            il.Emit(OpCodes.Ldelema, typeof(long));
+            il.Emit(OpCodes.Stloc, _hoistElements[local]!);
             il.MarkLabel(done);
         }
     }
@@ -1229,14 +1265,14 @@ internal sealed class CilEmitter
                     ArrayAccess(pc, d, d - 2, d - 1);
                     if (IsByteArray(types[d - 2]))
                     {
-                        ByteElement(pc, d - 2, d - 1);
+                        ElementAddress(pc, d - 2, d - 1, bytes: true);
                         il.Emit(OpCodes.Ldind_U1);
                         il.Emit(OpCodes.Conv_U8);
                     }
                     else
                     {
-                        Element(pc, d - 2, d - 1);
-                        il.Emit(OpCodes.Ldelem_I8);
+                        ElementAddress(pc, d - 2, d - 1, bytes: false);
+                        il.Emit(OpCodes.Ldind_I8);
                     }
                     StEntryBits(d - 2, rep);
                     break;
@@ -1247,15 +1283,16 @@ internal sealed class CilEmitter
                     ArrayAccess(pc, d, d - 3, d - 2);
                     if (IsByteArray(types[d - 3]))
                     {
-                        ByteElement(pc, d - 3, d - 2);
+                        ElementAddress(pc, d - 3, d - 2, bytes: true);
                         LdEntry(d - 1, Rep.Long);
                         il.Emit(OpCodes.Conv_U1);
                         il.Emit(OpCodes.Stind_I1);
                     }
                     else
                     {
-                        Element(pc, d - 3, d - 2);
-                        StoreWord(d - 1, rep);
+                        ElementAddress(pc, d - 3, d - 2, bytes: false);
+                        LdEntry(d - 1, rep);
+                        il.Emit(rep == Rep.Double ? OpCodes.Stind_R8 : OpCodes.Stind_I8);
                     }
                     break;
                 }
@@ -2257,56 +2294,55 @@ internal sealed class CilEmitter
         }
     }
 
-    /// <summary>Pushes the heap's array and the index of the element (at depth <paramref name="index"/>) of the
-    /// array at depth <paramref name="array"/>: its store's word ElementOffset + index.</summary>
-    private void Element(int pc, int array, int index)
+    /// <summary>
+    /// Pushes the address of the element (at depth <paramref name="index"/>, checked against the array's length) of
+    /// the array at depth <paramref name="array"/>: word index of its store's words from ElementOffset, or of a
+    /// [bool] (<paramref name="bytes"/>) byte index % 8 of word index / 8. In a loop that hoists the array's header,
+    /// from the address of its first word, whose words were checked against the heap's array where the loop was
+    /// entered (<see cref="ReadHoistedHeaders"/>); elsewhere through .NET's bounds check of the word's index.
+    /// </summary>
+    private void ElementAddress(int pc, int array, int index, bool bytes)
     {
+        var il = _il;
+        if (IsHoisted(pc, array, out int local))
+        {
+            il.Emit(OpCodes.Ldloc, _hoistElements[local]!);
+            LdEntry(index, Rep.Long);
+            il.Emit(OpCodes.Conv_I);
+            if (!bytes)
+            {
+                il.Emit(OpCodes.Ldc_I4_3);
+                il.Emit(OpCodes.Shl);
+            }
+            il.Emit(OpCodes.Add);
+            return;
+        }
         LdSpace();
-        FirstElement(pc, array);
+        HeapWord(array, Heap.ArrayStoreOffset);
+        il.Emit(OpCodes.Ldelem_I8);
+        il.Emit(OpCodes.Conv_I4);
+        Ldc(Heap.ElementOffset);
+        il.Emit(OpCodes.Add);
         LdEntry(index, Rep.Long);
-        _il.Emit(OpCodes.Conv_I4);
-        _il.Emit(OpCodes.Add);
-    }
-
-    /// <summary>Pushes the address of the element (at depth <paramref name="index"/>) of the [bool] at depth
-    /// <paramref name="array"/>: byte index % 8 of its store's word ElementOffset + index / 8 (that word's index
-    /// checked against the heap's array, as every word's is; the byte is inside it).</summary>
-    private void ByteElement(int pc, int array, int index)
-    {
-        LdSpace();
-        FirstElement(pc, array);
+        il.Emit(OpCodes.Conv_I4);
+        if (bytes)
+        {
+            il.Emit(OpCodes.Ldc_I4_3);
+            il.Emit(OpCodes.Shr);
+        }
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Ldelema, typeof(long));
+        if (!bytes) return;
         LdEntry(index, Rep.Long);
-        _il.Emit(OpCodes.Conv_I4);
-        _il.Emit(OpCodes.Ldc_I4_3);
-        _il.Emit(OpCodes.Shr);
-        _il.Emit(OpCodes.Add);
-        _il.Emit(OpCodes.Ldelema, typeof(long));
-        LdEntry(index, Rep.Long);
-        _il.Emit(OpCodes.Conv_I4);
-        _il.Emit(OpCodes.Ldc_I4_7);
-        _il.Emit(OpCodes.And);
-        _il.Emit(OpCodes.Conv_I);
-        _il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Conv_I4);
+        il.Emit(OpCodes.Ldc_I4_7);
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Conv_I);
+        il.Emit(OpCodes.Add);
     }
 
     /// <summary>Whether the verifier's type of an array says its elements are bytes (Heap.HasByteElements).</summary>
     private static bool IsByteArray(VmType array) => array.Element is { } element && Heap.HasByteElements(element.Kind);
-
-    /// <summary>Pushes the index in the heap's array of the first word of the elements of the array at depth
-    /// <paramref name="array"/>: its store's word ElementOffset (hoisted where the loop around reads it).</summary>
-    private void FirstElement(int pc, int array)
-    {
-        if (IsHoisted(pc, array, out int local))
-        {
-            _il.Emit(OpCodes.Ldloc, _hoistFirst[local]!);
-            return;
-        }
-        HeapWord(array, Heap.ArrayStoreOffset);
-        _il.Emit(OpCodes.Ldelem_I8);
-        _il.Emit(OpCodes.Conv_I4);
-        Ldc(Heap.ElementOffset);
-        _il.Emit(OpCodes.Add);
-    }
 
     /// <summary>Records this frame's instruction (a call's) in its frame record, for traces and the collector.</summary>
     private void SetPc(int pc)

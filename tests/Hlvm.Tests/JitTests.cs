@@ -511,8 +511,10 @@ public sealed class JitTests : IDisposable
     /// time: a new one of a new length every round (5 rounds of r * 1000 elements set to r: 1000 * (1 + 4 + 9 + 16
     /// + 25)), two arrays swapped between entries (the sum checked against the same steps done in Python), an
     /// index past the end inside the loop, and a loop that calls a pure float function (math.sqrt, which can't
-    /// collect; the sum checked in Python). Profiled at 100,000 samples a second, the loops are also left and
-    /// entered again at their polls.
+    /// collect; the sum checked in Python), a [bool] sieve for every length from 1 to 40 (whose last word is partly
+    /// used; the counts are the number of primes up to each n, checked in Python), and indexes past the end of a
+    /// [bool] of 9 and of an empty [float]. Profiled at 100,000 samples a second, the loops are also left and entered
+    /// again at their polls.
     /// </summary>
     [Theory]
     [InlineData("""
@@ -575,6 +577,53 @@ public sealed class JitTests : IDisposable
             println(total)
         }
         """, "9302.483882078617\n", "")]
+    [InlineData("""
+        fn count(n: int) -> int {
+            let composite = [false].repeat(n + 1)
+            var c = 0
+            for i in 2..n + 1 {
+                if !composite[i] {
+                    c += 1
+                    var j = i * i
+                    while j <= n {
+                        composite[j] = true
+                        j += i
+                    }
+                }
+            }
+            return c
+        }
+
+        fn main() {
+            var s = ""
+            for n in 0..40 { s = "{s}{count(n)} " }
+            println(s)
+        }
+        """, "0 0 1 2 2 3 3 4 4 4 4 5 5 6 6 6 6 7 7 8 8 8 8 9 9 9 9 9 9 10 10 11 11 11 11 11 11 12 12 12 \n", "")]
+    [InlineData("""
+        fn main() {
+            let flags = [true, false, true, true, false, true, true, false, true]
+            var i = 0
+            var n = 0
+            while i < 12 {
+                if flags[i] { n += 1 }
+                i += 1
+            }
+            println(n)
+        }
+        """, "", "IndexError: index 9 is out of range for an array of length 9\n  at main (arrays.hl:6)\n")]
+    [InlineData("""
+        fn main() {
+            let xs = [0.5].repeat(0)
+            var s = 0.0
+            var i = 0
+            while i < 3 {
+                s += xs[i]
+                i += 1
+            }
+            println(s)
+        }
+        """, "", "IndexError: index 0 is out of range for an array of length 0\n  at main (arrays.hl:6)\n")]
     public void ArrayHeadersReadWhereALoopIsEnteredFollowEachArrayItIsEnteredWith(string source, string stdout, string stderr)
     {
         string path = Write("arrays.hl", source);
