@@ -213,7 +213,6 @@ internal sealed class CilEmitter
         _il = method.GetILGenerator(256 + fn.Code.Length * 24);
         _batch = batch;
         _localCount = fn.LocalCount;
-        _hasHandlers = fn.Handlers.Length > 0;
         _needsHeap = NeedsHeap(module, fn, metered);
         _fb = Local(typeof(nint));
         _heap = Local(typeof(Heap));
@@ -261,7 +260,14 @@ internal sealed class CilEmitter
             if (IsJump(op)) _isTarget[fn.Code[pc].A] = true;
         }
         Array.Copy(_isLoopEntry, _isEntry, _isEntry.Length);
-        foreach (var h in fn.Handlers) _isEntry[h.Handler] = true;
+        // A handler no path reaches (its protected range is unreachable too: nothing there can raise) is not
+        // emitted, so it is no entry either; a function whose handlers are all such needs no catch.
+        foreach (var h in fn.Handlers)
+        {
+            if (!fn.Reachable[h.Handler]) continue;
+            _isEntry[h.Handler] = true;
+            _hasHandlers = true;
+        }
         for (int pc = 0; pc < fn.Code.Length; pc++) _isTarget[pc] |= _isEntry[pc];
         var (loopEnd, loopHeader) = Loops(fn);
         _live = Liveness(fn);
