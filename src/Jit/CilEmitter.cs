@@ -511,15 +511,7 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Add);
             il.Emit(OpCodes.Ldelem_I8);
             il.Emit(OpCodes.Stloc, _hoistLength[local]!);
-            LdSpace();
-            il.Emit(OpCodes.Ldloc, _tmp);
-            il.Emit(OpCodes.Conv_I4);
-            Ldc(Heap.ArrayStoreOffset);
-            il.Emit(OpCodes.Add);
-            il.Emit(OpCodes.Ldelem_I8);
-            il.Emit(OpCodes.Conv_I4);
-            Ldc(Heap.ElementOffset);
-            il.Emit(OpCodes.Add);
+            FirstWord(() => il.Emit(OpCodes.Ldloc, _tmp));
             il.Emit(OpCodes.Stloc, _hoistFirst);
             il.Emit(OpCodes.Ldloc, _hoistLength[local]!);
             il.Emit(OpCodes.Brfalse, empty);
@@ -709,8 +701,9 @@ internal sealed class CilEmitter
         // replacement, no dispatch to entries and no copies of the locals from their slots.
         bool hasEntries = Array.IndexOf(_isEntry, true) >= 0;
         // The method's locals are not zeroed on entry (CilCompiler sets InitLocals off: .NET's JIT zeroed the
-        // native-stack probe at every call). The two the code reads before it writes them start here; every other
-        // one is written first (the verifier's definite assignment for the program's locals).
+        // native-stack probe at every call). The two the code may read before it writes them (where it has entries,
+        // and entries stepped to through loop headers) start here; every other one is written first (the
+        // verifier's definite assignment for the program's locals).
         if (hasEntries)
         {
             il.Emit(OpCodes.Ldc_I4_0);
@@ -732,7 +725,6 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Ldarg_3);
         il.Emit(OpCodes.Brtrue, osr);
         var slow = il.DefineLabel();
-        var pushed = il.DefineLabel();
         // Profiling: every call counted, here or (not compiled) by the interpreter.
         if (_countCalls) CountCall(_fn);
         // One comparison for the native stack and a stop or sample asked for (Interpreter._entryLimit).
@@ -770,7 +762,6 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Ldc_I8, 0L);
             il.Emit(OpCodes.Stind_I8);
         }
-        il.MarkLabel(pushed);
         for (int i = 0; i < _fn.ParamCount; i++)
         {
             if (ParamArg(_fn, i) is not { } arg) continue;
@@ -2324,11 +2315,7 @@ internal sealed class CilEmitter
             return;
         }
         LdSpace();
-        HeapWord(array, Heap.ArrayStoreOffset);
-        il.Emit(OpCodes.Ldelem_I8);
-        il.Emit(OpCodes.Conv_I4);
-        Ldc(Heap.ElementOffset);
-        il.Emit(OpCodes.Add);
+        FirstWord(() => LdEntry(array, Rep.Ref));
         LdEntry(index, Rep.Long);
         il.Emit(OpCodes.Conv_I4);
         if (bytes)
@@ -2345,6 +2332,21 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.And);
         il.Emit(OpCodes.Conv_I);
         il.Emit(OpCodes.Add);
+    }
+
+    /// <summary>Pushes the index in the heap's array of the first word of the elements of the array (not null) whose
+    /// reference <paramref name="pushArray"/> pushes: its store's word ElementOffset.</summary>
+    private void FirstWord(Action pushArray)
+    {
+        LdSpace();
+        pushArray();
+        _il.Emit(OpCodes.Conv_I4);
+        Ldc(Heap.ArrayStoreOffset);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldelem_I8);
+        _il.Emit(OpCodes.Conv_I4);
+        Ldc(Heap.ElementOffset);
+        _il.Emit(OpCodes.Add);
     }
 
     /// <summary>Whether the verifier's type of an array says its elements are bytes (Heap.HasByteElements).</summary>

@@ -242,17 +242,17 @@ public static class ProfileFormats
 
     private static string Escape(string text) => WebUtility.HtmlEncode(text);
 
+    /// <summary>The report's words for <see cref="Profile.DotnetJitTime"/>.</summary>
+    internal static string DotnetJit(Profile p) =>
+        $" (.NET's JIT ran {p.DotnetJitTime.TotalMilliseconds.ToString("F1", Inv)} ms on the VM's thread"
+        + (p.Compiles.Count > 0 ? ": compiling that CIL to machine code at each function's first call, and the runtime's own code)" : ", compiling the runtime's own code)");
+
     /// <summary>
     /// One self-contained page (no network needed): the report's tables and an interactive flame graph drawn by a
     /// small script of ours: click a frame to zoom to it (click the bottom bar to zoom out), type in the search
     /// box to highlight the frames whose name contains the text (or open the page at <c>#search=NAME</c>), hover
     /// for the numbers.
     /// </summary>
-    /// <summary>The report's words for <see cref="Profile.DotnetJitTime"/>.</summary>
-    internal static string DotnetJit(Profile p) =>
-        $" (.NET's JIT ran {p.DotnetJitTime.TotalMilliseconds.ToString("F1", Inv)} ms on the VM's thread"
-        + (p.Compiles.Count > 0 ? ": compiling that CIL to machine code at each function's first call, and the runtime's own code)" : ", compiling the runtime's own code)");
-
     public static string Html(Profile p) => Page("hlvm prof: " + p.Program, ToJson(Tree(p), null), Text(p), legend: null, Timeline(p));
 
     /// <summary>The timeline lane's events (by time; none in the deterministic mode, whose figures are counts):
