@@ -25,7 +25,7 @@ public sealed class CilCompiler : ICompiler
 
     /// <summary>Each module's compiled functions; made at the first compile, so that a run that compiles nothing
     /// does not load the code generator's types (about 2 ms of start-up).</summary>
-    private Dictionary<LoadedModule, (JitContext Context, Dictionary<int, DynamicMethod> Methods)>? _modules;
+    private Dictionary<LoadedModule, Dictionary<int, DynamicMethod>>? _modules;
 
     /// <summary>One line per compiled function (<c>--jit-log</c>), or null.</summary>
     public Action<string>? Log { get; init; }
@@ -54,10 +54,10 @@ public sealed class CilCompiler : ICompiler
             return;
         }
         _modules ??= [];
-        if (!_modules.TryGetValue(module, out var state))
+        if (!_modules.TryGetValue(module, out var compiled))
         {
-            state = (new JitContext(module), []);
-            _modules[module] = state;
+            compiled = [];
+            _modules[module] = compiled;
         }
         // The batch: fn and, breadth first, the functions its code calls directly that are not compiled yet,
         // and those its method calls reach where the emitter calls them directly (one target, or a few classes).
@@ -90,7 +90,7 @@ public sealed class CilCompiler : ICompiler
             {
                 InitLocals = false, // see CilEmitter.Emit
             };
-            state.Methods[f.Index] = method;
+            compiled[f.Index] = method;
             methods.Add(method);
         }
         for (int i = 0; i < batch.Count; i++)
@@ -98,9 +98,9 @@ public sealed class CilCompiler : ICompiler
             var f = batch[i];
             long startedAt = Stopwatch.GetTimestamp();
             var clock = Stopwatch.StartNew();
-            var emitter = new CilEmitter(module, f, methods[i], state.Methods, CountCalls, Metered);
+            var emitter = new CilEmitter(module, f, methods[i], compiled, CountCalls, Metered);
             int cil = emitter.Emit();
-            f.Compiled = (CompiledCode)CilEmitter.EntryStub(f, methods[i]).CreateDelegate(typeof(CompiledCode), state.Context);
+            f.Compiled = (CompiledCode)CilEmitter.EntryStub(f, methods[i]).CreateDelegate(typeof(CompiledCode));
             clock.Stop();
             Compiled++;
             CompileTime += clock.Elapsed;

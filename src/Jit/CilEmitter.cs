@@ -30,19 +30,11 @@ namespace Hlvm.Jit;
 // heap's accessors, the interpreter's error factories) and, for everything else, the interpreter's own slow path
 // (its Op methods), called with the operands in their slots exactly as the interpreter leaves them.
 //
-// A compiled function is a DynamicMethod (JitContext ctx, Interpreter vm, int bp, int entry, its int and float
-// parameters...) -> long; see Signature, CompiledCode for the contract and docs/jit.md for the whole design.
+// A compiled function is a static DynamicMethod (Interpreter vm, int bp, int entry, its int and float
+// parameters...) -> long; see Signature, CompiledCode for the contract and docs/jit.md for the whole design. What
+// it reads of its module at run time (its functions, their code, the string constants) it reads through vm, which
+// runs one module: no other argument is passed, and none is live across a call.
 // ============================================================================================================
-
-/// <summary>What compiled code of one module reads at run time: its functions, their code, its string constants.</summary>
-internal sealed class JitContext(LoadedModule module)
-{
-    public readonly LoadedFunction[] Functions = module.Functions;
-    public readonly Instr[][] Codes = module.Functions.Select(f => f.Code).ToArray();
-
-    /// <summary>The module's string constants: heap references the collector updates in place.</summary>
-    public readonly long[] Strings = module.StringRefs;
-}
 
 internal sealed class CilEmitter
 {
@@ -356,7 +348,7 @@ internal sealed class CilEmitter
     {
         var il = _il;
         _frame ??= Local(typeof(Interpreter.Frame).MakeByRefType());
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldfld, F.Frames);
         il.Emit(OpCodes.Ldloc, _fp);
         il.Emit(OpCodes.Ldelema, typeof(Interpreter.Frame));
@@ -371,17 +363,17 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Stfld, F.FrameFn);
         il.MarkLabel(same);
         il.Emit(OpCodes.Ldloc, _frame);
-        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Stfld, F.FrameBp);
         il.Emit(OpCodes.Ldloc, _frame);
         il.Emit(OpCodes.Ldc_I4_0);
         il.Emit(OpCodes.Stfld, F.FramePc);
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldloc, _fp);
         il.Emit(OpCodes.Ldc_I4_1);
         il.Emit(OpCodes.Add);
         il.Emit(OpCodes.Stfld, F.Fp);
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         Bp(0);
         il.Emit(OpCodes.Stfld, F.Sp);
     }
@@ -722,7 +714,7 @@ internal sealed class CilEmitter
         // record free within --max-stack, and slots for the frame; it writes its frame record here or where it is
         // first needed (Unrecorded). Otherwise EnterFrame decides (a stop, a StackOverflowError, growth) and writes
         // the record, or the call runs in the interpreter (native stack low).
-        il.Emit(OpCodes.Ldarg_3);
+        il.Emit(OpCodes.Ldarg_2);
         il.Emit(OpCodes.Brtrue, osr);
         var slow = il.DefineLabel();
         // Profiling: every call counted, here or (not compiled) by the interpreter.
@@ -730,21 +722,21 @@ internal sealed class CilEmitter
         // One comparison for the native stack and a stop or sample asked for (Interpreter._entryLimit).
         il.Emit(OpCodes.Ldloca, _probe);
         il.Emit(OpCodes.Conv_U);
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Volatile);
         il.Emit(OpCodes.Ldfld, F.EntryLimit);
         il.Emit(OpCodes.Blt_Un, slow);
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldfld, F.Fp);
         il.Emit(OpCodes.Dup);
         il.Emit(OpCodes.Stloc, _fp);
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldfld, F.FrameLimit);
         il.Emit(OpCodes.Bge, slow);
-        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldarg_1);
         Ldc(_fn.FrameSize);
         il.Emit(OpCodes.Add);
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldfld, F.StackSlots);
         il.Emit(OpCodes.Bgt, slow);
         // The frame record is written here, or later where it is first needed (Unrecorded).
@@ -773,9 +765,9 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Br, _hasHandlers ? reenter : body);
 
         il.MarkLabel(slow);
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         LdFunction();
-        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Call, M.EnterFrame);
         il.Emit(OpCodes.Dup);
         il.Emit(OpCodes.Stloc, _fp);
@@ -789,9 +781,9 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Ldarg, arg);
             il.Emit(_localDouble[i] is null ? OpCodes.Stind_I8 : OpCodes.Stind_R8);
         }
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         LdFunction();
-        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Call, M.CallInterpreted);
         il.Emit(OpCodes.Ret);
 
@@ -805,12 +797,12 @@ internal sealed class CilEmitter
             EmitCold();
             return EmitExit();
         }
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldfld, F.Fp);
         il.Emit(OpCodes.Ldc_I4_1);
         il.Emit(OpCodes.Sub);
         il.Emit(OpCodes.Stloc, _fp);
-        il.Emit(OpCodes.Ldarg_3);
+        il.Emit(OpCodes.Ldarg_2);
         il.Emit(OpCodes.Stloc, _resume);
         il.MarkLabel(_reload);
         LoadHeapAndFrame();
@@ -859,7 +851,7 @@ internal sealed class CilEmitter
             var caught = il.DefineLabel();
             var ex = il.DeclareLocal(typeof(Exception));
             il.Emit(OpCodes.Stloc, ex);
-            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldarg_0);
             il.Emit(OpCodes.Ldloc, ex);
             il.Emit(OpCodes.Ldloc, _fp);
             il.Emit(OpCodes.Call, M.CatchCompiled);
@@ -963,7 +955,7 @@ internal sealed class CilEmitter
     {
         var il = _il;
         il.MarkLabel(_exit);
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldloc, _fp);
         il.Emit(OpCodes.Stfld, F.Fp);
         il.Emit(OpCodes.Ldloc, _result);
@@ -1187,8 +1179,8 @@ internal sealed class CilEmitter
                     SetPc(pc);
                     var bp = il.DeclareLocal(typeof(int));
                     LocalsDeclared++;
-                    il.Emit(OpCodes.Ldarg_1);
-                    il.Emit(OpCodes.Ldarg_1);
+                    il.Emit(OpCodes.Ldarg_0);
+                    il.Emit(OpCodes.Ldarg_0);
                     Bp(at);
                     Ldc(argc);
                     il.Emit(OpCodes.Ldloca, bp);
@@ -1205,7 +1197,7 @@ internal sealed class CilEmitter
                     var rep = RepOf(cls.Fields[ins.B].Type);
                     NullCheck(pc, d, d - 1, () =>
                     {
-                        il.Emit(OpCodes.Ldarg_1);
+                        il.Emit(OpCodes.Ldarg_0);
                         Ldc(ins.A);
                         il.Emit(OpCodes.Ldc_I8, ins.B);
                         il.Emit(OpCodes.Ldc_I4_0);
@@ -1221,7 +1213,7 @@ internal sealed class CilEmitter
                         var unset = Cold(() =>
                         {
                             FaultStart(pc, d);
-                            il.Emit(OpCodes.Ldarg_1);
+                            il.Emit(OpCodes.Ldarg_0);
                             Ldc(ins.A);
                             il.Emit(OpCodes.Ldc_I8, ins.B);
                             il.Emit(OpCodes.Call, M.FieldUnsetError);
@@ -1238,7 +1230,7 @@ internal sealed class CilEmitter
                     var rep = RepOf(_module.Classes[ins.A].Fields[ins.B].Type);
                     NullCheck(pc, d, d - 2, () =>
                     {
-                        il.Emit(OpCodes.Ldarg_1);
+                        il.Emit(OpCodes.Ldarg_0);
                         Ldc(ins.A);
                         il.Emit(OpCodes.Ldc_I8, ins.B);
                         il.Emit(OpCodes.Ldc_I4_1);
@@ -1309,7 +1301,7 @@ internal sealed class CilEmitter
                 break;
 
             case Opcode.Throw:
-                il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_0);
                 il.Emit(OpCodes.Ldloc, _fp);
                 Ldc(pc);
                 Sp(d);
@@ -1372,7 +1364,7 @@ internal sealed class CilEmitter
                         il.Emit(OpCodes.Ldstr, set ? "write a map" : "read a map");
                         il.Emit(OpCodes.Call, M.NullDereference);
                     });
-                    il.Emit(OpCodes.Ldarg_1);
+                    il.Emit(OpCodes.Ldarg_0);
                     LdEntry(d - 3, Rep.Ref);
                     il.Emit(OpCodes.Conv_I4);
                     LdEntryBits(d - 2, RepOf(types[d - 2]));
@@ -1407,7 +1399,7 @@ internal sealed class CilEmitter
         MaterializeAll(d);
         NullCheck(pc, d, d - argc, () =>
         {
-            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldarg_0);
             Ldc(ins.A);
             Ldc((int)ins.B);
             il.Emit(OpCodes.Call, isInterface ? M.InterfaceNullError : M.MethodNullError);
@@ -1447,8 +1439,8 @@ internal sealed class CilEmitter
                 il.MarkLabel(other);
             }
         }
-        il.Emit(OpCodes.Ldarg_1);
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldarg_0);
         LdEntry(d - argc, Rep.Ref);
         il.Emit(OpCodes.Conv_I4);
         if (isInterface) Ldc(ins.A);
@@ -1481,14 +1473,14 @@ internal sealed class CilEmitter
     }
 
     /// <summary>
-    /// The parameters of a compiled function's method: (JitContext, Interpreter, bp, entry), then each int, bool or
+    /// The parameters of a compiled function's method: (Interpreter, bp, entry), then each int, bool or
     /// float parameter of the function, in order, as a long or a double. A direct call from compiled code passes
     /// those in registers rather than through their slots (references stay in their slots, where the collector
     /// finds them); the interpreter calls through <see cref="EntryStub"/>, which reads them from the slots.
     /// </summary>
     internal static Type[] Signature(LoadedFunction fn)
     {
-        var types = new List<Type> { typeof(JitContext), typeof(Interpreter), typeof(int), typeof(int) };
+        var types = new List<Type> { typeof(Interpreter), typeof(int), typeof(int) };
         for (int i = 0; i < fn.ParamCount; i++)
         {
             var rep = RepOf(fn.Def.Locals[i]);
@@ -1502,7 +1494,7 @@ internal sealed class CilEmitter
     private static int? ParamArg(LoadedFunction fn, int i)
     {
         if (RepOf(fn.Def.Locals[i]) == Rep.Ref) return null;
-        int arg = 4;
+        int arg = 3;
         for (int k = 0; k < i; k++) if (RepOf(fn.Def.Locals[k]) != Rep.Ref) arg++;
         return arg;
     }
@@ -1512,13 +1504,12 @@ internal sealed class CilEmitter
     internal static DynamicMethod EntryStub(LoadedFunction fn, DynamicMethod body)
     {
         var signature = Signature(fn);
-        if (signature.Length == 4) return body;
-        var stub = new DynamicMethod($"hlvm:{fn.Name}:entry", typeof(long), signature[..4], typeof(CilEmitter).Module, skipVisibility: true);
+        if (signature.Length == 3) return body;
+        var stub = new DynamicMethod($"hlvm:{fn.Name}:entry", typeof(long), signature[..3], typeof(CilEmitter).Module, skipVisibility: true);
         var il = stub.GetILGenerator();
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldarg_2);
-        il.Emit(OpCodes.Ldarg_3);
         for (int i = 0; i < fn.ParamCount; i++)
         {
             var rep = RepOf(fn.Def.Locals[i]);
@@ -1532,12 +1523,12 @@ internal sealed class CilEmitter
     }
 
     /// <summary>Pushes the address of parameter <paramref name="i"/>'s slot, vm._stack[bp + i], in a method whose
-    /// arguments start (JitContext, Interpreter vm, int bp): where the interpreter reads and writes it.</summary>
+    /// arguments start (Interpreter vm, int bp): where the interpreter reads and writes it.</summary>
     private static void ParamSlot(ILGenerator il, int i)
     {
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldfld, F.Stack);
-        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldc_I4, i);
         il.Emit(OpCodes.Add);
         il.Emit(OpCodes.Ldelema, typeof(long));
@@ -1579,7 +1570,7 @@ internal sealed class CilEmitter
     /// <summary>Goes to <paramref name="target"/> when the interpreter asks for attention (a stop, a sample).</summary>
     private void IfAttention(Label target)
     {
-        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Volatile);
         _il.Emit(OpCodes.Ldfld, F.Attention);
         _il.Emit(OpCodes.Brtrue, target);
@@ -1667,9 +1658,9 @@ internal sealed class CilEmitter
             return pool[_inlineLocalsUsed[kind]++];
         }
         IfAttention(call);
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldfld, F.Fp);
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldfld, F.FrameLimit);
         il.Emit(OpCodes.Bge, call);
         var locals = callee.Def.Locals;
@@ -1811,7 +1802,6 @@ internal sealed class CilEmitter
         if (_batch.TryGetValue(callee.Index, out var direct))
         {
             il.Emit(OpCodes.Ldarg_0);
-            il.Emit(OpCodes.Ldarg_1);
             Bp(args);
             il.Emit(OpCodes.Ldc_I4_0);
             for (int i = 0; i < callee.ParamCount; i++)
@@ -1820,7 +1810,7 @@ internal sealed class CilEmitter
         }
         else
         {
-            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldarg_0);
             il.Emit(OpCodes.Ldarg_0);
             il.Emit(OpCodes.Ldfld, F.Functions);
             Ldc(callee.Index);
@@ -1850,7 +1840,7 @@ internal sealed class CilEmitter
             throw new InvalidOperationException($"no JIT case for opcode {ins.Op}");
         MaterializeAll(d);
         SpillRange(types, d - pops, d);
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         if (ins.Op is Opcode.SEq or Opcode.SNe)
         {
             Sp(d);
@@ -1863,10 +1853,8 @@ internal sealed class CilEmitter
             Sp(d);
             if (ins.Op != Opcode.ARepeat)
             {
-                il.Emit(OpCodes.Ldarg_0);
-                il.Emit(OpCodes.Ldfld, F.Codes);
-                Ldc(_fn.Index);
-                il.Emit(OpCodes.Ldelem_Ref);
+                LdFunction();
+                il.Emit(OpCodes.Call, M.Code);
                 Ldc(pc);
                 il.Emit(OpCodes.Ldelema, typeof(Instr));
             }
@@ -1989,7 +1977,7 @@ internal sealed class CilEmitter
     {
         var il = _il;
         var resume = il.DefineLabel();
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldfld, F.Fuel);
         il.Emit(OpCodes.Ldc_I8, (long)n);
         il.Emit(OpCodes.Sub);
@@ -2004,7 +1992,7 @@ internal sealed class CilEmitter
             var types = Types(pc);
             SpillRange(types, 0, d);
             for (int i = 0; i < _localCount; i++) SpillLocal(i);
-            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldarg_0);
             il.Emit(OpCodes.Ldloc, _fp);
             Ldc(pc);
             Sp(d);
@@ -2018,7 +2006,7 @@ internal sealed class CilEmitter
             // The references to their own slots too, and the interpreter runs the rest of this frame.
             il.MarkLabel(stop);
             for (int k = 0; k < d; k++) Materialize(k);
-            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldarg_0);
             il.Emit(OpCodes.Ldloc, _fp);
             Ldc(pc);
             Sp(d);
@@ -2026,7 +2014,7 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Stloc, _result);
             il.Emit(_hasHandlers ? OpCodes.Leave : OpCodes.Br, _exit);
         }));
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldloc, _fuelLeft!);
         il.Emit(OpCodes.Stfld, F.Fuel);
         il.MarkLabel(resume);
@@ -2085,7 +2073,7 @@ internal sealed class CilEmitter
     {
         if (target > pc) return;
         var il = _il;
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Volatile);
         il.Emit(OpCodes.Ldfld, F.Attention);
         if (!_chained)
@@ -2119,7 +2107,7 @@ internal sealed class CilEmitter
     {
         var il = _il;
         il.MarkLabel(_attend);
-        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldloc, _fp);
         il.Emit(OpCodes.Ldloc, _attendPc);
         il.Emit(OpCodes.Ldloc, _attendSp);
@@ -2132,7 +2120,7 @@ internal sealed class CilEmitter
     /// then goes back to <paramref name="resume"/>.</summary>
     private Label ColdCallAt(MethodInfo method, int pc, int d, Label resume) => Cold(() =>
     {
-        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldloc, _fp);
         Ldc(pc);
         Sp(d);
@@ -2226,22 +2214,22 @@ internal sealed class CilEmitter
         if (_unrecorded[pc])
         {
             // Out of line, so the interpreter writes it (RecordFrame inline is a tenth of a small function's CIL).
-            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldarg_0);
             LdFunction();
             _il.Emit(OpCodes.Ldloc, _fp);
-            _il.Emit(OpCodes.Ldarg_2);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Call, M.RecordFrame);
         }
         if (_metered && _blockEnd[pc] > pc)
         {
-            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldarg_0);
             _il.Emit(OpCodes.Dup);
             _il.Emit(OpCodes.Ldfld, F.Fuel);
             _il.Emit(OpCodes.Ldc_I8, (long)(_blockEnd[pc] - pc));
             _il.Emit(OpCodes.Add);
             _il.Emit(OpCodes.Stfld, F.Fuel);
         }
-        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldloc, _fp);
         Ldc(pc);
         Sp(d);
@@ -2370,7 +2358,7 @@ internal sealed class CilEmitter
             _il.Emit(OpCodes.Ldloc, _frame!);
             return;
         }
-        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, F.Frames);
         _il.Emit(OpCodes.Ldloc, _fp);
         _il.Emit(OpCodes.Ldelema, typeof(Interpreter.Frame));
@@ -2379,7 +2367,7 @@ internal sealed class CilEmitter
     /// <summary>Pushes bp + locals + k: the slot of operand depth k (a callee's frame start, the stack's height).</summary>
     private void Bp(int k)
     {
-        _il.Emit(OpCodes.Ldarg_2);
+        _il.Emit(OpCodes.Ldarg_1);
         Ldc(_localCount + k);
         _il.Emit(OpCodes.Add);
     }
@@ -2390,7 +2378,7 @@ internal sealed class CilEmitter
     {
         if (_needsHeap)
         {
-            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldarg_0);
             _il.Emit(OpCodes.Call, M.GetHeap);
             _il.Emit(OpCodes.Stloc, _heap);
         }
@@ -2405,9 +2393,9 @@ internal sealed class CilEmitter
     /// after every call, and one through the array (a byref) its null check.</summary>
     private void LoadFrame()
     {
-        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, F.StackBase);
-        _il.Emit(OpCodes.Ldarg_2);
+        _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Conv_I);
         _il.Emit(OpCodes.Ldc_I4_8);
         _il.Emit(OpCodes.Mul);
@@ -2658,9 +2646,8 @@ internal sealed class CilEmitter
     private static class F
     {
         private const BindingFlags All = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
-        public static readonly FieldInfo Functions = typeof(JitContext).GetField(nameof(JitContext.Functions))!;
-        public static readonly FieldInfo Codes = typeof(JitContext).GetField(nameof(JitContext.Codes))!;
-        public static readonly FieldInfo Strings = typeof(JitContext).GetField(nameof(JitContext.Strings))!;
+        public static readonly FieldInfo Functions = typeof(Interpreter).GetField(nameof(Interpreter._functions), All)!;
+        public static readonly FieldInfo Strings = typeof(Interpreter).GetField(nameof(Interpreter._strings), All)!;
         public static readonly FieldInfo Stack = typeof(Interpreter).GetField(nameof(Interpreter._stack), All)!;
         public static readonly FieldInfo Frames = typeof(Interpreter).GetField(nameof(Interpreter._frames), All)!;
         public static readonly FieldInfo Fp = typeof(Interpreter).GetField(nameof(Interpreter._fp), All)!;
@@ -2684,6 +2671,7 @@ internal sealed class CilEmitter
         private static MethodInfo Of(Type type, string name, params Type[] args) => type.GetMethod(name, All, args) ?? throw new MissingMethodException(type.Name, name);
 
         public static MethodInfo EnterFrame => field ??= Of(typeof(Interpreter), nameof(Interpreter.EnterFrame));
+        public static MethodInfo Code => field ??= typeof(LoadedFunction).GetProperty(nameof(LoadedFunction.Code))!.GetMethod!;
         public static MethodInfo RecordFrame => field ??= Of(typeof(Interpreter), nameof(Interpreter.RecordFrame));
         public static MethodInfo TryBumpObject => field ??= Of(typeof(Heap), nameof(Heap.TryBumpObject));
         public static MethodInfo CallInterpreted => field ??= Of(typeof(Interpreter), nameof(Interpreter.CallInterpreted));

@@ -48,6 +48,13 @@ public sealed class Interpreter : IRootSource
     }
 
     private readonly LoadedModule _module;
+
+    /// <summary>The module's functions and its string constants (heap references the collector updates in place):
+    /// what compiled code reads of its module, through the interpreter that runs it.</summary>
+    internal readonly LoadedFunction[] _functions;
+
+    /// <inheritdoc cref="_functions"/>
+    internal readonly long[] _strings;
     private readonly ExecutionOptions _options;
     internal long[] _stack = NewStack(1024);
     internal int _sp;
@@ -83,6 +90,8 @@ public sealed class Interpreter : IRootSource
     public Interpreter(LoadedModule module, Heap heap, TextWriter output, ExecutionOptions? options = null)
     {
         _module = module;
+        _functions = module.Functions;
+        _strings = module.StringRefs;
         Heap = heap;
         Out = output;
         StackMoved();
