@@ -178,6 +178,9 @@ internal sealed class CilEmitter
     /// <summary>Whether <see cref="_frame"/> holds this frame's record's address at the point being emitted.</summary>
     private bool _frameFresh;
 
+    /// <summary>The instruction whose Pc the fresh record holds (<see cref="_frameFresh"/>).</summary>
+    private int _freshPc;
+
     /// <summary>While an inline instruction whose result the next instruction stores in a reference local is
     /// emitted: that local, and the result's depth. The result goes straight to the local's slot, the entry becomes
     /// an alias of it, and the store has nothing left to do (<see cref="StEntry"/>).</summary>
@@ -341,10 +344,9 @@ internal sealed class CilEmitter
         return (unrecordedIn, unrecorded);
     }
 
-    /// <summary>Writes this call's frame record: frames[fp] = { Fn, Bp = bp, Pc = 0 }, one more frame, the operand
-    /// stack empty. The function is stored only when the record held another one (a recursive call finds its own
-    /// there), sparing the collector's write barrier. Writing it twice (after EnterFrame wrote it) changes nothing.</summary>
-    private void RecordFrame()
+    /// <summary>Writes this call's frame record: frames[fp] = { Function, Bp = bp, Pc = pc }, one more frame, the
+    /// operand stack empty. Writing it twice (after EnterFrame wrote it) changes nothing.</summary>
+    private void RecordFrame(int pc = 0)
     {
         var il = _il;
         _frame ??= Local(typeof(Interpreter.Frame).MakeByRefType());
@@ -353,20 +355,14 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Ldloc, _fp);
         il.Emit(OpCodes.Ldelema, typeof(Interpreter.Frame));
         il.Emit(OpCodes.Stloc, _frame);
-        var same = il.DefineLabel();
         il.Emit(OpCodes.Ldloc, _frame);
-        il.Emit(OpCodes.Ldfld, F.FrameFn);
-        LdFunction();
-        il.Emit(OpCodes.Beq, same);
-        il.Emit(OpCodes.Ldloc, _frame);
-        LdFunction();
-        il.Emit(OpCodes.Stfld, F.FrameFn);
-        il.MarkLabel(same);
+        Ldc(_fn.Index);
+        il.Emit(OpCodes.Stfld, F.FrameFunction);
         il.Emit(OpCodes.Ldloc, _frame);
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Stfld, F.FrameBp);
         il.Emit(OpCodes.Ldloc, _frame);
-        il.Emit(OpCodes.Ldc_I4_0);
+        Ldc(pc);
         il.Emit(OpCodes.Stfld, F.FramePc);
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldloc, _fp);
@@ -903,9 +899,10 @@ internal sealed class CilEmitter
             // While an instruction that is not inline is emitted, copies are neither read nor made (its stores
             // forget them); after it, none is current.
             _refCopies = !_metered && InlineOnly[(int)_fn.Code[pc].Op];
-            // The record's address, just written, stays good until the instruction calls out.
+            // The record's address, just written, stays good until the instruction calls out; its Pc is this
+            // instruction's already (SetPc has nothing to write).
             _frameFresh = _unrecordedIn[pc] && !_unrecorded[pc];
-            if (_frameFresh) RecordFrame();
+            if (_frameFresh) RecordFrame(_freshPc = pc);
             if (_refCopies && pc + 1 < _fn.Code.Length && _fn.Reachable[pc + 1] && !_isTarget[pc + 1] && !_isStep[pc + 1]
                 && _fn.Code[pc + 1].Op == Opcode.Store && RepOf(_fn.Def.Locals[_fn.Code[pc + 1].A]) == Rep.Ref)
             {
@@ -2343,6 +2340,7 @@ internal sealed class CilEmitter
     /// <summary>Records this frame's instruction (a call's) in its frame record, for traces and the collector.</summary>
     private void SetPc(int pc)
     {
+        if (_frameFresh && pc == _freshPc) return;
         LdFrameRecord();
         Ldc(pc);
         _il.Emit(OpCodes.Stfld, F.FramePc);
@@ -2655,7 +2653,7 @@ internal sealed class CilEmitter
         public static readonly FieldInfo Fuel = typeof(Interpreter).GetField(nameof(Interpreter._fuel), All)!;
         public static readonly FieldInfo FramePc = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Pc))!;
         public static readonly FieldInfo FrameBp = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Bp))!;
-        public static readonly FieldInfo FrameFn = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Fn))!;
+        public static readonly FieldInfo FrameFunction = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Function))!;
         public static readonly FieldInfo Sp = typeof(Interpreter).GetField(nameof(Interpreter._sp), All)!;
         public static readonly FieldInfo FrameLimit = typeof(Interpreter).GetField(nameof(Interpreter._frameLimit), All)!;
         public static readonly FieldInfo StackBase = typeof(Interpreter).GetField(nameof(Interpreter._stackBase), All)!;

@@ -42,10 +42,16 @@ public sealed class Interpreter : IRootSource
     // (Hlvm.Jit reads these fields directly), so traces, handler search and the collector's roots are one code.
     internal struct Frame
     {
-        public LoadedFunction Fn;
-        public int Pc;   // index of the instruction running (for callers: the call)
-        public int Bp;   // first slot of the frame
+        public int Function; // index of the function running, in the module (_functions)
+        public int Pc;       // index of the instruction running (for callers: the call)
+        public int Bp;       // first slot of the frame
     }
+
+    // A frame names its function by index, not by reference: the records hold no reference for .NET's collector,
+    // so writing one needs no write barrier (in the interpreter's calls and in compiled prologues alike).
+
+    /// <summary>The function <paramref name="frame"/> runs.</summary>
+    internal LoadedFunction FunctionOf(in Frame frame) => _functions[frame.Function];
 
     private readonly LoadedModule _module;
 
@@ -188,7 +194,7 @@ public sealed class Interpreter : IRootSource
     {
         if (Volatile.Read(ref _attention) != SampleRequest || _fp == 0) return;
         if (Interlocked.CompareExchange(ref _attention, null, SampleRequest) == SampleRequest)
-            _profiler?.Sample(this, compiled: _frames[_fp - 1].Fn.Compiled is not null);
+            _profiler?.Sample(this, compiled: FunctionOf(_frames[_fp - 1]).Compiled is not null);
     }
 
     /// <summary>
@@ -273,7 +279,7 @@ public sealed class Interpreter : IRootSource
         args.CopyTo(_stack, 0);
         Array.Clear(_stack, fn.ParamCount, fn.LocalCount - fn.ParamCount);
         _sp = fn.LocalCount;
-        _frames[0] = new Frame { Fn = fn, Pc = 0, Bp = 0 };
+        _frames[0] = new Frame { Function = fn.Index, Pc = 0, Bp = 0 };
         _reserve = _options.Fuel ?? long.MaxValue;
         _fuel = 0;
         unsafe
@@ -421,7 +427,7 @@ public sealed class Interpreter : IRootSource
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void RecordFrame(LoadedFunction fn, int fp, int bp)
     {
-        _frames[fp] = new Frame { Fn = fn, Bp = bp, Pc = 0 };
+        _frames[fp] = new Frame { Function = fn.Index, Bp = bp, Pc = 0 };
         _fp = fp + 1;
         _sp = bp + fn.LocalCount;
     }
@@ -501,7 +507,7 @@ public sealed class Interpreter : IRootSource
 
     private long Start<TMode>(LoadedFunction fn) where TMode : struct, IMode
     {
-        _frames[0] = new Frame { Fn = fn, Pc = 0, Bp = 0 };
+        _frames[0] = new Frame { Function = fn.Index, Pc = 0, Bp = 0 };
         _fp = 1;
         return Execute<TMode>(0);
     }
@@ -704,7 +710,7 @@ public sealed class Interpreter : IRootSource
         var stack = _stack;
         int maxFrames = _options.MaxFrames;
         ref Frame frame = ref _frames[_fp - 1];
-        var fn = frame.Fn;
+        var fn = FunctionOf(frame);
         var code = CodeOf<TMode>(fn);
         int bp = frame.Bp;
         int sp = _sp;
@@ -1249,7 +1255,7 @@ public sealed class Interpreter : IRootSource
                 sp = bp;
                 if (fn.ReturnsValue) Unsafe.Add(ref s0, sp++) = result;
                 frame = ref _frames[_fp - 1];
-                fn = frame.Fn;
+                fn = FunctionOf(frame);
                 code = CodeOf<TMode>(fn);
                 c0 = ref MemoryMarshal.GetArrayDataReference(code);
                 bp = frame.Bp;
@@ -1299,7 +1305,7 @@ public sealed class Interpreter : IRootSource
                     if (fp == _frames.Length) GrowFrames();
                     frame = ref _frames[fp];
                     _fp = fp + 1;
-                    frame.Fn = callee;
+                    frame.Function = callee.Index;
                     frame.Bp = newBp;
                     frame.Pc = 0;
                     fn = callee;
@@ -1818,7 +1824,7 @@ public sealed class Interpreter : IRootSource
     private bool FindHandler(VmError error, ref List<string> trace)
     {
         // The operands of the faulting instruction are dead: clear them, so the collector needs no map for them.
-        _sp = _frames[_fp - 1].Bp + _frames[_fp - 1].Fn.LocalCount;
+        _sp = _frames[_fp - 1].Bp + FunctionOf(_frames[_fp - 1]).LocalCount;
         if (error is not ThrownError)
         {
             if (_module.ErrorClass(error.ErrorClass) is not { } cls) return false;
@@ -1838,7 +1844,7 @@ public sealed class Interpreter : IRootSource
         for (int k = _fp - 1; k >= 0; k--)
         {
             ref Frame f = ref _frames[k];
-            int handler = HandlerAt(f.Fn, f.Pc, errorClass);
+            int handler = HandlerAt(FunctionOf(f), f.Pc, errorClass);
             if (handler < 0) continue;
             _handlerFp = k;
             _handlerPc = handler;
@@ -1871,7 +1877,7 @@ public sealed class Interpreter : IRootSource
     {
         _fp = _handlerFp + 1;
         ref Frame f = ref _frames[_handlerFp];
-        _sp = f.Bp + f.Fn.LocalCount;
+        _sp = f.Bp + FunctionOf(f).LocalCount;
         EnsureStack(_sp + 1);
         _stack[_sp++] = _pending;
         f.Pc = _handlerPc;
@@ -2003,7 +2009,8 @@ public sealed class Interpreter : IRootSource
                 continue;
             }
             var f = _frames[k];
-            trace.Add($"{f.Fn.Name} ({f.Fn.Def.SourceFile ?? _module.Def.SourceFile}:{f.Fn.LineOf(f.Pc)})");
+            var fn = FunctionOf(f);
+            trace.Add($"{fn.Name} ({fn.Def.SourceFile ?? _module.Def.SourceFile}:{fn.LineOf(f.Pc)})");
         }
         return trace;
     }
@@ -2082,7 +2089,7 @@ public sealed class Interpreter : IRootSource
         for (int k = 0; k < _fp; k++)
         {
             ref Frame f = ref _frames[k];
-            var fn = f.Fn;
+            var fn = FunctionOf(f);
             for (int i = 0; i < fn.LocalCount; i++)
             {
                 if (fn.LocalIsRef[i]) heap.Relocate(ref _stack[f.Bp + i]);

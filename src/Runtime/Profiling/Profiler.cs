@@ -120,11 +120,11 @@ public sealed class Profiler
         if (frames.Length == 0) return;
         _samples++;
         _stack.Clear();
-        foreach (ref readonly var f in frames) _stack.Append(f.Fn.Index).Append(';');
+        foreach (ref readonly var f in frames) _stack.Append(f.Function).Append(';');
         Count(_stacks, _stack.ToString());
         var top = frames[^1];
-        Count(_lines, new LineKey(top.Fn.Index, top.Fn.LineOf(top.Pc)));
-        (compiled ? _selfCompiled : _selfInterpreted)[top.Fn.Index]++;
+        Count(_lines, new LineKey(top.Function, vm.FunctionOf(top).LineOf(top.Pc)));
+        (compiled ? _selfCompiled : _selfInterpreted)[top.Function]++;
     }
 
     private static void Count<TKey>(Dictionary<TKey, Counter> counts, TKey key) where TKey : notnull
@@ -138,7 +138,7 @@ public sealed class Profiler
         if (_vm is null) return;
         var frames = _vm.Frames;
         if (frames.Length == 0) return;
-        _allocated[frames[^1].Fn.Index] += bytes;
+        _allocated[frames[^1].Function] += bytes;
     }
 
     /// <summary>The report: call this after the run. <paramref name="compiles"/> are the JIT's records, if any.</summary>
