@@ -710,8 +710,13 @@ internal sealed class CilEmitter
         // record free within --max-stack, and slots for the frame; it writes its frame record here or where it is
         // first needed (Unrecorded). Otherwise EnterFrame decides (a stop, a StackOverflowError, growth) and writes
         // the record, or the call runs in the interpreter (native stack low).
-        il.Emit(OpCodes.Ldarg_2);
-        il.Emit(OpCodes.Brtrue, osr);
+        // Only a function with entries is ever entered anywhere but its start (on-stack replacement goes to a loop
+        // header, and a caught error's handler is reached from within): one without reads no entry argument.
+        if (hasEntries)
+        {
+            il.Emit(OpCodes.Ldarg_2);
+            il.Emit(OpCodes.Brtrue, osr);
+        }
         var slow = il.DefineLabel();
         // Profiling: every call counted, here or (not compiled) by the interpreter.
         if (_countCalls) CountCall(_fn);
@@ -783,16 +788,15 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Call, M.CallInterpreted);
         il.Emit(OpCodes.Ret);
 
-        // On-stack replacement: the interpreter's frame continues here, its values in their slots.
-        il.MarkLabel(osr);
         if (!hasEntries)
         {
-            NoEntry();
             il.MarkLabel(body);
             EmitBody();
             EmitCold();
             return EmitExit();
         }
+        // On-stack replacement: the interpreter's frame continues here, its values in their slots.
+        il.MarkLabel(osr);
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldfld, F.Fp);
         il.Emit(OpCodes.Ldc_I4_1);
