@@ -973,6 +973,13 @@ internal sealed class CilEmitter
         var types = Types(pc);
         int d = types.Length;
         if (_metered && _blockLength[pc] > 0) ChargeBlock(pc, d, _blockLength[pc]);
+        if (PureShape(ins.Op) is { } shape)
+        {
+            for (int k = shape.Pops; k > 0; k--) LdEntry(d - k, shape.Operand);
+            EmitPure(il, ins.Op);
+            StEntry(d - shape.Pops, shape.Result);
+            return;
+        }
         switch (ins.Op)
         {
             case Opcode.Nop: break;
@@ -1043,12 +1050,6 @@ internal sealed class CilEmitter
                     break;
                 }
 
-            case Opcode.IAdd: Binary(d, Rep.Long, OpCodes.Add); break;
-            case Opcode.ISub: Binary(d, Rep.Long, OpCodes.Sub); break;
-            case Opcode.IMul: Binary(d, Rep.Long, OpCodes.Mul); break;
-            case Opcode.IAnd: Binary(d, Rep.Long, OpCodes.And); break;
-            case Opcode.IOr: Binary(d, Rep.Long, OpCodes.Or); break;
-            case Opcode.IXor: Binary(d, Rep.Long, OpCodes.Xor); break;
             case Opcode.IShl: BinaryCall(d, Rep.Long, M.Shl); break;
             case Opcode.IShr: BinaryCall(d, Rep.Long, M.Shr); break;
             case Opcode.IDiv:
@@ -1067,41 +1068,6 @@ internal sealed class CilEmitter
                     BinaryCall(d, Rep.Long, rem ? M.Rem : M.Div);
                     break;
                 }
-            case Opcode.INeg: Unary(d, Rep.Long, OpCodes.Neg); break;
-            case Opcode.INot: Unary(d, Rep.Long, OpCodes.Not); break;
-            case Opcode.FAdd: Binary(d, Rep.Double, OpCodes.Add); break;
-            case Opcode.FSub: Binary(d, Rep.Double, OpCodes.Sub); break;
-            case Opcode.FMul: Binary(d, Rep.Double, OpCodes.Mul); break;
-            case Opcode.FDiv: Binary(d, Rep.Double, OpCodes.Div); break;
-            case Opcode.FRem: Binary(d, Rep.Double, OpCodes.Rem); break;
-            case Opcode.FNeg: Unary(d, Rep.Double, OpCodes.Neg); break;
-
-            case Opcode.IEq: case Opcode.BEq: Compare(d, Rep.Long, OpCodes.Ceq, negate: false); break;
-            case Opcode.INe: case Opcode.BNe: Compare(d, Rep.Long, OpCodes.Ceq, negate: true); break;
-            case Opcode.ILt: Compare(d, Rep.Long, OpCodes.Clt, negate: false); break;
-            case Opcode.IGe: Compare(d, Rep.Long, OpCodes.Clt, negate: true); break;
-            case Opcode.IGt: Compare(d, Rep.Long, OpCodes.Cgt, negate: false); break;
-            case Opcode.ILe: Compare(d, Rep.Long, OpCodes.Cgt, negate: true); break;
-            case Opcode.RefEq: Compare(d, Rep.Ref, OpCodes.Ceq, negate: false); break;
-            case Opcode.RefNe: Compare(d, Rep.Ref, OpCodes.Ceq, negate: true); break;
-            // IEEE: every comparison with NaN is false except !=; the unordered forms give exactly that negated.
-            case Opcode.FEq: Compare(d, Rep.Double, OpCodes.Ceq, negate: false); break;
-            case Opcode.FNe: Compare(d, Rep.Double, OpCodes.Ceq, negate: true); break;
-            case Opcode.FLt: Compare(d, Rep.Double, OpCodes.Clt, negate: false); break;
-            case Opcode.FGt: Compare(d, Rep.Double, OpCodes.Cgt, negate: false); break;
-            case Opcode.FLe: Compare(d, Rep.Double, OpCodes.Cgt_Un, negate: true); break;
-            case Opcode.FGe: Compare(d, Rep.Double, OpCodes.Clt_Un, negate: true); break;
-            case Opcode.BNot:
-                LdEntry(d - 1, Rep.Long);
-                il.Emit(OpCodes.Ldc_I8, 1L);
-                il.Emit(OpCodes.Xor);
-                StEntry(d - 1, Rep.Long);
-                break;
-            case Opcode.IToF:
-                LdEntry(d - 1, Rep.Long);
-                il.Emit(OpCodes.Conv_R8);
-                StEntry(d - 1, Rep.Double);
-                break;
             case Opcode.FToI:
                 LdEntry(d - 1, Rep.Double);
                 il.Emit(OpCodes.Call, M.FToI);
@@ -1872,14 +1838,6 @@ internal sealed class CilEmitter
 
     // ------------------------------------------------------------------------------------------ pieces
 
-    private void Binary(int d, Rep rep, OpCode op)
-    {
-        LdEntry(d - 2, rep);
-        LdEntry(d - 1, rep);
-        _il.Emit(op);
-        StEntry(d - 2, rep);
-    }
-
     private void BinaryCall(int d, Rep rep, MethodInfo method)
     {
         LdEntry(d - 2, rep);
@@ -1888,25 +1846,65 @@ internal sealed class CilEmitter
         StEntry(d - 2, rep);
     }
 
-    private void Unary(int d, Rep rep, OpCode op)
+    /// <summary>
+    /// The instructions that are arithmetic on their operands alone (no fault, no call, nothing else read): how
+    /// many operands they take, each's representation and the result's. <see cref="EmitPure"/> gives their CIL,
+    /// once for the function's own instructions and the bodies compiled in place alike.
+    /// </summary>
+    private static (int Pops, Rep Operand, Rep Result)? PureShape(Opcode op) => op switch
     {
-        LdEntry(d - 1, rep);
-        _il.Emit(op);
-        StEntry(d - 1, rep);
-    }
+        Opcode.IAdd or Opcode.ISub or Opcode.IMul or Opcode.IAnd or Opcode.IOr or Opcode.IXor => (2, Rep.Long, Rep.Long),
+        Opcode.IEq or Opcode.INe or Opcode.ILt or Opcode.IGe or Opcode.IGt or Opcode.ILe or Opcode.BEq or Opcode.BNe => (2, Rep.Long, Rep.Long),
+        Opcode.INeg or Opcode.INot or Opcode.BNot => (1, Rep.Long, Rep.Long),
+        Opcode.FAdd or Opcode.FSub or Opcode.FMul or Opcode.FDiv or Opcode.FRem => (2, Rep.Double, Rep.Double),
+        Opcode.FEq or Opcode.FNe or Opcode.FLt or Opcode.FGt or Opcode.FLe or Opcode.FGe => (2, Rep.Double, Rep.Long),
+        Opcode.FNeg => (1, Rep.Double, Rep.Double),
+        Opcode.RefEq or Opcode.RefNe => (2, Rep.Ref, Rep.Long),
+        Opcode.IToF => (1, Rep.Long, Rep.Double),
+        _ => null,
+    };
 
-    private void Compare(int d, Rep rep, OpCode op, bool negate)
+    /// <summary>The CIL of an instruction of <see cref="PureShape"/>, its operands on the CIL stack.</summary>
+    private static void EmitPure(ILGenerator il, Opcode op)
     {
-        LdEntry(d - 2, rep);
-        LdEntry(d - 1, rep);
-        _il.Emit(op);
-        if (negate)
+        void Compare(OpCode cil, bool negate)
         {
-            _il.Emit(OpCodes.Ldc_I4_0);
-            _il.Emit(OpCodes.Ceq);
+            il.Emit(cil);
+            if (negate)
+            {
+                il.Emit(OpCodes.Ldc_I4_0);
+                il.Emit(OpCodes.Ceq);
+            }
+            il.Emit(OpCodes.Conv_I8);
         }
-        _il.Emit(OpCodes.Conv_I8);
-        StEntry(d - 2, Rep.Long);
+        switch (op)
+        {
+            case Opcode.IAdd or Opcode.FAdd: il.Emit(OpCodes.Add); break;
+            case Opcode.ISub or Opcode.FSub: il.Emit(OpCodes.Sub); break;
+            case Opcode.IMul or Opcode.FMul: il.Emit(OpCodes.Mul); break;
+            case Opcode.FDiv: il.Emit(OpCodes.Div); break;
+            case Opcode.FRem: il.Emit(OpCodes.Rem); break;
+            case Opcode.IAnd: il.Emit(OpCodes.And); break;
+            case Opcode.IOr: il.Emit(OpCodes.Or); break;
+            case Opcode.IXor: il.Emit(OpCodes.Xor); break;
+            case Opcode.INeg or Opcode.FNeg: il.Emit(OpCodes.Neg); break;
+            case Opcode.INot: il.Emit(OpCodes.Not); break;
+            case Opcode.BNot:
+                il.Emit(OpCodes.Ldc_I8, 1L);
+                il.Emit(OpCodes.Xor);
+                break;
+            case Opcode.IToF: il.Emit(OpCodes.Conv_R8); break;
+            case Opcode.IEq or Opcode.BEq or Opcode.RefEq or Opcode.FEq: Compare(OpCodes.Ceq, negate: false); break;
+            case Opcode.INe or Opcode.BNe or Opcode.RefNe or Opcode.FNe: Compare(OpCodes.Ceq, negate: true); break;
+            case Opcode.ILt or Opcode.FLt: Compare(OpCodes.Clt, negate: false); break;
+            case Opcode.IGt or Opcode.FGt: Compare(OpCodes.Cgt, negate: false); break;
+            case Opcode.IGe: Compare(OpCodes.Clt, negate: true); break;
+            case Opcode.ILe: Compare(OpCodes.Cgt, negate: true); break;
+            // IEEE: every comparison with NaN is false except !=; the unordered forms give exactly that negated.
+            case Opcode.FLe: Compare(OpCodes.Cgt_Un, negate: true); break;
+            case Opcode.FGe: Compare(OpCodes.Clt_Un, negate: true); break;
+            default: throw new InvalidOperationException($"{op} is not arithmetic on its operands alone");
+        }
     }
 
     /// <summary>
