@@ -1428,11 +1428,10 @@ internal sealed class CilEmitter
     /// </summary>
     private void CallOrInline(LoadedFunction callee, int args, Label called, Action? beforeCall)
     {
-        if (!_metered && Inlinable(_module, callee))
+        if (!_metered && PlanInline(_module, callee) is { } body)
         {
             var call = _il.DefineLabel();
-            EmitInline(callee, args, call);
-            _il.Emit(OpCodes.Br, called);
+            EmitInline(callee, args, body, call, called);
             _il.MarkLabel(call);
         }
         beforeCall?.Invoke();
@@ -1603,14 +1602,68 @@ internal sealed class CilEmitter
         return true;
     }
 
+    /// <summary>What of a function's code a call of it compiles in place (<see cref="PlanInline"/>): the
+    /// instructions it runs, those a jump goes to (the operand stack empty there), and those where it gives up and
+    /// makes the call; and whether it reads the heap.</summary>
+    internal sealed record InlineBody(bool[] Runs, bool[] Joins, bool[] GivesUp, bool ReadsHeap);
+
     /// <summary>
-    /// The body of <paramref name="callee"/> (<see cref="Inlinable"/>) in place of its call, its arguments the
-    /// entries from depth <paramref name="args"/>: its locals and operands in CIL locals, its result stored where
-    /// the call's goes. Anything unusual goes to <paramref name="call"/>, the call itself, before the body has
-    /// written anything: a stop or a sample asked for, the frame limit reached (the call raises the
-    /// StackOverflowError, or grows the frames), a null object, a field read before it is set.
+    /// What calls of <paramref name="callee"/> compile in place of the call, or null for nothing: its whole body
+    /// when it is <see cref="Inlinable"/>; otherwise its start, when a path through it returns before anything but
+    /// locals, constants, field reads, arithmetic (<see cref="PureShape"/>) and forward jumps (a recursion's base
+    /// case, a guard that returns early). Such a start writes nothing but its own CIL locals, so where it reaches
+    /// anything else (a call, an allocation, a store, a loop, an instruction that may raise) it gives up and makes
+    /// the call, which runs the function from its start: the program sees the call, and only the call. At most
+    /// <see cref="MaxInlineInstructions"/> of it are compiled in place.
     /// </summary>
-    private void EmitInline(LoadedFunction callee, int args, Label call)
+    internal static InlineBody? PlanInline(LoadedModule module, LoadedFunction callee)
+    {
+        var code = callee.Code;
+        bool readsHeap = false;
+        if (Inlinable(module, callee))
+        {
+            foreach (var ins in code) readsHeap |= ins.Op is Opcode.GetField or Opcode.SetField;
+            return new(Array.ConvertAll(code, _ => true), new bool[code.Length], new bool[code.Length], readsHeap);
+        }
+        if (callee.LocalCount > MaxInlineInstructions || callee.Handlers.Length > 0) return null;
+        var runs = new bool[code.Length];
+        var joins = new bool[code.Length];
+        var givesUp = new bool[code.Length];
+        bool returns = false;
+        int count = 0;
+        runs[0] = true;
+        for (int pc = 0; pc < code.Length; pc++)
+        {
+            if (!runs[pc]) continue;
+            var ins = code[pc];
+            bool jump = ins.Op is Opcode.Jmp or Opcode.JmpIf or Opcode.JmpIfNot or Opcode.JmpIfNull or Opcode.JmpIfNotNull
+                && ins.A > pc && callee.StackTypes[ins.A] is null;
+            bool local = ins.Op is Opcode.Nop or Opcode.Load or Opcode.Store or Opcode.Pop or Opcode.Dup or Opcode.IConst
+                or Opcode.FConst or Opcode.BConst or Opcode.SConst or Opcode.AConstNull or Opcode.GetField
+                || PureShape(ins.Op) is not null;
+            bool ret = ins.Op is Opcode.Ret or Opcode.RetVoid;
+            if (!(jump || local || ret) || ++count > MaxInlineInstructions)
+            {
+                givesUp[pc] = true;
+                continue;
+            }
+            readsHeap |= ins.Op == Opcode.GetField;
+            returns |= ret;
+            if (jump) runs[ins.A] = joins[ins.A] = true;
+            if (!ret && ins.Op != Opcode.Jmp) runs[pc + 1] = true;
+        }
+        return returns ? new(runs, joins, givesUp, readsHeap) : null;
+    }
+
+    /// <summary>
+    /// The code of <paramref name="callee"/> that <paramref name="body"/> says, in place of its call, its arguments
+    /// the entries from depth <paramref name="args"/>: its locals and operands in CIL locals, its result stored
+    /// where the call's goes, and on to <paramref name="called"/>. Anything unusual goes to <paramref name="call"/>,
+    /// the call itself, before the body has written anything: a stop or a sample asked for, the frame limit reached
+    /// (the call raises the StackOverflowError, or grows the frames), a null object, a field read before it is set,
+    /// an instruction of a function's start that is not compiled in place.
+    /// </summary>
+    private void EmitInline(LoadedFunction callee, int args, InlineBody body, Label call, Label called)
     {
         var il = _il;
         if (!_inlined.Contains(callee.Name)) _inlined.Add(callee.Name);
@@ -1641,7 +1694,12 @@ internal sealed class CilEmitter
             else il.Emit(OpCodes.Ldc_I8, 0L);
             il.Emit(OpCodes.Stloc, vars[i]);
         }
-        if (_countCalls) CountCall(callee);
+        // A call that returns here is counted here (one that gives up is counted by the call).
+        void Return()
+        {
+            if (_countCalls) CountCall(callee);
+            il.Emit(OpCodes.Br, called);
+        }
         // The operand stack: each entry a CIL local (an int, a reference's bits, or a float).
         var stack = new List<LocalBuilder>();
         LocalBuilder Push(Type type)
@@ -1668,14 +1726,51 @@ internal sealed class CilEmitter
             Ldc(Heap.FieldOffset + field);
             il.Emit(OpCodes.Add);
         }
-        foreach (var ins in callee.Code)
+        var code = callee.Code;
+        var labels = new Label[code.Length];
+        for (int pc = 0; pc < code.Length; pc++) if (body.Joins[pc]) labels[pc] = il.DefineLabel();
+        for (int pc = 0; pc < code.Length; pc++)
         {
+            var ins = code[pc];
+            if (body.Joins[pc])
+            {
+                // The operand stack is empty where a jump goes (PlanInline).
+                il.MarkLabel(labels[pc]);
+                stack.Clear();
+            }
+            if (!body.Runs[pc]) continue;
+            if (body.GivesUp[pc])
+            {
+                il.Emit(OpCodes.Br, call);
+                continue;
+            }
+            if (PureShape(ins.Op) is { } shape)
+            {
+                var operands = stack[^shape.Pops..];
+                stack.RemoveRange(stack.Count - shape.Pops, shape.Pops);
+                foreach (var operand in operands) il.Emit(OpCodes.Ldloc, operand);
+                EmitPure(il, ins.Op);
+                Push(shape.Result == Rep.Double ? typeof(double) : typeof(long));
+                continue;
+            }
             switch (ins.Op)
             {
                 case Opcode.Nop: break;
                 case Opcode.Load:
                     il.Emit(OpCodes.Ldloc, vars[ins.A]);
                     Push(vars[ins.A].LocalType);
+                    break;
+                case Opcode.Dup:
+                    il.Emit(OpCodes.Ldloc, stack[^1]);
+                    Push(stack[^1].LocalType);
+                    break;
+                case Opcode.Jmp:
+                    il.Emit(OpCodes.Br, labels[ins.A]);
+                    break;
+                case Opcode.JmpIf or Opcode.JmpIfNot or Opcode.JmpIfNull or Opcode.JmpIfNotNull:
+                    // A condition is 0 or 1, a reference null when its bits are 0.
+                    il.Emit(OpCodes.Ldloc, Pop());
+                    il.Emit(ins.Op is Opcode.JmpIf or Opcode.JmpIfNotNull ? OpCodes.Brtrue : OpCodes.Brfalse, labels[ins.A]);
                     break;
                 case Opcode.Store:
                     il.Emit(OpCodes.Ldloc, Pop());
@@ -1730,8 +1825,10 @@ internal sealed class CilEmitter
                 case Opcode.Ret:
                     il.Emit(OpCodes.Ldloc, Pop());
                     StEntry(args, RepOf(callee.Def.Return));
+                    Return();
                     break;
                 case Opcode.RetVoid:
+                    Return();
                     break;
                 default:
                     throw new InvalidOperationException($"{ins.Op} can't be compiled in place of a call");
@@ -2441,7 +2538,7 @@ internal sealed class CilEmitter
                 case Opcode.GetField or Opcode.SetField or Opcode.ALoad or Opcode.AStore or Opcode.ALen or Opcode.NewObject
                     or Opcode.CallVirt or Opcode.CallIface:
                     return true;
-                case Opcode.Call when !metered && Inlinable(module, module.Functions[ins.A]):
+                case Opcode.Call when !metered && PlanInline(module, module.Functions[ins.A]) is { ReadsHeap: true }:
                     return true;
             }
         }

@@ -847,6 +847,136 @@ public sealed class JitTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A call of a function whose start returns on some path (a recursion's base case, a guard) runs that start in
+    /// place and makes the call only where the start reaches anything else: a call, an allocation, a store to a
+    /// field, a division, a field read before it is set. Every way gives the interpreter's results (computed by
+    /// hand below), the call counts are exact whichever way a call went, and a field read before it is set is
+    /// still the callee's NullError with the callee in the trace. The stack limit at a base case compiled in place
+    /// is TheStackLimitIsReachedAtTheSameDepthInEveryEngine's.
+    /// </summary>
+    [Fact]
+    public void ACallRunsTheCalleesStartInPlaceAndMakesTheCallWhereTheStartGoesOn()
+    {
+        string path = Write("start.hl", """
+            class Node {
+                left: Node?
+                right: Node?
+            }
+
+            class Counter {
+                var n: int
+            }
+
+            class Base {
+                init() { println(describe()) }
+                fn describe() -> string { return "a base" }
+            }
+
+            class Named : Base {
+                name: string
+                init(n: string) {
+                    super()
+                    name = n
+                }
+                override fn describe() -> string { return greet(self, 1) }
+            }
+
+            fn greet(n: Named, k: int) -> string {
+                if k > 0 { return n.name }
+                return "nobody"
+            }
+
+            fn fib(n: int) -> int {
+                if n < 2 { return n }
+                return fib(n - 1) + fib(n - 2)
+            }
+
+            fn make(d: int) -> Node {
+                if d == 0 { return Node(null, null) }
+                return Node(make(d - 1), make(d - 1))
+            }
+
+            fn leaves(t: Node) -> int {
+                let l = t.left
+                let r = t.right
+                if l == null || r == null { return 1 }
+                return leaves(l) + leaves(r)
+            }
+
+            fn safeDiv(a: int, b: int) -> int {
+                if b == 0 { return 0 }
+                return a / b
+            }
+
+            fn isSmall(n: int) -> bool { return n >= -3 && n <= 3 && !(n == 0) }
+
+            fn bump(c: Counter, k: int) -> int {
+                if k < 0 { return c.n }
+                c.n = c.n + k
+                return c.n
+            }
+
+            fn clamp(x: float) -> float {
+                if x < 0.0 { return 0.0 }
+                if x > 1.0 || x != x { return 1.0 }
+                return x
+            }
+
+            fn main(args: [string]) {
+                println(fib(22))
+                println(leaves(make(8)))
+                var s = 0
+                for i in -50..50 {
+                    s += safeDiv(1000, i)
+                    if isSmall(i) { s += 1 }
+                }
+                println(s)
+                let c = Counter(0)
+                var b = 0
+                for i in -5..5 { b += bump(c, i) }
+                println(b)
+                var f = 0.0
+                for i in -10..30 { f += clamp(i as float / 20.0) }
+                println(f)
+                println(clamp(0.0 / 0.0))
+                if args.len() > 0 { Named(args[0]) }
+            }
+            """);
+        // fib(22); a complete tree of depth 8 has 256 leaves; the sum of 1000 / i truncated over -50..49 but 0 is
+        // -20 (the -50 without a +50), plus the six small i; bump returns 0 five times, then 0, 1, 3, 6, 10; clamp
+        // sums 0 ten times, i / 20 for i up to 20 (10.5), 1 nine times; NaN clamps to 1.
+        var expected = TestSupport.Hlvm(["run", "--engine", "interp", path]);
+        Assert.Equal(0, expected.ExitCode);
+        Assert.Equal("17711\n256\n-14\n20\n19.5\n1.0\n", expected.Stdout);
+        var unset = TestSupport.Hlvm(["run", "--engine", "interp", path, "--", "ann"]);
+        Assert.Equal(70, unset.ExitCode);
+        Assert.StartsWith("NullError: field 'name' of 'Named' is read before it is set\n  at greet (start.hl:", unset.Stderr);
+        Assert.Contains("\n  at Named.describe (start.hl:", unset.Stderr);
+        foreach (var engine in Engines.Skip(1))
+        {
+            Assert.Equal(expected, TestSupport.Hlvm(["run", .. engine, path]));
+            Assert.Equal(unset, TestSupport.Hlvm(["run", .. engine, path, "--", "ann"]));
+        }
+        var log = TestSupport.Hlvm(["run", "--engine", "jit", "--jit-log", path]);
+        Assert.Matches(@"jit: fib: .*; in place: fib\n", log.Stderr);
+        Assert.Matches(@"jit: leaves: .*; in place: leaves\n", log.Stderr);
+        Assert.Matches(@"jit: main: .*; in place: .*\bsafeDiv\b", log.Stderr);
+        Assert.Matches(@"jit: main: .*; in place: .*\bbump\b", log.Stderr);
+        Assert.Matches(@"jit: main: .*; in place: .*\bclamp\b", log.Stderr);
+        Assert.Matches(@"jit: Named\.describe: .*; in place: greet\n", log.Stderr);
+        foreach (var engine in Engines)
+        {
+            // fib(22) makes 2 fib(23) - 1 calls; a tree of depth 8 has 511 nodes; 100 divisions, 10 bumps, 41 clamps.
+            var profiled = TestSupport.Hlvm(["prof", .. engine, path]);
+            Assert.Matches(@"\s57,313 +\S+ +fib \(", profiled.Stderr);
+            Assert.Matches(@"\s511 +\S+ +leaves \(", profiled.Stderr);
+            Assert.Matches(@"\s100 +\S+ +safeDiv \(", profiled.Stderr);
+            Assert.Matches(@"\s10 +\S+ +bump \(", profiled.Stderr);
+            Assert.Matches(@"\s41 +\S+ +clamp \(", profiled.Stderr);
+        }
+    }
+
     [Fact]
     public void TheLogNamesEachCompiledFunctionAndWhy()
     {
@@ -863,8 +993,9 @@ public sealed class JitTests : IDisposable
         Assert.Equal($"{Enumerable.Range(0, 5000).Sum(i => (long)i * i)}\n", result.Stdout);
         var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         // main's loop reaches 100 first (its call counted one before it): main and the function it calls are
-        // compiled together, and the loop moves to compiled code.
-        Assert.Matches(@"^jit: main: \d+ instructions -> \d+ bytes of CIL in [\d.]+ ms \(loop\)$", lines[0]);
+        // compiled together, and the loop moves to compiled code. square is arithmetic on its argument, which main
+        // computes in place of the call.
+        Assert.Matches(@"^jit: main: \d+ instructions -> \d+ bytes of CIL in [\d.]+ ms \(loop\); in place: square$", lines[0]);
         Assert.Matches(@"^jit: square: \d+ instructions -> \d+ bytes of CIL in [\d.]+ ms \(called by main\)$", lines[1]);
         Assert.Equal(2, lines.Length);
     }
