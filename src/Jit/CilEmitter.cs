@@ -687,7 +687,9 @@ internal sealed class CilEmitter
         var il = _il;
         // A function with no loop and no handler has no entry but its start: it needs no way in for on-stack
         // replacement, no dispatch to entries and no copies of the locals from their slots.
-        bool hasEntries = Array.IndexOf(_isEntry, true) >= 0;
+        // (A loop, not Array.IndexOf over bools: .NET compiled that generic code at the start of every run.)
+        bool hasEntries = false;
+        foreach (bool entry in _isEntry) hasEntries |= entry;
         // The method's locals are not zeroed on entry (CilCompiler sets InitLocals off: .NET's JIT zeroed the
         // native-stack probe at every call). The two the code may read before it writes them (where it has entries,
         // and entries stepped to through loop headers) start here; every other one is written first (the
@@ -1948,18 +1950,22 @@ internal sealed class CilEmitter
     /// many operands they take, each's representation and the result's. <see cref="EmitPure"/> gives their CIL,
     /// once for the function's own instructions and the bodies compiled in place alike.
     /// </summary>
-    private static (int Pops, Rep Operand, Rep Result)? PureShape(Opcode op) => op switch
+    private static Shape? PureShape(Opcode op) => op switch
     {
-        Opcode.IAdd or Opcode.ISub or Opcode.IMul or Opcode.IAnd or Opcode.IOr or Opcode.IXor => (2, Rep.Long, Rep.Long),
-        Opcode.IEq or Opcode.INe or Opcode.ILt or Opcode.IGe or Opcode.IGt or Opcode.ILe or Opcode.BEq or Opcode.BNe => (2, Rep.Long, Rep.Long),
-        Opcode.INeg or Opcode.INot or Opcode.BNot => (1, Rep.Long, Rep.Long),
-        Opcode.FAdd or Opcode.FSub or Opcode.FMul or Opcode.FDiv or Opcode.FRem => (2, Rep.Double, Rep.Double),
-        Opcode.FEq or Opcode.FNe or Opcode.FLt or Opcode.FGt or Opcode.FLe or Opcode.FGe => (2, Rep.Double, Rep.Long),
-        Opcode.FNeg => (1, Rep.Double, Rep.Double),
-        Opcode.RefEq or Opcode.RefNe => (2, Rep.Ref, Rep.Long),
-        Opcode.IToF => (1, Rep.Long, Rep.Double),
+        Opcode.IAdd or Opcode.ISub or Opcode.IMul or Opcode.IAnd or Opcode.IOr or Opcode.IXor => new(2, Rep.Long, Rep.Long),
+        Opcode.IEq or Opcode.INe or Opcode.ILt or Opcode.IGe or Opcode.IGt or Opcode.ILe or Opcode.BEq or Opcode.BNe => new(2, Rep.Long, Rep.Long),
+        Opcode.INeg or Opcode.INot or Opcode.BNot => new(1, Rep.Long, Rep.Long),
+        Opcode.FAdd or Opcode.FSub or Opcode.FMul or Opcode.FDiv or Opcode.FRem => new(2, Rep.Double, Rep.Double),
+        Opcode.FEq or Opcode.FNe or Opcode.FLt or Opcode.FGt or Opcode.FLe or Opcode.FGe => new(2, Rep.Double, Rep.Long),
+        Opcode.FNeg => new(1, Rep.Double, Rep.Double),
+        Opcode.RefEq or Opcode.RefNe => new(2, Rep.Ref, Rep.Long),
+        Opcode.IToF => new(1, Rep.Long, Rep.Double),
         _ => null,
     };
+
+    /// <summary>An instruction's operands and result (<see cref="PureShape"/>). A struct of its own, not a tuple: a
+    /// tuple over value types is generic code .NET compiles at run time, at the first compile of every run.</summary>
+    private readonly record struct Shape(int Pops, Rep Operand, Rep Result);
 
     /// <summary>The CIL of an instruction of <see cref="PureShape"/>, its operands on the CIL stack.</summary>
     private static void EmitPure(ILGenerator il, Opcode op)
