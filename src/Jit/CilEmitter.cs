@@ -1605,8 +1605,8 @@ internal sealed class CilEmitter
     }
 
     /// <summary>What of a function's code a call of it compiles in place (<see cref="PlanInline"/>): the
-    /// instructions it runs, those a jump goes to (the operand stack empty there), and those where it gives up and
-    /// makes the call; and whether it reads the heap.</summary>
+    /// instructions it runs, those a jump goes to, and those where it gives up and makes the call; and whether it
+    /// reads the heap.</summary>
     internal sealed record InlineBody(bool[] Runs, bool[] Joins, bool[] GivesUp, bool ReadsHeap);
 
     /// <summary>
@@ -1639,7 +1639,7 @@ internal sealed class CilEmitter
             if (!runs[pc]) continue;
             var ins = code[pc];
             bool jump = ins.Op is Opcode.Jmp or Opcode.JmpIf or Opcode.JmpIfNot or Opcode.JmpIfNull or Opcode.JmpIfNotNull
-                && ins.A > pc && callee.StackTypes[ins.A] is null;
+                && ins.A > pc;
             bool local = ins.Op is Opcode.Nop or Opcode.Load or Opcode.Store or Opcode.Pop or Opcode.Dup or Opcode.IConst
                 or Opcode.FConst or Opcode.BConst or Opcode.SConst or Opcode.AConstNull or Opcode.GetField
                 || PureShape(ins.Op) is not null;
@@ -1731,15 +1731,33 @@ internal sealed class CilEmitter
         var code = callee.Code;
         var labels = new Label[code.Length];
         for (int pc = 0; pc < code.Length; pc++) if (body.Joins[pc]) labels[pc] = il.DefineLabel();
+        // Where paths join (`a && b` as a value) the operands are the same CIL locals on every path: each way in
+        // copies its operands into them.
+        var joined = new List<LocalBuilder>?[code.Length];
+        void Carry(int target)
+        {
+            if (joined[target] is null)
+            {
+                joined[target] = [];
+                foreach (var entry in stack) joined[target]!.Add(Local(entry.LocalType));
+            }
+            for (int k = 0; k < stack.Count; k++)
+            {
+                il.Emit(OpCodes.Ldloc, stack[k]);
+                il.Emit(OpCodes.Stloc, joined[target]![k]);
+            }
+        }
+        bool fallsIn = true;
         for (int pc = 0; pc < code.Length; pc++)
         {
             var ins = code[pc];
             if (body.Joins[pc])
             {
-                // The operand stack is empty where a jump goes (PlanInline).
+                if (fallsIn) Carry(pc);
                 il.MarkLabel(labels[pc]);
-                stack.Clear();
+                stack = [.. joined[pc] ?? []];
             }
+            fallsIn = body.Runs[pc] && !body.GivesUp[pc] && ins.Op is not (Opcode.Jmp or Opcode.Ret or Opcode.RetVoid);
             if (!body.Runs[pc]) continue;
             if (body.GivesUp[pc])
             {
@@ -1767,13 +1785,18 @@ internal sealed class CilEmitter
                     Push(stack[^1].LocalType);
                     break;
                 case Opcode.Jmp:
+                    Carry(ins.A);
                     il.Emit(OpCodes.Br, labels[ins.A]);
                     break;
                 case Opcode.JmpIf or Opcode.JmpIfNot or Opcode.JmpIfNull or Opcode.JmpIfNotNull:
-                    // A condition is 0 or 1, a reference null when its bits are 0.
-                    il.Emit(OpCodes.Ldloc, Pop());
-                    il.Emit(ins.Op is Opcode.JmpIf or Opcode.JmpIfNotNull ? OpCodes.Brtrue : OpCodes.Brfalse, labels[ins.A]);
-                    break;
+                    {
+                        // A condition is 0 or 1, a reference null when its bits are 0.
+                        var condition = Pop();
+                        Carry(ins.A);
+                        il.Emit(OpCodes.Ldloc, condition);
+                        il.Emit(ins.Op is Opcode.JmpIf or Opcode.JmpIfNotNull ? OpCodes.Brtrue : OpCodes.Brfalse, labels[ins.A]);
+                        break;
+                    }
                 case Opcode.Store:
                     il.Emit(OpCodes.Ldloc, Pop());
                     il.Emit(OpCodes.Stloc, vars[ins.A]);
