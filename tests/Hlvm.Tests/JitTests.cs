@@ -816,12 +816,7 @@ public sealed class JitTests : IDisposable
         Assert.Matches(@"jit: Named\.describe: .*; in place: nameOf\n", log.Stderr);
         // describe() has two classes: Base's constant, compiled in place where the class test finds a Base.
         Assert.Matches(@"jit: Base\.init: .*; in place: Base\.describe\n", log.Stderr);
-        foreach (var engine in Engines)
-        {
-            var profiled = TestSupport.Hlvm(["prof", .. engine, path]);
-            Assert.Matches(@"\s20,000 +\S+ +xOf \(", profiled.Stderr);
-            Assert.Matches(@"\s20,000 +\S+ +Point\.init \(", profiled.Stderr);
-        }
+        AssertCallCounts(path, ("20,000", "xOf"), ("20,000", "Point\\.init"));
 
         string deep = Write("deep.hl", """
             fn leaf() -> int { return 1 }
@@ -966,15 +961,17 @@ public sealed class JitTests : IDisposable
         Assert.Matches(@"jit: main: .*; in place: .*\bbump\b", log.Stderr);
         Assert.Matches(@"jit: main: .*; in place: .*\bclamp\b", log.Stderr);
         Assert.Matches(@"jit: Named\.describe: .*; in place: greet\n", log.Stderr);
+        // fib(22) makes 2 fib(23) - 1 calls; a tree of depth 8 has 511 nodes; 100 divisions, 10 bumps, 41 clamps.
+        AssertCallCounts(path, ("57,313", "fib"), ("511", "leaves"), ("100", "safeDiv"), ("10", "bump"), ("41", "clamp"));
+    }
+
+    /// <summary>That <c>hlvm prof</c> counts each function's calls as given (a regex of its name), in every engine.</summary>
+    private static void AssertCallCounts(string path, params (string Calls, string Function)[] counts)
+    {
         foreach (var engine in Engines)
         {
-            // fib(22) makes 2 fib(23) - 1 calls; a tree of depth 8 has 511 nodes; 100 divisions, 10 bumps, 41 clamps.
             var profiled = TestSupport.Hlvm(["prof", .. engine, path]);
-            Assert.Matches(@"\s57,313 +\S+ +fib \(", profiled.Stderr);
-            Assert.Matches(@"\s511 +\S+ +leaves \(", profiled.Stderr);
-            Assert.Matches(@"\s100 +\S+ +safeDiv \(", profiled.Stderr);
-            Assert.Matches(@"\s10 +\S+ +bump \(", profiled.Stderr);
-            Assert.Matches(@"\s41 +\S+ +clamp \(", profiled.Stderr);
+            foreach (var (calls, function) in counts) Assert.Matches($@"\s{calls} +\S+ +{function} \(", profiled.Stderr);
         }
     }
 
