@@ -1624,8 +1624,14 @@ internal sealed class CilEmitter
         bool readsHeap = false;
         if (Inlinable(module, callee))
         {
-            foreach (var ins in code) readsHeap |= ins.Op is Opcode.GetField or Opcode.SetField;
-            return new(Array.ConvertAll(code, _ => true), new bool[code.Length], new bool[code.Length], readsHeap);
+            // (Loops, not Array.ConvertAll over instructions: .NET compiled that generic code at run time.)
+            var all = new bool[code.Length];
+            for (int pc = 0; pc < code.Length; pc++)
+            {
+                all[pc] = true;
+                readsHeap |= code[pc].Op is Opcode.GetField or Opcode.SetField;
+            }
+            return new(all, new bool[code.Length], new bool[code.Length], readsHeap);
         }
         if (callee.LocalCount > MaxInlineInstructions || callee.Handlers.Length > 0) return null;
         var runs = new bool[code.Length];
