@@ -1298,6 +1298,43 @@ internal sealed class CilEmitter
                     StEntry(d - argc, Rep.Double);
                     break;
                 }
+            case Opcode.CallNative when _module.Natives[ins.A].Fast is { Method.IsStatic: true } fast:
+                {
+                    // The native's fast path (NativeDef.Fast), called with the arguments where they are; a negative
+                    // answer makes the call as the interpreter does.
+                    int argc = _module.Natives[ins.A].Params.Length;
+                    var slow = il.DefineLabel();
+                    var done = il.DefineLabel();
+                    MaterializeAll(d);
+                    LdHeap();
+                    for (int k = d - argc; k < d; k++) LdEntryBits(k, RepOf(types[k]));
+                    il.Emit(OpCodes.Call, fast.Method);
+                    il.Emit(OpCodes.Dup);
+                    il.Emit(OpCodes.Stloc, _tmp);
+                    il.Emit(OpCodes.Ldc_I8, 0L);
+                    il.Emit(OpCodes.Blt, slow);
+                    il.Emit(OpCodes.Ldloc, _tmp);
+                    StEntryBits(d - argc, RepOf(_module.Natives[ins.A].Return));
+                    il.Emit(OpCodes.Br, done);
+                    il.MarkLabel(slow);
+                    SlowPath(pc, ins, types);
+                    il.MarkLabel(done);
+                    break;
+                }
+            case Opcode.SEq or Opcode.SNe:
+                // The interpreter's own comparison (Interpreter.SameStrings), with the strings where they are.
+                il.Emit(OpCodes.Ldarg_0);
+                LdEntry(d - 2, Rep.Ref);
+                LdEntry(d - 1, Rep.Ref);
+                il.Emit(OpCodes.Call, M.SameStrings);
+                if (ins.Op == Opcode.SNe)
+                {
+                    il.Emit(OpCodes.Ldc_I4_0);
+                    il.Emit(OpCodes.Ceq);
+                }
+                il.Emit(OpCodes.Conv_I8);
+                StEntry(d - 2, Rep.Long);
+                break;
             case Opcode.NewObject:
                 {
                     // Inline when the heap needs no work for it (no collection, no sample): the common case.
@@ -1936,23 +1973,15 @@ internal sealed class CilEmitter
         MaterializeAll(d);
         SpillRange(types, d - pops, d);
         il.Emit(OpCodes.Ldarg_0);
-        if (ins.Op is Opcode.SEq or Opcode.SNe)
+        LdFrameRecord();
+        Ldc(pc + 1); // the interpreter's pc has moved past the instruction running
+        Sp(d);
+        if (ins.Op != Opcode.ARepeat)
         {
-            Sp(d);
-            il.Emit(ins.Op == Opcode.SEq ? OpCodes.Ldc_I4_1 : OpCodes.Ldc_I4_0);
-        }
-        else
-        {
-            LdFrameRecord();
-            Ldc(pc + 1); // the interpreter's pc has moved past the instruction running
-            Sp(d);
-            if (ins.Op != Opcode.ARepeat)
-            {
-                LdFunction();
-                il.Emit(OpCodes.Call, M.Code);
-                Ldc(pc);
-                il.Emit(OpCodes.Ldelema, typeof(Instr));
-            }
+            LdFunction();
+            il.Emit(OpCodes.Call, M.Code);
+            Ldc(pc);
+            il.Emit(OpCodes.Ldelema, typeof(Instr));
         }
         il.Emit(OpCodes.Call, method);
         il.Emit(OpCodes.Pop);
@@ -2575,6 +2604,8 @@ internal sealed class CilEmitter
                     return true;
                 case Opcode.Call when !metered && PlanInline(module, module.Functions[ins.A]) is { ReadsHeap: true }:
                     return true;
+                case Opcode.CallNative when module.Natives[ins.A].Fast is { Method.IsStatic: true }:
+                    return true;
             }
         }
         return false;
@@ -2818,6 +2849,7 @@ internal sealed class CilEmitter
         public static MethodInfo ThrowAt => field ??= Of(typeof(Interpreter), nameof(Interpreter.ThrowAt));
         public static MethodInfo CatchCompiled => field ??= Of(typeof(Interpreter), nameof(Interpreter.CatchCompiled));
         public static MethodInfo GetHeap => field ??= typeof(Interpreter).GetProperty(nameof(Interpreter.Heap))!.GetMethod!;
+        public static MethodInfo SameStrings => field ??= Of(typeof(Interpreter), nameof(Interpreter.SameStrings));
         public static MethodInfo MapGetOr => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapGetOr));
         public static MethodInfo MapSetInPlace => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapSetInPlace));
         public static MethodInfo NullDereference => field ??= Of(typeof(Interpreter), nameof(Interpreter.NullDereference));
@@ -2846,7 +2878,6 @@ internal sealed class CilEmitter
 
         private static string? SlowPathName(Opcode op) => op switch
         {
-            Opcode.SEq or Opcode.SNe => "OpStringEquals",
             Opcode.SConcat => "OpSConcat",
             Opcode.IToS or Opcode.FToS or Opcode.BToS or Opcode.AToS => "OpIToSOrFToSOrBToSOrAToS",
             Opcode.FuncRef or Opcode.Closure => "OpFuncRefOrClosure",

@@ -965,6 +965,49 @@ public sealed class JitTests : IDisposable
         AssertCallCounts(path, ("57,313", "fib"), ("511", "leaves"), ("100", "safeDiv"), ("10", "bump"), ("41", "clamp"));
     }
 
+    /// <summary>
+    /// Compiled code answers string equality and <c>s.len()</c>, <c>s[i]</c> without the interpreter where it can,
+    /// and makes the native's call where it can't. The first round over "héllo" makes each character's string (no
+    /// fast answer yet: the call makes it), the second finds them made, except 'é', which is never shared; the two
+    /// rounds must print the same characters. 'l' is at indexes 2 and 3, so two indexes equal it and three differ;
+    /// a string built by concatenation equals a constant of the same characters, and strings of equal or different
+    /// lengths differ where a character does. An index past the end has no fast answer, and the native raises its
+    /// IndexError with the trace through at.
+    /// </summary>
+    [Fact]
+    public void StringFastPathsGiveTheNativesAnswersAndLeaveTheRestToIt()
+    {
+        string path = Write("strings.hl", """
+            fn at(s: string, i: int) -> string { return s[i] }
+            fn main(args: [string]) {
+                let s = "h\u{e9}llo"
+                var out = ""
+                for round in 0..2 {
+                    for i in 0..s.len() { out = out + at(s, i) + "|" }
+                }
+                println(out)
+                var ls = 0
+                for i in 0..s.len() { if at(s, i) == "l" { ls += 1 } }
+                var others = 0
+                for i in 0..s.len() { if at(s, i) != "l" { others += 1 } }
+                println("{ls} {others}")
+                let abc = "ab" + "c"
+                println("{abc == "abc"} {abc != "abc"} {"abc" == "abd"} {"ab" == "abc"} {"" == ""}")
+                println(at(s, args[0].toInt()))
+            }
+            """);
+        foreach (var engine in Engines)
+        {
+            string name = string.Join(' ', engine);
+            var result = TestSupport.Hlvm(["run", .. engine, path, "--", "7"]);
+            Assert.True(70 == result.ExitCode, $"{name}: exit {result.ExitCode} {result.Stderr}");
+            Assert.Equal("h|\u00e9|l|l|o|h|\u00e9|l|l|o|\n2 3\ntrue false false false true\n", result.Stdout);
+            Assert.StartsWith("IndexError: index 7 is out of range for a string of length 5\n  at at (strings.hl:1)\n  at main (strings.hl:16)", result.Stderr);
+            var negative = TestSupport.Hlvm(["run", .. engine, path, "--", "-1"]);
+            Assert.Contains("IndexError: index -1 is out of range for a string of length 5", negative.Stderr);
+        }
+    }
+
     /// <summary>That <c>hlvm prof</c> counts each function's calls as given (a regex of its name), in every engine.</summary>
     private static void AssertCallCounts(string path, params (string Calls, string Function)[] counts)
     {

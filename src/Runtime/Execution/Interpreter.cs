@@ -1326,16 +1326,25 @@ public sealed class Interpreter : IRootSource
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal int OpStringEquals(int sp, bool equal)
     {
-        var heap = Heap;
         var stack = _stack;
         sp--;
-        var a = heap.StringChars((int)stack[sp - 1]);
-        var b = heap.StringChars((int)stack[sp]);
-        // Equal lengths are compared character by character: charged as such, noticed at the next instruction.
-        if (a.Length == b.Length) _fuel -= a.Length;
-        bool same = a.SequenceEqual(b);
-        stack[sp - 1] = same == equal ? 1 : 0;
+        stack[sp - 1] = SameStrings(stack[sp - 1], stack[sp]) == equal ? 1 : 0;
         return sp;
+    }
+
+    /// <summary>
+    /// Whether strings a and b hold the same characters: seq and sne in both engines (compiled code calls it with
+    /// the strings where they are: it neither allocates nor reads a frame). Equal lengths are compared character by
+    /// character: charged as such, noticed at the next instruction.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal bool SameStrings(long a, long b)
+    {
+        var heap = Heap;
+        var x = heap.StringChars((int)a);
+        var y = heap.StringChars((int)b);
+        if (x.Length == y.Length) _fuel -= x.Length;
+        return x.SequenceEqual(y);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

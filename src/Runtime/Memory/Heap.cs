@@ -419,6 +419,19 @@ public sealed partial class Heap
         return r;
     }
 
+    /// <summary>
+    /// The string <see cref="CharString"/> gives for character <paramref name="index"/> of string r when that is
+    /// one made already; else -1: an index outside the string, a character beyond ASCII, or its string not made yet.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public long SharedCharAt(int r, long index)
+    {
+        var chars = StringChars(r);
+        if ((ulong)index >= (ulong)chars.Length) return -1;
+        char c = chars[(int)index];
+        return c < _asciiStrings.Refs.Length && _asciiStrings.Refs[c] is var shared and not 0 ? shared : -1;
+    }
+
     /// <summary>The ASCII strings of <see cref="CharString"/>: roots of the heap itself.</summary>
     private readonly SharedStrings _asciiStrings = new();
 

@@ -31,15 +31,27 @@ internal static class StringNatives
 
     private static VmError Index(string what) => new(ErrorClasses.Index, what);
 
+    // The fast paths of string.len and string.at (NativeDef.Fast): -1 for a null string, an index outside it, or a
+    // character whose shared string is not made yet.
+    private static long LengthFast(Heap heap, long s) => s == 0 ? -1 : heap.StringLength((int)s);
+
+    private static long AtFast(Heap heap, long s, long index) => s == 0 ? -1 : heap.SharedCharAt((int)s, index);
+
     public static readonly NativeDef[] All =
     [
-        new("string.len", [S], I, null, "the number of UTF-16 code units", (vm, a) => a[0] == 0 ? throw Null() : vm.Heap.StringLength((int)a[0])),
+        new("string.len", [S], I, null, "the number of UTF-16 code units", (vm, a) => a[0] == 0 ? throw Null() : vm.Heap.StringLength((int)a[0]))
+        {
+            Fast = (Func<Heap, long, long>)LengthFast,
+        },
         new("string.at", [S, I], S, null, "the character at an index, as a string; IndexError outside the string", (vm, a) =>
         {
             var s = Chars(vm, a[0]);
             if ((ulong)a[1] >= (ulong)s.Length) throw Index($"index {a[1]} is out of range for a string of length {s.Length}");
             return vm.Heap.CharString(s[(int)a[1]]);
-        }),
+        })
+        {
+            Fast = (Func<Heap, long, long, long>)AtFast,
+        },
         new("string.substring", [S, I, I], S, null, "the characters from start up to (not including) end", (vm, a) =>
         {
             int length = Chars(vm, a[0]).Length;
