@@ -30,7 +30,7 @@ namespace Hlvm.Jit;
 // heap's accessors, the interpreter's error factories) and, for everything else, the interpreter's own slow path
 // (its Op methods), called with the operands in their slots exactly as the interpreter leaves them.
 //
-// A compiled function is a static DynamicMethod (Interpreter vm, int bp, int entry, its int and float
+// A compiled function is a static DynamicMethod (Interpreter vm, int bp, int entry, int fp, its int and float
 // parameters...) -> long; see Signature, CompiledCode for the contract and docs/jit.md for the whole design. What
 // it reads of its module at run time (its functions, their code, the string constants) it reads through vm, which
 // runs one module: no other argument is passed, and none is live across a call.
@@ -729,8 +729,7 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Volatile);
         il.Emit(OpCodes.Ldfld, F.EntryLimit);
         il.Emit(OpCodes.Blt_Un, slow);
-        il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Ldfld, F.Fp);
+        il.Emit(OpCodes.Ldarg_3);
         il.Emit(OpCodes.Dup);
         il.Emit(OpCodes.Stloc, _fp);
         il.Emit(OpCodes.Ldarg_0);
@@ -799,8 +798,7 @@ internal sealed class CilEmitter
         }
         // On-stack replacement: the interpreter's frame continues here, its values in their slots.
         il.MarkLabel(osr);
-        il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Ldfld, F.Fp);
+        il.Emit(OpCodes.Ldarg_3);
         il.Emit(OpCodes.Ldc_I4_1);
         il.Emit(OpCodes.Sub);
         il.Emit(OpCodes.Stloc, _fp);
@@ -1478,14 +1476,14 @@ internal sealed class CilEmitter
     }
 
     /// <summary>
-    /// The parameters of a compiled function's method: (Interpreter, bp, entry), then each int, bool or
+    /// The parameters of a compiled function's method: (Interpreter, bp, entry, fp), then each int, bool or
     /// float parameter of the function, in order, as a long or a double. A direct call from compiled code passes
     /// those in registers rather than through their slots (references stay in their slots, where the collector
     /// finds them); the interpreter calls through <see cref="EntryStub"/>, which reads them from the slots.
     /// </summary>
     internal static Type[] Signature(LoadedFunction fn)
     {
-        var types = new List<Type> { typeof(Interpreter), typeof(int), typeof(int) };
+        var types = new List<Type> { typeof(Interpreter), typeof(int), typeof(int), typeof(int) };
         for (int i = 0; i < fn.ParamCount; i++)
         {
             var rep = RepOf(fn.Def.Locals[i]);
@@ -1494,12 +1492,15 @@ internal sealed class CilEmitter
         return [.. types];
     }
 
+    /// <summary>The CIL argument of a compiled function's first int, bool or float parameter (see <see cref="Signature"/>).</summary>
+    private const int FirstParamArg = 4;
+
     /// <summary>The CIL argument that parameter <paramref name="i"/> comes in (see <see cref="Signature"/>), or null
     /// for a reference, which is in its slot.</summary>
     private static int? ParamArg(LoadedFunction fn, int i)
     {
         if (RepOf(fn.Def.Locals[i]) == Rep.Ref) return null;
-        int arg = 3;
+        int arg = FirstParamArg;
         for (int k = 0; k < i; k++) if (RepOf(fn.Def.Locals[k]) != Rep.Ref) arg++;
         return arg;
     }
@@ -1509,12 +1510,13 @@ internal sealed class CilEmitter
     internal static DynamicMethod EntryStub(LoadedFunction fn, DynamicMethod body)
     {
         var signature = Signature(fn);
-        if (signature.Length == 3) return body;
-        var stub = new DynamicMethod($"hlvm:{fn.Name}:entry", typeof(long), signature[..3], typeof(CilEmitter).Module, skipVisibility: true);
+        if (signature.Length == FirstParamArg) return body;
+        var stub = new DynamicMethod($"hlvm:{fn.Name}:entry", typeof(long), signature[..FirstParamArg], typeof(CilEmitter).Module, skipVisibility: true);
         var il = stub.GetILGenerator();
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldarg_3);
         for (int i = 0; i < fn.ParamCount; i++)
         {
             var rep = RepOf(fn.Def.Locals[i]);
@@ -1537,6 +1539,15 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Ldc_I4, i);
         il.Emit(OpCodes.Add);
         il.Emit(OpCodes.Ldelema, typeof(long));
+    }
+
+    /// <summary>Pushes the interpreter's frame count where this frame's record is written (at every call): one past
+    /// it, as the record's writing left <c>vm._fp</c>, without reading back what was just stored there.</summary>
+    private void LdFrameCount()
+    {
+        _il.Emit(OpCodes.Ldloc, _fp);
+        _il.Emit(OpCodes.Ldc_I4_1);
+        _il.Emit(OpCodes.Add);
     }
 
     /// <summary>Pushes this function's LoadedFunction (the frame record's, the one calls are counted in), read
@@ -1723,8 +1734,7 @@ internal sealed class CilEmitter
             return pool[_inlineLocalsUsed[kind]++];
         }
         IfAttention(call);
-        il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Ldfld, F.Fp);
+        LdFrameCount();
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldfld, F.FrameLimit);
         il.Emit(OpCodes.Bge, call);
@@ -1936,6 +1946,7 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Ldarg_0);
             Bp(args);
             il.Emit(OpCodes.Ldc_I4_0);
+            LdFrameCount();
             for (int i = 0; i < callee.ParamCount; i++)
                 if (ParamArg(callee, i) is not null) LdEntry(args + i, RepOf(callee.Def.Locals[i]));
             il.Emit(OpCodes.Call, direct);

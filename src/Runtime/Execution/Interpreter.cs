@@ -29,9 +29,12 @@ namespace Hlvm.Runtime.Execution;
 /// Compiled code of a function, running in the interpreter's frame layout: <paramref name="bp"/> is the frame's
 /// first slot; <paramref name="entry"/> is 0 for a new call (the code pushes its own frame record) or 1 + the
 /// index of the instruction where the function's existing, interpreted frame continues in compiled code (on-stack
-/// replacement: the target of a backward branch). It pops its frame record and returns the function's result (its bits; 0 for void).
+/// replacement: the target of a backward branch). <paramref name="fp"/> is the interpreter's frame count at the
+/// call (for a new call, the index of the record it writes; for an entry, one past the frame's own), given so that
+/// a compiled call does not read back what its caller has just stored. It pops its frame record and returns the
+/// function's result (its bits; 0 for void).
 /// </summary>
-public delegate long CompiledCode(Interpreter vm, int bp, int entry);
+public delegate long CompiledCode(Interpreter vm, int bp, int entry, int fp);
 
 /// <summary>Checked mode found the program's state differing from what the verifier promised: a VM bug.</summary>
 public sealed class CheckedModeException(string message) : Exception(message);
@@ -445,7 +448,7 @@ public sealed class Interpreter : IRootSource
     internal long Invoke(LoadedFunction callee, int bp)
     {
         if (_tiering) CountTowardCompiling(callee, "calls");
-        if (callee.Compiled is { } code) return code(this, bp, 0);
+        if (callee.Compiled is { } code) return code(this, bp, 0, _fp);
         if (_profiler is not null) callee.Calls++;
         return CallInterpreted(callee, bp);
     }
@@ -517,7 +520,7 @@ public sealed class Interpreter : IRootSource
     {
         try
         {
-            return code(this, 0, 0);
+            return code(this, 0, 0, _fp);
         }
         catch (Exception e) when (Catchable(e))
         {
@@ -1239,7 +1242,7 @@ public sealed class Interpreter : IRootSource
                         frame.Pc = pc;
                         _sp = sp;
                         OsrEntries++;
-                        result = loop(this, bp, pc + 1);
+                        result = loop(this, bp, pc + 1, _fp);
                         // The compiled code may have grown the stack (its calls): the caller's slots are in the new one.
                         stack = _stack;
                         s0 = ref MemoryMarshal.GetArrayDataReference(stack);
@@ -1280,7 +1283,7 @@ public sealed class Interpreter : IRootSource
                         {
                             int calleeBp = sp - callee.ParamCount;
                             _sp = sp;
-                            result = compiled(this, calleeBp, 0);
+                            result = compiled(this, calleeBp, 0, _fp);
                             stack = _stack;
                             s0 = ref MemoryMarshal.GetArrayDataReference(stack);
                             frame = ref _frames[_fp - 1];
