@@ -201,4 +201,35 @@ public sealed class HeapTests
         heap.Space[(int)(heap.UsedBytes / 8) + 3] = 7;
         Assert.Contains("above the top", Assert.Throws<HeapCorruptionException>(heap.VerifyNow).Message);
     }
+
+    /// <summary>
+    /// Strings compare by their words (Heap.SameString), which holds because the code units past a string's length
+    /// in its last word are zero: strings of 0 to 12 characters equal only their copies, strings differing in one
+    /// character or in length differ, and the verifier finds a code unit written past a string's end.
+    /// </summary>
+    [Fact]
+    public void StringsCompareByTheirWordsAndTheVerifierChecksTheirPadding()
+    {
+        var heap = new Heap(new HeapOptions { Verify = true });
+        var roots = new Roots(1);
+        heap.AddRoots(roots);
+        for (int length = 0; length <= 12; length++)
+        {
+            string text = new string('x', length);
+            int a = heap.NewString(text), b = heap.NewString(text);
+            Assert.True(heap.SameString(a, b), $"length {length}");
+            Assert.False(heap.SameString(a, heap.NewString(text + "x")), $"length {length} against {length + 1}");
+            for (int at = 0; at < length; at++)
+            {
+                string other = text[..at] + "y" + text[(at + 1)..];
+                Assert.False(heap.SameString(a, heap.NewString(other)), $"length {length}, differing at {at}");
+            }
+        }
+        roots.Slots[0] = heap.NewString("abc");
+        heap.Collect();
+        heap.VerifyNow();
+        int r = (int)roots.Slots[0];
+        heap.Space[r + 1] |= (long)'d' << 48; // a fourth code unit in "abc"'s word
+        Assert.Contains("past its end that are not zero", Assert.Throws<HeapCorruptionException>(heap.VerifyNow).Message);
+    }
 }

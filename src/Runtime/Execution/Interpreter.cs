@@ -1344,10 +1344,9 @@ public sealed class Interpreter : IRootSource
     internal bool SameStrings(long a, long b)
     {
         var heap = Heap;
-        var x = heap.StringChars((int)a);
-        var y = heap.StringChars((int)b);
-        if (x.Length == y.Length) _fuel -= x.Length;
-        return x.SequenceEqual(y);
+        int length = heap.StringLength((int)a);
+        if (length == heap.StringLength((int)b)) _fuel -= length;
+        return heap.SameString((int)a, (int)b);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -420,6 +420,24 @@ public sealed partial class Heap
     }
 
     /// <summary>
+    /// Whether strings a and b hold the same characters. Equal headers mean equal lengths, and the code units past a
+    /// string's length in its last word are zero (a new string's words are, nothing writes past the length, and the
+    /// heap's verifier checks it), so strings of up to 8 characters compare as their one or two words; longer ones
+    /// character by character.
+    /// </summary>
+    public bool SameString(int a, int b)
+    {
+        var space = _space;
+        long header = space[a];
+        if (header != space[b]) return false;
+        int words = (LengthOf(header) + 3) / 4;
+        if (words > 2) return StringChars(a).SequenceEqual(StringChars(b));
+        for (int i = 1; i <= words; i++)
+            if (space[a + i] != space[b + i]) return false;
+        return true;
+    }
+
+    /// <summary>
     /// The string <see cref="CharString"/> gives for character <paramref name="index"/> of string r when that is
     /// one made already; else -1: an index outside the string, a character beyond ASCII, or its string not made yet.
     /// </summary>

@@ -32,6 +32,14 @@ internal static class HeapVerifier
             long h = space[at];
             switch (Heap.KindOf(h))
             {
+                case Heap.KindString:
+                    {
+                        // Heap.SameString compares whole words: the code units past the length must be zero.
+                        int length = Heap.LengthOf(h);
+                        if (length % 4 != 0 && (ulong)space[at + 1 + length / 4] >> (16 * (length % 4)) != 0)
+                            throw new HeapCorruptionException($"string at word {at} of {length} characters has code units past its end that are not zero");
+                        break;
+                    }
                 case Heap.KindArray:
                     int data = (int)space[at + 2];
                     if (data <= 0 || data >= top || !starts[data] || Heap.KindOf(space[data]) is not (Heap.KindData or Heap.KindRefData or Heap.KindBytes))
