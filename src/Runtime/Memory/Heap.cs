@@ -425,6 +425,7 @@ public sealed partial class Heap
     /// heap's verifier checks it), so strings of up to 8 characters compare as their one or two words; longer ones
     /// character by character.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool SameString(int a, int b)
     {
         var space = _space;
