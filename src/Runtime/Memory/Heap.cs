@@ -442,7 +442,7 @@ public sealed partial class Heap
     /// The string <see cref="CharString"/> gives for character <paramref name="index"/> of string r when that is
     /// one made already; else -1: an index outside the string, a character beyond ASCII, or its string not made yet.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long SharedCharAt(int r, long index)
     {
         var chars = StringChars(r);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Hlvm.Runtime.Bytecode;
 using Hlvm.Runtime.Execution;
@@ -33,8 +34,10 @@ internal static class StringNatives
 
     // The fast paths of string.len and string.at (NativeDef.Fast): -1 for a null string, an index outside it, or a
     // character whose shared string is not made yet.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long LengthFast(Heap heap, long s) => s == 0 ? -1 : heap.StringLength((int)s);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long AtFast(Heap heap, long s, long index) => s == 0 ? -1 : heap.SharedCharAt((int)s, index);
 
     public static readonly NativeDef[] All =
