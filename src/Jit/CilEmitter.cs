@@ -484,6 +484,7 @@ internal sealed class CilEmitter
         _hoistFirst ??= Local(typeof(int));
         foreach (int local in _hoistAt[header]!)
         {
+            if (ReadAround(header, local)) continue;
             var isNull = il.DefineLabel();
             var empty = il.DefineLabel();
             var done = il.DefineLabel();
@@ -534,6 +535,25 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Stloc, _hoistElements[local]!);
             il.MarkLabel(done);
         }
+    }
+
+    /// <summary>
+    /// Whether a loop around the one at <paramref name="header"/> reads <paramref name="local"/>'s array header too.
+    /// Then the inner loop reads nothing again: every way into it from outside comes from inside the outer loop,
+    /// whose header read it (such a loop has one way in, every entry in it is stepped to through its header, and
+    /// its polls come back through that header), and nothing in the outer loop stores the local or can collect.
+    /// Read again, the values were new definitions at the inner header, and .NET's JIT gave them registers of
+    /// their own and moved them back at every turn of the outer loop.
+    /// </summary>
+    private bool ReadAround(int header, int local)
+    {
+        int start = _hoistStart[header], end = _hoistEnd[header];
+        for (int h = 0; h < _hoistAt.Length; h++)
+        {
+            if (h == header || _hoistAt[h] is not { } locals || Array.IndexOf(locals, local) < 0) continue;
+            if (_hoistStart[h] <= start && end <= _hoistEnd[h] && (_hoistStart[h] < start || end < _hoistEnd[h])) return true;
+        }
+        return false;
     }
 
     private LocalBuilder Local(Type type)

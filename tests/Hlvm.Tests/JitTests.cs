@@ -624,6 +624,49 @@ public sealed class JitTests : IDisposable
             println(s)
         }
         """, "", "IndexError: index 0 is out of range for an array of length 0\n  at main (arrays.hl:6)\n")]
+    [InlineData("""
+        fn id(x: int) -> int { return x }
+
+        fn main() {
+            let xs = [1, 2, 3, 4]
+            var s = 0
+            for r in 0..3 {
+                s += id(r)
+                for i in 0..xs.len() { s += xs[i] * (r + 1) }
+            }
+            println(s)
+        }
+        """, "63\n", "")]
+    [InlineData("""
+        fn main() {
+            let a = [1, 2, 3]
+            let c = [10, 20]
+            let d = [100, 200, 300]
+            var s = 0
+            var i = 0
+            while i < 3 {
+                var b = c
+                if i % 2 == 1 { b = d }
+                var j = 0
+                while j < b.len() {
+                    s += a[i] * b[j]
+                    j += 1
+                }
+                i += 1
+            }
+            println(s)
+            i = 0
+            while i < 5 {
+                var j = 0
+                while j < 2 {
+                    s += a[i + j]
+                    j += 1
+                }
+                i += 1
+            }
+            println(s)
+        }
+        """, "1320\n", "IndexError: index 3 is out of range for an array of length 3\n  at main (arrays.hl:22)\n")]
     public void ArrayHeadersReadWhereALoopIsEnteredFollowEachArrayItIsEnteredWith(string source, string stdout, string stderr)
     {
         string path = Write("arrays.hl", source);
