@@ -38,6 +38,9 @@ public sealed class CilCompiler : ICompiler
     /// <summary>Compiled code counts every instruction against the fuel (--fuel); set by the interpreter.</summary>
     public bool Metered { get; set; }
 
+    /// <inheritdoc/>
+    public bool Profiled { get; set; }
+
     /// <summary>Count every call of compiled functions in <see cref="LoadedFunction.Calls"/> (a profiler runs).</summary>
     public bool CountCalls { get; init; }
 
@@ -61,6 +64,12 @@ public sealed class CilCompiler : ICompiler
         }
         // The batch: fn and, breadth first, the functions its code calls directly that are not compiled yet,
         // and those its method calls reach where the emitter calls them directly (one target, or a few classes).
+        bool[]? ran = null;
+        if (Profiled)
+        {
+            ran = new bool[module.Functions.Length];
+            foreach (var f in module.Functions) ran[f.Index] = f.Hotness > 0 || f.Compiled is not null;
+        }
         var batch = new List<LoadedFunction> { fn };
         var seen = new bool[module.Functions.Length];
         seen[fn.Index] = true;
@@ -80,7 +89,7 @@ public sealed class CilCompiler : ICompiler
             {
                 if (ins.Op == Opcode.Call) Add(module.Functions[ins.A]);
                 else if (ins.Op is Opcode.CallVirt or Opcode.CallIface)
-                    foreach (var target in CilEmitter.DirectTargets(module, ins)) Add(target);
+                    foreach (var target in CilEmitter.DirectTargets(module, ins, ran)) Add(target);
             }
         }
         var methods = new List<DynamicMethod>();
@@ -98,7 +107,7 @@ public sealed class CilCompiler : ICompiler
             var f = batch[i];
             long startedAt = Stopwatch.GetTimestamp();
             var clock = Stopwatch.StartNew();
-            var emitter = new CilEmitter(module, f, methods[i], compiled, CountCalls, Metered);
+            var emitter = new CilEmitter(module, f, methods[i], compiled, CountCalls, Metered, ran);
             int cil = emitter.Emit();
             f.Compiled = (CompiledCode)CilEmitter.EntryStub(f, methods[i]).CreateDelegate(typeof(CompiledCode));
             clock.Stop();

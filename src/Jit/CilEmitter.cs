@@ -199,8 +199,13 @@ internal sealed class CilEmitter
     private readonly List<LocalBuilder>[] _inlineLocals = [[], []];
     private readonly int[] _inlineLocalsUsed = new int[2];
 
-    public CilEmitter(LoadedModule module, LoadedFunction fn, DynamicMethod method, IReadOnlyDictionary<int, DynamicMethod> batch, bool countCalls, bool metered)
+    /// <summary>Tiering's profile (<see cref="CilCompiler.Ran"/>): which functions ran before this batch was
+    /// compiled, or null when nothing ran first (<c>--engine jit</c>).</summary>
+    private readonly bool[]? _ran;
+
+    public CilEmitter(LoadedModule module, LoadedFunction fn, DynamicMethod method, IReadOnlyDictionary<int, DynamicMethod> batch, bool countCalls, bool metered, bool[]? ran)
     {
+        _ran = ran;
         _countCalls = countCalls;
         _metered = metered;
         _module = module;
@@ -1432,7 +1437,7 @@ internal sealed class CilEmitter
         SetPc(pc);
         // The closed class table: one function for every class the receiver can be is called as a function
         // is; a few classes are told apart by their id in the receiver's header; more go through the table.
-        var (single, tested) = Dispatch(_module, ins);
+        var (single, tested) = Dispatch(_module, ins, _ran);
         var called = il.DefineLabel();
         if (single is not null)
         {
@@ -1485,7 +1490,7 @@ internal sealed class CilEmitter
     /// </summary>
     private void CallOrInline(LoadedFunction callee, int args, Label called, Action? beforeCall)
     {
-        if (!_metered && PlanInline(_module, callee) is { } body)
+        if (!_metered && (_ran is null || _ran[callee.Index]) && PlanInline(_module, callee) is { } body)
         {
             var call = _il.DefineLabel();
             EmitInline(callee, args, body, call, called);
@@ -1940,19 +1945,21 @@ internal sealed class CilEmitter
     /// <summary>How a method call instruction reaches its targets (<see cref="MethodCall"/>): the one function every
     /// class its receiver can be runs; else the classes to tell apart by their id, at most <see cref="MaxClassTests"/>;
     /// else neither, and the call looks its target up in the method table.</summary>
-    private static (LoadedFunction? Single, IReadOnlyList<(RuntimeClass Class, LoadedFunction Target)> Tested) Dispatch(LoadedModule module, Instr ins)
+    private static (LoadedFunction? Single, IReadOnlyList<(RuntimeClass Class, LoadedFunction Target)> Tested) Dispatch(LoadedModule module, Instr ins, bool[]? ran)
     {
         var targets = module.Implementations(ins.A, (int)ins.B);
         if (targets.Count == 0) return (null, []);
         if (targets.All(t => t.Target == targets[0].Target)) return (targets[0].Target, []);
+        // Tiering's profile: a target that never ran is left to the table, where it is found all the same.
+        if (ran is not null) targets = targets.Where(t => ran[t.Target.Index]).ToList();
         return (null, targets.Count <= MaxClassTests ? targets : []);
     }
 
     /// <summary>The functions a method call instruction calls directly (<see cref="Dispatch"/>), which the batch
     /// compiles with its caller.</summary>
-    internal static IEnumerable<LoadedFunction> DirectTargets(LoadedModule module, Instr ins)
+    internal static IEnumerable<LoadedFunction> DirectTargets(LoadedModule module, Instr ins, bool[]? ran)
     {
-        var (single, tested) = Dispatch(module, ins);
+        var (single, tested) = Dispatch(module, ins, ran);
         return single is not null ? [single] : tested.Select(t => t.Target);
     }
 

@@ -796,6 +796,68 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// Tiering's profile: a method call compiled after its function ran tests for the classes whose targets ran
+    /// (here squares only) and leaves the others to the method table, and a call of a function that never ran is
+    /// not compiled in place; with <c>--engine jit</c>, where nothing runs first, every target is. Rectangles,
+    /// strips, the base class and the cold function that come later still give the interpreter's answer: 4 + 9
+    /// fifty times, then 4 + 10 + 6 + 0 fifty times less three times 1 to 49.
+    /// </summary>
+    [Fact]
+    public void MethodCallsTestOnlyForTheClassesThatRanBeforeTheCallerWasCompiled()
+    {
+        string path = Write("profile.hl", """
+            class Shape {
+                fn area() -> int { return 0 }
+            }
+            class Square : Shape {
+                side: int
+                init(s: int) { side = s }
+                override fn area() -> int { return side * side }
+            }
+            class Rect : Shape {
+                w: int
+                h: int
+                init(a: int, b: int) {
+                    w = a
+                    h = b
+                }
+                override fn area() -> int { return w * h }
+            }
+            class Strip : Shape {
+                len: int
+                init(n: int) { len = n }
+                override fn area() -> int { return len }
+            }
+
+            fn rare(n: int) -> int { return n * 3 }
+
+            fn total(shapes: [Shape], n: int) -> int {
+                var t = 0
+                for s in shapes { t += s.area() }
+                if n < 0 { t += rare(n) }
+                return t
+            }
+
+            fn main() {
+                let squares: [Shape] = [Square(2), Square(3)]
+                var sum = 0
+                for i in 0..50 { sum += total(squares, i) }
+                let mixed: [Shape] = [Square(2), Rect(2, 5), Strip(6), Shape()]
+                for i in 0..50 { sum += total(mixed, -i) }
+                println(sum)
+            }
+            """);
+        var expected = TestSupport.Hlvm(["run", "--engine", "interp", path]);
+        Assert.Equal((0, "-2025\n", ""), (expected.ExitCode, expected.Stdout, expected.Stderr));
+        foreach (var engine in Engines.Skip(1).Append(["--engine", "tiered", "--jit-threshold", "10"]))
+            Assert.Equal(expected, TestSupport.Hlvm(["run", .. engine, path]));
+        var tiered = TestSupport.Hlvm(["run", "--jit-threshold", "10", "--jit-log", path]);
+        Assert.Matches(@"jit: total: .*; in place: Square\.area\n", tiered.Stderr);
+        var eager = TestSupport.Hlvm(["run", "--engine", "jit", "--jit-log", path]);
+        Assert.Matches(@"jit: total: .*; in place: (\w+\.area, ){4}rare\n", eager.Stderr);
+    }
+
+    /// <summary>
     /// Calls of tiny functions (a constructor that sets fields, a function that reads one or returns a constant)
     /// are compiled as their bodies. The results are the interpreter's (20,000 points: the x's and 42 each, half
     /// the y's, two characters a label); a field read before it is set falls back to the call, which raises the

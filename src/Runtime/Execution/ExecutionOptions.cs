@@ -55,4 +55,11 @@ public interface ICompiler
     /// it compiles anything, the same for a whole run.
     /// </summary>
     bool Metered { get; set; }
+
+    /// <summary>
+    /// Whether every function is interpreted before it is compiled (tiering with a threshold above 0), so that
+    /// <see cref="LoadedFunction.Hotness"/> tells which functions have run: set by the interpreter before it
+    /// compiles anything. The compiler may then give less code to calls of functions that never ran.
+    /// </summary>
+    bool Profiled { get; set; }
 }
