@@ -1685,8 +1685,8 @@ internal sealed class CilEmitter
     /// <summary>
     /// What calls of <paramref name="callee"/> compile in place of the call, or null for nothing: its whole body
     /// when it is <see cref="Inlinable"/>; otherwise its start, when a path through it returns before anything but
-    /// locals, constants, field reads, arithmetic (<see cref="PureShape"/>) and forward jumps (a recursion's base
-    /// case, a guard that returns early). Such a start writes nothing but its own CIL locals, so where it reaches
+    /// locals, constants, field reads, array lengths, arithmetic (<see cref="PureShape"/>) and forward jumps (a
+    /// recursion's base case, a guard that returns early). Such a start writes nothing but its own CIL locals, so where it reaches
     /// anything else (a call, an allocation, a store, a loop, an instruction that may raise) it gives up and makes
     /// the call, which runs the function from its start: the program sees the call, and only the call. At most
     /// <see cref="MaxInlineInstructions"/> of it are compiled in place.
@@ -1720,7 +1720,7 @@ internal sealed class CilEmitter
             bool jump = ins.Op is Opcode.Jmp or Opcode.JmpIf or Opcode.JmpIfNot or Opcode.JmpIfNull or Opcode.JmpIfNotNull
                 && ins.A > pc;
             bool local = ins.Op is Opcode.Nop or Opcode.Load or Opcode.Store or Opcode.Pop or Opcode.Dup or Opcode.IConst
-                or Opcode.FConst or Opcode.BConst or Opcode.SConst or Opcode.AConstNull or Opcode.GetField
+                or Opcode.FConst or Opcode.BConst or Opcode.SConst or Opcode.AConstNull or Opcode.GetField or Opcode.ALen
                 || PureShape(ins.Op) is not null;
             bool ret = ins.Op is Opcode.Ret or Opcode.RetVoid;
             if (!(jump || local || ret) || ++count > MaxInlineInstructions)
@@ -1728,7 +1728,7 @@ internal sealed class CilEmitter
                 givesUp[pc] = true;
                 continue;
             }
-            readsHeap |= ins.Op == Opcode.GetField;
+            readsHeap |= ins.Op is Opcode.GetField or Opcode.ALen;
             returns |= ret;
             if (jump) runs[ins.A] = joins[ins.A] = true;
             if (!ret && ins.Op != Opcode.Jmp) runs[pc + 1] = true;
@@ -1916,6 +1916,21 @@ internal sealed class CilEmitter
                             Push(typeof(double));
                         }
                         else Push(typeof(long));
+                        break;
+                    }
+                case Opcode.ALen:
+                    {
+                        // A null array goes to the call, which raises the NullError.
+                        var array = Pop();
+                        il.Emit(OpCodes.Ldloc, array);
+                        il.Emit(OpCodes.Brfalse, call);
+                        LdSpace();
+                        il.Emit(OpCodes.Ldloc, array);
+                        il.Emit(OpCodes.Conv_I4);
+                        Ldc(Heap.ArrayLengthOffset);
+                        il.Emit(OpCodes.Add);
+                        il.Emit(OpCodes.Ldelem_I8);
+                        Push(typeof(long));
                         break;
                     }
                 case Opcode.SetField:

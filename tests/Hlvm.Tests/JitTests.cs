@@ -1114,6 +1114,55 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>That <c>hlvm prof</c> counts each function's calls as given (a regex of its name), in every engine.</summary>
+    /// <summary>
+    /// A method that returns an array's length (with arithmetic on it) is compiled in place: 3,000 calls on a
+    /// queue of 3 give 9,000 less what the head passed (0, 1 and 2 a third of the time each: 3,000 in all), so
+    /// 6,000; the profiler counts the 3,001 calls in every engine; and the call made while the array is not set
+    /// yet (from the base class's constructor, also compiled with it in place under --engine jit) is the real call, whose
+    /// NullError names the method's own line in the trace.
+    /// </summary>
+    [Fact]
+    public void ArrayLengthsAreReadInPlaceAndAnUnsetArrayMakesTheCall()
+    {
+        string path = Write("length.hl", """
+            class Base {
+                init(early: bool) { if early { println(size()) } }
+                fn size() -> int { return 0 }
+            }
+
+            class Queue : Base {
+                items: [int]
+                var head: int = 0
+                init(xs: [int], early: bool) {
+                    super(early)
+                    items = xs
+                }
+                override fn size() -> int { return items.len() - head }
+            }
+
+            fn main() {
+                let q = Queue([1, 2, 3], false)
+                var total = 0
+                for i in 0..3000 {
+                    q.head = i % 3
+                    total += q.size()
+                }
+                println(total)
+                Queue([1], true)
+            }
+            """);
+        var expected = TestSupport.Hlvm(["run", "--engine", "interp", path]);
+        Assert.Equal(70, expected.ExitCode);
+        Assert.Equal("6000\n", expected.Stdout);
+        Assert.Equal("NullError: field 'items' of 'Queue' is read before it is set\n  at Queue.size (length.hl:13)\n  at Base.init (length.hl:2)\n  at Queue.init (length.hl:10)\n  at main (length.hl:24)\n", expected.Stderr);
+        foreach (var engine in Engines.Skip(1))
+            Assert.Equal(expected, TestSupport.Hlvm(["run", .. engine, path]));
+        var log = TestSupport.Hlvm(["run", "--engine", "jit", "--jit-log", path]);
+        Assert.Matches(@"jit: main: .*; in place: .*Queue\.size", log.Stderr);
+        Assert.Matches(@"jit: Base\.init: .*; in place: Base\.size, Queue\.size\n", log.Stderr);
+        AssertCallCounts(path, ("3,001", "Queue\\.size"));
+    }
+
     private static void AssertCallCounts(string path, params (string Calls, string Function)[] counts)
     {
         foreach (var engine in Engines)
