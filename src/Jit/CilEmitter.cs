@@ -1018,6 +1018,12 @@ internal sealed class CilEmitter
                 StEntry(d, Rep.Double);
                 break;
             case Opcode.SConst:
+                // A constant the next instruction compares with is compared by its words there, never loaded.
+                if (ComparedConstant(pc) is not null)
+                {
+                    _alias[d] = -1;
+                    break;
+                }
                 LdString(ins.A);
                 StEntry(d, Rep.Ref);
                 break;
@@ -1345,6 +1351,11 @@ internal sealed class CilEmitter
                     break;
                 }
             case Opcode.SEq or Opcode.SNe:
+                if (pc > 0 && ComparedConstant(pc - 1) is { } image)
+                {
+                    CompareWithConstant(d - 2, image, ins.Op == Opcode.SNe);
+                    break;
+                }
                 // The interpreter's own comparison (Interpreter.SameStrings), with the strings where they are.
                 il.Emit(OpCodes.Ldarg_0);
                 LdEntry(d - 2, Rep.Ref);
@@ -1593,6 +1604,49 @@ internal sealed class CilEmitter
         _il.Emit(OpCodes.Ldfld, F.Strings);
         Ldc(index);
         _il.Emit(OpCodes.Ldelem_I8);
+    }
+
+    /// <summary>Most words of a constant's <see cref="Heap.StringImage"/> that a comparison with it tests in place:
+    /// the header and up to eight characters. (Longer constants go to <see cref="Interpreter.SameStrings"/>.)</summary>
+    private const int MaxComparedWords = 3;
+
+    /// <summary>
+    /// The image (<see cref="Heap.StringImage"/>) of the string constant instruction <paramref name="pc"/> pushes,
+    /// when the next instruction compares a string with it and nothing else sees it (control reaches that one only
+    /// from here) and it is short; else null. Not with --fuel: <see cref="Interpreter.SameStrings"/> charges the
+    /// fuel for the characters it compares, and a comparison in place charges nothing.
+    /// </summary>
+    private long[]? ComparedConstant(int pc)
+    {
+        var code = _fn.Code;
+        if (_metered || code[pc].Op != Opcode.SConst || pc + 1 >= code.Length || !_fn.Reachable[pc + 1]
+            || _isTarget[pc + 1] || _isStep[pc + 1] || code[pc + 1].Op is not (Opcode.SEq or Opcode.SNe))
+            return null;
+        string text = _module.Def.Strings[code[pc].A];
+        return Heap.StringWords(text.Length) <= MaxComparedWords ? Heap.StringImage(text) : null;
+    }
+
+    /// <summary>Whether the string at depth <paramref name="k"/> has the words <paramref name="image"/> (equal
+    /// headers: the same length; then the same characters), or not (<paramref name="negate"/>): 1 or 0 at depth k.</summary>
+    private void CompareWithConstant(int k, long[] image, bool negate)
+    {
+        var il = _il;
+        var differ = il.DefineLabel();
+        var done = il.DefineLabel();
+        for (int w = 0; w < image.Length; w++)
+        {
+            HeapWord(k, w);
+            il.Emit(OpCodes.Ldelem_I8);
+            il.Emit(OpCodes.Ldc_I8, image[w]);
+            il.Emit(OpCodes.Bne_Un, differ);
+        }
+        il.Emit(negate ? OpCodes.Ldc_I4_0 : OpCodes.Ldc_I4_1);
+        il.Emit(OpCodes.Br, done);
+        il.MarkLabel(differ);
+        il.Emit(negate ? OpCodes.Ldc_I4_1 : OpCodes.Ldc_I4_0);
+        il.MarkLabel(done);
+        il.Emit(OpCodes.Conv_I8);
+        StEntry(k, Rep.Long);
     }
 
     /// <summary>Adds one to a function's call count (a profiler runs), at the count's address: the module's
@@ -2658,6 +2712,8 @@ internal sealed class CilEmitter
                 case Opcode.Call when !metered && PlanInline(module, module.Functions[ins.A]) is { ReadsHeap: true }:
                     return true;
                 case Opcode.CallNative when module.Natives[ins.A].Fast is { Method.IsStatic: true }:
+                    return true;
+                case Opcode.SEq or Opcode.SNe when !metered && fn.Code[pc - 1].Op == Opcode.SConst: // (ComparedConstant)
                     return true;
             }
         }

@@ -171,6 +171,15 @@ public sealed class HeapTests
         var heap = new Heap(new HeapOptions { Verify = true });
         var roots = new Roots(1);
         heap.AddRoots(roots);
+        // A string's image (what compiled code compares with a constant) is its words on the heap, and no other.
+        foreach (string text in new[] { "", "a", "abcd", "abcde", "h\u00e9llo w\u00f6rld!", "\ud83d\ude00" })
+        {
+            int at = heap.NewString(text);
+            var image = Heap.StringImage(text);
+            Assert.Equal(Heap.StringWords(text.Length), image.Length);
+            Assert.Equal(image, heap.Space.AsSpan(at, image.Length).ToArray());
+            Assert.NotEqual(image, Heap.StringImage(text + "x")[..image.Length]);
+        }
         roots.Slots[0] = heap.NewString("abc");
         heap.Collect();
         heap.VerifyNow();

@@ -1071,6 +1071,76 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// A comparison with a short string constant is compiled as a comparison of words with the constant's heap
+    /// image. Each word of the table is compared with constants of 0 to 9 characters (the empty string, one word,
+    /// exactly four and eight characters, five, and nine, which goes to the interpreter's comparison), non-ASCII
+    /// ones, and "abc" on either side; the expected marks are worked out by hand from which constant each word is.
+    /// The same in every engine and, where every comparison is the metered interpreter's, under --fuel.
+    /// </summary>
+    [Fact]
+    public void ComparisonsWithShortConstantsCompareTheirWords()
+    {
+        string path = Write("constants.hl", """
+            fn marks(s: string) -> string {
+                var r = ""
+                if s == "" { r += "0" }
+                if s == "a" { r += "1" }
+                if s != "ab" { r += "2" } else { r += "-" }
+                if s == "abcd" { r += "4" }
+                if s == "abcde" { r += "5" }
+                if s == "abcdefgh" { r += "8" }
+                if s == "abcdefghi" { r += "9" }
+                if s == "\u{e9}" { r += "e" }
+                if s == "h\u{e9}!" { r += "h" }
+                return r
+            }
+
+            fn main() {
+                let words = ["", "a", "b", "ab", "abc", "abcd", "abce", "abcde", "abcdf", "abcdefgh", "abcdefgx",
+                    "abcdefghi", "abcdefghj", "\u{e9}", "e", "h\u{e9}!", "he!"]
+                for round in 0..1500 {
+                    for w in words { marks(w) }
+                }
+                for w in words {
+                    let left = w == "abc"
+                    let right = "abc" == w
+                    println("{w}: {marks(w)} {left} {right}")
+                }
+            }
+            """);
+        const string marks = """
+            : 02 false false
+            a: 12 false false
+            b: 2 false false
+            ab: - false false
+            abc: 2 true true
+            abcd: 24 false false
+            abce: 2 false false
+            abcde: 25 false false
+            abcdf: 2 false false
+            abcdefgh: 28 false false
+            abcdefgx: 2 false false
+            abcdefghi: 29 false false
+            abcdefghj: 2 false false
+            é: 2e false false
+            e: 2 false false
+            hé!: 2h false false
+            he!: 2 false false
+
+            """;
+        var expected = TestSupport.Hlvm(["run", "--engine", "interp", path]);
+        Assert.Equal((0, marks, ""), (expected.ExitCode, expected.Stdout, expected.Stderr));
+        foreach (var engine in Engines.Skip(1))
+            Assert.Equal(expected, TestSupport.Hlvm(["run", .. engine, path]));
+        foreach (string fuel in new[] { "1000", "250000", "10000000" })
+        {
+            var metered = TestSupport.Hlvm(["run", "--engine", "interp", "--fuel", fuel, path]);
+            Assert.Equal(metered, TestSupport.Hlvm(["run", "--engine", "jit", "--fuel", fuel, path]));
+            Assert.Equal(metered, TestSupport.Hlvm(["run", "--engine", "tiered", "--jit-threshold", "1", "--fuel", fuel, path]));
+        }
+    }
+
+    /// <summary>
     /// Compiled code answers string equality and <c>s.len()</c>, <c>s[i]</c> without the interpreter where it can,
     /// and makes the native's call where it can't. The first round over "héllo" makes each character's string (no
     /// fast answer yet: the call makes it), the second finds them made, except 'é', which is never shared; the two

@@ -520,6 +520,20 @@ public sealed partial class Heap
 
     public string GetString(int r) => new(StringChars(r));
 
+    /// <summary>
+    /// The words a string of the characters <paramref name="text"/> has on the heap, wherever it is: its header,
+    /// then its code units as <see cref="StringChars"/> lays them out, the last word's unused ones zero. Two
+    /// strings are equal when their words are (<see cref="SameString"/>), so compiled code compares a string with
+    /// a short constant against these, without the constant's address (which a collection changes).
+    /// </summary>
+    public static long[] StringImage(string text)
+    {
+        var image = new long[StringWords(text.Length)];
+        image[0] = Header(KindString, 0, text.Length);
+        if (text.Length > 0) text.CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.As<long, char>(ref image[1]), text.Length));
+        return image;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int ArrayLength(int r) => (int)_space[r + ArrayLengthOffset];
 
