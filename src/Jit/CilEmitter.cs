@@ -1849,17 +1849,18 @@ internal sealed class CilEmitter
             stack.RemoveAt(stack.Count - 1);
             return top;
         }
-        // The heap's array and the index of the field of the object in obj; a null object goes to the call.
-        void FieldWord(LocalBuilder obj, int field)
+        // The heap's array and the index of word `offset` of the object in obj; a null object goes to the call.
+        void Word(LocalBuilder obj, int offset)
         {
             il.Emit(OpCodes.Ldloc, obj);
             il.Emit(OpCodes.Brfalse, call);
             LdSpace();
             il.Emit(OpCodes.Ldloc, obj);
             il.Emit(OpCodes.Conv_I4);
-            Ldc(Heap.FieldOffset + field);
+            Ldc(offset);
             il.Emit(OpCodes.Add);
         }
+        void FieldWord(LocalBuilder obj, int field) => Word(obj, Heap.FieldOffset + field);
         var code = callee.Code;
         var labels = new Label[code.Length];
         for (int pc = 0; pc < code.Length; pc++) if (body.Joins[pc]) labels[pc] = il.DefineLabel();
@@ -1975,14 +1976,7 @@ internal sealed class CilEmitter
                 case Opcode.ALen:
                     {
                         // A null array goes to the call, which raises the NullError.
-                        var array = Pop();
-                        il.Emit(OpCodes.Ldloc, array);
-                        il.Emit(OpCodes.Brfalse, call);
-                        LdSpace();
-                        il.Emit(OpCodes.Ldloc, array);
-                        il.Emit(OpCodes.Conv_I4);
-                        Ldc(Heap.ArrayLengthOffset);
-                        il.Emit(OpCodes.Add);
+                        Word(Pop(), Heap.ArrayLengthOffset);
                         il.Emit(OpCodes.Ldelem_I8);
                         Push(typeof(long));
                         break;
