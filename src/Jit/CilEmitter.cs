@@ -1327,7 +1327,7 @@ internal sealed class CilEmitter
                     StEntry(d - argc, Rep.Double);
                     break;
                 }
-            case Opcode.CallNative when _module.Natives[ins.A].Fast is { Method.IsStatic: true } fast:
+            case Opcode.CallNative when _module.Natives[ins.A].FastMethod(_metered) is { } fast:
                 {
                     // The native's fast path (NativeDef.Fast), called with the arguments where they are; a negative
                     // answer makes the call as the interpreter does.
@@ -1337,7 +1337,7 @@ internal sealed class CilEmitter
                     MaterializeAll(d);
                     LdHeap();
                     for (int k = d - argc; k < d; k++) LdEntryBits(k, RepOf(types[k]));
-                    il.Emit(OpCodes.Call, fast.Method);
+                    il.Emit(OpCodes.Call, fast);
                     il.Emit(OpCodes.Dup);
                     il.Emit(OpCodes.Stloc, _tmp);
                     il.Emit(OpCodes.Ldc_I8, 0L);
@@ -2705,7 +2705,7 @@ internal sealed class CilEmitter
                     return true;
                 case Opcode.Call when !metered && PlanInline(module, module.Functions[ins.A]) is { ReadsHeap: true }:
                     return true;
-                case Opcode.CallNative when module.Natives[ins.A].Fast is { Method.IsStatic: true }:
+                case Opcode.CallNative when module.Natives[ins.A].FastMethod(metered) is not null:
                     return true;
                 case Opcode.SEq or Opcode.SNe when !metered && fn.Code[pc - 1].Op == Opcode.SConst: // (ComparedConstant)
                     return true;

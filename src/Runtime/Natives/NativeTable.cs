@@ -38,6 +38,17 @@ public sealed record NativeDef(string Name, VmType[] Params, VmType Return, stri
     /// </summary>
     public Delegate? Fast { get; init; }
 
+    /// <summary>
+    /// <see cref="Fast"/> answers calls for which <see cref="Fn"/> charges fuel (a search charges the characters
+    /// it reads). Compiled code calls it only without a fuel budget, where nothing reads the charge; with
+    /// <c>--fuel</c> every call runs <see cref="Fn"/>.
+    /// </summary>
+    public bool FastSkipsCharge { get; init; }
+
+    /// <summary>The fast path compiled code may call (<see cref="Fast"/>), with or without a fuel budget.</summary>
+    public System.Reflection.MethodInfo? FastMethod(bool metered) =>
+        Fast is { Method.IsStatic: true } fast && !(metered && FastSkipsCharge) ? fast.Method : null;
+
     /// <summary>What the call acts on (by default its first argument, a string: a path, a variable's name).</summary>
     public NativeTarget? Target { get; init; }
 

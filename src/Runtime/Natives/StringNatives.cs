@@ -40,6 +40,21 @@ internal static class StringNatives
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long AtFast(Heap heap, long s, long index) => s == 0 ? -1 : heap.SharedCharAt((int)s, index);
 
+    // The fast paths of string.contains, startsWith and endsWith, without the fuel charge (NativeDef.FastSkipsCharge):
+    // -1 for a null string, or a pattern long enough for the linear search of Search.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static long ContainsFast(Heap heap, long s, long pattern) =>
+        s == 0 || pattern == 0 || heap.StringLength((int)pattern) > TextSearch.ShortPattern ? -1
+        : heap.StringChars((int)s).IndexOf(heap.StringChars((int)pattern), StringComparison.Ordinal) >= 0 ? 1 : 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static long StartsWithFast(Heap heap, long s, long prefix) =>
+        s == 0 || prefix == 0 ? -1 : heap.StringChars((int)s).StartsWith(heap.StringChars((int)prefix), StringComparison.Ordinal) ? 1 : 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static long EndsWithFast(Heap heap, long s, long suffix) =>
+        s == 0 || suffix == 0 ? -1 : heap.StringChars((int)s).EndsWith(heap.StringChars((int)suffix), StringComparison.Ordinal) ? 1 : 0;
+
     public static readonly NativeDef[] All =
     [
         new("string.len", [S], I, null, "the number of UTF-16 code units", (vm, a) => a[0] == 0 ? throw Null() : vm.Heap.StringLength((int)a[0]))
@@ -69,17 +84,29 @@ internal static class StringNatives
             return r;
         }),
         new("string.indexOf", [S, S], I, null, "the first index of a substring, or -1", (vm, a) => Search(vm, a[0], a[1])),
-        new("string.contains", [S, S], B, null, "whether a substring occurs", (vm, a) => Search(vm, a[0], a[1]) >= 0 ? 1 : 0),
+        new("string.contains", [S, S], B, null, "whether a substring occurs", (vm, a) => Search(vm, a[0], a[1]) >= 0 ? 1 : 0)
+        {
+            Fast = (Func<Heap, long, long, long>)ContainsFast,
+            FastSkipsCharge = true,
+        },
         new("string.startsWith", [S, S], B, null, "whether the string starts with a prefix", (vm, a) =>
         {
             vm.Charge(Math.Min(Chars(vm, a[0]).Length, Chars(vm, a[1]).Length));
             return Chars(vm, a[0]).StartsWith(Chars(vm, a[1]), StringComparison.Ordinal) ? 1 : 0;
-        }),
+        })
+        {
+            Fast = (Func<Heap, long, long, long>)StartsWithFast,
+            FastSkipsCharge = true,
+        },
         new("string.endsWith", [S, S], B, null, "whether the string ends with a suffix", (vm, a) =>
         {
             vm.Charge(Math.Min(Chars(vm, a[0]).Length, Chars(vm, a[1]).Length));
             return Chars(vm, a[0]).EndsWith(Chars(vm, a[1]), StringComparison.Ordinal) ? 1 : 0;
-        }),
+        })
+        {
+            Fast = (Func<Heap, long, long, long>)EndsWithFast,
+            FastSkipsCharge = true,
+        },
         new("string.trim", [S], S, null, "without leading and trailing white space", (vm, a) => NewString(vm, Charged(vm, Str(vm, a[0])).Trim())),
         new("string.upper", [S], S, null, "in upper case (invariant culture)", (vm, a) => NewString(vm, Charged(vm, Str(vm, a[0])).ToUpperInvariant())),
         new("string.lower", [S], S, null, "in lower case (invariant culture)", (vm, a) => NewString(vm, Charged(vm, Str(vm, a[0])).ToLowerInvariant())),
