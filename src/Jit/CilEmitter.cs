@@ -2707,7 +2707,7 @@ internal sealed class CilEmitter
                     return true;
                 case Opcode.CallNative when module.Natives[ins.A].FastMethod(metered) is not null:
                     return true;
-                case Opcode.SEq or Opcode.SNe when !metered && fn.Code[pc - 1].Op == Opcode.SConst: // (ComparedConstant)
+                case Opcode.SEq or Opcode.SNe when !metered && pc > 0 && fn.Code[pc - 1].Op == Opcode.SConst: // (ComparedConstant)
                     return true;
             }
         }
