@@ -1350,6 +1350,32 @@ internal sealed class CilEmitter
                     il.MarkLabel(done);
                     break;
                 }
+            case Opcode.SConcat when !_metered:
+                {
+                    // Joined in place when the heap has room and needs no work (Heap.TryConcat); else the slow path,
+                    // which collects or raises the error, and charges the fuel (none to charge here: no budget).
+                    var slow = il.DefineLabel();
+                    var done = il.DefineLabel();
+                    // Before the branch: what the slow path's own MaterializeAll writes must be written on both ways.
+                    MaterializeAll(d);
+                    LdHeap();
+                    LdEntry(d - 2, Rep.Ref);
+                    il.Emit(OpCodes.Conv_I4);
+                    LdEntry(d - 1, Rep.Ref);
+                    il.Emit(OpCodes.Conv_I4);
+                    il.Emit(OpCodes.Call, M.TryConcat);
+                    il.Emit(OpCodes.Conv_I8);
+                    il.Emit(OpCodes.Dup);
+                    il.Emit(OpCodes.Stloc, _tmp);
+                    il.Emit(OpCodes.Brfalse, slow);
+                    il.Emit(OpCodes.Ldloc, _tmp);
+                    StEntry(d - 2, Rep.Ref);
+                    il.Emit(OpCodes.Br, done);
+                    il.MarkLabel(slow);
+                    SlowPath(pc, ins, types);
+                    il.MarkLabel(done);
+                    break;
+                }
             case Opcode.SEq or Opcode.SNe:
                 if (pc > 0 && ComparedConstant(pc - 1) is { } image)
                 {
@@ -2703,6 +2729,8 @@ internal sealed class CilEmitter
                 case Opcode.GetField or Opcode.SetField or Opcode.ALoad or Opcode.AStore or Opcode.ALen or Opcode.NewObject
                     or Opcode.CallVirt or Opcode.CallIface:
                     return true;
+                case Opcode.SConcat when !metered:
+                    return true;
                 case Opcode.Call when !metered && PlanInline(module, module.Functions[ins.A]) is { ReadsHeap: true }:
                     return true;
                 case Opcode.CallNative when module.Natives[ins.A].FastMethod(metered) is not null:
@@ -2940,6 +2968,7 @@ internal sealed class CilEmitter
         public static MethodInfo Code => field ??= typeof(LoadedFunction).GetProperty(nameof(LoadedFunction.Code))!.GetMethod!;
         public static MethodInfo RecordFrame => field ??= Of(typeof(Interpreter), nameof(Interpreter.RecordFrame));
         public static MethodInfo TryBumpObject => field ??= Of(typeof(Heap), nameof(Heap.TryBumpObject));
+        public static MethodInfo TryConcat => field ??= Of(typeof(Heap), nameof(Heap.TryConcat));
         public static MethodInfo CallInterpreted => field ??= Of(typeof(Interpreter), nameof(Interpreter.CallInterpreted));
         public static MethodInfo Invoke => field ??= Of(typeof(Interpreter), nameof(Interpreter.Invoke));
         public static MethodInfo VirtualTarget => field ??= Of(typeof(Interpreter), nameof(Interpreter.VirtualTarget));

@@ -1071,6 +1071,50 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// Compiled code joins two strings in place when the heap has room and needs no work (<c>Heap.TryConcat</c>),
+    /// and the slow way otherwise: under --gc-stress always (2,000 strings there), and past --max-heap with the
+    /// interpreter's OutOfMemoryError. The lengths are worked out by hand: "item " (5), i's digits (1,088,890 in all for 0 to
+    /// 199,999), ": " (2), "é" and "x", 200,000 times; "ab" doubled twenty times is 2,097,152 characters, the
+    /// operands the same local (whose value must reach the slot the slow path reads).
+    /// </summary>
+    [Fact]
+    public void StringsAreJoinedInPlaceOrTheSlowWayWithTheSameResults()
+    {
+        string path = Write("concat.hl", """
+            fn main(args: [string]) {
+                var n = 200000
+                if args.len() > 0 { n = args[0].toInt() }
+                var total = 0
+                var last = ""
+                for i in 0..n {
+                    let s = "item " + "{i}" + ": " + "\u{e9}" + "x"
+                    total += s.len()
+                    last = s
+                }
+                println("{total} {last}")
+                var big = "ab"
+                for k in 0..20 { big = big + big }
+                println(big.len())
+            }
+            """);
+        var expected = TestSupport.Hlvm(["run", "--engine", "interp", path]);
+        Assert.Equal((0, "2888890 item 199999: \u00e9x\n2097152\n", ""), (expected.ExitCode, expected.Stdout, expected.Stderr));
+        // Under --gc-stress, 2,000 strings: 6,890 digits for 0 to 1,999 and 9 characters more each.
+        var stressed = TestSupport.Hlvm(["run", "--engine", "interp", "--gc-stress", "--verify-heap", path, "2000"]);
+        Assert.Equal((0, "24890 item 1999: \u00e9x\n2097152\n", ""), (stressed.ExitCode, stressed.Stdout, stressed.Stderr));
+        foreach (var engine in Engines.Skip(1))
+        {
+            Assert.Equal(expected, TestSupport.Hlvm(["run", .. engine, path]));
+            Assert.Equal(stressed, TestSupport.Hlvm(["run", .. engine, "--gc-stress", "--verify-heap", path, "2000"]));
+        }
+        var limited = TestSupport.Hlvm(["run", "--engine", "interp", "--max-heap", "3m", path]);
+        Assert.Equal(75, limited.ExitCode);
+        Assert.Contains("OutOfMemoryError", limited.Stderr);
+        foreach (var engine in Engines.Skip(1))
+            Assert.Equal(limited, TestSupport.Hlvm(["run", .. engine, "--max-heap", "3m", path]));
+    }
+
+    /// <summary>
     /// <c>contains</c>, <c>startsWith</c> and <c>endsWith</c> have fast paths that skip the fuel charge their natives
     /// make, so compiled code calls them only without --fuel. Every word of the table against every pattern
     /// (the empty one, characters to escape, a pattern past the short-pattern search's 32 characters, which the

@@ -134,10 +134,10 @@ public sealed partial class Heap
     public static long ObjectHeader(RuntimeClass c) => KindObject | ((long)c.HeapId << 8) | ((long)c.Fields.Length << 32);
 
     /// <summary>
-    /// Compiled code's allocation of an object (header <paramref name="header"/>, <paramref name="words"/> words):
-    /// its reference when it needs none of <see cref="Reserve"/>'s work (the space has room, no collection at every
-    /// allocation, no profiler waiting for one, no allocation sample due, objects not tracked), else 0, and the
-    /// caller allocates the slow way. The fields are zero already (the words above the top always are).
+    /// Compiled code's allocation of an object or a string (header <paramref name="header"/>, <paramref name="words"/>
+    /// words): its reference when it needs none of <see cref="Reserve"/>'s work (the space has room, no collection
+    /// at every allocation, no profiler waiting for one, no allocation sample due, objects not tracked), else 0, and
+    /// the caller allocates the slow way. The fields are zero already (the words above the top always are).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int TryBumpObject(long header, int words)
@@ -150,6 +150,26 @@ public sealed partial class Heap
         _top = r + words;
         AllocatedBytes += words * 8L;
         _space[r] = header;
+        return r;
+    }
+
+    /// <summary>
+    /// Compiled code's join of strings <paramref name="a"/> and <paramref name="b"/> (<c>sconcat</c>) when it needs
+    /// none of <see cref="Reserve"/>'s work (<see cref="TryBumpObject"/>'s conditions) and the result can exist:
+    /// the new string, else 0, and the caller joins them the slow way (which collects, or raises the error). It
+    /// charges no fuel: compiled code calls it only without a budget.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal int TryConcat(int a, int b)
+    {
+        int lengthA = StringLength(a);
+        long length = (long)lengthA + StringLength(b);
+        if (length > MaxStringChars) return 0;
+        int r = TryBumpObject(Header(KindString, 0, length), StringWords(length));
+        if (r == 0) return 0;
+        var chars = StringChars(r);
+        StringChars(a).CopyTo(chars);
+        StringChars(b).CopyTo(chars[lengthA..]);
         return r;
     }
 
