@@ -199,8 +199,8 @@ internal sealed class CilEmitter
     private readonly List<LocalBuilder>[] _inlineLocals = [[], []];
     private readonly int[] _inlineLocalsUsed = new int[2];
 
-    /// <summary>Tiering's profile (<see cref="CilCompiler.Ran"/>): which functions ran before this batch was
-    /// compiled, or null when nothing ran first (<c>--engine jit</c>).</summary>
+    /// <summary>Tiering's profile (<see cref="ICompiler.Profiled"/>): which functions ran (or were compiled) before
+    /// this batch was compiled, or null when nothing runs first (<c>--engine jit</c>).</summary>
     private readonly bool[]? _ran;
 
     public CilEmitter(LoadedModule module, LoadedFunction fn, DynamicMethod method, IReadOnlyDictionary<int, DynamicMethod> batch, bool countCalls, bool metered, bool[]? ran)
@@ -1766,10 +1766,10 @@ internal sealed class CilEmitter
     /// What calls of <paramref name="callee"/> compile in place of the call, or null for nothing: its whole body
     /// when it is <see cref="Inlinable"/>; otherwise its start, when a path through it returns before anything but
     /// locals, constants, field reads, array lengths, arithmetic (<see cref="PureShape"/>) and forward jumps (a
-    /// recursion's base case, a guard that returns early). Such a start writes nothing but its own CIL locals, so where it reaches
-    /// anything else (a call, an allocation, a store, a loop, an instruction that may raise) it gives up and makes
-    /// the call, which runs the function from its start: the program sees the call, and only the call. At most
-    /// <see cref="MaxInlineInstructions"/> of it are compiled in place.
+    /// recursion's base case, a guard that returns early). Such a start writes nothing but its own CIL locals, so
+    /// where it reaches anything else (a call, an allocation, a store, a loop, an instruction that may raise) it
+    /// gives up and makes the call, which runs the function from its start: the program sees the call, and only
+    /// the call. At most <see cref="MaxInlineInstructions"/> of it are compiled in place.
     /// </summary>
     internal static InlineBody? PlanInline(LoadedModule module, LoadedFunction callee)
     {
