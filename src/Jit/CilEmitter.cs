@@ -1332,50 +1332,26 @@ internal sealed class CilEmitter
                     // The native's fast path (NativeDef.Fast), called with the arguments where they are; a negative
                     // answer makes the call as the interpreter does.
                     int argc = _module.Natives[ins.A].Params.Length;
-                    var slow = il.DefineLabel();
-                    var done = il.DefineLabel();
-                    MaterializeAll(d);
-                    LdHeap();
-                    for (int k = d - argc; k < d; k++) LdEntryBits(k, RepOf(types[k]));
-                    il.Emit(OpCodes.Call, fast);
-                    il.Emit(OpCodes.Dup);
-                    il.Emit(OpCodes.Stloc, _tmp);
-                    il.Emit(OpCodes.Ldc_I8, 0L);
-                    il.Emit(OpCodes.Blt, slow);
-                    il.Emit(OpCodes.Ldloc, _tmp);
-                    StEntryBits(d - argc, RepOf(_module.Natives[ins.A].Return));
-                    il.Emit(OpCodes.Br, done);
-                    il.MarkLabel(slow);
-                    SlowPath(pc, ins, types);
-                    il.MarkLabel(done);
+                    FastOrSlowPath(pc, ins, types, () =>
+                    {
+                        for (int k = d - argc; k < d; k++) LdEntryBits(k, RepOf(types[k]));
+                        il.Emit(OpCodes.Call, fast);
+                    }, negativeIsSlow: true, d - argc, RepOf(_module.Natives[ins.A].Return));
                     break;
                 }
             case Opcode.SConcat when !_metered:
+                // Joined in place when the heap has room and needs no work (Heap.TryConcat); else the slow path,
+                // which collects or raises the error, and charges the fuel (none to charge here: no budget).
+                FastOrSlowPath(pc, ins, types, () =>
                 {
-                    // Joined in place when the heap has room and needs no work (Heap.TryConcat); else the slow path,
-                    // which collects or raises the error, and charges the fuel (none to charge here: no budget).
-                    var slow = il.DefineLabel();
-                    var done = il.DefineLabel();
-                    // Before the branch: what the slow path's own MaterializeAll writes must be written on both ways.
-                    MaterializeAll(d);
-                    LdHeap();
                     LdEntry(d - 2, Rep.Ref);
                     il.Emit(OpCodes.Conv_I4);
                     LdEntry(d - 1, Rep.Ref);
                     il.Emit(OpCodes.Conv_I4);
                     il.Emit(OpCodes.Call, M.TryConcat);
                     il.Emit(OpCodes.Conv_I8);
-                    il.Emit(OpCodes.Dup);
-                    il.Emit(OpCodes.Stloc, _tmp);
-                    il.Emit(OpCodes.Brfalse, slow);
-                    il.Emit(OpCodes.Ldloc, _tmp);
-                    StEntry(d - 2, Rep.Ref);
-                    il.Emit(OpCodes.Br, done);
-                    il.MarkLabel(slow);
-                    SlowPath(pc, ins, types);
-                    il.MarkLabel(done);
-                    break;
-                }
+                }, negativeIsSlow: false, d - 2, Rep.Ref);
+                break;
             case Opcode.SEq or Opcode.SNe:
                 if (pc > 0 && ComparedConstant(pc - 1) is { } image)
                 {
@@ -1399,23 +1375,13 @@ internal sealed class CilEmitter
                 {
                     // Inline when the heap needs no work for it (no collection, no sample): the common case.
                     var cls = _module.Classes[ins.A];
-                    var slow = il.DefineLabel();
-                    var done = il.DefineLabel();
-                    MaterializeAll(d);
-                    LdHeap();
-                    il.Emit(OpCodes.Ldc_I8, Heap.ObjectHeader(cls));
-                    Ldc(Heap.ObjectWords(cls.Fields.Length));
-                    il.Emit(OpCodes.Call, M.TryBumpObject);
-                    il.Emit(OpCodes.Conv_I8);
-                    il.Emit(OpCodes.Dup);
-                    il.Emit(OpCodes.Stloc, _tmp);
-                    il.Emit(OpCodes.Brfalse, slow);
-                    il.Emit(OpCodes.Ldloc, _tmp);
-                    StEntry(d, Rep.Ref);
-                    il.Emit(OpCodes.Br, done);
-                    il.MarkLabel(slow);
-                    SlowPath(pc, ins, types);
-                    il.MarkLabel(done);
+                    FastOrSlowPath(pc, ins, types, () =>
+                    {
+                        il.Emit(OpCodes.Ldc_I8, Heap.ObjectHeader(cls));
+                        Ldc(Heap.ObjectWords(cls.Fields.Length));
+                        il.Emit(OpCodes.Call, M.TryBumpObject);
+                        il.Emit(OpCodes.Conv_I8);
+                    }, negativeIsSlow: false, d, Rep.Ref);
                     break;
                 }
             case Opcode.MapGetOr:
@@ -2120,6 +2086,39 @@ internal sealed class CilEmitter
         }
     }
 
+    /// <summary>
+    /// An instruction tried first in a way that may decline (a native's fast path, an allocation the heap can make
+    /// without work): every entry goes to its slot before the branch, since the slow path reads them there and
+    /// the code after reads them where the emitter left them on either way; the heap and <paramref name="fast"/>'s
+    /// operands on the CIL stack, it leaves a long, which is the result, or declines (0, or any negative answer
+    /// when <paramref name="negativeIsSlow"/>) and the instruction runs its slow path (<see cref="SlowPath"/>).
+    /// The result goes to depth <paramref name="result"/> as <paramref name="rep"/>.
+    /// </summary>
+    private void FastOrSlowPath(int pc, Instr ins, VmType[] types, Action fast, bool negativeIsSlow, int result, Rep rep)
+    {
+        var il = _il;
+        var slow = il.DefineLabel();
+        var done = il.DefineLabel();
+        MaterializeAll(types.Length);
+        LdHeap();
+        fast();
+        il.Emit(OpCodes.Dup);
+        il.Emit(OpCodes.Stloc, _tmp);
+        if (negativeIsSlow)
+        {
+            il.Emit(OpCodes.Ldc_I8, 0L);
+            il.Emit(OpCodes.Blt, slow);
+        }
+        else il.Emit(OpCodes.Brfalse, slow);
+        il.Emit(OpCodes.Ldloc, _tmp);
+        StEntryBits(result, rep);
+        il.Emit(OpCodes.Br, done);
+        il.MarkLabel(slow);
+        SlowPath(pc, ins, types);
+        il.MarkLabel(done);
+    }
+
+    // ------------------------------------------------------------------------------------------ pieces
     // ------------------------------------------------------------------------------------------ pieces
 
     private void BinaryCall(int d, Rep rep, MethodInfo method)
