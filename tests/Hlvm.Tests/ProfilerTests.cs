@@ -80,6 +80,40 @@ public sealed class ProfilerTests : IDisposable
     }
 
     /// <summary>
+    /// Time spent before a call is charged to the caller, not to the function called: main scans a long string
+    /// (a native, which does not poll) and then calls tiny, whose entry is the next place that polls. A sample asked
+    /// for during the scan is taken at that call, in main, in every engine; compiled code used to take it in tiny,
+    /// which then drew nearly all of the samples though it adds one to a number.
+    /// </summary>
+    [Fact]
+    public void TimeBeforeACallIsChargedToTheCallerNotToTheFunctionCalled()
+    {
+        string path = Write("""
+            fn tiny(n: int) -> int { return n + 1 }
+            fn main() {
+                let text = "a".repeat(3000000) + "b"
+                var total = 0
+                for k in 0..300 {
+                    if text.contains("ab") { total = tiny(total) }
+                }
+                println(total)
+            }
+            """);
+        foreach (var engine in (string[][])[["--engine", "interp"], ["--engine", "jit"], ["--engine", "tiered", "--jit-threshold", "1"]])
+        {
+            var result = TestSupport.Hlvm(["prof", .. engine, path]);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Equal("300\n", result.Stdout);
+            var samples = System.Text.RegularExpressions.Regex.Match(result.Stderr, @": (\d+) samples,");
+            Assert.True(samples.Success && int.Parse(samples.Groups[1].Value, CultureInfo.InvariantCulture) >= 20, result.Stderr);
+            var table = Table(result.Stderr);
+            Assert.True(table["main"].Self >= 90, $"{string.Join(' ', engine)}: main has {table["main"].Self}% of the self time\n{result.Stderr}");
+            Assert.True(table["tiny"].Self <= 5, $"{string.Join(' ', engine)}: tiny has {table["tiny"].Self}% of the self time\n{result.Stderr}");
+            Assert.Equal(300, table["tiny"].Calls);
+        }
+    }
+
+    /// <summary>
     /// The time to compile is more than the time hlvm's JIT takes to emit CIL: .NET compiles each method to machine
     /// code at its first call, on the VM's thread, and the report says how long its JIT ran there.
     /// </summary>
