@@ -136,8 +136,13 @@ internal sealed class CilEmitter
     /// <summary>0, or 1 + the entry being stepped to through the headers of its loops.</summary>
     private readonly LocalBuilder _step;
 
-    /// <summary>Backward branches' targets: where on-stack replacement enters.</summary>
+    /// <summary>Where on-stack replacement enters: backward branches' targets, or the header in their place
+    /// (<see cref="_entryOf"/>).</summary>
     private readonly bool[] _isLoopEntry;
+
+    /// <summary>The entry on-stack replacement at a backward branch's target goes to: the target itself, or the
+    /// loop's header when the header is a test with no effect (<see cref="EntersAtHeader"/>).</summary>
+    private readonly int[] _entryOf;
 
     /// <summary>Entries are stepped to through their loops' headers (<see cref="EntryChains"/>), and on-stack
     /// replacement reads the locals from their slots on the way (<see cref="FillAt"/>), not when it comes in.</summary>
@@ -252,12 +257,25 @@ internal sealed class CilEmitter
         // Where compiled code can be entered other than at its start: loop heads (on-stack replacement from the
         // interpreter, which enters at a backward branch's target) and handlers.
         _isLoopEntry = new bool[fn.Code.Length];
+        _entryOf = new int[fn.Code.Length];
+        var (loopEnd, loopHeader) = Loops(fn);
         for (int pc = 0; pc < fn.Code.Length; pc++)
         {
+            _entryOf[pc] = pc;
             if (!fn.Reachable[pc]) continue;
             var op = fn.Code[pc].Op;
             if (IsJump(op) && fn.Code[pc].A <= pc) _isLoopEntry[fn.Code[pc].A] = true;
             if (IsJump(op)) _isTarget[fn.Code[pc].A] = true;
+        }
+        if (!metered)
+        {
+            for (int t = 0; t < fn.Code.Length; t++)
+            {
+                if (!_isLoopEntry[t] || !EntersAtHeader(fn, t, loopEnd[t], loopHeader[t])) continue;
+                _isLoopEntry[t] = false;
+                _isLoopEntry[loopHeader[t]] = true;
+                _entryOf[t] = loopHeader[t];
+            }
         }
         Array.Copy(_isLoopEntry, _isEntry, _isEntry.Length);
         // A handler no path reaches (its protected range is unreachable too: nothing there can raise) is not
@@ -269,7 +287,6 @@ internal sealed class CilEmitter
             _hasHandlers = true;
         }
         for (int pc = 0; pc < fn.Code.Length; pc++) _isTarget[pc] |= _isEntry[pc];
-        var (loopEnd, loopHeader) = Loops(fn);
         _live = Liveness(fn);
         (_chains, _isStep) = EntryChains(loopEnd, loopHeader, _isEntry);
         if (metered) (_blockLength, _blockEnd) = Blocks(fn, _isTarget);
@@ -617,6 +634,44 @@ internal sealed class CilEmitter
     private bool LiveAt(int pc, int i) => (_live[pc][i >> 6] & (1UL << i)) != 0;
 
     /// <summary>
+    /// Whether on-stack replacement at the loop that starts at <paramref name="t"/> (a backward branch's target) may
+    /// enter at the loop's header instead: the header is a test that changes nothing and can't fail (locals,
+    /// constants, arithmetic and comparisons that raise no error, and branches out of the loop, as a compiled
+    /// <c>while</c> or <c>for</c> condition is, an <c>&amp;&amp;</c> included), ending in the one branch back to t,
+    /// with the operand stack empty at both. The interpreter enters at t having just taken that branch; the test,
+    /// run again on the same locals, takes it again. The loop then has no entry inside it but its header, where
+    /// control comes in from outside anyway, so its header tests nothing for entries on the way in
+    /// (<see cref="EntryChains"/>): sieve's inner loop ran a test of <see cref="_step"/> at every turn. Never
+    /// under --fuel, which would count the test twice.
+    /// </summary>
+    private bool EntersAtHeader(LoadedFunction fn, int t, int end, int header)
+    {
+        var code = fn.Code;
+        if (end < 0 || header <= t || header > end) return false;
+        if (code[end].Op is not (Opcode.JmpIf or Opcode.JmpIfNot) || code[end].A != t) return false;
+        if (Types(t).Length != 0 || Types(header).Length != 0) return false;
+        for (int pc = header; pc < end; pc++)
+        {
+            if (!fn.Reachable[pc]) return false;
+            var op = code[pc].Op;
+            // A branch out of the loop is the first operand of an && or || deciding the test.
+            if (op is Opcode.JmpIf or Opcode.JmpIfNot && code[pc].A > end) continue;
+            if (PureShape(op) is null && op is not (Opcode.Load or Opcode.IConst or Opcode.BConst or Opcode.FConst or Opcode.Nop))
+                return false;
+        }
+        // The branch at the end is the only one to t, and no jump lands inside the test after its first instruction.
+        for (int pc = 0; pc < code.Length; pc++)
+        {
+            if (!fn.Reachable[pc] || !IsJump(code[pc].Op)) continue;
+            if (code[pc].A == t && pc != end) return false;
+            if (code[pc].A > header && code[pc].A <= end) return false;
+        }
+        foreach (var h in fn.Handlers)
+            if (h.Handler >= header && h.Handler <= end) return false;
+        return true;
+    }
+
+    /// <summary>
     /// The function's loops, each named by its first instruction t (a backward branch's target): its last
     /// instruction (the furthest branch back to t), or -1 where no loop starts; and its header, the one instruction
     /// in it that control reaches from outside it, or -1 where there is more than one (or a handler inside it).
@@ -850,13 +905,23 @@ internal sealed class CilEmitter
         {
             if (!_isEntry[pc]) continue;
             var next = il.DefineLabel();
+            var here = il.DefineLabel();
+            // The interpreter asks for a loop's target, which may enter at the header (_entryOf).
+            for (int t = 0; t < _entryOf.Length; t++)
+            {
+                if (_entryOf[t] != pc || t == pc) continue;
+                il.Emit(OpCodes.Ldloc, _resume);
+                Ldc(t + 1);
+                il.Emit(OpCodes.Beq, here);
+            }
             il.Emit(OpCodes.Ldloc, _resume);
             Ldc(pc + 1);
             il.Emit(OpCodes.Bne_Un, next);
+            il.MarkLabel(here);
             il.Emit(OpCodes.Ldc_I4_0);
             il.Emit(OpCodes.Stloc, _resume);
             var chain = _chains[pc];
-            if (chain is not { Length: > 1 }) FillAt(pc);
+            if (chain is null || (chain.Length == 1 && !IsHeaderEntry(pc))) FillAt(pc);
             if (chain is not null)
             {
                 Ldc(pc + 1);
@@ -2322,6 +2387,16 @@ internal sealed class CilEmitter
         for (int k = 0; k < types.Length; k++) FillEntry(k, RepOf(types[k]));
     }
 
+    /// <summary>Whether entry <paramref name="e"/> is a loop's header that on-stack replacement enters in place of
+    /// the loop's first instruction (<see cref="EntersAtHeader"/>): its values are read just before it, on the step
+    /// from the header around it, as an entry inside a loop has them read just before that loop's header.</summary>
+    private bool IsHeaderEntry(int e)
+    {
+        for (int t = 0; t < _entryOf.Length; t++)
+            if (_entryOf[t] == e && t != e) return true;
+        return false;
+    }
+
     /// <summary>Out-of-line code of header <paramref name="header"/> while an entry is being stepped to: on to the
     /// next header inward on the entry's chain, or to the entry itself (the step over).</summary>
     private Label StepOn(int header) => Cold(() =>
@@ -2338,11 +2413,12 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Bne_Un, other);
             if (at + 1 < chain.Length)
             {
-                if (at + 2 == chain.Length) FillAt(e);
+                if (at + 2 == chain.Length && !IsHeaderEntry(e)) FillAt(e);
                 il.Emit(OpCodes.Br, Into(chain[at + 1], -1));
             }
             else
             {
+                if (IsHeaderEntry(e)) FillAt(e);
                 Ldc(0);
                 il.Emit(OpCodes.Stloc, _step);
                 il.Emit(OpCodes.Br, Into(e, -1));
@@ -2375,14 +2451,15 @@ internal sealed class CilEmitter
             // is live across the call: .NET's JIT, which keeps no float in a register across a call here, would
             // otherwise keep the loop's floats in memory on the hot path too (with the entries stepped to, this
             // took mandelbrot from 460 to 290 ms).
-            SpillRange(Types(target), 0, d);
+            int entry = _entryOf[target];
+            SpillRange(Types(entry), 0, d);
             for (int i = 0; i < _localCount; i++)
-                if (LiveAt(target, i)) SpillLocal(i);
+                if (LiveAt(entry, i)) SpillLocal(i);
             Ldc(pc);
             il.Emit(OpCodes.Stloc, _attendPc);
             Sp(d);
             il.Emit(OpCodes.Stloc, _attendSp);
-            Ldc(target + 1);
+            Ldc(entry + 1);
             il.Emit(OpCodes.Stloc, _resume);
             il.Emit(OpCodes.Br, _attend);
         }));

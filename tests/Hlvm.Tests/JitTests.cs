@@ -1321,6 +1321,72 @@ public sealed class JitTests : IDisposable
         AssertCallCounts(path, ("3,001", "Queue\\.size"));
     }
 
+    /// <summary>
+    /// On-stack replacement enters a loop whose test changes nothing at the loop's header (an && of two
+    /// comparisons included), and runs the test again there; a test with an effect (a call that counts, after an
+    /// &&) is entered at the loop's first instruction, as before, and runs once a turn. Each loop is in a function called once, so that under a threshold of 3 it moves to compiled
+    /// code in its middle. The results are worked out by hand in Python: below's 26 calls (k = 0, 2, ... 50) and k
+    /// = 50; the nested sum, 408720; x = 44.0. With the test's effect run again, the count is 27 in the tiered
+    /// engines. A profile at a high rate takes many polls, whose way back into the loop is the same entry.
+    /// </summary>
+    [Fact]
+    public void LoopsAreEnteredAtTheirHeaderOnlyWhenTheirTestHasNoEffect()
+    {
+        string path = Write("header.hl", """
+            class Count { var n: int = 0 }
+
+            fn below(c: Count, k: int, n: int) -> bool {
+                c.n += 1
+                return k < n
+            }
+
+            fn counted() -> int {
+                let c = Count()
+                var k = 0
+                while k < 1000 && below(c, k, 50) { k += 2 }
+                return c.n * 1000 + k
+            }
+
+            fn nested(n: int) -> int {
+                var total = 0
+                var i = 0
+                while i < n {
+                    var j = i
+                    while j < 3 * n { total = (total + j * i) % 1000003; j += 3 }
+                    i += 1
+                }
+                return total
+            }
+
+            fn floats(n: int) -> float {
+                var x = 0.0
+                var y = 1.0
+                while x < 1000.0 && x * y < (n as float) {
+                    x += 0.5
+                    y = y + 0.25
+                }
+                return x
+            }
+
+            fn main() {
+                println(counted())
+                println(nested(2000))
+                println(floats(1000))
+            }
+            """);
+        const string expected = "26050\n408720\n44.0\n";
+        foreach (var engine in Engines)
+        {
+            var result = TestSupport.Hlvm(["run", .. engine, path]);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Equal(expected, result.Stdout);
+        }
+        var profiled = TestSupport.Hlvm("prof", "--engine", "tiered", "--jit-threshold", "3", "--rate", "10000", path);
+        Assert.True(profiled.ExitCode == 0, profiled.Stderr);
+        Assert.Equal(expected, profiled.Stdout);
+        Assert.Contains("3 entries into compiled loops", profiled.Stderr);
+    }
+
     private static void AssertCallCounts(string path, params (string Calls, string Function)[] counts)
     {
         foreach (var engine in Engines)
