@@ -113,6 +113,16 @@ internal sealed class CilEmitter
     /// </summary>
     private readonly LocalBuilder?[] _refCopy;
 
+    /// <summary>
+    /// Per reference local with a current copy (<see cref="_refCopy"/>): the address of its object's first word, and
+    /// the last word of the object checked against the heap's array where that address was taken (0: no field
+    /// accessed yet, -1: one, through the heap's array). The second field access checks the last field's word
+    /// instead of its own and keeps the address; later ones are that address plus the field's offset, with no
+    /// check of their own (<see cref="FieldAddress"/>).
+    /// </summary>
+    private readonly LocalBuilder?[] _objectAt;
+    private readonly int[] _objectWords;
+
     private readonly bool[] _refCopied;
 
     /// <summary>Whether copies are made and read now: in an inline instruction of the body, not metered.</summary>
@@ -232,6 +242,8 @@ internal sealed class CilEmitter
         _alias = new int[fn.Def.MaxStack + 1];
         _nonNull = new bool[fn.LocalCount];
         _refCopy = new LocalBuilder?[fn.LocalCount];
+        _objectAt = new LocalBuilder?[fn.LocalCount];
+        _objectWords = new int[fn.LocalCount];
         _refCopied = new bool[fn.LocalCount];
         ClearAliases();
         _localLong = new LocalBuilder?[_localCount];
@@ -1266,8 +1278,7 @@ internal sealed class CilEmitter
                         il.Emit(OpCodes.Ldc_I4_0);
                         il.Emit(OpCodes.Call, M.FieldNullError);
                     });
-                    HeapWord(d - 1, Heap.FieldOffset + (int)ins.B);
-                    il.Emit(OpCodes.Ldelem_I8);
+                    il.Emit(FieldAddress(d - 1, cls, (int)ins.B) ? OpCodes.Ldind_I8 : OpCodes.Ldelem_I8);
                     if (cls.NonNullFields[ins.B])
                     {
                         // A non-nullable field read before its constructor set it.
@@ -1299,8 +1310,12 @@ internal sealed class CilEmitter
                         il.Emit(OpCodes.Ldc_I4_1);
                         il.Emit(OpCodes.Call, M.FieldNullError);
                     });
-                    HeapWord(d - 2, Heap.FieldOffset + (int)ins.B);
-                    StoreWord(d - 1, rep);
+                    if (FieldAddress(d - 2, _module.Classes[ins.A], (int)ins.B))
+                    {
+                        LdEntry(d - 1, rep);
+                        il.Emit(rep == Rep.Double ? OpCodes.Stind_R8 : OpCodes.Stind_I8);
+                    }
+                    else StoreWord(d - 1, rep);
                     break;
                 }
             case Opcode.NonNull:
@@ -2630,6 +2645,42 @@ internal sealed class CilEmitter
     }
 
     /// <summary>Pushes the heap's array and the index of word <paramref name="offset"/> of the object at depth k.</summary>
+    /// <summary>
+    /// Pushes where field <paramref name="field"/> of the object at depth <paramref name="k"/> (not null; of class
+    /// <paramref name="cls"/> or a subclass) is: its address, returning true, when the object is a reference local's
+    /// current copy (<see cref="_objectAt"/>), else the heap's array and the word's index. nbody's inner loop read
+    /// and wrote the fields of two bodies with a check of the heap's bounds for each; .NET's JIT merged some.
+    /// </summary>
+    private bool FieldAddress(int k, RuntimeClass cls, int field)
+    {
+        int offset = Heap.FieldOffset + field, local = _alias[k];
+        if (local < 0 || !_refCopies || !_refCopied[local] || _objectWords[local] == 0)
+        {
+            // A lone access is one check either way, and the address would take a register for nothing.
+            if (local >= 0 && _refCopies && _refCopied[local]) _objectWords[local] = -1;
+            HeapWord(k, offset);
+            return false;
+        }
+        var il = _il;
+        var at = _objectAt[local] ??= Local(typeof(long).MakeByRefType());
+        if (_objectWords[local] < offset)
+        {
+            // The last field's word is checked (the object's first word is at least 1: it is not null), and the
+            // address of the first is that word's less its offset.
+            int last = Heap.FieldOffset + cls.Fields.Length - 1;
+            HeapWord(k, last);
+            il.Emit(OpCodes.Ldelema, typeof(long));
+            Ldc(last * 8);
+            il.Emit(OpCodes.Sub);
+            il.Emit(OpCodes.Stloc, at);
+            _objectWords[local] = last;
+        }
+        il.Emit(OpCodes.Ldloc, at);
+        Ldc(offset * 8);
+        il.Emit(OpCodes.Add);
+        return true;
+    }
+
     private void HeapWord(int k, int offset)
     {
         LdSpace();
@@ -2873,6 +2924,7 @@ internal sealed class CilEmitter
     {
         _il.Emit(OpCodes.Stloc, _refCopy[i] ??= Local(typeof(long)));
         _refCopied[i] = true;
+        _objectWords[i] = 0;
     }
 
     private void StEntry(int k, Rep rep)
