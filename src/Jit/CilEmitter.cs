@@ -666,7 +666,7 @@ internal sealed class CilEmitter
         {
             if (!fn.Reachable[pc]) return false;
             var op = code[pc].Op;
-            // A branch out of the loop is the first operand of an && or || deciding the test.
+            // A branch out of the loop: the first operand of an && deciding the test.
             if (op is Opcode.JmpIf or Opcode.JmpIfNot && code[pc].A > end) continue;
             if (PureShape(op) is null && op is not (Opcode.Load or Opcode.IConst or Opcode.BConst or Opcode.FConst or Opcode.Nop))
                 return false;
@@ -2644,7 +2644,6 @@ internal sealed class CilEmitter
         for (int k = 0; k < d; k++) Materialize(k);
     }
 
-    /// <summary>Pushes the heap's array and the index of word <paramref name="offset"/> of the object at depth k.</summary>
     /// <summary>
     /// Pushes where field <paramref name="field"/> of the object at depth <paramref name="k"/> (not null; of class
     /// <paramref name="cls"/> or a subclass) is: its address, returning true, when the object is a reference local's
@@ -2681,6 +2680,7 @@ internal sealed class CilEmitter
         return true;
     }
 
+    /// <summary>Pushes the heap's array and the index of word <paramref name="offset"/> of the object at depth k.</summary>
     private void HeapWord(int k, int offset)
     {
         LdSpace();

@@ -408,7 +408,12 @@ public sealed class Interpreter : IRootSource
         // entered, a constructor of two stores drew a fifth of binarytrees' samples.) The first frame of a run
         // has no caller: it takes the sample itself.
         bool sample = Volatile.Read(ref _attention) is not null;
-        if (sample && _fp > 0) Attend(compiled: FunctionOf(_frames[_fp - 1]).Compiled is not null);
+        if (sample && _fp > 0)
+        {
+            // The stack as for a stop above (Attend throws one asked for meanwhile): the arguments on top.
+            _sp = bp + fn.ParamCount;
+            Attend(compiled: FunctionOf(_frames[_fp - 1]).Compiled is not null);
+        }
         int fp = PushFrame(fn, bp);
         if (sample && fp == 0) Attend(compiled: true);
         SettleEntryLimit();
