@@ -385,9 +385,8 @@ internal sealed class CilEmitter
         var il = _il;
         _frame ??= Local(typeof(Interpreter.Frame).MakeByRefType());
         il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Ldfld, F.Frames);
         il.Emit(OpCodes.Ldloc, _fp);
-        il.Emit(OpCodes.Ldelema, typeof(Interpreter.Frame));
+        il.Emit(OpCodes.Call, M.FrameAt);
         il.Emit(OpCodes.Stloc, _frame);
         il.Emit(OpCodes.Ldloc, _frame);
         Ldc(_fn.Index);
@@ -2774,9 +2773,8 @@ internal sealed class CilEmitter
             return;
         }
         _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Ldfld, F.Frames);
         _il.Emit(OpCodes.Ldloc, _fp);
-        _il.Emit(OpCodes.Ldelema, typeof(Interpreter.Frame));
+        _il.Emit(OpCodes.Call, M.FrameAt);
     }
 
     /// <summary>Pushes bp + locals + k: the slot of operand depth k (a callee's frame start, the stack's height).</summary>
@@ -3071,7 +3069,6 @@ internal sealed class CilEmitter
         public static readonly FieldInfo Functions = typeof(Interpreter).GetField(nameof(Interpreter._functions), All)!;
         public static readonly FieldInfo Strings = typeof(Interpreter).GetField(nameof(Interpreter._strings), All)!;
         public static readonly FieldInfo Stack = typeof(Interpreter).GetField(nameof(Interpreter._stack), All)!;
-        public static readonly FieldInfo Frames = typeof(Interpreter).GetField(nameof(Interpreter._frames), All)!;
         public static readonly FieldInfo Fp = typeof(Interpreter).GetField(nameof(Interpreter._fp), All)!;
         public static readonly FieldInfo Attention = typeof(Interpreter).GetField(nameof(Interpreter._attention), All)!;
         public static readonly FieldInfo Fuel = typeof(Interpreter).GetField(nameof(Interpreter._fuel), All)!;
@@ -3095,6 +3092,7 @@ internal sealed class CilEmitter
         public static MethodInfo EnterFrame => field ??= Of(typeof(Interpreter), nameof(Interpreter.EnterFrame));
         public static MethodInfo Code => field ??= typeof(LoadedFunction).GetProperty(nameof(LoadedFunction.Code))!.GetMethod!;
         public static MethodInfo RecordFrame => field ??= Of(typeof(Interpreter), nameof(Interpreter.RecordFrame));
+        public static MethodInfo FrameAt => field ??= Of(typeof(Interpreter), nameof(Interpreter.FrameAt));
         public static MethodInfo TryBumpObject => field ??= Of(typeof(Heap), nameof(Heap.TryBumpObject));
         public static MethodInfo TryConcat => field ??= Of(typeof(Heap), nameof(Heap.TryConcat));
         public static MethodInfo CallInterpreted => field ??= Of(typeof(Interpreter), nameof(Interpreter.CallInterpreted));

@@ -373,6 +373,14 @@ public sealed class Interpreter : IRootSource
         return (nuint)(&here) < _nativeStackLimit;
     }
 
+    /// <summary>
+    /// Frame <paramref name="fp"/>'s record, without .NET's check of the index: compiled code asks only for its own
+    /// frame's, whose index its prologue checked against <see cref="_frameLimit"/> (at most the records' length) or
+    /// <see cref="EnterFrame"/> made room for, and the records only grow.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref Frame FrameAt(int fp) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_frames), (nint)(uint)fp);
+
     private void GrowFrames()
     {
         Array.Resize(ref _frames, _frames.Length * 2);
