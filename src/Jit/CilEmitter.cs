@@ -2792,7 +2792,7 @@ internal sealed class CilEmitter
         if (_needsHeap)
         {
             _il.Emit(OpCodes.Ldarg_0);
-            _il.Emit(OpCodes.Call, M.GetHeap);
+            _il.Emit(OpCodes.Ldfld, F.Heap);
             _il.Emit(OpCodes.Stloc, _heap);
         }
         LoadFrame();
@@ -2821,7 +2821,7 @@ internal sealed class CilEmitter
     {
         if (!_needsHeap) return;
         LdHeap();
-        _il.Emit(OpCodes.Call, M.HeapSpace);
+        _il.Emit(OpCodes.Ldfld, F.Space);
         _il.Emit(OpCodes.Stloc, _space);
     }
 
@@ -3066,6 +3066,8 @@ internal sealed class CilEmitter
     private static class F
     {
         private const BindingFlags All = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
+        public static readonly FieldInfo Heap = typeof(Interpreter).GetField(nameof(Interpreter._heap), All)!;
+        public static readonly FieldInfo Space = typeof(Heap).GetField(nameof(Hlvm.Runtime.Memory.Heap._space), All)!;
         public static readonly FieldInfo Functions = typeof(Interpreter).GetField(nameof(Interpreter._functions), All)!;
         public static readonly FieldInfo Strings = typeof(Interpreter).GetField(nameof(Interpreter._strings), All)!;
         public static readonly FieldInfo Stack = typeof(Interpreter).GetField(nameof(Interpreter._stack), All)!;
@@ -3106,7 +3108,6 @@ internal sealed class CilEmitter
         public static MethodInfo ContinueMetered => field ??= Of(typeof(Interpreter), nameof(Interpreter.ContinueMetered));
         public static MethodInfo ThrowAt => field ??= Of(typeof(Interpreter), nameof(Interpreter.ThrowAt));
         public static MethodInfo CatchCompiled => field ??= Of(typeof(Interpreter), nameof(Interpreter.CatchCompiled));
-        public static MethodInfo GetHeap => field ??= typeof(Interpreter).GetProperty(nameof(Interpreter.Heap))!.GetMethod!;
         public static MethodInfo SameStrings => field ??= Of(typeof(Interpreter), nameof(Interpreter.SameStrings));
         public static MethodInfo MapGetOr => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapGetOr));
         public static MethodInfo MapSetInPlace => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapSetInPlace));
@@ -3122,7 +3123,6 @@ internal sealed class CilEmitter
         public static MethodInfo Shl => field ??= Of(typeof(Arithmetic), nameof(Arithmetic.Shl));
         public static MethodInfo Shr => field ??= Of(typeof(Arithmetic), nameof(Arithmetic.Shr));
         public static MethodInfo FToI => field ??= Of(typeof(Arithmetic), nameof(Arithmetic.FToI));
-        public static MethodInfo HeapSpace => field ??= typeof(Heap).GetProperty(nameof(Heap.Space), All)!.GetMethod!;
         public static MethodInfo ArrayLength => field ??= Of(typeof(Heap), nameof(Heap.ArrayLength));
         public static MethodInfo DoubleToBits => field ??= Of(typeof(BitConverter), nameof(BitConverter.DoubleToInt64Bits), typeof(double));
         public static MethodInfo BitsToDouble => field ??= Of(typeof(BitConverter), nameof(BitConverter.Int64BitsToDouble), typeof(long));

@@ -101,7 +101,7 @@ public sealed class Interpreter : IRootSource
         _module = module;
         _functions = module.Functions;
         _strings = module.StringRefs;
-        Heap = heap;
+        _heap = heap;
         Out = output;
         StackMoved();
         _options = options ?? new ExecutionOptions();
@@ -126,7 +126,10 @@ public sealed class Interpreter : IRootSource
     /// <summary>Most frames (--max-stack), read by compiled prologues.</summary>
     internal int MaxFrames => _options.MaxFrames;
 
-    public Heap Heap { get; }
+    public Heap Heap => _heap;
+
+    /// <summary>The heap, a field compiled code reads (a property's getter is a call .NET has to inline).</summary>
+    internal readonly Heap _heap;
 
     public TextWriter Out { get; }
 
@@ -188,6 +191,7 @@ public sealed class Interpreter : IRootSource
     }
 
     /// <summary>Compiled code's poll found <see cref="_attention"/> set at instruction <paramref name="pc"/> of frame <paramref name="fp"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal void AttendAt(int fp, int pc, int sp)
     {
         _frames[fp].Pc = pc;
@@ -211,6 +215,7 @@ public sealed class Interpreter : IRootSource
     /// interpreter's slice ends); false, charging nothing, when what is left of the budget can't cover it (the
     /// program stops inside the block: the code continues in <see cref="ContinueMetered"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal bool ChargeBlockAt(int fp, int pc, int sp, int n)
     {
         _frames[fp].Pc = pc;
@@ -229,6 +234,7 @@ public sealed class Interpreter : IRootSource
     /// the function's result when an error's handler leads it to a return first. From then on the interpreter
     /// enters no compiled code: the budget left is less than one block.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal long ContinueMetered(int fp, int pc, int sp)
     {
         _fuelLow = true;
@@ -443,15 +449,20 @@ public sealed class Interpreter : IRootSource
         EnsureStack(bp + fn.FrameSize);
         Array.Clear(_stack, bp + fn.ParamCount, fn.LocalCount - fn.ParamCount);
         if (fp == _frames.Length) GrowFrames();
-        RecordFrame(fn, fp, bp);
+        WriteRecord(fn, fp, bp);
         return fp;
     }
 
+    /// <summary>Writes frame <paramref name="fp"/>'s record (see <see cref="WriteRecord"/>) on compiled code's way
+    /// to a fault. Compiled code writes its record inline where it goes on running; this call is never inlined
+    /// into it, so that .NET does not compile a copy of the record's stores into each of a function's cold paths.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal void RecordFrame(LoadedFunction fn, int fp, int bp) => WriteRecord(fn, fp, bp);
+
     /// <summary>Writes frame <paramref name="fp"/>'s record, a call of <paramref name="fn"/> at its first instruction
-    /// with its frame from <paramref name="bp"/>, and makes it the top frame, its operand stack empty. Compiled code
-    /// writes its record inline where it goes on running, and calls this on the way to a fault.</summary>
+    /// with its frame from <paramref name="bp"/>, and makes it the top frame, its operand stack empty.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void RecordFrame(LoadedFunction fn, int fp, int bp)
+    private void WriteRecord(LoadedFunction fn, int fp, int bp)
     {
         _frames[fp] = new Frame { Function = fn.Index, Bp = bp, Pc = 0 };
         _fp = fp + 1;
@@ -459,7 +470,9 @@ public sealed class Interpreter : IRootSource
     }
 
     /// <summary>Runs a call of <paramref name="fn"/> (arguments from <paramref name="bp"/>) in the interpreter: a
-    /// callee of compiled code that is not compiled, or any call when the native stack is low.</summary>
+    /// callee of compiled code that is not compiled, or any call when the native stack is low. Never inlined: it
+    /// is on a cold path of every compiled function's prologue.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal long CallInterpreted(LoadedFunction fn, int bp)
     {
         int fp = PushFrame(fn, bp);
@@ -500,6 +513,7 @@ public sealed class Interpreter : IRootSource
 
     /// <summary>Records where compiled code raises an error (frame <paramref name="fp"/> at instruction
     /// <paramref name="pc"/>, the stack's height) and returns it to throw.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal Exception FaultAt(int fp, int pc, int sp, VmError error)
     {
         _frames[fp].Pc = pc;
@@ -508,6 +522,7 @@ public sealed class Interpreter : IRootSource
     }
 
     /// <summary>A <c>throw</c> of <paramref name="value"/> in compiled code.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal Exception ThrowAt(int fp, int pc, int sp, long value)
     {
         if (value == 0) return FaultAt(fp, pc, sp, NullDereference("throw the error"));
@@ -520,6 +535,7 @@ public sealed class Interpreter : IRootSource
     /// to continue at when it is this frame's (the frame is then unwound to, the error on its stack), -1 when the
     /// error is not the program's to catch (rethrow it); throws to reach a handler in an older frame.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal int CatchCompiled(Exception e, int fp)
     {
         if (!Catchable(e) && e is not HandlerFound) return -1;

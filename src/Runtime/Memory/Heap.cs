@@ -214,7 +214,7 @@ public sealed partial class Heap
     public bool Stress => _options.Stress;
     private readonly long _maxWords;
     private readonly List<IRootSource> _roots = [];
-    private long[] _space;
+    internal long[] _space;
     private long[]? _spare;
     private int _top = 1;
 
