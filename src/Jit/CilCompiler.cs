@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Reflection;
 using System.Reflection.Emit;
+using System.Runtime.CompilerServices;
 using Hlvm.Runtime.Bytecode;
 using Hlvm.Runtime.Execution;
 
@@ -34,6 +36,11 @@ public sealed class CilCompiler : ICompiler
     public int Compiled { get; private set; }
 
     public TimeSpan CompileTime { get; private set; }
+
+    /// <summary>Tiering: .NET compiles the emitted CIL on a thread of the pool, and each function keeps running in
+    /// the interpreter until its machine code is ready (<see cref="LoadedFunction.Compiling"/>); otherwise at its
+    /// first call, on the VM's thread.</summary>
+    public bool Background { get; set; }
 
     /// <summary>Compiled code counts every instruction against the fuel (--fuel); set by the interpreter.</summary>
     public bool Metered { get; set; }
@@ -78,7 +85,7 @@ public sealed class CilCompiler : ICompiler
         {
             if (seen[callee.Index]) return;
             seen[callee.Index] = true;
-            if (callee.Compiled is not null || callee.NotCompiled || !Compilable(callee)) return;
+            if (callee.Compiled is not null || callee.NotCompiled || callee.Compiling || !Compilable(callee)) return;
             if (size + callee.Code.Length > MaxBatchInstructions) return;
             size += callee.Code.Length;
             batch.Add(callee);
@@ -102,6 +109,8 @@ public sealed class CilCompiler : ICompiler
             compiled[f.Index] = method;
             methods.Add(method);
         }
+        var ready = new Prepared[batch.Count];
+        bool background = Background && Preparer.Available;
         for (int i = 0; i < batch.Count; i++)
         {
             var f = batch[i];
@@ -109,7 +118,14 @@ public sealed class CilCompiler : ICompiler
             var clock = Stopwatch.StartNew();
             var emitter = new CilEmitter(module, f, methods[i], compiled, CountCalls, Metered, ran);
             int cil = emitter.Emit();
-            f.Compiled = (CompiledCode)CilEmitter.EntryStub(f, methods[i]).CreateDelegate(typeof(CompiledCode));
+            var stub = CilEmitter.EntryStub(f, methods[i]);
+            var code = (CompiledCode)stub.CreateDelegate(typeof(CompiledCode));
+            if (background)
+            {
+                f.Compiling = true;
+                ready[i] = new(f, methods[i], stub, code);
+            }
+            else f.Compiled = code;
             clock.Stop();
             Compiled++;
             CompileTime += clock.Elapsed;
@@ -117,8 +133,82 @@ public sealed class CilCompiler : ICompiler
             string inlined = emitter.Inlined.Count == 0 ? "" : "; in place: " + string.Join(", ", emitter.Inlined);
             Log?.Invoke($"jit: {f.Name}: {f.Code.Length} instructions -> {cil} bytes of CIL in {clock.Elapsed.TotalMilliseconds:0.###} ms ({(f == fn ? why : "called by " + fn.Name)}){inlined}");
         }
+        if (background) Preparer.Queue(ready);
     }
 
     /// <summary>Whether a function is within the limits of what is compiled (<see cref="MaxInstructions"/>, <see cref="MaxLocals"/>).</summary>
     public static bool Compilable(LoadedFunction fn) => fn.Code.Length <= MaxInstructions && fn.LocalCount <= MaxLocals;
 }
+
+/// <summary>
+/// Has .NET compile batches of emitted methods to machine code on a thread of its own, each batch's functions from
+/// the last called to the hot one (so that the hot one's direct callees are machine code when it starts), and gives
+/// each function its compiled code once its method and entry stub are machine code; until then the function runs
+/// in the interpreter. One thread for the process, started at the first batch.
+/// </summary>
+/// <remarks>
+/// .NET compiles a <c>DynamicMethod</c> at its first call and has no public way to compile one without calling
+/// it. <see cref="RuntimeHelpers.PrepareMethod(RuntimeMethodHandle)"/> compiles a method given its handle, which a
+/// <c>DynamicMethod</c> keeps to itself (its non-public <c>GetMethodDescriptor</c>). Where that member is missing
+/// (another .NET), <see cref="Available"/> is false and every function is compiled at its first call.
+/// </remarks>
+internal static class Preparer
+{
+    private static readonly MethodInfo? Descriptor =
+        typeof(DynamicMethod).GetMethod("GetMethodDescriptor", BindingFlags.Instance | BindingFlags.NonPublic, Type.EmptyTypes) is { } m
+        && m.ReturnType == typeof(RuntimeMethodHandle) ? m : null;
+
+    private static readonly Queue<Prepared[]> Batches = new();
+    private static Thread? _worker;
+
+    public static bool Available => Descriptor is not null;
+
+    public static void Queue(Prepared[] batch)
+    {
+        lock (Batches)
+        {
+            Batches.Enqueue(batch);
+            if (_worker is null)
+            {
+                // A background thread: a run that ends does not wait for compiles it no longer needs.
+                _worker = new Thread(Work) { IsBackground = true, Name = "hlvm jit" };
+                _worker.Start();
+            }
+            else Monitor.Pulse(Batches);
+        }
+    }
+
+    private static void Work()
+    {
+        while (true)
+        {
+            Prepared[] batch;
+            lock (Batches)
+            {
+                while (Batches.Count == 0) Monitor.Wait(Batches);
+                batch = Batches.Dequeue();
+            }
+            for (int i = batch.Length - 1; i >= 0; i--)
+            {
+                var (f, body, stub, code) = batch[i];
+                try
+                {
+                    Prepare(body);
+                    if (stub != body) Prepare(stub);
+                }
+                catch (Exception)
+                {
+                    // Code .NET can't compile (a bug of the emitter) fails at its first call, on the program's
+                    // thread, as it does when nothing compiles it ahead: the error is reported where it is seen.
+                }
+                Volatile.Write(ref f.Compiled, code);
+                f.Compiling = false;
+            }
+        }
+    }
+
+    private static void Prepare(DynamicMethod method) => RuntimeHelpers.PrepareMethod((RuntimeMethodHandle)Descriptor!.Invoke(method, null)!);
+}
+
+/// <summary>A function of a batch, its method, the entry stub the interpreter calls, and that stub's delegate.</summary>
+internal readonly record struct Prepared(LoadedFunction Function, DynamicMethod Body, DynamicMethod Stub, CompiledCode Code);

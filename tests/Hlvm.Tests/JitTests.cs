@@ -17,10 +17,13 @@ public sealed class JitTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    /// <summary>The engines a program must behave the same in: thresholds of 1 and 3 mix compiled and interpreted frames.</summary>
+    /// <summary>The engines a program must behave the same in: thresholds of 1 and 3 mix compiled and interpreted
+    /// frames, alike at every run with --jit-sync; the last compiles on the JIT's thread, as by default, and compiled
+    /// code arrives while the program runs.</summary>
     public static readonly string[][] Engines =
     [
-        ["--engine", "interp"], ["--engine", "jit"], ["--engine", "tiered", "--jit-threshold", "1"], ["--engine", "tiered", "--jit-threshold", "3"],
+        ["--engine", "interp"], ["--engine", "jit"], ["--engine", "tiered", "--jit-threshold", "1", "--jit-sync"],
+        ["--engine", "tiered", "--jit-threshold", "3", "--jit-sync"], ["--engine", "tiered", "--jit-threshold", "1"],
     ];
 
     private string Write(string name, string source)
@@ -194,7 +197,7 @@ public sealed class JitTests : IDisposable
                 println("{r} {a} {before} {ones}")
             }
             """);
-        foreach (var engine in Engines.Append(["--engine", "tiered", "--jit-threshold", "10"]))
+        foreach (var engine in Engines.Append(["--engine", "tiered", "--jit-threshold", "10", "--jit-sync"]))
         {
             var result = TestSupport.Hlvm(["run", .. engine, path]);
             Assert.True(result.ExitCode == 0, $"{string.Join(' ', engine)}: {result.Stderr}");
@@ -849,9 +852,9 @@ public sealed class JitTests : IDisposable
             """);
         var expected = TestSupport.Hlvm(["run", "--engine", "interp", path]);
         Assert.Equal((0, "-2025\n", ""), (expected.ExitCode, expected.Stdout, expected.Stderr));
-        foreach (var engine in Engines.Skip(1).Append(["--engine", "tiered", "--jit-threshold", "10"]))
+        foreach (var engine in Engines.Skip(1).Append(["--engine", "tiered", "--jit-threshold", "10", "--jit-sync"]))
             Assert.Equal(expected, TestSupport.Hlvm(["run", .. engine, path]));
-        var tiered = TestSupport.Hlvm(["run", "--jit-threshold", "10", "--jit-log", path]);
+        var tiered = TestSupport.Hlvm(["run", "--jit-threshold", "10", "--jit-sync", "--jit-log", path]);
         Assert.Matches(@"jit: total: .*; in place: Square\.area\n", tiered.Stderr);
         var eager = TestSupport.Hlvm(["run", "--engine", "jit", "--jit-log", path]);
         Assert.Matches(@"jit: total: .*; in place: (\w+\.area, ){4}rare\n", eager.Stderr);
@@ -1224,7 +1227,7 @@ public sealed class JitTests : IDisposable
         {
             var metered = TestSupport.Hlvm(["run", "--engine", "interp", "--fuel", fuel, path]);
             Assert.Equal(metered, TestSupport.Hlvm(["run", "--engine", "jit", "--fuel", fuel, path]));
-            Assert.Equal(metered, TestSupport.Hlvm(["run", "--engine", "tiered", "--jit-threshold", "1", "--fuel", fuel, path]));
+            Assert.Equal(metered, TestSupport.Hlvm(["run", "--engine", "tiered", "--jit-threshold", "1", "--jit-sync", "--fuel", fuel, path]));
         }
     }
 
@@ -1381,10 +1384,37 @@ public sealed class JitTests : IDisposable
             Assert.True(result.ExitCode == 0, result.Stderr);
             Assert.Equal(expected, result.Stdout);
         }
-        var profiled = TestSupport.Hlvm("prof", "--engine", "tiered", "--jit-threshold", "3", "--rate", "10000", path);
+        var profiled = TestSupport.Hlvm("prof", "--engine", "tiered", "--jit-threshold", "3", "--jit-sync", "--rate", "10000", path);
         Assert.True(profiled.ExitCode == 0, profiled.Stderr);
         Assert.Equal(expected, profiled.Stdout);
         Assert.Contains("3 entries into compiled loops", profiled.Stderr);
+    }
+
+    /// <summary>
+    /// By default .NET compiles a hot function's CIL on the JIT's thread while the interpreter goes on running it:
+    /// main's loop stays interpreted until its code arrives, and then continues in it (an entry into a compiled
+    /// loop at a later iteration), and it is compiled once, however many iterations it counts meanwhile. The loop
+    /// runs 20 million times: interpreted throughout (its code never arriving) it would take seconds, compiling
+    /// takes milliseconds; the test waits for nothing but the program's end.
+    /// </summary>
+    [Fact]
+    public void HotCodeCompiledOnTheJitsThreadIsEnteredOnceItArrives()
+    {
+        string path = Write("background.hl", """
+            fn step(x: int) -> int { return (x * 7 + 3) % 1000003 }
+            fn main() {
+                var x = 1
+                for _i in 0..20000000 { x = step(x) }
+                println(x)
+            }
+            """);
+        long x = 1;
+        for (int i = 0; i < 20_000_000; i++) x = (x * 7 + 3) % 1000003;
+        var result = TestSupport.Hlvm("prof", "--jit-log", "--rate", "100", path);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal($"{x}\n", result.Stdout);
+        Assert.Single(result.Stderr.Split('\n'), line => line.StartsWith("jit: main: "));
+        Assert.Contains("; 1 entry into compiled loops", result.Stderr);
     }
 
     /// <summary>
@@ -1460,7 +1490,7 @@ public sealed class JitTests : IDisposable
                 println(total)
             }
             """);
-        var result = TestSupport.Hlvm(["run", "--jit-log", "--jit-threshold", "100", path]);
+        var result = TestSupport.Hlvm(["run", "--jit-log", "--jit-threshold", "100", "--jit-sync", path]);
         Assert.Equal(0, result.ExitCode);
         Assert.Equal($"{Enumerable.Range(0, 5000).Sum(i => (long)i * i)}\n", result.Stdout);
         var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);

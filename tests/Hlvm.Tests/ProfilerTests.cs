@@ -42,7 +42,7 @@ public sealed class ProfilerTests : IDisposable
         return path;
     }
 
-    private static readonly string[][] Engines = [["--engine", "interp"], ["--engine", "jit"], ["--engine", "tiered"], ["--engine", "tiered", "--jit-threshold", "1"]];
+    private static readonly string[][] Engines = [["--engine", "interp"], ["--engine", "jit"], ["--engine", "tiered"], ["--engine", "tiered", "--jit-threshold", "1", "--jit-sync"]];
 
     /// <summary>The rows of the report's function table: name, self %, calls, compiled %.</summary>
     private static Dictionary<string, (double Self, long Calls, string Compiled)> Table(string report)
@@ -99,7 +99,7 @@ public sealed class ProfilerTests : IDisposable
                 println(total)
             }
             """);
-        foreach (var engine in (string[][])[["--engine", "interp"], ["--engine", "jit"], ["--engine", "tiered", "--jit-threshold", "1"]])
+        foreach (var engine in (string[][])[["--engine", "interp"], ["--engine", "jit"], ["--engine", "tiered", "--jit-threshold", "1", "--jit-sync"]])
         {
             var result = TestSupport.Hlvm(["prof", .. engine, path]);
             Assert.True(result.ExitCode == 0, result.Stderr);

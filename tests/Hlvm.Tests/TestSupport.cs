@@ -62,11 +62,18 @@ public static class TestSupport
     /// <summary>
     /// The engine the suite's programs run in (CI's engine passes): HLVM_ENGINE is <c>interp</c>, <c>jit</c>,
     /// <c>tiered</c>, or <c>tiered:N</c> for a jit threshold of N (1 compiles every function at its first call
-    /// and enters compiled code at every loop's first backward branch, so frames of both engines mix). Unset:
-    /// hlvm's default.
+    /// and enters compiled code at every loop's first backward branch, so frames of both engines mix), compiling
+    /// on the program's thread (<c>--jit-sync</c>) so that every run mixes them alike; <c>tiered:N:background</c>
+    /// compiles on the JIT's thread, as hlvm does by default, and compiled code arrives while the program runs.
+    /// Unset: hlvm's default.
     /// </summary>
     public static string[] EngineFlags => Environment.GetEnvironmentVariable("HLVM_ENGINE") is { Length: > 0 } engine
-        ? engine.Split(':') is [var name, var threshold] ? ["--engine", name, "--jit-threshold", threshold] : ["--engine", engine]
+        ? engine.Split(':') switch
+        {
+            [var name, var threshold] => ["--engine", name, "--jit-threshold", threshold, "--jit-sync"],
+            [var name, var threshold, "background"] => ["--engine", name, "--jit-threshold", threshold],
+            _ => ["--engine", engine],
+        }
         : [];
 
     /// <summary>The flags of a run under the suite's settings: GC stress (with checked mode when the interpreter

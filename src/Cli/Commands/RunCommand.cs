@@ -33,6 +33,8 @@ internal sealed class RunCommand
         RunSettings.Engines);
     private readonly HlvmOption<long?> _jitThreshold = OptionKinds.Count("--jit-threshold", "N", "tiered: compile a function after N calls, or a loop after N iterations (0: before it first runs)",
         0, int.MaxValue, 100, ExecutionOptions.DefaultJitThreshold);
+    private readonly HlvmOption<bool> _jitSync = OptionKinds.Flag("--jit-sync",
+        "tiered: .NET compiles each hot function to machine code at its first call, on the program's thread, which waits; by default it does so on a thread of its own while the interpreter goes on running the function (which calls run compiled then varies from run to run; the output does not)");
     private readonly HlvmOption<bool> _jitLog = OptionKinds.Flag("--jit-log", "one line per compiled function on stderr: name, bytecode and CIL size, compile time, why, and the functions whose calls it compiled in place");
     private readonly HlvmOption<long?> _maxStack = OptionKinds.Count("--max-stack", "N", "most nested calls; one more is a StackOverflowError (exit 75)",
         1, int.MaxValue, 1000, RunSettings.DefaultMaxStack);
@@ -78,6 +80,7 @@ internal sealed class RunCommand
         Engine = _engine.Get(p)!,
         JitThreshold = (int)_jitThreshold.Get(p)!.Value,
         JitLog = _jitLog.Get(p),
+        JitSync = _jitSync.Get(p),
         MaxStack = (int)_maxStack.Get(p)!.Value,
         MaxHeap = _maxHeap.Get(p)!.Value,
         Fuel = _fuel.Get(p),
@@ -108,7 +111,7 @@ internal sealed class RunCommand
             + "Options may come before or after FILE, up to '--'; everything after '--' goes to the program.\n"
             + "A grant or denial of a whole kind is spelled with '*': --allow-read='*' (quoted for the shell).")
         {
-            _file, _programArgs, _engine, _jitThreshold, _jitLog, _maxStack, _maxHeap, _fuel, _timeout, _maxOutput, _maxOpenFiles, _maxDisk, _audit, _allowEscapes,
+            _file, _programArgs, _engine, _jitThreshold, _jitSync, _jitLog, _maxStack, _maxHeap, _fuel, _timeout, _maxOutput, _maxOpenFiles, _maxDisk, _audit, _allowEscapes,
             _gcStress, _gcLog, _verifyHeap, _checked, _trust, _allowUnsigned,
         };
         foreach (var (allow, deny) in _grants.Values)
@@ -225,6 +228,7 @@ internal sealed class Runner(CliContext cli)
                         {
                             Log = s.JitLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
                             CountCalls = s.Profile is not null,
+                            Background = s.Engine == "tiered" && !s.JitSync,
                         },
                         JitThreshold = s.Engine == "jit" ? 0 : s.JitThreshold,
                         Profiler = _profiler = s.Profile is { } prof ? new Runtime.Profiling.Profiler(prof.Rate, prof.Every) : null,
@@ -417,6 +421,7 @@ internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
     public ProfileSettings? Profile { get; init; }
     public int JitThreshold { get; init; } = ExecutionOptions.DefaultJitThreshold;
     public bool JitLog { get; init; }
+    public bool JitSync { get; init; }
     public int MaxStack { get; init; } = DefaultMaxStack;
     public long MaxHeap { get; init; } = DefaultMaxHeap;
     public long? Fuel { get; init; }

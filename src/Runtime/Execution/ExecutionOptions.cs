@@ -45,8 +45,9 @@ public interface ICompiler
 {
     /// <summary>
     /// Compiles <paramref name="fn"/> of <paramref name="module"/>, setting <see cref="LoadedFunction.Compiled"/>
-    /// of it and of any function compiled with it; leaves it null when the function can't be compiled (then it
-    /// keeps running in the interpreter). <paramref name="why"/> says what made it hot, for the log.
+    /// of it and of any function compiled with it, now or, from another thread, once its machine code is ready
+    /// (<see cref="LoadedFunction.Compiling"/> is true until then); leaves it null when the function can't be
+    /// compiled (then it keeps running in the interpreter). <paramref name="why"/> says what made it hot, for the log.
     /// </summary>
     void Compile(LoadedModule module, LoadedFunction fn, string why);
 

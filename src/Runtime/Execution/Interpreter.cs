@@ -329,12 +329,14 @@ public sealed class Interpreter : IRootSource
         if (fn.Compiled is null && !fn.NotCompiled && ++fn.Hotness >= _options.JitThreshold) TierUp(fn, why);
     }
 
-    /// <summary>Compiles a function that became hot; one that can't be compiled is not counted again.</summary>
+    /// <summary>Compiles a function that became hot; one that can't be compiled is not counted again. One whose code
+    /// is being compiled on the JIT's thread (<see cref="LoadedFunction.Compiling"/>) keeps running here meanwhile.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void TierUp(LoadedFunction fn, string why)
     {
+        if (fn.Compiling) return;
         _options.Compiler!.Compile(_module, fn, why);
-        if (fn.Compiled is null) fn.NotCompiled = true;
+        if (fn.Compiled is null && !fn.Compiling) fn.NotCompiled = true;
     }
 
     // ------------------------------------------------------------------------------------ compiled code's ABI

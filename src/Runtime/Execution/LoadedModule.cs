@@ -77,7 +77,9 @@ public sealed class LoadedFunction
     public readonly bool ReturnsValue;
 
     /// <summary>The function compiled by the second engine (see <see cref="ICompiler"/>), or null: then it is
-    /// interpreted. Set once, by the compiler, on the VM's thread.</summary>
+    /// interpreted. Set once, by the compiler: on the VM's thread, or on the JIT's when .NET compiles there
+    /// (<see cref="Compiling"/>); the interpreter reads it at calls and backward branches, and a function whose
+    /// code arrives while it runs continues in it at its next call or loop iteration.</summary>
     public CompiledCode? Compiled;
 
     /// <summary>Calls of the function, counted in both engines while a profiler runs: its element of the module's
@@ -92,6 +94,10 @@ public sealed class LoadedFunction
 
     /// <summary>Tiering: the compiler declined the function (too large, or it holds what it can't compile).</summary>
     public bool NotCompiled;
+
+    /// <summary>Tiering: emitted, and being compiled to machine code on another thread; it keeps running in the
+    /// interpreter until <see cref="Compiled"/> is set, and is not compiled again meanwhile.</summary>
+    public volatile bool Compiling;
 
     public int LineOf(int pc) => pc >= 0 && pc < Offsets.Length ? Def.LineAt(Offsets[pc]) : 0;
 }
