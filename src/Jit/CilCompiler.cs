@@ -37,9 +37,9 @@ public sealed class CilCompiler : ICompiler
 
     public TimeSpan CompileTime { get; private set; }
 
-    /// <summary>Tiering: .NET compiles the emitted CIL on a thread of the pool, and each function keeps running in
-    /// the interpreter until its machine code is ready (<see cref="LoadedFunction.Compiling"/>); otherwise at its
-    /// first call, on the VM's thread.</summary>
+    /// <summary>Tiering: .NET compiles the emitted CIL on the JIT's thread (<see cref="Preparer"/>), and each function
+    /// keeps running in the interpreter until its machine code is ready (<see cref="LoadedFunction.Compiling"/>);
+    /// otherwise at its first call, on the VM's thread.</summary>
     public bool Background { get; set; }
 
     /// <summary>Compiled code counts every instruction against the fuel (--fuel); set by the interpreter.</summary>
