@@ -37,6 +37,13 @@ public sealed class CilCompiler : ICompiler
 
     public TimeSpan CompileTime { get; private set; }
 
+    /// <summary>The time .NET's JIT has run on the JIT's thread compiling this compiler's CIL (<see cref="Background"/>).</summary>
+    public TimeSpan JitThreadTime => TimeSpan.FromTicks(Interlocked.Read(ref _jitThreadTicks));
+
+    private long _jitThreadTicks;
+
+    internal void AddJitThreadTime(TimeSpan took) => Interlocked.Add(ref _jitThreadTicks, took.Ticks);
+
     /// <summary>Tiering: .NET compiles the emitted CIL on the JIT's thread (<see cref="Preparer"/>), and each function
     /// keeps running in the interpreter until its machine code is ready (<see cref="LoadedFunction.Compiling"/>);
     /// otherwise at its first call, on the VM's thread.</summary>
@@ -133,7 +140,7 @@ public sealed class CilCompiler : ICompiler
             string inlined = emitter.Inlined.Count == 0 ? "" : "; in place: " + string.Join(", ", emitter.Inlined);
             Log?.Invoke($"jit: {f.Name}: {f.Code.Length} instructions -> {cil} bytes of CIL in {clock.Elapsed.TotalMilliseconds:0.###} ms ({(f == fn ? why : "called by " + fn.Name)}){inlined}");
         }
-        if (background) Preparer.Queue(ready);
+        if (background) Preparer.Queue(this, ready);
     }
 
     /// <summary>Whether a function is within the limits of what is compiled (<see cref="MaxInstructions"/>, <see cref="MaxLocals"/>).</summary>
@@ -158,16 +165,16 @@ internal static class Preparer
         typeof(DynamicMethod).GetMethod("GetMethodDescriptor", BindingFlags.Instance | BindingFlags.NonPublic, Type.EmptyTypes) is { } m
         && m.ReturnType == typeof(RuntimeMethodHandle) ? m : null;
 
-    private static readonly Queue<Prepared[]> Batches = new();
+    private static readonly Queue<(CilCompiler Owner, Prepared[] Batch)> Batches = new();
     private static Thread? _worker;
 
     public static bool Available => Descriptor is not null;
 
-    public static void Queue(Prepared[] batch)
+    public static void Queue(CilCompiler owner, Prepared[] batch)
     {
         lock (Batches)
         {
-            Batches.Enqueue(batch);
+            Batches.Enqueue((owner, batch));
             if (_worker is null)
             {
                 // A background thread: a run that ends does not wait for compiles it no longer needs.
@@ -182,15 +189,18 @@ internal static class Preparer
     {
         while (true)
         {
-            Prepared[] batch;
+            (CilCompiler owner, Prepared[] batch) next;
             lock (Batches)
             {
                 while (Batches.Count == 0) Monitor.Wait(Batches);
-                batch = Batches.Dequeue();
+                next = Batches.Dequeue();
             }
+            var (owner, batch) = next;
             for (int i = batch.Length - 1; i >= 0; i--)
             {
                 var (f, body, stub, code) = batch[i];
+                // Counted before the code is given out, so that a run that has entered it counts its compile.
+                var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
                 try
                 {
                     Prepare(body);
@@ -201,6 +211,7 @@ internal static class Preparer
                     // Code .NET can't compile (a bug of the emitter) fails at its first call, on the program's
                     // thread, as it does when nothing compiles it ahead: the error is reported where it is seen.
                 }
+                owner.AddJitThreadTime(System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore);
                 Volatile.Write(ref f.Compiled, code);
                 f.Compiling = false;
             }

@@ -1395,7 +1395,8 @@ public sealed class JitTests : IDisposable
     /// main's loop stays interpreted until its code arrives, and then continues in it (an entry into a compiled
     /// loop at a later iteration), and it is compiled once, however many iterations it counts meanwhile. The loop
     /// runs 20 million times: interpreted throughout (its code never arriving) it would take seconds, compiling
-    /// takes milliseconds; the test waits for nothing but the program's end.
+    /// takes milliseconds; the test waits for nothing but the program's end. The profile gives the time .NET's JIT
+    /// ran on the JIT's thread.
     /// </summary>
     [Fact]
     public void HotCodeCompiledOnTheJitsThreadIsEnteredOnceItArrives()
@@ -1415,6 +1416,10 @@ public sealed class JitTests : IDisposable
         Assert.Equal($"{x}\n", result.Stdout);
         Assert.Single(result.Stderr.Split('\n'), line => line.StartsWith("jit: main: "));
         Assert.Contains("; 1 entry into compiled loops", result.Stderr);
+        // The profile counts .NET's compile on the JIT's thread apart from the program's thread's.
+        var jitThread = System.Text.RegularExpressions.Regex.Match(result.Stderr, @"and ([\d.]+) ms on the JIT's thread, compiling that CIL to machine code while the program ran\)");
+        Assert.True(jitThread.Success, result.Stderr);
+        Assert.True(double.Parse(jitThread.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, result.Stderr);
     }
 
     /// <summary>

@@ -338,7 +338,7 @@ internal sealed class Runner(CliContext cli)
     /// the file's error.</summary>
     private int Report(ProfileSettings settings, int code)
     {
-        var profile = _lastProfile = _profiler!.Report(_compiler?.Records);
+        var profile = _lastProfile = _profiler!.Report(_compiler?.Records, _compiler?.JitThreadTime ?? default);
         _cli.Out.Flush();
         _cli.Messages.Write(Runtime.Profiling.ProfileFormats.Text(profile));
         if (settings.Output is not { } path) return code;

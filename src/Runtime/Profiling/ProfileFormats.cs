@@ -245,7 +245,9 @@ public static class ProfileFormats
     /// <summary>The report's words for <see cref="Profile.DotnetJitTime"/>.</summary>
     internal static string DotnetJit(Profile p) =>
         $" (.NET's JIT ran {p.DotnetJitTime.TotalMilliseconds.ToString("F1", Inv)} ms on the VM's thread"
-        + (p.Compiles.Count > 0 ? ": compiling that CIL to machine code at each function's first call, and the runtime's own code)" : ", compiling the runtime's own code)");
+        + (p.Compiles.Count == 0 ? ", compiling the runtime's own code)"
+            : p.JitThreadTime > TimeSpan.Zero ? $", compiling the runtime's own code and CIL called before the JIT's thread had compiled it, and {p.JitThreadTime.TotalMilliseconds.ToString("F1", Inv)} ms on the JIT's thread, compiling that CIL to machine code while the program ran)"
+            : ": compiling that CIL to machine code at each function's first call, and the runtime's own code)");
 
     /// <summary>
     /// One self-contained page (no network needed): the report's tables and an interactive flame graph drawn by a

@@ -141,8 +141,9 @@ public sealed class Profiler
         _allocated[frames[^1].Function] += bytes;
     }
 
-    /// <summary>The report: call this after the run. <paramref name="compiles"/> are the JIT's records, if any.</summary>
-    public Profile Report(IReadOnlyList<CompileRecord>? compiles = null)
+    /// <summary>The report: call this after the run. <paramref name="compiles"/> are the JIT's records, if any;
+    /// <paramref name="jitThreadTime"/> the time .NET's JIT ran on the JIT's own thread (<see cref="Profile.JitThreadTime"/>).</summary>
+    public Profile Report(IReadOnlyList<CompileRecord>? compiles = null, TimeSpan jitThreadTime = default)
     {
         var module = _module ?? throw new InvalidOperationException("the profiler has not run");
         var heap = _vm!.Heap;
@@ -214,6 +215,7 @@ public sealed class Profiler
             Compiles = compiles,
             OsrEntries = _vm.OsrEntries,
             DotnetJitTime = _dotnetJit,
+            JitThreadTime = jitThreadTime,
             Pauses = _pauses.ToList(),
         };
     }
@@ -263,8 +265,16 @@ public sealed record Profile
 
     /// <summary>
     /// The time .NET's own JIT ran on the VM's thread during the run: compiling the CIL hlvm's JIT emitted (each
-    /// method at its first call, which <see cref="CompileRecord.Took"/> does not include) and the runtime's own
-    /// methods that are not compiled ahead of time. Several times the time spent emitting the CIL.
+    /// method at its first call, which <see cref="CompileRecord.Took"/> does not include, unless the JIT's thread
+    /// compiled it first: <see cref="JitThreadTime"/>) and the runtime's own methods that are not compiled ahead of
+    /// time. Several times the time spent emitting the CIL.
     /// </summary>
     public TimeSpan DotnetJitTime { get; init; }
+
+    /// <summary>
+    /// The time .NET's JIT ran on the JIT's own thread by the run's end, compiling the CIL hlvm's JIT emitted while
+    /// the program went on in the interpreter (tiering; zero with <c>--jit-sync</c> and <c>--engine jit</c>, where
+    /// that time is part of <see cref="DotnetJitTime"/>).
+    /// </summary>
+    public TimeSpan JitThreadTime { get; init; }
 }
