@@ -241,4 +241,32 @@ public sealed class HeapTests
         heap.Space[r + 1] |= (long)'d' << 48; // a fourth code unit in "abc"'s word
         Assert.Contains("past its end that are not zero", Assert.Throws<HeapCorruptionException>(heap.VerifyNow).Message);
     }
+
+    /// <summary>
+    /// The heap remembers the last int key a look-up found; a collection moves maps, and another map can take the
+    /// address the first had. Map A holds key 5 as its fourth entry and map B as its first; A's key 5 is found,
+    /// then only B is kept, and the collection copies it to where A was: B's key 5 is its first entry, not A's
+    /// fourth (a value of B's other keys).
+    /// </summary>
+    [Fact]
+    public void AKeyFoundBeforeACollectionIsLookedUpAgainInTheMapNowAtThatAddress()
+    {
+        var heap = new Heap();
+        var roots = new Roots(2);
+        heap.AddRoots(roots);
+        heap.Reserve(2 * (Heap.MapWords + Heap.MapStoreWords(8)));
+        int a = heap.NewMap(TypeKind.Int, TypeKind.Int, 8);
+        int b = heap.NewMap(TypeKind.Int, TypeKind.Int, 8);
+        roots.Slots[0] = a;
+        roots.Slots[1] = b;
+        foreach (long k in new long[] { 100, 101, 102, 5 }) heap.MapAppend(a, k, k * 10);
+        foreach (long k in new long[] { 5, 200 }) heap.MapAppend(b, k, k + 1);
+        Assert.Equal(3, heap.MapFind(a, 5));
+        roots.Slots[0] = 0;
+        heap.Collect();
+        b = (int)roots.Slots[1];
+        Assert.Equal(a, b);
+        Assert.Equal(0, heap.MapFind(b, 5));
+        Assert.Equal(6, heap.MapValueAt(b, heap.MapFind(b, 5)));
+    }
 }

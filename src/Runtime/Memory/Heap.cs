@@ -696,6 +696,7 @@ public sealed partial class Heap
         long start = Stopwatch.GetTimestamp();
         long before = UsedBytes;
         int toDirty = 0;
+        ForgetFound();
         if (_spare is { } spare && spare.Length >= _limit) (_to, toDirty) = (spare, _spareTop);
         else _to = NewSpace(_limit, _space.Length);
         _free = 1;

@@ -62,6 +62,7 @@ public sealed partial class Heap
 
     private void NewMapStores(int map, int capacity)
     {
+        ForgetFound();
         var key = MapKeyKind(map);
         var value = MapValueKind(map);
         long flags = (VmType.IsReferenceKind(key) ? KeysAreReferences : 0) | (VmType.IsReferenceKind(value) ? ValuesAreReferences : 0);
@@ -149,6 +150,7 @@ public sealed partial class Heap
     /// </summary>
     private void RehashWithSecret(int map)
     {
+        ForgetFound();
         _space[map] |= MapKeyedFlag;
         int entries = (int)_space[map + MapEntriesWord], used = MapUsed(map);
         MapWork += used;
@@ -216,6 +218,18 @@ public sealed partial class Heap
         return StringChars((int)a).SequenceEqual(StringChars((int)b));
     }
 
+    /// <summary>
+    /// The last key <see cref="MapFind"/> found in a map whose keys are not strings, and its entry: a program that
+    /// reads a key and then writes it (<c>m[k] = m.get(k, 0) + 1</c>) looks it up once. An int, float or bool key
+    /// is the same key only when its bits are, and costs no work to hash (<see cref="MapWork"/>), so the answer and
+    /// the fuel charged are the same as a second look-up's. Forgotten (<see cref="ForgetFound"/>) wherever an entry
+    /// may change its number or go: a key removed, a map's stores made anew, a collection (which moves maps).
+    /// </summary>
+    private int _foundMap, _foundEntry;
+    private long _foundKey;
+
+    private void ForgetFound() => _foundMap = 0;
+
     /// <summary>The entry number of <paramref name="key"/>, or -1 when the map does not hold it.</summary>
     /// <remarks>Compiled fully optimised at its first call, like <see cref="Interpreter.MapSetInPlace"/>: a program
     /// of map operations otherwise ran its ReadyToRun code for a fifth of its run (mapcount) before .NET's tiering
@@ -223,6 +237,7 @@ public sealed partial class Heap
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int MapFind(int map, long key)
     {
+        if (map == _foundMap && key == _foundKey) return _foundEntry;
         long hash = Hash(map, key);
         int entries = (int)_space[map + MapEntriesWord], index = (int)_space[map + MapIndexWord];
         int mask = IndexMask(index);
@@ -235,6 +250,7 @@ public sealed partial class Heap
                 int at = EntryAt(entries, e - 1);
                 if (_space[at] != hash || !KeysEqual(map, _space[at + EntryKey], key)) continue;
                 found = e - 1;
+                if (MapKeyKind(map) != TypeKind.String) (_foundMap, _foundKey, _foundEntry) = (map, key, found);
             }
             MapProbes += probes;
             if (!RunTooLong(map, probes)) return found;
@@ -299,6 +315,7 @@ public sealed partial class Heap
     {
         int e = MapFind(map, key);
         if (e < 0) return false;
+        ForgetFound();
         int at = EntryAt((int)_space[map + MapEntriesWord], e);
         _space[at] = -1;
         _space[at + EntryKey] = 0;
