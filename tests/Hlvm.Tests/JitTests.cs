@@ -1391,6 +1391,36 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// Compiled code sets a map's key with the interpreter's own code, and leaves a new key of a full map to the
+    /// slow path, which grows the map and looks the key up again: the first look-up's work (hashing a string key,
+    /// charged as fuel) is not charged twice. New string keys past the map's first growth (its ninth), with
+    /// budgets every 3 instructions around it: the same output and stop in every engine (a double charge stopped
+    /// the compiled program earlier at 37 of these 84 budgets).
+    /// </summary>
+    [Fact]
+    public void ANewKeyOfAFullMapIsChargedOnceInCompiledCode()
+    {
+        string path = Write("mapfuel.hl", """
+            fn main() {
+                let m: {string: int} = {}
+                var i = 0
+                while i < 40 {
+                    m["key number {i}"] = i
+                    println(m.len())
+                    i += 1
+                }
+            }
+            """);
+        for (int fuel = 450; fuel < 700; fuel += 3)
+        {
+            var interpreted = TestSupport.Hlvm(["run", "--engine", "interp", "--fuel", $"{fuel}", path]);
+            Assert.Equal(75, interpreted.ExitCode);
+            foreach (var engine in Engines.Skip(1))
+                Assert.Equal(interpreted, TestSupport.Hlvm(["run", .. engine, "--fuel", $"{fuel}", path]));
+        }
+    }
+
+    /// <summary>
     /// By default .NET compiles a hot function's CIL on the JIT's thread while the interpreter goes on running it:
     /// main's loop stays interpreted until its code arrives, and then continues in it (an entry into a compiled
     /// loop at a later iteration), and it is compiled once, however many iterations it counts meanwhile. The loop

@@ -1507,16 +1507,22 @@ public sealed class Interpreter : IRootSource
     }
 
     /// <summary>Compiled code's <c>m[key] = value</c> of a map that is not null, when it needs no new stores: false,
-    /// having done nothing, when the map is full (then <see cref="OpMapSet"/> runs: it may grow the map, which may
-    /// collect). Never allocates.</summary>
+    /// having done nothing, when the key is new and the map full (then <see cref="OpMapSet"/> runs: it may grow the
+    /// map, which may collect). Never allocates.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal bool MapSetInPlace(int m, long key, long value)
     {
         var heap = Heap;
-        if (!heap.MapHasRoom(m)) return false;
+        long work = heap.MapWork;
         int e = heap.MapFind(m, key);
         if (e >= 0) heap.MapSetValueAt(m, e, value);
-        else heap.MapAppend(m, key, value);
+        else if (heap.MapHasRoom(m)) heap.MapAppend(m, key, value);
+        else
+        {
+            // Full: nothing done, and the look-up's work is OpMapSet's to charge when it looks the key up again.
+            heap.MapWork = work;
+            return false;
+        }
         ChargeMapWork(heap);
         return true;
     }
