@@ -220,7 +220,7 @@ public sealed partial class Heap
 
     /// <summary>
     /// The last key <see cref="MapFind"/> found in a map whose keys are not strings, and its entry: a program that
-    /// reads a key and then writes it (<c>m[k] = m.get(k, 0) + 1</c>) looks it up once. An int, float or bool key
+    /// reads a key and then writes it (<c>m[k] = m.get(k, 0) + 1</c>) looks it up once. An int or bool key
     /// is the same key only when its bits are, and costs no work to hash (<see cref="MapWork"/>), so the answer and
     /// the fuel charged are the same as a second look-up's. Forgotten (<see cref="ForgetFound"/>) wherever an entry
     /// may change its number or go: a key removed, a map's stores made anew, a collection (which moves maps).
