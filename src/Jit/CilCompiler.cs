@@ -44,6 +44,18 @@ public sealed class CilCompiler : ICompiler
 
     internal void AddJitThreadTime(TimeSpan took) => Interlocked.Add(ref _jitThreadTicks, took.Ticks);
 
+    /// <summary>
+    /// The run is over: nothing more is compiled for it. What <see cref="Background"/> queued and the JIT's thread
+    /// has not begun is dropped, so that a run's compiles do not outlast it (the next run of a process that runs
+    /// several, <c>hlvm bench</c>'s, would share the second core with them); a later <see cref="Compile"/> does
+    /// nothing.
+    /// </summary>
+    public void Abandon() => _abandoned = true;
+
+    private volatile bool _abandoned;
+
+    internal bool Abandoned => _abandoned;
+
     /// <summary>Tiering: .NET compiles the emitted CIL on the JIT's thread (<see cref="Preparer"/>), and each function
     /// keeps running in the interpreter until its machine code is ready (<see cref="LoadedFunction.Compiling"/>);
     /// otherwise at its first call, on the VM's thread.</summary>
@@ -65,6 +77,7 @@ public sealed class CilCompiler : ICompiler
 
     public void Compile(LoadedModule module, LoadedFunction fn, string why)
     {
+        if (_abandoned) return;
         if (!Compilable(fn))
         {
             Log?.Invoke($"jit: {fn.Name}: not compiled ({fn.Code.Length} instructions, {fn.LocalCount} locals; the limits are {MaxInstructions} and {MaxLocals})");
@@ -196,7 +209,7 @@ internal static class Preparer
                 next = Batches.Dequeue();
             }
             var (owner, batch) = next;
-            for (int i = batch.Length - 1; i >= 0; i--)
+            for (int i = batch.Length - 1; i >= 0 && !owner.Abandoned; i--)
             {
                 var (f, body, stub, code) = batch[i];
                 // Counted before the code is given out, so that a run that has entered it counts its compile.

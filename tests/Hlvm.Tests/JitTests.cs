@@ -1391,6 +1391,32 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// A compiler whose run is over (<c>hlvm run</c> and <c>hlvm bench</c> abandon it when the isolate ends) compiles
+    /// nothing more and queues nothing for the JIT's thread: a function that becomes hot afterwards stays
+    /// interpreted, and is not counted toward compiling again.
+    /// </summary>
+    [Fact]
+    public void AnAbandonedCompilerCompilesNothingMore()
+    {
+        var module = Compilation.Compile("sq.hl", """
+            fn sq(x: int) -> int { return x * x }
+            fn main() { println(sq(3)) }
+            """).Module!;
+        var heap = new Heap();
+        var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
+        loaded.Attach(heap);
+        var sq = loaded.Functions.Single(f => f.Name == "sq");
+        var compiler = new Jit.CilCompiler { Background = true };
+        compiler.Abandon();
+        var interpreter = new Interpreter(loaded, heap, TextWriter.Null, new ExecutionOptions { Compiler = compiler, JitThreshold = 1 });
+        Assert.Equal(49, interpreter.Run(sq, 7));
+        Assert.Null(sq.Compiled);
+        Assert.False(sq.Compiling);
+        Assert.True(sq.NotCompiled);
+        Assert.Equal(0, compiler.Compiled);
+    }
+
+    /// <summary>
     /// Compiled code sets a map's key with the interpreter's own code, and leaves a new key of a full map to the
     /// slow path, which grows the map and looks the key up again: the first look-up's work (hashing a string key,
     /// charged as fuel) is not charged twice. New string keys past the map's first growth (its ninth), with

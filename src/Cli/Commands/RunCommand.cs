@@ -263,6 +263,7 @@ internal sealed class Runner(CliContext cli)
         }
         finally
         {
+            _compiler?.Abandon();
             auditFile?.Dispose();
         }
     }
