@@ -209,9 +209,15 @@ internal static class Preparer
                 next = Batches.Dequeue();
             }
             var (owner, batch) = next;
-            for (int i = batch.Length - 1; i >= 0 && !owner.Abandoned; i--)
+            for (int i = batch.Length - 1; i >= 0; i--)
             {
                 var (f, body, stub, code) = batch[i];
+                if (owner.Abandoned)
+                {
+                    // Dropped: the function is not being compiled any more (a module run again may compile it).
+                    f.Compiling = false;
+                    continue;
+                }
                 // Counted before the code is given out, so that a run that has entered it counts its compile.
                 var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
                 try
