@@ -202,8 +202,7 @@ public sealed partial class Heap
     // r + ArrayStoreOffset; element i at s + ElementOffset + i. The heap's own accessors use the same constants.
     public const int FieldOffset = 1, ArrayLengthOffset = 1, ArrayStoreOffset = 2, ElementOffset = 1;
 
-    /// <summary>The words of the heap, for compiled code's inline access; a collection replaces the array. Its
-    /// length is the space's capacity: the heap uses the words below <see cref="_limit"/>.</summary>
+    /// <summary>The words of the heap (<see cref="_space"/>), for tests that look at them.</summary>
     internal long[] Space => _space;
     private const int InitialWords = 1 << 18;      // 2 MiB
     private const int MaxObjectWords = int.MaxValue - 64;
@@ -214,6 +213,9 @@ public sealed partial class Heap
     public bool Stress => _options.Stress;
     private readonly long _maxWords;
     private readonly List<IRootSource> _roots = [];
+    /// <summary>The words of the heap; a collection replaces the array. Its length is the space's capacity: the heap
+    /// uses the words below <see cref="_limit"/>. Compiled code reads this field for its inline access (a
+    /// property's getter is a call .NET has to inline at every call site).</summary>
     internal long[] _space;
     private long[]? _spare;
     private int _top = 1;
