@@ -106,6 +106,7 @@ public sealed class CilCompiler : ICompiler
             if (seen[callee.Index]) return;
             seen[callee.Index] = true;
             if (callee.Compiled is not null || callee.NotCompiled || callee.Compiling || !Compilable(callee)) return;
+            if (ran is not null && OffTheHotPath(callee, fn)) return;
             if (size + callee.Code.Length > MaxBatchInstructions) return;
             size += callee.Code.Length;
             batch.Add(callee);
@@ -155,6 +156,20 @@ public sealed class CilCompiler : ICompiler
         }
         if (background) Preparer.Queue(this, ready);
     }
+
+    /// <summary>
+    /// Under tiering, whether a callee has run, but so much less often than the hot function that it is not on the
+    /// path that made it hot (a `main` hot by its loop calls its set-up functions once): such a callee is left out
+    /// of the batch, as a function that runs rarely is not worth compiling, and its compile would come before the
+    /// hot function's on the JIT's thread (a batch compiles from its last function to the first). A call of it
+    /// goes through <see cref="Interpreter.Invoke"/>, which compiles it if it becomes hot. A callee that has not run
+    /// yet stays in the batch: the hot path may be about to call it.
+    /// </summary>
+    private static bool OffTheHotPath(LoadedFunction callee, LoadedFunction hot) =>
+        callee.Hotness > 0 && (long)callee.Hotness * RarelyRatio < hot.Hotness;
+
+    /// <summary>How many times less often than the hot function a callee has run when it is left out of the batch.</summary>
+    private const int RarelyRatio = 16;
 
     /// <summary>Whether a function is within the limits of what is compiled (<see cref="MaxInstructions"/>, <see cref="MaxLocals"/>).</summary>
     public static bool Compilable(LoadedFunction fn) => fn.Code.Length <= MaxInstructions && fn.LocalCount <= MaxLocals;

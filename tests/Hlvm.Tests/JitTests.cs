@@ -1563,6 +1563,48 @@ public sealed class JitTests : IDisposable
         Assert.Equal(2, lines.Length);
     }
 
+    /// <summary>
+    /// A function hot by its loop is compiled with the functions it calls that are on that path or have not run
+    /// yet, not with those it called off it: `setup` ran once (one call and 20 turns of its loop) before main's loop
+    /// made main hot, and is left out of main's batch; `report`, not run yet, goes in. `setup` is still compiled on
+    /// its own once its own calls make it hot. Fails when a callee that ran rarely is compiled with its caller.
+    /// </summary>
+    [Fact]
+    public void ACalleeThatRanRarelyIsNotCompiledWithItsHotCaller()
+    {
+        string path = Write("rare.hl", """
+            fn setup(n: int) -> int {
+                var s = 0
+                for i in 0..n { s += i * i % 7 }
+                return s
+            }
+            fn report(total: int) -> int {
+                var digits = 0
+                var t = total
+                while t > 0 { t = t / 10; digits += 1 }
+                return digits
+            }
+            fn main() {
+                var total = setup(20)
+                for i in 0..5000 { total += i % 13 }
+                println(report(total))
+                for i in 0..1500 { total += setup(3) }
+                println(total)
+            }
+            """);
+        long total = Enumerable.Range(0, 20).Sum(i => i * i % 7) + Enumerable.Range(0, 5000).Sum(i => i % 13);
+        int digits = total.ToString().Length;
+        total += 1500L * Enumerable.Range(0, 3).Sum(i => i * i % 7);
+        var result = TestSupport.Hlvm(["run", "--jit-log", "--jit-sync", path]);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal($"{digits}\n{total}\n", result.Stdout);
+        var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^jit: main: .* \(loop\)", lines[0]);
+        Assert.Matches(@"^jit: report: .* \(called by main\)$", lines[1]);
+        Assert.Matches(@"^jit: setup: .* \((calls|loop)\)$", lines[2]);
+        Assert.Equal(3, lines.Length);
+    }
+
     [Fact]
     public void CompareReportsThatTheEnginesAgree()
     {
