@@ -243,6 +243,32 @@ public sealed class HeapTests
     }
 
     /// <summary>
+    /// The heap remembers the last key found, a string key too (the same string, or an equal one, which is looked
+    /// up); the fuel a look-up costs is the characters of a string key hashed, so the one remembered is charged
+    /// them again, as a second look-up would be. Fails when a remembered string key is charged nothing.
+    /// </summary>
+    [Fact]
+    public void AStringKeyFoundAgainIsChargedItsCharactersAgain()
+    {
+        var heap = new Heap();
+        heap.Reserve(Heap.MapWords + Heap.MapStoreWords(8));
+        int m = heap.NewMap(TypeKind.String, TypeKind.Int, 8);
+        int alpha = heap.NewString("alpha"), beta = heap.NewString("beta!!!"), alphaAgain = heap.NewString("alpha");
+        heap.MapAppend(m, alpha, 1);
+        heap.MapAppend(m, beta, 2);
+        heap.MapWork = 0;
+        Assert.Equal(1, heap.MapFind(m, beta));
+        Assert.Equal(1, heap.MapFind(m, beta));
+        Assert.Equal(14, heap.MapWork);
+        // An equal string elsewhere on the heap is the same key.
+        Assert.Equal(0, heap.MapFind(m, alphaAgain));
+        Assert.Equal(0, heap.MapFind(m, alpha));
+        Assert.Equal(24, heap.MapWork);
+        Assert.True(heap.MapRemove(m, alpha));
+        Assert.Equal(-1, heap.MapFind(m, alphaAgain));
+    }
+
+    /// <summary>
     /// The heap remembers the last int key a look-up found; a collection moves maps, and another map can take the
     /// address the first had. Map A holds key 5 as its fourth entry and map B as its first; A's key 5 is found,
     /// then only B is kept, and the collection copies it to where A was: B's key 5 is its first entry, not A's

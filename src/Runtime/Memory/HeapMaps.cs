@@ -219,14 +219,19 @@ public sealed partial class Heap
     }
 
     /// <summary>
-    /// The last key <see cref="MapFind"/> found in a map whose keys are not strings, and its entry: a program that
-    /// reads a key and then writes it (<c>m[k] = m.get(k, 0) + 1</c>) looks it up once. An int or bool key
-    /// is the same key only when its bits are, and costs no work to hash (<see cref="MapWork"/>), so the answer and
-    /// the fuel charged are the same as a second look-up's. Forgotten (<see cref="ForgetFound"/>) wherever an entry
-    /// may change its number or go: a key removed, a map's stores made anew, a collection (which moves maps).
+    /// The last key <see cref="MapFind"/> found, its map and its entry: a program that reads a key and then writes
+    /// it (<c>m[k] = m.get(k, 0) + 1</c>, or <c>if m.has(k) { m[k] = v }</c>) looks it up once. An int or bool key
+    /// is the same key only when its bits are, and a string key when it is the same string (a string equal to it
+    /// elsewhere is looked up); a string's characters are charged again (<see cref="_foundWork"/>), so the answer
+    /// and the fuel charged are the same as a second look-up's. Forgotten (<see cref="ForgetFound"/>) wherever an
+    /// entry may change its number or go: a key removed, a map's stores made anew, a collection (which moves maps
+    /// and strings).
     /// </summary>
     private int _foundMap, _foundEntry;
     private long _foundKey;
+
+    /// <summary>The <see cref="MapWork"/> of hashing the remembered key: a string key's length, else 0.</summary>
+    private int _foundWork;
 
     private void ForgetFound() => _foundMap = 0;
 
@@ -237,7 +242,11 @@ public sealed partial class Heap
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int MapFind(int map, long key)
     {
-        if (map == _foundMap && key == _foundKey) return _foundEntry;
+        if (map == _foundMap && key == _foundKey)
+        {
+            MapWork += _foundWork;
+            return _foundEntry;
+        }
         long hash = Hash(map, key);
         int entries = (int)_space[map + MapEntriesWord], index = (int)_space[map + MapIndexWord];
         int mask = IndexMask(index);
@@ -250,7 +259,8 @@ public sealed partial class Heap
                 int at = EntryAt(entries, e - 1);
                 if (_space[at] != hash || !KeysEqual(map, _space[at + EntryKey], key)) continue;
                 found = e - 1;
-                if (MapKeyKind(map) != TypeKind.String) (_foundMap, _foundKey, _foundEntry) = (map, key, found);
+                (_foundMap, _foundKey, _foundEntry) = (map, key, found);
+                _foundWork = MapKeyKind(map) == TypeKind.String ? LengthOf(_space[(int)key]) : 0;
             }
             MapProbes += probes;
             if (!RunTooLong(map, probes)) return found;
