@@ -176,10 +176,11 @@ public sealed class CilCompiler : ICompiler
 }
 
 /// <summary>
-/// Has .NET compile batches of emitted methods to machine code on a thread of its own, each batch's functions from
-/// the last called to the hot one (so that the hot one's direct callees are machine code when it starts), and gives
-/// each function its compiled code once its method and entry stub are machine code; until then the function runs
-/// in the interpreter. One thread for the process, started at the first batch.
+/// Has .NET compile batches of emitted methods to machine code on a thread of its own, the newest batch first
+/// (<see cref="Work"/>), each batch's functions from the last called to the hot one (so that the hot one's direct
+/// callees are machine code when it starts), and gives each function its compiled code once its method and entry
+/// stub are machine code; until then the function runs in the interpreter. One thread for the process, started at
+/// the first batch.
 /// </summary>
 /// <remarks>
 /// .NET compiles a <c>DynamicMethod</c> at its first call and has no public way to compile one without calling
@@ -193,16 +194,27 @@ internal static class Preparer
         typeof(DynamicMethod).GetMethod("GetMethodDescriptor", BindingFlags.Instance | BindingFlags.NonPublic, Type.EmptyTypes) is { } m
         && m.ReturnType == typeof(RuntimeMethodHandle) ? m : null;
 
-    private static readonly Queue<(CilCompiler Owner, Prepared[] Batch)> Batches = new();
+    /// <summary>The batches not compiled yet, the newest last, each with the position of its next function.</summary>
+    private static readonly List<Pending> Batches = [];
     private static Thread? _worker;
 
+    private sealed class Pending(CilCompiler owner, Prepared[] batch)
+    {
+        public readonly CilCompiler Owner = owner;
+        public readonly Prepared[] Batch = batch;
+        public int Next = batch.Length - 1;
+    }
+
     public static bool Available => Descriptor is not null;
+
+    /// <summary>Called on the JIT's thread before each function's compile (tests watch the order with it).</summary>
+    internal static Action<LoadedFunction>? BeforeCompile;
 
     public static void Queue(CilCompiler owner, Prepared[] batch)
     {
         lock (Batches)
         {
-            Batches.Enqueue((owner, batch));
+            Batches.Add(new Pending(owner, batch));
             if (_worker is null)
             {
                 // A background thread: a run that ends does not wait for compiles it no longer needs.
@@ -213,42 +225,45 @@ internal static class Preparer
         }
     }
 
+    /// <summary>
+    /// Compiles one function at a time, always of the newest batch: a function that became hot while an older
+    /// batch compiles is what the program runs now (a sort's comparison, made hot by the sort that a `main`
+    /// compiled for its loop has just started), and the older batch goes on after it.
+    /// </summary>
     private static void Work()
     {
         while (true)
         {
-            (CilCompiler owner, Prepared[] batch) next;
+            Pending pending;
             lock (Batches)
             {
                 while (Batches.Count == 0) Monitor.Wait(Batches);
-                next = Batches.Dequeue();
-            }
-            var (owner, batch) = next;
-            for (int i = batch.Length - 1; i >= 0; i--)
-            {
-                var (f, body, stub, code) = batch[i];
-                if (owner.Abandoned)
+                pending = Batches[^1];
+                if (pending.Next < 0 || pending.Owner.Abandoned)
                 {
-                    // Dropped: the function is not being compiled any more (a module run again may compile it).
-                    f.Compiling = false;
+                    Batches.RemoveAt(Batches.Count - 1);
+                    // Dropped: what was not compiled is not being compiled any more (a module run again may compile it).
+                    for (; pending.Next >= 0; pending.Next--) pending.Batch[pending.Next].Function.Compiling = false;
                     continue;
                 }
-                // Counted before the code is given out, so that a run that has entered it counts its compile.
-                var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
-                try
-                {
-                    Prepare(body);
-                    if (stub != body) Prepare(stub);
-                }
-                catch (Exception)
-                {
-                    // Code .NET can't compile (a bug of the emitter) fails at its first call, on the program's
-                    // thread, as it does when nothing compiles it ahead: the error is reported where it is seen.
-                }
-                owner.AddJitThreadTime(System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore);
-                Volatile.Write(ref f.Compiled, code);
-                f.Compiling = false;
             }
+            var (f, body, stub, code) = pending.Batch[pending.Next--];
+            BeforeCompile?.Invoke(f);
+            var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
+            try
+            {
+                Prepare(body);
+                if (stub != body) Prepare(stub);
+            }
+            catch (Exception)
+            {
+                // Code .NET can't compile (a bug of the emitter) fails at its first call, on the program's
+                // thread, as it does when nothing compiles it ahead: the error is reported where it is seen.
+            }
+            // Counted before the code is given out, so that a run that has entered it counts its compile.
+            pending.Owner.AddJitThreadTime(System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore);
+            Volatile.Write(ref f.Compiled, code);
+            f.Compiling = false;
         }
     }
 

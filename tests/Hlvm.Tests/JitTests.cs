@@ -1417,6 +1417,58 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// The JIT's thread compiles the newest batch first, one function at a time: a function that becomes hot while
+    /// an older batch compiles is what the program runs now. Batch A (`a` and its callees `a2`, `a3`, compiled
+    /// from the last) is held in its first compile while batch B (`b`) is queued; B's function comes next, then the
+    /// rest of A. Fails when batches are compiled in the order they came.
+    /// </summary>
+    [Fact]
+    public void AFunctionThatBecomesHotWhileABatchCompilesIsCompiledBeforeTheRestOfIt()
+    {
+        var module = Compilation.Compile("order.hl", """
+            fn a3(x: int) -> int { var s = 0; for i in 0..x { s += i } return s }
+            fn a2(x: int) -> int { var s = 0; for i in 0..x { s += a3(i) } return s }
+            fn a(x: int) -> int { var s = 0; for i in 0..x { s += a2(i) } return s }
+            fn b(x: int) -> int { var s = 1; for i in 0..x { s *= 3 } return s }
+            fn main() { println(a(3) + b(3)) }
+            """).Module!;
+        var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
+        loaded.Attach(new Heap());
+        LoadedFunction Named(string name) => loaded.Functions.Single(f => f.Name == name);
+        var ours = new HashSet<LoadedFunction> { Named("a"), Named("a2"), Named("a3"), Named("b") };
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var held = new ManualResetEventSlim(false);
+        using var holding = new ManualResetEventSlim(false);
+        Jit.Preparer.BeforeCompile = f =>
+        {
+            if (!ours.Contains(f)) return;
+            order.Enqueue(f.Name);
+            if (f.Name == "a3")
+            {
+                holding.Set();
+                held.Wait(TimeSpan.FromSeconds(30));
+            }
+        };
+        try
+        {
+            var compiler = new Jit.CilCompiler { Background = true };
+            compiler.Compile(loaded, Named("a"), "test");
+            Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started batch A");
+            compiler.Compile(loaded, Named("b"), "test");
+            held.Set();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (ours.Any(f => f.Compiled is null) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            Assert.All(ours, f => Assert.NotNull(f.Compiled));
+            Assert.Equal(["a3", "b", "a2", "a"], order.ToArray());
+        }
+        finally
+        {
+            Jit.Preparer.BeforeCompile = null;
+            held.Set();
+        }
+    }
+
+    /// <summary>
     /// Compiled code sets a map's key with the interpreter's own code, and leaves a new key of a full map to the
     /// slow path, which grows the map and looks the key up again: the first look-up's work (hashing a string key,
     /// charged as fuel) is not charged twice. New string keys past the map's first growth (its ninth), with
