@@ -1469,6 +1469,58 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// `hlvm prof` says how the samples divide between the engines, and how many were taken in functions waiting
+    /// for their machine code. The JIT's thread is held in the hot function's compile for the whole run, so the
+    /// program runs interpreted throughout, in functions being compiled: no sample in compiled code, and nearly all
+    /// of them waiting (all but those of the first thousand turns, before anything was hot). With `--jit-sync`
+    /// nothing waits, and the interpreter alone compiles nothing, so it has no such line. Fails when the waiting
+    /// samples are not counted.
+    /// </summary>
+    [Fact]
+    public void TheProfileSaysHowLongHotCodeWaitedForItsMachineCode()
+    {
+        string path = Write("waits.hl", """
+            fn waitsForItsCode(x: int) -> int { return (x * 7 + 3) % 1000003 }
+            fn main() {
+                var x = 1
+                for _i in 0..1500000 { x = waitsForItsCode(x) }
+                println(x)
+            }
+            """);
+        long x = 1;
+        for (int i = 0; i < 1_500_000; i++) x = (x * 7 + 3) % 1000003;
+        using var held = new ManualResetEventSlim(false);
+        Jit.Preparer.BeforeCompile = f =>
+        {
+            if (f.Name == "waitsForItsCode") held.Wait(TimeSpan.FromSeconds(60));
+        };
+        TestSupport.Result result;
+        try
+        {
+            result = TestSupport.Hlvm("prof", path);
+        }
+        finally
+        {
+            held.Set();
+            Jit.Preparer.BeforeCompile = null;
+        }
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal($"{x}\n", result.Stdout);
+        var engines = System.Text.RegularExpressions.Regex.Match(result.Stderr,
+            @"\nengines: (\d+)% of the samples ran compiled code, (\d+)% the interpreter \((\d+)% in functions waiting for their machine code from the JIT's thread\)\n");
+        Assert.True(engines.Success, result.Stderr);
+        Assert.Equal(0, int.Parse(engines.Groups[1].Value));
+        Assert.Equal(100, int.Parse(engines.Groups[2].Value));
+        Assert.InRange(int.Parse(engines.Groups[3].Value), 90, 100);
+
+        var sync = TestSupport.Hlvm("prof", "--jit-sync", path);
+        Assert.Matches(@"\nengines: \d+% of the samples ran compiled code, \d+% the interpreter\n", sync.Stderr);
+        var interpreted = TestSupport.Hlvm("prof", "--engine", "interp", path);
+        Assert.True(interpreted.ExitCode == 0, interpreted.Stderr);
+        Assert.DoesNotContain("engines:", interpreted.Stderr);
+    }
+
+    /// <summary>
     /// Compiled code sets a map's key with the interpreter's own code, and leaves a new key of a full map to the
     /// slow path, which grows the map and looks the key up again: the first look-up's work (hashing a string key,
     /// charged as fuel) is not charged twice. New string keys past the map's first growth (its ninth), with

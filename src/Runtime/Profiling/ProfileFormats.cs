@@ -99,10 +99,26 @@ public static class ProfileFormats
         if (!Deterministic(p)) t.Append(DotnetJit(p));
         t.Append("; ").Append(N(p.OsrEntries)).Append(p.OsrEntries == 1 ? " entry" : " entries")
             .Append(" into compiled loops (on-stack replacement); no deoptimisations (nothing is speculated)\n");
+        if (!Deterministic(p) && p.Compiles.Count > 0 && p.Samples > 0) t.Append(Engines(p));
         return t.ToString();
     }
 
     private static string N(long n) => n.ToString("N0", Inv);
+
+    /// <summary>How the samples divide between the engines: compiled code, and the interpreter, with the part of
+    /// it in functions waiting for their machine code (the cost of warming up).</summary>
+    private static string Engines(Profile p)
+    {
+        long compiled = 0;
+        foreach (var f in p.Functions) compiled += f.CompiledSamples;
+        string Share(long n) => (100.0 * n / p.Samples).ToString("F0", Inv) + "%";
+        var t = new StringBuilder("engines: ").Append(Share(compiled)).Append(" of the samples ran compiled code, ")
+            .Append(Share(p.Samples - compiled)).Append(" the interpreter");
+        // Only where the JIT's thread compiles (not with --jit-sync, where nothing waits).
+        if (p.WaitingSamples > 0 || p.JitThreadTime > TimeSpan.Zero)
+            t.Append(" (").Append(Share(p.WaitingSamples)).Append(" in functions waiting for their machine code from the JIT's thread)");
+        return t.Append('\n').ToString();
+    }
 
     private static string Bytes(long n) => n switch
     {

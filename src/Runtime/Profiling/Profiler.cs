@@ -45,6 +45,9 @@ public sealed class Profiler
     private readonly Dictionary<LineKey, Counter> _lines = [];
     private long[] _selfInterpreted = [], _selfCompiled = [], _allocated = [];
 
+    /// <summary>Samples taken in the interpreter in a function whose machine code the JIT's thread was compiling.</summary>
+    private long _waiting;
+
     private sealed class Counter
     {
         public long N;
@@ -125,6 +128,7 @@ public sealed class Profiler
         var top = frames[^1];
         Count(_lines, new LineKey(top.Function, vm.FunctionOf(top).LineOf(top.Pc)));
         (compiled ? _selfCompiled : _selfInterpreted)[top.Function]++;
+        if (!compiled && vm.FunctionOf(top).Compiling) _waiting++;
     }
 
     private static void Count<TKey>(Dictionary<TKey, Counter> counts, TKey key) where TKey : notnull
@@ -216,6 +220,7 @@ public sealed class Profiler
             OsrEntries = _vm.OsrEntries,
             DotnetJitTime = _dotnetJit,
             JitThreadTime = jitThreadTime,
+            WaitingSamples = _waiting,
             Pauses = _pauses.ToList(),
         };
     }
@@ -277,4 +282,10 @@ public sealed record Profile
     /// that time is part of <see cref="DotnetJitTime"/>).
     /// </summary>
     public TimeSpan JitThreadTime { get; init; }
+
+    /// <summary>
+    /// Samples taken in the interpreter in a function whose machine code the JIT's thread was compiling (tiering):
+    /// the time hot code waited for its compile, running interpreted meanwhile. Zero with <c>--jit-sync</c>.
+    /// </summary>
+    public long WaitingSamples { get; init; }
 }
