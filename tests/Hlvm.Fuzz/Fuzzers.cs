@@ -558,7 +558,7 @@ public sealed class DifferentialFuzzer(FuzzOptions options, List<(string name, s
             Error = error,
             In = TextReader.Null,
             Heap = new HeapOptions { MaxBytes = 8 << 20 },
-            Execution = new ExecutionOptions { Fuel = metered ? 200_000 : null, MaxFrames = 500, Compiler = compiler, JitThreshold = threshold },
+            Execution = new ExecutionOptions { Fuel = metered ? 200_000 : null, MaxFrames = 500, Compiler = compiler, JitThreshold = threshold, JitLoopThreshold = threshold },
             Natives = Natives,
         });
         // A difference that makes the compiled program run on is stopped, and shows as a different outcome.

@@ -1670,7 +1670,7 @@ public sealed class JitTests : IDisposable
     /// <summary>
     /// A function hot by its loop is compiled with the functions it calls that are on that path or have not run
     /// yet, not with those it called off it: `setup` ran once (one call and 20 turns of its loop) before main's loop
-    /// made main hot, and is left out of main's batch; `report`, not run yet, goes in. `setup` is still compiled on
+    /// made main hot (at 20,000 turns, the default loop threshold), and is left out of main's batch; `report`, not run yet, goes in. `setup` is still compiled on
     /// its own once its own calls make it hot. Fails when a callee that ran rarely is compiled with its caller.
     /// </summary>
     [Fact]
@@ -1690,13 +1690,13 @@ public sealed class JitTests : IDisposable
             }
             fn main() {
                 var total = setup(20)
-                for i in 0..5000 { total += i % 13 }
+                for i in 0..30000 { total += i % 13 }
                 println(report(total))
                 for i in 0..1500 { total += setup(3) }
                 println(total)
             }
             """);
-        long total = Enumerable.Range(0, 20).Sum(i => i * i % 7) + Enumerable.Range(0, 5000).Sum(i => i % 13);
+        long total = Enumerable.Range(0, 20).Sum(i => i * i % 7) + Enumerable.Range(0, 30000).Sum(i => i % 13);
         int digits = total.ToString().Length;
         total += 1500L * Enumerable.Range(0, 3).Sum(i => i * i % 7);
         var result = TestSupport.Hlvm(["run", "--jit-log", "--jit-sync", path]);
@@ -1707,6 +1707,37 @@ public sealed class JitTests : IDisposable
         Assert.Matches(@"^jit: report: .* \(called by main\)$", lines[1]);
         Assert.Matches(@"^jit: setup: .* \((calls|loop)\)$", lines[2]);
         Assert.Equal(3, lines.Length);
+    }
+
+    /// <summary>
+    /// By default a loop moves to compiled code after 20,000 turns of its function's loops (its calls counted
+    /// too), a function after 1,000 calls: `brief`, called once, turns its loop 5,000 times and stays
+    /// interpreted; `lengthy` turns it 30,000 times and is compiled by its loop. `--jit-threshold N` sets both to N.
+    /// Fails when loops compile at the call threshold.
+    /// </summary>
+    [Fact]
+    public void ALoopIsCompiledAfterMoreTurnsThanAFunctionAfterCalls()
+    {
+        string path = Write("loops.hl", """
+            fn brief() -> int { var s = 0; for i in 0..5000 { s += i % 7 } return s }
+            fn lengthy() -> int { var s = 0; for i in 0..30000 { s += i % 7 } return s }
+            fn main() {
+                println(brief())
+                println(lengthy())
+            }
+            """);
+        string expected = $"{Enumerable.Range(0, 5000).Sum(i => i % 7)}\n{Enumerable.Range(0, 30000).Sum(i => i % 7)}\n";
+        var byDefault = TestSupport.Hlvm(["run", "--jit-log", "--jit-sync", path]);
+        Assert.True(byDefault.ExitCode == 0, byDefault.Stderr);
+        Assert.Equal(expected, byDefault.Stdout);
+        var lines = byDefault.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^jit: lengthy: .* \(loop\)$", Assert.Single(lines));
+        var tuned = TestSupport.Hlvm(["run", "--jit-log", "--jit-sync", "--jit-threshold", "100", path]);
+        Assert.Equal(expected, tuned.Stdout);
+        lines = tuned.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.Matches(@"^jit: brief: .* \(loop\)$", lines[0]);
+        Assert.Matches(@"^jit: lengthy: .* \(loop\)$", lines[1]);
     }
 
     [Fact]

@@ -31,8 +31,9 @@ internal sealed class RunCommand
         "the execution engine: tiered interprets and compiles hot functions and loops to CIL; jit compiles every function before it first runs; interp never compiles; "
         + "compare runs the program under interp and under jit (twice, so what it does to files or the network it does twice) and reports 'same' or the first difference (exit 1)",
         RunSettings.Engines);
-    private readonly HlvmOption<long?> _jitThreshold = OptionKinds.Count("--jit-threshold", "N", "tiered: compile a function after N calls, or a loop after N iterations (0: before it first runs)",
-        0, int.MaxValue, 100, ExecutionOptions.DefaultJitThreshold);
+    private readonly HlvmOption<long?> _jitThreshold = OptionKinds.Count("--jit-threshold", "N",
+        $"tiered: compile a function after N calls, or a loop after N iterations (0: before it first runs; default {ExecutionOptions.DefaultJitThreshold} calls, {ExecutionOptions.DefaultJitLoopThreshold} iterations)",
+        0, int.MaxValue, 100);
     private readonly HlvmOption<bool> _jitSync = OptionKinds.Flag("--jit-sync",
         "tiered: .NET compiles each hot function to machine code at its first call, on the program's thread, which waits; by default it does so on a thread of its own while the interpreter goes on running the function (which calls run compiled then varies from run to run; the output does not)");
     private readonly HlvmOption<bool> _jitLog = OptionKinds.Flag("--jit-log", "one line per compiled function on stderr: name, bytecode and CIL size, compile time, why, and the functions whose calls it compiled in place");
@@ -78,7 +79,8 @@ internal sealed class RunCommand
     {
         Profile = _profiling ? new ProfileSettings(_profileOutput.Get(p), _profileFormat.Get(p)!, (int)_rate.Get(p)!.Value, _every.Get(p), _compareEngines.Get(p)) : null,
         Engine = _engine.Get(p)!,
-        JitThreshold = (int)_jitThreshold.Get(p)!.Value,
+        JitThreshold = (int?)_jitThreshold.Get(p) ?? ExecutionOptions.DefaultJitThreshold,
+        JitLoopThreshold = (int?)_jitThreshold.Get(p) ?? ExecutionOptions.DefaultJitLoopThreshold,
         JitLog = _jitLog.Get(p),
         JitSync = _jitSync.Get(p),
         MaxStack = (int)_maxStack.Get(p)!.Value,
@@ -231,6 +233,7 @@ internal sealed class Runner(CliContext cli)
                             Background = s.Engine == "tiered" && !s.JitSync,
                         },
                         JitThreshold = s.Engine == "jit" ? 0 : s.JitThreshold,
+                        JitLoopThreshold = s.Engine == "jit" ? 0 : s.JitLoopThreshold,
                         Profiler = _profiler = s.Profile is { } prof ? new Runtime.Profiling.Profiler(prof.Rate, prof.Every) : null,
                     },
                 }));
@@ -421,6 +424,7 @@ internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
     /// <summary><c>hlvm prof</c>: the profiler's settings; null for <c>hlvm run</c>.</summary>
     public ProfileSettings? Profile { get; init; }
     public int JitThreshold { get; init; } = ExecutionOptions.DefaultJitThreshold;
+    public int JitLoopThreshold { get; init; } = ExecutionOptions.DefaultJitLoopThreshold;
     public bool JitLog { get; init; }
     public bool JitSync { get; init; }
     public int MaxStack { get; init; } = DefaultMaxStack;

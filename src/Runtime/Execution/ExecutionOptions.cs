@@ -29,12 +29,23 @@ public sealed record ExecutionOptions
     public ICompiler? Compiler { get; init; }
 
     /// <summary>
-    /// Calls of a function, or backward branches taken in it, after which it is compiled (0: before it first
-    /// runs). A loop that reaches it moves to compiled code at its next iteration (on-stack replacement).
+    /// Calls of a function (its backward branches counted too) after which a call compiles it (0: before it
+    /// first runs).
     /// </summary>
     public int JitThreshold { get; init; } = DefaultJitThreshold;
 
     public const int DefaultJitThreshold = 1000;
+
+    /// <summary>
+    /// Backward branches taken in a function (its calls counted too) after which a backward branch compiles it,
+    /// and the loop moves to compiled code at its next iteration (on-stack replacement). Higher than
+    /// <see cref="JitThreshold"/> by default: a function hot by a loop alone, called once, may be near the loop's
+    /// end, and its compile then keeps the JIT's thread from functions that will run (a function called often
+    /// is compiled by its calls first).
+    /// </summary>
+    public int JitLoopThreshold { get; init; } = DefaultJitLoopThreshold;
+
+    public const int DefaultJitLoopThreshold = 20 * DefaultJitThreshold;
 
     /// <summary>A profiler sampling the run (<c>hlvm prof</c>), or null.</summary>
     public Profiling.Profiler? Profiler { get; init; }

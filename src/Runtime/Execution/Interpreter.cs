@@ -321,12 +321,16 @@ public sealed class Interpreter : IRootSource
         }
     }
 
-    /// <summary>Tiering: counts a call of <paramref name="fn"/> or a backward branch in it, and compiles it when it
-    /// reaches the threshold (<paramref name="why"/> says which, for the log).</summary>
+    /// <summary>Tiering: counts a call of <paramref name="fn"/>, and compiles it when it reaches the threshold.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void CountTowardCompiling(LoadedFunction fn, string why)
+    private void CountTowardCompiling(LoadedFunction fn, string why) => CountTowardCompiling(fn, why, _options.JitThreshold);
+
+    /// <summary>Tiering: counts a call of <paramref name="fn"/> or a backward branch in it, and compiles it when it
+    /// reaches <paramref name="threshold"/> (<paramref name="why"/> says which, for the log).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CountTowardCompiling(LoadedFunction fn, string why, int threshold)
     {
-        if (fn.Compiled is null && !fn.NotCompiled && ++fn.Hotness >= _options.JitThreshold) TierUp(fn, why);
+        if (fn.Compiled is null && !fn.NotCompiled && ++fn.Hotness >= threshold) TierUp(fn, why);
     }
 
     /// <summary>Compiles a function that became hot; one that can't be compiled is not counted again. One whose code
@@ -1277,7 +1281,7 @@ public sealed class Interpreter : IRootSource
                 pc = target;
                 if (Polls<TMode>() && _tiering)
                 {
-                    CountTowardCompiling(fn, "loop");
+                    CountTowardCompiling(fn, "loop", _options.JitLoopThreshold);
                     if (fn.Compiled is { } loop && !NativeStackLow() && (typeof(TMode) == typeof(FastMode) || !_fuelLow))
                     {
                         frame.Pc = pc;
