@@ -1670,8 +1670,9 @@ public sealed class JitTests : IDisposable
     /// <summary>
     /// A function hot by its loop is compiled with the functions it calls that are on that path or have not run
     /// yet, not with those it called off it: `setup` ran once (one call and 20 turns of its loop) before main's loop
-    /// made main hot (at 20,000 turns, the default loop threshold), and is left out of main's batch; `report`, not run yet, goes in. `setup` is still compiled on
-    /// its own once its own calls make it hot. Fails when a callee that ran rarely is compiled with its caller.
+    /// made main hot (at 20,000 turns, the default loop threshold), and is left out of main's batch; `report`, not
+    /// run yet, goes in. `setup` is still compiled on its own once its own calls make it hot. Fails when a callee
+    /// that ran rarely is compiled with its caller.
     /// </summary>
     [Fact]
     public void ACalleeThatRanRarelyIsNotCompiledWithItsHotCaller()
