@@ -126,9 +126,10 @@ public sealed class Profiler
         foreach (ref readonly var f in frames) _stack.Append(f.Function).Append(';');
         Count(_stacks, _stack.ToString());
         var top = frames[^1];
-        Count(_lines, new LineKey(top.Function, vm.FunctionOf(top).LineOf(top.Pc)));
+        var running = vm.FunctionOf(top);
+        Count(_lines, new LineKey(top.Function, running.LineOf(top.Pc)));
         (compiled ? _selfCompiled : _selfInterpreted)[top.Function]++;
-        if (!compiled && vm.FunctionOf(top).Compiling) _waiting++;
+        if (!compiled && running.Compiling) _waiting++;
     }
 
     private static void Count<TKey>(Dictionary<TKey, Counter> counts, TKey key) where TKey : notnull
