@@ -63,6 +63,26 @@ public sealed class HeapTests
         Assert.Equal("second", heap.GetString((int)roots.Slots[0]));
     }
 
+    /// <summary>
+    /// The length check of the natives that build strings (join, replace, repeat) takes its message as an
+    /// interpolated string that is formatted only when the check fails: a check that passes allocates nothing
+    /// (formatting the message at every call was most of a short join's or replace's cost), and one that fails
+    /// says what it was given. Fails when the message is formatted before the length is checked.
+    /// </summary>
+    [Fact]
+    public void AStringLengthCheckFormatsItsMessageOnlyWhenItFails()
+    {
+        var heap = new Heap(new HeapOptions { MaxBytes = 1 << 20 });
+        long count = 3;
+        heap.CheckStringLength(10, $"joining {count} strings");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) heap.CheckStringLength(10 + i, $"joining {count + i} strings");
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        var e = Assert.Throws<VmError>(() => heap.CheckStringLength(1 << 20, $"joining {count} strings"));
+        Assert.Equal(ErrorClasses.OutOfMemory, e.ErrorClass);
+        Assert.Equal("joining 3 strings would make a string of 1048576 characters, more than the heap limit of 1 MiB holds", e.Message);
+    }
+
     [Fact]
     public void LiveDataPastTheLimitIsOutOfMemory()
     {

@@ -411,6 +411,36 @@ public sealed partial class Heap
         if (StringTooLong(length, what) is { } error) throw error;
     }
 
+    /// <summary>
+    /// <see cref="CheckStringLength(long, string)"/> with an interpolated <paramref name="what"/> ("joining
+    /// {n} strings"), formatted only when the error is raised: a native that checks at every call would otherwise
+    /// format and allocate the text at every call.
+    /// </summary>
+    public void CheckStringLength(long length, [InterpolatedStringHandlerArgument("", "length")] ref LengthMessage what)
+    {
+        if (length > MaxStringChars) throw StringTooLong(length, what.ToStringAndClear())!;
+    }
+
+    /// <summary>The text of <see cref="CheckStringLength(long, ref LengthMessage)"/>'s error: built only when the
+    /// length is too long (as .NET's <c>Debug.Assert</c> builds its message only when the assertion fails).</summary>
+    [InterpolatedStringHandler]
+    public ref struct LengthMessage
+    {
+        private DefaultInterpolatedStringHandler _text;
+
+        public LengthMessage(int literalLength, int formattedCount, Heap heap, long length, out bool tooLong)
+        {
+            tooLong = length > heap.MaxStringChars;
+            _text = tooLong ? new DefaultInterpolatedStringHandler(literalLength, formattedCount) : default;
+        }
+
+        public void AppendLiteral(string value) => _text.AppendLiteral(value);
+
+        public void AppendFormatted<T>(T value) => _text.AppendFormatted(value);
+
+        public string ToStringAndClear() => _text.ToStringAndClear();
+    }
+
     /// <summary>The error <see cref="CheckStringLength"/> throws, or null when a string of that length can exist.</summary>
     public VmError? StringTooLong(long length, string what) =>
         length <= MaxStringChars ? null

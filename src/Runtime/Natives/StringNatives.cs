@@ -112,25 +112,40 @@ internal static class StringNatives
         new("string.lower", [S], S, null, "in lower case (invariant culture)", (vm, a) => NewString(vm, Charged(vm, Str(vm, a[0])).ToLowerInvariant())),
         new("string.replace", [S, S, S], S, null, "every occurrence of a substring replaced; an empty one is an error", (vm, a) =>
         {
-            string s = Str(vm, a[0]), from = Str(vm, a[1]), to = Str(vm, a[2]);
+            if (a[0] == 0 || a[1] == 0 || a[2] == 0) throw Null();
+            var heap = vm.Heap;
+            string from = heap.GetString((int)a[1]);
             if (from.Length == 0) throw new VmError("ValueError", "replace of an empty string");
-            // Counted first, so that nothing is built on the host for a result that can't fit.
-            long count = Occurrences(vm, s, from, null);
-            vm.Heap.CheckStringLength(s.Length + count * (to.Length - (long)from.Length), $"replacing {count} occurrences");
-            vm.Charge(s.Length + count * (to.Length - (long)from.Length));
-            // .NET's own replace is linear for a short pattern (at most ShortPattern comparisons per character).
-            if (from.Length <= TextSearch.ShortPattern) return NewString(vm, s.Replace(from, to, StringComparison.Ordinal));
-            var places = new List<int>((int)count);
-            Occurrences(vm, s, from, places);
-            var result = new StringBuilder(s.Length + places.Count * (to.Length - from.Length));
-            int done = 0;
-            foreach (int at in places)
+            // Counted first, so that nothing is built for a result that can't fit.
+            long count = Occurrences(vm, Chars(vm, a[0]), from, null);
+            long length = heap.StringLength((int)a[0]) + count * (heap.StringLength((int)a[2]) - (long)from.Length);
+            heap.CheckStringLength(length, $"replacing {count} occurrences");
+            vm.Charge(length);
+            // Nothing to replace: the string itself, which no program can tell from a copy (strings don't change).
+            if (count == 0) return a[0];
+            // A long pattern's places come from the search whose comparisons are bounded (TextSearch), in a second
+            // pass; a short one's from .NET's search as the result is written, linear for a short pattern.
+            List<int>? places = null;
+            if (from.Length > TextSearch.ShortPattern) Occurrences(vm, Chars(vm, a[0]), from, places = new List<int>((int)count));
+            // Written straight into the heap's string, allocated first: the collector may move the string and the
+            // replacement, and updates a[0] and a[2] when it does.
+            heap.Reserve(Heap.StringWords(length));
+            int result = heap.NewString((int)length);
+            var source = heap.StringChars((int)a[0]);
+            var with = heap.StringChars((int)a[2]);
+            var into = heap.StringChars(result);
+            int done = 0, written = 0;
+            for (int k = 0; k < count; k++)
             {
-                result.Append(s, done, at - done).Append(to);
+                int at = places?[k] ?? done + source[done..].IndexOf(from);
+                source[done..at].CopyTo(into[written..]);
+                written += at - done;
+                with.CopyTo(into[written..]);
+                written += with.Length;
                 done = at + from.Length;
             }
-            result.Append(s, done, s.Length - done);
-            return NewString(vm, result.ToString());
+            source[done..].CopyTo(into[written..]);
+            return result;
         }),
         new("string.repeat", [S, I], S, null, "the string n times", (vm, a) =>
         {
