@@ -56,7 +56,10 @@ public static class NumberText
         if (body.SequenceEqual("inf")) { value = negative ? double.NegativeInfinity : double.PositiveInfinity; return true; }
         if (body.SequenceEqual("nan")) { value = double.NaN; return true; }
         if (!IsFloatSyntax(body)) return false;
-        value = double.Parse(body.ToString().Replace("_", ""), NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture);
+        const NumberStyles styles = NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent;
+        value = body.Contains('_')
+            ? double.Parse(body.ToString().Replace("_", ""), styles, CultureInfo.InvariantCulture)
+            : double.Parse(body, styles, CultureInfo.InvariantCulture);
         if (negative) value = -value;
         return true;
     }

@@ -232,6 +232,9 @@ internal static class StringNatives
             foreach (long r in items) length += r == 0 ? 4 : heap.StringLength((int)r);
             heap.CheckStringLength(length, $"joining {items.Length} strings");
             vm.Charge(items.Length + length);
+            // One string: itself, which no program can tell from a copy (a parser that joins the runs of a literal
+            // between its escapes joins one run for most literals).
+            if (items.Length == 1 && items[0] != 0) return items[0];
             // Written straight into the heap's string, allocated first: the collector may move the array, its
             // strings and the separator, and updates a[0] and a[1] when it does.
             heap.Reserve(Heap.StringWords(length));
