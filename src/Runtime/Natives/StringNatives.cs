@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -77,11 +78,7 @@ internal static class StringNatives
             if (start < 0 || end > length || start > end)
                 throw Index($"substring({start}, {end}) is out of range for a string of length {length}");
             vm.Charge(end - start);
-            // Allocate first, then copy: the collector may move the source, and updates a[0] when it does.
-            vm.Heap.Reserve(Heap.StringWords(end - start));
-            int r = vm.Heap.NewString((int)(end - start));
-            Chars(vm, a[0])[(int)start..(int)end].CopyTo(vm.Heap.StringChars(r));
-            return r;
+            return Piece(vm, a, (int)start, (int)(end - start));
         }),
         new("string.indexOf", [S, S], I, null, "the first index of a substring, or -1", (vm, a) => Search(vm, a[0], a[1])),
         new("string.contains", [S, S], B, null, "whether a substring occurs", (vm, a) => Search(vm, a[0], a[1]) >= 0 ? 1 : 0)
@@ -107,9 +104,16 @@ internal static class StringNatives
             Fast = (Func<Heap, long, long, long>)EndsWithFast,
             FastSkipsCharge = true,
         },
-        new("string.trim", [S], S, null, "without leading and trailing white space", (vm, a) => NewString(vm, Charged(vm, Str(vm, a[0])).Trim())),
-        new("string.upper", [S], S, null, "in upper case (invariant culture)", (vm, a) => NewString(vm, Charged(vm, Str(vm, a[0])).ToUpperInvariant())),
-        new("string.lower", [S], S, null, "in lower case (invariant culture)", (vm, a) => NewString(vm, Charged(vm, Str(vm, a[0])).ToLowerInvariant())),
+        new("string.trim", [S], S, null, "without leading and trailing white space", (vm, a) =>
+        {
+            var s = Chars(vm, a[0]);
+            vm.Charge(s.Length);
+            int start = s.Length - s.TrimStart().Length, length = s.Trim().Length;
+            // Nothing to trim: the string itself, which no program can tell from a copy (strings don't change).
+            return length == s.Length ? a[0] : Piece(vm, a, start, length);
+        }),
+        new("string.upper", [S], S, null, "in upper case (invariant culture)", (vm, a) => Cased(vm, a, upper: true)),
+        new("string.lower", [S], S, null, "in lower case (invariant culture)", (vm, a) => Cased(vm, a, upper: false)),
         new("string.replace", [S, S, S], S, null, "every occurrence of a substring replaced; an empty one is an error", (vm, a) =>
         {
             if (a[0] == 0 || a[1] == 0 || a[2] == 0) throw Null();
@@ -292,11 +296,29 @@ internal static class StringNatives
         return count;
     }
 
-    /// <summary>A string, after charging the run one instruction per character for the native's pass over it.</summary>
-    private static string Charged(Interpreter vm, string s)
+    /// <summary>A new string of the <paramref name="length"/> characters of string a[0] from <paramref name="start"/>
+    /// (in range). Allocated first, then copied: the collector may move the source, and updates a[0] when it does.</summary>
+    private static long Piece(Interpreter vm, ReadOnlySpan<long> a, int start, int length)
     {
-        vm.Charge(s.Length);
-        return s;
+        vm.Heap.Reserve(Heap.StringWords(length));
+        int r = vm.Heap.NewString(length);
+        Chars(vm, a[0]).Slice(start, length).CopyTo(vm.Heap.StringChars(r));
+        return r;
+    }
+
+    /// <summary>String a[0] in upper or lower case (invariant culture, one UTF-16 unit for one), charged its
+    /// characters, written straight into the new string.</summary>
+    private static long Cased(Interpreter vm, ReadOnlySpan<long> a, bool upper)
+    {
+        int length = Chars(vm, a[0]).Length;
+        vm.Charge(length);
+        vm.Heap.Reserve(Heap.StringWords(length));
+        int r = vm.Heap.NewString(length);
+        var source = Chars(vm, a[0]);
+        var into = vm.Heap.StringChars(r);
+        int written = upper ? source.ToUpperInvariant(into) : source.ToLowerInvariant(into);
+        Debug.Assert(written == length);
+        return r;
     }
 
     private static string Shorten(string s) => Excerpt.Of(s, 60);
