@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text;
 using Hlvm.Runtime.Bytecode;
 using Hlvm.Runtime.Execution;
 using Hlvm.Runtime.Memory;
