@@ -173,6 +173,23 @@ public sealed partial class Heap
         return r;
     }
 
+    /// <summary>
+    /// Compiled code's <c>s.substring(start, end)</c> when the range is inside the string and the new string needs
+    /// none of <see cref="Reserve"/>'s work (<see cref="TryBumpObject"/>'s conditions): the new string, else 0, and
+    /// the caller makes the call the slow way (which collects, or raises the IndexError). It charges no fuel:
+    /// compiled code calls it only without a budget.
+    /// </summary>
+    internal int TrySubstring(int s, long start, long end)
+    {
+        int length = StringLength(s);
+        if (start < 0 || end > length || start > end) return 0;
+        int count = (int)(end - start);
+        int r = TryBumpObject(Header(KindString, 0, count), StringWords(count));
+        if (r == 0) return 0;
+        StringChars(s).Slice((int)start, count).CopyTo(StringChars(r));
+        return r;
+    }
+
     /// <summary>Whether <see cref="TryBumpObject"/> may allocate: not under --gc-stress or object tracking.</summary>
     private readonly bool _bumpsInline;
 

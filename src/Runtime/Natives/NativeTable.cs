@@ -31,10 +31,11 @@ public sealed record NativeDef(string Name, VmType[] Params, VmType Return, stri
 
     /// <summary>
     /// The common case of a call, answered without the interpreter: a static method of the heap and the native's
-    /// arguments (a <c>Func&lt;Heap, long, long&gt;</c> or <c>Func&lt;Heap, long, long, long&gt;</c>) that returns the
-    /// result, or a negative number when the call must run <see cref="Fn"/>, which raises the error, allocates or
-    /// charges. Only for a native that needs no permission and whose results are never negative. It neither
-    /// allocates nor charges fuel, so compiled code calls it first, with the arguments where they are.
+    /// arguments (a <c>Func&lt;Heap, long, ..., long&gt;</c>) that returns the result, or a negative number when the
+    /// call must run <see cref="Fn"/>, which raises the error, collects or charges. Only for a native that needs no
+    /// permission and whose results are never negative. It charges no fuel and allocates only as
+    /// <c>Heap.TryBumpObject</c> does (never a collection: it declines when the heap has work to do), so compiled
+    /// code calls it first, with the arguments where they are.
     /// </summary>
     public Delegate? Fast { get; init; }
 

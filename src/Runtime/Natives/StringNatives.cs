@@ -40,6 +40,12 @@ internal static class StringNatives
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long AtFast(Heap heap, long s, long index) => s == 0 ? -1 : heap.SharedCharAt((int)s, index);
 
+    // The fast path of string.substring (NativeDef.Fast), without the fuel charge (FastSkipsCharge): -1 for a null
+    // string, a range outside it, or a heap that must do work before it allocates.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long SubstringFast(Heap heap, long s, long start, long end) =>
+        s == 0 ? -1 : heap.TrySubstring((int)s, start, end) is var r and > 0 ? r : -1;
+
     // The fast paths of string.contains, startsWith and endsWith, without the fuel charge (NativeDef.FastSkipsCharge):
     // -1 for a null string, or a pattern long enough for the linear search of Search.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -78,7 +84,11 @@ internal static class StringNatives
                 throw Index($"substring({start}, {end}) is out of range for a string of length {length}");
             vm.Charge(end - start);
             return Piece(vm, a, (int)start, (int)(end - start));
-        }),
+        })
+        {
+            Fast = (Func<Heap, long, long, long, long>)SubstringFast,
+            FastSkipsCharge = true,
+        },
         new("string.indexOf", [S, S], I, null, "the first index of a substring, or -1", (vm, a) => Search(vm, a[0], a[1])),
         new("string.contains", [S, S], B, null, "whether a substring occurs", (vm, a) => Search(vm, a[0], a[1]) >= 0 ? 1 : 0)
         {
