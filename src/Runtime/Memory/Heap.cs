@@ -181,14 +181,17 @@ public sealed partial class Heap
     /// </summary>
     internal int TrySubstring(int s, long start, long end)
     {
-        int length = StringLength(s);
-        if (start < 0 || end > length || start > end) return 0;
+        if (!IsRange(StringLength(s), start, end)) return 0;
         int count = (int)(end - start);
         int r = TryBumpObject(Header(KindString, 0, count), StringWords(count));
         if (r == 0) return 0;
         StringChars(s).Slice((int)start, count).CopyTo(StringChars(r));
         return r;
     }
+
+    /// <summary>Whether start up to end is a range of a string or array of <paramref name="length"/> elements
+    /// (<c>substring</c>'s rule, in the native and in compiled code's <see cref="TrySubstring"/>).</summary>
+    public static bool IsRange(int length, long start, long end) => start >= 0 && start <= end && end <= length;
 
     /// <summary>Whether <see cref="TryBumpObject"/> may allocate: not under --gc-stress or object tracking.</summary>
     private readonly bool _bumpsInline;

@@ -80,7 +80,7 @@ internal static class StringNatives
         {
             int length = Chars(vm, a[0]).Length;
             long start = a[1], end = a[2];
-            if (start < 0 || end > length || start > end)
+            if (!Heap.IsRange(length, start, end))
                 throw Index($"substring({start}, {end}) is out of range for a string of length {length}");
             vm.Charge(end - start);
             return Piece(vm, a, (int)start, (int)(end - start));
@@ -117,7 +117,8 @@ internal static class StringNatives
         {
             var s = Chars(vm, a[0]);
             vm.Charge(s.Length);
-            int start = s.Length - s.TrimStart().Length, length = s.Trim().Length;
+            var rest = s.TrimStart();
+            int start = s.Length - rest.Length, length = rest.TrimEnd().Length;
             // Nothing to trim: the string itself, which no program can tell from a copy (strings don't change).
             return length == s.Length ? a[0] : Piece(vm, a, start, length);
         }),
