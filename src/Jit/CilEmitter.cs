@@ -2455,7 +2455,26 @@ internal sealed class CilEmitter
         if (!_chained)
         {
             var resume = il.DefineLabel();
-            il.Emit(OpCodes.Brtrue, ColdCallAt(M.AttendAt, pc, d, resume));
+            il.Emit(OpCodes.Brtrue, Cold(() =>
+            {
+                // The loop's values go to their slots and come back after the call, so that none is live across
+                // it: .NET's JIT would otherwise keep them where a call can't touch them, in the registers a
+                // method must save or, past those, on the stack, at every turn of the loop.
+                var types = Types(target);
+                SpillRange(types, 0, d);
+                for (int i = 0; i < _localCount; i++)
+                    if (LiveAt(target, i)) SpillLocal(i);
+                il.Emit(OpCodes.Ldarg_0);
+                il.Emit(OpCodes.Ldloc, _fp);
+                Ldc(pc);
+                Sp(d);
+                il.Emit(OpCodes.Call, M.AttendAt);
+                LoadFrame();
+                for (int i = 0; i < _localCount; i++)
+                    if (LiveAt(target, i)) FillLocal(i);
+                for (int k = 0; k < d; k++) FillEntry(k, RepOf(types[k]));
+                il.Emit(OpCodes.Br, resume);
+            }));
             il.MarkLabel(resume);
             return;
         }
@@ -2491,19 +2510,6 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Call, M.AttendAt);
         il.Emit(_hasHandlers ? OpCodes.Leave : OpCodes.Br, _reload);
     }
-
-    /// <summary>Out-of-line code that calls an interpreter method <c>(fp, pc, sp)</c> at instruction
-    /// <paramref name="pc"/> with <paramref name="d"/> entries on the stack (<see cref="Interpreter.AttendAt"/>),
-    /// then goes back to <paramref name="resume"/>.</summary>
-    private Label ColdCallAt(MethodInfo method, int pc, int d, Label resume) => Cold(() =>
-    {
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Ldloc, _fp);
-        Ldc(pc);
-        Sp(d);
-        _il.Emit(OpCodes.Call, method);
-        _il.Emit(OpCodes.Br, resume);
-    });
 
     /// <summary>NullError (made by <paramref name="error"/>, which pushes a VmError) when the reference at depth
     /// <paramref name="k"/> is null.</summary>
