@@ -85,6 +85,49 @@ public sealed class ProfilerTests : IDisposable
     /// for during the scan is taken at that call, in main, in every engine; compiled code used to take it in tiny,
     /// which then drew nearly all of the samples though it adds one to a number.
     /// </summary>
+    /// <summary>
+    /// A module assembled from text has no source file, no name and no line table: the report names it by its
+    /// file, lists its functions without an empty file beside them, and has no "hottest lines" to give (it gave
+    /// ": N samples" and a line ":0").
+    /// </summary>
+    [Fact]
+    public void AModuleWithoutSourceIsNamedByItsFileAndHasNoLines()
+    {
+        string text = Path.Combine(_dir.FullName, "spin.hlasm");
+        File.WriteAllText(text, """
+            .fn main() -> int
+                .locals int
+                .maxstack 2
+                iconst 2000000
+                store 0
+            L0:
+                load 0
+                iconst 1
+                isub
+                store 0
+                load 0
+                iconst 0
+                igt
+                jmpif L0
+                iconst 0
+                ret
+            .end
+            .entry main
+            """);
+        string module = Path.Combine(_dir.FullName, "spin.hlc");
+        var assembled = TestSupport.Hlvm("asm", text, "-o", module);
+        Assert.True(assembled.ExitCode == 0, assembled.Stderr);
+        foreach (var engine in Engines)
+        {
+            var result = TestSupport.Hlvm(["prof", .. engine, module]);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Matches(@"^hlvm prof: spin\.hlc: [\d,]+ samples?, ", result.Stderr);
+            Assert.Matches(@"\d+%  main( \(compiled|\n)", result.Stderr);
+            Assert.DoesNotContain("main ()", result.Stderr);
+            Assert.DoesNotContain("hottest lines", result.Stderr);
+        }
+    }
+
     [Fact]
     public void TimeBeforeACallIsChargedToTheCallerNotToTheFunctionCalled()
     {

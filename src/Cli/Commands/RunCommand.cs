@@ -261,7 +261,7 @@ internal sealed class Runner(CliContext cli)
                     return ExitCodes.DataError;
                 }
                 int code = RunIsolate(isolate, loaded, s.Args, allowEscapes);
-                return s.Profile is { } profile ? Report(profile, code) : code;
+                return s.Profile is { } profile ? Report(profile, code, path) : code;
             }
         }
         finally
@@ -339,10 +339,13 @@ internal sealed class Runner(CliContext cli)
     private Runtime.Profiling.Profile? _lastProfile;
 
     /// <summary><c>hlvm prof</c>: the report on stderr, and in the file asked for; the program's exit code, or
-    /// the file's error.</summary>
-    private int Report(ProfileSettings settings, int code)
+    /// the file's error. A module that names no source file and has no name of its own is called by its
+    /// <paramref name="file"/>.</summary>
+    private int Report(ProfileSettings settings, int code, string file)
     {
-        var profile = _lastProfile = _profiler!.Report(_compiler?.Records, _compiler?.JitThreadTime ?? default);
+        var profile = _profiler!.Report(_compiler?.Records, _compiler?.JitThreadTime ?? default);
+        if (profile.Program.Length == 0) profile = profile with { Program = Inputs.Shown(Path.GetFileName(file)) };
+        _lastProfile = profile;
         _cli.Out.Flush();
         _cli.Messages.Write(Runtime.Profiling.ProfileFormats.Text(profile));
         if (settings.Output is not { } path) return code;

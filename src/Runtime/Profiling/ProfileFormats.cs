@@ -65,7 +65,7 @@ public static class ProfileFormats
                 ? Deterministic(p) ? " (compiled: " + c.Why + ")"
                     : " (compiled at " + c.At.TotalMilliseconds.ToString("F0", Inv) + " ms in " + c.Took.TotalMilliseconds.ToString("F1", Inv) + " ms: " + c.Why + ")"
                 : "";
-            t.Append($"{Percent(p, f.SelfSamples),7} {Amount(p, f.SelfSamples),14} {Percent(p, f.TotalSamples),7} {Amount(p, f.TotalSamples),14} {N(f.Calls),12}  {share,8}  {f.Name} ({f.File}){compiled}\n");
+            t.Append($"{Percent(p, f.SelfSamples),7} {Amount(p, f.SelfSamples),14} {Percent(p, f.TotalSamples),7} {Amount(p, f.TotalSamples),14} {N(f.Calls),12}  {share,8}  {f.Name}{(f.File.Length > 0 ? " (" + f.File + ")" : "")}{compiled}\n");
         }
         if (p.Functions.Count > maxFunctions) t.Append("  ... ").Append((p.Functions.Count - maxFunctions).ToString(Inv)).Append(" more functions\n");
         if (p.Lines.Count > 0)

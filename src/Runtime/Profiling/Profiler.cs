@@ -127,7 +127,8 @@ public sealed class Profiler
         Count(_stacks, _stack.ToString());
         var top = frames[^1];
         var running = vm.FunctionOf(top);
-        Count(_lines, new LineKey(top.Function, running.LineOf(top.Pc)));
+        // A module without a line table (assembled, or built without one) has no lines to count.
+        if (running.LineOf(top.Pc) is var line and > 0) Count(_lines, new LineKey(top.Function, line));
         (compiled ? _selfCompiled : _selfInterpreted)[top.Function]++;
         if (!compiled && running.Compiling) _waiting++;
     }
