@@ -33,6 +33,16 @@ public sealed class JitTests : IDisposable
         return path;
     }
 
+    /// <summary>Writes <paramref name="source"/> as NAME.hlasm and assembles it: the path of NAME.hlc.</summary>
+    private string Assemble(string name, string source)
+    {
+        string text = Write(name + ".hlasm", source);
+        string module = Path.Combine(_dir.FullName, name + ".hlc");
+        var assembled = TestSupport.Hlvm(["asm", text, "-o", module]);
+        Assert.True(assembled.ExitCode == 0, assembled.Stderr);
+        return module;
+    }
+
     private const string Recursion = """
         fn down(n: int) -> int {
             if n == 0 { return 0 }
@@ -395,7 +405,7 @@ public sealed class JitTests : IDisposable
                 return s % 256
             }
             """);
-        string text = Write("carried.hlasm", """
+        string carried = Assemble("carried", """
             ; The sum stays on the operand stack round the loop: sum = (sum * 31 + i) % 1000003 for i from 3000000 down.
             .fn main() -> int
                 .locals int
@@ -424,9 +434,6 @@ public sealed class JitTests : IDisposable
             .end
             .entry main
             """);
-        string carried = Path.Combine(_dir.FullName, "carried.hlc");
-        var assembled = TestSupport.Hlvm(["asm", text, "-o", carried]);
-        Assert.True(assembled.ExitCode == 0, assembled.Stderr);
         foreach (var path in new[] { single, carried })
         {
             var expected = TestSupport.Hlvm(["run", "--engine", "interp", path]);
@@ -526,10 +533,7 @@ public sealed class JitTests : IDisposable
         """)]
     public void ANullCheckLeftOutNeverHidesANull(string main)
     {
-        string text = Write("nulls.hlasm", ".class P\n    .field x int\n.end\n" + main + "\n.entry main\n");
-        string module = Path.Combine(_dir.FullName, "nulls.hlc");
-        var assembled = TestSupport.Hlvm(["asm", text, "-o", module]);
-        Assert.True(assembled.ExitCode == 0, assembled.Stderr);
+        string module = Assemble("nulls", ".class P\n    .field x int\n.end\n" + main + "\n.entry main\n");
         foreach (var engine in Engines)
         {
             var result = TestSupport.Hlvm(["run", .. engine, module]);
@@ -770,7 +774,7 @@ public sealed class JitTests : IDisposable
     [Fact]
     public void AResultStoredStraightIntoALocalLeavesTheOldValueToEntriesBelow()
     {
-        string text = Write("alias.hlasm", """
+        string module = Assemble("alias", """
             .class P
                 .field next P?
                 .field v int
@@ -799,9 +803,6 @@ public sealed class JitTests : IDisposable
             .end
             .entry main
             """);
-        string module = Path.Combine(_dir.FullName, "alias.hlc");
-        var assembled = TestSupport.Hlvm(["asm", text, "-o", module]);
-        Assert.True(assembled.ExitCode == 0, assembled.Stderr);
         foreach (var engine in Engines)
         {
             var result = TestSupport.Hlvm(["run", .. engine, module]);
