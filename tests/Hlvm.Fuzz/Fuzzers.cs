@@ -533,12 +533,14 @@ public sealed class DifferentialFuzzer(FuzzOptions options, List<(string name, s
         }
         // Without fuel (compiled code's other form), when the program finished within it: compiled before it runs,
         // and tiered at a threshold of 3, where loops move to compiled code in their middle (on-stack replacement
-        // without fuel enters some loops at their header, which a run with fuel never does).
+        // without fuel enters some loops at their header, which a run with fuel never does). A profiler samples
+        // these runs at its highest rate, so that polls find attention asked for and compiled loops go out to the
+        // interpreter and back in (nothing else asks for attention before the 10-second stop).
         if (reference.Kind != "fuel")
         {
             foreach (int threshold in new[] { 0, 3 })
             {
-                var unmetered = RunIn(module, new Hlvm.Jit.CilCompiler(), threshold, metered: false);
+                var unmetered = RunIn(module, new Hlvm.Jit.CilCompiler(), threshold, metered: false, sampled: true);
                 if (unmetered != reference)
                     throw new InvalidOperationException($"the engines differ (no fuel, jit threshold {threshold}):\ninterp: {reference}\njit:    {unmetered}");
             }
@@ -548,7 +550,7 @@ public sealed class DifferentialFuzzer(FuzzOptions options, List<(string name, s
 
     private sealed record Outcome(string Kind, string Result, string Out, string Err);
 
-    private static Outcome RunIn(Module module, Hlvm.Jit.CilCompiler? compiler, int threshold, bool metered)
+    private static Outcome RunIn(Module module, Hlvm.Jit.CilCompiler? compiler, int threshold, bool metered, bool sampled = false)
     {
         var output = new StringWriter { NewLine = "\n" };
         var error = new StringWriter { NewLine = "\n" };
@@ -558,7 +560,11 @@ public sealed class DifferentialFuzzer(FuzzOptions options, List<(string name, s
             Error = error,
             In = TextReader.Null,
             Heap = new HeapOptions { MaxBytes = 8 << 20 },
-            Execution = new ExecutionOptions { Fuel = metered ? 200_000 : null, MaxFrames = 500, Compiler = compiler, JitThreshold = threshold, JitLoopThreshold = threshold },
+            Execution = new ExecutionOptions
+            {
+                Fuel = metered ? 200_000 : null, MaxFrames = 500, Compiler = compiler, JitThreshold = threshold, JitLoopThreshold = threshold,
+                Profiler = sampled ? new Runtime.Profiling.Profiler(rate: 100_000) : null,
+            },
             Natives = Natives,
         });
         // A difference that makes the compiled program run on is stopped, and shows as a different outcome.
