@@ -33,16 +33,6 @@ public sealed class JitTests : IDisposable
         return path;
     }
 
-    /// <summary>Writes <paramref name="source"/> as NAME.hlasm and assembles it: the path of NAME.hlc.</summary>
-    private string Assemble(string name, string source)
-    {
-        string text = Write(name + ".hlasm", source);
-        string module = Path.Combine(_dir.FullName, name + ".hlc");
-        var assembled = TestSupport.Hlvm(["asm", text, "-o", module]);
-        Assert.True(assembled.ExitCode == 0, assembled.Stderr);
-        return module;
-    }
-
     private const string Recursion = """
         fn down(n: int) -> int {
             if n == 0 { return 0 }
@@ -405,7 +395,7 @@ public sealed class JitTests : IDisposable
                 return s % 256
             }
             """);
-        string carried = Assemble("carried", """
+        string carried = TestSupport.Assemble(_dir, "carried", """
             ; The sum stays on the operand stack round the loop: sum = (sum * 31 + i) % 1000003 for i from 3000000 down.
             .fn main() -> int
                 .locals int
@@ -533,7 +523,7 @@ public sealed class JitTests : IDisposable
         """)]
     public void ANullCheckLeftOutNeverHidesANull(string main)
     {
-        string module = Assemble("nulls", ".class P\n    .field x int\n.end\n" + main + "\n.entry main\n");
+        string module = TestSupport.Assemble(_dir, "nulls", ".class P\n    .field x int\n.end\n" + main + "\n.entry main\n");
         foreach (var engine in Engines)
         {
             var result = TestSupport.Hlvm(["run", .. engine, module]);
@@ -774,7 +764,7 @@ public sealed class JitTests : IDisposable
     [Fact]
     public void AResultStoredStraightIntoALocalLeavesTheOldValueToEntriesBelow()
     {
-        string module = Assemble("alias", """
+        string module = TestSupport.Assemble(_dir, "alias", """
             .class P
                 .field next P?
                 .field v int

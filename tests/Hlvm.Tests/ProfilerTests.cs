@@ -80,12 +80,6 @@ public sealed class ProfilerTests : IDisposable
     }
 
     /// <summary>
-    /// Time spent before a call is charged to the caller, not to the function called: main scans a long string
-    /// (a native, which does not poll) and then calls tiny, whose entry is the next place that polls. A sample asked
-    /// for during the scan is taken at that call, in main, in every engine; compiled code used to take it in tiny,
-    /// which then drew nearly all of the samples though it adds one to a number.
-    /// </summary>
-    /// <summary>
     /// A module assembled from text has no source file, no name and no line table: the report names it by its
     /// file, lists its functions without an empty file beside them, and has no "hottest lines" to give (it gave
     /// ": N samples" and a line ":0").
@@ -93,8 +87,7 @@ public sealed class ProfilerTests : IDisposable
     [Fact]
     public void AModuleWithoutSourceIsNamedByItsFileAndHasNoLines()
     {
-        string text = Path.Combine(_dir.FullName, "spin.hlasm");
-        File.WriteAllText(text, """
+        string module = TestSupport.Assemble(_dir, "spin", """
             .fn main() -> int
                 .locals int
                 .maxstack 2
@@ -114,9 +107,6 @@ public sealed class ProfilerTests : IDisposable
             .end
             .entry main
             """);
-        string module = Path.Combine(_dir.FullName, "spin.hlc");
-        var assembled = TestSupport.Hlvm("asm", text, "-o", module);
-        Assert.True(assembled.ExitCode == 0, assembled.Stderr);
         foreach (var engine in Engines)
         {
             var result = TestSupport.Hlvm(["prof", .. engine, module]);
@@ -128,6 +118,12 @@ public sealed class ProfilerTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Time spent before a call is charged to the caller, not to the function called: main scans a long string
+    /// (a native, which does not poll) and then calls tiny, whose entry is the next place that polls. A sample asked
+    /// for during the scan is taken at that call, in main, in every engine; compiled code used to take it in tiny,
+    /// which then drew nearly all of the samples though it adds one to a number.
+    /// </summary>
     [Fact]
     public void TimeBeforeACallIsChargedToTheCallerNotToTheFunctionCalled()
     {

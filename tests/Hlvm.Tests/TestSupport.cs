@@ -93,6 +93,18 @@ public static class TestSupport
     /// <summary>Runs <c>hlvm</c> with <paramref name="args"/> in this process.</summary>
     public static Result Hlvm(params string[] args) => HlvmWithInput("", args);
 
+    /// <summary>Writes <paramref name="source"/> as NAME.hlasm in <paramref name="dir"/> and assembles it with
+    /// <c>hlvm asm</c>: the path of NAME.hlc.</summary>
+    public static string Assemble(DirectoryInfo dir, string name, string source)
+    {
+        string text = Path.Combine(dir.FullName, name + ".hlasm");
+        File.WriteAllText(text, source);
+        string module = Path.Combine(dir.FullName, name + ".hlc");
+        var assembled = Hlvm("asm", text, "-o", module);
+        Assert.True(assembled.ExitCode == 0, assembled.Stderr);
+        return module;
+    }
+
     /// <summary>Runs <c>hlvm</c> with <paramref name="stdin"/> as its standard input.</summary>
     public static Result HlvmWithInput(string stdin, params string[] args)
     {
