@@ -334,11 +334,15 @@ public sealed class Interpreter : IRootSource
     }
 
     /// <summary>Compiles a function that became hot; one that can't be compiled is not counted again. One whose code
-    /// is being compiled on the JIT's thread (<see cref="LoadedFunction.Compiling"/>) keeps running here meanwhile.</summary>
+    /// is being compiled on the JIT's thread (<see cref="LoadedFunction.Compiling"/>) keeps running here meanwhile.
+    /// The JIT's thread sets <see cref="LoadedFunction.Compiled"/> and then clears <c>Compiling</c>, so the two are
+    /// read here the other way round: the caller's read of <c>Compiled</c> may come from before the code arrived
+    /// and its <c>Compiling</c> from after, and the function was compiled a second time (main, in about one run of
+    /// eight of <c>JitTests.HotCodeCompiledOnTheJitsThreadIsEnteredOnceItArrives</c>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void TierUp(LoadedFunction fn, string why)
     {
-        if (fn.Compiling) return;
+        if (fn.Compiling || Volatile.Read(ref fn.Compiled) is not null) return;
         _options.Compiler!.Compile(_module, fn, why);
         if (fn.Compiled is null && !fn.Compiling) fn.NotCompiled = true;
     }
