@@ -128,6 +128,10 @@ internal sealed class CilEmitter
     /// <summary>Whether copies are made and read now: in an inline instruction of the body, not metered.</summary>
     private bool _refCopies;
 
+    /// <summary>Whether copies are read now (not made): in an instruction that keeps them (<see cref="KeepsCopies"/>),
+    /// up to its slow path, which may collect.</summary>
+    private bool _readCopies;
+
     /// <summary>Instructions control reaches other than from the one before: jump targets, handlers, entries.</summary>
     private readonly bool[] _isTarget;
 
@@ -169,6 +173,15 @@ internal sealed class CilEmitter
     /// loop's first and last instructions, and the label control from outside the loop comes in at.</summary>
     private readonly int[]?[] _hoistAt;
     private readonly int[] _hoistStart = [], _hoistEnd = [];
+
+    /// <summary>
+    /// Reference locals whose copies (<see cref="_refCopy"/>) stay current through a loop (<see cref="HoistedHeaders"/>):
+    /// at the header of each such loop, the locals it reads and never stores, their copies read on the way in from
+    /// outside; and at each instruction inside such loops, the locals whose copies are current there on every path,
+    /// so that a join inside the loop keeps them.
+    /// </summary>
+    private readonly int[]?[] _copyAt;
+    private readonly int[]?[] _pinned;
     private readonly Label[] _outside = NoLabels;
 
     /// <summary>(Not <c>[]</c>: that is Array.Empty of a framework value type, compiled by .NET at run time.)</summary>
@@ -325,6 +338,8 @@ internal sealed class CilEmitter
         (_unrecordedIn, _unrecorded) = metered ? (new bool[fn.Code.Length], new bool[fn.Code.Length]) : Unrecorded(module, fn, _isEntry);
         _hoisted = new int[]?[fn.Code.Length];
         _hoistAt = new int[]?[fn.Code.Length];
+        _copyAt = new int[]?[fn.Code.Length];
+        _pinned = new int[]?[fn.Code.Length];
         _hoistLength = new LocalBuilder?[_localCount];
         _hoistElements = new LocalBuilder?[_localCount];
         if (_chained && !metered)
@@ -432,6 +447,10 @@ internal sealed class CilEmitter
     /// it is stepped to through that header; its polls leave the loop and come back through the header
     /// (<see cref="_chained"/>). An array local it reads and never stores then holds the same array, with the same
     /// header, wherever the loop is: its length and first element's index are read at the header, on the way in.
+    /// A loop whose instructions keep copies (<see cref="KeepsCopies"/>: a slow path that may collect reads them
+    /// again), with the same one way in, keeps the copies of the reference locals it reads and never stores
+    /// (<see cref="_copyAt"/>): they are read where it is entered from outside, and are current at every join
+    /// inside it.
     /// </summary>
     private void HoistedHeaders(int[] end, int[] header)
     {
@@ -440,6 +459,7 @@ internal sealed class CilEmitter
         for (int pc = 0; pc < owner.Length; pc++) owner[pc] = -1;
         var stored = new bool[_localCount];
         var read = new List<int>();
+        var copied = new List<int>();
         for (int t = 0; t < code.Length; t++)
         {
             int h = header[t];
@@ -447,38 +467,57 @@ internal sealed class CilEmitter
             if (owner[h] != -1)
             {
                 // Two loops with one header (hand-written code): neither.
-                if (owner[h] >= 0) _hoistAt[h] = null;
+                if (owner[h] >= 0) _hoistAt[h] = _copyAt[h] = null;
                 owner[h] = -2;
                 continue;
             }
             owner[h] = t;
             Array.Clear(stored);
             read.Clear();
-            bool quiet = true;
-            for (int pc = t; pc <= end[t] && quiet; pc++)
+            copied.Clear();
+            bool quiet = true, keeps = true;
+            for (int pc = t; pc <= end[t] && keeps; pc++)
             {
                 if (!_fn.Reachable[pc]) continue;
                 var ins = code[pc];
                 var flow = OpcodeInfo.Of(ins.Op).Flow;
-                quiet = Quiet(_module, ins) || flow is ControlFlow.Jump or ControlFlow.Branch or ControlFlow.Return or ControlFlow.Throw;
-                if (_isEntry[pc] && pc != h && (_chains[pc] is not { } chain || Array.IndexOf(chain, h) < 0)) quiet = false;
-                if (ins.Op is Opcode.Store or Opcode.Load && _fn.Def.Locals[ins.A].Kind == TypeKind.Array)
+                bool branch = flow is ControlFlow.Jump or ControlFlow.Branch or ControlFlow.Return or ControlFlow.Throw;
+                quiet &= Quiet(_module, ins) || branch;
+                keeps = KeepsCopies(_module, ins) || branch;
+                if (_isEntry[pc] && pc != h && (_chains[pc] is not { } chain || Array.IndexOf(chain, h) < 0)) quiet = keeps = false;
+                if (ins.Op is Opcode.Store or Opcode.Load && RepOf(_fn.Def.Locals[ins.A]) == Rep.Ref)
                 {
                     if (ins.Op == Opcode.Store) stored[ins.A] = true;
-                    else if (!read.Contains(ins.A)) read.Add(ins.A);
+                    else if (!copied.Contains(ins.A)) copied.Add(ins.A);
+                    if (ins.Op == Opcode.Load && _fn.Def.Locals[ins.A].Kind == TypeKind.Array && !read.Contains(ins.A)) read.Add(ins.A);
                 }
             }
             read.RemoveAll(local => stored[local]);
-            if (!quiet || read.Count == 0) continue;
-            if (read.Count > MaxHoisted) read.RemoveRange(MaxHoisted, read.Count - MaxHoisted);
-            _hoistAt[h] = read.ToArray();
+            copied.RemoveAll(local => stored[local]);
+            if (quiet && read.Count > 0)
+            {
+                if (read.Count > MaxHoisted) read.RemoveRange(MaxHoisted, read.Count - MaxHoisted);
+                _hoistAt[h] = read.ToArray();
+            }
+            if (keeps && copied.Count > 0)
+            {
+                if (copied.Count > MaxCopied) copied.RemoveRange(MaxCopied, copied.Count - MaxCopied);
+                _copyAt[h] = copied.ToArray();
+            }
             _hoistStart[h] = t;
             _hoistEnd[h] = end[t];
         }
         for (int h = 0; h < code.Length; h++)
         {
-            if (_hoistAt[h] is not { } locals) continue;
+            if (_hoistAt[h] is null && _copyAt[h] is null) continue;
             _outside[h] = _il.DefineLabel();
+            if (_copyAt[h] is { } copies)
+            {
+                foreach (int local in copies) _refCopy[local] ??= Local(typeof(long));
+                for (int pc = _hoistStart[h]; pc <= _hoistEnd[h]; pc++)
+                    _pinned[pc] = _pinned[pc] is { } outer ? outer.Union(copies).ToArray() : copies;
+            }
+            if (_hoistAt[h] is not { } locals) continue;
             foreach (int local in locals)
             {
                 _hoistLength[local] ??= Local(typeof(long));
@@ -489,11 +528,26 @@ internal sealed class CilEmitter
         }
     }
 
+    /// <summary>The most reference locals a loop keeps copies of through its header.</summary>
+    private const int MaxCopied = 8;
+
+    /// <summary>
+    /// Whether a reference local's copy (<see cref="_refCopy"/>) stays current across an instruction compiled
+    /// without fuel: one compiled inline or <see cref="Quiet"/>, a string comparison (which reads the strings and
+    /// never allocates), or one tried first in a way that may decline (<see cref="FastOrSlowPath"/>: a native's fast
+    /// path, an object or a joined string allocated in place), whose slow path, which may collect, reads the copies
+    /// again from their slots, where the collector left them.
+    /// </summary>
+    private static bool KeepsCopies(LoadedModule module, Instr ins) =>
+        Quiet(module, ins) || ins.Op is Opcode.SEq or Opcode.SNe or Opcode.SConcat or Opcode.NewObject
+        || (ins.Op == Opcode.CallNative && module.Natives[ins.A].FastMethod(false) is not null);
+
     /// <summary>The label a jump from <paramref name="from"/> (-1: the dispatch of entries) to
     /// <paramref name="target"/> goes to: a loop's header is come to from outside the loop where its array
     /// headers are read (<see cref="HoistedHeaders"/>).</summary>
     private Label Into(int target, int from) =>
-        _hoistAt[target] is not null && (from < _hoistStart[target] || from > _hoistEnd[target]) ? _outside[target] : _labels[target];
+        (_hoistAt[target] is not null || _copyAt[target] is not null) && (from < _hoistStart[target] || from > _hoistEnd[target])
+            ? _outside[target] : _labels[target];
 
     /// <summary>Whether the array at depth <paramref name="k"/> is a local whose header was read where the loop
     /// around instruction <paramref name="pc"/> was entered.</summary>
@@ -568,6 +622,19 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Stloc, _hoistElements[local]!);
             il.MarkLabel(done);
         }
+    }
+
+    /// <summary>Whether a loop around the one at <paramref name="header"/> keeps <paramref name="local"/>'s copy
+    /// too: then it is current where the inner loop is entered from outside, which is inside the outer one.</summary>
+    private bool CopiedAround(int header, int local)
+    {
+        int start = _hoistStart[header], end = _hoistEnd[header];
+        for (int h = 0; h < _copyAt.Length; h++)
+        {
+            if (h == header || _copyAt[h] is not { } locals || Array.IndexOf(locals, local) < 0) continue;
+            if (_hoistStart[h] <= start && end <= _hoistEnd[h] && (_hoistStart[h] < start || end < _hoistEnd[h])) return true;
+        }
+        return false;
     }
 
     /// <summary>
@@ -987,15 +1054,35 @@ internal sealed class CilEmitter
                 Array.Clear(_nonNull);
             }
             if (_isTarget[pc] || _isStep[pc]) Array.Clear(_refCopied);
-            if (_hoistAt[pc] is not null)
+            if (_hoistAt[pc] is not null || _copyAt[pc] is not null)
             {
-                // The way in from outside the loop reads its array headers; from inside, control goes past that.
+                // The way in from outside the loop reads its array headers and the copies it keeps; from inside,
+                // control goes past that.
                 if (pc > _hoistStart[pc] && _fn.Reachable[pc - 1] && OpcodeInfo.Of(_fn.Code[pc - 1].Op).FallsThrough)
                     il.Emit(OpCodes.Br, _labels[pc]);
                 il.MarkLabel(_outside[pc]);
-                ReadHoistedHeaders(pc);
+                if (_hoistAt[pc] is not null) ReadHoistedHeaders(pc);
+                if (_copyAt[pc] is { } copies)
+                {
+                    foreach (int local in copies)
+                    {
+                        if (CopiedAround(pc, local)) continue;
+                        SlotAddress(local);
+                        il.Emit(OpCodes.Ldind_I8);
+                        il.Emit(OpCodes.Stloc, _refCopy[local]!);
+                    }
+                }
             }
             il.MarkLabel(_labels[pc]);
+            if ((_isTarget[pc] || _isStep[pc]) && _pinned[pc] is { } pinned)
+            {
+                // Inside a loop that keeps copies, they are current on every path in (see HoistedHeaders).
+                foreach (int local in pinned)
+                {
+                    _refCopied[local] = true;
+                    _objectWords[local] = 0;
+                }
+            }
             if (_isStep[pc])
             {
                 il.Emit(OpCodes.Ldloc, _step);
@@ -1004,6 +1091,7 @@ internal sealed class CilEmitter
             // While an instruction that is not inline is emitted, copies are neither read nor made (its stores
             // forget them); after it, none is current.
             _refCopies = !_metered && InlineOnly[(int)_fn.Code[pc].Op];
+            _readCopies = !_metered && KeepsCopies(_module, _fn.Code[pc]);
             // The record's address, just written, stays good until the instruction calls out; its Pc is this
             // instruction's already (SetPc has nothing to write).
             _frameFresh = _unrecordedIn[pc] && !_unrecorded[pc];
@@ -1019,7 +1107,13 @@ internal sealed class CilEmitter
             _storeInto = -1;
             if (_unrecorded[pc] && pc + 1 < _fn.Code.Length && !_unrecordedIn[pc + 1] && OpcodeInfo.Of(_fn.Code[pc].Op).FallsThrough)
                 RecordFrame();
-            if (!_refCopies) Array.Clear(_refCopied);
+            if (!_refCopies)
+            {
+                // Copies current before a collection are read again after it (KeepsCopies); an object's address
+                // is taken again, since a collection replaces the heap's array.
+                if (!_metered && KeepsCopies(_module, _fn.Code[pc])) Array.Clear(_objectWords);
+                else Array.Clear(_refCopied);
+            }
             if (OpcodeInfo.Of(_fn.Code[pc].Op).Flow != ControlFlow.Next) ClearAliases();
             else if (pc + 1 < _fn.Code.Length && _fn.Reachable[pc + 1])
             {
@@ -1027,6 +1121,7 @@ internal sealed class CilEmitter
                 for (int k = Types(pc + 1).Length; k < _alias.Length; k++) _alias[k] = -1;
             }
         }
+        _refCopies = _readCopies = false;
     }
 
     /// <summary>Out-of-line code: faults, stops, the ways back from calls into the interpreter.</summary>
@@ -1034,7 +1129,7 @@ internal sealed class CilEmitter
     {
         var il = _il;
         Array.Clear(_nonNull);
-        _refCopies = false;
+        _refCopies = _readCopies = false;
         for (int i = 0; i < _cold.Count; i++)
         {
             il.MarkLabel(_cold[i].Label);
@@ -2193,7 +2288,16 @@ internal sealed class CilEmitter
         StEntryBits(result, rep);
         il.Emit(OpCodes.Br, done);
         il.MarkLabel(slow);
+        _readCopies = false;
         SlowPath(pc, ins, types);
+        // The slow path may have collected: the copies current before it are read again (KeepsCopies).
+        for (int i = 0; i < _refCopied.Length; i++)
+        {
+            if (!_refCopied[i]) continue;
+            SlotAddress(i);
+            il.Emit(OpCodes.Ldind_I8);
+            il.Emit(OpCodes.Stloc, _refCopy[i]!);
+        }
         il.MarkLabel(done);
     }
 
@@ -2916,7 +3020,7 @@ internal sealed class CilEmitter
     /// <summary>Pushes reference local <paramref name="i"/>: its copy when current (<see cref="_refCopy"/>), else its slot.</summary>
     private void LdRefLocal(int i)
     {
-        if (_refCopies && _refCopied[i])
+        if ((_refCopies || _readCopies) && _refCopied[i])
         {
             _il.Emit(OpCodes.Ldloc, _refCopy[i]!);
             return;

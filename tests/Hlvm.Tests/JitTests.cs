@@ -1699,6 +1699,66 @@ public sealed class JitTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A loop that reads reference locals and never stores them (self, box) keeps their copies in CIL locals
+    /// through its header, and through the instructions that try a fast way first (a character's string, a joined
+    /// string): their slow paths, which under --gc-stress collect at every allocation and move both objects, read
+    /// the copies again. The expected lines come from the same loop in Python. Fails (a corrupted heap) when a slow
+    /// path does not read the copies again.
+    /// </summary>
+    [Fact]
+    public void CopiesKeptThroughALoopFollowTheirObjectsWhenASlowPathCollects()
+    {
+        string path = Write("copies.hl", """
+            class Box {
+                var n: int = 0
+                var seen: string = ""
+            }
+
+            class Scanner {
+                var text: string = ""
+                var pos: int = 0
+                init(t: string) { text = t }
+
+                // self and box are read in the loop and never stored there: their copies stay in CIL locals through it.
+                // Each turn allocates (a joined string, and for a character beyond ASCII a new string), which under
+                // --gc-stress collects and moves both objects.
+                fn run(box: Box) -> int {
+                    var sum = 0
+                    while pos < text.len() {
+                        let c = text[pos]
+                        let d = c + "!"
+                        if c == "a" || c == "\u{e9}" { box.n = box.n + 1 }
+                        box.seen = c
+                        sum += box.n * 10 + pos + d.len()
+                        pos += 1
+                    }
+                    return sum
+                }
+            }
+
+            fn main() {
+                var total = 0
+                for r in 0..3 {
+                    let box = Box()
+                    let s = Scanner("abca\u{e9}xa\u{e9}\u{e9}b")
+                    total += s.run(box)
+                    println("{r}: {box.n} {box.seen} {s.pos}")
+                }
+                println(total)
+            }
+            """);
+        foreach (var engine in Engines)
+        {
+            foreach (string[] stress in (string[][])[[], ["--gc-stress", "--verify-heap"]])
+            {
+                var result = TestSupport.Hlvm(["run", .. engine, .. stress, path]);
+                Assert.True(result.ExitCode == 0, result.Stderr);
+                Assert.Equal("0: 6 b 10\n1: 6 b 10\n2: 6 b 10\n1155\n", result.Stdout);
+            }
+        }
+    }
+
     private static void AssertCallCounts(string path, params (string Calls, string Function)[] counts)
     {
         foreach (var engine in Engines)
