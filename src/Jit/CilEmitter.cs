@@ -571,7 +571,7 @@ internal sealed class CilEmitter
         _hoistFirst ??= Local(typeof(int));
         foreach (int local in _hoistAt[header]!)
         {
-            if (ReadAround(header, local)) continue;
+            if (ReadAround(_hoistAt, header, local)) continue;
             var isNull = il.DefineLabel();
             var empty = il.DefineLabel();
             var done = il.DefineLabel();
@@ -624,33 +624,22 @@ internal sealed class CilEmitter
         }
     }
 
-    /// <summary>Whether a loop around the one at <paramref name="header"/> keeps <paramref name="local"/>'s copy
-    /// too: then it is current where the inner loop is entered from outside, which is inside the outer one.</summary>
-    private bool CopiedAround(int header, int local)
-    {
-        int start = _hoistStart[header], end = _hoistEnd[header];
-        for (int h = 0; h < _copyAt.Length; h++)
-        {
-            if (h == header || _copyAt[h] is not { } locals || Array.IndexOf(locals, local) < 0) continue;
-            if (_hoistStart[h] <= start && end <= _hoistEnd[h] && (_hoistStart[h] < start || end < _hoistEnd[h])) return true;
-        }
-        return false;
-    }
-
     /// <summary>
-    /// Whether a loop around the one at <paramref name="header"/> reads <paramref name="local"/>'s array header too.
-    /// Then the inner loop reads nothing again: every way into it from outside comes from inside the outer loop,
-    /// whose header read it (such a loop has one way in, every entry in it is stepped to through its header, and
-    /// its polls come back through that header), and nothing in the outer loop stores the local or can collect.
-    /// Read again, the values were new definitions at the inner header, and .NET's JIT gave them registers of
-    /// their own and moved them back at every turn of the outer loop.
+    /// Whether a loop around the one at <paramref name="header"/> reads <paramref name="local"/>'s array header too
+    /// (<paramref name="at"/> is <see cref="_hoistAt"/>), or keeps its copy too (<see cref="_copyAt"/>). Then the
+    /// inner loop reads nothing again: every way into it from outside comes from inside the outer loop, whose header
+    /// read it (such a loop has one way in, every entry in it is stepped to through its header, and its polls come
+    /// back through that header), and nothing in the outer loop stores the local, nor collects (for an array
+    /// header) or collects without reading the copies again. Read again, the values were new definitions at the
+    /// inner header, and .NET's JIT gave them registers of their own and moved them back at every turn of the
+    /// outer loop.
     /// </summary>
-    private bool ReadAround(int header, int local)
+    private bool ReadAround(int[]?[] at, int header, int local)
     {
         int start = _hoistStart[header], end = _hoistEnd[header];
-        for (int h = 0; h < _hoistAt.Length; h++)
+        for (int h = 0; h < at.Length; h++)
         {
-            if (h == header || _hoistAt[h] is not { } locals || Array.IndexOf(locals, local) < 0) continue;
+            if (h == header || at[h] is not { } locals || Array.IndexOf(locals, local) < 0) continue;
             if (_hoistStart[h] <= start && end <= _hoistEnd[h] && (_hoistStart[h] < start || end < _hoistEnd[h])) return true;
         }
         return false;
@@ -1066,7 +1055,7 @@ internal sealed class CilEmitter
                 {
                     foreach (int local in copies)
                     {
-                        if (CopiedAround(pc, local)) continue;
+                        if (ReadAround(_copyAt, pc, local)) continue;
                         SlotAddress(local);
                         il.Emit(OpCodes.Ldind_I8);
                         il.Emit(OpCodes.Stloc, _refCopy[local]!);

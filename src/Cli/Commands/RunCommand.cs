@@ -399,12 +399,6 @@ internal sealed class Runner(CliContext cli)
     private static string Visible(string text, bool allowEscapes) => allowEscapes ? text : ControlCharacters.MakeVisible(text);
 }
 
-/// <summary>
-/// Everything <c>hlvm run</c> is told: the file, the program's arguments, and each option's value or its default.
-/// <see cref="Plain"/> reads the commonest command line, <c>hlvm run FILE [WORDS...]</c>, without building the
-/// command definitions: that is most of the start-up time of a short program (see bench/README.md). A test
-/// checks that it reads such a line exactly as System.CommandLine does.
-/// </summary>
 /// <summary>What <c>hlvm prof</c> adds to a run: where the profile goes, and how it samples.</summary>
 internal sealed record ProfileSettings(string? Output, string Format, int Rate, long? Every, bool Compare = false)
 {
@@ -412,6 +406,12 @@ internal sealed record ProfileSettings(string? Output, string Format, int Rate, 
     public string FormatFor(string path) => Format != "auto" ? Format : Runtime.Profiling.ProfileFormats.FormatOf(path) ?? "text";
 }
 
+/// <summary>
+/// Everything <c>hlvm run</c> is told: the file, the program's arguments, and each option's value or its default.
+/// <see cref="Plain"/> reads the commonest command line, <c>hlvm run FILE [WORDS...]</c>, without building the
+/// command definitions: that is most of the start-up time of a short program (see bench/README.md). A test
+/// checks that it reads such a line exactly as System.CommandLine does.
+/// </summary>
 internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
 {
     public const int DefaultMaxStack = ExecutionOptions.DefaultMaxFrames;
