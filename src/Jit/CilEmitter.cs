@@ -2735,8 +2735,7 @@ internal sealed class CilEmitter
     {
         if (_alias[k] < 0) return;
         SlotAddress(_localCount + k);
-        SlotAddress(_alias[k]);
-        _il.Emit(OpCodes.Ldind_I8);
+        LdRefLocal(_alias[k]);
         _il.Emit(OpCodes.Stind_I8);
         _alias[k] = -1;
     }
