@@ -1759,6 +1759,86 @@ public sealed class JitTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Nested loops that keep copies: an inner loop inside one that keeps the same copies reads them no more where
+    /// it is entered, and one inside a loop that calls out reads them there. Under --gc-stress every allocation
+    /// moves the objects. The expected lines come from the same loops in Python. Fails when the inner loop of
+    /// report takes its copies for current (they were made before the call).
+    /// </summary>
+    [Fact]
+    public void LoopsInsideLoopsReadTheCopiesTheOuterLoopDoesNotKeep()
+    {
+        string path = Write("nested.hl", """
+            class Box {
+                var n: int = 0
+                var seen: string = ""
+            }
+
+            class Scanner {
+                var text: string = ""
+                var pos: int = 0
+                init(t: string) { text = t }
+
+                // Nested loops that read self and box and never store them. The outer loop of scan keeps their copies
+                // through its header too (the inner one reads them no more where it is entered); the outer loop of
+                // report calls out (println), so its inner loop reads them where it is entered. Each turn of each loop
+                // allocates (a joined string, and for a character beyond ASCII a new string), which under --gc-stress
+                // collects and moves both objects.
+                fn scan(box: Box, rounds: int) -> int {
+                    var sum = 0
+                    var r = 0
+                    while r < rounds {
+                        pos = 0
+                        let tag = "r" + box.seen
+                        while pos < text.len() {
+                            let c = text[pos]
+                            let d = c + tag
+                            if c == "a" || c == "\u{e9}" { box.n = box.n + 1 }
+                            box.seen = c
+                            sum += box.n * 10 + pos + d.len()
+                            pos += 1
+                        }
+                        r += 1
+                    }
+                    return sum
+                }
+
+                fn report(box: Box, rounds: int) -> int {
+                    var sum = 0
+                    for r in 0..rounds {
+                        println("{r} {box.n} {box.seen}")
+                        pos = 0
+                        while pos < text.len() {
+                            let c = text[pos]
+                            let d = c + "!"
+                            if c == "x" { box.n = box.n + 1 }
+                            sum += box.n + d.len()
+                            pos += 1
+                        }
+                    }
+                    return sum
+                }
+            }
+
+            fn main() {
+                let box = Box()
+                let s = Scanner("abca\u{e9}xa\u{e9}\u{e9}b")
+                println(s.scan(box, 3))
+                println(s.report(box, 2))
+                println("{box.n} {box.seen} {s.pos}")
+            }
+            """);
+        foreach (var engine in Engines)
+        {
+            foreach (string[] stress in (string[][])[[], ["--gc-stress", "--verify-heap"]])
+            {
+                var result = TestSupport.Hlvm(["run", .. engine, .. stress, path]);
+                Assert.True(result.ExitCode == 0, result.Stderr);
+                Assert.Equal("2975\n0 18 b\n1 19 b\n420\n20 b 10\n", result.Stdout);
+            }
+        }
+    }
+
     private static void AssertCallCounts(string path, params (string Calls, string Function)[] counts)
     {
         foreach (var engine in Engines)
