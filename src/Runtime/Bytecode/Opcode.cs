@@ -90,12 +90,16 @@ public enum ControlFlow : byte
 /// <param name="Pops">values popped, or -1 when the operands decide (calls, array literals)</param>
 /// <param name="Pushes">values pushed, or -1 when the operands decide</param>
 /// <param name="GcPoint">true when the instruction may allocate or call, so the collector may run during it</param>
-public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, int Pops, int Pushes, bool GcPoint, string Doc)
+public sealed record OpcodeInfo(Opcode Op, OperandKind[] Operands, int Pops, int Pushes, bool GcPoint, string Doc)
 {
     private static readonly OperandKind[] None = [];
 
+    /// <summary>The mnemonic (the disassembler's spelling): the opcode's name in lower case. Made at its first use,
+    /// not with the table, which every run loads: the names of the enum are read through reflection.</summary>
+    public string Name => field ??= Op.ToString().ToLowerInvariant();
+
     private static OpcodeInfo I(Opcode op, int pops, int pushes, string doc, params OperandKind[] operands) =>
-        new(op, op.ToString().ToLowerInvariant(), operands.Length == 0 ? None : operands, pops, pushes, false, doc);
+        new(op, operands.Length == 0 ? None : operands, pops, pushes, false, doc);
 
     private static OpcodeInfo G(Opcode op, int pops, int pushes, string doc, params OperandKind[] operands) =>
         I(op, pops, pushes, doc, operands) with { GcPoint = true };
@@ -269,10 +273,10 @@ public sealed record OpcodeInfo(Opcode Op, string Name, OperandKind[] Operands, 
         return size;
     }
 
-    private static readonly Dictionary<string, OpcodeInfo> ByNameTable = All.ToDictionary(i => i.Name);
-
     /// <summary>Looks an opcode up by its mnemonic (the disassembler's spelling).</summary>
-    public static OpcodeInfo? ByName(string name) => ByNameTable.GetValueOrDefault(name);
+    public static OpcodeInfo? ByName(string name) => ByNameTable.Value.GetValueOrDefault(name);
+
+    private static readonly Lazy<Dictionary<string, OpcodeInfo>> ByNameTable = new(() => All.ToDictionary(i => i.Name));
 
     /// <summary>The row for an opcode byte, or null when the byte is no opcode.</summary>
     public static OpcodeInfo? Of(byte op) => op < All.Length ? All[op] : null;
