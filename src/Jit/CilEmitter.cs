@@ -1077,8 +1077,8 @@ internal sealed class CilEmitter
                 il.Emit(OpCodes.Ldloc, _step);
                 il.Emit(OpCodes.Brtrue, StepOn(pc));
             }
-            // While an instruction that is not inline is emitted, copies are neither read nor made (its stores
-            // forget them); after it, none is current.
+            // While an instruction that is not inline is emitted, copies are not made (its stores forget them), and
+            // read only up to the slow path of one that keeps them (KeepsCopies); after any other, none is current.
             _refCopies = !_metered && InlineOnly[(int)_fn.Code[pc].Op];
             _readCopies = !_metered && KeepsCopies(_module, _fn.Code[pc]);
             // The record's address, just written, stays good until the instruction calls out; its Pc is this

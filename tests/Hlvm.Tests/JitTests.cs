@@ -1688,15 +1688,7 @@ public sealed class JitTests : IDisposable
                 println("{ps[0].x} {ps[1].y} {qs[1].z} {qs[0].w}")
             }
             """);
-        foreach (var engine in Engines)
-        {
-            foreach (string[] stress in (string[][])[[], ["--gc-stress", "--verify-heap"]])
-            {
-                var result = TestSupport.Hlvm(["run", .. engine, .. stress, path]);
-                Assert.True(result.ExitCode == 0, result.Stderr);
-                Assert.Equal("150610\n135 290 680 7.5\n", result.Stdout);
-            }
-        }
+        AssertPrintsInEveryEngineAndUnderGcStress(path, "150610\n135 290 680 7.5\n");
     }
 
     /// <summary>
@@ -1748,15 +1740,7 @@ public sealed class JitTests : IDisposable
                 println(total)
             }
             """);
-        foreach (var engine in Engines)
-        {
-            foreach (string[] stress in (string[][])[[], ["--gc-stress", "--verify-heap"]])
-            {
-                var result = TestSupport.Hlvm(["run", .. engine, .. stress, path]);
-                Assert.True(result.ExitCode == 0, result.Stderr);
-                Assert.Equal("0: 6 b 10\n1: 6 b 10\n2: 6 b 10\n1155\n", result.Stdout);
-            }
-        }
+        AssertPrintsInEveryEngineAndUnderGcStress(path, "0: 6 b 10\n1: 6 b 10\n2: 6 b 10\n1155\n");
     }
 
     /// <summary>
@@ -1828,13 +1812,20 @@ public sealed class JitTests : IDisposable
                 println("{box.n} {box.seen} {s.pos}")
             }
             """);
+        AssertPrintsInEveryEngineAndUnderGcStress(path, "2975\n0 18 b\n1 19 b\n420\n20 b 10\n");
+    }
+
+    /// <summary>Runs the program in every engine, plain and under --gc-stress --verify-heap, and checks that it
+    /// exits 0 having printed <paramref name="expected"/>.</summary>
+    private static void AssertPrintsInEveryEngineAndUnderGcStress(string path, string expected)
+    {
         foreach (var engine in Engines)
         {
             foreach (string[] stress in (string[][])[[], ["--gc-stress", "--verify-heap"]])
             {
                 var result = TestSupport.Hlvm(["run", .. engine, .. stress, path]);
                 Assert.True(result.ExitCode == 0, result.Stderr);
-                Assert.Equal("2975\n0 18 b\n1 19 b\n420\n20 b 10\n", result.Stdout);
+                Assert.Equal(expected, result.Stdout);
             }
         }
     }
