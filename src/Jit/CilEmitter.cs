@@ -1054,12 +1054,7 @@ internal sealed class CilEmitter
                 if (_copyAt[pc] is { } copies)
                 {
                     foreach (int local in copies)
-                    {
-                        if (ReadAround(_copyAt, pc, local)) continue;
-                        SlotAddress(local);
-                        il.Emit(OpCodes.Ldind_I8);
-                        il.Emit(OpCodes.Stloc, _refCopy[local]!);
-                    }
+                        if (!ReadAround(_copyAt, pc, local)) ReadCopy(local);
                 }
             }
             il.MarkLabel(_labels[pc]);
@@ -1080,7 +1075,8 @@ internal sealed class CilEmitter
             // While an instruction that is not inline is emitted, copies are not made (its stores forget them), and
             // read only up to the slow path of one that keeps them (KeepsCopies); after any other, none is current.
             _refCopies = !_metered && InlineOnly[(int)_fn.Code[pc].Op];
-            _readCopies = !_metered && KeepsCopies(_module, _fn.Code[pc]);
+            bool keepsCopies = !_metered && KeepsCopies(_module, _fn.Code[pc]);
+            _readCopies = keepsCopies;
             // The record's address, just written, stays good until the instruction calls out; its Pc is this
             // instruction's already (SetPc has nothing to write).
             _frameFresh = _unrecordedIn[pc] && !_unrecorded[pc];
@@ -1100,7 +1096,7 @@ internal sealed class CilEmitter
             {
                 // Copies current before a collection are read again after it (KeepsCopies); an object's address
                 // is taken again, since a collection replaces the heap's array.
-                if (!_metered && KeepsCopies(_module, _fn.Code[pc])) Array.Clear(_objectWords);
+                if (keepsCopies) Array.Clear(_objectWords);
                 else Array.Clear(_refCopied);
             }
             if (OpcodeInfo.Of(_fn.Code[pc].Op).Flow != ControlFlow.Next) ClearAliases();
@@ -2226,6 +2222,9 @@ internal sealed class CilEmitter
         };
         if (pops < 0 || M.SlowPath(ins.Op) is not { } method)
             throw new InvalidOperationException($"no JIT case for opcode {ins.Op}");
+        // An instruction that keeps copies reaches its slow path only through FastOrSlowPath, which reads them again
+        // after it; any other way, the copies would go stale across a collection.
+        if (_readCopies) throw new InvalidOperationException($"compiling {_fn.Name}: {ins.Op} keeps copies (KeepsCopies) but reached a slow path that does not read them again");
         MaterializeAll(d);
         SpillRange(types, d - pops, d);
         il.Emit(OpCodes.Ldarg_0);
@@ -2281,12 +2280,7 @@ internal sealed class CilEmitter
         SlowPath(pc, ins, types);
         // The slow path may have collected: the copies current before it are read again (KeepsCopies).
         for (int i = 0; i < _refCopied.Length; i++)
-        {
-            if (!_refCopied[i]) continue;
-            SlotAddress(i);
-            il.Emit(OpCodes.Ldind_I8);
-            il.Emit(OpCodes.Stloc, _refCopy[i]!);
-        }
+            if (_refCopied[i]) ReadCopy(i);
         il.MarkLabel(done);
     }
 
@@ -3018,6 +3012,14 @@ internal sealed class CilEmitter
         if (!_refCopies) return;
         _il.Emit(OpCodes.Dup);
         StRefCopy(i);
+    }
+
+    /// <summary>Reads reference local <paramref name="i"/>'s copy again from its slot, where the collector leaves it.</summary>
+    private void ReadCopy(int i)
+    {
+        SlotAddress(i);
+        _il.Emit(OpCodes.Ldind_I8);
+        _il.Emit(OpCodes.Stloc, _refCopy[i]!);
     }
 
     /// <summary>Stores the reference on the CIL stack as local <paramref name="i"/>'s copy, now current.</summary>
