@@ -274,6 +274,31 @@ public sealed class CliTests
         Assert.Contains(message, r.Stderr);
     }
 
+    /// <summary>The isolate is made while the program is read (on another thread), but what went wrong first is
+    /// said first, and only that: a program that does not compile is reported as before its grants are, and a
+    /// grant that can't be made stops a program that compiles.</summary>
+    [Fact]
+    public void AProgramThatDoesNotLoadIsReportedBeforeAGrantThatCantBeMade()
+    {
+        using var dir = new TestSupport.TempDir();
+        string bad = dir.File("bad.hl", "fn main() {\n    println(1 + )\n}\n");
+        string ok = dir.File("ok.hl", "fn main() {\n    println(\"ran\")\n}\n");
+        var compileError = TestSupport.Hlvm("run", "--allow-read=/proc/self", bad);
+        Assert.Equal(65, compileError.ExitCode);
+        Assert.Contains("bad.hl:2:17: error: unexpected ')'", compileError.Stderr);
+        Assert.DoesNotContain("can't be granted", compileError.Stderr);
+        var missing = TestSupport.Hlvm("run", "--allow-read=/proc/self", Path.Combine(dir.Path, "missing.hl"));
+        Assert.Equal(66, missing.ExitCode);
+        Assert.DoesNotContain("can't be granted", missing.Stderr);
+        var grant = TestSupport.Hlvm("run", "--allow-read=/proc/self", ok);
+        Assert.Equal(64, grant.ExitCode);
+        Assert.Equal("hlvm: '/proc/self' can't be granted: /proc, /dev and /sys are never visible to a program\n", grant.Stderr);
+        Assert.Equal("", grant.Stdout);
+        var ran = TestSupport.Hlvm("run", ok);
+        Assert.Equal(0, ran.ExitCode);
+        Assert.Equal("ran\n", ran.Stdout);
+    }
+
     /// <summary>A program named on the command line is read like an app's file: a FIFO would block, a device would
     /// never end, a huge file would be read whole; each is refused with exit 66 before anything is read.</summary>
     [Fact]

@@ -156,14 +156,75 @@ internal sealed class Runner(CliContext cli)
         _deadline = s.Timeout is { } total ? DateTime.UtcNow + total : null;
         using var stuck = _cli.IsProcess && s.Timeout is { } t ? new Timer(_ => EndStuck(t), null, t + StuckGrace, Timeout.InfiniteTimeSpan) : null;
         if (Inputs.IsBundle(path)) return new BundleRunner(_cli, this).Run(s, path);
+        Func<IsolateOptions, IsolateOptions> app = o => o with { AppDirectory = Path.GetDirectoryName(Path.GetFullPath(path))! };
+        // The isolate needs nothing of the program, so it is made on another thread while this one reads (or
+        // compiles) it: most of making one is the first use of the runtime's code, about 7 ms of a short program's
+        // start. Not with --timeout, whose time left is taken when the isolate is made, nor with --audit, whose log
+        // is not created for a program that does not load.
+        using var early = s.Timeout is null && s.Audit is null ? new EarlyIsolate(() => MakeIsolate(s, app, null)) : null;
         var module = _inputs.LoadModule(path, out int exitCode, new ProgramCache(ProgramCache.DefaultRoot));
         if (module is null) return exitCode;
-        return RunSandboxed(s, path, module, o => o with { AppDirectory = Path.GetDirectoryName(Path.GetFullPath(path))! });
+        return RunMade(s, path, module, early is not null ? early.Take() : MakeIsolate(s, app, null));
     }
 
     /// <summary>Runs a module in an isolate with the given permissions and the command line's limits; <paramref name="app"/>
     /// says where the app's files are.</summary>
-    internal int RunSandboxed(RunSettings s, string path, Module module, Func<IsolateOptions, IsolateOptions> app, Permissions? permissions = null)
+    internal int RunSandboxed(RunSettings s, string path, Module module, Func<IsolateOptions, IsolateOptions> app, Permissions? permissions = null) =>
+        RunMade(s, path, module, MakeIsolate(s, app, permissions));
+
+    /// <summary>An isolate made for a run and the audit log it writes to; or why it could not be made, to be said
+    /// (with <see cref="Code"/>) only if the program loads.</summary>
+    private sealed record Made(Isolate? Isolate, StreamWriter? AuditFile, string? Error, int Code) : IDisposable
+    {
+        public void Dispose()
+        {
+            Isolate?.Dispose();
+            AuditFile?.Dispose();
+        }
+    }
+
+    /// <summary>An isolate made on a thread of its own (<see cref="Runner.Run"/>); disposed unless taken.</summary>
+    private sealed class EarlyIsolate : IDisposable
+    {
+        private readonly Thread _thread;
+        private Made? _made;
+        private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _failure;
+
+        public EarlyIsolate(Func<Made> make)
+        {
+            _thread = new Thread(() =>
+            {
+                try
+                {
+                    _made = make();
+                }
+                catch (Exception e)
+                {
+                    _failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+                }
+            })
+            { Name = "hlvm isolate", IsBackground = true };
+            _thread.Start();
+        }
+
+        /// <summary>The isolate, once made; an exception its making threw is thrown here.</summary>
+        public Made Take()
+        {
+            _thread.Join();
+            _failure?.Throw();
+            var made = _made!;
+            _made = null;
+            return made;
+        }
+
+        public void Dispose()
+        {
+            _thread.Join();
+            _made?.Dispose();
+        }
+    }
+
+    private Made MakeIsolate(RunSettings s, Func<IsolateOptions, IsolateOptions> app, Permissions? permissions)
     {
         try
         {
@@ -171,103 +232,108 @@ internal sealed class Runner(CliContext cli)
         }
         catch (ArgumentException e)
         {
-            _cli.Messages.WriteLine($"hlvm: {e.Message}");
-            return ExitCodes.Usage;
+            return new Made(null, null, $"hlvm: {e.Message}", ExitCodes.Usage);
         }
         var limits = new List<Limit> { new HeapLimit(s.MaxHeap), new StackLimit(s.MaxStack), new OpenFilesLimit(s.MaxOpenFiles), new DiskLimit(s.MaxDisk) };
         if (s.Fuel is { } fuel) limits.Add(new FuelLimit(fuel));
         if (Remaining is { } left)
         {
             if (left <= TimeSpan.Zero)
-            {
-                _cli.Messages.WriteLine($"hlvm: limit exceeded (timeout): {s.Timeout} ran out before the program started (fetching, compiling and verifying it took that long)");
-                return ExitCodes.LimitExceeded;
-            }
+                return new Made(null, null, $"hlvm: limit exceeded (timeout): {s.Timeout} ran out before the program started (fetching, compiling and verifying it took that long)", ExitCodes.LimitExceeded);
             limits.Add(new TimeLimit(left, s.Timeout));
         }
         if (s.MaxOutput is { } maxOutput) limits.Add(new OutputLimit(maxOutput));
-        bool allowEscapes = s.AllowEscapes;
         StreamWriter? auditFile = null;
-        try
+        if (s.Audit is { } auditPath)
         {
-            if (s.Audit is { } auditPath)
-            {
-                try
-                {
-                    auditFile = new StreamWriter(new FileStream(auditPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-                {
-                    _cli.Messages.WriteLine($"hlvm: cannot write the audit log '{Inputs.Shown(auditPath)}': {Inputs.Why(e)}");
-                    return ExitCodes.CantCreate;
-                }
-            }
-            Isolate isolate;
             try
             {
-                isolate = new Isolate(app(new IsolateOptions
-                {
-                    Permissions = permissions,
-                    Limits = limits,
-                    Out = _cli.Out,
-                    In = _cli.In,
-                    // The program's stderr comes after what it printed to stdout before it.
-                    Error = new FlushingWriter(_cli.Out, _cli.Err),
-                    Notes = new FlushingWriter(_cli.Out, _cli.Err),
-                    Audit = auditFile is null ? null : new AuditLog(auditFile),
-                    AllowEscapes = allowEscapes,
-                    Heap = new HeapOptions
-                    {
-                        Stress = s.GcStress,
-                        Verify = s.VerifyHeap,
-                        TrackObjects = s.Checked,
-                        Log = s.GcLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
-                    },
-                    Execution = new ExecutionOptions
-                    {
-                        Checked = s.Checked,
-                        Compiler = _compiler = s.Engine == "interp" ? null : new Hlvm.Jit.CilCompiler
-                        {
-                            Log = s.JitLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
-                            CountCalls = s.Profile is not null,
-                            Background = s.Engine == "tiered" && !s.JitSync,
-                        },
-                        JitThreshold = s.Engine == "jit" ? 0 : s.JitThreshold,
-                        JitLoopThreshold = s.Engine == "jit" ? 0 : s.JitLoopThreshold,
-                        Profiler = _profiler = s.Profile is { } prof ? new Runtime.Profiling.Profiler(prof.Rate, prof.Every) : null,
-                    },
-                }));
+                auditFile = new StreamWriter(new FileStream(auditPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
-                _cli.Messages.WriteLine($"hlvm: {e.Message}");
-                return ExitCodes.Usage;
+                return new Made(null, null, $"hlvm: cannot write the audit log '{Inputs.Shown(auditPath)}': {Inputs.Why(e)}", ExitCodes.CantCreate);
             }
-            using (isolate)
+        }
+        try
+        {
+            return new Made(new Isolate(app(new IsolateOptions
             {
-                LoadedModule loaded;
-                try
+                Permissions = permissions,
+                Limits = limits,
+                Out = _cli.Out,
+                In = _cli.In,
+                // The program's stderr comes after what it printed to stdout before it.
+                Error = new FlushingWriter(_cli.Out, _cli.Err),
+                Notes = new FlushingWriter(_cli.Out, _cli.Err),
+                Audit = auditFile is null ? null : new AuditLog(auditFile),
+                AllowEscapes = s.AllowEscapes,
+                Heap = new HeapOptions
                 {
-                    loaded = isolate.Load(module);
-                }
-                catch (VerifyException e)
+                    Stress = s.GcStress,
+                    Verify = s.VerifyHeap,
+                    TrackObjects = s.Checked,
+                    Log = s.GcLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
+                },
+                Execution = new ExecutionOptions
                 {
-                    _cli.Messages.WriteLine($"hlvm: {Inputs.Shown(path)}: {e.Message}");
-                    return ExitCodes.DataError;
-                }
-                if (loaded.Entry is null)
-                {
-                    _cli.Messages.WriteLine($"hlvm: {Inputs.Shown(path)}: the module has no entry function (main)");
-                    return ExitCodes.DataError;
-                }
-                int code = RunIsolate(isolate, loaded, s.Args, allowEscapes);
-                return s.Profile is { } profile ? Report(profile, code, path) : code;
+                    Checked = s.Checked,
+                    Compiler = _compiler = s.Engine == "interp" ? null : new Hlvm.Jit.CilCompiler
+                    {
+                        Log = s.JitLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
+                        CountCalls = s.Profile is not null,
+                        Background = s.Engine == "tiered" && !s.JitSync,
+                    },
+                    JitThreshold = s.Engine == "jit" ? 0 : s.JitThreshold,
+                    JitLoopThreshold = s.Engine == "jit" ? 0 : s.JitLoopThreshold,
+                    Profiler = _profiler = s.Profile is { } prof ? new Runtime.Profiling.Profiler(prof.Rate, prof.Every) : null,
+                },
+            })), auditFile, null, ExitCodes.Ok);
+        }
+        catch (ArgumentException e)
+        {
+            auditFile?.Dispose();
+            return new Made(null, null, $"hlvm: {e.Message}", ExitCodes.Usage);
+        }
+        catch
+        {
+            auditFile?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Verifies and runs a module in the isolate made for it (or says why none was made), then disposes both.</summary>
+    private int RunMade(RunSettings s, string path, Module module, Made made)
+    {
+        try
+        {
+            if (made.Isolate is not { } isolate)
+            {
+                _cli.Messages.WriteLine(made.Error);
+                return made.Code;
             }
+            LoadedModule loaded;
+            try
+            {
+                loaded = isolate.Load(module);
+            }
+            catch (VerifyException e)
+            {
+                _cli.Messages.WriteLine($"hlvm: {Inputs.Shown(path)}: {e.Message}");
+                return ExitCodes.DataError;
+            }
+            if (loaded.Entry is null)
+            {
+                _cli.Messages.WriteLine($"hlvm: {Inputs.Shown(path)}: the module has no entry function (main)");
+                return ExitCodes.DataError;
+            }
+            int code = RunIsolate(isolate, loaded, s.Args, s.AllowEscapes);
+            return s.Profile is { } profile ? Report(profile, code, path) : code;
         }
         finally
         {
+            made.Dispose();
             _compiler?.Abandon();
-            auditFile?.Dispose();
         }
     }
 
