@@ -144,11 +144,8 @@ internal sealed class CilEmitter
     /// </summary>
     private readonly int[]?[] _chains;
 
-    /// <summary>Headers on some entry's chain: each tests <see cref="_step"/> when control reaches it.</summary>
+    /// <summary>Headers on some entry's chain: each tests <see cref="Interpreter._step"/> when control reaches it.</summary>
     private readonly bool[] _isStep;
-
-    /// <summary>0, or 1 + the entry being stepped to through the headers of its loops.</summary>
-    private readonly LocalBuilder _step;
 
     /// <summary>Where on-stack replacement enters: backward branches' targets, or the header in their place
     /// (<see cref="_entryOf"/>).</summary>
@@ -315,7 +312,6 @@ internal sealed class CilEmitter
         _live = Liveness(fn);
         (_chains, _isStep) = EntryChains(loopEnd, loopHeader, _isEntry);
         if (metered) (_blockLength, _blockEnd) = Blocks(fn, _isTarget);
-        _step = Local(typeof(int));
         // On-stack replacement reads the locals from their slots where an entry's chain reaches its innermost
         // header, so that no local is live along the way; that needs an entry to be either a loop's or a
         // handler's (a handler keeps the values its frame had), and a few copies of the reads.
@@ -708,7 +704,7 @@ internal sealed class CilEmitter
     /// with the operand stack empty at both. The interpreter enters at t having just taken that branch; the test,
     /// run again on the same locals, takes it again. The loop then has no entry inside it but its header, where
     /// control comes in from outside anyway, so its header tests nothing for entries on the way in
-    /// (<see cref="EntryChains"/>): sieve's inner loop ran a test of <see cref="_step"/> at every turn. Never
+    /// (<see cref="EntryChains"/>): sieve's inner loop ran a test of <see cref="Interpreter._step"/> at every turn. Never
     /// under --fuel, which would count the test twice.
     /// </summary>
     private bool EntersAtHeader(LoadedFunction fn, int t, int end, int header)
@@ -780,7 +776,7 @@ internal sealed class CilEmitter
     /// loop: it spilled mandelbrot's floats to memory at every turn of the inner loop (466 ms against 312 ms
     /// with no entries). So the dispatch goes to the header of the outermost loop around the entry (the one
     /// instruction of the loop that control reaches from outside it: for a compiled <c>for</c>, its condition at
-    /// the bottom), each header on the way tests <see cref="_step"/> and goes on to the next header inward, and
+    /// the bottom), each header on the way tests <see cref="Interpreter._step"/> and goes on to the next header inward, and
     /// the last one to the entry, as .NET's own on-stack replacement steps through enclosing loops. A loop is the
     /// instructions from a backward branch's target to the branch (the furthest one to that target); a loop with
     /// more than one way in, or loops that overlap without nesting (neither from the compiler), leave the entries
@@ -838,18 +834,13 @@ internal sealed class CilEmitter
         bool hasEntries = false;
         foreach (bool entry in _isEntry) hasEntries |= entry;
         // The method's locals are not zeroed on entry (CilCompiler sets InitLocals off: .NET's JIT zeroed the
-        // native-stack probe at every call). The two the code may read before it writes them (where it has entries,
-        // and entries stepped to through loop headers) start here; every other one is written first (the
-        // verifier's definite assignment for the program's locals).
+        // native-stack probe at every call). The one the code may read before it writes it (where it has entries)
+        // starts here; every other one is written first (the verifier's definite assignment for the program's
+        // locals).
         if (hasEntries)
         {
             il.Emit(OpCodes.Ldc_I4_0);
             il.Emit(OpCodes.Stloc, _resume);
-        }
-        if (_chained)
-        {
-            il.Emit(OpCodes.Ldc_I4_0);
-            il.Emit(OpCodes.Stloc, _step);
         }
         var reenter = il.DefineLabel();
         var body = il.DefineLabel();
@@ -991,8 +982,7 @@ internal sealed class CilEmitter
             if (chain is null || (chain.Length == 1 && !IsHeaderEntry(pc))) FillAt(pc);
             if (chain is not null)
             {
-                Ldc(pc + 1);
-                il.Emit(OpCodes.Stloc, _step);
+                SetStep(pc + 1);
                 il.Emit(OpCodes.Br, Into(chain[0], -1));
             }
             else il.Emit(OpCodes.Br, Into(pc, -1));
@@ -1069,7 +1059,7 @@ internal sealed class CilEmitter
             }
             if (_isStep[pc])
             {
-                il.Emit(OpCodes.Ldloc, _step);
+                LdStep();
                 il.Emit(OpCodes.Brtrue, StepOn(pc));
             }
             // While an instruction that is not inline is emitted, copies are not made (its stores forget them), and
@@ -2509,7 +2499,7 @@ internal sealed class CilEmitter
             int at = Array.IndexOf(chain, header);
             if (at < 0) continue;
             var other = il.DefineLabel();
-            il.Emit(OpCodes.Ldloc, _step);
+            LdStep();
             Ldc(e + 1);
             il.Emit(OpCodes.Bne_Un, other);
             if (at + 1 < chain.Length)
@@ -2520,8 +2510,7 @@ internal sealed class CilEmitter
             else
             {
                 if (IsHeaderEntry(e)) FillAt(e);
-                Ldc(0);
-                il.Emit(OpCodes.Stloc, _step);
+                SetStep(0);
                 il.Emit(OpCodes.Br, Into(e, -1));
             }
             il.MarkLabel(other);
@@ -2530,6 +2519,19 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Newobj, typeof(InvalidOperationException).GetConstructor([typeof(string)])!);
         il.Emit(OpCodes.Throw);
     });
+
+    private void LdStep()
+    {
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, F.Step);
+    }
+
+    private void SetStep(int value)
+    {
+        _il.Emit(OpCodes.Ldarg_0);
+        Ldc(value);
+        _il.Emit(OpCodes.Stfld, F.Step);
+    }
 
     /// <summary>A backward branch polls for a stop (--timeout, Isolate.Stop) or a profiler's sample, as the interpreter does.</summary>
     private void Poll(int pc, int target, int d)
@@ -3179,6 +3181,7 @@ internal sealed class CilEmitter
         public static readonly FieldInfo Fp = typeof(Interpreter).GetField(nameof(Interpreter._fp), All)!;
         public static readonly FieldInfo Attention = typeof(Interpreter).GetField(nameof(Interpreter._attention), All)!;
         public static readonly FieldInfo Fuel = typeof(Interpreter).GetField(nameof(Interpreter._fuel), All)!;
+        public static readonly FieldInfo Step = typeof(Interpreter).GetField(nameof(Interpreter._step), All)!;
         public static readonly FieldInfo FramePc = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Pc))!;
         public static readonly FieldInfo FrameBp = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Bp))!;
         public static readonly FieldInfo FrameFunction = typeof(Interpreter.Frame).GetField(nameof(Interpreter.Frame.Function))!;

@@ -169,6 +169,15 @@ public sealed class Interpreter : IRootSource
     /// </summary>
     internal object? _attention;
 
+    /// <summary>
+    /// Compiled code's on-stack replacement at an entry inside loops: 0, or 1 + the entry being stepped to through
+    /// the headers of its loops, from the dispatch that sets it to the entry that clears it, with no call between
+    /// (so one field serves every compiled frame of the thread). A field rather than a local of each method: a
+    /// local that every loop header tests is live through every loop, and .NET's JIT kept it in a register there
+    /// or spilled and reloaded it at every turn (nbody's inner loop).
+    /// </summary>
+    internal int _step;
+
     /// <summary>The value of <see cref="_attention"/> that asks for a profiler's sample.</summary>
     internal static readonly object SampleRequest = new();
 
