@@ -135,22 +135,42 @@ public sealed partial class Heap
 
     /// <summary>
     /// Compiled code's allocation of an object or a string (header <paramref name="header"/>, <paramref name="words"/>
-    /// words): its reference when it needs none of <see cref="Reserve"/>'s work (the space has room, no collection
-    /// at every allocation, no profiler waiting for one, no allocation sample due, objects not tracked), else 0, and
-    /// the caller allocates the slow way. The fields are zero already (the words above the top always are).
+    /// words): its reference when it needs none of <see cref="Reserve"/>'s work (it fits below
+    /// <see cref="_bumpLimit"/>), else 0, and the caller allocates the slow way. The fields are zero already (the
+    /// words above the top always are).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int TryBumpObject(long header, int words)
     {
         int r = _top;
-        if (r + words > _limit || !_bumpsInline || Volatile.Read(ref _pollRequested)
-            || AllocatedBytes + words * 8L >= _nextAllocationSample) return 0;
+        // A volatile read: a loop of allocations must see a poll asked for from another thread.
+        if (r + words > Volatile.Read(ref _bumpLimit)) return 0;
         // Bump's work, with what the test above rules out left out: calling Bump itself made binarytrees
-        // about 5% slower (fastest runs). A change to what Bump counts is a change here too.
+        // about 5% slower (fastest runs). A change to what Bump does is a change here too.
         _top = r + words;
-        AllocatedBytes += words * 8L;
         _space[r] = header;
         return r;
+    }
+
+    /// <summary>
+    /// How far <see cref="TryBumpObject"/> may move the top without any of <see cref="Reserve"/>'s work: the limit,
+    /// or less where an allocation sample falls due first; 0 (every allocation the slow way) under --gc-stress or
+    /// object tracking, and while a profiler waits for an allocation to poll. One comparison in compiled code's
+    /// allocation instead of four (the limit, the mode, the poll and the sample).
+    /// </summary>
+    private int _bumpLimit;
+
+    /// <summary>Sets <see cref="_bumpLimit"/> after anything it depends on changed (on the heap's thread).</summary>
+    private void UpdateBumpLimit()
+    {
+        long limit = !_bumpsInline ? 0
+            : _nextAllocationSample == long.MaxValue ? _limit
+            : Math.Min(_limit, (_nextAllocationSample - _allocatedBelowZero + 7) / 8 - 1);
+        Volatile.Write(ref _bumpLimit, (int)Math.Max(0, limit));
+        // A poll asked for (RequestPoll, on another thread) while the limit was being written must not be lost:
+        // it sets the flag before it clears the limit, so a flag seen unset here is followed by its clearing.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _pollRequested)) Volatile.Write(ref _bumpLimit, 0);
     }
 
     /// <summary>
@@ -264,14 +284,20 @@ public sealed partial class Heap
         _limit = _space.Length;
         if (_options.TrackObjects) _starts = new System.Collections.BitArray(_limit);
         _bumpsInline = !_options.Stress && !_options.TrackObjects;
+        UpdateBumpLimit();
         _roots.Add(_asciiStrings);
     }
 
     /// <summary>Bytes currently in use by objects, live or not yet collected.</summary>
     public long UsedBytes => (_top - 1) * 8L;
 
-    /// <summary>Bytes ever allocated.</summary>
-    public long AllocatedBytes { get; private set; }
+    /// <summary>Bytes ever allocated: the top counts them, from <see cref="_allocatedBelowZero"/> (so that allocating
+    /// moves the top alone).</summary>
+    public long AllocatedBytes => _allocatedBelowZero + _top * 8L;
+
+    /// <summary>What <see cref="AllocatedBytes"/> would be with the top at word 0: a collection, which lowers the
+    /// top, raises it by as much.</summary>
+    private long _allocatedBelowZero = -8;
 
     public int Collections { get; private set; }
 
@@ -297,12 +323,14 @@ public sealed partial class Heap
         _allocationSampled = sampled;
         _allocationSampleBytes = everyBytes;
         _nextAllocationSample = sampled is null ? long.MaxValue : AllocatedBytes + everyBytes;
+        UpdateBumpLimit();
     }
 
     private void AllocationSampled()
     {
         long since = AllocatedBytes - (_nextAllocationSample - _allocationSampleBytes);
         _nextAllocationSample = AllocatedBytes + _allocationSampleBytes;
+        UpdateBumpLimit();
         _allocationSampled?.Invoke(since);
     }
 
@@ -380,6 +408,7 @@ public sealed partial class Heap
         if (Volatile.Read(ref _pollRequested))
         {
             _pollRequested = false;
+            UpdateBumpLimit();
             AllocationPoll?.Invoke();
         }
     }
@@ -387,7 +416,11 @@ public sealed partial class Heap
     /// <summary>Set (from the profiler's timer thread) when a sample is asked for: the next allocation polls.</summary>
     private bool _pollRequested;
 
-    internal void RequestPoll() => Volatile.Write(ref _pollRequested, true);
+    internal void RequestPoll()
+    {
+        Volatile.Write(ref _pollRequested, true);
+        Volatile.Write(ref _bumpLimit, 0);
+    }
 
     /// <summary>
     /// Called at every allocation, after any collection it needed, while a profiler runs: allocating is a place
@@ -404,7 +437,6 @@ public sealed partial class Heap
         Debug.Assert(r + words <= _limit, "allocation without Reserve");
         if (r + words > _limit) throw new InvalidOperationException("heap allocation without a reservation");
         _top += words;
-        AllocatedBytes += words * 8L;
         if (AllocatedBytes >= _nextAllocationSample) AllocationSampled();
         _starts?.Set(r, true);
         return r;
@@ -814,7 +846,9 @@ public sealed partial class Heap
         _spareTop = _top;
         _space = _to;
         _to = [];
+        _allocatedBelowZero += (_top - _free) * 8L;
         _top = _free;
+        UpdateBumpLimit();
         if (toDirty > _top) Array.Clear(_space, _top, toDirty - _top);
         if (_starts is not null) TrackStarts();
         Collections++;
@@ -870,6 +904,7 @@ public sealed partial class Heap
         else if (_spare is { } spare && spare.Length < words) _spare = null;
         _limit = words;
         if (_starts is not null) _starts.Length = _limit;
+        UpdateBumpLimit();
     }
 
     /// <summary>
