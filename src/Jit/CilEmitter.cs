@@ -1813,7 +1813,7 @@ internal sealed class CilEmitter
     }
 
     /// <summary>Most instructions of a function whose calls are compiled as its body (<see cref="Inlinable"/>).</summary>
-    private const int MaxInlineInstructions = 12;
+    private const int MaxInlineInstructions = 16;
 
     /// <summary>
     /// Whether calls of <paramref name="callee"/> are compiled as its body, in the caller: a constructor that sets
@@ -1916,20 +1916,25 @@ internal sealed class CilEmitter
                 && ins.A > pc;
             bool local = ins.Op is Opcode.Nop or Opcode.Load or Opcode.Store or Opcode.Pop or Opcode.Dup or Opcode.IConst
                 or Opcode.FConst or Opcode.BConst or Opcode.SConst or Opcode.AConstNull or Opcode.GetField or Opcode.ALen
-                || PureShape(ins.Op) is not null;
+                || PureShape(ins.Op) is not null || ReadingNative(module, ins) is not null;
             bool ret = ins.Op is Opcode.Ret or Opcode.RetVoid;
             if (!(jump || local || ret) || ++count > MaxInlineInstructions)
             {
                 givesUp[pc] = true;
                 continue;
             }
-            readsHeap |= ins.Op is Opcode.GetField or Opcode.ALen;
+            readsHeap |= ins.Op is Opcode.GetField or Opcode.ALen or Opcode.CallNative;
             returns |= ret;
             if (jump) runs[ins.A] = joins[ins.A] = true;
             if (!ret && ins.Op != Opcode.Jmp) runs[pc + 1] = true;
         }
         return returns ? new(runs, joins, givesUp, readsHeap) : null;
     }
+
+    /// <summary>The fast path of a call of a native that only reads the heap (<see cref="NativeDef.FastOnlyReads"/>:
+    /// <c>string.len</c>, <c>string.at</c>), which a function's start compiled in place may call, or null.</summary>
+    private static MethodInfo? ReadingNative(LoadedModule module, Instr ins) =>
+        ins.Op == Opcode.CallNative && module.Natives[ins.A] is { FastOnlyReads: true } native ? native.FastMethod(false) : null;
 
     /// <summary>
     /// The code of <paramref name="callee"/> that <paramref name="body"/> says, in place of its call, its arguments
@@ -2122,6 +2127,26 @@ internal sealed class CilEmitter
                         Push(typeof(long));
                         break;
                     }
+                case Opcode.CallNative:
+                    {
+                        // The native's fast path; where it declines (a null, an index outside the string), the call,
+                        // which raises the error or answers the slow way.
+                        int argc = _module.Natives[ins.A].Params.Length;
+                        var operands = stack[^argc..];
+                        stack.RemoveRange(stack.Count - argc, argc);
+                        LdHeap();
+                        foreach (var operand in operands)
+                        {
+                            il.Emit(OpCodes.Ldloc, operand);
+                            if (operand.LocalType == typeof(double)) il.Emit(OpCodes.Call, M.DoubleToBits);
+                        }
+                        il.Emit(OpCodes.Call, ReadingNative(_module, ins)!);
+                        var answer = Push(typeof(long));
+                        il.Emit(OpCodes.Ldloc, answer);
+                        il.Emit(OpCodes.Ldc_I8, 0L);
+                        il.Emit(OpCodes.Blt, call);
+                        break;
+                    }
                 case Opcode.SetField:
                     {
                         var value = Pop();
@@ -2274,7 +2299,6 @@ internal sealed class CilEmitter
         il.MarkLabel(done);
     }
 
-    // ------------------------------------------------------------------------------------------ pieces
     // ------------------------------------------------------------------------------------------ pieces
 
     private void BinaryCall(int d, Rep rep, MethodInfo method)

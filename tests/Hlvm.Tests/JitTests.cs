@@ -1139,6 +1139,59 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// A start compiled in place reads strings through the fast paths of <c>string.len</c> and <c>string.at</c>,
+    /// and makes the call where one declines: a character whose shared string is not made yet (each one's first
+    /// use here), one outside ASCII ("\u{e9}", never shared), an index past the end (the call raises the
+    /// IndexError, with its own frame in the trace). The scan prints the text itself, three times; the peek past
+    /// the end gives the guard's "<past>"; 4 is the text's length.
+    /// </summary>
+    [Fact]
+    public void AStartInPlaceReadsStringsAndMakesTheCallWhereAReadDeclines()
+    {
+        string path = Write("peek.hl", """
+            class Reader {
+                text: string
+                var pos: int = 0
+                init(t: string) { text = t }
+                fn peek() -> string {
+                    if pos > text.len() { return "<past>" }
+                    return text[pos]
+                }
+            }
+
+            fn scan(r: Reader) -> string {
+                var out = ""
+                r.pos = 0
+                while r.pos < r.text.len() {
+                    out = out + r.peek()
+                    r.pos += 1
+                }
+                return out
+            }
+
+            fn main(args: [string]) {
+                let r = Reader("a\u{e9}\"b")
+                for i in 0..3 { println(scan(r)) }
+                r.pos = r.text.len() + 1
+                println(r.peek())
+                if args.len() > 0 {
+                    r.pos = r.text.len()
+                    println(r.peek())
+                }
+            }
+            """);
+        AssertPrintsInEveryEngineAndUnderGcStress(path, "a\u00e9\"b\na\u00e9\"b\na\u00e9\"b\n<past>\n");
+        var past = TestSupport.Hlvm(["run", "--engine", "interp", path, "--", "end"]);
+        Assert.Equal(70, past.ExitCode);
+        Assert.StartsWith("IndexError: index 4 is out of range for a string of length 4\n  at Reader.peek (peek.hl:7)\n  at main (peek.hl:", past.Stderr);
+        foreach (var engine in Engines.Skip(1)) Assert.Equal(past, TestSupport.Hlvm(["run", .. engine, path, "--", "end"]));
+        var log = TestSupport.Hlvm(["run", "--engine", "jit", "--jit-log", path]);
+        Assert.Matches(@"jit: scan: .*; in place: Reader\.peek\n", log.Stderr);
+        Assert.Matches(@"jit: main: .*; in place: .*\bReader\.peek\b", log.Stderr);
+        AssertCallCounts(path, ("13", "Reader.peek"));
+    }
+
+    /// <summary>
     /// Compiled code joins two strings in place when the heap has room and needs no work (<c>Heap.TryConcat</c>),
     /// and the slow way otherwise: under --gc-stress always (2,000 strings there), and past --max-heap with the
     /// interpreter's OutOfMemoryError. The lengths are worked out by hand: "item " (5), i's digits (1,088,890 in all for 0 to

@@ -46,6 +46,13 @@ public sealed record NativeDef(string Name, VmType[] Params, VmType Return, stri
     /// </summary>
     public bool FastSkipsCharge { get; init; }
 
+    /// <summary>
+    /// <see cref="Fast"/> only reads the heap: it never allocates (not even a shared string), charges or changes
+    /// anything, so a call of it can be undone by forgetting its answer. Compiled code runs such a call in a
+    /// function's start compiled in place, which gives up to the function's call when the fast path declines.
+    /// </summary>
+    public bool FastOnlyReads { get; init; }
+
     /// <summary>The fast path compiled code may call (<see cref="Fast"/>), with or without a fuel budget.</summary>
     public System.Reflection.MethodInfo? FastMethod(bool metered) =>
         Fast is { Method.IsStatic: true } fast && !(metered && FastSkipsCharge) ? fast.Method : null;

@@ -66,6 +66,7 @@ internal static class StringNatives
         new("string.len", [S], I, null, "the number of UTF-16 code units", (vm, a) => a[0] == 0 ? throw Null() : vm.Heap.StringLength((int)a[0]))
         {
             Fast = (Func<Heap, long, long>)LengthFast,
+            FastOnlyReads = true,
         },
         new("string.at", [S, I], S, null, "the character at an index, as a string; IndexError outside the string", (vm, a) =>
         {
@@ -75,6 +76,7 @@ internal static class StringNatives
         })
         {
             Fast = (Func<Heap, long, long, long>)AtFast,
+            FastOnlyReads = true,
         },
         new("string.substring", [S, I, I], S, null, "the characters from start up to (not including) end", (vm, a) =>
         {
@@ -93,6 +95,7 @@ internal static class StringNatives
         new("string.contains", [S, S], B, null, "whether a substring occurs", (vm, a) => Search(vm, a[0], a[1]) >= 0 ? 1 : 0)
         {
             Fast = (Func<Heap, long, long, long>)ContainsFast,
+            FastOnlyReads = true,
             FastSkipsCharge = true,
         },
         new("string.startsWith", [S, S], B, null, "whether the string starts with a prefix", (vm, a) =>
@@ -102,6 +105,7 @@ internal static class StringNatives
         })
         {
             Fast = (Func<Heap, long, long, long>)StartsWithFast,
+            FastOnlyReads = true,
             FastSkipsCharge = true,
         },
         new("string.endsWith", [S, S], B, null, "whether the string ends with a suffix", (vm, a) =>
@@ -111,6 +115,7 @@ internal static class StringNatives
         })
         {
             Fast = (Func<Heap, long, long, long>)EndsWithFast,
+            FastOnlyReads = true,
             FastSkipsCharge = true,
         },
         new("string.trim", [S], S, null, "without leading and trailing white space", (vm, a) =>
