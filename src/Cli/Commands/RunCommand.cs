@@ -157,11 +157,13 @@ internal sealed class Runner(CliContext cli)
         using var stuck = _cli.IsProcess && s.Timeout is { } t ? new Timer(_ => EndStuck(t), null, t + StuckGrace, Timeout.InfiniteTimeSpan) : null;
         if (Inputs.IsBundle(path)) return new BundleRunner(_cli, this).Run(s, path);
         Func<IsolateOptions, IsolateOptions> app = o => o with { AppDirectory = Path.GetDirectoryName(Path.GetFullPath(path))! };
-        // The isolate needs nothing of the program, so it is made on another thread while this one reads (or
-        // compiles) it: most of making one is the first use of the runtime's code, about 7 ms of a short program's
-        // start. Not with --timeout, whose time left is taken when the isolate is made, nor with --audit, whose log
-        // is not created for a program that does not load.
-        using var early = s.Timeout is null && s.Audit is null ? new EarlyIsolate(() => MakeIsolate(s, app, null)) : null;
+        // The isolate needs nothing of the program, so where there is a second core it is made on another thread
+        // while this one reads (or compiles) it: most of making one is the first use of the runtime's code, about
+        // 7 ms of a short program's start alone (the two threads slow each other, so the run ends 2 to 7 ms sooner
+        // for about 5 ms more CPU time; bench/README.md). Not with --timeout, whose time left is taken when the
+        // isolate is made, nor with --audit, whose log is not created for a program that does not load.
+        using var early = s.Timeout is null && s.Audit is null && Environment.ProcessorCount > 1
+            ? new EarlyIsolate(() => MakeIsolate(s, app, null)) : null;
         var module = _inputs.LoadModule(path, out int exitCode, new ProgramCache(ProgramCache.DefaultRoot));
         if (module is null) return exitCode;
         return RunMade(s, path, module, early is not null ? early.Take() : MakeIsolate(s, app, null));
