@@ -219,6 +219,11 @@ internal sealed class CilEmitter
 
     private readonly List<string> _inlined = [];
 
+    /// <summary>The compiled functions' methods this function's code calls directly (<see cref="CallOf"/>), each once.</summary>
+    public IReadOnlyCollection<DynamicMethod> DirectCalls => _directCalls;
+
+    private readonly HashSet<DynamicMethod> _directCalls = [];
+
     /// <summary>The CIL locals of the bodies compiled in place, ints (and references) and floats, and how many of
     /// each the body being emitted uses (<see cref="EmitInline"/>).</summary>
     private readonly List<LocalBuilder>[] _inlineLocals = [[], []];
@@ -480,7 +485,7 @@ internal sealed class CilEmitter
                 bool branch = flow is ControlFlow.Jump or ControlFlow.Branch or ControlFlow.Return or ControlFlow.Throw;
                 quiet &= Quiet(_module, ins) || branch;
                 keeps = KeepsCopies(_module, ins) || branch;
-                if (_isEntry[pc] && pc != h && (_chains[pc] is not { } chain || Array.IndexOf(chain, h) < 0)) quiet = keeps = false;
+                if (_isEntry[pc] && pc != h && (_chains[pc] is not { } chain || IndexIn(chain, h) < 0)) quiet = keeps = false;
                 if (ins.Op is Opcode.Store or Opcode.Load && RepOf(_fn.Def.Locals[ins.A]) == Rep.Ref)
                 {
                     if (ins.Op == Opcode.Store) stored[ins.A] = true;
@@ -545,12 +550,21 @@ internal sealed class CilEmitter
         (_hoistAt[target] is not null || _copyAt[target] is not null) && (from < _hoistStart[target] || from > _hoistEnd[target])
             ? _outside[target] : _labels[target];
 
+    /// <summary>Where <paramref name="value"/> is in <paramref name="items"/>, or -1. (A loop: Array.IndexOf over ints
+    /// is the framework's generic code, which .NET compiled on the program's thread at the first compile.)</summary>
+    private static int IndexIn(int[] items, int value)
+    {
+        for (int i = 0; i < items.Length; i++)
+            if (items[i] == value) return i;
+        return -1;
+    }
+
     /// <summary>Whether the array at depth <paramref name="k"/> is a local whose header was read where the loop
     /// around instruction <paramref name="pc"/> was entered.</summary>
     private bool IsHoisted(int pc, int k, out int local)
     {
         local = _alias[k];
-        return local >= 0 && _hoisted[pc] is { } locals && Array.IndexOf(locals, local) >= 0;
+        return local >= 0 && _hoisted[pc] is { } locals && IndexIn(locals, local) >= 0;
     }
 
     /// <summary>
@@ -635,7 +649,7 @@ internal sealed class CilEmitter
         int start = _hoistStart[header], end = _hoistEnd[header];
         for (int h = 0; h < at.Length; h++)
         {
-            if (h == header || at[h] is not { } locals || Array.IndexOf(locals, local) < 0) continue;
+            if (h == header || at[h] is not { } locals || IndexIn(locals, local) < 0) continue;
             if (_hoistStart[h] <= start && end <= _hoistEnd[h] && (_hoistStart[h] < start || end < _hoistEnd[h])) return true;
         }
         return false;
@@ -2176,11 +2190,20 @@ internal sealed class CilEmitter
     /// else neither, and the call looks its target up in the method table.</summary>
     private static (LoadedFunction? Single, IReadOnlyList<(RuntimeClass Class, LoadedFunction Target)> Tested) Dispatch(LoadedModule module, Instr ins, bool[]? ran)
     {
+        // Loops rather than LINQ: LINQ over these tuples is the framework's generic code for a value type, which
+        // ReadyToRun can't precompile, and .NET compiled it on the program's thread at the first method call.
         var targets = module.Implementations(ins.A, (int)ins.B);
         if (targets.Count == 0) return (null, []);
-        if (targets.All(t => t.Target == targets[0].Target)) return (targets[0].Target, []);
-        // Tiering's profile: a target that never ran is left to the table, where it is found all the same.
-        if (ran is not null) targets = targets.Where(t => ran[t.Target.Index]).ToList();
+        bool one = true;
+        for (int i = 1; i < targets.Count; i++) one &= targets[i].Target == targets[0].Target;
+        if (one) return (targets[0].Target, []);
+        if (ran is not null)
+        {
+            // Tiering's profile: a target that never ran is left to the table, where it is found all the same.
+            var kept = new List<(RuntimeClass Class, LoadedFunction Target)>(targets.Count);
+            for (int i = 0; i < targets.Count; i++) if (ran[targets[i].Target.Index]) kept.Add(targets[i]);
+            targets = kept;
+        }
         return (null, targets.Count <= MaxClassTests ? targets : []);
     }
 
@@ -2189,7 +2212,10 @@ internal sealed class CilEmitter
     internal static IEnumerable<LoadedFunction> DirectTargets(LoadedModule module, Instr ins, bool[]? ran)
     {
         var (single, tested) = Dispatch(module, ins, ran);
-        return single is not null ? [single] : tested.Select(t => t.Target);
+        if (single is not null) return [single];
+        var targets = new LoadedFunction[tested.Count];
+        for (int i = 0; i < targets.Length; i++) targets[i] = tested[i].Target;
+        return targets;
     }
 
     /// <summary>Calls <paramref name="callee"/>, its arguments in the slots from depth <paramref name="args"/>:
@@ -2206,6 +2232,7 @@ internal sealed class CilEmitter
             for (int i = 0; i < callee.ParamCount; i++)
                 if (ParamArg(callee, i) is not null) LdEntry(args + i, RepOf(callee.Def.Locals[i]));
             il.Emit(OpCodes.Call, direct);
+            _directCalls.Add(direct);
         }
         else
         {
@@ -2520,7 +2547,7 @@ internal sealed class CilEmitter
         for (int e = 0; e < _chains.Length; e++)
         {
             if (_chains[e] is not { } chain) continue;
-            int at = Array.IndexOf(chain, header);
+            int at = IndexIn(chain, header);
             if (at < 0) continue;
             var other = il.DefineLabel();
             LdStep();

@@ -25,7 +25,13 @@ internal sealed class ArrayBuilder<T>(int capacity = 8)
 
     public void Add(T item)
     {
-        if (Count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
+        if (Count == _items.Length)
+        {
+            // Not Array.Resize: the framework's generic method, compiled at run time for a value type.
+            var bigger = new T[_items.Length * 2];
+            Array.Copy(_items, bigger, Count);
+            _items = bigger;
+        }
         _items[Count++] = item;
     }
 

@@ -971,8 +971,10 @@ public sealed partial class Heap
         // Most objects are a few words: a loop copies them faster than a call to Array.Copy's checks and memmove.
         if (size <= 8)
         {
-            var source = from.AsSpan(r, size);
-            var target = _to.AsSpan(to, size);
+            // (Spans made directly: AsSpan is the framework's generic code, compiled at run time where this is
+            // inlined into code ReadyToRun holds.)
+            var source = new Span<long>(from, r, size);
+            var target = new Span<long>(_to, to, size);
             for (int i = 0; i < source.Length; i++) target[i] = source[i];
         }
         else Array.Copy(from, r, _to, to, size);

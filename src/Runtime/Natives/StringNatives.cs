@@ -300,7 +300,14 @@ internal static class StringNatives
     private static long Occurrences(Interpreter vm, ReadOnlySpan<char> s, string pattern, List<int>? places)
     {
         vm.Charge(s.Length + pattern.Length);
-        if (places is null && pattern.Length <= TextSearch.ShortPattern) return s.Count(pattern);
+        if (places is null && pattern.Length <= TextSearch.ShortPattern)
+        {
+            // .NET's search, linear for a short pattern. (Not MemoryExtensions.Count: the framework's generic code,
+            // which ReadyToRun can't hold, compiled on the program's thread at its first use.)
+            long found = 0;
+            for (int at = 0, next; (next = s[at..].IndexOf(pattern, StringComparison.Ordinal)) >= 0; at += next + pattern.Length) found++;
+            return found;
+        }
         var search = new TextSearch(pattern);
         long count = 0;
         for (int at = search.IndexOf(s); at >= 0; at = at + pattern.Length <= s.Length ? search.IndexOf(s, at + pattern.Length) : -1)
