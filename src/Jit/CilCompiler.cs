@@ -75,12 +75,6 @@ public sealed class CilCompiler : ICompiler
 
     private readonly List<Runtime.Profiling.CompileRecord> _records = [];
 
-    /// <summary>The direct calls of each method queued for the JIT's thread (<see cref="Preparer"/>; under its lock).</summary>
-    internal readonly Dictionary<DynamicMethod, DynamicMethod[]> CallsOf = [];
-
-    /// <summary>The methods the JIT's thread has had .NET compile, or is about to (read and written under its lock).</summary>
-    internal readonly HashSet<DynamicMethod> PreparedMethods = [];
-
     public void Compile(LoadedModule module, LoadedFunction fn, string why)
     {
         if (_abandoned) return;
@@ -150,7 +144,7 @@ public sealed class CilCompiler : ICompiler
             if (background)
             {
                 f.Compiling = true;
-                ready[i] = new(f, methods[i], stub, code, [.. emitter.DirectCalls]);
+                ready[i] = new(f, methods[i], stub, code);
             }
             else f.Compiled = code;
             clock.Stop();
@@ -220,7 +214,6 @@ internal static class Preparer
     {
         lock (Batches)
         {
-            foreach (var p in batch) owner.CallsOf[p.Body] = p.Calls;
             Batches.Add(new Pending(owner, batch));
             if (_worker is null)
             {
@@ -254,29 +247,19 @@ internal static class Preparer
                     continue;
                 }
             }
-            var (f, body, stub, code, _) = pending.Batch[pending.Next--];
-            // The function is given out once its method, its entry stub and every method its code can reach by
-            // direct calls are machine code: a call of one that is not would have .NET compile it on the program's
-            // thread, in the middle of the program (json's recursive parser: five of its functions, about a
-            // tenth of the run, before).
-            var methods = new List<DynamicMethod>();
-            lock (Batches)
-            {
-                var reach = new Stack<DynamicMethod>();
-                reach.Push(body);
-                while (reach.Count > 0)
-                {
-                    var method = reach.Pop();
-                    if (!pending.Owner.PreparedMethods.Add(method)) continue;
-                    methods.Add(method);
-                    if (pending.Owner.CallsOf.TryGetValue(method, out var calls)) foreach (var call in calls) reach.Push(call);
-                }
-            }
+            var (f, body, stub, code) = pending.Batch[pending.Next--];
             BeforeCompile?.Invoke(f);
             var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
-            // The callees first (the last reached), the function itself last.
-            for (int i = methods.Count - 1; i >= 0; i--) TryPrepare(methods[i]);
-            if (stub != body) TryPrepare(stub);
+            try
+            {
+                Prepare(body);
+                if (stub != body) Prepare(stub);
+            }
+            catch (Exception)
+            {
+                // Code .NET can't compile (a bug of the emitter) fails at its first call, on the program's
+                // thread, as it does when nothing compiles it ahead: the error is reported where it is seen.
+            }
             // Counted before the code is given out, so that a run that has entered it counts its compile.
             pending.Owner.AddJitThreadTime(System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore);
             Volatile.Write(ref f.Compiled, code);
@@ -284,20 +267,8 @@ internal static class Preparer
         }
     }
 
-    private static void TryPrepare(DynamicMethod method)
-    {
-        try
-        {
-            RuntimeHelpers.PrepareMethod((RuntimeMethodHandle)Descriptor!.Invoke(method, null)!);
-        }
-        catch (Exception)
-        {
-            // Code .NET can't compile (a bug of the emitter) fails at its first call, on the program's thread, as
-            // it does when nothing compiles it ahead: the error is reported where it is seen.
-        }
-    }
+    private static void Prepare(DynamicMethod method) => RuntimeHelpers.PrepareMethod((RuntimeMethodHandle)Descriptor!.Invoke(method, null)!);
 }
 
 /// <summary>A function of a batch, its method, the entry stub the interpreter calls, and that stub's delegate.</summary>
-/// <param name="Calls">the methods <paramref name="Body"/> calls directly: machine code before the function is given out</param>
-internal readonly record struct Prepared(LoadedFunction Function, DynamicMethod Body, DynamicMethod Stub, CompiledCode Code, DynamicMethod[] Calls);
+internal readonly record struct Prepared(LoadedFunction Function, DynamicMethod Body, DynamicMethod Stub, CompiledCode Code);

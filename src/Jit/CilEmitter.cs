@@ -219,11 +219,6 @@ internal sealed class CilEmitter
 
     private readonly List<string> _inlined = [];
 
-    /// <summary>The compiled functions' methods this function's code calls directly (<see cref="CallOf"/>), each once.</summary>
-    public IReadOnlyCollection<DynamicMethod> DirectCalls => _directCalls;
-
-    private readonly HashSet<DynamicMethod> _directCalls = [];
-
     /// <summary>The CIL locals of the bodies compiled in place, ints (and references) and floats, and how many of
     /// each the body being emitted uses (<see cref="EmitInline"/>).</summary>
     private readonly List<LocalBuilder>[] _inlineLocals = [[], []];
@@ -2232,7 +2227,6 @@ internal sealed class CilEmitter
             for (int i = 0; i < callee.ParamCount; i++)
                 if (ParamArg(callee, i) is not null) LdEntry(args + i, RepOf(callee.Def.Locals[i]));
             il.Emit(OpCodes.Call, direct);
-            _directCalls.Add(direct);
         }
         else
         {

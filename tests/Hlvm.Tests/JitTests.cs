@@ -1587,67 +1587,6 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
-    /// A function is given out by the JIT's thread only once every method its code reaches by direct calls is
-    /// machine code: otherwise calling it has .NET compile a callee on the program's thread, in the middle of the
-    /// program. The batch of the mutually recursive `oddGiven` and `evenGiven` compiles `evenGiven` first (from the
-    /// last); the JIT's thread is then held before `oddGiven`'s turn, with `evenGiven` given out. Calling it (it
-    /// calls `oddGiven`) then compiles nothing on the calling thread; a first pair of the same shape, compiled and
-    /// called before, has .NET compile the runtime's own methods that such calls use. Fails when `evenGiven` is
-    /// given out alone.
-    /// </summary>
-    [Fact]
-    public void AFunctionIsGivenOutOnlyWhenItsDirectCalleesAreMachineCode()
-    {
-        var module = Compilation.Compile("given.hl", """
-            fn evenGiven(n: int) -> bool { if n == 0 { return true } return oddGiven(n - 1) }
-            fn oddGiven(n: int) -> bool { if n == 0 { return false } return evenGiven(n - 1) }
-            fn evenWarm(n: int) -> bool { if n == 0 { return true } return oddWarm(n - 1) }
-            fn oddWarm(n: int) -> bool { if n == 0 { return false } return evenWarm(n - 1) }
-            fn main() { println(evenGiven(10)) }
-            """).Module!;
-        var heap = new Heap();
-        var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
-        loaded.Attach(heap);
-        LoadedFunction Named(string name) => loaded.Functions.Single(f => f.Name == name);
-        var compiler = new Jit.CilCompiler { Background = true };
-        var interpreter = new Interpreter(loaded, heap, TextWriter.Null, new ExecutionOptions { Compiler = compiler, JitThreshold = int.MaxValue });
-        void WaitFor(LoadedFunction f)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (f.Compiled is null && DateTime.UtcNow < deadline) Thread.Sleep(5);
-            Assert.NotNull(f.Compiled);
-        }
-        compiler.Compile(loaded, Named("oddWarm"), "test");
-        WaitFor(Named("oddWarm"));
-        WaitFor(Named("evenWarm"));
-        Assert.Equal(0, interpreter.Run(Named("evenWarm"), 9));
-        using var held = new ManualResetEventSlim(false);
-        using var holding = new ManualResetEventSlim(false);
-        Jit.Preparer.BeforeCompile = f =>
-        {
-            if (f.Name != "oddGiven") return;
-            holding.Set();
-            held.Wait(TimeSpan.FromSeconds(30));
-        };
-        try
-        {
-            compiler.Compile(loaded, Named("oddGiven"), "test");
-            Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never came to oddGiven");
-            Assert.NotNull(Named("evenGiven").Compiled);
-            Assert.Null(Named("oddGiven").Compiled);
-            long before = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true);
-            Assert.Equal(1, interpreter.Run(Named("evenGiven"), 10));
-            Assert.Equal(0, interpreter.Run(Named("evenGiven"), 7));
-            Assert.Equal(before, System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true));
-        }
-        finally
-        {
-            Jit.Preparer.BeforeCompile = null;
-            held.Set();
-        }
-    }
-
-    /// <summary>
     /// `hlvm prof` says how the samples divide between the engines, and how many were taken in functions waiting
     /// for their machine code. The JIT's thread is held in its next compile for the whole run (whatever it compiles:
     /// held only in the hot callee's, it let `main`, hot by its loop, run compiled with the callee in place whenever
