@@ -46,7 +46,7 @@ public sealed partial class Binder
     }
 
     /// <summary>Lays out a class (after its superclass) and queues the binding of its constructor and methods.</summary>
-    private void ResolveClass(ClassSymbol c, List<(FunctionSymbol symbol, Func<BoundFunction> bind)> bodies)
+    private void ResolveClass(ClassSymbol c, List<Func<BoundFunction>> bodies)
     {
         if (c.Resolved || !_classUnit.TryGetValue(c, out var unit)) return; // hidden classes are made resolved
         var outer = _unit;
@@ -56,10 +56,10 @@ public sealed partial class Binder
         // The bodies this class declared are bound in its unit; a superclass resolved on the way placed its own.
         for (int i = first; i < bodies.Count; i++)
         {
-            if (_placedBodies.Contains(bodies[i].bind)) continue;
-            var placed = InUnit(unit, bodies[i].bind);
+            if (_placedBodies.Contains(bodies[i])) continue;
+            var placed = InUnit(unit, bodies[i]);
             _placedBodies.Add(placed);
-            bodies[i] = (bodies[i].symbol, placed);
+            bodies[i] = placed;
         }
         Switch(outer);
     }
@@ -67,7 +67,7 @@ public sealed partial class Binder
     /// <summary>The body binders <see cref="ResolveClass"/> has already put in their class's unit.</summary>
     private readonly HashSet<Func<BoundFunction>> _placedBodies = [];
 
-    private void ResolveClassHere(ClassSymbol c, List<(FunctionSymbol symbol, Func<BoundFunction> bind)> bodies)
+    private void ResolveClassHere(ClassSymbol c, List<Func<BoundFunction>> bodies)
     {
         if (c.Resolved || !_resolving.Add(c)) return;
         if (_classDecls[c] is InterfaceDeclContext iface)
@@ -77,7 +77,7 @@ public sealed partial class Binder
                 var (types, names) = BindParams(sig.paramList());
                 var ret = sig.returnType is null ? VmType.Void : BindType(sig.returnType);
                 if (c.Signatures.Any(s => s.Name == sig.name.Text)) Error(sig.name, $"interface '{c.Name}' already has a method '{sig.name.Text}'");
-                else c.Signatures.Add((sig.name.Text, types, names, ret));
+                else c.Signatures.Add(new SignatureSymbol(sig.name.Text, types, names, ret));
             }
             c.Resolved = true;
             return;
@@ -171,7 +171,7 @@ public sealed partial class Binder
             if (slot >= 0) c.VTable[slot] = method;
             else c.VTable.Add(method);
             c.OwnMethods.Add(method);
-            bodies.Add((fn, () => BindFunction(fd, fn, c)));
+            bodies.Add(() => BindFunction(fd, fn, c));
         }
 
         // Interfaces: every signature needs a method of exactly that signature.
@@ -204,7 +204,7 @@ public sealed partial class Binder
     /// Every class has a constructor: its <c>init</c>, or an implicit one taking, in order, the fields without an
     /// initializer (inherited ones first when the superclass's constructor is implicit too).
     /// </summary>
-    private void DeclareConstructor(ClassSymbol c, ClassDeclContext decl, List<(FunctionSymbol symbol, Func<BoundFunction> bind)> bodies)
+    private void DeclareConstructor(ClassSymbol c, ClassDeclContext decl, List<Func<BoundFunction>> bodies)
     {
         var inits = decl.classMember().Select(m => m.initDecl()).Where(i => i is not null).ToList();
         foreach (var extra in inits.Skip(1)) Error(extra.INIT().Symbol, $"class '{c.Name}' already has an init");
@@ -216,7 +216,7 @@ public sealed partial class Binder
             var (types, names) = BindParams(init.paramList());
             var fn = NewFunction($"{c.Name}.init", [c.Type, .. types], ["self", .. names], VmType.Void);
             c.Constructor = fn;
-            bodies.Add((fn, () => BindConstructor(c, fn, init, own)));
+            bodies.Add(() => BindConstructor(c, fn, init, own));
             return;
         }
         if (superCtor is not null && superCtor.Parameters.Length > 1 && !_implicitConstructors.Contains(superCtor))
@@ -230,7 +230,7 @@ public sealed partial class Binder
             ["self", .. inheritedNames, .. assigned.Select(f => f.Name)], VmType.Void);
         c.Constructor = ctor;
         _implicitConstructors.Add(ctor);
-        bodies.Add((ctor, () => BindImplicitConstructor(c, ctor, decl, inherited.Length, assigned)));
+        bodies.Add(() => BindImplicitConstructor(c, ctor, decl, inherited.Length, assigned));
     }
 
     private readonly HashSet<FunctionSymbol> _implicitConstructors = [];

@@ -81,13 +81,13 @@ public sealed partial class Binder
         }
         // Imports before functions and constants: their signatures and types may name an imported class.
         BindImports(units);
-        var bodies = new List<(FunctionSymbol symbol, Func<BoundFunction> bind)>();
+        var bodies = new List<Func<BoundFunction>>();
         foreach (var unit in units)
         {
             Switch(unit);
             foreach (var decl in unit.Module.Tree.topDecl().Select(d => d.functionDecl()).Where(f => f is not null))
             {
-                if (DeclareFunction(decl) is { } symbol) bodies.Add((symbol, InUnit(unit, () => BindFunction(decl, symbol, null))));
+                if (DeclareFunction(decl) is { } symbol) bodies.Add(InUnit(unit, () => BindFunction(decl, symbol, null)));
             }
         }
         foreach (var unit in units)
@@ -98,7 +98,7 @@ public sealed partial class Binder
         foreach (var c in _classList.ToList()) ResolveClass(c, bodies);
         Switch(units[0]);
         CheckMain(units[0].Module.Tree.topDecl().Select(d => d.functionDecl()).Where(f => f is not null).ToList());
-        var result = bodies.Select(b => b.bind()).ToList();
+        var result = bodies.Select(bind => bind()).ToList();
         BindInstances(result);
         result.AddRange(_lambdas); // bound along with the functions that contain them
         result.Sort((a, b) => a.Symbol.Index.CompareTo(b.Symbol.Index));

@@ -83,7 +83,7 @@ public sealed class ClassSymbol(string name, int index, bool isInterface)
     public List<MethodSymbol> OwnMethods { get; } = [];
 
     /// <summary>An interface's methods: signatures only.</summary>
-    public List<(string Name, VmType[] Params, string[] ParamNames, VmType Return)> Signatures { get; } = [];
+    public List<SignatureSymbol> Signatures { get; } = [];
 
     public FunctionSymbol? Constructor { get; set; }
 
@@ -253,3 +253,7 @@ public sealed record BoundFunction(FunctionSymbol Symbol, BoundBlock Body, int L
 
 /// <summary>The bound program: its functions (in index order) and its classes (in index order).</summary>
 public sealed record BoundProgram(List<BoundFunction> Functions, List<ClassSymbol> Classes);
+
+/// <summary>A method an interface declares. (A class rather than a tuple: the framework's collections over a value
+/// type are its generic code, which ReadyToRun can't hold and .NET compiled at every compile.)</summary>
+public sealed record SignatureSymbol(string Name, VmType[] Params, string[] ParamNames, VmType Return);

@@ -19,7 +19,10 @@ public sealed class Label
 public sealed class CodeBuilder
 {
     private readonly MemoryStream _code = new();
-    private readonly List<LineEntry> _lines = [];
+    // The line table and the handlers as arrays of their own, not lists: the framework's List over a value type is
+    // its generic code, which ReadyToRun can't hold and .NET compiled at every compile (14 methods).
+    private LineEntry[] _lines = new LineEntry[8];
+    private int _lineCount;
     private int _depth;
 
     public int MaxStack { get; private set; }
@@ -36,9 +39,13 @@ public sealed class CodeBuilder
     public void MarkLine(int line)
     {
         if (line <= 0) return;
-        if (_lines.Count > 0 && _lines[^1].Line == line) return;
-        if (_lines.Count > 0 && _lines[^1].Offset == Offset) _lines[^1] = new LineEntry(Offset, line);
-        else _lines.Add(new LineEntry(Offset, line));
+        if (_lineCount > 0 && _lines[_lineCount - 1].Line == line) return;
+        if (_lineCount > 0 && _lines[_lineCount - 1].Offset == Offset) _lines[_lineCount - 1] = new LineEntry(Offset, line);
+        else
+        {
+            if (_lineCount == _lines.Length) _lines = Copy(_lines, _lineCount, _lineCount * 2);
+            _lines[_lineCount++] = new LineEntry(Offset, line);
+        }
     }
 
     /// <summary>Emits an instruction whose stack effect is fixed in the opcode table.</summary>
@@ -109,17 +116,36 @@ public sealed class CodeBuilder
         Reachable = true;
     }
 
-    private readonly List<ExceptionHandler> _handlers = [];
+    private ExceptionHandler[] _handlers = new ExceptionHandler[4];
+    private int _handlerCount;
 
     /// <summary>Adds an exception-table entry; entries are searched in the order they are added.</summary>
     public void AddHandler(int start, int end, int handler, int classIndex)
     {
-        if (end > start) _handlers.Add(new ExceptionHandler(start, end, handler, classIndex));
+        if (end <= start) return;
+        if (_handlerCount == _handlers.Length) _handlers = Copy(_handlers, _handlerCount, _handlerCount * 2);
+        _handlers[_handlerCount++] = new ExceptionHandler(start, end, handler, classIndex);
     }
 
-    public ExceptionHandler[] Handlers => [.. _handlers];
+    public ExceptionHandler[] Handlers => Copy(_handlers, _handlerCount, _handlerCount);
 
     public byte[] ToArray() => _code.ToArray();
 
-    public LineEntry[] Lines => [.. _lines];
+    public LineEntry[] Lines => Copy(_lines, _lineCount, _lineCount);
+
+    // The first count items in a new array of length items. (One method for each type, not a generic one: a
+    // generic method over the runtime's types is compiled at run time too.)
+    private static LineEntry[] Copy(LineEntry[] items, int count, int length)
+    {
+        var copy = new LineEntry[length];
+        Array.Copy(items, copy, count);
+        return copy;
+    }
+
+    private static ExceptionHandler[] Copy(ExceptionHandler[] items, int count, int length)
+    {
+        var copy = new ExceptionHandler[length];
+        Array.Copy(items, copy, count);
+        return copy;
+    }
 }

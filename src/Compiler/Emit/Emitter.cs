@@ -11,7 +11,11 @@ public sealed class Emitter
     private readonly Dictionary<string, int> _strings = [];
     private readonly Dictionary<VmType, int> _types = [];
     private readonly Dictionary<string, int> _natives = [];
-    private readonly Stack<(Label breakTo, Label continueTo, int tryDepth)> _loops = new();
+    // The enclosing loops' targets. (A class, not a tuple: the framework's collections over a value type are its
+    // generic code, which ReadyToRun can't hold and .NET compiles at every compile; likewise the loops below.)
+    private sealed record LoopTargets(Label BreakTo, Label ContinueTo, int TryDepth);
+
+    private readonly Stack<LoopTargets> _loops = new();
     private CodeBuilder _code = new();
     private FunctionSymbol _function = null!;
 
@@ -54,11 +58,12 @@ public sealed class Emitter
             Name = c.Name,
             IsInterface = c.IsInterface,
             Super = c.Super?.Index ?? -1,
-            Interfaces = c.Interfaces.Select(i => i.Index).ToArray(),
+            Interfaces = new int[c.Interfaces.Count],
         };
+        for (int i = 0; i < def.Interfaces.Length; i++) def.Interfaces[i] = c.Interfaces[i].Index;
         def.Fields.AddRange(c.Fields.Where(f => f.Owner == c).Select(f => new FieldDef(f.Name, f.Type)));
         def.Methods.AddRange(c.OwnMethods.Select(m => new MethodDef(m.Name, m.Function.Index)));
-        def.Signatures.AddRange(c.Signatures.Select(s => new InterfaceMethod(s.Name, s.Params, s.Return)));
+        foreach (var sig in c.Signatures) def.Signatures.Add(new InterfaceMethod(sig.Name, sig.Params, sig.Return));
         return def;
     }
 
@@ -211,10 +216,10 @@ public sealed class Emitter
                     break;
                 }
             case BoundBreak:
-                LeaveTries(_loops.Peek().tryDepth, () => _code.Jump(Opcode.Jmp, _loops.Peek().breakTo));
+                LeaveTries(_loops.Peek().TryDepth, () => _code.Jump(Opcode.Jmp, _loops.Peek().BreakTo));
                 break;
             case BoundContinue:
-                LeaveTries(_loops.Peek().tryDepth, () => _code.Jump(Opcode.Jmp, _loops.Peek().continueTo));
+                LeaveTries(_loops.Peek().TryDepth, () => _code.Jump(Opcode.Jmp, _loops.Peek().ContinueTo));
                 break;
             case BoundReturn r:
                 if (r.Value is null) LeaveTries(0, () => _code.Emit(Opcode.RetVoid));
@@ -323,7 +328,7 @@ public sealed class Emitter
 
     private void EmitLoopBody(BoundStmt body, Label breakTo, Label continueTo)
     {
-        _loops.Push((breakTo, continueTo, _tries.Count));
+        _loops.Push(new LoopTargets(breakTo, continueTo, _tries.Count));
         EmitStatement(body);
         _loops.Pop();
     }
