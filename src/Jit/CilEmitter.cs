@@ -1803,7 +1803,7 @@ internal sealed class CilEmitter
     /// <see cref="LoadedModule.CallCounts"/> are pinned, and live as long as the module, which holds this code.</summary>
     private void CountCall(LoadedFunction fn)
     {
-        _il.Emit(OpCodes.Ldc_I8, (long)System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(_module.CallCounts, fn.Index));
+        _il.Emit(OpCodes.Ldc_I8, (long)Hlvm.Runtime.Memory.Pinned.AddressOf(_module.CallCounts) + fn.Index * 8L);
         _il.Emit(OpCodes.Conv_U);
         _il.Emit(OpCodes.Dup);
         _il.Emit(OpCodes.Ldind_I8);

@@ -86,10 +86,9 @@ public sealed class Interpreter : IRootSource
 
     private static long[] NewStack(int slots) => GC.AllocateArray<long>(slots, pinned: true);
 
-    private unsafe void StackMoved()
+    private void StackMoved()
     {
-        // (Not Marshal.UnsafeAddrOfPinnedArrayElement<long>: ReadyToRun can't hold it, and .NET compiled it at every start.)
-        _stackBase = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_stack));
+        _stackBase = Pinned.AddressOf(_stack);
         _stackSlots = _stack.Length;
     }
 

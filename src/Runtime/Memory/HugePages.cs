@@ -23,13 +23,11 @@ internal static class HugePages
     private static extern int Madvise(nint address, nuint length, int advice);
 
     /// <summary>A zeroed array of <paramref name="words"/> words for a semispace.</summary>
-    public static unsafe long[] NewSpace(long words)
+    public static long[] NewSpace(long words)
     {
         if (words < MinWords || _unavailable) return new long[words];
         var space = GC.AllocateArray<long>((int)words, pinned: true);
-        // (Not Marshal.UnsafeAddrOfPinnedArrayElement<long>: ReadyToRun can't hold it, and .NET compiled it at the
-        // first large space.)
-        nint start = (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(space));
+        nint start = Pinned.AddressOf(space);
         nint first = (start + (nint)(HugePageBytes - 1)) & ~(nint)(HugePageBytes - 1);
         nint end = (start + (nint)(words * 8)) & ~(nint)(HugePageBytes - 1);
         try

@@ -1,0 +1,13 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Hlvm.Runtime.Memory;
+
+/// <summary>Addresses in arrays allocated pinned (<c>GC.AllocateArray(pinned: true)</c>), which never move.</summary>
+internal static class Pinned
+{
+    /// <summary>The address of <paramref name="array"/>'s first element. (Not
+    /// <c>Marshal.UnsafeAddrOfPinnedArrayElement&lt;long&gt;</c>: the framework's generic code for a value type,
+    /// which ReadyToRun can't hold, and .NET compiled it at run time, at every start.)</summary>
+    public static unsafe nint AddressOf(long[] array) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+}
