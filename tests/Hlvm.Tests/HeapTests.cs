@@ -208,23 +208,46 @@ public sealed class HeapTests
     }
 
     /// <summary>
-    /// Allocation doesn't clear: the words above the top are kept zero, the spare cleared when a collection
-    /// reuses it. New objects in a reused space start as zeros, and the verifier finds a word above the top that
-    /// isn't zero.
+    /// Allocation doesn't clear: a collection that reuses the spare leaves its garbage, and the heap clears it a
+    /// chunk ahead of the top as allocation reaches it. New objects in a reused space start as zeros, whether
+    /// allocated the runtime's way (Reserve, then New*) or compiled code's (TryBumpObject), over more words than a
+    /// chunk; the garbage beyond is still there after the collection (it was not cleared in the pause); and the
+    /// verifier finds a word above the top that isn't zero.
     /// </summary>
     [Fact]
     public void NewObjectsInAReusedSpaceStartAsZeros()
     {
         var heap = new Heap(new HeapOptions { Verify = true });
-        var roots = new Roots(1);
+        var roots = new Roots(3);
         heap.AddRoots(roots);
         for (int round = 0; round < 4; round++)
         {
             for (int i = 0; i < 2000; i++) heap.NewString(new string((char)('a' + round), 40)); // garbage, not zeros
-            heap.Reserve(Heap.ArrayWords + Heap.DataWords(300));
-            roots.Slots[0] = heap.NewArray(TypeKind.Int, 300, 300);
-            Assert.True(heap.ArrayElements((int)roots.Slots[0]).IndexOfAnyExcept(0L) < 0, $"round {round}");
+            roots.Slots[0] = roots.Slots[1] = roots.Slots[2] = 0;
             heap.Collect();
+            if (round > 0)
+            {
+                // The spare held round - 1's strings up to thousands of words: they are still there.
+                int top = (int)(heap.UsedBytes / 8) + 1;
+                Assert.True(heap.Space.AsSpan(top, 20_000).IndexOfAnyExcept(0L) >= 0, $"round {round}: the garbage was cleared in the pause");
+            }
+            heap.Reserve(Heap.ArrayWords + Heap.DataWords(12_000));
+            roots.Slots[0] = heap.NewArray(TypeKind.Int, 12_000, 12_000);
+            Assert.True(heap.ArrayElements((int)roots.Slots[0]).IndexOfAnyExcept(0L) < 0, $"round {round}");
+            // Strings of 20,000 NUL characters (5,001 words each), as compiled code allocates them.
+            long header = Heap.KindString | (20_000L << 32);
+            int words = Heap.StringWords(20_000);
+            for (int i = 0; i < 3; i++)
+            {
+                int r = heap.TryBumpObject(header, words);
+                if (r == 0)
+                {
+                    heap.Reserve(words); // compiled code's slow way: it clears the next chunk
+                    r = heap.TryBumpObject(header, words);
+                }
+                Assert.NotEqual(0, r);
+                Assert.True(heap.Space.AsSpan(r + 1, words - 1).IndexOfAnyExcept(0L) < 0, $"round {round}, string {i}");
+            }
         }
         heap.VerifyNow();
         heap.Space[(int)(heap.UsedBytes / 8) + 3] = 7;

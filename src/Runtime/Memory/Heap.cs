@@ -137,7 +137,7 @@ public sealed partial class Heap
     /// Compiled code's allocation of an object or a string (header <paramref name="header"/>, <paramref name="words"/>
     /// words): its reference when it needs none of <see cref="Reserve"/>'s work (it fits below
     /// <see cref="_bumpLimit"/>), else 0, and the caller allocates the slow way. The fields are zero already (the
-    /// words above the top always are).
+    /// words between the top and the bump limit always are: the limit is at most <see cref="_zeroed"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int TryBumpObject(long header, int words)
@@ -163,9 +163,10 @@ public sealed partial class Heap
     /// <summary>Sets <see cref="_bumpLimit"/> after anything it depends on changed (on the heap's thread).</summary>
     private void UpdateBumpLimit()
     {
+        long cleared = Math.Min(_limit, _zeroed);
         long limit = !_bumpsInline ? 0
-            : _nextAllocationSample == long.MaxValue ? _limit
-            : Math.Min(_limit, (_nextAllocationSample - _allocatedBelowZero + 7) / 8 - 1);
+            : _nextAllocationSample == long.MaxValue ? cleared
+            : Math.Min(cleared, (_nextAllocationSample - _allocatedBelowZero + 7) / 8 - 1);
         Volatile.Write(ref _bumpLimit, (int)Math.Max(0, limit));
         // A poll asked for (RequestPoll, on another thread) while the limit was being written must not be lost:
         // it sets the flag before it clears the limit, so a flag seen unset here is followed by its clearing.
@@ -264,10 +265,19 @@ public sealed partial class Heap
     // when there is one) have at least this many words.
     private int _limit;
 
-    // Every word of _space at and above _top is zero, so an allocation needs no clearing: a new space comes
-    // zeroed from .NET, and a collection clears the garbage the spare held up to _spareTop (its _top when it
-    // stopped being the space), in one bulk clear instead of one per object.
+    // Every word of _space at and above _top and below _zeroed is zero, and so is every word at and above _dirty,
+    // so an allocation, which takes words below both, needs no clearing of its own. A new space comes zeroed from
+    // .NET; a collection that reuses the spare leaves its garbage (up to _spareTop, where the spare's last use
+    // reached) where it is, and Reserve clears it a chunk ahead of the top as allocation reaches it
+    // (ClearAhead): cleared in the pause, the whole garbage went to memory before the program wrote its new
+    // objects there, and each cache line was fetched twice.
     private int _spareTop;
+    private int _zeroed = int.MaxValue;
+    private int _dirty;
+
+    /// <summary>The words <see cref="ClearAhead"/> clears at least at a time: few enough that the program writes them
+    /// while they are still in the cache, enough that the slow way of allocating is rare.</summary>
+    private const int ClearChunkWords = 1 << 13; // 64 KiB
 
     // Collection state: the to-space and its bump pointer.
     private long[] _to = [];
@@ -405,12 +415,23 @@ public sealed partial class Heap
             if (words >= _limit && _top - 1 + words <= _maxWords && _top + words <= Array.MaxLength) GrowFor(_top + words);
             else Collect(words);
         }
+        if (_top + words > _zeroed) ClearAhead(_top + words);
         if (Volatile.Read(ref _pollRequested))
         {
             _pollRequested = false;
             UpdateBumpLimit();
             AllocationPoll?.Invoke();
         }
+    }
+
+    /// <summary>Clears the garbage of a reused space from <see cref="_zeroed"/> up to <paramref name="needed"/> and at
+    /// least a chunk further (see <see cref="_zeroed"/>).</summary>
+    private void ClearAhead(long needed)
+    {
+        long to = Math.Min(Math.Max(needed, (long)_zeroed + ClearChunkWords), _dirty);
+        Array.Clear(_space, _zeroed, (int)(to - _zeroed));
+        _zeroed = to >= _dirty ? int.MaxValue : (int)to;
+        UpdateBumpLimit();
     }
 
     /// <summary>Set (from the profiler's timer thread) when a sample is asked for: the next allocation polls.</summary>
@@ -434,7 +455,7 @@ public sealed partial class Heap
     private int Bump(int words)
     {
         int r = _top;
-        Debug.Assert(r + words <= _limit, "allocation without Reserve");
+        Debug.Assert(r + words <= _limit && r + words <= _zeroed, "allocation without Reserve");
         if (r + words > _limit) throw new InvalidOperationException("heap allocation without a reservation");
         _top += words;
         if (AllocatedBytes >= _nextAllocationSample) AllocationSampled();
@@ -843,13 +864,14 @@ public sealed partial class Heap
             }
         }
         _spare = _space;
-        _spareTop = _top;
+        _spareTop = _zeroed == int.MaxValue ? _top : _dirty;
         _space = _to;
         _to = [];
         _allocatedBelowZero += (_top - _free) * 8L;
         _top = _free;
+        _dirty = toDirty;
+        _zeroed = toDirty > _top ? _top : int.MaxValue;
         UpdateBumpLimit();
-        if (toDirty > _top) Array.Clear(_space, _top, toDirty - _top);
         if (_starts is not null) TrackStarts();
         Collections++;
         long live = UsedBytes;
@@ -900,6 +922,7 @@ public sealed partial class Heap
             Array.Copy(_space, bigger, _top);
             _space = bigger;
             _spare = null;
+            _zeroed = int.MaxValue;
         }
         else if (_spare is { } spare && spare.Length < words) _spare = null;
         _limit = words;
@@ -946,7 +969,7 @@ public sealed partial class Heap
     }
 
     /// <summary>Checks the heap's invariants now (what <see cref="HeapOptions.Verify"/> does after each collection).</summary>
-    internal void VerifyNow() => HeapVerifier.Check(this, _space, _top, _limit, _roots);
+    internal void VerifyNow() => HeapVerifier.Check(this, _space, _top, _limit, _zeroed == int.MaxValue ? (0, 0) : (_zeroed, _dirty), _roots);
 
     /// <summary>Called by root sources on each reference slot: moves the object it refers to and updates the slot.</summary>
     public void Relocate(ref long slot)

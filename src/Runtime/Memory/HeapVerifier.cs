@@ -7,14 +7,18 @@ namespace Hlvm.Runtime.Memory;
 /// Checks the heap's invariants (a debug switch, <c>--verify-heap</c>): the objects tile the used words exactly,
 /// every header is well formed, and every reference in an object or a root points at the start of an object of
 /// a kind that may be there; and every word above the used ones, up to the heap's size, is zero, as allocation,
-/// which doesn't clear, relies on. A failure is a bug in the VM, reported as <see cref="HeapCorruptionException"/>.
+/// which doesn't clear, relies on, except the garbage of a reused space that allocation has not
+/// reached yet (the heap clears it ahead of the top). A failure is a bug in the VM, reported as
+/// <see cref="HeapCorruptionException"/>.
 /// </summary>
 internal static class HeapVerifier
 {
-    public static void Check(Heap heap, long[] space, int top, int limit, IEnumerable<IRootSource> roots)
+    public static void Check(Heap heap, long[] space, int top, int limit, (int From, int To) garbage, IEnumerable<IRootSource> roots)
     {
-        int dirty = space.AsSpan(top, limit - top).IndexOfAnyExcept(0L);
-        if (dirty >= 0) throw new HeapCorruptionException($"word {top + dirty}, above the top ({top}), is not zero");
+        if (garbage.From < garbage.To && garbage.From < top)
+            throw new HeapCorruptionException($"word {garbage.From}, below the top ({top}), is counted as garbage not cleared yet");
+        CheckZero(space, top, Math.Min(limit, garbage.From < garbage.To ? garbage.From : limit), top);
+        if (garbage.From < garbage.To) CheckZero(space, Math.Max(garbage.To, top), limit, top);
         var starts = new BitArray(top);
         for (int at = 1; at < top;)
         {
@@ -100,6 +104,13 @@ internal static class HeapVerifier
         {
             heap.RootCheck = null;
         }
+    }
+
+    private static void CheckZero(long[] space, int from, int to, int top)
+    {
+        if (to <= from) return;
+        int dirty = space.AsSpan(from, to - from).IndexOfAnyExcept(0L);
+        if (dirty >= 0) throw new HeapCorruptionException($"word {from + dirty}, above the top ({top}), is not zero");
     }
 
     private static void CheckRef(long[] space, BitArray starts, int top, long r, string where)
