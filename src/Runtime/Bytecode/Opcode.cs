@@ -92,17 +92,28 @@ public enum ControlFlow : byte
 /// <param name="GcPoint">true when the instruction may allocate or call, so the collector may run during it</param>
 public sealed record OpcodeInfo(Opcode Op, OperandKind[] Operands, int Pops, int Pushes, bool GcPoint, string Doc)
 {
-    private static readonly OperandKind[] None = [];
+    private static readonly OperandKind[] None = new OperandKind[0]; // not []: see FunctionDef.Lines
 
     /// <summary>The mnemonic (the disassembler's spelling): the opcode's name in lower case. Made at its first use,
     /// not with the table, which every run loads: the names of the enum are read through reflection.</summary>
     public string Name => field ??= Op.ToString().ToLowerInvariant();
 
-    private static OpcodeInfo I(Opcode op, int pops, int pushes, string doc, params OperandKind[] operands) =>
-        new(op, operands.Length == 0 ? None : operands, pops, pushes, false, doc);
+    // A row's operands, none, one or two (overloads rather than params: an empty params array is Array.Empty of a
+    // value type, which .NET compiles at run time at every start; see FunctionDef.Lines).
+    private static OpcodeInfo I(Opcode op, int pops, int pushes, string doc) => new(op, None, pops, pushes, false, doc);
 
-    private static OpcodeInfo G(Opcode op, int pops, int pushes, string doc, params OperandKind[] operands) =>
-        I(op, pops, pushes, doc, operands) with { GcPoint = true };
+    private static OpcodeInfo I(Opcode op, int pops, int pushes, string doc, OperandKind a) => new(op, [a], pops, pushes, false, doc);
+
+    private static OpcodeInfo I(Opcode op, int pops, int pushes, string doc, OperandKind a, OperandKind b) =>
+        new(op, [a, b], pops, pushes, false, doc);
+
+    private static OpcodeInfo G(Opcode op, int pops, int pushes, string doc) => I(op, pops, pushes, doc) with { GcPoint = true };
+
+    private static OpcodeInfo G(Opcode op, int pops, int pushes, string doc, OperandKind a) =>
+        I(op, pops, pushes, doc, a) with { GcPoint = true };
+
+    private static OpcodeInfo G(Opcode op, int pops, int pushes, string doc, OperandKind a, OperandKind b) =>
+        I(op, pops, pushes, doc, a, b) with { GcPoint = true };
 
     /// <summary>Where control goes after the instruction.</summary>
     public ControlFlow Flow { get; private init; }

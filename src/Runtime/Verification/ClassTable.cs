@@ -57,7 +57,10 @@ internal static class ClassTable
                 throw Fail(c, "an interface has only method signatures");
             if (!def.IsInterface && def.Signatures.Count > 0) throw Fail(c, "a class has no interface signatures");
 
-            var fields = (super?.Fields ?? []).Concat(def.Fields).ToArray();
+            var inherited = super?.Fields ?? [];
+            var fields = new FieldDef[inherited.Length + def.Fields.Count];
+            inherited.CopyTo(fields, 0);
+            def.Fields.CopyTo(fields, inherited.Length);
             var names = new HashSet<string>();
             foreach (var f in fields)
             {
@@ -65,7 +68,10 @@ internal static class ClassTable
                 if (f.Type.Kind == TypeKind.Void) throw Fail(c, $"field '{f.Name}' has type void");
             }
 
-            var vtable = new List<int>(super?.VTable ?? []);
+            // Copied by loops: a List made from an array copies it through the framework's generic array code, which
+            // .NET compiles at run time for a value type (see SortedDistinct).
+            var vtable = new List<int>();
+            foreach (int slot in super?.VTable ?? []) vtable.Add(slot);
             var vnames = new List<string>(super?.VTableNames ?? []);
             var own = new HashSet<string>();
             foreach (var m in def.Methods)
@@ -79,7 +85,7 @@ internal static class ClassTable
                 if (slot >= 0)
                 {
                     var old = module.Functions[vtable[slot]];
-                    if (!old.Params.Skip(1).SequenceEqual(fn.Params.Skip(1)) || old.Return != fn.Return)
+                    if (!SameParams(old.Params, 1, fn.Params, 1) || old.Return != fn.Return)
                         throw Fail(c, $"method '{m.Name}' overrides '{old.Name}' with a different signature");
                     vtable[slot] = m.Function;
                 }
@@ -90,7 +96,9 @@ internal static class ClassTable
                 }
             }
 
-            var ancestorList = new List<int>(super?.Ancestors ?? []) { c };
+            var ancestorList = new List<int>();
+            foreach (int ancestor in super?.Ancestors ?? []) ancestorList.Add(ancestor);
+            ancestorList.Add(c);
             var itables = new Dictionary<int, int[]>(super?.ITables ?? []);
             foreach (int i in def.Interfaces)
             {
@@ -113,7 +121,7 @@ internal static class ClassTable
                         int slot = vnames.IndexOf(sig.Name);
                         if (slot < 0) throw Fail(c, $"it does not implement method '{sig.Name}' of interface '{defs[i].Name}'");
                         var fn = module.Functions[vtable[slot]];
-                        if (!fn.Params.Skip(1).SequenceEqual(sig.Params) || fn.Return != sig.Return)
+                        if (!SameParams(fn.Params, 1, sig.Params, 0) || fn.Return != sig.Return)
                             throw Fail(c, $"its method '{sig.Name}' does not have the signature interface '{defs[i].Name}' requires");
                         slots[k] = vtable[slot];
                     }
@@ -126,7 +134,8 @@ internal static class ClassTable
                 foreach (var sig in def.Signatures)
                 {
                     if (!sigNames.Add(sig.Name)) throw Fail(c, $"interface method '{sig.Name}' is declared twice");
-                    if (sig.Params.Any(p => p.Kind == TypeKind.Void)) throw Fail(c, $"interface method '{sig.Name}' has a void parameter");
+                    foreach (var p in sig.Params)
+                        if (p.Kind == TypeKind.Void) throw Fail(c, $"interface method '{sig.Name}' has a void parameter");
                 }
             }
 
@@ -152,8 +161,8 @@ internal static class ClassTable
                 Fields = fields,
                 RefFields = refFields,
                 NonNullFields = nonNullFields,
-                MessageField = Array.FindIndex(fields, f => f.Name == "message" && f.Type.Kind == TypeKind.String),
-                TraceField = Array.FindIndex(fields, f => f.Name == RuntimeClass.TraceFieldName && f.Type.Kind == TypeKind.Int),
+                MessageField = FieldIndex(fields, "message", TypeKind.String),
+                TraceField = FieldIndex(fields, RuntimeClass.TraceFieldName, TypeKind.Int),
                 VTable = [.. vtable],
                 VTableNames = [.. vnames],
                 ITables = itables,
@@ -167,14 +176,45 @@ internal static class ClassTable
         return built!;
     }
 
-    /// <summary>The class indices in ascending order, each once.</summary>
+    // The helpers below are loops rather than LINQ and List.Sort: every module has classes (the prelude's errors),
+    // so this code runs at the start of every program, where each generic type of the framework that it touches is
+    // loaded for the first time (LINQ's iterators, the sort's helpers) and costs more than the loop's work.
+
+    /// <summary>The class indices in ascending order, each once (an insertion sort: a class has few ancestors).</summary>
     private static int[] SortedDistinct(List<int> indices)
     {
-        indices.Sort();
-        var distinct = new List<int>(indices.Count);
-        foreach (int i in indices)
-            if (distinct.Count == 0 || distinct[^1] != i) distinct.Add(i);
-        return [.. distinct];
+        var sorted = new int[indices.Count];
+        int n = 0;
+        foreach (int index in indices)
+        {
+            int at = n;
+            while (at > 0 && sorted[at - 1] > index) at--;
+            if (at > 0 && sorted[at - 1] == index) continue;
+            Array.Copy(sorted, at, sorted, at + 1, n - at);
+            sorted[at] = index;
+            n++;
+        }
+        var distinct = new int[n];
+        Array.Copy(sorted, distinct, n);
+        return distinct;
+    }
+
+    /// <summary>Whether <paramref name="a"/> from <paramref name="fromA"/> on and <paramref name="b"/> from
+    /// <paramref name="fromB"/> on are the same types.</summary>
+    private static bool SameParams(VmType[] a, int fromA, VmType[] b, int fromB)
+    {
+        if (a.Length - fromA != b.Length - fromB) return false;
+        for (int i = 0; i < a.Length - fromA; i++)
+            if (a[fromA + i] != b[fromB + i]) return false;
+        return true;
+    }
+
+    /// <summary>The index of the field named <paramref name="name"/> of kind <paramref name="kind"/>, or -1.</summary>
+    private static int FieldIndex(FieldDef[] fields, string name, TypeKind kind)
+    {
+        for (int i = 0; i < fields.Length; i++)
+            if (fields[i].Name == name && fields[i].Type.Kind == kind) return i;
+        return -1;
     }
 }
 

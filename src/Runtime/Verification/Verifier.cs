@@ -402,7 +402,7 @@ public static class Verifier
             return changed;
         }
 
-        private VmType Pop(Stk stack, string name)
+        private VmType Pop(Stk stack, Mnemonic name)
         {
             if (stack.Count == 0) throw Fail($"{name} needs a value but the stack is empty");
             return stack.PopTop();
@@ -410,14 +410,14 @@ public static class Verifier
 
         private string T(VmType t) => module.TypeName(t);
 
-        private VmType Pop(Stk stack, string name, VmType expected)
+        private VmType Pop(Stk stack, Mnemonic name, VmType expected)
         {
             var t = Pop(stack, name);
             if (!_types.IsAssignable(t, expected)) throw Fail($"{name} expects {T(expected)} on the stack but found {T(t)}");
             return t;
         }
 
-        private VmType PopArray(Stk stack, string name)
+        private VmType PopArray(Stk stack, Mnemonic name)
         {
             var t = Pop(stack, name);
             if (t.Kind != TypeKind.Array || t.Nullable) throw Fail($"{name} expects an array on the stack but found {T(t)}");
@@ -425,21 +425,21 @@ public static class Verifier
         }
 
         /// <summary>An instance of a class (or null): strings, arrays and maps are references but not objects.</summary>
-        private VmType PopObject(Stk stack, string name)
+        private VmType PopObject(Stk stack, Mnemonic name)
         {
             var t = Pop(stack, name);
             if (t.Kind is not (TypeKind.Object or TypeKind.Null)) throw Fail($"{name} expects an object on the stack but found {T(t)}");
             return t;
         }
 
-        private VmType PopMap(Stk stack, string name)
+        private VmType PopMap(Stk stack, Mnemonic name)
         {
             var t = Pop(stack, name);
             if (t.Kind != TypeKind.Map || t.Nullable) throw Fail($"{name} expects a map on the stack but found {T(t)}");
             return t;
         }
 
-        private VmType PopReference(Stk stack, string name)
+        private VmType PopReference(Stk stack, Mnemonic name)
         {
             var t = Pop(stack, name);
             if (!t.IsReference) throw Fail($"{name} expects a reference on the stack but found {T(t)}");
@@ -447,7 +447,7 @@ public static class Verifier
         }
 
         /// <summary>The class operand of the instruction, which must be a class (or, when allowed, an interface).</summary>
-        private RuntimeClass Class(int index, string name, bool interfaceOk, bool classOk = true)
+        private RuntimeClass Class(int index, Mnemonic name, bool interfaceOk, bool classOk = true)
         {
             var c = classes[index];
             if (c.IsInterface && !interfaceOk) throw Fail($"{name}: '{c.Name}' is an interface, not a class");
@@ -455,11 +455,23 @@ public static class Verifier
             return c;
         }
 
+        /// <summary>An instruction's mnemonic, for the errors of <see cref="Step"/>: spelled only when an error is made
+        /// (the table's names are made by reflection over the enum at their first use, a few milliseconds of every
+        /// program's start when every instruction verified asked for its name).</summary>
+        private readonly struct Mnemonic(Opcode op, string? of = null, string? member = null)
+        {
+            public override string ToString()
+            {
+                string name = OpcodeInfo.All[(int)op].Name;
+                return of is null ? name : member is null ? $"{name} of '{of}'" : $"{name} of '{of}.{member}'";
+            }
+        }
+
         /// <summary>Applies one instruction to the state; returns the instructions that may run next.</summary>
         private int[] Step(int i, Instr ins, Stk s, Locals written)
         {
             int[] fallThrough = [i + 1];
-            string name = OpcodeInfo.All[(int)ins.Op].Name;
+            var name = new Mnemonic(ins.Op);
             switch (ins.Op)
             {
                 case Opcode.Nop: break;
@@ -531,7 +543,7 @@ public static class Verifier
                         var f = module.Functions[ins.A];
                         if (f.Params.Length == 0 || !f.Params[0].IsReference)
                             throw Fail($"{name}: function '{f.Name}' takes no environment (its first parameter must be a reference)");
-                        Pop(s, $"{name} of '{f.Name}'", f.Params[0]);
+                        Pop(s, new Mnemonic(ins.Op, f.Name), f.Params[0]);
                         s.Add(VmType.FuncOf(f.Params[1..], f.Return));
                         break;
                     }
@@ -654,7 +666,7 @@ public static class Verifier
                         var c = Class(ins.A, name, interfaceOk: false);
                         if (ins.B >= c.Fields.Length) throw Fail($"{name}: class '{c.Name}' has {c.Fields.Length} fields, not {ins.B + 1}");
                         var field = c.Fields[ins.B];
-                        if (ins.Op == Opcode.SetField) Pop(s, $"{name} of '{c.Name}.{field.Name}'", field.Type);
+                        if (ins.Op == Opcode.SetField) Pop(s, new Mnemonic(ins.Op, c.Name, field.Name), field.Type);
                         Pop(s, name, VmType.ObjectOf(ins.A));
                         if (ins.Op == Opcode.GetField) s.Add(field.Type);
                         break;
@@ -759,13 +771,13 @@ public static class Verifier
             return fallThrough;
         }
 
-        private void Unary(Stk s, string name, VmType operand, VmType result)
+        private void Unary(Stk s, Mnemonic name, VmType operand, VmType result)
         {
             Pop(s, name, operand);
             s.Add(result);
         }
 
-        private void Binary(Stk s, string name, VmType operand, VmType result)
+        private void Binary(Stk s, Mnemonic name, VmType operand, VmType result)
         {
             Pop(s, name, operand);
             Pop(s, name, operand);
