@@ -79,13 +79,22 @@ public sealed class Isolate : IDisposable
     private readonly AppAbout? _about;
 
     /// <exception cref="ArgumentException">a grant that can't be given (a hidden directory)</exception>
+    /// <summary>The last limit of a kind in the list (a loop, not LINQ's OfType: see <see cref="VirtualPath.Components"/>).</summary>
+    private static T? Last<T>(IReadOnlyList<Limit> limits) where T : Limit
+    {
+        T? last = null;
+        foreach (var limit in limits)
+            if (limit is T one) last = one;
+        return last;
+    }
+
     public Isolate(IsolateOptions options)
     {
         var settings = new IsolateSettings { Heap = options.Heap, Execution = options.Execution };
         foreach (var limit in options.Limits) limit.Apply(settings);
-        _timeLimit = options.Limits.OfType<TimeLimit>().LastOrDefault();
-        _heapLimit = options.Limits.OfType<HeapLimit>().LastOrDefault();
-        _stackLimit = options.Limits.OfType<StackLimit>().LastOrDefault();
+        _timeLimit = Last<TimeLimit>(options.Limits);
+        _heapLimit = Last<HeapLimit>(options.Limits);
+        _stackLimit = Last<StackLimit>(options.Limits);
         var budget = new OutputBudget(settings.MaxOutput);
         var audit = options.Audit;
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("the sandbox's file system needs Linux 5.6 or later (openat2)");

@@ -24,7 +24,14 @@ public sealed class Permissions
         public readonly List<string> Allow = [], Deny = [];
     }
 
-    private readonly Dictionary<string, Rules> _rules = Kinds.ToDictionary(k => k, _ => new Rules());
+    private readonly Dictionary<string, Rules> _rules = NewRules();
+
+    private static Dictionary<string, Rules> NewRules()
+    {
+        var rules = new Dictionary<string, Rules>(Kinds.Length);
+        foreach (string kind in Kinds) rules[kind] = new Rules();
+        return rules;
+    }
 
     /// <summary>Grants a permission for a target, or the whole kind when <paramref name="target"/> is null.</summary>
     /// <exception cref="ArgumentException">an unknown kind, or a target that can't be one</exception>

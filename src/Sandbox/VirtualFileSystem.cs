@@ -32,7 +32,7 @@ public sealed class VirtualFileSystem : IFileSystem
     /// <param name="File">for a granted file (not a directory): its name, in the directory <paramref name="HostPath"/></param>
     private sealed record Mount(string Virtual, string HostPath, Kind Kind, string? File = null)
     {
-        public readonly string[] Parts = [.. VirtualPath.Components(Virtual)];
+        public readonly string[] Parts = VirtualPath.Components(Virtual);
     }
 
     private readonly List<Mount> _mounts;
@@ -75,20 +75,29 @@ public sealed class VirtualFileSystem : IFileSystem
             new(VirtualPath.App, Path.GetFullPath(appDirectory), Kind.App),
             new(VirtualPath.Data, "", Kind.Data),
         ];
+        // Loops, not LINQ: see VirtualPath.Components.
         foreach (var kind in (string[])["read", "write"])
         {
-            if (permissions.GrantsAll(kind) && !_mounts.Any(m => m.Virtual == "/")) _mounts.Add(new("/", "/", Kind.Host));
-            foreach (var granted in permissions.GrantedPaths(kind).Where(p => !VirtualPath.IsVirtual(p)))
+            if (permissions.GrantsAll(kind) && !IsMounted("/")) _mounts.Add(new("/", "/", Kind.Host));
+            foreach (var granted in permissions.GrantedPaths(kind))
             {
+                if (VirtualPath.IsVirtual(granted)) continue;
                 if (VirtualPath.IsHidden(granted)) throw new ArgumentException($"'{granted}' can't be granted: /proc, /dev and /sys are never visible to a program");
                 if (IsHlvmOwn(granted)) throw new ArgumentException($"'{granted}' can't be granted: {OwnWhy}");
-                if (_mounts.Any(m => m.Virtual == granted)) continue;
+                if (IsMounted(granted)) continue;
                 // A granted file (or a path that is not a directory yet) is that one name in its directory.
                 _mounts.Add(Directory.Exists(granted) || granted == "/" ? new(granted, granted, Kind.Host)
                     : new(granted, Path.GetDirectoryName(granted)!, Kind.Host, Path.GetFileName(granted)));
             }
         }
         _mounts.Sort((a, b) => b.Parts.Length.CompareTo(a.Parts.Length));
+    }
+
+    private bool IsMounted(string virtualPath)
+    {
+        foreach (var mount in _mounts)
+            if (mount.Virtual == virtualPath) return true;
+        return false;
     }
 
     /// <summary>hlvm's own directories, as named and where links lead, folded: found when a path is first checked
@@ -255,7 +264,7 @@ public sealed class VirtualFileSystem : IFileSystem
     {
         if (path.Length == 0) throw FileErrors.Fail(what, path, "not a valid path");
         if (path.Contains('\0')) throw FileErrors.Fail(what, path.Replace("\0", "\\0"), "not a valid path");
-        string[] parts = [.. VirtualPath.Components(path.StartsWith('/') ? path : _cwd + "/" + path)];
+        string[] parts = VirtualPath.Components(path.StartsWith('/') ? path : _cwd + "/" + path);
         int head = Array.IndexOf(parts, "..");
         if (head < 0) head = parts.Length;
         foreach (var mount in _mounts)

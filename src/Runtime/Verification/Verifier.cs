@@ -30,11 +30,9 @@ public static class Verifier
         for (int i = 0; i < bound.Length; i++)
         {
             var import = module.Natives[i];
-            var def = (natives ?? NativeTable.All).FirstOrDefault(n => n.Name == import.Name)
+            var def = Find(natives ?? NativeTable.All, import.Name)
                 ?? throw new VerifyException(moduleName, "<imports>", -1, $"unknown native '{import.Name}'");
-            if (!def.Matches(import))
-                throw new VerifyException(moduleName, "<imports>", -1,
-                    $"native '{import.Name}' is imported as ({string.Join(", ", import.Params.AsEnumerable())}) -> {import.Return} but the host declares ({string.Join(", ", def.Params.AsEnumerable())}) -> {def.Return}");
+            if (!def.Matches(import)) throw Mismatch(moduleName, import, def);
             bound[i] = def;
         }
         if (module.EntryFunction >= 0)
@@ -62,6 +60,18 @@ public static class Verifier
             for (int i = 0; i < slots.Length; i++) resolved[i] = functions[slots[i]];
             return resolved;
         }
+    }
+
+    private static VerifyException Mismatch(string moduleName, NativeImport import, NativeDef def) =>
+        new(moduleName, "<imports>", -1,
+            $"native '{import.Name}' is imported as ({string.Join(", ", import.Params)}) -> {import.Return} but the host declares ({string.Join(", ", def.Params)}) -> {def.Return}");
+
+    /// <summary>The native named <paramref name="name"/> in the host's table, or null.</summary>
+    private static NativeDef? Find(IReadOnlyList<NativeDef> natives, string name)
+    {
+        for (int i = 0; i < natives.Count; i++)
+            if (natives[i].Name == name) return natives[i];
+        return null;
     }
 
     /// <summary>
@@ -676,7 +686,7 @@ public static class Verifier
                         var c = Class(ins.A, name, interfaceOk: false);
                         if (ins.B >= c.VTable.Length) throw Fail($"{name}: class '{c.Name}' has {c.VTable.Length} methods, not {ins.B + 1}");
                         var callee = module.Functions[c.VTable[ins.B]];
-                        Args(s, $"call of method '{c.Name}.{c.VTableNames[ins.B]}'", [VmType.ObjectOf(ins.A), .. callee.Params.Skip(1)]);
+                        Args(s, $"call of method '{c.Name}.{c.VTableNames[ins.B]}'", WithReceiver(VmType.ObjectOf(ins.A), callee.Params));
                         if (callee.Return != VmType.Void) s.Add(callee.Return);
                         break;
                     }
@@ -782,6 +792,16 @@ public static class Verifier
             Pop(s, name, operand);
             Pop(s, name, operand);
             s.Add(result);
+        }
+
+        /// <summary>A method's parameters with the receiver's type for its first (a loop, not LINQ's Skip: see
+        /// <see cref="NativeDef.Matches"/>).</summary>
+        private static VmType[] WithReceiver(VmType receiver, VmType[] parameters)
+        {
+            var types = new VmType[parameters.Length];
+            types[0] = receiver;
+            for (int i = 1; i < parameters.Length; i++) types[i] = parameters[i];
+            return types;
         }
 
         private void Args(Stk s, string what, VmType[] parameters)
