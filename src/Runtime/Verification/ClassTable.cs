@@ -203,8 +203,9 @@ internal static class ClassTable
     /// <paramref name="fromB"/> on are the same types.</summary>
     private static bool SameParams(VmType[] a, int fromA, VmType[] b, int fromB)
     {
-        if (a.Length - fromA != b.Length - fromB) return false;
-        for (int i = 0; i < a.Length - fromA; i++)
+        int n = Math.Max(0, a.Length - fromA);
+        if (Math.Max(0, b.Length - fromB) != n) return false;
+        for (int i = 0; i < n; i++)
             if (a[fromA + i] != b[fromB + i]) return false;
         return true;
     }
