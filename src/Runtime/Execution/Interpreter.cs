@@ -1697,11 +1697,13 @@ public sealed class Interpreter : IRootSource
 
     /// <summary>
     /// Calls a native: a call site of many targets, where .NET's profile-guided tiering would not devirtualise. A
-    /// method of its own, compiled fully optimised at its first call, so that tiering never runs it instrumented:
-    /// the instrumented <see cref="OpCallNative"/> profiled every call of a native, and json.hl spent a tenth of its
-    /// run doing that (931.7 rather than 1024.8 ms).
+    /// method of its own, once compiled fully optimised at its first call so that tiering never ran it
+    /// instrumented (the instrumented <see cref="OpCallNative"/> profiled every call of a native: a tenth of
+    /// json.hl's run). With .NET's tiered PGO off (docs/jit.md, "The runtime's code under .NET's tiers") there is
+    /// no instrumented copy, and its code compiled ahead of time serves from the first call, which every program
+    /// makes (a run-time compile of it on the program's thread before).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private long Call(Natives.NativeDef native, Span<long> args) => native.Fn(this, args);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
