@@ -176,9 +176,9 @@ internal static class ClassTable
         return built!;
     }
 
-    // The helpers below are loops rather than LINQ and List.Sort: every module has classes (the prelude's errors),
-    // so this code runs at the start of every program, where each generic type of the framework that it touches is
-    // loaded for the first time (LINQ's iterators, the sort's helpers) and costs more than the loop's work.
+    // The helpers below are loops and spans rather than LINQ and List.Sort: every module has classes (the prelude's
+    // errors), so this code runs at the start of every program, where each generic type of the framework that it
+    // touches is loaded for the first time (LINQ's iterators, the sort's helpers) and costs more than the work.
 
     /// <summary>The class indices in ascending order, each once (an insertion sort: a class has few ancestors).</summary>
     private static int[] SortedDistinct(List<int> indices)
@@ -201,14 +201,8 @@ internal static class ClassTable
 
     /// <summary>Whether <paramref name="a"/> from <paramref name="fromA"/> on and <paramref name="b"/> from
     /// <paramref name="fromB"/> on are the same types.</summary>
-    private static bool SameParams(VmType[] a, int fromA, VmType[] b, int fromB)
-    {
-        int n = Math.Max(0, a.Length - fromA);
-        if (Math.Max(0, b.Length - fromB) != n) return false;
-        for (int i = 0; i < n; i++)
-            if (a[fromA + i] != b[fromB + i]) return false;
-        return true;
-    }
+    private static bool SameParams(VmType[] a, int fromA, VmType[] b, int fromB) =>
+        a.AsSpan(Math.Min(fromA, a.Length)).SequenceEqual(b.AsSpan(Math.Min(fromB, b.Length)));
 
     /// <summary>The index of the field named <paramref name="name"/> of kind <paramref name="kind"/>, or -1.</summary>
     private static int FieldIndex(FieldDef[] fields, string name, TypeKind kind)
