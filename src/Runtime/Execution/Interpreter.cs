@@ -84,7 +84,7 @@ public sealed class Interpreter : IRootSource
 
     private readonly List<long[]> _outgrown = [];
 
-    private static long[] NewStack(int slots) => GC.AllocateArray<long>(slots, pinned: true);
+    private static long[] NewStack(int slots) => Pinned.NewArray(slots);
 
     private void StackMoved()
     {

@@ -121,7 +121,7 @@ public sealed class LoadedModule : IRootSource
     /// when a profiler first counts: .NET compiles the pinned allocation at run time, which a run without one
     /// need not wait for.
     /// </summary>
-    public long[] CallCounts => _callCounts ??= GC.AllocateArray<long>(Math.Max(1, Functions.Length), pinned: true);
+    public long[] CallCounts => _callCounts ??= Pinned.NewArray(Math.Max(1, Functions.Length));
 
     private long[]? _callCounts;
 

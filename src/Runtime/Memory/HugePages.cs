@@ -26,7 +26,7 @@ internal static class HugePages
     public static long[] NewSpace(long words)
     {
         if (words < MinWords || _unavailable) return new long[words];
-        var space = GC.AllocateArray<long>((int)words, pinned: true);
+        var space = Pinned.NewArray((int)words);
         nint start = Pinned.AddressOf(space);
         nint first = (start + (nint)(HugePageBytes - 1)) & ~(nint)(HugePageBytes - 1);
         nint end = (start + (nint)(words * 8)) & ~(nint)(HugePageBytes - 1);
