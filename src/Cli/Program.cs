@@ -34,7 +34,7 @@ public static class Program
         Run(new CliContext(stdout, stderr, stdin ?? Console.In, IsProcess: false), args);
 
     /// <summary>The command definitions, for tests that go through every command and option.</summary>
-    internal static RootCommand Commands() => HlvmCommand.Create(new CliContext(TextWriter.Null, TextWriter.Null, TextReader.Null, IsProcess: false));
+    internal static Command Commands() => HlvmCommand.Create(new CliContext(TextWriter.Null, TextWriter.Null, TextReader.Null, IsProcess: false));
 
     /// <summary>
     /// What <c>hlvm run</c> would do with <paramref name="args"/> (the words after <c>run</c>), without doing it:
@@ -51,7 +51,7 @@ public static class Program
     internal static RunSettings ReadRunSettings(string[] args, bool profiling = false)
     {
         var run = new RunCommand(new CliContext(TextWriter.Null, TextWriter.Null, TextReader.Null, IsProcess: false), profiling);
-        var root = new RootCommand { run.Command };
+        var root = new Command("hlvm") { run.Command };
         string[] line = [profiling ? "prof" : "run", .. args];
         if (UsageCheck.Check(root, line) is { } usage) throw new ArgumentException(usage);
         var parse = root.Parse(line, new ParserConfiguration { ResponseFileTokenReplacer = null });
@@ -95,7 +95,7 @@ public static class Program
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static int Parse(CliContext cli, string[] args)
     {
-        var root = HlvmCommand.Create(cli);
+        var root = HlvmCommand.Create(cli, args);
         if (UsageCheck.Check(root, args) is { } usage) return UsageError(cli, usage, UsageCheck.CommandOf(root, args));
         // No response files: an argument that starts with '@' is an argument.
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });

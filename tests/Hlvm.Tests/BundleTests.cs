@@ -568,6 +568,8 @@ public sealed class BundleTests
     [InlineData("""{"name":"ok","version":"1","entry":"main.hlc","permissions":["bogus"],"minRuntime":"0.1.0"}""", "is not KIND or KIND:TARGET")]
     [InlineData("""{"name":"ok","name":"again","version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.1.0"}""", "duplicate")]
     [InlineData("""{"name":"ok","version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.1"}""", "minRuntime")]
+    [InlineData("""{"name":"ok","version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.1.0\n"}""", "minRuntime")]
+    [InlineData("""{"name":"ok","version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.\u0661.0"}""", "minRuntime")]
     [InlineData("""{"name":"ok","version":"1","entry":"\u001b[31mRED","permissions":[],"minRuntime":"0.1.0"}""", "entry")]
     public void AManifestThatBreaksTheFormatsRulesIsRejectedAndShownHarmlessly(string manifest, string why)
     {

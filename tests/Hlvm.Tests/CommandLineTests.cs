@@ -448,6 +448,71 @@ public sealed partial class CommandLineTests
         Assert.Empty(named.Except(options));
     }
 
+    [Theory]
+    [InlineData("500ms", 500)]
+    [InlineData("10", 10_000)]
+    [InlineData("1.5s", 1_500)]
+    [InlineData("2m", 120_000)]
+    [InlineData("0.25h", 900_000)]
+    [InlineData("596h", 2_145_600_000)]
+    public void ADurationIsReadInItsUnitSecondsWhenItHasNone(string text, long milliseconds)
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), Program.ReadRunSettings(["--timeout", text, "p.hl"]).Timeout);
+    }
+
+    [Theory]
+    [InlineData("1.s")]
+    [InlineData(".5s")]
+    [InlineData("1e3")]
+    [InlineData("+5s")]
+    [InlineData("5 s")]
+    [InlineData("5sec")]
+    [InlineData("5mss")]
+    [InlineData("\u0665s")] // an Arabic-Indic five: digits are ASCII digits
+    [InlineData("597h")] // past 24.8 days, the most a timer takes
+    public void AMalformedDurationIsAUsageError(string text)
+    {
+        text = Regex.Unescape(text);
+        var e = Assert.Throws<ArgumentException>(() => Program.ReadRunSettings(["--timeout", text, "p.hl"]));
+        Assert.Contains("--timeout: ", e.Message);
+        Assert.Contains("is not a duration", e.Message);
+    }
+
+    private static readonly CliContext Quiet = new(TextWriter.Null, TextWriter.Null, TextReader.Null, IsProcess: false);
+
+    [Fact]
+    public void TheHelpWordsAreTheNamesOfSystemCommandLinesHelpAndVersionOptions()
+    {
+        var help = new System.CommandLine.Help.HelpOption();
+        var version = new VersionOption();
+        string[] names = [help.Name, .. help.Aliases, version.Name, .. version.Aliases];
+        Assert.Equal(names.Order(StringComparer.Ordinal), HlvmCommand.HelpWords.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void ALineMakesOnlyTheCommandItNamesWithTheSameOptionsAsTheWholeTree()
+    {
+        var whole = HlvmCommand.Create(Quiet);
+        Assert.Contains(whole.Options, o => o is System.CommandLine.Help.HelpOption);
+        Assert.Contains(whole.Options, o => o is VersionOption);
+        foreach (var command in whole.Subcommands)
+        {
+            var plain = HlvmCommand.Create(Quiet, [command.Name, "file"]);
+            var only = Assert.Single(plain.Subcommands);
+            Assert.Equal(command.Name, only.Name);
+            Assert.Empty(plain.Options); // no help or version option: the line names neither
+            Assert.Equal(command.Options.Select(o => o.Name), only.Options.Select(o => o.Name));
+            Assert.Equal(command.Subcommands.Select(c => c.Name), only.Subcommands.Select(c => c.Name));
+
+            var helped = HlvmCommand.Create(Quiet, [command.Name, "--help=x"]);
+            Assert.Contains(helped.Options, o => o is System.CommandLine.Help.HelpOption);
+            Assert.Single(helped.Subcommands);
+        }
+        // A help word after '--' is the program's; an unknown first word gets the whole tree (its message lists the commands).
+        Assert.Empty(HlvmCommand.Create(Quiet, ["run", "p.hl", "--", "--help"]).Options);
+        Assert.Equal(whole.Subcommands.Count, HlvmCommand.Create(Quiet, ["runn", "p.hl"]).Subcommands.Count);
+    }
+
     [GeneratedRegex(@"(?<!\\)\|")]
     private static partial Regex TableCells();
 }

@@ -27,49 +27,48 @@ internal sealed class RunCommand
         Description = "the program's arguments, given to its main; those that start with '-' go after '--'",
         Arity = ArgumentArity.ZeroOrMore,
     };
-    private readonly HlvmOption<string> _engine = OptionKinds.Choice("--engine",
+    private readonly TextOption _engine = OptionKinds.Choice("--engine",
         "the execution engine: tiered interprets and compiles hot functions and loops to CIL; jit compiles every function before it first runs; interp never compiles; "
         + "compare runs the program under interp and under jit (twice, so what it does to files or the network it does twice) and reports 'same' or the first difference (exit 1)",
         RunSettings.Engines);
-    private readonly HlvmOption<long?> _jitThreshold = OptionKinds.Count("--jit-threshold", "N",
+    private readonly NumberOption _jitThreshold = OptionKinds.Count("--jit-threshold", "N",
         $"tiered: compile a function after N calls, or a loop after N iterations (0: before it first runs; default {ExecutionOptions.DefaultJitThreshold} calls, {ExecutionOptions.DefaultJitLoopThreshold} iterations)",
         0, int.MaxValue, 100);
-    private readonly HlvmOption<bool> _jitSync = OptionKinds.Flag("--jit-sync",
+    private readonly FlagOption _jitSync = OptionKinds.Flag("--jit-sync",
         "tiered: .NET compiles each hot function to machine code at its first call, on the program's thread, which waits; by default it does so on a thread of its own while the interpreter goes on running the function (which calls run compiled then varies from run to run; the output does not)");
-    private readonly HlvmOption<bool> _jitLog = OptionKinds.Flag("--jit-log", "one line per compiled function on stderr: name, bytecode and CIL size, compile time, why, and the functions whose calls it compiled in place");
-    private readonly HlvmOption<long?> _maxStack = OptionKinds.Count("--max-stack", "N", "most nested calls; one more is a StackOverflowError (exit 75)",
+    private readonly FlagOption _jitLog = OptionKinds.Flag("--jit-log", "one line per compiled function on stderr: name, bytecode and CIL size, compile time, why, and the functions whose calls it compiled in place");
+    private readonly NumberOption _maxStack = OptionKinds.Count("--max-stack", "N", "most nested calls; one more is a StackOverflowError (exit 75)",
         1, int.MaxValue, 1000, RunSettings.DefaultMaxStack);
-    private readonly HlvmOption<long?> _maxHeap = OptionKinds.Size("--max-heap", "most bytes of live objects on the heap; past it, an OutOfMemoryError (exit 75)", "1g", RunSettings.DefaultMaxHeap);
-    private readonly HlvmOption<long?> _fuel = OptionKinds.Count("--fuel", "N", "most bytecode instructions to execute; running out stops the program (exit 75)",
+    private readonly NumberOption _maxHeap = OptionKinds.Size("--max-heap", "most bytes of live objects on the heap; past it, an OutOfMemoryError (exit 75)", "1g", RunSettings.DefaultMaxHeap);
+    private readonly NumberOption _fuel = OptionKinds.Count("--fuel", "N", "most bytecode instructions to execute; running out stops the program (exit 75)",
         0, long.MaxValue, 1_000_000);
-    private readonly HlvmOption<TimeSpan?> _timeout = OptionKinds.Duration("--timeout", "most wall time, waiting included: 500ms, 10s, 2m, 1h (a bare number is seconds)");
-    private readonly HlvmOption<long?> _maxOutput = OptionKinds.Size("--max-output", "most bytes the program may write to stdout and stderr together");
-    private readonly HlvmOption<long?> _maxOpenFiles = OptionKinds.Count("--max-open-files", "N", "most connections and listeners open at once",
+    private readonly DurationOption _timeout = OptionKinds.Duration("--timeout", "most wall time, waiting included: 500ms, 10s, 2m, 1h (a bare number is seconds)");
+    private readonly NumberOption _maxOutput = OptionKinds.Size("--max-output", "most bytes the program may write to stdout and stderr together");
+    private readonly NumberOption _maxOpenFiles = OptionKinds.Count("--max-open-files", "N", "most connections and listeners open at once",
         0, int.MaxValue, 16, RunSettings.DefaultMaxOpenFiles);
-    private readonly HlvmOption<long?> _maxDisk = OptionKinds.Size("--max-disk", "most bytes the app's /data and its private copies of /app files may take (the lengths of their files, earlier runs' included); a write past it is not made and stops the program (exit 75)",
+    private readonly NumberOption _maxDisk = OptionKinds.Size("--max-disk", "most bytes the app's /data and its private copies of /app files may take (the lengths of their files, earlier runs' included); a write past it is not made and stops the program (exit 75)",
         "1g", RunSettings.DefaultMaxDisk);
-    private readonly HlvmOption<string?> _audit = OptionKinds.Path("--audit", "FILE", "append one JSON line per permission check (time, native, permission, target, allowed) to FILE");
-    private readonly HlvmOption<bool> _allowEscapes = OptionKinds.Flag("--allow-escapes", "let control characters (terminal escape sequences) through to the terminal unchanged");
-    private readonly HlvmOption<bool> _gcStress = OptionKinds.Flag("--gc-stress", "collect at every allocation (debugging the VM)");
-    private readonly HlvmOption<bool> _gcLog = OptionKinds.Flag("--gc-log", "one line per collection on stderr: number, kind, pause, bytes before and after, heap size, bytes allocated");
-    private readonly HlvmOption<bool> _verifyHeap = OptionKinds.Flag("--verify-heap", "check the heap's invariants after every collection (debugging the VM)");
-    private readonly HlvmOption<bool> _checked = OptionKinds.Flag("--checked", "before every instruction, check that the stack holds the types the verifier promised (debugging the VM; slow)");
-    private readonly HlvmOption<string[]> _trust = OptionKinds.Paths("--trust", "KEY", "run bundles signed by this public key (ed25519:BASE64, or a file holding it, as keygen writes NAME.pub); repeatable");
-    private readonly HlvmOption<bool> _allowUnsigned = OptionKinds.Flag("--allow-unsigned", "run a bundle that is not signed");
+    private readonly TextOption _audit = OptionKinds.Path("--audit", "FILE", "append one JSON line per permission check (time, native, permission, target, allowed) to FILE");
+    private readonly FlagOption _allowEscapes = OptionKinds.Flag("--allow-escapes", "let control characters (terminal escape sequences) through to the terminal unchanged");
+    private readonly FlagOption _gcStress = OptionKinds.Flag("--gc-stress", "collect at every allocation (debugging the VM)");
+    private readonly FlagOption _gcLog = OptionKinds.Flag("--gc-log", "one line per collection on stderr: number, kind, pause, bytes before and after, heap size, bytes allocated");
+    private readonly FlagOption _verifyHeap = OptionKinds.Flag("--verify-heap", "check the heap's invariants after every collection (debugging the VM)");
+    private readonly FlagOption _checked = OptionKinds.Flag("--checked", "before every instruction, check that the stack holds the types the verifier promised (debugging the VM; slow)");
+    private readonly ListOption _trust = OptionKinds.Paths("--trust", "KEY", "run bundles signed by this public key (ed25519:BASE64, or a file holding it, as keygen writes NAME.pub); repeatable");
+    private readonly FlagOption _allowUnsigned = OptionKinds.Flag("--allow-unsigned", "run a bundle that is not signed");
 
-    /// <summary>The grant and denial of each kind of permission.</summary>
-    private readonly Dictionary<string, (HlvmOption<string?[]> Allow, HlvmOption<string?[]> Deny)> _grants =
-        Sandbox.Permissions.Kinds.ToDictionary(k => k, k => (OptionKinds.Grant(k, allow: true), OptionKinds.Grant(k, allow: false)));
+    /// <summary>The grant and denial of each kind of permission, in the order of <see cref="Sandbox.Permissions.Kinds"/>.</summary>
+    private readonly (ListOption Allow, ListOption Deny)[] _grants = GrantOptions();
 
     // hlvm prof's own options.
-    private readonly HlvmOption<string?> _profileOutput = OptionKinds.Path("--output", "FILE",
+    private readonly TextOption _profileOutput = OptionKinds.Path("--output", "FILE",
         "also write the profile to FILE, in the format its name ends with: .html (an interactive flame graph), .speedscope.json, .svg, .folded (collapsed stacks), .txt",
         ["-o"]);
-    private readonly HlvmOption<string> _profileFormat = OptionKinds.Choice("--format", "the format of --output when its name does not say", ["auto", .. Runtime.Profiling.ProfileFormats.Formats]);
-    private readonly HlvmOption<long?> _rate = OptionKinds.Count("--rate", "N", "samples a second, by time", 1, 100_000, 1000, Runtime.Profiling.Profiler.DefaultRate);
-    private readonly HlvmOption<bool> _compareEngines = OptionKinds.Flag("--compare",
+    private readonly TextOption _profileFormat = OptionKinds.Choice("--format", "the format of --output when its name does not say", ["auto", .. Runtime.Profiling.ProfileFormats.Formats]);
+    private readonly NumberOption _rate = OptionKinds.Count("--rate", "N", "samples a second, by time", 1, 100_000, 1000, Runtime.Profiling.Profiler.DefaultRate);
+    private readonly FlagOption _compareEngines = OptionKinds.Flag("--compare",
         "profile the program under the interpreter and under the JIT (it runs twice) and show, per function, the time in each and the speed-up; the HTML's flame graph shows which frames got faster");
-    private readonly HlvmOption<long?> _every = OptionKinds.Count("--every", "N",
+    private readonly NumberOption _every = OptionKinds.Count("--every", "N",
         "instead, a sample every N instructions: the same profile on every run (the program runs in the interpreter)", 1, long.MaxValue, 10_000);
 
     private readonly bool _profiling;
@@ -96,11 +95,31 @@ internal sealed class RunCommand
         GcLog = _gcLog.Get(p),
         VerifyHeap = _verifyHeap.Get(p),
         Checked = _checked.Get(p),
-        Trust = _trust.Get(p),
+        Trust = _trust.Get(p)!,
         AllowUnsigned = _allowUnsigned.Get(p),
-        Grants = [.. _grants.SelectMany(g => g.Value.Allow.Get(p).Select(t => new RunSettings.Grant(g.Key, true, t))
-            .Concat(g.Value.Deny.Get(p).Select(t => new RunSettings.Grant(g.Key, false, t))))],
+        Grants = GrantsOf(p),
     };
+
+    private static (ListOption Allow, ListOption Deny)[] GrantOptions()
+    {
+        var options = new (ListOption, ListOption)[Sandbox.Permissions.Kinds.Length];
+        for (int i = 0; i < options.Length; i++)
+            options[i] = (OptionKinds.Grant(Sandbox.Permissions.Kinds[i], allow: true), OptionKinds.Grant(Sandbox.Permissions.Kinds[i], allow: false));
+        return options;
+    }
+
+    /// <summary>Each kind's grants, then its denials, in the order they were given.</summary>
+    private List<RunSettings.Grant> GrantsOf(ParseResult p)
+    {
+        var grants = new List<RunSettings.Grant>();
+        for (int i = 0; i < _grants.Length; i++)
+        {
+            string kind = Sandbox.Permissions.Kinds[i];
+            foreach (string? target in _grants[i].Allow.Get(p)) grants.Add(new RunSettings.Grant(kind, true, target));
+            foreach (string? target in _grants[i].Deny.Get(p)) grants.Add(new RunSettings.Grant(kind, false, target));
+        }
+        return grants;
+    }
 
     public RunCommand(CliContext cli, bool profiling = false)
     {
@@ -116,7 +135,7 @@ internal sealed class RunCommand
             _file, _programArgs, _engine, _jitThreshold, _jitSync, _jitLog, _maxStack, _maxHeap, _fuel, _timeout, _maxOutput, _maxOpenFiles, _maxDisk, _audit, _allowEscapes,
             _gcStress, _gcLog, _verifyHeap, _checked, _trust, _allowUnsigned,
         };
-        foreach (var (allow, deny) in _grants.Values)
+        foreach (var (allow, deny) in _grants)
         {
             Command.Options.Add(allow);
             Command.Options.Add(deny);

@@ -46,10 +46,15 @@ public interface IHlvmOption
     string Example { get; }
 }
 
-/// <summary>An option made by <see cref="OptionKinds"/>; <see cref="Get"/> gives its value or its default.</summary>
-public sealed class HlvmOption<T> : Option<T>, IHlvmOption
+/// <summary>
+/// An option made by <see cref="OptionKinds"/>. System.CommandLine holds every option's value as an object: its
+/// code for a reference type is compiled ahead of time once for all of them, while each option over a value type
+/// (<c>Option&lt;long?&gt;</c>, <c>Option&lt;bool&gt;</c>) would be compiled by .NET at run time, about half of a
+/// command line's parsing time. Each kind's class below gives the value its type.
+/// </summary>
+public abstract class HlvmOption : Option<object>, IHlvmOption
 {
-    internal HlvmOption(string name, string[] aliases, ValueKind kind, string accepts, string example) : base(name, aliases)
+    private protected HlvmOption(string name, string[] aliases, ValueKind kind, string accepts, string example) : base(name, aliases)
     {
         Kind = kind;
         Accepts = accepts;
@@ -61,31 +66,80 @@ public sealed class HlvmOption<T> : Option<T>, IHlvmOption
     public string Accepts { get; }
     public string Example { get; }
 
+    /// <summary>The parsed value on this command line, or null when the option is not given.</summary>
+    private protected object? Given(ParseResult p) => p.GetResult(this) is null ? null : p.GetValue(this);
+}
+
+/// <summary>An option without a value: there or not.</summary>
+public sealed class FlagOption : HlvmOption
+{
+    internal FlagOption(string name) : base(name, [], ValueKind.Flag, "no value", name) { }
+
+    /// <summary>Whether the option is on this command line.</summary>
+    public bool Get(ParseResult p) => p.GetResult(this) is not null;
+}
+
+/// <summary>An option whose value is a whole number (a count or a size in bytes).</summary>
+public sealed class NumberOption : HlvmOption
+{
+    internal NumberOption(string name, ValueKind kind, string accepts, string example) : base(name, [], kind, accepts, example) { }
+
     /// <summary>The value when none is given.</summary>
-    public T Default { get; init; } = default!;
+    public long? Default { get; init; }
 
     /// <summary>The option's value on this command line, or its default.</summary>
-    public T Get(ParseResult p) => p.GetResult(this) is null ? Default : p.GetValue(this)!;
+    public long? Get(ParseResult p) => Given(p) is long n ? n : Default;
+}
+
+/// <summary>An option whose value is a length of time.</summary>
+public sealed class DurationOption : HlvmOption
+{
+    internal DurationOption(string name, string accepts, string example) : base(name, [], ValueKind.Duration, accepts, example) { }
+
+    /// <summary>The option's value on this command line, or null.</summary>
+    public TimeSpan? Get(ParseResult p) => Given(p) is TimeSpan t ? t : null;
+}
+
+/// <summary>An option whose value is one piece of text: a word of a list, a path, a key.</summary>
+public sealed class TextOption : HlvmOption
+{
+    internal TextOption(string name, string[] aliases, ValueKind kind, string accepts, string example) : base(name, aliases, kind, accepts, example) { }
+
+    /// <summary>The value when none is given.</summary>
+    public string? Default { get; init; }
+
+    /// <summary>The option's value on this command line, or its default.</summary>
+    public string? Get(ParseResult p) => Given(p) as string ?? Default;
+}
+
+/// <summary>A repeatable option: its values, one per use, in order. For a grant, null stands for the whole kind.</summary>
+public sealed class ListOption : HlvmOption
+{
+    internal ListOption(string name, ValueKind kind, string accepts, string example) : base(name, [], kind, accepts, example) { }
+
+    /// <summary>The option's values on this command line; none when it is not given.</summary>
+    public string?[] Get(ParseResult p) => Given(p) as string?[] ?? [];
 }
 
 /// <summary>The factories of every option, one per kind of value, with their parsers.</summary>
 public static class OptionKinds
 {
     /// <summary>An option that takes no value.</summary>
-    public static HlvmOption<bool> Flag(string name, string description) =>
-        new(name, [], ValueKind.Flag, "no value", name) { Description = description, Arity = ArgumentArity.Zero };
+    public static FlagOption Flag(string name, string description) =>
+        new(name) { Description = description, Arity = ArgumentArity.Zero, CustomParser = _ => true };
 
     /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>; null when not given and there is no default.</summary>
-    public static HlvmOption<long?> Count(string name, string helpName, string description, long min, long max, long example, long? @default = null)
+    public static NumberOption Count(string name, string helpName, string description, long min, long max, long example, long? @default = null)
     {
         string accepts = $"a whole number from {min} to {max}";
-        var option = new HlvmOption<long?>(name, [], ValueKind.Count, accepts, $"{name}={example}")
+        var option = new NumberOption(name, ValueKind.Count, accepts, $"{name}={example}")
         {
             HelpName = helpName,
             Description = WithDefault(description, @default?.ToString(CultureInfo.InvariantCulture)),
             Default = @default,
+            Arity = ArgumentArity.ExactlyOne,
         };
-        option.CustomParser = r => Parse<long?>(r, option, text =>
+        option.CustomParser = r => Parse(r, option, text =>
         {
             if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long n) && n >= min && n <= max) return n;
             throw new FormatException(Regex.IsMatch(text, "^-?[0-9]+$") ? $"'{text}' is out of range" : $"'{Shown(text)}' is not a whole number");
@@ -94,67 +148,70 @@ public static class OptionKinds
     }
 
     /// <summary>A number of bytes: <c>65536</c>, <c>64k</c>, <c>64m</c>, <c>1g</c>.</summary>
-    public static HlvmOption<long?> Size(string name, string description, string? defaultText = null, long? @default = null)
+    public static NumberOption Size(string name, string description, string? defaultText = null, long? @default = null)
     {
-        var option = new HlvmOption<long?>(name, [], ValueKind.Size, "a positive number of bytes, optionally with k, m or g", $"{name}=64m")
+        var option = new NumberOption(name, ValueKind.Size, "a positive number of bytes, optionally with k, m or g", $"{name}=64m")
         {
             HelpName = "SIZE",
             Description = WithDefault(description, defaultText),
             Default = @default,
+            Arity = ArgumentArity.ExactlyOne,
         };
-        option.CustomParser = r => Parse<long?>(r, option, text => SizeParser.TryParse(text, out long bytes) ? bytes : null, "not a size");
+        option.CustomParser = r => Parse(r, option, text => SizeParser.TryParse(text, out long bytes) ? bytes : null, "not a size");
         return option;
     }
 
     /// <summary>A length of time: <c>500ms</c>, <c>10s</c>, <c>2m</c>, <c>1h</c>; a bare number is seconds.</summary>
-    public static HlvmOption<TimeSpan?> Duration(string name, string description)
+    public static DurationOption Duration(string name, string description)
     {
-        var option = new HlvmOption<TimeSpan?>(name, [], ValueKind.Duration, "a positive number with ms, s, m or h (at most 24 days)", $"{name}=10s")
+        var option = new DurationOption(name, "a positive number with ms, s, m or h (at most 24 days)", $"{name}=10s")
         {
             HelpName = "DURATION",
             Description = description,
+            Arity = ArgumentArity.ExactlyOne,
         };
         option.CustomParser = r => Parse(r, option, ParseDuration, "not a duration");
         return option;
     }
 
     /// <summary>One of a list of words.</summary>
-    public static HlvmOption<string> Choice(string name, string description, params string[] choices)
+    public static TextOption Choice(string name, string description, params string[] choices)
     {
-        var option = new HlvmOption<string>(name, [], ValueKind.Choice, $"one of: {string.Join(", ", choices)}", $"{name}={choices[0]}")
+        var option = new TextOption(name, [], ValueKind.Choice, $"one of: {string.Join(", ", choices)}", $"{name}={choices[0]}")
         {
             HelpName = string.Join("|", choices),
             Description = WithDefault(description, choices[0]),
             Default = choices[0],
+            Arity = ArgumentArity.ExactlyOne,
         };
-        option.CustomParser = r => Parse(r, option, text => choices.Contains(text) ? text : null, "not one of the choices");
+        option.CustomParser = r => Parse(r, option, text => Array.IndexOf(choices, text) >= 0 ? text : null, "not one of the choices");
         return option;
     }
 
     /// <summary>A file or directory name (or, for a key, the key itself); null when not given.</summary>
-    public static HlvmOption<string?> Path(string name, string helpName, string description, string[]? aliases = null, string? defaultText = null)
+    public static TextOption Path(string name, string helpName, string description, string[]? aliases = null, string? defaultText = null)
     {
-        var option = new HlvmOption<string?>(name, aliases ?? [], ValueKind.Path, $"a {helpName}", $"{name}={helpName}")
+        var option = new TextOption(name, aliases ?? [], ValueKind.Path, $"a {helpName}", $"{name}={helpName}")
         {
             HelpName = helpName,
             Description = WithDefault(description, defaultText),
+            Arity = ArgumentArity.ExactlyOne,
         };
         option.CustomParser = r => Parse(r, option, text => text, "");
         return option;
     }
 
     /// <summary>The value of a repeatable option, one per use: the trusted keys of <c>--trust</c>.</summary>
-    public static HlvmOption<string[]> Paths(string name, string helpName, string description)
+    public static ListOption Paths(string name, string helpName, string description)
     {
-        var option = new HlvmOption<string[]>(name, [], ValueKind.Path, $"a {helpName}", $"{name}={helpName}")
+        var option = new ListOption(name, ValueKind.Path, $"a {helpName}", $"{name}={helpName}")
         {
             HelpName = helpName,
             Description = description,
             Arity = ArgumentArity.OneOrMore,
             AllowMultipleArgumentsPerToken = false,
-            Default = [],
         };
-        option.CustomParser = r => ParseAll(r, option, text => text, "").OfType<string>().ToArray();
+        option.CustomParser = r => Texts(ParseAll(r, option, text => text, ""));
         return option;
     }
 
@@ -163,7 +220,7 @@ public static class OptionKinds
     /// kind (null in the list). A bare flag takes no value of its own, so it is a usage error rather than a grant
     /// of everything that swallows the next word.
     /// </summary>
-    public static HlvmOption<string?[]> Grant(string kind, bool allow)
+    public static ListOption Grant(string kind, bool allow)
     {
         string target = kind switch { "net" => "HOST[:PORT]", "env" => "NAME", _ => "PATH" };
         string every = kind switch { "net" => "every host", "env" => "every variable", _ => "every path" };
@@ -177,17 +234,16 @@ public static class OptionKinds
             _ => $"refuse {kind} access to {target} even where a grant covers it",
         } + $"; '*' for {every}; repeatable";
         string example = kind switch { "net" => "127.0.0.1:8080", "env" => "HOME", _ => "/srv/data" };
-        var option = new HlvmOption<string?[]>(name, [], ValueKind.Grant, $"{target}, or '*' for {every}", $"{name}={example}")
+        var option = new ListOption(name, ValueKind.Grant, $"{target}, or '*' for {every}", $"{name}={example}")
         {
             HelpName = target,
             Description = description,
             Arity = ArgumentArity.OneOrMore,
             AllowMultipleArgumentsPerToken = false,
-            Default = [],
         };
-        option.CustomParser = r => ParseAll<string?>(r, option, text =>
+        option.CustomParser = r => Texts(ParseAll(r, option, text =>
         {
-            if (text == Everything) return (string?)null;
+            if (text == Everything) return null; // the whole kind
             // The sandbox's own check of a target (a host, a variable name, ...), so that a bad one is a usage
             // error that names the option.
             try
@@ -200,7 +256,7 @@ public static class OptionKinds
             {
                 throw new FormatException(e.Message);
             }
-        }, "");
+        }, ""));
         return option;
     }
 
@@ -213,19 +269,18 @@ public static class OptionKinds
         defaultText is null ? description : $"{description}; default {defaultText}";
 
     /// <summary>Parses the option's one value; an empty value, one with NUL, or one <paramref name="parse"/>
-    /// rejects (null, or a <see cref="FormatException"/> with the reason) is an error naming the option.</summary>
-    private static T? Parse<T>(ArgumentResult r, IHlvmOption option, Func<string, T?> parse, string what)
-    {
-        var values = ParseAll(r, option, parse, what);
-        return values.Length > 0 ? values[^1] : default;
-    }
+    /// rejects (null when <paramref name="what"/> says what it is not, or a <see cref="FormatException"/> with the
+    /// reason) is an error naming the option.</summary>
+    private static object? Parse(ArgumentResult r, IHlvmOption option, Func<string, object?> parse, string what) =>
+        ParseAll(r, option, parse, what) is [.., var last] ? last : null;
 
-    private static T?[] ParseAll<T>(ArgumentResult r, IHlvmOption option, Func<string, T?> parse, string what)
+    /// <summary>Parses each of a repeatable option's values as <see cref="Parse"/> does, in order.</summary>
+    private static object?[] ParseAll(ArgumentResult r, IHlvmOption option, Func<string, object?> parse, string what)
     {
-        var values = new List<T?>();
-        foreach (var token in r.Tokens)
+        var values = new object?[r.Tokens.Count];
+        for (int i = 0; i < values.Length; i++)
         {
-            string text = token.Value;
+            string text = r.Tokens[i].Value;
             string? error = null;
             if (text.Length == 0) error = "the value is empty";
             else if (text.Contains('\0')) error = "the value contains a NUL character";
@@ -233,9 +288,8 @@ public static class OptionKinds
             {
                 try
                 {
-                    var value = parse(text);
-                    if (value is null && what.Length > 0) error = $"'{Shown(text)}' is {what}";
-                    else values.Add(value);
+                    values[i] = parse(text);
+                    if (values[i] is null && what.Length > 0) error = $"'{Shown(text)}' is {what}";
                 }
                 catch (FormatException e)
                 {
@@ -248,7 +302,7 @@ public static class OptionKinds
                 return [];
             }
         }
-        return [.. values];
+        return values;
     }
 
     /// <summary>A usage error about an option's value: what is wrong, what it takes, and an example.</summary>
@@ -259,14 +313,32 @@ public static class OptionKinds
     private static string Shown(string text) =>
         ControlCharacters.MakeVisible(text.Length > 60 ? text[..28] + "..." + text[^28..] : text);
 
-    private static TimeSpan? ParseDuration(string text)
+    /// <summary>A repeatable option's values as the text they are.</summary>
+    private static string?[] Texts(object?[] values) => Array.ConvertAll(values, v => (string?)v);
+
+    /// <summary>A number of digits, with an optional fraction, then <c>ms</c>, <c>s</c>, <c>m</c> or <c>h</c> (seconds
+    /// when none), at most 24 days; or null. Read by hand: .NET's first regular expression takes milliseconds to make.</summary>
+    private static object? ParseDuration(string text)
     {
-        var m = Regex.Match(text, @"^(\d+(?:\.\d+)?)(ms|s|m|h)?$");
-        if (m.Success && double.TryParse(m.Groups[1].Value, CultureInfo.InvariantCulture, out double n))
+        var (number, unit) = text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 1.0)
+            : text.EndsWith('s') ? (text[..^1], 1000.0)
+            : text.EndsWith('m') ? (text[..^1], 60_000.0)
+            : text.EndsWith('h') ? (text[..^1], 3_600_000.0)
+            : (text, 1000.0);
+        int dot = number.IndexOf('.');
+        bool wellFormed = dot < 0 ? Digits(number) : Digits(number.AsSpan(0, dot)) && Digits(number.AsSpan(dot + 1));
+        if (wellFormed && double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double n))
         {
-            double ms = n * m.Groups[2].Value switch { "ms" => 1, "m" => 60_000, "h" => 3_600_000, _ => 1000 };
+            double ms = n * unit;
             if (ms is > 0 and <= int.MaxValue) return TimeSpan.FromMilliseconds(ms);
         }
         return null;
+    }
+
+    private static bool Digits(ReadOnlySpan<char> text)
+    {
+        foreach (char c in text)
+            if (c is < '0' or > '9') return false;
+        return !text.IsEmpty;
     }
 }

@@ -18,7 +18,7 @@ namespace Hlvm.Cli.Parsing;
 public static class UsageCheck
 {
     /// <summary>The first usage error on the command line, or null when there is none.</summary>
-    public static string? Check(RootCommand root, IReadOnlyList<string> args)
+    public static string? Check(Command root, IReadOnlyList<string> args)
     {
         Command command = root;
         var path = new List<string> { "hlvm" };
@@ -68,14 +68,14 @@ public static class UsageCheck
             positionals++;
             if (token.Length == 0 && positionals <= command.Arguments.Count(a => a.Arity.MaximumNumberOfValues == 1))
                 return $"{Join(path)}: {command.Arguments[positionals - 1].Name} is empty";
-            int most = command.Arguments.Sum(a => a.Arity.MaximumNumberOfValues);
+            int most = ValuesOf(command, least: false);
             if (positionals > most)
                 return $"{Join(path)}: unexpected argument '{Shown(token)}' ({Join(path)} takes {Describe(command)})";
         }
         if (help) return null;
         if (command.Subcommands.Count > 0 && command.Action is null)
             return $"{Join(path)}: no command given; the commands are {string.Join(", ", command.Subcommands.Select(c => c.Name))} (see {Join(path)} --help)";
-        int least = command.Arguments.Sum(a => a.Arity.MinimumNumberOfValues);
+        int least = ValuesOf(command, least: true);
         if (positionals < least)
         {
             string missing = string.Join(" ", command.Arguments.Skip(positionals).Where(a => a.Arity.MinimumNumberOfValues > 0).Select(a => a.HelpName ?? a.Name.ToUpperInvariant()));
@@ -91,7 +91,7 @@ public static class UsageCheck
     }
 
     /// <summary>The command a command line names, as far as its words name one (the root when none).</summary>
-    public static Command CommandOf(RootCommand root, IReadOnlyList<string> args)
+    public static Command CommandOf(Command root, IReadOnlyList<string> args)
     {
         Command command = root;
         foreach (var word in args)
@@ -108,7 +108,7 @@ public static class UsageCheck
     {
         var names = new List<string>();
         for (Command? c = command; c is not null; c = c.Parents.OfType<Command>().FirstOrDefault())
-            names.Insert(0, c is RootCommand ? "hlvm" : c.Name);
+            names.Insert(0, c.Name);
         return string.Join(" ", names);
     }
 
@@ -118,6 +118,14 @@ public static class UsageCheck
         foreach (var o in command.Options) yield return o;
         for (var parent = command.Parents.OfType<Command>().FirstOrDefault(); parent is not null; parent = parent.Parents.OfType<Command>().FirstOrDefault())
             foreach (var o in parent.Options.Where(o => o.Recursive)) yield return o;
+    }
+
+    /// <summary>How many argument words the command takes at least, or at most.</summary>
+    private static int ValuesOf(Command command, bool least)
+    {
+        int n = 0;
+        foreach (var a in command.Arguments) n += least ? a.Arity.MinimumNumberOfValues : a.Arity.MaximumNumberOfValues;
+        return n;
     }
 
     private static bool IsOption(Command command, string token)
