@@ -299,12 +299,7 @@ internal sealed class Runner(CliContext cli)
                 Execution = new ExecutionOptions
                 {
                     Checked = s.Checked,
-                    Compiler = _compiler = s.Engine == "interp" ? null : new Hlvm.Jit.CilCompiler
-                    {
-                        Log = s.JitLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
-                        CountCalls = s.Profile is not null,
-                        Background = s.Engine == "tiered" && !s.JitSync,
-                    },
+                    Compiler = _compiler = s.Engine == "interp" ? null : NewCompiler(s),
                     JitThreshold = s.Engine == "jit" ? 0 : s.JitThreshold,
                     JitLoopThreshold = s.Engine == "jit" ? 0 : s.JitLoopThreshold,
                     Profiler = _profiler = s.Profile is { } prof ? new Runtime.Profiling.Profiler(prof.Rate, prof.Every) : null,
@@ -322,6 +317,16 @@ internal sealed class Runner(CliContext cli)
             throw;
         }
     }
+
+    /// <summary>The JIT for the run: a method of its own, so that a run under the interpreter does not load the
+    /// JIT's assembly (ReadyToRun code loads the types a method names before the method first runs).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private Hlvm.Jit.CilCompiler NewCompiler(RunSettings s) => new()
+    {
+        Log = s.JitLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
+        CountCalls = s.Profile is not null,
+        Background = s.Engine == "tiered" && !s.JitSync,
+    };
 
     /// <summary>Verifies and runs a module in the isolate made for it (or says why none was made), then disposes both.</summary>
     private int RunMade(RunSettings s, string path, Module module, Made made)
