@@ -126,15 +126,15 @@ public sealed partial class CommandLineTests
     }
 
     /// <summary>Values no option of the kind may take, each a usage error that names the option.</summary>
-    private static string[] Malformed(IHlvmOption option) => option.Kind switch
+    private static string[] Malformed(HlvmOption option) => option.Kind switch
     {
         ValueKind.Count => ["", "abc", "1.5", "-1", "99999999999999999999", "0x10", "1e3", " 5", "\u0665", "\0"],
         ValueKind.Size => ["", "lots", "-5m", "1.5m", "5q", "99999999999g", "m", "0", "\0"],
         ValueKind.Duration => ["", "soon", "0s", "-1s", "1d", "99999999h", "s", "\0"],
         ValueKind.Choice => ["", "warp", "INTERP", "\0"],
         ValueKind.Path => ["", "a\0b"],
-        ValueKind.Grant => option.Option.Name.EndsWith("-net", StringComparison.Ordinal) ? ["", "a\0b", "host:port", "h:99999"]
-            : option.Option.Name.EndsWith("-env", StringComparison.Ordinal) ? ["", "a\0b", "A=B"]
+        ValueKind.Grant => option.Name.EndsWith("-net", StringComparison.Ordinal) ? ["", "a\0b", "host:port", "h:99999"]
+            : option.Name.EndsWith("-env", StringComparison.Ordinal) ? ["", "a\0b", "A=B"]
             : ["", "a\0b"],
         ValueKind.Flag => [],
         _ => throw new InvalidOperationException($"no malformed values for the kind {option.Kind}: add them here"),
@@ -162,7 +162,7 @@ public sealed partial class CommandLineTests
             foreach (var option in command.Options)
             {
                 if (option is System.CommandLine.Help.HelpOption or VersionOption) continue;
-                var hlvm = Assert.IsAssignableFrom<IHlvmOption>(option); // every option is made by OptionKinds
+                var hlvm = Assert.IsAssignableFrom<HlvmOption>(option); // every option is made by OptionKinds
                 var lines = new List<string[]>();
                 if (hlvm.Kind == ValueKind.Flag) lines.Add([.. path, $"{option.Name}=yes", .. positionals]);
                 foreach (var value in Malformed(hlvm))
@@ -300,11 +300,11 @@ public sealed partial class CommandLineTests
             var help = TestSupport.Hlvm([.. path, "--help"]);
             Assert.Equal(0, help.ExitCode);
             Assert.DoesNotContain("[default:", help.Stdout);
-            foreach (var option in command.Options.OfType<IHlvmOption>().Where(o => o.Kind != ValueKind.Flag))
+            foreach (var option in command.Options.OfType<HlvmOption>().Where(o => o.Kind != ValueKind.Flag))
             {
                 // The placeholder says what the value is (N, SIZE, FILE), not the option's name again.
-                string line = help.Stdout.Split('\n').Single(l => Regex.IsMatch(l, $@"^\s+(-\w, )?{Regex.Escape(option.Option.Name)} <"));
-                Assert.DoesNotContain($"<{option.Option.Name.TrimStart('-')}>", line);
+                string line = help.Stdout.Split('\n').Single(l => Regex.IsMatch(l, $@"^\s+(-\w, )?{Regex.Escape(option.Name)} <"));
+                Assert.DoesNotContain($"<{option.Name.TrimStart('-')}>", line);
                 Assert.True(Regex.Matches(line, "default").Count <= 1, line);
             }
         }

@@ -30,29 +30,14 @@ public enum ValueKind
     Grant,
 }
 
-/// <summary>What the command line knows of an option beyond System.CommandLine's own: its kind and its help.</summary>
-public interface IHlvmOption
-{
-    /// <summary>The option itself.</summary>
-    Option Option { get; }
-
-    /// <summary>The kind of value it takes.</summary>
-    ValueKind Kind { get; }
-
-    /// <summary>What a value must be, for messages: "a whole number from 1 to 2147483647".</summary>
-    string Accepts { get; }
-
-    /// <summary>A well-formed use, for messages: <c>--fuel=1000000</c>.</summary>
-    string Example { get; }
-}
-
 /// <summary>
 /// An option made by <see cref="OptionKinds"/>. System.CommandLine holds every option's value as an object: its
 /// code for a reference type is compiled ahead of time once for all of them, while each option over a value type
 /// (<c>Option&lt;long?&gt;</c>, <c>Option&lt;bool&gt;</c>) would be compiled by .NET at run time, about half of a
-/// command line's parsing time. Each kind's class below gives the value its type.
+/// command line's parsing time. Each kind's class below gives the value its type. What the command line knows of
+/// an option beyond System.CommandLine's own is here too: its kind and its help.
 /// </summary>
-public abstract class HlvmOption : Option<object>, IHlvmOption
+public abstract class HlvmOption : Option<object>
 {
     private protected HlvmOption(string name, string[] aliases, ValueKind kind, string accepts, string example) : base(name, aliases)
     {
@@ -61,9 +46,13 @@ public abstract class HlvmOption : Option<object>, IHlvmOption
         Example = example;
     }
 
-    public Option Option => this;
+    /// <summary>The kind of value it takes.</summary>
     public ValueKind Kind { get; }
+
+    /// <summary>What a value must be, for messages: "a whole number from 1 to 2147483647".</summary>
     public string Accepts { get; }
+
+    /// <summary>A well-formed use, for messages: <c>--fuel=1000000</c>.</summary>
     public string Example { get; }
 
     /// <summary>The parsed value on this command line, or null when the option is not given.</summary>
@@ -271,11 +260,11 @@ public static class OptionKinds
     /// <summary>Parses the option's one value; an empty value, one with NUL, or one <paramref name="parse"/>
     /// rejects (null when <paramref name="what"/> says what it is not, or a <see cref="FormatException"/> with the
     /// reason) is an error naming the option.</summary>
-    private static object? Parse(ArgumentResult r, IHlvmOption option, Func<string, object?> parse, string what) =>
+    private static object? Parse(ArgumentResult r, HlvmOption option, Func<string, object?> parse, string what) =>
         ParseAll(r, option, parse, what) is [.., var last] ? last : null;
 
     /// <summary>Parses each of a repeatable option's values as <see cref="Parse"/> does, in order.</summary>
-    private static object?[] ParseAll(ArgumentResult r, IHlvmOption option, Func<string, object?> parse, string what)
+    private static object?[] ParseAll(ArgumentResult r, HlvmOption option, Func<string, object?> parse, string what)
     {
         var values = new object?[r.Tokens.Count];
         for (int i = 0; i < values.Length; i++)
@@ -306,8 +295,8 @@ public static class OptionKinds
     }
 
     /// <summary>A usage error about an option's value: what is wrong, what it takes, and an example.</summary>
-    public static string UsageMessage(IHlvmOption option, string error) =>
-        $"{option.Option.Name}: {error}; it takes {option.Accepts} (e.g. {option.Example})";
+    public static string UsageMessage(HlvmOption option, string error) =>
+        $"{option.Name}: {error}; it takes {option.Accepts} (e.g. {option.Example})";
 
     /// <summary>A value as a message shows it: control characters visible, a long one shortened.</summary>
     private static string Shown(string text) =>

@@ -46,11 +46,11 @@ public static class UsageCheck
                 if (!takesValue && eq >= 0) return $"{Join(path)}: {name} takes no value";
                 // The parser would take the next word as the value of `--opt=`.
                 if (takesValue && eq == token.Length - 1)
-                    return $"{Join(path)}: {name}: the value is empty" + (option is IHlvmOption e ? $"; it takes {e.Accepts} (e.g. {e.Example})" : "");
+                    return $"{Join(path)}: {name}: the value is empty" + (option is HlvmOption e ? $"; it takes {e.Accepts} (e.g. {e.Example})" : "");
                 if (takesValue && eq < 0)
                 {
                     if (i + 1 >= args.Count || args[i + 1] == "--" || IsOption(command, args[i + 1]))
-                        return $"{Join(path)}: {name} needs a value" + (option is IHlvmOption h ? $": {h.Accepts} (e.g. {h.Example})" : "");
+                        return $"{Join(path)}: {name} needs a value" + (option is HlvmOption h ? $": {h.Accepts} (e.g. {h.Example})" : "");
                     i++;
                     (lastValueOption, lastValue) = (name, args[i]);
                 }
