@@ -26,6 +26,10 @@ public static class Program
         {
             return ExitCodes.BrokenPipe;
         }
+        catch (OutputFailedException e)
+        {
+            return OutputFailed(stderr, e);
+        }
         return code;
     }
 
@@ -76,6 +80,10 @@ public static class Program
             // The reader of standard output has gone: stop, and print nothing more (there is no one to read it).
             return ExitCodes.BrokenPipe;
         }
+        catch (OutputFailedException e)
+        {
+            return OutputFailed(cli.Messages, e);
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             try
@@ -105,6 +113,13 @@ public static class Program
             return UsageError(cli, $"{UsageCheck.PathOf(command)}: {parse.Errors[0].Message}", command);
         }
         return parse.Invoke(new InvocationConfiguration { Output = cli.Out, Error = cli.Err, EnableDefaultExceptionHandler = false });
+    }
+
+    /// <summary>Standard output could not be written (a full disk): said once, and the command ends.</summary>
+    private static int OutputFailed(TextWriter messages, OutputFailedException e)
+    {
+        messages.WriteLine($"hlvm: cannot write standard output: {e.Message}");
+        return ExitCodes.CantCreate;
     }
 
     private static int UsageError(CliContext cli, string message, Command command)

@@ -67,4 +67,45 @@ public sealed class PipeTests
         Assert.Equal(141, p.ExitCode);
         Assert.Equal("", await stderr);
     }
+
+    /// <summary>Runs a bash script with hlvm's dll as $0; its exit code and standard error.</summary>
+    private static async Task<(int Code, string Stderr)> Shell(string script, params string[] args)
+    {
+        var psi = new ProcessStartInfo("bash", ["-c", script, Dll, .. args]) { RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        bool ended = p.WaitForExit(Hang);
+        if (!ended) p.Kill(entireProcessTree: true);
+        Assert.True(ended, "the script did not end");
+        return (p.ExitCode, await stderr);
+    }
+
+    [Fact]
+    public async Task OutputToAFileMovesTheOffsetTheShellSharesWithTheNextCommand()
+    {
+        // A file is written with write(2): a FileStream's writes at offsets of its own would leave the shared
+        // offset where it was, and the echo would write over the program's first line.
+        using var dir = new TestSupport.TempDir();
+        string prog = dir.File("two.hl", "fn main() {\n    println(\"first line\")\n    println(\"second\")\n}\n");
+        string output = Path.Combine(dir.Path, "out.txt");
+        var (code, stderr) = await Shell("{ echo before; dotnet \"$0\" run \"$1\"; echo after; } > \"$2\"", prog, output);
+        Assert.Equal("", stderr);
+        Assert.Equal(0, code);
+        Assert.Equal("before\nfirst line\nsecond\nafter\n", File.ReadAllText(output));
+    }
+
+    [Fact]
+    public async Task AFullDiskIsSaidOnceAndEndsTheCommandWithCantCreate()
+    {
+        // /dev/full: every write fails with ENOSPC, as on a full disk (a Linux device; CI runs on Linux).
+        Assert.True(File.Exists("/dev/full"), "this test needs Linux's /dev/full");
+        using var dir = new TestSupport.TempDir();
+        string prog = dir.File("many.hl", "fn main() {\n    for i in 0..100000 {\n        println(\"line {i}\")\n    }\n}\n");
+        foreach (string file in new[] { prog, dir.File("one.hl", "fn main() {\n    println(\"one line\")\n}\n") })
+        {
+            var (code, stderr) = await Shell("dotnet \"$0\" run \"$1\" > /dev/full", file);
+            Assert.Equal("hlvm: cannot write standard output: No space left on device\n", stderr);
+            Assert.Equal(73, code);
+        }
+    }
 }
