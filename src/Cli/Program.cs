@@ -16,7 +16,7 @@ public static class Program
     public static int Main(string[] args)
     {
         var stdout = new StreamWriter(StandardOutput.Open(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
-        using var stderr = new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false)) { AutoFlush = true };
+        using var stderr = new StandardError();
         int code = Run(new CliContext(stdout, stderr, new StandardInput(), IsProcess: true), args);
         try
         {

@@ -15,7 +15,8 @@ namespace Hlvm.Cli;
 /// on the descriptor. A file or a device such as <c>/dev/null</c>: <c>write(2)</c> itself, since a FileStream
 /// writes a seekable file at offsets of its own (<c>pwrite</c>), leaving the descriptor's, which the shell shares
 /// with the next command, where it was; and the console's stream first sets up the terminal and the signal
-/// handling, about 5 ms of a short program's run. A terminal: the console's stream.</para>
+/// handling, about 5 ms of a short program's run. A terminal: the console's stream. Elsewhere than on Linux, a
+/// FileStream for a pipe or a socket and the console's stream for the rest.</para>
 /// </summary>
 internal sealed partial class StandardOutput : Stream
 {
@@ -34,20 +35,24 @@ internal sealed partial class StandardOutput : Stream
     public static Stream Open()
     {
         if (OperatingSystem.IsWindows()) return Console.OpenStandardOutput();
+        // On Linux the system says what the descriptor is, which spares a run whose output is not a terminal the
+        // console's set-up; glibc by its name, since the runtime's search for plain "libc" tries a dozen file
+        // names first.
+        if (OperatingSystem.IsLinux() && NativeLibrary.TryLoad(LibC, out _))
+        {
+            if (IsATty(1) == 1) return new StandardOutput(Console.OpenStandardOutput());
+            if (LSeek(1, 0, SeekCurrent) >= 0) return new StandardOutput(null);
+            if (Marshal.GetLastPInvokeError() == ESPIPE)
+                return new StandardOutput(new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0));
+            return Console.OpenStandardOutput(); // closed: as the console's stream deals with it
+        }
         try
         {
             var handle = new SafeFileHandle(1, ownsHandle: false);
             if (handle.IsInvalid) return Console.OpenStandardOutput();
             var stream = new FileStream(handle, FileAccess.Write, bufferSize: 0);
-            if (!Console.IsOutputRedirected)
-            {
-                stream.Dispose();
-                return new StandardOutput(Console.OpenStandardOutput());
-            }
-            if (!stream.CanSeek) return new StandardOutput(stream);
+            if (!stream.CanSeek && Console.IsOutputRedirected) return new StandardOutput(stream);
             stream.Dispose();
-            // glibc's name: the runtime's search for plain "libc" tries a dozen file names first.
-            if (OperatingSystem.IsLinux() && NativeLibrary.TryLoad(LibC, out _)) return new StandardOutput(null);
         }
         catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
         {
@@ -57,9 +62,16 @@ internal sealed partial class StandardOutput : Stream
     }
 
     private const string LibC = "libc.so.6";
+    private const int SeekCurrent = 1, ESPIPE = 29;
 
     [LibraryImport(LibC, EntryPoint = "write", SetLastError = true)]
     private static partial nint Write(int fd, ReadOnlySpan<byte> buffer, nuint count);
+
+    [LibraryImport(LibC, EntryPoint = "isatty")]
+    private static partial int IsATty(int fd);
+
+    [LibraryImport(LibC, EntryPoint = "lseek", SetLastError = true)]
+    private static partial long LSeek(int fd, long offset, int whence);
 
     /// <summary>Whether an exception is a write to a pipe whose reader has gone.</summary>
     public static bool IsBrokenPipe(Exception e) => e is BrokenPipeException || e is IOException { HResult: EPIPE };
@@ -76,6 +88,12 @@ internal sealed partial class StandardOutput : Stream
             catch (IOException e) when (e is not (BrokenPipeException or OutputFailedException))
             {
                 throw Failure(e.HResult, e);
+            }
+            catch (UnauthorizedAccessException e) when (e.InnerException is IOException reason)
+            {
+                // A descriptor open for reading only (.NET gives the number of a closed standard output to the
+                // first file it opens): EBADF, which FileStream reports this way.
+                throw Failure(reason.HResult, reason);
             }
             return;
         }

@@ -108,4 +108,28 @@ public sealed class PipeTests
             Assert.Equal(73, code);
         }
     }
+
+    [Fact]
+    public async Task ABrokenStandardErrorDropsMessagesAndKeepsTheExitCode()
+    {
+        // Closed (.NET gives its number to a file it opens for reading) or full: the error is not said, and the
+        // process neither crashes (it aborted, exit 134) nor reports an internal error.
+        using var dir = new TestSupport.TempDir();
+        string denied = dir.File("env.hl", "import std.env\nfn main() {\n    println(env.get(\"HOME\") ?? \"none\")\n}\n");
+        string missing = Path.Combine(dir.Path, "missing.hl");
+        Assert.Equal((66, ""), await Shell("dotnet \"$0\" run \"$1\" 2>&- >/dev/null", missing));
+        Assert.Equal((77, ""), await Shell("dotnet \"$0\" run \"$1\" 2>&- >/dev/null", denied));
+        Assert.Equal((77, ""), await Shell("dotnet \"$0\" run \"$1\" 2>/dev/full >/dev/null", denied));
+    }
+
+    [Fact]
+    public async Task AClosedStandardOutputIsSaidAndEndsTheCommandWithCantCreate()
+    {
+        using var dir = new TestSupport.TempDir();
+        string prog = dir.File("one.hl", "fn main() {\n    println(\"one line\")\n}\n");
+        var (code, stderr) = await Shell("dotnet \"$0\" run \"$1\" >&-", prog);
+        Assert.StartsWith("hlvm: cannot write standard output: ", stderr);
+        Assert.DoesNotContain("internal error", stderr);
+        Assert.Equal(73, code);
+    }
 }
