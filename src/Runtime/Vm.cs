@@ -19,7 +19,10 @@ public sealed record VmOptions
 
     /// <summary>The host functions modules may import: the whole native table unless the host narrows it (a module
     /// importing one that is not here fails verification).</summary>
-    public IReadOnlyList<Natives.NativeDef> Natives { get; init; } = Hlvm.Runtime.Natives.NativeTable.All;
+    public IReadOnlyList<Natives.NativeDef> Natives { get; init; } = DefaultNatives;
+
+    /// <summary>The natives a VM has unless its options say otherwise: every one of the standard library.</summary>
+    public static IReadOnlyList<Natives.NativeDef> DefaultNatives => Hlvm.Runtime.Natives.NativeTable.All;
 
     /// <summary>Files, environment and network, and who may reach them: by default nothing that needs a permission
     /// (<see cref="Host.HostAccess"/>; the sandbox gives a program what its user granted).</summary>
@@ -49,11 +52,25 @@ public sealed class Vm(VmOptions? options = null)
     public LoadedModule Load(ReadOnlySpan<byte> bytes) => Load(ModuleFormat.Read(bytes));
 
     /// <summary>Verifies a module and makes it ready to run on this VM's heap.</summary>
-    public LoadedModule Load(Module module)
+    public LoadedModule Load(Module module) => Load(Verifier.Verify(module, Options.Natives));
+
+    /// <summary>
+    /// Makes a module that <see cref="Verifier.Verify"/> checked, with this VM's natives, ready to run on this VM's
+    /// heap: a host may verify a module while it makes the VM (the command line does, on two threads).
+    /// </summary>
+    /// <exception cref="ArgumentException">the module's natives are not this VM's</exception>
+    /// <exception cref="InvalidOperationException">the module is loaded into a VM already</exception>
+    public LoadedModule Load(LoadedModule verified)
     {
-        var loaded = Verifier.Verify(module, Options.Natives);
-        loaded.Attach(Heap);
-        return loaded;
+        for (int i = 0; i < verified.Natives.Length; i++)
+        {
+            var native = verified.Natives[i];
+            bool ours = false;
+            foreach (var def in Options.Natives) ours |= ReferenceEquals(def, native);
+            if (!ours) throw new ArgumentException($"module '{verified.Def.Name}' was verified with a native '{native.Name}' that this VM does not have");
+        }
+        verified.Attach(Heap);
+        return verified;
     }
 
     /// <summary>

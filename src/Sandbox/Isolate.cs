@@ -4,6 +4,7 @@ using Hlvm.Runtime;
 using Hlvm.Runtime.Bytecode;
 using Hlvm.Runtime.Execution;
 using Hlvm.Runtime.Memory;
+using Hlvm.Runtime.Verification;
 
 namespace Hlvm.Sandbox;
 
@@ -131,6 +132,14 @@ public sealed class Isolate : IDisposable
 
     /// <summary>Verifies a module for this isolate.</summary>
     public LoadedModule Load(Module module) => _vm.Load(module);
+
+    /// <summary>A module verified as every isolate verifies one, before or while an isolate is made; give it to
+    /// <see cref="Load(LoadedModule)"/>.</summary>
+    /// <exception cref="VerifyException">the module is unsafe</exception>
+    public static LoadedModule Verify(Module module) => Verifier.Verify(module, VmOptions.DefaultNatives);
+
+    /// <summary>Loads a module that <see cref="Verify"/> checked into this isolate.</summary>
+    public LoadedModule Load(LoadedModule verified) => _vm.Load(verified);
 
     /// <summary>
     /// Runs the module's main on the calling thread and returns what <see cref="Vm.RunMain"/> does; then the

@@ -258,6 +258,21 @@ public sealed class CliTests
         Assert.StartsWith("hlvm: cannot write the audit log", unwritable.Stderr);
     }
 
+    [Fact]
+    public void AProgramThatDoesNotVerifyLeavesNoAuditLog()
+    {
+        // The verifier's own invalid case: a function whose stack outgrows its declared maximum.
+        using var dir = new TestSupport.TempDir();
+        string source = File.ReadAllText(Path.Combine(TestSupport.Root, "tests", "verifier", "invalid", "aconstnull_past_max_stack.hlasm"));
+        string module = dir.File("bad.hlasm", source);
+        Assert.Equal(0, TestSupport.Hlvm("asm", module, "-o", Path.Combine(dir.Path, "bad.hlc")).ExitCode);
+        string log = Path.Combine(dir.Path, "audit.jsonl");
+        var r = TestSupport.Hlvm("run", "--audit", log, Path.Combine(dir.Path, "bad.hlc"));
+        Assert.Equal(65, r.ExitCode);
+        Assert.Contains("verify error", r.Stderr);
+        Assert.False(File.Exists(log), "the audit log was created for a program that never loaded");
+    }
+
     [Theory]
     [InlineData("--timeout", "soon", "'soon' is not a duration")]
     [InlineData("--timeout", "0s", "'0s' is not a duration")]

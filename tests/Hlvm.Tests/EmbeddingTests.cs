@@ -39,6 +39,26 @@ public sealed class EmbeddingTests
         Assert.Equal("read access to \"/\" is not granted (run with --allow-read=/ to allow it)", e.Message);
     }
 
+    [Fact]
+    public void AModuleVerifiedBeforeItsVmIsMadeLoadsIntoOneVmWithTheSameNatives()
+    {
+        var module = Compile("fn main() { println(\"verified first\") }");
+        var verified = Verifier.Verify(module, VmOptions.DefaultNatives);
+        var output = new StringWriter();
+        var vm = new Vm(new VmOptions { Out = output });
+        vm.RunMain(vm.Load(verified), []);
+        Assert.Equal("verified first\n", output.ToString());
+
+        // Loaded once: its strings and classes are on that VM's heap.
+        var again = Assert.Throws<InvalidOperationException>(() => new Vm().Load(verified));
+        Assert.Contains("is loaded into a VM already", again.Message);
+
+        // A VM whose println is another native refuses a module bound to the standard one.
+        var other = new Vm(new VmOptions { Natives = NativesWhosePrintlnRunsOutOfMemory() });
+        var e = Assert.Throws<ArgumentException>(() => other.Load(Verifier.Verify(module, VmOptions.DefaultNatives)));
+        Assert.Contains("native 'println' that this VM does not have", e.Message);
+    }
+
     /// <summary>The natives, with println's host side failing as .NET does when the process has no memory left.</summary>
     private static Runtime.Natives.NativeDef[] NativesWhosePrintlnRunsOutOfMemory() =>
         Runtime.Natives.NativeTable.All.Select(n => n.Name == "println" ? n with { Fn = (_, _) => throw new OutOfMemoryException() } : n).ToArray();

@@ -185,7 +185,24 @@ internal sealed class Runner(CliContext cli)
             ? new EarlyIsolate(() => MakeIsolate(s, app, null)) : null;
         var module = _inputs.LoadModule(path, out int exitCode, new ProgramCache(ProgramCache.DefaultRoot));
         if (module is null) return exitCode;
-        return RunMade(s, path, module, early is not null ? early.Take() : MakeIsolate(s, app, null));
+        // Verified here, while the other thread may still be making the isolate (about 3 ms of a short program's
+        // start), and before an isolate with --audit creates its log: a program that does not verify does not load.
+        LoadedModule verified;
+        try
+        {
+            verified = Isolate.Verify(module);
+        }
+        catch (VerifyException e)
+        {
+            return Unverifiable(path, e);
+        }
+        return RunMade(s, path, module, early is not null ? early.Take() : MakeIsolate(s, app, null), verified);
+    }
+
+    private int Unverifiable(string path, VerifyException e)
+    {
+        _cli.Messages.WriteLine($"hlvm: {Inputs.Shown(path)}: {e.Message}");
+        return ExitCodes.DataError;
     }
 
     /// <summary>Runs a module in an isolate with the given permissions and the command line's limits; <paramref name="app"/>
@@ -328,8 +345,9 @@ internal sealed class Runner(CliContext cli)
         Background = s.Engine == "tiered" && !s.JitSync,
     };
 
-    /// <summary>Verifies and runs a module in the isolate made for it (or says why none was made), then disposes both.</summary>
-    private int RunMade(RunSettings s, string path, Module module, Made made)
+    /// <summary>Verifies (unless <paramref name="verified"/> is the module verified already) and runs a module in
+    /// the isolate made for it (or says why none was made), then disposes both.</summary>
+    private int RunMade(RunSettings s, string path, Module module, Made made, LoadedModule? verified = null)
     {
         try
         {
@@ -341,12 +359,11 @@ internal sealed class Runner(CliContext cli)
             LoadedModule loaded;
             try
             {
-                loaded = isolate.Load(module);
+                loaded = verified is not null ? isolate.Load(verified) : isolate.Load(module);
             }
             catch (VerifyException e)
             {
-                _cli.Messages.WriteLine($"hlvm: {Inputs.Shown(path)}: {e.Message}");
-                return ExitCodes.DataError;
+                return Unverifiable(path, e);
             }
             if (loaded.Entry is null)
             {
