@@ -42,9 +42,15 @@ internal sealed partial class StandardOutput : Stream
         {
             if (IsATty(1) == 1) return new StandardOutput(Console.OpenStandardOutput());
             if (LSeek(1, 0, SeekCurrent) >= 0) return new StandardOutput(null);
-            if (Marshal.GetLastPInvokeError() == ESPIPE)
+            if (Marshal.GetLastPInvokeError() != ESPIPE) return Console.OpenStandardOutput(); // closed: as the console's stream deals with it
+            try
+            {
                 return new StandardOutput(new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0));
-            return Console.OpenStandardOutput(); // closed: as the console's stream deals with it
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+            {
+                return Console.OpenStandardOutput(); // a descriptor FileStream refuses
+            }
         }
         try
         {

@@ -185,8 +185,8 @@ internal sealed class Runner(CliContext cli)
             ? new EarlyIsolate(() => MakeIsolate(s, app, null)) : null;
         var module = _inputs.LoadModule(path, out int exitCode, new ProgramCache(ProgramCache.DefaultRoot));
         if (module is null) return exitCode;
-        // Verified here, while the other thread may still be making the isolate (about 3 ms of a short program's
-        // start), and before an isolate with --audit creates its log: a program that does not verify does not load.
+        // Verified here, while the other thread may still be making the isolate (verifying needs only the
+        // natives), and before an isolate with --audit creates its log: a program that does not verify does not load.
         LoadedModule verified;
         try
         {
