@@ -62,13 +62,9 @@ public sealed class Vm(VmOptions? options = null)
     /// <exception cref="InvalidOperationException">the module is loaded into a VM already</exception>
     public LoadedModule Load(LoadedModule verified)
     {
-        for (int i = 0; i < verified.Natives.Length; i++)
-        {
-            var native = verified.Natives[i];
-            bool ours = false;
-            foreach (var def in Options.Natives) ours |= ReferenceEquals(def, native);
-            if (!ours) throw new ArgumentException($"module '{verified.Def.Name}' was verified with a native '{native.Name}' that this VM does not have");
-        }
+        foreach (var native in verified.Natives)
+            if (!ReferenceEquals(Verifier.Find(Options.Natives, native.Name), native))
+                throw new ArgumentException($"module '{verified.Def.Name}' was verified with a native '{native.Name}' that this VM does not have");
         verified.Attach(Heap);
         return verified;
     }

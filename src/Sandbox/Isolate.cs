@@ -79,7 +79,6 @@ public sealed class Isolate : IDisposable
     private readonly Lazy<string> _storage;
     private readonly AppAbout? _about;
 
-    /// <exception cref="ArgumentException">a grant that can't be given (a hidden directory)</exception>
     /// <summary>The last limit of a kind in the list (a loop, not LINQ's OfType: see <see cref="VirtualPath.Components"/>).</summary>
     private static T? Last<T>(IReadOnlyList<Limit> limits) where T : Limit
     {
@@ -89,6 +88,7 @@ public sealed class Isolate : IDisposable
         return last;
     }
 
+    /// <exception cref="ArgumentException">a grant that can't be given (a hidden directory)</exception>
     public Isolate(IsolateOptions options)
     {
         var settings = new IsolateSettings { Heap = options.Heap, Execution = options.Execution };

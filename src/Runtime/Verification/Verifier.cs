@@ -66,8 +66,9 @@ public static class Verifier
         new(moduleName, "<imports>", -1,
             $"native '{import.Name}' is imported as ({string.Join(", ", import.Params)}) -> {import.Return} but the host declares ({string.Join(", ", def.Params)}) -> {def.Return}");
 
-    /// <summary>The native named <paramref name="name"/> in the host's table, or null.</summary>
-    private static NativeDef? Find(IReadOnlyList<NativeDef> natives, string name)
+    /// <summary>The native named <paramref name="name"/> in the host's table, or null: the one an import of that
+    /// name is bound to.</summary>
+    internal static NativeDef? Find(IReadOnlyList<NativeDef> natives, string name)
     {
         for (int i = 0; i < natives.Count; i++)
             if (natives[i].Name == name) return natives[i];
