@@ -1525,8 +1525,22 @@ public sealed class Interpreter : IRootSource
     /// <summary>Compiled code's <c>m[key] = value</c> of a map that is not null, when it needs no new stores: false,
     /// having done nothing, when the key is new and the map full (then <see cref="OpMapSet"/> runs: it may grow the
     /// map, which may collect). Never allocates.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <remarks>The key the map's last look-up found (<c>m[k] = m.get(k, 0) + 1</c>) is set here, inlined into the
+    /// caller; any other goes to <see cref="MapSetLookedUp"/>.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool MapSetInPlace(int m, long key, long value)
+    {
+        var heap = Heap;
+        if (!heap.MapSetFound(m, key, value)) return MapSetLookedUp(m, key, value);
+        ChargeMapWork(heap);
+        return true;
+    }
+
+    /// <summary><see cref="MapSetInPlace"/> whole, its first test included (in <see cref="Heap.MapFind"/>): for
+    /// compiled code's other keys, and for <see cref="OpMapSet"/>, whose precompiled code ran the interpreter's map
+    /// updates 1.14 times as long with the test inlined into it (mapcount).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool MapSetLookedUp(int m, long key, long value)
     {
         var heap = Heap;
         long work = heap.MapWork;
@@ -1550,7 +1564,7 @@ public sealed class Interpreter : IRootSource
         var stack = _stack;
         int m = (int)stack[sp - 3];
         if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("write a map"));
-        if (MapSetInPlace(m, stack[sp - 2], stack[sp - 1])) return sp - 3;
+        if (MapSetLookedUp(m, stack[sp - 2], stack[sp - 1])) return sp - 3;
         // The map is full: the key may be there (its value is set), or new (the map grows first, which may collect).
         int e = heap.MapFind(m, stack[sp - 2]);
         if (e >= 0) heap.MapSetValueAt(m, e, stack[sp - 1]);

@@ -104,14 +104,18 @@ public sealed partial class Heap
     {
         long header = _space[map];
         if ((header & MapKeyedFlag) == 0 && (TypeKind)(byte)(header >> 8) != TypeKind.String)
-        {
-            // The high half beyond the low half's sign extension, folded in: a key that fits in 32 bits hashes
-            // to itself, so -1, -2, ... take the index's last slots and never meet 0, 1, ...
-            ulong x = (ulong)key;
-            ulong beyond = x ^ (ulong)(long)(int)key;
-            return (long)((x ^ (beyond >> 32)) & long.MaxValue);
-        }
+            return PlainHash(key);
         return KeyedOrStringHash(map, key);
+    }
+
+    /// <summary>The plain hash of an int or bool key: the high half beyond the low half's sign extension, folded in.
+    /// A key that fits in 32 bits hashes to itself, so -1, -2, ... take the index's last slots and never meet 0, 1, ...</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long PlainHash(long key)
+    {
+        ulong x = (ulong)key;
+        ulong beyond = x ^ (ulong)(long)(int)key;
+        return (long)((x ^ (beyond >> 32)) & long.MaxValue);
     }
 
     /// <summary><see cref="Hash"/> of a string key, or of an int or bool key of a map hashed with the secret.</summary>
@@ -236,10 +240,9 @@ public sealed partial class Heap
     private void ForgetFound() => _foundMap = 0;
 
     /// <summary>The entry number of <paramref name="key"/>, or -1 when the map does not hold it.</summary>
-    /// <remarks>Compiled fully optimised at its first call, like <see cref="Interpreter.MapSetInPlace"/>: a program
-    /// of map operations otherwise ran its ReadyToRun code for a fifth of its run (mapcount) before .NET's tiering
-    /// replaced it.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <remarks>The remembered key is tested here, inlined into the caller (compiled code's <c>m.get(k, 0)</c> and
+    /// <c>m[k] = v</c>); the look-up itself is <see cref="MapLookUp"/>.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int MapFind(int map, long key)
     {
         if (map == _foundMap && key == _foundKey)
@@ -247,6 +250,59 @@ public sealed partial class Heap
             MapWork += _foundWork;
             return _foundEntry;
         }
+        return MapLookUp(map, key);
+    }
+
+    /// <summary>Sets the value of <paramref name="key"/> when it is the key <see cref="MapFind"/> found last in
+    /// <paramref name="map"/>, with the work a look-up of it charges; false, having done nothing, otherwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool MapSetFound(int map, long key, long value)
+    {
+        if (map != _foundMap || key != _foundKey) return false;
+        MapWork += _foundWork;
+        MapSetValueAt(map, _foundEntry, value);
+        return true;
+    }
+
+    /// <summary><see cref="MapFind"/> of a key that is not the remembered one.</summary>
+    /// <remarks>Compiled fully optimised at its first call, like <see cref="Interpreter.MapSetInPlace"/>: a program
+    /// of map operations otherwise ran its ReadyToRun code for a fifth of its run (mapcount) before .NET's tiering
+    /// replaced it. An int or bool key under the plain hash, the common case, takes a loop of its own: fewer
+    /// instructions between one look-up's cache miss and the next let the processor overlap them (mapcount's
+    /// look-ups miss the cache at every update).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int MapLookUp(int map, long key)
+    {
+        var space = _space;
+        long header = space[map];
+        if ((header & MapKeyedFlag) != 0 || (TypeKind)(byte)(header >> 8) == TypeKind.String) return MapLookUpHashed(map, key);
+        long hash = PlainHash(key);
+        int entries = (int)space[map + MapEntriesWord], index = (int)space[map + MapIndexWord];
+        int mask = 2 * LengthOf(space[index]) - 1;
+        ref int slots = ref Unsafe.As<long, int>(ref space[index + 1]);
+        for (int slot = (int)hash & mask, probes = 0; ; slot = (slot + 1) & mask, probes++)
+        {
+            int e = Unsafe.Add(ref slots, slot);
+            if (e != 0)
+            {
+                int at = EntryAt(entries, e - 1);
+                if (space[at] != hash || space[at + EntryKey] != key) continue;
+                (_foundMap, _foundKey, _foundEntry, _foundWork) = (map, key, e - 1, 0);
+                e--;
+            }
+            else e = -1;
+            if (probes == 0) return e;
+            MapProbes += probes;
+            if (!RunTooLong(map, probes)) return e;
+            RehashWithSecret(map);
+            return MapFind(map, key);
+        }
+    }
+
+    /// <summary><see cref="MapLookUp"/> of a string key, or of a key of a map hashed with the secret.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int MapLookUpHashed(int map, long key)
+    {
         long hash = Hash(map, key);
         int entries = (int)_space[map + MapEntriesWord], index = (int)_space[map + MapIndexWord];
         int mask = IndexMask(index);
@@ -272,6 +328,7 @@ public sealed partial class Heap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long MapValueAt(int map, int entry) => _space[EntryAt((int)_space[map + MapEntriesWord], entry) + EntryValue];
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void MapSetValueAt(int map, int entry, long value) => _space[EntryAt((int)_space[map + MapEntriesWord], entry) + EntryValue] = value;
 
     /// <summary>True when an entry can be added without growing the map's stores.</summary>
