@@ -36,6 +36,7 @@ public sealed partial class Heap
     private ref int IndexSlot(int index, int slot) => ref Unsafe.Add(ref Unsafe.As<long, int>(ref _space[index + 1]), slot);
 
     /// <summary>The slot mask of the index at <paramref name="index"/>: its slots, a power of two, minus one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int IndexMask(int index) => 2 * LengthOf(_space[index]) - 1;
 
     /// <summary>The first word (the hash; the key and value follow) of entry <paramref name="e"/> of the entry store at <paramref name="entries"/>.</summary>
@@ -267,41 +268,29 @@ public sealed partial class Heap
     /// <summary><see cref="MapFind"/> of a key that is not the remembered one.</summary>
     /// <remarks>Compiled fully optimised at its first call, like <see cref="Interpreter.MapSetInPlace"/>: a program
     /// of map operations otherwise ran its ReadyToRun code for a fifth of its run (mapcount) before .NET's tiering
-    /// replaced it. An int or bool key under the plain hash, the common case, takes a loop of its own: fewer
-    /// instructions between one look-up's cache miss and the next let the processor overlap them (mapcount's
-    /// look-ups miss the cache at every update).</remarks>
+    /// replaced it. An int or bool key under the plain hash whose slot holds it, or is empty (most look-ups), is
+    /// answered here in a few instructions and without a frame; anything else walks the slots in
+    /// <see cref="MapProbe"/>. Fewer instructions between one look-up's cache miss and the next let the processor
+    /// overlap them: mapcount's look-ups miss the cache at every update.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int MapLookUp(int map, long key)
     {
         var space = _space;
         long header = space[map];
-        if ((header & MapKeyedFlag) != 0 || (TypeKind)(byte)(header >> 8) == TypeKind.String) return MapLookUpHashed(map, key);
+        if ((header & MapKeyedFlag) != 0 || (TypeKind)(byte)(header >> 8) == TypeKind.String) return MapProbe(map, key);
         long hash = PlainHash(key);
-        int entries = (int)space[map + MapEntriesWord], index = (int)space[map + MapIndexWord];
-        int mask = 2 * LengthOf(space[index]) - 1;
-        ref int slots = ref Unsafe.As<long, int>(ref space[index + 1]);
-        for (int slot = (int)hash & mask, probes = 0; ; slot = (slot + 1) & mask, probes++)
-        {
-            int e = Unsafe.Add(ref slots, slot);
-            if (e != 0)
-            {
-                int at = EntryAt(entries, e - 1);
-                if (space[at] != hash || space[at + EntryKey] != key) continue;
-                (_foundMap, _foundKey, _foundEntry, _foundWork) = (map, key, e - 1, 0);
-                e--;
-            }
-            else e = -1;
-            if (probes == 0) return e;
-            MapProbes += probes;
-            if (!RunTooLong(map, probes)) return e;
-            RehashWithSecret(map);
-            return MapFind(map, key);
-        }
+        int index = (int)space[map + MapIndexWord];
+        int e = IndexSlot(index, (int)hash & IndexMask(index));
+        if (e == 0) return -1;
+        int at = EntryAt((int)space[map + MapEntriesWord], e - 1);
+        if (space[at] != hash || space[at + EntryKey] != key) return MapProbe(map, key);
+        (_foundMap, _foundKey, _foundEntry, _foundWork) = (map, key, e - 1, 0);
+        return e - 1;
     }
 
-    /// <summary><see cref="MapLookUp"/> of a string key, or of a key of a map hashed with the secret.</summary>
+    /// <summary><see cref="MapLookUp"/> of any key: hashed, and the slots walked from its own until an empty one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int MapLookUpHashed(int map, long key)
+    private int MapProbe(int map, long key)
     {
         long hash = Hash(map, key);
         int entries = (int)_space[map + MapEntriesWord], index = (int)_space[map + MapIndexWord];
