@@ -69,6 +69,24 @@ public sealed class ModuleFormatTests
         Assert.Contains("cannot fit", e.Message);
     }
 
+    [Theory]
+    [InlineData("plain ascii ~\u007f")]
+    [InlineData("caf\u00e9, na\u00efve")]
+    [InlineData("\u65e5\u672c and \ud83d\ude00")]
+    [InlineData("")]
+    public void StringsReadBackAsWrittenWhetherAsciiOrNot(string text)
+    {
+        // ASCII strings take the reader's own widening, the rest .NET's UTF-8 decoder: both give the string back.
+        var module = ModuleFormat.Read(Sample());
+        module.Name = text;
+        module.Strings.Add(text);
+        module.Strings.Add(text + "\u00e9");
+        var read = ModuleFormat.Read(ModuleFormat.Write(module));
+        Assert.Equal(text, read.Name);
+        Assert.Equal(text, read.Strings[^2]);
+        Assert.Equal(text + "\u00e9", read.Strings[^1]);
+    }
+
     [Fact]
     public void RejectsInvalidUtf8()
     {
