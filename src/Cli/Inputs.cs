@@ -16,12 +16,8 @@ internal sealed class Inputs(CliContext cli)
     {
         try
         {
-            if (Directory.Exists(path))
-            {
-                cli.Messages.WriteLine($"hlvm: cannot read '{Shown(path)}': it is a directory");
-                return null;
-            }
-            // A regular file of bounded size only: a FIFO or /dev/zero would block or never end.
+            // A regular file of bounded size only: a directory is said as such, and a FIFO or /dev/zero would block
+            // or never end.
             return SourceFiles.ReadNamed(path);
         }
         catch (SourceFileException e)

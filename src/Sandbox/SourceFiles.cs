@@ -35,11 +35,13 @@ public static class SourceFiles
     {
         if (!OperatingSystem.IsLinux())
         {
+            if (Directory.Exists(path)) throw new SourceFileException(path, "it is a directory");
             if (new FileInfo(path).Length > MaxFileBytes) throw TooLarge(path);
             return File.ReadAllBytes(path);
         }
         try
         {
+            // The file's own status says what it is (ReadRegular): a directory, a FIFO or a device is refused there.
             using var file = Open(null, Path.GetFullPath(path), O_RDONLY | O_NONBLOCK | O_NOCTTY);
             return ReadRegular(file, path);
         }

@@ -59,7 +59,12 @@ public sealed class CliTests
         Assert.Equal(66, r.ExitCode);
         Assert.Equal("hlvm: cannot read 'no/such/file.hl': no such file\n", r.Stderr);
         using var dir = new TestSupport.TempDir();
-        Assert.Equal(66, TestSupport.Hlvm("run", dir.Path).ExitCode);
+        foreach (string command in (string[])["run", "check", "disasm"])
+        {
+            var d = TestSupport.Hlvm(command, dir.Path);
+            Assert.Equal(66, d.ExitCode);
+            Assert.Equal($"hlvm: cannot read '{dir.Path}': it is a directory\n", d.Stderr);
+        }
     }
 
     [Fact]
