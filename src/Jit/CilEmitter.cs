@@ -68,6 +68,9 @@ internal sealed class CilEmitter
     /// <summary>A method call's receiver's class id, while it is compared with the classes the call can reach.</summary>
     private readonly LocalBuilder _classId;
     private readonly LocalBuilder _tmp;
+
+    /// <summary>The value a compiled <c>m[k]</c> found (<see cref="Interpreter.MapGetFound"/>); made at the first.</summary>
+    private LocalBuilder? _mapValue;
     private readonly LocalBuilder _probe;    // its address is the native stack's height
     private readonly LocalBuilder _space;    // the heap's words (a collection replaces the array)
     private readonly bool _needsHeap;        // whether _heap and _space are loaded at all (NeedsHeap)
@@ -1542,31 +1545,51 @@ internal sealed class CilEmitter
                     }, negativeIsSlow: false, d, Rep.Ref);
                     break;
                 }
+            case Opcode.MapGet:
             case Opcode.MapGetOr:
+            case Opcode.MapHas:
             case Opcode.MapSet:
                 {
-                    // The interpreter's own code for the lookup (Interpreter.MapGetOr, MapSetInPlace), called with
-                    // the operands as they are: neither allocates. A map that must grow takes the slow path.
-                    bool set = ins.Op == Opcode.MapSet;
+                    // The interpreter's own code for the lookup (Interpreter.MapGetFound, MapGetOr, MapHas,
+                    // MapSetInPlace), called with the operands as they are: none allocates. A key m[k] does not
+                    // find (the KeyError) and a map that must grow take the slow path.
+                    bool set = ins.Op == Opcode.MapSet, get = ins.Op == Opcode.MapGet;
+                    int operands = ins.Op is Opcode.MapGetOr or Opcode.MapSet ? 3 : 2, map = d - operands;
                     MaterializeAll(d);
-                    NullCheck(pc, d, d - 3, () =>
+                    NullCheck(pc, d, map, () =>
                     {
                         il.Emit(OpCodes.Ldstr, set ? "write a map" : "read a map");
                         il.Emit(OpCodes.Call, M.NullDereference);
                     });
                     il.Emit(OpCodes.Ldarg_0);
-                    LdEntry(d - 3, Rep.Ref);
+                    LdEntry(map, Rep.Ref);
                     il.Emit(OpCodes.Conv_I4);
-                    LdEntryBits(d - 2, RepOf(types[d - 2]));
-                    LdEntryBits(d - 1, RepOf(types[d - 1]));
-                    il.Emit(OpCodes.Call, set ? M.MapSetInPlace : M.MapGetOr);
-                    if (!set)
+                    for (int k = map + 1; k < d; k++) LdEntryBits(k, RepOf(types[k]));
+                    // The value m[k] finds comes back through a local of its own: one whose address is taken is
+                    // kept in memory by .NET's JIT, which would slow every other use of a shared scratch local.
+                    if (get) il.Emit(OpCodes.Ldloca, _mapValue ??= Local(typeof(long)));
+                    il.Emit(OpCodes.Call, ins.Op switch
                     {
-                        StEntryBits(d - 3, RepOf(Types(pc + 1)[d - 3]));
+                        Opcode.MapGet => M.MapGetFound,
+                        Opcode.MapGetOr => M.MapGetOr,
+                        Opcode.MapHas => M.MapHas,
+                        _ => M.MapSetInPlace,
+                    });
+                    if (!set && !get)
+                    {
+                        StEntryBits(map, RepOf(Types(pc + 1)[map]));
                         break;
                     }
                     var done = il.DefineLabel();
-                    il.Emit(OpCodes.Brtrue, done);
+                    var slow = il.DefineLabel();
+                    il.Emit(OpCodes.Brfalse, slow);
+                    if (get)
+                    {
+                        il.Emit(OpCodes.Ldloc, _mapValue!);
+                        StEntryBits(map, RepOf(Types(pc + 1)[map]));
+                    }
+                    il.Emit(OpCodes.Br, done);
+                    il.MarkLabel(slow);
                     SlowPath(pc, ins, types);
                     il.MarkLabel(done);
                     break;
@@ -3264,6 +3287,8 @@ internal sealed class CilEmitter
         public static MethodInfo SameStrings => field ??= Of(typeof(Interpreter), nameof(Interpreter.SameStrings));
         public static MethodInfo MapGetOr => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapGetOr));
         public static MethodInfo MapSetInPlace => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapSetInPlace));
+        public static MethodInfo MapGetFound => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapGetFound));
+        public static MethodInfo MapHas => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapHas));
         public static MethodInfo NullDereference => field ??= Of(typeof(Interpreter), nameof(Interpreter.NullDereference));
         public static MethodInfo FieldNullError => field ??= Of(typeof(Interpreter), nameof(Interpreter.FieldNullError), typeof(int), typeof(long), typeof(bool));
         public static MethodInfo FieldUnsetError => field ??= Of(typeof(Interpreter), nameof(Interpreter.FieldUnsetError));

@@ -1668,6 +1668,50 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// Compiled <c>m[k]</c> and <c>m.has(k)</c> look keys up with the interpreter's own code, and a key <c>m[k]</c>
+    /// does not find goes to the slow path, which looks it up again and raises the KeyError: the first look-up's
+    /// work (hashing a string key, charged as fuel) is not charged twice. Hits, misses caught, and has of keys
+    /// there and not, with budgets every 7 instructions over the run: the same output and stop in every engine,
+    /// and without a budget the same output as the interpreter.
+    /// </summary>
+    [Fact]
+    public void CompiledMapReadsChargeAndFailAsTheInterpretersDo()
+    {
+        string path = Write("mapreads.hl", """
+            fn main() {
+                let m: {string: int} = {}
+                var total = 0
+                var i = 0
+                while i < 30 {
+                    m["key number {i}"] = i
+                    if m.has("key number {i / 2}") { total += m["key number {i / 2}"] }
+                    if !m.has("other {i}") { total += 100 }
+                    try {
+                        total += m["missing {i}"]
+                    } catch e: KeyError {
+                        total -= 1
+                        println(e.message)
+                    }
+                    println(total)
+                    i += 1
+                }
+            }
+            """);
+        var whole = TestSupport.Hlvm(["run", "--engine", "interp", path]);
+        Assert.Equal(0, whole.ExitCode);
+        Assert.Contains("the map has no key \"missing 29\"", whole.Stdout);
+        foreach (var engine in Engines.Skip(1))
+            Assert.Equal(whole, TestSupport.Hlvm(["run", .. engine, path]));
+        for (int fuel = 300; fuel < 1500; fuel += 7)
+        {
+            var interpreted = TestSupport.Hlvm(["run", "--engine", "interp", "--fuel", $"{fuel}", path]);
+            Assert.Equal(75, interpreted.ExitCode);
+            foreach (var engine in Engines.Skip(1))
+                Assert.Equal(interpreted, TestSupport.Hlvm(["run", .. engine, "--fuel", $"{fuel}", path]));
+        }
+    }
+
+    /// <summary>
     /// By default .NET compiles a hot function's CIL on the JIT's thread while the interpreter goes on running it:
     /// main's loop stays interpreted until its code arrives, and then continues in it (an entry into a compiled
     /// loop at a later iteration), and it is compiled once, however many iterations it counts meanwhile. The loop

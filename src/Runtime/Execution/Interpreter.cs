@@ -1512,6 +1512,25 @@ public sealed class Interpreter : IRootSource
         return sp - 2;
     }
 
+    /// <summary>Compiled code's <c>m[key]</c> of a map that is not null: true with the key's value; false, having
+    /// charged nothing, when the map does not hold it (then <see cref="OpMapGet"/> runs, which raises the KeyError
+    /// and charges the look-up as the interpreter does). Never allocates.</summary>
+    internal bool MapGetFound(int m, long key, out long value)
+    {
+        var heap = Heap;
+        long work = heap.MapWork;
+        int e = heap.MapFind(m, key);
+        if (e < 0)
+        {
+            heap.MapWork = work;
+            value = 0;
+            return false;
+        }
+        value = heap.MapValueAt(m, e);
+        ChargeMapWork(heap);
+        return true;
+    }
+
     /// <summary><c>m.get(key, otherwise)</c> of a map that is not null: here and in compiled code (never allocates).</summary>
     internal long MapGetOr(int m, long key, long otherwise)
     {
@@ -1584,14 +1603,20 @@ public sealed class Interpreter : IRootSource
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal int OpMapHas(ref Frame frame, int pc, int sp, in Instr ins)
     {
-        var heap = Heap;
         var stack = _stack;
         int m = (int)stack[sp - 2];
         if (m == 0) throw Fault(ref frame, pc, sp, NullDereference("read a map"));
-        stack[sp - 2] = heap.MapFind(m, stack[sp - 1]) >= 0 ? 1 : 0;
-        sp--;
+        stack[sp - 2] = MapHas(m, stack[sp - 1]);
+        return sp - 1;
+    }
+
+    /// <summary><c>m.has(key)</c> of a map that is not null, 1 or 0: here and in compiled code (never allocates).</summary>
+    internal long MapHas(int m, long key)
+    {
+        var heap = Heap;
+        long has = heap.MapFind(m, key) >= 0 ? 1 : 0;
         ChargeMapWork(heap);
-        return sp;
+        return has;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
