@@ -68,12 +68,13 @@ internal sealed class CilEmitter
     /// <summary>A method call's receiver's class id, while it is compared with the classes the call can reach.</summary>
     private readonly LocalBuilder _classId;
     private readonly LocalBuilder _tmp;
-
-    /// <summary>The value a compiled <c>m[k]</c> found (<see cref="Interpreter.MapGetFound"/>); made at the first.</summary>
-    private LocalBuilder? _mapValue;
     private readonly LocalBuilder _probe;    // its address is the native stack's height
     private readonly LocalBuilder _space;    // the heap's words (a collection replaces the array)
     private readonly bool _needsHeap;        // whether _heap and _space are loaded at all (NeedsHeap)
+
+    /// <summary>The value a compiled <c>m[k]</c> found (<see cref="Interpreter.MapGetFound"/>); made at the first.</summary>
+    private LocalBuilder? _mapValue;
+
     private readonly LocalBuilder?[] _localLong, _localDouble;
     private readonly List<LocalBuilder?> _stackLong = [], _stackDouble = [];
 
