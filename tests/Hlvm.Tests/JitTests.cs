@@ -1670,17 +1670,32 @@ public sealed class JitTests : IDisposable
     /// <summary>
     /// Compiled <c>m[k]</c> and <c>m.has(k)</c> look keys up with the interpreter's own code, and a key <c>m[k]</c>
     /// does not find goes to the slow path, which looks it up again and raises the KeyError: the first look-up's
-    /// work (hashing a string key, charged as fuel) is not charged twice. Hits, misses caught, and has of keys
-    /// there and not, with budgets every 7 instructions over the run: the same output and stop in every engine,
-    /// and without a budget the same output as the interpreter.
+    /// work (hashing a string key, charged as fuel) is not charged twice, and the work of hashing a map's int keys
+    /// again, which a look-up that walks too many slots does once, is not dropped. Hits, misses caught, and has of
+    /// keys there and not, with budgets every 7 instructions over the run: the same output and stop in every
+    /// engine, and without a budget the same output as the interpreter.
     /// </summary>
     [Fact]
     public void CompiledMapReadsChargeAndFailAsTheInterpretersDo()
     {
         string path = Write("mapreads.hl", """
             fn main() {
-                let m: {string: int} = {}
+                // Int keys 0 to 39, then one that is not there whose look-up walks past 32 slots: the map's
+                // keys are hashed again with the secret, work the look-up charges once.
+                let ints: {int: int} = {}
+                var k = 0
+                while k < 40 {
+                    ints[k] = k
+                    k += 1
+                }
                 var total = 0
+                try {
+                    total += ints[128]
+                } catch e: KeyError {
+                    total -= 2
+                }
+                println(total)
+                let m: {string: int} = {}
                 var i = 0
                 while i < 30 {
                     m["key number {i}"] = i

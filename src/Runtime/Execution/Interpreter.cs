@@ -1512,9 +1512,9 @@ public sealed class Interpreter : IRootSource
         return sp - 2;
     }
 
-    /// <summary>Compiled code's <c>m[key]</c> of a map that is not null: true with the key's value; false, having
-    /// charged nothing, when the map does not hold it (then <see cref="OpMapGet"/> runs, which raises the KeyError
-    /// and charges the look-up as the interpreter does). Never allocates.</summary>
+    /// <summary>Compiled code's <c>m[key]</c> of a map that is not null: true with the key's value; false when the
+    /// map does not hold it, having left uncharged what <see cref="OpMapGet"/>'s look-up of the key charges again
+    /// (<see cref="UnchargeRepeated"/>); that slow path then raises the KeyError. Never allocates.</summary>
     internal bool MapGetFound(int m, long key, out long value)
     {
         var heap = Heap;
@@ -1522,7 +1522,7 @@ public sealed class Interpreter : IRootSource
         int e = heap.MapFind(m, key);
         if (e < 0)
         {
-            heap.MapWork = work;
+            UnchargeRepeated(heap, m, work);
             value = 0;
             return false;
         }
@@ -1568,8 +1568,8 @@ public sealed class Interpreter : IRootSource
         else if (heap.MapHasRoom(m)) heap.MapAppend(m, key, value);
         else
         {
-            // Full: nothing done, and the look-up's work is OpMapSet's to charge when it looks the key up again.
-            heap.MapWork = work;
+            // Full: nothing done, and OpMapSet looks the key up again.
+            UnchargeRepeated(heap, m, work);
             return false;
         }
         ChargeMapWork(heap);
@@ -1637,6 +1637,18 @@ public sealed class Interpreter : IRootSource
     /// entries moved when a map grows), noticed at the next instruction: a map operation costs what its keys and
     /// sizes make it cost, not one instruction whatever they are, and the same on every run.
     /// </summary>
+    /// <summary>
+    /// Takes back, before a slow path looks the same key up again, the work a look-up charged that the second
+    /// charges too: a string key's hashing (<paramref name="before"/> is <see cref="Heap.MapWork"/> before the
+    /// first). An int or bool key's look-up charges nothing twice: its hash costs nothing, and the keys hashed
+    /// again with the secret when it walked too many slots are hashed once (the map keeps that hash), so that work
+    /// stays charged, as the interpreter's single look-up charges it.
+    /// </summary>
+    private static void UnchargeRepeated(Heap heap, int m, long before)
+    {
+        if (heap.MapKeyKind(m) == TypeKind.String) heap.MapWork = before;
+    }
+
     private void ChargeMapWork(Heap heap)
     {
         if (heap.MapWork == 0) return;

@@ -241,8 +241,9 @@ public sealed partial class Heap
     private void ForgetFound() => _foundMap = 0;
 
     /// <summary>The entry number of <paramref name="key"/>, or -1 when the map does not hold it.</summary>
-    /// <remarks>The remembered key is tested here, inlined into the caller (compiled code's <c>m.get(k, 0)</c> and
-    /// <c>m[k] = v</c>); the look-up itself is <see cref="MapLookUp"/>.</remarks>
+    /// <remarks>The remembered key is tested here, inlined into the caller (compiled code's <c>m.get(k, 0)</c>,
+    /// <c>m[k]</c> and <c>m.has(k)</c>; <see cref="MapSetFound"/> tests it for <c>m[k] = v</c>); the look-up
+    /// itself is <see cref="MapLookUp"/>.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int MapFind(int map, long key)
     {
@@ -266,7 +267,7 @@ public sealed partial class Heap
     }
 
     /// <summary><see cref="MapFind"/> of a key that is not the remembered one.</summary>
-    /// <remarks>Compiled fully optimised at its first call, like <see cref="Interpreter.MapSetInPlace"/>: a program
+    /// <remarks>Compiled fully optimised at its first call, like <c>Interpreter.MapSetLookedUp</c>: a program
     /// of map operations otherwise ran its ReadyToRun code for a fifth of its run (mapcount) before .NET's tiering
     /// replaced it. An int or bool key under the plain hash whose slot holds it, or is empty (most look-ups), is
     /// answered here in a few instructions and without a frame; anything else walks the slots in
