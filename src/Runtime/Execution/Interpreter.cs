@@ -1633,11 +1633,6 @@ public sealed class Interpreter : IRootSource
     }
 
     /// <summary>
-    /// Charges the map operations' work (<see cref="Heap.MapWork"/>: the characters of string keys hashed, the
-    /// entries moved when a map grows), noticed at the next instruction: a map operation costs what its keys and
-    /// sizes make it cost, not one instruction whatever they are, and the same on every run.
-    /// </summary>
-    /// <summary>
     /// Takes back, before a slow path looks the same key up again, the work a look-up charged that the second
     /// charges too: a string key's hashing (<paramref name="before"/> is <see cref="Heap.MapWork"/> before the
     /// first). An int or bool key's look-up charges nothing twice: its hash costs nothing, and the keys hashed
@@ -1649,6 +1644,11 @@ public sealed class Interpreter : IRootSource
         if (heap.MapKeyKind(m) == TypeKind.String) heap.MapWork = before;
     }
 
+    /// <summary>
+    /// Charges the map operations' work (<see cref="Heap.MapWork"/>: the characters of string keys hashed, the
+    /// entries moved when a map grows), noticed at the next instruction: a map operation costs what its keys and
+    /// sizes make it cost, not one instruction whatever they are, and the same on every run.
+    /// </summary>
     private void ChargeMapWork(Heap heap)
     {
         if (heap.MapWork == 0) return;

@@ -103,11 +103,14 @@ public sealed partial class Heap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long Hash(int map, long key)
     {
-        long header = _space[map];
-        if ((header & MapKeyedFlag) == 0 && (TypeKind)(byte)(header >> 8) != TypeKind.String)
-            return PlainHash(key);
+        if (PlainHashed(_space[map])) return PlainHash(key);
         return KeyedOrStringHash(map, key);
     }
+
+    /// <summary>Whether the map with this header hashes its keys plainly (<see cref="PlainHash"/>): int or bool keys
+    /// not yet hashed with the secret.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool PlainHashed(long header) => (header & MapKeyedFlag) == 0 && (TypeKind)(byte)(header >> 8) != TypeKind.String;
 
     /// <summary>The plain hash of an int or bool key: the high half beyond the low half's sign extension, folded in.
     /// A key that fits in 32 bits hashes to itself, so -1, -2, ... take the index's last slots and never meet 0, 1, ...</summary>
@@ -147,7 +150,7 @@ public sealed partial class Heap
 
     /// <summary>True when a run of <paramref name="probes"/> slots means the map's keys should be hashed with the secret.</summary>
     private bool RunTooLong(int map, int probes) =>
-        probes > LongProbeRun && (_space[map] & MapKeyedFlag) == 0 && MapKeyKind(map) != TypeKind.String;
+        probes > LongProbeRun && PlainHashed(_space[map]);
 
     /// <summary>
     /// Hashes the map's keys with the secret from now on: the entries' hashes are computed again and the index is
@@ -277,8 +280,7 @@ public sealed partial class Heap
     private int MapLookUp(int map, long key)
     {
         var space = _space;
-        long header = space[map];
-        if ((header & MapKeyedFlag) != 0 || (TypeKind)(byte)(header >> 8) == TypeKind.String) return MapProbe(map, key);
+        if (!PlainHashed(space[map])) return MapProbe(map, key);
         long hash = PlainHash(key);
         int index = (int)space[map + MapIndexWord];
         int e = IndexSlot(index, (int)hash & IndexMask(index));
