@@ -23,6 +23,27 @@ public sealed record CliContext(TextWriter Out, TextWriter Err, TextReader In, b
     /// <summary>Talk to <see cref="In"/> as to a person at a terminal (tests of the questions hlvm asks).</summary>
     internal bool AssumeTerminal { get; init; }
 
+    /// <summary>Where the lines of <c>--gc-log</c> go, or null for <see cref="Messages"/> (after what the program
+    /// printed to standard output). The VM's own logs are not the program's output: <c>--engine compare</c>
+    /// keeps them apart from the program's standard error.</summary>
+    internal TextWriter? GcLog { get; init; }
+
+    /// <summary>Where the lines of <c>--jit-log</c> go, or null for <see cref="Messages"/>.</summary>
+    internal TextWriter? JitLog { get; init; }
+
+    /// <summary>Writes a line of one of the VM's logs to <paramref name="log"/>, or else to <see cref="Messages"/>
+    /// after flushing standard output.</summary>
+    internal void WriteLog(TextWriter? log, string line)
+    {
+        if (log is not null)
+        {
+            log.WriteLine(line);
+            return;
+        }
+        Out.Flush();
+        Messages.WriteLine(line);
+    }
+
     /// <summary>"1 entry", "2 entries".</summary>
     public static string Count(long n, string one, string many) => $"{n} {(n == 1 ? one : many)}";
 }

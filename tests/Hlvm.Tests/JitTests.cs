@@ -2065,6 +2065,39 @@ public sealed class JitTests : IDisposable
     }
 
     [Fact]
+    public void CompareSetsTheGcLogsPausesAsideAndLetsTheJitLogThrough()
+    {
+        string path = Write("logs.hl", """
+            class Node { next: Node? }
+            fn main() {
+                var kept = 0
+                for i in 0..20000 {
+                    let _n = Node(null)
+                    if i % 1000 == 0 { kept += 1 }
+                }
+                println(kept)
+            }
+            """);
+        // The collections the interpreter alone logs: the comparison must count the same ones.
+        var alone = TestSupport.Hlvm("run", "--engine", "interp", "--gc-log", "--max-heap", "64k", path);
+        Assert.True(alone.ExitCode == 0, alone.Stderr);
+        int collections = alone.Stderr.Split('\n').Count(line => line.StartsWith("[gc] #"));
+        Assert.True(collections >= 2, alone.Stderr);
+        // Each run's pauses differ; without them the logs agree, and the program's stderr holds no log line.
+        var gc = TestSupport.Hlvm("run", "--engine", "compare", "--gc-log", "--max-heap", "64k", path);
+        Assert.True(gc.ExitCode == 0, gc.Stdout + gc.Stderr);
+        Assert.Equal($"same: interp and jit agree on stdout (1 line), stderr (0 lines), the gc log ({collections} collections, pause times aside) and the exit code (0)\n", gc.Stdout);
+        Assert.Equal("", gc.Stderr);
+        // Only the JIT logs compiles: its lines reach stderr and are not a difference.
+        var jit = TestSupport.Hlvm("run", "--engine", "compare", "--jit-log", path);
+        Assert.True(jit.ExitCode == 0, jit.Stdout + jit.Stderr);
+        Assert.StartsWith("same: ", jit.Stdout);
+        Assert.Matches(@"^jit: main: \d+ instructions -> ", jit.Stderr);
+        Assert.Equal("[gc] #1 full before=80 after=40 heap=64\n[gc] #2 full before=96 after=40 heap=64\n",
+            EngineComparison.PausesAside("[gc] #1 full pause=0.436ms before=80 after=40 heap=64\n[gc] #2 full pause=12.5ms before=96 after=40 heap=64\n"));
+    }
+
+    [Fact]
     public void CompareShowsTheFirstDifferingLine()
     {
         Assert.Null(EngineComparison.FirstDifference("stdout", "a\nb\n", "a\nb\n"));

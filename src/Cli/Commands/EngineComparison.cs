@@ -5,7 +5,9 @@ namespace Hlvm.Cli.Commands;
 /// compiled before it first runs), with the same arguments, standard input, grants and limits, and reports
 /// whether standard output, standard error and the exit code are the same, or where they first differ. It is how
 /// a user who suspects the JIT proves or clears it. The program runs twice, so what it does to files or the
-/// network it does twice.
+/// network it does twice. The VM's own logs are not the program's output: with <c>--gc-log</c> the two runs'
+/// collections are compared too, their pause times aside (each engine must collect at the same points), and
+/// <c>--jit-log</c>'s lines (only the JIT has any) go straight to standard error.
 /// </summary>
 internal sealed class EngineComparison(CliContext cli)
 {
@@ -15,13 +17,15 @@ internal sealed class EngineComparison(CliContext cli)
     public int Run(RunSettings s)
     {
         string input = cli.In.ReadToEnd();
-        var runs = new List<(string Engine, int Code, string Out, string Err)>();
+        var runs = new List<(string Engine, int Code, string Out, string Err, string Gc)>();
         foreach (var engine in Engines)
         {
             var output = new StringWriter { NewLine = "\n" };
             var error = new StringWriter { NewLine = "\n" };
-            int code = new Runner(new CliContext(output, error, new StringReader(input), IsProcess: false)).Run(s with { Engine = engine });
-            runs.Add((engine, code, output.ToString(), error.ToString()));
+            var gc = new StringWriter { NewLine = "\n" };
+            var context = new CliContext(output, error, new StringReader(input), IsProcess: false) { GcLog = gc, JitLog = cli.Messages };
+            int code = new Runner(context).Run(s with { Engine = engine });
+            runs.Add((engine, code, output.ToString(), error.ToString(), PausesAside(gc.ToString())));
             // A program that can't be found or a command line that is wrong: nothing to compare.
             if (code is ExitCodes.Usage or ExitCodes.NoInput)
             {
@@ -32,16 +36,21 @@ internal sealed class EngineComparison(CliContext cli)
         }
         var (a, b) = (runs[0], runs[1]);
         string? difference = FirstDifference("stdout", a.Out, b.Out) ?? FirstDifference("stderr", a.Err, b.Err)
+            ?? FirstDifference("gc log", a.Gc, b.Gc)
             ?? (a.Code != b.Code ? $"the exit code: {a.Engine} {a.Code}, {b.Engine} {b.Code}" : null);
         if (difference is null)
         {
+            string gcLog = s.GcLog ? $", the gc log ({CliContext.Count(Lines(a.Gc).Length, "collection", "collections")}, pause times aside)" : "";
             cli.Out.WriteLine($"same: {a.Engine} and {b.Engine} agree on stdout ({CliContext.Count(Lines(a.Out).Length, "line", "lines")}), "
-                + $"stderr ({CliContext.Count(Lines(a.Err).Length, "line", "lines")}) and the exit code ({a.Code})");
+                + $"stderr ({CliContext.Count(Lines(a.Err).Length, "line", "lines")}){gcLog} and the exit code ({a.Code})");
             return ExitCodes.Ok;
         }
         cli.Out.WriteLine($"differ: {difference}");
         return ExitCodes.EnginesDiffer;
     }
+
+    /// <summary>A gc log with each collection's pause, which no two runs share, left out.</summary>
+    internal static string PausesAside(string log) => System.Text.RegularExpressions.Regex.Replace(log, @" pause=[0-9.]+ms", "");
 
     private static string[] Lines(string text) => text.Length == 0 ? [] : text.TrimEnd('\n').Split('\n');
 

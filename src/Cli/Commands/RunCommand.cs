@@ -29,7 +29,7 @@ internal sealed class RunCommand
     };
     private readonly TextOption _engine = OptionKinds.Choice("--engine",
         "the execution engine: tiered interprets and compiles hot functions and loops to CIL; jit compiles every function before it first runs; interp never compiles; "
-        + "compare runs the program under interp and under jit (twice, so what it does to files or the network it does twice) and reports 'same' or the first difference (exit 1)",
+        + "compare runs the program under interp and under jit (twice, so what it does to files or the network it does twice) and reports 'same' or the first difference in stdout, stderr, the gc log (with --gc-log; pause times aside) or the exit code (exit 1)",
         RunSettings.Engines);
     private readonly NumberOption _jitThreshold = OptionKinds.Count("--jit-threshold", "N",
         $"tiered: compile a function after N calls, or a loop after N iterations (0: before it first runs; default {ExecutionOptions.DefaultJitThreshold} calls, {ExecutionOptions.DefaultJitLoopThreshold} iterations)",
@@ -311,7 +311,7 @@ internal sealed class Runner(CliContext cli)
                     Stress = s.GcStress,
                     Verify = s.VerifyHeap,
                     TrackObjects = s.Checked,
-                    Log = s.GcLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
+                    Log = s.GcLog ? line => _cli.WriteLog(_cli.GcLog, line) : null,
                 },
                 Execution = new ExecutionOptions
                 {
@@ -340,7 +340,7 @@ internal sealed class Runner(CliContext cli)
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private Hlvm.Jit.CilCompiler NewCompiler(RunSettings s) => new()
     {
-        Log = s.JitLog ? line => { _cli.Out.Flush(); _cli.Messages.WriteLine(line); } : null,
+        Log = s.JitLog ? line => _cli.WriteLog(_cli.JitLog, line) : null,
         CountCalls = s.Profile is not null,
         Background = s.Engine == "tiered" && !s.JitSync,
     };
