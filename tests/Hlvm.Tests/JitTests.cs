@@ -2098,6 +2098,49 @@ public sealed class JitTests : IDisposable
     }
 
     [Fact]
+    public void CompareAtATerminalReadsOnlyWhatTheProgramReadsAndGivesTheJitTheSame()
+    {
+        string path = Write("greet.hl", """
+            fn main() {
+                let name = readLine()
+                println("hello, " + (name ?? "nobody"))
+            }
+            """);
+        // A person has typed one line and nothing more: a read past it would wait for ever.
+        var stdout = new StringWriter { NewLine = "\n" };
+        var stderr = new StringWriter { NewLine = "\n" };
+        int code = Cli.Program.RunAtTerminal(["run", "--engine", "compare", path], stdout, stderr, new TypedLines("Ada\r\n"));
+        Assert.True(code == 0, stdout + stderr.ToString());
+        Assert.Equal("same: interp and jit agree on stdout (1 line), stderr (0 lines) and the exit code (0)\n", stdout.ToString());
+        // What was read is given back as it was typed, line breaks included.
+        var recorder = new Cli.Commands.RecordingReader(new StringReader("a\r\nb\nrest"));
+        Assert.Equal("a", recorder.ReadLine());
+        Assert.Equal('b', (char)recorder.Read());
+        Assert.Equal("\nrest", recorder.ReadToEnd());
+        Assert.Equal("a\r\nb\nrest", recorder.Recorded);
+    }
+
+    /// <summary>A terminal at which a person has typed <paramref name="text"/>: reading past it fails the test
+    /// rather than waiting.</summary>
+    private sealed class TypedLines(string text) : TextReader
+    {
+        private int _at;
+
+        public override int Peek() => _at < text.Length ? text[_at] : throw new InvalidOperationException("read past what was typed");
+
+        public override int Read() => _at < text.Length ? text[_at++] : throw new InvalidOperationException("read past what was typed");
+
+        public override int Read(char[] buffer, int index, int count)
+        {
+            if (_at == text.Length) throw new InvalidOperationException("read past what was typed");
+            int n = Math.Min(count, text.Length - _at);
+            text.CopyTo(_at, buffer, index, n);
+            _at += n;
+            return n;
+        }
+    }
+
+    [Fact]
     public void CompareShowsTheFirstDifferingLine()
     {
         Assert.Null(EngineComparison.FirstDifference("stdout", "a\nb\n", "a\nb\n"));

@@ -16,14 +16,14 @@ internal sealed class EngineComparison(CliContext cli)
 
     public int Run(RunSettings s)
     {
-        string input = cli.In.ReadToEnd();
+        var input = new RepeatedInput(cli);
         var runs = new List<(string Engine, int Code, string Out, string Err, string Gc)>();
         foreach (var engine in Engines)
         {
             var output = new StringWriter { NewLine = "\n" };
             var error = new StringWriter { NewLine = "\n" };
             var gc = new StringWriter { NewLine = "\n" };
-            var context = new CliContext(output, error, new StringReader(input), IsProcess: false) { GcLog = gc, JitLog = cli.Messages };
+            var context = new CliContext(output, error, input.Next(), IsProcess: false) { GcLog = gc, JitLog = cli.Messages };
             int code = new Runner(context).Run(s with { Engine = engine });
             runs.Add((engine, code, output.ToString(), error.ToString(), PausesAside(gc.ToString())));
             // A program that can't be found or a command line that is wrong: nothing to compare.
@@ -70,4 +70,52 @@ internal sealed class EngineComparison(CliContext cli)
     }
 
     private static string Shown(string? line) => line is null ? "(no such line)" : Runtime.Execution.Excerpt.Of(line, 200);
+}
+
+/// <summary>
+/// The standard input of a program run once per engine (<c>run --engine compare</c>, <c>prof --compare</c>). Piped
+/// input is read whole and each run is given all of it. A terminal's is not read ahead, which would wait for the
+/// person to end it whether the program reads it or not: the first run reads what is typed, and each later run is
+/// given what the first read.
+/// </summary>
+internal sealed class RepeatedInput(CliContext cli)
+{
+    private readonly RecordingReader? _typed = cli.AssumeTerminal || cli.IsProcess && !Console.IsInputRedirected ? new RecordingReader(cli.In) : null;
+    private string? _piped;
+    private bool _first = true;
+
+    /// <summary>The standard input of the next run.</summary>
+    public TextReader Next()
+    {
+        bool first = _first;
+        _first = false;
+        if (_typed is not null) return first ? _typed : new StringReader(_typed.Recorded);
+        return new StringReader(_piped ??= cli.In.ReadToEnd());
+    }
+}
+
+/// <summary>Reads from <paramref name="source"/> and keeps what it has read (<see cref="Recorded"/>). Only these three
+/// reads are overridden: <see cref="TextReader"/> makes every other read of them, so each character read is kept
+/// exactly once, line breaks as they came.</summary>
+internal sealed class RecordingReader(TextReader source) : TextReader
+{
+    private readonly System.Text.StringBuilder _read = new();
+
+    public string Recorded => _read.ToString();
+
+    public override int Peek() => source.Peek();
+
+    public override int Read()
+    {
+        int c = source.Read();
+        if (c >= 0) _read.Append((char)c);
+        return c;
+    }
+
+    public override int Read(char[] buffer, int index, int count)
+    {
+        int n = source.Read(buffer, index, count);
+        if (n > 0) _read.Append(buffer, index, n);
+        return n;
+    }
 }

@@ -394,7 +394,7 @@ internal sealed class Runner(CliContext cli)
             _cli.Messages.WriteLine("hlvm prof: --compare times the engines; --every counts instructions, which the JIT does not (the program would run interpreted twice)");
             return ExitCodes.Usage;
         }
-        string input = _cli.In.ReadToEnd();
+        var input = new RepeatedInput(_cli);
         var profiles = new List<Runtime.Profiling.Profile>();
         int interpCode = 0;
         string interpOut = "";
@@ -402,7 +402,7 @@ internal sealed class Runner(CliContext cli)
         {
             var output = new StringWriter { NewLine = "\n" };
             var error = new StringWriter { NewLine = "\n" };
-            var runner = new Runner(new CliContext(output, error, new StringReader(input), IsProcess: false));
+            var runner = new Runner(new CliContext(output, error, input.Next(), IsProcess: false));
             int code = runner.Run(s with { Engine = engine, Profile = settings with { Compare = false, Output = null } });
             if (runner._profiler is null || code is ExitCodes.Usage or ExitCodes.NoInput or ExitCodes.DataError)
             {
