@@ -1595,6 +1595,23 @@ internal sealed class CilEmitter
                     il.MarkLabel(done);
                     break;
                 }
+            case Opcode.APush:
+                {
+                    // The interpreter's own push onto an array with room (Interpreter.APushInPlace), called with the
+                    // operands as they are: it never allocates. A null array and a full one take the slow path
+                    // (the NullError, or the growth, which may collect).
+                    MaterializeAll(d);
+                    il.Emit(OpCodes.Ldarg_0);
+                    LdEntry(d - 2, Rep.Ref);
+                    il.Emit(OpCodes.Conv_I4);
+                    LdEntryBits(d - 1, RepOf(types[d - 1]));
+                    il.Emit(OpCodes.Call, M.APushInPlace);
+                    var pushed = il.DefineLabel();
+                    il.Emit(OpCodes.Brtrue, pushed);
+                    SlowPath(pc, ins, types);
+                    il.MarkLabel(pushed);
+                    break;
+                }
             default:
                 SlowPath(pc, ins, types);
                 break;
@@ -3290,6 +3307,7 @@ internal sealed class CilEmitter
         public static MethodInfo MapSetInPlace => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapSetInPlace));
         public static MethodInfo MapGetFound => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapGetFound));
         public static MethodInfo MapHas => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapHas));
+        public static MethodInfo APushInPlace => field ??= Of(typeof(Interpreter), nameof(Interpreter.APushInPlace));
         public static MethodInfo NullDereference => field ??= Of(typeof(Interpreter), nameof(Interpreter.NullDereference));
         public static MethodInfo FieldNullError => field ??= Of(typeof(Interpreter), nameof(Interpreter.FieldNullError), typeof(int), typeof(long), typeof(bool));
         public static MethodInfo FieldUnsetError => field ??= Of(typeof(Interpreter), nameof(Interpreter.FieldUnsetError));

@@ -1727,6 +1727,65 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// Compiled code pushes onto an array with room itself (<c>Interpreter.APushInPlace</c>) and leaves a full one to
+    /// the interpreter's push, which grows it: each kind of element through its stores' growths (a [bool]'s store
+    /// holds bytes), references under GC stress, and the fuel a growth charges, alike in every engine. (A push onto
+    /// null does not verify.)
+    /// </summary>
+    [Fact]
+    public void CompiledPushesGrowAndChargeAsTheInterpretersDo()
+    {
+        string path = Write("pushes.hl", """
+            class Box { items: [string] }
+            fn fill(box: Box, n: int) {
+                box.items.push("item {n}")
+            }
+            fn main() {
+                let ints: [int] = []
+                let floats: [float] = []
+                let flags: [bool] = []
+                let words: [string] = []
+                var i = 0
+                while i < 70 {
+                    ints.push(i * i)
+                    floats.push(i as float / 4.0)
+                    flags.push(i % 3 == 0)
+                    words.push("w{i}")
+                    i += 1
+                }
+                println("{ints.len()} {ints[69]} {floats[69]} {flags[66]} {flags[67]} {words[69]}")
+                let box = Box([])
+                var n = 0
+                while n < 20 {
+                    fill(box, n)
+                    n += 1
+                }
+                println(box.items)
+            }
+            """);
+        var whole = TestSupport.Hlvm(["run", "--engine", "interp", path]);
+        Assert.True(whole.ExitCode == 0, whole.Stderr);
+        Assert.StartsWith($"70 {69 * 69} 17.25 true false w69\n", whole.Stdout);
+        Assert.EndsWith($"[{string.Join(", ", Enumerable.Range(0, 20).Select(n => $"\"item {n}\""))}]\n", whole.Stdout);
+        foreach (var engine in Engines.Skip(1))
+        {
+            Assert.Equal(whole, TestSupport.Hlvm(["run", .. engine, path]));
+            Assert.Equal(whole, TestSupport.Hlvm(["run", .. engine, "--gc-stress", "--verify-heap", path]));
+        }
+        // From a budget that stops the first loop to one that lets the program finish: every growth on the way.
+        var codes = new List<int>();
+        for (int fuel = 100; fuel < 4000; fuel += 19)
+        {
+            var interpreted = TestSupport.Hlvm(["run", "--engine", "interp", "--fuel", $"{fuel}", path]);
+            codes.Add(interpreted.ExitCode);
+            foreach (var engine in Engines.Skip(1))
+                Assert.Equal(interpreted, TestSupport.Hlvm(["run", .. engine, "--fuel", $"{fuel}", path]));
+        }
+        Assert.Equal(75, codes[0]);
+        Assert.Equal(0, codes[^1]);
+    }
+
+    /// <summary>
     /// By default .NET compiles a hot function's CIL on the JIT's thread while the interpreter goes on running it:
     /// main's loop stays interpreted until its code arrives, and then continues in it (an entry into a compiled
     /// loop at a later iteration), and it is compiled once, however many iterations it counts meanwhile. The loop

@@ -1933,6 +1933,12 @@ public sealed class Interpreter : IRootSource
         return sp;
     }
 
+    /// <summary>A push onto an array that has room, in both engines (compiled code calls it with the operands as
+    /// they are): false, having done nothing, for a null array or a full one, whose push <see cref="OpAPush"/>
+    /// makes (the NullError, or the growth, which may collect). Never allocates.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool APushInPlace(int r, long value) => Heap.TryAppend(r, value);
+
     // ------------------------------------------------------------------------------------------------ errors
 
     /// <summary>The error being raised: a heap reference, kept here so that the collector sees and moves it.</summary>
