@@ -41,7 +41,7 @@ public static class ExitCodes
         (NoInput, "an input not found or unreadable: a file, a key file, or a bundle's URL that answers with an error or can't be reached (and is not cached)"),
         (RuntimeError, "an uncaught error: one the program threw, a runtime fault (`IndexError`, `KeyError`, `DivisionByZeroError`, `NullError`, `CastError`, `ValueError`, `IOError`; a bundle's resource that fails its check when the app reads it is an `IOError`), or an internal error of the VM"),
         (CantCreate, "an output file, or standard output (a full disk), cannot be written, or `serve` cannot listen on its port"),
-        (LimitExceeded, "a resource limit was breached: `--fuel`, `--timeout`, `--max-heap`, `--max-stack` (an uncaught `OutOfMemoryError` or `StackOverflowError`), `--max-output`, `--max-open-files`, `--max-disk`; the message names it"),
+        (LimitExceeded, "a resource limit was breached: `--fuel`, `--timeout`, `--max-heap`, `--max-stack` (an uncaught `OutOfMemoryError` or `StackOverflowError`), `--max-output`, `--max-open-files`, `--max-disk`, or the 64 Mi characters of piped input that `--engine compare` keeps; the message names it"),
         (NoPermission, "an uncaught `PermissionError`: the program used a file, variable or host it was not granted; the message names the flag that grants it"),
         (BrokenPipe, "standard output is a pipe whose reader has gone (`hlvm run prog.hl | head -2`): the program stops at its next write and nothing more is printed, as SIGPIPE (128 + 13) stops a C or Go program"),
     ];

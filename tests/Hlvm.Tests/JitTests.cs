@@ -2179,6 +2179,24 @@ public sealed class JitTests : IDisposable
         Assert.Equal("a\r\nb\nrest", recorder.Recorded);
     }
 
+    [Fact]
+    public void ComparisonsRefusePipedInputPastTheirLimitAndGiveEveryRunTheRest()
+    {
+        Cli.CliContext Piped(string text, StringWriter stderr) =>
+            new(new StringWriter { NewLine = "\n" }, stderr, new StringReader(text), IsProcess: false);
+        // An input without end would grow until the process ran out of memory: past the limit, nothing runs.
+        var stderr = new StringWriter { NewLine = "\n" };
+        Assert.Null(Cli.Commands.RepeatedInput.Of(Piped(new string('x', 100_000), stderr), "hlvm run --engine compare", maxChars: 99_999));
+        Assert.Equal("hlvm run --engine compare: standard input is longer than 99,999 characters, the most the comparison keeps "
+            + "to give each engine the same input; run each engine alone for a longer one\n", stderr.ToString());
+        // At the limit, each run gets all of it.
+        string text = string.Concat(Enumerable.Range(0, 20_000).Select(i => $"{i % 10}\n")).Insert(5, "\r");
+        var input = Cli.Commands.RepeatedInput.Of(Piped(text, stderr), "hlvm run --engine compare", maxChars: text.Length);
+        Assert.NotNull(input);
+        Assert.Equal(text, input.Next().ReadToEnd());
+        Assert.Equal(text, input.Next().ReadToEnd());
+    }
+
     /// <summary>A terminal at which a person has typed <paramref name="text"/>: reading past it fails the test
     /// rather than waiting.</summary>
     private sealed class TypedLines(string text) : TextReader

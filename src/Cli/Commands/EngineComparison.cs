@@ -16,7 +16,7 @@ internal sealed class EngineComparison(CliContext cli)
 
     public int Run(RunSettings s)
     {
-        var input = new RepeatedInput(cli);
+        if (RepeatedInput.Of(cli, "hlvm run --engine compare") is not { } input) return ExitCodes.LimitExceeded;
         var runs = new List<(string Engine, int Code, string Out, string Err, string Gc)>();
         foreach (var engine in Engines)
         {
@@ -74,15 +74,42 @@ internal sealed class EngineComparison(CliContext cli)
 
 /// <summary>
 /// The standard input of a program run once per engine (<c>run --engine compare</c>, <c>prof --compare</c>). Piped
-/// input is read whole and each run is given all of it. A terminal's is not read ahead, which would wait for the
-/// person to end it whether the program reads it or not: the first run reads what is typed, and each later run is
-/// given what the first read.
+/// input is read whole, up to <see cref="MaxPipedChars"/>, and each run is given all of it. A terminal's is not
+/// read ahead, which would wait for the person to end it whether the program reads it or not: the first run reads
+/// what is typed, and each later run is given what the first read.
 /// </summary>
-internal sealed class RepeatedInput(CliContext cli)
+internal sealed class RepeatedInput
 {
-    private readonly RecordingReader? _typed = cli.AssumeTerminal || cli.IsProcess && !Console.IsInputRedirected ? new RecordingReader(cli.In) : null;
-    private string? _piped;
+    /// <summary>The most characters of piped input kept for the runs: an input without end (<c>yes | hlvm run
+    /// --engine compare ...</c>) would otherwise grow until the process ran out of memory.</summary>
+    public const int MaxPipedChars = 64 << 20;
+
+    private readonly RecordingReader? _typed;
+    private readonly string? _piped;
     private bool _first = true;
+
+    private RepeatedInput(RecordingReader? typed, string? piped) => (_typed, _piped) = (typed, piped);
+
+    /// <summary>The input of <paramref name="command"/>'s runs, or null (having said why on standard error) when
+    /// the piped input is longer than <paramref name="maxChars"/>.</summary>
+    public static RepeatedInput? Of(CliContext cli, string command, int maxChars = MaxPipedChars)
+    {
+        if (cli.AssumeTerminal || cli.IsProcess && !Console.IsInputRedirected) return new(new RecordingReader(cli.In), null);
+        var text = new System.Text.StringBuilder();
+        var buffer = new char[1 << 16];
+        for (int n; (n = cli.In.Read(buffer, 0, buffer.Length)) > 0;)
+        {
+            if (text.Length + n > maxChars)
+            {
+                cli.Out.Flush();
+                cli.Messages.WriteLine($"{command}: standard input is longer than {maxChars:N0} characters, the most the "
+                    + "comparison keeps to give each engine the same input; run each engine alone for a longer one");
+                return null;
+            }
+            text.Append(buffer, 0, n);
+        }
+        return new(null, text.ToString());
+    }
 
     /// <summary>The standard input of the next run.</summary>
     public TextReader Next()
@@ -90,7 +117,7 @@ internal sealed class RepeatedInput(CliContext cli)
         bool first = _first;
         _first = false;
         if (_typed is not null) return first ? _typed : new StringReader(_typed.Recorded);
-        return new StringReader(_piped ??= cli.In.ReadToEnd());
+        return new StringReader(_piped!);
     }
 }
 

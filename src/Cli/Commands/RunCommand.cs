@@ -394,7 +394,7 @@ internal sealed class Runner(CliContext cli)
             _cli.Messages.WriteLine("hlvm prof: --compare times the engines; --every counts instructions, which the JIT does not (the program would run interpreted twice)");
             return ExitCodes.Usage;
         }
-        var input = new RepeatedInput(_cli);
+        if (RepeatedInput.Of(_cli, "hlvm prof --compare") is not { } input) return ExitCodes.LimitExceeded;
         var profiles = new List<Runtime.Profiling.Profile>();
         int interpCode = 0;
         string interpOut = "";
