@@ -1597,9 +1597,9 @@ internal sealed class CilEmitter
                 }
             case Opcode.APush:
                 {
-                    // The interpreter's own push onto an array with room (Interpreter.APushInPlace), called with the
-                    // operands as they are: it never allocates. A null array and a full one take the slow path
-                    // (the NullError, or the growth, which may collect).
+                    // A push onto an array with room (Interpreter.APushInPlace), called with the operands as they
+                    // are: it never allocates, so nothing moves. A null array and a full one take the slow path,
+                    // the interpreter's OpAPush (the NullError, or the growth, which may collect).
                     MaterializeAll(d);
                     il.Emit(OpCodes.Ldarg_0);
                     LdEntry(d - 2, Rep.Ref);

@@ -1933,9 +1933,9 @@ public sealed class Interpreter : IRootSource
         return sp;
     }
 
-    /// <summary>A push onto an array that has room, in both engines (compiled code calls it with the operands as
-    /// they are): false, having done nothing, for a null array or a full one, whose push <see cref="OpAPush"/>
-    /// makes (the NullError, or the growth, which may collect). Never allocates.</summary>
+    /// <summary>Compiled code's push onto an array that has room (<see cref="Heap.TryAppend"/>), with the operands as
+    /// they are: false, having done nothing, for a null array or a full one, whose push <see cref="OpAPush"/> makes
+    /// (the NullError, or the growth, which may collect). Never allocates.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool APushInPlace(int r, long value) => Heap.TryAppend(r, value);
 
