@@ -349,5 +349,10 @@ public sealed class ProfilerTests : IDisposable
         Assert.Contains("hlvm prof --compare", html);
         Assert.Contains("\"r\":", html); // the differential flame graph's ratios
         Assert.Equal(64, TestSupport.Hlvm("prof", "--compare", "--every", "100", path).ExitCode);
+        // --engine compare compares outputs, and a profile's report is never the same twice: it points to --compare.
+        var engines = TestSupport.Hlvm("prof", "--engine", "compare", path);
+        Assert.Equal(64, engines.ExitCode);
+        Assert.Equal("hlvm prof: --engine compare compares the engines' output, not their profiles; to profile the program under both engines, use --compare\n", engines.Stderr);
+        Assert.Equal("", engines.Stdout);
     }
 }

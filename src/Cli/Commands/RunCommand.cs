@@ -166,6 +166,12 @@ internal sealed class Runner(CliContext cli)
 
     public int Run(RunSettings s)
     {
+        if (s.Engine == "compare" && s.Profile is not null)
+        {
+            // The comparison of outputs would compare the two profiles' reports, which never agree.
+            _cli.Messages.WriteLine("hlvm prof: --engine compare compares the engines' output, not their profiles; to profile the program under both engines, use --compare");
+            return ExitCodes.Usage;
+        }
         if (s.Engine == "compare") return new EngineComparison(_cli).Run(s);
         if (s.Profile is { Compare: true } profile) return CompareProfiles(s, profile);
         string path = s.File;
