@@ -2218,6 +2218,29 @@ public sealed class JitTests : IDisposable
     }
 
     [Fact]
+    public void CompareChangesTheAppsStorageOnceAndGivesTheJitTheSameStart()
+    {
+        string path = Write("counter.hl", """
+            import std.fs
+            fn main() {
+                var runs = 1
+                if fs.exists("/data/runs.txt") { runs = fs.readText("/data/runs.txt").toInt() + 1 }
+                fs.writeText("/data/runs.txt", "{runs}")
+                fs.writeText("/data/run {runs}.txt", "")
+                println("run {runs}, {fs.listDir("/data").len()} files")
+            }
+            """);
+        // Each engine starts from the storage as it was: the JIT's run has a copy, which is then dropped.
+        var compared = TestSupport.Hlvm("run", "--engine", "compare", path);
+        Assert.True(compared.ExitCode == 0, compared.Stdout + compared.Stderr);
+        Assert.Equal("same: interp and jit agree on stdout (1 line), stderr (0 lines) and the exit code (0)\n", compared.Stdout);
+        // The storage changed once, as one run changes it.
+        Assert.Equal("run 2, 3 files\n", TestSupport.Hlvm("run", path).Stdout);
+        Assert.Equal(0, TestSupport.Hlvm("run", "--engine", "compare", path).ExitCode);
+        Assert.Equal("run 4, 5 files\n", TestSupport.Hlvm("run", path).Stdout);
+    }
+
+    [Fact]
     public void CompareShowsTheFirstDifferingLine()
     {
         Assert.Null(EngineComparison.FirstDifference("stdout", "a\nb\n", "a\nb\n"));

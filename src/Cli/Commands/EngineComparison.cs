@@ -5,7 +5,8 @@ namespace Hlvm.Cli.Commands;
 /// compiled before it first runs), with the same arguments, standard input, grants and limits, and reports
 /// whether standard output, standard error and the exit code are the same, or where they first differ. It is how
 /// a user who suspects the JIT proves or clears it. The program runs twice, so what it does to files or the
-/// network it does twice. The VM's own logs are not the program's output: with <c>--gc-log</c> the two runs'
+/// network it does twice; but the app's own storage (its /data, its copies of /app files) changes once, as in one
+/// run: the JIT's run has a copy of it as it was before the interpreter's (<see cref="StorageCopy"/>). The VM's own logs are not the program's output: with <c>--gc-log</c> the two runs'
 /// collections are compared too, their pause times aside (each engine must collect at the same points), and
 /// <c>--jit-log</c>'s lines (only the JIT has any) go straight to standard error.
 /// </summary>
@@ -17,6 +18,7 @@ internal sealed class EngineComparison(CliContext cli)
     public int Run(RunSettings s)
     {
         if (RepeatedInput.Of(cli, "hlvm run --engine compare") is not { } input) return ExitCodes.LimitExceeded;
+        using var before = new StorageCopy();
         var runs = new List<(string Engine, int Code, string Out, string Err, string Gc)>();
         foreach (var engine in Engines)
         {
@@ -24,7 +26,19 @@ internal sealed class EngineComparison(CliContext cli)
             var error = new StringWriter { NewLine = "\n" };
             var gc = new StringWriter { NewLine = "\n" };
             var context = new CliContext(output, error, input.Next(), IsProcess: false) { GcLog = gc, JitLog = cli.Messages };
-            int code = new Runner(context).Run(s with { Engine = engine });
+            // The interpreter's run keeps the app's storage, copied first; the JIT's run has the copy.
+            Func<string, string> storage = runs.Count == 0 ? before.Take : before.Give;
+            int code;
+            try
+            {
+                code = new Runner(context) { Storage = storage }.Run(s with { Engine = engine });
+            }
+            catch (StorageCopy.Failed e)
+            {
+                cli.Out.Flush();
+                cli.Messages.WriteLine($"hlvm run --engine compare: cannot copy the app's storage for the JIT's run: {e.Message}");
+                return ExitCodes.CantCreate;
+            }
             runs.Add((engine, code, output.ToString(), error.ToString(), PausesAside(gc.ToString())));
             // A program that can't be found or a command line that is wrong: nothing to compare.
             if (code is ExitCodes.Usage or ExitCodes.NoInput)
@@ -70,6 +84,65 @@ internal sealed class EngineComparison(CliContext cli)
     }
 
     private static string Shown(string? line) => line is null ? "(no such line)" : Runtime.Execution.Excerpt.Of(line, 200);
+}
+
+/// <summary>
+/// A copy of an app's storage (<see cref="Take"/>, before the first run makes its isolate), given to the second
+/// run in its place (<see cref="Give"/>), in a directory of its own under the system's temporary directory,
+/// deleted when the comparison is over. Only directories and regular files are copied: the storage holds
+/// nothing else that the program made.
+/// </summary>
+internal sealed class StorageCopy : IDisposable
+{
+    private string? _temporary, _copy;
+
+    /// <summary>An error copying: the comparison ends there.</summary>
+    internal sealed class Failed(string message) : Exception(message);
+
+    /// <summary>Copies <paramref name="storage"/> as it is now, and leaves the run the storage itself.</summary>
+    public string Take(string storage)
+    {
+        try
+        {
+            _temporary = Directory.CreateTempSubdirectory("hlvm-compare-").FullName;
+            _copy = Path.Combine(_temporary, "storage");
+            if (Directory.Exists(storage)) CopyDirectory(storage, _copy);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new Failed(Inputs.Why(e));
+        }
+        return storage;
+    }
+
+    /// <summary>The copy, in place of <paramref name="storage"/> (the storage itself when nothing was copied: the
+    /// first run made no isolate, so it changed nothing).</summary>
+    public string Give(string storage) => _copy ?? storage;
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var entry in new DirectoryInfo(from).EnumerateFileSystemInfos())
+        {
+            string target = Path.Combine(to, entry.Name);
+            if (entry.LinkTarget is not null) continue;
+            if (entry is DirectoryInfo directory) CopyDirectory(directory.FullName, target);
+            else if (entry is FileInfo file) file.CopyTo(target);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_temporary is null) return;
+        try
+        {
+            Directory.Delete(_temporary, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left in the temporary directory, which the system clears.
+        }
+    }
 }
 
 /// <summary>

@@ -29,7 +29,7 @@ internal sealed class RunCommand
     };
     private readonly TextOption _engine = OptionKinds.Choice("--engine",
         "the execution engine: tiered interprets and compiles hot functions and loops to CIL; jit compiles every function before it first runs; interp never compiles; "
-        + "compare runs the program under interp and under jit (twice, so what it does to files or the network it does twice) and reports 'same' or the first difference in stdout, stderr, the gc log (with --gc-log; pause times aside) or the exit code (exit 1)",
+        + "compare runs the program under interp and under jit (twice: what it does to the network or to files outside its own /data it does twice; its /data changes once, the JIT's run having a copy) and reports 'same' or the first difference in stdout, stderr, the gc log (with --gc-log; pause times aside) or the exit code (exit 1)",
         RunSettings.Engines);
     private readonly NumberOption _jitThreshold = OptionKinds.Count("--jit-threshold", "N",
         $"tiered: compile a function after N calls, or a loop after N iterations (0: before it first runs; default {ExecutionOptions.DefaultJitThreshold} calls, {ExecutionOptions.DefaultJitLoopThreshold} iterations)",
@@ -67,7 +67,7 @@ internal sealed class RunCommand
     private readonly TextOption _profileFormat = OptionKinds.Choice("--format", "the format of --output when its name does not say", ["auto", .. Runtime.Profiling.ProfileFormats.Formats]);
     private readonly NumberOption _rate = OptionKinds.Count("--rate", "N", "samples a second, by time", 1, 100_000, 1000, Runtime.Profiling.Profiler.DefaultRate);
     private readonly FlagOption _compareEngines = OptionKinds.Flag("--compare",
-        "profile the program under the interpreter and under the JIT (it runs twice) and show, per function, the time in each and the speed-up; the HTML's flame graph shows which frames got faster");
+        "profile the program under the interpreter and under the JIT (it runs twice; its /data changes once, the JIT's run having a copy) and show, per function, the time in each and the speed-up; the HTML's flame graph shows which frames got faster");
     private readonly NumberOption _every = OptionKinds.Count("--every", "N",
         "instead, a sample every N instructions: the same profile on every run (the program runs in the interpreter)", 1, long.MaxValue, 10_000);
 
@@ -157,6 +157,10 @@ internal sealed class Runner(CliContext cli)
 {
     private readonly CliContext _cli = cli;
     private readonly Inputs _inputs = new(cli);
+
+    /// <summary>Where the run keeps the app's storage (its /data and its copies of /app files), given where the app's
+    /// own is; null for the app's own (<c>--engine compare</c> gives the JIT's run a copy).</summary>
+    internal Func<string, string>? Storage { get; init; }
 
     /// <summary>When the whole command must be over (--timeout from the start), or null without a time limit.</summary>
     private DateTime? _deadline;
@@ -268,6 +272,11 @@ internal sealed class Runner(CliContext cli)
         }
     }
 
+    /// <summary>The isolate's options with the storage <see cref="Storage"/> says.</summary>
+    private IsolateOptions Stored(IsolateOptions options) => Storage is { } storage
+        ? options with { StorageDirectory = storage(options.StorageDirectory ?? AppStorage.DirectoryFor(options.AppDirectory!)) }
+        : options;
+
     private Made MakeIsolate(RunSettings s, Func<IsolateOptions, IsolateOptions> app, Permissions? permissions)
     {
         try
@@ -301,7 +310,7 @@ internal sealed class Runner(CliContext cli)
         }
         try
         {
-            return new Made(new Isolate(app(new IsolateOptions
+            return new Made(new Isolate(Stored(app(new IsolateOptions
             {
                 Permissions = permissions,
                 Limits = limits,
@@ -327,7 +336,7 @@ internal sealed class Runner(CliContext cli)
                     JitLoopThreshold = s.Engine == "jit" ? 0 : s.JitLoopThreshold,
                     Profiler = _profiler = s.Profile is { } prof ? new Runtime.Profiling.Profiler(prof.Rate, prof.Every) : null,
                 },
-            })), auditFile, null, ExitCodes.Ok);
+            }))), auditFile, null, ExitCodes.Ok);
         }
         catch (ArgumentException e)
         {
@@ -401,6 +410,7 @@ internal sealed class Runner(CliContext cli)
             return ExitCodes.Usage;
         }
         if (RepeatedInput.Of(_cli, "hlvm prof --compare") is not { } input) return ExitCodes.LimitExceeded;
+        using var before = new StorageCopy();
         var profiles = new List<Runtime.Profiling.Profile>();
         int interpCode = 0;
         string interpOut = "";
@@ -408,8 +418,19 @@ internal sealed class Runner(CliContext cli)
         {
             var output = new StringWriter { NewLine = "\n" };
             var error = new StringWriter { NewLine = "\n" };
-            var runner = new Runner(new CliContext(output, error, input.Next(), IsProcess: false));
-            int code = runner.Run(s with { Engine = engine, Profile = settings with { Compare = false, Output = null } });
+            // As run --engine compare does: the app's storage changes once, and the JIT's run has a copy of it.
+            var runner = new Runner(new CliContext(output, error, input.Next(), IsProcess: false)) { Storage = profiles.Count == 0 ? before.Take : before.Give };
+            int code;
+            try
+            {
+                code = runner.Run(s with { Engine = engine, Profile = settings with { Compare = false, Output = null } });
+            }
+            catch (StorageCopy.Failed e)
+            {
+                _cli.Out.Flush();
+                _cli.Messages.WriteLine($"hlvm prof --compare: cannot copy the app's storage for the JIT's run: {e.Message}");
+                return ExitCodes.CantCreate;
+            }
             if (runner._profiler is null || code is ExitCodes.Usage or ExitCodes.NoInput or ExitCodes.DataError)
             {
                 // It did not run (a missing file, a compile error): say why, once.
