@@ -4,11 +4,12 @@ namespace Hlvm.Cli.Commands;
 /// <c>hlvm run --engine compare</c>: runs the program under the interpreter and under the JIT (every function
 /// compiled before it first runs), with the same arguments, standard input, grants and limits, and reports
 /// whether standard output, standard error and the exit code are the same, or where they first differ. It is how
-/// a user who suspects the JIT proves or clears it. The program runs twice, so what it does to files or the
-/// network it does twice; but the app's own storage (its /data, its copies of /app files) changes once, as in one
-/// run: the JIT's run has a copy of it as it was before the interpreter's (<see cref="StorageCopy"/>). The VM's own logs are not the program's output: with <c>--gc-log</c> the two runs'
-/// collections are compared too, their pause times aside (each engine must collect at the same points), and
-/// <c>--jit-log</c>'s lines (only the JIT has any) go straight to standard error.
+/// a user who suspects the JIT proves or clears it. The program runs twice, so what it does to the network or to
+/// files outside its own storage it does twice; the storage (its /data, its copies of /app files) changes once, as
+/// in one run: the JIT's run has a copy of it as it was before the interpreter's (<see cref="StorageCopy"/>). The
+/// VM's own logs are not the program's output: with <c>--gc-log</c> the two runs' collections are compared too,
+/// their pause times aside (each engine must collect at the same points), and <c>--jit-log</c>'s lines (only the
+/// JIT has any) go straight to standard error.
 /// </summary>
 internal sealed class EngineComparison(CliContext cli)
 {
