@@ -26,6 +26,22 @@ public sealed class JitTests : IDisposable
         ["--engine", "tiered", "--jit-threshold", "3", "--jit-sync"], ["--engine", "tiered", "--jit-threshold", "1"],
     ];
 
+    /// <summary>Runs <paramref name="path"/> with budgets from <paramref name="from"/> up to
+    /// <paramref name="to"/>, every <paramref name="step"/> instructions, in every engine: the same output, errors
+    /// and exit code as the interpreter's at each. The interpreter's exit code at each budget.</summary>
+    private static List<int> AgreeUnderFuel(string path, int from, int to, int step)
+    {
+        var codes = new List<int>();
+        for (int fuel = from; fuel < to; fuel += step)
+        {
+            var interpreted = TestSupport.Hlvm(["run", "--engine", "interp", "--fuel", $"{fuel}", path]);
+            codes.Add(interpreted.ExitCode);
+            foreach (var engine in Engines.Skip(1))
+                Assert.Equal(interpreted, TestSupport.Hlvm(["run", .. engine, "--fuel", $"{fuel}", path]));
+        }
+        return codes;
+    }
+
     private string Write(string name, string source)
     {
         string path = Path.Combine(_dir.FullName, name);
@@ -1658,13 +1674,7 @@ public sealed class JitTests : IDisposable
                 }
             }
             """);
-        for (int fuel = 450; fuel < 700; fuel += 3)
-        {
-            var interpreted = TestSupport.Hlvm(["run", "--engine", "interp", "--fuel", $"{fuel}", path]);
-            Assert.Equal(75, interpreted.ExitCode);
-            foreach (var engine in Engines.Skip(1))
-                Assert.Equal(interpreted, TestSupport.Hlvm(["run", .. engine, "--fuel", $"{fuel}", path]));
-        }
+        Assert.All(AgreeUnderFuel(path, 450, 700, 3), code => Assert.Equal(75, code));
     }
 
     /// <summary>
@@ -1717,13 +1727,7 @@ public sealed class JitTests : IDisposable
         Assert.Contains("the map has no key \"missing 29\"", whole.Stdout);
         foreach (var engine in Engines.Skip(1))
             Assert.Equal(whole, TestSupport.Hlvm(["run", .. engine, path]));
-        for (int fuel = 300; fuel < 1500; fuel += 7)
-        {
-            var interpreted = TestSupport.Hlvm(["run", "--engine", "interp", "--fuel", $"{fuel}", path]);
-            Assert.Equal(75, interpreted.ExitCode);
-            foreach (var engine in Engines.Skip(1))
-                Assert.Equal(interpreted, TestSupport.Hlvm(["run", .. engine, "--fuel", $"{fuel}", path]));
-        }
+        Assert.All(AgreeUnderFuel(path, 300, 1500, 7), code => Assert.Equal(75, code));
     }
 
     /// <summary>
@@ -1773,14 +1777,7 @@ public sealed class JitTests : IDisposable
             Assert.Equal(whole, TestSupport.Hlvm(["run", .. engine, "--gc-stress", "--verify-heap", path]));
         }
         // From a budget that stops the first loop to one that lets the program finish: every growth on the way.
-        var codes = new List<int>();
-        for (int fuel = 100; fuel < 4000; fuel += 19)
-        {
-            var interpreted = TestSupport.Hlvm(["run", "--engine", "interp", "--fuel", $"{fuel}", path]);
-            codes.Add(interpreted.ExitCode);
-            foreach (var engine in Engines.Skip(1))
-                Assert.Equal(interpreted, TestSupport.Hlvm(["run", .. engine, "--fuel", $"{fuel}", path]));
-        }
+        var codes = AgreeUnderFuel(path, 100, 4000, 19);
         Assert.Equal(75, codes[0]);
         Assert.Equal(0, codes[^1]);
     }
