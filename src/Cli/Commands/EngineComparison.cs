@@ -19,7 +19,7 @@ internal sealed class EngineComparison(CliContext cli)
     public int Run(RunSettings s)
     {
         if (RepeatedInput.Of(cli, "hlvm run --engine compare") is not { } input) return ExitCodes.LimitExceeded;
-        using var before = new StorageCopy();
+        using var before = new StorageCopy("hlvm run --engine compare");
         var runs = new List<(string Engine, int Code, string Out, string Err, string Gc)>();
         foreach (var engine in Engines)
         {
@@ -37,7 +37,7 @@ internal sealed class EngineComparison(CliContext cli)
             catch (StorageCopy.Failed e)
             {
                 cli.Out.Flush();
-                cli.Messages.WriteLine($"hlvm run --engine compare: cannot copy the app's storage for the JIT's run: {e.Message}");
+                cli.Messages.WriteLine(e.Message);
                 return ExitCodes.CantCreate;
             }
             runs.Add((engine, code, output.ToString(), error.ToString(), PausesAside(gc.ToString())));
@@ -93,11 +93,11 @@ internal sealed class EngineComparison(CliContext cli)
 /// deleted when the comparison is over. Only directories and regular files are copied: the storage holds
 /// nothing else that the program made.
 /// </summary>
-internal sealed class StorageCopy : IDisposable
+internal sealed class StorageCopy(string command) : IDisposable
 {
     private string? _temporary, _copy;
 
-    /// <summary>An error copying: the comparison ends there.</summary>
+    /// <summary>An error copying, its message what <c>command</c> says of it: the comparison ends there.</summary>
     internal sealed class Failed(string message) : Exception(message);
 
     /// <summary>Copies <paramref name="storage"/> as it is now, and leaves the run the storage itself.</summary>
@@ -111,7 +111,7 @@ internal sealed class StorageCopy : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new Failed(Inputs.Why(e));
+            throw new Failed($"{command}: cannot copy the app's storage for the JIT's run: {Inputs.Why(e)}");
         }
         return storage;
     }

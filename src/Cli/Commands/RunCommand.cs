@@ -410,7 +410,7 @@ internal sealed class Runner(CliContext cli)
             return ExitCodes.Usage;
         }
         if (RepeatedInput.Of(_cli, "hlvm prof --compare") is not { } input) return ExitCodes.LimitExceeded;
-        using var before = new StorageCopy();
+        using var before = new StorageCopy("hlvm prof --compare");
         var profiles = new List<Runtime.Profiling.Profile>();
         int interpCode = 0;
         string interpOut = "";
@@ -428,7 +428,7 @@ internal sealed class Runner(CliContext cli)
             catch (StorageCopy.Failed e)
             {
                 _cli.Out.Flush();
-                _cli.Messages.WriteLine($"hlvm prof --compare: cannot copy the app's storage for the JIT's run: {e.Message}");
+                _cli.Messages.WriteLine(e.Message);
                 return ExitCodes.CantCreate;
             }
             if (runner._profiler is null || code is ExitCodes.Usage or ExitCodes.NoInput or ExitCodes.DataError)
