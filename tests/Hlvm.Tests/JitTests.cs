@@ -222,17 +222,9 @@ public sealed class JitTests : IDisposable
         }
     }
 
-    /// <summary>
-    /// <c>hlvm run --timeout 300ms</c>. The timeout covers compiling the source too: on a loaded machine that can
-    /// take it all, and then the run never reached the code a test is about; it runs again (three times at most).
-    /// </summary>
-    private static TestSupport.Result RunForAtMost300Ms(string[] engine, string path)
-    {
-        var result = TestSupport.Hlvm(["run", .. engine, "--timeout", "300ms", path]);
-        for (int attempt = 0; attempt < 3 && result.Stderr.Contains("before the program started"); attempt++)
-            result = TestSupport.Hlvm(["run", .. engine, "--timeout", "300ms", path]);
-        return result;
-    }
+    /// <summary><c>hlvm run --timeout 300ms</c>, again if compiling took it all (<see cref="TestSupport.HlvmUntilItStarts"/>).</summary>
+    private static TestSupport.Result RunForAtMost300Ms(string[] engine, string path) =>
+        TestSupport.HlvmUntilItStarts(["run", .. engine, "--timeout", "300ms", path]);
 
     [Fact]
     public void ATimeoutEndsACompiledLoop()
@@ -1630,7 +1622,7 @@ public sealed class JitTests : IDisposable
         TestSupport.Result result;
         try
         {
-            result = TestSupport.Hlvm("prof", path);
+            result = TestSupport.Hlvm("prof", "--rate", "5000", path);
         }
         finally
         {

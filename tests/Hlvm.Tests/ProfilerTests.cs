@@ -17,7 +17,8 @@ public sealed class ProfilerTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    /// <summary>busy does nearly all the work; light is called as often and does almost none.</summary>
+    /// <summary>busy does nearly all the work; light is called as often and does almost none. The argument is
+    /// busy's loop count (default 40,000: some 0.1 s interpreted, 20 to 40 ms compiled).</summary>
     private const string Program = """
         fn busy(n: int) -> int {
             var s = 0
@@ -25,15 +26,34 @@ public sealed class ProfilerTests : IDisposable
             return s
         }
         fn light(n: int) -> int { return n + 1 }
-        fn main() {
+        fn main(args: [string]) {
+            var n = 40000
+            if args.len() > 0 { n = args[0].toInt() }
             var total = 0
             for k in 0..150 {
-                total += busy(40000)
+                total += busy(n)
                 total += light(k)
             }
             println(total)
         }
         """;
+
+    /// <summary>
+    /// Options and an argument for a timed profile of <see cref="Program"/> with enough samples to share out
+    /// however loaded the machine: the compiled engines run busy ten times as long, and every engine samples five
+    /// times as often as the default. A machine busy with the rest of the suite wakes the profiler's timer late:
+    /// at the default rate and size a compiled run drew a dozen samples or none.
+    /// </summary>
+    private static string[] Sampled(string[] engine, string path, params string[] options) =>
+        ["prof", "--rate", "5000", .. options, .. engine, path, .. engine[1] == "interp" ? (string[])[] : ["400000"]];
+
+    /// <summary>The number of samples the report's first line gives.</summary>
+    private static int SampleCount(string report)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(report, @": ([\d,]+) samples?,");
+        Assert.True(m.Success, report);
+        return int.Parse(m.Groups[1].Value.Replace(",", ""), CultureInfo.InvariantCulture);
+    }
 
     private string Write(string source)
     {
@@ -61,13 +81,14 @@ public sealed class ProfilerTests : IDisposable
     public void TheHotFunctionHasMostOfTheSelfTimeAndCallsAreExactInEveryEngine()
     {
         string path = Write(Program);
-        var plain = TestSupport.Hlvm("run", "--engine", "interp", path);
         foreach (var engine in Engines)
         {
-            var result = TestSupport.Hlvm(["prof", .. engine, path]);
+            var args = Sampled(engine, path);
+            var result = TestSupport.Hlvm(args);
             Assert.True(result.ExitCode == 0, result.Stderr);
             // The profile changes nothing the program does.
-            Assert.Equal(plain.Stdout, result.Stdout);
+            Assert.Equal(TestSupport.Hlvm(["run", "--engine", "interp", .. args[(Array.IndexOf(args, path))..]]).Stdout, result.Stdout);
+            Assert.True(SampleCount(result.Stderr) >= 50, result.Stderr);
             var table = Table(result.Stderr);
             Assert.True(table.TryGetValue("busy", out var busy), result.Stderr);
             Assert.True(busy.Self >= 80, $"{string.Join(' ', engine)}: busy has {busy.Self}% of the self time\n{result.Stderr}");
@@ -82,9 +103,10 @@ public sealed class ProfilerTests : IDisposable
     /// <summary>
     /// A module assembled from text has no source file, no name and no line table: the report names it by its
     /// file, lists its functions without an empty file beside them, and has no "hottest lines" to give (it gave
-    /// ": N samples" and a line ":0"). The loop must outlast the profiler's first sample (a millisecond) in every
-    /// engine: 2 million turns take some 20 ms interpreted but about a millisecond compiled, where a run now and
-    /// then took no sample at all, so the compiled engines run 200 million (a fifth of a second).
+    /// ": N samples" and a line ":0"). The loop must outlast the profiler's first samples in every engine, on a
+    /// machine whose other work wakes the profiler's timer late: 2 million turns take some 20 ms interpreted but
+    /// about a millisecond compiled, where a run now and then took no sample at all, so the interpreter runs 20
+    /// million turns and the compiled engines 200 million (a fifth of a second each).
     /// </summary>
     [Fact]
     public void AModuleWithoutSourceIsNamedByItsFileAndHasNoLines()
@@ -109,7 +131,7 @@ public sealed class ProfilerTests : IDisposable
             .end
             .entry main
             """);
-        string interpreted = Spin(2_000_000), compiled = Spin(200_000_000);
+        string interpreted = Spin(20_000_000), compiled = Spin(200_000_000);
         foreach (var engine in Engines)
         {
             var result = TestSupport.Hlvm(["prof", .. engine, engine[1] == "interp" ? interpreted : compiled]);
@@ -261,8 +283,9 @@ public sealed class ProfilerTests : IDisposable
     {
         string path = Write(Program);
         string file = Path.Combine(_dir.FullName, "p.speedscope.json");
-        var result = TestSupport.Hlvm("prof", "--engine", "jit", "-o", file, path);
+        var result = TestSupport.Hlvm(Sampled(["--engine", "jit"], path, "-o", file));
         Assert.Equal(0, result.ExitCode);
+        Assert.True(SampleCount(result.Stderr) >= 50, result.Stderr);
         var schema = JsonSchema.FromText(File.ReadAllText(Path.Combine(TestSupport.Root, "tests", "profiling", "speedscope-sampled.schema.json")));
         using var doc = JsonDocument.Parse(File.ReadAllText(file));
         var check = schema.Evaluate(doc.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
@@ -337,7 +360,9 @@ public sealed class ProfilerTests : IDisposable
     {
         string path = Write(Program);
         string page = Path.Combine(_dir.FullName, "compare.html");
-        var result = TestSupport.Hlvm("prof", "--compare", "-o", page, path);
+        // At a high rate: the compiled run takes 20 to 40 ms, and a machine busy with the rest of the suite wakes the
+        // profiler's timer late; at the default rate busy could draw no sample, and no speed-up.
+        var result = TestSupport.Hlvm("prof", "--compare", "--rate", "20000", "-o", page, path);
         Assert.True(result.ExitCode == 0, result.Stderr);
         // The program's output appears once (the interpreter's run); the JIT's run is compared, not shown.
         Assert.Equal(TestSupport.Hlvm("run", path).Stdout, result.Stdout);
