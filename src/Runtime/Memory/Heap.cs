@@ -154,7 +154,7 @@ public sealed partial class Heap
 
     /// <summary>
     /// How far <see cref="TryBumpObject"/> may move the top without any of <see cref="Reserve"/>'s work: the limit,
-    /// or less where an allocation sample falls due first; 0 (every allocation the slow way) under --gc-stress or
+    /// or less where an allocation sample or the warm-up (<see cref="_nextAllocationCheck"/>) falls due first; 0 (every allocation the slow way) under --gc-stress or
     /// object tracking, and while a profiler waits for an allocation to poll. One comparison in compiled code's
     /// allocation instead of four (the limit, the mode, the poll and the sample).
     /// </summary>
@@ -165,8 +165,8 @@ public sealed partial class Heap
     {
         long cleared = Math.Min(_limit, _zeroed);
         long limit = !_bumpsInline ? 0
-            : _nextAllocationSample == long.MaxValue ? cleared
-            : Math.Min(cleared, (_nextAllocationSample - _allocatedBelowZero + 7) / 8 - 1);
+            : _nextAllocationCheck == long.MaxValue ? cleared
+            : Math.Min(cleared, (_nextAllocationCheck - _allocatedBelowZero + 7) / 8 - 1);
         Volatile.Write(ref _bumpLimit, (int)Math.Max(0, limit));
         // A poll asked for (RequestPoll, on another thread) while the limit was being written must not be lost:
         // it sets the flag before it clears the limit, so a flag seen unset here is followed by its clearing.
@@ -323,6 +323,15 @@ public sealed partial class Heap
     private long _allocationSampleBytes;
     private Action<long>? _allocationSampled;
 
+    /// <summary>The bytes allocated at which <see cref="Warmup"/> starts: a quarter of the first space, so that it
+    /// starts well before the first collection and never in a program that allocates little (hello started with
+    /// every heap made 6 ms later, the compiles competing with its start).</summary>
+    private long _warmUpAt = InitialWords * 8L / 4;
+
+    /// <summary>The next of <see cref="_nextAllocationSample"/> and <see cref="_warmUpAt"/>: an allocation that
+    /// reaches it takes <see cref="AllocationChecked"/>.</summary>
+    private long _nextAllocationCheck = InitialWords * 8L / 4;
+
     /// <summary>
     /// Calls <paramref name="sampled"/> (on the allocating thread, before the object is initialised: it must not
     /// allocate) each time another <paramref name="everyBytes"/> bytes have been allocated, with the bytes since the
@@ -333,15 +342,26 @@ public sealed partial class Heap
         _allocationSampled = sampled;
         _allocationSampleBytes = everyBytes;
         _nextAllocationSample = sampled is null ? long.MaxValue : AllocatedBytes + everyBytes;
+        _nextAllocationCheck = Math.Min(_nextAllocationSample, _warmUpAt);
         UpdateBumpLimit();
     }
 
-    private void AllocationSampled()
+    private void AllocationChecked()
     {
-        long since = AllocatedBytes - (_nextAllocationSample - _allocationSampleBytes);
-        _nextAllocationSample = AllocatedBytes + _allocationSampleBytes;
+        if (AllocatedBytes >= _warmUpAt)
+        {
+            _warmUpAt = long.MaxValue;
+            Warmup.Start();
+        }
+        long since = -1;
+        if (AllocatedBytes >= _nextAllocationSample)
+        {
+            since = AllocatedBytes - (_nextAllocationSample - _allocationSampleBytes);
+            _nextAllocationSample = AllocatedBytes + _allocationSampleBytes;
+        }
+        _nextAllocationCheck = Math.Min(_nextAllocationSample, _warmUpAt);
         UpdateBumpLimit();
-        _allocationSampled?.Invoke(since);
+        if (since >= 0) _allocationSampled?.Invoke(since);
     }
 
     /// <summary>The largest number of bytes found live by a collection.</summary>
@@ -458,7 +478,7 @@ public sealed partial class Heap
         Debug.Assert(r + words <= _limit && r + words <= _zeroed, "allocation without Reserve");
         if (r + words > _limit) throw new InvalidOperationException("heap allocation without a reservation");
         _top += words;
-        if (AllocatedBytes >= _nextAllocationSample) AllocationSampled();
+        if (AllocatedBytes >= _nextAllocationCheck) AllocationChecked();
         _starts?.Set(r, true);
         return r;
     }
