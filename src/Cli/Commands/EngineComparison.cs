@@ -91,7 +91,9 @@ internal sealed class EngineComparison(CliContext cli)
 /// A copy of an app's storage (<see cref="Take"/>, before the first run makes its isolate), given to the second
 /// run in its place (<see cref="Give"/>), in a directory of its own under the system's temporary directory,
 /// deleted when the comparison is over. Only directories and regular files are copied: the storage holds
-/// nothing else that the program made.
+/// nothing else that the program made. A link, a FIFO, a device or a socket put there by hand is left out (the
+/// sandbox reads none of them; opening a FIFO to copy it would wait for a writer for ever), so a program that lists
+/// its storage sees it in the interpreter's run and not in the JIT's.
 /// </summary>
 internal sealed class StorageCopy(string command) : IDisposable
 {
@@ -128,7 +130,7 @@ internal sealed class StorageCopy(string command) : IDisposable
             string target = Path.Combine(to, entry.Name);
             if (entry.LinkTarget is not null) continue;
             if (entry is DirectoryInfo directory) CopyDirectory(directory.FullName, target);
-            else if (entry is FileInfo file) file.CopyTo(target);
+            else if (entry is FileInfo file && !Hlvm.Runtime.Host.AtomicFile.IsSpecial(file.FullName)) file.CopyTo(target);
         }
     }
 

@@ -67,8 +67,9 @@ public static partial class AtomicFile
     private static unsafe partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 
     /// <summary>Whether <paramref name="path"/>, its links followed, is there and is neither a regular file nor a
-    /// directory (Linux; elsewhere, and where it is missing, false).</summary>
-    private static unsafe bool IsSpecial(string path)
+    /// directory: a device, a pipe or a socket, which a read or a write may block on (Linux; elsewhere, and where
+    /// it is missing, false).</summary>
+    public static unsafe bool IsSpecial(string path)
     {
         if (!OperatingSystem.IsLinux()) return false;
         const int CurrentDirectory = -100; // AT_FDCWD
