@@ -31,7 +31,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Stderr);
         // The program's own output is discarded; the table names each engine once.
         Assert.DoesNotContain("199990000", result.Stdout);
-        Assert.StartsWith($"hlvm bench: {path}, 3 runs per engine after 0 warm-ups, in this process\n", result.Stdout);
+        Assert.StartsWith($"hlvm bench: {path}, 3 runs per engine after 0 warm-ups, in this process, the engines taking turns\n", result.Stdout);
         Assert.Single(result.Stdout.Split('\n'), l => l.TrimStart().StartsWith("interp ", StringComparison.Ordinal));
         Assert.Single(result.Stdout.Split('\n'), l => l.TrimStart().StartsWith("jit ", StringComparison.Ordinal));
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
@@ -61,5 +61,27 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains("exited 70; nothing to time", failing.Stderr);
         Assert.Contains("DivisionByZeroError", failing.Stderr);
         Assert.Equal(66, TestSupport.Hlvm("bench", Path.Combine(_dir.FullName, "missing.hl")).ExitCode);
+    }
+
+    /// <summary>A run that never ends, under --timeout, ends the bench as `hlvm run` ends (exit 75, the limit said),
+    /// in every engine; without the option it would hang the bench.</summary>
+    [Fact]
+    public async Task ATimeoutEndsARunThatNeverEnds()
+    {
+        string path = Program("""
+            fn main() {
+                var i = 0
+                while true { i += 1 }
+            }
+            """);
+        foreach (var engine in (string[])["interp", "jit", "tiered"])
+        {
+            var run = Task.Run(() => TestSupport.HlvmUntilItStarts("bench", "--engines", engine, "--warmup", "0", "--timeout", "300ms", path));
+            Assert.True(await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60))) == run, $"{engine}: the bench did not end within a minute");
+            var result = await run;
+            Assert.Equal(75, result.ExitCode);
+            Assert.Contains($"under {engine} exited 75; nothing to time", result.Stderr);
+            Assert.Contains("hlvm: limit exceeded: the app ran longer than 300ms (--timeout 300ms)", result.Stderr);
+        }
     }
 }

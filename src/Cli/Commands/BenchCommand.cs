@@ -8,11 +8,13 @@ using Spectre.Console;
 namespace Hlvm.Cli.Commands;
 
 /// <summary>
-/// <c>hlvm bench PROGRAM [--engines interp,jit,tiered] [--runs N] [--warmup N] [--export FILE] [-- ARGS]</c>:
+/// <c>hlvm bench PROGRAM [--engines interp,jit,tiered] [--runs N] [--warmup N] [--timeout T] [--export FILE] [-- ARGS]</c>:
 /// times whole runs of a program in each engine, in this process (the program is compiled and verified once;
 /// each run loads it into a new sandbox with no grants and the default limits, and runs main, its output
 /// discarded), and prints the mean with its standard deviation, the minimum, the maximum and the ratio to the
-/// first engine, as a table.
+/// first engine, as a table. The engines take turns, a run of each per round, the first of a round moving on by
+/// one each round: timed one after another, the engines timed later ran in a process whose .NET had compiled more
+/// of the runtime's code, and in a different state of the machine.
 /// </summary>
 internal static class BenchCommand
 {
@@ -26,10 +28,12 @@ internal static class BenchCommand
         var runs = OptionKinds.Count("--runs", "N", "timed runs per engine", 1, 1000, 5, 5);
         var warmup = OptionKinds.Count("--warmup", "N", "untimed runs per engine first", 0, 100, 1, 1);
         var export = OptionKinds.Path("--export", "FILE", "also write the results to FILE: .json, or .md (a markdown table)");
+        var timeout = OptionKinds.Duration("--timeout", "most wall time of each run: 500ms, 10s, 2m (a bare number is seconds); a run past it ends the bench (exit 75)");
         var command = new Command("bench", "Time whole runs of a program in each engine and compare them.\n"
-            + "The program is compiled once; each run loads it into a new sandbox (no grants, the default limits) and runs main, its output discarded.")
+            + "The program is compiled once; each run loads it into a new sandbox (no grants, the default limits) and runs main, its output discarded. "
+            + "The engines take turns: each round runs every engine once.")
         {
-            file, args, engines, runs, warmup, export,
+            file, args, engines, runs, warmup, timeout, export,
         };
         command.SetAction(p =>
         {
@@ -51,16 +55,17 @@ internal static class BenchCommand
             if (module is null) return exitCode;
             int n = (int)runs.Get(p)!.Value, w = (int)warmup.Get(p)!.Value;
             var programArgs = p.GetValue(args) ?? [];
-            var results = new List<(string Engine, double[] Seconds)>();
-            foreach (var engine in chosen)
+            var limit = timeout.Get(p);
+            var results = chosen.Select(e => (Engine: e, Seconds: new double[n])).ToList();
+            for (int round = -w; round < n; round++)
             {
-                var times = new double[n];
-                for (int i = -w; i < n; i++)
+                for (int k = 0; k < results.Count; k++)
                 {
-                    if (cli.Interactive) cli.Err.Write($"\rhlvm bench: {engine}: {(i < 0 ? "warming up" : $"run {i + 1} of {n}")}   ");
+                    var (engine, times) = results[(round + w + k) % results.Count];
+                    if (cli.Interactive) cli.Err.Write($"\rhlvm bench: {(round < 0 ? "warming up" : $"round {round + 1} of {n}")}: {engine}        ");
                     var quiet = new CliContext(TextWriter.Null, new StringWriter(), TextReader.Null, IsProcess: false);
                     var clock = Stopwatch.StartNew();
-                    int code = new Runner(quiet).RunSandboxed(new RunSettings(path, programArgs) { Engine = engine }, path, module,
+                    int code = new Runner(quiet).RunSandboxed(new RunSettings(path, programArgs) { Engine = engine, Timeout = limit }, path, module,
                         o => o with { AppDirectory = Path.GetDirectoryName(Path.GetFullPath(path))! });
                     clock.Stop();
                     if (code is not ExitCodes.Ok)
@@ -70,11 +75,10 @@ internal static class BenchCommand
                         cli.Messages.Write(quiet.Err.ToString());
                         return code;
                     }
-                    if (i >= 0) times[i] = clock.Elapsed.TotalSeconds;
+                    if (round >= 0) times[round] = clock.Elapsed.TotalSeconds;
                 }
-                results.Add((engine, times));
             }
-            if (cli.Interactive) cli.Err.Write("\r" + new string(' ', 60) + "\r");
+            if (cli.Interactive) cli.Err.Write("\r" + new string(' ', 70) + "\r");
             var rows = results.Select(r => Row(r.Engine, r.Seconds, results[0].Seconds.Average())).ToList();
             var console = AnsiConsole.Create(new AnsiConsoleSettings
             {
@@ -87,7 +91,7 @@ internal static class BenchCommand
                 .AddColumn("engine").AddColumn(new TableColumn("mean ± sd").RightAligned()).AddColumn(new TableColumn("min").RightAligned())
                 .AddColumn(new TableColumn("max").RightAligned()).AddColumn(new TableColumn($"/ {results[0].Engine}").RightAligned());
             foreach (var r in rows) table.AddRow(r.Engine, $"{Ms(r.Mean)} ± {Ms(r.Sd)}", Ms(r.Min), Ms(r.Max), r.Ratio.ToString("F2", CultureInfo.InvariantCulture));
-            cli.Out.WriteLine($"hlvm bench: {Inputs.Shown(path)}, {n} run{(n == 1 ? "" : "s")} per engine after {w} warm-up{(w == 1 ? "" : "s")}, in this process");
+            cli.Out.WriteLine($"hlvm bench: {Inputs.Shown(path)}, {n} run{(n == 1 ? "" : "s")} per engine after {w} warm-up{(w == 1 ? "" : "s")}, in this process, the engines taking turns");
             console.Write(table);
             cli.Out.Flush();
             if (exportPath is null) return ExitCodes.Ok;

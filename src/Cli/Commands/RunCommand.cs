@@ -216,9 +216,13 @@ internal sealed class Runner(CliContext cli)
     }
 
     /// <summary>Runs a module in an isolate with the given permissions and the command line's limits; <paramref name="app"/>
-    /// says where the app's files are.</summary>
-    internal int RunSandboxed(RunSettings s, string path, Module module, Func<IsolateOptions, IsolateOptions> app, Permissions? permissions = null) =>
-        RunMade(s, path, module, MakeIsolate(s, app, permissions));
+    /// says where the app's files are. The timeout runs from the start of the command (<see cref="Run"/>: a bundle's
+    /// fetch is in it), or from here for a module run alone (each of <c>hlvm bench</c>'s runs).</summary>
+    internal int RunSandboxed(RunSettings s, string path, Module module, Func<IsolateOptions, IsolateOptions> app, Permissions? permissions = null)
+    {
+        _deadline ??= s.Timeout is { } total ? DateTime.UtcNow + total : null;
+        return RunMade(s, path, module, MakeIsolate(s, app, permissions));
+    }
 
     /// <summary>An isolate made for a run and the audit log it writes to; or why it could not be made, to be said
     /// (with <see cref="Code"/>) only if the program loads.</summary>
