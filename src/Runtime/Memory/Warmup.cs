@@ -26,22 +26,32 @@ internal static class Warmup
 
     private static void CompileAll()
     {
-        const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
-        // The largest first: Heap.Collect is the one a program most likely reaches first and the longest to compile.
-        var methods = typeof(Warmup).Assembly.GetTypes()
-            .SelectMany(t => t.GetMethods(all))
-            .Where(m => (m.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0 && !m.ContainsGenericParameters && !m.DeclaringType!.ContainsGenericParameters)
-            .OrderByDescending(m => m.GetMethodBody()?.GetILAsByteArray()?.Length ?? 0);
-        foreach (var method in methods)
+        // Only a speed-up: whatever fails here (a type that does not load, a method that can't be compiled ahead of
+        // its call) leaves the compiles to the first calls, as without this thread, and never ends the process.
+        try
         {
-            try
+            const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+            // The largest first: Heap.Collect is the one a program most likely reaches first and the longest to compile.
+            var methods = typeof(Warmup).Assembly.GetTypes()
+                .SelectMany(t => t.GetMethods(all))
+                .Where(m => (m.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0 && !m.ContainsGenericParameters && !m.DeclaringType!.ContainsGenericParameters)
+                .OrderByDescending(m => m.GetMethodBody()?.GetILAsByteArray()?.Length ?? 0)
+                .ToList();
+            foreach (var method in methods)
             {
-                RuntimeHelpers.PrepareMethod(method.MethodHandle);
+                try
+                {
+                    RuntimeHelpers.PrepareMethod(method.MethodHandle);
+                }
+                catch (Exception)
+                {
+                    // That one is compiled at its first call.
+                }
             }
-            catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException)
-            {
-                // Not compilable ahead of a call (none is today): its first call compiles it, as without this thread.
-            }
+        }
+        catch (Exception)
+        {
+            // The rest are compiled at their first calls.
         }
     }
 }
