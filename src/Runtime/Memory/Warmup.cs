@@ -21,7 +21,14 @@ internal static class Warmup
     public static void Start()
     {
         if (Interlocked.Exchange(ref _started, 1) != 0) return;
-        new Thread(CompileAll) { IsBackground = true, Name = "hlvm warm-up" }.Start();
+        try
+        {
+            new Thread(CompileAll) { IsBackground = true, Name = "hlvm warm-up" }.Start();
+        }
+        catch (Exception e) when (e is ThreadStartException or OutOfMemoryException)
+        {
+            // No thread to spare (it is asked for in the middle of an allocation): the first calls compile them.
+        }
     }
 
     private static void CompileAll()
