@@ -82,7 +82,7 @@ public sealed partial class HostileTests
                 case "symlink": File.CreateSymbolicLink(path, arg); break;
                 case "hardlink": Link(P(arg), path); break;
                 case "fifo":
-                    Assert.True(mkfifo(path, 0b110_100_100) == 0, $"mkfifo {path} failed");
+                    TestSupport.MakeFifo(path);
                     Fifos[path] = true;
                     break;
                 case "sized":
@@ -180,9 +180,6 @@ public sealed partial class HostileTests
 
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     private static extern int link(string existing, string created);
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int mkfifo(string path, uint mode);
 
     private static void Link(string existing, string created) =>
         Assert.True(link(existing, created) == 0, $"link {created} -> {existing} failed");

@@ -107,6 +107,12 @@ public static class TestSupport
         return result;
     }
 
+    /// <summary>Makes a FIFO (a named pipe, read and write for its owner, read for the rest) at <paramref name="path"/>.</summary>
+    public static void MakeFifo(string path) => Assert.True(mkfifo(path, 0b110_100_100) == 0, $"mkfifo {path} failed");
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int mkfifo(string path, uint mode);
+
     /// <summary>Writes <paramref name="source"/> as NAME.hlasm in <paramref name="dir"/> and assembles it with
     /// <c>hlvm asm</c>: the path of NAME.hlc.</summary>
     public static string Assemble(DirectoryInfo dir, string name, string source)
