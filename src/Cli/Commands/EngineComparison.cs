@@ -36,9 +36,7 @@ internal sealed class EngineComparison(CliContext cli)
             }
             catch (StorageCopy.Failed e)
             {
-                cli.Out.Flush();
-                cli.Messages.WriteLine(e.Message);
-                return ExitCodes.CantCreate;
+                return e.Said(cli);
             }
             runs.Add((engine, code, output.ToString(), error.ToString(), PausesAside(gc.ToString())));
             // A program that can't be found or a command line that is wrong: nothing to compare.
@@ -100,7 +98,16 @@ internal sealed class StorageCopy(string command) : IDisposable
     private string? _temporary, _copy;
 
     /// <summary>An error copying, its message what <c>command</c> says of it: the comparison ends there.</summary>
-    internal sealed class Failed(string message) : Exception(message);
+    internal sealed class Failed(string message) : Exception(message)
+    {
+        /// <summary>Says the error on standard error, after what the program printed, and gives the exit code.</summary>
+        public int Said(CliContext cli)
+        {
+            cli.Out.Flush();
+            cli.Messages.WriteLine(Message);
+            return ExitCodes.CantCreate;
+        }
+    }
 
     /// <summary>Copies <paramref name="storage"/> as it is now, and leaves the run the storage itself.</summary>
     public string Take(string storage)

@@ -431,9 +431,7 @@ internal sealed class Runner(CliContext cli)
             }
             catch (StorageCopy.Failed e)
             {
-                _cli.Out.Flush();
-                _cli.Messages.WriteLine(e.Message);
-                return ExitCodes.CantCreate;
+                return e.Said(_cli);
             }
             if (runner._profiler is null || code is ExitCodes.Usage or ExitCodes.NoInput or ExitCodes.DataError)
             {

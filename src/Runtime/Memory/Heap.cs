@@ -326,11 +326,13 @@ public sealed partial class Heap
     /// <summary>The bytes allocated at which <see cref="Warmup"/> starts: a quarter of the first space, so that it
     /// starts well before the first collection and never in a program that allocates little (hello started with
     /// every heap made 6 ms later, the compiles competing with its start).</summary>
-    private long _warmUpAt = InitialWords * 8L / 4;
+    private long _warmUpAt = WarmUpBytes;
+
+    private const long WarmUpBytes = InitialWords * 8L / 4;
 
     /// <summary>The next of <see cref="_nextAllocationSample"/> and <see cref="_warmUpAt"/>: an allocation that
     /// reaches it takes <see cref="AllocationChecked"/>.</summary>
-    private long _nextAllocationCheck = InitialWords * 8L / 4;
+    private long _nextAllocationCheck = WarmUpBytes;
 
     /// <summary>
     /// Calls <paramref name="sampled"/> (on the allocating thread, before the object is initialised: it must not
