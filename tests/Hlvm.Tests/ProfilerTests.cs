@@ -45,7 +45,10 @@ public sealed class ProfilerTests : IDisposable
     /// at the default rate and size a compiled run drew a dozen samples or none.
     /// </summary>
     private static string[] Sampled(string[] engine, string path, params string[] options) =>
-        ["prof", "--rate", "5000", .. options, .. engine, path, .. engine[1] == "interp" ? (string[])[] : ["400000"]];
+        ["prof", "--rate", "5000", .. options, .. engine, path, BusyLoops(engine).ToString(CultureInfo.InvariantCulture)];
+
+    /// <summary>busy's loop count in a <see cref="Sampled"/> profile under <paramref name="engine"/>.</summary>
+    private static long BusyLoops(string[] engine) => engine[1] == "interp" ? 40000 : 400000;
 
     /// <summary>What <see cref="Program"/> prints with busy's loop count <paramref name="n"/>, computed here.</summary>
     private static string ProgramOutput(long n)
@@ -100,7 +103,7 @@ public sealed class ProfilerTests : IDisposable
             var result = TestSupport.Hlvm(args);
             Assert.True(result.ExitCode == 0, result.Stderr);
             // The profile changes nothing the program does.
-            Assert.Equal(ProgramOutput(engine[1] == "interp" ? 40000 : 400000), result.Stdout);
+            Assert.Equal(ProgramOutput(BusyLoops(engine)), result.Stdout);
             Assert.True(SampleCount(result.Stderr) >= 50, result.Stderr);
             var table = Table(result.Stderr);
             Assert.True(table.TryGetValue("busy", out var busy), result.Stderr);
