@@ -9,6 +9,8 @@
 #   RUNS=5 bench/compare.sh          more runs per measurement (default 3)
 #   COLD=1 bench/compare.sh          hlvm compiles the program at every run (by default it runs it from its cache)
 #
+# json, scheduler and interp have no peers; bench/ceiling holds them written in C#, timed as their csharp column.
+#
 # Needs hyperfine (apt-get install hyperfine lua5.4 luajit). The peers' programs are in ../shared/peers.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,12 +26,15 @@ hlvm="dotnet $root/bench/.hlvm/hlvm.dll"
 if command -v dotnet >/dev/null && [ ! -f "$peers/csharp/out/PeerBench.dll" ]; then
   (cd "$peers/csharp" && dotnet build -c Release -o out >/dev/null)
 fi
+# The larger programs written directly in C# (bench/ceiling), built like the C# peer: the ceiling for our own three.
+ceiling="$root/bench/.ceiling/Ceiling.dll"
+command -v dotnet >/dev/null && dotnet build "$root/bench/ceiling" -c Release -o "$root/bench/.ceiling" -v q -nologo >/dev/null
 if command -v javac >/dev/null && [ ! -f "$peers/java/out/Bench.class" ]; then
   (cd "$peers/java" && javac -d out Bench.java)
 fi
 
 # The expected line of each peer program (../shared/peers/README.md); our own programs state theirs in a
-# comment `// full size prints: LINE` (or are checked only against themselves when they have none).
+# comment `// full size prints: LINE`; those that have none must print, in every runtime, all that the interpreter prints.
 declare -A expected=(
   [fib]="9227465" [loop]="381271744" [sieve]="348513" [binarytrees]="14985902"
   [nbody]="-0.169075164 -0.169086185" [mandelbrot]="1017200" [mapcount]="1000003 20"
@@ -58,13 +63,18 @@ for name in "${names[@]}"; do
     [ -f "$peers/csharp/out/PeerBench.dll" ] && cmds+=(-n csharp "dotnet $peers/csharp/out/PeerBench.dll $name")
   else
     expected[$name]=$(sed -n 's|^// full size prints: ||p' "$prog" | head -1)
+    [ -f "$ceiling" ] && grep -q "case \"$name\":" "$root/bench/ceiling/Program.cs" && cmds+=(-n csharp "dotnet $ceiling $name")
   fi
-  # Every runtime must print the expected line before it is timed.
+  # Every runtime must print the expected line before it is timed; where a program states none, every runtime
+  # must print all that the interpreter prints.
+  reference=$($hlvm run --engine interp "$prog" 2>&1)
   for ((k = 0; k < ${#cmds[@]}; k += 3)); do
     runtime=${cmds[k+1]}; cmd=${cmds[k+2]}
-    out=$($cmd 2>&1 | tail -1)
-    if [ -n "${expected[$name]}" ] && [ "$out" != "${expected[$name]}" ]; then
-      echo "$name: $runtime printed '$out', expected '${expected[$name]}'" >&2; exit 1
+    out=$($cmd 2>&1)
+    if [ -n "${expected[$name]}" ] && [ "$(tail -1 <<<"$out")" != "${expected[$name]}" ]; then
+      echo "$name: $runtime printed '$(tail -1 <<<"$out")', expected '${expected[$name]}'" >&2; exit 1
+    elif [ -z "${expected[$name]}" ] && [ "$out" != "$reference" ]; then
+      echo "$name: $runtime printed something else than hlvm-interp:" >&2; diff <(echo "$reference") <(echo "$out") | head -5 >&2; exit 1
     fi
   done
   echo "timing $name ..." >&2
@@ -80,7 +90,9 @@ for n in names:
     data = json.load(open(os.path.join(work, n + ".json")))
     times[n] = {r["command"]: r["mean"] for r in data["results"]}
 present = [c for c in cols if any(c in times[n] for n in names)]
-ratio_cols = [("csharp", "hlvm / csharp"), ("lua5.4", "hlvm / lua5.4"), ("cpython", "hlvm / cpython"), ("hlvm", "interp / hlvm")]
+# interp / csharp: how much faster than the interpreter C# itself runs the program, the ceiling of interp / hlvm.
+ratio_cols = [("csharp", "hlvm / csharp"), ("lua5.4", "hlvm / lua5.4"), ("cpython", "hlvm / cpython"), ("hlvm", "interp / hlvm"),
+              ("interp-csharp", "interp / csharp")]
 print("| program | " + " | ".join(present) + " | " + " | ".join(name for _, name in ratio_cols) + " |")
 print("| --- |" + " ---: |" * (len(present) + len(ratio_cols)))
 ratios = {c: [] for c, _ in ratio_cols}
@@ -89,9 +101,11 @@ for n in names:
     row = [f"{t[c]:.2f} s" if c in t else "" for c in present]
     cells = []
     for c, _ in ratio_cols:
-        r = (t["hlvm-interp"] / t["hlvm"]) if c == "hlvm" else (t["hlvm"] / t[c] if c in t else None)
+        if c == "hlvm": r = t["hlvm-interp"] / t["hlvm"]
+        elif c == "interp-csharp": r = t["hlvm-interp"] / t["csharp"] if "csharp" in t else None
+        else: r = t["hlvm"] / t[c] if c in t else None
         # the peers' geometric means are over the peer programs (those with peer times)
-        if r and (c == "hlvm" or "lua5.4" in t): ratios[c].append(r)
+        if r and (c in ("hlvm", "interp-csharp") or "lua5.4" in t): ratios[c].append(r)
         cells.append(f"{r:.2f}" if r else "")
     print(f"| {n} | " + " | ".join(row) + " | " + " | ".join(cells) + " |")
 geo = lambda xs: math.exp(sum(map(math.log, xs)) / len(xs)) if xs else None
