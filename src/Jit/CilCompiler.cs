@@ -141,16 +141,17 @@ public sealed class CilCompiler : ICompiler
             int cil = emitter.Emit();
             var stub = CilEmitter.EntryStub(f, methods[i]);
             var code = (CompiledCode)stub.CreateDelegate(typeof(CompiledCode));
+            clock.Stop();
+            var record = new Runtime.Profiling.CompileRecord(f.Name, f.Code.Length, cil, startedAt, clock.Elapsed, f == fn ? why : "called by " + fn.Name);
             if (background)
             {
                 f.Compiling = true;
-                ready[i] = new(f, methods[i], stub, code);
+                ready[i] = new(f, methods[i], stub, code, record);
             }
             else f.Compiled = code;
-            clock.Stop();
             Compiled++;
             CompileTime += clock.Elapsed;
-            _records.Add(new(f.Name, f.Code.Length, cil, startedAt, clock.Elapsed, f == fn ? why : "called by " + fn.Name));
+            _records.Add(record);
             string inlined = emitter.Inlined.Count == 0 ? "" : "; in place: " + string.Join(", ", emitter.Inlined);
             Log?.Invoke($"jit: {f.Name}: {f.Code.Length} instructions -> {cil} bytes of CIL in {clock.Elapsed.TotalMilliseconds:0.###} ms ({(f == fn ? why : "called by " + fn.Name)}){inlined}");
         }
@@ -250,7 +251,7 @@ internal static class Preparer
                     continue;
                 }
             }
-            var (f, body, stub, code) = pending.Batch[pending.Next--];
+            var (f, body, stub, code, record) = pending.Batch[pending.Next--];
             BeforeCompile?.Invoke(f);
             var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
             try
@@ -264,7 +265,9 @@ internal static class Preparer
                 // thread, as it does when nothing compiles it ahead: the error is reported where it is seen.
             }
             // Counted before the code is given out, so that a run that has entered it counts its compile.
-            pending.Owner.AddJitThreadTime(System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore);
+            var took = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore;
+            pending.Owner.AddJitThreadTime(took);
+            record.MachineCode.Done(took);
             Volatile.Write(ref f.Compiled, code);
             f.Compiling = false;
         }
@@ -286,5 +289,7 @@ internal static class Preparer
     }
 }
 
-/// <summary>A function of a batch, its method, the entry stub the interpreter calls, and that stub's delegate.</summary>
-internal readonly record struct Prepared(LoadedFunction Function, DynamicMethod Body, DynamicMethod Stub, CompiledCode Code);
+/// <summary>A function of a batch, its method, the entry stub the interpreter calls, that stub's delegate, and the
+/// record of its compile (which gets .NET's part).</summary>
+internal readonly record struct Prepared(LoadedFunction Function, DynamicMethod Body, DynamicMethod Stub, CompiledCode Code,
+    Runtime.Profiling.CompileRecord Record);

@@ -1595,6 +1595,34 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// The JIT's thread says what .NET's compile of each function took (<c>CompileRecord.MachineCode</c>, which
+    /// `hlvm prof` reports per function) before the function gets its code: every function of a batch compiled
+    /// there, with nothing calling it first, has a time, and the times add up to the thread's total for the
+    /// compiler. Fails when a function's time is not recorded, or is recorded after its code is given out.
+    /// </summary>
+    [Fact]
+    public void EachFunctionCompiledOnTheJitsThreadHasItsMachineCodeTime()
+    {
+        var module = Compilation.Compile("times.hl", """
+            fn leaf(x: int) -> int { var s = 0; for i in 0..x { s += i * i } return s }
+            fn middle(x: int) -> int { var s = 0; for i in 0..x { s += leaf(i) } return s }
+            fn top(x: int) -> int { var s = 0; for i in 0..x { s += middle(i) } return s }
+            fn main() { println(top(3)) }
+            """).Module!;
+        var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
+        loaded.Attach(new Heap());
+        var compiler = new Jit.CilCompiler { Background = true };
+        compiler.Compile(loaded, loaded.Functions.Single(f => f.Name == "top"), "test");
+        var batch = loaded.Functions.Where(f => f.Name is "top" or "middle" or "leaf").ToList();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (batch.Any(f => f.Compiled is null) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+        Assert.All(batch, f => Assert.NotNull(f.Compiled));
+        Assert.Equal(["top", "middle", "leaf"], compiler.Records.Select(r => r.Function).ToArray());
+        Assert.All(compiler.Records, r => Assert.True(r.MachineCode.Took > TimeSpan.Zero, $"{r.Function}: {r.MachineCode.Took}"));
+        Assert.Equal(compiler.JitThreadTime, TimeSpan.FromTicks(compiler.Records.Sum(r => r.MachineCode.Took!.Value.Ticks)));
+    }
+
+    /// <summary>
     /// `hlvm prof` says how the samples divide between the engines, and how many were taken in functions waiting
     /// for their machine code. The JIT's thread is held in its next compile for the whole run (whatever it compiles:
     /// held only in the hot callee's, it let `main`, hot by its loop, run compiled with the callee in place whenever

@@ -397,4 +397,43 @@ public sealed class ProfilerTests : IDisposable
         Assert.Equal("hlvm prof: --engine compare compares the engines' output, not their profiles; to profile the program under both engines, use --compare\n", engines.Stderr);
         Assert.Equal("", engines.Stdout);
     }
+
+    /// <summary>
+    /// The report says what .NET's compile of each function's CIL took where the JIT's thread knows it: after the
+    /// emitting time in the function's row, and in a line of its own with the total, the longest three, and the
+    /// functions the program's thread compiled itself (a time of zero); a function whose time is unknown keeps its
+    /// row as it was, and a run where none is known has no such line.
+    /// </summary>
+    [Fact]
+    public void TheReportSaysWhatDotnetsCompileOfEachFunctionTook()
+    {
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        Runtime.Profiling.CompileRecord Record(string name, int cil, double? dotnetMs)
+        {
+            var r = new Runtime.Profiling.CompileRecord(name, 10, cil, start, TimeSpan.FromMilliseconds(0.5), "calls") { At = TimeSpan.FromMilliseconds(20) };
+            if (dotnetMs is { } ms) r.MachineCode.Done(TimeSpan.FromMilliseconds(ms));
+            return r;
+        }
+        var records = new[]
+        {
+            Record("slow", 8000, 28.5), Record("quick", 400, 1.3), Record("mid", 2000, 4), Record("small", 300, 0.5),
+            Record("first", 900, 0), Record("unknown", 100, null),
+        };
+        var profile = new Runtime.Profiling.Profile
+        {
+            Program = "p.hl", Samples = 10, Every = null, Rate = 1000, WallMilliseconds = 10, MillisecondsPerSample = 1,
+            Functions = [.. records.Select(r => new Runtime.Profiling.FunctionProfile(r.Function, "p.hl", 1, 1, 1, 0, 1, r, 0))],
+            Stacks = [], Lines = [], Collections = 0, TotalPause = TimeSpan.Zero, LongestPause = TimeSpan.Zero,
+            AllocatedBytes = 0, Compiles = records, OsrEntries = 0,
+        };
+        string text = Runtime.Profiling.ProfileFormats.Text(profile);
+        Assert.Contains(" slow (p.hl) (compiled at 20 ms in 0.5 ms, then 28.5 ms by .NET: calls)\n", text);
+        Assert.Contains(" first (p.hl) (compiled at 20 ms in 0.5 ms, then by .NET on the program's thread: calls)\n", text);
+        Assert.Contains(" unknown (p.hl) (compiled at 20 ms in 0.5 ms: calls)\n", text);
+        Assert.Contains("\nmachine code: 4 functions compiled by .NET on the JIT's thread in 34.3 ms (the longest: slow 28.5 ms for "
+            + "8,000 bytes of CIL, mid 4.0 ms for 2,000, quick 1.3 ms for 400); 1 function on the program's thread, called by compiled "
+            + "code before the JIT's thread reached it: first\n", text);
+        var none = profile with { Compiles = [Record("unknown", 100, null)] };
+        Assert.DoesNotContain("machine code:", Runtime.Profiling.ProfileFormats.Text(none));
+    }
 }

@@ -63,7 +63,7 @@ public static class ProfileFormats
             string share = f.SelfSamples == 0 ? "-" : (100.0 * f.CompiledSamples / f.SelfSamples).ToString("F0", Inv) + "%";
             string compiled = f.Compiled is { } c
                 ? Deterministic(p) ? " (compiled: " + c.Why + ")"
-                    : " (compiled at " + c.At.TotalMilliseconds.ToString("F0", Inv) + " ms in " + c.Took.TotalMilliseconds.ToString("F1", Inv) + " ms: " + c.Why + ")"
+                    : " (compiled at " + c.At.TotalMilliseconds.ToString("F0", Inv) + " ms in " + c.Took.TotalMilliseconds.ToString("F1", Inv) + " ms" + ThenDotnet(c) + ": " + c.Why + ")"
                 : "";
             t.Append($"{Percent(p, f.SelfSamples),7} {Amount(p, f.SelfSamples),14} {Percent(p, f.TotalSamples),7} {Amount(p, f.TotalSamples),14} {N(f.Calls),12}  {share,8}  {f.Name}{(f.File.Length > 0 ? " (" + f.File + ")" : "")}{compiled}\n");
         }
@@ -99,8 +99,62 @@ public static class ProfileFormats
         if (!Deterministic(p)) t.Append(DotnetJit(p));
         t.Append("; ").Append(N(p.OsrEntries)).Append(p.OsrEntries == 1 ? " entry" : " entries")
             .Append(" into compiled loops (on-stack replacement); no deoptimisations (nothing is speculated)\n");
+        if (!Deterministic(p)) t.Append(MachineCode(p));
         if (!Deterministic(p) && p.Compiles.Count > 0 && p.Samples > 0) t.Append(Engines(p));
         return t.ToString();
+    }
+
+    /// <summary>What .NET's compile of a function's CIL took, where the JIT's thread knows
+    /// (<see cref="MachineCodeCompile"/>): ", then 4.2 ms by .NET", or ", then by .NET on the program's thread".</summary>
+    private static string ThenDotnet(CompileRecord c) => c.MachineCode.Took switch
+    {
+        null => "",
+        { Ticks: 0 } => ", then by .NET on the program's thread",
+        { } took => ", then " + took.TotalMilliseconds.ToString("F1", Inv) + " ms by .NET",
+    };
+
+    /// <summary>
+    /// The line on .NET's compiles of the CIL, where the JIT's thread made them (tiering): how many functions and how
+    /// long, the longest, and the functions the program's thread compiled itself, at a call from compiled code that
+    /// came before the JIT's thread reached them (the program waited for those). Empty where nothing is known.
+    /// </summary>
+    private static string MachineCode(Profile p)
+    {
+        var timed = new List<CompileRecord>();
+        var first = new List<string>();
+        double total = 0;
+        foreach (var c in p.Compiles)
+        {
+            if (c.MachineCode.Took is not { } took) continue;
+            if (took.Ticks == 0) first.Add(c.Function);
+            else
+            {
+                timed.Add(c);
+                total += took.TotalMilliseconds;
+            }
+        }
+        if (timed.Count == 0 && first.Count == 0) return "";
+        var t = new StringBuilder("machine code: ").Append(timed.Count.ToString(Inv)).Append(timed.Count == 1 ? " function" : " functions")
+            .Append(" compiled by .NET on the JIT's thread in ").Append(total.ToString("F1", Inv)).Append(" ms");
+        if (timed.Count > 0)
+        {
+            timed.Sort((a, b) => b.MachineCode.Took!.Value.CompareTo(a.MachineCode.Took!.Value));
+            t.Append(" (the longest: ");
+            for (int i = 0; i < Math.Min(3, timed.Count); i++)
+                t.Append(i == 0 ? "" : ", ").Append(timed[i].Function).Append(' ')
+                    .Append(timed[i].MachineCode.Took!.Value.TotalMilliseconds.ToString("F1", Inv)).Append(" ms for ")
+                    .Append(timed[i].CilBytes.ToString("N0", Inv)).Append(i == 0 ? " bytes of CIL" : "");
+            t.Append(')');
+        }
+        if (first.Count > 0)
+        {
+            t.Append("; ").Append(first.Count.ToString(Inv)).Append(first.Count == 1 ? " function" : " functions")
+                .Append(" on the program's thread, called by compiled code before the JIT's thread reached ")
+                .Append(first.Count == 1 ? "it: " : "them: ");
+            for (int i = 0; i < Math.Min(5, first.Count); i++) t.Append(i == 0 ? "" : ", ").Append(first[i]);
+            if (first.Count > 5) t.Append(" and ").Append((first.Count - 5).ToString(Inv)).Append(" more");
+        }
+        return t.Append('\n').ToString();
     }
 
     private static string N(long n) => n.ToString("N0", Inv);
@@ -286,7 +340,7 @@ public static class ProfileFormats
             .Concat(p.Compiles.Select(c => new Dictionary<string, object>
             {
                 ["k"] = "jit", ["at"] = c.At.TotalMilliseconds, ["ms"] = c.Took.TotalMilliseconds,
-                ["t"] = $"compiled {c.Function} ({c.Why}): {c.Took.TotalMilliseconds.ToString("F2", Inv)} ms at {c.At.TotalMilliseconds.ToString("F0", Inv)} ms",
+                ["t"] = $"compiled {c.Function} ({c.Why}): {c.Took.TotalMilliseconds.ToString("F2", Inv)} ms at {c.At.TotalMilliseconds.ToString("F0", Inv)} ms{ThenDotnet(c)}",
             }))
             .ToList(),
     };

@@ -235,6 +235,35 @@ public sealed class Profiler
 public sealed record CompileRecord(string Function, int Instructions, int CilBytes, long Timestamp, TimeSpan Took, string Why)
 {
     public TimeSpan At { get; init; }
+
+    /// <summary>.NET's compile of the function's CIL to machine code, which <see cref="Took"/> does not include:
+    /// known where the JIT's thread compiles (tiering), shared by the copies a report makes of this record.</summary>
+    public MachineCodeCompile MachineCode { get; } = new();
+}
+
+/// <summary>
+/// How long .NET's JIT took to compile one function's CIL to machine code on the JIT's thread, set by that thread
+/// once it is done, before the function is given its compiled code. Zero when the program's thread had compiled
+/// it first: compiled code called it directly before the JIT's thread reached it, and .NET compiled it at that
+/// call, on the program's thread, which waited (that time is in <see cref="Profile.DotnetJitTime"/>). Unknown
+/// while the JIT's thread has not reached it, and always with <c>--jit-sync</c> and <c>--engine jit</c>, where .NET
+/// compiles every method at its first call.
+/// </summary>
+public sealed class MachineCodeCompile
+{
+    private long _ticks = -1;
+
+    /// <summary>The time, or null while unknown.</summary>
+    public TimeSpan? Took
+    {
+        get
+        {
+            long ticks = Volatile.Read(ref _ticks);
+            return ticks < 0 ? null : TimeSpan.FromTicks(ticks);
+        }
+    }
+
+    internal void Done(TimeSpan took) => Volatile.Write(ref _ticks, took.Ticks);
 }
 
 public sealed record FunctionProfile(string Name, string File, long SelfSamples, long TotalSamples, long Calls,
