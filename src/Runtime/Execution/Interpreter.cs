@@ -1937,7 +1937,7 @@ public sealed class Interpreter : IRootSource
     /// they are: false, having done nothing, for a null array or a full one, whose push <see cref="OpAPush"/> makes
     /// (the NullError, or the growth, which may collect). Never allocates.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool APushInPlace(int r, long value) => Heap.TryAppend(r, value);
+    internal bool APushInPlace(int r, long value) => _heap.TryAppend(r, value);
 
     // ------------------------------------------------------------------------------------------------ errors
 
