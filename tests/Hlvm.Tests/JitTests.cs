@@ -1835,6 +1835,33 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// `--jit-log` ends with what .NET's compile of the CIL took on the JIT's thread: main's loop, entered once its
+    /// code arrives (as above), was compiled there, so the run ends knowing its time. The lines before are the
+    /// emitter's, one per function. Fails when the last line is missing, or is printed where nothing is known
+    /// (--jit-sync: .NET compiles each method at its first call).
+    /// </summary>
+    [Fact]
+    public void TheJitLogEndsWithWhatDotnetsCompileTook()
+    {
+        string path = Write("logged.hl", """
+            fn step(x: int) -> int { return (x * 7 + 3) % 1000003 }
+            fn main() {
+                var x = 1
+                for _i in 0..20000000 { x = step(x) }
+                println(x)
+            }
+            """);
+        var result = TestSupport.Hlvm("run", "--jit-log", path);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var lines = result.Stderr.TrimEnd('\n').Split('\n');
+        Assert.Matches(@"^jit: machine code: \d+ functions? compiled by \.NET on the JIT's thread in [\d.]+ ms", lines[^1]);
+        Assert.Contains(lines, line => line.StartsWith("jit: main: ", StringComparison.Ordinal));
+        var sync = TestSupport.Hlvm("run", "--jit-log", "--jit-sync", path);
+        Assert.True(sync.ExitCode == 0, sync.Stderr);
+        Assert.DoesNotContain("machine code", sync.Stderr);
+    }
+
+    /// <summary>
     /// A local's fields read and written more than once in straight-line code go through its object's address,
     /// taken once (the second access checks the last field's word); the address is taken again when the local
     /// gets another object (p = ps[...]) and when a later access is of a subclass's field past the words checked.

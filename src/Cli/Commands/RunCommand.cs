@@ -36,7 +36,7 @@ internal sealed class RunCommand
         0, int.MaxValue, 100);
     private readonly FlagOption _jitSync = OptionKinds.Flag("--jit-sync",
         "tiered: .NET compiles each hot function to machine code at its first call, on the program's thread, which waits; by default it does so on a thread of its own while the interpreter goes on running the function (which calls run compiled then varies from run to run; the output does not)");
-    private readonly FlagOption _jitLog = OptionKinds.Flag("--jit-log", "one line per compiled function on stderr: name, bytecode and CIL size, compile time, why, and the functions whose calls it compiled in place");
+    private readonly FlagOption _jitLog = OptionKinds.Flag("--jit-log", "one line per compiled function on stderr: name, bytecode and CIL size, the time to emit the CIL, why, and the functions whose calls it compiled in place; at the end, what .NET's compile of that CIL to machine code took on the JIT's thread (tiered, without --jit-sync)");
     private readonly NumberOption _maxStack = OptionKinds.Count("--max-stack", "N", "most nested calls; one more is a StackOverflowError (exit 75)",
         1, int.MaxValue, 1000, RunSettings.DefaultMaxStack);
     private readonly NumberOption _maxHeap = OptionKinds.Size("--max-heap", "most bytes of live objects on the heap; past it, an OutOfMemoryError (exit 75)", "1g", RunSettings.DefaultMaxHeap);
@@ -390,7 +390,12 @@ internal sealed class Runner(CliContext cli)
                 return ExitCodes.DataError;
             }
             int code = RunIsolate(isolate, loaded, s.Args, s.AllowEscapes);
-            return s.Profile is { } profile ? Report(profile, code, path) : code;
+            if (s.Profile is { } profile) return Report(profile, code, path);
+            // The log's lines say what emitting each function took; .NET's compile of it, known once the JIT's
+            // thread has made it, is said at the end (a profile's report says it too).
+            if (s.JitLog && _compiler is { } compiler && Runtime.Profiling.ProfileFormats.MachineCode(compiler.Records) is { Length: > 0 } line)
+                _cli.WriteLog(_cli.JitLog, "jit: " + line);
+            return code;
         }
         finally
         {

@@ -99,7 +99,7 @@ public static class ProfileFormats
         if (!Deterministic(p)) t.Append(DotnetJit(p));
         t.Append("; ").Append(N(p.OsrEntries)).Append(p.OsrEntries == 1 ? " entry" : " entries")
             .Append(" into compiled loops (on-stack replacement); no deoptimisations (nothing is speculated)\n");
-        if (!Deterministic(p)) t.Append(MachineCode(p));
+        if (!Deterministic(p) && MachineCode(p.Compiles) is { Length: > 0 } machineCode) t.Append(machineCode).Append('\n');
         if (!Deterministic(p) && p.Compiles.Count > 0 && p.Samples > 0) t.Append(Engines(p));
         return t.ToString();
     }
@@ -116,14 +116,15 @@ public static class ProfileFormats
     /// <summary>
     /// The line on .NET's compiles of the CIL, where the JIT's thread made them (tiering): how many functions and how
     /// long, the longest, and the functions the program's thread compiled itself, at a call from compiled code that
-    /// came before the JIT's thread reached them (the program waited for those). Empty where nothing is known.
+    /// came before the JIT's thread reached them (the program waited for those). Empty where nothing is known. The
+    /// report's, and the last line of <c>--jit-log</c>.
     /// </summary>
-    private static string MachineCode(Profile p)
+    public static string MachineCode(IReadOnlyList<CompileRecord> compiles)
     {
         var timed = new List<CompileRecord>();
         var first = new List<string>();
         double total = 0;
-        foreach (var c in p.Compiles)
+        foreach (var c in compiles)
         {
             if (c.MachineCode.Took is not { } took) continue;
             if (took.Ticks == 0) first.Add(c.Function);
@@ -154,7 +155,7 @@ public static class ProfileFormats
             for (int i = 0; i < Math.Min(5, first.Count); i++) t.Append(i == 0 ? "" : ", ").Append(first[i]);
             if (first.Count > 5) t.Append(" and ").Append((first.Count - 5).ToString(Inv)).Append(" more");
         }
-        return t.Append('\n').ToString();
+        return t.ToString();
     }
 
     private static string N(long n) => n.ToString("N0", Inv);
