@@ -28,13 +28,15 @@ if command -v dotnet >/dev/null && [ ! -f "$peers/csharp/out/PeerBench.dll" ]; t
 fi
 # The larger programs written directly in C# (bench/ceiling), built like the C# peer: the ceiling for our own three.
 ceiling="$root/bench/.ceiling/Ceiling.dll"
-command -v dotnet >/dev/null && dotnet build "$root/bench/ceiling" -c Release -o "$root/bench/.ceiling" -v q -nologo >/dev/null
+if command -v dotnet >/dev/null && ! build=$(dotnet build "$root/bench/ceiling" -c Release -o "$root/bench/.ceiling" -v q -nologo 2>&1); then
+  echo "$build" >&2; echo "compare.sh: bench/ceiling did not build" >&2; exit 1
+fi
 if command -v javac >/dev/null && [ ! -f "$peers/java/out/Bench.class" ]; then
   (cd "$peers/java" && javac -d out Bench.java)
 fi
 
-# The expected line of each peer program (../shared/peers/README.md); our own programs state theirs in a
-# comment `// full size prints: LINE`; those that have none must print, in every runtime, all that the interpreter prints.
+# The expected line of each peer program (../shared/peers/README.md); our own programs state theirs in their
+# header, on the line after `// Full size (...) prints:`.
 declare -A expected=(
   [fib]="9227465" [loop]="381271744" [sieve]="348513" [binarytrees]="14985902"
   [nbody]="-0.169075164 -0.169086185" [mandelbrot]="1017200" [mapcount]="1000003 20"
@@ -62,19 +64,16 @@ for name in "${names[@]}"; do
     [ -f "$peers/java/out/Bench.class" ] && cmds+=(-n java "java -cp $peers/java/out Bench $name")
     [ -f "$peers/csharp/out/PeerBench.dll" ] && cmds+=(-n csharp "dotnet $peers/csharp/out/PeerBench.dll $name")
   else
-    expected[$name]=$(sed -n 's|^// full size prints: ||p' "$prog" | head -1)
+    expected[$name]=$(sed -n '/^\/\/ Full size .*prints:$/{n;s|^// ||p;q}' "$prog")
     [ -f "$ceiling" ] && grep -q "case \"$name\":" "$root/bench/ceiling/Program.cs" && cmds+=(-n csharp "dotnet $ceiling $name")
   fi
-  # Every runtime must print the expected line before it is timed; where a program states none, every runtime
-  # must print all that the interpreter prints.
-  reference=$($hlvm run --engine interp "$prog" 2>&1)
+  # Every runtime must print the expected line before it is timed.
+  [ -n "${expected[$name]}" ] || { echo "$name: the program states no expected line (// Full size ... prints:)" >&2; exit 2; }
   for ((k = 0; k < ${#cmds[@]}; k += 3)); do
     runtime=${cmds[k+1]}; cmd=${cmds[k+2]}
-    out=$($cmd 2>&1)
-    if [ -n "${expected[$name]}" ] && [ "$(tail -1 <<<"$out")" != "${expected[$name]}" ]; then
-      echo "$name: $runtime printed '$(tail -1 <<<"$out")', expected '${expected[$name]}'" >&2; exit 1
-    elif [ -z "${expected[$name]}" ] && [ "$out" != "$reference" ]; then
-      echo "$name: $runtime printed something else than hlvm-interp:" >&2; diff <(echo "$reference") <(echo "$out") | head -5 >&2; exit 1
+    out=$($cmd 2>&1 | tail -1)
+    if [ "$out" != "${expected[$name]}" ]; then
+      echo "$name: $runtime printed '$out', expected '${expected[$name]}'" >&2; exit 1
     fi
   done
   echo "timing $name ..." >&2

@@ -75,8 +75,6 @@ static class InterpProgram
         public readonly int Line = line;
     }
 
-    // The language's ValueError, which the program does not catch (a bad size argument).
-    sealed class ValueError(string message) : Exception(message);
 
     // -------------------------------------------------------------------------------------------- values
 
@@ -685,7 +683,7 @@ static class InterpProgram
         IExpr ParsePrimary()
         {
             var t = Next();
-            if (t.Kind == "num") return new Literal(new IntValue(ToInt(t.Text)));
+            if (t.Kind == "num") return new Literal(new IntValue(Lang.ToInt(t.Text)));
             if (t.Kind == "str") return new Literal(new StrValue(t.Text));
             if (t.Kind == "name")
             {
@@ -711,58 +709,6 @@ static class InterpProgram
         }
     }
 
-    // -------------------------------------------------------------------------------------------- toInt
-
-    // The language's string.toInt: an int literal's form (decimal, 0x hex or 0b binary, `_` after the first digit;
-    // hex and binary give the 64-bit pattern they spell) with an optional sign and blanks around it.
-    static long ToInt(string text)
-    {
-        string s = text.Trim(' ', '\t', '\n', '\r');
-        bool negative = s.Length > 0 && s[0] == '-';
-        if (s.Length > 0 && (s[0] == '-' || s[0] == '+')) s = s.Substring(1);
-        int radix = 10;
-        string digits = s;
-        if (s.StartsWith("0x", StringComparison.Ordinal)) { radix = 16; digits = s.Substring(2); }
-        else if (s.StartsWith("0b", StringComparison.Ordinal)) { radix = 2; digits = s.Substring(2); }
-        bool syntax = digits.Length > 0 && digits[0] != '_';
-        foreach (char c in digits)
-        {
-            if (c != '_' && DigitValue(c) >= radix) syntax = false;
-        }
-        if (!syntax) throw new ValueError($"not an integer: \"{Excerpt(text)}\"");
-        ulong magnitude = 0;
-        bool fits = true;
-        foreach (char c in digits)
-        {
-            if (c == '_') continue;
-            ulong digit = (ulong)DigitValue(c);
-            if (magnitude > (ulong.MaxValue - digit) / (ulong)radix) { fits = false; break; }
-            magnitude = magnitude * (ulong)radix + digit;
-        }
-        if (!fits || (radix == 10 && magnitude > (negative ? 1UL << 63 : long.MaxValue)))
-            throw new ValueError($"out of the int range (-2^63 to 2^63 - 1): \"{Excerpt(text)}\"");
-        return negative ? (long)(0UL - magnitude) : (long)magnitude;
-    }
-
-    static int DigitValue(char c) => c switch
-    {
-        >= '0' and <= '9' => c - '0',
-        >= 'a' and <= 'f' => c - 'a' + 10,
-        >= 'A' and <= 'F' => c - 'A' + 10,
-        _ => 99,
-    };
-
-    // Text quoted in an error's message: itself up to 60 characters, else its two ends.
-    static string Excerpt(string text)
-    {
-        const int max = 60;
-        if (text.Length <= max) return text;
-        int head = max * 2 / 3, tail = max - head;
-        if (char.IsHighSurrogate(text[head - 1])) head--;
-        if (char.IsLowSurrogate(text[^tail])) tail--;
-        return $"{text[..head]}… ({text.Length - head - tail} characters left out) …{text[^tail..]}";
-    }
-
     // -------------------------------------------------------------------------------------------- main
 
     public static int Run(string[] args)
@@ -771,7 +717,7 @@ static class InterpProgram
         {
             return ScriptMain(args);
         }
-        catch (ValueError e)
+        catch (Lang.ValueError e)
         {
             // An error the program does not catch, reported as the language reports one (exit code 70).
             Console.Error.Write($"ValueError: {e.Message}\n  at main (interp.hl:614)\n");
@@ -783,7 +729,7 @@ static class InterpProgram
     static int ScriptMain(string[] args)
     {
         long n = 2500;
-        if (args.Length > 0) n = ToInt(args[0]);
+        if (args.Length > 0) n = Lang.ToInt(args[0]);
         var builtins = new Env(null);
         builtins.Define("str", new NativeValue("str", (a, _line) => new StrValue(a[0].Show())));
         builtins.Define("len", new NativeValue("len", (a, line) =>

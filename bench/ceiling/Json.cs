@@ -527,6 +527,13 @@ static class JsonProgram
             RunMain(args);
             return 0;
         }
+        catch (Lang.ValueError e)
+        {
+            // A size that is not an int: the error escapes main, at its line.
+            Console.Out.Flush();
+            Console.Error.Write($"ValueError: {e.Message}\n  at main (json.hl:443)\n");
+            return 70;
+        }
         catch (Error e)
         {
             // An uncaught error ends the program with its class and message on standard error, and exit code 70.
@@ -538,7 +545,7 @@ static class JsonProgram
     static void RunMain(string[] args)
     {
         long size = 1500;
-        if (args.Length > 0) size = long.Parse(args[0], NumberStyles.Integer, CultureInfo.InvariantCulture);
+        if (args.Length > 0) size = Lang.ToInt(args[0]);
         string text = new Generator(new Rng(20261125)).Document(size);
 
         var doc = new Parser(text).Parse();

@@ -454,54 +454,16 @@ static class SchedulerProgram
     static long Get(Dictionary<string, long> m, string key, int line) =>
         m.TryGetValue(key, out long value) ? value : throw new KeyError($"the map has no key \"{key}\"", line);
 
-    // string.toInt(): an int literal's forms (decimal, 0x, 0b, _ after the first digit; hex and binary give the
-    // 64-bit pattern they spell), an optional sign, blanks around; a ValueError otherwise.
+    // string.toInt(), a ValueError at the line given.
     static long ToInt(string text, int line)
     {
-        var s = text.AsSpan().Trim(" \t\n\r");
-        bool negative = s.Length > 0 && s[0] == '-';
-        if (s.Length > 0 && (s[0] == '-' || s[0] == '+')) s = s[1..];
-        int radix = s.StartsWith("0x") ? 16 : s.StartsWith("0b") ? 2 : 10;
-        var digits = radix == 10 ? s : s[2..];
-        bool syntax = !digits.IsEmpty && digits[0] != '_';
-        foreach (char c in digits)
+        try
         {
-            if (c != '_' && HexValue(c) >= radix) syntax = false;
+            return Lang.ToInt(text);
         }
-        string why = null;
-        ulong magnitude = 0;
-        if (!syntax) why = "not an integer";
-        else
+        catch (Lang.ValueError e)
         {
-            foreach (char c in digits)
-            {
-                if (c == '_') continue;
-                ulong digit = (ulong)HexValue(c);
-                if (magnitude > (ulong.MaxValue - digit) / (ulong)radix) { why = "out of the int range (-2^63 to 2^63 - 1)"; break; }
-                magnitude = magnitude * (ulong)radix + digit;
-            }
-            if (why == null && radix == 10 && magnitude > (negative ? 1UL << 63 : long.MaxValue))
-                why = "out of the int range (-2^63 to 2^63 - 1)";
+            throw new ValueError(e.Message, line);
         }
-        if (why != null) throw new ValueError($"{why}: \"{Excerpt(text, 60)}\"", line);
-        return negative ? (long)(0UL - magnitude) : (long)magnitude;
-    }
-
-    static int HexValue(char c) => c switch
-    {
-        >= '0' and <= '9' => c - '0',
-        >= 'a' and <= 'f' => c - 'a' + 10,
-        >= 'A' and <= 'F' => c - 'A' + 10,
-        _ => 99,
-    };
-
-    // The text itself when it has at most max characters, else its two ends.
-    static string Excerpt(string text, int max)
-    {
-        if (text.Length <= max) return text;
-        int head = max * 2 / 3, tail = max - head;
-        if (char.IsHighSurrogate(text[head - 1])) head--;
-        if (char.IsLowSurrogate(text[^tail])) tail--;
-        return $"{text[..head]}… ({text.Length - head - tail} characters left out) …{text[^tail..]}";
     }
 }

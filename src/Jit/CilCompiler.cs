@@ -153,7 +153,7 @@ public sealed class CilCompiler : ICompiler
             CompileTime += clock.Elapsed;
             _records.Add(record);
             string inlined = emitter.Inlined.Count == 0 ? "" : "; in place: " + string.Join(", ", emitter.Inlined);
-            Log?.Invoke($"jit: {f.Name}: {f.Code.Length} instructions -> {cil} bytes of CIL in {clock.Elapsed.TotalMilliseconds:0.###} ms ({(f == fn ? why : "called by " + fn.Name)}){inlined}");
+            Log?.Invoke($"jit: {f.Name}: {f.Code.Length} instructions -> {cil} bytes of CIL in {clock.Elapsed.TotalMilliseconds:0.###} ms ({record.Why}){inlined}");
         }
         if (background) Preparer.Queue(this, ready);
     }
@@ -211,8 +211,9 @@ internal static class Preparer
 
     public static bool Available => !_missing;
 
-    /// <summary>Called on the JIT's thread before each function's compile (tests watch the order with it).</summary>
-    internal static Action<LoadedFunction>? BeforeCompile;
+    /// <summary>Called on the JIT's thread before each function's compile, with its method (tests watch the order
+    /// with it, and compile the method elsewhere first).</summary>
+    internal static Action<LoadedFunction, DynamicMethod>? BeforeCompile;
 
     public static void Queue(CilCompiler owner, Prepared[] batch)
     {
@@ -252,11 +253,13 @@ internal static class Preparer
                 }
             }
             var (f, body, stub, code, record) = pending.Batch[pending.Next--];
-            BeforeCompile?.Invoke(f);
+            BeforeCompile?.Invoke(f, body);
             var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
+            var bodyTook = TimeSpan.Zero;
             try
             {
                 Prepare(body);
+                bodyTook = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore;
                 if (stub != body) Prepare(stub);
             }
             catch (Exception)
@@ -264,16 +267,19 @@ internal static class Preparer
                 // Code .NET can't compile (a bug of the emitter) fails at its first call, on the program's
                 // thread, as it does when nothing compiles it ahead: the error is reported where it is seen.
             }
-            // Counted before the code is given out, so that a run that has entered it counts its compile.
+            // Counted before the code is given out, so that a run that has entered it counts its compile. A body
+            // that took no time here had been compiled on the program's thread (compiled code calls bodies, not
+            // stubs): its record says so, whatever its stub took.
             var took = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore;
             pending.Owner.AddJitThreadTime(took);
-            record.MachineCode.Done(took);
+            record.MachineCode.Done(bodyTook == TimeSpan.Zero ? TimeSpan.Zero : took);
             Volatile.Write(ref f.Compiled, code);
             f.Compiling = false;
         }
     }
 
-    private static void Prepare(DynamicMethod method)
+    /// <summary>Has .NET compile <paramref name="method"/> to machine code now, on this thread.</summary>
+    internal static void Prepare(DynamicMethod method)
     {
         RuntimeMethodHandle handle;
         try

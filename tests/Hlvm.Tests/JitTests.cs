@@ -1565,7 +1565,7 @@ public sealed class JitTests : IDisposable
         var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var held = new ManualResetEventSlim(false);
         using var holding = new ManualResetEventSlim(false);
-        Jit.Preparer.BeforeCompile = f =>
+        Jit.Preparer.BeforeCompile = (f, _) =>
         {
             if (!ours.Contains(f)) return;
             order.Enqueue(f.Name);
@@ -1596,9 +1596,12 @@ public sealed class JitTests : IDisposable
 
     /// <summary>
     /// The JIT's thread says what .NET's compile of each function took (<c>CompileRecord.MachineCode</c>, which
-    /// `hlvm prof` reports per function) before the function gets its code: every function of a batch compiled
-    /// there, with nothing calling it first, has a time, and the times add up to the thread's total for the
-    /// compiler. Fails when a function's time is not recorded, or is recorded after its code is given out.
+    /// `hlvm prof` and `--jit-log` report) before the function gets its code: a function compiled there has its
+    /// time, and one whose method another thread had compiled first (the program's thread, at a call from compiled
+    /// code) has zero, though its entry stub, compiled here, took time. Here that other thread is the test's, which
+    /// compiles `leaf`'s method (leaf takes an int, so it has a stub of its own) when the JIT's thread comes to it.
+    /// Fails when a time is recorded after the code is given out, or when the stub's time hides the other thread's
+    /// compile.
     /// </summary>
     [Fact]
     public void EachFunctionCompiledOnTheJitsThreadHasItsMachineCodeTime()
@@ -1611,15 +1614,36 @@ public sealed class JitTests : IDisposable
             """).Module!;
         var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
         loaded.Attach(new Heap());
+        LoadedFunction Named(string name) => loaded.Functions.Single(f => f.Name == name);
         var compiler = new Jit.CilCompiler { Background = true };
-        compiler.Compile(loaded, loaded.Functions.Single(f => f.Name == "top"), "test");
-        var batch = loaded.Functions.Where(f => f.Name is "top" or "middle" or "leaf").ToList();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (batch.Any(f => f.Compiled is null) && DateTime.UtcNow < deadline) Thread.Sleep(5);
-        Assert.All(batch, f => Assert.NotNull(f.Compiled));
+        // The batch compiles from its last function to the first: leaf, middle, top.
+        bool leafKnownBeforeMiddle = false;
+        Jit.Preparer.BeforeCompile = (f, body) =>
+        {
+            if (f == Named("leaf")) Task.Run(() => Jit.Preparer.Prepare(body)).Wait();
+            if (f == Named("middle"))
+                leafKnownBeforeMiddle = Named("leaf").Compiled is not null && compiler.Records.Single(r => r.Function == "leaf").MachineCode.Took is not null;
+        };
+        try
+        {
+            compiler.Compile(loaded, Named("top"), "test");
+            var batch = new[] { Named("top"), Named("middle"), Named("leaf") };
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (batch.Any(f => f.Compiled is null) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            Assert.All(batch, f => Assert.NotNull(f.Compiled));
+        }
+        finally
+        {
+            Jit.Preparer.BeforeCompile = null;
+        }
         Assert.Equal(["top", "middle", "leaf"], compiler.Records.Select(r => r.Function).ToArray());
-        Assert.All(compiler.Records, r => Assert.True(r.MachineCode.Took > TimeSpan.Zero, $"{r.Function}: {r.MachineCode.Took}"));
-        Assert.Equal(compiler.JitThreadTime, TimeSpan.FromTicks(compiler.Records.Sum(r => r.MachineCode.Took!.Value.Ticks)));
+        Assert.True(leafKnownBeforeMiddle, "leaf's time was not recorded when its code was given out");
+        var times = compiler.Records.ToDictionary(r => r.Function, r => r.MachineCode.Took);
+        Assert.Equal(TimeSpan.Zero, times["leaf"]);
+        Assert.True(times["middle"] > TimeSpan.Zero, $"middle: {times["middle"]}");
+        Assert.True(times["top"] > TimeSpan.Zero, $"top: {times["top"]}");
+        // The thread's total has leaf's stub besides the two methods.
+        Assert.True(compiler.JitThreadTime > times["middle"]!.Value + times["top"]!.Value);
     }
 
     /// <summary>
@@ -1646,7 +1670,7 @@ public sealed class JitTests : IDisposable
         long x = 1;
         for (int i = 0; i < 1_500_000; i++) x = (x * 7 + 3) % 1000003;
         using var held = new ManualResetEventSlim(false);
-        Jit.Preparer.BeforeCompile = _ => held.Wait(TimeSpan.FromSeconds(60));
+        Jit.Preparer.BeforeCompile = (_, _) => held.Wait(TimeSpan.FromSeconds(60));
         TestSupport.Result result;
         try
         {

@@ -390,6 +390,8 @@ internal sealed class Runner(CliContext cli)
                 return ExitCodes.DataError;
             }
             int code = RunIsolate(isolate, loaded, s.Args, s.AllowEscapes);
+            // Nothing more is compiled for this run: what the report and the log say of the compiles holds.
+            _compiler?.Abandon();
             if (s.Profile is { } profile) return Report(profile, code, path);
             // The log's lines say what emitting each function took; .NET's compile of it, known once the JIT's
             // thread has made it, is said at the end (a profile's report says it too).

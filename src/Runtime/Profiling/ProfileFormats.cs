@@ -113,6 +113,10 @@ public static class ProfileFormats
         { } took => ", then " + took.TotalMilliseconds.ToString("F1", Inv) + " ms by .NET",
     };
 
+    /// <summary>A compile and its time as read once. (A class, not a tuple: a list of tuples is the framework's
+    /// generic code for a value type, compiled at run time.)</summary>
+    private sealed record Timed(CompileRecord Record, TimeSpan Took);
+
     /// <summary>
     /// The line on .NET's compiles of the CIL, where the JIT's thread made them (tiering): how many functions and how
     /// long, the longest, and the functions the program's thread compiled itself, at a call from compiled code that
@@ -121,7 +125,8 @@ public static class ProfileFormats
     /// </summary>
     public static string MachineCode(IReadOnlyList<CompileRecord> compiles)
     {
-        var timed = new List<CompileRecord>();
+        // Each time read once: the JIT's thread may still be setting them.
+        var timed = new List<Timed>();
         var first = new List<string>();
         double total = 0;
         foreach (var c in compiles)
@@ -130,7 +135,7 @@ public static class ProfileFormats
             if (took.Ticks == 0) first.Add(c.Function);
             else
             {
-                timed.Add(c);
+                timed.Add(new Timed(c, took));
                 total += took.TotalMilliseconds;
             }
         }
@@ -139,12 +144,12 @@ public static class ProfileFormats
             .Append(" compiled by .NET on the JIT's thread in ").Append(total.ToString("F1", Inv)).Append(" ms");
         if (timed.Count > 0)
         {
-            timed.Sort((a, b) => b.MachineCode.Took!.Value.CompareTo(a.MachineCode.Took!.Value));
+            timed.Sort((a, b) => b.Took.CompareTo(a.Took));
             t.Append(" (the longest: ");
             for (int i = 0; i < Math.Min(3, timed.Count); i++)
-                t.Append(i == 0 ? "" : ", ").Append(timed[i].Function).Append(' ')
-                    .Append(timed[i].MachineCode.Took!.Value.TotalMilliseconds.ToString("F1", Inv)).Append(" ms for ")
-                    .Append(timed[i].CilBytes.ToString("N0", Inv)).Append(i == 0 ? " bytes of CIL" : "");
+                t.Append(i == 0 ? "" : ", ").Append(timed[i].Record.Function).Append(' ')
+                    .Append(timed[i].Took.TotalMilliseconds.ToString("F1", Inv)).Append(" ms for ")
+                    .Append(timed[i].Record.CilBytes.ToString("N0", Inv)).Append(i == 0 ? " bytes of CIL" : "");
             t.Append(')');
         }
         if (first.Count > 0)

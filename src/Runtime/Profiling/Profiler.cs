@@ -182,7 +182,7 @@ public sealed class Profiler
         var sorted = stacks.ToArray();
         Array.Sort(order, sorted, StringComparer.Ordinal);
         stacks = new List<StackSample>(sorted);
-        compiles = (compiles ?? []).Select(c => c with { At = Stopwatch.GetElapsedTime(_start, c.Timestamp) }).ToList();
+        compiles = (compiles ?? []).Select(c => c with { At = Stopwatch.GetElapsedTime(_start, c.Timestamp), MachineCode = c.MachineCode.Now() }).ToList();
         var compiledAt = new Dictionary<string, CompileRecord>();
         foreach (var c in compiles) compiledAt.TryAdd(c.Function, c);
         var functions = new List<FunctionProfile>();
@@ -237,8 +237,9 @@ public sealed record CompileRecord(string Function, int Instructions, int CilByt
     public TimeSpan At { get; init; }
 
     /// <summary>.NET's compile of the function's CIL to machine code, which <see cref="Took"/> does not include:
-    /// known where the JIT's thread compiles (tiering), shared by the copies a report makes of this record.</summary>
-    public MachineCodeCompile MachineCode { get; } = new();
+    /// known where the JIT's thread compiles (tiering). A report's copy of the record keeps what was known when the
+    /// report was made.</summary>
+    public MachineCodeCompile MachineCode { get; init; } = new();
 }
 
 /// <summary>
@@ -264,6 +265,9 @@ public sealed class MachineCodeCompile
     }
 
     internal void Done(TimeSpan took) => Volatile.Write(ref _ticks, took.Ticks);
+
+    /// <summary>A copy with the time known now, which the JIT's thread does not change (a report's).</summary>
+    internal MachineCodeCompile Now() => new() { _ticks = Volatile.Read(ref _ticks) };
 }
 
 public sealed record FunctionProfile(string Name, string File, long SelfSamples, long TotalSamples, long Calls,
