@@ -255,11 +255,11 @@ internal static class Preparer
             var (f, body, stub, code, record) = pending.Batch[pending.Next--];
             BeforeCompile?.Invoke(f, body);
             var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
-            var bodyTook = TimeSpan.Zero;
+            bool compiledElsewhere = false;
             try
             {
                 Prepare(body);
-                bodyTook = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore;
+                compiledElsewhere = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) == jitBefore;
                 if (stub != body) Prepare(stub);
             }
             catch (Exception)
@@ -272,7 +272,7 @@ internal static class Preparer
             // stubs): its record says so, whatever its stub took.
             var took = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore;
             pending.Owner.AddJitThreadTime(took);
-            record.MachineCode.Done(bodyTook == TimeSpan.Zero ? TimeSpan.Zero : took);
+            record.MachineCode.Done(compiledElsewhere ? TimeSpan.Zero : took);
             Volatile.Write(ref f.Compiled, code);
             f.Compiling = false;
         }

@@ -808,7 +808,7 @@ public sealed partial class Heap
     /// itself, which measured faster there.)</summary>
     /// <remarks>Inlined at every push compiled code makes, so written with few calls of its own: .NET's JIT spends
     /// about as long on each method it inlines as on a dozen instructions of the method it compiles, and through
-    /// <see cref="ArrayCapacity"/> and <see cref="ArraySet"/> a push was 13 inlines. A [bool]'s byte is stored out
+    /// <see cref="ArrayCapacity"/> and <see cref="ArraySet"/> a push was a dozen inlines. A [bool]'s byte is stored out
     /// of line.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryAppend(int r, long value)
