@@ -1826,6 +1826,17 @@ public sealed class JitTests : IDisposable
         Assert.Equal(0, codes[^1]);
     }
 
+    /// <summary>A main whose loop of 20 million calls is hot at once and outlasts its compile on the JIT's thread:
+    /// some seconds interpreted, milliseconds compiled.</summary>
+    private const string LongLoopOfCalls = """
+        fn step(x: int) -> int { return (x * 7 + 3) % 1000003 }
+        fn main() {
+            var x = 1
+            for _i in 0..20000000 { x = step(x) }
+            println(x)
+        }
+        """;
+
     /// <summary>
     /// By default .NET compiles a hot function's CIL on the JIT's thread while the interpreter goes on running it:
     /// main's loop stays interpreted until its code arrives, and then continues in it (an entry into a compiled
@@ -1837,14 +1848,7 @@ public sealed class JitTests : IDisposable
     [Fact]
     public void HotCodeCompiledOnTheJitsThreadIsEnteredOnceItArrives()
     {
-        string path = Write("background.hl", """
-            fn step(x: int) -> int { return (x * 7 + 3) % 1000003 }
-            fn main() {
-                var x = 1
-                for _i in 0..20000000 { x = step(x) }
-                println(x)
-            }
-            """);
+        string path = Write("background.hl", LongLoopOfCalls);
         long x = 1;
         for (int i = 0; i < 20_000_000; i++) x = (x * 7 + 3) % 1000003;
         var result = TestSupport.Hlvm("prof", "--jit-log", "--rate", "100", path);
@@ -1867,14 +1871,7 @@ public sealed class JitTests : IDisposable
     [Fact]
     public void TheJitLogEndsWithWhatDotnetsCompileTook()
     {
-        string path = Write("logged.hl", """
-            fn step(x: int) -> int { return (x * 7 + 3) % 1000003 }
-            fn main() {
-                var x = 1
-                for _i in 0..20000000 { x = step(x) }
-                println(x)
-            }
-            """);
+        string path = Write("logged.hl", LongLoopOfCalls);
         var result = TestSupport.Hlvm("run", "--jit-log", path);
         Assert.True(result.ExitCode == 0, result.Stderr);
         var lines = result.Stderr.TrimEnd('\n').Split('\n');
