@@ -290,6 +290,71 @@ public sealed partial class CommandLineTests
         Assert.StartsWith("hlvm run: no FILE given (what follows '--' is the program's)", none.Stderr);
     }
 
+    // ---------------------------------------------------------------------------------------- engines
+
+    private const string Checked = "--checked runs the program in the interpreter alone (it checks the stack before every instruction)";
+    private const string Every = "--every runs the program in the interpreter alone (it counts instructions)";
+
+    /// <summary>Command lines whose options contradict the engine that would run, and what hlvm says of each.</summary>
+    public static TheoryData<string, string> EngineContradictions() => new()
+    {
+        { "run --engine jit --checked", $"hlvm run: {Checked}, so it can't be combined with --engine jit" },
+        { "run --engine tiered --checked", $"hlvm run: {Checked}, so it can't be combined with --engine tiered" },
+        { "run --engine compare --checked", $"hlvm run: {Checked}, so it can't be combined with --engine compare" },
+        { "run --checked --jit-log", $"hlvm run: {Checked}, so --jit-log would do nothing" },
+        { "run --checked --jit-threshold 5", $"hlvm run: {Checked}, so --jit-threshold would do nothing" },
+        { "prof --compare --checked", $"hlvm prof: {Checked}, so it can't be combined with --compare (both runs would be interpreted)" },
+        { "prof --every 1000 --engine jit", $"hlvm prof: {Every}, so it can't be combined with --engine jit" },
+        { "prof --every 1000 --jit-sync", $"hlvm prof: {Every}, so --jit-sync would do nothing" },
+        { "run --engine interp --jit-threshold 5", "hlvm run: --engine interp never compiles, so --jit-threshold would do nothing" },
+        { "run --engine interp --jit-sync", "hlvm run: --engine interp never compiles, so --jit-sync would do nothing" },
+        { "run --engine interp --jit-log", "hlvm run: --engine interp never compiles, so --jit-log would do nothing" },
+        { "run --engine jit --jit-threshold 0", "hlvm run: --jit-threshold tunes --engine tiered; --engine jit compiles every function before it first runs, on the program's thread" },
+        { "run --engine jit --jit-sync", "hlvm run: --jit-sync tunes --engine tiered; --engine jit compiles every function before it first runs, on the program's thread" },
+        { "run --engine compare --jit-threshold 5", "hlvm run: --jit-threshold tunes --engine tiered; --engine compare runs interp and jit" },
+        { "prof --compare --engine tiered", "hlvm prof: --compare profiles the program under interp and under jit, so it can't be combined with --engine tiered" },
+        { "prof --compare --jit-sync", "hlvm prof: --jit-sync tunes --engine tiered; --compare runs interp and jit" },
+        { "prof --engine compare", "hlvm prof: --engine compare compares the engines' output, not their profiles; to profile the program under both engines, use --compare" },
+        { "prof --compare --every 100", "hlvm prof: --compare times the engines; --every counts instructions, which the JIT does not (the program would run interpreted twice)" },
+    };
+
+    /// <summary>
+    /// An option that would do nothing under the engine that runs, or an engine that would not run, is a usage
+    /// error that says which and why, and the program does not run: `--engine compare --checked` reported the
+    /// engines the same when both runs had been interpreted, and `prof --compare --checked` a speed-up between two
+    /// runs of the interpreter.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(EngineContradictions))]
+    public void OptionsThatContradictTheEngineAreUsageErrors(string options, string said)
+    {
+        var words = options.Split(' ');
+        var r = TestSupport.Hlvm([words[0], .. words[1..], Hello]);
+        Assert.Equal(64, r.ExitCode);
+        Assert.Equal(said + "\n", r.Stderr);
+        Assert.Equal("", r.Stdout);
+    }
+
+    /// <summary>The same options where they do apply: the program runs, and the JIT's options act.</summary>
+    [Fact]
+    public void EngineOptionsRunWhereTheyApply()
+    {
+        var hello = TestSupport.Hlvm("run", Hello).Stdout;
+        Assert.NotEqual("", hello);
+        foreach (var options in new[]
+        {
+            new[] { "run", "--checked" }, ["run", "--engine", "interp", "--checked"], ["run", "--engine", "interp", "--gc-log"],
+            ["run", "--engine", "tiered", "--jit-threshold", "0", "--jit-sync", "--jit-log"], ["run", "--engine", "jit", "--jit-log"],
+            ["run", "--engine", "compare", "--jit-log"], ["prof", "--every", "1000", "--engine", "interp"], ["prof", "--compare", "--jit-log"],
+        })
+        {
+            var r = TestSupport.Hlvm([.. options, Hello]);
+            Assert.True(r.ExitCode == 0, $"{string.Join(' ', options)}: {r.Stderr}");
+            if (!options.Contains("compare")) Assert.Equal(hello, r.Stdout);
+            Assert.True(options.Contains("--jit-log") == r.Stderr.Contains("jit: main:"), $"{string.Join(' ', options)}: {r.Stderr}");
+        }
+    }
+
     // ---------------------------------------------------------------------------------------- help
 
     [Fact]

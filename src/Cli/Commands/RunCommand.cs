@@ -148,7 +148,50 @@ internal sealed class RunCommand
             Command.Options.Add(_every);
             Command.Options.Add(_compareEngines);
         }
-        Command.SetAction(p => new Runner(cli).Run(Settings(p)));
+        Command.SetAction(p =>
+        {
+            if (Contradiction(p) is not { } said) return new Runner(cli).Run(Settings(p));
+            cli.Messages.WriteLine($"hlvm {Command.Name}: {said}");
+            return ExitCodes.Usage;
+        });
+    }
+
+    /// <summary>
+    /// Why this command line's options contradict one another, or null when they don't: an option that would do
+    /// nothing under the engine that runs (a JIT option where nothing is compiled, --jit-threshold where tiered does
+    /// not run), or an engine that would not run (--checked and --every interpret whatever the engine). Said rather
+    /// than ignored: `--engine compare --checked` reported the engines the same when the JIT had never run.
+    /// </summary>
+    private string? Contradiction(ParseResult p)
+    {
+        string engine = _engine.Get(p)!;
+        bool compareProfiles = _profiling && _compareEngines.Get(p);
+        bool every = _profiling && _every.IsGiven(p);
+        if (_profiling && engine == "compare")
+            return "--engine compare compares the engines' output, not their profiles; to profile the program under both engines, use --compare";
+        if (compareProfiles && every)
+            return "--compare times the engines; --every counts instructions, which the JIT does not (the program would run interpreted twice)";
+        HlvmOption[] tuning = [_jitThreshold, _jitSync, _jitLog];
+        string? Given(params HlvmOption[] options) => options.FirstOrDefault(o => o.IsGiven(p))?.Name;
+        string? interpreterOnly = _checked.Get(p) ? "--checked runs the program in the interpreter alone (it checks the stack before every instruction)"
+            : every ? "--every runs the program in the interpreter alone (it counts instructions)" : null;
+        if (interpreterOnly is not null)
+        {
+            if (_engine.IsGiven(p) && engine != "interp") return $"{interpreterOnly}, so it can't be combined with --engine {engine}";
+            if (compareProfiles) return $"{interpreterOnly}, so it can't be combined with --compare (both runs would be interpreted)";
+            if (Given(tuning) is { } jitOption) return $"{interpreterOnly}, so {jitOption} would do nothing";
+            return null;
+        }
+        if (compareProfiles && _engine.IsGiven(p)) return $"--compare profiles the program under interp and under jit, so it can't be combined with --engine {engine}";
+        if (engine == "interp" && Given(tuning) is { } unused) return $"--engine interp never compiles, so {unused} would do nothing";
+        string? runs = compareProfiles ? "--compare runs interp and jit" : engine switch
+        {
+            "jit" => "--engine jit compiles every function before it first runs, on the program's thread",
+            "compare" => "--engine compare runs interp and jit",
+            _ => null,
+        };
+        if (runs is not null && Given(_jitThreshold, _jitSync) is { } tieredOnly) return $"{tieredOnly} tunes --engine tiered; {runs}";
+        return null;
     }
 }
 
@@ -170,12 +213,6 @@ internal sealed class Runner(CliContext cli)
 
     public int Run(RunSettings s)
     {
-        if (s.Engine == "compare" && s.Profile is not null)
-        {
-            // The comparison of outputs would compare the two profiles' reports, which never agree.
-            _cli.Messages.WriteLine("hlvm prof: --engine compare compares the engines' output, not their profiles; to profile the program under both engines, use --compare");
-            return ExitCodes.Usage;
-        }
         if (s.Engine == "compare") return new EngineComparison(_cli).Run(s);
         if (s.Profile is { Compare: true } profile) return CompareProfiles(s, profile);
         string path = s.File;
@@ -415,11 +452,6 @@ internal sealed class Runner(CliContext cli)
     /// </summary>
     private int CompareProfiles(RunSettings s, ProfileSettings settings)
     {
-        if (settings.Every is not null)
-        {
-            _cli.Messages.WriteLine("hlvm prof: --compare times the engines; --every counts instructions, which the JIT does not (the program would run interpreted twice)");
-            return ExitCodes.Usage;
-        }
         if (RepeatedInput.Of(_cli, "hlvm prof --compare") is not { } input) return ExitCodes.LimitExceeded;
         using var before = new StorageCopy("hlvm prof --compare");
         var profiles = new List<Runtime.Profiling.Profile>();
@@ -429,8 +461,12 @@ internal sealed class Runner(CliContext cli)
         {
             var output = new StringWriter { NewLine = "\n" };
             var error = new StringWriter { NewLine = "\n" };
-            // As run --engine compare does: the app's storage changes once, and the JIT's run has a copy of it.
-            var runner = new Runner(new CliContext(output, error, input.Next(), IsProcess: false)) { Storage = profiles.Count == 0 ? before.Take : before.Give };
+            // As run --engine compare does: the app's storage changes once, and the JIT's run has a copy of it; the
+            // JIT's log goes to stderr.
+            var runner = new Runner(new CliContext(output, error, input.Next(), IsProcess: false) { JitLog = _cli.Messages })
+            {
+                Storage = profiles.Count == 0 ? before.Take : before.Give,
+            };
             int code;
             try
             {

@@ -55,6 +55,9 @@ public abstract class HlvmOption : Option<object>
     /// <summary>A well-formed use, for messages: <c>--fuel=1000000</c>.</summary>
     public string Example { get; }
 
+    /// <summary>Whether the option is on this command line (rather than at its default).</summary>
+    public bool IsGiven(ParseResult p) => p.GetResult(this) is not null;
+
     /// <summary>The parsed value on this command line, or null when the option is not given.</summary>
     private protected object? Given(ParseResult p) => p.GetResult(this) is null ? null : p.GetValue(this);
 }
@@ -65,7 +68,7 @@ public sealed class FlagOption : HlvmOption
     internal FlagOption(string name) : base(name, [], ValueKind.Flag, "no value", name) { }
 
     /// <summary>Whether the option is on this command line.</summary>
-    public bool Get(ParseResult p) => p.GetResult(this) is not null;
+    public bool Get(ParseResult p) => IsGiven(p);
 }
 
 /// <summary>An option whose value is a whole number (a count or a size in bytes).</summary>
