@@ -54,7 +54,15 @@ public sealed class BenchCommandTests : IDisposable
     public void BadEnginesExportsAndProgramsAreReported()
     {
         string path = Program("fn main() { println(1 / 0) }");
-        Assert.Equal(64, TestSupport.Hlvm("bench", "--engines", "interp,fast", path).ExitCode);
+        foreach (var (list, said) in new[]
+        {
+            ("interp,fast", "'fast' is not an engine"), (",", "names no engine"), ("jit,interp,jit", "'jit' is named twice"),
+        })
+        {
+            var wrong = TestSupport.Hlvm("bench", "--engines", list, path);
+            Assert.Equal(64, wrong.ExitCode);
+            Assert.Equal($"hlvm bench: --engines: {said} (it takes some of: interp, jit, tiered, each once)\n", wrong.Stderr);
+        }
         Assert.Equal(64, TestSupport.Hlvm("bench", "--export", Path.Combine(_dir.FullName, "r.csv"), path).ExitCode);
         var failing = TestSupport.Hlvm("bench", "--runs", "1", path);
         Assert.Equal(70, failing.ExitCode);

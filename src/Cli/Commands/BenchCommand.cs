@@ -39,9 +39,14 @@ internal static class BenchCommand
         {
             string path = p.GetValue(file)!;
             var chosen = (engines.Get(p) ?? "interp,jit,tiered").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            if (chosen.Length == 0 || chosen.FirstOrDefault(e => !Engines.Contains(e)) is { } bad)
+            // An engine named twice would be timed twice and shown in two rows as if they were two engines.
+            string? wrong = chosen.Length == 0 ? "names no engine"
+                : chosen.FirstOrDefault(e => !Engines.Contains(e)) is { } bad ? $"'{bad}' is not an engine"
+                : chosen.Where((e, i) => Array.IndexOf(chosen, e) != i).FirstOrDefault() is { } twice ? $"'{twice}' is named twice"
+                : null;
+            if (wrong is not null)
             {
-                cli.Messages.WriteLine($"hlvm bench: --engines: '{(chosen.Length == 0 ? "" : chosen.First(e => !Engines.Contains(e)))}' is not an engine (one of: {string.Join(", ", Engines)})");
+                cli.Messages.WriteLine($"hlvm bench: --engines: {wrong} (it takes some of: {string.Join(", ", Engines)}, each once)");
                 return ExitCodes.Usage;
             }
             string? exportPath = export.Get(p);
