@@ -180,11 +180,7 @@ internal sealed class Inputs(CliContext cli)
     /// partial file behind; says why it could not on stderr and returns the exit code.</summary>
     public int WriteFile(string output, byte[] bytes)
     {
-        if (Unwritable(output) is { } why)
-        {
-            cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {why}");
-            return ExitCodes.CantCreate;
-        }
+        if (RefuseUnwritable(output) is { } refused) return refused;
         try
         {
             AtomicFile.Write(output, stream => stream.Write(bytes));
@@ -195,6 +191,18 @@ internal sealed class Inputs(CliContext cli)
             return ExitCodes.CantCreate;
         }
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// <see cref="ExitCodes.CantCreate"/>, said, when <paramref name="output"/> plainly can't be written
+    /// (<see cref="Unwritable"/>); else null. A command whose output comes at the end of long work (a profile, a
+    /// bench's export) asks before the work, so that the work is not lost.
+    /// </summary>
+    public int? RefuseUnwritable(string output)
+    {
+        if (Unwritable(output) is not { } why) return null;
+        cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {why}");
+        return ExitCodes.CantCreate;
     }
 
     /// <summary>Why a file can't be written there, when that is plain before trying: its directory is missing, or it is a directory.</summary>

@@ -64,6 +64,10 @@ public sealed class BenchCommandTests : IDisposable
             Assert.Equal($"hlvm bench: --engines: {said} (it takes some of: interp, jit, tiered, each once)\n", wrong.Stderr);
         }
         Assert.Equal(64, TestSupport.Hlvm("bench", "--export", Path.Combine(_dir.FullName, "r.csv"), path).ExitCode);
+        // An export that can't be written is said before the runs (this program fails at its first run, exit 70).
+        var unwritable = TestSupport.Hlvm("bench", "--export", Path.Combine(_dir.FullName, "missing", "r.json"), path);
+        Assert.Equal(73, unwritable.ExitCode);
+        Assert.Contains("cannot write", unwritable.Stderr);
         var failing = TestSupport.Hlvm("bench", "--runs", "1", path);
         Assert.Equal(70, failing.ExitCode);
         Assert.Contains("exited 70; nothing to time", failing.Stderr);

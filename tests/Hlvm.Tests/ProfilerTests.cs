@@ -357,14 +357,20 @@ public sealed class ProfilerTests : IDisposable
         Assert.InRange(samples, 1, (long)(20000 * (seconds + 0.01) * 1.2));
     }
 
+    /// <summary>An output that plainly can't be written (its directory missing, or a directory) is said before the
+    /// program runs, not after a long run whose profile is then lost: the program printed nothing.</summary>
     [Fact]
     public void AnOutputThatCantBeWrittenIsAnErrorAndLeavesNothing()
     {
         string path = Write(Program.Replace("150", "2"));
         string file = Path.Combine(_dir.FullName, "missing", "p.html");
-        var result = TestSupport.Hlvm("prof", "-o", file, path);
-        Assert.Equal(73, result.ExitCode);
-        Assert.Contains("cannot write", result.Stderr);
+        foreach (var options in new[] { new[] { "prof", "-o", file }, ["prof", "--compare", "-o", file], ["prof", "-o", _dir.FullName] })
+        {
+            var result = TestSupport.Hlvm([.. options, path]);
+            Assert.Equal(73, result.ExitCode);
+            Assert.Equal($"hlvm: cannot write '{options[^1]}': {(options[^1] == file ? $"no such directory '{Path.GetDirectoryName(file)}'" : "it is a directory")}\n", result.Stderr);
+            Assert.Equal("", result.Stdout);
+        }
         Assert.False(Directory.Exists(Path.Combine(_dir.FullName, "missing")));
         var bad = TestSupport.Hlvm("prof", "--rate", "0", path);
         Assert.Equal(64, bad.ExitCode);

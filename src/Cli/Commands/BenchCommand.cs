@@ -56,6 +56,7 @@ internal static class BenchCommand
                 return ExitCodes.Usage;
             }
             var inputs = new Inputs(cli);
+            if (exportPath is not null && inputs.RefuseUnwritable(exportPath) is { } refused) return refused;
             var module = inputs.LoadModule(path, out int exitCode);
             if (module is null) return exitCode;
             int n = (int)runs.Get(p)!.Value, w = (int)warmup.Get(p)!.Value;

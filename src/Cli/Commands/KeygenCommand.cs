@@ -25,11 +25,7 @@ internal static class KeygenCommand
                 cli.Messages.WriteLine($"hlvm: '{Inputs.Shown(file)}' exists already; choose another name with -o");
                 return ExitCodes.CantCreate;
             }
-            if (Inputs.Unwritable(file) is { } why)
-            {
-                cli.Messages.WriteLine($"hlvm: cannot write '{Inputs.Shown(file)}': {why}");
-                return ExitCodes.CantCreate;
-            }
+            if (new Inputs(cli).RefuseUnwritable(file) is { } refused) return refused;
         }
         var (privateKey, publicKey) = Signing.CreateKeyPair();
         try

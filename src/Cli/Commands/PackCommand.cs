@@ -38,11 +38,7 @@ internal static class PackCommand
                     return e is FormatException ? ExitCodes.DataError : ExitCodes.NoInput;
                 }
             }
-            if (Inputs.Unwritable(target) is { } why)
-            {
-                cli.Messages.WriteLine($"hlvm: cannot write '{Inputs.Shown(target)}': {why}");
-                return ExitCodes.CantCreate;
-            }
+            if (inputs.RefuseUnwritable(target) is { } refused) return refused;
             try
             {
                 var front = Packer.Pack(dir, target, source =>
