@@ -1517,6 +1517,53 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// A function .NET compiles without optimising (past one of RyuJIT's limits: 130 allocations with their
+    /// constructors in place and the reads of their fields, 2,354 instructions and 84 KB of CIL, which
+    /// <c>DOTNET_JitDisasmSummary=1</c> showed compiled "switched MinOpts"; docs/jit.md, "Limits") gives the
+    /// interpreter's output, error and trace in every engine, and under GC stress, where every allocation collects
+    /// and the references the code holds must follow their objects.
+    /// </summary>
+    [Fact]
+    public void AFunctionDotnetWillNotOptimiseGivesTheInterpretersResults()
+    {
+        var source = new System.Text.StringBuilder("""
+            class P {
+                x: int
+                name: string
+            }
+            fn big(i: int, tag: string) -> int {
+                var s = 0
+                var last = P(0, tag)
+
+            """);
+        for (int k = 0; k < 130; k++)
+            source.Append($"    last = P(i + {k}, last.name)\n    s += last.x + last.name.len()\n");
+        source.Append("""
+                return s / (150 - i)
+            }
+            fn main() {
+                var t = 0
+                for i in 0..200 { t += big(i, "ab") }
+                println(t)
+            }
+            """);
+        string path = Write("unoptimised.hl", source.ToString());
+        var log = TestSupport.Hlvm("run", "--engine", "jit", "--jit-log", path);
+        var cil = System.Text.RegularExpressions.Regex.Match(log.Stderr, @"jit: big: (\d+) instructions -> (\d+) bytes of CIL");
+        Assert.True(cil.Success, log.Stderr);
+        Assert.True(int.Parse(cil.Groups[2].Value) > 41_192, $"big is {cil.Groups[2].Value} bytes of CIL, no larger than the smallest measured unoptimised");
+        var interpreted = TestSupport.Hlvm("run", "--engine", "interp", path);
+        Assert.Equal(70, interpreted.ExitCode);
+        Assert.Contains("DivisionByZeroError", interpreted.Stderr);
+        Assert.Contains("big (unoptimised.hl:", interpreted.Stderr);
+        foreach (var engine in Engines.Skip(1))
+            Assert.Equal(interpreted, TestSupport.Hlvm(["run", .. engine, path]));
+        var stressed = TestSupport.Hlvm("run", "--engine", "interp", "--gc-stress", "--verify-heap", path);
+        Assert.Equal(interpreted, stressed);
+        Assert.Equal(interpreted, TestSupport.Hlvm("run", "--engine", "jit", "--gc-stress", "--verify-heap", path));
+    }
+
+    /// <summary>
     /// A compiler whose run is over (<c>hlvm run</c> and <c>hlvm bench</c> abandon it when the isolate ends) compiles
     /// nothing more and queues nothing for the JIT's thread: a function that becomes hot afterwards stays
     /// interpreted, and is not counted toward compiling again.
