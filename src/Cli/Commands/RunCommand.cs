@@ -172,25 +172,25 @@ internal sealed class RunCommand
         if (compareProfiles && every)
             return "--compare times the engines; --every counts instructions, which the JIT does not (the program would run interpreted twice)";
         HlvmOption[] tuning = [_jitThreshold, _jitSync, _jitLog];
-        string? Given(params HlvmOption[] options) => options.FirstOrDefault(o => o.IsGiven(p))?.Name;
+        string? FirstGiven(params HlvmOption[] options) => options.FirstOrDefault(o => o.IsGiven(p))?.Name;
         string? interpreterOnly = _checked.Get(p) ? "--checked runs the program in the interpreter alone (it checks the stack before every instruction)"
             : every ? "--every runs the program in the interpreter alone (it counts instructions)" : null;
         if (interpreterOnly is not null)
         {
             if (_engine.IsGiven(p) && engine != "interp") return $"{interpreterOnly}, so it can't be combined with --engine {engine}";
             if (compareProfiles) return $"{interpreterOnly}, so it can't be combined with --compare (both runs would be interpreted)";
-            if (Given(tuning) is { } jitOption) return $"{interpreterOnly}, so {jitOption} would do nothing";
+            if (FirstGiven(tuning) is { } jitOption) return $"{interpreterOnly}, so {jitOption} would do nothing";
             return null;
         }
         if (compareProfiles && _engine.IsGiven(p)) return $"--compare profiles the program under interp and under jit, so it can't be combined with --engine {engine}";
-        if (engine == "interp" && Given(tuning) is { } unused) return $"--engine interp never compiles, so {unused} would do nothing";
+        if (engine == "interp" && FirstGiven(tuning) is { } unused) return $"--engine interp never compiles, so {unused} would do nothing";
         string? runs = compareProfiles ? "--compare runs interp and jit" : engine switch
         {
             "jit" => "--engine jit compiles every function before it first runs, on the program's thread",
             "compare" => "--engine compare runs interp and jit",
             _ => null,
         };
-        if (runs is not null && Given(_jitThreshold, _jitSync) is { } tieredOnly) return $"{tieredOnly} tunes --engine tiered; {runs}";
+        if (runs is not null && FirstGiven(_jitThreshold, _jitSync) is { } tieredOnly) return $"{tieredOnly} tunes --engine tiered; {runs}";
         return null;
     }
 }
