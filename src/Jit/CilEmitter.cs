@@ -204,6 +204,9 @@ internal sealed class CilEmitter
 
     private LocalBuilder? _frame;
 
+    /// <summary>While a profiler runs, the return instruction the exit was reached from (<see cref="EmitExit"/>).</summary>
+    private LocalBuilder? _exitPc;
+
     /// <summary>Whether <see cref="_frame"/> holds this frame's record's address at the point being emitted.</summary>
     private bool _frameFresh;
 
@@ -1135,16 +1138,38 @@ internal sealed class CilEmitter
         _il.Emit(OpCodes.Throw);
     }
 
-    /// <summary>Return: pops the frame record. Returns the size of the method's CIL.</summary>
+    /// <summary>Return: pops the frame record. Returns the size of the method's CIL. While a profiler runs, a sample
+    /// asked for is taken here first, charged to this function at the return it came from (<see cref="_exitPc"/>,
+    /// <see cref="Interpreter.SampleAtReturn"/>).</summary>
     private int EmitExit()
     {
         var il = _il;
         il.MarkLabel(_exit);
+        var sample = il.DefineLabel();
+        var pop = il.DefineLabel();
+        if (_countCalls)
+        {
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Volatile);
+            il.Emit(OpCodes.Ldfld, F.Attention);
+            il.Emit(OpCodes.Brtrue, sample);
+        }
+        il.MarkLabel(pop);
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldloc, _fp);
         il.Emit(OpCodes.Stfld, F.Fp);
         il.Emit(OpCodes.Ldloc, _result);
         il.Emit(OpCodes.Ret);
+        if (_countCalls)
+        {
+            il.MarkLabel(sample);
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldloc, _fp);
+            Ldc(_fn.Index);
+            il.Emit(OpCodes.Ldloc, _exitPc ??= Local(typeof(int))); // (a function that never returns has no return's pc)
+            il.Emit(OpCodes.Call, M.SampleAtReturn);
+            il.Emit(OpCodes.Br, pop);
+        }
         return il.ILOffset;
     }
 
@@ -1470,13 +1495,16 @@ internal sealed class CilEmitter
                 il.Emit(OpCodes.Throw);
                 break;
             case Opcode.Ret:
-                LdEntryBits(d - 1, RepOf(types[d - 1]));
-                il.Emit(OpCodes.Stloc, _result);
-                il.Emit(_hasHandlers ? OpCodes.Leave : OpCodes.Br, _exit);
-                break;
             case Opcode.RetVoid:
-                il.Emit(OpCodes.Ldc_I8, 0L);
+                if (ins.Op == Opcode.Ret) LdEntryBits(d - 1, RepOf(types[d - 1]));
+                else il.Emit(OpCodes.Ldc_I8, 0L);
                 il.Emit(OpCodes.Stloc, _result);
+                // A sample taken at the exit (a profiler runs) is charged to this return, as the interpreter charges it.
+                if (_countCalls)
+                {
+                    Ldc(pc);
+                    il.Emit(OpCodes.Stloc, _exitPc ??= Local(typeof(int)));
+                }
                 il.Emit(_hasHandlers ? OpCodes.Leave : OpCodes.Br, _exit);
                 break;
 
@@ -2024,10 +2052,26 @@ internal sealed class CilEmitter
             else il.Emit(OpCodes.Ldc_I8, 0L);
             il.Emit(OpCodes.Stloc, vars[i]);
         }
-        // A call that returns here is counted here (one that gives up is counted by the call).
-        void Return()
+        // A call that returns here is counted here (one that gives up is counted by the call), and while a
+        // profiler runs, a sample asked for meanwhile is charged to the callee (Interpreter.SampleAtReturn), as its
+        // own return would charge it.
+        void Return(int pc)
         {
-            if (_countCalls) CountCall(callee);
+            if (_countCalls)
+            {
+                CountCall(callee);
+                var sampled = il.DefineLabel();
+                il.Emit(OpCodes.Ldarg_0);
+                il.Emit(OpCodes.Volatile);
+                il.Emit(OpCodes.Ldfld, F.Attention);
+                il.Emit(OpCodes.Brfalse, sampled);
+                il.Emit(OpCodes.Ldarg_0);
+                LdFrameCount();
+                Ldc(callee.Index);
+                Ldc(pc);
+                il.Emit(OpCodes.Call, M.SampleAtReturn);
+                il.MarkLabel(sampled);
+            }
             il.Emit(OpCodes.Br, called);
         }
         // The operand stack: each entry a CIL local (an int, a reference's bits, or a float).
@@ -2207,10 +2251,10 @@ internal sealed class CilEmitter
                 case Opcode.Ret:
                     il.Emit(OpCodes.Ldloc, Pop());
                     StEntry(args, RepOf(callee.Def.Return));
-                    Return();
+                    Return(pc);
                     break;
                 case Opcode.RetVoid:
-                    Return();
+                    Return(pc);
                     break;
                 default:
                     throw new InvalidOperationException($"{ins.Op} can't be compiled in place of a call");
@@ -3298,6 +3342,7 @@ internal sealed class CilEmitter
         public static MethodInfo ClosureTarget => field ??= Of(typeof(Interpreter), nameof(Interpreter.ClosureTarget));
         public static MethodInfo FaultAt => field ??= Of(typeof(Interpreter), nameof(Interpreter.FaultAt));
         public static MethodInfo AttendAt => field ??= Of(typeof(Interpreter), nameof(Interpreter.AttendAt));
+        public static MethodInfo SampleAtReturn => field ??= Of(typeof(Interpreter), nameof(Interpreter.SampleAtReturn));
         public static MethodInfo ChargeBlockAt => field ??= Of(typeof(Interpreter), nameof(Interpreter.ChargeBlockAt));
         public static MethodInfo ContinueMetered => field ??= Of(typeof(Interpreter), nameof(Interpreter.ContinueMetered));
         public static MethodInfo ThrowAt => field ??= Of(typeof(Interpreter), nameof(Interpreter.ThrowAt));

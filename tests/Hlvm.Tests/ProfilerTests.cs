@@ -195,6 +195,49 @@ public sealed class ProfilerTests : IDisposable
     }
 
     /// <summary>
+    /// A function that neither loops, calls nor allocates is charged its own time: a sample asked for while it runs
+    /// is taken where it returns, in every engine, and where the JIT compiled its call in place (small, here) where
+    /// that body ends. heavy does eight times small's work; before, main drew every sample and heavy and small none,
+    /// their time going to main's next call or backward branch.
+    /// </summary>
+    [Fact]
+    public void AFunctionThatOnlyComputesIsChargedItsOwnTime()
+    {
+        var heavy = string.Concat(Enumerable.Repeat("    y = (y * 7 + 3) % 1000003\n", 8));
+        string path = Write($$"""
+            fn small(x: int) -> int { return (x * 7 + 3) % 1000003 }
+            fn heavy(x: int) -> int {
+                var y = x
+            {{heavy}}    return y
+            }
+            fn main() {
+                var x = 1
+                for _i in 0..3000000 {
+                    x = heavy(x)
+                    x = small(x)
+                }
+                println(x)
+            }
+            """);
+        long x = 1;
+        for (int i = 0; i < 3_000_000 * 9; i++) x = (x * 7 + 3) % 1000003;
+        foreach (var engine in (string[][])[["--engine", "interp"], ["--engine", "jit"], ["--engine", "tiered", "--jit-threshold", "1", "--jit-sync"], ["--engine", "tiered"]])
+        {
+            var result = TestSupport.Hlvm(["prof", "--rate", "5000", .. engine, path]);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Equal($"{x}\n", result.Stdout);
+            Assert.True(SampleCount(result.Stderr) >= 50, result.Stderr);
+            var table = Table(result.Stderr);
+            string said = $"{string.Join(' ', engine)}: heavy {table["heavy"].Self}%, small {table["small"].Self}%, main {table["main"].Self}%\n{result.Stderr}";
+            Assert.True(table["heavy"].Self >= 40, said);
+            Assert.True(table["small"].Self >= 1 && table["small"].Self * 2 < table["heavy"].Self, said);
+            Assert.True(table["main"].Self <= 50, said);
+            Assert.Equal(3_000_000, table["heavy"].Calls);
+            Assert.Equal(3_000_000, table["small"].Calls);
+        }
+    }
+
+    /// <summary>
     /// The time to compile is more than the time hlvm's JIT takes to emit CIL: .NET compiles each method to machine
     /// code at its first call, on the VM's thread, and the report says how long its JIT ran there.
     /// </summary>

@@ -207,6 +207,31 @@ public sealed class Interpreter : IRootSource
         Attend(compiled: true);
     }
 
+    /// <summary>
+    /// A profiler's sample asked for, taken where a function returns, while a profiler runs (the interpreter's
+    /// returns, compiled code's, and those of bodies compiled in place): charged to function
+    /// <paramref name="function"/> at instruction <paramref name="pc"/>, frame <paramref name="index"/>, whose
+    /// record is the top one, or, where it was never written (a body in place; a compiled function that returns
+    /// before it needs its record), a record made for the sample on top of its caller's. Without it, the time of a
+    /// function that neither loops, calls nor allocates went to its caller's next poll: scheduler.hl's
+    /// `Sim.notify`, a loop calling three such listeners, drew 20% of the samples and the listeners 1 to 2% each.
+    /// A stop asked for waits for the next poll.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal void SampleAtReturn(int index, int function, int pc)
+    {
+        bool recorded = _fp == index + 1;
+        if (!recorded && (_fp != index || index >= _frames.Length)) return;
+        if (Interlocked.CompareExchange(ref _attention, null, SampleRequest) != SampleRequest) return;
+        ref var top = ref _frames[index];
+        var saved = top;
+        top = new Frame { Function = function, Pc = pc, Bp = recorded ? saved.Bp : 0 };
+        _fp = index + 1;
+        _profiler?.Sample(this, compiled: _functions[function].Compiled is not null);
+        _fp = recorded ? index + 1 : index;
+        if (!recorded) top = saved;
+    }
+
     /// <summary>A profiler's sample asked for, taken where the program allocates (see <see cref="Heap.AllocationPoll"/>):
     /// the top frame is in compiled code if its function is compiled.</summary>
     internal void SampleAtAllocation()
@@ -965,6 +990,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.Ret:
                     case Opcode.RetVoid:
                         result = ins.Op == Opcode.Ret ? Unsafe.Add(ref s0, sp - 1) : 0;
+                        if (_profiler is not null && Volatile.Read(ref _attention) is not null) SampleAtReturn(_fp - 1, frame.Function, pc - 1);
                         --_fp;
                         goto Returned;
 
