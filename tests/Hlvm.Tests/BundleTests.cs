@@ -526,6 +526,21 @@ public sealed class BundleTests
         Assert.Equal(HttpStatusCode.NotFound, (await Get("..%2F" + Path.GetFileName(outside.Path) + "/secret.txt")).Item1);
         File.WriteAllText(Path.Combine(dir.Path, "me.key"), "ed25519-private:...");
         Assert.Equal(HttpStatusCode.Forbidden, (await Get("me.key")).Item1);
+        // The private key is refused whatever spelling or link reaches it (these served it), and hidden files are
+        // not served.
+        File.CreateSymbolicLink(Path.Combine(dir.Path, "innocent.txt"), "me.key");
+        foreach (var spelling in new[] { "me.key/", "me.key%2f", "me.key/.", "me.key%2F.", "innocent.txt", "./me.key" })
+        {
+            var (status, body) = await Get(spelling);
+            Assert.True(status is HttpStatusCode.Forbidden or HttpStatusCode.NotFound, $"{spelling}: {status}");
+            Assert.DoesNotContain("ed25519-private", body);
+        }
+        Directory.CreateDirectory(Path.Combine(dir.Path, ".git"));
+        File.WriteAllText(Path.Combine(dir.Path, ".git", "config"), "[remote]");
+        File.WriteAllText(Path.Combine(dir.Path, ".hidden"), "hidden");
+        File.CreateSymbolicLink(Path.Combine(dir.Path, "shown.txt"), ".hidden");
+        foreach (var hidden in new[] { ".git/config", ".hidden", "shown.txt" })
+            Assert.Equal(HttpStatusCode.NotFound, (await Get(hidden)).Item1);
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await Get("file.txt", "bytes=-")).Item1);
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await Get("file.txt", "bytes=99999999999999999999-")).Item1);
     }

@@ -6,8 +6,10 @@ namespace Hlvm.Sandbox.Bundles;
 /// <summary>
 /// <c>hlvm serve DIR --port N</c>: a small HTTP server of a directory's files for development, with range
 /// requests (<c>Range: bytes=a-b</c>, <c>a-</c> or <c>-n</c>; 206 with <c>Content-Range</c>, 416 outside the
-/// file). It serves regular files under the directory only (no listings, no <c>..</c>, no links that lead out),
-/// and never a private key (<c>.key</c>).
+/// file). It serves regular files under the directory only (no listings, no <c>..</c>, no links that lead out, no
+/// hidden files or directories, whose names start with a dot), and never a private key (<c>.key</c>): the checks
+/// are made on the file a request resolves to, so that neither a spelling of its path (<c>/me.key/</c>,
+/// <c>/me.key%2f.</c>) nor a link to it (<c>innocent.txt -&gt; me.key</c>) serves it.
 /// </summary>
 public sealed partial class DevServer : IDisposable
 {
@@ -57,14 +59,19 @@ public sealed partial class DevServer : IDisposable
             string path = Path.GetFullPath(Path.Combine(_root, relative));
             var info = new FileInfo(path);
             if (context.Request.HttpMethod is not ("GET" or "HEAD")) { response.StatusCode = 405; return; }
-            if (path.EndsWith(".key", StringComparison.Ordinal)) { response.StatusCode = 403; return; } // a private key is never served
             // Links are followed only where they stay inside the root: the file's real path must be under the root's.
+            // A path ending in a separator names a directory, never a file; "." and ".." are hidden names (the kernel
+            // resolves "me.key/." to me.key).
             string? real = OperatingSystem.IsLinux() ? LinuxFiles.RealPathOf(path) : path;
-            if (!path.StartsWith(_root + "/", StringComparison.Ordinal) || !info.Exists || real is null || !real.StartsWith(_realRoot + "/", StringComparison.Ordinal))
+            if (relative.EndsWith('/') || Hidden(relative)
+                || !path.StartsWith(_root + "/", StringComparison.Ordinal) || !info.Exists || real is null
+                || !real.StartsWith(_realRoot + "/", StringComparison.Ordinal) || Hidden(real[(_realRoot.Length + 1)..]))
             {
-                response.StatusCode = 404;
+                // A private key is never served, whatever the path that reaches it.
+                response.StatusCode = (real ?? path).TrimEnd('/', '.').EndsWith(".key", StringComparison.Ordinal) ? 403 : 404;
                 return;
             }
+            if (real.EndsWith(".key", StringComparison.Ordinal)) { response.StatusCode = 403; return; }
             info = new FileInfo(real); // a link's own length is not its file's
             long length = info.Length, from = 0, to = length - 1;
             response.Headers["Accept-Ranges"] = "bytes";
@@ -115,6 +122,9 @@ public sealed partial class DevServer : IDisposable
             catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { }
         }
     }
+
+    /// <summary>Whether a path (relative to the root) names a hidden file or passes through a hidden directory.</summary>
+    private static bool Hidden(string relative) => relative.Split('/').Any(part => part.StartsWith('.'));
 
     [GeneratedRegex(@"^bytes=(\d*)-(\d*)$")]
     private static partial Regex RangeHeader();
