@@ -21,7 +21,7 @@ namespace Hlvm.Sandbox;
 public sealed class ProgramCache(string root)
 {
     /// <summary><c>$HLVM_CACHE_HOME/programs</c>, beside the cache of bundle entries.</summary>
-    public static string DefaultRoot => Path.Combine(UserFiles.Root("HLVM_CACHE_HOME", "XDG_CACHE_HOME", ".cache"), "programs");
+    public static string DefaultRoot => Path.Combine(Bundles.ContentCache.DefaultRoot, "programs");
 
     /// <summary>Most entries kept: past it, the ones used longest ago are removed.</summary>
     public const int MaxEntries = 256;

@@ -129,6 +129,38 @@ public sealed class ProgramCacheTests
         Assert.Equal("4\n", TestSupport.Hlvm("run", path).Stdout);
     }
 
+    /// <summary>
+    /// `cache clear` removes the caches' own directories and nothing else under HLVM_CACHE_HOME, which the user
+    /// chooses: it deleted the directory whole, with a file of the user's in it and, where the same directory held
+    /// the apps' data (HLVM_DATA_HOME), every app's /data.
+    /// </summary>
+    [Fact]
+    public void CacheClearRemovesOnlyTheCaches()
+    {
+        using var dir = new TempDir();
+        string home = Path.Combine(dir.Path, "home");
+        string thesis = Path.Combine(home, "important", "thesis.txt");
+        Directory.CreateDirectory(Path.GetDirectoryName(thesis)!);
+        File.WriteAllText(thesis, "years of work");
+        string path = dir.File("prog.hl", Unique("fn main() { println(5) }"));
+        string? before = Environment.GetEnvironmentVariable("HLVM_CACHE_HOME");
+        Environment.SetEnvironmentVariable("HLVM_CACHE_HOME", home);
+        try
+        {
+            Assert.Equal("5\n", TestSupport.Hlvm("run", path).Stdout);
+            Assert.True(Directory.Exists(Path.Combine(home, "programs")));
+            var clear = TestSupport.Hlvm("cache", "clear");
+            Assert.Equal(0, clear.ExitCode);
+            Assert.Equal($"{home}: cleared\n", clear.Stdout);
+            Assert.False(Directory.Exists(Path.Combine(home, "programs")));
+            Assert.Equal("years of work", File.ReadAllText(thesis));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("HLVM_CACHE_HOME", before);
+        }
+    }
+
     [Fact]
     public void AnEntryIsUsedOnlyForItsOwnContextAndSource()
     {

@@ -26,7 +26,15 @@ internal static class CacheCommand
         clear.SetAction(_ =>
         {
             var cache = new ContentCache(ContentCache.DefaultRoot);
-            cache.Clear();
+            try
+            {
+                cache.Clear();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                cli.Messages.WriteLine($"hlvm: cannot clear the cache in {Inputs.Shown(cache.Root)}: {Inputs.Shown(e.Message)}");
+                return ExitCodes.CantCreate;
+            }
             cli.Out.WriteLine($"{cache.Root}: cleared");
             return ExitCodes.Ok;
         });

@@ -159,9 +159,24 @@ public sealed class ContentCache(string root)
         return removed;
     }
 
+    /// <summary>The directories the caches keep under the root: this cache's entries, bundle fronts and apps' lists,
+    /// and the compiled programs (<see cref="ProgramCache"/>).</summary>
+    public static readonly string[] Directories = ["entries", "fronts", "apps", "programs"];
+
+    /// <summary>
+    /// Removes every cached entry, front, app list and compiled program: the caches' own directories under the
+    /// root, and nothing else there (the root is the user's choice with <c>HLVM_CACHE_HOME</c>, and may hold other
+    /// files, or be the same directory as the apps' data: clearing it whole deleted them).
+    /// </summary>
+    /// <exception cref="IOException">a file could not be removed (what could be is removed)</exception>
+    /// <exception cref="UnauthorizedAccessException">likewise, for want of permission</exception>
     public void Clear()
     {
-        if (Directory.Exists(Root)) Directory.Delete(Root, recursive: true);
+        foreach (var name in Directories)
+        {
+            string dir = Path.Combine(Root, name);
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
     }
 
     private static void WriteAtomically(string path, byte[] contents)
