@@ -32,6 +32,39 @@ internal sealed class Inputs(CliContext cli)
         }
     }
 
+    /// <summary>
+    /// A small file a command was given (a key): its text, read as an input is (a regular file of bounded size: a
+    /// FIFO or /dev/zero blocked, or filled the memory); else null, with why in <paramref name="why"/>.
+    /// </summary>
+    public static string? ReadSmallText(string path, out string why)
+    {
+        why = "";
+        try
+        {
+            return new System.Text.UTF8Encoding(false, false).GetString(SourceFiles.ReadNamed(path));
+        }
+        catch (SourceFileException e)
+        {
+            why = e.Reason;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            why = Directory.Exists(path) ? "it is a directory" : Why(e);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Refuses (exit 64, said) an output that is the command's own input, links followed: <c>build prog.hl -o
+    /// prog.hl</c> replaced the program with its module, and so did <c>build prog.hlc</c> when prog.hlc held source.
+    /// </summary>
+    public int? RefuseOverwritingInput(string command, string output, string input)
+    {
+        if (!File.Exists(output) || !File.Exists(input) || HostPaths.Real(output) != HostPaths.Real(input)) return null;
+        cli.Messages.WriteLine($"hlvm {command}: the output '{Shown(output)}' is the input itself; name another with -o");
+        return ExitCodes.Usage;
+    }
+
     /// <summary>Why a file can't be read or written, in a few words.</summary>
     public static string Why(Exception e) => e switch
     {

@@ -242,6 +242,60 @@ public sealed partial class CommandLineTests
         Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
     }
 
+    /// <summary>
+    /// An output that is the command's own input is refused and the input kept: build and asm with -o naming the
+    /// source, or a link to it, and build of source in a file named .hlc (its default output is itself) each
+    /// replaced the program with its module; pack -o naming a file of the app replaced it with the bundle.
+    /// </summary>
+    [Fact]
+    public void AnOutputThatIsTheInputIsRefusedAndTheInputKept()
+    {
+        using var dir = new TestSupport.TempDir();
+        string source = File.ReadAllText(Hello);
+        string hello = dir.File("hello.hl", source), misnamed = dir.File("src.hlc", source);
+        File.CreateSymbolicLink(Path.Combine(dir.Path, "link.hl"), hello);
+        foreach (var (command, output) in new[] { ("build", hello), ("build", Path.Combine(dir.Path, "link.hl")), ("asm", hello), ("build", null) })
+        {
+            string input = output is null ? misnamed : hello;
+            string[] args = output is null ? [command, input] : [command, input, "-o", output];
+            var r = TestSupport.Hlvm(args);
+            Assert.Equal(64, r.ExitCode);
+            Assert.Equal($"hlvm {command}: the output '{output ?? misnamed}' is the input itself; name another with -o\n", r.Stderr);
+            Assert.Equal(source, File.ReadAllText(input));
+        }
+        string app = Path.Combine(dir.Path, "greeter"), example = Path.Combine(TestSupport.Root, "examples", "greeter");
+        foreach (var file in Directory.GetFiles(example, "*", SearchOption.AllDirectories))
+        {
+            string copy = Path.Combine(app, Path.GetRelativePath(example, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
+        }
+        string main = File.ReadAllText(Path.Combine(app, "main.hl"));
+        var pack = TestSupport.Hlvm("pack", app, "-o", Path.Combine(app, "main.hl"));
+        Assert.Equal(64, pack.ExitCode);
+        Assert.Contains("is inside the app's directory; a bundle there must end with .hlb", pack.Stderr);
+        Assert.Equal(main, File.ReadAllText(Path.Combine(app, "main.hl")));
+        Assert.Equal(0, TestSupport.Hlvm("pack", app, "-o", Path.Combine(app, "greeter.hlb")).ExitCode);
+    }
+
+    /// <summary>A key file is read as an input is, a regular file of bounded size: --key and --trust naming
+    /// /dev/zero read without end (4 GB of memory before they were stopped), and a FIFO blocked.</summary>
+    [Fact]
+    public async Task KeyFilesThatAreNotRegularFilesAreRefused()
+    {
+        using var dir = new TestSupport.TempDir();
+        string greeter = Path.Combine(TestSupport.Root, "examples", "greeter"), bundle = Path.Combine(dir.Path, "greeter.hlb");
+        Assert.Equal(0, TestSupport.Hlvm("pack", greeter, "-o", bundle).ExitCode);
+        var read = Task.Run(() => (
+            TestSupport.Hlvm("pack", greeter, "-o", Path.Combine(dir.Path, "signed.hlb"), "--key", "/dev/zero"),
+            TestSupport.Hlvm("run", "--trust", "/dev/zero", bundle)));
+        var (pack, run) = await read.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(66, pack.ExitCode);
+        Assert.Equal("hlvm: --key: /dev/zero: it is not a regular file\n", pack.Stderr);
+        Assert.Equal(66, run.ExitCode);
+        Assert.StartsWith("hlvm: --trust: cannot read '/dev/zero': it is not a regular file", run.Stderr);
+    }
+
     [Fact]
     public void ABadManifestIsShownLikeACompileError()
     {

@@ -27,6 +27,8 @@ internal static class AsmCommand
             var bytes = inputs.Read(path);
             if (bytes is null) return ExitCodes.NoInput;
             if (inputs.RefuseBundle("asm", path, bytes, Takes)) return ExitCodes.Usage;
+            string target = output.Get(p) ?? Path.ChangeExtension(path, ".hlc");
+            if (inputs.RefuseOverwritingInput("asm", target, path) is { } refused) return refused;
             string text = new UTF8Encoding(false, false).GetString(bytes);
             if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
             var result = Assembler.Assemble(path, text);
@@ -36,7 +38,7 @@ internal static class AsmCommand
                 cli.Messages.WriteLine(CliContext.Count(result.Diagnostics.Count(d => d.Severity == Severity.Error), "error", "errors"));
                 return ExitCodes.DataError;
             }
-            return inputs.WriteModule(output.Get(p) ?? Path.ChangeExtension(path, ".hlc"), result.Module);
+            return inputs.WriteModule(target, result.Module);
         });
         return command;
     }

@@ -24,9 +24,11 @@ internal static class BuildCommand
                 cli.Messages.WriteLine($"hlvm build: '{Inputs.Shown(path)}' is already a compiled module");
                 return ExitCodes.Usage;
             }
+            string target = output.Get(p) ?? Path.ChangeExtension(path, ".hlc");
+            if (inputs.RefuseOverwritingInput("build", target, path) is { } refused) return refused;
             var module = inputs.CompileSource(path, bytes, out int exitCode);
             if (module is null) return exitCode;
-            return inputs.WriteModule(output.Get(p) ?? Path.ChangeExtension(path, ".hlc"), module);
+            return inputs.WriteModule(target, module);
         });
         return command;
     }

@@ -124,16 +124,13 @@ internal sealed class BundleRunner(CliContext cli, Runner run)
         if (inline) text = key;
         else
         {
-            try
+            if (Inputs.ReadSmallText(key, out string why) is not { } read)
             {
-                text = File.ReadAllText(key);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-            {
-                cli.Messages.WriteLine($"hlvm: --trust: cannot read '{Inputs.Shown(key)}': {(Directory.Exists(key) ? "it is a directory" : Inputs.Why(e))} (a key is ed25519:BASE64 or a file holding it)");
+                cli.Messages.WriteLine($"hlvm: --trust: cannot read '{Inputs.Shown(key)}': {why} (a key is ed25519:BASE64 or a file holding it)");
                 exitCode = ExitCodes.NoInput;
                 return null;
             }
+            text = read;
         }
         try
         {

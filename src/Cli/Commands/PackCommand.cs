@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Hlvm.Cli.Parsing;
 using Hlvm.Runtime.Bytecode;
+using Hlvm.Sandbox;
 using Hlvm.Sandbox.Bundles;
 
 namespace Hlvm.Cli.Commands;
@@ -27,16 +28,28 @@ internal static class PackCommand
             string? privateKey = null;
             if (key.Get(p) is { } keyFile)
             {
+                if (Inputs.ReadSmallText(keyFile, out string why) is not { } text)
+                {
+                    cli.Messages.WriteLine($"hlvm: --key: {Inputs.Shown(keyFile)}: {why}");
+                    return ExitCodes.NoInput;
+                }
                 try
                 {
-                    privateKey = File.ReadAllText(keyFile);
-                    Signing.Signer(privateKey);
+                    Signing.Signer(text);
+                    privateKey = text;
                 }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+                catch (FormatException e)
                 {
-                    cli.Messages.WriteLine($"hlvm: --key: {Inputs.Shown(keyFile)}: {(e is FormatException ? e.Message : Directory.Exists(keyFile) ? "it is a directory" : Inputs.Why(e))}");
-                    return e is FormatException ? ExitCodes.DataError : ExitCodes.NoInput;
+                    cli.Messages.WriteLine($"hlvm: --key: {Inputs.Shown(keyFile)}: {e.Message}");
+                    return ExitCodes.DataError;
                 }
+            }
+            // The bundle may be written inside the app's directory only as a bundle (.hlb), which packing skips: any
+            // other name there replaced a file of the app (its main.hl, its hlvm.toml) with the bundle.
+            if (HostPaths.IsWithin(target, dir) && !target.EndsWith(".hlb", StringComparison.Ordinal))
+            {
+                cli.Messages.WriteLine($"hlvm pack: the output '{Inputs.Shown(target)}' is inside the app's directory; a bundle there must end with .hlb");
+                return ExitCodes.Usage;
             }
             if (inputs.RefuseUnwritable(target) is { } refused) return refused;
             try
