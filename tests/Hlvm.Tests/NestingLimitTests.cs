@@ -29,6 +29,29 @@ public class NestingLimitTests
         Assert.Equal([$"this expression nests more than {n} operations deep; split it into several statements"], errors);
     }
 
+    /// <summary>
+    /// A function may have as many locals as an instruction can name (ModuleFormat.MaxLocals): one more is a compile
+    /// error, not an internal error (the limit was checked after the code was written, whose local operands had
+    /// overflowed by then). Every unused variable is warned about, each once.
+    /// </summary>
+    [Fact]
+    public void AFunctionWithMoreLocalsThanAnInstructionCanNameIsACompileError()
+    {
+        static CompileResult Compile(int locals, string prefix)
+        {
+            var source = new StringBuilder("fn main() {\n");
+            for (int i = 0; i < locals; i++) source.Append($"    let {prefix}{i} = {i}\n");
+            return Compilation.Compile("locals.hl", source.Append("}\n").ToString());
+        }
+        int max = Runtime.Bytecode.ModuleFormat.MaxLocals;
+        Assert.Empty(Compile(max, "_v").Diagnostics);
+        var over = Compile(max + 1, "v");
+        Assert.Null(over.Module);
+        Assert.Equal([$"function 'main' needs {max + 1} local slots (at most {max})"],
+            over.Diagnostics.Where(d => d.Severity == Compiler.Diagnostics.Severity.Error).Select(d => d.Message));
+        Assert.Equal(max + 1, over.Diagnostics.Count(d => d.Severity == Compiler.Diagnostics.Severity.Warning));
+    }
+
     [Fact]
     public void BracketsOpenAtOnceAreLimited()
     {

@@ -59,17 +59,24 @@ public sealed class DiagnosticBag
 {
     private readonly List<Diagnostic> _items = [];
 
+    /// <summary>What was said where, to say it once: counted and looked up in constant time, since a program may
+    /// draw tens of thousands of warnings (counting and searching the list at each took a function of 66,000
+    /// unused variables 15 s to check).</summary>
+    private readonly HashSet<(SourceText, int, int, string)> _said = [];
+    private int _errors;
+
     /// <summary>Past this many errors the compiler stops reporting: later ones are mostly echoes.</summary>
     public const int MaxErrors = 100;
 
     public IReadOnlyList<Diagnostic> Items => _items;
 
-    public bool HasErrors => _items.Any(d => d.Severity == Severity.Error);
+    public bool HasErrors => _errors > 0;
 
     public void Add(Diagnostic d)
     {
-        if (_items.Count(x => x.Severity == Severity.Error) >= MaxErrors) return;
-        if (_items.Any(x => x.Line == d.Line && x.Column == d.Column && x.Message == d.Message)) return;
+        if (_errors >= MaxErrors) return;
+        if (!_said.Add((d.Source, d.Line, d.Column, d.Message))) return;
         _items.Add(d);
+        if (d.Severity == Severity.Error) _errors++;
     }
 }

@@ -71,6 +71,8 @@ public sealed class Emitter
     {
         _code = new CodeBuilder();
         _function = f.Symbol;
+        // Before the code, whose instructions name the locals in 16 bits: past the limit, an operand overflowed.
+        CheckLocals(f.Symbol.Locals.Count);
         _code.MarkLine(f.Line);
         EmitStatement(f.Body);
         if (_code.Reachable)
@@ -79,8 +81,6 @@ public sealed class Emitter
                 throw new InvalidOperationException($"emitter bug: the end of '{f.Symbol.Name}' is reachable but it must return {f.Symbol.Return}");
             _code.Emit(Opcode.RetVoid);
         }
-        if (f.Symbol.Locals.Count > ModuleFormat.MaxLocals)
-            throw new CompileLimitException($"function '{f.Symbol.Name}' needs {f.Symbol.Locals.Count} local slots (at most {ModuleFormat.MaxLocals})");
         return new FunctionDef
         {
             Name = f.Symbol.Name,
@@ -335,9 +335,17 @@ public sealed class Emitter
 
     // -------------------------------------------------------------------------------------------- try
 
+    /// <summary>A function may have at most <see cref="ModuleFormat.MaxLocals"/> local slots, its hidden ones included.</summary>
+    private void CheckLocals(int count)
+    {
+        if (count > ModuleFormat.MaxLocals)
+            throw new CompileLimitException($"function '{_function.Name}' needs {count} local slots (at most {ModuleFormat.MaxLocals})");
+    }
+
     /// <summary>A hidden local of the function being emitted.</summary>
     private int Temp(VmType type)
     {
+        CheckLocals(_function.Locals.Count + 1);
         var local = new LocalSymbol("$t", type, true, _function.Locals.Count, _function);
         _function.Locals.Add(local);
         return local.Slot;
