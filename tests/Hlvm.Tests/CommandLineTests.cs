@@ -296,6 +296,39 @@ public sealed partial class CommandLineTests
         Assert.StartsWith("hlvm: --trust: cannot read '/dev/zero': it is not a regular file", run.Stderr);
     }
 
+    /// <summary>An app's file that is not a regular file (a FIFO here) is refused by pack, which blocked for good
+    /// reading it, and so is a manifest that is one.</summary>
+    [Fact]
+    public async Task PackRefusesAnAppFileThatIsNotARegularFile()
+    {
+        using var dir = new TestSupport.TempDir();
+        string app = Path.Combine(dir.Path, "app"), example = Path.Combine(TestSupport.Root, "examples", "greeter");
+        foreach (var file in Directory.GetFiles(example, "*", SearchOption.AllDirectories))
+        {
+            string copy = Path.Combine(app, Path.GetRelativePath(example, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
+        }
+        static void MakeFifo(string path)
+        {
+            using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path])!;
+            mkfifo.WaitForExit();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+        string bundle = Path.Combine(dir.Path, "app.hlb");
+        MakeFifo(Path.Combine(app, "data", "pipe"));
+        var pack = await Task.Run(() => TestSupport.Hlvm("pack", app, "-o", bundle)).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(65, pack.ExitCode);
+        Assert.Equal("hlvm: the app's file 'data/pipe' is not a regular file (a pipe, a socket or a device): a bundle holds regular files only; remove it\n", pack.Stderr);
+        File.Delete(Path.Combine(app, "data", "pipe"));
+        File.Delete(Path.Combine(app, "hlvm.toml"));
+        MakeFifo(Path.Combine(app, "hlvm.toml"));
+        pack = await Task.Run(() => TestSupport.Hlvm("pack", app, "-o", bundle)).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(65, pack.ExitCode);
+        Assert.Equal($"hlvm: {Path.Combine(app, "hlvm.toml")}: it is not a regular file\n", pack.Stderr);
+        Assert.False(File.Exists(bundle));
+    }
+
     [Fact]
     public void ABadManifestIsShownLikeACompileError()
     {

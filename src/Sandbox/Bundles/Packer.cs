@@ -41,7 +41,7 @@ public static class Packer
         TomlTable table;
         try
         {
-            table = TomlSerializer.Deserialize<TomlTable>(File.ReadAllText(path)) ?? throw new BundleException($"{path}: empty manifest");
+            table = TomlSerializer.Deserialize<TomlTable>(ReadManifestText(path)) ?? throw new BundleException($"{path}: empty manifest");
         }
         catch (TomlException e)
         {
@@ -67,6 +67,41 @@ public static class Packer
         return manifest;
     }
 
+    /// <summary>The manifest's text, read as a program is (a regular file of bounded size: a FIFO named hlvm.toml
+    /// blocked the packer).</summary>
+    private static string ReadManifestText(string path)
+    {
+        try
+        {
+            return new System.Text.UTF8Encoding(false, false).GetString(SourceFiles.ReadNamed(path));
+        }
+        catch (SourceFileException e)
+        {
+            throw new BundleException($"{path}: {e.Reason}");
+        }
+    }
+
+    /// <summary>
+    /// Refuses a file of the app that is not a regular file (a FIFO, a socket, a device): reading a FIFO blocked
+    /// the packer for good, and a device such as /dev/zero never ends. Looked at without opening it for reading.
+    /// </summary>
+    private static void CheckRegular(string directory, string relative)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        LinuxFiles.Status status;
+        try
+        {
+            using var file = LinuxFiles.Open(null, Path.GetFullPath(Path.Combine(directory, relative)), LinuxFiles.O_PATH);
+            status = LinuxFiles.Stat(file);
+        }
+        catch (LinuxFiles.Errno e)
+        {
+            throw new BundleException($"the app's file '{relative}' can't be read (errno {e.Code})");
+        }
+        if (!status.IsRegular)
+            throw new BundleException($"the app's file '{relative}' is not a regular file (a pipe, a socket or a device): a bundle holds regular files only; remove it");
+    }
+
     /// <summary>A requested permission, <c>net:127.0.0.1:8080</c> or <c>env</c>: its kind and target (null for all).</summary>
     public static bool TryParsePermission(string text, out string kind, out string? target) => Permissions.TryParseRequest(text, out kind, out target);
 
@@ -84,6 +119,7 @@ public static class Packer
         string moduleName = Path.ChangeExtension(manifest.Entry, ".hlc").Replace('\\', '/');
 
         var files = Resources(directory).ToList();
+        foreach (var file in files) CheckRegular(directory, file);
         var startup = manifest.Startup.ToHashSet(StringComparer.Ordinal);
         foreach (var name in startup.Where(n => !files.Contains(n)))
             throw new BundleException($"{Path.Combine(directory, ManifestFile)}: the startup resource '{name}' is not a file of the app");
