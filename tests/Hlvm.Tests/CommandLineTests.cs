@@ -242,6 +242,19 @@ public sealed partial class CommandLineTests
         Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
     }
 
+    /// <summary>A copy of the example app examples/greeter at <paramref name="app"/>, which it returns.</summary>
+    private static string CopyOfGreeter(string app)
+    {
+        string example = Path.Combine(TestSupport.Root, "examples", "greeter");
+        foreach (var file in Directory.GetFiles(example, "*", SearchOption.AllDirectories))
+        {
+            string copy = Path.Combine(app, Path.GetRelativePath(example, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
+        }
+        return app;
+    }
+
     /// <summary>
     /// An output that is the command's own input is refused and the input kept: build and asm with -o naming the
     /// source, or a link to it, and build of source in a file named .hlc (its default output is itself) each
@@ -263,13 +276,7 @@ public sealed partial class CommandLineTests
             Assert.Equal($"hlvm {command}: the output '{output ?? misnamed}' is the input itself; name another with -o\n", r.Stderr);
             Assert.Equal(source, File.ReadAllText(input));
         }
-        string app = Path.Combine(dir.Path, "greeter"), example = Path.Combine(TestSupport.Root, "examples", "greeter");
-        foreach (var file in Directory.GetFiles(example, "*", SearchOption.AllDirectories))
-        {
-            string copy = Path.Combine(app, Path.GetRelativePath(example, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
-            File.Copy(file, copy);
-        }
+        string app = CopyOfGreeter(Path.Combine(dir.Path, "greeter"));
         string main = File.ReadAllText(Path.Combine(app, "main.hl"));
         var pack = TestSupport.Hlvm("pack", app, "-o", Path.Combine(app, "main.hl"));
         Assert.Equal(64, pack.ExitCode);
@@ -302,13 +309,7 @@ public sealed partial class CommandLineTests
     public async Task PackRefusesAnAppFileThatIsNotARegularFile()
     {
         using var dir = new TestSupport.TempDir();
-        string app = Path.Combine(dir.Path, "app"), example = Path.Combine(TestSupport.Root, "examples", "greeter");
-        foreach (var file in Directory.GetFiles(example, "*", SearchOption.AllDirectories))
-        {
-            string copy = Path.Combine(app, Path.GetRelativePath(example, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
-            File.Copy(file, copy);
-        }
+        string app = CopyOfGreeter(Path.Combine(dir.Path, "app"));
         static void MakeFifo(string path)
         {
             using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path])!;
