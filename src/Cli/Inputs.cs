@@ -65,6 +65,13 @@ internal sealed class Inputs(CliContext cli)
         return ExitCodes.Usage;
     }
 
+    /// <summary>Says that a module has no entry function, which <c>run</c> needs and <c>check</c> checks (exit 65).</summary>
+    public int NoEntry(string path)
+    {
+        cli.Messages.WriteLine($"hlvm: {Shown(path)}: the module has no entry function (main)");
+        return ExitCodes.DataError;
+    }
+
     /// <summary>Why a file can't be read or written, in a few words.</summary>
     public static string Why(Exception e) => e switch
     {

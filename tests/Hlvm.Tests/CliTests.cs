@@ -81,6 +81,22 @@ public sealed class CliTests
         Assert.Equal(0, TestSupport.Hlvm("check", Hello).ExitCode);
     }
 
+    /// <summary>`check` says of a module what `run` would: one without an entry function (assembled from an empty
+    /// file) verifies but can't run, and check passed it.</summary>
+    [Fact]
+    public void CheckRefusesAModuleWithoutAnEntryFunctionAsRunDoes()
+    {
+        using var dir = new TestSupport.TempDir();
+        string module = Path.Combine(dir.Path, "empty.hlc");
+        Assert.Equal(0, TestSupport.Hlvm("asm", dir.File("empty.hlasm", ""), "-o", module).ExitCode);
+        foreach (var command in new[] { "check", "run" })
+        {
+            var r = TestSupport.Hlvm(command, module);
+            Assert.Equal(65, r.ExitCode);
+            Assert.Equal($"hlvm: {module}: the module has no entry function (main)\n", r.Stderr);
+        }
+    }
+
     [Fact]
     public void BuildWritesAModuleThatRunsAndDisassembles()
     {

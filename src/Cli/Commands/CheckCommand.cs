@@ -25,8 +25,8 @@ internal static class CheckCommand
             {
                 try
                 {
-                    Verifier.Verify(ModuleFormat.Read(bytes));
-                    return ExitCodes.Ok;
+                    // As run checks it: a module without a main verifies, but does not run.
+                    return Verifier.Verify(ModuleFormat.Read(bytes)).Entry is null ? inputs.NoEntry(path) : ExitCodes.Ok;
                 }
                 catch (Exception e) when (e is ModuleFormatException or VerifyException)
                 {

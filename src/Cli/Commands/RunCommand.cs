@@ -423,11 +423,7 @@ internal sealed class Runner(CliContext cli)
             {
                 return Unverifiable(path, e);
             }
-            if (loaded.Entry is null)
-            {
-                _cli.Messages.WriteLine($"hlvm: {Inputs.Shown(path)}: the module has no entry function (main)");
-                return ExitCodes.DataError;
-            }
+            if (loaded.Entry is null) return _inputs.NoEntry(path);
             int code = RunIsolate(isolate, loaded, s.Args, s.AllowEscapes);
             // Nothing more is compiled for this run: what the report and the log say of the compiles holds.
             _compiler?.Abandon();
