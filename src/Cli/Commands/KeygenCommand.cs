@@ -17,6 +17,12 @@ internal static class KeygenCommand
 
     private static int Keygen(CliContext cli, string name)
     {
+        // A directory alone (-o keys/) made the hidden files keys/.key and keys/.pub.
+        if (Path.GetFileName(name) is "" or "." or "..")
+        {
+            cli.Messages.WriteLine($"hlvm keygen: -o '{Inputs.Shown(name)}' names no file; give the key pair a name, as in -o {Inputs.Shown(Path.Combine(name, "me"))}");
+            return ExitCodes.Usage;
+        }
         string keyFile = name + ".key", pubFile = name + ".pub";
         foreach (var file in new[] { keyFile, pubFile })
         {
