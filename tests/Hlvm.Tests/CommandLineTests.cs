@@ -240,6 +240,11 @@ public sealed partial class CommandLineTests
         Assert.Equal(73, pack.ExitCode);
         Assert.Equal($"hlvm: cannot write '{output}': no such directory '{Path.GetDirectoryName(output)}'\n", pack.Stderr);
         Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+        // A directory alone names no key pair (it wrote the hidden files .key and .pub there).
+        var unnamed = TestSupport.Hlvm("keygen", "-o", dir.Path + "/");
+        Assert.Equal(64, unnamed.ExitCode);
+        Assert.Equal($"hlvm keygen: -o '{dir.Path}/' names no file; give the key pair a name, as in -o {dir.Path}/me\n", unnamed.Stderr);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
     }
 
     /// <summary>A copy of the example app examples/greeter at <paramref name="app"/>, which it returns.</summary>
