@@ -508,7 +508,8 @@ public sealed class BundleTests
         File.WriteAllText(Path.Combine(dir.Path, "file.txt"), "0123456789");
         File.CreateSymbolicLink(Path.Combine(dir.Path, "out"), outside.Path);
         File.CreateSymbolicLink(Path.Combine(dir.Path, "alias.txt"), "file.txt");
-        using var server = new DevServer(dir.Path, FreePort());
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var server = new DevServer(dir.Path, FreePort(), log.Enqueue);
         using var client = new HttpClient();
         async Task<(HttpStatusCode, string)> Get(string path, string? range = null)
         {
@@ -541,6 +542,10 @@ public sealed class BundleTests
         File.CreateSymbolicLink(Path.Combine(dir.Path, "shown.txt"), ".hidden");
         foreach (var hidden in new[] { ".git/config", ".hidden", "shown.txt" })
             Assert.Equal(HttpStatusCode.NotFound, (await Get(hidden)).Item1);
+        // Every request is logged, the refused ones too.
+        Assert.Contains("GET /file.txt 206 bytes 2-5", log);
+        Assert.Contains("GET /out/secret.txt 404", log);
+        Assert.Contains("GET /me.key 403", log);
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await Get("file.txt", "bytes=-")).Item1);
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await Get("file.txt", "bytes=99999999999999999999-")).Item1);
     }

@@ -53,9 +53,11 @@ public sealed partial class DevServer : IDisposable
     private void Serve(HttpListenerContext context, Action<string>? log)
     {
         var response = context.Response;
+        // Every request is logged, the refused ones too (they are what a developer looks for): method, path, status.
+        string relative = Uri.UnescapeDataString(context.Request.Url!.AbsolutePath).TrimStart('/');
+        string? sent = null, error = null;
         try
         {
-            string relative = Uri.UnescapeDataString(context.Request.Url!.AbsolutePath).TrimStart('/');
             string path = Path.GetFullPath(Path.Combine(_root, relative));
             var info = new FileInfo(path);
             if (context.Request.HttpMethod is not ("GET" or "HEAD")) { response.StatusCode = 405; return; }
@@ -96,7 +98,7 @@ public sealed partial class DevServer : IDisposable
                 response.Headers["Content-Range"] = $"bytes {from}-{to}/{length}";
             }
             response.ContentLength64 = to - from + 1;
-            log?.Invoke($"{context.Request.HttpMethod} /{relative} {response.StatusCode} bytes {from}-{to}");
+            sent = $" bytes {from}-{to}";
             if (context.Request.HttpMethod == "HEAD") return;
             using var file = File.OpenRead(real);
             file.Position = from;
@@ -112,12 +114,13 @@ public sealed partial class DevServer : IDisposable
         }
         catch (Exception e) when (e is IOException or HttpListenerException or UnauthorizedAccessException or ArgumentException)
         {
-            log?.Invoke($"error: {e.Message}");
+            error = $" ({e.Message})";
             try { response.StatusCode = 400; }
             catch (InvalidOperationException) { /* the headers went out already */ }
         }
         finally
         {
+            log?.Invoke($"{context.Request.HttpMethod} /{ControlCharacters.MakeVisible(relative)} {response.StatusCode}{sent}{error}");
             try { response.Close(); }
             catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { }
         }
