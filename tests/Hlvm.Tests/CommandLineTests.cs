@@ -308,6 +308,31 @@ public sealed partial class CommandLineTests
         Assert.StartsWith("hlvm: --trust: cannot read '/dev/zero': it is not a regular file", run.Stderr);
     }
 
+    /// <summary>
+    /// pack says what it leaves out of the bundle and why (links, hidden files and directories, signing keys), which
+    /// it did without a word, and a startup resource it leaves out is said as such, not as "not a file of the app".
+    /// The sources and the manifest are left out without a word: the module is what they become.
+    /// </summary>
+    [Fact]
+    public void PackSaysWhatItLeavesOut()
+    {
+        using var dir = new TestSupport.TempDir();
+        string app = CopyOfGreeter(Path.Combine(dir.Path, "app")), bundle = Path.Combine(dir.Path, "app.hlb");
+        File.CreateSymbolicLink(Path.Combine(app, "data", "link.txt"), "greeting.txt");
+        Directory.CreateDirectory(Path.Combine(app, ".git"));
+        File.WriteAllText(Path.Combine(app, ".git", "config"), "[core]");
+        File.WriteAllText(Path.Combine(app, "me.key"), "ed25519-private:...");
+        var pack = TestSupport.Hlvm("pack", app, "-o", bundle);
+        Assert.True(pack.ExitCode == 0, pack.Stderr);
+        Assert.Equal("hlvm: left out of the bundle: .git/ (hidden), data/link.txt (a symbolic link), me.key (a signing key)\n", pack.Stderr);
+        Assert.Contains("2 entries", pack.Stdout);
+        string manifest = Path.Combine(app, "hlvm.toml");
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"data/greeting.txt\"", "\"data/link.txt\""));
+        var startup = TestSupport.Hlvm("pack", app, "-o", bundle);
+        Assert.Equal(65, startup.ExitCode);
+        Assert.EndsWith($"hlvm: {manifest}: the startup resource 'data/link.txt' is left out of every bundle (a symbolic link)\n", startup.Stderr);
+    }
+
     /// <summary>An app's file that is not a regular file (a FIFO here) is refused by pack, which blocked for good
     /// reading it, and so is a manifest that is one.</summary>
     [Fact]

@@ -118,11 +118,15 @@ public static class Packer
         var signer = privateKey is null ? null : Signing.Signer(privateKey);
         string moduleName = Path.ChangeExtension(manifest.Entry, ".hlc").Replace('\\', '/');
 
-        var files = Resources(directory).ToList();
+        var leftOut = new List<(string Name, string Why)>();
+        var files = Resources(directory, leftOut);
         foreach (var file in files) CheckRegular(directory, file);
         var startup = manifest.Startup.ToHashSet(StringComparer.Ordinal);
         foreach (var name in startup.Where(n => !files.Contains(n)))
-            throw new BundleException($"{Path.Combine(directory, ManifestFile)}: the startup resource '{name}' is not a file of the app");
+            throw new BundleException($"{Path.Combine(directory, ManifestFile)}: the startup resource '{name}' "
+                + (leftOut.FirstOrDefault(l => l.Name == name || name.StartsWith(l.Name, StringComparison.Ordinal) && l.Name.EndsWith('/')) is { Name: not null } why
+                    ? $"is left out of every bundle ({(why.Name == name ? "" : why.Name + ": ")}{why.Why})" : "is not a file of the app"));
+        if (leftOut.Count > 0) progress?.Invoke("left out of the bundle: " + string.Join(", ", leftOut.Select(l => $"{l.Name} ({l.Why})")));
         var ordered = files.Where(startup.Contains).Concat(files.Where(f => !startup.Contains(f)));
 
         if (files.Contains(moduleName)) throw new BundleException($"the app's file '{moduleName}' has the name its compiled program takes in the bundle; rename or remove it");
@@ -165,16 +169,36 @@ public static class Packer
         return written;
     }
 
-    /// <summary>The app's resources: its files but sources, hidden files and the manifest, as sorted relative paths.</summary>
-    private static IEnumerable<string> Resources(string directory)
+    /// <summary>
+    /// The app's resources, as sorted relative paths: its files but its sources (.hl, compiled into the module) and
+    /// the manifest; and what is left out for another reason, each with it (<paramref name="leftOut"/>): symbolic
+    /// links, hidden files and directories, signing keys, earlier bundles. Those were left out without a word, and
+    /// a startup resource that is a link was "not a file of the app".
+    /// </summary>
+    private static List<string> Resources(string directory, List<(string Name, string Why)> leftOut)
     {
-        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.Hidden | FileAttributes.ReparsePoint };
-        return Directory.EnumerateFiles(directory, "*", options)
-            .Select(f => Path.GetRelativePath(directory, f).Replace('\\', '/'))
-            .Where(f => !f.EndsWith(".hl", StringComparison.Ordinal) && f != ManifestFile && !f.Split('/').Any(p => p.StartsWith('.'))
-                // Never a signing key, nor an earlier bundle packed into the directory.
-                && !f.EndsWith(".key", StringComparison.Ordinal) && !f.EndsWith(".hlb", StringComparison.Ordinal))
-            .Order(StringComparer.Ordinal);
+        var files = new List<string>();
+        void Walk(string relative)
+        {
+            var at = new DirectoryInfo(relative.Length == 0 ? directory : Path.Combine(directory, relative));
+            foreach (var entry in at.EnumerateFileSystemInfos())
+            {
+                string name = relative.Length == 0 ? entry.Name : relative + "/" + entry.Name;
+                bool isDirectory = entry is DirectoryInfo;
+                string shown = isDirectory ? name + "/" : name;
+                if (entry.LinkTarget is not null) leftOut.Add((shown, "a symbolic link"));
+                else if (entry.Name.StartsWith('.')) leftOut.Add((shown, "hidden"));
+                else if (isDirectory) Walk(name);
+                else if (name == ManifestFile || name.EndsWith(".hl", StringComparison.Ordinal)) continue;
+                else if (name.EndsWith(".key", StringComparison.Ordinal)) leftOut.Add((name, "a signing key"));
+                else if (name.EndsWith(".hlb", StringComparison.Ordinal)) leftOut.Add((name, "a bundle"));
+                else files.Add(name);
+            }
+        }
+        Walk("");
+        files.Sort(StringComparer.Ordinal);
+        leftOut.Sort((a, b) => StringComparer.Ordinal.Compare(a.Name, b.Name));
+        return files;
     }
 
     private static byte[] Compress(byte[] data)
