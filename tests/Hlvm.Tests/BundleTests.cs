@@ -104,7 +104,16 @@ public sealed class BundleTests
         string pub = File.ReadAllText(key + ".pub").Trim();
         Assert.Matches($@"^removing greeter-[0-9a-f]{{16}}: greeter 1\.0\.0, signed by {Regex.Escape(pub)}\n  /data: 1 file, 1 byte\n  2 cached entries\nremoved greeter-[0-9a-f]{{16}}: its data and 2 cached entries\n$", rm.Stdout);
         Assert.Equal("Hello from inside a bundle, stranger! (run 1)\n", TestSupport.Hlvm("run", url, "--trust", key + ".pub").Stdout);
-        TestSupport.Hlvm("rm", "greeter");
+        // The same app signed by another key is another app with the same entries: removing one keeps the entries
+        // the other uses, and says so (it said "0 cached entries" after listing 2).
+        string other = Path.Combine(dir.Path, "other");
+        Assert.Equal(0, TestSupport.Hlvm("keygen", "-o", other).ExitCode);
+        string otherBundle = Path.Combine(dir.Path, "other.hlb");
+        Assert.Equal(0, TestSupport.Hlvm("pack", Path.Combine(TestSupport.Root, "examples", "greeter"), "-o", otherBundle, "--key", other + ".key").ExitCode);
+        Assert.Equal(0, TestSupport.Hlvm("run", otherBundle, "--trust", other + ".pub").ExitCode);
+        var shared = TestSupport.Hlvm("rm", Path.Combine(dir.Path, "greeter.hlb"));
+        Assert.EndsWith(": its data and 0 cached entries (2 others kept: another app uses them)\n", shared.Stdout);
+        TestSupport.Hlvm("rm", otherBundle);
     }
 
     [Fact]

@@ -106,7 +106,10 @@ internal static class RmCommand
         cli.Out.WriteLine($"removing {Inputs.Shown(app.Id)}: {Inputs.Shown(app.Describe())}");
         foreach (var line in DataCommand.Details(app)) cli.Out.WriteLine($"  {line}");
         int removed = StoredApps.Remove(app, cache);
-        cli.Out.WriteLine($"removed {Inputs.Shown(app.Id)}: its data{(app.IsBundle ? $" and {CliContext.Count(removed, "cached entry", "cached entries")}" : "")}");
+        // The details above count every entry the app used; those another app uses too stay, and are said to.
+        int kept = app.CachedEntries - removed;
+        string shared = kept > 0 ? $" ({CliContext.Count(kept, "other", "others")} kept: another app uses {(kept == 1 ? "it" : "them")})" : "";
+        cli.Out.WriteLine($"removed {Inputs.Shown(app.Id)}: its data{(app.IsBundle ? $" and {CliContext.Count(removed, "cached entry", "cached entries")}{shared}" : "")}");
         return ExitCodes.Ok;
     }
 
