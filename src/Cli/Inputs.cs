@@ -227,7 +227,9 @@ internal sealed class Inputs(CliContext cli)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {(e is UnauthorizedAccessException ? Why(e) : e.Message)}");
+            // .NET's message ends with the path again ("No space left on device : '/dev/full'"), said once here.
+            string why = e is UnauthorizedAccessException ? Why(e) : e.Message.EndsWith($" : '{output}'", StringComparison.Ordinal) ? e.Message[..^($" : '{output}'".Length)] : e.Message;
+            cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {Shown(why)}");
             return ExitCodes.CantCreate;
         }
         return ExitCodes.Ok;

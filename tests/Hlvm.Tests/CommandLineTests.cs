@@ -240,6 +240,10 @@ public sealed partial class CommandLineTests
         Assert.Equal(73, pack.ExitCode);
         Assert.Equal($"hlvm: cannot write '{output}': no such directory '{Path.GetDirectoryName(output)}'\n", pack.Stderr);
         Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+        // A device that takes nothing: the reason once, not followed by the path again as .NET's message has it.
+        var full = TestSupport.Hlvm("build", Hello, "-o", "/dev/full");
+        Assert.Equal(73, full.ExitCode);
+        Assert.Equal("hlvm: cannot write '/dev/full': No space left on device\n", full.Stderr);
         // A directory alone names no key pair (it wrote the hidden files .key and .pub there).
         var unnamed = TestSupport.Hlvm("keygen", "-o", dir.Path + "/");
         Assert.Equal(64, unnamed.ExitCode);
