@@ -376,6 +376,11 @@ public sealed partial class CommandLineTests
         Assert.Equal(65, r.ExitCode);
         Assert.Matches($@"^hlvm: {Regex.Escape(manifest)}:2:11: error: \S", r.Stderr);
         Assert.DoesNotContain(": error :", r.Stderr);
+        // Nested past the parser's depth: said in the user's terms, not as advice to raise the parser's option.
+        File.WriteAllText(manifest, "name = \"x\"\nversion = \"1\"\nentry = \"main.hl\"\nx = " + new string('[', 100) + new string(']', 100) + "\n");
+        var deep = TestSupport.Hlvm("pack", Path.Combine(dir.Path, "app"), "-o", Path.Combine(dir.Path, "x.hlb"));
+        Assert.Equal(65, deep.ExitCode);
+        Assert.Matches($@"^hlvm: {Regex.Escape(manifest)}:4:\d+: error: this value nests deeper than a manifest may \(at most \d+ levels\)\n$", deep.Stderr);
     }
 
     // ---------------------------------------------------------------------------------------- unknown words

@@ -18,15 +18,21 @@ namespace Hlvm.Sandbox.Bundles;
 /// (<c>.key</c>) and bundles (<c>.hlb</c>) becomes a resource, seen at <c>/app/PATH</c>. The compiled module comes first, then the startup resources, then the
 /// rest by name, so that a reader streaming the bundle meets what starts the app first.
 /// </summary>
-public static class Packer
+public static partial class Packer
 {
     public const string ManifestFile = "hlvm.toml";
 
     /// <summary>What the app directory's manifest says.</summary>
     public sealed record AppManifest(string Name, string Version, string Entry, IReadOnlyList<string> Permissions, IReadOnlyList<string> Startup, string MinRuntime);
 
-    /// <summary>A TOML syntax error as the compiler shows its own: <c>hlvm.toml:2:11: error: message</c>, one line each.</summary>
-    private static string TomlErrors(string path, TomlException e)
+    /// <summary>A TOML syntax error as the compiler shows its own: <c>hlvm.toml:2:11: error: message</c>, one line each.
+    /// The parser's advice to its own programmer (raise <c>TomlSerializerOptions.MaxDepth</c>) is not the user's.</summary>
+    private static string TomlErrors(string path, TomlException e) => TomlLimit().Replace(TomlErrorLines(path, e), "this value nests deeper than a manifest may (at most $1 levels)");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"The maximum depth of (\d+) has been exceeded\. Change TomlSerializerOptions\.MaxDepth to allow deeper nesting\.")]
+    private static partial System.Text.RegularExpressions.Regex TomlLimit();
+
+    private static string TomlErrorLines(string path, TomlException e)
     {
         if (e.Diagnostics is { Count: > 0 } diagnostics)
             return string.Join("\n", diagnostics.Select(d => $"{path}:{d.Span.Start.Line + 1}:{d.Span.Start.Column + 1}: {(d.Kind == Tomlyn.Syntax.DiagnosticMessageKind.Warning ? "warning" : "error")}: {d.Message}"));
