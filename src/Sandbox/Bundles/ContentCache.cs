@@ -95,13 +95,15 @@ public sealed class ContentCache(string root)
     private string AppFile(string appId) =>
         BundleFront.IsAppName(appId) ? Path.Combine(Root, "apps", appId) : throw new ArgumentException($"'{appId}' is not an app id");
 
-    /// <summary>The apps the cache knows, with the entries each has proven.</summary>
+    /// <summary>The apps the cache knows, with the entries each has proven that the cache still holds (one that
+    /// <see cref="Verify"/> removed, or a process deleted, is fetched again when the app needs it: counted, it made
+    /// an app's count disagree with the cache's own after a verify).</summary>
     public IReadOnlyDictionary<string, string[]> Apps()
     {
         string dir = Path.Combine(Root, "apps");
         if (!Directory.Exists(dir)) return new Dictionary<string, string[]>();
         return Directory.EnumerateFiles(dir).Select(Path.GetFileName).OfType<string>().Where(BundleFront.IsAppName)
-            .ToDictionary(id => id, id => Proven(id).Order(StringComparer.Ordinal).ToArray());
+            .ToDictionary(id => id, id => Proven(id).Where(hash => File.Exists(EntryPath(hash))).Order(StringComparer.Ordinal).ToArray());
     }
 
     /// <summary>Every cached entry: its hash and size.</summary>
