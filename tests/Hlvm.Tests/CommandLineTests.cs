@@ -415,6 +415,17 @@ public sealed partial class CommandLineTests
         var none = TestSupport.Hlvm("run", "--", file);
         Assert.Equal(64, none.ExitCode);
         Assert.StartsWith("hlvm run: no FILE given (what follows '--' is the program's)", none.Stderr);
+        // A command that runs no program takes '--' as the end of its options: a file whose name starts with '-'
+        // follows it (check said no FILE was given). Here it names no file, which check then says.
+        var dashed = TestSupport.Hlvm("check", "--", "-dashed.hl");
+        Assert.Equal(66, dashed.ExitCode);
+        Assert.Equal("hlvm: cannot read '-dashed.hl': no such file\n", dashed.Stderr);
+        string output = Path.Combine(dir.Path, "out.hlc");
+        Assert.Equal(0, TestSupport.Hlvm("build", "-o", output, "--", file).ExitCode);
+        Assert.True(File.Exists(output));
+        var extra = TestSupport.Hlvm("build", file, "--", "-o", "x");
+        Assert.Equal(64, extra.ExitCode);
+        Assert.StartsWith("hlvm build: unexpected argument '-o' (hlvm build takes FILE)", extra.Stderr);
     }
 
     // ---------------------------------------------------------------------------------------- engines

@@ -27,11 +27,20 @@ public static class UsageCheck
         bool help = false;
         var seen = new HashSet<Option>();
         int i = 0;
+        bool optionsEnded = false;
         for (; i < args.Count; i++)
         {
             string token = args[i];
-            if (token == "--") break;
-            if (token.Length > 1 && token[0] == '-')
+            if (token == "--" && !optionsEnded)
+            {
+                // What follows is a program's arguments where the command takes them (run, prof, bench); elsewhere
+                // '--' only ends the options, and what follows are the command's own arguments, a file named
+                // -weird.hl included (check and build said no FILE was given, what follows being the program's).
+                if (command.Subcommands.Count > 0 || command.Arguments.Any(a => a.Arity.MaximumNumberOfValues > 1)) break;
+                optionsEnded = true;
+                continue;
+            }
+            if (token.Length > 1 && token[0] == '-' && !optionsEnded)
             {
                 int eq = token.IndexOf('=');
                 string name = eq < 0 ? token : token[..eq];
