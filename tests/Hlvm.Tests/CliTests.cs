@@ -79,6 +79,11 @@ public sealed class CliTests
         Assert.Contains("2 errors", r.Stderr);
         Assert.Equal(65, TestSupport.Hlvm("check", file).ExitCode);
         Assert.Equal(0, TestSupport.Hlvm("check", Hello).ExitCode);
+        // A line break in the file's name is shown, so that file:line:col stays on one line.
+        string odd = dir.File("bad\nname.hl", "fn main() {\n    let x: int = 1.5\n}\n");
+        var shown = TestSupport.Hlvm("check", odd);
+        Assert.Equal(65, shown.ExitCode);
+        Assert.StartsWith($"{odd.Replace("\n", "\\n")}:2:18: error: type mismatch", shown.Stderr);
     }
 
     /// <summary>`check` says of a module what `run` would: one without an entry function (assembled from an empty

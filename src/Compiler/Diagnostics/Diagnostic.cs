@@ -25,7 +25,10 @@ public sealed record Diagnostic(Severity Severity, SourceText Source, int Line, 
     public string Format()
     {
         var sb = new StringBuilder();
-        sb.Append($"{Source.Path}:{Line}:{Column}: {(Severity == Severity.Error ? "error" : "warning")}: {Message}");
+        // A line break in the file's name would split file:line:col over two lines (other control characters are
+        // made visible where the message is printed; line breaks are kept there, as the excerpt below needs them).
+        string file = Source.Path.Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal);
+        sb.Append($"{file}:{Line}:{Column}: {(Severity == Severity.Error ? "error" : "warning")}: {Message}");
         string line = Source.Line(Line);
         if (line.Length > 0)
         {
