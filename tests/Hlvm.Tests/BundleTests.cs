@@ -534,6 +534,7 @@ public sealed class BundleTests
         Assert.Equal((HttpStatusCode.PartialContent, "789"), await Get("file.txt", "bytes=-3"));
         Assert.Equal((HttpStatusCode.OK, "0123456789"), await Get("file.txt"));
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await Get("file.txt", "bytes=20-30")).Item1);
+        Assert.Equal((HttpStatusCode.OK, "0123456789"), await Get("file.txt", "bytes=0-0,2-3")); // several ranges: the whole file
         Assert.Equal((HttpStatusCode.OK, "0123456789"), await Get("alias.txt"));
         Assert.Equal(HttpStatusCode.NotFound, (await Get("out/secret.txt")).Item1);
         Assert.Equal(HttpStatusCode.NotFound, (await Get("..%2F" + Path.GetFileName(outside.Path) + "/secret.txt")).Item1);

@@ -6,7 +6,7 @@ namespace Hlvm.Sandbox.Bundles;
 /// <summary>
 /// <c>hlvm serve DIR --port N</c>: a small HTTP server of a directory's files for development, with range
 /// requests (<c>Range: bytes=a-b</c>, <c>a-</c> or <c>-n</c>; 206 with <c>Content-Range</c>, 416 outside the
-/// file). It serves regular files under the directory only (no listings, no <c>..</c>, no links that lead out, no
+/// file; several ranges at once get the whole file). It serves regular files under the directory only (no listings, no <c>..</c>, no links that lead out, no
 /// hidden files or directories, whose names start with a dot), and never a private key (<c>.key</c>): the checks
 /// are made on the file a request resolves to, so that neither a spelling of its path (<c>/me.key/</c>,
 /// <c>/me.key%2f.</c>) nor a link to it (<c>innocent.txt -&gt; me.key</c>) serves it.
@@ -77,7 +77,9 @@ public sealed partial class DevServer : IDisposable
             info = new FileInfo(real); // a link's own length is not its file's
             long length = info.Length, from = 0, to = length - 1;
             response.Headers["Accept-Ranges"] = "bytes";
-            if (context.Request.Headers["Range"] is { } range)
+            // Several ranges at once (bytes=0-9,20-29) are answered with the whole file, as a server that takes single
+            // ranges only may answer them (RFC 9110, 14.2); a 416 said the file had none of them.
+            if (context.Request.Headers["Range"] is { } range && !range.Contains(','))
             {
                 var m = RangeHeader().Match(range);
                 bool hasFrom = long.TryParse(m.Groups[1].Value, out long first), hasTo = long.TryParse(m.Groups[2].Value, out long last);
