@@ -1167,6 +1167,7 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Ldloc, _fp);
             Ldc(_fn.Index);
             il.Emit(OpCodes.Ldloc, _exitPc ??= Local(typeof(int))); // (a function that never returns has no return's pc)
+            il.Emit(OpCodes.Ldc_I4_1);
             il.Emit(OpCodes.Call, M.SampleAtReturn);
             il.Emit(OpCodes.Br, pop);
         }
@@ -2069,6 +2070,7 @@ internal sealed class CilEmitter
                 LdFrameCount();
                 Ldc(callee.Index);
                 Ldc(pc);
+                il.Emit(OpCodes.Ldc_I4_1);
                 il.Emit(OpCodes.Call, M.SampleAtReturn);
                 il.MarkLabel(sampled);
             }

@@ -215,10 +215,11 @@ public sealed class Interpreter : IRootSource
     /// before it needs its record), a record made for the sample on top of its caller's. Without it, the time of a
     /// function that neither loops, calls nor allocates went to its caller's next poll: scheduler.hl's
     /// `Sim.notify`, a loop calling three such listeners, drew 20% of the samples and the listeners 1 to 2% each.
-    /// A stop asked for waits for the next poll.
+    /// A stop asked for waits for the next poll. <paramref name="compiled"/>: the code returning is compiled code (a
+    /// body compiled in place is, though its function may never have been compiled on its own).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal void SampleAtReturn(int index, int function, int pc)
+    internal void SampleAtReturn(int index, int function, int pc, bool compiled)
     {
         bool recorded = _fp == index + 1;
         if (!recorded && (_fp != index || index >= _frames.Length)) return;
@@ -227,7 +228,7 @@ public sealed class Interpreter : IRootSource
         var saved = top;
         top = new Frame { Function = function, Pc = pc, Bp = recorded ? saved.Bp : 0 };
         _fp = index + 1;
-        _profiler?.Sample(this, compiled: _functions[function].Compiled is not null);
+        _profiler?.Sample(this, compiled);
         _fp = recorded ? index + 1 : index;
         if (!recorded) top = saved;
     }
@@ -990,7 +991,7 @@ public sealed class Interpreter : IRootSource
                     case Opcode.Ret:
                     case Opcode.RetVoid:
                         result = ins.Op == Opcode.Ret ? Unsafe.Add(ref s0, sp - 1) : 0;
-                        if (_profiler is not null && Volatile.Read(ref _attention) is not null) SampleAtReturn(_fp - 1, frame.Function, pc - 1);
+                        if (_profiler is not null && Volatile.Read(ref _attention) is not null) SampleAtReturn(_fp - 1, frame.Function, pc - 1, compiled: false);
                         --_fp;
                         goto Returned;
 
