@@ -43,8 +43,10 @@ internal static class RmCommand
         }
         else
         {
-            cli.Messages.WriteLine($"hlvm rm: '{Inputs.Shown(what)}' is not an app's id or name (letters, digits, '-', '_' and '.'), nor a file or directory");
-            return ExitCodes.Usage;
+            // An id can hold what a name can't (an app that ran from a directory takes the directory's name, spaces
+            // and all): an id no app has is not found, not malformed.
+            cli.Messages.WriteLine($"hlvm rm: no app here has the id '{Inputs.Shown(what)}', and it is neither an app's name (letters, digits, '-', '_' and '.') nor a file or directory; 'hlvm data list' shows the apps that have");
+            return ExitCodes.NoInput;
         }
         if (matches.Count == 0)
         {
