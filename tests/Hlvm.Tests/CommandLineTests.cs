@@ -337,6 +337,27 @@ public sealed partial class CommandLineTests
         Assert.EndsWith($"hlvm: {manifest}: the startup resource 'data/link.txt' is left out of every bundle (a symbolic link)\n", startup.Stderr);
     }
 
+    private static void MakeFifo(string path)
+    {
+        using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path])!;
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
+    }
+
+    /// <summary>A bundle that is not a regular file (a FIFO) is refused by run and rm, which blocked opening it.</summary>
+    [Fact]
+    public async Task ABundleThatIsNotARegularFileIsRefused()
+    {
+        using var dir = new TestSupport.TempDir();
+        string bundle = Path.Combine(dir.Path, "pipe.hlb");
+        MakeFifo(bundle);
+        var (run, rm) = await Task.Run(() => (TestSupport.Hlvm("run", bundle), TestSupport.Hlvm("rm", bundle))).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(66, run.ExitCode);
+        Assert.Contains($"cannot read '{bundle}': it is not a regular file", run.Stderr);
+        Assert.Equal(66, rm.ExitCode);
+        Assert.Equal($"hlvm rm: cannot read the bundle '{bundle}': it is not a regular file\n", rm.Stderr);
+    }
+
     /// <summary>An app's file that is not a regular file (a FIFO here) is refused by pack, which blocked for good
     /// reading it, and so is a manifest that is one.</summary>
     [Fact]
@@ -344,12 +365,6 @@ public sealed partial class CommandLineTests
     {
         using var dir = new TestSupport.TempDir();
         string app = CopyOfGreeter(Path.Combine(dir.Path, "app"));
-        static void MakeFifo(string path)
-        {
-            using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path])!;
-            mkfifo.WaitForExit();
-            Assert.Equal(0, mkfifo.ExitCode);
-        }
         string bundle = Path.Combine(dir.Path, "app.hlb");
         MakeFifo(Path.Combine(app, "data", "pipe"));
         var pack = await Task.Run(() => TestSupport.Hlvm("pack", app, "-o", bundle)).WaitAsync(TimeSpan.FromSeconds(60));

@@ -70,7 +70,9 @@ internal static class RmCommand
         if (!path.EndsWith(".hlb", StringComparison.Ordinal)) return Path.GetFileName(AppStorage.DirectoryFor(Path.GetDirectoryName(Path.GetFullPath(path))!));
         try
         {
-            return Bundle.AppIdOf(BundleFront.Read(File.ReadAllBytes(path)), Path.GetFullPath(path));
+            // The front alone, from a regular file: reading the whole bundle held it all in memory (and a FIFO blocked).
+            using var source = new FileBundleSource(path);
+            return Bundle.AppIdOf(Bundle.ReadFront(source), Path.GetFullPath(path));
         }
         catch (Exception e) when (e is BundleException or IOException or UnauthorizedAccessException)
         {

@@ -76,6 +76,11 @@ public sealed class Bundle : IDisposable
     public static string AppIdOf(BundleFront front, string location) =>
         $"{front.Manifest.Name}-{Convert.ToHexStringLower(SHA256.HashData(front.PublicKey ?? Encoding.UTF8.GetBytes("unsigned:" + location)))[..16]}";
 
+    /// <summary>The front of the bundle a source holds, parsed and checked but not its signature (<c>hlvm rm</c>
+    /// names an app by its bundle's file this way, reading no more of it).</summary>
+    /// <exception cref="BundleException">it is malformed or truncated</exception>
+    public static BundleFront ReadFront(IBundleSource source) => BundleFront.Read(ReadFrontBytes(source));
+
     /// <summary>Opens a bundle at a path or an <c>http://</c>/<c>https://</c> URL.</summary>
     /// <exception cref="BundleException">it can't be read, is malformed, or is not trusted</exception>
     public static Bundle Open(string location, ContentCache cache, TrustPolicy trust, TimeSpan? networkTimeout = null)
@@ -95,7 +100,7 @@ public sealed class Bundle : IDisposable
         bool offline = false;
         try
         {
-            frontBytes = ReadFront(source);
+            frontBytes = ReadFrontBytes(source);
         }
         catch (BundleException e) when (e.Unreachable && cache.TryGetFront(key) is { } cached)
         {
@@ -136,14 +141,14 @@ public sealed class Bundle : IDisposable
     /// <exception cref="BundleException">it is malformed or not trusted</exception>
     public static Bundle Open(IBundleSource source, ContentCache cache, TrustPolicy trust)
     {
-        var front = BundleFront.Read(ReadFront(source));
+        var front = BundleFront.Read(ReadFrontBytes(source));
         CheckLength(front, source);
         Check(front, trust);
         return new Bundle(source, cache, front, offline: false, source.Location);
     }
 
     /// <summary>The front's bytes: the header, which says how long the front is, then the rest of it.</summary>
-    private static byte[] ReadFront(IBundleSource source)
+    private static byte[] ReadFrontBytes(IBundleSource source)
     {
         var header = source.Read(0, BundleFront.HeaderSize);
         long length = BundleFront.FrontLength(header);
