@@ -50,25 +50,9 @@ public sealed class FileBundleSource(string path) : IBundleSource
     /// <summary>Opens a bundle file, which must be a regular file: opening a FIFO blocked until something wrote to
     /// it (<c>hlvm run pipe.hlb</c> and <c>hlvm rm pipe.hlb</c> hung), and a device never ends.</summary>
     /// <exception cref="IOException">it is not a regular file, or can't be opened</exception>
-    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenRegular(string path)
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            LinuxFiles.Status? status = null;
-            try
-            {
-                // Looked at without opening it for reading, which is what blocks.
-                using var probe = LinuxFiles.Open(null, Path.GetFullPath(path), LinuxFiles.O_PATH);
-                status = LinuxFiles.Stat(probe);
-            }
-            catch (LinuxFiles.Errno)
-            {
-                // Missing, or not to be looked at: the open below says which.
-            }
-            if (status is { IsRegular: false, IsDirectory: false }) throw new IOException("it is not a regular file");
-        }
-        return File.OpenHandle(path);
-    }
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenRegular(string path) =>
+        Hlvm.Runtime.Host.AtomicFile.IsSpecial(path) ? throw new IOException("it is not a regular file") : File.OpenHandle(path);
+
     private long _read;
 
     public string Location { get; } = Path.GetFullPath(path);

@@ -65,15 +65,15 @@ public sealed partial class DevServer : IDisposable
             // A path ending in a separator names a directory, never a file; "." and ".." are hidden names (the kernel
             // resolves "me.key/." to me.key).
             string? real = OperatingSystem.IsLinux() ? LinuxFiles.RealPathOf(path) : path;
+            // A private key is never served, whatever the path that reaches it.
+            if ((real ?? path).TrimEnd('/', '.').EndsWith(".key", StringComparison.Ordinal)) { response.StatusCode = 403; return; }
             if (relative.EndsWith('/') || Hidden(relative)
                 || !path.StartsWith(_root + "/", StringComparison.Ordinal) || !info.Exists || real is null
                 || !real.StartsWith(_realRoot + "/", StringComparison.Ordinal) || Hidden(real[(_realRoot.Length + 1)..]))
             {
-                // A private key is never served, whatever the path that reaches it.
-                response.StatusCode = (real ?? path).TrimEnd('/', '.').EndsWith(".key", StringComparison.Ordinal) ? 403 : 404;
+                response.StatusCode = 404;
                 return;
             }
-            if (real.EndsWith(".key", StringComparison.Ordinal)) { response.StatusCode = 403; return; }
             info = new FileInfo(real); // a link's own length is not its file's
             long length = info.Length, from = 0, to = length - 1;
             response.Headers["Accept-Ranges"] = "bytes";

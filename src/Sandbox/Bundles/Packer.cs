@@ -87,27 +87,6 @@ public static partial class Packer
         }
     }
 
-    /// <summary>
-    /// Refuses a file of the app that is not a regular file (a FIFO, a socket, a device): reading a FIFO blocked
-    /// the packer for good, and a device such as /dev/zero never ends. Looked at without opening it for reading.
-    /// </summary>
-    private static void CheckRegular(string directory, string relative)
-    {
-        if (!OperatingSystem.IsLinux()) return;
-        LinuxFiles.Status status;
-        try
-        {
-            using var file = LinuxFiles.Open(null, Path.GetFullPath(Path.Combine(directory, relative)), LinuxFiles.O_PATH);
-            status = LinuxFiles.Stat(file);
-        }
-        catch (LinuxFiles.Errno e)
-        {
-            throw new BundleException($"the app's file '{relative}' can't be read (errno {e.Code})");
-        }
-        if (!status.IsRegular)
-            throw new BundleException($"the app's file '{relative}' is not a regular file (a pipe, a socket or a device): a bundle holds regular files only; remove it");
-    }
-
     /// <summary>A requested permission, <c>net:127.0.0.1:8080</c> or <c>env</c>: its kind and target (null for all).</summary>
     public static bool TryParsePermission(string text, out string kind, out string? target) => Permissions.TryParseRequest(text, out kind, out target);
 
@@ -126,7 +105,10 @@ public static partial class Packer
 
         var leftOut = new List<(string Name, string Why)>();
         var files = Resources(directory, leftOut);
-        foreach (var file in files) CheckRegular(directory, file);
+        // A file of the app that is not a regular file (a FIFO, a socket, a device) is refused: reading a FIFO
+        // blocked the packer for good, and a device such as /dev/zero never ends.
+        foreach (var file in files.Where(f => Hlvm.Runtime.Host.AtomicFile.IsSpecial(Path.Combine(directory, f))))
+            throw new BundleException($"the app's file '{file}' is not a regular file (a pipe, a socket or a device): a bundle holds regular files only; remove it");
         var startup = manifest.Startup.ToHashSet(StringComparer.Ordinal);
         foreach (var name in startup.Where(n => !files.Contains(n)))
             throw new BundleException($"{Path.Combine(directory, ManifestFile)}: the startup resource '{name}' "
