@@ -1147,13 +1147,7 @@ internal sealed class CilEmitter
         il.MarkLabel(_exit);
         var sample = il.DefineLabel();
         var pop = il.DefineLabel();
-        if (_countCalls)
-        {
-            il.Emit(OpCodes.Ldarg_0);
-            il.Emit(OpCodes.Volatile);
-            il.Emit(OpCodes.Ldfld, F.Attention);
-            il.Emit(OpCodes.Brtrue, sample);
-        }
+        if (_countCalls) IfAttention(sample);
         il.MarkLabel(pop);
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldloc, _fp);
