@@ -435,19 +435,6 @@ static class JsonProgram
 
     // ------------------------------------------------------------------------------------------------ the document
 
-    // A linear congruential generator (the constants of the C standard's example rand), 31 bits of state.
-    sealed class Rng
-    {
-        long state;
-        public Rng(long state) { this.state = state; }
-
-        public long Next(long bound)
-        {
-            state = (state * 1103515245 + 12345) % 2147483648;
-            return (state >> 16) % bound;
-        }
-    }
-
     // Writes the document as JSON text, straight from the generator and not through the tree, so that the round
     // trip compares the parser and printer with something independent of them.
     sealed class Generator

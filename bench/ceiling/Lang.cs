@@ -1,6 +1,17 @@
 // The language's own library where the C# versions of the bench programs need it, written once for the three:
-// string.toInt, and the way an error's message quotes text.
+// string.toInt, and the way an error's message quotes text; and the random numbers json and scheduler draw.
 namespace Ceiling;
+
+/// <summary>A linear congruential generator (the constants of the C standard's example rand), 31 bits of state: the
+/// `Rng` class json.hl and scheduler.hl each define, the same in both.</summary>
+sealed class Rng(long state)
+{
+    public long Next(long bound)
+    {
+        state = (state * 1103515245 + 12345) % 2147483648;
+        return (state >> 16) % bound;
+    }
+}
 
 static class Lang
 {

@@ -19,19 +19,6 @@ static class SchedulerProgram
 
     sealed class KeyError : Error { public KeyError(string message, int line) : base(message, line) { } }
 
-    // A linear congruential generator (the constants of the C standard's example rand), 31 bits of state.
-    sealed class Rng
-    {
-        long state;
-        public Rng(long state) { this.state = state; }
-
-        public long Next(long bound)
-        {
-            state = (state * 1103515245 + 12345) % 2147483648;
-            return (state >> 16) % bound;
-        }
-    }
-
     // ------------------------------------------------------------------------------------------------ events
 
     sealed class Event
