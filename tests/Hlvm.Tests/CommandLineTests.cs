@@ -409,6 +409,9 @@ public sealed partial class CommandLineTests
     [InlineData(new[] { "frobnicate" }, "hlvm: unknown command 'frobnicate'; the commands are run, prof, bench, build, check, disasm, asm, keygen, pack, serve, cache, data, rm")]
     [InlineData(new[] { "buidl", "PROG" }, "hlvm: unknown command 'buidl' (did you mean build?)")]
     [InlineData(new[] { "cache", "lst" }, "hlvm cache: unknown command 'lst' (did you mean list?)")]
+    // Two characters are two edits from every other two: no suggestion (it used to offer 'rm' for '/?').
+    [InlineData(new[] { "/?" }, "hlvm: unknown command '/?'; the commands are run,")]
+    [InlineData(new[] { "xy" }, "hlvm: unknown command 'xy'; the commands are run,")]
     public void UnknownCommandsAndOptionsAreUsageErrorsWithASuggestion(string[] args, string message)
     {
         var r = TestSupport.Hlvm([.. args.Select(a => a == "PROG" ? Hello : a)]);

@@ -154,11 +154,11 @@ public static class UsageCheck
     private static string Shown(string text) =>
         Hlvm.Sandbox.ControlCharacters.MakeVisible(Hlvm.Runtime.Execution.Excerpt.Of(text, 60));
 
-    /// <summary>" (did you mean X?)" for the closest known word, when one is close enough.</summary>
-    private static string Suggest(string word, IEnumerable<string> known)
-    {
-        var best = known.Distinct().Select(k => (k, d: Hlvm.Runtime.Spelling.Distance(word, k))).OrderBy(x => x.d).ThenBy(x => x.k, StringComparer.Ordinal).FirstOrDefault();
-        return best.k is not null && best.d <= Math.Max(2, word.Length / 4) ? $" (did you mean {best.k}?)" : "";
-    }
+    /// <summary>
+    /// " (did you mean X?)" for the closest known word, when one is close enough by the compiler's own measure
+    /// (<see cref="Hlvm.Runtime.Spelling.Nearest"/>): a word of two characters is never "almost" any other two.
+    /// </summary>
+    private static string Suggest(string word, IEnumerable<string> known) =>
+        Hlvm.Runtime.Spelling.Nearest(word, known) is { } best ? $" (did you mean {best}?)" : "";
 
 }
