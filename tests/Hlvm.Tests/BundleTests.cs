@@ -559,6 +559,8 @@ public sealed class BundleTests
         Assert.Contains("GET /file.txt 206 bytes 2-5", log);
         Assert.Contains("GET /out/secret.txt 404", log);
         Assert.Contains("GET /me.key 403", log);
+        Assert.Equal(HttpStatusCode.NotFound, (await Get("file.txt%00.html")).Item1);
+        Assert.Contains("GET /file.txt\u2400.html 404", log); // the NUL made visible
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await Get("file.txt", "bytes=-")).Item1);
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await Get("file.txt", "bytes=99999999999999999999-")).Item1);
     }

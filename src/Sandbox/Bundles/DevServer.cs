@@ -58,9 +58,11 @@ public sealed partial class DevServer : IDisposable
         string? sent = null, error = null;
         try
         {
+            if (context.Request.HttpMethod is not ("GET" or "HEAD")) { response.StatusCode = 405; return; }
+            // No file's name holds a NUL (%00), which .NET's paths refuse with an exception of their own.
+            if (relative.Contains('\0')) { response.StatusCode = 404; return; }
             string path = Path.GetFullPath(Path.Combine(_root, relative));
             var info = new FileInfo(path);
-            if (context.Request.HttpMethod is not ("GET" or "HEAD")) { response.StatusCode = 405; return; }
             // Links are followed only where they stay inside the root: the file's real path must be under the root's.
             // A path ending in a separator names a directory, never a file; "." and ".." are hidden names (the kernel
             // resolves "me.key/." to me.key).
