@@ -13,8 +13,10 @@ namespace Hlvm.Sandbox;
 /// program's code). A compilation that read other files (a program that imports its own modules) or reported
 /// anything (warnings) is not kept, so that a cached run prints what a compiling run prints.
 ///
-/// An entry is written whole or not at all (a new file renamed into place); one cut short or damaged is ignored
-/// and written again; its module is verified when it is loaded, as every module is. The cache is in hlvm's own
+/// An entry is written whole or not at all (a new file renamed into place) and ends with a checksum of what it
+/// holds (XxHash64), so that one cut short or damaged on disk is ignored and written again, never run: a flipped
+/// bit in a constant makes a module that still verifies (which its module is, when loaded, as every module is).
+/// <c>hlvm cache verify</c> checks every entry the same way (<see cref="Verify"/>). The cache is in hlvm's own
 /// directories, which no program can see; it keeps the <see cref="MaxEntries"/> entries used last, and a failure
 /// to read or write it only means compiling.
 /// </summary>
@@ -29,7 +31,11 @@ public sealed class ProgramCache(string root)
     /// <summary>Largest entry read back (a source file and its module are far smaller).</summary>
     public const long MaxEntryBytes = 64 << 20;
 
-    private static ReadOnlySpan<byte> Magic => "HLVMPC1\n"u8;
+    /// <summary>The first bytes of an entry; the format's number changes with its layout (1 had no checksum).</summary>
+    private static ReadOnlySpan<byte> Magic => "HLVMPC2\n"u8;
+
+    /// <summary>Bytes of the checksum that ends an entry.</summary>
+    private const int ChecksumBytes = 8;
 
     public string Root { get; } = root;
 
@@ -56,8 +62,7 @@ public sealed class ProgramCache(string root)
             var info = new FileInfo(path);
             if (!info.Exists || info.Length > MaxEntryBytes) return null;
             var entry = File.ReadAllBytes(path).AsSpan();
-            if (!entry.StartsWith(Magic)) return null;
-            entry = entry[Magic.Length..];
+            if (!Intact(ref entry)) return null;
             if (!Block(ref entry, out var storedContext) || !storedContext.SequenceEqual(contextBytes)) return null;
             if (!Block(ref entry, out var storedSource) || !storedSource.SequenceEqual(source)) return null;
             if (!Block(ref entry, out var module) || entry.Length != 0) return null;
@@ -69,6 +74,19 @@ public sealed class ProgramCache(string root)
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Whether an entry's bytes are as they were written: its magic, and a checksum of the rest that matches. On
+    /// true, <paramref name="entry"/> is left holding its blocks.
+    /// </summary>
+    private static bool Intact(ref Span<byte> entry)
+    {
+        if (entry.Length < Magic.Length + ChecksumBytes || !entry.StartsWith(Magic)) return false;
+        var blocks = entry[Magic.Length..^ChecksumBytes];
+        if (XxHash64.HashToUInt64(blocks) != BinaryPrimitives.ReadUInt64LittleEndian(entry[^ChecksumBytes..])) return false;
+        entry = blocks;
+        return true;
     }
 
     /// <summary>A block of the entry: its length (4 bytes, little-endian), then its bytes; false when the entry ends first.</summary>
@@ -95,13 +113,18 @@ public sealed class ProgramCache(string root)
             Hlvm.Runtime.Host.AtomicFile.Write(path, stream =>
             {
                 stream.Write(Magic);
-                Span<byte> length = stackalloc byte[4];
+                var checksum = new XxHash64();
+                Span<byte> number = stackalloc byte[ChecksumBytes];
                 foreach (var block in new[] { contextBytes, source, module })
                 {
-                    BinaryPrimitives.WriteUInt32LittleEndian(length, (uint)block.Length);
-                    stream.Write(length);
+                    BinaryPrimitives.WriteUInt32LittleEndian(number, (uint)block.Length);
+                    stream.Write(number[..4]);
                     stream.Write(block);
+                    checksum.Append(number[..4]);
+                    checksum.Append(block);
                 }
+                BinaryPrimitives.WriteUInt64LittleEndian(number, checksum.GetCurrentHashAsUInt64());
+                stream.Write(number);
             }, flushToDisk: false);
             Trim();
             return true;
@@ -120,6 +143,35 @@ public sealed class ProgramCache(string root)
         long bytes = 0;
         foreach (var entry in entries) bytes += entry.Length;
         return (entries.Length, bytes);
+    }
+
+    /// <summary>
+    /// Checks every entry as <see cref="Find"/> would before using it (its magic, its checksum, its three blocks)
+    /// and removes those that fail; returns their file names and how many entries were checked.
+    /// </summary>
+    public (List<string> Removed, int Checked) Verify()
+    {
+        var removed = new List<string>();
+        if (!Directory.Exists(Root)) return (removed, 0);
+        var files = new DirectoryInfo(Root).GetFiles("*.hlc");
+        Array.Sort(files, (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        int checkedCount = 0;
+        foreach (var file in files)
+        {
+            Span<byte> entry;
+            try
+            {
+                if (file.Length > MaxEntryBytes) entry = default;
+                else entry = File.ReadAllBytes(file.FullName);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { continue; } // removed meanwhile
+            checkedCount++;
+            if (Intact(ref entry) && Block(ref entry, out _) && Block(ref entry, out _) && Block(ref entry, out _) && entry.Length == 0) continue;
+            removed.Add(file.Name);
+            try { file.Delete(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* reported; Find ignores it still */ }
+        }
+        return (removed, checkedCount);
     }
 
     /// <summary>Removes the entries used longest ago past <see cref="MaxEntries"/>.</summary>

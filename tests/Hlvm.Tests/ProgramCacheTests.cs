@@ -96,7 +96,16 @@ public sealed class ProgramCacheTests
         Assert.Equal("3\n", TestSupport.Hlvm("run", path).Stdout);
         string entry = Cache.EntryPath(Inputs.CacheContext(path), bytes);
         var stored = File.ReadAllBytes(entry);
-        foreach (var damaged in new[] { stored[..^1], stored.Concat(new byte[] { 0 }).ToArray(), "HLVMPC1\n"u8.ToArray(), [] })
+        // Damage that leaves a module which verifies: the module of another program in place of this one's, the
+        // same length, the entry's checksum left as it was. Run, it would print 4.
+        string text = File.ReadAllText(path);
+        byte[] mine = Compiled(path, text), other = Compiled(path, text.Replace("println(3)", "println(4)"));
+        Assert.Equal(mine.Length, other.Length);
+        int at = stored.AsSpan().IndexOf(mine);
+        Assert.True(at > 0);
+        byte[] swapped = [.. stored];
+        other.CopyTo(swapped, at);
+        foreach (var damaged in new[] { stored[..^1], stored.Concat(new byte[] { 0 }).ToArray(), "HLVMPC2\n"u8.ToArray(), [], swapped })
         {
             File.WriteAllBytes(entry, damaged);
             Assert.Null(Cache.Find(Inputs.CacheContext(path), bytes));
@@ -104,6 +113,17 @@ public sealed class ProgramCacheTests
             Assert.Equal((0, "3\n", ""), (r.ExitCode, r.Stdout, r.Stderr));
             Assert.Equal(stored, File.ReadAllBytes(entry));
         }
+        // cache verify finds the same damage, says so, and removes the entry; the next run compiles again.
+        string? home = Environment.GetEnvironmentVariable("HLVM_CACHE_HOME");
+        File.WriteAllBytes(entry, swapped);
+        var verify = TestSupport.Hlvm("cache", "verify");
+        Assert.Equal(65, verify.ExitCode);
+        Assert.Contains($"removed program {Path.GetFileName(entry)}: damaged", verify.Stdout);
+        Assert.Matches(@"programs: \d+ compiled programs? verified, 1 removed\n$", verify.Stdout);
+        Assert.False(File.Exists(entry));
+        Assert.Equal(0, TestSupport.Hlvm("cache", "verify").ExitCode);
+        Assert.Equal("3\n", TestSupport.Hlvm("run", path).Stdout);
+        Assert.Equal(stored, File.ReadAllBytes(entry));
         // An entry that parses but whose module does not verify is refused when it is loaded, as any module is.
         var module = Compilation.Compile(path, "fn main() { println(3) }").Module!;
         module.Functions[module.EntryFunction].Code[0] = 0xFF;

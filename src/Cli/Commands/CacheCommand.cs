@@ -38,14 +38,18 @@ internal static class CacheCommand
             cli.Out.WriteLine($"{cache.Root}: cleared");
             return ExitCodes.Ok;
         });
-        var verify = new Command("verify", "Rehash every cached entry and remove those that do not match (exit 65 when one did not)");
+        var verify = new Command("verify", "Rehash every cached entry and compiled program and remove those that do not match (exit 65 when one did not)");
         verify.SetAction(_ =>
         {
             var cache = new ContentCache(ContentCache.DefaultRoot);
             var bad = cache.Verify();
             foreach (var hash in bad) cli.Out.WriteLine($"removed {hash}: its contents no longer match");
             cli.Out.WriteLine($"{cache.Root}: {CliContext.Count(cache.Entries().Count(), "entry", "entries")} verified, {bad.Count} removed");
-            return bad.Count == 0 ? ExitCodes.Ok : ExitCodes.DataError;
+            var programs = new ProgramCache(ProgramCache.DefaultRoot);
+            var (damaged, checkedCount) = programs.Verify();
+            foreach (var name in damaged) cli.Out.WriteLine($"removed program {name}: damaged (it would have been compiled again)");
+            cli.Out.WriteLine($"{programs.Root}: {CliContext.Count(checkedCount - damaged.Count, "compiled program", "compiled programs")} verified, {damaged.Count} removed");
+            return bad.Count == 0 && damaged.Count == 0 ? ExitCodes.Ok : ExitCodes.DataError;
         });
         return new Command("cache", "The caches: bundle entries shared by all apps, and compiled programs") { list, clear, verify };
     }
