@@ -41,7 +41,7 @@ internal sealed class Inputs(CliContext cli)
         why = "";
         try
         {
-            return new System.Text.UTF8Encoding(false, false).GetString(SourceFiles.ReadNamed(path));
+            return SourceFiles.ReadNamedText(path);
         }
         catch (SourceFileException e)
         {

@@ -98,6 +98,11 @@ public static class SourceFiles
         };
     }
 
+    /// <summary>The text of the file a command was given (a manifest, a key), read as <see cref="ReadNamed"/> reads it.</summary>
+    /// <exception cref="FileNotFoundException">there is no such file</exception>
+    /// <exception cref="SourceFileException">it can't or may not be read</exception>
+    public static string ReadNamedText(string path) => Text(ReadNamed(path));
+
     /// <summary>Source text from its bytes: UTF-8 (invalid sequences replaced), without a byte-order mark.</summary>
     public static string Text(byte[] bytes)
     {

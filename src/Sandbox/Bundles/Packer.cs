@@ -79,7 +79,7 @@ public static partial class Packer
     {
         try
         {
-            return new System.Text.UTF8Encoding(false, false).GetString(SourceFiles.ReadNamed(path));
+            return SourceFiles.ReadNamedText(path);
         }
         catch (SourceFileException e)
         {
