@@ -2236,6 +2236,21 @@ public sealed class JitTests : IDisposable
     }
 
     [Fact]
+    public void CompareSaysOnceWhyAProgramDidNotRunAndComparesOneThatExitsWith65()
+    {
+        // Nothing ran: the compile error is said once, as run says it, and there is no "same".
+        string broken = Write("broken.hl", "fn main() {\n    let t = 0\n    t += 1\n}\n");
+        var run = TestSupport.Hlvm("run", broken);
+        var compared = TestSupport.Hlvm("run", "--engine", "compare", broken);
+        Assert.Equal(65, run.ExitCode);
+        Assert.Equal((65, "", run.Stderr), (compared.ExitCode, compared.Stdout, compared.Stderr));
+        // A program whose main returns 65 (the code of a compile error) ran: it is compared.
+        string exits = Write("exits.hl", "fn main() -> int {\n    println(\"bye\")\n    return 65\n}\n");
+        var same = TestSupport.Hlvm("run", "--engine", "compare", exits);
+        Assert.Equal((0, "same: interp and jit agree on stdout (1 line), stderr (0 lines) and the exit code (65)\n"), (same.ExitCode, same.Stdout));
+    }
+
+    [Fact]
     public void CompareSetsTheGcLogsPausesAsideAndLetsTheJitLogThrough()
     {
         string path = Write("logs.hl", """

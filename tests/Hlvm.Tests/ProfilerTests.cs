@@ -420,6 +420,27 @@ public sealed class ProfilerTests : IDisposable
     }
 
     [Fact]
+    public void CompareProfilesAProgramThatExitsWith65AndSaysSlowerWhenTheJitIs()
+    {
+        // main returning 65 (a compile error's code) ran, and is profiled in both engines; it once looked like a
+        // program that had not run and got no comparison.
+        string path = Write("fn main() -> int {\n    println(\"bye\")\n    return 65\n}\n");
+        var result = TestSupport.Hlvm("prof", "--compare", path);
+        Assert.Equal((65, "bye\n"), (result.ExitCode, result.Stdout));
+        var head = System.Text.RegularExpressions.Regex.Match(result.Stderr,
+            @"^hlvm prof --compare: hot.hl: the interpreter ([\d.]+) s, the JIT ([\d.]+) s \(([\d.]+) times (faster|slower)\)\n");
+        Assert.True(head.Success, result.Stderr);
+        double interp = double.Parse(head.Groups[1].Value, CultureInfo.InvariantCulture), jit = double.Parse(head.Groups[2].Value, CultureInfo.InvariantCulture);
+        // The ratio is at least 1 and its word says which way (the times are rounded, so equal ones fit either).
+        Assert.True(double.Parse(head.Groups[3].Value, CultureInfo.InvariantCulture) >= 1, result.Stderr);
+        Assert.True(head.Groups[4].Value == "faster" ? interp >= jit : jit >= interp, result.Stderr);
+        // A program that does not compile is said to be wrong once, with nothing compared.
+        string broken = Write("fn main() {\n    let t = 0\n    t += 1\n}\n");
+        var wrong = TestSupport.Hlvm("prof", "--compare", broken);
+        Assert.Equal((65, "", TestSupport.Hlvm("run", broken).Stderr), (wrong.ExitCode, wrong.Stdout, wrong.Stderr));
+    }
+
+    [Fact]
     public void CompareShowsTheJitFasterOnAHotLoop()
     {
         string path = Write(Program);

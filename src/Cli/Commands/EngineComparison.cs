@@ -30,17 +30,19 @@ internal sealed class EngineComparison(CliContext cli)
             // The interpreter's run keeps the app's storage, copied first; the JIT's run has the copy.
             Func<string, string> storage = runs.Count == 0 ? before.Take : before.Give;
             int code;
+            var runner = new Runner(context) { Storage = storage };
             try
             {
-                code = new Runner(context) { Storage = storage }.Run(s with { Engine = engine });
+                code = runner.Run(s with { Engine = engine });
             }
             catch (StorageCopy.Failed e)
             {
                 return e.Said(cli);
             }
             runs.Add((engine, code, output.ToString(), error.ToString(), PausesAside(gc.ToString())));
-            // A program that can't be found or a command line that is wrong: nothing to compare.
-            if (code is ExitCodes.Usage or ExitCodes.NoInput)
+            // A program that can't be found, doesn't compile or verify, or a command line that is wrong: nothing ran,
+            // nothing to compare; said once, as run says it.
+            if (!runner.Ran)
             {
                 cli.Out.Flush();
                 cli.Messages.Write(error.ToString());

@@ -424,6 +424,7 @@ internal sealed class Runner(CliContext cli)
                 return Unverifiable(path, e);
             }
             if (loaded.Entry is null) return _inputs.NoEntry(path);
+            Ran = true;
             int code = RunIsolate(isolate, loaded, s.Args, s.AllowEscapes);
             // Nothing more is compiled for this run: what the report and the log say of the compiles holds.
             _compiler?.Abandon();
@@ -443,6 +444,10 @@ internal sealed class Runner(CliContext cli)
 
     private Hlvm.Jit.CilCompiler? _compiler;
     private Runtime.Profiling.Profiler? _profiler;
+
+    /// <summary>Whether the program started: it was found, compiled, verified and loaded, and its isolate made. Its
+    /// exit code alone can't tell (<c>main</c> may return 65 as a compile error exits).</summary>
+    internal bool Ran { get; private set; }
 
     /// <summary>
     /// <c>hlvm prof --compare</c>: the program profiled under the interpreter (its output shown) and under the JIT
@@ -474,7 +479,7 @@ internal sealed class Runner(CliContext cli)
             {
                 return e.Said(_cli);
             }
-            if (runner._profiler is null || code is ExitCodes.Usage or ExitCodes.NoInput or ExitCodes.DataError)
+            if (!runner.Ran)
             {
                 // It did not run (a missing file, a compile error): say why, once.
                 _cli.Out.Write(output.ToString());
