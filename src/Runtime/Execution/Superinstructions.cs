@@ -132,9 +132,12 @@ public static class Superinstructions
                 f = new Instr { Op = Fused.IncLocal, C = (ushort)a.A, B = Next(1).B };
                 length = 4;
             }
-            else if (a.Op == Opcode.Load && Alone(4) && Is(1, Opcode.GetField) && Is(2, Opcode.Load) && Is(3, Opcode.GetField) && IsBinary(Next(4).Op, null))
+            else if (a.Op == Opcode.Load && Alone(4) && Is(1, Opcode.GetField) && Is(2, Opcode.Load) && Is(3, Opcode.GetField) && IsBinary(Next(4).Op, null)
+                     && Next(4).Op is not (Opcode.RefEq or Opcode.RefNe))
             {
-                // B packs the second local (low 16 bits) and its field (high 32 bits).
+                // B packs the second local (low 16 bits) and its field (high 32 bits). Only fields of numbers and
+                // bools: a reference field may be unset (read in a constructor before its store), which getfield
+                // faults on and this form does not test (`xs == xs` said true where every other engine faulted).
                 f = new Instr { Op = Fused.FieldFieldBin, Sub = (byte)Next(4).Op, C = (ushort)a.A, A = (int)Next(1).B, B = (uint)Next(2).A | (Next(3).B << 32) };
                 length = 5;
             }
