@@ -248,6 +248,42 @@ public sealed class JitTests : IDisposable
     }
 
     [Fact]
+    public void AStopAtAFusedCompareAndJumpNamesTheJumpsLine()
+    {
+        // The interpreter runs load, load, ieq, jmpif as one instruction; a stop at its backward jump named the
+        // load's line (10) where the metered interpreter and compiled code name the jump's (20). The compiler
+        // writes one line per statement, so only a module written by hand has lines inside the fused form.
+        string module = TestSupport.Assemble(_dir, "fused", """
+            .module "fused"
+            .source "fused.hlasm"
+            .entry main
+            .fn main() -> void
+                .locals int, int
+                .maxstack 2
+                .line 1
+                iconst 1
+                store 0
+                iconst 1
+                store 1
+            L0:
+                .line 10
+                load 0
+                load 1
+                ieq
+                .line 20
+                jmpif L0
+                retvoid
+            .end
+            """);
+        foreach (var engine in Engines)
+        {
+            var result = RunForAtMost300Ms(engine, module);
+            Assert.Equal(75, result.ExitCode);
+            Assert.EndsWith("\n  at main (fused.hlasm:20)\n", result.Stderr);
+        }
+    }
+
+    [Fact]
     public void ATimeoutEndsACompiledRecursionThatHasNoLoop()
     {
         // No backward branch: only the polls at function entry (one comparison with the native stack's limit,

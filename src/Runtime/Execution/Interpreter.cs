@@ -1046,10 +1046,12 @@ public sealed class Interpreter : IRootSource
                         Unsafe.Add(ref s0, sp - 1) = Superinstructions.Binary((Opcode)ins.Sub, Unsafe.Add(ref s0, sp - 1), ins.B);
                         pc += 1;
                         break;
+                    // A backward jump polls as the jump itself, not the fused form's first instruction: pc moves to
+                    // it first, so that a stop's trace and a sample name the jump's line, as in every other engine.
                     case Fused.LLCmpJump:
                         if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, bp + ins.C), Unsafe.Add(ref s0, bp + (int)ins.B)) == (ins.Sub >= Fused.JumpIfTrue))
                         {
-                            if (StopAt<TMode>(ins.A, pc)) { target = ins.A; goto Poll; }
+                            if (StopAt<TMode>(ins.A, pc)) { target = ins.A; pc += 3; goto Poll; }
                             pc = ins.A;
                         }
                         else pc += 3;
@@ -1057,7 +1059,7 @@ public sealed class Interpreter : IRootSource
                     case Fused.LCCmpJump:
                         if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, bp + ins.C), ins.B) == (ins.Sub >= Fused.JumpIfTrue))
                         {
-                            if (StopAt<TMode>(ins.A, pc)) { target = ins.A; goto Poll; }
+                            if (StopAt<TMode>(ins.A, pc)) { target = ins.A; pc += 3; goto Poll; }
                             pc = ins.A;
                         }
                         else pc += 3;
@@ -1066,7 +1068,7 @@ public sealed class Interpreter : IRootSource
                         sp -= 2;
                         if (Superinstructions.Compare((Opcode)(ins.Sub & 0x7F), Unsafe.Add(ref s0, sp), Unsafe.Add(ref s0, sp + 1)) == (ins.Sub >= Fused.JumpIfTrue))
                         {
-                            if (StopAt<TMode>(ins.A, pc)) { target = ins.A; goto Poll; }
+                            if (StopAt<TMode>(ins.A, pc)) { target = ins.A; pc += 1; goto Poll; }
                             pc = ins.A;
                         }
                         else pc += 1;
