@@ -39,7 +39,7 @@ public sealed partial class ConformanceTests
         ("format.truncated", "no field is cut short by the end of the file"),
         ("format.count", "a count or length fits in the bytes that remain (checked before anything is allocated)"),
         ("format.uleb", "a uleb is at most 5 bytes, 32 bits, and at most 2^31 - 1"),
-        ("format.utf8", "names and string constants are valid UTF-8"),
+        ("format.utf8", "names and string constants are valid UTF-8, lone surrogates aside (WTF-8: each spelt as its code point would be; a pair only as its code point)"),
         ("format.type-kind", "a type kind is 0 to 6, 8 or 9 (bit 7 marks a nullable reference type)"),
         ("format.array-of-void", "no array type has element type void"),
         ("format.type-depth", "arrays nest at most 32 deep"),

@@ -74,6 +74,10 @@ public sealed class ModuleFormatTests
     [InlineData("caf\u00e9, na\u00efve")]
     [InlineData("\u65e5\u672c and \ud83d\ude00")]
     [InlineData("")]
+    // Lone surrogates (a literal "\u{d800}", the halves s[i] gives): WTF-8, each spelt as its code point would be.
+    [InlineData("\ud800")]
+    [InlineData("a\udc00b\ud83d")]
+    [InlineData("\udc00\ud800 pair \ud83d\ude00 and half \ude00")]
     public void StringsReadBackAsWrittenWhetherAsciiOrNot(string text)
     {
         // ASCII strings take the reader's own widening, the rest .NET's UTF-8 decoder: both give the string back.
@@ -92,6 +96,11 @@ public sealed class ModuleFormatTests
     {
         byte[] bytes = [.. "HLVM"u8, 1, 0, 0, 0, 2, 0xC3, 0x28, 0];
         Assert.Contains("not valid UTF-8", Assert.Throws<ModuleFormatException>(() => ModuleFormat.Read(bytes)).Message);
+        // A pair has one spelling, its code point's four bytes: as two three-byte surrogates it is not WTF-8.
+        byte[] twoHalves = [.. "HLVM"u8, 1, 0, 0, 0, 6, 0xED, 0xA0, 0xBD, 0xED, 0xB8, 0x80, 0];
+        Assert.Contains("not valid UTF-8", Assert.Throws<ModuleFormatException>(() => ModuleFormat.Read(twoHalves)).Message);
+        Assert.Equal(new byte[] { 0xF0, 0x9F, 0x98, 0x80 }, Wtf8.Encode("\ud83d\ude00"));
+        Assert.Equal(new byte[] { 0xED, 0xA0, 0xBD, 0x61 }, Wtf8.Encode("\ud83da"));
     }
 
     [Fact]

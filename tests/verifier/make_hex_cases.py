@@ -195,7 +195,7 @@ case(M+'void_parameter.hex', "malformed function 'main' has a local or parameter
 for field, what, bad, about in [
     ('module name', 'module name', 'c0 80', 'an overlong encoding of NUL (C0 80)'),
     ('source file name', 'source file name', '6d 80', 'a continuation byte with no lead byte'),
-    ('string constants', 'string constant', 'ed a0 80', 'the UTF-8 form of the surrogate U+D800 (ED A0 80)'),
+    ('string constants', 'string constant', 'ed a0 bd ed b8 80', 'the pair U+D83D U+DE00 spelt as two surrogates (ED A0 BD ED B8 80), which WTF-8 spells only as its code point, F0 9F 98 80'),
     ('native imports', 'native name', 'e2 82', 'a three-byte sequence cut after two bytes'),
     ('function name', 'function name', 'ff', 'the byte FF, which never occurs in UTF-8'),
 ]:

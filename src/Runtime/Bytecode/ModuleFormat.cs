@@ -5,7 +5,8 @@ namespace Hlvm.Runtime.Bytecode;
 
 /// <summary>
 /// The binary module format (<c>.hlc</c>). All integers are little-endian; "uleb" is an unsigned LEB128 of at
-/// most 32 bits; a string is a uleb byte length followed by UTF-8; a type is a kind byte (bit 7 set: nullable),
+/// most 32 bits; a string is a uleb byte length followed by UTF-8 (WTF-8: a lone surrogate is spelt as its code point
+/// would be, see <see cref="Wtf8"/>); a type is a kind byte (bit 7 set: nullable),
 /// followed for an array by its element type and for an object by a uleb class index. The layout:
 /// <code>
 ///   magic "HLVM"  u16 version  u16 flags (bit 0: a table of function sources follows the entry)
@@ -261,7 +262,7 @@ public static class ModuleFormat
                 _out.WriteByte(v != 0 ? (byte)(b | 0x80) : b);
             } while (v != 0);
         }
-        public void Str(string s) { var b = Encoding.UTF8.GetBytes(s); Uleb(b.Length); Bytes(b); }
+        public void Str(string s) { var b = Wtf8.Encode(s); Uleb(b.Length); Bytes(b); }
         public void Byte(byte b) => _out.WriteByte(b);
 
         /// <summary>A name, then a count of parameter types and the types, then the return type.</summary>
@@ -361,7 +362,11 @@ public static class ModuleFormat
             var bytes = Bytes(n);
             if (Ascii(bytes) is { } ascii) return ascii;
             try { return StrictUtf8.GetString(bytes); }
-            catch (DecoderFallbackException) { throw new ModuleFormatException(start, $"{what} is not valid UTF-8"); }
+            catch (DecoderFallbackException)
+            {
+                // A lone surrogate (Wtf8), which only a string constant holds.
+                return Wtf8.Decode(bytes) ?? throw new ModuleFormatException(start, $"{what} is not valid UTF-8");
+            }
         }
 
         /// <summary>
