@@ -25,9 +25,27 @@ public sealed class CilCompiler : ICompiler
     /// <summary>Most instructions compiled in one batch (a hot function and its direct callees).</summary>
     public const int MaxBatchInstructions = 20_000;
 
-    /// <summary>Each module's compiled functions; made at the first compile, so that a run that compiles nothing
-    /// does not load the code generator's types (about 2 ms of start-up).</summary>
-    private Dictionary<LoadedModule, Dictionary<int, DynamicMethod>>? _modules;
+    /// <summary>Most bytes of CIL one batch's functions may take together: past it, the callees not yet emitted are
+    /// left out (their calls go through the interpreter, which compiles them when they are hot themselves), so that
+    /// one compile's CIL, and .NET's work on it, stays bounded whatever the module.</summary>
+    public const int MaxBatchCil = 1 << 20;
+
+    /// <summary>What the compiler keeps of a module's run: its compiled functions, by index (a call of one from a
+    /// later batch is a direct CIL call), and whether the run counts fuel, is profiled, or is over.</summary>
+    internal sealed class Run
+    {
+        public readonly Dictionary<int, DynamicMethod> Methods = [];
+        public bool Metered, Profiled;
+
+        /// <summary>The run is over (<see cref="End"/>): nothing more is compiled for it, and what the JIT's thread has
+        /// not begun of it is dropped.</summary>
+        public volatile bool Ended;
+    }
+
+    /// <summary>The runs compiled for, by module; a run's entry is made by <see cref="Begin"/>, or at its first
+    /// compile, and removed by <see cref="End"/>. Also the lock of <see cref="Compile"/>: one compiler may serve
+    /// several VMs at once, whose compiles then take turns.</summary>
+    private readonly Dictionary<LoadedModule, Run> _runs = [];
 
     /// <summary>One line per compiled function (<c>--jit-log</c>), or null.</summary>
     public Action<string>? Log { get; init; }
@@ -45,10 +63,10 @@ public sealed class CilCompiler : ICompiler
     internal void AddJitThreadTime(TimeSpan took) => Interlocked.Add(ref _jitThreadTicks, took.Ticks);
 
     /// <summary>
-    /// The run is over: nothing more is compiled for it. What <see cref="Background"/> queued and the JIT's thread
-    /// has not begun is dropped, so that a run's compiles do not outlast it (the next run of a process that runs
-    /// several, <c>hlvm bench</c>'s, would share the second core with them); a later <see cref="Compile"/> does
-    /// nothing.
+    /// Nothing more is compiled by this compiler, for any run. What <see cref="Background"/> queued and the JIT's
+    /// thread has not begun is dropped, so that a run's compiles do not outlast it (the next run of a process that
+    /// runs several, <c>hlvm bench</c>'s, would share the second core with them); a later <see cref="Compile"/>
+    /// does nothing. (<see cref="End"/> does the same for one module's run, as every VM does when its run ends.)
     /// </summary>
     public void Abandon() => _abandoned = true;
 
@@ -61,38 +79,78 @@ public sealed class CilCompiler : ICompiler
     /// otherwise at its first call, on the VM's thread.</summary>
     public bool Background { get; set; }
 
-    /// <summary>Compiled code counts every instruction against the fuel (--fuel); set by the interpreter.</summary>
-    public bool Metered { get; set; }
-
-    /// <inheritdoc/>
-    public bool Profiled { get; set; }
-
     /// <summary>Count every call of compiled functions in <see cref="LoadedFunction.Calls"/> (a profiler runs).</summary>
     public bool CountCalls { get; init; }
+
+    /// <summary>The functions the JIT failed to emit by an error of its own (a bug; never the CIL's bound), each with
+    /// the error: they ran in the interpreter.</summary>
+    public IReadOnlyList<string> Failures => _failures;
+
+    private readonly List<string> _failures = [];
 
     /// <summary>Each function compiled, in order, with when and why.</summary>
     public IReadOnlyList<Runtime.Profiling.CompileRecord> Records => _records;
 
     private readonly List<Runtime.Profiling.CompileRecord> _records = [];
 
+    /// <inheritdoc/>
+    public void Begin(LoadedModule module, bool metered, bool profiled)
+    {
+        lock (_runs)
+        {
+            var run = RunOf(module);
+            run.Metered = metered;
+            run.Profiled = profiled;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void End(LoadedModule module)
+    {
+        lock (_runs)
+        {
+            if (_runs.Remove(module, out var run)) run.Ended = true;
+        }
+    }
+
+    private Run RunOf(LoadedModule module)
+    {
+        if (!_runs.TryGetValue(module, out var run)) _runs[module] = run = new Run();
+        return run;
+    }
+
     public void Compile(LoadedModule module, LoadedFunction fn, string why)
     {
-        if (_abandoned) return;
-        if (!Compilable(fn))
+        lock (_runs)
         {
-            Log?.Invoke($"jit: {fn.Name}: not compiled ({fn.Code.Length} instructions, {fn.LocalCount} locals; the limits are {MaxInstructions} and {MaxLocals})");
-            return;
+            if (_abandoned) return;
+            if (!Compilable(fn))
+            {
+                Log?.Invoke($"jit: {fn.Name}: not compiled ({fn.Code.Length} instructions, {fn.LocalCount} locals; the limits are {MaxInstructions} and {MaxLocals})");
+                return;
+            }
+            var run = RunOf(module);
+            // A batch with a function that can't be compiled (its CIL past CilEmitter.MaxCil, or an error of the
+            // emitter's) is emitted again without it; callees past the batch's CIL are left out likewise. Twice at
+            // most: a function that fails the second time leaves the whole batch interpreted.
+            var left = new HashSet<LoadedFunction>();
+            for (int attempt = 0; attempt < 2 && !fn.NotCompiled; attempt++)
+                if (TryBatch(module, run, fn, why, left, lastAttempt: attempt == 1)) return;
         }
-        _modules ??= [];
-        if (!_modules.TryGetValue(module, out var compiled))
-        {
-            compiled = [];
-            _modules[module] = compiled;
-        }
+    }
+
+    /// <summary>
+    /// Emits the batch of <paramref name="fn"/>, leaving out the functions in <paramref name="left"/>; true when it
+    /// was compiled. Otherwise nothing of it is kept, the functions that failed are marked <see
+    /// cref="LoadedFunction.NotCompiled"/> (said in the log), and those to leave out next time are added to
+    /// <paramref name="left"/>.
+    /// </summary>
+    private bool TryBatch(LoadedModule module, Run run, LoadedFunction fn, string why, HashSet<LoadedFunction> left, bool lastAttempt)
+    {
         // The batch: fn and, breadth first, the functions its code calls directly that are not compiled yet,
         // and those its method calls reach where the emitter calls them directly (one target, or a few classes).
         bool[]? ran = null;
-        if (Profiled)
+        if (run.Profiled)
         {
             ran = new bool[module.Functions.Length];
             foreach (var f in module.Functions) ran[f.Index] = f.Hotness > 0 || f.Compiled is not null;
@@ -105,7 +163,8 @@ public sealed class CilCompiler : ICompiler
         {
             if (seen[callee.Index]) return;
             seen[callee.Index] = true;
-            if (callee.Compiled is not null || callee.NotCompiled || callee.Compiling || !Compilable(callee)) return;
+            // Compiling before Compiled: the JIT's thread sets Compiled, then clears Compiling (see Interpreter.TierUp).
+            if (callee.Compiling || Volatile.Read(ref callee.Compiled) is not null || callee.NotCompiled || !Compilable(callee) || left.Contains(callee)) return;
             if (ran is not null && OffTheHotPath(callee, fn)) return;
             if (size + callee.Code.Length > MaxBatchInstructions) return;
             size += callee.Code.Length;
@@ -127,35 +186,81 @@ public sealed class CilCompiler : ICompiler
             {
                 InitLocals = false, // see CilEmitter.Emit
             };
-            compiled[f.Index] = method;
+            run.Methods[f.Index] = method;
             methods.Add(method);
         }
         var ready = new Prepared[batch.Count];
-        bool background = Background && Preparer.Available;
+        var lines = new string?[batch.Count];
+        bool failed = false;
+        long cil = 0;
         for (int i = 0; i < batch.Count; i++)
         {
             var f = batch[i];
+            if (cil > MaxBatchCil)
+            {
+                // The batch's CIL is past its bound: the callees not emitted yet are left out.
+                for (int j = i; j < batch.Count; j++) left.Add(batch[j]);
+                failed = true;
+                break;
+            }
             long startedAt = Stopwatch.GetTimestamp();
             var clock = Stopwatch.StartNew();
-            var emitter = new CilEmitter(module, f, methods[i], compiled, CountCalls, Metered, ran);
-            int cil = emitter.Emit();
-            var stub = CilEmitter.EntryStub(f, methods[i]);
-            var code = (CompiledCode)stub.CreateDelegate(typeof(CompiledCode));
-            clock.Stop();
-            var record = new Runtime.Profiling.CompileRecord(f.Name, f.Code.Length, cil, startedAt, clock.Elapsed, f == fn ? why : "called by " + fn.Name);
-            if (background)
+            CilEmitter emitter;
+            int bytes;
+            CompiledCode code;
+            DynamicMethod stub;
+            try
             {
-                f.Compiling = true;
-                ready[i] = new(f, methods[i], stub, code, record);
+                emitter = new CilEmitter(module, f, methods[i], run.Methods, CountCalls, run.Metered, ran);
+                bytes = emitter.Emit();
+                stub = CilEmitter.EntryStub(f, methods[i]);
+                code = (CompiledCode)stub.CreateDelegate(typeof(CompiledCode));
             }
+            catch (Exception e)
+            {
+                // Not compiled, for good: it runs in the interpreter, which gives the same results. The error is
+                // the compiler's, never the program's (an OutOfMemoryException here is not the program's heap).
+                // One that is not the CIL's bound is a bug of the emitter's: kept in Failures, which the fuzzer
+                // checks, since the program's results alone would not show it.
+                f.NotCompiled = true;
+                left.Add(f);
+                failed = true;
+                string reason = e is CilEmitter.TooLarge ? e.Message : $"the JIT failed: {e.GetType().Name}: {e.Message}";
+                if (e is not CilEmitter.TooLarge) _failures.Add($"{f.Name}: {reason}");
+                Log?.Invoke($"jit: {f.Name}: not compiled ({reason})");
+                continue;
+            }
+            clock.Stop();
+            cil += bytes;
+            var record = new Runtime.Profiling.CompileRecord(f.Name, f.Code.Length, bytes, startedAt, clock.Elapsed, f == fn ? why : "called by " + fn.Name);
+            ready[i] = new(f, methods[i], stub, code, record);
+            string inlined = emitter.Inlined.Count == 0 ? "" : "; in place: " + string.Join(", ", emitter.Inlined);
+            lines[i] = $"jit: {f.Name}: {f.Code.Length} instructions -> {bytes} bytes of CIL in {clock.Elapsed.TotalMilliseconds:0.###} ms ({record.Why}){inlined}";
+        }
+        if (failed)
+        {
+            // Nothing of the batch is kept: its functions' methods may call the ones that failed.
+            foreach (var f in batch) run.Methods.Remove(f.Index);
+            if (lastAttempt && !fn.NotCompiled)
+            {
+                fn.NotCompiled = true;
+                Log?.Invoke($"jit: {fn.Name}: not compiled (its batch failed twice)");
+            }
+            return false;
+        }
+        bool background = Background && Preparer.Available;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var (f, _, _, code, record) = ready[i];
+            if (background) f.Compiling = true;
             else f.Compiled = code;
             Compiled++;
-            CompileTime += clock.Elapsed;
+            CompileTime += record.Took;
             _records.Add(record);
-            string inlined = emitter.Inlined.Count == 0 ? "" : "; in place: " + string.Join(", ", emitter.Inlined);
-            Log?.Invoke($"jit: {f.Name}: {f.Code.Length} instructions -> {cil} bytes of CIL in {clock.Elapsed.TotalMilliseconds:0.###} ms ({record.Why}){inlined}");
+            Log?.Invoke(lines[i]!);
         }
-        if (background) Preparer.Queue(this, ready);
+        if (background) Preparer.Queue(this, run, ready);
+        return true;
     }
 
     /// <summary>
@@ -202,11 +307,14 @@ internal static class Preparer
     private static readonly List<Pending> Batches = [];
     private static Thread? _worker;
 
-    private sealed class Pending(CilCompiler owner, Prepared[] batch)
+    private sealed class Pending(CilCompiler owner, CilCompiler.Run run, Prepared[] batch)
     {
         public readonly CilCompiler Owner = owner;
         public readonly Prepared[] Batch = batch;
         public int Next = batch.Length - 1;
+
+        /// <summary>Nothing more of it is wanted: its compiler was abandoned, or its module's run is over.</summary>
+        public bool Dropped => Owner.Abandoned || run.Ended;
     }
 
     public static bool Available => !_missing;
@@ -215,11 +323,11 @@ internal static class Preparer
     /// with it, and compile the method elsewhere first).</summary>
     internal static Action<LoadedFunction, DynamicMethod>? BeforeCompile;
 
-    public static void Queue(CilCompiler owner, Prepared[] batch)
+    public static void Queue(CilCompiler owner, CilCompiler.Run run, Prepared[] batch)
     {
         lock (Batches)
         {
-            Batches.Add(new Pending(owner, batch));
+            Batches.Add(new Pending(owner, run, batch));
             if (_worker is null)
             {
                 // A background thread: a run that ends does not wait for compiles it no longer needs.
@@ -233,49 +341,69 @@ internal static class Preparer
     /// <summary>
     /// Compiles one function at a time, always of the newest batch: a function that became hot while an older
     /// batch compiles is what the program runs now (a sort's comparison, made hot by the sort that a `main`
-    /// compiled for its loop has just started), and the older batch goes on after it.
+    /// compiled for its loop has just started), and the older batch goes on after it. Between functions, the
+    /// thread holds nothing of a batch (<see cref="Next"/> and <see cref="CompileOne"/> keep it in their own frames),
+    /// so that an idle thread does not keep the last run's module and compiled code alive.
     /// </summary>
     private static void Work()
     {
-        while (true)
+        while (true) CompileOne(Next());
+    }
+
+    /// <summary>Waits for the newest batch with a function left to compile; drops the batches nothing wants.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Pending Next()
+    {
+        lock (Batches)
         {
-            Pending pending;
-            lock (Batches)
+            while (true)
             {
                 while (Batches.Count == 0) Monitor.Wait(Batches);
-                pending = Batches[^1];
-                if (pending.Next < 0 || pending.Owner.Abandoned)
-                {
-                    Batches.RemoveAt(Batches.Count - 1);
-                    // Dropped: what was not compiled is not being compiled any more (a module run again may compile it).
-                    for (; pending.Next >= 0; pending.Next--) pending.Batch[pending.Next].Function.Compiling = false;
-                    continue;
-                }
+                if (Newest() is { } pending) return pending;
             }
-            var (f, body, stub, code, record) = pending.Batch[pending.Next--];
-            BeforeCompile?.Invoke(f, body);
-            var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
-            bool compiledElsewhere = false;
-            try
-            {
-                Prepare(body);
-                compiledElsewhere = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) == jitBefore;
-                if (stub != body) Prepare(stub);
-            }
-            catch (Exception)
-            {
-                // Code .NET can't compile (a bug of the emitter) fails at its first call, on the program's
-                // thread, as it does when nothing compiles it ahead: the error is reported where it is seen.
-            }
-            // Counted before the code is given out, so that a run that has entered it counts its compile. A body
-            // that took no time here had been compiled on the program's thread (compiled code calls bodies, not
-            // stubs): its record says so, whatever its stub took.
-            var took = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore;
-            pending.Owner.AddJitThreadTime(took);
-            record.MachineCode.Done(compiledElsewhere ? TimeSpan.Zero : took);
-            Volatile.Write(ref f.Compiled, code);
-            f.Compiling = false;
         }
+    }
+
+    /// <summary>The newest batch if a function of it is left to compile; otherwise it is removed, and null. (A method
+    /// of its own: the batch looked at is not left in the frame that waits.)</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Pending? Newest()
+    {
+        var pending = Batches[^1];
+        if (pending.Next >= 0 && !pending.Dropped) return pending;
+        Batches.RemoveAt(Batches.Count - 1);
+        // Dropped: what was not compiled is not being compiled any more (a module run again may compile it).
+        for (; pending.Next >= 0; pending.Next--) pending.Batch[pending.Next].Function.Compiling = false;
+        return null;
+    }
+
+    /// <summary>Compiles the next function of <paramref name="pending"/> and gives it its code.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void CompileOne(Pending pending)
+    {
+        var (f, body, stub, code, record) = pending.Batch[pending.Next--];
+        BeforeCompile?.Invoke(f, body);
+        var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
+        bool compiledElsewhere = false;
+        try
+        {
+            Prepare(body);
+            compiledElsewhere = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) == jitBefore;
+            if (stub != body) Prepare(stub);
+        }
+        catch (Exception)
+        {
+            // Code .NET can't compile (a bug of the emitter) fails at its first call, on the program's
+            // thread, as it does when nothing compiles it ahead: the error is reported where it is seen.
+        }
+        // Counted before the code is given out, so that a run that has entered it counts its compile. A body
+        // that took no time here had been compiled on the program's thread (compiled code calls bodies, not
+        // stubs): its record says so, whatever its stub took.
+        var took = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore;
+        pending.Owner.AddJitThreadTime(took);
+        record.MachineCode.Done(compiledElsewhere ? TimeSpan.Zero : took);
+        Volatile.Write(ref f.Compiled, code);
+        f.Compiling = false;
     }
 
     /// <summary>Has .NET compile <paramref name="method"/> to machine code now, on this thread.</summary>

@@ -235,8 +235,35 @@ internal sealed class CilEmitter
     /// this batch was compiled, or null when nothing runs first (<c>--engine jit</c>).</summary>
     private readonly bool[]? _ran;
 
+    /// <summary>
+    /// Most bytes of CIL one function may take: 2 KiB and 128 a bytecode instruction (at most 322 KB, for the
+    /// largest function compiled, <see cref="CilCompiler.MaxInstructions"/>). Real code takes 30 to 80 a bytecode
+    /// instruction, small functions more, and the largest of the bench programs, the examples and the language
+    /// tests two thirds of the bound; past it, emitting stops with <see cref="TooLarge"/> and the function stays
+    /// interpreted (docs/jit.md, "CIL bounds"). Without it,
+    /// method calls whose 8 classes' bodies were each compiled in place at every call site made 2,000 instructions
+    /// into 876 KB of CIL, which .NET took seconds and hundreds of megabytes to compile, outside every limit of the
+    /// program's.
+    /// </summary>
+    public static int MaxCil(LoadedFunction fn) => 2048 + 128 * fn.Code.Length;
+
+    /// <summary>Emitting a function stopped: its CIL passed <see cref="MaxCil"/>.</summary>
+    public sealed class TooLarge(int limit) : Exception($"its CIL passed {limit} bytes")
+    {
+        public int Limit { get; } = limit;
+    }
+
+    private readonly int _maxCil;
+
+    /// <summary>Throws <see cref="TooLarge"/> once the CIL emitted passes <see cref="MaxCil"/>.</summary>
+    private void CheckSize()
+    {
+        if (_il.ILOffset > _maxCil) throw new TooLarge(_maxCil);
+    }
+
     public CilEmitter(LoadedModule module, LoadedFunction fn, DynamicMethod method, IReadOnlyDictionary<int, DynamicMethod> batch, bool countCalls, bool metered, bool[]? ran)
     {
+        _maxCil = MaxCil(fn);
         _ran = ran;
         _countCalls = countCalls;
         _metered = metered;
@@ -1041,6 +1068,7 @@ internal sealed class CilEmitter
         for (int pc = 0; pc < _fn.Code.Length; pc++)
         {
             if (!_fn.Reachable[pc]) continue;
+            CheckSize();
             if (_isTarget[pc])
             {
                 // Control joins here: every entry in its own slot, on every path in; what was known of the
@@ -1123,6 +1151,7 @@ internal sealed class CilEmitter
         _refCopies = _readCopies = false;
         for (int i = 0; i < _cold.Count; i++)
         {
+            CheckSize();
             il.MarkLabel(_cold[i].Label);
             _alias = _cold[i].Aliases;
             _cold[i].Emit();
@@ -1165,6 +1194,7 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Call, M.SampleAtReturn);
             il.Emit(OpCodes.Br, pop);
         }
+        CheckSize();
         return il.ILOffset;
     }
 

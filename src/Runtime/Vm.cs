@@ -137,6 +137,8 @@ public sealed class Vm(VmOptions? options = null)
         {
             _running = null;
             Heap.RemoveRoots(interpreter);
+            // However the run ended (returned, a limit, an error, a stop), its compiles end with it.
+            Options.Execution.Compiler?.End(module);
         }
     }
 

@@ -527,7 +527,9 @@ public sealed class DifferentialFuzzer(FuzzOptions options, List<(string name, s
         // With the same fuel, every engine stops at the same instruction: compared whether or not it ran out.
         foreach (int threshold in new[] { 0, 1, 3 })
         {
-            var compiled = RunIn(module, new Hlvm.Jit.CilCompiler(), threshold, metered: true);
+            var compiler = new Hlvm.Jit.CilCompiler();
+            var compiled = RunIn(module, compiler, threshold, metered: true);
+            JitFailed(compiler);
             if (compiled != reference)
                 throw new InvalidOperationException($"the engines differ (--fuel, jit threshold {threshold}):\ninterp: {reference}\njit:    {compiled}");
         }
@@ -540,7 +542,9 @@ public sealed class DifferentialFuzzer(FuzzOptions options, List<(string name, s
         {
             foreach (int threshold in new[] { 0, 3 })
             {
-                var unmetered = RunIn(module, new Hlvm.Jit.CilCompiler(), threshold, metered: false, sampled: true);
+                var compiler = new Hlvm.Jit.CilCompiler();
+                var unmetered = RunIn(module, compiler, threshold, metered: false, sampled: true);
+                JitFailed(compiler);
                 if (unmetered != reference)
                     throw new InvalidOperationException($"the engines differ (no fuel, jit threshold {threshold}):\ninterp: {reference}\njit:    {unmetered}");
             }
@@ -549,6 +553,12 @@ public sealed class DifferentialFuzzer(FuzzOptions options, List<(string name, s
     }
 
     private sealed record Outcome(string Kind, string Result, string Out, string Err);
+
+    /// <summary>A function the JIT failed to emit runs interpreted, so the outputs agree: a finding all the same.</summary>
+    private static void JitFailed(Hlvm.Jit.CilCompiler compiler)
+    {
+        if (compiler.Failures.Count > 0) throw new InvalidOperationException("the JIT failed: " + string.Join("; ", compiler.Failures));
+    }
 
     private static Outcome RunIn(Module module, Hlvm.Jit.CilCompiler? compiler, int threshold, bool metered, bool sampled = false)
     {

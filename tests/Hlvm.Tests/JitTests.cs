@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Hlvm.Cli.Commands;
 using Hlvm.Compiler;
 using Hlvm.Runtime;
@@ -1597,6 +1598,109 @@ public sealed class JitTests : IDisposable
         var stressed = TestSupport.Hlvm("run", "--engine", "interp", "--gc-stress", "--verify-heap", path);
         Assert.Equal(interpreted, stressed);
         Assert.Equal(interpreted, TestSupport.Hlvm("run", "--engine", "jit", "--gc-stress", "--verify-heap", path));
+    }
+
+    /// <summary>
+    /// A function whose CIL would pass its bound (<see cref="Jit.CilEmitter.MaxCil"/>) stays interpreted and gives
+    /// the interpreter's result: here 400 calls through an interface of 8 classes, each class's body compiled in
+    /// place at every call, which made 1.75 KB of CIL a call and seconds of .NET's compile before the bound.
+    /// </summary>
+    [Fact]
+    public void AFunctionWhoseCilWouldPassItsBoundStaysInterpreted()
+    {
+        var source = new System.Text.StringBuilder("interface I { fn f(x: int) -> int }\n");
+        for (int c = 0; c < 8; c++)
+            source.Append($"class C{c} : I {{\n    a: int\n    fn f(x: int) -> int {{ return (x * {c + 3} + a) ^ {c} }}\n}}\n");
+        source.Append("fn big(o: I, s0: int) -> int {\n    var s = s0\n");
+        for (int k = 0; k < 400; k++) source.Append("    s = o.f(s)\n");
+        source.Append("    return s\n}\nfn main() {\n    let os: [I] = [C0(1), C1(2), C2(3), C3(4), C4(5), C5(6), C6(7), C7(8)]\n");
+        source.Append("    var t = 0\n    for r in 0..40 {\n        for o in os { t += o.f(r) }\n        t += big(os[r % 8], r)\n    }\n    println(t)\n}\n");
+        string path = Write("amplified.hl", source.ToString());
+        var interpreted = TestSupport.Hlvm("run", "--engine", "interp", path);
+        Assert.True(interpreted.ExitCode == 0, interpreted.Stderr);
+        // (Under --engine jit every class's body is compiled in place: tiering leaves out the classes whose method
+        // has not run when the call is compiled.)
+        var log = TestSupport.Hlvm("run", "--engine", "jit", "--jit-log", path);
+        Assert.Equal(interpreted.Stdout, log.Stdout);
+        Assert.Matches(@"jit: big: not compiled \(its CIL passed \d+ bytes\)\n", log.Stderr);
+        Assert.Matches(@"jit: C7.f: \d+ instructions -> ", log.Stderr); // the rest compiles
+        foreach (var engine in Engines.Skip(1))
+            Assert.Equal(interpreted, TestSupport.Hlvm(["run", .. engine, path]));
+    }
+
+    /// <summary>
+    /// A run that ends takes its compiles with it: what the JIT's thread has not begun of its batches is dropped
+    /// (it compiled on for seconds after an isolate's timeout), and once the thread is idle nothing of the run (its
+    /// module, its compiled code) stays reachable from the compiler or the thread, which a host that runs isolates
+    /// one after another keeps for its whole life.
+    /// </summary>
+    [Fact]
+    public void ARunThatEndsDropsItsCompilesAndLeavesNothingBehind()
+    {
+        var compiler = new Jit.CilCompiler { Background = true };
+        using var held = new ManualResetEventSlim(false);
+        using var holding = new ManualResetEventSlim(false);
+        var first = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Jit.Preparer.BeforeCompile = (f, _) =>
+        {
+            if (!f.Name.StartsWith("dropped", StringComparison.Ordinal)) return;
+            first.Enqueue(f.Name);
+            if (first.Count == 1)
+            {
+                holding.Set();
+                held.Wait(TimeSpan.FromSeconds(30));
+            }
+        };
+        WeakReference module;
+        try
+        {
+            module = RunAndEnd(compiler, holding, held);
+            // The batch's first function was being compiled when the run ended; the rest were dropped.
+            Assert.Single(first);
+        }
+        finally
+        {
+            Jit.Preparer.BeforeCompile = null;
+            held.Set();
+        }
+        for (int i = 0; i < 50 && module.IsAlive; i++)
+        {
+            Thread.Sleep(20);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.False(module.IsAlive, "the module of a run that ended is still reachable");
+        GC.KeepAlive(compiler);
+    }
+
+    /// <summary>Runs a module whose main makes `dropped` (and its callees) hot under <paramref name="compiler"/> in a VM, ends
+    /// the run while the JIT's thread holds the batch's first compile, then lets it go; a weak reference to the module.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference RunAndEnd(Jit.CilCompiler compiler, ManualResetEventSlim holding, ManualResetEventSlim held)
+    {
+        var module = Compilation.Compile("ends.hl", """
+            fn dropped3(x: int) -> int { return x * 3 }
+            fn dropped2(x: int) -> int { return dropped3(x) + 2 }
+            fn dropped(x: int) -> int { return dropped2(x) + 1 }
+            fn main() {
+                var s = 0
+                for i in 0..2000 { s += dropped(i) }
+                println(s)
+            }
+            """).Module!;
+        var vm = new Vm(new VmOptions { Out = TextWriter.Null, Execution = new ExecutionOptions { Compiler = compiler, JitThreshold = 100 } });
+        var loaded = vm.Load(module);
+        vm.RunMain(loaded, []);
+        Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started the batch");
+        LoadedFunction[] batch = [.. loaded.Functions.Where(f => f.Name.StartsWith("dropped", StringComparison.Ordinal))];
+        held.Set();
+        // The held compile finishes; nothing else of the batch comes.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (batch.Any(f => f.Compiling) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+        Thread.Sleep(100);
+        Assert.All(batch, f => Assert.False(f.Compiling));
+        Assert.Equal(batch.Length - 1, batch.Count(f => f.Compiled is null));
+        return new WeakReference(loaded);
     }
 
     /// <summary>

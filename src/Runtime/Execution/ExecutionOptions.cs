@@ -63,15 +63,17 @@ public interface ICompiler
     void Compile(LoadedModule module, LoadedFunction fn, string why);
 
     /// <summary>
-    /// Whether the code compiled counts every instruction against the fuel (--fuel): set by the interpreter before
-    /// it compiles anything, the same for a whole run.
+    /// A run of <paramref name="module"/> starts, before anything of it is compiled: whether its compiled code
+    /// counts every instruction against the fuel (--fuel), and whether every function is interpreted before it is
+    /// compiled (tiering with a threshold above 0), so that <see cref="LoadedFunction.Hotness"/> tells which
+    /// functions have run (the compiler may then give less code to calls of functions that never ran). Both hold
+    /// for the whole run. One compiler may serve several runs, of different modules, one after another or at once.
     /// </summary>
-    bool Metered { get; set; }
+    void Begin(LoadedModule module, bool metered, bool profiled);
 
     /// <summary>
-    /// Whether every function is interpreted before it is compiled (tiering with a threshold above 0), so that
-    /// <see cref="LoadedFunction.Hotness"/> tells which functions have run: set by the interpreter before it
-    /// compiles anything. The compiler may then give less code to calls of functions that never ran.
+    /// The run of <paramref name="module"/> is over, however it ended: nothing more is compiled for it, what is
+    /// waiting to be compiled on another thread is dropped, and the compiler keeps nothing of it.
     /// </summary>
-    bool Profiled { get; set; }
+    void End(LoadedModule module);
 }

@@ -107,11 +107,7 @@ public sealed class Interpreter : IRootSource
         _tiering = _options.Compiler is not null && !_options.Checked && _options.Profiler?.Every is null;
         // With --fuel, compiled code counts every instruction as the metered interpreter does (see Refuel).
         _metered = _options.Fuel is not null;
-        if (_tiering)
-        {
-            _options.Compiler!.Metered = _metered;
-            _options.Compiler.Profiled = _options.JitThreshold > 0;
-        }
+        if (_tiering) _options.Compiler!.Begin(module, _metered, profiled: _options.JitThreshold > 0);
         // Tiering counts calls and loops where the fast mode polls for a stop: the poll is always on.
         _profiler = _options.Profiler;
         _poll = _tiering || _profiler is not null;
