@@ -374,7 +374,8 @@ public sealed class Interpreter : IRootSource
     {
         if (fn.Compiling || Volatile.Read(ref fn.Compiled) is not null) return;
         _options.Compiler!.Compile(_module, fn, why);
-        if (fn.Compiled is null && !fn.Compiling) fn.NotCompiled = true;
+        // The same order as above: code that arrived between the two reads is seen.
+        if (!fn.Compiling && Volatile.Read(ref fn.Compiled) is null) fn.NotCompiled = true;
     }
 
     // ------------------------------------------------------------------------------------ compiled code's ABI
