@@ -34,7 +34,11 @@ public sealed class CilCompiler : ICompiler
     /// later batch is a direct CIL call), and whether the run counts fuel, is profiled, or is over.</summary>
     internal sealed class Run
     {
-        public readonly Dictionary<int, DynamicMethod> Methods = [];
+        /// <summary>Made at the first compile, so that a run that compiles nothing does not load the code
+        /// generator's types (about 2 ms of start-up).</summary>
+        public Dictionary<int, DynamicMethod> Methods => _methods ??= [];
+
+        private Dictionary<int, DynamicMethod>? _methods;
         public bool Metered, Profiled;
 
         /// <summary>The run is over (<see cref="End"/>): nothing more is compiled for it, and what the JIT's thread has
@@ -309,12 +313,23 @@ internal static class Preparer
 
     private sealed class Pending(CilCompiler owner, CilCompiler.Run run, Prepared[] batch)
     {
-        public readonly CilCompiler Owner = owner;
+        public CilCompiler Owner { get; private set; } = owner;
+        private CilCompiler.Run _run = run;
         public readonly Prepared[] Batch = batch;
         public int Next = batch.Length - 1;
 
         /// <summary>Nothing more of it is wanted: its compiler was abandoned, or its module's run is over.</summary>
-        public bool Dropped => Owner.Abandoned || run.Ended;
+        public bool Dropped => Owner.Abandoned || _run.Ended;
+
+        /// <summary>Lets go of the batch's functions, code and compiler once it is done with: a reference to it
+        /// that a frame of the JIT's thread still holds (unoptimised code keeps its temporaries to the method's
+        /// end) then keeps nothing of the run alive.</summary>
+        public void Forget()
+        {
+            Array.Clear(Batch);
+            Owner = null!;
+            _run = null!;
+        }
     }
 
     public static bool Available => !_missing;
@@ -374,6 +389,7 @@ internal static class Preparer
         Batches.RemoveAt(Batches.Count - 1);
         // Dropped: what was not compiled is not being compiled any more (a module run again may compile it).
         for (; pending.Next >= 0; pending.Next--) pending.Batch[pending.Next].Function.Compiling = false;
+        pending.Forget();
         return null;
     }
 
