@@ -145,6 +145,7 @@ public static class Compilation
         try
         {
             var module = Emitter.Emit(Path.GetFileNameWithoutExtension(fileName), fileName, program);
+            if (Unwritable(module, source) is { } error) return new CompileResult(null, [.. diagnostics.Items, error]);
             return new CompileResult(module, diagnostics.Items);
         }
         catch (CompileLimitException e)
@@ -152,5 +153,39 @@ public static class Compilation
             var all = diagnostics.Items.Append(new Diagnostic(Severity.Error, source, 1, 1, e.Message)).ToList();
             return new CompileResult(null, all);
         }
+    }
+
+    /// <summary>
+    /// The first type of the module that a module can't hold (<see cref="VmType.Unwritable"/>), as an error at the
+    /// start of the function or class that has it; null when there is none. The compiler builds types the program
+    /// never writes (a map of a 32-deep array's values, a chain of lambdas, a function of 300 parameters taken as a
+    /// value), and such a module compiled and ran, but as a .hlc, or from the cache of compiled programs, it did not load.
+    /// </summary>
+    private static Diagnostic? Unwritable(Module module, SourceText source)
+    {
+        Diagnostic At(FunctionDef? f, string what, string why)
+        {
+            int line = f is not null && f.SourceFile is null && f.Lines.Length > 0 ? f.Lines.Min(l => l.Line) : 1;
+            string where = f is null ? "" : $" in '{f.Name}'{(f.SourceFile is { } file ? $" ({file})" : "")}";
+            return new Diagnostic(Severity.Error, source, line, 1, $"the type of {what}{where} can't be written in a module: {why}");
+        }
+        foreach (var f in module.Functions)
+        {
+            foreach (var t in f.Params.Append(f.Return))
+                if (VmType.Unwritable(t) is { } why) return At(f, "a parameter or the result", why);
+            foreach (var t in f.Locals)
+                if (VmType.Unwritable(t) is { } why) return At(f, "a value", why);
+        }
+        foreach (var t in module.Types)
+            if (VmType.Unwritable(t) is { } why) return At(null, "a value", why);
+        foreach (var c in module.Classes)
+        {
+            foreach (var field in c.Fields)
+                if (VmType.Unwritable(field.Type) is { } why) return At(null, $"field '{field.Name}' of '{c.Name}'", why);
+            foreach (var m in c.Signatures)
+                if (m.Params.Append(m.Return).Select(t => VmType.Unwritable(t)).FirstOrDefault(w => w is not null) is { } why)
+                    return At(null, $"method '{m.Name}' of '{c.Name}'", why);
+        }
+        return null;
     }
 }

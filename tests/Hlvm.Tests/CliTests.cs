@@ -363,4 +363,20 @@ public sealed class CliTests
             Assert.Contains("it is larger than 16 MiB", r.Stderr);
         }
     }
+
+    [Fact]
+    public void AModulesFunctionAndAClassesMethodOfOneNameMakeAModuleThatLoads()
+    {
+        // The main file's class C has a method m, and the module C it imports a function m: both were 'C.m', and the
+        // module written (build, or the cache of compiled programs) was refused as having two functions of one name.
+        using var dir = new TestSupport.TempDir();
+        dir.File("C.hl", "pub fn m() -> int { return 2 }\n");
+        string main = dir.File("main.hl", "import C as cc\nclass C {\n    fn m() -> int { return 1 }\n}\nfn main() {\n    println(C().m())\n    println(cc.m())\n}\n");
+        string module = Path.Combine(dir.Path, "main.hlc");
+        var build = TestSupport.Hlvm("build", main, "-o", module);
+        Assert.True(build.ExitCode == 0, build.Stderr);
+        var run = TestSupport.Hlvm("run", module);
+        Assert.Equal((0, "1\n2\n", ""), (run.ExitCode, run.Stdout, run.Stderr));
+        Assert.Contains("\"C.m#2\"", TestSupport.Hlvm("disasm", module).Stdout);
+    }
 }

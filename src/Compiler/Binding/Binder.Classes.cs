@@ -134,6 +134,13 @@ public sealed partial class Binder
                 Error(f.name, c.Fields.First(x => x.Name == name).Owner == c ? $"field '{name}' is declared twice" : $"field '{name}' is already inherited from '{c.Fields.First(x => x.Name == name).Owner.Name}'");
                 continue;
             }
+            // A field and a method of one name would leave `x.f()` calling the method, whichever was meant; a class's
+            // own method of an inherited field's name is refused below.
+            if (c.VTable.FirstOrDefault(x => x.Name == name) is { } inherited)
+            {
+                Error(f.name, $"'{name}' is already a method of '{inherited.Owner.Name}'");
+                continue;
+            }
             c.Fields.Add(new FieldSymbol(name, BindType(f.type()), c.Fields.Count, f.LET() is null, c, f.expr() is not null));
         }
 
@@ -303,15 +310,33 @@ public sealed partial class Binder
         }, prologueAt: callsSuper ? 1 : 0)); // the superclass's part is built first, then this class's defaults
         _inInit = false;
         // Every field of a non-nullable reference type must be given a value: by its initializer, or by a
-        // statement of the init's own block (not one inside a branch).
-        var assignedHere = statements.OfType<AssignStmtContext>().Select(a => AssignedField(a.target)).Where(n => n is not null).ToHashSet();
+        // statement of the init's own block (not one inside a branch) that runs whenever the init returns: one
+        // before any statement that may return, and, for a bare name, not after a local of that name (`var s = ...`
+        // then `s = ...` sets the local).
+        var assignedHere = new HashSet<string>();
+        var locals = new HashSet<string>();
+        foreach (var statement in statements)
+        {
+            if (statement is LetStmtContext let) locals.Add(let.ID().GetText());
+            else if (statement is AssignStmtContext a && AssignedField(a.target) is { } name && (a.target is MemberExprContext || !locals.Contains(name)))
+                assignedHere.Add(name);
+            if (MayReturn(statement)) break;
+        }
         foreach (var f in own.Where(f => f.Type.IsReference && !f.Type.Nullable && !f.HasInitializer && !f.Type.IsError()))
         {
             if (!assignedHere.Contains(f.Name))
-                Error(init.INIT().Symbol, $"init must give field '{f.Name}' ({N(f.Type)}) a value: assign it in the init's block, or declare it with a default (`{f.Name}: {N(f.Type)} = ...`) or as nullable");
+                Error(init.INIT().Symbol, $"init must give field '{f.Name}' ({N(f.Type)}) a value: assign it in the init's block (before any statement that may return), or declare it with a default (`{f.Name}: {N(f.Type)} = ...`) or as nullable");
         }
         return bound;
     }
+
+    /// <summary>Whether a statement has a `return` (one of its own: a lambda's is the lambda's).</summary>
+    private static bool MayReturn(Antlr4.Runtime.Tree.IParseTree tree) => tree switch
+    {
+        ReturnStmtContext => true,
+        LambdaExprContext => false,
+        _ => Enumerable.Range(0, tree.ChildCount).Any(i => MayReturn(tree.GetChild(i))),
+    };
 
     /// <summary>The field an assignment target names (`f` or `self.f`), or null.</summary>
     private static string? AssignedField(ExprContext target) => target switch
@@ -689,8 +714,16 @@ public sealed partial class Binder
     /// </summary>
     private T InLoopBody<T>(IParseTree body, IEnumerable<LocalSymbol> condition, Func<T> bind)
     {
-        foreach (var l in _narrowed.Keys.Where(l => AssignsTo(body, l.Name)).ToList()) _narrowed.Remove(l);
+        ForgetNarrowingsAssignedIn(body);
         return WithNarrowed(condition, [], bind);
+    }
+
+    /// <summary>Ends the narrowing of every variable that <paramref name="tree"/> assigns. A loop's condition is
+    /// bound after this too: it runs again after the body, so a narrowing from outside the loop (an outer `while x
+    /// != null`) does not hold in it when the body assigns x.</summary>
+    private void ForgetNarrowingsAssignedIn(IParseTree tree)
+    {
+        foreach (var l in _narrowed.Keys.Where(l => AssignsTo(tree, l.Name)).ToList()) _narrowed.Remove(l);
     }
 
     /// <summary>True when the syntax tree contains an assignment to the name.</summary>

@@ -38,6 +38,11 @@ public sealed partial class Binder
             bound[i] = (Check(k, key, entries[i].key, "the map's keys are"), Check(v, value, entries[i].value, "the map's values are"));
         }
         if (key is null || value is null || key.IsError() || value.IsError() || bound.Any(e => e.Item1.Type.IsError() || e.Item2.Type.IsError())) return new BoundError(line);
+        if (value.Kind == TypeKind.Null)
+        {
+            Error(entries[0].value, "cannot tell the map's value type from `null`; give the map a type, as in `let m: {int: string?} = {1: null}`");
+            return new BoundError(line);
+        }
         if (!VmType.IsMapKey(key))
         {
             Error(entries[0].key, $"a map cannot be keyed by {N(key)}: keys are int, bool or string");

@@ -357,6 +357,11 @@ public sealed partial class Binder
                     var value = BindValue(let.expr(), declared);
                     if (declared is not null) value = Check(value, declared, let.expr(), "the variable's declared type is");
                     var type = declared ?? value.Type;
+                    if (type.Kind == TypeKind.Null)
+                    {
+                        Error(let.expr(), $"cannot tell the variable's type from `null`; declare it, as in `{let.Start.Text} {let.ID().GetText()}: string? = null`");
+                        type = Types.Error;
+                    }
                     var local = Declare(let.ID().Symbol, type, let.Start.Type == HlLexer.VAR, VariableRole.Let);
                     _unusedCandidates[local] = let.ID().Symbol;
                     return new BoundStore(line, local, value, Declares: true);
@@ -374,6 +379,7 @@ public sealed partial class Binder
                 }
             case WhileStmtContext w:
                 {
+                    ForgetNarrowingsAssignedIn(w);
                     var cond = BindCondition(w.expr(), "while");
                     _loopDepth++;
                     var body = InLoopBody(w.body(), NonNullWhenTrue(cond), () => BindBody(w.body(), "while"));
@@ -1267,6 +1273,11 @@ public sealed partial class Binder
                     bound[0] = BindValue(elems[0], elementType);
                     elementType ??= bound[0].Type;
                     if (elementType.IsError()) return new BoundError(line);
+                    if (elementType.Kind == TypeKind.Null)
+                    {
+                        Error(elems[0], "cannot tell the array's element type from `null`; give the array a type, as in `let xs: [string?] = [null]`");
+                        return new BoundError(line);
+                    }
                     bound[0] = Check(bound[0], elementType, elems[0], "the array's elements are");
                     for (int i = 1; i < elems.Length; i++)
                         bound[i] = Check(BindValue(elems[i], elementType), elementType, elems[i], "the array's elements are");

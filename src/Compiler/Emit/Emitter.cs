@@ -41,11 +41,22 @@ public sealed class Emitter
         e._module.SourceFile = sourceFile;
         foreach (var c in program.Classes) e._module.Classes.Add(ClassDefOf(c));
         e._errorClass = program.Classes.FindIndex(c => c.Name == "Error");
+        // A module's function names are unique (the reader refuses two of one name), but a program's may not be: a
+        // method m of the main file's class C and the function m of a module C it imports are both 'C.m'. The later
+        // one takes a number, 'C.m#2', which its traces show (with its file).
+        var names = new HashSet<string>();
         for (int i = 0; i < program.Functions.Count; i++)
         {
             var f = program.Functions[i];
             if (f.Symbol.Index != i) throw new InvalidOperationException($"emitter bug: function {f.Symbol.Name} has index {f.Symbol.Index}, expected {i}");
-            e._module.Functions.Add(e.EmitFunction(f));
+            var def = e.EmitFunction(f);
+            if (!names.Add(def.Name))
+            {
+                int n = 2;
+                while (!names.Add($"{def.Name}#{n}")) n++;
+                def.Name = $"{def.Name}#{n}";
+            }
+            e._module.Functions.Add(def);
         }
         e._module.EntryFunction = program.Functions.FirstOrDefault(f => f.Symbol.Name == "main")?.Symbol.Index ?? -1;
         return e._module;
@@ -232,7 +243,7 @@ public sealed class Emitter
                 {
                     // The value is computed inside the try; the finally blocks run after it, before the return.
                     EmitExpr(r.Value);
-                    var temp = Temp(r.Value.Type);
+                    var temp = Temp(_function.Return); // (the value may be `null`, whose own type no local can have)
                     _code.Emit(Opcode.Store, temp);
                     LeaveTries(0, () =>
                     {

@@ -61,6 +61,29 @@ public sealed record VmType(TypeKind Kind, VmType? Element = null, int ClassInde
     /// <summary>Array nesting deeper than this is rejected by the reader and the compiler.</summary>
     public const int MaxDepth = 32;
 
+    /// <summary>
+    /// Why a module can't hold <paramref name="t"/>, by the reader's rules (<see cref="ModuleFormat"/>), or null:
+    /// a part nested deeper than <see cref="MaxDepth"/> (a map's key and value, a function's parameters and result
+    /// count as arrays' elements do), a function type of more than <see cref="MaxParams"/> parameters, or the type
+    /// of `null` alone. The compiler checks what it writes with it, so that a module it writes is one it can read.
+    /// </summary>
+    public static string? Unwritable(VmType t, int depth = 0)
+    {
+        if (depth > MaxDepth) return $"it nests deeper than {MaxDepth} levels";
+        switch (t.Kind)
+        {
+            case TypeKind.Null: return "it is the type of `null` alone";
+            case TypeKind.Array: return Unwritable(t.Element!, depth + 1);
+            case TypeKind.Map: return Unwritable(t.Key!, depth + 1) ?? Unwritable(t.Element!, depth + 1);
+            case TypeKind.Func:
+                if (t.Params!.Length > MaxParams) return $"it is a function type of {t.Params.Length} parameters (at most {MaxParams})";
+                foreach (var p in t.Params)
+                    if (Unwritable(p, depth + 1) is { } why) return why;
+                return Unwritable(t.Element!, depth + 1);
+            default: return null;
+        }
+    }
+
     public static VmType ArrayOf(VmType element) => new(TypeKind.Array, element);
 
     public static VmType ObjectOf(int classIndex) => new(TypeKind.Object, ClassIndex: classIndex);
