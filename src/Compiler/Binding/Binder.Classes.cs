@@ -602,7 +602,9 @@ public sealed partial class Binder
         if (left.Type.IsError()) { BindValue(c.expr(1), null); return new BoundError(line); }
         if (!left.Type.Nullable || left.Type.Kind == TypeKind.Null)
         {
-            Error(c.op, $"the left side of '??' is {N(left.Type)}, which is never null");
+            Error(c.op, left.Type.Kind == TypeKind.Null
+                ? "the left side of '??' is always null, so '??' always gives its right side: write that alone"
+                : $"the left side of '??' is {N(left.Type)}, which is never null");
             BindValue(c.expr(1), null);
             return new BoundError(line);
         }

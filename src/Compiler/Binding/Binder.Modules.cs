@@ -74,7 +74,7 @@ public sealed partial class Binder
                 if (target == unit) Error(import.qualifiedName(), $"module '{name}' imports itself");
                 else if (unit.Imports.ContainsKey(alias)) Error(aliasToken, $"'{alias}' already names an imported module; import this one `as` another name");
                 else if (unit.Classes.ContainsKey(alias) || Builtins.Contains(alias))
-                    Error(aliasToken, $"the import's name '{alias}' is already the name of a class here; import it `as` another name");
+                    Error(aliasToken, $"the import's name '{alias}' is already the name of {(unit.Classes.ContainsKey(alias) ? "a class" : "a built-in function")} here; import it `as` another name");
                 else unit.Imports[alias] = target;
             }
         }
