@@ -197,7 +197,11 @@ public static class SyntaxParser
                 try { expected = e?.GetExpectedTokens() ?? parser.GetExpectedTokens(); }
                 catch (Exception) { expected = new IntervalSet(); }
                 var names = expected.ToList().Select(t => DescribeType(parser.Vocabulary, t)).Distinct().ToList();
-                message = msg.StartsWith("missing ", StringComparison.Ordinal) && names.Count > 0
+                message = OpenBracket(parser, offendingSymbol) is { } open && !expected.Contains(open.Closer)
+                    // Inside a '(' or '[' still open on the line, a missing ',' or closer is likelier than whatever
+                    // the parser's recovery expected (`foo(1 x)` said "expected '}'").
+                    ? $"unexpected {Describe(offendingSymbol)}; expected {open.Expected}"
+                    : msg.StartsWith("missing ", StringComparison.Ordinal) && names.Count > 0
                     ? $"expected {Join(names)} before {Describe(offendingSymbol)}"
                     : names.Count is > 0 and <= 8
                         ? $"unexpected {Describe(offendingSymbol)}; expected {Join(names)}"
@@ -232,6 +236,35 @@ public static class SyntaxParser
                 }
             }
             return open.Count > 0 && open.Peek() && offending.Type != HlLexer.RBRACE;
+        }
+
+        /// <summary>
+        /// The innermost '(' or '[' opened earlier on the offending token's line and not closed before it: the token
+        /// type that closes it, and what may come in its place (',' too in a call's arguments or an array literal,
+        /// not in parentheses around an expression or an index).
+        /// </summary>
+        private static (int Closer, string Expected)? OpenBracket(Parser parser, IToken offending)
+        {
+            if (parser.InputStream is not ITokenStream tokens) return null;
+            var open = new Stack<int>(); // the index of each open '(' or '['
+            int first = offending.TokenIndex;
+            while (first > 0 && tokens.Get(first - 1).Line == offending.Line) first--;
+            for (int i = first; i < offending.TokenIndex; i++)
+            {
+                switch (tokens.Get(i).Type)
+                {
+                    case HlLexer.LPAREN or HlLexer.LBRACK: open.Push(i); break;
+                    case HlLexer.RPAREN or HlLexer.RBRACK: if (open.Count > 0) open.Pop(); break;
+                }
+            }
+            if (open.Count == 0 || offending.Type is HlLexer.RPAREN or HlLexer.RBRACK) return null;
+            int at = open.Peek();
+            bool paren = tokens.Get(at).Type == HlLexer.LPAREN;
+            // After a name, ')' or ']', a '(' is a call and a '[' an index; otherwise a group and an array literal.
+            bool follows = at > 0 && tokens.Get(at - 1).Type is HlLexer.ID or HlLexer.RPAREN or HlLexer.RBRACK;
+            bool list = paren ? follows : !follows;
+            string closer = paren ? "')'" : "']'";
+            return (paren ? HlLexer.RPAREN : HlLexer.RBRACK, list ? $"',' or {closer}" : closer);
         }
 
         /// <summary>When many tokens could come next, a missing closing bracket is the likeliest mistake: name it.</summary>
