@@ -407,7 +407,9 @@ public sealed partial class Binder
     private bool RequireNonNull(BoundExpr e, IToken at, string what)
     {
         if (!e.Type.Nullable) return true;
-        string advice = e.Type.Kind == TypeKind.Func ? "check it with `if f != null` first" : "use `?.`, or check it with `if x != null` first";
+        // The advice names the variable when the value is one; otherwise a value must go into a `let` to be checked.
+        string check = e is BoundLocal { Local: var local } ? $"check it with `if {local.Name} != null` first" : "put it in a `let` and check that with `if ... != null`";
+        string advice = e.Type.Kind == TypeKind.Func ? check : $"use `?.`, or {check}";
         if (e is BoundLocal { Local: var l } && _assignedByLambdas.Contains(l.Name))
             advice = $"'{l.Name}' is not narrowed by a check because a function value assigns it, and a call could run that function and set it to null; copy it into a `let` and check that";
         Error(at, $"cannot {what}: the value may be null ({N(e.Type)}); {advice}");
