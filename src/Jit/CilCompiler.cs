@@ -46,10 +46,14 @@ public sealed class CilCompiler : ICompiler
         public volatile bool Ended;
     }
 
-    /// <summary>The runs compiled for, by module; a run's entry is made by <see cref="Begin"/>, or at its first
-    /// compile, and removed by <see cref="End"/>. Also the lock of <see cref="Compile"/>: one compiler may serve
+    /// <summary>The runs compiled for, by module, for as long as the module lives (a weak table: the compiler keeps
+    /// no module alive); a run's entry is made by <see cref="Begin"/>, or at its first compile, and marked by <see
+    /// cref="End"/>.</summary>
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<LoadedModule, Run> _runs = [];
+
+    /// <summary>The lock of <see cref="Compile"/>, <see cref="Begin"/> and <see cref="End"/>: one compiler may serve
     /// several VMs at once, whose compiles then take turns.</summary>
-    private readonly Dictionary<LoadedModule, Run> _runs = [];
+    private readonly Lock _lock = new();
 
     /// <summary>One line per compiled function (<c>--jit-log</c>), or null.</summary>
     public Action<string>? Log { get; init; }
@@ -100,32 +104,21 @@ public sealed class CilCompiler : ICompiler
     /// <inheritdoc/>
     public void Begin(LoadedModule module, bool metered, bool profiled)
     {
-        lock (_runs)
-        {
-            var run = RunOf(module);
-            run.Metered = metered;
-            run.Profiled = profiled;
-        }
+        lock (_lock) _runs.AddOrUpdate(module, new Run { Metered = metered, Profiled = profiled });
     }
 
     /// <inheritdoc/>
     public void End(LoadedModule module)
     {
-        lock (_runs)
+        lock (_lock)
         {
-            if (_runs.Remove(module, out var run)) run.Ended = true;
+            if (_runs.TryGetValue(module, out var run)) run.Ended = true;
         }
-    }
-
-    private Run RunOf(LoadedModule module)
-    {
-        if (!_runs.TryGetValue(module, out var run)) _runs[module] = run = new Run();
-        return run;
     }
 
     public void Compile(LoadedModule module, LoadedFunction fn, string why)
     {
-        lock (_runs)
+        lock (_lock)
         {
             if (_abandoned) return;
             if (!Compilable(fn))
@@ -133,7 +126,8 @@ public sealed class CilCompiler : ICompiler
                 Log?.Invoke($"jit: {fn.Name}: not compiled ({fn.Code.Length} instructions, {fn.LocalCount} locals; the limits are {MaxInstructions} and {MaxLocals})");
                 return;
             }
-            var run = RunOf(module);
+            var run = _runs.GetValue(module, _ => new Run());
+            if (run.Ended) return;
             // A batch with a function that can't be compiled (its CIL past CilEmitter.MaxCil, or an error of the
             // emitter's) is emitted again without it; callees past the batch's CIL are left out likewise. Twice at
             // most: a function that fails the second time leaves the whole batch interpreted.

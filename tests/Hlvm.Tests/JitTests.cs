@@ -1630,9 +1630,9 @@ public sealed class JitTests : IDisposable
 
     /// <summary>
     /// A run that ends takes its compiles with it: what the JIT's thread has not begun of its batches is dropped
-    /// (it compiled on for seconds after an isolate's timeout), and once the thread is idle nothing of the run (its
-    /// module, its compiled code) stays reachable from the compiler or the thread, which a host that runs isolates
-    /// one after another keeps for its whole life.
+    /// (it compiled on for seconds after an isolate's timeout), nothing more is compiled for it, and once the
+    /// thread is idle nothing of the run (its module, its compiled code) stays reachable from the compiler or the
+    /// thread, which a host that runs isolates one after another keeps for its whole life.
     /// </summary>
     [Fact]
     public void ARunThatEndsDropsItsCompilesAndLeavesNothingBehind()
@@ -1640,12 +1640,11 @@ public sealed class JitTests : IDisposable
         var compiler = new Jit.CilCompiler { Background = true };
         using var held = new ManualResetEventSlim(false);
         using var holding = new ManualResetEventSlim(false);
-        var first = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        int seen = 0;
         Jit.Preparer.BeforeCompile = (f, _) =>
         {
             if (!f.Name.StartsWith("dropped", StringComparison.Ordinal)) return;
-            first.Enqueue(f.Name);
-            if (first.Count == 1)
+            if (Interlocked.Increment(ref seen) == 1)
             {
                 holding.Set();
                 held.Wait(TimeSpan.FromSeconds(30));
@@ -1654,15 +1653,15 @@ public sealed class JitTests : IDisposable
         WeakReference module;
         try
         {
-            module = RunAndEnd(compiler, holding, held);
-            // The batch's first function was being compiled when the run ended; the rest were dropped.
-            Assert.Single(first);
+            module = QueueThenEnd(compiler, holding, held);
         }
         finally
         {
             Jit.Preparer.BeforeCompile = null;
             held.Set();
         }
+        // The batch's first function was being compiled when the run ended; the rest were dropped.
+        Assert.Equal(1, seen);
         for (int i = 0; i < 50 && module.IsAlive; i++)
         {
             Thread.Sleep(20);
@@ -1673,34 +1672,64 @@ public sealed class JitTests : IDisposable
         GC.KeepAlive(compiler);
     }
 
-    /// <summary>Runs a module whose main makes `dropped` (and its callees) hot under <paramref name="compiler"/> in a VM, ends
-    /// the run while the JIT's thread holds the batch's first compile, then lets it go; a weak reference to the module.</summary>
+    /// <summary>Queues the batch of `dropped` (and its callees) on the JIT's thread, ends the run while the thread
+    /// holds the batch's first compile, lets it go, and checks what came of the batch; a weak reference to the module.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static WeakReference RunAndEnd(Jit.CilCompiler compiler, ManualResetEventSlim holding, ManualResetEventSlim held)
+    private static WeakReference QueueThenEnd(Jit.CilCompiler compiler, ManualResetEventSlim holding, ManualResetEventSlim held)
     {
         var module = Compilation.Compile("ends.hl", """
             fn dropped3(x: int) -> int { return x * 3 }
             fn dropped2(x: int) -> int { return dropped3(x) + 2 }
             fn dropped(x: int) -> int { return dropped2(x) + 1 }
-            fn main() {
-                var s = 0
-                for i in 0..2000 { s += dropped(i) }
-                println(s)
-            }
+            fn later(x: int) -> int { return x }
+            fn main() { println(dropped(1) + later(1)) }
             """).Module!;
-        var vm = new Vm(new VmOptions { Out = TextWriter.Null, Execution = new ExecutionOptions { Compiler = compiler, JitThreshold = 100 } });
-        var loaded = vm.Load(module);
-        vm.RunMain(loaded, []);
+        var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
+        loaded.Attach(new Heap());
+        LoadedFunction Named(string name) => loaded.Functions.Single(f => f.Name == name);
+        compiler.Begin(loaded, metered: false, profiled: false);
+        compiler.Compile(loaded, Named("dropped"), "test");
         Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started the batch");
-        LoadedFunction[] batch = [.. loaded.Functions.Where(f => f.Name.StartsWith("dropped", StringComparison.Ordinal))];
+        compiler.End(loaded);
         held.Set();
-        // The held compile finishes; nothing else of the batch comes.
+        LoadedFunction[] batch = [Named("dropped"), Named("dropped2"), Named("dropped3")];
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (batch.Any(f => f.Compiling) && DateTime.UtcNow < deadline) Thread.Sleep(5);
         Thread.Sleep(100);
         Assert.All(batch, f => Assert.False(f.Compiling));
-        Assert.Equal(batch.Length - 1, batch.Count(f => f.Compiled is null));
+        Assert.Equal([null, null], new[] { Named("dropped").Compiled, Named("dropped2").Compiled });
+        Assert.NotNull(Named("dropped3").Compiled); // the compile that had begun
+        // Nothing more is compiled for the run.
+        int compiled = compiler.Compiled;
+        compiler.Compile(loaded, Named("later"), "test");
+        Assert.Equal(compiled, compiler.Compiled);
+        Assert.Null(Named("later").Compiled);
         return new WeakReference(loaded);
+    }
+
+    /// <summary>The VM ends its run's compiles however the run ends: after `RunMain`, the compiler compiles nothing
+    /// more of the module (here after the program's uncaught error).</summary>
+    [Fact]
+    public void TheVmEndsItsRunsCompiles()
+    {
+        var module = Compilation.Compile("ended.hl", """
+            fn unused() -> int { return 1 }
+            fn main() {
+                let xs = [1]
+                println(xs[2])
+            }
+            """).Module!;
+        var compiler = new Jit.CilCompiler();
+        var vm = new Vm(new VmOptions { Out = TextWriter.Null, Execution = new ExecutionOptions { Compiler = compiler, JitThreshold = 0 } });
+        var loaded = vm.Load(module);
+        Assert.Throws<VmError>(() => vm.RunMain(loaded, []));
+        var unused = loaded.Functions.Single(f => f.Name == "unused");
+        Assert.Null(unused.Compiled);
+        int compiled = compiler.Compiled;
+        Assert.True(compiled > 0);
+        compiler.Compile(loaded, unused, "test");
+        Assert.Equal(compiled, compiler.Compiled);
+        Assert.Null(unused.Compiled);
     }
 
     /// <summary>

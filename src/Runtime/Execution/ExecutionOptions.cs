@@ -73,7 +73,7 @@ public interface ICompiler
 
     /// <summary>
     /// The run of <paramref name="module"/> is over, however it ended: nothing more is compiled for it, what is
-    /// waiting to be compiled on another thread is dropped, and the compiler keeps nothing of it.
+    /// waiting to be compiled on another thread is dropped, and the compiler keeps nothing of it alive.
     /// </summary>
     void End(LoadedModule module);
 }
