@@ -379,4 +379,18 @@ public sealed class CliTests
         Assert.Equal((0, "1\n2\n", ""), (run.ExitCode, run.Stdout, run.Stderr));
         Assert.Contains("\"C.m#2\"", TestSupport.Hlvm("disasm", module).Stdout);
     }
+
+    [Fact]
+    public void AnInheritanceCycleThroughTwoModulesIsReportedInTheFileBeingBound()
+    {
+        // It named A but pointed at B's file, at the line and column of A's name in its own.
+        using var dir = new TestSupport.TempDir();
+        Directory.CreateDirectory(Path.Combine(dir.Path, "app"));
+        dir.File("app/a.hl", "import app.b\npub class A : b.B { }\n");
+        dir.File("app/b.hl", "import app.a\npub class B : a.A { }\n");
+        string main = dir.File("main.hl", "import app.a\nfn main() { println(1) }\n");
+        var check = TestSupport.Hlvm("check", main);
+        Assert.Equal(65, check.ExitCode);
+        Assert.StartsWith($"{Path.Combine(dir.Path, "app", "b.hl")}:2:15: error: class 'app.b.B' inherits from itself, through 'app.a.A'\n", check.Stderr);
+    }
 }

@@ -97,7 +97,14 @@ public sealed partial class Binder
             {
                 // A cycle: report it once, at the class where it was entered, and let every class in it be free of
                 // the errors its missing superclass would cause.
-                if (_brokenHierarchy.Add(super)) Error(((ClassDeclContext)_classDecls[super]).name, $"class '{super.Name}' inherits from itself");
+                // (At the class being bound when the cycle's first class is another module's: an error is reported
+                // in the file being bound, and the other class's position would point into this one.)
+                var first = ((ClassDeclContext)_classDecls[super]).name;
+                if (_brokenHierarchy.Add(super))
+                {
+                    if (first.InputStream == superName.Start.InputStream) Error(first, $"class '{super.Name}' inherits from itself");
+                    else Error(superName, $"class '{c.Name}' inherits from itself, through '{super.Name}'");
+                }
                 _brokenHierarchy.UnionWith(_resolving);
             }
             else
