@@ -419,6 +419,66 @@ public sealed class ProfilerTests : IDisposable
         Assert.Equal(64, bad.ExitCode);
     }
 
+    /// <summary>
+    /// A deep recursion's profile is written in every format: a sample keeps at most Profiler.MaxSampledFrames
+    /// frames, the middle of a deeper stack as one frame. The HTML page failed past 31 frames (.NET's JSON writer
+    /// allows 64 levels), and past some thousands the HTML and SVG writers ended the process (.NET's stack), a
+    /// profile of a 20,000-deep recursion taking gigabytes and minutes.
+    /// </summary>
+    [Fact]
+    public void ADeepRecursionsProfileIsWrittenInEveryFormat()
+    {
+        string path = Write("""
+            fn spin(n: int) -> int {
+                var s = 0
+                for i in 0..n { s += i % 7 }
+                return s
+            }
+            fn rec(d: int) -> int {
+                if d == 0 { return spin(2000000) }
+                return rec(d - 1) + 1
+            }
+            fn main() { println(rec(5000)) }
+            """);
+        foreach (var (name, format) in new[] { ("deep.html", "html"), ("deep.svg", "svg"), ("deep.speedscope.json", "speedscope"), ("deep.folded", "folded") })
+        {
+            string file = Path.Combine(_dir.FullName, name);
+            var result = TestSupport.Hlvm("prof", "--every", "100000", "-o", file, path);
+            Assert.True(result.ExitCode == 0, $"{format}: {result.Stderr}");
+            string text = File.ReadAllText(file);
+            // (Collapsed stacks separate frames by ';' and counts by ' ': a name's spaces become '_'.)
+            Assert.Contains(format == "folded" ? Runtime.Profiling.Profiler.ElidedFrames.Replace(' ', '_') : Runtime.Profiling.Profiler.ElidedFrames, text);
+            Assert.True(text.Length < 1 << 20, $"{format}: {text.Length} characters");
+        }
+        // The samples keep rec's outermost and innermost frames, and spin's self time.
+        var table = TestSupport.Hlvm("prof", "--every", "100000", path);
+        Assert.Matches(@"\n\s+(9\d|100)\.\d%[^\n]*spin \(", table.Stderr);
+        // Calls are counted under --every too (every function but main had 0), however deep.
+        Assert.Matches(@"\s5,001\s+-\s+rec \(", table.Stderr);
+    }
+
+    /// <summary>--every N takes one sample for each N instructions the program runs, no more: it took twice as many
+    /// at --every 1, and charged a run shorter than N a full N.</summary>
+    [Fact]
+    public void EveryNInstructionsTakesOneSampleForEachN()
+    {
+        // main's loop runs a known number of instructions: the counts at N = 1 and at N larger than the run.
+        string path = Write("fn main() {\n    var s = 0\n    for i in 0..1000 { s += i }\n    println(s)\n}\n");
+        var fuel = TestSupport.Hlvm("run", "--engine", "interp", "--fuel", "1000000000", path);
+        Assert.Equal(0, fuel.ExitCode);
+        var one = TestSupport.Hlvm("prof", "--every", "1", path);
+        var n = System.Text.RegularExpressions.Regex.Match(one.Stderr, @"hot.hl: ([\d,]+) samples, one every 1 instructions");
+        Assert.True(n.Success, one.Stderr);
+        long samples = long.Parse(n.Groups[1].Value.Replace(",", ""), CultureInfo.InvariantCulture);
+        // The same count, by the fuel: a budget one short of it runs out.
+        var short1 = TestSupport.Hlvm("run", "--engine", "interp", "--fuel", (samples - 1).ToString(CultureInfo.InvariantCulture), path);
+        Assert.Equal(75, short1.ExitCode);
+        var exact = TestSupport.Hlvm("run", "--engine", "interp", "--fuel", samples.ToString(CultureInfo.InvariantCulture), path);
+        Assert.Equal(0, exact.ExitCode);
+        var huge = TestSupport.Hlvm("prof", "--every", (samples + 1).ToString(CultureInfo.InvariantCulture), path);
+        Assert.Contains("hot.hl: 0 samples", huge.Stderr);
+    }
+
     [Fact]
     public void CompareProfilesAProgramThatExitsWith65AndSaysSlowerWhenTheJitIs()
     {

@@ -719,6 +719,9 @@ public sealed class Interpreter : IRootSource
     /// </summary>
     internal long _fuel;
     private long _reserve;
+
+    /// <summary>--every: the fuel the last slice began with, and the instructions run toward the next sample.</summary>
+    private long _lastSlice, _everyCarry;
     private const long FuelSlice = 1 << 16;
 
     /// <summary>
@@ -732,14 +735,20 @@ public sealed class Interpreter : IRootSource
         long owed = -_fuel;
         if (_profiler?.Every is { } every)
         {
-            // The deterministic profile: a sample every N instructions, where the slice of fuel ends.
-            for (long n = owed / every; n >= 0; n--) _profiler.Sample(this, compiled: false);
+            // The deterministic profile: a sample for each N instructions run, where a slice of fuel ends. What
+            // ran since the last slice was handed out is the slice and what is owed beyond it; a remainder waits
+            // for the next slice. (Counting one sample more than the slices' worth at each slice's end took twice
+            // as many samples at --every 1, and charged a run shorter than N a full N.)
+            _everyCarry += _lastSlice + owed;
+            for (long n = _everyCarry / every; n > 0; n--) _profiler.Sample(this, compiled: false);
+            _everyCarry %= every;
         }
         if (_reserve < owed) throw FuelExhausted();
         long slice = Math.Min(_profiler?.Every ?? FuelSlice, _reserve);
         if (slice < owed) slice = owed;
         _reserve -= slice;
         _fuel = slice - owed;
+        _lastSlice = _fuel;
     }
 
     /// <summary>
@@ -1376,6 +1385,8 @@ public sealed class Interpreter : IRootSource
                         }
                         if (_profiler is not null) callee.Calls++; // (compiled code counts its own calls)
                     }
+                    // The metered mode without tiering (--every, --fuel) does not poll: a profile's calls are counted here.
+                    else if (typeof(TMode) == typeof(MeteredMode) && _profiler is not null) callee.Calls++;
                     int fp = _fp;
                     if (fp > maxFrames) throw Fault(ref frame, pc, sp, StackOverflowError());
                     int newBp = sp - callee.ParamCount;

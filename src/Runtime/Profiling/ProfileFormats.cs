@@ -355,7 +355,8 @@ public static class ProfileFormats
     /// differential graph r: the ratio to the other profile, which colours it) above a report.</summary>
     internal static string Page(string title, object tree, string report, string? legend, object? timeline = null)
     {
-        string data = JsonSerializer.Serialize(tree);
+        // A node is two levels of JSON (the object, its list of children), a stack at most Profiler.MaxSampledFrames.
+        string data = JsonSerializer.Serialize(tree, new JsonSerializerOptions { MaxDepth = 2 * Profiler.MaxSampledFrames + 16 });
         var t = new StringBuilder();
         t.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
         t.Append(Escape(title)).Append("</title>\n<style>\n");

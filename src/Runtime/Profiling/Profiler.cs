@@ -116,6 +116,22 @@ public sealed class Profiler
         vm.Heap.CollectionObserved = null;
     }
 
+    /// <summary>
+    /// Most frames of a stack a sample keeps: of a deeper one, the <see cref="OuterSampledFrames"/> outermost and the
+    /// innermost, the frames between them as one frame named <see cref="ElidedFrames"/>. Every sample cost work
+    /// and memory in its stack's depth, and every report format as much again: a recursion 20,000 deep made a
+    /// profile take gigabytes and minutes, crashed the SVG and HTML writers (.NET's stack, and its JSON writer's
+    /// limit of 64 levels, which a stack of 32 frames passed). Self time stays exact; a function seen only among
+    /// the frames left out is not counted in that sample's totals.
+    /// </summary>
+    public const int MaxSampledFrames = 256;
+
+    /// <summary>The outermost frames a deeper stack's sample keeps (see <see cref="MaxSampledFrames"/>).</summary>
+    public const int OuterSampledFrames = 32;
+
+    /// <summary>The name of the frame that stands for those a deep stack's sample leaves out.</summary>
+    public const string ElidedFrames = "[frames left out]";
+
     /// <summary>Records the stack of the VM's thread, the top frame run by compiled code or the interpreter.</summary>
     internal void Sample(Interpreter vm, bool compiled)
     {
@@ -123,7 +139,17 @@ public sealed class Profiler
         if (frames.Length == 0) return;
         _samples++;
         _stack.Clear();
-        foreach (ref readonly var f in frames) _stack.Append(f.Function).Append(';');
+        if (frames.Length <= MaxSampledFrames)
+        {
+            foreach (ref readonly var f in frames) _stack.Append(f.Function).Append(';');
+        }
+        else
+        {
+            // The outermost frames and the innermost, the middle as one frame of its own (-1).
+            foreach (ref readonly var f in frames[..OuterSampledFrames]) _stack.Append(f.Function).Append(';');
+            _stack.Append("-1;");
+            foreach (ref readonly var f in frames[^(MaxSampledFrames - OuterSampledFrames)..]) _stack.Append(f.Function).Append(';');
+        }
         Count(_stacks, _stack.ToString());
         var top = frames[^1];
         var running = vm.FunctionOf(top);
@@ -169,6 +195,11 @@ public sealed class Profiler
             for (int k = 0; k < parts.Length; k++)
             {
                 int fn = int.Parse(parts[k], System.Globalization.CultureInfo.InvariantCulture);
+                if (fn < 0)
+                {
+                    names[k] = ElidedFrames;
+                    continue;
+                }
                 names[k] = module.Functions[fn].Name;
                 if (onStack[fn] == stackNumber) continue;
                 onStack[fn] = stackNumber;
