@@ -190,6 +190,9 @@ public sealed class VirtualFileSystem : IFileSystem
 
     public bool Exists(string path)
     {
+        // No file is named by an empty path: false, as documented, not the error of an open. (A path with a NUL
+        // does not get here: the sandbox refuses it for every native of std.fs.)
+        if (path.Length == 0) return false;
         var (mount, rel) = Resolve("read", path);
         if (mount.Kind == Kind.App && TryOpenCopy("read", path, rel, O_PATH) is { } copy)
         {

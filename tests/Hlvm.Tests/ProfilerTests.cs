@@ -417,6 +417,11 @@ public sealed class ProfilerTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_dir.FullName, "missing")));
         var bad = TestSupport.Hlvm("prof", "--rate", "0", path);
         Assert.Equal(64, bad.ExitCode);
+        // The program itself is not the report's file (-o hot.hl replaced the source with the report).
+        string source = File.ReadAllText(path);
+        var itself = TestSupport.Hlvm("prof", "-o", path, "--format", "html", path);
+        Assert.Equal((64, $"hlvm prof: the output '{path}' is the input itself; name another with -o\n"), (itself.ExitCode, itself.Stderr));
+        Assert.Equal(source, File.ReadAllText(path));
     }
 
     /// <summary>

@@ -214,7 +214,7 @@ internal sealed class Runner(CliContext cli)
     public int Run(RunSettings s)
     {
         // The profile is written when the run ends: a file that plainly can't be written is said before it starts.
-        if (s.Profile?.Output is { } output && _inputs.RefuseUnwritable(output) is { } refused) return refused;
+        if (s.Profile?.Output is { } output && (_inputs.RefuseUnwritable(output) ?? _inputs.RefuseOverwritingInput("prof", output, s.File)) is { } refused) return refused;
         if (s.Engine == "compare") return new EngineComparison(_cli).Run(s);
         if (s.Profile is { Compare: true } profile) return CompareProfiles(s, profile);
         string path = s.File;

@@ -28,7 +28,7 @@ internal static class FsNatives
             (vm, a) => { vm.Host.Files.WriteAtomic(StringNatives.Str(vm, a[0]), Utf8.GetBytes(Charged(vm, StringNatives.Str(vm, a[1])))); return 0; }),
         new("fs.appendText", [S, S], V, "write", "adds text (UTF-8) at the end of a file, creating it if needed (not atomic: a failure may leave part of the text)",
             (vm, a) => { vm.Host.Files.Append(StringNatives.Str(vm, a[0]), Utf8.GetBytes(Charged(vm, StringNatives.Str(vm, a[1])))); return 0; }),
-        new("fs.exists", [S], B, "read", "whether a file or directory exists at the path (false for a path that can't name one)",
+        new("fs.exists", [S], B, "read", "whether a file or directory exists at the path (false for an empty path; one with a NUL is refused, by every native of std.fs)",
             (vm, a) => vm.Host.Files.Exists(StringNatives.Str(vm, a[0])) ? 1 : 0),
         new("fs.listDir", [S], VmType.ArrayOf(S), "read", "the names of a directory's entries (files and directories, not . or ..), sorted ordinally",
             (vm, a) =>
