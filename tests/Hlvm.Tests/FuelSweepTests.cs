@@ -94,4 +94,36 @@ public sealed class FuelSweepTests
             }
         }
     }
+
+    /// <summary>
+    /// A search or a sort of strings that share long prefixes learns its work as it goes: it stops once it has done
+    /// more than the fuel left can pay for, and the charge of what it did ends the run. They used to do all of it
+    /// first: 100 strings of 100,000 equal characters sorted under a budget of a few hundred thousand compared
+    /// about 70 million characters before the charge ended the run. Seen here in what the run was charged: at most
+    /// the budget and one comparison's characters.
+    /// </summary>
+    [Theory]
+    [InlineData("xs.sort()")]
+    [InlineData("println(xs.contains(other))")]
+    [InlineData("println(xs.indexOf(other))")]
+    public void AStringSearchOrSortStopsAtTheFuelsWorth(string statement)
+    {
+        var module = Compiler.Compilation.Compile("work.hl", $$"""
+            fn main() {
+                let big = "a".repeat(100000)
+                let other = "a".repeat(99999) + "b"
+                var xs = [big].repeat(100)
+                {{statement}}
+            }
+            """).Module!;
+        var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
+        var heap = new Runtime.Memory.Heap();
+        loaded.Attach(heap);
+        const long fuel = 500_000;
+        var interpreter = new Runtime.Execution.Interpreter(loaded, heap, TextWriter.Null, new Runtime.Execution.ExecutionOptions { Fuel = fuel });
+        var stop = Assert.Throws<Runtime.Execution.LimitExceededError>(() => interpreter.Run(loaded.Entry!));
+        Assert.Equal("fuel", stop.Limit);
+        // Charged beyond the budget: the work past it, at most one more comparison of 100,000 characters.
+        Assert.InRange(-interpreter._fuel, 1, 2 * 100_001);
+    }
 }

@@ -33,18 +33,37 @@ internal static class ArrayNatives
             (vm, a) =>
             {
                 var heap = vm.Heap;
-                // A comparison of strings that share a long prefix walks all of it: charge the characters compared,
-                // after the sort (a charge can end the run, which must not happen inside Sort).
-                long compared = 0;
-                Elements(vm, a[0]).Sort((x, y) =>
+                // A comparison of strings that share a long prefix walks all of it: the characters compared are
+                // charged after the sort (a charge can end the run, which must not happen inside Sort). Past the
+                // budget the fuel left can pay for, the sort stops, the array as it was, and the charge ends the run;
+                // every 64 comparisons it notices a stop. (Sorted whole first, 2,000 strings of 20 million equal
+                // characters took 17 s under a budget of 30 million.)
+                var elements = Elements(vm, a[0]);
+                long budget = vm.WorkBudget, compared = 0, comparisons = 0;
+                var copy = elements.ToArray();
+                try
                 {
-                    var p = heap.StringChars((int)x);
-                    var q = heap.StringChars((int)y);
-                    compared += p.CommonPrefixLength(q);
-                    return p.SequenceCompareTo(q);
-                });
+                    copy.AsSpan().Sort((x, y) =>
+                    {
+                        if (compared > budget) throw new OverBudget();
+                        if ((++comparisons & 63) == 0) vm.StopIfAsked();
+                        var p = heap.StringChars((int)x);
+                        var q = heap.StringChars((int)y);
+                        compared += p.CommonPrefixLength(q);
+                        return p.SequenceCompareTo(q);
+                    });
+                }
+                catch (InvalidOperationException e) when (e.InnerException is OverBudget or LimitExceededError)
+                {
+                    // (.NET's sort wraps what a comparison throws.)
+                    if (e.InnerException is LimitExceededError stop) throw stop;
+                }
+                if (compared <= budget) copy.CopyTo(elements);
                 vm.Charge(compared);
                 return 0;
             }),
     ];
+
+    /// <summary>A sort's comparisons passed the work the fuel left can pay for.</summary>
+    private sealed class OverBudget : Exception;
 }
