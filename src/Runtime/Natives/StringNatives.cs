@@ -278,7 +278,9 @@ internal static class StringNatives
         new("float.format", [F, I], S, null, "the float with a fixed number of decimals (0 to 20), rounded to the nearest (a tie to even, as printf)", (vm, a) =>
         {
             if (a[1] < 0 || a[1] > 20) throw new VmError("ValueError", $"format({a[1]}): decimals must be 0 to 20");
-            return NewString(vm, BitConverter.Int64BitsToDouble(a[0]).ToString("F" + a[1], CultureInfo.InvariantCulture));
+            double value = BitConverter.Int64BitsToDouble(a[0]);
+            // Not a number, or an infinity, as the language prints them (.NET wrote NaN and Infinity, which toFloat refuses).
+            return NewString(vm, double.IsFinite(value) ? value.ToString("F" + a[1], CultureInfo.InvariantCulture) : ValueText.FormatFloat(value));
         }),
     ];
 
