@@ -84,7 +84,7 @@ public static class NativeTable
         new("eprintln", [VmType.String], VmType.Void, null, "writes a string and a line break to standard error",
             (vm, args) => { vm.Error.Write(vm.Heap.StringChars((int)args[0])); vm.Error.Write('\n'); return 0; }),
         new("readLine", [], VmType.String.AsNullable(), null, "the next line of standard input without its line break, or null at its end",
-            (vm, args) => Blocking(vm, () => vm.In.ReadLine()) is { } line ? vm.Heap.NewString(line) : 0),
+            (vm, args) => Blocking(vm, () => ReadLine(vm.In, vm.Heap.MaxStringChars)) is { } line ? vm.Heap.NewString(line) : 0),
         new("readAll", [], VmType.String, null, "the rest of standard input",
             (vm, args) =>
             {
@@ -111,6 +111,30 @@ public static class NativeTable
     /// Runs a read that may block (standard input) so that an interrupt of the program ends the wait: on a thread
     /// of its own when the run can be interrupted, the read itself left to finish on its own.
     /// </summary>
+    /// <summary>
+    /// A line of <paramref name="reader"/> as <see cref="TextReader.ReadLine"/> reads one (it ends at "\n", "\r" or
+    /// "\r\n"; null at the end of the input), but no longer than <paramref name="max"/> characters, the longest
+    /// string the heap can hold: .NET's ReadLine built a line of any length outside the heap, 2.66 GB for a program
+    /// limited to 16 MB, before the heap refused it.
+    /// </summary>
+    private static string? ReadLine(TextReader reader, long max)
+    {
+        var line = new System.Text.StringBuilder();
+        while (true)
+        {
+            int c = reader.Read();
+            if (c < 0) return line.Length == 0 ? null : line.ToString();
+            if (c == '\n') return line.ToString();
+            if (c == '\r')
+            {
+                if (reader.Peek() == '\n') reader.Read();
+                return line.ToString();
+            }
+            if (line.Length == max) throw new VmError(ErrorClasses.OutOfMemory, "a line of standard input is longer than the heap can hold");
+            line.Append((char)c);
+        }
+    }
+
     internal static T Blocking<T>(Interpreter vm, Func<T> read) =>
         vm.Cancellation.CanBeCanceled ? Task.Run(read).WaitAsync(vm.Cancellation).GetAwaiter().GetResult() : read();
 
