@@ -462,6 +462,51 @@ public sealed class ProfilerTests : IDisposable
         Assert.Matches(@"\s5,001\s+-\s+rec \(", table.Stderr);
     }
 
+    /// <summary>
+    /// A module's names are its author's: a hand-written one may name a function with a line break, an escape
+    /// sequence or a control character. Every report shows them made visible: the terminal's table had a forged
+    /// line, the text report sent the escape to the terminal, and the SVG was a file no XML reader accepted.
+    /// </summary>
+    [Fact]
+    public void NamesWithControlCharactersAreShownVisibleInEveryReport()
+    {
+        string module = TestSupport.Assemble(_dir, "names", """
+            .module "m"
+            .source "m\u{1b}[31m.hlasm"
+            .entry main
+            .fn "forged\n  99.9%  row\u{1}"() -> void
+                .locals int
+                iconst 0
+                store 0
+            l:
+                load 0
+                iconst 100000
+                ige
+                jmpif d
+                load 0
+                iconst 1
+                iadd
+                store 0
+                jmp l
+            d:
+                retvoid
+            .end
+            .fn main() -> void
+                call "forged\n  99.9%  row\u{1}"
+                retvoid
+            .end
+            """);
+        var table = TestSupport.Hlvm("prof", "--every", "1000", module);
+        Assert.Equal(0, table.ExitCode);
+        Assert.False(table.Stderr.Contains('\u001b'), table.Stderr); // (ordinal: a culture's comparison ignores control characters)
+        Assert.DoesNotContain("\n  99.9%  row", table.Stderr);
+        Assert.Contains("forged\u240A  99.9%  row\u2401", table.Stderr);
+        string svg = Path.Combine(_dir.FullName, "names.svg");
+        Assert.Equal(0, TestSupport.Hlvm("prof", "--every", "1000", "-o", svg, module).ExitCode);
+        var xml = System.Xml.Linq.XDocument.Load(svg); // throws on a character XML forbids
+        Assert.Contains("forged\u240A", xml.ToString());
+    }
+
     /// <summary>--every N takes one sample for each N instructions the program runs, no more: it took twice as many
     /// at --every 1, and charged a run shorter than N a full N.</summary>
     [Fact]

@@ -173,6 +173,29 @@ public sealed class Profiler
         _allocated[frames[^1].Function] += bytes;
     }
 
+    /// <summary>
+    /// A module's name (a function's, a file's) as every report shows it: the module's author chose it, and a
+    /// hand-written module may name a function with any characters. Control characters (line breaks and tabs
+    /// included) become their visible pictures (U+2400 and on) or U+FFFD, and so do the line and paragraph
+    /// separators, the bidirectional overrides and a lone surrogate: a name with a line break forged lines of the
+    /// terminal's table, an escape sequence reached the terminal from the text report, and a control character
+    /// made the SVG a file no XML reader accepts.
+    /// </summary>
+    internal static string Shown(string name)
+    {
+        static bool Hidden(string s, int i) => s[i] is < ' ' or (>= '\x7f' and <= '\x9f') or '\u2028' or '\u2029' or (>= '\u202a' and <= '\u202e') or (>= '\u2066' and <= '\u2069')
+            || char.IsHighSurrogate(s[i]) && (i + 1 == s.Length || !char.IsLowSurrogate(s[i + 1]))
+            || char.IsLowSurrogate(s[i]) && (i == 0 || !char.IsHighSurrogate(s[i - 1]));
+        int first = 0;
+        while (first < name.Length && !Hidden(name, first)) first++;
+        if (first == name.Length) return name;
+        return string.Create(name.Length, name, static (chars, s) =>
+        {
+            for (int i = 0; i < s.Length; i++)
+                chars[i] = !Hidden(s, i) ? s[i] : s[i] < ' ' ? (char)(0x2400 + s[i]) : s[i] == '\x7f' ? '\u2421' : '\uFFFD';
+        });
+    }
+
     /// <summary>The report: call this after the run. <paramref name="compiles"/> are the JIT's records, if any;
     /// <paramref name="jitThreadTime"/> the time .NET's JIT ran on the JIT's own thread (<see cref="Profile.JitThreadTime"/>).</summary>
     public Profile Report(IReadOnlyList<CompileRecord>? compiles = null, TimeSpan jitThreadTime = default)
@@ -200,7 +223,7 @@ public sealed class Profiler
                     names[k] = ElidedFrames;
                     continue;
                 }
-                names[k] = module.Functions[fn].Name;
+                names[k] = Shown(module.Functions[fn].Name);
                 if (onStack[fn] == stackNumber) continue;
                 onStack[fn] = stackNumber;
                 total[fn] += count.N;
@@ -213,7 +236,7 @@ public sealed class Profiler
         var sorted = stacks.ToArray();
         Array.Sort(order, sorted, StringComparer.Ordinal);
         stacks = new List<StackSample>(sorted);
-        compiles = (compiles ?? []).Select(c => c with { At = Stopwatch.GetElapsedTime(_start, c.Timestamp), MachineCode = c.MachineCode.Now() }).ToList();
+        compiles = (compiles ?? []).Select(c => c with { Function = Shown(c.Function), At = Stopwatch.GetElapsedTime(_start, c.Timestamp), MachineCode = c.MachineCode.Now() }).ToList();
         var compiledAt = new Dictionary<string, CompileRecord>();
         foreach (var c in compiles) compiledAt.TryAdd(c.Function, c);
         var functions = new List<FunctionProfile>();
@@ -221,8 +244,8 @@ public sealed class Profiler
         {
             if (total[f.Index] == 0 && f.Calls == 0) continue;
             long si = _selfInterpreted[f.Index], sc = _selfCompiled[f.Index];
-            compiledAt.TryGetValue(f.Name, out var compile);
-            functions.Add(new FunctionProfile(f.Name, f.Def.SourceFile ?? module.Def.SourceFile ?? "", si + sc, total[f.Index],
+            compiledAt.TryGetValue(Shown(f.Name), out var compile);
+            functions.Add(new FunctionProfile(Shown(f.Name), Shown(f.Def.SourceFile ?? module.Def.SourceFile ?? ""), si + sc, total[f.Index],
                 f.Calls, si, sc, compile, _allocated[f.Index]));
         }
         functions.Sort((a, b) => a.SelfSamples != b.SelfSamples ? b.SelfSamples.CompareTo(a.SelfSamples)
@@ -230,13 +253,13 @@ public sealed class Profiler
             : string.CompareOrdinal(a.Name, b.Name));
         var lines = new List<LineProfile>(_lines.Count);
         foreach (var (key, count) in _lines)
-            lines.Add(new LineProfile(module.Functions[key.Function].Name, module.Functions[key.Function].Def.SourceFile ?? module.Def.SourceFile ?? "", key.Line, count.N));
+            lines.Add(new LineProfile(Shown(module.Functions[key.Function].Name), Shown(module.Functions[key.Function].Def.SourceFile ?? module.Def.SourceFile ?? ""), key.Line, count.N));
         lines.Sort((a, b) => a.Samples != b.Samples ? b.Samples.CompareTo(a.Samples)
             : string.CompareOrdinal(a.Function, b.Function) is var byName and not 0 ? byName
             : a.Line.CompareTo(b.Line));
         return new Profile
         {
-            Program = module.Def.SourceFile ?? module.Def.Name,
+            Program = Shown(module.Def.SourceFile ?? module.Def.Name),
             Samples = _samples,
             Every = Every,
             Rate = Rate,
