@@ -166,10 +166,23 @@ public sealed class SandboxTests
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the wait was not ended");
     }
 
-    /// <summary>Standard input that never comes: a read waits until the reader is disposed.</summary>
+    /// <summary>Standard input that never comes: a read waits until the reader is disposed. (readLine reads a
+    /// character at a time, as TextReader's own ReadLine does, so that no line outgrows the heap.)</summary>
     private sealed class NeverReader : TextReader
     {
         private readonly ManualResetEventSlim _closed = new();
+
+        public override int Read()
+        {
+            _closed.Wait();
+            return -1;
+        }
+
+        public override int Peek()
+        {
+            _closed.Wait();
+            return -1;
+        }
 
         public override string? ReadLine()
         {
