@@ -206,7 +206,7 @@ public static class ControlCharacters
         {
             // What IsReplaced picks: C0 controls as their Control Pictures, DEL as its own, C1 as U+FFFD.
             char c = text[i];
-            safe[i] = !IsReplaced(c) ? c : c < ' ' ? (char)(0x2400 + c) : c == '\x7f' ? '\u2421' : '\uFFFD';
+            safe[i] = !IsReplaced(c) ? c : Hlvm.Runtime.Execution.ControlPictures.Of(c);
         }
     }
 

@@ -61,11 +61,8 @@ public sealed class ProgramCache(string root)
             string path = PathOf(contextBytes, source);
             var info = new FileInfo(path);
             if (!info.Exists || info.Length > MaxEntryBytes) return null;
-            var entry = File.ReadAllBytes(path).AsSpan();
-            if (!Intact(ref entry)) return null;
-            if (!Block(ref entry, out var storedContext) || !storedContext.SequenceEqual(contextBytes)) return null;
-            if (!Block(ref entry, out var storedSource) || !storedSource.SequenceEqual(source)) return null;
-            if (!Block(ref entry, out var module) || entry.Length != 0) return null;
+            if (!Parse(File.ReadAllBytes(path), out var storedContext, out var storedSource, out var module)
+                || !storedContext.SequenceEqual(contextBytes) || !storedSource.SequenceEqual(source)) return null;
             // Used now: trimming keeps the entries used last.
             File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
             return module.ToArray();
@@ -77,20 +74,21 @@ public sealed class ProgramCache(string root)
     }
 
     /// <summary>
-    /// Whether an entry's bytes are as they were written: its magic, and a checksum of the rest that matches. On
-    /// true, <paramref name="entry"/> is left holding its blocks.
+    /// An entry's three blocks (its context, its source, its module), when its bytes are as they were written: its
+    /// magic, a checksum of the rest that matches, and the blocks filling the rest exactly. What <see cref="Find"/>
+    /// uses and <see cref="Verify"/> checks.
     /// </summary>
-    private static bool Intact(ref Span<byte> entry)
+    private static bool Parse(Span<byte> entry, out Span<byte> context, out Span<byte> source, out Span<byte> module)
     {
+        context = source = module = default;
         if (entry.Length < Magic.Length + ChecksumBytes || !entry.StartsWith(Magic)) return false;
         var blocks = entry[Magic.Length..^ChecksumBytes];
         if (XxHash64.HashToUInt64(blocks) != BinaryPrimitives.ReadUInt64LittleEndian(entry[^ChecksumBytes..])) return false;
-        entry = blocks;
-        return true;
+        return Block(ref blocks, out context) && Block(ref blocks, out source) && Block(ref blocks, out module) && blocks.Length == 0;
     }
 
     /// <summary>A block of the entry: its length (4 bytes, little-endian), then its bytes; false when the entry ends first.</summary>
-    private static bool Block(ref Span<byte> entry, out Span<byte> block)
+    private static bool Block(scoped ref Span<byte> entry, out Span<byte> block)
     {
         block = default;
         if (entry.Length < 4) return false;
@@ -146,8 +144,8 @@ public sealed class ProgramCache(string root)
     }
 
     /// <summary>
-    /// Checks every entry as <see cref="Find"/> would before using it (its magic, its checksum, its three blocks)
-    /// and removes those that fail; returns their file names and how many entries were checked.
+    /// Checks every entry as <see cref="Find"/> would before using it (<see cref="Parse"/>) and removes those that
+    /// fail; returns their file names and how many entries were checked.
     /// </summary>
     public (List<string> Removed, int Checked) Verify()
     {
@@ -158,15 +156,14 @@ public sealed class ProgramCache(string root)
         int checkedCount = 0;
         foreach (var file in files)
         {
-            Span<byte> entry;
+            byte[] entry;
             try
             {
-                if (file.Length > MaxEntryBytes) entry = default;
-                else entry = File.ReadAllBytes(file.FullName);
+                entry = file.Length > MaxEntryBytes ? [] : File.ReadAllBytes(file.FullName);
             }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { continue; } // removed meanwhile
             checkedCount++;
-            if (Intact(ref entry) && Block(ref entry, out _) && Block(ref entry, out _) && Block(ref entry, out _) && entry.Length == 0) continue;
+            if (Parse(entry, out _, out _, out _)) continue;
             removed.Add(file.Name);
             try { file.Delete(); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* reported; Find ignores it still */ }

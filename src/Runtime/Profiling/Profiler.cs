@@ -192,7 +192,7 @@ public sealed class Profiler
         return string.Create(name.Length, name, static (chars, s) =>
         {
             for (int i = 0; i < s.Length; i++)
-                chars[i] = !Hidden(s, i) ? s[i] : s[i] < ' ' ? (char)(0x2400 + s[i]) : s[i] == '\x7f' ? '\u2421' : '\uFFFD';
+                chars[i] = !Hidden(s, i) ? s[i] : ControlPictures.Of(s[i]);
         });
     }
 
