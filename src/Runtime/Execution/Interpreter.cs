@@ -758,7 +758,10 @@ public sealed class Interpreter : IRootSource
     /// would, without the work past the budget (a search of 2,000 strings of 20 million equal characters ran 1,000
     /// times the budget's worth before its charge ended the run).
     /// </summary>
-    public long WorkBudget => _options.Fuel is not null || _options.Checked ? Math.Max(0, _fuel) + _reserve : long.MaxValue;
+    public long WorkBudget => CountsFuel ? Math.Max(0, _fuel) + _reserve : long.MaxValue;
+
+    /// <summary>Whether the run counts fuel (--fuel, or checked mode, which meters as the fuel does).</summary>
+    private bool CountsFuel => _options.Fuel is not null || _options.Checked;
 
     /// <summary>Throws the stop asked for (a timeout, Isolate.Stop), if any: for a native's long loop, which would
     /// otherwise notice it only at the program's next poll.</summary>
@@ -775,7 +778,7 @@ public sealed class Interpreter : IRootSource
     public void Charge(long units)
     {
         _fuel -= units;
-        if (_fuel < 0 && (_options.Fuel is not null || _options.Checked)) Refuel();
+        if (_fuel < 0 && CountsFuel) Refuel();
     }
 
     /// <summary>
@@ -2201,9 +2204,8 @@ public sealed class Interpreter : IRootSource
         return trace;
     }
 
-    /// <summary>The first index of a value in an array: strings by content, floats by ==, the rest by their bits.</summary>
-    /// <summary>The index of <paramref name="value"/> in the array, or -1; <paramref name="work"/> counts the
-    /// elements and characters compared. Past <paramref name="budget"/> it stops (its answer is then never seen: the
+    /// <summary>The first index of <paramref name="value"/> in the array (strings by content, floats by ==, the rest
+    /// by their bits), or -1; <paramref name="work"/> counts the elements and characters compared. Past <paramref name="budget"/> it stops (its answer is then never seen: the
     /// charge of the work ends the run before the next instruction), and between strings it notices a stop.</summary>
     private long IndexOf(Heap heap, int array, long value, ref long work, long budget)
     {

@@ -108,10 +108,6 @@ public static class NativeTable
     ];
 
     /// <summary>
-    /// Runs a read that may block (standard input) so that an interrupt of the program ends the wait: on a thread
-    /// of its own when the run can be interrupted, the read itself left to finish on its own.
-    /// </summary>
-    /// <summary>
     /// A line of <paramref name="reader"/> as <see cref="TextReader.ReadLine"/> reads one (it ends at "\n", "\r" or
     /// "\r\n"; null at the end of the input), but no longer than <paramref name="max"/> characters, the longest
     /// string the heap can hold: .NET's ReadLine built a line of any length outside the heap, 2.66 GB for a program
@@ -135,6 +131,10 @@ public static class NativeTable
         }
     }
 
+    /// <summary>
+    /// Runs a read that may block (standard input) so that an interrupt of the program ends the wait: on a thread
+    /// of its own when the run can be interrupted, the read itself left to finish on its own.
+    /// </summary>
     internal static T Blocking<T>(Interpreter vm, Func<T> read) =>
         vm.Cancellation.CanBeCanceled ? Task.Run(read).WaitAsync(vm.Cancellation).GetAwaiter().GetResult() : read();
 
