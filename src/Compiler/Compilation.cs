@@ -169,22 +169,19 @@ public static class Compilation
             string where = f is null ? "" : $" in '{f.Name}'{(f.SourceFile is { } file ? $" ({file})" : "")}";
             return new Diagnostic(Severity.Error, source, line, 1, $"the type of {what}{where} can't be written in a module: {why}");
         }
+        static string? Why(IEnumerable<VmType> types) => types.Select(t => VmType.Unwritable(t)).FirstOrDefault(w => w is not null);
         foreach (var f in module.Functions)
         {
-            foreach (var t in f.Params.Append(f.Return))
-                if (VmType.Unwritable(t) is { } why) return At(f, "a parameter or the result", why);
-            foreach (var t in f.Locals)
-                if (VmType.Unwritable(t) is { } why) return At(f, "a value", why);
+            if (Why(f.Params.Append(f.Return)) is { } why) return At(f, "a parameter or the result", why);
+            if (Why(f.Locals) is { } local) return At(f, "a value", local);
         }
-        foreach (var t in module.Types)
-            if (VmType.Unwritable(t) is { } why) return At(null, "a value", why);
+        if (Why(module.Types) is { } value) return At(null, "a value", value);
         foreach (var c in module.Classes)
         {
             foreach (var field in c.Fields)
-                if (VmType.Unwritable(field.Type) is { } why) return At(null, $"field '{field.Name}' of '{c.Name}'", why);
+                if (Why([field.Type]) is { } why) return At(null, $"field '{field.Name}' of '{c.Name}'", why);
             foreach (var m in c.Signatures)
-                if (m.Params.Append(m.Return).Select(t => VmType.Unwritable(t)).FirstOrDefault(w => w is not null) is { } why)
-                    return At(null, $"method '{m.Name}' of '{c.Name}'", why);
+                if (Why(m.Params.Append(m.Return)) is { } why) return At(null, $"method '{m.Name}' of '{c.Name}'", why);
         }
         return null;
     }

@@ -224,8 +224,7 @@ public static class SyntaxParser
         {
             if (parser.InputStream is not ITokenStream tokens) return false;
             var open = new Stack<bool>(); // true: an interpolation's brace
-            int first = offending.TokenIndex;
-            while (first > 0 && tokens.Get(first - 1).Line == offending.Line) first--;
+            int first = LineStart(tokens, offending);
             for (int i = first; i < offending.TokenIndex; i++)
             {
                 switch (tokens.Get(i).Type)
@@ -238,6 +237,14 @@ public static class SyntaxParser
             return open.Count > 0 && open.Peek() && offending.Type != HlLexer.RBRACE;
         }
 
+        /// <summary>The index of the first token on the offending token's line.</summary>
+        private static int LineStart(ITokenStream tokens, IToken offending)
+        {
+            int first = offending.TokenIndex;
+            while (first > 0 && tokens.Get(first - 1).Line == offending.Line) first--;
+            return first;
+        }
+
         /// <summary>
         /// The innermost '(' or '[' opened earlier on the offending token's line and not closed before it: the token
         /// type that closes it, and what may come in its place (',' too in a call's arguments or an array literal,
@@ -247,8 +254,7 @@ public static class SyntaxParser
         {
             if (parser.InputStream is not ITokenStream tokens) return null;
             var open = new Stack<int>(); // the index of each open '(' or '['
-            int first = offending.TokenIndex;
-            while (first > 0 && tokens.Get(first - 1).Line == offending.Line) first--;
+            int first = LineStart(tokens, offending);
             for (int i = first; i < offending.TokenIndex; i++)
             {
                 switch (tokens.Get(i).Type)
