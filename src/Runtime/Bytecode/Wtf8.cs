@@ -35,14 +35,14 @@ public static class Wtf8
     private static int LoneSurrogateAt(string text, int from)
     {
         for (int i = from; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (!char.IsSurrogate(c)) continue;
-            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) { i++; continue; }
-            return i;
-        }
+            if (IsLoneSurrogate(text, i)) return i;
         return -1;
     }
+
+    /// <summary>Whether the code unit at <paramref name="i"/> is a surrogate that is not half of a pair.</summary>
+    public static bool IsLoneSurrogate(string text, int i) =>
+        char.IsHighSurrogate(text[i]) ? i + 1 == text.Length || !char.IsLowSurrogate(text[i + 1])
+        : char.IsLowSurrogate(text[i]) && (i == 0 || !char.IsHighSurrogate(text[i - 1]));
 
     /// <summary>The text of WTF-8 bytes, or null when they are not WTF-8 (not UTF-8 apart from lone surrogates, or a
     /// pair spelt as two surrogates).</summary>

@@ -184,8 +184,7 @@ public sealed class Profiler
     internal static string Shown(string name)
     {
         static bool Hidden(string s, int i) => s[i] is < ' ' or (>= '\x7f' and <= '\x9f') or '\u2028' or '\u2029' or (>= '\u202a' and <= '\u202e') or (>= '\u2066' and <= '\u2069')
-            || char.IsHighSurrogate(s[i]) && (i + 1 == s.Length || !char.IsLowSurrogate(s[i + 1]))
-            || char.IsLowSurrogate(s[i]) && (i == 0 || !char.IsHighSurrogate(s[i - 1]));
+            || Bytecode.Wtf8.IsLoneSurrogate(s, i);
         int first = 0;
         while (first < name.Length && !Hidden(name, first)) first++;
         if (first == name.Length) return name;
