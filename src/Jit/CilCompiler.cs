@@ -44,6 +44,10 @@ public sealed class CilCompiler : ICompiler
         /// <summary>The run is over (<see cref="End"/>): nothing more is compiled for it, and what the JIT's thread has
         /// not begun of it is dropped.</summary>
         public volatile bool Ended;
+
+        /// <summary>When the JIT's thread last took a function of this run (<see cref="Preparer"/>'s turns; read and
+        /// written under its lock).</summary>
+        internal long Served;
     }
 
     /// <summary>The runs compiled for, by module, for as long as the module lives (a weak table: the compiler keeps
@@ -305,10 +309,14 @@ internal static class Preparer
     private static readonly List<Pending> Batches = [];
     private static Thread? _worker;
 
+    /// <summary>Functions taken so far, the clock of <see cref="CilCompiler.Run.Served"/> (under the lock).</summary>
+    private static long _turns;
+
     private sealed class Pending(CilCompiler owner, CilCompiler.Run run, Prepared[] batch)
     {
         public CilCompiler Owner { get; private set; } = owner;
         private CilCompiler.Run _run = run;
+        public CilCompiler.Run Run => _run;
         public readonly Prepared[] Batch = batch;
         public int Next = batch.Length - 1;
 
@@ -348,18 +356,20 @@ internal static class Preparer
     }
 
     /// <summary>
-    /// Compiles one function at a time, always of the newest batch: a function that became hot while an older
-    /// batch compiles is what the program runs now (a sort's comparison, made hot by the sort that a `main`
-    /// compiled for its loop has just started), and the older batch goes on after it. Between functions, the
-    /// thread holds nothing of a batch (<see cref="Next"/> and <see cref="CompileOne"/> keep it in their own frames),
-    /// so that an idle thread does not keep the last run's module and compiled code alive.
+    /// Compiles one function at a time. The runs with functions waiting take turns, the one served longest ago
+    /// first, so that an isolate that keeps making functions hot does not hold back the compiles of the others in
+    /// the process. Within a run, its newest batch comes first: a function that became hot while an older batch
+    /// compiles is what the program runs now (a sort's comparison, made hot by the sort that a `main` compiled for
+    /// its loop has just started), and the older batch goes on after it. Between functions, the thread holds
+    /// nothing of a batch (<see cref="Next"/> and <see cref="CompileOne"/> keep it in their own frames), so that an
+    /// idle thread does not keep the last run's module and compiled code alive.
     /// </summary>
     private static void Work()
     {
         while (true) CompileOne(Next());
     }
 
-    /// <summary>Waits for the newest batch with a function left to compile; drops the batches nothing wants.</summary>
+    /// <summary>Waits for a batch with a function left to compile and takes the next one's turn.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Pending Next()
     {
@@ -368,23 +378,35 @@ internal static class Preparer
             while (true)
             {
                 while (Batches.Count == 0) Monitor.Wait(Batches);
-                if (Newest() is { } pending) return pending;
+                if (Choose() is { } pending)
+                {
+                    pending.Run.Served = ++_turns;
+                    return pending;
+                }
             }
         }
     }
 
-    /// <summary>The newest batch if a function of it is left to compile; otherwise it is removed, and null. (A method
-    /// of its own: the batch looked at is not left in the frame that waits.)</summary>
+    /// <summary>The newest batch of the run served longest ago; the batches done or dropped on the way are removed.
+    /// Null when none is left. (A method of its own: the batch looked at is not left in the frame that waits.)</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Pending? Newest()
+    private static Pending? Choose()
     {
-        var pending = Batches[^1];
-        if (pending.Next >= 0 && !pending.Dropped) return pending;
-        Batches.RemoveAt(Batches.Count - 1);
-        // Dropped: what was not compiled is not being compiled any more (a module run again may compile it).
-        for (; pending.Next >= 0; pending.Next--) pending.Batch[pending.Next].Function.Compiling = false;
-        pending.Forget();
-        return null;
+        Pending? chosen = null;
+        for (int i = Batches.Count - 1; i >= 0; i--)
+        {
+            var pending = Batches[i];
+            if (pending.Next < 0 || pending.Dropped)
+            {
+                Batches.RemoveAt(i);
+                // Dropped: what was not compiled is not being compiled any more (a module run again may compile it).
+                for (; pending.Next >= 0; pending.Next--) pending.Batch[pending.Next].Function.Compiling = false;
+                pending.Forget();
+            }
+            // Newest first, so that a run's first batch met is its newest, kept unless a run served earlier comes.
+            else if (chosen is null || pending.Run.Served < chosen.Run.Served) chosen = pending;
+        }
+        return chosen;
     }
 
     /// <summary>Compiles the next function of <paramref name="pending"/> and gives it its code.</summary>

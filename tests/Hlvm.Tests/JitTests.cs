@@ -1811,6 +1811,72 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// Runs take turns on the JIT's thread, the one served longest ago first; within a run, its newest batch comes
+    /// first. Run X's batch A (`a`, `a2`, `a3`, compiled from the last) is held in its first compile while run Y
+    /// (the same program loaded again: another module, another run) queues batch C (`c`, `c2`) and then X queues
+    /// batch B (`b`). Y has not been served, so C's first function comes next, then X's newest (B), then Y's rest,
+    /// then X's. Fails when the newest batch of the process always comes first (B, all of C, then A's rest: a run
+    /// that keeps making functions hot would hold back every other run's compiles).
+    /// </summary>
+    [Fact]
+    public void RunsTakeTurnsOnTheJitsThread()
+    {
+        var module = Compilation.Compile("turns.hl", """
+            fn a3(x: int) -> int { var s = 0; for i in 0..x { s += i } return s }
+            fn a2(x: int) -> int { var s = 0; for i in 0..x { s += a3(i) } return s }
+            fn a(x: int) -> int { var s = 0; for i in 0..x { s += a2(i) } return s }
+            fn b(x: int) -> int { var s = 1; for i in 0..x { s *= 3 } return s }
+            fn c2(x: int) -> int { var s = 2; for i in 0..x { s *= 5 } return s }
+            fn c(x: int) -> int { var s = 0; for i in 0..x { s += c2(i) } return s }
+            fn main() { println(a(3) + b(3) + c(3)) }
+            """).Module!;
+        LoadedModule Load()
+        {
+            var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
+            loaded.Attach(new Heap());
+            return loaded;
+        }
+        var (x, y) = (Load(), Load());
+        LoadedFunction Named(LoadedModule m, string name) => m.Functions.Single(f => f.Name == name);
+        var ours = new Dictionary<LoadedFunction, string>
+        {
+            [Named(x, "a")] = "X.a", [Named(x, "a2")] = "X.a2", [Named(x, "a3")] = "X.a3", [Named(x, "b")] = "X.b",
+            [Named(y, "c")] = "Y.c", [Named(y, "c2")] = "Y.c2",
+        };
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var held = new ManualResetEventSlim(false);
+        using var holding = new ManualResetEventSlim(false);
+        Jit.Preparer.BeforeCompile = (f, _) =>
+        {
+            if (!ours.TryGetValue(f, out var name)) return;
+            order.Enqueue(name);
+            if (name == "X.a3")
+            {
+                holding.Set();
+                held.Wait(TimeSpan.FromSeconds(30));
+            }
+        };
+        try
+        {
+            var compiler = new Jit.CilCompiler { Background = true };
+            compiler.Compile(x, Named(x, "a"), "test");
+            Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started batch A");
+            compiler.Compile(y, Named(y, "c"), "test");
+            compiler.Compile(x, Named(x, "b"), "test");
+            held.Set();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (ours.Keys.Any(f => f.Compiled is null) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            Assert.All(ours.Keys, f => Assert.NotNull(f.Compiled));
+            Assert.Equal(["X.a3", "Y.c2", "X.b", "Y.c", "X.a2", "X.a"], order.ToArray());
+        }
+        finally
+        {
+            Jit.Preparer.BeforeCompile = null;
+            held.Set();
+        }
+    }
+
+    /// <summary>
     /// The JIT's thread says what .NET's compile of each function took (<c>CompileRecord.MachineCode</c>, which
     /// `hlvm prof` and `--jit-log` report) before the function gets its code: a function compiled there has its
     /// time, and one whose method another thread had compiled first (the program's thread, at a call from compiled
