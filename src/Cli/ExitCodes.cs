@@ -37,7 +37,7 @@ public static class ExitCodes
         (Ok, "success, or for `run` the `int` that `main` returned (modulo 256), or the code given to `env.exit` (0 to 125)"),
         (EnginesDiffer, "`run --engine compare`: the interpreter and the JIT gave different output or exit codes (the first difference is printed)"),
         (Usage, "bad usage of the command line: an unknown command or option, a missing or malformed value, a missing or extra argument"),
-        (DataError, "a compile error, a malformed or unverifiable module (or, for check and run, one without an entry function), a bundle that is malformed, truncated, tampered with, unsigned or signed by a key not trusted (such a bundle never starts), an app file pack can't take, or cache verify finding a damaged entry (which it removes)"),
+        (DataError, "a compile error, a source file that is not UTF-8, a malformed or unverifiable module (or, for check and run, one without an entry function), a bundle that is malformed, truncated, tampered with, unsigned or signed by a key not trusted (such a bundle never starts), an app file pack can't take, or cache verify finding a damaged entry (which it removes)"),
         (NoInput, "an input not found or unreadable: a file, a key file, or a bundle's URL that answers with an error or can't be reached (and is not cached)"),
         (RuntimeError, "an uncaught error: one the program threw, a runtime fault (`IndexError`, `KeyError`, `DivisionByZeroError`, `NullError`, `CastError`, `ValueError`, `IOError`; a bundle's resource that fails its check when the app reads it is an `IOError`), or an internal error of the VM"),
         (CantCreate, "an output file, or standard output (a full disk), cannot be written, or `serve` cannot listen on its port"),

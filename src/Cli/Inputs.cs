@@ -134,13 +134,12 @@ internal sealed class Inputs(CliContext cli)
     {
         exitCode = ExitCodes.DataError;
         keep = false;
-        string text = SourceFiles.Text(bytes);
         CompileResult result;
         bool readFiles = false;
         var readModule = SourceFiles.ModuleReader(path, bytes.Length);
         try
         {
-            result = Compilation.Compile(path, text, file =>
+            result = Compilation.Compile(path, SourceFiles.Text(bytes, path), file =>
             {
                 readFiles = true;
                 return readModule(file);
@@ -148,8 +147,10 @@ internal sealed class Inputs(CliContext cli)
         }
         catch (SourceFileException e)
         {
-            cli.Messages.WriteLine($"hlvm: {Shown(path)}: cannot read the module {Shown(e.File)}: {e.Reason}");
-            exitCode = ExitCodes.NoInput;
+            cli.Messages.WriteLine(e.File == path
+                ? $"hlvm: cannot read '{Shown(path)}': {e.Reason}"
+                : $"hlvm: {Shown(path)}: cannot read the module {Shown(e.File)}: {e.Reason}");
+            exitCode = e.Malformed ? ExitCodes.DataError : ExitCodes.NoInput;
             return null;
         }
         // A diagnostic quotes the source, which may hold control characters: show them, don't send them.

@@ -4,12 +4,15 @@ using static Hlvm.Sandbox.LinuxFiles;
 namespace Hlvm.Sandbox;
 
 /// <summary>A source or module file that hlvm will not read, and why.</summary>
-public sealed class SourceFileException(string file, string reason) : Exception($"{file}: {reason}")
+public sealed class SourceFileException(string file, string reason, bool malformed = false) : Exception($"{file}: {reason}")
 {
     /// <summary>The file as it was named: on the command line, or relative to the program's directory.</summary>
     public string File { get; } = file;
 
     public string Reason { get; } = reason;
+
+    /// <summary>The file was read, and what it holds is not text (exit 65, where a file not read is 66).</summary>
+    public bool Malformed { get; } = malformed;
 }
 
 /// <summary>
@@ -94,20 +97,45 @@ public static class SourceFiles
             total += bytes.Length;
             if (total > MaxProgramBytes)
                 throw new SourceFileException(relative, $"the program's source files together are larger than {MaxProgramBytes >> 20} MiB, the most hlvm compiles");
-            return Text(bytes);
+            return Text(bytes, relative);
         };
     }
 
     /// <summary>The text of the file a command was given (a manifest, a key), read as <see cref="ReadNamed"/> reads it.</summary>
     /// <exception cref="FileNotFoundException">there is no such file</exception>
     /// <exception cref="SourceFileException">it can't or may not be read</exception>
-    public static string ReadNamedText(string path) => Text(ReadNamed(path));
+    public static string ReadNamedText(string path) => Text(ReadNamed(path), path);
 
-    /// <summary>Source text from its bytes: UTF-8 (invalid sequences replaced), without a byte-order mark.</summary>
-    public static string Text(byte[] bytes)
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// The text of the file <paramref name="shown"/> from its bytes, which must be UTF-8; a byte-order mark is
+    /// skipped. Bytes that are not UTF-8 (a file saved as Latin-1, a binary file) are refused where the first of
+    /// them is, by line and column, rather than read as U+FFFD: a string literal would silently hold other text
+    /// than the file's.
+    /// </summary>
+    /// <exception cref="SourceFileException">the bytes are not UTF-8 (<see cref="SourceFileException.Malformed"/>)</exception>
+    public static string Text(byte[] bytes, string shown)
     {
-        string text = new UTF8Encoding(false, false).GetString(bytes);
-        return text.Length > 0 && text[0] == '\uFEFF' ? text[1..] : text;
+        ReadOnlySpan<byte> utf8 = bytes;
+        if (utf8.StartsWith("\uFEFF"u8)) utf8 = utf8[3..];
+        if (System.Text.Unicode.Utf8.IsValid(utf8)) return StrictUtf8.GetString(utf8);
+        throw new SourceFileException(shown, NotUtf8(utf8), malformed: true);
+    }
+
+    /// <summary>Where the first bytes that are not UTF-8 are, and which: line and column as the compiler counts
+    /// them (columns in UTF-16 code units, from 1).</summary>
+    private static string NotUtf8(ReadOnlySpan<byte> utf8)
+    {
+        int at = 0;
+        while (System.Text.Rune.DecodeFromUtf8(utf8[at..], out _, out int length) == System.Buffers.OperationStatus.Done) at += length;
+        System.Text.Rune.DecodeFromUtf8(utf8[at..], out _, out int invalid);
+        var before = utf8[..at];
+        int lineStart = before.LastIndexOf((byte)'\n') + 1;
+        int line = before.Count((byte)'\n') + 1;
+        int column = StrictUtf8.GetCharCount(before[lineStart..]) + 1;
+        string shownBytes = string.Join(" ", utf8.Slice(at, invalid).ToArray().Select(b => $"0x{b:X2}"));
+        return $"it is not UTF-8 text (hlvm reads source files as UTF-8): line {line}, column {column} has {(invalid == 1 ? "the byte" : "the bytes")} {shownBytes}, which {(invalid == 1 ? "is" : "are")} not a UTF-8 character";
     }
 
     private static byte[] ReadRegular(Microsoft.Win32.SafeHandles.SafeFileHandle file, string shown)

@@ -67,6 +67,49 @@ public sealed class CliTests
         }
     }
 
+    /// <summary>
+    /// A source file that is not UTF-8 (saved as Latin-1, or cut in the middle of a character) is refused where its
+    /// first such bytes are, in the program, in a module it imports and in a `.hlasm` file alike, exit 65: it used to
+    /// be read with U+FFFD in their place, so that `"café"` printed `caf\uFFFD` without a word. A byte-order mark
+    /// and characters of every length before the bad byte are fine, and the column counts them as the compiler's
+    /// messages do (UTF-16 code units: the emoji is two). Fails when bad bytes are replaced again, or placed wrong.
+    /// </summary>
+    [Fact]
+    public void SourceThatIsNotUtf8IsRefusedWhereItStopsBeingUtf8()
+    {
+        using var dir = new TestSupport.TempDir();
+        string Bytes(string name, params byte[][] parts)
+        {
+            string path = Path.Combine(dir.Path, name);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, parts.SelectMany(p => p).ToArray());
+            return path;
+        }
+        byte[] U(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+        string latin1 = Bytes("latin1.hl", [0xEF, 0xBB, 0xBF], U("fn main() {\n    println(\"é😀 caf"), [0xE9], U("\")\n}\n"));
+        var r = TestSupport.Hlvm("run", latin1);
+        Assert.Equal(65, r.ExitCode);
+        // Column 21: four spaces, `println("` (9), é (1) and 😀 (2), a space, "caf" (3), then the byte.
+        Assert.Equal($"hlvm: cannot read '{latin1}': it is not UTF-8 text (hlvm reads source files as UTF-8): line 2, column 21 has the byte 0xE9, which is not a UTF-8 character\n", r.Stderr);
+
+        string cut = Bytes("cut.hl", U("fn main() {\n  // "), [0xE2, 0x82], U(" euro\n}\n"));
+        var c = TestSupport.Hlvm("check", cut);
+        Assert.Equal(65, c.ExitCode);
+        Assert.EndsWith("line 2, column 6 has the bytes 0xE2 0x82, which are not a UTF-8 character\n", c.Stderr);
+
+        Bytes("lib/m.hl", U("pub fn f() -> string { return \""), [0xFF], U("\" }\n"));
+        string main = Bytes("main.hl", U("import lib.m\nfn main() { println(m.f()) }\n"));
+        var m = TestSupport.Hlvm("run", main);
+        Assert.Equal(65, m.ExitCode);
+        Assert.Equal($"hlvm: {main}: cannot read the module lib/m.hl: it is not UTF-8 text (hlvm reads source files as UTF-8): line 1, column 32 has the byte 0xFF, which is not a UTF-8 character\n", m.Stderr);
+
+        string asm = Bytes("bad.hlasm", U(".function main\n  ; "), [0xC0, 0xAF], U("\n"));
+        var a = TestSupport.Hlvm("asm", asm);
+        Assert.Equal(65, a.ExitCode);
+        Assert.Contains("line 2, column 5 has the byte 0xC0, which is not a UTF-8 character", a.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.ChangeExtension(asm, ".hlc")));
+    }
+
     [Fact]
     public void CompileErrorsExit65WithLocations()
     {

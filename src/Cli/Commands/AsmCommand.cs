@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text;
+using Hlvm.Sandbox;
 using Hlvm.Cli.Parsing;
 using Hlvm.Compiler.Assembly;
 using Hlvm.Compiler.Diagnostics;
@@ -29,8 +29,16 @@ internal static class AsmCommand
             if (inputs.RefuseBundle("asm", path, bytes, Takes)) return ExitCodes.Usage;
             string target = output.Get(p) ?? Path.ChangeExtension(path, ".hlc");
             if (inputs.RefuseOverwritingInput("asm", target, path) is { } refused) return refused;
-            string text = new UTF8Encoding(false, false).GetString(bytes);
-            if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
+            string text;
+            try
+            {
+                text = SourceFiles.Text(bytes, path);
+            }
+            catch (SourceFileException e)
+            {
+                cli.Messages.WriteLine($"hlvm: cannot read '{Inputs.Shown(path)}': {e.Reason}");
+                return ExitCodes.DataError;
+            }
             var result = Assembler.Assemble(path, text);
             foreach (var d in result.Diagnostics) cli.Messages.WriteLine(Inputs.Shown(d.Format()));
             if (result.Module is null)
