@@ -145,7 +145,10 @@ public sealed partial class Binder
         var expectedReturn = expectedFn?.Element == Infer ? null : expectedFn?.Element;
         VmType? ret = declaredReturn ?? (ctx.block() is not null ? expectedReturn ?? VmType.Void : expectedReturn);
 
-        var outerName = _function!.Name;
+        // Named after the named function it is written in, however deep in other lambdas: a name built on the
+        // enclosing lambda's grew with each level (main$lambda1$lambda2...), so that 4,000 lambdas nested in one
+        // another took 400 MB of names to compile, and wrote them into the module.
+        var outerName = (_outer.Count > 0 ? _outer[0].Function : _function!).Name;
         var symbol = NewFunction($"{outerName}$lambda{++_lambdaCount}", [Types.Error, .. types], ["$env", .. names], ret ?? Types.Error);
         Enter(symbol);
         var env = NewLocal("$env", Types.Error, mutable: false);
