@@ -144,7 +144,7 @@ public sealed class Permissions
                 if (!NetTarget.TryParse(target, out string host, out int? port)) throw new ArgumentException($"'{target}' is not a host or host:port");
                 return NetTarget.Format(host, port);
             default:
-                if (target.Contains('=')) throw new ArgumentException($"'{target}' is not a variable name");
+                if (!Runtime.Natives.EnvNatives.IsVariableName(target)) throw new ArgumentException($"'{target}' is not a variable name");
                 return target;
         }
     }

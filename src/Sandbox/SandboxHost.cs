@@ -57,6 +57,8 @@ public sealed class SandboxHost : IHost, IDisposable
             // The app's own files and its data are always its to read and write (a write to /app makes a copy).
             return VirtualPath.IsVirtual(path) || _permissions.IsGranted(permission, path) ? null : "";
         }
+        // A name no variable can have names nothing (env.get gives null): no flag could grant it.
+        if (permission == "env" && !Runtime.Natives.EnvNatives.IsVariableName(target)) return null;
         if (_permissions.IsDenied(permission, target)) return $"a --deny-{permission} rule covers it";
         return _permissions.IsGranted(permission, target) ? null : "";
     }

@@ -290,6 +290,32 @@ public sealed class SandboxTests
         Assert.True(DateTime.TryParse(lines[1].GetProperty("time").GetString(), out _));
     }
 
+    /// <summary>
+    /// `env.get` of a name no variable can have (empty, with '=' or a NUL) is null without a grant: it says nothing
+    /// of the environment, and no `--allow-env` could name it (the flag refuses such names). It used to be a
+    /// PermissionError that advised running with `--allow-env=`, which the command line refuses. A real name is
+    /// still denied. Fails when the sandbox denies those names again.
+    /// </summary>
+    [Fact]
+    public void AnEnvironmentNameNoVariableCanHaveIsNullWithoutAGrant()
+    {
+        var (_, output) = Run("""
+            import std.env
+
+            fn main() {
+                for name in ["", "A=B", "NUL\0NAME"] { println(env.get(name) ?? "null") }
+                try {
+                    env.get("HOME")
+                    println("HOME read")
+                } catch e: PermissionError {
+                    println(e.message)
+                }
+            }
+            """);
+        Assert.Equal("null\nnull\nnull\nenv access to \"HOME\" is not granted (run with --allow-env=HOME to allow it)\n", output);
+        Assert.Throws<ArgumentException>(() => new Permissions().Allow("env", "NUL\0NAME"));
+    }
+
     // ------------------------------------------------------------------------------------------------ files
 
     [Fact]

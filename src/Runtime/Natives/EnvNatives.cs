@@ -19,6 +19,11 @@ internal static class EnvNatives
     /// </summary>
     public const int MaxExitCode = 125;
 
+    /// <summary>Whether an environment variable may have the name <paramref name="name"/>: not empty, no '=' and
+    /// no NUL. <c>env.get</c> of any other name is null, which needs no grant (it says nothing of the environment),
+    /// and <c>--allow-env</c> refuses one.</summary>
+    public static bool IsVariableName(string name) => name.Length > 0 && !name.Contains('=') && !name.Contains('\0');
+
     public static readonly NativeDef[] All =
     [
         new("env.args", [], VmType.ArrayOf(S), null, "the program's arguments: a new array of the strings main(args) receives",
@@ -27,7 +32,7 @@ internal static class EnvNatives
             (vm, a) =>
             {
                 string name = StringNatives.Str(vm, a[0]);
-                if (name.Length == 0 || name.Contains('=') || name.Contains('\0')) return 0;
+                if (!IsVariableName(name)) return 0;
                 return vm.Host.GetEnvironmentVariable(name) is { } value ? StringNatives.NewString(vm, value) : 0;
             }),
         new("env.exit", [I], V, null, "ends the program at once with an exit code 0 to 125 (126 and up mean other things to shells): no finally runs; ValueError for another code",
