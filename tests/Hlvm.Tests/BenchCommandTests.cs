@@ -35,6 +35,8 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Single(result.Stdout.Split('\n'), l => l.TrimStart().StartsWith("interp ", StringComparison.Ordinal));
         Assert.Single(result.Stdout.Split('\n'), l => l.TrimStart().StartsWith("jit ", StringComparison.Ordinal));
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        // Every time in the file (each run's, the mean, sd, min and max) is in the unit it names.
+        Assert.Equal("seconds", doc.RootElement.GetProperty("unit").GetString());
         var engines = doc.RootElement.GetProperty("engines").EnumerateArray().ToList();
         Assert.Equal(["interp", "jit"], engines.Select(e => e.GetProperty("engine").GetString()));
         Assert.Equal(1.0, engines[0].GetProperty("ratio").GetDouble(), 9);

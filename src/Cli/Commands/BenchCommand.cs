@@ -107,6 +107,7 @@ internal static class BenchCommand
                     program = path,
                     runs = n,
                     warmup = w,
+                    unit = "seconds",
                     engines = rows.Select(r => new { engine = r.Engine, mean = r.Mean, sd = r.Sd, min = r.Min, max = r.Max, ratio = r.Ratio, seconds = results.First(x => x.Engine == r.Engine).Seconds }),
                 }, new JsonSerializerOptions { WriteIndented = true }) + "\n"
                 : $"| engine | mean | sd | min | max | / {results[0].Engine} |\n| --- | ---: | ---: | ---: | ---: | ---: |\n"
