@@ -36,7 +36,14 @@ public sealed partial class Binder
     {
         string n = name.Text;
         if (pub is not null) _unit.Public.Add(n);
-        if (_classes.ContainsKey(n)) { Error(name, $"'{n}' is already defined"); return; }
+        if (_classes.TryGetValue(n, out var existing))
+        {
+            // The one class of another unit a module sees unqualified is the prelude's.
+            Error(name, _classUnit.TryGetValue(existing, out var owner) && owner != _unit
+                ? $"'{n}' is a class of the prelude, which every module sees (the error classes); name yours otherwise"
+                : $"'{n}' is already defined");
+            return;
+        }
         if (n is "int" or "float" or "bool" or "string" || Builtins.Contains(n)) { Error(name, $"'{n}' is a built-in name"); return; }
         var c = new ClassSymbol(_unit.Prefix + n, _classList.Count, isInterface);
         _classes[n] = c;
@@ -164,7 +171,11 @@ public sealed partial class Binder
             string name = fd.name.Text;
             if (fd.PUB() != null) Error(fd.PUB().Symbol, "'pub' marks what a module exports, at its top level; a method is public wherever its class is: remove 'pub' here (and write it before the class)");
             if (c.OwnMethods.Any(x => x.Name == name)) { Error(fd.name, $"method '{name}' is declared twice"); continue; }
-            if (c.Fields.Any(x => x.Name == name)) { Error(fd.name, $"'{name}' is already a field of '{c.Name}'"); continue; }
+            if (c.Fields.FirstOrDefault(x => x.Name == name) is { } clash)
+            {
+                Error(fd.name, clash.Owner == c ? $"'{name}' is already a field of '{c.Name}'" : $"'{name}' is a field '{c.Name}' inherits from '{clash.Owner.Name}'");
+                continue;
+            }
             var (types, names) = BindParams(fd.paramList());
             var ret = fd.returnType is null ? VmType.Void : BindType(fd.returnType);
             var fn = NewFunction($"{c.Name}.{name}", [c.Type, .. types], ["self", .. names], ret);
@@ -566,9 +577,14 @@ public sealed partial class Binder
         else if (value.Type.Kind == TypeKind.Map) access = BindMapMethod(value, name, callArgs, line);
         else if (NativeMethod(value.Type, name.Text) is { } native) access = BindNativeMethod(native, value, name, callArgs, line);
         else if (value.Type.Kind == TypeKind.Array && name.Text == "len" && callArgs.Length == 0) access = new BoundOp(line, VmType.Int, Opcode.ALen, value, null);
+        else if (value.Type.Kind == TypeKind.Array && name.Text != "push"
+                 && (BindArrayMethod(value, name, callArgs, line) ?? BindTemplateMethod(value, name, callArgs, line)) is { } arrayCall)
+            access = arrayCall;
         else
         {
-            Error(name, $"{N(value.Type)} has no method '{name.Text}' that '?.' can call");
+            Error(name, value.Type.Kind == TypeKind.Array && name.Text == "push"
+                ? $"'?.' can't call push, a statement of its own: write `if a != null {{ a.push(v) }}`"
+                : $"{N(value.Type)} has no method '{name.Text}' that '?.' can call");
             return new BoundError(line);
         }
         if (access.Type.IsError()) return access;

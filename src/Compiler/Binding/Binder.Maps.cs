@@ -54,7 +54,7 @@ public sealed partial class Binder
     private bool RequireMap(BoundExpr map, ExprContext at)
     {
         if (!map.Type.Nullable) return true;
-        Error(at, $"cannot use this map: the value may be null ({N(map.Type)}); check it with `if x != null` first");
+        Error(at, $"cannot use this map: the value may be null ({N(map.Type)}); {CheckItFirst(at)}");
         return false;
     }
 

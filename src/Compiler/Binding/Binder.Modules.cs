@@ -85,9 +85,14 @@ public sealed partial class Binder
     {
         string name = decl.name.Text;
         if (decl.PUB() != null) _unit.Public.Add(name);
-        if (_functions.ContainsKey(name) || _classes.ContainsKey(name) || _unit.Constants.ContainsKey(name) || _unit.Imports.ContainsKey(name) || Builtins.Contains(name))
+        // Functions and classes are declared before constants, whatever their order in the file: the message says
+        // what the name is already, since the other declaration may come later.
+        string? taken = _functions.ContainsKey(name) ? "a function" : _classes.ContainsKey(name) ? "a class"
+            : _unit.Constants.ContainsKey(name) ? "a constant" : _unit.Imports.ContainsKey(name) ? "an imported module"
+            : Builtins.Contains(name) ? "a built-in function" : null;
+        if (taken is not null)
         {
-            Error(decl.name, $"'{name}' is already defined");
+            Error(decl.name, $"'{name}' is already defined: it is the name of {taken} here");
             return;
         }
         VmType? declared = decl.type() is { } t ? BindType(t) : null;
@@ -174,7 +179,7 @@ public sealed partial class Binder
     }
 
     /// <summary><c>module.name</c> as a value: a constant, or a function as a function value.</summary>
-    private BoundExpr BindModuleMember(Unit module, IToken name, int line)
+    private BoundExpr BindModuleMember(Unit module, string qualifier, IToken name, int line)
     {
         if (module.Constants.TryGetValue(name.Text, out var constant))
             return CheckMember(module, name, true) ? constant with { Line = line } : new BoundError(line);
@@ -184,7 +189,7 @@ public sealed partial class Binder
             || (module.IsStdIo && Builtins.Contains(name.Text)) || module.Classes.ContainsKey(name.Text);
         if (callable)
         {
-            Error(name, $"'{module.Module.Name}.{name.Text}' must be called: write `{name.Text}(...)`, or wrap it in a function value");
+            Error(name, $"'{module.Module.Name}.{name.Text}' must be called: write `{qualifier}.{name.Text}(...)`, or wrap it in a function value");
             return new BoundError(line);
         }
         CheckMember(module, name, false);

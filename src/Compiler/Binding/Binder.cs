@@ -493,7 +493,7 @@ public sealed partial class Binder
                 source = new BoundOp(source.Line, VmType.ArrayOf(source.Type.Key!), Opcode.MapKeys, source, null); // over its keys
             var elementType = Types.Error;
             if (source.Type.Kind is TypeKind.Array or TypeKind.Map && source.Type.Nullable)
-                Error(f.expr(0), $"cannot loop over this: the value may be null ({N(source.Type)}); check it with `if x != null` first");
+                Error(f.expr(0), $"cannot loop over this: the value may be null ({N(source.Type)}); {CheckItFirst(f.expr(0))}");
             else if (source.Type.Kind == TypeKind.Array) elementType = source.Type.Element!;
             else if (!source.Type.IsError())
                 Error(f.expr(0), $"'for ... in' needs an array, a map or a range `a..b`, but this is {N(source.Type)}");
@@ -566,6 +566,12 @@ public sealed partial class Binder
         {
             var array = BindValue(index.expr(0), null);
             if (array.Type.Kind == TypeKind.Map) return BindMapAssign(a, array, index);
+            if (array.Type.IsError())
+            {
+                BindValue(index.expr(1), null);
+                BindValue(a.value, null);
+                return new BoundBlock(line, []);
+            }
             var idx = Check(BindValue(index.expr(1), VmType.Int), VmType.Int, index.expr(1), "an index must be");
             var elementType = ElementType(array, index.expr(0));
             var value = BindValue(a.value, elementType);
@@ -617,7 +623,9 @@ public sealed partial class Binder
         bool ofSelf = _self is not null && target is BoundLocal { Local: var l } && l == _self;
         if (ofSelf && a.op.Text != "=") CheckFieldRead(field, at);
         if (!field.Mutable && !selfInInit)
-            Error(at, $"cannot assign to field '{field.Name}': it is declared with 'let', so only the init of '{field.Owner.Name}' can set it");
+            Error(at, _inInit && _class == field.Owner
+                ? $"cannot assign to field '{field.Name}' of another reference: it is declared with 'let', so the init of '{field.Owner.Name}' sets it on `self` only (`self.{field.Name} = ...`)"
+                : $"cannot assign to field '{field.Name}': it is declared with 'let', so only the init of '{field.Owner.Name}' can set it");
         var cls = _classList[target.Type.ClassIndex];
         var value = BindValue(a.value, field.Type);
         string op = a.op.Text;
@@ -671,7 +679,7 @@ public sealed partial class Binder
     {
         if (array.Type.Kind == TypeKind.Array && array.Type.Nullable)
         {
-            Error(ctx, $"cannot use the elements of this array: the value may be null ({N(array.Type)}); check it with `if x != null` first");
+            Error(ctx, $"cannot use the elements of this array: the value may be null ({N(array.Type)}); {CheckItFirst(ctx)}");
             return Types.Error;
         }
         if (array.Type.Kind == TypeKind.Array) return array.Type.Element!;
@@ -778,10 +786,14 @@ public sealed partial class Binder
                 {
                     if (member.expr() is PrimaryExprContext { } sp && sp.primary() is SuperExprContext)
                     {
-                        Error(member.ID().Symbol, "fields are inherited: write `self.name` rather than `super.name`");
+                        string m = member.ID().GetText();
+                        bool method = _self?.Type is { Kind: TypeKind.Object } st && _classList[st.ClassIndex].Super is { } sup && sup.VTable.Any(x => x.Name == m);
+                        Error(member.ID().Symbol, method
+                            ? $"'{m}' is a method: call it, as in `super.{m}(...)`; a method is not a value (a lambda can make the call)"
+                            : "fields are inherited: write `self.name` rather than `super.name`");
                         return new BoundError(line);
                     }
-                    if (ImportedModule(member.expr()) is { } module) return BindModuleMember(module, member.ID().Symbol, line);
+                    if (ImportedModule(member.expr()) is { } module) return BindModuleMember(module, member.expr().GetText(), member.ID().Symbol, line);
                     var target = BindTarget(member.expr());
                     var field = FieldOf(target, member.ID().Symbol);
                     if (field is not null && IsSelf(member.expr())) CheckFieldRead(field, member.ID().Symbol);
@@ -794,6 +806,12 @@ public sealed partial class Binder
                 {
                     var array = BindValue(index.expr(0), null);
                     if (array.Type.Kind == TypeKind.Map) return BindMapGet(array, index);
+                    if (array.Type.IsError())
+                    {
+                        // Said already: whether the index suits it can't be told (a map's key, an array's int).
+                        BindValue(index.expr(1), null);
+                        return new BoundError(line);
+                    }
                     var idx = Check(BindValue(index.expr(1), VmType.Int), VmType.Int, index.expr(1), "an index must be");
                     if (array.Type == VmType.String)
                     {
@@ -1146,7 +1164,7 @@ public sealed partial class Binder
                     int slot = ToStringSlot(cls);
                     if (slot < 0)
                     {
-                        Error(at, $"cannot show a {cls.Name} as text: give it a method `fn toString() -> string`");
+                        Error(at, $"cannot show {A(cls.Name)} as text: give it a method `fn toString() -> string`");
                         return new BoundError(e.Line);
                     }
                     return new BoundCallMethod(e.Line, VmType.String, e, cls, slot, []);
@@ -1175,7 +1193,7 @@ public sealed partial class Binder
     private string? WhyNotShown(VmType t) => t.Kind switch
     {
         TypeKind.Func => "a function value can't be shown",
-        TypeKind.Object when ToStringSlot(_classList[t.ClassIndex]) < 0 => $"a {_classList[t.ClassIndex].Name} can't be shown: give it a method `fn toString() -> string`",
+        TypeKind.Object when ToStringSlot(_classList[t.ClassIndex]) < 0 => $"{A(_classList[t.ClassIndex].Name)} can't be shown: give it a method `fn toString() -> string`",
         TypeKind.Array => WhyNotShown(t.Element!),
         TypeKind.Map => WhyNotShown(t.Key!) ?? WhyNotShown(t.Element!),
         _ => null,
@@ -1243,7 +1261,7 @@ public sealed partial class Binder
                         return new BoundError(line);
                     }
                     Error(n, Builtins.Contains(name)
-                        ? $"'{name}' is a built-in function; call it with ( ), or wrap it: `fn(s: string) => {name}(s)`"
+                        ? $"'{name}' is a built-in function; call it with ( ), or wrap it: `{(name is "readLine" or "readAll" ? $"fn() => {name}()" : $"fn(s: string) => {name}(s)")}`"
                         : _classes.ContainsKey(name) ? $"'{name}' is a class; create one with `{name}(...)`" : UndefinedName(name));
                     return new BoundError(line);
                 }
@@ -1405,9 +1423,16 @@ public sealed partial class Binder
     };
 
     private static string Suggest(string name, IEnumerable<string> candidates) =>
-        Runtime.Spelling.Nearest(name, candidates) is { } best ? $"; did you mean '{best}'?" : "";
+        Runtime.Spelling.Nearest(name, candidates.Where(c => c != name)) is { } best ? $"; did you mean '{best}'?" : "";
 
     private static string Plural(int n, string word) => n == 1 ? $"1 {word}" : $"{n} {word}s";
+
+    /// <summary>A class's name with its article, by the letter it starts with: "an Account", "a Point".</summary>
+    private static string A(string name) => (name.Length > 0 && "AEIOUaeiou".Contains(name[0]) ? "an " : "a ") + name;
+
+    /// <summary>How to make sure a value that may be null is not, naming the variable when the value is one.</summary>
+    private static string CheckItFirst(ExprContext e) =>
+        AsName(e) is { } n ? $"check it with `if {n.GetText()} != null` first" : "keep it in a variable and check it with `if x != null` first";
 }
 
 internal static class VmTypeExtensions
