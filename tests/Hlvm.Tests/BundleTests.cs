@@ -466,6 +466,61 @@ public sealed class BundleTests
         Assert.Contains("no answer within 1 s", halfway.Message);
         var silent = Assert.Throws<BundleException>(() => source.Read(0, 64));
         Assert.Contains("no answer within 1 s", silent.Message);
+        // A server that does not answer is one the bundle can't be had from (exit 66), not a bad bundle (65).
+        Assert.True(silent.Unavailable && silent.Unreachable);
+        await stop.CancelAsync();
+        await serving;
+        AssertCacheIsSound();
+    }
+
+    /// <summary>
+    /// A redirect is not followed, wherever it leads: .NET's handler followed one to any scheme, host or port, and a
+    /// `Location: file:///etc/passwd` failed inside it with an exception nothing caught (the host's "internal error"
+    /// and a .NET stack trace, exit 70, even mid-run, past the app's catch). It is now an answer the bundle can't be
+    /// had from: exit 66 with the redirect's target named, and a BundleException from the source. Fails when
+    /// redirects are followed again, or when the failure escapes as another exception.
+    /// </summary>
+    [Fact]
+    public async Task ARedirectIsNotFollowedWhereverItLeads()
+    {
+        using var app = new App(bigBytes: 16);
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var stop = new CancellationTokenSource();
+        string[] targets = ["file:///etc/passwd", $"http://127.0.0.1:{port}/elsewhere.hlb", "javascript:alert(1)"];
+        int requests = 0;
+        var serving = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                TcpClient client;
+                try { client = await listener.AcceptTcpClientAsync(stop.Token); }
+                catch (OperationCanceledException) { return; }
+                string target = targets[Interlocked.Increment(ref requests) % targets.Length];
+                using (client)
+                {
+                    var stream = client.GetStream();
+                    var reader = new StreamReader(stream, Encoding.ASCII);
+                    while (await reader.ReadLineAsync() is { Length: > 0 }) { }
+                    await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+                }
+            }
+        });
+        string url = $"http://127.0.0.1:{port}/app.hlb";
+        var r = app.Run(url);
+        Assert.Equal(66, r.ExitCode);
+        Assert.Contains($"hlvm: {url}: the server answered 302 Found, a redirect to '", r.Stderr);
+        Assert.Contains("hlvm does not follow redirects", r.Stderr);
+        Assert.DoesNotContain("internal error", r.Stderr);
+        using var source = new HttpBundleSource(new Uri(url), TimeSpan.FromSeconds(10));
+        foreach (var _ in targets)
+        {
+            var e = Assert.Throws<BundleException>(() => source.Read(0, 64));
+            Assert.True(e.Unavailable, e.Message);
+            Assert.Contains("a redirect to '", e.Message);
+        }
+        Assert.Equal(1 + targets.Length, requests); // each answer read once, none followed
         await stop.CancelAsync();
         await serving;
         AssertCacheIsSound();

@@ -18,7 +18,7 @@ public sealed class BundleException(string message, bool unreachable = false, bo
 
     /// <summary>The bundle could not be had, rather than being wrong: its source is unreachable, or the server
     /// answered with an error status (404 Not Found, 403 Forbidden, ...), or the file can't be read.</summary>
-    public bool Unavailable { get; } = unreachable || unavailable;
+    public bool Unavailable { get; } = unreachable || unavailable || timedOut;
 }
 
 /// <summary>What a bundle holds, as its manifest says (stored as JSON, signed).</summary>

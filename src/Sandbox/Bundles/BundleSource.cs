@@ -94,7 +94,9 @@ public sealed class HttpBundleSource : IBundleSource
     public HttpBundleSource(Uri uri, TimeSpan? timeout = null)
     {
         _uri = uri;
-        _client = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        // Redirects are not followed: .NET's handler follows them to whatever the server names (another host, port
+        // or scheme: a `Location: file:///...` failed inside it, uncaught), and a bundle's URL is one the user chose.
+        _client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan };
         _timeout = timeout ?? TimeSpan.FromSeconds(30);
         _client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("hlvm", "0.1"));
     }
@@ -120,6 +122,8 @@ public sealed class HttpBundleSource : IBundleSource
             using var response = _client.Send(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
             if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
                 throw new BundleException($"the bundle is truncated: the server has no bytes {offset}-{offset + length - 1}");
+            if ((int)response.StatusCode is >= 300 and < 400 && response.Headers.Location is { } to)
+                throw new BundleException($"the server answered {(int)response.StatusCode} {response.ReasonPhrase}, a redirect to '{Visible(to.OriginalString)}': hlvm does not follow redirects; run the bundle from the URL it is at", unavailable: true);
             if (response.StatusCode != HttpStatusCode.PartialContent)
                 throw response.IsSuccessStatusCode
                     ? new BundleException($"the server answered a range request with {(int)response.StatusCode} {response.ReasonPhrase}, not 206 Partial Content: it must support range requests")
@@ -154,7 +158,15 @@ public sealed class HttpBundleSource : IBundleSource
         {
             throw new BundleException($"the connection failed: {e.Message}", unreachable: true);
         }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or NotSupportedException)
+        {
+            // What the handler makes of an answer it can't use (a header it can't parse, say): the server's fault.
+            throw new BundleException($"the server's answer could not be used: {e.Message}", unavailable: true);
+        }
     }
+
+    /// <summary>A text from the server, its control characters made visible and its length bounded.</summary>
+    private static string Visible(string text) => ControlCharacters.MakeVisible(text.Length > 200 ? text[..200] + "..." : text);
 
     public void Dispose() => _client.Dispose();
 }
