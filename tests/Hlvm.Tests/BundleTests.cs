@@ -618,6 +618,16 @@ public sealed class BundleTests
         Assert.Contains("GET /file.txt\u2400.html 404", log); // the NUL made visible
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await Get("file.txt", "bytes=-")).Item1);
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await Get("file.txt", "bytes=99999999999999999999-")).Item1);
+        // Regular files only: a FIFO is not found, at once; opening it blocked the request for good, and every such
+        // request held one of the server's threads.
+        if (OperatingSystem.IsLinux())
+        {
+            using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [Path.Combine(dir.Path, "pipe.hlb")])) mkfifo.WaitForExit();
+            using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            using var response = await client.GetAsync(server.Url + "pipe.hlb", bounded.Token);
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Contains("GET /pipe.hlb 404", log);
+        }
     }
 
     /// <summary>A bundle with a manifest written as given (which the packer would never write), one module entry

@@ -76,8 +76,14 @@ public sealed partial class DevServer : IDisposable
                 response.StatusCode = 404;
                 return;
             }
-            info = new FileInfo(real); // a link's own length is not its file's
-            long length = info.Length, from = 0, to = length - 1;
+            // A regular file only: opening a FIFO blocked the request's thread for good (and a device may never end).
+            using var file = OpenRegular(real);
+            if (file is null)
+            {
+                response.StatusCode = 404;
+                return;
+            }
+            long length = file.Length, from = 0, to = length - 1; // the file's own length, not a link's
             response.Headers["Accept-Ranges"] = "bytes";
             // Several ranges at once (bytes=0-9,20-29) are answered with the whole file, as a server that takes single
             // ranges only may answer them (RFC 9110, 14.2); a 416 said the file had none of them.
@@ -104,7 +110,6 @@ public sealed partial class DevServer : IDisposable
             response.ContentLength64 = to - from + 1;
             sent = $" bytes {from}-{to}";
             if (context.Request.HttpMethod == "HEAD") return;
-            using var file = File.OpenRead(real);
             file.Position = from;
             var buffer = new byte[1 << 16];
             for (long left = to - from + 1; left > 0;)
@@ -142,5 +147,24 @@ public sealed partial class DevServer : IDisposable
         _listener.Close();
         try { _loop.Wait(TimeSpan.FromSeconds(5)); }
         catch (AggregateException) { }
+    }
+
+    /// <summary>The file at <paramref name="real"/> opened for reading if it is a regular file, else null. Opened
+    /// without blocking (a FIFO's open waits for a writer) and judged by the open file's own status.</summary>
+    private static FileStream? OpenRegular(string real)
+    {
+        if (!OperatingSystem.IsLinux()) return File.OpenRead(real);
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+        try
+        {
+            handle = LinuxFiles.Open(null, real, LinuxFiles.O_RDONLY | LinuxFiles.O_NONBLOCK | LinuxFiles.O_NOCTTY);
+        }
+        catch (LinuxFiles.Errno)
+        {
+            return null; // gone since, or not ours to read
+        }
+        if (LinuxFiles.Stat(handle).IsRegular) return new FileStream(handle, FileAccess.Read, 1);
+        handle.Dispose();
+        return null;
     }
 }
