@@ -754,6 +754,54 @@ public sealed class BundleTests
         Assert.False(File.Exists(bundle));
     }
 
+    /// <summary>
+    /// The manifest's entry is a source file of the app, named by its path in the app's directory, and not reached
+    /// through a link: pack took any path, so that `entry = "/etc/passwd"` printed that file's first line in the
+    /// compile error, and a `main.hl` linking to a source file elsewhere was packed (while pack said the link was
+    /// left out). Each is refused (exit 65) before anything is read or written. Fails when the entry is taken
+    /// as any path again.
+    /// </summary>
+    [Fact]
+    public void PackTakesTheEntryFromTheAppsDirectoryOnly()
+    {
+        using var dir = new TestSupport.TempDir();
+        string app = Directory.CreateDirectory(Path.Combine(dir.Path, "app")).FullName;
+        string outside = Path.Combine(dir.Path, "private.hl");
+        File.WriteAllText(outside, "fn main() { println(\"a secret from outside the app\") }\n");
+        string bundle = Path.Combine(dir.Path, "app.hlb");
+        (string Entry, string Said)[] cases =
+        [
+            ("/etc/passwd", "the entry '/etc/passwd' is absolute"),
+            ("../private.hl", "the entry '../private.hl' has a '..' component"),
+            ("main.hl", "the entry 'main.hl' is reached through a symbolic link (main.hl), which pack leaves out"),
+            ("lib/main.hl", "the entry 'lib/main.hl' is reached through a symbolic link (lib), which pack leaves out"),
+            (".hidden/main.hl", "the entry '.hidden/main.hl' is hidden"),
+            ("notes.txt", "the entry 'notes.txt' is not a source file (.hl)"),
+        ];
+        File.CreateSymbolicLink(Path.Combine(app, "main.hl"), outside);
+        File.CreateSymbolicLink(Path.Combine(app, "lib"), dir.Path);
+        File.Copy(outside, Path.Combine(dir.Path, "main.hl"));
+        Directory.CreateDirectory(Path.Combine(app, ".hidden"));
+        File.Copy(outside, Path.Combine(app, ".hidden", "main.hl"));
+        foreach (var (entry, said) in cases)
+        {
+            File.WriteAllText(Path.Combine(app, "hlvm.toml"), $"name = \"app\"\nversion = \"1\"\nentry = \"{entry}\"\n");
+            var pack = TestSupport.Hlvm("pack", app, "-o", bundle);
+            Assert.Equal(65, pack.ExitCode);
+            Assert.Contains(said, pack.Stderr);
+            Assert.DoesNotContain("root:", pack.Stderr);
+            Assert.False(File.Exists(bundle), entry);
+        }
+        // The app's own file, beside the manifest or beneath it, is packed as before.
+        File.Delete(Path.Combine(app, "main.hl"));
+        Directory.CreateDirectory(Path.Combine(app, "src"));
+        File.WriteAllText(Path.Combine(app, "src", "main.hl"), "fn main() { println(\"inside\") }\n");
+        File.WriteAllText(Path.Combine(app, "hlvm.toml"), "name = \"app\"\nversion = \"1\"\nentry = \"src/main.hl\"\n");
+        var ok = TestSupport.Hlvm("pack", app, "-o", bundle);
+        Assert.True(ok.ExitCode == 0, ok.Stderr);
+        Assert.Equal("inside\n", TestSupport.Hlvm("run", bundle, "--allow-unsigned").Stdout);
+    }
+
     private static int FreePort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);

@@ -98,8 +98,7 @@ public static partial class Packer
     public static BundleFront Pack(string directory, string output, Func<string, byte[]> compile, string? privateKey, Action<string>? progress = null)
     {
         var manifest = ReadManifest(directory);
-        string entryPath = Path.Combine(directory, manifest.Entry);
-        if (!File.Exists(entryPath)) throw new BundleException($"{Path.Combine(directory, ManifestFile)}: the entry '{manifest.Entry}' does not exist");
+        string entryPath = EntryPath(directory, manifest.Entry);
         var signer = privateKey is null ? null : Signing.Signer(privateKey);
         string moduleName = Path.ChangeExtension(manifest.Entry, ".hlc").Replace('\\', '/');
 
@@ -155,6 +154,30 @@ public static partial class Packer
             foreach (var bytes in stored) file.Write(bytes);
         });
         return written;
+    }
+
+    /// <summary>
+    /// The path of the manifest's entry, a source file of the app: named relative to the app's directory (no '..',
+    /// not absolute, as a bundle's names are), neither hidden nor reached through a symbolic link, as its resources
+    /// are not. The entry was taken as any path: `entry = "/etc/passwd"`, or a link out of the directory, was
+    /// compiled (its first line printed in the compile error), and packed when it compiled.
+    /// </summary>
+    private static string EntryPath(string directory, string entry)
+    {
+        string manifest = Path.Combine(directory, ManifestFile);
+        if (BundleFront.CheckName(entry) is { } why)
+            throw new BundleException($"{manifest}: the entry '{ControlCharacters.MakeVisible(entry)}' {why}: name a source file of the app by its path in the app's directory");
+        if (!entry.EndsWith(".hl", StringComparison.Ordinal))
+            throw new BundleException($"{manifest}: the entry '{ControlCharacters.MakeVisible(entry)}' is not a source file (.hl)");
+        string at = directory;
+        foreach (var part in entry.Split('/'))
+        {
+            at = Path.Combine(at, part);
+            if (part.StartsWith('.')) throw new BundleException($"{manifest}: the entry '{entry}' is hidden (a name that starts with '.'), which pack leaves out");
+            if (new FileInfo(at).LinkTarget is not null) throw new BundleException($"{manifest}: the entry '{entry}' is reached through a symbolic link ({Path.GetRelativePath(directory, at)}), which pack leaves out");
+        }
+        if (!File.Exists(at)) throw new BundleException($"{manifest}: the entry '{entry}' does not exist");
+        return at;
     }
 
     /// <summary>
