@@ -20,6 +20,37 @@ public sealed class AtomicFileTests
         Assert.Equal(["out.txt"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName));
     }
 
+    /// <summary>
+    /// A write that the process's end cuts short (a `--timeout` that ends a command which does not stop, SIGTERM)
+    /// leaves no temporary file: the process's exit removes the unfinished writes' files (RemoveUnfinished, called
+    /// here as the exit calls it), where the write's own clean-up never ran and a hidden 1.6 GB file stayed in the
+    /// cache of bundle entries. The write, released afterwards, makes no file. Fails when unfinished writes are
+    /// not tracked.
+    /// </summary>
+    [Fact]
+    public async Task TheProcesssEndRemovesTheTemporaryFileOfAWriteCutShort()
+    {
+        using var dir = new TestSupport.TempDir();
+        string path = Path.Combine(dir.Path, "entry");
+        using var writing = new ManualResetEventSlim(false);
+        using var release = new ManualResetEventSlim(false);
+        var write = Task.Run(() => AtomicFile.Write(path, stream =>
+        {
+            stream.Write("part of it"u8);
+            stream.Flush();
+            writing.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+        }));
+        Assert.True(writing.Wait(TimeSpan.FromSeconds(30)));
+        var temp = Assert.Single(Directory.GetFiles(dir.Path));
+        Assert.EndsWith(".tmp", temp);
+        AtomicFile.RemoveUnfinished(dir.Path);
+        Assert.Empty(Directory.GetFiles(dir.Path));
+        release.Set();
+        await Assert.ThrowsAnyAsync<IOException>(() => write);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+
     [Fact]
     public void AnErrorNamesTheFileAskedForNeverTheTemporaryOne()
     {

@@ -191,7 +191,7 @@ public sealed class Bundle : IDisposable
         if (_source is null || Offline) throw new BundleException($"entry '{entry.Name}' is not in the cache and the bundle's source can't be reached");
         if (entry.StoredSize > int.MaxValue - 64 || entry.Size > int.MaxValue - 64) throw new BundleException($"entry '{entry.Name}' is too large to read ({entry.Size} bytes)");
         var stored = entry.StoredSize == 0 ? [] : _source.Read(Front.DataOffset + entry.Offset, (int)entry.StoredSize, cancel);
-        var contents = entry.Compression == Compression.None ? stored : Decompress(entry, stored);
+        var contents = entry.Compression == Compression.None ? stored : Decompress(entry, stored, cancel);
         if (!SHA256.HashData(contents).AsSpan().SequenceEqual(entry.Hash))
             throw new BundleException($"entry '{entry.Name}' does not match its SHA-256 {entry.HashHex}: the bundle was modified or damaged");
         try
@@ -207,8 +207,9 @@ public sealed class Bundle : IDisposable
     /// <summary>Bytes read from the bundle's source so far (the front and the entries not found in the cache).</summary>
     public long BytesFetched => _source?.BytesRead ?? 0;
 
-    /// <summary>Inflates at most the declared size: a stream that would give more (a decompression bomb) or less is rejected.</summary>
-    private static byte[] Decompress(BundleEntry entry, byte[] stored)
+    /// <summary>Inflates at most the declared size: a stream that would give more (a decompression bomb) or less is
+    /// rejected. A stop (the app's timeout) ends it between megabytes: a few kilobytes may declare two gigabytes.</summary>
+    private static byte[] Decompress(BundleEntry entry, byte[] stored, CancellationToken cancel)
     {
         var contents = new byte[entry.Size];
         try
@@ -217,7 +218,8 @@ public sealed class Bundle : IDisposable
             int done = 0;
             while (done < contents.Length)
             {
-                int n = brotli.Read(contents, done, contents.Length - done);
+                cancel.ThrowIfCancellationRequested();
+                int n = brotli.Read(contents, done, Math.Min(contents.Length - done, 1 << 20));
                 if (n == 0) throw new BundleException($"entry '{entry.Name}' decompresses to {done} bytes, not the {entry.Size} it declares");
                 done += n;
             }
