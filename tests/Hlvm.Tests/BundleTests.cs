@@ -304,6 +304,7 @@ public sealed class BundleTests
     [InlineData("/etc/passwd", "is absolute")]
     [InlineData("data\\win.txt", "contains a backslash")]
     [InlineData("a//b", "has an empty component")]
+    [InlineData("main.hlc/b", "the entry \"main.hlc\" is a file, and the directory of the entry \"main.hlc/b\"")] // a file and a directory at once
     public void AnEntryNameThatCouldLeaveTheAppIsRejected(string name, string why)
     {
         using var dir = new TestSupport.TempDir();

@@ -192,6 +192,12 @@ public sealed partial class BundleFront
             entries.Add(new BundleEntry(name, kind, compression, offset, stored, size, hash));
         }
         if (at != toc.Length) throw new BundleException($"at offset {baseOffset + at}: {toc.Length - at} bytes after the last entry of the table of contents");
+        // A name is a file's or a directory's, not both: "a" beside "a/b" gave /app/a as a file to read and a
+        // directory to list.
+        foreach (var name in names)
+            for (int slash = name.IndexOf('/'); slash > 0; slash = name.IndexOf('/', slash + 1))
+                if (names.Contains(name[..slash]))
+                    throw new BundleException($"the entry \"{Escape(name[..slash])}\" is a file, and the directory of the entry \"{Escape(name)}\"");
         if (next != dataLength) throw new BundleException($"the entries take {next} bytes, but the header says the data is {dataLength}");
         return entries;
     }
