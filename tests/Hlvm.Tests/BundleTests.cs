@@ -803,6 +803,20 @@ public sealed class BundleTests
         Assert.Equal("inside\n", TestSupport.Hlvm("run", bundle, "--allow-unsigned").Stdout);
     }
 
+    /// <summary>
+    /// A bundle's URL with a user name and password is refused (exit 64) before anything is fetched or stored: .NET
+    /// sends no credentials from a URL, and the URL went into the app's stored description, shown by `data list`.
+    /// The password is not repeated in the message. Fails when such a URL is taken again.
+    /// </summary>
+    [Fact]
+    public void ABundlesUrlCarriesNoPassword()
+    {
+        var r = TestSupport.Hlvm("run", "http://alice:s3cret@127.0.0.1:9/u.hlb");
+        Assert.Equal(64, r.ExitCode);
+        Assert.Contains("a bundle's URL can't carry a user name or password; hlvm sends none", r.Stderr);
+        Assert.DoesNotContain("s3cret", r.Stderr);
+    }
+
     private static int FreePort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);

@@ -32,6 +32,12 @@ internal sealed class BundleRunner(CliContext cli, Runner run)
             cli.Messages.WriteLine($"hlvm: '{Inputs.Shown(location)}': a bundle is read from a file or an http:// or https:// URL");
             return ExitCodes.Usage;
         }
+        if (Inputs.IsUrl(location) && Uri.TryCreate(location, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0)
+        {
+            // .NET sends no credentials from a URL, and the URL is kept with the app's data and shown by `data list`.
+            cli.Messages.WriteLine($"hlvm: '{Inputs.Shown(location[..location.IndexOf("//", StringComparison.Ordinal)])}//...@{Inputs.Shown(uri.Authority)}...': a bundle's URL can't carry a user name or password; hlvm sends none");
+            return ExitCodes.Usage;
+        }
         if (!Inputs.IsUrl(location) && !File.Exists(location))
         {
             cli.Messages.WriteLine($"hlvm: cannot read '{Inputs.Shown(location)}': {(Directory.Exists(location) ? "it is a directory" : "no such file")}");
