@@ -817,6 +817,51 @@ public sealed class BundleTests
         Assert.DoesNotContain("s3cret", r.Stderr);
     }
 
+    /// <summary>
+    /// An app file pack can't take is said as the app's (exit 65), by its name, before anything is read: a name that
+    /// is not UTF-8 was "cannot write the bundle: no such file" (exit 73), a file past the format's 2 GiB "cannot
+    /// write" too, after .NET refused to read it, and a name longer than the format's 1,024 bytes was said by its
+    /// offset in the bundle once all was packed. No bundle is written. Fails when any of them is reported otherwise.
+    /// </summary>
+    [Fact]
+    public void PackSaysWhichFileOfTheAppItCantTake()
+    {
+        using var dir = new TestSupport.TempDir();
+        string bundle = Path.Combine(dir.Path, "app.hlb");
+        string App(string name)
+        {
+            string app = Directory.CreateDirectory(Path.Combine(dir.Path, name)).FullName;
+            File.WriteAllText(Path.Combine(app, "main.hl"), "fn main() { println(1) }\n");
+            File.WriteAllText(Path.Combine(app, "hlvm.toml"), "name = \"app\"\nversion = \"1\"\nentry = \"main.hl\"\n");
+            return app;
+        }
+        string badName = App("badname");
+        // A name of bytes that are not UTF-8, made through the C library (a .NET string can't hold them).
+        using (var touch = System.Diagnostics.Process.Start("sh", ["-c", "touch \"$1/$(printf 'bad\\377name.txt')\"", "sh", badName]))
+        {
+            touch.WaitForExit();
+            Assert.Equal(0, touch.ExitCode);
+        }
+        string huge = App("huge");
+        using (var file = File.Create(Path.Combine(huge, "huge.bin"))) file.SetLength(BundleFront.MaxEntrySize + 1); // sparse: nothing written
+        string longName = App("longname");
+        string deep = Path.Combine(longName, new string('d', 250), new string('e', 250), new string('f', 250), new string('g', 250), new string('h', 100));
+        Directory.CreateDirectory(deep);
+        File.WriteAllText(Path.Combine(deep, "x.txt"), "x");
+        foreach (var (app, said) in new[]
+        {
+            (badName, "hlvm: the app's file name 'bad\uFFFDname.txt' is not UTF-8"),
+            (huge, $"hlvm: the app's file 'huge.bin' is {BundleFront.MaxEntrySize + 1} bytes; a bundle's entry holds at most {BundleFront.MaxEntrySize}"),
+            (longName, "is longer than 1024 bytes in UTF-8; rename it"),
+        })
+        {
+            var pack = TestSupport.Hlvm("pack", app, "-o", bundle);
+            Assert.True(pack.ExitCode == 65, $"{app}: exit {pack.ExitCode}\n{pack.Stderr}");
+            Assert.Contains(said, pack.Stderr);
+            Assert.False(File.Exists(bundle));
+        }
+    }
+
     private static int FreePort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);

@@ -227,6 +227,7 @@ public sealed partial class BundleFront
     {
         if (name.Contains('\\')) return "contains a backslash";
         if (name.StartsWith('/')) return "is absolute";
+        if (Encoding.UTF8.GetByteCount(name) > MaxNameBytes) return $"is longer than {MaxNameBytes} bytes in UTF-8";
         if (name.Any(c => c < ' ' || c is >= '\x7f' and <= '\x9f')) return "contains a control character";
         var parts = name.Split('/');
         if (parts.Length > MaxNameDepth) return $"has more than {MaxNameDepth} components";

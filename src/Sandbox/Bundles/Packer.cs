@@ -117,8 +117,19 @@ public static partial class Packer
         var ordered = files.Where(startup.Contains).Concat(files.Where(f => !startup.Contains(f)));
 
         if (files.Contains(moduleName)) throw new BundleException($"the app's file '{moduleName}' has the name its compiled program takes in the bundle; rename or remove it");
+        // The format's limits, said of the app's files before any is read (the reader of the bundle written said
+        // them after all the work, by offsets in the bundle).
+        if (files.Count + 1 > BundleFront.MaxEntries)
+            throw new BundleException($"the app has {files.Count} files; a bundle holds at most {BundleFront.MaxEntries - 1} besides its program");
+        foreach (var f in files)
+        {
+            if (BundleFront.CheckName(f) is { } why) throw new BundleException($"the file name '{f}' {why}; rename it");
+            long size = new FileInfo(Path.Combine(directory, f)).Length;
+            if (size > BundleFront.MaxEntrySize)
+                throw new BundleException($"the app's file '{f}' is {size} bytes; a bundle's entry holds at most {BundleFront.MaxEntrySize}");
+        }
         var contents = new List<(string Name, EntryKind Kind, byte[] Data)> { (moduleName, EntryKind.Module, compile(entryPath)) };
-        contents.AddRange(ordered.Select(f => (f, EntryKind.Resource, File.ReadAllBytes(Path.Combine(directory, f)))));
+        contents.AddRange(ordered.Select(f => (f, EntryKind.Resource, ReadAppFile(directory, f))));
         long total = contents.Sum(c => (long)c.Data.Length), done = 0;
         int lastReported = 0;
 
@@ -195,6 +206,9 @@ public static partial class Packer
             foreach (var entry in at.EnumerateFileSystemInfos())
             {
                 string name = relative.Length == 0 ? entry.Name : relative + "/" + entry.Name;
+                // .NET reads a name that is not UTF-8 with U+FFFD in its bad bytes' place: a name no file has.
+                if (name.Contains('\uFFFD'))
+                    throw new BundleException($"the app's file name '{name}' is not UTF-8 (shown with \uFFFD for its bad bytes): a bundle's names are UTF-8; rename it");
                 bool isDirectory = entry is DirectoryInfo;
                 string shown = isDirectory ? name + "/" : name;
                 if (entry.LinkTarget is not null) leftOut.Add((shown, "a symbolic link"));
@@ -210,6 +224,20 @@ public static partial class Packer
         files.Sort(StringComparer.Ordinal);
         leftOut.Sort((a, b) => StringComparer.Ordinal.Compare(a.Name, b.Name));
         return files;
+    }
+
+    /// <summary>A file of the app, or why it can't be read, as an error of the app (exit 65): it was reported as a
+    /// failure to write the bundle (exit 73).</summary>
+    private static byte[] ReadAppFile(string directory, string file)
+    {
+        try
+        {
+            return File.ReadAllBytes(Path.Combine(directory, file));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BundleException($"the app's file '{file}' can't be read: {(e is UnauthorizedAccessException ? "permission denied" : e is FileNotFoundException ? "it is gone" : e.Message)}");
+        }
     }
 
     private static byte[] Compress(byte[] data)
