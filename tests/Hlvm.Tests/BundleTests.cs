@@ -100,6 +100,13 @@ public sealed class BundleTests
         Assert.Equal("Hello from inside a bundle, stranger! (run 1)\n", first.Stdout);
         Assert.Contains("greeter 1.0.0 asks for --allow-env=USER; it gets what this command line grants", first.Stderr);
         Assert.Equal("Hello from inside a bundle, stranger! (run 2)\n", TestSupport.Hlvm("run", url, "--trust", key + ".pub").Stdout);
+        // Each run from the URL noted the front it ran from; a second run adds no second line (the file grew by one
+        // at every run).
+        foreach (var appFile in Directory.GetFiles(Path.Combine(ContentCache.DefaultRoot, "apps")))
+        {
+            var fronts = File.ReadLines(appFile).Where(l => l.StartsWith("front:", StringComparison.Ordinal)).ToList();
+            Assert.Equal(fronts.Distinct().Count(), fronts.Count);
+        }
         var rm = TestSupport.Hlvm("rm", "greeter");
         string pub = File.ReadAllText(key + ".pub").Trim();
         Assert.Matches($@"^removing greeter-[0-9a-f]{{16}}: greeter 1\.0\.0, signed by {Regex.Escape(pub)}\n  /data: 1 file, 1 byte\n  2 cached entries\nremoved greeter-[0-9a-f]{{16}}: its data and 2 cached entries\n$", rm.Stdout);

@@ -79,7 +79,12 @@ public sealed class ContentCache(string root)
     }
 
     /// <summary>Notes the front an app was run from, so that <see cref="RemoveApp"/> removes it too.</summary>
-    public void RecordFront(string appId, string location) => Prove(appId, "front:" + FrontName(location));
+    public void RecordFront(string appId, string location)
+    {
+        // Once per front: every run from a URL added its line again, and the app's file grew without end.
+        string line = "front:" + FrontName(location);
+        if (!File.Exists(AppFile(appId)) || !File.ReadLines(AppFile(appId)).Contains(line, StringComparer.Ordinal)) Prove(appId, line);
+    }
 
     /// <summary>The cached fronts an app was run from (see <see cref="RecordFront"/>), to tell who it is.</summary>
     public IEnumerable<byte[]> FrontsOf(string appId)
