@@ -679,6 +679,8 @@ public sealed class BundleTests
     [InlineData("""{"name":"ok","version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.1.0\n"}""", "minRuntime")]
     [InlineData("""{"name":"ok","version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.\u0661.0"}""", "minRuntime")]
     [InlineData("""{"name":"ok","version":"1","entry":"\u001b[31mRED","permissions":[],"minRuntime":"0.1.0"}""", "entry")]
+    [InlineData("""{"name":"ok","version":"1","entry":"main.hlc","extra":1,"permissions":[],"minRuntime":"0.1.0"}""", "the manifest is not valid: it has a member the format does not know ($.extra)")]
+    [InlineData("""{"version":"1","entry":"main.hlc","permissions":[],"minRuntime":"0.1.0"}""", "the manifest is not valid: it lacks a member the format requires (name, version and entry)")]
     public void AManifestThatBreaksTheFormatsRulesIsRejectedAndShownHarmlessly(string manifest, string why)
     {
         using var dir = new TestSupport.TempDir();
@@ -690,6 +692,7 @@ public sealed class BundleTests
         Assert.Equal("", r.Stdout);
         Assert.True(r.Stderr.Contains(why, StringComparison.OrdinalIgnoreCase), r.Stderr);
         Assert.DoesNotContain('\u001b', r.Stderr);
+        Assert.DoesNotContain(".NET", r.Stderr); // said in the format's terms
         Assert.False(Directory.Exists(Path.Combine(Path.GetTempPath(), "outside")));
     }
 

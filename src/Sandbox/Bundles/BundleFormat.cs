@@ -125,8 +125,12 @@ public sealed partial class BundleFront
         }
         catch (JsonException e)
         {
-            // The parser's message may quote the manifest's text: show it, don't send it.
-            throw new BundleException($"at offset {at}: the manifest is not valid: {ControlCharacters.MakeVisible(e.Message)}");
+            // Said in the format's terms, not .NET's (which named the type it fills); the parser's message may quote
+            // the manifest's text: show it, don't send it.
+            string why = e.Message.Contains("could not be mapped", StringComparison.Ordinal) ? $"it has a member the format does not know ({e.Path})"
+                : e.Message.Contains("missing required properties", StringComparison.Ordinal) ? "it lacks a member the format requires (name, version and entry)"
+                : e.Message;
+            throw new BundleException($"at offset {at}: the manifest is not valid: {ControlCharacters.MakeVisible(why)}");
         }
         if (CheckManifest(manifest) is { } wrong) throw new BundleException($"at offset {at}: the manifest's {wrong}");
         at += h.ManifestLength;
