@@ -624,6 +624,9 @@ public sealed class BundleTests
         Assert.Contains("GET /me.key 403", log);
         Assert.Equal(HttpStatusCode.NotFound, (await Get("file.txt%00.html")).Item1);
         Assert.Contains("GET /file.txt\u2400.html 404", log); // the NUL made visible
+        // A path of any length logs its start only.
+        Assert.Equal(HttpStatusCode.NotFound, (await Get(new string('x', 5000))).Item1);
+        Assert.Contains($"GET /{new string('x', 256)}... (4744 more characters) 404", log);
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await Get("file.txt", "bytes=-")).Item1);
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await Get("file.txt", "bytes=99999999999999999999-")).Item1);
         // Regular files only: a FIFO is not found, at once; opening it blocked the request for good, and every such

@@ -129,7 +129,10 @@ public sealed partial class DevServer : IDisposable
         }
         finally
         {
-            log?.Invoke($"{context.Request.HttpMethod} /{ControlCharacters.MakeVisible(relative)} {response.StatusCode}{sent}{error}");
+            // A path of any length may come (a request of 100 KB was a log line of 100 KB): its start is enough.
+            const int Shown = 256;
+            string path = relative.Length <= Shown ? relative : $"{relative[..Shown]}... ({relative.Length - Shown} more characters)";
+            log?.Invoke($"{context.Request.HttpMethod} /{ControlCharacters.MakeVisible(path)} {response.StatusCode}{sent}{error}");
             try { response.Close(); }
             catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { }
         }
