@@ -828,6 +828,14 @@ public sealed class BundleTests
         Assert.Equal(64, r.ExitCode);
         Assert.Contains("a bundle's URL can't carry a user name or password; hlvm sends none", r.Stderr);
         Assert.DoesNotContain("s3cret", r.Stderr);
+        // A URL that is not one is said so (it was taken for a file's name: "no such file", exit 66); a scheme in
+        // capitals is the same scheme (it was refused as not http).
+        var invalid = TestSupport.Hlvm("run", "http://a b/x.hlb");
+        Assert.Equal(64, invalid.ExitCode);
+        Assert.Equal("hlvm: 'http://a b/x.hlb' is not a valid URL\n", invalid.Stderr);
+        var capitals = TestSupport.Hlvm("run", "HTTP://127.0.0.1:9/x.hlb");
+        Assert.Equal(66, capitals.ExitCode);
+        Assert.Contains("Connection refused", capitals.Stderr);
     }
 
     /// <summary>

@@ -27,9 +27,15 @@ internal sealed class BundleRunner(CliContext cli, Runner run)
             if (ReadTrustedKey(key, out int exitCode) is { } bytes) trusted.Add(bytes);
             else return exitCode;
         }
-        if (Inputs.IsUrl(location) && !location.StartsWith("http://", StringComparison.Ordinal) && !location.StartsWith("https://", StringComparison.Ordinal))
+        if (Inputs.IsUrl(location) && !location.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !location.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
         {
             cli.Messages.WriteLine($"hlvm: '{Inputs.Shown(location)}': a bundle is read from a file or an http:// or https:// URL");
+            return ExitCodes.Usage;
+        }
+        if (Inputs.IsUrl(location) && !Uri.TryCreate(location, UriKind.Absolute, out _))
+        {
+            // It was read as a file's name, and "no such file" said nothing of what was wrong.
+            cli.Messages.WriteLine($"hlvm: '{Inputs.Shown(location)}' is not a valid URL");
             return ExitCodes.Usage;
         }
         if (Inputs.IsUrl(location) && Uri.TryCreate(location, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0)
