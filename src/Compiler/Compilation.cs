@@ -49,8 +49,10 @@ public static class Compilation
         return relative =>
         {
             string file = Path.Combine(dir, relative);
-            try { return File.Exists(file) ? File.ReadAllText(file) : null; }
+            byte[] bytes;
+            try { bytes = File.ReadAllBytes(file); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+            return Runtime.SourceEncoding.Decode(bytes);
         };
     }
 
@@ -104,8 +106,18 @@ public static class Compilation
                 if (!seen.Add(name)) continue;
                 bool std = name.StartsWith("std.", StringComparison.Ordinal);
                 string file = std ? name[4..].Replace('.', '/') + ".hl" : name.Replace('.', '/') + ".hl";
-                string? text = std ? Builtin("std/" + file) : name == "std" ? null : readModule(file);
                 var at = import.qualifiedName().Start;
+                string? text;
+                try
+                {
+                    text = std ? Builtin("std/" + file) : name == "std" ? null : readModule(file);
+                }
+                catch (InvalidDataException e)
+                {
+                    // A file there, whose bytes are not source text (SourceEncoding): said at the import.
+                    diagnostics.Add(new Diagnostic(Severity.Error, importer.Source, at.Line, at.Column + 1, $"cannot read module '{name}' ({file}): {e.Message}", name.Length));
+                    continue;
+                }
                 if (text is null)
                 {
                     string why = std ? $"the standard library has no module '{name}' (it has {string.Join(", ", StdModules())})"

@@ -1,4 +1,4 @@
-using System.Text;
+using Hlvm.Runtime;
 using static Hlvm.Sandbox.LinuxFiles;
 
 namespace Hlvm.Sandbox;
@@ -106,36 +106,18 @@ public static class SourceFiles
     /// <exception cref="SourceFileException">it can't or may not be read</exception>
     public static string ReadNamedText(string path) => Text(ReadNamed(path), path);
 
-    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
-
-    /// <summary>
-    /// The text of the file <paramref name="shown"/> from its bytes, which must be UTF-8; a byte-order mark is
-    /// skipped. Bytes that are not UTF-8 (a file saved as Latin-1, a binary file) are refused where the first of
-    /// them is, by line and column, rather than read as U+FFFD: a string literal would silently hold other text
-    /// than the file's.
-    /// </summary>
+    /// <summary>The text of the file <paramref name="shown"/> from its bytes (<see cref="SourceEncoding.Decode"/>).</summary>
     /// <exception cref="SourceFileException">the bytes are not UTF-8 (<see cref="SourceFileException.Malformed"/>)</exception>
     public static string Text(byte[] bytes, string shown)
     {
-        ReadOnlySpan<byte> utf8 = bytes;
-        if (utf8.StartsWith("\uFEFF"u8)) utf8 = utf8[3..];
-        if (System.Text.Unicode.Utf8.IsValid(utf8)) return StrictUtf8.GetString(utf8);
-        throw new SourceFileException(shown, NotUtf8(utf8), malformed: true);
-    }
-
-    /// <summary>Where the first bytes that are not UTF-8 are, and which: line and column as the compiler counts
-    /// them (columns in UTF-16 code units, from 1).</summary>
-    private static string NotUtf8(ReadOnlySpan<byte> utf8)
-    {
-        int at = 0;
-        while (System.Text.Rune.DecodeFromUtf8(utf8[at..], out _, out int length) == System.Buffers.OperationStatus.Done) at += length;
-        System.Text.Rune.DecodeFromUtf8(utf8[at..], out _, out int invalid);
-        var before = utf8[..at];
-        int lineStart = before.LastIndexOf((byte)'\n') + 1;
-        int line = before.Count((byte)'\n') + 1;
-        int column = StrictUtf8.GetCharCount(before[lineStart..]) + 1;
-        string shownBytes = string.Join(" ", utf8.Slice(at, invalid).ToArray().Select(b => $"0x{b:X2}"));
-        return $"it is not UTF-8 text (hlvm reads source files as UTF-8): line {line}, column {column} has {(invalid == 1 ? "the byte" : "the bytes")} {shownBytes}, which {(invalid == 1 ? "is" : "are")} not a UTF-8 character";
+        try
+        {
+            return SourceEncoding.Decode(bytes);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new SourceFileException(shown, e.Message, malformed: true);
+        }
     }
 
     private static byte[] ReadRegular(Microsoft.Win32.SafeHandles.SafeFileHandle file, string shown)

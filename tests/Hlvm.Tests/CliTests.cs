@@ -103,6 +103,12 @@ public sealed class CliTests
         Assert.Equal(65, m.ExitCode);
         Assert.Equal($"hlvm: {main}: cannot read the module lib/m.hl: it is not UTF-8 text (hlvm reads source files as UTF-8): line 1, column 32 has the byte 0xFF, which is not a UTF-8 character\n", m.Stderr);
 
+        // The compiler's own reader of modules (an embedder's, with no reader of its own) refuses them alike, as a
+        // diagnostic at the import.
+        var embedded = Hlvm.Compiler.Compilation.Compile(main, File.ReadAllText(main));
+        var d = Assert.Single(embedded.Diagnostics);
+        Assert.Equal((1, "cannot read module 'lib.m' (lib/m.hl): it is not UTF-8 text (hlvm reads source files as UTF-8): line 1, column 32 has the byte 0xFF, which is not a UTF-8 character"), (d.Line, d.Message));
+
         string asm = Bytes("bad.hlasm", U(".function main\n  ; "), [0xC0, 0xAF], U("\n"));
         var a = TestSupport.Hlvm("asm", asm);
         Assert.Equal(65, a.ExitCode);
