@@ -111,6 +111,11 @@ public sealed class BundleTests
         string pub = File.ReadAllText(key + ".pub").Trim();
         Assert.Matches($@"^removing greeter-[0-9a-f]{{16}}: greeter 1\.0\.0, signed by {Regex.Escape(pub)}\n  /data: 1 file, 1 byte\n  2 cached entries\nremoved greeter-[0-9a-f]{{16}}: its data and 2 cached entries\n$", rm.Stdout);
         Assert.Equal("Hello from inside a bundle, stranger! (run 1)\n", TestSupport.Hlvm("run", url, "--trust", key + ".pub").Stdout);
+        // The URL it ran from names it too (it was "no such file or directory"), by the front its run cached.
+        var byUrl = TestSupport.Hlvm("rm", url);
+        Assert.True(byUrl.ExitCode == 0, byUrl.Stderr);
+        Assert.Matches(@"\nremoved greeter-[0-9a-f]{16}: its data and 2 cached entries\n$", byUrl.Stdout);
+        Assert.Equal("Hello from inside a bundle, stranger! (run 1)\n", TestSupport.Hlvm("run", url, "--trust", key + ".pub").Stdout);
         // The same app signed by another key is another app with the same entries: removing one keeps the entries
         // the other uses, and says so (it said "0 cached entries" after listing 2).
         string other = Path.Combine(dir.Path, "other");

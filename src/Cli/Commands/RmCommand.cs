@@ -15,7 +15,7 @@ internal static class RmCommand
 {
     public static Command Create(CliContext cli)
     {
-        var app = new Argument<string>("APP") { Description = "the app's id (hlvm data list shows them), its name, or the directory, program or bundle it ran from" };
+        var app = new Argument<string>("APP") { Description = "the app's id (hlvm data list shows them), its name, or the directory, program, bundle or URL it ran from" };
         var copies = OptionKinds.Flag("--copies", "remove only the app's copies of /app files, so that it reads the originals again; keep its /data");
         var command = new Command("rm", "Remove an app's private data and the cached entries no other app uses") { app, copies };
         command.SetAction(p => Remove(cli, p.GetValue(app)!, copies.Get(p)));
@@ -31,6 +31,17 @@ internal static class RmCommand
         if (all.Where(a => a.Id == what).ToList() is { Count: 1 } exact)
         {
             (matches, named, none) = (exact, "", "");
+        }
+        else if (Inputs.IsUrl(what))
+        {
+            // The app's front, as the run from that URL cached it (nothing is fetched to remove an app).
+            string? id = null;
+            if (Uri.TryCreate(what, UriKind.Absolute, out var uri) && cache.TryGetFront(uri.ToString()) is { } front)
+            {
+                try { id = Bundle.AppIdOf(BundleFront.Read(front), uri.ToString()); }
+                catch (BundleException) { /* a damaged cached front: as if none */ }
+            }
+            (matches, named, none) = (all.Where(a => a.Id == id).ToList(), "", $"no app that ran from '{Inputs.Shown(what)}' keeps data here");
         }
         else if (what.Contains('/') || what.EndsWith(".hlb", StringComparison.Ordinal) || what.EndsWith(".hl", StringComparison.Ordinal) || !BundleFront.IsAppName(what) && (File.Exists(what) || Directory.Exists(what)))
         {
