@@ -811,6 +811,13 @@ public sealed class BundleTests
             Assert.DoesNotContain("root:", pack.Stderr);
             Assert.False(File.Exists(bundle), entry);
         }
+        // A FIFO is not a source file to compile (it was "does not compile").
+        File.Delete(Path.Combine(app, "main.hl"));
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [Path.Combine(app, "main.hl")])) mkfifo.WaitForExit();
+        File.WriteAllText(Path.Combine(app, "hlvm.toml"), "name = \"app\"\nversion = \"1\"\nentry = \"main.hl\"\n");
+        var fifo = TestSupport.Hlvm("pack", app, "-o", bundle);
+        Assert.Equal(65, fifo.ExitCode);
+        Assert.Contains("the entry 'main.hl' is not a regular file (a pipe, a socket or a device)", fifo.Stderr);
         // The app's own file, beside the manifest or beneath it, is packed as before.
         File.Delete(Path.Combine(app, "main.hl"));
         Directory.CreateDirectory(Path.Combine(app, "src"));

@@ -188,6 +188,7 @@ public static partial class Packer
             if (new FileInfo(at).LinkTarget is not null) throw new BundleException($"{manifest}: the entry '{entry}' is reached through a symbolic link ({Path.GetRelativePath(directory, at)}), which pack leaves out");
         }
         if (!File.Exists(at)) throw new BundleException($"{manifest}: the entry '{entry}' does not exist");
+        if (Hlvm.Runtime.Host.AtomicFile.IsSpecial(at)) throw new BundleException($"{manifest}: the entry '{entry}' is not a regular file (a pipe, a socket or a device)");
         return at;
     }
 
