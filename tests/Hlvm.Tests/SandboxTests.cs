@@ -153,6 +153,48 @@ public sealed class SandboxTests
         Assert.Equal("timeout", e.Limit);
     }
 
+    /// <summary>
+    /// A time limit stops a straight run of natives and array instructions that each do much work (400 sorts and
+    /// reverses of two million elements: seconds, with no call and no backward branch), after the one running when
+    /// it came, in each engine; and a stop asked for before the run ends it before the first instruction in each
+    /// engine alike, with no frame in its trace (compiled code polled at main's entry, the interpreter only at the
+    /// first call or loop, after the program had printed). The straight run used to finish and return 0 seconds past its limit. Fails when
+    /// a stop waits for the next call or backward branch again.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AStopLandsAfterTheLongInstructionItCameDuringAndBeforeTheFirst(bool compiled)
+    {
+        var body = string.Concat(Enumerable.Repeat("    xs.reverse()\n    xs.sort()\n", 400));
+        var source = $"fn main() {{\n    var xs = [0].repeat(2000000)\n    xs[0] = 1\n{body}    println(\"done {{xs[0]}}\")\n}}\n";
+        using var dir = new TestSupport.TempDir();
+        var output = new StringWriter();
+        IsolateOptions Options(IReadOnlyList<Limit> limits) => SandboxTests.Options(dir, output) with
+        {
+            Limits = limits,
+            Execution = compiled ? new ExecutionOptions { Compiler = new Jit.CilCompiler(), JitThreshold = 0 } : new ExecutionOptions(),
+        };
+        var module = Compile(source);
+        using (var isolate = new Isolate(Options([new TimeLimit(TimeSpan.FromMilliseconds(300))])))
+        {
+            var e = Assert.Throws<LimitExceededError>(() => isolate.Run(isolate.Load(module), []));
+            Assert.Equal("timeout", e.Limit);
+            Assert.StartsWith("main (", e.StackTrace[0]);
+        }
+        Assert.Equal("", output.ToString());
+
+        using (var isolate = new Isolate(Options([])))
+        {
+            var loaded = isolate.Load(Compile("fn main() {\n    println(\"ran\")\n}\n"));
+            isolate.Stop(new LimitExceededError("stopped", "stopped before it ran"));
+            var e = Assert.Throws<LimitExceededError>(() => isolate.Run(loaded, []));
+            Assert.Equal("stopped before it ran", e.Message);
+            Assert.Empty(e.StackTrace); // nothing ran
+        }
+        Assert.Equal("", output.ToString());
+    }
+
     [Fact]
     public void ATimeLimitEndsAWaitForInputThatNeverComes()
     {
