@@ -74,7 +74,27 @@ public sealed class Vm(VmOptions? options = null)
     /// <c>int</c>-returning main, otherwise 0; or the code the program gave <c>env.exit</c>.
     /// </summary>
     /// <exception cref="VmError">an uncaught runtime error or an exceeded limit</exception>
+    /// <exception cref="InvalidOperationException">the module is not loaded into this VM, or the VM is running a
+    /// program already (one heap serves one run at a time)</exception>
     public long RunMain(LoadedModule module, IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(args);
+        // Two runs at once on one heap corrupted it (each interpreter moved the other's objects).
+        if (Interlocked.Exchange(ref _runs, 1) != 0) throw new InvalidOperationException("this VM is running a program already; a VM runs one at a time");
+        try
+        {
+            return RunMainOnThread(module, args);
+        }
+        finally
+        {
+            Volatile.Write(ref _runs, 0);
+        }
+    }
+
+    private int _runs;
+
+    private long RunMainOnThread(LoadedModule module, IReadOnlyList<string> args)
     {
         if (Options.Execution.Compiler is null) return RunMain(module, args, nativeStackBudget: 0);
         // Compiled code recurses on the native stack: it runs on a thread with a large one, of which it may use
@@ -104,6 +124,12 @@ public sealed class Vm(VmOptions? options = null)
     private long RunMain(LoadedModule module, IReadOnlyList<string> args, long nativeStackBudget)
     {
         var entry = module.Entry ?? throw new InvalidOperationException($"module '{module.Def.Name}' has no main function");
+        // Its class ids and string constants are those of the heap it was loaded into: run on another, they named
+        // that heap's objects, and the collector found the heap corrupt.
+        if (module.AttachedTo != Heap)
+            throw new InvalidOperationException(module.AttachedTo is null
+                ? $"module '{module.Def.Name}' is not loaded into this VM: run what Load returned"
+                : $"module '{module.Def.Name}' is loaded into another VM: run it there, or verify it again and load it into this one");
         var interpreter = new Interpreter(module, Heap, Options.Out, Options.Execution)
         {
             In = Options.In, Error = Options.Error, Args = args, Host = Options.Host, Cancellation = Options.Cancellation,

@@ -29,6 +29,42 @@ public sealed class EmbeddingTests
         Assert.Equal("true\n", output.ToString());
     }
 
+    /// <summary>
+    /// A loaded module runs on the VM it was loaded into, and a VM runs one program at a time; a host that does
+    /// otherwise gets an InvalidOperationException saying so. A module loaded into VM A and run by VM B used A's
+    /// class ids and string constants on B's heap (its strings printed empty, and the collector found B's heap
+    /// corrupt); a module verified but never loaded indexed past its string table; two runs at once on one VM
+    /// moved each other's objects. Fails when any of them runs again.
+    /// </summary>
+    [Fact]
+    public void AModuleRunsOnTheVmItWasLoadedIntoAndAVmRunsOneAtATime()
+    {
+        var module = Compile("fn main() { println(\"hello\") }");
+        var a = new Vm(new VmOptions { Out = new StringWriter() });
+        var b = new Vm(new VmOptions { Out = new StringWriter() });
+        var onA = a.Load(module);
+        var e = Assert.Throws<InvalidOperationException>(() => b.RunMain(onA, []));
+        Assert.Equal("module 'embedded' is loaded into another VM: run it there, or verify it again and load it into this one", e.Message);
+        var verifiedOnly = Verifier.Verify(module, Runtime.Natives.NativeTable.All);
+        e = Assert.Throws<InvalidOperationException>(() => b.RunMain(verifiedOnly, []));
+        Assert.Equal("module 'embedded' is not loaded into this VM: run what Load returned", e.Message);
+        Assert.Equal(0, a.RunMain(onA, [])); // where it belongs, it runs
+        Assert.Equal("hello\n", a.Options.Out.ToString());
+
+        var looping = a.Load(Compile("fn main() {\n    var i = 0\n    while true { i += 1 }\n}"));
+        var first = Task.Run(() => a.RunMain(looping, []));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        InvalidOperationException? second = null;
+        while (second is null && !first.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            try { a.RunMain(onA, []); Thread.Sleep(1); }
+            catch (InvalidOperationException running) { second = running; }
+        }
+        Assert.Equal("this VM is running a program already; a VM runs one at a time", second?.Message);
+        a.Interrupt(new LimitExceededError("stopped", "the test is over"));
+        Assert.Equal("the test is over", Assert.Throws<LimitExceededError>(() => first.GetAwaiter().GetResult()).Message);
+    }
+
     [Fact]
     public void AVmDeniesEveryPermissionUnlessItsHostGrantsIt()
     {

@@ -169,16 +169,17 @@ public sealed class LoadedModule : IRootSource
     /// <summary>Heap references of the string constants: roots, since constants live as long as the module.</summary>
     internal long[] StringRefs { get; private set; } = [];
 
-    /// <summary>Whether the module is on a VM's heap: its classes, functions and strings are registered with one heap.</summary>
-    private bool _attached;
+    /// <summary>The heap the module is on (its classes, functions and strings are registered with it), or null
+    /// before it is loaded into a VM.</summary>
+    internal Heap? AttachedTo { get; private set; }
 
     public LoadedFunction? Entry => Def.EntryFunction >= 0 ? Functions[Def.EntryFunction] : null;
 
     /// <summary>Allocates the string constants on <paramref name="heap"/> and makes them roots of it.</summary>
     internal void Attach(Heap heap)
     {
-        if (_attached) throw new InvalidOperationException($"module '{Def.Name}' is loaded into a VM already; verify it again for another");
-        _attached = true;
+        if (AttachedTo is not null) throw new InvalidOperationException($"module '{Def.Name}' is loaded into a VM already; verify it again for another");
+        AttachedTo = heap;
         StringRefs = new long[Def.Strings.Count];
         foreach (var c in Classes) c.HeapId = heap.RegisterClass(c);
         FunctionBase = heap.RegisterFunctions(Functions);
