@@ -151,7 +151,21 @@ public sealed class Isolate : IDisposable
     public long Run(LoadedModule module, IReadOnlyList<string> args)
     {
         if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) throw new InvalidOperationException("an isolate runs one program once");
-        using var timer = _timeLimit is { } t ? new Timer(_ => Stop(t.Breach()), null, t.Duration, Timeout.InfiniteTimeSpan) : null;
+        Deadline? deadline = null;
+        try
+        {
+            deadline = _timeLimit is { } t ? new Deadline(t.Duration, () => Stop(t.Breach())) : null;
+            return RunLoaded(module, args);
+        }
+        finally
+        {
+            deadline?.Dispose();
+            Release();
+        }
+    }
+
+    private long RunLoaded(LoadedModule module, IReadOnlyList<string> args)
+    {
         try
         {
             return _vm.RunMain(module, args);
@@ -164,10 +178,28 @@ public sealed class Isolate : IDisposable
             string message = e.Message.Contains($"--{flag}", StringComparison.Ordinal) ? e.Message : $"{e.Message} (--{flag} {value})";
             throw new LimitExceededError(flag, $"{e.ErrorClass}: {message}") { StackTrace = e.StackTrace };
         }
-        finally
+    }
+
+    /// <summary>
+    /// Calls back once a time has passed, unless disposed first: on a thread of its own, not a timer of .NET's
+    /// thread pool, whose callbacks waited behind the pool's threads (isolates blocked reading their input held
+    /// them) and fired a 100 ms limit a second late. A duration past what one wait takes is waited in steps.
+    /// </summary>
+    private sealed class Deadline : IDisposable
+    {
+        private readonly ManualResetEventSlim _cancelled = new();
+
+        public Deadline(TimeSpan after, Action expire)
         {
-            Dispose();
+            new Thread(() =>
+            {
+                for (var left = after; left > TimeSpan.Zero; left -= TimeSpan.FromDays(1))
+                    if (_cancelled.Wait(left < TimeSpan.FromDays(1) ? left : TimeSpan.FromDays(1))) return;
+                expire();
+            }) { IsBackground = true, Name = "hlvm time limit" }.Start();
         }
+
+        public void Dispose() => _cancelled.Set();
     }
 
     /// <summary>Stops the running program, from any thread: it ends with <paramref name="reason"/> at its next
@@ -179,7 +211,23 @@ public sealed class Isolate : IDisposable
         catch (ObjectDisposedException) { /* the run is over */ }
     }
 
+    /// <summary>
+    /// Ends the isolate. Disposed while its program runs, it stops the program (a <see cref="LimitExceededError"/>
+    /// from <see cref="Run"/>), and <see cref="Run"/> releases what the run holds when it returns: disposing then
+    /// left the program running, with its sockets closed under it and new ones outliving it, and a wait in a
+    /// native that the cancellation no longer reached.
+    /// </summary>
     public void Dispose()
+    {
+        if (Volatile.Read(ref _state) == 1)
+        {
+            Stop(new LimitExceededError("stopped", "the isolate was disposed while its program ran"));
+            return;
+        }
+        Release();
+    }
+
+    private void Release()
     {
         if (Interlocked.Exchange(ref _state, 2) == 2) return;
         _host.Dispose();

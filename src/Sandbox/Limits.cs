@@ -50,6 +50,9 @@ public sealed record StackLimit(int Frames) : Limit
 /// app (fetching, compiling, verifying) took the rest.</summary>
 public sealed record TimeLimit(TimeSpan Duration, TimeSpan? Whole = null) : Limit
 {
+    /// <summary>The wall time the run may take: not negative (TimeSpan.MaxValue is as good as none).</summary>
+    public TimeSpan Duration { get; init; } = Duration >= TimeSpan.Zero ? Duration : throw new ArgumentOutOfRangeException(nameof(Duration), Duration, "a time limit can't be negative");
+
     public override string Flag => "timeout";
     internal override void Apply(IsolateSettings s) => s.Timeout = Duration;
 

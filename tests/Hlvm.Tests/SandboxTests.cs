@@ -195,6 +195,32 @@ public sealed class SandboxTests
         Assert.Equal("", output.ToString());
     }
 
+    /// <summary>
+    /// An isolate disposed while its program runs stops the program: Run ends with a LimitExceededError that says
+    /// so, and releases the isolate then. Disposing used to leave the program running (past its own time limit,
+    /// once the cancellation it waited on was gone). And a time limit is any duration that is not negative:
+    /// TimeSpan.MaxValue (a "no limit") threw .NET's timer's ArgumentOutOfRangeException from Run, after the run
+    /// was marked as begun. Fails when either comes back.
+    /// </summary>
+    [Fact]
+    public async Task DisposingARunningIsolateStopsItsProgramAndATimeLimitMayBeAnyLength()
+    {
+        using var dir = new TestSupport.TempDir();
+        using var started = new SignallingWriter();
+        var isolate = new Isolate(Options(dir, started) with { Limits = [new TimeLimit(TimeSpan.FromMinutes(10))] });
+        var loaded = isolate.Load(Compile("fn main() {\n    println(\"started\")\n    var i = 0\n    while true { i += 1 }\n}"));
+        var running = Task.Run(() => isolate.Run(loaded, []));
+        Assert.True(started.Written.Wait(TimeSpan.FromSeconds(30)), "the program never started");
+        isolate.Dispose();
+        var e = await Assert.ThrowsAsync<LimitExceededError>(() => running.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("the isolate was disposed while its program ran", e.Message);
+        Assert.Throws<InvalidOperationException>(() => isolate.Run(loaded, [])); // disposed: it runs no more
+
+        var (result, output) = Run("fn main() {\n    println(\"ran\")\n}", o => o with { Limits = [new TimeLimit(TimeSpan.MaxValue)] });
+        Assert.Equal((0L, "ran\n"), (result, output));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TimeLimit(TimeSpan.FromMilliseconds(-5)));
+    }
+
     [Fact]
     public void ATimeLimitEndsAWaitForInputThatNeverComes()
     {
@@ -206,6 +232,21 @@ public sealed class SandboxTests
         Assert.Equal("timeout", e.Limit);
         Assert.Equal("the app ran longer than 300ms (--timeout 300ms)", e.Message);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the wait was not ended");
+    }
+
+    /// <summary>Output that says when something was first written to it.</summary>
+    private sealed class SignallingWriter : TextWriter
+    {
+        public ManualResetEventSlim Written { get; } = new();
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+        public override void Write(char value) => Written.Set();
+        public override void Write(string? value) => Written.Set();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) Written.Dispose();
+            base.Dispose(disposing);
+        }
     }
 
     /// <summary>Standard input that never comes: a read waits until the reader is disposed. (readLine reads a
