@@ -18,12 +18,20 @@ public abstract record Limit
     public abstract string Flag { get; }
 
     internal abstract void Apply(IsolateSettings settings);
+
+    /// <summary><paramref name="value"/>, if it is at least <paramref name="min"/> (what the command line's flag
+    /// accepts too); otherwise an ArgumentOutOfRangeException: a negative limit was taken, and said as
+    /// "the program ran -1 instructions (--fuel -1)", and a negative depth failed inside compiled code.</summary>
+    private protected static T AtLeast<T>(T value, T min, string name) where T : System.Numerics.INumber<T> =>
+        value >= min ? value : throw new ArgumentOutOfRangeException(name, value, $"the limit must be at least {min}");
 }
 
 /// <summary>Live bytes on the VM's heap (<c>--max-heap</c>): beyond it, after a full collection, an
 /// allocation is an <c>OutOfMemoryError</c>, which the program may catch; uncaught, it ends the app as a breach.</summary>
 public sealed record HeapLimit(long Bytes) : Limit
 {
+    public long Bytes { get; init; } = AtLeast(Bytes, 1, nameof(Bytes));
+
     public override string Flag => "max-heap";
     internal override void Apply(IsolateSettings s) => s.Heap = s.Heap with { MaxBytes = Bytes };
 }
@@ -32,6 +40,8 @@ public sealed record HeapLimit(long Bytes) : Limit
 /// (sorting, joining, copying) are charged one instruction per element.</summary>
 public sealed record FuelLimit(long Instructions) : Limit
 {
+    public long Instructions { get; init; } = AtLeast(Instructions, 0, nameof(Instructions));
+
     public override string Flag => "fuel";
     internal override void Apply(IsolateSettings s) => s.Execution = s.Execution with { Fuel = Instructions };
 }
@@ -40,6 +50,8 @@ public sealed record FuelLimit(long Instructions) : Limit
 /// catch; uncaught, it ends the app as a breach.</summary>
 public sealed record StackLimit(int Frames) : Limit
 {
+    public int Frames { get; init; } = AtLeast(Frames, 1, nameof(Frames));
+
     public override string Flag => "max-stack";
     internal override void Apply(IsolateSettings s) => s.Execution = s.Execution with { MaxFrames = Frames };
 }
@@ -65,6 +77,8 @@ public sealed record TimeLimit(TimeSpan Duration, TimeSpan? Whole = null) : Limi
 /// <summary>Bytes written to standard output and standard error together (<c>--max-output</c>), counted as UTF-8.</summary>
 public sealed record OutputLimit(long Bytes) : Limit
 {
+    public long Bytes { get; init; } = AtLeast(Bytes, 1, nameof(Bytes));
+
     public override string Flag => "max-output";
     internal override void Apply(IsolateSettings s) => s.MaxOutput = Bytes;
 }
@@ -73,6 +87,8 @@ public sealed record OutputLimit(long Bytes) : Limit
 /// only for the length of one call.)</summary>
 public sealed record OpenFilesLimit(int Count) : Limit
 {
+    public int Count { get; init; } = AtLeast(Count, 0, nameof(Count));
+
     /// <summary>The limit when none is given.</summary>
     public const int Default = 64;
 
@@ -85,6 +101,8 @@ public sealed record OpenFilesLimit(int Count) : Limit
 /// not made, and ends the app. (Granted host paths are the user's disk, not counted.)</summary>
 public sealed record DiskLimit(long Bytes) : Limit
 {
+    public long Bytes { get; init; } = AtLeast(Bytes, 1, nameof(Bytes));
+
     /// <summary>The limit when none is given: 1 GiB.</summary>
     public const long Default = 1L << 30;
 

@@ -219,6 +219,14 @@ public sealed class SandboxTests
         var (result, output) = Run("fn main() {\n    println(\"ran\")\n}", o => o with { Limits = [new TimeLimit(TimeSpan.MaxValue)] });
         Assert.Equal((0L, "ran\n"), (result, output));
         Assert.Throws<ArgumentOutOfRangeException>(() => new TimeLimit(TimeSpan.FromMilliseconds(-5)));
+        // Every limit takes what its flag takes, and nothing less (a negative one was taken and misbehaved).
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FuelLimit(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new StackLimit(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HeapLimit(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new OutputLimit(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new OpenFilesLimit(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new DiskLimit(0));
+        Assert.Equal(0, new FuelLimit(0).Instructions);
     }
 
     [Fact]
