@@ -89,8 +89,15 @@ public sealed class Isolate : IDisposable
     }
 
     /// <exception cref="ArgumentException">a grant that can't be given (a hidden directory)</exception>
+    /// <exception cref="ArgumentNullException">the options, their output or error writer, or a limit is null
+    /// (TextWriter.Null discards output)</exception>
     public Isolate(IsolateOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        // Said here, not as a NullReferenceException at the program's first println.
+        ArgumentNullException.ThrowIfNull(options.Out, "options.Out");
+        ArgumentNullException.ThrowIfNull(options.Error, "options.Error");
+        if (options.Limits.Any(l => l is null)) throw new ArgumentNullException("options.Limits", "a limit is null");
         var settings = new IsolateSettings { Heap = options.Heap, Execution = options.Execution };
         foreach (var limit in options.Limits) limit.Apply(settings);
         _timeLimit = Last<TimeLimit>(options.Limits);
@@ -206,6 +213,7 @@ public sealed class Isolate : IDisposable
     /// instruction, or at once if it waits in a host call.</summary>
     public void Stop(LimitExceededError reason)
     {
+        ArgumentNullException.ThrowIfNull(reason);
         _vm.Interrupt(reason);
         try { _cancel.Cancel(); }
         catch (ObjectDisposedException) { /* the run is over */ }

@@ -227,6 +227,11 @@ public sealed class SandboxTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new OpenFilesLimit(-1));
         Assert.Throws<ArgumentOutOfRangeException>(() => new DiskLimit(0));
         Assert.Equal(0, new FuelLimit(0).Instructions);
+        // A null writer or reason is said where it is given (the writer was a NullReferenceException at the
+        // program's first println, and a null reason was ignored).
+        Assert.Throws<ArgumentNullException>(() => new Isolate(Options(dir, TextWriter.Null) with { Out = null! }));
+        using var fine = new Isolate(Options(dir, TextWriter.Null));
+        Assert.Throws<ArgumentNullException>(() => fine.Stop(null!));
     }
 
     [Fact]
