@@ -11,7 +11,9 @@ namespace Hlvm.Jit;
 /// The JIT: compiles hot functions of a verified module to CIL (<see cref="CilEmitter"/>), which .NET compiles to
 /// machine code. A function becomes hot in the interpreter (<see cref="ExecutionOptions.JitThreshold"/>); it is
 /// compiled together with the functions it calls directly that are not compiled yet (so that they call one another
-/// with direct CIL calls), up to <see cref="MaxBatchInstructions"/>. Not thread-safe: one compiler per running VM.
+/// with direct CIL calls), up to <see cref="MaxBatchInstructions"/>. One compiler may serve several VMs, one after
+/// another or at once (its compiles take turns under a lock); what it records of them (<see cref="Records"/>,
+/// <see cref="Failures"/>) grows with every run it serves, so a host that runs many programs gives each its own.
 /// </summary>
 public sealed class CilCompiler : ICompiler
 {
