@@ -27,22 +27,20 @@ internal sealed class BundleRunner(CliContext cli, Runner run)
             if (ReadTrustedKey(key, out int exitCode) is { } bytes) trusted.Add(bytes);
             else return exitCode;
         }
-        if (Inputs.IsUrl(location) && !location.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !location.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        if (Inputs.IsUrl(location))
         {
-            cli.Messages.WriteLine($"hlvm: '{Inputs.Shown(location)}': a bundle is read from a file or an http:// or https:// URL");
-            return ExitCodes.Usage;
-        }
-        if (Inputs.IsUrl(location) && !Uri.TryCreate(location, UriKind.Absolute, out _))
-        {
-            // It was read as a file's name, and "no such file" said nothing of what was wrong.
-            cli.Messages.WriteLine($"hlvm: '{Inputs.Shown(location)}' is not a valid URL");
-            return ExitCodes.Usage;
-        }
-        if (Inputs.IsUrl(location) && Uri.TryCreate(location, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0)
-        {
-            // .NET sends no credentials from a URL, and the URL is kept with the app's data and shown by `data list`.
-            cli.Messages.WriteLine($"hlvm: '{Inputs.Shown(location[..location.IndexOf("//", StringComparison.Ordinal)])}//...@{Inputs.Shown(uri.Authority)}...': a bundle's URL can't carry a user name or password; hlvm sends none");
-            return ExitCodes.Usage;
+            string? wrong = !location.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !location.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
+                ? $"'{Inputs.Shown(location)}': a bundle is read from a file or an http:// or https:// URL"
+                // It was read as a file's name, and "no such file" said nothing of what was wrong.
+                : !Uri.TryCreate(location, UriKind.Absolute, out var uri) ? $"'{Inputs.Shown(location)}' is not a valid URL"
+                // .NET sends no credentials from a URL, and the URL is kept with the app's data and shown by `data list`.
+                : uri.UserInfo.Length > 0 ? $"'{uri.Scheme}://...@{Inputs.Shown(uri.Authority)}...': a bundle's URL can't carry a user name or password; hlvm sends none"
+                : null;
+            if (wrong is not null)
+            {
+                cli.Messages.WriteLine($"hlvm: {wrong}");
+                return ExitCodes.Usage;
+            }
         }
         if (!Inputs.IsUrl(location) && !File.Exists(location))
         {

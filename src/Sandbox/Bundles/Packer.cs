@@ -121,9 +121,10 @@ public static partial class Packer
         // them after all the work, by offsets in the bundle).
         if (files.Count + 1 > BundleFront.MaxEntries)
             throw new BundleException($"the app has {files.Count} files; a bundle holds at most {BundleFront.MaxEntries - 1} besides its program");
-        foreach (var f in files)
+        foreach (var f in files.Prepend(moduleName))
         {
             if (BundleFront.CheckName(f) is { } why) throw new BundleException($"the file name '{f}' {why}; rename it");
+            if (f == moduleName) continue; // compiled, not read
             long size = new FileInfo(Path.Combine(directory, f)).Length;
             if (size > BundleFront.MaxEntrySize)
                 throw new BundleException($"the app's file '{f}' is {size} bytes; a bundle's entry holds at most {BundleFront.MaxEntrySize}");
@@ -138,7 +139,6 @@ public static partial class Packer
         long offset = 0;
         foreach (var (name, kind, data) in contents)
         {
-            if (BundleFront.CheckName(name) is { } why) throw new BundleException($"the file name '{name}' {why}; rename it");
             var compressed = Compress(data);
             bool useIt = compressed.Length < data.Length;
             var bytes = useIt ? compressed : data;
