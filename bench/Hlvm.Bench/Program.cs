@@ -49,7 +49,8 @@ public class Programs
             Out = TextWriter.Null,
             Execution = new Runtime.Execution.ExecutionOptions
             {
-                Compiler = Engine == "interp" ? null : new Jit.CilCompiler(),
+                // As `hlvm run` sets it up: tiered compiles to machine code on the JIT's thread.
+                Compiler = Engine == "interp" ? null : new Jit.CilCompiler { Background = Engine == "tiered" },
                 JitThreshold = Engine == "jit" ? 0 : Runtime.Execution.ExecutionOptions.DefaultJitThreshold,
             },
         });
@@ -98,7 +99,7 @@ public class ProfilerOverhead
             Out = TextWriter.Null,
             Execution = new Runtime.Execution.ExecutionOptions
             {
-                Compiler = new Jit.CilCompiler { CountCalls = Profiled },
+                Compiler = new Jit.CilCompiler { CountCalls = Profiled, Background = true },
                 Profiler = Profiled ? new Runtime.Profiling.Profiler() : null,
             },
         });
