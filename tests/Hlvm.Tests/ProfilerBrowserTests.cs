@@ -48,6 +48,66 @@ public sealed partial class ProfilerBrowserTests : IDisposable
     }
 
     [Fact]
+    public void ClickingAFrameZoomsToItAndClickingABarBelowZoomsBackOut()
+    {
+        string program = Path.Combine(_dir.FullName, "zoom.hl");
+        File.WriteAllText(program, """
+            fn leaf(n: int) -> int { return n % 7 }
+            fn inner(n: int) -> int {
+                var s = 0
+                for i in 0..n { s += leaf(i) }
+                return s
+            }
+            fn outer(n: int) -> int { return inner(n) + inner(n / 2) }
+            fn other(n: int) -> int {
+                var s = 0
+                for i in 0..n { s = (s + i) % 1000 }
+                return s
+            }
+            fn main() {
+                var total = 0
+                for k in 0..60 { total += outer(3000) + other(3000) }
+                println(total)
+            }
+            """);
+        string page = Path.Combine(_dir.FullName, "zoom.html");
+        var result = TestSupport.Hlvm("prof", "--every", "500", "-o", page, program);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        // The page's own script has drawn the graph when this one runs: it clicks as a user would and writes down
+        // the frames drawn after each click.
+        string html = File.ReadAllText(page);
+        int end = html.LastIndexOf("</body>", StringComparison.Ordinal);
+        File.WriteAllText(page, html[..end] + """
+            <script>
+            const shown = () => [...document.querySelectorAll('#graph .frame')].map(d => d.dataset.name).sort().join(',');
+            const click = name => [...document.querySelectorAll('#graph .frame')].find(d => d.dataset.name === name)?.click();
+            const steps = [shown()];
+            click('inner'); steps.push(shown());
+            click('outer'); steps.push(shown());
+            click('all'); steps.push(shown());
+            click('other'); steps.push(shown());
+            click('other'); steps.push(shown());
+            const out = document.createElement('pre'); out.id = 'steps'; out.textContent = steps.join('\n');
+            document.body.appendChild(out);
+            </script>
+            """ + html[end..]);
+
+        var steps = Regex.Match(Dom(page, ""), @"<pre id=""steps"">([^<]*)</pre>").Groups[1].Value.Split('\n');
+        Assert.Equal(6, steps.Length);
+        const string whole = "all,inner,leaf,main,other,outer";
+        Assert.Equal(whole, steps[0]);
+        // Zoomed to inner: the path down to it across the whole width, then it and its callee.
+        Assert.Equal("all,inner,leaf,main,outer", steps[1]);
+        // A bar of that path zooms to its frame, with its children (it used to be drawn alone, a dead end).
+        Assert.Equal("all,inner,leaf,main,outer", steps[2]);
+        // The bottom bar zooms back out to the whole graph.
+        Assert.Equal(whole, steps[3]);
+        Assert.Equal("all,main,other", steps[4]);
+        // The zoomed frame itself zooms out by one level: to main, which is the whole graph here.
+        Assert.Equal(whole, steps[5]);
+    }
+
+    [Fact]
     public void TheTimelineShowsTheCollectionsAndTheCompiles()
     {
         string program = Path.Combine(_dir.FullName, "alloc.hl");

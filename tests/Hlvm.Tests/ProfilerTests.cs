@@ -117,6 +117,40 @@ public sealed class ProfilerTests : IDisposable
     }
 
     /// <summary>
+    /// The interpreter's modes that do not poll (metered under --fuel, checked) take the timer's samples where a
+    /// slice of fuel ends, and count calls where they push a frame. hot's one long loop neither calls nor
+    /// allocates, so under --fuel it drew the one sample its return answered and its time went to cold, called
+    /// next; --checked counted no call at all.
+    /// </summary>
+    [Theory]
+    [InlineData("--fuel", "1000000000000", 3000000)]
+    [InlineData("--checked", null, 1000000)]
+    public void TheInterpretersModesThatDoNotPollSampleALongLoopAndCountCalls(string option, string? value, long loops)
+    {
+        string path = Write("""
+            fn hot(n: int) -> int {
+                var s = 0
+                for i in 0..n { s = (s + i * 7) % 1000003 }
+                return s
+            }
+            fn cold(x: int) -> int { return x + 1 }
+            fn main(args: [string]) { println(cold(hot(args[0].toInt()))) }
+            """);
+        long s = 0;
+        for (long i = 0; i < loops; i++) s = (s + i * 7) % 1000003;
+        string[] options = value is null ? [option] : [option, value];
+        var result = TestSupport.Hlvm(["prof", "--rate", "5000", "--engine", "interp", .. options, path, loops.ToString(CultureInfo.InvariantCulture)]);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal($"{s + 1}\n", result.Stdout);
+        Assert.True(SampleCount(result.Stderr) >= 50, result.Stderr);
+        var table = Table(result.Stderr);
+        Assert.True(table.TryGetValue("hot", out var hot) && hot.Self >= 80, result.Stderr);
+        Assert.Equal(1, hot.Calls);
+        Assert.Equal(1, table["cold"].Calls);
+        Assert.Equal(1, table["main"].Calls);
+    }
+
+    /// <summary>
     /// A module assembled from text has no source file, no name and no line table: the report names it by its
     /// file, lists its functions without an empty file beside them, and has no "hottest lines" to give (it gave
     /// ": N samples" and a line ":0"). The loop must outlast the profiler's first samples in every engine, on a

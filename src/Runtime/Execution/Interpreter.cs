@@ -856,6 +856,10 @@ public sealed class Interpreter : IRootSource
                 {
                     AtInstruction(ref frame, pc + 1, sp);
                     Refuel();
+                    // A mode that does not poll answers the profiler's timer where a slice of fuel ends (every
+                    // FuelSlice instructions): without it, a loop that neither calls nor allocates was never sampled
+                    // under --fuel or --checked, and its time went to whatever ran next.
+                    if (!Polls<TMode>() && _profiler is not null && Volatile.Read(ref _attention) is not null) Attend(compiled: false);
                 }
                 if (typeof(TMode) == typeof(CheckedMode)) CheckState(fn, pc, bp, sp);
                 ref readonly Instr ins = ref Unsafe.Add(ref c0, pc++);
@@ -1421,8 +1425,9 @@ public sealed class Interpreter : IRootSource
                         }
                         if (_profiler is not null) callee.Calls++; // (compiled code counts its own calls)
                     }
-                    // The metered mode without tiering (--every, --fuel) does not poll: a profile's calls are counted here.
-                    else if (typeof(TMode) == typeof(MeteredMode) && _profiler is not null) callee.Calls++;
+                    // The modes that do not poll (metered without tiering: --every, --fuel; checked) count a profile's calls
+                    // here. (With a profiler, a mode that polls always finds _poll set.)
+                    else if (_profiler is not null) callee.Calls++;
                     int fp = _fp;
                     if (fp > maxFrames) throw Fault(ref frame, pc, sp, StackOverflowError());
                     int newBp = sp - callee.ParamCount;

@@ -405,7 +405,8 @@ public static class ProfileFormats
               const rows = depth(root), width = graph.clientWidth;
               graph.style.height = (rows * rowHeight) + 'px';
               const path = []; for (let n = zoom; n; n = n.parent) path.unshift(n);
-              const place = (n, x, w, level) => {
+              // An ancestor of the zoomed frame is drawn across the whole width, without its other children.
+              const place = (n, x, w, level, ancestor) => {
                 if (w < 1) return;
                 const d = document.createElement('div');
                 d.className = 'frame';
@@ -419,11 +420,12 @@ public static class ProfileFormats
                 d.onmouseenter = () => { hover.textContent = d.title; };
                 d.onclick = () => { zoom = (n === zoom && n.parent) ? n.parent : n; draw(); };
                 graph.appendChild(d);
+                if (ancestor) return;
                 let cx = x;
                 for (const c of n.c) { const cw = n.s ? w * c.s / n.s : 0; place(c, cx, cw, level + 1); cx += cw; }
               };
               // The frames from the root down to the zoomed one span the whole width; below it, its children.
-              path.forEach((n, i) => { if (n !== zoom) place({ n: n.n, s: n.s, r: n.r, c: [], parent: n.parent }, 0, width, i); });
+              path.forEach((n, i) => { if (n !== zoom) place(n, 0, width, i, true); });
               place(zoom, 0, width, path.length - 1);
               highlight();
             }
