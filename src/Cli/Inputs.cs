@@ -221,29 +221,50 @@ internal sealed class Inputs(CliContext cli)
     /// partial file behind; says why it could not on stderr and returns the exit code.</summary>
     public int WriteFile(string output, byte[] bytes)
     {
-        if (RefuseUnwritable(output) is { } refused) return refused;
+        if (Unwritable(output) is { } why)
+        {
+            cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {why}");
+            return ExitCodes.CantCreate;
+        }
+        return Writing(output, () => AtomicFile.Write(output, stream => stream.Write(bytes))) ?? ExitCodes.Ok;
+    }
+
+    /// <summary>Runs a write of <paramref name="output"/>: null when it succeeded, else <see cref="ExitCodes.CantCreate"/>
+    /// with the reason said.</summary>
+    private int? Writing(string output, Action write)
+    {
         try
         {
-            AtomicFile.Write(output, stream => stream.Write(bytes));
+            write();
+            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             // .NET's message ends with the path again ("No space left on device : '/dev/full'"), said once here.
-            string why = e is UnauthorizedAccessException ? Why(e) : e.Message.EndsWith($" : '{output}'", StringComparison.Ordinal) ? e.Message[..^($" : '{output}'".Length)] : e.Message;
+            string why = e switch
+            {
+                UnauthorizedAccessException => Why(e),
+                // The file beside it, which the write makes first, has a name 38 characters longer.
+                PathTooLongException => "its name is too long",
+                // A directory that is there but makes no files (/proc).
+                FileNotFoundException or DirectoryNotFoundException => "no file can be made in that directory",
+                _ => e.Message.EndsWith($" : '{output}'", StringComparison.Ordinal) ? e.Message[..^($" : '{output}'".Length)] : e.Message,
+            };
             cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {Shown(why)}");
             return ExitCodes.CantCreate;
         }
-        return ExitCodes.Ok;
     }
 
     /// <summary>
-    /// <see cref="ExitCodes.CantCreate"/>, said, when <paramref name="output"/> plainly can't be written
-    /// (<see cref="Unwritable"/>); else null. A command whose output comes at the end of long work (a profile, a
-    /// bench's export) asks before the work, so that the work is not lost.
+    /// <see cref="ExitCodes.CantCreate"/>, said, when <paramref name="output"/> can't be written (<see
+    /// cref="Unwritable"/>, or the file the write would make beside it can't be made: a directory not writable, a
+    /// file system that is read-only or makes no files, such as /proc, a name too long); else null. A command whose
+    /// output comes at the end of long work (a profile, a bench's export, a bundle) asks before the work, so that
+    /// the work is not lost.
     /// </summary>
     public int? RefuseUnwritable(string output)
     {
-        if (Unwritable(output) is not { } why) return null;
+        if (Unwritable(output) is not { } why) return Writing(output, () => AtomicFile.Probe(output));
         cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {why}");
         return ExitCodes.CantCreate;
     }

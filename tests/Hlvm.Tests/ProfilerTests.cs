@@ -434,20 +434,31 @@ public sealed class ProfilerTests : IDisposable
         Assert.InRange(samples, 1, (long)(20000 * (seconds + 0.01) * 1.2));
     }
 
-    /// <summary>An output that plainly can't be written (its directory missing, or a directory) is said before the
-    /// program runs, not after a long run whose profile is then lost: the program printed nothing.</summary>
+    /// <summary>An output that can't be written (its directory missing, a directory, a directory where no file can
+    /// be made, a name too long) is said before the program runs, not after a long run whose profile is then lost:
+    /// the program printed nothing. (The last two were found only when the report was written, after the run.)</summary>
     [Fact]
     public void AnOutputThatCantBeWrittenIsAnErrorAndLeavesNothing()
     {
         string path = Write(Program.Replace("150", "2"));
         string file = Path.Combine(_dir.FullName, "missing", "p.html");
-        foreach (var options in new[] { new[] { "prof", "-o", file }, ["prof", "--compare", "-o", file], ["prof", "-o", _dir.FullName] })
+        string tooLong = Path.Combine(_dir.FullName, new string('a', 240) + ".html");
+        var cases = new (string[] Options, string Why)[]
+        {
+            (["prof", "-o", file], $"no such directory '{Path.GetDirectoryName(file)}'"),
+            (["prof", "--compare", "-o", file], $"no such directory '{Path.GetDirectoryName(file)}'"),
+            (["prof", "-o", _dir.FullName], "it is a directory"),
+            (["prof", "-o", "/proc/hlvm-profile.html"], "no file can be made in that directory"),
+            (["prof", "-o", tooLong], "its name is too long"),
+        };
+        foreach (var (options, why) in cases)
         {
             var result = TestSupport.Hlvm([.. options, path]);
             Assert.Equal(73, result.ExitCode);
-            Assert.Equal($"hlvm: cannot write '{options[^1]}': {(options[^1] == file ? $"no such directory '{Path.GetDirectoryName(file)}'" : "it is a directory")}\n", result.Stderr);
+            Assert.Equal($"hlvm: cannot write '{options[^1]}': {why}\n", result.Stderr);
             Assert.Equal("", result.Stdout);
         }
+        Assert.Equal(["hot.hl"], _dir.GetFileSystemInfos().Select(f => f.Name));
         Assert.False(Directory.Exists(Path.Combine(_dir.FullName, "missing")));
         var bad = TestSupport.Hlvm("prof", "--rate", "0", path);
         Assert.Equal(64, bad.ExitCode);
@@ -456,6 +467,41 @@ public sealed class ProfilerTests : IDisposable
         var itself = TestSupport.Hlvm("prof", "-o", path, "--format", "html", path);
         Assert.Equal((64, $"hlvm prof: the output '{path}' is the input itself; name another with -o\n"), (itself.ExitCode, itself.Stderr));
         Assert.Equal(source, File.ReadAllText(path));
+    }
+
+    /// <summary>
+    /// The format of -o's file is plain or the command line is refused before the run (exit 64): a name that says
+    /// none needs --format (p.json and out.xyz were written as the text report), --format may not contradict the
+    /// name (-o p.svg --format html wrote a page into p.svg), and options that would do nothing are said.
+    /// </summary>
+    [Fact]
+    public void AnOutputsFormatIsThePlainOneOrTheRunIsRefused()
+    {
+        string path = Write(Program.Replace("150", "2"));
+        string In(string name) => Path.Combine(_dir.FullName, name);
+        var refused = new (string[] Options, string Said)[]
+        {
+            (["-o", In("out.xyz")], $"-o '{In("out.xyz")}': its name does not say the format (.html, .svg, .speedscope.json or .json, .folded, .txt); give one with --format"),
+            (["-o", "/dev/null"], "-o '/dev/null': its name does not say the format (.html, .svg, .speedscope.json or .json, .folded, .txt); give one with --format"),
+            (["-o", In("p.svg"), "--format", "html"], $"-o '{In("p.svg")}' is named for the svg format, but --format says html; leave --format out, or name the file for its format"),
+            (["--format", "svg"], "--format is the format of the file -o names, and there is none (the report on stderr is text)"),
+            (["--every", "100", "--rate", "10"], "--every takes a sample every N instructions, so --rate (samples a second) would do nothing"),
+        };
+        foreach (var (options, said) in refused)
+        {
+            var result = TestSupport.Hlvm(["prof", .. options, path]);
+            Assert.Equal((64, $"hlvm prof: {said}\n", ""), (result.ExitCode, result.Stderr.Split("\n")[0] + "\n", result.Stdout));
+        }
+        Assert.Equal(["hot.hl"], _dir.GetFileSystemInfos().Select(f => f.Name));
+
+        // .json is speedscope's, the one JSON format written; a device takes the format --format gives.
+        var json = TestSupport.Hlvm("prof", "--every", "1000", "-o", In("p.json"), path);
+        Assert.True(json.ExitCode == 0, json.Stderr);
+        using (var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(In("p.json"))))
+            Assert.Equal("https://www.speedscope.app/file-format-schema.json", doc.RootElement.GetProperty("$schema").GetString());
+        var device = TestSupport.Hlvm("prof", "--every", "1000", "-o", "/dev/null", "--format", "svg", path);
+        Assert.True(device.ExitCode == 0, device.Stderr);
+        Assert.Contains("hlvm prof: wrote /dev/null (svg)", device.Stderr);
     }
 
     /// <summary>

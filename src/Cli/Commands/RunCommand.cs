@@ -62,7 +62,7 @@ internal sealed class RunCommand
 
     // hlvm prof's own options.
     private readonly TextOption _profileOutput = OptionKinds.Path("--output", "FILE",
-        "also write the profile to FILE, in the format its name ends with: .html (an interactive flame graph), .speedscope.json, .svg, .folded (collapsed stacks), .txt",
+        "also write the profile to FILE, in the format its name ends with: .html (an interactive flame graph), .speedscope.json or .json, .svg, .folded (collapsed stacks), .txt; a name that ends otherwise (a device such as /dev/stdout) needs --format",
         ["-o"]);
     private readonly TextOption _profileFormat = OptionKinds.Choice("--format", "the format of --output when its name does not say", ["auto", .. Runtime.Profiling.ProfileFormats.Formats]);
     private readonly NumberOption _rate = OptionKinds.Count("--rate", "N", "samples a second, by time", 1, 100_000, 1000, Runtime.Profiling.Profiler.DefaultRate);
@@ -167,6 +167,10 @@ internal sealed class RunCommand
         string engine = _engine.Get(p)!;
         bool compareProfiles = _profiling && _compareEngines.Get(p);
         bool every = _profiling && _every.IsGiven(p);
+        if (_profiling && _profileFormat.IsGiven(p) && !_profileOutput.IsGiven(p))
+            return "--format is the format of the file -o names, and there is none (the report on stderr is text)";
+        if (every && _rate.IsGiven(p))
+            return "--every takes a sample every N instructions, so --rate (samples a second) would do nothing";
         if (_profiling && engine == "compare")
             return "--engine compare compares the engines' output, not their profiles; to profile the program under both engines, use --compare";
         if (compareProfiles && every)
@@ -215,6 +219,11 @@ internal sealed class Runner(CliContext cli)
     {
         // The profile is written when the run ends: a file that plainly can't be written is said before it starts.
         if (s.Profile?.Output is { } output && (_inputs.RefuseUnwritable(output) ?? _inputs.RefuseOverwritingInput("prof", output, s.File)) is { } refused) return refused;
+        if (s.Profile?.FormatProblem() is { } problem)
+        {
+            _cli.Messages.WriteLine($"hlvm prof: {problem}");
+            return ExitCodes.Usage;
+        }
         if (s.Engine == "compare") return new EngineComparison(_cli).Run(s);
         if (s.Profile is { Compare: true } profile) return CompareProfiles(s, profile);
         string path = s.File;
@@ -586,8 +595,25 @@ internal sealed class Runner(CliContext cli)
 /// <summary>What <c>hlvm prof</c> adds to a run: where the profile goes, and how it samples.</summary>
 internal sealed record ProfileSettings(string? Output, string Format, int Rate, long? Every, bool Compare = false)
 {
-    /// <summary>The format of the file at <paramref name="path"/>: --format, or what its name ends with (text when it says nothing).</summary>
+    /// <summary>The format of the file at <paramref name="path"/>: --format, or what its name ends with (see <see cref="FormatProblem"/>).</summary>
     public string FormatFor(string path) => Format != "auto" ? Format : Runtime.Profiling.ProfileFormats.FormatOf(path) ?? "text";
+
+    /// <summary>
+    /// Why the format of <see cref="Output"/> is not plain, or null: its name says none and --format is not given
+    /// (p.json, out.xyz were written as the text report, which was seldom what was asked for), or --format names
+    /// another format than the name (-o p.svg --format html wrote a page into p.svg).
+    /// </summary>
+    public string? FormatProblem()
+    {
+        if (Output is not { } path) return null;
+        string? named = Runtime.Profiling.ProfileFormats.FormatOf(path);
+        string shown = Inputs.Shown(path);
+        if (named is null && Format == "auto")
+            return $"-o '{shown}': its name does not say the format ({Runtime.Profiling.ProfileFormats.Endings}); give one with --format";
+        if (named is not null && Format != "auto" && named != Format)
+            return $"-o '{shown}' is named for the {named} format, but --format says {Format}; leave --format out, or name the file for its format";
+        return null;
+    }
 }
 
 /// <summary>

@@ -32,9 +32,7 @@ public static partial class AtomicFile
             write(device);
             return;
         }
-        var info = new FileInfo(path);
-        string target = info.LinkTarget is not null ? info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? info.FullName : info.FullName;
-        string temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
+        string temp = TemporaryBeside(path, out string target);
         bool renamed = false;
         Writing.TryAdd(temp, 0);
         try
@@ -63,6 +61,41 @@ public static partial class AtomicFile
             }
             Writing.TryRemove(temp, out _);
         }
+    }
+
+    /// <summary>
+    /// Fails as <see cref="Write"/> would before it writes anything, with the same errors: when the temporary file
+    /// beside <paramref name="path"/> can't be made (a directory not writable, a file system that is read-only or
+    /// makes no files, a name too long). The file is made and removed. A device, a pipe or a socket is not opened
+    /// (a pipe would wait for a reader).
+    /// </summary>
+    public static void Probe(string path)
+    {
+        if (IsSpecial(path)) return;
+        string temp = TemporaryBeside(path, out _);
+        Writing.TryAdd(temp, 0);
+        try
+        {
+            new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None).Dispose();
+            File.Delete(temp);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e.Message.Contains(temp, StringComparison.Ordinal))
+        {
+            throw Naming(e, e.Message.Replace(temp, path, StringComparison.Ordinal), path);
+        }
+        finally
+        {
+            Writing.TryRemove(temp, out _);
+        }
+    }
+
+    /// <summary>A new hidden file's name beside the file <paramref name="path"/> leads to (<paramref name="target"/>,
+    /// its links followed).</summary>
+    private static string TemporaryBeside(string path, out string target)
+    {
+        var info = new FileInfo(path);
+        target = info.LinkTarget is not null ? info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? info.FullName : info.FullName;
+        return Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
     }
 
     /// <summary>The temporary files being written now, which <see cref="RemoveUnfinished"/> removes when the process

@@ -22,7 +22,12 @@ public static class ProfileFormats
         : path.EndsWith(".svg", StringComparison.OrdinalIgnoreCase) ? "svg"
         : path.EndsWith(".html", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".htm", StringComparison.OrdinalIgnoreCase) ? "html"
         : path.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) ? "text"
+        // Speedscope's is the one JSON format written (speedscope opens any name).
+        : path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? "speedscope"
         : null;
+
+    /// <summary>The endings <see cref="FormatOf"/> knows, as a user reads them.</summary>
+    public const string Endings = ".html, .svg, .speedscope.json or .json, .folded, .txt";
 
     public static readonly string[] Formats = ["text", "folded", "speedscope", "svg", "html"];
 
