@@ -13,7 +13,8 @@ namespace Hlvm.Jit;
 /// compiled together with the functions it calls directly that are not compiled yet (so that they call one another
 /// with direct CIL calls), up to <see cref="MaxBatchInstructions"/>. One compiler may serve several VMs, one after
 /// another or at once (its compiles take turns under a lock); what it records of them (<see cref="Records"/>,
-/// <see cref="Failures"/>) grows with every run it serves, so a host that runs many programs gives each its own.
+/// <see cref="Failures"/>, <see cref="NotCompiled"/>) grows with every run it serves, so a host that runs many
+/// programs gives each its own.
 /// </summary>
 public sealed class CilCompiler : ICompiler
 {
@@ -102,6 +103,17 @@ public sealed class CilCompiler : ICompiler
 
     private readonly List<string> _failures = [];
 
+    /// <summary>The functions that became hot but are not compiled, each with why (a profile says it).</summary>
+    public IReadOnlyDictionary<string, string> NotCompiled => _notCompiled;
+
+    private readonly Dictionary<string, string> _notCompiled = new(StringComparer.Ordinal);
+
+    private void NotCompiledBecause(LoadedFunction fn, string reason)
+    {
+        _notCompiled.TryAdd(fn.Name, reason);
+        Log?.Invoke($"jit: {fn.Name}: not compiled ({reason})");
+    }
+
     /// <summary>Each function compiled, in order, with when and why.</summary>
     public IReadOnlyList<Runtime.Profiling.CompileRecord> Records => _records;
 
@@ -129,7 +141,9 @@ public sealed class CilCompiler : ICompiler
             if (_abandoned) return;
             if (!Compilable(fn))
             {
-                Log?.Invoke($"jit: {fn.Name}: not compiled ({fn.Code.Length} instructions, {fn.LocalCount} locals; the limits are {MaxInstructions} and {MaxLocals})");
+                NotCompiledBecause(fn, fn.Code.Length > MaxInstructions
+                    ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{fn.Code.Length:N0} instructions, more than the {MaxInstructions:N0} the JIT compiles")
+                    : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{fn.LocalCount:N0} locals, more than the {MaxLocals:N0} the JIT compiles"));
                 return;
             }
             var run = _runs.GetValue(module, _ => new Run());
@@ -231,7 +245,7 @@ public sealed class CilCompiler : ICompiler
                 failed = true;
                 string reason = e is CilEmitter.TooLarge ? e.Message : $"the JIT failed: {e.GetType().Name}: {e.Message}";
                 if (e is not CilEmitter.TooLarge) _failures.Add($"{f.Name}: {reason}");
-                Log?.Invoke($"jit: {f.Name}: not compiled ({reason})");
+                NotCompiledBecause(f, reason);
                 continue;
             }
             clock.Stop();
@@ -248,7 +262,7 @@ public sealed class CilCompiler : ICompiler
             if (lastAttempt && !fn.NotCompiled)
             {
                 fn.NotCompiled = true;
-                Log?.Invoke($"jit: {fn.Name}: not compiled (its batch failed twice)");
+                NotCompiledBecause(fn, "its batch failed twice");
             }
             return false;
         }

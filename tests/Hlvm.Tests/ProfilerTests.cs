@@ -470,6 +470,32 @@ public sealed class ProfilerTests : IDisposable
     }
 
     /// <summary>
+    /// A hot function the JIT does not compile (past its size) is said to be so, with why, in its row: the report
+    /// showed it at 0% compiled and said nothing, which read as a JIT that had not seen it.
+    /// </summary>
+    [Fact]
+    public void AHotFunctionPastTheJitsLimitsIsSaidNotCompiledAndWhy()
+    {
+        var body = string.Concat(Enumerable.Range(0, 300).Select(i => $"    if s % {i % 9 + 2} == 1 {{ s = s * 3 + {i} }} else {{ s = s - {i} }}\n"));
+        string path = Write($$"""
+            fn big(n: int) -> int {
+                var s = n
+            {{body}}    return s % 1000
+            }
+            fn main() {
+                var total = 0
+                for i in 0..2000 { total += big(i) }
+                println(total)
+            }
+            """);
+        var result = TestSupport.Hlvm("prof", "--engine", "jit", path);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var row = result.Stderr.Split('\n').Single(l => l.Contains(" big ("));
+        Assert.Matches(@" 0%  big \(hot\.hl\) \(not compiled: [\d,]+ instructions, more than the 2,500 the JIT compiles\)$", row);
+        Assert.Contains("(compiled at", result.Stderr.Split('\n').Single(l => l.Contains(" main (")));
+    }
+
+    /// <summary>
     /// The format of -o's file is plain or the command line is refused before the run (exit 64): a name that says
     /// none needs --format (p.json and out.xyz were written as the text report), --format may not contradict the
     /// name (-o p.svg --format html wrote a page into p.svg), and options that would do nothing are said.

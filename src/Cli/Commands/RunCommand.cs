@@ -536,7 +536,7 @@ internal sealed class Runner(CliContext cli)
     /// <paramref name="file"/>.</summary>
     private int Report(ProfileSettings settings, int code, string file)
     {
-        var profile = _profiler!.Report(_compiler?.Records, _compiler?.JitThreadTime ?? default);
+        var profile = _profiler!.Report(_compiler?.Records, _compiler?.JitThreadTime ?? default, _compiler?.NotCompiled);
         if (profile.Program.Length == 0) profile = profile with { Program = Inputs.Shown(Path.GetFileName(file)) };
         _lastProfile = profile;
         _cli.Out.Flush();

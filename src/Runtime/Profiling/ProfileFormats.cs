@@ -69,6 +69,7 @@ public static class ProfileFormats
             string compiled = f.Compiled is { } c
                 ? Deterministic(p) ? " (compiled: " + c.Why + ")"
                     : " (compiled at " + c.At.TotalMilliseconds.ToString("F0", Inv) + " ms in " + c.Took.TotalMilliseconds.ToString("F1", Inv) + " ms" + ThenDotnet(c) + ": " + c.Why + ")"
+                : f.NotCompiled is { } why ? " (not compiled: " + why + ")"
                 : "";
             t.Append($"{Percent(p, f.SelfSamples),7} {Amount(p, f.SelfSamples),14} {Percent(p, f.TotalSamples),7} {Amount(p, f.TotalSamples),14} {N(f.Calls),12}  {share,8}  {f.Name}{(f.File.Length > 0 ? " (" + f.File + ")" : "")}{compiled}\n");
         }
@@ -279,16 +280,18 @@ public static class ProfileFormats
     public static string Svg(Profile p)
     {
         var root = Tree(p);
+        long least = LeastKept(root, out int left);
         int depth = Depth(root);
         int height = (depth + 2) * RowHeight + 24;
         var t = new StringBuilder();
         t.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" font-family=\"monospace\" font-size=\"12\">\n");
-        t.Append(CultureInfo.InvariantCulture, $"<text x=\"4\" y=\"16\">{Escape("hlvm prof: " + p.Program)} ({p.Samples:N0} samples)</text>\n");
+        t.Append(CultureInfo.InvariantCulture, $"<text x=\"4\" y=\"16\">{Escape("hlvm prof: " + p.Program)} ({p.Samples:N0} sample{(p.Samples == 1 ? "" : "s")})</text>\n");
+        if (left > 0) t.Append(CultureInfo.InvariantCulture, $"<text x=\"4\" y=\"32\">{left:N0} frames of fewer than {least:N0} samples each are not drawn</text>\n");
         void Draw(Node n, double x, double w, int level)
         {
-            if (w < 0.5) return;
+            if (w < 0.5 || n.Samples < least) return;
             double y = height - (level + 1) * RowHeight;
-            string title = $"{n.Name}: {Percent(p, n.Samples)}, {n.Samples.ToString(Inv)} samples";
+            string title = $"{n.Name}: {Percent(p, n.Samples)}, {n.Samples.ToString(Inv)} sample{(n.Samples == 1 ? "" : "s")}";
             t.Append(CultureInfo.InvariantCulture, $"<g><title>{Escape(title)}</title><rect x=\"{x:F1}\" y=\"{y:F1}\" width=\"{w:F1}\" height=\"{RowHeight - 1}\" fill=\"{Colour(n.Name)}\" rx=\"2\"/>");
             if (w > 30) t.Append(CultureInfo.InvariantCulture, $"<text x=\"{x + 3:F1}\" y=\"{y + 13:F1}\">{Escape(Fit(n.Name, w))}</text>");
             t.Append("</g>\n");
@@ -384,6 +387,8 @@ public static class ProfileFormats
         t.Append("Click a frame to zoom to it, the bottom bar to zoom out.</p>\n");
         if (timeline is not null)
             t.Append("<p>Timeline of the run: <span style=\"color:#d84315\">&#9632;</span> collections, <span style=\"color:#6a1b9a\">&#9632;</span> JIT compiles (hover for each).</p>\n<div id=\"timeline\"></div>\n");
+        if (tree is Dictionary<string, object?> { } root && root.TryGetValue("left", out var left))
+            t.Append(CultureInfo.InvariantCulture, $"<p>The graph leaves out {left:N0} frames, each narrower than the {MaxDrawnFrames:N0} it draws.</p>\n");
         t.Append("<div id=\"graph\"></div>\n<p id=\"hover\">&nbsp;</p>\n");
         t.Append("<h2>Report</h2>\n<pre>").Append(Escape(report)).Append("</pre>\n");
         t.Append("<script>\nconst root = ").Append(data).Append(";\n");
@@ -420,7 +425,7 @@ public static class ProfileFormats
                 d.style.top = ((rows - level - 1) * rowHeight) + 'px';
                 d.style.background = colour(n.n, n.r);
                 d.dataset.name = n.n;
-                d.title = `${n.n}: ${(100 * n.s / root.s).toFixed(1)}%, ${+n.s.toFixed(1)} ${root.u || 'samples'}` +
+                d.title = `${n.n}: ${(100 * n.s / root.s).toFixed(1)}%, ${+n.s.toFixed(1)} ${root.u || (n.s === 1 ? 'sample' : 'samples')}` +
                   (n.r === undefined ? '' : n.r === null ? ' (not in the other profile)' : ` (${n.r < 1 ? (1 / n.r).toFixed(2) + ' times faster' : n.r.toFixed(2) + ' times slower'})`);
                 d.onmouseenter = () => { hover.textContent = d.title; };
                 d.onclick = () => { zoom = (n === zoom && n.parent) ? n.parent : n; draw(); };
@@ -473,16 +478,57 @@ public static class ProfileFormats
         return t.ToString();
     }
 
-    /// <summary>A tree for the page; with <paramref name="ratio"/>, each node carries r, its ratio to the other profile.</summary>
-    internal static Dictionary<string, object?> ToJson(Node n, Func<Node, double?>? ratio, double scale = 1)
+    /// <summary>
+    /// A tree for the page; with <paramref name="ratio"/>, each node carries r, its ratio to the other profile. At
+    /// most <see cref="MaxDrawnFrames"/> frames, the widest; the root's <c>left</c> counts the frames left out.
+    /// </summary>
+    internal static Dictionary<string, object?> ToJson(Node root, Func<Node, double?>? ratio, double scale = 1)
     {
-        var json = new Dictionary<string, object?>
+        long least = LeastKept(root, out int left);
+        Dictionary<string, object?> Json(Node n)
         {
-            ["n"] = n.Name,
-            ["s"] = n.Samples * scale,
-            ["c"] = n.Children.Values.Select(c => ToJson(c, ratio, scale)).ToList(),
-        };
-        if (ratio is not null) json["r"] = ratio(n);
-        return json;
+            var json = new Dictionary<string, object?>
+            {
+                ["n"] = n.Name,
+                ["s"] = n.Samples * scale,
+                ["c"] = n.Children.Values.Where(c => c.Samples >= least).Select(Json).ToList(),
+            };
+            if (ratio is not null) json["r"] = ratio(n);
+            return json;
+        }
+        var tree = Json(root);
+        if (left > 0) tree["left"] = left;
+        return tree;
+    }
+
+    /// <summary>
+    /// Most frames a flame graph draws (the page's, the SVG's). Each sample of a program whose stacks seldom repeat
+    /// adds a frame for each of its levels, most of them too narrow to see: 10,000 functions calling one another in
+    /// a chain, sampled 14,000 times, made a page of 52 MB (1.7 GB to write, 18 s for a browser to open).
+    /// </summary>
+    internal const int MaxDrawnFrames = 20_000;
+
+    /// <summary>The fewest samples a frame of <paramref name="root"/> needs to be drawn, so that at most <see
+    /// cref="MaxDrawnFrames"/> are (a frame has at least its children's samples: its children go before it);
+    /// <paramref name="left"/>, the frames that leaves out.</summary>
+    internal static long LeastKept(Node root, out int left)
+    {
+        var counts = new List<long>();
+        var pending = new Stack<Node>();
+        pending.Push(root);
+        while (pending.Count > 0)
+        {
+            var n = pending.Pop();
+            counts.Add(n.Samples);
+            foreach (var c in n.Children.Values) pending.Push(c);
+        }
+        left = 0;
+        if (counts.Count <= MaxDrawnFrames) return 0;
+        counts.Sort();
+        // The widest MaxDrawnFrames - 1 are all above this; with its ties, there may be too many at it.
+        long least = counts[counts.Count - MaxDrawnFrames];
+        if (counts.Count(c => c >= least) > MaxDrawnFrames) least++;
+        left = counts.Count(c => c < least);
+        return least;
     }
 }

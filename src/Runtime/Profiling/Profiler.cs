@@ -197,7 +197,8 @@ public sealed class Profiler
 
     /// <summary>The report: call this after the run. <paramref name="compiles"/> are the JIT's records, if any;
     /// <paramref name="jitThreadTime"/> the time .NET's JIT ran on the JIT's own thread (<see cref="Profile.JitThreadTime"/>).</summary>
-    public Profile Report(IReadOnlyList<CompileRecord>? compiles = null, TimeSpan jitThreadTime = default)
+    /// <param name="notCompiled">the functions that became hot and were not compiled, by name, each with why</param>
+    public Profile Report(IReadOnlyList<CompileRecord>? compiles = null, TimeSpan jitThreadTime = default, IReadOnlyDictionary<string, string>? notCompiled = null)
     {
         var module = _module ?? throw new InvalidOperationException("the profiler has not run");
         var heap = _vm!.Heap;
@@ -245,7 +246,10 @@ public sealed class Profiler
             long si = _selfInterpreted[f.Index], sc = _selfCompiled[f.Index];
             compiledAt.TryGetValue(Shown(f.Name), out var compile);
             functions.Add(new FunctionProfile(Shown(f.Name), Shown(f.Def.SourceFile ?? module.Def.SourceFile ?? ""), si + sc, total[f.Index],
-                f.Calls, si, sc, compile, _allocated[f.Index]));
+                f.Calls, si, sc, compile, _allocated[f.Index])
+            {
+                NotCompiled = compile is null && notCompiled?.GetValueOrDefault(f.Name) is { } why ? Shown(why) : null,
+            });
         }
         functions.Sort((a, b) => a.SelfSamples != b.SelfSamples ? b.SelfSamples.CompareTo(a.SelfSamples)
             : a.TotalSamples != b.TotalSamples ? b.TotalSamples.CompareTo(a.TotalSamples)
@@ -324,7 +328,11 @@ public sealed class MachineCodeCompile
 }
 
 public sealed record FunctionProfile(string Name, string File, long SelfSamples, long TotalSamples, long Calls,
-    long InterpretedSamples, long CompiledSamples, CompileRecord? Compiled, long AllocatedBytes);
+    long InterpretedSamples, long CompiledSamples, CompileRecord? Compiled, long AllocatedBytes)
+{
+    /// <summary>Why the function, hot, was not compiled (past the JIT's limits), or null.</summary>
+    public string? NotCompiled { get; init; }
+}
 
 /// <summary>A collection: when it started, since the run started, and how long the program waited.</summary>
 public sealed record Pause(TimeSpan At, TimeSpan Took);
