@@ -470,6 +470,46 @@ public sealed class ProfilerTests : IDisposable
     }
 
     /// <summary>
+    /// A profile whose stacks seldom repeat (here 6,000 samples each a chain of 5 frames of its own, and 100 chains
+    /// of 3 samples each) draws at most Runtime.Profiling.ProfileFormats.MaxDrawnFrames frames in the page and the
+    /// SVG, the widest, each with its parent, and says how many it left out: such a profile made a page of 52 MB.
+    /// </summary>
+    [Fact]
+    public void AFlameGraphDrawsAtMostItsBoundOfFramesTheWidestAndSaysHowManyItLeftOut()
+    {
+        const int Narrow = 6_000, Wide = 100, Depth = 5;
+        IEnumerable<string> Chain(string name) => Enumerable.Range(0, Depth).Select(k => $"{name}_{k}");
+        var stacks = Enumerable.Range(0, Narrow).Select(i => new Runtime.Profiling.StackSample(["main", "hub", .. Chain($"q{i}x")], 1))
+            .Concat(Enumerable.Range(0, Wide).Select(i => new Runtime.Profiling.StackSample(["main", "hub", .. Chain($"wide{i}")], 3)))
+            .ToList();
+        var profile = new Runtime.Profiling.Profile
+        {
+            Program = "chains.hl", Samples = Narrow + 3 * Wide, Every = null, Rate = 1000, WallMilliseconds = 6_300,
+            MillisecondsPerSample = 1, Functions = [], Stacks = stacks, Lines = [], Collections = 0,
+            TotalPause = default, LongestPause = default, AllocatedBytes = 0, Compiles = [], OsrEntries = 0,
+        };
+        Assert.True(Narrow * Depth > Runtime.Profiling.ProfileFormats.MaxDrawnFrames);
+        var root = Runtime.Profiling.ProfileFormats.Tree(profile);
+        // The 1-sample frames, all tied, can't all be drawn: none is; the frames of 3 samples and the trunk are.
+        Assert.Equal(2, Runtime.Profiling.ProfileFormats.LeastKept(root, out int left));
+        Assert.Equal(Narrow * Depth, left);
+        var json = Runtime.Profiling.ProfileFormats.ToJson(root, null);
+        Assert.Equal(Narrow * Depth, json["left"]);
+        IEnumerable<string> Names(Dictionary<string, object?> n) => ((List<Dictionary<string, object?>>)n["c"]!).SelectMany(Names).Prepend((string)n["n"]!);
+        var drawn = Names(json).ToList();
+        Assert.Equal(3 + Wide * Depth, drawn.Count);
+        Assert.DoesNotContain(drawn, n => n.StartsWith("q", StringComparison.Ordinal));
+        Assert.Contains("wide99_4", drawn);
+
+        string html = Runtime.Profiling.ProfileFormats.Html(profile);
+        Assert.Contains($"The graph leaves out {Narrow * Depth:N0} frames", html);
+        Assert.DoesNotContain("q0x_0", html);
+        string svg = Runtime.Profiling.ProfileFormats.Svg(profile);
+        Assert.Contains($"{Narrow * Depth:N0} frames of fewer than 2 samples each are not drawn", svg);
+        Assert.DoesNotContain("q0x_0", svg);
+    }
+
+    /// <summary>
     /// A hot function the JIT does not compile (past its size) is said to be so, with why, in its row: the report
     /// showed it at 0% compiled and said nothing, which read as a JIT that had not seen it.
     /// </summary>
