@@ -725,6 +725,33 @@ public sealed class ProfilerTests : IDisposable
     }
 
     /// <summary>
+    /// Runs the time limit ended did as much work as the time allowed, not the same work: --compare says so and
+    /// gives no speed-up (it reported the JIT "1.03 times slower" on an endless loop both runs were stopped in).
+    /// </summary>
+    [Fact]
+    public void CompareGivesNoSpeedUpBetweenRunsTheTimeLimitEnded()
+    {
+        string path = Write("""
+            fn spin() -> int {
+                var s = 0
+                while true { s += 1 }
+                return s
+            }
+            fn main() { println(spin()) }
+            """);
+        var result = TestSupport.Hlvm("prof", "--compare", "--timeout", "300ms", path);
+        Assert.Equal(75, result.ExitCode);
+        var header = result.Stderr.Split('\n').Single(l => l.StartsWith("hlvm prof --compare:", StringComparison.Ordinal));
+        Assert.EndsWith("(the time limit ended both runs: the runs did not do the same work, so no speed-up is given)", header);
+        var row = result.Stderr.Split('\n').Single(l => l.EndsWith("  spin", StringComparison.Ordinal));
+        Assert.Matches(@"^\s+[\d.]+\s+[\d.]+\s+-\s+[\d.]+\s+[\d.]+  spin$", row);
+        // A limit that stops both runs at the same instruction (fuel) leaves them comparable.
+        var fuel = TestSupport.Hlvm("prof", "--compare", "--fuel", "30000000", path);
+        Assert.Equal(75, fuel.ExitCode);
+        Assert.DoesNotContain("did not do the same work", fuel.Stderr);
+    }
+
+    /// <summary>
     /// The report says what .NET's compile of each function's CIL took where the JIT's thread knows it: after the
     /// emitting time in the function's row, and in a line of its own with the total, the longest three, and the
     /// functions the program's thread compiled itself (a time of zero); a function whose time is unknown keeps its

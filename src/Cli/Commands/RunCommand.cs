@@ -467,6 +467,7 @@ internal sealed class Runner(CliContext cli)
         if (RepeatedInput.Of(_cli, "hlvm prof --compare") is not { } input) return ExitCodes.LimitExceeded;
         using var before = new StorageCopy("hlvm prof --compare");
         var profiles = new List<Runtime.Profiling.Profile>();
+        var cutShort = new List<string>();
         int interpCode = 0;
         string interpOut = "";
         foreach (var engine in new[] { "interp", "jit" })
@@ -497,6 +498,7 @@ internal sealed class Runner(CliContext cli)
                 return code;
             }
             profiles.Add(runner._lastProfile!);
+            if (runner.EndedBy == "timeout") cutShort.Add(engine);
             if (engine == "interp")
             {
                 interpCode = code;
@@ -513,7 +515,7 @@ internal sealed class Runner(CliContext cli)
                 _cli.Messages.WriteLine("hlvm prof: warning: the JIT's run printed other output or exited otherwise than the interpreter's; check it with 'hlvm run --engine compare'");
             }
         }
-        var comparison = new Runtime.Profiling.ProfileComparison(profiles[0], profiles[1]);
+        var comparison = new Runtime.Profiling.ProfileComparison(profiles[0], profiles[1]) { CutShort = [.. cutShort] };
         _cli.Messages.Write(comparison.Text());
         if (settings.Output is not { } path) return interpCode;
         string format = settings.FormatFor(path);
@@ -565,6 +567,9 @@ internal sealed class Runner(CliContext cli)
         }
     }
 
+    /// <summary>The limit that ended the program's run (its flag's name: timeout, fuel, ...), or null.</summary>
+    internal string? EndedBy { get; private set; }
+
     private int RunIsolate(Isolate isolate, LoadedModule loaded, IReadOnlyList<string> args, bool allowEscapes)
     {
         try
@@ -575,6 +580,7 @@ internal sealed class Runner(CliContext cli)
         }
         catch (LimitExceededError e)
         {
+            EndedBy = e.Limit;
             _cli.Out.Flush();
             _cli.Err.WriteLine(Visible($"hlvm: limit exceeded: {e.ReportedMessage}", allowEscapes));
             foreach (var line in e.FormatTrace()) _cli.Err.WriteLine(Visible(line, allowEscapes));

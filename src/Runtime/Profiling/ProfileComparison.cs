@@ -14,6 +14,10 @@ public sealed class ProfileComparison(Profile interp, Profile jit)
 
     public Profile Compiled => jit;
 
+    /// <summary>The engines whose run the time limit ended (<c>interp</c>, <c>jit</c>): each did as much as the time
+    /// allowed, so their times are not the same work's, and no speed-up is given.</summary>
+    public IReadOnlyList<string> CutShort { get; init; } = [];
+
     /// <summary>Per function (by name), in milliseconds: total and self time in each profile.</summary>
     public IReadOnlyList<(string Name, double InterpTotal, double JitTotal, double InterpSelf, double JitSelf)> Functions()
     {
@@ -34,7 +38,9 @@ public sealed class ProfileComparison(Profile interp, Profile jit)
         t.Append(inv, $"hlvm prof --compare: {jit.Program}: the interpreter {interp.WallMilliseconds / 1000:F2} s, the JIT {jit.WallMilliseconds / 1000:F2} s");
         // As the flame graph's tooltips say it: a JIT slower than the interpreter (a short run that is mostly compiling)
         // is "1.36 times slower", not "0.74 times faster".
-        if (jit.WallMilliseconds > 0 && interp.WallMilliseconds > 0)
+        if (CutShort.Count > 0)
+            t.Append(inv, $" (the time limit ended {(CutShort.Count == 2 ? "both runs" : CutShort[0] == "interp" ? "the interpreter's run" : "the JIT's run")}: the runs did not do the same work, so no speed-up is given)");
+        else if (jit.WallMilliseconds > 0 && interp.WallMilliseconds > 0)
         {
             if (interp.WallMilliseconds >= jit.WallMilliseconds) t.Append(inv, $" ({interp.WallMilliseconds / jit.WallMilliseconds:F2} times faster)");
             else t.Append(inv, $" ({jit.WallMilliseconds / interp.WallMilliseconds:F2} times slower)");
@@ -43,7 +49,7 @@ public sealed class ProfileComparison(Profile interp, Profile jit)
         t.Append(inv, $"{"interp ms",12} {"jit ms",12} {"speed-up",9}   {"self interp",12} {"self jit",12}  function (total time first)\n");
         foreach (var f in Functions().Take(max))
         {
-            string speedup = f.JitTotal > 0 && f.InterpTotal > 0 ? (f.InterpTotal / f.JitTotal).ToString("F2", inv) + "x" : "-";
+            string speedup = f.JitTotal > 0 && f.InterpTotal > 0 && CutShort.Count == 0 ? (f.InterpTotal / f.JitTotal).ToString("F2", inv) + "x" : "-";
             t.Append(inv, $"{f.InterpTotal,12:F1} {f.JitTotal,12:F1} {speedup,9}   {f.InterpSelf,12:F1} {f.JitSelf,12:F1}  {f.Name}\n");
         }
         t.Append(inv, $"\njit: {jit.Compiles.Count} function{(jit.Compiles.Count == 1 ? "" : "s")} compiled in {jit.Compiles.Sum(c => c.Took.TotalMilliseconds):F1} ms{ProfileFormats.DotnetJit(jit)}; {jit.OsrEntries} {(jit.OsrEntries == 1 ? "entry" : "entries")} into compiled loops\n");
