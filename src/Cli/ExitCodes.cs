@@ -27,6 +27,9 @@ public static class ExitCodes
     public const int LimitExceeded = 75;
     /// <summary>The program ended with an uncaught <c>PermissionError</c>: the sandbox refused it something.</summary>
     public const int NoPermission = 77;
+    /// <summary><c>prof</c> was interrupted (Ctrl-C): the program stopped and its profile was written; 128 + SIGINT,
+    /// the status a shell shows for a program that the signal ends (as it ends every other command).</summary>
+    public const int Interrupted = 130;
     /// <summary>Standard output is a pipe whose reader has gone: 128 + SIGPIPE, the status a shell shows for a
     /// program that the signal ends.</summary>
     public const int BrokenPipe = 141;
@@ -43,6 +46,7 @@ public static class ExitCodes
         (CantCreate, "an output file, or standard output (a full disk), cannot be written, or `serve` cannot listen on its port"),
         (LimitExceeded, "a resource limit was breached: `--fuel`, `--timeout`, `--max-heap`, `--max-stack` (an uncaught `OutOfMemoryError` or `StackOverflowError`), `--max-output`, `--max-open-files`, `--max-disk`, or the 64 Mi characters of piped input that `--engine compare` keeps; the message names it"),
         (NoPermission, "an uncaught `PermissionError`: the program used a file, variable or host it was not granted; the message names the flag that grants it"),
+        (Interrupted, "`prof` interrupted by Ctrl-C (SIGINT): the program stopped where it was and the profile of what ran was written (a second Ctrl-C ends hlvm at once); every other command ends at the first, with the same code"),
         (BrokenPipe, "standard output is a pipe whose reader has gone (`hlvm run prog.hl | head -2`): the program stops at its next write and nothing more is printed, as SIGPIPE (128 + 13) stops a C or Go program"),
     ];
 

@@ -725,6 +725,67 @@ public sealed class ProfilerTests : IDisposable
     }
 
     /// <summary>
+    /// A Ctrl-C (SIGINT) stops a profiled program where it is and the profile of what ran is written, exit 130: an
+    /// endless or long program is profiled for as long as its user lets it run. It ended the process with nothing.
+    /// </summary>
+    [Fact]
+    public async Task ACtrlCStopsTheProgramAndWritesItsProfile()
+    {
+        string path = Write("""
+            fn spin() -> int {
+                var s = 0
+                while true { s += 1 }
+                return s
+            }
+            fn main() {
+                println("spinning")
+                println(spin())
+            }
+            """);
+        string page = Path.Combine(_dir.FullName, "spin.html");
+        // With SIGINT's default action: a process that starts with it ignored (a test host may ignore it) keeps it
+        // ignored, .NET's handlers included, as a shell's background jobs do. --timeout bounds the test all the same.
+        var psi = new System.Diagnostics.ProcessStartInfo("env", ["--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "hlvm.dll"), "prof", "--timeout", "60s", "-o", page, path])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        // The loop runs until the signal: once the process has used more processor time than starting, compiling
+        // and loading take (a fraction of a second), it is in the loop. (Its output, to a pipe, is written at the end.)
+        while (!p.HasExited && ProcessorSeconds(p.Id) < 1.5) await Task.Delay(50);
+        if (p.HasExited) Assert.Fail("the program ended before the signal: " + await stderr);
+        Assert.Equal(0, Kill(p.Id, Interrupt));
+        await p.WaitForExitAsync();
+        string err = await stderr;
+        Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}: {err}");
+        Assert.Equal("spinning\n", await stdout);
+        Assert.StartsWith("hlvm prof: interrupted (Ctrl-C); the profile of what ran follows\n  at spin (hot.hl:3)\n  at main (hot.hl:8)\n", err);
+        Assert.True(Table(err).TryGetValue("spin", out var spin) && spin.Self >= 50, err);
+        Assert.Contains($"hlvm prof: wrote {page} (html)", err);
+        Assert.Contains("spin", File.ReadAllText(page));
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+
+    private const int Interrupt = 2; // SIGINT
+
+    /// <summary>The processor time process <paramref name="pid"/> has used, in seconds, from /proc (user and system
+    /// time, in the kernel's clock ticks of 1/100 s).</summary>
+    private static double ProcessorSeconds(int pid)
+    {
+        string stat;
+        try { stat = File.ReadAllText($"/proc/{pid}/stat"); }
+        catch (IOException) { return 0; }
+        // After the command's name, in parentheses: state is the first field, utime the 12th and stime the 13th.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+    }
+
+    /// <summary>
     /// Runs the time limit ended did as much work as the time allowed, not the same work: --compare says so and
     /// gives no speed-up (it reported the JIT "1.03 times slower" on an endless loop both runs were stopped in).
     /// </summary>

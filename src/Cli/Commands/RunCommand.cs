@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using System.Text;
 using Hlvm.Cli.Parsing;
 using Hlvm.Runtime;
@@ -434,7 +435,18 @@ internal sealed class Runner(CliContext cli)
             }
             if (loaded.Entry is null) return _inputs.NoEntry(path);
             Ran = true;
-            int code = RunIsolate(isolate, loaded, s.Args, s.AllowEscapes);
+            int code;
+            // hlvm prof: a Ctrl-C stops the program where it is, and the profile of what ran is written (a long or
+            // endless program is profiled as far as the user lets it run); a second one ends the process at once.
+            int interrupted = 0;
+            using (s.Profile is not null && _cli.IsProcess ? PosixSignalRegistration.Create(PosixSignal.SIGINT, signal =>
+            {
+                if (Interlocked.Exchange(ref interrupted, 1) != 0) return;
+                signal.Cancel = true;
+                isolate.Stop(new LimitExceededError(InterruptLimit, "interrupted (Ctrl-C); the profile of what ran follows"));
+            }) : null)
+                code = RunIsolate(isolate, loaded, s.Args, s.AllowEscapes);
+            if (Volatile.Read(ref interrupted) != 0) code = ExitCodes.Interrupted;
             // Nothing more is compiled for this run: what the report and the log say of the compiles holds.
             _compiler?.Abandon();
             if (s.Profile is { } profile) return Report(profile, code, path);
@@ -567,6 +579,9 @@ internal sealed class Runner(CliContext cli)
         }
     }
 
+    /// <summary>What stops a profiled program at a Ctrl-C: not a limit of the sandbox, but it stops the run as one.</summary>
+    private const string InterruptLimit = "interrupt";
+
     /// <summary>The limit that ended the program's run (its flag's name: timeout, fuel, ...), or null.</summary>
     internal string? EndedBy { get; private set; }
 
@@ -582,7 +597,7 @@ internal sealed class Runner(CliContext cli)
         {
             EndedBy = e.Limit;
             _cli.Out.Flush();
-            _cli.Err.WriteLine(Visible($"hlvm: limit exceeded: {e.ReportedMessage}", allowEscapes));
+            _cli.Err.WriteLine(Visible(e.Limit == InterruptLimit ? $"hlvm prof: {e.ReportedMessage}" : $"hlvm: limit exceeded: {e.ReportedMessage}", allowEscapes));
             foreach (var line in e.FormatTrace()) _cli.Err.WriteLine(Visible(line, allowEscapes));
             return ExitCodes.LimitExceeded;
         }

@@ -62,7 +62,9 @@ public static class ProfileFormats
         else t.Append((p.WallMilliseconds / 1000).ToString("F2", Inv)).Append(" s at ").Append(p.Rate.ToString(Inv)).Append(" a second\n");
         if (p.Samples == 0) t.Append("  no samples: the program ended before the first one (raise --rate, or use --every N)\n");
         t.Append('\n');
-        t.Append($"{"self",7} {"self " + unit,14} {"total",7} {"total " + unit,14} {"calls",12}  {"compiled",8}  function\n");
+        // A column as wide as its heading ("total instructions" is wider than the milliseconds' 14).
+        int w = Math.Max(14, ("total " + unit).Length);
+        t.Append($"{"self",7} {("self " + unit).PadLeft(w)} {"total",7} {("total " + unit).PadLeft(w)} {"calls",12}  {"compiled",8}  function\n");
         foreach (var f in p.Functions.Take(maxFunctions))
         {
             string share = f.SelfSamples == 0 ? "-" : (100.0 * f.CompiledSamples / f.SelfSamples).ToString("F0", Inv) + "%";
@@ -71,14 +73,14 @@ public static class ProfileFormats
                     : " (compiled at " + c.At.TotalMilliseconds.ToString("F0", Inv) + " ms in " + c.Took.TotalMilliseconds.ToString("F1", Inv) + " ms" + ThenDotnet(c) + ": " + c.Why + ")"
                 : f.NotCompiled is { } why ? " (not compiled: " + why + ")"
                 : "";
-            t.Append($"{Percent(p, f.SelfSamples),7} {Amount(p, f.SelfSamples),14} {Percent(p, f.TotalSamples),7} {Amount(p, f.TotalSamples),14} {N(f.Calls),12}  {share,8}  {f.Name}{(f.File.Length > 0 ? " (" + f.File + ")" : "")}{compiled}\n");
+            t.Append($"{Percent(p, f.SelfSamples),7} {Amount(p, f.SelfSamples).PadLeft(w)} {Percent(p, f.TotalSamples),7} {Amount(p, f.TotalSamples).PadLeft(w)} {N(f.Calls),12}  {share,8}  {f.Name}{(f.File.Length > 0 ? " (" + f.File + ")" : "")}{compiled}\n");
         }
         if (p.Functions.Count > maxFunctions) t.Append("  ... ").Append((p.Functions.Count - maxFunctions).ToString(Inv)).Append(" more functions\n");
         if (p.Lines.Count > 0)
         {
             t.Append("\nhottest lines\n");
             foreach (var l in p.Lines.Take(maxLines))
-                t.Append($"{Percent(p, l.Samples),7} {Amount(p, l.Samples),14}  {l.File}:{l.Line.ToString(Inv)}  {l.Function}\n");
+                t.Append($"{Percent(p, l.Samples),7} {Amount(p, l.Samples).PadLeft(w)}  {l.File}:{l.Line.ToString(Inv)}  {l.Function}\n");
         }
         t.Append("\ncollector: ").Append(N(p.Collections)).Append(" collections");
         if (!Deterministic(p))
