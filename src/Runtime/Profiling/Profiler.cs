@@ -92,12 +92,14 @@ public sealed class Profiler
         if (Every is not null) return;
         vm.Heap.AllocationPoll = vm.SampleAtAllocation;
         _stopping = false;
+        _ticks = _ticksSampled = 0;
         _timer = new Thread(() =>
         {
             var ticker = new Ticker(Rate);
             while (!_stopping)
             {
                 ticker.Wait();
+                Interlocked.Increment(ref _ticks);
                 vm.RequestSample();
             }
         }) { IsBackground = true, Name = "hlvm profiler" };
@@ -137,7 +139,17 @@ public sealed class Profiler
     {
         var frames = vm.Frames;
         if (frames.Length == 0) return;
-        _samples++;
+        // By time, a sample stands for the timer's ticks since the last one: the requests made while the program
+        // could not answer (a collection, a long native call, .NET compiling a method at its first call) were
+        // one sample, and their time went to every function alike in the report's milliseconds.
+        long weight = 1;
+        if (Every is null)
+        {
+            long now = Volatile.Read(ref _ticks);
+            weight = Math.Max(1, now - _ticksSampled);
+            _ticksSampled = now;
+        }
+        _samples += weight;
         _stack.Clear();
         if (frames.Length <= MaxSampledFrames)
         {
@@ -150,20 +162,23 @@ public sealed class Profiler
             _stack.Append("-1;");
             foreach (ref readonly var f in frames[^(MaxSampledFrames - OuterSampledFrames)..]) _stack.Append(f.Function).Append(';');
         }
-        Count(_stacks, _stack.ToString());
+        Count(_stacks, _stack.ToString(), weight);
         var top = frames[^1];
         var running = vm.FunctionOf(top);
         // A module without a line table (assembled, or built without one) has no lines to count.
-        if (running.LineOf(top.Pc) is var line and > 0) Count(_lines, new LineKey(top.Function, line));
-        (compiled ? _selfCompiled : _selfInterpreted)[top.Function]++;
-        if (!compiled && running.Compiling) _waiting++;
+        if (running.LineOf(top.Pc) is var line and > 0) Count(_lines, new LineKey(top.Function, line), weight);
+        (compiled ? _selfCompiled : _selfInterpreted)[top.Function] += weight;
+        if (!compiled && running.Compiling) _waiting += weight;
     }
 
-    private static void Count<TKey>(Dictionary<TKey, Counter> counts, TKey key) where TKey : notnull
+    private static void Count<TKey>(Dictionary<TKey, Counter> counts, TKey key, long weight) where TKey : notnull
     {
         if (!counts.TryGetValue(key, out var counter)) counts[key] = counter = new Counter();
-        counter.N++;
+        counter.N += weight;
     }
+
+    /// <summary>The timer's ticks so far (each asks for a sample), and the count when the last sample was taken.</summary>
+    private long _ticks, _ticksSampled;
 
     private void Allocated(long bytes)
     {
