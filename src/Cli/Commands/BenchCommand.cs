@@ -63,38 +63,30 @@ internal static class BenchCommand
             var programArgs = p.GetValue(args) ?? [];
             var limit = timeout.Get(p);
             var results = chosen.Select(e => (Engine: e, Seconds: new double[n])).ToList();
-            // Every run makes a VM whose heap is large arrays of .NET's; after some runs .NET collects them in the
-            // background, and while it does, a run that grows its heap waits for it: one run in seven or so of
-            // json took twice as long. Blocking collections of this process's few objects are short.
-            var latency = System.Runtime.GCSettings.LatencyMode;
-            System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.Batch;
-            try
+            for (int round = -w; round < n; round++)
             {
-                for (int round = -w; round < n; round++)
+                for (int k = 0; k < results.Count; k++)
                 {
-                    for (int k = 0; k < results.Count; k++)
+                    var (engine, times) = results[(round + w + k) % results.Count];
+                    if (cli.Interactive) cli.Err.Write($"\rhlvm bench: {(round < 0 ? "warming up" : $"round {round + 1} of {n}")}: {engine}        ");
+                    var quiet = new CliContext(TextWriter.Null, new StringWriter(), TextReader.Null, IsProcess: false);
+                    // The runs before left their VMs' heaps to .NET's collector: collected here, untimed, not
+                    // during the run (as BenchmarkDotNet does between its iterations).
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                    var clock = Stopwatch.StartNew();
+                    int code = new Runner(quiet).RunSandboxed(new RunSettings(path, programArgs) { Engine = engine, Timeout = limit }, path, module,
+                        o => o with { AppDirectory = Path.GetDirectoryName(Path.GetFullPath(path))! });
+                    clock.Stop();
+                    if (code is not ExitCodes.Ok)
                     {
-                        var (engine, times) = results[(round + w + k) % results.Count];
-                        if (cli.Interactive) cli.Err.Write($"\rhlvm bench: {(round < 0 ? "warming up" : $"round {round + 1} of {n}")}: {engine}        ");
-                        var quiet = new CliContext(TextWriter.Null, new StringWriter(), TextReader.Null, IsProcess: false);
-                        var clock = Stopwatch.StartNew();
-                        int code = new Runner(quiet).RunSandboxed(new RunSettings(path, programArgs) { Engine = engine, Timeout = limit }, path, module,
-                            o => o with { AppDirectory = Path.GetDirectoryName(Path.GetFullPath(path))! });
-                        clock.Stop();
-                        if (code is not ExitCodes.Ok)
-                        {
-                            if (cli.Interactive) cli.Err.Write('\r');
-                            cli.Messages.WriteLine($"hlvm bench: {Inputs.Shown(path)} under {engine} exited {code}; nothing to time");
-                            cli.Messages.Write(quiet.Err.ToString());
-                            return code;
-                        }
-                        if (round >= 0) times[round] = clock.Elapsed.TotalSeconds;
+                        if (cli.Interactive) cli.Err.Write('\r');
+                        cli.Messages.WriteLine($"hlvm bench: {Inputs.Shown(path)} under {engine} exited {code}; nothing to time");
+                        cli.Messages.Write(quiet.Err.ToString());
+                        return code;
                     }
+                    if (round >= 0) times[round] = clock.Elapsed.TotalSeconds;
                 }
-            }
-            finally
-            {
-                System.Runtime.GCSettings.LatencyMode = latency;
             }
             if (cli.Interactive) cli.Err.Write("\r" + new string(' ', 70) + "\r");
             var rows = results.Select(r => Row(r.Engine, r.Seconds, results[0].Seconds.Average())).ToList();
