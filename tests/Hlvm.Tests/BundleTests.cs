@@ -405,26 +405,11 @@ public sealed class BundleTests
     public async Task TheTimeoutCoversFetchingTheBundle()
     {
         using var app = new App(bigBytes: 1024);
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        using var stop = new CancellationTokenSource();
-        var serving = Task.Run(async () =>
-        {
-            var open = new List<TcpClient>();
-            try
-            {
-                // Every connection is accepted and never answered.
-                while (true) open.Add(await listener.AcceptTcpClientAsync(stop.Token));
-            }
-            catch (OperationCanceledException) { }
-            foreach (var c in open) c.Dispose();
-        });
-        var r = app.Run($"http://127.0.0.1:{port}/app.hlb", "--timeout=1s");
+        // Every connection is accepted and never answered.
+        await using var server = new LoopbackServer((_, _, stopping) => Task.Delay(Timeout.Infinite, stopping));
+        var r = app.Run($"http://127.0.0.1:{server.Port}/app.hlb", "--timeout=1s");
         Assert.Equal(75, r.ExitCode);
         Assert.Contains("limit exceeded (timeout)", r.Stderr);
-        await stop.CancelAsync();
-        await serving;
     }
 
     [Fact]
@@ -432,44 +417,25 @@ public sealed class BundleTests
     {
         using var app = new App(bigBytes: 1024);
         byte[] whole = File.ReadAllBytes(app.Bundle);
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        using var stop = new CancellationTokenSource();
-        int requests = 0;
-        var serving = Task.Run(async () =>
+        await using var server = new LoopbackServer(async (client, n, stopping) =>
         {
-            while (!stop.IsCancellationRequested)
+            var stream = client.GetStream();
+            await LoopbackServer.ReadRequest(stream);
+            if (n == 2)
             {
-                TcpClient client;
-                try { client = await listener.AcceptTcpClientAsync(stop.Token); }
-                catch (OperationCanceledException) { return; }
-                int n = Interlocked.Increment(ref requests);
-                _ = Task.Run(async () =>
-                {
-                    using (client)
-                    {
-                        var stream = client.GetStream();
-                        var reader = new StreamReader(stream, Encoding.ASCII);
-                        while (await reader.ReadLineAsync() is { Length: > 0 }) { }
-                        if (n == 2)
-                        {
-                            // Headers and part of the body, then nothing.
-                            var part = $"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-63/{whole.Length}\r\nContent-Length: 64\r\n\r\n";
-                            await stream.WriteAsync(Encoding.ASCII.GetBytes(part));
-                            await stream.WriteAsync(whole.AsMemory(0, 10));
-                        }
-                        if (n > 1) { await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }); return; } // stall
-                        // The first request gets bytes from elsewhere in the file than it asked for.
-                        var body = whole.AsSpan(100, 64).ToArray();
-                        var head = $"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 100-163/{whole.Length}\r\nContent-Length: 64\r\nConnection: close\r\n\r\n";
-                        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
-                        await stream.WriteAsync(body);
-                    }
-                });
+                // Headers and part of the body, then nothing.
+                var part = $"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-63/{whole.Length}\r\nContent-Length: 64\r\n\r\n";
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(part));
+                await stream.WriteAsync(whole.AsMemory(0, 10));
             }
+            if (n > 1) { await Task.Delay(Timeout.Infinite, stopping); return; } // stall
+            // The first request gets bytes from elsewhere in the file than it asked for.
+            var body = whole.AsSpan(100, 64).ToArray();
+            var head = $"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 100-163/{whole.Length}\r\nContent-Length: 64\r\nConnection: close\r\n\r\n";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+            await stream.WriteAsync(body);
         });
-        string url = $"http://127.0.0.1:{port}/app.hlb";
+        string url = $"http://127.0.0.1:{server.Port}/app.hlb";
         var wrong = app.Run(url);
         Assert.Equal(65, wrong.ExitCode);
         Assert.Contains("asked for bytes 0-63, the server sent bytes 100-163", wrong.Stderr);
@@ -481,8 +447,6 @@ public sealed class BundleTests
         Assert.Contains("no answer within 1 s", silent.Message);
         // A server that does not answer is one the bundle can't be had from (exit 66), not a bad bundle (65).
         Assert.True(silent.Unavailable && silent.Unreachable);
-        await stop.CancelAsync();
-        await serving;
         AssertCacheIsSound();
     }
 
@@ -497,30 +461,16 @@ public sealed class BundleTests
     public async Task ARedirectIsNotFollowedWhereverItLeads()
     {
         using var app = new App(bigBytes: 16);
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        using var stop = new CancellationTokenSource();
-        string[] targets = ["file:///etc/passwd", $"http://127.0.0.1:{port}/elsewhere.hlb", "javascript:alert(1)"];
-        int requests = 0;
-        var serving = Task.Run(async () =>
+        string[] targets = ["file:///etc/passwd", "http://127.0.0.1:{port}/elsewhere.hlb", "javascript:alert(1)"];
+        await using var server = new LoopbackServer(async (client, n, _) =>
         {
-            while (!stop.IsCancellationRequested)
-            {
-                TcpClient client;
-                try { client = await listener.AcceptTcpClientAsync(stop.Token); }
-                catch (OperationCanceledException) { return; }
-                string target = targets[Interlocked.Increment(ref requests) % targets.Length];
-                using (client)
-                {
-                    var stream = client.GetStream();
-                    var reader = new StreamReader(stream, Encoding.ASCII);
-                    while (await reader.ReadLineAsync() is { Length: > 0 }) { }
-                    await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
-                }
-            }
+            string target = targets[n % targets.Length];
+            var stream = client.GetStream();
+            await LoopbackServer.ReadRequest(stream);
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
         });
-        string url = $"http://127.0.0.1:{port}/app.hlb";
+        targets[1] = targets[1].Replace("{port}", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        string url = $"http://127.0.0.1:{server.Port}/app.hlb";
         var r = app.Run(url);
         Assert.Equal(66, r.ExitCode);
         Assert.Contains($"hlvm: {url}: the server answered 302 Found, a redirect to '", r.Stderr);
@@ -533,9 +483,7 @@ public sealed class BundleTests
             Assert.True(e.Unavailable, e.Message);
             Assert.Contains("a redirect to '", e.Message);
         }
-        Assert.Equal(1 + targets.Length, requests); // each answer read once, none followed
-        await stop.CancelAsync();
-        await serving;
+        Assert.Equal(1 + targets.Length, server.Connections); // each answer read once, none followed
         AssertCacheIsSound();
     }
 
@@ -892,6 +840,66 @@ public sealed class BundleTests
             Assert.True(pack.ExitCode == 65, $"{app}: exit {pack.ExitCode}\n{pack.Stderr}");
             Assert.Contains(said, pack.Stderr);
             Assert.False(File.Exists(bundle));
+        }
+    }
+
+    /// <summary>
+    /// A TCP server on loopback, as a misbehaving web server: each connection, numbered from 1, goes to the answer
+    /// on a task of its own and is closed when the answer ends; disposing stops accepting and ends the answers that
+    /// wait on the token they are given.
+    /// </summary>
+    private sealed class LoopbackServer : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _serving;
+        private int _connections;
+
+        public LoopbackServer(Func<TcpClient, int, CancellationToken, Task> answer)
+        {
+            _listener.Start();
+            Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+            _serving = Task.Run(async () =>
+            {
+                var answers = new List<Task>();
+                while (true)
+                {
+                    TcpClient client;
+                    try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
+                    catch (OperationCanceledException) { break; }
+                    int n = Interlocked.Increment(ref _connections);
+                    answers.Add(Task.Run(async () =>
+                    {
+                        using (client)
+                        {
+                            try { await answer(client, n, _stop.Token); }
+                            catch (OperationCanceledException) { /* stopped */ }
+                            catch (IOException) { /* the client went away */ }
+                        }
+                    }));
+                }
+                await Task.WhenAll(answers);
+            });
+        }
+
+        public int Port { get; }
+
+        /// <summary>The connections accepted so far.</summary>
+        public int Connections => Volatile.Read(ref _connections);
+
+        /// <summary>Reads a request's line and headers, up to the blank line that ends them.</summary>
+        public static async Task ReadRequest(Stream stream)
+        {
+            var reader = new StreamReader(stream, Encoding.ASCII);
+            while (await reader.ReadLineAsync() is { Length: > 0 }) { }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _serving;
+            _listener.Stop();
+            _stop.Dispose();
         }
     }
 
