@@ -389,7 +389,7 @@ public static class ProfileFormats
         t.Append("Click a frame to zoom to it, the bottom bar to zoom out.</p>\n");
         if (timeline is not null)
             t.Append("<p>Timeline of the run: <span style=\"color:#d84315\">&#9632;</span> collections, <span style=\"color:#6a1b9a\">&#9632;</span> JIT compiles (hover for each).</p>\n<div id=\"timeline\"></div>\n");
-        if (tree is Dictionary<string, object?> { } root && root.TryGetValue("left", out var left))
+        if (tree is Dictionary<string, object?> root && root.TryGetValue("left", out var left))
             t.Append(CultureInfo.InvariantCulture, $"<p>The graph leaves out {left:N0} frames, each narrower than the {MaxDrawnFrames:N0} it draws.</p>\n");
         t.Append("<div id=\"graph\"></div>\n<p id=\"hover\">&nbsp;</p>\n");
         t.Append("<h2>Report</h2>\n<pre>").Append(Escape(report)).Append("</pre>\n");
