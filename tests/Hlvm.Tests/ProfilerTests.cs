@@ -489,12 +489,11 @@ public sealed class ProfilerTests : IDisposable
             TotalPause = default, LongestPause = default, AllocatedBytes = 0, Compiles = [], OsrEntries = 0,
         };
         Assert.True(Narrow * Depth > Runtime.Profiling.ProfileFormats.MaxDrawnFrames);
-        var root = Runtime.Profiling.ProfileFormats.Tree(profile);
+        var tree = Runtime.Profiling.ProfileFormats.Tree(profile);
         // The 1-sample frames, all tied, can't all be drawn: none is; the frames of 3 samples and the trunk are.
-        Assert.Equal(2, Runtime.Profiling.ProfileFormats.LeastKept(root, out int left));
-        Assert.Equal(Narrow * Depth, left);
-        var json = Runtime.Profiling.ProfileFormats.ToJson(root, null);
-        Assert.Equal(Narrow * Depth, json["left"]);
+        Assert.Equal((2, Narrow * Depth), (tree.Least, tree.Left));
+        var json = Runtime.Profiling.ProfileFormats.ToJson(tree, null);
+        Assert.Equal((long)Narrow * Depth, json["left"]);
         IEnumerable<string> Names(Dictionary<string, object?> n) => ((List<Dictionary<string, object?>>)n["c"]!).SelectMany(Names).Prepend((string)n["n"]!);
         var drawn = Names(json).ToList();
         Assert.Equal(3 + Wide * Depth, drawn.Count);
@@ -507,6 +506,76 @@ public sealed class ProfilerTests : IDisposable
         string svg = Runtime.Profiling.ProfileFormats.Svg(profile);
         Assert.Contains($"{Narrow * Depth:N0} frames of fewer than 2 samples each are not drawn", svg);
         Assert.DoesNotContain("q0x_0", svg);
+    }
+
+    /// <summary>
+    /// The flame graph's tree is the stacks' tree, frame by frame, whatever order the stacks come in and whatever a
+    /// name holds (here a ';', which a tree keyed by joined names confused with two frames); and the comparison's
+    /// page gives each frame of the JIT's graph the ratio of its time to the interpreter's under the same path. The
+    /// tree is made without making every frame of the stacks (ProfileFormats.Tree); this checks it against one
+    /// made here the plain way.
+    /// </summary>
+    [Fact]
+    public void AFlameGraphsFramesAreTheStacksTreeAndTheComparisonsRatiosFollowTheirPaths()
+    {
+        var random = new Random(7);
+        string[] names = ["main", "a", "b", "a;b", "c"];
+        List<Runtime.Profiling.StackSample> Stacks(int count) => Enumerable.Range(0, count)
+            .Select(_ => new Runtime.Profiling.StackSample(
+                ["main", .. Enumerable.Range(0, random.Next(0, 6)).Select(_ => names[random.Next(names.Length)])], random.Next(1, 5)))
+            .ToList();
+        Runtime.Profiling.Profile Profile(List<Runtime.Profiling.StackSample> stacks, double msPerSample) => new()
+        {
+            Program = "p.hl", Samples = stacks.Sum(s => s.Samples), Every = null, Rate = 1000, WallMilliseconds = 100,
+            MillisecondsPerSample = msPerSample, Functions = [], Stacks = stacks, Lines = [], Collections = 0,
+            TotalPause = default, LongestPause = default, AllocatedBytes = 0, Compiles = [], OsrEntries = 0,
+        };
+        // Each path from the root (frames joined by a character no name has) with its samples.
+        static Dictionary<string, long> Plain(IEnumerable<Runtime.Profiling.StackSample> stacks)
+        {
+            var paths = new Dictionary<string, long>();
+            foreach (var s in stacks)
+                for (int k = 0; k <= s.Frames.Length; k++)
+                {
+                    string path = string.Join('\n', s.Frames.Take(k).Prepend("all"));
+                    paths[path] = paths.GetValueOrDefault(path) + s.Samples;
+                }
+            return paths;
+        }
+        var interp = Stacks(300);
+        var jit = Stacks(300);
+        // One stack twice, as two functions of one name make it.
+        jit.Add(jit[0] with { Samples = 2 });
+
+        var tree = Runtime.Profiling.ProfileFormats.Tree(Profile(jit, 1));
+        Assert.Equal((0, 0), (tree.Least, tree.Left));
+        var made = new Dictionary<string, long>();
+        void Collect(Runtime.Profiling.ProfileFormats.Node n, string path)
+        {
+            Assert.True(made.TryAdd(path, n.Samples), $"{path} twice");
+            foreach (var c in n.Children.Values) Collect(c, path + "\n" + c.Name);
+        }
+        Collect(tree.Root, "all");
+        Assert.Equal(Plain(jit).OrderBy(p => p.Key, StringComparer.Ordinal), made.OrderBy(p => p.Key, StringComparer.Ordinal));
+
+        var before = Plain(interp);
+        string html = new Runtime.Profiling.ProfileComparison(Profile(interp, 2.5), Profile(jit, 1)).Html();
+        string data = html[(html.IndexOf("const root = ", StringComparison.Ordinal) + "const root = ".Length)..];
+        using var page = JsonDocument.Parse(data[..data.IndexOf(";\nconst timeline", StringComparison.Ordinal)]);
+        int frames = 0;
+        void Check(JsonElement n, string path)
+        {
+            frames++;
+            double ms = n.GetProperty("s").GetDouble();
+            Assert.Equal(made[path] * 1.0, ms);
+            var r = n.GetProperty("r");
+            if (before.TryGetValue(path, out long old)) Assert.Equal(ms / (old * 2.5), r.GetDouble(), 12);
+            else Assert.Equal(JsonValueKind.Null, r.ValueKind);
+            foreach (var c in n.GetProperty("c").EnumerateArray()) Check(c, path + "\n" + c.GetProperty("n").GetString());
+        }
+        Check(page.RootElement, "all");
+        Assert.Equal(made.Count, frames);
+        Assert.Contains(made.Keys, p => p.Contains("a;b", StringComparison.Ordinal) && !before.ContainsKey(p));
     }
 
     /// <summary>

@@ -59,31 +59,31 @@ public sealed class ProfileComparison(Profile interp, Profile jit)
     /// <summary>The page: the JIT's flame graph in milliseconds, blue where a stack got faster than in the interpreter, red where slower.</summary>
     public string Html()
     {
-        var before = Paths(ProfileFormats.Tree(interp), interp.MillisecondsPerSample);
         var after = ProfileFormats.Tree(jit);
-        var ratios = new Dictionary<ProfileFormats.Node, double?>();
-        void Walk(ProfileFormats.Node n, string path)
-        {
-            double ms = n.Samples * jit.MillisecondsPerSample;
-            ratios[n] = before.TryGetValue(path, out double old) && old > 0 ? ms / old : null;
-            foreach (var c in n.Children.Values) Walk(c, path + ";" + c.Name);
-        }
-        Walk(after, "all");
-        var tree = ProfileFormats.ToJson(after, n => ratios[n], jit.MillisecondsPerSample);
+        var before = SamplesAlong(after.Root, interp.Stacks);
+        var tree = ProfileFormats.ToJson(after, n => before.GetValueOrDefault(n) is > 0 and var old ? n.Samples * jit.MillisecondsPerSample / (old * interp.MillisecondsPerSample) : null,
+            jit.MillisecondsPerSample);
         tree["u"] = "ms";
         return ProfileFormats.Page($"hlvm prof --compare: {jit.Program}", tree, Text(),
             "The JIT's profile, each frame as wide as its time; blue where that stack took less time than in the interpreter, red where more (the deeper the colour, the larger the change; grey: not in the interpreter's profile). Hover for the speed-up.");
     }
 
-    private static Dictionary<string, double> Paths(ProfileFormats.Node root, double msPerSample)
+    /// <summary>For each frame of <paramref name="root"/>, the samples of <paramref name="stacks"/> (another profile's)
+    /// under the same path from the root: each stack is followed down the tree as far as the tree has its frames.</summary>
+    private static Dictionary<ProfileFormats.Node, long> SamplesAlong(ProfileFormats.Node root, IEnumerable<StackSample> stacks)
     {
-        var paths = new Dictionary<string, double>();
-        void Walk(ProfileFormats.Node n, string path)
+        var samples = new Dictionary<ProfileFormats.Node, long>(ReferenceEqualityComparer.Instance);
+        foreach (var s in stacks)
         {
-            paths[path] = n.Samples * msPerSample;
-            foreach (var c in n.Children.Values) Walk(c, path + ";" + c.Name);
+            var n = root;
+            samples[n] = samples.GetValueOrDefault(n) + s.Samples;
+            foreach (var f in s.Frames)
+            {
+                if (!n.Children.TryGetValue(f, out var child)) break;
+                n = child;
+                samples[n] = samples.GetValueOrDefault(n) + s.Samples;
+            }
         }
-        Walk(root, "all");
-        return paths;
+        return samples;
     }
 }
