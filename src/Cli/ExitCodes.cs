@@ -21,7 +21,7 @@ public static class ExitCodes
     public const int NoInput = 66;
     /// <summary>The program ended with an uncaught runtime error (or the VM failed).</summary>
     public const int RuntimeError = 70;
-    /// <summary>An output file, or standard output, cannot be written (or <c>serve</c> cannot listen).</summary>
+    /// <summary>An output file, standard output, or <c>prof</c>'s report (on standard error, without <c>-o</c>) cannot be written (or <c>serve</c> cannot listen).</summary>
     public const int CantCreate = 73;
     /// <summary>The program breached a resource limit (<c>--fuel</c>, <c>--timeout</c>, <c>--max-heap</c>, ...).</summary>
     public const int LimitExceeded = 75;
@@ -43,7 +43,7 @@ public static class ExitCodes
         (DataError, "a compile error, a source file that is not UTF-8, a malformed or unverifiable module (or, for check and run, one without an entry function), a bundle that is malformed, truncated, tampered with, unsigned or signed by a key not trusted (such a bundle never starts), an app file pack can't take, or cache verify finding a damaged entry (which it removes)"),
         (NoInput, "an input not found or unreadable: a file, a key file, or a bundle's URL that answers with an error or can't be reached (and is not cached)"),
         (RuntimeError, "an uncaught error: one the program threw, a runtime fault (`IndexError`, `KeyError`, `DivisionByZeroError`, `NullError`, `CastError`, `ValueError`, `IOError`; a bundle's resource that fails its check when the app reads it is an `IOError`), or an internal error of the VM"),
-        (CantCreate, "an output file, or standard output (a full disk), cannot be written, or `serve` cannot listen on its port"),
+        (CantCreate, "an output file, standard output (a full disk), or the report of a `prof` without `-o` on standard error cannot be written, or `serve` cannot listen on its port"),
         (LimitExceeded, "a resource limit was breached: `--fuel`, `--timeout`, `--max-heap`, `--max-stack` (an uncaught `OutOfMemoryError` or `StackOverflowError`), `--max-output`, `--max-open-files`, `--max-disk`, or the 64 Mi characters of piped input that `--engine compare` keeps; the message names it"),
         (NoPermission, "an uncaught `PermissionError`: the program used a file, variable or host it was not granted; the message names the flag that grants it"),
         (Interrupted, "`prof` interrupted by Ctrl-C (SIGINT): the program stopped where it was and the profile of what ran was written (a second Ctrl-C ends hlvm at once); every other command ends at the first, with the same code"),

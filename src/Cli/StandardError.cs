@@ -20,6 +20,9 @@ internal sealed class StandardError : TextWriter
     /// an error is reported would).</summary>
     private bool _broken;
 
+    /// <summary>Whether a write has failed (and what was written since was dropped).</summary>
+    public bool Broken => _broken;
+
     public override Encoding Encoding => Utf8;
 
     private void Try(Action<StreamWriter> write)

@@ -122,6 +122,27 @@ public sealed class PipeTests
         Assert.Equal((77, ""), await Shell("dotnet \"$0\" run \"$1\" 2>/dev/full >/dev/null", denied));
     }
 
+    /// <summary>
+    /// prof's report is what it makes, and it goes to standard error: lost there (full, or closed) with no -o to
+    /// hold the profile, prof ends with 73 and not the program's 0; with -o, the file holds it and the program's
+    /// code stands.
+    /// </summary>
+    [Fact]
+    public async Task AProfilesReportLostOnStandardErrorEndsProfWithCantCreateUnlessAFileHoldsIt()
+    {
+        using var dir = new TestSupport.TempDir();
+        string prog = dir.File("one.hl", "fn main() {\n    println(\"one line\")\n}\n");
+        string page = Path.Combine(dir.Path, "p.html");
+        var (code, report) = await Shell("dotnet \"$0\" prof \"$1\" >/dev/null", prog);
+        Assert.Equal(0, code);
+        Assert.StartsWith("hlvm prof: one.hl: ", report);
+        Assert.Equal((73, ""), await Shell("dotnet \"$0\" prof \"$1\" 2>/dev/full >/dev/null", prog));
+        Assert.Equal((73, ""), await Shell("dotnet \"$0\" prof \"$1\" 2>&- >/dev/null", prog));
+        Assert.Equal((73, ""), await Shell("dotnet \"$0\" prof --compare \"$1\" 2>/dev/full >/dev/null", prog));
+        Assert.Equal((0, ""), await Shell("dotnet \"$0\" prof -o \"$2\" \"$1\" 2>/dev/full >/dev/null", prog, page));
+        Assert.Contains("<!DOCTYPE html>", File.ReadAllText(page));
+    }
+
     [Fact]
     public async Task AClosedStandardOutputIsSaidAndEndsTheCommandWithCantCreate()
     {

@@ -529,7 +529,7 @@ internal sealed class Runner(CliContext cli)
         }
         var comparison = new Runtime.Profiling.ProfileComparison(profiles[0], profiles[1]) { CutShort = [.. cutShort] };
         _cli.Messages.Write(comparison.Text());
-        if (settings.Output is not { } path) return interpCode;
+        if (settings.Output is not { } path) return ReportLost ? ExitCodes.CantCreate : interpCode;
         string format = settings.FormatFor(path);
         string text = format switch
         {
@@ -555,13 +555,18 @@ internal sealed class Runner(CliContext cli)
         _lastProfile = profile;
         _cli.Out.Flush();
         _cli.Messages.Write(Runtime.Profiling.ProfileFormats.Text(profile));
-        if (settings.Output is not { } path) return code;
+        if (settings.Output is not { } path) return ReportLost ? ExitCodes.CantCreate : code;
         string format = settings.FormatFor(path);
         if (_inputs.WriteFile(path, new System.Text.UTF8Encoding(false).GetBytes(Runtime.Profiling.ProfileFormats.Render(profile, format))) is not ExitCodes.Ok and var failed)
             return failed;
         _cli.Messages.WriteLine($"hlvm prof: wrote {Inputs.Shown(path)} ({format})");
         return code;
     }
+
+    /// <summary>Whether the report, written to standard error, was lost there (a full disk, a closed stream): with no
+    /// <c>-o</c> nothing holds the profile, and prof ends with <see cref="ExitCodes.CantCreate"/>, which it can't
+    /// say in words.</summary>
+    private bool ReportLost => _cli.Err is StandardError { Broken: true };
 
     /// <summary>How long after its timeout a program that has not stopped ends the process.</summary>
     private static readonly TimeSpan StuckGrace = TimeSpan.FromSeconds(2);
