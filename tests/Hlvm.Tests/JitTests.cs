@@ -2541,22 +2541,34 @@ public sealed class JitTests : IDisposable
         Assert.Equal("a\r\nb\nrest", recorder.Recorded);
     }
 
+    /// <summary>
+    /// Each run of a comparison is given what the first run read, line breaks as they came, then what the first
+    /// did not read; a first run that reads past what is kept gets all of it, and the comparison then ends, having
+    /// said why (an input without end, read whole, grew until the process ran out of memory).
+    /// </summary>
     [Fact]
-    public void ComparisonsRefusePipedInputPastTheirLimitAndGiveEveryRunTheRest()
+    public void ComparisonsGiveEveryRunWhatTheFirstReadAndEndWhenItReadPastTheirLimit()
     {
-        Cli.CliContext Piped(string text, StringWriter stderr) =>
-            new(new StringWriter { NewLine = "\n" }, stderr, new StringReader(text), IsProcess: false);
-        // An input without end would grow until the process ran out of memory: past the limit, nothing runs.
+        Cli.CliContext Context(StringWriter stderr) => new(new StringWriter { NewLine = "\n" }, stderr, TextReader.Null, IsProcess: false);
         var stderr = new StringWriter { NewLine = "\n" };
-        Assert.Null(Cli.Commands.RepeatedInput.Of(Piped(new string('x', 100_000), stderr), "hlvm run --engine compare", maxChars: 99_999));
-        Assert.Equal("hlvm run --engine compare: standard input is longer than 99,999 characters, the most the comparison keeps "
-            + "to give each engine the same input; run each engine alone for a longer one\n", stderr.ToString());
+        var past = new Cli.Commands.RepeatedInput(new StringReader(new string('x', 100_000)), maxChars: 99_999);
+        Assert.Equal(100_000, past.Next().ReadToEnd().Length);
+        Assert.True(past.TooLong(Context(stderr), "hlvm run --engine compare"));
+        Assert.Equal("hlvm run --engine compare: the program read more than 99,999 characters of standard input, the most the "
+            + "comparison keeps to give each engine the same input; run each engine alone for a longer one\n", stderr.ToString());
         // At the limit, each run gets all of it.
         string text = string.Concat(Enumerable.Range(0, 20_000).Select(i => $"{i % 10}\n")).Insert(5, "\r");
-        var input = Cli.Commands.RepeatedInput.Of(Piped(text, stderr), "hlvm run --engine compare", maxChars: text.Length);
-        Assert.NotNull(input);
-        Assert.Equal(text, input.Next().ReadToEnd());
-        Assert.Equal(text, input.Next().ReadToEnd());
+        var whole = new Cli.Commands.RepeatedInput(new StringReader(text), maxChars: text.Length);
+        Assert.Equal(text, whole.Next().ReadToEnd());
+        Assert.False(whole.TooLong(Context(stderr), "hlvm run --engine compare"));
+        Assert.Equal(text, whole.Next().ReadToEnd());
+        Assert.Equal(text, whole.Next().ReadToEnd());
+        // A first run that reads a line and a character: the next run gets those, then the rest of the input.
+        var part = new Cli.Commands.RepeatedInput(new StringReader("a\r\nbc\nrest"));
+        var first = part.Next();
+        Assert.Equal(("a", 'b'), (first.ReadLine(), (char)first.Read()));
+        Assert.False(part.TooLong(Context(stderr), "hlvm prof --compare"));
+        Assert.Equal("a\r\nbc\nrest", part.Next().ReadToEnd());
     }
 
     /// <summary>A terminal at which a person has typed <paramref name="text"/>: reading past it fails the test

@@ -123,6 +123,43 @@ public sealed class PipeTests
     }
 
     /// <summary>
+    /// A comparison whose standard input is a pipe that stays open (a command that has not ended, a CI step's
+    /// input): a program that never reads it is compared at once, and one that waits for it waits within
+    /// --timeout, as a single run does. The comparison read piped input whole before running anything, so it ended
+    /// only when the pipe did, whatever the limit.
+    /// </summary>
+    [Theory]
+    [InlineData("run", "--engine", "compare")]
+    [InlineData("prof", "--compare")]
+    public async Task AComparisonRunsWhileItsPipedInputStaysOpenAndWaitsForItOnlyWithinItsTimeout(params string[] command)
+    {
+        using var dir = new TestSupport.TempDir();
+        string hello = dir.File("hello.hl", "fn main() {\n    println(\"hello\")\n}\n");
+        string reader = dir.File("reader.hl", "fn main() {\n    println(readLine() ?? \"end\")\n}\n");
+        async Task<(int Code, string Stdout, string Stderr)> Open(params string[] args)
+        {
+            var psi = new ProcessStartInfo("dotnet", [Dll, .. command, .. args])
+            {
+                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+            };
+            using var p = Process.Start(psi)!;
+            var (stdout, stderr) = (p.StandardOutput.ReadToEndAsync(), p.StandardError.ReadToEndAsync());
+            bool ended = p.WaitForExit(Hang);
+            if (!ended) p.Kill(entireProcessTree: true);
+            p.StandardInput.Close(); // only now: the pipe stayed open while hlvm ran
+            Assert.True(ended, "the comparison waited for its input to end");
+            return (p.ExitCode, await stdout, await stderr);
+        }
+        var compared = await Open(hello);
+        Assert.True(compared.Code == 0, compared.Stderr);
+        Assert.Contains(command[0] == "run" ? "same: interp and jit agree" : "hlvm prof --compare: hello.hl:", command[0] == "run" ? compared.Stdout : compared.Stderr);
+        // Each run waits for the line, as a single run would, until the time limit ends it.
+        var waited = await Open("--timeout", "1s", reader);
+        if (command[0] == "run") Assert.Equal((0, "same: interp and jit agree on stdout (0 lines), stderr (2 lines) and the exit code (75)\n"), (waited.Code, waited.Stdout));
+        else Assert.Equal((75, true), (waited.Code, waited.Stderr.Contains("(the time limit ended both runs", StringComparison.Ordinal)));
+    }
+
+    /// <summary>
     /// prof's report is what it makes, and it goes to standard error: lost there (full, or closed) with no -o to
     /// hold the profile, prof ends with 73 and not the program's 0; with -o, the file holds it and the program's
     /// code stands.

@@ -18,8 +18,9 @@ internal sealed class EngineComparison(CliContext cli)
 
     public int Run(RunSettings s)
     {
-        if (RepeatedInput.Of(cli, "hlvm run --engine compare") is not { } input) return ExitCodes.LimitExceeded;
-        using var before = new StorageCopy("hlvm run --engine compare");
+        const string Command = "hlvm run --engine compare";
+        var input = new RepeatedInput(cli.In);
+        using var before = new StorageCopy(Command);
         var runs = new List<(string Engine, int Code, string Out, string Err, string Gc)>();
         foreach (var engine in Engines)
         {
@@ -48,6 +49,7 @@ internal sealed class EngineComparison(CliContext cli)
                 cli.Messages.Write(error.ToString());
                 return code;
             }
+            if (runs.Count == 1 && input.TooLong(cli, Command)) return ExitCodes.LimitExceeded;
         }
         var (a, b) = (runs[0], runs[1]);
         string? difference = FirstDifference("stdout", a.Out, b.Out) ?? FirstDifference("stderr", a.Err, b.Err)
@@ -158,76 +160,110 @@ internal sealed class StorageCopy(string command) : IDisposable
 }
 
 /// <summary>
-/// The standard input of a program run once per engine (<c>run --engine compare</c>, <c>prof --compare</c>). Piped
-/// input is read whole, up to <see cref="MaxPipedChars"/>, and each run is given all of it. A terminal's is not
-/// read ahead, which would wait for the person to end it whether the program reads it or not: the first run reads
-/// what is typed, and each later run is given what the first read.
+/// The standard input of a program run once per engine (<c>run --engine compare</c>, <c>prof --compare</c>): the
+/// same input for each. Nothing is read ahead, from a pipe or a terminal: the first run reads the real input, and
+/// what it reads is kept; a later run is given that, then, where the first run did not reach the end of the input,
+/// the rest of it, read on from where the first stopped. So a program that never reads its input runs at once
+/// whatever is piped into it, and a read that waits (a pipe that stays open, a person who has not typed) waits
+/// within the run's <c>--timeout</c>, as in a single run. (Piped input used to be read whole first: a comparison
+/// piped from a command that had not ended waited for it, and no limit ended the wait.) At most
+/// <see cref="MaxKeptChars"/> are kept: a first run that reads more runs on, and the comparison then ends
+/// (<see cref="TooLong"/>), since the later runs can't be given the same input.
 /// </summary>
-internal sealed class RepeatedInput
+internal sealed class RepeatedInput(TextReader source, int maxChars = RepeatedInput.MaxKeptChars)
 {
-    /// <summary>The most characters of piped input kept for the runs: an input without end (<c>yes | hlvm run
-    /// --engine compare ...</c>) would otherwise grow until the process ran out of memory.</summary>
-    public const int MaxPipedChars = 64 << 20;
+    /// <summary>The most characters of input kept for the later runs: an input without end (<c>yes | hlvm run
+    /// --engine compare ...</c>, read by a program that reads all it is given) would otherwise grow until the
+    /// process ran out of memory.</summary>
+    public const int MaxKeptChars = 64 << 20;
 
-    private readonly RecordingReader? _typed;
-    private readonly string? _piped;
-    private bool _first = true;
-
-    private RepeatedInput(RecordingReader? typed, string? piped) => (_typed, _piped) = (typed, piped);
-
-    /// <summary>The input of <paramref name="command"/>'s runs, or null (having said why on standard error) when
-    /// the piped input is longer than <paramref name="maxChars"/>.</summary>
-    public static RepeatedInput? Of(CliContext cli, string command, int maxChars = MaxPipedChars)
-    {
-        if (cli.AssumeTerminal || cli.IsProcess && !Console.IsInputRedirected) return new(new RecordingReader(cli.In), null);
-        var text = new System.Text.StringBuilder();
-        var buffer = new char[1 << 16];
-        for (int n; (n = cli.In.Read(buffer, 0, buffer.Length)) > 0;)
-        {
-            if (text.Length + n > maxChars)
-            {
-                cli.Out.Flush();
-                cli.Messages.WriteLine($"{command}: standard input is longer than {maxChars:N0} characters, the most the "
-                    + "comparison keeps to give each engine the same input; run each engine alone for a longer one");
-                return null;
-            }
-            text.Append(buffer, 0, n);
-        }
-        return new(null, text.ToString());
-    }
+    private readonly RecordingReader _first = new(source, maxChars);
+    private bool _given;
 
     /// <summary>The standard input of the next run.</summary>
     public TextReader Next()
     {
-        bool first = _first;
-        _first = false;
-        if (_typed is not null) return first ? _typed : new StringReader(_typed.Recorded);
-        return new StringReader(_piped!);
+        if (!_given)
+        {
+            _given = true;
+            return _first;
+        }
+        return new Replay(_first.Recorded, _first.Ended ? null : _first);
+    }
+
+    /// <summary>What the first run read, then <paramref name="rest"/> (none: the end).</summary>
+    private sealed class Replay(string kept, TextReader? rest) : TextReader
+    {
+        private int _at;
+
+        public override int Peek() => _at < kept.Length ? kept[_at] : rest?.Peek() ?? -1;
+
+        public override int Read() => _at < kept.Length ? kept[_at++] : rest?.Read() ?? -1;
+
+        public override int Read(char[] buffer, int index, int count)
+        {
+            if (_at == kept.Length) return rest?.Read(buffer, index, count) ?? 0;
+            int n = Math.Min(count, kept.Length - _at);
+            kept.CopyTo(_at, buffer, index, n);
+            _at += n;
+            return n;
+        }
+    }
+
+    /// <summary>After the first run: whether it read more than is kept, having said so on standard error (the
+    /// comparison then ends with <see cref="ExitCodes.LimitExceeded"/>).</summary>
+    public bool TooLong(CliContext cli, string command)
+    {
+        if (!_first.Overflowed) return false;
+        cli.Out.Flush();
+        cli.Messages.WriteLine($"{command}: the program read more than {maxChars:N0} characters of standard input, the most the "
+            + "comparison keeps to give each engine the same input; run each engine alone for a longer one");
+        return true;
     }
 }
 
-/// <summary>Reads from <paramref name="source"/> and keeps what it has read (<see cref="Recorded"/>). Only these three
+/// <summary>Reads from <paramref name="source"/> and keeps what it has read (<see cref="Recorded"/>), up to
+/// <paramref name="maxChars"/> (past them it keeps nothing more, and <see cref="Overflowed"/>). Only these three
 /// reads are overridden: <see cref="TextReader"/> makes every other read of them, so each character read is kept
 /// exactly once, line breaks as they came.</summary>
-internal sealed class RecordingReader(TextReader source) : TextReader
+internal sealed class RecordingReader(TextReader source, int maxChars = RepeatedInput.MaxKeptChars) : TextReader
 {
     private readonly System.Text.StringBuilder _read = new();
 
     public string Recorded => _read.ToString();
+
+    /// <summary>More was read than is kept.</summary>
+    public bool Overflowed { get; private set; }
+
+    /// <summary>A read found the end of the input.</summary>
+    public bool Ended { get; private set; }
+
+    private void Keep(char[] buffer, int index, int count)
+    {
+        if (Overflowed) return;
+        if (_read.Length + count > maxChars) Overflowed = true;
+        else _read.Append(buffer, index, count);
+    }
 
     public override int Peek() => source.Peek();
 
     public override int Read()
     {
         int c = source.Read();
-        if (c >= 0) _read.Append((char)c);
+        if (c < 0) Ended = true;
+        else if (!Overflowed)
+        {
+            if (_read.Length == maxChars) Overflowed = true;
+            else _read.Append((char)c);
+        }
         return c;
     }
 
     public override int Read(char[] buffer, int index, int count)
     {
         int n = source.Read(buffer, index, count);
-        if (n > 0) _read.Append(buffer, index, n);
+        if (n > 0) Keep(buffer, index, n);
+        else if (count > 0) Ended = true;
         return n;
     }
 }

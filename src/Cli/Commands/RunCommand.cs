@@ -476,8 +476,9 @@ internal sealed class Runner(CliContext cli)
     /// </summary>
     private int CompareProfiles(RunSettings s, ProfileSettings settings)
     {
-        if (RepeatedInput.Of(_cli, "hlvm prof --compare") is not { } input) return ExitCodes.LimitExceeded;
-        using var before = new StorageCopy("hlvm prof --compare");
+        const string Command = "hlvm prof --compare";
+        var input = new RepeatedInput(_cli.In);
+        using var before = new StorageCopy(Command);
         var profiles = new List<Runtime.Profiling.Profile>();
         var cutShort = new List<string>();
         int interpCode = 0;
@@ -513,6 +514,7 @@ internal sealed class Runner(CliContext cli)
             if (runner.EndedBy == "timeout") cutShort.Add(engine);
             if (engine == "interp")
             {
+                if (input.TooLong(_cli, Command)) return ExitCodes.LimitExceeded;
                 interpCode = code;
                 interpOut = output.ToString();
                 _cli.Out.Write(interpOut);
