@@ -451,6 +451,10 @@ public sealed class CliTests
         // Line breaks as .NET's ReadLine reads them: \n, \r\n and \r; a last line without one.
         var lines = TestSupport.HlvmWithInput("ab\r\ncde\rx\n\nlast", "run", path);
         Assert.Equal((0, "2\n3\n1\n0\n4\n"), (lines.ExitCode, lines.Stdout));
+        // Input is read in chunks of 65,536 characters: a line across chunks is one line, and a "\r\n" whose "\n"
+        // begins the next chunk is one line break.
+        var chunks = TestSupport.HlvmWithInput(new string('a', 65_535) + "\r\n" + new string('b', 100_000) + "\nc\r", "run", path);
+        Assert.Equal((0, "65535\n100000\n1\n"), (chunks.ExitCode, chunks.Stdout));
         // A line longer than a 1 MiB heap's longest string (512 Ki characters) is refused as it is read, not read
         // whole outside the heap first (a 400-million-character line took 2.66 GB under --max-heap 16m).
         var huge = TestSupport.HlvmWithInput(new string('a', 600_000) + "\nshort\n", "run", "--max-heap", "1m", path);

@@ -262,8 +262,8 @@ public sealed class SandboxTests
         }
     }
 
-    /// <summary>Standard input that never comes: a read waits until the reader is disposed. (readLine reads a
-    /// character at a time, as TextReader's own ReadLine does, so that no line outgrows the heap.)</summary>
+    /// <summary>Standard input that never comes: a read waits until the reader is disposed. (TextReader's reads of
+    /// many characters, which readLine makes, read one at a time.)</summary>
     private sealed class NeverReader : TextReader
     {
         private readonly ManualResetEventSlim _closed = new();

@@ -131,6 +131,9 @@ public sealed class Interpreter : IRootSource
     /// <summary>Where the program's standard input comes from (the host's, unless the embedder says otherwise).</summary>
     public TextReader In { get; init; } = TextReader.Null;
 
+    /// <summary><see cref="In"/> as the natives read it, made at the first read.</summary>
+    internal Natives.StandardInput Input => field ??= new(In);
+
     /// <summary>Where the program's standard error goes.</summary>
     public TextWriter Error { get; init; } = TextWriter.Null;
 

@@ -84,20 +84,9 @@ public static class NativeTable
         new("eprintln", [VmType.String], VmType.Void, null, "writes a string and a line break to standard error",
             (vm, args) => { vm.Error.Write(vm.Heap.StringChars((int)args[0])); vm.Error.Write('\n'); return 0; }),
         new("readLine", [], VmType.String.AsNullable(), null, "the next line of standard input without its line break, or null at its end",
-            (vm, args) => Blocking(vm, () => ReadLine(vm.In, vm.Heap.MaxStringChars)) is { } line ? vm.Heap.NewString(line) : 0),
+            (vm, args) => vm.Input.ReadLine(vm, vm.Heap.MaxStringChars) is { } line ? vm.Heap.NewString(line) : 0),
         new("readAll", [], VmType.String, null, "the rest of standard input",
-            (vm, args) =>
-            {
-                var text = new System.Text.StringBuilder();
-                var buffer = new char[8192];
-                for (int n; (n = Blocking(vm, () => vm.In.Read(buffer, 0, buffer.Length))) > 0;)
-                {
-                    text.Append(buffer, 0, n);
-                    if (text.Length > vm.Heap.MaxStringChars)
-                        throw new VmError(ErrorClasses.OutOfMemory, "standard input is larger than the heap limit");
-                }
-                return vm.Heap.NewString(text.ToString());
-            }),
+            (vm, args) => vm.Heap.NewString(vm.Input.ReadAll(vm, vm.Heap.MaxStringChars))),
         .. StringNatives.All,
         .. ArrayNatives.All,
         .. MathNatives.All,
@@ -106,30 +95,6 @@ public static class NativeTable
         .. EnvNatives.All,
         .. NetNatives.All,
     ];
-
-    /// <summary>
-    /// A line of <paramref name="reader"/> as <see cref="TextReader.ReadLine"/> reads one (it ends at "\n", "\r" or
-    /// "\r\n"; null at the end of the input), but no longer than <paramref name="max"/> characters, the longest
-    /// string the heap can hold: .NET's ReadLine built a line of any length outside the heap, 2.66 GB for a program
-    /// limited to 16 MB, before the heap refused it.
-    /// </summary>
-    private static string? ReadLine(TextReader reader, long max)
-    {
-        var line = new System.Text.StringBuilder();
-        while (true)
-        {
-            int c = reader.Read();
-            if (c < 0) return line.Length == 0 ? null : line.ToString();
-            if (c == '\n') return line.ToString();
-            if (c == '\r')
-            {
-                if (reader.Peek() == '\n') reader.Read();
-                return line.ToString();
-            }
-            if (line.Length == max) throw new VmError(ErrorClasses.OutOfMemory, "a line of standard input is longer than the heap can hold");
-            line.Append((char)c);
-        }
-    }
 
     /// <summary>
     /// Runs a read that may block (standard input) so that an interrupt of the program ends the wait: on a thread
