@@ -537,7 +537,7 @@ public sealed partial class Heap
     }
 
     /// <summary>The error <see cref="CheckStringLength"/> throws, or null when a string of that length can exist.</summary>
-    public VmError? StringTooLong(long length, string what) =>
+    public VmError? StringTooLong(Int128 length, string what) =>
         length <= MaxStringChars ? null
         : new VmError(ErrorClasses.OutOfMemory, _options.MaxBytes / 2 <= MaxStringLength
             ? $"{what} would make a string of {length} characters, more than the heap limit of {Format(_options.MaxBytes)} holds"

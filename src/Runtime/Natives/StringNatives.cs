@@ -171,8 +171,10 @@ internal static class StringNatives
             var s = Str(vm, a[0]);
             if (a[1] < 0) throw new VmError("ValueError", $"repeat({a[1]}): the count is negative");
             if (s.Length == 0) return NewString(vm, "");
-            long length = a[1] > Heap.MaxStringLength ? long.MaxValue : a[1] * s.Length;
-            vm.Heap.CheckStringLength(length, $"repeating a string of {s.Length} characters {a[1]} times");
+            // The length itself, past a long's range too (a count near 2^63), as the error says it.
+            Int128 product = (Int128)a[1] * s.Length;
+            if (vm.Heap.StringTooLong(product, $"repeating a string of {s.Length} character{(s.Length == 1 ? "" : "s")} {a[1]} times") is { } tooLong) throw tooLong;
+            long length = (long)product;
             vm.Charge(length);
             // Written straight into the heap's string: no .NET copy of a text that may be a gigabyte.
             vm.Heap.Reserve(Heap.StringWords((int)length));
