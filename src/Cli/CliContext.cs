@@ -46,6 +46,11 @@ public sealed record CliContext(TextWriter Out, TextWriter Err, TextReader In, b
 
     /// <summary>"1 entry", "2 entries".</summary>
     public static string Count(long n, string one, string many) => $"{n} {(n == 1 ? one : many)}";
+
+    /// <summary>The last line of a compile's or an assembly's report: how many errors, and, at the most a compile
+    /// reports (<see cref="Compiler.Diagnostics.DiagnosticBag.MaxErrors"/>), that there may be more.</summary>
+    public static string Errors(int n) => Count(n, "error", "errors")
+        + (n >= Compiler.Diagnostics.DiagnosticBag.MaxErrors ? " (the most reported at once: there may be more)" : "");
 }
 
 /// <summary>Writes to one writer after flushing another, so that output to the two keeps its order.</summary>

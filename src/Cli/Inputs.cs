@@ -156,7 +156,7 @@ internal sealed class Inputs(CliContext cli)
         // A diagnostic quotes the source, which may hold control characters: show them, don't send them.
         foreach (var d in result.Diagnostics) cli.Messages.WriteLine(ControlCharacters.MakeVisible(d.Format()));
         int errors = result.Diagnostics.Count(d => d.Severity == Severity.Error);
-        if (errors > 0) cli.Messages.WriteLine(CliContext.Count(errors, "error", "errors"));
+        if (errors > 0) cli.Messages.WriteLine(CliContext.Errors(errors));
         if (result.Module is not null) exitCode = ExitCodes.Ok;
         keep = result.Diagnostics.Count == 0 && !readFiles;
         return result.Module;

@@ -443,6 +443,23 @@ public sealed class CliTests
         Assert.StartsWith($"{Path.Combine(dir.Path, "app", "b.hl")}:2:15: error: class 'app.b.B' inherits from itself, through 'app.a.A'\n", check.Stderr);
     }
 
+    /// <summary>
+    /// A compile reports at most DiagnosticBag.MaxErrors errors; at that many its count says there may be more
+    /// (it said "100 errors" of a file with 150, as if that were all), and below it the count is all of them.
+    /// </summary>
+    [Fact]
+    public void AnErrorCountAtTheMostReportedSaysThereMayBeMore()
+    {
+        using var dir = new TestSupport.TempDir();
+        string Undefined(int n) => dir.File($"u{n}.hl", "fn main() {\n" + string.Concat(Enumerable.Range(0, n).Select(i => $"    let a{i} = undefined{i}\n")) + "}\n");
+        var many = TestSupport.Hlvm("check", Undefined(150));
+        Assert.Equal(65, many.ExitCode);
+        Assert.Equal(Compiler.Diagnostics.DiagnosticBag.MaxErrors, many.Stderr.Split('\n').Count(l => l.Contains(": error: undefined name", StringComparison.Ordinal)));
+        Assert.EndsWith("\n100 errors (the most reported at once: there may be more)\n", many.Stderr);
+        var fewer = TestSupport.Hlvm("check", Undefined(99));
+        Assert.EndsWith("\n99 errors\n", fewer.Stderr);
+    }
+
     [Fact]
     public void ReadLineReadsNoLineLongerThanTheHeapCanHold()
     {

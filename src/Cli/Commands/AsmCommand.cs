@@ -43,7 +43,7 @@ internal static class AsmCommand
             foreach (var d in result.Diagnostics) cli.Messages.WriteLine(Inputs.Shown(d.Format()));
             if (result.Module is null)
             {
-                cli.Messages.WriteLine(CliContext.Count(result.Diagnostics.Count(d => d.Severity == Severity.Error), "error", "errors"));
+                cli.Messages.WriteLine(CliContext.Errors(result.Diagnostics.Count(d => d.Severity == Severity.Error)));
                 return ExitCodes.DataError;
             }
             return inputs.WriteModule(target, result.Module);
