@@ -52,6 +52,20 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(engines[1].GetProperty("mean").GetDouble() / engines[0].GetProperty("mean").GetDouble(), engines[1].GetProperty("ratio").GetDouble(), 9);
     }
 
+    /// <summary>A program whose main returns an exit code of its own, or that calls env.exit, ended as it meant to:
+    /// it is timed (it was refused as "nothing to time", as an error is).</summary>
+    [Fact]
+    public void AProgramThatReturnsAnExitCodeOfItsOwnIsTimed()
+    {
+        foreach (string source in (string[])["fn main() -> int { return 2 }", "import std.env\nfn main() { env.exit(3) }"])
+        {
+            var result = TestSupport.Hlvm("bench", "--runs", "2", "--warmup", "0", Program(source));
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Contains("2 runs per engine", result.Stdout);
+            Assert.Single(result.Stdout.Split('\n'), l => l.TrimStart().StartsWith("tiered ", StringComparison.Ordinal));
+        }
+    }
+
     [Fact]
     public void BadEnginesExportsAndProgramsAreReported()
     {
@@ -72,7 +86,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains("cannot write", unwritable.Stderr);
         var failing = TestSupport.Hlvm("bench", "--runs", "1", path);
         Assert.Equal(70, failing.ExitCode);
-        Assert.Contains("exited 70; nothing to time", failing.Stderr);
+        Assert.Contains("under interp did not end as it meant to (exit 70); nothing to time", failing.Stderr);
         Assert.Contains("DivisionByZeroError", failing.Stderr);
         Assert.Equal(66, TestSupport.Hlvm("bench", Path.Combine(_dir.FullName, "missing.hl")).ExitCode);
     }
@@ -95,7 +109,7 @@ public sealed class BenchCommandTests : IDisposable
             Assert.True(await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60))) == run, $"{engine}: the bench did not end within a minute");
             var result = await run;
             Assert.Equal(75, result.ExitCode);
-            Assert.Contains($"under {engine} exited 75; nothing to time", result.Stderr);
+            Assert.Contains($"under {engine} did not end as it meant to (exit 75); nothing to time", result.Stderr);
             Assert.Contains("hlvm: limit exceeded: the app ran longer than 300ms (--timeout 300ms)", result.Stderr);
         }
     }

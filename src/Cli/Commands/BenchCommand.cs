@@ -74,14 +74,16 @@ internal static class BenchCommand
                     // during the run (as BenchmarkDotNet does between its iterations).
                     GC.Collect();
                     GC.WaitForPendingFinalizers();
+                    var runner = new Runner(quiet);
                     var clock = Stopwatch.StartNew();
-                    int code = new Runner(quiet).RunSandboxed(new RunSettings(path, programArgs) { Engine = engine, Timeout = limit }, path, module,
+                    int code = runner.RunSandboxed(new RunSettings(path, programArgs) { Engine = engine, Timeout = limit }, path, module,
                         o => o with { AppDirectory = Path.GetDirectoryName(Path.GetFullPath(path))! });
                     clock.Stop();
-                    if (code is not ExitCodes.Ok)
+                    // A program that returns an exit code of its own is timed; one that an error or a limit stopped is not.
+                    if (!runner.Returned)
                     {
                         if (cli.Interactive) cli.Err.Write('\r');
-                        cli.Messages.WriteLine($"hlvm bench: {Inputs.Shown(path)} under {engine} exited {code}; nothing to time");
+                        cli.Messages.WriteLine($"hlvm bench: {Inputs.Shown(path)} under {engine} did not end as it meant to (exit {code}); nothing to time");
                         cli.Messages.Write(quiet.Err.ToString());
                         return code;
                     }

@@ -592,11 +592,16 @@ internal sealed class Runner(CliContext cli)
     /// <summary>The limit that ended the program's run (its flag's name: timeout, fuel, ...), or null.</summary>
     internal string? EndedBy { get; private set; }
 
+    /// <summary>Whether the program ended as it meant to: main returned, or it called <c>env.exit</c> (its exit code
+    /// is then its own, whatever it is), not stopped by an error or a limit.</summary>
+    internal bool Returned { get; private set; }
+
     private int RunIsolate(Isolate isolate, LoadedModule loaded, IReadOnlyList<string> args, bool allowEscapes)
     {
         try
         {
             long result = isolate.Run(loaded, args);
+            Returned = true;
             _cli.Out.Flush();
             return (int)(result & 0xFF);
         }
