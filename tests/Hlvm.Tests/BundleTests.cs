@@ -138,6 +138,15 @@ public sealed class BundleTests
         var allowed = TestSupport.Hlvm("run", app.Bundle, "--allow-unsigned");
         Assert.True(allowed.ExitCode == 0, allowed.Stderr);
         Assert.StartsWith("started\n", allowed.Stdout);
+        // Under another name it is still a bundle (it was read as a module and called malformed), for prof too.
+        string renamed = Path.Combine(app.Dir.Path, "app.bin");
+        File.Copy(app.Bundle, renamed);
+        foreach (var command in (string[])["run", "prof"])
+        {
+            var other = TestSupport.Hlvm(command, renamed, "--allow-unsigned");
+            Assert.True(other.ExitCode == 0, other.Stderr);
+            Assert.Equal(allowed.Stdout, other.Stdout);
+        }
     }
 
     [Fact]

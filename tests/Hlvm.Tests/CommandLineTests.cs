@@ -554,6 +554,7 @@ public sealed partial class CommandLineTests
     [InlineData("disasm")]
     [InlineData("build")]
     [InlineData("asm")]
+    [InlineData("bench")]
     public void CommandsOfProgramsRefuseBundlesAndUrlsSayingWhatTheyTake(string command)
     {
         using var dir = new TestSupport.TempDir();
@@ -565,7 +566,7 @@ public sealed partial class CommandLineTests
             var r = TestSupport.Hlvm(command, input);
             Assert.Equal(64, r.ExitCode);
             Assert.StartsWith($"hlvm {command}: '{input}' is a", r.Stderr);
-            Assert.Contains("only run takes bundles and URLs", r.Stderr);
+            Assert.Contains("(run and prof take bundles and URLs)", r.Stderr);
         }
         Assert.Equal(["app.data"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
     }
