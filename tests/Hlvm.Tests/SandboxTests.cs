@@ -538,6 +538,11 @@ public sealed class SandboxTests
                 println(net.read(c, 100) ?? "closed")
                 net.close(c)
                 try {
+                    net.close(c)
+                } catch e: IOError {
+                    println(e.message)
+                }
+                try {
                     net.connect("127.0.0.1", {{port}} + 1)
                 } catch e: PermissionError {
                     println(e.message)
@@ -545,6 +550,8 @@ public sealed class SandboxTests
             }
             """, o => o with { Permissions = new Permissions().Allow("net", $"127.0.0.1:{port}") });
         Assert.Equal("ping", await received);
-        Assert.Equal($"pong\n\nnet access to \"127.0.0.1:{port + 1}\" is not granted (run with --allow-net=127.0.0.1:{port + 1} to allow it)\n", output);
+        // A handle closed is not remembered as a connection or a listener (the message called any a connection).
+        Assert.Equal($"pong\n\ncannot close 1: no connection or listener of that number is open\n"
+            + $"net access to \"127.0.0.1:{port + 1}\" is not granted (run with --allow-net=127.0.0.1:{port + 1} to allow it)\n", output);
     }
 }

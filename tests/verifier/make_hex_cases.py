@@ -160,9 +160,9 @@ case(M+'code_length_absurd.hex', 'malformed 2147483647 code bytes cannot fit', '
      'The largest code length a uleb may hold.', replace('code length', 'ff ff ff ff 07', '2147483647 bytes of code:'))
 case(M+'line_count_past_end.hex', 'malformed line entries cannot fit', 'format.count',
      'A line count past the end.', replace('line table', '40 00 01', '64 line entries'))
-case(M+'module_name_past_end.hex', 'malformed module name cannot fit', 'format.count',
+case(M+'module_name_past_end.hex', 'malformed module name of 127 bytes cannot fit', 'format.count',
      'A module name longer than the file.', replace('module name', '7f 6d', 'module name of 127 bytes'))
-case(M+'string_length_absurd.hex', 'malformed 2147483647 string constant cannot fit', 'format.count',
+case(M+'string_length_absurd.hex', 'malformed string constant of 2147483647 bytes cannot fit', 'format.count',
      'A string constant of 2^31-1 bytes.', replace('string constants', '01 ff ff ff ff 07 68 69', '1 string constant of 2147483647 bytes'))
 case(M+'uleb_too_large.hex', 'malformed string constants 4294967295 is too large', 'format.uleb',
      'A uleb of 2^32-1: 32 bits, but past 2^31-1.', replace('string constants', 'ff ff ff ff 0f', '4294967295 string constants'))

@@ -358,7 +358,8 @@ public static class ModuleFormat
         public string Str(string what)
         {
             int start = Position;
-            int n = Count(what, 1);
+            int n = Uleb(what);
+            if (n > Remaining) throw new ModuleFormatException(start, $"{what} of {n} bytes cannot fit in the {Remaining} bytes that remain");
             var bytes = Bytes(n);
             if (Ascii(bytes) is { } ascii) return ascii;
             try { return StrictUtf8.GetString(bytes); }
@@ -421,7 +422,7 @@ public static class ModuleFormat
 
         private VmType FuncType(int depth, int start)
         {
-            int n = Count("function type parameter", 1);
+            int n = Count("function type parameters", 1);
             if (n > VmType.MaxParams) throw new ModuleFormatException(start, $"function type with {n} parameters (at most {VmType.MaxParams})");
             var ps = new VmType[n];
             for (int i = 0; i < n; i++)

@@ -56,7 +56,7 @@ public sealed class SocketTable(int maxOpen, Func<IPAddress, int, bool>? permits
     }
 
     /// <summary>The local port of a connection or listener (the one the system chose for a listener on port 0).</summary>
-    public int LocalPort(int handle) => ((IPEndPoint)Get(handle, "port of").Socket.LocalEndPoint!).Port;
+    public int LocalPort(int handle) => ((IPEndPoint)Get(handle, "find the port of").Socket.LocalEndPoint!).Port;
 
     public int Accept(int handle, CancellationToken cancel)
     {
@@ -160,8 +160,10 @@ public sealed class SocketTable(int maxOpen, Func<IPAddress, int, bool>? permits
             return _open.TryGetValue(handle, out var entry) ? entry : throw Unknown(handle, what);
     }
 
+    /// <summary>A handle that names nothing open: connections and listeners share the numbers, and one closed is
+    /// not remembered as either.</summary>
     private static VmError Unknown(int handle, string what) =>
-        new(ErrorClasses.IO, $"cannot {what} connection {handle}: no such connection is open");
+        new(ErrorClasses.IO, $"cannot {what} {handle}: no connection or listener of that number is open");
 
     private static T Guard<T>(string what, Func<T> operation, Socket? owned)
     {
