@@ -249,6 +249,11 @@ public sealed partial class CommandLineTests
         Assert.Equal(64, unnamed.ExitCode);
         Assert.Equal($"hlvm keygen: -o '{dir.Path}/' names no file; give the key pair a name, as in -o {dir.Path}/me\n", unnamed.Stderr);
         Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+        Assert.Equal(64, TestSupport.Hlvm("keygen", "-o", Path.Combine(dir.Path, ".key")).ExitCode);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+        // A pair named by one of its files is that pair (it was me.key.key and me.key.pub).
+        Assert.Equal(0, TestSupport.Hlvm("keygen", "-o", Path.Combine(dir.Path, "me.key")).ExitCode);
+        Assert.Equal(["me.key", "me.pub"], Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     /// <summary>A copy of the example app examples/greeter at <paramref name="app"/>, which it returns.</summary>

@@ -9,18 +9,20 @@ internal static class KeygenCommand
 {
     public static Command Create(CliContext cli)
     {
-        var output = OptionKinds.Path("--output", "NAME", "the key pair's files, NAME.key and NAME.pub (a path without the extension)", ["-o"], "hlvm");
+        var output = OptionKinds.Path("--output", "NAME", "the key pair's files, NAME.key and NAME.pub (a path without the extension; one of the two names is taken as the pair's)", ["-o"], "hlvm");
         var command = new Command("keygen", "Make a key pair for signing bundles: NAME.key (private: keep it) and NAME.pub (give it to your users)") { output };
         command.SetAction(p => Keygen(cli, output.Get(p) ?? "hlvm"));
         return command;
     }
 
-    private static int Keygen(CliContext cli, string name)
+    private static int Keygen(CliContext cli, string given)
     {
-        // A directory alone (-o keys/) made the hidden files keys/.key and keys/.pub.
+        // -o me.key (or me.pub) names the pair by one of its files: me.key and me.pub, not me.key.key and me.key.pub.
+        string name = given.EndsWith(".key", StringComparison.Ordinal) || given.EndsWith(".pub", StringComparison.Ordinal) ? given[..^4] : given;
+        // A directory alone (-o keys/, or keys/.key) made the hidden files keys/.key and keys/.pub.
         if (Path.GetFileName(name) is "" or "." or "..")
         {
-            cli.Messages.WriteLine($"hlvm keygen: -o '{Inputs.Shown(name)}' names no file; give the key pair a name, as in -o {Inputs.Shown(Path.Combine(name, "me"))}");
+            cli.Messages.WriteLine($"hlvm keygen: -o '{Inputs.Shown(given)}' names no file; give the key pair a name, as in -o {Inputs.Shown(Path.Combine(name, "me"))}");
             return ExitCodes.Usage;
         }
         string keyFile = name + ".key", pubFile = name + ".pub";
