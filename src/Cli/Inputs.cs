@@ -22,7 +22,7 @@ internal sealed class Inputs(CliContext cli)
         }
         catch (SourceFileException e)
         {
-            cli.Messages.WriteLine($"hlvm: cannot read '{Shown(e.File)}': {e.Reason}");
+            cli.Messages.WriteLine($"hlvm: cannot read '{Shown(e.File)}': {e.Reason}{AppDirectoryHint(path)}");
             return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
@@ -30,6 +30,15 @@ internal sealed class Inputs(CliContext cli)
             cli.Messages.WriteLine($"hlvm: cannot read '{Shown(path)}': {Why(e)}");
             return null;
         }
+    }
+
+    /// <summary>What to do with an app's directory (one holding <c>hlvm.toml</c>) given where a file is wanted:
+    /// a newcomer who has read that an app is a directory runs it; else nothing.</summary>
+    private static string AppDirectoryHint(string path)
+    {
+        if (!Directory.Exists(path) || !File.Exists(Path.Combine(path, "hlvm.toml"))) return "";
+        string bundle = Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')) + ".hlb";
+        return $" (an app's: pack it into a bundle and run that, 'hlvm pack {Shown(path)}' then 'hlvm run {Shown(bundle)}', or run its entry file)";
     }
 
     /// <summary>
@@ -177,6 +186,8 @@ internal sealed class Inputs(CliContext cli)
         foreach (var d in result.Diagnostics) cli.Messages.WriteLine(ControlCharacters.MakeVisible(d.Format()));
         int errors = result.Diagnostics.Count(d => d.Severity == Severity.Error);
         if (errors > 0) cli.Messages.WriteLine(CliContext.Errors(errors));
+        if (errors > 0 && path.EndsWith(".hlasm", StringComparison.Ordinal))
+            cli.Messages.WriteLine($"hlvm: '{Shown(path)}' is named as a module's text form (.hlasm), which is not a program: assemble it with 'hlvm asm {Shown(path)}', and run the module that makes");
         if (result.Module is not null) exitCode = ExitCodes.Ok;
         keep = result.Diagnostics.Count == 0 && !readFiles;
         return result.Module;

@@ -65,6 +65,12 @@ public sealed class CliTests
             Assert.Equal(66, d.ExitCode);
             Assert.Equal($"hlvm: cannot read '{dir.Path}': it is a directory\n", d.Stderr);
         }
+        // An app's directory (with its manifest) says how to run the app.
+        dir.File("hlvm.toml", "name = \"x\"\n");
+        var app = TestSupport.Hlvm("run", dir.Path);
+        Assert.Equal(66, app.ExitCode);
+        Assert.Equal($"hlvm: cannot read '{dir.Path}': it is a directory (an app's: pack it into a bundle and run that, "
+            + $"'hlvm pack {dir.Path}' then 'hlvm run {Path.GetFileName(dir.Path)}.hlb', or run its entry file)\n", app.Stderr);
     }
 
     /// <summary>

@@ -299,6 +299,28 @@ public sealed partial class CommandLineTests
         Assert.Equal(0, TestSupport.Hlvm("pack", app, "-o", Path.Combine(app, "greeter.hlb")).ExitCode);
     }
 
+    /// <summary>
+    /// A module given to asm, and a module's text form given to run or check, are said to be what they are, with
+    /// the command that takes them: asm of a module said only that its default output was its input, and run of a
+    /// .hlasm file gave a syntax error alone.
+    /// </summary>
+    [Fact]
+    public void AModuleGivenToAsmAndItsTextGivenToRunAreSaidToBeWhatTheyAre()
+    {
+        using var dir = new TestSupport.TempDir();
+        string module = Path.Combine(dir.Path, "hello.hlc");
+        Assert.Equal(0, TestSupport.Hlvm("build", Hello, "-o", module).ExitCode);
+        var asm = TestSupport.Hlvm("asm", module);
+        Assert.Equal((64, $"hlvm asm: '{module}' is a compiled module; asm takes a module's text form (.hlasm) (disasm prints a module as that text)\n"), (asm.ExitCode, asm.Stderr));
+        string text = dir.File("hello.hlasm", TestSupport.Hlvm("disasm", module).Stdout);
+        foreach (var command in (string[])["run", "check"])
+        {
+            var run = TestSupport.Hlvm(command, text);
+            Assert.Equal(65, run.ExitCode);
+            Assert.EndsWith($"1 error\nhlvm: '{text}' is named as a module's text form (.hlasm), which is not a program: assemble it with 'hlvm asm {text}', and run the module that makes\n", run.Stderr);
+        }
+    }
+
     /// <summary>A key file is read as an input is, a regular file of bounded size: --key and --trust naming
     /// /dev/zero read without end (4 GB of memory before they were stopped), and a FIFO blocked.</summary>
     [Fact]

@@ -27,6 +27,12 @@ internal static class AsmCommand
             var bytes = inputs.Read(path);
             if (bytes is null) return ExitCodes.NoInput;
             if (inputs.RefuseBundle("asm", path, bytes, Takes)) return ExitCodes.Usage;
+            if (Inputs.IsModule(bytes))
+            {
+                // A module assembled already (asm x.hlc was refused as writing over its input, which said nothing of why).
+                cli.Messages.WriteLine($"hlvm asm: '{Inputs.Shown(path)}' is a compiled module; asm takes {Takes} (disasm prints a module as that text)");
+                return ExitCodes.Usage;
+            }
             string target = output.Get(p) ?? Path.ChangeExtension(path, ".hlc");
             if (inputs.RefuseOverwritingInput("asm", target, path) is { } refused) return refused;
             string text;
