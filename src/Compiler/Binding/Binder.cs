@@ -126,7 +126,10 @@ public sealed partial class Binder
     {
         if (!_functions.TryGetValue("main", out var main))
         {
-            _diagnostics.Add(new Diagnostic(Severity.Error, _source, 1, 1, "the program has no 'main' function; add `fn main() { ... }`"));
+            // A function spelled nearly so (Main, mian) is named: names are case-sensitive.
+            string near = Suggest("main", decls.Select(d => d.name.Text));
+            _diagnostics.Add(new Diagnostic(Severity.Error, _source, 1, 1,
+                near != "" ? $"the program has no 'main' function{near}" : "the program has no 'main' function; add `fn main() { ... }`"));
             return;
         }
         var decl = decls.First(d => d.name.Text == "main");
