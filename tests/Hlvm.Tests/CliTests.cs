@@ -450,6 +450,24 @@ public sealed class CliTests
     }
 
     /// <summary>
+    /// An error's caret stands under its column as a terminal draws the line: an East Asian wide character or an
+    /// emoji takes two columns, a combining accent none (the caret was drawn by UTF-16 code units, 4 columns short
+    /// after four wide characters). The column in file:line:col still counts code units, as documented.
+    /// </summary>
+    [Fact]
+    public void TheCaretStandsUnderTheColumnAsATerminalDrawsTheLine()
+    {
+        using var dir = new TestSupport.TempDir();
+        string path = dir.File("wide.hl", "fn main() {\n    let s = \"中文中文\"; println(zz)\n    let t = \"e\u0301😀\"; println(yy)\n}\n");
+        var lines = TestSupport.Hlvm("check", path).Stderr.Split('\n');
+        Assert.StartsWith($"{path}:2:29: error: undefined name 'zz'", lines[0]);
+        // Before zz: the indent, `let s = "`, four wide characters (8 columns), `"; println(`.
+        Assert.Equal("  " + new string(' ', 4 + 9 + 8 + 11) + "^^", lines[2]);
+        // Before yy: e and its accent (1), the emoji (2).
+        Assert.Equal("  " + new string(' ', 4 + 9 + 1 + 2 + 11) + "^^", lines[5]);
+    }
+
+    /// <summary>
     /// A compile reports at most DiagnosticBag.MaxErrors errors; at that many its count says there may be more
     /// (it said "100 errors" of a file with 150, as if that were all), and below it the count is all of them.
     /// </summary>

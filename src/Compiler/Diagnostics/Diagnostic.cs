@@ -48,10 +48,35 @@ public sealed record Diagnostic(Severity Severity, SourceText Source, int Line, 
                 len = Math.Clamp(len, 1, Math.Max(1, line.Length - col));
             }
             // Control characters would garble the terminal; each is shown as one space so the caret still lines up.
-            sb.Append('\n').Append("  ").Append(string.Concat(line.Select(c => char.IsControl(c) ? ' ' : c)));
-            sb.Append('\n').Append("  ").Append(' ', col).Append('^', len);
+            string shown = string.Concat(line.Select(c => char.IsControl(c) ? ' ' : c));
+            sb.Append('\n').Append("  ").Append(shown);
+            sb.Append('\n').Append("  ").Append(' ', Width(shown, 0, col)).Append('^', Math.Max(1, Width(shown, col, col + len)));
         }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// How many columns a terminal gives <paramref name="text"/>[<paramref name="from"/>..<paramref name="to"/>]: an
+    /// East Asian wide character or an emoji two, a combining mark none (Wcwidth's tables), anything else one. The
+    /// caret is drawn so, under the column it names: it stood 4 columns short of a name after "中文中文", since a
+    /// column counts UTF-16 code units.
+    /// </summary>
+    private static int Width(string text, int from, int to)
+    {
+        int width = 0;
+        to = Math.Min(to, text.Length); // a caret past the line's end (a missing brace at the end of the file)
+        for (int i = from; i < to;)
+        {
+            if (System.Text.Rune.DecodeFromUtf16(text.AsSpan(i, to - i), out var rune, out int used) != System.Buffers.OperationStatus.Done)
+            {
+                width++; // a lone surrogate, drawn as one replacement character
+                i++;
+                continue;
+            }
+            width += Math.Max(0, Wcwidth.UnicodeCalculator.GetWidth(rune));
+            i += used;
+        }
+        return width;
     }
 
     public override string ToString() => $"{Source.Path}:{Line}:{Column}: {(Severity == Severity.Error ? "error" : "warning")}: {Message}";
