@@ -138,6 +138,14 @@ public static class SyntaxParser
         return null;
     }
 
+    /// <summary>The decimal int literal right before a '.' that is right before <paramref name="offending"/>, which is
+    /// not a name (`5.` then ')', or the line's end): a float written with nothing after its point. Else null.</summary>
+    private static IToken? NumberEndingInAPoint(ITokenStream tokens, IToken offending) =>
+        offending.Type != HlLexer.ID && PreviousToken(tokens, offending) is { Type: HlLexer.DOT } point
+        && PreviousToken(tokens, point) is { Type: HlLexer.INT } number && number.StopIndex + 1 == point.StartIndex
+        && !number.Text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && !number.Text.StartsWith("0b", StringComparison.OrdinalIgnoreCase)
+            ? number : null;
+
     /// <summary>The token before <paramref name="token"/> on the default channel, or null.</summary>
     private static IToken? PreviousToken(ITokenStream tokens, IToken token)
     {
@@ -174,6 +182,12 @@ public static class SyntaxParser
             else if (InOpenInterpolation(parser, offendingSymbol))
             {
                 message = $"unclosed interpolation: expected '}}' before {Describe(offendingSymbol)}";
+            }
+            else if (NumberEndingInAPoint(parser.TokenStream, offendingSymbol) is { } number)
+            {
+                // Said where the number is: the token the parser stopped at may be on the next line.
+                message = $"a float needs a digit after its point: write `{number.Text}.0`";
+                (line, charPositionInLine) = (number.Line, number.Column);
             }
             else if (Habit(parser.TokenStream, offendingSymbol) is { } habit)
             {
