@@ -423,6 +423,15 @@ public sealed partial class CommandLineTests
         var deep = TestSupport.Hlvm("pack", Path.Combine(dir.Path, "app"), "-o", Path.Combine(dir.Path, "x.hlb"));
         Assert.Equal(65, deep.ExitCode);
         Assert.Matches($@"^hlvm: {Regex.Escape(manifest)}:4:\d+: error: this value nests deeper than a manifest may \(at most \d+ levels\)\n$", deep.Stderr);
+        // A string left open: each line's error once, each line of the report hlvm's, in lower case like hlvm's
+        // others (the parser's echo of the first, at the same place, and a line without "hlvm: " were shown).
+        File.WriteAllText(manifest, "name = \"x\nversion = 1\n");
+        var open = TestSupport.Hlvm("pack", Path.Combine(dir.Path, "app"), "-o", Path.Combine(dir.Path, "x.hlb"));
+        Assert.Equal(65, open.ExitCode);
+        var lines = open.Stderr.TrimEnd('\n').Split('\n');
+        Assert.All(lines, l => Assert.Matches($@"^hlvm: {Regex.Escape(manifest)}:\d+:\d+: error: [a-z]", l));
+        Assert.Equal(lines.Length, lines.Select(l => l.Split(':')[^3]).Distinct().Count());
+        Assert.StartsWith($"hlvm: {manifest}:1:10: error: invalid newline in a string", open.Stderr);
     }
 
     // ---------------------------------------------------------------------------------------- unknown words

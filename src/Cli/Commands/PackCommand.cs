@@ -65,7 +65,8 @@ internal static class PackCommand
             }
             catch (BundleException e)
             {
-                cli.Messages.WriteLine($"hlvm: {Inputs.Shown(e.Message)}");
+                // Each line of a message of many (a manifest's errors, one a line) is hlvm's.
+                foreach (var line in e.Message.Split('\n')) cli.Messages.WriteLine($"hlvm: {Inputs.Shown(line)}");
                 return ExitCodes.DataError;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

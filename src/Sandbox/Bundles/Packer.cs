@@ -29,15 +29,22 @@ public static partial class Packer
     /// The parser's advice to its own programmer (raise <c>TomlSerializerOptions.MaxDepth</c>) is not the user's.</summary>
     private static string TomlErrors(string path, TomlException e) => TomlLimit().Replace(TomlErrorLines(path, e), "this value nests deeper than a manifest may (at most $1 levels)");
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"The maximum depth of (\d+) has been exceeded\. Change TomlSerializerOptions\.MaxDepth to allow deeper nesting\.")]
+    [System.Text.RegularExpressions.GeneratedRegex(@"[Tt]he maximum depth of (\d+) has been exceeded\. Change TomlSerializerOptions\.MaxDepth to allow deeper nesting\.")]
     private static partial System.Text.RegularExpressions.Regex TomlLimit();
 
     private static string TomlErrorLines(string path, TomlException e)
     {
+        // One per line, as the compiler reports syntax errors: the parser's recovery from the first finds echoes of
+        // it (an unclosed string said again, as an end of file, where the next line ends).
         if (e.Diagnostics is { Count: > 0 } diagnostics)
-            return string.Join("\n", diagnostics.Select(d => $"{path}:{d.Span.Start.Line + 1}:{d.Span.Start.Column + 1}: {(d.Kind == Tomlyn.Syntax.DiagnosticMessageKind.Warning ? "warning" : "error")}: {d.Message}"));
+            return string.Join("\n", diagnostics.DistinctBy(d => d.Span.Start.Line)
+                .Select(d => $"{path}:{d.Span.Start.Line + 1}:{d.Span.Start.Column + 1}: {(d.Kind == Tomlyn.Syntax.DiagnosticMessageKind.Warning ? "warning" : "error")}: {Lower(d.Message)}"));
         return e.Line is { } line && e.Column is { } column ? $"{path}:{line}:{column}: error: {e.Message}" : $"{path}: error: {e.Message}";
     }
+
+    /// <summary>A message begun in lower case, as every other of hlvm's are ("Invalid newline in a string").</summary>
+    private static string Lower(string message) => message.Length > 1 && char.IsUpper(message[0]) && !char.IsUpper(message[1])
+        ? char.ToLowerInvariant(message[0]) + message[1..] : message;
 
     /// <exception cref="BundleException">no manifest, or a manifest that is wrong (the message says where)</exception>
     public static AppManifest ReadManifest(string directory)
