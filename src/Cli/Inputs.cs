@@ -96,28 +96,12 @@ internal sealed class Inputs(CliContext cli)
 
     public static bool IsUrl(string path) => path.Contains("://", StringComparison.Ordinal);
 
-    /// <summary>Whether <c>run</c> reads this as a bundle: a URL, a file named <c>.hlb</c>, or a file of another name
-    /// (not <c>.hl</c>) that starts as a bundle does (a bundle renamed, or saved under another name, was read as a
-    /// module and called malformed).</summary>
-    public static bool IsBundle(string path) => IsUrl(path) || path.EndsWith(".hlb", StringComparison.Ordinal)
-        || !path.EndsWith(".hl", StringComparison.Ordinal) && StartsAsBundle(path);
+    /// <summary>Whether <c>run</c> reads this as a bundle by its name: a URL, or a file named <c>.hlb</c>. (A file of
+    /// another name is one when its bytes are: <see cref="IsBundleBytes"/>.)</summary>
+    public static bool IsBundle(string path) => IsUrl(path) || path.EndsWith(".hlb", StringComparison.Ordinal);
 
-    /// <summary>Whether the regular file at <paramref name="path"/> starts with <see cref="BundleFront.Magic"/>
-    /// (false where it can't be read: the read that follows says why).</summary>
-    private static bool StartsAsBundle(string path)
-    {
-        if (AtomicFile.IsSpecial(path)) return false; // a FIFO's open would wait for a writer
-        try
-        {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
-            Span<byte> start = stackalloc byte[BundleFront.Magic.Length];
-            return file.ReadAtLeast(start, start.Length, throwOnEndOfStream: false) == start.Length && start.SequenceEqual(BundleFront.Magic);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            return false;
-        }
-    }
+    /// <summary>Whether a file's bytes are a bundle's (they start with <see cref="BundleFront.Magic"/>).</summary>
+    public static bool IsBundleBytes(byte[] bytes) => bytes.AsSpan().StartsWith(BundleFront.Magic);
 
     /// <summary>
     /// Refuses a URL or a bundle for a command that takes programs and modules only (exit 64), rather than failing
@@ -125,7 +109,7 @@ internal sealed class Inputs(CliContext cli)
     /// </summary>
     public bool RefuseBundle(string command, string path, byte[]? bytes, string takes)
     {
-        if (IsUrl(path) || path.EndsWith(".hlb", StringComparison.Ordinal) || bytes is not null && bytes.AsSpan().StartsWith(BundleFront.Magic))
+        if (IsBundle(path) || bytes is not null && IsBundleBytes(bytes))
         {
             cli.Messages.WriteLine($"hlvm {command}: '{Shown(path)}' is {(IsUrl(path) ? "a URL" : "a bundle")}; {command} takes {takes} (run and prof take bundles and URLs)");
             return true;
