@@ -17,7 +17,7 @@ public static class Program
     {
         var stdout = new StreamWriter(StandardOutput.Open(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
         using var stderr = new StandardError();
-        int code = Run(new CliContext(stdout, stderr, new StandardInput(), IsProcess: true), args);
+        int code = Run(new CliContext(stdout, stderr, new Runtime.Host.ConsoleInput(), IsProcess: true), args);
         try
         {
             stdout.Dispose();

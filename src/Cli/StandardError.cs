@@ -5,7 +5,7 @@ namespace Hlvm.Cli;
 /// <summary>
 /// The process's standard error, a writer made at its first use: most runs write nothing to it, and making .NET's
 /// console stream and a writer over it (flushed at every write, so that each message goes out whole and at once)
-/// took about 4 ms of every start, as <see cref="StandardInput"/> does for reading. Lines are written whole. A
+/// took about 4 ms of every start, as <see cref="Runtime.Host.ConsoleInput"/> does for reading. Lines are written whole. A
 /// failed write is dropped (see <see cref="_broken"/>).
 /// </summary>
 internal sealed class StandardError : TextWriter

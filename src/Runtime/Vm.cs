@@ -15,7 +15,7 @@ public sealed record VmOptions
     // every VM's creation, and making Console.In sets up the console for a terminal (about 4 ms of a run's start).
     public TextWriter Out { get => field ?? Console.Out; init; }
     public TextWriter Error { get => field ?? Console.Error; init; }
-    public TextReader In { get => field ?? Console.In; init; }
+    public TextReader In { get => field ?? new Host.ConsoleInput(); init; }
 
     /// <summary>The host functions modules may import: the whole native table unless the host narrows it (a module
     /// importing one that is not here fails verification).</summary>

@@ -123,6 +123,61 @@ public sealed class PipeTests
     }
 
     /// <summary>
+    /// At a terminal, a line typed is read when it is typed: readLine reads its input a chunk at a time, and .NET's
+    /// terminal reader filled the whole chunk (65,536 characters) before returning, so the program saw nothing
+    /// until the person ended the input. A pseudo-terminal (Python's pty module) plays the person.
+    /// </summary>
+    [Fact]
+    public async Task AtATerminalALineTypedIsReadWhenItIsTyped()
+    {
+        using var dir = new TestSupport.TempDir();
+        string prog = dir.File("ask.hl", """
+            fn main() {
+                eprintln("ready")
+                let a = readLine() ?? "nothing"
+                eprintln("got {a}")
+                let b = readLine() ?? "nothing"
+                eprintln("got {b}")
+            }
+            """);
+        string script = dir.File("person.py", """
+            import os, pty, select, sys, time
+            pid, fd = pty.fork()
+            if pid == 0:
+                os.execvp("dotnet", ["dotnet", sys.argv[1], "run", sys.argv[2]])
+            seen = b""
+            def wait_for(text):
+                global seen
+                end = time.time() + 60
+                while text not in seen and time.time() < end:
+                    if select.select([fd], [], [], 0.1)[0]:
+                        try:
+                            data = os.read(fd, 4096)
+                        except OSError:
+                            break
+                        if not data:
+                            break
+                        seen += data
+                return text in seen
+            ok = wait_for(b"ready")
+            os.write(fd, b"first\n")
+            # Before the input ends: the line is the program's as soon as it is typed.
+            ok = ok and wait_for(b"got first")
+            os.write(fd, b"\x04")
+            ok = ok and wait_for(b"got nothing")
+            os.kill(pid, 9)
+            print("ok" if ok else "stuck: " + repr(seen))
+            """);
+        var psi = new ProcessStartInfo("python3", [script, Dll, prog]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var (stdout, stderr) = (p.StandardOutput.ReadToEndAsync(), p.StandardError.ReadToEndAsync());
+        bool ended = p.WaitForExit(Hang);
+        if (!ended) p.Kill(entireProcessTree: true);
+        Assert.True(ended, "the script did not end");
+        Assert.Equal("ok\n", await stdout + await stderr);
+    }
+
+    /// <summary>
     /// A comparison whose standard input is a pipe that stays open (a command that has not ended, a CI step's
     /// input): a program that never reads it is compared at once, and one that waits for it waits within
     /// --timeout, as a single run does. The comparison read piped input whole before running anything, so it ended
