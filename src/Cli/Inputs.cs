@@ -12,13 +12,23 @@ namespace Hlvm.Cli;
 internal sealed class Inputs(CliContext cli)
 {
     /// <summary>Reads an input file, or reports why not (exit 66).</summary>
-    public byte[]? Read(string path)
+    public byte[]? Read(string path) => Read(path, out _);
+
+    /// <summary>Reads an input file, or reports why not (exit 66); a bundle too large to be read as a program or
+    /// module is not read, and not reported, but said in <paramref name="bundle"/>.</summary>
+    public byte[]? Read(string path, out bool bundle)
     {
+        bundle = false;
         try
         {
             // A regular file of bounded size only: a directory is said as such, and a FIFO or /dev/zero would block
             // or never end.
             return SourceFiles.ReadNamed(path);
+        }
+        catch (SourceFileException e) when (e.Bundle)
+        {
+            bundle = true;
+            return null;
         }
         catch (SourceFileException e)
         {
@@ -104,17 +114,22 @@ internal sealed class Inputs(CliContext cli)
     public static bool IsBundleBytes(byte[] bytes) => bytes.AsSpan().StartsWith(BundleFront.Magic);
 
     /// <summary>
-    /// Refuses a URL or a bundle for a command that takes programs and modules only (exit 64), rather than failing
-    /// on it with a compile error. True when the input was refused.
+    /// Reads the file a command that takes programs and modules only was given: null, having said why, when it is
+    /// a URL or a bundle (by its name or its bytes, of any size; <paramref name="exitCode"/> 64, rather than a
+    /// compile error or a malformed module) or can't be read (66).
     /// </summary>
-    public bool RefuseBundle(string command, string path, byte[]? bytes, string takes)
+    public byte[]? ReadProgram(string command, string path, string takes, out int exitCode)
     {
-        if (IsBundle(path) || bytes is not null && IsBundleBytes(bytes))
+        exitCode = ExitCodes.Usage;
+        bool bundle = IsBundle(path);
+        byte[]? bytes = bundle ? null : Read(path, out bundle);
+        if (bundle || bytes is not null && IsBundleBytes(bytes))
         {
             cli.Messages.WriteLine($"hlvm {command}: '{Shown(path)}' is {(IsUrl(path) ? "a URL" : "a bundle")}; {command} takes {takes} (run and prof take bundles and URLs)");
-            return true;
+            return null;
         }
-        return false;
+        exitCode = bytes is null ? ExitCodes.NoInput : ExitCodes.Ok;
+        return bytes;
     }
 
     /// <summary>Compiles source bytes, printing diagnostics; null when there were errors (exit code 65) or a

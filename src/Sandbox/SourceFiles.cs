@@ -13,6 +13,10 @@ public sealed class SourceFileException(string file, string reason, bool malform
 
     /// <summary>The file was read, and what it holds is not text (exit 65, where a file not read is 66).</summary>
     public bool Malformed { get; } = malformed;
+
+    /// <summary>It is not read because it is a bundle too large for a program or module (a bundle may be of any
+    /// size): a command that takes bundles runs it from its name.</summary>
+    public bool Bundle { get; init; }
 }
 
 /// <summary>
@@ -125,7 +129,13 @@ public static class SourceFiles
         var status = Stat(file);
         if (status.IsDirectory) throw new SourceFileException(shown, "it is a directory");
         if (!status.IsRegular) throw new SourceFileException(shown, "it is not a regular file");
-        if (status.Size > MaxFileBytes) throw TooLarge(shown);
+        if (status.Size > MaxFileBytes)
+        {
+            Span<byte> start = stackalloc byte[Bundles.BundleFront.Magic.Length];
+            if (RandomAccess.Read(file, start, 0) == start.Length && start.SequenceEqual(Bundles.BundleFront.Magic))
+                throw new SourceFileException(shown, "it is a bundle") { Bundle = true };
+            throw TooLarge(shown);
+        }
         // The file may grow meanwhile: read at most one byte more than allowed, to tell.
         using var stream = new FileStream(file, FileAccess.Read, 1);
         var buffer = new byte[(int)Math.Min(status.Size + 1, MaxFileBytes + 1L)];

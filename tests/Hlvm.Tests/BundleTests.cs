@@ -149,6 +149,24 @@ public sealed class BundleTests
         }
     }
 
+    /// <summary>
+    /// A bundle larger than any program (16 MiB) under another name is still a bundle, told from its first bytes:
+    /// run and prof run it, and the commands that take programs only say it is one (it was "larger than 16 MiB").
+    /// </summary>
+    [Fact]
+    public void ABundleLargerThanAnyProgramIsOneUnderAnyName()
+    {
+        using var app = new App(bigBytes: 32 << 20);
+        string renamed = Path.Combine(app.Dir.Path, "app.data");
+        File.Copy(app.Bundle, renamed);
+        Assert.True(new FileInfo(renamed).Length > Sandbox.SourceFiles.MaxFileBytes);
+        var run = app.Run(renamed);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.StartsWith("started\n", run.Stdout);
+        var check = TestSupport.Hlvm("check", renamed);
+        Assert.Equal((64, $"hlvm check: '{renamed}' is a bundle; check takes a program (.hl) or a compiled module (.hlc) (run and prof take bundles and URLs)\n"), (check.ExitCode, check.Stderr));
+    }
+
     [Fact]
     public void OverHttpOnlyTheEntriesTheAppReadsAreFetched()
     {

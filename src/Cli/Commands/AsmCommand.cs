@@ -23,10 +23,8 @@ internal static class AsmCommand
         command.SetAction(p =>
         {
             string path = p.GetValue(file)!;
-            if (inputs.RefuseBundle("asm", path, null, Takes)) return ExitCodes.Usage;
-            var bytes = inputs.Read(path);
-            if (bytes is null) return ExitCodes.NoInput;
-            if (inputs.RefuseBundle("asm", path, bytes, Takes)) return ExitCodes.Usage;
+            var bytes = inputs.ReadProgram("asm", path, Takes, out int readCode);
+            if (bytes is null) return readCode;
             if (Inputs.IsModule(bytes))
             {
                 // A module assembled already (asm x.hlc was refused as writing over its input, which said nothing of why).

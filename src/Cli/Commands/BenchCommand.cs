@@ -58,9 +58,8 @@ internal static class BenchCommand
             var inputs = new Inputs(cli);
             if (exportPath is not null && inputs.RefuseUnwritable(exportPath) is { } refused) return refused;
             const string Takes = "a program (.hl) or a compiled module (.hlc)";
-            if (inputs.RefuseBundle("bench", path, null, Takes)) return ExitCodes.Usage;
-            var bytes = inputs.Read(path);
-            if (bytes is not null && inputs.RefuseBundle("bench", path, bytes, Takes)) return ExitCodes.Usage;
+            var bytes = inputs.ReadProgram("bench", path, Takes, out int readCode);
+            if (bytes is null) return readCode;
             var module = inputs.LoadModule(path, bytes, out int exitCode);
             if (module is null) return exitCode;
             int n = (int)runs.Get(p)!.Value, w = (int)warmup.Get(p)!.Value;

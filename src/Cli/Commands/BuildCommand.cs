@@ -15,10 +15,8 @@ internal static class BuildCommand
         command.SetAction(p =>
         {
             string path = p.GetValue(file)!;
-            if (inputs.RefuseBundle("build", path, null, "a program (.hl)")) return ExitCodes.Usage;
-            var bytes = inputs.Read(path);
-            if (bytes is null) return ExitCodes.NoInput;
-            if (inputs.RefuseBundle("build", path, bytes, "a program (.hl)")) return ExitCodes.Usage;
+            var bytes = inputs.ReadProgram("build", path, "a program (.hl)", out int readCode);
+            if (bytes is null) return readCode;
             if (Inputs.IsModule(bytes))
             {
                 cli.Messages.WriteLine($"hlvm build: '{Inputs.Shown(path)}' is already a compiled module");

@@ -17,10 +17,8 @@ internal static class CheckCommand
         command.SetAction(p =>
         {
             string path = p.GetValue(file)!;
-            if (inputs.RefuseBundle("check", path, null, Takes)) return ExitCodes.Usage;
-            var bytes = inputs.Read(path);
-            if (bytes is null) return ExitCodes.NoInput;
-            if (inputs.RefuseBundle("check", path, bytes, Takes)) return ExitCodes.Usage;
+            var bytes = inputs.ReadProgram("check", path, Takes, out int readCode);
+            if (bytes is null) return readCode;
             if (Inputs.IsModule(bytes))
             {
                 try

@@ -16,9 +16,8 @@ internal static class DisasmCommand
         command.SetAction(p =>
         {
             string path = p.GetValue(file)!;
-            if (inputs.RefuseBundle("disasm", path, null, Takes)) return ExitCodes.Usage;
-            var bytes = inputs.Read(path);
-            if (bytes is not null && inputs.RefuseBundle("disasm", path, bytes, Takes)) return ExitCodes.Usage;
+            var bytes = inputs.ReadProgram("disasm", path, Takes, out int readCode);
+            if (bytes is null) return readCode;
             var module = inputs.LoadModule(path, bytes, out int exitCode);
             if (module is null) return exitCode;
             cli.Out.Write(Disassembler.Disassemble(module));
