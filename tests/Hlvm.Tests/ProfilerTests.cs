@@ -579,6 +579,57 @@ public sealed class ProfilerTests : IDisposable
     }
 
     /// <summary>
+    /// A comparison whose interpreter's run waited for its input (a pipe fed slowly), which the JIT's run is then
+    /// given at once, gives no speed-up and says why: it showed the JIT 100 times faster. A wait of a few
+    /// milliseconds (the console's setting up) changes nothing.
+    /// </summary>
+    [Fact]
+    public void ACompareWhoseInterpreterWaitedForItsInputGivesNoSpeedUp()
+    {
+        Runtime.Profiling.Profile Profile(double wall) => new()
+        {
+            Program = "p.hl", Samples = 10, Every = null, Rate = 1000, WallMilliseconds = wall, MillisecondsPerSample = wall / 10,
+            Functions = [new Runtime.Profiling.FunctionProfile("main", "p.hl", 10, 10, 1, 10, 0, null, 0)],
+            Stacks = [new(["main"], 10)], Lines = [], Collections = 0, TotalPause = default, LongestPause = default,
+            AllocatedBytes = 0, Compiles = [], OsrEntries = 0,
+        };
+        var waited = new Runtime.Profiling.ProfileComparison(Profile(2_100), Profile(40)) { InputWait = TimeSpan.FromSeconds(2) }.Text();
+        Assert.StartsWith("hlvm prof --compare: p.hl: the interpreter 2.10 s, the JIT 0.04 s (the interpreter's run waited 2.00 s for standard input, which the JIT's run was given at once: no speed-up is given)\n", waited);
+        Assert.Matches(@"\n\s+2100\.0\s+40\.0\s+-\s", waited);
+        var brief = new Runtime.Profiling.ProfileComparison(Profile(300), Profile(100)) { InputWait = TimeSpan.FromMilliseconds(4) }.Text();
+        Assert.StartsWith("hlvm prof --compare: p.hl: the interpreter 0.30 s, the JIT 0.10 s (3.00 times faster)\n", brief);
+        // The wait is the time spent in the input's reads.
+        var input = new Cli.Commands.RepeatedInput(new SlowReader("line\n", TimeSpan.FromMilliseconds(200)));
+        Assert.Equal("line", input.Next().ReadLine());
+        Assert.True(input.FirstWaited >= TimeSpan.FromMilliseconds(200), input.FirstWaited.ToString());
+    }
+
+    /// <summary>A reader whose input comes after <paramref name="delay"/>, all at once.</summary>
+    private sealed class SlowReader(string text, TimeSpan delay) : TextReader
+    {
+        private readonly StringReader _text = new(text);
+        private bool _waited;
+
+        private void Wait()
+        {
+            if (!_waited) Thread.Sleep(delay);
+            _waited = true;
+        }
+
+        public override int Peek()
+        {
+            Wait();
+            return _text.Peek();
+        }
+
+        public override int Read()
+        {
+            Wait();
+            return _text.Read();
+        }
+    }
+
+    /// <summary>
     /// A hot function the JIT does not compile (past its size) is said to be so, with why, in its row: the report
     /// showed it at 0% compiled and said nothing, which read as a JIT that had not seen it.
     /// </summary>

@@ -210,6 +210,9 @@ internal sealed class RepeatedInput(TextReader source, int maxChars = RepeatedIn
         }
     }
 
+    /// <summary>How long the first run's reads waited for the input to come.</summary>
+    public TimeSpan FirstWaited => _first.Waited;
+
     /// <summary>After the first run: whether it read more than is kept, having said so on standard error (the
     /// comparison then ends with <see cref="ExitCodes.LimitExceeded"/>).</summary>
     public bool TooLong(CliContext cli, string command)
@@ -238,6 +241,11 @@ internal sealed class RecordingReader(TextReader source, int maxChars = Repeated
     /// <summary>A read found the end of the input.</summary>
     public bool Ended { get; private set; }
 
+    /// <summary>The time spent in the source's reads: waiting for the input to come, where it comes slowly.</summary>
+    public TimeSpan Waited => System.Diagnostics.Stopwatch.GetElapsedTime(0, _waited);
+
+    private long _waited;
+
     private void Keep(char[] buffer, int index, int count)
     {
         if (Overflowed) return;
@@ -245,11 +253,19 @@ internal sealed class RecordingReader(TextReader source, int maxChars = Repeated
         else _read.Append(buffer, index, count);
     }
 
-    public override int Peek() => source.Peek();
+    public override int Peek()
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        int c = source.Peek();
+        _waited += System.Diagnostics.Stopwatch.GetTimestamp() - start;
+        return c;
+    }
 
     public override int Read()
     {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         int c = source.Read();
+        _waited += System.Diagnostics.Stopwatch.GetTimestamp() - start;
         if (c < 0) Ended = true;
         else if (!Overflowed)
         {
@@ -261,7 +277,9 @@ internal sealed class RecordingReader(TextReader source, int maxChars = Repeated
 
     public override int Read(char[] buffer, int index, int count)
     {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         int n = source.Read(buffer, index, count);
+        _waited += System.Diagnostics.Stopwatch.GetTimestamp() - start;
         if (n > 0) Keep(buffer, index, n);
         else if (count > 0) Ended = true;
         return n;

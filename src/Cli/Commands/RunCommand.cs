@@ -489,6 +489,7 @@ internal sealed class Runner(CliContext cli)
         var cutShort = new List<string>();
         int interpCode = 0;
         string interpOut = "";
+        var inputWait = TimeSpan.Zero;
         foreach (var engine in new[] { "interp", "jit" })
         {
             var output = new StringWriter { NewLine = "\n" };
@@ -521,6 +522,7 @@ internal sealed class Runner(CliContext cli)
             if (engine == "interp")
             {
                 if (input.TooLong(_cli, Command)) return ExitCodes.LimitExceeded;
+                inputWait = input.FirstWaited;
                 interpCode = code;
                 interpOut = output.ToString();
                 _cli.Out.Write(interpOut);
@@ -535,7 +537,7 @@ internal sealed class Runner(CliContext cli)
                 _cli.Messages.WriteLine("hlvm prof: warning: the JIT's run printed other output or exited otherwise than the interpreter's; check it with 'hlvm run --engine compare'");
             }
         }
-        var comparison = new Runtime.Profiling.ProfileComparison(profiles[0], profiles[1]) { CutShort = [.. cutShort] };
+        var comparison = new Runtime.Profiling.ProfileComparison(profiles[0], profiles[1]) { CutShort = [.. cutShort], InputWait = inputWait };
         _cli.Messages.Write(comparison.Text());
         if (settings.Output is not { } path) return ReportLost ? ExitCodes.CantCreate : interpCode;
         string format = settings.FormatFor(path);
