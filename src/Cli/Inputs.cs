@@ -48,7 +48,7 @@ internal sealed class Inputs(CliContext cli)
     {
         if (!Directory.Exists(path) || !File.Exists(Path.Combine(path, "hlvm.toml"))) return "";
         string bundle = Path.GetFileName(Path.GetFullPath(path).TrimEnd('/')) + ".hlb";
-        return $" (an app's: pack it into a bundle and run that, 'hlvm pack {Shown(path)}' then 'hlvm run {Shown(bundle)}', or run its entry file)";
+        return $" (an app's: pack it into a bundle and run that, 'hlvm pack {Shown(path)}' then 'hlvm run {Shown(bundle)} --allow-unsigned' (or sign it: pack --key), or run its entry file)";
     }
 
     /// <summary>

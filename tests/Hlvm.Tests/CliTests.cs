@@ -70,7 +70,7 @@ public sealed class CliTests
         var app = TestSupport.Hlvm("run", dir.Path);
         Assert.Equal(66, app.ExitCode);
         Assert.Equal($"hlvm: cannot read '{dir.Path}': it is a directory (an app's: pack it into a bundle and run that, "
-            + $"'hlvm pack {dir.Path}' then 'hlvm run {Path.GetFileName(dir.Path)}.hlb', or run its entry file)\n", app.Stderr);
+            + $"'hlvm pack {dir.Path}' then 'hlvm run {Path.GetFileName(dir.Path)}.hlb --allow-unsigned' (or sign it: pack --key), or run its entry file)\n", app.Stderr);
     }
 
     /// <summary>
@@ -465,6 +465,11 @@ public sealed class CliTests
         Assert.Equal("  " + new string(' ', 4 + 9 + 8 + 11) + "^^", lines[2]);
         // Before yy: e and its accent (1), the emoji (2).
         Assert.Equal("  " + new string(' ', 4 + 9 + 1 + 2 + 11) + "^^", lines[5]);
+        // A character the lexer refuses outside the Basic Multilingual Plane is named whole, its caret two columns
+        // wide (it was shown as U+FFFD, half of it, with one).
+        var refused = TestSupport.Hlvm("check", dir.File("emoji.hl", "fn main() {\n    let 😀x = 1\n}\n")).Stderr.Split('\n');
+        Assert.EndsWith("error: unexpected character '😀'", refused[0]);
+        Assert.Equal("  " + new string(' ', 8) + "^^", refused[2]);
     }
 
     /// <summary>

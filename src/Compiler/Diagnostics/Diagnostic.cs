@@ -47,6 +47,8 @@ public sealed record Diagnostic(Severity Severity, SourceText Source, int Line, 
                 len = Math.Min(len, end - (col - prefix.Length + start) + 1);
                 len = Math.Clamp(len, 1, Math.Max(1, line.Length - col));
             }
+            // A caret on the first half of a surrogate pair (a character the lexer refused) covers the character.
+            if (len == 1 && col + 1 < line.Length && char.IsSurrogatePair(line[col], line[col + 1])) len = 2;
             // Control characters would garble the terminal; each is shown as one space so the caret still lines up.
             string shown = string.Concat(line.Select(c => char.IsControl(c) ? ' ' : c));
             sb.Append('\n').Append("  ").Append(shown);

@@ -94,13 +94,24 @@ public static class SyntaxParser
     {
         TokenConstants.EOF => "end of file",
         HlLexer.STR_NEWLINE => "end of line inside a string literal",
-        HlLexer.BAD_CHAR => $"character '{token.Text}'",
+        HlLexer.BAD_CHAR => $"character '{WholeCharacter(token)}'",
         HlLexer.ID => $"name '{token.Text}'",
         HlLexer.INT or HlLexer.FLOAT => $"number {token.Text}",
         HlLexer.STR_START => "string literal",
         HlLexer.NEWLINE or HlLexer.UNCLOSED_INTERP => "end of line",
         _ => $"'{token.Text}'",
     };
+
+    /// <summary>A refused character's text: the lexer takes a character outside the Basic Multilingual Plane (an emoji)
+    /// one half at a time, and half of one showed as U+FFFD.</summary>
+    private static string WholeCharacter(IToken token)
+    {
+        string text = token.Text ?? "";
+        if (text.Length == 1 && char.IsHighSurrogate(text[0]) && token.InputStream is { } input && token.StartIndex + 1 < input.Size
+            && input.GetText(Interval.Of(token.StartIndex, token.StartIndex + 1)) is { Length: 2 } pair && char.IsSurrogatePair(pair[0], pair[1]))
+            return pair;
+        return text;
+    }
 
     private static string DescribeType(IVocabulary vocabulary, int type) => type switch
     {
