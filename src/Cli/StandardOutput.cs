@@ -31,16 +31,21 @@ internal sealed partial class StandardOutput : Stream
     /// buffered (flushed as the command ends) goes nowhere.</summary>
     private bool _failed;
 
-    /// <summary>Standard output, as the class says.</summary>
-    public static Stream Open()
+    /// <summary>Standard output, as the class says; <paramref name="terminal"/>, whether it is a terminal (Linux).</summary>
+    public static Stream Open(out bool terminal)
     {
+        terminal = false;
         if (OperatingSystem.IsWindows()) return Console.OpenStandardOutput();
         // On Linux the system says what the descriptor is, which spares a run whose output is not a terminal the
         // console's set-up; glibc by its name, since the runtime's search for plain "libc" tries a dozen file
         // names first.
         if (OperatingSystem.IsLinux() && NativeLibrary.TryLoad(LibC, out _))
         {
-            if (IsATty(1) == 1) return new StandardOutput(Console.OpenStandardOutput());
+            if (IsATty(1) == 1)
+            {
+                terminal = true;
+                return new StandardOutput(Console.OpenStandardOutput());
+            }
             if (LSeek(1, 0, SeekCurrent) >= 0) return new StandardOutput(null);
             if (Marshal.GetLastPInvokeError() != ESPIPE) return Console.OpenStandardOutput(); // closed: as the console's stream deals with it
             try

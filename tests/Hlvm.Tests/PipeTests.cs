@@ -125,15 +125,16 @@ public sealed class PipeTests
     /// <summary>
     /// At a terminal, a line typed is read when it is typed: readLine reads its input a chunk at a time, and .NET's
     /// terminal reader filled the whole chunk (65,536 characters) before returning, so the program saw nothing
-    /// until the person ended the input. A pseudo-terminal (Python's pty module) plays the person.
+    /// until the person ended the input. And what the program writes is shown at once: its prompt, buffered, showed
+    /// only when the program ended. A pseudo-terminal (Python's pty module) plays the person.
     /// </summary>
     [Fact]
-    public async Task AtATerminalALineTypedIsReadWhenItIsTyped()
+    public async Task AtATerminalALineTypedIsReadWhenItIsTypedAndAPromptShownBeforeIt()
     {
         using var dir = new TestSupport.TempDir();
         string prog = dir.File("ask.hl", """
             fn main() {
-                eprintln("ready")
+                print("name? ")
                 let a = readLine() ?? "nothing"
                 eprintln("got {a}")
                 let b = readLine() ?? "nothing"
@@ -159,7 +160,8 @@ public sealed class PipeTests
                             break
                         seen += data
                 return text in seen
-            ok = wait_for(b"ready")
+            # The prompt, written without a line break, is shown before the program waits for the answer.
+            ok = wait_for(b"name? ")
             os.write(fd, b"first\n")
             # Before the input ends: the line is the program's as soon as it is typed.
             ok = ok and wait_for(b"got first")
