@@ -501,29 +501,30 @@ public sealed partial class Heap
     /// native and formatter that makes a string calls it before building the text. <paramref name="what"/> says
     /// what would make it ("repeating a string 5 times").
     /// </summary>
-    public void CheckStringLength(long length, string what)
+    public void CheckStringLength(Int128 length, string what)
     {
-        if (StringTooLong(length, what) is { } error) throw error;
+        if (length > MaxStringChars) throw TooLong(length, what);
     }
 
     /// <summary>
-    /// <see cref="CheckStringLength(long, string)"/> with an interpolated <paramref name="what"/> ("joining
+    /// <see cref="CheckStringLength(Int128, string)"/> with an interpolated <paramref name="what"/> ("joining
     /// {n} strings"), formatted only when the error is raised: a native that checks at every call would otherwise
-    /// format and allocate the text at every call.
+    /// format and allocate the text at every call. The length may be past a long's range (a repeat count near 2^63
+    /// times a string's length), and is said as it is.
     /// </summary>
-    public void CheckStringLength(long length, [InterpolatedStringHandlerArgument("", "length")] ref LengthMessage what)
+    public void CheckStringLength(Int128 length, [InterpolatedStringHandlerArgument("", "length")] ref LengthMessage what)
     {
-        if (length > MaxStringChars) throw StringTooLong(length, what.ToStringAndClear())!;
+        if (length > MaxStringChars) throw TooLong(length, what.ToStringAndClear());
     }
 
-    /// <summary>The text of <see cref="CheckStringLength(long, ref LengthMessage)"/>'s error: built only when the
+    /// <summary>The text of <see cref="CheckStringLength(Int128, ref LengthMessage)"/>'s error: built only when the
     /// length is too long (as .NET's <c>Debug.Assert</c> builds its message only when the assertion fails).</summary>
     [InterpolatedStringHandler]
     public ref struct LengthMessage
     {
         private DefaultInterpolatedStringHandler _text;
 
-        public LengthMessage(int literalLength, int formattedCount, Heap heap, long length, out bool tooLong)
+        public LengthMessage(int literalLength, int formattedCount, Heap heap, Int128 length, out bool tooLong)
         {
             tooLong = length > heap.MaxStringChars;
             _text = tooLong ? new DefaultInterpolatedStringHandler(literalLength, formattedCount) : default;
@@ -537,9 +538,12 @@ public sealed partial class Heap
     }
 
     /// <summary>The error <see cref="CheckStringLength"/> throws, or null when a string of that length can exist.</summary>
-    public VmError? StringTooLong(Int128 length, string what) =>
-        length <= MaxStringChars ? null
-        : new VmError(ErrorClasses.OutOfMemory, _options.MaxBytes / 2 <= MaxStringLength
+    public VmError? StringTooLong(long length, string what) => length <= MaxStringChars ? null : TooLong(length, what);
+
+    /// <summary>The error of a string of <paramref name="length"/> characters, which can't exist (past a long's
+    /// range too: a repeat count near 2^63 times a string's length is said as it is).</summary>
+    private VmError TooLong(Int128 length, string what) =>
+        new VmError(ErrorClasses.OutOfMemory, _options.MaxBytes / 2 <= MaxStringLength
             ? $"{what} would make a string of {length} characters, more than the heap limit of {Format(_options.MaxBytes)} holds"
             : $"{what} would make a string of {length} characters, longer than the longest string the VM can hold ({MaxStringLength} characters)");
 

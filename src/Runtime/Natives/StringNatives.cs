@@ -173,7 +173,7 @@ internal static class StringNatives
             if (s.Length == 0) return NewString(vm, "");
             // The length itself, past a long's range too (a count near 2^63), as the error says it.
             Int128 product = (Int128)a[1] * s.Length;
-            if (vm.Heap.StringTooLong(product, $"repeating a string of {s.Length} character{(s.Length == 1 ? "" : "s")} {a[1]} times") is { } tooLong) throw tooLong;
+            vm.Heap.CheckStringLength(product, $"repeating a string of {s.Length} character{(s.Length == 1 ? "" : "s")} {a[1]} times");
             long length = (long)product;
             vm.Charge(length);
             // Written straight into the heap's string: no .NET copy of a text that may be a gigabyte.
