@@ -25,26 +25,30 @@ public static partial class Packer
     /// <summary>What the app directory's manifest says.</summary>
     public sealed record AppManifest(string Name, string Version, string Entry, IReadOnlyList<string> Permissions, IReadOnlyList<string> Startup, string MinRuntime);
 
-    /// <summary>A TOML syntax error as the compiler shows its own: <c>hlvm.toml:2:11: error: message</c>, one line each.
-    /// The parser's advice to its own programmer (raise <c>TomlSerializerOptions.MaxDepth</c>) is not the user's.</summary>
-    private static string TomlErrors(string path, TomlException e) => TomlLimit().Replace(TomlErrorLines(path, e), "this value nests deeper than a manifest may (at most $1 levels)");
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"[Tt]he maximum depth of (\d+) has been exceeded\. Change TomlSerializerOptions\.MaxDepth to allow deeper nesting\.")]
-    private static partial System.Text.RegularExpressions.Regex TomlLimit();
-
-    private static string TomlErrorLines(string path, TomlException e)
+    /// <summary>A TOML syntax error as the compiler shows its own: <c>hlvm.toml:2:11: error: message</c>, one line each,
+    /// one a line (as the compiler reports syntax errors: the parser's recovery from the first finds echoes of it, an
+    /// unclosed string said again, as an end of file, where the next line ends).</summary>
+    private static string TomlErrors(string path, TomlException e)
     {
-        // One per line, as the compiler reports syntax errors: the parser's recovery from the first finds echoes of
-        // it (an unclosed string said again, as an end of file, where the next line ends).
         if (e.Diagnostics is { Count: > 0 } diagnostics)
             return string.Join("\n", diagnostics.DistinctBy(d => d.Span.Start.Line)
-                .Select(d => $"{path}:{d.Span.Start.Line + 1}:{d.Span.Start.Column + 1}: {(d.Kind == Tomlyn.Syntax.DiagnosticMessageKind.Warning ? "warning" : "error")}: {Lower(d.Message)}"));
-        return e.Line is { } line && e.Column is { } column ? $"{path}:{line}:{column}: error: {e.Message}" : $"{path}: error: {e.Message}";
+                .Select(d => $"{path}:{d.Span.Start.Line + 1}:{d.Span.Start.Column + 1}: {(d.Kind == Tomlyn.Syntax.DiagnosticMessageKind.Warning ? "warning" : "error")}: {Said(d.Message)}"));
+        return e.Line is { } line && e.Column is { } column ? $"{path}:{line}:{column}: error: {Unadvised(e.Message)}" : $"{path}: error: {Unadvised(e.Message)}";
     }
 
-    /// <summary>A message begun in lower case, as every other of hlvm's are ("Invalid newline in a string").</summary>
-    private static string Lower(string message) => message.Length > 1 && char.IsUpper(message[0]) && !char.IsUpper(message[1])
-        ? char.ToLowerInvariant(message[0]) + message[1..] : message;
+    /// <summary>A diagnostic's message in hlvm's words: begun in lower case, as every other of hlvm's ("Invalid
+    /// newline in a string").</summary>
+    private static string Said(string message)
+    {
+        message = Unadvised(message);
+        return message.Length > 1 && char.IsUpper(message[0]) && !char.IsUpper(message[1]) ? char.ToLowerInvariant(message[0]) + message[1..] : message;
+    }
+
+    /// <summary>The parser's message without its advice to its own programmer (raise <c>TomlSerializerOptions.MaxDepth</c>).</summary>
+    private static string Unadvised(string message) => TomlLimit().Replace(message, "this value nests deeper than a manifest may (at most $1 levels)");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"The maximum depth of (\d+) has been exceeded\. Change TomlSerializerOptions\.MaxDepth to allow deeper nesting\.")]
+    private static partial System.Text.RegularExpressions.Regex TomlLimit();
 
     /// <exception cref="BundleException">no manifest, or a manifest that is wrong (the message says where)</exception>
     public static AppManifest ReadManifest(string directory)
