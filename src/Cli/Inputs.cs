@@ -14,8 +14,9 @@ internal sealed class Inputs(CliContext cli)
     /// <summary>Reads an input file, or reports why not (exit 66).</summary>
     public byte[]? Read(string path) => Read(path, out _);
 
-    /// <summary>Reads an input file, or reports why not (exit 66); a bundle too large to be read as a program or
-    /// module is not read, and not reported, but said in <paramref name="bundle"/>.</summary>
+    /// <summary>Reads an input file, or reports why not (exit 66); <paramref name="bundle"/> says whether it is a
+    /// bundle by its bytes, whatever its name (one too large to be read as a program or module is not read, and not
+    /// reported).</summary>
     public byte[]? Read(string path, out bool bundle)
     {
         bundle = false;
@@ -23,7 +24,9 @@ internal sealed class Inputs(CliContext cli)
         {
             // A regular file of bounded size only: a directory is said as such, and a FIFO or /dev/zero would block
             // or never end.
-            return SourceFiles.ReadNamed(path);
+            var bytes = SourceFiles.ReadNamed(path);
+            bundle = bytes.AsSpan().StartsWith(BundleFront.Magic);
+            return bytes;
         }
         catch (SourceFileException e) when (e.Bundle)
         {
@@ -107,11 +110,8 @@ internal sealed class Inputs(CliContext cli)
     public static bool IsUrl(string path) => path.Contains("://", StringComparison.Ordinal);
 
     /// <summary>Whether <c>run</c> reads this as a bundle by its name: a URL, or a file named <c>.hlb</c>. (A file of
-    /// another name is one when its bytes are: <see cref="IsBundleBytes"/>.)</summary>
+    /// another name is one when its bytes are: <see cref="Read(string, out bool)"/>.)</summary>
     public static bool IsBundle(string path) => IsUrl(path) || path.EndsWith(".hlb", StringComparison.Ordinal);
-
-    /// <summary>Whether a file's bytes are a bundle's (they start with <see cref="BundleFront.Magic"/>).</summary>
-    public static bool IsBundleBytes(byte[] bytes) => bytes.AsSpan().StartsWith(BundleFront.Magic);
 
     /// <summary>
     /// Reads the file a command that takes programs and modules only was given: null, having said why, when it is
@@ -123,7 +123,7 @@ internal sealed class Inputs(CliContext cli)
         exitCode = ExitCodes.Usage;
         bool bundle = IsBundle(path);
         byte[]? bytes = bundle ? null : Read(path, out bundle);
-        if (bundle || bytes is not null && IsBundleBytes(bytes))
+        if (bundle)
         {
             cli.Messages.WriteLine($"hlvm {command}: '{Shown(path)}' is {(IsUrl(path) ? "a URL" : "a bundle")}; {command} takes {takes} (run and prof take bundles and URLs)");
             return null;
@@ -251,11 +251,7 @@ internal sealed class Inputs(CliContext cli)
     /// partial file behind; says why it could not on stderr and returns the exit code.</summary>
     public int WriteFile(string output, byte[] bytes)
     {
-        if (Unwritable(output) is { } why)
-        {
-            cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {why}");
-            return ExitCodes.CantCreate;
-        }
+        if (Unwritable(output) is { } why) return CantWrite(output, why);
         return Writing(output, () => AtomicFile.Write(output, stream => stream.Write(bytes))) ?? ExitCodes.Ok;
     }
 
@@ -280,9 +276,15 @@ internal sealed class Inputs(CliContext cli)
                 FileNotFoundException or DirectoryNotFoundException => "no file can be made in that directory",
                 _ => e.Message.EndsWith($" : '{output}'", StringComparison.Ordinal) ? e.Message[..^($" : '{output}'".Length)] : e.Message,
             };
-            cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {Shown(why)}");
-            return ExitCodes.CantCreate;
+            return CantWrite(output, Shown(why));
         }
+    }
+
+    /// <summary>Says that <paramref name="output"/> can't be written, and why: <see cref="ExitCodes.CantCreate"/>.</summary>
+    private int CantWrite(string output, string why)
+    {
+        cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {why}");
+        return ExitCodes.CantCreate;
     }
 
     /// <summary>
@@ -292,12 +294,8 @@ internal sealed class Inputs(CliContext cli)
     /// output comes at the end of long work (a profile, a bench's export, a bundle) asks before the work, so that
     /// the work is not lost.
     /// </summary>
-    public int? RefuseUnwritable(string output)
-    {
-        if (Unwritable(output) is not { } why) return Writing(output, () => AtomicFile.Probe(output));
-        cli.Messages.WriteLine($"hlvm: cannot write '{Shown(output)}': {why}");
-        return ExitCodes.CantCreate;
-    }
+    public int? RefuseUnwritable(string output) =>
+        Unwritable(output) is { } why ? CantWrite(output, why) : Writing(output, () => AtomicFile.Probe(output));
 
     /// <summary>Why a file can't be written there, when that is plain before trying: its directory is missing, or it is a directory.</summary>
     public static string? Unwritable(string output)

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Hlvm.Cli.Commands;
 
 /// <summary>
@@ -242,45 +244,38 @@ internal sealed class RecordingReader(TextReader source, int maxChars = Repeated
     public bool Ended { get; private set; }
 
     /// <summary>The time spent in the source's reads: waiting for the input to come, where it comes slowly.</summary>
-    public TimeSpan Waited => System.Diagnostics.Stopwatch.GetElapsedTime(0, _waited);
+    public TimeSpan Waited => Stopwatch.GetElapsedTime(0, _waited);
 
     private long _waited;
 
-    private void Keep(char[] buffer, int index, int count)
+    /// <summary><paramref name="result"/>, a read of the source begun at <paramref name="start"/>, its time counted.</summary>
+    private int Timed(long start, int result)
     {
-        if (Overflowed) return;
-        if (_read.Length + count > maxChars) Overflowed = true;
-        else _read.Append(buffer, index, count);
+        _waited += Stopwatch.GetTimestamp() - start;
+        return result;
     }
 
-    public override int Peek()
+    private void Keep(ReadOnlySpan<char> chars)
     {
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        int c = source.Peek();
-        _waited += System.Diagnostics.Stopwatch.GetTimestamp() - start;
-        return c;
+        if (Overflowed) return;
+        if (_read.Length + chars.Length > maxChars) Overflowed = true;
+        else _read.Append(chars);
     }
+
+    public override int Peek() => Timed(Stopwatch.GetTimestamp(), source.Peek());
 
     public override int Read()
     {
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        int c = source.Read();
-        _waited += System.Diagnostics.Stopwatch.GetTimestamp() - start;
+        int c = Timed(Stopwatch.GetTimestamp(), source.Read());
         if (c < 0) Ended = true;
-        else if (!Overflowed)
-        {
-            if (_read.Length == maxChars) Overflowed = true;
-            else _read.Append((char)c);
-        }
+        else Keep([(char)c]);
         return c;
     }
 
     public override int Read(char[] buffer, int index, int count)
     {
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        int n = source.Read(buffer, index, count);
-        _waited += System.Diagnostics.Stopwatch.GetTimestamp() - start;
-        if (n > 0) Keep(buffer, index, n);
+        int n = Timed(Stopwatch.GetTimestamp(), source.Read(buffer, index, count));
+        if (n > 0) Keep(buffer.AsSpan(index, n));
         else if (count > 0) Ended = true;
         return n;
     }

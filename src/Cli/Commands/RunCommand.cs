@@ -246,7 +246,7 @@ internal sealed class Runner(CliContext cli)
         // A bundle under another name (renamed, or saved so) is one by its bytes, or by its first bytes when it is
         // too large for a program: it was read as a module and called malformed. Told from the bytes the run reads
         // anyway: opening the file to look first cost 14 ms of a start.
-        if (bundle || bytes is not null && Inputs.IsBundleBytes(bytes)) return new BundleRunner(_cli, this).Run(s, path);
+        if (bundle) return new BundleRunner(_cli, this).Run(s, path);
         if (bytes is null) return ExitCodes.NoInput;
         var module = _inputs.LoadModule(path, bytes, out int exitCode, new ProgramCache(ProgramCache.DefaultRoot));
         if (module is null) return exitCode;
