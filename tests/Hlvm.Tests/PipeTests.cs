@@ -247,4 +247,27 @@ public sealed class PipeTests
         Assert.DoesNotContain("internal error", stderr);
         Assert.Equal(73, code);
     }
+
+    /// <summary>
+    /// Started with its standard input closed, a program reads it as empty. .NET's runtime gives descriptor 0 to a
+    /// pipe of its own before the program starts, and reading that pipe waited forever.
+    /// </summary>
+    [Theory]
+    [InlineData("{0} lines\n", "run")]
+    [InlineData("same: ", "run", "--engine", "compare")] // both engines read the same (empty) input
+    [InlineData("{0} lines\n", "prof", "--rate", "1000")] // the page is written after the program's output
+    public async Task AClosedStandardInputReadsAsEmpty(string says, params string[] command)
+    {
+        using var dir = new TestSupport.TempDir();
+        string prog = dir.File("count.hl",
+            "fn main() {\n    var n = 0\n    while readLine() != null { n += 1 }\n    println(\"{n} lines\")\n}\n");
+        string output = Path.Combine(dir.Path, "out.txt");
+        foreach (var (input, lines) in new[] { ("<&-", 0), ("< <(printf 'a\\nb\\n')", 2) })
+        {
+            var (code, stderr) = await Shell($"dotnet \"$0\" \"${{@:3}}\" \"$1\" {input} > \"$2\"", [prog, output, .. command]);
+            Assert.Equal(0, code);
+            Assert.DoesNotContain("error", stderr);
+            Assert.StartsWith(string.Format(says, lines), File.ReadAllText(output));
+        }
+    }
 }
