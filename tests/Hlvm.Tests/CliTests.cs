@@ -370,6 +370,27 @@ public sealed class CliTests
         Assert.Contains(message, r.Stderr);
     }
 
+    /// <summary>'-' as a file to write is refused: by custom it means standard output, and each command made a file
+    /// named '-' of it. /dev/stdout is the way to standard output, and ./- to a file of that name.</summary>
+    [Theory]
+    [InlineData("build", "-o")]
+    [InlineData("asm", "-o")]
+    [InlineData("prof", "--output")]
+    [InlineData("bench", "--export")]
+    [InlineData("pack", "-o")]
+    [InlineData("keygen", "-o")]
+    public void DashIsNotAFileToWrite(string command, string option)
+    {
+        using var dir = new TestSupport.TempDir();
+        string prog = dir.File("ok.hl", "fn main() {\n    println(\"ran\")\n}\n");
+        string[] args = command == "keygen" ? [command, option, "-"] : [command, prog, option, "-"];
+        var r = TestSupport.Hlvm(args);
+        Assert.Equal(64, r.ExitCode);
+        Assert.Contains($"hlvm {command}: {(option == "-o" ? "--output" : option)}: '-' ", r.Stderr);
+        Assert.Contains("./- names", r.Stderr);
+        Assert.False(File.Exists("-") || File.Exists("-.key"), "a file named '-' was written");
+    }
+
     /// <summary>The isolate is made while the program is read (on another thread), but what went wrong first is
     /// said first, and only that: a program that does not compile is reported as before its grants are, and a
     /// grant that can't be made stops a program that compiles.</summary>

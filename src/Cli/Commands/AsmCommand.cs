@@ -14,7 +14,7 @@ internal static class AsmCommand
     public static Command Create(CliContext cli)
     {
         var file = Arguments.File($"{Takes}, as disasm prints it");
-        var output = OptionKinds.Path("--output", "FILE", "the module file to write", ["-o"], "FILE with .hlc");
+        var output = OptionKinds.Output("--output", "FILE", "the module file to write", ["-o"], "FILE with .hlc");
         var command = new Command("asm", "Assemble a module's text form (.hlasm, as disasm prints it) into a module file, without verifying it (the runtime verifies it when it loads)")
         {
             file, output,

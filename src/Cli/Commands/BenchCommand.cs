@@ -27,7 +27,7 @@ internal static class BenchCommand
         var engines = OptionKinds.Path("--engines", "LIST", $"the engines to time, in order, separated by commas: {string.Join(", ", Engines)} (default: all three)");
         var runs = OptionKinds.Count("--runs", "N", "timed runs per engine", 1, 1000, 5, 5);
         var warmup = OptionKinds.Count("--warmup", "N", "untimed runs per engine first", 0, 100, 1, 1);
-        var export = OptionKinds.Path("--export", "FILE", "also write the results to FILE: .json, or .md (a markdown table)");
+        var export = OptionKinds.Output("--export", "FILE", "also write the results to FILE: .json, or .md (a markdown table)");
         var timeout = OptionKinds.Duration("--timeout", "most wall time of each run: 500ms, 10s, 2m (a bare number is seconds); a run past it ends the bench (exit 75)");
         var command = new Command("bench", "Time whole runs of a program in each engine and compare them.\n"
             + "The program is compiled once; each run loads it into a new sandbox (no grants, the default limits) and runs main, its output discarded. "

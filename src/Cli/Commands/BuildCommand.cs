@@ -9,7 +9,7 @@ internal static class BuildCommand
     public static Command Create(CliContext cli)
     {
         var file = Arguments.File("a program (.hl)");
-        var output = OptionKinds.Path("--output", "FILE", "the module file to write", ["-o"], "FILE with .hlc");
+        var output = OptionKinds.Output("--output", "FILE", "the module file to write", ["-o"], "FILE with .hlc");
         var command = new Command("build", "Compile a program to a module file (a failed build writes nothing)") { file, output };
         var inputs = new Inputs(cli);
         command.SetAction(p =>

@@ -9,7 +9,7 @@ internal static class KeygenCommand
 {
     public static Command Create(CliContext cli)
     {
-        var output = OptionKinds.Path("--output", "NAME", "the key pair's files, NAME.key and NAME.pub (a path without the extension; one of the two names is taken as the pair's)", ["-o"], "hlvm");
+        var output = OptionKinds.Output("--output", "NAME", "the key pair's files, NAME.key and NAME.pub (a path without the extension; one of the two names is taken as the pair's)", ["-o"], "hlvm", device: false);
         var command = new Command("keygen", "Make a key pair for signing bundles: NAME.key (private: keep it) and NAME.pub (give it to your users)") { output };
         command.SetAction(p => Keygen(cli, output.Get(p) ?? "hlvm"));
         return command;

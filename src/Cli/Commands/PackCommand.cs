@@ -12,7 +12,7 @@ internal static class PackCommand
     public static Command Create(CliContext cli)
     {
         var directory = Arguments.Directory("the app's directory, with its manifest hlvm.toml");
-        var output = OptionKinds.Path("--output", "FILE", "the bundle file to write", ["-o"], "the directory's name with .hlb");
+        var output = OptionKinds.Output("--output", "FILE", "the bundle file to write", ["-o"], "the directory's name with .hlb");
         var key = OptionKinds.Path("--key", "FILE", "sign the bundle with the private key in FILE (NAME.key, from hlvm keygen)");
         var command = new Command("pack", "Pack an app directory (with its hlvm.toml) into one bundle file, signed with --key") { directory, output, key };
         var inputs = new Inputs(cli);

@@ -62,7 +62,7 @@ internal sealed class RunCommand
     private readonly (ListOption Allow, ListOption Deny)[] _grants = GrantOptions();
 
     // hlvm prof's own options.
-    private readonly TextOption _profileOutput = OptionKinds.Path("--output", "FILE",
+    private readonly TextOption _profileOutput = OptionKinds.Output("--output", "FILE",
         "also write the profile to FILE, in the format its name ends with: .html (an interactive flame graph), .speedscope.json or .json, .svg, .folded (collapsed stacks), .txt; a name that ends otherwise (a device such as /dev/stdout) needs --format",
         ["-o"]);
     private readonly TextOption _profileFormat = OptionKinds.Choice("--format", "the format of --output when its name does not say", ["auto", .. Runtime.Profiling.ProfileFormats.Formats]);

@@ -193,6 +193,22 @@ public static class OptionKinds
         return option;
     }
 
+    /// <summary>
+    /// A file to write; null when not given. '-' is refused: by custom it is standard output, and it would have
+    /// made a file named '-'. A file that takes the output whole may be a device (<paramref name="device"/>):
+    /// /dev/stdout is then the way to standard output.
+    /// </summary>
+    public static TextOption Output(string name, string helpName, string description, string[]? aliases = null, string? defaultText = null, bool device = true)
+    {
+        var option = Path(name, helpName, description, aliases, defaultText);
+        option.CustomParser = r => Parse(r, option, text => text == "-"
+            ? throw new FormatException(device
+                ? "'-' would be a file named '-', not standard output (that is /dev/stdout); ./- names such a file"
+                : "'-' is not standard output here; ./- names a file '-'")
+            : text, "");
+        return option;
+    }
+
     /// <summary>The value of a repeatable option, one per use: the trusted keys of <c>--trust</c>.</summary>
     public static ListOption Paths(string name, string helpName, string description)
     {
