@@ -432,6 +432,14 @@ public sealed partial class CommandLineTests
         Assert.All(lines, l => Assert.Matches($@"^hlvm: {Regex.Escape(manifest)}:\d+:\d+: error: [a-z]", l));
         Assert.Equal(lines.Length, lines.Select(l => l.Split(':')[^3]).Distinct().Count());
         Assert.StartsWith($"hlvm: {manifest}:1:10: error: invalid newline in a string", open.Stderr);
+        // A key or table defined twice is an error in TOML; the last definition had won.
+        File.WriteAllText(manifest, "name = \"x\"\nversion = \"1.0.0\"\nentry = \"main.hl\"\nname = \"y\"\n");
+        var twice = TestSupport.Hlvm("pack", Path.Combine(dir.Path, "app"), "-o", Path.Combine(dir.Path, "x.hlb"));
+        Assert.Equal((65, $"hlvm: {manifest}:4:1: error: 'name' is defined twice (first on line 1)\n"), (twice.ExitCode, twice.Stderr));
+        File.WriteAllText(manifest, "name = \"x\"\nversion = \"1.0.0\"\nentry = \"main.hl\"\n[t]\na = 1\n[t]\nb = 2\n");
+        twice = TestSupport.Hlvm("pack", Path.Combine(dir.Path, "app"), "-o", Path.Combine(dir.Path, "x.hlb"));
+        Assert.Equal((65, $"hlvm: {manifest}:6:1: error: 't' is defined twice (first on line 4)\n"), (twice.ExitCode, twice.Stderr));
+        Assert.False(File.Exists(Path.Combine(dir.Path, "x.hlb")));
     }
 
     // ---------------------------------------------------------------------------------------- unknown words

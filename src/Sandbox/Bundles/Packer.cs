@@ -44,11 +44,17 @@ public static partial class Packer
         return message.Length > 1 && char.IsUpper(message[0]) && !char.IsUpper(message[1]) ? char.ToLowerInvariant(message[0]) + message[1..] : message;
     }
 
-    /// <summary>The parser's message without its advice to its own programmer (raise <c>TomlSerializerOptions.MaxDepth</c>).</summary>
-    private static string Unadvised(string message) => TomlLimit().Replace(message, "this value nests deeper than a manifest may (at most $1 levels)");
+    /// <summary>The parser's message without its advice to its own programmer (raise <c>TomlSerializerOptions.MaxDepth</c>),
+    /// and a key defined twice said without the first definition's text (which may span lines) and with its line as
+    /// hlvm says lines.</summary>
+    private static string Unadvised(string message) => TomlRedefined().Replace(
+        TomlLimit().Replace(message, "this value nests deeper than a manifest may (at most $1 levels)"), "'$1' is defined twice (first on line $2)");
 
     [System.Text.RegularExpressions.GeneratedRegex(@"The maximum depth of (\d+) has been exceeded\. Change TomlSerializerOptions\.MaxDepth to allow deeper nesting\.")]
     private static partial System.Text.RegularExpressions.Regex TomlLimit();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"The key `([^`]*)` is already defined at \((\d+),\d+\) with `.*` and cannot be redefined", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex TomlRedefined();
 
     /// <exception cref="BundleException">no manifest, or a manifest that is wrong (the message says where)</exception>
     public static AppManifest ReadManifest(string directory)
@@ -58,7 +64,12 @@ public static partial class Packer
         TomlTable table;
         try
         {
-            table = TomlSerializer.Deserialize<TomlTable>(ReadManifestText(path)) ?? throw new BundleException($"{path}: empty manifest");
+            string text = ReadManifestText(path);
+            table = TomlSerializer.Deserialize<TomlTable>(text) ?? throw new BundleException($"{path}: empty manifest");
+            // The deserializer into a table takes a key defined twice (the last definition wins); the strict
+            // parser's check of the document refuses it, as TOML does. (Its reports of the errors the deserializer
+            // finds are less exact: a value nested too deep without its line.)
+            Tomlyn.Parsing.SyntaxParser.ParseStrict(text, TomlSerializerOptions.Default, path, true);
         }
         catch (TomlException e)
         {
