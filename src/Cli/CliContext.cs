@@ -15,7 +15,14 @@ public sealed record CliContext(TextWriter Out, TextWriter Err, TextReader In, b
     /// text from programs, modules, bundles and command lines, none of which may drive the terminal. (The
     /// program's own standard error is filtered by its isolate, unless it runs with --allow-escapes.)
     /// </summary>
-    public TextWriter Messages { get; } = new VisibleWriter(Err);
+    public TextWriter Messages { get; } = new VisibleWriter(Err, IsProcess ? () => TerminalLine.Start(Err) : null);
+
+    /// <summary>Before a report hlvm writes to <see cref="Err"/> itself: ends the terminal's line if the program
+    /// left it mid-line (<see cref="TerminalLine"/>).</summary>
+    public void StartLine()
+    {
+        if (IsProcess) TerminalLine.Start(Err);
+    }
 
     /// <summary>Whether hlvm talks to a person: standard input and standard error are a terminal.</summary>
     public bool Interactive => AssumeTerminal || IsProcess && !Console.IsInputRedirected && !Console.IsErrorRedirected;
@@ -72,25 +79,34 @@ internal sealed class FlushingWriter(TextWriter first, TextWriter target) : Text
 }
 
 /// <summary>Writes through to another writer with control characters made visible (<see cref="Sandbox.ControlCharacters"/>).</summary>
-internal sealed class VisibleWriter(TextWriter target) : TextWriter
+internal sealed class VisibleWriter(TextWriter target, Action? lineStart = null) : TextWriter
 {
+    /// <summary>Whether what this writer wrote last ended a line: the next write begins one, and
+    /// <c>lineStart</c> runs first.</summary>
+    private bool _atLineStart = true;
+
     public override System.Text.Encoding Encoding => target.Encoding;
 
     public override void Write(char value) => Write([value]);
 
     public override void Write(ReadOnlySpan<char> buffer)
     {
+        if (buffer.IsEmpty) return;
+        if (_atLineStart) lineStart?.Invoke();
         Span<char> safe = buffer.Length <= 256 ? stackalloc char[buffer.Length] : new char[buffer.Length];
         Sandbox.ControlCharacters.MakeVisible(buffer, safe);
         target.Write(safe);
+        _atLineStart = buffer[^1] == '\n';
     }
 
     public override void Write(string? value) => Write(value.AsSpan());
 
     public override void WriteLine(string? value)
     {
+        if (_atLineStart) lineStart?.Invoke();
         Write(value.AsSpan());
         target.WriteLine();
+        _atLineStart = true;
     }
 
     public override void Flush() => target.Flush();

@@ -18,6 +18,7 @@ public static class Program
         // At a terminal, what is written is shown at once, as C's stdio and Python show each line there: buffered, a
         // prompt before a readLine, or a long run's progress, showed only when the program ended.
         var stdout = new StreamWriter(StandardOutput.Open(out bool terminal), new UTF8Encoding(false), 1 << 16) { AutoFlush = terminal };
+        TerminalLine.Shared = terminal && !Console.IsErrorRedirected;
         using var stderr = new StandardError();
         int code = Run(new CliContext(stdout, stderr, new Runtime.Host.ConsoleInput(), IsProcess: true), args);
         try

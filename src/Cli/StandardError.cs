@@ -38,15 +38,35 @@ internal sealed class StandardError : TextWriter
         }
     }
 
-    public override void Write(char value) => Try(w => w.Write(value));
+    public override void Write(char value)
+    {
+        TerminalLine.Wrote(value);
+        Try(w => w.Write(value));
+    }
 
-    public override void Write(char[] buffer, int index, int count) => Try(w => w.Write(buffer, index, count));
+    public override void Write(char[] buffer, int index, int count)
+    {
+        if (count > 0) TerminalLine.Wrote(buffer[index + count - 1]);
+        Try(w => w.Write(buffer, index, count));
+    }
 
-    public override void Write(string? value) => Try(w => w.Write(value));
+    public override void Write(string? value)
+    {
+        if (!string.IsNullOrEmpty(value)) TerminalLine.Wrote(value[^1]);
+        Try(w => w.Write(value));
+    }
 
-    public override void WriteLine() => Try(w => w.WriteLine());
+    public override void WriteLine()
+    {
+        TerminalLine.Wrote('\n');
+        Try(w => w.WriteLine());
+    }
 
-    public override void WriteLine(string? value) => Try(w => w.WriteLine(value));
+    public override void WriteLine(string? value)
+    {
+        TerminalLine.Wrote('\n');
+        Try(w => w.WriteLine(value));
+    }
 
     /// <summary>Nothing to flush before the first write (the writer flushes each one).</summary>
     public override void Flush()

@@ -90,6 +90,7 @@ internal sealed partial class StandardOutput : Stream
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         if (_failed) return;
+        if (!buffer.IsEmpty) TerminalLine.Wrote((char)buffer[^1]);
         if (_stream is not null)
         {
             try

@@ -180,6 +180,56 @@ public sealed class PipeTests
     }
 
     /// <summary>
+    /// At a terminal, hlvm's report of an error or a limit begins a line of its own when the program left the line
+    /// unfinished: it was glued to the program's text ("progress: 40%IndexError: ..."). Written to a pipe, the two
+    /// streams hold exactly what was written to them. A pseudo-terminal (Python's pty module) shows both streams,
+    /// as a person's terminal does.
+    /// </summary>
+    [Fact]
+    public async Task AtATerminalAReportBeginsALineTheProgramLeftUnfinished()
+    {
+        using var dir = new TestSupport.TempDir();
+        string prog = dir.File("fail.hl", """
+            fn main() {
+                print("progress: 40%")
+                eprint("warned")
+                let a = [1, 2]
+                println(a[5])
+            }
+            """);
+        string script = dir.File("terminal.py", """
+            import os, pty, sys
+            pid, fd = pty.fork()
+            if pid == 0:
+                os.execvp("dotnet", ["dotnet", sys.argv[1], "run", sys.argv[2]])
+            seen = b""
+            while True:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not data:
+                    break
+                seen += data
+            os.waitpid(pid, 0)
+            sys.stdout.write(seen.decode().replace("\r\n", "\n"))
+            """);
+        var psi = new ProcessStartInfo("python3", [script, Dll, prog]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var (stdout, stderr) = (p.StandardOutput.ReadToEndAsync(), p.StandardError.ReadToEndAsync());
+        bool ended = p.WaitForExit(Hang);
+        if (!ended) p.Kill(entireProcessTree: true);
+        Assert.True(ended, "the script did not end");
+        Assert.Equal("", await stderr);
+        // The program's own text as it wrote it (its eprint too continues the line); hlvm's report on the next.
+        Assert.EndsWith("progress: 40%warned\nIndexError: index 5 is out of range for an array of length 2\n  at main (fail.hl:5)\n", await stdout);
+
+        string output = Path.Combine(dir.Path, "out.txt");
+        Assert.Equal((70, ""), await Shell("dotnet \"$0\" run \"$1\" > \"$2\" 2>&1", prog, output));
+        Assert.StartsWith("progress: 40%warnedIndexError: ", File.ReadAllText(output));
+    }
+
+    /// <summary>
     /// A comparison whose standard input is a pipe that stays open (a command that has not ended, a CI step's
     /// input): a program that never reads it is compared at once, and one that waits for it waits within
     /// --timeout, as a single run does. The comparison read piped input whole before running anything, so it ended

@@ -617,6 +617,7 @@ internal sealed class Runner(CliContext cli)
         {
             EndedBy = e.Limit;
             _cli.Out.Flush();
+            _cli.StartLine();
             _cli.Err.WriteLine(Visible(e.Limit == InterruptLimit ? $"hlvm prof: {e.ReportedMessage}" : $"hlvm: limit exceeded: {e.ReportedMessage}", allowEscapes));
             foreach (var line in e.FormatTrace()) _cli.Err.WriteLine(Visible(line, allowEscapes));
             return ExitCodes.LimitExceeded;
@@ -624,6 +625,7 @@ internal sealed class Runner(CliContext cli)
         catch (VmError e)
         {
             _cli.Out.Flush();
+            _cli.StartLine();
             _cli.Err.WriteLine(Visible(e.Format(), allowEscapes));
             return e.ErrorClass == ErrorClasses.Permission ? ExitCodes.NoPermission : ExitCodes.RuntimeError;
         }
