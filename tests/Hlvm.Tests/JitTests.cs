@@ -2534,11 +2534,12 @@ public sealed class JitTests : IDisposable
         Assert.True(code == 0, stdout + stderr.ToString());
         Assert.Equal("same: interp and jit agree on stdout (1 line), stderr (0 lines) and the exit code (0)\n", stdout.ToString());
         // What was read is given back as it was typed, line breaks included.
-        var recorder = new Cli.Commands.RecordingReader(new StringReader("a\r\nb\nrest"));
-        Assert.Equal("a", recorder.ReadLine());
-        Assert.Equal('b', (char)recorder.Read());
-        Assert.Equal("\nrest", recorder.ReadToEnd());
-        Assert.Equal("a\r\nb\nrest", recorder.Recorded);
+        var input = new Cli.Commands.RepeatedInput(new StringReader("a\r\nb\nrest"));
+        var first = input.Next();
+        Assert.Equal("a", first.ReadLine());
+        Assert.Equal('b', (char)first.Read());
+        Assert.Equal("\nrest", first.ReadToEnd());
+        Assert.Equal("a\r\nb\nrest", input.Next().ReadToEnd());
     }
 
     /// <summary>

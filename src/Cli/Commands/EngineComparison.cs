@@ -21,7 +21,7 @@ internal sealed class EngineComparison(CliContext cli)
     public int Run(RunSettings s)
     {
         const string Command = "hlvm run --engine compare";
-        var input = new RepeatedInput(cli.In);
+        using var input = new RepeatedInput(cli.In);
         using var before = new StorageCopy(Command);
         var runs = new List<(string Engine, int Code, string Out, string Err, string Gc)>();
         foreach (var engine in Engines)
@@ -163,120 +163,191 @@ internal sealed class StorageCopy(string command) : IDisposable
 
 /// <summary>
 /// The standard input of a program run once per engine (<c>run --engine compare</c>, <c>prof --compare</c>): the
-/// same input for each. Nothing is read ahead, from a pipe or a terminal: the first run reads the real input, and
-/// what it reads is kept; a later run is given that, then, where the first run did not reach the end of the input,
-/// the rest of it, read on from where the first stopped. So a program that never reads its input runs at once
-/// whatever is piped into it, and a read that waits (a pipe that stays open, a person who has not typed) waits
-/// within the run's <c>--timeout</c>, as in a single run. (Piped input used to be read whole first: a comparison
-/// piped from a command that had not ended waited for it, and no limit ended the wait.) At most
-/// <see cref="MaxKeptChars"/> are kept: a first run that reads more runs on, and the comparison then ends
+/// same input for each. Nothing is read ahead, from a pipe or a terminal: a run's read that finds nothing kept
+/// beyond its place reads the real input, and what it reads is kept; each run reads what is kept from its own
+/// place, then, where no run reached the end of the input, the rest of it. So a program that never reads its
+/// input runs at once whatever is piped into it, and a read that waits (a pipe that stays open, a person who has
+/// not typed) waits within the run's <c>--timeout</c>, as in a single run. (Piped input used to be read whole
+/// first: a comparison piped from a command that had not ended waited for it, and no limit ended the wait.) One
+/// read of the real input at a time, and a first run that <c>--timeout</c> ended while it waited for input is
+/// replayed as it ran: a later run is given what the first had read, and its read past that waits, as the
+/// first's did, until the later run's own limit ends it (or the comparison is over). Before, the first run's
+/// abandoned read went on waiting, took the line that came next, and the JIT's run waited for another or read a
+/// line the interpreter's never saw: a difference that was the input's, not the engines'.
+/// At most <see cref="MaxKeptChars"/> are kept: a first run that reads more runs on, and the comparison then ends
 /// (<see cref="TooLong"/>), since the later runs can't be given the same input.
 /// </summary>
-internal sealed class RepeatedInput(TextReader source, int maxChars = RepeatedInput.MaxKeptChars)
+internal sealed class RepeatedInput(TextReader source, int maxChars = RepeatedInput.MaxKeptChars) : IDisposable
 {
     /// <summary>The most characters of input kept for the later runs: an input without end (<c>yes | hlvm run
     /// --engine compare ...</c>, read by a program that reads all it is given) would otherwise grow until the
     /// process ran out of memory.</summary>
     public const int MaxKeptChars = 64 << 20;
 
-    private readonly RecordingReader _first = new(source, maxChars);
-    private bool _given;
+    private readonly object _gate = new();
+    private char[] _kept = new char[256];
+    private int _length;
+
+    /// <summary>A read of the source found its end.</summary>
+    private bool _ended;
+
+    /// <summary>A read of the source is under way (outside the lock): the others wait for what it brings.</summary>
+    private bool _reading;
+
+    /// <summary>More was read than is kept: what was read past the limit went to the run that read it alone.</summary>
+    private bool _overflowed;
+
+    /// <summary>The time the first run's reads of the source took.</summary>
+    private long _waited;
+
+    /// <summary>Where the first run's input ended when it was stopped waiting for more: later runs read no further.</summary>
+    private int _cut = int.MaxValue;
+
+    /// <summary>The comparison is over: every read still waiting finds the end of the input.</summary>
+    private bool _closed;
+
+    private int _runs;
 
     /// <summary>The standard input of the next run.</summary>
     public TextReader Next()
     {
-        if (!_given)
+        lock (_gate)
         {
-            _given = true;
-            return _first;
+            // A read of the source under way between runs is the first run's, stopped while it waited.
+            if (_runs > 0 && _reading) _cut = Math.Min(_cut, _length);
+            return new Cursor(this, _runs++ == 0);
         }
-        return new Replay(_first.Recorded, _first.Ended ? null : _first);
     }
 
-    /// <summary>What the first run read, then <paramref name="rest"/> (none: the end).</summary>
-    private sealed class Replay(string kept, TextReader? rest) : TextReader
+    /// <summary>How far <paramref name="cursor"/> may read in what is kept.</summary>
+    private int Limit(Cursor cursor) => cursor.First ? _length : Math.Min(_length, _cut);
+
+    public void Dispose()
     {
-        private int _at;
-
-        public override int Peek() => _at < kept.Length ? kept[_at] : rest?.Peek() ?? -1;
-
-        public override int Read() => _at < kept.Length ? kept[_at++] : rest?.Read() ?? -1;
-
-        public override int Read(char[] buffer, int index, int count)
+        lock (_gate)
         {
-            if (_at == kept.Length) return rest?.Read(buffer, index, count) ?? 0;
-            int n = Math.Min(count, kept.Length - _at);
-            kept.CopyTo(_at, buffer, index, n);
-            _at += n;
-            return n;
+            _closed = true;
+            Monitor.PulseAll(_gate);
         }
     }
 
     /// <summary>How long the first run's reads waited for the input to come.</summary>
-    public TimeSpan FirstWaited => _first.Waited;
+    public TimeSpan FirstWaited => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _waited));
 
     /// <summary>After the first run: whether it read more than is kept, having said so on standard error (the
     /// comparison then ends with <see cref="ExitCodes.LimitExceeded"/>).</summary>
     public bool TooLong(CliContext cli, string command)
     {
-        if (!_first.Overflowed) return false;
+        lock (_gate)
+        {
+            if (!_overflowed) return false;
+        }
         cli.Out.Flush();
         cli.Messages.WriteLine($"{command}: the program read more than {maxChars:N0} characters of standard input, the most the "
             + "comparison keeps to give each engine the same input; run each engine alone for a longer one");
         return true;
     }
-}
 
-/// <summary>Reads from <paramref name="source"/> and keeps what it has read (<see cref="Recorded"/>), up to
-/// <paramref name="maxChars"/> (past them it keeps nothing more, and <see cref="Overflowed"/>). Only these three
-/// reads are overridden: <see cref="TextReader"/> makes every other read of them, so each character read is kept
-/// exactly once, line breaks as they came.</summary>
-internal sealed class RecordingReader(TextReader source, int maxChars = RepeatedInput.MaxKeptChars) : TextReader
-{
-    private readonly System.Text.StringBuilder _read = new();
-
-    public string Recorded => _read.ToString();
-
-    /// <summary>More was read than is kept.</summary>
-    public bool Overflowed { get; private set; }
-
-    /// <summary>A read found the end of the input.</summary>
-    public bool Ended { get; private set; }
-
-    /// <summary>The time spent in the source's reads: waiting for the input to come, where it comes slowly.</summary>
-    public TimeSpan Waited => Stopwatch.GetElapsedTime(0, _waited);
-
-    private long _waited;
-
-    /// <summary><paramref name="result"/>, a read of the source begun at <paramref name="start"/>, its time counted.</summary>
-    private int Timed(long start, int result)
+    /// <summary>
+    /// Makes input available at <paramref name="cursor"/>'s place: true when characters are kept there (or, past
+    /// the limit, in the cursor's own <see cref="Cursor.Spill"/>), false at the end of the input. Reads the source
+    /// (at most <paramref name="count"/> characters, as the run asked) only when no other read of it is under way;
+    /// otherwise waits for that one and looks again. A later run at the first run's cut waits until the comparison
+    /// is over (its own limit ends it first).
+    /// </summary>
+    private bool Fill(Cursor cursor, int count)
     {
-        _waited += Stopwatch.GetTimestamp() - start;
-        return result;
+        lock (_gate)
+        {
+            while (true)
+            {
+                if (cursor.At < Limit(cursor)) return true;
+                if (_ended || _closed) return false;
+                if (!_reading && (cursor.First || cursor.At < _cut)) break;
+                Monitor.Wait(_gate);
+            }
+            _reading = true;
+        }
+        var chunk = new char[Math.Clamp(count, 1, 1 << 16)];
+        int n = -1; // stays -1 when the read throws: the run that made it gets the error, the others may read again
+        long start = Stopwatch.GetTimestamp();
+        try
+        {
+            n = source.Read(chunk, 0, chunk.Length);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _reading = false;
+                if (cursor.First) _waited += Stopwatch.GetTimestamp() - start;
+                if (n == 0) _ended = true;
+                else if (n > 0) Keep(cursor, chunk.AsMemory(0, n));
+                Monitor.PulseAll(_gate);
+            }
+        }
+        return n > 0;
     }
 
-    private void Keep(ReadOnlySpan<char> chars)
+    /// <summary>Keeps what <paramref name="cursor"/>'s read brought, or past the limit gives it to that run alone.</summary>
+    private void Keep(Cursor cursor, Memory<char> read)
     {
-        if (Overflowed) return;
-        if (_read.Length + chars.Length > maxChars) Overflowed = true;
-        else _read.Append(chars);
+        if (_overflowed || _length + read.Length > maxChars)
+        {
+            _overflowed = true;
+            cursor.Spill = read;
+            return;
+        }
+        if (_length + read.Length > _kept.Length) Array.Resize(ref _kept, (int)Math.Min(maxChars, Math.Max(_kept.Length * 2L, _length + read.Length)));
+        read.Span.CopyTo(_kept.AsSpan(_length));
+        _length += read.Length;
     }
 
-    public override int Peek() => Timed(Stopwatch.GetTimestamp(), source.Peek());
-
-    public override int Read()
+    /// <summary>One run's reader: its place in what is kept. Only these three reads are overridden:
+    /// <see cref="TextReader"/> makes every other read of them.</summary>
+    private sealed class Cursor(RepeatedInput input, bool first) : TextReader
     {
-        int c = Timed(Stopwatch.GetTimestamp(), source.Read());
-        if (c < 0) Ended = true;
-        else Keep([(char)c]);
-        return c;
-    }
+        public readonly bool First = first;
+        public int At;
 
-    public override int Read(char[] buffer, int index, int count)
-    {
-        int n = Timed(Stopwatch.GetTimestamp(), source.Read(buffer, index, count));
-        if (n > 0) Keep(buffer.AsSpan(index, n));
-        else if (count > 0) Ended = true;
-        return n;
+        /// <summary>Characters read past the limit of what is kept, this run's alone.</summary>
+        public Memory<char> Spill;
+
+        public override int Peek()
+        {
+            if (Spill.IsEmpty && !input.Fill(this, 1)) return -1;
+            if (!Spill.IsEmpty) return Spill.Span[0];
+            lock (input._gate) return input._kept[At];
+        }
+
+        public override int Read()
+        {
+            int c = Peek();
+            if (c < 0) return c;
+            if (!Spill.IsEmpty) Spill = Spill[1..];
+            else At++;
+            return c;
+        }
+
+        public override int Read(char[] buffer, int index, int count)
+        {
+            if (count == 0) return 0;
+            if (Spill.IsEmpty && !input.Fill(this, count)) return 0;
+            int n;
+            if (!Spill.IsEmpty)
+            {
+                n = Math.Min(count, Spill.Length);
+                Spill.Span[..n].CopyTo(buffer.AsSpan(index));
+                Spill = Spill[n..];
+                return n;
+            }
+            lock (input._gate)
+            {
+                n = Math.Min(count, input.Limit(this) - At);
+                input._kept.AsSpan(At, n).CopyTo(buffer.AsSpan(index));
+            }
+            At += n;
+            return n;
+        }
     }
 }

@@ -483,7 +483,7 @@ internal sealed class Runner(CliContext cli)
     private int CompareProfiles(RunSettings s, ProfileSettings settings)
     {
         const string Command = "hlvm prof --compare";
-        var input = new RepeatedInput(_cli.In);
+        using var input = new RepeatedInput(_cli.In);
         using var before = new StorageCopy(Command);
         var profiles = new List<Runtime.Profiling.Profile>();
         var cutShort = new List<string>();
