@@ -312,7 +312,7 @@ public sealed class VirtualFileSystem : IFileSystem
         try
         {
             string host = HostRoot(mount);
-            if (mount.Kind == Kind.Data) UserFiles.CreatePrivateDirectory(host);
+            if (mount.Kind == Kind.Data) MakeStorage(what, path, host);
             using var root = LinuxFiles.Open(null, host, O_PATH | O_DIRECTORY);
             var file = LinuxFiles.Open(root, string.Join('/', rel), flags, mode);
             try
@@ -329,6 +329,31 @@ public sealed class VirtualFileSystem : IFileSystem
         catch (Errno e)
         {
             throw Map(e, what, path, mount);
+        }
+    }
+
+    /// <summary>
+    /// Makes a directory of the app's storage (its /data, its copies' tree) if it is not there. The host may not
+    /// let it be made (a file where a directory of the storage's path should be, a read-only or full disk): an
+    /// IOError of the operation that needed it, which the program may catch. It escaped as an internal error of
+    /// the host, ending the run. The storage's host path is not said: it is the host's, not the program's.
+    /// </summary>
+    private static void MakeStorage(string what, string path, string directory)
+    {
+        try
+        {
+            UserFiles.CreatePrivateDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            string why = e switch
+            {
+                DirectoryNotFoundException => "a directory on its path is missing, or is a file",
+                UnauthorizedAccessException => "permission denied",
+                _ when e.Message.IndexOf(" : '", StringComparison.Ordinal) is > 0 and var at => e.Message[..at],
+                _ => e.Message,
+            };
+            throw FileErrors.Fail(what, path, $"the app's storage can't be made on this machine ({why})");
         }
     }
 
@@ -397,7 +422,7 @@ public sealed class VirtualFileSystem : IFileSystem
     /// <summary>Makes the directories of a copy's path inside the copies' tree, one component at a time.</summary>
     private void MakeCopyDirectories(string what, string path, string[] dirs)
     {
-        UserFiles.CreatePrivateDirectory(Overlay);
+        MakeStorage(what, path, Overlay);
         for (int i = 0; i < dirs.Length; i++)
         {
             using var parent = OpenIn(what, path, CopyMount, dirs[..i], O_PATH | O_DIRECTORY);

@@ -443,6 +443,36 @@ public sealed class SandboxTests
         Assert.Equal("changed by run 1", File.ReadAllText(Path.Combine(dir.Path, "storage", "app", "config.txt")));
     }
 
+    /// <summary>Storage the host can't make (a file where its directory should be: a data home set wrong, a full
+    /// or read-only disk) is an IOError of the operation that needed it, which the program catches; it escaped as
+    /// an internal error that ended the run.</summary>
+    [Fact]
+    public void StorageTheHostCantMakeIsAnIOErrorTheProgramCatches()
+    {
+        using var dir = new TestSupport.TempDir();
+        string blocker = dir.File("not-a-directory", "");
+        const string program = """
+            import std.fs
+
+            fn attempt(what: string, f: fn()) {
+                try { f() } catch e: IOError { println("{what}: {e.message}") }
+            }
+
+            fn main() {
+                println(fs.exists("/data/x"))
+                attempt("write", fn() => fs.writeText("/data/x", "1"))
+                attempt("append", fn() => fs.appendText("/data/x", "1"))
+                attempt("list", fn() { fs.listDir("/data") })
+                attempt("copy", fn() => fs.writeText("/app/config.txt", "1"))
+            }
+            """;
+        var (_, output) = Run(program, o => o with { StorageDirectory = Path.Combine(blocker, "storage") }, dir);
+        const string why = "the app's storage can't be made on this machine (a directory on its path is missing, or is a file)";
+        Assert.Equal($"false\nwrite: cannot write \"/data/x\": {why}\nappend: cannot append to \"/data/x\": {why}\n"
+            + $"list: cannot list \"/data\": {why}\ncopy: cannot write \"/app/config.txt\": {why}\n", output);
+        Assert.DoesNotContain(dir.Path, output);
+    }
+
     [Fact]
     public void ACopyOnWriteOfALargeSparseFileIsMadeInChunksAndStaysSparse()
     {
