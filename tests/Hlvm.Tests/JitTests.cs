@@ -2633,5 +2633,44 @@ public sealed class JitTests : IDisposable
         Assert.Equal("stdout line 2\n  interp: b\n  jit:    c", EngineComparison.FirstDifference("stdout", "a\nb\nx\n", "a\nc\nx\n"));
         Assert.Equal("stderr line 3\n  interp: (no such line)\n  jit:    z", EngineComparison.FirstDifference("stderr", "a\nb\n", "a\nb\nz\n"));
         Assert.Equal("stdout: the same lines, but only one ends with a line break", EngineComparison.FirstDifference("stdout", "a\n", "a"));
+        // Found where the texts differ, not by splitting them: the first line, an empty line, a partial last line.
+        Assert.Equal("stdout line 1\n  interp: x\n  jit:    y", EngineComparison.FirstDifference("stdout", "x", "y"));
+        Assert.Equal("stdout line 2\n  interp: \n  jit:    (no such line)", EngineComparison.FirstDifference("stdout", "a\n\n", "a\n"));
+        Assert.Equal("stdout line 3\n  interp: ab\n  jit:    abc", EngineComparison.FirstDifference("stdout", "1\n2\nab", "1\n2\nabc\n"));
+        Assert.Equal("stdout line 1,001\n  interp: x\n  jit:    y", EngineComparison.FirstDifference("stdout",
+            string.Concat(Enumerable.Repeat("l\n", 1000)) + "x\n", string.Concat(Enumerable.Repeat("l\n", 1000)) + "y\n"));
+    }
+
+    /// <summary>
+    /// A run the time limit ended did what its time allowed: the comparison holds what it wrote against the start
+    /// of what the other run wrote, and leaves out where each was stopped. The runs of a program that prints until
+    /// it is stopped were reported as a difference in the JIT (one run got further), after holding gigabytes.
+    /// Without a time limit, an endless printer is stopped by the output the comparison keeps, at the same byte
+    /// in both engines.
+    /// </summary>
+    [Fact]
+    public void CompareHoldsARunTheTimeLimitEndedToWhatItDidAndBoundsTheOutputItKeeps()
+    {
+        string path = Write("printer.hl", """
+            fn main() {
+                var i = 0
+                while true {
+                    var spin = 0
+                    while spin < 20000 { spin += 1 }
+                    println(i)
+                    i += 1
+                }
+            }
+            """);
+        var timed = TestSupport.Hlvm("run", "--engine", "compare", "--timeout", "1s", path);
+        Assert.True(timed.ExitCode == 0, timed.Stdout + timed.Stderr);
+        Assert.StartsWith("same as far as both ran: the time limit ended both runs, and what the shorter wrote agrees with the other's (lines of stdout: interp ", timed.Stdout);
+        Assert.EndsWith("of stderr: 0 and 0); --fuel stops both runs at the same instruction\n", timed.Stdout);
+
+        string endless = Write("endless.hl", "fn main() {\n    while true { println(\"0123456789abcdef\") }\n}\n");
+        var kept = TestSupport.Hlvm("run", "--engine", "compare", endless);
+        Assert.True(kept.ExitCode == 0, kept.Stdout + kept.Stderr);
+        // 17 bytes a line, each written whole or not at all: both runs stop at the write that would pass 64 MiB.
+        Assert.Equal($"same: interp and jit agree on stdout ({EngineComparison.KeptOutput / 17} lines), stderr (2 lines) and the exit code (75)\n", kept.Stdout);
     }
 }

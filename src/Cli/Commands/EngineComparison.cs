@@ -23,7 +23,7 @@ internal sealed class EngineComparison(CliContext cli)
         const string Command = "hlvm run --engine compare";
         using var input = new RepeatedInput(cli.In);
         using var before = new StorageCopy(Command);
-        var runs = new List<(string Engine, int Code, string Out, string Err, string Gc)>();
+        var runs = new List<(string Engine, int Code, string Out, string Err, string Gc, string? EndedBy)>();
         foreach (var engine in Engines)
         {
             var output = new StringWriter { NewLine = "\n" };
@@ -36,13 +36,13 @@ internal sealed class EngineComparison(CliContext cli)
             var runner = new Runner(context) { Storage = storage };
             try
             {
-                code = runner.Run(s with { Engine = engine });
+                code = runner.Run(s with { Engine = engine, MaxOutput = s.MaxOutput ?? KeptOutput });
             }
             catch (StorageCopy.Failed e)
             {
                 return e.Said(cli);
             }
-            runs.Add((engine, code, output.ToString(), error.ToString(), PausesAside(gc.ToString())));
+            runs.Add((engine, code, output.ToString(), error.ToString(), PausesAside(gc.ToString()), runner.EndedBy));
             // A program that can't be found, doesn't compile or verify, or a command line that is wrong: nothing ran,
             // nothing to compare; said once, as run says it.
             if (!runner.Ran)
@@ -57,35 +57,76 @@ internal sealed class EngineComparison(CliContext cli)
         string? difference = FirstDifference("stdout", a.Out, b.Out) ?? FirstDifference("stderr", a.Err, b.Err)
             ?? FirstDifference("gc log", a.Gc, b.Gc)
             ?? (a.Code != b.Code ? $"the exit code: {a.Engine} {a.Code}, {b.Engine} {b.Code}" : null);
+        var (cutA, cutB) = (a.EndedBy == "timeout", b.EndedBy == "timeout");
+        if (difference is not null && (cutA || cutB))
+        {
+            // A run that the time limit ended did what its time allowed: how far it got is the clock's, not the
+            // engine's. What it wrote must be the start of what the other wrote (both: the shorter of the
+            // longer's); its report of where it was stopped is left out.
+            var (errA, errB) = (cutA ? LimitReportAside(a.Err) : a.Err, cutB ? LimitReportAside(b.Err) : b.Err);
+            string? early = FirstDifference("stdout", Cut(a.Out, b.Out, cutB), Cut(b.Out, a.Out, cutA))
+                ?? FirstDifference("stderr", Cut(errA, errB, cutB), Cut(errB, errA, cutA))
+                ?? FirstDifference("gc log", Cut(a.Gc, b.Gc, cutB), Cut(b.Gc, a.Gc, cutA));
+            if (early is null)
+            {
+                string ended = cutA && cutB ? "the time limit ended both runs" : $"the time limit ended {(cutA ? a : b).Engine}'s run";
+                cli.Out.WriteLine($"same as far as both ran: {ended}, and what {(cutA && cutB ? "the shorter" : "it")} wrote agrees with the other's "
+                    + $"(lines of stdout: {a.Engine} {LineCount(a.Out):N0}, {b.Engine} {LineCount(b.Out):N0}; of stderr: {LineCount(errA):N0} and {LineCount(errB):N0}); "
+                    + "--fuel stops both runs at the same instruction");
+                return ExitCodes.Ok;
+            }
+            difference = early;
+        }
         if (difference is null)
         {
-            string gcLog = s.GcLog ? $", the gc log ({CliContext.Count(Lines(a.Gc).Length, "collection", "collections")}, pause times aside)" : "";
-            cli.Out.WriteLine($"same: {a.Engine} and {b.Engine} agree on stdout ({CliContext.Count(Lines(a.Out).Length, "line", "lines")}), "
-                + $"stderr ({CliContext.Count(Lines(a.Err).Length, "line", "lines")}){gcLog} and the exit code ({a.Code})");
+            string gcLog = s.GcLog ? $", the gc log ({CliContext.Count(LineCount(a.Gc), "collection", "collections")}, pause times aside)" : "";
+            cli.Out.WriteLine($"same: {a.Engine} and {b.Engine} agree on stdout ({CliContext.Count(LineCount(a.Out), "line", "lines")}), "
+                + $"stderr ({CliContext.Count(LineCount(a.Err), "line", "lines")}){gcLog} and the exit code ({a.Code})");
             return ExitCodes.Ok;
         }
         cli.Out.WriteLine($"differ: {difference}");
         return ExitCodes.EnginesDiffer;
     }
 
+    /// <summary>The most bytes of output each run may write unless <c>--max-output</c> says otherwise: the
+    /// comparison holds both runs' output, and a program that prints without end (within a <c>--timeout</c>) grew
+    /// it until the process ran out of memory. The output limit stops both runs at the same byte.</summary>
+    internal const long KeptOutput = 64L << 20;
+
+    /// <summary><paramref name="text"/> cut to the length of <paramref name="other"/>, when that is shorter and
+    /// the time limit ended the run that wrote it (<paramref name="otherCut"/>).</summary>
+    private static string Cut(string text, string other, bool otherCut) => otherCut && other.Length < text.Length ? text[..other.Length] : text;
+
+    /// <summary>Standard error without the report of the limit that ended the run, which hlvm writes last.</summary>
+    private static string LimitReportAside(string err) =>
+        err.LastIndexOf("hlvm: limit exceeded: ", StringComparison.Ordinal) is >= 0 and var at ? err[..at] : err;
+
     /// <summary>A gc log with each collection's pause, which no two runs share, left out.</summary>
     internal static string PausesAside(string log) => System.Text.RegularExpressions.Regex.Replace(log, @" pause=[0-9.]+ms", "");
 
-    private static string[] Lines(string text) => text.Length == 0 ? [] : text.TrimEnd('\n').Split('\n');
+    /// <summary>How many lines a capture holds: its line breaks, and a last line without one (line breaks at
+    /// its end make no lines).</summary>
+    private static int LineCount(string text) => text.Length == 0 ? 0 : text.AsSpan().TrimEnd('\n').Count('\n') + 1;
 
-    /// <summary>Where two captures of a stream first differ (line, and each side's text), or null.</summary>
+    /// <summary>The line that begins at <paramref name="start"/>, without its line break; null past the end.</summary>
+    private static string? LineAt(string text, int start)
+    {
+        if (start >= text.Length) return null;
+        int end = text.IndexOf('\n', start);
+        return end < 0 ? text[start..] : text[start..end];
+    }
+
+    /// <summary>Where two captures of a stream first differ (line, and each side's text), or null. Found in the
+    /// text as it is, without splitting either into lines: a capture may hold millions.</summary>
     internal static string? FirstDifference(string stream, string a, string b)
     {
         if (a == b) return null;
-        var (x, y) = (Lines(a), Lines(b));
-        for (int i = 0; ; i++)
-        {
-            string? left = i < x.Length ? x[i] : null, right = i < y.Length ? y[i] : null;
-            if (left == right && left is not null) continue;
-            if (left is null && right is null)
-                return $"{stream}: the same lines, but only one ends with a line break";
-            return $"{stream} line {i + 1}\n  {Engines[0]}: {Shown(left)}\n  {Engines[1]}:    {Shown(right)}";
-        }
+        int at = a.AsSpan().CommonPrefixLength(b);
+        int start = at == 0 ? 0 : a.LastIndexOf('\n', at - 1) + 1;
+        string? left = LineAt(a, start), right = LineAt(b, start);
+        if (left == right)
+            return $"{stream}: the same lines, but only one ends with a line break";
+        return $"{stream} line {a.AsSpan(0, start).Count('\n') + 1:N0}\n  {Engines[0]}: {Shown(left)}\n  {Engines[1]}:    {Shown(right)}";
     }
 
     private static string Shown(string? line) => line is null ? "(no such line)" : Runtime.Execution.Excerpt.Of(line, 200);
