@@ -50,6 +50,7 @@ public sealed class SandboxHost : IHost, IDisposable
         {
             if (target.Contains('\0')) return "the path contains a NUL character";
             if (target.Length == 0) return null; // names nothing: the file system says so (an IOError)
+            if (OperatingSystem.IsLinux() && Files is VirtualFileSystem { } files && files.Escape(target) is { } escape) return escape;
             string path = VirtualPath.Normalize(target, _cwd);
             if (VirtualPath.IsHidden(path)) return "/proc, /dev and /sys are not visible to a program";
             if (OperatingSystem.IsLinux() && !VirtualPath.IsVirtual(path) && Files is VirtualFileSystem vfs && vfs.IsHlvmOwn(path)) return VirtualFileSystem.OwnWhy;

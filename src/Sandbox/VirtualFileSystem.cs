@@ -267,12 +267,9 @@ public sealed class VirtualFileSystem : IFileSystem
     {
         if (path.Length == 0) throw FileErrors.Fail(what, path, "not a valid path");
         if (path.Contains('\0')) throw FileErrors.Fail(what, path.Replace("\0", "\\0"), "not a valid path");
-        string[] parts = VirtualPath.Components(path.StartsWith('/') ? path : _cwd + "/" + path);
-        int head = Array.IndexOf(parts, "..");
-        if (head < 0) head = parts.Length;
-        foreach (var mount in _mounts)
+        string[] parts = Components(path);
+        if (TreeOf(parts) is { } mount)
         {
-            if (mount.Parts.Length > head || !mount.Parts.AsSpan().SequenceEqual(parts.AsSpan(0, mount.Parts.Length))) continue;
             string[] rel = parts[mount.Parts.Length..];
             if (mount.File is not null)
             {
@@ -297,7 +294,42 @@ public sealed class VirtualFileSystem : IFileSystem
                 throw Denied(what, path, OwnWhy);
             return (mount, rel);
         }
-        throw Denied(what, path, "it is outside what the program may see");
+        throw Denied(what, path, OutsideWhy);
+    }
+
+    private const string OutsideWhy = "it is outside what the program may see";
+
+    /// <summary>A path's components, made absolute against the working directory, <c>..</c> kept.</summary>
+    private string[] Components(string path) => VirtualPath.Components(path.StartsWith('/') ? path : _cwd + "/" + path);
+
+    /// <summary>The tree a path's components name: the deepest whose name they start with before any <c>..</c>.</summary>
+    private Mount? TreeOf(string[] parts)
+    {
+        int head = Array.IndexOf(parts, "..");
+        if (head < 0) head = parts.Length;
+        foreach (var mount in _mounts)
+            if (mount.Parts.Length <= head && mount.Parts.AsSpan().SequenceEqual(parts.AsSpan(0, mount.Parts.Length))) return mount;
+        return null;
+    }
+
+    /// <summary>
+    /// Why a path whose <c>..</c> climbs out of the tree it starts in is denied, or null when it does not: the
+    /// tree is taken before any <c>..</c>, and a <c>..</c> never leaves it (<see cref="Resolve"/>). The sandbox's
+    /// decision asks this first, so that such a path is denied as itself: judged by the path it spells
+    /// (<c>/app/../../etc/hostname</c> as <c>/etc/hostname</c>), it was said not to be granted, with the flag that
+    /// would grant that path, which then did not let it through. Counted in the text; the kernel's resolution,
+    /// beneath the tree's root, still decides where a link inside the tree leads.
+    /// </summary>
+    internal string? Escape(string path)
+    {
+        if (!path.Contains("..", StringComparison.Ordinal)) return null;
+        string[] parts = Components(path);
+        if (Array.IndexOf(parts, "..") < 0) return null;
+        if (TreeOf(parts) is not { } mount) return OutsideWhy;
+        int depth = 0;
+        foreach (var part in parts.AsSpan(mount.Parts.Length))
+            if ((depth += part == ".." ? -1 : 1) < 0) return $"it leads outside {mount.Virtual}";
+        return null;
     }
 
     /// <summary>The tree that holds the private copies of written <c>/app</c> files.</summary>

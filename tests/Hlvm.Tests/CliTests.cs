@@ -391,6 +391,42 @@ public sealed class CliTests
         Assert.False(File.Exists("-") || File.Exists("-.key"), "a file named '-' was written");
     }
 
+    /// <summary>
+    /// What a PermissionError says holds: a path said not to be granted is let through by the flag the message
+    /// names, and a path said to be denied is not let through by any grant. A path that climbed out of /app or of
+    /// a granted directory with '..' was said not to be granted, and the flag named let nothing through.
+    /// </summary>
+    [Fact]
+    public void TheFlagAPermissionErrorNamesGrantsThePathAndADenialNoGrantLifts()
+    {
+        using var dir = new TestSupport.TempDir();
+        string app = Directory.CreateDirectory(Path.Combine(dir.Path, "app")).FullName;
+        Directory.CreateDirectory(Path.Combine(dir.Path, "granted", "sub"));
+        File.WriteAllText(Path.Combine(dir.Path, "secret.txt"), "the secret");
+        string prog = Path.Combine(app, "read.hl");
+        File.WriteAllText(prog, "import std.fs\nfn main(args: [string]) {\n    print(fs.readText(args[0]))\n}\n");
+        string granted = $"--allow-read={dir.Path}/granted";
+        var cases = new (string Path, bool Grantable)[]
+        {
+            ($"{dir.Path}/secret.txt", true),
+            ($"{dir.Path}/granted/../secret.txt", false),
+            ($"{dir.Path}/granted/sub/../../secret.txt", false),
+            ("/app/../secret.txt", false),
+            ("/app/../../secret.txt", false),
+            ($"{dir.Path}/./secret.txt", true),
+        };
+        foreach (var (path, grantable) in cases)
+        {
+            var first = TestSupport.Hlvm("run", granted, prog, "--", path);
+            Assert.True(first.ExitCode == 77, $"{path}: {first.Stderr}");
+            var hint = System.Text.RegularExpressions.Regex.Match(first.Stderr, @"is not granted \(run with (--allow-read=\S+) to allow it\)");
+            Assert.True(hint.Success == grantable, $"{path}: {first.Stderr}");
+            var again = TestSupport.Hlvm("run", granted, hint.Success ? hint.Groups[1].Value : "--allow-read=*", prog, "--", path);
+            if (grantable) Assert.Equal((0, "the secret"), (again.ExitCode, again.Stdout));
+            else Assert.True(again.ExitCode == 77 && again.Stderr.Contains("is denied: it leads outside"), $"{path}: {again.Stderr}");
+        }
+    }
+
     /// <summary>The isolate is made while the program is read (on another thread), but what went wrong first is
     /// said first, and only that: a program that does not compile is reported as before its grants are, and a
     /// grant that can't be made stops a program that compiles.</summary>
