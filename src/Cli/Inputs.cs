@@ -128,8 +128,21 @@ internal sealed class Inputs(CliContext cli)
             cli.Messages.WriteLine($"hlvm {command}: '{Shown(path)}' is {(IsUrl(path) ? "a URL" : "a bundle")}; {command} takes {takes} (run and prof take bundles and URLs)");
             return null;
         }
-        exitCode = bytes is null ? ExitCodes.NoInput : ExitCodes.Ok;
-        return bytes;
+        exitCode = bytes is null ? ExitCodes.NoInput : NotAModule(path, bytes) ?? ExitCodes.Ok;
+        return exitCode == ExitCodes.Ok ? bytes : null;
+    }
+
+    /// <summary>
+    /// <see cref="ExitCodes.DataError"/>, said, for a file named as a module (<c>.hlc</c>) whose bytes are not one;
+    /// else null. Named as a module, it is not read as source: a damaged module was reported as source that is
+    /// not UTF-8 ("line 11, column 104"), or as a syntax error at its first byte, and source named .hlc ran.
+    /// </summary>
+    private int? NotAModule(string path, byte[] bytes)
+    {
+        if (IsModule(bytes) || !path.EndsWith(".hlc", StringComparison.Ordinal)) return null;
+        cli.Messages.WriteLine($"hlvm: {Shown(path)}: malformed module: it does not begin with a module's header ('HLVM'); "
+            + "a file named .hlc is read as a module, and a program's source is named .hl");
+        return ExitCodes.DataError;
     }
 
     /// <summary>Compiles source bytes, printing diagnostics; null when there were errors (exit code 65) or a
@@ -225,6 +238,11 @@ internal sealed class Inputs(CliContext cli)
         if (bytes is null)
         {
             exitCode = ExitCodes.NoInput;
+            return null;
+        }
+        if (NotAModule(path, bytes) is { } refused)
+        {
+            exitCode = refused;
             return null;
         }
         if (IsModule(bytes))

@@ -281,15 +281,18 @@ public sealed partial class CommandLineTests
         string source = File.ReadAllText(Hello);
         string hello = dir.File("hello.hl", source), misnamed = dir.File("src.hlc", source);
         File.CreateSymbolicLink(Path.Combine(dir.Path, "link.hl"), hello);
-        foreach (var (command, output) in new[] { ("build", hello), ("build", Path.Combine(dir.Path, "link.hl")), ("asm", hello), ("build", null) })
+        foreach (var (command, output) in new[] { ("build", hello), ("build", Path.Combine(dir.Path, "link.hl")), ("asm", hello) })
         {
-            string input = output is null ? misnamed : hello;
-            string[] args = output is null ? [command, input] : [command, input, "-o", output];
-            var r = TestSupport.Hlvm(args);
+            var r = TestSupport.Hlvm(command, hello, "-o", output);
             Assert.Equal(64, r.ExitCode);
-            Assert.Equal($"hlvm {command}: the output '{output ?? misnamed}' is the input itself; name another with -o\n", r.Stderr);
-            Assert.Equal(source, File.ReadAllText(input));
+            Assert.Equal($"hlvm {command}: the output '{output}' is the input itself; name another with -o\n", r.Stderr);
+            Assert.Equal(source, File.ReadAllText(hello));
         }
+        // Source named as a module (whose module would be written over it) is not read as source at all.
+        var misread = TestSupport.Hlvm("build", misnamed);
+        Assert.Equal((65, $"hlvm: {misnamed}: malformed module: it does not begin with a module's header ('HLVM'); a file named .hlc is read as a module, and a program's source is named .hl\n"),
+            (misread.ExitCode, misread.Stderr));
+        Assert.Equal(source, File.ReadAllText(misnamed));
         string app = CopyOfGreeter(Path.Combine(dir.Path, "greeter"));
         string main = File.ReadAllText(Path.Combine(app, "main.hl"));
         var pack = TestSupport.Hlvm("pack", app, "-o", Path.Combine(app, "main.hl"));
@@ -318,6 +321,20 @@ public sealed partial class CommandLineTests
             var run = TestSupport.Hlvm(command, text);
             Assert.Equal(65, run.ExitCode);
             Assert.EndsWith($"1 error\nhlvm: '{text}' is named as a module's text form (.hlasm), which is not a program: assemble it with 'hlvm asm {text}', and run the module that makes\n", run.Stderr);
+        }
+        // A file named as a module that is not one (damaged, empty, or source) is said to be a malformed module
+        // by every command that reads one: it was read as source ("not UTF-8 text: line 11, column 104").
+        byte[] damaged = File.ReadAllBytes(module);
+        damaged[0] = (byte)'J';
+        foreach (var bytes in new[] { damaged, [], File.ReadAllBytes(Hello) })
+        {
+            File.WriteAllBytes(module, bytes);
+            foreach (var command in (string[])["run", "check", "disasm", "build"])
+            {
+                var r = TestSupport.Hlvm(command, module);
+                Assert.Equal((65, $"hlvm: {module}: malformed module: it does not begin with a module's header ('HLVM'); a file named .hlc is read as a module, and a program's source is named .hl\n"),
+                    (r.ExitCode, r.Stderr));
+            }
         }
     }
 
