@@ -80,10 +80,10 @@ internal sealed class Inputs(CliContext cli)
     /// Refuses (exit 64, said) an output that is the command's own input, links followed: <c>build prog.hl -o
     /// prog.hl</c> replaced the program with its module, and so did <c>build prog.hlc</c> when prog.hlc held source.
     /// </summary>
-    public int? RefuseOverwritingInput(string command, string output, string input)
+    public int? RefuseOverwritingInput(string command, string output, string input, string option = "-o")
     {
         if (!File.Exists(output) || !File.Exists(input) || HostPaths.Real(output) != HostPaths.Real(input)) return null;
-        cli.Messages.WriteLine($"hlvm {command}: the output '{Shown(output)}' is the input itself; name another with -o");
+        cli.Messages.WriteLine($"hlvm {command}: the output '{Shown(output)}' is the input itself; name another with {option}");
         return ExitCodes.Usage;
     }
 

@@ -288,6 +288,10 @@ public sealed partial class CommandLineTests
             Assert.Equal($"hlvm {command}: the output '{output}' is the input itself; name another with -o\n", r.Stderr);
             Assert.Equal(source, File.ReadAllText(hello));
         }
+        // The audit log, appended to, is not the program either (it made the program a syntax error).
+        var audited = TestSupport.Hlvm("run", "--audit", hello, hello);
+        Assert.Equal((64, $"hlvm run: the output '{hello}' is the input itself; name another with --audit\n"), (audited.ExitCode, audited.Stderr));
+        Assert.Equal(source, File.ReadAllText(hello));
         // Source named as a module (whose module would be written over it) is not read as source at all.
         var misread = TestSupport.Hlvm("build", misnamed);
         Assert.Equal((65, $"hlvm: {misnamed}: malformed module: it does not begin with a module's header ('HLVM'); a file named .hlc is read as a module, and a program's source is named .hl\n"),

@@ -220,6 +220,8 @@ internal sealed class Runner(CliContext cli)
     {
         // The profile is written when the run ends: a file that plainly can't be written is said before it starts.
         if (s.Profile?.Output is { } output && (_inputs.RefuseUnwritable(output) ?? _inputs.RefuseOverwritingInput("prof", output, s.File)) is { } refused) return refused;
+        // The audit log is appended to: named as the program itself, it made the program a syntax error.
+        if (s.Audit is { } audit && _inputs.RefuseOverwritingInput(s.Profile is null ? "run" : "prof", audit, s.File, "--audit") is { } appended) return appended;
         if (s.Profile?.FormatProblem() is { } problem)
         {
             _cli.Messages.WriteLine($"hlvm prof: {problem}");
