@@ -94,12 +94,13 @@ internal sealed class Inputs(CliContext cli)
         return ExitCodes.DataError;
     }
 
-    /// <summary>Why a file can't be read or written, in a few words.</summary>
+    /// <summary>Why a file can't be read or written, in a few words (.NET's message without the path it ends with,
+    /// "No space left on device : '/dev/full'", which the caller's message names already).</summary>
     public static string Why(Exception e) => e switch
     {
         FileNotFoundException or DirectoryNotFoundException => "no such file",
         UnauthorizedAccessException => "permission denied",
-        _ => e.Message,
+        _ => e.Message.LastIndexOf(" : '", StringComparison.Ordinal) is > 0 and var at && e.Message.EndsWith('\'') ? e.Message[..at] : e.Message,
     };
 
     /// <summary>A name as a message shows it: control characters made visible.</summary>

@@ -439,6 +439,24 @@ public sealed class BundleTests
         Assert.Contains("limit exceeded (timeout)", r.Stderr);
     }
 
+    /// <summary>An https:// URL of a server that speaks plain HTTP is said to be that, in hlvm's words: .NET's message
+    /// told the user to see an inner exception they never see.</summary>
+    [Fact]
+    public async Task AnHttpsUrlOfAPlainHttpServerSaysSo()
+    {
+        using var app = new App(bigBytes: 1024);
+        await using var server = new LoopbackServer(async (client, _, stopping) =>
+        {
+            var stream = client.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), stopping);
+        });
+        var r = app.Run($"https://127.0.0.1:{server.Port}/app.hlb");
+        Assert.Equal(66, r.ExitCode);
+        Assert.Contains("the secure (TLS) connection could not be made", r.Stderr);
+        Assert.Contains("a server that speaks plain HTTP is reached with an http:// URL", r.Stderr);
+        Assert.DoesNotContain("inner exception", r.Stderr);
+    }
+
     [Fact]
     public async Task AServerThatSendsTheWrongRangeOrStallsIsRejectedInTime()
     {

@@ -148,7 +148,7 @@ public sealed class HttpBundleSource : IBundleSource
         }
         catch (HttpRequestException e)
         {
-            throw new BundleException($"{e.Message}", unreachable: e.StatusCode is null, unavailable: true);
+            throw new BundleException(Said(e), unreachable: e.StatusCode is null, unavailable: true);
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {
@@ -163,6 +163,20 @@ public sealed class HttpBundleSource : IBundleSource
             // What the handler makes of an answer it can't use (a header it can't parse, say): the server's fault.
             throw new BundleException($"the server's answer could not be used: {e.Message}", unavailable: true);
         }
+    }
+
+    /// <summary>
+    /// What a failed request says, in words its reader can act on: .NET's "The SSL connection could not be
+    /// established, see inner exception." named an exception the user never sees (an https:// URL of a server
+    /// that speaks plain HTTP gave it).
+    /// </summary>
+    private static string Said(HttpRequestException e)
+    {
+        string inner = e.InnerException is { } cause ? $" ({cause.Message.TrimEnd('.')})" : "";
+        if (e.HttpRequestError == HttpRequestError.SecureConnectionError)
+            return $"the secure (TLS) connection could not be made{inner}; a server that speaks plain HTTP is reached with an http:// URL";
+        const string SeeInner = ", see inner exception.";
+        return e.Message.EndsWith(SeeInner, StringComparison.Ordinal) ? e.Message[..^SeeInner.Length] + inner : e.Message;
     }
 
     /// <summary>A text from the server, its control characters made visible and its length bounded.</summary>
