@@ -100,8 +100,10 @@ public static class Compilation
         for (int k = 0; k < modules.Count; k++)
         {
             var importer = modules[k];
+            var errorLines = diagnostics.Items.Where(d => d.Severity == Severity.Error && d.Source == importer.Source).Select(d => d.Line).ToHashSet();
             foreach (var import in importer.Tree.importDecl())
             {
+                if (Malformed(import, errorLines)) continue;
                 string name = import.qualifiedName().GetText();
                 if (!seen.Add(name)) continue;
                 bool std = name.StartsWith("std.", StringComparison.Ordinal);
@@ -136,6 +138,21 @@ public static class Compilation
             }
         }
         return modules;
+    }
+
+    /// <summary>
+    /// True when an import has a syntax error on its lines (<paramref name="errorLines"/> are those of its file with
+    /// an error): its name is then not one to look up. The parser's recovery builds a name from whatever it skipped
+    /// (`import "a"` named the module `"a"`, `import ..` a file outside the program's directory, and `import a.` the
+    /// module `a.fnmain` from the next line's `fn main`).
+    /// </summary>
+    private static bool Malformed(HlParser.ImportDeclContext import, HashSet<int> errorLines)
+    {
+        var name = import.qualifiedName();
+        if (import.exception is not null || name is null || name.exception is not null) return true;
+        if (name.children is null || name.children.Any(c => c is Antlr4.Runtime.Tree.IErrorNode)) return true;
+        int first = import.Start.Line, last = Math.Max(first, import.Stop?.Line ?? first);
+        return errorLines.Any(line => line >= first && line <= last);
     }
 
     /// <summary>The names of the std modules built into the compiler.</summary>

@@ -141,6 +141,32 @@ public sealed class CliTests
         Assert.StartsWith($"{odd.Replace("\n", "\\n")}:2:18: error: type mismatch", shown.Stderr);
     }
 
+    /// <summary>
+    /// A malformed import is a syntax error (65) at the import, never a lookup of a module by a name the parser's
+    /// recovery made up: `import ..` looked for a file outside the program's directory (66, as for a missing input),
+    /// and `import a.` took the next line's `fn main` for the rest of its name, reported after that line's error.
+    /// </summary>
+    [Fact]
+    public void AMalformedImportIsASyntaxErrorAtTheImport()
+    {
+        using var dir = new TestSupport.TempDir();
+        foreach (var (text, error) in new[]
+        {
+            ("import ..\n", "1:8: error: unexpected '..'; an import takes a module's dotted name, like `std.math` or `util.strings`"),
+            ("import .a\n", "1:8: error: unexpected '.'; an import takes a module's dotted name, like `std.math` or `util.strings`"),
+            ("import a.\nfn main() {}\n", "1:10: error: the line ends after '.'; an import takes a module's dotted name, like `std.math` or `util.strings`"),
+            ("import \"a\"\nfn main() {}\n", "1:8: error: unexpected string literal; an import takes a module's dotted name, like `std.math` or `util.strings`"),
+            ("import a as\nfn main() {}\n", "1:12: error: the line ends after 'as'; `as` takes the name to give the module, as in `import util.strings as s`"),
+        })
+        {
+            string file = dir.File("main.hl", text);
+            var r = TestSupport.Hlvm("check", file);
+            Assert.Equal(65, r.ExitCode);
+            Assert.StartsWith($"{file}:{error}\n", r.Stderr);
+            Assert.EndsWith("\n1 error\n", r.Stderr);
+        }
+    }
+
     /// <summary>`check` says of a module what `run` would: one without an entry function (assembled from an empty
     /// file) verifies but can't run, and check passed it.</summary>
     [Fact]

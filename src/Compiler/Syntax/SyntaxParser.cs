@@ -171,6 +171,8 @@ public static class SyntaxParser
     private sealed class Listener(SourceText source, DiagnosticBag diagnostics) : IAntlrErrorListener<IToken>
     {
         private int _lastLine;
+        /// <summary>A line whose errors are echoes of one reported on an earlier line.</summary>
+        private int _echoLine;
         private bool _reportedMissingBrace;
 
         public void SyntaxError(TextWriter output, IRecognizer recognizer, IToken offendingSymbol, int line,
@@ -178,6 +180,7 @@ public static class SyntaxParser
         {
             var parser = (Parser)recognizer;
             string message;
+            bool atLineEnd = false;
             if (offendingSymbol.Type == HlLexer.UNCLOSED_INTERP)
             {
                 message = "unclosed interpolation: expected '}' before the end of the line";
@@ -203,6 +206,23 @@ public static class SyntaxParser
             else if (Habit(parser.TokenStream, offendingSymbol) is { } habit)
             {
                 message = habit;
+            }
+            else if (InImport(parser, offendingSymbol) && PreviousToken(parser.TokenStream, offendingSymbol) is { } previous)
+            {
+                // An import is one line: a token the parser stopped at on a later line means the line ended too
+                // soon, which is said where it ended (`import a.` took the next line's `fn main` as the name's end).
+                bool ended = previous.Line != offendingSymbol.Line;
+                string what = ended ? $"the line ends after '{previous.Text}'" : $"unexpected {Describe(offendingSymbol)}";
+                message = previous.Type == HlLexer.AS
+                    ? $"{what}; `as` takes the name to give the module, as in `import util.strings as s`"
+                    : $"{what}; an import takes a module's dotted name, like `std.math` or `util.strings`";
+                if (ended)
+                {
+                    // The parser's recovery then takes the next line's tokens for the import's: no more errors there.
+                    _echoLine = offendingSymbol.Line;
+                    (line, charPositionInLine) = (previous.Line, previous.Column + (previous.Text?.Length ?? 0));
+                    atLineEnd = true;
+                }
             }
             else if (offendingSymbol.Type == HlLexer.BAD_CHAR)
             {
@@ -233,12 +253,29 @@ public static class SyntaxParser
                         : $"unexpected {Describe(offendingSymbol)}{MissingCloser(expected)}";
             }
             // One syntax error per line: the parser's recovery from the first often finds more that are only echoes.
-            if (line == _lastLine) return;
+            if (line == _lastLine || line == _echoLine) return;
             // The missing '}' already reported shows again at the end of the file.
             if (_reportedMissingBrace && offendingSymbol.Type == TokenConstants.EOF) return;
             _lastLine = line;
-            int length = offendingSymbol.Type == TokenConstants.EOF ? 1 : Math.Max(1, offendingSymbol.Text?.Length ?? 1);
+            int length = offendingSymbol.Type == TokenConstants.EOF || atLineEnd ? 1 : Math.Max(1, offendingSymbol.Text?.Length ?? 1);
             diagnostics.Add(new Diagnostic(Severity.Error, source, line, charPositionInLine + 1, message, length));
+        }
+
+        /// <summary>
+        /// True when the error is in an import: the parser is inside one, or the token follows an `import` on its line
+        /// (`import a..b`, where the import ended at `a`).
+        /// </summary>
+        private static bool InImport(Parser parser, IToken offending)
+        {
+            for (var c = parser.Context; c is not null; c = c.Parent as ParserRuleContext)
+            {
+                if (c is HlParser.ImportDeclContext) return true;
+            }
+            for (var t = PreviousToken(parser.TokenStream, offending); t is not null && t.Line == offending.Line; t = PreviousToken(parser.TokenStream, t))
+            {
+                if (t.Type == HlLexer.IMPORT) return true;
+            }
+            return false;
         }
 
         /// <summary>
