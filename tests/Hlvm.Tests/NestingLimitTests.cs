@@ -47,6 +47,44 @@ public class NestingLimitTests
     }
 
     /// <summary>
+    /// Brackets don't count towards the limit of operations (the parser limits them): a chain of exactly the limit
+    /// compiles in a call's argument, an interpolation, an array, a map, parentheses or an index as it does alone,
+    /// and one more operator is one error, in the program. The limit counted the call or the brackets around the
+    /// chain, and reaching it left the binder's count raised: the prelude, bound next, was said to nest too deep too.
+    /// </summary>
+    [Theory]
+    [InlineData("println({0})")]
+    [InlineData("println(f({0}))")]
+    [InlineData("println(\"{{{0}}}\")")]
+    [InlineData("println([{0}])")]
+    [InlineData("println({{\"k\": {0}}})")]
+    [InlineData("println(({0}))")]
+    [InlineData("println([1][{0}])")]
+    public void AChainOfExactlyTheLimitCompilesInsideBrackets(string statement)
+    {
+        int n = Binder.MaxExpressionDepth;
+        static CompileResult Compile(string s) => Compilation.Compile("nest.hl", $"fn f(x: int) -> int {{ return x }}\nfn main() {{\n    {s}\n}}\n");
+        var fits = Compile(string.Format(statement, "1" + Repeat(" + 1", n)));
+        Assert.True(fits.Success, string.Join("\n", fits.Diagnostics));
+        var over = Compile(string.Format(statement, "1" + Repeat(" + 1", n + 1)));
+        var error = Assert.Single(over.Diagnostics);
+        Assert.Equal(("nest.hl", 3), (error.Source.Path, error.Line));
+        Assert.Equal($"this expression nests more than {n} operations deep; split it into several statements", error.Message);
+    }
+
+    /// <summary>An operation around the brackets counts: `-(chain)` or `1 + f(chain)`, with a chain of the limit, is one too many.</summary>
+    [Theory]
+    [InlineData("let x = -({0})")]
+    [InlineData("let x = 1 + f({0})")]
+    public void AnOperationAroundBracketsCounts(string statement)
+    {
+        int n = Binder.MaxExpressionDepth;
+        var result = Compilation.Compile("nest.hl", $"fn f(x: int) -> int {{ return x }}\nfn main() {{\n    {string.Format(statement, "1" + Repeat(" + 1", n))}\n    println(x)\n}}\n");
+        var error = Assert.Single(result.Diagnostics);
+        Assert.Equal(("nest.hl", 3), (error.Source.Path, error.Line));
+    }
+
+    /// <summary>
     /// A function may have as many locals as an instruction can name (ModuleFormat.MaxLocals): one more is a compile
     /// error, not an internal error (the limit was checked after the code was written, whose local operands had
     /// overflowed by then). Every unused variable is warned about, each once.

@@ -722,30 +722,53 @@ public sealed partial class Binder
         return e;
     }
 
-    /// <summary>Deepest expression tree the binder accepts (a long chain like 1 + 1 + ... nests one level per operator).</summary>
+    /// <summary>
+    /// Deepest nesting of operations the binder accepts (a long chain like 1 + 1 + ... nests one level per operator).
+    /// Brackets are not counted: the parser limits how many are open at once (<see cref="SyntaxParser.MaxNesting"/>),
+    /// so an operand inside a call's parentheses, an index, parentheses, an array or map literal or an interpolation
+    /// is as deep as the operation around the brackets, and a chain of the limit's length compiles there as it does
+    /// alone. The binder's recursion stays within the limit plus the parser's.
+    /// </summary>
     public const int MaxExpressionDepth = 10_000;
 
+    /// <summary>Operations around the expression being bound (see <see cref="MaxExpressionDepth"/>).</summary>
     private int _exprDepth;
+
+    /// <summary>Whether the outermost expression being bound was reported too deep: one error for it, not one per operand.</summary>
+    private bool _reportedTooDeep;
 
     private BoundExpr BindExpr(ExprContext ctx, VmType? expected)
     {
+        int step = InBrackets(ctx) ? 0 : 1;
         // The operand at the end of a chain of MaxExpressionDepth operations is one level deeper still.
-        if (_exprDepth > MaxExpressionDepth)
+        if (_exprDepth + step > MaxExpressionDepth + 1)
         {
-            if (_exprDepth == MaxExpressionDepth + 1) Error(ctx.Start, $"this expression nests more than {MaxExpressionDepth} operations deep; split it into several statements");
-            _exprDepth++;
+            if (!_reportedTooDeep) Error(ctx.Start, $"this expression nests more than {MaxExpressionDepth} operations deep; split it into several statements");
+            _reportedTooDeep = true;
             return new BoundError(LineOf(ctx));
         }
-        _exprDepth++;
+        _exprDepth += step;
         try
         {
             return BindExprUnchecked(ctx, expected);
         }
         finally
         {
-            _exprDepth--;
+            _exprDepth -= step;
+            if (_exprDepth == 0) _reportedTooDeep = false;
         }
     }
+
+    /// <summary>
+    /// True when the expression stands inside brackets of the expression around it: a call's argument, an index, the
+    /// inside of parentheses, an element of an array or map literal, an interpolation.
+    /// </summary>
+    private static bool InBrackets(ExprContext ctx) => ctx.Parent switch
+    {
+        ArgListContext or ParenExprContext or ArrayLitContext or MapEntryContext or InterpPartContext => true,
+        IndexExprContext index => index.expr(1) == ctx,
+        _ => false,
+    };
 
     private BoundExpr BindExprUnchecked(ExprContext ctx, VmType? expected)
     {
