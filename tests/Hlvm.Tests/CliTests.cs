@@ -167,6 +167,19 @@ public sealed class CliTests
         }
     }
 
+    /// <summary>A `0x` or `0b` without digits is said to be one, at its column (it was "unexpected name 'x'", a column on).</summary>
+    [Fact]
+    public void ARadixPrefixWithoutDigitsIsAnErrorAtIt()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("main.hl", "fn main() { println(0x) }\n");
+        var r = TestSupport.Hlvm("check", file);
+        Assert.Equal(65, r.ExitCode);
+        Assert.StartsWith($"{file}:1:21: error: a hex literal needs at least one hex digit (0-9, a-f, A-F) after '0x', as in `0xff`\n", r.Stderr);
+        file = dir.File("main.hl", "fn main() { let b = 0b2 }\n");
+        Assert.StartsWith($"{file}:1:21: error: a binary literal needs at least one digit (0 or 1) after '0b', as in `0b1010`\n", TestSupport.Hlvm("check", file).Stderr);
+    }
+
     /// <summary>`check` says of a module what `run` would: one without an entry function (assembled from an empty
     /// file) verifies but can't run, and check passed it.</summary>
     [Fact]

@@ -107,6 +107,8 @@ PIPE          : '|' ;
 ID            : [a-zA-Z_] [a-zA-Z_0-9]* ;
 FLOAT         : DIGITS '.' DIGITS EXPONENT? | DIGITS EXPONENT ;
 INT           : DIGITS | '0x' [0-9a-fA-F] [0-9a-fA-F_]* | '0b' [01] [01_]* ;
+// '0x' or '0b' with no digit after it (with one, INT is the longer match): an error token the parser reports.
+NO_DIGITS     : '0x' | '0b' ;
 fragment DIGITS   : [0-9] [0-9_]* ;
 fragment EXPONENT : [eE] [+-]? [0-9]+ ;
 STR_START     : '"' -> pushMode(STRING) ;

@@ -193,6 +193,12 @@ public static class SyntaxParser
             {
                 message = "unterminated string literal: the line ends before the closing '\"'";
             }
+            else if (offendingSymbol.Type == HlLexer.NO_DIGITS)
+            {
+                message = offendingSymbol.Text == "0x"
+                    ? "a hex literal needs at least one hex digit (0-9, a-f, A-F) after '0x', as in `0xff`"
+                    : "a binary literal needs at least one digit (0 or 1) after '0b', as in `0b1010`";
+            }
             else if (InOpenInterpolation(parser, offendingSymbol))
             {
                 message = $"unclosed interpolation: expected '}}' before {Describe(offendingSymbol)}";
