@@ -1346,6 +1346,14 @@ public sealed partial class Binder
         return new BoundConst(token.Line, VmType.Int, value);
     }
 
+    /// <summary>An escape as a message shows it: a character that would not show (a tab, a control character) is named.</summary>
+    private static string ShownEscape(string escape)
+    {
+        if (escape.Length < 2 || !(char.IsControl(escape[1]) || char.IsWhiteSpace(escape[1]))) return $"'{escape}'";
+        char c = escape[1];
+        return $"'\\' followed by {(c == '\t' ? "a tab" : c == ' ' ? "a space" : $"U+{(int)c:X4}")}";
+    }
+
     private BoundExpr BindString(StringLitContext s)
     {
         int line = LineOf(s);
@@ -1364,13 +1372,13 @@ public sealed partial class Binder
                             AppendUnicodeEscape(text, esc, e.Start);
                             break;
                         }
-                        char? c = esc[1] switch
+                        char? c = esc.Length < 2 ? null : esc[1] switch
                         {
                             'n' => '\n', 't' => '\t', 'r' => '\r', '0' => '\0', '\\' => '\\', '"' => '"', '{' => '{', '}' => '}',
                             _ => null,
                         };
                         if (esc == "\\u") Error(e.Start, "a \\u escape is written \\u{X}, with 1 to 6 hex digits");
-                        else if (c is null) Error(e.Start, $"unknown escape sequence '{esc}'; the escapes are \\n \\t \\r \\0 \\\\ \\\" \\{{ \\}} and \\u{{X}}");
+                        else if (c is null) Error(e.Start, $"unknown escape sequence {ShownEscape(esc)}; the escapes are \\n \\t \\r \\0 \\\\ \\\" \\{{ \\}} and \\u{{X}}");
                         else text.Append(c.Value);
                         break;
                     }

@@ -125,7 +125,8 @@ mode STRING;
 STR_END       : '"' -> popMode ;
 STR_TEXT      : ~["\\{\r\n]+ ;
 STR_UNICODE   : '\\u{' [0-9a-fA-F]+ '}' ;
-STR_ESCAPE    : '\\' . ;
+// A backslash never takes the line break after it: the string ends unterminated there (STR_NEWLINE), as without one.
+STR_ESCAPE    : '\\' ~[\r\n]? ;
 INTERP_START  : '{' -> pushMode(DEFAULT_MODE) ;
 // A line break before the closing quote: the literal is unterminated.
 STR_NEWLINE   : [\r\n] { LeaveStrings(); } ;

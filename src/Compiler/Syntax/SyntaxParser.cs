@@ -191,7 +191,9 @@ public static class SyntaxParser
             }
             else if (offendingSymbol.Type == HlLexer.STR_NEWLINE)
             {
-                message = "unterminated string literal: the line ends before the closing '\"'";
+                message = PreviousToken(parser.TokenStream, offendingSymbol) is { Type: HlLexer.STR_ESCAPE, Text: "\\" }
+                    ? "unterminated string literal: the line ends after '\\', and a string can't continue on the next line (join two strings with '+')"
+                    : "unterminated string literal: the line ends before the closing '\"'";
             }
             else if (offendingSymbol.Type == HlLexer.NO_DIGITS)
             {
