@@ -179,7 +179,7 @@ internal sealed class OutputBudget(long? max)
     {
         if (max is not { } limit) return;
         if (Interlocked.Add(ref _written, bytes) > limit)
-            throw new LimitExceededError("max-output", $"the app wrote more than {limit} bytes of output (--max-output {limit})");
+            throw new LimitExceededError("max-output", $"the app wrote more than {limit} byte{(limit == 1 ? "" : "s")} of output (--max-output {limit})");
     }
 }
 

@@ -72,7 +72,7 @@ public sealed class BenchCommandTests : IDisposable
         string path = Program("fn main() { println(1 / 0) }");
         foreach (var (list, said) in new[]
         {
-            ("interp,fast", "'fast' is not an engine"), (",", "names no engine"), ("jit,interp,jit", "'jit' is named twice"),
+            ("interp,fast", "'fast' is not an engine"), (",", "a name in the list is empty"), ("interp,,jit", "a name in the list is empty"), ("jit,interp,jit", "'jit' is named twice"),
         })
         {
             var wrong = TestSupport.Hlvm("bench", "--engines", list, path);

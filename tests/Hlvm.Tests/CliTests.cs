@@ -329,6 +329,10 @@ public sealed class CliTests
         Assert.Equal(75, r.ExitCode);
         Assert.StartsWith("hlvm: limit exceeded: fuel exhausted: the program ran 1000 instructions (--fuel 1000)", r.Stderr);
         Assert.Contains("at main (spin.hl:3)", r.Stderr);
+        // One is said in the singular: "ran 1 instructions", "more than 1 bytes".
+        Assert.StartsWith("hlvm: limit exceeded: fuel exhausted: the program ran 1 instruction (--fuel 1)", TestSupport.Hlvm("run", "--fuel", "1", file).Stderr);
+        Assert.StartsWith("hlvm: limit exceeded: the app wrote more than 1 byte of output (--max-output 1)",
+            TestSupport.Hlvm("run", "--max-output", "1", dir.File("hello.hl", "fn main() {\n    println(\"hello\")\n}\n")).Stderr);
     }
 
     [Fact]
@@ -416,6 +420,8 @@ public sealed class CliTests
     [InlineData("--timeout", "soon", "'soon' is not a duration")]
     [InlineData("--timeout", "0s", "'0s' is not a duration")]
     [InlineData("--max-output", "lots", "'lots' is not a size")]
+    [InlineData("--max-output", "99999999999g", "--max-output: '99999999999g' is out of range; it takes a positive number of bytes")]
+    [InlineData("--max-heap", "0", "--max-heap: '0' is out of range")]
     [InlineData("--max-open-files", "-1", "--max-open-files: '-1' is out of range; it takes a whole number from 0 to 2147483647")]
     [InlineData("--allow-net=host:port", null, "'host:port' is not a host or host:port")]
     [InlineData("--allow-read=/proc/self", null, "'/proc/self' can't be granted")]

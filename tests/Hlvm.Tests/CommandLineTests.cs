@@ -302,6 +302,8 @@ public sealed partial class CommandLineTests
         var pack = TestSupport.Hlvm("pack", app, "-o", Path.Combine(app, "main.hl"));
         Assert.Equal(64, pack.ExitCode);
         Assert.Contains("is inside the app's directory; a bundle there must end with .hlb", pack.Stderr);
+        var itself = TestSupport.Hlvm("pack", app, "-o", app);
+        Assert.Equal((64, $"hlvm pack: the output '{app}' is the app's directory itself; name the bundle's file, such as greeter.hlb\n"), (itself.ExitCode, itself.Stderr));
         Assert.Equal(main, File.ReadAllText(Path.Combine(app, "main.hl")));
         Assert.Equal(0, TestSupport.Hlvm("pack", app, "-o", Path.Combine(app, "greeter.hlb")).ExitCode);
     }
@@ -383,6 +385,11 @@ public sealed partial class CommandLineTests
         var startup = TestSupport.Hlvm("pack", app, "-o", bundle);
         Assert.Equal(65, startup.ExitCode);
         Assert.EndsWith($"hlvm: {manifest}: the startup resource 'data/link.txt' is left out of every bundle (a symbolic link)\n", startup.Stderr);
+        // A source file is the app's, but as its module, not a resource: it was "not a file of the app".
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"data/link.txt\"", "\"main.hl\""));
+        var source = TestSupport.Hlvm("pack", app, "-o", bundle);
+        Assert.Equal(65, source.ExitCode);
+        Assert.EndsWith($"hlvm: {manifest}: the startup resource 'main.hl' is a source file or the manifest, which the bundle holds compiled into its module, not as a resource\n", source.Stderr);
     }
 
     private static void MakeFifo(string path)

@@ -38,9 +38,9 @@ internal static class BenchCommand
         command.SetAction(p =>
         {
             string path = p.GetValue(file)!;
-            var chosen = (engines.Get(p) ?? "interp,jit,tiered").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            var chosen = (engines.Get(p) ?? "interp,jit,tiered").Split(',', StringSplitOptions.TrimEntries);
             // An engine named twice would be timed twice and shown in two rows as if they were two engines.
-            string? wrong = chosen.Length == 0 ? "names no engine"
+            string? wrong = chosen.Any(e => e.Length == 0) ? "a name in the list is empty"
                 : chosen.FirstOrDefault(e => !Engines.Contains(e)) is { } bad ? $"'{bad}' is not an engine"
                 : chosen.Where((e, i) => Array.IndexOf(chosen, e) != i).FirstOrDefault() is { } twice ? $"'{twice}' is named twice"
                 : null;

@@ -48,7 +48,9 @@ internal static class PackCommand
             // other name there replaced a file of the app (its main.hl, its hlvm.toml) with the bundle.
             if (HostPaths.IsWithin(target, dir) && !target.EndsWith(".hlb", StringComparison.Ordinal))
             {
-                cli.Messages.WriteLine($"hlvm pack: the output '{Inputs.Shown(target)}' is inside the app's directory; a bundle there must end with .hlb");
+                cli.Messages.WriteLine(Directory.Exists(target) && HostPaths.IsWithin(dir, target)
+                    ? $"hlvm pack: the output '{Inputs.Shown(target)}' is the app's directory itself; name the bundle's file, such as {Inputs.Shown(Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/')))}.hlb"
+                    : $"hlvm pack: the output '{Inputs.Shown(target)}' is inside the app's directory; a bundle there must end with .hlb");
                 return ExitCodes.Usage;
             }
             if (inputs.RefuseUnwritable(target) is { } refused) return refused;

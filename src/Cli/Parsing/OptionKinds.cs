@@ -149,7 +149,8 @@ public static class OptionKinds
             Default = @default,
             Arity = ArgumentArity.ExactlyOne,
         };
-        option.CustomParser = r => Parse(r, option, text => SizeParser.TryParse(text, out long bytes) ? bytes : null, "not a size");
+        option.CustomParser = r => Parse(r, option, text => SizeParser.TryParse(text, out long bytes, out bool outOfRange) ? bytes
+            : outOfRange ? throw new FormatException($"'{Shown(text)}' is out of range") : null, "not a size");
         return option;
     }
 

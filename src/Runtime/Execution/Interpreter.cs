@@ -2211,7 +2211,7 @@ public sealed class Interpreter : IRootSource
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private LimitExceededError FuelExhausted() =>
-        new("fuel", $"fuel exhausted: the program ran {_options.Fuel} instructions (--fuel {_options.Fuel})");
+        new("fuel", $"fuel exhausted: the program ran {_options.Fuel} instruction{(_options.Fuel == 1 ? "" : "s")} (--fuel {_options.Fuel})");
 
     /// <summary>Frames innermost first; very deep stacks keep their two ends.</summary>
     private List<string> CaptureTrace()

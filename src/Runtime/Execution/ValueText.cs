@@ -146,5 +146,5 @@ public static class ValueText
     }
 
     private static VmError TooLong(long budget) =>
-        new(ErrorClasses.OutOfMemory, $"the text would take more than {budget} characters, more than the heap can hold");
+        new(ErrorClasses.OutOfMemory, $"the text would take more than {budget} characters, the most a string can have within the heap's limit");
 }

@@ -209,7 +209,7 @@ public sealed partial class BundleFront
     /// <summary>What is wrong with a manifest's members (null when nothing is), by the rules of the format.</summary>
     public static string? CheckManifest(BundleManifest m)
     {
-        if (!IsAppName(m.Name)) return $"name \"{Escape(m.Name ?? "")}\" must be 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'";
+        if (!IsAppName(m.Name)) return $"name \"{Escape(m.Name ?? "")}\" must be 1 to 64 ASCII letters, digits, '-', '_' or '.', not starting with '.'";
         if (m.Version is null || m.Version.Length is 0 or > 64 || m.Version.Any(c => c <= ' ' || c >= '\x7f'))
             return $"version \"{Escape(m.Version ?? "")}\" must be 1 to 64 printable ASCII characters without spaces";
         if (m.Entry is null || CheckName(m.Entry) is { } why) return $"entry \"{Escape(m.Entry ?? "")}\" is not an entry name";

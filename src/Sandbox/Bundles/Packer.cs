@@ -134,7 +134,10 @@ public static partial class Packer
         foreach (var name in startup.Where(n => !files.Contains(n)))
             throw new BundleException($"{Path.Combine(directory, ManifestFile)}: the startup resource '{name}' "
                 + (leftOut.FirstOrDefault(l => l.Name == name || name.StartsWith(l.Name, StringComparison.Ordinal) && l.Name.EndsWith('/')) is { Name: not null } why
-                    ? $"is left out of every bundle ({(why.Name == name ? "" : why.Name + ": ")}{why.Why})" : "is not a file of the app"));
+                    ? $"is left out of every bundle ({(why.Name == name ? "" : why.Name + ": ")}{why.Why})"
+                    : name == ManifestFile || name.EndsWith(".hl", StringComparison.Ordinal) && File.Exists(Path.Combine(directory, name))
+                    ? "is a source file or the manifest, which the bundle holds compiled into its module, not as a resource"
+                    : "is not a file of the app"));
         if (leftOut.Count > 0) progress?.Invoke("left out of the bundle: " + string.Join(", ", leftOut.Select(l => $"{l.Name} ({l.Why})")));
         var ordered = files.Where(startup.Contains).Concat(files.Where(f => !startup.Contains(f)));
 
