@@ -170,13 +170,20 @@ public sealed class PipeTests
             os.kill(pid, 9)
             print("ok" if ok else "stuck: " + repr(seen))
             """);
+        var (stdout, stderr) = await Python(script, prog);
+        Assert.Equal("ok\n", stdout + stderr);
+    }
+
+    /// <summary>Runs a Python script with hlvm's dll and <paramref name="prog"/> as its arguments: its stdout and stderr.</summary>
+    private static async Task<(string Stdout, string Stderr)> Python(string script, string prog)
+    {
         var psi = new ProcessStartInfo("python3", [script, Dll, prog]) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(psi)!;
         var (stdout, stderr) = (p.StandardOutput.ReadToEndAsync(), p.StandardError.ReadToEndAsync());
         bool ended = p.WaitForExit(Hang);
         if (!ended) p.Kill(entireProcessTree: true);
         Assert.True(ended, "the script did not end");
-        Assert.Equal("ok\n", await stdout + await stderr);
+        return (await stdout, await stderr);
     }
 
     /// <summary>
@@ -214,15 +221,10 @@ public sealed class PipeTests
             os.waitpid(pid, 0)
             sys.stdout.write(seen.decode().replace("\r\n", "\n"))
             """);
-        var psi = new ProcessStartInfo("python3", [script, Dll, prog]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        var (stdout, stderr) = (p.StandardOutput.ReadToEndAsync(), p.StandardError.ReadToEndAsync());
-        bool ended = p.WaitForExit(Hang);
-        if (!ended) p.Kill(entireProcessTree: true);
-        Assert.True(ended, "the script did not end");
-        Assert.Equal("", await stderr);
+        var (stdout, stderr) = await Python(script, prog);
+        Assert.Equal("", stderr);
         // The program's own text as it wrote it (its eprint too continues the line); hlvm's report on the next.
-        Assert.EndsWith("progress: 40%warned\nIndexError: index 5 is out of range for an array of length 2\n  at main (fail.hl:5)\n", await stdout);
+        Assert.EndsWith("progress: 40%warned\nIndexError: index 5 is out of range for an array of length 2\n  at main (fail.hl:5)\n", stdout);
 
         string output = Path.Combine(dir.Path, "out.txt");
         Assert.Equal((70, ""), await Shell("dotnet \"$0\" run \"$1\" > \"$2\" 2>&1", prog, output));
