@@ -70,7 +70,7 @@ public sealed record TimeLimit(TimeSpan Duration, TimeSpan? Whole = null) : Limi
 
     internal LimitExceededError Breach() => new(Flag, $"the app ran longer than {Format(Whole ?? Duration)} (--timeout {Format(Whole ?? Duration)})");
 
-    internal static string Format(TimeSpan t) =>
+    public static string Format(TimeSpan t) =>
         t.TotalMilliseconds < 1000 ? $"{t.TotalMilliseconds:0.###}ms" : t.TotalSeconds < 120 ? $"{t.TotalSeconds:0.###}s" : $"{t.TotalMinutes:0.###}m";
 }
 

@@ -245,7 +245,16 @@ public sealed class PipeTests
         using var dir = new TestSupport.TempDir();
         string hello = dir.File("hello.hl", "fn main() {\n    println(\"hello\")\n}\n");
         string reader = dir.File("reader.hl", "fn main() {\n    println(readLine() ?? \"end\")\n}\n");
+        // Again when the time limit ran out while a new process compiled the program, on a machine loaded by the
+        // rest of the suite (as TestSupport.HlvmUntilItStarts): the test is about what the limit does to a run.
         async Task<(int Code, string Stdout, string Stderr)> Open(string[] args, Func<StreamWriter, Task>? feed = null)
+        {
+            var result = await OpenOnce(args, feed);
+            for (int attempt = 0; attempt < 3 && result.Stderr.Contains("ran out before the program started"); attempt++)
+                result = await OpenOnce(args, feed);
+            return result;
+        }
+        async Task<(int Code, string Stdout, string Stderr)> OpenOnce(string[] args, Func<StreamWriter, Task>? feed)
         {
             var psi = new ProcessStartInfo("dotnet", [Dll, .. command, .. args])
             {

@@ -353,7 +353,7 @@ internal sealed class Runner(CliContext cli)
         if (Remaining is { } left)
         {
             if (left <= TimeSpan.Zero)
-                return new Made(null, null, $"hlvm: limit exceeded (timeout): {s.Timeout} ran out before the program started (fetching, compiling and verifying it took that long)", ExitCodes.LimitExceeded);
+                return new Made(null, null, $"hlvm: limit exceeded (timeout): --timeout {TimeLimit.Format(s.Timeout!.Value)} ran out before the program started (fetching, compiling and verifying it took that long)", ExitCodes.LimitExceeded);
             limits.Add(new TimeLimit(left, s.Timeout));
         }
         if (s.MaxOutput is { } maxOutput) limits.Add(new OutputLimit(maxOutput));
@@ -587,7 +587,7 @@ internal sealed class Runner(CliContext cli)
     {
         try
         {
-            _cli.Messages.WriteLine($"hlvm: limit exceeded (timeout): the command (fetching, compiling, verifying and running the app) took longer than {timeout} and did not stop within {StuckGrace.TotalSeconds:0}s more; ending the process");
+            _cli.Messages.WriteLine($"hlvm: limit exceeded (timeout): the command (fetching, compiling, verifying and running the app) took longer than {TimeLimit.Format(timeout)} and did not stop within {StuckGrace.TotalSeconds:0}s more; ending the process");
             _cli.Err.Flush();
         }
         finally
