@@ -69,16 +69,23 @@ public sealed class ProfileComparison(Profile interp, Profile jit)
         return t.ToString();
     }
 
-    /// <summary>The page: the JIT's flame graph in milliseconds, blue where a stack got faster than in the interpreter, red where slower.</summary>
+    /// <summary>The page: the JIT's flame graph in milliseconds, blue where a stack got faster than in the interpreter,
+    /// red where slower. Where the runs are not comparable (<see cref="Comparable"/>) the frames carry no ratio and
+    /// are coloured as a single profile's: the report gives no speed-up there, and the graph showed one anyway.</summary>
     public string Html()
     {
         var after = ProfileFormats.Tree(jit);
-        var before = SamplesAlong(after.Root, interp.Stacks);
-        var tree = ProfileFormats.ToJson(after, n => before.GetValueOrDefault(n) is > 0 and var old ? n.Samples * jit.MillisecondsPerSample / (old * interp.MillisecondsPerSample) : null,
-            jit.MillisecondsPerSample);
+        Func<ProfileFormats.Node, double?>? ratio = null;
+        if (Comparable)
+        {
+            var before = SamplesAlong(after.Root, interp.Stacks);
+            ratio = n => before.GetValueOrDefault(n) is > 0 and var old ? n.Samples * jit.MillisecondsPerSample / (old * interp.MillisecondsPerSample) : null;
+        }
+        var tree = ProfileFormats.ToJson(after, ratio, jit.MillisecondsPerSample);
         tree["u"] = "ms";
-        return ProfileFormats.Page($"hlvm prof --compare: {jit.Program}", tree, Text(),
-            "The JIT's profile, each frame as wide as its time; blue where that stack took less time than in the interpreter, red where more (the deeper the colour, the larger the change; grey: not in the interpreter's profile). Hover for the speed-up.");
+        return ProfileFormats.Page($"hlvm prof --compare: {jit.Program}", tree, Text(), Comparable
+            ? "The JIT's profile, each frame as wide as its time; blue where that stack took less time than in the interpreter, red where more (the deeper the colour, the larger the change; grey: not in the interpreter's profile). Hover for the speed-up."
+            : "The JIT's profile, each frame as wide as its time. No speed-up is shown: the two runs did not do the same work in comparable time (the report says why).");
     }
 
     /// <summary>For each frame of <paramref name="root"/>, the samples of <paramref name="stacks"/> (another profile's)
