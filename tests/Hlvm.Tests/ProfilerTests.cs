@@ -351,6 +351,21 @@ public sealed class ProfilerTests : IDisposable
         Assert.Equal(stopped, Process("run", "--fuel", "230000", path));
     }
 
+    /// <summary>A budget that ends the run takes exactly a sample for each N instructions that ran: the instruction the
+    /// spent budget refuses is not one of them (--every 1 --fuel 5000 took 5,001 samples).</summary>
+    [Fact]
+    public void EveryNUnderAFuelBudgetSamplesOnlyTheInstructionsThatRan()
+    {
+        string path = Write("fn main() {\n    var i = 0\n    while true { i += 1 }\n}\n");
+        foreach (var (every, fuel) in new[] { (1, 1), (1, 134), (1, 5000), (7, 5000), (1000, 999) })
+        {
+            var result = TestSupport.Hlvm("prof", "--every", $"{every}", "--fuel", $"{fuel}", path);
+            Assert.True(result.ExitCode == 75, result.Stderr);
+            Assert.Contains($"the program ran {fuel} instruction", result.Stderr);
+            Assert.True(SampleCount(result.Stderr) == fuel / every, $"--every {every} --fuel {fuel}: {SampleCount(result.Stderr)} samples\n{result.Stderr}");
+        }
+    }
+
     [Fact]
     public void CollapsedStacksParseBackToTheSamples()
     {
@@ -598,6 +613,12 @@ public sealed class ProfilerTests : IDisposable
         Assert.Matches(@"\n\s+2100\.0\s+40\.0\s+-\s", waited);
         var brief = new Runtime.Profiling.ProfileComparison(Profile(300), Profile(100)) { InputWait = TimeSpan.FromMilliseconds(4) }.Text();
         Assert.StartsWith("hlvm prof --compare: p.hl: the interpreter 0.30 s, the JIT 0.10 s (3.00 times faster)\n", brief);
+        // Nor does its flame graph, which coloured every frame by a speed-up the report refused; nor one of runs the
+        // time limit ended. A comparable pair's frames carry their ratio.
+        Assert.DoesNotContain("\"r\":", new Runtime.Profiling.ProfileComparison(Profile(2_100), Profile(40)) { InputWait = TimeSpan.FromSeconds(2) }.Html());
+        Assert.DoesNotContain("\"r\":", new Runtime.Profiling.ProfileComparison(Profile(1_000), Profile(1_000)) { CutShort = ["interp", "jit"] }.Html());
+        Assert.Contains("No speed-up is shown", new Runtime.Profiling.ProfileComparison(Profile(1_000), Profile(1_000)) { CutShort = ["jit"] }.Html());
+        Assert.Contains("\"r\":3", new Runtime.Profiling.ProfileComparison(Profile(300), Profile(900)).Html());
         // The wait is the time spent in the input's reads.
         var input = new Cli.Commands.RepeatedInput(new SlowReader("line\n", TimeSpan.FromMilliseconds(200)));
         Assert.Equal("line", input.Next().ReadLine());

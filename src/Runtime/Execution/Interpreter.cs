@@ -732,25 +732,29 @@ public sealed class Interpreter : IRootSource
     private const long FuelSlice = 1 << 16;
 
     /// <summary>
-    /// The current slice ran out (<see cref="_fuel"/> went below zero by <paramref name="owed"/> units): stop for
-    /// an interrupt, stop when the budget is spent, or take the next slice and pay what is owed from it.
+    /// The current slice ran out (<see cref="_fuel"/> went below zero by the units owed): stop for an interrupt,
+    /// stop when the budget is spent, or take the next slice and pay what is owed from it. <paramref name="pending"/>
+    /// of the units owed are an instruction's that has not run yet (the interpreter's, charged before it runs), which
+    /// a spent budget refuses; the rest are work done (a native's charge).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal void Refuel()
+    internal void Refuel(int pending = 0)
     {
         if (Volatile.Read(ref _interrupt) is { } reason) throw reason;
         long owed = -_fuel;
+        bool spent = _reserve < owed;
         if (_profiler?.Every is { } every)
         {
             // The deterministic profile: a sample for each N instructions run, where a slice of fuel ends. What
-            // ran since the last slice was handed out is the slice and what is owed beyond it; a remainder waits
-            // for the next slice. (Counting one sample more than the slices' worth at each slice's end took twice
-            // as many samples at --every 1, and charged a run shorter than N a full N.)
-            _everyCarry += _lastSlice + owed;
+            // ran since the last slice was handed out is the slice and what is owed beyond it, but for an
+            // instruction the spent budget refuses; a remainder waits for the next slice. (Counting one sample more
+            // than the slices' worth at each slice's end took twice as many samples at --every 1, and charged a run
+            // shorter than N a full N; counting the refused instruction took 5,001 samples of --fuel 5000.)
+            _everyCarry += _lastSlice + owed - (spent ? pending : 0);
             for (long n = _everyCarry / every; n > 0; n--) _profiler.Sample(this, compiled: false);
             _everyCarry %= every;
         }
-        if (_reserve < owed) throw FuelExhausted();
+        if (spent) throw FuelExhausted();
         long slice = Math.Min(_profiler?.Every ?? FuelSlice, _reserve);
         if (slice < owed) slice = owed;
         _reserve -= slice;
@@ -858,7 +862,7 @@ public sealed class Interpreter : IRootSource
                 if (typeof(TMode) != typeof(FastMode) && --_fuel < 0)
                 {
                     AtInstruction(ref frame, pc + 1, sp);
-                    Refuel();
+                    Refuel(pending: 1);
                     // A mode that does not poll answers the profiler's timer where a slice of fuel ends (every
                     // FuelSlice instructions): without it, a loop that neither calls nor allocates was never sampled
                     // under --fuel or --checked, and its time went to whatever ran next.
