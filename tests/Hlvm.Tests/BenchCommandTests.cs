@@ -66,6 +66,34 @@ public sealed class BenchCommandTests : IDisposable
         }
     }
 
+    /// <summary>Every run reads the same standard input: the runs read none, so a program that needs its input failed
+    /// ("nothing to time") and one that reads it was timed reading nothing. A program that throws unless it reads
+    /// all of its 1,000 lines runs in each engine, warm-ups included.</summary>
+    [Fact]
+    public void EveryRunReadsTheSameStandardInput()
+    {
+        string path = Program("""
+            fn main() {
+                var n = 0
+                var sum = 0
+                while true {
+                    let line = readLine()
+                    if line == null { break }
+                    n += 1
+                    sum += line.toInt()
+                }
+                if n != 1000 || sum != 500500 { throw ValueError("read {n} lines summing to {sum}") }
+            }
+            """);
+        string text = string.Concat(Enumerable.Range(1, 1000).Select(i => $"{i}\n"));
+        foreach (string warmup in (string[])["0", "2"])
+        {
+            var result = TestSupport.HlvmWithInput(text, "bench", "--runs", "2", "--warmup", warmup, path);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Single(result.Stdout.Split('\n'), l => l.TrimStart().StartsWith("tiered ", StringComparison.Ordinal));
+        }
+    }
+
     [Fact]
     public void BadEnginesExportsAndProgramsAreReported()
     {

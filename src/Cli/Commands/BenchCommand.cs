@@ -66,13 +66,17 @@ internal static class BenchCommand
             var programArgs = p.GetValue(args) ?? [];
             var limit = timeout.Get(p);
             var results = chosen.Select(e => (Engine: e, Seconds: new double[n])).ToList();
+            // Every run reads the same standard input: the first (a warm-up, unless there are none) as it comes, the
+            // others what it read, at once (as a comparison gives its runs theirs). The runs read none before: a
+            // program that needs its input failed, and one that reads it was timed reading nothing.
+            using var input = new RepeatedInput(cli.In);
             for (int round = -w; round < n; round++)
             {
                 for (int k = 0; k < results.Count; k++)
                 {
                     var (engine, times) = results[(round + w + k) % results.Count];
                     if (cli.Interactive) cli.Err.Write($"\rhlvm bench: {(round < 0 ? "warming up" : $"round {round + 1} of {n}")}: {engine}        ");
-                    var quiet = new CliContext(TextWriter.Null, new StringWriter(), TextReader.Null, IsProcess: false);
+                    var quiet = new CliContext(TextWriter.Null, new StringWriter(), input.Next(), IsProcess: false);
                     // The runs before left their VMs' heaps to .NET's collector: collected here, untimed, not
                     // during the run (as BenchmarkDotNet does between its iterations).
                     GC.Collect();
@@ -90,6 +94,7 @@ internal static class BenchCommand
                         cli.Messages.Write(quiet.Err.ToString());
                         return code;
                     }
+                    if (input.TooLong(cli, "hlvm bench")) return ExitCodes.LimitExceeded;
                     if (round >= 0) times[round] = clock.Elapsed.TotalSeconds;
                 }
             }
