@@ -203,6 +203,29 @@ public sealed class BundleTests
         Assert.True(offline.ExitCode == 0, offline.Stderr);
         Assert.Contains("can't be reached; running testapp 1.2.3 from the cache", offline.Stderr);
 
+        // The cached front damaged: cache verify finds it and removes it (it checked entries and programs only),
+        // and a run offline says that the copy is damaged, not that the bundle is malformed (exit 65).
+        string front = Directory.GetFiles(Path.Combine(ContentCache.DefaultRoot, "fronts")).Single();
+        byte[] whole = File.ReadAllBytes(front);
+        foreach (int at in new[] { 10, whole.Length - 1 })
+        {
+            byte[] damaged = (byte[])whole.Clone();
+            damaged[at] ^= 0x5A;
+            File.WriteAllBytes(front, damaged);
+            var verify = TestSupport.Hlvm("cache", "verify");
+            Assert.Equal(65, verify.ExitCode);
+            Assert.Contains($"removed front {Path.GetFileName(front)}: damaged (", verify.Stdout);
+            Assert.Contains("0 bundle fronts verified, 1 removed", verify.Stdout);
+            Assert.False(File.Exists(front));
+            File.WriteAllBytes(front, damaged);
+            var broken = app.Run(url);
+            Assert.Equal(66, broken.ExitCode);
+            Assert.Contains("and the copy of the bundle's front an earlier run cached is damaged (", broken.Stderr);
+            Assert.False(File.Exists(front));
+        }
+        File.WriteAllBytes(front, whole);
+        Assert.Contains("1 bundle front verified, 0 removed", TestSupport.Hlvm("cache", "verify").Stdout);
+
         // A server that answers, but not with the bundle, is an error, not a reason to run the cached copy.
         using (var empty = new TestSupport.TempDir())
         using (var other = new DevServer(empty.Path, new Uri(url).Port))

@@ -38,18 +38,21 @@ internal static class CacheCommand
             cli.Out.WriteLine($"{cache.Root}: cleared");
             return ExitCodes.Ok;
         });
-        var verify = new Command("verify", "Rehash every cached entry and compiled program and remove those that do not match (exit 65 when one did not)");
+        var verify = new Command("verify", "Rehash every cached entry and compiled program, check every cached bundle front, and remove those that do not match (exit 65 when one did not)");
         verify.SetAction(_ =>
         {
             var cache = new ContentCache(ContentCache.DefaultRoot);
             var bad = cache.Verify();
             foreach (var hash in bad) cli.Out.WriteLine($"removed {hash}: its contents no longer match");
             cli.Out.WriteLine($"{cache.Root}: {CliContext.Count(cache.Entries().Count(), "entry", "entries")} verified, {bad.Count} removed");
+            var (fronts, frontCount) = cache.VerifyFronts();
+            foreach (var (name, damage) in fronts) cli.Out.WriteLine($"removed front {name}: damaged ({Inputs.Shown(damage)}; an offline run could not have used it)");
+            cli.Out.WriteLine($"{cache.Root}: {CliContext.Count(frontCount - fronts.Count, "bundle front", "bundle fronts")} verified, {fronts.Count} removed");
             var programs = new ProgramCache(ProgramCache.DefaultRoot);
             var (damaged, checkedCount) = programs.Verify();
             foreach (var name in damaged) cli.Out.WriteLine($"removed program {name}: damaged (it would have been compiled again)");
             cli.Out.WriteLine($"{programs.Root}: {CliContext.Count(checkedCount - damaged.Count, "compiled program", "compiled programs")} verified, {damaged.Count} removed");
-            return bad.Count == 0 && damaged.Count == 0 ? ExitCodes.Ok : ExitCodes.DataError;
+            return bad.Count == 0 && fronts.Count == 0 && damaged.Count == 0 ? ExitCodes.Ok : ExitCodes.DataError;
         });
         return new Command("cache", "The caches: bundle entries shared by all apps, and compiled programs") { list, clear, verify };
     }

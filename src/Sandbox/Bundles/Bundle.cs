@@ -97,7 +97,7 @@ public sealed class Bundle : IDisposable
         }
         string key = source.Location;
         byte[] frontBytes;
-        bool offline = false;
+        BundleException? unreachable = null;
         try
         {
             frontBytes = ReadFrontBytes(source);
@@ -106,15 +106,24 @@ public sealed class Bundle : IDisposable
         {
             // The server is away: run from what an earlier run verified and cached (checked again below).
             frontBytes = cached;
-            offline = true;
+            unreachable = e;
         }
         catch
         {
             source.Dispose();
             throw;
         }
+        bool offline = unreachable is not null;
         try
         {
+            if (offline && CachedFrontDamage(frontBytes) is { } damage)
+            {
+                // The copy was verified when it was cached: what fails now is the copy, not the bundle. Said as such
+                // (the bundle can't be had, 66), and removed, so that the next run with the server up caches it
+                // again; it was reported as a malformed bundle ("at offset 10: unknown flags"), exit 65.
+                cache.RemoveFront(key);
+                throw new BundleException($"{unreachable!.Message}; and the copy of the bundle's front an earlier run cached is damaged ({damage}): it was removed", unreachable: true);
+            }
             var front = BundleFront.Read(frontBytes);
             if (!offline) CheckLength(front, source);
             Check(front, trust);
@@ -134,6 +143,21 @@ public sealed class Bundle : IDisposable
         {
             source.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>What is wrong with a cached front, which was whole and signed as it says when it was cached: it does not
+    /// parse, or its signature no longer matches it; null when it is sound.</summary>
+    public static string? CachedFrontDamage(byte[] bytes)
+    {
+        try
+        {
+            var front = BundleFront.Read(bytes);
+            return front.PublicKey is not null && !Signing.Verify(front) ? "its signature does not match it" : null;
+        }
+        catch (BundleException e)
+        {
+            return e.Message;
         }
     }
 

@@ -54,6 +54,33 @@ public sealed class ContentCache(string root)
 
     public void PutFront(string location, byte[] front) => WriteAtomically(FrontPath(location), front);
 
+    /// <summary>Removes the cached front of the bundle at a location (damaged: see <see cref="Bundle.CachedFrontDamage"/>).</summary>
+    public void RemoveFront(string location) => TryDelete(FrontPath(location));
+
+    /// <summary>Checks every cached front (<see cref="Bundle.CachedFrontDamage"/>); removes and returns the damaged
+    /// ones (their names and what is wrong), with how many were checked. A damaged front was found only by the
+    /// offline run that needed it.</summary>
+    public (List<(string Name, string Damage)> Removed, int Checked) VerifyFronts()
+    {
+        var removed = new List<(string, string)>();
+        string dir = Path.Combine(Root, "fronts");
+        if (!Directory.Exists(dir)) return (removed, 0);
+        int count = 0;
+        foreach (var path in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal).ToList())
+        {
+            string name = Path.GetFileName(path);
+            if (name.Length != 64 || !name.All(char.IsAsciiHexDigitLower)) continue;
+            byte[] bytes;
+            try { bytes = File.ReadAllBytes(path); }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { continue; } // removed meanwhile
+            count++;
+            if (Bundle.CachedFrontDamage(bytes) is not { } damage) continue;
+            removed.Add((name, damage));
+            TryDelete(path);
+        }
+        return (removed, count);
+    }
+
     private string FrontPath(string location) => Path.Combine(Root, "fronts", FrontName(location));
 
     private static string FrontName(string location) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(location)));
