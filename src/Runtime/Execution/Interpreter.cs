@@ -1803,9 +1803,12 @@ public sealed class Interpreter : IRootSource
         var stack = _stack;
         int r = (int)stack[sp - 1];
         if (r != 0 && !heap.ClassOf(r).Is(ins.A))
-            throw Fault(ref frame, pc, sp, ErrorWith(ErrorClasses.Cast, "a {0} is not a {1}", heap.ClassOf(r).Name, _module.Classes[ins.A].Name));
+            throw Fault(ref frame, pc, sp, new VmError(ErrorClasses.Cast, $"{WithArticle(heap.ClassOf(r).Name)} is not {WithArticle(_module.Classes[ins.A].Name)}"));
         return sp;
     }
+
+    /// <summary>A class's name after "a", or "an" where the name begins with a vowel's letter ("an Animal").</summary>
+    private static string WithArticle(string name) => (name.Length > 0 && "AEIOUaeiou".Contains(name[0]) ? "an " : "a ") + name;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal int OpCallNative(ref Frame frame, int pc, int sp, in Instr ins)

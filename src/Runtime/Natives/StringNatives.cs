@@ -169,7 +169,7 @@ internal static class StringNatives
         new("string.repeat", [S, I], S, null, "the string n times", (vm, a) =>
         {
             var s = Str(vm, a[0]);
-            if (a[1] < 0) throw new VmError("ValueError", $"repeat({a[1]}): the count is negative");
+            if (a[1] < 0) throw new VmError("ValueError", $"repeat: the count {a[1]} is negative");
             if (s.Length == 0) return NewString(vm, "");
             // The length itself, past a long's range too (a count near 2^63), as the error says it.
             Int128 product = (Int128)a[1] * s.Length;
