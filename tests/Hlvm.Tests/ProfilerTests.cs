@@ -619,6 +619,9 @@ public sealed class ProfilerTests : IDisposable
         Assert.DoesNotContain("\"r\":", new Runtime.Profiling.ProfileComparison(Profile(1_000), Profile(1_000)) { CutShort = ["interp", "jit"] }.Html());
         Assert.Contains("No speed-up is shown", new Runtime.Profiling.ProfileComparison(Profile(1_000), Profile(1_000)) { CutShort = ["jit"] }.Html());
         Assert.Contains("\"r\":3", new Runtime.Profiling.ProfileComparison(Profile(300), Profile(900)).Html());
+        // Runs too short for a sample say so, as a single profile does, under an empty table.
+        var none = Profile(1) with { Samples = 0, Functions = [], Stacks = [] };
+        Assert.Contains("  no samples: both runs ended before the first one (raise --rate)\n", new Runtime.Profiling.ProfileComparison(none, none).Text());
         // The wait is the time spent in the input's reads.
         var input = new Cli.Commands.RepeatedInput(new SlowReader("line\n", TimeSpan.FromMilliseconds(200)));
         Assert.Equal("line", input.Next().ReadLine());

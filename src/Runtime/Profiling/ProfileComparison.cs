@@ -65,6 +65,8 @@ public sealed class ProfileComparison(Profile interp, Profile jit)
             string speedup = f.JitTotal > 0 && f.InterpTotal > 0 && Comparable ? (f.InterpTotal / f.JitTotal).ToString("F2", inv) + "x" : "-";
             t.Append(inv, $"{f.InterpTotal,12:F1} {f.JitTotal,12:F1} {speedup,9}   {f.InterpSelf,12:F1} {f.JitSelf,12:F1}  {f.Name}\n");
         }
+        // A table without rows said nothing of why: as a single profile says it.
+        if (interp.Samples == 0 && jit.Samples == 0) t.Append("  no samples: both runs ended before the first one (raise --rate)\n");
         t.Append(inv, $"\njit: {jit.Compiles.Count} function{(jit.Compiles.Count == 1 ? "" : "s")} compiled in {jit.Compiles.Sum(c => c.Took.TotalMilliseconds):F1} ms{ProfileFormats.DotnetJit(jit)}; {jit.OsrEntries} {(jit.OsrEntries == 1 ? "entry" : "entries")} into compiled loops\n");
         return t.ToString();
     }
