@@ -257,17 +257,25 @@ public sealed class ProfilerTests : IDisposable
         for (int i = 0; i < 3_000_000 * 9; i++) x = (x * 7 + 3) % 1000003;
         foreach (var engine in (string[][])[["--engine", "interp"], ["--engine", "jit"], ["--engine", "tiered", "--jit-threshold", "1", "--jit-sync"], ["--engine", "tiered"]])
         {
-            var result = TestSupport.Hlvm(["prof", "--rate", "5000", .. engine, path]);
-            Assert.True(result.ExitCode == 0, result.Stderr);
-            Assert.Equal($"{x}\n", result.Stdout);
-            Assert.True(SampleCount(result.Stderr) >= 50, result.Stderr);
-            var table = Table(result.Stderr);
-            string said = $"{string.Join(' ', engine)}: heavy {table["heavy"].Self}%, small {table["small"].Self}%, main {table["main"].Self}%\n{result.Stderr}";
-            Assert.True(table["heavy"].Self >= 40, said);
-            Assert.True(table["small"].Self >= 1 && table["small"].Self * 2 < table["heavy"].Self, said);
-            Assert.True(table["main"].Self <= 50, said);
-            Assert.Equal(3_000_000, table["heavy"].Calls);
-            Assert.Equal(3_000_000, table["small"].Calls);
+            // Samples are weighed by the time since the last one, so a preemption of the program's thread (the rest
+            // of the suite loads the machine) gives one sample the weight of many, wherever the thread polls next:
+            // the shares are a measurement, taken again, up to three times in all, before they are said to be wrong.
+            // Attribution that is wrong fails every time.
+            var failures = new List<string>();
+            for (int attempt = 0; attempt < 3 && failures.Count == attempt; attempt++)
+            {
+                var result = TestSupport.Hlvm(["prof", "--rate", "5000", .. engine, path]);
+                Assert.True(result.ExitCode == 0, result.Stderr);
+                Assert.Equal($"{x}\n", result.Stdout);
+                var table = Table(result.Stderr);
+                Assert.Equal(3_000_000, table["heavy"].Calls);
+                Assert.Equal(3_000_000, table["small"].Calls);
+                string said = $"{string.Join(' ', engine)}: heavy {table["heavy"].Self}%, small {table["small"].Self}%, main {table["main"].Self}%\n{result.Stderr}";
+                if (SampleCount(result.Stderr) < 50 || table["heavy"].Self < 40 || table["small"].Self < 1
+                    || table["small"].Self * 2 >= table["heavy"].Self || table["main"].Self > 50)
+                    failures.Add(said);
+            }
+            Assert.True(failures.Count < 3, string.Join("\n---\n", failures));
         }
     }
 
