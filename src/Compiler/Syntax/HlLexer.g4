@@ -107,8 +107,9 @@ PIPE          : '|' ;
 ID            : [a-zA-Z_] [a-zA-Z_0-9]* ;
 FLOAT         : DIGITS '.' DIGITS EXPONENT? | DIGITS EXPONENT ;
 INT           : DIGITS | '0x' [0-9a-fA-F] [0-9a-fA-F_]* | '0b' [01] [01_]* ;
-// '0x' or '0b' with no digit after it (with one, INT is the longer match): an error token the parser reports.
-NO_DIGITS     : '0x' | '0b' ;
+// '0x' or '0b' with no digit after it (with one, INT is the longer match), or a prefix the language does not have
+// (upper case, octal): an error token the parser reports.
+NO_DIGITS     : '0x' | '0b' | '0X' | '0B' | '0o' | '0O' ;
 fragment DIGITS   : [0-9] [0-9_]* ;
 fragment EXPONENT : [eE] [+-]? [0-9]+ ;
 STR_START     : '"' -> pushMode(STRING) ;

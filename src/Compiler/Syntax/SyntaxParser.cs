@@ -197,9 +197,13 @@ public static class SyntaxParser
             }
             else if (offendingSymbol.Type == HlLexer.NO_DIGITS)
             {
-                message = offendingSymbol.Text == "0x"
-                    ? "a hex literal needs at least one hex digit (0-9, a-f, A-F) after '0x', as in `0xff`"
-                    : "a binary literal needs at least one digit (0 or 1) after '0b', as in `0b1010`";
+                message = offendingSymbol.Text switch
+                {
+                    "0x" => "a hex literal needs at least one hex digit (0-9, a-f, A-F) after '0x', as in `0xff`",
+                    "0b" => "a binary literal needs at least one digit (0 or 1) after '0b', as in `0b1010`",
+                    "0X" or "0B" => $"a number's prefix is written in lower case: '{offendingSymbol.Text.ToLowerInvariant()}', as in `0xff` or `0b1010`",
+                    _ => "there are no octal literals: write the number in decimal, hex (`0x1f`) or binary (`0b1010`)",
+                };
             }
             else if (InOpenInterpolation(parser, offendingSymbol))
             {
