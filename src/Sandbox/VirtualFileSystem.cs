@@ -176,7 +176,7 @@ public sealed class VirtualFileSystem : IFileSystem
     {
         var (mount, rel) = Resolve("write", path);
         if (mount.Kind == Kind.App) CopyOnWrite(path, mount, rel);
-        using var file = OpenIn("append to", path, mount.Kind == Kind.App ? CopyMount : mount, rel, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY, 0b110_100_100);
+        using var file = OpenToAppend(path, mount, rel);
         var status = Stat(file);
         if (!status.IsRegular) throw FileErrors.Fail("append to", path, status.IsDirectory ? "it is a directory" : "it is not a regular file");
         // A hard link is a second name for a file that may live anywhere; appending through it would change that file.
@@ -338,8 +338,39 @@ public sealed class VirtualFileSystem : IFileSystem
     /// <summary>The host directory a tree is in (for /data, found on first use).</summary>
     private string HostRoot(Mount mount) => mount.Kind == Kind.Data && mount.HostPath.Length == 0 ? Path.Combine(_storage.Value, "data") : mount.HostPath;
 
+    /// <summary>
+    /// The file an append writes to: the one there, opened without creating it and checked where it really is; or,
+    /// when there is none, a new one made in its directory once the directory and the new file's name are checked
+    /// (<see cref="OpenParent"/>), never through a link. The open that created it (<c>O_CREAT</c>) came before the
+    /// check, so an append that was then denied left an empty file in a denied directory, or in hlvm's own.
+    /// </summary>
+    private SafeFileHandle OpenToAppend(string path, Mount mount, string[] rel)
+    {
+        const string What = "append to";
+        int flags = O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY;
+        for (int attempt = 0; ; attempt++)
+        {
+            if (OpenIn(What, path, mount.Kind == Kind.App ? CopyMount : mount, rel, flags, 0, missing: true) is { } existing) return existing;
+            using var parent = OpenParent(What, path, mount, rel, out string name);
+            try
+            {
+                return LinuxFiles.Open(parent, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW, 0b110_100_100);
+            }
+            catch (Errno e) when (e.Code == EEXIST && attempt == 0) { /* made meanwhile: open it as one that is there */ }
+            catch (Errno e)
+            {
+                throw Map(e, What, path, mount);
+            }
+        }
+    }
+
     /// <summary>Opens a path inside a tree and checks where it really is.</summary>
-    private SafeFileHandle OpenIn(string what, string path, Mount mount, string[] rel, int flags, int mode = 0)
+    private SafeFileHandle OpenIn(string what, string path, Mount mount, string[] rel, int flags, int mode = 0) =>
+        OpenIn(what, path, mount, rel, flags, mode, missing: false)!;
+
+    /// <summary>As <see cref="OpenIn(string, string, Mount, string[], int, int)"/>; with <paramref name="missing"/>,
+    /// null where nothing is at the path, rather than the error.</summary>
+    private SafeFileHandle? OpenIn(string what, string path, Mount mount, string[] rel, int flags, int mode, bool missing)
     {
         try
         {
@@ -357,6 +388,10 @@ public sealed class VirtualFileSystem : IFileSystem
                 file.Dispose();
                 throw;
             }
+        }
+        catch (Errno e) when (missing && e.Code == ENOENT)
+        {
+            return null;
         }
         catch (Errno e)
         {
