@@ -48,11 +48,20 @@ public static class HostAccess
     {
         target = FileErrors.Shorten(target);
         grantable = grantable is null ? null : FileErrors.Shorten(grantable);
-        string flag = $"--allow-{permission}={grantable ?? target}";
-        return new VmError(ErrorClasses.Permission, why is null
-            ? $"{permission} access to \"{target}\" is not granted (run with {flag} to allow it)"
-            : $"{permission} access to \"{target}\" is denied: {why}");
+        if (why is not null) return new VmError(ErrorClasses.Permission, $"{permission} access to \"{target}\" is denied: {why}");
+        // The flag as a shell takes it: the program chose the target, and a person may paste the flag. '*' alone
+        // is every target of the kind, so a file named '*' is granted as './*', and a variable named '*' by no flag.
+        string value = grantable ?? target;
+        if (value == "*" && permission is "read" or "write") value = "./*";
+        return new VmError(ErrorClasses.Permission, value == "*"
+            ? $"{permission} access to \"{target}\" is not granted (no flag grants it alone: --allow-{permission}=* grants every one)"
+            : $"{permission} access to \"{target}\" is not granted (run with --allow-{permission}={ShellWord(value)} to allow it)");
     }
+
+    /// <summary>A value as a POSIX shell reads it back unchanged: as it is when it holds only characters no shell
+    /// treats specially, else in single quotes (a quote in it written '\'').</summary>
+    public static string ShellWord(string value) =>
+        value.Length > 0 && value.All(c => char.IsAsciiLetterOrDigit(c) || "/._-:+,@%=".Contains(c)) ? value : "'" + value.Replace("'", "'\\''") + "'";
 
     private sealed class DenyAll : IHost
     {
