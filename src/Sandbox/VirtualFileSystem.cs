@@ -328,9 +328,19 @@ public sealed class VirtualFileSystem : IFileSystem
         if (TreeOf(parts) is not { } mount) return OutsideWhy;
         int depth = 0;
         foreach (var part in parts.AsSpan(mount.Parts.Length))
-            if ((depth += part == ".." ? -1 : 1) < 0) return $"it leads outside {mount.Virtual}";
+            if ((depth += part == ".." ? -1 : 1) < 0) return LeadsOutside(mount, path);
         return null;
     }
+
+    /// <summary>
+    /// Why a path is denied that leads outside its tree: the tree named, unless it is a granted host directory or file
+    /// reached by a relative path. Then its name is the working directory's (a grant of '.' is a grant of that), which
+    /// no message may tell the program; an absolute path names the tree itself.
+    /// </summary>
+    private static string LeadsOutside(Mount mount, string path) =>
+        mount.Kind == Kind.Host && !path.StartsWith('/')
+            ? $"it leads outside the granted {(mount.File is null ? "directory" : "file")} it starts in"
+            : $"it leads outside {mount.Virtual}";
 
     /// <summary>The tree that holds the private copies of written <c>/app</c> files.</summary>
     private Mount CopyMount => new(VirtualPath.App, Overlay, Kind.Data);
@@ -459,7 +469,7 @@ public sealed class VirtualFileSystem : IFileSystem
     private void CheckReal(string what, string path, Mount mount, SafeFileHandle root, SafeFileHandle file)
     {
         string real = RealPath(file), rootReal = RealPath(root);
-        if (!VirtualPath.IsUnder(real, rootReal)) throw Denied(what, path, $"it leads outside {mount.Virtual}");
+        if (!VirtualPath.IsUnder(real, rootReal)) throw Denied(what, path, LeadsOutside(mount, path));
         if (VirtualPath.IsHidden(real)) throw Denied(what, path, "/proc, /dev and /sys are not visible to a program");
         // The app's storage is in hlvm's own directories; the files of /app and of granted trees never are.
         if (mount.Kind != Kind.Data && IsHlvmOwn(real)) throw Denied(what, path, OwnWhy);
@@ -644,7 +654,7 @@ public sealed class VirtualFileSystem : IFileSystem
 
     private static VmError Map(Errno e, string what, string path, Mount mount) => e.Code switch
     {
-        EXDEV => HostAccess.Denied(PermissionOf(what), path, $"it leads outside {mount.Virtual}"),
+        EXDEV => HostAccess.Denied(PermissionOf(what), path, LeadsOutside(mount, path)),
         ENOENT => FileErrors.Fail(what, path, "no such file or directory"),
         ENOTDIR => FileErrors.Fail(what, path, "a component of the path is not a directory"),
         EACCES or EPERM => FileErrors.Fail(what, path, "permission denied"),
