@@ -7,8 +7,12 @@ namespace Hlvm.Sandbox;
 /// or not: <c>{"time":"2026-11-25T10:00:00.000Z","native":"fs.readText","permission":"read","target":"/app/a.txt","allowed":true}</c>,
 /// with a <c>"reason"</c> when a denial has one. Lines are written whole, in order, by any number of isolates.
 /// </summary>
-public sealed class AuditLog(TextWriter writer)
+public sealed class AuditLog(TextWriter writer, string? path = null)
 {
+    /// <summary>The host file the log is written to, when it is one: hidden from the program as hlvm's own files are
+    /// (a program granted the directory that held it rewrote it, erasing the record of what it did).</summary>
+    public string? Path => path;
+
     private readonly Lock _lock = new();
 
     public void Record(string native, string permission, string target, bool allowed, string? reason = null)

@@ -114,6 +114,7 @@ public sealed class Isolate : IDisposable
         var files = new VirtualFileSystem(options.AppDirectory ?? "/", () => _storage.Value, options.Permissions, options.WorkingDirectory, options.AppFiles)
         {
             OnDenied = (permission, target, why) => audit?.Record("fs", permission, target, allowed: false, why),
+            OwnFiles = audit?.Path is { } auditPath ? [auditPath] : [],
             OnStaleCopy = notes is null ? null : path => notes.WriteLine(
                 $"hlvm: note: {ControlCharacters.MakeVisible(path)} is this app's own copy, made when it first wrote the file; the original has changed since, "
                 + $"and the app reads its copy ('hlvm rm {Path.GetFileName(_storage.Value)} --copies' removes its copies)"),

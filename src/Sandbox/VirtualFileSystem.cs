@@ -103,12 +103,27 @@ public sealed class VirtualFileSystem : IFileSystem
     /// <summary>hlvm's own directories, as named and where links lead, folded: found when a path is first checked
     /// against them (finding them resolves links and normalises text, about 3 ms of a run's start that most runs,
     /// which grant nothing and open no file, never need).</summary>
-    private string[] Own => _own ??= [.. UserFiles.OwnDirectories().SelectMany(d => new[] { d, LinuxFiles.RealPathOf(d) ?? d }).Distinct().Select(Permissions.Fold)];
+    private string[] Own => _own ??= [.. UserFiles.OwnDirectories().Concat(OwnFiles).SelectMany(d => new[] { d, LinuxFiles.RealPathOf(d) ?? d }).Distinct().Select(Permissions.Fold)];
+
+    /// <summary>Host files of this run that are hlvm's as its own directories are (the audit log), absolute. Set
+    /// after the constructor, which checked the grants against <see cref="Own"/> already: they are checked again.</summary>
+    public IReadOnlyList<string> OwnFiles
+    {
+        get;
+        init
+        {
+            field = value;
+            _own = null;
+            foreach (var mount in _mounts)
+                if (mount.Kind == Kind.Host && IsHlvmOwn(mount.Virtual))
+                    throw new ArgumentException($"'{mount.Virtual}' can't be granted: {OwnWhy}");
+        }
+    } = [];
 
     private string[]? _own;
 
     /// <summary>Why a path in hlvm's own directories is refused.</summary>
-    internal const string OwnWhy = "hlvm's own files (its trusted keys, its cache, the apps' storage) are not visible to a program";
+    internal const string OwnWhy = "hlvm's own files (its trusted keys, its cache, the apps' storage, the audit log) are not visible to a program";
 
     /// <summary>Whether a normalized host path is in one of hlvm's own directories (<see cref="UserFiles.OwnDirectories"/>),
     /// or a case or Unicode variant of one.</summary>

@@ -380,7 +380,7 @@ internal sealed class Runner(CliContext cli)
                 // The program's stderr comes after what it printed to stdout before it.
                 Error = new FlushingWriter(_cli.Out, _cli.Err),
                 Notes = new FlushingWriter(_cli.Out, _cli.Err),
-                Audit = auditFile is null ? null : new AuditLog(auditFile),
+                Audit = auditFile is null ? null : new AuditLog(auditFile, Path.GetFullPath(s.Audit!)),
                 AllowEscapes = s.AllowEscapes,
                 Heap = new HeapOptions
                 {
