@@ -195,8 +195,14 @@ internal sealed class Inputs(CliContext cli)
             exitCode = e.Malformed ? ExitCodes.DataError : ExitCodes.NoInput;
             return null;
         }
-        // A diagnostic quotes the source, which may hold control characters: show them, don't send them.
-        foreach (var d in result.Diagnostics) cli.Messages.WriteLine(ControlCharacters.MakeVisible(d.Format()));
+        // A diagnostic quotes the source, which may hold control characters: show them, don't send them. Errors stop
+        // at the compiler's limit; warnings are shown up to a limit of their own, and the rest counted: 30,000
+        // unused variables on one line of a 439 KB source wrote 9.9 MB of warnings.
+        int shownWarnings = 0;
+        foreach (var d in result.Diagnostics)
+            if (d.Severity == Severity.Error || shownWarnings++ < MaxWarningsShown) cli.Messages.WriteLine(ControlCharacters.MakeVisible(d.Format()));
+        if (shownWarnings > MaxWarningsShown)
+            cli.Messages.WriteLine($"hlvm: {CliContext.Count(shownWarnings - MaxWarningsShown, "more warning", "more warnings")} not shown (the first {MaxWarningsShown} are)");
         int errors = result.Diagnostics.Count(d => d.Severity == Severity.Error);
         if (errors > 0) cli.Messages.WriteLine(CliContext.Errors(errors));
         if (errors > 0 && path.EndsWith(".hlasm", StringComparison.Ordinal))
@@ -205,6 +211,9 @@ internal sealed class Inputs(CliContext cli)
         keep = result.Diagnostics.Count == 0 && !readFiles;
         return result.Module;
     }
+
+    /// <summary>The most warnings a compile shows; the rest are counted.</summary>
+    public const int MaxWarningsShown = 100;
 
     /// <summary>
     /// What a compilation of a file from <paramref name="path"/> depends on besides its bytes, when it reads no

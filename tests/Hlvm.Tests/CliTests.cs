@@ -434,6 +434,19 @@ public sealed class CliTests
         Assert.Contains(message, r.Stderr);
     }
 
+    /// <summary>A compile shows at most 100 warnings and counts the rest: 30,000 unused variables on one line wrote
+    /// 9.9 MB of warnings, past any --max-output (which bounds the program's output, not the compiler's).</summary>
+    [Fact]
+    public void ACompileShowsAHundredWarningsAndCountsTheRest()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("many.hl", "fn main() {\n" + string.Concat(Enumerable.Range(0, 250).Select(i => $"    let v{i} = 1\n")) + "}\n");
+        var r = TestSupport.Hlvm("check", file);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(Cli.Inputs.MaxWarningsShown, r.Stderr.Split('\n').Count(l => l.Contains(": warning: ", StringComparison.Ordinal)));
+        Assert.EndsWith("hlvm: 150 more warnings not shown (the first 100 are)\n", r.Stderr);
+    }
+
     /// <summary>'-' as a file to write is refused: by custom it means standard output, and each command made a file
     /// named '-' of it. /dev/stdout is the way to standard output, and ./- to a file of that name.</summary>
     [Theory]
