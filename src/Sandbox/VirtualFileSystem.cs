@@ -165,12 +165,13 @@ public sealed class VirtualFileSystem : IFileSystem
         using var parent = OpenParent("write", path, mount, rel, out string name);
         UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
         long replaced = 0;
+        bool made = true; // a new file, which costs FileCost beyond its bytes
         try
         {
             using var existing = LinuxFiles.Open(parent, name, O_PATH | O_NOFOLLOW);
             var status = Stat(existing);
             if (status.IsDirectory) throw FileErrors.Fail("write", path, "it is a directory");
-            if (status.IsRegular) replaced = status.Size;
+            if (status.IsRegular) (replaced, made) = (status.Size, false);
             // The replaced file's mode, but never set-user-ID or set-group-ID: the new content is the app's.
             if (status.IsRegular) mode = status.Permissions & ~(UnixFileMode.SetUser | UnixFileMode.SetGroup | UnixFileMode.StickyBit);
         }
@@ -179,7 +180,7 @@ public sealed class VirtualFileSystem : IFileSystem
         {
             throw Map(e, "write", path, mount);
         }
-        long delta = bytes.Length - replaced;
+        long delta = bytes.Length - replaced + (made ? FileCost : 0);
         CheckDisk(mount, delta, "write", path);
         var data = bytes.ToArray();
         ReplaceIn(parent, name, stream => stream.Write(data), mode, "write", path, mount);
@@ -191,7 +192,7 @@ public sealed class VirtualFileSystem : IFileSystem
     {
         var (mount, rel) = Resolve("write", path);
         if (mount.Kind == Kind.App) CopyOnWrite(path, mount, rel);
-        using var file = OpenToAppend(path, mount, rel);
+        using var file = OpenToAppend(path, mount, rel, bytes.Length);
         var status = Stat(file);
         if (!status.IsRegular) throw FileErrors.Fail("append to", path, status.IsDirectory ? "it is a directory" : "it is not a regular file");
         // A hard link is a second name for a file that may live anywhere; appending through it would change that file.
@@ -264,7 +265,7 @@ public sealed class VirtualFileSystem : IFileSystem
             using var target = LinuxFiles.Open(parent, name, O_PATH | O_NOFOLLOW);
             var status = Stat(target);
             LinuxFiles.Unlink(parent, name, directory: status.IsDirectory);
-            if (status.IsRegular && status.Links == 1) SpendDisk(mount, -status.Size);
+            if (status.IsRegular && status.Links == 1) SpendDisk(mount, -(status.Size + FileCost));
         }
         catch (Errno e)
         {
@@ -369,7 +370,7 @@ public sealed class VirtualFileSystem : IFileSystem
     /// (<see cref="OpenParent"/>), never through a link. The open that created it (<c>O_CREAT</c>) came before the
     /// check, so an append that was then denied left an empty file in a denied directory, or in hlvm's own.
     /// </summary>
-    private SafeFileHandle OpenToAppend(string path, Mount mount, string[] rel)
+    private SafeFileHandle OpenToAppend(string path, Mount mount, string[] rel, long length)
     {
         const string What = "append to";
         int flags = O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY;
@@ -377,9 +378,12 @@ public sealed class VirtualFileSystem : IFileSystem
         {
             if (OpenIn(What, path, mount.Kind == Kind.App ? CopyMount : mount, rel, flags, 0, missing: true) is { } existing) return existing;
             using var parent = OpenParent(What, path, mount, rel, out string name);
+            CheckDisk(mount, FileCost + length, What, path);
             try
             {
-                return LinuxFiles.Open(parent, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW, 0b110_100_100);
+                var made = LinuxFiles.Open(parent, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW, 0b110_100_100);
+                SpendDisk(mount, FileCost);
+                return made;
             }
             catch (Errno e) when (e.Code == EEXIST && attempt == 0) { /* made meanwhile: open it as one that is there */ }
             catch (Errno e)
@@ -554,11 +558,11 @@ public sealed class VirtualFileSystem : IFileSystem
             long length = original.Length;
             if (length > MaxCopyBytes)
                 throw FileErrors.Fail("append to", path, $"the file's {length} bytes are more than the app may copy (its heap limit, {MaxCopyBytes})");
-            CheckDisk(mount, length, "append to", path);
+            CheckDisk(mount, length + FileCost, "append to", path);
             using var parent = OpenParent("append to", path, mount, rel, out string name);
             UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
             ReplaceIn(parent, name, to => CopySparse(original, to, length), mode, "append to", path, CopyMount);
-            SpendDisk(mount, length);
+            SpendDisk(mount, length + FileCost);
             if (_appFiles is null) CopyOrigins.RecordIfNew(_storage.Value, mount.HostPath, rel);
         }
     }
@@ -592,14 +596,22 @@ public sealed class VirtualFileSystem : IFileSystem
 
     private long DiskUsed => _diskUsed ??= MeasureStorage();
 
-    /// <summary>The lengths of the files in <c>/data</c> and the copies of <c>/app</c> files: the app's own, not hlvm's
-    /// records beside them (whose app it is, where its copies came from).</summary>
+    /// <summary>The lengths of the files in <c>/data</c> and the copies of <c>/app</c> files, and <see cref="FileCost"/>
+    /// for each: the app's own, not hlvm's records beside them (whose app it is, where its copies came from).</summary>
     private long MeasureStorage()
     {
         var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true };
         return new[] { Path.Combine(_storage.Value, "data"), Overlay }.Where(Directory.Exists)
-            .Sum(d => new DirectoryInfo(d).EnumerateFiles("*", options).Sum(f => f.Length));
+            .Sum(d => new DirectoryInfo(d).EnumerateFiles("*", options).Sum(f => f.Length + FileCost));
     }
+
+    /// <summary>
+    /// What each file of the storage counts for beyond its bytes: a block, the least a file takes on disk. Counted by
+    /// their lengths alone, files of no length cost nothing, and a program under <c>--max-disk 100k</c> made 20,000
+    /// one-byte files that took 85 MB of disk (a block and an inode each) and could have made files until the file
+    /// system had no inodes left.
+    /// </summary>
+    internal const long FileCost = 4096;
 
     /// <summary>Whether a tree is in the app's storage, whose size <see cref="MaxDiskBytes"/> bounds (a write to
     /// <c>/app</c> goes to a copy there).</summary>
