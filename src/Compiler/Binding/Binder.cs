@@ -1388,7 +1388,7 @@ public sealed partial class Binder
                         text.Clear();
                         if (i.expr() is null)
                         {
-                            Error(i.RBRACE().Symbol, "unexpected '}': an interpolation needs an expression between its braces (write \\{ for a brace)");
+                            Error(i.INTERP_END().Symbol, "unexpected '}': an interpolation needs an expression between its braces (write \\{ for a brace)");
                             parts.Add(new BoundError(line));
                         }
                         else parts.Add(ToStr(BindValue(i.expr(), null), i.expr()));

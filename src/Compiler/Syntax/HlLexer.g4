@@ -21,6 +21,18 @@ lexer grammar HlLexer;
         LeaveStrings();
     }
 
+    /// <summary>
+    /// A '}' pops the mode its '{' pushed; the one that closes an interpolation (the mode under it is the string's)
+    /// is an INTERP_END, so that the parser never takes it for a block's end: after an error inside an
+    /// interpolation, its recovery took the '}' for the end of the enclosing block, and every line after it was
+    /// reported as standing outside any function.
+    /// </summary>
+    private void OnRightBrace()
+    {
+        if (ModeStack.Count > 0 && ModeStack.Peek() == STRING) Type = INTERP_END;
+        PopMode();
+    }
+
     /// <summary>Pops modes until the lexer is outside every string literal (and so back in the default mode).</summary>
     private void LeaveStrings()
     {
@@ -29,9 +41,10 @@ lexer grammar HlLexer;
     }
 }
 
-// '{' pushes the default mode and '}' pops it, so that the '}' closing an interpolation returns to STRING.
+// '{' pushes the default mode and '}' pops it, so that the '}' closing an interpolation returns to STRING (as an
+// INTERP_END: see OnRightBrace).
 LBRACE        : '{' -> pushMode(DEFAULT_MODE) ;
-RBRACE        : '}' -> popMode ;
+RBRACE        : '}' { OnRightBrace(); } ;
 IMPORT        : 'import' ;
 AS            : 'as' ;
 PUB           : 'pub' ;
@@ -119,6 +132,7 @@ UNCLOSED_COMMENT : '/*' ( ~[*] | '*'+ ~[*/] )* '*'* EOF ;
 WS            : [ \t]+ -> channel(HIDDEN) ;
 NEWLINE       : ('\r'? '\n' | '\r') { OnLineBreak(); } ;
 UNCLOSED_INTERP : '\u0000' '\u0000' '\u0000' ;  // never matched: the type OnLineBreak gives a line break in an interpolation
+INTERP_END    : '\u0000' '\u0000' '\u0001' ;  // never matched: the type OnRightBrace gives the '}' that closes an interpolation
 // Any other character is an error token the parser reports, never a lexer exception.
 BAD_CHAR      : . ;
 

@@ -123,6 +123,6 @@ lambdaParam   : ID (COLON type)? ;
 stringLit     : STR_START stringPart* STR_END ;
 stringPart    : STR_TEXT                                             # textPart
               | (STR_ESCAPE | STR_UNICODE)                           # escapePart
-              | INTERP_START expr? RBRACE                               # interpPart
+              | INTERP_START expr? INTERP_END                           # interpPart
               ;
 

@@ -76,7 +76,7 @@ public static class SyntaxParser
             switch (t.Type)
             {
                 case HlLexer.LPAREN or HlLexer.LBRACK or HlLexer.LBRACE or HlLexer.INTERP_START or HlLexer.STR_START: depth++; break;
-                case HlLexer.RPAREN or HlLexer.RBRACK or HlLexer.RBRACE or HlLexer.STR_END: depth = Math.Max(0, depth - 1); break;
+                case HlLexer.RPAREN or HlLexer.RBRACK or HlLexer.RBRACE or HlLexer.INTERP_END or HlLexer.STR_END: depth = Math.Max(0, depth - 1); break;
             }
             prefix = t.Type is HlLexer.MINUS or HlLexer.BANG or HlLexer.TILDE ? prefix + 1 : t.Channel == TokenConstants.DefaultChannel ? 0 : prefix;
             if (depth > MaxNesting || prefix > MaxNesting)
@@ -123,7 +123,7 @@ public static class SyntaxParser
         HlLexer.STR_END => "'\"'",
         HlLexer.STR_TEXT or HlLexer.STR_ESCAPE or HlLexer.INTERP_START => "string text",
         HlLexer.LBRACE => "'{'",
-        HlLexer.RBRACE => "'}'",
+        HlLexer.RBRACE or HlLexer.INTERP_END => "'}'",
         _ => vocabulary.GetLiteralName(type) ?? vocabulary.GetDisplayName(type),
     };
 
@@ -305,10 +305,10 @@ public static class SyntaxParser
                 {
                     case HlLexer.INTERP_START: open.Push(true); break;
                     case HlLexer.LBRACE: open.Push(false); break;
-                    case HlLexer.RBRACE: if (open.Count > 0) open.Pop(); break;
+                    case HlLexer.RBRACE or HlLexer.INTERP_END: if (open.Count > 0) open.Pop(); break;
                 }
             }
-            return open.Count > 0 && open.Peek() && offending.Type != HlLexer.RBRACE;
+            return open.Count > 0 && open.Peek() && offending.Type is not (HlLexer.RBRACE or HlLexer.INTERP_END);
         }
 
         /// <summary>The index of the first token on the offending token's line.</summary>
@@ -350,7 +350,7 @@ public static class SyntaxParser
         /// <summary>When many tokens could come next, a missing closing bracket is the likeliest mistake: name it.</summary>
         private static string MissingCloser(IntervalSet expected)
         {
-            foreach (var (type, text) in new[] { (HlLexer.RPAREN, ")"), (HlLexer.RBRACK, "]"), (HlLexer.RBRACE, "}") })
+            foreach (var (type, text) in new[] { (HlLexer.RPAREN, ")"), (HlLexer.RBRACK, "]"), (HlLexer.RBRACE, "}"), (HlLexer.INTERP_END, "}") })
             {
                 if (expected.Contains(type)) return $"; expected '{text}'";
             }

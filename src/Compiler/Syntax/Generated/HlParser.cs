@@ -47,8 +47,8 @@ public partial class HlParser : Parser {
 		STAR=67, SLASH=68, PERCENT=69, BANG=70, TILDE=71, AMP=72, CARET=73, PIPE=74, 
 		ID=75, FLOAT=76, INT=77, NO_DIGITS=78, STR_START=79, LINE_COMMENT=80, 
 		BLOCK_COMMENT=81, UNCLOSED_COMMENT=82, WS=83, NEWLINE=84, UNCLOSED_INTERP=85, 
-		BAD_CHAR=86, STR_END=87, STR_TEXT=88, STR_UNICODE=89, STR_ESCAPE=90, INTERP_START=91, 
-		STR_NEWLINE=92;
+		INTERP_END=86, BAD_CHAR=87, STR_END=88, STR_TEXT=89, STR_UNICODE=90, STR_ESCAPE=91, 
+		INTERP_START=92, STR_NEWLINE=93;
 	public const int
 		RULE_program = 0, RULE_importDecl = 1, RULE_qualifiedName = 2, RULE_topDecl = 3, 
 		RULE_constDecl = 4, RULE_typeName = 5, RULE_classDecl = 6, RULE_classMember = 7, 
@@ -89,8 +89,8 @@ public partial class HlParser : Parser {
 		"MINUS", "STAR", "SLASH", "PERCENT", "BANG", "TILDE", "AMP", "CARET", 
 		"PIPE", "ID", "FLOAT", "INT", "NO_DIGITS", "STR_START", "LINE_COMMENT", 
 		"BLOCK_COMMENT", "UNCLOSED_COMMENT", "WS", "NEWLINE", "UNCLOSED_INTERP", 
-		"BAD_CHAR", "STR_END", "STR_TEXT", "STR_UNICODE", "STR_ESCAPE", "INTERP_START", 
-		"STR_NEWLINE"
+		"INTERP_END", "BAD_CHAR", "STR_END", "STR_TEXT", "STR_UNICODE", "STR_ESCAPE", 
+		"INTERP_START", "STR_NEWLINE"
 	};
 	public static readonly IVocabulary DefaultVocabulary = new Vocabulary(_LiteralNames, _SymbolicNames);
 
@@ -3571,7 +3571,7 @@ public partial class HlParser : Parser {
 			State = 515;
 			ErrorHandler.Sync(this);
 			_la = TokenStream.LA(1);
-			while (((((_la - 88)) & ~0x3f) == 0 && ((1L << (_la - 88)) & 15L) != 0)) {
+			while (((((_la - 89)) & ~0x3f) == 0 && ((1L << (_la - 89)) & 15L) != 0)) {
 				{
 				{
 				State = 512;
@@ -3632,7 +3632,7 @@ public partial class HlParser : Parser {
 	}
 	public partial class InterpPartContext : StringPartContext {
 		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode INTERP_START() { return GetToken(HlParser.INTERP_START, 0); }
-		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode RBRACE() { return GetToken(HlParser.RBRACE, 0); }
+		[System.Diagnostics.DebuggerNonUserCode] public ITerminalNode INTERP_END() { return GetToken(HlParser.INTERP_END, 0); }
 		[System.Diagnostics.DebuggerNonUserCode] public ExprContext expr() {
 			return GetRuleContext<ExprContext>(0);
 		}
@@ -3695,7 +3695,7 @@ public partial class HlParser : Parser {
 				}
 
 				State = 526;
-				Match(RBRACE);
+				Match(INTERP_END);
 				}
 				break;
 			default:
@@ -3757,7 +3757,7 @@ public partial class HlParser : Parser {
 	}
 
 	private static int[] _serializedATN = {
-		4,1,92,530,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
+		4,1,93,530,2,0,7,0,2,1,7,1,2,2,7,2,2,3,7,3,2,4,7,4,2,5,7,5,2,6,7,6,2,7,
 		7,7,2,8,7,8,2,9,7,9,2,10,7,10,2,11,7,11,2,12,7,12,2,13,7,13,2,14,7,14,
 		2,15,7,15,2,16,7,16,2,17,7,17,2,18,7,18,2,19,7,19,2,20,7,20,2,21,7,21,
 		2,22,7,22,2,23,7,23,2,24,7,24,2,25,7,25,2,26,7,26,2,27,7,27,2,28,7,28,
@@ -3800,7 +3800,7 @@ public partial class HlParser : Parser {
 		1,28,1,28,1,28,1,28,3,28,525,8,28,1,28,3,28,528,8,28,1,28,0,2,32,40,29,
 		0,2,4,6,8,10,12,14,16,18,20,22,24,26,28,30,32,34,36,38,40,42,44,46,48,
 		50,52,54,56,0,9,1,0,7,8,3,0,30,31,37,44,64,64,2,0,66,66,70,71,1,0,67,69,
-		1,0,65,66,1,0,49,50,2,0,45,48,62,63,1,0,17,18,1,0,89,90,610,0,61,1,0,0,
+		1,0,65,66,1,0,49,50,2,0,45,48,62,63,1,0,17,18,1,0,90,91,610,0,61,1,0,0,
 		0,2,72,1,0,0,0,4,81,1,0,0,0,6,93,1,0,0,0,8,96,1,0,0,0,10,109,1,0,0,0,12,
 		114,1,0,0,0,14,142,1,0,0,0,16,145,1,0,0,0,18,154,1,0,0,0,20,163,1,0,0,
 		0,22,168,1,0,0,0,24,182,1,0,0,0,26,194,1,0,0,0,28,209,1,0,0,0,30,220,1,
@@ -3937,9 +3937,9 @@ public partial class HlParser : Parser {
 		5,75,0,0,507,508,5,60,0,0,508,510,3,32,16,0,509,507,1,0,0,0,509,510,1,
 		0,0,0,510,53,1,0,0,0,511,515,5,79,0,0,512,514,3,56,28,0,513,512,1,0,0,
 		0,514,517,1,0,0,0,515,513,1,0,0,0,515,516,1,0,0,0,516,518,1,0,0,0,517,
-		515,1,0,0,0,518,519,5,87,0,0,519,55,1,0,0,0,520,528,5,88,0,0,521,528,7,
-		8,0,0,522,524,5,91,0,0,523,525,3,40,20,0,524,523,1,0,0,0,524,525,1,0,0,
-		0,525,526,1,0,0,0,526,528,5,2,0,0,527,520,1,0,0,0,527,521,1,0,0,0,527,
+		515,1,0,0,0,518,519,5,88,0,0,519,55,1,0,0,0,520,528,5,89,0,0,521,528,7,
+		8,0,0,522,524,5,92,0,0,523,525,3,40,20,0,524,523,1,0,0,0,524,525,1,0,0,
+		0,525,526,1,0,0,0,526,528,5,86,0,0,527,520,1,0,0,0,527,521,1,0,0,0,527,
 		522,1,0,0,0,528,57,1,0,0,0,67,61,67,76,79,86,93,96,102,109,114,124,127,
 		133,142,145,152,157,163,168,175,177,186,191,194,200,205,214,218,243,246,
 		251,257,263,269,271,282,291,303,312,319,324,334,340,377,388,397,408,410,
