@@ -434,6 +434,19 @@ public sealed class CliTests
         Assert.Contains(message, r.Stderr);
     }
 
+    /// <summary>An operand missing inside an interpolation is said as the '}' that came instead, without the brackets
+    /// around the string ("expected ',' or ')'") or the '}' itself ("expected '}'") named as what was expected.</summary>
+    [Fact]
+    public void AnOperandMissingInAnInterpolationIsSaidPlainly()
+    {
+        using var dir = new TestSupport.TempDir();
+        string file = dir.File("main.hl", "fn main() {\n    println(\"{1 +}\")\n    println(1)\n}\n");
+        var r = TestSupport.Hlvm("check", file);
+        Assert.Equal(65, r.ExitCode);
+        Assert.StartsWith($"{file}:2:18: error: unexpected '}}'\n", r.Stderr);
+        Assert.EndsWith("\n1 error\n", r.Stderr);
+    }
+
     /// <summary>A compile shows at most 100 warnings and counts the rest: 30,000 unused variables on one line wrote
     /// 9.9 MB of warnings, past any --max-output (which bounds the program's output, not the compiler's).</summary>
     [Fact]

@@ -262,7 +262,7 @@ public static class SyntaxParser
                     ? $"expected {Join(names)} before {Describe(offendingSymbol)}"
                     : names.Count is > 0 and <= 8
                         ? $"unexpected {Describe(offendingSymbol)}; expected {Join(names)}"
-                        : $"unexpected {Describe(offendingSymbol)}{MissingCloser(expected)}";
+                        : $"unexpected {Describe(offendingSymbol)}{MissingCloser(expected, offendingSymbol.Text)}";
             }
             // One syntax error per line: the parser's recovery from the first often finds more that are only echoes.
             if (line == _lastLine || line == _echoLine) return;
@@ -327,17 +327,19 @@ public static class SyntaxParser
         private static (int Closer, string Expected)? OpenBracket(Parser parser, IToken offending)
         {
             if (parser.InputStream is not ITokenStream tokens) return null;
-            var open = new Stack<int>(); // the index of each open '(' or '['
+            var open = new Stack<int>(); // the index of each open '(', '[' or interpolation
             int first = LineStart(tokens, offending);
             for (int i = first; i < offending.TokenIndex; i++)
             {
                 switch (tokens.Get(i).Type)
                 {
-                    case HlLexer.LPAREN or HlLexer.LBRACK: open.Push(i); break;
-                    case HlLexer.RPAREN or HlLexer.RBRACK: if (open.Count > 0) open.Pop(); break;
+                    case HlLexer.LPAREN or HlLexer.LBRACK or HlLexer.INTERP_START: open.Push(i); break;
+                    case HlLexer.RPAREN or HlLexer.RBRACK or HlLexer.INTERP_END: if (open.Count > 0) open.Pop(); break;
                 }
             }
-            if (open.Count == 0 || offending.Type is HlLexer.RPAREN or HlLexer.RBRACK) return null;
+            // Inside an interpolation the brackets around its string are not the ones to close: `println("{1 +}")`
+            // said "expected ',' or ')'".
+            if (open.Count == 0 || offending.Type is HlLexer.RPAREN or HlLexer.RBRACK || tokens.Get(open.Peek()).Type == HlLexer.INTERP_START) return null;
             int at = open.Peek();
             bool paren = tokens.Get(at).Type == HlLexer.LPAREN;
             // After a name, ')' or ']', a '(' is a call and a '[' an index; otherwise a group and an array literal.
@@ -347,12 +349,13 @@ public static class SyntaxParser
             return (paren ? HlLexer.RPAREN : HlLexer.RBRACK, list ? $"',' or {closer}" : closer);
         }
 
-        /// <summary>When many tokens could come next, a missing closing bracket is the likeliest mistake: name it.</summary>
-        private static string MissingCloser(IntervalSet expected)
+        /// <summary>When many tokens could come next, a missing closing bracket is the likeliest mistake: name it
+        /// (unless it is the bracket that came: "unexpected '}'; expected '}'").</summary>
+        private static string MissingCloser(IntervalSet expected, string? offending)
         {
             foreach (var (type, text) in new[] { (HlLexer.RPAREN, ")"), (HlLexer.RBRACK, "]"), (HlLexer.RBRACE, "}"), (HlLexer.INTERP_END, "}") })
             {
-                if (expected.Contains(type)) return $"; expected '{text}'";
+                if (expected.Contains(type) && text != offending) return $"; expected '{text}'";
             }
             return "";
         }
