@@ -308,7 +308,17 @@ public static class SyntaxParser
                     case HlLexer.RBRACE or HlLexer.INTERP_END: if (open.Count > 0) open.Pop(); break;
                 }
             }
-            return open.Count > 0 && open.Peek() && offending.Type is not (HlLexer.RBRACE or HlLexer.INTERP_END);
+            if (open.Count == 0 || !open.Peek() || offending.Type is HlLexer.RBRACE or HlLexer.INTERP_END) return false;
+            // An interpolation whose '}' comes later on the line is not unclosed: the mistake is inside it
+            // (`"{f(1 2)}"` was said to be an unclosed interpolation).
+            int depth = 0;
+            for (int i = offending.TokenIndex; i < tokens.Size && tokens.Get(i).Line == offending.Line && tokens.Get(i).Type != TokenConstants.EOF; i++)
+            {
+                int type = tokens.Get(i).Type;
+                if (type == HlLexer.INTERP_START) depth++;
+                else if (type == HlLexer.INTERP_END && depth-- == 0) return false;
+            }
+            return true;
         }
 
         /// <summary>The index of the first token on the offending token's line.</summary>
