@@ -100,7 +100,7 @@ internal sealed class Inputs(CliContext cli)
     {
         FileNotFoundException or DirectoryNotFoundException => "no such file",
         UnauthorizedAccessException => "permission denied",
-        _ => e.Message.LastIndexOf(" : '", StringComparison.Ordinal) is > 0 and var at && e.Message.EndsWith('\'') ? e.Message[..at] : e.Message,
+        _ => FileErrors.WithoutPath(e.Message),
     };
 
     /// <summary>A name as a message shows it: control characters made visible.</summary>
@@ -302,7 +302,7 @@ internal sealed class Inputs(CliContext cli)
                 PathTooLongException => "its name is too long",
                 // A directory that is there but makes no files (/proc).
                 FileNotFoundException or DirectoryNotFoundException => "no file can be made in that directory",
-                _ => e.Message.EndsWith($" : '{output}'", StringComparison.Ordinal) ? e.Message[..^($" : '{output}'".Length)] : e.Message,
+                _ => FileErrors.WithoutPath(e.Message),
             };
             return CantWrite(output, Shown(why));
         }

@@ -111,10 +111,10 @@ public sealed class Isolate : IDisposable
         _storage = new Lazy<string>(() => options.StorageDirectory ?? AppStorage.DirectoryFor(options.AppDirectory!));
         _about = options.About ?? (options.AppDirectory is { } appDirectory ? AppAbout.Program(appDirectory) : null);
         var notes = options.Notes;
-        var files = new VirtualFileSystem(options.AppDirectory ?? "/", () => _storage.Value, options.Permissions, options.WorkingDirectory, options.AppFiles)
+        var files = new VirtualFileSystem(options.AppDirectory ?? "/", () => _storage.Value, options.Permissions, options.WorkingDirectory, options.AppFiles,
+            audit?.Path is { } auditPath ? [auditPath] : null)
         {
             OnDenied = (permission, target, why) => audit?.Record("fs", permission, target, allowed: false, why),
-            OwnFiles = audit?.Path is { } auditPath ? [auditPath] : [],
             OnStaleCopy = notes is null ? null : path => notes.WriteLine(
                 $"hlvm: note: {ControlCharacters.MakeVisible(path)} is this app's own copy, made when it first wrote the file; the original has changed since, "
                 + $"and the app reads its copy ('hlvm rm {Path.GetFileName(_storage.Value)} --copies' removes its copies)"),

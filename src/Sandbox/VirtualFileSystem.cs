@@ -64,9 +64,13 @@ public sealed class VirtualFileSystem : IFileSystem
     /// <param name="permissions">the grants, whose paths become visible, and the denials</param>
     /// <param name="workingDirectory">what relative paths are relative to (the host's current directory)</param>
     /// <param name="appFiles">the app's files when they are not a directory (a bundle's); then <paramref name="appDirectory"/> is not used</param>
-    public VirtualFileSystem(string appDirectory, Func<string> storageDirectory, Permissions permissions, string? workingDirectory = null, IAppFiles? appFiles = null)
+    /// <param name="ownFiles">host files of this run that are hlvm's own, as its directories are (the audit log):
+    /// never granted, never visible</param>
+    public VirtualFileSystem(string appDirectory, Func<string> storageDirectory, Permissions permissions, string? workingDirectory = null, IAppFiles? appFiles = null,
+        IReadOnlyList<string>? ownFiles = null)
     {
         _appFiles = appFiles;
+        _ownFiles = ownFiles ?? [];
         _permissions = permissions;
         _cwd = VirtualPath.Normalize(workingDirectory ?? Environment.CurrentDirectory, "/");
         _storage = new Lazy<string>(storageDirectory);
@@ -103,22 +107,10 @@ public sealed class VirtualFileSystem : IFileSystem
     /// <summary>hlvm's own directories, as named and where links lead, folded: found when a path is first checked
     /// against them (finding them resolves links and normalises text, about 3 ms of a run's start that most runs,
     /// which grant nothing and open no file, never need).</summary>
-    private string[] Own => _own ??= [.. UserFiles.OwnDirectories().Concat(OwnFiles).SelectMany(d => new[] { d, LinuxFiles.RealPathOf(d) ?? d }).Distinct().Select(Permissions.Fold)];
+    private string[] Own => _own ??= [.. UserFiles.OwnDirectories().Concat(_ownFiles).SelectMany(d => new[] { d, LinuxFiles.RealPathOf(d) ?? d }).Distinct().Select(Permissions.Fold)];
 
-    /// <summary>Host files of this run that are hlvm's as its own directories are (the audit log), absolute. Set
-    /// after the constructor, which checked the grants against <see cref="Own"/> already: they are checked again.</summary>
-    public IReadOnlyList<string> OwnFiles
-    {
-        get;
-        init
-        {
-            field = value;
-            _own = null;
-            foreach (var mount in _mounts)
-                if (mount.Kind == Kind.Host && IsHlvmOwn(mount.Virtual))
-                    throw new ArgumentException($"'{mount.Virtual}' can't be granted: {OwnWhy}");
-        }
-    } = [];
+    /// <summary>Host files of this run that are hlvm's as its own directories are (the audit log), absolute.</summary>
+    private readonly IReadOnlyList<string> _ownFiles;
 
     private string[]? _own;
 
@@ -283,6 +275,7 @@ public sealed class VirtualFileSystem : IFileSystem
     {
         if (path.Length == 0) throw FileErrors.Fail(what, path, "not a valid path");
         if (path.Contains('\0')) throw FileErrors.Fail(what, path.Replace("\0", "\\0"), "not a valid path");
+        if (Escape(path) is { } escape) throw Denied(what, path, escape);
         string[] parts = Components(path);
         if (TreeOf(parts) is { } mount)
         {
@@ -294,13 +287,13 @@ public sealed class VirtualFileSystem : IFileSystem
             }
             if (mount.Kind == Kind.App)
             {
-                // Inside /app the copies and the originals must name the same file: resolve .. as text, never above /app.
+                // Inside /app the copies and the originals must name the same file: resolve .. as text (never above
+                // /app: Escape refused that above).
                 var inside = new List<string>();
                 foreach (var part in rel)
                 {
                     if (part != "..") inside.Add(part);
-                    else if (inside.Count > 0) inside.RemoveAt(inside.Count - 1);
-                    else throw Denied(what, path, "it leads outside /app");
+                    else inside.RemoveAt(inside.Count - 1);
                 }
                 rel = [.. inside];
             }
@@ -330,8 +323,8 @@ public sealed class VirtualFileSystem : IFileSystem
 
     /// <summary>
     /// Why a path whose <c>..</c> climbs out of the tree it starts in is denied, or null when it does not: the
-    /// tree is taken before any <c>..</c>, and a <c>..</c> never leaves it (<see cref="Resolve"/>). The sandbox's
-    /// decision asks this first, so that such a path is denied as itself: judged by the path it spells
+    /// tree is taken before any <c>..</c>, and a <c>..</c> never leaves it (<see cref="Resolve"/> asks this first).
+    /// The sandbox's decision asks this first too, so that such a path is denied as itself: judged by the path it spells
     /// (<c>/app/../../etc/hostname</c> as <c>/etc/hostname</c>), it was said not to be granted, with the flag that
     /// would grant that path, which then did not let it through. Counted in the text; the kernel's resolution,
     /// beneath the tree's root, still decides where a link inside the tree leads.
@@ -446,8 +439,7 @@ public sealed class VirtualFileSystem : IFileSystem
             {
                 DirectoryNotFoundException => "a directory on its path is missing, or is a file",
                 UnauthorizedAccessException => "permission denied",
-                _ when e.Message.IndexOf(" : '", StringComparison.Ordinal) is > 0 and var at => e.Message[..at],
-                _ => e.Message,
+                _ => FileErrors.WithoutPath(e.Message),
             };
             throw FileErrors.Fail(what, path, $"the app's storage can't be made on this machine ({why})");
         }

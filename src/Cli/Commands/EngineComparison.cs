@@ -99,7 +99,7 @@ internal sealed class EngineComparison(CliContext cli)
 
     /// <summary>Standard error without the report of the limit that ended the run, which hlvm writes last.</summary>
     private static string LimitReportAside(string err) =>
-        err.LastIndexOf("hlvm: limit exceeded: ", StringComparison.Ordinal) is >= 0 and var at ? err[..at] : err;
+        err.LastIndexOf(Runner.LimitReport, StringComparison.Ordinal) is >= 0 and var at ? err[..at] : err;
 
     /// <summary>A gc log with each collection's pause, which no two runs share, left out.</summary>
     internal static string PausesAside(string log) => System.Text.RegularExpressions.Regex.Replace(log, @" pause=[0-9.]+ms", "");

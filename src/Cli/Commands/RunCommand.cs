@@ -606,6 +606,9 @@ internal sealed class Runner(CliContext cli)
     /// is then its own, whatever it is), not stopped by an error or a limit.</summary>
     internal bool Returned { get; private set; }
 
+    /// <summary>How the report of a limit that ended the run begins, on standard error, after the program's own.</summary>
+    internal const string LimitReport = "hlvm: limit exceeded: ";
+
     private int RunIsolate(Isolate isolate, LoadedModule loaded, IReadOnlyList<string> args, bool allowEscapes)
     {
         try
@@ -620,7 +623,7 @@ internal sealed class Runner(CliContext cli)
             EndedBy = e.Limit;
             _cli.Out.Flush();
             _cli.StartLine();
-            _cli.Err.WriteLine(Visible(e.Limit == InterruptLimit ? $"hlvm prof: {e.ReportedMessage}" : $"hlvm: limit exceeded: {e.ReportedMessage}", allowEscapes));
+            _cli.Err.WriteLine(Visible(e.Limit == InterruptLimit ? $"hlvm prof: {e.ReportedMessage}" : LimitReport + e.ReportedMessage, allowEscapes));
             foreach (var line in e.FormatTrace()) _cli.Err.WriteLine(Visible(line, allowEscapes));
             return ExitCodes.LimitExceeded;
         }

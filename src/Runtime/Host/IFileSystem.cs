@@ -34,6 +34,12 @@ public static class FileErrors
     /// <summary><c>cannot read "a.txt": no such file</c></summary>
     public static VmError Fail(string what, string path, string reason) => new(ErrorClasses.IO, $"cannot {what} \"{Shorten(path)}\": {reason}");
 
+    /// <summary>.NET's message of a file operation without the path it ends with ("No space left on device :
+    /// '/dev/full'"), which a message that quotes it names already, and which may be a host path or a temporary
+    /// file's name no one asked for.</summary>
+    public static string WithoutPath(string message) =>
+        message.EndsWith('\'') && message.LastIndexOf(" : '", StringComparison.Ordinal) is > 0 and var at ? message[..at] : message;
+
     /// <summary>A path as an error message shows it: whole, or its two ends when it is very long.</summary>
     public static string Shorten(string path) =>
         path.Length <= 240 ? path : $"{path[..160]}…{path[^60..]} ({path.Length} characters)";

@@ -54,6 +54,10 @@ public sealed class ContentCache(string root)
 
     public void PutFront(string location, byte[] front) => WriteAtomically(FrontPath(location), front);
 
+    /// <summary>Whether a name is one the cache gives: a SHA-256 in 64 lower-case hex digits (an entry's, a front's
+    /// location's). Nothing else in its directories, or in an app's list, is the cache's.</summary>
+    private static bool IsHashName(string name) => name.Length == 64 && name.All(char.IsAsciiHexDigitLower);
+
     /// <summary>Removes the cached front of the bundle at a location (damaged: see <see cref="Bundle.CachedFrontDamage"/>).</summary>
     public void RemoveFront(string location) => TryDelete(FrontPath(location));
 
@@ -69,7 +73,7 @@ public sealed class ContentCache(string root)
         foreach (var path in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal).ToList())
         {
             string name = Path.GetFileName(path);
-            if (name.Length != 64 || !name.All(char.IsAsciiHexDigitLower)) continue;
+            if (!IsHashName(name)) continue;
             byte[] bytes;
             try { bytes = File.ReadAllBytes(path); }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { continue; } // removed meanwhile
@@ -94,7 +98,7 @@ public sealed class ContentCache(string root)
     {
         string file = AppFile(appId);
         return File.Exists(file)
-            ? File.ReadAllLines(file).Where(l => l.Length == 64 && l.All(char.IsAsciiHexDigitLower)).ToHashSet(StringComparer.Ordinal)
+            ? File.ReadAllLines(file).Where(IsHashName).ToHashSet(StringComparer.Ordinal)
             : new HashSet<string>(StringComparer.Ordinal);
     }
 
@@ -120,7 +124,7 @@ public sealed class ContentCache(string root)
         foreach (var line in File.ReadAllLines(AppFile(appId)).Where(l => l.StartsWith("front:", StringComparison.Ordinal)).Distinct())
         {
             string name = line["front:".Length..], path = Path.Combine(Root, "fronts", name);
-            if (name.Length == 64 && name.All(char.IsAsciiHexDigitLower) && File.Exists(path)) yield return File.ReadAllBytes(path);
+            if (IsHashName(name) && File.Exists(path)) yield return File.ReadAllBytes(path);
         }
     }
 
@@ -147,7 +151,7 @@ public sealed class ContentCache(string root)
         {
             // Only files named as the cache names them (64 hex digits, under their first two): nothing else is an entry.
             string name = Path.GetFileName(file);
-            if (name.Length != 64 || !name.All(char.IsAsciiHexDigitLower) || Path.GetFileName(Path.GetDirectoryName(file)) != name[..2]) continue;
+            if (!IsHashName(name) || Path.GetFileName(Path.GetDirectoryName(file)) != name[..2]) continue;
             long size;
             try { size = new FileInfo(file).Length; }
             catch (FileNotFoundException) { continue; } // removed by another process meanwhile
@@ -189,7 +193,7 @@ public sealed class ContentCache(string root)
             TryDeleteEmpty(Path.GetDirectoryName(path)!);
         }
         TryDelete(AppFile(appId));
-        foreach (var front in fronts.Where(f => f.Length == 64 && f.All(char.IsAsciiHexDigitLower))) TryDelete(Path.Combine(Root, "fronts", front));
+        foreach (var front in fronts.Where(IsHashName)) TryDelete(Path.Combine(Root, "fronts", front));
         return removed;
     }
 
