@@ -287,8 +287,16 @@ public sealed class PipeTests
             await input.WriteLineAsync("first");
             await input.FlushAsync();
             await Task.Delay(200);
-            await input.WriteLineAsync("second");
-            await input.FlushAsync();
+            try
+            {
+                await input.WriteLineAsync("second");
+                await input.FlushAsync();
+            }
+            catch (IOException)
+            {
+                // The comparison is over already: on a slow start both runs read the first line and ended, and no
+                // one reads the pipe any more.
+            }
         });
         Assert.True(late.Code == 0, late.Stdout + late.Stderr);
         Assert.StartsWith("same: interp and jit agree", late.Stdout);
