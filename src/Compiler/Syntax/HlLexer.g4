@@ -141,7 +141,9 @@ STR_END       : '"' -> popMode ;
 STR_TEXT      : ~["\\{\r\n]+ ;
 STR_UNICODE   : '\\u{' [0-9a-fA-F]+ '}' ;
 // A backslash never takes the line break after it: the string ends unterminated there (STR_NEWLINE), as without one.
-STR_ESCAPE    : '\\' ~[\r\n]? ;
+// The text is read as UTF-16, so a character past U+FFFF is a surrogate pair: an escape takes both halves (an
+// unknown escape's message shows the character, not half of it).
+STR_ESCAPE    : '\\' ([\uD800-\uDBFF] [\uDC00-\uDFFF] | ~[\r\n])? ;
 INTERP_START  : '{' -> pushMode(DEFAULT_MODE) ;
 // A line break before the closing quote: the literal is unterminated.
 STR_NEWLINE   : [\r\n] { LeaveStrings(); } ;
