@@ -31,7 +31,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Stderr);
         // The program's own output is discarded; the table names each engine once.
         Assert.DoesNotContain("199990000", result.Stdout);
-        Assert.StartsWith($"hlvm bench: {path}, 3 runs per engine after 0 warm-ups, in this process, the engines taking turns\n", result.Stdout);
+        Assert.StartsWith($"hlvm bench: {path}, 3 runs per engine with no warm-up, in this process, the engines taking turns\n", result.Stdout);
         Assert.Single(result.Stdout.Split('\n'), l => l.TrimStart().StartsWith("interp ", StringComparison.Ordinal));
         Assert.Single(result.Stdout.Split('\n'), l => l.TrimStart().StartsWith("jit ", StringComparison.Ordinal));
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
@@ -50,6 +50,31 @@ public sealed class BenchCommandTests : IDisposable
             Assert.Equal(seconds.Max(), e.GetProperty("max").GetDouble(), 9);
         }
         Assert.Equal(engines[1].GetProperty("mean").GetDouble() / engines[0].GetProperty("mean").GetDouble(), engines[1].GetProperty("ratio").GetDouble(), 9);
+    }
+
+    /// <summary>One run has no standard deviation: the table shows its time alone (it showed "± 0.0 ms", a spread
+    /// that was never measured), the Markdown export a dash, the JSON export null.</summary>
+    [Fact]
+    public void OneRunHasNoStandardDeviation()
+    {
+        string path = Program("fn main() { println(1) }");
+        string json = Path.Combine(_dir.FullName, "one.json"), md = Path.Combine(_dir.FullName, "one.md");
+        foreach (string export in (string[])[json, md])
+        {
+            var result = TestSupport.Hlvm("bench", "--engines", "interp", "--runs", "1", "--warmup", "1", "--export", export, path);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.StartsWith($"hlvm bench: {path}, 1 run per engine after 1 warm-up,", result.Stdout);
+            Assert.DoesNotContain("±", result.Stdout);
+            string row = Assert.Single(result.Stdout.Split('\n'), l => l.TrimStart().StartsWith("interp ", StringComparison.Ordinal));
+            // The mean, the minimum and the maximum: one time, three times over.
+            var times = System.Text.RegularExpressions.Regex.Matches(row, @"[0-9.]+ ms").Select(m => m.Value).ToList();
+            Assert.Equal(3, times.Count);
+            Assert.All(times, t => Assert.Equal(times[0], t));
+        }
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("engines")[0].GetProperty("sd").ValueKind);
+        string mdRow = File.ReadAllLines(md)[2];
+        Assert.Matches(@"^\| interp \| [0-9.]+ ms \| – \| ", mdRow);
     }
 
     /// <summary>A program whose main returns an exit code of its own, or that calls env.exit, ended as it meant to:

@@ -108,10 +108,10 @@ internal static class BenchCommand
                 Interactive = InteractionSupport.No,
             });
             var table = new Table().Border(TableBorder.Simple)
-                .AddColumn("engine").AddColumn(new TableColumn("mean ± sd").RightAligned()).AddColumn(new TableColumn("min").RightAligned())
+                .AddColumn("engine").AddColumn(new TableColumn(n == 1 ? "time" : "mean ± sd").RightAligned()).AddColumn(new TableColumn("min").RightAligned())
                 .AddColumn(new TableColumn("max").RightAligned()).AddColumn(new TableColumn($"/ {results[0].Engine}").RightAligned());
-            foreach (var r in rows) table.AddRow(r.Engine, $"{Ms(r.Mean)} ± {Ms(r.Sd)}", Ms(r.Min), Ms(r.Max), r.Ratio.ToString("F2", CultureInfo.InvariantCulture));
-            cli.Out.WriteLine($"hlvm bench: {Inputs.Shown(path)}, {n} run{(n == 1 ? "" : "s")} per engine after {w} warm-up{(w == 1 ? "" : "s")}, in this process, the engines taking turns");
+            foreach (var r in rows) table.AddRow(r.Engine, r.Sd is { } sd ? $"{Ms(r.Mean)} ± {Ms(sd)}" : Ms(r.Mean), Ms(r.Min), Ms(r.Max), r.Ratio.ToString("F2", CultureInfo.InvariantCulture));
+            cli.Out.WriteLine($"hlvm bench: {Inputs.Shown(path)}, {n} run{(n == 1 ? "" : "s")} per engine {(w == 0 ? "with no warm-up" : $"after {w} warm-up{(w == 1 ? "" : "s")}")}, in this process, the engines taking turns");
             console.Write(table);
             cli.Out.Flush();
             if (exportPath is null) return ExitCodes.Ok;
@@ -125,7 +125,7 @@ internal static class BenchCommand
                     engines = rows.Select(r => new { engine = r.Engine, mean = r.Mean, sd = r.Sd, min = r.Min, max = r.Max, ratio = r.Ratio, seconds = results.First(x => x.Engine == r.Engine).Seconds }),
                 }, new JsonSerializerOptions { WriteIndented = true }) + "\n"
                 : $"| engine | mean | sd | min | max | / {results[0].Engine} |\n| --- | ---: | ---: | ---: | ---: | ---: |\n"
-                  + string.Concat(rows.Select(r => $"| {r.Engine} | {Ms(r.Mean)} | {Ms(r.Sd)} | {Ms(r.Min)} | {Ms(r.Max)} | {r.Ratio.ToString("F2", CultureInfo.InvariantCulture)} |\n"));
+                  + string.Concat(rows.Select(r => $"| {r.Engine} | {Ms(r.Mean)} | {(r.Sd is { } sd ? Ms(sd) : "–")} | {Ms(r.Min)} | {Ms(r.Max)} | {r.Ratio.ToString("F2", CultureInfo.InvariantCulture)} |\n"));
             int written = inputs.WriteFile(exportPath, new System.Text.UTF8Encoding(false).GetBytes(text));
             if (written == ExitCodes.Ok) cli.Messages.WriteLine($"hlvm bench: wrote {Inputs.Shown(exportPath)}");
             return written;
@@ -133,10 +133,12 @@ internal static class BenchCommand
         return command;
     }
 
-    private static (string Engine, double Mean, double Sd, double Min, double Max, double Ratio) Row(string engine, double[] s, double baseline)
+    /// <summary>An engine's figures; the standard deviation is null for a single run, which has none (shown as 0,
+    /// it read as a measured spread).</summary>
+    private static (string Engine, double Mean, double? Sd, double Min, double Max, double Ratio) Row(string engine, double[] s, double baseline)
     {
         double mean = s.Average();
-        double sd = s.Length > 1 ? Math.Sqrt(s.Sum(x => (x - mean) * (x - mean)) / (s.Length - 1)) : 0;
+        double? sd = s.Length > 1 ? Math.Sqrt(s.Sum(x => (x - mean) * (x - mean)) / (s.Length - 1)) : null;
         return (engine, mean, sd, s.Min(), s.Max(), mean / baseline);
     }
 
