@@ -42,6 +42,12 @@ public sealed class CilCompiler : ICompiler
         public Dictionary<int, DynamicMethod> Methods => _methods ??= [];
 
         private Dictionary<int, DynamicMethod>? _methods;
+
+        /// <summary>Under tiering, each method given to the Preparer: its function, the record of its compile (which
+        /// gets .NET's time), and the methods it calls directly (<see cref="CilEmitter.DirectCalls"/>).</summary>
+        public Dictionary<DynamicMethod, Emitted> Queued => _queued ??= [];
+
+        private Dictionary<DynamicMethod, Emitted>? _queued;
         public bool Metered, Profiled;
 
         /// <summary>The run is over (<see cref="End"/>): nothing more is compiled for it, and what the JIT's thread has
@@ -131,13 +137,52 @@ public sealed class CilCompiler : ICompiler
         lock (_lock)
         {
             if (_runs.TryGetValue(module, out var run)) run.Ended = true;
+            SayRefusals();
         }
+    }
+
+    /// <summary>
+    /// .NET refused to compile the method of <paramref name="fn"/> (a bug of the emitter's: its CIL is invalid),
+    /// found on the JIT's thread before any code of the batch being compiled, <paramref name="batch"/>, was given
+    /// out. The function is not compiled again; later batches call neither it nor the batch's methods directly
+    /// (they may call it), and the batch's functions may be compiled again. Its log line waits for the program's
+    /// thread (<see cref="SayRefusals"/>), which writes the log.
+    /// </summary>
+    internal void Refused(Run run, LoadedFunction fn, DynamicMethod method, Exception e, Prepared[] batch)
+    {
+        lock (_lock)
+        {
+            if (run.Methods.TryGetValue(fn.Index, out var kept) && kept == method) run.Methods.Remove(fn.Index);
+            foreach (var p in batch)
+                if (run.Methods.TryGetValue(p.Function.Index, out kept) && kept == p.Body) run.Methods.Remove(p.Function.Index);
+            // A method refused in one batch is refused again in another that calls it (once each): said once.
+            if (fn.NotCompiled) return;
+            fn.NotCompiled = true;
+            string reason = RefusedBecause(e);
+            _failures.Add($"{fn.Name}: {reason}");
+            _notCompiled.TryAdd(fn.Name, reason);
+            _refusals.Add($"jit: {fn.Name}: not compiled ({reason})");
+        }
+    }
+
+    private static string RefusedBecause(Exception e) => $".NET refused its CIL: {e.GetType().Name}: {e.Message}";
+
+    /// <summary>The log lines of <see cref="Refused"/> not written yet.</summary>
+    private readonly List<string> _refusals = [];
+
+    /// <summary>Writes the log lines of the refusals found on the JIT's thread (under the lock, on the program's thread).</summary>
+    private void SayRefusals()
+    {
+        if (_refusals.Count == 0) return;
+        foreach (string line in _refusals) Log?.Invoke(line);
+        _refusals.Clear();
     }
 
     public void Compile(LoadedModule module, LoadedFunction fn, string why)
     {
         lock (_lock)
         {
+            SayRefusals();
             if (_abandoned) return;
             if (!Compilable(fn))
             {
@@ -209,6 +254,7 @@ public sealed class CilCompiler : ICompiler
         }
         var ready = new Prepared[batch.Count];
         var lines = new string?[batch.Count];
+        var calls = new DynamicMethod[batch.Count][];
         bool failed = false;
         long cil = 0;
         for (int i = 0; i < batch.Count; i++)
@@ -250,11 +296,18 @@ public sealed class CilCompiler : ICompiler
             }
             clock.Stop();
             cil += bytes;
+            calls[i] = [.. emitter.DirectCalls];
             var record = new Runtime.Profiling.CompileRecord(f.Name, f.Code.Length, bytes, startedAt, clock.Elapsed, f == fn ? why : "called by " + fn.Name);
             ready[i] = new(f, methods[i], stub, code, record);
             string inlined = emitter.Inlined.Count == 0 ? "" : "; in place: " + string.Join(", ", emitter.Inlined);
             lines[i] = $"jit: {f.Name}: {f.Code.Length} instructions -> {bytes} bytes of CIL in {clock.Elapsed.TotalMilliseconds:0.###} ms ({record.Why}){inlined}";
         }
+        // No code is given out before .NET has compiled it and every method it calls directly: compiled code that
+        // .NET refused (a bug of the emitter's) would fail at its first call, in the middle of a compiled caller,
+        // where the interpreter can't take over. On the JIT's thread that is the Preparer's work; otherwise it is
+        // done here, which is when the first calls would have compiled the batch's methods.
+        bool background = Background && Preparer.Available;
+        if (!failed && !background && Preparer.Available && !PreparedHere(ready, left)) failed = true;
         if (failed)
         {
             // Nothing of the batch is kept: its functions' methods may call the ones that failed.
@@ -266,7 +319,6 @@ public sealed class CilCompiler : ICompiler
             }
             return false;
         }
-        bool background = Background && Preparer.Available;
         for (int i = 0; i < batch.Count; i++)
         {
             var (f, _, _, code, record) = ready[i];
@@ -275,9 +327,55 @@ public sealed class CilCompiler : ICompiler
             Compiled++;
             CompileTime += record.Took;
             _records.Add(record);
+            if (background) run.Queued[ready[i].Body] = new(f, record, calls[i]);
             Log?.Invoke(lines[i]!);
         }
-        if (background) Preparer.Queue(this, run, ready);
+        if (background)
+        {
+            // The methods of earlier batches its code reaches by direct calls may not be compiled yet (their batch
+            // waits): the Preparer compiles them first.
+            var reached = new HashSet<DynamicMethod>(methods);
+            var called = new List<(LoadedFunction, DynamicMethod, Runtime.Profiling.CompileRecord)>();
+            var next = new Stack<DynamicMethod>();
+            foreach (var c in calls) foreach (var method in c) next.Push(method);
+            while (next.TryPop(out var method))
+            {
+                if (!reached.Add(method)) continue;
+                // (One not given to the Preparer was compiled where it was emitted.)
+                if (!run.Queued.TryGetValue(method, out var emitted)) continue;
+                called.Add((emitted.Function, method, emitted.Record));
+                foreach (var further in emitted.Calls) next.Push(further);
+            }
+            Preparer.Queue(this, run, ready, [.. called]);
+        }
+        return true;
+    }
+
+    /// <summary>Has .NET compile the batch's methods on this thread (no JIT's thread: .NET's time is in the program's,
+    /// as when its first calls compiled them); false, the function refused marked and left out, when .NET refuses one.</summary>
+    private bool PreparedHere(Prepared[] ready, HashSet<LoadedFunction> left)
+    {
+        foreach (var p in ready)
+        {
+            try
+            {
+                Preparer.Prepare(p.Body);
+                if (p.Stub != p.Body) Preparer.Prepare(p.Stub);
+            }
+            catch (MissingMethodException) when (!Preparer.Available)
+            {
+                return true; // another .NET: its methods are compiled at their first calls
+            }
+            catch (Exception e)
+            {
+                var f = p.Function;
+                f.NotCompiled = true;
+                left.Add(f);
+                _failures.Add($"{f.Name}: {RefusedBecause(e)}");
+                NotCompiledBecause(f, RefusedBecause(e));
+                return false;
+            }
+        }
         return true;
     }
 
@@ -328,13 +426,25 @@ internal static class Preparer
     /// <summary>Functions taken so far, the clock of <see cref="CilCompiler.Run.Served"/> (under the lock).</summary>
     private static long _turns;
 
-    private sealed class Pending(CilCompiler owner, CilCompiler.Run run, Prepared[] batch)
+    private sealed class Pending(CilCompiler owner, CilCompiler.Run run, Prepared[] batch, (LoadedFunction, DynamicMethod, Runtime.Profiling.CompileRecord)[] called)
     {
         public CilCompiler Owner { get; private set; } = owner;
         private CilCompiler.Run _run = run;
         public CilCompiler.Run Run => _run;
         public readonly Prepared[] Batch = batch;
         public int Next = batch.Length - 1;
+
+        /// <summary>The methods of earlier batches that the batch's code calls directly, compiled at its first turn
+        /// (each with its own batch's record of it).</summary>
+        public (LoadedFunction Function, DynamicMethod Method, Runtime.Profiling.CompileRecord Record)[] Called = called;
+
+        /// <summary>No code of the batch is given out: what it has not compiled yet is not compiled, and what it
+        /// has is dropped; its functions may be compiled again in a later batch.</summary>
+        public void GiveUp()
+        {
+            for (int i = 0; i < Batch.Length; i++) Batch[i].Function.Compiling = false;
+            Next = -1;
+        }
 
         /// <summary>Nothing more of it is wanted: its compiler was abandoned, or its module's run is over.</summary>
         public bool Dropped => Owner.Abandoned || _run.Ended;
@@ -345,6 +455,7 @@ internal static class Preparer
         public void Forget()
         {
             Array.Clear(Batch);
+            Called = [];
             Owner = null!;
             _run = null!;
         }
@@ -356,11 +467,11 @@ internal static class Preparer
     /// with it, and compile the method elsewhere first).</summary>
     internal static Action<LoadedFunction, DynamicMethod>? BeforeCompile;
 
-    public static void Queue(CilCompiler owner, CilCompiler.Run run, Prepared[] batch)
+    public static void Queue(CilCompiler owner, CilCompiler.Run run, Prepared[] batch, (LoadedFunction, DynamicMethod, Runtime.Profiling.CompileRecord)[] called)
     {
         lock (Batches)
         {
-            Batches.Add(new Pending(owner, run, batch));
+            Batches.Add(new Pending(owner, run, batch, called));
             if (_worker is null)
             {
                 // A background thread: a run that ends does not wait for compiles it no longer needs.
@@ -415,8 +526,9 @@ internal static class Preparer
             if (pending.Next < 0 || pending.Dropped)
             {
                 Batches.RemoveAt(i);
-                // Dropped: what was not compiled is not being compiled any more (a module run again may compile it).
-                for (; pending.Next >= 0; pending.Next--) pending.Batch[pending.Next].Function.Compiling = false;
+                // Dropped before its code was given out (at its last function): none of it is being compiled any
+                // more (a module run again may compile it).
+                if (pending.Next >= 0) pending.GiveUp();
                 pending.Forget();
             }
             // Newest first, so that a run's first batch met is its newest, kept unless a run served earlier comes.
@@ -425,33 +537,60 @@ internal static class Preparer
         return chosen;
     }
 
-    /// <summary>Compiles the next function of <paramref name="pending"/> and gives it its code.</summary>
+    /// <summary>
+    /// Compiles the next function of <paramref name="pending"/> (at the batch's first turn, the methods of earlier
+    /// batches it calls first), and once its last is compiled, gives every function of the batch its code. Code is
+    /// given out only when .NET has compiled it and every method it calls directly: a method .NET refuses (a bug
+    /// of the emitter's) would otherwise fail at its first call, in the middle of a compiled caller, where the
+    /// interpreter can't take over. A refusal gives the batch up (<see cref="CilCompiler.Refused"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void CompileOne(Pending pending)
     {
-        var (f, body, stub, code, record) = pending.Batch[pending.Next--];
+        if (pending.Next == pending.Batch.Length - 1)
+        {
+            foreach (var (callee, method, record) in pending.Called)
+                if (!Compiled(pending, callee, method, record)) return;
+        }
+        var (f, body, stub, _, rec) = pending.Batch[pending.Next];
         BeforeCompile?.Invoke(f, body);
+        if (!Compiled(pending, f, body, rec, stub)) return;
+        if (pending.Next-- > 0) return;
+        // The hot function last: the batch's callees have their code when it starts.
+        for (int i = pending.Batch.Length - 1; i >= 0; i--)
+        {
+            var done = pending.Batch[i];
+            Volatile.Write(ref done.Function.Compiled, done.Code);
+            done.Function.Compiling = false;
+        }
+    }
+
+    /// <summary>Has .NET compile a function's method (and its entry stub) and records the time on the function's
+    /// record, unless an earlier turn compiled it; false, the batch given up, when .NET refuses it.</summary>
+    private static bool Compiled(Pending pending, LoadedFunction f, DynamicMethod body, Runtime.Profiling.CompileRecord record, DynamicMethod? stub = null)
+    {
         var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
-        bool compiledElsewhere = false;
         try
         {
             Prepare(body);
-            compiledElsewhere = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) == jitBefore;
-            if (stub != body) Prepare(stub);
+            if (stub is not null && stub != body) Prepare(stub);
         }
-        catch (Exception)
+        catch (MissingMethodException) when (_missing)
         {
-            // Code .NET can't compile (a bug of the emitter) fails at its first call, on the program's
-            // thread, as it does when nothing compiles it ahead: the error is reported where it is seen.
+            // Another .NET: from now on, methods are compiled at their first calls (Available is false).
         }
-        // Counted before the code is given out, so that a run that has entered it counts its compile. A body
-        // that took no time here had been compiled on the program's thread (compiled code calls bodies, not
-        // stubs): its record says so, whatever its stub took.
+        catch (Exception e)
+        {
+            pending.Owner.AddJitThreadTime(System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore);
+            pending.Owner.Refused(pending.Run, f, body, e, pending.Batch);
+            pending.GiveUp();
+            return false;
+        }
+        // Counted before the code is given out, so that a run that has entered it counts its compile.
         var took = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitBefore;
         pending.Owner.AddJitThreadTime(took);
-        record.MachineCode.Done(compiledElsewhere ? TimeSpan.Zero : took);
-        Volatile.Write(ref f.Compiled, code);
-        f.Compiling = false;
+        if (record.MachineCode.Took is null) record.MachineCode.Done(took);
+        return true;
     }
 
     /// <summary>Has .NET compile <paramref name="method"/> to machine code now, on this thread.</summary>
@@ -470,6 +609,9 @@ internal static class Preparer
         RuntimeHelpers.PrepareMethod(handle);
     }
 }
+
+/// <summary>A method emitted under tiering (<see cref="CilCompiler.Run.Queued"/>).</summary>
+internal sealed record Emitted(LoadedFunction Function, Runtime.Profiling.CompileRecord Record, DynamicMethod[] Calls);
 
 /// <summary>A function of a batch, its method, the entry stub the interpreter calls, that stub's delegate, and the
 /// record of its compile (which gets .NET's part).</summary>

@@ -226,6 +226,16 @@ internal sealed class CilEmitter
 
     private readonly List<string> _inlined = [];
 
+    /// <summary>The methods this function's code calls directly (a CIL call): .NET must compile them too before this
+    /// one's code is given out (<see cref="CilCompiler"/>).</summary>
+    public IReadOnlyCollection<DynamicMethod> DirectCalls => _directCalls;
+
+    private readonly HashSet<DynamicMethod> _directCalls = [];
+
+    /// <summary>For tests: a function for which this returns true gets a method .NET refuses to compile (its body
+    /// starts with an <c>add</c> of nothing), as a bug of the emitter's would give it.</summary>
+    internal static Func<LoadedFunction, bool>? EmitInvalidFor;
+
     /// <summary>The CIL locals of the bodies compiled in place, ints (and references) and floats, and how many of
     /// each the body being emitted uses (<see cref="EmitInline"/>).</summary>
     private readonly List<LocalBuilder>[] _inlineLocals = [[], []];
@@ -871,6 +881,7 @@ internal sealed class CilEmitter
     public int Emit()
     {
         var il = _il;
+        if (EmitInvalidFor?.Invoke(_fn) == true) il.Emit(OpCodes.Add);
         // A function with no loop and no handler has no entry but its start: it needs no way in for on-stack
         // replacement, no dispatch to entries and no copies of the locals from their slots.
         // (A loop, not Array.IndexOf over bools: .NET compiled that generic code at the start of every run.)
@@ -2331,6 +2342,7 @@ internal sealed class CilEmitter
         var il = _il;
         if (_batch.TryGetValue(callee.Index, out var direct))
         {
+            _directCalls.Add(direct);
             il.Emit(OpCodes.Ldarg_0);
             Bp(args);
             il.Emit(OpCodes.Ldc_I4_0);

@@ -1697,8 +1697,9 @@ public sealed class JitTests : IDisposable
         while (batch.Any(f => f.Compiling) && DateTime.UtcNow < deadline) Thread.Sleep(5);
         Thread.Sleep(100);
         Assert.All(batch, f => Assert.False(f.Compiling));
-        Assert.Equal([null, null], new[] { Named("dropped").Compiled, Named("dropped2").Compiled });
-        Assert.NotNull(Named("dropped3").Compiled); // the compile that had begun
+        // A batch's code is given out whole, once all of it is compiled: the compile that had begun (dropped3's)
+        // gives it none either.
+        Assert.All(batch, f => Assert.Null(f.Compiled));
         // Nothing more is compiled for the run.
         int compiled = compiler.Compiled;
         compiler.Compile(loaded, Named("later"), "test");
@@ -1878,12 +1879,10 @@ public sealed class JitTests : IDisposable
 
     /// <summary>
     /// The JIT's thread says what .NET's compile of each function took (<c>CompileRecord.MachineCode</c>, which
-    /// `hlvm prof` and `--jit-log` report) before the function gets its code: a function compiled there has its
-    /// time, and one whose method another thread had compiled first (the program's thread, at a call from compiled
-    /// code) has zero, though its entry stub, compiled here, took time. Here that other thread is the test's, which
-    /// compiles `leaf`'s method (leaf takes an int, so it has a stub of its own) when the JIT's thread comes to it.
-    /// Fails when a time is recorded after the code is given out, or when the stub's time hides the other thread's
-    /// compile.
+    /// `hlvm prof` and `--jit-log` report) before any function of the batch gets its code, and gives the batch its
+    /// code whole, once all of it is compiled: a function given its code early could call one .NET has not
+    /// compiled, which fails at the call when .NET refuses it. Fails when a time is recorded after the code is
+    /// given out, or when code is given out before the batch's last compile.
     /// </summary>
     [Fact]
     public void EachFunctionCompiledOnTheJitsThreadHasItsMachineCodeTime()
@@ -1898,18 +1897,20 @@ public sealed class JitTests : IDisposable
         loaded.Attach(new Heap());
         LoadedFunction Named(string name) => loaded.Functions.Single(f => f.Name == name);
         var compiler = new Jit.CilCompiler { Background = true };
+        var batch = new[] { Named("top"), Named("middle"), Named("leaf") };
         // The batch compiles from its last function to the first: leaf, middle, top.
-        bool leafKnownBeforeMiddle = false;
+        var order = new List<string>();
+        bool codeBeforeTheEnd = false, leafTimedBeforeMiddle = false;
         Jit.Preparer.BeforeCompile = (f, body) =>
         {
-            if (f == Named("leaf")) Task.Run(() => Jit.Preparer.Prepare(body)).Wait();
-            if (f == Named("middle"))
-                leafKnownBeforeMiddle = Named("leaf").Compiled is not null && compiler.Records.Single(r => r.Function == "leaf").MachineCode.Took is not null;
+            if (!batch.Contains(f)) return;
+            order.Add(f.Name);
+            codeBeforeTheEnd |= batch.Any(g => g.Compiled is not null);
+            if (f == Named("middle")) leafTimedBeforeMiddle = compiler.Records.Single(r => r.Function == "leaf").MachineCode.Took is not null;
         };
         try
         {
             compiler.Compile(loaded, Named("top"), "test");
-            var batch = new[] { Named("top"), Named("middle"), Named("leaf") };
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (batch.Any(f => f.Compiled is null) && DateTime.UtcNow < deadline) Thread.Sleep(5);
             Assert.All(batch, f => Assert.NotNull(f.Compiled));
@@ -1918,14 +1919,122 @@ public sealed class JitTests : IDisposable
         {
             Jit.Preparer.BeforeCompile = null;
         }
+        Assert.Equal(["leaf", "middle", "top"], order);
+        Assert.False(codeBeforeTheEnd, "a function of the batch had its code before the batch's last compile");
+        Assert.True(leafTimedBeforeMiddle, "leaf's time was not recorded when its compile ended");
         Assert.Equal(["top", "middle", "leaf"], compiler.Records.Select(r => r.Function).ToArray());
-        Assert.True(leafKnownBeforeMiddle, "leaf's time was not recorded when its code was given out");
         var times = compiler.Records.ToDictionary(r => r.Function, r => r.MachineCode.Took);
-        Assert.Equal(TimeSpan.Zero, times["leaf"]);
-        Assert.True(times["middle"] > TimeSpan.Zero, $"middle: {times["middle"]}");
-        Assert.True(times["top"] > TimeSpan.Zero, $"top: {times["top"]}");
-        // The thread's total has leaf's stub besides the two methods.
-        Assert.True(compiler.JitThreadTime > times["middle"]!.Value + times["top"]!.Value);
+        Assert.All(times.Values, t => Assert.True(t > TimeSpan.Zero, $"{t}"));
+        // The thread's total has the functions' entry stubs besides their methods.
+        Assert.True(compiler.JitThreadTime >= times["leaf"]!.Value + times["middle"]!.Value + times["top"]!.Value);
+    }
+
+    /// <summary>
+    /// A method .NET refuses to compile (a bug of the emitter's; here one made on purpose) never runs: its function
+    /// stays interpreted, the rest of its batch is compiled without it, the program's results are the interpreter's,
+    /// and the log says why. Before, the JIT's thread swallowed the refusal and gave the code out, and the program
+    /// ended in an internal error at the first call, in the middle of the compiled caller.
+    /// </summary>
+    [Fact]
+    public void AMethodDotnetRefusesLeavesItsFunctionInterpreted()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"hlvm-refused-{Guid.NewGuid():N}.hl");
+        File.WriteAllText(path, """
+            fn refused(x: int) -> int { var s = 0; for i in 0..x { s += i % 7 } return s }
+            fn caller(x: int) -> int { return refused(x) + 1 }
+            fn main() {
+                var total = 0
+                for i in 0..3000 { total += caller(i % 50) }
+                println(total)
+            }
+            """);
+        long expected = Enumerable.Range(0, 3000).Sum(i => Enumerable.Range(0, i % 50).Sum(j => (long)(j % 7)) + 1);
+        Jit.CilEmitter.EmitInvalidFor = f => f.Name == "refused";
+        try
+        {
+            foreach (var engine in Engines)
+            {
+                bool compiles = engine[1] != "interp";
+                var result = TestSupport.Hlvm(["run", .. engine, .. (compiles ? (string[])["--jit-log"] : []), path]);
+                string said = string.Join(' ', engine);
+                Assert.True(result.ExitCode == 0, $"{said}: {result.Stderr}");
+                Assert.Equal($"{expected}\n", result.Stdout);
+                // On the JIT's thread (the last engine), shared with the other tests' runs, the run may end before
+                // the thread reaches its batch: then nothing is refused, and nothing is said
+                // (ABatchThatReachesARefusedMethodGetsNoCode checks that thread's refusals).
+                if (!compiles || !engine.Contains("--jit-sync") && engine[1] != "jit") continue;
+                Assert.Contains("jit: refused: not compiled (.NET refused its CIL: InvalidProgramException: ", result.Stderr);
+                Assert.Single(System.Text.RegularExpressions.Regex.Matches(result.Stderr, "jit: refused: not compiled"));
+                Assert.Matches(@"jit: caller: \d+ instructions -> ", result.Stderr);
+            }
+        }
+        finally
+        {
+            Jit.CilEmitter.EmitInvalidFor = null;
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>
+    /// On the JIT's thread, a batch gets its code only once .NET has compiled every method its code reaches by
+    /// direct calls, those of older batches too. Here `b`'s batch is emitted while `a`'s waits on the thread, so
+    /// `b` calls `a`'s method directly, which calls `refused`'s: .NET refuses that one, and neither batch gets
+    /// code (given the first method it called alone, `b` ran `a`'s code into the refused call). Compiled again,
+    /// `a` and `b` get code that calls `refused` through the interpreter.
+    /// </summary>
+    [Fact]
+    public void ABatchThatReachesARefusedMethodGetsNoCode()
+    {
+        var module = Compilation.Compile("reach.hl", """
+            fn refused(x: int) -> int { var s = 0; for i in 0..x { s += i } return s }
+            fn a(x: int) -> int { return refused(x) * 2 }
+            fn b(x: int) -> int { var s = 0; for i in 0..x { s += a(i) } return s }
+            fn main() { println(b(3)) }
+            """).Module!;
+        var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
+        loaded.Attach(new Heap());
+        LoadedFunction Named(string name) => loaded.Functions.Single(f => f.Name == name);
+        using var held = new ManualResetEventSlim(false);
+        using var holding = new ManualResetEventSlim(false);
+        var compiler = new Jit.CilCompiler { Background = true };
+        Jit.CilEmitter.EmitInvalidFor = f => f == Named("refused");
+        Jit.Preparer.BeforeCompile = (f, _) =>
+        {
+            if (f != Named("refused")) return;
+            holding.Set();
+            held.Wait(TimeSpan.FromSeconds(30));
+        };
+        try
+        {
+            compiler.Compile(loaded, Named("a"), "test");
+            Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started a's batch");
+            compiler.Compile(loaded, Named("b"), "test");
+            held.Set();
+            LoadedFunction[] ours = [Named("a"), Named("b"), Named("refused")];
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (ours.Any(f => f.Compiling) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            Assert.All(ours, f => Assert.False(f.Compiling));
+            Assert.All(ours, f => Assert.Null(f.Compiled));
+            Assert.True(Named("refused").NotCompiled);
+            Assert.False(Named("a").NotCompiled);
+            Assert.False(Named("b").NotCompiled);
+            string failure = Assert.Single(compiler.Failures);
+            Assert.StartsWith("refused: .NET refused its CIL: InvalidProgramException", failure);
+
+            compiler.Compile(loaded, Named("b"), "test");
+            deadline = DateTime.UtcNow.AddSeconds(30);
+            while ((Named("a").Compiled is null || Named("b").Compiled is null) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            Assert.NotNull(Named("a").Compiled);
+            Assert.NotNull(Named("b").Compiled);
+            Assert.Null(Named("refused").Compiled);
+            Assert.Single(compiler.Failures);
+        }
+        finally
+        {
+            Jit.CilEmitter.EmitInvalidFor = null;
+            Jit.Preparer.BeforeCompile = null;
+            held.Set();
+        }
     }
 
     /// <summary>
@@ -2139,7 +2248,7 @@ public sealed class JitTests : IDisposable
         Assert.Single(result.Stderr.Split('\n'), line => line.StartsWith("jit: main: "));
         Assert.Contains("; 1 entry into compiled loops", result.Stderr);
         // The profile counts .NET's compile on the JIT's thread apart from the program's thread's.
-        var jitThread = System.Text.RegularExpressions.Regex.Match(result.Stderr, @"and ([\d.]+) ms on the JIT's thread, compiling that CIL to machine code while the program ran\)");
+        var jitThread = System.Text.RegularExpressions.Regex.Match(result.Stderr, @"and ([\d.]+) ms on the JIT's thread, compiling the CIL to machine code while the program ran\)");
         Assert.True(jitThread.Success, result.Stderr);
         Assert.True(double.Parse(jitThread.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, result.Stderr);
     }

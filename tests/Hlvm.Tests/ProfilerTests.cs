@@ -290,7 +290,7 @@ public sealed class ProfilerTests : IDisposable
         var jit = TestSupport.Hlvm("prof", "--engine", "jit", path);
         Assert.Equal(0, jit.ExitCode);
         var m = System.Text.RegularExpressions.Regex.Match(jit.Stderr,
-            @"jit: (\d+) functions compiled in [\d.]+ ms \(\.NET's JIT ran ([\d.]+) ms on the VM's thread: compiling that CIL to machine code");
+            @"jit: (\d+) functions compiled in [\d.]+ ms \(\.NET's JIT ran ([\d.]+) ms on the VM's thread: compiling the CIL to machine code");
         Assert.True(m.Success, jit.Stderr);
         Assert.Equal(3, int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
         Assert.True(double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) > 0, jit.Stderr);
@@ -977,9 +977,8 @@ public sealed class ProfilerTests : IDisposable
 
     /// <summary>
     /// The report says what .NET's compile of each function's CIL took where the JIT's thread knows it: after the
-    /// emitting time in the function's row, and in a line of its own with the total, the longest three, and the
-    /// functions the program's thread compiled itself (a time of zero); a function whose time is unknown keeps its
-    /// row as it was, and a run where none is known has no such line.
+    /// emitting time in the function's row, and in a line of its own with the total and the longest three; a
+    /// function whose time is unknown keeps its row as it was, and a run where none is known has no such line.
     /// </summary>
     [Fact]
     public void TheReportSaysWhatDotnetsCompileOfEachFunctionTook()
@@ -994,7 +993,7 @@ public sealed class ProfilerTests : IDisposable
         var records = new[]
         {
             Record("slow", 8000, 28.5), Record("quick", 400, 1.3), Record("mid", 2000, 4), Record("small", 300, 0.5),
-            Record("first", 900, 0), Record("unknown", 100, null),
+            Record("unknown", 100, null),
         };
         var profile = new Runtime.Profiling.Profile
         {
@@ -1005,11 +1004,9 @@ public sealed class ProfilerTests : IDisposable
         };
         string text = Runtime.Profiling.ProfileFormats.Text(profile);
         Assert.Contains(" slow (p.hl) (compiled at 20 ms in 0.5 ms, then 28.5 ms by .NET: calls)\n", text);
-        Assert.Contains(" first (p.hl) (compiled at 20 ms in 0.5 ms, then by .NET on the program's thread: calls)\n", text);
         Assert.Contains(" unknown (p.hl) (compiled at 20 ms in 0.5 ms: calls)\n", text);
         Assert.Contains("\nmachine code: 4 functions compiled by .NET on the JIT's thread in 34.3 ms (the longest: slow 28.5 ms for "
-            + "8,000 bytes of CIL, mid 4.0 ms for 2,000, quick 1.3 ms for 400); 1 function on the program's thread, called by compiled "
-            + "code before the JIT's thread reached it: first\n", text);
+            + "8,000 bytes of CIL, mid 4.0 ms for 2,000, quick 1.3 ms for 400)\n", text);
         var none = profile with { Compiles = [Record("unknown", 100, null)] };
         Assert.DoesNotContain("machine code:", Runtime.Profiling.ProfileFormats.Text(none));
     }

@@ -113,11 +113,10 @@ public static class ProfileFormats
     }
 
     /// <summary>What .NET's compile of a function's CIL took, where the JIT's thread knows
-    /// (<see cref="MachineCodeCompile"/>): ", then 4.2 ms by .NET", or ", then by .NET on the program's thread".</summary>
+    /// (<see cref="MachineCodeCompile"/>): ", then 4.2 ms by .NET".</summary>
     private static string ThenDotnet(CompileRecord c) => c.MachineCode.Took switch
     {
         null => "",
-        { Ticks: 0 } => ", then by .NET on the program's thread",
         { } took => ", then " + took.TotalMilliseconds.ToString("F1", Inv) + " ms by .NET",
     };
 
@@ -127,27 +126,20 @@ public static class ProfileFormats
 
     /// <summary>
     /// The line on .NET's compiles of the CIL, where the JIT's thread made them (tiering): how many functions and how
-    /// long, the longest, and the functions the program's thread compiled itself, at a call from compiled code that
-    /// came before the JIT's thread reached them (the program waited for those). Empty where nothing is known. The
-    /// report's, and the last line of <c>--jit-log</c>.
+    /// long, and the longest. Empty where nothing is known. The report's, and the last line of <c>--jit-log</c>.
     /// </summary>
     public static string MachineCode(IReadOnlyList<CompileRecord> compiles)
     {
         // Each time read once: the JIT's thread may still be setting them.
         var timed = new List<Timed>();
-        var first = new List<string>();
         double total = 0;
         foreach (var c in compiles)
         {
             if (c.MachineCode.Took is not { } took) continue;
-            if (took.Ticks == 0) first.Add(c.Function);
-            else
-            {
-                timed.Add(new Timed(c, took));
-                total += took.TotalMilliseconds;
-            }
+            timed.Add(new Timed(c, took));
+            total += took.TotalMilliseconds;
         }
-        if (timed.Count == 0 && first.Count == 0) return "";
+        if (timed.Count == 0) return "";
         var t = new StringBuilder("machine code: ").Append(timed.Count.ToString(Inv)).Append(timed.Count == 1 ? " function" : " functions")
             .Append(" compiled by .NET on the JIT's thread in ").Append(total.ToString("F1", Inv)).Append(" ms");
         if (timed.Count > 0)
@@ -159,14 +151,6 @@ public static class ProfileFormats
                     .Append(timed[i].Took.TotalMilliseconds.ToString("F1", Inv)).Append(" ms for ")
                     .Append(timed[i].Record.CilBytes.ToString("N0", Inv)).Append(i == 0 ? " bytes of CIL" : "");
             t.Append(')');
-        }
-        if (first.Count > 0)
-        {
-            t.Append("; ").Append(first.Count.ToString(Inv)).Append(first.Count == 1 ? " function" : " functions")
-                .Append(" on the program's thread, called by compiled code before the JIT's thread reached ")
-                .Append(first.Count == 1 ? "it: " : "them: ");
-            for (int i = 0; i < Math.Min(5, first.Count); i++) t.Append(i == 0 ? "" : ", ").Append(first[i]);
-            if (first.Count > 5) t.Append(" and ").Append((first.Count - 5).ToString(Inv)).Append(" more");
         }
         return t.ToString();
     }
@@ -402,8 +386,8 @@ public static class ProfileFormats
     internal static string DotnetJit(Profile p) =>
         $" (.NET's JIT ran {p.DotnetJitTime.TotalMilliseconds.ToString("F1", Inv)} ms on the VM's thread"
         + (p.Compiles.Count == 0 ? ", compiling the runtime's own code)"
-            : p.JitThreadTime > TimeSpan.Zero ? $", compiling the runtime's own code and CIL called before the JIT's thread had compiled it, and {p.JitThreadTime.TotalMilliseconds.ToString("F1", Inv)} ms on the JIT's thread, compiling that CIL to machine code while the program ran)"
-            : ": compiling that CIL to machine code at each function's first call, and the runtime's own code)");
+            : p.JitThreadTime > TimeSpan.Zero ? $", compiling the runtime's own code, and {p.JitThreadTime.TotalMilliseconds.ToString("F1", Inv)} ms on the JIT's thread, compiling the CIL to machine code while the program ran)"
+            : ": compiling the CIL to machine code as each batch was emitted, and the runtime's own code)");
 
     /// <summary>
     /// One self-contained page (no network needed): the report's tables and an interactive flame graph drawn by a

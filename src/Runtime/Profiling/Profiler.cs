@@ -315,12 +315,11 @@ public sealed record CompileRecord(string Function, int Instructions, int CilByt
 }
 
 /// <summary>
-/// How long .NET's JIT took to compile one function's CIL to machine code on the JIT's thread, set by that thread
-/// once it is done, before the function is given its compiled code. Zero when the program's thread had compiled
-/// it first: compiled code called it directly before the JIT's thread reached it, and .NET compiled it at that
-/// call, on the program's thread, which waited (that time is in <see cref="Profile.DotnetJitTime"/>). Unknown
-/// while the JIT's thread has not reached it, and always with <c>--jit-sync</c> and <c>--engine jit</c>, where .NET
-/// compiles every method at its first call.
+/// How long .NET's JIT took to compile one function's CIL (its method and entry stub) to machine code on the JIT's
+/// thread, set by that thread once it is done, before the function's batch is given its compiled code (the
+/// program's thread never compiles that CIL itself). Unknown while the JIT's thread has not reached it, and always
+/// with <c>--jit-sync</c> and <c>--engine jit</c>, where .NET compiles each batch on the program's thread when it
+/// is emitted.
 /// </summary>
 public sealed class MachineCodeCompile
 {
