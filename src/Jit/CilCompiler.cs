@@ -25,6 +25,11 @@ public sealed class CilCompiler : ICompiler
     /// <summary>Most locals of a function compiled (RyuJIT's optimiser gives up past about 2,000 CIL locals).</summary>
     public const int MaxLocals = 1_000;
 
+    /// <summary>Most exception handlers of a function compiled. The compiler makes one or two a <c>try</c>; the
+    /// emitter's analyses visit each instruction's handlers, and a module written by hand with thousands of them
+    /// over one range took seconds to compile, on the program's thread.</summary>
+    public const int MaxHandlers = 256;
+
     /// <summary>Most instructions compiled in one batch (a hot function and its direct callees).</summary>
     public const int MaxBatchInstructions = 20_000;
 
@@ -186,9 +191,7 @@ public sealed class CilCompiler : ICompiler
             if (_abandoned) return;
             if (!Compilable(fn))
             {
-                NotCompiledBecause(fn, fn.Code.Length > MaxInstructions
-                    ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{fn.Code.Length:N0} instructions, more than the {MaxInstructions:N0} the JIT compiles")
-                    : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{fn.LocalCount:N0} locals, more than the {MaxLocals:N0} the JIT compiles"));
+                NotCompiledBecause(fn, NotCompilableBecause(fn));
                 return;
             }
             var run = _runs.GetValue(module, _ => new Run());
@@ -393,8 +396,19 @@ public sealed class CilCompiler : ICompiler
     /// <summary>How many times less often than the hot function a callee has run when it is left out of the batch.</summary>
     private const int RarelyRatio = 16;
 
-    /// <summary>Whether a function is within the limits of what is compiled (<see cref="MaxInstructions"/>, <see cref="MaxLocals"/>).</summary>
-    public static bool Compilable(LoadedFunction fn) => fn.Code.Length <= MaxInstructions && fn.LocalCount <= MaxLocals;
+    /// <summary>Whether a function is within the limits of what is compiled (<see cref="MaxInstructions"/>, <see
+    /// cref="MaxLocals"/>, <see cref="MaxHandlers"/>).</summary>
+    public static bool Compilable(LoadedFunction fn) =>
+        fn.Code.Length <= MaxInstructions && fn.LocalCount <= MaxLocals && fn.Handlers.Length <= MaxHandlers;
+
+    /// <summary>Why a function is not <see cref="Compilable"/>, as the log and the profile say it.</summary>
+    private static string NotCompilableBecause(LoadedFunction fn)
+    {
+        var (count, limit, what) = fn.Code.Length > MaxInstructions ? (fn.Code.Length, MaxInstructions, "instructions")
+            : fn.LocalCount > MaxLocals ? (fn.LocalCount, MaxLocals, "locals")
+            : (fn.Handlers.Length, MaxHandlers, "exception handlers");
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{count:N0} {what}, more than the {limit:N0} the JIT compiles");
+    }
 }
 
 /// <summary>

@@ -353,7 +353,7 @@ internal sealed class CilEmitter
             _hasHandlers = true;
         }
         for (int pc = 0; pc < fn.Code.Length; pc++) _isTarget[pc] |= _isEntry[pc];
-        _live = Liveness(fn);
+        _live = Liveness(fn, out _);
         (_chains, _isStep) = EntryChains(loopEnd, loopHeader, _isEntry);
         if (metered) (_blockLength, _blockEnd) = Blocks(fn, _isTarget);
         // On-stack replacement reads the locals from their slots where an entry's chain reaches its innermost
@@ -708,15 +708,43 @@ internal sealed class CilEmitter
     /// of a function live at every backward branch, and .NET's JIT stored a loop's temporaries to memory at every
     /// turn (nbody's inner loop stored eight floats and reloaded four ints).
     /// </summary>
-    private static ulong[][] Liveness(LoadedFunction fn)
+    /// <remarks>
+    /// Backward passes over the code until nothing changes: the bench programs, examples and language tests need
+    /// at most 5 (one more per level of loops nested). Code laid out against the passes (a chain of jumps back,
+    /// which a module written by hand can have) needs one per block, each pass costing every instruction's
+    /// handlers: a 2,300-instruction function with 2,000 handlers took seconds, on the program's thread. Past
+    /// <see cref="MaxLivenessPasses"/> every local is taken as live everywhere, which moves more values at
+    /// polls and is as correct (the JIT moved them all before it knew liveness).
+    /// </remarks>
+    internal static ulong[][] Liveness(LoadedFunction fn, out bool gaveUp)
     {
+        gaveUp = false;
         var code = fn.Code;
         int n = code.Length, words = (fn.LocalCount + 63) / 64;
         var live = new ulong[n + 1][];
         for (int pc = 0; pc <= n; pc++) live[pc] = new ulong[words];
+        // The handlers whose ranges hold each instruction, found once (CilCompiler.MaxHandlers bounds them): those of
+        // instruction pc are handler[first[pc]] to handler[first[pc + 1] - 1]. (Arrays, not lists: a list of ints
+        // is the framework's generic code over a value type, which ReadyToRun can't hold.)
+        var first = new int[n + 1];
+        foreach (var h in fn.Handlers)
+            for (int pc = h.Start; pc < h.End; pc++) first[pc + 1]++;
+        for (int pc = 0; pc < n; pc++) first[pc + 1] += first[pc];
+        var handler = new int[first[n]];
+        var filled = new int[n];
+        foreach (var h in fn.Handlers)
+            for (int pc = h.Start; pc < h.End; pc++) handler[first[pc] + filled[pc]++] = h.Handler;
         var scratch = new ulong[words];
+        int passes = 0;
         for (bool changed = true; changed;)
         {
+            if (++passes > MaxLivenessPasses)
+            {
+                for (int pc = 0; pc <= n; pc++)
+                    for (int w = 0; w < words; w++) live[pc][w] = ~0UL;
+                gaveUp = true;
+                break;
+            }
             changed = false;
             for (int pc = n - 1; pc >= 0; pc--)
             {
@@ -728,8 +756,7 @@ internal sealed class CilEmitter
                 if (info.HasTarget) Or(scratch, live[ins.A]);
                 if (ins.Op == Opcode.Store) scratch[ins.A >> 6] &= ~(1UL << ins.A);
                 if (ins.Op == Opcode.Load) scratch[ins.A >> 6] |= 1UL << ins.A;
-                foreach (var h in fn.Handlers)
-                    if (pc >= h.Start && pc < h.End) Or(scratch, live[h.Handler]);
+                for (int k = first[pc]; k < first[pc + 1]; k++) Or(scratch, live[handler[k]]);
                 for (int w = 0; w < words; w++)
                 {
                     if (live[pc][w] == scratch[w]) continue;
@@ -745,6 +772,9 @@ internal sealed class CilEmitter
             for (int w = 0; w < into.Length; w++) into[w] |= from[w];
         }
     }
+
+    /// <summary>Most passes of <see cref="Liveness"/> before it takes every local as live everywhere.</summary>
+    internal const int MaxLivenessPasses = 32;
 
     /// <summary>Whether local <paramref name="i"/> is live where instruction <paramref name="pc"/> starts (<see cref="Liveness"/>).</summary>
     private bool LiveAt(int pc, int i) => (_live[pc][i >> 6] & (1UL << i)) != 0;
