@@ -196,6 +196,54 @@ public sealed class AssemblerTests
 
     // ---------------------------------------------------------------------------------------- the syntax
 
+    /// <summary>
+    /// A handler's code is reached by no jump, and starts with the error on the stack: the max stack computed counts
+    /// it. Counted from the entry alone, it was 0 for a handler whose first instruction takes the error (which the
+    /// verifier refuses) and 1 for one that pushes two more values on it (the stack reaches 3 there).
+    /// </summary>
+    [Fact]
+    public void TheMaxStackComputedCountsHandlers()
+    {
+        var m = Assemble("""
+            .module "h"
+            .entry main
+            .class E
+            .end
+            .fn take(E) -> void
+                retvoid
+            .end
+            .fn first() -> void
+                .handler L0 L1 H E
+            L0:
+                nop
+                retvoid
+            L1:
+            H:
+                call take
+                retvoid
+            .end
+            .fn deeper() -> int
+                .handler L0 L1 H E
+            L0:
+                iconst 1
+                ret
+            L1:
+            H:
+                iconst 2
+                iconst 3
+                iadd
+                ret
+            .end
+            .fn main() -> int
+                call first
+                call deeper
+                ret
+            .end
+            """);
+        Assert.Equal(1, m.Functions.Single(f => f.Name == "first").MaxStack);
+        Assert.Equal(3, m.Functions.Single(f => f.Name == "deeper").MaxStack);
+    }
+
     [Fact]
     public void HandWrittenModuleRunsAndComputesItsMaxStack()
     {

@@ -627,6 +627,12 @@ public static class Assembler
             var work = new Stack<int>();
             work.Push(0);
             int max = 0;
+            // A handler starts with the error on the stack, and its code is reached by no jump.
+            foreach (var h in f.Handlers)
+            {
+                max = 1;
+                if (height.TryAdd(h.Handler, 1)) work.Push(h.Handler);
+            }
             while (work.Count > 0)
             {
                 int pc = work.Pop();

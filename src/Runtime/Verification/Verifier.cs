@@ -310,6 +310,8 @@ public static class Verifier
                     foreach (int h in _handlersAt[i] ?? [])
                     {
                         var (_, _, handler, cls) = _handlers[h];
+                        if (_f.MaxStack < 1)
+                            throw Fail($"the operand stack holds the error at exception handler {h}, past the declared max stack of {_f.MaxStack}");
                         if (Merge(states, handler, new TypeStack(VmType.ObjectOf(cls), null), written)) work.Add(handler);
                     }
                     var stack = new Stk(top);
