@@ -337,6 +337,58 @@ public sealed class JitTests : IDisposable
         Assert.False(gaveUp);
     }
 
+    /// <summary>
+    /// An error raised while the handlers are searched gets its trace in every engine: here the module's
+    /// OutOfMemoryError has 5,000 fields, more than the heap's emergency room holds, so the heap running out in a
+    /// compiled loop with a handler raises the limit's error while its error object is made. Compiled code's
+    /// entry gave that error no trace (a sibling catch clause never sees what a catch block throws), and `compare`
+    /// found the engines different.
+    /// </summary>
+    [Fact]
+    public void AnErrorRaisedWhileHandlersAreSearchedHasItsTraceInEveryEngine()
+    {
+        var fields = string.Concat(Enumerable.Range(0, 5000).Select(i => $"    .field f{i} int\n"));
+        string module = TestSupport.Assemble(_dir, "bigoom", """
+            .module "bigoom"
+            .source "bigoom.hl"
+            .entry main
+            .string "caught"
+            .native println(string) -> void
+            .type [int]
+            .type [[int]]
+            .class OutOfMemoryError
+                .field message string
+            """ + "\n" + fields + """
+            .end
+            .fn main() -> int
+                .locals [[int]]
+                .maxstack 3
+                .handler A B H OutOfMemoryError
+                newarray 1 0
+                store 0
+            A:
+                .line 7
+                load 0
+                iconst 0
+                newarray 0 1
+                apush
+                jmp A
+            B:
+            H:
+                pop
+                sconst 0
+                callnative println
+                iconst 3
+                ret
+            .end
+            """);
+        var interpreted = TestSupport.Hlvm("run", "--engine", "interp", "--max-heap", "4m", module);
+        Assert.Equal(75, interpreted.ExitCode);
+        Assert.EndsWith("\n  at main (bigoom.hl:7)\n", interpreted.Stderr);
+        foreach (var engine in Engines.Skip(1))
+            Assert.Equal(interpreted, TestSupport.Hlvm(["run", .. engine, "--max-heap", "4m", module]));
+    }
+
     [Fact]
     public void AStopAtAFusedCompareAndJumpNamesTheJumpsLine()
     {

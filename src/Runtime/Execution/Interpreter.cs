@@ -605,16 +605,21 @@ public sealed class Interpreter : IRootSource
     /// <summary>The entry function compiled: its code pushes its own frame; an error nothing caught ends here.</summary>
     private long RunCompiledEntry(CompiledCode code)
     {
+        // Nested as in Execute: an error raised while the handlers are searched (the error object itself past the
+        // heap's emergency room) gets its trace from the outer catch, which a sibling catch clause would not see.
         try
         {
-            return code(this, 0, 0, _fp);
-        }
-        catch (Exception e) when (Catchable(e))
-        {
-            // Every compiled frame with handlers and every interpreted segment looked at it already: no handler
-            // takes it, and CatchIn throws it as uncaught, with its trace.
-            CatchIn(e, baseFp: 0, onlyAt: -1);
-            throw new InvalidOperationException("a handler was found for an error that no frame caught");
+            try
+            {
+                return code(this, 0, 0, _fp);
+            }
+            catch (Exception e) when (Catchable(e))
+            {
+                // Every compiled frame with handlers and every interpreted segment looked at it already: no handler
+                // takes it, and CatchIn throws it as uncaught, with its trace.
+                CatchIn(e, baseFp: 0, onlyAt: -1);
+                throw new InvalidOperationException("a handler was found for an error that no frame caught");
+            }
         }
         catch (VmError error) when (error.StackTrace.Count == 0)
         {
