@@ -563,6 +563,31 @@ public sealed partial class CommandLineTests
         Assert.Equal("", r.Stdout);
     }
 
+    /// <summary>
+    /// --trust and --allow-unsigned say which bundles may run: given for a program or a module, they would do
+    /// nothing, which is said (they were ignored). A bundle is known by its bytes too, so the file is read first.
+    /// </summary>
+    [Fact]
+    public void BundleOptionsForAProgramOrAModuleAreUsageErrors()
+    {
+        using var dir = new TestSupport.TempDir();
+        string module = Path.Combine(dir.Path, "hello.hlc");
+        Assert.Equal(0, TestSupport.Hlvm("build", Hello, "-o", module).ExitCode);
+        var keys = Path.Combine(dir.Path, "me");
+        Assert.Equal(0, TestSupport.Hlvm("keygen", "-o", keys).ExitCode);
+        foreach (var (command, file, option, what) in new[]
+        {
+            ("run", Hello, new[] { "--allow-unsigned" }, "a program"), ("prof", Hello, ["--trust", keys + ".pub"], "a program"),
+            ("run", module, ["--trust", keys + ".pub", "--allow-unsigned"], "a module"),
+        })
+        {
+            var r = TestSupport.Hlvm([command, .. option, file]);
+            Assert.Equal(64, r.ExitCode);
+            Assert.Equal($"hlvm {command}: {option[0]} says which bundles may run, and '{file}' is {what}, not a bundle, so it would do nothing\n", r.Stderr);
+            Assert.Equal("", r.Stdout);
+        }
+    }
+
     /// <summary>The same options where they do apply: the program runs, and the JIT's options act.</summary>
     [Fact]
     public void EngineOptionsRunWhereTheyApply()

@@ -250,6 +250,13 @@ internal sealed class Runner(CliContext cli)
         // anyway: opening the file to look first cost 14 ms of a start.
         if (bundle) return new BundleRunner(_cli, this).Run(s, path);
         if (bytes is null) return ExitCodes.NoInput;
+        // Said rather than ignored, as an option the engine would not use is (RunCommand.Contradiction): a bundle is
+        // known by its bytes too, so only now is it known that none runs.
+        if (s.Trust.Count > 0 || s.AllowUnsigned)
+        {
+            _cli.Messages.WriteLine($"hlvm {(s.Profile is null ? "run" : "prof")}: {(s.Trust.Count > 0 ? "--trust" : "--allow-unsigned")} says which bundles may run, and '{Inputs.Shown(path)}' is {(Inputs.IsModule(bytes) ? "a module" : "a program")}, not a bundle, so it would do nothing");
+            return ExitCodes.Usage;
+        }
         var module = _inputs.LoadModule(path, bytes, out int exitCode, new ProgramCache(ProgramCache.DefaultRoot));
         if (module is null) return exitCode;
         // Verified here, while the other thread may still be making the isolate (verifying needs only the
