@@ -157,9 +157,31 @@ public sealed class CilCompiler : ICompiler
     {
         lock (_lock)
         {
-            if (run.Methods.TryGetValue(fn.Index, out var kept) && kept == method) run.Methods.Remove(fn.Index);
-            foreach (var p in batch)
-                if (run.Methods.TryGetValue(p.Function.Index, out kept) && kept == p.Body) run.Methods.Remove(p.Function.Index);
+            // No later batch calls directly the refused method, the batch's, or any method that reaches the refused
+            // one by direct calls (of an older batch still waiting, which will be refused in turn): a batch emitted
+            // before that older batch's turn would call it, be refused, be emitted again, and so on while the
+            // program runs, the newest batch always first.
+            var reaching = new HashSet<DynamicMethod> { method };
+            foreach (var p in batch) reaching.Add(p.Body);
+            for (bool grew = true; grew;)
+            {
+                grew = false;
+                foreach (var (m, emitted) in run.Queued)
+                {
+                    if (reaching.Contains(m)) continue;
+                    foreach (var callee in emitted.Calls)
+                    {
+                        if (!reaching.Contains(callee)) continue;
+                        grew = reaching.Add(m);
+                        break;
+                    }
+                }
+            }
+            foreach (var m in reaching)
+            {
+                var of = m == method ? fn : run.Queued.TryGetValue(m, out var queued) ? queued.Function : null;
+                if (of is not null && run.Methods.TryGetValue(of.Index, out var kept) && kept == m) run.Methods.Remove(of.Index);
+            }
             // A method refused in one batch is refused again in another that calls it (once each): said once.
             if (fn.NotCompiled) return;
             fn.NotCompiled = true;

@@ -2179,6 +2179,70 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// After a refusal, no batch calls directly a method that reaches the refused one, though that method's own
+    /// batch has not had its turn yet. Here `b`'s batch calls `a`'s method, which calls `refused`'s, and is refused
+    /// at its first turn (newest first); `b` becomes hot again and is compiled again before `a`'s batch has its turn
+    /// (done from the hook at that turn's start). Calling `a`'s waiting method directly again, the new batch was
+    /// refused as well, and so on for as long as the program ran and `a`'s batch waited behind the newer ones.
+    /// </summary>
+    [Fact]
+    public void ABatchCompiledAgainAfterARefusalDoesNotCallWhatReachesTheRefusedMethod()
+    {
+        var module = Compilation.Compile("again.hl", """
+            fn refused(x: int) -> int { var s = 0; for i in 0..x { s += i } return s }
+            fn a(x: int) -> int { return refused(x) * 2 }
+            fn b(x: int) -> int { var s = 0; for i in 0..x { s += a(i) } return s }
+            fn held(x: int) -> int { return x + 1 }
+            fn main() { println(b(3) + held(1)) }
+            """).Module!;
+        var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
+        loaded.Attach(new Heap());
+        LoadedFunction Named(string name) => loaded.Functions.Single(f => f.Name == name);
+        using var held = new ManualResetEventSlim(false);
+        using var holding = new ManualResetEventSlim(false);
+        var compiler = new Jit.CilCompiler { Background = true };
+        bool again = false, bWasRefused = false;
+        Jit.CilEmitter.EmitInvalidFor = f => f == Named("refused");
+        Jit.Preparer.BeforeCompile = (f, _) =>
+        {
+            if (f == Named("held"))
+            {
+                holding.Set();
+                held.Wait(TimeSpan.FromSeconds(30));
+            }
+            else if (f == Named("refused") && !again)
+            {
+                // a's batch's turn: b's batch was refused before it. b is hot again.
+                again = true;
+                bWasRefused = Named("b").Compiled is null && !Named("b").Compiling;
+                compiler.Compile(loaded, Named("b"), "test");
+            }
+        };
+        try
+        {
+            // The thread is held while a's batch and then b's are queued behind held's.
+            compiler.Compile(loaded, Named("held"), "test");
+            Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started held's batch");
+            compiler.Compile(loaded, Named("a"), "test");
+            compiler.Compile(loaded, Named("b"), "test");
+            held.Set();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while ((Named("b").Compiled is null || Named("a").Compiling || Named("held").Compiled is null) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            Assert.True(again, "a's batch never had its turn");
+            Assert.True(bWasRefused, "b's first batch was not refused before a's batch had its turn");
+            Assert.NotNull(Named("b").Compiled);
+            Assert.True(Named("refused").NotCompiled);
+            Assert.Single(compiler.Failures);
+        }
+        finally
+        {
+            Jit.CilEmitter.EmitInvalidFor = null;
+            Jit.Preparer.BeforeCompile = null;
+            held.Set();
+        }
+    }
+
+    /// <summary>
     /// `hlvm prof` says how the samples divide between the engines, and how many were taken in functions waiting
     /// for their machine code. The JIT's thread is held in its next compile for the whole run (whatever it compiles:
     /// held only in the hot callee's, it let `main`, hot by its loop, run compiled with the callee in place whenever
