@@ -389,6 +389,83 @@ public sealed class JitTests : IDisposable
             Assert.Equal(interpreted, TestSupport.Hlvm(["run", .. engine, "--max-heap", "4m", module]));
     }
 
+    /// <summary>
+    /// A handler search charges the exception tables it reads (one instruction for every 16 entries), so that
+    /// --fuel bounds a throw through a function with thousands of handlers: here 100 throws through 10,000 handlers
+    /// that miss before the one that catches ran on 20,000 instructions of fuel (about 10 instructions a throw) and
+    /// now stop. Every engine stops at the same place (the function with the handlers stays interpreted, past the
+    /// JIT's 256; its caller's loop is compiled), and without --fuel the program runs to its end.
+    /// </summary>
+    [Fact]
+    public void AHandlerSearchIsChargedTheHandlersItReads()
+    {
+        var handlers = string.Concat(Enumerable.Range(0, 10_000).Select(_ => "    .handler A B H Other\n"));
+        string module = TestSupport.Assemble(_dir, "scan", """
+            .module "scan"
+            .source "scan.hl"
+            .entry main
+            .string "done"
+            .native println(string) -> void
+            .class Base
+            .end
+            .class Other
+                .super Base
+            .end
+            .class Thrown
+                .super Base
+            .end
+            .fn thrower() -> int
+                .maxstack 1
+            """ + "\n" + handlers + """
+                .handler A B H Thrown
+            A:
+                .line 3
+                newobject Thrown
+                throw
+            B:
+            H:
+                pop
+                iconst 1
+                ret
+            .end
+            .fn main() -> int
+                .locals int, int
+                .maxstack 2
+                iconst 0
+                store 0
+                iconst 0
+                store 1
+            L:
+                .line 9
+                load 1
+                call thrower
+                iadd
+                store 1
+                load 0
+                iconst 1
+                iadd
+                store 0
+                load 0
+                iconst 100
+                ilt
+                jmpif L
+                sconst 0
+                callnative println
+                load 1
+                ret
+            .end
+            """);
+        var free = TestSupport.Hlvm("run", "--engine", "interp", module);
+        Assert.True(free.ExitCode == 100, free.Stderr);
+        Assert.Equal("done\n", free.Stdout);
+        var interpreted = TestSupport.Hlvm("run", "--engine", "interp", "--fuel", "20000", module);
+        Assert.Equal(75, interpreted.ExitCode);
+        Assert.StartsWith("hlvm: limit exceeded: ", interpreted.Stderr);
+        Assert.Contains("fuel", interpreted.Stderr);
+        foreach (var engine in Engines.Skip(1))
+            Assert.Equal(interpreted, TestSupport.Hlvm(["run", .. engine, "--fuel", "20000", module]));
+    }
+
     [Fact]
     public void AStopAtAFusedCompareAndJumpNamesTheJumpsLine()
     {
