@@ -196,6 +196,27 @@ public sealed class AssemblerTests
 
     // ---------------------------------------------------------------------------------------- the syntax
 
+    /// <summary>Several '.implements' lines add up, as the names of one line do: the last line alone was kept, and a
+    /// class written so lost its other interfaces without a word.</summary>
+    [Fact]
+    public void SeveralImplementsLinesAddUp()
+    {
+        var m = Assemble("""
+            .module "i"
+            .interface I
+            .end
+            .interface J
+            .end
+            .interface K
+            .end
+            .class A
+                .implements I
+                .implements J K
+            .end
+            """);
+        Assert.Equal([0, 1, 2], m.Classes.Single(c => c.Name == "A").Interfaces);
+    }
+
     /// <summary>
     /// A handler's code is reached by no jump, and starts with the error on the stack: the max stack computed counts
     /// it. Counted from the entry alone, it was 0 for a handler whose first instruction takes the error (which the

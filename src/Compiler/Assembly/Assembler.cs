@@ -251,7 +251,7 @@ public static class Assembler
                     var list = new List<int>();
                     foreach (var t in d.Operands)
                         if (ClassOperand(t) is { } i) list.Add((int)i);
-                    c.Interfaces = [.. list];
+                    c.Interfaces = [.. c.Interfaces, .. list]; // several lines add up, as one line's names do
                     break;
                 default:
                     var fn = d.Operands[1];

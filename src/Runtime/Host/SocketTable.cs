@@ -56,9 +56,9 @@ public sealed class SocketTable(int maxOpen, Func<IPAddress, int, bool>? permits
     }
 
     /// <summary>The local port of a connection or listener (the one the system chose for a listener on port 0).</summary>
-    public int LocalPort(int handle) => ((IPEndPoint)Get(handle, "find the port of").Socket.LocalEndPoint!).Port;
+    public int LocalPort(long handle) => ((IPEndPoint)Get(handle, "find the port of").Socket.LocalEndPoint!).Port;
 
-    public int Accept(int handle, CancellationToken cancel)
+    public int Accept(long handle, CancellationToken cancel)
     {
         var listener = Get(handle, "accept on");
         Reserve("accept a connection");
@@ -68,7 +68,7 @@ public sealed class SocketTable(int maxOpen, Func<IPAddress, int, bool>? permits
 
     /// <summary>Up to <paramref name="max"/> bytes as text (UTF-8, a character split between reads kept for the
     /// next), "" when they ended in the middle of a character, null when the peer closed the connection.</summary>
-    public string? Read(int handle, int max, CancellationToken cancel)
+    public string? Read(long handle, int max, CancellationToken cancel)
     {
         var entry = Get(handle, "read from");
         var buffer = new byte[Math.Clamp(max, 1, MaxRead)];
@@ -79,7 +79,7 @@ public sealed class SocketTable(int maxOpen, Func<IPAddress, int, bool>? permits
         return new string(chars);
     }
 
-    public void Write(int handle, string text, CancellationToken cancel)
+    public void Write(long handle, string text, CancellationToken cancel)
     {
         var entry = Get(handle, "write to");
         var bytes = Encoding.UTF8.GetBytes(text);
@@ -91,11 +91,11 @@ public sealed class SocketTable(int maxOpen, Func<IPAddress, int, bool>? permits
         }, null);
     }
 
-    public void Close(int handle)
+    public void Close(long handle)
     {
         Entry? entry;
         lock (_open)
-            if (!_open.Remove(handle, out entry)) throw Unknown(handle, "close");
+            if (handle is <= 0 or > int.MaxValue || !_open.Remove((int)handle, out entry)) throw Unknown(handle, "close");
         entry.Socket.Dispose();
     }
 
@@ -154,15 +154,17 @@ public sealed class SocketTable(int maxOpen, Func<IPAddress, int, bool>? permits
         }
     }
 
-    private Entry Get(int handle, string what)
+    /// <summary>The connection or listener of a handle as the program gives it (any int: one past the table's
+    /// numbers names nothing open, and is said as the program gave it).</summary>
+    private Entry Get(long handle, string what)
     {
         lock (_open)
-            return _open.TryGetValue(handle, out var entry) ? entry : throw Unknown(handle, what);
+            return handle is > 0 and <= int.MaxValue && _open.TryGetValue((int)handle, out var entry) ? entry : throw Unknown(handle, what);
     }
 
     /// <summary>A handle that names nothing open: connections and listeners share the numbers, and one closed is
     /// not remembered as either.</summary>
-    private static VmError Unknown(int handle, string what) =>
+    private static VmError Unknown(long handle, string what) =>
         new(ErrorClasses.IO, $"cannot {what} {handle}: no connection or listener of that number is open");
 
     private static T Guard<T>(string what, Func<T> operation, Socket? owned)

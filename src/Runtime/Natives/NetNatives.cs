@@ -23,8 +23,6 @@ internal static class NetNatives
     private static int Port(long port) =>
         port is >= 0 and <= 65535 ? (int)port : throw new VmError(ErrorClasses.Value, $"{port} is not a port: a port is 0 to 65535");
 
-    private static int Handle(long handle) => handle is > 0 and <= int.MaxValue ? (int)handle : -1;
-
     public static readonly NativeDef[] All =
     [
         new("net.connect", [S, I], I, "net", "opens a TCP connection to host:port and returns its handle; IOError if it can't",
@@ -32,14 +30,14 @@ internal static class NetNatives
         new("net.listen", [S, I], I, "net", "listens for TCP connections on host:port (port 0: any free port) and returns the listener's handle",
             (vm, a) => vm.Host.Sockets.Listen(StringNatives.Str(vm, a[0]), Port(a[1]), vm.Cancellation)) { Target = HostPort },
         new("net.port", [I], I, null, "the local port of a connection or listener",
-            (vm, a) => vm.Host.Sockets.LocalPort(Handle(a[0]))),
+            (vm, a) => vm.Host.Sockets.LocalPort(a[0])),
         new("net.accept", [I], I, null, "waits for the next connection to a listener and returns its handle",
-            (vm, a) => vm.Host.Sockets.Accept(Handle(a[0]), vm.Cancellation)),
+            (vm, a) => vm.Host.Sockets.Accept(a[0], vm.Cancellation)),
         new("net.read", [I, I], S.AsNullable(), null, $"waits for text from a connection and returns up to n bytes of it (at most {SocketTable.MaxRead}), or null when the peer has closed it",
-            (vm, a) => vm.Host.Sockets.Read(Handle(a[0]), (int)Math.Clamp(a[1], 1, SocketTable.MaxRead), vm.Cancellation) is { } text ? StringNatives.NewString(vm, text) : 0),
+            (vm, a) => vm.Host.Sockets.Read(a[0], (int)Math.Clamp(a[1], 1, SocketTable.MaxRead), vm.Cancellation) is { } text ? StringNatives.NewString(vm, text) : 0),
         new("net.write", [I, S], V, null, "sends text on a connection (UTF-8), all of it",
-            (vm, a) => { vm.Host.Sockets.Write(Handle(a[0]), StringNatives.Str(vm, a[1]), vm.Cancellation); return 0; }),
+            (vm, a) => { vm.Host.Sockets.Write(a[0], StringNatives.Str(vm, a[1]), vm.Cancellation); return 0; }),
         new("net.close", [I], V, null, "closes a connection or listener",
-            (vm, a) => { vm.Host.Sockets.Close(Handle(a[0])); return 0; }),
+            (vm, a) => { vm.Host.Sockets.Close(a[0]); return 0; }),
     ];
 }
