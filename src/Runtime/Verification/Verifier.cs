@@ -243,7 +243,7 @@ public static class Verifier
         {
             budget.Used += steps;
             if (budget.Used > MaxWork)
-                throw Fail($"verifying the module takes more than {MaxWork} steps: its functions combine too many exception handlers, branches and locals; split the largest");
+                throw Fail($"verifying the module takes more than {MaxWork} steps: its functions combine too many exception handlers, branches, locals and values on the stack; split the largest");
         }
 
         private void CheckOperand(OpcodeInfo info, OperandKind kind, long value)
