@@ -149,9 +149,9 @@ public sealed class CilCompiler : ICompiler
     /// <summary>
     /// .NET refused to compile the method of <paramref name="fn"/> (a bug of the emitter's: its CIL is invalid),
     /// found on the JIT's thread before any code of the batch being compiled, <paramref name="batch"/>, was given
-    /// out. The function is not compiled again; later batches call neither it nor the batch's methods directly
-    /// (they may call it), and the batch's functions may be compiled again. Its log line waits for the program's
-    /// thread (<see cref="SayRefusals"/>), which writes the log.
+    /// out. The function is not compiled again (its calls go through the interpreter); later batches call directly
+    /// neither it, nor the batch's methods, nor any method that reaches it, and the batch's functions may be
+    /// compiled again. Its log line waits for the program's thread (<see cref="SayRefusals"/>), which writes the log.
     /// </summary>
     internal void Refused(Run run, LoadedFunction fn, DynamicMethod method, Exception e, Prepared[] batch)
     {
@@ -470,8 +470,8 @@ internal static class Preparer
         public readonly Prepared[] Batch = batch;
         public int Next = batch.Length - 1;
 
-        /// <summary>The methods of earlier batches that the batch's code calls directly, compiled at its first turn
-        /// (each with its own batch's record of it).</summary>
+        /// <summary>The methods of earlier batches that the batch's code reaches by direct calls, compiled at its
+        /// first turn (each with its own batch's record of it).</summary>
         public (LoadedFunction Function, DynamicMethod Method, Runtime.Profiling.CompileRecord Record)[] Called = called;
 
         /// <summary>No code of the batch is given out: what it has not compiled yet is not compiled, and what it
@@ -575,8 +575,8 @@ internal static class Preparer
 
     /// <summary>
     /// Compiles the next function of <paramref name="pending"/> (at the batch's first turn, the methods of earlier
-    /// batches it calls first), and once its last is compiled, gives every function of the batch its code. Code is
-    /// given out only when .NET has compiled it and every method it calls directly: a method .NET refuses (a bug
+    /// batches it reaches first), and once its last is compiled, gives every function of the batch its code. Code is
+    /// given out only when .NET has compiled it and every method it reaches by direct calls: a method .NET refuses (a bug
     /// of the emitter's) would otherwise fail at its first call, in the middle of a compiled caller, where the
     /// interpreter can't take over. A refusal gives the batch up (<see cref="CilCompiler.Refused"/>).
     /// </summary>
