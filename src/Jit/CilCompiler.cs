@@ -119,10 +119,25 @@ public sealed class CilCompiler : ICompiler
 
     private readonly Dictionary<string, string> _notCompiled = new(StringComparer.Ordinal);
 
-    private void NotCompiledBecause(LoadedFunction fn, string reason)
+    /// <summary>Says why a function that became hot is not compiled: in <see cref="NotCompiled"/>, and in the log at
+    /// once or, from the JIT's thread (<paramref name="later"/>), when the program's thread next writes it (<see
+    /// cref="SayLater"/>).</summary>
+    private void NotCompiledBecause(LoadedFunction fn, string reason, bool later = false)
     {
         _notCompiled.TryAdd(fn.Name, reason);
-        Log?.Invoke($"jit: {fn.Name}: not compiled ({reason})");
+        string line = $"jit: {fn.Name}: not compiled ({reason})";
+        if (later) _later.Add(line);
+        else Log?.Invoke(line);
+    }
+
+    /// <summary>Records .NET's refusal of a function's method (<see cref="Failures"/>, <see cref="NotCompiled"/>,
+    /// the log): the function is not compiled again.</summary>
+    private void RecordRefusal(LoadedFunction fn, Exception e, bool later)
+    {
+        fn.NotCompiled = true;
+        string reason = $".NET refused its CIL: {e.GetType().Name}: {e.Message}";
+        _failures.Add($"{fn.Name}: {reason}");
+        NotCompiledBecause(fn, reason, later);
     }
 
     /// <summary>Each function compiled, in order, with when and why.</summary>
@@ -142,7 +157,7 @@ public sealed class CilCompiler : ICompiler
         lock (_lock)
         {
             if (_runs.TryGetValue(module, out var run)) run.Ended = true;
-            SayRefusals();
+            SayLater();
         }
     }
 
@@ -151,7 +166,7 @@ public sealed class CilCompiler : ICompiler
     /// found on the JIT's thread before any code of the batch being compiled, <paramref name="batch"/>, was given
     /// out. The function is not compiled again (its calls go through the interpreter); later batches call directly
     /// neither it, nor the batch's methods, nor any method that reaches it, and the batch's functions may be
-    /// compiled again. Its log line waits for the program's thread (<see cref="SayRefusals"/>), which writes the log.
+    /// compiled again. Its log line waits for the program's thread (<see cref="SayLater"/>), which writes the log.
     /// </summary>
     internal void Refused(Run run, LoadedFunction fn, DynamicMethod method, Exception e, Prepared[] batch)
     {
@@ -183,33 +198,26 @@ public sealed class CilCompiler : ICompiler
                 if (of is not null && run.Methods.TryGetValue(of.Index, out var kept) && kept == m) run.Methods.Remove(of.Index);
             }
             // A method refused in one batch is refused again in another that calls it (once each): said once.
-            if (fn.NotCompiled) return;
-            fn.NotCompiled = true;
-            string reason = RefusedBecause(e);
-            _failures.Add($"{fn.Name}: {reason}");
-            _notCompiled.TryAdd(fn.Name, reason);
-            _refusals.Add($"jit: {fn.Name}: not compiled ({reason})");
+            if (!fn.NotCompiled) RecordRefusal(fn, e, later: true);
         }
     }
 
-    private static string RefusedBecause(Exception e) => $".NET refused its CIL: {e.GetType().Name}: {e.Message}";
+    /// <summary>The log lines made on the JIT's thread, not written yet.</summary>
+    private readonly List<string> _later = [];
 
-    /// <summary>The log lines of <see cref="Refused"/> not written yet.</summary>
-    private readonly List<string> _refusals = [];
-
-    /// <summary>Writes the log lines of the refusals found on the JIT's thread (under the lock, on the program's thread).</summary>
-    private void SayRefusals()
+    /// <summary>Writes the log lines made on the JIT's thread (under the lock, on the program's thread).</summary>
+    private void SayLater()
     {
-        if (_refusals.Count == 0) return;
-        foreach (string line in _refusals) Log?.Invoke(line);
-        _refusals.Clear();
+        if (_later.Count == 0) return;
+        foreach (string line in _later) Log?.Invoke(line);
+        _later.Clear();
     }
 
     public void Compile(LoadedModule module, LoadedFunction fn, string why)
     {
         lock (_lock)
         {
-            SayRefusals();
+            SayLater();
             if (_abandoned) return;
             if (!Compilable(fn))
             {
@@ -393,11 +401,8 @@ public sealed class CilCompiler : ICompiler
             }
             catch (Exception e)
             {
-                var f = p.Function;
-                f.NotCompiled = true;
-                left.Add(f);
-                _failures.Add($"{f.Name}: {RefusedBecause(e)}");
-                NotCompiledBecause(f, RefusedBecause(e));
+                RecordRefusal(p.Function, e, later: false);
+                left.Add(p.Function);
                 return false;
             }
         }
