@@ -221,7 +221,7 @@ internal sealed class Runner(CliContext cli)
         // The profile is written when the run ends: a file that plainly can't be written is said before it starts.
         if (s.Profile?.Output is { } output && (_inputs.RefuseUnwritable(output) ?? _inputs.RefuseOverwritingInput("prof", output, s.File)) is { } refused) return refused;
         // The audit log is appended to: named as the program itself, it made the program a syntax error.
-        if (s.Audit is { } audit && _inputs.RefuseOverwritingInput(s.Profile is null ? "run" : "prof", audit, s.File, "--audit") is { } appended) return appended;
+        if (s.Audit is { } audit && _inputs.RefuseOverwritingInput(s.Command, audit, s.File, "--audit") is { } appended) return appended;
         if (s.Profile?.FormatProblem() is { } problem)
         {
             _cli.Messages.WriteLine($"hlvm prof: {problem}");
@@ -254,7 +254,7 @@ internal sealed class Runner(CliContext cli)
         // known by its bytes too, so only now is it known that none runs.
         if (s.Trust.Count > 0 || s.AllowUnsigned)
         {
-            _cli.Messages.WriteLine($"hlvm {(s.Profile is null ? "run" : "prof")}: {(s.Trust.Count > 0 ? "--trust" : "--allow-unsigned")} says which bundles may run, and '{Inputs.Shown(path)}' is {(Inputs.IsModule(bytes) ? "a module" : "a program")}, not a bundle, so it would do nothing");
+            _cli.Messages.WriteLine($"hlvm {s.Command}: {(s.Trust.Count > 0 ? "--trust" : "--allow-unsigned")} says which bundles may run, and '{Inputs.Shown(path)}' is {(Inputs.IsModule(bytes) ? "a module" : "a program")}, not a bundle, so it would do nothing");
             return ExitCodes.Usage;
         }
         var module = _inputs.LoadModule(path, bytes, out int exitCode, new ProgramCache(ProgramCache.DefaultRoot));
@@ -710,6 +710,9 @@ internal sealed record RunSettings(string File, IReadOnlyList<string> Args)
     public bool Checked { get; init; }
     public IReadOnlyList<string> Trust { get; init; } = [];
     public bool AllowUnsigned { get; init; }
+
+    /// <summary>The command these settings were read for, as its messages name it.</summary>
+    public string Command => Profile is null ? "run" : "prof";
 
     /// <summary>Each grant (<c>Allow</c>) and denial of the command line, in its order: the kind and the target (null: all).</summary>
     public IReadOnlyList<Grant> Grants { get; init; } = [];
