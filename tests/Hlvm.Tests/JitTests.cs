@@ -27,6 +27,15 @@ public sealed class JitTests : IDisposable
         ["--engine", "tiered", "--jit-threshold", "3", "--jit-sync"], ["--engine", "tiered", "--jit-threshold", "1"],
     ];
 
+    /// <summary>A program compiled, verified and attached to a heap of its own, as a VM loads it, for the tests that
+    /// drive the compiler by hand; and its functions by name.</summary>
+    private static (LoadedModule Loaded, Func<string, LoadedFunction> Named) Attached(string file, string source)
+    {
+        var loaded = Runtime.Verification.Verifier.Verify(Compilation.Compile(file, source).Module!, Runtime.Natives.NativeTable.All);
+        loaded.Attach(new Heap());
+        return (loaded, name => loaded.Functions.Single(f => f.Name == name));
+    }
+
     /// <summary>Runs <paramref name="path"/> with budgets from <paramref name="from"/> up to
     /// <paramref name="to"/>, every <paramref name="step"/> instructions, in every engine: the same output, errors
     /// and exit code as the interpreter's at each. The interpreter's exit code at each budget.</summary>
@@ -1895,16 +1904,13 @@ public sealed class JitTests : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference QueueThenEnd(Jit.CilCompiler compiler, ManualResetEventSlim holding, ManualResetEventSlim held)
     {
-        var module = Compilation.Compile("ends.hl", """
+        var (loaded, Named) = Attached("ends.hl", """
             fn dropped3(x: int) -> int { return x * 3 }
             fn dropped2(x: int) -> int { return dropped3(x) + 2 }
             fn dropped(x: int) -> int { return dropped2(x) + 1 }
             fn later(x: int) -> int { return x }
             fn main() { println(dropped(1) + later(1)) }
-            """).Module!;
-        var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
-        loaded.Attach(new Heap());
-        LoadedFunction Named(string name) => loaded.Functions.Single(f => f.Name == name);
+            """);
         compiler.Begin(loaded, metered: false, profiled: false);
         compiler.Compile(loaded, Named("dropped"), "test");
         Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started the batch");
@@ -1986,16 +1992,13 @@ public sealed class JitTests : IDisposable
     [Fact]
     public void AFunctionThatBecomesHotWhileABatchCompilesIsCompiledBeforeTheRestOfIt()
     {
-        var module = Compilation.Compile("order.hl", """
+        var (loaded, Named) = Attached("order.hl", """
             fn a3(x: int) -> int { var s = 0; for i in 0..x { s += i } return s }
             fn a2(x: int) -> int { var s = 0; for i in 0..x { s += a3(i) } return s }
             fn a(x: int) -> int { var s = 0; for i in 0..x { s += a2(i) } return s }
             fn b(x: int) -> int { var s = 1; for i in 0..x { s *= 3 } return s }
             fn main() { println(a(3) + b(3)) }
-            """).Module!;
-        var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
-        loaded.Attach(new Heap());
-        LoadedFunction Named(string name) => loaded.Functions.Single(f => f.Name == name);
+            """);
         var ours = new HashSet<LoadedFunction> { Named("a"), Named("a2"), Named("a3"), Named("b") };
         var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var held = new ManualResetEventSlim(false);
@@ -2105,15 +2108,12 @@ public sealed class JitTests : IDisposable
     [Fact]
     public void EachFunctionCompiledOnTheJitsThreadHasItsMachineCodeTime()
     {
-        var module = Compilation.Compile("times.hl", """
+        var (loaded, Named) = Attached("times.hl", """
             fn leaf(x: int) -> int { var s = 0; for i in 0..x { s += i * i } return s }
             fn middle(x: int) -> int { var s = 0; for i in 0..x { s += leaf(i) } return s }
             fn top(x: int) -> int { var s = 0; for i in 0..x { s += middle(i) } return s }
             fn main() { println(top(3)) }
-            """).Module!;
-        var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
-        loaded.Attach(new Heap());
-        LoadedFunction Named(string name) => loaded.Functions.Single(f => f.Name == name);
+            """);
         var compiler = new Jit.CilCompiler { Background = true };
         var batch = new[] { Named("top"), Named("middle"), Named("leaf") };
         // The batch compiles from its last function to the first: leaf, middle, top.
@@ -2203,15 +2203,12 @@ public sealed class JitTests : IDisposable
     [Fact]
     public void ABatchThatReachesARefusedMethodGetsNoCode()
     {
-        var module = Compilation.Compile("reach.hl", """
+        var (loaded, Named) = Attached("reach.hl", """
             fn refused(x: int) -> int { var s = 0; for i in 0..x { s += i } return s }
             fn a(x: int) -> int { return refused(x) * 2 }
             fn b(x: int) -> int { var s = 0; for i in 0..x { s += a(i) } return s }
             fn main() { println(b(3)) }
-            """).Module!;
-        var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
-        loaded.Attach(new Heap());
-        LoadedFunction Named(string name) => loaded.Functions.Single(f => f.Name == name);
+            """);
         using var held = new ManualResetEventSlim(false);
         using var holding = new ManualResetEventSlim(false);
         var compiler = new Jit.CilCompiler { Background = true };
@@ -2265,16 +2262,13 @@ public sealed class JitTests : IDisposable
     [Fact]
     public void ABatchCompiledAgainAfterARefusalDoesNotCallWhatReachesTheRefusedMethod()
     {
-        var module = Compilation.Compile("again.hl", """
+        var (loaded, Named) = Attached("again.hl", """
             fn refused(x: int) -> int { var s = 0; for i in 0..x { s += i } return s }
             fn a(x: int) -> int { return refused(x) * 2 }
             fn b(x: int) -> int { var s = 0; for i in 0..x { s += a(i) } return s }
             fn held(x: int) -> int { return x + 1 }
             fn main() { println(b(3) + held(1)) }
-            """).Module!;
-        var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
-        loaded.Attach(new Heap());
-        LoadedFunction Named(string name) => loaded.Functions.Single(f => f.Name == name);
+            """);
         using var held = new ManualResetEventSlim(false);
         using var holding = new ManualResetEventSlim(false);
         var compiler = new Jit.CilCompiler { Background = true };
