@@ -1917,8 +1917,7 @@ public sealed class JitTests : IDisposable
         compiler.End(loaded);
         held.Set();
         LoadedFunction[] batch = [Named("dropped"), Named("dropped2"), Named("dropped3")];
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (batch.Any(f => f.Compiling) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+        SpinWait.SpinUntil(() => batch.All(f => !f.Compiling), TimeSpan.FromSeconds(30));
         Thread.Sleep(100);
         Assert.All(batch, f => Assert.False(f.Compiling));
         // A batch's code is given out whole, once all of it is compiled: the compile that had begun (dropped3's)
@@ -2020,8 +2019,7 @@ public sealed class JitTests : IDisposable
             Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started batch A");
             compiler.Compile(loaded, Named("b"), "test");
             held.Set();
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (ours.Any(f => f.Compiled is null) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            SpinWait.SpinUntil(() => ours.All(f => f.Compiled is not null), TimeSpan.FromSeconds(30));
             Assert.All(ours, f => Assert.NotNull(f.Compiled));
             Assert.Equal(["a3", "b", "a2", "a"], order.ToArray());
         }
@@ -2086,8 +2084,7 @@ public sealed class JitTests : IDisposable
             compiler.Compile(y, Named(y, "c"), "test");
             compiler.Compile(x, Named(x, "b"), "test");
             held.Set();
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (ours.Keys.Any(f => f.Compiled is null) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            SpinWait.SpinUntil(() => ours.Keys.All(f => f.Compiled is not null), TimeSpan.FromSeconds(30));
             Assert.All(ours.Keys, f => Assert.NotNull(f.Compiled));
             Assert.Equal(["X.a3", "Y.c2", "X.b", "Y.c", "X.a2", "X.a"], order.ToArray());
         }
@@ -2129,8 +2126,7 @@ public sealed class JitTests : IDisposable
         try
         {
             compiler.Compile(loaded, Named("top"), "test");
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (batch.Any(f => f.Compiled is null) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            SpinWait.SpinUntil(() => batch.All(f => f.Compiled is not null), TimeSpan.FromSeconds(30));
             Assert.All(batch, f => Assert.NotNull(f.Compiled));
         }
         finally
@@ -2226,8 +2222,7 @@ public sealed class JitTests : IDisposable
             compiler.Compile(loaded, Named("b"), "test");
             held.Set();
             LoadedFunction[] ours = [Named("a"), Named("b"), Named("refused")];
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (ours.Any(f => f.Compiling) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            SpinWait.SpinUntil(() => ours.All(f => !f.Compiling), TimeSpan.FromSeconds(30));
             Assert.All(ours, f => Assert.False(f.Compiling));
             Assert.All(ours, f => Assert.Null(f.Compiled));
             Assert.True(Named("refused").NotCompiled);
@@ -2237,8 +2232,7 @@ public sealed class JitTests : IDisposable
             Assert.StartsWith("refused: .NET refused its CIL: InvalidProgramException", failure);
 
             compiler.Compile(loaded, Named("b"), "test");
-            deadline = DateTime.UtcNow.AddSeconds(30);
-            while ((Named("a").Compiled is null || Named("b").Compiled is null) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            SpinWait.SpinUntil(() => Named("a").Compiled is not null && Named("b").Compiled is not null, TimeSpan.FromSeconds(30));
             Assert.NotNull(Named("a").Compiled);
             Assert.NotNull(Named("b").Compiled);
             Assert.Null(Named("refused").Compiled);
@@ -2297,8 +2291,7 @@ public sealed class JitTests : IDisposable
             compiler.Compile(loaded, Named("a"), "test");
             compiler.Compile(loaded, Named("b"), "test");
             held.Set();
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while ((Named("b").Compiled is null || Named("a").Compiling || Named("held").Compiled is null) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            SpinWait.SpinUntil(() => Named("b").Compiled is not null && !Named("a").Compiling && Named("held").Compiled is not null, TimeSpan.FromSeconds(30));
             Assert.True(again, "a's batch never had its turn");
             Assert.True(bWasRefused, "b's first batch was not refused before a's batch had its turn");
             Assert.NotNull(Named("b").Compiled);
