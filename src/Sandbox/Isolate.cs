@@ -266,11 +266,12 @@ public static class AppStorage
     public static string DirectoryForId(string id) =>
         Bundles.BundleFront.IsAppName(id) ? Path.Combine(Root, "bundles", id) : throw new ArgumentException($"'{id}' is not an app id");
 
-    /// <summary>The storage of the app in a directory: <c>apps/NAME-HASH</c>, the hash that of its full path,
-    /// so that two apps with the same name never share.</summary>
+    /// <summary>The storage of the app in a directory: <c>programs/NAME-HASH</c>, the hash that of its full path with
+    /// its links resolved, so that two apps with the same name never share and one app reached through a link to
+    /// its directory (or to a directory above it) keeps one storage.</summary>
     public static string DirectoryFor(string appDirectory)
     {
-        string full = Path.GetFullPath(appDirectory).TrimEnd('/');
+        string full = HostPaths.Real(appDirectory).TrimEnd('/');
         string name = Path.GetFileName(full) is { Length: > 0 } n ? n : "root";
         string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(full)))[..12];
         return Path.Combine(Root, "programs", $"{name}-{hash}");

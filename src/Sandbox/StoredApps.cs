@@ -13,10 +13,11 @@ public sealed record AppAbout(string Kind, string Name, string? Directory = null
 {
     public const string FileName = "about.json";
 
-    /// <summary>A program run from a directory: every program in it shares its storage.</summary>
+    /// <summary>A program run from a directory: every program in it shares its storage. The directory is named
+    /// with its links resolved, as its storage is found (<see cref="AppStorage.DirectoryFor"/>).</summary>
     public static AppAbout Program(string directory)
     {
-        string full = Path.GetFullPath(directory).TrimEnd('/');
+        string full = HostPaths.Real(directory).TrimEnd('/');
         return new("program", Path.GetFileName(full) is { Length: > 0 } n ? n : "root", full.Length == 0 ? "/" : full);
     }
 

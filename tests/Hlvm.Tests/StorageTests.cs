@@ -70,6 +70,28 @@ public sealed class StorageTests
     }
 
     [Fact]
+    public void AProgramReachedThroughALinkToItsDirectoryKeepsOneStorage()
+    {
+        using var dir = new TestSupport.TempDir();
+        string name = Unique("linked");
+        string app = HostPaths.Real(Directory.CreateDirectory(Path.Combine(dir.Path, name)).FullName);
+        File.WriteAllText(Path.Combine(app, "notes.txt"), "first\n");
+        File.WriteAllText(Path.Combine(app, "main.hl"), NotesProgram);
+        string link = Path.Combine(dir.Path, "link");
+        Directory.CreateSymbolicLink(link, app);
+
+        // Written through the link, read through the real directory: /data and the copy of /app/notes.txt are one app's.
+        Assert.Equal(0, TestSupport.Hlvm("run", Path.Combine(link, "main.hl"), "--", "second").ExitCode);
+        Assert.Equal(ProgramId(app), ProgramId(link));
+        Assert.Equal("first\nsecond\n", TestSupport.Hlvm("run", Path.Combine(app, "main.hl")).Stdout);
+        Assert.Equal("second", File.ReadAllText(Path.Combine(AppStorage.DirectoryFor(app), "data", "last.txt")));
+        // Its record names the directory itself, not the link it was first reached through.
+        Assert.Contains($"{ProgramId(app)}: the programs in {app}\n", TestSupport.Hlvm("data", "list").Stdout);
+        Assert.Equal(0, TestSupport.Hlvm("rm", link).ExitCode);
+        Assert.False(Directory.Exists(AppStorage.DirectoryFor(app)));
+    }
+
+    [Fact]
     public void ACopyWhoseOriginalChangedIsPointedOutAndCanBeDropped()
     {
         using var dir = new TestSupport.TempDir();
