@@ -50,8 +50,9 @@ var stats = options.Target switch
 double seconds = stopwatch.Elapsed.TotalSeconds;
 Console.WriteLine($"{options.Target}: {stats.Inputs} inputs in {seconds:F1} s ({stats.Inputs / seconds:F0}/s), seed {options.Seed}");
 Console.WriteLine($"  slowest input: #{stats.SlowestInput}, {stats.SlowestMilliseconds} ms");
+int widest = stats.Outcomes.Keys.DefaultIfEmpty("").Max(o => o.Length);
 foreach (var (outcome, count) in stats.Outcomes.OrderByDescending(kv => kv.Value))
-    Console.WriteLine($"  {outcome,-28} {count,10}");
+    Console.WriteLine($"  {outcome.PadRight(widest)} {count,10}");
 if (stats.Crashes > 0)
 {
     Console.WriteLine($"{stats.Crashes} crashes saved under {options.OutDir}");
