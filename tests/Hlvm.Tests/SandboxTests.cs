@@ -249,6 +249,34 @@ public sealed class SandboxTests
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the wait was not ended");
     }
 
+    [Fact]
+    public void IsolatesStoppedWaitingForInputDoNotHoldUpAnotherIsolatesInput()
+    {
+        // Each of these apps is stopped while its read waits for input that never comes; the read is left to finish
+        // on its own. They waited on .NET's thread pool, shared by the process, and an app whose input was ready
+        // waited behind them (17 s after 24 of them), past a time limit it would have kept alone.
+        using var dir = new TestSupport.TempDir();
+        const string Reader = "fn main() {\n    println(readLine() ?? \"none\")\n}";
+        var never = new List<NeverReader>();
+        try
+        {
+            for (int i = 0; i < 24; i++)
+            {
+                var input = new NeverReader();
+                never.Add(input);
+                var e = Assert.Throws<LimitExceededError>(() => Run(Reader,
+                    o => o with { In = input, Limits = [new TimeLimit(TimeSpan.FromMilliseconds(20))] }, dir));
+                Assert.Equal("timeout", e.Limit);
+            }
+            var (_, output) = Run(Reader, o => o with { In = new StringReader("ready\n"), Limits = [new TimeLimit(TimeSpan.FromSeconds(5))] }, dir);
+            Assert.Equal("ready\n", output);
+        }
+        finally
+        {
+            foreach (var input in never) input.Dispose();
+        }
+    }
+
     /// <summary>Output that says when something was first written to it.</summary>
     private sealed class SignallingWriter : TextWriter
     {

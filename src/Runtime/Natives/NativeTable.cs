@@ -96,13 +96,6 @@ public static class NativeTable
         .. NetNatives.All,
     ];
 
-    /// <summary>
-    /// Runs a read that may block (standard input) so that an interrupt of the program ends the wait: on a thread
-    /// of its own when the run can be interrupted, the read itself left to finish on its own.
-    /// </summary>
-    internal static T Blocking<T>(Interpreter vm, Func<T> read) =>
-        vm.Cancellation.CanBeCanceled ? Task.Run(read).WaitAsync(vm.Cancellation).GetAwaiter().GetResult() : read();
-
     private static readonly Dictionary<string, NativeDef> ByName = NamesOf(All);
 
     private static Dictionary<string, NativeDef> NamesOf(NativeDef[] natives)

@@ -5,15 +5,17 @@ namespace Hlvm.Runtime.Natives;
 
 /// <summary>
 /// A program's standard input as <c>readLine</c> and <c>readAll</c> read it: through a buffer of its own, filled a
-/// chunk at a time by a read that may wait (<see cref="NativeTable.Blocking{T}"/>, on another thread when the run
-/// can be interrupted), so that a line already in the buffer is taken on the program's thread without one. Each
-/// <c>readLine</c> used to be a read of its own on another thread: 5 million lines piped in took 20 s.
+/// chunk at a time by a read that may wait (on the input's own thread when the run can be interrupted, so that an
+/// interrupt ends the wait: <see cref="Reader"/>), so that a line already in the buffer is taken on the program's
+/// thread without one. Each <c>readLine</c> used to be a read of its own on another thread: 5 million lines piped
+/// in took 20 s.
 /// </summary>
 internal sealed class StandardInput(TextReader source)
 {
     private readonly char[] _buffer = new char[1 << 16];
     private int _start, _end;
     private bool _ended;
+    private Reader? _reader;
 
     /// <summary>Makes the buffer hold what comes next; false at the end of the input.</summary>
     private bool Fill(Interpreter vm)
@@ -21,9 +23,72 @@ internal sealed class StandardInput(TextReader source)
         if (_start < _end) return true;
         if (_ended) return false;
         _start = 0;
-        _end = NativeTable.Blocking(vm, () => source.Read(_buffer, 0, _buffer.Length));
+        _end = vm.Cancellation.CanBeCanceled
+            ? (_reader ??= new Reader(() => source.Read(_buffer, 0, _buffer.Length))).Next().WaitAsync(vm.Cancellation).GetAwaiter().GetResult()
+            : source.Read(_buffer, 0, _buffer.Length);
         _ended = _end == 0;
         return !_ended;
+    }
+
+    /// <summary>
+    /// The reads of one input, made on a thread of its own, one at a time, while the program's thread waits for
+    /// each or for its run's interrupt: an interrupted wait leaves its read to finish there. Not on .NET's thread
+    /// pool, which every isolate in the process shares: the reads of stopped isolates whose input never came held
+    /// its threads, and another isolate's read of input that was ready waited behind them for seconds. Not a
+    /// thread for each read either (a piped input of 160 MB took twice as long). The thread ends after a second
+    /// with nothing to read, and the next read starts another.
+    /// </summary>
+    private sealed class Reader(Func<int> read)
+    {
+        private const int IdleMilliseconds = 1000;
+        private readonly object _gate = new();
+        private TaskCompletionSource<int>? _asked;
+        private bool _running;
+
+        /// <summary>The next read's count of characters, once the thread has made it.</summary>
+        public Task<int> Next()
+        {
+            lock (_gate)
+            {
+                var asked = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _asked = asked;
+                if (_running) Monitor.Pulse(_gate);
+                else
+                {
+                    _running = true;
+                    new Thread(Loop) { IsBackground = true, Name = "hlvm input" }.Start();
+                }
+                return asked.Task;
+            }
+        }
+
+        private void Loop()
+        {
+            while (true)
+            {
+                TaskCompletionSource<int> asked;
+                lock (_gate)
+                {
+                    while (_asked is null)
+                    {
+                        if (!Monitor.Wait(_gate, IdleMilliseconds) && _asked is null)
+                        {
+                            _running = false;
+                            return;
+                        }
+                    }
+                    (asked, _asked) = (_asked, null);
+                }
+                try
+                {
+                    asked.SetResult(read());
+                }
+                catch (Exception e)
+                {
+                    asked.SetException(e);
+                }
+            }
+        }
     }
 
     /// <summary>
