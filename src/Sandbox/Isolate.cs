@@ -158,7 +158,7 @@ public sealed class Isolate : IDisposable
     /// <exception cref="VmError">the program ended with another uncaught error</exception>
     public long Run(LoadedModule module, IReadOnlyList<string> args)
     {
-        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) throw new InvalidOperationException("an isolate runs one program once");
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) throw new InvalidOperationException("an isolate runs one program once, and none once it is disposed");
         Deadline? deadline = null;
         try
         {
@@ -226,19 +226,31 @@ public sealed class Isolate : IDisposable
     /// left the program running, with its sockets closed under it and new ones outliving it, and a wait in a
     /// native that the cancellation no longer reached.
     /// </summary>
+    /// <remarks>The isolate's state moves in one step, so a <see cref="Run"/> on another thread either starts first
+    /// (and is stopped) or finds the isolate ended (and refuses): reading the state and then releasing let a run
+    /// start in between, and run unstoppable with its host torn down.</remarks>
     public void Dispose()
     {
-        if (Volatile.Read(ref _state) == 1)
+        switch (Interlocked.CompareExchange(ref _state, 2, 0))
         {
-            Stop(new LimitExceededError("stopped", "the isolate was disposed while its program ran"));
-            return;
+            case 0:
+                Free();
+                break;
+            case 1:
+                Stop(new LimitExceededError("stopped", "the isolate was disposed while its program ran"));
+                break;
         }
-        Release();
     }
 
+    /// <summary>Ends the isolate when its run returns.</summary>
     private void Release()
     {
-        if (Interlocked.Exchange(ref _state, 2) == 2) return;
+        if (Interlocked.Exchange(ref _state, 2) != 2) Free();
+    }
+
+    /// <summary>Releases what the isolate holds, once its state is ended.</summary>
+    private void Free()
+    {
         _host.Dispose();
         _cancel.Dispose();
         // A run that left storage says whose it is, for 'hlvm data list' and 'hlvm rm'.
