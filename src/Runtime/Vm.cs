@@ -135,7 +135,9 @@ public sealed class Vm(VmOptions? options = null)
             In = Options.In, Error = Options.Error, Args = args, Host = Options.Host, Cancellation = Options.Cancellation,
             NativeStackBudget = nativeStackBudget,
         };
-        _running = interpreter;
+        // Published with a full fence, as Interrupt publishes its reason: each side then reads the other's write
+        // (a volatile write followed by a volatile read may pass it, and a stop that came as the run began was lost).
+        Interlocked.Exchange(ref _running, interpreter);
         if (_interrupt is { } early) interpreter.Interrupt(early);
         try
         {
@@ -178,7 +180,7 @@ public sealed class Vm(VmOptions? options = null)
     /// </summary>
     public void Interrupt(LimitExceededError reason)
     {
-        _interrupt ??= reason;
+        Interlocked.CompareExchange(ref _interrupt, reason, null);
         _running?.Interrupt(reason);
     }
 
