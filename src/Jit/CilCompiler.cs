@@ -59,7 +59,8 @@ public sealed class CilCompiler : ICompiler
         /// not begun of it is dropped.</summary>
         public volatile bool Ended;
 
-        /// <summary>When the JIT's thread last took a function of this run (<see cref="Preparer"/>'s turns; read and
+        /// <summary>When the JIT's thread last took a function of this run, or, until it first does, when the run first
+        /// queued a batch (<see cref="Preparer"/>'s turns, doubled so that an arrival falls between two turns; read and
         /// written under its lock).</summary>
         internal long Served;
     }
@@ -512,6 +513,10 @@ internal static class Preparer
     {
         lock (Batches)
         {
+            // A run arriving counts as served now, just before the latest turn: it goes before the run served last,
+            // and after the runs served before it came. Counted as never served, each new run went before all of
+            // them, and a host starting isolates faster than a function compiles kept its older ones interpreted.
+            if (run.Served == 0) run.Served = 2 * _turns - 1;
             Batches.Add(new Pending(owner, run, batch, called));
             if (_worker is null)
             {
@@ -548,7 +553,7 @@ internal static class Preparer
                 while (Batches.Count == 0) Monitor.Wait(Batches);
                 if (Choose() is { } pending)
                 {
-                    pending.Run.Served = ++_turns;
+                    pending.Run.Served = 2 * ++_turns;
                     return pending;
                 }
             }

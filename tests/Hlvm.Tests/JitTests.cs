@@ -2096,6 +2096,74 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// A run that arrives counts as served when it arrives: it waits for the runs served before that, and goes before
+    /// the run served last. Run X's batch A (`a`, `a2`, `a3`) is held at its first compile while run Y queues batch C
+    /// (`c`, `c2`); Y, arrived after X's turn, comes next, and is held in its turn while run Z queues batch D (`d`).
+    /// X, served before Z came, goes first, then Z, then Y and X by turns. Fails when a run not yet served goes before
+    /// every other (Z before X's `a2`): a host starting isolates faster than a function compiles then kept its older
+    /// isolates interpreted for as long as new ones came.
+    /// </summary>
+    [Fact]
+    public void ARunArrivingWaitsForTheRunsServedBeforeIt()
+    {
+        var module = Compilation.Compile("arrivals.hl", """
+            fn a3(x: int) -> int { var s = 0; for i in 0..x { s += i } return s }
+            fn a2(x: int) -> int { var s = 0; for i in 0..x { s += a3(i) } return s }
+            fn a(x: int) -> int { var s = 0; for i in 0..x { s += a2(i) } return s }
+            fn c2(x: int) -> int { var s = 2; for i in 0..x { s *= 5 } return s }
+            fn c(x: int) -> int { var s = 0; for i in 0..x { s += c2(i) } return s }
+            fn d(x: int) -> int { var s = 1; for i in 0..x { s *= 3 } return s }
+            fn main() { println(a(3) + c(3) + d(3)) }
+            """).Module!;
+        LoadedModule Load()
+        {
+            var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
+            loaded.Attach(new Heap());
+            return loaded;
+        }
+        var (x, y, z) = (Load(), Load(), Load());
+        LoadedFunction Named(LoadedModule m, string name) => m.Functions.Single(f => f.Name == name);
+        var ours = new Dictionary<LoadedFunction, string>
+        {
+            [Named(x, "a")] = "X.a", [Named(x, "a2")] = "X.a2", [Named(x, "a3")] = "X.a3",
+            [Named(y, "c")] = "Y.c", [Named(y, "c2")] = "Y.c2", [Named(z, "d")] = "Z.d",
+        };
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var heldX = new ManualResetEventSlim(false);
+        using var holdingX = new ManualResetEventSlim(false);
+        using var heldY = new ManualResetEventSlim(false);
+        using var holdingY = new ManualResetEventSlim(false);
+        Jit.Preparer.BeforeCompile = (f, _) =>
+        {
+            if (!ours.TryGetValue(f, out var name)) return;
+            order.Enqueue(name);
+            var (holding, held) = name switch { "X.a3" => (holdingX, heldX), "Y.c2" => (holdingY, heldY), _ => (null, null) };
+            holding?.Set();
+            held?.Wait(TimeSpan.FromSeconds(30));
+        };
+        try
+        {
+            var compiler = new Jit.CilCompiler { Background = true };
+            compiler.Compile(x, Named(x, "a"), "test");
+            Assert.True(holdingX.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started batch A");
+            compiler.Compile(y, Named(y, "c"), "test");
+            heldX.Set();
+            Assert.True(holdingY.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started batch C");
+            compiler.Compile(z, Named(z, "d"), "test");
+            heldY.Set();
+            SpinWait.SpinUntil(() => ours.Keys.All(f => f.Compiled is not null), TimeSpan.FromSeconds(30));
+            Assert.All(ours.Keys, f => Assert.NotNull(f.Compiled));
+            Assert.Equal(["X.a3", "Y.c2", "X.a2", "Z.d", "Y.c", "X.a"], order.ToArray());
+        }
+        finally
+        {
+            Jit.Preparer.BeforeCompile = null;
+            heldX.Set();
+            heldY.Set();
+        }
+    }
+
+    /// <summary>
     /// The JIT's thread says what .NET's compile of each function took (<c>CompileRecord.MachineCode</c>, which
     /// `hlvm prof` and `--jit-log` report) before any function of the batch gets its code, and gives the batch its
     /// code whole, once all of it is compiled: a function given its code early could call one .NET has not
