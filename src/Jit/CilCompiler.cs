@@ -520,9 +520,11 @@ internal static class Preparer
             Batches.Add(new Pending(owner, run, batch, called));
             if (_worker is null)
             {
-                // A background thread: a run that ends does not wait for compiles it no longer needs.
-                _worker = new Thread(Work) { IsBackground = true, Name = "hlvm jit" };
-                _worker.Start();
+                // A background thread: a run that ends does not wait for compiles it no longer needs. Kept once it
+                // has started, so that a start that failed is tried again by the next batch.
+                var worker = new Thread(Work) { IsBackground = true, Name = "hlvm jit" };
+                worker.Start();
+                _worker = worker;
             }
             else Monitor.Pulse(Batches);
         }

@@ -67,7 +67,9 @@ public interface ICompiler
     /// counts every instruction against the fuel (--fuel), and whether every function is interpreted before it is
     /// compiled (tiering with a threshold above 0), so that <see cref="LoadedFunction.Hotness"/> tells which
     /// functions have run (the compiler may then give less code to calls of functions that never ran). Both hold
-    /// for the whole run. One compiler may serve several runs, of different modules, one after another or at once.
+    /// for the whole run. One compiler may serve several runs, of different modules, one after another or at once;
+    /// runs that share one then share its lock (one emits while another waits), its log and its records (the
+    /// functions' names), and its <c>Abandon</c>: give each tenant's isolate a compiler of its own, as hlvm does.
     /// </summary>
     void Begin(LoadedModule module, bool metered, bool profiled);
 
