@@ -27,6 +27,8 @@ public sealed class FuzzStats
     public long Crashes;
     public long SlowestMilliseconds;
     public long SlowestInput;
+    /// <summary>Where the slowest input was written, when it was slow enough to keep.</summary>
+    public string? SlowestSaved;
     public readonly Dictionary<string, long> Outcomes = [];
 
     public void Count(string outcome) => Outcomes[outcome] = Outcomes.GetValueOrDefault(outcome) + 1;
@@ -126,11 +128,23 @@ public abstract class Fuzzer(FuzzOptions options)
             {
                 Stats.SlowestMilliseconds = watch.ElapsedMilliseconds;
                 Stats.SlowestInput = Stats.Inputs;
+                _slowest = (input, extension);
             }
             Stats.Count(outcome);
         }
+        if (Stats.SlowestMilliseconds >= KeptSlowestMilliseconds)
+        {
+            // Kept so that it can be run again: the inputs of a campaign come one after another from its seed.
+            Directory.CreateDirectory(options.OutDir);
+            Stats.SlowestSaved = Path.Combine(options.OutDir, $"slowest-{options.Target}-{options.Seed}-{Stats.SlowestInput}{_slowest.extension}");
+            File.WriteAllBytes(Stats.SlowestSaved, _slowest.input);
+        }
         return Stats;
     }
+
+    /// <summary>The slowest input is written out (beside the crashes) when it took at least this long.</summary>
+    private const int KeptSlowestMilliseconds = 1000;
+    private (byte[] input, string extension) _slowest = ([], "");
 
     private void Save(byte[] input, string extension, string why)
     {

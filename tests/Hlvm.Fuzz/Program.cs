@@ -49,7 +49,7 @@ var stats = options.Target switch
 };
 double seconds = stopwatch.Elapsed.TotalSeconds;
 Console.WriteLine($"{options.Target}: {stats.Inputs} inputs in {seconds:F1} s ({stats.Inputs / seconds:F0}/s), seed {options.Seed}");
-Console.WriteLine($"  slowest input: #{stats.SlowestInput}, {stats.SlowestMilliseconds} ms");
+Console.WriteLine($"  slowest input: #{stats.SlowestInput}, {stats.SlowestMilliseconds} ms{(stats.SlowestSaved is { } saved ? $", saved as {saved}" : "")}");
 int widest = stats.Outcomes.Keys.DefaultIfEmpty("").Max(o => o.Length);
 foreach (var (outcome, count) in stats.Outcomes.OrderByDescending(kv => kv.Value))
     Console.WriteLine($"  {outcome.PadRight(widest)} {count,10}");

@@ -67,6 +67,16 @@ public sealed class CheckedModeTests
     }
 
     [Fact]
+    public void ALocalOfTheWrongTypeIsCaughtWhereItIsLoaded()
+    {
+        // An int stored in a local the verifier is made to think holds a string: the load that reads it is stopped.
+        var module = Verifier.Verify(Asm.Module(Asm.Code(IConst, 7, Store, 0, Nop, Load, 0, Ret), locals: [VmType.Int]));
+        module.Functions[0].Def.Locals[0] = VmType.String;
+        var e = Assert.Throws<CheckedModeException>(() => Run(module, isChecked: true));
+        Assert.Contains("in main at instruction 3 (Load, offset 13): local 0 is 0x7, not a valid string", e.Message);
+    }
+
+    [Fact]
     public void WithoutCheckedModeTheLieGoesUnnoticed() =>
         Assert.Equal(42, Run(WithLie(Sample, 2, [VmType.Int, VmType.String]), isChecked: false));
 }

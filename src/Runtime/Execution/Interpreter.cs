@@ -2180,9 +2180,13 @@ public sealed class Interpreter : IRootSource
             if (!ValueFits(n.Top, _stack[operandBase + i]))
                 throw new CheckedModeException($"{Where()}: stack entry {i} is 0x{_stack[operandBase + i]:x}, not a valid {_module.Def.TypeName(n.Top)}");
         }
-        for (int i = 0; i < fn.LocalCount; i++)
+        // A local is checked where it is read, before its value is used: in checked mode, whose code is not fused,
+        // only a load reads one. Every local before every instruction cost the frame's size at each: a fuzzed
+        // function of 35,000 locals ran 50,000 instructions in 10 s.
+        ref readonly var ins = ref fn.Code[pc];
+        if (ins.Op == Opcode.Load)
         {
-            // A local not yet written is zero; the verifier proved it is not read before it is written.
+            int i = (int)ins.A;
             if (!ValueFits(fn.Def.Locals[i], _stack[bp + i]))
                 throw new CheckedModeException($"{Where()}: local {i} is 0x{_stack[bp + i]:x}, not a valid {_module.Def.TypeName(fn.Def.Locals[i])}");
         }
