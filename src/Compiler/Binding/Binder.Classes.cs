@@ -26,6 +26,10 @@ public sealed partial class Binder
     /// <summary>True while binding a constructor: the only place a `let` field may be assigned.</summary>
     private bool _inInit;
 
+    /// <summary>While binding a constructor, the `super` of its first statement when that is `super(...)`: the one
+    /// call of the superclass's init it may make.</summary>
+    private IToken? _superCall;
+
     /// <summary>Locals known not to be null at this point (flow-sensitive narrowing), with a nesting count.</summary>
     private Dictionary<LocalSymbol, int> _narrowed = [];
 
@@ -95,6 +99,9 @@ public sealed partial class Binder
             if (ClassNamed(superName, "class or interface") is not { } super) continue;
             if (super.IsInterface)
             {
+                // Its signatures first, wherever it is declared (later in the file, or in another module), so that
+                // the class is checked against them; unresolved, it had none, and the verifier refused the module.
+                ResolveClass(super, bodies);
                 if (c.Interfaces.Contains(super)) Error(superName, $"'{super.Name}' is listed twice");
                 else c.Interfaces.Add(super);
             }
@@ -309,8 +316,10 @@ public sealed partial class Binder
         var decl = (ClassDeclContext)_classDecls[c];
         var statements = init.block().statement();
         bool callsSuper = statements.Length > 0 && statements[0] is ExprStmtContext { } first && IsSuperCall(first.expr());
-        foreach (var later in statements.Skip(1).OfType<ExprStmtContext>().Where(s => IsSuperCall(s.expr())))
-            Error(later, "`super(...)` must be the first statement of the init");
+        // The one `super(...)` an init may make; any other (a later statement, one in a block, a loop or a lambda)
+        // is refused where it is bound: one in a lambda ran the superclass's init again after construction, and
+        // set its `let` fields anew.
+        _superCall = callsSuper ? ((ExprStmtContext)statements[0]).expr().Start : null;
         _inInit = true;
         var unset = own.Where(f => f.HasInitializer).Concat(FieldsAssignedBy(init.block(), c));
         var bound = Constructing(ctor, c, unset, init.block(), () => BindFunction(init, ctor, c, init.block(), () =>
@@ -327,6 +336,7 @@ public sealed partial class Binder
             return [.. pre];
         }, prologueAt: callsSuper ? 1 : 0)); // the superclass's part is built first, then this class's defaults
         _inInit = false;
+        _superCall = null;
         // Every field of a non-nullable reference type must be given a value: by its initializer, or by a
         // statement of the init's own block (not one inside a branch) that runs whenever the init returns: one
         // before any statement that may return, and, for a bare name, not after a local of that name (`var s = ...`
@@ -529,9 +539,12 @@ public sealed partial class Binder
         FunctionSymbol fn;
         if (method is null)
         {
-            if (!_inInit)
+            if (!_inInit || at != _superCall)
             {
-                Error(at, "`super(...)` calls the superclass's init, and only an init may do that");
+                Error(at, _inInit
+                    ? "`super(...)` must be the first statement of the init, and not in a block, a loop or a function value"
+                    : "`super(...)` calls the superclass's init, and only an init may do that");
+                foreach (var a in args) BindValue(a, null);
                 return new BoundError(line);
             }
             fn = super.Constructor!;
