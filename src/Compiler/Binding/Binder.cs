@@ -547,7 +547,7 @@ public sealed partial class Binder
                 return BindFieldAssign(a, SelfExpr(line), selfField, name.Start);
             if (local is null)
             {
-                Error(name, UndefinedName(name.GetText()));
+                Error(name, NotAssignable(name.GetText()));
                 BindValue(a.value, null);
                 return new BoundBlock(line, []);
             }
@@ -604,6 +604,12 @@ public sealed partial class Binder
         }
         if (target is MemberExprContext member)
         {
+            if (ImportedModule(member.expr()) is { } module)
+            {
+                Error(member.ID().Symbol, $"cannot assign to '{member.GetText()}': a module's members are its functions, classes and constants, which no program changes");
+                BindValue(a.value, null);
+                return new BoundBlock(line, []);
+            }
             var obj = BindTarget(member.expr());
             if (obj.Type.IsError())
             {
@@ -651,7 +657,11 @@ public sealed partial class Binder
     private BoundStmt BindExprStatement(ExprContext e)
     {
         int line = LineOf(e);
-        if (e is MethodCallExprContext m && m.ID().GetText() == "push" && !(m.expr() is PrimaryExprContext sp && sp.primary() is SuperExprContext))
+        // `a.push(x)` as a statement may be the array built-in; not on `super` or `self` (an object's own method,
+        // checked as a method call, for the messages of construction too) or on a module (its function `push`).
+        if (e is MethodCallExprContext m && m.ID().GetText() == "push"
+            && !(m.expr() is PrimaryExprContext sp && sp.primary() is SuperExprContext or SelfExprContext)
+            && ImportedModule(m.expr()) is null)
         {
             var array = BindValue(m.expr(), null);
             var args = m.argList()?.expr() ?? [];
@@ -1425,13 +1435,21 @@ public sealed partial class Binder
 
     // -------------------------------------------------------------------------------------------- suggestions
 
+    /// <summary>Why a bare name that is no variable or field can't be assigned: what it names, or that it names nothing.</summary>
+    private string NotAssignable(string name) =>
+        _unit.Constants.ContainsKey(name) ? $"cannot assign to '{name}': it is a constant of the file (a top-level `let`); keep a value that changes in a `var` or a field"
+        : _functions.ContainsKey(name) ? $"cannot assign to '{name}': it is a function; keep a function value in a `var` to change it"
+        : _unit.Imports.ContainsKey(name) ? $"cannot assign to '{name}': it is an imported module"
+        : _classes.ContainsKey(name) ? $"cannot assign to '{name}': it is a class"
+        : UndefinedName(name);
+
     private string UndefinedName(string name, bool function = false)
     {
         var candidates = function
             ? _functions.Keys.Concat(Builtins)
             : _scopes.SelectMany(s => s.Keys).Where(k => !k.StartsWith('$')).Concat(_functions.Keys).Concat(Builtins);
         string hint = function ? HabitHint(name, call: true) : "";
-        if (hint.Length == 0 && !function && StdModuleNames.Contains(name))
+        if (hint.Length == 0 && !function && StdModuleNames.Contains(name) && !_unit.Imports.ContainsKey(name))
             hint = $"; '{name}' is a module of the standard library: write `import std.{name}` at the top of the file";
         return $"undefined {(function ? "function" : "name")} '{name}'{(hint.Length > 0 ? hint : Suggest(name, candidates))}";
     }
