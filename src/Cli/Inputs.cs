@@ -273,7 +273,18 @@ internal sealed class Inputs(CliContext cli)
 
     /// <summary>Writes a module file beside its target and renames it into place, so that a failed write never
     /// leaves a partial module behind.</summary>
-    public int WriteModule(string output, Module module) => WriteFile(output, ModuleFormat.Write(module));
+    /// <summary>Writes a module file, unless it is larger than hlvm reads one (<see cref="SourceFiles.MaxFileBytes"/>):
+    /// a compile error then (exit 65), rather than a file that no run loads.</summary>
+    public int WriteModule(string output, Module module)
+    {
+        var bytes = ModuleFormat.Write(module);
+        if (bytes.Length > SourceFiles.MaxFileBytes)
+        {
+            cli.Messages.WriteLine($"hlvm: the module would be {bytes.Length} bytes, larger than the {SourceFiles.MaxFileBytes >> 20} MiB hlvm reads of a module file; '{Shown(output)}' was not written");
+            return ExitCodes.DataError;
+        }
+        return WriteFile(output, bytes);
+    }
 
     /// <summary>Writes a file beside its target and renames it into place, so that a failed write never leaves a
     /// partial file behind; says why it could not on stderr and returns the exit code.</summary>

@@ -179,7 +179,7 @@ public static class Compilation
         }
         catch (CompileLimitException e)
         {
-            var all = diagnostics.Items.Append(new Diagnostic(Severity.Error, source, 1, 1, e.Message)).ToList();
+            var all = diagnostics.Items.Append(new Diagnostic(Severity.Error, source, Math.Max(1, e.Line), 1, e.Message)).ToList();
             return new CompileResult(null, all);
         }
     }

@@ -17,6 +17,25 @@ public sealed class CliTests
         Assert.Equal("", r.Stderr);
     }
 
+    /// <summary>A module larger than hlvm reads one (16 MiB) is not written: build says so (exit 65) and leaves no file,
+    /// where it wrote a file that every run then refused. (Eleven functions of 15 nested `finally` blocks, each
+    /// emitted again for every way out of its `try`, make 19 MB of code.)</summary>
+    [Fact]
+    public void BuildRefusesAModuleLargerThanHlvmReads()
+    {
+        using var dir = new TestSupport.TempDir();
+        var source = new System.Text.StringBuilder();
+        for (int k = 0; k < 11; k++)
+            source.Append($"fn f{k}() {{\n    ").Append(string.Concat(Enumerable.Repeat("try { println(0) } finally { ", 15)))
+                .Append("println(1)").Append(string.Concat(Enumerable.Repeat(" }", 15))).Append("\n}\n");
+        source.Append("fn main() {\n").Append(string.Concat(Enumerable.Range(0, 11).Select(k => $"    f{k}()\n"))).Append("}\n");
+        string program = dir.File("big.hl", source.ToString()), output = Path.Combine(dir.Path, "big.hlc");
+        var build = TestSupport.Hlvm("build", program, "-o", output);
+        Assert.Equal(65, build.ExitCode);
+        Assert.Matches(@"^hlvm: the module would be \d+ bytes, larger than the 16 MiB hlvm reads of a module file; '.*big\.hlc' was not written\n$", build.Stderr);
+        Assert.False(File.Exists(output));
+    }
+
     [Fact]
     public void HelpListsCommandsAndExitCodes()
     {
@@ -120,6 +139,23 @@ public sealed class CliTests
         Assert.Equal(65, a.ExitCode);
         Assert.Contains("line 2, column 5 has the byte 0xC0, which is not a UTF-8 character", a.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.ChangeExtension(asm, ".hlc")));
+    }
+
+    /// <summary>check verifies the module a program compiles to, as run does: a program of 20,000 branches that each
+    /// use a local of their own compiles, but passes what the verifier keeps for the locals written where paths join;
+    /// check said it was fine, and only run refused it.</summary>
+    [Fact]
+    public void CheckVerifiesWhatAProgramCompilesTo()
+    {
+        using var dir = new TestSupport.TempDir();
+        var source = new System.Text.StringBuilder("fn main(args: [string]) {\n    let c = args.len() > 0\n");
+        for (int i = 0; i < 20_000; i++) source.Append($"    let v{i} = {i}\n    if c {{ println(v{i}) }}\n");
+        string file = dir.File("joins.hl", source.Append("}\n").ToString());
+        var check = TestSupport.Hlvm("check", file);
+        Assert.Equal(65, check.ExitCode);
+        Assert.StartsWith($"hlvm: {file}: verify error in joins: function 'main' at offset ", check.Stderr);
+        Assert.Contains("verifying the module needs more than 64 MiB for the locals written where its paths join", check.Stderr);
+        Assert.Equal(check.Stderr, TestSupport.Hlvm("run", file).Stderr);
     }
 
     [Fact]

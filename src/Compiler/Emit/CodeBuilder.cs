@@ -35,6 +35,9 @@ public sealed class CodeBuilder
 
     public int Offset => (int)_code.Position;
 
+    /// <summary>The line the code emitted now comes from (the last <see cref="MarkLine"/>), or 0 before any.</summary>
+    public int CurrentLine => _lineCount > 0 ? _lines[_lineCount - 1].Line : 0;
+
     /// <summary>Notes that the code emitted from here on comes from <paramref name="line"/>.</summary>
     public void MarkLine(int line)
     {
@@ -65,6 +68,8 @@ public sealed class CodeBuilder
         bytes[0] = (byte)op;
         for (int i = 0; i < operands.Length; i++) OpcodeInfo.WriteOperand(bytes, info.OperandOffset(i), info.Operands[i], operands[i]);
         _code.Write(bytes);
+        // Bounded as it grows: a function's code can grow exponentially with its source (nested `finally` blocks).
+        if (_code.Position > ModuleFormat.MaxCodeLength) throw new CodeTooLongException();
         _depth -= pops;
         if (_depth < 0) throw new InvalidOperationException($"emitter bug: stack underflow at {info.Name}");
         _depth += pushes;
@@ -149,3 +154,6 @@ public sealed class CodeBuilder
         return copy;
     }
 }
+
+/// <summary>The code being built passed <see cref="ModuleFormat.MaxCodeLength"/>; the emitter says where.</summary>
+public sealed class CodeTooLongException : Exception;

@@ -83,9 +83,23 @@ public sealed class Emitter
         _code = new CodeBuilder();
         _function = f.Symbol;
         // Before the code, whose instructions name the locals in 16 bits: past the limit, an operand overflowed.
-        CheckLocals(f.Symbol.Locals.Count);
         _code.MarkLine(f.Line);
-        EmitStatement(f.Body);
+        CheckLocals(f.Symbol.Locals.Count, hidden: false);
+        try
+        {
+            EmitStatement(f.Body);
+        }
+        catch (CodeTooLongException)
+        {
+            throw Limit($"function '{_function.Name}' has more than {ModuleFormat.MaxCodeLength} bytes of code, the most a module's function may have"
+                + (_finallyCopies > 0 ? FinallyCopies : "; split it into functions"));
+        }
+        // The module reader's bound: past it, the function compiled and ran from source, but its .hlc did not load.
+        if (_code.MaxStack > ModuleFormat.MaxStackLimit)
+            throw new CompileLimitException($"function '{_function.Name}' needs a stack of {_code.MaxStack} values, more than the {ModuleFormat.MaxStackLimit} a module's function may have; build the largest array and map literals in steps (`push`)")
+            {
+                Line = _function.SourceFile is null ? f.Line : 0,
+            };
         if (_code.Reachable)
         {
             if (f.Symbol.Return != VmType.Void)
@@ -347,16 +361,36 @@ public sealed class Emitter
     // -------------------------------------------------------------------------------------------- try
 
     /// <summary>A function may have at most <see cref="ModuleFormat.MaxLocals"/> local slots, its hidden ones included.</summary>
-    private void CheckLocals(int count)
+    /// <remarks>Past the limit, an error at the line being emitted: the function's own, for the locals it declares,
+    /// and for the <paramref name="hidden"/> ones the compiler adds, the statement that needed one more.</remarks>
+    private void CheckLocals(int count, bool hidden)
     {
         if (count > ModuleFormat.MaxLocals)
-            throw new CompileLimitException($"function '{_function.Name}' needs {count} local slots (at most {ModuleFormat.MaxLocals})");
+            throw Limit($"function '{_function.Name}' needs {count} local slots (at most {ModuleFormat.MaxLocals})"
+                + (hidden && _finallyCopies > 0 ? ", those the compiler adds included" + FinallyCopies : ""));
     }
+
+    /// <summary>Why nested `finally` blocks make a function large.</summary>
+    private const string FinallyCopies = ": each `finally` is emitted again for every way out of its `try`, with locals of its own, so nested ones multiply";
+
+    /// <summary>How many `finally` blocks are being emitted around the code emitted now.</summary>
+    private int _finallyCopies;
+
+    private void EmitFinally(BoundStmt fin)
+    {
+        _finallyCopies++;
+        EmitStatement(fin);
+        _finallyCopies--;
+    }
+
+    /// <summary>A limit passed at the line being emitted, in the file being compiled (a line of an imported module's
+    /// would point into that module).</summary>
+    private CompileLimitException Limit(string message) => new(message) { Line = _function.SourceFile is null ? _code.CurrentLine : 0 };
 
     /// <summary>A hidden local of the function being emitted.</summary>
     private int Temp(VmType type)
     {
-        CheckLocals(_function.Locals.Count + 1);
+        CheckLocals(_function.Locals.Count + 1, hidden: true);
         var local = new LocalSymbol("$t", type, true, _function.Locals.Count, _function);
         _function.Locals.Add(local);
         return local.Slot;
@@ -382,7 +416,7 @@ public sealed class Emitter
         foreach (var t in left)
         {
             Pause(t);
-            if (t.Try.Finally is { } fin) EmitStatement(fin);
+            if (t.Try.Finally is { } fin) EmitFinally(fin);
         }
         exit();
         foreach (var t in left) Resume(t);
@@ -399,7 +433,7 @@ public sealed class Emitter
         _tries.RemoveAt(_tries.Count - 1);
         if (_code.Reachable)
         {
-            if (t.Finally is not null) EmitStatement(t.Finally);
+            if (t.Finally is not null) EmitFinally(t.Finally);
             _code.Jump(Opcode.Jmp, end);
         }
         foreach (var c in t.Catches)
@@ -417,7 +451,7 @@ public sealed class Emitter
                 EmitStatement(c.Body);
                 Pause(ctx);
                 _tries.RemoveAt(_tries.Count - 1);
-                if (_code.Reachable) EmitStatement(t.Finally);
+                if (_code.Reachable) EmitFinally(t.Finally);
             }
             else EmitStatement(c.Body);
             if (_code.Reachable) _code.Jump(Opcode.Jmp, end);
@@ -431,7 +465,7 @@ public sealed class Emitter
             foreach (var (start, stop) in ctx.Body.Concat(ctx.CatchCode)) _code.AddHandler(start, stop, handler.Offset, errorClass);
             int temp = Temp(VmType.ObjectOf(errorClass));
             _code.Emit(Opcode.Store, temp);
-            EmitStatement(fin);
+            EmitFinally(fin);
             if (_code.Reachable)
             {
                 _code.Emit(Opcode.Load, temp);
@@ -644,4 +678,8 @@ public sealed class Emitter
 }
 
 /// <summary>A program exceeds one of the bytecode's limits (locals per function).</summary>
-public sealed class CompileLimitException(string message) : Exception(message);
+public sealed class CompileLimitException(string message) : Exception(message)
+{
+    /// <summary>The line of the compiled file where the limit was passed, or 0 when it is not known or in another file.</summary>
+    public int Line { get; init; }
+}
