@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compile and verify time against input size, for the shapes of input that once took polynomial time: nested
-# ifs, else-if chains, `??` chains, `+` chains, class chains (compile), and functions with many locals under many
-# exception handlers (verify alone, from a .hlc). Each shape is generated at doubling sizes; the time shown is
+# ifs, else-if chains, `??` chains, `+` chains, class chains, null guards, `&&` chains of null tests, misspelt
+# names (compile), and functions with many locals under many exception handlers (verify alone, from a .hlc). Each shape is generated at doubling sizes; the time shown is
 # the best of RUNS runs of `hlvm check` (default 3) minus that of an empty program, so start-up is left out.
 # Linear growth doubles the time with the size. Usage: bash bench/compile-scaling.sh [shape...]
 set -euo pipefail
@@ -36,6 +36,18 @@ elif shape == "handlers":
     lines += ["fn main() {"] + [f"    var v{i} = {i}" for i in range(n)] + ["    try {"] * h
     lines += [f"        v{i} = v{(i + 1) % n} + 1" for i in range(n)] + ["    } catch e: Error { v0 = 1 }"] * h
     lines += ["    println(v0)", "}"]
+elif shape == "guards":
+    # n nullable locals, each followed by a guard that returns when it is null.
+    lines += ["fn g() -> string? { return \"a\" }", "fn main() {"]
+    for i in range(n): lines += [f"    let x{i} = g()", f"    if x{i} == null {{ return }}"]
+    lines += ["    println(x0.len())", "}"]
+elif shape == "and-chain":
+    # one condition of n null tests joined by &&.
+    lines += ["fn g() -> string? { return \"a\" }", "fn main() {"] + [f"    let x{i} = g()" for i in range(n)]
+    lines += ["    if " + " && ".join(f"x{i} != null" for i in range(n)) + " { println(x0.len()) }", "}"]
+elif shape == "misspelt":
+    # n locals, then n uses of names close to theirs that are not defined (past the 100 errors reported).
+    lines += ["fn main() {"] + [f"    let abc{i} = {i}" for i in range(n)] + [f"    println(abd{i})" for i in range(n)] + ["}"]
 open(out, "w").write("\n".join(lines) + "\n")
 PY
 }
@@ -64,9 +76,12 @@ declare -A sizes=(
   [plus]="1250 2500 5000 10000"
   [classes]="125 250 500 1000"
   [handlers]="300 600 1200 2400"
+  [guards]="2000 4000 8000 16000"
+  [and-chain]="500 1000 2000 4000"
+  [misspelt]="1000 2000 4000 8000"
 )
 shapes=("$@")
-[ ${#shapes[@]} -gt 0 ] || shapes=(nested-if else-if coalesce plus classes handlers)
+[ ${#shapes[@]} -gt 0 ] || shapes=(nested-if else-if coalesce plus classes handlers guards and-chain misspelt)
 printf '%-10s %8s %10s %12s\n' shape size bytes "time (ms)"
 for shape in "${shapes[@]}"; do
   for n in ${sizes[$shape]}; do

@@ -102,6 +102,9 @@ public sealed class DiagnosticBag
 
     public bool HasErrors => _errors > 0;
 
+    /// <summary>True once no more errors are reported: a message need not be made (its suggestions searched for).</summary>
+    public bool Full => _errors >= MaxErrors;
+
     public void Add(Diagnostic d)
     {
         if (_errors >= MaxErrors) return;
