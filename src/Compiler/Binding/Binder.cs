@@ -1021,7 +1021,9 @@ public sealed partial class Binder
         }
         if (!_functions.TryGetValue(name, out var fn))
         {
-            Error(nameCtx, UndefinedName(name, function: true));
+            Error(nameCtx, _unit.Constants.ContainsKey(name) ? $"'{name}' is a constant of the file, not a function; use it without ( )"
+                : _unit.Imports.ContainsKey(name) ? $"'{name}' is a module, not a function; call one of its functions, as in `{name}.name(...)`"
+                : UndefinedName(name, function: true));
             foreach (var a in args) BindValue(a, null);
             return new BoundError(line);
         }
