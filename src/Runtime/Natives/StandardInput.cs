@@ -23,9 +23,22 @@ internal sealed class StandardInput(TextReader source)
         if (_start < _end) return true;
         if (_ended) return false;
         _start = 0;
-        _end = vm.Cancellation.CanBeCanceled
-            ? (_reader ??= new Reader(() => source.Read(_buffer, 0, _buffer.Length))).Next().WaitAsync(vm.Cancellation).GetAwaiter().GetResult()
-            : source.Read(_buffer, 0, _buffer.Length);
+        if (vm.Cancellation.CanBeCanceled)
+        {
+            var read = (_reader ??= new Reader(() => source.Read(_buffer, 0, _buffer.Length))).Next();
+            // Waited for here, on the program's thread (an interrupt ends the wait with OperationCanceledException):
+            // a wait through WaitAsync was woken by a continuation on the thread pool, and behind a busy pool.
+            try
+            {
+                read.Wait(vm.Cancellation);
+            }
+            catch (AggregateException)
+            {
+                // The read's own error, thrown below as itself.
+            }
+            _end = read.GetAwaiter().GetResult();
+        }
+        else _end = source.Read(_buffer, 0, _buffer.Length);
         _ended = _end == 0;
         return !_ended;
     }
@@ -50,7 +63,7 @@ internal sealed class StandardInput(TextReader source)
         {
             lock (_gate)
             {
-                var asked = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+                var asked = new TaskCompletionSource<int>();
                 _asked = asked;
                 if (_running) Monitor.Pulse(_gate);
                 else
