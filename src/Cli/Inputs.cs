@@ -272,8 +272,7 @@ internal sealed class Inputs(CliContext cli)
     }
 
     /// <summary>Writes a module file beside its target and renames it into place, so that a failed write never
-    /// leaves a partial module behind.</summary>
-    /// <summary>Writes a module file, unless it is larger than hlvm reads one (<see cref="SourceFiles.MaxFileBytes"/>):
+    /// leaves a partial module behind; unless it is larger than hlvm reads one (<see cref="SourceFiles.MaxFileBytes"/>):
     /// a compile error then (exit 65), rather than a file that no run loads.</summary>
     public int WriteModule(string output, Module module)
     {

@@ -88,6 +88,12 @@ public sealed class Emitter
         try
         {
             EmitStatement(f.Body);
+            if (_code.Reachable)
+            {
+                if (f.Symbol.Return != VmType.Void)
+                    throw new InvalidOperationException($"emitter bug: the end of '{f.Symbol.Name}' is reachable but it must return {f.Symbol.Return}");
+                _code.Emit(Opcode.RetVoid);
+            }
         }
         catch (CodeTooLongException)
         {
@@ -100,12 +106,6 @@ public sealed class Emitter
             {
                 Line = _function.SourceFile is null ? f.Line : 0,
             };
-        if (_code.Reachable)
-        {
-            if (f.Symbol.Return != VmType.Void)
-                throw new InvalidOperationException($"emitter bug: the end of '{f.Symbol.Name}' is reachable but it must return {f.Symbol.Return}");
-            _code.Emit(Opcode.RetVoid);
-        }
         return new FunctionDef
         {
             Name = f.Symbol.Name,
