@@ -689,6 +689,59 @@ public sealed partial class Binder
     /// <summary>Locals a condition proves not null when it is false: <c>x == null</c>, joined by <c>||</c>.</summary>
     private static List<LocalSymbol> NonNullWhenFalse(BoundExpr cond) => Proven(cond, Opcode.RefEq, isAnd: false, []);
 
+    /// <summary>
+    /// A chain of one logical operator, <c>a &amp;&amp; b &amp;&amp; c</c> (parsed as <c>(a &amp;&amp; b) &amp;&amp; c</c>), bound
+    /// operand by operand: each runs only when the ones before it were true (<c>&amp;&amp;</c>) or false (<c>||</c>), so
+    /// what they prove not null is narrowed in it, unless it assigns the variable (in a function value). The
+    /// narrowings grow by each operand's own, where binding each level anew narrowed every test before it again
+    /// (a chain of 4,000 null tests took 2.3 s to compile, 27 s before that).
+    /// </summary>
+    private BoundExpr BindLogicalChain(BinaryExprContext top, bool isAnd)
+    {
+        string op = isAnd ? "&&" : "||";
+        var levels = new List<BinaryExprContext>();
+        ExprContext e = top;
+        for (; e is BinaryExprContext level && level.op.Text == op; e = level.expr(0)) levels.Add(level);
+        levels.Reverse(); // innermost (leftmost) first
+        var ours = new Dictionary<LocalSymbol, int>();
+        BoundExpr Operand(ExprContext operand) => Check(BindValue(operand, VmType.Bool), VmType.Bool, operand, $"the operands of '{op}' must be");
+        void Narrow(BoundExpr bound)
+        {
+            foreach (var l in Proven(bound, isAnd ? Opcode.RefNe : Opcode.RefEq, isAnd, []))
+            {
+                if (_assignedByLambdas.Contains(l.Name)) continue;
+                _narrowed[l] = _narrowed.GetValueOrDefault(l) + 1;
+                ours[l] = ours.GetValueOrDefault(l) + 1;
+            }
+        }
+        void Release(LocalSymbol l, int count)
+        {
+            // An assignment may have ended a narrowing already.
+            if (_narrowed.TryGetValue(l, out int held) && (_narrowed[l] = held - count) <= 0) _narrowed.Remove(l);
+        }
+        try
+        {
+            BoundExpr result = Operand(e), last = result;
+            foreach (var level in levels)
+            {
+                Narrow(last);
+                // What this operand assigns is not narrowed in it by the operands before it.
+                var assigned = new HashSet<string>();
+                ForEachAssigned(level.expr(1), n => assigned.Add(n));
+                var suspended = ours.Where(kv => assigned.Contains(kv.Key.Name)).ToList();
+                foreach (var (l, count) in suspended) Release(l, count);
+                last = Operand(level.expr(1));
+                foreach (var (l, count) in suspended) _narrowed[l] = _narrowed.GetValueOrDefault(l) + count;
+                result = new BoundLogical(LineOf(level), isAnd, result, last);
+            }
+            return result;
+        }
+        finally
+        {
+            foreach (var (l, count) in ours) Release(l, count);
+        }
+    }
+
     /// <summary>The locals a chain of null tests (<paramref name="test"/>) joined by one operator proves not null,
     /// added to <paramref name="into"/>: collected in one walk (lazily joined sequences, enumerated again at each
     /// level of a chain of 4,000 tests, took 28 s to compile).</summary>

@@ -791,14 +791,7 @@ public sealed partial class Binder
             case BinaryExprContext b:
                 {
                     string op = b.op.Text;
-                    if (op is "&&" or "||")
-                    {
-                        var l = Check(BindValue(b.expr(0), VmType.Bool), VmType.Bool, b.expr(0), $"the operands of '{op}' must be");
-                        // The right side runs only when the left was true (&&) or false (||): what that proves holds there.
-                        var proven = op == "&&" ? NonNullWhenTrue(l) : NonNullWhenFalse(l);
-                        var r = WithNarrowed(proven, [b.expr(1)], () => Check(BindValue(b.expr(1), VmType.Bool), VmType.Bool, b.expr(1), $"the operands of '{op}' must be"));
-                        return new BoundLogical(line, op == "&&", l, r);
-                    }
+                    if (op is "&&" or "||") return BindLogicalChain(b, op == "&&");
                     var left = BindValue(b.expr(0), null);
                     var right = BindValue(b.expr(1), left.Type.IsError() ? null : left.Type);
                     return BindBinary(op, left, right, b, b);
