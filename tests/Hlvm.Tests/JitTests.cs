@@ -2106,7 +2106,7 @@ public sealed class JitTests : IDisposable
     [Fact]
     public void ARunArrivingWaitsForTheRunsServedBeforeIt()
     {
-        var module = Compilation.Compile("arrivals.hl", """
+        const string Source = """
             fn a3(x: int) -> int { var s = 0; for i in 0..x { s += i } return s }
             fn a2(x: int) -> int { var s = 0; for i in 0..x { s += a3(i) } return s }
             fn a(x: int) -> int { var s = 0; for i in 0..x { s += a2(i) } return s }
@@ -2114,19 +2114,13 @@ public sealed class JitTests : IDisposable
             fn c(x: int) -> int { var s = 0; for i in 0..x { s += c2(i) } return s }
             fn d(x: int) -> int { var s = 1; for i in 0..x { s *= 3 } return s }
             fn main() { println(a(3) + c(3) + d(3)) }
-            """).Module!;
-        LoadedModule Load()
-        {
-            var loaded = Runtime.Verification.Verifier.Verify(module, Runtime.Natives.NativeTable.All);
-            loaded.Attach(new Heap());
-            return loaded;
-        }
-        var (x, y, z) = (Load(), Load(), Load());
-        LoadedFunction Named(LoadedModule m, string name) => m.Functions.Single(f => f.Name == name);
+            """;
+        // Three runs: the program loaded three times (three modules).
+        var ((x, inX), (y, inY), (z, inZ)) = (Attached("arrivals.hl", Source), Attached("arrivals.hl", Source), Attached("arrivals.hl", Source));
         var ours = new Dictionary<LoadedFunction, string>
         {
-            [Named(x, "a")] = "X.a", [Named(x, "a2")] = "X.a2", [Named(x, "a3")] = "X.a3",
-            [Named(y, "c")] = "Y.c", [Named(y, "c2")] = "Y.c2", [Named(z, "d")] = "Z.d",
+            [inX("a")] = "X.a", [inX("a2")] = "X.a2", [inX("a3")] = "X.a3",
+            [inY("c")] = "Y.c", [inY("c2")] = "Y.c2", [inZ("d")] = "Z.d",
         };
         var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var heldX = new ManualResetEventSlim(false);
@@ -2144,12 +2138,12 @@ public sealed class JitTests : IDisposable
         try
         {
             var compiler = new Jit.CilCompiler { Background = true };
-            compiler.Compile(x, Named(x, "a"), "test");
+            compiler.Compile(x, inX("a"), "test");
             Assert.True(holdingX.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started batch A");
-            compiler.Compile(y, Named(y, "c"), "test");
+            compiler.Compile(y, inY("c"), "test");
             heldX.Set();
             Assert.True(holdingY.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started batch C");
-            compiler.Compile(z, Named(z, "d"), "test");
+            compiler.Compile(z, inZ("d"), "test");
             heldY.Set();
             SpinWait.SpinUntil(() => ours.Keys.All(f => f.Compiled is not null), TimeSpan.FromSeconds(30));
             Assert.All(ours.Keys, f => Assert.NotNull(f.Compiled));
