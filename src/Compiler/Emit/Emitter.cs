@@ -30,6 +30,19 @@ public sealed class Emitter
         public List<(int Start, int End)> CatchCode { get; } = [];
         public bool InCatch { get; set; }
         public int? OpenAt { get; set; }
+
+        // A try with a finally emits its finally once, at Finally; every way into it (the body's or a catch's end,
+        // an error, a break, continue or return leaving the try) sets Selector first, to 0, -1, or the number of
+        // its entry in Exits (from 1), and the code after the finally goes on by it: on after the try, the error
+        // thrown again, or the exit's own way (Exits' action, emitted after the finally).
+        public Label? Finally { get; init; }
+        public int Selector { get; init; }
+        public List<(object To, Label At, Action Then)> Exits { get; } = [];
+        public bool FallsThrough { get; set; }
+
+        // The local a return through this try's finally (and those inside it) keeps its value in, when this is the
+        // outermost try with a finally of a function that returns a value; else -1.
+        public int ReturnValue { get; set; } = -1;
     }
 
     private readonly List<TryContext> _tries = [];
@@ -84,7 +97,7 @@ public sealed class Emitter
         _function = f.Symbol;
         // Before the code, whose instructions name the locals in 16 bits: past the limit, an operand overflowed.
         _code.MarkLine(f.Line);
-        CheckLocals(f.Symbol.Locals.Count, hidden: false);
+        CheckLocals(f.Symbol.Locals.Count);
         try
         {
             EmitStatement(f.Body);
@@ -97,8 +110,7 @@ public sealed class Emitter
         }
         catch (CodeTooLongException)
         {
-            throw Limit($"function '{_function.Name}' has more than {ModuleFormat.MaxCodeLength} bytes of code, the most a module's function may have"
-                + (_finallyCopies > 0 ? FinallyCopies : "; split it into functions"));
+            throw Limit($"function '{_function.Name}' has more than {ModuleFormat.MaxCodeLength} bytes of code, the most a module's function may have; split it into functions");
         }
         // The module reader's bound: past it, the function compiled and ran from source, but its .hlc did not load.
         if (_code.MaxStack > ModuleFormat.MaxStackLimit)
@@ -241,13 +253,19 @@ public sealed class Emitter
                     break;
                 }
             case BoundBreak:
-                LeaveTries(_loops.Peek().TryDepth, () => _code.Jump(Opcode.Jmp, _loops.Peek().BreakTo));
+                {
+                    var loop = _loops.Peek();
+                    LeaveTries(loop.TryDepth, loop.BreakTo, () => _code.Jump(Opcode.Jmp, loop.BreakTo));
+                }
                 break;
             case BoundContinue:
-                LeaveTries(_loops.Peek().TryDepth, () => _code.Jump(Opcode.Jmp, _loops.Peek().ContinueTo));
+                {
+                    var loop = _loops.Peek();
+                    LeaveTries(loop.TryDepth, loop.ContinueTo, () => _code.Jump(Opcode.Jmp, loop.ContinueTo));
+                }
                 break;
             case BoundReturn r:
-                if (r.Value is null) LeaveTries(0, () => _code.Emit(Opcode.RetVoid));
+                if (r.Value is null) LeaveTries(0, ReturnsVoid, () => _code.Emit(Opcode.RetVoid));
                 else if (!_tries.Any(t => t.Try.Finally is not null))
                 {
                     EmitExpr(r.Value);
@@ -257,11 +275,13 @@ public sealed class Emitter
                 {
                     // The value is computed inside the try; the finally blocks run after it, before the return.
                     EmitExpr(r.Value);
-                    var temp = Temp(_function.Return); // (the value may be `null`, whose own type no local can have)
-                    _code.Emit(Opcode.Store, temp);
-                    LeaveTries(0, () =>
+                    int value = _tries.First(t => t.Finally is not null).ReturnValue;
+                    _code.Emit(Opcode.Store, value);
+                    LeaveTries(0, Returns, () =>
                     {
-                        _code.Emit(Opcode.Load, temp);
+                        _code.Emit(Opcode.Load, value);
+                        // Kept in a local that may hold null (see EmitTry); what was stored is of the return type.
+                        if (_function.Return.IsReference && !_function.Return.Nullable) _code.Emit(Opcode.NonNull);
                         _code.Emit(Opcode.Ret);
                     });
                 }
@@ -362,25 +382,11 @@ public sealed class Emitter
 
     /// <summary>A function may have at most <see cref="ModuleFormat.MaxLocals"/> local slots, its hidden ones included.</summary>
     /// <remarks>Past the limit, an error at the line being emitted: the function's own, for the locals it declares,
-    /// and for the <paramref name="hidden"/> ones the compiler adds, the statement that needed one more.</remarks>
-    private void CheckLocals(int count, bool hidden)
+    /// and for the hidden ones the compiler adds, the statement that needed one more.</remarks>
+    private void CheckLocals(int count)
     {
         if (count > ModuleFormat.MaxLocals)
-            throw Limit($"function '{_function.Name}' needs {count} local slots (at most {ModuleFormat.MaxLocals})"
-                + (hidden && _finallyCopies > 0 ? ", those the compiler adds included" + FinallyCopies : ""));
-    }
-
-    /// <summary>Why nested `finally` blocks make a function large.</summary>
-    private const string FinallyCopies = ": each `finally` is emitted again for every way out of its `try`, with locals of its own, so nested ones multiply";
-
-    /// <summary>How many `finally` blocks are being emitted around the code emitted now.</summary>
-    private int _finallyCopies;
-
-    private void EmitFinally(BoundStmt fin)
-    {
-        _finallyCopies++;
-        EmitStatement(fin);
-        _finallyCopies--;
+            throw Limit($"function '{_function.Name}' needs {count} local slots (at most {ModuleFormat.MaxLocals})");
     }
 
     /// <summary>A limit passed at the line being emitted, in the file being compiled (a line of an imported module's
@@ -390,7 +396,7 @@ public sealed class Emitter
     /// <summary>A hidden local of the function being emitted.</summary>
     private int Temp(VmType type)
     {
-        CheckLocals(_function.Locals.Count + 1, hidden: true);
+        CheckLocals(_function.Locals.Count + 1);
         var local = new LocalSymbol("$t", type, true, _function.Locals.Count, _function);
         _function.Locals.Add(local);
         return local.Slot;
@@ -407,24 +413,85 @@ public sealed class Emitter
 
     /// <summary>
     /// Leaves the tries nested deeper than <paramref name="depth"/> (a return leaves them all, a break those inside
-    /// its loop): runs their finally blocks, innermost first, each outside the protection of the tries it leaves,
-    /// then <paramref name="exit"/>.
+    /// its loop): goes through their finally blocks, innermost first, then <paramref name="exit"/>. Each finally is
+    /// entered with this exit's number, and the way on from it (into the next finally out, or the exit) is emitted
+    /// after it (<see cref="EmitTry"/>), outside the protection of the tries it leaves.
     /// </summary>
-    private void LeaveTries(int depth, Action exit)
+    /// <remarks>Exits to one place (<paramref name="to"/>: a loop's break or continue label, or a return) share their
+    /// way on from each finally they go through, so that the ways a finally tells apart are its try's exits' places,
+    /// not its exits: each of the exits of nested tries had ways of its own through every finally outside it.</remarks>
+    private void LeaveTries(int depth, object to, Action exit)
     {
         var left = _tries.Skip(depth).Reverse().ToList();
-        foreach (var t in left)
-        {
-            Pause(t);
-            if (t.Try.Finally is { } fin) EmitFinally(fin);
-        }
-        exit();
+        foreach (var t in left) Pause(t);
+        Through(left, 0, to, exit);
         foreach (var t in left) Resume(t);
     }
 
+    /// <summary>Goes into the next finally of <paramref name="left"/> from <paramref name="next"/> on, or, past the
+    /// last, out by <paramref name="exit"/>.</summary>
+    private void Through(List<TryContext> left, int next, object to, Action exit)
+    {
+        while (next < left.Count && left[next].Finally is null) next++;
+        if (next == left.Count)
+        {
+            exit();
+            return;
+        }
+        var t = left[next];
+        int way = t.Exits.FindIndex(e => e.To == to) + 1;
+        if (way == 0)
+        {
+            int after = next + 1;
+            t.Exits.Add((to, new Label(), () => Through(left, after, to, exit)));
+            way = t.Exits.Count;
+        }
+        EnterFinally(t, way);
+    }
+
+    /// <summary>The places of <see cref="LeaveTries"/> for a return without and with a value (a loop's are its labels).</summary>
+    private static readonly object ReturnsVoid = new(), Returns = new();
+
+    /// <summary>Goes into the finally of <paramref name="t"/> to go on by <paramref name="way"/> after it.</summary>
+    private void EnterFinally(TryContext t, int way)
+    {
+        if (way == 0) t.FallsThrough = true;
+        _code.Emit(Opcode.IConst, way);
+        _code.Emit(Opcode.Store, t.Selector);
+        _code.Jump(Opcode.Jmp, t.Finally!);
+    }
+
+    /// <summary>The selector of a finally entered by an error, which is thrown again after it.</summary>
+    private const int ByError = -1;
+
     private void EmitTry(BoundTry t)
     {
-        var ctx = new TryContext(t);
+        // The catch-all of a finally takes what the catches take, or anything.
+        int errorClass = t.Catches.Length > 0 ? RootClass(t.Catches[0].Class) : _errorClass;
+        int error = 0;
+        TryContext ctx;
+        if (t.Finally is not null)
+        {
+            ctx = new TryContext(t) { Finally = new Label(), Selector = Temp(VmType.Int) };
+            // The error a finally throws again, and the value a return through it returns, are read after it, where
+            // every way into it meets: each must have been set on every one (the verifier's rule for locals).
+            error = Temp(VmType.ObjectOf(errorClass).AsNullable());
+            _code.Emit(Opcode.AConstNull);
+            _code.Emit(Opcode.Store, error);
+            // One local for the returns through this try and the tries inside it, set here, where it is set on every
+            // way in (an inner try's start is no place: a return's value may wait in it while a finally block, and a
+            // try inside that, runs). It may hold null whatever the return type, so a non-nullable reference is
+            // checked again as it is returned.
+            var type = _function.Return;
+            if (type != VmType.Void && !_tries.Any(o => o.Finally is not null))
+            {
+                ctx.ReturnValue = Temp(type.IsReference ? type.AsNullable() : type);
+                if (type.IsReference) _code.Emit(Opcode.AConstNull);
+                else _code.Emit(type.Kind switch { TypeKind.Int => Opcode.IConst, TypeKind.Float => Opcode.FConst, _ => Opcode.BConst }, 0);
+                _code.Emit(Opcode.Store, ctx.ReturnValue);
+            }
+        }
+        else ctx = new TryContext(t);
         _tries.Add(ctx);
         var end = new Label();
         Resume(ctx);
@@ -433,8 +500,8 @@ public sealed class Emitter
         _tries.RemoveAt(_tries.Count - 1);
         if (_code.Reachable)
         {
-            if (t.Finally is not null) EmitFinally(t.Finally);
-            _code.Jump(Opcode.Jmp, end);
+            if (ctx.Finally is not null) EnterFinally(ctx, 0);
+            else _code.Jump(Opcode.Jmp, end);
         }
         foreach (var c in t.Catches)
         {
@@ -442,7 +509,7 @@ public sealed class Emitter
             _code.MarkHandler(handler);
             foreach (var (start, stop) in ctx.Body) _code.AddHandler(start, stop, handler.Offset, c.Class.Index);
             _code.Emit(Opcode.Store, c.Variable.Slot);
-            if (t.Finally is not null)
+            if (ctx.Finally is not null)
             {
                 // A catch block is protected by the finally (its catch-all below), not by the catches.
                 ctx.InCatch = true;
@@ -451,25 +518,51 @@ public sealed class Emitter
                 EmitStatement(c.Body);
                 Pause(ctx);
                 _tries.RemoveAt(_tries.Count - 1);
-                if (_code.Reachable) EmitFinally(t.Finally);
+                if (_code.Reachable) EnterFinally(ctx, 0);
             }
-            else EmitStatement(c.Body);
-            if (_code.Reachable) _code.Jump(Opcode.Jmp, end);
+            else
+            {
+                EmitStatement(c.Body);
+                if (_code.Reachable) _code.Jump(Opcode.Jmp, end);
+            }
         }
         if (t.Finally is { } fin)
         {
             // Any error raised in the try or a catch runs the finally block, then goes on.
             var handler = new Label();
             _code.MarkHandler(handler);
-            int errorClass = t.Catches.Length > 0 ? RootClass(t.Catches[0].Class) : _errorClass;
             foreach (var (start, stop) in ctx.Body.Concat(ctx.CatchCode)) _code.AddHandler(start, stop, handler.Offset, errorClass);
-            int temp = Temp(VmType.ObjectOf(errorClass));
-            _code.Emit(Opcode.Store, temp);
-            EmitFinally(fin);
+            _code.Emit(Opcode.Store, error);
+            EnterFinally(ctx, ByError);
+            // The finally block, once: it was emitted again for every way out of the try, so that nested ones
+            // multiplied (15 levels of 1,000 statements took 17.5 s and 1.9 GB to compile).
+            _code.Mark(ctx.Finally!);
+            EmitStatement(fin);
             if (_code.Reachable)
             {
-                _code.Emit(Opcode.Load, temp);
+                // (Only ways some path takes: the end of a try that always leaves another way is not reached.)
+                if (ctx.FallsThrough)
+                {
+                    _code.Emit(Opcode.Load, ctx.Selector);
+                    _code.Emit(Opcode.IConst, 0);
+                    _code.Emit(Opcode.IEq);
+                    _code.Jump(Opcode.JmpIf, end);
+                }
+                for (int way = 1; way <= ctx.Exits.Count; way++)
+                {
+                    _code.Emit(Opcode.Load, ctx.Selector);
+                    _code.Emit(Opcode.IConst, way);
+                    _code.Emit(Opcode.IEq);
+                    _code.Jump(Opcode.JmpIf, ctx.Exits[way - 1].At);
+                }
+                _code.Emit(Opcode.Load, error);
                 _code.Emit(Opcode.Throw);
+                // An exit's way on may leave more tries, and so add exits to theirs, never to this one's.
+                foreach (var (_, at, then) in ctx.Exits)
+                {
+                    _code.Mark(at);
+                    then();
+                }
             }
         }
         _code.Mark(end);
