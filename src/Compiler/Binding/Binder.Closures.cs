@@ -199,7 +199,10 @@ public sealed partial class Binder
         _outer.Add(new FunctionState(_function!, _scopes, _narrowed, _loopDepth, _finallyDepth, _finallyLoopDepth));
         _function = lambda;
         _scopes = [[]];
-        _narrowed = [];
+        // A `let` or a parameter checked not null stays so in a function value made where the check holds: the
+        // function takes a copy of it then, which nothing changes. (A `var` lives in a cell the function shares, so
+        // its check ends here; the error's advice, to copy it into a `let` and check that, was also refused before.)
+        _narrowed = _narrowed.Where(n => !n.Key.Mutable).ToDictionary(n => n.Key, n => 1);
         _loopDepth = 0;
         _finallyDepth = 0;
         _finallyLoopDepth = new Stack<int>();
