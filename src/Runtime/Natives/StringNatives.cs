@@ -228,13 +228,13 @@ internal static class StringNatives
         {
             vm.Charge(Chars(vm, a[0]).Length);
             return NumberText.TryParseInt(Chars(vm, a[0]), out long v) is { } why
-                ? throw new VmError("ValueError", $"{why}: \"{Shorten(Str(vm, a[0]))}\"") : v;
+                ? throw new VmError("ValueError", $"{why}: {Quoted(Str(vm, a[0]))}") : v;
         }),
         new("string.toFloat", [S], F, null, "the number the string holds, written as a float or int literal may be, or inf, -inf or nan as floats print; ValueError otherwise", (vm, a) =>
         {
             vm.Charge(Chars(vm, a[0]).Length);
             return NumberText.TryParseFloat(Chars(vm, a[0]), out double v)
-                ? BitConverter.DoubleToInt64Bits(v) : throw new VmError("ValueError", $"not a number: \"{Shorten(Str(vm, a[0]))}\"");
+                ? BitConverter.DoubleToInt64Bits(v) : throw new VmError("ValueError", $"not a number: {Quoted(Str(vm, a[0]))}");
         }),
         new("string.compare", [S, S], I, null, "-1, 0 or 1 as the string sorts before, with or after the other, comparing UTF-16 code units (ordinal: \"B\" before \"a\")", (vm, a) =>
         {
@@ -347,7 +347,9 @@ internal static class StringNatives
         return r;
     }
 
-    private static string Shorten(string s) => Excerpt.Of(s, 60);
+    /// <summary>Text a message shows, as the literal that makes it (a quote or a line break in it is escaped, as in a
+    /// KeyError's key), its two ends when it is long.</summary>
+    private static string Quoted(string s) => Runtime.Bytecode.Disassembler.QuoteLiteral(Excerpt.Of(s, 60));
 
     /// <summary>A new [string] of the parts; one reservation for all of it, so nothing moves while it is built.</summary>
     internal static long NewStringArray(Heap heap, string[] parts)
