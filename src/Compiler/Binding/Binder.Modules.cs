@@ -72,7 +72,10 @@ public sealed partial class Binder
                 var aliasToken = import.ID()?.Symbol ?? import.qualifiedName().ID()[^1].Symbol;
                 string alias = aliasToken.Text;
                 if (target == unit) Error(import.qualifiedName(), $"module '{name}' imports itself");
-                else if (unit.Imports.ContainsKey(alias)) Error(aliasToken, $"'{alias}' already names an imported module; import this one `as` another name");
+                else if (unit.Imports.TryGetValue(alias, out var named))
+                    Error(aliasToken, named == target
+                        ? $"module '{name}' is imported already, as '{alias}'"
+                        : $"'{alias}' already names an imported module; import this one `as` another name");
                 else if (unit.Classes.ContainsKey(alias) || Builtins.Contains(alias))
                     Error(aliasToken, $"the import's name '{alias}' is already the name of {(unit.Classes.ContainsKey(alias) ? "a class" : "a built-in function")} here; import it `as` another name");
                 else unit.Imports[alias] = target;
