@@ -358,7 +358,10 @@ public sealed partial class Binder
             case LetStmtContext let:
                 {
                     VmType? declared = let.type() is { } t ? BindType(t) : null;
+                    var outerDeclaring = _declaring;
+                    _declaring = let.ID().GetText();
                     var value = BindValue(let.expr(), declared);
+                    _declaring = outerDeclaring;
                     if (declared is not null) value = Check(value, declared, let.expr(), "the variable's declared type is");
                     var type = declared ?? value.Type;
                     if (type.Kind == TypeKind.Null)
@@ -1014,7 +1017,9 @@ public sealed partial class Binder
         }
         if (!_functions.TryGetValue(name, out var fn))
         {
-            Error(nameCtx, _unit.Constants.ContainsKey(name) ? $"'{name}' is a constant of the file, not a function; use it without ( )"
+            Error(nameCtx, name == _declaring && Lookup(name) is null
+                    ? $"'{name}' is the variable being declared, which its own value can't use: a function that calls itself must be a named one (`fn {name}(...) {{ ... }}`)"
+                : _unit.Constants.ContainsKey(name) ? $"'{name}' is a constant of the file, not a function; use it without ( )"
                 : _unit.Imports.ContainsKey(name) ? $"'{name}' is a module, not a function; call one of its functions, as in `{name}.name(...)`"
                 : UndefinedName(name, function: true));
             foreach (var a in args) BindValue(a, null);
@@ -1430,6 +1435,9 @@ public sealed partial class Binder
     }
 
     // -------------------------------------------------------------------------------------------- suggestions
+
+    /// <summary>The variable whose value is being bound (`let f = ...`), which that value can't name yet.</summary>
+    private string? _declaring;
 
     /// <summary>Why a bare name that is no variable or field can't be assigned: what it names, or that it names nothing.</summary>
     private string NotAssignable(string name) =>
