@@ -707,7 +707,7 @@ public sealed partial class Binder
         BoundExpr Operand(ExprContext operand) => Check(BindValue(operand, VmType.Bool), VmType.Bool, operand, $"the operands of '{op}' must be");
         void Narrow(BoundExpr bound)
         {
-            foreach (var l in Proven(bound, isAnd ? Opcode.RefNe : Opcode.RefEq, isAnd, []))
+            foreach (var l in isAnd ? NonNullWhenTrue(bound) : NonNullWhenFalse(bound))
             {
                 if (_assignedByLambdas.Contains(l.Name)) continue;
                 _narrowed[l] = _narrowed.GetValueOrDefault(l) + 1;

@@ -68,7 +68,7 @@ public sealed class CodeBuilder
         bytes[0] = (byte)op;
         for (int i = 0; i < operands.Length; i++) OpcodeInfo.WriteOperand(bytes, info.OperandOffset(i), info.Operands[i], operands[i]);
         _code.Write(bytes);
-        // Bounded as it grows: a function's code can grow exponentially with its source (nested `finally` blocks).
+        // Bounded as it grows, so that a function past the module's bound stops the compile where it passes it.
         if (_code.Position > ModuleFormat.MaxCodeLength) throw new CodeTooLongException();
         _depth -= pops;
         if (_depth < 0) throw new InvalidOperationException($"emitter bug: stack underflow at {info.Name}");

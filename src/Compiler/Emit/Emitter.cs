@@ -114,10 +114,7 @@ public sealed class Emitter
         }
         // The module reader's bound: past it, the function compiled and ran from source, but its .hlc did not load.
         if (_code.MaxStack > ModuleFormat.MaxStackLimit)
-            throw new CompileLimitException($"function '{_function.Name}' needs a stack of {_code.MaxStack} values, more than the {ModuleFormat.MaxStackLimit} a module's function may have; build the largest array and map literals in steps (`push`)")
-            {
-                Line = _function.SourceFile is null ? f.Line : 0,
-            };
+            throw Limit($"function '{_function.Name}' needs a stack of {_code.MaxStack} values, more than the {ModuleFormat.MaxStackLimit} a module's function may have; build the largest array and map literals in steps (`push`)", f.Line);
         return new FunctionDef
         {
             Name = f.Symbol.Name,
@@ -389,9 +386,10 @@ public sealed class Emitter
             throw Limit($"function '{_function.Name}' needs {count} local slots (at most {ModuleFormat.MaxLocals})");
     }
 
-    /// <summary>A limit passed at the line being emitted, in the file being compiled (a line of an imported module's
-    /// would point into that module).</summary>
-    private CompileLimitException Limit(string message) => new(message) { Line = _function.SourceFile is null ? _code.CurrentLine : 0 };
+    /// <summary>A limit passed at <paramref name="line"/> (else the line being emitted), in the file being compiled (a
+    /// line of an imported module's would point into that module).</summary>
+    private CompileLimitException Limit(string message, int? line = null) =>
+        new(message) { Line = _function.SourceFile is null ? line ?? _code.CurrentLine : 0 };
 
     /// <summary>A hidden local of the function being emitted.</summary>
     private int Temp(VmType type)
@@ -487,7 +485,7 @@ public sealed class Emitter
             {
                 ctx.ReturnValue = Temp(type.IsReference ? type.AsNullable() : type);
                 if (type.IsReference) _code.Emit(Opcode.AConstNull);
-                else _code.Emit(type.Kind switch { TypeKind.Int => Opcode.IConst, TypeKind.Float => Opcode.FConst, _ => Opcode.BConst }, 0);
+                else EmitExpr(new BoundConst(t.Line, type, 0)); // 0, 0.0 or false
                 _code.Emit(Opcode.Store, ctx.ReturnValue);
             }
         }
@@ -540,21 +538,16 @@ public sealed class Emitter
             EmitStatement(fin);
             if (_code.Reachable)
             {
-                // (Only ways some path takes: the end of a try that always leaves another way is not reached.)
-                if (ctx.FallsThrough)
-                {
-                    _code.Emit(Opcode.Load, ctx.Selector);
-                    _code.Emit(Opcode.IConst, 0);
-                    _code.Emit(Opcode.IEq);
-                    _code.Jump(Opcode.JmpIf, end);
-                }
-                for (int way = 1; way <= ctx.Exits.Count; way++)
+                void GoOn(int way, Label to)
                 {
                     _code.Emit(Opcode.Load, ctx.Selector);
                     _code.Emit(Opcode.IConst, way);
                     _code.Emit(Opcode.IEq);
-                    _code.Jump(Opcode.JmpIf, ctx.Exits[way - 1].At);
+                    _code.Jump(Opcode.JmpIf, to);
                 }
+                // (Only ways some path takes: the end of a try that always leaves another way is not reached.)
+                if (ctx.FallsThrough) GoOn(0, end);
+                for (int way = 1; way <= ctx.Exits.Count; way++) GoOn(way, ctx.Exits[way - 1].At);
                 _code.Emit(Opcode.Load, error);
                 _code.Emit(Opcode.Throw);
                 // An exit's way on may leave more tries, and so add exits to theirs, never to this one's.
@@ -770,7 +763,7 @@ public sealed class Emitter
     }
 }
 
-/// <summary>A program exceeds one of the bytecode's limits (locals per function).</summary>
+/// <summary>A program exceeds one of the bytecode's limits (locals, stack or code of a function).</summary>
 public sealed class CompileLimitException(string message) : Exception(message)
 {
     /// <summary>The line of the compiled file where the limit was passed, or 0 when it is not known or in another file.</summary>
