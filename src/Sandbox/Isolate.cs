@@ -283,9 +283,16 @@ public static class AppStorage
     /// its directory (or to a directory above it) keeps one storage.</summary>
     public static string DirectoryFor(string appDirectory)
     {
-        string full = HostPaths.Real(appDirectory).TrimEnd('/');
-        string name = Path.GetFileName(full) is { Length: > 0 } n ? n : "root";
+        var (full, name) = ProgramDirectory(appDirectory);
         string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(full)))[..12];
         return Path.Combine(Root, "programs", $"{name}-{hash}");
+    }
+
+    /// <summary>A program directory as its storage and its record name it: its full path with its links resolved
+    /// (empty for the root), and its own name ("root" for the root).</summary>
+    internal static (string Full, string Name) ProgramDirectory(string directory)
+    {
+        string full = HostPaths.Real(directory).TrimEnd('/');
+        return (full, Path.GetFileName(full) is { Length: > 0 } n ? n : "root");
     }
 }

@@ -17,8 +17,8 @@ public sealed record AppAbout(string Kind, string Name, string? Directory = null
     /// with its links resolved, as its storage is found (<see cref="AppStorage.DirectoryFor"/>).</summary>
     public static AppAbout Program(string directory)
     {
-        string full = HostPaths.Real(directory).TrimEnd('/');
-        return new("program", Path.GetFileName(full) is { Length: > 0 } n ? n : "root", full.Length == 0 ? "/" : full);
+        var (full, name) = AppStorage.ProgramDirectory(directory);
+        return new("program", name, full.Length == 0 ? "/" : full);
     }
 
     /// <summary>A bundle's app, from its verified front.</summary>

@@ -251,6 +251,12 @@ public sealed class VirtualFileSystem : IFileSystem
     {
         var (mount, rel) = Resolve("write", path);
         if (mount.Kind == Kind.App) throw FileErrors.Fail("remove", path, "/app is read-only (the app's own files); its private files are in /data");
+        // The root of what a path names (/data, a granted directory) has no parent the program may change: said so,
+        // where "it is a directory" sent a program removing an empty granted directory looking for files.
+        if (rel.Length == 0)
+            throw FileErrors.Fail("remove", path, mount.Kind == Kind.Data
+                ? "/data itself stays: remove what is in it"
+                : "it is the directory granted, which stays: grant the directory above it to remove it");
         using var parent = OpenParent("remove", path, mount, rel, out string name);
         try
         {
@@ -448,12 +454,6 @@ public sealed class VirtualFileSystem : IFileSystem
     /// <summary>The directory that holds the path's last component, opened inside its tree, and that component.</summary>
     private SafeFileHandle OpenParent(string what, string path, Mount mount, string[] rel, out string name)
     {
-        // The root of what a path names (/data, a granted directory) has no parent the program may change. Removing
-        // it is said so: "it is a directory" sent a program removing an empty granted directory looking for files.
-        if (rel.Length == 0 && what == "remove")
-            throw FileErrors.Fail(what, path, mount.Kind == Kind.Data
-                ? "/data itself stays: remove what is in it"
-                : "it is the directory granted, which stays: grant the directory above it to remove it");
         if (rel.Length == 0 || rel[^1] == "..") throw FileErrors.Fail(what, path, "it is a directory");
         name = rel[^1];
         if (mount.Kind == Kind.App)
