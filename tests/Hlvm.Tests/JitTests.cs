@@ -27,6 +27,27 @@ public sealed class JitTests : IDisposable
         ["--engine", "tiered", "--jit-threshold", "3", "--jit-sync"], ["--engine", "tiered", "--jit-threshold", "1"],
     ];
 
+    /// <summary>The JIT's test hooks, set for one test and cleared when it ends, with the events that hold the JIT's
+    /// thread set (a failed assertion must not leave the thread held, or the hooks on, for the other tests).</summary>
+    private sealed class Hooks : IDisposable
+    {
+        private readonly ManualResetEventSlim[] _release;
+
+        public Hooks(Func<LoadedFunction, bool>? emitInvalidFor = null, Action<LoadedFunction, System.Reflection.Emit.DynamicMethod>? beforeCompile = null, params ManualResetEventSlim[] release)
+        {
+            Jit.CilEmitter.EmitInvalidFor = emitInvalidFor;
+            Jit.Preparer.BeforeCompile = beforeCompile;
+            _release = release;
+        }
+
+        public void Dispose()
+        {
+            Jit.CilEmitter.EmitInvalidFor = null;
+            Jit.Preparer.BeforeCompile = null;
+            foreach (var e in _release) e.Set();
+        }
+    }
+
     /// <summary>A program compiled, verified and attached to a heap of its own, as a VM loads it, for the tests that
     /// drive the compiler by hand; and its functions by name.</summary>
     private static (LoadedModule Loaded, Func<string, LoadedFunction> Named) Attached(string file, string source)
@@ -2270,42 +2291,32 @@ public sealed class JitTests : IDisposable
         using var held = new ManualResetEventSlim(false);
         using var holding = new ManualResetEventSlim(false);
         var compiler = new Jit.CilCompiler { Background = true };
-        Jit.CilEmitter.EmitInvalidFor = f => f == Named("refused");
-        Jit.Preparer.BeforeCompile = (f, _) =>
+        using var hooks = new Hooks(emitInvalidFor: f => f == Named("refused"), beforeCompile: (f, _) =>
         {
             if (f != Named("refused")) return;
             holding.Set();
             held.Wait(TimeSpan.FromSeconds(30));
-        };
-        try
-        {
-            compiler.Compile(loaded, Named("a"), "test");
-            Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started a's batch");
-            compiler.Compile(loaded, Named("b"), "test");
-            held.Set();
-            LoadedFunction[] ours = [Named("a"), Named("b"), Named("refused")];
-            SpinWait.SpinUntil(() => ours.All(f => !f.Compiling), TimeSpan.FromSeconds(30));
-            Assert.All(ours, f => Assert.False(f.Compiling));
-            Assert.All(ours, f => Assert.Null(f.Compiled));
-            Assert.True(Named("refused").NotCompiled);
-            Assert.False(Named("a").NotCompiled);
-            Assert.False(Named("b").NotCompiled);
-            string failure = Assert.Single(compiler.Failures);
-            Assert.StartsWith("refused: .NET refused its CIL: InvalidProgramException", failure);
+        }, release: held);
+        compiler.Compile(loaded, Named("a"), "test");
+        Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started a's batch");
+        compiler.Compile(loaded, Named("b"), "test");
+        held.Set();
+        LoadedFunction[] ours = [Named("a"), Named("b"), Named("refused")];
+        SpinWait.SpinUntil(() => ours.All(f => !f.Compiling), TimeSpan.FromSeconds(30));
+        Assert.All(ours, f => Assert.False(f.Compiling));
+        Assert.All(ours, f => Assert.Null(f.Compiled));
+        Assert.True(Named("refused").NotCompiled);
+        Assert.False(Named("a").NotCompiled);
+        Assert.False(Named("b").NotCompiled);
+        string failure = Assert.Single(compiler.Failures);
+        Assert.StartsWith("refused: .NET refused its CIL: InvalidProgramException", failure);
 
-            compiler.Compile(loaded, Named("b"), "test");
-            SpinWait.SpinUntil(() => Named("a").Compiled is not null && Named("b").Compiled is not null, TimeSpan.FromSeconds(30));
-            Assert.NotNull(Named("a").Compiled);
-            Assert.NotNull(Named("b").Compiled);
-            Assert.Null(Named("refused").Compiled);
-            Assert.Single(compiler.Failures);
-        }
-        finally
-        {
-            Jit.CilEmitter.EmitInvalidFor = null;
-            Jit.Preparer.BeforeCompile = null;
-            held.Set();
-        }
+        compiler.Compile(loaded, Named("b"), "test");
+        SpinWait.SpinUntil(() => Named("a").Compiled is not null && Named("b").Compiled is not null, TimeSpan.FromSeconds(30));
+        Assert.NotNull(Named("a").Compiled);
+        Assert.NotNull(Named("b").Compiled);
+        Assert.Null(Named("refused").Compiled);
+        Assert.Single(compiler.Failures);
     }
 
     /// <summary>
@@ -2329,8 +2340,7 @@ public sealed class JitTests : IDisposable
         using var holding = new ManualResetEventSlim(false);
         var compiler = new Jit.CilCompiler { Background = true };
         bool again = false, bWasRefused = false;
-        Jit.CilEmitter.EmitInvalidFor = f => f == Named("refused");
-        Jit.Preparer.BeforeCompile = (f, _) =>
+        using var hooks = new Hooks(emitInvalidFor: f => f == Named("refused"), beforeCompile: (f, _) =>
         {
             if (f == Named("held"))
             {
@@ -2344,28 +2354,19 @@ public sealed class JitTests : IDisposable
                 bWasRefused = Named("b").Compiled is null && !Named("b").Compiling;
                 compiler.Compile(loaded, Named("b"), "test");
             }
-        };
-        try
-        {
-            // The thread is held while a's batch and then b's are queued behind held's.
-            compiler.Compile(loaded, Named("held"), "test");
-            Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started held's batch");
-            compiler.Compile(loaded, Named("a"), "test");
-            compiler.Compile(loaded, Named("b"), "test");
-            held.Set();
-            SpinWait.SpinUntil(() => Named("b").Compiled is not null && !Named("a").Compiling && Named("held").Compiled is not null, TimeSpan.FromSeconds(30));
-            Assert.True(again, "a's batch never had its turn");
-            Assert.True(bWasRefused, "b's first batch was not refused before a's batch had its turn");
-            Assert.NotNull(Named("b").Compiled);
-            Assert.True(Named("refused").NotCompiled);
-            Assert.Single(compiler.Failures);
-        }
-        finally
-        {
-            Jit.CilEmitter.EmitInvalidFor = null;
-            Jit.Preparer.BeforeCompile = null;
-            held.Set();
-        }
+        }, release: held);
+        // The thread is held while a's batch and then b's are queued behind held's.
+        compiler.Compile(loaded, Named("held"), "test");
+        Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the JIT's thread never started held's batch");
+        compiler.Compile(loaded, Named("a"), "test");
+        compiler.Compile(loaded, Named("b"), "test");
+        held.Set();
+        SpinWait.SpinUntil(() => Named("b").Compiled is not null && !Named("a").Compiling && Named("held").Compiled is not null, TimeSpan.FromSeconds(30));
+        Assert.True(again, "a's batch never had its turn");
+        Assert.True(bWasRefused, "b's first batch was not refused before a's batch had its turn");
+        Assert.NotNull(Named("b").Compiled);
+        Assert.True(Named("refused").NotCompiled);
+        Assert.Single(compiler.Failures);
     }
 
     /// <summary>
