@@ -139,15 +139,15 @@ public sealed class CliTests
         Assert.False(File.Exists(Path.ChangeExtension(asm, ".hlc")));
     }
 
-    /// <summary>check verifies the module a program compiles to, as run does: a program of 20,000 branches that each
-    /// use a local of their own compiles, but passes what the verifier keeps for the locals written where paths join;
-    /// check said it was fine, and only run refused it.</summary>
+    /// <summary>check verifies the module a program compiles to, as run does: a program of 30,000 branches that each
+    /// follow a local of their own compiles, but passes what the verifier keeps for the locals written where paths
+    /// join (30,000 sets of 30,000 locals); check said it was fine, and only run refused it.</summary>
     [Fact]
     public void CheckVerifiesWhatAProgramCompilesTo()
     {
         using var dir = new TestSupport.TempDir();
         var source = new System.Text.StringBuilder("fn main(args: [string]) {\n    let c = args.len() > 0\n");
-        for (int i = 0; i < 20_000; i++) source.Append($"    let v{i} = {i}\n    if c {{ println(v{i}) }}\n");
+        for (int i = 0; i < 30_000; i++) source.Append($"    let v{i} = {i}\n    if c {{ println(v{i}) }}\n");
         string file = dir.File("joins.hl", source.Append("}\n").ToString());
         var check = TestSupport.Hlvm("check", file);
         Assert.Equal(65, check.ExitCode);

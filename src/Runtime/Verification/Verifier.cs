@@ -230,10 +230,13 @@ public static class Verifier
             }
         }
 
-        /// <summary>Counts words of sets of locals a join keeps against the module's bound.</summary>
-        private void Keep(long words)
+        /// <summary>Counts the words of a set of locals a join keeps against the module's bound, once per set: joins
+        /// that keep the same set (a path's set reaching several branch targets unchanged) share it.</summary>
+        private void Keep(LocalSet set)
         {
-            budget.Kept += words;
+            if (set.Kept) return;
+            set.Kept = true;
+            budget.Kept += set.Words;
             if (budget.Kept > MaxKeptWords)
                 throw Fail($"verifying the module needs more than {MaxKeptWords * 8 >> 20} MiB for the locals written where its paths join: its functions combine too many locals with too many branches; split the largest");
         }
@@ -439,6 +442,9 @@ public static class Verifier
 
             public int Words => _words.Length;
 
+            /// <summary>Whether a join keeps this set, and its words are counted (<see cref="Keep"/>).</summary>
+            public bool Kept;
+
             public static LocalSet FirstN(int size, int n)
             {
                 var words = new ulong[(size + 63) / 64];
@@ -464,8 +470,11 @@ public static class Verifier
                 return true;
             }
 
+            /// <summary>The locals in both sets: one of them when it holds no local the other lacks, else a new set.</summary>
             public LocalSet Intersect(LocalSet other)
             {
+                if (other.IsSupersetOf(this)) return this;
+                if (IsSupersetOf(other)) return other;
                 var words = new ulong[_words.Length];
                 for (int k = 0; k < words.Length; k++) words[k] = _words[k] & other._words[k];
                 return new LocalSet(words);
@@ -477,7 +486,7 @@ public static class Verifier
             Spend(1 + written.Words);
             if (states[target] is not { } old)
             {
-                Keep(written.Words);
+                Keep(written);
                 states[target] = new State(stack, written);
                 return true;
             }
@@ -507,8 +516,8 @@ public static class Verifier
             var oldWritten = old.Written ?? throw new InvalidOperationException("a join was reached along a straight run");
             if (!written.IsSupersetOf(oldWritten))
             {
-                Keep(written.Words);
                 old.Written = oldWritten.Intersect(written);
+                Keep(old.Written);
                 changed = true;
             }
             return changed;
