@@ -810,7 +810,15 @@ public sealed partial class Binder
                     if (target.Kind == TypeKind.Object) return BindClassCast(value, target, c);
                     // `x as T` with x a T?: the value, checked not to be null (NullError when it is).
                     if (value.Type.Nullable && value.Type.AsNonNullable() == target) return new BoundNonNull(line, target, value);
-                    Error(c, $"cannot convert {N(value.Type)} to {N(target)} with 'as'; 'as' converts between int and float, and between related classes");
+                    // `"5" as int` and `n as string`: what converts them, as for `int("5")` and `str(n)`.
+                    string instead = (value.Type, target) switch
+                    {
+                        ({ Kind: TypeKind.String, Nullable: false }, { Kind: TypeKind.Int }) => HabitHint("int", call: true),
+                        ({ Kind: TypeKind.String, Nullable: false }, { Kind: TypeKind.Float }) => HabitHint("float", call: true),
+                        (_, { Kind: TypeKind.String, Nullable: false }) => HabitHint("str"),
+                        _ => "; 'as' converts between int and float, and between related classes",
+                    };
+                    Error(c, $"cannot convert {N(value.Type)} to {N(target)} with 'as'{instead}");
                     return new BoundError(line);
                 }
             case CallExprContext call: return BindCall(call);

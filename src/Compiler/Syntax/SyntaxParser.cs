@@ -157,6 +157,29 @@ public static class SyntaxParser
         && !number.Text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && !number.Text.StartsWith("0b", StringComparison.OrdinalIgnoreCase)
             ? number : null;
 
+    /// <summary>The token after <paramref name="token"/> on the default channel, or null.</summary>
+    private static IToken? NextToken(ITokenStream tokens, IToken token)
+    {
+        for (int i = token.TokenIndex + 1; i < tokens.Size; i++)
+        {
+            var t = tokens.Get(i);
+            if (t.Channel == TokenConstants.DefaultChannel) return t;
+        }
+        return null;
+    }
+
+    /// <summary>True when the error is inside a map literal that follows a lambda's '=>': `fn(x) => { ... }`, a body
+    /// of statements written after the '=>' of an expression body.</summary>
+    private static bool LambdaBodyTakenForAMap(Parser parser, IToken offending)
+    {
+        for (var c = parser.Context; c is not null; c = c.Parent as ParserRuleContext)
+        {
+            if (c is HlParser.MapLitContext map)
+                return offending.TokenIndex > map.Start.TokenIndex && PreviousToken(parser.TokenStream, map.Start) is { Type: HlLexer.FAT_ARROW };
+        }
+        return false;
+    }
+
     /// <summary>The token before <paramref name="token"/> on the default channel, or null.</summary>
     private static IToken? PreviousToken(ITokenStream tokens, IToken token)
     {
@@ -205,6 +228,16 @@ public static class SyntaxParser
                     _ => "there are no octal literals: write the number in decimal, hex (`0x1f`) or binary (`0b1010`)",
                 };
             }
+            else if (offendingSymbol.Type == HlLexer.COLON && InnermostOpenIsInterpolation(parser, offendingSymbol))
+            {
+                // `"{x:.2}"`, a format as other languages write one.
+                var tokens = (ITokenStream)parser.InputStream;
+                var after = tokens.Get(offendingSymbol.TokenIndex + 1);
+                var digits = after.Type == HlLexer.DOT ? tokens.Get(after.TokenIndex + 1) : null;
+                message = digits is { Type: HlLexer.INT } && after.StopIndex + 1 == digits.StartIndex
+                    ? $"an interpolation holds an expression, with no format after ':'; for a float with {digits.Text} decimal{(digits.Text == "1" ? "" : "s")} write `{{{InterpolatedText(tokens, offendingSymbol)}.format({digits.Text})}}`"
+                    : "an interpolation holds an expression, with no format after ':'; a float's decimals are written with `format`, as in `{x.format(2)}`";
+            }
             else if (InOpenInterpolation(parser, offendingSymbol))
             {
                 message = $"unclosed interpolation: expected '}}' before {Describe(offendingSymbol)}";
@@ -215,9 +248,27 @@ public static class SyntaxParser
                 message = $"a float needs a digit after its point: write `{number.Text}.0`";
                 (line, charPositionInLine) = (number.Line, number.Column);
             }
+            else if (offendingSymbol.Type == HlLexer.DOT && NextToken(parser.TokenStream, offendingSymbol) is { Type: HlLexer.INT } fraction
+                && offendingSymbol.StopIndex + 1 == fraction.StartIndex && char.IsAsciiDigit(fraction.Text[0]) && !fraction.Text.StartsWith("0b") && !fraction.Text.StartsWith("0x"))
+            {
+                message = $"a float needs a digit before its point: write `0.{fraction.Text}`";
+            }
+            else if (LambdaBodyTakenForAMap(parser, offendingSymbol))
+            {
+                message = $"unexpected {Describe(offendingSymbol)}: after '=>' comes the function's value, one expression, and '{{' starts a map; a body of statements takes no '=>', as in `fn(x: int) -> int {{ return x + 1 }}`";
+            }
             else if (Habit(parser.TokenStream, offendingSymbol) is { } habit)
             {
                 message = habit;
+            }
+            else if (parser.Context is HlParser.LetStmtContext declaration && DeclaredWithoutValue(declaration, parser.TokenStream, offendingSymbol) is { } end)
+            {
+                // `var total: int` and the line ends: said where it ends, not at the next line's first token.
+                string type = declaration.type() is { } written ? parser.TokenStream.GetText(written.Start, written.Stop) : "";
+                string example = $"{declaration.Start.Text} {declaration.ID()!.GetText()}{(type.Length > 0 ? ": " + type : "")} = {StartingValue(type)}";
+                message = $"'{declaration.ID()!.GetText()}' needs a value where it is declared: write `{example}`; every variable starts with a value";
+                (line, charPositionInLine) = (end.Line, end.Column + (end.Text?.Length ?? 0));
+                atLineEnd = true;
             }
             else if (InImport(parser, offendingSymbol) && PreviousToken(parser.TokenStream, offendingSymbol) is { } previous)
             {
@@ -290,16 +341,46 @@ public static class SyntaxParser
             return false;
         }
 
-        /// <summary>
-        /// True when the token comes after a '{' that opened an interpolation on its line and has not been closed:
-        /// then the likeliest mistake is the missing '}', whatever the parser was predicting.
-        /// </summary>
-        private static bool InOpenInterpolation(Parser parser, IToken offending)
+        /// <summary>The last token of a `let` or `var` whose '=' never comes (the line, or the block, ends after its name
+        /// or type), or null.</summary>
+        private static IToken? DeclaredWithoutValue(HlParser.LetStmtContext declaration, ITokenStream tokens, IToken offending)
+        {
+            if (declaration.ID() is null || PreviousToken(tokens, offending) is not { } end) return null;
+            bool ended = end.Line != offending.Line || offending.Type is HlLexer.SEMI or HlLexer.RBRACE or TokenConstants.EOF;
+            bool complete = end.TokenIndex == declaration.ID().Symbol.TokenIndex || declaration.type() is { } t && end.TokenIndex == t.Stop?.TokenIndex;
+            return ended && complete ? end : null;
+        }
+
+        /// <summary>A value a variable of the type written as <paramref name="type"/> could start with, for a message.</summary>
+        private static string StartingValue(string type) => type switch
+        {
+            "int" => "0",
+            "float" => "0.0",
+            "bool" => "false",
+            "string" => "\"\"",
+            _ when type.EndsWith('?') => "null",
+            _ when type.StartsWith('[') => "[]",
+            _ when type.StartsWith('{') => "{}",
+            _ => "...",
+        };
+
+        /// <summary>The interpolation's expression from its '{' to <paramref name="stop"/> (not included), in brackets
+        /// when it is more than one token, to be written before a method call.</summary>
+        private static string InterpolatedText(ITokenStream tokens, IToken stop)
+        {
+            int start = stop.TokenIndex - 1;
+            while (start > 0 && tokens.Get(start - 1).Type != HlLexer.INTERP_START) start--;
+            if (start >= stop.TokenIndex) return "x";
+            string text = tokens.GetText(tokens.Get(start), tokens.Get(stop.TokenIndex - 1));
+            return start == stop.TokenIndex - 1 ? text : $"({text})";
+        }
+
+        /// <summary>True when the innermost '{' open on the token's line before it opened an interpolation.</summary>
+        private static bool InnermostOpenIsInterpolation(Parser parser, IToken offending)
         {
             if (parser.InputStream is not ITokenStream tokens) return false;
             var open = new Stack<bool>(); // true: an interpolation's brace
-            int first = LineStart(tokens, offending);
-            for (int i = first; i < offending.TokenIndex; i++)
+            for (int i = LineStart(tokens, offending); i < offending.TokenIndex; i++)
             {
                 switch (tokens.Get(i).Type)
                 {
@@ -308,7 +389,17 @@ public static class SyntaxParser
                     case HlLexer.RBRACE or HlLexer.INTERP_END: if (open.Count > 0) open.Pop(); break;
                 }
             }
-            if (open.Count == 0 || !open.Peek() || offending.Type is HlLexer.RBRACE or HlLexer.INTERP_END) return false;
+            return open.Count > 0 && open.Peek();
+        }
+
+        /// <summary>
+        /// True when the token comes after a '{' that opened an interpolation on its line and has not been closed:
+        /// then the likeliest mistake is the missing '}', whatever the parser was predicting.
+        /// </summary>
+        private static bool InOpenInterpolation(Parser parser, IToken offending)
+        {
+            if (parser.InputStream is not ITokenStream tokens || !InnermostOpenIsInterpolation(parser, offending)
+                || offending.Type is HlLexer.RBRACE or HlLexer.INTERP_END) return false;
             // An interpolation whose '}' comes later on the line is not unclosed: the mistake is inside it
             // (`"{f(1 2)}"` was said to be an unclosed interpolation).
             int depth = 0;
