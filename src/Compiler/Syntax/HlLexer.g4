@@ -120,9 +120,10 @@ PIPE          : '|' ;
 ID            : [a-zA-Z_] [a-zA-Z_0-9]* ;
 FLOAT         : DIGITS '.' DIGITS EXPONENT? | DIGITS EXPONENT ;
 INT           : DIGITS | '0x' [0-9a-fA-F] [0-9a-fA-F_]* | '0b' [01] [01_]* ;
-// '0x' or '0b' with no digit after it (with one, INT is the longer match), or a prefix the language does not have
-// (upper case, octal): an error token the parser reports.
-NO_DIGITS     : '0x' | '0b' | '0X' | '0B' | '0o' | '0O' ;
+// '0x' or '0b' with no digit after it (with one, INT is the longer match), a prefix the language does not have
+// (upper case, octal), or a binary literal with a digit past 1 (`0b12`, longer than the INT `0b1`): an error token
+// the parser reports.
+NO_DIGITS     : '0x' | '0b' | '0X' | '0B' | '0o' | '0O' | '0b' [01_]* [2-9] [0-9_]* ;
 fragment DIGITS   : [0-9] [0-9_]* ;
 fragment EXPONENT : [eE] [+-]? [0-9]+ ;
 STR_START     : '"' -> pushMode(STRING) ;

@@ -225,6 +225,7 @@ public static class SyntaxParser
                     "0x" => "a hex literal needs at least one hex digit (0-9, a-f, A-F) after '0x', as in `0xff`",
                     "0b" => "a binary literal needs at least one digit (0 or 1) after '0b', as in `0b1010`",
                     "0X" or "0B" => $"a number's prefix is written in lower case: '{offendingSymbol.Text.ToLowerInvariant()}', as in `0xff` or `0b1010`",
+                    ['0', 'b', ..] digits => $"a binary literal has only the digits 0 and 1: '{digits}' has a '{digits.Skip(2).First(c => c is >= '2' and <= '9')}'",
                     _ => "there are no octal literals: write the number in decimal, hex (`0x1f`) or binary (`0b1010`)",
                 };
             }
