@@ -973,8 +973,18 @@ public sealed partial class Binder
         }
         if (resolved is null)
         {
+            // The operands' syntax, where the operator has them (`a + b`, `a += b`), to name a string that may be null
+            // (the only operands of '+' that fail for a null: both strings, one nullable, or it would have resolved).
+            var (leftSyntax, rightSyntax) = ctx switch
+            {
+                BinaryExprContext be => (be.expr(0), be.expr(1)),
+                AssignStmtContext ae => (ae.target, ae.value),
+                _ => ((ExprContext?)null, (ExprContext?)null),
+            };
             string hint = (l.Kind, r.Kind) switch
             {
+                (TypeKind.String, TypeKind.String) when op == "+" && (l.Nullable ? leftSyntax : rightSyntax) is { } maybeNull =>
+                    $"; {(l.Nullable ? "the left" : "the right")} side may be null: {CheckItFirst(maybeNull)}, or give a default with `??`",
                 (TypeKind.Int, TypeKind.Float) or (TypeKind.Float, TypeKind.Int) => "; convert one side with `as float` or `as int`",
                 (TypeKind.String, _) or (_, TypeKind.String) when op == "+" => "; build strings with interpolation, e.g. \"{a}{b}\"",
                 _ => "",
