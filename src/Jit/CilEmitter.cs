@@ -2085,7 +2085,8 @@ internal sealed class CilEmitter
     /// the entries from depth <paramref name="args"/>: its locals and operands in CIL locals, its result stored
     /// where the call's goes, and on to <paramref name="called"/>. Anything unusual goes to <paramref name="call"/>,
     /// the call itself, before the body has written anything: a stop or a sample asked for, the frame limit reached
-    /// (the call raises the StackOverflowError, or grows the frames), a null object, a field read before it is set,
+    /// or the value slots too few for the callee's frame (the call raises the StackOverflowError, or grows the
+    /// frames or the slots), a null object, a field read before it is set,
     /// an instruction of a function's start that is not compiled in place.
     /// </summary>
     private void EmitInline(LoadedFunction callee, int args, InlineBody body, Label call, Label called)
@@ -2107,6 +2108,15 @@ internal sealed class CilEmitter
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldfld, F.FrameLimit);
         il.Emit(OpCodes.Bge, call);
+        // The callee's frame must fit in the value slots as the call's would (the call grows them, or raises the
+        // StackOverflowError past Interpreter.MaxSlots): compiled in place, a call at the slots' end went on where
+        // the interpreter's call failed.
+        Bp(args);
+        Ldc(callee.FrameSize);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldfld, F.StackSlots);
+        il.Emit(OpCodes.Bgt, call);
         var locals = callee.Def.Locals;
         var vars = new LocalBuilder[locals.Length];
         for (int i = 0; i < vars.Length; i++)

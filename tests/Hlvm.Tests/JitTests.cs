@@ -1309,6 +1309,51 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// A call compiled in place needs room for the callee's frame in the value slots, as the call does: a recursion
+    /// of frames of 889 locals runs out of the 16,777,216 slots (Interpreter.MaxSlots) at a call of `tiny`, whose
+    /// frame, with 886 locals before it, is the one that does not fit. Compiled in place, that call went on, and
+    /// the program counted one more call than the interpreter before the next call of `big` failed.
+    /// </summary>
+    [Fact]
+    public void ACallCompiledInPlaceRunsOutOfValueSlotsWhereTheCallDoes()
+    {
+        var source = new System.Text.StringBuilder("""
+            fn tiny(n: int) -> int {
+                let a = n
+                let b = a
+                let c = b
+                let d = c
+                let e = d
+                let f = e
+                let g = f
+                return g
+            }
+            fn big(n: int, count: [int]) -> int {
+
+            """);
+        for (int i = 0; i < 886; i++) source.Append($"    let _v{i} = 0\n");
+        source.Append("""
+                let t = tiny(n)
+                count[0] += 1
+                return big(n + 1, count) + t
+            }
+            fn main() {
+                let count = [0]
+                try { big(0, count) } catch e: StackOverflowError { println(e.message) }
+                println("calls that got past tiny: {count[0]}")
+            }
+
+            """);
+        string path = Write("slots.hl", source.ToString());
+        var expected = TestSupport.Hlvm(["run", "--engine", "interp", path]);
+        Assert.Equal(0, expected.ExitCode);
+        Assert.StartsWith($"stack overflow: the frames need more than {Runtime.Execution.Interpreter.MaxSlots} value slots\ncalls that got past tiny: ", expected.Stdout);
+        foreach (var engine in Engines.Skip(1))
+            Assert.Equal(expected, TestSupport.Hlvm(["run", .. engine, path]));
+        Assert.Matches(@"jit: big: .*; in place: tiny\n", TestSupport.Hlvm(["run", "--engine", "jit", "--jit-log", path]).Stderr);
+    }
+
+    /// <summary>
     /// A call of a function whose start returns on some path (a recursion's base case, a guard) runs that start in
     /// place and makes the call only where the start reaches anything else: a call, an allocation, a store to a
     /// field, a division, a field read before it is set. Every way gives the interpreter's results (computed by
