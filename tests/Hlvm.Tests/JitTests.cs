@@ -1934,7 +1934,8 @@ public sealed class JitTests : IDisposable
         using var held = new ManualResetEventSlim(false);
         using var holding = new ManualResetEventSlim(false);
         int seen = 0;
-        Jit.Preparer.BeforeCompile = (f, _) =>
+        WeakReference module;
+        using (new Hooks(beforeCompile: (f, _) =>
         {
             if (!f.Name.StartsWith("dropped", StringComparison.Ordinal)) return;
             if (Interlocked.Increment(ref seen) == 1)
@@ -1942,16 +1943,9 @@ public sealed class JitTests : IDisposable
                 holding.Set();
                 held.Wait(TimeSpan.FromSeconds(30));
             }
-        };
-        WeakReference module;
-        try
+        }, release: held))
         {
             module = QueueThenEnd(compiler, holding, held);
-        }
-        finally
-        {
-            Jit.Preparer.BeforeCompile = null;
-            held.Set();
         }
         // The batch's first function was being compiled when the run ended; the rest were dropped.
         Assert.Equal(1, seen);
@@ -2068,7 +2062,7 @@ public sealed class JitTests : IDisposable
         var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var held = new ManualResetEventSlim(false);
         using var holding = new ManualResetEventSlim(false);
-        Jit.Preparer.BeforeCompile = (f, _) =>
+        using (new Hooks(beforeCompile: (f, _) =>
         {
             if (!ours.Contains(f)) return;
             order.Enqueue(f.Name);
@@ -2077,8 +2071,7 @@ public sealed class JitTests : IDisposable
                 holding.Set();
                 held.Wait(TimeSpan.FromSeconds(30));
             }
-        };
-        try
+        }, release: held))
         {
             var compiler = new Jit.CilCompiler { Background = true };
             compiler.Compile(loaded, Named("a"), "test");
@@ -2088,11 +2081,6 @@ public sealed class JitTests : IDisposable
             SpinWait.SpinUntil(() => ours.All(f => f.Compiled is not null), TimeSpan.FromSeconds(30));
             Assert.All(ours, f => Assert.NotNull(f.Compiled));
             Assert.Equal(["a3", "b", "a2", "a"], order.ToArray());
-        }
-        finally
-        {
-            Jit.Preparer.BeforeCompile = null;
-            held.Set();
         }
     }
 
@@ -2132,7 +2120,7 @@ public sealed class JitTests : IDisposable
         var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var held = new ManualResetEventSlim(false);
         using var holding = new ManualResetEventSlim(false);
-        Jit.Preparer.BeforeCompile = (f, _) =>
+        using (new Hooks(beforeCompile: (f, _) =>
         {
             if (!ours.TryGetValue(f, out var name)) return;
             order.Enqueue(name);
@@ -2141,8 +2129,7 @@ public sealed class JitTests : IDisposable
                 holding.Set();
                 held.Wait(TimeSpan.FromSeconds(30));
             }
-        };
-        try
+        }, release: held))
         {
             var compiler = new Jit.CilCompiler { Background = true };
             compiler.Compile(x, Named(x, "a"), "test");
@@ -2153,11 +2140,6 @@ public sealed class JitTests : IDisposable
             SpinWait.SpinUntil(() => ours.Keys.All(f => f.Compiled is not null), TimeSpan.FromSeconds(30));
             Assert.All(ours.Keys, f => Assert.NotNull(f.Compiled));
             Assert.Equal(["X.a3", "Y.c2", "X.b", "Y.c", "X.a2", "X.a"], order.ToArray());
-        }
-        finally
-        {
-            Jit.Preparer.BeforeCompile = null;
-            held.Set();
         }
     }
 
@@ -2193,15 +2175,14 @@ public sealed class JitTests : IDisposable
         using var holdingX = new ManualResetEventSlim(false);
         using var heldY = new ManualResetEventSlim(false);
         using var holdingY = new ManualResetEventSlim(false);
-        Jit.Preparer.BeforeCompile = (f, _) =>
+        using (new Hooks(beforeCompile: (f, _) =>
         {
             if (!ours.TryGetValue(f, out var name)) return;
             order.Enqueue(name);
             var (holding, held) = name switch { "X.a3" => (holdingX, heldX), "Y.c2" => (holdingY, heldY), _ => (null, null) };
             holding?.Set();
             held?.Wait(TimeSpan.FromSeconds(30));
-        };
-        try
+        }, release: [heldX, heldY]))
         {
             var compiler = new Jit.CilCompiler { Background = true };
             compiler.Compile(x, inX("a"), "test");
@@ -2214,12 +2195,6 @@ public sealed class JitTests : IDisposable
             SpinWait.SpinUntil(() => ours.Keys.All(f => f.Compiled is not null), TimeSpan.FromSeconds(30));
             Assert.All(ours.Keys, f => Assert.NotNull(f.Compiled));
             Assert.Equal(["X.a3", "Y.c2", "X.a2", "Z.d", "Y.c", "X.a"], order.ToArray());
-        }
-        finally
-        {
-            Jit.Preparer.BeforeCompile = null;
-            heldX.Set();
-            heldY.Set();
         }
     }
 
@@ -2244,22 +2219,17 @@ public sealed class JitTests : IDisposable
         // The batch compiles from its last function to the first: leaf, middle, top.
         var order = new List<string>();
         bool codeBeforeTheEnd = false, leafTimedBeforeMiddle = false;
-        Jit.Preparer.BeforeCompile = (f, body) =>
+        using (new Hooks(beforeCompile: (f, body) =>
         {
             if (!batch.Contains(f)) return;
             order.Add(f.Name);
             codeBeforeTheEnd |= batch.Any(g => g.Compiled is not null);
             if (f == Named("middle")) leafTimedBeforeMiddle = compiler.Records.Single(r => r.Function == "leaf").MachineCode.Took is not null;
-        };
-        try
+        }))
         {
             compiler.Compile(loaded, Named("top"), "test");
             SpinWait.SpinUntil(() => batch.All(f => f.Compiled is not null), TimeSpan.FromSeconds(30));
             Assert.All(batch, f => Assert.NotNull(f.Compiled));
-        }
-        finally
-        {
-            Jit.Preparer.BeforeCompile = null;
         }
         Assert.Equal(["leaf", "middle", "top"], order);
         Assert.False(codeBeforeTheEnd, "a function of the batch had its code before the batch's last compile");
@@ -2291,9 +2261,9 @@ public sealed class JitTests : IDisposable
             }
             """);
         long expected = Enumerable.Range(0, 3000).Sum(i => Enumerable.Range(0, i % 50).Sum(j => (long)(j % 7)) + 1);
-        Jit.CilEmitter.EmitInvalidFor = f => f.Name == "refused";
         try
         {
+            using var hooks = new Hooks(emitInvalidFor: f => f.Name == "refused");
             foreach (var engine in Engines)
             {
                 bool compiles = engine[1] != "interp";
@@ -2312,7 +2282,6 @@ public sealed class JitTests : IDisposable
         }
         finally
         {
-            Jit.CilEmitter.EmitInvalidFor = null;
             File.Delete(path);
         }
     }
@@ -2438,16 +2407,10 @@ public sealed class JitTests : IDisposable
         long x = 1;
         for (int i = 0; i < 1_500_000; i++) x = (x * 7 + 3) % 1000003;
         using var held = new ManualResetEventSlim(false);
-        Jit.Preparer.BeforeCompile = (_, _) => held.Wait(TimeSpan.FromSeconds(60));
         TestSupport.Result result;
-        try
+        using (new Hooks(beforeCompile: (_, _) => held.Wait(TimeSpan.FromSeconds(60)), release: held))
         {
             result = TestSupport.Hlvm("prof", "--rate", "5000", path);
-        }
-        finally
-        {
-            held.Set();
-            Jit.Preparer.BeforeCompile = null;
         }
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Equal($"{x}\n", result.Stdout);
