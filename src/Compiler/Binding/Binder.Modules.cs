@@ -206,7 +206,8 @@ public sealed partial class Binder
         if (typeName.module is null)
         {
             if (_classes.TryGetValue(name.Text, out var own)) return own;
-            Error(name, $"unknown {what} '{name.Text}'{Suggest(name.Text, what == "type" ? ["int", "float", "bool", "string", .. _classes.Keys] : _classes.Keys)}");
+            string hint = what == "type" ? TypeHabitHint(name.Text) : "";
+            Error(name, $"unknown {what} '{name.Text}'{(hint.Length > 0 ? hint : Suggest(name.Text, what == "type" ? ["int", "float", "bool", "string", .. _classes.Keys] : _classes.Keys))}");
             return null;
         }
         if (!_unit.Imports.TryGetValue(typeName.module.Text, out var module))

@@ -1473,7 +1473,7 @@ public sealed partial class Binder
         var candidates = function
             ? _functions.Keys.Concat(Builtins)
             : _scopes.SelectMany(s => s.Keys).Where(k => !k.StartsWith('$')).Concat(_functions.Keys).Concat(Builtins);
-        string hint = function ? HabitHint(name, call: true) : "";
+        string hint = function ? HabitHint(name, call: true) : NameHabitHint(name);
         if (hint.Length == 0 && !function && StdModuleNames.Contains(name) && !_unit.Imports.ContainsKey(name))
             hint = $"; '{name}' is a module of the standard library: write `import std.{name}` at the top of the file";
         return $"undefined {(function ? "function" : "name")} '{name}'{(hint.Length > 0 ? hint : Suggest(name, candidates))}";
@@ -1496,6 +1496,33 @@ public sealed partial class Binder
         ("float", true) => "; read a float from a string with `s.toFloat()`; convert an int with `n as float`",
         ("append" or "add", false) => "; add an element to an array with `push(v)`",
         ("printf" or "puts", true) => "; write with `println(x)` (or `print(x)` without a line break)",
+        _ => "",
+    };
+
+    /// <summary>What a bare name from another language's habits is written as here (`new`, `and`, `nil`, `this`,
+    /// `switch`); empty for any other name.</summary>
+    private static string NameHabitHint(string name) => name switch
+    {
+        "new" => "; an object is made by calling its class, without `new`, as in `Point(1, 2)`",
+        "and" or "or" or "not" => "; the logical operators are `&&`, `||` and `!`",
+        "nil" or "None" or "undefined" or "nullptr" or "NULL" => "; the value that is no value is `null`",
+        "True" or "False" => "; the booleans are `true` and `false`",
+        "this" => "; a method reaches its object as `self`",
+        "switch" or "match" or "when" => "; there is no switch: test the cases with `if` and `else if`",
+        _ => "",
+    };
+
+    /// <summary>What a type's name from another language is called here; empty for any other name.</summary>
+    internal static string TypeHabitHint(string name) => name switch
+    {
+        "boolean" or "Boolean" => "; did you mean 'bool'?",
+        "integer" or "Integer" or "long" or "Long" or "i64" or "i32" or "int64" or "Int" => "; did you mean 'int'? (an int is 64 bits)",
+        "double" or "Double" or "f64" or "number" or "Float" => "; did you mean 'float'? (a float is 64 bits)",
+        "char" or "Char" or "rune" => "; a character is a one-character string",
+        "str" or "String" => "; did you mean 'string'?",
+        "void" => "; a function that returns nothing leaves out `-> type`",
+        "list" or "List" or "Array" or "Vec" or "vector" => "; an array type is written `[T]`, as in `[int]`",
+        "dict" or "Dict" or "Map" or "HashMap" => "; a map type is written `{K: V}`, as in `{string: int}`",
         _ => "",
     };
 

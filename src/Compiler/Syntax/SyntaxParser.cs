@@ -138,6 +138,27 @@ public static class SyntaxParser
             return "imports come first: move this `import` above the file's declarations";
         if (before is { Type: HlLexer.FOR } && offending.Type == HlLexer.LPAREN)
             return "a for loop is `for i in 0..n { ... }` or `for x in xs { ... }`; there is no C-style `for (...; ...; ...)`";
+        if (before is { Type: HlLexer.CATCH } && offending.Type == HlLexer.LPAREN)
+            return "a catch names its variable, and the class it catches, without brackets: `catch e: Error { ... }`";
+        var after = NextToken(tokens, offending);
+        if (offending.Type == HlLexer.BAD_CHAR && offending.Text is "'" or "`")
+            return $"unexpected character '{offending.Text}': a string is written in double quotes, as in \"text\", and a value is put in one with {{...}}, as in \"{{x}}\"";
+        if (offending.Type == HlLexer.QUESTION && OnTheLineAfter(tokens, offending, HlLexer.COLON))
+            return "there is no conditional operator `c ? a : b`: choose with an `if` statement";
+        if (offending.Type == HlLexer.STAR && before is { Type: HlLexer.STAR } && before.StopIndex + 1 == offending.StartIndex)
+            return "there is no ** operator: multiply, or for floats use `math.pow(x, y)` from `std.math`";
+        if (offending.Type == HlLexer.COLON && after is { Type: HlLexer.ASSIGN } && offending.StopIndex + 1 == after.StartIndex)
+            return "':=' is not an operator: declare a variable with `var x = value` (or `let`), and assign with `x = value`";
+        if (offending.Type == HlLexer.LBRACK && after is { Type: HlLexer.RBRACK } && before is { Type: HlLexer.ID })
+            return $"an array type is written with its element type in brackets: `[{before.Text}]`, not `{before.Text}[]`";
+        if (offending.Type == HlLexer.COLON && before is { Type: HlLexer.RPAREN } && InFunctionHeader(tokens, before))
+            return "a function's return type follows '->', as in `fn sum(a: int, b: int) -> int { ... }`";
+        if (offending.Type == HlLexer.COLON && before is { Type: HlLexer.ID } && PreviousToken(tokens, before) is { Type: HlLexer.LPAREN or HlLexer.COMMA }
+            && OnTheLineAfter(tokens, offending, HlLexer.FAT_ARROW) && !InFunctionHeader(tokens, offending))
+            return "a function value starts with `fn`, as in `fn(a: int) => a + 1`";
+        if (offending.Type is HlLexer.COMMA or HlLexer.RPAREN && before is { Type: HlLexer.ID } && InFunctionHeader(tokens, offending)
+            && PreviousToken(tokens, before) is { Type: HlLexer.LPAREN or HlLexer.COMMA })
+            return $"a parameter needs its type: `{before.Text}: int`, for example";
         foreach (var (type, op) in new[] { (HlLexer.PLUS, "++"), (HlLexer.MINUS, "--") })
         {
             // `i++`: the second sign where an operand should be; `i--`: the line ends after two signs.
@@ -156,6 +177,30 @@ public static class SyntaxParser
         && PreviousToken(tokens, point) is { Type: HlLexer.INT } number && number.StopIndex + 1 == point.StartIndex
         && !number.Text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && !number.Text.StartsWith("0b", StringComparison.OrdinalIgnoreCase)
             ? number : null;
+
+    /// <summary>True when a token of <paramref name="type"/> comes after <paramref name="token"/> on its line.</summary>
+    private static bool OnTheLineAfter(ITokenStream tokens, IToken token, int type)
+    {
+        for (var t = NextToken(tokens, token); t is not null && t.Line == token.Line && t.Type != TokenConstants.EOF; t = NextToken(tokens, t))
+            if (t.Type == type) return true;
+        return false;
+    }
+
+    /// <summary>True when <paramref name="token"/> is inside or right after the brackets of a function's
+    /// parameters: `fn name(` (or `init(`) opens them before it on its line, with nothing closing them between but
+    /// the token itself.</summary>
+    private static bool InFunctionHeader(ITokenStream tokens, IToken token)
+    {
+        int depth = 0;
+        for (var t = PreviousToken(tokens, token); t is not null && t.Line == token.Line; t = PreviousToken(tokens, t))
+        {
+            if (t.Type == HlLexer.RPAREN) depth++;
+            else if (t.Type == HlLexer.LPAREN && depth-- == 0)
+                return PreviousToken(tokens, t) is { } name
+                    && (name.Type == HlLexer.INIT || name.Type == HlLexer.ID && PreviousToken(tokens, name) is { Type: HlLexer.FN });
+        }
+        return false;
+    }
 
     /// <summary>The token after <paramref name="token"/> on the default channel, or null.</summary>
     private static IToken? NextToken(ITokenStream tokens, IToken token)
