@@ -212,8 +212,10 @@ public sealed class CliTests
         var r = TestSupport.Hlvm("check", file);
         Assert.Equal(65, r.ExitCode);
         Assert.StartsWith($"{file}:1:21: error: a hex literal needs at least one hex digit (0-9, a-f, A-F) after '0x', as in `0xff`\n", r.Stderr);
-        file = dir.File("main.hl", "fn main() { let b = 0b2 }\n");
+        file = dir.File("main.hl", "fn main() { let b = 0b }\n");
         Assert.StartsWith($"{file}:1:21: error: a binary literal needs at least one digit (0 or 1) after '0b', as in `0b1010`\n", TestSupport.Hlvm("check", file).Stderr);
+        file = dir.File("main.hl", "fn main() { let b = 0b102 }\n");
+        Assert.StartsWith($"{file}:1:21: error: a binary literal has only the digits 0 and 1: '0b102' has a '2'\n", TestSupport.Hlvm("check", file).Stderr);
     }
 
     /// <summary>
