@@ -1500,7 +1500,8 @@ public sealed partial class Binder
     };
 
     /// <summary>What a bare name from another language's habits is written as here (`new`, `and`, `nil`, `this`,
-    /// `switch`); empty for any other name.</summary>
+    /// `switch`, and inside a function, where `const x = 3` reads as the name `const` and an assignment, `const` and
+    /// `def`); empty for any other name.</summary>
     private static string NameHabitHint(string name) => name switch
     {
         "new" => "; an object is made by calling its class, without `new`, as in `Point(1, 2)`",
@@ -1509,6 +1510,8 @@ public sealed partial class Binder
         "True" or "False" => "; the booleans are `true` and `false`",
         "this" => "; a method reaches its object as `self`",
         "switch" or "match" or "when" => "; there is no switch: test the cases with `if` and `else if`",
+        "const" or "val" or "final" => "; a constant is declared with `let`, as in `let n = 3`",
+        "def" or "function" or "func" or "fun" => "; a function is declared with `fn`, at the top level of a file",
         _ => "",
     };
 

@@ -141,6 +141,18 @@ public static class SyntaxParser
         if (before is { Type: HlLexer.CATCH } && offending.Type == HlLexer.LPAREN)
             return "a catch names its variable, and the class it catches, without brackets: `catch e: Error { ... }`";
         var after = NextToken(tokens, offending);
+        if (offending.Type == HlLexer.INIT && before is { Type: HlLexer.FN })
+            return "a class's constructor is written `init(...) { ... }`, without `fn`";
+        if (offending.Type == HlLexer.ID && DeclarationHabit(offending, before, tokens) is { } declaration)
+            return declaration;
+        // In a class, `static fn f()` or `private x: int` reads the word as a field's name, and fails after it.
+        if (before is { Type: HlLexer.ID, Text: "static" or "private" or "protected" or "public" or "constructor" or "def" or "function" or "func" or "const" or "enum" or "struct" }
+            && DeclarationHabit(before, PreviousToken(tokens, before), tokens) is { } member)
+            return member;
+        if (offending.Type == HlLexer.VAR && (before is null || before.Type == HlLexer.RBRACE && before.Column == 0 || before.Line < offending.Line && offending.Column == 0))
+            return "there are no top-level variables: keep what changes in a class or pass it along; a constant of the file is a `let`, as in `let N = 3`";
+        if (offending.Type == HlLexer.ASSIGN && before is not null && InFunctionHeader(tokens, offending))
+            return "a parameter has no default value: a call gives every argument";
         if (offending.Type == HlLexer.BAD_CHAR && offending.Text is "'" or "`")
             return $"unexpected character '{offending.Text}': a string is written in double quotes, as in \"text\", and a value is put in one with {{...}}, as in \"{{x}}\"";
         if (offending.Type == HlLexer.QUESTION && OnTheLineAfter(tokens, offending, HlLexer.COLON))
@@ -177,6 +189,34 @@ public static class SyntaxParser
         && PreviousToken(tokens, point) is { Type: HlLexer.INT } number && number.StopIndex + 1 == point.StartIndex
         && !number.Text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && !number.Text.StartsWith("0b", StringComparison.OrdinalIgnoreCase)
             ? number : null;
+
+    /// <summary>What a word that starts a declaration in another language is here: `def`, `function`, `const`,
+    /// `public`, `static`, `private`, `enum`, `struct`, `extends`, `implements`, `constructor`. Null for any other
+    /// word, or where it is not where a declaration or a class member starts.</summary>
+    private static string? DeclarationHabit(IToken offending, IToken? before, ITokenStream tokens)
+    {
+        string word = offending.Text;
+        // `class A extends B`: the word right after a class's name.
+        if (word is "extends" or "implements" or "inherits")
+            return before is { Type: HlLexer.ID } && PreviousToken(tokens, before) is { Type: HlLexer.CLASS }
+                ? "a class names its superclass and its interfaces after ':', as in `class Dog : Animal, Named { ... }`"
+                : null;
+        // Elsewhere only where a declaration of the file or a member of a class starts.
+        if (before is not null && before.Line == offending.Line && before.Type is not (HlLexer.LBRACE or HlLexer.RBRACE or HlLexer.SEMI or HlLexer.PUB))
+            return null;
+        return word switch
+        {
+            "def" or "function" or "func" or "fun" or "sub" or "proc" => $"a function is declared with `fn`, as in `fn name(x: int) -> int {{ ... }}`",
+            "const" or "final" or "val" => "a constant is declared with `let`, as in `let N = 3`",
+            "public" or "export" => "'pub' marks what a module exports, at its top level, as in `pub fn f()`; a class's members are public wherever the class is",
+            "private" or "protected" or "internal" => "there are no private members: a class's fields and methods are usable wherever the class is, and a module's names are its own unless marked `pub`",
+            "static" => "there are no static members: a function of the file, outside the class, serves for one",
+            "enum" => "there are no enums: use constants of the file (`let RED = 0`) or a class for each case",
+            "struct" or "record" or "data" => "a type with fields is a class, as in `class Point { x: int  y: int }`",
+            "constructor" or "__init__" => "a class's constructor is written `init(...) { ... }`",
+            _ => null,
+        };
+    }
 
     /// <summary>True when a token of <paramref name="type"/> comes after <paramref name="token"/> on its line.</summary>
     private static bool OnTheLineAfter(ITokenStream tokens, IToken token, int type)
