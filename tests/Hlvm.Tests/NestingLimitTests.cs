@@ -356,20 +356,20 @@ public class VerifierWorkTests
 
     /// <summary>
     /// The sets of locals written that the data flow keeps at its joins are bounded (Verifier.MaxKeptWords): 4,000
-    /// crossings keep 8,000 sets of 64 chunks of 16 words and their tables, 70 MB, and are refused by name; 3,000
-    /// keep 52 MB and verify.
+    /// crossings keep 8,000 sets of 64 chunks of 16 words, with their tables and the objects' headers, 95 MB, and
+    /// are refused by name; 2,500 keep 59 MB and verify.
     /// </summary>
     [Fact]
     public void TheLocalsKeptAtJoinsAreBounded()
     {
         var e = Assert.Throws<Hlvm.Runtime.Verification.VerifyException>(() => Hlvm.Runtime.Verification.Verifier.Verify(Crossings(4000)));
         Assert.Contains($"needs more than {Hlvm.Runtime.Verification.Verifier.MaxKeptWords * 8 >> 20} MiB for the locals written where its paths join", e.Reason);
-        Assert.Equal(3000 * (2 + 64 * 4 + 1) + 2, Hlvm.Runtime.Verification.Verifier.Verify(Crossings(3000)).Functions[0].Code.Length);
+        Assert.Equal(2500 * (2 + 64 * 4 + 1) + 2, Hlvm.Runtime.Verification.Verifier.Verify(Crossings(2500)).Functions[0].Code.Length);
     }
 
     /// <summary>
     /// Sets of locals share the chunks they have in common: a ladder of 30,000 rungs keeps 30,000 different sets,
-    /// each of which changed one chunk of the set before it, 1.4 M words (11 MB). As one array of words a set, as
+    /// each of which changed one chunk of the set before it, 1.7 M words (14 MB) with the objects' headers. As one array of words a set, as
     /// until 2026-12-06, they kept 469 words each, 112 MB, and were refused, and so was a program of 24,000 branches,
     /// each after a local of its own.
     /// </summary>

@@ -230,21 +230,26 @@ public static class Verifier
             }
         }
 
+        /// <summary>The words a kept set or chunk takes besides its bits: a set's object and its table's header, or a
+        /// chunk's header and its entry in <see cref="_keptChunks"/>.</summary>
+        private const int KeptObjectWords = 6;
+
         /// <summary>The chunks of the sets of locals <see cref="Keep"/> has counted, each counted once however many
         /// sets share it.</summary>
         private readonly HashSet<ulong[]> _keptChunks = new(ReferenceEqualityComparer.Instance);
 
         /// <summary>Counts the words of a set of locals a join keeps against the module's bound, once per set and once
         /// per chunk: joins that keep the same set (a path's set reaching several branch targets unchanged) share
-        /// it, and sets share the chunks neither changed.</summary>
+        /// it, and sets share the chunks neither changed. The objects' own words count too (<see cref="KeptObjectWords"/>):
+        /// a function of few locals keeps sets of a word or two, whose headers are most of their memory.</summary>
         private void Keep(LocalSet set)
         {
             if (set.Kept) return;
             set.Kept = true;
             var chunks = set.Chunks;
-            budget.Kept += chunks.Length;
+            budget.Kept += KeptObjectWords + chunks.Length;
             foreach (var chunk in chunks)
-                if (_keptChunks.Add(chunk)) budget.Kept += chunk.Length;
+                if (_keptChunks.Add(chunk)) budget.Kept += KeptObjectWords + chunk.Length;
             if (budget.Kept > MaxKeptWords)
                 throw Fail($"verifying the module needs more than {MaxKeptWords * 8 >> 20} MiB for the locals written where its paths join: its functions combine too many locals with too many branches; split the largest");
         }
@@ -444,7 +449,7 @@ public static class Verifier
         /// in chunks of at most <see cref="ChunkWords"/> words (1,024 locals), which sets share: adding a local makes
         /// a new table of chunks and a new copy of the one chunk it changes, and comparing or intersecting two sets
         /// skips the chunks they share. A function of 65,536 locals whose every store is followed by a join keeps
-        /// 80 words a join instead of 1,024 (until 2026-12-06 a set was one array of words, and a valid `main` of
+        /// 92 words a join (80 of them table and bits) instead of 1,024 (until 2026-12-06 a set was one array of words, and a valid `main` of
         /// 24,000 branches, each after a local of its own, passed the 64 MiB bound).
         /// </summary>
         private sealed class LocalSet
