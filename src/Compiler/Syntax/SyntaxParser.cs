@@ -161,7 +161,8 @@ public static class SyntaxParser
             return "there is no ** operator: multiply, or for floats use `math.pow(x, y)` from `std.math`";
         if (offending.Type == HlLexer.COLON && after is { Type: HlLexer.ASSIGN } && offending.StopIndex + 1 == after.StartIndex)
             return "':=' is not an operator: declare a variable with `var x = value` (or `let`), and assign with `x = value`";
-        if (offending.Type == HlLexer.LBRACK && after is { Type: HlLexer.RBRACK } && before is { Type: HlLexer.ID })
+        if (offending.Type == HlLexer.LBRACK && after is { Type: HlLexer.RBRACK } && before is { Type: HlLexer.ID }
+            && PreviousToken(tokens, before) is { Type: HlLexer.COLON or HlLexer.ARROW })
             return $"an array type is written with its element type in brackets: `[{before.Text}]`, not `{before.Text}[]`";
         if (offending.Type == HlLexer.COLON && before is { Type: HlLexer.RPAREN } && InFunctionHeader(tokens, before))
             return "a function's return type follows '->', as in `fn sum(a: int, b: int) -> int { ... }`";
