@@ -1076,10 +1076,15 @@ internal sealed class CilEmitter
 
         if (_hasHandlers)
         {
-            // An error reached this frame: the interpreter's handler search decides; this frame's handler
-            // continues here, anything else goes on up.
-            il.BeginCatchBlock(typeof(Exception));
+            // An error the program's handlers may take reached this frame (anything else goes by, never caught:
+            // Interpreter.CaughtByFrames): the interpreter's handler search decides. This frame's handler continues
+            // here; one in an older frame is reached by a HandlerFound thrown after the catch block is left, not
+            // inside it, where each frame's throw nested .NET's dispatch in the last one's.
+            il.BeginExceptFilterBlock();
+            il.Emit(OpCodes.Call, M.CaughtByFrames);
+            il.BeginCatchBlock(null);
             var caught = il.DefineLabel();
+            var passOn = il.DefineLabel();
             var ex = il.DeclareLocal(typeof(Exception));
             il.Emit(OpCodes.Stloc, ex);
             il.Emit(OpCodes.Ldarg_0);
@@ -1090,7 +1095,7 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Stloc, _resume);
             il.Emit(OpCodes.Ldc_I4_M1);
             il.Emit(OpCodes.Bne_Un, caught);
-            il.Emit(OpCodes.Rethrow);
+            il.Emit(OpCodes.Leave, passOn);
             il.MarkLabel(caught);
             il.Emit(OpCodes.Ldloc, _resume);
             il.Emit(OpCodes.Ldc_I4_1);
@@ -1098,6 +1103,12 @@ internal sealed class CilEmitter
             il.Emit(OpCodes.Stloc, _resume);
             il.Emit(OpCodes.Leave, reenter);
             il.EndExceptionBlock();
+            var exit = il.DefineLabel();
+            il.Emit(OpCodes.Br, exit);
+            il.MarkLabel(passOn);
+            il.Emit(OpCodes.Newobj, M.HandlerFound);
+            il.Emit(OpCodes.Throw);
+            il.MarkLabel(exit);
         }
         return EmitExit();
     }
@@ -3425,6 +3436,8 @@ internal sealed class CilEmitter
         public static MethodInfo ContinueMetered => field ??= Of(typeof(Interpreter), nameof(Interpreter.ContinueMetered));
         public static MethodInfo ThrowAt => field ??= Of(typeof(Interpreter), nameof(Interpreter.ThrowAt));
         public static MethodInfo CatchCompiled => field ??= Of(typeof(Interpreter), nameof(Interpreter.CatchCompiled));
+        public static MethodInfo CaughtByFrames => field ??= Of(typeof(Interpreter), nameof(Interpreter.CaughtByFrames));
+        public static ConstructorInfo HandlerFound => field ??= typeof(Interpreter.HandlerFound).GetConstructor(Type.EmptyTypes)!;
         public static MethodInfo SameStrings => field ??= Of(typeof(Interpreter), nameof(Interpreter.SameStrings));
         public static MethodInfo MapGetOr => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapGetOr));
         public static MethodInfo MapSetInPlace => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapSetInPlace));
