@@ -38,6 +38,13 @@ public sealed class CilCompiler : ICompiler
     /// one compile's CIL, and .NET's work on it, stays bounded whatever the module.</summary>
     public const int MaxBatchCil = 1 << 20;
 
+    /// <summary>How many times a batch is emitted, each time without the functions that failed the last time: a
+    /// batch past <see cref="MaxBatchCil"/> leaves out its last callees, and then callees that called them directly
+    /// may pass their own bound through the interpreter's entry (<see cref="LoadedFunction.TooLargeAsCallee"/>),
+    /// and are left out in turn. Until 2026-12-06 twice: a batch of 240 callees failed both times, and the hot
+    /// function and 193 of its callees were declined for good.</summary>
+    private const int MaxAttempts = 4;
+
     /// <summary>What the compiler keeps of a module's run: its compiled functions, by index (a call of one from a
     /// later batch is a direct CIL call), and whether the run counts fuel, is profiled, or is over.</summary>
     internal sealed class Run
@@ -228,11 +235,11 @@ public sealed class CilCompiler : ICompiler
             var run = _runs.GetValue(module, _ => new Run());
             if (run.Ended) return;
             // A batch with a function that can't be compiled (its CIL past CilEmitter.MaxCil, or an error of the
-            // emitter's) is emitted again without it; callees past the batch's CIL are left out likewise. Twice at
-            // most: a function that fails the second time leaves the whole batch interpreted.
+            // emitter's) is emitted again without it; callees past the batch's CIL are left out likewise. Each
+            // attempt leaves out at least one function more; after MaxAttempts the whole batch stays interpreted.
             var left = new HashSet<LoadedFunction>();
-            for (int attempt = 0; attempt < 2 && !fn.NotCompiled; attempt++)
-                if (TryBatch(module, run, fn, why, left, lastAttempt: attempt == 1)) return;
+            for (int attempt = 0; attempt < MaxAttempts && !fn.NotCompiled; attempt++)
+                if (TryBatch(module, run, fn, why, left, lastAttempt: attempt == MaxAttempts - 1)) return;
         }
     }
 
@@ -261,7 +268,7 @@ public sealed class CilCompiler : ICompiler
             if (seen[callee.Index]) return;
             seen[callee.Index] = true;
             // Compiling before Compiled: the JIT's thread sets Compiled, then clears Compiling (see Interpreter.TierUp).
-            if (callee.Compiling || Volatile.Read(ref callee.Compiled) is not null || callee.NotCompiled || !Compilable(callee) || left.Contains(callee)) return;
+            if (callee.Compiling || Volatile.Read(ref callee.Compiled) is not null || callee.NotCompiled || callee.TooLargeAsCallee || !Compilable(callee) || left.Contains(callee)) return;
             if (ran is not null && OffTheHotPath(callee, fn)) return;
             if (size + callee.Code.Length > MaxBatchInstructions) return;
             size += callee.Code.Length;
@@ -316,13 +323,20 @@ public sealed class CilCompiler : ICompiler
             }
             catch (Exception e)
             {
+                left.Add(f);
+                failed = true;
+                if (e is CilEmitter.TooLarge && f != fn && left.Count > 1)
+                {
+                    // A callee past its bound in a batch that left out some of its callees: not its own bound
+                    // alone, which its own batch decides, when it is hot.
+                    f.TooLargeAsCallee = true;
+                    continue;
+                }
                 // Not compiled, for good: it runs in the interpreter, which gives the same results. The error is
                 // the compiler's, never the program's (an OutOfMemoryException here is not the program's heap).
                 // One that is not the CIL's bound is a bug of the emitter's: kept in Failures, which the fuzzer
                 // checks, since the program's results alone would not show it.
                 f.NotCompiled = true;
-                left.Add(f);
-                failed = true;
                 string reason = e is CilEmitter.TooLarge ? e.Message : $"the JIT failed: {e.GetType().Name}: {e.Message}";
                 if (e is not CilEmitter.TooLarge) _failures.Add($"{f.Name}: {reason}");
                 NotCompiledBecause(f, reason);

@@ -1959,6 +1959,47 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// A batch past its bound of CIL (<see cref="Jit.CilCompiler.MaxBatchCil"/>) leaves out its last callees, here
+    /// the 8 classes' bodies that 240 callees call through an interface. Without them the callees' calls go through
+    /// the interpreter's entry, and each callee passes its own bound of CIL. They are left out of the batch in turn,
+    /// not declined, and compiled in batches of their own once they are hot. Until 2026-12-06 such callees were
+    /// declined for good, and a batch failed after two attempts: main and 193 callees stayed interpreted.
+    /// </summary>
+    [Fact]
+    public void CalleesTooLargeOnlyInAnotherFunctionsBatchAreCompiledInTheirOwn()
+    {
+        var source = new System.Text.StringBuilder("interface I {\n    fn f() -> int\n}\n");
+        for (int c = 0; c < 8; c++)
+            source.Append($"class C{c} : I {{\n    var a: int = {c}\n    var b: int = {2 * c}\n    fn f() -> int {{ return a * b + a - b }}\n}}\n");
+        for (int g = 0; g < 240; g++)
+            source.Append($"fn g{g}(x: I, d: int) -> int {{\n    var t = x.f()\n    t += x.f()\n    t += x.f()\n    if d == {g} {{ t += 1000 / (d - {g}) }}\n    return t\n}}\n");
+        source.Append("fn all(x: I, d: int) -> int {\n    return ").AppendJoin(" + ", Enumerable.Range(0, 240).Select(g => $"g{g}(x, d)")).Append("\n}\n");
+        source.Append("""
+            fn main(args: [string]) {
+                let xs: [I] = [C0(), C1(), C2(), C3(), C4(), C5(), C6(), C7()]
+                var t = 0
+                for r in 0..4 {
+                    for x in xs { t += all(x, -1) }
+                }
+                println(t)
+                println(all(xs[3], args[0].toInt()))
+            }
+
+            """);
+        string path = Write("batch.hl", source.ToString());
+        var interpreted = TestSupport.Hlvm("run", "--engine", "interp", path, "--", "77");
+        Assert.Equal(70, interpreted.ExitCode);
+        Assert.StartsWith("DivisionByZeroError: integer division by zero\n  at g77 (batch.hl:", interpreted.Stderr);
+        var log = TestSupport.Hlvm("run", "--engine", "jit", "--jit-log", path, "--", "77");
+        Assert.Equal(interpreted.Stdout, log.Stdout);
+        Assert.DoesNotContain("not compiled", log.Stderr);
+        Assert.Matches(@"jit: main: \d+ instructions -> ", log.Stderr);
+        Assert.Equal(240, System.Text.RegularExpressions.Regex.Matches(log.Stderr, @"jit: g\d+: \d+ instructions -> ").Count);
+        foreach (var engine in Engines.Skip(1))
+            Assert.Equal(interpreted, TestSupport.Hlvm(["run", .. engine, path, "--", "77"]));
+    }
+
+    /// <summary>
     /// A run that ends takes its compiles with it: what the JIT's thread has not begun of its batches is dropped
     /// (it compiled on for seconds after an isolate's timeout), nothing more is compiled for it, and once the
     /// thread is idle nothing of the run (its module, its compiled code) stays reachable from the compiler or the

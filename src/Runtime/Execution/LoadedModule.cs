@@ -95,6 +95,11 @@ public sealed class LoadedFunction
     /// <summary>Tiering: the compiler declined the function (too large, or it holds what it can't compile).</summary>
     public bool NotCompiled;
 
+    /// <summary>Tiering: the function's code passed its bound of CIL in the batch of another function that calls
+    /// it, where some of its own callees were left out (called through the interpreter's entry, which takes more
+    /// CIL). It is left out of other functions' batches, and compiled in a batch of its own when it is hot.</summary>
+    public bool TooLargeAsCallee;
+
     /// <summary>Tiering: emitted, and being compiled to machine code on another thread; it keeps running in the
     /// interpreter until <see cref="Compiled"/> is set, and is not compiled again meanwhile.</summary>
     public volatile bool Compiling;
