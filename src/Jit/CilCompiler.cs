@@ -363,7 +363,7 @@ public sealed class CilCompiler : ICompiler
             if (lastAttempt && !fn.NotCompiled)
             {
                 fn.NotCompiled = true;
-                NotCompiledBecause(fn, "its batch failed twice");
+                NotCompiledBecause(fn, $"its batch failed {MaxAttempts} times");
             }
             return false;
         }

@@ -36,6 +36,26 @@ public class HabitMessageTests
         Assert.Equal((line, column, message), (error.Line, error.Column, error.Message));
     }
 
+    /// <summary>
+    /// Inside a function's body no hint of declarations is given: an unfinished statement runs into the next line's
+    /// first word, which may be a variable named `val` or `record`, or a `var` at the line's start. A review found
+    /// each of these told to declare a constant with `let`, a function with `fn` or no variables at the top; and
+    /// `x[]` in a map told the array type, `0...5` a float's leading digit.
+    /// </summary>
+    [Theory]
+    [InlineData("fn main() {\n    var val = [1, 2]\n    println(val.len()\n    val.push(3)\n}")]
+    [InlineData("fn record(x: int) -> int { return x }\nfn main() {\n    let r = (1 +\n    record(2)\n}")]
+    [InlineData("fn main() {\nvar x = 1 +\nvar y = 2\n}")]
+    [InlineData("fn main() {\n    let x = [1]\n    let q = {\"a\": x[] }\n}")]
+    [InlineData("fn main() {\n    for i in 0...5 { }\n}")]
+    public void AStatementLeftUnfinishedGetsNoHintMeantForAnotherLanguage(string program)
+    {
+        var result = Compilation.Compile("unfinished.hl", program + "\n");
+        Assert.Null(result.Module);
+        foreach (var error in result.Diagnostics)
+            Assert.DoesNotMatch("declared with|top-level variables|an array type is written|a float needs a digit before", error.Message);
+    }
+
     /// <summary>A word a declaration of another language starts with is a name like any other where it is one: a
     /// variable, a field, a parameter.</summary>
     [Fact]

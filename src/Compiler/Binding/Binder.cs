@@ -932,7 +932,9 @@ public sealed partial class Binder
             }
             else return new BoundOp(line, VmType.Bool, op == "==" ? Opcode.RefEq : Opcode.RefNe, left, right);
         }
-        if (l == r)
+        // Both sides of one type, not nullable: a `string?` joined with a `string?` made an sconcat the verifier
+        // refuses (it takes strings), where the program had been accepted.
+        if (l == r && !l.Nullable)
         {
             resolved = (op, l.Kind) switch
             {
@@ -1510,8 +1512,8 @@ public sealed partial class Binder
         "True" or "False" => "; the booleans are `true` and `false`",
         "this" => "; a method reaches its object as `self`",
         "switch" or "match" or "when" => "; there is no switch: test the cases with `if` and `else if`",
-        "const" or "val" or "final" => "; a constant is declared with `let`, as in `let n = 3`",
-        "def" or "function" or "func" or "fun" => "; a function is declared with `fn`, at the top level of a file",
+        "const" => "; a constant is declared with `let`, as in `let n = 3`",
+        "def" or "function" or "func" => "; a function is declared with `fn`, at the top level of a file",
         _ => "",
     };
 

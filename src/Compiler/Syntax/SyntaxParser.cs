@@ -131,7 +131,7 @@ public static class SyntaxParser
     /// A message for a syntax error that comes from another language's habit (`i++`, a C-style `for (`, an import
     /// after declarations), or null.
     /// </summary>
-    private static string? Habit(ITokenStream tokens, IToken offending)
+    private static string? Habit(ITokenStream tokens, IToken offending, bool outsideBodies)
     {
         var before = PreviousToken(tokens, offending);
         if (offending.Type == HlLexer.IMPORT)
@@ -143,13 +143,14 @@ public static class SyntaxParser
         var after = NextToken(tokens, offending);
         if (offending.Type == HlLexer.INIT && before is { Type: HlLexer.FN })
             return "a class's constructor is written `init(...) { ... }`, without `fn`";
-        if (offending.Type == HlLexer.ID && DeclarationHabit(offending, before, tokens) is { } declaration)
+        // Declarations are told only where one starts, outside any function's body: there a word like `record` or
+        // `val` is a name a statement left unfinished runs into.
+        if (outsideBodies && offending.Type == HlLexer.ID && DeclarationHabit(offending, before, tokens) is { } declaration)
             return declaration;
         // In a class, `static fn f()` or `private x: int` reads the word as a field's name, and fails after it.
-        if (before is { Type: HlLexer.ID, Text: "static" or "private" or "protected" or "public" or "constructor" or "def" or "function" or "func" or "const" or "enum" or "struct" }
-            && DeclarationHabit(before, PreviousToken(tokens, before), tokens) is { } member)
+        if (outsideBodies && before is { Type: HlLexer.ID } && DeclarationHabit(before, PreviousToken(tokens, before), tokens) is { } member)
             return member;
-        if (offending.Type == HlLexer.VAR && (before is null || before.Type == HlLexer.RBRACE && before.Column == 0 || before.Line < offending.Line && offending.Column == 0))
+        if (outsideBodies && offending.Type == HlLexer.VAR)
             return "there are no top-level variables: keep what changes in a class or pass it along; a constant of the file is a `let`, as in `let N = 3`";
         if (offending.Type == HlLexer.ASSIGN && before is not null && InFunctionHeader(tokens, offending))
             return "a parameter has no default value: a call gives every argument";
@@ -162,7 +163,10 @@ public static class SyntaxParser
         if (offending.Type == HlLexer.COLON && after is { Type: HlLexer.ASSIGN } && offending.StopIndex + 1 == after.StartIndex)
             return "':=' is not an operator: declare a variable with `var x = value` (or `let`), and assign with `x = value`";
         if (offending.Type == HlLexer.LBRACK && after is { Type: HlLexer.RBRACK } && before is { Type: HlLexer.ID }
-            && PreviousToken(tokens, before) is { Type: HlLexer.COLON or HlLexer.ARROW })
+            && PreviousToken(tokens, before) is { } typed && (typed.Type == HlLexer.ARROW
+                || typed.Type == HlLexer.COLON && PreviousToken(tokens, typed) is { Type: HlLexer.ID } declared
+                    && (PreviousToken(tokens, declared) is not { } start || start.Line < declared.Line
+                        || start.Type is HlLexer.LET or HlLexer.VAR or HlLexer.LPAREN or HlLexer.COMMA or HlLexer.LBRACE)))
             return $"an array type is written with its element type in brackets: `[{before.Text}]`, not `{before.Text}[]`";
         if (offending.Type == HlLexer.COLON && before is { Type: HlLexer.RPAREN } && InFunctionHeader(tokens, before))
             return "a function's return type follows '->', as in `fn sum(a: int, b: int) -> int { ... }`";
@@ -192,8 +196,9 @@ public static class SyntaxParser
             ? number : null;
 
     /// <summary>What a word that starts a declaration in another language is here: `def`, `function`, `const`,
-    /// `public`, `static`, `private`, `enum`, `struct`, `extends`, `implements`, `constructor`. Null for any other
-    /// word, or where it is not where a declaration or a class member starts.</summary>
+    /// `public`, `static`, `private`, `enum`, `struct`, `extends`, `implements`, `constructor` (words unlikely to be
+    /// a program's names; `val`, `data` or `record` are left out). Null for any other word, or where it is not
+    /// where a declaration or a class member starts.</summary>
     private static string? DeclarationHabit(IToken offending, IToken? before, ITokenStream tokens)
     {
         string word = offending.Text;
@@ -207,16 +212,25 @@ public static class SyntaxParser
             return null;
         return word switch
         {
-            "def" or "function" or "func" or "fun" or "sub" or "proc" => $"a function is declared with `fn`, as in `fn name(x: int) -> int {{ ... }}`",
-            "const" or "final" or "val" => "a constant is declared with `let`, as in `let N = 3`",
-            "public" or "export" => "'pub' marks what a module exports, at its top level, as in `pub fn f()`; a class's members are public wherever the class is",
-            "private" or "protected" or "internal" => "there are no private members: a class's fields and methods are usable wherever the class is, and a module's names are its own unless marked `pub`",
+            "def" or "function" or "func" => $"a function is declared with `fn`, as in `fn name(x: int) -> int {{ ... }}`",
+            "const" => "a constant is declared with `let`, as in `let N = 3`",
+            "public" => "'pub' marks what a module exports, at its top level, as in `pub fn f()`; a class's members are public wherever the class is",
+            "private" or "protected" => "there are no private members: a class's fields and methods are usable wherever the class is, and a module's names are its own unless marked `pub`",
             "static" => "there are no static members: a function of the file, outside the class, serves for one",
             "enum" => "there are no enums: use constants of the file (`let RED = 0`) or a class for each case",
-            "struct" or "record" or "data" => "a type with fields is a class, as in `class Point { x: int  y: int }`",
+            "struct" => "a type with fields is a class, as in `class Point { x: int  y: int }`",
             "constructor" or "__init__" => "a class's constructor is written `init(...) { ... }`",
             _ => null,
         };
+    }
+
+    /// <summary>True when the parser is outside every function's body (at the top of the file, or among a class's
+    /// members), where a declaration starts.</summary>
+    private static bool OutsideBodies(Parser parser)
+    {
+        for (var c = parser.Context; c is not null; c = c.Parent as ParserRuleContext)
+            if (c is HlParser.BlockContext or HlParser.ExprContext) return false;
+        return true;
     }
 
     /// <summary>True when a token of <paramref name="type"/> comes after <paramref name="token"/> on its line.</summary>
@@ -336,6 +350,7 @@ public static class SyntaxParser
                 (line, charPositionInLine) = (number.Line, number.Column);
             }
             else if (offendingSymbol.Type == HlLexer.DOT && NextToken(parser.TokenStream, offendingSymbol) is { Type: HlLexer.INT } fraction
+                && PreviousToken(parser.TokenStream, offendingSymbol) is not { Type: HlLexer.DOT or HlLexer.DOTDOT }
                 && offendingSymbol.StopIndex + 1 == fraction.StartIndex && char.IsAsciiDigit(fraction.Text[0]) && !fraction.Text.StartsWith("0b") && !fraction.Text.StartsWith("0x"))
             {
                 message = $"a float needs a digit before its point: write `0.{fraction.Text}`";
@@ -344,7 +359,7 @@ public static class SyntaxParser
             {
                 message = $"unexpected {Describe(offendingSymbol)}: after '=>' comes the function's value, one expression, and '{{' starts a map; a body of statements takes no '=>', as in `fn(x: int) -> int {{ return x + 1 }}`";
             }
-            else if (Habit(parser.TokenStream, offendingSymbol) is { } habit)
+            else if (Habit(parser.TokenStream, offendingSymbol, OutsideBodies(parser)) is { } habit)
             {
                 message = habit;
             }
@@ -455,11 +470,12 @@ public static class SyntaxParser
         /// when it is more than one token, to be written before a method call.</summary>
         private static string InterpolatedText(ITokenStream tokens, IToken stop)
         {
-            int start = stop.TokenIndex - 1;
-            while (start > 0 && tokens.Get(start - 1).Type != HlLexer.INTERP_START) start--;
-            if (start >= stop.TokenIndex) return "x";
-            string text = tokens.GetText(tokens.Get(start), tokens.Get(stop.TokenIndex - 1));
-            return start == stop.TokenIndex - 1 ? text : $"({text})";
+            int open = stop.TokenIndex - 1;
+            while (open >= 0 && tokens.Get(open).Type != HlLexer.INTERP_START) open--;
+            if (open < 0 || NextToken(tokens, tokens.Get(open)) is not { } first || first.TokenIndex >= stop.TokenIndex) return "x";
+            var last = PreviousToken(tokens, stop)!;
+            string text = tokens.GetText(first, last).Trim();
+            return first.TokenIndex == last.TokenIndex ? text : $"({text})";
         }
 
         /// <summary>True when the innermost '{' open on the token's line before it opened an interpolation.</summary>
