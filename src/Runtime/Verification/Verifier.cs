@@ -507,31 +507,38 @@ public static class Verifier
                 return true;
             }
 
-            /// <summary>The locals in both sets: one of them when it holds no local the other lacks, else a new set
-            /// that shares the chunks where one set's chunk is within the other's. Adds the words it touched to
-            /// <paramref name="work"/>.</summary>
+            /// <summary>The locals in both sets, in one pass over the chunks they do not share: this set when
+            /// <paramref name="other"/> holds all of its locals, <paramref name="other"/> when this set holds all of
+            /// its, else a new set that shares the chunks where one set's chunk is within the other's. Adds the words
+            /// it touched to <paramref name="work"/>.</summary>
             public LocalSet Intersect(LocalSet other, ref long work)
             {
-                if (other.IsSupersetOf(this, ref work)) return this;
-                if (IsSupersetOf(other, ref work)) return other;
                 var chunks = new ulong[_chunks.Length][];
+                bool allMine = true, allTheirs = true;
                 work += chunks.Length;
                 for (int k = 0; k < chunks.Length; k++)
                 {
                     ulong[] mine = _chunks[k], theirs = other._chunks[k];
                     if (ReferenceEquals(mine, theirs)) { chunks[k] = mine; continue; }
                     work += mine.Length;
-                    var both = new ulong[mine.Length];
                     bool isMine = true, isTheirs = true;
-                    for (int w = 0; w < both.Length; w++)
+                    for (int w = 0; w < mine.Length; w++)
                     {
-                        both[w] = mine[w] & theirs[w];
-                        isMine &= both[w] == mine[w];
-                        isTheirs &= both[w] == theirs[w];
+                        ulong both = mine[w] & theirs[w];
+                        isMine &= both == mine[w];
+                        isTheirs &= both == theirs[w];
                     }
-                    chunks[k] = isMine ? mine : isTheirs ? theirs : both;
+                    (allMine, allTheirs) = (allMine && isMine, allTheirs && isTheirs);
+                    if (isMine) chunks[k] = mine;
+                    else if (isTheirs) chunks[k] = theirs;
+                    else
+                    {
+                        var both = new ulong[mine.Length];
+                        for (int w = 0; w < both.Length; w++) both[w] = mine[w] & theirs[w];
+                        chunks[k] = both;
+                    }
                 }
-                return new LocalSet(chunks);
+                return allMine ? this : allTheirs ? other : new LocalSet(chunks);
             }
         }
 
