@@ -191,9 +191,20 @@ public static class SyntaxParser
     /// not a name (`5.` then ')', or the line's end): a float written with nothing after its point. Else null.</summary>
     private static IToken? NumberEndingInAPoint(ITokenStream tokens, IToken offending) =>
         offending.Type != HlLexer.ID && PreviousToken(tokens, offending) is { Type: HlLexer.DOT } point
-        && PreviousToken(tokens, point) is { Type: HlLexer.INT } number && number.StopIndex + 1 == point.StartIndex
-        && !number.Text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && !number.Text.StartsWith("0b", StringComparison.OrdinalIgnoreCase)
+        && PreviousToken(tokens, point) is { Type: HlLexer.INT } number && number.StopIndex + 1 == point.StartIndex && IsDecimal(number)
             ? number : null;
+
+    /// <summary>The decimal int literal right after <paramref name="offending"/>, a '.' where an operand should be
+    /// and not after another '.' (`.5`, not `0...5`): a float written with nothing before its point. Else null.</summary>
+    private static IToken? FractionAfterAPoint(ITokenStream tokens, IToken offending) =>
+        offending.Type == HlLexer.DOT && NextToken(tokens, offending) is { Type: HlLexer.INT } fraction
+        && offending.StopIndex + 1 == fraction.StartIndex && IsDecimal(fraction)
+        && PreviousToken(tokens, offending) is not { Type: HlLexer.DOT or HlLexer.DOTDOT }
+            ? fraction : null;
+
+    /// <summary>Whether an int literal is written in decimal (not `0x...` or `0b...`).</summary>
+    private static bool IsDecimal(IToken number) =>
+        !number.Text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && !number.Text.StartsWith("0b", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>What a word that starts a declaration in another language is here: `def`, `function`, `const`,
     /// `public`, `static`, `private`, `enum`, `struct`, `extends`, `implements`, `constructor` (words unlikely to be
@@ -349,9 +360,7 @@ public static class SyntaxParser
                 message = $"a float needs a digit after its point: write `{number.Text}.0`";
                 (line, charPositionInLine) = (number.Line, number.Column);
             }
-            else if (offendingSymbol.Type == HlLexer.DOT && NextToken(parser.TokenStream, offendingSymbol) is { Type: HlLexer.INT } fraction
-                && PreviousToken(parser.TokenStream, offendingSymbol) is not { Type: HlLexer.DOT or HlLexer.DOTDOT }
-                && offendingSymbol.StopIndex + 1 == fraction.StartIndex && char.IsAsciiDigit(fraction.Text[0]) && !fraction.Text.StartsWith("0b") && !fraction.Text.StartsWith("0x"))
+            else if (FractionAfterAPoint(parser.TokenStream, offendingSymbol) is { } fraction)
             {
                 message = $"a float needs a digit before its point: write `0.{fraction.Text}`";
             }
