@@ -327,8 +327,9 @@ public sealed class CilCompiler : ICompiler
                 failed = true;
                 if (e is CilEmitter.TooLarge && f != fn && left.Count > 1)
                 {
-                    // A callee past its bound in a batch that left out some of its callees: not its own bound
-                    // alone, which its own batch decides, when it is hot.
+                    // A callee past its bound in a batch that left out a function before it (`left` holds f too):
+                    // its callers call what was left out through the interpreter's entry, longer CIL, so the bound
+                    // is decided in the callee's own batch, when it is hot.
                     f.TooLargeAsCallee = true;
                     continue;
                 }

@@ -96,8 +96,8 @@ public sealed class LoadedFunction
     public bool NotCompiled;
 
     /// <summary>Tiering: the function's code passed its bound of CIL in the batch of another function that calls
-    /// it, where some of its own callees were left out (called through the interpreter's entry, which takes more
-    /// CIL). It is left out of other functions' batches, and compiled in a batch of its own when it is hot.</summary>
+    /// it, a batch that had left out other functions (which its callers then call through the interpreter's entry,
+    /// longer CIL). It is left out of other functions' batches, and compiled in a batch of its own when it is hot.</summary>
     public bool TooLargeAsCallee;
 
     /// <summary>Tiering: emitted, and being compiled to machine code on another thread; it keeps running in the
