@@ -712,12 +712,15 @@ public sealed class Interpreter : IRootSource
             // program's heap limit) is the program's OutOfMemoryError too, raised where it happened; the isolate
             // ends or handles it, and the host process and its other isolates go on.
             var error = e as VmError ?? new VmError(ErrorClasses.OutOfMemory, "the host ran out of memory");
-            // The engine recorded the faulting instruction in its frame and the stack's height in _sp.
-            var trace = CaptureTrace();
+            // The engine recorded the faulting instruction in its frame and the stack's height in _sp. The trace is
+            // read from the frames only when the error has none yet (an error thrown again keeps its first), or
+            // when nothing catches it: an error passed on by a finally at every frame of a deep recursion made 40
+            // strings at each, and each collection of .NET's heap they caused walked every compiled frame.
+            List<string>? trace = null;
             if (!FindHandler(error, ref trace))
             {
                 var uncaught = error is ThrownError ? UncaughtThrow() : error;
-                uncaught.StackTrace = trace;
+                uncaught.StackTrace = trace ?? CaptureTrace();
                 _fp = 1; // keep the entry frame for the trace's sake; Run resets it
                 throw uncaught;
             }
@@ -2064,7 +2067,7 @@ public sealed class Interpreter : IRootSource
     /// handler are kept for <see cref="EnterHandler"/>. Nothing is unwound here: the engine running that frame
     /// enters it. False when there is none (or the module has no class for the fault).
     /// </summary>
-    private bool FindHandler(VmError error, ref List<string> trace)
+    private bool FindHandler(VmError error, ref List<string>? trace)
     {
         // The operands of the faulting instruction are dead: clear them, so the collector needs no map for them.
         _sp = _frames[_fp - 1].Bp + FunctionOf(_frames[_fp - 1]).LocalCount;
@@ -2151,12 +2154,13 @@ public sealed class Interpreter : IRootSource
     private readonly Dictionary<long, List<string>> _traces = [];
     private long _nextTraceId = 1;
 
-    private List<string> KeepTrace(RuntimeClass errorClass, List<string> trace)
+    private List<string>? KeepTrace(RuntimeClass errorClass, List<string>? trace)
     {
         int field = errorClass.TraceField;
         if (field < 0) return trace;
         long id = Heap.GetField((int)_pending, field);
         if (id != 0 && _traces.TryGetValue(id, out var first)) return first;
+        trace ??= CaptureTrace();
         id = _nextTraceId++;
         Heap.SetField((int)_pending, field, id);
         _traces[id] = trace;
