@@ -1077,11 +1077,13 @@ internal sealed class CilEmitter
         if (_hasHandlers)
         {
             // An error the program's handlers may take reached this frame (anything else goes by, never caught:
-            // Interpreter.CaughtByFrames): the interpreter's handler search decides. This frame's handler continues
+            // Interpreter.CaughtByFrame): the interpreter's handler search decides. This frame's handler continues
             // here; one in an older frame is reached by a HandlerFound thrown after the catch block is left, not
             // inside it, where each frame's throw nested .NET's dispatch in the last one's.
             il.BeginExceptFilterBlock();
-            il.Emit(OpCodes.Call, M.CaughtByFrames);
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldloc, _fp);
+            il.Emit(OpCodes.Call, M.CaughtByFrame);
             il.BeginCatchBlock(null);
             var caught = il.DefineLabel();
             var passOn = il.DefineLabel();
@@ -3436,7 +3438,7 @@ internal sealed class CilEmitter
         public static MethodInfo ContinueMetered => field ??= Of(typeof(Interpreter), nameof(Interpreter.ContinueMetered));
         public static MethodInfo ThrowAt => field ??= Of(typeof(Interpreter), nameof(Interpreter.ThrowAt));
         public static MethodInfo CatchCompiled => field ??= Of(typeof(Interpreter), nameof(Interpreter.CatchCompiled));
-        public static MethodInfo CaughtByFrames => field ??= Of(typeof(Interpreter), nameof(Interpreter.CaughtByFrames));
+        public static MethodInfo CaughtByFrame => field ??= Of(typeof(Interpreter), nameof(Interpreter.CaughtByFrame));
         public static ConstructorInfo HandlerFound => field ??= typeof(Interpreter.HandlerFound).GetConstructor(Type.EmptyTypes)!;
         public static MethodInfo SameStrings => field ??= Of(typeof(Interpreter), nameof(Interpreter.SameStrings));
         public static MethodInfo MapGetOr => field ??= Of(typeof(Interpreter), nameof(Interpreter.MapGetOr));

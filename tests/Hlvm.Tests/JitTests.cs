@@ -1346,6 +1346,55 @@ public sealed class JitTests : IDisposable
     }
 
     /// <summary>
+    /// A handler found for a frame in the middle of a deep recursion where compiled frames with handlers (down)
+    /// and frames the JIT declines (wide, past the 2,500 instructions it compiles) alternate: the handler is
+    /// reached past every frame between, whichever engine runs each, and the results are the interpreter's. The
+    /// handler found used to be caught and thrown again by every frame with handlers and every interpreted segment
+    /// on its way; now each one's exception filter lets it by unless it runs the handler's frame.
+    /// </summary>
+    [Fact]
+    public void AHandlerFoundDeepInFramesOfBothEnginesIsReachedPastTheFramesBetween()
+    {
+        var source = new System.Text.StringBuilder("""
+            fn wide(n: int, at: int) -> int {
+                var s = 0
+                if n < 0 {
+
+            """);
+        for (int i = 0; i < 700; i++) source.Append($"        s = s + n * {i} % 7\n");
+        source.Append("""
+                }
+                return down(n, at) + s
+            }
+            fn down(n: int, at: int) -> int {
+                if n == at {
+                    try { return wide(n - 1, at) } catch e: DivisionByZeroError { return -7 }
+                }
+                try {
+                    if n == 0 { return 1 / n }
+                    return wide(n - 1, at) + 1
+                } catch e: ValueError {
+                    return -1
+                }
+            }
+            fn main() {
+                println(down(30000, 10000))
+                println(down(30000, 1))
+                try { println(down(30000, -1)) } catch e: DivisionByZeroError { println("main caught {e.message}") }
+            }
+            """);
+        string path = Write("alternating.hl", source.ToString());
+        var expected = TestSupport.Hlvm(["run", "--engine", "interp", path]);
+        // The handler's frame returns -7; each of the frames of down above it adds one.
+        Assert.Equal((0, "19993\n29992\nmain caught integer division by zero\n", ""), (expected.ExitCode, expected.Stdout, expected.Stderr));
+        var log = TestSupport.Hlvm(["run", "--engine", "jit", "--jit-log", path]);
+        Assert.Contains("jit: wide: not compiled (", log.Stderr);
+        Assert.Matches(@"jit: down: \d+ instructions ->", log.Stderr);
+        foreach (var engine in Engines.Skip(1))
+            Assert.Equal(expected, TestSupport.Hlvm(["run", .. engine, path]));
+    }
+
+    /// <summary>
     /// A call compiled in place needs room for the callee's frame in the value slots, as the call does: a recursion
     /// of frames of 889 locals runs out of the 16,777,216 slots (Interpreter.MaxSlots) at a call of `tiny`, whose
     /// frame, with 886 locals before it, is the one that does not fit. Compiled in place, that call went on, and
