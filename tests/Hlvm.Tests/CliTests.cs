@@ -481,7 +481,7 @@ public sealed class CliTests
         string file = dir.File("main.hl", "fn main() {\n    println(\"{1 +}\")\n    println(1)\n}\n");
         var r = TestSupport.Hlvm("check", file);
         Assert.Equal(65, r.ExitCode);
-        Assert.StartsWith($"{file}:2:18: error: unexpected '}}'\n", r.Stderr);
+        Assert.StartsWith($"{file}:2:18: error: expected an expression after '+', before '}}'\n", r.Stderr);
         Assert.EndsWith("\n1 error\n", r.Stderr);
     }
 
@@ -566,7 +566,7 @@ public sealed class CliTests
         string ok = dir.File("ok.hl", "fn main() {\n    println(\"ran\")\n}\n");
         var compileError = TestSupport.Hlvm("run", "--allow-read=/proc/self", bad);
         Assert.Equal(65, compileError.ExitCode);
-        Assert.Contains("bad.hl:2:17: error: unexpected ')'", compileError.Stderr);
+        Assert.Contains("bad.hl:2:17: error: expected an expression after '+', before ')'", compileError.Stderr);
         Assert.DoesNotContain("can't be granted", compileError.Stderr);
         var missing = TestSupport.Hlvm("run", "--allow-read=/proc/self", Path.Combine(dir.Path, "missing.hl"));
         Assert.Equal(66, missing.ExitCode);

@@ -38,7 +38,7 @@ public static class SyntaxParser
         {
             tokens.Seek(0);
             parser.Reset();
-            parser.ErrorHandler = new DefaultErrorStrategy();
+            parser.ErrorHandler = new Recovery();
             parser.Interpreter.PredictionMode = PredictionMode.LL;
             parser.AddErrorListener(new Listener(source, diagnostics));
             return parser.program();
@@ -302,6 +302,17 @@ public static class SyntaxParser
         return null;
     }
 
+    /// <summary>
+    /// ANTLR's recovery, except that it never deletes a '}' to go on: a '}' ends a block, and taken away it leaves
+    /// the block open to the end of the file. `let x = 3 +` before a function's '}' lost the '}' (the `fn` after it
+    /// could start a lambda), and the next function was then reported as declared inside this one.
+    /// </summary>
+    private sealed class Recovery : DefaultErrorStrategy
+    {
+        protected override IToken? SingleTokenDeletion(Parser recognizer) =>
+            recognizer.InputStream.LA(1) is HlParser.RBRACE or HlParser.RPAREN or HlParser.RBRACK ? null : base.SingleTokenDeletion(recognizer);
+    }
+
     private sealed class Listener(SourceText source, DiagnosticBag diagnostics) : IAntlrErrorListener<IToken>
     {
         private int _lastLine;
@@ -410,6 +421,19 @@ public static class SyntaxParser
                 (line, charPositionInLine) = (fn.Line, fn.Column);
                 _reportedMissingBrace = true;
             }
+            else if (PreviousToken(parser.TokenStream, offendingSymbol) is { } op && NeedsAnOperand(op.Type))
+            {
+                // `let x = 3 +` and the line ends: said after the operator, where the operand is missing.
+                bool ended = op.Line != offendingSymbol.Line;
+                message = ended
+                    ? $"expected an expression after '{op.Text}': the line ends there"
+                    : $"expected an expression after '{op.Text}', before {Describe(offendingSymbol)}";
+                if (ended)
+                {
+                    (line, charPositionInLine) = (op.Line, op.Column + (op.Text?.Length ?? 0));
+                    atLineEnd = true;
+                }
+            }
             else
             {
                 IntervalSet expected;
@@ -434,6 +458,14 @@ public static class SyntaxParser
             int length = offendingSymbol.Type == TokenConstants.EOF || atLineEnd ? 1 : Math.Max(1, offendingSymbol.Text?.Length ?? 1);
             diagnostics.Add(new Diagnostic(Severity.Error, source, line, charPositionInLine + 1, message, length));
         }
+
+        /// <summary>An operator that takes an operand after it: a binary or unary operator, an assignment, `..`.</summary>
+        private static bool NeedsAnOperand(int type) => type is HlLexer.PLUS or HlLexer.MINUS or HlLexer.STAR or HlLexer.SLASH
+            or HlLexer.PERCENT or HlLexer.SHL or HlLexer.SHR or HlLexer.AMP or HlLexer.CARET or HlLexer.PIPE or HlLexer.EQ
+            or HlLexer.NE or HlLexer.LT or HlLexer.LE or HlLexer.GT or HlLexer.GE or HlLexer.ANDAND or HlLexer.OROR
+            or HlLexer.QQ or HlLexer.BANG or HlLexer.TILDE or HlLexer.ASSIGN or HlLexer.ADD_ASSIGN or HlLexer.SUB_ASSIGN
+            or HlLexer.MUL_ASSIGN or HlLexer.DIV_ASSIGN or HlLexer.MOD_ASSIGN or HlLexer.AND_ASSIGN or HlLexer.OR_ASSIGN
+            or HlLexer.XOR_ASSIGN or HlLexer.SHL_ASSIGN or HlLexer.SHR_ASSIGN or HlLexer.DOTDOT;
 
         /// <summary>
         /// True when the error is in an import: the parser is inside one, or the token follows an `import` on its line
