@@ -198,15 +198,21 @@ internal sealed class Inputs(CliContext cli)
         // A diagnostic quotes the source, which may hold control characters: show them, don't send them. Errors stop
         // at the compiler's limit; warnings are shown up to a limit of their own, and the rest counted: 30,000
         // unused variables on one line of a 439 KB source wrote 9.9 MB of warnings.
-        int shownWarnings = 0;
-        foreach (var d in result.Diagnostics)
-            if (d.Severity == Severity.Error || shownWarnings++ < MaxWarningsShown) cli.Messages.WriteLine(ControlCharacters.MakeVisible(d.Format()));
-        if (shownWarnings > MaxWarningsShown)
-            cli.Messages.WriteLine($"hlvm: {CliContext.Count(shownWarnings - MaxWarningsShown, "more warning", "more warnings")} not shown (the first {MaxWarningsShown} are)");
         int errors = result.Diagnostics.Count(d => d.Severity == Severity.Error);
-        if (errors > 0) cli.Messages.WriteLine(CliContext.Errors(errors));
         if (errors > 0 && path.EndsWith(".hlasm", StringComparison.Ordinal))
-            cli.Messages.WriteLine($"hlvm: '{Shown(path)}' is named as a module's text form (.hlasm), which is not a program: assemble it with 'hlvm asm {Shown(path)}', and run the module that makes");
+        {
+            // A module's text read as source is an error at nearly every line: what it is says more than they do.
+            cli.Messages.WriteLine($"hlvm: '{Shown(path)}' is named as a module's text form (.hlasm), which is not a program and does not compile as one: assemble it with 'hlvm asm {Shown(path)}', and run the module that makes");
+        }
+        else
+        {
+            int shownWarnings = 0;
+            foreach (var d in result.Diagnostics)
+                if (d.Severity == Severity.Error || shownWarnings++ < MaxWarningsShown) cli.Messages.WriteLine(ControlCharacters.MakeVisible(d.Format()));
+            if (shownWarnings > MaxWarningsShown)
+                cli.Messages.WriteLine($"hlvm: {CliContext.Count(shownWarnings - MaxWarningsShown, "more warning", "more warnings")} not shown (the first {MaxWarningsShown} are)");
+            if (errors > 0) cli.Messages.WriteLine(CliContext.Errors(errors));
+        }
         if (result.Module is not null) exitCode = ExitCodes.Ok;
         keep = result.Diagnostics.Count == 0 && !readFiles;
         return result.Module;

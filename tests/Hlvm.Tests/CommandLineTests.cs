@@ -326,7 +326,7 @@ public sealed partial class CommandLineTests
         {
             var run = TestSupport.Hlvm(command, text);
             Assert.Equal(65, run.ExitCode);
-            Assert.EndsWith($"1 error\nhlvm: '{text}' is named as a module's text form (.hlasm), which is not a program: assemble it with 'hlvm asm {text}', and run the module that makes\n", run.Stderr);
+            Assert.Equal($"hlvm: '{text}' is named as a module's text form (.hlasm), which is not a program and does not compile as one: assemble it with 'hlvm asm {text}', and run the module that makes\n", run.Stderr);
         }
         // A file named as a module that is not one (damaged, empty, or source) is said to be a malformed module
         // by every command that reads one: it was read as source ("not UTF-8 text: line 11, column 104").

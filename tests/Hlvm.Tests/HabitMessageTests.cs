@@ -6,8 +6,8 @@ namespace Hlvm.Tests;
 /// <summary>
 /// Declarations as other languages write them are answered with the language's own way of writing them, at the
 /// word that gives them away. They were "unexpected name 'def'; expected end of file, 'import', 'pub', 'fn', 'let',
-/// 'class' or 'interface'", or "expected ':' before 'fn'" in a class. Each program is one declaration, since the
-/// parser's recovery after such an error at the top of a file may report nothing more in that file.
+/// 'class' or 'interface'", or "expected ':' before 'fn'" in a class. Each program is one declaration (the recovery
+/// that goes on after such a mistake is tested by tests/lang/syntax/top_level_recovery.hl).
 /// </summary>
 public class HabitMessageTests
 {

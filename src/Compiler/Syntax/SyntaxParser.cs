@@ -302,15 +302,47 @@ public static class SyntaxParser
         return null;
     }
 
-    /// <summary>
-    /// ANTLR's recovery, except that it never deletes a '}' to go on: a '}' ends a block, and taken away it leaves
-    /// the block open to the end of the file. `let x = 3 +` before a function's '}' lost the '}' (the `fn` after it
-    /// could start a lambda), and the next function was then reported as declared inside this one.
-    /// </summary>
+    /// <summary>ANTLR's recovery, with two changes that keep one mistake from hiding or inventing others.</summary>
     private sealed class Recovery : DefaultErrorStrategy
     {
+        /// <summary>
+        /// A closer is never deleted to go on: a '}' ends a block, and taken away it leaves the block open to the end
+        /// of the file. `let x = 3 +` before a function's '}' lost the '}' (the `fn` after it could start a lambda),
+        /// and the next function was then reported as declared inside this one.
+        /// </summary>
         protected override IToken? SingleTokenDeletion(Parser recognizer) =>
             recognizer.InputStream.LA(1) is HlParser.RBRACE or HlParser.RPAREN or HlParser.RBRACK ? null : base.SingleTokenDeletion(recognizer);
+
+        /// <summary>
+        /// Between the declarations of the file, what can't start one is skipped up to one that can, on its line
+        /// (`public fn`) or at the first column of a later line, and the parse goes on from there; what else starts
+        /// a later line at its first column (but a '}') is reported too. ANTLR's own recovery ended the file's rule
+        /// at such a token: after `def f() { ... }` at the top of a file, nothing more in it was reported.
+        /// </summary>
+        public override void Sync(Parser recognizer)
+        {
+            if (recognizer.Context is not HlParser.ProgramContext || InErrorRecoveryMode(recognizer))
+            {
+                base.Sync(recognizer);
+                return;
+            }
+            var expected = recognizer.GetExpectedTokens();
+            var tokens = (ITokenStream)recognizer.InputStream;
+            if (expected.Contains(tokens.LA(1))) return;
+            var reported = tokens.LT(1);
+            ReportUnwantedToken(recognizer);
+            for (var t = reported; t.Type != TokenConstants.EOF; t = tokens.LT(1))
+            {
+                if (expected.Contains(t.Type) && (t.Column == 0 || t.Line == reported.Line)) break;
+                if (t.Column == 0 && t.Line != reported.Line && t.Type != HlLexer.RBRACE)
+                {
+                    reported = t;
+                    EndErrorCondition(recognizer);
+                    ReportUnwantedToken(recognizer);
+                }
+                recognizer.Consume();
+            }
+        }
     }
 
     private sealed class Listener(SourceText source, DiagnosticBag diagnostics) : IAntlrErrorListener<IToken>
@@ -421,7 +453,7 @@ public static class SyntaxParser
                 (line, charPositionInLine) = (fn.Line, fn.Column);
                 _reportedMissingBrace = true;
             }
-            else if (PreviousToken(parser.TokenStream, offendingSymbol) is { } op && NeedsAnOperand(op.Type))
+            else if (PreviousToken(parser.TokenStream, offendingSymbol) is { } op && NeedsAnOperand(op.Type) && InExpression(parser))
             {
                 // `let x = 3 +` and the line ends: said after the operator, where the operand is missing.
                 bool ended = op.Line != offendingSymbol.Line;
@@ -457,6 +489,16 @@ public static class SyntaxParser
             _lastLine = line;
             int length = offendingSymbol.Type == TokenConstants.EOF || atLineEnd ? 1 : Math.Max(1, offendingSymbol.Text?.Length ?? 1);
             diagnostics.Add(new Diagnostic(Severity.Error, source, line, charPositionInLine + 1, message, length));
+        }
+
+        /// <summary>Whether the parser is inside an expression (the operand it expects is one).</summary>
+        private static bool InExpression(Parser parser)
+        {
+            for (RuleContext? c = parser.Context; c is not null; c = c.Parent)
+            {
+                if (c is HlParser.ExprContext or HlParser.PrimaryContext) return true;
+            }
+            return false;
         }
 
         /// <summary>An operator that takes an operand after it: a binary or unary operator, an assignment, `..`.</summary>
