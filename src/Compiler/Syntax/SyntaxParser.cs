@@ -314,6 +314,32 @@ public static class SyntaxParser
             recognizer.InputStream.LA(1) is HlParser.RBRACE or HlParser.RPAREN or HlParser.RBRACK ? null : base.SingleTokenDeletion(recognizer);
 
         /// <summary>
+        /// A block's '{' that comes later on the line is where the block starts: what stands before it is reported
+        /// and skipped. ANTLR's own recovery made up a '{' where the mistake was, and the real one then opened a
+        /// block inside it: after `fn f() -> int[] {`, the function's '}' closed only that inner block, and the next
+        /// function was reported as declared inside this one.
+        /// </summary>
+        public override IToken RecoverInline(Parser recognizer)
+        {
+            var tokens = (ITokenStream)recognizer.InputStream;
+            var first = tokens.LT(1);
+            if (!InErrorRecoveryMode(recognizer) && recognizer.GetExpectedTokens().Contains(HlParser.LBRACE))
+            {
+                for (int k = 2; tokens.LT(k) is { Type: not TokenConstants.EOF and not HlParser.RBRACE } t && t.Line == first.Line; k++)
+                {
+                    if (t.Type != HlParser.LBRACE) continue;
+                    ReportUnwantedToken(recognizer);
+                    while (tokens.LA(1) != HlParser.LBRACE) recognizer.Consume();
+                    var brace = recognizer.CurrentToken;
+                    ReportMatch(recognizer);
+                    recognizer.Consume();
+                    return brace;
+                }
+            }
+            return base.RecoverInline(recognizer);
+        }
+
+        /// <summary>
         /// Between the declarations of the file, what can't start one is skipped up to one that can, on its line
         /// (`public fn`) or at the first column of a later line, and the parse goes on from there; what else starts
         /// a later line at its first column (but a '}') is reported too. ANTLR's own recovery ended the file's rule
