@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compile and verify time against input size, for the shapes of input that once took polynomial time: nested
 # ifs, else-if chains, `??` chains, `+` chains, class chains, null guards, `&&` chains of null tests, misspelt
-# names (compile), and functions with many locals under many exception handlers (verify alone, from a .hlc). Each shape is generated at doubling sizes; the time shown is
+# names, syntax errors on one line (compile), and functions with many locals under many exception handlers (verify alone, from a .hlc). Each shape is generated at doubling sizes; the time shown is
 # the best of RUNS runs of `hlvm check` (default 3) minus that of an empty program, so start-up is left out.
 # Linear growth doubles the time with the size. Usage: bash bench/compile-scaling.sh [shape...]
 set -euo pipefail
@@ -48,6 +48,9 @@ elif shape == "and-chain":
 elif shape == "misspelt":
     # n locals, then n uses of names close to theirs that are not defined (past the 100 errors reported).
     lines += ["fn main() {"] + [f"    let abc{i} = {i}" for i in range(n)] + [f"    println(abd{i})" for i in range(n)] + ["}"]
+elif shape == "line-errors":
+    # n syntax errors on one line: a function header without its body, n times.
+    lines += [" ".join(f"fn a{i}() x" for i in range(n))]
 open(out, "w").write("\n".join(lines) + "\n")
 PY
 }
@@ -79,9 +82,10 @@ declare -A sizes=(
   [guards]="2000 4000 8000 16000"
   [and-chain]="500 1000 2000 4000"
   [misspelt]="1000 2000 4000 8000"
+  [line-errors]="4000 8000 16000 32000"
 )
 shapes=("$@")
-[ ${#shapes[@]} -gt 0 ] || shapes=(nested-if else-if coalesce plus classes handlers guards and-chain misspelt)
+[ ${#shapes[@]} -gt 0 ] || shapes=(nested-if else-if coalesce plus classes handlers guards and-chain misspelt line-errors)
 printf '%-10s %8s %10s %12s\n' shape size bytes "time (ms)"
 for shape in "${shapes[@]}"; do
   for n in ${sizes[$shape]}; do
