@@ -683,11 +683,28 @@ public sealed partial class Binder
         if (e is not (CallExprContext or MethodCallExprContext or SafeMethodCallExprContext))
         {
             var bound = BindExpr(e, null);
-            if (!bound.Type.IsError()) Error(e, "this expression's value is unused; only calls can stand alone as statements");
+            if (!bound.Type.IsError())
+                Error(e, EndsAFunctionReturningAValue(e)
+                    ? $"this expression's value is unused: a function gives its value with `return`, as in `return {ExcerptOf(e, "x")}`"
+                    : "this expression's value is unused; only calls can stand alone as statements");
             return new BoundExprStmt(line, bound);
         }
         return new BoundExprStmt(line, BindExpr(e, null));
     }
+
+    /// <summary>Whether <paramref name="e"/> is the last statement of the body of a function (or function value)
+    /// that returns a value: written as that value, as Rust and Ruby take it.</summary>
+    private bool EndsAFunctionReturningAValue(ExprContext e) =>
+        e.Parent is ExprStmtContext statement && statement.Parent is BlockContext block
+        && block.Parent is FunctionDeclContext or LambdaExprContext
+        && block.statement() is [.., var last] && last == statement
+        && _function is { } function && function.Return != VmType.Void && !function.Return.IsError();
+
+    /// <summary>The source text of <paramref name="ctx"/> when it is one short line, else <paramref name="otherwise"/>.</summary>
+    private static string ExcerptOf(ParserRuleContext ctx, string otherwise) =>
+        ctx.Stop is { } stop && stop.Line == ctx.Start.Line && stop.StopIndex - ctx.Start.StartIndex < 40
+            ? ctx.Start.InputStream.GetText(Antlr4.Runtime.Misc.Interval.Of(ctx.Start.StartIndex, stop.StopIndex))
+            : otherwise;
 
     private BoundExpr BindCondition(ExprContext ctx, string keyword) =>
         Check(BindValue(ctx, VmType.Bool), VmType.Bool, ctx, $"the condition of '{keyword}' must be");
@@ -1498,12 +1515,13 @@ public sealed partial class Binder
         ("float", true) => "; read a float from a string with `s.toFloat()`; convert an int with `n as float`",
         ("append" or "add", false) => "; add an element to an array with `push(v)`",
         ("printf" or "puts", true) => "; write with `println(x)` (or `print(x)` without a line break)",
+        ("input" or "readline" or "gets" or "scanf", true) => "; read a line of standard input with `readLine()`",
         _ => "",
     };
 
     /// <summary>What a bare name from another language's habits is written as here (`new`, `and`, `nil`, `this`,
-    /// `switch`, and inside a function, where `const x = 3` reads as the name `const` and an assignment, `const` and
-    /// `def`); empty for any other name.</summary>
+    /// `switch`, `elif`, `except`, and inside a function, where `const x = 3` reads as the name `const` and an
+    /// assignment, `const` and `def`); empty for any other name.</summary>
     private static string NameHabitHint(string name) => name switch
     {
         "new" => "; an object is made by calling its class, without `new`, as in `Point(1, 2)`",
@@ -1514,6 +1532,8 @@ public sealed partial class Binder
         "switch" or "match" or "when" => "; there is no switch: test the cases with `if` and `else if`",
         "const" => "; a constant is declared with `let`, as in `let n = 3`",
         "def" or "function" or "func" => "; a function is declared with `fn`, at the top level of a file",
+        "elif" or "elsif" or "elseif" => "; a second condition is written `else if`, as in `} else if x > 1 {`",
+        "except" or "rescue" => "; an error is caught with `catch`, as in `try { ... } catch e: Error { ... }`",
         _ => "",
     };
 
