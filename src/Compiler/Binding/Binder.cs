@@ -503,7 +503,8 @@ public sealed partial class Binder
                 Error(f.expr(0), $"cannot loop over this: the value may be null ({N(source.Type)}); {CheckItFirst(f.expr(0))}");
             else if (source.Type.Kind == TypeKind.Array) elementType = source.Type.Element!;
             else if (!source.Type.IsError())
-                Error(f.expr(0), $"'for ... in' needs an array, a map or a range `a..b`, but this is {N(source.Type)}");
+                Error(f.expr(0), $"'for ... in' needs an array, a map or a range `a..b`, but this is {N(source.Type)}"
+                    + (source.Type.Kind == TypeKind.String ? $"; go over a string's characters by index: `for i in 0..{ExcerptOf(f.expr(0), "s")}.len() {{ ... }}`, each `{ExcerptOf(f.expr(0), "s")}[i]`" : ""));
             var arrayLocal = NewLocal("$array", source.Type.IsError() ? VmType.ArrayOf(VmType.Int) : source.Type, mutable: false);
             var indexLocal = NewLocal("$index", VmType.Int, mutable: true);
             var variable = Declare(f.ID().Symbol, elementType, mutable: false, VariableRole.LoopVariable);

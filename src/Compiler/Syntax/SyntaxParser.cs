@@ -127,6 +127,9 @@ public static class SyntaxParser
         _ => vocabulary.GetLiteralName(type) ?? vocabulary.GetDisplayName(type),
     };
 
+    private const string OneLoopVariable =
+        "a for loop takes one variable, without brackets: `for x in xs { ... }`; over a map, `for k in m { ... }` gives its keys, and `m[k]` each one's value";
+
     /// <summary>
     /// A message for a syntax error that comes from another language's habit (`i++`, a C-style `for (`, an import
     /// after declarations), or null.
@@ -137,7 +140,15 @@ public static class SyntaxParser
         if (offending.Type == HlLexer.IMPORT)
             return "imports come first: move this `import` above the file's declarations";
         if (before is { Type: HlLexer.FOR } && offending.Type == HlLexer.LPAREN)
-            return "a for loop is `for i in 0..n { ... }` or `for x in xs { ... }`; there is no C-style `for (...; ...; ...)`";
+        {
+            // `for (x in xs)`, `for (x of xs)` and `for (k, v) in m` name their variables in brackets; the rest is C's loop.
+            var first = NextToken(tokens, offending);
+            return first is { Type: HlLexer.ID } && NextToken(tokens, first) is { Type: HlLexer.IN or HlLexer.COMMA } or { Type: HlLexer.ID, Text: "of" }
+                ? OneLoopVariable
+                : "a for loop is `for i in 0..n { ... }` or `for x in xs { ... }`; there is no C-style `for (...; ...; ...)`";
+        }
+        if (offending.Type == HlLexer.COMMA && before is { Type: HlLexer.ID } && PreviousToken(tokens, before) is { Type: HlLexer.FOR })
+            return OneLoopVariable;
         if (before is { Type: HlLexer.CATCH } && offending.Type == HlLexer.LPAREN)
             return "a catch names its variable, and the class it catches, without brackets: `catch e: Error { ... }`";
         var after = NextToken(tokens, offending);
