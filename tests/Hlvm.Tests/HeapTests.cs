@@ -97,6 +97,37 @@ public sealed class HeapTests
         Assert.Contains("heap limit of 1 MiB exceeded", e.Message);
     }
 
+    /// <summary>
+    /// The room past the limit that an OutOfMemoryError's object is made in is the emergency's alone: once it is
+    /// made, the live data that filled the heap still leaves no room for anything else, and the next emergency finds
+    /// its room again. The heap used to keep the size it grew to in the emergency, so that the program's next
+    /// allocations went 32 KiB past the limit, and the next error object could not be made.
+    /// </summary>
+    [Fact]
+    public void TheRoomOfAnEmergencyIsGivenBackWhenItEnds()
+    {
+        var heap = new Heap(new HeapOptions { MaxBytes = 1 << 20 });
+        var roots = new Roots(4000);
+        heap.AddRoots(roots);
+        int kept = 0;
+        var full = Assert.Throws<VmError>(() =>
+        {
+            for (; kept < roots.Slots.Length; kept++) roots.Slots[kept] = heap.NewString(new string('x', 500));
+        });
+        Assert.Equal(ErrorClasses.OutOfMemory, full.ErrorClass);
+        for (int round = 0; round < 3; round++)
+        {
+            // Each error object (larger than what is left below the limit, so that the heap grows past it) fits in
+            // the emergency's room, and is garbage once the program has dealt with it.
+            string message = new('e', 2000);
+            long error = heap.InEmergency(() => heap.NewString(message));
+            Assert.Equal(message, heap.GetString((int)error));
+            var again = Assert.Throws<VmError>(() => heap.NewString(new string('y', 500)));
+            Assert.Equal(ErrorClasses.OutOfMemory, again.ErrorClass);
+        }
+        Assert.True(heap.UsedBytes <= heap.MaxBytes, $"{heap.UsedBytes} bytes used past the limit of {heap.MaxBytes}");
+    }
+
     [Fact]
     public void GarbageNeverCountsAgainstTheLimit()
     {

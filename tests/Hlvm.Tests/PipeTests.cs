@@ -32,6 +32,28 @@ public sealed class PipeTests
         Assert.Equal("", await stderr);
     }
 
+    /// <summary>
+    /// A program stuck writing to a pipe that no one reads can't be stopped where it waits: past its --timeout and
+    /// the grace after it, the process ends with 75 and says so. Before it ends it tries to write out what is
+    /// still buffered, which the full pipe does not take either: that try is not waited for past a moment.
+    /// </summary>
+    [Fact]
+    public async Task ARunStuckOnAFullPipeEndsAfterItsTimeout()
+    {
+        using var dir = new TestSupport.TempDir();
+        string prog = dir.File("flood.hl", "fn main() {\n    var i = 0\n    while true {\n        println(\"line {i} of a program whose reader never reads\")\n        i += 1\n    }\n}\n");
+        var psi = new ProcessStartInfo("dotnet", [Dll, "run", "--timeout", "1", prog]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        // Standard output is never read until the process has ended (the pipe fills, and the program's write waits).
+        bool ended = p.WaitForExit(Hang);
+        if (!ended) p.Kill(entireProcessTree: true);
+        Assert.True(ended, "hlvm kept running past its timeout, stuck on a full pipe");
+        Assert.Equal(75, p.ExitCode);
+        Assert.Equal("hlvm: limit exceeded (timeout): the command (fetching, compiling, verifying and running the app) took longer than 1s and did not stop within 2s more; ending the process\n", await stderr);
+        Assert.StartsWith("line 0 of a program whose reader never reads\n", await p.StandardOutput.ReadToEndAsync());
+    }
+
     [Fact]
     public async Task AProgramPipedIntoHeadStopsAndPrintsNothingAfter()
     {

@@ -590,10 +590,18 @@ internal sealed class Runner(CliContext cli)
     /// <summary>How long after its timeout a program that has not stopped ends the process.</summary>
     private static readonly TimeSpan StuckGrace = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a stuck run's end waits for the output it had written to go out.</summary>
+    private static readonly TimeSpan StuckFlush = TimeSpan.FromMilliseconds(500);
+
     private void EndStuck(TimeSpan timeout)
     {
         try
         {
+            // What the program wrote before it got stuck is still in standard output's buffer: it goes out first, as
+            // at any other end of a run. The program's thread may itself be stuck writing (to a pipe no one reads),
+            // so the flush is not waited for past a moment; the process ends either way.
+            try { Task.Run(_cli.Out.Flush).Wait(StuckFlush); }
+            catch (AggregateException) { }
             _cli.Messages.WriteLine($"hlvm: limit exceeded (timeout): the command (fetching, compiling, verifying and running the app) took longer than {TimeLimit.Format(timeout)} and did not stop within {StuckGrace.TotalSeconds:0}s more; ending the process");
             _cli.Err.Flush();
         }

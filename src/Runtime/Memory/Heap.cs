@@ -382,6 +382,12 @@ public sealed partial class Heap
     /// Runs an allocation that may go slightly past the limit (32 KiB): the VM uses it to make the error object of
     /// an OutOfMemoryError, which must be possible exactly when the heap is full.
     /// </summary>
+    /// <remarks>
+    /// The room past the limit is the emergency's alone: a heap that grew into it is taken back to the limit (or
+    /// to what it holds) when the emergency ends. It kept its size, so that the program's next allocations went
+    /// past --max-heap without a collection, and the next OutOfMemoryError found no room left for its error
+    /// object, and could not be caught.
+    /// </remarks>
     public T InEmergency<T>(Func<T> allocate)
     {
         _emergencyWords = EmergencyWords;
@@ -392,6 +398,13 @@ public sealed partial class Heap
         finally
         {
             _emergencyWords = 0;
+            long most = Math.Min(_maxWords + 1, Array.MaxLength);
+            if (_limit > most)
+            {
+                _limit = (int)Math.Max(most, _top);
+                if (_starts is not null) _starts.Length = _limit;
+                UpdateBumpLimit();
+            }
         }
     }
 
