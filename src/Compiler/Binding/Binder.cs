@@ -504,7 +504,7 @@ public sealed partial class Binder
             else if (source.Type.Kind == TypeKind.Array) elementType = source.Type.Element!;
             else if (!source.Type.IsError())
                 Error(f.expr(0), $"'for ... in' needs an array, a map or a range `a..b`, but this is {N(source.Type)}"
-                    + (source.Type.Kind == TypeKind.String ? $"; go over a string's characters by index: `for i in 0..{ExcerptOf(f.expr(0), "s")}.len() {{ ... }}`, each `{ExcerptOf(f.expr(0), "s")}[i]`" : ""));
+                    + (source.Type.Kind == TypeKind.String ? $"; go over a string's characters by index: `for i in 0..{StringName(f.expr(0))}.len() {{ ... }}`, each `{StringName(f.expr(0))}[i]`" : ""));
             var arrayLocal = NewLocal("$array", source.Type.IsError() ? VmType.ArrayOf(VmType.Int) : source.Type, mutable: false);
             var indexLocal = NewLocal("$index", VmType.Int, mutable: true);
             var variable = Declare(f.ID().Symbol, elementType, mutable: false, VariableRole.LoopVariable);
@@ -685,8 +685,8 @@ public sealed partial class Binder
         {
             var bound = BindExpr(e, null);
             if (!bound.Type.IsError())
-                Error(e, EndsAFunctionReturningAValue(e)
-                    ? $"this expression's value is unused: a function gives its value with `return`, as in `return {ExcerptOf(e, "x")}`"
+                Error(e, EndsAFunctionReturningAValue(e) && IsAssignable(bound.Type, _function!.Return)
+                    ? $"this expression's value is unused: a function gives its value with `return`{(ExcerptOf(e) is { } text ? $", as in `return {text}`" : "")}"
                     : "this expression's value is unused; only calls can stand alone as statements");
             return new BoundExprStmt(line, bound);
         }
@@ -695,17 +695,30 @@ public sealed partial class Binder
 
     /// <summary>Whether <paramref name="e"/> is the last statement of the body of a function (or function value)
     /// that returns a value: written as that value, as Rust and Ruby take it.</summary>
-    private bool EndsAFunctionReturningAValue(ExprContext e) =>
-        e.Parent is ExprStmtContext statement && statement.Parent is BlockContext block
-        && block.Parent is FunctionDeclContext or LambdaExprContext
-        && block.statement() is [.., var last] && last == statement
-        && _function is { } function && function.Return != VmType.Void && !function.Return.IsError();
+    private bool EndsAFunctionReturningAValue(ExprContext e)
+    {
+        if (_function is not { } function || function.Return == VmType.Void || function.Return.IsError()) return false;
+        if (e.Parent is not ExprStmtContext statement || statement.Parent is not BlockContext { Parent: FunctionDeclContext or LambdaExprContext } block) return false;
+        // The block's last statement, from its end (past any ';'): asking for all of them at each unused expression
+        // made a function of 16,000 of them take seconds.
+        for (int i = block.ChildCount - 1; i >= 0; i--)
+            if (block.GetChild(i) is StatementContext last) return last == statement;
+        return false;
+    }
 
-    /// <summary>The source text of <paramref name="ctx"/> when it is one short line, else <paramref name="otherwise"/>.</summary>
-    private static string ExcerptOf(ParserRuleContext ctx, string otherwise) =>
+    /// <summary>The source text of <paramref name="ctx"/> when it is one short line, else null.</summary>
+    private static string? ExcerptOf(ParserRuleContext ctx) =>
         ctx.Stop is { } stop && stop.Line == ctx.Start.Line && stop.StopIndex - ctx.Start.StartIndex < 40
             ? ctx.Start.InputStream.GetText(Antlr4.Runtime.Misc.Interval.Of(ctx.Start.StartIndex, stop.StopIndex))
-            : otherwise;
+            : null;
+
+    /// <summary>How a message's example names the string <paramref name="ctx"/>: its text when that is a name, a
+    /// field or a call (which `.len()` and `[i]` can follow as they are), else `s`.</summary>
+    private static string StringName(ExprContext ctx)
+    {
+        bool plain = ctx is MemberExprContext or MethodCallExprContext or CallExprContext || (ctx is PrimaryExprContext p && p.primary() is NameExprContext);
+        return plain && ExcerptOf(ctx) is { } text ? text : "s";
+    }
 
     private BoundExpr BindCondition(ExprContext ctx, string keyword) =>
         Check(BindValue(ctx, VmType.Bool), VmType.Bool, ctx, $"the condition of '{keyword}' must be");

@@ -128,7 +128,7 @@ public static class SyntaxParser
     };
 
     private const string OneLoopVariable =
-        "a for loop takes one variable, without brackets: `for x in xs { ... }`; over a map, `for k in m { ... }` gives its keys, and `m[k]` each one's value";
+        "a for loop takes one variable, written without brackets: `for x in xs { ... }`; for the indexes, `for i in 0..xs.len() { ... }`, each `xs[i]`; over a map, `for k in m { ... }` gives its keys, and `m[k]` each one's value";
 
     /// <summary>
     /// A message for a syntax error that comes from another language's habit (`i++`, a C-style `for (`, an import
@@ -354,10 +354,12 @@ public static class SyntaxParser
         private const int BraceLookahead = 32;
 
         /// <summary>
-        /// Between the declarations of the file, what can't start one is skipped up to one that can, on its line
-        /// (`public fn`) or at the first column of a later line, and the parse goes on from there; what else starts
-        /// a later line at its first column (but a '}') is reported too. ANTLR's own recovery ended the file's rule
-        /// at such a token: after `def f() { ... }` at the top of a file, nothing more in it was reported.
+        /// Between the declarations of the file, what can't start one is skipped up to one that can: outside the
+        /// braces the skipped text opened (`public fn`, or a declaration after `def f() { ... }`, wherever it is on
+        /// its line), or at the first column of a line (where the braces do not match), and the parse goes on from
+        /// there; what else starts a line at its first column outside those braces (but a '}') is reported too.
+        /// ANTLR's own recovery ended the file's rule at such a token: after `def f() { ... }` at the top of a
+        /// file, nothing more in it was reported.
         /// </summary>
         public override void Sync(Parser recognizer)
         {
@@ -371,15 +373,20 @@ public static class SyntaxParser
             if (expected.Contains(tokens.LA(1))) return;
             var reported = tokens.LT(1);
             ReportUnwantedToken(recognizer);
+            int depth = 0;
             for (var t = reported; t.Type != TokenConstants.EOF; t = tokens.LT(1))
             {
-                if (expected.Contains(t.Type) && (t.Column == 0 || t.Line == reported.Line)) break;
-                if (t.Column == 0 && t.Line != reported.Line && t.Type != HlLexer.RBRACE)
+                // At the first column, within braces that do not match, only what can't start a statement (`fn`,
+                // `class`, ...): an unindented `let` in a broken function's body is its own.
+                if (expected.Contains(t.Type) && (depth == 0 || (t.Column == 0 && t.Type != HlLexer.LET))) break;
+                if (t.Column == 0 && depth == 0 && t.Line != reported.Line && t.Type != HlLexer.RBRACE)
                 {
                     reported = t;
                     EndErrorCondition(recognizer);
                     ReportUnwantedToken(recognizer);
                 }
+                if (t.Type == HlLexer.LBRACE) depth++;
+                else if (t.Type == HlLexer.RBRACE && depth > 0) depth--;
                 recognizer.Consume();
             }
         }
@@ -488,6 +495,15 @@ public static class SyntaxParser
             {
                 message = $"unexpected {Describe(offendingSymbol)}";
             }
+            else if (offendingSymbol.Type == HlLexer.ID && PreviousToken(parser.TokenStream, offendingSymbol) is { Type: HlLexer.FN } lambda
+                && PreviousToken(parser.TokenStream, lambda) is { } before && NeedsAnOperand(before.Type) && before.Line != lambda.Line)
+            {
+                // `let X = 3 +` and then `fn main() {` on a later line, read as a function value after the '+'.
+                message = $"expected an expression after '{before.Text}': the line ends there";
+                (line, charPositionInLine) = (before.Line, before.Column + (before.Text?.Length ?? 0));
+                atLineEnd = true;
+                _echoLine = offendingSymbol.Line;
+            }
             else if (offendingSymbol.Type == HlLexer.ID && PreviousToken(parser.TokenStream, offendingSymbol) is { Type: HlLexer.FN } fn)
             {
                 // `fn name` where a statement is expected: a function declared inside another, most often because
@@ -496,7 +512,8 @@ public static class SyntaxParser
                 (line, charPositionInLine) = (fn.Line, fn.Column);
                 _reportedMissingBrace = true;
             }
-            else if (PreviousToken(parser.TokenStream, offendingSymbol) is { } op && NeedsAnOperand(op.Type) && InExpression(parser))
+            else if (PreviousToken(parser.TokenStream, offendingSymbol) is { } op && NeedsAnOperand(op.Type)
+                && (InExpression(parser) || (parser.Context is not HlParser.ProgramContext && op.Type is not (HlLexer.LT or HlLexer.GT))))
             {
                 // `let x = 3 +` and the line ends: said after the operator, where the operand is missing.
                 bool ended = op.Line != offendingSymbol.Line;
@@ -505,6 +522,8 @@ public static class SyntaxParser
                     : $"expected an expression after '{op.Text}', before {Describe(offendingSymbol)}";
                 if (ended)
                 {
+                    // The parser's recovery then takes the next line for the rest of the statement: no more errors there.
+                    _echoLine = offendingSymbol.Line;
                     (line, charPositionInLine) = (op.Line, op.Column + (op.Text?.Length ?? 0));
                     atLineEnd = true;
                 }

@@ -951,6 +951,14 @@ public sealed partial class Heap
             Log(start, before, "full");
             throw OutOfMemory(requestWords, $"the heap can hold at most {Format(Array.MaxLength * 8L)}: {Format(live)} live after a full collection, {Format(requestWords * 8)} requested");
         }
+        // A heap that grew past the limit in an emergency (InEmergency) gives that room back at its next
+        // collection outside one, if it could not when the emergency ended (its error object was above the limit).
+        if (_emergencyWords == 0 && _limit > _maxWords + 1)
+        {
+            _limit = (int)Math.Min(_maxWords + 1, Array.MaxLength);
+            if (_starts is not null) _starts.Length = _limit;
+            UpdateBumpLimit();
+        }
         GrowFor(needed);
         Log(start, before, "full");
         if (_options.Verify) VerifyNow();
