@@ -404,7 +404,8 @@ public static class SyntaxParser
         {
             // One syntax error per line (below): a later one on a line already reported is dropped before its
             // message is made, whose looks along the line made a line of 12,000 mistakes take 24 s to report one.
-            if (line == _lastLine || line == _echoLine) return;
+            // Past the errors a compile reports, none is made at all (40,000 lines of mistakes took 3.7 s).
+            if (line == _lastLine || line == _echoLine || diagnostics.Full) return;
             var parser = (Parser)recognizer;
             string message;
             bool atLineEnd = false;
