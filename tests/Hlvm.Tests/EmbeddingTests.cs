@@ -55,8 +55,15 @@ public sealed class EmbeddingTests
         var first = Task.Run(() => a.RunMain(looping, []));
         var deadline = DateTime.UtcNow.AddSeconds(30);
         InvalidOperationException? second = null;
-        while (second is null && !first.IsCompleted && DateTime.UtcNow < deadline)
+        while (second is null && DateTime.UtcNow < deadline)
         {
+            if (first.IsCompleted)
+            {
+                // The endless program lost the race to one of the runs below: it found the VM running, and was
+                // refused as the second is to be. It starts again.
+                Assert.Equal("this VM is running a program already; a VM runs one at a time", Assert.IsType<InvalidOperationException>(first.Exception?.InnerException).Message);
+                first = Task.Run(() => a.RunMain(looping, []));
+            }
             try { a.RunMain(onA, []); Thread.Sleep(1); }
             catch (InvalidOperationException running) { second = running; }
         }
